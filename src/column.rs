@@ -1,0 +1,590 @@
+//! In-memory columns and batches: what is appended to a table and what a scan fills.
+//!
+//! Values are held by physical type ([`PhysicalType`]) in plain vectors; NULLs are a
+//! separate validity bitmap (bit set = value present), and the value slot under a
+//! NULL holds the type's default. Strings are one byte buffer plus offsets, so that
+//! building and scanning a string column allocates per batch, not per row.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::schema::{DataType, PhysicalType, TableSchema};
+
+/// A growable bitset, used for validity (bit set = not NULL) and for booleans on disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bitmap {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl Bitmap {
+    /// A bitmap of `len` bits, all set to `value`.
+    pub fn new(len: usize, value: bool) -> Bitmap {
+        let fill = if value { u64::MAX } else { 0 };
+        let mut b = Bitmap {
+            words: vec![fill; len.div_ceil(64)],
+            len,
+        };
+        b.clear_tail();
+        b
+    }
+
+    /// Builds a bitmap from little-endian words holding `len` bits.
+    pub fn from_words(words: Vec<u64>, len: usize) -> Bitmap {
+        let mut b = Bitmap { words, len };
+        b.words.resize(len.div_ceil(64), 0);
+        b.clear_tail();
+        b
+    }
+
+    fn clear_tail(&mut self) {
+        let rem = self.len % 64;
+        if rem != 0 {
+            if let Some(last) = self.words.last_mut() {
+                *last &= (1u64 << rem) - 1;
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The underlying words; bits past `len` are zero.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> bool {
+        debug_assert!(i < self.len);
+        self.words[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    #[inline]
+    pub fn set(&mut self, i: usize, value: bool) {
+        let w = &mut self.words[i / 64];
+        if value {
+            *w |= 1 << (i % 64);
+        } else {
+            *w &= !(1 << (i % 64));
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, value: bool) {
+        if self.len % 64 == 0 {
+            self.words.push(0);
+        }
+        self.len += 1;
+        if value {
+            self.set(self.len - 1, true);
+        }
+    }
+
+    /// The number of set bits.
+    pub fn count_ones(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn clear(&mut self) {
+        self.words.clear();
+        self.len = 0;
+    }
+
+    /// Appends `len` bits of `other` starting at bit `start`.
+    pub fn extend_from(&mut self, other: &Bitmap, start: usize, len: usize) {
+        for i in start..start + len {
+            self.push(other.get(i));
+        }
+    }
+}
+
+/// Variable-length UTF-8 strings in one buffer: string `i` is
+/// `bytes[offsets[i]..offsets[i + 1]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StringVec {
+    offsets: Vec<u32>,
+    bytes: Vec<u8>,
+}
+
+impl Default for StringVec {
+    fn default() -> Self {
+        StringVec {
+            offsets: vec![0],
+            bytes: Vec::new(),
+        }
+    }
+}
+
+impl StringVec {
+    pub fn new() -> StringVec {
+        StringVec::default()
+    }
+
+    pub fn with_capacity(strings: usize, bytes: usize) -> StringVec {
+        let mut offsets = Vec::with_capacity(strings + 1);
+        offsets.push(0);
+        StringVec {
+            offsets,
+            bytes: Vec::with_capacity(bytes),
+        }
+    }
+
+    /// Builds from raw parts, checking that offsets are monotonic, in bounds and on
+    /// UTF-8 character boundaries.
+    pub fn from_parts(offsets: Vec<u32>, bytes: Vec<u8>) -> Result<StringVec> {
+        let bad = |d: &str| Error::Internal(format!("invalid string vector: {d}"));
+        if offsets.first() != Some(&0) {
+            return Err(bad("offsets must start at 0"));
+        }
+        if offsets.windows(2).any(|w| w[0] > w[1]) {
+            return Err(bad("offsets are not monotonic"));
+        }
+        if *offsets.last().unwrap_or(&0) as usize != bytes.len() {
+            return Err(bad("last offset does not match the byte length"));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| bad("bytes are not UTF-8"))?;
+        if offsets.iter().any(|&o| !text.is_char_boundary(o as usize)) {
+            return Err(bad("offset inside a UTF-8 character"));
+        }
+        Ok(StringVec { offsets, bytes })
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn push(&mut self, s: &str) {
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.offsets.push(self.bytes.len() as u32);
+    }
+
+    /// Appends bytes the caller guarantees are valid UTF-8 (checked in debug builds).
+    #[inline]
+    pub fn push_bytes_utf8(&mut self, s: &[u8]) {
+        debug_assert!(std::str::from_utf8(s).is_ok());
+        self.bytes.extend_from_slice(s);
+        self.offsets.push(self.bytes.len() as u32);
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> &str {
+        let b = &self.bytes[self.offsets[i] as usize..self.offsets[i + 1] as usize];
+        // SAFETY: every constructor and push keeps `bytes` valid UTF-8 with offsets on
+        // character boundaries (checked by `from_parts`, guaranteed by `&str` in `push`,
+        // and by the caller of `push_bytes_utf8`).
+        unsafe { std::str::from_utf8_unchecked(b) }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    pub fn offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn clear(&mut self) {
+        self.offsets.truncate(1);
+        self.bytes.clear();
+    }
+}
+
+/// The values of one column, by physical type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColumnData {
+    Int64(Vec<i64>),
+    Float64(Vec<f64>),
+    Bool(Vec<bool>),
+    Utf8(StringVec),
+    Ip(Vec<u128>),
+}
+
+impl ColumnData {
+    /// An empty vector for a physical type.
+    pub fn empty(physical: PhysicalType) -> ColumnData {
+        match physical {
+            PhysicalType::Int64 => ColumnData::Int64(Vec::new()),
+            PhysicalType::Float64 => ColumnData::Float64(Vec::new()),
+            PhysicalType::Bool => ColumnData::Bool(Vec::new()),
+            PhysicalType::Utf8 => ColumnData::Utf8(StringVec::new()),
+            PhysicalType::Ip => ColumnData::Ip(Vec::new()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnData::Int64(v) => v.len(),
+            ColumnData::Float64(v) => v.len(),
+            ColumnData::Bool(v) => v.len(),
+            ColumnData::Utf8(v) => v.len(),
+            ColumnData::Ip(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn physical(&self) -> PhysicalType {
+        match self {
+            ColumnData::Int64(_) => PhysicalType::Int64,
+            ColumnData::Float64(_) => PhysicalType::Float64,
+            ColumnData::Bool(_) => PhysicalType::Bool,
+            ColumnData::Utf8(_) => PhysicalType::Utf8,
+            ColumnData::Ip(_) => PhysicalType::Ip,
+        }
+    }
+
+    /// Appends the default value (0, 0.0, false, "", ::) as the slot under a NULL.
+    pub fn push_default(&mut self) {
+        match self {
+            ColumnData::Int64(v) => v.push(0),
+            ColumnData::Float64(v) => v.push(0.0),
+            ColumnData::Bool(v) => v.push(false),
+            ColumnData::Utf8(v) => v.push(""),
+            ColumnData::Ip(v) => v.push(0),
+        }
+    }
+
+    /// Appends the values at `rows` (in that order) from `other` of the same type.
+    pub fn extend_take(&mut self, other: &ColumnData, rows: &[u32]) {
+        match (self, other) {
+            (ColumnData::Int64(a), ColumnData::Int64(b)) => {
+                a.extend(rows.iter().map(|&r| b[r as usize]))
+            }
+            (ColumnData::Float64(a), ColumnData::Float64(b)) => {
+                a.extend(rows.iter().map(|&r| b[r as usize]))
+            }
+            (ColumnData::Bool(a), ColumnData::Bool(b)) => {
+                a.extend(rows.iter().map(|&r| b[r as usize]))
+            }
+            (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend(rows.iter().map(|&r| b[r as usize])),
+            (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
+                for &r in rows {
+                    a.push(b.get(r as usize));
+                }
+            }
+            (a, b) => panic!(
+                "extend_take: type mismatch {:?} vs {:?}",
+                a.physical(),
+                b.physical()
+            ),
+        }
+    }
+}
+
+/// One column: values plus an optional validity bitmap (`None` = no NULLs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub data: ColumnData,
+    pub validity: Option<Bitmap>,
+}
+
+impl Column {
+    /// A column without NULLs.
+    pub fn new(data: ColumnData) -> Column {
+        Column {
+            data,
+            validity: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    #[inline]
+    pub fn is_valid(&self, i: usize) -> bool {
+        self.validity.as_ref().is_none_or(|v| v.get(i))
+    }
+
+    pub fn null_count(&self) -> usize {
+        self.validity
+            .as_ref()
+            .map_or(0, |v| v.len() - v.count_ones())
+    }
+
+    /// The value at row `i` as a [`Value`] (for tests, printing and slow paths).
+    pub fn value(&self, i: usize) -> Value {
+        if !self.is_valid(i) {
+            return Value::Null;
+        }
+        match &self.data {
+            ColumnData::Int64(v) => Value::Int(v[i]),
+            ColumnData::Float64(v) => Value::Float(v[i]),
+            ColumnData::Bool(v) => Value::Bool(v[i]),
+            ColumnData::Utf8(v) => Value::Str(v.get(i).into()),
+            ColumnData::Ip(v) => Value::Ip(v[i]),
+        }
+    }
+
+    /// A column holding the rows at `rows`, in that order.
+    pub fn take(&self, rows: &[u32]) -> Column {
+        let mut data = ColumnData::empty(self.data.physical());
+        data.extend_take(&self.data, rows);
+        let validity = self.validity.as_ref().map(|v| {
+            let mut out = Bitmap::new(0, false);
+            for &r in rows {
+                out.push(v.get(r as usize));
+            }
+            out
+        });
+        Column { data, validity }
+    }
+}
+
+/// A single value, used at API edges (lookups, tests, literals); hot paths use
+/// [`ColumnData`] slices instead.
+#[derive(Clone, Debug, PartialEq, PartialOrd)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(Arc<str>),
+    Ip(u128),
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Str(s.into())
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+
+/// A set of equally long columns laid out by a [`TableSchema`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub columns: Vec<Column>,
+}
+
+impl Batch {
+    /// Checks that `columns` fits `schema`: count, physical types, equal lengths, and
+    /// no NULLs in NOT NULL columns or in integer columns' out-of-range values.
+    pub fn new(schema: &TableSchema, columns: Vec<Column>) -> Result<Batch> {
+        if columns.len() != schema.fields.len() {
+            return Err(Error::InvalidInput(format!(
+                "batch has {} columns, the table has {}",
+                columns.len(),
+                schema.fields.len()
+            )));
+        }
+        let rows = columns.first().map_or(0, Column::len);
+        for (c, f) in columns.iter().zip(&schema.fields) {
+            if c.data.physical() != f.data_type.physical() {
+                return Err(Error::InvalidInput(format!(
+                    "column '{}' is {} but the batch holds {:?} values",
+                    f.name,
+                    f.data_type,
+                    c.data.physical()
+                )));
+            }
+            if c.len() != rows {
+                return Err(Error::InvalidInput(format!(
+                    "column '{}' has {} rows, expected {rows}",
+                    f.name,
+                    c.len()
+                )));
+            }
+            if let Some(v) = &c.validity {
+                if v.len() != rows {
+                    return Err(Error::InvalidInput(format!(
+                        "column '{}' has a validity bitmap of {} rows, expected {rows}",
+                        f.name,
+                        v.len()
+                    )));
+                }
+                if !f.nullable && v.count_ones() != rows {
+                    return Err(Error::InvalidInput(format!(
+                        "column '{}' is NOT NULL but the batch holds NULLs",
+                        f.name
+                    )));
+                }
+            }
+            if let (Some((lo, hi)), ColumnData::Int64(vals)) = (f.data_type.int_range(), &c.data) {
+                if lo > i64::MIN || hi < i64::MAX {
+                    if let Some(i) = vals.iter().position(|&x| x < lo || x > hi) {
+                        return Err(Error::InvalidInput(format!(
+                            "value {} in column '{}' is out of range for {}",
+                            vals[i], f.name, f.data_type
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(Batch { columns })
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+
+    /// A batch of the rows at `rows`, in that order.
+    pub fn take(&self, rows: &[u32]) -> Batch {
+        Batch {
+            columns: self.columns.iter().map(|c| c.take(rows)).collect(),
+        }
+    }
+}
+
+/// Builds a [`Batch`] row by row without per-row allocation. Each column is appended
+/// through its typed `push_*` method; every column must receive exactly one value
+/// (or NULL) per row before [`BatchBuilder::finish`].
+#[derive(Debug)]
+pub struct BatchBuilder {
+    types: Vec<DataType>,
+    columns: Vec<Column>,
+}
+
+impl BatchBuilder {
+    pub fn new(schema: &TableSchema) -> BatchBuilder {
+        BatchBuilder {
+            types: schema.fields.iter().map(|f| f.data_type).collect(),
+            columns: schema
+                .fields
+                .iter()
+                .map(|f| Column::new(ColumnData::empty(f.data_type.physical())))
+                .collect(),
+        }
+    }
+
+    /// Rows completed so far (the length of column 0).
+    pub fn len(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn data_type(&self, col: usize) -> DataType {
+        self.types[col]
+    }
+
+    fn mark_valid(&mut self, col: usize) {
+        let c = &mut self.columns[col];
+        if let Some(v) = &mut c.validity {
+            v.push(true);
+        }
+    }
+
+    #[inline]
+    pub fn push_null(&mut self, col: usize) {
+        let c = &mut self.columns[col];
+        let len = c.data.len();
+        let v = c.validity.get_or_insert_with(|| Bitmap::new(len, true));
+        v.push(false);
+        c.data.push_default();
+    }
+
+    #[inline]
+    pub fn push_i64(&mut self, col: usize, value: i64) {
+        self.mark_valid(col);
+        match &mut self.columns[col].data {
+            ColumnData::Int64(v) => v.push(value),
+            other => panic!("push_i64 on a {:?} column", other.physical()),
+        }
+    }
+
+    #[inline]
+    pub fn push_f64(&mut self, col: usize, value: f64) {
+        self.mark_valid(col);
+        match &mut self.columns[col].data {
+            ColumnData::Float64(v) => v.push(value),
+            other => panic!("push_f64 on a {:?} column", other.physical()),
+        }
+    }
+
+    #[inline]
+    pub fn push_bool(&mut self, col: usize, value: bool) {
+        self.mark_valid(col);
+        match &mut self.columns[col].data {
+            ColumnData::Bool(v) => v.push(value),
+            other => panic!("push_bool on a {:?} column", other.physical()),
+        }
+    }
+
+    #[inline]
+    pub fn push_str(&mut self, col: usize, value: &str) {
+        self.mark_valid(col);
+        match &mut self.columns[col].data {
+            ColumnData::Utf8(v) => v.push(value),
+            other => panic!("push_str on a {:?} column", other.physical()),
+        }
+    }
+
+    #[inline]
+    pub fn push_ip(&mut self, col: usize, value: u128) {
+        self.mark_valid(col);
+        match &mut self.columns[col].data {
+            ColumnData::Ip(v) => v.push(value),
+            other => panic!("push_ip on a {:?} column", other.physical()),
+        }
+    }
+
+    /// Removes the last value of every column longer than `rows`, so that a row that
+    /// failed halfway through can be abandoned.
+    pub fn truncate(&mut self, rows: usize) {
+        for c in &mut self.columns {
+            match &mut c.data {
+                ColumnData::Int64(v) => v.truncate(rows),
+                ColumnData::Float64(v) => v.truncate(rows),
+                ColumnData::Bool(v) => v.truncate(rows),
+                ColumnData::Ip(v) => v.truncate(rows),
+                ColumnData::Utf8(v) => {
+                    if v.len() > rows {
+                        let end = v.offsets[rows];
+                        v.offsets.truncate(rows + 1);
+                        v.bytes.truncate(end as usize);
+                    }
+                }
+            }
+            if let Some(val) = &mut c.validity {
+                if val.len() > rows {
+                    let mut t = Bitmap::new(0, false);
+                    t.extend_from(val, 0, rows);
+                    *val = t;
+                }
+            }
+        }
+    }
+
+    /// Takes the rows built so far as a batch and leaves the builder empty.
+    pub fn finish(&mut self) -> Batch {
+        let columns = self
+            .columns
+            .iter_mut()
+            .map(|c| {
+                let empty = Column::new(ColumnData::empty(c.data.physical()));
+                std::mem::replace(c, empty)
+            })
+            .collect();
+        Batch { columns }
+    }
+}

@@ -1,0 +1,1 @@
+//! Log ingestion: parsers from log formats into typed column batches.

@@ -1,0 +1,269 @@
+//! Logical types, columns and table schemas.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The logical type of a column.
+///
+/// Every logical type maps onto one [`PhysicalType`], the representation used in
+/// memory and by the encoders: all integer types and timestamps are `i64`, IP
+/// addresses are `u128` (IPv4 as IPv4-mapped IPv6, `::ffff:a.b.c.d`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DataType {
+    /// Microseconds since the Unix epoch, UTC.
+    Timestamp,
+    BigInt,
+    Integer,
+    SmallInt,
+    Double,
+    Boolean,
+    Varchar,
+    /// An IPv4 or IPv6 address; printed and compared as text.
+    Ip,
+}
+
+/// How values of a [`DataType`] are held in memory and encoded on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PhysicalType {
+    Int64,
+    Float64,
+    Bool,
+    Utf8,
+    Ip,
+}
+
+impl DataType {
+    /// The in-memory representation of this type.
+    pub fn physical(self) -> PhysicalType {
+        match self {
+            DataType::Timestamp | DataType::BigInt | DataType::Integer | DataType::SmallInt => {
+                PhysicalType::Int64
+            }
+            DataType::Double => PhysicalType::Float64,
+            DataType::Boolean => PhysicalType::Bool,
+            DataType::Varchar => PhysicalType::Utf8,
+            DataType::Ip => PhysicalType::Ip,
+        }
+    }
+
+    /// The SQL spelling of the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataType::Timestamp => "TIMESTAMP",
+            DataType::BigInt => "BIGINT",
+            DataType::Integer => "INTEGER",
+            DataType::SmallInt => "SMALLINT",
+            DataType::Double => "DOUBLE",
+            DataType::Boolean => "BOOLEAN",
+            DataType::Varchar => "VARCHAR",
+            DataType::Ip => "IP",
+        }
+    }
+
+    /// The inclusive range of values an integer type can hold, `None` for others.
+    pub fn int_range(self) -> Option<(i64, i64)> {
+        match self {
+            DataType::SmallInt => Some((i16::MIN as i64, i16::MAX as i64)),
+            DataType::Integer => Some((i32::MIN as i64, i32::MAX as i64)),
+            DataType::BigInt | DataType::Timestamp => Some((i64::MIN, i64::MAX)),
+            _ => None,
+        }
+    }
+
+    /// Parses a type name as written in SQL or a schema file (case-insensitive,
+    /// with the usual aliases).
+    pub fn parse(name: &str) -> Result<DataType> {
+        let upper = name.trim().to_ascii_uppercase();
+        Ok(match upper.as_str() {
+            "TIMESTAMP" | "DATETIME" | "TIMESTAMPTZ" | "DATETIME64" => DataType::Timestamp,
+            "BIGINT" | "INT8" | "LONG" | "INT64" => DataType::BigInt,
+            "INTEGER" | "INT" | "INT4" | "INT32" => DataType::Integer,
+            "SMALLINT" | "INT2" | "SHORT" | "INT16" => DataType::SmallInt,
+            "DOUBLE" | "FLOAT8" | "FLOAT64" | "REAL" | "FLOAT" => DataType::Double,
+            "BOOLEAN" | "BOOL" => DataType::Boolean,
+            "VARCHAR" | "TEXT" | "STRING" | "CHAR" => DataType::Varchar,
+            "IP" | "INET" | "IPV4" | "IPV6" => DataType::Ip,
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "unknown type '{name}'; known types: TIMESTAMP, BIGINT, INTEGER, SMALLINT, \
+                     DOUBLE, BOOLEAN, VARCHAR, IP"
+                )))
+            }
+        })
+    }
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One column of a table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    pub name: String,
+    pub data_type: DataType,
+    pub nullable: bool,
+}
+
+impl Field {
+    /// A nullable column.
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Field {
+        Field {
+            name: name.into(),
+            data_type,
+            nullable: true,
+        }
+    }
+
+    /// A column that rejects NULLs.
+    pub fn not_null(name: impl Into<String>, data_type: DataType) -> Field {
+        Field {
+            name: name.into(),
+            data_type,
+            nullable: false,
+        }
+    }
+}
+
+/// The schema of a table: its columns, the time column that drives partitioning
+/// (log tables only) and the columns that get a bitmap index in every segment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSchema {
+    pub fields: Vec<Field>,
+    /// The TIMESTAMP column that partitions and orders a log table; `None` for plain
+    /// (dimension) tables.
+    #[serde(default)]
+    pub time_column: Option<String>,
+    /// Columns with a bitmap index (one roaring bitmap per distinct value).
+    #[serde(default)]
+    pub indexed: Vec<String>,
+}
+
+impl TableSchema {
+    /// A plain table (no time column, no indexes).
+    pub fn new(fields: Vec<Field>) -> TableSchema {
+        TableSchema {
+            fields,
+            time_column: None,
+            indexed: Vec::new(),
+        }
+    }
+
+    /// Makes `column` the time column of a log table.
+    pub fn with_time_column(mut self, column: impl Into<String>) -> TableSchema {
+        self.time_column = Some(column.into());
+        self
+    }
+
+    /// Sets the columns that get a bitmap index.
+    pub fn with_indexes<I, S>(mut self, columns: I) -> TableSchema
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.indexed = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The position of a column by name (case-insensitive, as in SQL).
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name).or_else(|| {
+            self.fields
+                .iter()
+                .position(|f| f.name.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// Like [`TableSchema::index_of`], with an error that lists the known columns.
+    pub fn column(&self, name: &str) -> Result<usize> {
+        self.index_of(name).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "unknown column '{name}'; known columns: {}",
+                self.fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
+
+    /// The position of the time column, if any.
+    pub fn time_index(&self) -> Option<usize> {
+        self.time_column.as_deref().and_then(|c| self.index_of(c))
+    }
+
+    /// Whether column `i` carries a bitmap index.
+    pub fn is_indexed(&self, i: usize) -> bool {
+        let name = &self.fields[i].name;
+        self.indexed.iter().any(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// Checks names, the time column and the indexed columns.
+    pub fn validate(&self) -> Result<()> {
+        if self.fields.is_empty() {
+            return Err(Error::InvalidInput(
+                "a table needs at least one column".into(),
+            ));
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            if f.name.is_empty() {
+                return Err(Error::InvalidInput(format!(
+                    "column {} has an empty name",
+                    i + 1
+                )));
+            }
+            if self.fields[..i]
+                .iter()
+                .any(|g| g.name.eq_ignore_ascii_case(&f.name))
+            {
+                return Err(Error::InvalidInput(format!(
+                    "duplicate column name '{}'",
+                    f.name
+                )));
+            }
+        }
+        if let Some(tc) = &self.time_column {
+            let i = self.column(tc)?;
+            if self.fields[i].data_type != DataType::Timestamp {
+                return Err(Error::InvalidInput(format!(
+                    "time column '{tc}' must be TIMESTAMP, not {}",
+                    self.fields[i].data_type
+                )));
+            }
+        }
+        for c in &self.indexed {
+            let i = self.column(c)?;
+            match self.fields[i].data_type.physical() {
+                PhysicalType::Int64 | PhysicalType::Utf8 | PhysicalType::Bool => {}
+                other => {
+                    return Err(Error::InvalidInput(format!(
+                        "column '{c}' of type {} cannot have a bitmap index ({other:?} values)",
+                        self.fields[i].data_type
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks that a table or column name is usable as a directory name and in SQL.
+pub fn validate_table_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "invalid table name '{name}': use letters, digits and '_' (not starting with a digit)"
+        )))
+    }
+}

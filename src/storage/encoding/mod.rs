@@ -1,0 +1,1 @@
+//! Block encodings for column values (see spec/format.md, "Encodings").

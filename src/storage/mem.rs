@@ -1,0 +1,1 @@
+//! An in-memory backend that injects faults and simulates power loss.

@@ -1,0 +1,5 @@
+//! The storage engine: backends, encodings, segments, manifests and commits.
+
+pub mod backend;
+pub mod encoding;
+pub mod mem;

@@ -1,0 +1,236 @@
+//! UTC timestamps as microseconds since the Unix epoch: calendar conversion,
+//! formatting and the day/hour arithmetic used by partitioning.
+//!
+//! The calendar math is the proleptic Gregorian "days from civil" algorithm, exact for
+//! every date whose microsecond count fits in an `i64`.
+
+/// Microseconds in a second, minute, hour and day.
+pub const MICROS_PER_SECOND: i64 = 1_000_000;
+pub const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
+pub const MICROS_PER_HOUR: i64 = 60 * MICROS_PER_MINUTE;
+pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (`month` 1-12, `day` 1-31).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (year, month, day) of a day number since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Whether a calendar date exists.
+pub fn is_valid_date(year: i64, month: u32, day: u32) -> bool {
+    if !(1..=12).contains(&month) || day == 0 {
+        return false;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let dim = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    day <= dim[month as usize - 1]
+}
+
+/// Microseconds since the epoch of a UTC date and time; `None` if a field is out of
+/// range or the result does not fit.
+pub fn micros_from_parts(
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    micros: u32,
+) -> Option<i64> {
+    if !is_valid_date(year, month, day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+        || micros > 999_999
+        || !(-290_000..=290_000).contains(&year)
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64;
+    secs.checked_mul(MICROS_PER_SECOND)?
+        .checked_add(micros as i64)
+}
+
+/// The start of the UTC day holding `ts`.
+#[inline]
+pub fn day_start(ts: i64) -> i64 {
+    ts.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY
+}
+
+/// The start of the UTC hour holding `ts`.
+#[inline]
+pub fn hour_start(ts: i64) -> i64 {
+    ts.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR
+}
+
+/// Formats `ts` as `YYYY-MM-DD HH:MM:SS[.ffffff]` (fraction only when non-zero), the
+/// way DuckDB prints a TIMESTAMP.
+pub fn format_timestamp(ts: i64) -> String {
+    let mut s = String::with_capacity(26);
+    write_timestamp(&mut s, ts);
+    s
+}
+
+/// Appends the formatted timestamp to `out`.
+pub fn write_timestamp(out: &mut String, ts: i64) {
+    use std::fmt::Write;
+    let days = ts.div_euclid(MICROS_PER_DAY);
+    let rem = ts.rem_euclid(MICROS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    let secs = rem / MICROS_PER_SECOND;
+    let frac = rem % MICROS_PER_SECOND;
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    if frac != 0 {
+        let mut f = format!("{frac:06}");
+        while f.ends_with('0') {
+            f.pop();
+        }
+        out.push('.');
+        out.push_str(&f);
+    }
+}
+
+/// Formats the UTC date of `ts` as `YYYY-MM-DD`.
+pub fn format_date(ts: i64) -> String {
+    let (y, m, d) = civil_from_days(ts.div_euclid(MICROS_PER_DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    b.iter().try_fold(0u32, |acc, &c| {
+        acc.checked_mul(10)?.checked_add((c - b'0') as u32)
+    })
+}
+
+/// Parses an ISO-8601 / SQL timestamp: `YYYY-MM-DD`, optionally followed by `T` or a
+/// space and `HH:MM[:SS[.ffffff]]`, optionally followed by `Z` or an offset
+/// `±HH[:MM]`. The result is UTC.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = digits(&b[0..4])? as i64;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    let mut rest = &b[10..];
+    let (mut h, mut mi, mut sec, mut us) = (0, 0, 0, 0);
+    if !rest.is_empty() && (rest[0] == b'T' || rest[0] == b' ') && rest.len() >= 6 {
+        let t = &rest[1..];
+        if t[2] != b':' {
+            return None;
+        }
+        h = digits(&t[0..2])?;
+        mi = digits(&t[3..5])?;
+        rest = &t[5..];
+        if rest.first() == Some(&b':') {
+            sec = digits(rest.get(1..3)?)?;
+            rest = &rest[3..];
+            if rest.first() == Some(&b'.') {
+                let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if n == 0 {
+                    return None;
+                }
+                let frac = &rest[1..1 + n];
+                let mut v = 0u32;
+                for i in 0..6 {
+                    v = v * 10 + frac.get(i).map_or(0, |c| (c - b'0') as u32);
+                }
+                us = v;
+                rest = &rest[1 + n..];
+            }
+        }
+    }
+    let mut offset_secs = 0i64;
+    match rest {
+        [] | [b'Z'] | [b'z'] => {}
+        [sign @ (b'+' | b'-'), tz @ ..] => {
+            let (oh, om) = match tz {
+                [a, b] => (digits(&[*a, *b])?, 0),
+                [a, b, b':', c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
+                [a, b, c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
+                _ => return None,
+            };
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            offset_secs = (oh * 3600 + om * 60) as i64;
+            if *sign == b'-' {
+                offset_secs = -offset_secs;
+            }
+        }
+        _ => return None,
+    }
+    let local = micros_from_parts(year, month, day, h, mi, sec, us)?;
+    local.checked_sub(offset_secs * MICROS_PER_SECOND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for days in (-800_000..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(days);
+            assert!(is_valid_date(y, m, d));
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn formats_and_parses() {
+        let ts = parse_timestamp("2015-05-17T10:05:03.25+02:00").unwrap();
+        assert_eq!(format_timestamp(ts), "2015-05-17 08:05:03.25");
+        assert_eq!(parse_timestamp("1970-01-01"), Some(0));
+        assert_eq!(format_timestamp(-1), "1969-12-31 23:59:59.999999");
+        assert_eq!(parse_timestamp("2015-02-30"), None);
+        assert_eq!(
+            parse_timestamp("2015-05-17 10:05"),
+            Some(1_431_857_100 * MICROS_PER_SECOND)
+        );
+        assert_eq!(parse_timestamp("garbage"), None);
+    }
+}
