@@ -1,6 +1,7 @@
 //! logdb: an embedded columnar analytics database for web and access logs.
 
 pub mod column;
+pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod ip;
@@ -11,3 +12,4 @@ pub mod time;
 pub use column::{Batch, BatchBuilder, Bitmap, Column, ColumnData, StringVec, Value};
 pub use error::{Error, Result};
 pub use schema::{DataType, Field, PhysicalType, TableSchema};
+pub use db::{Db, DbBuilder, DbOptions, ScanOptions, Snapshot};

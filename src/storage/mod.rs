@@ -2,4 +2,7 @@
 
 pub mod backend;
 pub mod encoding;
+pub mod manifest;
 pub mod mem;
+pub mod segment;
+pub mod wire;

@@ -1,0 +1,215 @@
+//! The storage engine through its public API: commits, snapshots, scans, lookups,
+//! partitioning, compaction, retention and locking.
+
+mod common;
+
+use common::*;
+use logdb::{Db, Error, ScanOptions, Value};
+
+fn sorted(mut v: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v
+}
+
+#[test]
+fn append_reopen_scan_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let batch = log_batch(&schema, 1, T0, 1_000_000, 30_000);
+    {
+        let db = Db::builder().max_segment_rows(10_000).open(dir.path()).unwrap();
+        db.create_table("logs", schema.clone()).unwrap();
+        let stats = db.append("logs", &batch).unwrap();
+        assert_eq!(stats.rows, 30_000);
+        assert_eq!(stats.segments, 3);
+    }
+    let db = Db::open(dir.path()).unwrap();
+    assert_eq!(all_rows(&db, "logs"), batch_rows(&batch));
+    let info = db.table_info("logs").unwrap();
+    assert_eq!(info.rows, 30_000);
+    assert_eq!(info.partitions.len(), 1);
+    assert_eq!(info.partitions[0].key, "2024-05-01");
+    assert_eq!(info.partitions[0].segments.len(), 3);
+}
+
+#[test]
+fn late_rows_go_to_their_own_day_and_scans_prune_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let db = Db::open(dir.path()).unwrap();
+    db.create_table("logs", schema.clone()).unwrap();
+    let day2 = log_batch(&schema, 2, T0 + DAY, 10_000_000, 5000);
+    let day1_late = log_batch(&schema, 3, T0 + 3 * HOUR, 1_000_000, 3000);
+    db.append("logs", &day2).unwrap();
+    db.append("logs", &day1_late).unwrap();
+    let keys: Vec<String> = db.table_info("logs").unwrap().partitions.iter().map(|p| p.key.clone()).collect();
+    assert_eq!(keys, ["2024-05-01", "2024-05-02"]);
+
+    let snap = db.snapshot().unwrap();
+    let range = (T0 + 3 * HOUR + 500_000_000, T0 + 3 * HOUR + 700_000_000);
+    assert_eq!(snap.segments("logs", Some(range)).unwrap().len(), 1);
+    let opts = ScanOptions { columns: Some(vec!["ts".into(), "status".into()]), time_range: Some(range) };
+    let mut n = 0;
+    for b in snap.scan("logs", &opts).unwrap() {
+        let b = b.unwrap();
+        assert_eq!(b.columns.len(), 2);
+        for r in 0..b.num_rows() {
+            let Value::Int(ts) = b.columns[0].value(r) else { panic!() };
+            assert!((range.0..range.1).contains(&ts));
+            n += 1;
+        }
+    }
+    assert_eq!(n, 200);
+}
+
+#[test]
+fn index_lookup_and_counts_match_a_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let db = Db::builder().max_segment_rows(7_000).open(dir.path()).unwrap();
+    db.create_table("logs", schema.clone()).unwrap();
+    let batch = log_batch(&schema, 4, T0, 100_000, 20_000);
+    db.append("logs", &batch).unwrap();
+    let rows = batch_rows(&batch);
+    let snap = db.snapshot().unwrap();
+
+    let want = rows.iter().filter(|r| r[3] == Value::from("u1000")).count() as u64;
+    let hits: u64 = snap.lookup("logs", "uid", &Value::from("u1000")).unwrap().iter().map(|(_, b)| b.len()).sum();
+    assert!(want > 1000);
+    assert_eq!(hits, want);
+    // Every hit really holds the value.
+    for (seg, bm) in snap.lookup("logs", "status", &Value::Int(404)).unwrap() {
+        let col = seg.column_index("status").unwrap();
+        let data = &seg.read_columns(&[col]).unwrap()[0];
+        for r in bm.iter() {
+            assert_eq!(data.value(r as usize), Value::Int(404));
+        }
+    }
+    assert!(snap.lookup("logs", "uid", &Value::from("nobody")).unwrap().is_empty());
+
+    let counts = snap.value_counts("logs", "status").unwrap();
+    for (v, c) in counts {
+        assert_eq!(c, rows.iter().filter(|r| r[4] == v).count() as u64);
+    }
+    let err = snap.lookup("logs", "bytes", &Value::Int(1)).unwrap_err().to_string();
+    assert!(err.contains("no bitmap index"), "{err}");
+}
+
+#[test]
+fn a_busy_day_is_split_by_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let db = Db::builder().hour_split_rows(5_000).open(dir.path()).unwrap();
+    db.create_table("logs", schema.clone()).unwrap();
+    let first = log_batch(&schema, 5, T0, 1_000_000, 4_000); // 0:00 - 1:06
+    db.append("logs", &first).unwrap();
+    assert_eq!(db.table_info("logs").unwrap().partitions[0].key, "2024-05-01");
+    let second = log_batch(&schema, 6, T0 + 2 * HOUR, 1_000_000, 4_000);
+    db.append("logs", &second).unwrap();
+    let keys: Vec<String> = db.table_info("logs").unwrap().partitions.iter().map(|p| p.key.clone()).collect();
+    assert_eq!(keys, ["2024-05-01T00", "2024-05-01T01", "2024-05-01T02", "2024-05-01T03"]);
+    let mut want = batch_rows(&first);
+    want.extend(batch_rows(&second));
+    assert_eq!(sorted(all_rows(&db, "logs")), sorted(want));
+    assert!(db.check().unwrap().is_ok());
+}
+
+#[test]
+fn compaction_merges_small_segments_and_keeps_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let db = Db::builder().max_segment_rows(10_000).open(dir.path()).unwrap();
+    db.create_table("logs", schema.clone()).unwrap();
+    let mut want = Vec::new();
+    for i in 0..12 {
+        let b = log_batch(&schema, 10 + i, T0 + i as i64 * 600_000_000, 1_000, 500);
+        want.extend(batch_rows(&b));
+        db.append("logs", &b).unwrap();
+    }
+    let reader = db.snapshot().unwrap();
+    let stats = db.compact("logs").unwrap();
+    assert_eq!(stats.segments_before, 12);
+    assert_eq!(stats.segments_after, 1);
+    assert_eq!(all_rows(&db, "logs"), want);
+    // A snapshot taken before the compaction still reads its own segments.
+    let mut n = 0;
+    for b in reader.scan("logs", &ScanOptions::default()).unwrap() {
+        n += b.unwrap().num_rows();
+    }
+    assert_eq!(n, 6000);
+    assert!(db.check().unwrap().is_ok());
+    let hits: u64 = db.snapshot().unwrap().lookup("logs", "uid", &Value::from("u1000")).unwrap().iter().map(|(_, b)| b.len()).sum();
+    assert_eq!(hits, want.iter().filter(|r| r[3] == Value::from("u1000")).count() as u64);
+}
+
+#[test]
+fn retention_drops_whole_old_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let db = Db::open(dir.path()).unwrap();
+    db.create_table("logs", schema.clone()).unwrap();
+    for d in 0..4 {
+        db.append("logs", &log_batch(&schema, d as u64, T0 + d * DAY, 1_000_000, 1000)).unwrap();
+    }
+    assert_eq!(db.drop_partitions_before("logs", T0 + 2 * DAY + HOUR).unwrap(), 2);
+    assert_eq!(db.drop_partition("logs", "2024-05-04").unwrap(), 1);
+    assert!(db.drop_partition("logs", "2024-05-04").is_err());
+    let info = db.table_info("logs").unwrap();
+    assert_eq!(info.partitions.len(), 1);
+    assert_eq!(info.rows, 1000);
+    drop(db);
+    // Dropped files are gone from disk.
+    let parts: Vec<_> = std::fs::read_dir(dir.path().join("tables/logs")).unwrap().collect();
+    assert_eq!(parts.len(), 1);
+}
+
+#[test]
+fn second_writer_gets_a_clear_error_and_readers_follow_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let db = Db::open(dir.path()).unwrap();
+    let err = Db::open(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("locked by another writer"), "{err}");
+
+    let reader = Db::builder().read_only(true).open(dir.path()).unwrap();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 1, T0, 1_000, 100)).unwrap();
+    assert_eq!(reader.table_info("logs").unwrap().rows, 100);
+    assert!(reader.append("logs", &log_batch(&schema, 1, T0, 1_000, 1)).is_err());
+}
+
+#[test]
+fn tables_without_time_column_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let users = logdb::TableSchema::new(vec![
+        logdb::Field::not_null("uid", logdb::DataType::Varchar),
+        logdb::Field::new("country", logdb::DataType::Varchar),
+    ]);
+    db.create_table("users", users.clone()).unwrap();
+    let mut b = logdb::BatchBuilder::new(&users);
+    b.push_str(0, "u1");
+    b.push_str(1, "fr");
+    b.push_str(0, "u2");
+    b.push_null(1);
+    db.append("users", &b.finish()).unwrap();
+    assert_eq!(all_rows(&db, "users").len(), 2);
+    assert!(db.create_table("USERS", users).unwrap_err().to_string().contains("already exists"));
+    let e = db.append("nope", &log_batch(&log_schema(), 1, T0, 1, 1)).unwrap_err().to_string();
+    assert!(e.contains("does not exist; tables: users"), "{e}");
+    let e = db.drop_partition("users", "2024-01-01").unwrap_err().to_string();
+    assert!(e.contains("no time column"), "{e}");
+    db.drop_table("users").unwrap();
+    assert!(db.table_names().unwrap().is_empty());
+}
+
+#[test]
+fn opening_a_foreign_directory_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+    let err = Db::open(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("not a logdb database"), "{err}");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(names.iter().all(|n| n == "notes.txt" || n == "LOCK"), "{names:?}");
+}
