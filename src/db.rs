@@ -747,7 +747,14 @@ impl Db {
     /// structure, that segments match the manifest, and that indexes and zone maps
     /// agree with the column data. Problems are collected, not returned as errors.
     pub fn check(&self) -> Result<CheckReport> {
-        let b = &*self.inner.backend;
+        check_backend(&*self.inner.backend)
+    }
+}
+
+/// [`Db::check`] on a database that need not open: damage that stops [`Db::open`]
+/// is reported as a problem like any other.
+pub fn check_backend(b: &dyn Backend) -> Result<CheckReport> {
+    {
         let mut report = CheckReport::default();
         let names = b.list("")?;
         let Some(g) = Manifest::latest(&names) else {

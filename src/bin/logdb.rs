@@ -1,1 +1,178 @@
-fn main() {}
+//! The `logdb` command: database maintenance subcommands (and, later, the SQL shell,
+//! import and demo). Thin: all work happens in the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use logdb::db::{Db, TableInfo};
+use logdb::storage::backend::FileBackend;
+use logdb::time::format_timestamp;
+
+#[derive(Parser, Debug)]
+#[command(name = "logdb", version, about = "An embedded columnar analytics database for web and access logs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify every checksum, and that manifest, segments and indexes agree.
+    Check {
+        /// The database directory.
+        db: PathBuf,
+    },
+    /// List tables, partitions and segments with rows and bytes.
+    Info {
+        db: PathBuf,
+        /// Show only this table, down to its segments.
+        table: Option<String>,
+    },
+    /// Merge small segments into full-size ones.
+    Compact { db: PathBuf, table: String },
+    /// Drop a log table's partitions older than a number of days (relative to now),
+    /// or those before a timestamp.
+    Retention {
+        db: PathBuf,
+        table: String,
+        /// Keep this many days (partitions ending before now - DAYS are dropped).
+        #[arg(long, conflicts_with = "before")]
+        days: Option<u32>,
+        /// Drop partitions ending at or before this UTC time (e.g. 2024-05-01).
+        #[arg(long)]
+        before: Option<String>,
+    },
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::Result<()> {
+    let cols: Vec<String> = t.schema.fields.iter().map(|f| format!("{} {}", f.name, f.data_type)).collect();
+    writeln!(out, "table {}: {} rows, {} on disk, {} partitions", t.name, t.rows, human_bytes(t.bytes), t.partitions.len())?;
+    writeln!(out, "  columns: {}", cols.join(", "))?;
+    if let Some(tc) = &t.schema.time_column {
+        writeln!(out, "  time column: {tc}; indexed: {}", t.schema.indexed.join(", "))?;
+    }
+    for p in &t.partitions {
+        writeln!(out, "  partition {}: {} rows, {}, {} segments", p.key, p.rows, human_bytes(p.bytes), p.segments.len())?;
+        if segments {
+            for s in &p.segments {
+                let range = if s.min_ts <= s.max_ts {
+                    format!("{} .. {}", format_timestamp(s.min_ts), format_timestamp(s.max_ts))
+                } else {
+                    String::new()
+                };
+                writeln!(out, "    {}: {} rows, {} {range}", s.file, s.rows, human_bytes(s.bytes))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Check { db } => {
+            if !db.is_dir() {
+                writeln!(out, "FAILED: {} is not a directory", db.display())?;
+                return Ok(ExitCode::FAILURE);
+            }
+            let report = logdb::db::check_backend(&FileBackend::new(&db))?;
+            writeln!(
+                out,
+                "checked {}: manifest generation {}, {} tables, {} segments, {} rows, {}",
+                db.display(),
+                report.generation,
+                report.tables,
+                report.segments,
+                report.rows,
+                human_bytes(report.bytes)
+            )?;
+            for n in &report.notes {
+                writeln!(out, "note: {n}")?;
+            }
+            for p in &report.problems {
+                writeln!(out, "PROBLEM: {p}")?;
+            }
+            if report.is_ok() {
+                writeln!(out, "OK")?;
+                Ok(ExitCode::SUCCESS)
+            } else {
+                writeln!(out, "FAILED: {} problems", report.problems.len())?;
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Info { db, table } => {
+            let handle = Db::builder().read_only(true).open(&db)?;
+            match table {
+                Some(t) => print_table(&mut out, &handle.table_info(&t)?, true)?,
+                None => {
+                    let tables = handle.tables()?;
+                    if tables.is_empty() {
+                        writeln!(out, "no tables")?;
+                    }
+                    for t in tables {
+                        print_table(&mut out, &t, false)?;
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compact { db, table } => {
+            let handle = Db::open(&db)?;
+            let s = handle.compact(&table)?;
+            writeln!(out, "compacted {table}: {} segments -> {} ({} rows rewritten)", s.segments_before, s.segments_after, s.rows)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retention { db, table, days, before } => {
+            let cutoff = match (days, before) {
+                (Some(d), None) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_micros() as i64)
+                        .unwrap_or(0);
+                    now - d as i64 * logdb::time::MICROS_PER_DAY
+                }
+                (None, Some(b)) => logdb::time::parse_timestamp(&b)
+                    .with_context(|| format!("cannot parse '{b}' as a timestamp (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)"))?,
+                _ => anyhow::bail!("give --days N or --before TIMESTAMP"),
+            };
+            let handle = Db::open(&db)?;
+            let n = handle.drop_partitions_before(&table, cutoff)?;
+            writeln!(out, "dropped {n} partitions of {table} ending at or before {}", format_timestamp(cutoff))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // A closed pipe (e.g. `logdb info db | head`) is not an error.
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -843,6 +843,9 @@ impl Segment {
         if version > SEGMENT_FORMAT_VERSION || version == 0 {
             return Err(Error::IncompatibleVersion { path: display, found: version, supported: SEGMENT_FORMAT_VERSION });
         }
+        if u32_at(HEADER_FLAGS_OFFSET) != 0 {
+            return Err(corrupt("unknown header flags".into()));
+        }
         let tail = len - TAIL_LEN;
         if bytes[tail + TAIL_MAGIC_OFFSET..] != SEGMENT_TAIL_MAGIC {
             return Err(corrupt("missing tail magic (truncated or overwritten file)".into()));
