@@ -267,8 +267,10 @@ impl Fs {
 
     /// Whether `dir` holds any current file or directory.
     fn has_children(&self, dir: &str) -> bool {
-        let under = |p: &&String| parent(p) == dir;
-        self.current.keys().any(|p| under(&p)) || self.dirs.iter().any(|p| under(&p))
+        self.current
+            .keys()
+            .chain(self.dirs.iter())
+            .any(|p| parent(p) == dir)
     }
 
     /// Drops inodes that no namespace names.
