@@ -388,6 +388,14 @@ impl Batch {
     /// Checks that `columns` fits `schema`: count, physical types, equal lengths, and
     /// no NULLs in NOT NULL columns or in integer columns' out-of-range values.
     pub fn new(schema: &TableSchema, columns: Vec<Column>) -> Result<Batch> {
+        let batch = Batch { columns };
+        batch.validate(schema)?;
+        Ok(batch)
+    }
+
+    /// The checks of [`Batch::new`] on an existing batch.
+    pub fn validate(&self, schema: &TableSchema) -> Result<()> {
+        let columns = &self.columns;
         if columns.len() != schema.fields.len() {
             return Err(Error::InvalidInput(format!(
                 "batch has {} columns, the table has {}",
@@ -438,7 +446,7 @@ impl Batch {
                 }
             }
         }
-        Ok(Batch { columns })
+        Ok(())
     }
 
     pub fn num_rows(&self) -> usize {

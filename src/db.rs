@@ -2,6 +2,7 @@
 //! durable commits, take snapshots, scan, look up through indexes, compact, drop old
 //! partitions and check everything on disk.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -12,7 +13,9 @@ use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::schema::{validate_table_name, TableSchema};
 use crate::storage::backend::{self, Backend, FileBackend, WriterLock};
-use crate::storage::manifest::{Granularity, Manifest, PartitionEntry, SegmentEntry, TableEntry, TableOptions};
+use crate::storage::manifest::{
+    Granularity, Manifest, PartitionEntry, SegmentEntry, TableEntry, TableOptions,
+};
 use crate::storage::segment::{self, ColumnBlock, Segment, Stats};
 use crate::time;
 
@@ -85,14 +88,24 @@ impl DbBuilder {
         let path = path.as_ref();
         match std::fs::metadata(path) {
             Ok(m) if !m.is_dir() => {
-                return Err(Error::InvalidInput(format!("{} is not a directory", path.display())))
+                return Err(Error::InvalidInput(format!(
+                    "{} is not a directory",
+                    path.display()
+                )))
             }
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.options.create && !self.options.read_only => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && self.options.create
+                    && !self.options.read_only =>
+            {
                 std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound(format!("no database at {}", path.display())))
+                return Err(Error::NotFound(format!(
+                    "no database at {}",
+                    path.display()
+                )))
             }
             Err(e) => return Err(Error::io(path, e)),
         }
@@ -103,10 +116,16 @@ impl DbBuilder {
     pub fn open_backend(self, backend: Arc<dyn Backend>) -> Result<Db> {
         let o = &self.options;
         if o.block_rows == 0 || o.block_rows % 2048 != 0 {
-            return Err(Error::InvalidInput(format!("block_rows {} is not a positive multiple of 2048", o.block_rows)));
+            return Err(Error::InvalidInput(format!(
+                "block_rows {} is not a positive multiple of 2048",
+                o.block_rows
+            )));
         }
         if o.max_segment_rows == 0 || o.max_segment_rows > u32::MAX as usize {
-            return Err(Error::InvalidInput(format!("max_segment_rows {} is out of range", o.max_segment_rows)));
+            return Err(Error::InvalidInput(format!(
+                "max_segment_rows {} is out of range",
+                o.max_segment_rows
+            )));
         }
         Db::open_with(backend, self.options)
     }
@@ -239,24 +258,42 @@ impl Db {
     }
 
     fn open_with(backend: Arc<dyn Backend>, options: DbOptions) -> Result<Db> {
-        let writer = if options.read_only { None } else { Some(Mutex::new(backend.lock_writer()?)) };
+        let writer = if options.read_only {
+            None
+        } else {
+            Some(Mutex::new(backend.lock_writer()?))
+        };
         let names = backend.list("")?;
         let manifest = match Manifest::latest(&names) {
             Some(g) => Manifest::load(&*backend, g)?,
             None => {
-                let foreign: Vec<&String> =
-                    names.iter().filter(|n| n.as_str() != backend::LOCK_FILE && !n.starts_with(".")).collect();
+                let foreign: Vec<&String> = names
+                    .iter()
+                    .filter(|n| n.as_str() != backend::LOCK_FILE && !n.starts_with("."))
+                    .collect();
                 if !foreign.is_empty() {
                     return Err(Error::InvalidInput(format!(
                         "{} is not a logdb database (no manifest, but it holds {})",
                         backend.display_path("").display(),
-                        foreign.iter().take(3).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        foreign
+                            .iter()
+                            .take(3)
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
                 if writer.is_none() || !options.create {
-                    return Err(Error::NotFound(format!("no database at {}", backend.display_path("").display())));
+                    return Err(Error::NotFound(format!(
+                        "no database at {}",
+                        backend.display_path("").display()
+                    )));
                 }
-                let m = Manifest { generation: 0, next_segment_id: 1, tables: BTreeMap::new() };
+                let m = Manifest {
+                    generation: 0,
+                    next_segment_id: 1,
+                    tables: BTreeMap::new(),
+                };
                 write_manifest(&*backend, &m, 1)?
             }
         };
@@ -265,7 +302,10 @@ impl Db {
             inner: Arc::new(DbInner {
                 backend,
                 options,
-                current: RwLock::new(Snapshot { manifest: Arc::new(manifest), segments: Arc::new(segments) }),
+                current: RwLock::new(Snapshot {
+                    manifest: Arc::new(manifest),
+                    segments: Arc::new(segments),
+                }),
                 writer,
             }),
         };
@@ -300,21 +340,30 @@ impl Db {
         // may vanish between listing and opening when a compaction commits; retry.
         for _ in 0..8 {
             let names = self.inner.backend.list("")?;
-            let Some(g) = Manifest::latest(&names) else { return Ok(cur) };
+            let Some(g) = Manifest::latest(&names) else {
+                return Ok(cur);
+            };
             if g == cur.manifest.generation {
                 return Ok(cur);
             }
             let m = match Manifest::load(&*self.inner.backend, g) {
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    continue
+                }
                 r => r?,
             };
             match open_segments(&*self.inner.backend, &m, &cur.segments) {
                 Ok(segments) => {
-                    let snap = Snapshot { manifest: Arc::new(m), segments: Arc::new(segments) };
+                    let snap = Snapshot {
+                        manifest: Arc::new(m),
+                        segments: Arc::new(segments),
+                    };
                     *self.inner.current.write().map_err(lock_poisoned)? = snap.clone();
                     return Ok(snap);
                 }
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    continue
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -326,14 +375,22 @@ impl Db {
 
     fn write_guard(&self) -> Result<std::sync::MutexGuard<'_, WriterLock>> {
         match &self.inner.writer {
-            None => Err(Error::InvalidInput(format!("database {} is open read-only", self.location().display()))),
+            None => Err(Error::InvalidInput(format!(
+                "database {} is open read-only",
+                self.location().display()
+            ))),
             Some(m) => m.lock().map_err(lock_poisoned),
         }
     }
 
     fn begin(&self) -> Result<Txn> {
         let cur = self.inner.current.read().map_err(lock_poisoned)?;
-        Ok(Txn { manifest: (*cur.manifest).clone(), written: Vec::new(), removed: Vec::new(), new_dirs: Vec::new() })
+        Ok(Txn {
+            manifest: (*cur.manifest).clone(),
+            written: Vec::new(),
+            removed: Vec::new(),
+            new_dirs: Vec::new(),
+        })
     }
 
     /// Makes a transaction durable and visible.
@@ -350,8 +407,10 @@ impl Db {
         let generation = txn.manifest.generation + 1;
         let manifest = write_manifest(b, &txn.manifest, generation)?;
         let segments = open_segments(b, &manifest, &prev.segments)?;
-        *self.inner.current.write().map_err(lock_poisoned)? =
-            Snapshot { manifest: Arc::new(manifest), segments: Arc::new(segments) };
+        *self.inner.current.write().map_err(lock_poisoned)? = Snapshot {
+            manifest: Arc::new(manifest),
+            segments: Arc::new(segments),
+        };
         // Best effort clean-up: files no commit refers to any more.
         let mut emptied: Vec<String> = Vec::new();
         for f in txn.removed.drain(..) {
@@ -378,12 +437,28 @@ impl Db {
         schema.validate()?;
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
-        if txn.manifest.tables.keys().any(|t| t.eq_ignore_ascii_case(name)) {
-            return Err(Error::InvalidInput(format!("table '{name}' already exists")));
+        if txn
+            .manifest
+            .tables
+            .keys()
+            .any(|t| t.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::InvalidInput(format!(
+                "table '{name}' already exists"
+            )));
         }
         let partitions = Vec::new();
-        let options = TableOptions { hour_split_rows: self.inner.options.hour_split_rows };
-        txn.manifest.tables.insert(name.to_string(), TableEntry { schema, options, partitions });
+        let options = TableOptions {
+            hour_split_rows: self.inner.options.hour_split_rows,
+        };
+        txn.manifest.tables.insert(
+            name.to_string(),
+            TableEntry {
+                schema,
+                options,
+                partitions,
+            },
+        );
         self.commit(txn)?;
         Ok(())
     }
@@ -394,7 +469,11 @@ impl Db {
         let mut txn = self.begin()?;
         let key = table_key(&txn.manifest, name)?;
         if let Some(t) = txn.manifest.tables.remove(&key) {
-            txn.removed.extend(t.partitions.iter().flat_map(|p| p.segments.iter().map(|s| s.file.clone())));
+            txn.removed.extend(
+                t.partitions
+                    .iter()
+                    .flat_map(|p| p.segments.iter().map(|s| s.file.clone())),
+            );
         }
         self.commit(txn)?;
         Ok(())
@@ -408,12 +487,18 @@ impl Db {
         let key = table_key(&txn.manifest, table)?;
         let entry = &txn.manifest.tables[&key];
         let schema = entry.schema.clone();
-        let batch = Batch::new(&schema, batch.columns.clone())?;
+        batch.validate(&schema)?;
         let rows = batch.num_rows();
         if rows == 0 {
-            return Ok(AppendStats { generation: txn.manifest.generation, ..Default::default() });
+            return Ok(AppendStats {
+                generation: txn.manifest.generation,
+                ..Default::default()
+            });
         }
-        let mut stats = AppendStats { rows: rows as u64, ..Default::default() };
+        let mut stats = AppendStats {
+            rows: rows as u64,
+            ..Default::default()
+        };
         match schema.time_index() {
             None => {
                 self.write_partition_rows(&mut txn, &key, 0, Granularity::All, &batch, &mut stats)?;
@@ -429,15 +514,29 @@ impl Db {
                     return Err(Error::Internal("time column is not Int64".into()));
                 };
                 // Group rows by day, keeping time order within each day.
-                let mut order: Vec<u32> = (0..rows as u32).collect();
-                order.sort_by_key(|&i| ts[i as usize]);
-                let mut start = 0;
-                while start < order.len() {
-                    let day = time::day_start(ts[order[start] as usize]);
-                    let end = start + order[start..].partition_point(|&i| time::day_start(ts[i as usize]) == day);
-                    let day_batch = batch.take(&order[start..end]);
-                    self.append_day(&mut txn, &key, day, day_batch, &mut stats)?;
-                    start = end;
+                let sorted = ts.windows(2).all(|w| w[0] <= w[1]);
+                if sorted && time::day_start(ts[0]) == time::day_start(ts[rows - 1]) {
+                    // The common case: one day of time-ordered lines, no copy needed.
+                    self.append_day(
+                        &mut txn,
+                        &key,
+                        time::day_start(ts[0]),
+                        Cow::Borrowed(batch),
+                        &mut stats,
+                    )?;
+                } else {
+                    let mut order: Vec<u32> = (0..rows as u32).collect();
+                    order.sort_by_key(|&i| ts[i as usize]);
+                    let mut start = 0;
+                    while start < order.len() {
+                        let day = time::day_start(ts[order[start] as usize]);
+                        let end = start
+                            + order[start..]
+                                .partition_point(|&i| time::day_start(ts[i as usize]) == day);
+                        let day_batch = batch.take(&order[start..end]);
+                        self.append_day(&mut txn, &key, day, Cow::Owned(day_batch), &mut stats)?;
+                        start = end;
+                    }
                 }
             }
         }
@@ -447,18 +546,38 @@ impl Db {
 
     /// Adds one day's rows (sorted by time) to the transaction, switching the day to
     /// hourly partitions when it passes the table's threshold.
-    fn append_day(&self, txn: &mut Txn, table: &str, day: i64, rows: Batch, stats: &mut AppendStats) -> Result<()> {
+    fn append_day(
+        &self,
+        txn: &mut Txn,
+        table: &str,
+        day: i64,
+        rows: Cow<'_, Batch>,
+        stats: &mut AppendStats,
+    ) -> Result<()> {
         let entry = &txn.manifest.tables[table];
         let threshold = entry.options.hour_split_rows;
-        let in_day = |p: &PartitionEntry| time::day_start(p.start) == day && p.granularity != Granularity::All;
-        let existing: u64 = entry.partitions.iter().filter(|p| in_day(p)).map(PartitionEntry::rows).sum();
-        let day_partition = entry.partitions.iter().position(|p| p.start == day && p.granularity == Granularity::Day);
-        let hourly = entry.partitions.iter().any(|p| in_day(p) && p.granularity == Granularity::Hour);
+        let in_day = |p: &PartitionEntry| {
+            time::day_start(p.start) == day && p.granularity != Granularity::All
+        };
+        let existing: u64 = entry
+            .partitions
+            .iter()
+            .filter(|p| in_day(p))
+            .map(PartitionEntry::rows)
+            .sum();
+        let day_partition = entry
+            .partitions
+            .iter()
+            .position(|p| p.start == day && p.granularity == Granularity::Day);
+        let hourly = entry
+            .partitions
+            .iter()
+            .any(|p| in_day(p) && p.granularity == Granularity::Hour);
         if !hourly && existing + rows.num_rows() as u64 <= threshold {
             return self.write_partition_rows(txn, table, day, Granularity::Day, &rows, stats);
         }
         // The day goes hourly: its existing day-partition rows are rewritten by hour.
-        let mut all = rows;
+        let mut all = rows.into_owned();
         if let Some(pi) = day_partition {
             let part = txn.manifest.tables[table].partitions[pi].clone();
             let snap = self.inner.current.read().map_err(lock_poisoned)?.clone();
@@ -478,7 +597,9 @@ impl Db {
                 t.partitions.remove(pi);
             }
             all = Batch { columns: cols };
-            let t = schema.time_index().ok_or_else(|| Error::Internal("log table without time column".into()))?;
+            let t = schema
+                .time_index()
+                .ok_or_else(|| Error::Internal("log table without time column".into()))?;
             let ColumnData::Int64(ts) = &all.columns[t].data else {
                 return Err(Error::Internal("time column is not Int64".into()));
             };
@@ -486,7 +607,10 @@ impl Db {
             order.sort_by_key(|&i| ts[i as usize]);
             all = all.take(&order);
         }
-        let t = txn.manifest.tables[table].schema.time_index().ok_or_else(|| Error::Internal("log table without time column".into()))?;
+        let t = txn.manifest.tables[table]
+            .schema
+            .time_index()
+            .ok_or_else(|| Error::Internal("log table without time column".into()))?;
         let ColumnData::Int64(ts) = &all.columns[t].data else {
             return Err(Error::Internal("time column is not Int64".into()));
         };
@@ -521,14 +645,29 @@ impl Db {
         while offset < n {
             let end = (offset + max).min(n);
             let idx: Vec<u32> = (offset as u32..end as u32).collect();
-            let piece = if offset == 0 && end == n { rows.clone() } else { rows.take(&idx) };
+            let piece = if offset == 0 && end == n {
+                Cow::Borrowed(rows)
+            } else {
+                Cow::Owned(rows.take(&idx))
+            };
             let entry = self.write_segment(txn, table, start, granularity, &piece)?;
             stats.segments += 1;
             stats.bytes += entry.bytes;
-            let t = txn.manifest.tables.get_mut(table).ok_or_else(|| Error::Internal("table vanished".into()))?;
+            let t = txn
+                .manifest
+                .tables
+                .get_mut(table)
+                .ok_or_else(|| Error::Internal("table vanished".into()))?;
             let pos = t.partitions.partition_point(|p| p.start < start);
             if t.partitions.get(pos).is_none_or(|p| p.start != start) {
-                t.partitions.insert(pos, PartitionEntry { start, granularity, segments: Vec::new() });
+                t.partitions.insert(
+                    pos,
+                    PartitionEntry {
+                        start,
+                        granularity,
+                        segments: Vec::new(),
+                    },
+                );
             }
             t.partitions[pos].segments.push(entry);
             offset = end;
@@ -537,13 +676,24 @@ impl Db {
     }
 
     /// Encodes and durably writes one segment file (not yet referenced by a manifest).
-    fn write_segment(&self, txn: &mut Txn, table: &str, start: i64, granularity: Granularity, rows: &Batch) -> Result<SegmentEntry> {
+    fn write_segment(
+        &self,
+        txn: &mut Txn,
+        table: &str,
+        start: i64,
+        granularity: Granularity,
+        rows: &Batch,
+    ) -> Result<SegmentEntry> {
         let b = &*self.inner.backend;
         let id = txn.manifest.next_segment_id;
         txn.manifest.next_segment_id += 1;
         let schema = &txn.manifest.tables[table].schema;
         let encoded = segment::write_segment(schema, rows, id, self.inner.options.block_rows)?;
-        let part = PartitionEntry { start, granularity, segments: Vec::new() };
+        let part = PartitionEntry {
+            start,
+            granularity,
+            segments: Vec::new(),
+        };
         let dir = format!("tables/{table}/{}", part.key());
         if !txn.new_dirs.contains(&dir) {
             b.create_dir_all(&dir)?;
@@ -590,7 +740,12 @@ impl Db {
                 continue;
             }
             // Merge groups of small segments, each group at most one full segment.
-            let mut keep: Vec<SegmentEntry> = p.segments.iter().filter(|s| s.rows >= small).cloned().collect();
+            let mut keep: Vec<SegmentEntry> = p
+                .segments
+                .iter()
+                .filter(|s| s.rows >= small)
+                .cloned()
+                .collect();
             let mut group: Vec<&SegmentEntry> = Vec::new();
             let mut group_rows = 0u64;
             let mut groups = Vec::new();
@@ -626,7 +781,9 @@ impl Db {
                     }
                     txn.removed.push(s.file.clone());
                 }
-                let merged = Batch { columns: cols.unwrap_or_default() };
+                let merged = Batch {
+                    columns: cols.unwrap_or_default(),
+                };
                 stats.rows += merged.num_rows() as u64;
                 let entry = self.write_segment(&mut txn, &key, p.start, p.granularity, &merged)?;
                 keep.push(entry);
@@ -652,20 +809,34 @@ impl Db {
     /// Drops the partitions of a log table whose key (`2024-05-01` or `2024-05-01T13`)
     /// is `key`, or that lie inside that day. Returns the number dropped.
     pub fn drop_partition(&self, table: &str, key: &str) -> Result<usize> {
-        let n = self.drop_partitions(table, |p| p.key() == key || p.key().starts_with(&format!("{key}T")))?;
+        let n = self.drop_partitions(table, |p| {
+            p.key() == key || p.key().starts_with(&format!("{key}T"))
+        })?;
         if n == 0 {
-            return Err(Error::NotFound(format!("table '{table}' has no partition '{key}'")));
+            return Err(Error::NotFound(format!(
+                "table '{table}' has no partition '{key}'"
+            )));
         }
         Ok(n)
     }
 
-    fn drop_partitions(&self, table: &str, pred: impl Fn(&PartitionEntry) -> bool) -> Result<usize> {
+    fn drop_partitions(
+        &self,
+        table: &str,
+        pred: impl Fn(&PartitionEntry) -> bool,
+    ) -> Result<usize> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
         let key = table_key(&txn.manifest, table)?;
-        let t = txn.manifest.tables.get_mut(&key).ok_or_else(|| Error::Internal("table vanished".into()))?;
+        let t = txn
+            .manifest
+            .tables
+            .get_mut(&key)
+            .ok_or_else(|| Error::Internal("table vanished".into()))?;
         if t.schema.time_column.is_none() {
-            return Err(Error::InvalidInput(format!("table '{key}' has no time column, so no partitions to drop")));
+            return Err(Error::InvalidInput(format!(
+                "table '{key}' has no time column, so no partitions to drop"
+            )));
         }
         let before = t.partitions.len();
         let mut removed = Vec::new();
@@ -692,7 +863,12 @@ impl Db {
     /// Every table with its partitions and segments.
     pub fn tables(&self) -> Result<Vec<TableInfo>> {
         let snap = self.snapshot()?;
-        Ok(snap.manifest.tables.keys().filter_map(|n| snap.table_info(n).ok()).collect())
+        Ok(snap
+            .manifest
+            .tables
+            .keys()
+            .filter_map(|n| snap.table_info(n).ok())
+            .collect())
     }
 
     /// One table with its partitions and segments.
@@ -709,12 +885,17 @@ impl Db {
             .manifest
             .tables
             .values()
-            .flat_map(|t| t.partitions.iter().flat_map(|p| p.segments.iter().map(|s| s.file.as_str())))
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .flat_map(|p| p.segments.iter().map(|s| s.file.as_str()))
+            })
             .collect();
         let g = snap.manifest.generation;
         for name in b.list("")? {
             let old_manifest = Manifest::parse_file_name(&name).is_some_and(|n| n + 1 < g);
-            let tmp_manifest = name.starts_with(crate::storage::manifest::MANIFEST_PREFIX) && name.ends_with(".tmp");
+            let tmp_manifest = name.starts_with(crate::storage::manifest::MANIFEST_PREFIX)
+                && name.ends_with(".tmp");
             if old_manifest || tmp_manifest {
                 b.remove(&name)?;
             }
@@ -758,7 +939,9 @@ pub fn check_backend(b: &dyn Backend) -> Result<CheckReport> {
         let mut report = CheckReport::default();
         let names = b.list("")?;
         let Some(g) = Manifest::latest(&names) else {
-            report.problems.push(format!("{}: no manifest", b.display_path("").display()));
+            report
+                .problems
+                .push(format!("{}: no manifest", b.display_path("").display()));
             return Ok(report);
         };
         let manifest = match Manifest::load(b, g) {
@@ -802,7 +985,10 @@ pub fn check_backend(b: &dyn Backend) -> Result<CheckReport> {
                 for f in b.list(&pdir)? {
                     let path = backend::join(&pdir, &f);
                     if !live.contains(&path) {
-                        report.notes.push(format!("{}: not referenced by the manifest (removed when a writer opens)", b.display_path(&path).display()));
+                        report.notes.push(format!(
+                            "{}: not referenced by the manifest (removed when a writer opens)",
+                            b.display_path(&path).display()
+                        ));
                     }
                 }
             }
@@ -812,20 +998,30 @@ pub fn check_backend(b: &dyn Backend) -> Result<CheckReport> {
 }
 
 /// Checks that an opened segment is the file the manifest describes.
-fn check_segment_entry(seg: &Segment, s: &SegmentEntry, t: &TableEntry, p: &PartitionEntry) -> Result<()> {
+fn check_segment_entry(
+    seg: &Segment,
+    s: &SegmentEntry,
+    t: &TableEntry,
+    p: &PartitionEntry,
+) -> Result<()> {
     let m = seg.meta();
     let bad = |d: String| Err(Error::corrupt(seg.display_path(), d));
     if seg.footer_crc() != s.footer_crc || seg.file_len() != s.bytes {
-        return bad("file differs from the one the manifest committed (size or footer checksum)".into());
+        return bad(
+            "file differs from the one the manifest committed (size or footer checksum)".into(),
+        );
     }
     if m.segment_id != s.id || m.rows != s.rows || m.min_ts != s.min_ts || m.max_ts != s.max_ts {
         return bad("segment header disagrees with the manifest (id, rows or time range)".into());
     }
     let fields: Vec<_> = m.columns.iter().map(|c| &c.field).collect();
-    if fields.len() != t.schema.fields.len() || fields.iter().zip(&t.schema.fields).any(|(a, b)| *a != b) {
+    if fields.len() != t.schema.fields.len()
+        || fields.iter().zip(&t.schema.fields).any(|(a, b)| *a != b)
+    {
         return bad("segment columns differ from the table schema".into());
     }
-    if t.schema.time_index().is_some() && s.rows > 0 && (s.min_ts < p.start || s.max_ts >= p.end()) {
+    if t.schema.time_index().is_some() && s.rows > 0 && (s.min_ts < p.start || s.max_ts >= p.end())
+    {
         return bad(format!("rows outside partition {}", p.key()));
     }
     Ok(())
@@ -835,14 +1031,21 @@ fn table_key(m: &Manifest, name: &str) -> Result<String> {
     if m.tables.contains_key(name) {
         return Ok(name.to_string());
     }
-    m.tables.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned().ok_or_else(|| {
-        let known: Vec<&str> = m.tables.keys().map(String::as_str).collect();
-        Error::NotFound(if known.is_empty() {
-            format!("table '{name}' does not exist (the database has no tables)")
-        } else {
-            format!("table '{name}' does not exist; tables: {}", known.join(", "))
+    m.tables
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<&str> = m.tables.keys().map(String::as_str).collect();
+            Error::NotFound(if known.is_empty() {
+                format!("table '{name}' does not exist (the database has no tables)")
+            } else {
+                format!(
+                    "table '{name}' does not exist; tables: {}",
+                    known.join(", ")
+                )
+            })
         })
-    })
 }
 
 /// Writes manifest generation `g` durably: temporary file, fsync, rename, fsync of
@@ -860,7 +1063,11 @@ fn write_manifest(b: &dyn Backend, m: &Manifest, g: u64) -> Result<Manifest> {
 }
 
 /// Opens every segment a manifest lists, reusing already open ones by id.
-fn open_segments(b: &dyn Backend, m: &Manifest, cache: &HashMap<u64, Arc<Segment>>) -> Result<HashMap<u64, Arc<Segment>>> {
+fn open_segments(
+    b: &dyn Backend,
+    m: &Manifest,
+    cache: &HashMap<u64, Arc<Segment>>,
+) -> Result<HashMap<u64, Arc<Segment>>> {
     let mut out = HashMap::new();
     for t in m.tables.values() {
         for p in &t.partitions {
@@ -898,12 +1105,18 @@ impl Snapshot {
 
     /// The open segment with id `id`.
     pub fn segment(&self, id: u64) -> Result<&Arc<Segment>> {
-        self.segments.get(&id).ok_or_else(|| Error::Internal(format!("segment {id} is not open in this snapshot")))
+        self.segments
+            .get(&id)
+            .ok_or_else(|| Error::Internal(format!("segment {id} is not open in this snapshot")))
     }
 
     /// The segments of a table that may hold rows in `[start, end)`, in time order:
     /// partitions and segments outside the range are pruned.
-    pub fn segments(&self, table: &str, time_range: Option<(i64, i64)>) -> Result<Vec<Arc<Segment>>> {
+    pub fn segments(
+        &self,
+        table: &str,
+        time_range: Option<(i64, i64)>,
+    ) -> Result<Vec<Arc<Segment>>> {
         let t = self.table(table)?;
         let (lo, hi) = time_range.unwrap_or((i64::MIN, i64::MAX));
         let mut out = Vec::new();
@@ -937,7 +1150,14 @@ impl Snapshot {
                 segments: p
                     .segments
                     .iter()
-                    .map(|s| SegmentInfo { id: s.id, file: s.file.clone(), rows: s.rows, bytes: s.bytes, min_ts: s.min_ts, max_ts: s.max_ts })
+                    .map(|s| SegmentInfo {
+                        id: s.id,
+                        file: s.file.clone(),
+                        rows: s.rows,
+                        bytes: s.bytes,
+                        min_ts: s.min_ts,
+                        max_ts: s.max_ts,
+                    })
                     .collect(),
             })
             .collect();
@@ -956,9 +1176,14 @@ impl Snapshot {
         let t = self.table(table)?;
         let columns: Vec<usize> = match &options.columns {
             None => (0..t.schema.fields.len()).collect(),
-            Some(names) => names.iter().map(|n| t.schema.column(n)).collect::<Result<_>>()?,
+            Some(names) => names
+                .iter()
+                .map(|n| t.schema.column(n))
+                .collect::<Result<_>>()?,
         };
-        let time_range = options.time_range.filter(|_| t.schema.time_column.is_some());
+        let time_range = options
+            .time_range
+            .filter(|_| t.schema.time_column.is_some());
         Ok(Scan {
             segments: self.segments(table, time_range)?,
             columns,
@@ -973,7 +1198,12 @@ impl Snapshot {
     }
 
     /// The rows where `column = value`, per segment, from the bitmap index alone.
-    pub fn lookup(&self, table: &str, column: &str, value: &Value) -> Result<Vec<(Arc<Segment>, RoaringBitmap)>> {
+    pub fn lookup(
+        &self,
+        table: &str,
+        column: &str,
+        value: &Value,
+    ) -> Result<Vec<(Arc<Segment>, RoaringBitmap)>> {
         let t = self.table(table)?;
         let col = t.schema.column(column)?;
         if !t.schema.is_indexed(col) {
@@ -1001,10 +1231,14 @@ impl Snapshot {
         let mut counts: BTreeMap<ValueKey, u64> = BTreeMap::new();
         for seg in self.segments(table, None)? {
             let Some(ix) = seg.index(col) else {
-                return Err(Error::InvalidInput(format!("column '{column}' has no bitmap index")));
+                return Err(Error::InvalidInput(format!(
+                    "column '{column}' has no bitmap index"
+                )));
             };
             for (k, &c) in ix.counts.iter().enumerate() {
-                *counts.entry(ValueKey(seg.index_value(col, k)?)).or_default() += c as u64;
+                *counts
+                    .entry(ValueKey(seg.index_value(col, k)?))
+                    .or_default() += c as u64;
             }
         }
         Ok(counts.into_iter().map(|(k, c)| (k.0, c)).collect())
@@ -1022,7 +1256,9 @@ impl PartialOrd for ValueKey {
 }
 impl Ord for ValueKey {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.partial_cmp(&other.0).unwrap_or(std::cmp::Ordering::Equal)
+        self.0
+            .partial_cmp(&other.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
@@ -1062,7 +1298,11 @@ impl Scan {
                     if min < lo || max >= hi {
                         seg.read_block(t, b, &mut self.ts_buf, &mut self.scratch)?;
                         if let segment::BlockValues::Int64(ts) = &self.ts_buf.values {
-                            keep = Some((0..ts.len() as u32).filter(|&i| (lo..hi).contains(&ts[i as usize])).collect());
+                            keep = Some(
+                                (0..ts.len() as u32)
+                                    .filter(|&i| (lo..hi).contains(&ts[i as usize]))
+                                    .collect(),
+                            );
                         }
                     }
                 }

@@ -10,6 +10,6 @@ pub mod storage;
 pub mod time;
 
 pub use column::{Batch, BatchBuilder, Bitmap, Column, ColumnData, StringVec, Value};
+pub use db::{Db, DbBuilder, DbOptions, ScanOptions, Snapshot};
 pub use error::{Error, Result};
 pub use schema::{DataType, Field, PhysicalType, TableSchema};
-pub use db::{Db, DbBuilder, DbOptions, ScanOptions, Snapshot};

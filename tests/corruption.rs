@@ -71,7 +71,11 @@ fn probe(dir: &Path, file: &Path, want: &[Vec<Value>]) -> Outcome {
                 rows.push(b.columns.iter().map(|c| c.value(r)).collect());
             }
         }
-        let hits = snap.lookup("logs", "uid", &Value::from("u1000"))?.iter().map(|(_, b)| b.len()).sum();
+        let hits = snap
+            .lookup("logs", "uid", &Value::from("u1000"))?
+            .iter()
+            .map(|(_, b)| b.len())
+            .sum();
         Ok((rows, hits))
     })();
     match read {
@@ -82,20 +86,33 @@ fn probe(dir: &Path, file: &Path, want: &[Vec<Value>]) -> Outcome {
             if report.is_ok() {
                 Outcome::Harmless
             } else {
-                assert!(report.problems.iter().any(|p| p.contains(&name)), "{:?}", report.problems);
+                assert!(
+                    report.problems.iter().any(|p| p.contains(&name)),
+                    "{:?}",
+                    report.problems
+                );
                 Outcome::Detected
             }
         }
         Err(e) => {
             names_file(&e);
             assert!(!report.is_ok(), "check passed but reading failed: {e}");
-            assert!(report.problems.iter().any(|p| p.contains(&name)), "{:?}", report.problems);
+            assert!(
+                report.problems.iter().any(|p| p.contains(&name)),
+                "{:?}",
+                report.problems
+            );
             Outcome::Detected
         }
     }
 }
 
-fn sweep(dir: &Path, file: &Path, want: &[Vec<Value>], damage: impl Fn(&[u8], usize) -> Option<Vec<u8>>) -> (usize, usize) {
+fn sweep(
+    dir: &Path,
+    file: &Path,
+    want: &[Vec<Value>],
+    damage: impl Fn(&[u8], usize) -> Option<Vec<u8>>,
+) -> (usize, usize) {
     let pristine = std::fs::read(file).unwrap();
     let (mut detected, mut harmless) = (0, 0);
     let mut i = 0;
@@ -128,8 +145,15 @@ fn truncated_segments_and_manifests_are_detected() {
     for file in live_files(dir.path()) {
         let len = std::fs::metadata(&file).unwrap().len() as usize;
         let cuts = offsets(len);
-        let (detected, harmless) = sweep(dir.path(), &file, &want, |b, i| cuts.get(i).map(|&c| b[..c].to_vec()));
-        assert_eq!(harmless, 0, "a truncation of {} went unnoticed", file.display());
+        let (detected, harmless) = sweep(dir.path(), &file, &want, |b, i| {
+            cuts.get(i).map(|&c| b[..c].to_vec())
+        });
+        assert_eq!(
+            harmless,
+            0,
+            "a truncation of {} went unnoticed",
+            file.display()
+        );
         assert_eq!(detected, cuts.len());
     }
 }
@@ -149,7 +173,12 @@ fn bit_flips_in_every_file_type_are_detected() {
                 v
             })
         });
-        assert_eq!(harmless, 0, "a bit flip in {} went unnoticed", file.display());
+        assert_eq!(
+            harmless,
+            0,
+            "a bit flip in {} went unnoticed",
+            file.display()
+        );
         total += detected;
     }
     assert!(total > 500);
@@ -162,10 +191,18 @@ fn a_missing_segment_is_named() {
     let seg = &files_of(dir.path(), |n| n.ends_with(".lseg"))[0];
     std::fs::remove_file(seg).unwrap();
     let name = seg.file_name().unwrap().to_str().unwrap();
-    let err = Db::builder().read_only(true).open(dir.path()).unwrap_err().to_string();
+    let err = Db::builder()
+        .read_only(true)
+        .open(dir.path())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(name), "{err}");
     let report = check_backend(&FileBackend::new(dir.path())).unwrap();
-    assert!(report.problems.iter().any(|p| p.contains(name)), "{:?}", report.problems);
+    assert!(
+        report.problems.iter().any(|p| p.contains(name)),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[test]
@@ -177,6 +214,12 @@ fn a_newer_format_version_is_refused_clearly() {
     bytes[8..12].copy_from_slice(&99u32.to_le_bytes());
     std::fs::write(seg, &bytes).unwrap();
     let err = Db::builder().read_only(true).open(dir.path()).unwrap_err();
-    assert!(matches!(err, Error::IncompatibleVersion { found: 99, .. }), "{err}");
-    assert!(err.to_string().contains("this build reads up to v1"), "{err}");
+    assert!(
+        matches!(err, Error::IncompatibleVersion { found: 99, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("this build reads up to v1"),
+        "{err}"
+    );
 }

@@ -17,7 +17,10 @@ fn append_reopen_scan_round_trip() {
     let schema = log_schema();
     let batch = log_batch(&schema, 1, T0, 1_000_000, 30_000);
     {
-        let db = Db::builder().max_segment_rows(10_000).open(dir.path()).unwrap();
+        let db = Db::builder()
+            .max_segment_rows(10_000)
+            .open(dir.path())
+            .unwrap();
         db.create_table("logs", schema.clone()).unwrap();
         let stats = db.append("logs", &batch).unwrap();
         assert_eq!(stats.rows, 30_000);
@@ -42,19 +45,30 @@ fn late_rows_go_to_their_own_day_and_scans_prune_by_time() {
     let day1_late = log_batch(&schema, 3, T0 + 3 * HOUR, 1_000_000, 3000);
     db.append("logs", &day2).unwrap();
     db.append("logs", &day1_late).unwrap();
-    let keys: Vec<String> = db.table_info("logs").unwrap().partitions.iter().map(|p| p.key.clone()).collect();
+    let keys: Vec<String> = db
+        .table_info("logs")
+        .unwrap()
+        .partitions
+        .iter()
+        .map(|p| p.key.clone())
+        .collect();
     assert_eq!(keys, ["2024-05-01", "2024-05-02"]);
 
     let snap = db.snapshot().unwrap();
     let range = (T0 + 3 * HOUR + 500_000_000, T0 + 3 * HOUR + 700_000_000);
     assert_eq!(snap.segments("logs", Some(range)).unwrap().len(), 1);
-    let opts = ScanOptions { columns: Some(vec!["ts".into(), "status".into()]), time_range: Some(range) };
+    let opts = ScanOptions {
+        columns: Some(vec!["ts".into(), "status".into()]),
+        time_range: Some(range),
+    };
     let mut n = 0;
     for b in snap.scan("logs", &opts).unwrap() {
         let b = b.unwrap();
         assert_eq!(b.columns.len(), 2);
         for r in 0..b.num_rows() {
-            let Value::Int(ts) = b.columns[0].value(r) else { panic!() };
+            let Value::Int(ts) = b.columns[0].value(r) else {
+                panic!()
+            };
             assert!((range.0..range.1).contains(&ts));
             n += 1;
         }
@@ -66,7 +80,10 @@ fn late_rows_go_to_their_own_day_and_scans_prune_by_time() {
 fn index_lookup_and_counts_match_a_scan() {
     let dir = tempfile::tempdir().unwrap();
     let schema = log_schema();
-    let db = Db::builder().max_segment_rows(7_000).open(dir.path()).unwrap();
+    let db = Db::builder()
+        .max_segment_rows(7_000)
+        .open(dir.path())
+        .unwrap();
     db.create_table("logs", schema.clone()).unwrap();
     let batch = log_batch(&schema, 4, T0, 100_000, 20_000);
     db.append("logs", &batch).unwrap();
@@ -74,7 +91,12 @@ fn index_lookup_and_counts_match_a_scan() {
     let snap = db.snapshot().unwrap();
 
     let want = rows.iter().filter(|r| r[3] == Value::from("u1000")).count() as u64;
-    let hits: u64 = snap.lookup("logs", "uid", &Value::from("u1000")).unwrap().iter().map(|(_, b)| b.len()).sum();
+    let hits: u64 = snap
+        .lookup("logs", "uid", &Value::from("u1000"))
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b.len())
+        .sum();
     assert!(want > 1000);
     assert_eq!(hits, want);
     // Every hit really holds the value.
@@ -85,13 +107,19 @@ fn index_lookup_and_counts_match_a_scan() {
             assert_eq!(data.value(r as usize), Value::Int(404));
         }
     }
-    assert!(snap.lookup("logs", "uid", &Value::from("nobody")).unwrap().is_empty());
+    assert!(snap
+        .lookup("logs", "uid", &Value::from("nobody"))
+        .unwrap()
+        .is_empty());
 
     let counts = snap.value_counts("logs", "status").unwrap();
     for (v, c) in counts {
         assert_eq!(c, rows.iter().filter(|r| r[4] == v).count() as u64);
     }
-    let err = snap.lookup("logs", "bytes", &Value::Int(1)).unwrap_err().to_string();
+    let err = snap
+        .lookup("logs", "bytes", &Value::Int(1))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no bitmap index"), "{err}");
 }
 
@@ -99,15 +127,35 @@ fn index_lookup_and_counts_match_a_scan() {
 fn a_busy_day_is_split_by_hour() {
     let dir = tempfile::tempdir().unwrap();
     let schema = log_schema();
-    let db = Db::builder().hour_split_rows(5_000).open(dir.path()).unwrap();
+    let db = Db::builder()
+        .hour_split_rows(5_000)
+        .open(dir.path())
+        .unwrap();
     db.create_table("logs", schema.clone()).unwrap();
     let first = log_batch(&schema, 5, T0, 1_000_000, 4_000); // 0:00 - 1:06
     db.append("logs", &first).unwrap();
-    assert_eq!(db.table_info("logs").unwrap().partitions[0].key, "2024-05-01");
+    assert_eq!(
+        db.table_info("logs").unwrap().partitions[0].key,
+        "2024-05-01"
+    );
     let second = log_batch(&schema, 6, T0 + 2 * HOUR, 1_000_000, 4_000);
     db.append("logs", &second).unwrap();
-    let keys: Vec<String> = db.table_info("logs").unwrap().partitions.iter().map(|p| p.key.clone()).collect();
-    assert_eq!(keys, ["2024-05-01T00", "2024-05-01T01", "2024-05-01T02", "2024-05-01T03"]);
+    let keys: Vec<String> = db
+        .table_info("logs")
+        .unwrap()
+        .partitions
+        .iter()
+        .map(|p| p.key.clone())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "2024-05-01T00",
+            "2024-05-01T01",
+            "2024-05-01T02",
+            "2024-05-01T03"
+        ]
+    );
     let mut want = batch_rows(&first);
     want.extend(batch_rows(&second));
     assert_eq!(sorted(all_rows(&db, "logs")), sorted(want));
@@ -118,7 +166,10 @@ fn a_busy_day_is_split_by_hour() {
 fn compaction_merges_small_segments_and_keeps_rows() {
     let dir = tempfile::tempdir().unwrap();
     let schema = log_schema();
-    let db = Db::builder().max_segment_rows(10_000).open(dir.path()).unwrap();
+    let db = Db::builder()
+        .max_segment_rows(10_000)
+        .open(dir.path())
+        .unwrap();
     db.create_table("logs", schema.clone()).unwrap();
     let mut want = Vec::new();
     for i in 0..12 {
@@ -138,8 +189,18 @@ fn compaction_merges_small_segments_and_keeps_rows() {
     }
     assert_eq!(n, 6000);
     assert!(db.check().unwrap().is_ok());
-    let hits: u64 = db.snapshot().unwrap().lookup("logs", "uid", &Value::from("u1000")).unwrap().iter().map(|(_, b)| b.len()).sum();
-    assert_eq!(hits, want.iter().filter(|r| r[3] == Value::from("u1000")).count() as u64);
+    let hits: u64 = db
+        .snapshot()
+        .unwrap()
+        .lookup("logs", "uid", &Value::from("u1000"))
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b.len())
+        .sum();
+    assert_eq!(
+        hits,
+        want.iter().filter(|r| r[3] == Value::from("u1000")).count() as u64
+    );
 }
 
 #[test]
@@ -149,9 +210,17 @@ fn retention_drops_whole_old_partitions() {
     let db = Db::open(dir.path()).unwrap();
     db.create_table("logs", schema.clone()).unwrap();
     for d in 0..4 {
-        db.append("logs", &log_batch(&schema, d as u64, T0 + d * DAY, 1_000_000, 1000)).unwrap();
+        db.append(
+            "logs",
+            &log_batch(&schema, d as u64, T0 + d * DAY, 1_000_000, 1000),
+        )
+        .unwrap();
     }
-    assert_eq!(db.drop_partitions_before("logs", T0 + 2 * DAY + HOUR).unwrap(), 2);
+    assert_eq!(
+        db.drop_partitions_before("logs", T0 + 2 * DAY + HOUR)
+            .unwrap(),
+        2
+    );
     assert_eq!(db.drop_partition("logs", "2024-05-04").unwrap(), 1);
     assert!(db.drop_partition("logs", "2024-05-04").is_err());
     let info = db.table_info("logs").unwrap();
@@ -159,7 +228,9 @@ fn retention_drops_whole_old_partitions() {
     assert_eq!(info.rows, 1000);
     drop(db);
     // Dropped files are gone from disk.
-    let parts: Vec<_> = std::fs::read_dir(dir.path().join("tables/logs")).unwrap().collect();
+    let parts: Vec<_> = std::fs::read_dir(dir.path().join("tables/logs"))
+        .unwrap()
+        .collect();
     assert_eq!(parts.len(), 1);
 }
 
@@ -170,13 +241,19 @@ fn second_writer_gets_a_clear_error_and_readers_follow_commits() {
     let db = Db::open(dir.path()).unwrap();
     let err = Db::open(dir.path()).unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err}");
-    assert!(err.to_string().contains("locked by another writer"), "{err}");
+    assert!(
+        err.to_string().contains("locked by another writer"),
+        "{err}"
+    );
 
     let reader = Db::builder().read_only(true).open(dir.path()).unwrap();
     db.create_table("logs", schema.clone()).unwrap();
-    db.append("logs", &log_batch(&schema, 1, T0, 1_000, 100)).unwrap();
+    db.append("logs", &log_batch(&schema, 1, T0, 1_000, 100))
+        .unwrap();
     assert_eq!(reader.table_info("logs").unwrap().rows, 100);
-    assert!(reader.append("logs", &log_batch(&schema, 1, T0, 1_000, 1)).is_err());
+    assert!(reader
+        .append("logs", &log_batch(&schema, 1, T0, 1_000, 1))
+        .is_err());
 }
 
 #[test]
@@ -195,10 +272,20 @@ fn tables_without_time_column_and_errors() {
     b.push_null(1);
     db.append("users", &b.finish()).unwrap();
     assert_eq!(all_rows(&db, "users").len(), 2);
-    assert!(db.create_table("USERS", users).unwrap_err().to_string().contains("already exists"));
-    let e = db.append("nope", &log_batch(&log_schema(), 1, T0, 1, 1)).unwrap_err().to_string();
+    assert!(db
+        .create_table("USERS", users)
+        .unwrap_err()
+        .to_string()
+        .contains("already exists"));
+    let e = db
+        .append("nope", &log_batch(&log_schema(), 1, T0, 1, 1))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("does not exist; tables: users"), "{e}");
-    let e = db.drop_partition("users", "2024-01-01").unwrap_err().to_string();
+    let e = db
+        .drop_partition("users", "2024-01-01")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no time column"), "{e}");
     db.drop_table("users").unwrap();
     assert!(db.table_names().unwrap().is_empty());
@@ -210,6 +297,12 @@ fn opening_a_foreign_directory_is_refused_and_changes_nothing() {
     std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
     let err = Db::open(dir.path()).unwrap_err().to_string();
     assert!(err.contains("not a logdb database"), "{err}");
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(names.iter().all(|n| n == "notes.txt" || n == "LOCK"), "{names:?}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        names.iter().all(|n| n == "notes.txt" || n == "LOCK"),
+        "{names:?}"
+    );
 }

@@ -12,7 +12,11 @@ use logdb::storage::backend::FileBackend;
 use logdb::time::format_timestamp;
 
 #[derive(Parser, Debug)]
-#[command(name = "logdb", version, about = "An embedded columnar analytics database for web and access logs")]
+#[command(
+    name = "logdb",
+    version,
+    about = "An embedded columnar analytics database for web and access logs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,22 +67,55 @@ fn human_bytes(n: u64) -> String {
 }
 
 fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::Result<()> {
-    let cols: Vec<String> = t.schema.fields.iter().map(|f| format!("{} {}", f.name, f.data_type)).collect();
-    writeln!(out, "table {}: {} rows, {} on disk, {} partitions", t.name, t.rows, human_bytes(t.bytes), t.partitions.len())?;
+    let cols: Vec<String> = t
+        .schema
+        .fields
+        .iter()
+        .map(|f| format!("{} {}", f.name, f.data_type))
+        .collect();
+    writeln!(
+        out,
+        "table {}: {} rows, {} on disk, {} partitions",
+        t.name,
+        t.rows,
+        human_bytes(t.bytes),
+        t.partitions.len()
+    )?;
     writeln!(out, "  columns: {}", cols.join(", "))?;
     if let Some(tc) = &t.schema.time_column {
-        writeln!(out, "  time column: {tc}; indexed: {}", t.schema.indexed.join(", "))?;
+        writeln!(
+            out,
+            "  time column: {tc}; indexed: {}",
+            t.schema.indexed.join(", ")
+        )?;
     }
     for p in &t.partitions {
-        writeln!(out, "  partition {}: {} rows, {}, {} segments", p.key, p.rows, human_bytes(p.bytes), p.segments.len())?;
+        writeln!(
+            out,
+            "  partition {}: {} rows, {}, {} segments",
+            p.key,
+            p.rows,
+            human_bytes(p.bytes),
+            p.segments.len()
+        )?;
         if segments {
             for s in &p.segments {
                 let range = if s.min_ts <= s.max_ts {
-                    format!("{} .. {}", format_timestamp(s.min_ts), format_timestamp(s.max_ts))
+                    format!(
+                        "{} .. {}",
+                        format_timestamp(s.min_ts),
+                        format_timestamp(s.max_ts)
+                    )
                 } else {
                     String::new()
                 };
-                writeln!(out, "    {}: {} rows, {} {range}", s.file, s.rows, human_bytes(s.bytes))?;
+                writeln!(
+                    out,
+                    "    {}: {} rows, {} {range}",
+                    s.file,
+                    s.rows,
+                    human_bytes(s.bytes)
+                )?;
             }
         }
     }
@@ -138,10 +175,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compact { db, table } => {
             let handle = Db::open(&db)?;
             let s = handle.compact(&table)?;
-            writeln!(out, "compacted {table}: {} segments -> {} ({} rows rewritten)", s.segments_before, s.segments_after, s.rows)?;
+            writeln!(
+                out,
+                "compacted {table}: {} segments -> {} ({} rows rewritten)",
+                s.segments_before, s.segments_after, s.rows
+            )?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Retention { db, table, days, before } => {
+        Command::Retention {
+            db,
+            table,
+            days,
+            before,
+        } => {
             let cutoff = match (days, before) {
                 (Some(d), None) => {
                     let now = std::time::SystemTime::now()
@@ -156,7 +202,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let handle = Db::open(&db)?;
             let n = handle.drop_partitions_before(&table, cutoff)?;
-            writeln!(out, "dropped {n} partitions of {table} ending at or before {}", format_timestamp(cutoff))?;
+            writeln!(
+                out,
+                "dropped {n} partitions of {table} ending at or before {}",
+                format_timestamp(cutoff)
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -168,7 +218,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // A closed pipe (e.g. `logdb info db | head`) is not an error.
-            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");

@@ -74,7 +74,11 @@ impl PartitionEntry {
         match self.granularity {
             Granularity::Day => time::format_date(self.start),
             Granularity::Hour => {
-                format!("{}T{:02}", time::format_date(self.start), self.start.rem_euclid(MICROS_PER_DAY) / MICROS_PER_HOUR)
+                format!(
+                    "{}T{:02}",
+                    time::format_date(self.start),
+                    self.start.rem_euclid(MICROS_PER_DAY) / MICROS_PER_HOUR
+                )
             }
             Granularity::All => "all".into(),
         }
@@ -135,7 +139,8 @@ impl Manifest {
 
     /// Serializes the manifest with its header.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let body = serde_json::to_vec(self).map_err(|e| Error::Internal(format!("manifest serialization: {e}")))?;
+        let body = serde_json::to_vec(self)
+            .map_err(|e| Error::Internal(format!("manifest serialization: {e}")))?;
         let mut out = Vec::with_capacity(MANIFEST_HEADER_LEN + body.len());
         out.extend_from_slice(&MANIFEST_MAGIC);
         out.extend_from_slice(&MANIFEST_FORMAT_VERSION.to_le_bytes());
@@ -154,22 +159,31 @@ impl Manifest {
         if bytes[..VERSION_OFFSET] != MANIFEST_MAGIC {
             return Err(corrupt("not a logdb manifest (bad magic)"));
         }
-        let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let u32_at =
+            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
         let version = u32_at(VERSION_OFFSET);
         if version == 0 || version > MANIFEST_FORMAT_VERSION {
-            return Err(Error::IncompatibleVersion { path, found: version, supported: MANIFEST_FORMAT_VERSION });
+            return Err(Error::IncompatibleVersion {
+                path,
+                found: version,
+                supported: MANIFEST_FORMAT_VERSION,
+            });
         }
         let mut len = [0u8; 8];
         len.copy_from_slice(&bytes[BODY_LEN_OFFSET..BODY_LEN_OFFSET + 8]);
         let body_len = u64::from_le_bytes(len);
         let body = &bytes[MANIFEST_HEADER_LEN..];
         if body.len() as u64 != body_len {
-            return Err(corrupt(&format!("manifest body is {} bytes, header says {body_len} (truncated?)", body.len())));
+            return Err(corrupt(&format!(
+                "manifest body is {} bytes, header says {body_len} (truncated?)",
+                body.len()
+            )));
         }
         if crc32fast::hash(body) != u32_at(BODY_CRC_OFFSET) {
             return Err(corrupt("manifest checksum mismatch"));
         }
-        let m: Manifest = serde_json::from_slice(body).map_err(|e| corrupt(&format!("manifest body: {e}")))?;
+        let m: Manifest =
+            serde_json::from_slice(body).map_err(|e| corrupt(&format!("manifest body: {e}")))?;
         m.validate().map_err(|e| corrupt(&e))?;
         Ok(m)
     }
@@ -178,19 +192,29 @@ impl Manifest {
     fn validate(&self) -> std::result::Result<(), String> {
         let mut ids = std::collections::HashSet::new();
         for (name, t) in &self.tables {
-            t.schema.validate().map_err(|e| format!("table '{name}': {e}"))?;
+            t.schema
+                .validate()
+                .map_err(|e| format!("table '{name}': {e}"))?;
             for w in t.partitions.windows(2) {
                 if w[0].start >= w[1].start || w[0].end() > w[1].start {
-                    return Err(format!("table '{name}': partitions overlap or are out of order"));
+                    return Err(format!(
+                        "table '{name}': partitions overlap or are out of order"
+                    ));
                 }
             }
             for p in &t.partitions {
                 for s in &p.segments {
                     if s.id >= self.next_segment_id || !ids.insert(s.id) {
-                        return Err(format!("table '{name}': segment id {} is reused or beyond the next id", s.id));
+                        return Err(format!(
+                            "table '{name}': segment id {} is reused or beyond the next id",
+                            s.id
+                        ));
                     }
                     if s.file.contains("..") || s.file.starts_with('/') {
-                        return Err(format!("table '{name}': segment path '{}' leaves the database", s.file));
+                        return Err(format!(
+                            "table '{name}': segment path '{}' leaves the database",
+                            s.file
+                        ));
                     }
                 }
             }
@@ -200,7 +224,10 @@ impl Manifest {
 
     /// The newest manifest generation among `names` (a directory listing).
     pub fn latest(names: &[String]) -> Option<u64> {
-        names.iter().filter_map(|n| Manifest::parse_file_name(n)).max()
+        names
+            .iter()
+            .filter_map(|n| Manifest::parse_file_name(n))
+            .max()
     }
 
     /// Loads generation `g` from the backend.
@@ -209,7 +236,13 @@ impl Manifest {
         let bytes = backend.read(&name)?;
         let m = Manifest::decode(&bytes, backend.display_path(&name))?;
         if m.generation != g {
-            return Err(Error::corrupt(backend.display_path(&name), format!("manifest holds generation {}, its name says {g}", m.generation)));
+            return Err(Error::corrupt(
+                backend.display_path(&name),
+                format!(
+                    "manifest holds generation {}, its name says {g}",
+                    m.generation
+                ),
+            ));
         }
         Ok(m)
     }

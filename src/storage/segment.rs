@@ -61,7 +61,11 @@ impl Chunk {
         w.u32(self.crc);
     }
     fn read(r: &mut WireReader) -> Result<Chunk, WireError> {
-        Ok(Chunk { offset: r.u64()?, len: r.u32()?, crc: r.u32()? })
+        Ok(Chunk {
+            offset: r.u64()?,
+            len: r.u32()?,
+            crc: r.u32()?,
+        })
     }
 }
 
@@ -70,12 +74,27 @@ impl Chunk {
 pub enum Stats {
     /// No non-NULL values, or no statistics for this encoding (plain strings).
     None,
-    Int { min: i64, max: i64 },
-    Float { min: f64, max: f64 },
-    Bool { min: bool, max: bool },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
+    Bool {
+        min: bool,
+        max: bool,
+    },
     /// Dictionary codes; codes follow string order, so this bounds the strings.
-    Code { min: u32, max: u32 },
-    Ip { min: u128, max: u128 },
+    Code {
+        min: u32,
+        max: u32,
+    },
+    Ip {
+        min: u128,
+        max: u128,
+    },
 }
 
 const STATS_NONE: u8 = 0;
@@ -120,11 +139,26 @@ impl Stats {
     fn read(r: &mut WireReader) -> Result<Stats, WireError> {
         Ok(match r.u8()? {
             STATS_NONE => Stats::None,
-            STATS_INT => Stats::Int { min: r.i64()?, max: r.i64()? },
-            STATS_FLOAT => Stats::Float { min: r.f64()?, max: r.f64()? },
-            STATS_BOOL => Stats::Bool { min: r.u8()? != 0, max: r.u8()? != 0 },
-            STATS_CODE => Stats::Code { min: r.u32()?, max: r.u32()? },
-            STATS_IP => Stats::Ip { min: r.u128()?, max: r.u128()? },
+            STATS_INT => Stats::Int {
+                min: r.i64()?,
+                max: r.i64()?,
+            },
+            STATS_FLOAT => Stats::Float {
+                min: r.f64()?,
+                max: r.f64()?,
+            },
+            STATS_BOOL => Stats::Bool {
+                min: r.u8()? != 0,
+                max: r.u8()? != 0,
+            },
+            STATS_CODE => Stats::Code {
+                min: r.u32()?,
+                max: r.u32()?,
+            },
+            STATS_IP => Stats::Ip {
+                min: r.u128()?,
+                max: r.u128()?,
+            },
             t => return Err(WireError(format!("unknown statistics tag {t}"))),
         })
     }
@@ -215,9 +249,16 @@ impl IndexMeta {
     fn locate(&self, k: usize) -> (usize, std::ops::Range<usize>) {
         let p = self.pages.partition_point(|p| p.first_key as usize <= k) - 1;
         let start = self.offsets[k] as usize;
-        let next_in_page =
-            self.pages.get(p + 1).is_none_or(|np| np.first_key as usize > k + 1) && k + 1 < self.offsets.len();
-        let end = if next_in_page { self.offsets[k + 1] as usize } else { self.pages[p].raw_len as usize };
+        let next_in_page = self
+            .pages
+            .get(p + 1)
+            .is_none_or(|np| np.first_key as usize > k + 1)
+            && k + 1 < self.offsets.len();
+        let end = if next_in_page {
+            self.offsets[k + 1] as usize
+        } else {
+            self.pages[p].raw_len as usize
+        };
         (p, start..end)
     }
 }
@@ -250,13 +291,21 @@ pub struct EncodedSegment {
 fn push_chunk(out: &mut Vec<u8>, raw: &[u8], scratch: &mut Vec<u8>) -> Chunk {
     scratch.clear();
     enc::compress(raw, scratch);
-    let chunk = Chunk { offset: out.len() as u64, len: scratch.len() as u32, crc: crc32fast::hash(scratch) };
+    let chunk = Chunk {
+        offset: out.len() as u64,
+        len: scratch.len() as u32,
+        crc: crc32fast::hash(scratch),
+    };
     out.extend_from_slice(scratch);
     chunk
 }
 
 fn int_stats(v: &[i64], valid: Option<&Bitmap>) -> Stats {
-    let mut it = v.iter().enumerate().filter(|(i, _)| valid.is_none_or(|b| b.get(*i))).map(|(_, x)| *x);
+    let mut it = v
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| valid.is_none_or(|b| b.get(*i)))
+        .map(|(_, x)| *x);
     match it.next() {
         None => Stats::None,
         Some(first) => {
@@ -266,7 +315,12 @@ fn int_stats(v: &[i64], valid: Option<&Bitmap>) -> Stats {
     }
 }
 
-fn block_stats(data: &ColumnData, codes: Option<&[u32]>, range: std::ops::Range<usize>, valid: Option<&Bitmap>) -> Stats {
+fn block_stats(
+    data: &ColumnData,
+    codes: Option<&[u32]>,
+    range: std::ops::Range<usize>,
+    valid: Option<&Bitmap>,
+) -> Stats {
     fn fold<T: Copy + PartialOrd>(v: &[T], valid: Option<&Bitmap>) -> Option<(T, T)> {
         let mut acc: Option<(T, T)> = None;
         for (i, &x) in v.iter().enumerate() {
@@ -281,13 +335,20 @@ fn block_stats(data: &ColumnData, codes: Option<&[u32]>, range: std::ops::Range<
         acc
     }
     if let Some(codes) = codes {
-        return fold(&codes[range], valid).map_or(Stats::None, |(min, max)| Stats::Code { min, max });
+        return fold(&codes[range], valid)
+            .map_or(Stats::None, |(min, max)| Stats::Code { min, max });
     }
     match data {
         ColumnData::Int64(v) => int_stats(&v[range], valid),
-        ColumnData::Float64(v) => fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Float { min, max }),
-        ColumnData::Bool(v) => fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Bool { min, max }),
-        ColumnData::Ip(v) => fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Ip { min, max }),
+        ColumnData::Float64(v) => {
+            fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Float { min, max })
+        }
+        ColumnData::Bool(v) => {
+            fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Bool { min, max })
+        }
+        ColumnData::Ip(v) => {
+            fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Ip { min, max })
+        }
         ColumnData::Utf8(_) => Stats::None,
     }
 }
@@ -300,7 +361,12 @@ struct EncodedColumn {
     index: Option<(IndexKeys, Vec<u32>, Vec<u32>, Vec<IndexPage>)>,
 }
 
-fn encode_column(field: &Field, column: &Column, indexed: bool, block_rows: usize) -> EncodedColumn {
+fn encode_column(
+    field: &Field,
+    column: &Column,
+    indexed: bool,
+    block_rows: usize,
+) -> EncodedColumn {
     let rows = column.len();
     let mut bytes = Vec::new();
     let mut raw = Vec::new();
@@ -312,14 +378,18 @@ fn encode_column(field: &Field, column: &Column, indexed: bool, block_rows: usiz
     let mut storage = ColumnStorage::Values;
     if let ColumnData::Utf8(strings) = &column.data {
         let (d, codes) = enc::build_dictionary(strings, valid);
-        let plain = !indexed && rows > 0 && d.len() as f64 > rows as f64 * PLAIN_STRING_DISTINCT_RATIO;
+        let plain =
+            !indexed && rows > 0 && d.len() as f64 > rows as f64 * PLAIN_STRING_DISTINCT_RATIO;
         if plain {
             storage = ColumnStorage::Plain;
         } else {
             raw.clear();
             enc::encode_dictionary(&d, &mut raw);
             let chunk = push_chunk(&mut bytes, &raw, &mut scratch);
-            storage = ColumnStorage::Dictionary { chunk, len: d.len() as u32 };
+            storage = ColumnStorage::Dictionary {
+                chunk,
+                len: d.len() as u32,
+            };
             dict = Some((d, codes));
         }
     }
@@ -360,12 +430,35 @@ fn encode_column(field: &Field, column: &Column, indexed: bool, block_rows: usiz
         } else {
             block_stats(&column.data, codes, start..end, bvalid)
         };
-        blocks.push(BlockMeta { first_row: start as u64, rows: n as u32, null_count: null_count as u32, values, validity, stats });
+        blocks.push(BlockMeta {
+            first_row: start as u64,
+            rows: n as u32,
+            null_count: null_count as u32,
+            values,
+            validity,
+            stats,
+        });
         start = end;
     }
 
-    let index = indexed.then(|| build_index(column, codes, dict.as_ref().map(|(d, _)| d.len()), &mut bytes, &mut scratch));
-    EncodedColumn { bytes, meta: ColumnMeta { field: field.clone(), storage, blocks }, index }
+    let index = indexed.then(|| {
+        build_index(
+            column,
+            codes,
+            dict.as_ref().map(|(d, _)| d.len()),
+            &mut bytes,
+            &mut scratch,
+        )
+    });
+    EncodedColumn {
+        bytes,
+        meta: ColumnMeta {
+            field: field.clone(),
+            storage,
+            blocks,
+        },
+        index,
+    }
 }
 
 /// Builds one roaring bitmap per distinct value and lays them out in pages.
@@ -394,7 +487,12 @@ fn build_index(
                 ColumnData::Bool(v) => v.iter().map(|&b| b as i64).collect(),
                 _ => Vec::new(),
             };
-            let mut distinct: Vec<i64> = ints.iter().enumerate().filter(|(i, _)| is_valid(*i)).map(|(_, &v)| v).collect();
+            let mut distinct: Vec<i64> = ints
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| is_valid(*i))
+                .map(|(_, &v)| v)
+                .collect();
             distinct.sort_unstable();
             distinct.dedup();
             let mut maps = vec![RoaringBitmap::new(); distinct.len()];
@@ -416,7 +514,11 @@ fn build_index(
     for (k, bm) in bitmaps.iter().enumerate() {
         if !page.is_empty() && page.len() >= INDEX_PAGE_BYTES {
             let chunk = push_chunk(bytes, &page, scratch);
-            pages.push(IndexPage { chunk, first_key, raw_len: page.len() as u32 });
+            pages.push(IndexPage {
+                chunk,
+                first_key,
+                raw_len: page.len() as u32,
+            });
             page.clear();
             first_key = k as u32;
         }
@@ -426,16 +528,27 @@ fn build_index(
     }
     if !bitmaps.is_empty() {
         let chunk = push_chunk(bytes, &page, scratch);
-        pages.push(IndexPage { chunk, first_key, raw_len: page.len() as u32 });
+        pages.push(IndexPage {
+            chunk,
+            first_key,
+            raw_len: page.len() as u32,
+        });
     }
     (keys, counts, offsets, pages)
 }
 
 /// Encodes `batch` as a segment file. Rows are sorted by the schema's time column
 /// first (stable) when they are not already in order.
-pub fn write_segment(schema: &TableSchema, batch: &Batch, segment_id: u64, block_rows: usize) -> Result<EncodedSegment> {
+pub fn write_segment(
+    schema: &TableSchema,
+    batch: &Batch,
+    segment_id: u64,
+    block_rows: usize,
+) -> Result<EncodedSegment> {
     if block_rows == 0 || block_rows % 2048 != 0 {
-        return Err(Error::InvalidInput(format!("block size {block_rows} is not a positive multiple of 2048")));
+        return Err(Error::InvalidInput(format!(
+            "block size {block_rows} is not a positive multiple of 2048"
+        )));
     }
     let rows = batch.num_rows();
     let time_column = schema.time_index();
@@ -455,7 +568,10 @@ pub fn write_segment(schema: &TableSchema, batch: &Batch, segment_id: u64, block
     };
 
     // Columns are independent: encode them on all cores.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(schema.fields.len()).max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(schema.fields.len())
+        .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut encoded: Vec<Option<EncodedColumn>> = (0..schema.fields.len()).map(|_| None).collect();
     std::thread::scope(|s| {
@@ -468,7 +584,15 @@ pub fn write_segment(schema: &TableSchema, batch: &Batch, segment_id: u64, block
                         if i >= schema.fields.len() {
                             break done;
                         }
-                        done.push((i, encode_column(&schema.fields[i], &batch.columns[i], schema.is_indexed(i), block_rows)));
+                        done.push((
+                            i,
+                            encode_column(
+                                &schema.fields[i],
+                                &batch.columns[i],
+                                schema.is_indexed(i),
+                                block_rows,
+                            ),
+                        ));
                     }
                 })
             })
@@ -482,7 +606,14 @@ pub fn write_segment(schema: &TableSchema, batch: &Batch, segment_id: u64, block
         }
     });
 
-    let mut out = Vec::with_capacity(encoded.iter().flatten().map(|c| c.bytes.len()).sum::<usize>() + 4096);
+    let mut out = Vec::with_capacity(
+        encoded
+            .iter()
+            .flatten()
+            .map(|c| c.bytes.len())
+            .sum::<usize>()
+            + 4096,
+    );
     out.extend_from_slice(&SEGMENT_MAGIC);
     out.extend_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
@@ -507,11 +638,26 @@ pub fn write_segment(schema: &TableSchema, batch: &Batch, segment_id: u64, block
             for p in &mut pages {
                 shift(&mut p.chunk);
             }
-            indexes.push(IndexMeta { column: i, keys, counts, offsets, pages });
+            indexes.push(IndexMeta {
+                column: i,
+                keys,
+                counts,
+                offsets,
+                pages,
+            });
         }
         columns.push(meta);
     }
-    let meta = SegmentMeta { segment_id, rows: rows as u64, min_ts, max_ts, block_rows: block_rows as u32, time_column, columns, indexes };
+    let meta = SegmentMeta {
+        segment_id,
+        rows: rows as u64,
+        min_ts,
+        max_ts,
+        block_rows: block_rows as u32,
+        time_column,
+        columns,
+        indexes,
+    };
     let mut footer = Vec::new();
     enc::compress(&encode_footer(&meta), &mut footer);
     let footer_crc = crc32fast::hash(&footer);
@@ -520,7 +666,13 @@ pub fn write_segment(schema: &TableSchema, batch: &Batch, segment_id: u64, block
     out.extend_from_slice(&footer_crc.to_le_bytes());
     out.extend_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&SEGMENT_TAIL_MAGIC);
-    Ok(EncodedSegment { bytes: out, rows: rows as u64, min_ts, max_ts, footer_crc })
+    Ok(EncodedSegment {
+        bytes: out,
+        rows: rows as u64,
+        min_ts,
+        max_ts,
+        footer_crc,
+    })
 }
 
 fn type_tag(t: DataType) -> u8 {
@@ -630,7 +782,10 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
     };
     let check_chunk = |c: &Chunk| -> Result<(), WireError> {
         if c.offset < HEADER_LEN as u64 || c.offset + c.len as u64 > file_len {
-            return Err(WireError(format!("chunk at {} of {} bytes lies outside the data region", c.offset, c.len)));
+            return Err(WireError(format!(
+                "chunk at {} of {} bytes lies outside the data region",
+                c.offset, c.len
+            )));
         }
         Ok(())
     };
@@ -645,13 +800,18 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
             STORAGE_DICTIONARY => {
                 let chunk = Chunk::read(&mut r)?;
                 check_chunk(&chunk)?;
-                ColumnStorage::Dictionary { chunk, len: r.u32()? }
+                ColumnStorage::Dictionary {
+                    chunk,
+                    len: r.u32()?,
+                }
             }
             STORAGE_PLAIN => ColumnStorage::Plain,
             t => return Err(WireError(format!("unknown column storage tag {t}"))),
         };
         if storage != ColumnStorage::Values && data_type != DataType::Varchar {
-            return Err(WireError(format!("column '{name}' of type {data_type} has string storage")));
+            return Err(WireError(format!(
+                "column '{name}' of type {data_type} has string storage"
+            )));
         }
         let nblocks = r.count(16)?;
         let mut blocks = Vec::with_capacity(nblocks);
@@ -671,16 +831,37 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
                 t => return Err(WireError(format!("bad validity flag {t}"))),
             };
             let stats = Stats::read(&mut r)?;
-            if null_count > brows || brows == 0 || brows > block_rows || (validity.is_none() && null_count > 0) {
+            if null_count > brows
+                || brows == 0
+                || brows > block_rows
+                || (validity.is_none() && null_count > 0)
+            {
                 return Err(WireError(format!("inconsistent block of column '{name}'")));
             }
-            blocks.push(BlockMeta { first_row, rows: brows, null_count, values, validity, stats });
+            blocks.push(BlockMeta {
+                first_row,
+                rows: brows,
+                null_count,
+                values,
+                validity,
+                stats,
+            });
             first_row += brows as u64;
         }
         if first_row != rows {
-            return Err(WireError(format!("column '{name}' has {first_row} rows in its blocks, the segment {rows}")));
+            return Err(WireError(format!(
+                "column '{name}' has {first_row} rows in its blocks, the segment {rows}"
+            )));
         }
-        columns.push(ColumnMeta { field: Field { name, data_type, nullable }, storage, blocks });
+        columns.push(ColumnMeta {
+            field: Field {
+                name,
+                data_type,
+                nullable,
+            },
+            storage,
+            blocks,
+        });
     }
     if time_column.is_some_and(|t| t >= columns.len()) {
         return Err(WireError("time column out of range".into()));
@@ -707,7 +888,9 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
             }
             t => return Err(WireError(format!("unknown index key tag {t}"))),
         };
-        if let (IndexKeys::Codes(n), ColumnStorage::Dictionary { len, .. }) = (&keys, &columns[column].storage) {
+        if let (IndexKeys::Codes(n), ColumnStorage::Dictionary { len, .. }) =
+            (&keys, &columns[column].storage)
+        {
             if n != len {
                 return Err(WireError("index and dictionary sizes differ".into()));
             }
@@ -727,13 +910,23 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
         for _ in 0..npages {
             let chunk = Chunk::read(&mut r)?;
             check_chunk(&chunk)?;
-            pages.push(IndexPage { chunk, first_key: r.u32()?, raw_len: r.u32()? });
+            pages.push(IndexPage {
+                chunk,
+                first_key: r.u32()?,
+                raw_len: r.u32()?,
+            });
         }
         // Pages must start at key 0, increase, and every offset must lie in its page.
         if nkeys > 0 && pages.first().map(|p| p.first_key) != Some(0) {
-            return Err(WireError("index pages do not start at the first key".into()));
+            return Err(WireError(
+                "index pages do not start at the first key".into(),
+            ));
         }
-        if pages.windows(2).any(|w| w[0].first_key >= w[1].first_key) || pages.last().is_some_and(|p| p.first_key as usize >= nkeys.max(1)) {
+        if pages.windows(2).any(|w| w[0].first_key >= w[1].first_key)
+            || pages
+                .last()
+                .is_some_and(|p| p.first_key as usize >= nkeys.max(1))
+        {
             return Err(WireError("index pages out of order".into()));
         }
         for (pi, p) in pages.iter().enumerate() {
@@ -743,10 +936,25 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
                 return Err(WireError("index offsets out of order".into()));
             }
         }
-        indexes.push(IndexMeta { column, keys, counts, offsets, pages });
+        indexes.push(IndexMeta {
+            column,
+            keys,
+            counts,
+            offsets,
+            pages,
+        });
     }
     r.finish()?;
-    Ok(SegmentMeta { segment_id, rows, min_ts, max_ts, block_rows, time_column, columns, indexes })
+    Ok(SegmentMeta {
+        segment_id,
+        rows,
+        min_ts,
+        max_ts,
+        block_rows,
+        time_column,
+        columns,
+        indexes,
+    })
 }
 
 /// Decoded values of one block, reused across reads to avoid allocation.
@@ -758,7 +966,10 @@ pub enum BlockValues {
     Ip(Vec<u128>),
     Utf8(StringVec),
     /// Dictionary codes and the segment's dictionary.
-    Dict { codes: Vec<u32>, dict: Arc<StringVec> },
+    Dict {
+        codes: Vec<u32>,
+        dict: Arc<StringVec>,
+    },
 }
 
 /// A decoded block: values plus validity (`None` = no NULLs in the block).
@@ -770,7 +981,10 @@ pub struct ColumnBlock {
 
 impl Default for ColumnBlock {
     fn default() -> Self {
-        ColumnBlock { values: BlockValues::Int64(Vec::new()), validity: None }
+        ColumnBlock {
+            values: BlockValues::Int64(Vec::new()),
+            validity: None,
+        }
     }
 }
 
@@ -806,7 +1020,10 @@ impl ColumnBlock {
                 ColumnData::Utf8(s)
             }
         };
-        Column { data, validity: self.validity.clone() }
+        Column {
+            data,
+            validity: self.validity.clone(),
+        }
     }
 }
 
@@ -833,31 +1050,44 @@ impl Segment {
         let corrupt = |d: String| Error::corrupt(display.clone(), d);
         let len = bytes.len();
         if len < HEADER_LEN + TAIL_LEN {
-            return Err(corrupt(format!("segment file is {len} bytes, shorter than its header and tail (truncated?)")));
+            return Err(corrupt(format!(
+                "segment file is {len} bytes, shorter than its header and tail (truncated?)"
+            )));
         }
         if bytes[..MAGIC_LEN] != SEGMENT_MAGIC {
             return Err(corrupt("not a logdb segment file (bad magic)".into()));
         }
-        let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let u32_at =
+            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
         let version = u32_at(HEADER_VERSION_OFFSET);
         if version > SEGMENT_FORMAT_VERSION || version == 0 {
-            return Err(Error::IncompatibleVersion { path: display, found: version, supported: SEGMENT_FORMAT_VERSION });
+            return Err(Error::IncompatibleVersion {
+                path: display,
+                found: version,
+                supported: SEGMENT_FORMAT_VERSION,
+            });
         }
         if u32_at(HEADER_FLAGS_OFFSET) != 0 {
             return Err(corrupt("unknown header flags".into()));
         }
         let tail = len - TAIL_LEN;
         if bytes[tail + TAIL_MAGIC_OFFSET..] != SEGMENT_TAIL_MAGIC {
-            return Err(corrupt("missing tail magic (truncated or overwritten file)".into()));
+            return Err(corrupt(
+                "missing tail magic (truncated or overwritten file)".into(),
+            ));
         }
         if u32_at(tail + TAIL_VERSION_OFFSET) != version {
             return Err(corrupt("header and tail versions differ".into()));
         }
         let mut flen = [0u8; 8];
-        flen.copy_from_slice(&bytes[tail + TAIL_FOOTER_LEN_OFFSET..tail + TAIL_FOOTER_LEN_OFFSET + 8]);
+        flen.copy_from_slice(
+            &bytes[tail + TAIL_FOOTER_LEN_OFFSET..tail + TAIL_FOOTER_LEN_OFFSET + 8],
+        );
         let footer_len = u64::from_le_bytes(flen);
         if footer_len > (tail - HEADER_LEN) as u64 {
-            return Err(corrupt(format!("footer length {footer_len} exceeds the file")));
+            return Err(corrupt(format!(
+                "footer length {footer_len} exceeds the file"
+            )));
         }
         let footer_start = tail - footer_len as usize;
         let footer = &bytes[footer_start..tail];
@@ -866,10 +1096,19 @@ impl Segment {
             return Err(corrupt("footer checksum mismatch".into()));
         }
         let mut scratch = Vec::new();
-        let raw = enc::decompress(footer, &mut scratch, MAX_CHUNK_RAW).map_err(|e| corrupt(format!("footer: {e}")))?;
-        let meta = decode_footer(raw, footer_start as u64).map_err(|e| corrupt(format!("footer: {}", e.0)))?;
+        let raw = enc::decompress(footer, &mut scratch, MAX_CHUNK_RAW)
+            .map_err(|e| corrupt(format!("footer: {e}")))?;
+        let meta = decode_footer(raw, footer_start as u64)
+            .map_err(|e| corrupt(format!("footer: {}", e.0)))?;
         let dicts = (0..meta.columns.len()).map(|_| OnceLock::new()).collect();
-        Ok(Segment { path: path.to_string(), display, bytes, meta, footer_crc, dicts })
+        Ok(Segment {
+            path: path.to_string(),
+            display,
+            bytes,
+            meta,
+            footer_crc,
+            dicts,
+        })
     }
 
     pub fn path(&self) -> &str {
@@ -934,12 +1173,19 @@ impl Segment {
         let what = format!("dictionary of column '{name}'");
         let mut scratch = Vec::new();
         let raw = self.chunk(chunk, &mut scratch, &what)?;
-        let dict = enc::decode_dictionary(raw, *len as usize).map_err(|e| self.decode_err(&what, e))?;
+        let dict =
+            enc::decode_dictionary(raw, *len as usize).map_err(|e| self.decode_err(&what, e))?;
         Ok(Some(self.dicts[col].get_or_init(|| Arc::new(dict)).clone()))
     }
 
     /// Decodes block `block` of column `col` into `out`, reusing its buffers.
-    pub fn read_block(&self, col: usize, block: usize, out: &mut ColumnBlock, scratch: &mut Vec<u8>) -> Result<()> {
+    pub fn read_block(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
         let cm = &self.meta.columns[col];
         let b = &cm.blocks[block];
         let n = b.rows as usize;
@@ -947,11 +1193,14 @@ impl Segment {
         let raw = self.chunk(&b.values, scratch, &what)?;
         let res = match (&cm.storage, cm.field.data_type.physical()) {
             (ColumnStorage::Dictionary { len, .. }, _) => {
-                let dict = self.dictionary(col)?.ok_or_else(|| Error::Internal("dictionary vanished".into()))?;
-                let mut codes = match std::mem::replace(&mut out.values, BlockValues::Int64(Vec::new())) {
-                    BlockValues::Dict { codes, .. } => codes,
-                    _ => Vec::new(),
-                };
+                let dict = self
+                    .dictionary(col)?
+                    .ok_or_else(|| Error::Internal("dictionary vanished".into()))?;
+                let mut codes =
+                    match std::mem::replace(&mut out.values, BlockValues::Int64(Vec::new())) {
+                        BlockValues::Dict { codes, .. } => codes,
+                        _ => Vec::new(),
+                    };
                 let r = enc::decode_u32(raw, n, &mut codes);
                 if r.is_ok() && codes.iter().any(|&c| c >= *len) {
                     return Err(self.corrupt(format!("{what}: dictionary code out of range")));
@@ -963,35 +1212,45 @@ impl Segment {
                 if !matches!(out.values, BlockValues::Utf8(_)) {
                     out.values = BlockValues::Utf8(StringVec::new());
                 }
-                let BlockValues::Utf8(v) = &mut out.values else { unreachable!() };
+                let BlockValues::Utf8(v) = &mut out.values else {
+                    unreachable!()
+                };
                 enc::decode_strings(raw, n, v)
             }
             (ColumnStorage::Values, PhysicalType::Int64) => {
                 if !matches!(out.values, BlockValues::Int64(_)) {
                     out.values = BlockValues::Int64(Vec::new());
                 }
-                let BlockValues::Int64(v) = &mut out.values else { unreachable!() };
+                let BlockValues::Int64(v) = &mut out.values else {
+                    unreachable!()
+                };
                 enc::decode_i64(raw, n, v)
             }
             (ColumnStorage::Values, PhysicalType::Float64) => {
                 if !matches!(out.values, BlockValues::Float64(_)) {
                     out.values = BlockValues::Float64(Vec::new());
                 }
-                let BlockValues::Float64(v) = &mut out.values else { unreachable!() };
+                let BlockValues::Float64(v) = &mut out.values else {
+                    unreachable!()
+                };
                 enc::decode_f64(raw, n, v)
             }
             (ColumnStorage::Values, PhysicalType::Bool) => {
                 if !matches!(out.values, BlockValues::Bool(_)) {
                     out.values = BlockValues::Bool(Vec::new());
                 }
-                let BlockValues::Bool(v) = &mut out.values else { unreachable!() };
+                let BlockValues::Bool(v) = &mut out.values else {
+                    unreachable!()
+                };
                 enc::decode_bool(raw, n, v)
             }
             (ColumnStorage::Values, PhysicalType::Ip) => {
                 if !matches!(out.values, BlockValues::Ip(_)) {
                     out.values = BlockValues::Ip(Vec::new());
                 }
-                let BlockValues::Ip(v) = &mut out.values else { unreachable!() };
+                let BlockValues::Ip(v) = &mut out.values else {
+                    unreachable!()
+                };
                 enc::decode_ip(raw, n, v)
             }
             (ColumnStorage::Values, PhysicalType::Utf8) => {
@@ -1008,7 +1267,9 @@ impl Segment {
                 let raw = self.chunk(c, scratch, &what)?;
                 let v = enc::decode_validity(raw, n).map_err(|e| self.decode_err(&what, e))?;
                 if n - v.count_ones() != b.null_count as usize {
-                    return Err(self.corrupt(format!("{what}: validity disagrees with the null count")));
+                    return Err(
+                        self.corrupt(format!("{what}: validity disagrees with the null count"))
+                    );
                 }
                 Some(v)
             }
@@ -1044,10 +1305,14 @@ impl Segment {
 
     /// The key position of `value` in column `col`'s index, if the value occurs.
     pub fn index_key(&self, col: usize, value: &Value) -> Result<Option<usize>> {
-        let Some(ix) = self.index(col) else { return Ok(None) };
+        let Some(ix) = self.index(col) else {
+            return Ok(None);
+        };
         Ok(match (&ix.keys, value) {
             (IndexKeys::Codes(_), Value::Str(s)) => {
-                let dict = self.dictionary(col)?.ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
+                let dict = self
+                    .dictionary(col)?
+                    .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
                 binary_search_str(&dict, s)
             }
             (IndexKeys::Ints(keys), Value::Int(v)) => keys.binary_search(v).ok(),
@@ -1058,7 +1323,9 @@ impl Segment {
 
     /// The rows whose value in column `col` is key `k` of its index.
     pub fn index_bitmap(&self, col: usize, k: usize) -> Result<RoaringBitmap> {
-        let ix = self.index(col).ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let ix = self
+            .index(col)
+            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
         if k >= ix.keys.len() {
             return Err(Error::Internal(format!("index key {k} out of range")));
         }
@@ -1066,8 +1333,11 @@ impl Segment {
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
         let page = self.chunk(&ix.pages[p].chunk, &mut scratch, &what)?;
-        let bytes = page.get(range).ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
-        let bm = RoaringBitmap::deserialize_from(bytes).map_err(|e| self.corrupt(format!("{what}: {e}")))?;
+        let bytes = page
+            .get(range)
+            .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
+        let bm = RoaringBitmap::deserialize_from(bytes)
+            .map_err(|e| self.corrupt(format!("{what}: {e}")))?;
         if bm.len() != ix.counts[k] as u64 || bm.max().is_some_and(|m| m as u64 >= self.meta.rows) {
             return Err(self.corrupt(format!("{what}: bitmap disagrees with its row count")));
         }
@@ -1088,13 +1358,19 @@ impl Segment {
 
     /// The value of index key `k` of column `col`.
     pub fn index_value(&self, col: usize, k: usize) -> Result<Value> {
-        let ix = self.index(col).ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let ix = self
+            .index(col)
+            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
         Ok(match &ix.keys {
             IndexKeys::Codes(_) => {
-                let dict = self.dictionary(col)?.ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
+                let dict = self
+                    .dictionary(col)?
+                    .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
                 Value::Str(dict.get(k).into())
             }
-            IndexKeys::Ints(v) if self.meta.columns[col].field.data_type == DataType::Boolean => Value::Bool(v[k] != 0),
+            IndexKeys::Ints(v) if self.meta.columns[col].field.data_type == DataType::Boolean => {
+                Value::Bool(v[k] != 0)
+            }
             IndexKeys::Ints(v) => Value::Int(v[k]),
         })
     }
@@ -1125,16 +1401,22 @@ impl Segment {
                     (x, y) => x == y,
                 };
                 if !same {
-                    return Err(self.corrupt(format!("column '{}' block {b}: zone map disagrees with the data", cm.field.name)));
+                    return Err(self.corrupt(format!(
+                        "column '{}' block {b}: zone map disagrees with the data",
+                        cm.field.name
+                    )));
                 }
             }
             if let Some(t) = self.meta.time_column.filter(|&t| t == c) {
                 let ts = self.read_columns(&[t])?;
                 if let ColumnData::Int64(v) = &ts[0].data {
                     let sorted = v.windows(2).all(|w| w[0] <= w[1]);
-                    let range_ok = v.is_empty() || (v[0] == self.meta.min_ts && v[v.len() - 1] == self.meta.max_ts);
+                    let range_ok = v.is_empty()
+                        || (v[0] == self.meta.min_ts && v[v.len() - 1] == self.meta.max_ts);
                     if !sorted || !range_ok || ts[0].null_count() > 0 {
-                        return Err(self.corrupt("time column is not sorted or disagrees with the segment's time range"));
+                        return Err(self.corrupt(
+                            "time column is not sorted or disagrees with the segment's time range",
+                        ));
                     }
                 }
             }
@@ -1148,7 +1430,9 @@ impl Segment {
                 let value = self.index_value(ix.column, k)?;
                 for row in bm.iter() {
                     if col.value(row as usize) != value {
-                        return Err(self.corrupt(format!("index of column '{name}': row {row} does not hold {value:?}")));
+                        return Err(self.corrupt(format!(
+                            "index of column '{name}': row {row} does not hold {value:?}"
+                        )));
                     }
                 }
                 total += bm.len();
@@ -1176,7 +1460,12 @@ pub fn binary_search_str(dict: &StringVec, s: &str) -> Option<usize> {
 }
 
 /// Appends `src` to `data`/`validity` that already hold `rows` rows.
-pub fn append_column(data: &mut ColumnData, validity: &mut Option<Bitmap>, rows: usize, src: &Column) {
+pub fn append_column(
+    data: &mut ColumnData,
+    validity: &mut Option<Bitmap>,
+    rows: usize,
+    src: &Column,
+) {
     let n = src.len();
     match (data, &src.data) {
         (ColumnData::Int64(a), ColumnData::Int64(b)) => a.extend_from_slice(b),
@@ -1188,7 +1477,11 @@ pub fn append_column(data: &mut ColumnData, validity: &mut Option<Bitmap>, rows:
                 a.push(s);
             }
         }
-        (a, b) => panic!("append_column: type mismatch {:?} vs {:?}", a.physical(), b.physical()),
+        (a, b) => panic!(
+            "append_column: type mismatch {:?} vs {:?}",
+            a.physical(),
+            b.physical()
+        ),
     }
     match &src.validity {
         None => {
@@ -1198,6 +1491,8 @@ pub fn append_column(data: &mut ColumnData, validity: &mut Option<Bitmap>, rows:
                 }
             }
         }
-        Some(sv) => validity.get_or_insert_with(|| Bitmap::new(rows, true)).extend_from(sv, 0, n),
+        Some(sv) => validity
+            .get_or_insert_with(|| Bitmap::new(rows, true))
+            .extend_from(sv, 0, n),
     }
 }

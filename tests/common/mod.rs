@@ -46,7 +46,10 @@ pub fn log_batch(schema: &TableSchema, seed: u64, start: i64, step: i64, rows: u
     let mut b = BatchBuilder::new(schema);
     for i in 0..rows {
         b.push_i64(0, start + i as i64 * step);
-        b.push_ip(1, (0xffff_u128 << 32) | (rng.below(1 << 20) as u128 + 0x0a00_0000));
+        b.push_ip(
+            1,
+            (0xffff_u128 << 32) | (rng.below(1 << 20) as u128 + 0x0a00_0000),
+        );
         let u = rng.below(1000);
         let uri = format!("/api/v{}/item/{}", u % 3, (u * u) % 97);
         b.push_str(2, &uri);
@@ -70,7 +73,10 @@ pub fn log_batch(schema: &TableSchema, seed: u64, start: i64, step: i64, rows: u
         } else {
             b.push_f64(6, rng.below(5000) as f64 / 1000.0);
         }
-        b.push_str(7, ["Mozilla/5.0", "curl/8.0", "Googlebot/2.1"][rng.below(3) as usize]);
+        b.push_str(
+            7,
+            ["Mozilla/5.0", "curl/8.0", "Googlebot/2.1"][rng.below(3) as usize],
+        );
         b.push_bool(8, rng.below(2) == 0);
     }
     b.finish()
@@ -91,5 +97,7 @@ pub fn all_rows(db: &logdb::Db, table: &str) -> Vec<Vec<logdb::Value>> {
 
 /// The rows of a batch as value tuples.
 pub fn batch_rows(batch: &Batch) -> Vec<Vec<logdb::Value>> {
-    (0..batch.num_rows()).map(|r| batch.columns.iter().map(|c| c.value(r)).collect()).collect()
+    (0..batch.num_rows())
+        .map(|r| batch.columns.iter().map(|c| c.value(r)).collect())
+        .collect()
 }

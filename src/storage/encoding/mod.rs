@@ -27,7 +27,10 @@ pub fn decode_i64(src: &[u8], n: usize, out: &mut Vec<i64>) -> DecodeResult<()> 
         return err("len");
     }
     out.clear();
-    out.extend(src.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())));
+    out.extend(
+        src.chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap())),
+    );
     Ok(())
 }
 pub fn encode_u32(values: &[u32], out: &mut Vec<u8>) {
@@ -40,7 +43,10 @@ pub fn decode_u32(src: &[u8], n: usize, out: &mut Vec<u32>) -> DecodeResult<()> 
         return err("len");
     }
     out.clear();
-    out.extend(src.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())));
+    out.extend(
+        src.chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
+    );
     Ok(())
 }
 pub fn encode_f64(values: &[f64], out: &mut Vec<u8>) {
@@ -53,7 +59,10 @@ pub fn decode_f64(src: &[u8], n: usize, out: &mut Vec<f64>) -> DecodeResult<()> 
         return err("len");
     }
     out.clear();
-    out.extend(src.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())));
+    out.extend(
+        src.chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap())),
+    );
     Ok(())
 }
 pub fn encode_bool(values: &[bool], out: &mut Vec<u8>) {
@@ -77,7 +86,10 @@ pub fn decode_ip(src: &[u8], n: usize, out: &mut Vec<u128>) -> DecodeResult<()> 
         return err("len");
     }
     out.clear();
-    out.extend(src.chunks_exact(16).map(|c| u128::from_le_bytes(c.try_into().unwrap())));
+    out.extend(
+        src.chunks_exact(16)
+            .map(|c| u128::from_le_bytes(c.try_into().unwrap())),
+    );
     Ok(())
 }
 pub fn encode_strings(values: &StringVec, range: std::ops::Range<usize>, out: &mut Vec<u8>) {
@@ -91,7 +103,12 @@ pub fn decode_strings(src: &[u8], n: usize, out: &mut StringVec) -> DecodeResult
     out.clear();
     let mut p = 0;
     for _ in 0..n {
-        let l = u32::from_le_bytes(src.get(p..p + 4).ok_or(DecodeError("eof".into()))?.try_into().unwrap()) as usize;
+        let l = u32::from_le_bytes(
+            src.get(p..p + 4)
+                .ok_or(DecodeError("eof".into()))?
+                .try_into()
+                .unwrap(),
+        ) as usize;
         p += 4;
         let s = src.get(p..p + l).ok_or(DecodeError("eof".into()))?;
         out.push(std::str::from_utf8(s).map_err(|_| DecodeError("utf8".into()))?);
@@ -111,14 +128,28 @@ pub fn decode_validity(src: &[u8], n: usize) -> DecodeResult<Bitmap> {
     if src.len() != n.div_ceil(64) * 8 {
         return err("len");
     }
-    Ok(Bitmap::from_words(src.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect(), n))
+    Ok(Bitmap::from_words(
+        src.chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect(),
+        n,
+    ))
 }
 pub fn build_dictionary(values: &StringVec, valid: Option<&Bitmap>) -> (StringVec, Vec<u32>) {
-    let mut distinct: Vec<&str> = (0..values.len()).filter(|&i| valid.is_none_or(|v| v.get(i))).map(|i| values.get(i)).collect();
+    let mut distinct: Vec<&str> = (0..values.len())
+        .filter(|&i| valid.is_none_or(|v| v.get(i)))
+        .map(|i| values.get(i))
+        .collect();
     distinct.sort_unstable();
     distinct.dedup();
     let codes = (0..values.len())
-        .map(|i| if valid.is_none_or(|v| v.get(i)) { distinct.binary_search(&values.get(i)).unwrap() as u32 } else { 0 })
+        .map(|i| {
+            if valid.is_none_or(|v| v.get(i)) {
+                distinct.binary_search(&values.get(i)).unwrap() as u32
+            } else {
+                0
+            }
+        })
         .collect();
     let mut d = StringVec::new();
     for s in distinct {
@@ -138,7 +169,11 @@ pub fn compress(raw: &[u8], out: &mut Vec<u8>) {
     out.push(0);
     out.extend_from_slice(raw);
 }
-pub fn decompress<'a>(src: &'a [u8], _scratch: &'a mut Vec<u8>, _max_len: usize) -> DecodeResult<&'a [u8]> {
+pub fn decompress<'a>(
+    src: &'a [u8],
+    _scratch: &'a mut Vec<u8>,
+    _max_len: usize,
+) -> DecodeResult<&'a [u8]> {
     match src.first() {
         Some(0) => Ok(&src[1..]),
         _ => err("tag"),
