@@ -5,6 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod demo;
+mod import_cmd;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use logdb::db::{Db, TableInfo};
@@ -24,6 +27,25 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Generate sample access logs, import them and answer example questions.
+    Demo(demo::DemoArgs),
+    /// Import log files (or stdin) into a table.
+    Import(import_cmd::ImportArgs),
+    /// Write synthetic access-log lines (nginx combined) to stdout or a file.
+    Generate {
+        /// Lines to write.
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        /// Days of traffic.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output file (default stdout).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
     /// Verify every checksum, and that manifest, segments and indexes agree.
     Check {
         /// The database directory.
@@ -51,20 +73,7 @@ enum Command {
     },
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+use import_cmd::human_bytes;
 
 fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::Result<()> {
     let cols: Vec<String> = t
@@ -126,6 +135,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
+        Command::Demo(args) => {
+            demo::run(args, &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(args) => {
+            let complete = import_cmd::run(args, &mut out)?;
+            Ok(if complete { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Generate { lines, days, seed, output } => {
+            let opts = logdb::ingest::generate::GenOptions { seed, lines, days, ..Default::default() };
+            match output {
+                Some(p) => {
+                    let f = std::fs::File::create(&p).with_context(|| format!("cannot create {}", p.display()))?;
+                    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+                    logdb::ingest::generate::generate(&opts, &mut w)?;
+                    w.flush()?;
+                }
+                None => {
+                    let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
+                    logdb::ingest::generate::generate(&opts, &mut w)?;
+                    w.flush()?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { db } => {
             if !db.is_dir() {
                 writeln!(out, "FAILED: {} is not a directory", db.display())?;

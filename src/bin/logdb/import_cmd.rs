@@ -1,0 +1,199 @@
+//! `logdb import`: files or stdin into a table, with progress and a summary.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use logdb::db::Db;
+use logdb::import::{import, ImportObserver, ImportOptions, ImportStats, Source};
+use logdb::ingest::{ParserOptions, UidSource};
+
+/// Parses `--uid-from`: `param:NAME` (or a bare NAME), `remote_user`, `field:NAME`, `none`.
+pub fn parse_uid_source(spec: &str) -> Result<UidSource> {
+    Ok(match spec {
+        "none" => UidSource::None,
+        "remote_user" => UidSource::RemoteUser,
+        s => match s.split_once(':') {
+            Some(("param", name)) if !name.is_empty() => UidSource::QueryParam(name.into()),
+            Some(("field", name)) if !name.is_empty() => UidSource::Field(name.into()),
+            Some((kind, _)) => anyhow::bail!("unknown --uid-from kind '{kind}'; use param:NAME, field:NAME, remote_user or none"),
+            None => UidSource::QueryParam(s.into()),
+        },
+    })
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Shows progress on a terminal and writes rejected lines to the reject file.
+pub struct CliObserver {
+    bar: Option<ProgressBar>,
+    rejects: Option<BufWriter<File>>,
+    reject_error: Option<std::io::Error>,
+    shown_rejects: u64,
+    start: Instant,
+}
+
+impl CliObserver {
+    pub fn new(reject_file: Option<&PathBuf>, progress: bool) -> Result<CliObserver> {
+        let rejects = match reject_file {
+            Some(p) => Some(BufWriter::new(File::create(p).with_context(|| format!("cannot create reject file {}", p.display()))?)),
+            None => None,
+        };
+        let bar = (progress && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Ok(CliObserver { bar, rejects, reject_error: None, shown_rejects: 0, start: Instant::now() })
+    }
+
+    /// Flushes the reject file and clears the progress bar.
+    pub fn finish(&mut self) -> Result<()> {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+        if let Some(e) = self.reject_error.take() {
+            return Err(e).context("cannot write the reject file");
+        }
+        if let Some(w) = &mut self.rejects {
+            w.flush().context("cannot write the reject file")?;
+        }
+        Ok(())
+    }
+}
+
+fn escape(text: &[u8]) -> String {
+    String::from_utf8_lossy(text).replace('\\', "\\\\").replace('\t', "\\t").replace('\r', "\\r")
+}
+
+impl ImportObserver for CliObserver {
+    fn progress(&mut self, stats: &ImportStats, total: Option<u64>) {
+        if let Some(b) = &self.bar {
+            if let Some(t) = total {
+                b.set_length(t);
+            }
+            b.set_position(stats.bytes_read);
+            let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+            b.set_message(format!("{} lines, {:.0} lines/s, {} rejected", stats.lines, stats.lines as f64 / secs, stats.rejected));
+        }
+    }
+
+    fn reject(&mut self, file: &str, line: u64, reason: &str, text: &[u8]) {
+        if let Some(w) = &mut self.rejects {
+            if let Err(e) = writeln!(w, "{file}\t{line}\t{reason}\t{}", escape(text)) {
+                self.reject_error.get_or_insert(e);
+            }
+        } else if self.shown_rejects < 10 {
+            self.shown_rejects += 1;
+            let msg = format!("rejected {file}:{line}: {reason}");
+            match &self.bar {
+                Some(b) => b.println(msg),
+                None => eprintln!("{msg}"),
+            }
+        }
+    }
+}
+
+/// Arguments of `logdb import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The database directory (created if missing).
+    pub db: PathBuf,
+    /// Files (plain, .gz, .zst), directories (recursively) or `-` for stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Log format: combined, common, nginx, elb, alb.
+    #[arg(long, short = 'f')]
+    pub format: String,
+    /// Table to import into (created with the format's schema).
+    #[arg(long, short = 't', default_value = "logs")]
+    pub table: String,
+    /// The nginx log_format string (with --format nginx).
+    #[arg(long)]
+    pub log_format: Option<String>,
+    /// Where uid comes from: param:NAME (default param:uid), field:NAME, remote_user, none.
+    #[arg(long)]
+    pub uid_from: Option<String>,
+    /// Write each rejected line here: file, line number, reason, text (tab-separated).
+    #[arg(long)]
+    pub reject_file: Option<PathBuf>,
+    /// Fail when more lines than this are rejected.
+    #[arg(long)]
+    pub max_rejects: Option<u64>,
+    /// Parser threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Rows per commit (default: the segment size).
+    #[arg(long)]
+    pub batch_rows: Option<usize>,
+    /// Commit at least every this many milliseconds (useful with stdin).
+    #[arg(long)]
+    pub commit_ms: Option<u64>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Runs an import and prints the summary. Returns whether every file was read whole.
+pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
+    let mut opts = ImportOptions::new(&args.format);
+    opts.table = args.table.clone();
+    opts.parser = ParserOptions {
+        uid_from: match &args.uid_from {
+            Some(s) => parse_uid_source(s)?,
+            None => UidSource::default(),
+        },
+        log_format: args.log_format.clone(),
+    };
+    opts.max_rejects = args.max_rejects;
+    opts.threads = args.threads;
+    opts.batch_rows = args.batch_rows;
+    let stdin = args.inputs.iter().any(|i| i == "-");
+    opts.max_commit_delay = args.commit_ms.map(Duration::from_millis).or(stdin.then(|| Duration::from_secs(1)));
+    let sources: Vec<Source> =
+        args.inputs.iter().map(|i| if i == "-" { Source::Stdin } else { Source::Path(i.into()) }).collect();
+    let db = Db::open(&args.db).with_context(|| format!("cannot open database {}", args.db.display()))?;
+    let mut obs = CliObserver::new(args.reject_file.as_ref(), !args.quiet)?;
+    let start = Instant::now();
+    let result = import(&db, &sources, &opts, &mut obs);
+    obs.finish()?;
+    let stats = result?;
+    let elapsed = start.elapsed();
+    let info = db.table_info(&opts.table)?;
+    print_summary(out, &stats, info.bytes, elapsed)?;
+    for e in &stats.file_errors {
+        writeln!(out, "error: {e}")?;
+    }
+    Ok(stats.file_errors.is_empty())
+}
+
+pub fn print_summary(out: &mut impl Write, s: &ImportStats, table_bytes: u64, elapsed: Duration) -> std::io::Result<()> {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    writeln!(out, "files:          {}", s.files)?;
+    writeln!(out, "lines read:     {}", s.lines)?;
+    writeln!(out, "rows stored:    {}", s.rows)?;
+    writeln!(out, "lines rejected: {}", s.rejected)?;
+    writeln!(out, "input bytes:    {}", human_bytes(s.bytes_read))?;
+    writeln!(out, "table on disk:  {}", human_bytes(table_bytes))?;
+    writeln!(out, "elapsed:        {:.2} s ({:.0} lines/s)", secs, s.lines as f64 / secs)?;
+    Ok(())
+}

@@ -1,0 +1,472 @@
+//! The bulk-import pipeline: files (plain, `.gz`, `.zst`, directories, stdin) are read
+//! in chunks cut at line ends, parsed on every core, and appended in large batches,
+//! each one durable commit. Reading, parsing and encoding overlap; every queue between
+//! them is bounded, so peak memory does not grow with the input.
+//!
+//! Every line is accounted for: `lines = rows + rejected`, per chunk and in total.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{bounded, Receiver, Sender};
+
+use crate::column::{Batch, BatchBuilder};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::ingest::{self, ParserOptions, Reject};
+use crate::storage::segment::append_column;
+
+/// Bytes per chunk handed to a parser.
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// Where lines come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A file (plain, `.gz` or `.zst`) or a directory (all files below it, sorted).
+    Path(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// How to import.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    pub format: String,
+    pub parser: ParserOptions,
+    pub table: String,
+    /// Rows per commit (default: the database's segment size).
+    pub batch_rows: Option<usize>,
+    /// Parser threads (default: the number of cores).
+    pub threads: Option<usize>,
+    /// Stop when more lines than this are rejected.
+    pub max_rejects: Option<u64>,
+    /// Commit at least this often when lines trickle in (stdin, follow mode).
+    pub max_commit_delay: Option<Duration>,
+}
+
+impl ImportOptions {
+    pub fn new(format: &str) -> ImportOptions {
+        ImportOptions {
+            format: format.to_string(),
+            parser: ParserOptions::default(),
+            table: "logs".into(),
+            batch_rows: None,
+            threads: None,
+            max_rejects: None,
+            max_commit_delay: None,
+        }
+    }
+}
+
+/// What an import did. Always `lines == rows + rejected`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportStats {
+    pub files: u64,
+    pub bytes_read: u64,
+    pub lines: u64,
+    pub rows: u64,
+    pub rejected: u64,
+    pub commits: u64,
+    /// Files that could not be read to the end (e.g. a cut-short gzip), with the error.
+    pub file_errors: Vec<String>,
+}
+
+/// Receives progress, rejected lines and commits as the import runs.
+pub trait ImportObserver {
+    /// Called after every chunk with totals so far.
+    fn progress(&mut self, _stats: &ImportStats, _total_bytes: Option<u64>) {}
+    /// A rejected line: its file, 1-based line number, reason and text.
+    fn reject(&mut self, _file: &str, _line: u64, _reason: &str, _text: &[u8]) {}
+    /// A batch became durable (totals after the commit).
+    fn committed(&mut self, _stats: &ImportStats) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Quiet;
+impl ImportObserver for Quiet {}
+
+struct Chunk {
+    seq: u64,
+    file: usize,
+    first_line: u64,
+    data: Vec<u8>,
+    /// Lines already known to be bad (e.g. over-long), reported without parsing.
+    rejects: Vec<Reject>,
+    /// Lines those rejects account for.
+    rejected_lines: u64,
+    read_bytes: u64,
+}
+
+struct Parsed {
+    seq: u64,
+    file: usize,
+    batch: Batch,
+    lines: u64,
+    rejects: Vec<(Reject, Vec<u8>)>,
+    read_bytes: u64,
+}
+
+enum ReaderMsg {
+    Chunk(Chunk),
+    FileError(usize, String),
+}
+
+/// Expands sources into the list of inputs, directories recursively in sorted order.
+pub fn expand_sources(sources: &[Source]) -> Result<Vec<Source>> {
+    fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e)))
+            .collect::<Result<_>>()?;
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else {
+                out.push(Source::Path(p));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for s in sources {
+        match s {
+            Source::Path(p) if p.is_dir() => walk(p, &mut out)?,
+            Source::Path(p) => {
+                std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+                out.push(s.clone());
+            }
+            Source::Stdin => out.push(Source::Stdin),
+        }
+    }
+    Ok(out)
+}
+
+fn source_name(s: &Source) -> String {
+    match s {
+        Source::Path(p) => p.display().to_string(),
+        Source::Stdin => "<stdin>".into(),
+    }
+}
+
+/// Opens a source, decompressing by file extension.
+fn open_source(s: &Source) -> Result<Box<dyn Read + Send>> {
+    match s {
+        Source::Stdin => Ok(Box::new(io::stdin())),
+        Source::Path(p) => {
+            let f = File::open(p).map_err(|e| Error::io(p, e))?;
+            let name = p.to_string_lossy();
+            if name.ends_with(".gz") {
+                Ok(Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(f))))
+            } else if name.ends_with(".zst") {
+                Ok(Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(p, e))?))
+            } else {
+                Ok(Box::new(f))
+            }
+        }
+    }
+}
+
+/// Reads one input and sends chunks cut after a newline. Lines longer than
+/// [`ingest::MAX_LINE_LEN`] are rejected here without buffering them whole.
+fn read_source(file: usize, mut input: Box<dyn Read + Send>, seq: &mut u64, tx: &Sender<ReaderMsg>, flush_every: Option<Duration>) -> std::result::Result<(), String> {
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
+    let mut line = 1u64;
+    let mut skipping = false; // inside an over-long line
+    let mut pending_rejects: Vec<Reject> = Vec::new();
+    let mut read_bytes = 0u64;
+    let mut last_send = Instant::now();
+    let send = |buf: &mut Vec<u8>, upto: usize, line: &mut u64, seq: &mut u64, rejects: &mut Vec<Reject>, read_bytes: &mut u64| -> bool {
+        let rejected_lines = rejects.len() as u64;
+        let data: Vec<u8> = buf.drain(..upto).collect();
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64 + u64::from(data.last().is_some_and(|&c| c != b'\n'));
+        let chunk = Chunk {
+            seq: *seq,
+            file,
+            first_line: *line,
+            data,
+            rejects: std::mem::take(rejects),
+            rejected_lines,
+            read_bytes: std::mem::take(read_bytes),
+        };
+        *seq += 1;
+        *line += lines;
+        tx.send(ReaderMsg::Chunk(chunk)).is_ok()
+    };
+    loop {
+        let start = buf.len();
+        buf.resize(start + 256 * 1024, 0);
+        let n = match input.read(&mut buf[start..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                buf.truncate(start);
+                continue;
+            }
+            Err(e) => {
+                buf.truncate(start);
+                // Keep what was read; a partial last line is rejected.
+                let err = format!("read failed after line {}: {e}", line - 1);
+                if !buf.is_empty() && !skipping {
+                    let upto = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
+                    if upto > 0 && !send(&mut buf, upto, &mut line, seq, &mut pending_rejects, &mut read_bytes) {
+                        return Ok(());
+                    }
+                    if !buf.is_empty() {
+                        pending_rejects.push(Reject { line, reason: format!("incomplete last line: {e}") });
+                        buf.clear();
+                        let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                        line += 1;
+                    }
+                } else if skipping {
+                    let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                    line += 1;
+                }
+                return Err(err);
+            }
+        };
+        buf.truncate(start + n);
+        read_bytes += n as u64;
+        if n == 0 {
+            if skipping {
+                buf.clear();
+                let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                line += 1;
+                return Ok(());
+            }
+            if !buf.is_empty() || !pending_rejects.is_empty() || read_bytes > 0 {
+                let len = buf.len();
+                let _ = send(&mut buf, len, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+            }
+            return Ok(());
+        }
+        if skipping {
+            match memchr::memchr(b'\n', &buf[start..]) {
+                None => {
+                    buf.truncate(start);
+                    continue;
+                }
+                Some(i) => {
+                    buf.drain(..start + i + 1);
+                    skipping = false;
+                    // The over-long line ends here: account for it in the next chunk.
+                    let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                    line += 1;
+                }
+            }
+        }
+        // An unterminated line that is already too long: reject it and skip to its end.
+        let tail_start = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
+        if buf.len() - tail_start > ingest::MAX_LINE_LEN {
+            if tail_start > 0 && !send(&mut buf, tail_start, &mut line, seq, &mut pending_rejects, &mut read_bytes) {
+                return Ok(());
+            }
+            pending_rejects.push(Reject { line, reason: format!("line longer than {} MiB", ingest::MAX_LINE_LEN >> 20) });
+            buf.clear();
+            skipping = true;
+            continue;
+        }
+        let due = flush_every.is_some_and(|d| last_send.elapsed() >= d);
+        if buf.len() >= CHUNK_BYTES || (due && tail_start > 0) {
+            if !send(&mut buf, tail_start, &mut line, seq, &mut pending_rejects, &mut read_bytes) {
+                return Ok(());
+            }
+            last_send = Instant::now();
+        }
+    }
+}
+
+/// The text of line `line` of a chunk whose first line is `first`.
+fn line_text(data: &[u8], first: u64, line: u64) -> Vec<u8> {
+    let mut it = data.split(|&c| c == b'\n');
+    let mut text = it.nth((line - first) as usize).unwrap_or_default().to_vec();
+    if text.last() == Some(&b'\r') {
+        text.pop();
+    }
+    text
+}
+
+/// Concatenates `b` onto `a`.
+fn extend_batch(a: &mut Batch, b: Batch) {
+    if a.columns.is_empty() {
+        *a = b;
+        return;
+    }
+    let rows = a.num_rows();
+    for (x, y) in a.columns.iter_mut().zip(b.columns) {
+        append_column(&mut x.data, &mut x.validity, rows, &y);
+    }
+}
+
+/// Imports `sources` into `db`, creating the table with the format's schema if it does
+/// not exist (and checking the schema if it does).
+pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut dyn ImportObserver) -> Result<ImportStats> {
+    let inputs = expand_sources(sources)?;
+    let probe = ingest::parser_for(&opts.format, &opts.parser)?;
+    let schema = probe.schema().clone();
+    match db.snapshot()?.table(&opts.table) {
+        Ok(t) => {
+            if t.schema.fields != schema.fields {
+                return Err(Error::InvalidInput(format!(
+                    "table '{}' exists with a different schema than format '{}' produces",
+                    opts.table, opts.format
+                )));
+            }
+        }
+        Err(Error::NotFound(_)) => db.create_table(&opts.table, schema.clone())?,
+        Err(e) => return Err(e),
+    }
+    let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
+    let batch_rows = opts.batch_rows.unwrap_or(db.options().max_segment_rows).max(1);
+    let total_bytes: Option<u64> = inputs
+        .iter()
+        .map(|s| match s {
+            Source::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Source::Stdin => None,
+        })
+        .sum();
+    let names: Vec<String> = inputs.iter().map(source_name).collect();
+    let mut stats = ImportStats { files: inputs.len() as u64, ..Default::default() };
+
+    let (chunk_tx, chunk_rx) = bounded::<ReaderMsg>(threads * 2);
+    let (parsed_tx, parsed_rx) = bounded::<std::result::Result<Parsed, String>>(threads * 2);
+    let flush = opts.max_commit_delay;
+    std::thread::scope(|s| -> Result<()> {
+        // Owned here, so that an early return drops it and unblocks the parsers.
+        let parsed_rx = parsed_rx;
+        // Reader.
+        let inputs_ref = &inputs;
+        let reader_tx = chunk_tx;
+        s.spawn(move || {
+            let mut seq = 0;
+            for (i, src) in inputs_ref.iter().enumerate() {
+                let input = match open_source(src) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        if reader_tx.send(ReaderMsg::FileError(i, e.to_string())).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                if let Err(e) = read_source(i, input, &mut seq, &reader_tx, flush) {
+                    if reader_tx.send(ReaderMsg::FileError(i, e)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        // Parsers.
+        for _ in 0..threads {
+            let rx: Receiver<ReaderMsg> = chunk_rx.clone();
+            let tx = parsed_tx.clone();
+            let schema = &schema;
+            let (format, popts) = (&opts.format, &opts.parser);
+            s.spawn(move || {
+                let mut parser = match ingest::parser_for(format, popts) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let mut builder = BatchBuilder::new(schema);
+                for msg in rx {
+                    let msg = match msg {
+                        ReaderMsg::Chunk(c) => c,
+                        ReaderMsg::FileError(i, e) => {
+                            // Forward in order: an empty chunk carrying the error.
+                            let _ = tx.send(Err(format!("{i}\u{0}{e}")));
+                            continue;
+                        }
+                    };
+                    let mut rejects = Vec::new();
+                    let lines = parser.parse_chunk(&msg.data, msg.first_line + msg.rejected_lines, &mut builder, &mut rejects);
+                    let batch = builder.finish();
+                    let mut all: Vec<(Reject, Vec<u8>)> = msg.rejects.into_iter().map(|r| (r, Vec::new())).collect();
+                    all.extend(rejects.into_iter().map(|r| {
+                        let text = line_text(&msg.data, msg.first_line + msg.rejected_lines, r.line);
+                        (r, text)
+                    }));
+                    let parsed = Parsed { seq: msg.seq, file: msg.file, batch, lines: lines + msg.rejected_lines, rejects: all, read_bytes: msg.read_bytes };
+                    if tx.send(Ok(parsed)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(parsed_tx);
+        drop(chunk_rx);
+
+        // Writer: restore input order, accumulate, commit.
+        let mut next_seq = 0u64;
+        let mut waiting: BTreeMap<u64, Parsed> = BTreeMap::new();
+        let mut pending = Batch { columns: Vec::new() };
+        let mut last_commit = Instant::now();
+        let mut commit = |pending: &mut Batch, stats: &mut ImportStats, observer: &mut dyn ImportObserver| -> Result<()> {
+            if pending.num_rows() == 0 {
+                return Ok(());
+            }
+            let batch = std::mem::replace(pending, Batch { columns: Vec::new() });
+            db.append(&opts.table, &batch)?;
+            stats.rows += batch.num_rows() as u64;
+            stats.commits += 1;
+            observer.committed(stats);
+            Ok(())
+        };
+        for msg in parsed_rx.iter() {
+            let parsed = match msg {
+                Ok(p) => p,
+                Err(e) => match e.split_once('\u{0}') {
+                    Some((i, err)) => {
+                        let name = i.parse::<usize>().ok().and_then(|i| names.get(i)).cloned().unwrap_or_default();
+                        stats.file_errors.push(format!("{name}: {err}"));
+                        continue;
+                    }
+                    None => return Err(Error::Internal(e)),
+                },
+            };
+            waiting.insert(parsed.seq, parsed);
+            while let Some(p) = waiting.remove(&next_seq) {
+                next_seq += 1;
+                let rows = p.batch.num_rows() as u64;
+                if p.lines != rows + p.rejects.len() as u64 {
+                    return Err(Error::Internal(format!(
+                        "parser accounted for {} of {} lines in {}",
+                        rows + p.rejects.len() as u64,
+                        p.lines,
+                        names[p.file]
+                    )));
+                }
+                stats.lines += p.lines;
+                stats.bytes_read += p.read_bytes;
+                stats.rejected += p.rejects.len() as u64;
+                for (r, text) in &p.rejects {
+                    observer.reject(&names[p.file], r.line, &r.reason, text);
+                }
+                if let Some(max) = opts.max_rejects {
+                    if stats.rejected > max {
+                        commit(&mut pending, &mut stats, observer)?;
+                        return Err(Error::InvalidInput(format!(
+                            "{} lines rejected, more than --max-rejects {max}; the {} rows before were committed",
+                            stats.rejected, stats.rows
+                        )));
+                    }
+                }
+                extend_batch(&mut pending, p.batch);
+                observer.progress(&ImportStats { rows: stats.rows + pending.num_rows() as u64, ..stats.clone() }, total_bytes);
+                let due = opts.max_commit_delay.is_some_and(|d| last_commit.elapsed() >= d);
+                if pending.num_rows() >= batch_rows || (due && pending.num_rows() > 0) {
+                    commit(&mut pending, &mut stats, observer)?;
+                    last_commit = Instant::now();
+                }
+            }
+        }
+        commit(&mut pending, &mut stats, observer)?;
+        Ok(())
+    })?;
+    Ok(stats)
+}
