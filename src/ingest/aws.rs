@@ -56,9 +56,24 @@ const ELB_FIELDS: &[ColSpec] = &[
     ("client_port", DataType::Integer, 2, Conv::HostPort),
     ("backend_ip", DataType::Ip, 3, Conv::HostIp),
     ("backend_port", DataType::Integer, 3, Conv::HostPort),
-    ("request_processing_time", DataType::Double, 4, Conv::Seconds),
-    ("backend_processing_time", DataType::Double, 5, Conv::Seconds),
-    ("response_processing_time", DataType::Double, 6, Conv::Seconds),
+    (
+        "request_processing_time",
+        DataType::Double,
+        4,
+        Conv::Seconds,
+    ),
+    (
+        "backend_processing_time",
+        DataType::Double,
+        5,
+        Conv::Seconds,
+    ),
+    (
+        "response_processing_time",
+        DataType::Double,
+        6,
+        Conv::Seconds,
+    ),
     ("backend_status", DataType::SmallInt, 8, Conv::Status),
     ("received_bytes", DataType::BigInt, 9, Conv::Count),
     ("ssl_cipher", DataType::Varchar, 13, Conv::Text),
@@ -73,7 +88,12 @@ const ALB_FIELDS: &[ColSpec] = &[
     ("domain_name", DataType::Varchar, 18, Conv::Text),
     ("chosen_cert_arn", DataType::Varchar, 19, Conv::Text),
     ("matched_rule_priority", DataType::Integer, 20, Conv::Int),
-    ("request_creation_time", DataType::Timestamp, 21, Conv::Timestamp),
+    (
+        "request_creation_time",
+        DataType::Timestamp,
+        21,
+        Conv::Timestamp,
+    ),
     ("actions_executed", DataType::Varchar, 22, Conv::Text),
     ("redirect_url", DataType::Varchar, 23, Conv::Text),
     ("error_reason", DataType::Varchar, 24, Conv::Text),
@@ -291,7 +311,8 @@ fn parse_line(
 
     let mut c = Canon::default();
     let time = field(shift).unwrap_or_default();
-    c.ts = parse_timestamp(time).ok_or_else(|| format!("bad timestamp '{}'", lex::snippet(time)))?;
+    c.ts =
+        parse_timestamp(time).ok_or_else(|| format!("bad timestamp '{}'", lex::snippet(time)))?;
     c.client_ip = host_port(field(shift + 2).unwrap_or_default())?.0;
     c.status = super::parse_status(field(shift + 7).unwrap_or_default())?;
     c.bytes = super::parse_count("sent_bytes", field(shift + 10).unwrap_or_default())?;

@@ -225,15 +225,32 @@ const STATUSES: &[(u16, f64)] = &[
 ];
 
 const SECTIONS: &[&str] = &[
-    "products", "category", "blog", "docs", "users", "search", "cart", "account", "help",
-    "news", "api/v1/items", "api/v1/orders", "api/v2/events", "static/js", "static/css",
-    "images", "downloads", "tags", "events", "forum",
+    "products",
+    "category",
+    "blog",
+    "docs",
+    "users",
+    "search",
+    "cart",
+    "account",
+    "help",
+    "news",
+    "api/v1/items",
+    "api/v1/orders",
+    "api/v2/events",
+    "static/js",
+    "static/css",
+    "images",
+    "downloads",
+    "tags",
+    "events",
+    "forum",
 ];
 
 const WORDS: &[&str] = &[
-    "alpha", "blue", "coffee", "delta", "echo", "forest", "garden", "harbor", "island",
-    "jungle", "kettle", "lemon", "mountain", "nebula", "orange", "piano", "quartz", "river",
-    "summer", "tiger", "umbrella", "violet", "winter", "yellow", "zebra",
+    "alpha", "blue", "coffee", "delta", "echo", "forest", "garden", "harbor", "island", "jungle",
+    "kettle", "lemon", "mountain", "nebula", "orange", "piano", "quartz", "river", "summer",
+    "tiger", "umbrella", "violet", "winter", "yellow", "zebra",
 ];
 
 /// The i-th path, with a query string for some.
@@ -276,8 +293,15 @@ fn make_ip(rng: &mut Rng, v6: bool) -> String {
         )
     } else {
         // Public-looking first octets (no 0, 10, 127 or multicast).
-        let a = [23, 31, 46, 62, 77, 81, 89, 91, 93, 104, 151, 176, 185, 188, 203, 212][(r & 15) as usize];
-        format!("{a}.{}.{}.{}", (r >> 8) as u8, (r >> 16) as u8, 1 + (r >> 24) as u8 % 254)
+        let a = [
+            23, 31, 46, 62, 77, 81, 89, 91, 93, 104, 151, 176, 185, 188, 203, 212,
+        ][(r & 15) as usize];
+        format!(
+            "{a}.{}.{}.{}",
+            (r >> 8) as u8,
+            (r >> 16) as u8,
+            1 + (r >> 24) as u8 % 254
+        )
     }
 }
 
@@ -392,10 +416,17 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
     }
     for i in 0..uris.min(200) {
         let p = paths.get(i);
-        referers.push(&format!("https://www.example.com{}", String::from_utf8_lossy(p)));
+        referers.push(&format!(
+            "https://www.example.com{}",
+            String::from_utf8_lossy(p)
+        ));
     }
     let mut referer_w = vec![35.0, 12.0, 3.0, 1.0, 1.0, 0.5];
-    referer_w.extend(zipf_weights(referers.len() - 6, 1.0).iter().map(|w| w * 40.0));
+    referer_w.extend(
+        zipf_weights(referers.len() - 6, 1.0)
+            .iter()
+            .map(|w| w * 40.0),
+    );
     let referer_pick = Alias::new(&referer_w);
     let method_pick = Alias::new(&METHODS.iter().map(|m| m.1).collect::<Vec<_>>());
     let status_pick = Alias::new(&STATUSES.iter().map(|s| s.1).collect::<Vec<_>>());
@@ -460,7 +491,11 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
         let p = paths.get(path);
         buf.extend_from_slice(p);
         if ((r >> 24) & 0xFFFF) as f64 / 65_536.0 < opts.uid_fraction {
-            buf.extend_from_slice(if p.contains(&b'?') { b"&uid=" } else { b"?uid=" });
+            buf.extend_from_slice(if p.contains(&b'?') {
+                b"&uid="
+            } else {
+                b"?uid="
+            });
             buf.extend_from_slice(uids.get(user));
         }
         buf.extend_from_slice(if (r >> 40) & 7 == 0 {
@@ -548,7 +583,10 @@ mod tests {
             panic!()
         };
         assert!(ts.windows(2).all(|w| w[0] <= w[1]), "time goes forward");
-        assert_eq!(ts[0] / MICROS_PER_SECOND, stats.first_ts / MICROS_PER_SECOND);
+        assert_eq!(
+            ts[0] / MICROS_PER_SECOND,
+            stats.first_ts / MICROS_PER_SECOND
+        );
         let span = ts[ts.len() - 1] - ts[0];
         assert!(span > MICROS_PER_DAY * 19 / 10 && span < 2 * MICROS_PER_DAY);
         let uid = &batch.columns[13];

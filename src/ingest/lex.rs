@@ -172,7 +172,11 @@ pub(crate) fn parse_clf_time(s: &str) -> Option<i64> {
             return None;
         }
         for i in 0..6 {
-            micros = micros * 10 + rest.get(1 + i).filter(|_| i < n).map_or(0, |c| (c - b'0') as u32);
+            micros = micros * 10
+                + rest
+                    .get(1 + i)
+                    .filter(|_| i < n)
+                    .map_or(0, |c| (c - b'0') as u32);
         }
         rest = &rest[1 + n..];
     }
@@ -345,7 +349,10 @@ impl<'a> Cursor<'a> {
         }
         let b = &self.s.as_bytes()[self.p..];
         if b[0] != b'[' {
-            return Err(format!("expected '[' before the {what}, found '{}'", snippet(self.rest())));
+            return Err(format!(
+                "expected '[' before the {what}, found '{}'",
+                snippet(self.rest())
+            ));
         }
         let Some(close) = memchr::memchr(b']', b) else {
             return Err(format!("missing ']' after the {what}"));
@@ -434,7 +441,15 @@ mod tests {
     fn addresses() {
         assert_eq!(parse_ip("83.149.9.216"), crate::ip::parse("83.149.9.216"));
         assert_eq!(parse_ip("2001:db8::1"), crate::ip::parse("2001:db8::1"));
-        for bad in ["256.1.1.1", "1.2.3", "01.2.3.4", "1.2.3.4.5", "a.b.c.d", "-", ""] {
+        for bad in [
+            "256.1.1.1",
+            "1.2.3",
+            "01.2.3.4",
+            "1.2.3.4.5",
+            "a.b.c.d",
+            "-",
+            "",
+        ] {
             assert_eq!(parse_ip(bad), None, "{bad}");
         }
     }

@@ -211,9 +211,7 @@ impl UidRule {
             UidSource::Field(f) => {
                 let name = f.trim_start_matches('$');
                 match schema.index_of(name) {
-                    Some(i)
-                        if i != col::UID && schema.fields[i].data_type == DataType::Varchar =>
-                    {
+                    Some(i) if i != col::UID && schema.fields[i].data_type == DataType::Varchar => {
                         UidRule::Field(i)
                     }
                     _ => {

@@ -186,10 +186,12 @@ impl NginxParser {
                     } else {
                         let k = extra_fields.len();
                         let (t, var) = match text.as_str() {
-                            "request_length" | "bytes_sent" | "connection"
-                            | "connection_requests" | "remote_port" | "server_port" => {
-                                (DataType::BigInt, Var::Int(k))
-                            }
+                            "request_length"
+                            | "bytes_sent"
+                            | "connection"
+                            | "connection_requests"
+                            | "remote_port"
+                            | "server_port" => (DataType::BigInt, Var::Int(k)),
                             "upstream_response_time"
                             | "upstream_connect_time"
                             | "upstream_header_time" => (DataType::Double, Var::Float(k)),
@@ -445,7 +447,12 @@ mod tests {
         assert_eq!(rejects[0].reason, "expected '\" \"' after $http_referer");
         let mut p = parser_for("combined", &ParserOptions::default()).unwrap();
         let mut out = BatchBuilder::new(p.schema());
-        p.parse_chunk(input.lines().next().unwrap().as_bytes(), 1, &mut out, &mut Vec::new());
+        p.parse_chunk(
+            input.lines().next().unwrap().as_bytes(),
+            1,
+            &mut out,
+            &mut Vec::new(),
+        );
         let want = out.finish();
         for c in [0, 1, 3, 4, 5, 6, 7, 8, 9, 12, 13] {
             assert_eq!(b.columns[c], want.columns[c], "column {c}");
@@ -462,7 +469,10 @@ mod tests {
         assert_eq!(rejects, vec![]);
         assert_eq!(b.columns.len(), 14 + 5);
         let row: Vec<Value> = b.columns.iter().map(|c| c.value(0)).collect();
-        assert_eq!(row[0], Value::Int(parse_timestamp("2024-03-01T09:00:00Z").unwrap()));
+        assert_eq!(
+            row[0],
+            Value::Int(parse_timestamp("2024-03-01T09:00:00Z").unwrap())
+        );
         assert_eq!(row[1], Value::Ip(crate::ip::parse("2001:db8::1").unwrap()));
         assert_eq!(row[3], Value::from("POST"));
         assert_eq!(row[5], Value::from("/api/x"));
@@ -487,7 +497,10 @@ mod tests {
             log_format: Some(f.into()),
         };
         let p = parser_for("nginx", &opts("$msec $uid ${host}x")).unwrap();
-        let names: Vec<&str> = p.schema().fields[14..].iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = p.schema().fields[14..]
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
         assert_eq!(names, ["nginx_uid", "host"]);
         assert!(parser_for("nginx", &opts("$remote_addr $status")).is_err());
         assert!(parser_for("nginx", &opts("$msec$status")).is_err());

@@ -154,13 +154,19 @@ mod tests {
     #[test]
     fn query_params() {
         assert_eq!(query_param("uid=42&a=1", "uid").as_deref(), Some("42"));
-        assert_eq!(query_param("a=1&uid=u%2F7+x", "uid").as_deref(), Some("u/7 x"));
+        assert_eq!(
+            query_param("a=1&uid=u%2F7+x", "uid").as_deref(),
+            Some("u/7 x")
+        );
         assert_eq!(query_param("a=1&uidx=3", "uid"), None);
         assert_eq!(query_param("uid", "uid").as_deref(), Some(""));
         assert_eq!(query_param("uid=1&uid=2", "uid").as_deref(), Some("1"));
         assert_eq!(query_param("u%69d=9", "uid").as_deref(), Some("9"));
         assert_eq!(query_param("", "uid"), None);
-        assert!(matches!(query_param("uid=7", "uid"), Some(Cow::Borrowed("7"))));
+        assert!(matches!(
+            query_param("uid=7", "uid"),
+            Some(Cow::Borrowed("7"))
+        ));
     }
 
     #[test]
