@@ -219,11 +219,9 @@ fn read_source(file: usize, mut input: Box<dyn Read + Send>, seq: &mut u64, tx: 
                         pending_rejects.push(Reject { line, reason: format!("incomplete last line: {e}") });
                         buf.clear();
                         let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
-                        line += 1;
                     }
                 } else if skipping {
                     let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
-                    line += 1;
                 }
                 return Err(err);
             }
@@ -234,7 +232,6 @@ fn read_source(file: usize, mut input: Box<dyn Read + Send>, seq: &mut u64, tx: 
             if skipping {
                 buf.clear();
                 let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
-                line += 1;
                 return Ok(());
             }
             if !buf.is_empty() || !pending_rejects.is_empty() || read_bytes > 0 {
@@ -406,7 +403,7 @@ pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut 
         let mut waiting: BTreeMap<u64, Parsed> = BTreeMap::new();
         let mut pending = Batch { columns: Vec::new() };
         let mut last_commit = Instant::now();
-        let mut commit = |pending: &mut Batch, stats: &mut ImportStats, observer: &mut dyn ImportObserver| -> Result<()> {
+        let commit = |pending: &mut Batch, stats: &mut ImportStats, observer: &mut dyn ImportObserver| -> Result<()> {
             if pending.num_rows() == 0 {
                 return Ok(());
             }

@@ -1015,7 +1015,8 @@ impl ColumnBlock {
             BlockValues::Dict { codes, dict } => {
                 let mut s = StringVec::with_capacity(codes.len(), codes.len() * 16);
                 for &c in codes {
-                    s.push(dict.get(c as usize));
+                    // Codes under NULLs may point past an empty dictionary.
+                    s.push(if (c as usize) < dict.len() { dict.get(c as usize) } else { "" });
                 }
                 ColumnData::Utf8(s)
             }
@@ -1190,6 +1191,19 @@ impl Segment {
         let b = &cm.blocks[block];
         let n = b.rows as usize;
         let what = format!("column '{}' block {block}", cm.field.name);
+        out.validity = match &b.validity {
+            None => None,
+            Some(c) => {
+                let raw = self.chunk(c, scratch, &what)?;
+                let v = enc::decode_validity(raw, n).map_err(|e| self.decode_err(&what, e))?;
+                if n - v.count_ones() != b.null_count as usize {
+                    return Err(
+                        self.corrupt(format!("{what}: validity disagrees with the null count"))
+                    );
+                }
+                Some(v)
+            }
+        };
         let raw = self.chunk(&b.values, scratch, &what)?;
         let res = match (&cm.storage, cm.field.data_type.physical()) {
             (ColumnStorage::Dictionary { len, .. }, _) => {
@@ -1202,7 +1216,10 @@ impl Segment {
                         _ => Vec::new(),
                     };
                 let r = enc::decode_u32(raw, n, &mut codes);
-                if r.is_ok() && codes.iter().any(|&c| c >= *len) {
+                // NULL slots hold code 0 even when the dictionary is empty.
+                let valid = out.validity.as_ref();
+                let bad = codes.iter().enumerate().any(|(i, &c)| c >= *len && valid.is_none_or(|v| v.get(i)));
+                if r.is_ok() && bad {
                     return Err(self.corrupt(format!("{what}: dictionary code out of range")));
                 }
                 out.values = BlockValues::Dict { codes, dict };
@@ -1261,19 +1278,6 @@ impl Segment {
         if out.len() != n {
             return Err(self.corrupt(format!("{what}: decoded {} rows, expected {n}", out.len())));
         }
-        out.validity = match &b.validity {
-            None => None,
-            Some(c) => {
-                let raw = self.chunk(c, scratch, &what)?;
-                let v = enc::decode_validity(raw, n).map_err(|e| self.decode_err(&what, e))?;
-                if n - v.count_ones() != b.null_count as usize {
-                    return Err(
-                        self.corrupt(format!("{what}: validity disagrees with the null count"))
-                    );
-                }
-                Some(v)
-            }
-        };
         Ok(())
     }
 

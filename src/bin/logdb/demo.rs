@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use logdb::column::Value;
-use logdb::db::{Db, ScanOptions};
+use logdb::db::Db;
 use logdb::import::{import, ImportOptions, Source};
 use logdb::ingest::generate::{generate, GenOptions};
 use logdb::storage::segment::BlockValues;
@@ -81,7 +81,6 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
 
     let per_day: BTreeMap<String, u64> = timed(out, "requests per day, and the busiest hour (scan of ts)", || {
         let mut hours: BTreeMap<i64, u64> = BTreeMap::new();
-        let opts = ScanOptions { columns: Some(vec!["ts".into()]), time_range: None };
         for seg in snap.segments("logs", None)? {
             let mut block = logdb::storage::segment::ColumnBlock::default();
             let mut scratch = Vec::new();
@@ -95,7 +94,6 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
                 }
             }
         }
-        let _ = opts;
         let mut days = BTreeMap::new();
         for (&h, &n) in &hours {
             *days.entry(format_timestamp(h * MICROS_PER_HOUR)[..10].to_string()).or_default() += n;
