@@ -255,7 +255,7 @@ fn bench_strings(c: &mut Criterion, d: &Data) {
 
 fn bench_dictionary(c: &mut Criterion) {
     // One segment: 1M rows, ~100k distinct URLs (zipf), 2% NULLs.
-    let d = generate(1 << 20, 400_000);
+    let d = generate(1 << 20, 200_000);
     let (dict, _) = build_dictionary(&d.urls, Some(&d.validity));
     eprintln!(
         "dictionary: {} rows, {} distinct strings",

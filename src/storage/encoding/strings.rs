@@ -5,8 +5,6 @@
 //! - Dictionary: `SORTED` (0) + the same body as a string block; the strings must be
 //!   strictly increasing in byte order, which the decoder verifies.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use super::int::{decode, encode_u32};
@@ -96,47 +94,89 @@ pub fn decode_dictionary(src: &[u8], n: usize) -> DecodeResult<StringVec> {
     Ok(dict)
 }
 
-/// A fast non-cryptographic hasher for short strings (FxHash-style multiply-rotate,
-/// eight bytes at a time). Dictionary keys come from the data, so a pathological
-/// input can only slow the build down, not change its result.
-#[derive(Default)]
-struct StrHasher(u64);
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl StrHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
+/// Hashes a string: FxHash-style multiply-rotate over eight bytes at a time, then a
+/// final mix. Keys come from the data, so a pathological input can only slow the
+/// build down, never change its result.
+#[inline]
+fn hash_str(s: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = s.len() as u64;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut w = [0u8; 8];
+        w[..tail.len()].copy_from_slice(tail);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
 }
 
-impl Hasher for StrHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let tail = chunks.remainder();
-        if !tail.is_empty() {
-            let mut w = [0u8; 8];
-            w[..tail.len()].copy_from_slice(tail);
-            self.add(u64::from_le_bytes(w));
+/// An open-addressing set of strings assigning first-seen ids. Each slot holds the
+/// high 32 bits of the hash and the id (0 = empty, else id + 1), so probing touches
+/// the strings only on a 32-bit hash match, and growing never rehashes strings.
+struct Interner<'a> {
+    slots: Vec<u64>,
+    hashes: Vec<u64>,
+    strings: Vec<&'a str>,
+}
+
+impl<'a> Interner<'a> {
+    fn new() -> Interner<'a> {
+        Interner {
+            slots: vec![0; 1024],
+            hashes: Vec::new(),
+            strings: Vec::new(),
         }
     }
 
     #[inline]
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
+    fn slot_value(h: u64, id: usize) -> u64 {
+        (h >> 32) << 32 | (id as u64 + 1)
     }
 
     #[inline]
-    fn finish(&self) -> u64 {
-        // Spread the high bits down: the table uses the low bits for the bucket and
-        // the top seven for the tag.
-        let h = self.0;
-        (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
+    fn intern(&mut self, s: &'a str) -> u32 {
+        let h = hash_str(s.as_bytes());
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                break;
+            }
+            if slot >> 32 == h >> 32 {
+                let id = (slot as u32 - 1) as usize;
+                if self.strings[id] == s {
+                    return id as u32;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        let id = self.strings.len();
+        self.slots[i] = Self::slot_value(h, id);
+        self.strings.push(s);
+        self.hashes.push(h);
+        if self.strings.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        id as u32
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        let mask = cap - 1;
+        self.slots = vec![0; cap];
+        for (id, &h) in self.hashes.iter().enumerate() {
+            let mut i = h as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = Self::slot_value(h, id);
+        }
     }
 }
 
@@ -146,22 +186,16 @@ impl Hasher for StrHasher {
 pub fn build_dictionary(values: &StringVec, valid: Option<&Bitmap>) -> (StringVec, Vec<u32>) {
     const NULL: u32 = u32::MAX;
     let n = values.len();
-    let mut ids: HashMap<&str, u32, BuildHasherDefault<StrHasher>> = HashMap::default();
-    let mut distinct: Vec<&str> = Vec::new();
+    let mut set = Interner::new();
     let mut codes: Vec<u32> = Vec::with_capacity(n);
     for i in 0..n {
         if valid.is_some_and(|v| i < v.len() && !v.get(i)) {
             codes.push(NULL);
-            continue;
+        } else {
+            codes.push(set.intern(values.get(i)));
         }
-        let s = values.get(i);
-        let id = *ids.entry(s).or_insert_with(|| {
-            distinct.push(s);
-            (distinct.len() - 1) as u32
-        });
-        codes.push(id);
     }
-    drop(ids);
+    let distinct = set.strings;
 
     // Sort the distinct strings once and map first-seen ids to ranks.
     let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
