@@ -32,7 +32,7 @@ fn check_bit_string(src: &[u8], n: usize) -> DecodeResult<()> {
             src.len()
         ));
     }
-    if n % 8 != 0 && src.last().is_some_and(|&b| b >> (n % 8) != 0) {
+    if !n.is_multiple_of(8) && src.last().is_some_and(|&b| b >> (n % 8) != 0) {
         return err("non-zero padding bits after the last bit");
     }
     Ok(())

@@ -298,13 +298,22 @@ pub(crate) fn decode<T: IntType>(
             }
             check_range::<T>(min as i128, min as i128)?;
             try_reserve(out, n)?;
+            // The largest offset that stays in range (for i64 every offset does).
+            let limit = if T::BYTES < 8 {
+                (T::MAX - min) as u64
+            } else {
+                u64::MAX
+            };
             let mut bad = false;
             bitpack::unpack(packed, n, w, |chunk| {
-                out.extend(chunk.iter().map(|&d| {
-                    let v = min.wrapping_add(d as i64);
-                    bad |= v > T::MAX;
-                    T::from_i64(v)
-                }));
+                if T::BYTES < 8 {
+                    bad |= chunk.iter().fold(0u64, |a, &d| a | u64::from(d > limit)) != 0;
+                }
+                out.extend(
+                    chunk
+                        .iter()
+                        .map(|&d| T::from_i64(min.wrapping_add(d as i64))),
+                );
             })?;
             if bad {
                 return err(format!("values out of range for {}", T::NAME));
