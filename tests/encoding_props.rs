@@ -447,7 +447,7 @@ fn damage() -> impl Strategy<Value = Vec<Damage>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn decoders_survive_random_bytes(bytes in vec(any::<u8>(), 0..200), n in 0usize..5000) {
