@@ -1,0 +1,271 @@
+//! Plain string blocks and per-segment dictionaries.
+//!
+//! - Strings: `LENGTHS` (0) + u32 byte length + int block of the `n` byte lengths
+//!   (u32), then the concatenated UTF-8 bytes (exactly the sum of the lengths).
+//! - Dictionary: `SORTED` (0) + the same body as a string block; the strings must be
+//!   strictly increasing in byte order, which the decoder verifies.
+
+use std::ops::Range;
+
+use super::int::{decode, encode_u32};
+use super::{err, put_sized, DecodeResult, Reader};
+use crate::column::{Bitmap, StringVec};
+
+const LENGTHS: u8 = 0;
+const SORTED: u8 = 0;
+
+/// Encodes rows `range` of `values` as a plain string block, appending to `out`.
+///
+/// Panics if `range` is not within `values`.
+pub fn encode_strings(values: &StringVec, range: Range<usize>, out: &mut Vec<u8>) {
+    out.push(LENGTHS);
+    encode_body(values, range, out);
+}
+
+fn encode_body(values: &StringVec, range: Range<usize>, out: &mut Vec<u8>) {
+    let offsets = &values.offsets()[range.start..=range.end];
+    let lengths: Vec<u32> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
+    put_sized(out, |o| encode_u32(&lengths, o));
+    out.extend_from_slice(
+        &values.bytes()[offsets[0] as usize..offsets[offsets.len() - 1] as usize],
+    );
+}
+
+/// Decodes `n` strings from exactly `src` into `out` (cleared first).
+pub fn decode_strings(src: &[u8], n: usize, out: &mut StringVec) -> DecodeResult<()> {
+    out.clear();
+    let mut r = Reader::new(src);
+    match r.u8("string block tag")? {
+        LENGTHS => decode_body(&mut r, n, out),
+        t => err(format!("unknown string scheme tag {t}")),
+    }
+}
+
+fn decode_body(r: &mut Reader<'_>, n: usize, out: &mut StringVec) -> DecodeResult<()> {
+    let mut lengths: Vec<u32> = Vec::new();
+    decode(r.sized("string lengths")?, n, true, &mut lengths)?;
+    let bytes = r.rest();
+    let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
+    if total != bytes.len() as u64 {
+        return err(format!(
+            "string lengths sum to {total} bytes, the block holds {}",
+            bytes.len()
+        ));
+    }
+    if u32::try_from(total).is_err() {
+        return err("string block exceeds 4 GiB");
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| super::DecodeError(format!("strings are not UTF-8: {e}")))?;
+    let mut pos = 0usize;
+    for &l in &lengths {
+        let end = pos + l as usize;
+        match text.get(pos..end) {
+            Some(s) => out.push(s),
+            None => return err("string boundary inside a UTF-8 character"),
+        }
+        pos = end;
+    }
+    Ok(())
+}
+
+/// Encodes a sorted dictionary (strictly increasing strings) as one blob.
+pub fn encode_dictionary(dict: &StringVec, out: &mut Vec<u8>) {
+    debug_assert!((1..dict.len()).all(|i| dict.get(i - 1) < dict.get(i)));
+    out.push(SORTED);
+    encode_body(dict, 0..dict.len(), out);
+}
+
+/// Decodes a dictionary of `n` strings from exactly `src`, checking strict order.
+pub fn decode_dictionary(src: &[u8], n: usize) -> DecodeResult<StringVec> {
+    let mut r = Reader::new(src);
+    let mut dict = StringVec::new();
+    match r.u8("dictionary tag")? {
+        SORTED => decode_body(&mut r, n, &mut dict)?,
+        t => return err(format!("unknown dictionary tag {t}")),
+    }
+    if let Some(i) = (1..dict.len()).find(|&i| dict.get(i - 1).as_bytes() >= dict.get(i).as_bytes())
+    {
+        return err(format!(
+            "dictionary entries {} and {i} are out of order",
+            i - 1
+        ));
+    }
+    Ok(dict)
+}
+
+/// Hashes a string: FxHash-style multiply-rotate over eight bytes at a time, then a
+/// final mix. Keys come from the data, so a pathological input can only slow the
+/// build down, never change its result.
+#[inline]
+fn hash_str(s: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = s.len() as u64;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut w = [0u8; 8];
+        w[..tail.len()].copy_from_slice(tail);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
+}
+
+/// An open-addressing set of strings assigning first-seen ids. Each slot holds the
+/// high 32 bits of the hash and the id (0 = empty, else id + 1), so probing touches
+/// the strings only on a 32-bit hash match, and growing never rehashes strings.
+struct Interner<'a> {
+    slots: Vec<u64>,
+    hashes: Vec<u64>,
+    strings: Vec<&'a str>,
+}
+
+impl<'a> Interner<'a> {
+    fn new() -> Interner<'a> {
+        Interner {
+            slots: vec![0; 1024],
+            hashes: Vec::new(),
+            strings: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn slot_value(h: u64, id: usize) -> u64 {
+        (h >> 32) << 32 | (id as u64 + 1)
+    }
+
+    #[inline]
+    fn intern(&mut self, s: &'a str) -> u32 {
+        let h = hash_str(s.as_bytes());
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                break;
+            }
+            if slot >> 32 == h >> 32 {
+                let id = (slot as u32 - 1) as usize;
+                if self.strings[id] == s {
+                    return id as u32;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        let id = self.strings.len();
+        self.slots[i] = Self::slot_value(h, id);
+        self.strings.push(s);
+        self.hashes.push(h);
+        if self.strings.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        id as u32
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        let mask = cap - 1;
+        self.slots = vec![0; cap];
+        for (id, &h) in self.hashes.iter().enumerate() {
+            let mut i = h as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = Self::slot_value(h, id);
+        }
+    }
+}
+
+/// Builds a sorted dictionary of the distinct strings of `values` (byte order) and
+/// each row's code into it. Rows whose `valid` bit is clear get code 0 and do not
+/// contribute their string (rows past the end of `valid` count as present).
+pub fn build_dictionary(values: &StringVec, valid: Option<&Bitmap>) -> (StringVec, Vec<u32>) {
+    const NULL: u32 = u32::MAX;
+    let n = values.len();
+    let mut set = Interner::new();
+    let mut codes: Vec<u32> = Vec::with_capacity(n);
+    for i in 0..n {
+        if valid.is_some_and(|v| i < v.len() && !v.get(i)) {
+            codes.push(NULL);
+        } else {
+            codes.push(set.intern(values.get(i)));
+        }
+    }
+    let distinct = set.strings;
+
+    // Sort the distinct strings once and map first-seen ids to ranks.
+    let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| distinct[a as usize].cmp(distinct[b as usize]));
+    let mut rank = vec![0u32; distinct.len()];
+    let bytes: usize = distinct.iter().map(|s| s.len()).sum();
+    let mut dict = StringVec::with_capacity(distinct.len(), bytes);
+    for (r, &id) in order.iter().enumerate() {
+        rank[id as usize] = r as u32;
+        dict.push(distinct[id as usize]);
+    }
+    for c in &mut codes {
+        *c = if *c == NULL { 0 } else { rank[*c as usize] };
+    }
+    (dict, codes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sv(items: &[&str]) -> StringVec {
+        let mut v = StringVec::new();
+        for s in items {
+            v.push(s);
+        }
+        v
+    }
+
+    #[test]
+    fn dictionary_sorts_and_skips_nulls() {
+        let values = sv(&["b", "a", "", "b", "c", "zz"]);
+        let mut valid = Bitmap::new(6, true);
+        valid.set(2, false);
+        valid.set(5, false);
+        let (dict, codes) = build_dictionary(&values, Some(&valid));
+        assert_eq!(dict, sv(&["a", "b", "c"]));
+        assert_eq!(codes, [1, 0, 0, 1, 2, 0]);
+        let (dict, codes) = build_dictionary(&values, None);
+        assert_eq!(dict, sv(&["", "a", "b", "c", "zz"]));
+        assert_eq!(codes, [2, 1, 0, 2, 3, 4]);
+    }
+
+    #[test]
+    fn dictionary_blob_checks_order() {
+        let mut out = Vec::new();
+        encode_dictionary(&sv(&["a", "b"]), &mut out);
+        assert_eq!(decode_dictionary(&out, 2).unwrap(), sv(&["a", "b"]));
+        // The same body with swapped entries is rejected.
+        let mut bad = Vec::new();
+        out.clear();
+        encode_strings(&sv(&["b", "a"]), 0..2, &mut bad);
+        assert!(decode_dictionary(&bad, 2).is_err());
+        bad.clear();
+        encode_strings(&sv(&["a", "a"]), 0..2, &mut bad);
+        assert!(decode_dictionary(&bad, 2).is_err());
+    }
+
+    #[test]
+    fn strings_range_and_boundaries() {
+        let values = sv(&["x", "héllo", "", "wörld", "y"]);
+        let mut out = Vec::new();
+        encode_strings(&values, 1..4, &mut out);
+        let mut back = StringVec::new();
+        decode_strings(&out, 3, &mut back).unwrap();
+        assert_eq!(back, sv(&["héllo", "", "wörld"]));
+        // Split "é" across two strings: lengths [2, 12] over "héllowörld" bytes.
+        let mut forged = vec![LENGTHS];
+        put_sized(&mut forged, |o| encode_u32(&[2, 10], o));
+        forged.extend_from_slice("héllowörld".as_bytes());
+        assert!(decode_strings(&forged, 2, &mut back).is_err());
+    }
+}
