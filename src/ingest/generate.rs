@@ -404,7 +404,8 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
         ips.push(&make_ip(&mut rng, v6));
         user_ua.push(ua_pick.sample(&mut rng) as u8);
     }
-    let user_pick = Alias::new(&zipf_weights(users, 1.1));
+    // s = 1.2: at 10M lines over a week the top users write 100k-300k lines a day.
+    let user_pick = Alias::new(&zipf_weights(users, 1.2));
 
     let mut paths = Strings::default();
     for i in 0..uris {
