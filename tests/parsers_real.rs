@@ -401,6 +401,26 @@ fn malformed_input() {
 }
 
 #[test]
+fn schemas_are_valid_log_tables() {
+    for format in FORMATS {
+        let p = parser(format);
+        let schema = p.schema();
+        schema.validate().unwrap();
+        assert_eq!(schema.time_column.as_deref(), Some("ts"));
+        assert_eq!(schema.indexed, ["uid", "uri", "status"]);
+        let names: Vec<&str> = schema.fields[..14]
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        let want: Vec<&str> = logdb::ingest::CANONICAL_COLUMNS
+            .iter()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(names, want);
+    }
+}
+
+#[test]
 fn unknown_format() {
     let err = parser_for("w3c", &ParserOptions::default()).err().unwrap();
     assert_eq!(

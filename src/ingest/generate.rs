@@ -148,6 +148,12 @@ impl Strings {
         self.ends.push(self.bytes.len());
     }
 
+    /// Appends a string written by `f` straight into the buffer.
+    fn push_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        f(&mut self.bytes);
+        self.ends.push(self.bytes.len());
+    }
+
     #[inline]
     fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
@@ -305,6 +311,14 @@ fn make_ip(rng: &mut Rng, v6: bool) -> String {
     }
 }
 
+/// Size of the table of normal samples (a power of two).
+const NORMALS: usize = 4096;
+
+/// A log-normal request time in milliseconds for a standard normal sample `z`.
+fn request_millis(median_secs: f64, z: f64) -> u64 {
+    ((median_secs * (1.1 * z).exp()).min(120.0) * 1000.0).round() as u64
+}
+
 /// Standard normal samples (Box-Muller), drawn once and reused by index.
 fn normal_table(rng: &mut Rng, n: usize) -> Vec<f64> {
     (0..n)
@@ -385,23 +399,29 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
     let mut user_ua = Vec::with_capacity(users);
     let ua_pick = Alias::new(&zipf_weights(USER_AGENTS.len(), 1.2));
     for &id in &ids {
-        uids.push(&(100_000 + id as u64).to_string());
+        uids.push_with(|b| push_u64(b, 100_000 + id as u64));
         let v6 = rng.unit() < opts.ipv6_fraction;
         ips.push(&make_ip(&mut rng, v6));
         user_ua.push(ua_pick.sample(&mut rng) as u8);
     }
-    let user_pick = Alias::new(&zipf_weights(users, 1.1));
+    // s = 1.2: at 10M lines over a week the top users write 100k-300k lines a day.
+    let user_pick = Alias::new(&zipf_weights(users, 1.2));
 
     let mut paths = Strings::default();
     for i in 0..uris {
         paths.push(&make_uri(i, &mut rng));
     }
     let uri_pick = Alias::new(&zipf_weights(uris, 1.0));
-    let normals = normal_table(&mut rng, 4096);
+    let normals = normal_table(&mut rng, NORMALS);
     // A typical response size per path (log-normal, median 4 KB).
     let sizes: Vec<f64> = (0..uris)
-        .map(|i| 4096.0 * (1.3 * normals[(i * 7 + 3) % normals.len()]).exp())
+        .map(|i| 4096.0 * (1.3 * normals[(i * 7 + 3) % NORMALS]).exp())
         .collect();
+    // Per-line noise on sizes, and request times in milliseconds (log-normal, median
+    // 40 ms, slower for server errors), as tables indexed by a random number.
+    let size_noise: Vec<f64> = normals.iter().map(|z| (0.25 * z).exp()).collect();
+    let millis_ok: Vec<u64> = normals.iter().map(|&z| request_millis(0.04, z)).collect();
+    let millis_err: Vec<u64> = normals.iter().map(|&z| request_millis(0.8, z)).collect();
 
     let mut referers = Strings::default();
     referers.push("-");
@@ -479,8 +499,8 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
         let r = rng.next();
         let (method, _) = METHODS[method_pick.sample(&mut rng)];
         let (status, _) = STATUSES[status_pick.sample(&mut rng)];
-        let z1 = normals[(r & 4095) as usize];
-        let z2 = normals[((r >> 12) & 4095) as usize];
+        let n1 = (r & (NORMALS as u64 - 1)) as usize;
+        let n2 = ((r >> 12) & (NORMALS as u64 - 1)) as usize;
 
         buf.extend_from_slice(ips.get(user));
         buf.extend_from_slice(b" - - [");
@@ -510,7 +530,7 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
         } else if status >= 300 {
             150 + ((r >> 44) & 511)
         } else {
-            (sizes[path] * (0.25 * z1).exp()) as u64
+            (sizes[path] * size_noise[n1]) as u64
         };
         push_u64(&mut buf, bytes);
         buf.extend_from_slice(b" \"");
@@ -523,9 +543,11 @@ pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats>
         };
         buf.extend_from_slice(USER_AGENTS[ua].as_bytes());
         buf.extend_from_slice(b"\" ");
-        // Log-normal request time, median 40 ms, slower for server errors.
-        let median = if status >= 500 { 0.8 } else { 0.04 };
-        let millis = ((median * (1.1 * z2).exp()).min(120.0) * 1000.0).round() as u64;
+        let millis = if status >= 500 {
+            millis_err[n2]
+        } else {
+            millis_ok[n2]
+        };
         push_u64(&mut buf, millis / 1000);
         buf.push(b'.');
         let frac = millis % 1000;

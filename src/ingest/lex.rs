@@ -211,18 +211,19 @@ pub(crate) fn parse_clf_time(s: &str) -> Option<i64> {
 pub(crate) fn find_quote_end(b: &[u8], open: usize) -> Option<(usize, bool)> {
     let start = open + 1;
     let mut from = start;
+    let mut escaped = false;
     loop {
-        let q = from + memchr::memchr(b'"', b.get(from..)?)?;
-        let mut slashes = 0;
-        while q - slashes > start && b[q - slashes - 1] == b'\\' {
-            slashes += 1;
+        let at = from + memchr::memchr2(b'"', b'\\', b.get(from..)?)?;
+        if b[at] == b'\\' {
+            // Skip the escaped character, whatever it is.
+            escaped = true;
+            from = at + 2;
+            continue;
         }
-        let followed_ok = matches!(b.get(q + 1), None | Some(b' '));
-        if slashes % 2 == 0 && followed_ok {
-            let escaped = memchr::memchr(b'\\', &b[start..q]).is_some();
-            return Some((q, escaped));
+        if matches!(b.get(at + 1), None | Some(b' ')) {
+            return Some((at, escaped));
         }
-        from = q + 1;
+        from = at + 1;
     }
 }
 

@@ -65,7 +65,7 @@ enum Var {
 
 #[derive(Debug)]
 enum Item {
-    Literal(String, Finder<'static>),
+    Literal(String, Box<Finder<'static>>),
     Var(Var, String),
 }
 
@@ -139,7 +139,7 @@ impl NginxParser {
         let mut has_time = false;
         for (is_var, text) in &tokens {
             if !is_var {
-                let finder = Finder::new(text.as_bytes()).into_owned();
+                let finder = Box::new(Finder::new(text.as_bytes()).into_owned());
                 items.push(Item::Literal(text.clone(), finder));
                 continue;
             }
