@@ -1348,6 +1348,28 @@ impl Segment {
         Ok(bm)
     }
 
+    /// Calls `f(key, bitmap)` for every key of column `col`'s index in key order,
+    /// decompressing each page once.
+    pub fn for_each_bitmap(&self, col: usize, mut f: impl FnMut(usize, RoaringBitmap) -> Result<()>) -> Result<()> {
+        let ix = self.index(col).ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let what = format!("index of column '{}'", self.meta.columns[col].field.name);
+        let mut scratch = Vec::new();
+        for (p, page) in ix.pages.iter().enumerate() {
+            let raw = self.chunk(&page.chunk, &mut scratch, &what)?;
+            let end = ix.pages.get(p + 1).map_or(ix.keys.len(), |n| n.first_key as usize);
+            for k in page.first_key as usize..end {
+                let (_, range) = ix.locate(k);
+                let bytes = raw.get(range).ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
+                let bm = RoaringBitmap::deserialize_from(bytes).map_err(|e| self.corrupt(format!("{what}: {e}")))?;
+                if bm.len() != ix.counts[k] as u64 || bm.max().is_some_and(|m| m as u64 >= self.meta.rows) {
+                    return Err(self.corrupt(format!("{what}: bitmap disagrees with its row count")));
+                }
+                f(k, bm)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The rows of this segment where column `col` equals `value`, through the index;
     /// `None` if the column has no index.
     pub fn lookup(&self, col: usize, value: &Value) -> Result<Option<RoaringBitmap>> {
@@ -1426,26 +1448,71 @@ impl Segment {
             }
         }
         for ix in &self.meta.indexes {
-            let col = &self.read_columns(&[ix.column])?[0];
             let name = &self.meta.columns[ix.column].field.name;
+            let keys = self.row_keys(ix)?;
             let mut total = 0u64;
-            for k in 0..ix.keys.len() {
-                let bm = self.index_bitmap(ix.column, k)?;
-                let value = self.index_value(ix.column, k)?;
-                for row in bm.iter() {
-                    if col.value(row as usize) != value {
-                        return Err(self.corrupt(format!(
-                            "index of column '{name}': row {row} does not hold {value:?}"
-                        )));
-                    }
+            self.for_each_bitmap(ix.column, |k, bm| {
+                if let Some(row) = bm.iter().find(|&r| keys[r as usize] != k as u32) {
+                    return Err(self.corrupt(format!(
+                        "index of column '{name}': row {row} does not hold {:?}",
+                        self.index_value(ix.column, k)?
+                    )));
                 }
                 total += bm.len();
-            }
-            if total != (col.len() - col.null_count()) as u64 {
-                return Err(self.corrupt(format!("index of column '{name}' covers {total} rows, the column has {} non-NULL values", col.len() - col.null_count())));
+                Ok(())
+            })?;
+            let non_null = keys.iter().filter(|&&k| k != u32::MAX).count() as u64;
+            if total != non_null {
+                return Err(self.corrupt(format!(
+                    "index of column '{name}' covers {total} rows, the column has {non_null} non-NULL values"
+                )));
             }
         }
         Ok(())
+    }
+}
+
+impl Segment {
+    /// For every row, the position of its value among the index keys (`u32::MAX` for
+    /// NULL), read from the column data.
+    fn row_keys(&self, ix: &IndexMeta) -> Result<Vec<u32>> {
+        let mut keys = Vec::with_capacity(self.meta.rows as usize);
+        let mut block = ColumnBlock::default();
+        let mut scratch = Vec::new();
+        let name = &self.meta.columns[ix.column].field.name;
+        for b in 0..self.meta.columns[ix.column].blocks.len() {
+            self.read_block(ix.column, b, &mut block, &mut scratch)?;
+            let valid = |i: usize| block.validity.as_ref().is_none_or(|v| v.get(i));
+            match (&block.values, &ix.keys) {
+                (BlockValues::Dict { codes, .. }, IndexKeys::Codes(_)) => {
+                    keys.extend(codes.iter().enumerate().map(|(i, &c)| if valid(i) { c } else { u32::MAX }))
+                }
+                (BlockValues::Int64(v), IndexKeys::Ints(k)) => {
+                    for (i, x) in v.iter().enumerate() {
+                        keys.push(if valid(i) {
+                            k.binary_search(x).map_err(|_| {
+                                self.corrupt(format!("index of column '{name}' lacks value {x}"))
+                            })? as u32
+                        } else {
+                            u32::MAX
+                        });
+                    }
+                }
+                (BlockValues::Bool(v), IndexKeys::Ints(k)) => {
+                    for (i, &x) in v.iter().enumerate() {
+                        keys.push(if valid(i) {
+                            k.binary_search(&(x as i64)).map_err(|_| {
+                                self.corrupt(format!("index of column '{name}' lacks value {x}"))
+                            })? as u32
+                        } else {
+                            u32::MAX
+                        });
+                    }
+                }
+                _ => return Err(self.corrupt(format!("index of column '{name}' does not fit its storage"))),
+            }
+        }
+        Ok(keys)
     }
 }
 
