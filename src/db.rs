@@ -200,6 +200,22 @@ impl CheckReport {
     }
 }
 
+/// Bytes on disk of one column, summed over a table's segments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ColumnSize {
+    pub name: String,
+    /// Encoded values and validity bitmaps.
+    pub data_bytes: u64,
+    /// Dictionaries, and the number of entries in them (summed per segment).
+    pub dict_bytes: u64,
+    pub dict_entries: u64,
+    /// Bitmap index pages.
+    pub index_bytes: u64,
+    /// Segments storing the column with a dictionary, and as plain strings.
+    pub dictionary_segments: u64,
+    pub plain_segments: u64,
+}
+
 /// Which columns and time range a scan reads.
 #[derive(Clone, Debug, Default)]
 pub struct ScanOptions {
@@ -1129,6 +1145,41 @@ impl Snapshot {
                     continue;
                 }
                 out.push(self.segment(s.id)?.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Bytes on disk per column of a table, summed over its segments.
+    pub fn column_sizes(&self, table: &str) -> Result<Vec<ColumnSize>> {
+        let t = self.table(table)?;
+        let mut out: Vec<ColumnSize> = t
+            .schema
+            .fields
+            .iter()
+            .map(|f| ColumnSize { name: f.name.clone(), ..Default::default() })
+            .collect();
+        for seg in self.segments(table, None)? {
+            let m = seg.meta();
+            for (i, c) in m.columns.iter().enumerate().take(out.len()) {
+                let o = &mut out[i];
+                for b in &c.blocks {
+                    o.data_bytes += b.values.len as u64 + b.validity.map_or(0, |v| v.len as u64);
+                }
+                match &c.storage {
+                    segment::ColumnStorage::Dictionary { chunk, len } => {
+                        o.dict_bytes += chunk.len as u64;
+                        o.dict_entries += *len as u64;
+                        o.dictionary_segments += 1;
+                    }
+                    segment::ColumnStorage::Plain => o.plain_segments += 1,
+                    segment::ColumnStorage::Values => {}
+                }
+            }
+            for ix in &m.indexes {
+                if let Some(o) = out.get_mut(ix.column) {
+                    o.index_bytes += ix.pages.iter().map(|p| p.chunk.len as u64).sum::<u64>();
+                }
             }
         }
         Ok(out)

@@ -145,6 +145,9 @@ pub struct ImportArgs {
     /// Rows per commit (default: the segment size).
     #[arg(long)]
     pub batch_rows: Option<usize>,
+    /// Rows per segment file at most (default 1 Mi).
+    #[arg(long)]
+    pub segment_rows: Option<usize>,
     /// Commit at least every this many milliseconds (useful with stdin).
     #[arg(long)]
     pub commit_ms: Option<u64>,
@@ -171,7 +174,11 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     opts.max_commit_delay = args.commit_ms.map(Duration::from_millis).or(stdin.then(|| Duration::from_secs(1)));
     let sources: Vec<Source> =
         args.inputs.iter().map(|i| if i == "-" { Source::Stdin } else { Source::Path(i.into()) }).collect();
-    let db = Db::open(&args.db).with_context(|| format!("cannot open database {}", args.db.display()))?;
+    let mut builder = Db::builder();
+    if let Some(n) = args.segment_rows {
+        builder = builder.max_segment_rows(n);
+    }
+    let db = builder.open(&args.db).with_context(|| format!("cannot open database {}", args.db.display()))?;
     let mut obs = CliObserver::new(args.reject_file.as_ref(), !args.quiet)?;
     let start = Instant::now();
     let result = import(&db, &sources, &opts, &mut obs);

@@ -193,7 +193,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Info { db, table } => {
             let handle = Db::builder().read_only(true).open(&db)?;
             match table {
-                Some(t) => print_table(&mut out, &handle.table_info(&t)?, true)?,
+                Some(t) => {
+                    let info = handle.table_info(&t)?;
+                    print_table(&mut out, &info, true)?;
+                    writeln!(out, "  bytes per column (data + dictionary + index):")?;
+                    for c in handle.snapshot()?.column_sizes(&t)? {
+                        let total = c.data_bytes + c.dict_bytes + c.index_bytes;
+                        let storage = match (c.dictionary_segments, c.plain_segments) {
+                            (0, 0) => String::new(),
+                            (_, 0) => format!(", dictionary of {} entries", c.dict_entries),
+                            (0, _) => ", plain strings".to_string(),
+                            (d, p) => format!(", dictionary in {d} segments, plain in {p}"),
+                        };
+                        writeln!(
+                            out,
+                            "    {:<24} {:>10} = {} + {} + {}  ({:.2} bytes/row{storage})",
+                            c.name,
+                            human_bytes(total),
+                            human_bytes(c.data_bytes),
+                            human_bytes(c.dict_bytes),
+                            human_bytes(c.index_bytes),
+                            total as f64 / info.rows.max(1) as f64
+                        )?;
+                    }
+                }
                 None => {
                     let tables = handle.tables()?;
                     if tables.is_empty() {

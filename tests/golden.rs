@@ -1,0 +1,122 @@
+//! Golden files: databases written by each released format version live in
+//! `tests/golden/v<N>/` and must keep opening, reading and checking clean.
+//!
+//! The files are made once by the `#[ignore]`d `write_golden_v1` test
+//! (`cargo test --test golden -- --ignored write_golden_v1`) and then never rewritten:
+//! a format change bumps the version and adds a new directory.
+
+use std::path::{Path, PathBuf};
+
+use logdb::{BatchBuilder, DataType, Db, Field, ScanOptions, TableSchema, Value};
+
+fn golden_dir(version: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/v{version}"))
+}
+
+/// 2024-05-01 22:00:00 UTC: the rows straddle midnight, so two day partitions.
+const START: i64 = 1_714_600_800_000_000;
+const ROWS: usize = 5000;
+
+fn log_schema() -> TableSchema {
+    TableSchema::new(vec![
+        Field::not_null("ts", DataType::Timestamp),
+        Field::new("client_ip", DataType::Ip),
+        Field::new("uri", DataType::Varchar),
+        Field::new("uid", DataType::Varchar),
+        Field::new("status", DataType::SmallInt),
+        Field::new("bytes", DataType::BigInt),
+        Field::new("request_time", DataType::Double),
+        Field::new("referer", DataType::Varchar),
+        Field::new("bot", DataType::Boolean),
+        Field::new("port", DataType::Integer),
+    ])
+    .with_time_column("ts")
+    .with_indexes(["uid", "uri", "status"])
+}
+
+/// Row `i` of the golden log table, as values (the test's own, fixed definition).
+fn row(i: usize) -> Vec<Value> {
+    let i64i = i as i64;
+    let ip = if i % 7 == 0 { 0x2001_0db8_u128 << 96 | i as u128 } else { 0xffff_u128 << 32 | (0x0a00_0000 + i as u128) };
+    vec![
+        Value::Int(START + i64i * 1_500_000),
+        if i % 11 == 0 { Value::Null } else { Value::Ip(ip) },
+        Value::from(format!("/page/{}", (i * i) % 37).as_str()),
+        if i % 5 == 0 { Value::Null } else { Value::from(format!("u{}", if i % 3 == 0 { 1000 } else { i % 50 }).as_str()) },
+        Value::Int([200, 200, 200, 304, 404, 500][i % 6]),
+        Value::Int(i64i * 37 % 100_000),
+        if i % 13 == 0 { Value::Null } else { Value::Float((i % 997) as f64 / 1000.0) },
+        // Nearly unique: stored as plain strings, not a dictionary.
+        Value::from(format!("https://ref.example/{i}/{}", "x".repeat(i % 20)).as_str()),
+        Value::Bool(i % 4 == 0),
+        Value::Int(1024 + (i % 60000) as i64),
+    ]
+}
+
+#[test]
+#[ignore = "writes the golden files; run by hand when adding a format version"]
+fn write_golden_v1() {
+    let dir = golden_dir(1);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    let db = Db::builder().max_segment_rows(2000).block_rows(2048).open(&dir).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    let mut b = BatchBuilder::new(&schema);
+    for i in 0..ROWS {
+        for (c, v) in row(i).into_iter().enumerate() {
+            match v {
+                Value::Null => b.push_null(c),
+                Value::Int(x) => b.push_i64(c, x),
+                Value::Float(x) => b.push_f64(c, x),
+                Value::Bool(x) => b.push_bool(c, x),
+                Value::Str(s) => b.push_str(c, &s),
+                Value::Ip(x) => b.push_ip(c, x),
+            }
+        }
+    }
+    db.append("logs", &b.finish()).unwrap();
+    let users = TableSchema::new(vec![Field::not_null("uid", DataType::Varchar), Field::new("plan", DataType::Varchar)]);
+    db.create_table("users", users.clone()).unwrap();
+    let mut u = BatchBuilder::new(&users);
+    for i in 0..50 {
+        u.push_str(0, &format!("u{i}"));
+        if i % 2 == 0 {
+            u.push_str(1, "free");
+        } else {
+            u.push_null(1);
+        }
+    }
+    db.append("users", &u.finish()).unwrap();
+    drop(db);
+    std::fs::remove_file(dir.join("LOCK")).unwrap();
+}
+
+#[test]
+fn golden_v1_opens_reads_and_checks() {
+    let dir = golden_dir(1);
+    let db = Db::builder().read_only(true).open(&dir).unwrap();
+    assert_eq!(db.table_names().unwrap(), ["logs", "users"]);
+    let info = db.table_info("logs").unwrap();
+    assert_eq!(info.rows, ROWS as u64);
+    assert_eq!(info.partitions.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), ["2024-05-01", "2024-05-02"]);
+
+    let snap = db.snapshot().unwrap();
+    let mut n = 0;
+    for batch in snap.scan("logs", &ScanOptions::default()).unwrap() {
+        let batch = batch.unwrap();
+        for r in 0..batch.num_rows() {
+            let got: Vec<Value> = batch.columns.iter().map(|c| c.value(r)).collect();
+            assert_eq!(got, row(n), "row {n}");
+            n += 1;
+        }
+    }
+    assert_eq!(n, ROWS);
+    let hits: u64 = snap.lookup("logs", "uid", &Value::from("u1000")).unwrap().iter().map(|(_, b)| b.len()).sum();
+    assert_eq!(hits, (0..ROWS).filter(|i| i % 5 != 0 && i % 3 == 0).count() as u64);
+    assert_eq!(db.table_info("users").unwrap().rows, 50);
+
+    let report = db.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
