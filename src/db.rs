@@ -1157,7 +1157,10 @@ impl Snapshot {
             .schema
             .fields
             .iter()
-            .map(|f| ColumnSize { name: f.name.clone(), ..Default::default() })
+            .map(|f| ColumnSize {
+                name: f.name.clone(),
+                ..Default::default()
+            })
             .collect();
         for seg in self.segments(table, None)? {
             let m = seg.meta();

@@ -161,9 +161,13 @@ fn open_source(s: &Source) -> Result<Box<dyn Read + Send>> {
             let f = File::open(p).map_err(|e| Error::io(p, e))?;
             let name = p.to_string_lossy();
             if name.ends_with(".gz") {
-                Ok(Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(f))))
+                Ok(Box::new(flate2::read::MultiGzDecoder::new(
+                    io::BufReader::new(f),
+                )))
             } else if name.ends_with(".zst") {
-                Ok(Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(p, e))?))
+                Ok(Box::new(
+                    zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(p, e))?,
+                ))
             } else {
                 Ok(Box::new(f))
             }
@@ -173,17 +177,30 @@ fn open_source(s: &Source) -> Result<Box<dyn Read + Send>> {
 
 /// Reads one input and sends chunks cut after a newline. Lines longer than
 /// [`ingest::MAX_LINE_LEN`] are rejected here without buffering them whole.
-fn read_source(file: usize, mut input: Box<dyn Read + Send>, seq: &mut u64, tx: &Sender<ReaderMsg>, flush_every: Option<Duration>) -> std::result::Result<(), String> {
+fn read_source(
+    file: usize,
+    mut input: Box<dyn Read + Send>,
+    seq: &mut u64,
+    tx: &Sender<ReaderMsg>,
+    flush_every: Option<Duration>,
+) -> std::result::Result<(), String> {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
     let mut line = 1u64;
     let mut skipping = false; // inside an over-long line
     let mut pending_rejects: Vec<Reject> = Vec::new();
     let mut read_bytes = 0u64;
     let mut last_send = Instant::now();
-    let send = |buf: &mut Vec<u8>, upto: usize, line: &mut u64, seq: &mut u64, rejects: &mut Vec<Reject>, read_bytes: &mut u64| -> bool {
+    let send = |buf: &mut Vec<u8>,
+                upto: usize,
+                line: &mut u64,
+                seq: &mut u64,
+                rejects: &mut Vec<Reject>,
+                read_bytes: &mut u64|
+     -> bool {
         let rejected_lines = rejects.len() as u64;
         let data: Vec<u8> = buf.drain(..upto).collect();
-        let lines = memchr::memchr_iter(b'\n', &data).count() as u64 + u64::from(data.last().is_some_and(|&c| c != b'\n'));
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64
+            + u64::from(data.last().is_some_and(|&c| c != b'\n'));
         let chunk = Chunk {
             seq: *seq,
             file,
@@ -212,16 +229,42 @@ fn read_source(file: usize, mut input: Box<dyn Read + Send>, seq: &mut u64, tx: 
                 let err = format!("read failed after line {}: {e}", line - 1);
                 if !buf.is_empty() && !skipping {
                     let upto = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
-                    if upto > 0 && !send(&mut buf, upto, &mut line, seq, &mut pending_rejects, &mut read_bytes) {
+                    if upto > 0
+                        && !send(
+                            &mut buf,
+                            upto,
+                            &mut line,
+                            seq,
+                            &mut pending_rejects,
+                            &mut read_bytes,
+                        )
+                    {
                         return Ok(());
                     }
                     if !buf.is_empty() {
-                        pending_rejects.push(Reject { line, reason: format!("incomplete last line: {e}") });
+                        pending_rejects.push(Reject {
+                            line,
+                            reason: format!("incomplete last line: {e}"),
+                        });
                         buf.clear();
-                        let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                        let _ = send(
+                            &mut buf,
+                            0,
+                            &mut line,
+                            seq,
+                            &mut pending_rejects,
+                            &mut read_bytes,
+                        );
                     }
                 } else if skipping {
-                    let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                    let _ = send(
+                        &mut buf,
+                        0,
+                        &mut line,
+                        seq,
+                        &mut pending_rejects,
+                        &mut read_bytes,
+                    );
                 }
                 return Err(err);
             }
@@ -231,12 +274,26 @@ fn read_source(file: usize, mut input: Box<dyn Read + Send>, seq: &mut u64, tx: 
         if n == 0 {
             if skipping {
                 buf.clear();
-                let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                let _ = send(
+                    &mut buf,
+                    0,
+                    &mut line,
+                    seq,
+                    &mut pending_rejects,
+                    &mut read_bytes,
+                );
                 return Ok(());
             }
             if !buf.is_empty() || !pending_rejects.is_empty() || read_bytes > 0 {
                 let len = buf.len();
-                let _ = send(&mut buf, len, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                let _ = send(
+                    &mut buf,
+                    len,
+                    &mut line,
+                    seq,
+                    &mut pending_rejects,
+                    &mut read_bytes,
+                );
             }
             return Ok(());
         }
@@ -250,7 +307,14 @@ fn read_source(file: usize, mut input: Box<dyn Read + Send>, seq: &mut u64, tx: 
                     buf.drain(..start + i + 1);
                     skipping = false;
                     // The over-long line ends here: account for it in the next chunk.
-                    let _ = send(&mut buf, 0, &mut line, seq, &mut pending_rejects, &mut read_bytes);
+                    let _ = send(
+                        &mut buf,
+                        0,
+                        &mut line,
+                        seq,
+                        &mut pending_rejects,
+                        &mut read_bytes,
+                    );
                     line += 1;
                 }
             }
@@ -258,17 +322,36 @@ fn read_source(file: usize, mut input: Box<dyn Read + Send>, seq: &mut u64, tx: 
         // An unterminated line that is already too long: reject it and skip to its end.
         let tail_start = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
         if buf.len() - tail_start > ingest::MAX_LINE_LEN {
-            if tail_start > 0 && !send(&mut buf, tail_start, &mut line, seq, &mut pending_rejects, &mut read_bytes) {
+            if tail_start > 0
+                && !send(
+                    &mut buf,
+                    tail_start,
+                    &mut line,
+                    seq,
+                    &mut pending_rejects,
+                    &mut read_bytes,
+                )
+            {
                 return Ok(());
             }
-            pending_rejects.push(Reject { line, reason: format!("line longer than {} MiB", ingest::MAX_LINE_LEN >> 20) });
+            pending_rejects.push(Reject {
+                line,
+                reason: format!("line longer than {} MiB", ingest::MAX_LINE_LEN >> 20),
+            });
             buf.clear();
             skipping = true;
             continue;
         }
         let due = flush_every.is_some_and(|d| last_send.elapsed() >= d);
         if buf.len() >= CHUNK_BYTES || (due && tail_start > 0) {
-            if !send(&mut buf, tail_start, &mut line, seq, &mut pending_rejects, &mut read_bytes) {
+            if !send(
+                &mut buf,
+                tail_start,
+                &mut line,
+                seq,
+                &mut pending_rejects,
+                &mut read_bytes,
+            ) {
                 return Ok(());
             }
             last_send = Instant::now();
@@ -300,7 +383,12 @@ fn extend_batch(a: &mut Batch, b: Batch) {
 
 /// Imports `sources` into `db`, creating the table with the format's schema if it does
 /// not exist (and checking the schema if it does).
-pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut dyn ImportObserver) -> Result<ImportStats> {
+pub fn import(
+    db: &Db,
+    sources: &[Source],
+    opts: &ImportOptions,
+    observer: &mut dyn ImportObserver,
+) -> Result<ImportStats> {
     let inputs = expand_sources(sources)?;
     let probe = ingest::parser_for(&opts.format, &opts.parser)?;
     let schema = probe.schema().clone();
@@ -316,8 +404,14 @@ pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut 
         Err(Error::NotFound(_)) => db.create_table(&opts.table, schema.clone())?,
         Err(e) => return Err(e),
     }
-    let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
-    let batch_rows = opts.batch_rows.unwrap_or(db.options().max_segment_rows).max(1);
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let batch_rows = opts
+        .batch_rows
+        .unwrap_or(db.options().max_segment_rows)
+        .max(1);
     let total_bytes: Option<u64> = inputs
         .iter()
         .map(|s| match s {
@@ -326,7 +420,10 @@ pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut 
         })
         .sum();
     let names: Vec<String> = inputs.iter().map(source_name).collect();
-    let mut stats = ImportStats { files: inputs.len() as u64, ..Default::default() };
+    let mut stats = ImportStats {
+        files: inputs.len() as u64,
+        ..Default::default()
+    };
 
     let (chunk_tx, chunk_rx) = bounded::<ReaderMsg>(threads * 2);
     let (parsed_tx, parsed_rx) = bounded::<std::result::Result<Parsed, String>>(threads * 2);
@@ -343,7 +440,10 @@ pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut 
                 let input = match open_source(src) {
                     Ok(r) => r,
                     Err(e) => {
-                        if reader_tx.send(ReaderMsg::FileError(i, e.to_string())).is_err() {
+                        if reader_tx
+                            .send(ReaderMsg::FileError(i, e.to_string()))
+                            .is_err()
+                        {
                             return;
                         }
                         continue;
@@ -381,14 +481,28 @@ pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut 
                         }
                     };
                     let mut rejects = Vec::new();
-                    let lines = parser.parse_chunk(&msg.data, msg.first_line + msg.rejected_lines, &mut builder, &mut rejects);
+                    let lines = parser.parse_chunk(
+                        &msg.data,
+                        msg.first_line + msg.rejected_lines,
+                        &mut builder,
+                        &mut rejects,
+                    );
                     let batch = builder.finish();
-                    let mut all: Vec<(Reject, Vec<u8>)> = msg.rejects.into_iter().map(|r| (r, Vec::new())).collect();
+                    let mut all: Vec<(Reject, Vec<u8>)> =
+                        msg.rejects.into_iter().map(|r| (r, Vec::new())).collect();
                     all.extend(rejects.into_iter().map(|r| {
-                        let text = line_text(&msg.data, msg.first_line + msg.rejected_lines, r.line);
+                        let text =
+                            line_text(&msg.data, msg.first_line + msg.rejected_lines, r.line);
                         (r, text)
                     }));
-                    let parsed = Parsed { seq: msg.seq, file: msg.file, batch, lines: lines + msg.rejected_lines, rejects: all, read_bytes: msg.read_bytes };
+                    let parsed = Parsed {
+                        seq: msg.seq,
+                        file: msg.file,
+                        batch,
+                        lines: lines + msg.rejected_lines,
+                        rejects: all,
+                        read_bytes: msg.read_bytes,
+                    };
                     if tx.send(Ok(parsed)).is_err() {
                         return;
                     }
@@ -401,13 +515,23 @@ pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut 
         // Writer: restore input order, accumulate, commit.
         let mut next_seq = 0u64;
         let mut waiting: BTreeMap<u64, Parsed> = BTreeMap::new();
-        let mut pending = Batch { columns: Vec::new() };
+        let mut pending = Batch {
+            columns: Vec::new(),
+        };
         let mut last_commit = Instant::now();
-        let commit = |pending: &mut Batch, stats: &mut ImportStats, observer: &mut dyn ImportObserver| -> Result<()> {
+        let commit = |pending: &mut Batch,
+                      stats: &mut ImportStats,
+                      observer: &mut dyn ImportObserver|
+         -> Result<()> {
             if pending.num_rows() == 0 {
                 return Ok(());
             }
-            let batch = std::mem::replace(pending, Batch { columns: Vec::new() });
+            let batch = std::mem::replace(
+                pending,
+                Batch {
+                    columns: Vec::new(),
+                },
+            );
             db.append(&opts.table, &batch)?;
             stats.rows += batch.num_rows() as u64;
             stats.commits += 1;
@@ -419,7 +543,12 @@ pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut 
                 Ok(p) => p,
                 Err(e) => match e.split_once('\u{0}') {
                     Some((i, err)) => {
-                        let name = i.parse::<usize>().ok().and_then(|i| names.get(i)).cloned().unwrap_or_default();
+                        let name = i
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| names.get(i))
+                            .cloned()
+                            .unwrap_or_default();
                         stats.file_errors.push(format!("{name}: {err}"));
                         continue;
                     }
@@ -454,8 +583,16 @@ pub fn import(db: &Db, sources: &[Source], opts: &ImportOptions, observer: &mut 
                     }
                 }
                 extend_batch(&mut pending, p.batch);
-                observer.progress(&ImportStats { rows: stats.rows + pending.num_rows() as u64, ..stats.clone() }, total_bytes);
-                let due = opts.max_commit_delay.is_some_and(|d| last_commit.elapsed() >= d);
+                observer.progress(
+                    &ImportStats {
+                        rows: stats.rows + pending.num_rows() as u64,
+                        ..stats.clone()
+                    },
+                    total_bytes,
+                );
+                let due = opts
+                    .max_commit_delay
+                    .is_some_and(|d| last_commit.elapsed() >= d);
                 if pending.num_rows() >= batch_rows || (due && pending.num_rows() > 0) {
                     commit(&mut pending, &mut stats, observer)?;
                     last_commit = Instant::now();

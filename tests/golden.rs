@@ -37,15 +37,31 @@ fn log_schema() -> TableSchema {
 /// Row `i` of the golden log table, as values (the test's own, fixed definition).
 fn row(i: usize) -> Vec<Value> {
     let i64i = i as i64;
-    let ip = if i % 7 == 0 { 0x2001_0db8_u128 << 96 | i as u128 } else { 0xffff_u128 << 32 | (0x0a00_0000 + i as u128) };
+    let ip = if i % 7 == 0 {
+        0x2001_0db8_u128 << 96 | i as u128
+    } else {
+        0xffff_u128 << 32 | (0x0a00_0000 + i as u128)
+    };
     vec![
         Value::Int(START + i64i * 1_500_000),
-        if i % 11 == 0 { Value::Null } else { Value::Ip(ip) },
+        if i % 11 == 0 {
+            Value::Null
+        } else {
+            Value::Ip(ip)
+        },
         Value::from(format!("/page/{}", (i * i) % 37).as_str()),
-        if i % 5 == 0 { Value::Null } else { Value::from(format!("u{}", if i % 3 == 0 { 1000 } else { i % 50 }).as_str()) },
+        if i % 5 == 0 {
+            Value::Null
+        } else {
+            Value::from(format!("u{}", if i % 3 == 0 { 1000 } else { i % 50 }).as_str())
+        },
         Value::Int([200, 200, 200, 304, 404, 500][i % 6]),
         Value::Int(i64i * 37 % 100_000),
-        if i % 13 == 0 { Value::Null } else { Value::Float((i % 997) as f64 / 1000.0) },
+        if i % 13 == 0 {
+            Value::Null
+        } else {
+            Value::Float((i % 997) as f64 / 1000.0)
+        },
         // Nearly unique: stored as plain strings, not a dictionary.
         Value::from(format!("https://ref.example/{i}/{}", "x".repeat(i % 20)).as_str()),
         Value::Bool(i % 4 == 0),
@@ -60,7 +76,11 @@ fn write_golden_v1() {
     if dir.exists() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
-    let db = Db::builder().max_segment_rows(2000).block_rows(2048).open(&dir).unwrap();
+    let db = Db::builder()
+        .max_segment_rows(2000)
+        .block_rows(2048)
+        .open(&dir)
+        .unwrap();
     let schema = log_schema();
     db.create_table("logs", schema.clone()).unwrap();
     let mut b = BatchBuilder::new(&schema);
@@ -77,7 +97,10 @@ fn write_golden_v1() {
         }
     }
     db.append("logs", &b.finish()).unwrap();
-    let users = TableSchema::new(vec![Field::not_null("uid", DataType::Varchar), Field::new("plan", DataType::Varchar)]);
+    let users = TableSchema::new(vec![
+        Field::not_null("uid", DataType::Varchar),
+        Field::new("plan", DataType::Varchar),
+    ]);
     db.create_table("users", users.clone()).unwrap();
     let mut u = BatchBuilder::new(&users);
     for i in 0..50 {
@@ -100,7 +123,13 @@ fn golden_v1_opens_reads_and_checks() {
     assert_eq!(db.table_names().unwrap(), ["logs", "users"]);
     let info = db.table_info("logs").unwrap();
     assert_eq!(info.rows, ROWS as u64);
-    assert_eq!(info.partitions.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), ["2024-05-01", "2024-05-02"]);
+    assert_eq!(
+        info.partitions
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect::<Vec<_>>(),
+        ["2024-05-01", "2024-05-02"]
+    );
 
     let snap = db.snapshot().unwrap();
     let mut n = 0;
@@ -113,8 +142,16 @@ fn golden_v1_opens_reads_and_checks() {
         }
     }
     assert_eq!(n, ROWS);
-    let hits: u64 = snap.lookup("logs", "uid", &Value::from("u1000")).unwrap().iter().map(|(_, b)| b.len()).sum();
-    assert_eq!(hits, (0..ROWS).filter(|i| i % 5 != 0 && i % 3 == 0).count() as u64);
+    let hits: u64 = snap
+        .lookup("logs", "uid", &Value::from("u1000"))
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b.len())
+        .sum();
+    assert_eq!(
+        hits,
+        (0..ROWS).filter(|i| i % 5 != 0 && i % 3 == 0).count() as u64
+    );
     assert_eq!(db.table_info("users").unwrap().rows, 50);
 
     let report = db.check().unwrap();

@@ -1016,7 +1016,11 @@ impl ColumnBlock {
                 let mut s = StringVec::with_capacity(codes.len(), codes.len() * 16);
                 for &c in codes {
                     // Codes under NULLs may point past an empty dictionary.
-                    s.push(if (c as usize) < dict.len() { dict.get(c as usize) } else { "" });
+                    s.push(if (c as usize) < dict.len() {
+                        dict.get(c as usize)
+                    } else {
+                        ""
+                    });
                 }
                 ColumnData::Utf8(s)
             }
@@ -1218,7 +1222,10 @@ impl Segment {
                 let r = enc::decode_u32(raw, n, &mut codes);
                 // NULL slots hold code 0 even when the dictionary is empty.
                 let valid = out.validity.as_ref();
-                let bad = codes.iter().enumerate().any(|(i, &c)| c >= *len && valid.is_none_or(|v| v.get(i)));
+                let bad = codes
+                    .iter()
+                    .enumerate()
+                    .any(|(i, &c)| c >= *len && valid.is_none_or(|v| v.get(i)));
                 if r.is_ok() && bad {
                     return Err(self.corrupt(format!("{what}: dictionary code out of range")));
                 }
@@ -1350,19 +1357,35 @@ impl Segment {
 
     /// Calls `f(key, bitmap)` for every key of column `col`'s index in key order,
     /// decompressing each page once.
-    pub fn for_each_bitmap(&self, col: usize, mut f: impl FnMut(usize, RoaringBitmap) -> Result<()>) -> Result<()> {
-        let ix = self.index(col).ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+    pub fn for_each_bitmap(
+        &self,
+        col: usize,
+        mut f: impl FnMut(usize, RoaringBitmap) -> Result<()>,
+    ) -> Result<()> {
+        let ix = self
+            .index(col)
+            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
         for (p, page) in ix.pages.iter().enumerate() {
             let raw = self.chunk(&page.chunk, &mut scratch, &what)?;
-            let end = ix.pages.get(p + 1).map_or(ix.keys.len(), |n| n.first_key as usize);
+            let end = ix
+                .pages
+                .get(p + 1)
+                .map_or(ix.keys.len(), |n| n.first_key as usize);
             for k in page.first_key as usize..end {
                 let (_, range) = ix.locate(k);
-                let bytes = raw.get(range).ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
-                let bm = RoaringBitmap::deserialize_from(bytes).map_err(|e| self.corrupt(format!("{what}: {e}")))?;
-                if bm.len() != ix.counts[k] as u64 || bm.max().is_some_and(|m| m as u64 >= self.meta.rows) {
-                    return Err(self.corrupt(format!("{what}: bitmap disagrees with its row count")));
+                let bytes = raw
+                    .get(range)
+                    .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
+                let bm = RoaringBitmap::deserialize_from(bytes)
+                    .map_err(|e| self.corrupt(format!("{what}: {e}")))?;
+                if bm.len() != ix.counts[k] as u64
+                    || bm.max().is_some_and(|m| m as u64 >= self.meta.rows)
+                {
+                    return Err(
+                        self.corrupt(format!("{what}: bitmap disagrees with its row count"))
+                    );
                 }
                 f(k, bm)?;
             }
@@ -1484,9 +1507,12 @@ impl Segment {
             self.read_block(ix.column, b, &mut block, &mut scratch)?;
             let valid = |i: usize| block.validity.as_ref().is_none_or(|v| v.get(i));
             match (&block.values, &ix.keys) {
-                (BlockValues::Dict { codes, .. }, IndexKeys::Codes(_)) => {
-                    keys.extend(codes.iter().enumerate().map(|(i, &c)| if valid(i) { c } else { u32::MAX }))
-                }
+                (BlockValues::Dict { codes, .. }, IndexKeys::Codes(_)) => keys.extend(
+                    codes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &c)| if valid(i) { c } else { u32::MAX }),
+                ),
                 (BlockValues::Int64(v), IndexKeys::Ints(k)) => {
                     for (i, x) in v.iter().enumerate() {
                         keys.push(if valid(i) {
@@ -1509,7 +1535,11 @@ impl Segment {
                         });
                     }
                 }
-                _ => return Err(self.corrupt(format!("index of column '{name}' does not fit its storage"))),
+                _ => {
+                    return Err(
+                        self.corrupt(format!("index of column '{name}' does not fit its storage"))
+                    )
+                }
             }
         }
         Ok(keys)

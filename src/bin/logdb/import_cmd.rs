@@ -19,7 +19,9 @@ pub fn parse_uid_source(spec: &str) -> Result<UidSource> {
         s => match s.split_once(':') {
             Some(("param", name)) if !name.is_empty() => UidSource::QueryParam(name.into()),
             Some(("field", name)) if !name.is_empty() => UidSource::Field(name.into()),
-            Some((kind, _)) => anyhow::bail!("unknown --uid-from kind '{kind}'; use param:NAME, field:NAME, remote_user or none"),
+            Some((kind, _)) => anyhow::bail!(
+                "unknown --uid-from kind '{kind}'; use param:NAME, field:NAME, remote_user or none"
+            ),
             None => UidSource::QueryParam(s.into()),
         },
     })
@@ -52,7 +54,9 @@ pub struct CliObserver {
 impl CliObserver {
     pub fn new(reject_file: Option<&PathBuf>, progress: bool) -> Result<CliObserver> {
         let rejects = match reject_file {
-            Some(p) => Some(BufWriter::new(File::create(p).with_context(|| format!("cannot create reject file {}", p.display()))?)),
+            Some(p) => Some(BufWriter::new(File::create(p).with_context(|| {
+                format!("cannot create reject file {}", p.display())
+            })?)),
             None => None,
         };
         let bar = (progress && std::io::stderr().is_terminal()).then(|| {
@@ -63,7 +67,13 @@ impl CliObserver {
             );
             bar
         });
-        Ok(CliObserver { bar, rejects, reject_error: None, shown_rejects: 0, start: Instant::now() })
+        Ok(CliObserver {
+            bar,
+            rejects,
+            reject_error: None,
+            shown_rejects: 0,
+            start: Instant::now(),
+        })
     }
 
     /// Flushes the reject file and clears the progress bar.
@@ -82,7 +92,10 @@ impl CliObserver {
 }
 
 fn escape(text: &[u8]) -> String {
-    String::from_utf8_lossy(text).replace('\\', "\\\\").replace('\t', "\\t").replace('\r', "\\r")
+    String::from_utf8_lossy(text)
+        .replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\r', "\\r")
 }
 
 impl ImportObserver for CliObserver {
@@ -93,7 +106,12 @@ impl ImportObserver for CliObserver {
             }
             b.set_position(stats.bytes_read);
             let secs = self.start.elapsed().as_secs_f64().max(1e-3);
-            b.set_message(format!("{} lines, {:.0} lines/s, {} rejected", stats.lines, stats.lines as f64 / secs, stats.rejected));
+            b.set_message(format!(
+                "{} lines, {:.0} lines/s, {} rejected",
+                stats.lines,
+                stats.lines as f64 / secs,
+                stats.rejected
+            ));
         }
     }
 
@@ -171,14 +189,28 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     opts.threads = args.threads;
     opts.batch_rows = args.batch_rows;
     let stdin = args.inputs.iter().any(|i| i == "-");
-    opts.max_commit_delay = args.commit_ms.map(Duration::from_millis).or(stdin.then(|| Duration::from_secs(1)));
-    let sources: Vec<Source> =
-        args.inputs.iter().map(|i| if i == "-" { Source::Stdin } else { Source::Path(i.into()) }).collect();
+    opts.max_commit_delay = args
+        .commit_ms
+        .map(Duration::from_millis)
+        .or(stdin.then(|| Duration::from_secs(1)));
+    let sources: Vec<Source> = args
+        .inputs
+        .iter()
+        .map(|i| {
+            if i == "-" {
+                Source::Stdin
+            } else {
+                Source::Path(i.into())
+            }
+        })
+        .collect();
     let mut builder = Db::builder();
     if let Some(n) = args.segment_rows {
         builder = builder.max_segment_rows(n);
     }
-    let db = builder.open(&args.db).with_context(|| format!("cannot open database {}", args.db.display()))?;
+    let db = builder
+        .open(&args.db)
+        .with_context(|| format!("cannot open database {}", args.db.display()))?;
     let mut obs = CliObserver::new(args.reject_file.as_ref(), !args.quiet)?;
     let start = Instant::now();
     let result = import(&db, &sources, &opts, &mut obs);
@@ -193,7 +225,12 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     Ok(stats.file_errors.is_empty())
 }
 
-pub fn print_summary(out: &mut impl Write, s: &ImportStats, table_bytes: u64, elapsed: Duration) -> std::io::Result<()> {
+pub fn print_summary(
+    out: &mut impl Write,
+    s: &ImportStats,
+    table_bytes: u64,
+    elapsed: Duration,
+) -> std::io::Result<()> {
     let secs = elapsed.as_secs_f64().max(1e-9);
     writeln!(out, "files:          {}", s.files)?;
     writeln!(out, "lines read:     {}", s.lines)?;
@@ -201,6 +238,11 @@ pub fn print_summary(out: &mut impl Write, s: &ImportStats, table_bytes: u64, el
     writeln!(out, "lines rejected: {}", s.rejected)?;
     writeln!(out, "input bytes:    {}", human_bytes(s.bytes_read))?;
     writeln!(out, "table on disk:  {}", human_bytes(table_bytes))?;
-    writeln!(out, "elapsed:        {:.2} s ({:.0} lines/s)", secs, s.lines as f64 / secs)?;
+    writeln!(
+        out,
+        "elapsed:        {:.2} s ({:.0} lines/s)",
+        secs,
+        s.lines as f64 / secs
+    )?;
     Ok(())
 }

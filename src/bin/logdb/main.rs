@@ -141,13 +141,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Import(args) => {
             let complete = import_cmd::run(args, &mut out)?;
-            Ok(if complete { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        Command::Generate { lines, days, seed, output } => {
-            let opts = logdb::ingest::generate::GenOptions { seed, lines, days, ..Default::default() };
+        Command::Generate {
+            lines,
+            days,
+            seed,
+            output,
+        } => {
+            let opts = logdb::ingest::generate::GenOptions {
+                seed,
+                lines,
+                days,
+                ..Default::default()
+            };
             match output {
                 Some(p) => {
-                    let f = std::fs::File::create(&p).with_context(|| format!("cannot create {}", p.display()))?;
+                    let f = std::fs::File::create(&p)
+                        .with_context(|| format!("cannot create {}", p.display()))?;
                     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
                     logdb::ingest::generate::generate(&opts, &mut w)?;
                     w.flush()?;

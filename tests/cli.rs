@@ -1,0 +1,410 @@
+//! The `logdb` binary, driven as a user would: every subcommand, its output and exit
+//! code, and its error paths.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn logdb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_logdb"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn real(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/real")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn field<'a>(out: &'a str, label: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no '{label}' in:\n{out}"))
+}
+
+#[test]
+fn import_real_apache_log_accounts_for_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let rejects = dir.path().join("rejects.tsv");
+    let o = logdb(&[
+        "import",
+        db.to_str().unwrap(),
+        &real("apache_combined_2015.log"),
+        "--format",
+        "combined",
+        "--reject-file",
+        rejects.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(field(&out, "lines read:"), "10000");
+    assert_eq!(field(&out, "rows stored:"), "9999");
+    assert_eq!(field(&out, "lines rejected:"), "1");
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    let cols: Vec<&str> = rej.trim_end().split('\t').collect();
+    assert!(cols[0].ends_with("apache_combined_2015.log"), "{rej}");
+    assert_eq!(cols[1], "8899");
+    assert!(cols[2].contains("quote"), "{rej}");
+
+    let o = logdb(&["check", db.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("9999 rows"), "{}", stdout(&o));
+    assert!(stdout(&o).trim_end().ends_with("OK"));
+
+    let o = logdb(&["info", db.to_str().unwrap()]);
+    assert!(o.status.success());
+    let info = stdout(&o);
+    assert!(info.contains("table logs: 9999 rows"), "{info}");
+    assert!(info.contains("partition 2015-05-17"), "{info}");
+
+    let o = logdb(&["info", db.to_str().unwrap(), "logs"]);
+    assert!(stdout(&o).contains("bytes per column"), "{}", stdout(&o));
+    assert!(stdout(&o).contains(".lseg"));
+}
+
+#[test]
+fn import_elb_and_alb_and_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    let o = logdb(&[
+        "import",
+        d,
+        &real("elb_classic_samples.log"),
+        "--format",
+        "elb",
+        "--table",
+        "elb",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(field(&stdout(&o), "rows stored:"), "7");
+    let o = logdb(&[
+        "import",
+        d,
+        &real("alb_samples.log"),
+        "-f",
+        "alb",
+        "-t",
+        "alb",
+        "-q",
+    ]);
+    assert_eq!(field(&stdout(&o), "rows stored:"), "4");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logdb"))
+        .args(["import", d, "-", "--format", "combined", "--table", "piped"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        let log = std::fs::read_to_string(real("apache_combined_2015.log")).unwrap();
+        for l in log.lines().take(100) {
+            writeln!(stdin, "{l}").unwrap();
+        }
+        writeln!(stdin, "garbage line").unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(field(&stdout(&o), "lines read:"), "101");
+    assert_eq!(field(&stdout(&o), "rows stored:"), "100");
+    assert!(
+        stderr(&o).contains("rejected <stdin>:101"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(logdb(&["check", d]).status.success());
+}
+
+#[test]
+fn import_compressed_files_and_directories_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("sub")).unwrap();
+    let text = std::fs::read(real("apache_combined_2015.log")).unwrap();
+    let cut = text[..text.len() / 2]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .unwrap()
+        + 1;
+    let a = &text[..cut];
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(logs.join("a.log.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(a).unwrap();
+    gz.finish().unwrap();
+    std::fs::write(
+        logs.join("sub/b.log.zst"),
+        zstd::encode_all(&text[cut..], 1).unwrap(),
+    )
+    .unwrap();
+    let db = dir.path().join("db");
+    let o = logdb(&[
+        "import",
+        db.to_str().unwrap(),
+        logs.to_str().unwrap(),
+        "-f",
+        "combined",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(field(&out, "files:"), "2");
+    assert_eq!(field(&out, "lines read:"), "10000");
+    assert_eq!(field(&out, "rows stored:"), "9999");
+}
+
+#[test]
+fn a_gzip_file_cut_short_keeps_what_was_read_and_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&std::fs::read(real("apache_combined_2015.log")).unwrap())
+        .unwrap();
+    let full = gz.finish().unwrap();
+    let cut = dir.path().join("cut.log.gz");
+    std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+    let db = dir.path().join("db");
+    let o = logdb(&[
+        "import",
+        db.to_str().unwrap(),
+        cut.to_str().unwrap(),
+        "-f",
+        "combined",
+    ]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("error:") && out.contains("cut.log.gz"),
+        "{out}"
+    );
+    let lines: u64 = field(&out, "lines read:").parse().unwrap();
+    let rows: u64 = field(&out, "rows stored:").parse().unwrap();
+    let rejected: u64 = field(&out, "lines rejected:").parse().unwrap();
+    assert!(lines > 1000 && lines < 10000, "{out}");
+    assert_eq!(lines, rows + rejected);
+    assert!(logdb(&["check", db.to_str().unwrap()]).status.success());
+}
+
+#[test]
+fn max_rejects_stops_the_import_with_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.log");
+    std::fs::write(&bad, "nope\nstill nope\nand again\n").unwrap();
+    let db = dir.path().join("db");
+    let o = logdb(&[
+        "import",
+        db.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "-f",
+        "combined",
+        "--max-rejects",
+        "1",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--max-rejects 1"), "{}", stderr(&o));
+    let o = logdb(&[
+        "import",
+        db.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "-f",
+        "nosuch",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("unknown log format 'nosuch'; known formats: combined"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn generate_compact_and_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("gen.log");
+    let o = logdb(&[
+        "generate",
+        "--lines",
+        "20000",
+        "--days",
+        "3",
+        "-o",
+        log.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    // Small commits leave small segments behind.
+    let o = logdb(&[
+        "import",
+        d,
+        log.to_str().unwrap(),
+        "-f",
+        "combined",
+        "--batch-rows",
+        "1000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(field(&stdout(&o), "rows stored:"), "20000");
+    let o = logdb(&["compact", d, "logs"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("segments -> 3"), "{}", stdout(&o));
+    let o = logdb(&["retention", d, "logs", "--before", "2024-01-02"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("dropped 1 partitions"),
+        "{}",
+        stdout(&o)
+    );
+    let o = logdb(&["check", d]);
+    assert!(o.status.success());
+    let o = logdb(&["retention", d, "logs", "--before", "yesterday-ish"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cannot parse 'yesterday-ish'"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn check_reports_damage_naming_the_file_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    assert!(
+        logdb(&["import", d, &real("elb_classic_samples.log"), "-f", "elb"])
+            .status
+            .success()
+    );
+    let seg = walk(&db)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "lseg"))
+        .unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    std::fs::write(&seg, bytes).unwrap();
+    let o = logdb(&["check", d]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("PROBLEM") && out.contains(seg.file_name().unwrap().to_str().unwrap()),
+        "{out}"
+    );
+
+    let o = logdb(&["check", dir.path().join("missing").to_str().unwrap()]);
+    assert!(!o.status.success());
+    let o = logdb(&["info", dir.path().to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not a logdb database"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_second_writer_is_refused_while_one_holds_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = logdb_lib_open(dir.path());
+    let o = logdb(&[
+        "import",
+        dir.path().to_str().unwrap(),
+        &real("alb_samples.log"),
+        "-f",
+        "alb",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("locked by another writer"),
+        "{}",
+        stderr(&o)
+    );
+    drop(db);
+}
+
+fn logdb_lib_open(p: &Path) -> logdb::Db {
+    logdb::Db::open(p).unwrap()
+}
+
+#[test]
+fn demo_runs_end_to_end_on_a_small_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = logdb(&[
+        "demo",
+        dir.path().to_str().unwrap(),
+        "--lines",
+        "50000",
+        "--days",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(field(&out, "rows stored:"), "50000");
+    for q in [
+        "requests per day",
+        "status mix",
+        "top 10 uris",
+        "busiest user",
+        "rare user",
+    ] {
+        assert!(out.contains(q), "missing '{q}' in:\n{out}");
+    }
+    assert!(logdb(&["check", dir.path().join("db").to_str().unwrap()])
+        .status
+        .success());
+}
+
+#[test]
+fn broken_pipe_exits_cleanly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logdb"))
+        .args(["generate", "--lines", "2000000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Read;
+        let mut first = [0u8; 100];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+    }
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
