@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use common::*;
 use logdb::db::DEFAULT_HOUR_SPLIT_ROWS;
-use logdb::storage::mem::{CrashMode, MemBackend};
+use logdb::storage::mem::{CrashMode, MemBackend, INJECTED_CRASH};
 use logdb::{Batch, BatchBuilder, DataType, Db, Field, ScanOptions, TableSchema, Value};
 
 const LOGS: &str = "logs";
@@ -293,7 +293,10 @@ fn verify(db: &Db, model: &Model, ctx: &str) {
 fn crash_case(w: &Workload, n: u64, seed: u64, mode: CrashMode, ctx: &str) {
     let mem = MemBackend::new();
     mem.crash_at(n);
-    let (mut model, _) = w.run(&mem);
+    let (mut model, err) = w.run(&mem);
+    if let Some(e) = err {
+        assert!(e.to_string().contains(INJECTED_CRASH), "{ctx}: the workload failed with {e}");
+    }
     mem.crash(seed, mode);
     let db = w
         .open(&mem)

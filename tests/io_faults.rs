@@ -11,7 +11,8 @@
 //!   that returned `Ok`, plus possibly the one that failed, but then whole. That last
 //!   case is only allowed when the failed operation was the final directory sync of
 //!   the manifest commit: the new manifest is in place but was not known to be durable,
-//!   so the commit's fate is unknown (see `Db::append`).
+//!   so the commit's fate is unknown (spec/durability.md, "What a returned commit
+//!   guarantees").
 
 mod common;
 
