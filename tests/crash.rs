@@ -295,7 +295,10 @@ fn crash_case(w: &Workload, n: u64, seed: u64, mode: CrashMode, ctx: &str) {
     mem.crash_at(n);
     let (mut model, err) = w.run(&mem);
     if let Some(e) = err {
-        assert!(e.to_string().contains(INJECTED_CRASH), "{ctx}: the workload failed with {e}");
+        assert!(
+            e.to_string().contains(INJECTED_CRASH),
+            "{ctx}: the workload failed with {e}"
+        );
     }
     mem.crash(seed, mode);
     let db = w
