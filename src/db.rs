@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use roaring::RoaringBitmap;
@@ -248,6 +249,12 @@ struct DbInner {
     current: RwLock<Snapshot>,
     /// Held by the writer for the whole of a write; `None` when read-only.
     writer: Option<Mutex<WriterLock>>,
+    /// The lowest manifest generation and segment id no write has used yet. A failed
+    /// write may leave its files in place, its manifest even durable (when the final
+    /// directory sync fails, the commit's fate is unknown), so later writes must not
+    /// reuse their names.
+    unused_generation: AtomicU64,
+    unused_segment_id: AtomicU64,
 }
 
 /// A write prepared against one manifest: new segments to add and old ones to drop.
@@ -283,10 +290,10 @@ impl Db {
         let manifest = match Manifest::latest(&names) {
             Some(g) => Manifest::load(&*backend, g)?,
             None => {
-                let foreign: Vec<&String> = names
-                    .iter()
-                    .filter(|n| n.as_str() != backend::LOCK_FILE && !n.starts_with("."))
-                    .collect();
+                // A manifest temporary is what a failed creation leaves: ours, not foreign.
+                let ours =
+                    |n: &str| n == backend::LOCK_FILE || n.starts_with('.') || is_manifest_tmp(n);
+                let foreign: Vec<&String> = names.iter().filter(|n| !ours(n)).collect();
                 if !foreign.is_empty() {
                     return Err(Error::InvalidInput(format!(
                         "{} is not a logdb database (no manifest, but it holds {})",
@@ -323,6 +330,8 @@ impl Db {
                     segments: Arc::new(segments),
                 }),
                 writer,
+                unused_generation: AtomicU64::new(0),
+                unused_segment_id: AtomicU64::new(0),
             }),
         };
         if db.inner.writer.is_some() {
@@ -401,8 +410,12 @@ impl Db {
 
     fn begin(&self) -> Result<Txn> {
         let cur = self.inner.current.read().map_err(lock_poisoned)?;
+        let mut manifest = (*cur.manifest).clone();
+        manifest.next_segment_id = manifest
+            .next_segment_id
+            .max(self.inner.unused_segment_id.load(Ordering::Relaxed));
         Ok(Txn {
-            manifest: (*cur.manifest).clone(),
+            manifest,
             written: Vec::new(),
             removed: Vec::new(),
             new_dirs: Vec::new(),
@@ -420,7 +433,11 @@ impl Db {
             b.sync_dir(d)?;
         }
         let prev = self.inner.current.read().map_err(lock_poisoned)?.clone();
-        let generation = txn.manifest.generation + 1;
+        let generation =
+            (txn.manifest.generation + 1).max(self.inner.unused_generation.load(Ordering::Relaxed));
+        self.inner
+            .unused_generation
+            .store(generation + 1, Ordering::Relaxed);
         let manifest = write_manifest(b, &txn.manifest, generation)?;
         let segments = open_segments(b, &manifest, &prev.segments)?;
         *self.inner.current.write().map_err(lock_poisoned)? = Snapshot {
@@ -703,6 +720,9 @@ impl Db {
         let b = &*self.inner.backend;
         let id = txn.manifest.next_segment_id;
         txn.manifest.next_segment_id += 1;
+        self.inner
+            .unused_segment_id
+            .store(id + 1, Ordering::Relaxed);
         let schema = &txn.manifest.tables[table].schema;
         let encoded = segment::write_segment(schema, rows, id, self.inner.options.block_rows)?;
         let part = PartitionEntry {
@@ -910,9 +930,7 @@ impl Db {
         let g = snap.manifest.generation;
         for name in b.list("")? {
             let old_manifest = Manifest::parse_file_name(&name).is_some_and(|n| n + 1 < g);
-            let tmp_manifest = name.starts_with(crate::storage::manifest::MANIFEST_PREFIX)
-                && name.ends_with(".tmp");
-            if old_manifest || tmp_manifest {
+            if old_manifest || is_manifest_tmp(&name) {
                 b.remove(&name)?;
             }
         }
@@ -1062,6 +1080,11 @@ fn table_key(m: &Manifest, name: &str) -> Result<String> {
                 )
             })
         })
+}
+
+/// Whether `name` is a manifest's temporary file (see [`write_manifest`]).
+fn is_manifest_tmp(name: &str) -> bool {
+    name.starts_with(crate::storage::manifest::MANIFEST_PREFIX) && name.ends_with(".tmp")
 }
 
 /// Writes manifest generation `g` durably: temporary file, fsync, rename, fsync of
@@ -1289,7 +1312,8 @@ impl Snapshot {
                     "column '{column}' has no bitmap index"
                 )));
             };
-            for (k, &c) in ix.counts.iter().enumerate() {
+            // A key can have no rows: the entry a column of NULLs needs in its dictionary.
+            for (k, &c) in ix.counts.iter().enumerate().filter(|(_, &c)| c > 0) {
                 *counts
                     .entry(ValueKey(seg.index_value(col, k)?))
                     .or_default() += c as u64;

@@ -377,7 +377,11 @@ fn encode_column(
     let mut dict: Option<(StringVec, Vec<u32>)> = None;
     let mut storage = ColumnStorage::Values;
     if let ColumnData::Utf8(strings) = &column.data {
-        let (d, codes) = enc::build_dictionary(strings, valid);
+        let (mut d, codes) = enc::build_dictionary(strings, valid);
+        if d.is_empty() && rows > 0 {
+            // Every row is NULL, and NULL rows carry code 0: give that code an entry.
+            d.push("");
+        }
         let plain =
             !indexed && rows > 0 && d.len() as f64 > rows as f64 * PLAIN_STRING_DISTINCT_RATIO;
         if plain {
