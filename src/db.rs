@@ -116,7 +116,7 @@ impl DbBuilder {
     /// Opens (or creates) a database on any [`Backend`].
     pub fn open_backend(self, backend: Arc<dyn Backend>) -> Result<Db> {
         let o = &self.options;
-        if o.block_rows == 0 || o.block_rows % 2048 != 0 {
+        if o.block_rows == 0 || !o.block_rows.is_multiple_of(2048) {
             return Err(Error::InvalidInput(format!(
                 "block_rows {} is not a positive multiple of 2048",
                 o.block_rows
@@ -513,7 +513,9 @@ impl Db {
     }
 
     /// Appends a batch to a table as one durable commit: when this returns `Ok`, the
-    /// rows survive a crash; when it fails, none of them are stored.
+    /// rows survive a crash; when it fails, none of them are stored, except when the
+    /// final directory sync of the commit fails, after which the batch may be found
+    /// whole after a crash (spec/durability.md).
     pub fn append(&self, table: &str, batch: &Batch) -> Result<AppendStats> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
@@ -534,7 +536,7 @@ impl Db {
         };
         match schema.time_index() {
             None => {
-                self.write_partition_rows(&mut txn, &key, 0, Granularity::All, &batch, &mut stats)?;
+                self.write_partition_rows(&mut txn, &key, 0, Granularity::All, batch, &mut stats)?;
             }
             Some(t) => {
                 if batch.columns[t].null_count() > 0 {

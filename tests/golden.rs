@@ -37,34 +37,34 @@ fn log_schema() -> TableSchema {
 /// Row `i` of the golden log table, as values (the test's own, fixed definition).
 fn row(i: usize) -> Vec<Value> {
     let i64i = i as i64;
-    let ip = if i % 7 == 0 {
+    let ip = if i.is_multiple_of(7) {
         0x2001_0db8_u128 << 96 | i as u128
     } else {
         0xffff_u128 << 32 | (0x0a00_0000 + i as u128)
     };
     vec![
         Value::Int(START + i64i * 1_500_000),
-        if i % 11 == 0 {
+        if i.is_multiple_of(11) {
             Value::Null
         } else {
             Value::Ip(ip)
         },
         Value::from(format!("/page/{}", (i * i) % 37).as_str()),
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             Value::Null
         } else {
-            Value::from(format!("u{}", if i % 3 == 0 { 1000 } else { i % 50 }).as_str())
+            Value::from(format!("u{}", if i.is_multiple_of(3) { 1000 } else { i % 50 }).as_str())
         },
         Value::Int([200, 200, 200, 304, 404, 500][i % 6]),
         Value::Int(i64i * 37 % 100_000),
-        if i % 13 == 0 {
+        if i.is_multiple_of(13) {
             Value::Null
         } else {
             Value::Float((i % 997) as f64 / 1000.0)
         },
         // Nearly unique: stored as plain strings, not a dictionary.
         Value::from(format!("https://ref.example/{i}/{}", "x".repeat(i % 20)).as_str()),
-        Value::Bool(i % 4 == 0),
+        Value::Bool(i.is_multiple_of(4)),
         Value::Int(1024 + (i % 60000) as i64),
     ]
 }

@@ -358,7 +358,8 @@ struct EncodedColumn {
     /// The chunks' bytes back to back; chunk offsets are relative to this buffer.
     bytes: Vec<u8>,
     meta: ColumnMeta,
-    index: Option<(IndexKeys, Vec<u32>, Vec<u32>, Vec<IndexPage>)>,
+    /// The column's index, its `column` field not yet set.
+    index: Option<IndexMeta>,
 }
 
 fn encode_column(
@@ -472,7 +473,7 @@ fn build_index(
     dict_len: Option<usize>,
     bytes: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
-) -> (IndexKeys, Vec<u32>, Vec<u32>, Vec<IndexPage>) {
+) -> IndexMeta {
     let valid = column.validity.as_ref();
     let is_valid = |i: usize| valid.is_none_or(|v| v.get(i));
     let (keys, bitmaps): (IndexKeys, Vec<RoaringBitmap>) = match (codes, dict_len, &column.data) {
@@ -538,7 +539,13 @@ fn build_index(
             raw_len: page.len() as u32,
         });
     }
-    (keys, counts, offsets, pages)
+    IndexMeta {
+        column: 0,
+        keys,
+        counts,
+        offsets,
+        pages,
+    }
 }
 
 /// Encodes `batch` as a segment file. Rows are sorted by the schema's time column
@@ -549,7 +556,7 @@ pub fn write_segment(
     segment_id: u64,
     block_rows: usize,
 ) -> Result<EncodedSegment> {
-    if block_rows == 0 || block_rows % 2048 != 0 {
+    if block_rows == 0 || !block_rows.is_multiple_of(2048) {
         return Err(Error::InvalidInput(format!(
             "block size {block_rows} is not a positive multiple of 2048"
         )));
@@ -638,17 +645,12 @@ pub fn write_segment(
                 shift(v);
             }
         }
-        if let Some((keys, counts, offsets, mut pages)) = col.index {
-            for p in &mut pages {
+        if let Some(mut ix) = col.index {
+            for p in &mut ix.pages {
                 shift(&mut p.chunk);
             }
-            indexes.push(IndexMeta {
-                column: i,
-                keys,
-                counts,
-                offsets,
-                pages,
-            });
+            ix.column = i;
+            indexes.push(ix);
         }
         columns.push(meta);
     }

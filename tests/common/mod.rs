@@ -57,7 +57,7 @@ pub fn log_batch(schema: &TableSchema, seed: u64, start: i64, step: i64, rows: u
             b.push_null(3);
         } else {
             let r = rng.below(1 << 16);
-            let uid = if r % 4 == 0 { 1000 } else { r % 500 };
+            let uid = if r.is_multiple_of(4) { 1000 } else { r % 500 };
             b.push_str(3, &format!("u{uid}"));
         }
         let s = match rng.below(100) {

@@ -187,13 +187,13 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
     let mut uris = timed(out, "top 10 uris (bitmap index counts)", || {
         Ok(snap.value_counts("logs", "uri")?)
     })?;
-    uris.sort_by(|a, b| b.1.cmp(&a.1));
+    uris.sort_by_key(|u| std::cmp::Reverse(u.1));
     for (v, n) in uris.iter().take(10) {
         writeln!(out, "  {n:>9}  {}", fmt_value(v))?;
     }
 
     let mut uids = snap.value_counts("logs", "uid")?;
-    uids.sort_by(|a, b| b.1.cmp(&a.1));
+    uids.sort_by_key(|u| std::cmp::Reverse(u.1));
     if let Some((hot, n)) = uids.first().cloned() {
         let hours = timed(
             out,
