@@ -490,6 +490,7 @@ impl Db {
                 schema,
                 options,
                 partitions,
+                checkpoints: BTreeMap::new(),
             },
         );
         self.commit(txn)?;
@@ -517,16 +518,36 @@ impl Db {
     /// final directory sync of the commit fails, after which the batch may be found
     /// whole after a crash (spec/durability.md).
     pub fn append(&self, table: &str, batch: &Batch) -> Result<AppendStats> {
+        self.append_with_checkpoint(table, batch, None)
+    }
+
+    /// [`Db::append`], also recording `checkpoint` (key, value) in the table in the same
+    /// commit: after a crash, the checkpoint and the rows are both there or both not.
+    pub fn append_with_checkpoint(
+        &self,
+        table: &str,
+        batch: &Batch,
+        checkpoint: Option<(&str, &str)>,
+    ) -> Result<AppendStats> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
         let key = table_key(&txn.manifest, table)?;
+        if let (Some((k, v)), Some(t)) = (checkpoint, txn.manifest.tables.get_mut(&key)) {
+            t.checkpoints.insert(k.to_string(), v.to_string());
+        }
         let entry = &txn.manifest.tables[&key];
         let schema = entry.schema.clone();
         batch.validate(&schema)?;
         let rows = batch.num_rows();
-        if rows == 0 {
+        if rows == 0 && checkpoint.is_none() {
             return Ok(AppendStats {
                 generation: txn.manifest.generation,
+                ..Default::default()
+            });
+        }
+        if rows == 0 {
+            return Ok(AppendStats {
+                generation: self.commit(txn)?,
                 ..Default::default()
             });
         }
@@ -1142,6 +1163,11 @@ impl Snapshot {
     pub fn table(&self, name: &str) -> Result<&TableEntry> {
         let key = table_key(&self.manifest, name)?;
         Ok(&self.manifest.tables[&key])
+    }
+
+    /// A checkpoint recorded with [`Db::append_with_checkpoint`].
+    pub fn checkpoint(&self, table: &str, key: &str) -> Result<Option<&str>> {
+        Ok(self.table(table)?.checkpoints.get(key).map(String::as_str))
     }
 
     /// The open segment with id `id`.

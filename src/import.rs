@@ -189,7 +189,6 @@ fn read_source(
     let mut skipping = false; // inside an over-long line
     let mut pending_rejects: Vec<Reject> = Vec::new();
     let mut read_bytes = 0u64;
-    let mut last_send = Instant::now();
     let send = |buf: &mut Vec<u8>,
                 upto: usize,
                 line: &mut u64,
@@ -342,8 +341,10 @@ fn read_source(
             skipping = true;
             continue;
         }
-        let due = flush_every.is_some_and(|d| last_send.elapsed() >= d);
-        if buf.len() >= CHUNK_BYTES || (due && tail_start > 0) {
+        // When streaming, hand over complete lines as soon as they arrive: the next
+        // read may block for as long as the writer of the stream is quiet.
+        let streaming = flush_every.is_some();
+        if buf.len() >= CHUNK_BYTES || (streaming && tail_start > 0) {
             if !send(
                 &mut buf,
                 tail_start,
@@ -354,7 +355,6 @@ fn read_source(
             ) {
                 return Ok(());
             }
-            last_send = Instant::now();
         }
     }
 }
@@ -538,7 +538,19 @@ pub fn import(
             observer.committed(stats);
             Ok(())
         };
-        for msg in parsed_rx.iter() {
+        let tick = opts.max_commit_delay.unwrap_or(Duration::from_secs(3600));
+        loop {
+            let msg = match parsed_rx.recv_timeout(tick) {
+                Ok(m) => m,
+                Err(crossbeam::channel::RecvTimeoutError::Timeout) => {
+                    if pending.num_rows() > 0 {
+                        commit(&mut pending, &mut stats, observer)?;
+                        last_commit = Instant::now();
+                    }
+                    continue;
+                }
+                Err(crossbeam::channel::RecvTimeoutError::Disconnected) => break,
+            };
             let parsed = match msg {
                 Ok(p) => p,
                 Err(e) => match e.split_once('\u{0}') {
@@ -603,4 +615,267 @@ pub fn import(
         Ok(())
     })?;
     Ok(stats)
+}
+
+/// Where a followed file stands: which file (device and inode), the byte offset just
+/// past the last line consumed, and the number of the next line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FollowPosition {
+    dev: u64,
+    ino: u64,
+    offset: u64,
+    next_line: u64,
+}
+
+impl FollowPosition {
+    fn encode(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.dev, self.ino, self.offset, self.next_line
+        )
+    }
+    fn decode(s: &str) -> Option<FollowPosition> {
+        let mut it = s.split(':').map(|p| p.parse::<u64>().ok());
+        let p = FollowPosition {
+            dev: it.next()??,
+            ino: it.next()??,
+            offset: it.next()??,
+            next_line: it.next()??,
+        };
+        it.next().is_none().then_some(p)
+    }
+}
+
+fn file_identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+/// How often a followed file is polled for new lines.
+const FOLLOW_POLL: Duration = Duration::from_millis(100);
+
+/// Follows a growing log file like `tail -F`: imports what is there, then new lines as
+/// they are written, committing at least every `opts.max_commit_delay` (default one
+/// second) so they become queryable. Survives rotation (the path names a new file: the
+/// old one is read to its end first) and truncation (reading restarts at the top).
+///
+/// Each commit also records how far the file was read, so a restart resumes exactly
+/// after the last committed line: no line is imported twice or skipped. Runs until
+/// `stop` is set, then commits what was read and returns.
+pub fn follow(
+    db: &Db,
+    path: &Path,
+    opts: &ImportOptions,
+    observer: &mut dyn ImportObserver,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<ImportStats> {
+    use std::io::{Seek, SeekFrom};
+    use std::sync::atomic::Ordering;
+
+    let mut parser = ingest::parser_for(&opts.format, &opts.parser)?;
+    let schema = parser.schema().clone();
+    match db.snapshot()?.table(&opts.table) {
+        Ok(t) if t.schema.fields != schema.fields => {
+            return Err(Error::InvalidInput(format!(
+                "table '{}' exists with a different schema than format '{}' produces",
+                opts.table, opts.format
+            )))
+        }
+        Ok(_) => {}
+        Err(Error::NotFound(_)) => db.create_table(&opts.table, schema.clone())?,
+        Err(e) => return Err(e),
+    }
+    let name = path.display().to_string();
+    let key = format!(
+        "follow:{}",
+        std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+    );
+    let delay = opts.max_commit_delay.unwrap_or(Duration::from_secs(1));
+    let batch_rows = opts
+        .batch_rows
+        .unwrap_or(db.options().max_segment_rows)
+        .max(1);
+
+    let open = |p: &Path| -> Result<(File, (u64, u64))> {
+        let f = File::open(p).map_err(|e| Error::io(p, e))?;
+        let id = file_identity(&f.metadata().map_err(|e| Error::io(p, e))?);
+        Ok((f, id))
+    };
+    let (mut file, mut id) = open(path)?;
+    let saved = db
+        .snapshot()?
+        .checkpoint(&opts.table, &key)?
+        .and_then(FollowPosition::decode);
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut pos = match saved {
+        Some(p) if (p.dev, p.ino) == id && p.offset <= len => p,
+        _ => FollowPosition {
+            dev: id.0,
+            ino: id.1,
+            offset: 0,
+            next_line: 1,
+        },
+    };
+    file.seek(SeekFrom::Start(pos.offset))
+        .map_err(|e| Error::io(path, e))?;
+
+    let mut stats = ImportStats {
+        files: 1,
+        ..Default::default()
+    };
+    let mut builder = BatchBuilder::new(&schema);
+    let mut pending: Vec<u8> = Vec::new(); // read, not yet a complete line
+    let mut skipping = false; // inside an over-long line
+    let mut committed = pos;
+    let mut first_uncommitted: Option<Instant> = None;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut rejects = Vec::new();
+
+    let commit = |builder: &mut BatchBuilder,
+                  pos: FollowPosition,
+                  stats: &mut ImportStats,
+                  observer: &mut dyn ImportObserver|
+     -> Result<()> {
+        let batch = builder.finish();
+        db.append_with_checkpoint(&opts.table, &batch, Some((&key, &pos.encode())))?;
+        stats.rows += batch.num_rows() as u64;
+        stats.commits += 1;
+        observer.committed(stats);
+        Ok(())
+    };
+
+    loop {
+        let stopping = stop.load(Ordering::Relaxed);
+        let n = if stopping {
+            0
+        } else {
+            file.read(&mut buf).map_err(|e| Error::io(path, e))?
+        };
+        if n > 0 {
+            stats.bytes_read += n as u64;
+            let mut data = &buf[..n];
+            if skipping {
+                match memchr::memchr(b'\n', data) {
+                    None => {
+                        pos.offset += n as u64;
+                        data = &[];
+                    }
+                    Some(i) => {
+                        pos.offset += i as u64 + 1;
+                        pos.next_line += 1;
+                        skipping = false;
+                        data = &data[i + 1..];
+                    }
+                }
+            }
+            pending.extend_from_slice(data);
+            let cut = memchr::memrchr(b'\n', &pending).map_or(0, |i| i + 1);
+            if cut > 0 {
+                let before = builder.len();
+                let lines =
+                    parser.parse_chunk(&pending[..cut], pos.next_line, &mut builder, &mut rejects);
+                if lines != (builder.len() - before + rejects.len()) as u64 {
+                    return Err(Error::Internal(format!(
+                        "parser accounted for a different number of lines than {lines} in {name}"
+                    )));
+                }
+                for r in rejects.drain(..) {
+                    let text = line_text(&pending[..cut], pos.next_line, r.line);
+                    observer.reject(&name, r.line, &r.reason, &text);
+                    stats.rejected += 1;
+                }
+                stats.lines += lines;
+                pos.offset += cut as u64;
+                pos.next_line += lines;
+                pending.drain(..cut);
+                first_uncommitted.get_or_insert_with(Instant::now);
+            }
+            if pending.len() > ingest::MAX_LINE_LEN {
+                observer.reject(
+                    &name,
+                    pos.next_line,
+                    &format!("line longer than {} MiB", ingest::MAX_LINE_LEN >> 20),
+                    &[],
+                );
+                stats.lines += 1;
+                stats.rejected += 1;
+                pos.offset += pending.len() as u64;
+                pending.clear();
+                skipping = true;
+                first_uncommitted.get_or_insert_with(Instant::now);
+            }
+            observer.progress(
+                &ImportStats {
+                    rows: stats.rows + builder.len() as u64,
+                    ..stats.clone()
+                },
+                None,
+            );
+        }
+        let due = first_uncommitted.is_some_and(|t| t.elapsed() >= delay);
+        if builder.len() >= batch_rows || (pos != committed && (due || stopping)) {
+            commit(&mut builder, pos, &mut stats, observer)?;
+            committed = pos;
+            first_uncommitted = None;
+        }
+        if stopping {
+            return Ok(stats);
+        }
+        if n > 0 {
+            continue;
+        }
+        // At the end of the file: has the path moved on to a new file, or shrunk?
+        match std::fs::metadata(path) {
+            Ok(meta) if file_identity(&meta) != id => {
+                // Rotated: the old file is complete, including an unterminated last line.
+                if !pending.is_empty() && !skipping {
+                    let lines =
+                        parser.parse_chunk(&pending, pos.next_line, &mut builder, &mut rejects);
+                    for r in rejects.drain(..) {
+                        observer.reject(
+                            &name,
+                            r.line,
+                            &r.reason,
+                            &line_text(&pending, pos.next_line, r.line),
+                        );
+                        stats.rejected += 1;
+                    }
+                    stats.lines += lines;
+                }
+                pending.clear();
+                skipping = false;
+                (file, id) = open(path)?;
+                pos = FollowPosition {
+                    dev: id.0,
+                    ino: id.1,
+                    offset: 0,
+                    next_line: 1,
+                };
+                commit(&mut builder, pos, &mut stats, observer)?;
+                committed = pos;
+                first_uncommitted = None;
+                continue;
+            }
+            Ok(meta) if meta.len() < pos.offset + pending.len() as u64 => {
+                // Truncated in place (copytruncate): start again at the top.
+                pending.clear();
+                skipping = false;
+                file.seek(SeekFrom::Start(0))
+                    .map_err(|e| Error::io(path, e))?;
+                pos = FollowPosition {
+                    offset: 0,
+                    next_line: 1,
+                    ..pos
+                };
+                commit(&mut builder, pos, &mut stats, observer)?;
+                committed = pos;
+                first_uncommitted = None;
+                continue;
+            }
+            _ => {}
+        }
+        std::thread::sleep(FOLLOW_POLL);
+    }
 }

@@ -106,6 +106,11 @@ pub struct TableEntry {
     pub schema: TableSchema,
     pub options: TableOptions,
     pub partitions: Vec<PartitionEntry>,
+    /// Small key/value records committed atomically with the rows, e.g. how far a
+    /// followed log file has been imported (`follow:<path>`), so that a restart
+    /// resumes exactly where the last commit ended.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checkpoints: BTreeMap<String, String>,
 }
 
 impl TableEntry {

@@ -137,8 +137,13 @@ pub struct ImportArgs {
     /// The database directory (created if missing).
     pub db: PathBuf,
     /// Files (plain, .gz, .zst), directories (recursively) or `-` for stdin.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "follow")]
     pub inputs: Vec<String>,
+    /// Follow a growing file (like tail -F): import it, then new lines as they are
+    /// written, until interrupted. Survives rotation and truncation, and resumes after
+    /// the last committed line when restarted.
+    #[arg(long, conflicts_with = "inputs")]
+    pub follow: Option<PathBuf>,
     /// Log format: combined, common, nginx, elb, alb.
     #[arg(long, short = 'f')]
     pub format: String,
@@ -188,7 +193,7 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     opts.max_rejects = args.max_rejects;
     opts.threads = args.threads;
     opts.batch_rows = args.batch_rows;
-    let stdin = args.inputs.iter().any(|i| i == "-");
+    let stdin = args.inputs.iter().any(|i| i == "-") || args.follow.is_some();
     opts.max_commit_delay = args
         .commit_ms
         .map(Duration::from_millis)
@@ -213,7 +218,16 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
         .with_context(|| format!("cannot open database {}", args.db.display()))?;
     let mut obs = CliObserver::new(args.reject_file.as_ref(), !args.quiet)?;
     let start = Instant::now();
-    let result = import(&db, &sources, &opts, &mut obs);
+    let result = match &args.follow {
+        Some(path) => {
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = stop.clone();
+            ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))
+                .context("cannot install the interrupt handler")?;
+            logdb::import::follow(&db, path, &opts, &mut obs, &stop)
+        }
+        None => import(&db, &sources, &opts, &mut obs),
+    };
     obs.finish()?;
     let stats = result?;
     let elapsed = start.elapsed();
