@@ -879,3 +879,126 @@ pub fn follow(
         std::thread::sleep(FOLLOW_POLL);
     }
 }
+
+/// Appends log lines from Rust code: push bytes as they arrive, [`Appender::flush`] to
+/// make everything pushed so far durable and queryable.
+///
+/// ```
+/// # fn main() -> logdb::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// let db = logdb::Db::open(dir.path())?;
+/// let mut app = logdb::import::Appender::new(&db, "logs", "combined", &Default::default())?;
+/// app.push(b"10.0.0.1 - - [01/May/2024:10:00:00 +0000] \"GET /a?uid=7 HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n")?;
+/// app.push(b"not a log line\n")?;
+/// let stats = app.flush()?;
+/// assert_eq!((stats.lines, stats.rows, stats.rejected), (2, 1, 1));
+/// assert_eq!(app.take_rejects()[0].line, 2);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Appender {
+    db: Db,
+    table: String,
+    parser: Box<dyn ingest::LogParser>,
+    builder: BatchBuilder,
+    /// Bytes after the last complete line.
+    pending: Vec<u8>,
+    next_line: u64,
+    batch_rows: usize,
+    stats: ImportStats,
+    rejects: Vec<Reject>,
+}
+
+impl std::fmt::Debug for Appender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appender").field("table", &self.table).field("stats", &self.stats).finish()
+    }
+}
+
+impl Appender {
+    /// An appender of `format` lines into `table`, created with the format's schema if
+    /// it does not exist.
+    pub fn new(db: &Db, table: &str, format: &str, options: &ParserOptions) -> Result<Appender> {
+        let parser = ingest::parser_for(format, options)?;
+        let schema = parser.schema().clone();
+        match db.snapshot()?.table(table) {
+            Ok(t) if t.schema.fields != schema.fields => {
+                return Err(Error::InvalidInput(format!(
+                    "table '{table}' exists with a different schema than format '{format}' produces"
+                )))
+            }
+            Ok(_) => {}
+            Err(Error::NotFound(_)) => db.create_table(table, schema.clone())?,
+            Err(e) => return Err(e),
+        }
+        Ok(Appender {
+            db: db.clone(),
+            table: table.to_string(),
+            builder: BatchBuilder::new(&schema),
+            parser,
+            pending: Vec::new(),
+            next_line: 1,
+            batch_rows: db.options().max_segment_rows,
+            stats: ImportStats { files: 1, ..Default::default() },
+            rejects: Vec::new(),
+        })
+    }
+
+    /// Adds bytes: every complete line is parsed; a full batch is committed.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        self.pending.extend_from_slice(bytes);
+        let cut = memchr::memrchr(b'\n', &self.pending).map_or(0, |i| i + 1);
+        if cut > 0 {
+            self.parse(cut);
+        }
+        if self.pending.len() > ingest::MAX_LINE_LEN {
+            // An unterminated line already too long: parse it alone to reject it.
+            self.parse(self.pending.len());
+        }
+        if self.builder.len() >= self.batch_rows {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn parse(&mut self, upto: usize) {
+        let before = self.rejects.len();
+        let lines = self.parser.parse_chunk(&self.pending[..upto], self.next_line, &mut self.builder, &mut self.rejects);
+        self.stats.lines += lines;
+        self.stats.rejected += (self.rejects.len() - before) as u64;
+        self.stats.bytes_read += upto as u64;
+        self.next_line += lines;
+        self.pending.drain(..upto);
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let batch = self.builder.finish();
+        if batch.num_rows() > 0 {
+            self.db.append(&self.table, &batch)?;
+            self.stats.rows += batch.num_rows() as u64;
+            self.stats.commits += 1;
+        }
+        Ok(())
+    }
+
+    /// Commits every complete line pushed so far; returns the totals. A final line
+    /// without its newline waits for more bytes (see [`Appender::finish`]).
+    pub fn flush(&mut self) -> Result<ImportStats> {
+        self.commit()?;
+        Ok(self.stats.clone())
+    }
+
+    /// Rejected lines since the last call (line numbers count from the first push).
+    pub fn take_rejects(&mut self) -> Vec<Reject> {
+        std::mem::take(&mut self.rejects)
+    }
+
+    /// Treats a trailing unterminated line as complete, commits, and returns the totals.
+    pub fn finish(mut self) -> Result<ImportStats> {
+        if !self.pending.is_empty() {
+            let n = self.pending.len();
+            self.parse(n);
+        }
+        self.flush()
+    }
+}
