@@ -453,6 +453,22 @@ impl Batch {
         self.columns.first().map_or(0, Column::len)
     }
 
+    /// The batch ordered by the `Int64` column `col` (stable), consuming it one column
+    /// at a time so that memory peaks at the batch plus one column, not two batches.
+    /// Returns the batch unchanged when it is already in order.
+    pub fn into_sorted_by(self, col: usize) -> Batch {
+        let order = match self.columns.get(col).map(|c| &c.data) {
+            Some(ColumnData::Int64(v)) if v.windows(2).any(|w| w[0] > w[1]) => {
+                let mut order: Vec<u32> = (0..v.len() as u32).collect();
+                order.sort_by_key(|&i| v[i as usize]);
+                order
+            }
+            _ => return self,
+        };
+        let columns = self.columns.into_iter().map(|c| c.take(&order)).collect();
+        Batch { columns }
+    }
+
     /// A batch of the rows at `rows`, in that order.
     pub fn take(&self, rows: &[u32]) -> Batch {
         Batch {
