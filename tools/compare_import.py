@@ -493,14 +493,15 @@ def main():
     base = results.get("logdb")
     header = (
         "| engine | import s | lines/s | peak RSS MiB | CPU s | on disk MiB | bytes/line "
-        "| time logdb/x | RSS logdb/x | size logdb/x |"
+        "| time logdb/x | CPU logdb/x | RSS logdb/x | size logdb/x |"
     )
-    lines = [header, "|" + "---|" * 10]
+    lines = [header, "|" + "---|" * 11]
     for e, r in results.items():
-        ratios = ["", "", ""]
+        ratios = ["", "", "", ""]
         if base and e != "logdb":
             ratios = [
                 f"{base['import_s'] / r['import_s']:.2f}",
+                f"{base['cpu_s'] / r['cpu_s']:.2f}",
                 f"{base['peak_rss_kb'] / r['peak_rss_kb']:.2f}",
                 f"{base['disk_bytes'] / r['disk_bytes']:.2f}",
             ]
