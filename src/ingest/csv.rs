@@ -13,7 +13,7 @@
 //!   `lines = rows + rejects` still holds.
 //! - Known limitation: a record must lie within one chunk. Chunks are cut at line
 //!   ends without regard to quotes, so a multi-line record cut by a chunk boundary is
-//!   not joined: its first line is rejected ("unterminated quoted field") and parsing
+//!   not joined: its first line is rejected ("unterminated quoted field N") and parsing
 //!   resumes at the next line (whose remains are then usually rejected too). The same
 //!   happens to a stray unbalanced quote, which therefore costs one line, not the rest
 //!   of the chunk.
@@ -312,7 +312,13 @@ impl LogParser for CsvParser {
             }
             seen += 1;
             let outcome = if !complete {
-                Err("unterminated quoted field".to_string())
+                // Name the first fault of the line (a stray quote, or the field that
+                // opens the unterminated quote).
+                self.scratch.clear();
+                let fault = std::str::from_utf8(rec)
+                    .ok()
+                    .and_then(|l| split_record(l, b',', true, &mut self.scratch, |_, _| {}).err());
+                Err(fault.unwrap_or_else(|| "unterminated quoted field".to_string()))
             } else if number == 1 && first_line == 1 {
                 Err("header differs from the sample's header".to_string())
             } else if rec.len() > MAX_LINE_LEN {

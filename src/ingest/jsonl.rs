@@ -20,7 +20,8 @@
 //! - TIMESTAMP for a field named like a time (`ts`, `time`, `timestamp`, `@timestamp`,
 //!   `date`, `datetime`, `time_iso8601`, `time_local`, `msec`) whose values are all
 //!   times (ISO-8601, Common Log Format `10/Oct/2000:13:55:36 -0700`, or epoch
-//!   numbers), and for any field whose strings all are ISO-8601 dates with a time.
+//!   numbers, or a mix of both), and for any field whose strings all are ISO-8601
+//!   dates with a time.
 //! - IP for a field whose name contains `ip` or `addr` and whose strings all are
 //!   IPv4 or IPv6 addresses.
 //! - Conflicting values widen: BIGINT and DOUBLE give DOUBLE; any other mix (numbers
@@ -445,6 +446,8 @@ pub(crate) struct Seen {
     /// Some text value that is not empty or `-`.
     any_text: bool,
     all_time: bool,
+    /// Every value is a number or a string that reads as a time.
+    only_times: bool,
     all_datetime: bool,
     all_ip: bool,
     all_int: bool,
@@ -457,6 +460,7 @@ impl Default for Seen {
             kind: Kind::None,
             any_text: false,
             all_time: true,
+            only_times: true,
             all_datetime: true,
             all_ip: true,
             all_int: true,
@@ -480,10 +484,14 @@ impl Seen {
             (Kind::Int, Kind::Float) | (Kind::Float, Kind::Int) => Kind::Float,
             _ => Kind::Mixed,
         };
+        if let Obs::Bool | Obs::Nested = o {
+            self.only_times = false;
+        }
         if let Obs::Text(s) = o {
             if !is_null_text(s) {
                 self.any_text = true;
                 self.all_time &= parse_time_text(s).is_some();
+                self.only_times &= self.all_time;
                 self.all_datetime &= looks_datetime(s);
                 self.all_ip &= lex::parse_ip(s).is_some();
                 self.all_int &= parse_int(s).is_some();
@@ -512,10 +520,12 @@ impl Seen {
     fn data_type(&self, name: &str) -> DataType {
         let timeish = TIME_NAMES.contains(&name);
         match self.kind {
-            Kind::None | Kind::Mixed => DataType::Varchar,
+            Kind::None => DataType::Varchar,
+            Kind::Int | Kind::Float | Kind::Mixed if timeish && self.only_times => {
+                DataType::Timestamp
+            }
+            Kind::Mixed => DataType::Varchar,
             Kind::Bool => DataType::Boolean,
-            Kind::Int if timeish => DataType::Timestamp,
-            Kind::Float if timeish => DataType::Timestamp,
             Kind::Int => DataType::BigInt,
             Kind::Float => DataType::Double,
             Kind::Text if !self.any_text => DataType::Varchar,
