@@ -42,7 +42,9 @@
 
 mod aws;
 mod clf;
+mod csv;
 pub mod generate;
+mod jsonl;
 mod lex;
 mod nginx;
 pub mod url;
@@ -56,7 +58,9 @@ use crate::schema::{DataType, Field, TableSchema};
 pub use generate::{generate, GenOptions, GenStats};
 
 /// The format names [`parser_for`] accepts.
-pub const FORMATS: &[&str] = &["combined", "common", "nginx", "elb", "alb"];
+pub const FORMATS: &[&str] = &[
+    "combined", "common", "nginx", "elb", "alb", "jsonl", "csv", "tsv",
+];
 
 /// Lines longer than this are rejected without being parsed.
 pub const MAX_LINE_LEN: usize = 1 << 20;
@@ -126,6 +130,14 @@ pub struct ParserOptions {
     pub uid_from: UidSource,
     /// The nginx `log_format` string (required by the `nginx` format).
     pub log_format: Option<String>,
+    /// The table schema to produce (`jsonl`, `csv`, `tsv`): input fields are matched
+    /// to its columns by name and canonical alias. When `None`, the schema is inferred
+    /// from `sample`.
+    pub schema: Option<TableSchema>,
+    /// The first lines of the input (`jsonl`, `csv`, `tsv`; the importer passes about
+    /// the first 1000 lines of the first file), from which the schema is inferred.
+    /// `csv` and `tsv` read their header from its first line and require it.
+    pub sample: Option<Vec<u8>>,
 }
 
 /// A line that could not be stored.
@@ -148,6 +160,11 @@ pub trait LogParser: Send {
     /// also a line; a trailing `\r` is stripped), appending one row per good line to
     /// `out` and one [`Reject`] per bad line to `rejects`. `first_line` is the 1-based
     /// number of the chunk's first line. Returns the number of lines seen.
+    ///
+    /// For `csv` and `tsv`, the header (the first record of a chunk whose
+    /// `first_line` is 1) is not a data line: it is skipped and not counted when it
+    /// matches the sample's header. A csv record whose quoted field spans several lines
+    /// counts as one line (numbered by its first line).
     fn parse_chunk(
         &mut self,
         chunk: &[u8],
@@ -165,6 +182,9 @@ pub fn parser_for(format: &str, options: &ParserOptions) -> Result<Box<dyn LogPa
         "nginx" => Ok(Box::new(nginx::NginxParser::new(options)?)),
         "elb" => Ok(Box::new(aws::AwsParser::new(aws::Kind::Elb, options)?)),
         "alb" => Ok(Box::new(aws::AwsParser::new(aws::Kind::Alb, options)?)),
+        "jsonl" => Ok(Box::new(jsonl::JsonlParser::new(options)?)),
+        "csv" => Ok(Box::new(csv::CsvParser::new(b',', options)?)),
+        "tsv" => Ok(Box::new(csv::CsvParser::new(b'\t', options)?)),
         other => Err(Error::InvalidInput(format!(
             "unknown log format '{other}'; known formats: {}",
             FORMATS.join(", ")

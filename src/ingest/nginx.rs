@@ -428,6 +428,7 @@ mod tests {
         let opts = ParserOptions {
             uid_from: uid,
             log_format: Some(format.into()),
+            ..Default::default()
         };
         let mut p = parser_for("nginx", &opts).unwrap();
         let mut out = BatchBuilder::new(p.schema());
@@ -495,6 +496,7 @@ mod tests {
         let opts = |f: &str| ParserOptions {
             uid_from: UidSource::default(),
             log_format: Some(f.into()),
+            ..Default::default()
         };
         let p = parser_for("nginx", &opts("$msec $uid ${host}x")).unwrap();
         let names: Vec<&str> = p.schema().fields[14..]

@@ -189,6 +189,7 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
             None => UidSource::default(),
         },
         log_format: args.log_format.clone(),
+        ..Default::default()
     };
     opts.max_rejects = args.max_rejects;
     opts.threads = args.threads;
