@@ -17,6 +17,7 @@ use crate::column::{Batch, BatchBuilder};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::ingest::{self, ParserOptions, Reject};
+use crate::schema::TableSchema;
 use crate::storage::segment::append_column;
 
 /// Bytes per chunk handed to a parser.
@@ -381,6 +382,70 @@ fn extend_batch(a: &mut Batch, b: Batch) {
     }
 }
 
+/// Formats whose columns depend on the data: their parser needs a sample of the first
+/// lines (and csv/tsv their header).
+fn needs_sample(format: &str) -> bool {
+    matches!(format, "jsonl" | "csv" | "tsv")
+}
+
+/// Lines and bytes of input read up front for schema inference.
+const SAMPLE_LINES: usize = 1000;
+const SAMPLE_BYTES: usize = 1 << 20;
+
+/// Reads up to [`SAMPLE_LINES`] lines (at most [`SAMPLE_BYTES`]) from `input`.
+fn read_sample(input: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    let mut sample = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    while sample.len() < SAMPLE_BYTES && memchr::memchr_iter(b'\n', &sample).count() < SAMPLE_LINES
+    {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        sample.extend_from_slice(&buf[..n]);
+    }
+    Ok(sample)
+}
+
+/// Settles the parser options and the table: an existing table's schema is used for
+/// formats whose columns depend on the data, a new table is created with the format's
+/// schema, and a mismatch is an error. `sample` is called only when a sample is needed.
+fn prepare_table(
+    db: &Db,
+    table: &str,
+    format: &str,
+    base: &ParserOptions,
+    sample: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<(ParserOptions, TableSchema)> {
+    let mut popts = base.clone();
+    let existing = match db.snapshot()?.table(table) {
+        Ok(t) => Some(t.schema.clone()),
+        Err(Error::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    if needs_sample(format) {
+        if popts.schema.is_none() {
+            popts.schema = existing.clone();
+        }
+        if popts.sample.is_none() {
+            popts.sample = Some(sample()?);
+        }
+    }
+    let schema = ingest::parser_for(format, &popts)?.schema().clone();
+    match existing {
+        Some(s) if s.fields != schema.fields => {
+            return Err(Error::InvalidInput(format!(
+                "table '{table}' exists with a different schema than format '{format}' produces"
+            )))
+        }
+        Some(_) => {}
+        None => db.create_table(table, schema.clone())?,
+    }
+    Ok((popts, schema))
+}
+
 /// Imports `sources` into `db`, creating the table with the format's schema if it does
 /// not exist (and checking the schema if it does).
 pub fn import(
@@ -390,20 +455,18 @@ pub fn import(
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportStats> {
     let inputs = expand_sources(sources)?;
-    let probe = ingest::parser_for(&opts.format, &opts.parser)?;
-    let schema = probe.schema().clone();
-    match db.snapshot()?.table(&opts.table) {
-        Ok(t) => {
-            if t.schema.fields != schema.fields {
-                return Err(Error::InvalidInput(format!(
-                    "table '{}' exists with a different schema than format '{}' produces",
-                    opts.table, opts.format
-                )));
-            }
-        }
-        Err(Error::NotFound(_)) => db.create_table(&opts.table, schema.clone())?,
-        Err(e) => return Err(e),
-    }
+    // The first input is opened here, so that a sample read from it (even from stdin)
+    // is replayed ahead of the rest of it.
+    let mut first: Option<Box<dyn Read + Send>> = None;
+    let (popts, schema) = prepare_table(db, &opts.table, &opts.format, &opts.parser, || {
+        let src = inputs
+            .first()
+            .ok_or_else(|| Error::InvalidInput("no input to sample".into()))?;
+        let mut input = open_source(src)?;
+        let sample = read_sample(&mut input).map_err(|e| Error::io(source_name(src), e))?;
+        first = Some(Box::new(io::Cursor::new(sample.clone()).chain(input)));
+        Ok(sample)
+    })?;
     let threads = opts
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
@@ -438,7 +501,11 @@ pub fn import(
         s.spawn(move || {
             let mut seq = 0;
             for (i, src) in inputs_ref.iter().enumerate() {
-                let input = match open_source(src) {
+                let opened = match first.take().filter(|_| i == 0) {
+                    Some(r) => Ok(r),
+                    None => open_source(src),
+                };
+                let input = match opened {
                     Ok(r) => r,
                     Err(e) => {
                         if reader_tx
@@ -462,7 +529,7 @@ pub fn import(
             let rx: Receiver<ReaderMsg> = chunk_rx.clone();
             let tx = parsed_tx.clone();
             let schema = &schema;
-            let (format, popts) = (&opts.format, &opts.parser);
+            let (format, popts) = (&opts.format, &popts);
             s.spawn(move || {
                 let mut parser = match ingest::parser_for(format, popts) {
                     Ok(p) => p,
@@ -527,7 +594,12 @@ pub fn import(
             if pending.num_rows() == 0 {
                 return Ok(());
             }
-            let mut batch = std::mem::replace(pending, Batch { columns: Vec::new() });
+            let mut batch = std::mem::replace(
+                pending,
+                Batch {
+                    columns: Vec::new(),
+                },
+            );
             // Log lines are written when requests end, so they are nearly but not quite
             // in time order: sort here, where the batch is owned, to spare a copy.
             if let Some(t) = time_column {
@@ -673,19 +745,12 @@ pub fn follow(
     use std::io::{Seek, SeekFrom};
     use std::sync::atomic::Ordering;
 
-    let mut parser = ingest::parser_for(&opts.format, &opts.parser)?;
+    let (popts, _) = prepare_table(db, &opts.table, &opts.format, &opts.parser, || {
+        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        read_sample(&mut f).map_err(|e| Error::io(path, e))
+    })?;
+    let mut parser = ingest::parser_for(&opts.format, &popts)?;
     let schema = parser.schema().clone();
-    match db.snapshot()?.table(&opts.table) {
-        Ok(t) if t.schema.fields != schema.fields => {
-            return Err(Error::InvalidInput(format!(
-                "table '{}' exists with a different schema than format '{}' produces",
-                opts.table, opts.format
-            )))
-        }
-        Ok(_) => {}
-        Err(Error::NotFound(_)) => db.create_table(&opts.table, schema.clone())?,
-        Err(e) => return Err(e),
-    }
     let name = path.display().to_string();
     let key = format!(
         "follow:{}",
@@ -912,7 +977,10 @@ pub struct Appender {
 
 impl std::fmt::Debug for Appender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Appender").field("table", &self.table).field("stats", &self.stats).finish()
+        f.debug_struct("Appender")
+            .field("table", &self.table)
+            .field("stats", &self.stats)
+            .finish()
     }
 }
 
@@ -920,18 +988,13 @@ impl Appender {
     /// An appender of `format` lines into `table`, created with the format's schema if
     /// it does not exist.
     pub fn new(db: &Db, table: &str, format: &str, options: &ParserOptions) -> Result<Appender> {
-        let parser = ingest::parser_for(format, options)?;
+        let (popts, _) = prepare_table(db, table, format, options, || {
+            Err(Error::InvalidInput(format!(
+                "format '{format}' needs ParserOptions::schema or ParserOptions::sample for an appender"
+            )))
+        })?;
+        let parser = ingest::parser_for(format, &popts)?;
         let schema = parser.schema().clone();
-        match db.snapshot()?.table(table) {
-            Ok(t) if t.schema.fields != schema.fields => {
-                return Err(Error::InvalidInput(format!(
-                    "table '{table}' exists with a different schema than format '{format}' produces"
-                )))
-            }
-            Ok(_) => {}
-            Err(Error::NotFound(_)) => db.create_table(table, schema.clone())?,
-            Err(e) => return Err(e),
-        }
         Ok(Appender {
             db: db.clone(),
             table: table.to_string(),
@@ -940,7 +1003,10 @@ impl Appender {
             pending: Vec::new(),
             next_line: 1,
             batch_rows: db.options().max_segment_rows,
-            stats: ImportStats { files: 1, ..Default::default() },
+            stats: ImportStats {
+                files: 1,
+                ..Default::default()
+            },
             rejects: Vec::new(),
         })
     }
@@ -964,7 +1030,12 @@ impl Appender {
 
     fn parse(&mut self, upto: usize) {
         let before = self.rejects.len();
-        let lines = self.parser.parse_chunk(&self.pending[..upto], self.next_line, &mut self.builder, &mut self.rejects);
+        let lines = self.parser.parse_chunk(
+            &self.pending[..upto],
+            self.next_line,
+            &mut self.builder,
+            &mut self.rejects,
+        );
         self.stats.lines += lines;
         self.stats.rejected += (self.rejects.len() - before) as u64;
         self.stats.bytes_read += upto as u64;

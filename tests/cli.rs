@@ -408,3 +408,103 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn import_jsonl_and_csv_with_inferred_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    let jsonl = dir.path().join("app.jsonl");
+    std::fs::write(
+        &jsonl,
+        concat!(
+            r#"{"time":"2024-05-01T10:00:00+02:00","remote_addr":"10.0.0.1","request_uri":"/a?uid=7","status":200,"duration":0.25}"#,
+            "\n",
+            r#"{"time":"2024-05-01T10:00:01Z","remote_addr":"::1","request_uri":"/b","status":404,"duration":1}"#,
+            "\n",
+            "{not json\n",
+            r#"{"time":"2024-05-01T10:00:02Z","remote_addr":"10.0.0.2","request_uri":"/a","status":500,"extra":{"k":[1,2]}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let o = logdb(&[
+        "import",
+        d,
+        jsonl.to_str().unwrap(),
+        "-f",
+        "jsonl",
+        "-t",
+        "app",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(field(&out, "lines read:"), "4");
+    assert_eq!(field(&out, "rows stored:"), "3");
+    assert_eq!(field(&out, "lines rejected:"), "1");
+    // A second import into the same table reuses its schema.
+    let o = logdb(&[
+        "import",
+        d,
+        jsonl.to_str().unwrap(),
+        "-f",
+        "jsonl",
+        "-t",
+        "app",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let csv = dir.path().join("export.csv");
+    std::fs::write(
+        &csv,
+        "timestamp,client_ip,method,url,status,bytes\n\
+         2024-05-01 10:00:00,10.0.0.1,GET,/x?uid=1,200,10\n\
+         2024-05-01 10:00:01,10.0.0.2,POST,\"/y,z\",201,20\n\
+         2024-05-01 10:00:02,10.0.0.3,GET,/x,oops,30\n",
+    )
+    .unwrap();
+    let o = logdb(&[
+        "import",
+        d,
+        csv.to_str().unwrap(),
+        "-f",
+        "csv",
+        "-t",
+        "export",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: u64 = field(&out, "lines read:").parse().unwrap();
+    let rows: u64 = field(&out, "rows stored:").parse().unwrap();
+    let rejected: u64 = field(&out, "lines rejected:").parse().unwrap();
+    assert_eq!(lines, rows + rejected);
+    assert!(rows >= 2, "{out}");
+    assert!(logdb(&["check", d]).status.success());
+    let o = logdb(&["info", d, "export"]);
+    assert!(stdout(&o).contains("ts TIMESTAMP"), "{}", stdout(&o));
+
+    // jsonl from stdin: the sample read for inference is not lost.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logdb"))
+        .args(["import", d, "-", "-f", "jsonl", "-t", "piped"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        for i in 0..2500 {
+            writeln!(
+                stdin,
+                r#"{{"ts":"2024-05-01T10:00:00Z","status":{},"uid":"u{}"}}"#,
+                200 + i % 3,
+                i % 10
+            )
+            .unwrap();
+        }
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(field(&stdout(&o), "rows stored:"), "2500");
+}
