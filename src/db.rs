@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use roaring::RoaringBitmap;
 
@@ -17,6 +17,7 @@ use crate::storage::backend::{self, Backend, FileBackend, WriterLock};
 use crate::storage::manifest::{
     Granularity, Manifest, PartitionEntry, SegmentEntry, TableEntry, TableOptions,
 };
+use crate::storage::cache::{SegmentCache, DEFAULT_SEGMENT_CACHE_BYTES};
 use crate::storage::segment::{self, ColumnBlock, Segment, Stats};
 use crate::time;
 
@@ -37,6 +38,9 @@ pub struct DbOptions {
     pub hour_split_rows: u64,
     pub read_only: bool,
     pub create: bool,
+    /// Memory budget for open segments (parsed footers, dictionaries) kept across
+    /// snapshots.
+    pub segment_cache_bytes: usize,
 }
 
 impl Default for DbOptions {
@@ -47,6 +51,7 @@ impl Default for DbOptions {
             hour_split_rows: DEFAULT_HOUR_SPLIT_ROWS,
             read_only: false,
             create: true,
+            segment_cache_bytes: DEFAULT_SEGMENT_CACHE_BYTES,
         }
     }
 }
@@ -71,6 +76,11 @@ impl DbBuilder {
     /// Rows past which a day is partitioned by hour, for tables created from now on.
     pub fn hour_split_rows(mut self, rows: u64) -> Self {
         self.options.hour_split_rows = rows;
+        self
+    }
+    /// Memory budget for open segments cached across snapshots (default 256 MiB).
+    pub fn segment_cache_bytes(mut self, bytes: usize) -> Self {
+        self.options.segment_cache_bytes = bytes;
         self
     }
     /// Open without the writer lock; writes fail.
@@ -227,11 +237,46 @@ pub struct ScanOptions {
 }
 
 /// A consistent view of the database at one commit. Cheap to clone; segments stay
-/// readable for as long as the snapshot lives, whatever writers do meanwhile.
+/// readable for as long as the snapshot lives, whatever writers in this process do
+/// meanwhile (files a later commit removes are deleted only once no older snapshot is
+/// alive). Segments are opened on first use, through the database's segment cache.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
+    inner: Arc<SnapshotInner>,
+}
+
+#[derive(Debug)]
+struct SnapshotInner {
     manifest: Arc<Manifest>,
-    segments: Arc<HashMap<u64, Arc<Segment>>>,
+    backend: Arc<dyn Backend>,
+    cache: Arc<SegmentCache>,
+    /// Where each live segment is listed: (table, partition index, segment index).
+    locations: HashMap<u64, (String, usize, usize)>,
+    /// Segments this snapshot has opened, pinned for its lifetime.
+    opened: HashMap<u64, OnceLock<Arc<Segment>>>,
+}
+
+impl Snapshot {
+    fn new(manifest: Manifest, backend: Arc<dyn Backend>, cache: Arc<SegmentCache>) -> Snapshot {
+        let mut locations = HashMap::new();
+        for (name, t) in &manifest.tables {
+            for (pi, p) in t.partitions.iter().enumerate() {
+                for (si, s) in p.segments.iter().enumerate() {
+                    locations.insert(s.id, (name.clone(), pi, si));
+                }
+            }
+        }
+        let opened = locations.keys().map(|&id| (id, OnceLock::new())).collect();
+        Snapshot {
+            inner: Arc::new(SnapshotInner {
+                manifest: Arc::new(manifest),
+                backend,
+                cache,
+                locations,
+                opened,
+            }),
+        }
+    }
 }
 
 /// An open database. Share it between threads by reference or clone it (clones are
@@ -255,6 +300,23 @@ struct DbInner {
     /// reuse their names.
     unused_generation: AtomicU64,
     unused_segment_id: AtomicU64,
+    cache: Arc<SegmentCache>,
+    /// Snapshots handed out, by generation, to know when retired files may go.
+    snapshots: Mutex<Vec<(u64, Weak<SnapshotInner>)>>,
+    /// Files removed from the manifest at a generation, waiting until no snapshot
+    /// older than that generation is alive.
+    retired: Mutex<Vec<(u64, String)>>,
+}
+
+impl Drop for DbInner {
+    fn drop(&mut self) {
+        // Snapshots keep the handle alive, so none is left: retired files can go.
+        if let Ok(retired) = self.retired.get_mut() {
+            for (_, f) in retired.drain(..) {
+                let _ = self.backend.remove(&f);
+            }
+        }
+    }
 }
 
 /// A write prepared against one manifest: new segments to add and old ones to drop.
@@ -320,18 +382,19 @@ impl Db {
                 write_manifest(&*backend, &m, 1)?
             }
         };
-        let segments = open_segments(&*backend, &manifest, &HashMap::new())?;
+        let cache = Arc::new(SegmentCache::new(options.segment_cache_bytes));
+        let snap = Snapshot::new(manifest, backend.clone(), cache.clone());
         let db = Db {
             inner: Arc::new(DbInner {
                 backend,
                 options,
-                current: RwLock::new(Snapshot {
-                    manifest: Arc::new(manifest),
-                    segments: Arc::new(segments),
-                }),
+                snapshots: Mutex::new(vec![(snap.generation(), Arc::downgrade(&snap.inner))]),
+                current: RwLock::new(snap),
                 writer,
                 unused_generation: AtomicU64::new(0),
                 unused_segment_id: AtomicU64::new(0),
+                cache,
+                retired: Mutex::new(Vec::new()),
             }),
         };
         if db.inner.writer.is_some() {
@@ -359,16 +422,17 @@ impl Db {
     pub fn snapshot(&self) -> Result<Snapshot> {
         let cur = self.inner.current.read().map_err(lock_poisoned)?.clone();
         if self.inner.writer.is_some() {
+            let _ = self.sweep_retired();
             return Ok(cur);
         }
-        // Another process may have committed: follow the newest manifest. A segment
-        // may vanish between listing and opening when a compaction commits; retry.
+        // Another process may have committed: follow the newest manifest (which may
+        // itself be replaced between listing and reading it; retry).
         for _ in 0..8 {
             let names = self.inner.backend.list("")?;
             let Some(g) = Manifest::latest(&names) else {
                 return Ok(cur);
             };
-            if g == cur.manifest.generation {
+            if g == cur.generation() {
                 return Ok(cur);
             }
             let m = match Manifest::load(&*self.inner.backend, g) {
@@ -377,25 +441,60 @@ impl Db {
                 }
                 r => r?,
             };
-            match open_segments(&*self.inner.backend, &m, &cur.segments) {
-                Ok(segments) => {
-                    let snap = Snapshot {
-                        manifest: Arc::new(m),
-                        segments: Arc::new(segments),
-                    };
-                    *self.inner.current.write().map_err(lock_poisoned)? = snap.clone();
-                    return Ok(snap);
-                }
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                    continue
-                }
-                Err(e) => return Err(e),
-            }
+            let snap = self.install(m)?;
+            return Ok(snap);
         }
         Err(Error::Io {
             path: self.location(),
             source: std::io::Error::other("the database kept changing while a snapshot was taken"),
         })
+    }
+
+    /// Makes `m` the current state and registers its snapshot.
+    fn install(&self, m: Manifest) -> Result<Snapshot> {
+        let live: HashSet<u64> = m
+            .tables
+            .values()
+            .flat_map(|t| t.partitions.iter().flat_map(|p| p.segments.iter().map(|s| s.id)))
+            .collect();
+        self.inner.cache.retain(|id| live.contains(&id));
+        let snap = Snapshot::new(m, self.inner.backend.clone(), self.inner.cache.clone());
+        self.inner
+            .snapshots
+            .lock()
+            .map_err(lock_poisoned)?
+            .push((snap.generation(), Arc::downgrade(&snap.inner)));
+        *self.inner.current.write().map_err(lock_poisoned)? = snap.clone();
+        Ok(snap)
+    }
+
+    /// Deletes retired files that no live snapshot can still need.
+    fn sweep_retired(&self) -> Result<()> {
+        let oldest_live = {
+            let mut snaps = self.inner.snapshots.lock().map_err(lock_poisoned)?;
+            snaps.retain(|(_, w)| w.strong_count() > 0);
+            snaps.iter().map(|(g, _)| *g).min().unwrap_or(u64::MAX)
+        };
+        let due: Vec<String> = {
+            let mut retired = self.inner.retired.lock().map_err(lock_poisoned)?;
+            let (due, keep): (Vec<_>, Vec<_>) = retired.drain(..).partition(|(g, _)| *g <= oldest_live);
+            *retired = keep;
+            due.into_iter().map(|(_, f)| f).collect()
+        };
+        let b = &*self.inner.backend;
+        let mut dirs: Vec<String> = Vec::new();
+        for f in due {
+            let _ = b.remove(&f);
+            dirs.push(backend::parent(&f).to_string());
+        }
+        dirs.sort_unstable();
+        dirs.dedup();
+        for d in dirs {
+            if b.list(&d).is_ok_and(|l| l.is_empty()) {
+                let _ = b.remove_dir(&d);
+            }
+        }
+        Ok(())
     }
 
     fn write_guard(&self) -> Result<std::sync::MutexGuard<'_, WriterLock>> {
@@ -410,7 +509,7 @@ impl Db {
 
     fn begin(&self) -> Result<Txn> {
         let cur = self.inner.current.read().map_err(lock_poisoned)?;
-        let mut manifest = (*cur.manifest).clone();
+        let mut manifest = cur.manifest().clone();
         manifest.next_segment_id = manifest
             .next_segment_id
             .max(self.inner.unused_segment_id.load(Ordering::Relaxed));
@@ -432,31 +531,20 @@ impl Db {
         for d in dirs {
             b.sync_dir(d)?;
         }
-        let prev = self.inner.current.read().map_err(lock_poisoned)?.clone();
         let generation =
             (txn.manifest.generation + 1).max(self.inner.unused_generation.load(Ordering::Relaxed));
         self.inner
             .unused_generation
             .store(generation + 1, Ordering::Relaxed);
         let manifest = write_manifest(b, &txn.manifest, generation)?;
-        let segments = open_segments(b, &manifest, &prev.segments)?;
-        *self.inner.current.write().map_err(lock_poisoned)? = Snapshot {
-            manifest: Arc::new(manifest),
-            segments: Arc::new(segments),
-        };
-        // Best effort clean-up: files no commit refers to any more.
-        let mut emptied: Vec<String> = Vec::new();
-        for f in txn.removed.drain(..) {
-            let _ = b.remove(&f);
-            emptied.push(backend::parent(&f).to_string());
-        }
-        emptied.sort_unstable();
-        emptied.dedup();
-        for d in emptied {
-            if b.list(&d).is_ok_and(|l| l.is_empty()) {
-                let _ = b.remove_dir(&d);
-            }
-        }
+        self.install(manifest)?;
+        // Files no commit refers to any more go once no older snapshot needs them.
+        self.inner
+            .retired
+            .lock()
+            .map_err(lock_poisoned)?
+            .extend(txn.removed.drain(..).map(|f| (generation, f)));
+        let _ = self.sweep_retired();
         if generation >= 3 {
             let _ = b.remove(&Manifest::file_name(generation - 2));
         }
@@ -916,14 +1004,14 @@ impl Db {
 
     /// The names of all tables.
     pub fn table_names(&self) -> Result<Vec<String>> {
-        Ok(self.snapshot()?.manifest.tables.keys().cloned().collect())
+        Ok(self.snapshot()?.manifest().tables.keys().cloned().collect())
     }
 
     /// Every table with its partitions and segments.
     pub fn tables(&self) -> Result<Vec<TableInfo>> {
         let snap = self.snapshot()?;
         Ok(snap
-            .manifest
+            .manifest()
             .tables
             .keys()
             .filter_map(|n| snap.table_info(n).ok())
@@ -941,7 +1029,7 @@ impl Db {
         let b = &*self.inner.backend;
         let snap = self.inner.current.read().map_err(lock_poisoned)?.clone();
         let live: HashSet<&str> = snap
-            .manifest
+            .manifest()
             .tables
             .values()
             .flat_map(|t| {
@@ -950,7 +1038,7 @@ impl Db {
                     .flat_map(|p| p.segments.iter().map(|s| s.file.as_str()))
             })
             .collect();
-        let g = snap.manifest.generation;
+        let g = snap.manifest().generation;
         for name in b.list("")? {
             let old_manifest = Manifest::parse_file_name(&name).is_some_and(|n| n + 1 < g);
             if old_manifest || is_manifest_tmp(&name) {
@@ -1124,45 +1212,20 @@ fn write_manifest(b: &dyn Backend, m: &Manifest, g: u64) -> Result<Manifest> {
     Ok(m)
 }
 
-/// Opens every segment a manifest lists, reusing already open ones by id.
-fn open_segments(
-    b: &dyn Backend,
-    m: &Manifest,
-    cache: &HashMap<u64, Arc<Segment>>,
-) -> Result<HashMap<u64, Arc<Segment>>> {
-    let mut out = HashMap::new();
-    for t in m.tables.values() {
-        for p in &t.partitions {
-            for s in &p.segments {
-                let seg = match cache.get(&s.id) {
-                    Some(seg) => seg.clone(),
-                    None => {
-                        let seg = Segment::open(b, &s.file)?;
-                        check_segment_entry(&seg, s, t, p)?;
-                        Arc::new(seg)
-                    }
-                };
-                out.insert(s.id, seg);
-            }
-        }
-    }
-    Ok(out)
-}
-
 impl Snapshot {
     /// The manifest generation this snapshot shows.
     pub fn generation(&self) -> u64 {
-        self.manifest.generation
+        self.inner.manifest.generation
     }
 
     pub fn manifest(&self) -> &Manifest {
-        &self.manifest
+        &self.inner.manifest
     }
 
     /// A table's entry (schema, options, partitions).
     pub fn table(&self, name: &str) -> Result<&TableEntry> {
-        let key = table_key(&self.manifest, name)?;
-        Ok(&self.manifest.tables[&key])
+        let key = table_key(&self.inner.manifest, name)?;
+        Ok(&self.inner.manifest.tables[&key])
     }
 
     /// A checkpoint recorded with [`Db::append_with_checkpoint`].
@@ -1170,11 +1233,27 @@ impl Snapshot {
         Ok(self.table(table)?.checkpoints.get(key).map(String::as_str))
     }
 
-    /// The open segment with id `id`.
-    pub fn segment(&self, id: u64) -> Result<&Arc<Segment>> {
-        self.segments
+    /// Segment `id` of this snapshot, opened (and checked against the manifest) on
+    /// first use.
+    pub fn segment(&self, id: u64) -> Result<Arc<Segment>> {
+        let i = &self.inner;
+        let slot = i
+            .opened
             .get(&id)
-            .ok_or_else(|| Error::Internal(format!("segment {id} is not open in this snapshot")))
+            .ok_or_else(|| Error::Internal(format!("segment {id} is not in this snapshot")))?;
+        if let Some(seg) = slot.get() {
+            return Ok(seg.clone());
+        }
+        let (table, pi, si) = &i.locations[&id];
+        let t = &i.manifest.tables[table];
+        let p = &t.partitions[*pi];
+        let s = &p.segments[*si];
+        let seg = i.cache.get_or_open(id, || {
+            let seg = Segment::open(&*i.backend, &s.file)?;
+            check_segment_entry(&seg, s, t, p)?;
+            Ok(seg)
+        })?;
+        Ok(slot.get_or_init(|| seg).clone())
     }
 
     /// The segments of a table that may hold rows in `[start, end)`, in time order:
@@ -1195,7 +1274,7 @@ impl Snapshot {
                 if t.schema.time_column.is_some() && (s.max_ts < lo || s.min_ts >= hi) {
                     continue;
                 }
-                out.push(self.segment(s.id)?.clone());
+                out.push(self.segment(s.id)?);
             }
         }
         Ok(out)
@@ -1241,8 +1320,8 @@ impl Snapshot {
 
     /// Listing information for one table.
     pub fn table_info(&self, name: &str) -> Result<TableInfo> {
-        let key = table_key(&self.manifest, name)?;
-        let t = &self.manifest.tables[&key];
+        let key = table_key(&self.inner.manifest, name)?;
+        let t = &self.inner.manifest.tables[&key];
         let partitions: Vec<PartitionInfo> = t
             .partitions
             .iter()

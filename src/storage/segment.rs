@@ -1046,6 +1046,8 @@ pub struct Segment {
     bytes: FileBytes,
     meta: SegmentMeta,
     footer_crc: u32,
+    /// Decompressed footer length: what the parsed metadata costs in memory, roughly.
+    footer_len: usize,
     dicts: Vec<OnceLock<Arc<StringVec>>>,
 }
 
@@ -1109,6 +1111,7 @@ impl Segment {
         let mut scratch = Vec::new();
         let raw = enc::decompress(footer, &mut scratch, MAX_CHUNK_RAW)
             .map_err(|e| corrupt(format!("footer: {e}")))?;
+        let footer_len = raw.len();
         let meta = decode_footer(raw, footer_start as u64)
             .map_err(|e| corrupt(format!("footer: {}", e.0)))?;
         let dicts = (0..meta.columns.len()).map(|_| OnceLock::new()).collect();
@@ -1118,6 +1121,7 @@ impl Segment {
             bytes,
             meta,
             footer_crc,
+            footer_len,
             dicts,
         })
     }
@@ -1132,6 +1136,18 @@ impl Segment {
 
     pub fn meta(&self) -> &SegmentMeta {
         &self.meta
+    }
+
+    /// An estimate of the memory this open segment holds: parsed footer metadata and
+    /// decoded dictionaries (the mapped file itself is page cache, not counted).
+    pub fn memory_size(&self) -> usize {
+        let dicts: usize = self
+            .dicts
+            .iter()
+            .filter_map(|d| d.get())
+            .map(|d| d.bytes().len() + d.offsets().len() * 4)
+            .sum();
+        2 * self.footer_len + dicts + std::mem::size_of::<Segment>()
     }
 
     pub fn footer_crc(&self) -> u32 {
