@@ -1,7 +1,8 @@
 //! Parser and generator throughput on generated access logs.
 //!
 //! Input is made once, outside the timed loop: generated combined lines, the same
-//! lines cut down to common format, and ELB/ALB lines built from their values.
+//! lines cut down to common format, and ELB/ALB, nginx-JSON-style and csv lines built
+//! from their values.
 //! Each iteration parses the whole input in chunks of about 1 MiB of whole lines, one
 //! batch per chunk, as an import does.
 
@@ -94,6 +95,65 @@ fn aws_input(combined: &[u8], alb: bool) -> Vec<u8> {
     data.into_bytes()
 }
 
+/// nginx-JSON-style lines (`jsonl`, with `sep == None`) or csv lines with a header,
+/// carrying the values of the combined lines.
+fn structured_input(combined: &[u8], csv: bool) -> Vec<u8> {
+    let mut p = parser_for("combined", &ParserOptions::default()).unwrap();
+    let mut out = BatchBuilder::new(p.schema());
+    p.parse_chunk(combined, 1, &mut out, &mut Vec::new());
+    let b = out.finish();
+    let text = |c: usize, r: usize| match b.columns[c].value(r) {
+        Value::Str(s) => s.to_string(),
+        _ => "-".to_string(),
+    };
+    let num = |c: usize, r: usize| match b.columns[c].value(r) {
+        Value::Int(v) => v.to_string(),
+        Value::Float(v) => v.to_string(),
+        _ => "0".to_string(),
+    };
+    let mut data = String::new();
+    if csv {
+        data.push_str("time,remote_addr,method,url,status,bytes,referer,user_agent,request_time\n");
+    }
+    for r in 0..b.num_rows() {
+        let Value::Int(ts) = b.columns[0].value(r) else {
+            continue;
+        };
+        let Value::Ip(ip) = b.columns[1].value(r) else {
+            continue;
+        };
+        let time = logdb::time::format_timestamp(ts).replace(' ', "T") + "Z";
+        let ip = logdb::ip::from_u128(ip).to_string();
+        let q = |s: String| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let c = |s: String| s.replace('"', "\"\"");
+        if csv {
+            data.push_str(&format!(
+                "{time},{ip},{},\"{}\",{},{},\"{}\",\"{}\",{}\n",
+                text(3, r),
+                c(text(4, r)),
+                num(8, r),
+                num(9, r),
+                c(text(10, r)),
+                c(text(11, r)),
+                num(12, r),
+            ));
+        } else {
+            data.push_str(&format!(
+                r#"{{"time":"{time}","remote_addr":"{ip}","request_method":"{}","request_uri":"{}","status":{},"body_bytes_sent":{},"http_referer":"{}","http_user_agent":"{}","request_time":{}}}"#,
+                text(3, r),
+                q(text(4, r)),
+                num(8, r),
+                num(9, r),
+                q(text(10, r)),
+                q(text(11, r)),
+                num(12, r),
+            ));
+            data.push('\n');
+        }
+    }
+    data.into_bytes()
+}
+
 /// Splits `input` into pieces of about `size` bytes that end at line ends.
 fn split_chunks(input: &[u8], size: usize) -> Vec<&[u8]> {
     let mut chunks = Vec::new();
@@ -120,12 +180,22 @@ fn bench_parsers(c: &mut Criterion) {
         ("nginx", Some(NGINX_FORMAT), combined.clone()),
         ("elb", None, aws_input(&combined, false)),
         ("alb", None, aws_input(&combined, true)),
+        ("jsonl", None, structured_input(&combined, false)),
+        ("csv", None, structured_input(&combined, true)),
     ];
     let mut group = c.benchmark_group("parse");
     group.sample_size(10);
     for (format, log_format, input) in &inputs {
+        // The first 1000 lines, as the importer passes them to jsonl and csv.
+        let sample_end = input
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c == b'\n')
+            .nth(999)
+            .map_or(input.len(), |(i, _)| i + 1);
         let options = ParserOptions {
             log_format: log_format.map(str::to_string),
+            sample: Some(input[..sample_end].to_vec()),
             ..Default::default()
         };
         let mut parser = parser_for(format, &options).unwrap();
