@@ -144,7 +144,7 @@ pub struct ImportArgs {
     /// the last committed line when restarted.
     #[arg(long, conflicts_with = "inputs")]
     pub follow: Option<PathBuf>,
-    /// Log format: combined, common, nginx, elb, alb.
+    /// Log format: combined, common, nginx, elb, alb, jsonl, csv, tsv.
     #[arg(long, short = 'f')]
     pub format: String,
     /// Table to import into (created with the format's schema).
