@@ -14,10 +14,10 @@ use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::schema::{validate_table_name, TableSchema};
 use crate::storage::backend::{self, Backend, FileBackend, WriterLock};
+use crate::storage::cache::{SegmentCache, DEFAULT_SEGMENT_CACHE_BYTES};
 use crate::storage::manifest::{
     Granularity, Manifest, PartitionEntry, SegmentEntry, TableEntry, TableOptions,
 };
-use crate::storage::cache::{SegmentCache, DEFAULT_SEGMENT_CACHE_BYTES};
 use crate::storage::segment::{self, ColumnBlock, Segment, Stats};
 use crate::time;
 
@@ -455,7 +455,11 @@ impl Db {
         let live: HashSet<u64> = m
             .tables
             .values()
-            .flat_map(|t| t.partitions.iter().flat_map(|p| p.segments.iter().map(|s| s.id)))
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .flat_map(|p| p.segments.iter().map(|s| s.id))
+            })
             .collect();
         self.inner.cache.retain(|id| live.contains(&id));
         let snap = Snapshot::new(m, self.inner.backend.clone(), self.inner.cache.clone());
@@ -477,7 +481,8 @@ impl Db {
         };
         let due: Vec<String> = {
             let mut retired = self.inner.retired.lock().map_err(lock_poisoned)?;
-            let (due, keep): (Vec<_>, Vec<_>) = retired.drain(..).partition(|(g, _)| *g <= oldest_live);
+            let (due, keep): (Vec<_>, Vec<_>) =
+                retired.drain(..).partition(|(g, _)| *g <= oldest_live);
             *retired = keep;
             due.into_iter().map(|(_, f)| f).collect()
         };

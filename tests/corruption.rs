@@ -48,7 +48,10 @@ fn files_of(dir: &Path, pred: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 fn read_error(dir: &Path) -> Error {
     let db = Db::builder().read_only(true).open(dir).unwrap();
     let snap = db.snapshot().unwrap();
-    match snap.scan("logs", &Default::default()).and_then(|s| s.collect::<logdb::Result<Vec<_>>>()) {
+    match snap
+        .scan("logs", &Default::default())
+        .and_then(|s| s.collect::<logdb::Result<Vec<_>>>())
+    {
         Err(e) => e,
         Ok(_) => panic!("reading a damaged database succeeded"),
     }

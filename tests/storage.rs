@@ -306,3 +306,60 @@ fn opening_a_foreign_directory_is_refused_and_changes_nothing() {
         "{names:?}"
     );
 }
+
+#[test]
+fn readers_see_whole_commits_while_a_writer_appends_and_compacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let db = Db::builder()
+        .max_segment_rows(2_000)
+        .open(dir.path())
+        .unwrap();
+    db.create_table("logs", schema.clone()).unwrap();
+    const BATCH: usize = 250;
+    const BATCHES: usize = 40;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut seen = 0;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let snap = db.snapshot().unwrap();
+                        let want = snap.table("logs").unwrap().rows();
+                        let mut rows = 0;
+                        for b in snap.scan("logs", &ScanOptions::default()).unwrap() {
+                            rows += b.unwrap().num_rows() as u64;
+                        }
+                        assert_eq!(rows, want, "a snapshot changed under its reader");
+                        assert_eq!(rows % BATCH as u64, 0, "a partial commit was visible");
+                        seen += 1;
+                    }
+                    seen
+                })
+            })
+            .collect();
+        for i in 0..BATCHES {
+            let b = log_batch(
+                &schema,
+                100 + i as u64,
+                T0 + i as i64 * 600_000_000,
+                1_000,
+                BATCH,
+            );
+            db.append("logs", &b).unwrap();
+            if i % 10 == 9 {
+                db.compact("logs").unwrap();
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            assert!(r.join().unwrap() > 0);
+        }
+    });
+    assert_eq!(
+        db.table_info("logs").unwrap().rows,
+        (BATCH * BATCHES) as u64
+    );
+    assert!(db.check().unwrap().is_ok());
+}

@@ -35,11 +35,16 @@ pub struct SegmentCache {
 
 impl SegmentCache {
     pub fn new(budget: usize) -> SegmentCache {
-        SegmentCache { budget, inner: Mutex::new(Inner::default()) }
+        SegmentCache {
+            budget,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
-        self.inner.lock().map_err(|_| Error::Internal("segment cache lock poisoned".into()))
+        self.inner
+            .lock()
+            .map_err(|_| Error::Internal("segment cache lock poisoned".into()))
     }
 
     /// The cached segment `id`, or `open()`ed and cached.
@@ -69,7 +74,11 @@ impl SegmentCache {
         inner.map.insert(id, (seg.clone(), size, now));
         inner.bytes += size;
         while inner.bytes > self.budget && inner.map.len() > 1 {
-            let Some((&victim, _)) = inner.map.iter().filter(|(&k, _)| k != id).min_by_key(|(_, v)| v.2)
+            let Some((&victim, _)) = inner
+                .map
+                .iter()
+                .filter(|(&k, _)| k != id)
+                .min_by_key(|(_, v)| v.2)
             else {
                 break;
             };
