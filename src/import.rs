@@ -176,186 +176,161 @@ fn open_source(s: &Source) -> Result<Box<dyn Read + Send>> {
     }
 }
 
+/// Lines in `data`: its newlines, plus an unterminated last line.
+fn count_lines(data: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', data).count() as u64
+        + u64::from(data.last().is_some_and(|&c| c != b'\n'))
+}
+
+/// What the reader holds for one input between chunks.
+struct ChunkSender<'a> {
+    file: usize,
+    seq: &'a mut u64,
+    tx: &'a Sender<ReaderMsg>,
+    /// Bytes read and not yet sent.
+    buf: Vec<u8>,
+    /// The number of the first line not yet sent.
+    line: u64,
+    /// Lines rejected by the reader itself (over-long, cut short), not yet sent. They
+    /// precede the data of the chunk that carries them.
+    rejects: Vec<Reject>,
+    read_bytes: u64,
+}
+
+impl ChunkSender<'_> {
+    /// Sends the pending rejects and `buf[..upto]`, which must end at a line end (or
+    /// the input's end). Returns false once the pipeline has shut down.
+    fn send(&mut self, upto: usize) -> bool {
+        let rejected_lines = self.rejects.len() as u64;
+        let data: Vec<u8> = self.buf.drain(..upto).collect();
+        let lines = count_lines(&data);
+        let chunk = Chunk {
+            seq: *self.seq,
+            file: self.file,
+            first_line: self.line,
+            data,
+            rejects: std::mem::take(&mut self.rejects),
+            rejected_lines,
+            read_bytes: std::mem::take(&mut self.read_bytes),
+        };
+        *self.seq += 1;
+        self.line += rejected_lines + lines;
+        self.tx.send(ReaderMsg::Chunk(chunk)).is_ok()
+    }
+
+    /// Rejects the line starting now (it is not sent as data).
+    fn reject(&mut self, reason: String) {
+        let line = self.line + self.rejects.len() as u64;
+        self.rejects.push(Reject { line, reason });
+    }
+
+    /// Where the last complete line in `buf` ends.
+    fn complete_lines(&self) -> usize {
+        memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1)
+    }
+}
+
 /// Reads one input and sends chunks cut after a newline. Lines longer than
-/// [`ingest::MAX_LINE_LEN`] are rejected here without buffering them whole.
+/// [`ingest::MAX_LINE_LEN`] are rejected here without buffering them whole. With
+/// `streaming`, complete lines are sent as soon as they arrive (a pipe may then stay
+/// quiet for a long time); otherwise in chunks of about [`CHUNK_BYTES`].
 fn read_source(
     file: usize,
     mut input: Box<dyn Read + Send>,
     seq: &mut u64,
     tx: &Sender<ReaderMsg>,
-    flush_every: Option<Duration>,
+    streaming: bool,
 ) -> std::result::Result<(), String> {
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
-    let mut line = 1u64;
-    let mut skipping = false; // inside an over-long line
-    let mut pending_rejects: Vec<Reject> = Vec::new();
-    let mut read_bytes = 0u64;
-    let send = |buf: &mut Vec<u8>,
-                upto: usize,
-                line: &mut u64,
-                seq: &mut u64,
-                rejects: &mut Vec<Reject>,
-                read_bytes: &mut u64|
-     -> bool {
-        let rejected_lines = rejects.len() as u64;
-        let data: Vec<u8> = buf.drain(..upto).collect();
-        let lines = memchr::memchr_iter(b'\n', &data).count() as u64
-            + u64::from(data.last().is_some_and(|&c| c != b'\n'));
-        let chunk = Chunk {
-            seq: *seq,
-            file,
-            first_line: *line,
-            data,
-            rejects: std::mem::take(rejects),
-            rejected_lines,
-            read_bytes: std::mem::take(read_bytes),
-        };
-        *seq += 1;
-        *line += lines;
-        tx.send(ReaderMsg::Chunk(chunk)).is_ok()
+    let mut s = ChunkSender {
+        file,
+        seq,
+        tx,
+        buf: Vec::with_capacity(CHUNK_BYTES + 256 * 1024),
+        line: 1,
+        rejects: Vec::new(),
+        read_bytes: 0,
     };
+    let mut skipping = false; // inside an over-long line
     loop {
-        let start = buf.len();
-        buf.resize(start + 256 * 1024, 0);
-        let n = match input.read(&mut buf[start..]) {
+        let start = s.buf.len();
+        s.buf.resize(start + 256 * 1024, 0);
+        let n = match input.read(&mut s.buf[start..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                buf.truncate(start);
+                s.buf.truncate(start);
                 continue;
             }
             Err(e) => {
-                buf.truncate(start);
-                // Keep what was read; a partial last line is rejected.
-                let err = format!("read failed after line {}: {e}", line - 1);
-                if !buf.is_empty() && !skipping {
-                    let upto = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
-                    if upto > 0
-                        && !send(
-                            &mut buf,
-                            upto,
-                            &mut line,
-                            seq,
-                            &mut pending_rejects,
-                            &mut read_bytes,
-                        )
-                    {
+                // Keep what was read: complete lines are sent, a partial last line
+                // (or the over-long line being skipped) is rejected.
+                s.buf.truncate(start);
+                let err = format!(
+                    "read failed after line {}: {e}",
+                    s.line + s.rejects.len() as u64 - 1
+                );
+                let upto = s.complete_lines();
+                if skipping || upto < s.buf.len() {
+                    if !skipping && upto > 0 && !s.send(upto) {
                         return Ok(());
                     }
-                    if !buf.is_empty() {
-                        pending_rejects.push(Reject {
-                            line,
-                            reason: format!("incomplete last line: {e}"),
-                        });
-                        buf.clear();
-                        let _ = send(
-                            &mut buf,
-                            0,
-                            &mut line,
-                            seq,
-                            &mut pending_rejects,
-                            &mut read_bytes,
-                        );
+                    if !skipping {
+                        s.reject(format!("incomplete last line: {e}"));
                     }
-                } else if skipping {
-                    let _ = send(
-                        &mut buf,
-                        0,
-                        &mut line,
-                        seq,
-                        &mut pending_rejects,
-                        &mut read_bytes,
-                    );
+                    s.buf.clear();
+                } else if upto > 0 && !s.send(upto) {
+                    return Ok(());
+                }
+                if !s.rejects.is_empty() || s.read_bytes > 0 {
+                    s.send(0);
                 }
                 return Err(err);
             }
         };
-        buf.truncate(start + n);
-        read_bytes += n as u64;
+        s.buf.truncate(start + n);
+        s.read_bytes += n as u64;
         if n == 0 {
+            // End of input: whatever is left is the last line.
             if skipping {
-                buf.clear();
-                let _ = send(
-                    &mut buf,
-                    0,
-                    &mut line,
-                    seq,
-                    &mut pending_rejects,
-                    &mut read_bytes,
-                );
-                return Ok(());
+                s.buf.clear();
             }
-            if !buf.is_empty() || !pending_rejects.is_empty() || read_bytes > 0 {
-                let len = buf.len();
-                let _ = send(
-                    &mut buf,
-                    len,
-                    &mut line,
-                    seq,
-                    &mut pending_rejects,
-                    &mut read_bytes,
-                );
+            if !s.buf.is_empty() || !s.rejects.is_empty() || s.read_bytes > 0 {
+                let len = s.buf.len();
+                s.send(len);
             }
             return Ok(());
         }
         if skipping {
-            match memchr::memchr(b'\n', &buf[start..]) {
+            match memchr::memchr(b'\n', &s.buf[start..]) {
                 None => {
-                    buf.truncate(start);
+                    s.buf.truncate(start);
                     continue;
                 }
                 Some(i) => {
-                    buf.drain(..start + i + 1);
+                    // The over-long line ends here; its reject goes out now.
+                    s.buf.drain(..start + i + 1);
                     skipping = false;
-                    // The over-long line ends here: account for it in the next chunk.
-                    let _ = send(
-                        &mut buf,
-                        0,
-                        &mut line,
-                        seq,
-                        &mut pending_rejects,
-                        &mut read_bytes,
-                    );
-                    line += 1;
+                    if !s.send(0) {
+                        return Ok(());
+                    }
                 }
             }
         }
-        // An unterminated line that is already too long: reject it and skip to its end.
-        let tail_start = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
-        if buf.len() - tail_start > ingest::MAX_LINE_LEN {
-            if tail_start > 0
-                && !send(
-                    &mut buf,
-                    tail_start,
-                    &mut line,
-                    seq,
-                    &mut pending_rejects,
-                    &mut read_bytes,
-                )
-            {
+        let upto = s.complete_lines();
+        if s.buf.len() - upto > ingest::MAX_LINE_LEN {
+            // An unterminated line already too long: reject it, skip to its end.
+            if upto > 0 && !s.send(upto) {
                 return Ok(());
             }
-            pending_rejects.push(Reject {
-                line,
-                reason: format!("line longer than {} MiB", ingest::MAX_LINE_LEN >> 20),
-            });
-            buf.clear();
+            s.reject(format!(
+                "line longer than {} MiB",
+                ingest::MAX_LINE_LEN >> 20
+            ));
+            s.buf.clear();
             skipping = true;
             continue;
         }
-        // When streaming, hand over complete lines as soon as they arrive: the next
-        // read may block for as long as the writer of the stream is quiet.
-        let streaming = flush_every.is_some();
-        if buf.len() >= CHUNK_BYTES || (streaming && tail_start > 0) {
-            if !send(
-                &mut buf,
-                tail_start,
-                &mut line,
-                seq,
-                &mut pending_rejects,
-                &mut read_bytes,
-            ) {
-                return Ok(());
-            }
+        if upto > 0 && (s.buf.len() >= CHUNK_BYTES || streaming) && !s.send(upto) {
+            return Ok(());
         }
     }
 }
@@ -517,7 +492,7 @@ pub fn import(
                         continue;
                     }
                 };
-                if let Err(e) = read_source(i, input, &mut seq, &reader_tx, flush) {
+                if let Err(e) = read_source(i, input, &mut seq, &reader_tx, flush.is_some()) {
                     if reader_tx.send(ReaderMsg::FileError(i, e)).is_err() {
                         return;
                     }

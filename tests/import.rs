@@ -1,0 +1,72 @@
+//! The import pipeline through the library API: line accounting at the edges the
+//! reader handles itself (over-long lines, missing final newline, empty input).
+
+use logdb::import::{import, ImportObserver, ImportOptions, Source};
+
+#[derive(Default)]
+struct Collect(Vec<(String, u64, String)>);
+impl ImportObserver for Collect {
+    fn reject(&mut self, file: &str, line: u64, reason: &str, _text: &[u8]) {
+        self.0.push((file.to_string(), line, reason.to_string()));
+    }
+}
+
+fn good(i: usize) -> String {
+    format!("10.0.0.{} - - [01/May/2024:10:00:{:02} +0000] \"GET /p?uid={i} HTTP/1.1\" 200 5 \"-\" \"curl/8\"", i % 250, i % 60)
+}
+
+#[test]
+fn over_long_lines_are_rejected_with_their_numbers_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd.log");
+    let mut text = Vec::new();
+    text.extend_from_slice(format!("{}\r\n", good(1)).as_bytes());
+    text.extend(std::iter::repeat_n(b'a', 3 << 20));
+    text.push(b'\n');
+    for i in 3..2000 {
+        text.extend_from_slice(format!("{}\n", good(i)).as_bytes());
+    }
+    text.extend(std::iter::repeat_n(b'b', (1 << 20) + 500)); // line 2000, no newline
+    std::fs::write(&path, &text).unwrap();
+    let db = logdb::Db::open(dir.path().join("db")).unwrap();
+    let mut obs = Collect::default();
+    let stats = import(
+        &db,
+        &[Source::Path(path)],
+        &ImportOptions::new("combined"),
+        &mut obs,
+    )
+    .unwrap();
+    assert_eq!(stats.lines, 2000);
+    assert_eq!(stats.rows, 1998);
+    assert_eq!(stats.rejected, 2);
+    let lines: Vec<u64> = obs.0.iter().map(|r| r.1).collect();
+    assert_eq!(lines, [2, 2000]);
+    assert!(
+        obs.0.iter().all(|r| r.2.contains("longer than 1 MiB")),
+        "{:?}",
+        obs.0
+    );
+    assert_eq!(db.table_info("logs").unwrap().rows, 1998);
+}
+
+#[test]
+fn empty_and_newline_only_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    let blank = dir.path().join("blank.log");
+    std::fs::write(&blank, "\n\n").unwrap();
+    let last = dir.path().join("last.log");
+    std::fs::write(&last, good(5)).unwrap(); // no final newline
+    let db = logdb::Db::open(dir.path().join("db")).unwrap();
+    let mut obs = Collect::default();
+    let srcs = [Source::Path(empty), Source::Path(blank), Source::Path(last)];
+    let stats = import(&db, &srcs, &ImportOptions::new("combined"), &mut obs).unwrap();
+    assert_eq!(
+        (stats.files, stats.lines, stats.rows, stats.rejected),
+        (3, 3, 1, 2)
+    );
+    assert_eq!(obs.0.iter().map(|r| r.1).collect::<Vec<_>>(), [1, 2]);
+    assert!(obs.0[0].0.ends_with("blank.log"));
+}
