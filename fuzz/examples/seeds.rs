@@ -80,7 +80,10 @@ fn main() -> io::Result<()> {
         let mut rejects = Vec::new();
         let mut builder = BatchBuilder::new(parser.schema());
         parser.parse_chunk(lines, 1, &mut builder, &mut rejects);
-        eprintln!("{format}: {} sample rows, rejects: {rejects:?}", builder.len());
+        eprintln!(
+            "{format}: {} sample rows, rejects: {rejects:?}",
+            builder.len()
+        );
         let dir = corpus.join(format!("parse_{format}"));
         fs::create_dir_all(&dir)?;
         fs::write(dir.join("seed-samples"), lines)?;
@@ -104,7 +107,8 @@ fn main() -> io::Result<()> {
         let name = path.file_stem().unwrap_or_default().to_string_lossy();
         seeds.push((format!("golden-{name}"), fs::read(path)?));
     }
-    let mut parser = parser_for("combined", &parser_options("combined")).map_err(io::Error::other)?;
+    let mut parser =
+        parser_for("combined", &parser_options("combined")).map_err(io::Error::other)?;
     let mut builder = BatchBuilder::new(parser.schema());
     let mut small = Vec::new();
     generate(
@@ -132,7 +136,11 @@ fn main() -> io::Result<()> {
     fs::create_dir_all(&dir)?;
     for entry in fs::read_dir(&golden)? {
         let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if name.starts_with("MANIFEST-") {
             fs::copy(&path, dir.join(format!("seed-{name}")))?;
         }
@@ -167,9 +175,17 @@ fn encoded_blocks() -> Vec<(String, usize, Vec<u8>)> {
     let int_inputs: Vec<(&str, Vec<i64>)> = vec![
         ("const", vec![7; 100]),
         ("small", (0..300).map(|i| i % 13).collect()),
-        ("delta", (0..300).map(|i| 1_714_557_600_000_000 + i * 1000).collect()),
+        (
+            "delta",
+            (0..300).map(|i| 1_714_557_600_000_000 + i * 1000).collect(),
+        ),
         ("runs", (0..300).map(|i| i / 50).collect()),
-        ("wide", (0..70).map(|i| i64::MIN / 3 + i * (i64::MAX / 80)).collect()),
+        (
+            "wide",
+            (0..70)
+                .map(|i| i64::MIN / 3 + i * (i64::MAX / 80))
+                .collect(),
+        ),
         ("empty", Vec::new()),
     ];
     for (name, v) in &int_inputs {
@@ -182,9 +198,15 @@ fn encoded_blocks() -> Vec<(String, usize, Vec<u8>)> {
         out.push((format!("u32-{name}"), v.len(), b));
     }
     for (name, v) in [
-        ("decimal", (0..200).map(|i| i as f64 * 0.001).collect::<Vec<f64>>()),
+        (
+            "decimal",
+            (0..200).map(|i| i as f64 * 0.001).collect::<Vec<f64>>(),
+        ),
         ("bits", (0..200).map(|i| (i as f64).sqrt()).collect()),
-        ("special", vec![f64::NAN, f64::INFINITY, -0.0, 1e300, f64::MIN_POSITIVE]),
+        (
+            "special",
+            vec![f64::NAN, f64::INFINITY, -0.0, 1e300, f64::MIN_POSITIVE],
+        ),
     ] {
         let mut b = Vec::new();
         enc::encode_f64(&v, &mut b);
@@ -198,7 +220,13 @@ fn encoded_blocks() -> Vec<(String, usize, Vec<u8>)> {
     enc::encode_bool(&[true; 9], &mut b);
     out.push(("bool-const".into(), 9, b));
     let ips: Vec<u128> = (0..100)
-        .map(|i| if i % 4 == 0 { 0x2001_0db8 << 96 | i } else { 0xffff_c000_0200 | i })
+        .map(|i| {
+            if i % 4 == 0 {
+                0x2001_0db8 << 96 | i
+            } else {
+                0xffff_c000_0200 | i
+            }
+        })
         .collect();
     let mut b = Vec::new();
     enc::encode_ip(&ips, &mut b);
@@ -217,7 +245,14 @@ fn encoded_blocks() -> Vec<(String, usize, Vec<u8>)> {
         out.push((name.into(), v.len(), b));
     }
     let mut strings = StringVec::new();
-    for s in ["/", "/index.html", "", "ünïcödé", "/api/v1/items", "/index.html"] {
+    for s in [
+        "/",
+        "/index.html",
+        "",
+        "ünïcödé",
+        "/api/v1/items",
+        "/index.html",
+    ] {
         strings.push(s);
     }
     let mut b = Vec::new();

@@ -158,8 +158,12 @@ pub fn with_chunk_crcs(bytes: &[u8]) -> Option<Vec<u8>> {
         return None; // compressed footer
     }
     let path = "fuzz.lseg";
-    let seg = Segment::from_bytes(path, PathBuf::from(path), FileBytes::from_vec(bytes.to_vec()))
-        .ok()?;
+    let seg = Segment::from_bytes(
+        path,
+        PathBuf::from(path),
+        FileBytes::from_vec(bytes.to_vec()),
+    )
+    .ok()?;
     let meta = seg.meta();
     let mut chunks = Vec::new();
     for cm in &meta.columns {
@@ -205,8 +209,11 @@ const MAX_KEY_LOOKUPS: usize = 64;
 /// index bitmap, then runs `verify`. Errors are fine; panics are not.
 pub fn read_segment(bytes: &[u8]) {
     let path = "fuzz.lseg";
-    let Ok(seg) = Segment::from_bytes(path, PathBuf::from(path), FileBytes::from_vec(bytes.to_vec()))
-    else {
+    let Ok(seg) = Segment::from_bytes(
+        path,
+        PathBuf::from(path),
+        FileBytes::from_vec(bytes.to_vec()),
+    ) else {
         return;
     };
     let meta = seg.meta();
@@ -216,7 +223,11 @@ pub fn read_segment(bytes: &[u8]) {
         let _ = seg.dictionary(c);
         for b in 0..cm.blocks.len() {
             if seg.read_block(c, b, &mut block, &mut scratch).is_ok() {
-                assert_eq!(block.len(), cm.blocks[b].rows as usize, "rows of a read block");
+                assert_eq!(
+                    block.len(),
+                    cm.blocks[b].rows as usize,
+                    "rows of a read block"
+                );
                 let column = block.to_column();
                 assert_eq!(column.len(), block.len());
             }

@@ -787,7 +787,7 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
         t => Some(t as usize),
     };
     let check_chunk = |c: &Chunk| -> Result<(), WireError> {
-        if c.offset < HEADER_LEN as u64 || c.offset + c.len as u64 > file_len {
+        if c.offset < HEADER_LEN as u64 || c.offset.saturating_add(c.len as u64) > file_len {
             return Err(WireError(format!(
                 "chunk at {} of {} bytes lies outside the data region",
                 c.offset, c.len
