@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use logdb::storage::backend::FileBytes;
 use logdb::storage::encoding::decompress;
-use logdb::storage::segment::{ColumnBlock, Segment, HEADER_LEN, TAIL_LEN};
+use logdb::storage::segment::{ColumnBlock, ColumnStorage, Segment, HEADER_LEN, TAIL_LEN};
 
 const GOLDEN_SEGMENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -83,4 +83,37 @@ fn chunk_offset_near_u64_max_is_corruption_not_overflow() {
     fix_footer_crc(&mut bytes, footer);
     let err = read_everything(bytes).unwrap_err();
     assert!(err.to_string().contains("outside the data region"), "{err}");
+}
+
+/// A dictionary entry count of 2^30 in a footer made the dictionary decoder reserve
+/// 4 GiB for string lengths (libFuzzer: out-of-memory, malloc(4294967304)).
+#[test]
+fn dictionary_longer_than_the_segment_is_corruption() {
+    let (mut bytes, footer) = segment_with_stored_footer();
+    let seg = Segment::from_bytes("t", PathBuf::from("t"), FileBytes::from_vec(bytes.clone()))
+        .expect("opens");
+    let chunk = seg
+        .meta()
+        .columns
+        .iter()
+        .find_map(|c| match &c.storage {
+            ColumnStorage::Dictionary { chunk, .. } => Some(*chunk),
+            _ => None,
+        })
+        .expect("a dictionary column");
+    // In the footer a dictionary is its chunk (offset u64, len u32, crc u32), then
+    // its entry count (u32).
+    let mut pattern = chunk.offset.to_le_bytes().to_vec();
+    pattern.extend_from_slice(&chunk.len.to_le_bytes());
+    pattern.extend_from_slice(&chunk.crc.to_le_bytes());
+    let at = footer.start
+        + bytes[footer.clone()]
+            .windows(16)
+            .position(|w| w == pattern)
+            .expect("dictionary chunk in the footer")
+        + 16;
+    bytes[at..at + 4].copy_from_slice(&(1u32 << 30).to_le_bytes());
+    fix_footer_crc(&mut bytes, footer);
+    let err = read_everything(bytes).unwrap_err();
+    assert!(err.to_string().contains("entries for"), "{err}");
 }

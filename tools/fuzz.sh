@@ -63,7 +63,7 @@ for t in "${targets[@]}"; do
         grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added)' "$log" >&2 || true
     else
         status=1
-        tail -n 40 "$log" >&2
+        grep -v "^\s*\[" "$log" | tail -n 40 | cut -c1-240 >&2
         artifact="$(grep -oE 'Test unit written to [^ ]+' "$log" | tail -n 1 | sed 's/Test unit written to //')"
         echo "CRASH in $t: ${artifact:-see $log}" >&2
         if [ -n "$artifact" ]; then

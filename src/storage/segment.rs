@@ -806,10 +806,15 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
             STORAGE_DICTIONARY => {
                 let chunk = Chunk::read(&mut r)?;
                 check_chunk(&chunk)?;
-                ColumnStorage::Dictionary {
-                    chunk,
-                    len: r.u32()?,
+                let len = r.u32()?;
+                // Entries are distinct values of the rows, so a larger count is
+                // corruption (and would size the decoder's buffers).
+                if u64::from(len) > rows {
+                    return Err(WireError(format!(
+                        "dictionary of column '{name}' has {len} entries for {rows} rows"
+                    )));
                 }
+                ColumnStorage::Dictionary { chunk, len }
             }
             STORAGE_PLAIN => ColumnStorage::Plain,
             t => return Err(WireError(format!("unknown column storage tag {t}"))),
