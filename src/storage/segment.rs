@@ -787,7 +787,7 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
         t => Some(t as usize),
     };
     let check_chunk = |c: &Chunk| -> Result<(), WireError> {
-        if c.offset < HEADER_LEN as u64 || c.offset + c.len as u64 > file_len {
+        if c.offset < HEADER_LEN as u64 || c.offset.saturating_add(c.len as u64) > file_len {
             return Err(WireError(format!(
                 "chunk at {} of {} bytes lies outside the data region",
                 c.offset, c.len
@@ -806,10 +806,15 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
             STORAGE_DICTIONARY => {
                 let chunk = Chunk::read(&mut r)?;
                 check_chunk(&chunk)?;
-                ColumnStorage::Dictionary {
-                    chunk,
-                    len: r.u32()?,
+                let len = r.u32()?;
+                // Entries are distinct values of the rows, so a larger count is
+                // corruption (and would size the decoder's buffers).
+                if u64::from(len) > rows {
+                    return Err(WireError(format!(
+                        "dictionary of column '{name}' has {len} entries for {rows} rows"
+                    )));
                 }
+                ColumnStorage::Dictionary { chunk, len }
             }
             STORAGE_PLAIN => ColumnStorage::Plain,
             t => return Err(WireError(format!("unknown column storage tag {t}"))),
