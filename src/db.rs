@@ -68,7 +68,7 @@ impl DbBuilder {
         self.options.max_segment_rows = rows;
         self
     }
-    /// Rows per column block, a multiple of 2048 (default 8192).
+    /// Rows per column block, a multiple of 2048 up to 65536 (default 8192).
     pub fn block_rows(mut self, rows: usize) -> Self {
         self.options.block_rows = rows;
         self
@@ -126,12 +126,7 @@ impl DbBuilder {
     /// Opens (or creates) a database on any [`Backend`].
     pub fn open_backend(self, backend: Arc<dyn Backend>) -> Result<Db> {
         let o = &self.options;
-        if o.block_rows == 0 || !o.block_rows.is_multiple_of(2048) {
-            return Err(Error::InvalidInput(format!(
-                "block_rows {} is not a positive multiple of 2048",
-                o.block_rows
-            )));
-        }
+        segment::validate_block_rows(o.block_rows)?;
         if o.max_segment_rows == 0 || o.max_segment_rows > u32::MAX as usize {
             return Err(Error::InvalidInput(format!(
                 "max_segment_rows {} is out of range",

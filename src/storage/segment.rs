@@ -36,6 +36,20 @@ pub const TAIL_LEN: usize = TAIL_MAGIC_OFFSET + MAGIC_LEN;
 
 /// Rows per block unless configured otherwise (a multiple of 2048).
 pub const DEFAULT_BLOCK_ROWS: usize = 8192;
+/// The largest block a segment may declare, so that a reader's per-block buffers are
+/// bounded whatever a (checksum-valid but hand-made) footer says.
+pub const MAX_BLOCK_ROWS: usize = 65536;
+
+/// Checks a configured block size: a positive multiple of 2048, at most
+/// [`MAX_BLOCK_ROWS`].
+pub fn validate_block_rows(block_rows: usize) -> Result<()> {
+    if block_rows == 0 || !block_rows.is_multiple_of(2048) || block_rows > MAX_BLOCK_ROWS {
+        return Err(Error::InvalidInput(format!(
+            "block size {block_rows} is not a multiple of 2048 between 2048 and {MAX_BLOCK_ROWS}"
+        )));
+    }
+    Ok(())
+}
 /// A block's raw bytes may not exceed this, so a corrupt length cannot make a
 /// decoder allocate without bound.
 const MAX_CHUNK_RAW: usize = 1 << 30;
@@ -556,11 +570,7 @@ pub fn write_segment(
     segment_id: u64,
     block_rows: usize,
 ) -> Result<EncodedSegment> {
-    if block_rows == 0 || !block_rows.is_multiple_of(2048) {
-        return Err(Error::InvalidInput(format!(
-            "block size {block_rows} is not a positive multiple of 2048"
-        )));
-    }
+    validate_block_rows(block_rows)?;
     let rows = batch.num_rows();
     let time_column = schema.time_index();
     let sorted;
@@ -782,6 +792,11 @@ fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
     let min_ts = r.i64()?;
     let max_ts = r.i64()?;
     let block_rows = r.u32()?;
+    if block_rows == 0 || block_rows as usize > MAX_BLOCK_ROWS {
+        return Err(WireError(format!(
+            "block size {block_rows} is out of range"
+        )));
+    }
     let time_column = match r.u32()? {
         u32::MAX => None,
         t => Some(t as usize),
