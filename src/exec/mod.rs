@@ -533,29 +533,31 @@ fn process_block(
     sel: &mut Vec<u32>,
     out_cols: &mut Option<Vec<Column>>,
 ) -> Result<usize> {
-    let mut selected: Option<&[u32]> = None;
+    // Conjunct by conjunct, each evaluated only on the rows that passed the ones
+    // before (so `x <> 0 AND 10 % x = 1` never divides by zero), compacting the
+    // vectors whenever rows drop out.
+    let mut compacted: Option<Vec<Vector>> = None;
+    let mut n = len;
     for f in &info.filters {
-        let v = vector::eval(f, vecs, len)?;
-        let mut s = Vec::new();
-        vector::selection(&v, len, &mut s)?;
-        // Intersect with the previous selection (both sorted).
-        if let Some(prev) = selected {
-            s.retain(|r| prev.binary_search(r).is_ok());
-        }
-        *sel = s;
-        selected = Some(sel.as_slice());
-        if sel.is_empty() {
-            return Ok(0);
+        for c in crate::sql::optimize::conjuncts(f) {
+            let cur: &[Vector] = compacted.as_deref().unwrap_or(vecs);
+            let v = vector::eval(c, cur, n)?;
+            vector::selection(&v, n, sel)?;
+            drop(v);
+            if sel.is_empty() {
+                return Ok(0);
+            }
+            if sel.len() < n {
+                let next: Vec<Vector> = cur.iter().map(|x| x.gather(sel)).collect();
+                n = sel.len();
+                compacted = Some(next);
+            }
         }
     }
-    let all: Vec<u32>;
-    let rows: &[u32] = match selected {
-        Some(s) => s,
-        None => {
-            all = (0..len as u32).collect();
-            &all
-        }
-    };
+    let vecs: &[Vector] = compacted.as_deref().unwrap_or(vecs);
+    let len = n;
+    let all: Vec<u32> = (0..len as u32).collect();
+    let rows: &[u32] = &all;
     match (sink, state) {
         (Sink::Project(exprs), WorkerOut::Rows(_)) => {
             let cols = out_cols.get_or_insert_with(|| {

@@ -103,6 +103,36 @@ impl Vector {
         }
     }
 
+    /// The rows `sel` of this vector, in that order (dictionaries are shared).
+    pub fn gather(&self, sel: &[u32]) -> Vector {
+        let validity = self.validity.as_ref().map(|b| {
+            let mut out = Bitmap::new(0, false);
+            for &r in sel {
+                out.push(b.get(r as usize));
+            }
+            out
+        });
+        let data = match &self.data {
+            VData::Int(v) => VData::Int(sel.iter().map(|&r| v[r as usize]).collect()),
+            VData::Float(v) => VData::Float(sel.iter().map(|&r| v[r as usize]).collect()),
+            VData::Bool(v) => VData::Bool(sel.iter().map(|&r| v[r as usize]).collect()),
+            VData::Ip(v) => VData::Ip(sel.iter().map(|&r| v[r as usize]).collect()),
+            VData::Str(v) => {
+                let mut out = StringVec::with_capacity(sel.len(), sel.len() * 16);
+                for &r in sel {
+                    out.push(v.get(r as usize));
+                }
+                VData::Str(out)
+            }
+            VData::Dict { codes, dict } => VData::Dict {
+                codes: sel.iter().map(|&r| codes[r as usize]).collect(),
+                dict: dict.clone(),
+            },
+            VData::Const(c) => VData::Const(c.clone()),
+        };
+        Vector { data, validity }
+    }
+
     #[inline]
     pub fn is_valid(&self, i: usize) -> bool {
         match &self.data {
@@ -870,7 +900,7 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
         Value::Float(x) => match to {
             D::Double => Ok(Value::Float(*x)),
             D::SmallInt | D::Integer | D::BigInt => {
-                let r = x.round();
+                let r = x.round_ties_even();
                 if !r.is_finite() || r < -9.223_372_036_854_776e18 || r >= 9.223_372_036_854_776e18
                 {
                     return Err(format!(
