@@ -1765,7 +1765,7 @@ pub(crate) fn castable(from: DataType, to: DataType) -> bool {
     }
 }
 
-/// Converts a literal to `to` as CAST would (DuckDB rules: doubles round half to even$
+/// Converts a literal to `to` as CAST would (DuckDB rules: doubles round half to even
 /// from zero, out-of-range integers are errors).
 pub(crate) fn cast_literal(
     v: &Value,
