@@ -15,6 +15,17 @@ mod common;
 use common::{log_batch, log_schema, T0};
 use logdb::{BatchBuilder, DataType, Db, Field, TableSchema, Value};
 
+/// id, name, x, y, flag, ts, ip.
+type Row<'a> = (
+    i64,
+    Option<&'a str>,
+    Option<i64>,
+    Option<f64>,
+    Option<bool>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
 fn build_db(dir: &std::path::Path) -> Db {
     let db = Db::builder().max_segment_rows(4000).open(dir).unwrap();
     let schema = log_schema();
@@ -32,25 +43,108 @@ fn build_db(dir: &std::path::Path) -> Db {
         Field::new("ip", DataType::Ip),
     ]);
     db.create_table("t", t.clone()).unwrap();
-    let rows: Vec<(i64, Option<&str>, Option<i64>, Option<f64>, Option<bool>, Option<&str>, Option<&str>)> = vec![
-        (1, Some("alpha"), Some(10), Some(1.5), Some(true), Some("2024-05-01 10:00:00"), Some("10.0.0.1")),
-        (2, Some("beta"), Some(-3), Some(2.25), Some(false), Some("2024-05-01 10:30:00"), Some("10.0.0.2")),
-        (3, None, Some(7), None, None, Some("2024-05-02 00:00:00"), None),
-        (4, Some("a_c"), None, Some(-0.5), Some(true), None, Some("::1")),
-        (5, Some("A%C"), Some(0), Some(0.0), Some(false), Some("2023-12-31 23:59:59"), Some("192.168.1.1")),
-        (6, Some("abc"), Some(10), Some(100.0), None, Some("2024-05-01 10:00:00"), Some("10.0.0.1")),
-        (7, Some("Alpha"), Some(2147483647), Some(3.0), Some(true), Some("2024-02-29 12:34:56"), Some("2001:db8::1")),
-        (8, Some(""), Some(-2147483648), Some(-7.75), Some(false), Some("2024-05-01 10:59:59"), Some("10.0.0.3")),
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<Row> = vec![
+        (
+            1,
+            Some("alpha"),
+            Some(10),
+            Some(1.5),
+            Some(true),
+            Some("2024-05-01 10:00:00"),
+            Some("10.0.0.1"),
+        ),
+        (
+            2,
+            Some("beta"),
+            Some(-3),
+            Some(2.25),
+            Some(false),
+            Some("2024-05-01 10:30:00"),
+            Some("10.0.0.2"),
+        ),
+        (
+            3,
+            None,
+            Some(7),
+            None,
+            None,
+            Some("2024-05-02 00:00:00"),
+            None,
+        ),
+        (
+            4,
+            Some("a_c"),
+            None,
+            Some(-0.5),
+            Some(true),
+            None,
+            Some("::1"),
+        ),
+        (
+            5,
+            Some("A%C"),
+            Some(0),
+            Some(0.0),
+            Some(false),
+            Some("2023-12-31 23:59:59"),
+            Some("192.168.1.1"),
+        ),
+        (
+            6,
+            Some("abc"),
+            Some(10),
+            Some(100.0),
+            None,
+            Some("2024-05-01 10:00:00"),
+            Some("10.0.0.1"),
+        ),
+        (
+            7,
+            Some("Alpha"),
+            Some(2147483647),
+            Some(3.0),
+            Some(true),
+            Some("2024-02-29 12:34:56"),
+            Some("2001:db8::1"),
+        ),
+        (
+            8,
+            Some(""),
+            Some(-2147483648),
+            Some(-7.75),
+            Some(false),
+            Some("2024-05-01 10:59:59"),
+            Some("10.0.0.3"),
+        ),
     ];
     let mut b = BatchBuilder::new(&t);
     for (id, name, x, y, flag, ts, ip) in &rows {
         b.push_i64(0, *id);
-        match name { Some(s) => b.push_str(1, s), None => b.push_null(1) }
-        match x { Some(v) => b.push_i64(2, *v), None => b.push_null(2) }
-        match y { Some(v) => b.push_f64(3, *v), None => b.push_null(3) }
-        match flag { Some(v) => b.push_bool(4, *v), None => b.push_null(4) }
-        match ts { Some(s) => b.push_i64(5, logdb::time::parse_timestamp(s).unwrap()), None => b.push_null(5) }
-        match ip { Some(s) => b.push_ip(6, logdb::ip::parse(s).unwrap()), None => b.push_null(6) }
+        match name {
+            Some(s) => b.push_str(1, s),
+            None => b.push_null(1),
+        }
+        match x {
+            Some(v) => b.push_i64(2, *v),
+            None => b.push_null(2),
+        }
+        match y {
+            Some(v) => b.push_f64(3, *v),
+            None => b.push_null(3),
+        }
+        match flag {
+            Some(v) => b.push_bool(4, *v),
+            None => b.push_null(4),
+        }
+        match ts {
+            Some(s) => b.push_i64(5, logdb::time::parse_timestamp(s).unwrap()),
+            None => b.push_null(5),
+        }
+        match ip {
+            Some(s) => b.push_ip(6, logdb::ip::parse(s).unwrap()),
+            None => b.push_null(6),
+        }
     }
     db.append("t", &b.finish()).unwrap();
 
@@ -74,7 +168,13 @@ fn export_csv(db: &Db) {
     for table in ["logs", "t", "empty", "nulls"] {
         let r = db.query(&format!("SELECT * FROM {table}")).unwrap();
         let mut out = String::new();
-        out.push_str(&r.columns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &r.columns
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
         for row in r.rows() {
             let cells: Vec<String> = row
@@ -103,7 +203,11 @@ fn render(v: &Value, t: DataType) -> String {
                 if *f > 0.0 { "inf" } else { "-inf" }.into()
             } else {
                 let s = format!("{f:.3}");
-                if s == "-0.000" { "0.000".into() } else { s }
+                if s == "-0.000" {
+                    "0.000".into()
+                } else {
+                    s
+                }
             }
         }
         Value::Str(s) if s.is_empty() => "(empty)".into(),
@@ -207,5 +311,10 @@ fn slt_files() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {count} slt records failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} slt records failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

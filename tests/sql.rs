@@ -67,7 +67,11 @@ fn random_pred(rng: &mut Rng, rows: &[Vec<Value>], depth: u32) -> (String, Pred)
         );
     }
     let lit = rows[rng.below(rows.len() as u64) as usize][col].clone();
-    let lit = if lit == Value::Null { rows[0][col].clone() } else { lit };
+    let lit = if lit == Value::Null {
+        rows[0][col].clone()
+    } else {
+        lit
+    };
     let (op, test) = cmp_op(rng);
     let sql_lit = match &lit {
         Value::Int(v) if col == 0 => format!("TIMESTAMP '{}'", logdb::time::format_timestamp(*v)),
@@ -106,8 +110,12 @@ fn differential_against_naive_evaluator() {
     for _ in 0..150 {
         let (pred_sql, pred) = random_pred(&mut rng, &rows, 2);
         let kept: Vec<&Vec<Value>> = rows.iter().filter(|r| pred(r) == Some(true)).collect();
-        let group = [None, Some((3usize, "uid")), Some((4, "status")), Some((7, "user_agent"))]
-            [rng.below(4) as usize];
+        let group = [
+            None,
+            Some((3usize, "uid")),
+            Some((4, "status")),
+            Some((7, "user_agent")),
+        ][rng.below(4) as usize];
         let sql = match group {
             None => format!(
                 "SELECT count(*), sum(bytes), min(uri), max(status), count(uid) FROM logs WHERE {pred_sql}"
@@ -127,7 +135,11 @@ fn differential_against_naive_evaluator() {
             Default::default();
         for r in &kept {
             let key = group.map_or(Value::Null, |(c, _)| r[c].clone());
-            groups.entry(format!("{key:?}")).or_insert((key, Vec::new())).1.push(r);
+            groups
+                .entry(format!("{key:?}"))
+                .or_insert((key, Vec::new()))
+                .1
+                .push(r);
         }
         if group.is_none() && groups.is_empty() {
             groups.insert(String::new(), (Value::Null, Vec::new()));
@@ -163,8 +175,14 @@ fn differential_against_naive_evaluator() {
 
         // The same filter as a projection with ORDER BY / LIMIT.
         let sql = format!("SELECT ts, uri FROM logs WHERE {pred_sql} ORDER BY ts DESC LIMIT 7");
-        let got = db.query(&sql).unwrap_or_else(|e| panic!("{sql}: {e}")).rows();
-        let mut want: Vec<Vec<Value>> = kept.iter().map(|r| vec![r[0].clone(), r[2].clone()]).collect();
+        let got = db
+            .query(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .rows();
+        let mut want: Vec<Vec<Value>> = kept
+            .iter()
+            .map(|r| vec![r[0].clone(), r[2].clone()])
+            .collect();
         want.sort_by(|a, b| b[0].partial_cmp(&a[0]).unwrap());
         want.truncate(7);
         assert_eq!(got, want, "{sql}");
@@ -183,24 +201,39 @@ fn errors_name_the_problem_and_its_position() {
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = log_db(dir.path(), 100);
     let e = err(&db, "SELECT nope FROM logs");
-    assert!(e.starts_with("line 1, column 8: unknown column 'nope'"), "{e}");
+    assert!(
+        e.starts_with("line 1, column 8: unknown column 'nope'"),
+        "{e}"
+    );
     assert!(e.contains("known columns: ts, client_ip, uri"), "{e}");
     let e = err(&db, "SELECT * FROM nothere");
-    assert!(e.starts_with("line 1, column 15: unknown table 'nothere'"), "{e}");
+    assert!(
+        e.starts_with("line 1, column 15: unknown table 'nothere'"),
+        "{e}"
+    );
     assert!(e.contains("known tables: logs"), "{e}");
     let e = err(&db, "SELECT * FROM logs WHERE status = secure");
     assert!(e.starts_with("line 1, column 26:"), "{e}");
     assert!(e.contains("SMALLINT") && e.contains("BOOLEAN"), "{e}");
     let e = err(&db, "SELECT uri || 'x' FROM logs");
-    assert!(e.starts_with("line 1, column 8: not supported yet: operator ||"), "{e}");
-    let e = err(&db, "SELECT count(*) FROM logs l JOIN logs r ON l.uri = r.uri");
+    assert!(
+        e.starts_with("line 1, column 8: not supported yet: operator ||"),
+        "{e}"
+    );
+    let e = err(
+        &db,
+        "SELECT count(*) FROM logs l JOIN logs r ON l.uri = r.uri",
+    );
     assert!(e.contains("not supported yet: JOIN"), "{e}");
     let e = err(&db, "SELECT FROM");
     assert!(e.starts_with("line 1, column"), "{e}");
     let e = err(&db, "SELECT uri FROM logs WHERE sum(bytes) > 1");
     assert!(e.contains("aggregate functions are not allowed"), "{e}");
     let e = err(&db, "SELECT lower(status) FROM logs");
-    assert!(e.contains("line 1, column 14") && e.contains("SMALLINT"), "{e}");
+    assert!(
+        e.contains("line 1, column 14") && e.contains("SMALLINT"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -214,7 +247,10 @@ fn explain_shows_time_pruning() {
     )
     .unwrap();
     let text = plan.display_indent();
-    assert!(text.contains("time_range=Some((1714522200000000, 1714522800000000))"), "{text}");
+    assert!(
+        text.contains("time_range=Some((1714522200000000, 1714522800000000))"),
+        "{text}"
+    );
     assert!(text.contains("columns=[ts]"), "{text}");
 }
 

@@ -182,7 +182,13 @@ impl Acc {
     }
 
     /// Adds rows `rows` (with groups `gids`) of `arg` (None for count(*)).
-    fn update(&mut self, arg: Option<&Vector>, rows: &[u32], gids: &[u32], len: usize) -> Result<()> {
+    fn update(
+        &mut self,
+        arg: Option<&Vector>,
+        rows: &[u32],
+        gids: &[u32],
+        len: usize,
+    ) -> Result<()> {
         let Some(v) = arg else {
             if let Acc::Count(c) = self {
                 for &g in gids {
@@ -194,7 +200,10 @@ impl Acc {
         if v.is_null_const() {
             return Ok(());
         }
-        let pairs = rows.iter().zip(gids).map(|(&r, &g)| (r as usize, g as usize));
+        let pairs = rows
+            .iter()
+            .zip(gids)
+            .map(|(&r, &g)| (r as usize, g as usize));
         match self {
             Acc::Count(c) => {
                 for (r, g) in pairs {
@@ -426,9 +435,9 @@ impl Acc {
         };
         match self {
             Acc::Count(c) => Column::new(ColumnData::Int64(c.clone())),
-            Acc::CountDistinct(s) => {
-                Column::new(ColumnData::Int64(s.iter().map(|x| x.len() as i64).collect()))
-            }
+            Acc::CountDistinct(s) => Column::new(ColumnData::Int64(
+                s.iter().map(|x| x.len() as i64).collect(),
+            )),
             Acc::SumInt(s, f) => with_seen(ColumnData::Int64(s.clone()), f),
             Acc::SumFloat(s, f) => with_seen(ColumnData::Float64(s.clone()), f),
             Acc::AvgInt(s, c) => {
@@ -700,11 +709,14 @@ impl AggState {
         }
         // Dictionary keys: group by code in a per-segment table.
         let compatible = self.local.as_ref().is_some_and(|l| {
-            l.kinds.iter().zip(keys).all(|(kind, k)| match (kind, &k.data) {
-                (KeyKind::Dict(d), VData::Dict { dict, .. }) => Arc::ptr_eq(d, dict),
-                (KeyKind::Plain(_), VData::Dict { .. }) | (KeyKind::Dict(_), _) => false,
-                (KeyKind::Plain(_), _) => true,
-            })
+            l.kinds
+                .iter()
+                .zip(keys)
+                .all(|(kind, k)| match (kind, &k.data) {
+                    (KeyKind::Dict(d), VData::Dict { dict, .. }) => Arc::ptr_eq(d, dict),
+                    (KeyKind::Plain(_), VData::Dict { .. }) | (KeyKind::Dict(_), _) => false,
+                    (KeyKind::Plain(_), _) => true,
+                })
         });
         if !compatible {
             self.flush()?;

@@ -67,7 +67,11 @@ impl QueryResult {
     /// A plain-text table with a header line.
     pub fn to_table_string(&self) -> String {
         let rows = self.text_rows();
-        let mut width: Vec<usize> = self.columns.iter().map(|(n, _)| n.chars().count()).collect();
+        let mut width: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .collect();
         for r in &rows {
             for (w, v) in width.iter_mut().zip(r) {
                 *w = (*w).max(v.chars().count());
@@ -195,9 +199,9 @@ fn run(
             }
             Ok(out)
         }
-        LogicalPlan::Aggregate { .. } => Err(Error::Internal(
-            "aggregate over a non-scan input".into(),
-        )),
+        LogicalPlan::Aggregate { .. } => {
+            Err(Error::Internal("aggregate over a non-scan input".into()))
+        }
         LogicalPlan::Scan { .. } => Err(Error::Internal("unreachable scan".into())),
         LogicalPlan::Sort { input, keys, fetch } => {
             let batches = run(snapshot, input, opts, None)?;
@@ -225,7 +229,12 @@ fn is_scan_chain(plan: &LogicalPlan) -> bool {
 }
 
 /// Evaluates `exprs` and gathers rows `sel` (or all) into a batch.
-fn project(exprs: &[(Expr, String)], cols: &[Vector], len: usize, sel: Option<&[u32]>) -> Result<Batch> {
+fn project(
+    exprs: &[(Expr, String)],
+    cols: &[Vector],
+    len: usize,
+    sel: Option<&[u32]>,
+) -> Result<Batch> {
     let mut out = Vec::with_capacity(exprs.len());
     for (e, _) in exprs {
         let v = vector::eval(e, cols, len)?;
@@ -395,8 +404,9 @@ fn pipeline(
     let worker = || {
         let mut state = new_state();
         let r = (|| -> Result<()> {
-            let mut blocks: Vec<ColumnBlock> =
-                (0..info.columns.len()).map(|_| ColumnBlock::default()).collect();
+            let mut blocks: Vec<ColumnBlock> = (0..info.columns.len())
+                .map(|_| ColumnBlock::default())
+                .collect();
             let mut scratch = Vec::new();
             let mut sel = Vec::new();
             loop {
@@ -410,8 +420,16 @@ fn pipeline(
                 let Some(seg) = segments.get(i) else {
                     return Ok(());
                 };
-                let produced =
-                    run_segment(seg, i, &info, &sink, &mut state, &mut blocks, &mut scratch, &mut sel)?;
+                let produced = run_segment(
+                    seg,
+                    i,
+                    &info,
+                    &sink,
+                    &mut state,
+                    &mut blocks,
+                    &mut scratch,
+                    &mut sel,
+                )?;
                 rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
             }
         })();
@@ -502,7 +520,10 @@ fn run_segment(
             if blocks[k].len() != len {
                 return Err(Error::corrupt(
                     seg.display_path(),
-                    format!("block {b} of column {c} has {} rows, expected {len}", blocks[k].len()),
+                    format!(
+                        "block {b} of column {c} has {} rows, expected {len}",
+                        blocks[k].len()
+                    ),
                 ));
             }
         }
@@ -579,7 +600,12 @@ fn process_block(
                 .collect::<Result<_>>()?;
             let args: Vec<Option<_>> = aggs
                 .iter()
-                .map(|(a, _)| a.arg.as_ref().map(|e| vector::eval(e, vecs, len)).transpose())
+                .map(|(a, _)| {
+                    a.arg
+                        .as_ref()
+                        .map(|e| vector::eval(e, vecs, len))
+                        .transpose()
+                })
                 .collect::<Result<_>>()?;
             let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
             let arg_refs: Vec<Option<&Vector>> = args.iter().map(|a| a.as_deref()).collect();

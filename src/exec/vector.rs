@@ -429,7 +429,10 @@ fn negate(v: &Vector, t: DataType, len: usize) -> Result<Vector> {
     let valid = validity(v, len).map(Cow::into_owned);
     if t == DataType::Double {
         let x = floats(v, len)?;
-        return Ok(Vector::new(VData::Float(x.iter().map(|a| -a).collect()), valid));
+        return Ok(Vector::new(
+            VData::Float(x.iter().map(|a| -a).collect()),
+            valid,
+        ));
     }
     let x = ints(v, len)?;
     let (lo, hi) = t.int_range().unwrap_or((i64::MIN, i64::MAX));
@@ -697,7 +700,9 @@ pub fn compare(op: BinaryOp, l: &Vector, r: &Vector, t: DataType, len: usize) ->
         _ => match t.physical() {
             PhysicalType::Int64 => cmp_slices(op, &ints(l, len)?, &ints(r, len)?, |x, y| x.cmp(&y)),
             PhysicalType::Float64 => cmp_slices(op, &floats(l, len)?, &floats(r, len)?, ord_f64),
-            PhysicalType::Bool => cmp_slices(op, &bools(l, len)?, &bools(r, len)?, |x, y| x.cmp(&y)),
+            PhysicalType::Bool => {
+                cmp_slices(op, &bools(l, len)?, &bools(r, len)?, |x, y| x.cmp(&y))
+            }
             PhysicalType::Ip => cmp_slices(op, &ips(l, len)?, &ips(r, len)?, |x, y| x.cmp(&y)),
             PhysicalType::Utf8 => (0..len)
                 .map(|i| test(op, l.str_at(i).cmp(r.str_at(i))))
@@ -817,7 +822,9 @@ fn like(v: &Vector, pat: &LikePattern, negated: bool, len: usize) -> Vector {
                 .map(|&c| m.get(c as usize).copied().unwrap_or(false))
                 .collect()
         }
-        _ => (0..len).map(|i| pat.matches(v.str_at(i)) != negated).collect(),
+        _ => (0..len)
+            .map(|i| pat.matches(v.str_at(i)) != negated)
+            .collect(),
     };
     Vector::new(VData::Bool(out), validity(v, len).map(Cow::into_owned))
 }
@@ -901,8 +908,7 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
             D::Double => Ok(Value::Float(*x)),
             D::SmallInt | D::Integer | D::BigInt => {
                 let r = x.round_ties_even();
-                if !r.is_finite() || r < -9.223_372_036_854_776e18 || r >= 9.223_372_036_854_776e18
-                {
+                if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
                     return Err(format!(
                         "Conversion Error: value {x} is out of range for {to}"
                     ));
@@ -1144,7 +1150,9 @@ fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vec
             ))
         }
         ScalarFunc::Length => {
-            let out = (0..len).map(|i| a.str_at(i).chars().count() as i64).collect();
+            let out = (0..len)
+                .map(|i| a.str_at(i).chars().count() as i64)
+                .collect();
             Ok(Vector::new(VData::Int(out), valid))
         }
         ScalarFunc::Lower | ScalarFunc::Upper => {

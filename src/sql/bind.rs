@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sqlparser::ast as ast;
+use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
@@ -144,10 +144,7 @@ impl<'a> Binder<'a> {
     fn bind(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
         let select = select_of(query)?;
         self.check_select_clauses(query, select)?;
-        if let ast::TableFactor::Table {
-            alias: Some(a), ..
-        } = &select.from[0].relation
-        {
+        if let ast::TableFactor::Table { alias: Some(a), .. } = &select.from[0].relation {
             if !a.columns.is_empty() {
                 return Err(self.unsupported(a.span(), "column aliases on a table"));
             }
@@ -455,8 +452,7 @@ impl<'a> Binder<'a> {
         if !query.locks.is_empty() {
             return bad("locking clauses");
         }
-        if query.for_clause.is_some() || query.settings.is_some() || query.format_clause.is_some()
-        {
+        if query.for_clause.is_some() || query.settings.is_some() || query.format_clause.is_some() {
             return bad("FOR / SETTINGS / FORMAT clauses");
         }
         if !query.pipe_operators.is_empty() {
@@ -541,18 +537,15 @@ impl<'a> Binder<'a> {
     /// A GROUP BY item: an ordinal, a select alias, or an expression.
     fn bind_group_item(&mut self, g: &ast::Expr, items: &[Item]) -> Result<(Expr, String)> {
         if let Some(n) = ordinal(g) {
-            let it = n
-                .checked_sub(1)
-                .and_then(|i| items.get(i))
-                .ok_or_else(|| {
-                    self.err(
-                        g.span(),
-                        format!(
-                            "GROUP BY position {n} is not in the select list (1 to {})",
-                            items.len()
-                        ),
-                    )
-                })?;
+            let it = n.checked_sub(1).and_then(|i| items.get(i)).ok_or_else(|| {
+                self.err(
+                    g.span(),
+                    format!(
+                        "GROUP BY position {n} is not in the select list (1 to {})",
+                        items.len()
+                    ),
+                )
+            })?;
             if contains_agg_mark(&it.expr) {
                 return Err(self.err(g.span(), "GROUP BY position refers to an aggregate"));
             }
@@ -560,7 +553,10 @@ impl<'a> Binder<'a> {
         }
         if let ast::Expr::Identifier(id) = g {
             if self.schema.index_of(&id.value).is_none() {
-                if let Some(it) = items.iter().find(|i| i.name.eq_ignore_ascii_case(&id.value)) {
+                if let Some(it) = items
+                    .iter()
+                    .find(|i| i.name.eq_ignore_ascii_case(&id.value))
+                {
                     if contains_agg_mark(&it.expr) {
                         return Err(self.err(g.span(), "GROUP BY alias refers to an aggregate"));
                     }
@@ -582,15 +578,12 @@ impl<'a> Binder<'a> {
         distinct: bool,
     ) -> Result<usize> {
         if let Some(n) = ordinal(o) {
-            return n
-                .checked_sub(1)
-                .filter(|&i| i < visible)
-                .ok_or_else(|| {
-                    self.err(
-                        o.span(),
-                        format!("ORDER BY position {n} is not in the select list (1 to {visible})"),
-                    )
-                });
+            return n.checked_sub(1).filter(|&i| i < visible).ok_or_else(|| {
+                self.err(
+                    o.span(),
+                    format!("ORDER BY position {n} is not in the select list (1 to {visible})"),
+                )
+            });
         }
         if let ast::Expr::Identifier(id) = o {
             if let Some(i) = items[..visible]
@@ -730,7 +723,10 @@ impl<'a> Binder<'a> {
                 if parts.len() == 2 {
                     let t = &parts[0].value;
                     let ok = t.eq_ignore_ascii_case(&self.table_name)
-                        || self.alias.as_ref().is_some_and(|a| a.eq_ignore_ascii_case(t));
+                        || self
+                            .alias
+                            .as_ref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(t));
                     if !ok {
                         return Err(self.err(
                             parts[0].span,
@@ -907,10 +903,8 @@ impl<'a> Binder<'a> {
                             }
                             ast::Value::SingleQuotedString(s) if s.is_empty() => None,
                             _ => {
-                                return Err(self.err(
-                                    ec.span(),
-                                    "the ESCAPE clause needs a single character",
-                                ))
+                                return Err(self
+                                    .err(ec.span(), "the ESCAPE clause needs a single character"))
                             }
                         },
                         _ => {
@@ -1130,8 +1124,7 @@ impl<'a> Binder<'a> {
         if let Expr::Literal { value, .. } = &x {
             let ok = matches!(value, Value::Null)
                 || (is_numeric(from) && is_numeric(to))
-                || (from == DataType::Varchar
-                    && matches!(to, DataType::Timestamp | DataType::Ip)
+                || (from == DataType::Varchar && matches!(to, DataType::Timestamp | DataType::Ip)
                     || is_numeric(to));
             if ok {
                 return cast_literal(value, from, to)
@@ -1184,23 +1177,53 @@ impl<'a> Binder<'a> {
             return Ok((self.coerce_to(l, t, ls)?, self.coerce_to(r, t, rs)?));
         }
         // A string literal takes the other side's type (DuckDB casts it).
-        if matches!(&r, Expr::Literal { value: Value::Str(_), .. }) {
+        if matches!(
+            &r,
+            Expr::Literal {
+                value: Value::Str(_),
+                ..
+            }
+        ) {
             let r = self.coerce_to(r, lt, rs).map_err(|_| {
-                self.err(rs, format!("cannot compare {lt} with {rt}: the literal is not a valid {lt}"))
+                self.err(
+                    rs,
+                    format!("cannot compare {lt} with {rt}: the literal is not a valid {lt}"),
+                )
             })?;
             return Ok((l, r));
         }
-        if matches!(&l, Expr::Literal { value: Value::Str(_), .. }) {
+        if matches!(
+            &l,
+            Expr::Literal {
+                value: Value::Str(_),
+                ..
+            }
+        ) {
             let l = self.coerce_to(l, rt, ls).map_err(|_| {
-                self.err(ls, format!("cannot compare {lt} with {rt}: the literal is not a valid {rt}"))
+                self.err(
+                    ls,
+                    format!("cannot compare {lt} with {rt}: the literal is not a valid {rt}"),
+                )
             })?;
             return Ok((l, r));
         }
         if lt == DataType::Varchar && matches!(rt, DataType::Timestamp) {
-            return Ok((Expr::Cast { expr: Box::new(l), to: rt }, r));
+            return Ok((
+                Expr::Cast {
+                    expr: Box::new(l),
+                    to: rt,
+                },
+                r,
+            ));
         }
         if rt == DataType::Varchar && matches!(lt, DataType::Timestamp) {
-            return Ok((l, Expr::Cast { expr: Box::new(r), to: lt }));
+            return Ok((
+                l,
+                Expr::Cast {
+                    expr: Box::new(r),
+                    to: lt,
+                },
+            ));
         }
         Err(self.err(ls, format!("cannot compare {lt} with {rt}")))
     }
@@ -1319,9 +1342,9 @@ impl<'a> Binder<'a> {
                     };
                     if matches!(l, Expr::Literal { .. }) && lit_fits(&l, rt) {
                         rt
-                    } else if matches!(r, Expr::Literal { .. }) && lit_fits(&r, lt) {
-                        lt
-                    } else if int_rank(lt) >= int_rank(rt) {
+                    } else if (matches!(r, Expr::Literal { .. }) && lit_fits(&r, lt))
+                        || int_rank(lt) >= int_rank(rt)
+                    {
                         lt
                     } else {
                         rt
@@ -1409,7 +1432,10 @@ impl<'a> Binder<'a> {
         if !list.clauses.is_empty() {
             return Err(self.unsupported(span, "clauses inside a function call"));
         }
-        let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+        let distinct = matches!(
+            list.duplicate_treatment,
+            Some(ast::DuplicateTreatment::Distinct)
+        );
         let mut args: Vec<&ast::Expr> = Vec::new();
         let mut star = false;
         for a in &list.args {
@@ -1420,7 +1446,11 @@ impl<'a> Binder<'a> {
             }
         }
         let agg = match name.as_str() {
-            "count" => Some(if star { AggFunc::CountStar } else { AggFunc::Count }),
+            "count" => Some(if star {
+                AggFunc::CountStar
+            } else {
+                AggFunc::Count
+            }),
             "count_star" => Some(AggFunc::CountStar),
             "sum" => Some(AggFunc::Sum),
             "avg" | "mean" => Some(AggFunc::Avg),
@@ -1435,7 +1465,10 @@ impl<'a> Binder<'a> {
             return Err(self.err(span, format!("{name}(*) is not a function call")));
         }
         if distinct {
-            return Err(self.err(span, format!("DISTINCT is only allowed in aggregates, not {name}")));
+            return Err(self.err(
+                span,
+                format!("DISTINCT is only allowed in aggregates, not {name}"),
+            ));
         }
         let arity = |n: usize| -> Result<()> {
             if args.len() == n {
@@ -1460,7 +1493,9 @@ impl<'a> Binder<'a> {
                     "month" | "months" => TruncUnit::Month,
                     "year" | "years" | "y" => TruncUnit::Year,
                     other => {
-                        return Err(self.unsupported(args[0].span(), format!("date_trunc unit '{other}'")))
+                        return Err(
+                            self.unsupported(args[0].span(), format!("date_trunc unit '{other}'"))
+                        )
                     }
                 };
                 let ts = self.bind_expr(args[1])?;
@@ -1756,9 +1791,7 @@ pub(crate) fn castable(from: DataType, to: DataType) -> bool {
         return true;
     }
     match from {
-        D::SmallInt | D::Integer | D::BigInt | D::Double => {
-            is_numeric(to) || to == D::Boolean
-        }
+        D::SmallInt | D::Integer | D::BigInt | D::Double => is_numeric(to) || to == D::Boolean,
         D::Boolean => is_int(to) || to == D::Double,
         D::Varchar => true,
         D::Timestamp | D::Ip => false,
