@@ -412,6 +412,13 @@ impl Db {
         self.inner.backend.display_path("")
     }
 
+    /// Runs one SQL `SELECT` on the latest committed state (see `spec/sql.md`).
+    pub fn query(&self, sql: &str) -> Result<crate::exec::QueryResult> {
+        let snapshot = self.snapshot()?;
+        let plan = crate::sql::plan(&snapshot, sql)?;
+        crate::exec::execute(&snapshot, &plan, &crate::exec::ExecOptions::default())
+    }
+
     /// The latest committed state. A read-only handle picks up commits made by the
     /// writer process since the last call.
     pub fn snapshot(&self) -> Result<Snapshot> {

@@ -17,14 +17,17 @@
 pub mod column;
 pub mod db;
 pub mod error;
+pub mod exec;
 pub mod import;
 pub mod ingest;
 pub mod ip;
 pub mod schema;
+pub mod sql;
 pub mod storage;
 pub mod time;
 
 pub use column::{Batch, BatchBuilder, Bitmap, Column, ColumnData, StringVec, Value};
 pub use db::{Db, DbBuilder, DbOptions, ScanOptions, Snapshot};
 pub use error::{Error, Result};
+pub use exec::QueryResult;
 pub use schema::{DataType, Field, PhysicalType, TableSchema};

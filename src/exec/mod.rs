@@ -1,0 +1,756 @@
+//! The vectorized executor.
+//!
+//! The bottom of every plan is a *pipeline* run over segments as morsels on N
+//! threads: for each block, decode the referenced columns (skipping blocks whose zone
+//! maps rule the WHERE clause out), evaluate the filter into a selection vector, then
+//! either gather the projected rows or update a per-thread hash aggregate. Operators
+//! above the pipeline (HAVING, the projection over an aggregate, DISTINCT, ORDER BY,
+//! LIMIT) work on the materialized result, which is small for analytical queries.
+
+pub mod agg;
+pub mod vector;
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+
+use hashbrown::HashSet;
+
+use crate::column::{Batch, Column, ColumnData, Value};
+use crate::db::Snapshot;
+use crate::error::{Error, Result};
+use crate::schema::DataType;
+use crate::sql::plan::{AggExpr, BinaryOp, Expr, LogicalPlan, SortKey, ZonePredicate};
+use crate::storage::segment::{ColumnBlock, Segment, Stats};
+use agg::AggState;
+use vector::Vector;
+
+pub use vector::cast_value;
+
+/// The result of a query: typed columns and the rows as batches.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryResult {
+    pub columns: Vec<(String, DataType)>,
+    pub batches: Vec<Batch>,
+}
+
+impl QueryResult {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(Batch::num_rows).sum()
+    }
+
+    /// All rows as values (timestamps as `Value::Int` micros, IPs as `Value::Ip`).
+    pub fn rows(&self) -> Vec<Vec<Value>> {
+        let mut out = Vec::with_capacity(self.num_rows());
+        for b in &self.batches {
+            for r in 0..b.num_rows() {
+                out.push(b.columns.iter().map(|c| c.value(r)).collect());
+            }
+        }
+        out
+    }
+
+    /// All rows as text, the way DuckDB prints them (NULL as `NULL`).
+    pub fn text_rows(&self) -> Vec<Vec<String>> {
+        self.rows()
+            .into_iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&self.columns)
+                    .map(|(v, (_, t))| format_value(v, *t))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A plain-text table with a header line.
+    pub fn to_table_string(&self) -> String {
+        let rows = self.text_rows();
+        let mut width: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .collect();
+        for r in &rows {
+            for (w, v) in width.iter_mut().zip(r) {
+                *w = (*w).max(v.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+            let mut first = true;
+            for (c, w) in cells.zip(&width) {
+                if !first {
+                    out.push_str(" | ");
+                }
+                first = false;
+                let _ = write!(out, "{c:<w$}");
+            }
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            out.push('\n');
+        };
+        line(&mut out, &mut self.columns.iter().map(|(n, _)| n.as_str()));
+        let sep: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
+        line(&mut out, &mut sep.iter().map(String::as_str));
+        for r in &rows {
+            line(&mut out, &mut r.iter().map(String::as_str));
+        }
+        let _ = writeln!(out, "({} rows)", rows.len());
+        out
+    }
+}
+
+/// A value as text: timestamps like DuckDB, IPs in their usual form, NULL as `NULL`.
+pub fn format_value(v: &Value, t: DataType) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Int(x) if t == DataType::Timestamp => crate::time::format_timestamp(*x),
+        Value::Int(x) => x.to_string(),
+        Value::Float(x) => vector::format_float(*x),
+        Value::Bool(b) => b.to_string(),
+        Value::Str(s) => s.to_string(),
+        Value::Ip(x) => crate::ip::format(*x),
+    }
+}
+
+/// Execution settings.
+#[derive(Clone, Debug)]
+pub struct ExecOptions {
+    /// Worker threads for the scan pipeline.
+    pub threads: usize,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Runs a plan against a snapshot.
+pub fn execute(snapshot: &Snapshot, plan: &LogicalPlan, opts: &ExecOptions) -> Result<QueryResult> {
+    let columns = plan.schema();
+    let batches = run(snapshot, plan, opts, None)?;
+    Ok(QueryResult { columns, batches })
+}
+
+/// What the pipeline at the bottom of a plan does with surviving rows.
+enum Sink<'a> {
+    Project(&'a [(Expr, String)]),
+    Aggregate(&'a [(Expr, String)], &'a [(AggExpr, String)]),
+}
+
+/// Runs `plan`; `row_budget` lets a LIMIT without ORDER BY stop a scan early.
+fn run(
+    snapshot: &Snapshot,
+    plan: &LogicalPlan,
+    opts: &ExecOptions,
+    row_budget: Option<usize>,
+) -> Result<Vec<Batch>> {
+    match plan {
+        LogicalPlan::Project { input, exprs } if is_scan_chain(input) => {
+            pipeline(snapshot, input, Sink::Project(exprs), opts, row_budget)
+        }
+        LogicalPlan::Aggregate { input, group, aggs } if is_scan_chain(input) => {
+            pipeline(snapshot, input, Sink::Aggregate(group, aggs), opts, None)
+        }
+        LogicalPlan::Scan { .. } | LogicalPlan::Filter { .. } if is_scan_chain(plan) => {
+            // A bare scan: project every scanned column.
+            let exprs: Vec<(Expr, String)> = plan
+                .schema()
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, data_type))| {
+                    (
+                        Expr::Column {
+                            index: i,
+                            name: name.clone(),
+                            data_type,
+                        },
+                        name,
+                    )
+                })
+                .collect();
+            pipeline(snapshot, plan, Sink::Project(&exprs), opts, row_budget)
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let batches = run(snapshot, input, opts, None)?;
+            let mut out = Vec::with_capacity(batches.len());
+            let mut sel = Vec::new();
+            for b in batches {
+                let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
+                let len = b.num_rows();
+                let v = vector::eval(predicate, &cols, len)?;
+                vector::selection(&v, len, &mut sel)?;
+                out.push(b.take(&sel));
+            }
+            Ok(out)
+        }
+        LogicalPlan::Project { input, exprs } => {
+            let batches = run(snapshot, input, opts, row_budget)?;
+            let mut out = Vec::with_capacity(batches.len());
+            for b in batches {
+                let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
+                out.push(project(exprs, &cols, b.num_rows(), None)?);
+            }
+            Ok(out)
+        }
+        LogicalPlan::Aggregate { .. } => {
+            Err(Error::Internal("aggregate over a non-scan input".into()))
+        }
+        LogicalPlan::Scan { .. } => Err(Error::Internal("unreachable scan".into())),
+        LogicalPlan::Sort { input, keys, fetch } => {
+            let batches = run(snapshot, input, opts, None)?;
+            sort(batches, keys, *fetch, &input.schema())
+        }
+        LogicalPlan::Limit { input, skip, fetch } => {
+            let budget = fetch.map(|f| f.saturating_add(*skip));
+            let batches = run(snapshot, input, opts, budget)?;
+            Ok(limit(batches, *skip, *fetch))
+        }
+        LogicalPlan::Distinct { input } => {
+            let batches = run(snapshot, input, opts, None)?;
+            distinct(batches)
+        }
+    }
+}
+
+/// Whether `plan` is `Filter* -> Scan`.
+fn is_scan_chain(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Scan { .. } => true,
+        LogicalPlan::Filter { input, .. } => is_scan_chain(input),
+        _ => false,
+    }
+}
+
+/// Evaluates `exprs` and gathers rows `sel` (or all) into a batch.
+fn project(
+    exprs: &[(Expr, String)],
+    cols: &[Vector],
+    len: usize,
+    sel: Option<&[u32]>,
+) -> Result<Batch> {
+    let mut out = Vec::with_capacity(exprs.len());
+    for (e, _) in exprs {
+        let v = vector::eval(e, cols, len)?;
+        let mut c = Column::new(ColumnData::empty(e.data_type().physical()));
+        v.append_to(&mut c, sel, len);
+        out.push(c);
+    }
+    Ok(Batch { columns: out })
+}
+
+struct ScanInfo<'a> {
+    table: &'a str,
+    columns: &'a [usize],
+    time_range: Option<(i64, i64)>,
+    zone: &'a [ZonePredicate],
+    filters: Vec<&'a Expr>,
+}
+
+fn scan_info(plan: &LogicalPlan) -> Result<ScanInfo<'_>> {
+    let mut filters = Vec::new();
+    let mut p = plan;
+    loop {
+        match p {
+            LogicalPlan::Filter { input, predicate } => {
+                filters.push(predicate);
+                p = input;
+            }
+            LogicalPlan::Scan {
+                table,
+                columns,
+                time_range,
+                zone_predicates,
+                ..
+            } => {
+                return Ok(ScanInfo {
+                    table,
+                    columns,
+                    time_range: *time_range,
+                    zone: zone_predicates,
+                    filters,
+                })
+            }
+            _ => return Err(Error::Internal("not a scan chain".into())),
+        }
+    }
+}
+
+/// Per-segment zone-map translation of a predicate (strings become code bounds).
+enum ZoneTest {
+    Int(BinaryOp, i64),
+    Float(BinaryOp, f64),
+    Ip(BinaryOp, u128),
+    /// First code >= literal, first code > literal.
+    Code(BinaryOp, u32, u32),
+    Skip,
+}
+
+fn zone_tests(seg: &Segment, zone: &[ZonePredicate]) -> Result<Vec<(usize, ZoneTest)>> {
+    let mut out = Vec::with_capacity(zone.len());
+    for z in zone {
+        let t = match &z.value {
+            Value::Int(v) => ZoneTest::Int(z.op, *v),
+            Value::Float(v) => ZoneTest::Float(z.op, *v),
+            Value::Ip(v) => ZoneTest::Ip(z.op, *v),
+            Value::Str(s) => match seg.dictionary(z.column)? {
+                Some(d) => {
+                    let (lo, hi) = vector::dict_bounds(&d, s);
+                    ZoneTest::Code(z.op, lo, hi)
+                }
+                None => ZoneTest::Skip,
+            },
+            _ => ZoneTest::Skip,
+        };
+        out.push((z.column, t));
+    }
+    Ok(out)
+}
+
+fn may_match<T: PartialOrd>(op: BinaryOp, min: T, max: T, v: T) -> bool {
+    match op {
+        BinaryOp::Eq => min <= v && v <= max,
+        BinaryOp::Lt => min < v,
+        BinaryOp::LtEq => min <= v,
+        BinaryOp::Gt => max > v,
+        BinaryOp::GtEq => max >= v,
+        _ => true,
+    }
+}
+
+/// Whether block `b` of `seg` may hold rows passing every zone test.
+fn block_may_match(seg: &Segment, b: usize, tests: &[(usize, ZoneTest)]) -> bool {
+    let meta = seg.meta();
+    for (col, t) in tests {
+        let Some(bm) = meta.columns.get(*col).and_then(|c| c.blocks.get(b)) else {
+            continue;
+        };
+        if bm.null_count == bm.rows && !matches!(t, ZoneTest::Skip) {
+            // Only NULLs: a comparison is never TRUE.
+            return false;
+        }
+        let ok = match (t, &bm.stats) {
+            (ZoneTest::Int(op, v), Stats::Int { min, max }) => may_match(*op, *min, *max, *v),
+            (ZoneTest::Float(op, v), Stats::Float { min, max }) => {
+                min.is_nan() || max.is_nan() || v.is_nan() || may_match(*op, *min, *max, *v)
+            }
+            (ZoneTest::Ip(op, v), Stats::Ip { min, max }) => may_match(*op, *min, *max, *v),
+            (ZoneTest::Code(op, lo, hi), Stats::Code { min, max }) => match op {
+                BinaryOp::Eq => lo < hi && *max >= *lo && *min < *hi,
+                BinaryOp::Lt => min < lo,
+                BinaryOp::LtEq => min < hi,
+                BinaryOp::Gt => max >= hi,
+                BinaryOp::GtEq => max >= lo,
+                _ => true,
+            },
+            _ => true,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// What one worker thread accumulates.
+enum WorkerOut {
+    Rows(Vec<(usize, Batch)>),
+    Agg(Box<AggState>),
+}
+
+fn pipeline(
+    snapshot: &Snapshot,
+    input: &LogicalPlan,
+    sink: Sink<'_>,
+    opts: &ExecOptions,
+    row_budget: Option<usize>,
+) -> Result<Vec<Batch>> {
+    let info = scan_info(input)?;
+    let segments = snapshot.segments(info.table, info.time_range)?;
+    let entry = snapshot.table(info.table)?;
+    let nfields = entry.schema.fields.len();
+    for s in &segments {
+        if s.meta().columns.len() != nfields {
+            return Err(Error::InvalidInput(format!(
+                "not supported yet: segment {} has {} columns, table '{}' has {nfields}",
+                s.meta().segment_id,
+                s.meta().columns.len(),
+                info.table
+            )));
+        }
+    }
+    let new_state = || -> WorkerOut {
+        match &sink {
+            Sink::Project(_) => WorkerOut::Rows(Vec::new()),
+            Sink::Aggregate(group, aggs) => {
+                let key_types = group.iter().map(|(e, _)| e.data_type()).collect();
+                let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+                WorkerOut::Agg(Box::new(AggState::new(key_types, &aggs)))
+            }
+        }
+    };
+    let threads = opts.threads.max(1).min(segments.len().max(1));
+    let next = AtomicUsize::new(0);
+    let rows_done = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let results: Mutex<Vec<WorkerOut>> = Mutex::new(Vec::new());
+    let worker = || {
+        let mut state = new_state();
+        let r = (|| -> Result<()> {
+            let mut blocks: Vec<ColumnBlock> = (0..info.columns.len())
+                .map(|_| ColumnBlock::default())
+                .collect();
+            let mut scratch = Vec::new();
+            let mut sel = Vec::new();
+            loop {
+                if failed.load(AtomicOrdering::Relaxed) {
+                    return Ok(());
+                }
+                if row_budget.is_some_and(|b| rows_done.load(AtomicOrdering::Relaxed) >= b) {
+                    return Ok(());
+                }
+                let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some(seg) = segments.get(i) else {
+                    return Ok(());
+                };
+                let produced = run_segment(
+                    seg,
+                    i,
+                    &info,
+                    &sink,
+                    &mut state,
+                    &mut blocks,
+                    &mut scratch,
+                    &mut sel,
+                )?;
+                rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
+            }
+        })();
+        if let Err(e) = r {
+            failed.store(true, AtomicOrdering::Relaxed);
+            let mut fe = first_error.lock().unwrap_or_else(|p| p.into_inner());
+            fe.get_or_insert(e);
+        }
+        results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(state);
+    };
+    if threads <= 1 {
+        worker();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(worker);
+            }
+        });
+    }
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    match sink {
+        Sink::Project(_) => {
+            let mut all: Vec<(usize, Batch)> = Vec::new();
+            for r in results {
+                if let WorkerOut::Rows(v) = r {
+                    all.extend(v);
+                }
+            }
+            // Segment order (stable within a segment) keeps table order.
+            all.sort_by_key(|(i, _)| *i);
+            Ok(all.into_iter().map(|(_, b)| b).collect())
+        }
+        Sink::Aggregate(group, aggs) => {
+            let mut merged: Option<AggState> = None;
+            for r in results {
+                if let WorkerOut::Agg(mut s) = r {
+                    s.flush()?;
+                    match &mut merged {
+                        None => merged = Some(*s),
+                        Some(m) => m.merge(*s)?,
+                    }
+                }
+            }
+            let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+            let mut m = match merged {
+                Some(m) => m,
+                None => AggState::new(group.iter().map(|(e, _)| e.data_type()).collect(), &aggs),
+            };
+            if group.is_empty() {
+                m.table.ensure_empty_key_group();
+            }
+            let cols = m.table.finish(&aggs)?;
+            Ok(vec![Batch { columns: cols }])
+        }
+    }
+}
+
+/// Processes one segment; returns the number of rows it produced (projection).
+#[allow(clippy::too_many_arguments)]
+fn run_segment(
+    seg: &Arc<Segment>,
+    seg_idx: usize,
+    info: &ScanInfo<'_>,
+    sink: &Sink<'_>,
+    state: &mut WorkerOut,
+    blocks: &mut [ColumnBlock],
+    scratch: &mut Vec<u8>,
+    sel: &mut Vec<u32>,
+) -> Result<usize> {
+    let meta = seg.meta();
+    let tests = zone_tests(seg, info.zone)?;
+    let nblocks = meta.columns.first().map_or(0, |c| c.blocks.len());
+    let mut produced = 0usize;
+    let mut out_cols: Option<Vec<Column>> = None;
+    for b in 0..nblocks {
+        if !block_may_match(seg, b, &tests) {
+            continue;
+        }
+        let len = meta.columns[0].blocks[b].rows as usize;
+        for (k, &c) in info.columns.iter().enumerate() {
+            seg.read_block(c, b, &mut blocks[k], scratch)?;
+            if blocks[k].len() != len {
+                return Err(Error::corrupt(
+                    seg.display_path(),
+                    format!(
+                        "block {b} of column {c} has {} rows, expected {len}",
+                        blocks[k].len()
+                    ),
+                ));
+            }
+        }
+        let vecs: Vec<Vector> = blocks.iter_mut().map(Vector::take_block).collect();
+        let r = process_block(&vecs, len, info, sink, state, sel, &mut out_cols);
+        for (v, blk) in vecs.into_iter().zip(blocks.iter_mut()) {
+            v.restore(blk);
+        }
+        produced += r?;
+    }
+    match state {
+        WorkerOut::Rows(v) => {
+            if let Some(cols) = out_cols {
+                v.push((seg_idx, Batch { columns: cols }));
+            }
+        }
+        WorkerOut::Agg(a) => a.flush()?,
+    }
+    Ok(produced)
+}
+
+fn process_block(
+    vecs: &[Vector],
+    len: usize,
+    info: &ScanInfo<'_>,
+    sink: &Sink<'_>,
+    state: &mut WorkerOut,
+    sel: &mut Vec<u32>,
+    out_cols: &mut Option<Vec<Column>>,
+) -> Result<usize> {
+    // Conjunct by conjunct, each evaluated only on the rows that passed the ones
+    // before (so `x <> 0 AND 10 % x = 1` never divides by zero), compacting the
+    // vectors whenever rows drop out.
+    let mut compacted: Option<Vec<Vector>> = None;
+    let mut n = len;
+    for f in &info.filters {
+        for c in crate::sql::optimize::conjuncts(f) {
+            let cur: &[Vector] = compacted.as_deref().unwrap_or(vecs);
+            let v = vector::eval(c, cur, n)?;
+            vector::selection(&v, n, sel)?;
+            drop(v);
+            if sel.is_empty() {
+                return Ok(0);
+            }
+            if sel.len() < n {
+                let next: Vec<Vector> = cur.iter().map(|x| x.gather(sel)).collect();
+                n = sel.len();
+                compacted = Some(next);
+            }
+        }
+    }
+    let vecs: &[Vector] = compacted.as_deref().unwrap_or(vecs);
+    let len = n;
+    let all: Vec<u32> = (0..len as u32).collect();
+    let rows: &[u32] = &all;
+    match (sink, state) {
+        (Sink::Project(exprs), WorkerOut::Rows(_)) => {
+            let cols = out_cols.get_or_insert_with(|| {
+                exprs
+                    .iter()
+                    .map(|(e, _)| Column::new(ColumnData::empty(e.data_type().physical())))
+                    .collect()
+            });
+            for ((e, _), c) in exprs.iter().zip(cols.iter_mut()) {
+                let v = vector::eval(e, vecs, len)?;
+                v.append_to(c, Some(rows), len);
+            }
+            Ok(rows.len())
+        }
+        (Sink::Aggregate(group, aggs), WorkerOut::Agg(st)) => {
+            let keys: Vec<_> = group
+                .iter()
+                .map(|(e, _)| vector::eval(e, vecs, len))
+                .collect::<Result<_>>()?;
+            let args: Vec<Option<_>> = aggs
+                .iter()
+                .map(|(a, _)| {
+                    a.arg
+                        .as_ref()
+                        .map(|e| vector::eval(e, vecs, len))
+                        .transpose()
+                })
+                .collect::<Result<_>>()?;
+            let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
+            let arg_refs: Vec<Option<&Vector>> = args.iter().map(|a| a.as_deref()).collect();
+            st.update(&key_refs, &arg_refs, rows, len)?;
+            Ok(0)
+        }
+        _ => Err(Error::Internal("sink and state disagree".into())),
+    }
+}
+
+/// Compares row `a` of `ca` with row `b` of `cb` (same type), NULLs equal.
+fn cmp_cell(ca: &Column, a: usize, cb: &Column, b: usize) -> Ordering {
+    match (&ca.data, &cb.data) {
+        (ColumnData::Int64(x), ColumnData::Int64(y)) => x[a].cmp(&y[b]),
+        (ColumnData::Float64(x), ColumnData::Float64(y)) => vector::ord_f64(x[a], y[b]),
+        (ColumnData::Bool(x), ColumnData::Bool(y)) => x[a].cmp(&y[b]),
+        (ColumnData::Ip(x), ColumnData::Ip(y)) => x[a].cmp(&y[b]),
+        (ColumnData::Utf8(x), ColumnData::Utf8(y)) => x.get(a).cmp(y.get(b)),
+        _ => Ordering::Equal,
+    }
+}
+
+fn concat(batches: Vec<Batch>, schema: &[(String, DataType)]) -> Batch {
+    let mut cols: Vec<Column> = schema
+        .iter()
+        .map(|(_, t)| Column::new(ColumnData::empty(t.physical())))
+        .collect();
+    for b in batches {
+        let n = b.num_rows();
+        for (c, src) in cols.iter_mut().zip(b.columns) {
+            let v = Vector::from_column(&src);
+            v.append_to(c, None, n);
+        }
+    }
+    Batch { columns: cols }
+}
+
+/// ORDER BY: sorts the rows; with `fetch`, selects the first rows first (top-N).
+fn sort(
+    batches: Vec<Batch>,
+    keys: &[SortKey],
+    fetch: Option<usize>,
+    schema: &[(String, DataType)],
+) -> Result<Vec<Batch>> {
+    let all = concat(batches, schema);
+    let n = all.num_rows();
+    let vecs: Vec<Vector> = all.columns.iter().map(Vector::from_column).collect();
+    let mut key_cols = Vec::with_capacity(keys.len());
+    for k in keys {
+        let v = vector::eval(&k.expr, &vecs, n)?;
+        let mut c = Column::new(ColumnData::empty(k.expr.data_type().physical()));
+        v.append_to(&mut c, None, n);
+        key_cols.push(c);
+    }
+    let cmp = |a: &u32, b: &u32| -> Ordering {
+        let (a, b) = (*a as usize, *b as usize);
+        for (k, c) in keys.iter().zip(&key_cols) {
+            let (va, vb) = (c.is_valid(a), c.is_valid(b));
+            let o = match (va, vb) {
+                (false, false) => Ordering::Equal,
+                (false, true) => {
+                    if k.nulls_first {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (true, false) => {
+                    if k.nulls_first {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
+                (true, true) => {
+                    let o = cmp_cell(c, a, c, b);
+                    if k.descending {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        a.cmp(&b)
+    };
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    match fetch {
+        Some(f) if f < n => {
+            if f == 0 {
+                order.clear();
+            } else {
+                order.select_nth_unstable_by(f - 1, cmp);
+                order.truncate(f);
+                order.sort_unstable_by(cmp);
+            }
+        }
+        _ => order.sort_unstable_by(cmp),
+    }
+    Ok(vec![all.take(&order)])
+}
+
+fn limit(batches: Vec<Batch>, skip: usize, fetch: Option<usize>) -> Vec<Batch> {
+    let mut out = Vec::new();
+    let mut to_skip = skip;
+    let mut left = fetch.unwrap_or(usize::MAX);
+    for b in batches {
+        if left == 0 {
+            break;
+        }
+        let n = b.num_rows();
+        if to_skip >= n {
+            to_skip -= n;
+            continue;
+        }
+        let take = (n - to_skip).min(left);
+        let rows: Vec<u32> = (to_skip as u32..(to_skip + take) as u32).collect();
+        out.push(b.take(&rows));
+        left -= take;
+        to_skip = 0;
+    }
+    out
+}
+
+fn distinct(batches: Vec<Batch>) -> Result<Vec<Batch>> {
+    let mut seen: HashSet<Box<[u8]>> = HashSet::new();
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    for b in batches {
+        let vecs: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
+        let mut keep = Vec::new();
+        for r in 0..b.num_rows() {
+            buf.clear();
+            for v in &vecs {
+                agg::encode(&mut buf, v, r, false);
+            }
+            if !seen.contains(buf.as_slice()) {
+                seen.insert(buf.as_slice().into());
+                keep.push(r as u32);
+            }
+        }
+        out.push(b.take(&keep));
+    }
+    Ok(out)
+}

@@ -1,0 +1,1183 @@
+//! Typed vectors and block-at-a-time expression evaluation.
+//!
+//! A [`Vector`] holds one value per row of a batch (or one constant for all rows)
+//! plus validity. Evaluation dispatches once per vector on its type and then runs a
+//! tight loop over plain slices; dictionary-encoded strings stay codes, and a
+//! comparison with a literal becomes a code comparison after one binary search in
+//! the (sorted) dictionary.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
+use crate::error::{Error, Result};
+use crate::schema::{DataType, PhysicalType};
+use crate::sql::plan::{BinaryOp, DatePart, Expr, ScalarFunc, TruncUnit};
+use crate::storage::segment::{BlockValues, ColumnBlock};
+use crate::time::{
+    civil_from_days, days_from_civil, MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE,
+    MICROS_PER_SECOND,
+};
+
+/// The values of a vector.
+#[derive(Clone, Debug)]
+pub enum VData {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Bool(Vec<bool>),
+    Ip(Vec<u128>),
+    Str(StringVec),
+    /// Codes into a dictionary sorted by bytes.
+    Dict {
+        codes: Vec<u32>,
+        dict: Arc<StringVec>,
+    },
+    /// One value for every row (`Value::Null` for a NULL constant).
+    Const(Value),
+}
+
+/// One column of a batch during evaluation.
+#[derive(Clone, Debug)]
+pub struct Vector {
+    pub data: VData,
+    /// `None` = no NULLs (for `Const`, see the value instead).
+    pub validity: Option<Bitmap>,
+}
+
+impl Vector {
+    pub fn new(data: VData, validity: Option<Bitmap>) -> Vector {
+        Vector { data, validity }
+    }
+
+    pub fn constant(v: Value) -> Vector {
+        Vector {
+            data: VData::Const(v),
+            validity: None,
+        }
+    }
+
+    /// Takes a decoded block's buffers (give them back with [`Vector::restore`]).
+    pub fn take_block(block: &mut ColumnBlock) -> Vector {
+        let values = std::mem::replace(&mut block.values, BlockValues::Int64(Vec::new()));
+        let data = match values {
+            BlockValues::Int64(v) => VData::Int(v),
+            BlockValues::Float64(v) => VData::Float(v),
+            BlockValues::Bool(v) => VData::Bool(v),
+            BlockValues::Ip(v) => VData::Ip(v),
+            BlockValues::Utf8(v) => VData::Str(v),
+            BlockValues::Dict { codes, dict } => VData::Dict { codes, dict },
+        };
+        Vector {
+            data,
+            validity: block.validity.take(),
+        }
+    }
+
+    /// Returns the buffers taken by [`Vector::take_block`], for reuse.
+    pub fn restore(self, block: &mut ColumnBlock) {
+        block.values = match self.data {
+            VData::Int(v) => BlockValues::Int64(v),
+            VData::Float(v) => BlockValues::Float64(v),
+            VData::Bool(v) => BlockValues::Bool(v),
+            VData::Ip(v) => BlockValues::Ip(v),
+            VData::Str(v) => BlockValues::Utf8(v),
+            VData::Dict { codes, dict } => BlockValues::Dict { codes, dict },
+            VData::Const(_) => BlockValues::Int64(Vec::new()),
+        };
+        block.validity = self.validity;
+    }
+
+    /// A vector over a materialized column.
+    pub fn from_column(c: &Column) -> Vector {
+        let data = match &c.data {
+            ColumnData::Int64(v) => VData::Int(v.clone()),
+            ColumnData::Float64(v) => VData::Float(v.clone()),
+            ColumnData::Bool(v) => VData::Bool(v.clone()),
+            ColumnData::Ip(v) => VData::Ip(v.clone()),
+            ColumnData::Utf8(v) => VData::Str(v.clone()),
+        };
+        Vector {
+            data,
+            validity: c.validity.clone(),
+        }
+    }
+
+    /// The rows `sel` of this vector, in that order (dictionaries are shared).
+    pub fn gather(&self, sel: &[u32]) -> Vector {
+        let validity = self.validity.as_ref().map(|b| {
+            let mut out = Bitmap::new(0, false);
+            for &r in sel {
+                out.push(b.get(r as usize));
+            }
+            out
+        });
+        let data = match &self.data {
+            VData::Int(v) => VData::Int(sel.iter().map(|&r| v[r as usize]).collect()),
+            VData::Float(v) => VData::Float(sel.iter().map(|&r| v[r as usize]).collect()),
+            VData::Bool(v) => VData::Bool(sel.iter().map(|&r| v[r as usize]).collect()),
+            VData::Ip(v) => VData::Ip(sel.iter().map(|&r| v[r as usize]).collect()),
+            VData::Str(v) => {
+                let mut out = StringVec::with_capacity(sel.len(), sel.len() * 16);
+                for &r in sel {
+                    out.push(v.get(r as usize));
+                }
+                VData::Str(out)
+            }
+            VData::Dict { codes, dict } => VData::Dict {
+                codes: sel.iter().map(|&r| codes[r as usize]).collect(),
+                dict: dict.clone(),
+            },
+            VData::Const(c) => VData::Const(c.clone()),
+        };
+        Vector { data, validity }
+    }
+
+    #[inline]
+    pub fn is_valid(&self, i: usize) -> bool {
+        match &self.data {
+            VData::Const(v) => !matches!(v, Value::Null),
+            _ => self.validity.as_ref().is_none_or(|b| b.get(i)),
+        }
+    }
+
+    /// Whether every row is NULL (a NULL constant).
+    pub fn is_null_const(&self) -> bool {
+        matches!(self.data, VData::Const(Value::Null))
+    }
+
+    /// The string at row `i` (string vectors only; "" otherwise).
+    #[inline]
+    pub fn str_at(&self, i: usize) -> &str {
+        match &self.data {
+            VData::Str(s) => s.get(i),
+            VData::Dict { codes, dict } => {
+                let c = codes[i] as usize;
+                if c < dict.len() {
+                    dict.get(c)
+                } else {
+                    ""
+                }
+            }
+            VData::Const(Value::Str(s)) => s,
+            _ => "",
+        }
+    }
+
+    /// The value at row `i` (slow path: tests, printing, CASE on strings).
+    pub fn value(&self, i: usize, t: DataType) -> Value {
+        if !self.is_valid(i) {
+            return Value::Null;
+        }
+        match &self.data {
+            VData::Int(v) => Value::Int(v[i]),
+            VData::Float(v) => Value::Float(v[i]),
+            VData::Bool(v) => Value::Bool(v[i]),
+            VData::Ip(v) => Value::Ip(v[i]),
+            VData::Str(_) | VData::Dict { .. } => Value::Str(self.str_at(i).into()),
+            VData::Const(v) => match (v, t.physical()) {
+                (Value::Int(x), PhysicalType::Float64) => Value::Float(*x as f64),
+                _ => v.clone(),
+            },
+        }
+    }
+
+    /// Appends the rows `sel` (or all `len` rows) to a column being built.
+    pub fn append_to(&self, out: &mut Column, sel: Option<&[u32]>, len: usize) {
+        let n = sel.map_or(len, <[u32]>::len);
+        let row = |k: usize| sel.map_or(k, |s| s[k] as usize);
+        let start = out.len();
+        // Validity first.
+        let any_null = match &self.data {
+            VData::Const(Value::Null) => n > 0,
+            VData::Const(_) => false,
+            _ => self
+                .validity
+                .as_ref()
+                .is_some_and(|b| (0..n).any(|k| !b.get(row(k)))),
+        };
+        if any_null || out.validity.is_some() {
+            let v = out.validity.get_or_insert_with(|| Bitmap::new(start, true));
+            for k in 0..n {
+                v.push(self.is_valid(row(k)));
+            }
+        }
+        match (&mut out.data, &self.data) {
+            (ColumnData::Int64(o), VData::Int(v)) => o.extend((0..n).map(|k| v[row(k)])),
+            (ColumnData::Float64(o), VData::Float(v)) => o.extend((0..n).map(|k| v[row(k)])),
+            (ColumnData::Bool(o), VData::Bool(v)) => o.extend((0..n).map(|k| v[row(k)])),
+            (ColumnData::Ip(o), VData::Ip(v)) => o.extend((0..n).map(|k| v[row(k)])),
+            (ColumnData::Utf8(o), VData::Str(_) | VData::Dict { .. }) => {
+                for k in 0..n {
+                    o.push(self.str_at(row(k)));
+                }
+            }
+            (o, VData::Const(c)) => {
+                for _ in 0..n {
+                    match (&mut *o, c) {
+                        (ColumnData::Int64(o), Value::Int(x)) => o.push(*x),
+                        (ColumnData::Float64(o), Value::Float(x)) => o.push(*x),
+                        (ColumnData::Float64(o), Value::Int(x)) => o.push(*x as f64),
+                        (ColumnData::Bool(o), Value::Bool(x)) => o.push(*x),
+                        (ColumnData::Ip(o), Value::Ip(x)) => o.push(*x),
+                        (ColumnData::Utf8(o), Value::Str(x)) => o.push(x),
+                        (o, _) => o.push_default(),
+                    }
+                }
+            }
+            (o, _) => {
+                // Type mismatch: a bug in the binder; keep lengths consistent.
+                for _ in 0..n {
+                    o.push_default();
+                }
+                debug_assert!(false, "append_to: vector type does not match the column");
+            }
+        }
+    }
+}
+
+fn internal(msg: &str) -> Error {
+    Error::Internal(format!("expression evaluation: {msg}"))
+}
+
+/// Integer values of a vector (constants broadcast, NULL slots 0).
+pub fn ints(v: &Vector, len: usize) -> Result<Cow<'_, [i64]>> {
+    match &v.data {
+        VData::Int(x) => Ok(Cow::Borrowed(x)),
+        VData::Const(Value::Int(c)) => Ok(Cow::Owned(vec![*c; len])),
+        VData::Const(Value::Null) => Ok(Cow::Owned(vec![0; len])),
+        _ => Err(internal("expected integers")),
+    }
+}
+
+pub fn floats(v: &Vector, len: usize) -> Result<Cow<'_, [f64]>> {
+    match &v.data {
+        VData::Float(x) => Ok(Cow::Borrowed(x)),
+        VData::Int(x) => Ok(Cow::Owned(x.iter().map(|&i| i as f64).collect())),
+        VData::Const(Value::Float(c)) => Ok(Cow::Owned(vec![*c; len])),
+        VData::Const(Value::Int(c)) => Ok(Cow::Owned(vec![*c as f64; len])),
+        VData::Const(Value::Null) => Ok(Cow::Owned(vec![0.0; len])),
+        _ => Err(internal("expected doubles")),
+    }
+}
+
+pub fn bools(v: &Vector, len: usize) -> Result<Cow<'_, [bool]>> {
+    match &v.data {
+        VData::Bool(x) => Ok(Cow::Borrowed(x)),
+        VData::Const(Value::Bool(c)) => Ok(Cow::Owned(vec![*c; len])),
+        VData::Const(Value::Null) => Ok(Cow::Owned(vec![false; len])),
+        _ => Err(internal("expected booleans")),
+    }
+}
+
+pub fn ips(v: &Vector, len: usize) -> Result<Cow<'_, [u128]>> {
+    match &v.data {
+        VData::Ip(x) => Ok(Cow::Borrowed(x)),
+        VData::Const(Value::Ip(c)) => Ok(Cow::Owned(vec![*c; len])),
+        VData::Const(Value::Null) => Ok(Cow::Owned(vec![0; len])),
+        _ => Err(internal("expected IP addresses")),
+    }
+}
+
+/// The validity of a vector as a bitmap (`None` = all valid).
+fn validity(v: &Vector, len: usize) -> Option<Cow<'_, Bitmap>> {
+    match &v.data {
+        VData::Const(Value::Null) => Some(Cow::Owned(Bitmap::new(len, false))),
+        VData::Const(_) => None,
+        _ => v.validity.as_ref().map(Cow::Borrowed),
+    }
+}
+
+/// The AND of two validities.
+fn and_validity(a: Option<Cow<'_, Bitmap>>, b: Option<Cow<'_, Bitmap>>) -> Option<Bitmap> {
+    match (a, b) {
+        (None, None) => None,
+        (Some(x), None) | (None, Some(x)) => Some(x.into_owned()),
+        (Some(x), Some(y)) => {
+            let words = x
+                .words()
+                .iter()
+                .zip(y.words())
+                .map(|(p, q)| p & q)
+                .collect();
+            Some(Bitmap::from_words(words, x.len()))
+        }
+    }
+}
+
+fn both_validity(a: &Vector, b: &Vector, len: usize) -> Option<Bitmap> {
+    and_validity(validity(a, len), validity(b, len))
+}
+
+/// Rows where a boolean vector is TRUE (not NULL), as a selection over `sel` or all.
+pub fn selection(v: &Vector, len: usize, out: &mut Vec<u32>) -> Result<()> {
+    out.clear();
+    match &v.data {
+        VData::Const(Value::Bool(true)) => out.extend(0..len as u32),
+        VData::Const(_) => {}
+        VData::Bool(b) => match &v.validity {
+            None => out.extend((0..len as u32).filter(|&i| b[i as usize])),
+            Some(valid) => {
+                out.extend((0..len as u32).filter(|&i| b[i as usize] && valid.get(i as usize)))
+            }
+        },
+        _ => return Err(internal("a filter must be BOOLEAN")),
+    }
+    Ok(())
+}
+
+/// Evaluates `e` over `cols` (each `len` rows long).
+pub fn eval<'a>(e: &Expr, cols: &'a [Vector], len: usize) -> Result<Cow<'a, Vector>> {
+    Ok(match e {
+        Expr::Column { index, .. } => Cow::Borrowed(
+            cols.get(*index)
+                .ok_or_else(|| internal("column index out of range"))?,
+        ),
+        Expr::Literal { value, data_type } => Cow::Owned(Vector::constant(match value {
+            Value::Int(x) if *data_type == DataType::Double => Value::Float(*x as f64),
+            other => other.clone(),
+        })),
+        Expr::Negate(x) => {
+            let v = eval(x, cols, len)?;
+            Cow::Owned(negate(&v, x.data_type(), len)?)
+        }
+        Expr::Not(x) => {
+            let v = eval(x, cols, len)?;
+            let b = bools(&v, len)?;
+            Cow::Owned(Vector::new(
+                VData::Bool(b.iter().map(|x| !x).collect()),
+                validity(&v, len).map(Cow::into_owned),
+            ))
+        }
+        Expr::Binary {
+            op,
+            left,
+            right,
+            data_type,
+        } => {
+            let l = eval(left, cols, len)?;
+            let r = eval(right, cols, len)?;
+            Cow::Owned(binary(*op, &l, &r, left.data_type(), *data_type, len)?)
+        }
+        Expr::IsNull { expr, negated } => {
+            let v = eval(expr, cols, len)?;
+            let out: Vec<bool> = (0..len).map(|i| v.is_valid(i) == *negated).collect();
+            Cow::Owned(Vector::new(VData::Bool(out), None))
+        }
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
+            let v = eval(expr, cols, len)?;
+            let t = expr.data_type();
+            let mut acc: Option<Vector> = None;
+            for item in list {
+                let iv = eval(item, cols, len)?;
+                let eq = compare(BinaryOp::Eq, &v, &iv, t, len)?;
+                acc = Some(match acc {
+                    None => eq,
+                    Some(a) => logic(BinaryOp::Or, &a, &eq, len)?,
+                });
+            }
+            let res = acc.unwrap_or_else(|| Vector::constant(Value::Bool(false)));
+            if *negated {
+                let b = bools(&res, len)?;
+                Cow::Owned(Vector::new(
+                    VData::Bool(b.iter().map(|x| !x).collect()),
+                    validity(&res, len).map(Cow::into_owned),
+                ))
+            } else {
+                Cow::Owned(res)
+            }
+        }
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+            case_insensitive,
+            negated,
+        } => {
+            let v = eval(expr, cols, len)?;
+            let pat = LikePattern::compile(pattern, *escape, *case_insensitive)?;
+            Cow::Owned(like(&v, &pat, *negated, len))
+        }
+        Expr::Case {
+            whens,
+            else_expr,
+            data_type,
+        } => Cow::Owned(case(whens, else_expr.as_deref(), *data_type, cols, len)?),
+        Expr::Cast { expr, to } => {
+            let v = eval(expr, cols, len)?;
+            Cow::Owned(cast(&v, expr.data_type(), *to, len)?)
+        }
+        Expr::Func {
+            func,
+            args,
+            data_type,
+        } => {
+            let a = match args.first() {
+                Some(a) => eval(a, cols, len)?,
+                None => return Err(internal("function without arguments")),
+            };
+            Cow::Owned(scalar_func(*func, &a, *data_type, len)?)
+        }
+    })
+}
+
+fn negate(v: &Vector, t: DataType, len: usize) -> Result<Vector> {
+    let valid = validity(v, len).map(Cow::into_owned);
+    if t == DataType::Double {
+        let x = floats(v, len)?;
+        return Ok(Vector::new(
+            VData::Float(x.iter().map(|a| -a).collect()),
+            valid,
+        ));
+    }
+    let x = ints(v, len)?;
+    let (lo, hi) = t.int_range().unwrap_or((i64::MIN, i64::MAX));
+    let mut out = Vec::with_capacity(len);
+    for &a in x.iter() {
+        match a.checked_neg().filter(|r| *r >= lo && *r <= hi) {
+            Some(r) => out.push(r),
+            None => return Err(overflow("negation", t, a, 0)),
+        }
+    }
+    Ok(Vector::new(VData::Int(out), valid))
+}
+
+fn type_tag(t: DataType) -> &'static str {
+    match t {
+        DataType::SmallInt => "INT16",
+        DataType::Integer => "INT32",
+        _ => "INT64",
+    }
+}
+
+fn overflow(what: &str, t: DataType, a: i64, b: i64) -> Error {
+    Error::InvalidInput(format!(
+        "Out of Range Error: Overflow in {what} of {} ({a}, {b})",
+        type_tag(t)
+    ))
+}
+
+fn binary(
+    op: BinaryOp,
+    l: &Vector,
+    r: &Vector,
+    operand_t: DataType,
+    t: DataType,
+    len: usize,
+) -> Result<Vector> {
+    match op {
+        BinaryOp::And | BinaryOp::Or => logic(op, l, r, len),
+        op if op.is_comparison() => compare(op, l, r, operand_t, len),
+        _ => arith(op, l, r, operand_t, t, len),
+    }
+}
+
+fn arith(
+    op: BinaryOp,
+    l: &Vector,
+    r: &Vector,
+    operand_t: DataType,
+    t: DataType,
+    len: usize,
+) -> Result<Vector> {
+    let valid = both_validity(l, r, len);
+    let ok = |i: usize| valid.as_ref().is_none_or(|v| v.get(i));
+    if l.is_null_const() || r.is_null_const() {
+        return Ok(Vector::constant(Value::Null));
+    }
+    if operand_t == DataType::Double || t == DataType::Double {
+        let a = floats(l, len)?;
+        let b = floats(r, len)?;
+        let mut out = Vec::with_capacity(len);
+        match op {
+            BinaryOp::Add => out.extend(a.iter().zip(b.iter()).map(|(x, y)| x + y)),
+            BinaryOp::Sub => out.extend(a.iter().zip(b.iter()).map(|(x, y)| x - y)),
+            BinaryOp::Mul => out.extend(a.iter().zip(b.iter()).map(|(x, y)| x * y)),
+            BinaryOp::Div => out.extend(a.iter().zip(b.iter()).map(|(x, y)| x / y)),
+            BinaryOp::Mod | BinaryOp::IntDiv => {
+                for i in 0..len {
+                    if ok(i) && b[i] == 0.0 {
+                        return Err(division_by_zero(op));
+                    }
+                    out.push(if op == BinaryOp::Mod {
+                        a[i] % b[i]
+                    } else {
+                        (a[i] / b[i]).trunc()
+                    });
+                }
+            }
+            _ => return Err(internal("not an arithmetic operator")),
+        }
+        return Ok(Vector::new(VData::Float(out), valid));
+    }
+    let a = ints(l, len)?;
+    let b = ints(r, len)?;
+    let (lo, hi) = t.int_range().unwrap_or((i64::MIN, i64::MAX));
+    let mut out = Vec::with_capacity(len);
+    let what = match op {
+        BinaryOp::Add => "addition",
+        BinaryOp::Sub => "subtraction",
+        BinaryOp::Mul => "multiplication",
+        _ => "division",
+    };
+    for i in 0..len {
+        if !ok(i) {
+            out.push(0);
+            continue;
+        }
+        let (x, y) = (a[i], b[i]);
+        let res = match op {
+            BinaryOp::Add => x.checked_add(y),
+            BinaryOp::Sub => x.checked_sub(y),
+            BinaryOp::Mul => x.checked_mul(y),
+            BinaryOp::IntDiv | BinaryOp::Mod => {
+                if y == 0 {
+                    return Err(division_by_zero(op));
+                }
+                if op == BinaryOp::Mod {
+                    x.checked_rem(y)
+                } else {
+                    x.checked_div(y)
+                }
+            }
+            _ => return Err(internal("not an integer operator")),
+        };
+        match res.filter(|v| *v >= lo && *v <= hi) {
+            Some(v) => out.push(v),
+            None => return Err(overflow(what, t, x, y)),
+        }
+    }
+    Ok(Vector::new(VData::Int(out), valid))
+}
+
+fn division_by_zero(op: BinaryOp) -> Error {
+    Error::InvalidInput(format!(
+        "Invalid Input Error: Division by zero in expression ({})",
+        op.symbol()
+    ))
+}
+
+/// Three-valued AND / OR.
+fn logic(op: BinaryOp, l: &Vector, r: &Vector, len: usize) -> Result<Vector> {
+    let a = bools(l, len)?;
+    let b = bools(r, len)?;
+    let mut out = Vec::with_capacity(len);
+    let mut valid = Bitmap::new(len, true);
+    let mut any_null = false;
+    for i in 0..len {
+        let (av, bv) = (l.is_valid(i), r.is_valid(i));
+        let (x, y) = (a[i] && av, b[i] && bv);
+        let (val, isvalid) = if op == BinaryOp::And {
+            // FALSE wins over NULL.
+            if (av && !a[i]) || (bv && !b[i]) {
+                (false, true)
+            } else {
+                (true, av && bv)
+            }
+        } else if x || y {
+            (true, true)
+        } else {
+            (false, av && bv)
+        };
+        out.push(val && isvalid);
+        if !isvalid {
+            valid.set(i, false);
+            any_null = true;
+        }
+    }
+    Ok(Vector::new(VData::Bool(out), any_null.then_some(valid)))
+}
+
+#[inline]
+pub fn ord_f64(a: f64, b: f64) -> Ordering {
+    // DuckDB: NaN equals NaN and sorts above every other value; -0.0 = 0.0.
+    a.partial_cmp(&b)
+        .unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()))
+}
+
+#[inline]
+fn test(op: BinaryOp, o: Ordering) -> bool {
+    match op {
+        BinaryOp::Eq => o == Ordering::Equal,
+        BinaryOp::NotEq => o != Ordering::Equal,
+        BinaryOp::Lt => o == Ordering::Less,
+        BinaryOp::LtEq => o != Ordering::Greater,
+        BinaryOp::Gt => o == Ordering::Greater,
+        _ => o != Ordering::Less,
+    }
+}
+
+/// A comparison loop over two slices, monomorphized per operator.
+fn cmp_slices<T: Copy>(op: BinaryOp, a: &[T], b: &[T], f: impl Fn(T, T) -> Ordering) -> Vec<bool> {
+    macro_rules! run {
+        ($pred:expr) => {
+            a.iter().zip(b).map(|(&x, &y)| $pred(f(x, y))).collect()
+        };
+    }
+    match op {
+        BinaryOp::Eq => run!(|o| o == Ordering::Equal),
+        BinaryOp::NotEq => run!(|o| o != Ordering::Equal),
+        BinaryOp::Lt => run!(|o| o == Ordering::Less),
+        BinaryOp::LtEq => run!(|o| o != Ordering::Greater),
+        BinaryOp::Gt => run!(|o| o == Ordering::Greater),
+        _ => run!(|o| o != Ordering::Less),
+    }
+}
+
+fn cmp_scalar<T: Copy>(op: BinaryOp, a: &[T], b: T, f: impl Fn(T, T) -> Ordering) -> Vec<bool> {
+    macro_rules! run {
+        ($pred:expr) => {
+            a.iter().map(|&x| $pred(f(x, b))).collect()
+        };
+    }
+    match op {
+        BinaryOp::Eq => run!(|o| o == Ordering::Equal),
+        BinaryOp::NotEq => run!(|o| o != Ordering::Equal),
+        BinaryOp::Lt => run!(|o| o == Ordering::Less),
+        BinaryOp::LtEq => run!(|o| o != Ordering::Greater),
+        BinaryOp::Gt => run!(|o| o == Ordering::Greater),
+        _ => run!(|o| o != Ordering::Less),
+    }
+}
+
+/// Where `s` falls in a sorted dictionary: (first code >= s, first code > s).
+pub fn dict_bounds(dict: &StringVec, s: &str) -> (u32, u32) {
+    let n = dict.len();
+    let lower = partition_point(n, |i| dict.get(i) < s);
+    let upper = partition_point(n, |i| dict.get(i) <= s);
+    (lower as u32, upper as u32)
+}
+
+fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// A code comparison equivalent to comparing the strings with `s`.
+fn dict_compare(op: BinaryOp, codes: &[u32], dict: &StringVec, s: &str) -> Vec<bool> {
+    let (lower, upper) = dict_bounds(dict, s);
+    match op {
+        // Equal strings are the codes in [lower, upper) (at most one).
+        BinaryOp::Eq => codes.iter().map(|&c| c >= lower && c < upper).collect(),
+        BinaryOp::NotEq => codes.iter().map(|&c| c < lower || c >= upper).collect(),
+        BinaryOp::Lt => codes.iter().map(|&c| c < lower).collect(),
+        BinaryOp::LtEq => codes.iter().map(|&c| c < upper).collect(),
+        BinaryOp::Gt => codes.iter().map(|&c| c >= upper).collect(),
+        _ => codes.iter().map(|&c| c >= lower).collect(),
+    }
+}
+
+/// `l <op> r` for operands of one type (`t`).
+pub fn compare(op: BinaryOp, l: &Vector, r: &Vector, t: DataType, len: usize) -> Result<Vector> {
+    if l.is_null_const() || r.is_null_const() {
+        return Ok(Vector::constant(Value::Null));
+    }
+    // Keep constants on the right.
+    if matches!(l.data, VData::Const(_)) && !matches!(r.data, VData::Const(_)) {
+        return compare(op.flip(), r, l, t, len);
+    }
+    let valid = both_validity(l, r, len);
+    let out = match (&l.data, &r.data) {
+        (VData::Dict { codes, dict }, VData::Const(Value::Str(s))) => {
+            dict_compare(op, codes, dict, s)
+        }
+        (VData::Int(a), VData::Const(Value::Int(b))) => cmp_scalar(op, a, *b, |x, y| x.cmp(&y)),
+        (VData::Float(a), VData::Const(Value::Float(b))) => cmp_scalar(op, a, *b, ord_f64),
+        (VData::Ip(a), VData::Const(Value::Ip(b))) => cmp_scalar(op, a, *b, |x, y| x.cmp(&y)),
+        (VData::Int(a), VData::Int(b)) => cmp_slices(op, a, b, |x, y| x.cmp(&y)),
+        _ => match t.physical() {
+            PhysicalType::Int64 => cmp_slices(op, &ints(l, len)?, &ints(r, len)?, |x, y| x.cmp(&y)),
+            PhysicalType::Float64 => cmp_slices(op, &floats(l, len)?, &floats(r, len)?, ord_f64),
+            PhysicalType::Bool => {
+                cmp_slices(op, &bools(l, len)?, &bools(r, len)?, |x, y| x.cmp(&y))
+            }
+            PhysicalType::Ip => cmp_slices(op, &ips(l, len)?, &ips(r, len)?, |x, y| x.cmp(&y)),
+            PhysicalType::Utf8 => (0..len)
+                .map(|i| test(op, l.str_at(i).cmp(r.str_at(i))))
+                .collect(),
+        },
+    };
+    Ok(Vector::new(VData::Bool(out), valid))
+}
+
+/// A compiled LIKE pattern.
+pub struct LikePattern {
+    tokens: Vec<LikeToken>,
+    case_insensitive: bool,
+}
+
+#[derive(Clone, Copy)]
+enum LikeToken {
+    Char(char),
+    One,
+    Many,
+}
+
+impl LikePattern {
+    pub fn compile(pattern: &str, escape: Option<char>, case_insensitive: bool) -> Result<Self> {
+        let mut tokens = Vec::new();
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            if Some(c) == escape {
+                match chars.next() {
+                    Some(n) => tokens.push(LikeToken::Char(fold(n, case_insensitive))),
+                    None => {
+                        return Err(Error::InvalidInput(
+                            "LIKE pattern must not end with the escape character".into(),
+                        ))
+                    }
+                }
+            } else if c == '%' {
+                if !matches!(tokens.last(), Some(LikeToken::Many)) {
+                    tokens.push(LikeToken::Many);
+                }
+            } else if c == '_' {
+                tokens.push(LikeToken::One);
+            } else {
+                tokens.push(LikeToken::Char(fold(c, case_insensitive)));
+            }
+        }
+        Ok(LikePattern {
+            tokens,
+            case_insensitive,
+        })
+    }
+
+    /// Whether `s` matches (greedy wildcard matching with one backtrack point).
+    pub fn matches(&self, s: &str) -> bool {
+        let p = &self.tokens;
+        let (mut pi, mut si) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        loop {
+            if pi < p.len() {
+                let next = s[si..].chars().next();
+                match (p[pi], next) {
+                    (LikeToken::Many, _) => {
+                        star = Some((pi + 1, si));
+                        pi += 1;
+                        continue;
+                    }
+                    (LikeToken::One, Some(c)) => {
+                        pi += 1;
+                        si += c.len_utf8();
+                        continue;
+                    }
+                    (LikeToken::Char(pc), Some(c)) if fold(c, self.case_insensitive) == pc => {
+                        pi += 1;
+                        si += c.len_utf8();
+                        continue;
+                    }
+                    _ => {}
+                }
+            } else if si == s.len() {
+                return true;
+            }
+            match star {
+                Some((sp, ss)) => match s[ss..].chars().next() {
+                    Some(c) => {
+                        let ns = ss + c.len_utf8();
+                        star = Some((sp, ns));
+                        pi = sp;
+                        si = ns;
+                    }
+                    None => return false,
+                },
+                None => return false,
+            }
+        }
+    }
+}
+
+#[inline]
+fn fold(c: char, ci: bool) -> char {
+    if ci {
+        c.to_lowercase().next().unwrap_or(c)
+    } else {
+        c
+    }
+}
+
+fn like(v: &Vector, pat: &LikePattern, negated: bool, len: usize) -> Vector {
+    if v.is_null_const() {
+        return Vector::constant(Value::Null);
+    }
+    let out: Vec<bool> = match &v.data {
+        VData::Dict { codes, dict } if dict.len() < len => {
+            // Match each dictionary entry once, then look codes up.
+            let m: Vec<bool> = dict.iter().map(|s| pat.matches(s) != negated).collect();
+            codes
+                .iter()
+                .map(|&c| m.get(c as usize).copied().unwrap_or(false))
+                .collect()
+        }
+        _ => (0..len)
+            .map(|i| pat.matches(v.str_at(i)) != negated)
+            .collect(),
+    };
+    Vector::new(VData::Bool(out), validity(v, len).map(Cow::into_owned))
+}
+
+fn case(
+    whens: &[(Expr, Expr)],
+    else_expr: Option<&Expr>,
+    t: DataType,
+    cols: &[Vector],
+    len: usize,
+) -> Result<Vector> {
+    // choice[i] = index of the branch taken (whens.len() = ELSE / NULL).
+    let mut choice = vec![u32::MAX; len];
+    let mut undecided = len;
+    for (k, (w, _)) in whens.iter().enumerate() {
+        if undecided == 0 {
+            break;
+        }
+        let c = eval(w, cols, len)?;
+        let b = bools(&c, len)?;
+        for i in 0..len {
+            if choice[i] == u32::MAX && c.is_valid(i) && b[i] {
+                choice[i] = k as u32;
+                undecided -= 1;
+            }
+        }
+    }
+    let mut branches: Vec<Cow<'_, Vector>> = Vec::with_capacity(whens.len() + 1);
+    for (_, then) in whens {
+        branches.push(eval(then, cols, len)?);
+    }
+    let else_idx = whens.len() as u32;
+    match else_expr {
+        Some(e) => branches.push(eval(e, cols, len)?),
+        None => branches.push(Cow::Owned(Vector::constant(Value::Null))),
+    }
+    let mut out = Column::new(ColumnData::empty(t.physical()));
+    let mut one = [0u32; 1];
+    for (i, &c) in choice.iter().enumerate() {
+        let b = if c == u32::MAX { else_idx } else { c } as usize;
+        one[0] = i as u32;
+        branches[b].append_to(&mut out, Some(&one), len);
+    }
+    Ok(Vector::from_column(&out))
+}
+
+/// Row-by-row cast of a scalar (literals and slow paths).
+pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Result<Value, String> {
+    use DataType as D;
+    let fail = |what: &str| {
+        Err(format!(
+            "Conversion Error: could not convert {what} to {to}"
+        ))
+    };
+    let int_in_range = |x: i64| -> std::result::Result<Value, String> {
+        match to.int_range() {
+            Some((lo, hi)) if x < lo || x > hi => Err(format!(
+                "Conversion Error: value {x} is out of range for {to}"
+            )),
+            _ => Ok(Value::Int(x)),
+        }
+    };
+    match v {
+        Value::Null => Ok(Value::Null),
+        Value::Int(x) => match to {
+            D::SmallInt | D::Integer | D::BigInt => int_in_range(*x),
+            D::Timestamp if from == D::Timestamp => Ok(Value::Int(*x)),
+            D::Double => Ok(Value::Float(*x as f64)),
+            D::Boolean => Ok(Value::Bool(*x != 0)),
+            D::Varchar => Ok(Value::Str(
+                if from == D::Timestamp {
+                    crate::time::format_timestamp(*x)
+                } else {
+                    x.to_string()
+                }
+                .into(),
+            )),
+            _ => fail(&format!("{from} {x}")),
+        },
+        Value::Float(x) => match to {
+            D::Double => Ok(Value::Float(*x)),
+            D::SmallInt | D::Integer | D::BigInt => {
+                let r = x.round_ties_even();
+                if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
+                    return Err(format!(
+                        "Conversion Error: value {x} is out of range for {to}"
+                    ));
+                }
+                int_in_range(r as i64)
+            }
+            D::Boolean => Ok(Value::Bool(*x != 0.0)),
+            D::Varchar => Ok(Value::Str(format_float(*x).into())),
+            _ => fail(&format!("DOUBLE {x}")),
+        },
+        Value::Bool(b) => match to {
+            D::Boolean => Ok(Value::Bool(*b)),
+            D::SmallInt | D::Integer | D::BigInt => Ok(Value::Int(*b as i64)),
+            D::Double => Ok(Value::Float(*b as i64 as f64)),
+            D::Varchar => Ok(Value::Str(if *b { "true" } else { "false" }.into())),
+            _ => fail("BOOLEAN"),
+        },
+        Value::Ip(x) => match to {
+            D::Ip => Ok(Value::Ip(*x)),
+            D::Varchar => Ok(Value::Str(crate::ip::format(*x).into())),
+            _ => fail("IP"),
+        },
+        Value::Str(s) => parse_str(s, to),
+    }
+}
+
+/// Parses text as a value of `to` (CAST from VARCHAR).
+pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
+    use DataType as D;
+    let t = s.trim();
+    let bad = || {
+        Err(format!(
+            "Conversion Error: could not convert string '{s}' to {to}"
+        ))
+    };
+    match to {
+        D::Varchar => Ok(Value::Str(s.into())),
+        D::SmallInt | D::Integer | D::BigInt => match t.parse::<i64>() {
+            Ok(x) => match to.int_range() {
+                Some((lo, hi)) if x < lo || x > hi => bad(),
+                _ => Ok(Value::Int(x)),
+            },
+            Err(_) => bad(),
+        },
+        D::Double => match t.to_ascii_lowercase().as_str() {
+            "inf" | "infinity" => Ok(Value::Float(f64::INFINITY)),
+            "-inf" | "-infinity" => Ok(Value::Float(f64::NEG_INFINITY)),
+            "nan" => Ok(Value::Float(f64::NAN)),
+            _ => t.parse::<f64>().map(Value::Float).or_else(|_| bad()),
+        },
+        D::Boolean => match t.to_ascii_lowercase().as_str() {
+            "true" | "t" | "1" | "yes" | "y" => Ok(Value::Bool(true)),
+            "false" | "f" | "0" | "no" | "n" => Ok(Value::Bool(false)),
+            _ => bad(),
+        },
+        D::Timestamp => crate::time::parse_timestamp(t)
+            .map(Value::Int)
+            .map_or_else(bad, Ok),
+        D::Ip => crate::ip::parse(t).map(Value::Ip).map_or_else(bad, Ok),
+    }
+}
+
+/// A DOUBLE as DuckDB prints it when cast to text.
+pub fn format_float(x: f64) -> String {
+    if x.is_nan() {
+        "nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.into()
+    } else if x == x.trunc() && x.abs() < 1e15 {
+        format!("{x:.1}")
+    } else {
+        format!("{x}")
+    }
+}
+
+fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> {
+    if from == to || v.is_null_const() {
+        return Ok(v.clone());
+    }
+    let valid = validity(v, len).map(Cow::into_owned);
+    let ok = |i: usize| v.is_valid(i);
+    let fp = from.physical();
+    // Integer widening/narrowing and int <-> double, vectorized.
+    match (fp, to) {
+        (PhysicalType::Int64, DataType::Double) if from != DataType::Timestamp => {
+            let x = ints(v, len)?;
+            return Ok(Vector::new(
+                VData::Float(x.iter().map(|&a| a as f64).collect()),
+                valid,
+            ));
+        }
+        (PhysicalType::Int64, DataType::SmallInt | DataType::Integer | DataType::BigInt)
+            if from != DataType::Timestamp =>
+        {
+            let x = ints(v, len)?;
+            if let Some((lo, hi)) = to.int_range() {
+                if let Some(i) = (0..len).find(|&i| ok(i) && (x[i] < lo || x[i] > hi)) {
+                    return Err(Error::InvalidInput(format!(
+                        "Conversion Error: value {} is out of range for {to}",
+                        x[i]
+                    )));
+                }
+            }
+            return Ok(Vector::new(VData::Int(x.into_owned()), valid));
+        }
+        _ => {}
+    }
+    // Everything else row by row.
+    let mut out = Column::new(ColumnData::empty(to.physical()));
+    let mut text = String::new();
+    for i in 0..len {
+        let val = if !ok(i) {
+            Value::Null
+        } else if to == DataType::Varchar {
+            text.clear();
+            write_text(&mut text, v, i, from);
+            Value::Str(text.as_str().into())
+        } else if matches!(v.data, VData::Str(_) | VData::Dict { .. }) {
+            parse_str(v.str_at(i), to).map_err(Error::InvalidInput)?
+        } else {
+            cast_value(&v.value(i, from), from, to).map_err(Error::InvalidInput)?
+        };
+        push_value(&mut out, &val);
+    }
+    Ok(Vector::from_column(&out))
+}
+
+/// Appends the text form of row `i` (valid) to `out`.
+pub fn write_text(out: &mut String, v: &Vector, i: usize, t: DataType) {
+    use std::fmt::Write;
+    match (&v.data, t) {
+        (VData::Str(_) | VData::Dict { .. }, _) => out.push_str(v.str_at(i)),
+        (_, DataType::Timestamp) => {
+            if let Value::Int(x) = v.value(i, t) {
+                crate::time::write_timestamp(out, x)
+            }
+        }
+        _ => match v.value(i, t) {
+            Value::Null => out.push_str("NULL"),
+            Value::Int(x) => {
+                let _ = write!(out, "{x}");
+            }
+            Value::Float(x) => out.push_str(&format_float(x)),
+            Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+            Value::Str(s) => out.push_str(&s),
+            Value::Ip(x) => out.push_str(&crate::ip::format(x)),
+        },
+    }
+}
+
+/// Appends one value to a column (NULL as a default slot).
+pub fn push_value(out: &mut Column, v: &Value) {
+    let valid = !matches!(v, Value::Null);
+    let start = out.len();
+    if !valid || out.validity.is_some() {
+        out.validity
+            .get_or_insert_with(|| Bitmap::new(start, true))
+            .push(valid);
+    }
+    match (&mut out.data, v) {
+        (ColumnData::Int64(o), Value::Int(x)) => o.push(*x),
+        (ColumnData::Float64(o), Value::Float(x)) => o.push(*x),
+        (ColumnData::Float64(o), Value::Int(x)) => o.push(*x as f64),
+        (ColumnData::Bool(o), Value::Bool(x)) => o.push(*x),
+        (ColumnData::Ip(o), Value::Ip(x)) => o.push(*x),
+        (ColumnData::Utf8(o), Value::Str(x)) => o.push(x),
+        (o, _) => o.push_default(),
+    }
+}
+
+/// DuckDB's origin for `time_bucket` widths in days or less: 2000-01-03 (a Monday).
+const TIME_BUCKET_ORIGIN: i64 = 946_857_600_000_000;
+
+/// Truncates a timestamp to a unit.
+pub fn date_trunc(unit: TruncUnit, ts: i64) -> i64 {
+    match unit {
+        TruncUnit::Second => ts.div_euclid(MICROS_PER_SECOND) * MICROS_PER_SECOND,
+        TruncUnit::Minute => ts.div_euclid(MICROS_PER_MINUTE) * MICROS_PER_MINUTE,
+        TruncUnit::Hour => ts.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR,
+        TruncUnit::Day => ts.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY,
+        TruncUnit::Week => {
+            let day = ts.div_euclid(MICROS_PER_DAY);
+            // 1970-01-01 was a Thursday; weeks start on Monday.
+            (day - (day + 3).rem_euclid(7)) * MICROS_PER_DAY
+        }
+        TruncUnit::Month | TruncUnit::Year => {
+            let (y, m, _) = civil_from_days(ts.div_euclid(MICROS_PER_DAY));
+            let m = if unit == TruncUnit::Year { 1 } else { m };
+            days_from_civil(y, m, 1) * MICROS_PER_DAY
+        }
+    }
+}
+
+/// `time_bucket(width, ts)` for a width in micros.
+pub fn time_bucket(width: i64, ts: i64) -> i64 {
+    let off = (ts as i128 - TIME_BUCKET_ORIGIN as i128).div_euclid(width as i128) * width as i128;
+    (TIME_BUCKET_ORIGIN as i128 + off) as i64
+}
+
+pub fn date_part(part: DatePart, ts: i64) -> i64 {
+    let day = ts.div_euclid(MICROS_PER_DAY);
+    let rem = ts.rem_euclid(MICROS_PER_DAY);
+    match part {
+        DatePart::Year => civil_from_days(day).0,
+        DatePart::Month => civil_from_days(day).1 as i64,
+        DatePart::Day => civil_from_days(day).2 as i64,
+        DatePart::Hour => rem / MICROS_PER_HOUR,
+        DatePart::Minute => rem / MICROS_PER_MINUTE % 60,
+        DatePart::Second => rem / MICROS_PER_SECOND % 60,
+        DatePart::DayOfWeek => (day + 4).rem_euclid(7),
+    }
+}
+
+fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vector> {
+    if a.is_null_const() {
+        return Ok(Vector::constant(Value::Null));
+    }
+    let valid = validity(a, len).map(Cow::into_owned);
+    match f {
+        ScalarFunc::DateTrunc(u) => {
+            let x = ints(a, len)?;
+            Ok(Vector::new(
+                VData::Int(x.iter().map(|&v| date_trunc(u, v)).collect()),
+                valid,
+            ))
+        }
+        ScalarFunc::TimeBucket(w) => {
+            let x = ints(a, len)?;
+            Ok(Vector::new(
+                VData::Int(x.iter().map(|&v| time_bucket(w, v)).collect()),
+                valid,
+            ))
+        }
+        ScalarFunc::DatePart(p) => {
+            let x = ints(a, len)?;
+            Ok(Vector::new(
+                VData::Int(x.iter().map(|&v| date_part(p, v)).collect()),
+                valid,
+            ))
+        }
+        ScalarFunc::Length => {
+            let out = (0..len)
+                .map(|i| a.str_at(i).chars().count() as i64)
+                .collect();
+            Ok(Vector::new(VData::Int(out), valid))
+        }
+        ScalarFunc::Lower | ScalarFunc::Upper => {
+            let upper = f == ScalarFunc::Upper;
+            let mut out = StringVec::with_capacity(len, len * 16);
+            let mut buf = String::new();
+            for i in 0..len {
+                let s = a.str_at(i);
+                if s.is_ascii() {
+                    buf.clear();
+                    buf.push_str(s);
+                    if upper {
+                        buf.make_ascii_uppercase();
+                    } else {
+                        buf.make_ascii_lowercase();
+                    }
+                    out.push(&buf);
+                } else if upper {
+                    out.push(&s.to_uppercase());
+                } else {
+                    out.push(&s.to_lowercase());
+                }
+            }
+            let _ = t;
+            Ok(Vector::new(VData::Str(out), valid))
+        }
+    }
+}

@@ -1,0 +1,1857 @@
+//! The binder: resolves a parsed `SELECT` against a table schema into a typed
+//! [`LogicalPlan`], applying DuckDB's typing rules and reporting every user mistake
+//! with its position.
+
+use std::sync::Arc;
+
+use sqlparser::ast;
+use sqlparser::ast::Spanned;
+use sqlparser::tokenizer::Span;
+
+use super::optimize;
+use super::plan::{
+    AggExpr, AggFunc, BinaryOp, DatePart, Expr, LogicalPlan, ScalarFunc, SortKey, TruncUnit,
+};
+use crate::column::Value;
+use crate::error::{Error, Result};
+use crate::schema::{DataType, TableSchema};
+use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
+
+/// Column indexes at or above this mark stand for aggregate calls while a select
+/// list is bound; they are rewritten before the plan is built.
+const AGG_MARK: usize = 1 << 40;
+
+/// "line L, column C" of a span, or of `fallback` when the span is empty.
+pub(crate) fn position(span: Span, fallback: Span) -> String {
+    let s = if span.start.line == 0 { fallback } else { span };
+    if s.start.line == 0 {
+        "line 1, column 1".to_string()
+    } else {
+        format!("line {}, column {}", s.start.line, s.start.column)
+    }
+}
+
+fn err_at(span: Span, fallback: Span, msg: impl std::fmt::Display) -> Error {
+    Error::InvalidInput(format!("{}: {msg}", position(span, fallback)))
+}
+
+fn unsupported(span: Span, fallback: Span, what: impl std::fmt::Display) -> Error {
+    err_at(span, fallback, format!("not supported yet: {what}"))
+}
+
+/// Binds one parsed query against `schema` (the table `table`).
+pub fn bind_query(
+    query: &ast::Query,
+    table_name: &str,
+    schema: &TableSchema,
+) -> Result<LogicalPlan> {
+    let mut b = Binder {
+        schema,
+        table_name: table_name.to_string(),
+        alias: None,
+        fallback: query.span(),
+        aggs: Vec::new(),
+        allow_aggs: false,
+    };
+    b.bind(query)
+}
+
+/// The table named in a query's FROM clause, with its span (to resolve the schema
+/// before binding).
+pub fn table_of(query: &ast::Query) -> Result<(String, Span)> {
+    let fallback = query.span();
+    let select = select_of(query)?;
+    if select.from.len() != 1 {
+        let what = if select.from.is_empty() {
+            "SELECT without FROM"
+        } else {
+            "more than one table in FROM"
+        };
+        return Err(unsupported(select.span(), fallback, what));
+    }
+    let twj = &select.from[0];
+    if let Some(j) = twj.joins.first() {
+        return Err(unsupported(j.relation.span(), fallback, "JOIN"));
+    }
+    match &twj.relation {
+        ast::TableFactor::Table {
+            name,
+            args: None,
+            with_hints,
+            version: None,
+            partitions,
+            ..
+        } if with_hints.is_empty() && partitions.is_empty() => {
+            if name.0.len() != 1 {
+                return Err(unsupported(name.span(), fallback, "qualified table names"));
+            }
+            match &name.0[0] {
+                ast::ObjectNamePart::Identifier(id) => Ok((id.value.clone(), id.span)),
+                other => Err(unsupported(other.span(), fallback, "computed table names")),
+            }
+        }
+        other => Err(unsupported(
+            other.span(),
+            fallback,
+            "FROM items other than a table name (subqueries, table functions)",
+        )),
+    }
+}
+
+fn select_of(query: &ast::Query) -> Result<&ast::Select> {
+    let fallback = query.span();
+    if let Some(w) = &query.with {
+        return Err(unsupported(w.span(), fallback, "WITH"));
+    }
+    match query.body.as_ref() {
+        ast::SetExpr::Select(s) => Ok(s),
+        ast::SetExpr::Query(q) => Err(unsupported(q.span(), fallback, "parenthesized queries")),
+        ast::SetExpr::SetOperation { op, .. } => Err(unsupported(
+            query.body.span(),
+            fallback,
+            format!("set operation {op}"),
+        )),
+        other => Err(unsupported(other.span(), fallback, "this kind of query")),
+    }
+}
+
+struct Binder<'a> {
+    schema: &'a TableSchema,
+    table_name: String,
+    alias: Option<String>,
+    fallback: Span,
+    /// Aggregate calls met in the current select list / HAVING / ORDER BY.
+    aggs: Vec<AggExpr>,
+    allow_aggs: bool,
+}
+
+/// A select-list item before planning.
+struct Item {
+    expr: Expr,
+    name: String,
+    span: Span,
+}
+
+impl<'a> Binder<'a> {
+    fn err(&self, span: Span, msg: impl std::fmt::Display) -> Error {
+        err_at(span, self.fallback, msg)
+    }
+
+    fn unsupported(&self, span: Span, what: impl std::fmt::Display) -> Error {
+        unsupported(span, self.fallback, what)
+    }
+
+    fn bind(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
+        let select = select_of(query)?;
+        self.check_select_clauses(query, select)?;
+        if let ast::TableFactor::Table { alias: Some(a), .. } = &select.from[0].relation {
+            if !a.columns.is_empty() {
+                return Err(self.unsupported(a.span(), "column aliases on a table"));
+            }
+            self.alias = Some(a.name.value.clone());
+        }
+
+        // WHERE
+        let where_expr = match &select.selection {
+            Some(w) => {
+                let e = self.bind_expr(w)?;
+                self.expect_bool(&e, w.span(), "WHERE")?;
+                Some(e)
+            }
+            None => None,
+        };
+
+        // The select list, in table scope, with aggregates collected.
+        self.allow_aggs = true;
+        let mut items = Vec::new();
+        for item in &select.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let expr = self.bind_expr(e)?;
+                    items.push(Item {
+                        name: output_name(e),
+                        expr,
+                        span: e.span(),
+                    });
+                }
+                ast::SelectItem::ExprWithAlias { expr: e, alias } => {
+                    let expr = self.bind_expr(e)?;
+                    items.push(Item {
+                        name: alias.value.clone(),
+                        expr,
+                        span: e.span(),
+                    });
+                }
+                ast::SelectItem::Wildcard(opts) => {
+                    if opts.opt_exclude.is_some()
+                        || opts.opt_except.is_some()
+                        || opts.opt_replace.is_some()
+                        || opts.opt_rename.is_some()
+                        || opts.opt_ilike.is_some()
+                    {
+                        return Err(self.unsupported(item.span(), "options on *"));
+                    }
+                    for (i, f) in self.schema.fields.iter().enumerate() {
+                        items.push(Item {
+                            expr: Expr::Column {
+                                index: i,
+                                name: f.name.clone(),
+                                data_type: f.data_type,
+                            },
+                            name: f.name.clone(),
+                            span: item.span(),
+                        });
+                    }
+                }
+                other => return Err(self.unsupported(other.span(), "this select item")),
+            }
+        }
+
+        // GROUP BY
+        let mut group: Vec<(Expr, String)> = Vec::new();
+        let has_group_by;
+        match &select.group_by {
+            ast::GroupByExpr::All(_) => {
+                return Err(self.unsupported(select.span(), "GROUP BY ALL"));
+            }
+            ast::GroupByExpr::Expressions(exprs, mods) => {
+                if !mods.is_empty() {
+                    return Err(self.unsupported(select.span(), "GROUP BY modifiers"));
+                }
+                has_group_by = !exprs.is_empty();
+                self.allow_aggs = false;
+                for g in exprs {
+                    let (e, name) = self.bind_group_item(g, &items)?;
+                    if !group.iter().any(|(x, _)| *x == e) {
+                        group.push((e, name));
+                    }
+                }
+                self.allow_aggs = true;
+            }
+        }
+
+        // HAVING
+        let having = match &select.having {
+            Some(h) => {
+                let e = self.bind_expr(h)?;
+                self.expect_bool(&e, h.span(), "HAVING")?;
+                Some((e, h.span()))
+            }
+            None => None,
+        };
+
+        // ORDER BY: each key is an output column (ordinal, alias, or equal to a select
+        // expression) or a hidden extra column.
+        let distinct = match &select.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => {
+                return Err(self.unsupported(select.span(), "DISTINCT ON"));
+            }
+        };
+        let visible = items.len();
+        let mut sort_keys: Vec<(usize, bool, bool)> = Vec::new();
+        if let Some(ob) = &query.order_by {
+            if ob.interpolate.is_some() {
+                return Err(self.unsupported(query.span(), "INTERPOLATE"));
+            }
+            let exprs = match &ob.kind {
+                ast::OrderByKind::Expressions(e) => e,
+                ast::OrderByKind::All(_) => {
+                    return Err(self.unsupported(query.span(), "ORDER BY ALL"));
+                }
+            };
+            for o in exprs {
+                if o.with_fill.is_some() {
+                    return Err(self.unsupported(o.expr.span(), "WITH FILL"));
+                }
+                let descending = match &o.options.sort {
+                    None | Some(ast::OrderBySort::Asc) => false,
+                    Some(ast::OrderBySort::Desc) => true,
+                    Some(ast::OrderBySort::Using(_)) => {
+                        return Err(self.unsupported(o.expr.span(), "ORDER BY ... USING"));
+                    }
+                };
+                // DuckDB's default: NULLS LAST for both directions.
+                let nulls_first = o.options.nulls_first.unwrap_or(false);
+                let idx = self.bind_order_item(&o.expr, &mut items, visible, distinct)?;
+                sort_keys.push((idx, descending, nulls_first));
+            }
+        }
+
+        let is_agg = has_group_by || !self.aggs.is_empty() || having.is_some();
+
+        // Build the plan bottom-up: scan, filter, aggregate, having, project.
+        let mut select_exprs: Vec<Expr> = Vec::with_capacity(items.len());
+        let having_expr;
+        let aggs = std::mem::take(&mut self.aggs);
+        if is_agg {
+            for it in &items {
+                select_exprs.push(self.rewrite_agg(&it.expr, &group, it.span)?);
+            }
+            having_expr = match &having {
+                Some((h, span)) => Some(self.rewrite_agg(h, &group, *span)?),
+                None => None,
+            };
+        } else {
+            select_exprs = items.iter().map(|i| i.expr.clone()).collect();
+            having_expr = None;
+        }
+
+        // Columns the scan must read, and their positions in the scan output.
+        let mut used = vec![false; self.schema.fields.len()];
+        let mut mark = |i: usize| {
+            if let Some(u) = used.get_mut(i) {
+                *u = true;
+            }
+        };
+        if let Some(w) = &where_expr {
+            w.for_each_column(&mut mark);
+        }
+        if is_agg {
+            for (g, _) in &group {
+                g.for_each_column(&mut mark);
+            }
+            for a in &aggs {
+                if let Some(e) = &a.arg {
+                    e.for_each_column(&mut mark);
+                }
+            }
+        } else {
+            for e in &select_exprs {
+                e.for_each_column(&mut mark);
+            }
+        }
+        let columns: Vec<usize> = (0..used.len()).filter(|&i| used[i]).collect();
+        let mut map = vec![usize::MAX; used.len()];
+        for (pos, &c) in columns.iter().enumerate() {
+            map[c] = pos;
+        }
+        let remap = |i: usize| map[i];
+
+        let (time_range, zone_predicates) = match &where_expr {
+            Some(w) => optimize::scan_hints(w, self.schema),
+            None => (None, Vec::new()),
+        };
+        let mut plan = LogicalPlan::Scan {
+            table: self.table_name.clone(),
+            schema: self.schema.clone(),
+            columns,
+            time_range,
+            zone_predicates,
+        };
+        if let Some(mut w) = where_expr {
+            w.remap_columns(&remap);
+            plan = LogicalPlan::Filter {
+                input: Box::new(plan),
+                predicate: w,
+            };
+        }
+        if is_agg {
+            let group = group
+                .into_iter()
+                .map(|(mut e, n)| {
+                    e.remap_columns(&remap);
+                    (e, n)
+                })
+                .collect();
+            let aggs = aggs
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut a)| {
+                    if let Some(e) = &mut a.arg {
+                        e.remap_columns(&remap);
+                    }
+                    (a, format!("agg{i}"))
+                })
+                .collect();
+            plan = LogicalPlan::Aggregate {
+                input: Box::new(plan),
+                group,
+                aggs,
+            };
+            if let Some(h) = having_expr {
+                plan = LogicalPlan::Filter {
+                    input: Box::new(plan),
+                    predicate: h,
+                };
+            }
+        } else {
+            for e in &mut select_exprs {
+                e.remap_columns(&remap);
+            }
+        }
+        plan = LogicalPlan::Project {
+            input: Box::new(plan),
+            exprs: select_exprs
+                .into_iter()
+                .zip(items.iter().map(|i| i.name.clone()))
+                .collect(),
+        };
+        if distinct {
+            plan = LogicalPlan::Distinct {
+                input: Box::new(plan),
+            };
+        }
+
+        let (limit, offset) = self.bind_limit(query)?;
+        if !sort_keys.is_empty() {
+            let schema = plan.schema();
+            let keys = sort_keys
+                .iter()
+                .map(|&(i, descending, nulls_first)| SortKey {
+                    expr: Expr::Column {
+                        index: i,
+                        name: schema[i].0.clone(),
+                        data_type: schema[i].1,
+                    },
+                    descending,
+                    nulls_first,
+                })
+                .collect();
+            plan = LogicalPlan::Sort {
+                input: Box::new(plan),
+                keys,
+                fetch: limit.map(|l| l.saturating_add(offset)),
+            };
+        }
+        if limit.is_some() || offset > 0 {
+            plan = LogicalPlan::Limit {
+                input: Box::new(plan),
+                skip: offset,
+                fetch: limit,
+            };
+        }
+        if items.len() > visible {
+            let schema = plan.schema();
+            plan = LogicalPlan::Project {
+                input: Box::new(plan),
+                exprs: (0..visible)
+                    .map(|i| {
+                        (
+                            Expr::Column {
+                                index: i,
+                                name: schema[i].0.clone(),
+                                data_type: schema[i].1,
+                            },
+                            schema[i].0.clone(),
+                        )
+                    })
+                    .collect(),
+            };
+        }
+        Ok(plan)
+    }
+
+    fn check_select_clauses(&self, query: &ast::Query, select: &ast::Select) -> Result<()> {
+        let span = select.span();
+        let bad = |what: &str| Err(self.unsupported(span, what));
+        if query.fetch.is_some() {
+            return bad("FETCH");
+        }
+        if !query.locks.is_empty() {
+            return bad("locking clauses");
+        }
+        if query.for_clause.is_some() || query.settings.is_some() || query.format_clause.is_some() {
+            return bad("FOR / SETTINGS / FORMAT clauses");
+        }
+        if !query.pipe_operators.is_empty() {
+            return bad("pipe operators");
+        }
+        if select.top.is_some() {
+            return bad("TOP");
+        }
+        if select.into.is_some() {
+            return bad("SELECT INTO");
+        }
+        if !select.lateral_views.is_empty() {
+            return bad("LATERAL VIEW");
+        }
+        if select.prewhere.is_some() {
+            return bad("PREWHERE");
+        }
+        if select.qualify.is_some() {
+            return bad("QUALIFY");
+        }
+        if !select.named_window.is_empty() {
+            return bad("WINDOW");
+        }
+        if !select.cluster_by.is_empty()
+            || !select.distribute_by.is_empty()
+            || !select.sort_by.is_empty()
+        {
+            return bad("CLUSTER BY / DISTRIBUTE BY / SORT BY");
+        }
+        if !select.connect_by.is_empty() {
+            return bad("CONNECT BY");
+        }
+        if select.exclude.is_some() {
+            return bad("EXCLUDE");
+        }
+        Ok(())
+    }
+
+    fn bind_limit(&self, query: &ast::Query) -> Result<(Option<usize>, usize)> {
+        let Some(lc) = &query.limit_clause else {
+            return Ok((None, 0));
+        };
+        let (limit, offset) = match lc {
+            ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            } => {
+                if !limit_by.is_empty() {
+                    return Err(self.unsupported(query.span(), "LIMIT BY"));
+                }
+                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+            }
+            ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+        };
+        let count = |e: &ast::Expr, what: &str| -> Result<Option<usize>> {
+            match e {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::Null => Ok(None),
+                    ast::Value::Number(n, _) => n.parse::<usize>().map(Some).map_err(|_| {
+                        self.err(
+                            e.span(),
+                            format!("{what} must be a non-negative integer, not {n}"),
+                        )
+                    }),
+                    _ => Err(self.err(e.span(), format!("{what} must be a non-negative integer"))),
+                },
+                _ => Err(self.unsupported(e.span(), format!("{what} with an expression"))),
+            }
+        };
+        let limit = match limit {
+            Some(e) => count(e, "LIMIT")?,
+            None => None,
+        };
+        let offset = match offset {
+            Some(e) => count(e, "OFFSET")?.unwrap_or(0),
+            None => 0,
+        };
+        Ok((limit, offset))
+    }
+
+    /// A GROUP BY item: an ordinal, a select alias, or an expression.
+    fn bind_group_item(&mut self, g: &ast::Expr, items: &[Item]) -> Result<(Expr, String)> {
+        if let Some(n) = ordinal(g) {
+            let it = n.checked_sub(1).and_then(|i| items.get(i)).ok_or_else(|| {
+                self.err(
+                    g.span(),
+                    format!(
+                        "GROUP BY position {n} is not in the select list (1 to {})",
+                        items.len()
+                    ),
+                )
+            })?;
+            if contains_agg_mark(&it.expr) {
+                return Err(self.err(g.span(), "GROUP BY position refers to an aggregate"));
+            }
+            return Ok((it.expr.clone(), it.name.clone()));
+        }
+        if let ast::Expr::Identifier(id) = g {
+            if self.schema.index_of(&id.value).is_none() {
+                if let Some(it) = items
+                    .iter()
+                    .find(|i| i.name.eq_ignore_ascii_case(&id.value))
+                {
+                    if contains_agg_mark(&it.expr) {
+                        return Err(self.err(g.span(), "GROUP BY alias refers to an aggregate"));
+                    }
+                    return Ok((it.expr.clone(), it.name.clone()));
+                }
+            }
+        }
+        let e = self.bind_expr(g)?;
+        Ok((e, output_name(g)))
+    }
+
+    /// An ORDER BY item as an output column position, adding a hidden column when
+    /// it is not in the select list.
+    fn bind_order_item(
+        &mut self,
+        o: &ast::Expr,
+        items: &mut Vec<Item>,
+        visible: usize,
+        distinct: bool,
+    ) -> Result<usize> {
+        if let Some(n) = ordinal(o) {
+            return n.checked_sub(1).filter(|&i| i < visible).ok_or_else(|| {
+                self.err(
+                    o.span(),
+                    format!("ORDER BY position {n} is not in the select list (1 to {visible})"),
+                )
+            });
+        }
+        if let ast::Expr::Identifier(id) = o {
+            if let Some(i) = items[..visible]
+                .iter()
+                .position(|i| i.name == id.value)
+                .or_else(|| {
+                    items[..visible]
+                        .iter()
+                        .position(|i| i.name.eq_ignore_ascii_case(&id.value))
+                })
+            {
+                return Ok(i);
+            }
+        }
+        let e = self.bind_expr(o)?;
+        if let Some(i) = items.iter().position(|i| i.expr == e) {
+            return Ok(i);
+        }
+        if distinct {
+            return Err(self.err(
+                o.span(),
+                "for SELECT DISTINCT, ORDER BY expressions must appear in the select list",
+            ));
+        }
+        items.push(Item {
+            expr: e,
+            name: output_name(o),
+            span: o.span(),
+        });
+        Ok(items.len() - 1)
+    }
+
+    /// Rewrites a select-list expression bound in table scope to refer to the
+    /// aggregate's output: group keys by position, aggregate calls after them.
+    fn rewrite_agg(&self, e: &Expr, group: &[(Expr, String)], span: Span) -> Result<Expr> {
+        if let Some(i) = group.iter().position(|(g, _)| g == e) {
+            return Ok(Expr::Column {
+                index: i,
+                name: group[i].1.clone(),
+                data_type: e.data_type(),
+            });
+        }
+        let mut out = e.clone();
+        match &mut out {
+            Expr::Column { index, name, .. } => {
+                if *index >= AGG_MARK {
+                    *index = *index - AGG_MARK + group.len();
+                } else {
+                    return Err(self.err(
+                        span,
+                        format!(
+                            "column '{name}' must appear in the GROUP BY clause or be used in an \
+                             aggregate function"
+                        ),
+                    ));
+                }
+            }
+            Expr::Literal { .. } => {}
+            Expr::Negate(x) | Expr::Not(x) => **x = self.rewrite_agg(x, group, span)?,
+            Expr::Binary { left, right, .. } => {
+                **left = self.rewrite_agg(left, group, span)?;
+                **right = self.rewrite_agg(right, group, span)?;
+            }
+            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } | Expr::Cast { expr, .. } => {
+                **expr = self.rewrite_agg(expr, group, span)?
+            }
+            Expr::InList { expr, list, .. } => {
+                **expr = self.rewrite_agg(expr, group, span)?;
+                for x in list.iter_mut() {
+                    *x = self.rewrite_agg(x, group, span)?;
+                }
+            }
+            Expr::Case {
+                whens, else_expr, ..
+            } => {
+                for (w, t) in whens.iter_mut() {
+                    *w = self.rewrite_agg(w, group, span)?;
+                    *t = self.rewrite_agg(t, group, span)?;
+                }
+                if let Some(x) = else_expr {
+                    **x = self.rewrite_agg(x, group, span)?;
+                }
+            }
+            Expr::Func { args, .. } => {
+                for x in args.iter_mut() {
+                    *x = self.rewrite_agg(x, group, span)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn expect_bool(&self, e: &Expr, span: Span, clause: &str) -> Result<()> {
+        if e.data_type() == DataType::Boolean || is_null_literal(e) {
+            Ok(())
+        } else {
+            Err(self.err(
+                span,
+                format!("{clause} needs a BOOLEAN condition, not {}", e.data_type()),
+            ))
+        }
+    }
+
+    fn column(&self, id: &ast::Ident) -> Result<Expr> {
+        match self.schema.index_of(&id.value) {
+            Some(i) => {
+                let f = &self.schema.fields[i];
+                Ok(Expr::Column {
+                    index: i,
+                    name: f.name.clone(),
+                    data_type: f.data_type,
+                })
+            }
+            None => Err(self.err(
+                id.span,
+                format!(
+                    "unknown column '{}' in table '{}'; known columns: {}",
+                    id.value,
+                    self.table_name,
+                    self.schema
+                        .fields
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    fn bind_expr(&mut self, e: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as A;
+        let span = e.span();
+        match e {
+            A::Identifier(id) => self.column(id),
+            A::CompoundIdentifier(parts) => {
+                if parts.len() == 2 {
+                    let t = &parts[0].value;
+                    let ok = t.eq_ignore_ascii_case(&self.table_name)
+                        || self
+                            .alias
+                            .as_ref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(t));
+                    if !ok {
+                        return Err(self.err(
+                            parts[0].span,
+                            format!(
+                                "unknown table '{t}'; the query reads '{}'",
+                                self.alias.as_deref().unwrap_or(&self.table_name)
+                            ),
+                        ));
+                    }
+                    self.column(&parts[1])
+                } else {
+                    Err(self.unsupported(span, "qualified names with more than two parts"))
+                }
+            }
+            A::Value(v) => self.bind_value(&v.value, span),
+            A::Nested(inner) => self.bind_expr(inner),
+            A::TypedString(ts) => {
+                let text = match &ts.value.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    _ => return Err(self.err(span, "a typed literal needs a quoted string")),
+                };
+                let dt = self.map_type(&ts.data_type, span)?;
+                cast_literal(&Value::Str(text.as_str().into()), DataType::Varchar, dt)
+                    .map(|v| Expr::literal(v, dt))
+                    .map_err(|m| self.err(span, m))
+            }
+            A::Interval(_) => Err(self.unsupported(
+                span,
+                "INTERVAL values outside timestamp arithmetic and time_bucket",
+            )),
+            A::UnaryOp { op, expr } => {
+                let inner = self.bind_expr(expr)?;
+                match op {
+                    ast::UnaryOperator::Plus => {
+                        self.expect_numeric(&inner, expr.span(), "unary +")?;
+                        Ok(inner)
+                    }
+                    ast::UnaryOperator::Minus => {
+                        if let Expr::Literal { value, data_type } = &inner {
+                            match value {
+                                Value::Int(v) => {
+                                    return Ok(Expr::literal(
+                                        Value::Int(v.checked_neg().ok_or_else(|| {
+                                            self.err(span, "integer literal out of range")
+                                        })?),
+                                        *data_type,
+                                    ))
+                                }
+                                Value::Float(v) => {
+                                    return Ok(Expr::literal(Value::Float(-v), *data_type))
+                                }
+                                Value::Null => return Ok(inner),
+                                _ => {}
+                            }
+                        }
+                        self.expect_numeric(&inner, expr.span(), "unary -")?;
+                        Ok(Expr::Negate(Box::new(inner)))
+                    }
+                    ast::UnaryOperator::Not => {
+                        self.expect_bool(&inner, expr.span(), "NOT")?;
+                        Ok(Expr::Not(Box::new(inner)))
+                    }
+                    other => Err(self.unsupported(span, format!("unary operator {other}"))),
+                }
+            }
+            A::BinaryOp { left, op, right } => self.bind_binary(left, op, right, span),
+            A::IsNull(x) | A::IsNotNull(x) => {
+                let inner = self.bind_expr(x)?;
+                Ok(Expr::IsNull {
+                    expr: Box::new(inner),
+                    negated: matches!(e, A::IsNotNull(_)),
+                })
+            }
+            A::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let l = self.bind_expr(expr)?;
+                let mut items = Vec::with_capacity(list.len());
+                let mut target = l.data_type();
+                if is_null_literal(&l) {
+                    // Take the type of the first non-NULL item.
+                    for it in list {
+                        let b = self.bind_expr(it)?;
+                        if !is_null_literal(&b) {
+                            target = b.data_type();
+                            break;
+                        }
+                    }
+                }
+                let l = self.coerce_to(l, target, expr.span())?;
+                for it in list {
+                    let b = self.bind_expr(it)?;
+                    let (_, r) = self.coerce_compare(l.clone(), b, expr.span(), it.span())?;
+                    items.push(r);
+                }
+                let (l, _) = match items.first() {
+                    Some(first) => {
+                        self.coerce_compare(l, first.clone(), expr.span(), list[0].span())?
+                    }
+                    None => (l, Expr::literal(Value::Null, target)),
+                };
+                Ok(Expr::InList {
+                    expr: Box::new(l),
+                    list: items,
+                    negated: *negated,
+                })
+            }
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.bind_expr(expr)?;
+                let lo = self.bind_expr(low)?;
+                let hi = self.bind_expr(high)?;
+                let ge = self.comparison(BinaryOp::GtEq, x.clone(), lo, expr.span(), low.span())?;
+                let le = self.comparison(BinaryOp::LtEq, x, hi, expr.span(), high.span())?;
+                let both = Expr::Binary {
+                    op: BinaryOp::And,
+                    left: Box::new(ge),
+                    right: Box::new(le),
+                    data_type: DataType::Boolean,
+                };
+                Ok(if *negated {
+                    Expr::Not(Box::new(both))
+                } else {
+                    both
+                })
+            }
+            A::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
+            | A::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if *any {
+                    return Err(self.unsupported(span, "LIKE ANY"));
+                }
+                let x = self.bind_expr(expr)?;
+                let x = self.coerce_to(x, DataType::Varchar, expr.span())?;
+                let pat = self.bind_expr(pattern)?;
+                let pattern_text: Arc<str> = match pat {
+                    Expr::Literal {
+                        value: Value::Str(s),
+                        ..
+                    } => s,
+                    Expr::Literal {
+                        value: Value::Null, ..
+                    } => return Ok(Expr::literal(Value::Null, DataType::Boolean)),
+                    _ => {
+                        return Err(self.unsupported(
+                            pattern.span(),
+                            "LIKE patterns other than a string literal",
+                        ))
+                    }
+                };
+                let escape = match escape_char {
+                    None => None,
+                    Some(ec) => match ec.as_ref() {
+                        A::Value(v) => match &v.value {
+                            ast::Value::SingleQuotedString(s) if s.chars().count() == 1 => {
+                                s.chars().next()
+                            }
+                            ast::Value::SingleQuotedString(s) if s.is_empty() => None,
+                            _ => {
+                                return Err(self
+                                    .err(ec.span(), "the ESCAPE clause needs a single character"))
+                            }
+                        },
+                        _ => {
+                            return Err(
+                                self.err(ec.span(), "the ESCAPE clause needs a string literal")
+                            )
+                        }
+                    },
+                };
+                Ok(Expr::Like {
+                    expr: Box::new(x),
+                    pattern: pattern_text,
+                    escape,
+                    case_insensitive: matches!(e, A::ILike { .. }),
+                    negated: *negated,
+                })
+            }
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let op = match operand {
+                    Some(o) => Some((self.bind_expr(o)?, o.span())),
+                    None => None,
+                };
+                let mut whens = Vec::new();
+                let mut results = Vec::new();
+                for cw in conditions {
+                    let c = self.bind_expr(&cw.condition)?;
+                    let c = match &op {
+                        Some((o, ospan)) => self.comparison(
+                            BinaryOp::Eq,
+                            o.clone(),
+                            c,
+                            *ospan,
+                            cw.condition.span(),
+                        )?,
+                        None => {
+                            self.expect_bool(&c, cw.condition.span(), "CASE WHEN")?;
+                            c
+                        }
+                    };
+                    whens.push(c);
+                    results.push((self.bind_expr(&cw.result)?, cw.result.span()));
+                }
+                let els = match else_result {
+                    Some(x) => Some((self.bind_expr(x)?, x.span())),
+                    None => None,
+                };
+                let mut t: Option<DataType> = None;
+                for (r, rspan) in results.iter().chain(els.iter()) {
+                    if is_null_literal(r) {
+                        continue;
+                    }
+                    t = Some(match t {
+                        None => r.data_type(),
+                        Some(t) => common_type(t, r.data_type()).ok_or_else(|| {
+                            self.err(
+                                *rspan,
+                                format!(
+                                    "CASE branches have incompatible types {t} and {}",
+                                    r.data_type()
+                                ),
+                            )
+                        })?,
+                    });
+                }
+                let t = t.unwrap_or(DataType::Integer);
+                let mut pairs = Vec::new();
+                for (w, (r, rspan)) in whens.into_iter().zip(results) {
+                    pairs.push((w, self.coerce_to(r, t, rspan)?));
+                }
+                let else_expr = match els {
+                    Some((x, xspan)) => Some(Box::new(self.coerce_to(x, t, xspan)?)),
+                    None => None,
+                };
+                Ok(Expr::Case {
+                    whens: pairs,
+                    else_expr,
+                    data_type: t,
+                })
+            }
+            A::Cast {
+                kind,
+                expr,
+                data_type,
+                format,
+            } => {
+                if format.is_some() {
+                    return Err(self.unsupported(span, "CAST ... FORMAT"));
+                }
+                match kind {
+                    ast::CastKind::Cast | ast::CastKind::DoubleColon => {}
+                    _ => return Err(self.unsupported(span, "TRY_CAST / SAFE_CAST")),
+                }
+                let x = self.bind_expr(expr)?;
+                let to = self.map_type(data_type, span)?;
+                self.cast(x, to, span)
+            }
+            A::Extract { field, expr, .. } => {
+                let part = self.date_part(field, span)?;
+                let x = self.bind_expr(expr)?;
+                let x = self.expect_timestamp(x, expr.span(), "EXTRACT")?;
+                Ok(Expr::Func {
+                    func: ScalarFunc::DatePart(part),
+                    args: vec![x],
+                    data_type: DataType::BigInt,
+                })
+            }
+            A::Function(f) => self.bind_function(f, span),
+            A::Wildcard(_) => Err(self.err(span, "* is only allowed in SELECT * and count(*)")),
+            A::Subquery(_) | A::Exists { .. } | A::InSubquery { .. } => {
+                Err(self.unsupported(span, "subqueries"))
+            }
+            other => Err(self.unsupported(span, format!("expression {other}"))),
+        }
+    }
+
+    fn bind_value(&self, v: &ast::Value, span: Span) -> Result<Expr> {
+        match v {
+            ast::Value::Number(n, _) => {
+                if let Ok(i) = n.parse::<i64>() {
+                    let t = if i32::try_from(i).is_ok() {
+                        DataType::Integer
+                    } else {
+                        DataType::BigInt
+                    };
+                    Ok(Expr::literal(Value::Int(i), t))
+                } else if let Ok(f) = n.parse::<f64>() {
+                    Ok(Expr::literal(Value::Float(f), DataType::Double))
+                } else {
+                    Err(self.err(span, format!("invalid number {n}")))
+                }
+            }
+            ast::Value::SingleQuotedString(s) => Ok(Expr::literal(
+                Value::Str(s.as_str().into()),
+                DataType::Varchar,
+            )),
+            ast::Value::Boolean(b) => Ok(Expr::literal(Value::Bool(*b), DataType::Boolean)),
+            ast::Value::Null => Ok(Expr::literal(Value::Null, DataType::Integer)),
+            other => Err(self.unsupported(span, format!("literal {other}"))),
+        }
+    }
+
+    fn map_type(&self, t: &ast::DataType, span: Span) -> Result<DataType> {
+        let text = t.to_string();
+        let base = text.split('(').next().unwrap_or("").trim().to_string();
+        let base = match base.to_ascii_uppercase().as_str() {
+            "TIMESTAMP WITHOUT TIME ZONE" => "TIMESTAMP".to_string(),
+            "CHARACTER VARYING" => "VARCHAR".to_string(),
+            "DOUBLE PRECISION" => "DOUBLE".to_string(),
+            _ => base,
+        };
+        DataType::parse(&base).map_err(|e| self.err(span, e))
+    }
+
+    fn expect_numeric(&self, e: &Expr, span: Span, what: &str) -> Result<()> {
+        if is_numeric(e.data_type()) || is_null_literal(e) {
+            Ok(())
+        } else {
+            Err(self.err(
+                span,
+                format!("{what} needs a numeric argument, not {}", e.data_type()),
+            ))
+        }
+    }
+
+    fn expect_timestamp(&self, e: Expr, span: Span, what: &str) -> Result<Expr> {
+        if e.data_type() == DataType::Timestamp {
+            return Ok(e);
+        }
+        if is_null_literal(&e) {
+            return Ok(Expr::literal(Value::Null, DataType::Timestamp));
+        }
+        if let Expr::Literal {
+            value: Value::Str(_),
+            ..
+        } = &e
+        {
+            return self.coerce_to(e, DataType::Timestamp, span);
+        }
+        Err(self.err(
+            span,
+            format!("{what} needs a TIMESTAMP argument, not {}", e.data_type()),
+        ))
+    }
+
+    /// An explicit CAST; literals are converted at bind time.
+    fn cast(&self, x: Expr, to: DataType, span: Span) -> Result<Expr> {
+        let from = x.data_type();
+        if let Expr::Literal { value, .. } = &x {
+            return cast_literal(value, from, to)
+                .map(|v| Expr::literal(v, to))
+                .map_err(|m| self.err(span, m));
+        }
+        if from == to {
+            return Ok(x);
+        }
+        if !castable(from, to) {
+            return Err(self.err(span, format!("cannot cast {from} to {to}")));
+        }
+        Ok(Expr::Cast {
+            expr: Box::new(x),
+            to,
+        })
+    }
+
+    /// An implicit conversion to `to` (literals converted now; numeric widening and
+    /// strings to timestamps/IPs for literals only).
+    fn coerce_to(&self, x: Expr, to: DataType, span: Span) -> Result<Expr> {
+        let from = x.data_type();
+        if from == to {
+            return Ok(x);
+        }
+        if let Expr::Literal { value, .. } = &x {
+            let ok = matches!(value, Value::Null)
+                || (is_numeric(from) && is_numeric(to))
+                || (from == DataType::Varchar && matches!(to, DataType::Timestamp | DataType::Ip)
+                    || is_numeric(to));
+            if ok {
+                return cast_literal(value, from, to)
+                    .map(|v| Expr::literal(v, to))
+                    .map_err(|m| self.err(span, m));
+            }
+        }
+        if is_int(from) && is_int(to) {
+            // Same physical representation; widening needs no work.
+            return Ok(match x {
+                Expr::Column { .. } => x,
+                other => Expr::Cast {
+                    expr: Box::new(other),
+                    to,
+                },
+            });
+        }
+        if is_numeric(from) && to == DataType::Double {
+            return Ok(Expr::Cast {
+                expr: Box::new(x),
+                to,
+            });
+        }
+        Err(self.err(span, format!("cannot convert {from} to {to} implicitly")))
+    }
+
+    /// Brings both sides of a comparison to one type.
+    fn coerce_compare(&self, l: Expr, r: Expr, ls: Span, rs: Span) -> Result<(Expr, Expr)> {
+        let (lt, rt) = (l.data_type(), r.data_type());
+        if is_null_literal(&l) && is_null_literal(&r) {
+            return Ok((l, r));
+        }
+        if is_null_literal(&l) {
+            return Ok((Expr::literal(Value::Null, rt), r));
+        }
+        if is_null_literal(&r) {
+            return Ok((l, Expr::literal(Value::Null, lt)));
+        }
+        if lt == rt {
+            return Ok((l, r));
+        }
+        if is_numeric(lt) && is_numeric(rt) {
+            let t = if lt == DataType::Double || rt == DataType::Double {
+                DataType::Double
+            } else if int_rank(lt) >= int_rank(rt) {
+                lt
+            } else {
+                rt
+            };
+            return Ok((self.coerce_to(l, t, ls)?, self.coerce_to(r, t, rs)?));
+        }
+        // A string literal takes the other side's type (DuckDB casts it).
+        if matches!(
+            &r,
+            Expr::Literal {
+                value: Value::Str(_),
+                ..
+            }
+        ) {
+            let r = self.coerce_to(r, lt, rs).map_err(|_| {
+                self.err(
+                    rs,
+                    format!("cannot compare {lt} with {rt}: the literal is not a valid {lt}"),
+                )
+            })?;
+            return Ok((l, r));
+        }
+        if matches!(
+            &l,
+            Expr::Literal {
+                value: Value::Str(_),
+                ..
+            }
+        ) {
+            let l = self.coerce_to(l, rt, ls).map_err(|_| {
+                self.err(
+                    ls,
+                    format!("cannot compare {lt} with {rt}: the literal is not a valid {rt}"),
+                )
+            })?;
+            return Ok((l, r));
+        }
+        if lt == DataType::Varchar && matches!(rt, DataType::Timestamp) {
+            return Ok((
+                Expr::Cast {
+                    expr: Box::new(l),
+                    to: rt,
+                },
+                r,
+            ));
+        }
+        if rt == DataType::Varchar && matches!(lt, DataType::Timestamp) {
+            return Ok((
+                l,
+                Expr::Cast {
+                    expr: Box::new(r),
+                    to: lt,
+                },
+            ));
+        }
+        Err(self.err(ls, format!("cannot compare {lt} with {rt}")))
+    }
+
+    fn comparison(&self, op: BinaryOp, l: Expr, r: Expr, ls: Span, rs: Span) -> Result<Expr> {
+        let (l, r) = self.coerce_compare(l, r, ls, rs)?;
+        Ok(Expr::Binary {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+            data_type: DataType::Boolean,
+        })
+    }
+
+    fn bind_binary(
+        &mut self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        span: Span,
+    ) -> Result<Expr> {
+        use ast::BinaryOperator as B;
+        let bop = match op {
+            B::Plus => BinaryOp::Add,
+            B::Minus => BinaryOp::Sub,
+            B::Multiply => BinaryOp::Mul,
+            B::Divide => BinaryOp::Div,
+            B::DuckIntegerDivide | B::MyIntegerDivide => BinaryOp::IntDiv,
+            B::Modulo => BinaryOp::Mod,
+            B::Eq => BinaryOp::Eq,
+            B::NotEq => BinaryOp::NotEq,
+            B::Lt => BinaryOp::Lt,
+            B::LtEq => BinaryOp::LtEq,
+            B::Gt => BinaryOp::Gt,
+            B::GtEq => BinaryOp::GtEq,
+            B::And => BinaryOp::And,
+            B::Or => BinaryOp::Or,
+            other => return Err(self.unsupported(span, format!("operator {other}"))),
+        };
+        // timestamp +/- INTERVAL
+        if matches!(bop, BinaryOp::Add | BinaryOp::Sub) {
+            if let ast::Expr::Interval(iv) = right {
+                let micros = self.interval_micros(iv, right.span())?;
+                let l = self.bind_expr(left)?;
+                let l = self.expect_timestamp(l, left.span(), "INTERVAL arithmetic")?;
+                return Ok(Expr::Binary {
+                    op: bop,
+                    left: Box::new(l),
+                    right: Box::new(Expr::literal(Value::Int(micros), DataType::BigInt)),
+                    data_type: DataType::Timestamp,
+                });
+            }
+            if let (ast::Expr::Interval(iv), BinaryOp::Add) = (left, bop) {
+                let micros = self.interval_micros(iv, left.span())?;
+                let r = self.bind_expr(right)?;
+                let r = self.expect_timestamp(r, right.span(), "INTERVAL arithmetic")?;
+                return Ok(Expr::Binary {
+                    op: bop,
+                    left: Box::new(r),
+                    right: Box::new(Expr::literal(Value::Int(micros), DataType::BigInt)),
+                    data_type: DataType::Timestamp,
+                });
+            }
+        }
+        let l = self.bind_expr(left)?;
+        let r = self.bind_expr(right)?;
+        let (ls, rs) = (left.span(), right.span());
+        match bop {
+            BinaryOp::And | BinaryOp::Or => {
+                self.expect_bool(&l, ls, bop.symbol())?;
+                self.expect_bool(&r, rs, bop.symbol())?;
+                let fix = |e: Expr| {
+                    if is_null_literal(&e) {
+                        Expr::literal(Value::Null, DataType::Boolean)
+                    } else {
+                        e
+                    }
+                };
+                Ok(Expr::Binary {
+                    op: bop,
+                    left: Box::new(fix(l)),
+                    right: Box::new(fix(r)),
+                    data_type: DataType::Boolean,
+                })
+            }
+            op if op.is_comparison() => self.comparison(op, l, r, ls, rs),
+            _ => {
+                let (lt, rt) = (l.data_type(), r.data_type());
+                let lnull = is_null_literal(&l);
+                let rnull = is_null_literal(&r);
+                let num = |e: &Expr, null: bool| is_numeric(e.data_type()) || null;
+                if !num(&l, lnull) || !num(&r, rnull) {
+                    let bad = if num(&l, lnull) { (rs, rt) } else { (ls, lt) };
+                    return Err(self.err(
+                        bad.0,
+                        format!(
+                            "operator {} needs numeric operands, not {lt} and {rt}",
+                            bop.symbol()
+                        ),
+                    ));
+                }
+                let t = if lnull {
+                    rt
+                } else if rnull {
+                    lt
+                } else if lt == DataType::Double || rt == DataType::Double {
+                    DataType::Double
+                } else {
+                    // An integer literal adapts to the other side's type when it fits.
+                    let lit_fits = |lit: &Expr, t: DataType| match lit {
+                        Expr::Literal {
+                            value: Value::Int(v),
+                            ..
+                        } => t.int_range().is_some_and(|(lo, hi)| *v >= lo && *v <= hi),
+                        _ => false,
+                    };
+                    if matches!(l, Expr::Literal { .. }) && lit_fits(&l, rt) {
+                        rt
+                    } else if (matches!(r, Expr::Literal { .. }) && lit_fits(&r, lt))
+                        || int_rank(lt) >= int_rank(rt)
+                    {
+                        lt
+                    } else {
+                        rt
+                    }
+                };
+                let result = match bop {
+                    BinaryOp::Div => DataType::Double,
+                    _ => t,
+                };
+                let operand_t = if bop == BinaryOp::Div {
+                    DataType::Double
+                } else {
+                    t
+                };
+                let l = self.coerce_to(l, operand_t, ls)?;
+                let r = self.coerce_to(r, operand_t, rs)?;
+                Ok(Expr::Binary {
+                    op: bop,
+                    left: Box::new(l),
+                    right: Box::new(r),
+                    data_type: result,
+                })
+            }
+        }
+    }
+
+    fn interval_micros(&self, iv: &ast::Interval, span: Span) -> Result<i64> {
+        if iv.last_field.is_some() || iv.fractional_seconds_precision.is_some() {
+            return Err(self.unsupported(span, "INTERVAL ranges"));
+        }
+        let text = match iv.value.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                ast::Value::Number(n, _) => n.clone(),
+                _ => return Err(self.err(span, "INTERVAL needs a number or a quoted string")),
+            },
+            _ => return Err(self.unsupported(span, "INTERVAL with a computed value")),
+        };
+        let text = match &iv.leading_field {
+            Some(f) => format!("{text} {f}"),
+            None => text,
+        };
+        parse_interval(&text).map_err(|m| self.err(span, m))
+    }
+
+    fn date_part(&self, field: &ast::DateTimeField, span: Span) -> Result<DatePart> {
+        use ast::DateTimeField as F;
+        Ok(match field {
+            F::Year | F::Years => DatePart::Year,
+            F::Month | F::Months => DatePart::Month,
+            F::Day | F::Days => DatePart::Day,
+            F::Hour | F::Hours => DatePart::Hour,
+            F::Minute | F::Minutes => DatePart::Minute,
+            F::Second | F::Seconds => DatePart::Second,
+            F::DayOfWeek | F::Dow => DatePart::DayOfWeek,
+            F::Custom(id) => match date_part_name(&id.value) {
+                Some(p) => p,
+                None => return Err(self.unsupported(span, format!("date part {}", id.value))),
+            },
+            other => return Err(self.unsupported(span, format!("date part {other}"))),
+        })
+    }
+
+    fn bind_function(&mut self, f: &ast::Function, span: Span) -> Result<Expr> {
+        if f.over.is_some() {
+            return Err(self.unsupported(span, "window functions (OVER)"));
+        }
+        if f.filter.is_some() {
+            return Err(self.unsupported(span, "FILTER on aggregates"));
+        }
+        if f.null_treatment.is_some() || !f.within_group.is_empty() {
+            return Err(self.unsupported(span, "IGNORE NULLS / WITHIN GROUP"));
+        }
+        if !matches!(f.parameters, ast::FunctionArguments::None) {
+            return Err(self.unsupported(span, "parametric functions"));
+        }
+        let name = f.name.to_string().to_ascii_lowercase();
+        let list = match &f.args {
+            ast::FunctionArguments::List(l) => l,
+            ast::FunctionArguments::None => {
+                return Err(self.unsupported(span, format!("function {name} without parentheses")))
+            }
+            ast::FunctionArguments::Subquery(_) => return Err(self.unsupported(span, "subqueries")),
+        };
+        if !list.clauses.is_empty() {
+            return Err(self.unsupported(span, "clauses inside a function call"));
+        }
+        let distinct = matches!(
+            list.duplicate_treatment,
+            Some(ast::DuplicateTreatment::Distinct)
+        );
+        let mut args: Vec<&ast::Expr> = Vec::new();
+        let mut star = false;
+        for a in &list.args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                _ => return Err(self.unsupported(span, "named or qualified-wildcard arguments")),
+            }
+        }
+        let agg = match name.as_str() {
+            "count" => Some(if star {
+                AggFunc::CountStar
+            } else {
+                AggFunc::Count
+            }),
+            "count_star" => Some(AggFunc::CountStar),
+            "sum" => Some(AggFunc::Sum),
+            "avg" | "mean" => Some(AggFunc::Avg),
+            "min" => Some(AggFunc::Min),
+            "max" => Some(AggFunc::Max),
+            _ => None,
+        };
+        if let Some(func) = agg {
+            return self.bind_aggregate(func, distinct, star, &args, span);
+        }
+        if star {
+            return Err(self.err(span, format!("{name}(*) is not a function call")));
+        }
+        if distinct {
+            return Err(self.err(
+                span,
+                format!("DISTINCT is only allowed in aggregates, not {name}"),
+            ));
+        }
+        let arity = |n: usize| -> Result<()> {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(self.err(
+                    span,
+                    format!("{name} takes {n} argument(s), got {}", args.len()),
+                ))
+            }
+        };
+        match name.as_str() {
+            "date_trunc" | "datetrunc" => {
+                arity(2)?;
+                let unit = self.string_arg(args[0], "date_trunc unit")?;
+                let unit = match unit.to_ascii_lowercase().as_str() {
+                    "second" | "seconds" | "s" => TruncUnit::Second,
+                    "minute" | "minutes" | "m" => TruncUnit::Minute,
+                    "hour" | "hours" | "h" => TruncUnit::Hour,
+                    "day" | "days" | "d" => TruncUnit::Day,
+                    "week" | "weeks" | "w" => TruncUnit::Week,
+                    "month" | "months" => TruncUnit::Month,
+                    "year" | "years" | "y" => TruncUnit::Year,
+                    other => {
+                        return Err(
+                            self.unsupported(args[0].span(), format!("date_trunc unit '{other}'"))
+                        )
+                    }
+                };
+                let ts = self.bind_expr(args[1])?;
+                let ts = self.expect_timestamp(ts, args[1].span(), "date_trunc")?;
+                Ok(Expr::Func {
+                    func: ScalarFunc::DateTrunc(unit),
+                    args: vec![ts],
+                    data_type: DataType::Timestamp,
+                })
+            }
+            "time_bucket" => {
+                if args.len() != 2 {
+                    return Err(self.unsupported(span, "time_bucket with other than 2 arguments"));
+                }
+                let width = match args[0] {
+                    ast::Expr::Interval(iv) => self.interval_micros(iv, args[0].span())?,
+                    other => {
+                        return Err(self.err(other.span(), "time_bucket needs an INTERVAL width"))
+                    }
+                };
+                if width <= 0 {
+                    return Err(self.err(args[0].span(), "time_bucket width must be positive"));
+                }
+                let ts = self.bind_expr(args[1])?;
+                let ts = self.expect_timestamp(ts, args[1].span(), "time_bucket")?;
+                Ok(Expr::Func {
+                    func: ScalarFunc::TimeBucket(width),
+                    args: vec![ts],
+                    data_type: DataType::Timestamp,
+                })
+            }
+            "tostartofsecond" | "tostartofminute" | "tostartofhour" | "tostartofday"
+            | "tostartofmonth" | "tostartofyear" => {
+                arity(1)?;
+                let unit = match name.as_str() {
+                    "tostartofsecond" => TruncUnit::Second,
+                    "tostartofminute" => TruncUnit::Minute,
+                    "tostartofhour" => TruncUnit::Hour,
+                    "tostartofday" => TruncUnit::Day,
+                    "tostartofmonth" => TruncUnit::Month,
+                    _ => TruncUnit::Year,
+                };
+                let ts = self.bind_expr(args[0])?;
+                let ts = self.expect_timestamp(ts, args[0].span(), &name)?;
+                Ok(Expr::Func {
+                    func: ScalarFunc::DateTrunc(unit),
+                    args: vec![ts],
+                    data_type: DataType::Timestamp,
+                })
+            }
+            "year" | "month" | "day" | "hour" | "minute" | "second" | "dayofweek" | "dow" => {
+                arity(1)?;
+                let part = date_part_name(&name).unwrap_or(DatePart::Hour);
+                let ts = self.bind_expr(args[0])?;
+                let ts = self.expect_timestamp(ts, args[0].span(), &name)?;
+                Ok(Expr::Func {
+                    func: ScalarFunc::DatePart(part),
+                    args: vec![ts],
+                    data_type: DataType::BigInt,
+                })
+            }
+            "date_part" | "datepart" => {
+                arity(2)?;
+                let p = self.string_arg(args[0], "date_part field")?;
+                let part = date_part_name(&p)
+                    .ok_or_else(|| self.unsupported(args[0].span(), format!("date part '{p}'")))?;
+                let ts = self.bind_expr(args[1])?;
+                let ts = self.expect_timestamp(ts, args[1].span(), "date_part")?;
+                Ok(Expr::Func {
+                    func: ScalarFunc::DatePart(part),
+                    args: vec![ts],
+                    data_type: DataType::BigInt,
+                })
+            }
+            "lower" | "lcase" | "upper" | "ucase" | "length" | "len" | "char_length" => {
+                arity(1)?;
+                let x = self.bind_expr(args[0])?;
+                let x = if x.data_type() == DataType::Varchar || is_null_literal(&x) {
+                    self.coerce_to(x, DataType::Varchar, args[0].span())
+                        .unwrap_or(Expr::literal(Value::Null, DataType::Varchar))
+                } else {
+                    return Err(self.err(
+                        args[0].span(),
+                        format!("{name} needs a VARCHAR argument, not {}", x.data_type()),
+                    ));
+                };
+                let (func, t) = match name.as_str() {
+                    "lower" | "lcase" => (ScalarFunc::Lower, DataType::Varchar),
+                    "upper" | "ucase" => (ScalarFunc::Upper, DataType::Varchar),
+                    _ => (ScalarFunc::Length, DataType::BigInt),
+                };
+                Ok(Expr::Func {
+                    func,
+                    args: vec![x],
+                    data_type: t,
+                })
+            }
+            _ => Err(self.unsupported(f.name.span(), format!("function {name}"))),
+        }
+    }
+
+    fn string_arg(&self, e: &ast::Expr, what: &str) -> Result<String> {
+        match e {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Ok(s.clone()),
+                _ => Err(self.err(e.span(), format!("{what} must be a quoted string"))),
+            },
+            _ => Err(self.unsupported(e.span(), format!("{what} other than a string literal"))),
+        }
+    }
+
+    fn bind_aggregate(
+        &mut self,
+        func: AggFunc,
+        distinct: bool,
+        star: bool,
+        args: &[&ast::Expr],
+        span: Span,
+    ) -> Result<Expr> {
+        if !self.allow_aggs {
+            return Err(self.err(
+                span,
+                "aggregate functions are not allowed in WHERE or GROUP BY",
+            ));
+        }
+        let agg = if func == AggFunc::CountStar {
+            if !args.is_empty() || distinct {
+                return Err(self.err(span, "count(*) takes no other arguments"));
+            }
+            AggExpr {
+                func,
+                arg: None,
+                distinct: false,
+                data_type: DataType::BigInt,
+            }
+        } else {
+            if star || args.len() != 1 {
+                return Err(self.err(span, "this aggregate takes exactly one argument"));
+            }
+            if distinct && func != AggFunc::Count && func != AggFunc::Min && func != AggFunc::Max {
+                return Err(self.unsupported(span, "DISTINCT in aggregates other than count"));
+            }
+            // No nested aggregates.
+            self.allow_aggs = false;
+            let r = self.bind_expr(args[0]);
+            self.allow_aggs = true;
+            let mut x = r.map_err(|e| match e {
+                Error::InvalidInput(m) if m.contains("aggregate functions are not allowed") => {
+                    self.err(args[0].span(), "aggregate calls cannot be nested")
+                }
+                other => other,
+            })?;
+            let at = x.data_type();
+            let data_type = match func {
+                AggFunc::Count => DataType::BigInt,
+                AggFunc::Sum | AggFunc::Avg => {
+                    if is_null_literal(&x) {
+                        x = Expr::literal(Value::Null, DataType::Integer);
+                    } else if !is_numeric(at) {
+                        return Err(self.err(
+                            args[0].span(),
+                            format!("{} needs a numeric argument, not {at}", agg_name(func)),
+                        ));
+                    }
+                    if func == AggFunc::Avg || at == DataType::Double {
+                        DataType::Double
+                    } else {
+                        DataType::BigInt
+                    }
+                }
+                _ => at,
+            };
+            AggExpr {
+                func,
+                arg: Some(x),
+                distinct: distinct && func == AggFunc::Count,
+                data_type,
+            }
+        };
+        let j = match self.aggs.iter().position(|a| *a == agg) {
+            Some(j) => j,
+            None => {
+                self.aggs.push(agg.clone());
+                self.aggs.len() - 1
+            }
+        };
+        Ok(Expr::Column {
+            index: AGG_MARK + j,
+            name: format!("agg{j}"),
+            data_type: agg.data_type,
+        })
+    }
+}
+
+fn agg_name(f: AggFunc) -> &'static str {
+    match f {
+        AggFunc::CountStar | AggFunc::Count => "count",
+        AggFunc::Sum => "sum",
+        AggFunc::Avg => "avg",
+        AggFunc::Min => "min",
+        AggFunc::Max => "max",
+    }
+}
+
+fn date_part_name(s: &str) -> Option<DatePart> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "year" | "years" | "y" => DatePart::Year,
+        "month" | "months" => DatePart::Month,
+        "day" | "days" | "d" => DatePart::Day,
+        "hour" | "hours" | "h" => DatePart::Hour,
+        "minute" | "minutes" | "m" => DatePart::Minute,
+        "second" | "seconds" | "s" => DatePart::Second,
+        "dayofweek" | "dow" => DatePart::DayOfWeek,
+        _ => return None,
+    })
+}
+
+fn contains_agg_mark(e: &Expr) -> bool {
+    let mut found = false;
+    e.for_each_column(&mut |i| found |= i >= AGG_MARK);
+    found
+}
+
+fn ordinal(e: &ast::Expr) -> Option<usize> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => n.parse::<usize>().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The output column name of an unaliased select item.
+fn output_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(id) => id.value.clone(),
+        ast::Expr::CompoundIdentifier(parts) => {
+            parts.last().map(|p| p.value.clone()).unwrap_or_default()
+        }
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn is_null_literal(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Literal {
+            value: Value::Null,
+            ..
+        }
+    )
+}
+
+pub(crate) fn is_int(t: DataType) -> bool {
+    matches!(t, DataType::SmallInt | DataType::Integer | DataType::BigInt)
+}
+
+pub(crate) fn is_numeric(t: DataType) -> bool {
+    is_int(t) || t == DataType::Double
+}
+
+fn int_rank(t: DataType) -> u8 {
+    match t {
+        DataType::SmallInt => 1,
+        DataType::Integer => 2,
+        DataType::BigInt => 3,
+        _ => 0,
+    }
+}
+
+/// The type both branches of a CASE can take.
+fn common_type(a: DataType, b: DataType) -> Option<DataType> {
+    if a == b {
+        return Some(a);
+    }
+    if is_numeric(a) && is_numeric(b) {
+        return Some(if a == DataType::Double || b == DataType::Double {
+            DataType::Double
+        } else if int_rank(a) >= int_rank(b) {
+            a
+        } else {
+            b
+        });
+    }
+    None
+}
+
+/// Whether the executor can cast `from` to `to` at run time.
+pub(crate) fn castable(from: DataType, to: DataType) -> bool {
+    use DataType as D;
+    if from == to || to == D::Varchar {
+        return true;
+    }
+    match from {
+        D::SmallInt | D::Integer | D::BigInt | D::Double => is_numeric(to) || to == D::Boolean,
+        D::Boolean => is_int(to) || to == D::Double,
+        D::Varchar => true,
+        D::Timestamp | D::Ip => false,
+    }
+}
+
+/// Converts a literal to `to` as CAST would (DuckDB rules: doubles round half to even
+/// from zero, out-of-range integers are errors).
+pub(crate) fn cast_literal(
+    v: &Value,
+    from: DataType,
+    to: DataType,
+) -> std::result::Result<Value, String> {
+    crate::exec::vector::cast_value(v, from, to)
+}
+
+/// Parses `5 minutes`, `1 hour 30 minutes`, `2 days`, `90 s` into microseconds.
+pub(crate) fn parse_interval(text: &str) -> std::result::Result<i64, String> {
+    let mut total: i64 = 0;
+    let mut words = text.split_whitespace().peekable();
+    if words.peek().is_none() {
+        return Err(format!("invalid INTERVAL '{text}'"));
+    }
+    while let Some(num) = words.next() {
+        // Allow "5minutes" by splitting digits from letters.
+        let (n, unit) = match num.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(p) if p > 0 => (&num[..p], num[p..].to_string()),
+            _ => (
+                num,
+                words
+                    .next()
+                    .ok_or_else(|| format!("invalid INTERVAL '{text}': missing unit"))?
+                    .to_string(),
+            ),
+        };
+        let n: f64 = n
+            .parse()
+            .map_err(|_| format!("invalid INTERVAL '{text}': '{n}' is not a number"))?;
+        let per = match unit.to_ascii_lowercase().as_str() {
+            "microsecond" | "microseconds" | "us" => 1,
+            "millisecond" | "milliseconds" | "ms" => 1000,
+            "second" | "seconds" | "sec" | "secs" | "s" => MICROS_PER_SECOND,
+            "minute" | "minutes" | "min" | "mins" | "m" => MICROS_PER_MINUTE,
+            "hour" | "hours" | "h" => MICROS_PER_HOUR,
+            "day" | "days" | "d" => MICROS_PER_DAY,
+            "week" | "weeks" | "w" => 7 * MICROS_PER_DAY,
+            "month" | "months" | "year" | "years" => {
+                return Err(format!(
+                    "not supported yet: INTERVAL in months or years ('{text}')"
+                ))
+            }
+            other => return Err(format!("invalid INTERVAL unit '{other}'")),
+        };
+        let micros = n * per as f64;
+        if !micros.is_finite() || micros.abs() > 9.0e18 {
+            return Err(format!("INTERVAL '{text}' is out of range"));
+        }
+        total = total
+            .checked_add(micros.round() as i64)
+            .ok_or_else(|| format!("INTERVAL '{text}' is out of range"))?;
+    }
+    Ok(total)
+}

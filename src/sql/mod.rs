@@ -1,0 +1,90 @@
+//! The SQL front end: text -> sqlparser AST -> typed [`LogicalPlan`].
+//!
+//! - [`parse`] parses one statement with sqlparser's DuckDB dialect (it accepts
+//!   `x::type`, `ILIKE`, `//`, both `INTERVAL '5 minutes'` and `INTERVAL 5 MINUTE`,
+//!   and aggregate `FILTER`, which the binder then rejects with a clear message).
+//! - [`plan`] resolves the query against a snapshot's table schema ([`bind`]) and
+//!   derives scan hints ([`optimize`]): the time range and zone-map predicates.
+//!
+//! Every user mistake is an [`Error::InvalidInput`] that starts with
+//! "line L, column C:".
+
+pub mod bind;
+pub mod optimize;
+pub mod plan;
+
+use sqlparser::ast::{Spanned, Statement};
+use sqlparser::dialect::DuckDbDialect;
+use sqlparser::parser::Parser;
+
+use crate::db::Snapshot;
+use crate::error::{Error, Result};
+pub use plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, ScalarFunc, SortKey};
+
+/// Nesting deeper than this is refused (the parser and binder recurse).
+const MAX_DEPTH: usize = 200;
+
+/// Parses exactly one `SELECT` statement.
+pub fn parse(sql: &str) -> Result<sqlparser::ast::Query> {
+    let dialect = DuckDbDialect {};
+    let mut statements = Parser::new(&dialect)
+        .with_recursion_limit(MAX_DEPTH)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| Error::InvalidInput(parser_message(&e.to_string())))?;
+    if statements.len() != 1 {
+        return Err(Error::InvalidInput(format!(
+            "line 1, column 1: expected exactly one statement, found {}",
+            statements.len()
+        )));
+    }
+    match statements.remove(0) {
+        Statement::Query(q) => Ok(*q),
+        other => {
+            let pos = bind::position(other.span(), other.span());
+            let word = other.to_string();
+            let word = word.split_whitespace().next().unwrap_or("").to_uppercase();
+            Err(Error::InvalidInput(format!(
+                "{pos}: not supported yet: {word} statements (only SELECT)"
+            )))
+        }
+    }
+}
+
+/// Rewrites sqlparser's "sql parser error: X at Line: L, Column: C" as
+/// "line L, column C: syntax error: X".
+fn parser_message(msg: &str) -> String {
+    let msg = msg.strip_prefix("sql parser error: ").unwrap_or(msg);
+    if let Some(p) = msg.rfind(" at Line: ") {
+        let (text, pos) = msg.split_at(p);
+        let pos = pos.trim_start_matches(" at Line: ");
+        if let Some((line, col)) = pos.split_once(", Column: ") {
+            return format!("line {line}, column {col}: syntax error: {text}");
+        }
+    }
+    format!("line 1, column 1: syntax error: {msg}")
+}
+
+/// Parses and binds `sql` against the tables of `snapshot`.
+pub fn plan(snapshot: &Snapshot, sql: &str) -> Result<LogicalPlan> {
+    let query = parse(sql)?;
+    let (table, span) = bind::table_of(&query)?;
+    let entry = snapshot.table(&table).map_err(|e| match e {
+        Error::NotFound(_) | Error::InvalidInput(_) => {
+            let known = snapshot
+                .manifest()
+                .tables
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            Error::InvalidInput(format!(
+                "{}: unknown table '{table}'; known tables: {}",
+                bind::position(span, span),
+                if known.is_empty() { "(none)" } else { &known }
+            ))
+        }
+        other => other,
+    })?;
+    bind::bind_query(&query, &table, &entry.schema)
+}

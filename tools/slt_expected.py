@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Fills in / checks the expected results of tests/slt/*.slt with DuckDB.
+
+Run `cargo test --test slt` once first: it writes the test tables as CSV to
+target/slt-data/. Then:
+
+    python3 tools/slt_expected.py           # rewrite the expected blocks
+    python3 tools/slt_expected.py --check   # only report differences
+
+IP columns are loaded as VARCHAR (DuckDB has no IP type without the inet
+extension), so .slt files compare IPs only for equality. logdb-only function
+spellings (toStartOfHour, ...) are rewritten to DuckDB's before running.
+"""
+import datetime
+import decimal
+import glob
+import math
+import os
+import re
+import sys
+
+import duckdb
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "target", "slt-data")
+
+LOGS = ("ts TIMESTAMP, client_ip VARCHAR, uri VARCHAR, uid VARCHAR, status SMALLINT, "
+        "bytes BIGINT, request_time DOUBLE, user_agent VARCHAR, secure BOOLEAN")
+T = "id BIGINT, name VARCHAR, x INTEGER, y DOUBLE, flag BOOLEAN, ts TIMESTAMP, ip VARCHAR"
+TABLES = {"logs": LOGS, "t": T, "empty": T, "nulls": T}
+
+REWRITES = [
+    (r"(?i)toStartOfHour\(", "date_trunc('hour', "),
+    (r"(?i)toStartOfDay\(", "date_trunc('day', "),
+    (r"(?i)toStartOfMinute\(", "date_trunc('minute', "),
+]
+
+
+def connect():
+    con = duckdb.connect()
+    for name, cols in TABLES.items():
+        con.execute(f"CREATE TABLE {name} ({cols})")
+        path = os.path.join(DATA, f"{name}.csv")
+        con.execute(
+            f"INSERT INTO {name} SELECT * FROM read_csv('{path}', header=true, "
+            f"columns={{{', '.join(repr(c.split()[0]) + ': ' + repr(c.split()[1]) for c in cols.split(', '))}}}, "
+            f"quote='\"', escape='\"', nullstr='\\N')"
+        )
+    return con
+
+
+def render(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, decimal.Decimal):
+        v = float(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        s = f"{v:.3f}"
+        return "0.000" if s == "-0.000" else s
+    if isinstance(v, datetime.datetime):
+        s = v.strftime("%Y-%m-%d %H:%M:%S")
+        if v.microsecond:
+            s += ("." + f"{v.microsecond:06d}").rstrip("0")
+        return s
+    if isinstance(v, str) and v == "":
+        return "(empty)"
+    return str(v)
+
+
+def main():
+    check = "--check" in sys.argv
+    con = connect()
+    bad = 0
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "slt", "*.slt"))):
+        lines = open(path).read().split("\n")
+        out = []
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if not line.startswith("query"):
+                out.append(line)
+                i += 1
+                continue
+            out.append(line)
+            i += 1
+            sql = []
+            while i < len(lines) and lines[i].strip() not in ("", "----"):
+                sql.append(lines[i])
+                i += 1
+            out.extend(sql)
+            old = []
+            if i < len(lines) and lines[i].strip() == "----":
+                i += 1
+                while i < len(lines) and lines[i].strip() != "":
+                    old.append(lines[i])
+                    i += 1
+            q = "\n".join(sql)
+            for pat, rep in REWRITES:
+                q = re.sub(pat, rep, q)
+            try:
+                rows = con.execute(q).fetchall()
+                new = ["\t".join(render(v) for v in r) for r in rows]
+            except Exception as e:  # noqa: BLE001
+                print(f"{path}: DuckDB error for\n{q}\n{e}\n", file=sys.stderr)
+                new = old
+                bad += 1
+            if "rowsort" in line:
+                same = sorted(new) == sorted(old)
+            else:
+                same = new == old
+            if not same:
+                bad += check
+                if check:
+                    print(f"{path}: differs for\n{q}\nwant {new}\nhave {old}\n")
+            out.append("----")
+            out.extend(new)
+        if not check:
+            open(path, "w").write("\n".join(out))
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
