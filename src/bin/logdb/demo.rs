@@ -1,7 +1,6 @@
 //! `logdb demo`: generate sample access logs, import them, and answer the everyday
 //! questions, with timings.
 
-use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -11,8 +10,7 @@ use logdb::column::Value;
 use logdb::db::Db;
 use logdb::import::{import, ImportOptions, Source};
 use logdb::ingest::generate::{generate, GenOptions};
-use logdb::storage::segment::BlockValues;
-use logdb::time::{format_timestamp, MICROS_PER_HOUR};
+use logdb::time::format_timestamp;
 
 use crate::import_cmd::{human_bytes, print_summary, CliObserver};
 
@@ -31,21 +29,6 @@ pub struct DemoArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-}
-
-fn timed<T>(out: &mut impl Write, title: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let start = Instant::now();
-    let r = f()?;
-    writeln!(
-        out,
-        "\n-- {title}  ({:.1} ms)",
-        start.elapsed().as_secs_f64() * 1e3
-    )?;
-    Ok(r)
-}
-
-fn bar(n: u64, max: u64, width: usize) -> String {
-    "#".repeat(((n as f64 / max.max(1) as f64) * width as f64).round() as usize)
 }
 
 pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
@@ -120,123 +103,43 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
             .sum::<usize>()
     )?;
 
+    // The users to ask about: the busiest and a rare one, from the uid index counts.
     let snap = db.snapshot()?;
-
-    let per_day: BTreeMap<String, u64> = timed(
-        out,
-        "requests per day, and the busiest hour (scan of ts)",
-        || {
-            let mut hours: BTreeMap<i64, u64> = BTreeMap::new();
-            for seg in snap.segments("logs", None)? {
-                let mut block = logdb::storage::segment::ColumnBlock::default();
-                let mut scratch = Vec::new();
-                let col = seg.column_index("ts").context("no ts column")?;
-                for b in 0..seg.meta().columns[col].blocks.len() {
-                    seg.read_block(col, b, &mut block, &mut scratch)?;
-                    if let BlockValues::Int64(ts) = &block.values {
-                        for &t in ts {
-                            *hours.entry(t.div_euclid(MICROS_PER_HOUR)).or_default() += 1;
-                        }
-                    }
-                }
-            }
-            let mut days = BTreeMap::new();
-            for (&h, &n) in &hours {
-                *days
-                    .entry(format_timestamp(h * MICROS_PER_HOUR)[..10].to_string())
-                    .or_default() += n;
-            }
-            if let Some((&h, &n)) = hours.iter().max_by_key(|(_, &n)| n) {
-                days.insert(
-                    format!("busiest hour {}", format_timestamp(h * MICROS_PER_HOUR)),
-                    n,
-                );
-            }
-            Ok(days)
-        },
-    )?;
-    let max = per_day
-        .iter()
-        .filter(|(k, _)| !k.starts_with("busiest"))
-        .map(|(_, &n)| n)
-        .max()
-        .unwrap_or(1);
-    for (d, n) in &per_day {
-        if d.starts_with("busiest") {
-            writeln!(out, "  {d}: {n} requests")?;
-        } else {
-            writeln!(out, "  {d} {n:>9} {}", bar(*n, max, 40))?;
-        }
-    }
-
-    let status = timed(
-        out,
-        "status mix (bitmap index counts, no data read)",
-        || Ok(snap.value_counts("logs", "status")?),
-    )?;
-    let total: u64 = status.iter().map(|(_, n)| n).sum();
-    for (v, n) in &status {
-        writeln!(
-            out,
-            "  {:>5} {n:>9} {:>6.2}%",
-            fmt_value(v),
-            *n as f64 * 100.0 / total.max(1) as f64
-        )?;
-    }
-
-    let mut uris = timed(out, "top 10 uris (bitmap index counts)", || {
-        Ok(snap.value_counts("logs", "uri")?)
-    })?;
-    uris.sort_by_key(|u| std::cmp::Reverse(u.1));
-    for (v, n) in uris.iter().take(10) {
-        writeln!(out, "  {n:>9}  {}", fmt_value(v))?;
-    }
-
     let mut uids = snap.value_counts("logs", "uid")?;
     uids.sort_by_key(|u| std::cmp::Reverse(u.1));
-    if let Some((hot, n)) = uids.first().cloned() {
-        let hours = timed(
+    let hot = uids.first().map(|(v, _)| sql_string(v)).unwrap_or_default();
+    let rare = uids.last().map(|(v, _)| sql_string(v)).unwrap_or_default();
+    let day = info.partitions.get(1).or(info.partitions.first());
+    let (day_start, day_end) = day.map_or((String::new(), String::new()), |p| {
+        (format_timestamp(p.start), format_timestamp(p.end))
+    });
+
+    let questions = [
+        ("requests per day", "SELECT date_trunc('day', ts) AS day, count(*) AS requests\nFROM logs GROUP BY day ORDER BY day".to_string()),
+        ("the busiest hours", "SELECT date_trunc('hour', ts) AS hour, count(*) AS requests\nFROM logs GROUP BY hour ORDER BY requests DESC LIMIT 5".to_string()),
+        ("top 10 uris", "SELECT uri, count(*) AS requests FROM logs\nGROUP BY uri ORDER BY requests DESC LIMIT 10".to_string()),
+        ("status mix", "SELECT status, count(*) AS requests FROM logs GROUP BY status ORDER BY status".to_string()),
+        ("latency per endpoint, top 10 uris by traffic", "SELECT uri, count(*) AS requests, avg(request_time) AS avg_s, max(request_time) AS max_s\nFROM logs GROUP BY uri ORDER BY requests DESC LIMIT 10".to_string()),
+        ("what did the busiest user do, hour by hour", format!("SELECT hour(ts) AS hour, count(*) AS requests FROM logs\nWHERE uid = '{hot}' GROUP BY hour ORDER BY hour")),
+        ("visits per (day, hour, user, terminal), top 10", "SELECT date_trunc('day', ts) AS day, hour(ts) AS hour, uid, user_agent, count(*) AS visits\nFROM logs GROUP BY day, hour, uid, user_agent ORDER BY visits DESC LIMIT 10".to_string()),
+        ("hours with the most 5xx on the second day", format!("SELECT date_trunc('hour', ts) AS hour, count(*) AS errors FROM logs\nWHERE status >= 500 AND ts >= TIMESTAMP '{day_start}' AND ts < TIMESTAMP '{day_end}'\nGROUP BY hour ORDER BY errors DESC LIMIT 5")),
+        ("all requests of a rare user", format!("SELECT ts, method, uri, status FROM logs WHERE uid = '{rare}' ORDER BY ts")),
+    ];
+    for (title, sql) in &questions {
+        let start = Instant::now();
+        let result = db.query(sql).with_context(|| format!("running: {sql}"))?;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        writeln!(
             out,
-            &format!(
-                "what did the busiest user {} ({n} requests) do, by hour of day (bitmap lookup)",
-                fmt_value(&hot)
-            ),
-            || {
-                let mut hours = [0u64; 24];
-                for (seg, rows) in snap.lookup("logs", "uid", &hot)? {
-                    let col = seg.column_index("ts").context("no ts column")?;
-                    let ts = &seg.read_columns(&[col])?[0];
-                    if let logdb::column::ColumnData::Int64(ts) = &ts.data {
-                        for r in rows.iter() {
-                            hours[(ts[r as usize].rem_euclid(24 * MICROS_PER_HOUR)
-                                / MICROS_PER_HOUR) as usize] += 1;
-                        }
-                    }
-                }
-                Ok(hours)
-            },
+            "\n-- {title}  ({ms:.1} ms, {} rows)",
+            result.num_rows()
         )?;
-        let max = hours.iter().copied().max().unwrap_or(1);
-        for (h, n) in hours.iter().enumerate() {
-            writeln!(out, "  {h:02}:00 {n:>8} {}", bar(*n, max, 40))?;
+        for line in sql.lines() {
+            writeln!(out, "   {line}")?;
         }
-    }
-    if let Some((rare, _)) = uids.iter().rev().find(|(_, n)| *n >= 1).cloned() {
-        let hits = timed(
-            out,
-            &format!(
-                "all requests of a rare user {} (bitmap lookup)",
-                fmt_value(&rare)
-            ),
-            || {
-                Ok(snap
-                    .lookup("logs", "uid", &rare)?
-                    .iter()
-                    .map(|(_, b)| b.len())
-                    .sum::<u64>())
-            },
-        )?;
-        writeln!(out, "  {hits} requests")?;
+        for line in result.to_table_string().lines() {
+            writeln!(out, "  {line}")?;
+        }
     }
 
     writeln!(
@@ -247,6 +150,11 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
     writeln!(out, "  logdb info {}", db_dir.display())?;
     writeln!(out, "  logdb check {}", db_dir.display())?;
     Ok(())
+}
+
+/// A value as the text inside a SQL string literal.
+fn sql_string(v: &Value) -> String {
+    fmt_value(v).replace('\'', "''")
 }
 
 fn fmt_value(v: &Value) -> String {
