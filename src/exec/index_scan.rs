@@ -88,12 +88,10 @@ pub fn predicate_rows(seg: &Segment, p: &IndexPredicate) -> Result<Option<Roarin
             }
             Ok(Some(out))
         }
-        IndexPredicate::Range { column, op, value } => {
-            match key_range(seg, *column, *op, value)? {
-                Some(keys) => union_keys(seg, *column, keys).map(Some),
-                None => Ok(None),
-            }
-        }
+        IndexPredicate::Range { column, op, value } => match key_range(seg, *column, *op, value)? {
+            Some(keys) => union_keys(seg, *column, keys).map(Some),
+            None => Ok(None),
+        },
     }
 }
 

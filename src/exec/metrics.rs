@@ -57,7 +57,10 @@ impl ExecStats {
 
     pub(crate) fn record(&self, node: &LogicalPlan, rows: u64, time: Duration) {
         let mut ops = self.operators.lock().unwrap_or_else(|p| p.into_inner());
-        ops.push((node as *const LogicalPlan as usize, OperatorStats { rows, time }));
+        ops.push((
+            node as *const LogicalPlan as usize,
+            OperatorStats { rows, time },
+        ));
     }
 
     /// What was recorded for `node` (a node of the plan that was executed).

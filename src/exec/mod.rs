@@ -186,17 +186,15 @@ fn run_node(
     row_budget: Option<usize>,
 ) -> Result<Vec<Batch>> {
     match plan {
-        LogicalPlan::Project { input, exprs } if is_scan_chain(input) => {
-            pipeline(
-                snapshot,
-                input,
-                Sink::Project(exprs),
-                opts,
-                stats,
-                row_budget,
-                None,
-            )
-        }
+        LogicalPlan::Project { input, exprs } if is_scan_chain(input) => pipeline(
+            snapshot,
+            input,
+            Sink::Project(exprs),
+            opts,
+            stats,
+            row_budget,
+            None,
+        ),
         LogicalPlan::Aggregate { input, group, aggs } if is_scan_chain(input) => {
             if opts.use_indexes {
                 if let Some(b) = index_only_aggregate(snapshot, input, group, aggs, opts, stats)? {
