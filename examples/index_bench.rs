@@ -25,7 +25,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => format!("{other:?}"),
     };
     println!("rare uid {rare} ({n} rows)");
+    // A uid with a few dozen rows spread over the table (in many dictionaries).
+    let (some, m) = counts
+        .iter()
+        .min_by_key(|(_, c)| c.abs_diff(30))
+        .ok_or("no uids")?;
+    let some = match some {
+        logdb::Value::Str(s) => s.to_string(),
+        other => format!("{other:?}"),
+    };
+    println!("uid {some} ({m} rows)");
     let queries = [
+        format!("SELECT ts, uri, status FROM {table} WHERE uid = '{some}'"),
+        format!("SELECT status, count(*) FROM {table} WHERE uid = '{some}' GROUP BY status"),
         format!("SELECT ts, uri, status FROM {table} WHERE uid = '{rare}'"),
         format!("SELECT count(*) FROM {table} WHERE uid = '{rare}'"),
         format!("SELECT status, count(*) FROM {table} GROUP BY status"),
