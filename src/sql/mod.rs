@@ -93,7 +93,6 @@ pub fn plan(snapshot: &Snapshot, sql: &str) -> Result<LogicalPlan> {
 
 /// Binds a parsed query against the tables of `snapshot`.
 pub fn plan_query(snapshot: &Snapshot, query: &sqlparser::ast::Query) -> Result<LogicalPlan> {
-    let query = query;
     let (table, span) = bind::table_of(query)?;
     let entry = snapshot.table(&table).map_err(|e| match e {
         Error::NotFound(_) | Error::InvalidInput(_) => {
