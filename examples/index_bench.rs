@@ -64,5 +64,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    let r = db.query(&format!(
+        "EXPLAIN ANALYZE SELECT ts, uri, status FROM {table} WHERE uid = '{some}'"
+    ))?;
+    for row in r.text_rows() {
+        println!("{}", row[0]);
+    }
     Ok(())
 }
