@@ -412,11 +412,11 @@ impl Db {
         self.inner.backend.display_path("")
     }
 
-    /// Runs one SQL `SELECT` on the latest committed state (see `spec/sql.md`).
+    /// Runs one SQL `SELECT` (or `EXPLAIN [ANALYZE] SELECT`) on the latest committed
+    /// state (see `spec/sql.md`).
     pub fn query(&self, sql: &str) -> Result<crate::exec::QueryResult> {
         let snapshot = self.snapshot()?;
-        let plan = crate::sql::plan(&snapshot, sql)?;
-        crate::exec::execute(&snapshot, &plan, &crate::exec::ExecOptions::default())
+        crate::sql::explain::query(&snapshot, sql, &crate::exec::ExecOptions::default())
     }
 
     /// The latest committed state. A read-only handle picks up commits made by the

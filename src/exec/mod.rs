@@ -8,12 +8,15 @@
 //! LIMIT) work on the materialized result, which is small for analytical queries.
 
 pub mod agg;
+pub mod index_scan;
+pub mod metrics;
 pub mod vector;
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use hashbrown::HashSet;
 
@@ -21,9 +24,11 @@ use crate::column::{Batch, Column, ColumnData, Value};
 use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
+use crate::sql::optimize::{self, ConjunctUse, IndexPredicate};
 use crate::sql::plan::{AggExpr, BinaryOp, Expr, LogicalPlan, SortKey, ZonePredicate};
 use crate::storage::segment::{ColumnBlock, Segment, Stats};
 use agg::AggState;
+pub use metrics::{ExecStats, OperatorStats};
 use vector::Vector;
 
 pub use vector::cast_value;
@@ -121,20 +126,34 @@ pub fn format_value(v: &Value, t: DataType) -> String {
 pub struct ExecOptions {
     /// Worker threads for the scan pipeline.
     pub threads: usize,
+    /// Use bitmap indexes for WHERE conjuncts on indexed columns and for index-only
+    /// aggregates (off: every query scans column data; results are the same).
+    pub use_indexes: bool,
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
         ExecOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            use_indexes: true,
         }
     }
 }
 
 /// Runs a plan against a snapshot.
 pub fn execute(snapshot: &Snapshot, plan: &LogicalPlan, opts: &ExecOptions) -> Result<QueryResult> {
+    execute_with_stats(snapshot, plan, opts, &ExecStats::default())
+}
+
+/// Runs a plan, recording what it did in `stats` (EXPLAIN ANALYZE).
+pub fn execute_with_stats(
+    snapshot: &Snapshot,
+    plan: &LogicalPlan,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<QueryResult> {
     let columns = plan.schema();
-    let batches = run(snapshot, plan, opts, None)?;
+    let batches = run(snapshot, plan, opts, stats, None)?;
     Ok(QueryResult { columns, batches })
 }
 
@@ -149,14 +168,48 @@ fn run(
     snapshot: &Snapshot,
     plan: &LogicalPlan,
     opts: &ExecOptions,
+    stats: &ExecStats,
+    row_budget: Option<usize>,
+) -> Result<Vec<Batch>> {
+    let start = Instant::now();
+    let out = run_node(snapshot, plan, opts, stats, row_budget)?;
+    let rows: usize = out.iter().map(Batch::num_rows).sum();
+    stats.record(plan, rows as u64, start.elapsed());
+    Ok(out)
+}
+
+fn run_node(
+    snapshot: &Snapshot,
+    plan: &LogicalPlan,
+    opts: &ExecOptions,
+    stats: &ExecStats,
     row_budget: Option<usize>,
 ) -> Result<Vec<Batch>> {
     match plan {
-        LogicalPlan::Project { input, exprs } if is_scan_chain(input) => {
-            pipeline(snapshot, input, Sink::Project(exprs), opts, row_budget)
-        }
+        LogicalPlan::Project { input, exprs } if is_scan_chain(input) => pipeline(
+            snapshot,
+            input,
+            Sink::Project(exprs),
+            opts,
+            stats,
+            row_budget,
+            None,
+        ),
         LogicalPlan::Aggregate { input, group, aggs } if is_scan_chain(input) => {
-            pipeline(snapshot, input, Sink::Aggregate(group, aggs), opts, None)
+            if opts.use_indexes {
+                if let Some(b) = index_only_aggregate(snapshot, input, group, aggs, opts, stats)? {
+                    return Ok(b);
+                }
+            }
+            pipeline(
+                snapshot,
+                input,
+                Sink::Aggregate(group, aggs),
+                opts,
+                stats,
+                None,
+                None,
+            )
         }
         LogicalPlan::Scan { .. } | LogicalPlan::Filter { .. } if is_scan_chain(plan) => {
             // A bare scan: project every scanned column.
@@ -175,10 +228,18 @@ fn run(
                     )
                 })
                 .collect();
-            pipeline(snapshot, plan, Sink::Project(&exprs), opts, row_budget)
+            pipeline(
+                snapshot,
+                plan,
+                Sink::Project(&exprs),
+                opts,
+                stats,
+                row_budget,
+                None,
+            )
         }
         LogicalPlan::Filter { input, predicate } => {
-            let batches = run(snapshot, input, opts, None)?;
+            let batches = run(snapshot, input, opts, stats, None)?;
             let mut out = Vec::with_capacity(batches.len());
             let mut sel = Vec::new();
             for b in batches {
@@ -191,7 +252,7 @@ fn run(
             Ok(out)
         }
         LogicalPlan::Project { input, exprs } => {
-            let batches = run(snapshot, input, opts, row_budget)?;
+            let batches = run(snapshot, input, opts, stats, row_budget)?;
             let mut out = Vec::with_capacity(batches.len());
             for b in batches {
                 let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
@@ -204,16 +265,16 @@ fn run(
         }
         LogicalPlan::Scan { .. } => Err(Error::Internal("unreachable scan".into())),
         LogicalPlan::Sort { input, keys, fetch } => {
-            let batches = run(snapshot, input, opts, None)?;
+            let batches = run(snapshot, input, opts, stats, None)?;
             sort(batches, keys, *fetch, &input.schema())
         }
         LogicalPlan::Limit { input, skip, fetch } => {
             let budget = fetch.map(|f| f.saturating_add(*skip));
-            let batches = run(snapshot, input, opts, budget)?;
+            let batches = run(snapshot, input, opts, stats, budget)?;
             Ok(limit(batches, *skip, *fetch))
         }
         LogicalPlan::Distinct { input } => {
-            let batches = run(snapshot, input, opts, None)?;
+            let batches = run(snapshot, input, opts, stats, None)?;
             distinct(batches)
         }
     }
@@ -251,9 +312,13 @@ struct ScanInfo<'a> {
     time_range: Option<(i64, i64)>,
     zone: &'a [ZonePredicate],
     filters: Vec<&'a Expr>,
+    /// Conjuncts answered by bitmap indexes (empty when indexes are off).
+    index: Vec<IndexPredicate>,
 }
 
-fn scan_info(plan: &LogicalPlan) -> Result<ScanInfo<'_>> {
+/// The scan at the bottom of a `Filter* -> Scan` chain, with the filter's index
+/// predicates when `use_indexes`.
+fn scan_info(plan: &LogicalPlan, use_indexes: bool) -> Result<ScanInfo<'_>> {
     let mut filters = Vec::new();
     let mut p = plan;
     loop {
@@ -264,18 +329,31 @@ fn scan_info(plan: &LogicalPlan) -> Result<ScanInfo<'_>> {
             }
             LogicalPlan::Scan {
                 table,
+                schema,
                 columns,
                 time_range,
                 zone_predicates,
-                ..
             } => {
+                let mut index = Vec::new();
+                if use_indexes {
+                    for f in &filters {
+                        for c in optimize::conjuncts(f) {
+                            if let ConjunctUse::Index(p) =
+                                optimize::classify_conjunct(c, columns, schema)
+                            {
+                                index.push(p);
+                            }
+                        }
+                    }
+                }
                 return Ok(ScanInfo {
                     table,
                     columns,
                     time_range: *time_range,
                     zone: zone_predicates,
                     filters,
-                })
+                    index,
+                });
             }
             _ => return Err(Error::Internal("not a scan chain".into())),
         }
@@ -364,15 +442,23 @@ enum WorkerOut {
     Agg(Box<AggState>),
 }
 
+/// Runs the scan pipeline over the segments of `input`'s scan (or over `only`, a
+/// subset of them).
+#[allow(clippy::too_many_arguments)]
 fn pipeline(
     snapshot: &Snapshot,
     input: &LogicalPlan,
     sink: Sink<'_>,
     opts: &ExecOptions,
+    stats: &ExecStats,
     row_budget: Option<usize>,
+    only: Option<Vec<Arc<Segment>>>,
 ) -> Result<Vec<Batch>> {
-    let info = scan_info(input)?;
-    let segments = snapshot.segments(info.table, info.time_range)?;
+    let info = scan_info(input, opts.use_indexes)?;
+    let segments = match only {
+        Some(s) => s,
+        None => snapshot.segments(info.table, info.time_range)?,
+    };
     let entry = snapshot.table(info.table)?;
     let nfields = entry.schema.fields.len();
     for s in &segments {
@@ -429,6 +515,7 @@ fn pipeline(
                     &mut blocks,
                     &mut scratch,
                     &mut sel,
+                    stats,
                 )?;
                 rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
             }
@@ -504,18 +591,56 @@ fn run_segment(
     blocks: &mut [ColumnBlock],
     scratch: &mut Vec<u8>,
     sel: &mut Vec<u32>,
+    stats: &ExecStats,
 ) -> Result<usize> {
     let meta = seg.meta();
-    let tests = zone_tests(seg, info.zone)?;
     let nblocks = meta.columns.first().map_or(0, |c| c.blocks.len());
+    ExecStats::add(&stats.segments, 1);
+    ExecStats::add(&stats.blocks, nblocks as u64);
+    // Index candidates first: an empty bitmap skips the segment without reading it.
+    let candidates = index_scan::candidate_rows(seg, &info.index)?;
+    if candidates.as_ref().is_some_and(|c| c.is_empty()) {
+        ExecStats::add(&stats.segments_index_skipped, 1);
+        ExecStats::add(&stats.blocks_index_skipped, nblocks as u64);
+        return Ok(0);
+    }
+    let mut cand_iter = candidates.as_ref().map(|c| c.iter().peekable());
+    let mut block_sel: Vec<u32> = Vec::new();
+    let tests = zone_tests(seg, info.zone)?;
     let mut produced = 0usize;
     let mut out_cols: Option<Vec<Column>> = None;
     for b in 0..nblocks {
+        let bm = &meta.columns[0].blocks[b];
+        let len = bm.rows as usize;
+        if let Some(it) = cand_iter.as_mut() {
+            // The candidate rows of this block, relative to its first row.
+            block_sel.clear();
+            let end = bm.first_row + len as u64;
+            while let Some(&r) = it.peek() {
+                if r as u64 >= end {
+                    break;
+                }
+                if r as u64 >= bm.first_row {
+                    block_sel.push((r as u64 - bm.first_row) as u32);
+                }
+                it.next();
+            }
+            if block_sel.is_empty() {
+                ExecStats::add(&stats.blocks_index_skipped, 1);
+                continue;
+            }
+        }
         if !block_may_match(seg, b, &tests) {
+            ExecStats::add(&stats.blocks_zone_skipped, 1);
             continue;
         }
-        let len = meta.columns[0].blocks[b].rows as usize;
+        ExecStats::add(&stats.blocks_read, 1);
+        ExecStats::add(&stats.rows_scanned, len as u64);
         for (k, &c) in info.columns.iter().enumerate() {
+            if let Some(m) = meta.columns.get(c).and_then(|m| m.blocks.get(b)) {
+                let bytes = m.values.len as u64 + m.validity.map_or(0, |v| v.len as u64);
+                ExecStats::add(&stats.bytes_read, bytes);
+            }
             seg.read_block(c, b, &mut blocks[k], scratch)?;
             if blocks[k].len() != len {
                 return Err(Error::corrupt(
@@ -528,7 +653,21 @@ fn run_segment(
             }
         }
         let vecs: Vec<Vector> = blocks.iter_mut().map(Vector::take_block).collect();
-        let r = process_block(&vecs, len, info, sink, state, sel, &mut out_cols);
+        let start_sel = cand_iter
+            .is_some()
+            .then_some(block_sel.as_slice())
+            .filter(|s| s.len() < len);
+        let r = process_block(
+            &vecs,
+            len,
+            start_sel,
+            info,
+            sink,
+            state,
+            sel,
+            &mut out_cols,
+            stats,
+        );
         for (v, blk) in vecs.into_iter().zip(blocks.iter_mut()) {
             v.restore(blk);
         }
@@ -545,22 +684,32 @@ fn run_segment(
     Ok(produced)
 }
 
+/// Filters one block and feeds the surviving rows to the sink. `start_sel`, the
+/// block's index candidate rows, is where the selection starts.
+#[allow(clippy::too_many_arguments)]
 fn process_block(
     vecs: &[Vector],
     len: usize,
+    start_sel: Option<&[u32]>,
     info: &ScanInfo<'_>,
     sink: &Sink<'_>,
     state: &mut WorkerOut,
     sel: &mut Vec<u32>,
     out_cols: &mut Option<Vec<Column>>,
+    stats: &ExecStats,
 ) -> Result<usize> {
     // Conjunct by conjunct, each evaluated only on the rows that passed the ones
     // before (so `x <> 0 AND 10 % x = 1` never divides by zero), compacting the
     // vectors whenever rows drop out.
     let mut compacted: Option<Vec<Vector>> = None;
     let mut n = len;
+    if let Some(s) = start_sel {
+        compacted = Some(vecs.iter().map(|x| x.gather(s)).collect());
+        n = s.len();
+    }
+    ExecStats::add(&stats.rows_filtered_in, n as u64);
     for f in &info.filters {
-        for c in crate::sql::optimize::conjuncts(f) {
+        for c in optimize::conjuncts(f) {
             let cur: &[Vector] = compacted.as_deref().unwrap_or(vecs);
             let v = vector::eval(c, cur, n)?;
             vector::selection(&v, n, sel)?;
@@ -577,6 +726,7 @@ fn process_block(
     }
     let vecs: &[Vector] = compacted.as_deref().unwrap_or(vecs);
     let len = n;
+    ExecStats::add(&stats.rows_passed, n as u64);
     let all: Vec<u32> = (0..len as u32).collect();
     let rows: &[u32] = &all;
     match (sink, state) {
@@ -753,4 +903,210 @@ fn distinct(batches: Vec<Batch>) -> Result<Vec<Batch>> {
         out.push(b.take(&keep));
     }
     Ok(out)
+}
+
+/// A group key of an index-only aggregate (indexed columns are strings, integers
+/// or booleans).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum IndexKey {
+    Null,
+    Int(i64),
+    Bool(bool),
+    Str(Arc<str>),
+}
+
+impl IndexKey {
+    fn of(v: &Value) -> Result<IndexKey> {
+        Ok(match v {
+            Value::Null => IndexKey::Null,
+            Value::Int(i) => IndexKey::Int(*i),
+            Value::Bool(b) => IndexKey::Bool(*b),
+            Value::Str(s) => IndexKey::Str(s.clone()),
+            other => {
+                return Err(Error::Internal(format!(
+                    "index-only aggregate over a {other:?} key"
+                )))
+            }
+        })
+    }
+}
+
+/// Whether an aggregate over `input` can be answered from index cardinalities:
+/// only `count(*)`, grouped by nothing or by one indexed column, under a filter made
+/// only of index predicates and time comparisons. Returns the group column (table
+/// position) and whether time conjuncts are present.
+pub(crate) fn index_only_shape(
+    input: &LogicalPlan,
+    group: &[(Expr, String)],
+    aggs: &[(AggExpr, String)],
+) -> Option<(Option<usize>, bool)> {
+    use crate::sql::plan::AggFunc;
+    if aggs.is_empty()
+        || aggs
+            .iter()
+            .any(|(a, _)| a.func != AggFunc::CountStar || a.distinct)
+    {
+        return None;
+    }
+    let info = scan_info(input, true).ok()?;
+    let LogicalPlan::Scan { schema, .. } = scan_of(input) else {
+        return None;
+    };
+    let group_col = match group {
+        [] => None,
+        [(Expr::Column { index, .. }, _)] => {
+            let c = *info.columns.get(*index)?;
+            if !schema.is_indexed(c) {
+                return None;
+            }
+            Some(c)
+        }
+        _ => return None,
+    };
+    let mut has_time = false;
+    for f in &info.filters {
+        for c in optimize::conjuncts(f) {
+            match optimize::classify_conjunct(c, info.columns, schema) {
+                ConjunctUse::Index(_) => {}
+                ConjunctUse::Time => has_time = true,
+                ConjunctUse::Other => return None,
+            }
+        }
+    }
+    if has_time && info.time_range.is_none() {
+        return None;
+    }
+    Some((group_col, has_time))
+}
+
+fn scan_of(plan: &LogicalPlan) -> &LogicalPlan {
+    match plan {
+        LogicalPlan::Filter { input, .. } => scan_of(input),
+        other => other,
+    }
+}
+
+/// `count(*) [GROUP BY indexed column]` from index counts and bitmap
+/// cardinalities. Segments the time range cuts through (or without the needed
+/// indexes) are scanned; `None` if the query does not have the shape.
+fn index_only_aggregate(
+    snapshot: &Snapshot,
+    input: &LogicalPlan,
+    group: &[(Expr, String)],
+    aggs: &[(AggExpr, String)],
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<Option<Vec<Batch>>> {
+    let Some((group_col, has_time)) = index_only_shape(input, group, aggs) else {
+        return Ok(None);
+    };
+    let info = scan_info(input, true)?;
+    let segments = snapshot.segments(info.table, info.time_range)?;
+    let mut counts: hashbrown::HashMap<IndexKey, (Value, u64)> = hashbrown::HashMap::new();
+    let mut total = 0u64;
+    let mut fallback = Vec::new();
+    'segs: for seg in segments {
+        let meta = seg.meta();
+        if has_time {
+            let (lo, hi) = info.time_range.unwrap_or((i64::MIN, i64::MAX));
+            let ts_nulls = meta
+                .time_column
+                .and_then(|t| meta.columns.get(t))
+                .is_none_or(|c| c.blocks.iter().any(|b| b.null_count > 0));
+            if meta.rows > 0 && (ts_nulls || meta.min_ts < lo || meta.max_ts >= hi) {
+                fallback.push(seg);
+                continue;
+            }
+        }
+        if group_col.is_some_and(|c| seg.index(c).is_none()) {
+            fallback.push(seg);
+            continue;
+        }
+        let mut rows: Option<roaring::RoaringBitmap> = None;
+        for p in &info.index {
+            let Some(bm) = index_scan::predicate_rows(&seg, p)? else {
+                fallback.push(seg);
+                continue 'segs;
+            };
+            rows = Some(match rows {
+                None => bm,
+                Some(r) => r & bm,
+            });
+        }
+        ExecStats::add(&stats.segments, 1);
+        ExecStats::add(&stats.segments_index_only, 1);
+        match group_col {
+            None => total += rows.as_ref().map_or(seg.num_rows(), |r| r.len()),
+            Some(c) => {
+                if rows.as_ref().is_some_and(|r| r.is_empty()) {
+                    continue;
+                }
+                let (per_key, nulls) = index_scan::key_counts(&seg, c, rows.as_ref())?;
+                for (v, n) in per_key {
+                    counts.entry(IndexKey::of(&v)?).or_insert((v, 0)).1 += n;
+                }
+                if nulls > 0 {
+                    counts.entry(IndexKey::Null).or_insert((Value::Null, 0)).1 += nulls;
+                }
+            }
+        }
+    }
+    stats
+        .index_only
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    if !fallback.is_empty() {
+        let batches = pipeline(
+            snapshot,
+            input,
+            Sink::Aggregate(group, aggs),
+            opts,
+            stats,
+            None,
+            Some(fallback),
+        )?;
+        for b in &batches {
+            for r in 0..b.num_rows() {
+                let n = match b.columns.get(group.len()).map(|c| c.value(r)) {
+                    Some(Value::Int(n)) => n.max(0) as u64,
+                    _ => 0,
+                };
+                if group.is_empty() {
+                    total += n;
+                } else {
+                    let v = b.columns[0].value(r);
+                    counts.entry(IndexKey::of(&v)?).or_insert((v, 0)).1 += n;
+                }
+            }
+        }
+    }
+    // The output: the group column (if any), then each count(*).
+    let mut fields = Vec::new();
+    if let Some((e, n)) = group.first() {
+        fields.push(crate::schema::Field::new(n.clone(), e.data_type()));
+    }
+    for (i, (a, _)) in aggs.iter().enumerate() {
+        fields.push(crate::schema::Field::new(format!("c{i}"), a.data_type));
+    }
+    let schema = crate::schema::TableSchema::new(fields);
+    let mut b = crate::column::BatchBuilder::new(&schema);
+    let push_counts = |b: &mut crate::column::BatchBuilder, n: u64| {
+        for i in 0..aggs.len() {
+            b.push_i64(i + usize::from(!group.is_empty()), n as i64);
+        }
+    };
+    if group.is_empty() {
+        push_counts(&mut b, total);
+    } else {
+        for (_, (v, n)) in counts {
+            match v {
+                Value::Null => b.push_null(0),
+                Value::Int(i) => b.push_i64(0, i),
+                Value::Bool(x) => b.push_bool(0, x),
+                Value::Str(s) => b.push_str(0, &s),
+                _ => return Err(Error::Internal("index-only aggregate key".into())),
+            }
+            push_counts(&mut b, n);
+        }
+    }
+    Ok(Some(vec![b.finish()]))
 }

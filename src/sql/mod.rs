@@ -10,6 +10,7 @@
 //! "line L, column C:".
 
 pub mod bind;
+pub mod explain;
 pub mod optimize;
 pub mod plan;
 
@@ -26,6 +27,17 @@ const MAX_DEPTH: usize = 200;
 
 /// Parses exactly one `SELECT` statement.
 pub fn parse(sql: &str) -> Result<sqlparser::ast::Query> {
+    match parse_statement(sql)? {
+        (q, None) => Ok(q),
+        (_, Some(_)) => Err(Error::InvalidInput(
+            "line 1, column 1: not supported yet: EXPLAIN here (use Db::query)".into(),
+        )),
+    }
+}
+
+/// Parses one `SELECT` statement, possibly under `EXPLAIN [ANALYZE]`: the query and
+/// `Some(analyze)` for an EXPLAIN.
+pub fn parse_statement(sql: &str) -> Result<(sqlparser::ast::Query, Option<bool>)> {
     let dialect = DuckDbDialect {};
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(MAX_DEPTH)
@@ -38,8 +50,17 @@ pub fn parse(sql: &str) -> Result<sqlparser::ast::Query> {
             statements.len()
         )));
     }
-    match statements.remove(0) {
-        Statement::Query(q) => Ok(*q),
+    let (statement, explain) = match statements.remove(0) {
+        Statement::Explain {
+            describe_alias: sqlparser::ast::DescribeAlias::Explain,
+            analyze,
+            statement,
+            ..
+        } => (*statement, Some(analyze)),
+        other => (other, None),
+    };
+    match statement {
+        Statement::Query(q) => Ok((*q, explain)),
         other => {
             let pos = bind::position(other.span(), other.span());
             let word = other.to_string();
@@ -67,8 +88,12 @@ fn parser_message(msg: &str) -> String {
 
 /// Parses and binds `sql` against the tables of `snapshot`.
 pub fn plan(snapshot: &Snapshot, sql: &str) -> Result<LogicalPlan> {
-    let query = parse(sql)?;
-    let (table, span) = bind::table_of(&query)?;
+    plan_query(snapshot, &parse(sql)?)
+}
+
+/// Binds a parsed query against the tables of `snapshot`.
+pub fn plan_query(snapshot: &Snapshot, query: &sqlparser::ast::Query) -> Result<LogicalPlan> {
+    let (table, span) = bind::table_of(query)?;
     let entry = snapshot.table(&table).map_err(|e| match e {
         Error::NotFound(_) | Error::InvalidInput(_) => {
             let known = snapshot
@@ -86,5 +111,5 @@ pub fn plan(snapshot: &Snapshot, sql: &str) -> Result<LogicalPlan> {
         }
         other => other,
     })?;
-    bind::bind_query(&query, &table, &entry.schema)
+    bind::bind_query(query, &table, &entry.schema)
 }

@@ -1,0 +1,160 @@
+//! Bitmap-index access for the scan: the candidate rows of a segment computed from
+//! its indexes before any column data is read, and aggregates answered from index
+//! cardinalities alone.
+//!
+//! Every [`IndexPredicate`] is exact (its rows are the union of some keys' bitmaps),
+//! so the candidate bitmap of a segment is exactly the rows passing those conjuncts;
+//! the filter still re-evaluates them on the candidate rows.
+
+use roaring::RoaringBitmap;
+
+use crate::column::Value;
+use crate::error::{Error, Result};
+use crate::sql::optimize::IndexPredicate;
+use crate::sql::plan::BinaryOp;
+use crate::storage::segment::{IndexKeys, Segment};
+
+/// Above this many keys a range predicate reads the index page by page instead of
+/// key by key (each key read decompresses its page).
+const KEYS_PER_LOOKUP: usize = 8;
+
+/// The key positions of column `col`'s index in `seg` that satisfy `op value`.
+fn key_range(
+    seg: &Segment,
+    col: usize,
+    op: BinaryOp,
+    value: &Value,
+) -> Result<Option<std::ops::Range<usize>>> {
+    let Some(ix) = seg.index(col) else {
+        return Ok(None);
+    };
+    let n = ix.keys.len();
+    // lower: first key >= value; upper: first key > value.
+    let (lower, upper) = match (&ix.keys, value) {
+        (IndexKeys::Codes(_), Value::Str(s)) => {
+            let dict = seg
+                .dictionary(col)?
+                .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
+            let (lo, hi) = super::vector::dict_bounds(&dict, s);
+            (lo as usize, hi as usize)
+        }
+        (IndexKeys::Ints(keys), Value::Int(v)) => (
+            keys.partition_point(|k| k < v),
+            keys.partition_point(|k| k <= v),
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Some(match op {
+        BinaryOp::Lt => 0..lower,
+        BinaryOp::LtEq => 0..upper,
+        BinaryOp::Gt => upper..n,
+        BinaryOp::GtEq => lower..n,
+        BinaryOp::Eq => lower..upper,
+        _ => return Ok(None),
+    }))
+}
+
+/// The union of the bitmaps of keys `keys` of column `col`.
+fn union_keys(seg: &Segment, col: usize, keys: std::ops::Range<usize>) -> Result<RoaringBitmap> {
+    let mut out = RoaringBitmap::new();
+    if keys.len() <= KEYS_PER_LOOKUP {
+        for k in keys {
+            out |= seg.index_bitmap(col, k)?;
+        }
+    } else {
+        seg.for_each_bitmap(col, |k, bm| {
+            if keys.contains(&k) {
+                out |= bm;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// The rows of `seg` passing one index predicate, or `None` if the segment has no
+/// index on its column.
+pub fn predicate_rows(seg: &Segment, p: &IndexPredicate) -> Result<Option<RoaringBitmap>> {
+    match p {
+        IndexPredicate::In { column, values } => {
+            if seg.index(*column).is_none() {
+                return Ok(None);
+            }
+            let mut out = RoaringBitmap::new();
+            for v in values {
+                if let Some(bm) = seg.lookup(*column, v)? {
+                    out |= bm;
+                }
+            }
+            Ok(Some(out))
+        }
+        IndexPredicate::Range { column, op, value } => match key_range(seg, *column, *op, value)? {
+            Some(keys) => union_keys(seg, *column, keys).map(Some),
+            None => Ok(None),
+        },
+    }
+}
+
+/// The candidate rows of `seg`: the intersection of every index predicate's rows;
+/// `None` when no predicate could use an index of this segment.
+pub fn candidate_rows(seg: &Segment, preds: &[IndexPredicate]) -> Result<Option<RoaringBitmap>> {
+    let mut acc: Option<RoaringBitmap> = None;
+    for p in preds {
+        if acc.as_ref().is_some_and(RoaringBitmap::is_empty) {
+            break;
+        }
+        if let Some(bm) = predicate_rows(seg, p)? {
+            acc = Some(match acc {
+                None => bm,
+                Some(a) => a & bm,
+            });
+        }
+    }
+    Ok(acc)
+}
+
+/// Row counts per key of column `col`'s index within `rows` (all rows if `None`),
+/// then the count of rows in `rows` that hold no key (NULLs). Reads only the index.
+pub fn key_counts(
+    seg: &Segment,
+    col: usize,
+    rows: Option<&RoaringBitmap>,
+) -> Result<(Vec<(Value, u64)>, u64)> {
+    let ix = seg
+        .index(col)
+        .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+    let total = rows.map_or(seg.num_rows(), RoaringBitmap::len);
+    let mut out = Vec::new();
+    let mut sum = 0u64;
+    match rows {
+        None => {
+            for (k, &c) in ix.counts.iter().enumerate() {
+                if c > 0 {
+                    out.push((seg.index_value(col, k)?, c as u64));
+                    sum += c as u64;
+                }
+            }
+        }
+        Some(r) => {
+            let mut counted = Vec::new();
+            seg.for_each_bitmap(col, |k, bm| {
+                let c = bm.intersection_len(r);
+                if c > 0 {
+                    counted.push((k, c));
+                }
+                Ok(())
+            })?;
+            for (k, c) in counted {
+                out.push((seg.index_value(col, k)?, c));
+                sum += c;
+            }
+        }
+    }
+    if sum > total {
+        return Err(Error::corrupt(
+            seg.display_path(),
+            format!("index of column {col} counts more rows than the segment holds"),
+        ));
+    }
+    Ok((out, total - sum))
+}

@@ -1,0 +1,72 @@
+//! Counters an execution fills in for EXPLAIN ANALYZE: what the scan skipped by
+//! each mechanism, what it read, and rows and time per plan operator.
+//!
+//! Counters are atomics shared by the scan's worker threads; per-operator entries
+//! are keyed by the plan node's address (a plan has one scan, so scan counters are
+//! global).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::sql::plan::LogicalPlan;
+
+/// One operator's measured output rows and time (including its inputs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OperatorStats {
+    pub rows: u64,
+    pub time: Duration,
+}
+
+/// Everything one query execution measured.
+#[derive(Debug, Default)]
+pub struct ExecStats {
+    /// Segments the scan visited (after time pruning).
+    pub segments: AtomicU64,
+    /// Segments skipped because their index candidate bitmap was empty.
+    pub segments_index_skipped: AtomicU64,
+    /// Segments answered from index counts alone.
+    pub segments_index_only: AtomicU64,
+    /// Blocks of the visited segments.
+    pub blocks: AtomicU64,
+    pub blocks_zone_skipped: AtomicU64,
+    pub blocks_index_skipped: AtomicU64,
+    /// Blocks whose columns were decoded.
+    pub blocks_read: AtomicU64,
+    /// Compressed bytes of the column chunks decoded.
+    pub bytes_read: AtomicU64,
+    /// Rows of the decoded blocks.
+    pub rows_scanned: AtomicU64,
+    /// Rows entering the filter (after the index candidates).
+    pub rows_filtered_in: AtomicU64,
+    /// Rows passing the filter.
+    pub rows_passed: AtomicU64,
+    /// Whether the aggregate was answered (at least partly) from the indexes.
+    pub index_only: AtomicBool,
+    operators: Mutex<Vec<(usize, OperatorStats)>>,
+}
+
+impl ExecStats {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn record(&self, node: &LogicalPlan, rows: u64, time: Duration) {
+        let mut ops = self.operators.lock().unwrap_or_else(|p| p.into_inner());
+        ops.push((
+            node as *const LogicalPlan as usize,
+            OperatorStats { rows, time },
+        ));
+    }
+
+    /// What was recorded for `node` (a node of the plan that was executed).
+    pub fn operator(&self, node: &LogicalPlan) -> Option<OperatorStats> {
+        let ops = self.operators.lock().unwrap_or_else(|p| p.into_inner());
+        let key = node as *const LogicalPlan as usize;
+        ops.iter().find(|(k, _)| *k == key).map(|(_, s)| *s)
+    }
+}

@@ -1,0 +1,332 @@
+//! `EXPLAIN` and `EXPLAIN ANALYZE`: the optimized plan as text, one operator per
+//! line, with what each scan prunes and how; ANALYZE runs the query and adds rows,
+//! time and what was skipped or read. The format is specified in `spec/sql.md`
+//! ("EXPLAIN output").
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use super::optimize::{self, ConjunctUse};
+use super::plan::{AggExpr, AggFunc, LogicalPlan, ZonePredicate};
+use crate::column::{Column, ColumnData, Value};
+use crate::db::Snapshot;
+use crate::error::Result;
+use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
+use crate::schema::{DataType, TableSchema};
+use crate::storage::manifest::Granularity;
+
+/// Runs one statement: a `SELECT`, or `EXPLAIN [ANALYZE] SELECT ...` whose result is
+/// one VARCHAR column `explain` with a row per line.
+pub fn query(snapshot: &Snapshot, sql: &str, opts: &ExecOptions) -> Result<QueryResult> {
+    let (q, mode) = super::parse_statement(sql)?;
+    let plan = super::plan_query(snapshot, &q)?;
+    match mode {
+        None => exec::execute(snapshot, &plan, opts),
+        Some(analyze) => {
+            let text = if analyze {
+                explain_analyze(snapshot, &plan, opts)?
+            } else {
+                explain(snapshot, &plan, opts)?
+            };
+            Ok(text_result(&text))
+        }
+    }
+}
+
+/// The text as a one-column result, a row per line.
+fn text_result(text: &str) -> QueryResult {
+    let mut c = Column::new(ColumnData::empty(DataType::Varchar.physical()));
+    if let ColumnData::Utf8(v) = &mut c.data {
+        for line in text.lines() {
+            v.push(line);
+        }
+    }
+    QueryResult {
+        columns: vec![("explain".into(), DataType::Varchar)],
+        batches: vec![crate::column::Batch { columns: vec![c] }],
+    }
+}
+
+/// The optimized plan with scan pruning details (nothing is executed).
+pub fn explain(snapshot: &Snapshot, plan: &LogicalPlan, opts: &ExecOptions) -> Result<String> {
+    let mut out = String::new();
+    render(snapshot, plan, opts, None, 0, &mut out)?;
+    Ok(out)
+}
+
+/// Runs `plan` and renders it with measured rows, times and scan counters.
+pub fn explain_analyze(
+    snapshot: &Snapshot,
+    plan: &LogicalPlan,
+    opts: &ExecOptions,
+) -> Result<String> {
+    let stats = ExecStats::default();
+    let start = Instant::now();
+    let result = exec::execute_with_stats(snapshot, plan, opts, &stats)?;
+    let total = start.elapsed();
+    let mut out = String::new();
+    render(snapshot, plan, opts, Some(&stats), 0, &mut out)?;
+    let _ = writeln!(
+        out,
+        "Total: rows={} time={}",
+        result.num_rows(),
+        millis(total)
+    );
+    Ok(out)
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.3}ms", d.as_secs_f64() * 1000.0)
+}
+
+fn agg_text(a: &AggExpr) -> String {
+    match (&a.func, &a.arg) {
+        (AggFunc::CountStar, _) => "count(*)".into(),
+        (f, Some(arg)) => format!(
+            "{}({}{arg})",
+            format!("{f:?}").to_lowercase(),
+            if a.distinct { "DISTINCT " } else { "" }
+        ),
+        (f, None) => format!("{}()", format!("{f:?}").to_lowercase()),
+    }
+}
+
+fn literal(v: &Value, t: DataType) -> String {
+    match v {
+        Value::Str(s) => format!("'{s}'"),
+        Value::Int(_) if t == DataType::Timestamp => {
+            format!("'{}'", exec::format_value(v, t))
+        }
+        Value::Ip(_) => format!("'{}'", exec::format_value(v, t)),
+        other => exec::format_value(other, t),
+    }
+}
+
+fn zone_text(z: &ZonePredicate, schema: &TableSchema) -> String {
+    let f = &schema.fields[z.column.min(schema.fields.len().saturating_sub(1))];
+    format!(
+        "{} {} {}",
+        f.name,
+        z.op.symbol(),
+        literal(&z.value, f.data_type)
+    )
+}
+
+fn time_text(range: Option<(i64, i64)>) -> String {
+    let Some((lo, hi)) = range else {
+        return "all".into();
+    };
+    let end = |v: i64, open: &str| match v {
+        i64::MIN | i64::MAX => open.to_string(),
+        v => crate::time::format_timestamp(v),
+    };
+    format!("[{}, {})", end(lo, "-inf"), end(hi, "+inf"))
+}
+
+fn render(
+    snapshot: &Snapshot,
+    plan: &LogicalPlan,
+    opts: &ExecOptions,
+    stats: Option<&ExecStats>,
+    depth: usize,
+    out: &mut String,
+) -> Result<()> {
+    let pad = "  ".repeat(depth);
+    let measured = |node: &LogicalPlan| -> String {
+        match stats.and_then(|s| s.operator(node)) {
+            Some(o) => format!(" (rows={} time={})", o.rows, millis(o.time)),
+            None => String::new(),
+        }
+    };
+    let input: Option<&LogicalPlan> = match plan {
+        LogicalPlan::Scan {
+            table,
+            schema,
+            columns,
+            time_range,
+            zone_predicates,
+        } => {
+            let _ = writeln!(out, "{pad}Scan: {table}{}", measured(plan));
+            render_scan(
+                snapshot,
+                table,
+                schema,
+                columns,
+                *time_range,
+                zone_predicates,
+                &[],
+                stats,
+                &pad,
+                out,
+            )?;
+            None
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let _ = writeln!(out, "{pad}Filter: {predicate}{}", measured(plan));
+            if let LogicalPlan::Scan {
+                table,
+                schema,
+                columns,
+                time_range,
+                zone_predicates,
+            } = input.as_ref()
+            {
+                let _ = writeln!(out, "{pad}  Scan: {table}{}", measured(input));
+                let mut index = Vec::new();
+                if opts.use_indexes {
+                    for c in optimize::conjuncts(predicate) {
+                        if let ConjunctUse::Index(p) =
+                            optimize::classify_conjunct(c, columns, schema)
+                        {
+                            index.push(p.display(schema));
+                        }
+                    }
+                }
+                render_scan(
+                    snapshot,
+                    table,
+                    schema,
+                    columns,
+                    *time_range,
+                    zone_predicates,
+                    &index,
+                    stats,
+                    &format!("{pad}  "),
+                    out,
+                )?;
+                None
+            } else {
+                Some(input)
+            }
+        }
+        LogicalPlan::Project { input, exprs } => {
+            let e: Vec<String> = exprs.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
+            let _ = writeln!(out, "{pad}Project: {}{}", e.join(", "), measured(plan));
+            Some(input)
+        }
+        LogicalPlan::Aggregate { input, group, aggs } => {
+            let g: Vec<String> = group.iter().map(|(e, _)| e.to_string()).collect();
+            let a: Vec<String> = aggs.iter().map(|(a, _)| agg_text(a)).collect();
+            let index_only =
+                opts.use_indexes && exec::index_only_shape(input, group, aggs).is_some();
+            let _ = writeln!(
+                out,
+                "{pad}Aggregate: group=[{}] aggs=[{}] index_only={index_only}{}",
+                g.join(", "),
+                a.join(", "),
+                measured(plan)
+            );
+            Some(input)
+        }
+        LogicalPlan::Sort { input, keys, fetch } => {
+            let k: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}{}", k.expr, if k.descending { " DESC" } else { "" }))
+                .collect();
+            let fetch = fetch.map_or("all".to_string(), |f| f.to_string());
+            let _ = writeln!(
+                out,
+                "{pad}Sort: [{}] fetch={fetch}{}",
+                k.join(", "),
+                measured(plan)
+            );
+            Some(input)
+        }
+        LogicalPlan::Limit { input, skip, fetch } => {
+            let fetch = fetch.map_or("all".to_string(), |f| f.to_string());
+            let _ = writeln!(
+                out,
+                "{pad}Limit: skip={skip} fetch={fetch}{}",
+                measured(plan)
+            );
+            Some(input)
+        }
+        LogicalPlan::Distinct { input } => {
+            let _ = writeln!(out, "{pad}Distinct{}", measured(plan));
+            Some(input)
+        }
+    };
+    if let Some(i) = input {
+        render(snapshot, i, opts, stats, depth + 1, out)?;
+    }
+    Ok(())
+}
+
+/// The detail lines of a scan.
+#[allow(clippy::too_many_arguments)]
+fn render_scan(
+    snapshot: &Snapshot,
+    table: &str,
+    schema: &TableSchema,
+    columns: &[usize],
+    time_range: Option<(i64, i64)>,
+    zone: &[ZonePredicate],
+    index: &[String],
+    stats: Option<&ExecStats>,
+    pad: &str,
+    out: &mut String,
+) -> Result<()> {
+    let cols: Vec<&str> = columns
+        .iter()
+        .filter_map(|&c| schema.fields.get(c).map(|f| f.name.as_str()))
+        .collect();
+    let entry = snapshot.table(table)?;
+    let (lo, hi) = time_range.unwrap_or((i64::MIN, i64::MAX));
+    let (mut parts_kept, mut parts_pruned, mut segs_kept, mut segs_pruned) = (0, 0, 0, 0);
+    for p in &entry.partitions {
+        if p.granularity != Granularity::All && (p.end() <= lo || p.start >= hi) {
+            parts_pruned += 1;
+            segs_pruned += p.segments.len();
+            continue;
+        }
+        parts_kept += 1;
+        for s in &p.segments {
+            if entry.schema.time_column.is_some() && (s.max_ts < lo || s.min_ts >= hi) {
+                segs_pruned += 1;
+            } else {
+                segs_kept += 1;
+            }
+        }
+    }
+    let z: Vec<String> = zone.iter().map(|z| zone_text(z, schema)).collect();
+    let d = format!("{pad}  ");
+    let _ = writeln!(out, "{d}columns: [{}]", cols.join(", "));
+    let _ = writeln!(out, "{d}time_range: {}", time_text(time_range));
+    let _ = writeln!(
+        out,
+        "{d}partitions: {parts_kept} kept, {parts_pruned} pruned by time"
+    );
+    let _ = writeln!(
+        out,
+        "{d}segments: {segs_kept} kept, {segs_pruned} pruned by time"
+    );
+    let _ = writeln!(out, "{d}zone_predicates: [{}]", z.join(", "));
+    let _ = writeln!(out, "{d}index_predicates: [{}]", index.join(", "));
+    if let Some(s) = stats {
+        let g = |c: &std::sync::atomic::AtomicU64| ExecStats::get(c);
+        let _ = writeln!(
+            out,
+            "{d}segments_scanned: {} ({} skipped by index, {} answered from index)",
+            g(&s.segments),
+            g(&s.segments_index_skipped),
+            g(&s.segments_index_only)
+        );
+        let _ = writeln!(
+            out,
+            "{d}blocks: {} read of {} ({} skipped by zone map, {} skipped by index)",
+            g(&s.blocks_read),
+            g(&s.blocks),
+            g(&s.blocks_zone_skipped),
+            g(&s.blocks_index_skipped)
+        );
+        let _ = writeln!(
+            out,
+            "{d}rows: {} decoded, {} index candidates, {} passed filter",
+            g(&s.rows_scanned),
+            g(&s.rows_filtered_in),
+            g(&s.rows_passed)
+        );
+        let _ = writeln!(out, "{d}bytes_read: {}", g(&s.bytes_read));
+    }
+    Ok(())
+}
