@@ -282,3 +282,104 @@ proptest! {
         });
     }
 }
+
+/// The first row of a query's result.
+fn row(db: &Db, sql: &str) -> Vec<Value> {
+    let r = db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    r.rows().into_iter().next().unwrap_or_default()
+}
+
+fn num(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+#[test]
+fn approximate_aggregates_are_close_to_exact_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, all) = log_db(dir.path(), 30_000);
+    // approx_count_distinct / uniq against count(DISTINCT), within 5%.
+    for col in ["uid", "uri", "bytes", "client_ip", "request_time", "ts"] {
+        let r = row(
+            &db,
+            &format!(
+                "SELECT approx_count_distinct({col}), uniq({col}), count(DISTINCT {col}) FROM logs"
+            ),
+        );
+        let (approx, exact) = (num(&r[0]), num(&r[2]));
+        assert_eq!(r[0], r[1]);
+        assert!(
+            (approx - exact).abs() <= 0.05 * exact + 1.0,
+            "{col}: {approx} vs {exact}"
+        );
+    }
+    // approx_quantile against the exact rank: within 1% of the row count.
+    let mut times: Vec<f64> = all
+        .iter()
+        .filter_map(|r| match r[6] {
+            Value::Float(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    for q in [0.5, 0.95, 0.99] {
+        let r = row(
+            &db,
+            &format!("SELECT approx_quantile(request_time, {q}), quantile_cont(request_time, {q}) FROM logs"),
+        );
+        let got = num(&r[0]);
+        let rank = times.partition_point(|&t| t < got) as f64;
+        let want = q * (times.len() - 1) as f64;
+        assert!(
+            (rank - want).abs() <= 0.01 * times.len() as f64,
+            "q={q}: {got} has rank {rank}, want {want}"
+        );
+        let exact = num(&r[1]);
+        assert!((got - exact).abs() < 0.1, "q={q}: {got} vs exact {exact}");
+    }
+    // p50/p95/p99 per group in one query, approximate next to exact.
+    let r = db
+        .query(
+            "SELECT status, approx_quantile(bytes, 0.5), approx_quantile(bytes, 0.95), \
+             approx_quantile(bytes, 0.99), median(bytes), count(*) FROM logs GROUP BY status",
+        )
+        .unwrap();
+    for row in r.rows() {
+        assert!(
+            matches!(row[1], Value::Int(_)),
+            "approx_quantile keeps BIGINT"
+        );
+        assert!(num(&row[1]) <= num(&row[2]) && num(&row[2]) <= num(&row[3]));
+    }
+}
+
+#[test]
+fn clickhouse_aggregate_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = log_db(dir.path(), 2_000);
+    let a = row(
+        &db,
+        "SELECT countIf(status = 404), argMax(uri, bytes), argMin(uri, bytes) FROM logs",
+    );
+    let b = row(
+        &db,
+        "SELECT count_if(status = 404), arg_max(uri, bytes), arg_min(uri, bytes) FROM logs",
+    );
+    assert_eq!(a, b);
+    let e = err(&db, "SELECT count_if(status) FROM logs");
+    assert!(
+        e.contains("line 1, column 17") && e.contains("BOOLEAN"),
+        "{e}"
+    );
+    let e = err(&db, "SELECT quantile_cont(bytes, 1.5) FROM logs");
+    assert!(e.contains("between 0 and 1"), "{e}");
+    let e = err(&db, "SELECT median(uri) FROM logs");
+    assert!(e.contains("numeric or TIMESTAMP"), "{e}");
+    let e = err(&db, "SELECT lower(uri) FILTER (WHERE true) FROM logs");
+    assert!(e.contains("FILTER is only allowed on aggregates"), "{e}");
+    let e = err(&db, "SELECT count(*) FILTER (WHERE bytes) FROM logs");
+    assert!(e.contains("BOOLEAN"), "{e}");
+}

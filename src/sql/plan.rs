@@ -323,6 +323,18 @@ pub enum AggFunc {
     Avg,
     Min,
     Max,
+    /// `count_if(cond)` / ClickHouse `countIf`: rows where `cond` is TRUE.
+    CountIf,
+    /// `approx_count_distinct(x)` / ClickHouse `uniq`: HyperLogLog.
+    ApproxCountDistinct,
+    /// `quantile_cont(x, q)` and `median(x)`: exact, interpolated (q in `AggExpr::quantile`).
+    QuantileCont,
+    /// `approx_quantile(x, q)`: a mergeable compactor sketch (q in `AggExpr::quantile`).
+    ApproxQuantile,
+    /// `arg_max(arg, val)`: `arg` of the row with the largest `val` (val in `AggExpr::arg2`).
+    ArgMax,
+    /// `arg_min(arg, val)`.
+    ArgMin,
 }
 
 /// One aggregate call: `func([DISTINCT] arg)`.
@@ -333,6 +345,12 @@ pub struct AggExpr {
     pub arg: Option<Expr>,
     pub distinct: bool,
     pub data_type: DataType,
+    /// The second argument (`val` of `arg_max`/`arg_min`).
+    pub arg2: Option<Expr>,
+    /// `FILTER (WHERE ...)`: only rows where this is TRUE are aggregated.
+    pub filter: Option<Expr>,
+    /// The requested quantile of `quantile_cont` / `approx_quantile` (0 otherwise).
+    pub quantile: f64,
 }
 
 /// A sort key over the input's columns.
