@@ -215,9 +215,9 @@ fn errors_name_the_problem_and_its_position() {
     let e = err(&db, "SELECT * FROM logs WHERE status = secure");
     assert!(e.starts_with("line 1, column 26:"), "{e}");
     assert!(e.contains("SMALLINT") && e.contains("BOOLEAN"), "{e}");
-    let e = err(&db, "SELECT uri || 'x' FROM logs");
+    let e = err(&db, "SELECT uri ^ 'x' FROM logs");
     assert!(
-        e.starts_with("line 1, column 8: not supported yet: operator ||"),
+        e.starts_with("line 1, column 8: not supported yet: operator ^"),
         "{e}"
     );
     let e = err(
@@ -382,4 +382,63 @@ fn clickhouse_aggregate_spellings() {
     assert!(e.contains("FILTER is only allowed on aggregates"), "{e}");
     let e = err(&db, "SELECT count(*) FILTER (WHERE bytes) FROM logs");
     assert!(e.contains("BOOLEAN"), "{e}");
+}
+
+/// Every row of a single-column result, as text.
+fn column(db: &Db, sql: &str) -> Vec<String> {
+    let r = db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    r.text_rows().into_iter().map(|mut r| r.remove(0)).collect()
+}
+
+#[test]
+fn url_ip_and_interval_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = log_db(dir.path(), 50);
+    let one = |expr: &str| column(&db, &format!("SELECT {expr} FROM logs LIMIT 1")).remove(0);
+    assert_eq!(one("url_param('/a/b?x=1&uid=u%2F7', 'uid')"), "u/7");
+    assert_eq!(one("extractURLParameter('/a/b?x=1', 'x')"), "1");
+    assert_eq!(one("url_param('/a/b?x=1', 'nope')"), "NULL");
+    assert_eq!(one("url_param('/a/b', 'x')"), "NULL");
+    assert_eq!(one("url_param(NULL, 'x')"), "NULL");
+    assert_eq!(one("url_path('http://h.example:80/p/q?x=1#f')"), "/p/q");
+    assert_eq!(one("path('/p?x')"), "/p");
+    assert_eq!(
+        one("domain('https://user@Example.com:8443/x')"),
+        "Example.com"
+    );
+    assert_eq!(one("domain('/relative/path')"), "");
+    assert_eq!(one("ip_in_cidr('10.1.2.3', '10.0.0.0/8')"), "true");
+    assert_eq!(one("ip_in_cidr('11.1.2.3', '10.0.0.0/8')"), "false");
+    assert_eq!(one("ip_in_cidr('2001:db8::1', '2001:db8::/32')"), "true");
+    assert_eq!(one("ip_in_cidr('10.1.2.3', '0.0.0.0/0')"), "true");
+    assert_eq!(one("ip_in_cidr(NULL, '10.0.0.0/8')"), "NULL");
+    assert_eq!(
+        one("toStartOfInterval(TIMESTAMP '2024-05-01 10:17:42', INTERVAL 15 MINUTE)"),
+        "2024-05-01 10:15:00"
+    );
+    assert_eq!(
+        one("toStartOfInterval(TIMESTAMP '2024-05-01 10:17:42', INTERVAL '1 day')"),
+        "2024-05-01 00:00:00"
+    );
+    // Over columns: every client IP is in its own /32, and the counts add up.
+    let total = column(&db, "SELECT count(*) FROM logs").remove(0);
+    let split = column(
+        &db,
+        "SELECT count_if(ip_in_cidr(client_ip, '10.0.0.0/8')) + \
+         count_if(NOT ip_in_cidr(client_ip, '10.0.0.0/8')) + count_if(client_ip IS NULL) FROM logs",
+    )
+    .remove(0);
+    assert_eq!(total, split);
+    let paths = column(
+        &db,
+        "SELECT count(*) FROM logs WHERE url_path(uri) <> uri OR domain(uri) <> ''",
+    );
+    assert_eq!(paths, ["0"]);
+    let e = err(&db, "SELECT ip_in_cidr(client_ip, '10.0.0.0/40') FROM logs");
+    assert!(
+        e.contains("line 1, column 30") && e.contains("invalid CIDR"),
+        "{e}"
+    );
+    let e = err(&db, "SELECT ip_in_cidr(uri, '10.0.0.0/8') FROM logs");
+    assert!(e.contains("needs an IP as argument 1, not VARCHAR"), "{e}");
 }

@@ -1022,6 +1022,19 @@ impl<'a> Binder<'a> {
                 })
             }
             A::Function(f) => self.bind_function(f, span),
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let one = ast::Expr::value(ast::Value::Number("1".into(), false));
+                let from = substring_from.as_deref().unwrap_or(&one);
+                let mut args: Vec<&ast::Expr> = vec![expr, from];
+                args.extend(substring_for.as_deref());
+                self.bind_scalar2("substr", &args, span)?
+                    .ok_or_else(|| self.unsupported(span, "SUBSTRING"))
+            }
             A::Wildcard(_) => Err(self.err(span, "* is only allowed in SELECT * and count(*)")),
             A::Subquery(_) | A::Exists { .. } | A::InSubquery { .. } => {
                 Err(self.unsupported(span, "subqueries"))
@@ -1251,6 +1264,9 @@ impl<'a> Binder<'a> {
         span: Span,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
+        if *op == B::StringConcat {
+            return self.bind_concat_op(left, right);
+        }
         let bop = match op {
             B::Plus => BinaryOp::Add,
             B::Minus => BinaryOp::Sub,
@@ -1424,6 +1440,9 @@ impl<'a> Binder<'a> {
             return Err(self.unsupported(span, "parametric functions"));
         }
         let name = f.name.to_string().to_ascii_lowercase();
+        if let Some(now) = self.bind_now(&name, f) {
+            return Ok(now);
+        }
         let list = match &f.args {
             ast::FunctionArguments::List(l) => l,
             ast::FunctionArguments::None => {
@@ -1609,7 +1628,10 @@ impl<'a> Binder<'a> {
                     data_type: t,
                 })
             }
-            _ => Err(self.unsupported(f.name.span(), format!("function {name}"))),
+            _ => match self.bind_scalar2(&name, &args, span)? {
+                Some(e) => Ok(e),
+                None => Err(self.unsupported(f.name.span(), format!("function {name}"))),
+            },
         }
     }
 
