@@ -152,10 +152,10 @@ impl Binder<'_> {
         let Some(f) = filter else {
             return Ok(e);
         };
-        let Expr::Column { index, .. } = e else {
-            return Err(Error::Internal("an aggregate call is not a column".into()));
+        let j = match e {
+            Expr::Column { index, .. } if index >= AGG_MARK => index - AGG_MARK,
+            _ => return Err(Error::Internal("an aggregate call is not a column".into())),
         };
-        let j = index - AGG_MARK;
         let cond = self.agg_arg(f)?;
         if !is_null_literal(&cond) && cond.data_type() != DataType::Boolean {
             return Err(self.err(
