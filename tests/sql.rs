@@ -215,9 +215,9 @@ fn errors_name_the_problem_and_its_position() {
     let e = err(&db, "SELECT * FROM logs WHERE status = secure");
     assert!(e.starts_with("line 1, column 26:"), "{e}");
     assert!(e.contains("SMALLINT") && e.contains("BOOLEAN"), "{e}");
-    let e = err(&db, "SELECT uri || 'x' FROM logs");
+    let e = err(&db, "SELECT uri ^ 'x' FROM logs");
     assert!(
-        e.starts_with("line 1, column 8: not supported yet: operator ||"),
+        e.starts_with("line 1, column 8: not supported yet: operator ^"),
         "{e}"
     );
     let e = err(
@@ -281,4 +281,164 @@ proptest! {
             let _ = db.query(&format!("SELECT status FROM logs WHERE {}", &sql[7..]));
         });
     }
+}
+
+/// The first row of a query's result.
+fn row(db: &Db, sql: &str) -> Vec<Value> {
+    let r = db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    r.rows().into_iter().next().unwrap_or_default()
+}
+
+fn num(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+#[test]
+fn approximate_aggregates_are_close_to_exact_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, all) = log_db(dir.path(), 30_000);
+    // approx_count_distinct / uniq against count(DISTINCT), within 5%.
+    for col in ["uid", "uri", "bytes", "client_ip", "request_time", "ts"] {
+        let r = row(
+            &db,
+            &format!(
+                "SELECT approx_count_distinct({col}), uniq({col}), count(DISTINCT {col}) FROM logs"
+            ),
+        );
+        let (approx, exact) = (num(&r[0]), num(&r[2]));
+        assert_eq!(r[0], r[1]);
+        assert!(
+            (approx - exact).abs() <= 0.05 * exact + 1.0,
+            "{col}: {approx} vs {exact}"
+        );
+    }
+    // approx_quantile against the exact rank: within 1% of the row count.
+    let mut times: Vec<f64> = all
+        .iter()
+        .filter_map(|r| match r[6] {
+            Value::Float(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    for q in [0.5, 0.95, 0.99] {
+        let r = row(
+            &db,
+            &format!("SELECT approx_quantile(request_time, {q}), quantile_cont(request_time, {q}) FROM logs"),
+        );
+        let got = num(&r[0]);
+        let rank = times.partition_point(|&t| t < got) as f64;
+        let want = q * (times.len() - 1) as f64;
+        assert!(
+            (rank - want).abs() <= 0.01 * times.len() as f64,
+            "q={q}: {got} has rank {rank}, want {want}"
+        );
+        let exact = num(&r[1]);
+        assert!((got - exact).abs() < 0.1, "q={q}: {got} vs exact {exact}");
+    }
+    // p50/p95/p99 per group in one query, approximate next to exact.
+    let r = db
+        .query(
+            "SELECT status, approx_quantile(bytes, 0.5), approx_quantile(bytes, 0.95), \
+             approx_quantile(bytes, 0.99), median(bytes), count(*) FROM logs GROUP BY status",
+        )
+        .unwrap();
+    for row in r.rows() {
+        assert!(
+            matches!(row[1], Value::Int(_)),
+            "approx_quantile keeps BIGINT"
+        );
+        assert!(num(&row[1]) <= num(&row[2]) && num(&row[2]) <= num(&row[3]));
+    }
+}
+
+#[test]
+fn clickhouse_aggregate_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = log_db(dir.path(), 2_000);
+    let a = row(
+        &db,
+        "SELECT countIf(status = 404), argMax(uri, bytes), argMin(uri, bytes) FROM logs",
+    );
+    let b = row(
+        &db,
+        "SELECT count_if(status = 404), arg_max(uri, bytes), arg_min(uri, bytes) FROM logs",
+    );
+    assert_eq!(a, b);
+    let e = err(&db, "SELECT count_if(status) FROM logs");
+    assert!(
+        e.contains("line 1, column 17") && e.contains("BOOLEAN"),
+        "{e}"
+    );
+    let e = err(&db, "SELECT quantile_cont(bytes, 1.5) FROM logs");
+    assert!(e.contains("between 0 and 1"), "{e}");
+    let e = err(&db, "SELECT median(uri) FROM logs");
+    assert!(e.contains("numeric or TIMESTAMP"), "{e}");
+    let e = err(&db, "SELECT lower(uri) FILTER (WHERE true) FROM logs");
+    assert!(e.contains("FILTER is only allowed on aggregates"), "{e}");
+    let e = err(&db, "SELECT count(*) FILTER (WHERE bytes) FROM logs");
+    assert!(e.contains("BOOLEAN"), "{e}");
+}
+
+/// Every row of a single-column result, as text.
+fn column(db: &Db, sql: &str) -> Vec<String> {
+    let r = db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    r.text_rows().into_iter().map(|mut r| r.remove(0)).collect()
+}
+
+#[test]
+fn url_ip_and_interval_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = log_db(dir.path(), 50);
+    let one = |expr: &str| column(&db, &format!("SELECT {expr} FROM logs LIMIT 1")).remove(0);
+    assert_eq!(one("url_param('/a/b?x=1&uid=u%2F7', 'uid')"), "u/7");
+    assert_eq!(one("extractURLParameter('/a/b?x=1', 'x')"), "1");
+    assert_eq!(one("url_param('/a/b?x=1', 'nope')"), "NULL");
+    assert_eq!(one("url_param('/a/b', 'x')"), "NULL");
+    assert_eq!(one("url_param(NULL, 'x')"), "NULL");
+    assert_eq!(one("url_path('http://h.example:80/p/q?x=1#f')"), "/p/q");
+    assert_eq!(one("path('/p?x')"), "/p");
+    assert_eq!(
+        one("domain('https://user@Example.com:8443/x')"),
+        "Example.com"
+    );
+    assert_eq!(one("domain('/relative/path')"), "");
+    assert_eq!(one("ip_in_cidr('10.1.2.3', '10.0.0.0/8')"), "true");
+    assert_eq!(one("ip_in_cidr('11.1.2.3', '10.0.0.0/8')"), "false");
+    assert_eq!(one("ip_in_cidr('2001:db8::1', '2001:db8::/32')"), "true");
+    assert_eq!(one("ip_in_cidr('10.1.2.3', '0.0.0.0/0')"), "true");
+    assert_eq!(one("ip_in_cidr(NULL, '10.0.0.0/8')"), "NULL");
+    assert_eq!(
+        one("toStartOfInterval(TIMESTAMP '2024-05-01 10:17:42', INTERVAL 15 MINUTE)"),
+        "2024-05-01 10:15:00"
+    );
+    assert_eq!(
+        one("toStartOfInterval(TIMESTAMP '2024-05-01 10:17:42', INTERVAL '1 day')"),
+        "2024-05-01 00:00:00"
+    );
+    // Over columns: every client IP is in its own /32, and the counts add up.
+    let total = column(&db, "SELECT count(*) FROM logs").remove(0);
+    let split = column(
+        &db,
+        "SELECT count_if(ip_in_cidr(client_ip, '10.0.0.0/8')) + \
+         count_if(NOT ip_in_cidr(client_ip, '10.0.0.0/8')) + count_if(client_ip IS NULL) FROM logs",
+    )
+    .remove(0);
+    assert_eq!(total, split);
+    let paths = column(
+        &db,
+        "SELECT count(*) FROM logs WHERE url_path(uri) <> uri OR domain(uri) <> ''",
+    );
+    assert_eq!(paths, ["0"]);
+    let e = err(&db, "SELECT ip_in_cidr(client_ip, '10.0.0.0/40') FROM logs");
+    assert!(
+        e.contains("line 1, column 30") && e.contains("invalid CIDR"),
+        "{e}"
+    );
+    let e = err(&db, "SELECT ip_in_cidr(uri, '10.0.0.0/8') FROM logs");
+    assert!(e.contains("needs an IP as argument 1, not VARCHAR"), "{e}");
 }

@@ -223,3 +223,25 @@ fn plain_select_still_rejects_explain_in_plan() {
     let e = db.query("EXPLAIN INSERT INTO logs VALUES (1)").unwrap_err();
     assert!(e.to_string().contains("not supported yet"), "{e}");
 }
+
+#[test]
+fn regression_count_star_with_filter_is_not_answered_from_index_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = index_db(dir.path(), 20_000);
+    for sql in [
+        "SELECT status, count(*) FILTER (WHERE bytes > 50000) FROM logs GROUP BY status",
+        "SELECT count(*), count(*) FILTER (WHERE bytes > 50000) FROM logs",
+        "SELECT count(*) FILTER (WHERE bytes > 50000) FROM logs WHERE uid = 'u1000'",
+    ] {
+        let with = sorted_rows(&run(&db, sql, true));
+        let without = sorted_rows(&run(&db, sql, false));
+        assert_eq!(with, without, "{sql}");
+    }
+    let r = run(
+        &db,
+        "SELECT count(*), count(*) FILTER (WHERE bytes > 50000) FROM logs",
+        true,
+    );
+    let row = &r.text_rows()[0];
+    assert_ne!(row[0], row[1], "the FILTER was ignored");
+}

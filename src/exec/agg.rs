@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
 
+use super::sketch::{self, Hll, QuantileSketch};
 use super::vector::{self, VData, Vector};
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
@@ -117,6 +118,15 @@ enum Acc {
     MinMaxIp(Vec<u128>, Vec<bool>, bool),
     MinMaxStr(Vec<Option<Box<str>>>, bool),
     CountDistinct(Vec<HashSet<Box<[u8]>>>),
+    /// count_if: rows where the argument is TRUE, and whether any was not NULL
+    /// (DuckDB returns NULL when none was, like a sum).
+    CountTrue(Vec<i64>, Vec<bool>),
+    ApproxDistinct(Vec<Hll>),
+    /// Exact quantile: every value of each group, and q.
+    Quantile(Vec<Vec<f64>>, f64),
+    ApproxQuantile(Vec<QuantileSketch>, f64),
+    /// arg_max / arg_min: the best (val, arg) per group; true for max.
+    ArgBest(Vec<Option<(Value, Value)>>, bool),
 }
 
 impl Acc {
@@ -125,6 +135,12 @@ impl Acc {
         let is_max = a.func == AggFunc::Max;
         match a.func {
             AggFunc::CountStar => Acc::Count(Vec::new()),
+            AggFunc::CountIf => Acc::CountTrue(Vec::new(), Vec::new()),
+            AggFunc::ApproxCountDistinct => Acc::ApproxDistinct(Vec::new()),
+            AggFunc::QuantileCont => Acc::Quantile(Vec::new(), a.quantile),
+            AggFunc::ApproxQuantile => Acc::ApproxQuantile(Vec::new(), a.quantile),
+            AggFunc::ArgMax => Acc::ArgBest(Vec::new(), true),
+            AggFunc::ArgMin => Acc::ArgBest(Vec::new(), false),
             AggFunc::Count if a.distinct => Acc::CountDistinct(Vec::new()),
             AggFunc::Count => Acc::Count(Vec::new()),
             AggFunc::Sum if at == DataType::Double => Acc::SumFloat(Vec::new(), Vec::new()),
@@ -178,13 +194,24 @@ impl Acc {
             }
             Acc::MinMaxStr(v, _) => v.resize(n, None),
             Acc::CountDistinct(s) => s.resize_with(n, HashSet::new),
+            Acc::CountTrue(c, f) => {
+                c.resize(n, 0);
+                f.resize(n, false);
+            }
+            Acc::ApproxDistinct(h) => h.resize_with(n, Hll::default),
+            Acc::Quantile(v, _) => v.resize_with(n, Vec::new),
+            Acc::ApproxQuantile(v, _) => v.resize_with(n, QuantileSketch::default),
+            Acc::ArgBest(v, _) => v.resize(n, None),
         }
     }
 
-    /// Adds rows `rows` (with groups `gids`) of `arg` (None for count(*)).
+    /// Adds rows `rows` (with groups `gids`) of `arg` (None for count(*)); `arg2`
+    /// is the second argument (arg_max's value) with its type.
     fn update(
         &mut self,
         arg: Option<&Vector>,
+        arg2: Option<(&Vector, DataType)>,
+        types: (DataType, DataType),
         rows: &[u32],
         gids: &[u32],
         len: usize,
@@ -318,6 +345,63 @@ impl Acc {
                     }
                 }
             }
+            Acc::CountTrue(c, f) => {
+                let x = vector::bools(v, len)?;
+                for (r, g) in pairs {
+                    if v.is_valid(r) {
+                        c[g] += x[r] as i64;
+                        f[g] = true;
+                    }
+                }
+            }
+            Acc::ApproxDistinct(h) => {
+                let mut buf = Vec::new();
+                for (r, g) in pairs {
+                    if v.is_valid(r) {
+                        buf.clear();
+                        encode(&mut buf, v, r, false);
+                        h[g].add_hash(sketch::hash_bytes(&buf));
+                    }
+                }
+            }
+            Acc::Quantile(vals, _) => {
+                let x = vector::floats(v, len)?;
+                for (r, g) in pairs {
+                    if v.is_valid(r) {
+                        vals[g].push(x[r]);
+                    }
+                }
+            }
+            Acc::ApproxQuantile(sk, _) => {
+                let x = vector::floats(v, len)?;
+                for (r, g) in pairs {
+                    if v.is_valid(r) {
+                        sk[g].add(x[r]);
+                    }
+                }
+            }
+            Acc::ArgBest(best, is_max) => {
+                let Some((val, vt)) = arg2 else {
+                    return Err(Error::Internal("arg_max without a value argument".into()));
+                };
+                let want = if *is_max {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                };
+                for (r, g) in pairs {
+                    if !v.is_valid(r) || !val.is_valid(r) {
+                        continue;
+                    }
+                    let better = match &best[g] {
+                        None => true,
+                        Some((cur, _)) => cmp_to(val, r, vt, cur) == want,
+                    };
+                    if better {
+                        best[g] = Some((val.value(r, vt), v.value(r, types.0)));
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -420,12 +504,55 @@ impl Acc {
                     a[m(g)].extend(set);
                 }
             }
+            (Acc::CountTrue(a, fa), Acc::CountTrue(b, fb)) => {
+                for g in 0..b.len() {
+                    a[m(g)] += b[g];
+                    fa[m(g)] |= fb[g];
+                }
+            }
+            (Acc::ApproxDistinct(a), Acc::ApproxDistinct(b)) => {
+                for (g, h) in b.iter().enumerate() {
+                    a[m(g)].merge(h);
+                }
+            }
+            (Acc::Quantile(a, _), Acc::Quantile(b, _)) => {
+                for (g, v) in b.into_iter().enumerate() {
+                    a[m(g)].extend(v);
+                }
+            }
+            (Acc::ApproxQuantile(a, _), Acc::ApproxQuantile(b, _)) => {
+                for (g, s) in b.into_iter().enumerate() {
+                    a[m(g)].merge(s);
+                }
+            }
+            (Acc::ArgBest(a, is_max), Acc::ArgBest(b, _)) => {
+                let want = if *is_max {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                };
+                for (g, x) in b.into_iter().enumerate() {
+                    let t = m(g);
+                    if let Some((val, arg)) = x {
+                        let better = match &a[t] {
+                            None => true,
+                            Some((cur, _)) => cmp_values(&val, cur) == want,
+                        };
+                        if better {
+                            a[t] = Some((val, arg));
+                        }
+                    }
+                }
+            }
             _ => return Err(Error::Internal("merging different aggregate states".into())),
         }
         Ok(())
     }
 
     fn finish(&self, t: DataType) -> Column {
+        if let Some(c) = self.finish_extra(t) {
+            return c;
+        }
         let with_seen = |data: ColumnData, seen: &[bool]| Column {
             data,
             validity: seen
@@ -462,6 +589,11 @@ impl Acc {
             Acc::MinMaxFloat(v, f, _) => with_seen(ColumnData::Float64(v.clone()), f),
             Acc::MinMaxBool(v, f, _) => with_seen(ColumnData::Bool(v.clone()), f),
             Acc::MinMaxIp(v, f, _) => with_seen(ColumnData::Ip(v.clone()), f),
+            Acc::CountTrue(..)
+            | Acc::ApproxDistinct(_)
+            | Acc::Quantile(..)
+            | Acc::ApproxQuantile(..)
+            | Acc::ArgBest(..) => Column::new(ColumnData::empty(t.physical())),
             Acc::MinMaxStr(v, _) => {
                 let mut s = StringVec::new();
                 for x in v {
@@ -472,6 +604,89 @@ impl Acc {
                 with_seen(ColumnData::Utf8(s), &seen)
             }
         }
+    }
+}
+
+impl Acc {
+    /// Results of the aggregates added after the first slice (None for others).
+    fn finish_extra(&self, t: DataType) -> Option<Column> {
+        let mut out = Column::new(ColumnData::empty(t.physical()));
+        let as_value = |x: Option<f64>| match x {
+            None => Value::Null,
+            Some(x) if t == DataType::Double => Value::Float(x),
+            Some(x) => Value::Int(x.round() as i64),
+        };
+        match self {
+            Acc::CountTrue(c, f) => {
+                for (&c, &f) in c.iter().zip(f) {
+                    vector::push_value(&mut out, &if f { Value::Int(c) } else { Value::Null });
+                }
+            }
+            Acc::ApproxDistinct(h) => {
+                return Some(Column::new(ColumnData::Int64(
+                    h.iter().map(Hll::estimate).collect(),
+                )))
+            }
+            Acc::Quantile(vals, q) => {
+                for v in vals {
+                    let mut v = v.clone();
+                    vector::push_value(&mut out, &as_value(quantile_cont(&mut v, *q)));
+                }
+            }
+            Acc::ApproxQuantile(sk, q) => {
+                for s in sk {
+                    vector::push_value(&mut out, &as_value(s.quantile(*q)));
+                }
+            }
+            Acc::ArgBest(best, _) => {
+                for b in best {
+                    let v = b.as_ref().map_or(Value::Null, |(_, a)| a.clone());
+                    vector::push_value(&mut out, &v);
+                }
+            }
+            _ => return None,
+        }
+        Some(out)
+    }
+}
+
+/// DuckDB's `quantile_cont`: linear interpolation between the values at
+/// `floor(q * (n - 1))` and `ceil(q * (n - 1))` of the sorted input.
+pub(crate) fn quantile_cont(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (pos.ceil() as usize).min(v.len() - 1);
+    let (_, &mut lo_v, rest) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let hi_v = if hi == lo {
+        lo_v
+    } else {
+        rest.iter().copied().min_by(f64::total_cmp).unwrap_or(lo_v)
+    };
+    Some(lo_v + (pos - lo as f64) * (hi_v - lo_v))
+}
+
+/// Compares row `r` of `v` (type `t`) with a value, without allocating.
+fn cmp_to(v: &Vector, r: usize, t: DataType, cur: &Value) -> std::cmp::Ordering {
+    if let (VData::Str(_) | VData::Dict { .. }, Value::Str(c)) = (&v.data, cur) {
+        return v.str_at(r).cmp(c);
+    }
+    cmp_values(&v.value(r, t), cur)
+}
+
+fn cmp_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => vector::ord_f64(*x, *y),
+        (Value::Int(x), Value::Float(y)) => vector::ord_f64(*x as f64, *y),
+        (Value::Float(x), Value::Int(y)) => vector::ord_f64(*x, *y as f64),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Ip(x), Value::Ip(y)) => x.cmp(y),
+        (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        _ => Ordering::Equal,
     }
 }
 
@@ -563,12 +778,12 @@ impl GroupTable {
         self.grow();
     }
 
-    /// Adds the rows `rows` of a batch: `keys` are the key vectors, `args` the
-    /// aggregate arguments (None for count(*)).
+    /// Adds the rows `rows` of a batch: `keys` are the key vectors, `inputs` the
+    /// aggregate inputs.
     fn update(
         &mut self,
         keys: &[&Vector],
-        args: &[Option<&Vector>],
+        inputs: &[AggInput<'_>],
         rows: &[u32],
         len: usize,
         local: bool,
@@ -583,8 +798,25 @@ impl GroupTable {
             gids.push(self.group_of());
         }
         self.grow();
-        for (a, arg) in self.accs.iter_mut().zip(args) {
-            a.update(*arg, rows, &gids, len)?;
+        let (mut frows, mut fgids) = (Vec::new(), Vec::new());
+        for (a, inp) in self.accs.iter_mut().zip(inputs) {
+            let (rs, gs): (&[u32], &[u32]) = match inp.filter {
+                None => (rows, &gids),
+                Some(f) => {
+                    // FILTER (WHERE ...): keep the rows where it is TRUE.
+                    let b = vector::bools(f, len)?;
+                    frows.clear();
+                    fgids.clear();
+                    for (&r, &g) in rows.iter().zip(&gids) {
+                        if f.is_valid(r as usize) && b[r as usize] {
+                            frows.push(r);
+                            fgids.push(g);
+                        }
+                    }
+                    (&frows, &fgids)
+                }
+            };
+            a.update(inp.arg, inp.arg2, inp.types, rs, gs, len)?;
         }
         self.gids = gids;
         Ok(())
@@ -678,6 +910,37 @@ impl GroupTable {
     }
 }
 
+/// One aggregate's evaluated inputs for a batch.
+#[derive(Clone, Copy)]
+pub struct AggInput<'a> {
+    /// The argument (None for count(*)).
+    pub arg: Option<&'a Vector>,
+    /// The second argument and its type (arg_max's value).
+    pub arg2: Option<(&'a Vector, DataType)>,
+    /// The FILTER condition.
+    pub filter: Option<&'a Vector>,
+    /// The types of the argument and the result.
+    pub types: (DataType, DataType),
+}
+
+impl<'a> AggInput<'a> {
+    pub fn new(
+        a: &AggExpr,
+        arg: Option<&'a Vector>,
+        arg2: Option<&'a Vector>,
+        filter: Option<&'a Vector>,
+    ) -> AggInput<'a> {
+        let at = a.arg.as_ref().map_or(DataType::BigInt, |e| e.data_type());
+        let vt = a.arg2.as_ref().map_or(DataType::BigInt, |e| e.data_type());
+        AggInput {
+            arg,
+            arg2: arg2.map(|v| (v, vt)),
+            filter,
+            types: (at, a.data_type),
+        }
+    }
+}
+
 /// A thread's aggregation state: its table plus the current segment's table when
 /// keys are dictionary codes.
 pub struct AggState {
@@ -699,7 +962,7 @@ impl AggState {
     pub fn update(
         &mut self,
         keys: &[&Vector],
-        args: &[Option<&Vector>],
+        args: &[AggInput<'_>],
         rows: &[u32],
         len: usize,
     ) -> Result<()> {

@@ -8,8 +8,10 @@
 //! LIMIT) work on the materialized result, which is small for analytical queries.
 
 pub mod agg;
+pub mod functions;
 pub mod index_scan;
 pub mod metrics;
+pub mod sketch;
 pub mod vector;
 
 use std::cmp::Ordering;
@@ -748,18 +750,20 @@ fn process_block(
                 .iter()
                 .map(|(e, _)| vector::eval(e, vecs, len))
                 .collect::<Result<_>>()?;
-            let args: Vec<Option<_>> = aggs
+            let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, vecs, len)).transpose();
+            let args: Vec<[Option<_>; 3]> = aggs
                 .iter()
-                .map(|(a, _)| {
-                    a.arg
-                        .as_ref()
-                        .map(|e| vector::eval(e, vecs, len))
-                        .transpose()
-                })
+                .map(|(a, _)| Ok([opt(&a.arg)?, opt(&a.arg2)?, opt(&a.filter)?]))
                 .collect::<Result<_>>()?;
             let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
-            let arg_refs: Vec<Option<&Vector>> = args.iter().map(|a| a.as_deref()).collect();
-            st.update(&key_refs, &arg_refs, rows, len)?;
+            let inputs: Vec<agg::AggInput<'_>> = aggs
+                .iter()
+                .zip(&args)
+                .map(|((a, _), [x, y, f])| {
+                    agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref())
+                })
+                .collect();
+            st.update(&key_refs, &inputs, rows, len)?;
             Ok(0)
         }
         _ => Err(Error::Internal("sink and state disagree".into())),
@@ -944,8 +948,9 @@ pub(crate) fn index_only_shape(
     if aggs.is_empty()
         || aggs
             .iter()
-            .any(|(a, _)| a.func != AggFunc::CountStar || a.distinct)
+            .any(|(a, _)| a.func != AggFunc::CountStar || a.distinct || a.filter.is_some())
     {
+        // Only a plain count(*) is a sum of index cardinalities (a FILTER needs rows).
         return None;
     }
     let info = scan_info(input, true).ok()?;

@@ -416,11 +416,21 @@ pub fn eval<'a>(e: &Expr, cols: &'a [Vector], len: usize) -> Result<Cow<'a, Vect
             args,
             data_type,
         } => {
+            if super::functions::is_extended(func) {
+                let vs = args
+                    .iter()
+                    .map(|a| eval(a, cols, len))
+                    .collect::<Result<Vec<_>>>()?;
+                let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
+                return Ok(Cow::Owned(super::functions::eval(
+                    func, &vs, &types, *data_type, len,
+                )?));
+            }
             let a = match args.first() {
                 Some(a) => eval(a, cols, len)?,
                 None => return Err(internal("function without arguments")),
             };
-            Cow::Owned(scalar_func(*func, &a, *data_type, len)?)
+            Cow::Owned(scalar_func(func.clone(), &a, *data_type, len)?)
         }
     })
 }
@@ -1156,7 +1166,7 @@ fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vec
             Ok(Vector::new(VData::Int(out), valid))
         }
         ScalarFunc::Lower | ScalarFunc::Upper => {
-            let upper = f == ScalarFunc::Upper;
+            let upper = matches!(f, ScalarFunc::Upper);
             let mut out = StringVec::with_capacity(len, len * 16);
             let mut buf = String::new();
             for i in 0..len {
@@ -1179,5 +1189,6 @@ fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vec
             let _ = t;
             Ok(Vector::new(VData::Str(out), valid))
         }
+        _ => Err(internal("function kernel not found")),
     }
 }

@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 use crate::schema::{DataType, TableSchema};
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
+mod functions;
+
 /// Column indexes at or above this mark stand for aggregate calls while a select
 /// list is bound; they are rewritten before the plan is built.
 const AGG_MARK: usize = 1 << 40;
@@ -313,7 +315,7 @@ impl<'a> Binder<'a> {
                 g.for_each_column(&mut mark);
             }
             for a in &aggs {
-                if let Some(e) = &a.arg {
+                for e in [&a.arg, &a.arg2, &a.filter].into_iter().flatten() {
                     e.for_each_column(&mut mark);
                 }
             }
@@ -359,7 +361,10 @@ impl<'a> Binder<'a> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, mut a)| {
-                    if let Some(e) = &mut a.arg {
+                    for e in [&mut a.arg, &mut a.arg2, &mut a.filter]
+                        .into_iter()
+                        .flatten()
+                    {
                         e.remap_columns(&remap);
                     }
                     (a, format!("agg{i}"))
@@ -1017,6 +1022,19 @@ impl<'a> Binder<'a> {
                 })
             }
             A::Function(f) => self.bind_function(f, span),
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let one = ast::Expr::value(ast::Value::Number("1".into(), false));
+                let from = substring_from.as_deref().unwrap_or(&one);
+                let mut args: Vec<&ast::Expr> = vec![expr, from];
+                args.extend(substring_for.as_deref());
+                self.bind_scalar2("substr", &args, span)?
+                    .ok_or_else(|| self.unsupported(span, "SUBSTRING"))
+            }
             A::Wildcard(_) => Err(self.err(span, "* is only allowed in SELECT * and count(*)")),
             A::Subquery(_) | A::Exists { .. } | A::InSubquery { .. } => {
                 Err(self.unsupported(span, "subqueries"))
@@ -1246,6 +1264,9 @@ impl<'a> Binder<'a> {
         span: Span,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
+        if *op == B::StringConcat {
+            return self.bind_concat_op(left, right);
+        }
         let bop = match op {
             B::Plus => BinaryOp::Add,
             B::Minus => BinaryOp::Sub,
@@ -1412,9 +1433,6 @@ impl<'a> Binder<'a> {
         if f.over.is_some() {
             return Err(self.unsupported(span, "window functions (OVER)"));
         }
-        if f.filter.is_some() {
-            return Err(self.unsupported(span, "FILTER on aggregates"));
-        }
         if f.null_treatment.is_some() || !f.within_group.is_empty() {
             return Err(self.unsupported(span, "IGNORE NULLS / WITHIN GROUP"));
         }
@@ -1422,6 +1440,9 @@ impl<'a> Binder<'a> {
             return Err(self.unsupported(span, "parametric functions"));
         }
         let name = f.name.to_string().to_ascii_lowercase();
+        if let Some(now) = self.bind_now(&name, f) {
+            return Ok(now);
+        }
         let list = match &f.args {
             ast::FunctionArguments::List(l) => l,
             ast::FunctionArguments::None => {
@@ -1436,10 +1457,13 @@ impl<'a> Binder<'a> {
             list.duplicate_treatment,
             Some(ast::DuplicateTreatment::Distinct)
         );
+        // The dialect parses `f(a = 1)` as a named argument; it is a comparison.
+        let compares: Vec<Option<ast::Expr>> = list.args.iter().map(functions::named_eq).collect();
         let mut args: Vec<&ast::Expr> = Vec::new();
         let mut star = false;
-        for a in &list.args {
+        for (a, cmp) in list.args.iter().zip(&compares) {
             match a {
+                _ if cmp.is_some() => args.extend(cmp.as_ref()),
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e),
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
                 _ => return Err(self.unsupported(span, "named or qualified-wildcard arguments")),
@@ -1458,8 +1482,19 @@ impl<'a> Binder<'a> {
             "max" => Some(AggFunc::Max),
             _ => None,
         };
+        let before = self.aggs.len();
         if let Some(func) = agg {
-            return self.bind_aggregate(func, distinct, star, &args, span);
+            let e = self.bind_aggregate(func, distinct, star, &args, span)?;
+            return self.attach_filter(e, f.filter.as_deref(), before);
+        }
+        if let Some(e) = self.bind_aggregate2(&name, distinct, &args, span)? {
+            return self.attach_filter(e, f.filter.as_deref(), before);
+        }
+        if let Some(flt) = &f.filter {
+            return Err(self.err(
+                flt.span(),
+                format!("FILTER is only allowed on aggregates, not {name}"),
+            ));
         }
         if star {
             return Err(self.err(span, format!("{name}(*) is not a function call")));
@@ -1593,7 +1628,10 @@ impl<'a> Binder<'a> {
                     data_type: t,
                 })
             }
-            _ => Err(self.unsupported(f.name.span(), format!("function {name}"))),
+            _ => match self.bind_scalar2(&name, &args, span)? {
+                Some(e) => Ok(e),
+                None => Err(self.unsupported(f.name.span(), format!("function {name}"))),
+            },
         }
     }
 
@@ -1630,6 +1668,9 @@ impl<'a> Binder<'a> {
                 arg: None,
                 distinct: false,
                 data_type: DataType::BigInt,
+                arg2: None,
+                filter: None,
+                quantile: 0.0,
             }
         } else {
             if star || args.len() != 1 {
@@ -1673,8 +1714,16 @@ impl<'a> Binder<'a> {
                 arg: Some(x),
                 distinct: distinct && func == AggFunc::Count,
                 data_type,
+                arg2: None,
+                filter: None,
+                quantile: 0.0,
             }
         };
+        Ok(self.register_agg(agg))
+    }
+
+    /// Adds an aggregate call (once) and returns the column standing for it.
+    fn register_agg(&mut self, agg: AggExpr) -> Expr {
         let j = match self.aggs.iter().position(|a| *a == agg) {
             Some(j) => j,
             None => {
@@ -1682,11 +1731,11 @@ impl<'a> Binder<'a> {
                 self.aggs.len() - 1
             }
         };
-        Ok(Expr::Column {
+        Expr::Column {
             index: AGG_MARK + j,
             name: format!("agg{j}"),
             data_type: agg.data_type,
-        })
+        }
     }
 }
 
@@ -1697,6 +1746,12 @@ fn agg_name(f: AggFunc) -> &'static str {
         AggFunc::Avg => "avg",
         AggFunc::Min => "min",
         AggFunc::Max => "max",
+        AggFunc::CountIf => "count_if",
+        AggFunc::ApproxCountDistinct => "approx_count_distinct",
+        AggFunc::QuantileCont => "quantile_cont",
+        AggFunc::ApproxQuantile => "approx_quantile",
+        AggFunc::ArgMax => "arg_max",
+        AggFunc::ArgMin => "arg_min",
     }
 }
 

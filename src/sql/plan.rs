@@ -101,8 +101,9 @@ pub enum DatePart {
     DayOfWeek,
 }
 
-/// Scalar functions; constant arguments (units, widths) are folded in at bind time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Scalar functions; constant arguments (units, widths, patterns) are folded in at
+/// bind time. Kernels of the variants after `Length` live in `exec/functions.rs`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ScalarFunc {
     DateTrunc(TruncUnit),
     /// `time_bucket(width, ts)`: buckets of `width` micros aligned to 2000-01-03
@@ -112,6 +113,56 @@ pub enum ScalarFunc {
     Lower,
     Upper,
     Length,
+    /// `strftime(ts, fmt)`: the format was checked at bind time.
+    Strftime(Arc<str>),
+    /// ClickHouse `toStartOfInterval(ts, INTERVAL n unit)`: buckets aligned to the epoch.
+    StartOfInterval(i64),
+    /// `substr(s, start[, len])` (characters, DuckDB rules for 0 and negatives).
+    Substr,
+    /// `concat(...)`: NULL arguments are skipped; others are cast to VARCHAR first.
+    Concat,
+    /// `a || b`: NULL if either side is NULL.
+    ConcatOp,
+    StartsWith,
+    EndsWith,
+    Contains,
+    /// `split_part(s, delim, n)`.
+    SplitPart,
+    /// `regexp_matches(s, pattern)`: whether the pattern matches anywhere.
+    RegexpMatches(Pattern),
+    /// `regexp_extract(s, pattern[, group])`: '' when there is no match.
+    RegexpExtract(Pattern, usize),
+    /// `regexp_replace(s, pattern, replacement[, 'g'])`: the replacement in the
+    /// `regex` crate's syntax (converted from `\1` at bind time); `true` = all matches.
+    RegexpReplace(Pattern, Arc<str>, bool),
+    /// `url_param(url, name)` / `extractURLParameter`: NULL when absent.
+    UrlParam,
+    /// `url_path(url)` / ClickHouse `path`.
+    UrlPath,
+    /// `domain(url)`: the host, without port ('' when none).
+    Domain,
+    /// `ip_in_cidr(ip, 'net/bits')`: network and mask over the u128 form.
+    IpInCidr(u128, u128),
+    /// `round(x, digits)`.
+    Round(i32),
+}
+
+/// A regular expression compiled once at bind time; compared by its text.
+#[derive(Clone, Debug)]
+pub struct Pattern(pub Arc<regex::Regex>);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl std::hash::Hash for Pattern {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.as_str().hash(state)
+    }
 }
 
 /// A typed scalar expression.
@@ -323,6 +374,18 @@ pub enum AggFunc {
     Avg,
     Min,
     Max,
+    /// `count_if(cond)` / ClickHouse `countIf`: rows where `cond` is TRUE.
+    CountIf,
+    /// `approx_count_distinct(x)` / ClickHouse `uniq`: HyperLogLog.
+    ApproxCountDistinct,
+    /// `quantile_cont(x, q)` and `median(x)`: exact, interpolated (q in `AggExpr::quantile`).
+    QuantileCont,
+    /// `approx_quantile(x, q)`: a mergeable compactor sketch (q in `AggExpr::quantile`).
+    ApproxQuantile,
+    /// `arg_max(arg, val)`: `arg` of the row with the largest `val` (val in `AggExpr::arg2`).
+    ArgMax,
+    /// `arg_min(arg, val)`.
+    ArgMin,
 }
 
 /// One aggregate call: `func([DISTINCT] arg)`.
@@ -333,6 +396,12 @@ pub struct AggExpr {
     pub arg: Option<Expr>,
     pub distinct: bool,
     pub data_type: DataType,
+    /// The second argument (`val` of `arg_max`/`arg_min`).
+    pub arg2: Option<Expr>,
+    /// `FILTER (WHERE ...)`: only rows where this is TRUE are aggregated.
+    pub filter: Option<Expr>,
+    /// The requested quantile of `quantile_cont` / `approx_quantile` (0 otherwise).
+    pub quantile: f64,
 }
 
 /// A sort key over the input's columns.

@@ -1,0 +1,603 @@
+//! Scalar function kernels beyond the first slice: string, regex, URL, IP, time
+//! formatting and rounding.
+//!
+//! Each kernel dispatches once on the function and argument layout, then loops over
+//! rows. String kernels over a dictionary-encoded input whose dictionary is smaller
+//! than the batch compute each dictionary entry once and look codes up. Regular
+//! expressions and formats are prepared at bind time (or once per batch for
+//! formats), never per row. NULL in any argument gives NULL, except `concat`, which
+//! skips NULL arguments (DuckDB).
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+use super::vector::{self, VData, Vector};
+use crate::column::{Bitmap, StringVec, Value};
+use crate::error::{Error, Result};
+use crate::schema::DataType;
+use crate::sql::plan::ScalarFunc;
+use crate::time::{civil_from_days, MICROS_PER_DAY, MICROS_PER_SECOND};
+
+/// Whether `f`'s kernel is in this module.
+pub fn is_extended(f: &ScalarFunc) -> bool {
+    !matches!(
+        f,
+        ScalarFunc::DateTrunc(_)
+            | ScalarFunc::TimeBucket(_)
+            | ScalarFunc::DatePart(_)
+            | ScalarFunc::Lower
+            | ScalarFunc::Upper
+            | ScalarFunc::Length
+    )
+}
+
+fn internal(msg: &str) -> Error {
+    Error::Internal(format!("function evaluation: {msg}"))
+}
+
+/// The AND of the validities of `args` (`None` = all valid).
+fn all_valid(args: &[Cow<'_, Vector>], len: usize) -> Option<Bitmap> {
+    let mut out: Option<Bitmap> = None;
+    for a in args {
+        let b = match &a.data {
+            VData::Const(Value::Null) => Bitmap::new(len, false),
+            VData::Const(_) => continue,
+            _ => match &a.validity {
+                Some(b) => b.clone(),
+                None => continue,
+            },
+        };
+        out = Some(match out {
+            None => b,
+            Some(o) => {
+                let words = o
+                    .words()
+                    .iter()
+                    .zip(b.words())
+                    .map(|(x, y)| x & y)
+                    .collect();
+                Bitmap::from_words(words, len)
+            }
+        });
+    }
+    out
+}
+
+/// Applies `f` to each string of `a` (row `i` also passed for other arguments),
+/// writing into `buf`; `f` returns false for a NULL result.
+fn map_str(
+    a: &Vector,
+    len: usize,
+    valid: Option<Bitmap>,
+    per_row_args: bool,
+    mut f: impl FnMut(&str, usize, &mut String) -> bool,
+) -> Vector {
+    let mut out = StringVec::with_capacity(len, len * 16);
+    let mut validity = valid;
+    let mut buf = String::new();
+    let ok = |v: &Option<Bitmap>, i: usize| v.as_ref().is_none_or(|b| b.get(i));
+    match &a.data {
+        VData::Dict { codes, dict } if !per_row_args && dict.len() < len => {
+            // Once per dictionary entry.
+            let mut res = StringVec::with_capacity(dict.len(), dict.len() * 16);
+            let mut res_ok = Vec::with_capacity(dict.len());
+            for s in dict.iter() {
+                buf.clear();
+                res_ok.push(f(s, 0, &mut buf));
+                res.push(&buf);
+            }
+            for (i, &c) in codes.iter().enumerate().take(len) {
+                let c = c as usize;
+                let good = c < res.len() && res_ok[c];
+                out.push(if good { res.get(c) } else { "" });
+                if !good && ok(&validity, i) {
+                    validity
+                        .get_or_insert_with(|| Bitmap::new(len, true))
+                        .set(i, false);
+                }
+            }
+        }
+        _ => {
+            for i in 0..len {
+                buf.clear();
+                if ok(&validity, i) && !f(a.str_at(i), i, &mut buf) {
+                    validity
+                        .get_or_insert_with(|| Bitmap::new(len, true))
+                        .set(i, false);
+                    buf.clear();
+                }
+                out.push(&buf);
+            }
+        }
+    }
+    Vector::new(VData::Str(out), validity)
+}
+
+/// Applies a string predicate per row (or per dictionary entry).
+fn map_bool(
+    a: &Vector,
+    len: usize,
+    valid: Option<Bitmap>,
+    per_row_args: bool,
+    mut f: impl FnMut(&str, usize) -> bool,
+) -> Vector {
+    let out: Vec<bool> = match &a.data {
+        VData::Dict { codes, dict } if !per_row_args && dict.len() < len => {
+            let m: Vec<bool> = dict.iter().map(|s| f(s, 0)).collect();
+            codes
+                .iter()
+                .take(len)
+                .map(|&c| m.get(c as usize).copied().unwrap_or(false))
+                .collect()
+        }
+        _ => (0..len).map(|i| f(a.str_at(i), i)).collect(),
+    };
+    Vector::new(VData::Bool(out), valid)
+}
+
+fn is_const(v: &Vector) -> bool {
+    matches!(v.data, VData::Const(_))
+}
+
+/// Evaluates an extended function over its evaluated arguments.
+pub fn eval(
+    f: &ScalarFunc,
+    args: &[Cow<'_, Vector>],
+    types: &[DataType],
+    t: DataType,
+    len: usize,
+) -> Result<Vector> {
+    if matches!(f, ScalarFunc::Concat) {
+        return Ok(concat(args, types, len));
+    }
+    if args.iter().any(|a| a.is_null_const()) {
+        return Ok(Vector::constant(Value::Null));
+    }
+    let a = args.first().ok_or_else(|| internal("no arguments"))?;
+    let valid = all_valid(args, len);
+    let rest_const = args[1..].iter().all(|v| is_const(v));
+    let arg_str = |k: usize, i: usize| args.get(k).map_or("", |v| v.str_at(i));
+    Ok(match f {
+        ScalarFunc::Strftime(fmt) => {
+            let items = parse_format(fmt).map_err(Error::InvalidInput)?;
+            let x = vector::ints(a, len)?;
+            let mut out = StringVec::with_capacity(len, len * 20);
+            let mut buf = String::new();
+            for &ts in x.iter() {
+                buf.clear();
+                strftime(&mut buf, ts, &items);
+                out.push(&buf);
+            }
+            Vector::new(VData::Str(out), valid)
+        }
+        ScalarFunc::StartOfInterval(w) => {
+            let x = vector::ints(a, len)?;
+            let w = (*w).max(1);
+            Vector::new(
+                VData::Int(x.iter().map(|&v| v.div_euclid(w) * w).collect()),
+                valid,
+            )
+        }
+        ScalarFunc::Substr => {
+            let start = vector::ints(&args[1], len)?;
+            let count = match args.get(2) {
+                Some(c) => Some(vector::ints(c, len)?),
+                None => None,
+            };
+            map_str(a, len, valid, !rest_const, |s, i, out| {
+                out.push_str(substr(s, start[i], count.as_ref().map(|c| c[i])));
+                true
+            })
+        }
+        ScalarFunc::ConcatOp => {
+            let b = &args[1];
+            map_str(a, len, valid, true, |s, i, out| {
+                out.push_str(s);
+                vector::write_text(out, b, i, types[1]);
+                true
+            })
+        }
+        ScalarFunc::StartsWith | ScalarFunc::EndsWith | ScalarFunc::Contains => {
+            map_bool(a, len, valid, !rest_const, |s, i| {
+                let p = arg_str(1, i);
+                match f {
+                    ScalarFunc::StartsWith => s.starts_with(p),
+                    ScalarFunc::EndsWith => s.ends_with(p),
+                    _ => memchr::memmem::find(s.as_bytes(), p.as_bytes()).is_some(),
+                }
+            })
+        }
+        ScalarFunc::SplitPart => {
+            let n = vector::ints(&args[2], len)?;
+            map_str(a, len, valid, !rest_const, |s, i, out| {
+                out.push_str(split_part(s, arg_str(1, i), n[i]));
+                true
+            })
+        }
+        ScalarFunc::RegexpMatches(p) => map_bool(a, len, valid, false, |s, _| p.0.is_match(s)),
+        ScalarFunc::RegexpExtract(p, g) => map_str(a, len, valid, false, |s, _, out| {
+            if let Some(m) = p.0.captures(s).and_then(|c| c.get(*g)) {
+                out.push_str(m.as_str());
+            }
+            true
+        }),
+        ScalarFunc::RegexpReplace(p, repl, all) => map_str(a, len, valid, false, |s, _, out| {
+            let r = if *all {
+                p.0.replace_all(s, &**repl)
+            } else {
+                p.0.replace(s, &**repl)
+            };
+            out.push_str(&r);
+            true
+        }),
+        ScalarFunc::UrlParam => map_str(a, len, valid, !rest_const, |s, i, out| {
+            let (_, q) = crate::ingest::url::split_target(s);
+            match q.and_then(|q| crate::ingest::url::query_param(q, arg_str(1, i))) {
+                Some(v) => {
+                    out.push_str(&v);
+                    true
+                }
+                None => false,
+            }
+        }),
+        ScalarFunc::UrlPath => map_str(a, len, valid, false, |s, _, out| {
+            out.push_str(crate::ingest::url::split_target(s).0);
+            true
+        }),
+        ScalarFunc::Domain => map_str(a, len, valid, false, |s, _, out| {
+            out.push_str(domain(s));
+            true
+        }),
+        ScalarFunc::IpInCidr(net, mask) => {
+            let x = vector::ips(a, len)?;
+            Vector::new(
+                VData::Bool(x.iter().map(|&ip| ip & mask == *net).collect()),
+                valid,
+            )
+        }
+        ScalarFunc::Round(d) => round(a, types[0], t, *d, len, valid)?,
+        _ => return Err(internal("not an extended function")),
+    })
+}
+
+fn concat(args: &[Cow<'_, Vector>], types: &[DataType], len: usize) -> Vector {
+    let mut out = StringVec::with_capacity(len, len * 24);
+    let mut buf = String::new();
+    for i in 0..len {
+        buf.clear();
+        for (a, &t) in args.iter().zip(types) {
+            if a.is_valid(i) {
+                vector::write_text(&mut buf, a, i, t);
+            }
+        }
+        out.push(&buf);
+    }
+    Vector::new(VData::Str(out), None)
+}
+
+/// DuckDB's `substr`: 1-based character positions; a start <= 0 still counts
+/// positions before the string, a negative start counts from the end, and a
+/// negative length takes characters before the start.
+pub fn substr(s: &str, start: i64, count: Option<i64>) -> &str {
+    let n = if s.is_ascii() {
+        s.len() as i64
+    } else {
+        s.chars().count() as i64
+    };
+    let start = if start < 0 {
+        n.saturating_add(start).saturating_add(1)
+    } else {
+        start
+    };
+    let (lo, hi) = match count {
+        None => (start, i64::MAX),
+        Some(c) if c >= 0 => (start, start.saturating_add(c)),
+        Some(c) => (start.saturating_add(c), start),
+    };
+    let lo = lo.max(1);
+    let hi = hi.min(n + 1);
+    if lo >= hi {
+        return "";
+    }
+    let (lo, hi) = ((lo - 1) as usize, (hi - 1) as usize);
+    if s.is_ascii() {
+        return &s[lo..hi];
+    }
+    let mut idx = s
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(s.len()));
+    let b0 = idx.nth(lo).unwrap_or(s.len());
+    let b1 = if hi > lo {
+        idx.nth(hi - lo - 1).unwrap_or(s.len())
+    } else {
+        b0
+    };
+    &s[b0..b1]
+}
+
+/// DuckDB's `split_part`: 1-based, negative from the end, out of range ''. An empty
+/// delimiter splits into characters.
+pub fn split_part<'a>(s: &'a str, delim: &str, n: i64) -> &'a str {
+    if n == 0 {
+        return "";
+    }
+    if delim.is_empty() {
+        let k = s.chars().count() as i64;
+        let i = if n > 0 { n - 1 } else { k + n };
+        if i < 0 || i >= k {
+            return "";
+        }
+        return substr(s, i + 1, Some(1));
+    }
+    if n > 0 {
+        s.split(delim).nth((n - 1) as usize).unwrap_or("")
+    } else {
+        s.rsplit(delim).nth((-n - 1) as usize).unwrap_or("")
+    }
+}
+
+/// The host of a URL (ClickHouse `domain`): after `scheme://` (or `//`), before
+/// the port, path, query or fragment; '' when there is none.
+pub fn domain(url: &str) -> &str {
+    let rest = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None => match url.strip_prefix("//") {
+            Some(r) => r,
+            None => return "",
+        },
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..end];
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |e| &host[..=e]);
+    }
+    host.split(':').next().unwrap_or("")
+}
+
+/// Parses `net/bits` (IPv4 or IPv6) into the network and mask over the u128 form.
+pub fn parse_cidr(s: &str) -> std::result::Result<(u128, u128), String> {
+    let bad = || format!("invalid CIDR '{s}': expected address/bits, e.g. 10.0.0.0/8");
+    let (addr, bits) = match s.split_once('/') {
+        Some((a, b)) => (a.trim(), Some(b.trim())),
+        None => (s.trim(), None),
+    };
+    let ip = crate::ip::parse(addr).ok_or_else(bad)?;
+    let v4 = addr.contains('.') && !addr.contains(':');
+    let max = if v4 { 32 } else { 128 };
+    let bits: u32 = match bits {
+        Some(b) => b.parse().map_err(|_| bad())?,
+        None => max,
+    };
+    if bits > max {
+        return Err(bad());
+    }
+    let bits = if v4 { bits + 96 } else { bits };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u128::MAX << (128 - bits)
+    };
+    Ok((ip & mask, mask))
+}
+
+fn round(
+    a: &Vector,
+    at: DataType,
+    t: DataType,
+    d: i32,
+    len: usize,
+    valid: Option<Bitmap>,
+) -> Result<Vector> {
+    if at == DataType::Double {
+        let x = vector::floats(a, len)?;
+        let p = 10f64.powi(d);
+        let out = x
+            .iter()
+            .map(|&v| {
+                if d == 0 {
+                    v.round()
+                } else {
+                    let r = (v * p).round() / p;
+                    if r.is_finite() {
+                        r
+                    } else {
+                        v
+                    }
+                }
+            })
+            .collect();
+        return Ok(Vector::new(VData::Float(out), valid));
+    }
+    let x = vector::ints(a, len)?;
+    if d >= 0 {
+        return Ok(Vector::new(VData::Int(x.into_owned()), valid));
+    }
+    // Integers to tens, hundreds, ...: half away from zero.
+    let p = 10i128.checked_pow((-d) as u32).unwrap_or(i128::MAX);
+    let (lo, hi) = t.int_range().unwrap_or((i64::MIN, i64::MAX));
+    let mut out = Vec::with_capacity(len);
+    for (i, &v) in x.iter().enumerate() {
+        let v = v as i128;
+        let r = (v.abs() + p / 2) / p * p * v.signum();
+        let ok = valid.as_ref().is_none_or(|b| b.get(i));
+        if ok && (r < lo as i128 || r > hi as i128) {
+            return Err(Error::InvalidInput(format!(
+                "Out of Range Error: round({v}, {d}) does not fit in {t}"
+            )));
+        }
+        out.push(r as i64);
+    }
+    Ok(Vector::new(VData::Int(out), valid))
+}
+
+/// One piece of a strftime format.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FmtItem {
+    Lit(String),
+    /// A specifier letter; `true` = no padding (`%-d`).
+    Spec(char, bool),
+}
+
+const SPECS: &str = "aAbBdHIjmMSpyYfgwuZz%";
+const NOPAD: &str = "dHIjmMSy";
+
+/// Parses a DuckDB strftime format; unknown specifiers are errors.
+pub fn parse_format(fmt: &str) -> std::result::Result<Vec<FmtItem>, String> {
+    let mut items = Vec::new();
+    let mut lit = String::new();
+    let mut it = fmt.chars();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            lit.push(c);
+            continue;
+        }
+        let (spec, nopad) = match it.next() {
+            Some('-') => (it.next(), true),
+            other => (other, false),
+        };
+        let ok = spec.is_some_and(|s| SPECS.contains(s) && (!nopad || NOPAD.contains(s)));
+        let Some(s) = spec.filter(|_| ok) else {
+            return Err(format!(
+                "strftime: unsupported format specifier '%{}{}' in '{fmt}' (supported: \
+                 %a %A %b %B %d %H %I %j %m %M %S %p %y %Y %f %g %w %u %z %Z %% and %-d style)",
+                if nopad { "-" } else { "" },
+                spec.map(String::from).unwrap_or_default()
+            ));
+        };
+        if s == '%' {
+            lit.push('%');
+            continue;
+        }
+        if !lit.is_empty() {
+            items.push(FmtItem::Lit(std::mem::take(&mut lit)));
+        }
+        items.push(FmtItem::Spec(s, nopad));
+    }
+    if !lit.is_empty() {
+        items.push(FmtItem::Lit(lit));
+    }
+    Ok(items)
+}
+
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Formats `ts` by `items` into `out`.
+pub fn strftime(out: &mut String, ts: i64, items: &[FmtItem]) {
+    let day = ts.div_euclid(MICROS_PER_DAY);
+    let rem = ts.rem_euclid(MICROS_PER_DAY);
+    let (y, m, d) = civil_from_days(day);
+    let secs = rem / MICROS_PER_SECOND;
+    let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let micros = rem % MICROS_PER_SECOND;
+    let dow = (day + 4).rem_euclid(7) as usize;
+    let doy = day - crate::time::days_from_civil(y, 1, 1) + 1;
+    let h12 = if hh % 12 == 0 { 12 } else { hh % 12 };
+    let num = |out: &mut String, v: i64, width: usize, nopad: bool| {
+        if nopad {
+            let _ = write!(out, "{v}");
+        } else {
+            let _ = write!(out, "{v:0width$}");
+        }
+    };
+    for it in items {
+        match it {
+            FmtItem::Lit(s) => out.push_str(s),
+            FmtItem::Spec(c, np) => match c {
+                'a' => out.push_str(&DAYS[dow][..3]),
+                'A' => out.push_str(DAYS[dow]),
+                'b' => out.push_str(&MONTHS[(m as usize).clamp(1, 12) - 1][..3]),
+                'B' => out.push_str(MONTHS[(m as usize).clamp(1, 12) - 1]),
+                'd' => num(out, d as i64, 2, *np),
+                'H' => num(out, hh, 2, *np),
+                'I' => num(out, h12, 2, *np),
+                'j' => num(out, doy, 3, *np),
+                'm' => num(out, m as i64, 2, *np),
+                'M' => num(out, mm, 2, *np),
+                'S' => num(out, ss, 2, *np),
+                'p' => out.push_str(if hh < 12 { "AM" } else { "PM" }),
+                'y' => num(out, y.rem_euclid(100), 2, *np),
+                'Y' => {
+                    let _ = write!(out, "{y}");
+                }
+                'f' => num(out, micros, 6, false),
+                'g' => num(out, micros / 1000, 3, false),
+                'w' => num(out, dow as i64, 1, false),
+                'u' => num(out, if dow == 0 { 7 } else { dow as i64 }, 1, false),
+                'z' => out.push_str("+00"),
+                'Z' => {}
+                _ => {}
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substr_follows_duckdb() {
+        assert_eq!(substr("hello", 2, Some(3)), "ell");
+        assert_eq!(substr("hello", 0, Some(2)), "h");
+        assert_eq!(substr("hello", -3, None), "llo");
+        assert_eq!(substr("hello", -3, Some(2)), "ll");
+        assert_eq!(substr("hello", 2, Some(-1)), "h");
+        assert_eq!(substr("héllo", 2, Some(2)), "él");
+        assert_eq!(substr("hello", i64::MIN, Some(i64::MAX)), "hell");
+        assert_eq!(substr("hello", i64::MAX, Some(i64::MIN)), "hello");
+    }
+
+    #[test]
+    fn split_domain_cidr() {
+        assert_eq!(split_part("a,b,c", ",", 2), "b");
+        assert_eq!(split_part("a,b,c", ",", -1), "c");
+        assert_eq!(split_part("a,b,c", ",", 5), "");
+        assert_eq!(split_part("abc", "", 1), "a");
+        assert_eq!(domain("https://user@Example.com:8080/x?y"), "Example.com");
+        assert_eq!(domain("/relative"), "");
+        assert_eq!(domain("http://[::1]:80/"), "[::1]");
+        let (net, mask) = parse_cidr("10.0.0.0/8").unwrap();
+        let ip = crate::ip::parse("10.2.3.4").unwrap();
+        assert_eq!(ip & mask, net);
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        assert!(parse_cidr("nope/8").is_err());
+    }
+
+    #[test]
+    fn strftime_codes() {
+        let ts = crate::time::parse_timestamp("2024-03-05 07:08:09.123456").unwrap();
+        let items =
+            parse_format("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %y %I %p %w %u %-d %g %%").unwrap();
+        let mut s = String::new();
+        strftime(&mut s, ts, &items);
+        assert_eq!(
+            s,
+            "2024-03-05 07:08:09.123456 065 Tue Tuesday Mar March 24 07 AM 2 2 5 123 %"
+        );
+        assert!(parse_format("%e").is_err());
+    }
+}

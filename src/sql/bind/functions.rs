@@ -1,0 +1,593 @@
+//! Binding of the aggregates beyond count/sum/avg/min/max, and of FILTER clauses.
+
+use sqlparser::ast;
+use sqlparser::ast::Spanned;
+use sqlparser::tokenizer::Span;
+
+use super::{is_null_literal, is_numeric, Binder, AGG_MARK};
+use crate::column::Value;
+use crate::error::{Error, Result};
+use crate::schema::DataType;
+use crate::sql::plan::{AggExpr, AggFunc, Expr, Pattern, ScalarFunc};
+
+impl Binder<'_> {
+    /// Binds an aggregate argument in table scope (no nested aggregates).
+    fn agg_arg(&mut self, e: &ast::Expr) -> Result<Expr> {
+        let saved = self.allow_aggs;
+        self.allow_aggs = false;
+        let r = self.bind_expr(e);
+        self.allow_aggs = saved;
+        r.map_err(|err| match err {
+            Error::InvalidInput(m) if m.contains("aggregate functions are not allowed") => {
+                self.err(e.span(), "aggregate calls cannot be nested")
+            }
+            other => other,
+        })
+    }
+
+    /// A quantile argument: a numeric literal between 0 and 1.
+    fn quantile_arg(&mut self, e: &ast::Expr, name: &str) -> Result<f64> {
+        let q = match self.agg_arg(e)? {
+            Expr::Literal {
+                value: Value::Int(i),
+                ..
+            } => i as f64,
+            Expr::Literal {
+                value: Value::Float(f),
+                ..
+            } => f,
+            _ => {
+                return Err(self.err(
+                    e.span(),
+                    format!("the quantile of {name} must be a number literal"),
+                ))
+            }
+        };
+        if !(0.0..=1.0).contains(&q) {
+            return Err(self.err(
+                e.span(),
+                format!("the quantile of {name} must be between 0 and 1, not {q}"),
+            ));
+        }
+        Ok(q)
+    }
+
+    /// Binds the aggregates added after the first slice; `None` when `name` is
+    /// not one of them.
+    pub(super) fn bind_aggregate2(
+        &mut self,
+        name: &str,
+        distinct: bool,
+        args: &[&ast::Expr],
+        span: Span,
+    ) -> Result<Option<Expr>> {
+        let func = match name {
+            "count_if" | "countif" => AggFunc::CountIf,
+            "approx_count_distinct" | "uniq" => AggFunc::ApproxCountDistinct,
+            "median" | "quantile_cont" => AggFunc::QuantileCont,
+            "approx_quantile" => AggFunc::ApproxQuantile,
+            "arg_max" | "argmax" | "max_by" => AggFunc::ArgMax,
+            "arg_min" | "argmin" | "min_by" => AggFunc::ArgMin,
+            _ => return Ok(None),
+        };
+        if !self.allow_aggs {
+            return Err(self.err(
+                span,
+                "aggregate functions are not allowed in WHERE or GROUP BY",
+            ));
+        }
+        if distinct && func != AggFunc::ApproxCountDistinct {
+            return Err(self.unsupported(span, format!("DISTINCT in {name}")));
+        }
+        let want = match (func, name) {
+            (AggFunc::CountIf | AggFunc::ApproxCountDistinct, _) | (_, "median") => 1,
+            _ => 2,
+        };
+        if args.len() != want {
+            return Err(self.err(
+                span,
+                format!("{name} takes {want} argument(s), got {}", args.len()),
+            ));
+        }
+        let mut x = self.agg_arg(args[0])?;
+        let at = x.data_type();
+        let mut agg = AggExpr {
+            func,
+            arg: None,
+            distinct: false,
+            data_type: DataType::BigInt,
+            arg2: None,
+            filter: None,
+            quantile: 0.0,
+        };
+        match func {
+            AggFunc::CountIf => {
+                if is_null_literal(&x) {
+                    x = Expr::literal(Value::Null, DataType::Boolean);
+                } else if at != DataType::Boolean {
+                    return Err(self.err(
+                        args[0].span(),
+                        format!("{name} needs a BOOLEAN argument, not {at}"),
+                    ));
+                }
+            }
+            AggFunc::ApproxCountDistinct => {}
+            AggFunc::QuantileCont | AggFunc::ApproxQuantile => {
+                if is_null_literal(&x) {
+                    x = Expr::literal(Value::Null, DataType::Double);
+                } else if !is_numeric(at) && at != DataType::Timestamp {
+                    return Err(self.err(
+                        args[0].span(),
+                        format!("{name} needs a numeric or TIMESTAMP argument, not {at}"),
+                    ));
+                }
+                agg.quantile = if name == "median" {
+                    0.5
+                } else {
+                    self.quantile_arg(args[1], name)?
+                };
+                agg.data_type = match (func, x.data_type()) {
+                    (_, DataType::Timestamp) => DataType::Timestamp,
+                    (AggFunc::QuantileCont, _) => DataType::Double,
+                    (_, t) => t,
+                };
+            }
+            _ => {
+                // arg_max / arg_min
+                agg.arg2 = Some(self.agg_arg(args[1])?);
+                agg.data_type = at;
+            }
+        }
+        agg.arg = Some(x);
+        Ok(Some(self.register_agg(agg)))
+    }
+
+    /// Applies `FILTER (WHERE cond)` to the aggregate call `e` just bound.
+    pub(super) fn attach_filter(
+        &mut self,
+        e: Expr,
+        filter: Option<&ast::Expr>,
+        before: usize,
+    ) -> Result<Expr> {
+        let Some(f) = filter else {
+            return Ok(e);
+        };
+        let j = match e {
+            Expr::Column { index, .. } if index >= AGG_MARK => index - AGG_MARK,
+            _ => return Err(Error::Internal("an aggregate call is not a column".into())),
+        };
+        let cond = self.agg_arg(f)?;
+        if !is_null_literal(&cond) && cond.data_type() != DataType::Boolean {
+            return Err(self.err(
+                f.span(),
+                format!("FILTER needs a BOOLEAN condition, not {}", cond.data_type()),
+            ));
+        }
+        let mut agg = if j >= before && j + 1 == self.aggs.len() {
+            // Newly added for this call: replace it.
+            self.aggs.pop()
+        } else {
+            self.aggs.get(j).cloned()
+        }
+        .ok_or_else(|| Error::Internal("aggregate index out of range".into()))?;
+        agg.filter = Some(if is_null_literal(&cond) {
+            Expr::literal(Value::Null, DataType::Boolean)
+        } else {
+            cond
+        });
+        Ok(self.register_agg(agg))
+    }
+}
+
+/// `name = expr` parsed as a named function argument, as the comparison it is.
+pub(super) fn named_eq(a: &ast::FunctionArg) -> Option<ast::Expr> {
+    let (left, arg) = match a {
+        ast::FunctionArg::Named {
+            name,
+            arg: ast::FunctionArgExpr::Expr(e),
+            operator: ast::FunctionArgOperator::Equals,
+        } => (ast::Expr::Identifier(name.clone()), e),
+        ast::FunctionArg::ExprNamed {
+            name,
+            arg: ast::FunctionArgExpr::Expr(e),
+            operator: ast::FunctionArgOperator::Equals,
+        } => (name.clone(), e),
+        _ => return None,
+    };
+    Some(ast::Expr::BinaryOp {
+        left: Box::new(left),
+        op: ast::BinaryOperator::Eq,
+        right: Box::new(arg.clone()),
+    })
+}
+
+/// Converts a DuckDB (RE2) replacement (`\1`, `\\`) into the `regex` crate's
+/// (`${1}`, `$$` for a literal `$`).
+fn replacement(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match it.next() {
+                Some(d) if d.is_ascii_digit() => {
+                    out.push_str("${");
+                    out.push(d);
+                    out.push('}');
+                }
+                Some('$') => out.push_str("$$"),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+impl Binder<'_> {
+    /// An argument that must be VARCHAR (a NULL literal becomes a VARCHAR NULL).
+    fn varchar_arg(&mut self, name: &str, args: &[&ast::Expr], k: usize) -> Result<Expr> {
+        let x = self.bind_expr(args[k])?;
+        if is_null_literal(&x) {
+            return Ok(Expr::literal(Value::Null, DataType::Varchar));
+        }
+        if x.data_type() != DataType::Varchar {
+            return Err(self.err(
+                args[k].span(),
+                format!(
+                    "{name} needs a VARCHAR as argument {}, not {}",
+                    k + 1,
+                    x.data_type()
+                ),
+            ));
+        }
+        Ok(x)
+    }
+
+    /// An argument that must be an integer (widened to BIGINT).
+    fn int_arg(&mut self, name: &str, args: &[&ast::Expr], k: usize) -> Result<Expr> {
+        let x = self.bind_expr(args[k])?;
+        if is_null_literal(&x) {
+            return Ok(Expr::literal(Value::Null, DataType::BigInt));
+        }
+        if !super::is_int(x.data_type()) {
+            return Err(self.err(
+                args[k].span(),
+                format!(
+                    "{name} needs an integer as argument {}, not {}",
+                    k + 1,
+                    x.data_type()
+                ),
+            ));
+        }
+        self.coerce_to(x, DataType::BigInt, args[k].span())
+    }
+
+    /// A literal text argument (patterns, formats, CIDRs).
+    fn literal_text(
+        &mut self,
+        name: &str,
+        args: &[&ast::Expr],
+        k: usize,
+    ) -> Result<Option<String>> {
+        match self.bind_expr(args[k])? {
+            Expr::Literal {
+                value: Value::Str(s),
+                ..
+            } => Ok(Some(s.to_string())),
+            Expr::Literal {
+                value: Value::Null, ..
+            } => Ok(None),
+            _ => Err(self.unsupported(
+                args[k].span(),
+                format!("{name} with argument {} other than a string literal", k + 1),
+            )),
+        }
+    }
+
+    /// Any value as VARCHAR text (cast when needed).
+    pub(super) fn as_text(&mut self, e: &ast::Expr) -> Result<Expr> {
+        let x = self.bind_expr(e)?;
+        if x.data_type() == DataType::Varchar {
+            return Ok(x);
+        }
+        if is_null_literal(&x) {
+            return Ok(Expr::literal(Value::Null, DataType::Varchar));
+        }
+        self.cast(x, DataType::Varchar, e.span())
+    }
+
+    /// `a || b`: string concatenation, NULL if either side is NULL.
+    pub(super) fn bind_concat_op(&mut self, l: &ast::Expr, r: &ast::Expr) -> Result<Expr> {
+        let a = self.as_text(l)?;
+        let b = self.as_text(r)?;
+        Ok(Expr::Func {
+            func: ScalarFunc::ConcatOp,
+            args: vec![a, b],
+            data_type: DataType::Varchar,
+        })
+    }
+
+    /// `now()` / `current_timestamp`: the query's start time, as a literal.
+    pub(super) fn bind_now(&self, name: &str, f: &ast::Function) -> Option<Expr> {
+        let empty = match &f.args {
+            ast::FunctionArguments::None => true,
+            ast::FunctionArguments::List(l) => l.args.is_empty(),
+            ast::FunctionArguments::Subquery(_) => false,
+        };
+        if !empty || !matches!(name, "now" | "current_timestamp" | "get_current_timestamp") {
+            return None;
+        }
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        Some(Expr::literal(Value::Int(micros), DataType::Timestamp))
+    }
+
+    fn ip_in_cidr(&mut self, name: &str, args: &[&ast::Expr]) -> Result<Expr> {
+        let ip = self.bind_expr(args[0])?;
+        let ip = if is_null_literal(&ip) {
+            Expr::literal(Value::Null, DataType::Ip)
+        } else if ip.data_type() == DataType::Ip {
+            ip
+        } else if let Expr::Literal {
+            value: Value::Str(_),
+            ..
+        } = &ip
+        {
+            self.coerce_to(ip, DataType::Ip, args[0].span())?
+        } else {
+            return Err(self.err(
+                args[0].span(),
+                format!("{name} needs an IP as argument 1, not {}", ip.data_type()),
+            ));
+        };
+        let Some(text) = self.literal_text(name, args, 1)? else {
+            return Ok(Expr::literal(Value::Null, DataType::Boolean));
+        };
+        let (net, mask) =
+            crate::exec::functions::parse_cidr(&text).map_err(|m| self.err(args[1].span(), m))?;
+        Ok(Expr::Func {
+            func: ScalarFunc::IpInCidr(net, mask),
+            args: vec![ip],
+            data_type: DataType::Boolean,
+        })
+    }
+
+    /// Binds the scalar functions added after the first slice; `None` when `name`
+    /// is not one of them.
+    pub(super) fn bind_scalar2(
+        &mut self,
+        name: &str,
+        args: &[&ast::Expr],
+        span: Span,
+    ) -> Result<Option<Expr>> {
+        let (lo, hi) = match name {
+            "strftime"
+            | "tostartofinterval"
+            | "starts_with"
+            | "ends_with"
+            | "contains"
+            | "regexp_matches"
+            | "url_param"
+            | "extracturlparameter"
+            | "ip_in_cidr" => (2, 2),
+            "substr" | "substring" | "regexp_extract" => (2, 3),
+            "split_part" => (3, 3),
+            "regexp_replace" => (3, 4),
+            "url_path" | "path" | "domain" => (1, 1),
+            "round" => (1, 2),
+            "concat" => (1, usize::MAX),
+            _ => return Ok(None),
+        };
+        if args.len() < lo || args.len() > hi {
+            let want = if lo == hi {
+                lo.to_string()
+            } else if hi == usize::MAX {
+                format!("at least {lo}")
+            } else {
+                format!("{lo} to {hi}")
+            };
+            return Err(self.err(
+                span,
+                format!("{name} takes {want} argument(s), got {}", args.len()),
+            ));
+        }
+        let func = |func: ScalarFunc, args: Vec<Expr>, data_type: DataType| {
+            Ok(Some(Expr::Func {
+                func,
+                args,
+                data_type,
+            }))
+        };
+        let null = |t: DataType| Ok(Some(Expr::literal(Value::Null, t)));
+        match name {
+            "strftime" => {
+                let ts = self.bind_expr(args[0])?;
+                let ts = self.expect_timestamp(ts, args[0].span(), "strftime")?;
+                let Some(fmt) = self.literal_text(name, args, 1)? else {
+                    return null(DataType::Varchar);
+                };
+                crate::exec::functions::parse_format(&fmt)
+                    .map_err(|m| self.err(args[1].span(), m))?;
+                func(
+                    ScalarFunc::Strftime(fmt.into()),
+                    vec![ts],
+                    DataType::Varchar,
+                )
+            }
+            "tostartofinterval" => {
+                let ts = self.bind_expr(args[0])?;
+                let ts = self.expect_timestamp(ts, args[0].span(), "toStartOfInterval")?;
+                let width = match args[1] {
+                    ast::Expr::Interval(iv) => self.interval_micros(iv, args[1].span())?,
+                    other => {
+                        return Err(self.err(
+                            other.span(),
+                            "toStartOfInterval needs an INTERVAL as argument 2",
+                        ))
+                    }
+                };
+                if width <= 0 {
+                    return Err(self.err(args[1].span(), "the interval must be positive"));
+                }
+                func(
+                    ScalarFunc::StartOfInterval(width),
+                    vec![ts],
+                    DataType::Timestamp,
+                )
+            }
+            "substr" | "substring" => {
+                let mut a = vec![
+                    self.varchar_arg(name, args, 0)?,
+                    self.int_arg(name, args, 1)?,
+                ];
+                if args.len() == 3 {
+                    a.push(self.int_arg(name, args, 2)?);
+                }
+                func(ScalarFunc::Substr, a, DataType::Varchar)
+            }
+            "concat" => {
+                let a = args
+                    .iter()
+                    .map(|e| self.as_text(e))
+                    .collect::<Result<Vec<_>>>()?;
+                func(ScalarFunc::Concat, a, DataType::Varchar)
+            }
+            "starts_with" | "ends_with" | "contains" => {
+                let a = vec![
+                    self.varchar_arg(name, args, 0)?,
+                    self.varchar_arg(name, args, 1)?,
+                ];
+                let f = match name {
+                    "starts_with" => ScalarFunc::StartsWith,
+                    "ends_with" => ScalarFunc::EndsWith,
+                    _ => ScalarFunc::Contains,
+                };
+                func(f, a, DataType::Boolean)
+            }
+            "split_part" => {
+                let a = vec![
+                    self.varchar_arg(name, args, 0)?,
+                    self.varchar_arg(name, args, 1)?,
+                    self.int_arg(name, args, 2)?,
+                ];
+                func(ScalarFunc::SplitPart, a, DataType::Varchar)
+            }
+            "regexp_matches" | "regexp_extract" | "regexp_replace" => {
+                let s = self.varchar_arg(name, args, 0)?;
+                let Some(pat) = self.literal_text(name, args, 1)? else {
+                    return null(if name == "regexp_matches" {
+                        DataType::Boolean
+                    } else {
+                        DataType::Varchar
+                    });
+                };
+                // Options: 'g' (replace all), 'i' (case-insensitive), 'c' (sensitive).
+                let opts = if name == "regexp_replace" && args.len() == 4 {
+                    self.literal_text(name, args, 3)?.unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                if let Some(c) = opts.chars().find(|c| !"gic".contains(*c)) {
+                    return Err(self.unsupported(args[3].span(), format!("regexp option '{c}'")));
+                }
+                let re = regex::RegexBuilder::new(&pat)
+                    .case_insensitive(opts.contains('i'))
+                    .build()
+                    .map_err(|e| {
+                        self.err(args[1].span(), format!("invalid regular expression: {e}"))
+                    })?;
+                let p = Pattern(std::sync::Arc::new(re));
+                match name {
+                    "regexp_matches" => {
+                        func(ScalarFunc::RegexpMatches(p), vec![s], DataType::Boolean)
+                    }
+                    "regexp_extract" => {
+                        let g = if args.len() == 3 {
+                            match self.bind_expr(args[2])? {
+                                Expr::Literal {
+                                    value: Value::Int(g),
+                                    ..
+                                } if g >= 0 && (g as usize) < p.0.captures_len() => g as usize,
+                                _ => {
+                                    return Err(self.err(
+                                        args[2].span(),
+                                        format!(
+                                            "regexp_extract group must be an integer literal \
+                                             from 0 to {}",
+                                            p.0.captures_len() - 1
+                                        ),
+                                    ))
+                                }
+                            }
+                        } else {
+                            0
+                        };
+                        func(ScalarFunc::RegexpExtract(p, g), vec![s], DataType::Varchar)
+                    }
+                    _ => {
+                        let Some(repl) = self.literal_text(name, args, 2)? else {
+                            return null(DataType::Varchar);
+                        };
+                        let repl = replacement(&repl);
+                        func(
+                            ScalarFunc::RegexpReplace(p, repl.into(), opts.contains('g')),
+                            vec![s],
+                            DataType::Varchar,
+                        )
+                    }
+                }
+            }
+            "url_param" | "extracturlparameter" => {
+                let a = vec![
+                    self.varchar_arg(name, args, 0)?,
+                    self.varchar_arg(name, args, 1)?,
+                ];
+                func(ScalarFunc::UrlParam, a, DataType::Varchar)
+            }
+            "url_path" | "path" | "domain" => {
+                let a = vec![self.varchar_arg(name, args, 0)?];
+                let f = if name == "domain" {
+                    ScalarFunc::Domain
+                } else {
+                    ScalarFunc::UrlPath
+                };
+                func(f, a, DataType::Varchar)
+            }
+            "ip_in_cidr" => Ok(Some(self.ip_in_cidr(name, args)?)),
+            "round" => {
+                let x = self.bind_expr(args[0])?;
+                if is_null_literal(&x) {
+                    return null(DataType::Double);
+                }
+                let t = x.data_type();
+                if !is_numeric(t) {
+                    return Err(self.err(
+                        args[0].span(),
+                        format!("round needs a numeric argument 1, not {t}"),
+                    ));
+                }
+                let digits = if args.len() == 2 {
+                    match self.bind_expr(args[1])? {
+                        Expr::Literal {
+                            value: Value::Int(d),
+                            ..
+                        } => d.clamp(-40, 40) as i32,
+                        _ => {
+                            return Err(self.unsupported(
+                                args[1].span(),
+                                "round with digits other than an integer literal",
+                            ))
+                        }
+                    }
+                } else {
+                    0
+                };
+                func(ScalarFunc::Round(digits), vec![x], t)
+            }
+            _ => Ok(None),
+        }
+    }
+}
