@@ -214,15 +214,7 @@ impl Vector {
             }
             (o, VData::Const(c)) => {
                 for _ in 0..n {
-                    match (&mut *o, c) {
-                        (ColumnData::Int64(o), Value::Int(x)) => o.push(*x),
-                        (ColumnData::Float64(o), Value::Float(x)) => o.push(*x),
-                        (ColumnData::Float64(o), Value::Int(x)) => o.push(*x as f64),
-                        (ColumnData::Bool(o), Value::Bool(x)) => o.push(*x),
-                        (ColumnData::Ip(o), Value::Ip(x)) => o.push(*x),
-                        (ColumnData::Utf8(o), Value::Str(x)) => o.push(x),
-                        (o, _) => o.push_default(),
-                    }
+                    push_data(o, c);
                 }
             }
             (o, _) => {
@@ -1078,7 +1070,13 @@ pub fn push_value(out: &mut Column, v: &Value) {
             .get_or_insert_with(|| Bitmap::new(start, true))
             .push(valid);
     }
-    match (&mut out.data, v) {
+    push_data(&mut out.data, v);
+}
+
+/// Appends one value's data (a NULL or mismatched value as the default slot); the
+/// caller keeps the validity bitmap.
+fn push_data(out: &mut ColumnData, v: &Value) {
+    match (out, v) {
         (ColumnData::Int64(o), Value::Int(x)) => o.push(*x),
         (ColumnData::Float64(o), Value::Float(x)) => o.push(*x),
         (ColumnData::Float64(o), Value::Int(x)) => o.push(*x as f64),
