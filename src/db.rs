@@ -1482,6 +1482,7 @@ impl Scan {
             self.block += 1;
             // Zone map pruning on the time column.
             let mut keep: Option<Vec<u32>> = None;
+            let mut ts_decoded = false;
             if let (Some(t), Some((lo, hi))) = (self.time_column, self.time_range) {
                 if let Stats::Int { min, max } = meta.columns[t].blocks[b].stats {
                     if max < lo || min >= hi {
@@ -1489,6 +1490,7 @@ impl Scan {
                     }
                     if min < lo || max >= hi {
                         seg.read_block(t, b, &mut self.ts_buf, &mut self.scratch)?;
+                        ts_decoded = true;
                         if let segment::BlockValues::Int64(ts) = &self.ts_buf.values {
                             keep = Some(
                                 (0..ts.len() as u32)
@@ -1501,8 +1503,13 @@ impl Scan {
             }
             let mut columns = Vec::with_capacity(self.columns.len());
             for &c in &self.columns {
-                seg.read_block(c, b, &mut self.buf, &mut self.scratch)?;
-                let col = self.buf.to_column();
+                // The time column may already be decoded for the range check.
+                let col = if ts_decoded && Some(c) == self.time_column {
+                    self.ts_buf.to_column()
+                } else {
+                    seg.read_block(c, b, &mut self.buf, &mut self.scratch)?;
+                    self.buf.to_column()
+                };
                 columns.push(match &keep {
                     Some(rows) => col.take(rows),
                     None => col,

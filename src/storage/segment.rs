@@ -1030,6 +1030,37 @@ impl ColumnBlock {
         self.len() == 0
     }
 
+    /// Appends the block to `data`/`validity` that already hold `rows` rows,
+    /// materializing dictionary strings once.
+    pub fn append_to(&self, data: &mut ColumnData, validity: &mut Option<Bitmap>, rows: usize) {
+        match (&mut *data, &self.values) {
+            (ColumnData::Int64(a), BlockValues::Int64(b)) => a.extend_from_slice(b),
+            (ColumnData::Float64(a), BlockValues::Float64(b)) => a.extend_from_slice(b),
+            (ColumnData::Bool(a), BlockValues::Bool(b)) => a.extend_from_slice(b),
+            (ColumnData::Ip(a), BlockValues::Ip(b)) => a.extend_from_slice(b),
+            (ColumnData::Utf8(a), BlockValues::Utf8(b)) => {
+                for s in b.iter() {
+                    a.push(s);
+                }
+            }
+            (ColumnData::Utf8(a), BlockValues::Dict { codes, dict }) => {
+                for &c in codes {
+                    // Codes under NULLs may point past an empty dictionary.
+                    a.push(if (c as usize) < dict.len() {
+                        dict.get(c as usize)
+                    } else {
+                        ""
+                    });
+                }
+            }
+            (a, _) => panic!(
+                "ColumnBlock::append_to: block does not match a {:?} column",
+                a.physical()
+            ),
+        }
+        append_validity(validity, rows, self.len(), self.validity.as_ref());
+    }
+
     /// The block as a [`Column`], materializing dictionary strings.
     pub fn to_column(&self) -> Column {
         let data = match &self.values {
@@ -1342,9 +1373,8 @@ impl Segment {
             let mut rows = 0usize;
             for b in 0..self.meta.columns[c].blocks.len() {
                 self.read_block(c, b, &mut block, &mut scratch)?;
-                let col = block.to_column();
-                append_column(&mut data, &mut validity, rows, &col);
-                rows += col.len();
+                block.append_to(&mut data, &mut validity, rows);
+                rows += block.len();
             }
             out.push(Column { data, validity });
         }
@@ -1626,7 +1656,13 @@ pub fn append_column(
             b.physical()
         ),
     }
-    match &src.validity {
+    append_validity(validity, rows, n, src.validity.as_ref());
+}
+
+/// Extends a validity bitmap (`None` = all valid so far, `rows` rows) by `n` rows
+/// whose validity is `src` (`None` = all valid).
+fn append_validity(validity: &mut Option<Bitmap>, rows: usize, n: usize, src: Option<&Bitmap>) {
+    match src {
         None => {
             if let Some(v) = validity.as_mut() {
                 for _ in 0..n {
