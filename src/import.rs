@@ -870,7 +870,14 @@ pub fn follow(
         // At the end of the file: has the path moved on to a new file, or shrunk?
         match std::fs::metadata(path) {
             Ok(meta) if file_identity(&meta) != id => {
-                // Rotated: the old file is complete, including an unterminated last line.
+                // Rotated. Lines may have been appended to the old file between our
+                // last read and the rename: read it to its real end before switching.
+                let read_to = file.stream_position().map_err(|e| Error::io(path, e))?;
+                let old_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+                if old_len > read_to {
+                    continue;
+                }
+                // The old file is complete, including an unterminated last line.
                 if !pending.is_empty() && !skipping {
                     let lines =
                         parser.parse_chunk(&pending, pos.next_line, &mut builder, &mut rejects);
