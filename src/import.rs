@@ -710,6 +710,10 @@ const FOLLOW_POLL: Duration = Duration::from_millis(100);
 /// Each commit also records how far the file was read, so a restart resumes exactly
 /// after the last committed line: no line is imported twice or skipped. Runs until
 /// `stop` is set, then commits what was read and returns.
+///
+/// Like `tail -F`, it watches one path: a file that is created and rotated away again
+/// within one poll interval (100 ms) is never opened. Real rotation (hourly, daily,
+/// by size) is far slower; import rotated-away files with a plain import if needed.
 pub fn follow(
     db: &Db,
     path: &Path,
