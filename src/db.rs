@@ -415,8 +415,7 @@ impl Db {
     /// Runs one SQL `SELECT` (or `EXPLAIN [ANALYZE] SELECT`) on the latest committed
     /// state (see `spec/sql.md`).
     pub fn query(&self, sql: &str) -> Result<crate::exec::QueryResult> {
-        let snapshot = self.snapshot()?;
-        crate::sql::explain::query(&snapshot, sql, &crate::exec::ExecOptions::default())
+        crate::sql::Session::new(self.clone()).execute(sql)
     }
 
     /// The latest committed state. A read-only handle picks up commits made by the

@@ -50,6 +50,10 @@ pub enum Error {
     #[error("resources exhausted: {0}")]
     ResourcesExhausted(String),
 
+    /// The query was cancelled (`ExecOptions::cancel`, Ctrl-C in the shell).
+    #[error("query cancelled")]
+    Cancelled,
+
     /// A broken internal invariant: always a bug in logdb.
     #[error("internal error (a bug in logdb, please report it): {0}")]
     Internal(String),

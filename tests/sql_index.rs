@@ -27,6 +27,7 @@ fn run(db: &Db, sql: &str, use_indexes: bool) -> QueryResult {
     let opts = ExecOptions {
         threads: 2,
         use_indexes,
+        ..ExecOptions::default()
     };
     logdb::exec::execute(&snap, &plan, &opts).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }

@@ -13,6 +13,7 @@ pub mod bind;
 pub mod explain;
 pub mod optimize;
 pub mod plan;
+pub mod session;
 
 use sqlparser::ast::{Spanned, Statement};
 use sqlparser::dialect::DuckDbDialect;
@@ -21,6 +22,7 @@ use sqlparser::parser::Parser;
 use crate::db::Snapshot;
 use crate::error::{Error, Result};
 pub use plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, ScalarFunc, SortKey};
+pub use session::Session;
 
 /// Nesting deeper than this is refused (the parser and binder recurse).
 const MAX_DEPTH: usize = 200;
