@@ -181,6 +181,23 @@ pub struct ImportArgs {
 
 /// Runs an import and prints the summary. Returns whether every file was read whole.
 pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
+    // Bad options fail before the database directory is created.
+    if let Some(s) = &args.uid_from {
+        parse_uid_source(s)?;
+    }
+    let mut builder = Db::builder();
+    if let Some(n) = args.segment_rows {
+        builder = builder.max_segment_rows(n);
+    }
+    let db = builder
+        .open(&args.db)
+        .with_context(|| format!("cannot open database {}", args.db.display()))?;
+    run_on(&db, &args, out)
+}
+
+/// Imports into an open database (`args.db` and `args.segment_rows` are not used)
+/// and prints the summary. Returns whether every file was read whole.
+pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> {
     let mut opts = ImportOptions::new(&args.format);
     opts.table = args.table.clone();
     opts.parser = ParserOptions {
@@ -210,13 +227,6 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
             }
         })
         .collect();
-    let mut builder = Db::builder();
-    if let Some(n) = args.segment_rows {
-        builder = builder.max_segment_rows(n);
-    }
-    let db = builder
-        .open(&args.db)
-        .with_context(|| format!("cannot open database {}", args.db.display()))?;
     let mut obs = CliObserver::new(args.reject_file.as_ref(), !args.quiet)?;
     let start = Instant::now();
     let result = match &args.follow {
@@ -225,9 +235,9 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
             let flag = stop.clone();
             ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))
                 .context("cannot install the interrupt handler")?;
-            logdb::import::follow(&db, path, &opts, &mut obs, &stop)
+            logdb::import::follow(db, path, &opts, &mut obs, &stop)
         }
-        None => import(&db, &sources, &opts, &mut obs),
+        None => import(db, &sources, &opts, &mut obs),
     };
     obs.finish()?;
     let stats = result?;

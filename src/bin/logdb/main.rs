@@ -1,5 +1,9 @@
-//! The `logdb` command: database maintenance subcommands (and, later, the SQL shell,
-//! import and demo). Thin: all work happens in the library.
+//! The `logdb` command: the SQL shell (`logdb [DB] [-c SQL]...`) and subcommands for
+//! import, maintenance and the demo. Thin: all work happens in the library.
+//!
+//! Routing: the first argument selects a subcommand when it is one's name (`import`,
+//! `info`, ...); anything else (a path, an option, nothing) starts the shell. A
+//! database directory named like a subcommand is opened as `./import`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,6 +11,7 @@ use std::process::ExitCode;
 
 mod demo;
 mod import_cmd;
+mod shell;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -18,11 +23,15 @@ use logdb::time::format_timestamp;
 #[command(
     name = "logdb",
     version,
-    about = "An embedded columnar analytics database for web and access logs"
+    about = "An embedded columnar analytics database for web and access logs",
+    override_usage = "logdb [DB] [-c SQL]... [-f FILE]... [-o MODE]   (the SQL shell)\n       logdb <COMMAND> [ARGS]...",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    shell: shell::ShellArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,9 +141,12 @@ fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let Some(command) = cli.command else {
+        return shell::run(cli.shell);
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match cli.command {
+    match command {
         Command::Demo(args) => {
             demo::run(args, &mut out)?;
             Ok(ExitCode::SUCCESS)
