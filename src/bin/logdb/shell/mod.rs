@@ -208,16 +208,19 @@ pub fn run(args: ShellArgs) -> Result<ExitCode> {
     if interactive {
         shell.interactive_loop()?;
     } else if scripted {
-        'all: {
-            for c in &args.commands {
-                if shell.run_text(c) == Step::Quit {
-                    break 'all;
-                }
-            }
-            for f in &args.files {
-                if shell.run_file(f) == Step::Quit {
-                    break 'all;
-                }
+        enum Script<'a> {
+            Text(&'a str),
+            File(&'a Path),
+        }
+        let texts = args.commands.iter().map(|c| Script::Text(c));
+        let files = args.files.iter().map(|f| Script::File(f));
+        for script in texts.chain(files) {
+            let step = match script {
+                Script::Text(text) => shell.run_text(text),
+                Script::File(file) => shell.run_file(file),
+            };
+            if step == Step::Quit || (step == Step::Failed && shell.bail) {
+                break;
             }
         }
     } else {
