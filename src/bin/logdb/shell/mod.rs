@@ -227,7 +227,8 @@ pub fn run(args: ShellArgs) -> Result<ExitCode> {
         shell.run_stdin()?;
     }
     shell.finish();
-    Ok(if shell.failed {
+    // Interactive errors were shown as they happened; leaving is not a failure.
+    Ok(if shell.failed && !interactive {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
