@@ -701,8 +701,8 @@ mod tests {
     #[test]
     fn box_right_aligns_numbers_and_elides_the_middle() {
         let b = text(Mode::Box, None);
-        assert!(b.contains("│ /a           │    200 │"), "{b}");
-        assert!(b.contains("│ tab\\there    │   NULL │"), "{b}");
+        assert!(b.contains("│ /a        │    200 │"), "{b}");
+        assert!(b.contains("│ tab\\there │   NULL │"), "{b}");
         let cut = text(Mode::Box, Some(2));
         assert!(cut.contains("… 3 rows (2 shown)"), "{cut}");
         assert!(!cut.contains("404"), "{cut}");

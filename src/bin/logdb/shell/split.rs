@@ -155,8 +155,6 @@ pub fn strip_format(sql: &str) -> (&str, Option<&str>) {
             && sql[ms..me]
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && sql[fe..ms].trim().is_empty()
-            && sql[me..].trim().is_empty()
         {
             return (sql[..fs].trim_end(), Some(&sql[ms..me]));
         }
