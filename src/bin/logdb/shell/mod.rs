@@ -471,8 +471,9 @@ impl Shell {
             let scanned = progress.rows_scanned.load(Ordering::Relaxed);
             let bytes = progress.bytes_read.load(Ordering::Relaxed);
             let mut line = format!(
-                "{rows} row{} in {secs:.3} s",
-                if rows == 1 { "" } else { "s" }
+                "{rows} row{} in {}",
+                if rows == 1 { "" } else { "s" },
+                human_duration(elapsed)
             );
             if scanned > 0 || bytes > 0 {
                 line.push_str(&format!(
@@ -485,7 +486,7 @@ impl Shell {
             let _ = writeln!(err, "{line}");
         }
         if self.timer {
-            let _ = writeln!(err, "Run Time: {secs:.3} s");
+            let _ = writeln!(err, "Run Time: {}", human_duration(elapsed));
         }
     }
 
@@ -568,6 +569,16 @@ fn progress_bar(progress: &Progress, done: &mpsc::Receiver<()>) {
         }
     }
     bar.finish_and_clear();
+}
+
+/// `0.42 ms`, `12.3 ms`, `1.25 s`.
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 1.0 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{secs:.2} s")
+    }
 }
 
 /// `(line, column)` of a message starting with "line L, column C:".
