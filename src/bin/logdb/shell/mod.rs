@@ -547,16 +547,24 @@ fn progress_bar(progress: &Progress, done: &mpsc::Receiver<()>) {
     if done.recv_timeout(Duration::from_secs(1)) != Err(Timeout) {
         return;
     }
+    let style = |template: &str| {
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .progress_chars("=> ")
+    };
+    // A spinner until the scan says how many segments it will read, then a bar.
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} running {elapsed} [{bar:30}] {pos}/{len} segments, {msg} (Ctrl-C cancels)",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    bar.set_style(style("{spinner} running {elapsed}: {msg} (Ctrl-C cancels)"));
+    let mut has_total = false;
     loop {
-        bar.set_length(progress.segments_total.load(Ordering::Relaxed));
+        let total = progress.segments_total.load(Ordering::Relaxed);
+        if total > 0 && !has_total {
+            has_total = true;
+            bar.set_style(style(
+                "{spinner} running {elapsed} [{bar:25}] {pos}/{len} segments, {msg} (Ctrl-C cancels)",
+            ));
+        }
+        bar.set_length(total);
         bar.set_position(progress.segments_done.load(Ordering::Relaxed));
         bar.set_message(format!(
             "{} rows, {}",
