@@ -20,7 +20,7 @@ use crate::column::{Batch, Column, ColumnData, Value};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::exec::result::append_column;
-use crate::exec::vector::{cast_value, push_value};
+use crate::exec::vector::push_value;
 use crate::exec::{ExecOptions, QueryResult};
 use crate::schema::{DataType, Field, TableSchema};
 
@@ -710,7 +710,7 @@ fn insert(db: &Db, options: &ExecOptions, ins: &ast::Insert) -> Result<QueryResu
                 for b in &result.batches {
                     cast_into(&mut col, &b.columns[k], from, f.data_type).map_err(|m| {
                         err_at(
-                            fallback,
+                            select_item_span(source, k),
                             fallback,
                             format!(
                                 "{m} (column '{}' from select item {})",
@@ -747,6 +747,23 @@ fn insert(db: &Db, options: &ExecOptions, ins: &ast::Insert) -> Result<QueryResu
     Ok(count_result(rows as u64))
 }
 
+/// The span of select item `k` when the select list has no `*`.
+fn select_item_span(q: &ast::Query, k: usize) -> Span {
+    match q.body.as_ref() {
+        ast::SetExpr::Select(s)
+            if s.projection.iter().all(|p| {
+                matches!(
+                    p,
+                    ast::SelectItem::UnnamedExpr(_) | ast::SelectItem::ExprWithAlias { .. }
+                )
+            }) =>
+        {
+            s.projection.get(k).map_or(q.span(), |p| p.span())
+        }
+        _ => q.span(),
+    }
+}
+
 fn null_column(t: DataType, rows: usize) -> Column {
     let mut c = Column::new(ColumnData::empty(t.physical()));
     for _ in 0..rows {
@@ -764,7 +781,8 @@ fn cast_into(
     from: DataType,
     to: DataType,
 ) -> std::result::Result<(), String> {
-    let same_ints = super::bind::is_int(from) && super::bind::is_int(to);
+    let int = |t: DataType| matches!(t, DataType::SmallInt | DataType::Integer | DataType::BigInt);
+    let same_ints = int(from) && int(to);
     if from == to || same_ints {
         if let (Some((lo, hi)), ColumnData::Int64(v)) = (to.int_range(), &src.data) {
             if let Some(i) = (0..v.len()).find(|&i| src.is_valid(i) && (v[i] < lo || v[i] > hi)) {
@@ -854,6 +872,17 @@ fn const_value(e: &ast::Expr, fallback: Span) -> Result<(Value, DataType)> {
             ),
         )),
     }
+}
+
+/// `CAST(v AS to)` for a value of type `from`, refusing the pairs DuckDB has no
+/// cast for (TIMESTAMP or IP to numbers and back).
+fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Result<Value, String> {
+    if !matches!(v, Value::Null) && !super::bind::castable(from, to) {
+        return Err(format!(
+            "Conversion Error: Unimplemented type for cast ({from} -> {to})"
+        ));
+    }
+    crate::exec::vector::cast_value(v, from, to)
 }
 
 /// A numeric literal: INTEGER when it fits in 32 bits, else BIGINT, else DOUBLE.
