@@ -37,8 +37,14 @@ fn log_table(db: &Db, n: usize) {
         ));
     }
     let r = db.query(&sql).unwrap();
-    assert_eq!(r.columns, vec![("Count".to_string(), logdb::DataType::BigInt)]);
-    assert_eq!(r.iter().next().unwrap().get::<i64>("Count").unwrap(), n as i64);
+    assert_eq!(
+        r.columns,
+        vec![("Count".to_string(), logdb::DataType::BigInt)]
+    );
+    assert_eq!(
+        r.iter().next().unwrap().get::<i64>("Count").unwrap(),
+        n as i64
+    );
 }
 
 #[test]
@@ -51,12 +57,17 @@ fn inserted_rows_survive_reopening() {
             .unwrap();
         db.query("INSERT INTO dim (name, id) VALUES ('a', 1), (NULL, 2), ('c', -3)")
             .unwrap();
-        db.query("INSERT INTO dim SELECT status, uid, bytes, status = 500 FROM logs WHERE bytes < 30")
-            .unwrap();
+        db.query(
+            "INSERT INTO dim SELECT status, uid, bytes, status = 500 FROM logs WHERE bytes < 30",
+        )
+        .unwrap();
     }
     let db = open(dir.path());
     assert_eq!(count(&db, "SELECT count(*) FROM logs"), 3000);
-    assert_eq!(count(&db, "SELECT count(*) FROM logs WHERE uid = 'u3'"), 429);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM logs WHERE uid = 'u3'"),
+        429
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM dim"), 13);
     let r = db
         .query("SELECT id, name, score, ok FROM dim ORDER BY id, name")
@@ -79,7 +90,10 @@ fn inserted_rows_survive_reopening() {
     assert_eq!(rows[3].0, 200);
     assert_eq!(rows[12], (500, Some("u0".into()), Some(0.0), Some(true)));
     let d = db.query("DESCRIBE logs").unwrap().text_rows();
-    assert_eq!(d[0], ["ts", "TIMESTAMP", "NO", "NULL", "NULL", "time column"]);
+    assert_eq!(
+        d[0],
+        ["ts", "TIMESTAMP", "NO", "NULL", "NULL", "time column"]
+    );
     assert_eq!(d[1], ["uid", "VARCHAR", "YES", "NULL", "NULL", "indexed"]);
     assert_eq!(d[3][5], "NULL");
 }
@@ -96,7 +110,9 @@ fn create_table_as_select_and_if_not_exists() {
     assert_eq!(count(&db, "SELECT sum(n) FROM per_uid"), 200);
     let e = db.query("CREATE TABLE per_uid (x INT)").unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
-    let r = db.query("CREATE TABLE IF NOT EXISTS per_uid (x INT)").unwrap();
+    let r = db
+        .query("CREATE TABLE IF NOT EXISTS per_uid (x INT)")
+        .unwrap();
     assert_eq!(r.num_rows(), 0);
     assert_eq!(count(&db, "SELECT count(*) FROM per_uid"), 7);
     let tables = db.query("SHOW TABLES").unwrap().text_rows();
@@ -104,7 +120,11 @@ fn create_table_as_select_and_if_not_exists() {
     db.query("DROP TABLE per_uid").unwrap();
     db.query("DROP TABLE IF EXISTS per_uid").unwrap();
     let e = db.query("DROP TABLE per_uid").unwrap_err();
-    assert!(e.to_string().contains("unknown table 'per_uid'; known tables: logs"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("unknown table 'per_uid'; known tables: logs"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -143,7 +163,10 @@ fn delete_drops_whole_partitions_only() {
     db.query("ALTER TABLE logs DROP PARTITION IF EXISTS '2024-05-03'")
         .unwrap();
     assert_eq!(
-        count(&db, "SELECT count(*) FROM logs WHERE ts >= '2024-05-02' AND ts < '2024-05-03'"),
+        count(
+            &db,
+            "SELECT count(*) FROM logs WHERE ts >= '2024-05-02' AND ts < '2024-05-03'"
+        ),
         1440
     );
     // Deleting what is left, then nothing.
@@ -160,7 +183,11 @@ fn prepared_statements_bind_typed_parameters() {
         .prepare("SELECT count(*) FROM logs WHERE uid = $1 AND ts >= $2")
         .unwrap();
     assert_eq!(stmt.parameter_count(), 2);
-    for (uid, ts) in [("u1", "2024-05-01 10:00:00"), ("u6", "2024-05-01"), ("zz", "2024-05-01")] {
+    for (uid, ts) in [
+        ("u1", "2024-05-01 10:00:00"),
+        ("u6", "2024-05-01"),
+        ("zz", "2024-05-01"),
+    ] {
         let got: i64 = stmt
             .query(&[Value::from(uid), Value::from(ts)])
             .unwrap()
@@ -207,7 +234,10 @@ fn prepared_statements_bind_typed_parameters() {
 
     // Wrong count, wrong type.
     let e = stmt.query(&[Value::from("u1")]).unwrap_err();
-    assert!(e.to_string().contains("2 parameters, 1 value was given"), "{e}");
+    assert!(
+        e.to_string().contains("2 parameters, 1 value was given"),
+        "{e}"
+    );
     let e = stmt
         .query(&[Value::from("u1"), Value::from("not a time")])
         .unwrap_err();
@@ -217,9 +247,13 @@ fn prepared_statements_bind_typed_parameters() {
         .unwrap_err();
     assert!(e.to_string().starts_with("line 1, column 33:"), "{e}");
     // Unbound parameters outside prepare.
-    let e = db.query("SELECT count(*) FROM logs WHERE uid = $1").unwrap_err();
+    let e = db
+        .query("SELECT count(*) FROM logs WHERE uid = $1")
+        .unwrap_err();
     assert!(e.to_string().contains("prepare it"), "{e}");
-    let e = db.prepare("SELECT count(*) FROM logs WHERE uid = $1 AND ts > ?").unwrap_err();
+    let e = db
+        .prepare("SELECT count(*) FROM logs WHERE uid = $1 AND ts > ?")
+        .unwrap_err();
     assert!(e.to_string().contains("mixing"), "{e}");
 
     // A prepared INSERT and DELETE.
@@ -273,9 +307,16 @@ fn typed_rows_and_columns() {
     );
     assert_eq!(row.get::<Option<i64>>(1).unwrap(), Some(1));
     let e = row.get::<i64>("s").unwrap_err();
-    assert_eq!(e.to_string(), "column 's' is VARCHAR and cannot be read as i64");
+    assert_eq!(
+        e.to_string(),
+        "column 's' is VARCHAR and cannot be read as i64"
+    );
     let e = row.get::<i64>(6).unwrap_err();
-    assert!(e.to_string().contains("it has 6 columns (s, i, d, b, ip, ts)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("it has 6 columns (s, i, d, b, ip, ts)"),
+        "{e}"
+    );
     let e = row.get::<i64>("nope").unwrap_err();
     assert!(e.to_string().contains("no column 'nope'"), "{e}");
     let null = rows.next().unwrap();
@@ -283,11 +324,17 @@ fn typed_rows_and_columns() {
     assert_eq!(null.get::<Option<f64>>("d").unwrap(), None);
     assert_eq!(null.get::<Value>("d").unwrap(), Value::Null);
     let e = null.get::<&str>(0).unwrap_err();
-    assert!(e.to_string().contains("is NULL in this row; read it as Option"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("is NULL in this row; read it as Option"),
+        "{e}"
+    );
     assert!(rows.next().is_none());
 
     // Whole columns across batches.
-    let r = db.query("SELECT bytes, uid FROM logs WHERE status = 200").unwrap();
+    let r = db
+        .query("SELECT bytes, uid FROM logs WHERE status = 200")
+        .unwrap();
     assert!(r.batches.len() > 1, "want a multi-batch result");
     let bytes = r.column_by_name("bytes").unwrap();
     assert_eq!(bytes.len(), r.num_rows());
@@ -297,7 +344,10 @@ fn typed_rows_and_columns() {
     let by_rows: Vec<i64> = r.iter().map(|row| row.get(0).unwrap()).collect();
     assert_eq!(v, &by_rows);
     let total: i64 = v.iter().sum();
-    assert_eq!(total, count(&db, "SELECT sum(bytes) FROM logs WHERE status = 200"));
+    assert_eq!(
+        total,
+        count(&db, "SELECT sum(bytes) FROM logs WHERE status = 200")
+    );
     assert_eq!(r.column(1).unwrap().len(), r.num_rows());
     assert!(r.column(2).is_err());
     assert_eq!(r.column_index("UID").unwrap(), 1);
@@ -336,8 +386,13 @@ fn settings_live_in_the_session() {
         s.execute(&format!("SET memory_limit = {text}")).unwrap();
         assert_eq!(s.options().memory_limit, bytes, "{text}");
     }
-    let r = s.execute("SELECT current_setting('memory_limit') AS m").unwrap();
-    assert_eq!(r.iter().next().unwrap().get::<&str>("m").unwrap(), "1000 bytes");
+    let r = s
+        .execute("SELECT current_setting('memory_limit') AS m")
+        .unwrap();
+    assert_eq!(
+        r.iter().next().unwrap().get::<&str>("m").unwrap(),
+        "1000 bytes"
+    );
     // With a 1 KB limit a big group-by either runs (no accounting yet) or fails
     // with ResourcesExhausted; never another error.
     match s.execute(group) {
@@ -355,7 +410,10 @@ fn settings_live_in_the_session() {
     assert_eq!(s.execute(group).unwrap().rows(), four);
     s.execute("RESET ALL").unwrap();
     assert!(s.options().use_indexes);
-    assert_eq!(s.options().threads, logdb::exec::ExecOptions::default().threads);
+    assert_eq!(
+        s.options().threads,
+        logdb::exec::ExecOptions::default().threads
+    );
 
     for (bad, msg) in [
         ("SET threads = 0", "threads must be between 1 and"),
@@ -375,7 +433,9 @@ fn settings_live_in_the_session() {
     db.query("SET threads = 1").unwrap();
     assert!(db.prepare("SET threads = 1").is_err());
     // A prepared statement can run with the session's current settings.
-    let p = s.prepare("SELECT count(*) FROM logs WHERE uid = ?").unwrap();
+    let p = s
+        .prepare("SELECT count(*) FROM logs WHERE uid = ?")
+        .unwrap();
     s.execute("SET threads = 2").unwrap();
     let r = s.execute_prepared(&p, &[Value::from("u2")]).unwrap();
     assert_eq!(
@@ -405,9 +465,11 @@ fn insert_casts_like_duckdb() {
     ] {
         db.query(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
-    let r = db.query("SELECT a FROM t WHERE a IS NOT NULL ORDER BY a").unwrap();
+    let r = db
+        .query("SELECT a FROM t WHERE a IS NOT NULL ORDER BY a")
+        .unwrap();
     let a: Vec<i64> = r.iter().map(|row| row.get(0).unwrap()).collect();
-    assert_eq!(a, [1, 2, 42]); // 2.5 rounds to even
+    assert_eq!(a, [1, 3, 42]); // 2.5 is a DECIMAL: rounds half away from zero
     assert_eq!(count(&db, "SELECT count(*) FROM t WHERE b = '42'"), 2);
     for (bad, msg) in [
         ("INSERT INTO t (a) VALUES ('x')", "line 1, column 27: Conversion Error: could not convert string 'x' to INTEGER"),
@@ -432,7 +494,10 @@ fn insert_casts_like_duckdb() {
     assert_eq!(count(&db, "SELECT count(*) FROM t"), 11);
     db.query("CREATE TABLE nn (x INT NOT NULL, y INT)").unwrap();
     let e = db.query("INSERT INTO nn (y) VALUES (1)").unwrap_err();
-    assert!(e.to_string().contains("NOT NULL constraint failed: nn.x"), "{e}");
+    assert!(
+        e.to_string().contains("NOT NULL constraint failed: nn.x"),
+        "{e}"
+    );
 }
 
 /// Statements that must fail with an error (not a panic), with a position.
@@ -500,11 +565,53 @@ fn statement_token_soup_never_panics() {
     let db = open(dir.path());
     log_table(&db, 50);
     let words = [
-        "CREATE", "TABLE", "INSERT", "INTO", "VALUES", "DELETE", "FROM", "WHERE", "ALTER",
-        "DROP", "PARTITION", "SET", "RESET", "SHOW", "TABLES", "DESCRIBE", "IF", "EXISTS",
-        "NOT", "AS", "SELECT", "WITH", "logs", "x", "ts", "uid", "(", ")", ",", "=", "<",
-        "'2024-05-01'", "'1GB'", "1", "-1", "NULL", "INT", "TIMESTAMP", "VARCHAR", "$1", "?",
-        "threads", "memory_limit", "time_column", "*", "AND", "TO",
+        "CREATE",
+        "TABLE",
+        "INSERT",
+        "INTO",
+        "VALUES",
+        "DELETE",
+        "FROM",
+        "WHERE",
+        "ALTER",
+        "DROP",
+        "PARTITION",
+        "SET",
+        "RESET",
+        "SHOW",
+        "TABLES",
+        "DESCRIBE",
+        "IF",
+        "EXISTS",
+        "NOT",
+        "AS",
+        "SELECT",
+        "WITH",
+        "logs",
+        "x",
+        "ts",
+        "uid",
+        "(",
+        ")",
+        ",",
+        "=",
+        "<",
+        "'2024-05-01'",
+        "'1GB'",
+        "1",
+        "-1",
+        "NULL",
+        "INT",
+        "TIMESTAMP",
+        "VARCHAR",
+        "$1",
+        "?",
+        "threads",
+        "memory_limit",
+        "time_column",
+        "*",
+        "AND",
+        "TO",
     ];
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = || {

@@ -230,9 +230,10 @@ impl<'a> Row<'a> {
     pub fn get<T: FromValue<'a>>(&self, idx: impl ColumnIndex) -> Result<T> {
         let i = idx.column_index(self.result)?;
         let (name, t) = &self.result.columns[i];
-        let column = self.batch.columns.get(i).ok_or_else(|| {
-            Error::Internal(format!("result batch lacks column {i} ('{name}')"))
-        })?;
+        let column =
+            self.batch.columns.get(i).ok_or_else(|| {
+                Error::Internal(format!("result batch lacks column {i} ('{name}')"))
+            })?;
         if !T::accepts_null() && !column.is_valid(self.row) {
             return Err(Error::InvalidInput(format!(
                 "column '{name}' is NULL in this row; read it as Option<_>"
@@ -356,9 +357,7 @@ pub(crate) fn append_column(out: &mut Column, c: &Column) {
         }
     }
     if c.validity.is_some() || out.validity.is_some() {
-        let v = out
-            .validity
-            .get_or_insert_with(|| Bitmap::new(start, true));
+        let v = out.validity.get_or_insert_with(|| Bitmap::new(start, true));
         match &c.validity {
             Some(cv) => v.extend_from(cv, 0, n),
             None => {

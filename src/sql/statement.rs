@@ -594,7 +594,11 @@ fn check_not_null(schema: &TableSchema, table: &str, batch: &Batch) -> Result<()
 fn insert(db: &Db, options: &ExecOptions, ins: &ast::Insert) -> Result<QueryResult> {
     let fallback = ins.span();
     let unsupported = |span: Span, what: &str| {
-        err_at(span, fallback, format!("not supported yet: {what} in INSERT"))
+        err_at(
+            span,
+            fallback,
+            format!("not supported yet: {what} in INSERT"),
+        )
     };
     if ins.or.is_some() || ins.ignore || ins.overwrite || ins.replace_into {
         return Err(unsupported(fallback, "OR / IGNORE / OVERWRITE / REPLACE"));
@@ -682,7 +686,14 @@ fn insert(db: &Db, options: &ExecOptions, ins: &ast::Insert) -> Result<QueryResu
                 let mut col = Column::new(ColumnData::empty(to.physical()));
                 for r in &values.rows {
                     let e = &r.content[k];
-                    let (v, from) = const_value(e, fallback)?;
+                    let (mut v, from) = const_value(e, fallback)?;
+                    if let (Value::Float(x), true) = (&v, is_decimal_literal(e)) {
+                        // DuckDB types 2.5 as DECIMAL, whose cast to an integer rounds
+                        // half away from zero (a DOUBLE's rounds half to even).
+                        if super::bind::is_int(to) {
+                            v = Value::Float(x.round());
+                        }
+                    }
                     let v = cast_value(&v, from, to).map_err(|m| {
                         err_at(
                             e.span(),
@@ -712,11 +723,7 @@ fn insert(db: &Db, options: &ExecOptions, ins: &ast::Insert) -> Result<QueryResu
                         err_at(
                             select_item_span(source, k),
                             fallback,
-                            format!(
-                                "{m} (column '{}' from select item {})",
-                                f.name,
-                                k + 1
-                            ),
+                            format!("{m} (column '{}' from select item {})", f.name, k + 1),
                         )
                     })?;
                 }
@@ -738,11 +745,10 @@ fn insert(db: &Db, options: &ExecOptions, ins: &ast::Insert) -> Result<QueryResu
     let batch = Batch { columns };
     check_not_null(&schema, &table, &batch).map_err(|e| err_at(fallback, fallback, e))?;
     if rows > 0 {
-        db.append(&table, &batch)
-            .map_err(|e| match e {
-                Error::InvalidInput(m) => err_at(fallback, fallback, m),
-                other => other,
-            })?;
+        db.append(&table, &batch).map_err(|e| match e {
+            Error::InvalidInput(m) => err_at(fallback, fallback, m),
+            other => other,
+        })?;
     }
     Ok(count_result(rows as u64))
 }
@@ -808,9 +814,12 @@ fn const_value(e: &ast::Expr, fallback: Span) -> Result<(Value, DataType)> {
     use ast::Expr as E;
     match e {
         E::Value(v) => match &v.value {
-            ast::Value::Number(n, _) => number(n)
-                .ok_or_else(|| err_at(v.span, fallback, format!("invalid number {n}"))),
-            ast::Value::SingleQuotedString(s) => Ok((Value::Str(s.as_str().into()), DataType::Varchar)),
+            ast::Value::Number(n, _) => {
+                number(n).ok_or_else(|| err_at(v.span, fallback, format!("invalid number {n}")))
+            }
+            ast::Value::SingleQuotedString(s) => {
+                Ok((Value::Str(s.as_str().into()), DataType::Varchar))
+            }
             ast::Value::Boolean(b) => Ok((Value::Bool(*b), DataType::Boolean)),
             ast::Value::Null => Ok((Value::Null, DataType::Integer)),
             ast::Value::Placeholder(p) => Err(err_at(
@@ -885,6 +894,17 @@ fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Result<Va
     crate::exec::vector::cast_value(v, from, to)
 }
 
+/// Whether `e` is a literal like `2.5` or `-2.5` (DuckDB: a DECIMAL).
+fn is_decimal_literal(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Value(v) => {
+            matches!(&v.value, ast::Value::Number(n, _) if n.contains('.') && !n.contains(['e', 'E']))
+        }
+        ast::Expr::Nested(x) | ast::Expr::UnaryOp { expr: x, .. } => is_decimal_literal(x),
+        _ => false,
+    }
+}
+
 /// A numeric literal: INTEGER when it fits in 32 bits, else BIGINT, else DOUBLE.
 fn number(n: &str) -> Option<(Value, DataType)> {
     if let Ok(i) = n.parse::<i64>() {
@@ -950,7 +970,14 @@ fn describe(db: &Db, name: &ast::ObjectName, fallback: Span) -> Result<QueryResu
         })
         .collect();
     Ok(text_result(
-        &["column_name", "column_type", "null", "key", "default", "extra"],
+        &[
+            "column_name",
+            "column_type",
+            "null",
+            "key",
+            "default",
+            "extra",
+        ],
         &rows,
     ))
 }
@@ -960,10 +987,17 @@ fn describe(db: &Db, name: &ast::ObjectName, fallback: Span) -> Result<QueryResu
 
 fn delete(db: &Db, d: &ast::Delete, fallback: Span) -> Result<QueryResult> {
     let unsupported = |span: Span, what: &str| {
-        err_at(span, fallback, format!("not supported yet: {what} in DELETE"))
+        err_at(
+            span,
+            fallback,
+            format!("not supported yet: {what} in DELETE"),
+        )
     };
     if d.using.is_some() || d.returning.is_some() || !d.order_by.is_empty() || d.limit.is_some() {
-        return Err(unsupported(fallback, "USING / RETURNING / ORDER BY / LIMIT"));
+        return Err(unsupported(
+            fallback,
+            "USING / RETURNING / ORDER BY / LIMIT",
+        ));
     }
     if !d.tables.is_empty() {
         return Err(unsupported(fallback, "multi-table syntax"));
@@ -1121,11 +1155,23 @@ fn alter_table(db: &Db, at: &ast::AlterTable, fallback: Span) -> Result<QueryRes
             let mut keys = Vec::new();
             for p in partitions {
                 match p {
-                    ast::Expr::Value(v) => match &v.value {
-                        ast::Value::SingleQuotedString(s) => keys.push((s.clone(), v.span)),
-                        _ => return Err(err_at(v.span, fallback, "a partition key is a string like '2024-05-01' or '2024-05-01T13'")),
-                    },
-                    other => return Err(err_at(other.span(), fallback, "a partition key is a string like '2024-05-01' or '2024-05-01T13'")),
+                    ast::Expr::Value(v) => {
+                        match &v.value {
+                            ast::Value::SingleQuotedString(s) => keys.push((s.clone(), v.span)),
+                            _ => return Err(err_at(
+                                v.span,
+                                fallback,
+                                "a partition key is a string like '2024-05-01' or '2024-05-01T13'",
+                            )),
+                        }
+                    }
+                    other => {
+                        return Err(err_at(
+                            other.span(),
+                            fallback,
+                            "a partition key is a string like '2024-05-01' or '2024-05-01T13'",
+                        ))
+                    }
                 }
             }
             drop_partitions(db, &id, &keys, *if_exists)
@@ -1281,7 +1327,11 @@ fn set(
     }
     let span = value.span();
     let (v, _) = const_value(value, fallback).map_err(|_| {
-        err_at(span, fallback, format!("SET {variable} needs a literal value"))
+        err_at(
+            span,
+            fallback,
+            format!("SET {variable} needs a literal value"),
+        )
     })?;
     match setting {
         Setting::Threads => {
@@ -1345,9 +1395,9 @@ pub fn parse_memory_limit(text: &str) -> std::result::Result<usize, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid memory limit '{text}': expected a number and a unit like '2GB'"))?;
+    let n: f64 = num.parse().map_err(|_| {
+        format!("invalid memory limit '{text}': expected a number and a unit like '2GB'")
+    })?;
     let unit = unit.trim().to_ascii_lowercase();
     let mult: f64 = match unit.as_str() {
         "b" | "byte" | "bytes" => 1.0,
@@ -1368,7 +1418,9 @@ pub fn parse_memory_limit(text: &str) -> std::result::Result<usize, String> {
     };
     let bytes = n * mult;
     if !bytes.is_finite() || bytes < 1.0 {
-        return Err(format!("invalid memory limit '{text}': must be at least 1 byte"));
+        return Err(format!(
+            "invalid memory limit '{text}': must be at least 1 byte"
+        ));
     }
     Ok(if bytes >= usize::MAX as f64 {
         usize::MAX
@@ -1532,7 +1584,11 @@ where
 
 /// Replaces each placeholder by its parameter as a typed literal (keeping the
 /// placeholder's position for error messages).
-pub(crate) fn bind_params(statement: &mut Statement, params: &Params, values: &[Value]) -> Result<()> {
+pub(crate) fn bind_params(
+    statement: &mut Statement,
+    params: &Params,
+    values: &[Value],
+) -> Result<()> {
     if values.len() != params.count {
         return Err(Error::InvalidInput(format!(
             "line 1, column 1: the statement has {} parameter{}, {} value{} given",
