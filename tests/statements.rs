@@ -47,6 +47,9 @@ fn log_table(db: &Db, n: usize) {
     );
 }
 
+/// id, name, score, ok of the `dim` table.
+type DimRow = (i64, Option<String>, Option<f64>, Option<bool>);
+
 #[test]
 fn inserted_rows_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,7 +75,7 @@ fn inserted_rows_survive_reopening() {
     let r = db
         .query("SELECT id, name, score, ok FROM dim ORDER BY id, name")
         .unwrap();
-    let rows: Vec<(i64, Option<String>, Option<f64>, Option<bool>)> = r
+    let rows: Vec<DimRow> = r
         .iter()
         .map(|row| {
             (
