@@ -1695,3 +1695,73 @@ impl PreparedStatement {
         execute(&self.db, options, &statement)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_limits_parse_like_duckdb() {
+        assert_eq!(parse_memory_limit("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_memory_limit(" 1.5 gib "), Ok(3 << 29));
+        assert_eq!(parse_memory_limit("10K"), Ok(10_000));
+        assert_eq!(parse_memory_limit("7 bytes"), Ok(7));
+        assert_eq!(parse_memory_limit("-1"), Ok(usize::MAX));
+        assert_eq!(parse_memory_limit("99999999TiB"), Ok(usize::MAX));
+        for bad in [
+            "", "GB", "100", "0GB", "0.1B", "1.2.3GB", "-5GB", "5 XB", "1e3GB",
+        ] {
+            assert!(parse_memory_limit(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_memory(2_000_000_000), "1.9 GiB");
+        assert_eq!(format_memory(1000), "1000 bytes");
+        assert_eq!(format_memory(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn partition_keys() {
+        let day = crate::time::parse_timestamp("2024-05-01").unwrap();
+        let h = crate::time::MICROS_PER_HOUR;
+        assert_eq!(partition_range("2024-05-01"), Some((day, day + 24 * h)));
+        assert_eq!(
+            partition_range("2024-05-01T13"),
+            Some((day + 13 * h, day + 14 * h))
+        );
+        for bad in [
+            "2024-05-01T24",
+            "2024-05-01T1",
+            "2024-5-1",
+            "May 1",
+            "2024-05-01 13",
+            "é",
+        ] {
+            assert_eq!(partition_range(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn drop_partition_is_recognized_before_sqlparser() {
+        let Some(Statement::DropPartition {
+            table,
+            keys,
+            if_exists,
+        }) = parse_drop_partition(
+            "alter table Logs drop partition if exists '2024-05-01', '2024-05-02T03';",
+        )
+        else {
+            panic!("not recognized");
+        };
+        assert_eq!(table.value, "Logs");
+        assert!(if_exists);
+        let keys: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["2024-05-01", "2024-05-02T03"]);
+        for other in [
+            "ALTER TABLE logs DROP PARTITION ('2024-05-01')",
+            "ALTER TABLE logs DROP COLUMN x",
+            "ALTER TABLE logs DROP PARTITION '2024-05-01' x",
+            "SELECT 1",
+        ] {
+            assert!(parse_drop_partition(other).is_none(), "{other}");
+        }
+    }
+}
