@@ -146,6 +146,13 @@ pub struct AppendStats {
     pub generation: u64,
 }
 
+/// What a [`Db::delete_time_range`] removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteStats {
+    pub partitions: usize,
+    pub rows: u64,
+}
+
 /// What a compaction did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CompactStats {
@@ -412,10 +419,18 @@ impl Db {
         self.inner.backend.display_path("")
     }
 
-    /// Runs one SQL `SELECT` (or `EXPLAIN [ANALYZE] SELECT`) on the latest committed
-    /// state (see `spec/sql.md`).
+    /// Runs one SQL statement (`SELECT`, `EXPLAIN`, `CREATE TABLE`, `INSERT`, ...;
+    /// see `spec/sql.md`) in a fresh [`Session`](crate::sql::Session) with default
+    /// settings; queries read the latest committed state.
     pub fn query(&self, sql: &str) -> Result<crate::exec::QueryResult> {
         crate::sql::Session::new(self.clone()).execute(sql)
+    }
+
+    /// Parses `sql` once into a statement with parameters (`$1`, `?`) that
+    /// [`PreparedStatement::query`](crate::sql::PreparedStatement::query) runs with
+    /// values, in a session with default settings.
+    pub fn prepare(&self, sql: &str) -> Result<crate::sql::PreparedStatement> {
+        crate::sql::Session::new(self.clone()).prepare(sql)
     }
 
     /// The latest committed state. A read-only handle picks up commits made by the
@@ -971,6 +986,71 @@ impl Db {
             )));
         }
         Ok(n)
+    }
+
+    /// Deletes the rows of `table` whose time lies in `[start, end)` by dropping
+    /// whole partitions, in one commit (SQL `DELETE` and `ALTER TABLE .. DROP
+    /// PARTITION`). Fails, changing nothing, when a partition lies partly inside the
+    /// range: rows go a partition at a time. A plain table (no time column) has one
+    /// partition covering all time, so only the full range `[i64::MIN, i64::MAX)`
+    /// empties it. Returns the partitions and rows removed.
+    pub fn delete_time_range(&self, table: &str, start: i64, end: i64) -> Result<DeleteStats> {
+        let _g = self.write_guard()?;
+        let mut txn = self.begin()?;
+        let key = table_key(&txn.manifest, table)?;
+        let t = txn
+            .manifest
+            .tables
+            .get_mut(&key)
+            .ok_or_else(|| Error::Internal("table vanished".into()))?;
+        let span = |p: &PartitionEntry| match p.granularity {
+            Granularity::All => (i64::MIN, i64::MAX),
+            _ => (p.start, p.end()),
+        };
+        let mut stats = DeleteStats::default();
+        if start >= end {
+            return Ok(stats);
+        }
+        for p in &t.partitions {
+            let (ps, pe) = span(p);
+            let overlaps = ps < end && start < pe;
+            let inside = start <= ps && pe <= end;
+            if overlaps && !inside {
+                return Err(Error::InvalidInput(match p.granularity {
+                    Granularity::All => format!(
+                        "table '{key}' has no time column, so only all of its rows can be \
+                         deleted at once"
+                    ),
+                    _ => format!(
+                        "partition {} of table '{key}' ([{}, {})) lies partly inside the \
+                         range to delete; rows are deleted a whole partition at a time (a \
+                         day, or an hour for days split into hours)",
+                        p.key(),
+                        time::format_timestamp(ps),
+                        time::format_timestamp(pe)
+                    ),
+                }));
+            }
+            if inside {
+                stats.partitions += 1;
+                stats.rows += p.rows();
+            }
+        }
+        if stats.partitions == 0 {
+            return Ok(stats);
+        }
+        let mut removed = Vec::new();
+        t.partitions.retain(|p| {
+            let (ps, pe) = span(p);
+            let drop = start <= ps && pe <= end;
+            if drop {
+                removed.extend(p.segments.iter().map(|s| s.file.clone()));
+            }
+            !drop
+        });
+        txn.removed = removed;
+        self.commit(txn)?;
+        Ok(stats)
     }
 
     fn drop_partitions(

@@ -2,9 +2,14 @@
 //!
 //! Tables: `logs` (tests/common's log_batch, 20,000 rows over several segments, one
 //! per ~3 hours), `t` (a small hand-written table with NULLs), `empty` (no rows),
-//! `nulls` (every value NULL). `tools/slt_expected.py` builds the same tables in
-//! DuckDB (from CSV files this test writes to `target/slt-data/`) to produce the
-//! expected results.
+//! `nulls` (every value NULL), and the real server logs of `../shared/data/real`
+//! imported by the import engine: `apache` (combined), `elb` (Classic Load Balancer)
+//! and `alb` (Application Load Balancer). `tools/slt_expected.py` builds the same
+//! tables in DuckDB (from the CSV files and column lists this test writes to
+//! `target/slt-data/`) to produce the expected results.
+//!
+//! The files run in name order against one database, so statements in one file
+//! (ddl.slt) must leave the shared tables as they found them.
 //!
 //! Format: `query <types> [rowsort]`, the SQL, `----`, expected rows (values
 //! separated by a tab; DOUBLEs with 3 decimals), a blank line; or `statement error
@@ -158,15 +163,56 @@ fn build_db(dir: &std::path::Path) -> Db {
         }
     }
     db.append("nulls", &b.finish()).unwrap();
+    load_real_logs(&db);
     db
 }
 
-/// Writes every table as CSV for tools/slt_expected.py.
+/// Imports the real log samples (part of the repository's shared material: a
+/// missing directory is a failure, not a skip).
+fn load_real_logs(db: &Db) {
+    use logdb::import::{import, ImportOptions, Quiet, Source};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real");
+    assert!(
+        dir.is_dir(),
+        "the real log samples are missing: expected them in {} (shared/data/real next to \
+         the repository)",
+        dir.display()
+    );
+    for (table, file, format, lines) in [
+        ("apache", "apache_combined_2015.log", "combined", 10_000),
+        ("elb", "elb_classic_samples.log", "elb", 7),
+        ("alb", "alb_samples.log", "alb", 4),
+    ] {
+        let path = dir.join(file);
+        assert!(path.is_file(), "missing real log sample {}", path.display());
+        let mut options = ImportOptions::new(format);
+        options.table = table.into();
+        let stats = import(db, &[Source::Path(path)], &options, &mut Quiet)
+            .unwrap_or_else(|e| panic!("importing {file}: {e}"));
+        assert_eq!(stats.lines, lines, "{file}");
+        assert_eq!(stats.rows + stats.rejected, lines, "{file}");
+    }
+}
+
+/// Writes every table as CSV, and its columns as `name TYPE` lines, for
+/// tools/slt_expected.py.
 fn export_csv(db: &Db) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/slt-data");
     std::fs::create_dir_all(&dir).unwrap();
-    for table in ["logs", "t", "empty", "nulls"] {
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "cols" || x == "csv") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    for table in db.table_names().unwrap() {
         let r = db.query(&format!("SELECT * FROM {table}")).unwrap();
+        let cols: String = r
+            .columns
+            .iter()
+            .map(|(n, t)| format!("{n} {t}\n"))
+            .collect();
+        std::fs::write(dir.join(format!("{table}.cols")), cols).unwrap();
         let mut out = String::new();
         out.push_str(
             &r.columns
@@ -183,6 +229,7 @@ fn export_csv(db: &Db) {
                 .map(|(v, (_, t))| match v {
                     Value::Null => "\\N".to_string(),
                     Value::Str(s) => format!("\"{}\"", s.replace('"', "\"\"")),
+                    Value::Float(f) => format!("{f:?}"),
                     other => logdb::exec::format_value(other, *t),
                 })
                 .collect();

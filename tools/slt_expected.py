@@ -7,9 +7,16 @@ target/slt-data/. Then:
     python3 tools/slt_expected.py           # rewrite the expected blocks
     python3 tools/slt_expected.py --check   # only report differences
 
-IP columns are loaded as VARCHAR (DuckDB has no IP type without the inet
-extension), so .slt files compare IPs only for equality. logdb-only function
-spellings (toStartOfHour, ...) are rewritten to DuckDB's before running.
+Every table the test database holds is loaded (`<table>.cols` lists its columns
+as `name TYPE`). IP columns are loaded as VARCHAR (DuckDB has no IP type without
+the inet extension), so .slt files compare IPs only for equality. logdb-only
+function spellings (toStartOfHour, ...) are rewritten to DuckDB's before running.
+
+`statement ok` records run in DuckDB too (they create, fill and drop tables), after
+rewriting logdb-only syntax: `WITH (time_column = .., indexes = ..)` in CREATE
+TABLE is dropped, the IP type becomes VARCHAR, and `ALTER TABLE t DROP PARTITION
+'2024-05-01'` (or `'2024-05-01T13'`) becomes a DELETE of that day (hour) on the
+column `ts`. `statement error` records are not run in DuckDB.
 """
 import datetime
 import decimal
@@ -24,10 +31,6 @@ import duckdb
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "target", "slt-data")
 
-LOGS = ("ts TIMESTAMP, client_ip VARCHAR, uri VARCHAR, uid VARCHAR, status SMALLINT, "
-        "bytes BIGINT, request_time DOUBLE, user_agent VARCHAR, secure BOOLEAN")
-T = "id BIGINT, name VARCHAR, x INTEGER, y DOUBLE, flag BOOLEAN, ts TIMESTAMP, ip VARCHAR"
-TABLES = {"logs": LOGS, "t": T, "empty": T, "nulls": T}
 
 REWRITES = [
     (r"(?i)toStartOfHour\(", "date_trunc('hour', "),
@@ -36,9 +39,42 @@ REWRITES = [
 ]
 
 
+def tables():
+    """{table: "name TYPE, ..."} from the .cols files the test writes."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(DATA, "*.cols"))):
+        name = os.path.basename(path)[:-len(".cols")]
+        cols = []
+        for line in open(path).read().splitlines():
+            col, typ = line.rsplit(" ", 1)
+            cols.append(f"{col} {'VARCHAR' if typ == 'IP' else typ}")
+        out[name] = ", ".join(cols)
+    if not out:
+        sys.exit(f"no tables in {DATA}: run `cargo test --test slt` first")
+    return out
+
+
+STATEMENT_REWRITES = [
+    # logdb's log-table options.
+    (r"(?is)^(\s*CREATE\s+TABLE\b.*?)\s+WITH\s*\((?:[^()']|'[^']*')*\)", r"\1"),
+    (r"(?i)ALTER\s+TABLE\s+(\w+)\s+DROP\s+PARTITION\s+(?:IF\s+EXISTS\s+)?'(\d{4}-\d\d-\d\d)T(\d\d)'",
+     r"DELETE FROM \1 WHERE ts >= TIMESTAMP '\2 \3:00:00' AND ts < TIMESTAMP '\2 \3:00:00' + INTERVAL 1 HOUR"),
+    (r"(?i)ALTER\s+TABLE\s+(\w+)\s+DROP\s+PARTITION\s+(?:IF\s+EXISTS\s+)?'(\d{4}-\d\d-\d\d)'",
+     r"DELETE FROM \1 WHERE ts >= TIMESTAMP '\2' AND ts < TIMESTAMP '\2' + INTERVAL 1 DAY"),
+]
+
+
+def rewrite(q):
+    for pat, rep in REWRITES + STATEMENT_REWRITES:
+        q = re.sub(pat, rep, q)
+    if re.match(r"(?is)\s*CREATE\s+TABLE\b", q):
+        q = re.sub(r"(?i)(\(|,)(\s*\w+\s+)IP\b", r"\1\2VARCHAR", q)
+    return q
+
+
 def connect():
     con = duckdb.connect()
-    for name, cols in TABLES.items():
+    for name, cols in tables().items():
         con.execute(f"CREATE TABLE {name} ({cols})")
         path = os.path.join(DATA, f"{name}.csv")
         con.execute(
@@ -83,6 +119,21 @@ def main():
         i = 0
         while i < len(lines):
             line = lines[i]
+            if line.startswith("statement ok"):
+                out.append(line)
+                i += 1
+                sql = []
+                while i < len(lines) and lines[i].strip() != "":
+                    sql.append(lines[i])
+                    i += 1
+                out.extend(sql)
+                q = rewrite("\n".join(sql))
+                try:
+                    con.execute(q)
+                except Exception as e:  # noqa: BLE001
+                    print(f"{path}: DuckDB error for statement\n{q}\n{e}\n", file=sys.stderr)
+                    bad += 1
+                continue
             if not line.startswith("query"):
                 out.append(line)
                 i += 1
@@ -100,9 +151,7 @@ def main():
                 while i < len(lines) and lines[i].strip() != "":
                     old.append(lines[i])
                     i += 1
-            q = "\n".join(sql)
-            for pat, rep in REWRITES:
-                q = re.sub(pat, rep, q)
+            q = rewrite("\n".join(sql))
             if q.lstrip().upper().startswith("EXPLAIN"):
                 # logdb's own plan text: kept as written.
                 out.append("----")

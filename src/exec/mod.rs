@@ -11,6 +11,7 @@ pub mod agg;
 pub mod functions;
 pub mod index_scan;
 pub mod metrics;
+pub mod result;
 pub mod sketch;
 pub mod vector;
 
@@ -31,6 +32,7 @@ use crate::sql::plan::{AggExpr, BinaryOp, Expr, LogicalPlan, SortKey, ZonePredic
 use crate::storage::segment::{ColumnBlock, Segment, Stats};
 use agg::AggState;
 pub use metrics::{ExecStats, OperatorStats};
+pub use result::{ColumnIndex, FromValue, Row, Rows};
 use vector::Vector;
 
 pub use vector::cast_value;

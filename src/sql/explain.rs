@@ -15,11 +15,28 @@ use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
 use crate::schema::{DataType, TableSchema};
 use crate::storage::manifest::Granularity;
 
-/// Runs one statement: a `SELECT`, or `EXPLAIN [ANALYZE] SELECT ...` whose result is
-/// one VARCHAR column `explain` with a row per line.
+/// Runs one query: a `SELECT`, or `EXPLAIN [ANALYZE] SELECT ...` whose result is
+/// one VARCHAR column `explain` with a row per line. Other statements need a
+/// [`Session`](super::Session) (they write or change settings).
 pub fn query(snapshot: &Snapshot, sql: &str, opts: &ExecOptions) -> Result<QueryResult> {
-    let (q, mode) = super::parse_statement(sql)?;
-    let plan = super::plan_query(snapshot, &q)?;
+    match super::parse_statement(sql)? {
+        super::Statement::Query { query, explain } => run(snapshot, &query, explain, opts),
+        _ => Err(crate::error::Error::InvalidInput(
+            "line 1, column 1: only SELECT and EXPLAIN run on a snapshot; use Db::query or a \
+             Session for other statements"
+                .into(),
+        )),
+    }
+}
+
+/// Runs a parsed query; `mode` is `Some(analyze)` for `EXPLAIN [ANALYZE]`.
+pub fn run(
+    snapshot: &Snapshot,
+    q: &sqlparser::ast::Query,
+    mode: Option<bool>,
+    opts: &ExecOptions,
+) -> Result<QueryResult> {
+    let plan = super::plan_query(snapshot, q)?;
     match mode {
         None => exec::execute(snapshot, &plan, opts),
         Some(analyze) => {

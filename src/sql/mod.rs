@@ -3,6 +3,7 @@
 //! - [`parse`] parses one statement with sqlparser's DuckDB dialect (it accepts
 //!   `x::type`, `ILIKE`, `//`, both `INTERVAL '5 minutes'` and `INTERVAL 5 MINUTE`,
 //!   and aggregate `FILTER`, which the binder then rejects with a clear message).
+//! - [`parse_statement`] also accepts DDL, DML and `SET` ([`statement`] runs them).
 //! - [`plan`] resolves the query against a snapshot's table schema ([`bind`]) and
 //!   derives scan hints ([`optimize`]): the time range and zone-map predicates.
 //!
@@ -14,8 +15,8 @@ pub mod explain;
 pub mod optimize;
 pub mod plan;
 pub mod session;
+pub mod statement;
 
-use sqlparser::ast::{Spanned, Statement};
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
 
@@ -23,6 +24,7 @@ use crate::db::Snapshot;
 use crate::error::{Error, Result};
 pub use plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, ScalarFunc, SortKey};
 pub use session::Session;
+pub use statement::{PreparedStatement, Statement};
 
 /// Nesting deeper than this is refused (the parser and binder recurse).
 const MAX_DEPTH: usize = 200;
@@ -30,16 +32,28 @@ const MAX_DEPTH: usize = 200;
 /// Parses exactly one `SELECT` statement.
 pub fn parse(sql: &str) -> Result<sqlparser::ast::Query> {
     match parse_statement(sql)? {
-        (q, None) => Ok(q),
-        (_, Some(_)) => Err(Error::InvalidInput(
+        Statement::Query {
+            query,
+            explain: None,
+        } => Ok(*query),
+        Statement::Query { .. } => Err(Error::InvalidInput(
             "line 1, column 1: not supported yet: EXPLAIN here (use Db::query)".into(),
+        )),
+        _ => Err(Error::InvalidInput(
+            "line 1, column 1: expected a SELECT statement (use Db::query or a Session \
+             for other statements)"
+                .into(),
         )),
     }
 }
 
-/// Parses one `SELECT` statement, possibly under `EXPLAIN [ANALYZE]`: the query and
-/// `Some(analyze)` for an EXPLAIN.
-pub fn parse_statement(sql: &str) -> Result<(sqlparser::ast::Query, Option<bool>)> {
+/// Parses one statement of any kind logdb runs (see [`statement`]): a query,
+/// possibly under `EXPLAIN [ANALYZE]`, or DDL/DML/`SET`. Kinds logdb does not run
+/// are refused here with "not supported yet".
+pub fn parse_statement(sql: &str) -> Result<Statement> {
+    if let Some(s) = statement::parse_drop_partition(sql) {
+        return Ok(s);
+    }
     let dialect = DuckDbDialect {};
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(MAX_DEPTH)
@@ -52,26 +66,7 @@ pub fn parse_statement(sql: &str) -> Result<(sqlparser::ast::Query, Option<bool>
             statements.len()
         )));
     }
-    let (statement, explain) = match statements.remove(0) {
-        Statement::Explain {
-            describe_alias: sqlparser::ast::DescribeAlias::Explain,
-            analyze,
-            statement,
-            ..
-        } => (*statement, Some(analyze)),
-        other => (other, None),
-    };
-    match statement {
-        Statement::Query(q) => Ok((*q, explain)),
-        other => {
-            let pos = bind::position(other.span(), other.span());
-            let word = other.to_string();
-            let word = word.split_whitespace().next().unwrap_or("").to_uppercase();
-            Err(Error::InvalidInput(format!(
-                "{pos}: not supported yet: {word} statements (only SELECT)"
-            )))
-        }
-    }
+    statement::from_ast(statements.remove(0))
 }
 
 /// Rewrites sqlparser's "sql parser error: X at Line: L, Column: C" as

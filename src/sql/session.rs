@@ -4,8 +4,10 @@
 //! [`Db::query`] runs one statement in a fresh session; the shell keeps one session
 //! for its lifetime so that `SET` sticks.
 
+use super::statement::{self, PreparedStatement};
+use crate::column::Value;
 use crate::db::Db;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, QueryResult};
 
 /// A connection-like handle: a database plus the settings statements run with.
@@ -38,9 +40,55 @@ impl Session {
         &mut self.options
     }
 
-    /// Runs one SQL statement.
+    /// Runs one SQL statement: a query, DDL, DML, or `SET`/`RESET` (which change
+    /// this session's settings).
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult> {
-        let snapshot = self.db.snapshot()?;
-        super::explain::query(&snapshot, sql, &self.options)
+        let mut statement = super::parse_statement(sql)?;
+        let params = statement::find_params(&mut statement)?;
+        if params.count() > 0 {
+            return Err(Error::InvalidInput(format!(
+                "line 1, column 1: the statement has {} parameter(s); prepare it \
+                 (Db::prepare, Session::prepare) and pass their values",
+                params.count()
+            )));
+        }
+        statement::execute(&self.db, &mut self.options, &statement)
+    }
+
+    /// Parses `sql` once into a statement with parameters (`$1`, `$2`, ... or `?`).
+    /// The prepared statement runs with a copy of this session's current settings
+    /// ([`PreparedStatement::query`]) or with the session's settings at run time
+    /// ([`Session::execute_prepared`]). `SET` and `RESET` cannot be prepared.
+    pub fn prepare(&self, sql: &str) -> Result<PreparedStatement> {
+        let mut statement = super::parse_statement(sql)?;
+        if let super::Statement::Other(s) = &statement {
+            if matches!(
+                s.as_ref(),
+                sqlparser::ast::Statement::Set(_) | sqlparser::ast::Statement::Reset(_)
+            ) {
+                return Err(Error::InvalidInput(
+                    "line 1, column 1: SET and RESET cannot be prepared; run them with \
+                     Session::execute"
+                        .into(),
+                ));
+            }
+        }
+        let params = statement::find_params(&mut statement)?;
+        Ok(PreparedStatement {
+            db: self.db.clone(),
+            options: self.options.clone(),
+            sql: sql.to_string(),
+            statement,
+            params,
+        })
+    }
+
+    /// Runs a prepared statement with `params` and this session's settings.
+    pub fn execute_prepared(
+        &mut self,
+        prepared: &PreparedStatement,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        prepared.run(&mut self.options, params)
     }
 }

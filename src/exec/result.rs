@@ -1,0 +1,370 @@
+//! Typed access to a [`QueryResult`]: rows with typed getters and whole columns.
+//!
+//! ```no_run
+//! # use logdb::Db;
+//! # let db = Db::open("/tmp/db")?;
+//! let r = db.query("SELECT uid, count(*) AS n FROM logs GROUP BY uid")?;
+//! for row in r.iter() {
+//!     let uid: Option<&str> = row.get(0)?; // NULL -> None
+//!     let n: i64 = row.get("n")?;
+//!     println!("{uid:?} {n}");
+//! }
+//! let counts = r.column_by_name("n")?; // one Column across all batches
+//! # Ok::<(), logdb::Error>(())
+//! ```
+//!
+//! Getters never convert between types except widening integers (`SMALLINT` and
+//! `INTEGER` read as `i64`, any integer as `f64`): reading a VARCHAR as `i64` is an
+//! error naming the column and both types. TIMESTAMP reads as `i64` microseconds
+//! since the epoch (UTC), IP as [`std::net::IpAddr`] or `u128`.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use super::QueryResult;
+use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
+use crate::error::{Error, Result};
+use crate::schema::DataType;
+
+/// Names a result column: by position (`0`, `1`, ...) or by name (exact match
+/// first, then case-insensitive, as in SQL).
+pub trait ColumnIndex {
+    fn column_index(&self, result: &QueryResult) -> Result<usize>;
+}
+
+impl ColumnIndex for usize {
+    fn column_index(&self, result: &QueryResult) -> Result<usize> {
+        if *self < result.columns.len() {
+            Ok(*self)
+        } else {
+            Err(Error::InvalidInput(format!(
+                "no column {} in the result: it has {} column{} ({})",
+                self,
+                result.columns.len(),
+                if result.columns.len() == 1 { "" } else { "s" },
+                column_names(result)
+            )))
+        }
+    }
+}
+
+impl ColumnIndex for &str {
+    fn column_index(&self, result: &QueryResult) -> Result<usize> {
+        let cols = &result.columns;
+        cols.iter()
+            .position(|(n, _)| n == self)
+            .or_else(|| cols.iter().position(|(n, _)| n.eq_ignore_ascii_case(self)))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "no column '{self}' in the result; columns: {}",
+                    column_names(result)
+                ))
+            })
+    }
+}
+
+impl ColumnIndex for String {
+    fn column_index(&self, result: &QueryResult) -> Result<usize> {
+        self.as_str().column_index(result)
+    }
+}
+
+fn column_names(result: &QueryResult) -> String {
+    result
+        .columns
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A Rust type a result cell can be read as. `Option<T>` reads NULL as `None`;
+/// the other types fail on NULL.
+pub trait FromValue<'a>: Sized {
+    /// Reads row `row` of `column`, whose SQL type is `t`. Called only for
+    /// non-NULL cells, except for `Option<T>` and [`Value`].
+    fn from_cell(column: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String>;
+
+    /// Whether NULL reads as a value of this type (`Option<T>`, [`Value`]).
+    fn accepts_null() -> bool {
+        false
+    }
+}
+
+fn mismatch<T>(t: DataType, want: &str) -> std::result::Result<T, String> {
+    Err(format!("is {t} and cannot be read as {want}"))
+}
+
+impl<'a> FromValue<'a> for i64 {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match &c.data {
+            ColumnData::Int64(v) => Ok(v[row]),
+            _ => mismatch(t, "i64"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for i32 {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match (&c.data, t) {
+            (ColumnData::Int64(v), DataType::Integer | DataType::SmallInt | DataType::BigInt) => {
+                i32::try_from(v[row]).map_err(|_| format!("value {} does not fit in i32", v[row]))
+            }
+            _ => mismatch(t, "i32"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for i16 {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match (&c.data, t) {
+            (ColumnData::Int64(v), DataType::Integer | DataType::SmallInt | DataType::BigInt) => {
+                i16::try_from(v[row]).map_err(|_| format!("value {} does not fit in i16", v[row]))
+            }
+            _ => mismatch(t, "i16"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for u64 {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match (&c.data, t) {
+            (ColumnData::Int64(v), DataType::Integer | DataType::SmallInt | DataType::BigInt) => {
+                u64::try_from(v[row]).map_err(|_| format!("value {} is negative", v[row]))
+            }
+            _ => mismatch(t, "u64"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for f64 {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match (&c.data, t) {
+            (ColumnData::Float64(v), _) => Ok(v[row]),
+            (ColumnData::Int64(v), DataType::Integer | DataType::SmallInt | DataType::BigInt) => {
+                Ok(v[row] as f64)
+            }
+            _ => mismatch(t, "f64"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for bool {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match &c.data {
+            ColumnData::Bool(v) => Ok(v[row]),
+            _ => mismatch(t, "bool"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for &'a str {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match &c.data {
+            ColumnData::Utf8(v) => Ok(v.get(row)),
+            _ => mismatch(t, "&str"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for String {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        <&str>::from_cell(c, row, t)
+            .map(str::to_string)
+            .or_else(|_| mismatch(t, "String"))
+    }
+}
+
+impl<'a> FromValue<'a> for u128 {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match &c.data {
+            ColumnData::Ip(v) => Ok(v[row]),
+            _ => mismatch(t, "u128 (an IP)"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for IpAddr {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        match &c.data {
+            ColumnData::Ip(v) => Ok(crate::ip::from_u128(v[row])),
+            _ => mismatch(t, "IpAddr"),
+        }
+    }
+}
+
+impl<'a> FromValue<'a> for Value {
+    fn from_cell(c: &'a Column, row: usize, _: DataType) -> std::result::Result<Self, String> {
+        Ok(c.value(row))
+    }
+
+    fn accepts_null() -> bool {
+        true
+    }
+}
+
+impl<'a, T: FromValue<'a>> FromValue<'a> for Option<T> {
+    fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
+        if c.is_valid(row) {
+            T::from_cell(c, row, t).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn accepts_null() -> bool {
+        true
+    }
+}
+
+/// One row of a [`QueryResult`].
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    result: &'a QueryResult,
+    batch: &'a Batch,
+    row: usize,
+}
+
+impl<'a> Row<'a> {
+    /// The cell of column `idx` (a position or a name) as `T`; see [`FromValue`].
+    pub fn get<T: FromValue<'a>>(&self, idx: impl ColumnIndex) -> Result<T> {
+        let i = idx.column_index(self.result)?;
+        let (name, t) = &self.result.columns[i];
+        let column =
+            self.batch.columns.get(i).ok_or_else(|| {
+                Error::Internal(format!("result batch lacks column {i} ('{name}')"))
+            })?;
+        if !T::accepts_null() && !column.is_valid(self.row) {
+            return Err(Error::InvalidInput(format!(
+                "column '{name}' is NULL in this row; read it as Option<_>"
+            )));
+        }
+        T::from_cell(column, self.row, *t)
+            .map_err(|m| Error::InvalidInput(format!("column '{name}' {m}")))
+    }
+
+    /// The cell as a [`Value`] (timestamps as `Value::Int` micros).
+    pub fn value(&self, idx: impl ColumnIndex) -> Result<Value> {
+        self.get(idx)
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.result.columns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.result.columns.is_empty()
+    }
+}
+
+/// The rows of a [`QueryResult`], batch after batch.
+#[derive(Clone, Debug)]
+pub struct Rows<'a> {
+    result: &'a QueryResult,
+    batch: usize,
+    row: usize,
+}
+
+impl<'a> Iterator for Rows<'a> {
+    type Item = Row<'a>;
+
+    fn next(&mut self) -> Option<Row<'a>> {
+        while let Some(b) = self.result.batches.get(self.batch) {
+            if self.row < b.num_rows() {
+                let row = Row {
+                    result: self.result,
+                    batch: b,
+                    row: self.row,
+                };
+                self.row += 1;
+                return Some(row);
+            }
+            self.batch += 1;
+            self.row = 0;
+        }
+        None
+    }
+}
+
+impl QueryResult {
+    /// The rows, with typed getters ([`Row::get`]).
+    pub fn iter(&self) -> Rows<'_> {
+        Rows {
+            result: self,
+            batch: 0,
+            row: 0,
+        }
+    }
+
+    /// The position of a column by name (exact, then case-insensitive).
+    pub fn column_index(&self, name: &str) -> Result<usize> {
+        name.column_index(self)
+    }
+
+    /// The whole column `idx` (position or name) across all batches: borrowed when
+    /// the result is one batch, concatenated otherwise.
+    pub fn column(&self, idx: impl ColumnIndex) -> Result<Cow<'_, Column>> {
+        let i = idx.column_index(self)?;
+        let t = self.columns[i].1;
+        let mut parts = self.batches.iter().filter_map(|b| b.columns.get(i));
+        if self.batches.len() == 1 {
+            if let Some(c) = parts.next() {
+                return Ok(Cow::Borrowed(c));
+            }
+        }
+        let mut out = Column::new(ColumnData::empty(t.physical()));
+        for c in parts {
+            append_column(&mut out, c);
+        }
+        Ok(Cow::Owned(out))
+    }
+
+    /// [`QueryResult::column`] by name.
+    pub fn column_by_name(&self, name: &str) -> Result<Cow<'_, Column>> {
+        self.column(name)
+    }
+}
+
+impl<'a> IntoIterator for &'a QueryResult {
+    type Item = Row<'a>;
+    type IntoIter = Rows<'a>;
+
+    fn into_iter(self) -> Rows<'a> {
+        self.iter()
+    }
+}
+
+/// Appends all of `c` to `out` (same physical type; a mismatched column appends
+/// default slots, which callers never cause).
+pub(crate) fn append_column(out: &mut Column, c: &Column) {
+    let start = out.len();
+    let n = c.len();
+    match (&mut out.data, &c.data) {
+        (ColumnData::Int64(a), ColumnData::Int64(b)) => a.extend_from_slice(b),
+        (ColumnData::Float64(a), ColumnData::Float64(b)) => a.extend_from_slice(b),
+        (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
+        (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend_from_slice(b),
+        (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
+            for s in b.iter() {
+                a.push(s);
+            }
+        }
+        (a, _) => {
+            for _ in 0..n {
+                a.push_default();
+            }
+        }
+    }
+    if c.validity.is_some() || out.validity.is_some() {
+        let v = out.validity.get_or_insert_with(|| Bitmap::new(start, true));
+        match &c.validity {
+            Some(cv) => v.extend_from(cv, 0, n),
+            None => {
+                for _ in 0..n {
+                    v.push(true);
+                }
+            }
+        }
+    }
+}
