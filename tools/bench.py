@@ -39,7 +39,7 @@ REQUIREMENTS = TOOLS / "requirements.txt"
 PLOT_REQUIREMENTS = TOOLS / "requirements-plot.txt"
 IN_VENV_ENV = "LOGDB_BENCH_IN_VENV"
 ENGINES = ("logdb", "duckdb", "chdb")
-DB_NAMES = {"logdb": "logdb-db", "duckdb": "duck.duckdb", "chdb": "chdb-db"}
+DB_NAMES = {"logdb": "logdb-{n}", "duckdb": "duckdb-{n}.duckdb", "chdb": "chdb-{n}"}
 LABELS = {"logdb": "logdb", "duckdb": "DuckDB", "chdb": "chDB"}
 
 # --------------------------------------------------------------------------------------
@@ -160,10 +160,23 @@ PARAMS = [
 
 # The shell pipeline for Q3. It cuts the query string and fragment off the request
 # target ($7) so that it counts what logdb's `uri` holds, and breaks ties like Q3.
-SHELL_Q3 = (
-    "awk '{{sub(/[?#].*/, \"\", $7); print $7}}' {file} | sort | uniq -c "
-    "| sort -k1,1nr -k2,2 | head"
-)
+SHELL_Q3 = [
+    "awk '{{sub(/[?#].*/, \"\", $7); print $7}}' {file}",
+    "sort",
+    "uniq -c",
+    "sort -k1,1nr -k2,2",
+    "head",
+]
+
+
+def shell_q3(file, rss_dir=None):
+    """The pipeline as shell text; with `rss_dir`, each stage runs under
+    `/usr/bin/time -f %M` writing its peak RSS to rss_dir/stage-N (a pipeline's
+    stages are grandchildren of the timed shell, which /usr/bin/time would not see)."""
+    stages = [st.format(file=file) for st in SHELL_Q3]
+    if rss_dir is not None and os.access(ci.TIME_BIN, os.X_OK):
+        stages = [f"{ci.TIME_BIN} -f %M -o {rss_dir}/stage-{i} {st}" for i, st in enumerate(stages)]
+    return " | ".join(stages)
 
 
 def sql_str(s):
@@ -502,7 +515,8 @@ def main():
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     logdb = ci.find_logdb(args.logdb)
-    src = workdir / f"access-{args.lines}-d{args.days}.log"
+    tag = f"{args.lines}-d{args.days}"
+    src = workdir / f"access-{tag}.log"
     json_path = Path(args.json) if args.json else workdir / f"bench-{args.lines}.json"
     me = str(Path(__file__).resolve())
     ci_script = str(TOOLS / "compare_import.py")
@@ -528,7 +542,7 @@ def main():
     imports = {}
     opts = json.dumps({"ch_input": "lines", "ch_codec": args.ch_codec})
     for engine in engines:
-        db = workdir / DB_NAMES[engine]
+        db = workdir / DB_NAMES[engine].format(n=tag)
         if args.reuse_dbs and db.exists():
             print(f"reusing {db}", file=sys.stderr)
             continue
@@ -547,17 +561,17 @@ def main():
 
     # ---- parameters
     picker = "duckdb" if "duckdb" in engines else "logdb"
-    params, picked_by = pick_params(picker, str(workdir / DB_NAMES[picker]), logdb, workdir)
+    params, picked_by = pick_params(picker, str(workdir / DB_NAMES[picker].format(n=tag)), logdb, workdir)
     print(f"parameters (from {picked_by}): {params}", file=sys.stderr)
 
     # ---- queries, one process per engine
     phases = {}
     answers = {}
     for engine in engines:
-        db = str(workdir / DB_NAMES[engine])
-        qfile = workdir / f"queries-{engine}.json"
+        db = str(workdir / DB_NAMES[engine].format(n=tag))
+        qfile = workdir / f"queries-{engine}-{tag}.json"
         qfile.write_text(json.dumps(suite_for(engine, params), indent=1) + "\n")
-        out = workdir / f"results-{engine}.json"
+        out = workdir / f"results-{engine}-{tag}.json"
         if out.exists():
             out.unlink()
         print(f"queries on {engine} (load {' '.join(ci.loadavg() or [])})", file=sys.stderr)
@@ -586,19 +600,35 @@ def main():
     # ---- the shell pipeline for Q3
     shell = None
     if args.shell_runs > 0:
-        cmd = SHELL_Q3.format(file=src)
+        rss_dir = workdir / "shell-rss"
+        rss_dir.mkdir(exist_ok=True)
+        result = workdir / "shell-q3.txt"
+        cmd = shell_q3(src, rss_dir) + " > " + str(result)
         env = dict(os.environ, LC_ALL="C")
-        times, rss_max, out_text = [], 0, ""
+        times, stage_rss = [], {}
+        print(f"shell pipeline (load {' '.join(ci.loadavg() or [])})", file=sys.stderr)
         for _ in range(args.shell_runs):
-            wall, rss, _, rc, _ = run_phase(["bash", "-c", cmd + " > " + str(workdir / "shell-q3.txt")], "shell", env)
+            wall, _, _, rc, err = run_phase(["bash", "-c", cmd], "shell", env)
             if rc != 0:
-                problems.append(f"shell pipeline failed (exit {rc})")
+                problems.append(f"shell pipeline failed (exit {rc}): {err.strip()[-200:]}")
                 break
             times.append(wall)
-            rss_max = max(rss_max, rss or 0)
-        out_text = (workdir / "shell-q3.txt").read_text() if times else ""
-        rows = [line.split(None, 1)[::-1] for line in out_text.splitlines() if line.strip()]
-        shell = {"command": "LC_ALL=C " + SHELL_Q3.format(file="FILE"), "times_s": times, "peak_rss_kb": rss_max, "rows": rows}
+            for f in rss_dir.glob("stage-*"):
+                # The last line is the peak RSS in KiB (a stage killed by SIGPIPE
+                # after `head` exits has a line about the signal before it).
+                kb = [int(x) for x in f.read_text().split() if x.isdigit()]
+                if kb:
+                    stage_rss[f.name] = max(stage_rss.get(f.name, 0), kb[-1])
+        rows = []
+        if times:
+            rows = [line.split(None, 1)[::-1] for line in result.read_text().splitlines() if line.strip()]
+        shell = {
+            "command": "LC_ALL=C " + shell_q3("FILE"),
+            "times_s": times,
+            "peak_rss_kb": max(stage_rss.values()) if stage_rss else None,
+            "stage_peak_rss_kb": stage_rss,
+            "rows": rows,
+        }
 
     load_end = ci.loadavg()
 
@@ -717,7 +747,7 @@ def render(args, engines, per_query, imports, phases, shell, raw_bytes):
             lm = (per_query[2]["engines"]["logdb"]["stats"] or {}).get("median")
         out.append(
             f"\nShell pipeline for Q3 (`{shell['command']}`): {ms(s['median'])} ms median of {len(shell['times_s'])}, "
-            f"peak RSS {mib(shell['peak_rss_kb'])} MiB"
+            f"peak RSS of its largest stage {mib(shell['peak_rss_kb'])} MiB"
             + (f", logdb Q3 / shell = {fmt_ratio(ratio(lm, s['median']))}" if lm else "")
             + f", answer {'matches' if shell.get('match') else 'DIFFERS'}."
         )
