@@ -468,7 +468,9 @@ def ratio(a, b):
 
 
 def fmt_ratio(r):
-    return "-" if r is None else f"{r:.2f}"
+    if r is None:
+        return "-"
+    return f"{r:.2f}" if r >= 0.01 else f"{r:.1g}"
 
 
 def mib(kb):
@@ -754,9 +756,10 @@ def render(args, engines, per_query, imports, phases, shell, raw_bytes):
     if imports:
         out.append("")
         out.append(
-            "| import | time s | lines/s | on disk MiB | bytes/line | peak RSS MiB | time logdb/x | size logdb/x | RSS logdb/x |"
+            "| import | time s | CPU s | lines/s | on disk MiB | bytes/line | peak RSS MiB "
+            "| time logdb/x | size logdb/x | RSS logdb/x |"
         )
-        out.append("|" + "---|" * 9)
+        out.append("|" + "---|" * 10)
         base = imports.get("logdb")
         for e, r in imports.items():
             rs = ["-", "-", "-"]
@@ -767,7 +770,8 @@ def render(args, engines, per_query, imports, phases, shell, raw_bytes):
                     fmt_ratio(ratio(base["peak_rss_kb"], r["peak_rss_kb"])),
                 ]
             out.append(
-                f"| {LABELS[e]} | {r['import_s']:.2f} | {r['lines_per_s']:,.0f} | {r['disk_bytes'] / 2**20:.1f} "
+                f"| {LABELS[e]} | {r['import_s']:.2f} | {r['cpu_s']:.1f} | {r['lines_per_s']:,.0f} "
+                f"| {r['disk_bytes'] / 2**20:.1f} "
                 f"| {r['disk_bytes'] / args.lines:.1f} | {mib(r['peak_rss_kb'])} | " + " | ".join(rs) + " |"
             )
         out.append(f"\nRaw log: {raw_bytes / 2**20:.1f} MiB ({raw_bytes / args.lines:.1f} bytes/line).")
