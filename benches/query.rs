@@ -208,7 +208,7 @@ fn column(index: usize, name: &str, data_type: DataType) -> Expr {
 
 fn filters(c: &mut Criterion, f: &Fixture) {
     let seg = &f.seg;
-    let rows = seg.meta().rows as u64;
+    let rows = seg.meta().rows;
     let lens: Vec<usize> = decode(seg, "status")
         .iter()
         .map(|v| match &v.data {

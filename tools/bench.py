@@ -33,6 +33,7 @@ from pathlib import Path
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 import compare_import as ci  # noqa: E402  (import workers and measurement helpers)
 
 REQUIREMENTS = TOOLS / "requirements.txt"
