@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod demo;
 mod import_cmd;
 mod shell;
@@ -55,6 +56,8 @@ enum Command {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Time SQL queries in-process and write timings and result rows as JSON.
+    BenchQueries(bench::BenchArgs),
     /// Verify every checksum, and that manifest, segments and indexes agree.
     Check {
         /// The database directory.
@@ -187,6 +190,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::BenchQueries(args) => Ok(if bench::run(args, &mut out)? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
         Command::Check { db } => {
             if !db.is_dir() {
                 writeln!(out, "FAILED: {} is not a directory", db.display())?;
