@@ -27,7 +27,8 @@ DATA = os.path.join(ROOT, "target", "slt-data")
 LOGS = ("ts TIMESTAMP, client_ip VARCHAR, uri VARCHAR, uid VARCHAR, status SMALLINT, "
         "bytes BIGINT, request_time DOUBLE, user_agent VARCHAR, secure BOOLEAN")
 T = "id BIGINT, name VARCHAR, x INTEGER, y DOUBLE, flag BOOLEAN, ts TIMESTAMP, ip VARCHAR"
-TABLES = {"logs": LOGS, "t": T, "empty": T, "nulls": T}
+USERS = "uid VARCHAR, name VARCHAR, country VARCHAR, plan VARCHAR, signup TIMESTAMP"
+TABLES = {"logs": LOGS, "t": T, "empty": T, "nulls": T, "users": USERS}
 
 REWRITES = [
     (r"(?i)toStartOfHour\(", "date_trunc('hour', "),

@@ -10,8 +10,10 @@
 pub mod agg;
 pub mod functions;
 pub mod index_scan;
+mod join;
 pub mod metrics;
 pub mod sketch;
+mod subquery;
 pub mod vector;
 
 use std::cmp::Ordering;
@@ -197,8 +199,21 @@ pub fn execute_with_stats(
     stats: &ExecStats,
 ) -> Result<QueryResult> {
     let columns = plan.schema();
-    let batches = run(snapshot, plan, opts, stats, None)?;
+    // Uncorrelated subqueries run first; their results become literals.
+    let plan = subquery::resolve(snapshot, plan, opts, stats)?;
+    let batches = run(snapshot, &plan, opts, stats, None)?;
     Ok(QueryResult { columns, batches })
+}
+
+/// `plan` with its uncorrelated subqueries run and replaced by their results
+/// (EXPLAIN ANALYZE shows this plan).
+pub fn resolve_subqueries<'p>(
+    snapshot: &Snapshot,
+    plan: &'p LogicalPlan,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<std::borrow::Cow<'p, LogicalPlan>> {
+    subquery::resolve(snapshot, plan, opts, stats)
 }
 
 /// What the pipeline at the bottom of a plan does with surviving rows.
@@ -304,8 +319,38 @@ fn run_node(
             }
             Ok(out)
         }
-        LogicalPlan::Aggregate { .. } => {
-            Err(Error::Internal("aggregate over a non-scan input".into()))
+        LogicalPlan::Aggregate { input, group, aggs } => {
+            let batches = run(snapshot, input, opts, stats, None)?;
+            aggregate_batches(batches, group, aggs)
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            on,
+            filter,
+            build,
+        } => {
+            let (ls, rs) = (left.schema(), right.schema());
+            let inputs = join::JoinInputs {
+                left: run(snapshot, left, opts, stats, None)?,
+                left_schema: &ls,
+                right: run(snapshot, right, opts, stats, None)?,
+                right_schema: &rs,
+            };
+            join::hash_join(inputs, *kind, on, filter.as_ref(), *build, opts)
+        }
+        LogicalPlan::Union { inputs } => {
+            let mut out = Vec::new();
+            for i in inputs {
+                out.extend(run(snapshot, i, opts, stats, row_budget)?);
+            }
+            Ok(out)
+        }
+        LogicalPlan::OneRow => {
+            let mut c = Column::new(ColumnData::Bool(vec![true]));
+            c.validity = None;
+            Ok(vec![Batch { columns: vec![c] }])
         }
         LogicalPlan::Scan { .. } => Err(Error::Internal("unreachable scan".into())),
         LogicalPlan::Sort { input, keys, fetch } => {
@@ -322,6 +367,52 @@ fn run_node(
             distinct(batches)
         }
     }
+}
+
+/// Hash aggregation over materialized batches (an aggregate whose input is not a
+/// scan: a join, a subquery, a union), with the same group table as the pipeline.
+fn aggregate_batches(
+    batches: Vec<Batch>,
+    group: &[(Expr, String)],
+    aggs: &[(AggExpr, String)],
+) -> Result<Vec<Batch>> {
+    let agg_exprs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+    let key_types = group.iter().map(|(e, _)| e.data_type()).collect();
+    let mut st = AggState::new(key_types, &agg_exprs);
+    let mut rows: Vec<u32> = Vec::new();
+    for b in batches {
+        let len = b.num_rows();
+        if len == 0 {
+            continue;
+        }
+        let vecs: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
+        let keys: Vec<_> = group
+            .iter()
+            .map(|(e, _)| vector::eval(e, &vecs, len))
+            .collect::<Result<_>>()?;
+        let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, &vecs, len)).transpose();
+        let args: Vec<[Option<_>; 3]> = aggs
+            .iter()
+            .map(|(a, _)| Ok([opt(&a.arg)?, opt(&a.arg2)?, opt(&a.filter)?]))
+            .collect::<Result<_>>()?;
+        let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
+        let inputs: Vec<agg::AggInput<'_>> = aggs
+            .iter()
+            .zip(&args)
+            .map(|((a, _), [x, y, f])| {
+                agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref())
+            })
+            .collect();
+        rows.clear();
+        rows.extend(0..len as u32);
+        st.update(&key_refs, &inputs, &rows, len)?;
+    }
+    st.flush()?;
+    if group.is_empty() {
+        st.table.ensure_empty_key_group();
+    }
+    let cols = st.table.finish(&agg_exprs)?;
+    Ok(vec![Batch { columns: cols }])
 }
 
 /// Whether `plan` is `Filter* -> Scan`.
