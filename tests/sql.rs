@@ -189,6 +189,145 @@ fn differential_against_naive_evaluator() {
     }
 }
 
+/// A `users` table for joins: `user_id` values that occur in logs.uid (u0..u499,
+/// u1000), some that do not, duplicates and NULLs.
+fn add_users(db: &Db, rng: &mut Rng) -> Vec<Vec<Value>> {
+    use logdb::{BatchBuilder, DataType, Field, TableSchema};
+    let schema = TableSchema::new(vec![
+        Field::new("user_id", DataType::Varchar),
+        Field::new("name", DataType::Varchar),
+        Field::new("plan", DataType::Varchar),
+    ]);
+    db.create_table("users", schema.clone()).unwrap();
+    let mut b = BatchBuilder::new(&schema);
+    let mut rows = Vec::new();
+    for i in 0..120 {
+        let uid = match rng.below(12) {
+            0 => None,
+            1 => Some(format!("nobody{}", rng.below(5))),
+            2 => Some("u1000".to_string()),
+            _ => Some(format!("u{}", rng.below(60))),
+        };
+        let name = (rng.below(7) != 0).then(|| format!("n{i}"));
+        let plan = format!("p{}", rng.below(3));
+        let mut row = Vec::new();
+        for (c, v) in [uid, name, Some(plan)].into_iter().enumerate() {
+            match &v {
+                Some(s) => b.push_str(c, s),
+                None => b.push_null(c),
+            }
+            row.push(v.map_or(Value::Null, |s| Value::Str(s.as_str().into())));
+        }
+        rows.push(row);
+    }
+    db.append("users", &b.finish()).unwrap();
+    rows
+}
+
+#[test]
+fn joins_and_in_subqueries_against_naive_evaluator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, rows) = log_db(dir.path(), 9_000);
+    let mut rng = Rng(7);
+    let users = add_users(&db, &mut rng);
+    for _ in 0..60 {
+        let (pred_sql, pred) = random_pred(&mut rng, &rows, 1);
+        let kept: Vec<&Vec<Value>> = rows.iter().filter(|r| pred(r) == Some(true)).collect();
+        let plan = format!("p{}", rng.below(3));
+        let kind = rng.below(4);
+        let by_plan = rng.below(2) == 0 && kind < 2;
+        // (plan or NULL key, count(*), count(name), sum(bytes)) per output pair.
+        let mut pairs: Vec<(Value, bool, Value)> = Vec::new();
+        let sql = match kind {
+            0 | 1 => {
+                let join = if kind == 0 { "JOIN" } else { "LEFT JOIN" };
+                for r in &kept {
+                    let matches: Vec<&Vec<Value>> = users
+                        .iter()
+                        .filter(|u| r[3] != Value::Null && u[0] == r[3])
+                        .collect();
+                    for u in &matches {
+                        pairs.push((u[2].clone(), u[1] != Value::Null, r[5].clone()));
+                    }
+                    if matches.is_empty() && kind == 1 {
+                        pairs.push((Value::Null, false, r[5].clone()));
+                    }
+                }
+                let g = if by_plan { "u.plan, " } else { "" };
+                let gb = if by_plan { " GROUP BY u.plan" } else { "" };
+                format!(
+                    "SELECT {g}count(*), count(u.name), sum(bytes) FROM logs l {join} users u \
+                     ON l.uid = u.user_id WHERE {pred_sql}{gb}"
+                )
+            }
+            _ => {
+                let set: Vec<&Value> = users
+                    .iter()
+                    .filter(|u| u[2] == Value::Str(plan.as_str().into()))
+                    .map(|u| &u[0])
+                    .collect();
+                let has_null = set.contains(&&Value::Null);
+                for r in &kept {
+                    let found = r[3] != Value::Null && set.contains(&&r[3]);
+                    let pass = if kind == 2 {
+                        found
+                    } else if set.is_empty() {
+                        true
+                    } else {
+                        r[3] != Value::Null && !found && !has_null
+                    };
+                    if pass {
+                        pairs.push((Value::Null, false, r[5].clone()));
+                    }
+                }
+                let not = if kind == 2 { "" } else { "NOT " };
+                format!(
+                    "SELECT count(*), count(NULL), sum(bytes) FROM logs WHERE {pred_sql} \
+                     AND uid {not}IN (SELECT user_id FROM users WHERE plan = '{plan}')"
+                )
+            }
+        };
+        let got = db.query(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let mut got: Vec<String> = got
+            .rows()
+            .iter()
+            .map(|r| r.iter().map(render).collect::<Vec<_>>().join("|"))
+            .collect();
+        let mut groups: std::collections::BTreeMap<String, (Value, i64, i64, Option<i64>)> =
+            Default::default();
+        for (key, named, bytes) in &pairs {
+            let key = if by_plan { key.clone() } else { Value::Null };
+            let g = groups
+                .entry(format!("{key:?}"))
+                .or_insert((key, 0, 0, None));
+            g.1 += 1;
+            g.2 += i64::from(*named);
+            if let Value::Int(b) = bytes {
+                g.3 = Some(g.3.unwrap_or(0) + b);
+            }
+        }
+        if !by_plan && groups.is_empty() {
+            groups.insert(String::new(), (Value::Null, 0, 0, None));
+        }
+        let mut want: Vec<String> = groups
+            .values()
+            .map(|(k, n, named, sum)| {
+                let mut cells = Vec::new();
+                if by_plan {
+                    cells.push(render(k));
+                }
+                cells.push(render(&Value::Int(*n)));
+                cells.push(render(&Value::Int(*named)));
+                cells.push(render(&sum.map_or(Value::Null, Value::Int)));
+                cells.join("|")
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{sql}");
+    }
+}
+
 fn err(db: &Db, sql: &str) -> String {
     match db.query(sql) {
         Ok(_) => panic!("{sql}: expected an error"),

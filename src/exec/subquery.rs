@@ -47,13 +47,37 @@ fn resolve_node(
         let taken = std::mem::replace(e, Expr::literal(Value::Null, DataType::Boolean));
         *e = taken.transform(&mut |x| match x {
             Expr::Subquery(s) => value_of(snapshot, *s, opts, stats),
-            other => Ok(other),
+            other => Ok(fold(other)),
         })?;
     }
     for i in plan.inputs_mut() {
         resolve_node(snapshot, i, opts, stats)?;
     }
     Ok(())
+}
+
+/// `e` as a literal when it is an operation on literals only (so that
+/// `ts > (SELECT max(ts) ...) - INTERVAL 1 HOUR` becomes a time range). An
+/// operation that fails is left as it is: it fails only if some row reaches it.
+fn fold(e: Expr) -> Expr {
+    let foldable = match &e {
+        Expr::Literal { .. } | Expr::Column { .. } | Expr::Subquery(_) => false,
+        other => {
+            let mut all_literal = true;
+            other.visit(&mut |x| {
+                all_literal &= !matches!(x, Expr::Column { .. } | Expr::Subquery(_))
+            });
+            all_literal
+        }
+    };
+    if !foldable {
+        return e;
+    }
+    let t = e.data_type();
+    match super::vector::eval(&e, &[], 1) {
+        Ok(v) => Expr::literal(v.value(0, t), t),
+        Err(_) => e,
+    }
 }
 
 /// Runs one subquery and returns the expression that replaces it.
