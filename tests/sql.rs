@@ -396,6 +396,42 @@ fn explain_shows_time_pruning() {
     assert!(text.contains("columns=[ts]"), "{text}");
 }
 
+#[test]
+fn a_time_bound_from_a_scalar_subquery_prunes_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, rows) = log_db(dir.path(), 12_000);
+    let sql =
+        "SELECT count(*) FROM logs WHERE ts > (SELECT max(ts) FROM logs) - INTERVAL 10 MINUTE";
+    let max = rows
+        .iter()
+        .filter_map(|r| match r[0] {
+            Value::Int(t) => Some(t),
+            _ => None,
+        })
+        .max()
+        .unwrap();
+    let want = rows
+        .iter()
+        .filter(|r| matches!(r[0], Value::Int(t) if t > max - 600_000_000))
+        .count() as i64;
+    assert_eq!(row(&db, sql), vec![Value::Int(want)]);
+    let text: Vec<String> = db
+        .query(&format!("EXPLAIN ANALYZE {sql}"))
+        .unwrap()
+        .text_rows()
+        .into_iter()
+        .map(|r| r.join(""))
+        .collect();
+    let text = text.join("\n");
+    assert!(text.contains("time_range: [2024-05-"), "{text}");
+    assert!(!text.contains("segments: 0 kept"), "{text}");
+    let pruned = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("segments:"))
+        .unwrap();
+    assert!(!pruned.contains(" 0 pruned"), "{text}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
     #[test]
