@@ -13,8 +13,8 @@ use std::borrow::Cow;
 use hashbrown::HashTable;
 
 use super::vector::{self, Vector};
-use super::{agg, concat, ExecOptions};
-use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
+use super::{agg, concat, with_vectors, ExecOptions};
+use crate::column::{Batch, Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};
 use crate::schema::DataType;
 use crate::sql::plan::{BuildSide, Expr, JoinKind};
@@ -137,6 +137,30 @@ fn approx_bytes(b: &Batch) -> usize {
         .sum()
 }
 
+fn eval_keys<'a>(keys: &[&Expr], vecs: &'a [Vector], n: usize) -> Result<Vec<Cow<'a, Vector>>> {
+    keys.iter().map(|k| vector::eval(k, vecs, n)).collect()
+}
+
+/// The columns that `exprs` read, as flags.
+fn used(exprs: &[&Expr]) -> Vec<bool> {
+    let mut cols = Vec::new();
+    for e in exprs {
+        e.for_each_column(&mut |i| cols.push(i));
+    }
+    mark(&cols)
+}
+
+fn mark(cols: &[usize]) -> Vec<bool> {
+    let mut out = Vec::new();
+    for &i in cols {
+        if out.len() <= i {
+            out.resize(i + 1, false);
+        }
+        out[i] = true;
+    }
+    out
+}
+
 /// The inputs of a join, already run.
 pub(super) struct JoinInputs<'a> {
     pub left: Vec<Batch>,
@@ -165,7 +189,7 @@ pub(super) fn hash_join(
     } else {
         (inputs.right, inputs.right_schema, inputs.left)
     };
-    let b = concat(build_batches, build_schema);
+    let mut b = concat(build_batches, build_schema);
     let bytes = approx_bytes(&b);
     if bytes > opts.memory_limit {
         return Err(Error::ResourcesExhausted(format!(
@@ -175,14 +199,36 @@ pub(super) fn hash_join(
         )));
     }
     let nb = b.num_rows();
-    let bvecs: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
-    let bkeys: Vec<Cow<'_, Vector>> = on
-        .iter()
-        .map(|(l, r)| vector::eval(if build_left { l } else { r }, &bvecs, nb))
-        .collect::<Result<_>>()?;
-    let table = KeyTable::build(&bkeys, nb);
-    drop(bkeys);
     let nl = inputs.left_schema.len();
+    let build_keys: Vec<&Expr> = on
+        .iter()
+        .map(|(l, r)| if build_left { l } else { r })
+        .collect();
+    let probe_keys: Vec<&Expr> = on
+        .iter()
+        .map(|(l, r)| if build_left { r } else { l })
+        .collect();
+    let table = with_vectors(&mut b, &used(&build_keys), |vecs, n| {
+        let keys = eval_keys(&build_keys, vecs, n)?;
+        Ok(KeyTable::build(&keys, n))
+    })?;
+    // Columns of the residual condition, per side (positions within each side).
+    let (mut filter_left, mut filter_right) = (Vec::new(), Vec::new());
+    if let Some(f) = filter {
+        f.for_each_column(&mut |i| {
+            if i < nl {
+                filter_left.push(i)
+            } else {
+                filter_right.push(i - nl)
+            }
+        });
+    }
+    let (filter_build, filter_probe) = if build_left {
+        (mark(&filter_left), mark(&filter_right))
+    } else {
+        (mark(&filter_right), mark(&filter_left))
+    };
+    let probe_used = used(&probe_keys);
 
     let mut out = Vec::new();
     let mut build_matched = if build_left && kind == JoinKind::Left {
@@ -192,18 +238,14 @@ pub(super) fn hash_join(
     };
     let mut buf = Vec::new();
     let mut sel = Vec::new();
-    for p in probe_batches {
+    for mut p in probe_batches {
         let n = p.num_rows();
         if n == 0 {
             continue;
         }
-        let pvecs: Vec<Vector> = p.columns.iter().map(Vector::from_column).collect();
-        let pkeys: Vec<Cow<'_, Vector>> = on
-            .iter()
-            .map(|(l, r)| vector::eval(if build_left { r } else { l }, &pvecs, n))
-            .collect::<Result<_>>()?;
-        match kind {
-            JoinKind::Semi | JoinKind::Anti => {
+        if matches!(kind, JoinKind::Semi | JoinKind::Anti) {
+            let keep = with_vectors(&mut p, &probe_used, |vecs, n| {
+                let pkeys = eval_keys(&probe_keys, vecs, n)?;
                 let mut keep = Vec::new();
                 for r in 0..n {
                     let null = any_null(&pkeys, r);
@@ -223,57 +265,55 @@ pub(super) fn hash_join(
                         keep.push(r as u32);
                     }
                 }
-                out.push(p.take(&keep));
-                continue;
-            }
-            JoinKind::Inner | JoinKind::Left => {}
+                Ok(keep)
+            })?;
+            out.push(if keep.len() == n { p } else { p.take(&keep) });
+            continue;
         }
         // Key-matched pairs (probe row, build row).
-        let (mut prow, mut brow) = (Vec::new(), Vec::new());
-        for r in 0..n {
-            if any_null(&pkeys, r) {
-                continue;
+        let (prow, brow) = with_vectors(&mut p, &probe_used, |vecs, n| {
+            let pkeys = eval_keys(&probe_keys, vecs, n)?;
+            let (mut prow, mut brow) = (Vec::new(), Vec::new());
+            for r in 0..n {
+                if any_null(&pkeys, r) {
+                    continue;
+                }
+                encode_key(&mut buf, &pkeys, r);
+                let mut m = table.first(&buf);
+                while m != NONE {
+                    prow.push(r as u32);
+                    brow.push(m);
+                    m = table.next[m as usize];
+                }
             }
-            encode_key(&mut buf, &pkeys, r);
-            let mut m = table.first(&buf);
-            while m != NONE {
-                prow.push(r as u32);
-                brow.push(m);
-                m = table.next[m as usize];
-            }
-        }
-        drop(pkeys);
+            Ok((prow, brow))
+        })?;
         let (mut lrows, mut rrows) = if build_left {
             (brow, prow)
         } else {
             (prow, brow)
         };
         if let Some(f) = filter {
-            // Only the columns the condition reads are gathered.
-            let mut used = Vec::new();
-            f.for_each_column(&mut |i| used.push(i));
-            let (lv, rv) = if build_left {
-                (&bvecs, &pvecs)
+            // Only the columns the condition reads are gathered, for the pairs.
+            let (build_rows, probe_rows) = if build_left {
+                (&lrows, &rrows)
             } else {
-                (&pvecs, &bvecs)
+                (&rrows, &lrows)
             };
-            let pair_vecs: Vec<Vector> = lv
-                .iter()
-                .chain(rv.iter())
-                .enumerate()
-                .map(|(i, v)| {
-                    if !used.contains(&i) {
-                        Vector::constant(Value::Null)
-                    } else if i < nl {
-                        v.gather(&lrows)
-                    } else {
-                        v.gather(&rrows)
-                    }
-                })
-                .collect();
             let m = lrows.len();
-            let v = vector::eval(f, &pair_vecs, m)?;
-            vector::selection(&v, m, &mut sel)?;
+            with_vectors(&mut b, &filter_build, |bv, _| {
+                with_vectors(&mut p, &filter_probe, |pv, _| {
+                    let bg: Vec<Vector> = bv.iter().map(|v| v.gather(build_rows)).collect();
+                    let pg: Vec<Vector> = pv.iter().map(|v| v.gather(probe_rows)).collect();
+                    let pair: Vec<Vector> = if build_left {
+                        bg.into_iter().chain(pg).collect()
+                    } else {
+                        pg.into_iter().chain(bg).collect()
+                    };
+                    let v = vector::eval(f, &pair, m)?;
+                    vector::selection(&v, m, &mut sel)
+                })
+            })?;
             lrows = sel.iter().map(|&i| lrows[i as usize]).collect();
             rrows = sel.iter().map(|&i| rrows[i as usize]).collect();
         }

@@ -369,6 +369,64 @@ fn run_node(
     }
 }
 
+/// Moves a column's buffers into a vector (no copy).
+fn into_vector(c: Column) -> Vector {
+    let data = match c.data {
+        ColumnData::Int64(v) => vector::VData::Int(v),
+        ColumnData::Float64(v) => vector::VData::Float(v),
+        ColumnData::Bool(v) => vector::VData::Bool(v),
+        ColumnData::Ip(v) => vector::VData::Ip(v),
+        ColumnData::Utf8(v) => vector::VData::Str(v),
+    };
+    Vector::new(data, c.validity)
+}
+
+/// Moves a vector made by [`into_vector`] back into a column.
+fn into_column(v: Vector) -> Result<Column> {
+    let data = match v.data {
+        vector::VData::Int(v) => ColumnData::Int64(v),
+        vector::VData::Float(v) => ColumnData::Float64(v),
+        vector::VData::Bool(v) => ColumnData::Bool(v),
+        vector::VData::Ip(v) => ColumnData::Ip(v),
+        vector::VData::Str(v) => ColumnData::Utf8(v),
+        _ => return Err(Error::Internal("into_column: not a plain vector".into())),
+    };
+    Ok(Column {
+        data,
+        validity: v.validity,
+    })
+}
+
+/// Lends the columns of `b` that `used` marks to `f` as vectors (the others are
+/// NULL placeholders), without copying them.
+fn with_vectors<R>(
+    b: &mut Batch,
+    used: &[bool],
+    f: impl FnOnce(&[Vector], usize) -> Result<R>,
+) -> Result<R> {
+    let n = b.num_rows();
+    let vecs: Vec<Vector> = b
+        .columns
+        .iter_mut()
+        .enumerate()
+        .map(|(i, c)| {
+            if used.get(i).copied().unwrap_or(false) {
+                let taken = std::mem::replace(c, Column::new(ColumnData::Bool(Vec::new())));
+                into_vector(taken)
+            } else {
+                Vector::constant(Value::Null)
+            }
+        })
+        .collect();
+    let r = f(&vecs, n);
+    for (i, v) in vecs.into_iter().enumerate() {
+        if used.get(i).copied().unwrap_or(false) {
+            b.columns[i] = into_column(v)?;
+        }
+    }
+    r
+}
+
 /// Hash aggregation over materialized batches (an aggregate whose input is not a
 /// scan: a join, a subquery, a union), with the same group table as the pipeline.
 fn aggregate_batches(
@@ -385,7 +443,7 @@ fn aggregate_batches(
         if len == 0 {
             continue;
         }
-        let vecs: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
+        let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
         let keys: Vec<_> = group
             .iter()
             .map(|(e, _)| vector::eval(e, &vecs, len))

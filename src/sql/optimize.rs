@@ -17,6 +17,7 @@ use crate::schema::TableSchema;
 pub fn optimize(plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
     let mut plan = optimize_subqueries(plan, snapshot)?;
     plan = push_filters(plan);
+    plan = merge_projections(plan);
     let width = plan.schema().len();
     let (mut plan, _) = prune(plan, &vec![true; width], false);
     choose_build_sides(&mut plan, snapshot);
@@ -215,6 +216,77 @@ fn push_into(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
                 .collect(),
         },
         other => filter_over(other, preds),
+    }
+}
+
+/// `e` with its column references replaced by the projection's expressions.
+fn substitute(e: Expr, exprs: &[(Expr, String)]) -> Expr {
+    let mut f = |x: Expr| -> Result<Expr> {
+        Ok(match x {
+            Expr::Column { index, .. } if index < exprs.len() => exprs[index].0.clone(),
+            other => other,
+        })
+    };
+    match e.clone().transform(&mut f) {
+        Ok(x) => x,
+        Err(_) => e,
+    }
+}
+
+/// Folds a projection into the projection or aggregate above it, so that an
+/// aggregate over a subquery on one table still runs in the fused scan pipeline.
+fn merge_projections(mut plan: LogicalPlan) -> LogicalPlan {
+    for slot in plan.inputs_mut() {
+        let p = std::mem::replace(slot, LogicalPlan::OneRow);
+        *slot = merge_projections(p);
+    }
+    match plan {
+        LogicalPlan::Project { input, exprs } => match *input {
+            LogicalPlan::Project {
+                input: inner,
+                exprs: inner_exprs,
+            } => LogicalPlan::Project {
+                input: inner,
+                exprs: exprs
+                    .into_iter()
+                    .map(|(e, n)| (substitute(e, &inner_exprs), n))
+                    .collect(),
+            },
+            other => LogicalPlan::Project {
+                input: Box::new(other),
+                exprs,
+            },
+        },
+        LogicalPlan::Aggregate { input, group, aggs } => match *input {
+            LogicalPlan::Project {
+                input: inner,
+                exprs: inner_exprs,
+            } => LogicalPlan::Aggregate {
+                input: inner,
+                group: group
+                    .into_iter()
+                    .map(|(e, n)| (substitute(e, &inner_exprs), n))
+                    .collect(),
+                aggs: aggs
+                    .into_iter()
+                    .map(|(mut a, n)| {
+                        for e in [&mut a.arg, &mut a.arg2, &mut a.filter]
+                            .into_iter()
+                            .flatten()
+                        {
+                            *e = substitute(e.clone(), &inner_exprs);
+                        }
+                        (a, n)
+                    })
+                    .collect(),
+            },
+            other => LogicalPlan::Aggregate {
+                input: Box::new(other),
+                group,
+                aggs,
+            },
+        },
+        other => other,
     }
 }
 
