@@ -435,7 +435,7 @@ fn a_time_bound_from_a_scalar_subquery_prunes_segments() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
     #[test]
-    fn token_soup_never_panics(tokens in proptest::collection::vec(0usize..40, 0..25)) {
+    fn token_soup_never_panics(tokens in proptest::collection::vec(0usize..52, 0..25)) {
         thread_local! {
             static DB: (tempfile::TempDir, Db) = {
                 let dir = tempfile::tempdir().unwrap();
@@ -443,11 +443,13 @@ proptest! {
                 (dir, db)
             };
         }
-        const WORDS: [&str; 40] = [
+        const WORDS: [&str; 52] = [
             "SELECT", "FROM", "logs", "WHERE", "GROUP", "BY", "ORDER", "LIMIT", "*", ",",
             "(", ")", "count", "sum", "status", "uri", "ts", "bytes", "=", "<", "+", "/",
             "%", "'a'", "1", "0", "NULL", "AND", "OR", "NOT", "IS", "LIKE", "CASE", "WHEN",
             "THEN", "END", "::", "INTERVAL", "DISTINCT", "-9223372036854775808",
+            "JOIN", "LEFT", "ON", "USING", "UNION", "ALL", "WITH", "AS", "IN", "EXISTS",
+            "l.uid", "(SELECT uid FROM logs)",
         ];
         let mut sql = String::from("SELECT ");
         for t in &tokens {
