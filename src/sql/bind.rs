@@ -92,8 +92,8 @@ impl<'a> Binder<'a> {
     /// One SELECT; `query` (absent for a UNION branch) supplies ORDER BY and LIMIT.
     fn select(&mut self, select: &ast::Select, query: Option<&ast::Query>) -> Result<LogicalPlan> {
         self.check_select_clauses(select)?;
-        let (from_plan, scope) = self.from(&select.from)?;
-        self.scope = scope;
+        let from = self.from(&select.from)?;
+        self.scope = from.scope;
 
         // WHERE
         let where_expr = match &select.selection {
@@ -272,6 +272,7 @@ impl<'a> Binder<'a> {
             having_expr = None;
         }
 
+        let (from_plan, where_expr) = self.comma_joins(from.plan, from.pending, where_expr)?;
         let mut plan = match where_expr {
             Some(w) => self.where_clause(from_plan, w),
             None => from_plan,

@@ -94,6 +94,22 @@ impl Scope {
     }
 }
 
+/// A bound FROM clause.
+pub(crate) struct FromClause {
+    pub plan: LogicalPlan,
+    pub scope: Scope,
+    pub pending: Vec<Pending>,
+}
+
+/// A comma-separated FROM item waiting for its join keys from WHERE.
+pub(crate) struct Pending {
+    pub plan: LogicalPlan,
+    /// Its first column's position in the FROM scope.
+    pub offset: usize,
+    pub width: usize,
+    pub span: Span,
+}
+
 /// A CTE visible to the query being bound.
 #[derive(Clone, Debug)]
 pub(crate) struct Cte {
@@ -408,18 +424,114 @@ impl<'a> Binder<'a> {
         Ok(plan)
     }
 
-    /// The FROM clause as a plan and the scope its columns form.
-    pub(super) fn from(&mut self, from: &[ast::TableWithJoins]) -> Result<(LogicalPlan, Scope)> {
+    /// The FROM clause as a plan and the scope its columns form. Items after the
+    /// first comma come back separately (`pending`, with their first column's
+    /// position): they are joined once WHERE is bound, on its equalities.
+    pub(super) fn from(&mut self, from: &[ast::TableWithJoins]) -> Result<FromClause> {
         let Some(first) = from.first() else {
-            return Ok((LogicalPlan::OneRow, Scope::default()));
+            return Ok(FromClause {
+                plan: LogicalPlan::OneRow,
+                scope: Scope::default(),
+                pending: Vec::new(),
+            });
         };
-        if let Some(second) = from.get(1) {
-            return Err(self.unsupported(
-                second.relation.span(),
-                "comma-separated FROM items (a cross join); use JOIN ... ON",
-            ));
+        let (plan, mut scope) = self.table_with_joins(first)?;
+        let mut pending = Vec::new();
+        for item in &from[1..] {
+            let (p, s) = self.table_with_joins(item)?;
+            for t in s.tables() {
+                if scope.has_table(t) {
+                    return Err(self.err(
+                        item.relation.span(),
+                        format!("duplicate table name or alias '{t}' in FROM; give one an alias"),
+                    ));
+                }
+            }
+            pending.push(Pending {
+                plan: p,
+                offset: scope.cols.len(),
+                width: s.cols.len(),
+                span: item.relation.span(),
+            });
+            scope.cols.extend(s.cols);
         }
-        self.table_with_joins(first)
+        Ok(FromClause {
+            plan,
+            scope,
+            pending,
+        })
+    }
+
+    /// Joins the comma-separated FROM items to the plan, each on the WHERE
+    /// equalities between it and the items before it; returns the plan and the
+    /// rest of WHERE.
+    pub(super) fn comma_joins(
+        &self,
+        mut plan: LogicalPlan,
+        pending: Vec<Pending>,
+        predicate: Option<Expr>,
+    ) -> Result<(LogicalPlan, Option<Expr>)> {
+        let mut conj: Vec<Option<Expr>> = match &predicate {
+            Some(p) => conjuncts(p).into_iter().map(|c| Some(c.clone())).collect(),
+            None => Vec::new(),
+        };
+        for item in pending {
+            let (off, end) = (item.offset, item.offset + item.width);
+            let region = |e: &Expr| -> Option<bool> {
+                let (mut before, mut inside, mut other) = (false, false, false);
+                e.for_each_column(&mut |i| {
+                    if i < off {
+                        before = true
+                    } else if i < end {
+                        inside = true
+                    } else {
+                        other = true
+                    }
+                });
+                match (before, inside, other) {
+                    (true, false, false) => Some(true),
+                    (false, true, false) => Some(false),
+                    _ => None,
+                }
+            };
+            let mut on = Vec::new();
+            for slot in conj.iter_mut() {
+                let Some(Expr::Binary {
+                    op: BinaryOp::Eq,
+                    left: a,
+                    right: b,
+                    ..
+                }) = slot.as_ref()
+                else {
+                    continue;
+                };
+                let pair = match (region(a), region(b)) {
+                    (Some(true), Some(false)) => ((**a).clone(), (**b).clone()),
+                    (Some(false), Some(true)) => ((**b).clone(), (**a).clone()),
+                    _ => continue,
+                };
+                let mut r = pair.1;
+                r.remap_columns(&|i| i - off);
+                on.push((pair.0, r));
+                *slot = None;
+            }
+            if on.is_empty() {
+                return Err(self.unsupported(
+                    item.span,
+                    "comma-separated FROM items (a cross join) without an equality in WHERE \
+                     between them; use JOIN ... ON",
+                ));
+            }
+            plan = LogicalPlan::Join {
+                left: Box::new(plan),
+                right: Box::new(item.plan),
+                kind: JoinKind::Inner,
+                on,
+                filter: None,
+                build: BuildSide::Right,
+            };
+        }
+        Ok((plan, conjoin(conj.into_iter().flatten().collect())))
     }
 
     fn table_with_joins(&mut self, twj: &ast::TableWithJoins) -> Result<(LogicalPlan, Scope)> {
