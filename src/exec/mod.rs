@@ -299,14 +299,38 @@ fn run_node(
         }
         LogicalPlan::Filter { input, predicate } => {
             let batches = run(snapshot, input, opts, stats, None)?;
+            let parts = optimize::conjuncts(predicate);
+            let used: Vec<Vec<bool>> = parts
+                .iter()
+                .map(|c| {
+                    let mut u = Vec::new();
+                    c.for_each_column(&mut |i| {
+                        if u.len() <= i {
+                            u.resize(i + 1, false);
+                        }
+                        u[i] = true;
+                    });
+                    u
+                })
+                .collect();
             let mut out = Vec::with_capacity(batches.len());
             let mut sel = Vec::new();
-            for b in batches {
-                let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
-                let len = b.num_rows();
-                let v = vector::eval(predicate, &cols, len)?;
-                vector::selection(&v, len, &mut sel)?;
-                out.push(b.take(&sel));
+            for mut b in batches {
+                // Conjunct by conjunct on the rows still in, as in the scan pipeline.
+                for (c, u) in parts.iter().zip(&used) {
+                    let n = b.num_rows();
+                    if n == 0 {
+                        break;
+                    }
+                    with_vectors(&mut b, u, |vecs, n| {
+                        let v = vector::eval(c, vecs, n)?;
+                        vector::selection(&v, n, &mut sel)
+                    })?;
+                    if sel.len() < n {
+                        b = b.take(&sel);
+                    }
+                }
+                out.push(b);
             }
             Ok(out)
         }
