@@ -379,6 +379,42 @@ fn errors_name_the_problem_and_its_position() {
 }
 
 #[test]
+fn relational_errors_name_the_problem_and_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = log_db(dir.path(), 100);
+    let cases = [
+        (
+            "SELECT uri FROM logs a JOIN logs b ON a.uid = b.uid",
+            "line 1, column 8: ambiguous column name 'uri'; it could be a.uri or b.uri",
+        ),
+        (
+            "SELECT count(*) FROM logs a JOIN nothere b ON a.uid = b.uid",
+            "line 1, column 34: unknown table 'nothere'; known tables: logs",
+        ),
+        (
+            "SELECT count(*) FROM logs a JOIN logs b ON a.ts < b.ts",
+            "line 1, column 44: not supported yet: a join without an equality",
+        ),
+        (
+            "SELECT uri FROM logs a WHERE bytes > (SELECT max(bytes) FROM logs b WHERE b.uid = a.uid)",
+            "line 1, column 83: not supported yet: correlated subqueries ('a.uid'",
+        ),
+        (
+            "SELECT uri, uid FROM logs UNION ALL SELECT uri FROM logs",
+            "line 1, column 37: UNION needs the same number of columns on both sides, got 2 and 1",
+        ),
+        (
+            "SELECT a.nope FROM logs a JOIN logs b ON a.uid = b.uid",
+            "line 1, column 10: unknown column 'nope' in table 'a'; known columns: ts, client_ip",
+        ),
+    ];
+    for (sql, want) in cases {
+        let e = err(&db, sql);
+        assert!(e.starts_with(want), "{sql}\n{e}");
+    }
+}
+
+#[test]
 fn explain_shows_time_pruning() {
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = log_db(dir.path(), 100);
