@@ -239,6 +239,13 @@ pub(super) fn hash_join(
     let mut buf = Vec::new();
     let mut sel = Vec::new();
     for mut p in probe_batches {
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(Error::Cancelled);
+        }
         let n = p.num_rows();
         if n == 0 {
             continue;
