@@ -235,6 +235,10 @@ fn joins_and_in_subqueries_against_naive_evaluator() {
         let kept: Vec<&Vec<Value>> = rows.iter().filter(|r| pred(r) == Some(true)).collect();
         let plan = format!("p{}", rng.below(3));
         let kind = rng.below(4);
+        // IN subqueries over users give short lists (an IN list in the scan);
+        // over logs they give hundreds of values (a hash semi/anti join).
+        let from_logs = rng.below(2) == 0;
+        let below = rng.below(3000) as i64;
         let by_plan = rng.below(2) == 0 && kind < 2;
         // (plan or NULL key, count(*), count(name), sum(bytes)) per output pair.
         let mut pairs: Vec<(Value, bool, Value)> = Vec::new();
@@ -261,11 +265,18 @@ fn joins_and_in_subqueries_against_naive_evaluator() {
                 )
             }
             _ => {
-                let set: Vec<&Value> = users
-                    .iter()
-                    .filter(|u| u[2] == Value::Str(plan.as_str().into()))
-                    .map(|u| &u[0])
-                    .collect();
+                let set: Vec<&Value> = if from_logs {
+                    rows.iter()
+                        .filter(|r| matches!(r[5], Value::Int(b) if b < below))
+                        .map(|r| &r[3])
+                        .collect()
+                } else {
+                    users
+                        .iter()
+                        .filter(|u| u[2] == Value::Str(plan.as_str().into()))
+                        .map(|u| &u[0])
+                        .collect()
+                };
                 let has_null = set.contains(&&Value::Null);
                 for r in &kept {
                     let found = r[3] != Value::Null && set.contains(&&r[3]);
@@ -281,9 +292,14 @@ fn joins_and_in_subqueries_against_naive_evaluator() {
                     }
                 }
                 let not = if kind == 2 { "" } else { "NOT " };
+                let sub = if from_logs {
+                    format!("SELECT uid FROM logs WHERE bytes < {below}")
+                } else {
+                    format!("SELECT user_id FROM users WHERE plan = '{plan}'")
+                };
                 format!(
                     "SELECT count(*), count(NULL), sum(bytes) FROM logs WHERE {pred_sql} \
-                     AND uid {not}IN (SELECT user_id FROM users WHERE plan = '{plan}')"
+                     AND uid {not}IN ({sub})"
                 )
             }
         };

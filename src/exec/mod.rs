@@ -371,6 +371,7 @@ fn run_node(
             }
             Ok(out)
         }
+        LogicalPlan::Values { batches, .. } => Ok(batches.clone()),
         LogicalPlan::OneRow => {
             let mut c = Column::new(ColumnData::Bool(vec![true]));
             c.validity = None;

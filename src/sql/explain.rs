@@ -284,6 +284,11 @@ fn render(
             let _ = writeln!(out, "{pad}OneRow{}", measured(plan));
             None
         }
+        LogicalPlan::Values { batches, .. } => {
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            let _ = writeln!(out, "{pad}Values: rows={rows}{}", measured(plan));
+            None
+        }
     };
     // Subqueries inside this node's expressions (EXPLAIN without ANALYZE).
     for e in plan.exprs() {

@@ -681,6 +681,11 @@ pub enum LogicalPlan {
     /// One row without columns (`SELECT` without `FROM`); it outputs a single
     /// placeholder BOOLEAN column that nothing refers to.
     OneRow,
+    /// Rows computed before the query ran (a subquery's result, held for a join).
+    Values {
+        columns: Vec<(String, DataType)>,
+        batches: Vec<crate::column::Batch>,
+    },
 }
 
 /// Join semantics.
@@ -749,13 +754,16 @@ impl LogicalPlan {
             }
             LogicalPlan::Union { inputs } => inputs.first().map_or(Vec::new(), |i| i.schema()),
             LogicalPlan::OneRow => vec![("one_row".into(), DataType::Boolean)],
+            LogicalPlan::Values { columns, .. } => columns.clone(),
         }
     }
 
     /// The inputs of this node.
     pub fn inputs(&self) -> Vec<&LogicalPlan> {
         match self {
-            LogicalPlan::Scan { .. } | LogicalPlan::OneRow => Vec::new(),
+            LogicalPlan::Scan { .. } | LogicalPlan::OneRow | LogicalPlan::Values { .. } => {
+                Vec::new()
+            }
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }
@@ -770,7 +778,9 @@ impl LogicalPlan {
     /// The inputs of this node, mutably.
     pub fn inputs_mut(&mut self) -> Vec<&mut LogicalPlan> {
         match self {
-            LogicalPlan::Scan { .. } | LogicalPlan::OneRow => Vec::new(),
+            LogicalPlan::Scan { .. } | LogicalPlan::OneRow | LogicalPlan::Values { .. } => {
+                Vec::new()
+            }
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }
@@ -935,6 +945,11 @@ impl LogicalPlan {
             }
             LogicalPlan::OneRow => {
                 let _ = writeln!(out, "{pad}OneRow");
+                None
+            }
+            LogicalPlan::Values { batches, .. } => {
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                let _ = writeln!(out, "{pad}Values: rows={rows}");
                 None
             }
         };
