@@ -2,11 +2,13 @@
 //!
 //! Tables: `logs` (tests/common's log_batch, 20,000 rows over several segments, one
 //! per ~3 hours), `t` (a small hand-written table with NULLs), `empty` (no rows),
-//! `nulls` (every value NULL), and the real server logs of `../shared/data/real`
-//! imported by the import engine: `apache` (combined), `elb` (Classic Load Balancer)
-//! and `alb` (Application Load Balancer). `tools/slt_expected.py` builds the same
-//! tables in DuckDB (from the CSV files and column lists this test writes to
-//! `target/slt-data/`) to produce the expected results.
+//! `nulls` (every value NULL), `users` (uid, name, country, plan, signup: uids
+//! that match `logs.uid`, some that do not, a duplicate and a NULL, for joins), and
+//! the real server logs of `../shared/data/real` imported by the import engine:
+//! `apache` (combined), `elb` (Classic Load Balancer) and `alb` (Application Load
+//! Balancer). `tools/slt_expected.py` builds the same tables in DuckDB (from the CSV
+//! files and column lists this test writes to `target/slt-data/`) to produce the
+//! expected results.
 //!
 //! The files run in name order against one database, so statements in one file
 //! (ddl.slt) must leave the shared tables as they found them.
@@ -164,6 +166,98 @@ fn build_db(dir: &std::path::Path) -> Db {
     }
     db.append("nulls", &b.finish()).unwrap();
     load_real_logs(&db);
+
+    // Users for joins: uids that match logs.uid (u0..u499, u1000), some that match
+    // nothing, a duplicate uid and a NULL uid.
+    let users = TableSchema::new(vec![
+        Field::new("uid", DataType::Varchar),
+        Field::new("name", DataType::Varchar),
+        Field::new("country", DataType::Varchar),
+        Field::new("plan", DataType::Varchar),
+        Field::new("signup", DataType::Timestamp),
+    ]);
+    db.create_table("users", users.clone()).unwrap();
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(Option<&str>, &str, Option<&str>, Option<&str>, Option<&str>)> = vec![
+        (
+            Some("u1"),
+            "ann",
+            Some("DE"),
+            Some("pro"),
+            Some("2024-01-05 10:00:00"),
+        ),
+        (
+            Some("u2"),
+            "bob",
+            Some("US"),
+            Some("free"),
+            Some("2024-02-10 08:30:00"),
+        ),
+        (
+            Some("u3"),
+            "cid",
+            Some("US"),
+            Some("pro"),
+            Some("2024-03-01 00:00:00"),
+        ),
+        (
+            Some("u5"),
+            "dee",
+            Some("FR"),
+            Some("free"),
+            Some("2024-04-20 12:00:00"),
+        ),
+        (
+            Some("u5"),
+            "dee2",
+            Some("FR"),
+            Some("pro"),
+            Some("2024-04-21 12:00:00"),
+        ),
+        (
+            Some("u1000"),
+            "big",
+            Some("US"),
+            Some("enterprise"),
+            Some("2023-06-01 00:00:00"),
+        ),
+        (Some("u42"), "eve", None, None, None),
+        (
+            Some("u9999"),
+            "ghost",
+            Some("GB"),
+            Some("free"),
+            Some("2024-05-01 00:00:00"),
+        ),
+        (
+            Some("x7"),
+            "zed",
+            Some("GB"),
+            Some("pro"),
+            Some("2024-05-02 00:00:00"),
+        ),
+        (
+            None,
+            "nobody",
+            Some("DE"),
+            Some("free"),
+            Some("2024-01-01 00:00:00"),
+        ),
+    ];
+    let mut b = BatchBuilder::new(&users);
+    for (uid, name, country, plan, signup) in &rows {
+        for (i, v) in [uid, &Some(*name), country, plan].into_iter().enumerate() {
+            match v {
+                Some(s) => b.push_str(i, s),
+                None => b.push_null(i),
+            }
+        }
+        match signup {
+            Some(s) => b.push_i64(4, logdb::time::parse_timestamp(s).unwrap()),
+            None => b.push_null(4),
+        }
+    }
+    db.append("users", &b.finish()).unwrap();
     db
 }
 

@@ -10,9 +10,11 @@
 pub mod agg;
 pub mod functions;
 pub mod index_scan;
+mod join;
 pub mod metrics;
 pub mod result;
 pub mod sketch;
+mod subquery;
 pub mod vector;
 
 use std::cmp::Ordering;
@@ -199,8 +201,21 @@ pub fn execute_with_stats(
     stats: &ExecStats,
 ) -> Result<QueryResult> {
     let columns = plan.schema();
-    let batches = run(snapshot, plan, opts, stats, None)?;
+    // Uncorrelated subqueries run first; their results become literals.
+    let plan = subquery::resolve(snapshot, plan, opts, stats)?;
+    let batches = run(snapshot, &plan, opts, stats, None)?;
     Ok(QueryResult { columns, batches })
+}
+
+/// `plan` with its uncorrelated subqueries run and replaced by their results
+/// (EXPLAIN ANALYZE shows this plan).
+pub fn resolve_subqueries<'p>(
+    snapshot: &Snapshot,
+    plan: &'p LogicalPlan,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<std::borrow::Cow<'p, LogicalPlan>> {
+    subquery::resolve(snapshot, plan, opts, stats)
 }
 
 /// What the pipeline at the bottom of a plan does with surviving rows.
@@ -286,14 +301,38 @@ fn run_node(
         }
         LogicalPlan::Filter { input, predicate } => {
             let batches = run(snapshot, input, opts, stats, None)?;
+            let parts = optimize::conjuncts(predicate);
+            let used: Vec<Vec<bool>> = parts
+                .iter()
+                .map(|c| {
+                    let mut u = Vec::new();
+                    c.for_each_column(&mut |i| {
+                        if u.len() <= i {
+                            u.resize(i + 1, false);
+                        }
+                        u[i] = true;
+                    });
+                    u
+                })
+                .collect();
             let mut out = Vec::with_capacity(batches.len());
             let mut sel = Vec::new();
-            for b in batches {
-                let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
-                let len = b.num_rows();
-                let v = vector::eval(predicate, &cols, len)?;
-                vector::selection(&v, len, &mut sel)?;
-                out.push(b.take(&sel));
+            for mut b in batches {
+                // Conjunct by conjunct on the rows still in, as in the scan pipeline.
+                for (c, u) in parts.iter().zip(&used) {
+                    let n = b.num_rows();
+                    if n == 0 {
+                        break;
+                    }
+                    with_vectors(&mut b, u, |vecs, n| {
+                        let v = vector::eval(c, vecs, n)?;
+                        vector::selection(&v, n, &mut sel)
+                    })?;
+                    if sel.len() < n {
+                        b = b.take(&sel);
+                    }
+                }
+                out.push(b);
             }
             Ok(out)
         }
@@ -306,8 +345,39 @@ fn run_node(
             }
             Ok(out)
         }
-        LogicalPlan::Aggregate { .. } => {
-            Err(Error::Internal("aggregate over a non-scan input".into()))
+        LogicalPlan::Aggregate { input, group, aggs } => {
+            let batches = run(snapshot, input, opts, stats, None)?;
+            aggregate_batches(batches, group, aggs)
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            on,
+            filter,
+            build,
+        } => {
+            let (ls, rs) = (left.schema(), right.schema());
+            let inputs = join::JoinInputs {
+                left: run(snapshot, left, opts, stats, None)?,
+                left_schema: &ls,
+                right: run(snapshot, right, opts, stats, None)?,
+                right_schema: &rs,
+            };
+            join::hash_join(inputs, *kind, on, filter.as_ref(), *build, opts)
+        }
+        LogicalPlan::Union { inputs } => {
+            let mut out = Vec::new();
+            for i in inputs {
+                out.extend(run(snapshot, i, opts, stats, row_budget)?);
+            }
+            Ok(out)
+        }
+        LogicalPlan::Values { batches, .. } => Ok(batches.clone()),
+        LogicalPlan::OneRow => {
+            let mut c = Column::new(ColumnData::Bool(vec![true]));
+            c.validity = None;
+            Ok(vec![Batch { columns: vec![c] }])
         }
         LogicalPlan::Scan { .. } => Err(Error::Internal("unreachable scan".into())),
         LogicalPlan::Sort { input, keys, fetch } => {
@@ -324,6 +394,110 @@ fn run_node(
             distinct(batches)
         }
     }
+}
+
+/// Moves a column's buffers into a vector (no copy).
+fn into_vector(c: Column) -> Vector {
+    let data = match c.data {
+        ColumnData::Int64(v) => vector::VData::Int(v),
+        ColumnData::Float64(v) => vector::VData::Float(v),
+        ColumnData::Bool(v) => vector::VData::Bool(v),
+        ColumnData::Ip(v) => vector::VData::Ip(v),
+        ColumnData::Utf8(v) => vector::VData::Str(v),
+    };
+    Vector::new(data, c.validity)
+}
+
+/// Moves a vector made by [`into_vector`] back into a column.
+fn into_column(v: Vector) -> Result<Column> {
+    let data = match v.data {
+        vector::VData::Int(v) => ColumnData::Int64(v),
+        vector::VData::Float(v) => ColumnData::Float64(v),
+        vector::VData::Bool(v) => ColumnData::Bool(v),
+        vector::VData::Ip(v) => ColumnData::Ip(v),
+        vector::VData::Str(v) => ColumnData::Utf8(v),
+        _ => return Err(Error::Internal("into_column: not a plain vector".into())),
+    };
+    Ok(Column {
+        data,
+        validity: v.validity,
+    })
+}
+
+/// Lends the columns of `b` that `used` marks to `f` as vectors (the others are
+/// NULL placeholders), without copying them.
+fn with_vectors<R>(
+    b: &mut Batch,
+    used: &[bool],
+    f: impl FnOnce(&[Vector], usize) -> Result<R>,
+) -> Result<R> {
+    let n = b.num_rows();
+    let vecs: Vec<Vector> = b
+        .columns
+        .iter_mut()
+        .enumerate()
+        .map(|(i, c)| {
+            if used.get(i).copied().unwrap_or(false) {
+                let taken = std::mem::replace(c, Column::new(ColumnData::Bool(Vec::new())));
+                into_vector(taken)
+            } else {
+                Vector::constant(Value::Null)
+            }
+        })
+        .collect();
+    let r = f(&vecs, n);
+    for (i, v) in vecs.into_iter().enumerate() {
+        if used.get(i).copied().unwrap_or(false) {
+            b.columns[i] = into_column(v)?;
+        }
+    }
+    r
+}
+
+/// Hash aggregation over materialized batches (an aggregate whose input is not a
+/// scan: a join, a subquery, a union), with the same group table as the pipeline.
+fn aggregate_batches(
+    batches: Vec<Batch>,
+    group: &[(Expr, String)],
+    aggs: &[(AggExpr, String)],
+) -> Result<Vec<Batch>> {
+    let agg_exprs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+    let key_types = group.iter().map(|(e, _)| e.data_type()).collect();
+    let mut st = AggState::new(key_types, &agg_exprs);
+    let mut rows: Vec<u32> = Vec::new();
+    for b in batches {
+        let len = b.num_rows();
+        if len == 0 {
+            continue;
+        }
+        let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
+        let keys: Vec<_> = group
+            .iter()
+            .map(|(e, _)| vector::eval(e, &vecs, len))
+            .collect::<Result<_>>()?;
+        let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, &vecs, len)).transpose();
+        let args: Vec<[Option<_>; 3]> = aggs
+            .iter()
+            .map(|(a, _)| Ok([opt(&a.arg)?, opt(&a.arg2)?, opt(&a.filter)?]))
+            .collect::<Result<_>>()?;
+        let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
+        let inputs: Vec<agg::AggInput<'_>> = aggs
+            .iter()
+            .zip(&args)
+            .map(|((a, _), [x, y, f])| {
+                agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref())
+            })
+            .collect();
+        rows.clear();
+        rows.extend(0..len as u32);
+        st.update(&key_refs, &inputs, &rows, len)?;
+    }
+    st.flush()?;
+    if group.is_empty() {
+        st.table.ensure_empty_key_group();
+    }
+    let cols = st.table.finish(&agg_exprs)?;
+    Ok(vec![Batch { columns: cols }])
 }
 
 /// Whether `plan` is `Filter* -> Scan`.

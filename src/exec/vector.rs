@@ -424,6 +424,7 @@ pub fn eval<'a>(e: &Expr, cols: &'a [Vector], len: usize) -> Result<Cow<'a, Vect
             };
             Cow::Owned(scalar_func(func.clone(), &a, *data_type, len)?)
         }
+        Expr::Subquery(_) => return Err(internal("subquery not resolved before execution")),
     })
 }
 
@@ -838,39 +839,94 @@ fn case(
     cols: &[Vector],
     len: usize,
 ) -> Result<Vector> {
-    // choice[i] = index of the branch taken (whens.len() = ELSE / NULL).
-    let mut choice = vec![u32::MAX; len];
-    let mut undecided = len;
-    for (k, (w, _)) in whens.iter().enumerate() {
-        if undecided == 0 {
-            break;
+    // Each WHEN runs only on the rows no earlier WHEN took, and each branch only on
+    // the rows that take it, so a branch never raises an error for a row it does
+    // not produce (`CASE WHEN x = 0 THEN NULL ELSE 10 // x END`).
+    let mut remaining: Vec<u32> = (0..len as u32).collect();
+    let mut taken: Vec<Vec<u32>> = Vec::with_capacity(whens.len() + 1);
+    let mut sel = Vec::new();
+    for (w, _) in whens {
+        if remaining.is_empty() {
+            taken.push(Vec::new());
+            continue;
         }
-        let c = eval(w, cols, len)?;
-        let b = bools(&c, len)?;
-        for i in 0..len {
-            if choice[i] == u32::MAX && c.is_valid(i) && b[i] {
-                choice[i] = k as u32;
-                undecided -= 1;
+        let sub = rows_of(w, cols, &remaining, len);
+        let c = eval(w, &sub, remaining.len())?;
+        selection(&c, remaining.len(), &mut sel)?;
+        let mut hit = Vec::with_capacity(sel.len());
+        let mut rest = Vec::with_capacity(remaining.len() - sel.len());
+        let mut k = 0;
+        for (j, &r) in remaining.iter().enumerate() {
+            if sel.get(k) == Some(&(j as u32)) {
+                hit.push(r);
+                k += 1;
+            } else {
+                rest.push(r);
             }
         }
+        taken.push(hit);
+        remaining = rest;
     }
-    let mut branches: Vec<Cow<'_, Vector>> = Vec::with_capacity(whens.len() + 1);
-    for (_, then) in whens {
-        branches.push(eval(then, cols, len)?);
+    taken.push(remaining);
+    let mut results = Vec::with_capacity(taken.len());
+    for (b, rows) in taken.iter().enumerate() {
+        let e = if b < whens.len() {
+            Some(&whens[b].1)
+        } else {
+            else_expr
+        };
+        let v = match e {
+            Some(e) if !rows.is_empty() => {
+                let sub = rows_of(e, cols, rows, len);
+                eval(e, &sub, rows.len())?.into_owned()
+            }
+            _ => Vector::constant(Value::Null),
+        };
+        if rows.len() == len {
+            return Ok(v);
+        }
+        results.push(v);
     }
-    let else_idx = whens.len() as u32;
-    match else_expr {
-        Some(e) => branches.push(eval(e, cols, len)?),
-        None => branches.push(Cow::Owned(Vector::constant(Value::Null))),
+    let mut branch = vec![(0u32, 0u32); len];
+    for (b, rows) in taken.iter().enumerate() {
+        for (p, &r) in rows.iter().enumerate() {
+            branch[r as usize] = (b as u32, p as u32);
+        }
     }
     let mut out = Column::new(ColumnData::empty(t.physical()));
     let mut one = [0u32; 1];
-    for (i, &c) in choice.iter().enumerate() {
-        let b = if c == u32::MAX { else_idx } else { c } as usize;
-        one[0] = i as u32;
-        branches[b].append_to(&mut out, Some(&one), len);
+    for &(b, p) in &branch {
+        one[0] = p;
+        let b = b as usize;
+        results[b].append_to(&mut out, Some(&one), taken[b].len());
     }
     Ok(Vector::from_column(&out))
+}
+
+/// The rows `rows` (ascending) of the columns `e` reads; the others become NULL
+/// placeholders. All rows: `cols` itself.
+fn rows_of<'a>(e: &Expr, cols: &'a [Vector], rows: &[u32], len: usize) -> Cow<'a, [Vector]> {
+    if rows.len() == len {
+        return Cow::Borrowed(cols);
+    }
+    let mut used = vec![false; cols.len()];
+    e.for_each_column(&mut |i| {
+        if let Some(u) = used.get_mut(i) {
+            *u = true;
+        }
+    });
+    Cow::Owned(
+        cols.iter()
+            .zip(&used)
+            .map(|(c, &u)| {
+                if u {
+                    c.gather(rows)
+                } else {
+                    Vector::constant(Value::Null)
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Row-by-row cast of a scalar (literals and slow paths).

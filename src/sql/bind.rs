@@ -8,16 +8,20 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
-use super::optimize;
 use super::plan::{
-    AggExpr, AggFunc, BinaryOp, DatePart, Expr, LogicalPlan, ScalarFunc, SortKey, TruncUnit,
+    AggExpr, AggFunc, BinaryOp, DatePart, Expr, LogicalPlan, ScalarFunc, SortKey, SubqueryKind,
+    TruncUnit,
 };
 use crate::column::Value;
+use crate::db::Snapshot;
 use crate::error::{Error, Result};
-use crate::schema::{DataType, TableSchema};
+use crate::schema::DataType;
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
+mod from;
 mod functions;
+
+use from::{Cte, Scope};
 
 /// Column indexes at or above this mark stand for aggregate calls while a select
 /// list is bound; they are rewritten before the plan is built.
@@ -41,86 +45,28 @@ fn unsupported(span: Span, fallback: Span, what: impl std::fmt::Display) -> Erro
     err_at(span, fallback, format!("not supported yet: {what}"))
 }
 
-/// Binds one parsed query against `schema` (the table `table`).
-pub fn bind_query(
-    query: &ast::Query,
-    table_name: &str,
-    schema: &TableSchema,
-) -> Result<LogicalPlan> {
+/// Binds one parsed query against the tables of `snapshot`.
+pub fn bind_query(query: &ast::Query, snapshot: &Snapshot) -> Result<LogicalPlan> {
     let mut b = Binder {
-        schema,
-        table_name: table_name.to_string(),
-        alias: None,
+        snapshot,
+        ctes: Vec::new(),
+        scope: Scope::default(),
+        outer: Vec::new(),
         fallback: query.span(),
         aggs: Vec::new(),
         allow_aggs: false,
     };
-    b.bind(query)
-}
-
-/// The table named in a query's FROM clause, with its span (to resolve the schema
-/// before binding).
-pub fn table_of(query: &ast::Query) -> Result<(String, Span)> {
-    let fallback = query.span();
-    let select = select_of(query)?;
-    if select.from.len() != 1 {
-        let what = if select.from.is_empty() {
-            "SELECT without FROM"
-        } else {
-            "more than one table in FROM"
-        };
-        return Err(unsupported(select.span(), fallback, what));
-    }
-    let twj = &select.from[0];
-    if let Some(j) = twj.joins.first() {
-        return Err(unsupported(j.relation.span(), fallback, "JOIN"));
-    }
-    match &twj.relation {
-        ast::TableFactor::Table {
-            name,
-            args: None,
-            with_hints,
-            version: None,
-            partitions,
-            ..
-        } if with_hints.is_empty() && partitions.is_empty() => {
-            if name.0.len() != 1 {
-                return Err(unsupported(name.span(), fallback, "qualified table names"));
-            }
-            match &name.0[0] {
-                ast::ObjectNamePart::Identifier(id) => Ok((id.value.clone(), id.span)),
-                other => Err(unsupported(other.span(), fallback, "computed table names")),
-            }
-        }
-        other => Err(unsupported(
-            other.span(),
-            fallback,
-            "FROM items other than a table name (subqueries, table functions)",
-        )),
-    }
-}
-
-fn select_of(query: &ast::Query) -> Result<&ast::Select> {
-    let fallback = query.span();
-    if let Some(w) = &query.with {
-        return Err(unsupported(w.span(), fallback, "WITH"));
-    }
-    match query.body.as_ref() {
-        ast::SetExpr::Select(s) => Ok(s),
-        ast::SetExpr::Query(q) => Err(unsupported(q.span(), fallback, "parenthesized queries")),
-        ast::SetExpr::SetOperation { op, .. } => Err(unsupported(
-            query.body.span(),
-            fallback,
-            format!("set operation {op}"),
-        )),
-        other => Err(unsupported(other.span(), fallback, "this kind of query")),
-    }
+    b.query(query)
 }
 
 struct Binder<'a> {
-    schema: &'a TableSchema,
-    table_name: String,
-    alias: Option<String>,
+    snapshot: &'a Snapshot,
+    /// CTEs visible here (later ones shadow earlier ones).
+    ctes: Vec<Cte>,
+    /// The columns of the FROM clause being bound.
+    scope: Scope,
+    /// The scopes of enclosing queries (to recognize correlated references).
+    outer: Vec<Scope>,
     fallback: Span,
     /// Aggregate calls met in the current select list / HAVING / ORDER BY.
     aggs: Vec<AggExpr>,
@@ -143,15 +89,11 @@ impl<'a> Binder<'a> {
         unsupported(span, self.fallback, what)
     }
 
-    fn bind(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
-        let select = select_of(query)?;
-        self.check_select_clauses(query, select)?;
-        if let ast::TableFactor::Table { alias: Some(a), .. } = &select.from[0].relation {
-            if !a.columns.is_empty() {
-                return Err(self.unsupported(a.span(), "column aliases on a table"));
-            }
-            self.alias = Some(a.name.value.clone());
-        }
+    /// One SELECT; `query` (absent for a UNION branch) supplies ORDER BY and LIMIT.
+    fn select(&mut self, select: &ast::Select, query: Option<&ast::Query>) -> Result<LogicalPlan> {
+        self.check_select_clauses(select)?;
+        let from = self.from(&select.from)?;
+        self.scope = from.scope;
 
         // WHERE
         let where_expr = match &select.selection {
@@ -193,16 +135,60 @@ impl<'a> Binder<'a> {
                     {
                         return Err(self.unsupported(item.span(), "options on *"));
                     }
-                    for (i, f) in self.schema.fields.iter().enumerate() {
+                    for (i, c) in self.scope.cols.iter().enumerate() {
+                        if c.hidden {
+                            continue;
+                        }
                         items.push(Item {
                             expr: Expr::Column {
                                 index: i,
-                                name: f.name.clone(),
-                                data_type: f.data_type,
+                                name: c.name.clone(),
+                                data_type: c.data_type,
                             },
-                            name: f.name.clone(),
+                            name: c.name.clone(),
                             span: item.span(),
                         });
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(kind, opts) => {
+                    let table = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) if n.0.len() == 1 => {
+                            n.to_string()
+                        }
+                        _ => return Err(self.unsupported(item.span(), "this qualified *")),
+                    };
+                    if opts.opt_exclude.is_some()
+                        || opts.opt_except.is_some()
+                        || opts.opt_replace.is_some()
+                        || opts.opt_rename.is_some()
+                        || opts.opt_ilike.is_some()
+                    {
+                        return Err(self.unsupported(item.span(), "options on *"));
+                    }
+                    if !self.scope.has_table(&table) {
+                        return Err(self.err(
+                            item.span(),
+                            format!(
+                                "unknown table '{table}' in {table}.*; the query reads {}",
+                                self.scope.tables().join(", ")
+                            ),
+                        ));
+                    }
+                    for (i, c) in self.scope.cols.iter().enumerate() {
+                        if c.table
+                            .as_deref()
+                            .is_some_and(|t| t.eq_ignore_ascii_case(&table))
+                        {
+                            items.push(Item {
+                                expr: Expr::Column {
+                                    index: i,
+                                    name: c.name.clone(),
+                                    data_type: c.data_type,
+                                },
+                                name: c.name.clone(),
+                                span: item.span(),
+                            });
+                        }
                     }
                 }
                 other => return Err(self.unsupported(other.span(), "this select item")),
@@ -253,10 +239,7 @@ impl<'a> Binder<'a> {
         };
         let visible = items.len();
         let mut sort_keys: Vec<(usize, bool, bool)> = Vec::new();
-        if let Some(ob) = &query.order_by {
-            if ob.interpolate.is_some() {
-                return Err(self.unsupported(query.span(), "INTERPOLATE"));
-            }
+        if let Some((query, ob)) = query.and_then(|q| q.order_by.as_ref().map(|o| (q, o))) {
             let exprs = match &ob.kind {
                 ast::OrderByKind::Expressions(e) => e,
                 ast::OrderByKind::All(_) => {
@@ -264,18 +247,7 @@ impl<'a> Binder<'a> {
                 }
             };
             for o in exprs {
-                if o.with_fill.is_some() {
-                    return Err(self.unsupported(o.expr.span(), "WITH FILL"));
-                }
-                let descending = match &o.options.sort {
-                    None | Some(ast::OrderBySort::Asc) => false,
-                    Some(ast::OrderBySort::Desc) => true,
-                    Some(ast::OrderBySort::Using(_)) => {
-                        return Err(self.unsupported(o.expr.span(), "ORDER BY ... USING"));
-                    }
-                };
-                // DuckDB's default: NULLS LAST for both directions.
-                let nulls_first = o.options.nulls_first.unwrap_or(false);
+                let (descending, nulls_first) = self.sort_options(o)?;
                 let idx = self.bind_order_item(&o.expr, &mut items, visible, distinct)?;
                 sort_keys.push((idx, descending, nulls_first));
             }
@@ -300,75 +272,16 @@ impl<'a> Binder<'a> {
             having_expr = None;
         }
 
-        // Columns the scan must read, and their positions in the scan output.
-        let mut used = vec![false; self.schema.fields.len()];
-        let mut mark = |i: usize| {
-            if let Some(u) = used.get_mut(i) {
-                *u = true;
-            }
+        let (from_plan, where_expr) = self.comma_joins(from.plan, from.pending, where_expr)?;
+        let mut plan = match where_expr {
+            Some(w) => self.where_clause(from_plan, w),
+            None => from_plan,
         };
-        if let Some(w) = &where_expr {
-            w.for_each_column(&mut mark);
-        }
         if is_agg {
-            for (g, _) in &group {
-                g.for_each_column(&mut mark);
-            }
-            for a in &aggs {
-                for e in [&a.arg, &a.arg2, &a.filter].into_iter().flatten() {
-                    e.for_each_column(&mut mark);
-                }
-            }
-        } else {
-            for e in &select_exprs {
-                e.for_each_column(&mut mark);
-            }
-        }
-        let columns: Vec<usize> = (0..used.len()).filter(|&i| used[i]).collect();
-        let mut map = vec![usize::MAX; used.len()];
-        for (pos, &c) in columns.iter().enumerate() {
-            map[c] = pos;
-        }
-        let remap = |i: usize| map[i];
-
-        let (time_range, zone_predicates) = match &where_expr {
-            Some(w) => optimize::scan_hints(w, self.schema),
-            None => (None, Vec::new()),
-        };
-        let mut plan = LogicalPlan::Scan {
-            table: self.table_name.clone(),
-            schema: self.schema.clone(),
-            columns,
-            time_range,
-            zone_predicates,
-        };
-        if let Some(mut w) = where_expr {
-            w.remap_columns(&remap);
-            plan = LogicalPlan::Filter {
-                input: Box::new(plan),
-                predicate: w,
-            };
-        }
-        if is_agg {
-            let group = group
-                .into_iter()
-                .map(|(mut e, n)| {
-                    e.remap_columns(&remap);
-                    (e, n)
-                })
-                .collect();
             let aggs = aggs
                 .into_iter()
                 .enumerate()
-                .map(|(i, mut a)| {
-                    for e in [&mut a.arg, &mut a.arg2, &mut a.filter]
-                        .into_iter()
-                        .flatten()
-                    {
-                        e.remap_columns(&remap);
-                    }
-                    (a, format!("agg{i}"))
-                })
+                .map(|(i, a)| (a, format!("agg{i}")))
                 .collect();
             plan = LogicalPlan::Aggregate {
                 input: Box::new(plan),
@@ -380,10 +293,6 @@ impl<'a> Binder<'a> {
                     input: Box::new(plan),
                     predicate: h,
                 };
-            }
-        } else {
-            for e in &mut select_exprs {
-                e.remap_columns(&remap);
             }
         }
         plan = LogicalPlan::Project {
@@ -399,7 +308,10 @@ impl<'a> Binder<'a> {
             };
         }
 
-        let (limit, offset) = self.bind_limit(query)?;
+        let (limit, offset) = match query {
+            Some(q) => self.bind_limit(q)?,
+            None => (None, 0),
+        };
         if !sort_keys.is_empty() {
             let schema = plan.schema();
             let keys = sort_keys
@@ -448,8 +360,8 @@ impl<'a> Binder<'a> {
         Ok(plan)
     }
 
-    fn check_select_clauses(&self, query: &ast::Query, select: &ast::Select) -> Result<()> {
-        let span = select.span();
+    fn check_query_clauses(&self, query: &ast::Query) -> Result<()> {
+        let span = query.span();
         let bad = |what: &str| Err(self.unsupported(span, what));
         if query.fetch.is_some() {
             return bad("FETCH");
@@ -463,6 +375,33 @@ impl<'a> Binder<'a> {
         if !query.pipe_operators.is_empty() {
             return bad("pipe operators");
         }
+        if let Some(ob) = &query.order_by {
+            if ob.interpolate.is_some() {
+                return bad("INTERPOLATE");
+            }
+        }
+        Ok(())
+    }
+
+    /// `[ASC|DESC] [NULLS FIRST|LAST]` of an ORDER BY item (DuckDB's default:
+    /// ascending, NULLS LAST).
+    fn sort_options(&self, o: &ast::OrderByExpr) -> Result<(bool, bool)> {
+        if o.with_fill.is_some() {
+            return Err(self.unsupported(o.expr.span(), "WITH FILL"));
+        }
+        let descending = match &o.options.sort {
+            None | Some(ast::OrderBySort::Asc) => false,
+            Some(ast::OrderBySort::Desc) => true,
+            Some(ast::OrderBySort::Using(_)) => {
+                return Err(self.unsupported(o.expr.span(), "ORDER BY ... USING"));
+            }
+        };
+        Ok((descending, o.options.nulls_first.unwrap_or(false)))
+    }
+
+    fn check_select_clauses(&self, select: &ast::Select) -> Result<()> {
+        let span = select.span();
+        let bad = |what: &str| Err(self.unsupported(span, what));
         if select.top.is_some() {
             return bad("TOP");
         }
@@ -557,7 +496,7 @@ impl<'a> Binder<'a> {
             return Ok((it.expr.clone(), it.name.clone()));
         }
         if let ast::Expr::Identifier(id) = g {
-            if self.schema.index_of(&id.value).is_none() {
+            if self.scope.find(&id.value).is_empty() {
                 if let Some(it) = items
                     .iter()
                     .find(|i| i.name.eq_ignore_ascii_case(&id.value))
@@ -677,6 +616,11 @@ impl<'a> Binder<'a> {
                     *x = self.rewrite_agg(x, group, span)?;
                 }
             }
+            Expr::Subquery(s) => {
+                if let SubqueryKind::In { expr, .. } = &mut s.kind {
+                    *expr = self.rewrite_agg(expr, group, span)?;
+                }
+            }
         }
         Ok(out)
     }
@@ -692,29 +636,119 @@ impl<'a> Binder<'a> {
         }
     }
 
+    fn scope_column(&self, i: usize) -> Expr {
+        let c = &self.scope.cols[i];
+        Expr::Column {
+            index: i,
+            name: c.name.clone(),
+            data_type: c.data_type,
+        }
+    }
+
+    /// An unqualified column name.
     fn column(&self, id: &ast::Ident) -> Result<Expr> {
-        match self.schema.index_of(&id.value) {
-            Some(i) => {
-                let f = &self.schema.fields[i];
-                Ok(Expr::Column {
-                    index: i,
-                    name: f.name.clone(),
-                    data_type: f.data_type,
-                })
+        match self.scope.find(&id.value).as_slice() {
+            [i] => Ok(self.scope_column(*i)),
+            [] => {
+                if let Some(e) = self.correlated(None, &id.value, id.span) {
+                    return Err(e);
+                }
+                let tables = self.scope.tables();
+                let known: Vec<String> = self
+                    .scope
+                    .cols
+                    .iter()
+                    .filter(|c| !c.hidden)
+                    .map(|c| {
+                        if tables.len() > 1 {
+                            c.label()
+                        } else {
+                            c.name.clone()
+                        }
+                    })
+                    .collect();
+                let place = match tables.as_slice() {
+                    [t] => format!(" in table '{t}'"),
+                    _ => String::new(),
+                };
+                Err(self.err(
+                    id.span,
+                    format!(
+                        "unknown column '{}'{place}; known columns: {}",
+                        id.value,
+                        if known.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ))
             }
-            None => Err(self.err(
-                id.span,
+            many => {
+                let c: Vec<String> = many.iter().map(|&i| self.scope.cols[i].label()).collect();
+                Err(self.err(
+                    id.span,
+                    format!(
+                        "ambiguous column name '{}'; it could be {}",
+                        id.value,
+                        c.join(" or ")
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// `table.column`.
+    fn qualified_column(&self, t: &ast::Ident, c: &ast::Ident) -> Result<Expr> {
+        if !self.scope.has_table(&t.value) {
+            if let Some(e) = self.correlated(Some(&t.value), &c.value, t.span) {
+                return Err(e);
+            }
+            let tables = self.scope.tables();
+            return Err(self.err(
+                t.span,
                 format!(
-                    "unknown column '{}' in table '{}'; known columns: {}",
-                    id.value,
-                    self.table_name,
-                    self.schema
-                        .fields
-                        .iter()
-                        .map(|f| f.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "unknown table '{}'; the query reads {}",
+                    t.value,
+                    if tables.is_empty() {
+                        "no tables".to_string()
+                    } else {
+                        tables
+                            .iter()
+                            .map(|t| format!("'{t}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
                 ),
+            ));
+        }
+        match self.scope.find_in(&t.value, &c.value).as_slice() {
+            [i] => Ok(self.scope_column(*i)),
+            [] => {
+                let known: Vec<&str> = self
+                    .scope
+                    .cols
+                    .iter()
+                    .filter(|x| {
+                        x.table
+                            .as_deref()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(&t.value))
+                    })
+                    .map(|x| x.name.as_str())
+                    .collect();
+                Err(self.err(
+                    c.span,
+                    format!(
+                        "unknown column '{}' in table '{}'; known columns: {}",
+                        c.value,
+                        t.value,
+                        known.join(", ")
+                    ),
+                ))
+            }
+            _ => Err(self.err(
+                c.span,
+                format!("ambiguous column name '{}.{}'", t.value, c.value),
             )),
         }
     }
@@ -726,22 +760,7 @@ impl<'a> Binder<'a> {
             A::Identifier(id) => self.column(id),
             A::CompoundIdentifier(parts) => {
                 if parts.len() == 2 {
-                    let t = &parts[0].value;
-                    let ok = t.eq_ignore_ascii_case(&self.table_name)
-                        || self
-                            .alias
-                            .as_ref()
-                            .is_some_and(|a| a.eq_ignore_ascii_case(t));
-                    if !ok {
-                        return Err(self.err(
-                            parts[0].span,
-                            format!(
-                                "unknown table '{t}'; the query reads '{}'",
-                                self.alias.as_deref().unwrap_or(&self.table_name)
-                            ),
-                        ));
-                    }
-                    self.column(&parts[1])
+                    self.qualified_column(&parts[0], &parts[1])
                 } else {
                     Err(self.unsupported(span, "qualified names with more than two parts"))
                 }
@@ -1036,9 +1055,15 @@ impl<'a> Binder<'a> {
                     .ok_or_else(|| self.unsupported(span, "SUBSTRING"))
             }
             A::Wildcard(_) => Err(self.err(span, "* is only allowed in SELECT * and count(*)")),
-            A::Subquery(_) | A::Exists { .. } | A::InSubquery { .. } => {
-                Err(self.unsupported(span, "subqueries"))
+            A::Subquery(q) => self.subquery_expr(q, from::ast_kind::Kind::Scalar, span),
+            A::Exists { subquery, negated } => {
+                self.subquery_expr(subquery, from::ast_kind::Kind::Exists(*negated), span)
             }
+            A::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => self.subquery_expr(subquery, from::ast_kind::Kind::In(expr, *negated), span),
             other => Err(self.unsupported(span, format!("expression {other}"))),
         }
     }

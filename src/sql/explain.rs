@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use super::optimize::{self, ConjunctUse};
-use super::plan::{AggExpr, AggFunc, LogicalPlan, ZonePredicate};
+use super::plan::{AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, SubqueryKind, ZonePredicate};
 use crate::column::{Column, ColumnData, Value};
 use crate::db::Snapshot;
 use crate::error::Result;
@@ -79,10 +79,12 @@ pub fn explain_analyze(
 ) -> Result<String> {
     let stats = ExecStats::default();
     let start = Instant::now();
-    let result = exec::execute_with_stats(snapshot, plan, opts, &stats)?;
+    // Subqueries run first and become literals: the plan shown is the one run.
+    let plan = exec::resolve_subqueries(snapshot, plan, opts, &stats)?;
+    let result = exec::execute_with_stats(snapshot, &plan, opts, &stats)?;
     let total = start.elapsed();
     let mut out = String::new();
-    render(snapshot, plan, opts, Some(&stats), 0, &mut out)?;
+    render(snapshot, &plan, opts, Some(&stats), 0, &mut out)?;
     let _ = writeln!(
         out,
         "Total: rows={} time={}",
@@ -262,7 +264,67 @@ fn render(
             let _ = writeln!(out, "{pad}Distinct{}", measured(plan));
             Some(input)
         }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            on,
+            filter,
+            build,
+        } => {
+            let keys: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+            let filter = filter
+                .as_ref()
+                .map_or(String::new(), |f| format!(" filter={f}"));
+            let build = match build {
+                BuildSide::Left => "left",
+                BuildSide::Right => "right",
+            };
+            let _ = writeln!(
+                out,
+                "{pad}Join: {} keys=[{}]{filter} build={build}{}",
+                kind.name(),
+                keys.join(", "),
+                measured(plan)
+            );
+            render(snapshot, left, opts, stats, depth + 1, out)?;
+            Some(right)
+        }
+        LogicalPlan::Union { inputs } => {
+            let _ = writeln!(out, "{pad}Union{}", measured(plan));
+            for i in inputs {
+                render(snapshot, i, opts, stats, depth + 1, out)?;
+            }
+            None
+        }
+        LogicalPlan::OneRow => {
+            let _ = writeln!(out, "{pad}OneRow{}", measured(plan));
+            None
+        }
+        LogicalPlan::Values { batches, .. } => {
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            let _ = writeln!(out, "{pad}Values: rows={rows}{}", measured(plan));
+            None
+        }
     };
+    // Subqueries inside this node's expressions (EXPLAIN without ANALYZE).
+    for e in plan.exprs() {
+        let mut subs = Vec::new();
+        e.visit(&mut |x| {
+            if let Expr::Subquery(s) = x {
+                subs.push((**s).clone());
+            }
+        });
+        for s in subs {
+            let what = match &s.kind {
+                SubqueryKind::Scalar => "scalar",
+                SubqueryKind::Exists { .. } => "EXISTS",
+                SubqueryKind::In { .. } => "IN",
+            };
+            let _ = writeln!(out, "{pad}  Subquery: {what}");
+            render(snapshot, &s.plan, opts, stats, depth + 2, out)?;
+        }
+    }
     if let Some(i) = input {
         render(snapshot, i, opts, stats, depth + 1, out)?;
     }

@@ -22,7 +22,9 @@ use sqlparser::parser::Parser;
 
 use crate::db::Snapshot;
 use crate::error::{Error, Result};
-pub use plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, ScalarFunc, SortKey};
+pub use plan::{
+    AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ScalarFunc, SortKey,
+};
 pub use session::Session;
 pub use statement::{PreparedStatement, Statement};
 
@@ -88,25 +90,9 @@ pub fn plan(snapshot: &Snapshot, sql: &str) -> Result<LogicalPlan> {
     plan_query(snapshot, &parse(sql)?)
 }
 
-/// Binds a parsed query against the tables of `snapshot`.
+/// Binds a parsed query against the tables of `snapshot` (names are resolved
+/// scope by scope: CTEs, FROM items, joins, subqueries) and optimizes the plan.
 pub fn plan_query(snapshot: &Snapshot, query: &sqlparser::ast::Query) -> Result<LogicalPlan> {
-    let (table, span) = bind::table_of(query)?;
-    let entry = snapshot.table(&table).map_err(|e| match e {
-        Error::NotFound(_) | Error::InvalidInput(_) => {
-            let known = snapshot
-                .manifest()
-                .tables
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
-            Error::InvalidInput(format!(
-                "{}: unknown table '{table}'; known tables: {}",
-                bind::position(span, span),
-                if known.is_empty() { "(none)" } else { &known }
-            ))
-        }
-        other => other,
-    })?;
-    bind::bind_query(query, &table, &entry.schema)
+    let plan = bind::bind_query(query, snapshot)?;
+    optimize::optimize(plan, snapshot)
 }

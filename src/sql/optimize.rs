@@ -1,12 +1,658 @@
-//! Scan hints derived from the WHERE clause: the time range that prunes partitions
-//! and segments, and the simple predicates that skip blocks by their zone maps.
+//! The optimizer: filter pushdown (through projections, joins, unions and into
+//! subqueries), column pruning (each scan decodes only what is used), the join
+//! build side, and scan hints derived from each scan's filter: the time range that
+//! prunes partitions and segments, and the simple predicates that skip blocks by
+//! their zone maps.
 //!
-//! Both are conservative: the filter itself is always kept and re-evaluated, so a
+//! Hints are conservative: the filter itself is always kept and re-evaluated, so a
 //! hint only has to never exclude a row the filter would keep.
 
-use super::plan::{BinaryOp, Expr, ZonePredicate};
+use super::plan::{BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ZonePredicate};
 use crate::column::Value;
+use crate::db::Snapshot;
+use crate::error::Result;
 use crate::schema::TableSchema;
+
+/// Optimizes a bound plan (and the plans of its subqueries).
+pub fn optimize(plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
+    let mut plan = optimize_subqueries(plan, snapshot)?;
+    plan = push_filters(plan);
+    plan = merge_projections(plan);
+    let width = plan.schema().len();
+    let (mut plan, _) = prune(plan, &vec![true; width], false);
+    choose_build_sides(&mut plan, snapshot);
+    refresh_scan_hints(&mut plan);
+    Ok(plan)
+}
+
+fn optimize_subqueries(mut plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
+    if !plan.has_subquery() {
+        return Ok(plan);
+    }
+    for e in plan.exprs_mut() {
+        if !e.has_subquery() {
+            continue;
+        }
+        let taken = std::mem::replace(
+            e,
+            Expr::literal(Value::Null, crate::schema::DataType::Boolean),
+        );
+        *e = taken.transform(&mut |x| match x {
+            Expr::Subquery(mut s) => {
+                let p = std::mem::replace(&mut s.plan, LogicalPlan::OneRow);
+                s.plan = optimize(p, snapshot)?;
+                Ok(Expr::Subquery(s))
+            }
+            other => Ok(other),
+        })?;
+    }
+    let inputs = std::mem::take(
+        &mut plan
+            .inputs_mut()
+            .into_iter()
+            .map(|i| std::mem::replace(i, LogicalPlan::OneRow))
+            .collect::<Vec<_>>(),
+    );
+    let mut done = Vec::with_capacity(inputs.len());
+    for i in inputs {
+        done.push(optimize_subqueries(i, snapshot)?);
+    }
+    for (slot, p) in plan.inputs_mut().into_iter().zip(done) {
+        *slot = p;
+    }
+    Ok(plan)
+}
+
+/// The column positions `e` reads.
+fn columns_of(e: &Expr) -> Vec<usize> {
+    let mut out = Vec::new();
+    e.for_each_column(&mut |i| out.push(i));
+    out
+}
+
+fn and_all(parts: Vec<Expr>) -> Option<Expr> {
+    let mut it = parts.into_iter();
+    let first = it.next()?;
+    Some(it.fold(first, |acc, e| Expr::Binary {
+        op: BinaryOp::And,
+        left: Box::new(acc),
+        right: Box::new(e),
+        data_type: crate::schema::DataType::Boolean,
+    }))
+}
+
+fn filter_over(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
+    match and_all(preds) {
+        Some(p) => LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate: p,
+        },
+        None => plan,
+    }
+}
+
+/// Pushes every filter as close to its scan as the semantics allow.
+fn push_filters(mut plan: LogicalPlan) -> LogicalPlan {
+    for slot in plan.inputs_mut() {
+        let p = std::mem::replace(slot, LogicalPlan::OneRow);
+        *slot = push_filters(p);
+    }
+    match plan {
+        LogicalPlan::Filter { input, predicate } => {
+            let parts = conjuncts(&predicate).into_iter().cloned().collect();
+            push_into(*input, parts)
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind: JoinKind::Left,
+            on,
+            filter: Some(f),
+            build,
+        } => {
+            // ON conjuncts of a LEFT JOIN that read only the right side filter the
+            // right input.
+            let nl = left.schema().len();
+            let (mut down, mut keep) = (Vec::new(), Vec::new());
+            for c in conjuncts(&f) {
+                let cols = columns_of(c);
+                if !cols.is_empty() && cols.iter().all(|&i| i >= nl) {
+                    let mut c = c.clone();
+                    c.remap_columns(&|i| i - nl);
+                    down.push(c);
+                } else {
+                    keep.push(c.clone());
+                }
+            }
+            LogicalPlan::Join {
+                left,
+                right: Box::new(push_into(*right, down)),
+                kind: JoinKind::Left,
+                on,
+                filter: and_all(keep),
+                build,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Places the conjuncts `preds` (over `plan`'s output) as deep as allowed; what
+/// cannot go further becomes a filter. A filter that is already there keeps its
+/// conjuncts first (they may guard the new ones, as in `x <> 0 AND 10 // x > 1`).
+fn push_into(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
+    if preds.is_empty() {
+        return plan;
+    }
+    match plan {
+        LogicalPlan::Filter { input, predicate } => {
+            let mut all: Vec<Expr> = conjuncts(&predicate).into_iter().cloned().collect();
+            all.extend(preds);
+            filter_over(*input, all)
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            on,
+            filter,
+            build,
+        } => {
+            let nl = left.schema().len();
+            let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+            for p in preds {
+                let cols = columns_of(&p);
+                let all_left = cols.iter().all(|&i| i < nl);
+                let all_right = !cols.is_empty() && cols.iter().all(|&i| i >= nl);
+                match kind {
+                    JoinKind::Semi | JoinKind::Anti => lp.push(p),
+                    _ if all_left => lp.push(p),
+                    JoinKind::Inner if all_right => {
+                        let mut p = p;
+                        p.remap_columns(&|i| i - nl);
+                        rp.push(p);
+                    }
+                    _ => keep.push(p),
+                }
+            }
+            let j = LogicalPlan::Join {
+                left: Box::new(push_into(*left, lp)),
+                right: Box::new(push_into(*right, rp)),
+                kind,
+                on,
+                filter,
+                build,
+            };
+            filter_over(j, keep)
+        }
+        LogicalPlan::Project { input, exprs } => {
+            let inner: Vec<Expr> = preds
+                .into_iter()
+                .map(|p| {
+                    p.transform(&mut |e| match e {
+                        Expr::Column { index, .. } => Ok(exprs[index].0.clone()),
+                        other => Ok(other),
+                    })
+                })
+                .collect::<Result<_>>()
+                .unwrap_or_default();
+            LogicalPlan::Project {
+                input: Box::new(push_into(*input, inner)),
+                exprs,
+            }
+        }
+        LogicalPlan::Sort { input, keys, fetch } if fetch.is_none() => LogicalPlan::Sort {
+            input: Box::new(push_into(*input, preds)),
+            keys,
+            fetch,
+        },
+        LogicalPlan::Distinct { input } => LogicalPlan::Distinct {
+            input: Box::new(push_into(*input, preds)),
+        },
+        LogicalPlan::Union { inputs } => LogicalPlan::Union {
+            inputs: inputs
+                .into_iter()
+                .map(|i| push_into(i, preds.clone()))
+                .collect(),
+        },
+        other => filter_over(other, preds),
+    }
+}
+
+/// `e` with its column references replaced by the projection's expressions.
+fn substitute(e: Expr, exprs: &[(Expr, String)]) -> Expr {
+    let mut f = |x: Expr| -> Result<Expr> {
+        Ok(match x {
+            Expr::Column { index, .. } if index < exprs.len() => exprs[index].0.clone(),
+            other => other,
+        })
+    };
+    match e.clone().transform(&mut f) {
+        Ok(x) => x,
+        Err(_) => e,
+    }
+}
+
+/// Folds a projection into the projection or aggregate above it, so that an
+/// aggregate over a subquery on one table still runs in the fused scan pipeline.
+fn merge_projections(mut plan: LogicalPlan) -> LogicalPlan {
+    for slot in plan.inputs_mut() {
+        let p = std::mem::replace(slot, LogicalPlan::OneRow);
+        *slot = merge_projections(p);
+    }
+    match plan {
+        LogicalPlan::Project { input, exprs } => match *input {
+            LogicalPlan::Project {
+                input: inner,
+                exprs: inner_exprs,
+            } => LogicalPlan::Project {
+                input: inner,
+                exprs: exprs
+                    .into_iter()
+                    .map(|(e, n)| (substitute(e, &inner_exprs), n))
+                    .collect(),
+            },
+            other => LogicalPlan::Project {
+                input: Box::new(other),
+                exprs,
+            },
+        },
+        LogicalPlan::Aggregate { input, group, aggs } => match *input {
+            LogicalPlan::Project {
+                input: inner,
+                exprs: inner_exprs,
+            } => LogicalPlan::Aggregate {
+                input: inner,
+                group: group
+                    .into_iter()
+                    .map(|(e, n)| (substitute(e, &inner_exprs), n))
+                    .collect(),
+                aggs: aggs
+                    .into_iter()
+                    .map(|(mut a, n)| {
+                        for e in [&mut a.arg, &mut a.arg2, &mut a.filter]
+                            .into_iter()
+                            .flatten()
+                        {
+                            *e = substitute(e.clone(), &inner_exprs);
+                        }
+                        (a, n)
+                    })
+                    .collect(),
+            },
+            other => LogicalPlan::Aggregate {
+                input: Box::new(other),
+                group,
+                aggs,
+            },
+        },
+        other => other,
+    }
+}
+
+/// Whether `plan` is `Filter* -> Scan` (run by the fused scan pipeline).
+fn is_scan_chain(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Scan { .. } => true,
+        LogicalPlan::Filter { input, .. } => is_scan_chain(input),
+        _ => false,
+    }
+}
+
+/// Drops the output columns of `plan` that `req` does not mark, recursively, and
+/// returns the new plan with the map from old to new output positions
+/// (`usize::MAX` = dropped). `allow_empty`: the consumer is fused with the scan
+/// and can take zero columns; materialized batches need at least one.
+fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Vec<usize>) {
+    let mark = |req: &mut Vec<bool>, e: &Expr| {
+        e.for_each_column(&mut |i| {
+            if let Some(r) = req.get_mut(i) {
+                *r = true;
+            }
+        })
+    };
+    let remap = |e: &mut Expr, map: &[usize]| e.remap_columns(&|i| map[i]);
+    let identity = |n: usize| (0..n).collect::<Vec<_>>();
+    match plan {
+        LogicalPlan::Scan {
+            table,
+            schema,
+            columns,
+            time_range,
+            zone_predicates,
+        } => {
+            let mut keep: Vec<usize> = (0..columns.len()).filter(|&i| req[i]).collect();
+            if keep.is_empty() && !allow_empty && !columns.is_empty() {
+                keep.push(0);
+            }
+            let mut map = vec![usize::MAX; columns.len()];
+            for (pos, &i) in keep.iter().enumerate() {
+                map[i] = pos;
+            }
+            let plan = LogicalPlan::Scan {
+                table,
+                schema,
+                columns: keep.iter().map(|&i| columns[i]).collect(),
+                time_range,
+                zone_predicates,
+            };
+            (plan, map)
+        }
+        LogicalPlan::Filter {
+            input,
+            mut predicate,
+        } => {
+            let mut r = req.to_vec();
+            mark(&mut r, &predicate);
+            let (input, map) = prune(*input, &r, allow_empty);
+            remap(&mut predicate, &map);
+            (
+                LogicalPlan::Filter {
+                    input: Box::new(input),
+                    predicate,
+                },
+                map,
+            )
+        }
+        LogicalPlan::Project { input, exprs } => {
+            let mut keep: Vec<usize> = (0..exprs.len()).filter(|&i| req[i]).collect();
+            if keep.is_empty() && !allow_empty && !exprs.is_empty() {
+                keep.push(0);
+            }
+            let mut r = vec![false; input.schema().len()];
+            for &i in &keep {
+                mark(&mut r, &exprs[i].0);
+            }
+            let fused = is_scan_chain(&input);
+            let (input, cmap) = prune(*input, &r, fused);
+            let mut map = vec![usize::MAX; exprs.len()];
+            let mut out = Vec::with_capacity(keep.len());
+            for (pos, &i) in keep.iter().enumerate() {
+                let (mut e, n) = exprs[i].clone();
+                remap(&mut e, &cmap);
+                out.push((e, n));
+                map[i] = pos;
+            }
+            (
+                LogicalPlan::Project {
+                    input: Box::new(input),
+                    exprs: out,
+                },
+                map,
+            )
+        }
+        LogicalPlan::Aggregate {
+            input,
+            mut group,
+            mut aggs,
+        } => {
+            let width = group.len() + aggs.len();
+            let mut r = vec![false; input.schema().len()];
+            for (g, _) in &group {
+                mark(&mut r, g);
+            }
+            for (a, _) in &aggs {
+                for e in [&a.arg, &a.arg2, &a.filter].into_iter().flatten() {
+                    mark(&mut r, e);
+                }
+            }
+            let fused = is_scan_chain(&input);
+            let (input, cmap) = prune(*input, &r, fused);
+            for (g, _) in &mut group {
+                remap(g, &cmap);
+            }
+            for (a, _) in &mut aggs {
+                for e in [&mut a.arg, &mut a.arg2, &mut a.filter]
+                    .into_iter()
+                    .flatten()
+                {
+                    remap(e, &cmap);
+                }
+            }
+            (
+                LogicalPlan::Aggregate {
+                    input: Box::new(input),
+                    group,
+                    aggs,
+                },
+                identity(width),
+            )
+        }
+        LogicalPlan::Sort {
+            input,
+            mut keys,
+            fetch,
+        } => {
+            let mut r = req.to_vec();
+            for k in &keys {
+                mark(&mut r, &k.expr);
+            }
+            let (input, map) = prune(*input, &r, false);
+            for k in &mut keys {
+                remap(&mut k.expr, &map);
+            }
+            (
+                LogicalPlan::Sort {
+                    input: Box::new(input),
+                    keys,
+                    fetch,
+                },
+                map,
+            )
+        }
+        LogicalPlan::Limit { input, skip, fetch } => {
+            let (input, map) = prune(*input, req, false);
+            (
+                LogicalPlan::Limit {
+                    input: Box::new(input),
+                    skip,
+                    fetch,
+                },
+                map,
+            )
+        }
+        LogicalPlan::Distinct { input } => {
+            let width = input.schema().len();
+            let (input, map) = prune(*input, &vec![true; width], false);
+            (
+                LogicalPlan::Distinct {
+                    input: Box::new(input),
+                },
+                map,
+            )
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            mut on,
+            mut filter,
+            build,
+        } => {
+            let nl = left.schema().len();
+            let nr = right.schema().len();
+            let outer_cols = matches!(kind, JoinKind::Inner | JoinKind::Left);
+            let mut lr: Vec<bool> = (0..nl)
+                .map(|i| req.get(i).copied().unwrap_or(false))
+                .collect();
+            let mut rr: Vec<bool> = (0..nr)
+                .map(|i| outer_cols && req.get(nl + i).copied().unwrap_or(false))
+                .collect();
+            for (l, r) in &on {
+                mark(&mut lr, l);
+                mark(&mut rr, r);
+            }
+            if let Some(f) = &filter {
+                f.for_each_column(&mut |i| {
+                    if i < nl {
+                        lr[i] = true;
+                    } else if let Some(x) = rr.get_mut(i - nl) {
+                        *x = true;
+                    }
+                });
+            }
+            let (left, lmap) = prune(*left, &lr, false);
+            let (right, rmap) = prune(*right, &rr, false);
+            let new_nl = left.schema().len();
+            for (l, r) in &mut on {
+                remap(l, &lmap);
+                remap(r, &rmap);
+            }
+            let full = |i: usize| {
+                if i < nl {
+                    lmap[i]
+                } else {
+                    new_nl + rmap[i - nl]
+                }
+            };
+            if let Some(f) = &mut filter {
+                f.remap_columns(&full);
+            }
+            let width = if outer_cols { nl + nr } else { nl };
+            let map = (0..width)
+                .map(|i| {
+                    let m = if i < nl { lmap[i] } else { rmap[i - nl] };
+                    if m == usize::MAX {
+                        usize::MAX
+                    } else {
+                        full(i)
+                    }
+                })
+                .collect();
+            (
+                LogicalPlan::Join {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind,
+                    on,
+                    filter,
+                    build,
+                },
+                map,
+            )
+        }
+        LogicalPlan::Union { inputs } => {
+            let width = inputs.first().map_or(0, |i| i.schema().len());
+            let inputs = inputs
+                .into_iter()
+                .map(|i| prune(i, &vec![true; width], false).0)
+                .collect();
+            (LogicalPlan::Union { inputs }, identity(width))
+        }
+        LogicalPlan::OneRow => (LogicalPlan::OneRow, vec![0]),
+        v @ LogicalPlan::Values { .. } => {
+            let width = v.schema().len();
+            (v, identity(width))
+        }
+    }
+}
+
+/// An estimate of the rows `plan` produces (for the join build side).
+pub fn estimate_rows(plan: &LogicalPlan, snapshot: &Snapshot) -> u64 {
+    match plan {
+        LogicalPlan::Scan {
+            table, time_range, ..
+        } => {
+            let (lo, hi) = time_range.unwrap_or((i64::MIN, i64::MAX));
+            snapshot.table(table).map_or(0, |e| {
+                e.partitions
+                    .iter()
+                    .flat_map(|p| &p.segments)
+                    .filter(|s| time_range.is_none() || (s.max_ts >= lo && s.min_ts < hi))
+                    .map(|s| s.rows)
+                    .sum()
+            })
+        }
+        LogicalPlan::Filter { input, .. }
+        | LogicalPlan::Project { input, .. }
+        | LogicalPlan::Sort { input, .. }
+        | LogicalPlan::Distinct { input } => estimate_rows(input, snapshot),
+        LogicalPlan::Aggregate { input, group, .. } => {
+            if group.is_empty() {
+                1
+            } else {
+                estimate_rows(input, snapshot)
+            }
+        }
+        LogicalPlan::Limit { input, skip, fetch } => {
+            let n = estimate_rows(input, snapshot);
+            fetch.map_or(n, |f| n.min(f.saturating_add(*skip) as u64))
+        }
+        LogicalPlan::Join {
+            left, right, kind, ..
+        } => {
+            let l = estimate_rows(left, snapshot);
+            match kind {
+                JoinKind::Inner | JoinKind::Left => l.max(estimate_rows(right, snapshot)),
+                JoinKind::Semi | JoinKind::Anti => l,
+            }
+        }
+        LogicalPlan::Union { inputs } => inputs.iter().map(|i| estimate_rows(i, snapshot)).sum(),
+        LogicalPlan::OneRow => 1,
+        LogicalPlan::Values { batches, .. } => batches.iter().map(|b| b.num_rows() as u64).sum(),
+    }
+}
+
+/// Builds each inner/left join's hash table on its smaller input (semi and anti
+/// joins always build on the subquery, the right side).
+fn choose_build_sides(plan: &mut LogicalPlan, snapshot: &Snapshot) {
+    if let LogicalPlan::Join {
+        left,
+        right,
+        kind: JoinKind::Inner | JoinKind::Left,
+        build,
+        ..
+    } = plan
+    {
+        *build = if estimate_rows(left, snapshot) < estimate_rows(right, snapshot) {
+            BuildSide::Left
+        } else {
+            BuildSide::Right
+        };
+    }
+    for i in plan.inputs_mut() {
+        choose_build_sides(i, snapshot);
+    }
+}
+
+/// Recomputes every scan's time range and zone predicates from the filter right
+/// above it (after pushdown, pruning, or once subqueries became literals).
+pub fn refresh_scan_hints(plan: &mut LogicalPlan) {
+    match plan {
+        LogicalPlan::Filter { input, predicate } => {
+            if let LogicalPlan::Scan {
+                schema,
+                columns,
+                time_range,
+                zone_predicates,
+                ..
+            } = input.as_mut()
+            {
+                let mut p = predicate.clone();
+                let cols = columns.clone();
+                p.remap_columns(&|i| cols.get(i).copied().unwrap_or(usize::MAX));
+                let (t, z) = scan_hints(&p, schema);
+                *time_range = t;
+                *zone_predicates = z;
+                return;
+            }
+            refresh_scan_hints(input);
+        }
+        LogicalPlan::Scan {
+            time_range,
+            zone_predicates,
+            ..
+        } => {
+            *time_range = None;
+            zone_predicates.clear();
+        }
+        other => {
+            for i in other.inputs_mut() {
+                refresh_scan_hints(i);
+            }
+        }
+    }
+}
 
 /// Splits `e` into its top-level AND conjuncts.
 pub fn conjuncts(e: &Expr) -> Vec<&Expr> {

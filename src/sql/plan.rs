@@ -215,6 +215,31 @@ pub enum Expr {
         args: Vec<Expr>,
         data_type: DataType,
     },
+    /// An uncorrelated subquery used as a value; the executor runs it once before
+    /// the query and replaces it by a literal (or a literal IN list).
+    Subquery(Box<Subquery>),
+}
+
+/// A subquery inside an expression (uncorrelated: its plan does not refer to the
+/// enclosing query's columns).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subquery {
+    pub plan: LogicalPlan,
+    pub kind: SubqueryKind,
+    /// BOOLEAN for EXISTS and IN; the subquery's column type for a scalar subquery.
+    pub data_type: DataType,
+}
+
+/// What a subquery in an expression computes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubqueryKind {
+    /// `(SELECT one column)`: its single value; NULL for no rows, an error for more
+    /// than one (DuckDB 2.0).
+    Scalar,
+    /// `[NOT] EXISTS (SELECT ...)`.
+    Exists { negated: bool },
+    /// `expr [NOT] IN (SELECT one column)`, with SQL's NULL semantics.
+    In { expr: Expr, negated: bool },
 }
 
 impl Expr {
@@ -231,6 +256,7 @@ impl Expr {
                 DataType::Boolean
             }
             Expr::Cast { to, .. } => *to,
+            Expr::Subquery(s) => s.data_type,
         }
     }
 
@@ -267,6 +293,11 @@ impl Expr {
                 }
             }
             Expr::Func { args, .. } => args.iter().for_each(|e| e.for_each_column(f)),
+            Expr::Subquery(s) => {
+                if let SubqueryKind::In { expr, .. } = &s.kind {
+                    expr.for_each_column(f)
+                }
+            }
         }
     }
 
@@ -299,6 +330,11 @@ impl Expr {
                 }
             }
             Expr::Func { args, .. } => args.iter_mut().for_each(|e| e.remap_columns(map)),
+            Expr::Subquery(s) => {
+                if let SubqueryKind::In { expr, .. } = &mut s.kind {
+                    expr.remap_columns(map)
+                }
+            }
         }
     }
 }
@@ -361,7 +397,165 @@ impl fmt::Display for Expr {
                 }
                 write!(f, ")")
             }
+            Expr::Subquery(s) => match &s.kind {
+                SubqueryKind::Scalar => write!(f, "(SELECT ...)"),
+                SubqueryKind::Exists { negated } => {
+                    write!(
+                        f,
+                        "{}EXISTS (SELECT ...)",
+                        if *negated { "NOT " } else { "" }
+                    )
+                }
+                SubqueryKind::In { expr, negated } => write!(
+                    f,
+                    "({expr} {}IN (SELECT ...))",
+                    if *negated { "NOT " } else { "" }
+                ),
+            },
         }
+    }
+}
+
+impl Expr {
+    /// Whether the expression holds a subquery (which the executor resolves first).
+    pub fn has_subquery(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, Expr::Subquery(_)));
+        found
+    }
+
+    /// Calls `f` on this expression and every sub-expression (not into subquery
+    /// plans).
+    pub fn visit(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Column { .. } | Expr::Literal { .. } => {}
+            Expr::Negate(e) | Expr::Not(e) => e.visit(f),
+            Expr::Binary { left, right, .. } => {
+                left.visit(f);
+                right.visit(f);
+            }
+            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } | Expr::Cast { expr, .. } => {
+                expr.visit(f)
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.visit(f);
+                list.iter().for_each(|e| e.visit(f));
+            }
+            Expr::Case {
+                whens, else_expr, ..
+            } => {
+                for (w, t) in whens {
+                    w.visit(f);
+                    t.visit(f);
+                }
+                if let Some(e) = else_expr {
+                    e.visit(f);
+                }
+            }
+            Expr::Func { args, .. } => args.iter().for_each(|e| e.visit(f)),
+            Expr::Subquery(s) => {
+                if let SubqueryKind::In { expr, .. } = &s.kind {
+                    expr.visit(f)
+                }
+            }
+        }
+    }
+
+    /// Rewrites the expression bottom-up: `f` may replace any node (children first).
+    pub fn transform(
+        self,
+        f: &mut dyn FnMut(Expr) -> crate::error::Result<Expr>,
+    ) -> crate::error::Result<Expr> {
+        let b = |e: Box<Expr>, f: &mut dyn FnMut(Expr) -> crate::error::Result<Expr>| {
+            e.transform(f).map(Box::new)
+        };
+        let out = match self {
+            e @ (Expr::Column { .. } | Expr::Literal { .. }) => e,
+            Expr::Negate(e) => Expr::Negate(b(e, f)?),
+            Expr::Not(e) => Expr::Not(b(e, f)?),
+            Expr::Binary {
+                op,
+                left,
+                right,
+                data_type,
+            } => Expr::Binary {
+                op,
+                left: b(left, f)?,
+                right: b(right, f)?,
+                data_type,
+            },
+            Expr::IsNull { expr, negated } => Expr::IsNull {
+                expr: b(expr, f)?,
+                negated,
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => Expr::InList {
+                expr: b(expr, f)?,
+                list: list
+                    .into_iter()
+                    .map(|e| e.transform(f))
+                    .collect::<crate::error::Result<_>>()?,
+                negated,
+            },
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                case_insensitive,
+                negated,
+            } => Expr::Like {
+                expr: b(expr, f)?,
+                pattern,
+                escape,
+                case_insensitive,
+                negated,
+            },
+            Expr::Case {
+                whens,
+                else_expr,
+                data_type,
+            } => Expr::Case {
+                whens: whens
+                    .into_iter()
+                    .map(|(w, t)| Ok((w.transform(f)?, t.transform(f)?)))
+                    .collect::<crate::error::Result<_>>()?,
+                else_expr: match else_expr {
+                    Some(e) => Some(b(e, f)?),
+                    None => None,
+                },
+                data_type,
+            },
+            Expr::Cast { expr, to } => Expr::Cast {
+                expr: b(expr, f)?,
+                to,
+            },
+            Expr::Func {
+                func,
+                args,
+                data_type,
+            } => Expr::Func {
+                func,
+                args: args
+                    .into_iter()
+                    .map(|e| e.transform(f))
+                    .collect::<crate::error::Result<_>>()?,
+                data_type,
+            },
+            Expr::Subquery(mut s) => {
+                if let SubqueryKind::In { expr, negated } = s.kind {
+                    s.kind = SubqueryKind::In {
+                        expr: expr.transform(f)?,
+                        negated,
+                    };
+                }
+                Expr::Subquery(s)
+            }
+        };
+        f(out)
     }
 }
 
@@ -464,6 +658,66 @@ pub enum LogicalPlan {
     Distinct {
         input: Box<LogicalPlan>,
     },
+    /// A hash join. Output: the left columns, then the right columns (Inner and
+    /// Left); only the left columns (Semi and Anti).
+    Join {
+        left: Box<LogicalPlan>,
+        right: Box<LogicalPlan>,
+        kind: JoinKind,
+        /// Equality keys: an expression over the left output and one over the right
+        /// output, of the same type. NULL keys never match.
+        on: Vec<(Expr, Expr)>,
+        /// The rest of the ON condition, over the left columns then the right
+        /// columns, evaluated on key-matched pairs.
+        filter: Option<Expr>,
+        /// The side the hash table is built on.
+        build: BuildSide,
+    },
+    /// `UNION ALL`: the inputs' rows one after the other. Every input has the same
+    /// column types; names come from the first.
+    Union {
+        inputs: Vec<LogicalPlan>,
+    },
+    /// One row without columns (`SELECT` without `FROM`); it outputs a single
+    /// placeholder BOOLEAN column that nothing refers to.
+    OneRow,
+    /// Rows computed before the query ran (a subquery's result, held for a join).
+    Values {
+        columns: Vec<(String, DataType)>,
+        batches: Vec<crate::column::Batch>,
+    },
+}
+
+/// Join semantics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JoinKind {
+    Inner,
+    /// `LEFT [OUTER] JOIN`: unmatched left rows are kept, padded with NULLs.
+    Left,
+    /// Left rows with at least one match (`x IN (SELECT ...)`).
+    Semi,
+    /// `x NOT IN (SELECT ...)`: left rows matching nothing, with SQL's NULL rules
+    /// (no rows at all if the right side has a NULL key, none with a NULL left key
+    /// unless the right side is empty).
+    Anti,
+}
+
+impl JoinKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "INNER",
+            JoinKind::Left => "LEFT",
+            JoinKind::Semi => "SEMI",
+            JoinKind::Anti => "ANTI",
+        }
+    }
+}
+
+/// Which input of a join the hash table is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuildSide {
+    Left,
+    Right,
 }
 
 impl LogicalPlan {
@@ -489,7 +743,113 @@ impl LogicalPlan {
                 .map(|(e, n)| (n.clone(), e.data_type()))
                 .chain(aggs.iter().map(|(a, n)| (n.clone(), a.data_type)))
                 .collect(),
+            LogicalPlan::Join {
+                left, right, kind, ..
+            } => {
+                let mut s = left.schema();
+                if matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                    s.extend(right.schema());
+                }
+                s
+            }
+            LogicalPlan::Union { inputs } => inputs.first().map_or(Vec::new(), |i| i.schema()),
+            LogicalPlan::OneRow => vec![("one_row".into(), DataType::Boolean)],
+            LogicalPlan::Values { columns, .. } => columns.clone(),
         }
+    }
+
+    /// The inputs of this node.
+    pub fn inputs(&self) -> Vec<&LogicalPlan> {
+        match self {
+            LogicalPlan::Scan { .. } | LogicalPlan::OneRow | LogicalPlan::Values { .. } => {
+                Vec::new()
+            }
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Project { input, .. }
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::Distinct { input } => vec![input],
+            LogicalPlan::Join { left, right, .. } => vec![left, right],
+            LogicalPlan::Union { inputs } => inputs.iter().collect(),
+        }
+    }
+
+    /// The inputs of this node, mutably.
+    pub fn inputs_mut(&mut self) -> Vec<&mut LogicalPlan> {
+        match self {
+            LogicalPlan::Scan { .. } | LogicalPlan::OneRow | LogicalPlan::Values { .. } => {
+                Vec::new()
+            }
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Project { input, .. }
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::Distinct { input } => vec![input],
+            LogicalPlan::Join { left, right, .. } => vec![left, right],
+            LogicalPlan::Union { inputs } => inputs.iter_mut().collect(),
+        }
+    }
+
+    /// The expressions this node evaluates (not those of its inputs), mutably.
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        let mut out = Vec::new();
+        match self {
+            LogicalPlan::Filter { predicate, .. } => out.push(predicate),
+            LogicalPlan::Project { exprs, .. } => out.extend(exprs.iter_mut().map(|(e, _)| e)),
+            LogicalPlan::Aggregate { group, aggs, .. } => {
+                out.extend(group.iter_mut().map(|(e, _)| e));
+                for (a, _) in aggs {
+                    out.extend(
+                        [&mut a.arg, &mut a.arg2, &mut a.filter]
+                            .into_iter()
+                            .flatten(),
+                    );
+                }
+            }
+            LogicalPlan::Sort { keys, .. } => out.extend(keys.iter_mut().map(|k| &mut k.expr)),
+            LogicalPlan::Join { on, filter, .. } => {
+                for (l, r) in on {
+                    out.push(l);
+                    out.push(r);
+                }
+                out.extend(filter);
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Whether this plan (any node, any expression) holds a subquery expression.
+    pub fn has_subquery(&self) -> bool {
+        self.exprs().iter().any(|e| e.has_subquery())
+            || self.inputs().iter().any(|i| i.has_subquery())
+    }
+
+    /// The expressions this node evaluates (not those of its inputs).
+    pub fn exprs(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        match self {
+            LogicalPlan::Filter { predicate, .. } => out.push(predicate),
+            LogicalPlan::Project { exprs, .. } => out.extend(exprs.iter().map(|(e, _)| e)),
+            LogicalPlan::Aggregate { group, aggs, .. } => {
+                out.extend(group.iter().map(|(e, _)| e));
+                for (a, _) in aggs {
+                    out.extend([&a.arg, &a.arg2, &a.filter].into_iter().flatten());
+                }
+            }
+            LogicalPlan::Sort { keys, .. } => out.extend(keys.iter().map(|k| &k.expr)),
+            LogicalPlan::Join { on, filter, .. } => {
+                for (l, r) in on {
+                    out.push(l);
+                    out.push(r);
+                }
+                out.extend(filter);
+            }
+            _ => {}
+        }
+        out
     }
 
     /// An indented one-node-per-line rendering (EXPLAIN).
@@ -557,6 +917,40 @@ impl LogicalPlan {
             LogicalPlan::Distinct { input } => {
                 let _ = writeln!(out, "{pad}Distinct");
                 Some(input)
+            }
+            LogicalPlan::Join {
+                left,
+                right,
+                kind,
+                on,
+                build,
+                ..
+            } => {
+                let k: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+                let _ = writeln!(
+                    out,
+                    "{pad}Join: {} on=[{}] build={build:?}",
+                    kind.name(),
+                    k.join(", ")
+                );
+                left.fmt_indent(out, depth + 1);
+                Some(right)
+            }
+            LogicalPlan::Union { inputs } => {
+                let _ = writeln!(out, "{pad}Union");
+                for i in inputs {
+                    i.fmt_indent(out, depth + 1);
+                }
+                None
+            }
+            LogicalPlan::OneRow => {
+                let _ = writeln!(out, "{pad}OneRow");
+                None
+            }
+            LogicalPlan::Values { batches, .. } => {
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                let _ = writeln!(out, "{pad}Values: rows={rows}");
+                None
             }
         };
         if let Some(i) = input {

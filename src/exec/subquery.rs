@@ -1,0 +1,223 @@
+//! Uncorrelated subqueries in expressions: each runs once before the query that
+//! holds it, and its result replaces it as a literal (scalar, EXISTS) or a literal
+//! IN list (`x IN (SELECT ...)` outside a top-level WHERE conjunct, which the
+//! binder plans as a semi join; a semi join whose subquery returns few values
+//! becomes such a list too). Scan hints are then recomputed, so a time bound that
+//! came from a subquery still prunes partitions.
+
+use std::borrow::Cow;
+
+use hashbrown::HashSet;
+
+use super::vector::Vector;
+use super::{agg, execute_with_stats, ExecOptions, ExecStats};
+use crate::column::Value;
+use crate::db::Snapshot;
+use crate::error::{Error, Result};
+use crate::schema::DataType;
+use crate::sql::optimize;
+use crate::sql::plan::{Expr, JoinKind, LogicalPlan, Subquery, SubqueryKind};
+
+/// `plan` with its subqueries replaced by their results (borrowed unchanged when
+/// it has none).
+pub(crate) fn resolve<'p>(
+    snapshot: &Snapshot,
+    plan: &'p LogicalPlan,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<Cow<'p, LogicalPlan>> {
+    if !plan.has_subquery() && !has_semi_join(plan) {
+        return Ok(Cow::Borrowed(plan));
+    }
+    let mut plan = plan.clone();
+    resolve_node(snapshot, &mut plan, opts, stats)?;
+    optimize::refresh_scan_hints(&mut plan);
+    Ok(Cow::Owned(plan))
+}
+
+/// The subquery of a semi/anti join runs first; when it returns at most this many
+/// distinct values the join becomes an `x [NOT] IN (literals)` filter, so the
+/// probe side stays in the scan pipeline, where bitmap indexes and index-only
+/// counts apply.
+const SMALL_IN_LIST: usize = 64;
+
+fn is_semi_join(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Join {
+            right,
+            kind: JoinKind::Semi | JoinKind::Anti,
+            on,
+            ..
+        } => on.len() == 1 && !matches!(right.as_ref(), LogicalPlan::Values { .. }),
+        _ => false,
+    }
+}
+
+fn has_semi_join(plan: &LogicalPlan) -> bool {
+    is_semi_join(plan) || plan.inputs().iter().any(|i| has_semi_join(i))
+}
+
+/// Turns a semi/anti join with few values into a filter with a literal IN list
+/// (same NULL semantics); otherwise the join keeps the subquery's rows.
+fn semi_join_to_in_list(
+    snapshot: &Snapshot,
+    plan: &mut LogicalPlan,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<()> {
+    let LogicalPlan::Join {
+        left,
+        right,
+        kind,
+        on,
+        ..
+    } = plan
+    else {
+        return Ok(());
+    };
+    let result = execute_with_stats(snapshot, right, opts, stats)?;
+    let key = on[0].0.clone();
+    let list = distinct_literals(&result, key.data_type());
+    if list.len() > SMALL_IN_LIST {
+        **right = LogicalPlan::Values {
+            columns: result.columns,
+            batches: result.batches,
+        };
+        return Ok(());
+    }
+    let in_list = Expr::InList {
+        expr: Box::new(key),
+        list,
+        negated: *kind == JoinKind::Anti,
+    };
+    let input = std::mem::replace(left.as_mut(), LogicalPlan::OneRow);
+    *plan = match input {
+        // One filter above the scan, so that the list also becomes scan hints.
+        LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+            input,
+            predicate: Expr::Binary {
+                op: crate::sql::plan::BinaryOp::And,
+                left: Box::new(predicate),
+                right: Box::new(in_list),
+                data_type: DataType::Boolean,
+            },
+        },
+        other => LogicalPlan::Filter {
+            input: Box::new(other),
+            predicate: in_list,
+        },
+    };
+    Ok(())
+}
+
+/// The distinct values of the first column of `result` as literals of type `t`.
+fn distinct_literals(result: &super::QueryResult, t: DataType) -> Vec<Expr> {
+    let mut seen: HashSet<Box<[u8]>> = HashSet::new();
+    let mut list = Vec::new();
+    let mut buf = Vec::new();
+    for b in &result.batches {
+        let Some(c) = b.columns.first() else {
+            continue;
+        };
+        let v = Vector::from_column(c);
+        for r in 0..b.num_rows() {
+            buf.clear();
+            agg::encode(&mut buf, &v, r, false);
+            if seen.insert(buf.as_slice().into()) {
+                list.push(Expr::literal(c.value(r), t));
+            }
+        }
+    }
+    list
+}
+
+fn resolve_node(
+    snapshot: &Snapshot,
+    plan: &mut LogicalPlan,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<()> {
+    if is_semi_join(plan) {
+        semi_join_to_in_list(snapshot, plan, opts, stats)?;
+    }
+    for e in plan.exprs_mut() {
+        if !e.has_subquery() {
+            continue;
+        }
+        let taken = std::mem::replace(e, Expr::literal(Value::Null, DataType::Boolean));
+        *e = taken.transform(&mut |x| match x {
+            Expr::Subquery(s) => value_of(snapshot, *s, opts, stats),
+            other => Ok(fold(other)),
+        })?;
+    }
+    for i in plan.inputs_mut() {
+        resolve_node(snapshot, i, opts, stats)?;
+    }
+    Ok(())
+}
+
+/// `e` as a literal when it is an operation on literals only (so that
+/// `ts > (SELECT max(ts) ...) - INTERVAL 1 HOUR` becomes a time range). An
+/// operation that fails is left as it is: it fails only if some row reaches it.
+fn fold(e: Expr) -> Expr {
+    let foldable = match &e {
+        Expr::Literal { .. } | Expr::Column { .. } | Expr::Subquery(_) => false,
+        other => {
+            let mut all_literal = true;
+            other.visit(&mut |x| {
+                all_literal &= !matches!(x, Expr::Column { .. } | Expr::Subquery(_))
+            });
+            all_literal
+        }
+    };
+    if !foldable {
+        return e;
+    }
+    let t = e.data_type();
+    match super::vector::eval(&e, &[], 1) {
+        Ok(v) => Expr::literal(v.value(0, t), t),
+        Err(_) => e,
+    }
+}
+
+/// Runs one subquery and returns the expression that replaces it.
+fn value_of(
+    snapshot: &Snapshot,
+    s: Subquery,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<Expr> {
+    let result = execute_with_stats(snapshot, &s.plan, opts, stats)?;
+    let rows = result.num_rows();
+    match s.kind {
+        SubqueryKind::Scalar => {
+            if rows > 1 {
+                return Err(Error::InvalidInput(
+                    "More than one row returned by a subquery used as an expression - scalar \
+                     subqueries can only return a single row"
+                        .into(),
+                ));
+            }
+            let v = result
+                .batches
+                .iter()
+                .find(|b| b.num_rows() > 0)
+                .and_then(|b| b.columns.first().map(|c| c.value(0)))
+                .unwrap_or(Value::Null);
+            Ok(Expr::literal(v, s.data_type))
+        }
+        SubqueryKind::Exists { negated } => Ok(Expr::literal(
+            Value::Bool((rows > 0) != negated),
+            DataType::Boolean,
+        )),
+        SubqueryKind::In { expr, negated } => {
+            // Distinct values (one NULL at most: it only matters that there is one).
+            let list = distinct_literals(&result, expr.data_type());
+            Ok(Expr::InList {
+                expr: Box::new(expr),
+                list,
+                negated,
+            })
+        }
+    }
+}

@@ -1,0 +1,927 @@
+//! Everything that gives a query more than one table: FROM items (tables, CTEs,
+//! subqueries, joins), `UNION [ALL]`, and subqueries inside expressions.
+
+use sqlparser::ast;
+use sqlparser::ast::Spanned;
+use sqlparser::tokenizer::Span;
+
+use super::{common_type, is_null_literal, Binder};
+use crate::column::Value;
+use crate::error::{Error, Result};
+use crate::schema::DataType;
+use crate::sql::optimize::conjuncts;
+use crate::sql::plan::{
+    BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, SortKey, Subquery, SubqueryKind,
+};
+
+/// The columns a query's expressions can name: the FROM clause's output, in order
+/// (position `i` is column `i` of the FROM plan).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scope {
+    pub cols: Vec<ScopeCol>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ScopeCol {
+    /// The table name or alias that qualifies the column.
+    pub table: Option<String>,
+    pub name: String,
+    pub data_type: DataType,
+    /// The right-hand copy of a USING key: reachable only qualified, not in `*`.
+    pub hidden: bool,
+}
+
+impl ScopeCol {
+    pub fn label(&self) -> String {
+        match &self.table {
+            Some(t) => format!("{t}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+impl Scope {
+    pub fn of_plan(plan: &LogicalPlan, table: Option<&str>) -> Scope {
+        Scope {
+            cols: plan
+                .schema()
+                .into_iter()
+                .map(|(name, data_type)| ScopeCol {
+                    table: table.map(str::to_string),
+                    name,
+                    data_type,
+                    hidden: false,
+                })
+                .collect(),
+        }
+    }
+
+    /// The distinct table qualifiers, in order.
+    pub fn tables(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for c in &self.cols {
+            if let Some(t) = &c.table {
+                if !out.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+
+    /// Visible columns named `name` (any table).
+    pub fn find(&self, name: &str) -> Vec<usize> {
+        (0..self.cols.len())
+            .filter(|&i| !self.cols[i].hidden && self.cols[i].name.eq_ignore_ascii_case(name))
+            .collect()
+    }
+
+    /// Columns named `name` of table `table` (hidden ones included).
+    pub fn find_in(&self, table: &str, name: &str) -> Vec<usize> {
+        (0..self.cols.len())
+            .filter(|&i| {
+                let c = &self.cols[i];
+                c.table
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(table))
+                    && c.name.eq_ignore_ascii_case(name)
+            })
+            .collect()
+    }
+
+    pub fn has_table(&self, table: &str) -> bool {
+        self.tables().iter().any(|t| t.eq_ignore_ascii_case(table))
+    }
+}
+
+/// A bound FROM clause.
+pub(crate) struct FromClause {
+    pub plan: LogicalPlan,
+    pub scope: Scope,
+    pub pending: Vec<Pending>,
+}
+
+/// A comma-separated FROM item waiting for its join keys from WHERE.
+pub(crate) struct Pending {
+    pub plan: LogicalPlan,
+    /// Its first column's position in the FROM scope.
+    pub offset: usize,
+    pub width: usize,
+    pub span: Span,
+}
+
+/// A CTE visible to the query being bound.
+#[derive(Clone, Debug)]
+pub(crate) struct Cte {
+    pub name: String,
+    pub plan: LogicalPlan,
+}
+
+/// `Expr::Column` for position `i` of `schema`.
+fn col(i: usize, schema: &[(String, DataType)]) -> Expr {
+    Expr::Column {
+        index: i,
+        name: schema[i].0.clone(),
+        data_type: schema[i].1,
+    }
+}
+
+/// Which side of a join an expression reads: `Some(true)` only the left (the
+/// first `nl` columns), `Some(false)` only the right, `None` both or neither.
+fn side(e: &Expr, nl: usize) -> Option<bool> {
+    let (mut l, mut r) = (false, false);
+    e.for_each_column(&mut |i| {
+        if i < nl {
+            l = true
+        } else {
+            r = true
+        }
+    });
+    match (l, r) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// `a AND b AND ...` (None for no conjuncts).
+pub(crate) fn conjoin(mut parts: Vec<Expr>) -> Option<Expr> {
+    let first = if parts.is_empty() {
+        return None;
+    } else {
+        parts.remove(0)
+    };
+    Some(parts.into_iter().fold(first, |acc, e| Expr::Binary {
+        op: BinaryOp::And,
+        left: Box::new(acc),
+        right: Box::new(e),
+        data_type: DataType::Boolean,
+    }))
+}
+
+/// Whether output column `i` of `plan` is a bare NULL literal (its type adapts in
+/// a UNION, as in DuckDB).
+fn null_column(plan: &LogicalPlan, i: usize) -> bool {
+    match plan {
+        LogicalPlan::Project { exprs, .. } => exprs.get(i).is_some_and(|(e, _)| is_null_literal(e)),
+        LogicalPlan::Sort { input, .. }
+        | LogicalPlan::Limit { input, .. }
+        | LogicalPlan::Distinct { input } => null_column(input, i),
+        _ => false,
+    }
+}
+
+/// Renames the output columns of `plan` (`t(a, b)` aliases).
+fn rename(plan: LogicalPlan, names: &[String]) -> LogicalPlan {
+    let schema = plan.schema();
+    let exprs = (0..schema.len())
+        .map(|i| {
+            let name = names.get(i).cloned().unwrap_or_else(|| schema[i].0.clone());
+            (col(i, &schema), name)
+        })
+        .collect();
+    LogicalPlan::Project {
+        input: Box::new(plan),
+        exprs,
+    }
+}
+
+impl<'a> Binder<'a> {
+    /// A binder for a nested query with the same snapshot and CTEs. For a
+    /// subquery inside an expression (`expr_subquery`), the current scope becomes
+    /// an outer one: naming its columns is a correlated reference.
+    pub(super) fn child(&self, expr_subquery: bool) -> Binder<'a> {
+        let mut outer = self.outer.clone();
+        if expr_subquery {
+            outer.push(self.scope.clone());
+        }
+        Binder {
+            snapshot: self.snapshot,
+            ctes: self.ctes.clone(),
+            scope: Scope::default(),
+            outer,
+            fallback: self.fallback,
+            aggs: Vec::new(),
+            allow_aggs: false,
+        }
+    }
+
+    /// Binds a whole query: WITH, the body (a SELECT or set operations), ORDER BY
+    /// and LIMIT.
+    pub(super) fn query(&mut self, q: &ast::Query) -> Result<LogicalPlan> {
+        self.check_query_clauses(q)?;
+        if let Some(w) = &q.with {
+            if w.recursive {
+                return Err(self.unsupported(w.span(), "WITH RECURSIVE"));
+            }
+            for cte in &w.cte_tables {
+                if cte.from.is_some() {
+                    return Err(self.unsupported(cte.alias.span(), "CTE ... FROM"));
+                }
+                let mut plan = self.child(false).query(&cte.query)?;
+                if !cte.alias.columns.is_empty() {
+                    plan = self.alias_columns(plan, &cte.alias)?;
+                }
+                self.ctes.push(Cte {
+                    name: cte.alias.name.value.clone(),
+                    plan,
+                });
+            }
+        }
+        match q.body.as_ref() {
+            ast::SetExpr::Select(s) => self.select(s, Some(q)),
+            body => {
+                let plan = self.set_expr(body)?;
+                self.order_limit(plan, q)
+            }
+        }
+    }
+
+    fn alias_columns(&self, plan: LogicalPlan, alias: &ast::TableAlias) -> Result<LogicalPlan> {
+        let n = plan.schema().len();
+        if alias.columns.len() > n {
+            return Err(self.err(
+                alias.span(),
+                format!(
+                    "'{}' has {n} columns but {} column names were given",
+                    alias.name.value,
+                    alias.columns.len()
+                ),
+            ));
+        }
+        let names: Vec<String> = alias.columns.iter().map(|c| c.name.value.clone()).collect();
+        Ok(rename(plan, &names))
+    }
+
+    /// A query body that is not a plain SELECT.
+    fn set_expr(&mut self, body: &ast::SetExpr) -> Result<LogicalPlan> {
+        match body {
+            ast::SetExpr::Select(s) => self.child(false).select(s, None),
+            ast::SetExpr::Query(q) => self.child(false).query(q),
+            ast::SetExpr::SetOperation {
+                op,
+                set_quantifier,
+                left,
+                right,
+            } => {
+                if *op != ast::SetOperator::Union {
+                    return Err(self.unsupported(body.span(), format!("set operation {op}")));
+                }
+                let distinct = match set_quantifier {
+                    ast::SetQuantifier::All => false,
+                    ast::SetQuantifier::Distinct | ast::SetQuantifier::None => true,
+                    _ => return Err(self.unsupported(body.span(), "UNION BY NAME")),
+                };
+                let l = self.set_expr(left)?;
+                let r = self.set_expr(right)?;
+                self.union(l, r, distinct, right.span())
+            }
+            other => Err(self.unsupported(other.span(), "this kind of query (VALUES, ...)")),
+        }
+    }
+
+    /// `l UNION [ALL] r`: same column count; each column takes the common type.
+    fn union(
+        &self,
+        l: LogicalPlan,
+        r: LogicalPlan,
+        distinct: bool,
+        span: Span,
+    ) -> Result<LogicalPlan> {
+        let (ls, rs) = (l.schema(), r.schema());
+        if ls.len() != rs.len() {
+            return Err(self.err(
+                span,
+                format!(
+                    "UNION needs the same number of columns on both sides, got {} and {}",
+                    ls.len(),
+                    rs.len()
+                ),
+            ));
+        }
+        let mut types = Vec::with_capacity(ls.len());
+        for i in 0..ls.len() {
+            let lt = (!null_column(&l, i)).then_some(ls[i].1);
+            let rt = (!null_column(&r, i)).then_some(rs[i].1);
+            let t = match (lt, rt) {
+                (None, None) => ls[i].1,
+                (Some(t), None) | (None, Some(t)) => t,
+                (Some(a), Some(b)) => match common_type(a, b) {
+                    Some(t) => t,
+                    None if a == DataType::Varchar || b == DataType::Varchar => DataType::Varchar,
+                    None => {
+                        return Err(self.err(
+                            span,
+                            format!(
+                                "UNION column {} ('{}') has incompatible types {a} and {b}",
+                                i + 1,
+                                ls[i].0
+                            ),
+                        ))
+                    }
+                },
+            };
+            types.push(t);
+        }
+        let cast = |p: LogicalPlan| -> LogicalPlan {
+            let s = p.schema();
+            let needs = (0..s.len()).any(|i| s[i].1 != types[i]);
+            if !needs {
+                return p;
+            }
+            let exprs = (0..s.len())
+                .map(|i| {
+                    let e = if s[i].1 == types[i] {
+                        col(i, &s)
+                    } else if null_column(&p, i) {
+                        Expr::literal(Value::Null, types[i])
+                    } else {
+                        Expr::Cast {
+                            expr: Box::new(col(i, &s)),
+                            to: types[i],
+                        }
+                    };
+                    (e, s[i].0.clone())
+                })
+                .collect();
+            LogicalPlan::Project {
+                input: Box::new(p),
+                exprs,
+            }
+        };
+        let mut inputs = Vec::new();
+        for p in [cast(l), cast(r)] {
+            match p {
+                LogicalPlan::Union { inputs: more } => inputs.extend(more),
+                other => inputs.push(other),
+            }
+        }
+        let plan = LogicalPlan::Union { inputs };
+        Ok(if distinct {
+            LogicalPlan::Distinct {
+                input: Box::new(plan),
+            }
+        } else {
+            plan
+        })
+    }
+
+    /// ORDER BY and LIMIT over a set operation's output (names from its first
+    /// branch).
+    fn order_limit(&mut self, mut plan: LogicalPlan, q: &ast::Query) -> Result<LogicalPlan> {
+        let schema = plan.schema();
+        self.scope = Scope::of_plan(&plan, None);
+        let mut keys = Vec::new();
+        if let Some(ob) = &q.order_by {
+            let exprs = match &ob.kind {
+                ast::OrderByKind::Expressions(e) => e,
+                ast::OrderByKind::All(_) => {
+                    return Err(self.unsupported(q.span(), "ORDER BY ALL"));
+                }
+            };
+            for o in exprs {
+                let (descending, nulls_first) = self.sort_options(o)?;
+                let expr = match super::ordinal(&o.expr) {
+                    Some(n) => {
+                        let i =
+                            n.checked_sub(1)
+                                .filter(|&i| i < schema.len())
+                                .ok_or_else(|| {
+                                    self.err(
+                                        o.expr.span(),
+                                        format!(
+                                    "ORDER BY position {n} is not in the select list (1 to {})",
+                                    schema.len()
+                                ),
+                                    )
+                                })?;
+                        col(i, &schema)
+                    }
+                    None => self.bind_expr(&o.expr)?,
+                };
+                keys.push(SortKey {
+                    expr,
+                    descending,
+                    nulls_first,
+                });
+            }
+        }
+        let (limit, offset) = self.bind_limit(q)?;
+        if !keys.is_empty() {
+            plan = LogicalPlan::Sort {
+                input: Box::new(plan),
+                keys,
+                fetch: limit.map(|l| l.saturating_add(offset)),
+            };
+        }
+        if limit.is_some() || offset > 0 {
+            plan = LogicalPlan::Limit {
+                input: Box::new(plan),
+                skip: offset,
+                fetch: limit,
+            };
+        }
+        Ok(plan)
+    }
+
+    /// The FROM clause as a plan and the scope its columns form. Items after the
+    /// first comma come back separately (`pending`, with their first column's
+    /// position): they are joined once WHERE is bound, on its equalities.
+    pub(super) fn from(&mut self, from: &[ast::TableWithJoins]) -> Result<FromClause> {
+        let Some(first) = from.first() else {
+            return Ok(FromClause {
+                plan: LogicalPlan::OneRow,
+                scope: Scope::default(),
+                pending: Vec::new(),
+            });
+        };
+        let (plan, mut scope) = self.table_with_joins(first)?;
+        let mut pending = Vec::new();
+        for item in &from[1..] {
+            let (p, s) = self.table_with_joins(item)?;
+            for t in s.tables() {
+                if scope.has_table(t) {
+                    return Err(self.err(
+                        item.relation.span(),
+                        format!("duplicate table name or alias '{t}' in FROM; give one an alias"),
+                    ));
+                }
+            }
+            pending.push(Pending {
+                plan: p,
+                offset: scope.cols.len(),
+                width: s.cols.len(),
+                span: item.relation.span(),
+            });
+            scope.cols.extend(s.cols);
+        }
+        Ok(FromClause {
+            plan,
+            scope,
+            pending,
+        })
+    }
+
+    /// Joins the comma-separated FROM items to the plan, each on the WHERE
+    /// equalities between it and the items before it; returns the plan and the
+    /// rest of WHERE.
+    pub(super) fn comma_joins(
+        &self,
+        mut plan: LogicalPlan,
+        pending: Vec<Pending>,
+        predicate: Option<Expr>,
+    ) -> Result<(LogicalPlan, Option<Expr>)> {
+        let mut conj: Vec<Option<Expr>> = match &predicate {
+            Some(p) => conjuncts(p).into_iter().map(|c| Some(c.clone())).collect(),
+            None => Vec::new(),
+        };
+        for item in pending {
+            let (off, end) = (item.offset, item.offset + item.width);
+            let region = |e: &Expr| -> Option<bool> {
+                let (mut before, mut inside, mut other) = (false, false, false);
+                e.for_each_column(&mut |i| {
+                    if i < off {
+                        before = true
+                    } else if i < end {
+                        inside = true
+                    } else {
+                        other = true
+                    }
+                });
+                match (before, inside, other) {
+                    (true, false, false) => Some(true),
+                    (false, true, false) => Some(false),
+                    _ => None,
+                }
+            };
+            let mut on = Vec::new();
+            for slot in conj.iter_mut() {
+                let Some(Expr::Binary {
+                    op: BinaryOp::Eq,
+                    left: a,
+                    right: b,
+                    ..
+                }) = slot.as_ref()
+                else {
+                    continue;
+                };
+                let pair = match (region(a), region(b)) {
+                    (Some(true), Some(false)) => ((**a).clone(), (**b).clone()),
+                    (Some(false), Some(true)) => ((**b).clone(), (**a).clone()),
+                    _ => continue,
+                };
+                let mut r = pair.1;
+                r.remap_columns(&|i| i - off);
+                on.push((pair.0, r));
+                *slot = None;
+            }
+            if on.is_empty() {
+                return Err(self.unsupported(
+                    item.span,
+                    "comma-separated FROM items (a cross join) without an equality in WHERE \
+                     between them; use JOIN ... ON",
+                ));
+            }
+            plan = LogicalPlan::Join {
+                left: Box::new(plan),
+                right: Box::new(item.plan),
+                kind: JoinKind::Inner,
+                on,
+                filter: None,
+                build: BuildSide::Right,
+            };
+        }
+        Ok((plan, conjoin(conj.into_iter().flatten().collect())))
+    }
+
+    fn table_with_joins(&mut self, twj: &ast::TableWithJoins) -> Result<(LogicalPlan, Scope)> {
+        let (mut plan, mut scope) = self.table_factor(&twj.relation)?;
+        for j in &twj.joins {
+            use ast::JoinOperator as J;
+            let (kind, constraint) =
+                match &j.join_operator {
+                    J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+                    J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                    J::CrossJoin(_) => return Err(self.unsupported(
+                        j.relation.span(),
+                        "CROSS JOIN (a join needs an equality condition: JOIN ... ON a.x = b.y)",
+                    )),
+                    J::Right(_) | J::RightOuter(_) => {
+                        return Err(self.unsupported(
+                            j.relation.span(),
+                            "RIGHT JOIN (swap the tables and use LEFT JOIN)",
+                        ))
+                    }
+                    J::FullOuter(_) => {
+                        return Err(self.unsupported(j.relation.span(), "FULL OUTER JOIN"))
+                    }
+                    _ => {
+                        return Err(self.unsupported(
+                            j.relation.span(),
+                            "this kind of JOIN (only [INNER] JOIN and LEFT [OUTER] JOIN)",
+                        ))
+                    }
+                };
+            let (rp, rs) = self.table_factor(&j.relation)?;
+            (plan, scope) = self.join(plan, scope, rp, rs, kind, constraint, j.relation.span())?;
+        }
+        Ok((plan, scope))
+    }
+
+    fn table_factor(&mut self, tf: &ast::TableFactor) -> Result<(LogicalPlan, Scope)> {
+        match tf {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                with_hints,
+                version: None,
+                partitions,
+                ..
+            } if with_hints.is_empty() && partitions.is_empty() => {
+                if name.0.len() != 1 {
+                    return Err(self.unsupported(name.span(), "qualified table names"));
+                }
+                let id = match &name.0[0] {
+                    ast::ObjectNamePart::Identifier(id) => id,
+                    other => return Err(self.unsupported(other.span(), "computed table names")),
+                };
+                let qualifier = alias
+                    .as_ref()
+                    .map_or(id.value.clone(), |a| a.name.value.clone());
+                let cte = self
+                    .ctes
+                    .iter()
+                    .rev()
+                    .find(|c| c.name.eq_ignore_ascii_case(&id.value));
+                let mut plan = match cte {
+                    Some(c) => c.plan.clone(),
+                    None => self.base_table(id)?,
+                };
+                if let Some(a) = alias.as_ref().filter(|a| !a.columns.is_empty()) {
+                    plan = self.alias_columns(plan, a)?;
+                }
+                let scope = Scope::of_plan(&plan, Some(&qualifier));
+                Ok((plan, scope))
+            }
+            ast::TableFactor::Derived {
+                lateral,
+                subquery,
+                alias,
+                ..
+            } => {
+                if *lateral {
+                    return Err(self.unsupported(tf.span(), "LATERAL subqueries"));
+                }
+                let mut plan = self.child(false).query(subquery)?;
+                if let Some(a) = alias.as_ref().filter(|a| !a.columns.is_empty()) {
+                    plan = self.alias_columns(plan, a)?;
+                }
+                let qualifier = alias.as_ref().map(|a| a.name.value.clone());
+                let scope = Scope::of_plan(&plan, qualifier.as_deref());
+                Ok((plan, scope))
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => self.table_with_joins(table_with_joins),
+            other => Err(self.unsupported(
+                other.span(),
+                "FROM items other than tables, subqueries and joins (table functions, ...)",
+            )),
+        }
+    }
+
+    /// A scan of every column of a stored table (unused columns are pruned later).
+    fn base_table(&self, id: &ast::Ident) -> Result<LogicalPlan> {
+        let table = &id.value;
+        let entry = self.snapshot.table(table).map_err(|e| match e {
+            Error::NotFound(_) | Error::InvalidInput(_) => {
+                let mut known: Vec<String> =
+                    self.snapshot.manifest().tables.keys().cloned().collect();
+                known.extend(self.ctes.iter().map(|c| c.name.clone()));
+                self.err(
+                    id.span,
+                    format!(
+                        "unknown table '{table}'; known tables: {}",
+                        if known.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                )
+            }
+            other => other,
+        })?;
+        Ok(LogicalPlan::Scan {
+            table: table.clone(),
+            schema: entry.schema.clone(),
+            columns: (0..entry.schema.fields.len()).collect(),
+            time_range: None,
+            zone_predicates: Vec::new(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn join(
+        &mut self,
+        left: LogicalPlan,
+        ls: Scope,
+        right: LogicalPlan,
+        rs: Scope,
+        kind: JoinKind,
+        constraint: &ast::JoinConstraint,
+        span: Span,
+    ) -> Result<(LogicalPlan, Scope)> {
+        for t in rs.tables() {
+            if ls.has_table(t) {
+                return Err(self.err(
+                    span,
+                    format!("duplicate table name or alias '{t}' in FROM; give one an alias"),
+                ));
+            }
+        }
+        let nl = ls.cols.len();
+        let mut scope = Scope {
+            cols: ls.cols.iter().chain(&rs.cols).cloned().collect(),
+        };
+        let mut on: Vec<(Expr, Expr)> = Vec::new();
+        let mut rest: Vec<Expr> = Vec::new();
+        let shift = |mut e: Expr| {
+            e.remap_columns(&|i| i - nl);
+            e
+        };
+        match constraint {
+            ast::JoinConstraint::On(cond) => {
+                let saved = std::mem::replace(&mut self.scope, scope.clone());
+                let bound = self.bind_expr(cond);
+                self.scope = saved;
+                let bound = bound?;
+                self.expect_bool(&bound, cond.span(), "ON")?;
+                if bound.has_subquery() {
+                    return Err(self.unsupported(cond.span(), "subqueries in ON"));
+                }
+                for c in conjuncts(&bound) {
+                    if let Expr::Binary {
+                        op: BinaryOp::Eq,
+                        left: a,
+                        right: b,
+                        ..
+                    } = c
+                    {
+                        match (side(a, nl), side(b, nl)) {
+                            (Some(true), Some(false)) => {
+                                on.push(((**a).clone(), shift((**b).clone())));
+                                continue;
+                            }
+                            (Some(false), Some(true)) => {
+                                on.push(((**b).clone(), shift((**a).clone())));
+                                continue;
+                            }
+                            _ => {}
+                        }
+                    }
+                    rest.push(c.clone());
+                }
+                if on.is_empty() {
+                    return Err(self.unsupported(
+                        cond.span(),
+                        "a join without an equality between the two sides \
+                         (ON a.x = b.y [AND ...])",
+                    ));
+                }
+            }
+            ast::JoinConstraint::Using(names) => {
+                for n in names {
+                    let Some(ast::ObjectNamePart::Identifier(id)) = n.0.last() else {
+                        return Err(self.unsupported(n.span(), "this USING column"));
+                    };
+                    let pick = |s: &Scope, which: &str| -> Result<usize> {
+                        match s.find(&id.value).as_slice() {
+                            [i] => Ok(*i),
+                            [] => Err(self.err(
+                                id.span,
+                                format!(
+                                    "column '{}' of USING is not in the {which} side of the join",
+                                    id.value
+                                ),
+                            )),
+                            _ => Err(self.err(
+                                id.span,
+                                format!(
+                                    "column '{}' of USING is ambiguous in the {which} side",
+                                    id.value
+                                ),
+                            )),
+                        }
+                    };
+                    let li = pick(&ls, "left")?;
+                    let ri = pick(&rs, "right")?;
+                    let lc = &ls.cols[li];
+                    let rc = &rs.cols[ri];
+                    let l = Expr::Column {
+                        index: li,
+                        name: lc.name.clone(),
+                        data_type: lc.data_type,
+                    };
+                    let r = Expr::Column {
+                        index: ri,
+                        name: rc.name.clone(),
+                        data_type: rc.data_type,
+                    };
+                    let (l, r) = self.coerce_compare(l, r, id.span, id.span)?;
+                    on.push((l, r));
+                    scope.cols[nl + ri].hidden = true;
+                }
+            }
+            ast::JoinConstraint::Natural => {
+                return Err(self.unsupported(span, "NATURAL JOIN"));
+            }
+            ast::JoinConstraint::None => {
+                return Err(self.unsupported(span, "JOIN without ON or USING"));
+            }
+        }
+        let filter = conjoin(rest);
+        let join = |filter| LogicalPlan::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            kind,
+            on,
+            filter,
+            build: BuildSide::Right,
+        };
+        let plan = match (kind, filter) {
+            // The rest of an inner join's ON is a filter above it; the optimizer
+            // pushes the one-sided parts into the inputs.
+            (JoinKind::Inner, Some(f)) => LogicalPlan::Filter {
+                input: Box::new(join(None)),
+                predicate: f,
+            },
+            (_, f) => join(f),
+        };
+        Ok((plan, scope))
+    }
+
+    /// A subquery inside an expression: `(SELECT ...)`, `[NOT] EXISTS (...)`,
+    /// `x [NOT] IN (SELECT ...)`.
+    pub(super) fn subquery_expr(
+        &mut self,
+        q: &ast::Query,
+        kind: ast_kind::Kind<'_>,
+        span: Span,
+    ) -> Result<Expr> {
+        let mut plan = self.child(true).query(q)?;
+        let schema = plan.schema();
+        let one_column = |what: &str| -> Result<()> {
+            if schema.len() == 1 {
+                Ok(())
+            } else {
+                Err(self.err(
+                    span,
+                    format!(
+                        "{what} must return exactly one column, not {}",
+                        schema.len()
+                    ),
+                ))
+            }
+        };
+        let (kind, data_type) = match kind {
+            ast_kind::Kind::Scalar => {
+                one_column("a subquery used as an expression")?;
+                (SubqueryKind::Scalar, schema[0].1)
+            }
+            ast_kind::Kind::Exists(negated) => {
+                (SubqueryKind::Exists { negated }, DataType::Boolean)
+            }
+            ast_kind::Kind::In(x, negated) => {
+                one_column("the subquery of IN")?;
+                let lhs = self.bind_expr(x)?;
+                let (lhs, rhs) = self.coerce_compare(lhs, col(0, &schema), x.span(), q.span())?;
+                if rhs.data_type() != schema[0].1 {
+                    plan = LogicalPlan::Project {
+                        input: Box::new(plan),
+                        exprs: vec![(rhs, schema[0].0.clone())],
+                    };
+                }
+                (SubqueryKind::In { expr: lhs, negated }, DataType::Boolean)
+            }
+        };
+        Ok(Expr::Subquery(Box::new(Subquery {
+            plan,
+            kind,
+            data_type,
+        })))
+    }
+
+    /// A column name found in no scope of this query: a correlated reference if an
+    /// enclosing query has it.
+    pub(super) fn correlated(&self, table: Option<&str>, name: &str, span: Span) -> Option<Error> {
+        let found = self.outer.iter().any(|s| match table {
+            Some(t) => !s.find_in(t, name).is_empty(),
+            None => !s.find(name).is_empty(),
+        });
+        found.then(|| {
+            let full = match table {
+                Some(t) => format!("{t}.{name}"),
+                None => name.to_string(),
+            };
+            self.unsupported(
+                span,
+                format!("correlated subqueries ('{full}' refers to the enclosing query)"),
+            )
+        })
+    }
+
+    /// Turns top-level `x [NOT] IN (SELECT ...)` conjuncts of a WHERE clause into
+    /// semi/anti joins over `plan`; the rest becomes a filter below them.
+    pub(super) fn where_clause(&self, plan: LogicalPlan, predicate: Expr) -> LogicalPlan {
+        let mut rest = Vec::new();
+        let mut joins = Vec::new();
+        for c in conjuncts(&predicate) {
+            match c {
+                Expr::Subquery(s) if matches!(s.kind, SubqueryKind::In { .. }) => {
+                    joins.push((**s).clone())
+                }
+                other => rest.push(other.clone()),
+            }
+        }
+        let mut plan = match conjoin(rest) {
+            Some(p) => LogicalPlan::Filter {
+                input: Box::new(plan),
+                predicate: p,
+            },
+            None => plan,
+        };
+        for s in joins {
+            let SubqueryKind::In { expr, negated } = s.kind else {
+                continue;
+            };
+            let rschema = s.plan.schema();
+            plan = LogicalPlan::Join {
+                left: Box::new(plan),
+                right: Box::new(s.plan),
+                kind: if negated {
+                    JoinKind::Anti
+                } else {
+                    JoinKind::Semi
+                },
+                on: vec![(expr, col(0, &rschema))],
+                filter: None,
+                build: BuildSide::Right,
+            };
+        }
+        plan
+    }
+}
+
+/// The kinds of expression subqueries, as parsed.
+pub(super) mod ast_kind {
+    use sqlparser::ast;
+
+    pub enum Kind<'a> {
+        Scalar,
+        Exists(bool),
+        In(&'a ast::Expr, bool),
+    }
+}
