@@ -221,6 +221,13 @@ fn run(
     row_budget: Option<usize>,
 ) -> Result<Vec<Batch>> {
     let start = Instant::now();
+    if opts
+        .cancel
+        .as_ref()
+        .is_some_and(|c| c.load(AtomicOrdering::Relaxed))
+    {
+        return Err(Error::Cancelled);
+    }
     let out = match stream::try_run(snapshot, plan, opts, stats)? {
         Some(out) => out,
         None => run_node(snapshot, plan, opts, stats, row_budget)?,
