@@ -822,18 +822,7 @@ impl GroupTable {
 
     /// The result: key columns, then one column per aggregate.
     pub fn finish(&mut self, aggs: &[AggExpr]) -> Result<Vec<Column>> {
-        let types = self.map.layout().types().to_vec();
-        let mut cols: Vec<Column> = types
-            .iter()
-            .map(|t| Column::new(ColumnData::empty(t.physical())))
-            .collect();
-        let mut vals = Vec::with_capacity(cols.len());
-        for g in 0..self.map.len() {
-            self.map.key_values(g, &mut vals);
-            for (c, v) in cols.iter_mut().zip(&vals) {
-                vector::push_value(c, v);
-            }
-        }
+        let mut cols = self.map.key_columns();
         for a in &mut self.accs {
             if let Acc::Quantile(vals, _) = a {
                 for v in vals.iter_mut() {

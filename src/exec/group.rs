@@ -23,7 +23,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 
 use super::vector::{VData, Vector};
-use crate::column::{StringVec, Value};
+use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, PhysicalType};
 
@@ -866,6 +866,52 @@ impl GroupMap {
         }
     }
 
+    /// The key columns of all groups, in group order.
+    pub fn key_columns(&self) -> Vec<Column> {
+        let w = self.layout.words;
+        let n = self.len;
+        let mut out = Vec::with_capacity(self.layout.fields.len());
+        for (k, (f, nf)) in self.layout.fields.iter().enumerate() {
+            let t = self.layout.types[k].physical();
+            let coder = &self.coders[k];
+            let mut valid = Bitmap::new(0, true);
+            let mut any_null = false;
+            let mut data = ColumnData::empty(t);
+            for g in 0..n {
+                let key = &self.keys[g * w..g * w + w];
+                let c = f.get(key);
+                let is_null = match self.layout.codes[k] {
+                    KeyCode::Raw => nf.is_some_and(|nf| nf.get(key) == 1),
+                    _ => c == 0,
+                };
+                valid.push(!is_null);
+                any_null |= is_null;
+                if is_null {
+                    data.push_default();
+                    continue;
+                }
+                match (&mut data, self.layout.codes[k]) {
+                    (ColumnData::Int64(v), KeyCode::Range { min, .. }) => {
+                        v.push(min.wrapping_add((c - 1) as i64))
+                    }
+                    (ColumnData::Int64(v), _) => v.push(c as i64),
+                    (ColumnData::Bool(v), _) => v.push(c == 2),
+                    (ColumnData::Utf8(v), _) => v.push(coder.strs.get((c - 1) as u32)),
+                    (ColumnData::Ip(v), _) => v.push(coder.vals.get((c - 1) as u32)),
+                    (ColumnData::Float64(v), _) => {
+                        v.push(f64::from_bits(coder.vals.get((c - 1) as u32) as u64))
+                    }
+                }
+            }
+            let mut col = Column::new(data);
+            if any_null {
+                col.validity = Some(valid);
+            }
+            out.push(col);
+        }
+        out
+    }
+
     /// Merges `other`'s groups (same layout) into this map; returns the new id of
     /// each of its groups.
     pub fn absorb(&mut self, other: &GroupMap) -> Result<Vec<u32>> {
@@ -922,7 +968,6 @@ fn key_type_error() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::column::Bitmap;
 
     fn ints(v: &[i64]) -> Vector {
         Vector::new(VData::Int(v.to_vec()), None)
@@ -997,6 +1042,12 @@ mod tests {
                 assert_eq!(vals, want, "row {r}");
             }
             assert_eq!(m.len(), seen.len());
+            let cols = m.key_columns();
+            for g in 0..m.len() {
+                m.key_values(g, &mut vals);
+                let from_cols: Vec<Value> = cols.iter().map(|c| c.value(g)).collect();
+                assert_eq!(from_cols, vals);
+            }
         }
     }
 }

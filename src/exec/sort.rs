@@ -2,6 +2,7 @@
 //! ORDER BY ... LIMIT n (top-N) that holds at most n rows however many pass
 //! through it.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use super::vector::{self, Vector};
 use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
 use crate::schema::DataType;
-use crate::sql::plan::SortKey;
+use crate::sql::plan::{Expr, SortKey};
 
 /// Compares row `a` of `ca` with row `b` of `cb` (same type), NULLs equal.
 pub(crate) fn cmp_cell(ca: &Column, a: usize, cb: &Column, b: usize) -> Ordering {
@@ -39,8 +40,19 @@ pub(crate) fn concat(batches: Vec<Batch>, schema: &[(String, DataType)]) -> Batc
     Batch { columns: cols }
 }
 
-/// The sort key columns of `all`.
-fn key_columns(all: &Batch, keys: &[SortKey]) -> Result<Vec<Column>> {
+/// The sort key columns of `all` (borrowed when the keys are plain columns, as
+/// the binder makes them).
+fn key_columns<'a>(all: &'a Batch, keys: &[SortKey]) -> Result<Vec<Cow<'a, Column>>> {
+    let direct: Option<Vec<Cow<'a, Column>>> = keys
+        .iter()
+        .map(|k| match &k.expr {
+            Expr::Column { index, .. } => all.columns.get(*index).map(Cow::Borrowed),
+            _ => None,
+        })
+        .collect();
+    if let Some(d) = direct {
+        return Ok(d);
+    }
     let n = all.num_rows();
     let vecs: Vec<Vector> = all.columns.iter().map(Vector::from_column).collect();
     let mut key_cols = Vec::with_capacity(keys.len());
@@ -48,13 +60,13 @@ fn key_columns(all: &Batch, keys: &[SortKey]) -> Result<Vec<Column>> {
         let v = vector::eval(&k.expr, &vecs, n)?;
         let mut c = Column::new(ColumnData::empty(k.expr.data_type().physical()));
         v.append_to(&mut c, None, n);
-        key_cols.push(c);
+        key_cols.push(Cow::Owned(c));
     }
     Ok(key_cols)
 }
 
 /// Row order under `keys` (NULLs placed per key), ties by row number.
-fn compare(keys: &[SortKey], key_cols: &[Column], a: u32, b: u32) -> Ordering {
+fn compare(keys: &[SortKey], key_cols: &[Cow<'_, Column>], a: u32, b: u32) -> Ordering {
     let (a, b) = (a as usize, b as usize);
     for (k, c) in keys.iter().zip(key_cols) {
         let o = match (c.is_valid(a), c.is_valid(b)) {
@@ -194,9 +206,17 @@ impl TopN {
         if b.num_rows() == 0 {
             return Ok(());
         }
+        // The batch's own first n rows, then those against the rows kept so far.
+        let best = {
+            let key_cols = key_columns(&b, &self.keys)?;
+            let rows = top_rows(b.num_rows(), self.n, |x, y| {
+                compare(&self.keys, &key_cols, x, y)
+            });
+            b.take(&rows)
+        };
         let mut parts = Vec::with_capacity(2);
         parts.extend(self.kept.take());
-        parts.push(b);
+        parts.push(best);
         let all = concat(parts, &self.schema);
         let key_cols = key_columns(&all, &self.keys)?;
         let rows = top_rows(all.num_rows(), self.n, |a, b| {

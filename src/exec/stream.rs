@@ -474,6 +474,34 @@ fn apply(
         LogicalPlan::Project { exprs, .. } => {
             let mut out = Vec::with_capacity(batches.len());
             for b in batches {
+                // Plain column references move (or copy) columns without evaluation.
+                let direct: Option<Vec<usize>> = exprs
+                    .iter()
+                    .map(|(e, _)| match e {
+                        Expr::Column { index, .. } if *index < b.columns.len() => Some(*index),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(idx) = direct {
+                    let mut cols: Vec<Option<crate::column::Column>> =
+                        b.columns.into_iter().map(Some).collect();
+                    let mut uses = vec![0usize; cols.len()];
+                    for &i in &idx {
+                        uses[i] += 1;
+                    }
+                    let mut proj = Vec::with_capacity(idx.len());
+                    for &i in &idx {
+                        uses[i] -= 1;
+                        let c = if uses[i] == 0 {
+                            cols[i].take()
+                        } else {
+                            cols[i].clone()
+                        };
+                        proj.push(c.ok_or_else(|| Error::Internal("projection column".into()))?);
+                    }
+                    out.push(Batch { columns: proj });
+                    continue;
+                }
                 let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
                 out.push(super::project(exprs, &cols, b.num_rows(), None)?);
             }
