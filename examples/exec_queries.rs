@@ -6,7 +6,8 @@
 //! target/release/logdb import -f combined /tmp/m.db /tmp/m.log
 //! target/release/examples/exec_queries /tmp/m.db [RUNS] [QUERY-NUMBER]
 //! ```
-//! Prints the best of RUNS (default 3) wall-clock times per query.
+//! Prints the best of RUNS (default 3) wall-clock times per query (and the first
+//! rows of each result when `EXEC_QUERIES_PRINT` is set).
 
 use std::time::Instant;
 
@@ -95,6 +96,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             rows = r.num_rows();
         }
         println!("{:>2} {name:<38} {best:>9.1} ms  {rows:>6} rows", i + 1);
+        if std::env::var_os("EXEC_QUERIES_PRINT").is_some() {
+            let r = db.query(sql)?;
+            for line in r.to_table_string().lines().take(6) {
+                println!("     {line}");
+            }
+        }
     }
     Ok(())
 }

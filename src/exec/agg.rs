@@ -9,7 +9,7 @@
 //!
 use hashbrown::HashSet;
 
-use super::group::{norm_f64, FastHash, GroupMap, KeyLayout, SegmentDomains, ValueCoder};
+use super::group::{norm_f64, DictSeen, FastHash, GroupMap, KeyLayout, SegmentDomains, ValueCoder};
 use super::memory::Reservation;
 use super::sketch::{self, Hll, QuantileSketch};
 use super::vector::{self, VData, Vector};
@@ -314,6 +314,30 @@ impl Acc {
             Acc::CountDistinct(sets, coder, t) => {
                 let before = coder.bytes();
                 let mut added = 0usize;
+                match &v.data {
+                    VData::Dict { codes, dict }
+                        if sets.len().saturating_mul(dict.len()) <= DictSeen::MAX_BITS =>
+                    {
+                        // Dictionary codes: each (group, code) is interned and
+                        // inserted once per segment.
+                        let n = dict.len();
+                        coder.cache.reset_for(dict);
+                        coder.seen.reset_for(dict, sets.len());
+                        for (r, g) in pairs {
+                            let c = codes[r] as usize;
+                            if !v.is_valid(r) {
+                                continue;
+                            }
+                            if c >= n || !coder.seen.test_and_set(g * n + c) {
+                                let id = coder.cache.id(c as u32, &mut coder.strs) as u64;
+                                added += sets[g].insert(id) as usize;
+                            }
+                        }
+                        *grown += added * 16 + coder.bytes().saturating_sub(before);
+                        return Ok(());
+                    }
+                    _ => {}
+                }
                 for (r, g) in pairs {
                     if v.is_valid(r) {
                         let c = coder.code(v, r, *t);

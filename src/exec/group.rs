@@ -208,12 +208,52 @@ impl DictCache {
     }
 }
 
+/// Which (group, dictionary code) pairs a distinct aggregate has seen in the
+/// current segment: a flat bitmap, so that a repeated value costs a bit test
+/// instead of a hash-set insert.
+#[derive(Default)]
+pub(crate) struct DictSeen {
+    dict: Option<Arc<StringVec>>,
+    bits: Vec<u64>,
+}
+
+impl DictSeen {
+    /// Most bits kept (2 MiB).
+    pub const MAX_BITS: usize = 1 << 24;
+
+    /// Ready for `groups` groups over `dict` (cleared for a new dictionary).
+    pub fn reset_for(&mut self, dict: &Arc<StringVec>, groups: usize) {
+        if !self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, dict)) {
+            self.dict = Some(dict.clone());
+            self.bits.clear();
+        }
+        let need = (groups * dict.len()).div_ceil(64);
+        if self.bits.len() < need {
+            self.bits.resize(need, 0);
+        }
+    }
+
+    /// Marks bit `i`; whether it was already set.
+    #[inline]
+    pub fn test_and_set(&mut self, i: usize) -> bool {
+        let (w, b) = (i / 64, 1u64 << (i % 64));
+        let was = self.bits[w] & b != 0;
+        self.bits[w] |= b;
+        was
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bits.capacity() * 8
+    }
+}
+
 /// Which values one distinct set or key column interns.
 #[derive(Default)]
 pub struct ValueCoder {
     pub(crate) strs: StrInterner,
     pub(crate) vals: ValInterner,
     pub(crate) cache: DictCache,
+    pub(crate) seen: DictSeen,
 }
 
 impl ValueCoder {
@@ -268,7 +308,7 @@ impl ValueCoder {
     }
 
     pub fn bytes(&self) -> usize {
-        self.strs.bytes() + self.vals.bytes() + self.cache.bytes()
+        self.strs.bytes() + self.vals.bytes() + self.cache.bytes() + self.seen.bytes()
     }
 }
 
@@ -929,8 +969,8 @@ impl GroupMap {
         let mut key = vec![0u64; w];
         for g in 0..other.len {
             key.copy_from_slice(&other.keys[g * w..g * w + w]);
-            for k in 0..interned.len() {
-                if !interned[k] {
+            for (k, &is_interned) in interned.iter().enumerate() {
+                if !is_interned {
                     continue;
                 }
                 let (f, _) = self.layout.fields[k];

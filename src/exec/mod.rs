@@ -707,11 +707,11 @@ fn aggregate_units(
             Some(pool.reservation("hash aggregate")),
         ))
     };
-    let finish = |u: usize, states: Vec<Box<AggState>>| -> Result<()> {
+    let finish = |u: usize, states: Vec<AggState>| -> Result<()> {
         let mut it = states.into_iter();
-        let mut m = it.next().unwrap_or_else(new_state);
+        let mut m = it.next().unwrap_or_else(|| *new_state());
         for s in it {
-            m.merge(*s)?;
+            m.merge(s)?;
         }
         let cols = m.finish(aggs, group.is_empty())?;
         on_unit(u, Batch { columns: cols })
@@ -725,7 +725,7 @@ fn aggregate_units(
     }
     struct Slot {
         done: usize,
-        states: Vec<Box<AggState>>,
+        states: Vec<AggState>,
     }
     let totals: Vec<usize> = units.iter().map(Vec::len).collect();
     let slots: Mutex<Vec<Slot>> = Mutex::new(
@@ -742,7 +742,7 @@ fn aggregate_units(
             let mut sl = slots.lock().unwrap_or_else(|p| p.into_inner());
             let s = &mut sl[u];
             s.done += segs;
-            s.states.push(state);
+            s.states.push(*state);
             (s.done == totals[u]).then(|| std::mem::take(&mut s.states))
         };
         match ready {

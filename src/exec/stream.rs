@@ -306,6 +306,18 @@ pub(crate) fn try_run(
     }
     let info = super::scan_info(input, opts.use_indexes)?;
     let entry = snapshot.table(info.table)?;
+    // A cheap look at the keys before listing segments.
+    let time_column = entry
+        .schema
+        .time_column
+        .as_ref()
+        .and_then(|t| entry.schema.fields.iter().position(|f| &f.name == t));
+    if !group
+        .iter()
+        .any(|(e, _)| matches!(source_of(e, info.columns, time_column), KeySource::Time(_)))
+    {
+        return Ok(None);
+    }
     let all = snapshot.segments(info.table, info.time_range)?;
     let keys = KeyPlan::new(snapshot, &info, group, &all)?;
     let Some(f) = keys.aligned() else {
