@@ -724,15 +724,21 @@ impl GroupMap {
                     }
                 }
                 (VData::Int(x), DenseKey::Int { min, step }) => {
+                    // Values are `min + k * step` (time buckets): divide exactly by
+                    // a shift and a multiply with the inverse of step's odd part,
+                    // and check the product.
+                    let step = step as u64;
+                    let shift = step.trailing_zeros();
+                    let inv = odd_inverse(step >> shift);
                     let all_valid = k.validity.is_none();
                     for (i, (o, &v)) in idx.iter_mut().zip(x.iter()).enumerate() {
                         let code = if all_valid || valid(i) {
-                            let d = (v as i128 - min as i128) as u64;
-                            let c = if step == 1 { d } else { d / step as u64 } + 1;
-                            if c >= n {
+                            let d = v.wrapping_sub(min) as u64;
+                            let q = (d >> shift).wrapping_mul(inv);
+                            if q.wrapping_mul(step) != d || q + 1 >= n {
                                 return Ok(false);
                             }
-                            c as u32
+                            q as u32 + 1
                         } else {
                             0
                         };
@@ -997,6 +1003,16 @@ impl GroupMap {
     }
 }
 
+/// The inverse of odd `x` modulo 2^64 (Newton's iteration doubles the correct
+/// bits each step: 3, 6, 12, 24, 48, 96).
+fn odd_inverse(x: u64) -> u64 {
+    let mut inv = x;
+    for _ in 0..5 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(x.wrapping_mul(inv)));
+    }
+    inv
+}
+
 fn out_of_range() -> Error {
     Error::Internal("a group key lies outside the range its zone maps promise".into())
 }
@@ -1033,6 +1049,31 @@ mod tests {
             ],
         );
         assert_eq!(l.words(), 1);
+    }
+
+    #[test]
+    fn exact_division_by_inverse() {
+        for step in [
+            1u64,
+            3,
+            60_000_000,
+            3_600_000_000,
+            86_400_000_000,
+            604_800_000_000,
+        ] {
+            let shift = step.trailing_zeros();
+            let inv = odd_inverse(step >> shift);
+            for k in [0u64, 1, 2, 167, 100_000] {
+                let d = k * step;
+                assert_eq!((d >> shift).wrapping_mul(inv), k, "{step} * {k}");
+            }
+            if step > 1 {
+                // A non-multiple fails the product check or lands far out of range.
+                let d = 5 * step + 1;
+                let q = (d >> shift).wrapping_mul(inv);
+                assert!(q.wrapping_mul(step) != d || q > 1 << 40, "{step}");
+            }
+        }
     }
 
     /// The dense and the hash paths give the same groups as a map of values.
