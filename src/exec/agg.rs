@@ -1,33 +1,22 @@
-//! Hash aggregation.
+//! Hash aggregation: per-group aggregate states over the groups of a
+//! [`GroupMap`](super::group::GroupMap).
 //!
-//! Group keys are encoded row by row into one reusable byte buffer (a NULL flag and
-//! the fixed-size value, or length-prefixed bytes for strings) and looked up in a
-//! hashbrown table; a new group allocates its key once. Dictionary-encoded string
-//! keys are encoded as their code while a segment is processed (a per-segment
-//! table); when the segment ends, codes are translated to strings once per group and
-//! the groups merged into the thread's table. Threads' tables are merged at the end.
+//! Group ids come from the group map (packed keys, dense per-segment slots); every
+//! aggregate keeps its state column-wise in flat vectors indexed by group id.
+//! Threads aggregate into their own tables, merged at the end (or at the end of a
+//! partition when the aggregation streams). Each table reports its approximate
+//! size to the query's memory pool once per block.
 //!
-//! Later optimization (not done): a dense array instead of a hash table when every
-//! key is a small-domain code or a small integer range.
+use hashbrown::HashSet;
 
-use std::sync::Arc;
-
-use hashbrown::{HashMap, HashSet};
-
+use super::group::{norm_f64, DictSeen, FastHash, GroupMap, KeyLayout, SegmentDomains, ValueCoder};
+use super::memory::Reservation;
 use super::sketch::{self, Hll, QuantileSketch};
 use super::vector::{self, VData, Vector};
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, PhysicalType};
 use crate::sql::plan::{AggExpr, AggFunc};
-
-/// How one key column is encoded in a table.
-#[derive(Clone, Debug)]
-enum KeyKind {
-    Plain(PhysicalType),
-    /// Codes into this dictionary (segment-local tables only).
-    Dict(Arc<StringVec>),
-}
 
 /// Appends the encoding of row `i` of `v` to `buf` (strings as bytes).
 #[inline]
@@ -61,49 +50,6 @@ fn push_str(buf: &mut Vec<u8>, s: &str) {
     buf.extend_from_slice(s.as_bytes());
 }
 
-/// Bits of a double with -0.0 folded into 0.0 and one NaN (DuckDB groups them so).
-#[inline]
-fn norm_f64(x: f64) -> u64 {
-    if x.is_nan() {
-        f64::NAN.to_bits()
-    } else if x == 0.0 {
-        0
-    } else {
-        x.to_bits()
-    }
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let s = self
-            .b
-            .get(self.pos..self.pos + n)
-            .ok_or_else(|| Error::Internal("truncated group key".into()))?;
-        self.pos += n;
-        Ok(s)
-    }
-    fn u32(&mut self) -> Result<u32> {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(self.take(4)?);
-        Ok(u32::from_le_bytes(a))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(a))
-    }
-    fn u128(&mut self) -> Result<u128> {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(self.take(16)?);
-        Ok(u128::from_le_bytes(a))
-    }
-}
-
 /// Per-group state of one aggregate, stored column-wise over group ids.
 #[derive(Debug)]
 enum Acc {
@@ -117,13 +63,18 @@ enum Acc {
     MinMaxBool(Vec<bool>, Vec<bool>, bool),
     MinMaxIp(Vec<u128>, Vec<bool>, bool),
     MinMaxStr(Vec<Option<Box<str>>>, bool),
-    CountDistinct(Vec<HashSet<Box<[u8]>>>),
+    /// count(DISTINCT x): per group, the codes of the values seen (strings and
+    /// IPs interned once per aggregate), and the argument's type.
+    CountDistinct(Vec<HashSet<u64, FastHash>>, Box<ValueCoder>, PhysicalType),
     /// count_if: rows where the argument is TRUE, and whether any was not NULL
     /// (DuckDB returns NULL when none was, like a sum).
     CountTrue(Vec<i64>, Vec<bool>),
     ApproxDistinct(Vec<Hll>),
     /// Exact quantile: every value of each group, and q.
     Quantile(Vec<Vec<f64>>, f64),
+    /// An exact quantile over the same values as aggregate `.0` (a `Quantile`):
+    /// p50/p95/p99 of one column keep its values once.
+    QuantileOf(usize, f64),
     ApproxQuantile(Vec<QuantileSketch>, f64),
     /// arg_max / arg_min: the best (val, arg) per group; true for max.
     ArgBest(Vec<Option<(Value, Value)>>, bool),
@@ -141,7 +92,9 @@ impl Acc {
             AggFunc::ApproxQuantile => Acc::ApproxQuantile(Vec::new(), a.quantile),
             AggFunc::ArgMax => Acc::ArgBest(Vec::new(), true),
             AggFunc::ArgMin => Acc::ArgBest(Vec::new(), false),
-            AggFunc::Count if a.distinct => Acc::CountDistinct(Vec::new()),
+            AggFunc::Count if a.distinct => {
+                Acc::CountDistinct(Vec::new(), Box::default(), at.physical())
+            }
             AggFunc::Count => Acc::Count(Vec::new()),
             AggFunc::Sum if at == DataType::Double => Acc::SumFloat(Vec::new(), Vec::new()),
             AggFunc::Sum => Acc::SumInt(Vec::new(), Vec::new()),
@@ -193,20 +146,43 @@ impl Acc {
                 f.resize(n, false);
             }
             Acc::MinMaxStr(v, _) => v.resize(n, None),
-            Acc::CountDistinct(s) => s.resize_with(n, HashSet::new),
+            Acc::CountDistinct(s, _, _) => s.resize_with(n, HashSet::default),
             Acc::CountTrue(c, f) => {
                 c.resize(n, 0);
                 f.resize(n, false);
             }
             Acc::ApproxDistinct(h) => h.resize_with(n, Hll::default),
             Acc::Quantile(v, _) => v.resize_with(n, Vec::new),
+            Acc::QuantileOf(..) => {}
             Acc::ApproxQuantile(v, _) => v.resize_with(n, QuantileSketch::default),
             Acc::ArgBest(v, _) => v.resize(n, None),
         }
     }
 
+    /// Bytes per group of the fixed-size state.
+    fn group_bytes(&self) -> usize {
+        match self {
+            Acc::Count(_) => 8,
+            Acc::SumInt(..) | Acc::SumFloat(..) | Acc::CountTrue(..) => 9,
+            Acc::AvgInt(..) => 24,
+            Acc::AvgFloat(..) => 16,
+            Acc::MinMaxInt(..) | Acc::MinMaxFloat(..) => 9,
+            Acc::MinMaxBool(..) => 2,
+            Acc::MinMaxIp(..) => 17,
+            Acc::MinMaxStr(..) => 16,
+            Acc::CountDistinct(..) => 40,
+            Acc::ApproxDistinct(_) => std::mem::size_of::<Hll>() + 64,
+            Acc::Quantile(..) => 24,
+            Acc::QuantileOf(..) => 0,
+            Acc::ApproxQuantile(..) => std::mem::size_of::<QuantileSketch>() + 256,
+            Acc::ArgBest(..) => 72,
+        }
+    }
+
     /// Adds rows `rows` (with groups `gids`) of `arg` (None for count(*)); `arg2`
-    /// is the second argument (arg_max's value) with its type.
+    /// is the second argument (arg_max's value) with its type. Adds to `grown`
+    /// the bytes of state that grows with the values (sets, buffers, strings).
+    #[allow(clippy::too_many_arguments)]
     fn update(
         &mut self,
         arg: Option<&Vector>,
@@ -215,6 +191,7 @@ impl Acc {
         rows: &[u32],
         gids: &[u32],
         len: usize,
+        grown: &mut usize,
     ) -> Result<()> {
         let Some(v) = arg else {
             if let Acc::Count(c) = self {
@@ -329,21 +306,45 @@ impl Acc {
                         Some(cur) => (s > &**cur) == is_max && s != &**cur,
                     };
                     if better {
+                        *grown += s.len();
                         m[g] = Some(s.into());
                     }
                 }
             }
-            Acc::CountDistinct(sets) => {
-                let mut buf = Vec::new();
+            Acc::CountDistinct(sets, coder, t) => {
+                let before = coder.bytes();
+                let mut added = 0usize;
+                match &v.data {
+                    VData::Dict { codes, dict }
+                        if sets.len().saturating_mul(dict.len()) <= DictSeen::MAX_BITS =>
+                    {
+                        // Dictionary codes: each (group, code) is interned and
+                        // inserted once per segment.
+                        let n = dict.len();
+                        coder.cache.reset_for(dict);
+                        coder.seen.reset_for(dict, sets.len());
+                        for (r, g) in pairs {
+                            let c = codes[r] as usize;
+                            if !v.is_valid(r) {
+                                continue;
+                            }
+                            if c >= n || !coder.seen.test_and_set(g * n + c) {
+                                let id = coder.cache.id(c as u32, &mut coder.strs) as u64;
+                                added += sets[g].insert(id) as usize;
+                            }
+                        }
+                        *grown += added * 16 + coder.bytes().saturating_sub(before);
+                        return Ok(());
+                    }
+                    _ => {}
+                }
                 for (r, g) in pairs {
                     if v.is_valid(r) {
-                        buf.clear();
-                        encode(&mut buf, v, r, false);
-                        if !sets[g].contains(buf.as_slice()) {
-                            sets[g].insert(buf.as_slice().into());
-                        }
+                        let c = coder.code(v, r, *t);
+                        added += sets[g].insert(c) as usize;
                     }
                 }
+                *grown += added * 16 + coder.bytes().saturating_sub(before);
             }
             Acc::CountTrue(c, f) => {
                 let x = vector::bools(v, len)?;
@@ -366,12 +367,16 @@ impl Acc {
             }
             Acc::Quantile(vals, _) => {
                 let x = vector::floats(v, len)?;
+                let mut added = 0usize;
                 for (r, g) in pairs {
                     if v.is_valid(r) {
                         vals[g].push(x[r]);
+                        added += 1;
                     }
                 }
+                *grown += added * 8;
             }
+            Acc::QuantileOf(..) => {}
             Acc::ApproxQuantile(sk, _) => {
                 let x = vector::floats(v, len)?;
                 for (r, g) in pairs {
@@ -398,6 +403,9 @@ impl Acc {
                         Some((cur, _)) => cmp_to(val, r, vt, cur) == want,
                     };
                     if better {
+                        if best[g].is_none() {
+                            *grown += 64;
+                        }
                         best[g] = Some((val.value(r, vt), v.value(r, types.0)));
                     }
                 }
@@ -499,11 +507,19 @@ impl Acc {
                     }
                 }
             }
-            (Acc::CountDistinct(a), Acc::CountDistinct(b)) => {
+            (Acc::CountDistinct(a, coder, t), Acc::CountDistinct(b, other, _)) => {
+                let translate = matches!(t, PhysicalType::Utf8 | PhysicalType::Ip);
                 for (g, set) in b.into_iter().enumerate() {
-                    a[m(g)].extend(set);
+                    if translate {
+                        for c in set {
+                            a[m(g)].insert(coder.translate(&other, c, *t));
+                        }
+                    } else {
+                        a[m(g)].extend(set);
+                    }
                 }
             }
+            (Acc::QuantileOf(..), Acc::QuantileOf(..)) => {}
             (Acc::CountTrue(a, fa), Acc::CountTrue(b, fb)) => {
                 for g in 0..b.len() {
                     a[m(g)] += b[g];
@@ -562,7 +578,7 @@ impl Acc {
         };
         match self {
             Acc::Count(c) => Column::new(ColumnData::Int64(c.clone())),
-            Acc::CountDistinct(s) => Column::new(ColumnData::Int64(
+            Acc::CountDistinct(s, _, _) => Column::new(ColumnData::Int64(
                 s.iter().map(|x| x.len() as i64).collect(),
             )),
             Acc::SumInt(s, f) => with_seen(ColumnData::Int64(s.clone()), f),
@@ -592,6 +608,7 @@ impl Acc {
             Acc::CountTrue(..)
             | Acc::ApproxDistinct(_)
             | Acc::Quantile(..)
+            | Acc::QuantileOf(..)
             | Acc::ApproxQuantile(..)
             | Acc::ArgBest(..) => Column::new(ColumnData::empty(t.physical())),
             Acc::MinMaxStr(v, _) => {
@@ -628,9 +645,9 @@ impl Acc {
                 )))
             }
             Acc::Quantile(vals, q) => {
+                // Sorted by `GroupTable::finish`.
                 for v in vals {
-                    let mut v = v.clone();
-                    vector::push_value(&mut out, &as_value(quantile_cont(&mut v, *q)));
+                    vector::push_value(&mut out, &as_value(quantile_sorted(v, *q)));
                 }
             }
             Acc::ApproxQuantile(sk, q) => {
@@ -650,22 +667,17 @@ impl Acc {
     }
 }
 
-/// DuckDB's `quantile_cont`: linear interpolation between the values at
-/// `floor(q * (n - 1))` and `ceil(q * (n - 1))` of the sorted input.
-pub(crate) fn quantile_cont(v: &mut [f64], q: f64) -> Option<f64> {
+/// DuckDB's `quantile_cont` (linear interpolation between the values at
+/// `floor(q * (n - 1))` and `ceil(q * (n - 1))`) of values sorted by
+/// `f64::total_cmp`.
+pub(crate) fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
     let pos = q * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
+    let lo = (pos.floor() as usize).min(v.len() - 1);
     let hi = (pos.ceil() as usize).min(v.len() - 1);
-    let (_, &mut lo_v, rest) = v.select_nth_unstable_by(lo, f64::total_cmp);
-    let hi_v = if hi == lo {
-        lo_v
-    } else {
-        rest.iter().copied().min_by(f64::total_cmp).unwrap_or(lo_v)
-    };
-    Some(lo_v + (pos - lo as f64) * (hi_v - lo_v))
+    Some(v[lo] + (pos - lo as f64) * (v[hi] - v[lo]))
 }
 
 /// Compares row `r` of `v` (type `t`) with a value, without allocating.
@@ -708,64 +720,58 @@ fn sum_overflow() -> Error {
     )
 }
 
-/// A group table: keys, their ids, and per-aggregate states.
+/// A group table: the groups and per-aggregate states.
 pub struct GroupTable {
-    key_types: Vec<DataType>,
-    kinds: Vec<KeyKind>,
-    map: HashMap<Box<[u8]>, u32>,
-    keys: Vec<Box<[u8]>>,
+    map: GroupMap,
     accs: Vec<Acc>,
-    /// Scratch: the current key, and group ids of a batch.
-    buf: Vec<u8>,
+    /// Bytes per group of the fixed-size states.
+    group_bytes: usize,
+    /// Bytes of the states that grow with the values.
+    var_bytes: usize,
+    /// Scratch: group ids and row numbers of a batch.
     gids: Vec<u32>,
+    rows: Vec<u32>,
 }
 
 impl GroupTable {
-    pub fn new(key_types: Vec<DataType>, aggs: &[AggExpr]) -> GroupTable {
-        let kinds = key_types
-            .iter()
-            .map(|t| KeyKind::Plain(t.physical()))
-            .collect();
-        GroupTable {
-            key_types,
-            kinds,
-            map: HashMap::new(),
-            keys: Vec::new(),
-            accs: aggs.iter().map(Acc::new).collect(),
-            buf: Vec::new(),
-            gids: Vec::new(),
+    pub fn new(layout: KeyLayout, aggs: &[AggExpr]) -> GroupTable {
+        let mut accs: Vec<Acc> = Vec::with_capacity(aggs.len());
+        for (i, a) in aggs.iter().enumerate() {
+            // Exact quantiles of one argument (and FILTER) share one value buffer.
+            let shared = (a.func == AggFunc::QuantileCont)
+                .then(|| {
+                    aggs[..i].iter().position(|b| {
+                        b.func == AggFunc::QuantileCont && b.arg == a.arg && b.filter == a.filter
+                    })
+                })
+                .flatten();
+            accs.push(match shared {
+                Some(j) => Acc::QuantileOf(j, a.quantile),
+                None => Acc::new(a),
+            });
         }
-    }
-
-    fn empty_like(&self) -> GroupTable {
+        let group_bytes = accs.iter().map(Acc::group_bytes).sum();
         GroupTable {
-            key_types: self.key_types.clone(),
-            kinds: self.kinds.clone(),
-            map: HashMap::new(),
-            keys: Vec::new(),
-            accs: Vec::new(),
-            buf: Vec::new(),
+            map: GroupMap::new(layout),
+            accs,
+            group_bytes,
+            var_bytes: 0,
             gids: Vec::new(),
+            rows: Vec::new(),
         }
     }
 
     pub fn num_groups(&self) -> usize {
-        self.keys.len()
+        self.map.len()
     }
 
-    fn group_of(&mut self) -> u32 {
-        if let Some(&g) = self.map.get(self.buf.as_slice()) {
-            return g;
-        }
-        let g = self.keys.len() as u32;
-        let key: Box<[u8]> = self.buf.as_slice().into();
-        self.map.insert(key.clone(), g);
-        self.keys.push(key);
-        g
+    /// Approximate bytes held.
+    pub fn bytes(&self) -> usize {
+        self.map.bytes() + self.map.len() * self.group_bytes + self.var_bytes
     }
 
     fn grow(&mut self) {
-        let n = self.keys.len();
+        let n = self.map.len();
         for a in &mut self.accs {
             a.resize(n);
         }
@@ -773,38 +779,39 @@ impl GroupTable {
 
     /// Ensures the single group of an aggregate without GROUP BY exists.
     pub fn ensure_empty_key_group(&mut self) {
-        self.buf.clear();
-        self.group_of();
+        self.map.ensure_group();
         self.grow();
     }
 
-    /// Adds the rows `rows` of a batch: `keys` are the key vectors, `inputs` the
+    /// Adds the `len` rows of a batch: `keys` are the key vectors, `inputs` the
     /// aggregate inputs.
-    fn update(
-        &mut self,
-        keys: &[&Vector],
-        inputs: &[AggInput<'_>],
-        rows: &[u32],
-        len: usize,
-        local: bool,
-    ) -> Result<()> {
+    fn update(&mut self, keys: &[&Vector], inputs: &[AggInput<'_>], len: usize) -> Result<()> {
         let mut gids = std::mem::take(&mut self.gids);
-        gids.clear();
-        for &r in rows {
-            self.buf.clear();
-            for k in keys {
-                encode(&mut self.buf, k, r as usize, local);
-            }
-            gids.push(self.group_of());
+        let r = self.map.groups(keys, len, &mut gids);
+        if let Err(e) = r {
+            self.gids = gids;
+            return Err(e);
         }
         self.grow();
+        if self.rows.len() < len {
+            self.rows = (0..len as u32).collect();
+        }
+        let rows = &self.rows[..len];
         let (mut frows, mut fgids) = (Vec::new(), Vec::new());
+        let mut grown = 0usize;
+        let mut result = Ok(());
         for (a, inp) in self.accs.iter_mut().zip(inputs) {
             let (rs, gs): (&[u32], &[u32]) = match inp.filter {
                 None => (rows, &gids),
                 Some(f) => {
                     // FILTER (WHERE ...): keep the rows where it is TRUE.
-                    let b = vector::bools(f, len)?;
+                    let b = match vector::bools(f, len) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    };
                     frows.clear();
                     fgids.clear();
                     for (&r, &g) in rows.iter().zip(&gids) {
@@ -816,50 +823,21 @@ impl GroupTable {
                     (&frows, &fgids)
                 }
             };
-            a.update(inp.arg, inp.arg2, inp.types, rs, gs, len)?;
+            if let Err(e) = a.update(inp.arg, inp.arg2, inp.types, rs, gs, len, &mut grown) {
+                result = Err(e);
+                break;
+            }
         }
+        self.var_bytes += grown;
         self.gids = gids;
-        Ok(())
+        result
     }
 
-    /// Merges `other` (with the same aggregates) into this table, translating
-    /// dictionary codes in its keys to strings.
+    /// Merges `other` (with the same aggregates and key layout) into this table.
     fn merge(&mut self, other: GroupTable) -> Result<()> {
-        let mut map = Vec::with_capacity(other.keys.len());
-        for key in &other.keys {
-            self.buf.clear();
-            let mut r = Reader { b: key, pos: 0 };
-            for kind in &other.kinds {
-                let flag = r.take(1)?[0];
-                self.buf.push(flag);
-                if flag == 0 {
-                    continue;
-                }
-                match kind {
-                    KeyKind::Dict(d) => {
-                        let c = r.u32()? as usize;
-                        let s = if c < d.len() { d.get(c) } else { "" };
-                        push_str(&mut self.buf, s);
-                    }
-                    KeyKind::Plain(p) => {
-                        let n = match p {
-                            PhysicalType::Int64 | PhysicalType::Float64 => 8,
-                            PhysicalType::Bool => 1,
-                            PhysicalType::Ip => 16,
-                            PhysicalType::Utf8 => {
-                                let l = r.u32()?;
-                                self.buf.extend_from_slice(&l.to_le_bytes());
-                                l as usize
-                            }
-                        };
-                        let bytes = r.take(n)?;
-                        self.buf.extend_from_slice(bytes);
-                    }
-                }
-            }
-            map.push(self.group_of());
-        }
+        let map = self.map.absorb(&other.map)?;
         self.grow();
+        self.var_bytes += other.var_bytes;
         for (a, b) in self.accs.iter_mut().zip(other.accs) {
             a.merge(b, &map)?;
         }
@@ -867,44 +845,35 @@ impl GroupTable {
     }
 
     /// The result: key columns, then one column per aggregate.
-    pub fn finish(&self, aggs: &[AggExpr]) -> Result<Vec<Column>> {
-        let mut cols: Vec<Column> = self
-            .key_types
-            .iter()
-            .map(|t| Column::new(ColumnData::empty(t.physical())))
-            .collect();
-        let mut validity: Vec<Vec<bool>> = vec![Vec::with_capacity(self.keys.len()); cols.len()];
-        for key in &self.keys {
-            let mut r = Reader { b: key, pos: 0 };
-            for (i, c) in cols.iter_mut().enumerate() {
-                let valid = r.take(1)?[0] == 1;
-                validity[i].push(valid);
-                if !valid {
-                    c.data.push_default();
-                    continue;
+    pub fn finish(&mut self, aggs: &[AggExpr]) -> Result<Vec<Column>> {
+        let mut cols = self.map.key_columns();
+        for a in &mut self.accs {
+            if let Acc::Quantile(vals, _) = a {
+                for v in vals.iter_mut() {
+                    v.sort_unstable_by(f64::total_cmp);
                 }
-                match &mut c.data {
-                    ColumnData::Int64(v) => v.push(r.u64()? as i64),
-                    ColumnData::Float64(v) => v.push(f64::from_bits(r.u64()?)),
-                    ColumnData::Bool(v) => v.push(r.take(1)?[0] != 0),
-                    ColumnData::Ip(v) => v.push(r.u128()?),
-                    ColumnData::Utf8(v) => {
-                        let l = r.u32()? as usize;
-                        let b = r.take(l)?;
-                        let s = std::str::from_utf8(b)
-                            .map_err(|_| Error::Internal("group key is not UTF-8".into()))?;
-                        v.push(s);
-                    }
-                }
-            }
-        }
-        for (c, v) in cols.iter_mut().zip(validity) {
-            if v.iter().any(|x| !x) {
-                c.validity = Some(Bitmap::from_words(words_of(&v), v.len()));
             }
         }
         for (a, e) in self.accs.iter().zip(aggs) {
-            cols.push(a.finish(e.data_type));
+            let col = match a {
+                Acc::QuantileOf(j, q) => {
+                    let Some(Acc::Quantile(vals, _)) = self.accs.get(*j) else {
+                        return Err(Error::Internal("shared quantile without values".into()));
+                    };
+                    let mut out = Column::new(ColumnData::empty(e.data_type.physical()));
+                    for v in vals {
+                        let x = match quantile_sorted(v, *q) {
+                            None => Value::Null,
+                            Some(x) if e.data_type == DataType::Double => Value::Float(x),
+                            Some(x) => Value::Int(x.round() as i64),
+                        };
+                        vector::push_value(&mut out, &x);
+                    }
+                    out
+                }
+                a => a.finish(e.data_type),
+            };
+            cols.push(col);
         }
         Ok(cols)
     }
@@ -941,78 +910,58 @@ impl<'a> AggInput<'a> {
     }
 }
 
-/// A thread's aggregation state: its table plus the current segment's table when
-/// keys are dictionary codes.
+/// A thread's aggregation state: its group table and its share of the memory
+/// pool.
 pub struct AggState {
     pub table: GroupTable,
-    local: Option<GroupTable>,
-    aggs: Vec<AggExpr>,
+    reservation: Option<Reservation>,
 }
 
 impl AggState {
-    pub fn new(key_types: Vec<DataType>, aggs: &[AggExpr]) -> AggState {
+    pub fn new(layout: KeyLayout, aggs: &[AggExpr], reservation: Option<Reservation>) -> AggState {
         AggState {
-            table: GroupTable::new(key_types, aggs),
-            local: None,
-            aggs: aggs.to_vec(),
+            table: GroupTable::new(layout, aggs),
+            reservation,
         }
     }
 
-    /// Adds a batch's selected rows.
-    pub fn update(
-        &mut self,
-        keys: &[&Vector],
-        args: &[AggInput<'_>],
-        rows: &[u32],
-        len: usize,
-    ) -> Result<()> {
-        let any_dict = keys.iter().any(|k| matches!(k.data, VData::Dict { .. }));
-        if !any_dict {
-            return self.table.update(keys, args, rows, len, false);
-        }
-        // Dictionary keys: group by code in a per-segment table.
-        let compatible = self.local.as_ref().is_some_and(|l| {
-            l.kinds
-                .iter()
-                .zip(keys)
-                .all(|(kind, k)| match (kind, &k.data) {
-                    (KeyKind::Dict(d), VData::Dict { dict, .. }) => Arc::ptr_eq(d, dict),
-                    (KeyKind::Plain(_), VData::Dict { .. }) | (KeyKind::Dict(_), _) => false,
-                    (KeyKind::Plain(_), _) => true,
-                })
-        });
-        if !compatible {
-            self.flush()?;
-            let mut t = GroupTable::new(self.table.key_types.clone(), &self.aggs);
-            t.kinds = keys
-                .iter()
-                .zip(&self.table.key_types)
-                .map(|(k, ty)| match &k.data {
-                    VData::Dict { dict, .. } => KeyKind::Dict(dict.clone()),
-                    _ => KeyKind::Plain(ty.physical()),
-                })
-                .collect();
-            self.local = Some(t);
-        }
-        match &mut self.local {
-            Some(l) => l.update(keys, args, rows, len, true),
-            None => Err(Error::Internal("no segment-local group table".into())),
-        }
+    /// Starts a segment (integer key domains for the dense path).
+    pub fn begin_segment(&mut self, domains: SegmentDomains) {
+        self.table.map.begin_segment(domains);
     }
 
-    /// Moves the segment-local groups into the thread's table.
-    pub fn flush(&mut self) -> Result<()> {
-        if let Some(l) = self.local.take() {
-            self.table.merge(l)?;
+    /// Adds a batch's `len` rows (all selected).
+    pub fn update(&mut self, keys: &[&Vector], args: &[AggInput<'_>], len: usize) -> Result<()> {
+        self.table.update(keys, args, len)?;
+        self.account()
+    }
+
+    fn account(&mut self) -> Result<()> {
+        if let Some(r) = &mut self.reservation {
+            r.resize(self.table.bytes())?;
         }
         Ok(())
     }
 
     /// Merges another thread's state into this one.
-    pub fn merge(&mut self, mut other: AggState) -> Result<()> {
-        self.flush()?;
-        other.flush()?;
-        let t = std::mem::replace(&mut other.table, self.table.empty_like());
-        self.table.merge(t)
+    pub fn merge(&mut self, other: AggState) -> Result<()> {
+        let AggState {
+            table,
+            mut reservation,
+        } = other;
+        self.table.merge(table)?;
+        if let Some(r) = &mut reservation {
+            r.free();
+        }
+        self.account()
+    }
+
+    /// The result columns (keys, then aggregates); with `ensure_group`, an
+    /// aggregate without GROUP BY has its one row even over no input.
+    pub fn finish(mut self, aggs: &[AggExpr], ensure_group: bool) -> Result<Vec<Column>> {
+        if ensure_group {
+            self.table.ensure_empty_key_group();
+        }
+        self.table.finish(aggs)
     }
 }

@@ -6,8 +6,10 @@
 //! global).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+use super::memory::MemoryPool;
 
 use crate::sql::plan::LogicalPlan;
 
@@ -43,6 +45,8 @@ pub struct ExecStats {
     pub rows_passed: AtomicU64,
     /// Whether the aggregate was answered (at least partly) from the indexes.
     pub index_only: AtomicBool,
+    /// The query's memory pool (created by the first operator that reserves).
+    memory: OnceLock<Arc<MemoryPool>>,
     operators: Mutex<Vec<(usize, OperatorStats)>>,
 }
 
@@ -61,6 +65,16 @@ impl ExecStats {
             node as *const LogicalPlan as usize,
             OperatorStats { rows, time },
         ));
+    }
+
+    /// The query's memory pool, created with `limit` on first use.
+    pub(crate) fn memory(&self, limit: usize) -> &Arc<MemoryPool> {
+        self.memory.get_or_init(|| MemoryPool::new(limit))
+    }
+
+    /// The most operator-state bytes the query held at once (estimated).
+    pub fn peak_memory(&self) -> u64 {
+        self.memory.get().map_or(0, |p| p.peak() as u64)
     }
 
     /// What was recorded for `node` (a node of the plan that was executed).

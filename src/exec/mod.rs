@@ -9,15 +9,18 @@
 
 pub mod agg;
 pub mod functions;
+pub mod group;
 pub mod index_scan;
 mod join;
+pub mod memory;
 pub mod metrics;
 pub mod result;
 pub mod sketch;
 mod subquery;
+mod sort;
+mod stream;
 pub mod vector;
 
-use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
@@ -30,11 +33,13 @@ use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
 use crate::sql::optimize::{self, ConjunctUse, IndexPredicate};
-use crate::sql::plan::{AggExpr, BinaryOp, Expr, LogicalPlan, SortKey, ZonePredicate};
+use crate::sql::plan::{AggExpr, BinaryOp, Expr, LogicalPlan, ZonePredicate};
 use crate::storage::segment::{ColumnBlock, Segment, Stats};
 use agg::AggState;
+use memory::Reservation;
 pub use metrics::{ExecStats, OperatorStats};
 pub use result::{ColumnIndex, FromValue, Row, Rows};
+use sort::sort;
 use vector::Vector;
 
 pub use vector::cast_value;
@@ -233,7 +238,17 @@ fn run(
     row_budget: Option<usize>,
 ) -> Result<Vec<Batch>> {
     let start = Instant::now();
-    let out = run_node(snapshot, plan, opts, stats, row_budget)?;
+    if opts
+        .cancel
+        .as_ref()
+        .is_some_and(|c| c.load(AtomicOrdering::Relaxed))
+    {
+        return Err(Error::Cancelled);
+    }
+    let out = match stream::try_run(snapshot, plan, opts, stats)? {
+        Some(out) => out,
+        None => run_node(snapshot, plan, opts, stats, row_budget)?,
+    };
     let rows: usize = out.iter().map(Batch::num_rows).sum();
     stats.record(plan, rows as u64, start.elapsed());
     Ok(out)
@@ -347,7 +362,8 @@ fn run_node(
         }
         LogicalPlan::Aggregate { input, group, aggs } => {
             let batches = run(snapshot, input, opts, stats, None)?;
-            aggregate_batches(batches, group, aggs)
+            let pool = stats.memory(opts.memory_limit);
+            aggregate_batches(batches, group, aggs, pool.reservation("hash aggregate"))
         }
         LogicalPlan::Join {
             left,
@@ -382,7 +398,13 @@ fn run_node(
         LogicalPlan::Scan { .. } => Err(Error::Internal("unreachable scan".into())),
         LogicalPlan::Sort { input, keys, fetch } => {
             let batches = run(snapshot, input, opts, stats, None)?;
-            sort(batches, keys, *fetch, &input.schema())
+            sort(
+                batches,
+                keys,
+                *fetch,
+                &input.schema(),
+                stats.memory(opts.memory_limit),
+            )
         }
         LogicalPlan::Limit { input, skip, fetch } => {
             let budget = fetch.map(|f| f.saturating_add(*skip));
@@ -460,11 +482,12 @@ fn aggregate_batches(
     batches: Vec<Batch>,
     group: &[(Expr, String)],
     aggs: &[(AggExpr, String)],
+    reservation: Reservation,
 ) -> Result<Vec<Batch>> {
     let agg_exprs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
-    let key_types = group.iter().map(|(e, _)| e.data_type()).collect();
-    let mut st = AggState::new(key_types, &agg_exprs);
-    let mut rows: Vec<u32> = Vec::new();
+    let key_types: Vec<DataType> = group.iter().map(|(e, _)| e.data_type()).collect();
+    let layout = group::KeyLayout::new(&key_types, &[]);
+    let mut st = AggState::new(layout, &agg_exprs, Some(reservation));
     for b in batches {
         let len = b.num_rows();
         if len == 0 {
@@ -488,15 +511,9 @@ fn aggregate_batches(
                 agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref())
             })
             .collect();
-        rows.clear();
-        rows.extend(0..len as u32);
-        st.update(&key_refs, &inputs, &rows, len)?;
+        st.update(&key_refs, &inputs, len)?;
     }
-    st.flush()?;
-    if group.is_empty() {
-        st.table.ensure_empty_key_group();
-    }
-    let cols = st.table.finish(&agg_exprs)?;
+    let cols = st.finish(&agg_exprs, group.is_empty())?;
     Ok(vec![Batch { columns: cols }])
 }
 
@@ -658,8 +675,46 @@ fn block_may_match(seg: &Segment, b: usize, tests: &[(usize, ZoneTest)]) -> bool
 
 /// What one worker thread accumulates.
 enum WorkerOut {
-    Rows(Vec<(usize, Batch)>),
+    /// Projected rows per segment, the bytes of the finished ones, and their share
+    /// of the memory pool.
+    Rows(Vec<(usize, Batch)>, usize, Reservation),
     Agg(Box<AggState>),
+}
+
+/// What every segment of one scan pipeline shares.
+struct ScanCtx<'a> {
+    info: ScanInfo<'a>,
+    sink: Sink<'a>,
+    opts: &'a ExecOptions,
+    stats: &'a ExecStats,
+}
+
+impl ScanCtx<'_> {
+    fn check_cancel(&self) -> Result<()> {
+        match &self.opts.cancel {
+            Some(c) if c.load(AtomicOrdering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Approximate bytes of a batch.
+pub(crate) fn batch_bytes(b: &Batch) -> usize {
+    b.columns.iter().map(sort::column_bytes).sum()
+}
+
+fn check_columns(snapshot: &Snapshot, table: &str, segments: &[Arc<Segment>]) -> Result<()> {
+    let nfields = snapshot.table(table)?.schema.fields.len();
+    for s in segments {
+        if s.meta().columns.len() != nfields {
+            return Err(Error::InvalidInput(format!(
+                "not supported yet: segment {} has {} columns, table '{table}' has {nfields}",
+                s.meta().segment_id,
+                s.meta().columns.len(),
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Runs the scan pipeline over the segments of `input`'s scan (or over `only`, a
@@ -679,27 +734,37 @@ fn pipeline(
         Some(s) => s,
         None => snapshot.segments(info.table, info.time_range)?,
     };
-    let entry = snapshot.table(info.table)?;
-    let nfields = entry.schema.fields.len();
-    for s in &segments {
-        if s.meta().columns.len() != nfields {
-            return Err(Error::InvalidInput(format!(
-                "not supported yet: segment {} has {} columns, table '{}' has {nfields}",
-                s.meta().segment_id,
-                s.meta().columns.len(),
-                info.table
-            )));
-        }
+    if let Sink::Aggregate(group, aggs) = sink {
+        let keys = stream::KeyPlan::new(snapshot, &info, group, &segments)?;
+        let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+        let out: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
+        aggregate_units(
+            snapshot,
+            &info,
+            group,
+            &aggs,
+            &keys,
+            vec![segments],
+            opts,
+            stats,
+            &|_, b| {
+                out.lock().unwrap_or_else(|p| p.into_inner()).push(b);
+                Ok(())
+            },
+        )?;
+        return Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()));
     }
-    let new_state = || -> WorkerOut {
-        match &sink {
-            Sink::Project(_) => WorkerOut::Rows(Vec::new()),
-            Sink::Aggregate(group, aggs) => {
-                let key_types = group.iter().map(|(e, _)| e.data_type()).collect();
-                let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
-                WorkerOut::Agg(Box::new(AggState::new(key_types, &aggs)))
-            }
-        }
+    check_columns(snapshot, info.table, &segments)?;
+    if let Some(p) = &opts.progress {
+        p.segments_total
+            .fetch_add(segments.len() as u64, AtomicOrdering::Relaxed);
+    }
+    let pool = stats.memory(opts.memory_limit);
+    let ctx = ScanCtx {
+        info,
+        sink,
+        opts,
+        stats,
     };
     let threads = opts.threads.max(1).min(segments.len().max(1));
     let next = AtomicUsize::new(0);
@@ -708,17 +773,14 @@ fn pipeline(
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let results: Mutex<Vec<WorkerOut>> = Mutex::new(Vec::new());
     let worker = || {
-        let mut state = new_state();
+        let mut state = WorkerOut::Rows(Vec::new(), 0, pool.reservation("materialized rows"));
         let r = (|| -> Result<()> {
-            let mut blocks: Vec<ColumnBlock> = (0..info.columns.len())
-                .map(|_| ColumnBlock::default())
-                .collect();
-            let mut scratch = Vec::new();
-            let mut sel = Vec::new();
+            let mut bufs = Buffers::new(ctx.info.columns.len());
             loop {
                 if failed.load(AtomicOrdering::Relaxed) {
                     return Ok(());
                 }
+                ctx.check_cancel()?;
                 if row_budget.is_some_and(|b| rows_done.load(AtomicOrdering::Relaxed) >= b) {
                     return Ok(());
                 }
@@ -726,17 +788,7 @@ fn pipeline(
                 let Some(seg) = segments.get(i) else {
                     return Ok(());
                 };
-                let produced = run_segment(
-                    seg,
-                    i,
-                    &info,
-                    &sink,
-                    &mut state,
-                    &mut blocks,
-                    &mut scratch,
-                    &mut sel,
-                    stats,
-                )?;
+                let produced = run_segment(seg, i, &ctx, &mut state, &mut bufs)?;
                 rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
             }
         })();
@@ -763,65 +815,209 @@ fn pipeline(
         return Err(e);
     }
     let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    match sink {
-        Sink::Project(_) => {
-            let mut all: Vec<(usize, Batch)> = Vec::new();
-            for r in results {
-                if let WorkerOut::Rows(v) = r {
-                    all.extend(v);
-                }
-            }
-            // Segment order (stable within a segment) keeps table order.
-            all.sort_by_key(|(i, _)| *i);
-            Ok(all.into_iter().map(|(_, b)| b).collect())
+    let mut all: Vec<(usize, Batch)> = Vec::new();
+    for r in results {
+        if let WorkerOut::Rows(v, _, _) = r {
+            all.extend(v);
         }
-        Sink::Aggregate(group, aggs) => {
-            let mut merged: Option<AggState> = None;
-            for r in results {
-                if let WorkerOut::Agg(mut s) = r {
-                    s.flush()?;
-                    match &mut merged {
-                        None => merged = Some(*s),
-                        Some(m) => m.merge(*s)?,
-                    }
-                }
-            }
-            let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
-            let mut m = match merged {
-                Some(m) => m,
-                None => AggState::new(group.iter().map(|(e, _)| e.data_type()).collect(), &aggs),
-            };
-            if group.is_empty() {
-                m.table.ensure_empty_key_group();
-            }
-            let cols = m.table.finish(&aggs)?;
-            Ok(vec![Batch { columns: cols }])
+    }
+    // Segment order (stable within a segment) keeps table order.
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, b)| b).collect())
+}
+
+/// Per-worker decoding buffers.
+struct Buffers {
+    blocks: Vec<ColumnBlock>,
+    scratch: Vec<u8>,
+    sel: Vec<u32>,
+}
+
+impl Buffers {
+    fn new(columns: usize) -> Buffers {
+        Buffers {
+            blocks: (0..columns).map(|_| ColumnBlock::default()).collect(),
+            scratch: Vec::new(),
+            sel: Vec::new(),
         }
     }
 }
 
-/// Processes one segment; returns the number of rows it produced (projection).
+/// Aggregates `units` (lists of segments whose groups are disjoint) and hands
+/// each unit's finished result to `on_unit` as soon as its last segment is done.
+/// Segments are claimed in order by the worker threads; a worker's table covers
+/// the segments it ran of one unit, and the tables of a unit are merged by the
+/// worker that hands in its last one.
 #[allow(clippy::too_many_arguments)]
+fn aggregate_units(
+    snapshot: &Snapshot,
+    info: &ScanInfo<'_>,
+    group: &[(Expr, String)],
+    aggs: &[AggExpr],
+    keys: &stream::KeyPlan,
+    units: Vec<Vec<Arc<Segment>>>,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+    on_unit: &(dyn Fn(usize, Batch) -> Result<()> + Sync),
+) -> Result<()> {
+    let flat: Vec<(usize, Arc<Segment>)> = units
+        .iter()
+        .enumerate()
+        .flat_map(|(u, segs)| segs.iter().map(move |s| (u, s.clone())))
+        .collect();
+    let all: Vec<Arc<Segment>> = flat.iter().map(|(_, s)| s.clone()).collect();
+    check_columns(snapshot, info.table, &all)?;
+    if let Some(p) = &opts.progress {
+        p.segments_total
+            .fetch_add(flat.len() as u64, AtomicOrdering::Relaxed);
+    }
+    let pool = stats.memory(opts.memory_limit);
+    let new_state = || {
+        Box::new(AggState::new(
+            keys.layout.clone(),
+            aggs,
+            Some(pool.reservation("hash aggregate")),
+        ))
+    };
+    let finish = |u: usize, states: Vec<AggState>| -> Result<()> {
+        let mut it = states.into_iter();
+        let mut m = it.next().unwrap_or_else(|| *new_state());
+        for s in it {
+            m.merge(s)?;
+        }
+        let cols = m.finish(aggs, group.is_empty())?;
+        on_unit(u, Batch { columns: cols })
+    };
+    // Units without segments are finished at once (an aggregate without GROUP BY
+    // over nothing still has its row).
+    for (u, segs) in units.iter().enumerate() {
+        if segs.is_empty() {
+            finish(u, Vec::new())?;
+        }
+    }
+    struct Slot {
+        done: usize,
+        states: Vec<AggState>,
+    }
+    let totals: Vec<usize> = units.iter().map(Vec::len).collect();
+    let slots: Mutex<Vec<Slot>> = Mutex::new(
+        units
+            .iter()
+            .map(|_| Slot {
+                done: 0,
+                states: Vec::new(),
+            })
+            .collect(),
+    );
+    let hand_in = |u: usize, state: Box<AggState>, segs: usize| -> Result<()> {
+        let ready = {
+            let mut sl = slots.lock().unwrap_or_else(|p| p.into_inner());
+            let s = &mut sl[u];
+            s.done += segs;
+            s.states.push(*state);
+            (s.done == totals[u]).then(|| std::mem::take(&mut s.states))
+        };
+        match ready {
+            Some(states) => finish(u, states),
+            None => Ok(()),
+        }
+    };
+    // The sink needs named aggregates; the names are not used.
+    let aggs_named: Vec<(AggExpr, String)> =
+        aggs.iter().map(|a| (a.clone(), String::new())).collect();
+    let ctx = ScanCtx {
+        info: ScanInfo {
+            table: info.table,
+            columns: info.columns,
+            time_range: info.time_range,
+            zone: info.zone,
+            filters: info.filters.clone(),
+            index: info.index.clone(),
+        },
+        sink: Sink::Aggregate(group, &aggs_named),
+        opts,
+        stats,
+    };
+    let threads = opts.threads.max(1).min(flat.len().max(1));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let worker = || {
+        let mut cur: Option<(usize, WorkerOut, usize)> = None;
+        let r = (|| -> Result<()> {
+            let mut bufs = Buffers::new(ctx.info.columns.len());
+            loop {
+                if failed.load(AtomicOrdering::Relaxed) {
+                    return Ok(());
+                }
+                ctx.check_cancel()?;
+                let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some((u, seg)) = flat.get(i) else {
+                    break;
+                };
+                if cur.as_ref().is_some_and(|c| c.0 != *u) {
+                    if let Some((cu, WorkerOut::Agg(st), n)) = cur.take() {
+                        hand_in(cu, st, n)?;
+                    }
+                }
+                let c = cur.get_or_insert_with(|| (*u, WorkerOut::Agg(new_state()), 0));
+                if let WorkerOut::Agg(st) = &mut c.1 {
+                    st.begin_segment(keys.segment_domains(seg));
+                }
+                run_segment(seg, i, &ctx, &mut c.1, &mut bufs)?;
+                c.2 += 1;
+            }
+            if let Some((cu, WorkerOut::Agg(st), n)) = cur.take() {
+                hand_in(cu, st, n)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = r {
+            failed.store(true, AtomicOrdering::Relaxed);
+            let mut fe = first_error.lock().unwrap_or_else(|p| p.into_inner());
+            fe.get_or_insert(e);
+        }
+    };
+    if threads <= 1 {
+        worker();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(worker);
+            }
+        });
+    }
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Processes one segment; returns the number of rows it produced (projection).
 fn run_segment(
     seg: &Arc<Segment>,
     seg_idx: usize,
-    info: &ScanInfo<'_>,
-    sink: &Sink<'_>,
+    ctx: &ScanCtx<'_>,
     state: &mut WorkerOut,
-    blocks: &mut [ColumnBlock],
-    scratch: &mut Vec<u8>,
-    sel: &mut Vec<u32>,
-    stats: &ExecStats,
+    bufs: &mut Buffers,
 ) -> Result<usize> {
+    let (info, stats) = (&ctx.info, ctx.stats);
     let meta = seg.meta();
     let nblocks = meta.columns.first().map_or(0, |c| c.blocks.len());
     ExecStats::add(&stats.segments, 1);
     ExecStats::add(&stats.blocks, nblocks as u64);
+    let progress = ctx.opts.progress.as_deref();
+    let done = || {
+        if let Some(p) = progress {
+            p.segments_done.fetch_add(1, AtomicOrdering::Relaxed);
+        }
+    };
     // Index candidates first: an empty bitmap skips the segment without reading it.
     let candidates = index_scan::candidate_rows(seg, &info.index)?;
     if candidates.as_ref().is_some_and(|c| c.is_empty()) {
         ExecStats::add(&stats.segments_index_skipped, 1);
         ExecStats::add(&stats.blocks_index_skipped, nblocks as u64);
+        done();
         return Ok(0);
     }
     let mut cand_iter = candidates.as_ref().map(|c| c.iter().peekable());
@@ -854,25 +1050,33 @@ fn run_segment(
             ExecStats::add(&stats.blocks_zone_skipped, 1);
             continue;
         }
+        ctx.check_cancel()?;
         ExecStats::add(&stats.blocks_read, 1);
         ExecStats::add(&stats.rows_scanned, len as u64);
+        let mut block_bytes = 0u64;
         for (k, &c) in info.columns.iter().enumerate() {
             if let Some(m) = meta.columns.get(c).and_then(|m| m.blocks.get(b)) {
-                let bytes = m.values.len as u64 + m.validity.map_or(0, |v| v.len as u64);
-                ExecStats::add(&stats.bytes_read, bytes);
+                block_bytes += m.values.len as u64 + m.validity.map_or(0, |v| v.len as u64);
             }
-            seg.read_block(c, b, &mut blocks[k], scratch)?;
-            if blocks[k].len() != len {
+            let blk = &mut bufs.blocks[k];
+            seg.read_block(c, b, blk, &mut bufs.scratch)?;
+            if blk.len() != len {
                 return Err(Error::corrupt(
                     seg.display_path(),
                     format!(
                         "block {b} of column {c} has {} rows, expected {len}",
-                        blocks[k].len()
+                        blk.len()
                     ),
                 ));
             }
         }
-        let vecs: Vec<Vector> = blocks.iter_mut().map(Vector::take_block).collect();
+        ExecStats::add(&stats.bytes_read, block_bytes);
+        if let Some(p) = progress {
+            p.rows_scanned
+                .fetch_add(len as u64, AtomicOrdering::Relaxed);
+            p.bytes_read.fetch_add(block_bytes, AtomicOrdering::Relaxed);
+        }
+        let vecs: Vec<Vector> = bufs.blocks.iter_mut().map(Vector::take_block).collect();
         let start_sel = cand_iter
             .is_some()
             .then_some(block_sel.as_slice())
@@ -881,43 +1085,38 @@ fn run_segment(
             &vecs,
             len,
             start_sel,
-            info,
-            sink,
+            ctx,
             state,
-            sel,
+            &mut bufs.sel,
             &mut out_cols,
-            stats,
         );
-        for (v, blk) in vecs.into_iter().zip(blocks.iter_mut()) {
+        for (v, blk) in vecs.into_iter().zip(bufs.blocks.iter_mut()) {
             v.restore(blk);
         }
         produced += r?;
     }
-    match state {
-        WorkerOut::Rows(v) => {
-            if let Some(cols) = out_cols {
-                v.push((seg_idx, Batch { columns: cols }));
-            }
+    if let WorkerOut::Rows(v, bytes, _) = state {
+        if let Some(cols) = out_cols {
+            *bytes += cols.iter().map(sort::column_bytes).sum::<usize>();
+            v.push((seg_idx, Batch { columns: cols }));
         }
-        WorkerOut::Agg(a) => a.flush()?,
     }
+    done();
     Ok(produced)
 }
 
 /// Filters one block and feeds the surviving rows to the sink. `start_sel`, the
 /// block's index candidate rows, is where the selection starts.
-#[allow(clippy::too_many_arguments)]
 fn process_block(
     vecs: &[Vector],
     len: usize,
     start_sel: Option<&[u32]>,
-    info: &ScanInfo<'_>,
-    sink: &Sink<'_>,
+    ctx: &ScanCtx<'_>,
     state: &mut WorkerOut,
     sel: &mut Vec<u32>,
     out_cols: &mut Option<Vec<Column>>,
-    stats: &ExecStats,
 ) -> Result<usize> {
+    let (info, stats) = (&ctx.info, ctx.stats);
     // Conjunct by conjunct, each evaluated only on the rows that passed the ones
     // before (so `x <> 0 AND 10 % x = 1` never divides by zero), compacting the
     // vectors whenever rows drop out.
@@ -947,10 +1146,8 @@ fn process_block(
     let vecs: &[Vector] = compacted.as_deref().unwrap_or(vecs);
     let len = n;
     ExecStats::add(&stats.rows_passed, n as u64);
-    let all: Vec<u32> = (0..len as u32).collect();
-    let rows: &[u32] = &all;
-    match (sink, state) {
-        (Sink::Project(exprs), WorkerOut::Rows(_)) => {
+    match (&ctx.sink, state) {
+        (Sink::Project(exprs), WorkerOut::Rows(_, done_bytes, mem)) => {
             let cols = out_cols.get_or_insert_with(|| {
                 exprs
                     .iter()
@@ -959,9 +1156,11 @@ fn process_block(
             });
             for ((e, _), c) in exprs.iter().zip(cols.iter_mut()) {
                 let v = vector::eval(e, vecs, len)?;
-                v.append_to(c, Some(rows), len);
+                v.append_to(c, None, len);
             }
-            Ok(rows.len())
+            let bytes: usize = cols.iter().map(sort::column_bytes).sum();
+            mem.resize(*done_bytes + bytes)?;
+            Ok(len)
         }
         (Sink::Aggregate(group, aggs), WorkerOut::Agg(st)) => {
             let keys: Vec<_> = group
@@ -981,106 +1180,11 @@ fn process_block(
                     agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref())
                 })
                 .collect();
-            st.update(&key_refs, &inputs, rows, len)?;
+            st.update(&key_refs, &inputs, len)?;
             Ok(0)
         }
         _ => Err(Error::Internal("sink and state disagree".into())),
     }
-}
-
-/// Compares row `a` of `ca` with row `b` of `cb` (same type), NULLs equal.
-fn cmp_cell(ca: &Column, a: usize, cb: &Column, b: usize) -> Ordering {
-    match (&ca.data, &cb.data) {
-        (ColumnData::Int64(x), ColumnData::Int64(y)) => x[a].cmp(&y[b]),
-        (ColumnData::Float64(x), ColumnData::Float64(y)) => vector::ord_f64(x[a], y[b]),
-        (ColumnData::Bool(x), ColumnData::Bool(y)) => x[a].cmp(&y[b]),
-        (ColumnData::Ip(x), ColumnData::Ip(y)) => x[a].cmp(&y[b]),
-        (ColumnData::Utf8(x), ColumnData::Utf8(y)) => x.get(a).cmp(y.get(b)),
-        _ => Ordering::Equal,
-    }
-}
-
-fn concat(batches: Vec<Batch>, schema: &[(String, DataType)]) -> Batch {
-    let mut cols: Vec<Column> = schema
-        .iter()
-        .map(|(_, t)| Column::new(ColumnData::empty(t.physical())))
-        .collect();
-    for b in batches {
-        let n = b.num_rows();
-        for (c, src) in cols.iter_mut().zip(b.columns) {
-            let v = Vector::from_column(&src);
-            v.append_to(c, None, n);
-        }
-    }
-    Batch { columns: cols }
-}
-
-/// ORDER BY: sorts the rows; with `fetch`, selects the first rows first (top-N).
-fn sort(
-    batches: Vec<Batch>,
-    keys: &[SortKey],
-    fetch: Option<usize>,
-    schema: &[(String, DataType)],
-) -> Result<Vec<Batch>> {
-    let all = concat(batches, schema);
-    let n = all.num_rows();
-    let vecs: Vec<Vector> = all.columns.iter().map(Vector::from_column).collect();
-    let mut key_cols = Vec::with_capacity(keys.len());
-    for k in keys {
-        let v = vector::eval(&k.expr, &vecs, n)?;
-        let mut c = Column::new(ColumnData::empty(k.expr.data_type().physical()));
-        v.append_to(&mut c, None, n);
-        key_cols.push(c);
-    }
-    let cmp = |a: &u32, b: &u32| -> Ordering {
-        let (a, b) = (*a as usize, *b as usize);
-        for (k, c) in keys.iter().zip(&key_cols) {
-            let (va, vb) = (c.is_valid(a), c.is_valid(b));
-            let o = match (va, vb) {
-                (false, false) => Ordering::Equal,
-                (false, true) => {
-                    if k.nulls_first {
-                        Ordering::Less
-                    } else {
-                        Ordering::Greater
-                    }
-                }
-                (true, false) => {
-                    if k.nulls_first {
-                        Ordering::Greater
-                    } else {
-                        Ordering::Less
-                    }
-                }
-                (true, true) => {
-                    let o = cmp_cell(c, a, c, b);
-                    if k.descending {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                }
-            };
-            if o != Ordering::Equal {
-                return o;
-            }
-        }
-        a.cmp(&b)
-    };
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    match fetch {
-        Some(f) if f < n => {
-            if f == 0 {
-                order.clear();
-            } else {
-                order.select_nth_unstable_by(f - 1, cmp);
-                order.truncate(f);
-                order.sort_unstable_by(cmp);
-            }
-        }
-        _ => order.sort_unstable_by(cmp),
-    }
-    Ok(vec![all.take(&order)])
 }
 
 fn limit(batches: Vec<Batch>, skip: usize, fetch: Option<usize>) -> Vec<Batch> {

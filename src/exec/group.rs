@@ -1,0 +1,1134 @@
+//! Group keys for hash aggregation: fixed-width packed keys, interners, and the
+//! dense per-segment path.
+//!
+//! Each group key column becomes a small unsigned *code* (0 is NULL): integers
+//! whose range is known from zone maps as `v - min + 1`, booleans as 1/2, strings,
+//! doubles and IPs as interned ids + 1, other integers as their 64 bits plus a NULL
+//! bit. A [`KeyLayout`] packs the codes into as few `u64` words as their bit
+//! widths allow, so a key is usually one `u64`, hashed with a multiply-xorshift
+//! mixer and stored inline in the hash table; wider keys live in an arena of words.
+//!
+//! Dictionary-encoded strings are translated to interned ids once per dictionary
+//! entry (a per-segment cache), never per row.
+//!
+//! Dense path: when every key of a segment has a small domain (dictionary codes,
+//! booleans, integers in a narrow zone-map range, `hour(ts)`, a time bucket over the
+//! segment's time span), a row's slot is the mixed-radix number of its per-segment
+//! codes, and a flat `slot -> group` array replaces hashing. A slot's group is looked
+//! up in the hash table once, the first time the slot is seen in the segment.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+
+use super::vector::{VData, Vector};
+use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
+use crate::error::{Error, Result};
+use crate::schema::{DataType, PhysicalType};
+
+/// An absent entry in id and slot arrays.
+pub(crate) const MISSING: u32 = u32::MAX;
+
+/// Dense slot arrays are used up to this many slots per segment.
+pub(crate) const DENSE_MAX_SLOTS: u64 = 1 << 18;
+
+/// A 64-bit mixer (murmur3's finalizer): good in both the high bits (hashbrown's
+/// control bytes) and the low bits (its bucket index).
+#[inline]
+pub(crate) fn mix64(x: u64) -> u64 {
+    let mut x = x ^ (x >> 33);
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+#[inline]
+fn hash_words(w: &[u64]) -> u64 {
+    let mut h = 0x9e37_79b9_7f4a_7c15u64;
+    for &x in w {
+        h = mix64(h ^ x);
+    }
+    h
+}
+
+/// A `BuildHasher` for integer keys (u32/u64 sets): one [`mix64`] per key.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FastHash;
+
+/// The hasher of [`FastHash`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        mix64(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.0 = mix64(self.0 ^ x as u64);
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = mix64(self.0 ^ x);
+    }
+}
+
+impl BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+/// Strings to dense ids (`0..len`), each string stored once.
+#[derive(Default)]
+pub(crate) struct StrInterner {
+    map: HashTable<u32>,
+    strings: StringVec,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl StrInterner {
+    pub fn intern(&mut self, s: &str) -> u32 {
+        let h = self.hasher.hash_one(s.as_bytes());
+        let strings = &self.strings;
+        if let Some(&id) = self.map.find(h, |&id| strings.get(id as usize) == s) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(s);
+        let (strings, hasher) = (&self.strings, &self.hasher);
+        self.map.insert_unique(h, id, |&id| {
+            hasher.hash_one(strings.get(id as usize).as_bytes())
+        });
+        id
+    }
+
+    pub fn get(&self, id: u32) -> &str {
+        if (id as usize) < self.strings.len() {
+            self.strings.get(id as usize)
+        } else {
+            ""
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.map.capacity() * 5 + self.strings.bytes().len() + self.strings.len() * 4
+    }
+}
+
+/// 128-bit values (IPs, double bits) to dense ids.
+#[derive(Default)]
+pub(crate) struct ValInterner {
+    map: HashTable<u32>,
+    vals: Vec<u128>,
+}
+
+impl ValInterner {
+    fn hash(v: u128) -> u64 {
+        mix64(v as u64 ^ mix64((v >> 64) as u64))
+    }
+
+    pub fn intern(&mut self, v: u128) -> u32 {
+        let h = Self::hash(v);
+        let vals = &self.vals;
+        if let Some(&id) = self.map.find(h, |&id| vals[id as usize] == v) {
+            return id;
+        }
+        let id = self.vals.len() as u32;
+        self.vals.push(v);
+        let vals = &self.vals;
+        self.map
+            .insert_unique(h, id, |&id| Self::hash(vals[id as usize]));
+        id
+    }
+
+    pub fn get(&self, id: u32) -> u128 {
+        self.vals.get(id as usize).copied().unwrap_or(0)
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.map.capacity() * 5 + self.vals.capacity() * 16
+    }
+}
+
+/// Bits of a double with -0.0 folded into 0.0 and one NaN (DuckDB groups them so).
+#[inline]
+pub(crate) fn norm_f64(x: f64) -> u64 {
+    if x.is_nan() {
+        f64::NAN.to_bits()
+    } else if x == 0.0 {
+        0
+    } else {
+        x.to_bits()
+    }
+}
+
+/// Interned ids of one dictionary's codes, filled on first use.
+#[derive(Default)]
+pub(crate) struct DictCache {
+    dict: Option<Arc<StringVec>>,
+    ids: Vec<u32>,
+}
+
+impl DictCache {
+    /// Points the cache at `dict` (cleared when it is a different dictionary).
+    #[inline]
+    pub fn reset_for(&mut self, dict: &Arc<StringVec>) {
+        if self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, dict)) {
+            return;
+        }
+        self.dict = Some(dict.clone());
+        self.ids.clear();
+        self.ids.resize(dict.len(), MISSING);
+    }
+
+    /// The id of code `c` of the current dictionary.
+    #[inline]
+    pub fn id(&mut self, c: u32, strs: &mut StrInterner) -> u32 {
+        let Some(slot) = self.ids.get_mut(c as usize) else {
+            // A code past the dictionary (never written by logdb): the empty
+            // string, as `Vector::str_at` reads it.
+            return strs.intern("");
+        };
+        if *slot == MISSING {
+            let s = self.dict.as_ref().map_or("", |d| d.get(c as usize));
+            *slot = strs.intern(s);
+        }
+        *slot
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.ids.capacity() * 4
+    }
+}
+
+/// Which (group, dictionary code) pairs a distinct aggregate has seen in the
+/// current segment: a flat bitmap, so that a repeated value costs a bit test
+/// instead of a hash-set insert.
+#[derive(Default)]
+pub(crate) struct DictSeen {
+    dict: Option<Arc<StringVec>>,
+    bits: Vec<u64>,
+}
+
+impl DictSeen {
+    /// Most bits kept (2 MiB).
+    pub const MAX_BITS: usize = 1 << 24;
+
+    /// Ready for `groups` groups over `dict` (cleared for a new dictionary).
+    pub fn reset_for(&mut self, dict: &Arc<StringVec>, groups: usize) {
+        if !self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, dict)) {
+            self.dict = Some(dict.clone());
+            self.bits.clear();
+        }
+        let need = (groups * dict.len()).div_ceil(64);
+        if self.bits.len() < need {
+            self.bits.resize(need, 0);
+        }
+    }
+
+    /// Marks bit `i`; whether it was already set.
+    #[inline]
+    pub fn test_and_set(&mut self, i: usize) -> bool {
+        let (w, b) = (i / 64, 1u64 << (i % 64));
+        let was = self.bits[w] & b != 0;
+        self.bits[w] |= b;
+        was
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bits.capacity() * 8
+    }
+}
+
+/// Which values one distinct set or key column interns.
+#[derive(Default)]
+pub struct ValueCoder {
+    pub(crate) strs: StrInterner,
+    pub(crate) vals: ValInterner,
+    pub(crate) cache: DictCache,
+    pub(crate) seen: DictSeen,
+}
+
+impl ValueCoder {
+    /// The code of valid row `i` of `v` (type `t`): integers and double bits as
+    /// they are, booleans 0/1, strings and IPs as interned ids.
+    #[inline]
+    pub fn code(&mut self, v: &Vector, i: usize, t: PhysicalType) -> u64 {
+        match &v.data {
+            VData::Int(x) => x[i] as u64,
+            VData::Float(x) => norm_f64(x[i]),
+            VData::Bool(x) => x[i] as u64,
+            VData::Ip(x) => self.vals.intern(x[i]) as u64,
+            VData::Dict { codes, dict } => {
+                self.cache.reset_for(dict);
+                self.cache.id(codes[i], &mut self.strs) as u64
+            }
+            VData::Str(s) => self.strs.intern(s.get(i)) as u64,
+            VData::Const(c) => self.const_code(c, t),
+        }
+    }
+
+    pub fn const_code(&mut self, c: &Value, t: PhysicalType) -> u64 {
+        match c {
+            Value::Int(x) if t == PhysicalType::Float64 => norm_f64(*x as f64),
+            Value::Int(x) => *x as u64,
+            Value::Float(x) => norm_f64(*x),
+            Value::Bool(b) => *b as u64,
+            Value::Ip(x) => self.vals.intern(*x) as u64,
+            Value::Str(s) => self.strs.intern(s) as u64,
+            Value::Null => 0,
+        }
+    }
+
+    /// The value of a code.
+    pub fn value(&self, code: u64, t: PhysicalType) -> Value {
+        match t {
+            PhysicalType::Int64 => Value::Int(code as i64),
+            PhysicalType::Float64 => Value::Float(f64::from_bits(code)),
+            PhysicalType::Bool => Value::Bool(code != 0),
+            PhysicalType::Ip => Value::Ip(self.vals.get(code as u32)),
+            PhysicalType::Utf8 => Value::Str(self.strs.get(code as u32).into()),
+        }
+    }
+
+    /// Translates a code of `other` (same type) into this coder's code.
+    pub fn translate(&mut self, other: &ValueCoder, code: u64, t: PhysicalType) -> u64 {
+        match t {
+            PhysicalType::Utf8 => self.strs.intern(other.strs.get(code as u32)) as u64,
+            PhysicalType::Ip => self.vals.intern(other.vals.get(code as u32)) as u64,
+            _ => code,
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.strs.bytes() + self.vals.bytes() + self.cache.bytes() + self.seen.bytes()
+    }
+}
+
+impl std::fmt::Debug for ValueCoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueCoder")
+            .field("strings", &self.strs.strings.len())
+            .field("values", &self.vals.vals.len())
+            .finish()
+    }
+}
+
+/// How one key column becomes a code.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KeyCode {
+    /// Integers known to lie in `[min, max]`: 0 = NULL, else `v - min + 1`.
+    Range { min: i64, max: i64 },
+    /// Any 64-bit integer: its bits in a 64-bit field and NULL in a 1-bit field.
+    Raw,
+    /// 0 = NULL, 1 = false, 2 = true.
+    Bool,
+    /// Strings, doubles, IPs: interned id + 1 (0 = NULL), at most `bound` ids.
+    Interned { bound: u64 },
+}
+
+/// What the planner knows about one key column's values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KeyHint {
+    /// Integers in `[min, max]`.
+    Range(i64, i64),
+    /// At most this many distinct non-NULL values (strings, IPs, doubles).
+    Distinct(u64),
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    word: usize,
+    shift: u32,
+    bits: u32,
+}
+
+impl Field {
+    #[inline]
+    fn get(&self, key: &[u64]) -> u64 {
+        let w = key[self.word] >> self.shift;
+        if self.bits == 64 {
+            w
+        } else {
+            w & ((1u64 << self.bits) - 1)
+        }
+    }
+}
+
+fn bits_for(max_code: u64) -> u32 {
+    (64 - max_code.leading_zeros()).max(1)
+}
+
+/// How the codes of a group key are packed into words.
+#[derive(Clone, Debug)]
+pub struct KeyLayout {
+    types: Vec<DataType>,
+    codes: Vec<KeyCode>,
+    /// Per key column: its code field and, for `Raw`, its NULL bit.
+    fields: Vec<(Field, Option<Field>)>,
+    words: usize,
+}
+
+impl KeyLayout {
+    /// The layout for key columns of `types` with what is known of their values.
+    pub fn new(types: &[DataType], hints: &[KeyHint]) -> KeyLayout {
+        let mut codes = Vec::with_capacity(types.len());
+        for (i, t) in types.iter().enumerate() {
+            let hint = hints.get(i).copied().unwrap_or(KeyHint::Unknown);
+            codes.push(match (t.physical(), hint) {
+                (PhysicalType::Int64, KeyHint::Range(lo, hi))
+                    if lo <= hi && (hi as i128 - lo as i128) < (1i128 << 62) =>
+                {
+                    KeyCode::Range { min: lo, max: hi }
+                }
+                (PhysicalType::Int64, _) => KeyCode::Raw,
+                (PhysicalType::Bool, _) => KeyCode::Bool,
+                (_, KeyHint::Distinct(n)) => KeyCode::Interned {
+                    bound: n.min(u32::MAX as u64),
+                },
+                _ => KeyCode::Interned {
+                    bound: u32::MAX as u64,
+                },
+            });
+        }
+        // Field widths: per key its code and, for `Raw`, a NULL bit.
+        let widths: Vec<(u32, Option<u32>)> = codes
+            .iter()
+            .map(|c| match *c {
+                KeyCode::Range { min, max } => (bits_for((max - min) as u64 + 1), None),
+                KeyCode::Raw => (64, Some(1)),
+                KeyCode::Bool => (2, None),
+                KeyCode::Interned { bound } => (bits_for(bound + 1), None),
+            })
+            .collect();
+        // First fit, widest first: fields never straddle words.
+        let mut order: Vec<(u32, usize, bool)> = Vec::new();
+        for (k, (w, nw)) in widths.iter().enumerate() {
+            order.push((*w, k, false));
+            if let Some(nw) = nw {
+                order.push((*nw, k, true));
+            }
+        }
+        order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut used: Vec<u32> = Vec::new();
+        let empty = Field {
+            word: 0,
+            shift: 0,
+            bits: 1,
+        };
+        let mut fields: Vec<(Field, Option<Field>)> = vec![(empty, None); codes.len()];
+        for (bits, k, is_null) in order {
+            let word = match used.iter().position(|u| u + bits <= 64) {
+                Some(w) => w,
+                None => {
+                    used.push(0);
+                    used.len() - 1
+                }
+            };
+            let f = Field {
+                word,
+                shift: used[word],
+                bits,
+            };
+            used[word] += bits;
+            if is_null {
+                fields[k].1 = Some(f);
+            } else {
+                fields[k].0 = f;
+            }
+        }
+        let words = used.len();
+        KeyLayout {
+            types: types.to_vec(),
+            codes,
+            fields,
+            words,
+        }
+    }
+
+    pub fn types(&self) -> &[DataType] {
+        &self.types
+    }
+
+    /// Words per packed key.
+    pub fn words(&self) -> usize {
+        self.words
+    }
+}
+
+/// Per-segment information for the dense path: for integer keys, the
+/// `(min, max, step)` of the values in this segment (`None`: unknown).
+pub type SegmentDomains = Vec<Option<(i64, i64, i64)>>;
+
+/// The groups of one aggregation: packed keys, their ids, and the interners.
+pub struct GroupMap {
+    layout: KeyLayout,
+    /// Packed keys, `layout.words` per group.
+    keys: Vec<u64>,
+    len: usize,
+    /// Groups by key when a key is one word (key stored inline).
+    one: HashTable<(u64, u32)>,
+    /// Groups by key when keys are wider (compared in `keys`).
+    many: HashTable<u32>,
+    /// Interners of `Interned` key columns.
+    coders: Vec<ValueCoder>,
+    /// Scratch: packed keys and per-column codes of a block.
+    packed: Vec<u64>,
+    /// The dense path of the current segment.
+    domains: SegmentDomains,
+    dense: Dense,
+}
+
+#[derive(Default)]
+enum Dense {
+    /// Not decided yet for this segment (decided at its first block).
+    #[default]
+    Undecided,
+    Off,
+    On {
+        /// Per key: (kind, number of slots, stride).
+        keys: Vec<(DenseKey, u64, u64)>,
+        slots: Vec<u32>,
+        idx: Vec<u32>,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+enum DenseKey {
+    /// Dictionary code + 1 (0 = NULL).
+    Code,
+    /// `(v - min) / step + 1` (0 = NULL).
+    Int { min: i64, step: i64 },
+    /// 0 NULL, 1 false, 2 true.
+    Bool,
+    /// One value for the whole segment's block (a constant).
+    Const,
+}
+
+impl GroupMap {
+    pub fn new(layout: KeyLayout) -> GroupMap {
+        let coders = layout.codes.iter().map(|_| ValueCoder::default()).collect();
+        GroupMap {
+            layout,
+            keys: Vec::new(),
+            len: 0,
+            one: HashTable::new(),
+            many: HashTable::new(),
+            coders,
+            packed: Vec::new(),
+            domains: Vec::new(),
+            dense: Dense::Undecided,
+        }
+    }
+
+    pub fn layout(&self) -> &KeyLayout {
+        &self.layout
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Approximate bytes held.
+    pub fn bytes(&self) -> usize {
+        let dense = match &self.dense {
+            Dense::On { slots, idx, .. } => slots.capacity() * 4 + idx.capacity() * 4,
+            _ => 0,
+        };
+        self.keys.capacity() * 8
+            + self.one.capacity() * 17
+            + self.many.capacity() * 5
+            + self.packed.capacity() * 8
+            + self.coders.iter().map(ValueCoder::bytes).sum::<usize>()
+            + dense
+    }
+
+    /// Starts a segment: integer key domains for the dense path.
+    pub fn begin_segment(&mut self, domains: SegmentDomains) {
+        self.domains = domains;
+        self.dense = Dense::Undecided;
+    }
+
+    /// The group of a packed key, created if new.
+    #[inline]
+    fn group_of(&mut self, key: &[u64]) -> u32 {
+        let w = self.layout.words;
+        if w == 1 {
+            let k = key[0];
+            let h = mix64(k);
+            if let Some(&(_, g)) = self.one.find(h, |&(x, _)| x == k) {
+                return g;
+            }
+            let g = self.len as u32;
+            self.one.insert_unique(h, (k, g), |&(x, _)| mix64(x));
+            self.keys.push(k);
+            self.len += 1;
+            return g;
+        }
+        let h = hash_words(key);
+        let keys = &self.keys;
+        if let Some(&g) = self
+            .many
+            .find(h, |&g| &keys[g as usize * w..g as usize * w + w] == key)
+        {
+            return g;
+        }
+        let g = self.len as u32;
+        self.keys.extend_from_slice(key);
+        self.len += 1;
+        let keys = &self.keys;
+        self.many.insert_unique(h, g, |&g| {
+            hash_words(&keys[g as usize * w..g as usize * w + w])
+        });
+        g
+    }
+
+    /// The single group of an aggregate without keys.
+    pub fn ensure_group(&mut self) -> u32 {
+        if self.layout.words == 0 {
+            if self.len == 0 {
+                self.len = 1;
+            }
+            return 0;
+        }
+        let key = vec![0u64; self.layout.words];
+        self.group_of(&key)
+    }
+
+    /// Group ids of the `len` rows of a block with key vectors `keys`.
+    pub fn groups(&mut self, keys: &[&Vector], len: usize, gids: &mut Vec<u32>) -> Result<()> {
+        gids.clear();
+        if self.layout.words == 0 {
+            if len > 0 {
+                self.ensure_group();
+            }
+            gids.resize(len, 0);
+            return Ok(());
+        }
+        if matches!(self.dense, Dense::Undecided) {
+            self.dense = self.decide_dense(keys);
+        }
+        if matches!(self.dense, Dense::On { .. }) {
+            if self.dense_groups(keys, len, gids)? {
+                return Ok(());
+            }
+            // A value outside the segment's zone-map domain: hash this segment.
+            self.dense = Dense::Off;
+            gids.clear();
+        }
+        self.pack(keys, len)?;
+        let w = self.layout.words;
+        let packed = std::mem::take(&mut self.packed);
+        gids.reserve(len);
+        for r in 0..len {
+            gids.push(self.group_of(&packed[r * w..r * w + w]));
+        }
+        self.packed = packed;
+        Ok(())
+    }
+
+    fn decide_dense(&self, keys: &[&Vector]) -> Dense {
+        let mut out = Vec::with_capacity(keys.len());
+        let mut total: u64 = 1;
+        for (i, k) in keys.iter().enumerate() {
+            let (kind, n) = match &k.data {
+                VData::Dict { dict, .. } => (DenseKey::Code, dict.len() as u64 + 1),
+                VData::Bool(_) => (DenseKey::Bool, 3),
+                VData::Const(_) => (DenseKey::Const, 1),
+                VData::Int(_) => match self.domains.get(i).copied().flatten() {
+                    Some((min, max, step)) if min <= max && step > 0 => {
+                        let n = (max as i128 - min as i128) / step as i128 + 2;
+                        if n > DENSE_MAX_SLOTS as i128 {
+                            return Dense::Off;
+                        }
+                        (DenseKey::Int { min, step }, n as u64)
+                    }
+                    _ => return Dense::Off,
+                },
+                _ => return Dense::Off,
+            };
+            total = total.saturating_mul(n);
+            if total > DENSE_MAX_SLOTS {
+                return Dense::Off;
+            }
+            out.push((kind, n, 0));
+        }
+        let mut stride = 1;
+        for k in &mut out {
+            k.2 = stride;
+            stride *= k.1;
+        }
+        Dense::On {
+            keys: out,
+            slots: vec![MISSING; total as usize],
+            idx: Vec::new(),
+        }
+    }
+
+    /// The dense path; false if a value falls outside its domain.
+    fn dense_groups(&mut self, keys: &[&Vector], len: usize, gids: &mut Vec<u32>) -> Result<bool> {
+        let mut dense = std::mem::take(&mut self.dense);
+        let r = self.dense_groups_in(&mut dense, keys, len, gids);
+        self.dense = dense;
+        r
+    }
+
+    fn dense_groups_in(
+        &mut self,
+        dense: &mut Dense,
+        keys: &[&Vector],
+        len: usize,
+        gids: &mut Vec<u32>,
+    ) -> Result<bool> {
+        let Dense::On {
+            keys: dk,
+            slots,
+            idx,
+        } = dense
+        else {
+            return Ok(false);
+        };
+        idx.clear();
+        idx.resize(len, 0);
+        for (k, &(kind, n, stride)) in keys.iter().zip(dk.iter()) {
+            let stride = stride as u32;
+            let valid = |i: usize| k.validity.as_ref().is_none_or(|b| b.get(i));
+            match (&k.data, kind) {
+                (VData::Const(_), _) => {}
+                (VData::Dict { codes, .. }, DenseKey::Code) => {
+                    let n = n as u32;
+                    for (i, (o, &c)) in idx.iter_mut().zip(codes.iter()).enumerate() {
+                        let code = if valid(i) { c.wrapping_add(1) } else { 0 };
+                        if code >= n {
+                            return Ok(false);
+                        }
+                        *o += code * stride;
+                    }
+                }
+                (VData::Bool(x), DenseKey::Bool) => {
+                    for (i, (o, &b)) in idx.iter_mut().zip(x.iter()).enumerate() {
+                        let code = if valid(i) { 1 + b as u32 } else { 0 };
+                        *o += code * stride;
+                    }
+                }
+                (VData::Int(x), DenseKey::Int { min, step }) => {
+                    // Values are `min + k * step` (time buckets): divide exactly by
+                    // a shift and a multiply with the inverse of step's odd part,
+                    // and check the product.
+                    let step = step as u64;
+                    let shift = step.trailing_zeros();
+                    let inv = odd_inverse(step >> shift);
+                    let all_valid = k.validity.is_none();
+                    for (i, (o, &v)) in idx.iter_mut().zip(x.iter()).enumerate() {
+                        let code = if all_valid || valid(i) {
+                            let d = v.wrapping_sub(min) as u64;
+                            let q = (d >> shift).wrapping_mul(inv);
+                            if q.wrapping_mul(step) != d || q + 1 >= n {
+                                return Ok(false);
+                            }
+                            q as u32 + 1
+                        } else {
+                            0
+                        };
+                        *o += code * stride;
+                    }
+                }
+                _ => return Ok(false),
+            }
+        }
+        gids.reserve(len);
+        let mut key = vec![0u64; self.layout.words];
+        for (r, &s) in idx.iter().enumerate() {
+            let mut g = slots[s as usize];
+            if g == MISSING {
+                key.iter_mut().for_each(|w| *w = 0);
+                for (k, v) in keys.iter().enumerate() {
+                    self.pack_one(k, v, r, &mut key)?;
+                }
+                g = self.group_of(&key);
+                slots[s as usize] = g;
+            }
+            gids.push(g);
+        }
+        Ok(true)
+    }
+
+    /// ORs the code of row `r` of key column `k` into `key`.
+    fn pack_one(&mut self, k: usize, v: &Vector, r: usize, key: &mut [u64]) -> Result<()> {
+        let (f, null_f) = self.layout.fields[k];
+        let code = self.layout.codes[k];
+        let t = self.layout.types[k].physical();
+        if !v.is_valid(r) {
+            if let Some(nf) = null_f {
+                key[nf.word] |= 1 << nf.shift;
+            }
+            return Ok(());
+        }
+        let c = match code {
+            KeyCode::Range { min, max } => {
+                let x = match &v.data {
+                    VData::Int(x) => x[r],
+                    VData::Const(Value::Int(x)) => *x,
+                    _ => return Err(key_type_error()),
+                };
+                if x < min || x > max {
+                    return Err(out_of_range());
+                }
+                (x - min) as u64 + 1
+            }
+            KeyCode::Raw => match &v.data {
+                VData::Int(x) => x[r] as u64,
+                VData::Const(Value::Int(x)) => *x as u64,
+                _ => return Err(key_type_error()),
+            },
+            KeyCode::Bool => match &v.data {
+                VData::Bool(x) => 1 + x[r] as u64,
+                VData::Const(Value::Bool(x)) => 1 + *x as u64,
+                _ => return Err(key_type_error()),
+            },
+            KeyCode::Interned { .. } => {
+                let coder = &mut self.coders[k];
+                let raw = coder.code(v, r, t);
+                match t {
+                    // Doubles are interned by their bits.
+                    PhysicalType::Float64 => coder.vals.intern(raw as u128) as u64 + 1,
+                    _ => raw + 1,
+                }
+            }
+        };
+        key[f.word] |= c << f.shift;
+        Ok(())
+    }
+
+    /// Packs the keys of all rows into `self.packed`.
+    fn pack(&mut self, keys: &[&Vector], len: usize) -> Result<()> {
+        let w = self.layout.words;
+        let mut packed = std::mem::take(&mut self.packed);
+        packed.clear();
+        packed.resize(len * w, 0);
+        for (k, v) in keys.iter().enumerate() {
+            let (f, _) = self.layout.fields[k];
+            let fast = match (&v.data, self.layout.codes[k]) {
+                (VData::Int(x), KeyCode::Range { min, max }) => {
+                    let valid = v.validity.as_ref();
+                    for (r, &x) in x.iter().enumerate().take(len) {
+                        if valid.is_some_and(|b| !b.get(r)) {
+                            continue;
+                        }
+                        if x < min || x > max {
+                            self.packed = packed;
+                            return Err(out_of_range());
+                        }
+                        packed[r * w + f.word] |= ((x - min) as u64 + 1) << f.shift;
+                    }
+                    true
+                }
+                (VData::Dict { codes, dict }, KeyCode::Interned { .. }) => {
+                    let coder = &mut self.coders[k];
+                    coder.cache.reset_for(dict);
+                    let valid = v.validity.as_ref();
+                    for (r, &c) in codes.iter().enumerate().take(len) {
+                        if valid.is_some_and(|b| !b.get(r)) {
+                            continue;
+                        }
+                        let id = coder.cache.id(c, &mut coder.strs) as u64;
+                        packed[r * w + f.word] |= (id + 1) << f.shift;
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !fast {
+                let mut key = vec![0u64; w];
+                for r in 0..len {
+                    key.iter_mut().for_each(|x| *x = 0);
+                    if let Err(e) = self.pack_one(k, v, r, &mut key) {
+                        self.packed = packed;
+                        return Err(e);
+                    }
+                    for (o, x) in packed[r * w..r * w + w].iter_mut().zip(&key) {
+                        *o |= x;
+                    }
+                }
+            }
+        }
+        self.packed = packed;
+        Ok(())
+    }
+
+    /// The key values of group `g` (for merging and output).
+    pub fn key_values(&self, g: usize, out: &mut Vec<Value>) {
+        out.clear();
+        let w = self.layout.words;
+        let key = &self.keys[g * w..g * w + w];
+        for (k, (f, nf)) in self.layout.fields.iter().enumerate() {
+            let c = f.get(key);
+            let t = self.layout.types[k].physical();
+            out.push(match self.layout.codes[k] {
+                KeyCode::Range { min, .. } => {
+                    if c == 0 {
+                        Value::Null
+                    } else {
+                        Value::Int(min + (c - 1) as i64)
+                    }
+                }
+                KeyCode::Raw => {
+                    if nf.is_some_and(|nf| nf.get(key) == 1) {
+                        Value::Null
+                    } else {
+                        Value::Int(c as i64)
+                    }
+                }
+                KeyCode::Bool => match c {
+                    0 => Value::Null,
+                    c => Value::Bool(c == 2),
+                },
+                KeyCode::Interned { .. } => {
+                    if c == 0 {
+                        Value::Null
+                    } else {
+                        let coder = &self.coders[k];
+                        match t {
+                            PhysicalType::Float64 => {
+                                Value::Float(f64::from_bits(coder.vals.get((c - 1) as u32) as u64))
+                            }
+                            _ => coder.value(c - 1, t),
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// The key columns of all groups, in group order.
+    pub fn key_columns(&self) -> Vec<Column> {
+        let w = self.layout.words;
+        let n = self.len;
+        let mut out = Vec::with_capacity(self.layout.fields.len());
+        for (k, (f, nf)) in self.layout.fields.iter().enumerate() {
+            let t = self.layout.types[k].physical();
+            let coder = &self.coders[k];
+            let mut valid = Bitmap::new(0, true);
+            let mut any_null = false;
+            let mut data = ColumnData::empty(t);
+            for g in 0..n {
+                let key = &self.keys[g * w..g * w + w];
+                let c = f.get(key);
+                let is_null = match self.layout.codes[k] {
+                    KeyCode::Raw => nf.is_some_and(|nf| nf.get(key) == 1),
+                    _ => c == 0,
+                };
+                valid.push(!is_null);
+                any_null |= is_null;
+                if is_null {
+                    data.push_default();
+                    continue;
+                }
+                match (&mut data, self.layout.codes[k]) {
+                    (ColumnData::Int64(v), KeyCode::Range { min, .. }) => {
+                        v.push(min.wrapping_add((c - 1) as i64))
+                    }
+                    (ColumnData::Int64(v), _) => v.push(c as i64),
+                    (ColumnData::Bool(v), _) => v.push(c == 2),
+                    (ColumnData::Utf8(v), _) => v.push(coder.strs.get((c - 1) as u32)),
+                    (ColumnData::Ip(v), _) => v.push(coder.vals.get((c - 1) as u32)),
+                    (ColumnData::Float64(v), _) => {
+                        v.push(f64::from_bits(coder.vals.get((c - 1) as u32) as u64))
+                    }
+                }
+            }
+            let mut col = Column::new(data);
+            if any_null {
+                col.validity = Some(valid);
+            }
+            out.push(col);
+        }
+        out
+    }
+
+    /// Merges `other`'s groups (same layout) into this map; returns the new id of
+    /// each of its groups.
+    pub fn absorb(&mut self, other: &GroupMap) -> Result<Vec<u32>> {
+        let w = self.layout.words;
+        if w == 0 {
+            return Ok(vec![self.ensure_group(); other.len]);
+        }
+        let interned: Vec<bool> = self
+            .layout
+            .codes
+            .iter()
+            .map(|c| matches!(c, KeyCode::Interned { .. }))
+            .collect();
+        let mut map = Vec::with_capacity(other.len);
+        let mut key = vec![0u64; w];
+        for g in 0..other.len {
+            key.copy_from_slice(&other.keys[g * w..g * w + w]);
+            for (k, &is_interned) in interned.iter().enumerate() {
+                if !is_interned {
+                    continue;
+                }
+                let (f, _) = self.layout.fields[k];
+                let c = f.get(&key);
+                if c == 0 {
+                    continue;
+                }
+                let t = self.layout.types[k].physical();
+                let oc = &other.coders[k];
+                let id = match t {
+                    PhysicalType::Utf8 => self.coders[k].strs.intern(oc.strs.get((c - 1) as u32)),
+                    _ => self.coders[k].vals.intern(oc.vals.get((c - 1) as u32)),
+                } as u64;
+                let mask = if f.bits == 64 {
+                    u64::MAX
+                } else {
+                    ((1u64 << f.bits) - 1) << f.shift
+                };
+                key[f.word] = (key[f.word] & !mask) | ((id + 1) << f.shift);
+            }
+            map.push(self.group_of(&key));
+        }
+        Ok(map)
+    }
+}
+
+/// The inverse of odd `x` modulo 2^64 (Newton's iteration doubles the correct
+/// bits each step: 3, 6, 12, 24, 48, 96).
+fn odd_inverse(x: u64) -> u64 {
+    let mut inv = x;
+    for _ in 0..5 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(x.wrapping_mul(inv)));
+    }
+    inv
+}
+
+fn out_of_range() -> Error {
+    Error::Internal("a group key lies outside the range its zone maps promise".into())
+}
+
+fn key_type_error() -> Error {
+    Error::Internal("a group key vector does not match its type".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(v: &[i64]) -> Vector {
+        Vector::new(VData::Int(v.to_vec()), None)
+    }
+
+    #[test]
+    fn layout_packs_small_codes_into_one_word() {
+        let l = KeyLayout::new(
+            &[DataType::Timestamp, DataType::Varchar, DataType::SmallInt],
+            &[
+                KeyHint::Range(0, 1000),
+                KeyHint::Distinct(5000),
+                KeyHint::Unknown,
+            ],
+        );
+        assert_eq!(l.words(), 2, "a raw integer needs 65 bits");
+        let l = KeyLayout::new(
+            &[DataType::Timestamp, DataType::Varchar, DataType::Boolean],
+            &[
+                KeyHint::Range(0, 1000),
+                KeyHint::Distinct(5000),
+                KeyHint::Unknown,
+            ],
+        );
+        assert_eq!(l.words(), 1);
+    }
+
+    #[test]
+    fn exact_division_by_inverse() {
+        for step in [
+            1u64,
+            3,
+            60_000_000,
+            3_600_000_000,
+            86_400_000_000,
+            604_800_000_000,
+        ] {
+            let shift = step.trailing_zeros();
+            let inv = odd_inverse(step >> shift);
+            for k in [0u64, 1, 2, 167, 100_000] {
+                let d = k * step;
+                assert_eq!((d >> shift).wrapping_mul(inv), k, "{step} * {k}");
+            }
+            if step > 1 {
+                // A non-multiple fails the product check or lands far out of range.
+                let d = 5 * step + 1;
+                let q = (d >> shift).wrapping_mul(inv);
+                assert!(q.wrapping_mul(step) != d || q > 1 << 40, "{step}");
+            }
+        }
+    }
+
+    /// The dense and the hash paths give the same groups as a map of values.
+    #[test]
+    fn dense_and_hash_paths_agree_with_a_value_map() {
+        let dict = Arc::new({
+            let mut s = StringVec::new();
+            for x in ["a", "b", "c"] {
+                s.push(x);
+            }
+            s
+        });
+        let n = 1000;
+        let codes: Vec<u32> = (0..n).map(|i| (i * 7 % 3) as u32).collect();
+        let nums: Vec<i64> = (0..n).map(|i| 100 + (i as i64 * 13) % 40).collect();
+        let mut valid = Bitmap::new(n, true);
+        for i in (0..n).step_by(17) {
+            valid.set(i, false);
+        }
+        let kd = Vector::new(
+            VData::Dict {
+                codes,
+                dict: dict.clone(),
+            },
+            Some(valid),
+        );
+        let ki = ints(&nums);
+        let types = [DataType::Varchar, DataType::Integer];
+        for (hints, domains) in [
+            (
+                vec![KeyHint::Distinct(3), KeyHint::Range(100, 139)],
+                vec![None, Some((100, 139, 1))],
+            ),
+            (vec![KeyHint::Unknown, KeyHint::Unknown], vec![None, None]),
+        ] {
+            let mut m = GroupMap::new(KeyLayout::new(&types, &hints));
+            m.begin_segment(domains);
+            let mut gids = Vec::new();
+            m.groups(&[&kd, &ki], n, &mut gids).unwrap();
+            let mut seen: std::collections::HashMap<String, u32> = Default::default();
+            let mut vals = Vec::new();
+            for r in 0..n {
+                let want = vec![kd.value(r, DataType::Varchar), Value::Int(nums[r])];
+                let g = *seen.entry(format!("{want:?}")).or_insert(gids[r]);
+                assert_eq!(g, gids[r], "row {r}");
+                m.key_values(g as usize, &mut vals);
+                assert_eq!(vals, want, "row {r}");
+            }
+            assert_eq!(m.len(), seen.len());
+            let cols = m.key_columns();
+            for g in 0..m.len() {
+                m.key_values(g, &mut vals);
+                let from_cols: Vec<Value> = cols.iter().map(|c| c.value(g)).collect();
+                assert_eq!(from_cols, vals);
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Bounded-memory execution: the memory limit, partition-wise streaming
+//! aggregation, the dense and hash group-by paths against a naive computation,
+//! cancellation and progress.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::{log_batch, log_schema, DAY, HOUR, T0};
+use logdb::exec::{execute_with_stats, ExecOptions, ExecStats, Progress};
+use logdb::{Db, Error, Value};
+
+/// `rows` rows spread over eight days (eight day partitions).
+fn db_over_days(dir: &std::path::Path, rows: usize) -> Db {
+    let db = Db::builder().max_segment_rows(8000).open(dir).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    let step = 8 * DAY / rows as i64;
+    db.append("logs", &log_batch(&schema, 5, T0, step, rows))
+        .unwrap();
+    db
+}
+
+fn opts(limit: usize) -> ExecOptions {
+    ExecOptions {
+        threads: 2,
+        memory_limit: limit,
+        ..ExecOptions::default()
+    }
+}
+
+/// Runs `sql`; returns the rows and the estimated peak of operator memory.
+fn run(db: &Db, sql: &str, o: &ExecOptions) -> logdb::Result<(Vec<Vec<Value>>, u64)> {
+    let snap = db.snapshot().unwrap();
+    let plan = logdb::sql::plan(&snap, sql).unwrap();
+    let stats = ExecStats::default();
+    let r = execute_with_stats(&snap, &plan, o, &stats)?;
+    Ok((r.rows(), stats.peak_memory()))
+}
+
+fn assert_exhausted(r: logdb::Result<(Vec<Vec<Value>>, u64)>, sql: &str) {
+    match r {
+        Err(Error::ResourcesExhausted(m)) => {
+            assert!(
+                m.starts_with("query needs more than the memory limit of ")
+                    && m.contains("(SET memory_limit to raise it) in "),
+                "{m}"
+            );
+        }
+        Err(e) => panic!("{sql}: expected ResourcesExhausted, got {e}"),
+        Ok(_) => panic!("{sql}: expected ResourcesExhausted, got rows"),
+    }
+}
+
+#[test]
+fn partition_aligned_keys_stream_under_a_limit_that_fails_other_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 160_000);
+    let unlimited = opts(usize::MAX);
+    // (client_ip, bytes) is almost unique per row.
+    let all_groups =
+        "SELECT client_ip, bytes, count(*) AS c FROM logs GROUP BY 1, 2 ORDER BY c DESC, 1, 2 LIMIT 10";
+    let per_day = "SELECT date_trunc('day', ts) AS d, client_ip, bytes, count(*) AS c FROM logs \
+                   GROUP BY 1, 2, 3 ORDER BY c DESC, 1, 2, 3 LIMIT 10";
+    let (_, peak_all) = run(&db, all_groups, &unlimited).unwrap();
+    let (want, peak_day) = run(&db, per_day, &unlimited).unwrap();
+    assert_eq!(want.len(), 10);
+    // One day's groups (two workers: at most about two days in flight) against
+    // all eight days' groups.
+    assert!(
+        peak_day * 2 < peak_all,
+        "streaming peak {peak_day} vs {peak_all}"
+    );
+    let limit = ((peak_day + peak_all) / 2) as usize;
+    assert_exhausted(run(&db, all_groups, &opts(limit)), all_groups);
+    let (got, peak) = run(&db, per_day, &opts(limit)).unwrap();
+    assert_eq!(got, want);
+    assert!(peak as usize <= limit);
+    // The time bucket can be any partition-aligned one; hour buckets too.
+    let per_hour = per_day.replace("'day'", "'hour'");
+    let (want, _) = run(&db, &per_hour, &unlimited).unwrap();
+    let (got, _) = run(&db, &per_hour, &opts(limit)).unwrap();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_big_sort_fails_cleanly_under_a_tiny_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 60_000);
+    let sql = "SELECT * FROM logs ORDER BY bytes";
+    assert_exhausted(run(&db, sql, &opts(1 << 20)), sql);
+    let sql = "SELECT uid, bytes, count(*) FROM logs GROUP BY 1, 2";
+    assert_exhausted(run(&db, sql, &opts(1 << 20)), sql);
+    // With LIMIT the heap holds ten rows; the scan materializes only the sort key
+    // and the selected columns, which fit.
+    let sql = "SELECT ts, bytes FROM logs ORDER BY bytes DESC, ts LIMIT 10";
+    let (rows, _) = run(&db, sql, &opts(8 << 20)).unwrap();
+    assert_eq!(rows.len(), 10);
+    let all = common::all_rows(&db, "logs");
+    let mut want: Vec<(i64, i64)> = all
+        .iter()
+        .filter_map(|r| match (&r[0], &r[5]) {
+            (Value::Int(t), Value::Int(b)) => Some((*t, *b)),
+            _ => None,
+        })
+        .collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let want: Vec<Vec<Value>> = want
+        .iter()
+        .take(10)
+        .map(|(t, b)| vec![Value::Int(*t), Value::Int(*b)])
+        .collect();
+    assert_eq!(rows, want);
+}
+
+fn render(v: &Value) -> String {
+    match v {
+        Value::Float(f) => format!("{f:.6}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Group-by through the dense path (small domains), the packed hash path, the
+/// wide-key path and streaming, each against a naive computation.
+#[test]
+fn every_group_by_path_agrees_with_a_naive_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 30_000);
+    let rows = common::all_rows(&db, "logs");
+    // Columns: 0 ts, 1 client_ip, 2 uri, 3 uid, 4 status, 5 bytes, 6 request_time,
+    // 7 user_agent, 8 secure.
+    type KeyFn = fn(&[Value]) -> Vec<Value>;
+    let cases: Vec<(&str, KeyFn)> = vec![
+        ("status, secure", |r| vec![r[4].clone(), r[8].clone()]),
+        ("uid, bytes", |r| vec![r[3].clone(), r[5].clone()]),
+        ("client_ip", |r| vec![r[1].clone()]),
+        ("request_time, user_agent", |r| {
+            vec![r[6].clone(), r[7].clone()]
+        }),
+        ("bytes * 2, status + 1", |r| {
+            let m = |v: &Value, f: fn(i64) -> i64| match v {
+                Value::Int(x) => Value::Int(f(*x)),
+                _ => Value::Null,
+            };
+            vec![m(&r[5], |x| x * 2), m(&r[4], |x| x + 1)]
+        }),
+        ("date_trunc('hour', ts), uri", |r| {
+            let h = match &r[0] {
+                Value::Int(t) => Value::Int(t - t.rem_euclid(HOUR)),
+                _ => Value::Null,
+            };
+            vec![h, r[2].clone()]
+        }),
+        ("hour(ts), uid, status", |r| {
+            let h = match &r[0] {
+                Value::Int(t) => Value::Int(t.rem_euclid(DAY) / HOUR),
+                _ => Value::Null,
+            };
+            vec![h, r[3].clone(), r[4].clone()]
+        }),
+    ];
+    for (keys, key_fn) in cases {
+        let nk = keys.split(", ").count();
+        let sql = format!(
+            "SELECT {keys}, count(*), sum(bytes), count(DISTINCT uid), max(request_time), \
+             quantile_cont(bytes, 0.5), quantile_cont(bytes, 0.9) FROM logs GROUP BY {keys}"
+        );
+        for threads in [1, 2] {
+            let o = ExecOptions {
+                threads,
+                ..ExecOptions::default()
+            };
+            let (got, _) = run(&db, &sql, &o).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let mut got: Vec<String> = got
+                .iter()
+                .map(|r| r.iter().map(render).collect::<Vec<_>>().join("|"))
+                .collect();
+            let mut groups: BTreeMap<String, (Vec<Value>, Vec<&Vec<Value>>)> = BTreeMap::new();
+            for r in &rows {
+                let k = key_fn(r);
+                groups
+                    .entry(format!("{k:?}"))
+                    .or_insert((k, Vec::new()))
+                    .1
+                    .push(r);
+            }
+            let mut want: Vec<String> = groups
+                .values()
+                .map(|(k, rs)| {
+                    let ints = |c: usize| {
+                        rs.iter().filter_map(move |r| match r[c] {
+                            Value::Int(x) => Some(x),
+                            _ => None,
+                        })
+                    };
+                    let sum: i64 = ints(5).sum();
+                    let has_bytes = ints(5).next().is_some();
+                    let uids: std::collections::BTreeSet<String> = rs
+                        .iter()
+                        .filter(|r| r[3] != Value::Null)
+                        .map(|r| format!("{:?}", r[3]))
+                        .collect();
+                    let max_rt = rs
+                        .iter()
+                        .filter_map(|r| match r[6] {
+                            Value::Float(f) => Some(f),
+                            _ => None,
+                        })
+                        .fold(None, |a: Option<f64>, f| Some(a.map_or(f, |a| a.max(f))));
+                    let mut b: Vec<f64> = ints(5).map(|x| x as f64).collect();
+                    b.sort_by(f64::total_cmp);
+                    let q = |q: f64| {
+                        if b.is_empty() {
+                            return Value::Null;
+                        }
+                        let pos = q * (b.len() - 1) as f64;
+                        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+                        Value::Float(b[lo] + (pos - lo as f64) * (b[hi] - b[lo]))
+                    };
+                    let mut cells: Vec<Value> = k.clone();
+                    cells.push(Value::Int(rs.len() as i64));
+                    cells.push(if has_bytes {
+                        Value::Int(sum)
+                    } else {
+                        Value::Null
+                    });
+                    cells.push(Value::Int(uids.len() as i64));
+                    cells.push(max_rt.map_or(Value::Null, Value::Float));
+                    cells.push(q(0.5));
+                    cells.push(q(0.9));
+                    cells.iter().map(render).collect::<Vec<_>>().join("|")
+                })
+                .collect();
+            got.sort();
+            want.sort();
+            assert_eq!(got.len(), want.len(), "{sql}");
+            assert_eq!(got, want, "{sql} ({nk} keys, {threads} threads)");
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_query_stops_with_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 20_000);
+    let flag = Arc::new(AtomicBool::new(true));
+    let o = ExecOptions {
+        cancel: Some(flag.clone()),
+        ..opts(usize::MAX)
+    };
+    for sql in [
+        "SELECT uri, count(*) FROM logs GROUP BY uri",
+        "SELECT * FROM logs WHERE bytes > 10",
+        "SELECT date_trunc('hour', ts), count(*) FROM logs GROUP BY 1",
+    ] {
+        match run(&db, sql, &o) {
+            Err(Error::Cancelled) => {}
+            other => panic!(
+                "{sql}: expected Cancelled, got {:?}",
+                other.map(|r| r.0.len())
+            ),
+        }
+    }
+    flag.store(false, Ordering::Relaxed);
+    assert!(run(&db, "SELECT uri, count(*) FROM logs GROUP BY uri", &o).is_ok());
+}
+
+#[test]
+fn progress_counts_segments_rows_and_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 20_000);
+    let progress = Arc::new(Progress::default());
+    let o = ExecOptions {
+        progress: Some(progress.clone()),
+        ..opts(usize::MAX)
+    };
+    let (rows, _) = run(&db, "SELECT sum(bytes) FROM logs WHERE status = 200", &o).unwrap();
+    assert_eq!(rows.len(), 1);
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    assert!(get(&progress.segments_total) >= 3);
+    assert_eq!(get(&progress.segments_done), get(&progress.segments_total));
+    assert!(get(&progress.rows_scanned) > 0 && get(&progress.rows_scanned) <= 20_000);
+    assert!(get(&progress.bytes_read) > 0);
+}
