@@ -70,14 +70,23 @@ fn base_seed() -> u64 {
 }
 
 /// Combined-format line number `seq` (0-based): the bytes field is `seq`, times run
-/// a minute apart from 2024-05-01, so the input spans days (several partitions).
+/// a minute apart from 2024-05-01 (over months in long runs), so the input spans days
+/// (several partitions).
 fn line(seq: u64) -> String {
-    let t = seq * 60;
-    let (day, h, m, s) = (1 + t / 86_400, t / 3600 % 24, t / 60 % 60, t % 60);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const MAY_1_2024: i64 = 1_714_521_600_000_000;
+    // "YYYY-MM-DD HH:MM:SS"
+    let ts = logdb::time::format_timestamp(MAY_1_2024 + seq as i64 * 60_000_000);
+    let month = MONTHS[ts[5..7].parse::<usize>().unwrap() - 1];
     format!(
-        "10.0.{}.{} - - [{day:02}/May/2024:{h:02}:{m:02}:{s:02} +0000] \"GET /p/{}?uid={} HTTP/1.1\" 200 {seq} \"-\" \"curl/8\"\n",
+        "10.0.{}.{} - - [{}/{month}/{}:{} +0000] \"GET /p/{}?uid={} HTTP/1.1\" 200 {seq} \"-\" \"curl/8\"\n",
         seq / 250 % 250,
         seq % 250,
+        &ts[8..10],
+        &ts[..4],
+        &ts[11..19],
         seq % 17,
         seq % 50
     )
@@ -149,14 +158,22 @@ fn check(db: &Path) -> (bool, String) {
 }
 
 /// The row totals of every complete "committed R rows, L lines" line in `path`
-/// (a line cut short by the kill is ignored).
+/// (a line cut short by the kill is ignored); panics if a line was rejected.
 fn reported(path: &Path) -> Vec<u64> {
     let text = fs::read_to_string(path).unwrap_or_default();
     let mut out = Vec::new();
     for l in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
         if let Some(rest) = l.strip_prefix("committed ") {
-            let rows = rest.split(' ').next().and_then(|n| n.parse().ok());
-            out.push(rows.unwrap_or_else(|| panic!("bad report line {l:?}")));
+            // "R rows, L lines": every input line is valid, so R == L.
+            let nums: Vec<u64> = rest
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            assert!(
+                nums.len() == 2 && nums[0] == nums[1],
+                "bad report line or rejected lines: {l:?}"
+            );
+            out.push(nums[0]);
         }
     }
     out
