@@ -400,6 +400,9 @@ impl Db {
             }),
         };
         if db.inner.writer.is_some() {
+            // The newest manifest may be one whose commit failed at the final directory
+            // sync: make it durable before removing the files only older ones list.
+            db.inner.backend.sync_dir("")?;
             db.collect_garbage()?;
         }
         Ok(db)

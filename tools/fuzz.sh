@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds logdb's fuzz targets (fuzz/) and runs each one for SECONDS (default 30), one
-# after another, starting from a seed corpus written from tests/golden and from
-# logdb's own encoders and hand-written log lines.
+# after another, starting from a seed corpus written from tests/golden, the queries
+# of tests/slt, logdb's own encoders and hand-written log lines. A target with a
+# dictionary in fuzz/dict/<target>.dict (sql: keywords, functions, columns) gets it.
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]
 #
@@ -22,6 +23,7 @@
 # Environment:
 #   FUZZ_SANITIZER  address (default) or none
 #   FUZZ_JOBS       parallel fuzzing jobs per target (default 1; the machine is shared)
+#   CARGO_FUZZ_VERSION  the cargo-fuzz installed when missing or different (0.13.2)
 set -euo pipefail
 
 seconds="${1:-30}"
@@ -32,9 +34,10 @@ sanitizer="${FUZZ_SANITIZER:-address}"
 jobs="${FUZZ_JOBS:-1}"
 export RUSTC_BOOTSTRAP=1
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "installing cargo-fuzz" >&2
-    cargo install cargo-fuzz --locked
+cargo_fuzz_version="${CARGO_FUZZ_VERSION:-0.13.2}"
+if ! cargo fuzz --version 2>/dev/null | grep -qF "$cargo_fuzz_version"; then
+    echo "installing cargo-fuzz $cargo_fuzz_version" >&2
+    cargo install cargo-fuzz --version "$cargo_fuzz_version" --locked
 fi
 
 cd "$fuzz"
@@ -58,8 +61,12 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     echo "== $t: ${seconds}s" >&2
     log="$fuzz/artifacts/$t/last-run.log"
+    extra=()
+    if [ -f "dict/$t.dict" ]; then
+        extra+=("-dict=dict/$t.dict")
+    fi
     if cargo fuzz run --sanitizer "$sanitizer" --jobs "$jobs" "$t" "corpus/$t" -- \
-        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 "${extra[@]}" >"$log" 2>&1; then
         grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added)' "$log" >&2 || true
     else
         status=1

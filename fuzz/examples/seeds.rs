@@ -146,6 +146,21 @@ fn main() -> io::Result<()> {
         }
     }
 
+    // SQL: every query of the sqllogictest files, and a few the files do not have.
+    let dir = corpus.join("sql");
+    fs::create_dir_all(&dir)?;
+    let mut slt = Vec::new();
+    collect(&root.join("tests/slt"), "slt", &mut slt)?;
+    slt.sort();
+    let mut queries: Vec<String> = EXTRA_SQL.iter().map(|q| q.to_string()).collect();
+    for path in &slt {
+        queries.extend(slt_queries(&fs::read_to_string(path)?));
+    }
+    for (i, q) in queries.iter().enumerate() {
+        fs::write(dir.join(format!("seed-{i:03}")), q)?;
+    }
+    eprintln!("sql: {} seed queries", queries.len());
+
     let dir = corpus.join("encoding");
     fs::create_dir_all(&dir)?;
     for (name, n, bytes) in encoded_blocks() {
@@ -154,6 +169,40 @@ fn main() -> io::Result<()> {
         fs::write(dir.join(format!("seed-{name}")), seed)?;
     }
     Ok(())
+}
+
+/// Queries for the `sql` target beyond the sqllogictest files.
+const EXTRA_SQL: &[&str] = &[
+    "SELECT count(*) FROM logs WHERE uid = 'u7' AND status IN (404, 500)",
+    "SELECT uri, count(*) FROM logs WHERE status >= 400 GROUP BY uri ORDER BY 2 DESC LIMIT 3",
+    "SELECT count(*), sum(bytes) FROM logs WHERE ts >= TIMESTAMP '2024-05-01 12:00:00' AND ts < TIMESTAMP '2024-05-02 03:00:00'",
+    "SELECT status, count(*) FROM logs WHERE uri = '/api/v1/item/3' GROUP BY status",
+    "SELECT DISTINCT uid FROM logs WHERE uid LIKE 'u1%' ORDER BY uid",
+    "EXPLAIN SELECT count(*) FROM logs WHERE uid = 'u3'",
+    "EXPLAIN ANALYZE SELECT uri, avg(request_time) FROM logs WHERE status = 500 GROUP BY uri",
+    "SELECT toStartOfInterval(ts, INTERVAL 1 HOUR) AS h, count(*) FROM logs GROUP BY h ORDER BY h",
+    "SELECT approx_count_distinct(client_ip), approx_quantile(request_time, 0.5) FROM logs",
+    "SELECT name, x::VARCHAR || '-' || CAST(y AS VARCHAR) FROM t WHERE flag OR x IS NULL",
+    "SELECT count(*) FILTER (WHERE secure) FROM logs WHERE client_ip IS NOT NULL",
+];
+
+/// The SQL of every `query` and `statement error` record of a sqllogictest file.
+fn slt_queries(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if !(line.starts_with("query ") || line.starts_with("statement ")) {
+            continue;
+        }
+        let sql: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| !l.is_empty() && *l != "----")
+            .collect();
+        if !sql.is_empty() {
+            out.push(sql.join("\n"));
+        }
+    }
+    out
 }
 
 /// Every file under `dir` (recursively) whose extension is `ext`.

@@ -12,6 +12,9 @@
 
 use std::path::PathBuf;
 
+pub mod sql;
+pub use sql::check_sql;
+
 use logdb::ingest::{parser_for, ParserOptions};
 use logdb::storage::backend::FileBytes;
 use logdb::storage::encoding as enc;

@@ -48,6 +48,8 @@ pub struct CliObserver {
     rejects: Option<BufWriter<File>>,
     reject_error: Option<std::io::Error>,
     shown_rejects: u64,
+    /// Print a line to stderr after every commit (`--report-commits`).
+    report_commits: bool,
     start: Instant,
 }
 
@@ -72,6 +74,7 @@ impl CliObserver {
             rejects,
             reject_error: None,
             shown_rejects: 0,
+            report_commits: false,
             start: Instant::now(),
         })
     }
@@ -113,6 +116,16 @@ impl ImportObserver for CliObserver {
                 stats.rejected
             ));
         }
+    }
+
+    fn committed(&mut self, stats: &ImportStats) {
+        if !self.report_commits {
+            return;
+        }
+        // One write of a whole line, issued only after the commit returned (so after
+        // the manifest's fsync): a reader of stderr may count these rows as durable.
+        let msg = format!("committed {} rows, {} lines\n", stats.rows, stats.lines);
+        let _ = std::io::stderr().lock().write_all(msg.as_bytes());
     }
 
     fn reject(&mut self, file: &str, line: u64, reason: &str, text: &[u8]) {
@@ -177,6 +190,10 @@ pub struct ImportArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// After every commit, print "committed R rows, L lines" (totals so far) to
+    /// stderr. Each line is written only once the commit is durable.
+    #[arg(long)]
+    pub report_commits: bool,
 }
 
 /// Runs an import and prints the summary. Returns whether every file was read whole.
@@ -228,6 +245,7 @@ pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> 
         })
         .collect();
     let mut obs = CliObserver::new(args.reject_file.as_ref(), !args.quiet)?;
+    obs.report_commits = args.report_commits;
     let start = Instant::now();
     let result = match &args.follow {
         Some(path) => {
