@@ -12,8 +12,8 @@ use std::borrow::Cow;
 
 use hashbrown::HashTable;
 
-use super::vector::{self, Vector};
 use super::sort::concat;
+use super::vector::{self, Vector};
 use super::{agg, with_vectors, ExecOptions};
 use crate::column::{Batch, Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};

@@ -16,9 +16,9 @@ pub mod memory;
 pub mod metrics;
 pub mod result;
 pub mod sketch;
-mod subquery;
 mod sort;
 mod stream;
+mod subquery;
 pub mod vector;
 
 use std::fmt::Write as _;
@@ -494,27 +494,37 @@ fn aggregate_batches(
             continue;
         }
         let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
-        let keys: Vec<_> = group
-            .iter()
-            .map(|(e, _)| vector::eval(e, &vecs, len))
-            .collect::<Result<_>>()?;
-        let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, &vecs, len)).transpose();
-        let args: Vec<[Option<_>; 3]> = aggs
-            .iter()
-            .map(|(a, _)| Ok([opt(&a.arg)?, opt(&a.arg2)?, opt(&a.filter)?]))
-            .collect::<Result<_>>()?;
-        let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
-        let inputs: Vec<agg::AggInput<'_>> = aggs
-            .iter()
-            .zip(&args)
-            .map(|((a, _), [x, y, f])| {
-                agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref())
-            })
-            .collect();
-        st.update(&key_refs, &inputs, len)?;
+        update_aggregate(&mut st, group, aggs, &vecs, len)?;
     }
     let cols = st.finish(&agg_exprs, group.is_empty())?;
     Ok(vec![Batch { columns: cols }])
+}
+
+/// Evaluates the group keys and aggregate arguments over `len` rows of `vecs` and
+/// folds them into `st`.
+fn update_aggregate(
+    st: &mut AggState,
+    group: &[(Expr, String)],
+    aggs: &[(AggExpr, String)],
+    vecs: &[Vector],
+    len: usize,
+) -> Result<()> {
+    let keys: Vec<_> = group
+        .iter()
+        .map(|(e, _)| vector::eval(e, vecs, len))
+        .collect::<Result<_>>()?;
+    let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, vecs, len)).transpose();
+    let args: Vec<[Option<_>; 3]> = aggs
+        .iter()
+        .map(|(a, _)| Ok([opt(&a.arg)?, opt(&a.arg2)?, opt(&a.filter)?]))
+        .collect::<Result<_>>()?;
+    let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
+    let inputs: Vec<agg::AggInput<'_>> = aggs
+        .iter()
+        .zip(&args)
+        .map(|((a, _), [x, y, f])| agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref()))
+        .collect();
+    st.update(&key_refs, &inputs, len)
 }
 
 /// Whether `plan` is `Filter* -> Scan`.
@@ -1163,24 +1173,7 @@ fn process_block(
             Ok(len)
         }
         (Sink::Aggregate(group, aggs), WorkerOut::Agg(st)) => {
-            let keys: Vec<_> = group
-                .iter()
-                .map(|(e, _)| vector::eval(e, vecs, len))
-                .collect::<Result<_>>()?;
-            let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, vecs, len)).transpose();
-            let args: Vec<[Option<_>; 3]> = aggs
-                .iter()
-                .map(|(a, _)| Ok([opt(&a.arg)?, opt(&a.arg2)?, opt(&a.filter)?]))
-                .collect::<Result<_>>()?;
-            let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
-            let inputs: Vec<agg::AggInput<'_>> = aggs
-                .iter()
-                .zip(&args)
-                .map(|((a, _), [x, y, f])| {
-                    agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref())
-                })
-                .collect();
-            st.update(&key_refs, &inputs, len)?;
+            update_aggregate(st, group, aggs, vecs, len)?;
             Ok(0)
         }
         _ => Err(Error::Internal("sink and state disagree".into())),

@@ -266,39 +266,11 @@ impl Expr {
 
     /// Calls `f` on every column index referenced.
     pub fn for_each_column(&self, f: &mut dyn FnMut(usize)) {
-        match self {
-            Expr::Column { index, .. } => f(*index),
-            Expr::Literal { .. } => {}
-            Expr::Negate(e) | Expr::Not(e) => e.for_each_column(f),
-            Expr::Binary { left, right, .. } => {
-                left.for_each_column(f);
-                right.for_each_column(f);
+        self.visit(&mut |e| {
+            if let Expr::Column { index, .. } = e {
+                f(*index)
             }
-            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } | Expr::Cast { expr, .. } => {
-                expr.for_each_column(f)
-            }
-            Expr::InList { expr, list, .. } => {
-                expr.for_each_column(f);
-                list.iter().for_each(|e| e.for_each_column(f));
-            }
-            Expr::Case {
-                whens, else_expr, ..
-            } => {
-                for (w, t) in whens {
-                    w.for_each_column(f);
-                    t.for_each_column(f);
-                }
-                if let Some(e) = else_expr {
-                    e.for_each_column(f);
-                }
-            }
-            Expr::Func { args, .. } => args.iter().for_each(|e| e.for_each_column(f)),
-            Expr::Subquery(s) => {
-                if let SubqueryKind::In { expr, .. } = &s.kind {
-                    expr.for_each_column(f)
-                }
-            }
-        }
+        });
     }
 
     /// Rewrites every column index through `map`.

@@ -363,13 +363,23 @@ fn csv_field(out: &mut String, s: &str) {
 }
 
 fn render_csv(out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
+    render_delimited(out, t, ',', csv_field)
+}
+
+/// One header line and a line per row, fields joined by `sep` and escaped by `field`.
+fn render_delimited(
+    out: &mut dyn Write,
+    t: &Table<'_>,
+    sep: char,
+    field: fn(&mut String, &str),
+) -> io::Result<()> {
     let cols = t.columns();
     let mut line = String::new();
     for (i, (name, _)) in cols.iter().enumerate() {
         if i > 0 {
-            line.push(',');
+            line.push(sep);
         }
-        csv_field(&mut line, name);
+        field(&mut line, name);
     }
     writeln!(out, "{line}")?;
     let mut cell = String::new();
@@ -377,11 +387,11 @@ fn render_csv(out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
         line.clear();
         for c in 0..cols.len() {
             if c > 0 {
-                line.push(',');
+                line.push(sep);
             }
             cell.clear();
             write_cell(&mut cell, t.cell(batch, c, r), "");
-            csv_field(&mut line, &cell);
+            field(&mut line, &cell);
         }
         line.push('\n');
         out.write_all(line.as_bytes())
@@ -401,29 +411,7 @@ fn tsv_field(out: &mut String, s: &str) {
 }
 
 fn render_tsv(out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
-    let cols = t.columns();
-    let mut line = String::new();
-    for (i, (name, _)) in cols.iter().enumerate() {
-        if i > 0 {
-            line.push('\t');
-        }
-        tsv_field(&mut line, name);
-    }
-    writeln!(out, "{line}")?;
-    let mut cell = String::new();
-    t.for_each_row(|batch, r| {
-        line.clear();
-        for c in 0..cols.len() {
-            if c > 0 {
-                line.push('\t');
-            }
-            cell.clear();
-            write_cell(&mut cell, t.cell(batch, c, r), "");
-            tsv_field(&mut line, &cell);
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())
-    })
+    render_delimited(out, t, '\t', tsv_field)
 }
 
 fn json_string(out: &mut String, s: &str) {
