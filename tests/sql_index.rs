@@ -80,6 +80,9 @@ const SHAPES: &[&str] = &[
     "SELECT uid, count(*) FROM logs WHERE {w} GROUP BY uid",
     "SELECT uri, count(*), sum(bytes) FROM logs WHERE {w} GROUP BY uri",
     "SELECT count(*), count(*) FROM logs WHERE {w}",
+    // Columns read only by index-answered conjuncts are not decoded on this path.
+    "SELECT date_trunc('hour', ts) AS h, count(*) FROM logs WHERE {w} GROUP BY h",
+    "SELECT ts, bytes FROM logs WHERE {w}",
 ];
 
 #[test]

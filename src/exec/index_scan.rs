@@ -98,19 +98,33 @@ pub fn predicate_rows(seg: &Segment, p: &IndexPredicate) -> Result<Option<Roarin
 /// The candidate rows of `seg`: the intersection of every index predicate's rows;
 /// `None` when no predicate could use an index of this segment.
 pub fn candidate_rows(seg: &Segment, preds: &[IndexPredicate]) -> Result<Option<RoaringBitmap>> {
+    Ok(candidates(seg, preds)?.0)
+}
+
+/// [`candidate_rows`], and whether every predicate was answered by an index of
+/// this segment: then the bitmap is exactly the rows passing all of them, and the
+/// filter need not evaluate them again.
+pub fn candidates(
+    seg: &Segment,
+    preds: &[IndexPredicate],
+) -> Result<(Option<RoaringBitmap>, bool)> {
     let mut acc: Option<RoaringBitmap> = None;
+    let mut all = true;
     for p in preds {
         if acc.as_ref().is_some_and(RoaringBitmap::is_empty) {
             break;
         }
-        if let Some(bm) = predicate_rows(seg, p)? {
-            acc = Some(match acc {
-                None => bm,
-                Some(a) => a & bm,
-            });
+        match predicate_rows(seg, p)? {
+            Some(bm) => {
+                acc = Some(match acc {
+                    None => bm,
+                    Some(a) => a & bm,
+                })
+            }
+            None => all = false,
         }
     }
-    Ok(acc)
+    Ok((acc, all))
 }
 
 /// Row counts per key of column `col`'s index within `rows` (all rows if `None`),

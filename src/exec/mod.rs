@@ -561,6 +561,9 @@ struct ScanInfo<'a> {
     filters: Vec<&'a Expr>,
     /// Conjuncts answered by bitmap indexes (empty when indexes are off).
     index: Vec<IndexPredicate>,
+    /// The conjuncts of `filters` that are not in `index`: all a segment whose
+    /// indexes answered every index predicate still has to evaluate.
+    residual: Vec<&'a Expr>,
 }
 
 /// The scan at the bottom of a `Filter* -> Scan` chain, with the filter's index
@@ -582,14 +585,12 @@ fn scan_info(plan: &LogicalPlan, use_indexes: bool) -> Result<ScanInfo<'_>> {
                 zone_predicates,
             } => {
                 let mut index = Vec::new();
-                if use_indexes {
-                    for f in &filters {
-                        for c in optimize::conjuncts(f) {
-                            if let ConjunctUse::Index(p) =
-                                optimize::classify_conjunct(c, columns, schema)
-                            {
-                                index.push(p);
-                            }
+                let mut residual = Vec::new();
+                for f in &filters {
+                    for c in optimize::conjuncts(f) {
+                        match optimize::classify_conjunct(c, columns, schema) {
+                            ConjunctUse::Index(p) if use_indexes => index.push(p),
+                            _ => residual.push(c),
                         }
                     }
                 }
@@ -600,6 +601,7 @@ fn scan_info(plan: &LogicalPlan, use_indexes: bool) -> Result<ScanInfo<'_>> {
                     zone: zone_predicates,
                     filters,
                     index,
+                    residual,
                 });
             }
             _ => return Err(Error::Internal("not a scan chain".into())),
@@ -697,9 +699,54 @@ struct ScanCtx<'a> {
     sink: Sink<'a>,
     opts: &'a ExecOptions,
     stats: &'a ExecStats,
+    /// Per scanned column: read only by index-answered conjuncts, so a segment
+    /// whose indexes answered all of them need not decode it.
+    index_only: Vec<bool>,
 }
 
-impl ScanCtx<'_> {
+impl<'a> ScanCtx<'a> {
+    fn new(
+        info: ScanInfo<'a>,
+        sink: Sink<'a>,
+        opts: &'a ExecOptions,
+        stats: &'a ExecStats,
+    ) -> ScanCtx<'a> {
+        let n = info.columns.len();
+        let mut used = vec![false; n];
+        let mut mark = |e: &Expr| {
+            e.for_each_column(&mut |i| {
+                if let Some(u) = used.get_mut(i) {
+                    *u = true;
+                }
+            })
+        };
+        info.residual.iter().for_each(|e| mark(e));
+        match &sink {
+            Sink::Project(exprs) => exprs.iter().for_each(|(e, _)| mark(e)),
+            Sink::Aggregate(group, aggs) => {
+                group.iter().for_each(|(e, _)| mark(e));
+                for (a, _) in aggs.iter() {
+                    [&a.arg, &a.arg2, &a.filter]
+                        .into_iter()
+                        .flatten()
+                        .for_each(&mut mark);
+                }
+            }
+        }
+        let index_only = if info.index.is_empty() {
+            vec![false; n]
+        } else {
+            used.iter().map(|u| !u).collect()
+        };
+        ScanCtx {
+            info,
+            sink,
+            opts,
+            stats,
+            index_only,
+        }
+    }
+
     fn check_cancel(&self) -> Result<()> {
         match &self.opts.cancel {
             Some(c) if c.load(AtomicOrdering::Relaxed) => Err(Error::Cancelled),
@@ -770,12 +817,7 @@ fn pipeline(
             .fetch_add(segments.len() as u64, AtomicOrdering::Relaxed);
     }
     let pool = stats.memory(opts.memory_limit);
-    let ctx = ScanCtx {
-        info,
-        sink,
-        opts,
-        stats,
-    };
+    let ctx = ScanCtx::new(info, sink, opts, stats);
     let threads = opts.threads.max(1).min(segments.len().max(1));
     let next = AtomicUsize::new(0);
     let rows_done = AtomicUsize::new(0);
@@ -935,19 +977,20 @@ fn aggregate_units(
     // The sink needs named aggregates; the names are not used.
     let aggs_named: Vec<(AggExpr, String)> =
         aggs.iter().map(|a| (a.clone(), String::new())).collect();
-    let ctx = ScanCtx {
-        info: ScanInfo {
+    let ctx = ScanCtx::new(
+        ScanInfo {
             table: info.table,
             columns: info.columns,
             time_range: info.time_range,
             zone: info.zone,
             filters: info.filters.clone(),
             index: info.index.clone(),
+            residual: info.residual.clone(),
         },
-        sink: Sink::Aggregate(group, &aggs_named),
+        Sink::Aggregate(group, &aggs_named),
         opts,
         stats,
-    };
+    );
     let threads = opts.threads.max(1).min(flat.len().max(1));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -1023,7 +1066,16 @@ fn run_segment(
         }
     };
     // Index candidates first: an empty bitmap skips the segment without reading it.
-    let candidates = index_scan::candidate_rows(seg, &info.index)?;
+    let (candidates, all_answered) = index_scan::candidates(seg, &info.index)?;
+    // Every index predicate answered by this segment's bitmaps: the candidates are
+    // exactly the rows passing them, so only the residual conjuncts are evaluated
+    // and columns that only those predicates read are not decoded.
+    let exact = all_answered && candidates.is_some();
+    let filters: Vec<&Expr> = if exact {
+        info.residual.clone()
+    } else {
+        info.filters.clone()
+    };
     if candidates.as_ref().is_some_and(|c| c.is_empty()) {
         ExecStats::add(&stats.segments_index_skipped, 1);
         ExecStats::add(&stats.blocks_index_skipped, nblocks as u64);
@@ -1065,6 +1117,9 @@ fn run_segment(
         ExecStats::add(&stats.rows_scanned, len as u64);
         let mut block_bytes = 0u64;
         for (k, &c) in info.columns.iter().enumerate() {
+            if exact && ctx.index_only[k] {
+                continue;
+            }
             if let Some(m) = meta.columns.get(c).and_then(|m| m.blocks.get(b)) {
                 block_bytes += m.values.len as u64 + m.validity.map_or(0, |v| v.len as u64);
             }
@@ -1086,7 +1141,18 @@ fn run_segment(
                 .fetch_add(len as u64, AtomicOrdering::Relaxed);
             p.bytes_read.fetch_add(block_bytes, AtomicOrdering::Relaxed);
         }
-        let vecs: Vec<Vector> = bufs.blocks.iter_mut().map(Vector::take_block).collect();
+        let vecs: Vec<Vector> = bufs
+            .blocks
+            .iter_mut()
+            .enumerate()
+            .map(|(k, blk)| {
+                if exact && ctx.index_only[k] {
+                    Vector::constant(Value::Null)
+                } else {
+                    Vector::take_block(blk)
+                }
+            })
+            .collect();
         let start_sel = cand_iter
             .is_some()
             .then_some(block_sel.as_slice())
@@ -1095,13 +1161,16 @@ fn run_segment(
             &vecs,
             len,
             start_sel,
+            &filters,
             ctx,
             state,
             &mut bufs.sel,
             &mut out_cols,
         );
-        for (v, blk) in vecs.into_iter().zip(bufs.blocks.iter_mut()) {
-            v.restore(blk);
+        for (k, (v, blk)) in vecs.into_iter().zip(bufs.blocks.iter_mut()).enumerate() {
+            if !(exact && ctx.index_only[k]) {
+                v.restore(blk);
+            }
         }
         produced += r?;
     }
@@ -1121,12 +1190,13 @@ fn process_block(
     vecs: &[Vector],
     len: usize,
     start_sel: Option<&[u32]>,
+    filters: &[&Expr],
     ctx: &ScanCtx<'_>,
     state: &mut WorkerOut,
     sel: &mut Vec<u32>,
     out_cols: &mut Option<Vec<Column>>,
 ) -> Result<usize> {
-    let (info, stats) = (&ctx.info, ctx.stats);
+    let stats = ctx.stats;
     // Conjunct by conjunct, each evaluated only on the rows that passed the ones
     // before (so `x <> 0 AND 10 % x = 1` never divides by zero), compacting the
     // vectors whenever rows drop out.
@@ -1137,7 +1207,7 @@ fn process_block(
         n = s.len();
     }
     ExecStats::add(&stats.rows_filtered_in, n as u64);
-    for f in &info.filters {
+    for f in filters {
         for c in optimize::conjuncts(f) {
             let cur: &[Vector] = compacted.as_deref().unwrap_or(vecs);
             let v = vector::eval(c, cur, n)?;
