@@ -1160,8 +1160,10 @@ fn run_segment(
         let r = process_block(
             &vecs,
             len,
-            start_sel,
-            &filters,
+            BlockFilter {
+                start_sel,
+                conjuncts: &filters,
+            },
             ctx,
             state,
             &mut bufs.sel,
@@ -1184,13 +1186,19 @@ fn run_segment(
     Ok(produced)
 }
 
-/// Filters one block and feeds the surviving rows to the sink. `start_sel`, the
-/// block's index candidate rows, is where the selection starts.
+/// What filtering one block starts from and evaluates.
+struct BlockFilter<'a> {
+    /// The block's index candidate rows (`None`: all rows).
+    start_sel: Option<&'a [u32]>,
+    /// The conjuncts to evaluate.
+    conjuncts: &'a [&'a Expr],
+}
+
+/// Filters one block and feeds the surviving rows to the sink.
 fn process_block(
     vecs: &[Vector],
     len: usize,
-    start_sel: Option<&[u32]>,
-    filters: &[&Expr],
+    filter: BlockFilter<'_>,
     ctx: &ScanCtx<'_>,
     state: &mut WorkerOut,
     sel: &mut Vec<u32>,
@@ -1200,6 +1208,10 @@ fn process_block(
     // Conjunct by conjunct, each evaluated only on the rows that passed the ones
     // before (so `x <> 0 AND 10 % x = 1` never divides by zero), compacting the
     // vectors whenever rows drop out.
+    let BlockFilter {
+        start_sel,
+        conjuncts: filters,
+    } = filter;
     let mut compacted: Option<Vec<Vector>> = None;
     let mut n = len;
     if let Some(s) = start_sel {
