@@ -144,9 +144,10 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
 
     writeln!(
         out,
-        "\nThe database is in {}. Inspect it with:",
+        "\nThe database is in {}. Ask your own questions, or inspect it:",
         db_dir.display()
     )?;
+    writeln!(out, "  logdb {}        (the SQL shell)", db_dir.display())?;
     writeln!(out, "  logdb info {}", db_dir.display())?;
     writeln!(out, "  logdb check {}", db_dir.display())?;
     Ok(())
