@@ -17,7 +17,6 @@ See tools/README.md and BENCHMARKS.md.
 """
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -36,7 +35,6 @@ sys.path.insert(0, str(TOOLS))
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 import compare_import as ci  # noqa: E402  (import workers and measurement helpers)
 
-REQUIREMENTS = TOOLS / "requirements.txt"
 PLOT_REQUIREMENTS = TOOLS / "requirements-plot.txt"
 IN_VENV_ENV = "LOGDB_BENCH_IN_VENV"
 ENGINES = ("logdb", "duckdb", "chdb")
@@ -334,30 +332,8 @@ def compare_rows(ref, other):
 def ensure_venv(venv, plot):
     """Create `venv` with the pinned packages (and the plotting ones with --plot) if
     needed, then re-execute this script in it."""
-    if Path(sys.prefix).resolve() == venv.resolve():
-        return
-    if os.environ.get(IN_VENV_ENV):
-        sys.exit(f"error: re-executed into {venv} but sys.prefix is {sys.prefix}")
-    py = venv / "bin" / "python"
-    if not py.exists():
-        print(f"creating venv {venv}", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        # Keep the venv out of git status when it lives inside the repository.
-        (venv / ".gitignore").write_text("*\n")
-    wanted = [(REQUIREMENTS, venv / ".requirements.sha256")]
-    if plot:
-        wanted.append((PLOT_REQUIREMENTS, venv / ".requirements-plot.sha256"))
-    for req, stamp in wanted:
-        want = hashlib.sha256(req.read_bytes()).hexdigest()
-        if not stamp.exists() or stamp.read_text().strip() != want:
-            print(f"installing {req.name} into {venv}", file=sys.stderr)
-            subprocess.run(
-                [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(req)],
-                check=True,
-            )
-            stamp.write_text(want + "\n")
-    env = dict(os.environ, **{IN_VENV_ENV: "1"})
-    os.execve(str(py), [str(py), str(Path(__file__).resolve())] + sys.argv[1:], env)
+    extra = [PLOT_REQUIREMENTS] if plot else []
+    ci.ensure_venv(venv, extra=extra, script=__file__, flag=IN_VENV_ENV)
 
 
 def run_phase(cmd, label, env=None):

@@ -264,29 +264,33 @@ def worker_main(argv):
 # Driver.
 
 
-def ensure_venv(venv):
-    """Create `venv` with the pinned packages if needed, then re-execute in it."""
+def ensure_venv(venv, extra=(), script=None, flag=IN_VENV_ENV):
+    """Create `venv` with the pinned packages (`requirements.txt`, then each file of
+    `extra`) if needed, then re-execute `script` (default: this one) in it. `flag` is
+    the environment variable that marks the re-executed process."""
     if Path(sys.prefix).resolve() == venv.resolve():
         return
-    if os.environ.get(IN_VENV_ENV):
+    if os.environ.get(flag):
         sys.exit(f"error: re-executed into {venv} but sys.prefix is {sys.prefix}")
     py = venv / "bin" / "python"
-    stamp = venv / ".requirements.sha256"
-    want = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
     if not py.exists():
         print(f"creating venv {venv}", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         # Keep the venv out of git status when it lives inside the repository.
         (venv / ".gitignore").write_text("*\n")
-    if not stamp.exists() or stamp.read_text().strip() != want:
-        print(f"installing {REQUIREMENTS.name} into {venv}", file=sys.stderr)
-        subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
-            check=True,
-        )
-        stamp.write_text(want + "\n")
-    env = dict(os.environ, **{IN_VENV_ENV: "1"})
-    os.execve(str(py), [str(py), str(Path(__file__).resolve())] + sys.argv[1:], env)
+    for req in [REQUIREMENTS, *extra]:
+        stamp = venv / f".{req.stem}.sha256"
+        want = hashlib.sha256(req.read_bytes()).hexdigest()
+        if not stamp.exists() or stamp.read_text().strip() != want:
+            print(f"installing {req.name} into {venv}", file=sys.stderr)
+            subprocess.run(
+                [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(req)],
+                check=True,
+            )
+            stamp.write_text(want + "\n")
+    script = Path(script or __file__).resolve()
+    env = dict(os.environ, **{flag: "1"})
+    os.execve(str(py), [str(py), str(script)] + sys.argv[1:], env)
 
 
 def loadavg():
