@@ -833,6 +833,25 @@ impl GroupTable {
         result
     }
 
+    /// Adds `n` rows that all have the keys of the one-row `keys`, to a table
+    /// whose aggregates are all `count(*)`.
+    fn add_rows(&mut self, keys: &[&Vector], n: u64) -> Result<()> {
+        let mut gids = std::mem::take(&mut self.gids);
+        let r = self.map.groups(keys, 1, &mut gids);
+        let g = gids.first().copied();
+        self.gids = gids;
+        r?;
+        self.grow();
+        let g = g.ok_or_else(|| Error::Internal("no group for a counted block".into()))? as usize;
+        for a in &mut self.accs {
+            match a {
+                Acc::Count(c) => c[g] += n as i64,
+                _ => return Err(Error::Internal("block counts need count(*) only".into())),
+            }
+        }
+        Ok(())
+    }
+
     /// Merges `other` (with the same aggregates and key layout) into this table.
     fn merge(&mut self, other: GroupTable) -> Result<()> {
         let map = self.map.absorb(&other.map)?;
@@ -933,6 +952,12 @@ impl AggState {
     /// Adds a batch's `len` rows (all selected).
     pub fn update(&mut self, keys: &[&Vector], args: &[AggInput<'_>], len: usize) -> Result<()> {
         self.table.update(keys, args, len)?;
+        self.account()
+    }
+
+    /// Adds `n` rows with the keys of the one-row `keys` (count(*) aggregates only).
+    pub fn add_rows(&mut self, keys: &[&Vector], n: u64) -> Result<()> {
+        self.table.add_rows(keys, n)?;
         self.account()
     }
 

@@ -33,6 +33,8 @@ pub struct ExecStats {
     pub blocks: AtomicU64,
     pub blocks_zone_skipped: AtomicU64,
     pub blocks_index_skipped: AtomicU64,
+    /// Blocks counted whole from their time zone map, without decoding.
+    pub blocks_counted: AtomicU64,
     /// Blocks whose columns were decoded.
     pub blocks_read: AtomicU64,
     /// Compressed bytes of the column chunks decoded.

@@ -33,7 +33,7 @@ use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
 use crate::sql::optimize::{self, ConjunctUse, IndexPredicate};
-use crate::sql::plan::{AggExpr, BinaryOp, Expr, LogicalPlan, ZonePredicate};
+use crate::sql::plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, ZonePredicate};
 use crate::storage::segment::{ColumnBlock, Segment, Stats};
 use agg::AggState;
 use memory::Reservation;
@@ -702,6 +702,10 @@ struct ScanCtx<'a> {
     /// Per scanned column: read only by index-answered conjuncts, so a segment
     /// whose indexes answered all of them need not decode it.
     index_only: Vec<bool>,
+    /// Set for `count(*)` grouped by time-derived keys: a block that needs no
+    /// filtering and whose time zone map lies inside one bucket of every key is
+    /// counted whole from its metadata, without decoding.
+    block_count: Option<stream::BlockKeys>,
 }
 
 impl<'a> ScanCtx<'a> {
@@ -744,6 +748,7 @@ impl<'a> ScanCtx<'a> {
             opts,
             stats,
             index_only,
+            block_count: None,
         }
     }
 
@@ -977,7 +982,7 @@ fn aggregate_units(
     // The sink needs named aggregates; the names are not used.
     let aggs_named: Vec<(AggExpr, String)> =
         aggs.iter().map(|a| (a.clone(), String::new())).collect();
-    let ctx = ScanCtx::new(
+    let mut ctx = ScanCtx::new(
         ScanInfo {
             table: info.table,
             columns: info.columns,
@@ -991,6 +996,12 @@ fn aggregate_units(
         opts,
         stats,
     );
+    if aggs
+        .iter()
+        .all(|a| a.func == AggFunc::CountStar && a.filter.is_none())
+    {
+        ctx.block_count = keys.block_constant(group, info.columns);
+    }
     let threads = opts.threads.max(1).min(flat.len().max(1));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -1113,6 +1124,15 @@ fn run_segment(
             continue;
         }
         ctx.check_cancel()?;
+        if let (Some(bk), Sink::Aggregate(group, _), WorkerOut::Agg(st)) =
+            (&ctx.block_count, &ctx.sink, &mut *state)
+        {
+            let whole = filters.is_empty() && (cand_iter.is_none() || block_sel.len() == len);
+            if whole && count_block(seg, b, bk, group, st, (len, info.columns.len()))? {
+                ExecStats::add(&stats.blocks_counted, 1);
+                continue;
+            }
+        }
         ExecStats::add(&stats.blocks_read, 1);
         ExecStats::add(&stats.rows_scanned, len as u64);
         let mut block_bytes = 0u64;
@@ -1184,6 +1204,44 @@ fn run_segment(
     }
     done();
     Ok(produced)
+}
+
+/// Counts all rows of block `b` into the group its time zone map puts them in,
+/// when the block has no NULL times and its keys are constant over it (see
+/// [`ScanCtx::block_count`]); false when it has to be read instead.
+fn count_block(
+    seg: &Segment,
+    b: usize,
+    keys: &stream::BlockKeys,
+    group: &[(Expr, String)],
+    st: &mut AggState,
+    (len, columns): (usize, usize),
+) -> Result<bool> {
+    let Some(bm) = seg
+        .meta()
+        .columns
+        .get(keys.time_column)
+        .and_then(|c| c.blocks.get(b))
+    else {
+        return Ok(false);
+    };
+    let (min, max) = match bm.stats {
+        Stats::Int { min, max } if bm.null_count == 0 => (min, max),
+        _ => return Ok(false),
+    };
+    if bm.rows as usize != len || !keys.constant(min, max) {
+        return Ok(false);
+    }
+    // The keys of the block's first row are the keys of all its rows.
+    let mut vecs = vec![Vector::constant(Value::Null); columns];
+    vecs[keys.time_k] = Vector::new(vector::VData::Int(vec![min]), None);
+    let evaluated: Vec<_> = group
+        .iter()
+        .map(|(e, _)| vector::eval(e, &vecs, 1))
+        .collect::<Result<_>>()?;
+    let refs: Vec<&Vector> = evaluated.iter().map(|k| k.as_ref()).collect();
+    st.add_rows(&refs, u64::from(bm.rows))?;
+    Ok(true)
 }
 
 /// What filtering one block starts from and evaluates.

@@ -82,6 +82,23 @@ enum KeySource {
     Other,
 }
 
+/// Group keys that are constant over a block whose time range lies inside one
+/// bucket of each of `units` (see [`KeyPlan::block_constant`]).
+#[derive(Clone, Debug)]
+pub(crate) struct BlockKeys {
+    /// The time column: in the table, and in the scanned columns.
+    pub time_column: usize,
+    pub time_k: usize,
+    units: Vec<TimeFn>,
+}
+
+impl BlockKeys {
+    /// Whether every row of a block with times in `min..=max` has the same keys.
+    pub fn constant(&self, min: i64, max: i64) -> bool {
+        self.units.iter().all(|u| u.apply(min) == u.apply(max))
+    }
+}
+
 /// What is known about the GROUP BY keys of one aggregation.
 #[derive(Clone, Debug)]
 pub(crate) struct KeyPlan {
@@ -243,6 +260,50 @@ impl KeyPlan {
                 _ => None,
             })
             .collect()
+    }
+
+    /// When every key is a function of the time column alone: the time column's
+    /// position in the scan, and per key a bucket function within whose buckets
+    /// the key is constant (the key's own bucket for `date_trunc` and the like;
+    /// the hour, minute, second or day for `hour(ts)` and other date parts).
+    /// A block whose minimum and maximum time share a bucket of each has one
+    /// group.
+    pub(crate) fn block_constant(
+        &self,
+        group: &[(Expr, String)],
+        columns: &[usize],
+    ) -> Option<BlockKeys> {
+        let time_column = self.time_column?;
+        let time_k = columns.iter().position(|&c| c == time_column)?;
+        let on_time = |e: &Expr| matches!(e, Expr::Column { index, .. } if *index == time_k);
+        let mut units = Vec::with_capacity(group.len());
+        for ((e, _), src) in group.iter().zip(&self.sources) {
+            let unit = match (src, e) {
+                (KeySource::Time(f), _) => *f,
+                (
+                    _,
+                    Expr::Func {
+                        func: ScalarFunc::DatePart(p),
+                        args,
+                        ..
+                    },
+                ) if args.len() == 1 && on_time(&args[0]) => TimeFn::Trunc(match p {
+                    DatePart::Second => TruncUnit::Second,
+                    DatePart::Minute => TruncUnit::Minute,
+                    DatePart::Hour => TruncUnit::Hour,
+                    DatePart::Day | DatePart::DayOfWeek | DatePart::Month | DatePart::Year => {
+                        TruncUnit::Day
+                    }
+                }),
+                _ => return None,
+            };
+            units.push(unit);
+        }
+        (!units.is_empty()).then_some(BlockKeys {
+            time_column,
+            time_k,
+            units,
+        })
     }
 
     /// The time bucket function of a key that keeps groups inside partitions.

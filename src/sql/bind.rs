@@ -199,8 +199,17 @@ impl<'a> Binder<'a> {
         let mut group: Vec<(Expr, String)> = Vec::new();
         let has_group_by;
         match &select.group_by {
-            ast::GroupByExpr::All(_) => {
-                return Err(self.unsupported(select.span(), "GROUP BY ALL"));
+            ast::GroupByExpr::All(mods) => {
+                if !mods.is_empty() {
+                    return Err(self.unsupported(select.span(), "GROUP BY ALL modifiers"));
+                }
+                // DuckDB: every select item without an aggregate is a key.
+                for it in items.iter().filter(|it| !contains_agg_mark(&it.expr)) {
+                    if !group.iter().any(|(x, _)| *x == it.expr) {
+                        group.push((it.expr.clone(), it.name.clone()));
+                    }
+                }
+                has_group_by = !group.is_empty();
             }
             ast::GroupByExpr::Expressions(exprs, mods) => {
                 if !mods.is_empty() {

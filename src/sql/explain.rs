@@ -392,11 +392,12 @@ fn render_scan(
         );
         let _ = writeln!(
             out,
-            "{d}blocks: {} read of {} ({} skipped by zone map, {} skipped by index)",
+            "{d}blocks: {} read of {} ({} skipped by zone map, {} skipped by index, {} counted from zone maps)",
             g(&s.blocks_read),
             g(&s.blocks),
             g(&s.blocks_zone_skipped),
-            g(&s.blocks_index_skipped)
+            g(&s.blocks_index_skipped),
+            g(&s.blocks_counted)
         );
         let _ = writeln!(
             out,
