@@ -153,6 +153,21 @@ fn every_group_by_path_agrees_with_a_naive_computation() {
             };
             vec![h, r[2].clone()]
         }),
+        // Keys of the time column alone: blocks inside one week (or month) find
+        // their group once.
+        ("date_trunc('week', ts)", |r| {
+            let w = match &r[0] {
+                // 1970-01-01 was a Thursday; weeks start on Monday.
+                Value::Int(t) => Value::Int(t - (t + 3 * DAY).rem_euclid(7 * DAY)),
+                _ => Value::Null,
+            };
+            vec![w]
+        }),
+        ("date_trunc('month', ts), hour(ts)", |r| match &r[0] {
+            // Every row is in May 2024.
+            Value::Int(t) => vec![Value::Int(T0), Value::Int(t.rem_euclid(DAY) / HOUR)],
+            _ => vec![Value::Null, Value::Null],
+        }),
         ("hour(ts), uid, status", |r| {
             let h = match &r[0] {
                 Value::Int(t) => Value::Int(t.rem_euclid(DAY) / HOUR),

@@ -792,6 +792,34 @@ impl GroupTable {
             self.gids = gids;
             return Err(e);
         }
+        self.update_groups(gids, inputs, len)
+    }
+
+    /// Like `update`, for rows that all have the keys of the one-row `keys`.
+    fn update_one_group(
+        &mut self,
+        keys: &[&Vector],
+        inputs: &[AggInput<'_>],
+        len: usize,
+    ) -> Result<()> {
+        let mut gids = std::mem::take(&mut self.gids);
+        let r = self.map.groups(keys, 1, &mut gids);
+        let g = gids.first().copied();
+        if let Err(e) = r {
+            self.gids = gids;
+            return Err(e);
+        }
+        let Some(g) = g else {
+            self.gids = gids;
+            return Err(Error::Internal("no group for a block's keys".into()));
+        };
+        gids.clear();
+        gids.resize(len, g);
+        self.update_groups(gids, inputs, len)
+    }
+
+    /// Folds the aggregate inputs of `len` rows into groups `gids` (one per row).
+    fn update_groups(&mut self, gids: Vec<u32>, inputs: &[AggInput<'_>], len: usize) -> Result<()> {
         self.grow();
         if self.rows.len() < len {
             self.rows = (0..len as u32).collect();
@@ -958,6 +986,17 @@ impl AggState {
     /// Adds `n` rows with the keys of the one-row `keys` (count(*) aggregates only).
     pub fn add_rows(&mut self, keys: &[&Vector], n: u64) -> Result<()> {
         self.table.add_rows(keys, n)?;
+        self.account()
+    }
+
+    /// Adds a batch's `len` rows that all have the keys of the one-row `keys`.
+    pub fn update_one_group(
+        &mut self,
+        keys: &[&Vector],
+        args: &[AggInput<'_>],
+        len: usize,
+    ) -> Result<()> {
+        self.table.update_one_group(keys, args, len)?;
         self.account()
     }
 

@@ -494,25 +494,29 @@ fn aggregate_batches(
             continue;
         }
         let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
-        update_aggregate(&mut st, group, aggs, &vecs, len)?;
+        update_aggregate(&mut st, (group, None), aggs, &vecs, len)?;
     }
     let cols = st.finish(&agg_exprs, group.is_empty())?;
     Ok(vec![Batch { columns: cols }])
 }
 
 /// Evaluates the group keys and aggregate arguments over `len` rows of `vecs` and
-/// folds them into `st`.
+/// folds them into `st`. With `one`, the keys are those one-row vectors for every
+/// row.
 fn update_aggregate(
     st: &mut AggState,
-    group: &[(Expr, String)],
+    (group, one): (&[(Expr, String)], Option<&[Vector]>),
     aggs: &[(AggExpr, String)],
     vecs: &[Vector],
     len: usize,
 ) -> Result<()> {
-    let keys: Vec<_> = group
-        .iter()
-        .map(|(e, _)| vector::eval(e, vecs, len))
-        .collect::<Result<_>>()?;
+    let keys: Vec<_> = match one {
+        Some(one) => one.iter().map(std::borrow::Cow::Borrowed).collect(),
+        None => group
+            .iter()
+            .map(|(e, _)| vector::eval(e, vecs, len))
+            .collect::<Result<_>>()?,
+    };
     let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, vecs, len)).transpose();
     let args: Vec<[Option<_>; 3]> = aggs
         .iter()
@@ -524,7 +528,10 @@ fn update_aggregate(
         .zip(&args)
         .map(|((a, _), [x, y, f])| agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref()))
         .collect();
-    st.update(&key_refs, &inputs, len)
+    match one {
+        Some(_) => st.update_one_group(&key_refs, &inputs, len),
+        None => st.update(&key_refs, &inputs, len),
+    }
 }
 
 /// Whether `plan` is `Filter* -> Scan`.
@@ -702,10 +709,13 @@ struct ScanCtx<'a> {
     /// Per scanned column: read only by index-answered conjuncts, so a segment
     /// whose indexes answered all of them need not decode it.
     index_only: Vec<bool>,
-    /// Set for `count(*)` grouped by time-derived keys: a block that needs no
-    /// filtering and whose time zone map lies inside one bucket of every key is
+    /// Set when every group key is derived from the time column: a block whose
+    /// time zone map lies inside one bucket of every key has one group, found
+    /// once instead of per row.
+    block_keys: Option<stream::BlockKeys>,
+    /// Every aggregate is `count(*)`: such a block with nothing to filter is
     /// counted whole from its metadata, without decoding.
-    block_count: Option<stream::BlockKeys>,
+    count_only: bool,
 }
 
 impl<'a> ScanCtx<'a> {
@@ -748,7 +758,8 @@ impl<'a> ScanCtx<'a> {
             opts,
             stats,
             index_only,
-            block_count: None,
+            block_keys: None,
+            count_only: false,
         }
     }
 
@@ -996,12 +1007,10 @@ fn aggregate_units(
         opts,
         stats,
     );
-    if aggs
+    ctx.block_keys = keys.block_constant(group, info.columns);
+    ctx.count_only = aggs
         .iter()
-        .all(|a| a.func == AggFunc::CountStar && a.filter.is_none())
-    {
-        ctx.block_count = keys.block_constant(group, info.columns);
-    }
+        .all(|a| a.func == AggFunc::CountStar && a.filter.is_none());
     let threads = opts.threads.max(1).min(flat.len().max(1));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -1124,11 +1133,17 @@ fn run_segment(
             continue;
         }
         ctx.check_cancel()?;
-        if let (Some(bk), Sink::Aggregate(group, _), WorkerOut::Agg(st)) =
-            (&ctx.block_count, &ctx.sink, &mut *state)
+        let key_ts = ctx
+            .block_keys
+            .as_ref()
+            .and_then(|bk| block_key_time(seg, b, bk, len));
+        if let (Some(ts), true, Sink::Aggregate(group, _), WorkerOut::Agg(st)) =
+            (key_ts, ctx.count_only, &ctx.sink, &mut *state)
         {
-            let whole = filters.is_empty() && (cand_iter.is_none() || block_sel.len() == len);
-            if whole && count_block(seg, b, bk, group, st, (len, info.columns.len()))? {
+            if filters.is_empty() && (cand_iter.is_none() || block_sel.len() == len) {
+                let keys = block_keys_at(group, ctx, ts)?;
+                let refs: Vec<&Vector> = keys.iter().collect();
+                st.add_rows(&refs, len as u64)?;
                 ExecStats::add(&stats.blocks_counted, 1);
                 continue;
             }
@@ -1183,6 +1198,7 @@ fn run_segment(
             BlockFilter {
                 start_sel,
                 conjuncts: &filters,
+                key_ts,
             },
             ctx,
             state,
@@ -1206,42 +1222,32 @@ fn run_segment(
     Ok(produced)
 }
 
-/// Counts all rows of block `b` into the group its time zone map puts them in,
-/// when the block has no NULL times and its keys are constant over it (see
-/// [`ScanCtx::block_count`]); false when it has to be read instead.
-fn count_block(
-    seg: &Segment,
-    b: usize,
-    keys: &stream::BlockKeys,
-    group: &[(Expr, String)],
-    st: &mut AggState,
-    (len, columns): (usize, usize),
-) -> Result<bool> {
-    let Some(bm) = seg
-        .meta()
-        .columns
-        .get(keys.time_column)
-        .and_then(|c| c.blocks.get(b))
-    else {
-        return Ok(false);
-    };
-    let (min, max) = match bm.stats {
-        Stats::Int { min, max } if bm.null_count == 0 => (min, max),
-        _ => return Ok(false),
-    };
-    if bm.rows as usize != len || !keys.constant(min, max) {
-        return Ok(false);
+/// When every row of block `b` has the same group keys (its time zone map lies
+/// inside one bucket of every key, see [`ScanCtx::block_keys`]), the block's first
+/// time, at which the keys are evaluated once.
+fn block_key_time(seg: &Segment, b: usize, keys: &stream::BlockKeys, len: usize) -> Option<i64> {
+    let bm = seg.meta().columns.get(keys.time_column)?.blocks.get(b)?;
+    match bm.stats {
+        Stats::Int { min, max }
+            if bm.null_count == 0 && bm.rows as usize == len && keys.constant(min, max) =>
+        {
+            Some(min)
+        }
+        _ => None,
     }
-    // The keys of the block's first row are the keys of all its rows.
-    let mut vecs = vec![Vector::constant(Value::Null); columns];
-    vecs[keys.time_k] = Vector::new(vector::VData::Int(vec![min]), None);
-    let evaluated: Vec<_> = group
+}
+
+/// The group keys of a row at time `ts`: one-row vectors.
+fn block_keys_at(group: &[(Expr, String)], ctx: &ScanCtx<'_>, ts: i64) -> Result<Vec<Vector>> {
+    let Some(bk) = &ctx.block_keys else {
+        return Err(Error::Internal("block keys without a time key".into()));
+    };
+    let mut vecs = vec![Vector::constant(Value::Null); ctx.info.columns.len()];
+    vecs[bk.time_k] = Vector::new(vector::VData::Int(vec![ts]), None);
+    group
         .iter()
-        .map(|(e, _)| vector::eval(e, &vecs, 1))
-        .collect::<Result<_>>()?;
-    let refs: Vec<&Vector> = evaluated.iter().map(|k| k.as_ref()).collect();
-    st.add_rows(&refs, u64::from(bm.rows))?;
-    Ok(true)
+        .map(|(e, _)| vector::eval(e, &vecs, 1).map(|v| v.into_owned()))
+        .collect()
 }
 
 /// What filtering one block starts from and evaluates.
@@ -1250,6 +1256,9 @@ struct BlockFilter<'a> {
     start_sel: Option<&'a [u32]>,
     /// The conjuncts to evaluate.
     conjuncts: &'a [&'a Expr],
+    /// The time at which to evaluate the group keys once for the whole block
+    /// (see [`block_key_time`]).
+    key_ts: Option<i64>,
 }
 
 /// Filters one block and feeds the surviving rows to the sink.
@@ -1269,6 +1278,7 @@ fn process_block(
     let BlockFilter {
         start_sel,
         conjuncts: filters,
+        key_ts,
     } = filter;
     let mut compacted: Option<Vec<Vector>> = None;
     let mut n = len;
@@ -1313,7 +1323,8 @@ fn process_block(
             Ok(len)
         }
         (Sink::Aggregate(group, aggs), WorkerOut::Agg(st)) => {
-            update_aggregate(st, group, aggs, vecs, len)?;
+            let one = key_ts.map(|ts| block_keys_at(group, ctx, ts)).transpose()?;
+            update_aggregate(st, (group, one.as_deref()), aggs, vecs, len)?;
             Ok(0)
         }
         _ => Err(Error::Internal("sink and state disagree".into())),
