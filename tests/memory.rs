@@ -398,3 +398,34 @@ fn count_by_time_keys_counts_whole_blocks_from_zone_maps() {
         assert_eq!(ExecStats::get(&stats.blocks_counted), 0, "{sql}");
     }
 }
+
+/// EXPLAIN ANALYZE ends with the memory peak the pool saw.
+#[test]
+fn explain_analyze_reports_the_memory_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 20_000);
+    let peak = |sql: &str| -> String {
+        let r = db.query(&format!("EXPLAIN ANALYZE {sql}")).unwrap();
+        let text: String = r
+            .rows()
+            .iter()
+            .map(|row| format!("{:?}\n", row[0]))
+            .collect();
+        let line = text
+            .lines()
+            .find(|l| l.contains("Total: rows="))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_string();
+        line.split("peak_memory=")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{line}"))
+            .trim_end_matches(['"', ')'])
+            .to_string()
+    };
+    assert_eq!(peak("SELECT count(*) FROM logs"), "0 bytes");
+    let grouped = peak("SELECT uid, bytes, count(*) FROM logs GROUP BY ALL");
+    assert!(
+        grouped.ends_with("KiB") || grouped.ends_with("MiB"),
+        "{grouped}"
+    );
+}

@@ -87,9 +87,10 @@ pub fn explain_analyze(
     render(snapshot, &plan, opts, Some(&stats), 0, &mut out)?;
     let _ = writeln!(
         out,
-        "Total: rows={} time={}",
+        "Total: rows={} time={} peak_memory={}",
         result.num_rows(),
-        millis(total)
+        millis(total),
+        exec::memory::format_bytes(stats.peak_memory())
     );
     Ok(out)
 }
