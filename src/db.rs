@@ -333,6 +333,32 @@ fn lock_poisoned<T>(_: T) -> Error {
     Error::Internal("a lock was poisoned by a panic in another thread".into())
 }
 
+/// Lists the database directory and loads its newest manifest (`None`: there is
+/// none, or it is generation `known`). A writer in another process may replace
+/// the newest manifest between the listing and the read; that is retried.
+fn newest_manifest(
+    backend: &dyn Backend,
+    known: Option<u64>,
+) -> Result<(Vec<String>, Option<Manifest>)> {
+    for _ in 0..8 {
+        let names = backend.list("")?;
+        let Some(g) = Manifest::latest(&names) else {
+            return Ok((names, None));
+        };
+        if Some(g) == known {
+            return Ok((names, None));
+        }
+        match Manifest::load(backend, g) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+            r => return Ok((names, Some(r?))),
+        }
+    }
+    Err(Error::Io {
+        path: backend.display_path(""),
+        source: std::io::Error::other("the database kept changing while its manifest was read"),
+    })
+}
+
 impl Db {
     /// A builder with default options.
     pub fn builder() -> DbBuilder {
@@ -350,9 +376,9 @@ impl Db {
         } else {
             Some(Mutex::new(backend.lock_writer()?))
         };
-        let names = backend.list("")?;
-        let manifest = match Manifest::latest(&names) {
-            Some(g) => Manifest::load(&*backend, g)?,
+        let (names, latest) = newest_manifest(&*backend, None)?;
+        let manifest = match latest {
+            Some(m) => m,
             None => {
                 // A manifest temporary is what a failed creation leaves: ours, not foreign.
                 let ours =
@@ -444,29 +470,11 @@ impl Db {
             let _ = self.sweep_retired();
             return Ok(cur);
         }
-        // Another process may have committed: follow the newest manifest (which may
-        // itself be replaced between listing and reading it; retry).
-        for _ in 0..8 {
-            let names = self.inner.backend.list("")?;
-            let Some(g) = Manifest::latest(&names) else {
-                return Ok(cur);
-            };
-            if g == cur.generation() {
-                return Ok(cur);
-            }
-            let m = match Manifest::load(&*self.inner.backend, g) {
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                    continue
-                }
-                r => r?,
-            };
-            let snap = self.install(m)?;
-            return Ok(snap);
+        // Another process may have committed: follow the newest manifest.
+        match newest_manifest(&*self.inner.backend, Some(cur.generation()))?.1 {
+            Some(m) => self.install(m),
+            None => Ok(cur),
         }
-        Err(Error::Io {
-            path: self.location(),
-            source: std::io::Error::other("the database kept changing while a snapshot was taken"),
-        })
     }
 
     /// Makes `m` the current state and registers its snapshot.
@@ -1614,5 +1622,95 @@ impl Iterator for Scan {
                 Some(Err(e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::storage::backend::{FileBytes, WriterLock};
+    use crate::storage::mem::MemBackend;
+
+    /// A backend whose first `stale` directory listings name a manifest that no
+    /// longer exists, as when a writer in another process commits and removes it
+    /// between a reader's listing and its read.
+    #[derive(Debug)]
+    struct StaleListing {
+        inner: MemBackend,
+        stale: AtomicUsize,
+    }
+
+    impl Backend for StaleListing {
+        fn read(&self, path: &str) -> Result<FileBytes> {
+            self.inner.read(path)
+        }
+        fn write(&self, path: &str, data: &[u8]) -> Result<()> {
+            self.inner.write(path, data)
+        }
+        fn sync(&self, path: &str) -> Result<()> {
+            self.inner.sync(path)
+        }
+        fn sync_dir(&self, dir: &str) -> Result<()> {
+            self.inner.sync_dir(dir)
+        }
+        fn rename(&self, from: &str, to: &str) -> Result<()> {
+            self.inner.rename(from, to)
+        }
+        fn remove(&self, path: &str) -> Result<()> {
+            self.inner.remove(path)
+        }
+        fn remove_dir(&self, dir: &str) -> Result<()> {
+            self.inner.remove_dir(dir)
+        }
+        fn list(&self, dir: &str) -> Result<Vec<String>> {
+            let mut names = self.inner.list(dir)?;
+            if dir.is_empty() && self.stale.load(Ordering::SeqCst) > 0 {
+                self.stale.fetch_sub(1, Ordering::SeqCst);
+                names.push(Manifest::file_name(1 << 40));
+            }
+            Ok(names)
+        }
+        fn create_dir_all(&self, dir: &str) -> Result<()> {
+            self.inner.create_dir_all(dir)
+        }
+        fn lock_writer(&self) -> Result<WriterLock> {
+            self.inner.lock_writer()
+        }
+        fn display_path(&self, path: &str) -> PathBuf {
+            self.inner.display_path(path)
+        }
+    }
+
+    #[test]
+    fn a_reader_retries_a_manifest_replaced_while_it_was_listed() {
+        let backend = Arc::new(StaleListing {
+            inner: MemBackend::new(),
+            stale: AtomicUsize::new(0),
+        });
+        let db = Db::builder().open_backend(backend.clone()).unwrap();
+        drop(db);
+        // Opening read-only and taking snapshots both list, then read, the newest
+        // manifest: a vanished one is retried.
+        backend.stale.store(3, Ordering::SeqCst);
+        let ro = Db::builder()
+            .read_only(true)
+            .open_backend(backend.clone())
+            .unwrap();
+        assert!(backend.stale.load(Ordering::SeqCst) < 3);
+        backend.stale.store(2, Ordering::SeqCst);
+        assert!(ro.snapshot().is_ok());
+        // A manifest that keeps vanishing is an error naming the database.
+        backend.stale.store(100, Ordering::SeqCst);
+        let e = ro.snapshot().unwrap_err().to_string();
+        assert!(e.contains("kept changing"), "{e}");
+        let e = Db::builder()
+            .read_only(true)
+            .open_backend(backend)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kept changing"), "{e}");
     }
 }
