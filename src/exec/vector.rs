@@ -719,6 +719,64 @@ pub fn compare(op: BinaryOp, l: &Vector, r: &Vector, t: DataType, len: usize) ->
 pub struct LikePattern {
     tokens: Vec<LikeToken>,
     case_insensitive: bool,
+    /// Case-sensitive patterns without `_`: the literal pieces between the `%`s,
+    /// matched with prefix and suffix tests and substring searches.
+    pieces: Option<Pieces>,
+}
+
+/// `L0 % L1 % ... % Lk`: the string starts with `L0`, ends with `Lk` (k > 0), and
+/// holds `L1`..`Lk-1` in order, without overlaps, in between. Leftmost matches
+/// suffice: `%` takes any run of characters.
+struct Pieces {
+    first: Vec<u8>,
+    /// `None`: no `%` at all (the pattern is `first`).
+    last: Option<Vec<u8>>,
+    middle: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Pieces {
+    fn of(tokens: &[LikeToken]) -> Option<Pieces> {
+        let mut parts: Vec<String> = vec![String::new()];
+        for t in tokens {
+            match t {
+                LikeToken::Char(c) => parts.last_mut()?.push(*c),
+                LikeToken::Many => parts.push(String::new()),
+                LikeToken::One => return None,
+            }
+        }
+        let first = parts.remove(0).into_bytes();
+        let last = parts.pop().map(String::into_bytes);
+        let middle = parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| memchr::memmem::Finder::new(p.as_bytes()).into_owned())
+            .collect();
+        Some(Pieces {
+            first,
+            last,
+            middle,
+        })
+    }
+
+    fn matches(&self, s: &[u8]) -> bool {
+        let Some(last) = &self.last else {
+            return s == self.first.as_slice();
+        };
+        if s.len() < self.first.len() + last.len()
+            || !s.starts_with(&self.first)
+            || !s.ends_with(last)
+        {
+            return false;
+        }
+        let mut rest = &s[self.first.len()..s.len() - last.len()];
+        for f in &self.middle {
+            match f.find(rest) {
+                Some(i) => rest = &rest[i + f.needle().len()..],
+                None => return false,
+            }
+        }
+        true
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -752,14 +810,28 @@ impl LikePattern {
                 tokens.push(LikeToken::Char(fold(c, case_insensitive)));
             }
         }
+        let pieces = if case_insensitive {
+            None
+        } else {
+            Pieces::of(&tokens)
+        };
         Ok(LikePattern {
             tokens,
             case_insensitive,
+            pieces,
         })
     }
 
-    /// Whether `s` matches (greedy wildcard matching with one backtrack point).
+    /// Whether `s` matches.
     pub fn matches(&self, s: &str) -> bool {
+        match &self.pieces {
+            Some(p) => p.matches(s.as_bytes()),
+            None => self.matches_general(s),
+        }
+    }
+
+    /// Greedy wildcard matching with one backtrack point.
+    fn matches_general(&self, s: &str) -> bool {
         let p = &self.tokens;
         let (mut pi, mut si) = (0usize, 0usize);
         let mut star: Option<(usize, usize)> = None;
@@ -1244,5 +1316,38 @@ fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vec
             Ok(Vector::new(VData::Str(out), valid))
         }
         _ => Err(internal("function kernel not found")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::LikePattern;
+
+    proptest! {
+        /// The substring-search path agrees with general wildcard matching.
+        #[test]
+        fn like_pieces_agree_with_general_matching(
+            pattern in "[ab%é]{0,8}",
+            s in "[abé]{0,12}",
+        ) {
+            let p = LikePattern::compile(&pattern, None, false).unwrap();
+            prop_assert!(p.pieces.is_some());
+            prop_assert_eq!(p.matches(&s), p.matches_general(&s), "{} LIKE {}", s, pattern);
+        }
+    }
+
+    #[test]
+    fn like_pieces_cases() {
+        let m = |p: &str, s: &str| LikePattern::compile(p, None, false).unwrap().matches(s);
+        assert!(m("%", ""));
+        assert!(m("abc", "abc") && !m("abc", "abcd"));
+        assert!(m("a%", "abc") && !m("a%", "ba"));
+        assert!(m("%c", "abc") && !m("%c", "cab"));
+        assert!(m("%b%", "abc") && !m("%d%", "abc"));
+        assert!(!m("a%a", "a") && m("a%a", "aa"));
+        assert!(m("a%b%b%c", "abbc") && !m("a%b%b%c", "abc"));
+        assert!(m("%é%", "café au lait"));
     }
 }
