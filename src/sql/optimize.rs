@@ -996,8 +996,7 @@ pub fn two_phase_top_n(plan: &LogicalPlan) -> Option<TwoPhaseTopN> {
     else {
         return None;
     };
-    if group.is_empty() || !is_scan_chain(agg_in) || !aggs.iter().any(|(a, _)| is_expensive(a))
-    {
+    if group.is_empty() || !is_scan_chain(agg_in) || !aggs.iter().any(|(a, _)| is_expensive(a)) {
         return None;
     }
     // Aggregate output positions in phase 1 (usize::MAX: an expensive aggregate).
