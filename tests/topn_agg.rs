@@ -126,6 +126,9 @@ fn one_phase_when_the_ranking_needs_expensive_aggregates() {
          ORDER BY c DESC LIMIT 3",
         // No expensive aggregate.
         "SELECT uri, count(*) AS c FROM logs GROUP BY uri ORDER BY c DESC LIMIT 3",
+        // A DOUBLE key.
+        "SELECT request_time, count(*) AS c, median(bytes) FROM logs GROUP BY request_time \
+         ORDER BY c DESC LIMIT 3",
         // Too many rows.
         "SELECT uri, count(*) AS c, median(bytes) FROM logs GROUP BY uri ORDER BY c LIMIT 2000",
     ] {

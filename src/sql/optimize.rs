@@ -999,6 +999,13 @@ pub fn two_phase_top_n(plan: &LogicalPlan) -> Option<TwoPhaseTopN> {
     if group.is_empty() || !is_scan_chain(agg_in) || !aggs.iter().any(|(a, _)| is_expensive(a)) {
         return None;
     }
+    // A DOUBLE key would need NaN and -0.0 to match themselves in an IN list.
+    if group
+        .iter()
+        .any(|(g, _)| g.data_type() == crate::schema::DataType::Double)
+    {
+        return None;
+    }
     // Aggregate output positions in phase 1 (usize::MAX: an expensive aggregate).
     let ng = group.len();
     let mut map: Vec<usize> = (0..ng).collect();
