@@ -645,7 +645,7 @@ impl Acc {
                 )))
             }
             Acc::Quantile(vals, q) => {
-                // Sorted by `GroupTable::finish`.
+                // Positions selected by `GroupTable::finish`.
                 for v in vals {
                     vector::push_value(&mut out, &as_value(quantile_sorted(v, *q)));
                 }
@@ -678,6 +678,48 @@ pub(crate) fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
     let lo = (pos.floor() as usize).min(v.len() - 1);
     let hi = (pos.ceil() as usize).min(v.len() - 1);
     Some(v[lo] + (pos - lo as f64) * (v[hi] - v[lo]))
+}
+
+/// The positions [`quantile_sorted`] reads for each of `qs` in `n` values, in
+/// increasing order without repeats (into `out`).
+fn quantile_positions(n: usize, qs: &[f64], out: &mut Vec<usize>) {
+    out.clear();
+    if n == 0 {
+        return;
+    }
+    for &q in qs {
+        let pos = q * (n - 1) as f64;
+        out.push((pos.floor() as usize).min(n - 1));
+        out.push((pos.ceil() as usize).min(n - 1));
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// Reorders `v` so that each of `positions` (increasing) holds the value a sort
+/// by `f64::total_cmp` would put there, in expected linear time per position:
+/// each selection runs on the part above the previous one, and a position right
+/// after the previous one only needs the minimum of that part.
+pub(crate) fn select_positions(v: &mut [f64], positions: &[usize]) {
+    let mut start = 0;
+    for &p in positions {
+        if p < start || p >= v.len() {
+            continue;
+        }
+        let rest = &mut v[start..];
+        if p == start {
+            let mut m = 0;
+            for (i, x) in rest.iter().enumerate().skip(1) {
+                if x.total_cmp(&rest[m]).is_lt() {
+                    m = i;
+                }
+            }
+            rest.swap(0, m);
+        } else {
+            rest.select_nth_unstable_by(p - start, f64::total_cmp);
+        }
+        start = p + 1;
+    }
 }
 
 /// Compares row `r` of `v` (type `t`) with a value, without allocating.
@@ -894,10 +936,26 @@ impl GroupTable {
     /// The result: key columns, then one column per aggregate.
     pub fn finish(&mut self, aggs: &[AggExpr]) -> Result<Vec<Column>> {
         let mut cols = self.map.key_columns();
-        for a in &mut self.accs {
+        // Each value buffer is partially ordered so that the positions its
+        // quantiles read hold what a full sort would put there.
+        let mut qs_of: Vec<Vec<f64>> = vec![Vec::new(); self.accs.len()];
+        for (i, a) in self.accs.iter().enumerate() {
+            match a {
+                Acc::Quantile(_, q) => qs_of[i].push(*q),
+                Acc::QuantileOf(j, q) => {
+                    if let Some(qs) = qs_of.get_mut(*j) {
+                        qs.push(*q);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut positions = Vec::new();
+        for (a, qs) in self.accs.iter_mut().zip(&qs_of) {
             if let Acc::Quantile(vals, _) = a {
                 for v in vals.iter_mut() {
-                    v.sort_unstable_by(f64::total_cmp);
+                    quantile_positions(v.len(), qs, &mut positions);
+                    select_positions(v, &positions);
                 }
             }
         }
@@ -1027,5 +1085,51 @@ impl AggState {
             self.table.ensure_empty_key_group();
         }
         self.table.finish(aggs)
+    }
+}
+
+#[cfg(test)]
+mod quantile_tests {
+    use super::{quantile_positions, quantile_sorted, select_positions};
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            (-5i32..5).prop_map(f64::from),
+            any::<f64>(),
+            Just(f64::NAN),
+            Just(-f64::NAN),
+            Just(0.0),
+            Just(-0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+        ]
+    }
+
+    fn q() -> impl Strategy<Value = f64> {
+        prop_oneof![Just(0.0), Just(0.5), Just(1.0), Just(0.99), 0.0f64..=1.0]
+    }
+
+    proptest! {
+        #[test]
+        fn selection_matches_sort(
+            v in proptest::collection::vec(value(), 0..200),
+            qs in proptest::collection::vec(q(), 1..5),
+        ) {
+            let mut sorted = v.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            let mut sel = v.clone();
+            let mut positions = Vec::new();
+            quantile_positions(sel.len(), &qs, &mut positions);
+            select_positions(&mut sel, &positions);
+            for &q in &qs {
+                let a = quantile_sorted(&sorted, q).map(f64::to_bits);
+                let b = quantile_sorted(&sel, q).map(f64::to_bits);
+                prop_assert_eq!(a, b, "q = {}", q);
+            }
+            for &p in &positions {
+                prop_assert_eq!(sorted[p].to_bits(), sel[p].to_bits());
+            }
+        }
     }
 }

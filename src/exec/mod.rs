@@ -19,6 +19,7 @@ pub mod sketch;
 mod sort;
 mod stream;
 mod subquery;
+mod topn_agg;
 pub mod vector;
 
 use std::fmt::Write as _;
@@ -407,6 +408,9 @@ fn run_node(
             )
         }
         LogicalPlan::Limit { input, skip, fetch } => {
+            if let Some(b) = topn_agg::try_run(snapshot, plan, opts, stats)? {
+                return Ok(b);
+            }
             let budget = fetch.map(|f| f.saturating_add(*skip));
             let batches = run(snapshot, input, opts, stats, budget)?;
             Ok(limit(batches, *skip, *fetch))

@@ -256,7 +256,12 @@ fn render(
             let fetch = fetch.map_or("all".to_string(), |f| f.to_string());
             let _ = writeln!(
                 out,
-                "{pad}Limit: skip={skip} fetch={fetch}{}",
+                "{pad}Limit: skip={skip} fetch={fetch}{}{}",
+                if super::optimize::two_phase_top_n(plan).is_some() {
+                    " top_n_aggregate=two_phase"
+                } else {
+                    ""
+                },
                 measured(plan)
             );
             Some(input)

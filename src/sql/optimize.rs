@@ -7,7 +7,9 @@
 //! Hints are conservative: the filter itself is always kept and re-evaluated, so a
 //! hint only has to never exclude a row the filter would keep.
 
-use super::plan::{BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ZonePredicate};
+use super::plan::{
+    AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ZonePredicate,
+};
 use crate::column::Value;
 use crate::db::Snapshot;
 use crate::error::Result;
@@ -916,4 +918,238 @@ pub fn classify_conjunct(e: &Expr, columns: &[usize], schema: &TableSchema) -> C
         }
         _ => ConjunctUse::Other,
     }
+}
+
+/// The largest `OFFSET + LIMIT` for which a top-N aggregation runs in two phases.
+pub const TOP_N_MAX_ROWS: usize = 1000;
+
+/// A top-N aggregation split in two phases (see [`two_phase_top_n`]).
+#[derive(Clone, Debug)]
+pub struct TwoPhaseTopN {
+    /// Phase 1: the group keys (one column each, in group order) of the top
+    /// `OFFSET + LIMIT` groups, ranked with the cheap aggregates only.
+    pub phase1: LogicalPlan,
+    /// The group key expressions, over the output of the aggregate's input.
+    pub keys: Vec<Expr>,
+}
+
+/// Whether an aggregate keeps per-value state (so that computing it for groups
+/// that are then dropped by a LIMIT is wasted work).
+fn is_expensive(a: &AggExpr) -> bool {
+    a.distinct
+        || !matches!(
+            a.func,
+            AggFunc::CountStar
+                | AggFunc::Count
+                | AggFunc::Sum
+                | AggFunc::Avg
+                | AggFunc::Min
+                | AggFunc::Max
+                | AggFunc::CountIf
+        )
+}
+
+/// Recognizes `Limit(Sort(Project?(Filter?(Aggregate(scan chain)))))` with a small
+/// `OFFSET + LIMIT`, whose ORDER BY keys and HAVING read only group keys and cheap
+/// aggregates while the aggregate list has expensive ones (quantiles, DISTINCT,
+/// sketches, arg_max/arg_min). Such a query runs in two phases: phase 1 aggregates
+/// with the cheap aggregates only and keeps the top `OFFSET + LIMIT` group keys;
+/// phase 2 runs the original plan with the aggregate's input filtered to those
+/// keys (one IN list per key: a superset of the groups when there are several
+/// keys, which the final sort and limit, on exact values, make harmless).
+///
+/// Returns `None` when the plan does not have that shape.
+pub fn two_phase_top_n(plan: &LogicalPlan) -> Option<TwoPhaseTopN> {
+    let LogicalPlan::Limit {
+        input,
+        skip,
+        fetch: Some(fetch),
+    } = plan
+    else {
+        return None;
+    };
+    let n = skip.checked_add(*fetch)?;
+    if n > TOP_N_MAX_ROWS || plan.has_subquery() {
+        return None;
+    }
+    let LogicalPlan::Sort {
+        input: sort_in,
+        keys,
+        ..
+    } = input.as_ref()
+    else {
+        return None;
+    };
+    let (project, below) = match sort_in.as_ref() {
+        LogicalPlan::Project { input, exprs } => (Some(exprs), input.as_ref()),
+        other => (None, other),
+    };
+    let (having, agg) = match below {
+        LogicalPlan::Filter { input, predicate } => (Some(predicate), input.as_ref()),
+        other => (None, other),
+    };
+    let LogicalPlan::Aggregate {
+        input: agg_in,
+        group,
+        aggs,
+    } = agg
+    else {
+        return None;
+    };
+    if group.is_empty() || !is_scan_chain(agg_in) || !aggs.iter().any(|(a, _)| is_expensive(a)) {
+        return None;
+    }
+    // A DOUBLE key would need NaN and -0.0 to match themselves in an IN list.
+    if group
+        .iter()
+        .any(|(g, _)| g.data_type() == crate::schema::DataType::Double)
+    {
+        return None;
+    }
+    // Aggregate output positions in phase 1 (usize::MAX: an expensive aggregate).
+    let ng = group.len();
+    let mut map: Vec<usize> = (0..ng).collect();
+    let mut cheap = Vec::new();
+    for (a, name) in aggs {
+        if is_expensive(a) {
+            map.push(usize::MAX);
+        } else {
+            map.push(ng + cheap.len());
+            cheap.push((a.clone(), name.clone()));
+        }
+    }
+    let reads_cheap = |e: &Expr| {
+        let mut ok = true;
+        e.for_each_column(&mut |i| ok &= map.get(i).is_some_and(|&m| m != usize::MAX));
+        ok
+    };
+    if having.is_some_and(|h| !reads_cheap(h)) {
+        return None;
+    }
+    let mut phase1 = LogicalPlan::Aggregate {
+        input: agg_in.clone(),
+        group: group.clone(),
+        aggs: cheap,
+    };
+    if let Some(h) = having {
+        let mut h = h.clone();
+        h.remap_columns(&|i| map[i]);
+        phase1 = LogicalPlan::Filter {
+            input: Box::new(phase1),
+            predicate: h,
+        };
+    }
+    let key_column = |i: usize| Expr::Column {
+        index: i,
+        name: group[i].1.clone(),
+        data_type: group[i].0.data_type(),
+    };
+    let mut sort_keys = keys.clone();
+    let key_positions: Vec<usize> = match project {
+        Some(exprs) => {
+            // Every projected expression an ORDER BY key reads must be cheap.
+            for k in keys {
+                let mut ok = true;
+                k.expr.for_each_column(&mut |i| {
+                    ok &= exprs.get(i).is_some_and(|(e, _)| reads_cheap(e))
+                });
+                if !ok {
+                    return None;
+                }
+            }
+            let mut out: Vec<(Expr, String)> = exprs
+                .iter()
+                .map(|(e, name)| {
+                    if reads_cheap(e) {
+                        let mut e = e.clone();
+                        e.remap_columns(&|i| map[i]);
+                        (e, name.clone())
+                    } else {
+                        // Not read by the ranking: a placeholder of the same type.
+                        (Expr::literal(Value::Null, e.data_type()), name.clone())
+                    }
+                })
+                .collect();
+            let first = out.len();
+            out.extend((0..ng).map(|i| (key_column(i), group[i].1.clone())));
+            phase1 = LogicalPlan::Project {
+                input: Box::new(phase1),
+                exprs: out,
+            };
+            (first..first + ng).collect()
+        }
+        None => {
+            for k in &mut sort_keys {
+                if !reads_cheap(&k.expr) {
+                    return None;
+                }
+                k.expr.remap_columns(&|i| map[i]);
+            }
+            (0..ng).collect()
+        }
+    };
+    let phase1 = LogicalPlan::Limit {
+        input: Box::new(LogicalPlan::Sort {
+            input: Box::new(phase1),
+            keys: sort_keys,
+            fetch: Some(n),
+        }),
+        skip: 0,
+        fetch: Some(n),
+    };
+    let phase1 = LogicalPlan::Project {
+        input: Box::new(phase1),
+        exprs: key_positions
+            .iter()
+            .enumerate()
+            .map(|(g, &pos)| {
+                let e = Expr::Column {
+                    index: pos,
+                    name: group[g].1.clone(),
+                    data_type: group[g].0.data_type(),
+                };
+                (e, group[g].1.clone())
+            })
+            .collect(),
+    };
+    let width = phase1.schema().len();
+    let (mut phase1, _) = prune(phase1, &vec![true; width], false);
+    refresh_scan_hints(&mut phase1);
+    Some(TwoPhaseTopN {
+        phase1,
+        keys: group.iter().map(|(g, _)| g.clone()).collect(),
+    })
+}
+
+/// Phase 2 of a two-phase top-N aggregation: the input of `plan`'s LIMIT (the
+/// sort) with `predicate`, over the aggregate's input, added to the filter above
+/// the scan; scan hints are refreshed so that the bitmap indexes apply to it.
+/// `None` when `plan` is not a shape [`two_phase_top_n`] accepts.
+pub fn top_n_phase2(plan: &LogicalPlan, predicate: Expr) -> Option<LogicalPlan> {
+    let LogicalPlan::Limit { input, .. } = plan else {
+        return None;
+    };
+    let mut sort = input.as_ref().clone();
+    let mut node = &mut sort;
+    loop {
+        node = match node {
+            LogicalPlan::Aggregate { input, .. } => {
+                let taken = std::mem::replace(input.as_mut(), LogicalPlan::OneRow);
+                **input = match taken {
+                    LogicalPlan::Filter {
+                        input: scan,
+                        predicate: p,
+                    } => filter_over(*scan, vec![p, predicate]),
+                    other => filter_over(other, vec![predicate]),
+                };
+                break;
+            }
+            LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Project { input, .. }
+            | LogicalPlan::Filter { input, .. } => input.as_mut(),
+            _ => return None,
+        };
+    }
+    refresh_scan_hints(&mut sort);
+    Some(sort)
 }
