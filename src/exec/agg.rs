@@ -1030,6 +1030,11 @@ impl AggState {
         }
     }
 
+    /// Makes room for `groups` groups up front (see [`GroupMap::reserve`]).
+    pub fn reserve(&mut self, groups: usize) {
+        self.table.map.reserve(groups);
+    }
+
     /// Starts a segment (integer key domains for the dense path).
     pub fn begin_segment(&mut self, domains: SegmentDomains) {
         self.table.map.begin_segment(domains);

@@ -555,6 +555,21 @@ impl GroupMap {
             + dense
     }
 
+    /// Makes room for `groups` groups without rehashing (a hint from an earlier,
+    /// similar table).
+    pub fn reserve(&mut self, groups: usize) {
+        let w = self.layout.words;
+        if w == 1 {
+            self.one.reserve(groups, |&(x, _)| mix64(x));
+        } else if w > 1 {
+            let keys = &self.keys;
+            self.many.reserve(groups, |&g| {
+                hash_words(&keys[g as usize * w..g as usize * w + w])
+            });
+        }
+        self.keys.reserve(groups * w);
+    }
+
     /// Starts a segment: integer key domains for the dense path.
     pub fn begin_segment(&mut self, domains: SegmentDomains) {
         self.domains = domains;

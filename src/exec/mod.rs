@@ -944,14 +944,27 @@ fn aggregate_units(
             .fetch_add(flat.len() as u64, AtomicOrdering::Relaxed);
     }
     let pool = stats.memory(opts.memory_limit);
+    // Units are alike (days, hours): a worker's table for the next unit starts
+    // with room for the groups a worker's table of a finished one reached, so
+    // that big tables do not grow by rehashing over and over.
+    let presize = AtomicUsize::new(0);
     let new_state = || {
-        Box::new(AggState::new(
+        let mut st = Box::new(AggState::new(
             keys.layout.clone(),
             aggs,
             Some(pool.reservation("hash aggregate")),
-        ))
+        ));
+        let n = presize.load(AtomicOrdering::Relaxed);
+        if n > 0 {
+            st.reserve(n);
+        }
+        st
     };
     let finish = |u: usize, states: Vec<AggState>| -> Result<()> {
+        if units.len() > 1 {
+            let most = states.iter().map(|s| s.table.num_groups()).max().unwrap_or(0);
+            presize.fetch_max(most, AtomicOrdering::Relaxed);
+        }
         let mut it = states.into_iter();
         let mut m = it.next().unwrap_or_else(|| *new_state());
         for s in it {
