@@ -18,6 +18,17 @@ use crate::storage::segment::{IndexKeys, Segment};
 /// key by key (each key read decompresses its page).
 const KEYS_PER_LOOKUP: usize = 8;
 
+/// A block is read sparsely (its decompressed chunks kept in the database's chunk
+/// cache, see [`crate::storage::segment::Segment::read_block_sparse`]) when at most one
+/// row in this many is an index candidate: point lookups, which a workload repeats,
+/// rather than scans, which would only churn the cache.
+pub const SPARSE_BLOCK_RATIO: usize = 64;
+
+/// Whether a block of `rows` rows with `candidates` index candidates is read sparsely.
+pub fn is_sparse_read(candidates: usize, rows: usize) -> bool {
+    candidates.saturating_mul(SPARSE_BLOCK_RATIO) <= rows
+}
+
 /// The key positions of column `col`'s index in `seg` that satisfy `op value`.
 fn key_range(
     seg: &Segment,

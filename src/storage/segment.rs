@@ -11,6 +11,7 @@ use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, PhysicalType, TableSchema};
 use crate::storage::backend::{Backend, FileBytes};
+use crate::storage::cache::ChunkCache;
 use crate::storage::encoding::{self as enc, DecodeError};
 use crate::storage::wire::{WireError, WireReader, WireWriter};
 
@@ -1100,6 +1101,26 @@ pub struct Segment {
     /// Decompressed footer length: what the parsed metadata costs in memory, roughly.
     footer_len: usize,
     dicts: Vec<OnceLock<Arc<StringVec>>>,
+    /// The database's decompressed-chunk cache and this segment's id in it, once a
+    /// database attached them (a segment opened on its own caches nothing).
+    chunk_cache: OnceLock<(u64, Arc<ChunkCache>)>,
+}
+
+/// Decompressed chunk bytes: borrowed from a caller's scratch buffer or shared with
+/// the chunk cache.
+enum Raw<'a> {
+    Scratch(&'a [u8]),
+    Shared(Arc<[u8]>),
+}
+
+impl std::ops::Deref for Raw<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Raw::Scratch(b) => b,
+            Raw::Shared(b) => b,
+        }
+    }
 }
 
 impl Segment {
@@ -1174,6 +1195,7 @@ impl Segment {
             footer_crc,
             footer_len,
             dicts,
+            chunk_cache: OnceLock::new(),
         })
     }
 
@@ -1239,6 +1261,39 @@ impl Segment {
         enc::decompress(src, scratch, MAX_CHUNK_RAW).map_err(|e| self.decode_err(what, e))
     }
 
+    /// Lets index lookups and sparse block reads of this segment keep decompressed
+    /// chunks in `cache` under segment id `id` (which must name this file alone).
+    /// The first attachment wins.
+    pub fn attach_chunk_cache(&self, id: u64, cache: Arc<ChunkCache>) {
+        let _ = self.chunk_cache.set((id, cache));
+    }
+
+    /// [`Segment::chunk`] through the chunk cache: a cached chunk is served without
+    /// checksum or decompression (it was verified when it was cached); a missing one
+    /// is read and, if `store`, cached.
+    fn cached_chunk<'a>(
+        &'a self,
+        c: &Chunk,
+        scratch: &'a mut Vec<u8>,
+        what: &str,
+        store: bool,
+    ) -> Result<Raw<'a>> {
+        let Some((id, cache)) = self.chunk_cache.get() else {
+            return Ok(Raw::Scratch(self.chunk(c, scratch, what)?));
+        };
+        let key = (*id, c.offset);
+        if let Some(b) = cache.get(key) {
+            return Ok(Raw::Shared(b));
+        }
+        let raw = self.chunk(c, scratch, what)?;
+        if !store {
+            return Ok(Raw::Scratch(raw));
+        }
+        let shared: Arc<[u8]> = raw.into();
+        cache.insert(key, shared.clone());
+        Ok(Raw::Shared(shared))
+    }
+
     /// The sorted dictionary of a dictionary-encoded column (decoded once, then cached).
     pub fn dictionary(&self, col: usize) -> Result<Option<Arc<StringVec>>> {
         let ColumnStorage::Dictionary { chunk, len } = &self.meta.columns[col].storage else {
@@ -1264,6 +1319,31 @@ impl Segment {
         out: &mut ColumnBlock,
         scratch: &mut Vec<u8>,
     ) -> Result<()> {
+        self.read_block_with(col, block, out, scratch, false)
+    }
+
+    /// [`Segment::read_block`] for a block read for a few rows only (index
+    /// candidates): its decompressed chunks go through the database's chunk cache, so
+    /// repeated point lookups skip decompression. Full scans use `read_block`, which
+    /// leaves the cache alone.
+    pub fn read_block_sparse(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        self.read_block_with(col, block, out, scratch, true)
+    }
+
+    fn read_block_with(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut Vec<u8>,
+        cached: bool,
+    ) -> Result<()> {
         let cm = &self.meta.columns[col];
         let b = &cm.blocks[block];
         let n = b.rows as usize;
@@ -1271,8 +1351,8 @@ impl Segment {
         out.validity = match &b.validity {
             None => None,
             Some(c) => {
-                let raw = self.chunk(c, scratch, &what)?;
-                let v = enc::decode_validity(raw, n).map_err(|e| self.decode_err(&what, e))?;
+                let raw = self.cached_chunk(c, scratch, &what, cached)?;
+                let v = enc::decode_validity(&raw, n).map_err(|e| self.decode_err(&what, e))?;
                 if n - v.count_ones() != b.null_count as usize {
                     return Err(
                         self.corrupt(format!("{what}: validity disagrees with the null count"))
@@ -1281,7 +1361,8 @@ impl Segment {
                 Some(v)
             }
         };
-        let raw = self.chunk(&b.values, scratch, &what)?;
+        let raw = self.cached_chunk(&b.values, scratch, &what, cached)?;
+        let raw: &[u8] = &raw;
         let res = match (&cm.storage, cm.field.data_type.physical()) {
             (ColumnStorage::Dictionary { len, .. }, _) => {
                 let dict = self
@@ -1415,7 +1496,7 @@ impl Segment {
         let (p, range) = ix.locate(k);
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
-        let page = self.chunk(&ix.pages[p].chunk, &mut scratch, &what)?;
+        let page = self.cached_chunk(&ix.pages[p].chunk, &mut scratch, &what, true)?;
         let bytes = page
             .get(range)
             .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
@@ -1440,7 +1521,9 @@ impl Segment {
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
         for (p, page) in ix.pages.iter().enumerate() {
-            let raw = self.chunk(&page.chunk, &mut scratch, &what)?;
+            // Served from the cache when a lookup cached the page, but a walk over
+            // every page does not fill the cache.
+            let raw = self.cached_chunk(&page.chunk, &mut scratch, &what, false)?;
             let end = ix
                 .pages
                 .get(p + 1)
