@@ -1340,7 +1340,7 @@ impl Snapshot {
         let seg = i.cache.get_or_open(id, || {
             let seg = Segment::open(&*i.backend, &s.file)?;
             check_segment_entry(&seg, s, t, p)?;
-            seg.attach_chunk_cache(id, i.cache.chunks().clone());
+            seg.attach_read_caches(id, i.cache.reads().clone());
             Ok(seg)
         })?;
         Ok(slot.get_or_init(|| seg).clone())

@@ -11,7 +11,7 @@ use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, PhysicalType, TableSchema};
 use crate::storage::backend::{Backend, FileBytes};
-use crate::storage::cache::ChunkCache;
+use crate::storage::cache::ReadCaches;
 use crate::storage::encoding::{self as enc, DecodeError};
 use crate::storage::wire::{WireError, WireReader, WireWriter};
 
@@ -1016,6 +1016,69 @@ impl Default for ColumnBlock {
 }
 
 impl ColumnBlock {
+    /// The bytes this block's buffers hold (a dictionary is shared, not counted).
+    pub fn memory_size(&self) -> usize {
+        let values = match &self.values {
+            BlockValues::Int64(v) => v.len() * 8,
+            BlockValues::Float64(v) => v.len() * 8,
+            BlockValues::Bool(v) => v.len(),
+            BlockValues::Ip(v) => v.len() * 16,
+            BlockValues::Utf8(v) => v.bytes().len() + v.offsets().len() * 4,
+            BlockValues::Dict { codes, .. } => codes.len() * 4,
+        };
+        values + self.validity.as_ref().map_or(0, |v| v.words().len() * 8)
+    }
+
+    /// A copy whose dictionary (if any) is replaced by an empty one.
+    fn without_dictionary(&self) -> ColumnBlock {
+        let values = match &self.values {
+            BlockValues::Dict { codes, .. } => BlockValues::Dict {
+                codes: codes.clone(),
+                dict: Arc::new(StringVec::new()),
+            },
+            v => v.clone(),
+        };
+        ColumnBlock {
+            values,
+            validity: self.validity.clone(),
+        }
+    }
+
+    /// Makes `self` a copy of `src`, reusing its buffers; a dictionary block takes
+    /// `dict` as its dictionary.
+    fn copy_from(&mut self, src: &ColumnBlock, dict: Option<Arc<StringVec>>) {
+        macro_rules! copy_vec {
+            ($variant:ident, $v:expr) => {
+                match &mut self.values {
+                    BlockValues::$variant(o) => {
+                        o.clear();
+                        o.extend_from_slice($v);
+                    }
+                    o => *o = BlockValues::$variant($v.to_vec()),
+                }
+            };
+        }
+        match &src.values {
+            BlockValues::Int64(v) => copy_vec!(Int64, v),
+            BlockValues::Float64(v) => copy_vec!(Float64, v),
+            BlockValues::Bool(v) => copy_vec!(Bool, v),
+            BlockValues::Ip(v) => copy_vec!(Ip, v),
+            BlockValues::Utf8(v) => self.values = BlockValues::Utf8(v.clone()),
+            BlockValues::Dict { codes, dict: d } => {
+                let dict = dict.unwrap_or_else(|| d.clone());
+                let mut out =
+                    match std::mem::replace(&mut self.values, BlockValues::Int64(Vec::new())) {
+                        BlockValues::Dict { codes, .. } => codes,
+                        _ => Vec::new(),
+                    };
+                out.clear();
+                out.extend_from_slice(codes);
+                self.values = BlockValues::Dict { codes: out, dict };
+            }
+        }
+        self.validity.clone_from(&src.validity);
+    }
+
     pub fn len(&self) -> usize {
         match &self.values {
             BlockValues::Int64(v) => v.len(),
@@ -1101,9 +1164,9 @@ pub struct Segment {
     /// Decompressed footer length: what the parsed metadata costs in memory, roughly.
     footer_len: usize,
     dicts: Vec<OnceLock<Arc<StringVec>>>,
-    /// The database's decompressed-chunk cache and this segment's id in it, once a
+    /// The database's point-read caches and this segment's id in them, once a
     /// database attached them (a segment opened on its own caches nothing).
-    chunk_cache: OnceLock<(u64, Arc<ChunkCache>)>,
+    read_caches: OnceLock<(u64, Arc<ReadCaches>)>,
 }
 
 /// Decompressed chunk bytes: borrowed from a caller's scratch buffer or shared with
@@ -1195,7 +1258,7 @@ impl Segment {
             footer_crc,
             footer_len,
             dicts,
-            chunk_cache: OnceLock::new(),
+            read_caches: OnceLock::new(),
         })
     }
 
@@ -1262,10 +1325,10 @@ impl Segment {
     }
 
     /// Lets index lookups and sparse block reads of this segment keep decompressed
-    /// chunks in `cache` under segment id `id` (which must name this file alone).
-    /// The first attachment wins.
-    pub fn attach_chunk_cache(&self, id: u64, cache: Arc<ChunkCache>) {
-        let _ = self.chunk_cache.set((id, cache));
+    /// index pages and decoded blocks in `caches` under segment id `id` (which must
+    /// name this file alone). The first attachment wins.
+    pub fn attach_read_caches(&self, id: u64, caches: Arc<ReadCaches>) {
+        let _ = self.read_caches.set((id, caches));
     }
 
     /// [`Segment::chunk`] through the chunk cache: a cached chunk is served without
@@ -1278,9 +1341,10 @@ impl Segment {
         what: &str,
         store: bool,
     ) -> Result<Raw<'a>> {
-        let Some((id, cache)) = self.chunk_cache.get() else {
+        let Some((id, caches)) = self.read_caches.get() else {
             return Ok(Raw::Scratch(self.chunk(c, scratch, what)?));
         };
+        let cache = &caches.chunks;
         let key = (*id, c.offset);
         if let Some(b) = cache.get(key) {
             return Ok(Raw::Shared(b));
@@ -1311,6 +1375,38 @@ impl Segment {
         Ok(Some(self.dicts[col].get_or_init(|| Arc::new(dict)).clone()))
     }
 
+    /// [`Segment::read_block`] for a block read for a few rows only (index
+    /// candidates): the decoded block is kept in the database's block cache, so
+    /// repeated point lookups neither decompress nor decode it again. Full scans use
+    /// `read_block`, which leaves the cache alone.
+    pub fn read_block_sparse(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        let Some((id, caches)) = self.read_caches.get() else {
+            return self.read_block(col, block, out, scratch);
+        };
+        let key = (*id, (col as u64) << 32 | block as u64);
+        if let Some(cached) = caches.blocks.get(key) {
+            let dict = match cached.values {
+                BlockValues::Dict { .. } => self.dictionary(col)?,
+                _ => None,
+            };
+            out.copy_from(&cached, dict);
+            return Ok(());
+        }
+        self.read_block(col, block, out, scratch)?;
+        // Dictionaries stay with the segment (and its cache budget): the cached block
+        // holds codes only and gets the dictionary back when it is copied out.
+        caches
+            .blocks
+            .insert(key, Arc::new(out.without_dictionary()));
+        Ok(())
+    }
+
     /// Decodes block `block` of column `col` into `out`, reusing its buffers.
     pub fn read_block(
         &self,
@@ -1319,31 +1415,6 @@ impl Segment {
         out: &mut ColumnBlock,
         scratch: &mut Vec<u8>,
     ) -> Result<()> {
-        self.read_block_with(col, block, out, scratch, false)
-    }
-
-    /// [`Segment::read_block`] for a block read for a few rows only (index
-    /// candidates): its decompressed chunks go through the database's chunk cache, so
-    /// repeated point lookups skip decompression. Full scans use `read_block`, which
-    /// leaves the cache alone.
-    pub fn read_block_sparse(
-        &self,
-        col: usize,
-        block: usize,
-        out: &mut ColumnBlock,
-        scratch: &mut Vec<u8>,
-    ) -> Result<()> {
-        self.read_block_with(col, block, out, scratch, true)
-    }
-
-    fn read_block_with(
-        &self,
-        col: usize,
-        block: usize,
-        out: &mut ColumnBlock,
-        scratch: &mut Vec<u8>,
-        cached: bool,
-    ) -> Result<()> {
         let cm = &self.meta.columns[col];
         let b = &cm.blocks[block];
         let n = b.rows as usize;
@@ -1351,8 +1422,8 @@ impl Segment {
         out.validity = match &b.validity {
             None => None,
             Some(c) => {
-                let raw = self.cached_chunk(c, scratch, &what, cached)?;
-                let v = enc::decode_validity(&raw, n).map_err(|e| self.decode_err(&what, e))?;
+                let raw = self.chunk(c, scratch, &what)?;
+                let v = enc::decode_validity(raw, n).map_err(|e| self.decode_err(&what, e))?;
                 if n - v.count_ones() != b.null_count as usize {
                     return Err(
                         self.corrupt(format!("{what}: validity disagrees with the null count"))
@@ -1361,8 +1432,7 @@ impl Segment {
                 Some(v)
             }
         };
-        let raw = self.cached_chunk(&b.values, scratch, &what, cached)?;
-        let raw: &[u8] = &raw;
+        let raw = self.chunk(&b.values, scratch, &what)?;
         let res = match (&cm.storage, cm.field.data_type.physical()) {
             (ColumnStorage::Dictionary { len, .. }, _) => {
                 let dict = self
