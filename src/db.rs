@@ -14,7 +14,7 @@ use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::schema::{validate_table_name, TableSchema};
 use crate::storage::backend::{self, Backend, FileBackend, WriterLock};
-use crate::storage::cache::{SegmentCache, DEFAULT_SEGMENT_CACHE_BYTES};
+use crate::storage::cache::{CacheUsage, SegmentCache, DEFAULT_SEGMENT_CACHE_BYTES};
 use crate::storage::manifest::{
     Granularity, Manifest, PartitionEntry, SegmentEntry, TableEntry, TableOptions,
 };
@@ -441,6 +441,13 @@ impl Db {
 
     pub fn options(&self) -> &DbOptions {
         &self.inner.options
+    }
+
+    /// Usage of the point-read caches shared by this database's snapshots: decompressed
+    /// index pages, then decoded blocks of point reads (see `storage::cache`).
+    pub fn read_cache_usage(&self) -> (CacheUsage, CacheUsage) {
+        let r = self.inner.cache.reads();
+        (r.chunks.usage(), r.blocks.usage())
     }
 
     /// Where the database lives, for messages.
@@ -1348,6 +1355,7 @@ impl Snapshot {
         let seg = i.cache.get_or_open(id, || {
             let seg = Segment::open(&*i.backend, &s.file)?;
             check_segment_entry(&seg, s, t, p)?;
+            seg.attach_read_caches(id, i.cache.reads().clone());
             Ok(seg)
         })?;
         Ok(slot.get_or_init(|| seg).clone())

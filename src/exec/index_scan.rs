@@ -18,6 +18,26 @@ use crate::storage::segment::{IndexKeys, Segment};
 /// key by key (each key read decompresses its page).
 const KEYS_PER_LOOKUP: usize = 8;
 
+/// A block is read as a point read (its decoded columns kept in the database's block
+/// cache, see [`crate::storage::segment::Segment::read_block_sparse`]) when its
+/// segment has at most this many index candidates...
+pub const POINT_READ_MAX_ROWS: u64 = 64;
+/// ... and at most one row in this many of the block is a candidate. Point lookups,
+/// which a workload repeats, are cached; selective scans touching most blocks would
+/// only churn the cache and pay for the copies.
+pub const POINT_READ_RATIO: usize = 64;
+
+/// Whether a block of `rows` rows, `block_candidates` of them index candidates, in a
+/// segment whose candidates are `segment_candidates`, is a point read.
+pub fn is_point_read(
+    segment_candidates: Option<&RoaringBitmap>,
+    block_candidates: usize,
+    rows: usize,
+) -> bool {
+    segment_candidates.is_some_and(|c| c.len() <= POINT_READ_MAX_ROWS)
+        && block_candidates.saturating_mul(POINT_READ_RATIO) <= rows
+}
+
 /// The key positions of column `col`'s index in `seg` that satisfy `op value`.
 fn key_range(
     seg: &Segment,

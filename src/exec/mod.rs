@@ -1176,7 +1176,11 @@ fn run_segment(
                 block_bytes += m.values.len as u64 + m.validity.map_or(0, |v| v.len as u64);
             }
             let blk = &mut bufs.blocks[k];
-            seg.read_block(c, b, blk, &mut bufs.scratch)?;
+            if index_scan::is_point_read(candidates.as_ref(), block_sel.len(), len) {
+                seg.read_block_sparse(c, b, blk, &mut bufs.scratch)?;
+            } else {
+                seg.read_block(c, b, blk, &mut bufs.scratch)?;
+            }
             if blk.len() != len {
                 return Err(Error::corrupt(
                     seg.display_path(),

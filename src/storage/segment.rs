@@ -11,6 +11,7 @@ use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, PhysicalType, TableSchema};
 use crate::storage::backend::{Backend, FileBytes};
+use crate::storage::cache::ReadCaches;
 use crate::storage::encoding::{self as enc, DecodeError};
 use crate::storage::wire::{WireError, WireReader, WireWriter};
 
@@ -1015,6 +1016,69 @@ impl Default for ColumnBlock {
 }
 
 impl ColumnBlock {
+    /// The bytes this block's buffers hold (a dictionary is shared, not counted).
+    pub fn memory_size(&self) -> usize {
+        let values = match &self.values {
+            BlockValues::Int64(v) => v.len() * 8,
+            BlockValues::Float64(v) => v.len() * 8,
+            BlockValues::Bool(v) => v.len(),
+            BlockValues::Ip(v) => v.len() * 16,
+            BlockValues::Utf8(v) => v.bytes().len() + v.offsets().len() * 4,
+            BlockValues::Dict { codes, .. } => codes.len() * 4,
+        };
+        values + self.validity.as_ref().map_or(0, |v| v.words().len() * 8)
+    }
+
+    /// A copy whose dictionary (if any) is replaced by an empty one.
+    fn without_dictionary(&self) -> ColumnBlock {
+        let values = match &self.values {
+            BlockValues::Dict { codes, .. } => BlockValues::Dict {
+                codes: codes.clone(),
+                dict: Arc::new(StringVec::new()),
+            },
+            v => v.clone(),
+        };
+        ColumnBlock {
+            values,
+            validity: self.validity.clone(),
+        }
+    }
+
+    /// Makes `self` a copy of `src`, reusing its buffers; a dictionary block takes
+    /// `dict` as its dictionary.
+    fn copy_from(&mut self, src: &ColumnBlock, dict: Option<Arc<StringVec>>) {
+        macro_rules! copy_vec {
+            ($variant:ident, $v:expr) => {
+                match &mut self.values {
+                    BlockValues::$variant(o) => {
+                        o.clear();
+                        o.extend_from_slice($v);
+                    }
+                    o => *o = BlockValues::$variant($v.to_vec()),
+                }
+            };
+        }
+        match &src.values {
+            BlockValues::Int64(v) => copy_vec!(Int64, v),
+            BlockValues::Float64(v) => copy_vec!(Float64, v),
+            BlockValues::Bool(v) => copy_vec!(Bool, v),
+            BlockValues::Ip(v) => copy_vec!(Ip, v),
+            BlockValues::Utf8(v) => self.values = BlockValues::Utf8(v.clone()),
+            BlockValues::Dict { codes, dict: d } => {
+                let dict = dict.unwrap_or_else(|| d.clone());
+                let mut out =
+                    match std::mem::replace(&mut self.values, BlockValues::Int64(Vec::new())) {
+                        BlockValues::Dict { codes, .. } => codes,
+                        _ => Vec::new(),
+                    };
+                out.clear();
+                out.extend_from_slice(codes);
+                self.values = BlockValues::Dict { codes: out, dict };
+            }
+        }
+        self.validity.clone_from(&src.validity);
+    }
+
     pub fn len(&self) -> usize {
         match &self.values {
             BlockValues::Int64(v) => v.len(),
@@ -1100,6 +1164,26 @@ pub struct Segment {
     /// Decompressed footer length: what the parsed metadata costs in memory, roughly.
     footer_len: usize,
     dicts: Vec<OnceLock<Arc<StringVec>>>,
+    /// The database's point-read caches and this segment's id in them, once a
+    /// database attached them (a segment opened on its own caches nothing).
+    read_caches: OnceLock<(u64, Arc<ReadCaches>)>,
+}
+
+/// Decompressed chunk bytes: borrowed from a caller's scratch buffer or shared with
+/// the chunk cache.
+enum Raw<'a> {
+    Scratch(&'a [u8]),
+    Shared(Arc<[u8]>),
+}
+
+impl std::ops::Deref for Raw<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Raw::Scratch(b) => b,
+            Raw::Shared(b) => b,
+        }
+    }
 }
 
 impl Segment {
@@ -1174,6 +1258,7 @@ impl Segment {
             footer_crc,
             footer_len,
             dicts,
+            read_caches: OnceLock::new(),
         })
     }
 
@@ -1239,6 +1324,40 @@ impl Segment {
         enc::decompress(src, scratch, MAX_CHUNK_RAW).map_err(|e| self.decode_err(what, e))
     }
 
+    /// Lets index lookups and sparse block reads of this segment keep decompressed
+    /// index pages and decoded blocks in `caches` under segment id `id` (which must
+    /// name this file alone). The first attachment wins.
+    pub fn attach_read_caches(&self, id: u64, caches: Arc<ReadCaches>) {
+        let _ = self.read_caches.set((id, caches));
+    }
+
+    /// [`Segment::chunk`] through the chunk cache: a cached chunk is served without
+    /// checksum or decompression (it was verified when it was cached); a missing one
+    /// is read and, if `store`, cached.
+    fn cached_chunk<'a>(
+        &'a self,
+        c: &Chunk,
+        scratch: &'a mut Vec<u8>,
+        what: &str,
+        store: bool,
+    ) -> Result<Raw<'a>> {
+        let Some((id, caches)) = self.read_caches.get() else {
+            return Ok(Raw::Scratch(self.chunk(c, scratch, what)?));
+        };
+        let cache = &caches.chunks;
+        let key = (*id, c.offset);
+        if let Some(b) = cache.get(key) {
+            return Ok(Raw::Shared(b));
+        }
+        let raw = self.chunk(c, scratch, what)?;
+        if !store {
+            return Ok(Raw::Scratch(raw));
+        }
+        let shared: Arc<[u8]> = raw.into();
+        cache.insert(key, shared.clone());
+        Ok(Raw::Shared(shared))
+    }
+
     /// The sorted dictionary of a dictionary-encoded column (decoded once, then cached).
     pub fn dictionary(&self, col: usize) -> Result<Option<Arc<StringVec>>> {
         let ColumnStorage::Dictionary { chunk, len } = &self.meta.columns[col].storage else {
@@ -1254,6 +1373,38 @@ impl Segment {
         let dict =
             enc::decode_dictionary(raw, *len as usize).map_err(|e| self.decode_err(&what, e))?;
         Ok(Some(self.dicts[col].get_or_init(|| Arc::new(dict)).clone()))
+    }
+
+    /// [`Segment::read_block`] for a block read for a few rows only (index
+    /// candidates): the decoded block is kept in the database's block cache, so
+    /// repeated point lookups neither decompress nor decode it again. Full scans use
+    /// `read_block`, which leaves the cache alone.
+    pub fn read_block_sparse(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        let Some((id, caches)) = self.read_caches.get() else {
+            return self.read_block(col, block, out, scratch);
+        };
+        let key = (*id, (col as u64) << 32 | block as u64);
+        if let Some(cached) = caches.blocks.get(key) {
+            let dict = match cached.values {
+                BlockValues::Dict { .. } => self.dictionary(col)?,
+                _ => None,
+            };
+            out.copy_from(&cached, dict);
+            return Ok(());
+        }
+        self.read_block(col, block, out, scratch)?;
+        // Dictionaries stay with the segment (and its cache budget): the cached block
+        // holds codes only and gets the dictionary back when it is copied out.
+        caches
+            .blocks
+            .insert(key, Arc::new(out.without_dictionary()));
+        Ok(())
     }
 
     /// Decodes block `block` of column `col` into `out`, reusing its buffers.
@@ -1415,7 +1566,7 @@ impl Segment {
         let (p, range) = ix.locate(k);
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
-        let page = self.chunk(&ix.pages[p].chunk, &mut scratch, &what)?;
+        let page = self.cached_chunk(&ix.pages[p].chunk, &mut scratch, &what, true)?;
         let bytes = page
             .get(range)
             .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
@@ -1440,7 +1591,9 @@ impl Segment {
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
         for (p, page) in ix.pages.iter().enumerate() {
-            let raw = self.chunk(&page.chunk, &mut scratch, &what)?;
+            // Served from the cache when a lookup cached the page, but a walk over
+            // every page does not fill the cache.
+            let raw = self.cached_chunk(&page.chunk, &mut scratch, &what, false)?;
             let end = ix
                 .pages
                 .get(p + 1)

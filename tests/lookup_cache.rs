@@ -1,0 +1,87 @@
+//! Point lookups through the database's read caches: a lookup run cold (pages and
+//! blocks decompressed and decoded) and again warm (served from the caches) returns
+//! the same rows, and those rows equal a full scan's.
+
+mod common;
+
+use common::{log_batch, log_schema, T0};
+use logdb::exec::{ExecOptions, QueryResult};
+use logdb::Db;
+
+fn lookup_db(dir: &std::path::Path) -> Db {
+    let db = Db::builder()
+        .max_segment_rows(3000)
+        .block_rows(2048)
+        .open(dir)
+        .unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 41, T0, 500_000, 30_000))
+        .unwrap();
+    db
+}
+
+fn run(db: &Db, sql: &str, use_indexes: bool) -> QueryResult {
+    let snap = db.snapshot().unwrap();
+    let plan = logdb::sql::plan(&snap, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let opts = ExecOptions {
+        threads: 2,
+        use_indexes,
+        ..ExecOptions::default()
+    };
+    logdb::exec::execute(&snap, &plan, &opts).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+const COLUMNS: &str = "ts, client_ip, uri, uid, status, bytes, request_time, user_agent, secure";
+
+#[test]
+fn cold_and_warm_lookups_agree_with_a_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = lookup_db(dir.path());
+    let (pages0, blocks0) = db.read_cache_usage();
+    assert_eq!((pages0.entries, blocks0.entries), (0, 0));
+    for uid in ["u7", "u123", "u499", "nobody"] {
+        let sql = format!("SELECT {COLUMNS} FROM logs WHERE uid = '{uid}' ORDER BY ts");
+        let scan = run(&db, &sql, false).text_rows();
+        let cold = run(&db, &sql, true).text_rows();
+        let (_, blocks_cold) = db.read_cache_usage();
+        let warm = run(&db, &sql, true).text_rows();
+        let (_, blocks_warm) = db.read_cache_usage();
+        assert_eq!(cold, scan, "{sql}: cold lookup differs from a scan");
+        assert_eq!(warm, cold, "{sql}: warm lookup differs from the cold one");
+        if uid != "nobody" {
+            assert!(!scan.is_empty(), "{uid} should occur");
+            // The warm run found every block it read in the cache.
+            assert!(blocks_warm.hits > blocks_cold.hits, "{uid}: no cache hits");
+            assert_eq!(blocks_warm.misses, blocks_cold.misses, "{uid}: warm misses");
+        }
+    }
+    let (pages, blocks) = db.read_cache_usage();
+    assert!(pages.entries > 0 && pages.hits > 0, "{pages:?}");
+    assert!(blocks.entries > 0, "{blocks:?}");
+    // A nearby lookup (another key on a cached index page) also hits the page cache.
+    let before = db.read_cache_usage().0;
+    run(&db, "SELECT ts FROM logs WHERE uid = 'u9'", true);
+    let after = db.read_cache_usage().0;
+    assert!(after.hits > before.hits, "{before:?} -> {after:?}");
+}
+
+#[test]
+fn cached_entries_are_dropped_with_their_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = lookup_db(dir.path());
+    let sql = format!("SELECT {COLUMNS} FROM logs WHERE uid = 'u42' ORDER BY ts");
+    let before = run(&db, &sql, true).text_rows();
+    assert!(!before.is_empty());
+    let (pages, blocks) = db.read_cache_usage();
+    assert!(pages.entries > 0 && blocks.entries > 0);
+    // Deleting every row removes every segment: their cached pages and blocks go, and
+    // the lookup over what is left agrees with a scan.
+    db.delete_time_range("logs", i64::MIN, i64::MAX).unwrap();
+    let (pages, blocks) = db.read_cache_usage();
+    assert_eq!((pages.entries, blocks.entries), (0, 0));
+    assert_eq!((pages.bytes, blocks.bytes), (0, 0));
+    let after = run(&db, &sql, true).text_rows();
+    assert!(after.is_empty());
+    assert_eq!(after, run(&db, &sql, false).text_rows());
+}
