@@ -844,7 +844,7 @@ fn pipeline(
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let results: Mutex<Vec<WorkerOut>> = Mutex::new(Vec::new());
-    let worker = || {
+    let worker = |tick: &dyn Fn()| {
         let mut state = WorkerOut::Rows(Vec::new(), 0, pool.reservation("materialized rows"));
         let r = (|| -> Result<()> {
             let mut bufs = Buffers::new(ctx.info.columns.len());
@@ -860,7 +860,7 @@ fn pipeline(
                 let Some(seg) = segments.get(i) else {
                     return Ok(());
                 };
-                let produced = run_segment(seg, i, &ctx, &mut state, &mut bufs)?;
+                let produced = run_segment(seg, i, &ctx, &mut state, &mut bufs, tick)?;
                 rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
             }
         })();
@@ -874,15 +874,7 @@ fn pipeline(
             .unwrap_or_else(|p| p.into_inner())
             .push(state);
     };
-    if threads <= 1 {
-        worker();
-    } else {
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(worker);
-            }
-        });
-    }
+    run_workers(threads, worker);
     if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
@@ -962,7 +954,11 @@ fn aggregate_units(
     };
     let finish = |u: usize, states: Vec<AggState>| -> Result<()> {
         if units.len() > 1 {
-            let most = states.iter().map(|s| s.table.num_groups()).max().unwrap_or(0);
+            let most = states
+                .iter()
+                .map(|s| s.table.num_groups())
+                .max()
+                .unwrap_or(0);
             presize.fetch_max(most, AtomicOrdering::Relaxed);
         }
         let mut it = states.into_iter();
@@ -1032,7 +1028,7 @@ fn aggregate_units(
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let worker = || {
+    let worker = |tick: &dyn Fn()| {
         let mut cur: Option<(usize, WorkerOut, usize)> = None;
         let r = (|| -> Result<()> {
             let mut bufs = Buffers::new(ctx.info.columns.len());
@@ -1054,7 +1050,7 @@ fn aggregate_units(
                 if let WorkerOut::Agg(st) = &mut c.1 {
                     st.begin_segment(keys.segment_domains(seg));
                 }
-                run_segment(seg, i, &ctx, &mut c.1, &mut bufs)?;
+                run_segment(seg, i, &ctx, &mut c.1, &mut bufs, tick)?;
                 c.2 += 1;
             }
             if let Some((cu, WorkerOut::Agg(st), n)) = cur.take() {
@@ -1068,28 +1064,52 @@ fn aggregate_units(
             fe.get_or_insert(e);
         }
     };
-    if threads <= 1 {
-        worker();
-    } else {
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(worker);
-            }
-        });
-    }
+    run_workers(threads, worker);
     match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(e) => Err(e),
         None => Ok(()),
     }
 }
 
+/// How long the calling thread scans alone before the other workers start: a
+/// query that is done sooner (a lookup touching a few blocks) never pays for
+/// starting threads.
+const SPAWN_AFTER: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Runs `worker` on the calling thread and, once that has been busy for
+/// [`SPAWN_AFTER`], on `threads - 1` more threads. A worker calls the function it
+/// is given between units of work (the calling thread's starts the others when due;
+/// theirs do nothing).
+fn run_workers<F: Fn(&dyn Fn()) + Sync>(threads: usize, worker: F) {
+    if threads <= 1 {
+        worker(&|| {});
+        return;
+    }
+    let start = Instant::now();
+    let spawned = std::cell::Cell::new(false);
+    std::thread::scope(|s| {
+        let worker = &worker;
+        let tick = || {
+            if !spawned.get() && start.elapsed() >= SPAWN_AFTER {
+                spawned.set(true);
+                for _ in 1..threads {
+                    s.spawn(move || worker(&|| {}));
+                }
+            }
+        };
+        worker(&tick);
+    });
+}
+
 /// Processes one segment; returns the number of rows it produced (projection).
+/// `tick` is called before each block is read (see [`run_workers`]).
 fn run_segment(
     seg: &Arc<Segment>,
     seg_idx: usize,
     ctx: &ScanCtx<'_>,
     state: &mut WorkerOut,
     bufs: &mut Buffers,
+    tick: &dyn Fn(),
 ) -> Result<usize> {
     let (info, stats) = (&ctx.info, ctx.stats);
     let meta = seg.meta();
@@ -1150,6 +1170,7 @@ fn run_segment(
             continue;
         }
         ctx.check_cancel()?;
+        tick();
         let key_ts = ctx
             .block_keys
             .as_ref()
