@@ -7,6 +7,8 @@
 //! partition when the aggregation streams). Each table reports its approximate
 //! size to the query's memory pool once per block.
 //!
+use std::sync::Arc;
+
 use hashbrown::HashSet;
 
 use super::group::{norm_f64, DictSeen, FastHash, GroupMap, KeyLayout, SegmentDomains, ValueCoder};
@@ -922,6 +924,48 @@ impl GroupTable {
         Ok(())
     }
 
+    /// Adds a whole segment whose `rows` rows all have the keys of the one-row
+    /// `keys`, from its metadata. The aggregates are `count(*)` (`None` in
+    /// `dicts`) and `count(DISTINCT s)` of a dictionary-encoded string column:
+    /// a segment's dictionary holds exactly the column's non-NULL values there
+    /// (`None` when every row is NULL).
+    fn add_segment(
+        &mut self,
+        keys: &[&Vector],
+        rows: u64,
+        dicts: &[Option<Arc<StringVec>>],
+    ) -> Result<()> {
+        let mut gids = std::mem::take(&mut self.gids);
+        let r = self.map.groups(keys, 1, &mut gids);
+        let g = gids.first().copied();
+        self.gids = gids;
+        r?;
+        self.grow();
+        let g = g.ok_or_else(|| Error::Internal("no group for a segment".into()))? as usize;
+        let mut grown = 0usize;
+        for (a, d) in self.accs.iter_mut().zip(dicts) {
+            match (a, d) {
+                (Acc::Count(c), _) => c[g] += rows as i64,
+                (Acc::CountDistinct(sets, coder, _), Some(dict)) => {
+                    let before = coder.bytes();
+                    let mut added = 0usize;
+                    for v in dict.iter() {
+                        added += sets[g].insert(coder.strs.intern(v) as u64) as usize;
+                    }
+                    grown += added * 16 + coder.bytes().saturating_sub(before);
+                }
+                (Acc::CountDistinct(..), None) => {}
+                _ => {
+                    return Err(Error::Internal(
+                        "a segment's metadata answers no such aggregate".into(),
+                    ))
+                }
+            }
+        }
+        self.var_bytes += grown;
+        Ok(())
+    }
+
     /// Merges `other` (with the same aggregates and key layout) into this table.
     fn merge(&mut self, other: GroupTable) -> Result<()> {
         let map = self.map.absorb(&other.map)?;
@@ -1028,6 +1072,17 @@ impl AggState {
             table: GroupTable::new(layout, aggs),
             reservation,
         }
+    }
+
+    /// Adds a whole segment from its metadata (see `GroupTable::add_segment`).
+    pub fn add_segment(
+        &mut self,
+        keys: &[&Vector],
+        rows: u64,
+        dicts: &[Option<Arc<StringVec>>],
+    ) -> Result<()> {
+        self.table.add_segment(keys, rows, dicts)?;
+        self.account()
     }
 
     /// Makes room for `groups` groups up front (see [`GroupMap::reserve`]).

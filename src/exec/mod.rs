@@ -720,6 +720,10 @@ struct ScanCtx<'a> {
     /// Every aggregate is `count(*)`: such a block with nothing to filter is
     /// counted whole from its metadata, without decoding.
     count_only: bool,
+    /// Every aggregate is `count(*)` (`None`) or `count(DISTINCT s)` of scanned
+    /// string column `Some(k)`: without a filter, a segment inside one bucket of
+    /// every key is answered from its row count and dictionaries.
+    segment_aggs: Option<Vec<Option<usize>>>,
 }
 
 impl<'a> ScanCtx<'a> {
@@ -764,6 +768,7 @@ impl<'a> ScanCtx<'a> {
             index_only,
             block_keys: None,
             count_only: false,
+            segment_aggs: None,
         }
     }
 
@@ -1024,6 +1029,22 @@ fn aggregate_units(
     ctx.count_only = aggs
         .iter()
         .all(|a| a.func == AggFunc::CountStar && a.filter.is_none());
+    if ctx.block_keys.is_some() {
+        ctx.segment_aggs = aggs
+            .iter()
+            .map(|a| match (&a.func, &a.arg, &a.filter) {
+                (AggFunc::CountStar, _, None) => Some(None),
+                (
+                    AggFunc::Count,
+                    Some(Expr::Column {
+                        index, data_type, ..
+                    }),
+                    None,
+                ) if a.distinct && *data_type == DataType::Varchar => Some(Some(*index)),
+                _ => None,
+            })
+            .collect();
+    }
     let threads = opts.threads.max(1).min(flat.len().max(1));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -1122,6 +1143,15 @@ fn run_segment(
             p.segments_done.fetch_add(1, AtomicOrdering::Relaxed);
         }
     };
+    if let (Some(per_agg), Sink::Aggregate(group, _), WorkerOut::Agg(st)) =
+        (&ctx.segment_aggs, &ctx.sink, &mut *state)
+    {
+        if info.filters.is_empty() && segment_from_metadata(seg, per_agg, group, ctx, st)? {
+            ExecStats::add(&stats.blocks_counted, nblocks as u64);
+            done();
+            return Ok(0);
+        }
+    }
     // Index candidates first: an empty bitmap skips the segment without reading it.
     let (candidates, all_answered) = index_scan::candidates(seg, &info.index)?;
     // Every index predicate answered by this segment's bitmaps: the candidates are
@@ -1277,6 +1307,57 @@ fn block_key_time(seg: &Segment, b: usize, keys: &stream::BlockKeys, len: usize)
         }
         _ => None,
     }
+}
+
+/// Aggregates a segment whose time range lies inside one bucket of every group
+/// key from its metadata (see [`ScanCtx::segment_aggs`]): its row count and, for
+/// `count(DISTINCT s)`, its dictionary of `s`, which holds exactly the values
+/// present. False when it has to be read instead (times NULL or spanning
+/// buckets, a string column not dictionary-encoded).
+fn segment_from_metadata(
+    seg: &Segment,
+    per_agg: &[Option<usize>],
+    group: &[(Expr, String)],
+    ctx: &ScanCtx<'_>,
+    st: &mut AggState,
+) -> Result<bool> {
+    let Some(bk) = &ctx.block_keys else {
+        return Ok(false);
+    };
+    let meta = seg.meta();
+    let null_rows = |c: usize| -> Option<u64> {
+        let m = meta.columns.get(c)?;
+        Some(m.blocks.iter().map(|b| u64::from(b.null_count)).sum())
+    };
+    if meta.rows == 0
+        || meta.min_ts > meta.max_ts
+        || null_rows(bk.time_column) != Some(0)
+        || !bk.constant(meta.min_ts, meta.max_ts)
+    {
+        return Ok(false);
+    }
+    let mut dicts = Vec::with_capacity(per_agg.len());
+    for k in per_agg {
+        let Some(k) = *k else {
+            dicts.push(None);
+            continue;
+        };
+        let Some(&c) = ctx.info.columns.get(k) else {
+            return Ok(false);
+        };
+        if null_rows(c) == Some(meta.rows) {
+            dicts.push(None);
+            continue;
+        }
+        match seg.dictionary(c)? {
+            Some(d) => dicts.push(Some(d)),
+            None => return Ok(false),
+        }
+    }
+    let keys = block_keys_at(group, ctx, meta.min_ts)?;
+    let refs: Vec<&Vector> = keys.iter().collect();
+    st.add_segment(&refs, meta.rows, &dicts)?;
+    Ok(true)
 }
 
 /// The group keys of a row at time `ts`: one-row vectors.
