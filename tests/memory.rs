@@ -168,6 +168,20 @@ fn every_group_by_path_agrees_with_a_naive_computation() {
             Value::Int(t) => vec![Value::Int(T0), Value::Int(t.rem_euclid(DAY) / HOUR)],
             _ => vec![Value::Null, Value::Null],
         }),
+        // Day buckets pack as (day - first) / 1 day; hour(ts) next to other keys
+        // partitions the hash table.
+        (
+            "date_trunc('day', ts), hour(ts), uid, status",
+            |r| match &r[0] {
+                Value::Int(t) => vec![
+                    Value::Int(t - t.rem_euclid(DAY)),
+                    Value::Int(t.rem_euclid(DAY) / HOUR),
+                    r[3].clone(),
+                    r[4].clone(),
+                ],
+                _ => vec![Value::Null, Value::Null, r[3].clone(), r[4].clone()],
+            },
+        ),
         ("hour(ts), uid, status", |r| {
             let h = match &r[0] {
                 Value::Int(t) => Value::Int(t.rem_euclid(DAY) / HOUR),

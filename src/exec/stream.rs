@@ -221,7 +221,10 @@ impl KeyPlan {
                         }
                     }
                     let (lo, hi) = acc.unwrap_or((0, 0));
-                    KeyHint::Range(lo, hi)
+                    match f.step() {
+                        Some(step) if step > 1 => KeyHint::Stepped(lo, hi, step),
+                        _ => KeyHint::Range(lo, hi),
+                    }
                 }
                 KeySource::Fixed(lo, hi) => KeyHint::Range(lo, hi),
                 KeySource::StrColumn(c) => {
@@ -239,10 +242,27 @@ impl KeyPlan {
             hints.push(hint);
         }
         let types: Vec<DataType> = group.iter().map(|(e, _)| e.data_type()).collect();
+        let mut layout = KeyLayout::new(&types, &hints);
+        // A date part of the time column (hour(ts)) next to other keys partitions
+        // the hash table: rows arrive in time order.
+        let time_k = time_column.and_then(|t| info.columns.iter().position(|&c| c == t));
+        let date_part_of_time = |e: &Expr| match e {
+            Expr::Func {
+                func: ScalarFunc::DatePart(_),
+                args,
+                ..
+            } => matches!(args.first(), Some(Expr::Column { index, .. }) if Some(*index) == time_k),
+            _ => false,
+        };
+        if group.len() > 1 {
+            if let Some(k) = group.iter().position(|(e, _)| date_part_of_time(e)) {
+                layout.partition_by(k);
+            }
+        }
         Ok(KeyPlan {
             sources,
             time_column,
-            layout: KeyLayout::new(&types, &hints),
+            layout,
         })
     }
 
