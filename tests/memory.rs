@@ -507,3 +507,64 @@ fn distinct_counts_by_day_come_from_segment_dictionaries() {
         .rows();
     assert_eq!(filtered, want);
 }
+
+/// Streaming aggregation under ORDER BY <aggregate> LIMIT n drops a unit's groups
+/// that sort after the top-N's worst kept row before materializing their keys:
+/// the results equal the full sort's first rows, and fewer groups leave the
+/// aggregate.
+#[test]
+fn a_top_n_bound_drops_groups_that_cannot_enter_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 40_000);
+    let aggregate_rows = |sql: &str| -> u64 {
+        let r = db.query(&format!("EXPLAIN ANALYZE {sql}")).unwrap();
+        let text: String = r
+            .rows()
+            .iter()
+            .map(|row| format!("{:?}\n", row[0]))
+            .collect();
+        let line = text
+            .lines()
+            .find(|l| l.contains("Aggregate:"))
+            .unwrap_or_else(|| panic!("{text}"));
+        let rows = line
+            .split("(rows=")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{line}"));
+        rows[..rows.find(' ').unwrap()].parse().unwrap()
+    };
+    let keys = "date_trunc('day', ts) AS d, uid";
+    for (aggs, order, n) in [
+        ("count(*) AS c", "c DESC, d, uid", 7),
+        ("count(*) AS c", "c, d, uid", 5),
+        (
+            "sum(bytes) AS s, count(*) AS c",
+            "s DESC NULLS FIRST, d, uid",
+            6,
+        ),
+        ("avg(request_time) AS a", "a DESC, d, uid", 4),
+        (
+            "max(request_time) AS m, count(*) AS c",
+            "m, c DESC, d, uid",
+            3,
+        ),
+    ] {
+        let base = format!("SELECT {keys}, {aggs} FROM logs GROUP BY d, uid ORDER BY {order}");
+        let all = db.query(&base).unwrap().rows();
+        let limited = format!("{base} LIMIT {n}");
+        let top = db.query(&limited).unwrap().rows();
+        assert_eq!(top, all[..n.min(all.len())].to_vec(), "{limited}");
+        assert!(
+            aggregate_rows(&limited) < aggregate_rows(&base),
+            "{limited}: no group was dropped"
+        );
+    }
+    // HAVING between the aggregate and the top-N.
+    let base = format!(
+        "SELECT {keys}, count(*) AS c FROM logs GROUP BY d, uid HAVING count(*) > 3 \
+         ORDER BY c DESC, d, uid"
+    );
+    let all = db.query(&base).unwrap().rows();
+    let top = db.query(&format!("{base} LIMIT 5")).unwrap().rows();
+    assert_eq!(top, all[..5.min(all.len())].to_vec());
+}

@@ -644,6 +644,12 @@ fn url_ip_and_interval_functions() {
     assert_eq!(one("ip_in_cidr('2001:db8::1', '2001:db8::/32')"), "true");
     assert_eq!(one("ip_in_cidr('10.1.2.3', '0.0.0.0/0')"), "true");
     assert_eq!(one("ip_in_cidr(NULL, '10.0.0.0/8')"), "NULL");
+    // ClickHouse's spelling.
+    assert_eq!(one("isIPAddressInRange('10.1.2.3', '10.0.0.0/8')"), "true");
+    assert_eq!(
+        one("isIPAddressInRange('10.1.2.3', '10.2.0.0/16')"),
+        "false"
+    );
     assert_eq!(
         one("toStartOfInterval(TIMESTAMP '2024-05-01 10:17:42', INTERVAL 15 MINUTE)"),
         "2024-05-01 10:15:00"

@@ -977,9 +977,11 @@ impl GroupTable {
         Ok(())
     }
 
-    /// The result: key columns, then one column per aggregate.
-    pub fn finish(&mut self, aggs: &[AggExpr]) -> Result<Vec<Column>> {
-        let mut cols = self.map.key_columns();
+    /// The result: key columns, then one column per aggregate. With `bound`,
+    /// only the groups that could still enter the top-N it describes; their key
+    /// values (strings) are the only ones materialized.
+    pub fn finish(&mut self, aggs: &[AggExpr], bound: Option<&AggBound>) -> Result<Vec<Column>> {
+        let mut cols = Vec::with_capacity(aggs.len());
         // Each value buffer is partially ordered so that the positions its
         // quantiles read hold what a full sort would put there.
         let mut qs_of: Vec<Vec<f64>> = vec![Vec::new(); self.accs.len()];
@@ -1024,7 +1026,50 @@ impl GroupTable {
             };
             cols.push(col);
         }
-        Ok(cols)
+        let sel = bound.and_then(|b| b.select(cols.get(b.agg)?));
+        let mut out = self.map.key_columns_of(sel.as_deref());
+        match sel {
+            Some(rows) => out.extend(cols.iter().map(|c| c.take(&rows))),
+            None => out.extend(cols),
+        }
+        Ok(out)
+    }
+}
+
+/// What a top-N over the results of several aggregations (streaming units) has
+/// kept so far: when its first sort key is aggregate `agg` and it holds its n
+/// rows, a group whose value there sorts after `value` cannot enter it.
+#[derive(Clone, Debug)]
+pub struct AggBound {
+    pub agg: usize,
+    pub value: Value,
+    pub descending: bool,
+}
+
+impl AggBound {
+    /// The rows of aggregate column `col` that could still enter (NULLs and ties
+    /// are kept); `None` when that is every row or the types do not compare.
+    fn select(&self, col: &Column) -> Option<Vec<u32>> {
+        let keep = |o: std::cmp::Ordering| {
+            if self.descending {
+                o != std::cmp::Ordering::Less
+            } else {
+                o != std::cmp::Ordering::Greater
+            }
+        };
+        let n = col.len();
+        let rows: Vec<u32> = match (&col.data, &self.value) {
+            (ColumnData::Int64(v), Value::Int(b)) => (0..n)
+                .filter(|&r| !col.is_valid(r) || keep(v[r].cmp(b)))
+                .map(|r| r as u32)
+                .collect(),
+            (ColumnData::Float64(v), Value::Float(b)) => (0..n)
+                .filter(|&r| !col.is_valid(r) || keep(vector::ord_f64(v[r], *b)))
+                .map(|r| r as u32)
+                .collect(),
+            _ => return None,
+        };
+        (rows.len() < n).then_some(rows)
     }
 }
 
@@ -1085,11 +1130,6 @@ impl AggState {
         self.account()
     }
 
-    /// Makes room for `groups` groups up front (see [`GroupMap::reserve`]).
-    pub fn reserve(&mut self, groups: usize) {
-        self.table.map.reserve(groups);
-    }
-
     /// Starts a segment (integer key domains for the dense path).
     pub fn begin_segment(&mut self, domains: SegmentDomains) {
         self.table.map.begin_segment(domains);
@@ -1140,11 +1180,16 @@ impl AggState {
 
     /// The result columns (keys, then aggregates); with `ensure_group`, an
     /// aggregate without GROUP BY has its one row even over no input.
-    pub fn finish(mut self, aggs: &[AggExpr], ensure_group: bool) -> Result<Vec<Column>> {
+    pub fn finish(
+        mut self,
+        aggs: &[AggExpr],
+        ensure_group: bool,
+        bound: Option<&AggBound>,
+    ) -> Result<Vec<Column>> {
         if ensure_group {
             self.table.ensure_empty_key_group();
         }
-        self.table.finish(aggs)
+        self.table.finish(aggs, bound)
     }
 }
 

@@ -597,24 +597,6 @@ impl GroupMap {
             + dense
     }
 
-    /// Makes room for `groups` groups without rehashing (a hint from an earlier,
-    /// similar table).
-    pub fn reserve(&mut self, groups: usize) {
-        let w = self.layout.words;
-        if w == 1 {
-            let per = groups.div_ceil(self.one.len());
-            for t in &mut self.one {
-                t.reserve(per, |&(x, _)| mix64(x));
-            }
-        } else if w > 1 {
-            let keys = &self.keys;
-            self.many.reserve(groups, |&g| {
-                hash_words(&keys[g as usize * w..g as usize * w + w])
-            });
-        }
-        self.keys.reserve(groups * w);
-    }
-
     /// Starts a segment: integer key domains for the dense path.
     pub fn begin_segment(&mut self, domains: SegmentDomains) {
         self.domains = domains;
@@ -1002,8 +984,13 @@ impl GroupMap {
 
     /// The key columns of all groups, in group order.
     pub fn key_columns(&self) -> Vec<Column> {
+        self.key_columns_of(None)
+    }
+
+    /// The key columns of groups `sel`, in that order (`None`: all groups).
+    pub fn key_columns_of(&self, sel: Option<&[u32]>) -> Vec<Column> {
         let w = self.layout.words;
-        let n = self.len;
+        let n = sel.map_or(self.len, <[u32]>::len);
         let mut out = Vec::with_capacity(self.layout.fields.len());
         for (k, (f, nf)) in self.layout.fields.iter().enumerate() {
             let t = self.layout.types[k].physical();
@@ -1011,7 +998,8 @@ impl GroupMap {
             let mut valid = Bitmap::new(0, true);
             let mut any_null = false;
             let mut data = ColumnData::empty(t);
-            for g in 0..n {
+            for i in 0..n {
+                let g = sel.map_or(i, |s| s[i] as usize);
                 let key = &self.keys[g * w..g * w + w];
                 let c = f.get(key);
                 let is_null = match self.layout.codes[k] {

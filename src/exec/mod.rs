@@ -500,7 +500,7 @@ fn aggregate_batches(
         let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
         update_aggregate(&mut st, (group, None), aggs, &vecs, len)?;
     }
-    let cols = st.finish(&agg_exprs, group.is_empty())?;
+    let cols = st.finish(&agg_exprs, group.is_empty(), None)?;
     Ok(vec![Batch { columns: cols }])
 }
 
@@ -829,9 +829,12 @@ fn pipeline(
             vec![segments],
             opts,
             stats,
-            &|_, b| {
-                out.lock().unwrap_or_else(|p| p.into_inner()).push(b);
-                Ok(())
+            UnitSink {
+                on_unit: &|_, b| {
+                    out.lock().unwrap_or_else(|p| p.into_inner()).push(b);
+                    Ok(())
+                },
+                bound: &|| None,
             },
         )?;
         return Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()));
@@ -912,8 +915,17 @@ impl Buffers {
     }
 }
 
+/// Where [`aggregate_units`] hands each unit's result.
+pub(crate) struct UnitSink<'a> {
+    /// Called with a unit's index and result as soon as the unit is done.
+    pub on_unit: &'a (dyn Fn(usize, Batch) -> Result<()> + Sync),
+    /// What a top-N above has kept so far: groups that cannot enter it are
+    /// dropped before their keys are materialized.
+    pub bound: &'a (dyn Fn() -> Option<agg::AggBound> + Sync),
+}
+
 /// Aggregates `units` (lists of segments whose groups are disjoint) and hands
-/// each unit's finished result to `on_unit` as soon as its last segment is done.
+/// each unit's finished result to `sink` as soon as its last segment is done.
 /// Segments are claimed in order by the worker threads; a worker's table covers
 /// the segments it ran of one unit, and the tables of a unit are merged by the
 /// worker that hands in its last one.
@@ -927,7 +939,7 @@ fn aggregate_units(
     units: Vec<Vec<Arc<Segment>>>,
     opts: &ExecOptions,
     stats: &ExecStats,
-    on_unit: &(dyn Fn(usize, Batch) -> Result<()> + Sync),
+    sink: UnitSink<'_>,
 ) -> Result<()> {
     let flat: Vec<(usize, Arc<Segment>)> = units
         .iter()
@@ -941,38 +953,22 @@ fn aggregate_units(
             .fetch_add(flat.len() as u64, AtomicOrdering::Relaxed);
     }
     let pool = stats.memory(opts.memory_limit);
-    // Units are alike (days, hours): a worker's table for the next unit starts
-    // with room for the groups a worker's table of a finished one reached, so
-    // that big tables do not grow by rehashing over and over.
-    let presize = AtomicUsize::new(0);
     let new_state = || {
-        let mut st = Box::new(AggState::new(
+        Box::new(AggState::new(
             keys.layout.clone(),
             aggs,
             Some(pool.reservation("hash aggregate")),
-        ));
-        let n = presize.load(AtomicOrdering::Relaxed);
-        if n > 0 {
-            st.reserve(n);
-        }
-        st
+        ))
     };
     let finish = |u: usize, states: Vec<AggState>| -> Result<()> {
-        if units.len() > 1 {
-            let most = states
-                .iter()
-                .map(|s| s.table.num_groups())
-                .max()
-                .unwrap_or(0);
-            presize.fetch_max(most, AtomicOrdering::Relaxed);
-        }
         let mut it = states.into_iter();
         let mut m = it.next().unwrap_or_else(|| *new_state());
         for s in it {
             m.merge(s)?;
         }
-        let cols = m.finish(aggs, group.is_empty())?;
-        on_unit(u, Batch { columns: cols })
+        let bound = (sink.bound)();
+        let cols = m.finish(aggs, group.is_empty(), bound.as_ref())?;
+        (sink.on_unit)(u, Batch { columns: cols })
     };
     // Units without segments are finished at once (an aggregate without GROUP BY
     // over nothing still has its row).

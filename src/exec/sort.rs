@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::memory::MemoryPool;
 use super::vector::{self, Vector};
-use crate::column::{Batch, Column, ColumnData};
+use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::Result;
 use crate::schema::DataType;
 use crate::sql::plan::{Expr, SortKey};
@@ -224,6 +224,20 @@ impl TopN {
         });
         self.kept = Some(all.take(&rows));
         Ok(())
+    }
+
+    /// Once n rows are kept: the first sort key's value in the worst of them (a
+    /// row that sorts after it there cannot enter). `None` before, or when that
+    /// value is NULL.
+    pub fn first_key_bound(&self) -> Option<Value> {
+        let kept = self.kept.as_ref()?;
+        let last = kept.num_rows().checked_sub(1)?;
+        if kept.num_rows() < self.n {
+            return None;
+        }
+        let cols = key_columns(kept, self.keys.get(..1)?).ok()?;
+        let v = cols.first()?.value(last);
+        (v != Value::Null).then_some(v)
     }
 
     pub fn bytes(&self) -> usize {

@@ -16,6 +16,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::agg::AggBound;
 use super::group::{KeyHint, KeyLayout, SegmentDomains};
 use super::memory::Reservation;
 use super::metrics::ExecStats;
@@ -485,6 +486,39 @@ pub(crate) fn try_run(
         unit_rows: vec![0; per_unit.len() + 1],
     });
     let aggs_only: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+    // When the top-N's first sort key is an aggregate passed up unchanged, a
+    // unit's groups that sort after the top-N's worst row there are dropped
+    // before their keys are materialized.
+    let bound_agg = top_node.and_then(|n| match n {
+        LogicalPlan::Sort { keys, .. } => {
+            let first = keys.first()?;
+            let Expr::Column { index, .. } = &first.expr else {
+                return None;
+            };
+            let mut i = *index;
+            for op in per_unit.iter().rev() {
+                if let LogicalPlan::Project { exprs, .. } = op {
+                    match exprs.get(i) {
+                        Some((Expr::Column { index, .. }, _)) => i = *index,
+                        _ => return None,
+                    }
+                }
+            }
+            let agg = i.checked_sub(group.len()).filter(|a| *a < aggs.len())?;
+            Some((agg, first.descending))
+        }
+        _ => None,
+    });
+    let bound = || -> Option<AggBound> {
+        let (agg, descending) = bound_agg?;
+        let d = down.lock().unwrap_or_else(|p| p.into_inner());
+        let value = d.top.as_ref()?.first_key_bound()?;
+        Some(AggBound {
+            agg,
+            value,
+            descending,
+        })
+    };
     let on_unit = |u: usize, b: Batch| -> Result<()> {
         let mut counts = Vec::with_capacity(per_unit.len() + 1);
         counts.push(b.num_rows() as u64);
@@ -512,7 +546,18 @@ pub(crate) fn try_run(
         Ok(())
     };
     super::aggregate_units(
-        snapshot, &info, group, &aggs_only, &keys, units, opts, stats, &on_unit,
+        snapshot,
+        &info,
+        group,
+        &aggs_only,
+        &keys,
+        units,
+        opts,
+        stats,
+        super::UnitSink {
+            on_unit: &on_unit,
+            bound: &bound,
+        },
     )?;
     let d = down.into_inner().unwrap_or_else(|p| p.into_inner());
     let elapsed = start.elapsed();

@@ -372,7 +372,8 @@ impl Binder<'_> {
             | "regexp_matches"
             | "url_param"
             | "extracturlparameter"
-            | "ip_in_cidr" => (2, 2),
+            | "ip_in_cidr"
+            | "isipaddressinrange" => (2, 2),
             "substr" | "substring" | "regexp_extract" => (2, 3),
             "split_part" => (3, 3),
             "regexp_replace" => (3, 4),
@@ -556,7 +557,7 @@ impl Binder<'_> {
                 };
                 func(f, a, DataType::Varchar)
             }
-            "ip_in_cidr" => Ok(Some(self.ip_in_cidr(name, args)?)),
+            "ip_in_cidr" | "isipaddressinrange" => Ok(Some(self.ip_in_cidr(name, args)?)),
             "round" => {
                 let x = self.bind_expr(args[0])?;
                 if is_null_literal(&x) {

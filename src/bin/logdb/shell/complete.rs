@@ -87,6 +87,7 @@ const FUNCTIONS: &[&str] = &[
     "extract",
     "hour",
     "ip_in_cidr",
+    "isIPAddressInRange",
     "length",
     "lower",
     "max",
