@@ -413,23 +413,27 @@ fn count_by_time_keys_counts_whole_blocks_from_zone_maps() {
     }
 }
 
+/// The line of `EXPLAIN ANALYZE sql` that contains `what`.
+fn explain_analyze_line(db: &Db, sql: &str, what: &str) -> String {
+    let r = db.query(&format!("EXPLAIN ANALYZE {sql}")).unwrap();
+    let text: String = r
+        .rows()
+        .iter()
+        .map(|row| format!("{:?}\n", row[0]))
+        .collect();
+    text.lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no '{what}' in {text}"))
+        .to_string()
+}
+
 /// EXPLAIN ANALYZE ends with the memory peak the pool saw.
 #[test]
 fn explain_analyze_reports_the_memory_peak() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_over_days(dir.path(), 20_000);
     let peak = |sql: &str| -> String {
-        let r = db.query(&format!("EXPLAIN ANALYZE {sql}")).unwrap();
-        let text: String = r
-            .rows()
-            .iter()
-            .map(|row| format!("{:?}\n", row[0]))
-            .collect();
-        let line = text
-            .lines()
-            .find(|l| l.contains("Total: rows="))
-            .unwrap_or_else(|| panic!("{text}"))
-            .to_string();
+        let line = explain_analyze_line(&db, sql, "Total: rows=");
         line.split("peak_memory=")
             .nth(1)
             .unwrap_or_else(|| panic!("{line}"))
@@ -517,16 +521,7 @@ fn a_top_n_bound_drops_groups_that_cannot_enter_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_over_days(dir.path(), 40_000);
     let aggregate_rows = |sql: &str| -> u64 {
-        let r = db.query(&format!("EXPLAIN ANALYZE {sql}")).unwrap();
-        let text: String = r
-            .rows()
-            .iter()
-            .map(|row| format!("{:?}\n", row[0]))
-            .collect();
-        let line = text
-            .lines()
-            .find(|l| l.contains("Aggregate:"))
-            .unwrap_or_else(|| panic!("{text}"));
+        let line = explain_analyze_line(&db, sql, "Aggregate:");
         let rows = line
             .split("(rows=")
             .nth(1)
