@@ -4,40 +4,14 @@
 
 mod common;
 
-use common::{log_batch, log_schema, T0};
-use logdb::exec::{ExecOptions, QueryResult};
-use logdb::Db;
-
-fn lookup_db(dir: &std::path::Path) -> Db {
-    let db = Db::builder()
-        .max_segment_rows(3000)
-        .block_rows(2048)
-        .open(dir)
-        .unwrap();
-    let schema = log_schema();
-    db.create_table("logs", schema.clone()).unwrap();
-    db.append("logs", &log_batch(&schema, 41, T0, 500_000, 30_000))
-        .unwrap();
-    db
-}
-
-fn run(db: &Db, sql: &str, use_indexes: bool) -> QueryResult {
-    let snap = db.snapshot().unwrap();
-    let plan = logdb::sql::plan(&snap, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let opts = ExecOptions {
-        threads: 2,
-        use_indexes,
-        ..ExecOptions::default()
-    };
-    logdb::exec::execute(&snap, &plan, &opts).unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
+use common::{indexed_logs_db, run_sql as run};
 
 const COLUMNS: &str = "ts, client_ip, uri, uid, status, bytes, request_time, user_agent, secure";
 
 #[test]
 fn cold_and_warm_lookups_agree_with_a_scan() {
     let dir = tempfile::tempdir().unwrap();
-    let db = lookup_db(dir.path());
+    let db = indexed_logs_db(dir.path(), 41, 30_000);
     let (pages0, blocks0) = db.read_cache_usage();
     assert_eq!((pages0.entries, blocks0.entries), (0, 0));
     for uid in ["u7", "u123", "u499", "nobody"] {
@@ -69,7 +43,7 @@ fn cold_and_warm_lookups_agree_with_a_scan() {
 #[test]
 fn cached_entries_are_dropped_with_their_segments() {
     let dir = tempfile::tempdir().unwrap();
-    let db = lookup_db(dir.path());
+    let db = indexed_logs_db(dir.path(), 41, 30_000);
     let sql = format!("SELECT {COLUMNS} FROM logs WHERE uid = 'u42' ORDER BY ts");
     let before = run(&db, &sql, true).text_rows();
     assert!(!before.is_empty());

@@ -4,33 +4,9 @@
 
 mod common;
 
-use common::{log_batch, log_schema, Rng, T0};
-use logdb::exec::{ExecOptions, QueryResult};
+use common::{indexed_logs_db, run_sql as run, Rng};
+use logdb::exec::QueryResult;
 use logdb::Db;
-
-fn index_db(dir: &std::path::Path, rows: usize) -> Db {
-    let db = Db::builder()
-        .max_segment_rows(3000)
-        .block_rows(2048)
-        .open(dir)
-        .unwrap();
-    let schema = log_schema();
-    db.create_table("logs", schema.clone()).unwrap();
-    let batch = log_batch(&schema, 23, T0, 500_000, rows);
-    db.append("logs", &batch).unwrap();
-    db
-}
-
-fn run(db: &Db, sql: &str, use_indexes: bool) -> QueryResult {
-    let snap = db.snapshot().unwrap();
-    let plan = logdb::sql::plan(&snap, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let opts = ExecOptions {
-        threads: 2,
-        use_indexes,
-        ..ExecOptions::default()
-    };
-    logdb::exec::execute(&snap, &plan, &opts).unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
 
 fn sorted_rows(r: &QueryResult) -> Vec<Vec<String>> {
     let mut rows = r.text_rows();
@@ -88,7 +64,7 @@ const SHAPES: &[&str] = &[
 #[test]
 fn index_path_agrees_with_scan_path() {
     let dir = tempfile::tempdir().unwrap();
-    let db = index_db(dir.path(), 40_000);
+    let db = indexed_logs_db(dir.path(), 23, 40_000);
     let mut rng = Rng(99);
     let mut checked = 0;
     for _ in 0..250 {
@@ -110,7 +86,7 @@ fn index_path_agrees_with_scan_path() {
 #[test]
 fn index_only_aggregates_agree_with_scan_path() {
     let dir = tempfile::tempdir().unwrap();
-    let db = index_db(dir.path(), 40_000);
+    let db = indexed_logs_db(dir.path(), 23, 40_000);
     for sql in [
         "SELECT status, count(*) FROM logs GROUP BY status",
         "SELECT uid, count(*) FROM logs GROUP BY uid",
@@ -136,7 +112,7 @@ fn index_only_aggregates_agree_with_scan_path() {
 #[test]
 fn explain_shows_index_predicates_and_index_only_aggregates() {
     let dir = tempfile::tempdir().unwrap();
-    let db = index_db(dir.path(), 40_000);
+    let db = indexed_logs_db(dir.path(), 23, 40_000);
     let text = explain(
         &db,
         "EXPLAIN SELECT ts, bytes FROM logs WHERE uid = 'u7' AND status IN (404, 500) AND bytes > 10",
@@ -188,7 +164,7 @@ fn explain_shows_index_predicates_and_index_only_aggregates() {
 #[test]
 fn explain_analyze_reports_what_the_index_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    let db = index_db(dir.path(), 40_000);
+    let db = indexed_logs_db(dir.path(), 23, 40_000);
     // u7 is rare: most segments and blocks hold none of its rows.
     let text = explain(
         &db,
@@ -221,7 +197,7 @@ fn explain_analyze_reports_what_the_index_skipped() {
 #[test]
 fn plain_select_still_rejects_explain_in_plan() {
     let dir = tempfile::tempdir().unwrap();
-    let db = index_db(dir.path(), 100);
+    let db = indexed_logs_db(dir.path(), 23, 100);
     let snap = db.snapshot().unwrap();
     assert!(logdb::sql::plan(&snap, "EXPLAIN SELECT count(*) FROM logs").is_err());
     let e = db.query("EXPLAIN INSERT INTO logs VALUES (1)").unwrap_err();
@@ -231,7 +207,7 @@ fn plain_select_still_rejects_explain_in_plan() {
 #[test]
 fn regression_count_star_with_filter_is_not_answered_from_index_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let db = index_db(dir.path(), 20_000);
+    let db = indexed_logs_db(dir.path(), 23, 20_000);
     for sql in [
         "SELECT status, count(*) FILTER (WHERE bytes > 50000) FROM logs GROUP BY status",
         "SELECT count(*), count(*) FILTER (WHERE bytes > 50000) FROM logs",

@@ -101,3 +101,30 @@ pub fn batch_rows(batch: &Batch) -> Vec<Vec<logdb::Value>> {
         .map(|r| batch.columns.iter().map(|c| c.value(r)).collect())
         .collect()
 }
+
+/// A log table of `rows` rows (`log_batch` with `seed`, one row every 0.5 s from
+/// `T0`) in small segments (3,000 rows) and blocks (2,048), so indexes skip a lot.
+pub fn indexed_logs_db(dir: &std::path::Path, seed: u64, rows: usize) -> logdb::Db {
+    let db = logdb::Db::builder()
+        .max_segment_rows(3000)
+        .block_rows(2048)
+        .open(dir)
+        .unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, seed, T0, 500_000, rows))
+        .unwrap();
+    db
+}
+
+/// Runs `sql` on two threads, with or without the bitmap-index path.
+pub fn run_sql(db: &logdb::Db, sql: &str, use_indexes: bool) -> logdb::QueryResult {
+    let snap = db.snapshot().unwrap();
+    let plan = logdb::sql::plan(&snap, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let opts = logdb::exec::ExecOptions {
+        threads: 2,
+        use_indexes,
+        ..logdb::exec::ExecOptions::default()
+    };
+    logdb::exec::execute(&snap, &plan, &opts).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
