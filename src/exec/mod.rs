@@ -1021,7 +1021,7 @@ fn aggregate_units(
         opts,
         stats,
     );
-    ctx.block_keys = keys.block_constant(group, info.columns);
+    ctx.block_keys = keys.block_constant(info.columns);
     ctx.count_only = aggs
         .iter()
         .all(|a| a.func == AggFunc::CountStar && a.filter.is_none());

@@ -78,8 +78,9 @@ enum KeySource {
     StrColumn(usize),
     /// A bucket of the time column.
     Time(TimeFn),
-    /// A fixed integer range (`hour(ts)` is 0..=23).
-    Fixed(i64, i64),
+    /// A fixed integer range (`hour(x)` is 0..=23); with `Some`, a date part of
+    /// the time column, constant within that bucket of time.
+    Fixed(i64, i64, Option<TimeFn>),
     Other,
 }
 
@@ -139,14 +140,18 @@ fn source_of(e: &Expr, columns: &[usize], time_column: Option<usize>) -> KeySour
                 ScalarFunc::StartOfInterval(w) if on_time && *w > 0 => {
                     KeySource::Time(TimeFn::StartOf(*w))
                 }
-                ScalarFunc::DatePart(p) => match p {
-                    DatePart::Hour => KeySource::Fixed(0, 23),
-                    DatePart::Minute | DatePart::Second => KeySource::Fixed(0, 59),
-                    DatePart::DayOfWeek => KeySource::Fixed(0, 6),
-                    DatePart::Month => KeySource::Fixed(1, 12),
-                    DatePart::Day => KeySource::Fixed(1, 31),
-                    DatePart::Year => KeySource::Other,
-                },
+                ScalarFunc::DatePart(p) => {
+                    let (lo, hi, unit) = match p {
+                        DatePart::Hour => (0, 23, TruncUnit::Hour),
+                        DatePart::Minute => (0, 59, TruncUnit::Minute),
+                        DatePart::Second => (0, 59, TruncUnit::Second),
+                        DatePart::DayOfWeek => (0, 6, TruncUnit::Day),
+                        DatePart::Month => (1, 12, TruncUnit::Day),
+                        DatePart::Day => (1, 31, TruncUnit::Day),
+                        DatePart::Year => return KeySource::Other,
+                    };
+                    KeySource::Fixed(lo, hi, on_time.then_some(TimeFn::Trunc(unit)))
+                }
                 _ => KeySource::Other,
             }
         }
@@ -227,7 +232,7 @@ impl KeyPlan {
                         _ => KeyHint::Range(lo, hi),
                     }
                 }
-                KeySource::Fixed(lo, hi) => KeyHint::Range(lo, hi),
+                KeySource::Fixed(lo, hi, _) => KeyHint::Range(lo, hi),
                 KeySource::StrColumn(c) => {
                     let mut n = 0u64;
                     for s in segments {
@@ -246,17 +251,11 @@ impl KeyPlan {
         let mut layout = KeyLayout::new(&types, &hints);
         // A date part of the time column (hour(ts)) next to other keys partitions
         // the hash table: rows arrive in time order.
-        let time_k = time_column.and_then(|t| info.columns.iter().position(|&c| c == t));
-        let date_part_of_time = |e: &Expr| match e {
-            Expr::Func {
-                func: ScalarFunc::DatePart(_),
-                args,
-                ..
-            } => matches!(args.first(), Some(Expr::Column { index, .. }) if Some(*index) == time_k),
-            _ => false,
-        };
         if group.len() > 1 {
-            if let Some(k) = group.iter().position(|(e, _)| date_part_of_time(e)) {
+            if let Some(k) = sources
+                .iter()
+                .position(|s| matches!(s, KeySource::Fixed(_, _, Some(_))))
+            {
                 layout.partition_by(k);
             }
         }
@@ -273,7 +272,7 @@ impl KeyPlan {
             .iter()
             .map(|src| match *src {
                 KeySource::IntColumn(c) => int_range(seg, c).map(|(lo, hi)| (lo, hi, 1)),
-                KeySource::Fixed(lo, hi) => Some((lo, hi, 1)),
+                KeySource::Fixed(lo, hi, _) => Some((lo, hi, 1)),
                 KeySource::Time(f) => {
                     let step = f.step()?;
                     ts_range(seg).map(|(lo, hi)| (f.apply(lo), f.apply(hi), step))
@@ -289,37 +288,17 @@ impl KeyPlan {
     /// the hour, minute, second or day for `hour(ts)` and other date parts).
     /// A block whose minimum and maximum time share a bucket of each has one
     /// group.
-    pub(crate) fn block_constant(
-        &self,
-        group: &[(Expr, String)],
-        columns: &[usize],
-    ) -> Option<BlockKeys> {
+    pub(crate) fn block_constant(&self, columns: &[usize]) -> Option<BlockKeys> {
         let time_column = self.time_column?;
         let time_k = columns.iter().position(|&c| c == time_column)?;
-        let on_time = |e: &Expr| matches!(e, Expr::Column { index, .. } if *index == time_k);
-        let mut units = Vec::with_capacity(group.len());
-        for ((e, _), src) in group.iter().zip(&self.sources) {
-            let unit = match (src, e) {
-                (KeySource::Time(f), _) => *f,
-                (
-                    _,
-                    Expr::Func {
-                        func: ScalarFunc::DatePart(p),
-                        args,
-                        ..
-                    },
-                ) if args.len() == 1 && on_time(&args[0]) => TimeFn::Trunc(match p {
-                    DatePart::Second => TruncUnit::Second,
-                    DatePart::Minute => TruncUnit::Minute,
-                    DatePart::Hour => TruncUnit::Hour,
-                    DatePart::Day | DatePart::DayOfWeek | DatePart::Month | DatePart::Year => {
-                        TruncUnit::Day
-                    }
-                }),
-                _ => return None,
-            };
-            units.push(unit);
-        }
+        let units: Vec<TimeFn> = self
+            .sources
+            .iter()
+            .map(|src| match src {
+                KeySource::Time(f) | KeySource::Fixed(_, _, Some(f)) => Some(*f),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
         (!units.is_empty()).then_some(BlockKeys {
             time_column,
             time_k,
