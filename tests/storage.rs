@@ -256,6 +256,32 @@ fn second_writer_gets_a_clear_error_and_readers_follow_commits() {
         .is_err());
 }
 
+/// A forked child shares this process's open files until it execs, the writer lock
+/// included; closing a `Db` and reopening it while other threads spawn processes must
+/// still succeed.
+#[test]
+fn a_writer_reopens_while_other_threads_spawn_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::process::Command::new("true").status();
+                }
+            });
+        }
+        for _ in 0..300 {
+            let opened = Db::open(dir.path());
+            if opened.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            drop(opened.unwrap());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}
+
 #[test]
 fn tables_without_time_column_and_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,6 +16,7 @@ use std::io::Write;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -66,7 +67,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn list(&self, dir: &str) -> Result<Vec<String>>;
     /// Creates `dir` and its parents.
     fn create_dir_all(&self, dir: &str) -> Result<()>;
-    /// Takes the writer lock, failing at once with [`Error::Locked`] if it is held.
+    /// Takes the writer lock, failing with [`Error::Locked`] if another holder keeps it.
     fn lock_writer(&self) -> Result<WriterLock>;
     /// A human-readable location of `path`, for error messages.
     fn display_path(&self, path: &str) -> PathBuf;
@@ -94,6 +95,11 @@ pub struct FileBackend {
 
 /// The name of the writer lock file in the database directory.
 pub const LOCK_FILE: &str = "LOCK";
+
+/// How long [`FileBackend::lock_writer`] keeps retrying a held lock before it reports
+/// [`Error::Locked`].
+const LOCK_PATIENCE: Duration = Duration::from_millis(250);
+const LOCK_RETRY: Duration = Duration::from_millis(5);
 
 impl FileBackend {
     /// A backend rooted at `root`, which must exist.
@@ -209,7 +215,20 @@ impl Backend for FileBackend {
             .write(true)
             .open(&full)
             .map_err(|e| Error::io(&full, e))?;
-        match file.try_lock() {
+        // A lock on an open file is shared with every child this process forks until
+        // that child execs; a lock just released here can therefore look held for a
+        // moment while another thread spawns a process. Retry briefly before reporting.
+        let mut waited = Duration::ZERO;
+        let locked = loop {
+            match file.try_lock() {
+                Err(fs::TryLockError::WouldBlock) if waited < LOCK_PATIENCE => {
+                    std::thread::sleep(LOCK_RETRY);
+                    waited += LOCK_RETRY;
+                }
+                other => break other,
+            }
+        };
+        match locked {
             Ok(()) => {
                 // Best effort: record who holds the lock, for the next writer's error.
                 let _ = file.set_len(0);
