@@ -303,17 +303,22 @@ fn kill9_during_bulk_import_keeps_exactly_the_reported_batches() {
     let dir = tempfile::tempdir().unwrap();
     let (input, bounds) = bulk_input(dir.path());
 
-    // Calibrate: one uninterrupted import gives the range of kill delays.
-    let t = Instant::now();
-    let (reported, stored) = bulk_iteration(
-        dir.path(),
-        &input,
-        &bounds,
-        Duration::from_secs(600),
-        "full run",
-    );
-    let full = t.elapsed();
-    assert_eq!((reported, stored), (bounds[bounds.len() - 1], reported));
+    // Calibrate: uninterrupted imports give the range of kill delays. The fastest
+    // of three is used: a first, cold run can take several times longer, and
+    // delays drawn from it would mostly land after the import finished.
+    let mut full = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let (reported, stored) = bulk_iteration(
+            dir.path(),
+            &input,
+            &bounds,
+            Duration::from_secs(600),
+            "full run",
+        );
+        full = full.min(t.elapsed());
+        assert_eq!((reported, stored), (bounds[bounds.len() - 1], reported));
+    }
     println!(
         "bulk: {} lines in {} commits, full import {full:?}",
         stored,

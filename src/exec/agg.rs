@@ -161,6 +161,29 @@ impl Acc {
         }
     }
 
+    /// An empty state of the same aggregate.
+    fn empty_like(&self) -> Acc {
+        match self {
+            Acc::Count(_) => Acc::Count(Vec::new()),
+            Acc::SumInt(..) => Acc::SumInt(Vec::new(), Vec::new()),
+            Acc::SumFloat(..) => Acc::SumFloat(Vec::new(), Vec::new()),
+            Acc::AvgInt(..) => Acc::AvgInt(Vec::new(), Vec::new()),
+            Acc::AvgFloat(..) => Acc::AvgFloat(Vec::new(), Vec::new()),
+            Acc::MinMaxInt(_, _, m) => Acc::MinMaxInt(Vec::new(), Vec::new(), *m),
+            Acc::MinMaxFloat(_, _, m) => Acc::MinMaxFloat(Vec::new(), Vec::new(), *m),
+            Acc::MinMaxBool(_, _, m) => Acc::MinMaxBool(Vec::new(), Vec::new(), *m),
+            Acc::MinMaxIp(_, _, m) => Acc::MinMaxIp(Vec::new(), Vec::new(), *m),
+            Acc::MinMaxStr(_, m) => Acc::MinMaxStr(Vec::new(), *m),
+            Acc::CountDistinct(_, _, t) => Acc::CountDistinct(Vec::new(), Box::default(), *t),
+            Acc::CountTrue(..) => Acc::CountTrue(Vec::new(), Vec::new()),
+            Acc::ApproxDistinct(_) => Acc::ApproxDistinct(Vec::new()),
+            Acc::Quantile(_, q) => Acc::Quantile(Vec::new(), *q),
+            Acc::QuantileOf(j, q) => Acc::QuantileOf(*j, *q),
+            Acc::ApproxQuantile(_, q) => Acc::ApproxQuantile(Vec::new(), *q),
+            Acc::ArgBest(_, m) => Acc::ArgBest(Vec::new(), *m),
+        }
+    }
+
     /// Bytes per group of the fixed-size state.
     fn group_bytes(&self) -> usize {
         match self {
@@ -966,15 +989,28 @@ impl GroupTable {
         Ok(())
     }
 
-    /// Merges `other` (with the same aggregates and key layout) into this table.
-    fn merge(&mut self, other: GroupTable) -> Result<()> {
+    /// Merges `other` (with the same aggregates and key layout) into this table,
+    /// leaving `other` empty.
+    fn merge(&mut self, other: &mut GroupTable) -> Result<()> {
         let map = self.map.absorb(&other.map)?;
         self.grow();
         self.var_bytes += other.var_bytes;
-        for (a, b) in self.accs.iter_mut().zip(other.accs) {
-            a.merge(b, &map)?;
+        for (a, b) in self.accs.iter_mut().zip(other.accs.iter_mut()) {
+            let empty = b.empty_like();
+            a.merge(std::mem::replace(b, empty), &map)?;
         }
+        other.clear();
         Ok(())
+    }
+
+    /// Forgets every group, keeping the memory of the group map (hash tables,
+    /// keys, interners) for the next aggregation.
+    fn clear(&mut self) {
+        self.map.clear();
+        for a in &mut self.accs {
+            *a = a.empty_like();
+        }
+        self.var_bytes = 0;
     }
 
     /// The result: key columns, then one column per aggregate. With `bound`,
@@ -1165,23 +1201,26 @@ impl AggState {
         Ok(())
     }
 
-    /// Merges another thread's state into this one.
-    pub fn merge(&mut self, other: AggState) -> Result<()> {
-        let AggState {
-            table,
-            mut reservation,
-        } = other;
-        self.table.merge(table)?;
-        if let Some(r) = &mut reservation {
-            r.free();
-        }
+    /// Merges another thread's state into this one, leaving `other` empty (its
+    /// memory kept for reuse, see [`AggState::clear`]).
+    pub fn merge(&mut self, other: &mut AggState) -> Result<()> {
+        self.table.merge(&mut other.table)?;
+        other.account()?;
+        self.account()
+    }
+
+    /// Forgets every group, keeping the group map's memory (and its share of the
+    /// pool) so that the next aggregation with the same keys and aggregates
+    /// starts without growing its tables again.
+    pub fn clear(&mut self) -> Result<()> {
+        self.table.clear();
         self.account()
     }
 
     /// The result columns (keys, then aggregates); with `ensure_group`, an
     /// aggregate without GROUP BY has its one row even over no input.
     pub fn finish(
-        mut self,
+        &mut self,
         aggs: &[AggExpr],
         ensure_group: bool,
         bound: Option<&AggBound>,

@@ -109,6 +109,24 @@ impl StrInterner {
         id
     }
 
+    /// Forgets every string, keeping the memory for the next use.
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.strings.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// Makes room for `n` more strings.
+    pub fn reserve(&mut self, n: usize) {
+        let (strings, hasher) = (&self.strings, &self.hasher);
+        self.map.reserve(n, |&id| {
+            hasher.hash_one(strings.get(id as usize).as_bytes())
+        });
+    }
+
     pub fn get(&self, id: u32) -> &str {
         if (id as usize) < self.strings.len() {
             self.strings.get(id as usize)
@@ -152,8 +170,34 @@ impl ValInterner {
         self.vals.get(id as usize).copied().unwrap_or(0)
     }
 
+    pub fn len(&self) -> usize {
+        self.vals.len()
+    }
+
+    /// Forgets every value, keeping the memory for the next use.
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.vals.clear();
+    }
+
     pub fn bytes(&self) -> usize {
         self.map.capacity() * 5 + self.vals.capacity() * 16
+    }
+}
+
+/// Calls `f` with each of the first `len` positions whose bit is 0 in `b`.
+#[inline]
+fn for_each_unset(b: &Bitmap, len: usize, mut f: impl FnMut(usize)) {
+    for (wi, &word) in b.words().iter().enumerate() {
+        let mut zeros = !word;
+        while zeros != 0 {
+            let r = wi * 64 + zeros.trailing_zeros() as usize;
+            if r >= len {
+                return;
+            }
+            f(r);
+            zeros &= zeros - 1;
+        }
     }
 }
 
@@ -169,11 +213,17 @@ pub(crate) fn norm_f64(x: f64) -> u64 {
     }
 }
 
-/// Interned ids of one dictionary's codes, filled on first use.
+/// Interned ids of one dictionary's codes, filled on first use, or all at once
+/// when the rows looked up reach the dictionary's size (see
+/// [`DictCache::note_rows`]).
 #[derive(Default)]
 pub(crate) struct DictCache {
     dict: Option<Arc<StringVec>>,
     ids: Vec<u32>,
+    /// Rows looked up through this dictionary so far.
+    rows: usize,
+    /// Every entry of `ids` is filled.
+    complete: bool,
 }
 
 impl DictCache {
@@ -186,6 +236,37 @@ impl DictCache {
         self.dict = Some(dict.clone());
         self.ids.clear();
         self.ids.resize(dict.len(), MISSING);
+        self.rows = 0;
+        self.complete = false;
+    }
+
+    /// Notes `n` more rows to look up. Once the rows reach the dictionary's size,
+    /// most of its entries are likely needed: all of them are translated, in
+    /// dictionary order, and [`DictCache::complete_ids`] serves the rest without a
+    /// check per row. A selective filter keeps the translation lazy.
+    pub fn note_rows(&mut self, n: usize, strs: &mut StrInterner) {
+        if self.complete {
+            return;
+        }
+        self.rows += n;
+        if self.rows < self.ids.len() {
+            return;
+        }
+        if let Some(d) = &self.dict {
+            strs.reserve(self.ids.iter().filter(|&&x| x == MISSING).count());
+            for (c, slot) in self.ids.iter_mut().enumerate() {
+                if *slot == MISSING {
+                    *slot = strs.intern(d.get(c));
+                }
+            }
+        }
+        self.complete = true;
+    }
+
+    /// The ids of every code, once all are translated.
+    #[inline]
+    pub fn complete_ids(&self) -> Option<&[u32]> {
+        self.complete.then_some(self.ids.as_slice())
     }
 
     /// The id of code `c` of the current dictionary.
@@ -309,6 +390,14 @@ impl ValueCoder {
 
     pub fn bytes(&self) -> usize {
         self.strs.bytes() + self.vals.bytes() + self.cache.bytes() + self.seen.bytes()
+    }
+
+    /// Forgets every value, keeping the interners' memory for the next use.
+    pub fn clear(&mut self) {
+        self.strs.clear();
+        self.vals.clear();
+        self.cache = DictCache::default();
+        self.seen = DictSeen::default();
     }
 }
 
@@ -597,6 +686,18 @@ impl GroupMap {
             + dense
     }
 
+    /// Forgets every group, keeping the memory (tables, key arena, interners)
+    /// for the next aggregation with the same layout.
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.len = 0;
+        self.one.iter_mut().for_each(HashTable::clear);
+        self.many.clear();
+        self.coders.iter_mut().for_each(ValueCoder::clear);
+        self.domains.clear();
+        self.dense = Dense::Undecided;
+    }
+
     /// Starts a segment: integer key domains for the dense path.
     pub fn begin_segment(&mut self, domains: SegmentDomains) {
         self.domains = domains;
@@ -693,8 +794,10 @@ impl GroupMap {
             let (kind, n) = match &k.data {
                 VData::Dict { dict, .. } => (DenseKey::Code, dict.len() as u64 + 1),
                 VData::Bool(_) => (DenseKey::Bool, 3),
-                VData::Const(_) => (DenseKey::Const, 1),
-                VData::Int(_) => match self.domains.get(i).copied().flatten() {
+                // An integer constant may be a time key evaluated once for a block
+                // (it differs between blocks): coded over its domain.
+                VData::Const(c) if !matches!(c, Value::Int(_)) => (DenseKey::Const, 1),
+                VData::Int(_) | VData::Const(_) => match self.domains.get(i).copied().flatten() {
                     Some((min, max, step)) if min <= max && step > 0 => {
                         let n = (max as i128 - min as i128) / step as i128 + 2;
                         if n > DENSE_MAX_SLOTS as i128 {
@@ -753,7 +856,16 @@ impl GroupMap {
             let stride = stride as u32;
             let valid = |i: usize| k.validity.as_ref().is_none_or(|b| b.get(i));
             match (&k.data, kind) {
-                (VData::Const(_), _) => {}
+                (VData::Const(Value::Null), DenseKey::Int { .. }) => {}
+                (VData::Const(Value::Int(v)), DenseKey::Int { min, step }) => {
+                    let d = (*v as i128) - min as i128;
+                    if d < 0 || d % step as i128 != 0 || d / step as i128 + 1 >= n as i128 {
+                        return Ok(false);
+                    }
+                    let code = (d / step as i128) as u32 + 1;
+                    idx.iter_mut().for_each(|o| *o += code * stride);
+                }
+                (VData::Const(c), DenseKey::Const) if !matches!(c, Value::Int(_)) => {}
                 (VData::Dict { codes, .. }, DenseKey::Code) => {
                     let n = n as u32;
                     for (i, (o, &c)) in idx.iter_mut().zip(codes.iter()).enumerate() {
@@ -862,12 +974,25 @@ impl GroupMap {
     /// Packs the keys of all rows into `self.packed`.
     fn pack(&mut self, keys: &[&Vector], len: usize) -> Result<()> {
         let w = self.layout.words;
+        // Constant keys (literals, time keys of a block within one bucket) are
+        // coded once: every row's key starts from them.
+        let mut base = vec![0u64; w];
+        for (k, v) in keys.iter().enumerate() {
+            if matches!(v.data, VData::Const(_)) {
+                self.pack_one(k, v, 0, &mut base)?;
+            }
+        }
         let mut packed = std::mem::take(&mut self.packed);
         packed.clear();
-        packed.resize(len * w, 0);
+        if w == 1 {
+            packed.resize(len, base[0]);
+        } else {
+            (0..len).for_each(|_| packed.extend_from_slice(&base));
+        }
         for (k, v) in keys.iter().enumerate() {
             let (f, _) = self.layout.fields[k];
             let fast = match (&v.data, self.layout.codes[k]) {
+                (VData::Const(_), _) => true,
                 (VData::Int(x), KeyCode::Range { min, max, step: 1 }) => {
                     let valid = v.validity.as_ref();
                     for (r, &x) in x.iter().enumerate().take(len) {
@@ -908,13 +1033,40 @@ impl GroupMap {
                 (VData::Dict { codes, dict }, KeyCode::Interned { .. }) => {
                     let coder = &mut self.coders[k];
                     coder.cache.reset_for(dict);
+                    coder.cache.note_rows(len, &mut coder.strs);
                     let valid = v.validity.as_ref();
-                    for (r, &c) in codes.iter().enumerate().take(len) {
-                        if valid.is_some_and(|b| !b.get(r)) {
-                            continue;
+                    let codes = &codes[..len.min(codes.len())];
+                    if let Some(ids) = coder.cache.complete_ids() {
+                        // Every code translated: no check per row. NULL rows get
+                        // their code's id too and are cleared afterwards; codes
+                        // past the dictionary (never written) take the slow path.
+                        let mut past_end = false;
+                        for (r, &c) in codes.iter().enumerate() {
+                            match ids.get(c as usize) {
+                                Some(&id) => packed[r * w + f.word] |= (id as u64 + 1) << f.shift,
+                                None => past_end = true,
+                            }
                         }
-                        let id = coder.cache.id(c, &mut coder.strs) as u64;
-                        packed[r * w + f.word] |= (id + 1) << f.shift;
+                        if past_end {
+                            for (r, &c) in codes.iter().enumerate() {
+                                if c as usize >= ids.len() {
+                                    let id = coder.strs.intern("") as u64;
+                                    packed[r * w + f.word] |= (id + 1) << f.shift;
+                                }
+                            }
+                        }
+                        if let Some(b) = valid {
+                            let mask = !(((1u64 << f.bits) - 1) << f.shift);
+                            for_each_unset(b, codes.len(), |r| packed[r * w + f.word] &= mask);
+                        }
+                    } else {
+                        for (r, &c) in codes.iter().enumerate() {
+                            if valid.is_some_and(|b| !b.get(r)) {
+                                continue;
+                            }
+                            let id = coder.cache.id(c, &mut coder.strs) as u64;
+                            packed[r * w + f.word] |= (id + 1) << f.shift;
+                        }
                     }
                     true
                 }
@@ -1041,31 +1193,42 @@ impl GroupMap {
         if w == 0 {
             return Ok(vec![self.ensure_group(); other.len]);
         }
-        let interned: Vec<bool> = self
-            .layout
-            .codes
-            .iter()
-            .map(|c| matches!(c, KeyCode::Interned { .. }))
-            .collect();
+        // Each interned value of `other` is translated once, not once per group.
+        let mut translate: Vec<Option<Vec<u32>>> = Vec::with_capacity(self.layout.codes.len());
+        for (k, code) in self.layout.codes.iter().enumerate() {
+            if !matches!(code, KeyCode::Interned { .. }) {
+                translate.push(None);
+                continue;
+            }
+            let (mine, theirs) = (&mut self.coders[k], &other.coders[k]);
+            translate.push(Some(match self.layout.types[k].physical() {
+                PhysicalType::Utf8 => {
+                    mine.strs.reserve(theirs.strs.len());
+                    (0..theirs.strs.len() as u32)
+                        .map(|id| mine.strs.intern(theirs.strs.get(id)))
+                        .collect()
+                }
+                _ => (0..theirs.vals.len() as u32)
+                    .map(|id| mine.vals.intern(theirs.vals.get(id)))
+                    .collect(),
+            }));
+        }
         let mut map = Vec::with_capacity(other.len);
         let mut key = vec![0u64; w];
         for g in 0..other.len {
             key.copy_from_slice(&other.keys[g * w..g * w + w]);
-            for (k, &is_interned) in interned.iter().enumerate() {
-                if !is_interned {
+            for (k, tr) in translate.iter().enumerate() {
+                let Some(tr) = tr else {
                     continue;
-                }
+                };
                 let (f, _) = self.layout.fields[k];
                 let c = f.get(&key);
                 if c == 0 {
                     continue;
                 }
-                let t = self.layout.types[k].physical();
-                let oc = &other.coders[k];
-                let id = match t {
-                    PhysicalType::Utf8 => self.coders[k].strs.intern(oc.strs.get((c - 1) as u32)),
-                    _ => self.coders[k].vals.intern(oc.vals.get((c - 1) as u32)),
-                } as u64;
+                let id = tr.get((c - 1) as usize).copied().ok_or_else(|| {
+                    Error::Internal("a group key refers to a value never interned".into())
+                })? as u64;
                 let mask = if f.bits == 64 {
                     u64::MAX
                 } else {

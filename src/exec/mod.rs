@@ -498,29 +498,36 @@ fn aggregate_batches(
             continue;
         }
         let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
-        update_aggregate(&mut st, (group, None), aggs, &vecs, len)?;
+        update_aggregate(&mut st, group, None, aggs, &vecs, len)?;
     }
     let cols = st.finish(&agg_exprs, group.is_empty(), None)?;
     Ok(vec![Batch { columns: cols }])
 }
 
 /// Evaluates the group keys and aggregate arguments over `len` rows of `vecs` and
-/// folds them into `st`. With `one`, the keys are those one-row vectors for every
-/// row.
+/// folds them into `st`. Keys given in `fixed` (one-row vectors) have that value
+/// in every row; when all are, the rows are one group.
 fn update_aggregate(
     st: &mut AggState,
-    (group, one): (&[(Expr, String)], Option<&[Vector]>),
+    group: &[(Expr, String)],
+    fixed: Option<&[Option<Vector>]>,
     aggs: &[(AggExpr, String)],
     vecs: &[Vector],
     len: usize,
 ) -> Result<()> {
-    let keys: Vec<_> = match one {
-        Some(one) => one.iter().map(std::borrow::Cow::Borrowed).collect(),
-        None => group
-            .iter()
-            .map(|(e, _)| vector::eval(e, vecs, len))
-            .collect::<Result<_>>()?,
-    };
+    use std::borrow::Cow;
+    let one = fixed.is_some_and(|f| f.iter().all(Option::is_some));
+    let keys: Vec<Cow<'_, Vector>> = group
+        .iter()
+        .enumerate()
+        .map(
+            |(k, (e, _))| match fixed.and_then(|f| f.get(k)).and_then(Option::as_ref) {
+                Some(v) if one => Ok(Cow::Borrowed(v)),
+                Some(v) => Ok(Cow::Owned(Vector::constant(v.value(0, e.data_type())))),
+                None => vector::eval(e, vecs, len),
+            },
+        )
+        .collect::<Result<_>>()?;
     let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, vecs, len)).transpose();
     let args: Vec<[Option<_>; 3]> = aggs
         .iter()
@@ -532,9 +539,10 @@ fn update_aggregate(
         .zip(&args)
         .map(|((a, _), [x, y, f])| agg::AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref()))
         .collect();
-    match one {
-        Some(_) => st.update_one_group(&key_refs, &inputs, len),
-        None => st.update(&key_refs, &inputs, len),
+    if one {
+        st.update_one_group(&key_refs, &inputs, len)
+    } else {
+        st.update(&key_refs, &inputs, len)
     }
 }
 
@@ -713,10 +721,14 @@ struct ScanCtx<'a> {
     /// Per scanned column: read only by index-answered conjuncts, so a segment
     /// whose indexes answered all of them need not decode it.
     index_only: Vec<bool>,
-    /// Set when every group key is derived from the time column: a block whose
-    /// time zone map lies inside one bucket of every key has one group, found
-    /// once instead of per row.
+    /// Set when some group keys are derived from the time column alone: in a
+    /// block whose time zone map lies inside one bucket of each, they are
+    /// evaluated once instead of per row (and when they are all the keys, the
+    /// block has one group).
     block_keys: Option<stream::BlockKeys>,
+    /// The time column is read by nothing but time keys: a block whose time keys
+    /// are constant does not decode it.
+    time_for_keys_only: bool,
     /// Every aggregate is `count(*)`: such a block with nothing to filter is
     /// counted whole from its metadata, without decoding.
     count_only: bool,
@@ -767,6 +779,7 @@ impl<'a> ScanCtx<'a> {
             stats,
             index_only,
             block_keys: None,
+            time_for_keys_only: false,
             count_only: false,
             segment_aggs: None,
         }
@@ -953,21 +966,40 @@ fn aggregate_units(
             .fetch_add(flat.len() as u64, AtomicOrdering::Relaxed);
     }
     let pool = stats.memory(opts.memory_limit);
+    let threads = opts.threads.max(1).min(flat.len().max(1));
+    // Finished states are emptied and reused by later units: their hash tables,
+    // key arenas and interners keep their size instead of growing (rehashing,
+    // faulting in fresh pages) again for every unit. At most one per thread is
+    // kept; units are alike in size, so this holds no more than the peak.
+    let spare: Mutex<Vec<AggState>> = Mutex::new(Vec::new());
     let new_state = || {
-        Box::new(AggState::new(
-            keys.layout.clone(),
-            aggs,
-            Some(pool.reservation("hash aggregate")),
-        ))
+        let reused = spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        Box::new(reused.unwrap_or_else(|| {
+            AggState::new(
+                keys.layout.clone(),
+                aggs,
+                Some(pool.reservation("hash aggregate")),
+            )
+        }))
+    };
+    let recycle = |mut st: AggState| -> Result<()> {
+        st.clear()?;
+        let mut sp = spare.lock().unwrap_or_else(|p| p.into_inner());
+        if sp.len() < threads {
+            sp.push(st);
+        }
+        Ok(())
     };
     let finish = |u: usize, states: Vec<AggState>| -> Result<()> {
         let mut it = states.into_iter();
         let mut m = it.next().unwrap_or_else(|| *new_state());
-        for s in it {
-            m.merge(s)?;
+        for mut s in it {
+            m.merge(&mut s)?;
+            recycle(s)?;
         }
         let bound = (sink.bound)();
         let cols = m.finish(aggs, group.is_empty(), bound.as_ref())?;
+        recycle(m)?;
         (sink.on_unit)(u, Batch { columns: cols })
     };
     // Units without segments are finished at once (an aggregate without GROUP BY
@@ -1022,10 +1054,27 @@ fn aggregate_units(
         stats,
     );
     ctx.block_keys = keys.block_constant(info.columns);
+    if let Some(bk) = &ctx.block_keys {
+        let mut read = false;
+        let mut mark = |e: &Expr| e.for_each_column(&mut |i| read |= i == bk.time_k);
+        info.filters.iter().for_each(|e| mark(e));
+        for (k, (e, _)) in group.iter().enumerate() {
+            if !bk.is_time_key(k) {
+                mark(e);
+            }
+        }
+        for a in aggs {
+            [&a.arg, &a.arg2, &a.filter]
+                .into_iter()
+                .flatten()
+                .for_each(&mut mark);
+        }
+        ctx.time_for_keys_only = !read;
+    }
     ctx.count_only = aggs
         .iter()
         .all(|a| a.func == AggFunc::CountStar && a.filter.is_none());
-    if ctx.block_keys.is_some() {
+    if ctx.block_keys.as_ref().is_some_and(stream::BlockKeys::all) {
         ctx.segment_aggs = aggs
             .iter()
             .map(|a| match (&a.func, &a.arg, &a.filter) {
@@ -1041,7 +1090,6 @@ fn aggregate_units(
             })
             .collect();
     }
-    let threads = opts.threads.max(1).min(flat.len().max(1));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -1201,11 +1249,12 @@ fn run_segment(
             .block_keys
             .as_ref()
             .and_then(|bk| block_key_time(seg, b, bk, len));
-        if let (Some(ts), true, Sink::Aggregate(group, _), WorkerOut::Agg(st)) =
-            (key_ts, ctx.count_only, &ctx.sink, &mut *state)
+        let one_group = ctx.block_keys.as_ref().is_some_and(stream::BlockKeys::all);
+        if let (Some(ts), true, true, Sink::Aggregate(group, _), WorkerOut::Agg(st)) =
+            (key_ts, one_group, ctx.count_only, &ctx.sink, &mut *state)
         {
             if filters.is_empty() && (cand_iter.is_none() || block_sel.len() == len) {
-                let keys = block_keys_at(group, ctx, ts)?;
+                let keys = all_block_keys_at(group, ctx, ts)?;
                 let refs: Vec<&Vector> = keys.iter().collect();
                 st.add_rows(&refs, len as u64)?;
                 ExecStats::add(&stats.blocks_counted, 1);
@@ -1214,9 +1263,18 @@ fn run_segment(
         }
         ExecStats::add(&stats.blocks_read, 1);
         ExecStats::add(&stats.rows_scanned, len as u64);
+        // Columns this block need not decode: read only by index-answered
+        // conjuncts, or the time column when only the (here constant) time keys
+        // read it.
+        let skipped = |k: usize| {
+            (exact && ctx.index_only[k])
+                || (key_ts.is_some()
+                    && ctx.time_for_keys_only
+                    && ctx.block_keys.as_ref().is_some_and(|bk| bk.time_k == k))
+        };
         let mut block_bytes = 0u64;
         for (k, &c) in info.columns.iter().enumerate() {
-            if exact && ctx.index_only[k] {
+            if skipped(k) {
                 continue;
             }
             if let Some(m) = meta.columns.get(c).and_then(|m| m.blocks.get(b)) {
@@ -1249,7 +1307,7 @@ fn run_segment(
             .iter_mut()
             .enumerate()
             .map(|(k, blk)| {
-                if exact && ctx.index_only[k] {
+                if skipped(k) {
                     Vector::constant(Value::Null)
                 } else {
                     Vector::take_block(blk)
@@ -1274,7 +1332,7 @@ fn run_segment(
             &mut out_cols,
         );
         for (k, (v, blk)) in vecs.into_iter().zip(bufs.blocks.iter_mut()).enumerate() {
-            if !(exact && ctx.index_only[k]) {
+            if !skipped(k) {
                 v.restore(blk);
             }
         }
@@ -1350,14 +1408,19 @@ fn segment_from_metadata(
             None => return Ok(false),
         }
     }
-    let keys = block_keys_at(group, ctx, meta.min_ts)?;
+    let keys = all_block_keys_at(group, ctx, meta.min_ts)?;
     let refs: Vec<&Vector> = keys.iter().collect();
     st.add_segment(&refs, meta.rows, &dicts)?;
     Ok(true)
 }
 
-/// The group keys of a row at time `ts`: one-row vectors.
-fn block_keys_at(group: &[(Expr, String)], ctx: &ScanCtx<'_>, ts: i64) -> Result<Vec<Vector>> {
+/// The time keys of a row at time `ts`, as one-row vectors (`None` for the
+/// other keys).
+fn block_keys_at(
+    group: &[(Expr, String)],
+    ctx: &ScanCtx<'_>,
+    ts: i64,
+) -> Result<Vec<Option<Vector>>> {
     let Some(bk) = &ctx.block_keys else {
         return Err(Error::Internal("block keys without a time key".into()));
     };
@@ -1365,8 +1428,21 @@ fn block_keys_at(group: &[(Expr, String)], ctx: &ScanCtx<'_>, ts: i64) -> Result
     vecs[bk.time_k] = Vector::new(vector::VData::Int(vec![ts]), None);
     group
         .iter()
-        .map(|(e, _)| vector::eval(e, &vecs, 1).map(|v| v.into_owned()))
+        .enumerate()
+        .map(|(k, (e, _))| {
+            bk.is_time_key(k)
+                .then(|| vector::eval(e, &vecs, 1).map(|v| v.into_owned()))
+                .transpose()
+        })
         .collect()
+}
+
+/// The group keys of a row at time `ts` when they are all time keys.
+fn all_block_keys_at(group: &[(Expr, String)], ctx: &ScanCtx<'_>, ts: i64) -> Result<Vec<Vector>> {
+    block_keys_at(group, ctx, ts)?
+        .into_iter()
+        .collect::<Option<Vec<Vector>>>()
+        .ok_or_else(|| Error::Internal("a group key is not a time key".into()))
 }
 
 /// What filtering one block starts from and evaluates.
@@ -1442,8 +1518,8 @@ fn process_block(
             Ok(len)
         }
         (Sink::Aggregate(group, aggs), WorkerOut::Agg(st)) => {
-            let one = key_ts.map(|ts| block_keys_at(group, ctx, ts)).transpose()?;
-            update_aggregate(st, (group, one.as_deref()), aggs, vecs, len)?;
+            let fixed = key_ts.map(|ts| block_keys_at(group, ctx, ts)).transpose()?;
+            update_aggregate(st, group, fixed.as_deref(), aggs, vecs, len)?;
             Ok(0)
         }
         _ => Err(Error::Internal("sink and state disagree".into())),

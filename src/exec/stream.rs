@@ -84,20 +84,37 @@ enum KeySource {
     Other,
 }
 
-/// Group keys that are constant over a block whose time range lies inside one
-/// bucket of each of `units` (see [`KeyPlan::block_constant`]).
+/// The group keys that are functions of the time column alone, each constant
+/// within the buckets of its `units` entry (see [`KeyPlan::block_constant`]).
 #[derive(Clone, Debug)]
 pub(crate) struct BlockKeys {
     /// The time column: in the table, and in the scanned columns.
     pub time_column: usize,
     pub time_k: usize,
-    units: Vec<TimeFn>,
+    /// Per key: the bucket function within whose buckets it is constant (`None`:
+    /// not a function of the time column).
+    units: Vec<Option<TimeFn>>,
 }
 
 impl BlockKeys {
-    /// Whether every row of a block with times in `min..=max` has the same keys.
+    /// Whether every row of a block with times in `min..=max` has the same value
+    /// of each time key.
     pub fn constant(&self, min: i64, max: i64) -> bool {
-        self.units.iter().all(|u| u.apply(min) == u.apply(max))
+        self.units
+            .iter()
+            .flatten()
+            .all(|u| u.apply(min) == u.apply(max))
+    }
+
+    /// Whether every key is a time key (so a block of constant time keys is one
+    /// group).
+    pub fn all(&self) -> bool {
+        self.units.iter().all(Option::is_some)
+    }
+
+    /// Whether key `k` is a time key.
+    pub fn is_time_key(&self, k: usize) -> bool {
+        self.units.get(k).is_some_and(Option::is_some)
     }
 }
 
@@ -282,24 +299,24 @@ impl KeyPlan {
             .collect()
     }
 
-    /// When every key is a function of the time column alone: the time column's
+    /// When some keys are functions of the time column alone: the time column's
     /// position in the scan, and per key a bucket function within whose buckets
     /// the key is constant (the key's own bucket for `date_trunc` and the like;
-    /// the hour, minute, second or day for `hour(ts)` and other date parts).
-    /// A block whose minimum and maximum time share a bucket of each has one
-    /// group.
+    /// the hour, minute, second or day for `hour(ts)` and other date parts). In a
+    /// block whose minimum and maximum time share a bucket of each, those keys are
+    /// evaluated once; when they are all the keys, the block has one group.
     pub(crate) fn block_constant(&self, columns: &[usize]) -> Option<BlockKeys> {
         let time_column = self.time_column?;
         let time_k = columns.iter().position(|&c| c == time_column)?;
-        let units: Vec<TimeFn> = self
+        let units: Vec<Option<TimeFn>> = self
             .sources
             .iter()
             .map(|src| match src {
                 KeySource::Time(f) | KeySource::Fixed(_, _, Some(f)) => Some(*f),
                 _ => None,
             })
-            .collect::<Option<_>>()?;
-        (!units.is_empty()).then_some(BlockKeys {
+            .collect();
+        units.iter().any(Option::is_some).then_some(BlockKeys {
             time_column,
             time_k,
             units,

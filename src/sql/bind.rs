@@ -249,16 +249,20 @@ impl<'a> Binder<'a> {
         let visible = items.len();
         let mut sort_keys: Vec<(usize, bool, bool)> = Vec::new();
         if let Some((query, ob)) = query.and_then(|q| q.order_by.as_ref().map(|o| (q, o))) {
-            let exprs = match &ob.kind {
-                ast::OrderByKind::Expressions(e) => e,
-                ast::OrderByKind::All(_) => {
-                    return Err(self.unsupported(query.span(), "ORDER BY ALL"));
+            match &ob.kind {
+                ast::OrderByKind::Expressions(exprs) => {
+                    for o in exprs {
+                        let (descending, nulls_first) = self.sort_options(o)?;
+                        let idx = self.bind_order_item(&o.expr, &mut items, visible, distinct)?;
+                        sort_keys.push((idx, descending, nulls_first));
+                    }
                 }
-            };
-            for o in exprs {
-                let (descending, nulls_first) = self.sort_options(o)?;
-                let idx = self.bind_order_item(&o.expr, &mut items, visible, distinct)?;
-                sort_keys.push((idx, descending, nulls_first));
+                // DuckDB's ORDER BY ALL: every output column, left to right, with
+                // the one set of options.
+                ast::OrderByKind::All(options) => {
+                    let (descending, nulls_first) = self.order_options(options, query.span())?;
+                    sort_keys.extend((0..visible).map(|i| (i, descending, nulls_first)));
+                }
             }
         }
 
@@ -398,14 +402,18 @@ impl<'a> Binder<'a> {
         if o.with_fill.is_some() {
             return Err(self.unsupported(o.expr.span(), "WITH FILL"));
         }
-        let descending = match &o.options.sort {
+        self.order_options(&o.options, o.expr.span())
+    }
+
+    fn order_options(&self, o: &ast::OrderByOptions, span: Span) -> Result<(bool, bool)> {
+        let descending = match &o.sort {
             None | Some(ast::OrderBySort::Asc) => false,
             Some(ast::OrderBySort::Desc) => true,
             Some(ast::OrderBySort::Using(_)) => {
-                return Err(self.unsupported(o.expr.span(), "ORDER BY ... USING"));
+                return Err(self.unsupported(span, "ORDER BY ... USING"));
             }
         };
-        Ok((descending, o.options.nulls_first.unwrap_or(false)))
+        Ok((descending, o.nulls_first.unwrap_or(false)))
     }
 
     fn check_select_clauses(&self, select: &ast::Select) -> Result<()> {
