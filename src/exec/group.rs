@@ -780,11 +780,40 @@ impl GroupMap {
         let w = self.layout.words;
         let packed = std::mem::take(&mut self.packed);
         gids.reserve(len);
-        for r in 0..len {
-            gids.push(self.group_of(&packed[r * w..r * w + w]));
+        if w == 1 {
+            self.one_word_groups(&packed[..len], gids);
+        } else {
+            for r in 0..len {
+                gids.push(self.group_of(&packed[r * w..r * w + w]));
+            }
         }
         self.packed = packed;
         Ok(())
+    }
+
+    /// The groups of one-word keys, created if new: the per-row loop of the hash
+    /// path, with the probe inlined (one probe per row, also for a new key).
+    fn one_word_groups(&mut self, packed: &[u64], gids: &mut Vec<u32>) {
+        let part = self.layout.partition;
+        for &k in packed {
+            let t = part.map_or(0, |f| ((k >> f.shift) & ((1 << f.bits) - 1)) as usize);
+            let Some(table) = self.one.get_mut(t) else {
+                // Unreachable: a partition field of b bits has 2^b tables.
+                gids.push(self.group_of(&[k]));
+                continue;
+            };
+            let g = match table.entry(mix64(k), |&(x, _)| x == k, |&(x, _)| mix64(x)) {
+                hashbrown::hash_table::Entry::Occupied(e) => e.get().1,
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    let g = self.len as u32;
+                    e.insert((k, g));
+                    self.keys.push(k);
+                    self.len += 1;
+                    g
+                }
+            };
+            gids.push(g);
+        }
     }
 
     fn decide_dense(&self, keys: &[&Vector]) -> Dense {
