@@ -664,6 +664,15 @@ fn a_top_n_bound_drops_groups_that_cannot_enter_it() {
             "{limited}: no group was dropped"
         );
     }
+    // OFFSET: each unit keeps its best OFFSET + LIMIT groups.
+    let base =
+        format!("SELECT {keys}, count(*) AS c FROM logs GROUP BY d, uid ORDER BY c DESC, d, uid");
+    let all = db.query(&base).unwrap().rows();
+    let page = db
+        .query(&format!("{base} LIMIT 3 OFFSET 4"))
+        .unwrap()
+        .rows();
+    assert_eq!(page, all[4..7].to_vec());
     // HAVING between the aggregate and the top-N.
     let base = format!(
         "SELECT {keys}, count(*) AS c FROM logs GROUP BY d, uid HAVING count(*) > 3 \

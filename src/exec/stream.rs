@@ -505,14 +505,27 @@ pub(crate) fn try_run(
         }
         _ => None,
     });
+    // Only projections between the aggregate and the top-N: a unit's own n-th
+    // best value bounds what can enter too.
+    let unit_limit = match top_node {
+        Some(LogicalPlan::Sort { fetch, .. })
+            if per_unit
+                .iter()
+                .all(|op| matches!(op, LogicalPlan::Project { .. })) =>
+        {
+            *fetch
+        }
+        _ => None,
+    };
     let bound = || -> Option<AggBound> {
         let (agg, descending) = bound_agg?;
         let d = down.lock().unwrap_or_else(|p| p.into_inner());
-        let value = d.top.as_ref()?.first_key_bound()?;
-        Some(AggBound {
+        let value = d.top.as_ref().and_then(TopN::first_key_bound);
+        (value.is_some() || unit_limit.is_some()).then_some(AggBound {
             agg,
             value,
             descending,
+            unit_limit,
         })
     };
     let on_unit = |u: usize, b: Batch| -> Result<()> {
