@@ -9,8 +9,8 @@ use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
 use super::plan::{
-    AggExpr, AggFunc, BinaryOp, DatePart, Expr, LogicalPlan, ScalarFunc, SortKey, SubqueryKind,
-    TruncUnit,
+    AggExpr, AggFunc, BinaryOp, DatePart, DiffUnit, Expr, LogicalPlan, ScalarFunc, SortKey,
+    SubqueryKind, TruncUnit,
 };
 use crate::column::Value;
 use crate::db::Snapshot;
@@ -1383,8 +1383,14 @@ impl<'a> Binder<'a> {
                     return Err(self.err(
                         bad.0,
                         format!(
-                            "operator {} needs numeric operands, not {lt} and {rt}",
-                            bop.symbol()
+                            "operator {} needs numeric operands, not {lt} and {rt}{}",
+                            bop.symbol(),
+                            if lt == DataType::Timestamp && rt == DataType::Timestamp {
+                                "; the time between two timestamps is \
+                                 date_diff('second', start, end)"
+                            } else {
+                                ""
+                            }
                         ),
                     ));
                 }
@@ -1581,6 +1587,37 @@ impl<'a> Binder<'a> {
                     func: ScalarFunc::DateTrunc(unit),
                     args: vec![ts],
                     data_type: DataType::Timestamp,
+                })
+            }
+            "date_diff" | "datediff" => {
+                arity(3)?;
+                let unit = self.string_arg(args[0], "date_diff unit")?;
+                let unit = match unit.to_ascii_lowercase().as_str() {
+                    "microsecond" | "microseconds" | "us" | "usec" => DiffUnit::Microsecond,
+                    "millisecond" | "milliseconds" | "ms" | "msec" => DiffUnit::Millisecond,
+                    "second" | "seconds" | "s" | "sec" | "secs" => DiffUnit::Second,
+                    "minute" | "minutes" | "m" | "min" | "mins" => DiffUnit::Minute,
+                    "hour" | "hours" | "h" | "hr" | "hrs" => DiffUnit::Hour,
+                    "day" | "days" | "d" => DiffUnit::Day,
+                    "week" | "weeks" | "w" => DiffUnit::Week,
+                    "month" | "months" | "mon" => DiffUnit::Month,
+                    "quarter" | "quarters" => DiffUnit::Quarter,
+                    "year" | "years" | "y" | "yr" | "yrs" => DiffUnit::Year,
+                    other => {
+                        return Err(
+                            self.unsupported(args[0].span(), format!("date_diff unit '{other}'"))
+                        )
+                    }
+                };
+                let mut ts = Vec::with_capacity(2);
+                for a in &args[1..] {
+                    let e = self.bind_expr(a)?;
+                    ts.push(self.expect_timestamp(e, a.span(), "date_diff")?);
+                }
+                Ok(Expr::Func {
+                    func: ScalarFunc::DateDiff(unit),
+                    args: ts,
+                    data_type: DataType::BigInt,
                 })
             }
             "time_bucket" => {

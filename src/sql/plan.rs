@@ -88,6 +88,21 @@ pub enum TruncUnit {
     Year,
 }
 
+/// Units of `date_diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DiffUnit {
+    Microsecond,
+    Millisecond,
+    Second,
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
 /// Fields of `extract` and the `hour(ts)`-style functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DatePart {
@@ -145,6 +160,9 @@ pub enum ScalarFunc {
     IpInCidr(u128, u128),
     /// `round(x, digits)`.
     Round(i32),
+    /// `date_diff(unit, start, end)` (DuckDB): the number of unit boundaries from
+    /// `start` to `end`; weeks are whole 7-day spans of day boundaries.
+    DateDiff(DiffUnit),
 }
 
 /// A regular expression compiled once at bind time; compared by its text.
