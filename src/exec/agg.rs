@@ -862,6 +862,19 @@ impl GroupTable {
         self.update_groups(gids, inputs, len)
     }
 
+    /// The group of the one-row `keys` (created if new), with every state grown
+    /// to hold it.
+    fn group_of_row(&mut self, keys: &[&Vector]) -> Result<usize> {
+        let mut gids = std::mem::take(&mut self.gids);
+        let r = self.map.groups(keys, 1, &mut gids);
+        let g = gids.first().copied();
+        self.gids = gids;
+        r?;
+        self.grow();
+        g.map(|g| g as usize)
+            .ok_or_else(|| Error::Internal("no group for one row of keys".into()))
+    }
+
     /// Like `update`, for rows that all have the keys of the one-row `keys`.
     fn update_one_group(
         &mut self,
@@ -869,17 +882,8 @@ impl GroupTable {
         inputs: &[AggInput<'_>],
         len: usize,
     ) -> Result<()> {
+        let g = self.group_of_row(keys)? as u32;
         let mut gids = std::mem::take(&mut self.gids);
-        let r = self.map.groups(keys, 1, &mut gids);
-        let g = gids.first().copied();
-        if let Err(e) = r {
-            self.gids = gids;
-            return Err(e);
-        }
-        let Some(g) = g else {
-            self.gids = gids;
-            return Err(Error::Internal("no group for a block's keys".into()));
-        };
         gids.clear();
         gids.resize(len, g);
         self.update_groups(gids, inputs, len)
@@ -931,13 +935,7 @@ impl GroupTable {
     /// Adds `n` rows that all have the keys of the one-row `keys`, to a table
     /// whose aggregates are all `count(*)`.
     fn add_rows(&mut self, keys: &[&Vector], n: u64) -> Result<()> {
-        let mut gids = std::mem::take(&mut self.gids);
-        let r = self.map.groups(keys, 1, &mut gids);
-        let g = gids.first().copied();
-        self.gids = gids;
-        r?;
-        self.grow();
-        let g = g.ok_or_else(|| Error::Internal("no group for a counted block".into()))? as usize;
+        let g = self.group_of_row(keys)?;
         for a in &mut self.accs {
             match a {
                 Acc::Count(c) => c[g] += n as i64,
@@ -958,13 +956,7 @@ impl GroupTable {
         rows: u64,
         dicts: &[Option<Arc<StringVec>>],
     ) -> Result<()> {
-        let mut gids = std::mem::take(&mut self.gids);
-        let r = self.map.groups(keys, 1, &mut gids);
-        let g = gids.first().copied();
-        self.gids = gids;
-        r?;
-        self.grow();
-        let g = g.ok_or_else(|| Error::Internal("no group for a segment".into()))? as usize;
+        let g = self.group_of_row(keys)?;
         let mut grown = 0usize;
         for (a, d) in self.accs.iter_mut().zip(dicts) {
             match (a, d) {
