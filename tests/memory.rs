@@ -10,17 +10,28 @@ use std::sync::Arc;
 
 use common::{log_batch, log_schema, DAY, HOUR, T0};
 use logdb::exec::{execute_with_stats, ExecOptions, ExecStats, Progress};
-use logdb::{Db, Error, Value};
+use logdb::{Db, DbBuilder, Error, Value};
+
+/// A `logs` table opened with `builder` in `dir`, holding `log_batch(seed, start,
+/// step, rows)`.
+fn logs_db(
+    builder: DbBuilder,
+    dir: &std::path::Path,
+    seed: u64,
+    (start, step, rows): (i64, i64, usize),
+) -> Db {
+    let db = builder.open(dir).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, seed, start, step, rows))
+        .unwrap();
+    db
+}
 
 /// `rows` rows spread over eight days (eight day partitions).
 fn db_over_days(dir: &std::path::Path, rows: usize) -> Db {
-    let db = Db::builder().max_segment_rows(8000).open(dir).unwrap();
-    let schema = log_schema();
-    db.create_table("logs", schema.clone()).unwrap();
-    let step = 8 * DAY / rows as i64;
-    db.append("logs", &log_batch(&schema, 5, T0, step, rows))
-        .unwrap();
-    db
+    let builder = Db::builder().max_segment_rows(8000);
+    logs_db(builder, dir, 5, (T0, 8 * DAY / rows as i64, rows))
 }
 
 fn opts(limit: usize) -> ExecOptions {
@@ -299,19 +310,9 @@ fn agrees_with_naive(db: &Db, rows: &[Vec<Value>], cases: &[(&str, KeyFn)]) {
 #[test]
 fn time_keys_constant_in_a_block_agree_with_a_naive_computation() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::builder()
-        .block_rows(2048)
-        .max_segment_rows(30_000)
-        .open(dir.path())
-        .unwrap();
-    let schema = log_schema();
-    db.create_table("logs", schema.clone()).unwrap();
     let rows = 110_000;
-    db.append(
-        "logs",
-        &log_batch(&schema, 9, T0, 2 * DAY / rows as i64, rows),
-    )
-    .unwrap();
+    let builder = Db::builder().block_rows(2048).max_segment_rows(30_000);
+    let db = logs_db(builder, dir.path(), 9, (T0, 2 * DAY / rows as i64, rows));
     let all = common::all_rows(&db, "logs");
     let cases: Vec<(&str, KeyFn)> = vec![
         ("date_trunc('day', ts), hour(ts), uid, status", |r| {
@@ -431,20 +432,11 @@ fn progress_counts_segments_rows_and_bytes() {
 #[test]
 fn count_by_time_keys_counts_whole_blocks_from_zone_maps() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::builder()
-        .max_segment_rows(20_000)
-        .block_rows(2048)
-        .open(dir.path())
-        .unwrap();
-    let schema = log_schema();
-    db.create_table("logs", schema.clone()).unwrap();
     // One row a second for 30 hours, starting 10 minutes before midnight: blocks
     // of 2048 rows span 34 minutes, so most lie inside one hour and some do not.
-    db.append(
-        "logs",
-        &log_batch(&schema, 7, T0 + DAY - 600 * 1_000_000, 1_000_000, 108_000),
-    )
-    .unwrap();
+    let builder = Db::builder().max_segment_rows(20_000).block_rows(2048);
+    let span = (T0 + DAY - 600 * 1_000_000, 1_000_000, 108_000);
+    let db = logs_db(builder, dir.path(), 7, span);
     let rows = common::all_rows(&db, "logs");
     type KeyFn = fn(i64) -> Vec<i64>;
     let cases: Vec<(&str, KeyFn)> = vec![
