@@ -15,7 +15,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logdb::exec::vector::{compare, eval, selection, Vector};
 use logdb::import::{import, ImportObserver, ImportOptions, Source};
 use logdb::ingest::generate::{generate, GenOptions};
-use logdb::sql::plan::{BinaryOp, Expr};
+use logdb::plan::{BinaryOp, Expr};
 use logdb::storage::segment::{ColumnBlock, Segment};
 use logdb::{DataType, Db, Snapshot, Value};
 use roaring::RoaringBitmap;

@@ -455,20 +455,6 @@ impl Db {
         self.inner.backend.display_path("")
     }
 
-    /// Runs one SQL statement (`SELECT`, `EXPLAIN`, `CREATE TABLE`, `INSERT`, ...;
-    /// see `spec/sql.md`) in a fresh [`Session`](crate::sql::Session) with default
-    /// settings; queries read the latest committed state.
-    pub fn query(&self, sql: &str) -> Result<crate::exec::QueryResult> {
-        crate::sql::Session::new(self.clone()).execute(sql)
-    }
-
-    /// Parses `sql` once into a statement with parameters (`$1`, `?`) that
-    /// [`PreparedStatement::query`](crate::sql::PreparedStatement::query) runs with
-    /// values, in a session with default settings.
-    pub fn prepare(&self, sql: &str) -> Result<crate::sql::PreparedStatement> {
-        crate::sql::Session::new(self.clone()).prepare(sql)
-    }
-
     /// The latest committed state. A read-only handle picks up commits made by the
     /// writer process since the last call.
     pub fn snapshot(&self) -> Result<Snapshot> {

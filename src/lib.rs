@@ -21,6 +21,7 @@ pub mod exec;
 pub mod import;
 pub mod ingest;
 pub mod ip;
+pub mod plan;
 pub mod schema;
 pub mod sql;
 pub mod storage;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fills in / checks the expected results of tests/slt/*.slt with DuckDB.
 
-Run `cargo test --test slt` once first: it writes the test tables as CSV to
+Run `cargo test --test library slt::` once first: it writes the test tables as CSV to
 target/slt-data/. Then:
 
     python3 tools/slt_expected.py           # rewrite the expected blocks
@@ -50,7 +50,7 @@ def tables():
             cols.append(f"{col} {'VARCHAR' if typ == 'IP' else typ}")
         out[name] = ", ".join(cols)
     if not out:
-        sys.exit(f"no tables in {DATA}: run `cargo test --test slt` first")
+        sys.exit(f"no tables in {DATA}: run `cargo test --test library slt::` first")
     return out
 
 

@@ -18,7 +18,7 @@ use super::vector::{self, VData, Vector};
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, PhysicalType};
-use crate::sql::plan::{AggExpr, AggFunc};
+use crate::plan::{AggExpr, AggFunc};
 
 /// Appends the encoding of row `i` of `v` to `buf` (strings as bytes).
 #[inline]

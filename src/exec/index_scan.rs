@@ -10,8 +10,8 @@ use roaring::RoaringBitmap;
 
 use crate::column::Value;
 use crate::error::{Error, Result};
-use crate::sql::optimize::IndexPredicate;
-use crate::sql::plan::BinaryOp;
+use crate::plan::optimize::IndexPredicate;
+use crate::plan::BinaryOp;
 use crate::storage::segment::{IndexKeys, Segment};
 
 /// Above this many keys a range predicate reads the index page by page instead of

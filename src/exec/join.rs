@@ -18,7 +18,7 @@ use super::{agg, with_vectors, ExecOptions};
 use crate::column::{Batch, Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};
 use crate::schema::DataType;
-use crate::sql::plan::{BuildSide, Expr, JoinKind};
+use crate::plan::{BuildSide, Expr, JoinKind};
 
 /// A row index standing for "no row": its columns are NULL.
 const PAD: u32 = u32::MAX;

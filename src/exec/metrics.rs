@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::memory::MemoryPool;
 
-use crate::sql::plan::LogicalPlan;
+use crate::plan::LogicalPlan;
 
 /// One operator's measured output rows and time (including its inputs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -33,8 +33,8 @@ use crate::column::{Batch, Column, ColumnData, Value};
 use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
-use crate::sql::optimize::{self, ConjunctUse, IndexPredicate};
-use crate::sql::plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, ZonePredicate};
+use crate::plan::optimize::{self, ConjunctUse, IndexPredicate};
+use crate::plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, ZonePredicate};
 use crate::storage::segment::{ColumnBlock, Segment, Stats};
 use agg::AggState;
 use memory::Reservation;
@@ -1605,7 +1605,7 @@ pub(crate) fn index_only_shape(
     group: &[(Expr, String)],
     aggs: &[(AggExpr, String)],
 ) -> Option<(Option<usize>, bool)> {
-    use crate::sql::plan::AggFunc;
+    use crate::plan::AggFunc;
     if aggs.is_empty()
         || aggs
             .iter()

@@ -8,7 +8,7 @@
 //!   sorted and every other item (alternating offset) moves up one level. Inputs
 //!   of up to [`QUANTILE_K`] values are exact. The rank error is at most
 //!   `log2(n / K) / K` of `n` in the worst case and in practice far below it
-//!   (measured: under 0.5% of `n` on a million values; see `tests/sql.rs`).
+//!   (measured: under 0.5% of `n` on a million values; see `tests/library/sql.rs`).
 //!
 //! Both merge by folding one state into another, so per-thread states combine.
 

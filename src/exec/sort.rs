@@ -11,7 +11,7 @@ use super::vector::{self, Vector};
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::Result;
 use crate::schema::DataType;
-use crate::sql::plan::{Expr, SortKey};
+use crate::plan::{Expr, SortKey};
 
 /// Compares row `a` of `ca` with row `b` of `cb` (same type), NULLs equal.
 pub(crate) fn cmp_cell(ca: &Column, a: usize, cb: &Column, b: usize) -> Ordering {

@@ -26,7 +26,7 @@ use crate::column::Batch;
 use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::schema::{DataType, PhysicalType};
-use crate::sql::plan::{AggExpr, DatePart, Expr, LogicalPlan, ScalarFunc, TruncUnit};
+use crate::plan::{AggExpr, DatePart, Expr, LogicalPlan, ScalarFunc, TruncUnit};
 use crate::storage::manifest::Granularity;
 use crate::storage::segment::{ColumnStorage, Segment, Stats};
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};

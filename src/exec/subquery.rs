@@ -15,8 +15,8 @@ use crate::column::Value;
 use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
-use crate::sql::optimize;
-use crate::sql::plan::{Expr, JoinKind, LogicalPlan, Subquery, SubqueryKind};
+use crate::plan::optimize;
+use crate::plan::{Expr, JoinKind, LogicalPlan, Subquery, SubqueryKind};
 
 /// `plan` with its subqueries replaced by their results (borrowed unchanged when
 /// it has none).
@@ -96,7 +96,7 @@ fn semi_join_to_in_list(
         LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
             input,
             predicate: Expr::Binary {
-                op: crate::sql::plan::BinaryOp::And,
+                op: crate::plan::BinaryOp::And,
                 left: Box::new(predicate),
                 right: Box::new(in_list),
                 data_type: DataType::Boolean,

@@ -16,8 +16,8 @@ use crate::column::{Batch, Value};
 use crate::db::Snapshot;
 use crate::error::Result;
 use crate::schema::DataType;
-use crate::sql::optimize;
-use crate::sql::plan::{BinaryOp, Expr, LogicalPlan};
+use crate::plan::optimize;
+use crate::plan::{BinaryOp, Expr, LogicalPlan};
 
 /// Runs `plan` in two phases when it has the top-N aggregation shape; `None`
 /// otherwise.

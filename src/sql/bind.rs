@@ -8,7 +8,7 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
-use super::plan::{
+use crate::plan::{
     AggExpr, AggFunc, BinaryOp, DatePart, DiffUnit, Expr, LogicalPlan, ScalarFunc, SortKey,
     SubqueryKind, TruncUnit,
 };

@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use super::optimize::{self, ConjunctUse};
-use super::plan::{AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, SubqueryKind, ZonePredicate};
+use crate::plan::optimize::{self, ConjunctUse};
+use crate::plan::{AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, SubqueryKind, ZonePredicate};
 use crate::column::{Column, ColumnData, Value};
 use crate::db::Snapshot;
 use crate::error::Result;
@@ -257,7 +257,7 @@ fn render(
             let _ = writeln!(
                 out,
                 "{pad}Limit: skip={skip} fetch={fetch}{}{}",
-                if super::optimize::two_phase_top_n(plan).is_some() {
+                if crate::plan::optimize::two_phase_top_n(plan).is_some() {
                     " top_n_aggregate=two_phase"
                 } else {
                     ""

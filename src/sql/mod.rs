@@ -5,15 +5,14 @@
 //!   and aggregate `FILTER`, which the binder then rejects with a clear message).
 //! - [`parse_statement`] also accepts DDL, DML and `SET` ([`statement`] runs them).
 //! - [`plan`] resolves the query against a snapshot's table schema ([`bind`]) and
-//!   derives scan hints ([`optimize`]): the time range and zone-map predicates.
+//!   derives scan hints ([`crate::plan::optimize`]): the time range and zone-map
+//!   predicates.
 //!
 //! Every user mistake is an [`Error::InvalidInput`] that starts with
 //! "line L, column C:".
 
 pub mod bind;
 pub mod explain;
-pub mod optimize;
-pub mod plan;
 pub mod session;
 pub mod statement;
 
@@ -22,7 +21,7 @@ use sqlparser::parser::Parser;
 
 use crate::db::Snapshot;
 use crate::error::{Error, Result};
-pub use plan::{
+pub use crate::plan::{
     AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ScalarFunc, SortKey,
 };
 pub use session::Session;
@@ -94,5 +93,5 @@ pub fn plan(snapshot: &Snapshot, sql: &str) -> Result<LogicalPlan> {
 /// scope by scope: CTEs, FROM items, joins, subqueries) and optimizes the plan.
 pub fn plan_query(snapshot: &Snapshot, query: &sqlparser::ast::Query) -> Result<LogicalPlan> {
     let plan = bind::bind_query(query, snapshot)?;
-    optimize::optimize(plan, snapshot)
+    crate::plan::optimize::optimize(plan, snapshot)
 }

@@ -10,6 +10,22 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, QueryResult};
 
+impl Db {
+    /// Runs one SQL statement (`SELECT`, `EXPLAIN`, `CREATE TABLE`, `INSERT`, ...;
+    /// see `spec/sql.md`) in a fresh [`Session`] with default settings; queries read
+    /// the latest committed state.
+    pub fn query(&self, sql: &str) -> Result<QueryResult> {
+        Session::new(self.clone()).execute(sql)
+    }
+
+    /// Parses `sql` once into a statement with parameters (`$1`, `?`) that
+    /// [`PreparedStatement::query`] runs with values, in a session with default
+    /// settings.
+    pub fn prepare(&self, sql: &str) -> Result<PreparedStatement> {
+        Session::new(self.clone()).prepare(sql)
+    }
+}
+
 /// A connection-like handle: a database plus the settings statements run with.
 #[derive(Clone, Debug)]
 pub struct Session {

@@ -9,8 +9,8 @@ use super::{common_type, is_null_literal, Binder};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
-use crate::sql::optimize::conjuncts;
-use crate::sql::plan::{
+use crate::plan::optimize::conjuncts;
+use crate::plan::{
     BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, SortKey, Subquery, SubqueryKind,
 };
 

@@ -2,13 +2,12 @@
 //! aggregation, the dense and hash group-by paths against a naive computation,
 //! cancellation and progress.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::{log_batch, log_schema, DAY, HOUR, T0};
+use crate::common::{log_batch, log_schema, DAY, HOUR, T0};
 use logdb::exec::{execute_with_stats, ExecOptions, ExecStats, Progress};
 use logdb::{Db, DbBuilder, Error, Value};
 
@@ -109,7 +108,7 @@ fn a_big_sort_fails_cleanly_under_a_tiny_limit() {
     let sql = "SELECT ts, bytes FROM logs ORDER BY bytes DESC, ts LIMIT 10";
     let (rows, _) = run(&db, sql, &opts(8 << 20)).unwrap();
     assert_eq!(rows.len(), 10);
-    let all = common::all_rows(&db, "logs");
+    let all = crate::common::all_rows(&db, "logs");
     let mut want: Vec<(i64, i64)> = all
         .iter()
         .filter_map(|r| match (&r[0], &r[5]) {
@@ -139,7 +138,7 @@ fn render(v: &Value) -> String {
 fn every_group_by_path_agrees_with_a_naive_computation() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_over_days(dir.path(), 30_000);
-    let rows = common::all_rows(&db, "logs");
+    let rows = crate::common::all_rows(&db, "logs");
     // Columns: 0 ts, 1 client_ip, 2 uri, 3 uid, 4 status, 5 bytes, 6 request_time,
     // 7 user_agent, 8 secure.
     let cases: Vec<(&str, KeyFn)> = vec![
@@ -313,7 +312,7 @@ fn time_keys_constant_in_a_block_agree_with_a_naive_computation() {
     let rows = 110_000;
     let builder = Db::builder().block_rows(2048).max_segment_rows(30_000);
     let db = logs_db(builder, dir.path(), 9, (T0, 2 * DAY / rows as i64, rows));
-    let all = common::all_rows(&db, "logs");
+    let all = crate::common::all_rows(&db, "logs");
     let cases: Vec<(&str, KeyFn)> = vec![
         ("date_trunc('day', ts), hour(ts), uid, status", |r| {
             vec![day_of(&r[0]), hour_of(&r[0]), r[3].clone(), r[4].clone()]
@@ -437,7 +436,7 @@ fn count_by_time_keys_counts_whole_blocks_from_zone_maps() {
     let builder = Db::builder().max_segment_rows(20_000).block_rows(2048);
     let span = (T0 + DAY - 600 * 1_000_000, 1_000_000, 108_000);
     let db = logs_db(builder, dir.path(), 7, span);
-    let rows = common::all_rows(&db, "logs");
+    let rows = crate::common::all_rows(&db, "logs");
     type KeyFn = fn(i64) -> Vec<i64>;
     let cases: Vec<(&str, KeyFn)> = vec![
         ("date_trunc('hour', ts)", |t| vec![t - t.rem_euclid(HOUR)]),
@@ -568,7 +567,7 @@ fn distinct_counts_by_day_come_from_segment_dictionaries() {
         ))
         .unwrap();
     }
-    let rows = common::all_rows(&db, "logs");
+    let rows = crate::common::all_rows(&db, "logs");
     let mut want: BTreeMap<i64, (i64, std::collections::BTreeSet<String>)> = BTreeMap::new();
     for r in &rows {
         let Value::Int(t) = r[0] else {

@@ -1,11 +1,10 @@
 //! Damaged files: truncation, bit flips and missing files are detected by open, scan
 //! or check with an error naming the file; never a panic, never a wrong answer.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use logdb::db::check_backend;
 use logdb::storage::backend::FileBackend;
 use logdb::{Db, Error, Value};

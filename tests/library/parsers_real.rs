@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 fn real(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real")
+        .join("tests/data/real")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -7,7 +7,7 @@
 //! Hints are conservative: the filter itself is always kept and re-evaluated, so a
 //! hint only has to never exclude a row the filter would keep.
 
-use super::plan::{
+use super::logical::{
     AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ZonePredicate,
 };
 use crate::column::Value;

@@ -2,9 +2,8 @@
 //! (the scan path is itself checked against a naive evaluator in tests/sql.rs), and
 //! EXPLAIN / EXPLAIN ANALYZE report what the indexes did.
 
-mod common;
 
-use common::{indexed_logs_db, run_sql as run, Rng};
+use crate::common::{indexed_logs_db, run_sql as run, Rng};
 use logdb::exec::QueryResult;
 use logdb::Db;
 

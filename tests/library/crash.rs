@@ -11,14 +11,13 @@
 //! - `LOGDB_CRASH_SEED=s cargo test --test crash` replays seed `s` alone; every
 //!   failure message names its seed and mode.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use logdb::db::DEFAULT_HOUR_SPLIT_ROWS;
 use logdb::storage::mem::{CrashMode, MemBackend, INJECTED_CRASH};
 use logdb::{Batch, BatchBuilder, DataType, Db, Field, ScanOptions, TableSchema, Value};

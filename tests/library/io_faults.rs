@@ -14,12 +14,11 @@
 //!   so the commit's fate is unknown (spec/durability.md, "What a returned commit
 //!   guarantees").
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use logdb::storage::mem::{CrashMode, FaultKind, MemBackend};
 use logdb::{Batch, BatchBuilder, DataType, Db, Error, Field, ScanOptions, TableSchema, Value};
 

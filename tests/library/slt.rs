@@ -1,10 +1,10 @@
 //! Runs the sqllogictest files in `tests/slt/` against a database built here.
 //!
-//! Tables: `logs` (tests/common's log_batch, 20,000 rows over several segments, one
+//! Tables: `logs` (the common module's log_batch, 20,000 rows over several segments, one
 //! per ~3 hours), `t` (a small hand-written table with NULLs), `empty` (no rows),
 //! `nulls` (every value NULL), `users` (uid, name, country, plan, signup: uids
 //! that match `logs.uid`, some that do not, a duplicate and a NULL, for joins), and
-//! the real server logs of `../shared/data/real` imported by the import engine:
+//! the real server logs of `tests/data/real` imported by the import engine:
 //! `apache` (combined), `elb` (Classic Load Balancer) and `alb` (Application Load
 //! Balancer). `tools/slt_expected.py` builds the same tables in DuckDB (from the CSV
 //! files and column lists this test writes to `target/slt-data/`) to produce the
@@ -17,9 +17,8 @@
 //! separated by a tab; DOUBLEs with 3 decimals), a blank line; or `statement error
 //! <substring>` followed by the SQL.
 
-mod common;
 
-use common::{log_batch, log_schema, T0};
+use crate::common::{log_batch, log_schema, T0};
 use logdb::{BatchBuilder, DataType, Db, Field, TableSchema, Value};
 
 /// id, name, x, y, flag, ts, ip.
@@ -261,15 +260,14 @@ fn build_db(dir: &std::path::Path) -> Db {
     db
 }
 
-/// Imports the real log samples (part of the repository's shared material: a
-/// missing directory is a failure, not a skip).
+/// Imports the real log samples of `tests/data/real` (a missing directory is a
+/// failure, not a skip).
 fn load_real_logs(db: &Db) {
     use logdb::import::{import, ImportOptions, Quiet, Source};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/real");
     assert!(
         dir.is_dir(),
-        "the real log samples are missing: expected them in {} (shared/data/real next to \
-         the repository)",
+        "the real log samples are missing: expected them in {}",
         dir.display()
     );
     for (table, file, format, lines) in [

@@ -1,9 +1,8 @@
 //! The storage engine through its public API: commits, snapshots, scans, lookups,
 //! partitioning, compaction, retention and locking.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use logdb::{Db, Error, ScanOptions, Value};
 
 fn sorted(mut v: Vec<Vec<Value>>) -> Vec<Vec<Value>> {

@@ -2,9 +2,8 @@
 //! with expensive aggregates gives the same rows as the one-phase plan (the same
 //! query without LIMIT, cut in the test), and EXPLAIN shows when it applies.
 
-mod common;
 
-use common::{log_batch, log_schema, T0};
+use crate::common::{log_batch, log_schema, T0};
 use logdb::{Db, Value};
 
 fn log_db(dir: &std::path::Path) -> Db {

@@ -22,7 +22,7 @@ fn stderr(o: &Output) -> String {
 
 fn real(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real")
+        .join("tests/data/real")
         .join(name)
         .display()
         .to_string()

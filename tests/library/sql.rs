@@ -1,9 +1,8 @@
 //! SQL engine tests: a differential test against a naive row-at-a-time evaluator,
 //! error messages with positions, and a panic-freedom proptest on token soup.
 
-mod common;
 
-use common::{log_batch, log_schema, Rng, T0};
+use crate::common::{log_batch, log_schema, Rng, T0};
 use logdb::{Db, Value};
 use proptest::prelude::*;
 
@@ -13,7 +12,7 @@ fn log_db(dir: &std::path::Path, rows: usize) -> (Db, Vec<Vec<Value>>) {
     db.create_table("logs", schema.clone()).unwrap();
     let batch = log_batch(&schema, 11, T0, 700_000, rows);
     db.append("logs", &batch).unwrap();
-    let all = common::all_rows(&db, "logs");
+    let all = crate::common::all_rows(&db, "logs");
     (db, all)
 }
 

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: access-log-like batches.
+//! Helpers shared by the in-process tests: access-log-like batches and tables, and
+//! run-and-assert helpers for SQL.
 #![allow(dead_code)]
 
 use logdb::{Batch, BatchBuilder, DataType, Field, TableSchema};

@@ -1,0 +1,16 @@
+//! The logical plan and the optimizer, below the executor and above storage.
+//!
+//! - [`logical`]: the typed plan the binder produces ([`LogicalPlan`], [`Expr`]):
+//!   every expression carries its type, column references are positions in the
+//!   output of the node below.
+//! - [`optimize`]: rewrites that keep the meaning (filter pushdown, column pruning,
+//!   join sides) and the scan hints the executor uses (time range, zone-map and
+//!   index predicates).
+//!
+//! Nothing here knows SQL text or runs anything: the SQL front end builds plans, the
+//! executor's planner turns them into physical operators.
+
+pub mod logical;
+pub mod optimize;
+
+pub use logical::*;

@@ -1,0 +1,25 @@
+//! In-process integration tests: the library's public API, one binary for all of them
+//! (`cargo test --test library`). Each module is one area; `common` holds the shared
+//! fixtures (log-like tables, a small PRNG) and the run-and-assert helpers.
+
+mod common;
+
+mod corruption;
+mod crash;
+mod encoding_props;
+mod fuzz_regressions;
+mod golden;
+mod import;
+mod io_faults;
+mod lookup_cache;
+mod mem_backend;
+mod memory;
+mod parsers_jsonl_csv;
+mod parsers_real;
+mod resources;
+mod slt;
+mod sql;
+mod sql_index;
+mod statements;
+mod storage;
+mod topn_agg;

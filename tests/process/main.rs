@@ -1,0 +1,10 @@
+//! Process-level tests: the `logdb` binary run as a user or an operator would
+//! (`cargo test --test process`): subcommands, the shell over pipes and a
+//! pseudo-terminal, `import --follow`, concurrent readers and kill -9.
+
+mod cli;
+mod concurrency;
+mod follow;
+mod kill9;
+mod shell;
+mod shell_pty;
