@@ -17,8 +17,8 @@ use super::sketch::{self, Hll, QuantileSketch};
 use super::vector::{self, VData, Vector};
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
-use crate::schema::{DataType, PhysicalType};
 use crate::plan::{AggExpr, AggFunc};
+use crate::schema::{DataType, PhysicalType};
 
 /// Appends the encoding of row `i` of `v` to `buf` (strings as bytes).
 #[inline]

@@ -14,8 +14,8 @@ use std::fmt::Write;
 use super::vector::{self, VData, Vector};
 use crate::column::{Bitmap, StringVec, Value};
 use crate::error::{Error, Result};
-use crate::schema::DataType;
 use crate::plan::{DiffUnit, ScalarFunc};
+use crate::schema::DataType;
 use crate::time::{civil_from_days, MICROS_PER_DAY, MICROS_PER_SECOND};
 
 /// Whether `f`'s kernel is in this module.

@@ -17,8 +17,8 @@ use super::vector::{self, Vector};
 use super::{agg, with_vectors, ExecOptions};
 use crate::column::{Batch, Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};
-use crate::schema::DataType;
 use crate::plan::{BuildSide, Expr, JoinKind};
+use crate::schema::DataType;
 
 /// A row index standing for "no row": its columns are NULL.
 const PAD: u32 = u32::MAX;

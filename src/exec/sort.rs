@@ -10,8 +10,8 @@ use super::memory::MemoryPool;
 use super::vector::{self, Vector};
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::Result;
-use crate::schema::DataType;
 use crate::plan::{Expr, SortKey};
+use crate::schema::DataType;
 
 /// Compares row `a` of `ca` with row `b` of `cb` (same type), NULLs equal.
 pub(crate) fn cmp_cell(ca: &Column, a: usize, cb: &Column, b: usize) -> Ordering {

@@ -15,9 +15,9 @@ use super::{agg, ExecOptions, ExecStats};
 use crate::column::{Batch, Value};
 use crate::db::Snapshot;
 use crate::error::Result;
-use crate::schema::DataType;
 use crate::plan::optimize;
 use crate::plan::{BinaryOp, Expr, LogicalPlan};
+use crate::schema::DataType;
 
 /// Runs `plan` in two phases when it has the top-N aggregation shape; `None`
 /// otherwise.

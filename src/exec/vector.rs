@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
-use crate::schema::{DataType, PhysicalType};
 use crate::plan::{BinaryOp, DatePart, Expr, ScalarFunc, TruncUnit};
+use crate::schema::{DataType, PhysicalType};
 use crate::storage::segment::{BlockValues, ColumnBlock};
 use crate::time::{
     civil_from_days, days_from_civil, MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE,

@@ -8,13 +8,13 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
+use crate::column::Value;
+use crate::db::Snapshot;
+use crate::error::{Error, Result};
 use crate::plan::{
     AggExpr, AggFunc, BinaryOp, DatePart, DiffUnit, Expr, LogicalPlan, ScalarFunc, SortKey,
     SubqueryKind, TruncUnit,
 };
-use crate::column::Value;
-use crate::db::Snapshot;
-use crate::error::{Error, Result};
 use crate::schema::DataType;
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 

@@ -6,12 +6,12 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::plan::optimize::{self, ConjunctUse};
-use crate::plan::{AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, SubqueryKind, ZonePredicate};
 use crate::column::{Column, ColumnData, Value};
 use crate::db::Snapshot;
 use crate::error::Result;
 use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
+use crate::plan::optimize::{self, ConjunctUse};
+use crate::plan::{AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, SubqueryKind, ZonePredicate};
 use crate::schema::{DataType, TableSchema};
 use crate::storage::manifest::Granularity;
 

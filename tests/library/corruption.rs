@@ -1,7 +1,6 @@
 //! Damaged files: truncation, bit flips and missing files are detected by open, scan
 //! or check with an error naming the file; never a panic, never a wrong answer.
 
-
 use std::path::{Path, PathBuf};
 
 use crate::common::*;

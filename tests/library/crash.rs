@@ -11,7 +11,6 @@
 //! - `LOGDB_CRASH_SEED=s cargo test --test crash` replays seed `s` alone; every
 //!   failure message names its seed and mode.
 
-
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;

@@ -14,7 +14,6 @@
 //!   so the commit's fate is unknown (spec/durability.md, "What a returned commit
 //!   guarantees").
 
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -2,7 +2,6 @@
 //! blocks decompressed and decoded) and again warm (served from the caches) returns
 //! the same rows, and those rows equal a full scan's.
 
-
 use crate::common::{indexed_logs_db, run_sql as run};
 
 const COLUMNS: &str = "ts, client_ip, uri, uid, status, bytes, request_time, user_agent, secure";

@@ -2,7 +2,6 @@
 //! aggregation, the dense and hash group-by paths against a naive computation,
 //! cancellation and progress.
 
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -17,7 +17,6 @@
 //! separated by a tab; DOUBLEs with 3 decimals), a blank line; or `statement error
 //! <substring>` followed by the SQL.
 
-
 use crate::common::{log_batch, log_schema, T0};
 use logdb::{BatchBuilder, DataType, Db, Field, TableSchema, Value};
 

@@ -1,7 +1,6 @@
 //! SQL engine tests: a differential test against a naive row-at-a-time evaluator,
 //! error messages with positions, and a panic-freedom proptest on token soup.
 
-
 use crate::common::{log_batch, log_schema, Rng, T0};
 use logdb::{Db, Value};
 use proptest::prelude::*;

@@ -2,7 +2,6 @@
 //! (the scan path is itself checked against a naive evaluator in tests/sql.rs), and
 //! EXPLAIN / EXPLAIN ANALYZE report what the indexes did.
 
-
 use crate::common::{indexed_logs_db, run_sql as run, Rng};
 use logdb::exec::QueryResult;
 use logdb::Db;

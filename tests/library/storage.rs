@@ -1,7 +1,6 @@
 //! The storage engine through its public API: commits, snapshots, scans, lookups,
 //! partitioning, compaction, retention and locking.
 
-
 use crate::common::*;
 use logdb::{Db, Error, ScanOptions, Value};
 

@@ -2,7 +2,6 @@
 //! with expensive aggregates gives the same rows as the one-phase plan (the same
 //! query without LIMIT, cut in the test), and EXPLAIN shows when it applies.
 
-
 use crate::common::{log_batch, log_schema, T0};
 use logdb::{Db, Value};
 

@@ -8,11 +8,11 @@ use sqlparser::tokenizer::Span;
 use super::{common_type, is_null_literal, Binder};
 use crate::column::Value;
 use crate::error::{Error, Result};
-use crate::schema::DataType;
 use crate::plan::optimize::conjuncts;
 use crate::plan::{
     BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, SortKey, Subquery, SubqueryKind,
 };
+use crate::schema::DataType;
 
 /// The columns a query's expressions can name: the FROM clause's output, in order
 /// (position `i` is column `i` of the FROM plan).

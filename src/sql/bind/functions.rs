@@ -7,8 +7,8 @@ use sqlparser::tokenizer::Span;
 use super::{is_null_literal, is_numeric, Binder, AGG_MARK};
 use crate::column::Value;
 use crate::error::{Error, Result};
-use crate::schema::DataType;
 use crate::plan::{AggExpr, AggFunc, Expr, Pattern, ScalarFunc};
+use crate::schema::DataType;
 
 impl Binder<'_> {
     /// Binds an aggregate argument in table scope (no nested aggregates).
