@@ -122,6 +122,25 @@ impl Default for StringVec {
 }
 
 impl StringVec {
+    /// Where `s` falls in these strings when they are sorted (a dictionary): the
+    /// positions `(first >= s, first > s)`, so the entries equal to `s` are
+    /// `lower..upper`.
+    pub fn sorted_range(&self, s: &str) -> (u32, u32) {
+        let partition_point = |pred: &dyn Fn(&str) -> bool| {
+            let (mut lo, mut hi) = (0, self.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if pred(self.get(mid)) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo as u32
+        };
+        (partition_point(&|e| e < s), partition_point(&|e| e <= s))
+    }
+
     pub fn new() -> StringVec {
         StringVec::default()
     }

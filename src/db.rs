@@ -3,22 +3,27 @@
 //! partitions and check everything on disk.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
-use roaring::RoaringBitmap;
-
-use crate::column::{Batch, Column, ColumnData, Value};
+use crate::column::{Batch, Column, ColumnData};
 use crate::error::{Error, Result};
 use crate::schema::{validate_table_name, TableSchema};
 use crate::storage::backend::{self, Backend, FileBackend, WriterLock};
 use crate::storage::cache::{CacheUsage, SegmentCache, DEFAULT_SEGMENT_CACHE_BYTES};
+pub use crate::storage::check::check_backend;
+pub use crate::storage::check::CheckReport;
+use crate::storage::commit::{is_manifest_tmp, newest_manifest, write_manifest};
 use crate::storage::manifest::{
     Granularity, Manifest, PartitionEntry, SegmentEntry, TableEntry, TableOptions,
 };
-use crate::storage::segment::{self, ColumnBlock, Segment, Stats};
+use crate::storage::segment::{self};
+use crate::storage::snapshot::SnapshotInner;
+pub use crate::storage::snapshot::{
+    ColumnSize, PartitionInfo, ScanOptions, SegmentInfo, Snapshot, TableInfo,
+};
 use crate::time;
 
 /// The default maximum rows per segment. Measured on generated access logs (see
@@ -161,126 +166,6 @@ pub struct CompactStats {
     pub rows: u64,
 }
 
-/// Sizes of one segment, for listings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SegmentInfo {
-    pub id: u64,
-    pub file: String,
-    pub rows: u64,
-    pub bytes: u64,
-    pub min_ts: i64,
-    pub max_ts: i64,
-}
-
-/// One partition, for listings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartitionInfo {
-    pub key: String,
-    pub start: i64,
-    pub end: i64,
-    pub rows: u64,
-    pub bytes: u64,
-    pub segments: Vec<SegmentInfo>,
-}
-
-/// One table, for listings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TableInfo {
-    pub name: String,
-    pub schema: TableSchema,
-    pub rows: u64,
-    pub bytes: u64,
-    pub partitions: Vec<PartitionInfo>,
-}
-
-/// The findings of [`Db::check`].
-#[derive(Clone, Debug, Default)]
-pub struct CheckReport {
-    pub generation: u64,
-    pub tables: usize,
-    pub segments: usize,
-    pub rows: u64,
-    pub bytes: u64,
-    /// Damage: any entry means the database is not intact.
-    pub problems: Vec<String>,
-    /// Harmless findings (e.g. files no commit refers to, left by a crash).
-    pub notes: Vec<String>,
-}
-
-impl CheckReport {
-    pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-/// Bytes on disk of one column, summed over a table's segments.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ColumnSize {
-    pub name: String,
-    /// Encoded values and validity bitmaps.
-    pub data_bytes: u64,
-    /// Dictionaries, and the number of entries in them (summed per segment).
-    pub dict_bytes: u64,
-    pub dict_entries: u64,
-    /// Bitmap index pages.
-    pub index_bytes: u64,
-    /// Segments storing the column with a dictionary, and as plain strings.
-    pub dictionary_segments: u64,
-    pub plain_segments: u64,
-}
-
-/// Which columns and time range a scan reads.
-#[derive(Clone, Debug, Default)]
-pub struct ScanOptions {
-    /// Column names; `None` reads every column.
-    pub columns: Option<Vec<String>>,
-    /// Keep rows with `start <= ts < end` (log tables only).
-    pub time_range: Option<(i64, i64)>,
-}
-
-/// A consistent view of the database at one commit. Cheap to clone; segments stay
-/// readable for as long as the snapshot lives, whatever writers in this process do
-/// meanwhile (files a later commit removes are deleted only once no older snapshot is
-/// alive). Segments are opened on first use, through the database's segment cache.
-#[derive(Clone, Debug)]
-pub struct Snapshot {
-    inner: Arc<SnapshotInner>,
-}
-
-#[derive(Debug)]
-struct SnapshotInner {
-    manifest: Arc<Manifest>,
-    backend: Arc<dyn Backend>,
-    cache: Arc<SegmentCache>,
-    /// Where each live segment is listed: (table, partition index, segment index).
-    locations: HashMap<u64, (String, usize, usize)>,
-    /// Segments this snapshot has opened, pinned for its lifetime.
-    opened: HashMap<u64, OnceLock<Arc<Segment>>>,
-}
-
-impl Snapshot {
-    fn new(manifest: Manifest, backend: Arc<dyn Backend>, cache: Arc<SegmentCache>) -> Snapshot {
-        let mut locations = HashMap::new();
-        for (name, t) in &manifest.tables {
-            for (pi, p) in t.partitions.iter().enumerate() {
-                for (si, s) in p.segments.iter().enumerate() {
-                    locations.insert(s.id, (name.clone(), pi, si));
-                }
-            }
-        }
-        let opened = locations.keys().map(|&id| (id, OnceLock::new())).collect();
-        Snapshot {
-            inner: Arc::new(SnapshotInner {
-                manifest: Arc::new(manifest),
-                backend,
-                cache,
-                locations,
-                opened,
-            }),
-        }
-    }
-}
-
 /// An open database. Share it between threads by reference or clone it (clones are
 /// handles to the same database). One process writes at a time (the `LOCK` file);
 /// any number of snapshots read concurrently.
@@ -331,32 +216,6 @@ struct Txn {
 
 fn lock_poisoned<T>(_: T) -> Error {
     Error::Internal("a lock was poisoned by a panic in another thread".into())
-}
-
-/// Lists the database directory and loads its newest manifest (`None`: there is
-/// none, or it is generation `known`). A writer in another process may replace
-/// the newest manifest between the listing and the read; that is retried.
-fn newest_manifest(
-    backend: &dyn Backend,
-    known: Option<u64>,
-) -> Result<(Vec<String>, Option<Manifest>)> {
-    for _ in 0..8 {
-        let names = backend.list("")?;
-        let Some(g) = Manifest::latest(&names) else {
-            return Ok((names, None));
-        };
-        if Some(g) == known {
-            return Ok((names, None));
-        }
-        match Manifest::load(backend, g) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
-            r => return Ok((names, Some(r?))),
-        }
-    }
-    Err(Error::Io {
-        path: backend.display_path(""),
-        source: std::io::Error::other("the database kept changing while its manifest was read"),
-    })
 }
 
 impl Db {
@@ -614,7 +473,7 @@ impl Db {
     pub fn drop_table(&self, name: &str) -> Result<()> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
-        let key = table_key(&txn.manifest, name)?;
+        let key = txn.manifest.table_key(name)?;
         if let Some(t) = txn.manifest.tables.remove(&key) {
             txn.removed.extend(
                 t.partitions
@@ -644,7 +503,7 @@ impl Db {
     ) -> Result<AppendStats> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
-        let key = table_key(&txn.manifest, table)?;
+        let key = txn.manifest.table_key(table)?;
         if let (Some((k, v)), Some(t)) = (checkpoint, txn.manifest.tables.get_mut(&key)) {
             t.checkpoints.insert(k.to_string(), v.to_string());
         }
@@ -897,7 +756,7 @@ impl Db {
     pub fn compact(&self, table: &str) -> Result<CompactStats> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
-        let key = table_key(&txn.manifest, table)?;
+        let key = txn.manifest.table_key(table)?;
         let max = self.inner.options.max_segment_rows;
         let small = (max / SMALL_SEGMENT_FRACTION).max(1) as u64;
         let snap = self.inner.current.read().map_err(lock_poisoned)?.clone();
@@ -1001,7 +860,7 @@ impl Db {
     pub fn delete_time_range(&self, table: &str, start: i64, end: i64) -> Result<DeleteStats> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
-        let key = table_key(&txn.manifest, table)?;
+        let key = txn.manifest.table_key(table)?;
         let t = txn
             .manifest
             .tables
@@ -1064,7 +923,7 @@ impl Db {
     ) -> Result<usize> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
-        let key = table_key(&txn.manifest, table)?;
+        let key = txn.manifest.table_key(table)?;
         let t = txn
             .manifest
             .tables
@@ -1164,458 +1023,6 @@ impl Db {
     /// agree with the column data. Problems are collected, not returned as errors.
     pub fn check(&self) -> Result<CheckReport> {
         check_backend(&*self.inner.backend)
-    }
-}
-
-/// [`Db::check`] on a database that need not open: damage that stops [`Db::open`]
-/// is reported as a problem like any other.
-pub fn check_backend(b: &dyn Backend) -> Result<CheckReport> {
-    {
-        let mut report = CheckReport::default();
-        let names = b.list("")?;
-        let Some(g) = Manifest::latest(&names) else {
-            report
-                .problems
-                .push(format!("{}: no manifest", b.display_path("").display()));
-            return Ok(report);
-        };
-        let manifest = match Manifest::load(b, g) {
-            Ok(m) => m,
-            Err(e) => {
-                report.problems.push(e.to_string());
-                return Ok(report);
-            }
-        };
-        report.generation = g;
-        report.tables = manifest.tables.len();
-        let mut live = HashSet::new();
-        for (name, t) in &manifest.tables {
-            for p in &t.partitions {
-                for s in &p.segments {
-                    live.insert(s.file.clone());
-                    report.segments += 1;
-                    report.rows += s.rows;
-                    report.bytes += s.bytes;
-                    let seg = match Segment::open(b, &s.file) {
-                        Ok(seg) => seg,
-                        Err(e) => {
-                            report.problems.push(e.to_string());
-                            continue;
-                        }
-                    };
-                    if let Err(e) = check_segment_entry(&seg, s, t, p) {
-                        report.problems.push(format!("table '{name}': {e}"));
-                        continue;
-                    }
-                    if let Err(e) = seg.verify() {
-                        report.problems.push(e.to_string());
-                    }
-                }
-            }
-        }
-        for table in b.list("tables")? {
-            let tdir = backend::join("tables", &table);
-            for part in b.list(&tdir)? {
-                let pdir = backend::join(&tdir, &part);
-                for f in b.list(&pdir)? {
-                    let path = backend::join(&pdir, &f);
-                    if !live.contains(&path) {
-                        report.notes.push(format!(
-                            "{}: not referenced by the manifest (removed when a writer opens)",
-                            b.display_path(&path).display()
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(report)
-    }
-}
-
-/// Checks that an opened segment is the file the manifest describes.
-fn check_segment_entry(
-    seg: &Segment,
-    s: &SegmentEntry,
-    t: &TableEntry,
-    p: &PartitionEntry,
-) -> Result<()> {
-    let m = seg.meta();
-    let bad = |d: String| Err(Error::corrupt(seg.display_path(), d));
-    if seg.footer_crc() != s.footer_crc || seg.file_len() != s.bytes {
-        return bad(
-            "file differs from the one the manifest committed (size or footer checksum)".into(),
-        );
-    }
-    if m.segment_id != s.id || m.rows != s.rows || m.min_ts != s.min_ts || m.max_ts != s.max_ts {
-        return bad("segment header disagrees with the manifest (id, rows or time range)".into());
-    }
-    let fields: Vec<_> = m.columns.iter().map(|c| &c.field).collect();
-    if fields.len() != t.schema.fields.len()
-        || fields.iter().zip(&t.schema.fields).any(|(a, b)| *a != b)
-    {
-        return bad("segment columns differ from the table schema".into());
-    }
-    if t.schema.time_index().is_some() && s.rows > 0 && (s.min_ts < p.start || s.max_ts >= p.end())
-    {
-        return bad(format!("rows outside partition {}", p.key()));
-    }
-    Ok(())
-}
-
-fn table_key(m: &Manifest, name: &str) -> Result<String> {
-    if m.tables.contains_key(name) {
-        return Ok(name.to_string());
-    }
-    m.tables
-        .keys()
-        .find(|k| k.eq_ignore_ascii_case(name))
-        .cloned()
-        .ok_or_else(|| {
-            let known: Vec<&str> = m.tables.keys().map(String::as_str).collect();
-            Error::NotFound(if known.is_empty() {
-                format!("table '{name}' does not exist (the database has no tables)")
-            } else {
-                format!(
-                    "table '{name}' does not exist; tables: {}",
-                    known.join(", ")
-                )
-            })
-        })
-}
-
-/// Whether `name` is a manifest's temporary file (see [`write_manifest`]).
-fn is_manifest_tmp(name: &str) -> bool {
-    name.starts_with(crate::storage::manifest::MANIFEST_PREFIX) && name.ends_with(".tmp")
-}
-
-/// Writes manifest generation `g` durably: temporary file, fsync, rename, fsync of
-/// the root directory.
-fn write_manifest(b: &dyn Backend, m: &Manifest, g: u64) -> Result<Manifest> {
-    let mut m = m.clone();
-    m.generation = g;
-    let name = Manifest::file_name(g);
-    let tmp = format!("{name}.tmp");
-    b.write(&tmp, &m.encode()?)?;
-    b.sync(&tmp)?;
-    b.rename(&tmp, &name)?;
-    b.sync_dir("")?;
-    Ok(m)
-}
-
-impl Snapshot {
-    /// The manifest generation this snapshot shows.
-    pub fn generation(&self) -> u64 {
-        self.inner.manifest.generation
-    }
-
-    pub fn manifest(&self) -> &Manifest {
-        &self.inner.manifest
-    }
-
-    /// A table's entry (schema, options, partitions).
-    pub fn table(&self, name: &str) -> Result<&TableEntry> {
-        let key = table_key(&self.inner.manifest, name)?;
-        Ok(&self.inner.manifest.tables[&key])
-    }
-
-    /// A checkpoint recorded with [`Db::append_with_checkpoint`].
-    pub fn checkpoint(&self, table: &str, key: &str) -> Result<Option<&str>> {
-        Ok(self.table(table)?.checkpoints.get(key).map(String::as_str))
-    }
-
-    /// Segment `id` of this snapshot, opened (and checked against the manifest) on
-    /// first use.
-    pub fn segment(&self, id: u64) -> Result<Arc<Segment>> {
-        let i = &self.inner;
-        let slot = i
-            .opened
-            .get(&id)
-            .ok_or_else(|| Error::Internal(format!("segment {id} is not in this snapshot")))?;
-        if let Some(seg) = slot.get() {
-            return Ok(seg.clone());
-        }
-        let (table, pi, si) = &i.locations[&id];
-        let t = &i.manifest.tables[table];
-        let p = &t.partitions[*pi];
-        let s = &p.segments[*si];
-        let seg = i.cache.get_or_open(id, || {
-            let seg = Segment::open(&*i.backend, &s.file)?;
-            check_segment_entry(&seg, s, t, p)?;
-            seg.attach_read_caches(id, i.cache.reads().clone());
-            Ok(seg)
-        })?;
-        Ok(slot.get_or_init(|| seg).clone())
-    }
-
-    /// The segments of a table that may hold rows in `[start, end)`, in time order:
-    /// partitions and segments outside the range are pruned.
-    pub fn segments(
-        &self,
-        table: &str,
-        time_range: Option<(i64, i64)>,
-    ) -> Result<Vec<Arc<Segment>>> {
-        let t = self.table(table)?;
-        let (lo, hi) = time_range.unwrap_or((i64::MIN, i64::MAX));
-        let mut out = Vec::new();
-        for p in &t.partitions {
-            if p.granularity != Granularity::All && (p.end() <= lo || p.start >= hi) {
-                continue;
-            }
-            for s in &p.segments {
-                if t.schema.time_column.is_some() && (s.max_ts < lo || s.min_ts >= hi) {
-                    continue;
-                }
-                out.push(self.segment(s.id)?);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Bytes on disk per column of a table, summed over its segments.
-    pub fn column_sizes(&self, table: &str) -> Result<Vec<ColumnSize>> {
-        let t = self.table(table)?;
-        let mut out: Vec<ColumnSize> = t
-            .schema
-            .fields
-            .iter()
-            .map(|f| ColumnSize {
-                name: f.name.clone(),
-                ..Default::default()
-            })
-            .collect();
-        for seg in self.segments(table, None)? {
-            let m = seg.meta();
-            for (i, c) in m.columns.iter().enumerate().take(out.len()) {
-                let o = &mut out[i];
-                for b in &c.blocks {
-                    o.data_bytes += b.values.len as u64 + b.validity.map_or(0, |v| v.len as u64);
-                }
-                match &c.storage {
-                    segment::ColumnStorage::Dictionary { chunk, len } => {
-                        o.dict_bytes += chunk.len as u64;
-                        o.dict_entries += *len as u64;
-                        o.dictionary_segments += 1;
-                    }
-                    segment::ColumnStorage::Plain => o.plain_segments += 1,
-                    segment::ColumnStorage::Values => {}
-                }
-            }
-            for ix in &m.indexes {
-                if let Some(o) = out.get_mut(ix.column) {
-                    o.index_bytes += ix.pages.iter().map(|p| p.chunk.len as u64).sum::<u64>();
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Listing information for one table.
-    pub fn table_info(&self, name: &str) -> Result<TableInfo> {
-        let key = table_key(&self.inner.manifest, name)?;
-        let t = &self.inner.manifest.tables[&key];
-        let partitions: Vec<PartitionInfo> = t
-            .partitions
-            .iter()
-            .map(|p| PartitionInfo {
-                key: p.key(),
-                start: p.start,
-                end: p.end(),
-                rows: p.rows(),
-                bytes: p.bytes(),
-                segments: p
-                    .segments
-                    .iter()
-                    .map(|s| SegmentInfo {
-                        id: s.id,
-                        file: s.file.clone(),
-                        rows: s.rows,
-                        bytes: s.bytes,
-                        min_ts: s.min_ts,
-                        max_ts: s.max_ts,
-                    })
-                    .collect(),
-            })
-            .collect();
-        Ok(TableInfo {
-            name: key,
-            schema: t.schema.clone(),
-            rows: partitions.iter().map(|p| p.rows).sum(),
-            bytes: partitions.iter().map(|p| p.bytes).sum(),
-            partitions,
-        })
-    }
-
-    /// Scans a table block by block: only the requested columns are decoded, and
-    /// partitions, segments and blocks outside the time range are skipped.
-    pub fn scan(&self, table: &str, options: &ScanOptions) -> Result<Scan> {
-        let t = self.table(table)?;
-        let columns: Vec<usize> = match &options.columns {
-            None => (0..t.schema.fields.len()).collect(),
-            Some(names) => names
-                .iter()
-                .map(|n| t.schema.column(n))
-                .collect::<Result<_>>()?,
-        };
-        let time_range = options
-            .time_range
-            .filter(|_| t.schema.time_column.is_some());
-        Ok(Scan {
-            segments: self.segments(table, time_range)?,
-            columns,
-            time_column: t.schema.time_index(),
-            time_range,
-            seg: 0,
-            block: 0,
-            buf: ColumnBlock::default(),
-            ts_buf: ColumnBlock::default(),
-            scratch: Vec::new(),
-        })
-    }
-
-    /// The rows where `column = value`, per segment, from the bitmap index alone.
-    pub fn lookup(
-        &self,
-        table: &str,
-        column: &str,
-        value: &Value,
-    ) -> Result<Vec<(Arc<Segment>, RoaringBitmap)>> {
-        let t = self.table(table)?;
-        let col = t.schema.column(column)?;
-        if !t.schema.is_indexed(col) {
-            return Err(Error::InvalidInput(format!(
-                "column '{column}' has no bitmap index; indexed columns: {}",
-                t.schema.indexed.join(", ")
-            )));
-        }
-        let mut out = Vec::new();
-        for seg in self.segments(table, None)? {
-            if let Some(bm) = seg.lookup(col, value)? {
-                if !bm.is_empty() {
-                    out.push((seg, bm));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Row counts per distinct value of an indexed column, from index cardinalities
-    /// (no column data is read). Sorted by value.
-    pub fn value_counts(&self, table: &str, column: &str) -> Result<Vec<(Value, u64)>> {
-        let t = self.table(table)?;
-        let col = t.schema.column(column)?;
-        let mut counts: BTreeMap<ValueKey, u64> = BTreeMap::new();
-        for seg in self.segments(table, None)? {
-            let Some(ix) = seg.index(col) else {
-                return Err(Error::InvalidInput(format!(
-                    "column '{column}' has no bitmap index"
-                )));
-            };
-            // A key can have no rows: the entry a column of NULLs needs in its dictionary.
-            for (k, &c) in ix.counts.iter().enumerate().filter(|(_, &c)| c > 0) {
-                *counts
-                    .entry(ValueKey(seg.index_value(col, k)?))
-                    .or_default() += c as u64;
-            }
-        }
-        Ok(counts.into_iter().map(|(k, c)| (k.0, c)).collect())
-    }
-}
-
-/// A [`Value`] with a total order, for maps keyed by index values.
-#[derive(Clone, Debug, PartialEq)]
-struct ValueKey(Value);
-impl Eq for ValueKey {}
-impl PartialOrd for ValueKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for ValueKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0
-            .partial_cmp(&other.0)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    }
-}
-
-/// An iterator over a table's rows as batches of at most one block each.
-#[derive(Debug)]
-pub struct Scan {
-    segments: Vec<Arc<Segment>>,
-    columns: Vec<usize>,
-    time_column: Option<usize>,
-    time_range: Option<(i64, i64)>,
-    seg: usize,
-    block: usize,
-    buf: ColumnBlock,
-    ts_buf: ColumnBlock,
-    scratch: Vec<u8>,
-}
-
-impl Scan {
-    fn next_block(&mut self) -> Result<Option<Batch>> {
-        while let Some(seg) = self.segments.get(self.seg).cloned() {
-            let meta = seg.meta();
-            let nblocks = meta.columns.first().map_or(0, |c| c.blocks.len());
-            if self.block >= nblocks {
-                self.seg += 1;
-                self.block = 0;
-                continue;
-            }
-            let b = self.block;
-            self.block += 1;
-            // Zone map pruning on the time column.
-            let mut keep: Option<Vec<u32>> = None;
-            let mut ts_decoded = false;
-            if let (Some(t), Some((lo, hi))) = (self.time_column, self.time_range) {
-                if let Stats::Int { min, max } = meta.columns[t].blocks[b].stats {
-                    if max < lo || min >= hi {
-                        continue;
-                    }
-                    if min < lo || max >= hi {
-                        seg.read_block(t, b, &mut self.ts_buf, &mut self.scratch)?;
-                        ts_decoded = true;
-                        if let segment::BlockValues::Int64(ts) = &self.ts_buf.values {
-                            keep = Some(
-                                (0..ts.len() as u32)
-                                    .filter(|&i| (lo..hi).contains(&ts[i as usize]))
-                                    .collect(),
-                            );
-                        }
-                    }
-                }
-            }
-            let mut columns = Vec::with_capacity(self.columns.len());
-            for &c in &self.columns {
-                // The time column may already be decoded for the range check.
-                let col = if ts_decoded && Some(c) == self.time_column {
-                    self.ts_buf.to_column()
-                } else {
-                    seg.read_block(c, b, &mut self.buf, &mut self.scratch)?;
-                    self.buf.to_column()
-                };
-                columns.push(match &keep {
-                    Some(rows) => col.take(rows),
-                    None => col,
-                });
-            }
-            return Ok(Some(Batch { columns }));
-        }
-        Ok(None)
-    }
-}
-
-impl Iterator for Scan {
-    type Item = Result<Batch>;
-    fn next(&mut self) -> Option<Result<Batch>> {
-        match self.next_block() {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(e) => {
-                self.seg = self.segments.len();
-                Some(Err(e))
-            }
-        }
     }
 }
 

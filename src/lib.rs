@@ -19,6 +19,7 @@ pub mod db;
 pub mod error;
 pub mod exec;
 pub mod import;
+pub mod index;
 pub mod ingest;
 pub mod ip;
 pub mod plan;
@@ -26,6 +27,7 @@ pub mod schema;
 pub mod sql;
 pub mod storage;
 pub mod time;
+pub mod value;
 
 pub use column::{Batch, BatchBuilder, Bitmap, Column, ColumnData, StringVec, Value};
 pub use db::{Db, DbBuilder, DbOptions, ScanOptions, Snapshot};

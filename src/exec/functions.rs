@@ -9,14 +9,13 @@
 //! skips NULL arguments (DuckDB).
 
 use std::borrow::Cow;
-use std::fmt::Write;
 
 use super::vector::{self, VData, Vector};
 use crate::column::{Bitmap, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::plan::{DiffUnit, ScalarFunc};
 use crate::schema::DataType;
-use crate::time::{civil_from_days, MICROS_PER_DAY, MICROS_PER_SECOND};
+use crate::time::{civil_from_days, parse_format, strftime, MICROS_PER_DAY, MICROS_PER_SECOND};
 
 /// Whether `f`'s kernel is in this module.
 pub fn is_extended(f: &ScalarFunc) -> bool {
@@ -392,32 +391,6 @@ pub fn domain(url: &str) -> &str {
     host.split(':').next().unwrap_or("")
 }
 
-/// Parses `net/bits` (IPv4 or IPv6) into the network and mask over the u128 form.
-pub fn parse_cidr(s: &str) -> std::result::Result<(u128, u128), String> {
-    let bad = || format!("invalid CIDR '{s}': expected address/bits, e.g. 10.0.0.0/8");
-    let (addr, bits) = match s.split_once('/') {
-        Some((a, b)) => (a.trim(), Some(b.trim())),
-        None => (s.trim(), None),
-    };
-    let ip = crate::ip::parse(addr).ok_or_else(bad)?;
-    let v4 = addr.contains('.') && !addr.contains(':');
-    let max = if v4 { 32 } else { 128 };
-    let bits: u32 = match bits {
-        Some(b) => b.parse().map_err(|_| bad())?,
-        None => max,
-    };
-    if bits > max {
-        return Err(bad());
-    }
-    let bits = if v4 { bits + 96 } else { bits };
-    let mask = if bits == 0 {
-        0
-    } else {
-        u128::MAX << (128 - bits)
-    };
-    Ok((ip & mask, mask))
-}
-
 fn round(
     a: &Vector,
     at: DataType,
@@ -468,129 +441,6 @@ fn round(
     Ok(Vector::new(VData::Int(out), valid))
 }
 
-/// One piece of a strftime format.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FmtItem {
-    Lit(String),
-    /// A specifier letter; `true` = no padding (`%-d`).
-    Spec(char, bool),
-}
-
-const SPECS: &str = "aAbBdHIjmMSpyYfgwuZz%";
-const NOPAD: &str = "dHIjmMSy";
-
-/// Parses a DuckDB strftime format; unknown specifiers are errors.
-pub fn parse_format(fmt: &str) -> std::result::Result<Vec<FmtItem>, String> {
-    let mut items = Vec::new();
-    let mut lit = String::new();
-    let mut it = fmt.chars();
-    while let Some(c) = it.next() {
-        if c != '%' {
-            lit.push(c);
-            continue;
-        }
-        let (spec, nopad) = match it.next() {
-            Some('-') => (it.next(), true),
-            other => (other, false),
-        };
-        let ok = spec.is_some_and(|s| SPECS.contains(s) && (!nopad || NOPAD.contains(s)));
-        let Some(s) = spec.filter(|_| ok) else {
-            return Err(format!(
-                "strftime: unsupported format specifier '%{}{}' in '{fmt}' (supported: \
-                 %a %A %b %B %d %H %I %j %m %M %S %p %y %Y %f %g %w %u %z %Z %% and %-d style)",
-                if nopad { "-" } else { "" },
-                spec.map(String::from).unwrap_or_default()
-            ));
-        };
-        if s == '%' {
-            lit.push('%');
-            continue;
-        }
-        if !lit.is_empty() {
-            items.push(FmtItem::Lit(std::mem::take(&mut lit)));
-        }
-        items.push(FmtItem::Spec(s, nopad));
-    }
-    if !lit.is_empty() {
-        items.push(FmtItem::Lit(lit));
-    }
-    Ok(items)
-}
-
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// Formats `ts` by `items` into `out`.
-pub fn strftime(out: &mut String, ts: i64, items: &[FmtItem]) {
-    let day = ts.div_euclid(MICROS_PER_DAY);
-    let rem = ts.rem_euclid(MICROS_PER_DAY);
-    let (y, m, d) = civil_from_days(day);
-    let secs = rem / MICROS_PER_SECOND;
-    let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let micros = rem % MICROS_PER_SECOND;
-    let dow = (day + 4).rem_euclid(7) as usize;
-    let doy = day - crate::time::days_from_civil(y, 1, 1) + 1;
-    let h12 = if hh % 12 == 0 { 12 } else { hh % 12 };
-    let num = |out: &mut String, v: i64, width: usize, nopad: bool| {
-        if nopad {
-            let _ = write!(out, "{v}");
-        } else {
-            let _ = write!(out, "{v:0width$}");
-        }
-    };
-    for it in items {
-        match it {
-            FmtItem::Lit(s) => out.push_str(s),
-            FmtItem::Spec(c, np) => match c {
-                'a' => out.push_str(&DAYS[dow][..3]),
-                'A' => out.push_str(DAYS[dow]),
-                'b' => out.push_str(&MONTHS[(m as usize).clamp(1, 12) - 1][..3]),
-                'B' => out.push_str(MONTHS[(m as usize).clamp(1, 12) - 1]),
-                'd' => num(out, d as i64, 2, *np),
-                'H' => num(out, hh, 2, *np),
-                'I' => num(out, h12, 2, *np),
-                'j' => num(out, doy, 3, *np),
-                'm' => num(out, m as i64, 2, *np),
-                'M' => num(out, mm, 2, *np),
-                'S' => num(out, ss, 2, *np),
-                'p' => out.push_str(if hh < 12 { "AM" } else { "PM" }),
-                'y' => num(out, y.rem_euclid(100), 2, *np),
-                'Y' => {
-                    let _ = write!(out, "{y}");
-                }
-                'f' => num(out, micros, 6, false),
-                'g' => num(out, micros / 1000, 3, false),
-                'w' => num(out, dow as i64, 1, false),
-                'u' => num(out, if dow == 0 { 7 } else { dow as i64 }, 1, false),
-                'z' => out.push_str("+00"),
-                'Z' => {}
-                _ => {}
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,7 +458,7 @@ mod tests {
     }
 
     #[test]
-    fn split_domain_cidr() {
+    fn split_and_domain() {
         assert_eq!(split_part("a,b,c", ",", 2), "b");
         assert_eq!(split_part("a,b,c", ",", -1), "c");
         assert_eq!(split_part("a,b,c", ",", 5), "");
@@ -616,24 +466,5 @@ mod tests {
         assert_eq!(domain("https://user@Example.com:8080/x?y"), "Example.com");
         assert_eq!(domain("/relative"), "");
         assert_eq!(domain("http://[::1]:80/"), "[::1]");
-        let (net, mask) = parse_cidr("10.0.0.0/8").unwrap();
-        let ip = crate::ip::parse("10.2.3.4").unwrap();
-        assert_eq!(ip & mask, net);
-        assert!(parse_cidr("10.0.0.0/33").is_err());
-        assert!(parse_cidr("nope/8").is_err());
-    }
-
-    #[test]
-    fn strftime_codes() {
-        let ts = crate::time::parse_timestamp("2024-03-05 07:08:09.123456").unwrap();
-        let items =
-            parse_format("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %y %I %p %w %u %-d %g %%").unwrap();
-        let mut s = String::new();
-        strftime(&mut s, ts, &items);
-        assert_eq!(
-            s,
-            "2024-03-05 07:08:09.123456 065 Tue Tuesday Mar March 24 07 AM 2 2 5 123 %"
-        );
-        assert!(parse_format("%e").is_err());
     }
 }

@@ -10,8 +10,7 @@
 pub mod agg;
 pub mod functions;
 pub mod group;
-pub mod index_scan;
-mod join;
+pub mod join;
 pub mod memory;
 pub mod metrics;
 pub mod result;
@@ -30,12 +29,15 @@ use std::time::Instant;
 use hashbrown::HashSet;
 
 use crate::column::{Batch, Column, ColumnData, Value};
-use crate::db::Snapshot;
 use crate::error::{Error, Result};
-use crate::plan::optimize::{self, ConjunctUse, IndexPredicate};
-use crate::plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, ZonePredicate};
+use crate::index::bitmap;
+use crate::index::zone::{block_may_match, zone_tests};
+use crate::index::{IndexPredicate, ZonePredicate};
+use crate::plan::optimize::{self, ConjunctUse};
+use crate::plan::{AggExpr, AggFunc, Expr, LogicalPlan};
 use crate::schema::DataType;
 use crate::storage::segment::{ColumnBlock, Segment, Stats};
+use crate::storage::Snapshot;
 use agg::AggState;
 use memory::Reservation;
 pub use metrics::{ExecStats, OperatorStats};
@@ -43,7 +45,7 @@ pub use result::{ColumnIndex, FromValue, Row, Rows};
 use sort::sort;
 use vector::Vector;
 
-pub use vector::cast_value;
+pub use crate::value::{cast_value, format_value};
 
 /// The result of a query: typed columns and the rows as batches.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,19 +119,6 @@ impl QueryResult {
         }
         let _ = writeln!(out, "({} rows)", rows.len());
         out
-    }
-}
-
-/// A value as text: timestamps like DuckDB, IPs in their usual form, NULL as `NULL`.
-pub fn format_value(v: &Value, t: DataType) -> String {
-    match v {
-        Value::Null => "NULL".into(),
-        Value::Int(x) if t == DataType::Timestamp => crate::time::format_timestamp(*x),
-        Value::Int(x) => x.to_string(),
-        Value::Float(x) => vector::format_float(*x),
-        Value::Bool(b) => b.to_string(),
-        Value::Str(s) => s.to_string(),
-        Value::Ip(x) => crate::ip::format(*x),
     }
 }
 
@@ -628,82 +617,6 @@ fn scan_info(plan: &LogicalPlan, use_indexes: bool) -> Result<ScanInfo<'_>> {
     }
 }
 
-/// Per-segment zone-map translation of a predicate (strings become code bounds).
-enum ZoneTest {
-    Int(BinaryOp, i64),
-    Float(BinaryOp, f64),
-    Ip(BinaryOp, u128),
-    /// First code >= literal, first code > literal.
-    Code(BinaryOp, u32, u32),
-    Skip,
-}
-
-fn zone_tests(seg: &Segment, zone: &[ZonePredicate]) -> Result<Vec<(usize, ZoneTest)>> {
-    let mut out = Vec::with_capacity(zone.len());
-    for z in zone {
-        let t = match &z.value {
-            Value::Int(v) => ZoneTest::Int(z.op, *v),
-            Value::Float(v) => ZoneTest::Float(z.op, *v),
-            Value::Ip(v) => ZoneTest::Ip(z.op, *v),
-            Value::Str(s) => match seg.dictionary(z.column)? {
-                Some(d) => {
-                    let (lo, hi) = vector::dict_bounds(&d, s);
-                    ZoneTest::Code(z.op, lo, hi)
-                }
-                None => ZoneTest::Skip,
-            },
-            _ => ZoneTest::Skip,
-        };
-        out.push((z.column, t));
-    }
-    Ok(out)
-}
-
-fn may_match<T: PartialOrd>(op: BinaryOp, min: T, max: T, v: T) -> bool {
-    match op {
-        BinaryOp::Eq => min <= v && v <= max,
-        BinaryOp::Lt => min < v,
-        BinaryOp::LtEq => min <= v,
-        BinaryOp::Gt => max > v,
-        BinaryOp::GtEq => max >= v,
-        _ => true,
-    }
-}
-
-/// Whether block `b` of `seg` may hold rows passing every zone test.
-fn block_may_match(seg: &Segment, b: usize, tests: &[(usize, ZoneTest)]) -> bool {
-    let meta = seg.meta();
-    for (col, t) in tests {
-        let Some(bm) = meta.columns.get(*col).and_then(|c| c.blocks.get(b)) else {
-            continue;
-        };
-        if bm.null_count == bm.rows && !matches!(t, ZoneTest::Skip) {
-            // Only NULLs: a comparison is never TRUE.
-            return false;
-        }
-        let ok = match (t, &bm.stats) {
-            (ZoneTest::Int(op, v), Stats::Int { min, max }) => may_match(*op, *min, *max, *v),
-            (ZoneTest::Float(op, v), Stats::Float { min, max }) => {
-                min.is_nan() || max.is_nan() || v.is_nan() || may_match(*op, *min, *max, *v)
-            }
-            (ZoneTest::Ip(op, v), Stats::Ip { min, max }) => may_match(*op, *min, *max, *v),
-            (ZoneTest::Code(op, lo, hi), Stats::Code { min, max }) => match op {
-                BinaryOp::Eq => lo < hi && *max >= *lo && *min < *hi,
-                BinaryOp::Lt => min < lo,
-                BinaryOp::LtEq => min < hi,
-                BinaryOp::Gt => max >= hi,
-                BinaryOp::GtEq => max >= lo,
-                _ => true,
-            },
-            _ => true,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
-
 /// What one worker thread accumulates.
 enum WorkerOut {
     /// Projected rows per segment, the bytes of the finished ones, and their share
@@ -1197,7 +1110,7 @@ fn run_segment(
         }
     }
     // Index candidates first: an empty bitmap skips the segment without reading it.
-    let (candidates, all_answered) = index_scan::candidates(seg, &info.index)?;
+    let (candidates, all_answered) = bitmap::candidates(seg, &info.index)?;
     // Every index predicate answered by this segment's bitmaps: the candidates are
     // exactly the rows passing them, so only the residual conjuncts are evaluated
     // and columns that only those predicates read are not decoded.
@@ -1281,7 +1194,7 @@ fn run_segment(
                 block_bytes += m.values.len as u64 + m.validity.map_or(0, |v| v.len as u64);
             }
             let blk = &mut bufs.blocks[k];
-            if index_scan::is_point_read(candidates.as_ref(), block_sel.len(), len) {
+            if bitmap::is_point_read(candidates.as_ref(), block_sel.len(), len) {
                 seg.read_block_sparse(c, b, blk, &mut bufs.scratch)?;
             } else {
                 seg.read_block(c, b, blk, &mut bufs.scratch)?;
@@ -1690,7 +1603,7 @@ fn index_only_aggregate(
         }
         let mut rows: Option<roaring::RoaringBitmap> = None;
         for p in &info.index {
-            let Some(bm) = index_scan::predicate_rows(&seg, p)? else {
+            let Some(bm) = bitmap::predicate_rows(&seg, p)? else {
                 fallback.push(seg);
                 continue 'segs;
             };
@@ -1707,7 +1620,7 @@ fn index_only_aggregate(
                 if rows.as_ref().is_some_and(|r| r.is_empty()) {
                     continue;
                 }
-                let (per_key, nulls) = index_scan::key_counts(&seg, c, rows.as_ref())?;
+                let (per_key, nulls) = bitmap::key_counts(&seg, c, rows.as_ref())?;
                 for (v, n) in per_key {
                     counts.entry(IndexKey::of(&v)?).or_insert((v, 0)).1 += n;
                 }

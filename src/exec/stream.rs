@@ -23,12 +23,12 @@ use super::metrics::ExecStats;
 use super::sort::TopN;
 use super::{ExecOptions, ScanInfo};
 use crate::column::Batch;
-use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, DatePart, Expr, LogicalPlan, ScalarFunc, TruncUnit};
 use crate::schema::{DataType, PhysicalType};
 use crate::storage::manifest::Granularity;
 use crate::storage::segment::{ColumnStorage, Segment, Stats};
+use crate::storage::Snapshot;
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
 /// A monotone bucket function of the time column.

@@ -12,11 +12,11 @@ use hashbrown::HashSet;
 use super::vector::Vector;
 use super::{agg, execute_with_stats, ExecOptions, ExecStats};
 use crate::column::Value;
-use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::plan::optimize;
 use crate::plan::{Expr, JoinKind, LogicalPlan, Subquery, SubqueryKind};
 use crate::schema::DataType;
+use crate::storage::Snapshot;
 
 /// `plan` with its subqueries replaced by their results (borrowed unchanged when
 /// it has none).

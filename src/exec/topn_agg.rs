@@ -13,11 +13,11 @@ use hashbrown::HashSet;
 use super::vector::Vector;
 use super::{agg, ExecOptions, ExecStats};
 use crate::column::{Batch, Value};
-use crate::db::Snapshot;
 use crate::error::Result;
 use crate::plan::optimize;
 use crate::plan::{BinaryOp, Expr, LogicalPlan};
 use crate::schema::DataType;
+use crate::storage::Snapshot;
 
 /// Runs `plan` in two phases when it has the top-N aggregation shape; `None`
 /// otherwise.

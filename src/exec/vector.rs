@@ -19,6 +19,7 @@ use crate::time::{
     civil_from_days, days_from_civil, MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE,
     MICROS_PER_SECOND,
 };
+use crate::value::{cast_value, format_float, parse_str};
 
 /// The values of a vector.
 #[derive(Clone, Debug)]
@@ -647,30 +648,9 @@ fn cmp_scalar<T: Copy>(op: BinaryOp, a: &[T], b: T, f: impl Fn(T, T) -> Ordering
     }
 }
 
-/// Where `s` falls in a sorted dictionary: (first code >= s, first code > s).
-pub fn dict_bounds(dict: &StringVec, s: &str) -> (u32, u32) {
-    let n = dict.len();
-    let lower = partition_point(n, |i| dict.get(i) < s);
-    let upper = partition_point(n, |i| dict.get(i) <= s);
-    (lower as u32, upper as u32)
-}
-
-fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
 /// A code comparison equivalent to comparing the strings with `s`.
 fn dict_compare(op: BinaryOp, codes: &[u32], dict: &StringVec, s: &str) -> Vec<bool> {
-    let (lower, upper) = dict_bounds(dict, s);
+    let (lower, upper) = dict.sorted_range(s);
     match op {
         // Equal strings are the codes in [lower, upper) (at most one).
         BinaryOp::Eq => codes.iter().map(|&c| c >= lower && c < upper).collect(),
@@ -999,119 +979,6 @@ fn rows_of<'a>(e: &Expr, cols: &'a [Vector], rows: &[u32], len: usize) -> Cow<'a
             })
             .collect(),
     )
-}
-
-/// Row-by-row cast of a scalar (literals and slow paths).
-pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Result<Value, String> {
-    use DataType as D;
-    let fail = |what: &str| {
-        Err(format!(
-            "Conversion Error: could not convert {what} to {to}"
-        ))
-    };
-    let int_in_range = |x: i64| -> std::result::Result<Value, String> {
-        match to.int_range() {
-            Some((lo, hi)) if x < lo || x > hi => Err(format!(
-                "Conversion Error: value {x} is out of range for {to}"
-            )),
-            _ => Ok(Value::Int(x)),
-        }
-    };
-    match v {
-        Value::Null => Ok(Value::Null),
-        Value::Int(x) => match to {
-            D::SmallInt | D::Integer | D::BigInt => int_in_range(*x),
-            D::Timestamp if from == D::Timestamp => Ok(Value::Int(*x)),
-            D::Double => Ok(Value::Float(*x as f64)),
-            D::Boolean => Ok(Value::Bool(*x != 0)),
-            D::Varchar => Ok(Value::Str(
-                if from == D::Timestamp {
-                    crate::time::format_timestamp(*x)
-                } else {
-                    x.to_string()
-                }
-                .into(),
-            )),
-            _ => fail(&format!("{from} {x}")),
-        },
-        Value::Float(x) => match to {
-            D::Double => Ok(Value::Float(*x)),
-            D::SmallInt | D::Integer | D::BigInt => {
-                let r = x.round_ties_even();
-                if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
-                    return Err(format!(
-                        "Conversion Error: value {x} is out of range for {to}"
-                    ));
-                }
-                int_in_range(r as i64)
-            }
-            D::Boolean => Ok(Value::Bool(*x != 0.0)),
-            D::Varchar => Ok(Value::Str(format_float(*x).into())),
-            _ => fail(&format!("DOUBLE {x}")),
-        },
-        Value::Bool(b) => match to {
-            D::Boolean => Ok(Value::Bool(*b)),
-            D::SmallInt | D::Integer | D::BigInt => Ok(Value::Int(*b as i64)),
-            D::Double => Ok(Value::Float(*b as i64 as f64)),
-            D::Varchar => Ok(Value::Str(if *b { "true" } else { "false" }.into())),
-            _ => fail("BOOLEAN"),
-        },
-        Value::Ip(x) => match to {
-            D::Ip => Ok(Value::Ip(*x)),
-            D::Varchar => Ok(Value::Str(crate::ip::format(*x).into())),
-            _ => fail("IP"),
-        },
-        Value::Str(s) => parse_str(s, to),
-    }
-}
-
-/// Parses text as a value of `to` (CAST from VARCHAR).
-pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
-    use DataType as D;
-    let t = s.trim();
-    let bad = || {
-        Err(format!(
-            "Conversion Error: could not convert string '{s}' to {to}"
-        ))
-    };
-    match to {
-        D::Varchar => Ok(Value::Str(s.into())),
-        D::SmallInt | D::Integer | D::BigInt => match t.parse::<i64>() {
-            Ok(x) => match to.int_range() {
-                Some((lo, hi)) if x < lo || x > hi => bad(),
-                _ => Ok(Value::Int(x)),
-            },
-            Err(_) => bad(),
-        },
-        D::Double => match t.to_ascii_lowercase().as_str() {
-            "inf" | "infinity" => Ok(Value::Float(f64::INFINITY)),
-            "-inf" | "-infinity" => Ok(Value::Float(f64::NEG_INFINITY)),
-            "nan" => Ok(Value::Float(f64::NAN)),
-            _ => t.parse::<f64>().map(Value::Float).or_else(|_| bad()),
-        },
-        D::Boolean => match t.to_ascii_lowercase().as_str() {
-            "true" | "t" | "1" | "yes" | "y" => Ok(Value::Bool(true)),
-            "false" | "f" | "0" | "no" | "n" => Ok(Value::Bool(false)),
-            _ => bad(),
-        },
-        D::Timestamp => crate::time::parse_timestamp(t)
-            .map(Value::Int)
-            .map_or_else(bad, Ok),
-        D::Ip => crate::ip::parse(t).map(Value::Ip).map_or_else(bad, Ok),
-    }
-}
-
-/// A DOUBLE as DuckDB prints it when cast to text.
-pub fn format_float(x: f64) -> String {
-    if x.is_nan() {
-        "nan".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf" } else { "-inf" }.into()
-    } else if x == x.trunc() && x.abs() < 1e15 {
-        format!("{x:.1}")
-    } else {
-        format!("{x}")
-    }
 }
 
 fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> {

@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::column::Value;
+pub use crate::index::ZonePredicate;
 use crate::schema::{DataType, TableSchema};
 
 /// Binary operators after binding. Arithmetic operands have been cast to a common
@@ -594,16 +595,6 @@ pub struct SortKey {
     pub expr: Expr,
     pub descending: bool,
     pub nulls_first: bool,
-}
-
-/// A simple `column <op> literal` predicate the scan uses to skip blocks by their
-/// zone maps (min/max). It is always also evaluated as a filter.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ZonePredicate {
-    /// Table column position.
-    pub column: usize,
-    pub op: BinaryOp,
-    pub value: Value,
 }
 
 /// A typed logical plan node.

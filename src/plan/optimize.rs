@@ -7,13 +7,12 @@
 //! Hints are conservative: the filter itself is always kept and re-evaluated, so a
 //! hint only has to never exclude a row the filter would keep.
 
-use super::logical::{
-    AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ZonePredicate,
-};
+use super::logical::{AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan};
 use crate::column::Value;
-use crate::db::Snapshot;
 use crate::error::Result;
+use crate::index::{Cmp, IndexPredicate, ZonePredicate};
 use crate::schema::TableSchema;
+use crate::storage::Snapshot;
 
 /// Optimizes a bound plan (and the plans of its subqueries).
 pub fn optimize(plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
@@ -731,10 +730,10 @@ pub fn scan_hints(
                 has_range |= (lo, hi) != before || op != BinaryOp::NotEq;
             }
         }
-        if op != BinaryOp::NotEq {
+        if let Some(cmp) = index_cmp(op) {
             zone.push(ZonePredicate {
                 column: col,
-                op,
+                cmp,
                 value: value.clone(),
             });
         }
@@ -748,54 +747,17 @@ pub fn scan_hints(
     (range, zone)
 }
 
-/// A WHERE conjunct the scan can answer from a column's bitmap index: the rows it
-/// keeps are exactly the union of some keys' bitmaps (NULLs are in no bitmap, and
-/// a comparison with a non-NULL literal is never TRUE for NULL).
-#[derive(Clone, Debug, PartialEq)]
-pub enum IndexPredicate {
-    /// `column IN (values)`; `column = value` is a one-value list.
-    In { column: usize, values: Vec<Value> },
-    /// `column <op> value` with `op` one of `<`, `<=`, `>`, `>=`.
-    Range {
-        column: usize,
-        op: BinaryOp,
-        value: Value,
-    },
-}
-
-impl IndexPredicate {
-    /// The table column the predicate is on.
-    pub fn column(&self) -> usize {
-        match self {
-            IndexPredicate::In { column, .. } | IndexPredicate::Range { column, .. } => *column,
-        }
-    }
-
-    /// The predicate as SQL-like text, with the column named from `schema`.
-    pub fn display(&self, schema: &TableSchema) -> String {
-        let name = schema
-            .fields
-            .get(self.column())
-            .map_or("?", |f| f.name.as_str());
-        let lit = |v: &Value| match v {
-            Value::Str(s) => format!("'{s}'"),
-            Value::Int(i) => i.to_string(),
-            Value::Bool(b) => b.to_string(),
-            other => format!("{other:?}"),
-        };
-        match self {
-            IndexPredicate::In { values, .. } if values.len() == 1 => {
-                format!("{name} = {}", lit(&values[0]))
-            }
-            IndexPredicate::In { values, .. } => {
-                let v: Vec<String> = values.iter().map(lit).collect();
-                format!("{name} IN ({})", v.join(", "))
-            }
-            IndexPredicate::Range { op, value, .. } => {
-                format!("{name} {} {}", op.symbol(), lit(value))
-            }
-        }
-    }
+/// The index comparison of a comparison operator (`<>` and the other operators
+/// have none).
+pub fn index_cmp(op: BinaryOp) -> Option<Cmp> {
+    Some(match op {
+        BinaryOp::Eq => Cmp::Eq,
+        BinaryOp::Lt => Cmp::Lt,
+        BinaryOp::LtEq => Cmp::LtEq,
+        BinaryOp::Gt => Cmp::Gt,
+        BinaryOp::GtEq => Cmp::GtEq,
+        _ => return None,
+    })
 }
 
 /// How the scan can use one WHERE conjunct.
@@ -884,12 +846,14 @@ pub fn classify_conjunct(e: &Expr, columns: &[usize], schema: &TableSchema) -> C
                 })
             } else if t == crate::schema::DataType::Boolean {
                 ConjunctUse::Other
-            } else {
+            } else if let Some(cmp) = index_cmp(op) {
                 ConjunctUse::Index(IndexPredicate::Range {
                     column: c,
-                    op,
+                    cmp,
                     value,
                 })
+            } else {
+                ConjunctUse::Other
             }
         }
         Expr::InList {

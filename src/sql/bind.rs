@@ -9,13 +9,13 @@ use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
 use crate::column::Value;
-use crate::db::Snapshot;
 use crate::error::{Error, Result};
 use crate::plan::{
     AggExpr, AggFunc, BinaryOp, DatePart, DiffUnit, Expr, LogicalPlan, ScalarFunc, SortKey,
     SubqueryKind, TruncUnit,
 };
 use crate::schema::DataType;
+use crate::storage::Snapshot;
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
 mod from;
@@ -1939,7 +1939,7 @@ pub(crate) fn cast_literal(
     from: DataType,
     to: DataType,
 ) -> std::result::Result<Value, String> {
-    crate::exec::vector::cast_value(v, from, to)
+    crate::value::cast_value(v, from, to)
 }
 
 /// Parses `5 minutes`, `1 hour 30 minutes`, `2 days`, `90 s` into microseconds.

@@ -7,13 +7,13 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::column::{Column, ColumnData, Value};
-use crate::db::Snapshot;
 use crate::error::Result;
 use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
 use crate::plan::optimize::{self, ConjunctUse};
 use crate::plan::{AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, SubqueryKind, ZonePredicate};
 use crate::schema::{DataType, TableSchema};
 use crate::storage::manifest::Granularity;
+use crate::storage::Snapshot;
 
 /// Runs one query: a `SELECT`, or `EXPLAIN [ANALYZE] SELECT ...` whose result is
 /// one VARCHAR column `explain` with a row per line. Other statements need a
@@ -90,7 +90,7 @@ pub fn explain_analyze(
         "Total: rows={} time={} peak_memory={}",
         result.num_rows(),
         millis(total),
-        exec::memory::format_bytes(stats.peak_memory())
+        crate::value::format_bytes(stats.peak_memory())
     );
     Ok(out)
 }
@@ -115,10 +115,10 @@ fn literal(v: &Value, t: DataType) -> String {
     match v {
         Value::Str(s) => format!("'{s}'"),
         Value::Int(_) if t == DataType::Timestamp => {
-            format!("'{}'", exec::format_value(v, t))
+            format!("'{}'", crate::value::format_value(v, t))
         }
-        Value::Ip(_) => format!("'{}'", exec::format_value(v, t)),
-        other => exec::format_value(other, t),
+        Value::Ip(_) => format!("'{}'", crate::value::format_value(v, t)),
+        other => crate::value::format_value(other, t),
     }
 }
 
@@ -127,7 +127,7 @@ fn zone_text(z: &ZonePredicate, schema: &TableSchema) -> String {
     format!(
         "{} {} {}",
         f.name,
-        z.op.symbol(),
+        z.cmp.symbol(),
         literal(&z.value, f.data_type)
     )
 }

@@ -19,11 +19,11 @@ pub mod statement;
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
 
-use crate::db::Snapshot;
 use crate::error::{Error, Result};
 pub use crate::plan::{
     AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ScalarFunc, SortKey,
 };
+use crate::storage::Snapshot;
 pub use session::Session;
 pub use statement::{PreparedStatement, Statement};
 

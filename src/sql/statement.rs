@@ -857,8 +857,8 @@ fn const_value(e: &ast::Expr, fallback: Span) -> Result<(Value, DataType)> {
                 ast::Value::SingleQuotedString(s) => s.clone(),
                 other => other.to_string(),
             };
-            let v = crate::exec::vector::parse_str(&text, to)
-                .map_err(|m| err_at(e.span(), fallback, m))?;
+            let v =
+                crate::value::parse_str(&text, to).map_err(|m| err_at(e.span(), fallback, m))?;
             Ok((v, to))
         }
         E::Cast {
@@ -891,7 +891,7 @@ fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Result<Va
             "Conversion Error: Unimplemented type for cast ({from} -> {to})"
         ));
     }
-    crate::exec::vector::cast_value(v, from, to)
+    crate::value::cast_value(v, from, to)
 }
 
 /// Whether `e` is a literal like `2.5` or `-2.5` (DuckDB: a DECIMAL).
@@ -1429,23 +1429,6 @@ pub fn parse_memory_limit(text: &str) -> std::result::Result<usize, String> {
     })
 }
 
-/// A byte count as DuckDB's `current_setting('memory_limit')` shows it
-/// (`1.8 GiB`).
-pub fn format_memory(bytes: usize) -> String {
-    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{:.1} {}", v, UNITS[u])
-    }
-}
-
 /// `SELECT current_setting('name')` (the whole query): the setting's value.
 fn current_setting(query: &ast::Query, options: &ExecOptions) -> Result<Option<QueryResult>> {
     let ast::SetExpr::Select(s) = query.body.as_ref() else {
@@ -1494,7 +1477,7 @@ fn current_setting(query: &ast::Query, options: &ExecOptions) -> Result<Option<Q
         Setting::Threads => (DataType::BigInt, Value::Int(options.threads as i64)),
         Setting::MemoryLimit => (
             DataType::Varchar,
-            Value::Str(format_memory(options.memory_limit).into()),
+            Value::Str(crate::value::format_bytes(options.memory_limit as u64).into()),
         ),
         Setting::UseIndexes => (DataType::Boolean, Value::Bool(options.use_indexes)),
     };
@@ -1713,9 +1696,6 @@ mod tests {
         ] {
             assert!(parse_memory_limit(bad).is_err(), "{bad}");
         }
-        assert_eq!(format_memory(2_000_000_000), "1.9 GiB");
-        assert_eq!(format_memory(1000), "1000 bytes");
-        assert_eq!(format_memory(3 << 20), "3.0 MiB");
     }
 
     #[test]

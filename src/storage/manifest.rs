@@ -128,6 +128,28 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The stored name of table `name` (names match case-insensitively).
+    pub fn table_key(&self, name: &str) -> Result<String> {
+        if self.tables.contains_key(name) {
+            return Ok(name.to_string());
+        }
+        self.tables
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(name))
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.tables.keys().map(String::as_str).collect();
+                Error::NotFound(if known.is_empty() {
+                    format!("table '{name}' does not exist (the database has no tables)")
+                } else {
+                    format!(
+                        "table '{name}' does not exist; tables: {}",
+                        known.join(", ")
+                    )
+                })
+            })
+    }
+
     /// The file name of generation `g`.
     pub fn file_name(g: u64) -> String {
         format!("{MANIFEST_PREFIX}{g:020}")

@@ -2,8 +2,13 @@
 
 pub mod backend;
 pub mod cache;
+pub mod check;
+pub mod commit;
 pub mod encoding;
 pub mod manifest;
 pub mod mem;
 pub mod segment;
+pub mod snapshot;
 pub mod wire;
+
+pub use snapshot::{ColumnSize, PartitionInfo, ScanOptions, SegmentInfo, Snapshot, TableInfo};

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod architecture;
 mod corruption;
 mod crash;
 mod encoding_props;

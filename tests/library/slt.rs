@@ -321,7 +321,7 @@ fn export_csv(db: &Db) {
                     Value::Null => "\\N".to_string(),
                     Value::Str(s) => format!("\"{}\"", s.replace('"', "\"\"")),
                     Value::Float(f) => format!("{f:?}"),
-                    other => logdb::exec::format_value(other, *t),
+                    other => logdb::value::format_value(other, *t),
                 })
                 .collect();
             out.push_str(&cells.join(","));
@@ -349,7 +349,7 @@ fn render(v: &Value, t: DataType) -> String {
             }
         }
         Value::Str(s) if s.is_empty() => "(empty)".into(),
-        other => logdb::exec::format_value(other, t),
+        other => logdb::value::format_value(other, t),
     }
 }
 

@@ -12,7 +12,8 @@ use logdb::import::{import, ImportOptions, Source};
 use logdb::ingest::generate::{generate, GenOptions};
 use logdb::time::format_timestamp;
 
-use crate::import_cmd::{human_bytes, print_summary, CliObserver};
+use crate::import_cmd::{print_summary, CliObserver};
+use logdb::value::format_bytes;
 
 /// Arguments of `logdb demo`.
 #[derive(clap::Args, Debug)]
@@ -64,7 +65,7 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
         out,
         "  {} lines, {} in {:.1} s",
         gen.lines,
-        human_bytes(gen.bytes),
+        format_bytes(gen.bytes),
         start.elapsed().as_secs_f64()
     )?;
 

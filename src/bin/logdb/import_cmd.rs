@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use logdb::db::Db;
 use logdb::import::{import, ImportObserver, ImportOptions, ImportStats, Source};
 use logdb::ingest::{ParserOptions, UidSource};
+use logdb::value::format_bytes;
 
 /// Parses `--uid-from`: `param:NAME` (or a bare NAME), `remote_user`, `field:NAME`, `none`.
 pub fn parse_uid_source(spec: &str) -> Result<UidSource> {
@@ -25,21 +26,6 @@ pub fn parse_uid_source(spec: &str) -> Result<UidSource> {
             None => UidSource::QueryParam(s.into()),
         },
     })
-}
-
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 /// Shows progress on a terminal and writes rejected lines to the reject file.
@@ -279,8 +265,8 @@ pub fn print_summary(
     writeln!(out, "lines read:     {}", s.lines)?;
     writeln!(out, "rows stored:    {}", s.rows)?;
     writeln!(out, "lines rejected: {}", s.rejected)?;
-    writeln!(out, "input bytes:    {}", human_bytes(s.bytes_read))?;
-    writeln!(out, "table on disk:  {}", human_bytes(table_bytes))?;
+    writeln!(out, "input bytes:    {}", format_bytes(s.bytes_read))?;
+    writeln!(out, "table on disk:  {}", format_bytes(table_bytes))?;
     writeln!(
         out,
         "elapsed:        {:.2} s ({:.0} lines/s)",

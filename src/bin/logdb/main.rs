@@ -85,7 +85,7 @@ enum Command {
     },
 }
 
-use import_cmd::human_bytes;
+use logdb::value::format_bytes;
 
 fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::Result<()> {
     let cols: Vec<String> = t
@@ -99,7 +99,7 @@ fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::
         "table {}: {} rows, {} on disk, {} partitions",
         t.name,
         t.rows,
-        human_bytes(t.bytes),
+        format_bytes(t.bytes),
         t.partitions.len()
     )?;
     writeln!(out, "  columns: {}", cols.join(", "))?;
@@ -116,7 +116,7 @@ fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::
             "  partition {}: {} rows, {}, {} segments",
             p.key,
             p.rows,
-            human_bytes(p.bytes),
+            format_bytes(p.bytes),
             p.segments.len()
         )?;
         if segments {
@@ -135,7 +135,7 @@ fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::
                     "    {}: {} rows, {} {range}",
                     s.file,
                     s.rows,
-                    human_bytes(s.bytes)
+                    format_bytes(s.bytes)
                 )?;
             }
         }
@@ -209,7 +209,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.tables,
                 report.segments,
                 report.rows,
-                human_bytes(report.bytes)
+                format_bytes(report.bytes)
             )?;
             for n in &report.notes {
                 writeln!(out, "note: {n}")?;
@@ -244,10 +244,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             out,
                             "    {:<24} {:>10} = {} + {} + {}  ({:.2} bytes/row{storage})",
                             c.name,
-                            human_bytes(total),
-                            human_bytes(c.data_bytes),
-                            human_bytes(c.dict_bytes),
-                            human_bytes(c.index_bytes),
+                            format_bytes(total),
+                            format_bytes(c.data_bytes),
+                            format_bytes(c.dict_bytes),
+                            format_bytes(c.index_bytes),
                             total as f64 / info.rows.max(1) as f64
                         )?;
                     }

@@ -346,8 +346,7 @@ impl Binder<'_> {
         let Some(text) = self.literal_text(name, args, 1)? else {
             return Ok(Expr::literal(Value::Null, DataType::Boolean));
         };
-        let (net, mask) =
-            crate::exec::functions::parse_cidr(&text).map_err(|m| self.err(args[1].span(), m))?;
+        let (net, mask) = crate::ip::parse_cidr(&text).map_err(|m| self.err(args[1].span(), m))?;
         Ok(Expr::Func {
             func: ScalarFunc::IpInCidr(net, mask),
             args: vec![ip],
@@ -410,8 +409,7 @@ impl Binder<'_> {
                 let Some(fmt) = self.literal_text(name, args, 1)? else {
                     return null(DataType::Varchar);
                 };
-                crate::exec::functions::parse_format(&fmt)
-                    .map_err(|m| self.err(args[1].span(), m))?;
+                crate::time::parse_format(&fmt).map_err(|m| self.err(args[1].span(), m))?;
                 func(
                     ScalarFunc::Strftime(fmt.into()),
                     vec![ts],

@@ -25,7 +25,7 @@ use logdb::sql::Session;
 use logdb::storage::mem::MemBackend;
 use logdb::{Error, QueryResult};
 
-use crate::import_cmd::human_bytes;
+use logdb::value::format_bytes;
 use render::{Layout, Mode};
 use split::Item;
 
@@ -480,7 +480,7 @@ impl Shell {
                     ", {} rows scanned ({:.1} M rows/s), {} read",
                     scanned,
                     scanned as f64 / secs.max(1e-9) / 1e6,
-                    human_bytes(bytes)
+                    format_bytes(bytes)
                 ));
             }
             let _ = writeln!(err, "{line}");
@@ -569,7 +569,7 @@ fn progress_bar(progress: &Progress, done: &mpsc::Receiver<()>) {
         bar.set_message(format!(
             "{} rows, {}",
             progress.rows_scanned.load(Ordering::Relaxed),
-            human_bytes(progress.bytes_read.load(Ordering::Relaxed))
+            format_bytes(progress.bytes_read.load(Ordering::Relaxed))
         ));
         bar.tick();
         if done.recv_timeout(Duration::from_millis(100)) != Err(Timeout) {

@@ -187,7 +187,7 @@ fn write_cell(buf: &mut String, cell: Cell<'_>, null_text: &str) {
             let _ = write!(buf, "{x}");
         }
         Cell::Timestamp(t) => logdb::time::write_timestamp(buf, t),
-        Cell::Float(x) => buf.push_str(&logdb::exec::vector::format_float(x)),
+        Cell::Float(x) => buf.push_str(&logdb::value::format_float(x)),
         Cell::Bool(b) => buf.push_str(if b { "true" } else { "false" }),
         Cell::Text(s) => buf.push_str(s),
         Cell::Ip(ip) => buf.push_str(&logdb::ip::format(ip)),

@@ -1,4 +1,4 @@
-//! Bitmap-index access for the scan: the candidate rows of a segment computed from
+//! Bitmap indexes in scans: the candidate rows of a segment computed from
 //! its indexes before any column data is read, and aggregates answered from index
 //! cardinalities alone.
 //!
@@ -8,10 +8,9 @@
 
 use roaring::RoaringBitmap;
 
+use super::{Cmp, IndexPredicate};
 use crate::column::Value;
 use crate::error::{Error, Result};
-use crate::plan::optimize::IndexPredicate;
-use crate::plan::BinaryOp;
 use crate::storage::segment::{IndexKeys, Segment};
 
 /// Above this many keys a range predicate reads the index page by page instead of
@@ -42,7 +41,7 @@ pub fn is_point_read(
 fn key_range(
     seg: &Segment,
     col: usize,
-    op: BinaryOp,
+    cmp: Cmp,
     value: &Value,
 ) -> Result<Option<std::ops::Range<usize>>> {
     let Some(ix) = seg.index(col) else {
@@ -55,7 +54,7 @@ fn key_range(
             let dict = seg
                 .dictionary(col)?
                 .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
-            let (lo, hi) = super::vector::dict_bounds(&dict, s);
+            let (lo, hi) = dict.sorted_range(s);
             (lo as usize, hi as usize)
         }
         (IndexKeys::Ints(keys), Value::Int(v)) => (
@@ -64,13 +63,12 @@ fn key_range(
         ),
         _ => return Ok(None),
     };
-    Ok(Some(match op {
-        BinaryOp::Lt => 0..lower,
-        BinaryOp::LtEq => 0..upper,
-        BinaryOp::Gt => upper..n,
-        BinaryOp::GtEq => lower..n,
-        BinaryOp::Eq => lower..upper,
-        _ => return Ok(None),
+    Ok(Some(match cmp {
+        Cmp::Lt => 0..lower,
+        Cmp::LtEq => 0..upper,
+        Cmp::Gt => upper..n,
+        Cmp::GtEq => lower..n,
+        Cmp::Eq => lower..upper,
     }))
 }
 
@@ -108,7 +106,8 @@ pub fn predicate_rows(seg: &Segment, p: &IndexPredicate) -> Result<Option<Roarin
             }
             Ok(Some(out))
         }
-        IndexPredicate::Range { column, op, value } => match key_range(seg, *column, *op, value)? {
+        IndexPredicate::Range { column, cmp, value } => match key_range(seg, *column, *cmp, value)?
+        {
             Some(keys) => union_keys(seg, *column, keys).map(Some),
             None => Ok(None),
         },
