@@ -13,6 +13,7 @@ pub mod group;
 pub mod join;
 pub mod memory;
 pub mod metrics;
+mod options;
 pub mod result;
 pub mod sketch;
 mod sort;
@@ -21,7 +22,6 @@ mod subquery;
 mod topn_agg;
 pub mod vector;
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -41,147 +41,12 @@ use crate::storage::Snapshot;
 use agg::AggState;
 use memory::Reservation;
 pub use metrics::{ExecStats, OperatorStats};
-pub use result::{ColumnIndex, FromValue, Row, Rows};
+pub use options::{default_memory_limit, ExecOptions, Progress};
+pub use result::{ColumnIndex, FromValue, QueryResult, Row, Rows};
 use sort::sort;
 use vector::Vector;
 
 pub use crate::value::{cast_value, format_value};
-
-/// The result of a query: typed columns and the rows as batches.
-#[derive(Clone, Debug, PartialEq)]
-pub struct QueryResult {
-    pub columns: Vec<(String, DataType)>,
-    pub batches: Vec<Batch>,
-}
-
-impl QueryResult {
-    pub fn num_rows(&self) -> usize {
-        self.batches.iter().map(Batch::num_rows).sum()
-    }
-
-    /// All rows as values (timestamps as `Value::Int` micros, IPs as `Value::Ip`).
-    pub fn rows(&self) -> Vec<Vec<Value>> {
-        let mut out = Vec::with_capacity(self.num_rows());
-        for b in &self.batches {
-            for r in 0..b.num_rows() {
-                out.push(b.columns.iter().map(|c| c.value(r)).collect());
-            }
-        }
-        out
-    }
-
-    /// All rows as text, the way DuckDB prints them (NULL as `NULL`).
-    pub fn text_rows(&self) -> Vec<Vec<String>> {
-        self.rows()
-            .into_iter()
-            .map(|r| {
-                r.iter()
-                    .zip(&self.columns)
-                    .map(|(v, (_, t))| format_value(v, *t))
-                    .collect()
-            })
-            .collect()
-    }
-
-    /// A plain-text table with a header line.
-    pub fn to_table_string(&self) -> String {
-        let rows = self.text_rows();
-        let mut width: Vec<usize> = self
-            .columns
-            .iter()
-            .map(|(n, _)| n.chars().count())
-            .collect();
-        for r in &rows {
-            for (w, v) in width.iter_mut().zip(r) {
-                *w = (*w).max(v.chars().count());
-            }
-        }
-        let mut out = String::new();
-        let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
-            let mut first = true;
-            for (c, w) in cells.zip(&width) {
-                if !first {
-                    out.push_str(" | ");
-                }
-                first = false;
-                let _ = write!(out, "{c:<w$}");
-            }
-            while out.ends_with(' ') {
-                out.pop();
-            }
-            out.push('\n');
-        };
-        line(&mut out, &mut self.columns.iter().map(|(n, _)| n.as_str()));
-        let sep: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
-        line(&mut out, &mut sep.iter().map(String::as_str));
-        for r in &rows {
-            line(&mut out, &mut r.iter().map(String::as_str));
-        }
-        let _ = writeln!(out, "({} rows)", rows.len());
-        out
-    }
-}
-
-/// Execution settings.
-#[derive(Clone, Debug)]
-pub struct ExecOptions {
-    /// Worker threads for the scan pipeline (`SET threads = n`).
-    pub threads: usize,
-    /// Use bitmap indexes for WHERE conjuncts on indexed columns and for index-only
-    /// aggregates (off: every query scans column data; results are the same).
-    pub use_indexes: bool,
-    /// Bytes a query may hold in operator state (hash tables, sort buffers, results)
-    /// before it streams, spills or fails with `Error::ResourcesExhausted`
-    /// (`SET memory_limit = '2GB'`). Default: [`default_memory_limit`].
-    pub memory_limit: usize,
-    /// Set to true (e.g. from a Ctrl-C handler) to cancel the running query: it
-    /// stops at the next block and fails with `Error::Cancelled`.
-    pub cancel: Option<Arc<AtomicBool>>,
-    /// Live counters for a progress display, updated while the query runs.
-    pub progress: Option<Arc<Progress>>,
-}
-
-impl Default for ExecOptions {
-    fn default() -> Self {
-        ExecOptions {
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            use_indexes: true,
-            memory_limit: default_memory_limit(),
-            cancel: None,
-            progress: None,
-        }
-    }
-}
-
-/// Half of physical memory (at least 256 MiB), the default `memory_limit`.
-pub fn default_memory_limit() -> usize {
-    const FLOOR: usize = 256 << 20;
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let (pages, page) = unsafe {
-        (
-            libc::sysconf(libc::_SC_PHYS_PAGES),
-            libc::sysconf(libc::_SC_PAGESIZE),
-        )
-    };
-    if pages <= 0 || page <= 0 {
-        return 4 << 30;
-    }
-    ((pages as u128 * page as u128 / 2).min(usize::MAX as u128) as usize).max(FLOOR)
-}
-
-/// What a running query has done so far, for progress bars and footers. Updated
-/// by the scan workers; read from any thread.
-#[derive(Debug, Default)]
-pub struct Progress {
-    /// Segments the scan will visit (known once the scan starts).
-    pub segments_total: std::sync::atomic::AtomicU64,
-    /// Segments finished.
-    pub segments_done: std::sync::atomic::AtomicU64,
-    /// Rows of the blocks decoded so far.
-    pub rows_scanned: std::sync::atomic::AtomicU64,
-    /// Compressed bytes of the column chunks decoded so far.
-    pub bytes_read: std::sync::atomic::AtomicU64,
-}
 
 /// Runs a plan against a snapshot.
 pub fn execute(snapshot: &Snapshot, plan: &LogicalPlan, opts: &ExecOptions) -> Result<QueryResult> {

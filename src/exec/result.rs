@@ -1,4 +1,5 @@
-//! Typed access to a [`QueryResult`]: rows with typed getters and whole columns.
+//! The result of a query ([`QueryResult`]: typed columns, batches, a text table) and
+//! typed access to it: rows with typed getters and whole columns.
 //!
 //! ```no_run
 //! # use logdb::Db;
@@ -19,12 +20,88 @@
 //! since the epoch (UTC), IP as [`std::net::IpAddr`] or `u128`.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use super::QueryResult;
 use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::schema::DataType;
+use crate::value::format_value;
+
+/// The result of a query: typed columns and the rows as batches.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryResult {
+    pub columns: Vec<(String, DataType)>,
+    pub batches: Vec<Batch>,
+}
+
+impl QueryResult {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(Batch::num_rows).sum()
+    }
+
+    /// All rows as values (timestamps as `Value::Int` micros, IPs as `Value::Ip`).
+    pub fn rows(&self) -> Vec<Vec<Value>> {
+        let mut out = Vec::with_capacity(self.num_rows());
+        for b in &self.batches {
+            for r in 0..b.num_rows() {
+                out.push(b.columns.iter().map(|c| c.value(r)).collect());
+            }
+        }
+        out
+    }
+
+    /// All rows as text, the way DuckDB prints them (NULL as `NULL`).
+    pub fn text_rows(&self) -> Vec<Vec<String>> {
+        self.rows()
+            .into_iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&self.columns)
+                    .map(|(v, (_, t))| format_value(v, *t))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A plain-text table with a header line.
+    pub fn to_table_string(&self) -> String {
+        let rows = self.text_rows();
+        let mut width: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .collect();
+        for r in &rows {
+            for (w, v) in width.iter_mut().zip(r) {
+                *w = (*w).max(v.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+            let mut first = true;
+            for (c, w) in cells.zip(&width) {
+                if !first {
+                    out.push_str(" | ");
+                }
+                first = false;
+                let _ = write!(out, "{c:<w$}");
+            }
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            out.push('\n');
+        };
+        line(&mut out, &mut self.columns.iter().map(|(n, _)| n.as_str()));
+        let sep: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
+        line(&mut out, &mut sep.iter().map(String::as_str));
+        for r in &rows {
+            line(&mut out, &mut r.iter().map(String::as_str));
+        }
+        let _ = writeln!(out, "({} rows)", rows.len());
+        out
+    }
+}
 
 /// Names a result column: by position (`0`, `1`, ...) or by name (exact match
 /// first, then case-insensitive, as in SQL).
