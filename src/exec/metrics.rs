@@ -50,6 +50,8 @@ pub struct ExecStats {
     /// The query's memory pool (created by the first operator that reserves).
     memory: OnceLock<Arc<MemoryPool>>,
     operators: Mutex<Vec<(usize, OperatorStats)>>,
+    /// The physical operators run, in the order they started.
+    ran: Mutex<Vec<&'static str>>,
 }
 
 impl ExecStats {
@@ -67,6 +69,18 @@ impl ExecStats {
             node as *const LogicalPlan as usize,
             OperatorStats { rows, time },
         ));
+    }
+
+    pub(crate) fn ran(&self, operator: &'static str) {
+        let mut ran = self.ran.lock().unwrap_or_else(|p| p.into_inner());
+        ran.push(operator);
+    }
+
+    /// The names of the physical operators that ran, in the order they started
+    /// (the operators of subqueries and of both phases of a two-phase top-N
+    /// included).
+    pub fn operators_run(&self) -> Vec<&'static str> {
+        self.ran.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The query's memory pool, created with `limit` on first use.

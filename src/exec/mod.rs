@@ -14,10 +14,11 @@ pub mod join;
 pub mod memory;
 pub mod metrics;
 mod options;
+pub mod physical;
 pub mod result;
 pub mod sketch;
 mod sort;
-mod stream;
+pub mod stream;
 mod subquery;
 mod topn_agg;
 pub mod vector;
@@ -42,6 +43,7 @@ use agg::AggState;
 use memory::Reservation;
 pub use metrics::{ExecStats, OperatorStats};
 pub use options::{default_memory_limit, ExecOptions, Progress};
+use physical::{Operator, PhysicalPlan};
 pub use result::{ColumnIndex, FromValue, QueryResult, Row, Rows};
 use sort::sort;
 use vector::Vector;
@@ -67,6 +69,20 @@ pub fn execute_with_stats(
     Ok(QueryResult { columns, batches })
 }
 
+/// Runs a physical plan made by [`physical::plan`] (from a plan whose subqueries
+/// were resolved), recording what it did in `stats`: what EXPLAIN ANALYZE shows is
+/// what ran.
+pub fn execute_physical(
+    snapshot: &Snapshot,
+    plan: &PhysicalPlan<'_>,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<QueryResult> {
+    let columns = plan.node.schema();
+    let batches = run_plan(snapshot, plan, opts, stats, None)?;
+    Ok(QueryResult { columns, batches })
+}
+
 /// `plan` with its uncorrelated subqueries run and replaced by their results
 /// (EXPLAIN ANALYZE shows this plan).
 pub fn resolve_subqueries<'p>(
@@ -84,10 +100,24 @@ enum Sink<'a> {
     Aggregate(&'a [(Expr, String)], &'a [(AggExpr, String)]),
 }
 
-/// Runs `plan`; `row_budget` lets a LIMIT without ORDER BY stop a scan early.
+/// Plans `plan` physically and runs it; `row_budget` lets a LIMIT without ORDER
+/// BY stop a scan early.
 fn run(
     snapshot: &Snapshot,
     plan: &LogicalPlan,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+    row_budget: Option<usize>,
+) -> Result<Vec<Batch>> {
+    let p = physical::plan(snapshot, plan, opts)?;
+    run_plan(snapshot, &p, opts, stats, row_budget)
+}
+
+/// Runs one physical operator (and its inputs), recording rows and time against
+/// its logical node and its name as run.
+fn run_plan(
+    snapshot: &Snapshot,
+    p: &PhysicalPlan<'_>,
     opts: &ExecOptions,
     stats: &ExecStats,
     row_budget: Option<usize>,
@@ -100,77 +130,55 @@ fn run(
     {
         return Err(Error::Cancelled);
     }
-    let out = match stream::try_run(snapshot, plan, opts, stats)? {
-        Some(out) => out,
-        None => run_node(snapshot, plan, opts, stats, row_budget)?,
-    };
+    stats.ran(p.name());
+    let out = run_operator(snapshot, p, opts, stats, row_budget)?;
     let rows: usize = out.iter().map(Batch::num_rows).sum();
-    stats.record(plan, rows as u64, start.elapsed());
+    stats.record(p.node, rows as u64, start.elapsed());
     Ok(out)
 }
 
-fn run_node(
+fn run_operator(
     snapshot: &Snapshot,
-    plan: &LogicalPlan,
+    p: &PhysicalPlan<'_>,
     opts: &ExecOptions,
     stats: &ExecStats,
     row_budget: Option<usize>,
 ) -> Result<Vec<Batch>> {
-    match plan {
-        LogicalPlan::Project { input, exprs } if is_scan_chain(input) => pipeline(
+    let input = |i: usize, budget: Option<usize>| -> Result<Vec<Batch>> {
+        let child = p
+            .children
+            .get(i)
+            .ok_or_else(|| Error::Internal(format!("{} has no input {i}", p.name())))?;
+        run_plan(snapshot, child, opts, stats, budget)
+    };
+    match (&p.op, p.node) {
+        (Operator::ScanProject { scan, exprs }, _) => pipeline(
             snapshot,
-            input,
+            scan,
             Sink::Project(exprs),
             opts,
             stats,
             row_budget,
             None,
         ),
-        LogicalPlan::Aggregate { input, group, aggs } if is_scan_chain(input) => {
-            if opts.use_indexes {
-                if let Some(b) = index_only_aggregate(snapshot, input, group, aggs, opts, stats)? {
-                    return Ok(b);
-                }
-            }
-            pipeline(
-                snapshot,
-                input,
-                Sink::Aggregate(group, aggs),
-                opts,
-                stats,
-                None,
-                None,
-            )
+        (Operator::ScanAggregate { scan, group, aggs }, _) => pipeline(
+            snapshot,
+            scan,
+            Sink::Aggregate(group, aggs),
+            opts,
+            stats,
+            None,
+            None,
+        ),
+        (Operator::IndexOnlyAggregate { scan, group, aggs }, _) => {
+            index_only_aggregate(snapshot, scan, group, aggs, opts, stats)?.ok_or_else(|| {
+                Error::Internal("index-only aggregate planned for a shape it cannot run".into())
+            })
         }
-        LogicalPlan::Scan { .. } | LogicalPlan::Filter { .. } if is_scan_chain(plan) => {
-            // A bare scan: project every scanned column.
-            let exprs: Vec<(Expr, String)> = plan
-                .schema()
-                .into_iter()
-                .enumerate()
-                .map(|(i, (name, data_type))| {
-                    (
-                        Expr::Column {
-                            index: i,
-                            name: name.clone(),
-                            data_type,
-                        },
-                        name,
-                    )
-                })
-                .collect();
-            pipeline(
-                snapshot,
-                plan,
-                Sink::Project(&exprs),
-                opts,
-                stats,
-                row_budget,
-                None,
-            )
-        }
-        LogicalPlan::Filter { input, predicate } => {
-            let batches = run(snapshot, input, opts, stats, None)?;
+        (Operator::StreamingAggregate(sp), _) => stream::run(snapshot, sp, opts, stats),
+        (Operator::TwoPhaseTopN(two), node) => topn_agg::run(snapshot, node, two, opts, stats),
+        (Operator::Filter, LogicalPlan::Filter { predicate, .. }) => {
+            let batches = input(0, None)?;
             let parts = optimize::conjuncts(predicate);
             let used: Vec<Vec<bool>> = parts
                 .iter()
@@ -206,8 +214,8 @@ fn run_node(
             }
             Ok(out)
         }
-        LogicalPlan::Project { input, exprs } => {
-            let batches = run(snapshot, input, opts, stats, row_budget)?;
+        (Operator::Project, LogicalPlan::Project { exprs, .. }) => {
+            let batches = input(0, row_budget)?;
             let mut out = Vec::with_capacity(batches.len());
             for b in batches {
                 let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
@@ -215,64 +223,71 @@ fn run_node(
             }
             Ok(out)
         }
-        LogicalPlan::Aggregate { input, group, aggs } => {
-            let batches = run(snapshot, input, opts, stats, None)?;
+        (Operator::HashAggregate, LogicalPlan::Aggregate { group, aggs, .. }) => {
+            let batches = input(0, None)?;
             let pool = stats.memory(opts.memory_limit);
             aggregate_batches(batches, group, aggs, pool.reservation("hash aggregate"))
         }
-        LogicalPlan::Join {
-            left,
-            right,
-            kind,
-            on,
-            filter,
-            build,
-        } => {
+        (
+            Operator::HashJoin,
+            LogicalPlan::Join {
+                left,
+                right,
+                kind,
+                on,
+                filter,
+                build,
+            },
+        ) => {
             let (ls, rs) = (left.schema(), right.schema());
             let inputs = join::JoinInputs {
-                left: run(snapshot, left, opts, stats, None)?,
+                left: input(0, None)?,
                 left_schema: &ls,
-                right: run(snapshot, right, opts, stats, None)?,
+                right: input(1, None)?,
                 right_schema: &rs,
             };
             join::hash_join(inputs, *kind, on, filter.as_ref(), *build, opts)
         }
-        LogicalPlan::Union { inputs } => {
+        (Operator::Union, LogicalPlan::Union { inputs }) => {
             let mut out = Vec::new();
-            for i in inputs {
-                out.extend(run(snapshot, i, opts, stats, row_budget)?);
+            for i in 0..inputs.len() {
+                out.extend(input(i, row_budget)?);
             }
             Ok(out)
         }
-        LogicalPlan::Values { batches, .. } => Ok(batches.clone()),
-        LogicalPlan::OneRow => {
+        (Operator::Values, LogicalPlan::Values { batches, .. }) => Ok(batches.clone()),
+        (Operator::OneRow, _) => {
             let mut c = Column::new(ColumnData::Bool(vec![true]));
             c.validity = None;
             Ok(vec![Batch { columns: vec![c] }])
         }
-        LogicalPlan::Scan { .. } => Err(Error::Internal("unreachable scan".into())),
-        LogicalPlan::Sort { input, keys, fetch } => {
-            let batches = run(snapshot, input, opts, stats, None)?;
+        (
+            Operator::Sort | Operator::TopN,
+            LogicalPlan::Sort {
+                input: child,
+                keys,
+                fetch,
+            },
+        ) => {
+            let batches = input(0, None)?;
             sort(
                 batches,
                 keys,
                 *fetch,
-                &input.schema(),
+                &child.schema(),
                 stats.memory(opts.memory_limit),
             )
         }
-        LogicalPlan::Limit { input, skip, fetch } => {
-            if let Some(b) = topn_agg::try_run(snapshot, plan, opts, stats)? {
-                return Ok(b);
-            }
+        (Operator::Limit, LogicalPlan::Limit { skip, fetch, .. }) => {
             let budget = fetch.map(|f| f.saturating_add(*skip));
-            let batches = run(snapshot, input, opts, stats, budget)?;
+            let batches = input(0, budget)?;
             Ok(limit(batches, *skip, *fetch))
         }
-        LogicalPlan::Distinct { input } => {
-            let batches = run(snapshot, input, opts, stats, None)?;
-            distinct(batches)
-        }
+        (Operator::Distinct, _) => distinct(input(0, None)?),
+        _ => Err(Error::Internal(format!(
+            "physical operator {} does not match its logical node",
+            p.name()
+        ))),
     }
 }
 
@@ -426,7 +441,7 @@ fn project(
     Ok(Batch { columns: out })
 }
 
-struct ScanInfo<'a> {
+pub(crate) struct ScanInfo<'a> {
     table: &'a str,
     columns: &'a [usize],
     time_range: Option<(i64, i64)>,

@@ -363,14 +363,78 @@ fn chain(plan: &LogicalPlan) -> Option<Chain<'_>> {
     }
 }
 
-/// Runs `plan` partition by partition when its aggregate's keys allow it and the
-/// table has more than one unit; `None` otherwise.
-pub(crate) fn try_run(
+/// A partition-streaming aggregation, decided by [`plan`] and run by [`run`]: the
+/// aggregate over a scan, run unit by unit (runs of partitions ending on a bucket
+/// boundary of a time key), with the operators above it applied per unit, as a
+/// top-N across units, or on the collected rows.
+pub struct StreamPlan<'a> {
+    ch: Chain<'a>,
+    info: ScanInfo<'a>,
+    group: &'a [(Expr, String)],
+    aggs: &'a [(AggExpr, String)],
+    keys: KeyPlan,
+    units: Vec<Vec<Arc<Segment>>>,
+}
+
+impl<'a> StreamPlan<'a> {
+    /// The aggregate node the units run.
+    pub fn aggregate(&self) -> &'a LogicalPlan {
+        self.ch.aggregate
+    }
+
+    /// The operators between the plan's top and the aggregate, top first, each
+    /// with where it runs: `per unit`, `across units` (a top-N) or `after units`.
+    pub fn above(&self) -> Vec<(&'a LogicalPlan, &'static str)> {
+        let (per_unit, top_n, _) = self.split();
+        self.ch
+            .above
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let place = if i >= self.ch.above.len() - per_unit {
+                    "per unit"
+                } else if top_n && i + 1 == self.ch.above.len() - per_unit {
+                    "across units"
+                } else {
+                    "after units"
+                };
+                (*p, place)
+            })
+            .collect()
+    }
+
+    /// Units the aggregate runs in.
+    pub fn units(&self) -> usize {
+        self.units.len()
+    }
+
+    /// (operators run per unit, whether the next one up is a top-N across units,
+    /// the index where the per-unit operators start in `ch.above`).
+    fn split(&self) -> (usize, bool, usize) {
+        let per_unit = self
+            .ch
+            .above
+            .iter()
+            .rev()
+            .take_while(|p| matches!(p, LogicalPlan::Filter { .. } | LogicalPlan::Project { .. }))
+            .count();
+        let split = self.ch.above.len() - per_unit;
+        let top_n = split > 0
+            && matches!(
+                self.ch.above[split - 1],
+                LogicalPlan::Sort { fetch: Some(_), .. }
+            );
+        (per_unit, top_n, split)
+    }
+}
+
+/// Plans `plan` to run partition by partition when its aggregate's keys allow it
+/// and the table has more than one unit; `None` otherwise.
+pub(crate) fn plan<'a>(
     snapshot: &Snapshot,
-    plan: &LogicalPlan,
+    plan: &'a LogicalPlan,
     opts: &ExecOptions,
-    stats: &ExecStats,
-) -> Result<Option<Vec<crate::column::Batch>>> {
+) -> Result<Option<StreamPlan<'a>>> {
     let Some(ch) = chain(plan) else {
         return Ok(None);
     };
@@ -438,6 +502,32 @@ pub(crate) fn try_run(
             units.push(segs);
         }
     }
+    Ok(Some(StreamPlan {
+        ch,
+        info,
+        group,
+        aggs,
+        keys,
+        units,
+    }))
+}
+
+/// Runs a partition-streaming aggregation planned by [`plan`].
+pub(crate) fn run(
+    snapshot: &Snapshot,
+    sp: &StreamPlan<'_>,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<Vec<Batch>> {
+    let StreamPlan {
+        ch,
+        info,
+        group,
+        aggs,
+        keys,
+        units,
+    } = sp;
+    let (group, aggs) = (*group, *aggs);
     let start = Instant::now();
     // Split the operators above the aggregate: per-row ones run on each unit's
     // result; a Sort with a fetch becomes a top-N across units; the rest run on
@@ -556,11 +646,11 @@ pub(crate) fn try_run(
     };
     super::aggregate_units(
         snapshot,
-        &info,
+        info,
         group,
         &aggs_only,
-        &keys,
-        units,
+        keys,
+        units.clone(),
         opts,
         stats,
         super::UnitSink {
@@ -594,7 +684,7 @@ pub(crate) fn try_run(
         let n = batches.iter().map(|b| b.num_rows() as u64).sum();
         stats.record(op, n, elapsed + t.elapsed());
     }
-    Ok(Some(batches))
+    Ok(batches)
 }
 
 /// Runs one operator above an aggregate on its materialized input.

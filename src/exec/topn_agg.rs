@@ -6,41 +6,38 @@
 //! top `OFFSET + LIMIT` keys; phase 2 runs the original aggregation on the rows
 //! of those keys only (`key IN (..)`, which the bitmap index answers), then the
 //! original sort and limit on exact values. The shape is recognized by
-//! [`optimize::two_phase_top_n`]; group keys are deterministic (no subqueries).
+//! [`crate::plan::optimize::two_phase_top_n`] and chosen by the physical planner; group keys are deterministic (no subqueries).
 
 use hashbrown::HashSet;
 
 use super::vector::Vector;
 use super::{agg, ExecOptions, ExecStats};
 use crate::column::{Batch, Value};
-use crate::error::Result;
-use crate::plan::optimize;
+use crate::error::{Error, Result};
+use crate::plan::optimize::TwoPhaseTopN;
 use crate::plan::{BinaryOp, Expr, LogicalPlan};
 use crate::schema::DataType;
 use crate::storage::Snapshot;
 
-/// Runs `plan` in two phases when it has the top-N aggregation shape; `None`
-/// otherwise.
-pub(crate) fn try_run(
+/// Runs `plan` (a LIMIT over a top-N aggregation, `two` its split) in two phases:
+/// phase 1 ranks the groups, phase 2 aggregates the rows of the kept keys.
+pub(crate) fn run(
     snapshot: &Snapshot,
     plan: &LogicalPlan,
+    two: &TwoPhaseTopN,
     opts: &ExecOptions,
     stats: &ExecStats,
-) -> Result<Option<Vec<Batch>>> {
+) -> Result<Vec<Batch>> {
     let LogicalPlan::Limit { skip, fetch, .. } = plan else {
-        return Ok(None);
-    };
-    let Some(two) = optimize::two_phase_top_n(plan) else {
-        return Ok(None);
+        return Err(Error::Internal(
+            "two-phase top-N over a non-LIMIT node".into(),
+        ));
     };
     let top = super::run(snapshot, &two.phase1, opts, stats, None)?;
-    let predicate = key_filter(&top, &two.keys);
-    let Some(phase2) = optimize::top_n_phase2(plan, predicate) else {
-        return Ok(None);
-    };
+    let phase2 = super::physical::phase2(plan, key_filter(&top, &two.keys))?;
     let budget = fetch.map(|f| f.saturating_add(*skip));
     let batches = super::run(snapshot, &phase2, opts, stats, budget)?;
-    Ok(Some(super::limit(batches, *skip, *fetch)))
+    Ok(super::limit(batches, *skip, *fetch))
 }
 
 /// The conjunction over the group keys of "key is one of the values phase 1

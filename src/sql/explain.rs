@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::column::{Column, ColumnData, Value};
 use crate::error::Result;
+use crate::exec::physical::{self, Operator, PhysicalPlan};
 use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
 use crate::plan::optimize::{self, ConjunctUse};
 use crate::plan::{AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, SubqueryKind, ZonePredicate};
@@ -29,25 +30,32 @@ pub fn query(snapshot: &Snapshot, sql: &str, opts: &ExecOptions) -> Result<Query
     }
 }
 
-/// Runs a parsed query; `mode` is `Some(analyze)` for `EXPLAIN [ANALYZE]`.
+/// What `EXPLAIN` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainMode {
+    /// `EXPLAIN`: the physical plan, not run.
+    Physical,
+    /// `EXPLAIN (LOGICAL)`: the optimized logical plan, not run.
+    Logical,
+    /// `EXPLAIN ANALYZE`: the physical plan run, with measurements.
+    Analyze,
+}
+
+/// Runs a parsed query; `mode` is set for `EXPLAIN`.
 pub fn run(
     snapshot: &Snapshot,
     q: &sqlparser::ast::Query,
-    mode: Option<bool>,
+    mode: Option<ExplainMode>,
     opts: &ExecOptions,
 ) -> Result<QueryResult> {
     let plan = super::plan_query(snapshot, q)?;
-    match mode {
-        None => exec::execute(snapshot, &plan, opts),
-        Some(analyze) => {
-            let text = if analyze {
-                explain_analyze(snapshot, &plan, opts)?
-            } else {
-                explain(snapshot, &plan, opts)?
-            };
-            Ok(text_result(&text))
-        }
-    }
+    let text = match mode {
+        None => return exec::execute(snapshot, &plan, opts),
+        Some(ExplainMode::Physical) => explain(snapshot, &plan, opts)?,
+        Some(ExplainMode::Logical) => explain_logical(snapshot, &plan, opts)?,
+        Some(ExplainMode::Analyze) => explain_analyze(snapshot, &plan, opts)?,
+    };
+    Ok(text_result(&text))
 }
 
 /// The text as a one-column result, a row per line.
@@ -64,8 +72,20 @@ fn text_result(text: &str) -> QueryResult {
     }
 }
 
-/// The optimized plan with scan pruning details (nothing is executed).
+/// The physical plan, with scan pruning details (nothing is executed).
 pub fn explain(snapshot: &Snapshot, plan: &LogicalPlan, opts: &ExecOptions) -> Result<String> {
+    let physical = physical::plan(snapshot, plan, opts)?;
+    let mut out = String::new();
+    render_physical(snapshot, &physical, opts, None, 0, &mut out)?;
+    Ok(out)
+}
+
+/// The optimized logical plan with scan pruning details (nothing is executed).
+pub fn explain_logical(
+    snapshot: &Snapshot,
+    plan: &LogicalPlan,
+    opts: &ExecOptions,
+) -> Result<String> {
     let mut out = String::new();
     render(snapshot, plan, opts, None, 0, &mut out)?;
     Ok(out)
@@ -81,10 +101,11 @@ pub fn explain_analyze(
     let start = Instant::now();
     // Subqueries run first and become literals: the plan shown is the one run.
     let plan = exec::resolve_subqueries(snapshot, plan, opts, &stats)?;
-    let result = exec::execute_with_stats(snapshot, &plan, opts, &stats)?;
+    let physical = physical::plan(snapshot, &plan, opts)?;
+    let result = exec::execute_physical(snapshot, &physical, opts, &stats)?;
     let total = start.elapsed();
     let mut out = String::new();
-    render(snapshot, &plan, opts, Some(&stats), 0, &mut out)?;
+    render_physical(snapshot, &physical, opts, Some(&stats), 0, &mut out)?;
     let _ = writeln!(
         out,
         "Total: rows={} time={} peak_memory={}",
@@ -333,6 +354,292 @@ fn render(
     }
     if let Some(i) = input {
         render(snapshot, i, opts, stats, depth + 1, out)?;
+    }
+    Ok(())
+}
+
+fn group_aggs_text(group: &[(Expr, String)], aggs: &[(AggExpr, String)]) -> String {
+    let g: Vec<String> = group.iter().map(|(e, _)| e.to_string()).collect();
+    let a: Vec<String> = aggs.iter().map(|(a, _)| agg_text(a)).collect();
+    format!("group=[{}] aggs=[{}]", g.join(", "), a.join(", "))
+}
+
+fn measured_text(stats: Option<&ExecStats>, node: &LogicalPlan) -> String {
+    match stats.and_then(|s| s.operator(node)) {
+        Some(o) => format!(" (rows={} time={})", o.rows, millis(o.time)),
+        None => String::new(),
+    }
+}
+
+/// The line of a logical operator that a physical operator runs as part of
+/// itself (the operators a streaming aggregate takes over).
+fn logical_line(plan: &LogicalPlan) -> String {
+    match plan {
+        LogicalPlan::Project { exprs, .. } => {
+            let e: Vec<String> = exprs.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
+            format!("Project: {}", e.join(", "))
+        }
+        LogicalPlan::Filter { predicate, .. } => format!("Filter: {predicate}"),
+        LogicalPlan::Sort { keys, fetch, .. } => {
+            let k = sort_keys_text(keys);
+            match fetch {
+                Some(n) => format!("TopN: [{k}] fetch={n}"),
+                None => format!("Sort: [{k}]"),
+            }
+        }
+        LogicalPlan::Limit { skip, fetch, .. } => {
+            let fetch = fetch.map_or("all".to_string(), |f| f.to_string());
+            format!("Limit: skip={skip} fetch={fetch}")
+        }
+        LogicalPlan::Distinct { .. } => "Distinct".into(),
+        other => format!("{other:?}").chars().take(40).collect(),
+    }
+}
+
+fn sort_keys_text(keys: &[crate::plan::SortKey]) -> String {
+    let k: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{}{}", k.expr, if k.descending { " DESC" } else { "" }))
+        .collect();
+    k.join(", ")
+}
+
+/// Renders a physical plan: one operator per line, inputs indented under it.
+fn render_physical(
+    snapshot: &Snapshot,
+    p: &PhysicalPlan<'_>,
+    opts: &ExecOptions,
+    stats: Option<&ExecStats>,
+    depth: usize,
+    out: &mut String,
+) -> Result<()> {
+    let pad = "  ".repeat(depth);
+    let measured = measured_text(stats, p.node);
+    let name = p.name();
+    // The logical nodes this operator runs itself, for their subqueries.
+    let mut covered: Vec<&LogicalPlan> = vec![p.node];
+    let mut depth = depth;
+    match &p.op {
+        Operator::ScanProject { scan, exprs } => {
+            let e: Vec<String> = exprs.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
+            let _ = writeln!(out, "{pad}{name}: {}{measured}", e.join(", "));
+            render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
+        }
+        Operator::ScanAggregate { scan, group, aggs }
+        | Operator::IndexOnlyAggregate { scan, group, aggs } => {
+            let _ = writeln!(
+                out,
+                "{pad}{name}: {}{measured}",
+                group_aggs_text(group, aggs)
+            );
+            render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
+        }
+        Operator::StreamingAggregate(sp) => {
+            // The operators it runs above the aggregate, each with where it runs.
+            for (node, place) in sp.above() {
+                let pad = "  ".repeat(depth);
+                let _ = writeln!(
+                    out,
+                    "{pad}{} [{place}]{}",
+                    logical_line(node),
+                    measured_text(stats, node)
+                );
+                covered.push(node);
+                depth += 1;
+            }
+            let agg = sp.aggregate();
+            let pad = "  ".repeat(depth);
+            let LogicalPlan::Aggregate { input, group, aggs } = agg else {
+                return Err(crate::error::Error::Internal(
+                    "streaming aggregate without an aggregate".into(),
+                ));
+            };
+            let _ = writeln!(
+                out,
+                "{pad}{name}: {} units={}{}",
+                group_aggs_text(group, aggs),
+                sp.units(),
+                measured_text(stats, agg)
+            );
+            covered.push(agg);
+            render_scan_chain(snapshot, input, opts, stats, depth + 1, out, &mut covered)?;
+        }
+        Operator::TwoPhaseTopN(two) => {
+            let (skip, fetch) = match p.node {
+                LogicalPlan::Limit { skip, fetch, .. } => (*skip, *fetch),
+                _ => (0, None),
+            };
+            let fetch = fetch.map_or("all".to_string(), |f| f.to_string());
+            let keys: Vec<String> = two.keys.iter().map(|k| k.to_string()).collect();
+            let _ = writeln!(
+                out,
+                "{pad}{name}: skip={skip} fetch={fetch} keys=[{}]{measured}",
+                keys.join(", ")
+            );
+            let _ = writeln!(
+                out,
+                "{pad}  phase 1: rank the groups by the cheap aggregates"
+            );
+            let phase1 = physical::plan(snapshot, &two.phase1, opts)?;
+            render_physical(snapshot, &phase1, opts, stats, depth + 2, out)?;
+            let _ = writeln!(
+                out,
+                "{pad}  phase 2: the full aggregation over the rows of the phase-1 keys"
+            );
+        }
+        Operator::Filter => {
+            if let LogicalPlan::Filter { predicate, .. } = p.node {
+                let _ = writeln!(out, "{pad}{name}: {predicate}{measured}");
+            }
+        }
+        Operator::Project
+        | Operator::Sort
+        | Operator::TopN
+        | Operator::Limit
+        | Operator::Distinct => {
+            let line = logical_line(p.node);
+            let _ = writeln!(out, "{pad}{line}{measured}");
+        }
+        Operator::HashAggregate => {
+            if let LogicalPlan::Aggregate { group, aggs, .. } = p.node {
+                let _ = writeln!(
+                    out,
+                    "{pad}{name}: {}{measured}",
+                    group_aggs_text(group, aggs)
+                );
+            }
+        }
+        Operator::HashJoin => {
+            if let LogicalPlan::Join {
+                kind,
+                on,
+                filter,
+                build,
+                ..
+            } = p.node
+            {
+                let keys: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+                let filter = filter
+                    .as_ref()
+                    .map_or(String::new(), |f| format!(" filter={f}"));
+                let build = match build {
+                    BuildSide::Left => "left",
+                    BuildSide::Right => "right",
+                };
+                let _ = writeln!(
+                    out,
+                    "{pad}{name}: {} keys=[{}]{filter} build={build}{measured}",
+                    kind.name(),
+                    keys.join(", "),
+                );
+            }
+        }
+        Operator::Union | Operator::OneRow => {
+            let _ = writeln!(out, "{pad}{name}{measured}");
+        }
+        Operator::Values => {
+            if let LogicalPlan::Values { batches, .. } = p.node {
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                let _ = writeln!(out, "{pad}{name}: rows={rows}{measured}");
+            }
+        }
+    }
+    let pad = "  ".repeat(depth);
+    for node in covered {
+        render_subqueries(snapshot, node, opts, stats, &pad, depth, out)?;
+    }
+    for c in &p.children {
+        render_physical(snapshot, c, opts, stats, depth + 1, out)?;
+    }
+    Ok(())
+}
+
+/// The `Filter* -> Scan` chain of a scan pipeline: its filters, then the scan
+/// with its pruning details.
+fn render_scan_chain<'a>(
+    snapshot: &Snapshot,
+    chain: &'a LogicalPlan,
+    opts: &ExecOptions,
+    stats: Option<&ExecStats>,
+    depth: usize,
+    out: &mut String,
+    covered: &mut Vec<&'a LogicalPlan>,
+) -> Result<()> {
+    let mut node = chain;
+    let mut predicates = Vec::new();
+    while let LogicalPlan::Filter { input, predicate } = node {
+        covered.push(node);
+        predicates.push(predicate);
+        node = input;
+    }
+    let LogicalPlan::Scan {
+        table,
+        schema,
+        columns,
+        time_range,
+        zone_predicates,
+    } = node
+    else {
+        return Err(crate::error::Error::Internal("not a scan chain".into()));
+    };
+    let pad = "  ".repeat(depth);
+    let _ = writeln!(out, "{pad}Scan: {table}");
+    // The filter runs inside the scan pipeline, conjunct by conjunct per block.
+    for predicate in &predicates {
+        let _ = writeln!(out, "{pad}  filter: {predicate}");
+    }
+    let mut index = Vec::new();
+    if opts.use_indexes {
+        for predicate in predicates {
+            for c in optimize::conjuncts(predicate) {
+                if let ConjunctUse::Index(p) = optimize::classify_conjunct(c, columns, schema) {
+                    index.push(p.display(schema));
+                }
+            }
+        }
+    }
+    render_scan(
+        snapshot,
+        table,
+        schema,
+        columns,
+        *time_range,
+        zone_predicates,
+        &index,
+        stats,
+        &pad,
+        out,
+    )
+}
+
+/// The subqueries inside `node`'s expressions (EXPLAIN without ANALYZE; with
+/// ANALYZE they ran first and are literals), each with its physical plan.
+fn render_subqueries(
+    snapshot: &Snapshot,
+    node: &LogicalPlan,
+    opts: &ExecOptions,
+    stats: Option<&ExecStats>,
+    pad: &str,
+    depth: usize,
+    out: &mut String,
+) -> Result<()> {
+    for e in node.exprs() {
+        let mut subs = Vec::new();
+        e.visit(&mut |x| {
+            if let Expr::Subquery(s) = x {
+                subs.push((**s).clone());
+            }
+        });
+        for s in subs {
+            let what = match &s.kind {
+                SubqueryKind::Scalar => "scalar",
+                SubqueryKind::Exists { .. } => "EXISTS",
+                SubqueryKind::In { .. } => "IN",
+            };
+            let _ = writeln!(out, "{pad}  Subquery: {what}");
+            let sub = physical::plan(snapshot, &s.plan, opts)?;
+            render_physical(snapshot, &sub, opts, stats, depth + 2, out)?;
+        }
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ pub enum Statement {
     /// A `SELECT`, possibly under `EXPLAIN` (`Some(analyze)`).
     Query {
         query: Box<ast::Query>,
-        explain: Option<bool>,
+        explain: Option<super::explain::ExplainMode>,
     },
     /// A non-query statement of a supported kind (checked when parsed).
     Other(Box<ast::Statement>),
@@ -75,11 +75,12 @@ pub(crate) fn from_ast(statement: ast::Statement) -> Result<Statement> {
             describe_alias: ast::DescribeAlias::Explain,
             analyze,
             statement,
+            options,
             ..
         } => match *statement {
             S::Query(q) => Ok(Statement::Query {
                 query: q,
-                explain: Some(analyze),
+                explain: Some(explain_mode(analyze, options.as_deref())?),
             }),
             other => Err(err_at(
                 other.span(),
@@ -105,6 +106,41 @@ pub(crate) fn from_ast(statement: ast::Statement) -> Result<Statement> {
         | S::AlterTable(_)) => Ok(Statement::Other(Box::new(s))),
         s => Err(unsupported(&s)),
     }
+}
+
+/// The mode of `EXPLAIN [ANALYZE] [(LOGICAL)]`.
+fn explain_mode(
+    analyze: bool,
+    options: Option<&[ast::UtilityOption]>,
+) -> Result<super::explain::ExplainMode> {
+    use super::explain::ExplainMode;
+    let mut logical = false;
+    for o in options.unwrap_or_default() {
+        if o.name.value.eq_ignore_ascii_case("logical") && o.arg.is_none() {
+            logical = true;
+        } else {
+            return Err(err_at(
+                o.name.span,
+                o.name.span,
+                format!(
+                    "not supported yet: EXPLAIN option {} (known: LOGICAL)",
+                    o.name.value
+                ),
+            ));
+        }
+    }
+    Ok(match (analyze, logical) {
+        (true, true) => {
+            return Err(Error::InvalidInput(
+                "line 1, column 1: EXPLAIN ANALYZE shows the physical plan that ran; \
+                 (LOGICAL) is for EXPLAIN alone"
+                    .into(),
+            ))
+        }
+        (true, false) => ExplainMode::Analyze,
+        (false, true) => ExplainMode::Logical,
+        (false, false) => ExplainMode::Physical,
+    })
 }
 
 /// Recognizes `ALTER TABLE name DROP PARTITION [IF EXISTS] 'key' [, 'key']* [;]`.

@@ -17,6 +17,7 @@ mod mem_backend;
 mod memory;
 mod parsers_jsonl_csv;
 mod parsers_real;
+mod physical_plan;
 mod resources;
 mod slt;
 mod sql;

@@ -115,7 +115,10 @@ fn explain_shows_index_predicates_and_index_only_aggregates() {
         &db,
         "EXPLAIN SELECT ts, bytes FROM logs WHERE uid = 'u7' AND status IN (404, 500) AND bytes > 10",
     );
-    assert!(text.contains("Project: ts AS ts, bytes AS bytes"), "{text}");
+    assert!(
+        text.contains("ScanProject: ts AS ts, bytes AS bytes"),
+        "{text}"
+    );
     assert!(
         text.contains("index_predicates: [uid = 'u7', status IN (404, 500)]"),
         "{text}"
@@ -132,14 +135,18 @@ fn explain_shows_index_predicates_and_index_only_aggregates() {
         "EXPLAIN SELECT status, count(*) FROM logs GROUP BY status",
     );
     assert!(
-        text.contains("Aggregate: group=[status] aggs=[count(*)] index_only=true"),
+        text.contains("IndexOnlyAggregate: group=[status] aggs=[count(*)]"),
         "{text}"
     );
     let text = explain(
         &db,
         "EXPLAIN SELECT status, sum(bytes) FROM logs GROUP BY status",
     );
-    assert!(text.contains("index_only=false"), "{text}");
+    assert!(
+        text.contains("ScanAggregate: group=[status] aggs=[sum(bytes)]"),
+        "{text}"
+    );
+    assert!(!text.contains("IndexOnly"), "{text}");
 
     let text = explain(
         &db,

@@ -31,9 +31,9 @@ fn explain(db: &Db, sql: &str) -> String {
 fn check(db: &Db, query: &str, order: &str, skip: usize, fetch: usize, total: bool) {
     let limited = format!("{query} ORDER BY {order} LIMIT {fetch} OFFSET {skip}");
     let plan = explain(db, &limited);
-    assert!(plan.contains("two_phase"), "{limited}\n{plan}");
+    assert!(plan.contains("TwoPhaseTopN"), "{limited}\n{plan}");
     let full_sql = format!("{query} ORDER BY {order}");
-    assert!(!explain(db, &full_sql).contains("two_phase"));
+    assert!(!explain(db, &full_sql).contains("TwoPhaseTopN"));
     let got = db.query(&limited).unwrap().rows();
     let full = db.query(&full_sql).unwrap().rows();
     let want: Vec<Vec<Value>> = full.iter().skip(skip).take(fetch).cloned().collect();
@@ -108,7 +108,7 @@ fn two_phase_matches_one_phase() {
     // A WHERE that keeps no row.
     let empty = "SELECT uri, count(*) AS c, median(bytes) FROM logs WHERE status = 999 \
                  GROUP BY uri ORDER BY c DESC LIMIT 3";
-    assert!(explain(&db, empty).contains("two_phase"));
+    assert!(explain(&db, empty).contains("TwoPhaseTopN"));
     assert_eq!(db.query(empty).unwrap().num_rows(), 0);
 }
 
@@ -130,7 +130,7 @@ fn one_phase_when_the_ranking_needs_expensive_aggregates() {
         // Too many rows.
         "SELECT uri, count(*) AS c, median(bytes) FROM logs GROUP BY uri ORDER BY c LIMIT 2000",
     ] {
-        assert!(!explain(&db, sql).contains("two_phase"), "{sql}");
+        assert!(!explain(&db, sql).contains("TwoPhaseTopN"), "{sql}");
         db.query(sql).unwrap();
     }
 }

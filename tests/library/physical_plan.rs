@@ -1,0 +1,280 @@
+//! The physical plan is what runs: for the README's questions, the benchmark's
+//! queries and a query per strategy, the operators EXPLAIN prints are exactly the
+//! operators the executor runs (in the same order), EXPLAIN ANALYZE measures each
+//! of them, and each strategy is chosen where it should be.
+
+use logdb::exec::physical::{self, PhysicalPlan};
+use logdb::exec::{execute_physical, resolve_subqueries, ExecOptions, ExecStats};
+use logdb::Db;
+
+use crate::common::{log_batch, log_schema, T0};
+
+/// Every physical operator name, as EXPLAIN prints it.
+const OPERATORS: &[&str] = &[
+    "ScanProject",
+    "ScanAggregate",
+    "IndexOnlyAggregate",
+    "StreamingAggregate",
+    "TwoPhaseTopN",
+    "Filter",
+    "Project",
+    "HashAggregate",
+    "HashJoin",
+    "Union",
+    "Values",
+    "OneRow",
+    "Sort",
+    "TopN",
+    "Limit",
+    "Distinct",
+];
+
+/// Ten days of log rows (30 s apart) in several segments per day.
+fn db(dir: &std::path::Path) -> Db {
+    let db = Db::builder().max_segment_rows(1000).open(dir).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 11, T0, 30_000_000, 30_000))
+        .unwrap();
+    db
+}
+
+/// The operator names of an EXPLAIN text, top down. Lines of operators that a
+/// streaming aggregate runs itself end in `[per unit]`, `[across units]` or
+/// `[after units]` and are not operators of their own; the plans of subqueries
+/// (which run before the query, as plans of their own) are left out.
+fn explained(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut subquery_indent: Option<usize> = None;
+    for l in text.lines() {
+        let indent = l.len() - l.trim_start().len();
+        if subquery_indent.is_some_and(|i| indent > i) {
+            continue;
+        }
+        subquery_indent = None;
+        if l.trim_start().starts_with("Subquery:") {
+            subquery_indent = Some(indent);
+            continue;
+        }
+        if ["[per unit]", "[across units]", "[after units]"]
+            .iter()
+            .any(|p| l.contains(p))
+        {
+            continue;
+        }
+        if let Some(word) = l.trim_start().split([':', ' ']).next() {
+            if OPERATORS.contains(&word) {
+                out.push(word.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn text(db: &Db, sql: &str) -> String {
+    let r = db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    r.rows()
+        .into_iter()
+        .map(|row| match &row[0] {
+            logdb::Value::Str(s) => s.to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Plans `sql`, runs the physical plan and checks that the operators that ran are
+/// the planned ones, that EXPLAIN names the same ones, and that EXPLAIN ANALYZE
+/// measured the top one. Returns the planned operator names.
+fn check(db: &Db, sql: &str, opts: &ExecOptions) -> Vec<&'static str> {
+    let snap = db.snapshot().unwrap();
+    let logical = logdb::sql::plan(&snap, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    // Uncorrelated subqueries run first and become literals, as in Db::query.
+    let logical = resolve_subqueries(&snap, &logical, opts, &ExecStats::default()).unwrap();
+    let plan: PhysicalPlan<'_> = physical::plan(&snap, &logical, opts).unwrap();
+    let planned = plan.names();
+    let stats = ExecStats::default();
+    let result = execute_physical(&snap, &plan, opts, &stats).unwrap();
+    let ran = stats.operators_run();
+    if planned.contains(&"TwoPhaseTopN") {
+        // Its phases are planned when they run: the planned operators are the
+        // first ones, and both phases ran after them.
+        assert_eq!(ran[..planned.len()], planned[..], "{sql}");
+        assert!(ran.len() > planned.len() + 1, "{sql}: {ran:?}");
+    } else {
+        assert_eq!(ran, planned, "{sql}");
+    }
+    let sorted = |mut rows: Vec<Vec<logdb::Value>>| {
+        rows.sort_by_key(|r| format!("{r:?}"));
+        rows
+    };
+    assert_eq!(
+        sorted(result.rows()),
+        sorted(db.query(sql).unwrap().rows()),
+        "{sql}: the same rows through Db::query"
+    );
+    if opts.use_indexes {
+        // EXPLAIN lists the planned operators (and a two-phase top-N's phase-1
+        // plan, which runs first): exactly the operators that ran, in order.
+        let explain = text(db, &format!("EXPLAIN {sql}"));
+        let names = explained(&explain);
+        let ran_names: Vec<String> = ran.iter().map(|n| n.to_string()).collect();
+        assert!(
+            ran_names.starts_with(&names),
+            "{sql}\n{explain}\nran: {ran:?}"
+        );
+        assert_eq!(names[..planned.len()], planned[..], "{sql}\n{explain}");
+        let analyze = text(db, &format!("EXPLAIN ANALYZE {sql}"));
+        assert_eq!(explained(&analyze), names, "{sql}\n{analyze}");
+        let top = analyze
+            .lines()
+            .find(|l| l.trim_start().starts_with(planned[0]))
+            .unwrap();
+        assert!(top.contains("(rows="), "{sql}: {top}");
+    }
+    planned
+}
+
+#[test]
+fn explain_names_what_runs_for_the_everyday_questions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let opts = ExecOptions::default();
+    // (query, the strategy it must use)
+    let cases = [
+        // The benchmark's questions.
+        ("SELECT count(*) FROM logs", "IndexOnlyAggregate"),
+        (
+            "SELECT date_trunc('hour', ts) AS hour, count(*) AS requests FROM logs \
+             GROUP BY hour ORDER BY hour",
+            "StreamingAggregate",
+        ),
+        (
+            "SELECT uri, count(*) AS requests FROM logs GROUP BY uri \
+             ORDER BY requests DESC, uri LIMIT 10",
+            "IndexOnlyAggregate",
+        ),
+        (
+            "SELECT status, count(*) AS requests FROM logs GROUP BY status ORDER BY status",
+            "IndexOnlyAggregate",
+        ),
+        (
+            "SELECT hour(ts) AS hour, count(*) AS requests FROM logs WHERE uid = 'u7' \
+             GROUP BY hour ORDER BY hour",
+            "ScanAggregate",
+        ),
+        (
+            "SELECT uri, count(*) AS requests, quantile_cont(request_time, 0.5) AS p50, \
+             quantile_cont(request_time, 0.95) AS p95, quantile_cont(request_time, 0.99) AS p99 \
+             FROM logs GROUP BY uri ORDER BY requests DESC, uri LIMIT 10",
+            "TwoPhaseTopN",
+        ),
+        (
+            "SELECT date_trunc('day', ts) AS day, count(DISTINCT uid) AS users FROM logs \
+             GROUP BY day ORDER BY day",
+            "StreamingAggregate",
+        ),
+        (
+            "SELECT date_trunc('day', ts) AS day, hour(ts) AS hour, uid, user_agent, status, \
+             count(*) AS requests FROM logs GROUP BY day, hour, uid, user_agent, status \
+             ORDER BY requests DESC, day, hour, uid, user_agent, status LIMIT 10",
+            "StreamingAggregate",
+        ),
+        (
+            "SELECT ts, client_ip, uri, status, bytes, request_time FROM logs \
+             WHERE uid = 'u7' ORDER BY ts, uri, status, bytes, request_time",
+            "ScanProject",
+        ),
+        (
+            "SELECT time_bucket(INTERVAL '5 minutes', ts) AS bucket, count(*) AS errors \
+             FROM logs WHERE uri = '/api/v1/item/4' AND status BETWEEN 500 AND 599 \
+             GROUP BY bucket ORDER BY bucket",
+            "StreamingAggregate",
+        ),
+        // The README's questions.
+        (
+            "SELECT date_trunc('hour', ts) AS hour, count(*) AS requests FROM logs \
+             WHERE ts >= TIMESTAMP '2024-05-02' AND ts < TIMESTAMP '2024-05-02 06:00:00' \
+             GROUP BY 1 ORDER BY 1",
+            "ScanAggregate",
+        ),
+        (
+            "SELECT status, count(*) AS n FROM logs GROUP BY 1 ORDER BY 2 DESC LIMIT 6",
+            "IndexOnlyAggregate",
+        ),
+        (
+            "SELECT uri, count(*) AS n, round(quantile_cont(request_time, 0.95), 3) AS p95 \
+             FROM logs GROUP BY uri HAVING count(*) > 100 ORDER BY p95 DESC, uri LIMIT 5",
+            "ScanAggregate",
+        ),
+        (
+            "SELECT date_trunc('hour', ts) AS hour, count(*) AS requests, min(uri) AS first_uri, \
+             max(status) AS worst_status FROM logs WHERE uid = 'u7' GROUP BY 1 ORDER BY 1",
+            "StreamingAggregate",
+        ),
+        // Operators over materialized inputs.
+        (
+            "SELECT a.status, count(*) FROM logs a JOIN (SELECT DISTINCT status FROM logs \
+             WHERE bytes > 1000) b ON a.status = b.status GROUP BY a.status",
+            "HashJoin",
+        ),
+        (
+            "SELECT uid FROM logs WHERE status = 404 UNION ALL SELECT uid FROM logs \
+             WHERE status = 500",
+            "Union",
+        ),
+        (
+            "SELECT DISTINCT status FROM logs WHERE uid = 'u3'",
+            "Distinct",
+        ),
+        ("SELECT 1 + 1", "OneRow"),
+        ("SELECT uri FROM logs LIMIT 3", "Limit"),
+        (
+            "SELECT uri, bytes FROM logs WHERE bytes > (SELECT avg(bytes) FROM logs) \
+             ORDER BY bytes DESC LIMIT 3",
+            "TopN",
+        ),
+    ];
+    for (sql, strategy) in cases {
+        let planned = check(&db, sql, &opts);
+        assert!(planned.contains(&strategy), "{sql}: {planned:?}");
+    }
+}
+
+#[test]
+fn without_indexes_the_plan_scans_and_still_names_what_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let opts = ExecOptions {
+        use_indexes: false,
+        ..ExecOptions::default()
+    };
+    for sql in [
+        "SELECT count(*) FROM logs",
+        "SELECT status, count(*) FROM logs GROUP BY status",
+    ] {
+        let planned = check(&db, sql, &opts);
+        assert!(planned.contains(&"ScanAggregate"), "{sql}: {planned:?}");
+        assert!(!planned.contains(&"IndexOnlyAggregate"), "{sql}");
+    }
+}
+
+#[test]
+fn explain_logical_still_prints_the_logical_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let logical = text(
+        &db,
+        "EXPLAIN (LOGICAL) SELECT status, count(*) FROM logs WHERE uid = 'u7' GROUP BY status",
+    );
+    assert!(
+        logical.contains("Aggregate: group=[status] aggs=[count(*)] index_only=true"),
+        "{logical}"
+    );
+    assert!(logical.contains("Filter: (uid = 'u7')"), "{logical}");
+    let e = db
+        .query("EXPLAIN (FORMAT JSON) SELECT 1")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not supported yet: EXPLAIN option"), "{e}");
+}
