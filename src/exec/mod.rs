@@ -33,8 +33,6 @@ use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::index::bitmap;
 use crate::index::zone::{block_may_match, zone_tests};
-use crate::index::{IndexPredicate, ZonePredicate};
-use crate::plan::optimize::{self, ConjunctUse};
 use crate::plan::{AggExpr, AggFunc, Expr, LogicalPlan};
 use crate::schema::DataType;
 use crate::storage::segment::{ColumnBlock, Segment, Stats};
@@ -43,7 +41,7 @@ use agg::AggState;
 use memory::Reservation;
 pub use metrics::{ExecStats, OperatorStats};
 pub use options::{default_memory_limit, ExecOptions, Progress};
-use physical::{Operator, PhysicalPlan};
+use physical::{Operator, PhysicalPlan, ScanInfo};
 pub use result::{ColumnIndex, FromValue, QueryResult, Row, Rows};
 use sort::sort;
 use vector::Vector;
@@ -152,34 +150,47 @@ fn run_operator(
         run_plan(snapshot, child, opts, stats, budget)
     };
     match (&p.op, p.node) {
-        (Operator::ScanProject { scan, exprs }, _) => pipeline(
+        (Operator::ScanProject { info, exprs, .. }, _) => pipeline(
             snapshot,
-            scan,
+            info,
             Sink::Project(exprs),
             opts,
             stats,
             row_budget,
             None,
         ),
-        (Operator::ScanAggregate { scan, group, aggs }, _) => pipeline(
+        (
+            Operator::ScanAggregate {
+                info, group, aggs, ..
+            },
+            _,
+        ) => pipeline(
             snapshot,
-            scan,
+            info,
             Sink::Aggregate(group, aggs),
             opts,
             stats,
             None,
             None,
         ),
-        (Operator::IndexOnlyAggregate { scan, group, aggs }, _) => {
-            index_only_aggregate(snapshot, scan, group, aggs, opts, stats)?.ok_or_else(|| {
-                Error::Internal("index-only aggregate planned for a shape it cannot run".into())
-            })
-        }
+        (
+            Operator::IndexOnlyAggregate {
+                info,
+                group_col,
+                has_time,
+                group,
+                aggs,
+                ..
+            },
+            _,
+        ) => index_only_aggregate(
+            snapshot, info, *group_col, *has_time, group, aggs, opts, stats,
+        ),
         (Operator::StreamingAggregate(sp), _) => stream::run(snapshot, sp, opts, stats),
         (Operator::TwoPhaseTopN(two), node) => topn_agg::run(snapshot, node, two, opts, stats),
         (Operator::Filter, LogicalPlan::Filter { predicate, .. }) => {
             let batches = input(0, None)?;
-            let parts = optimize::conjuncts(predicate);
+            let parts = Expr::conjuncts(predicate);
             let used: Vec<Vec<bool>> = parts
                 .iter()
                 .map(|c| {
@@ -441,62 +452,6 @@ fn project(
     Ok(Batch { columns: out })
 }
 
-pub(crate) struct ScanInfo<'a> {
-    table: &'a str,
-    columns: &'a [usize],
-    time_range: Option<(i64, i64)>,
-    zone: &'a [ZonePredicate],
-    filters: Vec<&'a Expr>,
-    /// Conjuncts answered by bitmap indexes (empty when indexes are off).
-    index: Vec<IndexPredicate>,
-    /// The conjuncts of `filters` that are not in `index`: all a segment whose
-    /// indexes answered every index predicate still has to evaluate.
-    residual: Vec<&'a Expr>,
-}
-
-/// The scan at the bottom of a `Filter* -> Scan` chain, with the filter's index
-/// predicates when `use_indexes`.
-fn scan_info(plan: &LogicalPlan, use_indexes: bool) -> Result<ScanInfo<'_>> {
-    let mut filters = Vec::new();
-    let mut p = plan;
-    loop {
-        match p {
-            LogicalPlan::Filter { input, predicate } => {
-                filters.push(predicate);
-                p = input;
-            }
-            LogicalPlan::Scan {
-                table,
-                schema,
-                columns,
-                time_range,
-                zone_predicates,
-            } => {
-                let mut index = Vec::new();
-                let mut residual = Vec::new();
-                for f in &filters {
-                    for c in optimize::conjuncts(f) {
-                        match optimize::classify_conjunct(c, columns, schema) {
-                            ConjunctUse::Index(p) if use_indexes => index.push(p),
-                            _ => residual.push(c),
-                        }
-                    }
-                }
-                return Ok(ScanInfo {
-                    table,
-                    columns,
-                    time_range: *time_range,
-                    zone: zone_predicates,
-                    filters,
-                    index,
-                    residual,
-                });
-            }
-            _ => return Err(Error::Internal("not a scan chain".into())),
-        }
-    }
-}
-
 /// What one worker thread accumulates.
 enum WorkerOut {
     /// Projected rows per segment, the bytes of the finished ones, and their share
@@ -610,25 +565,24 @@ fn check_columns(snapshot: &Snapshot, table: &str, segments: &[Arc<Segment>]) ->
 #[allow(clippy::too_many_arguments)]
 fn pipeline(
     snapshot: &Snapshot,
-    input: &LogicalPlan,
+    info: &ScanInfo<'_>,
     sink: Sink<'_>,
     opts: &ExecOptions,
     stats: &ExecStats,
     row_budget: Option<usize>,
     only: Option<Vec<Arc<Segment>>>,
 ) -> Result<Vec<Batch>> {
-    let info = scan_info(input, opts.use_indexes)?;
     let segments = match only {
         Some(s) => s,
         None => snapshot.segments(info.table, info.time_range)?,
     };
     if let Sink::Aggregate(group, aggs) = sink {
-        let keys = stream::KeyPlan::new(snapshot, &info, group, &segments)?;
+        let keys = stream::KeyPlan::new(snapshot, info, group, &segments)?;
         let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
         let out: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
         aggregate_units(
             snapshot,
-            &info,
+            info,
             group,
             &aggs,
             &keys,
@@ -651,7 +605,7 @@ fn pipeline(
             .fetch_add(segments.len() as u64, AtomicOrdering::Relaxed);
     }
     let pool = stats.memory(opts.memory_limit);
-    let ctx = ScanCtx::new(info, sink, opts, stats);
+    let ctx = ScanCtx::new(info.clone(), sink, opts, stats);
     let threads = opts.threads.max(1).min(segments.len().max(1));
     let next = AtomicUsize::new(0);
     let rows_done = AtomicUsize::new(0);
@@ -833,15 +787,7 @@ fn aggregate_units(
     let aggs_named: Vec<(AggExpr, String)> =
         aggs.iter().map(|a| (a.clone(), String::new())).collect();
     let mut ctx = ScanCtx::new(
-        ScanInfo {
-            table: info.table,
-            columns: info.columns,
-            time_range: info.time_range,
-            zone: info.zone,
-            filters: info.filters.clone(),
-            index: info.index.clone(),
-            residual: info.residual.clone(),
-        },
+        info.clone(),
         Sink::Aggregate(group, &aggs_named),
         opts,
         stats,
@@ -1276,7 +1222,7 @@ fn process_block(
     }
     ExecStats::add(&stats.rows_filtered_in, n as u64);
     for f in filters {
-        for c in optimize::conjuncts(f) {
+        for c in Expr::conjuncts(f) {
             let cur: &[Vector] = compacted.as_deref().unwrap_or(vecs);
             let v = vector::eval(c, cur, n)?;
             vector::selection(&v, n, sel)?;
@@ -1389,77 +1335,20 @@ impl IndexKey {
     }
 }
 
-/// Whether an aggregate over `input` can be answered from index cardinalities:
-/// only `count(*)`, grouped by nothing or by one indexed column, under a filter made
-/// only of index predicates and time comparisons. Returns the group column (table
-/// position) and whether time conjuncts are present.
-pub(crate) fn index_only_shape(
-    input: &LogicalPlan,
-    group: &[(Expr, String)],
-    aggs: &[(AggExpr, String)],
-) -> Option<(Option<usize>, bool)> {
-    use crate::plan::AggFunc;
-    if aggs.is_empty()
-        || aggs
-            .iter()
-            .any(|(a, _)| a.func != AggFunc::CountStar || a.distinct || a.filter.is_some())
-    {
-        // Only a plain count(*) is a sum of index cardinalities (a FILTER needs rows).
-        return None;
-    }
-    let info = scan_info(input, true).ok()?;
-    let LogicalPlan::Scan { schema, .. } = scan_of(input) else {
-        return None;
-    };
-    let group_col = match group {
-        [] => None,
-        [(Expr::Column { index, .. }, _)] => {
-            let c = *info.columns.get(*index)?;
-            if !schema.is_indexed(c) {
-                return None;
-            }
-            Some(c)
-        }
-        _ => return None,
-    };
-    let mut has_time = false;
-    for f in &info.filters {
-        for c in optimize::conjuncts(f) {
-            match optimize::classify_conjunct(c, info.columns, schema) {
-                ConjunctUse::Index(_) => {}
-                ConjunctUse::Time => has_time = true,
-                ConjunctUse::Other => return None,
-            }
-        }
-    }
-    if has_time && info.time_range.is_none() {
-        return None;
-    }
-    Some((group_col, has_time))
-}
-
-fn scan_of(plan: &LogicalPlan) -> &LogicalPlan {
-    match plan {
-        LogicalPlan::Filter { input, .. } => scan_of(input),
-        other => other,
-    }
-}
-
 /// `count(*) [GROUP BY indexed column]` from index counts and bitmap
 /// cardinalities. Segments the time range cuts through (or without the needed
 /// indexes) are scanned; `None` if the query does not have the shape.
+#[allow(clippy::too_many_arguments)]
 fn index_only_aggregate(
     snapshot: &Snapshot,
-    input: &LogicalPlan,
+    info: &ScanInfo<'_>,
+    group_col: Option<usize>,
+    has_time: bool,
     group: &[(Expr, String)],
     aggs: &[(AggExpr, String)],
     opts: &ExecOptions,
     stats: &ExecStats,
-) -> Result<Option<Vec<Batch>>> {
-    let Some((group_col, has_time)) = index_only_shape(input, group, aggs) else {
-        return Ok(None);
-    };
-    let info = scan_info(input, true)?;
+) -> Result<Vec<Batch>> {
     let segments = snapshot.segments(info.table, info.time_range)?;
     let mut counts: hashbrown::HashMap<IndexKey, (Value, u64)> = hashbrown::HashMap::new();
     let mut total = 0u64;
@@ -1516,7 +1405,7 @@ fn index_only_aggregate(
     if !fallback.is_empty() {
         let batches = pipeline(
             snapshot,
-            input,
+            info,
             Sink::Aggregate(group, aggs),
             opts,
             stats,
@@ -1567,5 +1456,5 @@ fn index_only_aggregate(
             push_counts(&mut b, n);
         }
     }
-    Ok(Some(vec![b.finish()]))
+    Ok(vec![b.finish()])
 }

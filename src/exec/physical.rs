@@ -24,9 +24,10 @@
 use std::borrow::Cow;
 
 use super::stream::{self, StreamPlan};
-use super::{index_only_shape, is_scan_chain, ExecOptions};
+use super::{is_scan_chain, ExecOptions};
 use crate::error::{Error, Result};
-use crate::plan::optimize::{self, TwoPhaseTopN};
+use crate::index::{IndexPredicate, ZonePredicate};
+use crate::plan::optimize::{self, ConjunctUse, TwoPhaseTopN};
 use crate::plan::{AggExpr, Expr, LogicalPlan};
 use crate::storage::Snapshot;
 
@@ -44,6 +45,7 @@ pub enum Operator<'a> {
     /// the rows of `exprs`.
     ScanProject {
         scan: &'a LogicalPlan,
+        info: ScanInfo<'a>,
         exprs: Cow<'a, [(Expr, String)]>,
     },
     /// The parallel scan pipeline folding rows into per-thread hash aggregates
@@ -51,6 +53,7 @@ pub enum Operator<'a> {
     /// merged at the end.
     ScanAggregate {
         scan: &'a LogicalPlan,
+        info: ScanInfo<'a>,
         group: &'a [(Expr, String)],
         aggs: &'a [(AggExpr, String)],
     },
@@ -58,6 +61,12 @@ pub enum Operator<'a> {
     /// segments a time range cuts through are scanned.
     IndexOnlyAggregate {
         scan: &'a LogicalPlan,
+        info: ScanInfo<'a>,
+        /// The indexed group column (table position), if any.
+        group_col: Option<usize>,
+        /// Whether time conjuncts are present: segments they cut through are
+        /// scanned.
+        has_time: bool,
         group: &'a [(Expr, String)],
         aggs: &'a [(AggExpr, String)],
     },
@@ -154,22 +163,26 @@ pub fn plan<'a>(
         LogicalPlan::Project { input, exprs } if is_scan_chain(input) => {
             leaf(Operator::ScanProject {
                 scan: input,
+                info: scan_info(input, opts.use_indexes)?,
                 exprs: Cow::Borrowed(exprs),
             })
         }
         LogicalPlan::Aggregate { input, group, aggs } if is_scan_chain(input) => {
-            if opts.use_indexes && index_only_shape(input, group, aggs).is_some() {
-                leaf(Operator::IndexOnlyAggregate {
+            match index_only_shape(input, group, aggs).filter(|_| opts.use_indexes) {
+                Some((group_col, has_time)) => leaf(Operator::IndexOnlyAggregate {
                     scan: input,
+                    info: scan_info(input, true)?,
+                    group_col,
+                    has_time,
                     group,
                     aggs,
-                })
-            } else {
-                leaf(Operator::ScanAggregate {
+                }),
+                None => leaf(Operator::ScanAggregate {
                     scan: input,
+                    info: scan_info(input, opts.use_indexes)?,
                     group,
                     aggs,
-                })
+                }),
             }
         }
         LogicalPlan::Scan { .. } | LogicalPlan::Filter { .. } if is_scan_chain(logical) => {
@@ -191,6 +204,7 @@ pub fn plan<'a>(
                 .collect();
             leaf(Operator::ScanProject {
                 scan: logical,
+                info: scan_info(logical, opts.use_indexes)?,
                 exprs: Cow::Owned(exprs),
             })
         }
@@ -227,10 +241,131 @@ pub fn plan<'a>(
     })
 }
 
+/// Derives the scan hints of `plan` anew once its subqueries became literals (a
+/// literal time bound then prunes partitions like any other).
+pub(crate) fn after_subqueries(plan: &mut LogicalPlan) {
+    optimize::refresh_scan_hints(plan);
+}
+
 /// Phase 2 of a two-phase top-N (`limit` its LIMIT node): the original aggregation
 /// with its scan filtered by `keys` (the phase-1 winners), scan hints derived anew.
 /// Planned when phase 1 has run, since its keys are its input.
 pub(crate) fn phase2(limit: &LogicalPlan, keys: Expr) -> Result<LogicalPlan> {
     optimize::top_n_phase2(limit, keys)
         .ok_or_else(|| Error::Internal("two-phase top-N: no phase 2 for this plan".into()))
+}
+
+/// What a scan pipeline reads: the scan at the bottom of a `Filter* -> Scan` chain,
+/// its filters split into index predicates and the rest.
+#[derive(Clone, Debug)]
+pub struct ScanInfo<'a> {
+    pub(crate) table: &'a str,
+    pub(crate) columns: &'a [usize],
+    pub(crate) time_range: Option<(i64, i64)>,
+    pub(crate) zone: &'a [ZonePredicate],
+    pub(crate) filters: Vec<&'a Expr>,
+    /// Conjuncts answered by bitmap indexes (empty when indexes are off).
+    pub(crate) index: Vec<IndexPredicate>,
+    /// The conjuncts of `filters` that are not in `index`: all a segment whose
+    /// indexes answered every index predicate still has to evaluate.
+    pub(crate) residual: Vec<&'a Expr>,
+}
+
+/// The scan at the bottom of a `Filter* -> Scan` chain, with the filter's index
+/// predicates when `use_indexes`.
+pub(crate) fn scan_info(plan: &LogicalPlan, use_indexes: bool) -> Result<ScanInfo<'_>> {
+    let mut filters = Vec::new();
+    let mut p = plan;
+    loop {
+        match p {
+            LogicalPlan::Filter { input, predicate } => {
+                filters.push(predicate);
+                p = input;
+            }
+            LogicalPlan::Scan {
+                table,
+                schema,
+                columns,
+                time_range,
+                zone_predicates,
+            } => {
+                let mut index = Vec::new();
+                let mut residual = Vec::new();
+                for f in &filters {
+                    for c in Expr::conjuncts(f) {
+                        match optimize::classify_conjunct(c, columns, schema) {
+                            ConjunctUse::Index(p) if use_indexes => index.push(p),
+                            _ => residual.push(c),
+                        }
+                    }
+                }
+                return Ok(ScanInfo {
+                    table,
+                    columns,
+                    time_range: *time_range,
+                    zone: zone_predicates,
+                    filters,
+                    index,
+                    residual,
+                });
+            }
+            _ => return Err(Error::Internal("not a scan chain".into())),
+        }
+    }
+}
+
+/// Whether an aggregate over `input` can be answered from index cardinalities:
+/// only `count(*)`, grouped by nothing or by one indexed column, under a filter made
+/// only of index predicates and time comparisons. Returns the group column (table
+/// position) and whether time conjuncts are present.
+pub fn index_only_shape(
+    input: &LogicalPlan,
+    group: &[(Expr, String)],
+    aggs: &[(AggExpr, String)],
+) -> Option<(Option<usize>, bool)> {
+    use crate::plan::AggFunc;
+    if aggs.is_empty()
+        || aggs
+            .iter()
+            .any(|(a, _)| a.func != AggFunc::CountStar || a.distinct || a.filter.is_some())
+    {
+        // Only a plain count(*) is a sum of index cardinalities (a FILTER needs rows).
+        return None;
+    }
+    let info = scan_info(input, true).ok()?;
+    let LogicalPlan::Scan { schema, .. } = scan_of(input) else {
+        return None;
+    };
+    let group_col = match group {
+        [] => None,
+        [(Expr::Column { index, .. }, _)] => {
+            let c = *info.columns.get(*index)?;
+            if !schema.is_indexed(c) {
+                return None;
+            }
+            Some(c)
+        }
+        _ => return None,
+    };
+    let mut has_time = false;
+    for f in &info.filters {
+        for c in Expr::conjuncts(f) {
+            match optimize::classify_conjunct(c, info.columns, schema) {
+                ConjunctUse::Index(_) => {}
+                ConjunctUse::Time => has_time = true,
+                ConjunctUse::Other => return None,
+            }
+        }
+    }
+    if has_time && info.time_range.is_none() {
+        return None;
+    }
+    Some((group_col, has_time))
+}
+
+fn scan_of(plan: &LogicalPlan) -> &LogicalPlan {
+    match plan {
+        LogicalPlan::Filter { input, .. } => scan_of(input),
+        other => other,
+    }
 }

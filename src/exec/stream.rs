@@ -20,8 +20,9 @@ use super::agg::AggBound;
 use super::group::{KeyHint, KeyLayout, SegmentDomains};
 use super::memory::Reservation;
 use super::metrics::ExecStats;
+use super::physical::ScanInfo;
 use super::sort::TopN;
-use super::{ExecOptions, ScanInfo};
+use super::ExecOptions;
 use crate::column::Batch;
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, DatePart, Expr, LogicalPlan, ScalarFunc, TruncUnit};
@@ -442,11 +443,11 @@ pub(crate) fn plan<'a>(
         return Ok(None);
     };
     if group.is_empty()
-        || (opts.use_indexes && super::index_only_shape(input, group, aggs).is_some())
+        || (opts.use_indexes && super::physical::index_only_shape(input, group, aggs).is_some())
     {
         return Ok(None);
     }
-    let info = super::scan_info(input, opts.use_indexes)?;
+    let info = super::physical::scan_info(input, opts.use_indexes)?;
     let entry = snapshot.table(info.table)?;
     // A cheap look at the keys before listing segments.
     let time_column = entry

@@ -13,7 +13,6 @@ use super::vector::Vector;
 use super::{agg, execute_with_stats, ExecOptions, ExecStats};
 use crate::column::Value;
 use crate::error::{Error, Result};
-use crate::plan::optimize;
 use crate::plan::{Expr, JoinKind, LogicalPlan, Subquery, SubqueryKind};
 use crate::schema::DataType;
 use crate::storage::Snapshot;
@@ -31,7 +30,7 @@ pub(crate) fn resolve<'p>(
     }
     let mut plan = plan.clone();
     resolve_node(snapshot, &mut plan, opts, stats)?;
-    optimize::refresh_scan_hints(&mut plan);
+    super::physical::after_subqueries(&mut plan);
     Ok(Cow::Owned(plan))
 }
 

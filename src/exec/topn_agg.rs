@@ -6,7 +6,8 @@
 //! top `OFFSET + LIMIT` keys; phase 2 runs the original aggregation on the rows
 //! of those keys only (`key IN (..)`, which the bitmap index answers), then the
 //! original sort and limit on exact values. The shape is recognized by
-//! [`crate::plan::optimize::two_phase_top_n`] and chosen by the physical planner; group keys are deterministic (no subqueries).
+//! [`crate::plan::optimize::two_phase_top_n`] and chosen by the physical planner;
+//! group keys are deterministic (no subqueries).
 
 use hashbrown::HashSet;
 

@@ -262,6 +262,27 @@ pub enum SubqueryKind {
 }
 
 impl Expr {
+    /// The top-level AND conjuncts of this expression, left to right.
+    pub fn conjuncts(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(x) = stack.pop() {
+            match x {
+                Expr::Binary {
+                    op: BinaryOp::And,
+                    left,
+                    right,
+                    ..
+                } => {
+                    stack.push(right);
+                    stack.push(left);
+                }
+                other => out.push(other),
+            }
+        }
+        out
+    }
+
     /// The result type.
     pub fn data_type(&self) -> DataType {
         match self {

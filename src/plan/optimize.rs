@@ -100,7 +100,7 @@ fn push_filters(mut plan: LogicalPlan) -> LogicalPlan {
     }
     match plan {
         LogicalPlan::Filter { input, predicate } => {
-            let parts = conjuncts(&predicate).into_iter().cloned().collect();
+            let parts = Expr::conjuncts(&predicate).into_iter().cloned().collect();
             push_into(*input, parts)
         }
         LogicalPlan::Join {
@@ -115,7 +115,7 @@ fn push_filters(mut plan: LogicalPlan) -> LogicalPlan {
             // right input.
             let nl = left.schema().len();
             let (mut down, mut keep) = (Vec::new(), Vec::new());
-            for c in conjuncts(&f) {
+            for c in Expr::conjuncts(&f) {
                 let cols = columns_of(c);
                 if !cols.is_empty() && cols.iter().all(|&i| i >= nl) {
                     let mut c = c.clone();
@@ -147,7 +147,7 @@ fn push_into(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
     }
     match plan {
         LogicalPlan::Filter { input, predicate } => {
-            let mut all: Vec<Expr> = conjuncts(&predicate).into_iter().cloned().collect();
+            let mut all: Vec<Expr> = Expr::conjuncts(&predicate).into_iter().cloned().collect();
             all.extend(preds);
             filter_over(*input, all)
         }
@@ -655,27 +655,6 @@ pub fn refresh_scan_hints(plan: &mut LogicalPlan) {
     }
 }
 
-/// Splits `e` into its top-level AND conjuncts.
-pub fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    let mut out = Vec::new();
-    let mut stack = vec![e];
-    while let Some(x) = stack.pop() {
-        match x {
-            Expr::Binary {
-                op: BinaryOp::And,
-                left,
-                right,
-                ..
-            } => {
-                stack.push(right);
-                stack.push(left);
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// `column <op> literal` (either order) with a non-NULL literal, normalized so the
 /// column is on the left.
 fn column_vs_literal(e: &Expr) -> Option<(usize, BinaryOp, &Value)> {
@@ -709,7 +688,7 @@ pub fn scan_hints(
     let (mut lo, mut hi) = (i64::MIN, i64::MAX);
     let mut has_range = false;
     let mut zone = Vec::new();
-    for c in conjuncts(predicate) {
+    for c in Expr::conjuncts(predicate) {
         let Some((col, op, value)) = column_vs_literal(c) else {
             continue;
         };

@@ -215,7 +215,7 @@ fn render(
                 let _ = writeln!(out, "{pad}  Scan: {table}{}", measured(input));
                 let mut index = Vec::new();
                 if opts.use_indexes {
-                    for c in optimize::conjuncts(predicate) {
+                    for c in Expr::conjuncts(predicate) {
                         if let ConjunctUse::Index(p) =
                             optimize::classify_conjunct(c, columns, schema)
                         {
@@ -249,7 +249,7 @@ fn render(
             let g: Vec<String> = group.iter().map(|(e, _)| e.to_string()).collect();
             let a: Vec<String> = aggs.iter().map(|(a, _)| agg_text(a)).collect();
             let index_only =
-                opts.use_indexes && exec::index_only_shape(input, group, aggs).is_some();
+                opts.use_indexes && physical::index_only_shape(input, group, aggs).is_some();
             let _ = writeln!(
                 out,
                 "{pad}Aggregate: group=[{}] aggs=[{}] index_only={index_only}{}",
@@ -420,13 +420,17 @@ fn render_physical(
     let mut covered: Vec<&LogicalPlan> = vec![p.node];
     let mut depth = depth;
     match &p.op {
-        Operator::ScanProject { scan, exprs } => {
+        Operator::ScanProject { scan, exprs, .. } => {
             let e: Vec<String> = exprs.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
             let _ = writeln!(out, "{pad}{name}: {}{measured}", e.join(", "));
             render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
         }
-        Operator::ScanAggregate { scan, group, aggs }
-        | Operator::IndexOnlyAggregate { scan, group, aggs } => {
+        Operator::ScanAggregate {
+            scan, group, aggs, ..
+        }
+        | Operator::IndexOnlyAggregate {
+            scan, group, aggs, ..
+        } => {
             let _ = writeln!(
                 out,
                 "{pad}{name}: {}{measured}",
@@ -591,7 +595,7 @@ fn render_scan_chain<'a>(
     let mut index = Vec::new();
     if opts.use_indexes {
         for predicate in predicates {
-            for c in optimize::conjuncts(predicate) {
+            for c in Expr::conjuncts(predicate) {
                 if let ConjunctUse::Index(p) = optimize::classify_conjunct(c, columns, schema) {
                     index.push(p.display(schema));
                 }

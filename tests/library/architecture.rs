@@ -376,3 +376,37 @@ fn a_planted_upward_import_is_found() {
         1
     );
 }
+
+/// The physical planner (src/exec/physical.rs) is the only code of the executor
+/// that calls the optimizer: the other executor files may name its types, never
+/// its functions.
+#[test]
+fn only_the_physical_planner_calls_the_optimizer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src/exec"), &mut files);
+    let mut problems = Vec::new();
+    for path in files {
+        if path.ends_with("physical.rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in source.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for (i, _) in code.match_indices("optimize::") {
+                let after = &code[i + "optimize::".len()..];
+                if after.starts_with(|c: char| c.is_ascii_lowercase() || c == '{') {
+                    problems.push(format!("{}:{}: {code}", path.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "optimizer calls outside the planner:\n{}",
+        problems.join("\n")
+    );
+}

@@ -8,7 +8,6 @@ use sqlparser::tokenizer::Span;
 use super::{common_type, is_null_literal, Binder};
 use crate::column::Value;
 use crate::error::{Error, Result};
-use crate::plan::optimize::conjuncts;
 use crate::plan::{
     BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, SortKey, Subquery, SubqueryKind,
 };
@@ -472,7 +471,10 @@ impl<'a> Binder<'a> {
         predicate: Option<Expr>,
     ) -> Result<(LogicalPlan, Option<Expr>)> {
         let mut conj: Vec<Option<Expr>> = match &predicate {
-            Some(p) => conjuncts(p).into_iter().map(|c| Some(c.clone())).collect(),
+            Some(p) => Expr::conjuncts(p)
+                .into_iter()
+                .map(|c| Some(c.clone()))
+                .collect(),
             None => Vec::new(),
         };
         for item in pending {
@@ -702,7 +704,7 @@ impl<'a> Binder<'a> {
                 if bound.has_subquery() {
                     return Err(self.unsupported(cond.span(), "subqueries in ON"));
                 }
-                for c in conjuncts(&bound) {
+                for c in Expr::conjuncts(&bound) {
                     if let Expr::Binary {
                         op: BinaryOp::Eq,
                         left: a,
@@ -878,7 +880,7 @@ impl<'a> Binder<'a> {
     pub(super) fn where_clause(&self, plan: LogicalPlan, predicate: Expr) -> LogicalPlan {
         let mut rest = Vec::new();
         let mut joins = Vec::new();
-        for c in conjuncts(&predicate) {
+        for c in Expr::conjuncts(&predicate) {
             match c {
                 Expr::Subquery(s) if matches!(s.kind, SubqueryKind::In { .. }) => {
                     joins.push((**s).clone())
