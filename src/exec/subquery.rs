@@ -89,7 +89,7 @@ fn semi_join_to_in_list(
         list,
         negated: *kind == JoinKind::Anti,
     };
-    let input = std::mem::replace(left.as_mut(), LogicalPlan::OneRow);
+    let input = left.take();
     *plan = match input {
         // One filter above the scan, so that the list also becomes scan hints.
         LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
@@ -143,8 +143,7 @@ fn resolve_node(
         if !e.has_subquery() {
             continue;
         }
-        let taken = std::mem::replace(e, Expr::literal(Value::Null, DataType::Boolean));
-        *e = taken.transform(&mut |x| match x {
+        e.transform_mut(&mut |x| match x {
             Expr::Subquery(s) => value_of(snapshot, *s, opts, stats),
             other => Ok(fold(other)),
         })?;
@@ -161,13 +160,7 @@ fn resolve_node(
 fn fold(e: Expr) -> Expr {
     let foldable = match &e {
         Expr::Literal { .. } | Expr::Column { .. } | Expr::Subquery(_) => false,
-        other => {
-            let mut all_literal = true;
-            other.visit(&mut |x| {
-                all_literal &= !matches!(x, Expr::Column { .. } | Expr::Subquery(_))
-            });
-            all_literal
-        }
+        other => !other.exists(&mut |x| matches!(x, Expr::Column { .. } | Expr::Subquery(_))),
     };
     if !foldable {
         return e;

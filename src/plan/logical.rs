@@ -4,6 +4,7 @@
 //! output of the plan node below (for a [`LogicalPlan::Scan`], positions in its
 //! `columns` list, not in the table).
 
+use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 
@@ -315,39 +316,11 @@ impl Expr {
 
     /// Rewrites every column index through `map`.
     pub fn remap_columns(&mut self, map: &dyn Fn(usize) -> usize) {
-        match self {
-            Expr::Column { index, .. } => *index = map(*index),
-            Expr::Literal { .. } => {}
-            Expr::Negate(e) | Expr::Not(e) => e.remap_columns(map),
-            Expr::Binary { left, right, .. } => {
-                left.remap_columns(map);
-                right.remap_columns(map);
+        self.visit_mut(&mut |e| {
+            if let Expr::Column { index, .. } = e {
+                *index = map(*index)
             }
-            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } | Expr::Cast { expr, .. } => {
-                expr.remap_columns(map)
-            }
-            Expr::InList { expr, list, .. } => {
-                expr.remap_columns(map);
-                list.iter_mut().for_each(|e| e.remap_columns(map));
-            }
-            Expr::Case {
-                whens, else_expr, ..
-            } => {
-                for (w, t) in whens {
-                    w.remap_columns(map);
-                    t.remap_columns(map);
-                }
-                if let Some(e) = else_expr {
-                    e.remap_columns(map);
-                }
-            }
-            Expr::Func { args, .. } => args.iter_mut().for_each(|e| e.remap_columns(map)),
-            Expr::Subquery(s) => {
-                if let SubqueryKind::In { expr, .. } = &mut s.kind {
-                    expr.remap_columns(map)
-                }
-            }
-        }
+        });
     }
 }
 
@@ -431,143 +404,136 @@ impl fmt::Display for Expr {
 impl Expr {
     /// Whether the expression holds a subquery (which the executor resolves first).
     pub fn has_subquery(&self) -> bool {
-        let mut found = false;
-        self.visit(&mut |e| found |= matches!(e, Expr::Subquery(_)));
-        found
+        self.exists(&mut |e| matches!(e, Expr::Subquery(_)))
     }
 
-    /// Calls `f` on this expression and every sub-expression (not into subquery
-    /// plans).
-    pub fn visit(&self, f: &mut dyn FnMut(&Expr)) {
-        f(self);
+    /// Calls `f` on each direct sub-expression, left to right, stopping at the
+    /// first error. A subquery's children are its `IN` operand only: the walk does
+    /// not enter subquery plans.
+    ///
+    /// This and [`Expr::try_for_each_child_mut`] are the only places that know
+    /// which fields of each variant are sub-expressions; every walk
+    /// ([`Expr::visit`], [`Expr::exists`], [`Expr::transform`], ...) is built on
+    /// them.
+    pub fn try_for_each_child<E>(
+        &self,
+        f: &mut dyn FnMut(&Expr) -> Result<(), E>,
+    ) -> Result<(), E> {
         match self {
-            Expr::Column { .. } | Expr::Literal { .. } => {}
-            Expr::Negate(e) | Expr::Not(e) => e.visit(f),
+            Expr::Column { .. } | Expr::Literal { .. } => Ok(()),
+            Expr::Negate(e) | Expr::Not(e) => f(e),
             Expr::Binary { left, right, .. } => {
-                left.visit(f);
-                right.visit(f);
+                f(left)?;
+                f(right)
             }
             Expr::IsNull { expr, .. } | Expr::Like { expr, .. } | Expr::Cast { expr, .. } => {
-                expr.visit(f)
+                f(expr)
             }
             Expr::InList { expr, list, .. } => {
-                expr.visit(f);
-                list.iter().for_each(|e| e.visit(f));
+                f(expr)?;
+                list.iter().try_for_each(f)
             }
             Expr::Case {
                 whens, else_expr, ..
             } => {
                 for (w, t) in whens {
-                    w.visit(f);
-                    t.visit(f);
+                    f(w)?;
+                    f(t)?;
                 }
-                if let Some(e) = else_expr {
-                    e.visit(f);
-                }
+                else_expr.iter().try_for_each(|e| f(e))
             }
-            Expr::Func { args, .. } => args.iter().for_each(|e| e.visit(f)),
-            Expr::Subquery(s) => {
-                if let SubqueryKind::In { expr, .. } = &s.kind {
-                    expr.visit(f)
-                }
-            }
+            Expr::Func { args, .. } => args.iter().try_for_each(f),
+            Expr::Subquery(s) => match &s.kind {
+                SubqueryKind::In { expr, .. } => f(expr),
+                SubqueryKind::Scalar | SubqueryKind::Exists { .. } => Ok(()),
+            },
         }
+    }
+
+    /// [`Expr::try_for_each_child`], with mutable access to each child.
+    pub fn try_for_each_child_mut<E>(
+        &mut self,
+        f: &mut dyn FnMut(&mut Expr) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self {
+            Expr::Column { .. } | Expr::Literal { .. } => Ok(()),
+            Expr::Negate(e) | Expr::Not(e) => f(e),
+            Expr::Binary { left, right, .. } => {
+                f(left)?;
+                f(right)
+            }
+            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } | Expr::Cast { expr, .. } => {
+                f(expr)
+            }
+            Expr::InList { expr, list, .. } => {
+                f(expr)?;
+                list.iter_mut().try_for_each(f)
+            }
+            Expr::Case {
+                whens, else_expr, ..
+            } => {
+                for (w, t) in whens {
+                    f(w)?;
+                    f(t)?;
+                }
+                else_expr.iter_mut().try_for_each(|e| f(e))
+            }
+            Expr::Func { args, .. } => args.iter_mut().try_for_each(f),
+            Expr::Subquery(s) => match &mut s.kind {
+                SubqueryKind::In { expr, .. } => f(expr),
+                SubqueryKind::Scalar | SubqueryKind::Exists { .. } => Ok(()),
+            },
+        }
+    }
+
+    /// Calls `f` on this expression and then on every sub-expression, depth first
+    /// (not into subquery plans).
+    pub fn visit(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        let _ = self.try_for_each_child::<Infallible>(&mut |c| {
+            c.visit(f);
+            Ok(())
+        });
+    }
+
+    /// Calls `f` on every sub-expression (children first), then on this one.
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        let _ = self.try_for_each_child_mut::<Infallible>(&mut |c| {
+            c.visit_mut(f);
+            Ok(())
+        });
+        f(self);
+    }
+
+    /// Whether this expression or any sub-expression satisfies `pred`; stops at
+    /// the first that does.
+    pub fn exists(&self, pred: &mut dyn FnMut(&Expr) -> bool) -> bool {
+        fn go(e: &Expr, pred: &mut dyn FnMut(&Expr) -> bool) -> Result<(), ()> {
+            if pred(e) {
+                return Err(());
+            }
+            e.try_for_each_child(&mut |c| go(c, pred))
+        }
+        go(self, pred).is_err()
     }
 
     /// Rewrites the expression bottom-up: `f` may replace any node (children first).
     pub fn transform(
-        self,
+        mut self,
         f: &mut dyn FnMut(Expr) -> crate::error::Result<Expr>,
     ) -> crate::error::Result<Expr> {
-        let b = |e: Box<Expr>, f: &mut dyn FnMut(Expr) -> crate::error::Result<Expr>| {
-            e.transform(f).map(Box::new)
-        };
-        let out = match self {
-            e @ (Expr::Column { .. } | Expr::Literal { .. }) => e,
-            Expr::Negate(e) => Expr::Negate(b(e, f)?),
-            Expr::Not(e) => Expr::Not(b(e, f)?),
-            Expr::Binary {
-                op,
-                left,
-                right,
-                data_type,
-            } => Expr::Binary {
-                op,
-                left: b(left, f)?,
-                right: b(right, f)?,
-                data_type,
-            },
-            Expr::IsNull { expr, negated } => Expr::IsNull {
-                expr: b(expr, f)?,
-                negated,
-            },
-            Expr::InList {
-                expr,
-                list,
-                negated,
-            } => Expr::InList {
-                expr: b(expr, f)?,
-                list: list
-                    .into_iter()
-                    .map(|e| e.transform(f))
-                    .collect::<crate::error::Result<_>>()?,
-                negated,
-            },
-            Expr::Like {
-                expr,
-                pattern,
-                escape,
-                case_insensitive,
-                negated,
-            } => Expr::Like {
-                expr: b(expr, f)?,
-                pattern,
-                escape,
-                case_insensitive,
-                negated,
-            },
-            Expr::Case {
-                whens,
-                else_expr,
-                data_type,
-            } => Expr::Case {
-                whens: whens
-                    .into_iter()
-                    .map(|(w, t)| Ok((w.transform(f)?, t.transform(f)?)))
-                    .collect::<crate::error::Result<_>>()?,
-                else_expr: match else_expr {
-                    Some(e) => Some(b(e, f)?),
-                    None => None,
-                },
-                data_type,
-            },
-            Expr::Cast { expr, to } => Expr::Cast {
-                expr: b(expr, f)?,
-                to,
-            },
-            Expr::Func {
-                func,
-                args,
-                data_type,
-            } => Expr::Func {
-                func,
-                args: args
-                    .into_iter()
-                    .map(|e| e.transform(f))
-                    .collect::<crate::error::Result<_>>()?,
-                data_type,
-            },
-            Expr::Subquery(mut s) => {
-                if let SubqueryKind::In { expr, negated } = s.kind {
-                    s.kind = SubqueryKind::In {
-                        expr: expr.transform(f)?,
-                        negated,
-                    };
-                }
-                Expr::Subquery(s)
-            }
-        };
-        f(out)
+        self.try_for_each_child_mut(&mut |c| c.transform_mut(f))?;
+        f(self)
+    }
+
+    /// [`Expr::transform`] of this expression in place.
+    pub fn transform_mut(
+        &mut self,
+        f: &mut dyn FnMut(Expr) -> crate::error::Result<Expr>,
+    ) -> crate::error::Result<()> {
+        let taken = std::mem::replace(self, Expr::literal(Value::Null, DataType::Boolean));
+        *self = taken.transform(f)?;
+        Ok(())
     }
 }
 
@@ -794,6 +760,30 @@ impl LogicalPlan {
         }
     }
 
+    /// Replaces each input by `f` of it, in order; stops at the first error
+    /// (the inputs not reached yet are then left as [`LogicalPlan::OneRow`]).
+    pub fn try_map_inputs(
+        &mut self,
+        f: &mut dyn FnMut(LogicalPlan) -> crate::error::Result<LogicalPlan>,
+    ) -> crate::error::Result<()> {
+        for slot in self.inputs_mut() {
+            *slot = f(slot.take())?;
+        }
+        Ok(())
+    }
+
+    /// Replaces each input by `f` of it, in order.
+    pub fn map_inputs(&mut self, mut f: impl FnMut(LogicalPlan) -> LogicalPlan) {
+        for slot in self.inputs_mut() {
+            *slot = f(slot.take());
+        }
+    }
+
+    /// Moves this plan out, leaving [`LogicalPlan::OneRow`] in its place.
+    pub fn take(&mut self) -> LogicalPlan {
+        std::mem::replace(self, LogicalPlan::OneRow)
+    }
+
     /// The expressions this node evaluates (not those of its inputs), mutably.
     pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
         let mut out = Vec::new();
@@ -853,110 +843,116 @@ impl LogicalPlan {
         }
         out
     }
+}
 
-    /// An indented one-node-per-line rendering (EXPLAIN).
-    pub fn display_indent(&self) -> String {
-        let mut out = String::new();
-        self.fmt_indent(&mut out, 0);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(index: usize) -> Expr {
+        Expr::Column {
+            index,
+            name: format!("c{index}"),
+            data_type: DataType::BigInt,
+        }
+    }
+
+    fn int(v: i64) -> Expr {
+        Expr::literal(Value::Int(v), DataType::BigInt)
+    }
+
+    fn add(l: Expr, r: Expr) -> Expr {
+        Expr::Binary {
+            op: BinaryOp::Add,
+            left: Box::new(l),
+            right: Box::new(r),
+            data_type: DataType::BigInt,
+        }
+    }
+
+    /// `CASE WHEN c0 IN (c1, 2) THEN c2 + 1 ELSE -c3 END`.
+    fn sample() -> Expr {
+        Expr::Case {
+            whens: vec![(
+                Expr::InList {
+                    expr: Box::new(col(0)),
+                    list: vec![col(1), int(2)],
+                    negated: false,
+                },
+                add(col(2), int(1)),
+            )],
+            else_expr: Some(Box::new(Expr::Negate(Box::new(col(3))))),
+            data_type: DataType::BigInt,
+        }
+    }
+
+    fn columns(e: &Expr) -> Vec<usize> {
+        let mut out = Vec::new();
+        e.for_each_column(&mut |i| out.push(i));
         out
     }
 
-    fn fmt_indent(&self, out: &mut String, depth: usize) {
-        use std::fmt::Write;
-        let pad = "  ".repeat(depth);
-        let input = match self {
-            LogicalPlan::Scan {
-                table,
-                schema,
-                columns,
-                time_range,
-                zone_predicates,
-            } => {
-                let cols: Vec<&str> = columns
-                    .iter()
-                    .map(|&c| schema.fields[c].name.as_str())
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "{pad}Scan: {table} columns=[{}] time_range={time_range:?} zone_predicates={}",
-                    cols.join(", "),
-                    zone_predicates.len()
-                );
-                None
-            }
-            LogicalPlan::Filter { input, predicate } => {
-                let _ = writeln!(out, "{pad}Filter: {predicate}");
-                Some(input)
-            }
-            LogicalPlan::Project { input, exprs } => {
-                let e: Vec<String> = exprs.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
-                let _ = writeln!(out, "{pad}Project: {}", e.join(", "));
-                Some(input)
-            }
-            LogicalPlan::Aggregate { input, group, aggs } => {
-                let g: Vec<String> = group.iter().map(|(e, _)| e.to_string()).collect();
-                let a: Vec<&str> = aggs.iter().map(|(_, n)| n.as_str()).collect();
-                let _ = writeln!(
-                    out,
-                    "{pad}Aggregate: group=[{}] aggs=[{}]",
-                    g.join(", "),
-                    a.join(", ")
-                );
-                Some(input)
-            }
-            LogicalPlan::Sort { input, keys, fetch } => {
-                let k: Vec<String> = keys
-                    .iter()
-                    .map(|k| format!("{}{}", k.expr, if k.descending { " DESC" } else { "" }))
-                    .collect();
-                let _ = writeln!(out, "{pad}Sort: [{}] fetch={fetch:?}", k.join(", "));
-                Some(input)
-            }
-            LogicalPlan::Limit { input, skip, fetch } => {
-                let _ = writeln!(out, "{pad}Limit: skip={skip} fetch={fetch:?}");
-                Some(input)
-            }
-            LogicalPlan::Distinct { input } => {
-                let _ = writeln!(out, "{pad}Distinct");
-                Some(input)
-            }
-            LogicalPlan::Join {
-                left,
-                right,
-                kind,
-                on,
-                build,
-                ..
-            } => {
-                let k: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
-                let _ = writeln!(
-                    out,
-                    "{pad}Join: {} on=[{}] build={build:?}",
-                    kind.name(),
-                    k.join(", ")
-                );
-                left.fmt_indent(out, depth + 1);
-                Some(right)
-            }
-            LogicalPlan::Union { inputs } => {
-                let _ = writeln!(out, "{pad}Union");
-                for i in inputs {
-                    i.fmt_indent(out, depth + 1);
-                }
-                None
-            }
-            LogicalPlan::OneRow => {
-                let _ = writeln!(out, "{pad}OneRow");
-                None
-            }
-            LogicalPlan::Values { batches, .. } => {
-                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-                let _ = writeln!(out, "{pad}Values: rows={rows}");
-                None
-            }
-        };
-        if let Some(i) = input {
-            i.fmt_indent(out, depth + 1);
-        }
+    #[test]
+    fn visit_reaches_every_node_parents_first() {
+        let mut kinds = Vec::new();
+        sample().visit(&mut |e| {
+            kinds.push(match e {
+                Expr::Case { .. } => "case",
+                Expr::InList { .. } => "in",
+                Expr::Binary { .. } => "+",
+                Expr::Negate(_) => "-",
+                Expr::Column { .. } => "col",
+                Expr::Literal { .. } => "lit",
+                _ => "other",
+            })
+        });
+        assert_eq!(
+            kinds,
+            ["case", "in", "col", "col", "lit", "+", "col", "lit", "-", "col"]
+        );
+        assert_eq!(columns(&sample()), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn remap_and_transform_rewrite_every_column() {
+        let mut e = sample();
+        e.remap_columns(&|i| i + 10);
+        assert_eq!(columns(&e), [10, 11, 12, 13]);
+        // Bottom-up: the rewritten children are what the parent sees.
+        let folded = add(int(1), add(int(2), int(3)))
+            .transform(&mut |x| match x {
+                Expr::Binary { left, right, .. } => match (*left, *right) {
+                    (
+                        Expr::Literal {
+                            value: Value::Int(a),
+                            ..
+                        },
+                        Expr::Literal {
+                            value: Value::Int(b),
+                            ..
+                        },
+                    ) => Ok(int(a + b)),
+                    _ => unreachable!("children are folded first"),
+                },
+                other => Ok(other),
+            })
+            .unwrap();
+        assert_eq!(folded, int(6));
+    }
+
+    #[test]
+    fn exists_stops_at_the_first_match_and_transform_stops_at_the_first_error() {
+        let mut seen = 0;
+        assert!(sample().exists(&mut |e| {
+            seen += 1;
+            matches!(e, Expr::Column { index: 1, .. })
+        }));
+        assert_eq!(seen, 4, "case, in, c0, c1");
+        assert!(!sample().exists(&mut |e| matches!(e, Expr::Subquery(_))));
+        let err = sample().transform(&mut |x| match x {
+            Expr::Column { index: 2, .. } => Err(crate::error::Error::InvalidInput("c2".into())),
+            other => Ok(other),
+        });
+        assert!(err.is_err());
     }
 }

@@ -34,33 +34,15 @@ fn optimize_subqueries(mut plan: LogicalPlan, snapshot: &Snapshot) -> Result<Log
         if !e.has_subquery() {
             continue;
         }
-        let taken = std::mem::replace(
-            e,
-            Expr::literal(Value::Null, crate::schema::DataType::Boolean),
-        );
-        *e = taken.transform(&mut |x| match x {
+        e.transform_mut(&mut |x| match x {
             Expr::Subquery(mut s) => {
-                let p = std::mem::replace(&mut s.plan, LogicalPlan::OneRow);
-                s.plan = optimize(p, snapshot)?;
+                s.plan = optimize(s.plan.take(), snapshot)?;
                 Ok(Expr::Subquery(s))
             }
             other => Ok(other),
         })?;
     }
-    let inputs = std::mem::take(
-        &mut plan
-            .inputs_mut()
-            .into_iter()
-            .map(|i| std::mem::replace(i, LogicalPlan::OneRow))
-            .collect::<Vec<_>>(),
-    );
-    let mut done = Vec::with_capacity(inputs.len());
-    for i in inputs {
-        done.push(optimize_subqueries(i, snapshot)?);
-    }
-    for (slot, p) in plan.inputs_mut().into_iter().zip(done) {
-        *slot = p;
-    }
+    plan.try_map_inputs(&mut |i| optimize_subqueries(i, snapshot))?;
     Ok(plan)
 }
 
@@ -94,10 +76,7 @@ fn filter_over(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
 
 /// Pushes every filter as close to its scan as the semantics allow.
 fn push_filters(mut plan: LogicalPlan) -> LogicalPlan {
-    for slot in plan.inputs_mut() {
-        let p = std::mem::replace(slot, LogicalPlan::OneRow);
-        *slot = push_filters(p);
-    }
+    plan.map_inputs(push_filters);
     match plan {
         LogicalPlan::Filter { input, predicate } => {
             let parts = Expr::conjuncts(&predicate).into_iter().cloned().collect();
@@ -237,10 +216,7 @@ fn substitute(e: Expr, exprs: &[(Expr, String)]) -> Expr {
 /// Folds a projection into the projection or aggregate above it, so that an
 /// aggregate over a subquery on one table still runs in the fused scan pipeline.
 fn merge_projections(mut plan: LogicalPlan) -> LogicalPlan {
-    for slot in plan.inputs_mut() {
-        let p = std::mem::replace(slot, LogicalPlan::OneRow);
-        *slot = merge_projections(p);
-    }
+    plan.map_inputs(merge_projections);
     match plan {
         LogicalPlan::Project { input, exprs } => match *input {
             LogicalPlan::Project {
@@ -1077,7 +1053,7 @@ pub fn top_n_phase2(plan: &LogicalPlan, predicate: Expr) -> Option<LogicalPlan> 
     loop {
         node = match node {
             LogicalPlan::Aggregate { input, .. } => {
-                let taken = std::mem::replace(input.as_mut(), LogicalPlan::OneRow);
+                let taken = input.take();
                 **input = match taken {
                     LogicalPlan::Filter {
                         input: scan,

@@ -12,7 +12,7 @@ use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::plan::{
     AggExpr, AggFunc, BinaryOp, DatePart, DiffUnit, Expr, LogicalPlan, ScalarFunc, SortKey,
-    SubqueryKind, TruncUnit,
+    TruncUnit,
 };
 use crate::schema::DataType;
 use crate::storage::Snapshot;
@@ -580,66 +580,43 @@ impl<'a> Binder<'a> {
     /// Rewrites a select-list expression bound in table scope to refer to the
     /// aggregate's output: group keys by position, aggregate calls after them.
     fn rewrite_agg(&self, e: &Expr, group: &[(Expr, String)], span: Span) -> Result<Expr> {
+        let mut out = e.clone();
+        self.rewrite_agg_in_place(&mut out, group, span)?;
+        Ok(out)
+    }
+
+    /// [`Self::rewrite_agg`] in place, top-down: a sub-expression equal to a group
+    /// key becomes that key's column before its own children are looked at.
+    fn rewrite_agg_in_place(
+        &self,
+        e: &mut Expr,
+        group: &[(Expr, String)],
+        span: Span,
+    ) -> Result<()> {
         if let Some(i) = group.iter().position(|(g, _)| g == e) {
-            return Ok(Expr::Column {
+            *e = Expr::Column {
                 index: i,
                 name: group[i].1.clone(),
                 data_type: e.data_type(),
-            });
+            };
+            return Ok(());
         }
-        let mut out = e.clone();
-        match &mut out {
-            Expr::Column { index, name, .. } => {
-                if *index >= AGG_MARK {
-                    *index = *index - AGG_MARK + group.len();
-                } else {
-                    return Err(self.err(
-                        span,
-                        format!(
-                            "column '{name}' must appear in the GROUP BY clause or be used in an \
-                             aggregate function"
-                        ),
-                    ));
-                }
+        match e {
+            Expr::Column { index, .. } if *index >= AGG_MARK => {
+                *index = *index - AGG_MARK + group.len();
+                Ok(())
             }
-            Expr::Literal { .. } => {}
-            Expr::Negate(x) | Expr::Not(x) => **x = self.rewrite_agg(x, group, span)?,
-            Expr::Binary { left, right, .. } => {
-                **left = self.rewrite_agg(left, group, span)?;
-                **right = self.rewrite_agg(right, group, span)?;
-            }
-            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } | Expr::Cast { expr, .. } => {
-                **expr = self.rewrite_agg(expr, group, span)?
-            }
-            Expr::InList { expr, list, .. } => {
-                **expr = self.rewrite_agg(expr, group, span)?;
-                for x in list.iter_mut() {
-                    *x = self.rewrite_agg(x, group, span)?;
-                }
-            }
-            Expr::Case {
-                whens, else_expr, ..
-            } => {
-                for (w, t) in whens.iter_mut() {
-                    *w = self.rewrite_agg(w, group, span)?;
-                    *t = self.rewrite_agg(t, group, span)?;
-                }
-                if let Some(x) = else_expr {
-                    **x = self.rewrite_agg(x, group, span)?;
-                }
-            }
-            Expr::Func { args, .. } => {
-                for x in args.iter_mut() {
-                    *x = self.rewrite_agg(x, group, span)?;
-                }
-            }
-            Expr::Subquery(s) => {
-                if let SubqueryKind::In { expr, .. } = &mut s.kind {
-                    *expr = self.rewrite_agg(expr, group, span)?;
-                }
+            Expr::Column { name, .. } => Err(self.err(
+                span,
+                format!(
+                    "column '{name}' must appear in the GROUP BY clause or be used in an \
+                     aggregate function"
+                ),
+            )),
+            other => {
+                other.try_for_each_child_mut(&mut |c| self.rewrite_agg_in_place(c, group, span))
             }
         }
-        Ok(out)
     }
 
     fn expect_bool(&self, e: &Expr, span: Span, clause: &str) -> Result<()> {
@@ -1848,9 +1825,7 @@ fn date_part_name(s: &str) -> Option<DatePart> {
 }
 
 fn contains_agg_mark(e: &Expr) -> bool {
-    let mut found = false;
-    e.for_each_column(&mut |i| found |= i >= AGG_MARK);
-    found
+    e.exists(&mut |x| matches!(x, Expr::Column { index, .. } if *index >= AGG_MARK))
 }
 
 fn ordinal(e: &ast::Expr) -> Option<usize> {

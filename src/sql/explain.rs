@@ -11,7 +11,9 @@ use crate::error::Result;
 use crate::exec::physical::{self, Operator, PhysicalPlan};
 use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
 use crate::plan::optimize::{self, ConjunctUse};
-use crate::plan::{AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, SubqueryKind, ZonePredicate};
+use crate::plan::{
+    AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, Subquery, SubqueryKind, ZonePredicate,
+};
 use crate::schema::{DataType, TableSchema};
 use crate::storage::manifest::Granularity;
 use crate::storage::Snapshot;
@@ -335,22 +337,9 @@ fn render(
         }
     };
     // Subqueries inside this node's expressions (EXPLAIN without ANALYZE).
-    for e in plan.exprs() {
-        let mut subs = Vec::new();
-        e.visit(&mut |x| {
-            if let Expr::Subquery(s) = x {
-                subs.push((**s).clone());
-            }
-        });
-        for s in subs {
-            let what = match &s.kind {
-                SubqueryKind::Scalar => "scalar",
-                SubqueryKind::Exists { .. } => "EXISTS",
-                SubqueryKind::In { .. } => "IN",
-            };
-            let _ = writeln!(out, "{pad}  Subquery: {what}");
-            render(snapshot, &s.plan, opts, stats, depth + 2, out)?;
-        }
+    for (what, s) in subqueries(plan) {
+        let _ = writeln!(out, "{pad}  Subquery: {what}");
+        render(snapshot, &s.plan, opts, stats, depth + 2, out)?;
     }
     if let Some(i) = input {
         render(snapshot, i, opts, stats, depth + 1, out)?;
@@ -627,25 +616,30 @@ fn render_subqueries(
     depth: usize,
     out: &mut String,
 ) -> Result<()> {
-    for e in node.exprs() {
-        let mut subs = Vec::new();
-        e.visit(&mut |x| {
-            if let Expr::Subquery(s) = x {
-                subs.push((**s).clone());
-            }
-        });
-        for s in subs {
-            let what = match &s.kind {
-                SubqueryKind::Scalar => "scalar",
-                SubqueryKind::Exists { .. } => "EXISTS",
-                SubqueryKind::In { .. } => "IN",
-            };
-            let _ = writeln!(out, "{pad}  Subquery: {what}");
-            let sub = physical::plan(snapshot, &s.plan, opts)?;
-            render_physical(snapshot, &sub, opts, stats, depth + 2, out)?;
-        }
+    for (what, s) in subqueries(node) {
+        let _ = writeln!(out, "{pad}  Subquery: {what}");
+        let sub = physical::plan(snapshot, &s.plan, opts)?;
+        render_physical(snapshot, &sub, opts, stats, depth + 2, out)?;
     }
     Ok(())
+}
+
+/// The subqueries inside `node`'s expressions, each with what it computes.
+fn subqueries(node: &LogicalPlan) -> Vec<(&'static str, Subquery)> {
+    let mut subs = Vec::new();
+    for e in node.exprs() {
+        e.visit(&mut |x| {
+            if let Expr::Subquery(s) = x {
+                let what = match &s.kind {
+                    SubqueryKind::Scalar => "scalar",
+                    SubqueryKind::Exists { .. } => "EXISTS",
+                    SubqueryKind::In { .. } => "IN",
+                };
+                subs.push((what, (**s).clone()));
+            }
+        });
+    }
+    subs
 }
 
 /// The detail lines of a scan.
