@@ -336,13 +336,48 @@ fn read_source(
 }
 
 /// The text of line `line` of a chunk whose first line is `first`.
-fn line_text(data: &[u8], first: u64, line: u64) -> Vec<u8> {
-    let mut it = data.split(|&c| c == b'\n');
-    let mut text = it.nth((line - first) as usize).unwrap_or_default().to_vec();
-    if text.last() == Some(&b'\r') {
-        text.pop();
+/// Finds the text of lines of a chunk by number, for rejects reported in
+/// increasing line order: each call scans on from where the previous one stopped,
+/// so a chunk of n rejected lines costs one pass, not n.
+struct LineCursor<'a> {
+    rest: &'a [u8],
+    /// The number of the line `rest` starts with.
+    line: u64,
+    /// The whole chunk and its first line, to start over for an out-of-order line.
+    data: &'a [u8],
+    first: u64,
+}
+
+impl<'a> LineCursor<'a> {
+    fn new(data: &'a [u8], first: u64) -> Self {
+        LineCursor {
+            rest: data,
+            line: first,
+            data,
+            first,
+        }
     }
-    text
+
+    /// The text of line `line` (without its line end); empty if the chunk has no
+    /// such line.
+    fn text(&mut self, line: u64) -> Vec<u8> {
+        if line < self.line {
+            *self = LineCursor::new(self.data, self.first);
+        }
+        while self.line < line {
+            match memchr::memchr(b'\n', self.rest) {
+                Some(i) => self.rest = &self.rest[i + 1..],
+                None => return Vec::new(),
+            }
+            self.line += 1;
+        }
+        let end = memchr::memchr(b'\n', self.rest).unwrap_or(self.rest.len());
+        let mut text = &self.rest[..end];
+        if text.last() == Some(&b'\r') {
+            text = &text[..text.len() - 1];
+        }
+        text.to_vec()
+    }
 }
 
 /// Concatenates `b` onto `a`.
@@ -533,9 +568,10 @@ pub fn import(
                     let batch = builder.finish();
                     let mut all: Vec<(Reject, Vec<u8>)> =
                         msg.rejects.into_iter().map(|r| (r, Vec::new())).collect();
+                    let mut lines_of =
+                        LineCursor::new(&msg.data, msg.first_line + msg.rejected_lines);
                     all.extend(rejects.into_iter().map(|r| {
-                        let text =
-                            line_text(&msg.data, msg.first_line + msg.rejected_lines, r.line);
+                        let text = lines_of.text(r.line);
                         (r, text)
                     }));
                     let parsed = Parsed {
@@ -826,8 +862,9 @@ pub fn follow(
                         "parser accounted for a different number of lines than {lines} in {name}"
                     )));
                 }
+                let mut lines_of = LineCursor::new(&pending[..cut], pos.next_line);
                 for r in rejects.drain(..) {
-                    let text = line_text(&pending[..cut], pos.next_line, r.line);
+                    let text = lines_of.text(r.line);
                     observer.reject(&name, r.line, &r.reason, &text);
                     stats.rejected += 1;
                 }
@@ -885,13 +922,9 @@ pub fn follow(
                 if !pending.is_empty() && !skipping {
                     let lines =
                         parser.parse_chunk(&pending, pos.next_line, &mut builder, &mut rejects);
+                    let mut lines_of = LineCursor::new(&pending, pos.next_line);
                     for r in rejects.drain(..) {
-                        observer.reject(
-                            &name,
-                            r.line,
-                            &r.reason,
-                            &line_text(&pending, pos.next_line, r.line),
-                        );
+                        observer.reject(&name, r.line, &r.reason, &lines_of.text(r.line));
                         stats.rejected += 1;
                     }
                     stats.lines += lines;

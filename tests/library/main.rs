@@ -10,6 +10,7 @@ mod crash;
 mod encoding_props;
 mod fuzz_regressions;
 mod golden;
+mod hostile;
 mod import;
 mod io_faults;
 mod lookup_cache;
