@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use roaring::RoaringBitmap;
 
-use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec, Value};
+use crate::column::{append_validity, Batch, Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, PhysicalType, TableSchema};
 use crate::storage::backend::{Backend, FileBytes};
@@ -1783,48 +1783,4 @@ pub fn binary_search_str(dict: &StringVec, s: &str) -> Option<usize> {
         }
     }
     None
-}
-
-/// Appends `src` to `data`/`validity` that already hold `rows` rows.
-pub fn append_column(
-    data: &mut ColumnData,
-    validity: &mut Option<Bitmap>,
-    rows: usize,
-    src: &Column,
-) {
-    let n = src.len();
-    match (data, &src.data) {
-        (ColumnData::Int64(a), ColumnData::Int64(b)) => a.extend_from_slice(b),
-        (ColumnData::Float64(a), ColumnData::Float64(b)) => a.extend_from_slice(b),
-        (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
-        (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend_from_slice(b),
-        (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
-            for s in b.iter() {
-                a.push(s);
-            }
-        }
-        (a, b) => panic!(
-            "append_column: type mismatch {:?} vs {:?}",
-            a.physical(),
-            b.physical()
-        ),
-    }
-    append_validity(validity, rows, n, src.validity.as_ref());
-}
-
-/// Extends a validity bitmap (`None` = all valid so far, `rows` rows) by `n` rows
-/// whose validity is `src` (`None` = all valid).
-fn append_validity(validity: &mut Option<Bitmap>, rows: usize, n: usize, src: Option<&Bitmap>) {
-    match src {
-        None => {
-            if let Some(v) = validity.as_mut() {
-                for _ in 0..n {
-                    v.push(true);
-                }
-            }
-        }
-        Some(sv) => validity
-            .get_or_insert_with(|| Bitmap::new(rows, true))
-            .extend_from(sv, 0, n),
-    }
 }
