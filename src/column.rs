@@ -358,6 +358,33 @@ impl Column {
         }
     }
 
+    /// Appends all rows of `other`, which has the same physical type.
+    pub fn append(&mut self, other: &Column) {
+        let rows = self.len();
+        match (&mut self.data, &other.data) {
+            (ColumnData::Int64(a), ColumnData::Int64(b)) => a.extend_from_slice(b),
+            (ColumnData::Float64(a), ColumnData::Float64(b)) => a.extend_from_slice(b),
+            (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
+            (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend_from_slice(b),
+            (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
+                for s in b.iter() {
+                    a.push(s);
+                }
+            }
+            (a, b) => panic!(
+                "Column::append: type mismatch {:?} vs {:?}",
+                a.physical(),
+                b.physical()
+            ),
+        }
+        append_validity(
+            &mut self.validity,
+            rows,
+            other.len(),
+            other.validity.as_ref(),
+        );
+    }
+
     /// A column holding the rows at `rows`, in that order.
     pub fn take(&self, rows: &[u32]) -> Column {
         let mut data = ColumnData::empty(self.data.physical());
@@ -370,6 +397,23 @@ impl Column {
             out
         });
         Column { data, validity }
+    }
+}
+
+/// Extends the validity of a column of `rows` rows (`None` = all valid) by `n` rows
+/// whose validity is `src` (`None` = all valid); stays `None` while every row is.
+pub fn append_validity(validity: &mut Option<Bitmap>, rows: usize, n: usize, src: Option<&Bitmap>) {
+    match src {
+        None => {
+            if let Some(v) = validity.as_mut() {
+                for _ in 0..n {
+                    v.push(true);
+                }
+            }
+        }
+        Some(sv) => validity
+            .get_or_insert_with(|| Bitmap::new(rows, true))
+            .extend_from(sv, 0, n),
     }
 }
 

@@ -615,9 +615,8 @@ impl Db {
                 let seg = snap.segment(s.id)?;
                 let idx: Vec<usize> = (0..schema.fields.len()).collect();
                 let old = seg.read_columns(&idx)?;
-                let before = cols[0].len();
                 for (c, o) in cols.iter_mut().zip(old) {
-                    segment::append_column(&mut c.data, &mut c.validity, before, &o);
+                    c.append(&o);
                 }
                 txn.removed.push(s.file.clone());
             }
@@ -804,9 +803,8 @@ impl Db {
                     match &mut cols {
                         None => cols = Some(part),
                         Some(cs) => {
-                            let before = cs[0].len();
                             for (c, o) in cs.iter_mut().zip(part) {
-                                segment::append_column(&mut c.data, &mut c.validity, before, &o);
+                                c.append(&o);
                             }
                         }
                     }

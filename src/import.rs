@@ -18,7 +18,6 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::ingest::{self, ParserOptions, Reject};
 use crate::schema::TableSchema;
-use crate::storage::segment::append_column;
 
 /// Bytes per chunk handed to a parser.
 const CHUNK_BYTES: usize = 4 << 20;
@@ -386,9 +385,8 @@ fn extend_batch(a: &mut Batch, b: Batch) {
         *a = b;
         return;
     }
-    let rows = a.num_rows();
-    for (x, y) in a.columns.iter_mut().zip(b.columns) {
-        append_column(&mut x.data, &mut x.validity, rows, &y);
+    for (x, y) in a.columns.iter_mut().zip(&b.columns) {
+        x.append(y);
     }
 }
 

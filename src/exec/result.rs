@@ -23,7 +23,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
+use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::schema::DataType;
 use crate::value::format_value;
@@ -392,7 +392,7 @@ impl QueryResult {
         }
         let mut out = Column::new(ColumnData::empty(t.physical()));
         for c in parts {
-            append_column(&mut out, c);
+            out.append(c);
         }
         Ok(Cow::Owned(out))
     }
@@ -409,39 +409,5 @@ impl<'a> IntoIterator for &'a QueryResult {
 
     fn into_iter(self) -> Rows<'a> {
         self.iter()
-    }
-}
-
-/// Appends all of `c` to `out` (same physical type; a mismatched column appends
-/// default slots, which callers never cause).
-pub(crate) fn append_column(out: &mut Column, c: &Column) {
-    let start = out.len();
-    let n = c.len();
-    match (&mut out.data, &c.data) {
-        (ColumnData::Int64(a), ColumnData::Int64(b)) => a.extend_from_slice(b),
-        (ColumnData::Float64(a), ColumnData::Float64(b)) => a.extend_from_slice(b),
-        (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
-        (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend_from_slice(b),
-        (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
-            for s in b.iter() {
-                a.push(s);
-            }
-        }
-        (a, _) => {
-            for _ in 0..n {
-                a.push_default();
-            }
-        }
-    }
-    if c.validity.is_some() || out.validity.is_some() {
-        let v = out.validity.get_or_insert_with(|| Bitmap::new(start, true));
-        match &c.validity {
-            Some(cv) => v.extend_from(cv, 0, n),
-            None => {
-                for _ in 0..n {
-                    v.push(true);
-                }
-            }
-        }
     }
 }

@@ -19,7 +19,6 @@ use super::bind::position;
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::exec::result::append_column;
 use crate::exec::vector::push_value;
 use crate::exec::{ExecOptions, QueryResult};
 use crate::schema::{DataType, Field, TableSchema};
@@ -605,7 +604,7 @@ fn concat_batches(schema: &TableSchema, batches: &[Batch]) -> Batch {
         .collect();
     for b in batches {
         for (out, c) in columns.iter_mut().zip(&b.columns) {
-            append_column(out, c);
+            out.append(c);
         }
     }
     Batch { columns }
@@ -834,7 +833,7 @@ fn cast_into(
                 ));
             }
         }
-        append_column(out, src);
+        out.append(src);
         return Ok(());
     }
     for i in 0..src.len() {

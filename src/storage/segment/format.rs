@@ -1,0 +1,577 @@
+//! The segment file's byte layout: magic, version, header and tail offsets, the
+//! footer's metadata types (chunks, zone maps, blocks, columns, indexes) and the
+//! footer codec. spec/format.md ("Segment files") is the contract; the constants
+//! here are its offsets.
+
+use crate::error::{Error, Result};
+use crate::schema::{DataType, Field};
+use crate::storage::wire::{WireError, WireReader, WireWriter};
+
+/// The first bytes of every segment file.
+pub const SEGMENT_MAGIC: [u8; 8] = *b"LOGDBSEG";
+/// The last bytes of every segment file.
+pub const SEGMENT_TAIL_MAGIC: [u8; 8] = *b"LOGDBEND";
+/// The segment format version this build writes and the newest it reads.
+pub const SEGMENT_FORMAT_VERSION: u32 = 1;
+
+pub(super) const MAGIC_LEN: usize = 8;
+/// Header: magic, format version (u32), reserved flags (u32, zero).
+pub(super) const HEADER_VERSION_OFFSET: usize = MAGIC_LEN;
+pub(super) const HEADER_FLAGS_OFFSET: usize = HEADER_VERSION_OFFSET + 4;
+pub const HEADER_LEN: usize = HEADER_FLAGS_OFFSET + 4;
+/// Tail, at the very end: footer length (u64), footer CRC-32 (u32), format version
+/// (u32), tail magic.
+pub(super) const TAIL_FOOTER_LEN_OFFSET: usize = 0;
+pub(super) const TAIL_FOOTER_CRC_OFFSET: usize = TAIL_FOOTER_LEN_OFFSET + 8;
+pub(super) const TAIL_VERSION_OFFSET: usize = TAIL_FOOTER_CRC_OFFSET + 4;
+pub(super) const TAIL_MAGIC_OFFSET: usize = TAIL_VERSION_OFFSET + 4;
+pub const TAIL_LEN: usize = TAIL_MAGIC_OFFSET + MAGIC_LEN;
+
+/// Rows per block unless configured otherwise (a multiple of 2048).
+pub const DEFAULT_BLOCK_ROWS: usize = 8192;
+/// The largest block a segment may declare, so that a reader's per-block buffers are
+/// bounded whatever a (checksum-valid but hand-made) footer says.
+pub const MAX_BLOCK_ROWS: usize = 65536;
+
+/// Checks a configured block size: a positive multiple of 2048, at most
+/// [`MAX_BLOCK_ROWS`].
+pub fn validate_block_rows(block_rows: usize) -> Result<()> {
+    if block_rows == 0 || !block_rows.is_multiple_of(2048) || block_rows > MAX_BLOCK_ROWS {
+        return Err(Error::InvalidInput(format!(
+            "block size {block_rows} is not a multiple of 2048 between 2048 and {MAX_BLOCK_ROWS}"
+        )));
+    }
+    Ok(())
+}
+
+/// A block's raw bytes may not exceed this, so a corrupt length cannot make a
+/// decoder allocate without bound.
+pub(super) const MAX_CHUNK_RAW: usize = 1 << 30;
+
+/// Where a compressed piece of the file is, and its CRC-32.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Chunk {
+    pub offset: u64,
+    pub len: u32,
+    pub crc: u32,
+}
+
+impl Chunk {
+    fn write(&self, w: &mut WireWriter) {
+        w.u64(self.offset);
+        w.u32(self.len);
+        w.u32(self.crc);
+    }
+    fn read(r: &mut WireReader) -> Result<Chunk, WireError> {
+        Ok(Chunk {
+            offset: r.u64()?,
+            len: r.u32()?,
+            crc: r.u32()?,
+        })
+    }
+}
+
+/// Per-block minimum and maximum of the non-NULL values (the zone map).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stats {
+    /// No non-NULL values, or no statistics for this encoding (plain strings).
+    None,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
+    Bool {
+        min: bool,
+        max: bool,
+    },
+    /// Dictionary codes; codes follow string order, so this bounds the strings.
+    Code {
+        min: u32,
+        max: u32,
+    },
+    Ip {
+        min: u128,
+        max: u128,
+    },
+}
+
+const STATS_NONE: u8 = 0;
+const STATS_INT: u8 = 1;
+const STATS_FLOAT: u8 = 2;
+const STATS_BOOL: u8 = 3;
+const STATS_CODE: u8 = 4;
+const STATS_IP: u8 = 5;
+
+impl Stats {
+    fn write(&self, w: &mut WireWriter) {
+        match *self {
+            Stats::None => w.u8(STATS_NONE),
+            Stats::Int { min, max } => {
+                w.u8(STATS_INT);
+                w.i64(min);
+                w.i64(max);
+            }
+            Stats::Float { min, max } => {
+                w.u8(STATS_FLOAT);
+                w.f64(min);
+                w.f64(max);
+            }
+            Stats::Bool { min, max } => {
+                w.u8(STATS_BOOL);
+                w.u8(min as u8);
+                w.u8(max as u8);
+            }
+            Stats::Code { min, max } => {
+                w.u8(STATS_CODE);
+                w.u32(min);
+                w.u32(max);
+            }
+            Stats::Ip { min, max } => {
+                w.u8(STATS_IP);
+                w.u128(min);
+                w.u128(max);
+            }
+        }
+    }
+
+    fn read(r: &mut WireReader) -> Result<Stats, WireError> {
+        Ok(match r.u8()? {
+            STATS_NONE => Stats::None,
+            STATS_INT => Stats::Int {
+                min: r.i64()?,
+                max: r.i64()?,
+            },
+            STATS_FLOAT => Stats::Float {
+                min: r.f64()?,
+                max: r.f64()?,
+            },
+            STATS_BOOL => Stats::Bool {
+                min: r.u8()? != 0,
+                max: r.u8()? != 0,
+            },
+            STATS_CODE => Stats::Code {
+                min: r.u32()?,
+                max: r.u32()?,
+            },
+            STATS_IP => Stats::Ip {
+                min: r.u128()?,
+                max: r.u128()?,
+            },
+            t => return Err(WireError(format!("unknown statistics tag {t}"))),
+        })
+    }
+}
+
+/// One block of one column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockMeta {
+    /// The segment row number of the block's first row.
+    pub first_row: u64,
+    pub rows: u32,
+    pub null_count: u32,
+    pub values: Chunk,
+    /// The validity bitmap; absent when the block has no NULLs.
+    pub validity: Option<Chunk>,
+    pub stats: Stats,
+}
+
+/// How a column's values are stored.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColumnStorage {
+    /// Values encoded by physical type.
+    Values,
+    /// Strings as codes into a sorted per-segment dictionary.
+    Dictionary { chunk: Chunk, len: u32 },
+    /// Strings stored whole (very high cardinality).
+    Plain,
+}
+
+const STORAGE_VALUES: u8 = 0;
+const STORAGE_DICTIONARY: u8 = 1;
+const STORAGE_PLAIN: u8 = 2;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnMeta {
+    pub field: Field,
+    pub storage: ColumnStorage,
+    pub blocks: Vec<BlockMeta>,
+}
+
+/// The keys of a bitmap index: dictionary codes `0..n` for string columns, sorted
+/// distinct values for integer and boolean columns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexKeys {
+    Codes(u32),
+    Ints(Vec<i64>),
+}
+
+const KEYS_CODES: u8 = 0;
+const KEYS_INTS: u8 = 1;
+
+impl IndexKeys {
+    pub fn len(&self) -> usize {
+        match self {
+            IndexKeys::Codes(n) => *n as usize,
+            IndexKeys::Ints(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A page of serialized bitmaps, compressed as one chunk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexPage {
+    pub chunk: Chunk,
+    /// The first key (position in the key list) whose bitmap is in this page.
+    pub first_key: u32,
+    /// The page's uncompressed length.
+    pub raw_len: u32,
+}
+
+/// The bitmap index of one column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexMeta {
+    pub column: usize,
+    pub keys: IndexKeys,
+    /// Rows holding each key: `count(*) ... GROUP BY column` without reading data.
+    pub counts: Vec<u32>,
+    /// Where each key's bitmap starts in its page's raw bytes.
+    pub offsets: Vec<u32>,
+    pub pages: Vec<IndexPage>,
+}
+
+impl IndexMeta {
+    /// The page holding key `k` and the bitmap's byte range in the raw page.
+    pub(super) fn locate(&self, k: usize) -> (usize, std::ops::Range<usize>) {
+        let p = self.pages.partition_point(|p| p.first_key as usize <= k) - 1;
+        let start = self.offsets[k] as usize;
+        let next_in_page = self
+            .pages
+            .get(p + 1)
+            .is_none_or(|np| np.first_key as usize > k + 1)
+            && k + 1 < self.offsets.len();
+        let end = if next_in_page {
+            self.offsets[k + 1] as usize
+        } else {
+            self.pages[p].raw_len as usize
+        };
+        (p, start..end)
+    }
+}
+
+/// Everything the footer says about a segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentMeta {
+    pub segment_id: u64,
+    pub rows: u64,
+    /// Time range of the rows (inclusive); `i64::MAX..=i64::MIN` if there is no time
+    /// column or no rows.
+    pub min_ts: i64,
+    pub max_ts: i64,
+    pub block_rows: u32,
+    pub time_column: Option<usize>,
+    pub columns: Vec<ColumnMeta>,
+    pub indexes: Vec<IndexMeta>,
+}
+
+/// The footer's tag of a column type.
+fn type_tag(t: DataType) -> u8 {
+    match t {
+        DataType::Timestamp => 1,
+        DataType::BigInt => 2,
+        DataType::Integer => 3,
+        DataType::SmallInt => 4,
+        DataType::Double => 5,
+        DataType::Boolean => 6,
+        DataType::Varchar => 7,
+        DataType::Ip => 8,
+    }
+}
+
+fn type_from_tag(t: u8) -> Result<DataType, WireError> {
+    Ok(match t {
+        1 => DataType::Timestamp,
+        2 => DataType::BigInt,
+        3 => DataType::Integer,
+        4 => DataType::SmallInt,
+        5 => DataType::Double,
+        6 => DataType::Boolean,
+        7 => DataType::Varchar,
+        8 => DataType::Ip,
+        _ => return Err(WireError(format!("unknown type tag {t}"))),
+    })
+}
+
+/// The footer's bytes, before compression.
+pub(super) fn encode_footer(m: &SegmentMeta) -> Vec<u8> {
+    let mut w = WireWriter::new();
+    w.u64(m.segment_id);
+    w.u64(m.rows);
+    w.i64(m.min_ts);
+    w.i64(m.max_ts);
+    w.u32(m.block_rows);
+    w.u32(m.time_column.map_or(u32::MAX, |t| t as u32));
+    w.u32(m.columns.len() as u32);
+    for c in &m.columns {
+        w.str(&c.field.name);
+        w.u8(type_tag(c.field.data_type));
+        w.u8(c.field.nullable as u8);
+        match &c.storage {
+            ColumnStorage::Values => w.u8(STORAGE_VALUES),
+            ColumnStorage::Dictionary { chunk, len } => {
+                w.u8(STORAGE_DICTIONARY);
+                chunk.write(&mut w);
+                w.u32(*len);
+            }
+            ColumnStorage::Plain => w.u8(STORAGE_PLAIN),
+        }
+        w.u32(c.blocks.len() as u32);
+        for b in &c.blocks {
+            w.u32(b.rows);
+            w.u32(b.null_count);
+            b.values.write(&mut w);
+            match &b.validity {
+                None => w.u8(0),
+                Some(v) => {
+                    w.u8(1);
+                    v.write(&mut w);
+                }
+            }
+            b.stats.write(&mut w);
+        }
+    }
+    w.u32(m.indexes.len() as u32);
+    for ix in &m.indexes {
+        w.u32(ix.column as u32);
+        match &ix.keys {
+            IndexKeys::Codes(n) => {
+                w.u8(KEYS_CODES);
+                w.u32(*n);
+            }
+            IndexKeys::Ints(v) => {
+                w.u8(KEYS_INTS);
+                w.u32(v.len() as u32);
+                for &x in v {
+                    w.i64(x);
+                }
+            }
+        }
+        for (&c, &o) in ix.counts.iter().zip(&ix.offsets) {
+            w.u32(c);
+            w.u32(o);
+        }
+        w.u32(ix.pages.len() as u32);
+        for p in &ix.pages {
+            p.chunk.write(&mut w);
+            w.u32(p.first_key);
+            w.u32(p.raw_len);
+        }
+    }
+    w.buf
+}
+
+/// Parses and checks decompressed footer bytes; every chunk must lie between the
+/// header and `file_len` (where the footer starts).
+pub(super) fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
+    let mut r = WireReader::new(buf);
+    let segment_id = r.u64()?;
+    let rows = r.u64()?;
+    let min_ts = r.i64()?;
+    let max_ts = r.i64()?;
+    let block_rows = r.u32()?;
+    if block_rows == 0 || block_rows as usize > MAX_BLOCK_ROWS {
+        return Err(WireError(format!(
+            "block size {block_rows} is out of range"
+        )));
+    }
+    let time_column = match r.u32()? {
+        u32::MAX => None,
+        t => Some(t as usize),
+    };
+    let check_chunk = |c: &Chunk| -> Result<(), WireError> {
+        if c.offset < HEADER_LEN as u64 || c.offset.saturating_add(c.len as u64) > file_len {
+            return Err(WireError(format!(
+                "chunk at {} of {} bytes lies outside the data region",
+                c.offset, c.len
+            )));
+        }
+        Ok(())
+    };
+    let ncols = r.count(8)?;
+    let mut columns = Vec::with_capacity(ncols);
+    for _ in 0..ncols {
+        let name = r.str()?.to_string();
+        let data_type = type_from_tag(r.u8()?)?;
+        let nullable = r.u8()? != 0;
+        let storage = match r.u8()? {
+            STORAGE_VALUES => ColumnStorage::Values,
+            STORAGE_DICTIONARY => {
+                let chunk = Chunk::read(&mut r)?;
+                check_chunk(&chunk)?;
+                let len = r.u32()?;
+                // Entries are distinct values of the rows, so a larger count is
+                // corruption (and would size the decoder's buffers).
+                if u64::from(len) > rows {
+                    return Err(WireError(format!(
+                        "dictionary of column '{name}' has {len} entries for {rows} rows"
+                    )));
+                }
+                ColumnStorage::Dictionary { chunk, len }
+            }
+            STORAGE_PLAIN => ColumnStorage::Plain,
+            t => return Err(WireError(format!("unknown column storage tag {t}"))),
+        };
+        if storage != ColumnStorage::Values && data_type != DataType::Varchar {
+            return Err(WireError(format!(
+                "column '{name}' of type {data_type} has string storage"
+            )));
+        }
+        let nblocks = r.count(16)?;
+        let mut blocks = Vec::with_capacity(nblocks);
+        let mut first_row = 0u64;
+        for _ in 0..nblocks {
+            let brows = r.u32()?;
+            let null_count = r.u32()?;
+            let values = Chunk::read(&mut r)?;
+            check_chunk(&values)?;
+            let validity = match r.u8()? {
+                0 => None,
+                1 => {
+                    let c = Chunk::read(&mut r)?;
+                    check_chunk(&c)?;
+                    Some(c)
+                }
+                t => return Err(WireError(format!("bad validity flag {t}"))),
+            };
+            let stats = Stats::read(&mut r)?;
+            if null_count > brows
+                || brows == 0
+                || brows > block_rows
+                || (validity.is_none() && null_count > 0)
+            {
+                return Err(WireError(format!("inconsistent block of column '{name}'")));
+            }
+            blocks.push(BlockMeta {
+                first_row,
+                rows: brows,
+                null_count,
+                values,
+                validity,
+                stats,
+            });
+            first_row += brows as u64;
+        }
+        if first_row != rows {
+            return Err(WireError(format!(
+                "column '{name}' has {first_row} rows in its blocks, the segment {rows}"
+            )));
+        }
+        columns.push(ColumnMeta {
+            field: Field {
+                name,
+                data_type,
+                nullable,
+            },
+            storage,
+            blocks,
+        });
+    }
+    if time_column.is_some_and(|t| t >= columns.len()) {
+        return Err(WireError("time column out of range".into()));
+    }
+    let nidx = r.count(9)?;
+    let mut indexes = Vec::with_capacity(nidx);
+    for _ in 0..nidx {
+        let column = r.u32()? as usize;
+        if column >= columns.len() {
+            return Err(WireError(format!("index on column {column} out of range")));
+        }
+        let keys = match r.u8()? {
+            KEYS_CODES => IndexKeys::Codes(r.u32()?),
+            KEYS_INTS => {
+                let n = r.count(8)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(r.i64()?);
+                }
+                if v.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(WireError("index keys are not strictly increasing".into()));
+                }
+                IndexKeys::Ints(v)
+            }
+            t => return Err(WireError(format!("unknown index key tag {t}"))),
+        };
+        if let (IndexKeys::Codes(n), ColumnStorage::Dictionary { len, .. }) =
+            (&keys, &columns[column].storage)
+        {
+            if n != len {
+                return Err(WireError("index and dictionary sizes differ".into()));
+            }
+        }
+        let nkeys = keys.len();
+        if nkeys.saturating_mul(8) > r.remaining() {
+            return Err(WireError("index key count exceeds the footer".into()));
+        }
+        let mut counts = Vec::with_capacity(nkeys);
+        let mut offsets = Vec::with_capacity(nkeys);
+        for _ in 0..nkeys {
+            counts.push(r.u32()?);
+            offsets.push(r.u32()?);
+        }
+        let npages = r.count(24)?;
+        let mut pages = Vec::with_capacity(npages);
+        for _ in 0..npages {
+            let chunk = Chunk::read(&mut r)?;
+            check_chunk(&chunk)?;
+            pages.push(IndexPage {
+                chunk,
+                first_key: r.u32()?,
+                raw_len: r.u32()?,
+            });
+        }
+        // Pages must start at key 0, increase, and every offset must lie in its page.
+        if nkeys > 0 && pages.first().map(|p| p.first_key) != Some(0) {
+            return Err(WireError(
+                "index pages do not start at the first key".into(),
+            ));
+        }
+        if pages.windows(2).any(|w| w[0].first_key >= w[1].first_key)
+            || pages
+                .last()
+                .is_some_and(|p| p.first_key as usize >= nkeys.max(1))
+        {
+            return Err(WireError("index pages out of order".into()));
+        }
+        for (pi, p) in pages.iter().enumerate() {
+            let end = pages.get(pi + 1).map_or(nkeys, |n| n.first_key as usize);
+            let offs = &offsets[p.first_key as usize..end];
+            if offs.windows(2).any(|w| w[0] > w[1]) || offs.last().is_some_and(|&o| o > p.raw_len) {
+                return Err(WireError("index offsets out of order".into()));
+            }
+        }
+        indexes.push(IndexMeta {
+            column,
+            keys,
+            counts,
+            offsets,
+            pages,
+        });
+    }
+    r.finish()?;
+    Ok(SegmentMeta {
+        segment_id,
+        rows,
+        min_ts,
+        max_ts,
+        block_rows,
+        time_column,
+        columns,
+        indexes,
+    })
+}

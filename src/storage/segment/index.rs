@@ -1,0 +1,144 @@
+//! Reading a segment's bitmap indexes: the key of a value, the bitmap of a key
+//! (through the chunk cache of index pages), a walk over every bitmap, and the value
+//! of a key.
+
+use roaring::RoaringBitmap;
+
+use super::format::{IndexKeys, IndexMeta};
+use super::reader::Segment;
+use crate::column::{StringVec, Value};
+use crate::error::{Error, Result};
+use crate::schema::DataType;
+
+impl Segment {
+    /// The index of column `col`, if it has one.
+    pub fn index(&self, col: usize) -> Option<&IndexMeta> {
+        self.meta.indexes.iter().find(|ix| ix.column == col)
+    }
+
+    /// The key position of `value` in column `col`'s index, if the value occurs.
+    pub fn index_key(&self, col: usize, value: &Value) -> Result<Option<usize>> {
+        let Some(ix) = self.index(col) else {
+            return Ok(None);
+        };
+        Ok(match (&ix.keys, value) {
+            (IndexKeys::Codes(_), Value::Str(s)) => {
+                let dict = self
+                    .dictionary(col)?
+                    .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
+                binary_search_str(&dict, s)
+            }
+            (IndexKeys::Ints(keys), Value::Int(v)) => keys.binary_search(v).ok(),
+            (IndexKeys::Ints(keys), Value::Bool(b)) => keys.binary_search(&(*b as i64)).ok(),
+            _ => None,
+        })
+    }
+
+    /// The rows whose value in column `col` is key `k` of its index.
+    pub fn index_bitmap(&self, col: usize, k: usize) -> Result<RoaringBitmap> {
+        let ix = self
+            .index(col)
+            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        if k >= ix.keys.len() {
+            return Err(Error::Internal(format!("index key {k} out of range")));
+        }
+        let (p, range) = ix.locate(k);
+        let what = format!("index of column '{}'", self.meta.columns[col].field.name);
+        let mut scratch = Vec::new();
+        let page = self.cached_chunk(&ix.pages[p].chunk, &mut scratch, &what, true)?;
+        let bytes = page
+            .get(range)
+            .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
+        let bm = RoaringBitmap::deserialize_from(bytes)
+            .map_err(|e| self.corrupt(format!("{what}: {e}")))?;
+        if bm.len() != ix.counts[k] as u64 || bm.max().is_some_and(|m| m as u64 >= self.meta.rows) {
+            return Err(self.corrupt(format!("{what}: bitmap disagrees with its row count")));
+        }
+        Ok(bm)
+    }
+
+    /// Calls `f(key, bitmap)` for every key of column `col`'s index in key order,
+    /// decompressing each page once.
+    pub fn for_each_bitmap(
+        &self,
+        col: usize,
+        mut f: impl FnMut(usize, RoaringBitmap) -> Result<()>,
+    ) -> Result<()> {
+        let ix = self
+            .index(col)
+            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let what = format!("index of column '{}'", self.meta.columns[col].field.name);
+        let mut scratch = Vec::new();
+        for (p, page) in ix.pages.iter().enumerate() {
+            // Served from the cache when a lookup cached the page, but a walk over
+            // every page does not fill the cache.
+            let raw = self.cached_chunk(&page.chunk, &mut scratch, &what, false)?;
+            let end = ix
+                .pages
+                .get(p + 1)
+                .map_or(ix.keys.len(), |n| n.first_key as usize);
+            for k in page.first_key as usize..end {
+                let (_, range) = ix.locate(k);
+                let bytes = raw
+                    .get(range)
+                    .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
+                let bm = RoaringBitmap::deserialize_from(bytes)
+                    .map_err(|e| self.corrupt(format!("{what}: {e}")))?;
+                if bm.len() != ix.counts[k] as u64
+                    || bm.max().is_some_and(|m| m as u64 >= self.meta.rows)
+                {
+                    return Err(
+                        self.corrupt(format!("{what}: bitmap disagrees with its row count"))
+                    );
+                }
+                f(k, bm)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows of this segment where column `col` equals `value`, through the index;
+    /// `None` if the column has no index.
+    pub fn lookup(&self, col: usize, value: &Value) -> Result<Option<RoaringBitmap>> {
+        if self.index(col).is_none() {
+            return Ok(None);
+        }
+        match self.index_key(col, value)? {
+            None => Ok(Some(RoaringBitmap::new())),
+            Some(k) => self.index_bitmap(col, k).map(Some),
+        }
+    }
+
+    /// The value of index key `k` of column `col`.
+    pub fn index_value(&self, col: usize, k: usize) -> Result<Value> {
+        let ix = self
+            .index(col)
+            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        Ok(match &ix.keys {
+            IndexKeys::Codes(_) => {
+                let dict = self
+                    .dictionary(col)?
+                    .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
+                Value::Str(dict.get(k).into())
+            }
+            IndexKeys::Ints(v) if self.meta.columns[col].field.data_type == DataType::Boolean => {
+                Value::Bool(v[k] != 0)
+            }
+            IndexKeys::Ints(v) => Value::Int(v[k]),
+        })
+    }
+}
+
+/// Binary search of a sorted string vector.
+pub fn binary_search_str(dict: &StringVec, s: &str) -> Option<usize> {
+    let (mut lo, mut hi) = (0usize, dict.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match dict.get(mid).cmp(s) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}

@@ -1,0 +1,366 @@
+//! Reading a segment: opening a file (magic, version, footer checksum and
+//! structure), verified and decompressed chunks, dictionaries decoded once, and one
+//! block of one column at a time decoded into reusable buffers ([`ColumnBlock`]).
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use super::block::{reuse, take_codes, BlockValues, ColumnBlock};
+use super::format::{
+    decode_footer, Chunk, ColumnStorage, SegmentMeta, HEADER_FLAGS_OFFSET, HEADER_LEN,
+    HEADER_VERSION_OFFSET, MAGIC_LEN, MAX_CHUNK_RAW, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC,
+    SEGMENT_TAIL_MAGIC, TAIL_FOOTER_CRC_OFFSET, TAIL_FOOTER_LEN_OFFSET, TAIL_LEN,
+    TAIL_MAGIC_OFFSET, TAIL_VERSION_OFFSET,
+};
+use crate::column::{Bitmap, Column, ColumnData, StringVec};
+use crate::error::{Error, Result};
+use crate::schema::PhysicalType;
+use crate::storage::backend::{Backend, FileBytes};
+use crate::storage::cache::ReadCaches;
+use crate::storage::encoding::{self as enc, DecodeError};
+
+/// An open segment file: its bytes (a memory map) and parsed footer.
+#[derive(Debug)]
+pub struct Segment {
+    pub(super) path: String,
+    pub(super) display: PathBuf,
+    pub(super) bytes: FileBytes,
+    pub(super) meta: SegmentMeta,
+    pub(super) footer_crc: u32,
+    /// Decompressed footer length: what the parsed metadata costs in memory, roughly.
+    pub(super) footer_len: usize,
+    pub(super) dicts: Vec<OnceLock<Arc<StringVec>>>,
+    /// The database's point-read caches and this segment's id in them, once a
+    /// database attached them (a segment opened on its own caches nothing).
+    pub(super) read_caches: OnceLock<(u64, Arc<ReadCaches>)>,
+}
+
+/// Decompressed chunk bytes: borrowed from a caller's scratch buffer or shared with
+/// the chunk cache.
+pub(super) enum Raw<'a> {
+    Scratch(&'a [u8]),
+    Shared(Arc<[u8]>),
+}
+
+impl std::ops::Deref for Raw<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Raw::Scratch(b) => b,
+            Raw::Shared(b) => b,
+        }
+    }
+}
+
+impl Segment {
+    /// Opens a segment: checks magic, version, footer checksum and structure.
+    pub fn open(backend: &dyn Backend, path: &str) -> Result<Segment> {
+        let bytes = backend.read(path)?;
+        Segment::from_bytes(path, backend.display_path(path), bytes)
+    }
+
+    /// Parses a segment from its bytes; `display` names it in errors.
+    pub fn from_bytes(path: &str, display: PathBuf, bytes: FileBytes) -> Result<Segment> {
+        let corrupt = |d: String| Error::corrupt(display.clone(), d);
+        let len = bytes.len();
+        if len < HEADER_LEN + TAIL_LEN {
+            return Err(corrupt(format!(
+                "segment file is {len} bytes, shorter than its header and tail (truncated?)"
+            )));
+        }
+        if bytes[..MAGIC_LEN] != SEGMENT_MAGIC {
+            return Err(corrupt("not a logdb segment file (bad magic)".into()));
+        }
+        let u32_at =
+            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let version = u32_at(HEADER_VERSION_OFFSET);
+        if version > SEGMENT_FORMAT_VERSION || version == 0 {
+            return Err(Error::IncompatibleVersion {
+                path: display,
+                found: version,
+                supported: SEGMENT_FORMAT_VERSION,
+            });
+        }
+        if u32_at(HEADER_FLAGS_OFFSET) != 0 {
+            return Err(corrupt("unknown header flags".into()));
+        }
+        let tail = len - TAIL_LEN;
+        if bytes[tail + TAIL_MAGIC_OFFSET..] != SEGMENT_TAIL_MAGIC {
+            return Err(corrupt(
+                "missing tail magic (truncated or overwritten file)".into(),
+            ));
+        }
+        if u32_at(tail + TAIL_VERSION_OFFSET) != version {
+            return Err(corrupt("header and tail versions differ".into()));
+        }
+        let mut flen = [0u8; 8];
+        flen.copy_from_slice(
+            &bytes[tail + TAIL_FOOTER_LEN_OFFSET..tail + TAIL_FOOTER_LEN_OFFSET + 8],
+        );
+        let footer_len = u64::from_le_bytes(flen);
+        if footer_len > (tail - HEADER_LEN) as u64 {
+            return Err(corrupt(format!(
+                "footer length {footer_len} exceeds the file"
+            )));
+        }
+        let footer_start = tail - footer_len as usize;
+        let footer = &bytes[footer_start..tail];
+        let footer_crc = u32_at(tail + TAIL_FOOTER_CRC_OFFSET);
+        if crc32fast::hash(footer) != footer_crc {
+            return Err(corrupt("footer checksum mismatch".into()));
+        }
+        let mut scratch = Vec::new();
+        let raw = enc::decompress(footer, &mut scratch, MAX_CHUNK_RAW)
+            .map_err(|e| corrupt(format!("footer: {e}")))?;
+        let footer_len = raw.len();
+        let meta = decode_footer(raw, footer_start as u64)
+            .map_err(|e| corrupt(format!("footer: {}", e.0)))?;
+        let dicts = (0..meta.columns.len()).map(|_| OnceLock::new()).collect();
+        Ok(Segment {
+            path: path.to_string(),
+            display,
+            bytes,
+            meta,
+            footer_crc,
+            footer_len,
+            dicts,
+            read_caches: OnceLock::new(),
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn display_path(&self) -> &std::path::Path {
+        &self.display
+    }
+
+    pub fn meta(&self) -> &SegmentMeta {
+        &self.meta
+    }
+
+    /// An estimate of the memory this open segment holds: parsed footer metadata and
+    /// decoded dictionaries (the mapped file itself is page cache, not counted).
+    pub fn memory_size(&self) -> usize {
+        let dicts: usize = self
+            .dicts
+            .iter()
+            .filter_map(|d| d.get())
+            .map(|d| d.bytes().len() + d.offsets().len() * 4)
+            .sum();
+        2 * self.footer_len + dicts + std::mem::size_of::<Segment>()
+    }
+
+    pub fn footer_crc(&self) -> u32 {
+        self.footer_crc
+    }
+
+    pub fn num_rows(&self) -> u64 {
+        self.meta.rows
+    }
+
+    pub fn file_len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// The position of a column by name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.meta.columns.iter().position(|c| c.field.name == name)
+    }
+
+    pub(super) fn corrupt(&self, detail: impl Into<String>) -> Error {
+        Error::corrupt(self.display.clone(), detail)
+    }
+
+    pub(super) fn decode_err(&self, what: &str, e: DecodeError) -> Error {
+        self.corrupt(format!("{what}: {}", e.0))
+    }
+
+    /// The verified, decompressed bytes of a chunk.
+    pub(super) fn chunk<'a>(
+        &'a self,
+        c: &Chunk,
+        scratch: &'a mut Vec<u8>,
+        what: &str,
+    ) -> Result<&'a [u8]> {
+        let start = c.offset as usize;
+        let src = self
+            .bytes
+            .get(start..start + c.len as usize)
+            .ok_or_else(|| self.corrupt(format!("{what}: chunk outside the file")))?;
+        if crc32fast::hash(src) != c.crc {
+            return Err(self.corrupt(format!("{what}: checksum mismatch at offset {start}")));
+        }
+        enc::decompress(src, scratch, MAX_CHUNK_RAW).map_err(|e| self.decode_err(what, e))
+    }
+
+    /// Lets index lookups and sparse block reads of this segment keep decompressed
+    /// index pages and decoded blocks in `caches` under segment id `id` (which must
+    /// name this file alone). The first attachment wins.
+    pub fn attach_read_caches(&self, id: u64, caches: Arc<ReadCaches>) {
+        let _ = self.read_caches.set((id, caches));
+    }
+
+    /// [`Segment::chunk`] through the chunk cache: a cached chunk is served without
+    /// checksum or decompression (it was verified when it was cached); a missing one
+    /// is read and, if `store`, cached.
+    pub(super) fn cached_chunk<'a>(
+        &'a self,
+        c: &Chunk,
+        scratch: &'a mut Vec<u8>,
+        what: &str,
+        store: bool,
+    ) -> Result<Raw<'a>> {
+        let Some((id, caches)) = self.read_caches.get() else {
+            return Ok(Raw::Scratch(self.chunk(c, scratch, what)?));
+        };
+        let cache = &caches.chunks;
+        let key = (*id, c.offset);
+        if let Some(b) = cache.get(key) {
+            return Ok(Raw::Shared(b));
+        }
+        let raw = self.chunk(c, scratch, what)?;
+        if !store {
+            return Ok(Raw::Scratch(raw));
+        }
+        let shared: Arc<[u8]> = raw.into();
+        cache.insert(key, shared.clone());
+        Ok(Raw::Shared(shared))
+    }
+
+    /// The sorted dictionary of a dictionary-encoded column (decoded once, then cached).
+    pub fn dictionary(&self, col: usize) -> Result<Option<Arc<StringVec>>> {
+        let ColumnStorage::Dictionary { chunk, len } = &self.meta.columns[col].storage else {
+            return Ok(None);
+        };
+        if let Some(d) = self.dicts[col].get() {
+            return Ok(Some(d.clone()));
+        }
+        let name = &self.meta.columns[col].field.name;
+        let what = format!("dictionary of column '{name}'");
+        let mut scratch = Vec::new();
+        let raw = self.chunk(chunk, &mut scratch, &what)?;
+        let dict =
+            enc::decode_dictionary(raw, *len as usize).map_err(|e| self.decode_err(&what, e))?;
+        Ok(Some(self.dicts[col].get_or_init(|| Arc::new(dict)).clone()))
+    }
+
+    /// [`Segment::read_block`] for a block read for a few rows only (index
+    /// candidates): the decoded block is kept in the database's block cache, so
+    /// repeated point lookups neither decompress nor decode it again. Full scans use
+    /// `read_block`, which leaves the cache alone.
+    pub fn read_block_sparse(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        let Some((id, caches)) = self.read_caches.get() else {
+            return self.read_block(col, block, out, scratch);
+        };
+        let key = (*id, (col as u64) << 32 | block as u64);
+        if let Some(cached) = caches.blocks.get(key) {
+            let dict = match cached.values {
+                BlockValues::Dict { .. } => self.dictionary(col)?,
+                _ => None,
+            };
+            out.copy_from(&cached, dict);
+            return Ok(());
+        }
+        self.read_block(col, block, out, scratch)?;
+        // Dictionaries stay with the segment (and its cache budget): the cached block
+        // holds codes only and gets the dictionary back when it is copied out.
+        caches
+            .blocks
+            .insert(key, Arc::new(out.without_dictionary()));
+        Ok(())
+    }
+
+    /// Decodes block `block` of column `col` into `out`, reusing its buffers.
+    pub fn read_block(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        let cm = &self.meta.columns[col];
+        let b = &cm.blocks[block];
+        let n = b.rows as usize;
+        let what = format!("column '{}' block {block}", cm.field.name);
+        out.validity = match &b.validity {
+            None => None,
+            Some(c) => {
+                let raw = self.chunk(c, scratch, &what)?;
+                let v = enc::decode_validity(raw, n).map_err(|e| self.decode_err(&what, e))?;
+                if n - v.count_ones() != b.null_count as usize {
+                    return Err(
+                        self.corrupt(format!("{what}: validity disagrees with the null count"))
+                    );
+                }
+                Some(v)
+            }
+        };
+        let raw = self.chunk(&b.values, scratch, &what)?;
+        let values = &mut out.values;
+        let res = match (&cm.storage, cm.field.data_type.physical()) {
+            (ColumnStorage::Dictionary { len, .. }, _) => {
+                let dict = self
+                    .dictionary(col)?
+                    .ok_or_else(|| Error::Internal("dictionary vanished".into()))?;
+                let mut codes = take_codes(values);
+                let r = enc::decode_u32(raw, n, &mut codes);
+                // NULL slots hold code 0 even when the dictionary is empty.
+                let valid = out.validity.as_ref();
+                let bad = codes
+                    .iter()
+                    .enumerate()
+                    .any(|(i, &c)| c >= *len && valid.is_none_or(|v| v.get(i)));
+                if r.is_ok() && bad {
+                    return Err(self.corrupt(format!("{what}: dictionary code out of range")));
+                }
+                *values = BlockValues::Dict { codes, dict };
+                r
+            }
+            // Each decoder writes into the block's buffer of its type, reused.
+            (ColumnStorage::Plain, _) => enc::decode_strings(raw, n, reuse(values)),
+            (ColumnStorage::Values, PhysicalType::Int64) => enc::decode_i64(raw, n, reuse(values)),
+            (ColumnStorage::Values, PhysicalType::Float64) => {
+                enc::decode_f64(raw, n, reuse(values))
+            }
+            (ColumnStorage::Values, PhysicalType::Bool) => enc::decode_bool(raw, n, reuse(values)),
+            (ColumnStorage::Values, PhysicalType::Ip) => enc::decode_ip(raw, n, reuse(values)),
+            (ColumnStorage::Values, PhysicalType::Utf8) => {
+                return Err(self.corrupt(format!("{what}: string column without string storage")))
+            }
+        };
+        res.map_err(|e| self.decode_err(&what, e))?;
+        if out.len() != n {
+            return Err(self.corrupt(format!("{what}: decoded {} rows, expected {n}", out.len())));
+        }
+        Ok(())
+    }
+
+    /// Reads whole columns (all blocks) as a [`Batch`](crate::column::Batch)-shaped
+    /// vector of columns.
+    pub fn read_columns(&self, cols: &[usize]) -> Result<Vec<Column>> {
+        let mut out = Vec::with_capacity(cols.len());
+        let mut block = ColumnBlock::default();
+        let mut scratch = Vec::new();
+        for &c in cols {
+            let field = &self.meta.columns[c].field;
+            let mut data = ColumnData::empty(field.data_type.physical());
+            let mut validity: Option<Bitmap> = None;
+            let mut rows = 0usize;
+            for b in 0..self.meta.columns[c].blocks.len() {
+                self.read_block(c, b, &mut block, &mut scratch)?;
+                block.append_to(&mut data, &mut validity, rows);
+                rows += block.len();
+            }
+            out.push(Column { data, validity });
+        }
+        Ok(out)
+    }
+}

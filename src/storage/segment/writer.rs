@@ -1,0 +1,426 @@
+//! Writing a segment: rows sorted by time, columns encoded in parallel (dictionaries,
+//! blocks, validity), per-block zone maps, per-value bitmap indexes in pages, then
+//! header, chunks, footer and tail laid out as one file image.
+
+use roaring::RoaringBitmap;
+
+use super::format::{
+    encode_footer, validate_block_rows, BlockMeta, Chunk, ColumnMeta, ColumnStorage, IndexKeys,
+    IndexMeta, IndexPage, SegmentMeta, Stats, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC,
+    SEGMENT_TAIL_MAGIC,
+};
+use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec};
+use crate::error::{Error, Result};
+use crate::schema::{Field, TableSchema};
+use crate::storage::encoding as enc;
+
+/// Serialized bitmaps are grouped into pages of about this many raw bytes, each
+/// compressed on its own, so that a lookup decompresses one small page.
+const INDEX_PAGE_BYTES: usize = 32 * 1024;
+/// A string column whose distinct values exceed this fraction of its rows is stored
+/// plain rather than with a dictionary (unless it is indexed).
+const PLAIN_STRING_DISTINCT_RATIO: f64 = 0.5;
+
+/// What writing a segment produced.
+#[derive(Debug)]
+pub struct EncodedSegment {
+    pub bytes: Vec<u8>,
+    pub rows: u64,
+    pub min_ts: i64,
+    pub max_ts: i64,
+    pub footer_crc: u32,
+}
+
+/// Compresses `raw` onto the end of `out`; returns where it went.
+fn push_chunk(out: &mut Vec<u8>, raw: &[u8], scratch: &mut Vec<u8>) -> Chunk {
+    scratch.clear();
+    enc::compress(raw, scratch);
+    let chunk = Chunk {
+        offset: out.len() as u64,
+        len: scratch.len() as u32,
+        crc: crc32fast::hash(scratch),
+    };
+    out.extend_from_slice(scratch);
+    chunk
+}
+
+/// The zone map of an integer block.
+fn int_stats(v: &[i64], valid: Option<&Bitmap>) -> Stats {
+    let mut it = v
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| valid.is_none_or(|b| b.get(*i)))
+        .map(|(_, x)| *x);
+    match it.next() {
+        None => Stats::None,
+        Some(first) => {
+            let (min, max) = it.fold((first, first), |(lo, hi), x| (lo.min(x), hi.max(x)));
+            Stats::Int { min, max }
+        }
+    }
+}
+
+/// The zone map of rows `range` of a column (of its dictionary codes when it has
+/// them); also what `verify` recomputes.
+pub(super) fn block_stats(
+    data: &ColumnData,
+    codes: Option<&[u32]>,
+    range: std::ops::Range<usize>,
+    valid: Option<&Bitmap>,
+) -> Stats {
+    fn fold<T: Copy + PartialOrd>(v: &[T], valid: Option<&Bitmap>) -> Option<(T, T)> {
+        let mut acc: Option<(T, T)> = None;
+        for (i, &x) in v.iter().enumerate() {
+            if valid.is_some_and(|b| !b.get(i)) || x.partial_cmp(&x).is_none() {
+                continue;
+            }
+            acc = Some(match acc {
+                None => (x, x),
+                Some((lo, hi)) => (if x < lo { x } else { lo }, if x > hi { x } else { hi }),
+            });
+        }
+        acc
+    }
+    if let Some(codes) = codes {
+        return fold(&codes[range], valid)
+            .map_or(Stats::None, |(min, max)| Stats::Code { min, max });
+    }
+    match data {
+        ColumnData::Int64(v) => int_stats(&v[range], valid),
+        ColumnData::Float64(v) => {
+            fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Float { min, max })
+        }
+        ColumnData::Bool(v) => {
+            fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Bool { min, max })
+        }
+        ColumnData::Ip(v) => {
+            fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Ip { min, max })
+        }
+        ColumnData::Utf8(_) => Stats::None,
+    }
+}
+
+/// A column's encoded chunks and metadata, before they are placed in the file.
+struct EncodedColumn {
+    /// The chunks' bytes back to back; chunk offsets are relative to this buffer.
+    bytes: Vec<u8>,
+    meta: ColumnMeta,
+    /// The column's index, its `column` field not yet set.
+    index: Option<IndexMeta>,
+}
+
+/// Encodes one column (dictionary, blocks, index) into a buffer of its own.
+fn encode_column(
+    field: &Field,
+    column: &Column,
+    indexed: bool,
+    block_rows: usize,
+) -> EncodedColumn {
+    let rows = column.len();
+    let mut bytes = Vec::new();
+    let mut raw = Vec::new();
+    let mut scratch = Vec::new();
+    let valid = column.validity.as_ref();
+
+    // Strings: a sorted dictionary unless the column is unindexed and nearly unique.
+    let mut dict: Option<(StringVec, Vec<u32>)> = None;
+    let mut storage = ColumnStorage::Values;
+    if let ColumnData::Utf8(strings) = &column.data {
+        let (mut d, codes) = enc::build_dictionary(strings, valid);
+        if d.is_empty() && rows > 0 {
+            // Every row is NULL, and NULL rows carry code 0: give that code an entry.
+            d.push("");
+        }
+        let plain =
+            !indexed && rows > 0 && d.len() as f64 > rows as f64 * PLAIN_STRING_DISTINCT_RATIO;
+        if plain {
+            storage = ColumnStorage::Plain;
+        } else {
+            raw.clear();
+            enc::encode_dictionary(&d, &mut raw);
+            let chunk = push_chunk(&mut bytes, &raw, &mut scratch);
+            storage = ColumnStorage::Dictionary {
+                chunk,
+                len: d.len() as u32,
+            };
+            dict = Some((d, codes));
+        }
+    }
+    let codes = dict.as_ref().map(|(_, c)| c.as_slice());
+
+    let mut blocks = Vec::with_capacity(rows.div_ceil(block_rows.max(1)));
+    let mut block_valid = Bitmap::default();
+    let mut start = 0;
+    while start < rows {
+        let end = (start + block_rows).min(rows);
+        let n = end - start;
+        let bvalid = valid.map(|v| {
+            block_valid.clear();
+            block_valid.extend_from(v, start, n);
+            &block_valid
+        });
+        let null_count = bvalid.map_or(0, |b| n - b.count_ones());
+        raw.clear();
+        match (&column.data, codes) {
+            (_, Some(c)) => enc::encode_u32(&c[start..end], &mut raw),
+            (ColumnData::Int64(v), None) => enc::encode_i64(&v[start..end], &mut raw),
+            (ColumnData::Float64(v), None) => enc::encode_f64(&v[start..end], &mut raw),
+            (ColumnData::Bool(v), None) => enc::encode_bool(&v[start..end], &mut raw),
+            (ColumnData::Ip(v), None) => enc::encode_ip(&v[start..end], &mut raw),
+            (ColumnData::Utf8(v), None) => enc::encode_strings(v, start..end, &mut raw),
+        }
+        let values = push_chunk(&mut bytes, &raw, &mut scratch);
+        let validity = match bvalid {
+            Some(b) if null_count > 0 => {
+                raw.clear();
+                enc::encode_validity(b, &mut raw);
+                Some(push_chunk(&mut bytes, &raw, &mut scratch))
+            }
+            _ => None,
+        };
+        let stats = if storage == ColumnStorage::Plain {
+            Stats::None
+        } else {
+            block_stats(&column.data, codes, start..end, bvalid)
+        };
+        blocks.push(BlockMeta {
+            first_row: start as u64,
+            rows: n as u32,
+            null_count: null_count as u32,
+            values,
+            validity,
+            stats,
+        });
+        start = end;
+    }
+
+    let index = indexed.then(|| {
+        build_index(
+            column,
+            codes,
+            dict.as_ref().map(|(d, _)| d.len()),
+            &mut bytes,
+            &mut scratch,
+        )
+    });
+    EncodedColumn {
+        bytes,
+        meta: ColumnMeta {
+            field: field.clone(),
+            storage,
+            blocks,
+        },
+        index,
+    }
+}
+
+/// Builds one roaring bitmap per distinct value and lays them out in pages.
+fn build_index(
+    column: &Column,
+    codes: Option<&[u32]>,
+    dict_len: Option<usize>,
+    bytes: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> IndexMeta {
+    let valid = column.validity.as_ref();
+    let is_valid = |i: usize| valid.is_none_or(|v| v.get(i));
+    let (keys, bitmaps): (IndexKeys, Vec<RoaringBitmap>) = match (codes, dict_len, &column.data) {
+        (Some(codes), Some(n), _) => {
+            let mut maps = vec![RoaringBitmap::new(); n];
+            for (row, &c) in codes.iter().enumerate() {
+                if is_valid(row) {
+                    let _ = maps[c as usize].try_push(row as u32);
+                }
+            }
+            (IndexKeys::Codes(n as u32), maps)
+        }
+        (_, _, data) => {
+            let ints: Vec<i64> = match data {
+                ColumnData::Int64(v) => v.clone(),
+                ColumnData::Bool(v) => v.iter().map(|&b| b as i64).collect(),
+                _ => Vec::new(),
+            };
+            let mut distinct: Vec<i64> = ints
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| is_valid(*i))
+                .map(|(_, &v)| v)
+                .collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let mut maps = vec![RoaringBitmap::new(); distinct.len()];
+            for (row, v) in ints.iter().enumerate() {
+                if is_valid(row) {
+                    if let Ok(k) = distinct.binary_search(v) {
+                        let _ = maps[k].try_push(row as u32);
+                    }
+                }
+            }
+            (IndexKeys::Ints(distinct), maps)
+        }
+    };
+    let counts = bitmaps.iter().map(|b| b.len() as u32).collect();
+    let mut offsets = Vec::with_capacity(bitmaps.len());
+    let mut pages = Vec::new();
+    let mut page = Vec::new();
+    let mut first_key = 0u32;
+    for (k, bm) in bitmaps.iter().enumerate() {
+        if !page.is_empty() && page.len() >= INDEX_PAGE_BYTES {
+            let chunk = push_chunk(bytes, &page, scratch);
+            pages.push(IndexPage {
+                chunk,
+                first_key,
+                raw_len: page.len() as u32,
+            });
+            page.clear();
+            first_key = k as u32;
+        }
+        offsets.push(page.len() as u32);
+        // Writing into a Vec cannot fail.
+        let _ = bm.serialize_into(&mut page);
+    }
+    if !bitmaps.is_empty() {
+        let chunk = push_chunk(bytes, &page, scratch);
+        pages.push(IndexPage {
+            chunk,
+            first_key,
+            raw_len: page.len() as u32,
+        });
+    }
+    IndexMeta {
+        column: 0,
+        keys,
+        counts,
+        offsets,
+        pages,
+    }
+}
+
+/// Encodes `batch` as a segment file. Rows are sorted by the schema's time column
+/// first (stable) when they are not already in order.
+pub fn write_segment(
+    schema: &TableSchema,
+    batch: &Batch,
+    segment_id: u64,
+    block_rows: usize,
+) -> Result<EncodedSegment> {
+    validate_block_rows(block_rows)?;
+    let rows = batch.num_rows();
+    let time_column = schema.time_index();
+    let sorted;
+    let batch = match time_column.map(|t| &batch.columns[t].data) {
+        Some(ColumnData::Int64(ts)) if ts.windows(2).any(|w| w[0] > w[1]) => {
+            let mut perm: Vec<u32> = (0..rows as u32).collect();
+            perm.sort_by_key(|&i| ts[i as usize]);
+            sorted = batch.take(&perm);
+            &sorted
+        }
+        _ => batch,
+    };
+    let (min_ts, max_ts) = match time_column.map(|t| &batch.columns[t].data) {
+        Some(ColumnData::Int64(ts)) if !ts.is_empty() => (ts[0], ts[ts.len() - 1]),
+        _ => (i64::MAX, i64::MIN),
+    };
+
+    // Columns are independent: encode them on all cores.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(schema.fields.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut encoded: Vec<Option<EncodedColumn>> = (0..schema.fields.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= schema.fields.len() {
+                            break done;
+                        }
+                        done.push((
+                            i,
+                            encode_column(
+                                &schema.fields[i],
+                                &batch.columns[i],
+                                schema.is_indexed(i),
+                                block_rows,
+                            ),
+                        ));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            if let Ok(done) = h.join() {
+                for (i, c) in done {
+                    encoded[i] = Some(c);
+                }
+            }
+        }
+    });
+
+    let mut out = Vec::with_capacity(
+        encoded
+            .iter()
+            .flatten()
+            .map(|c| c.bytes.len())
+            .sum::<usize>()
+            + 4096,
+    );
+    out.extend_from_slice(&SEGMENT_MAGIC);
+    out.extend_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let mut columns = Vec::with_capacity(encoded.len());
+    let mut indexes = Vec::new();
+    for (i, col) in encoded.into_iter().enumerate() {
+        let col = col.ok_or_else(|| Error::Internal(format!("encoding column {i} failed")))?;
+        let base = out.len() as u64;
+        out.extend_from_slice(&col.bytes);
+        let shift = |c: &mut Chunk| c.offset += base;
+        let mut meta = col.meta;
+        if let ColumnStorage::Dictionary { chunk, .. } = &mut meta.storage {
+            shift(chunk);
+        }
+        for b in &mut meta.blocks {
+            shift(&mut b.values);
+            if let Some(v) = &mut b.validity {
+                shift(v);
+            }
+        }
+        if let Some(mut ix) = col.index {
+            for p in &mut ix.pages {
+                shift(&mut p.chunk);
+            }
+            ix.column = i;
+            indexes.push(ix);
+        }
+        columns.push(meta);
+    }
+    let meta = SegmentMeta {
+        segment_id,
+        rows: rows as u64,
+        min_ts,
+        max_ts,
+        block_rows: block_rows as u32,
+        time_column,
+        columns,
+        indexes,
+    };
+    let mut footer = Vec::new();
+    enc::compress(&encode_footer(&meta), &mut footer);
+    let footer_crc = crc32fast::hash(&footer);
+    out.extend_from_slice(&footer);
+    out.extend_from_slice(&(footer.len() as u64).to_le_bytes());
+    out.extend_from_slice(&footer_crc.to_le_bytes());
+    out.extend_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&SEGMENT_TAIL_MAGIC);
+    Ok(EncodedSegment {
+        bytes: out,
+        rows: rows as u64,
+        min_ts,
+        max_ts,
+        footer_crc,
+    })
+}
