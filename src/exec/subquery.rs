@@ -88,6 +88,7 @@ fn semi_join_to_in_list(
         expr: Box::new(key),
         list,
         negated: *kind == JoinKind::Anti,
+        set: Default::default(),
     };
     let input = left.take();
     *plan = match input {
@@ -209,6 +210,7 @@ fn value_of(
                 expr: Box::new(expr),
                 list,
                 negated,
+                set: Default::default(),
             })
         }
     }

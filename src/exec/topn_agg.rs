@@ -73,6 +73,7 @@ fn key_filter(top: &[Batch], keys: &[Expr]) -> Expr {
             expr: Box::new(key.clone()),
             list,
             negated: false,
+            set: Default::default(),
         };
         let is_null = Expr::IsNull {
             expr: Box::new(key.clone()),

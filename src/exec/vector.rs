@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
+use crate::plan::literal_set::{float_key, LiteralSet};
 use crate::plan::{BinaryOp, DatePart, Expr, ScalarFunc, TruncUnit};
 use crate::schema::{DataType, PhysicalType};
 use crate::storage::segment::{BlockValues, ColumnBlock};
@@ -361,9 +362,13 @@ pub fn eval<'a>(e: &Expr, cols: &'a [Vector], len: usize) -> Result<Cow<'a, Vect
             expr,
             list,
             negated,
+            set,
         } => {
             let v = eval(expr, cols, len)?;
             let t = expr.data_type();
+            if let Some(set) = set.get(list, t) {
+                return Ok(Cow::Owned(in_set(&v, set, *negated, len)?));
+            }
             let mut acc: Option<Vector> = None;
             for item in list {
                 let iv = eval(item, cols, len)?;
@@ -691,6 +696,64 @@ pub fn compare(op: BinaryOp, l: &Vector, r: &Vector, t: DataType, len: usize) ->
                 .map(|i| test(op, l.str_at(i).cmp(r.str_at(i))))
                 .collect(),
         },
+    };
+    Ok(Vector::new(VData::Bool(out), valid))
+}
+
+/// `v [NOT] IN (set)` with SQL's NULL rules: NULL for a NULL `v`, and for a `v`
+/// not in the set when the list held a NULL.
+fn in_set(v: &Vector, set: &LiteralSet, negated: bool, len: usize) -> Result<Vector> {
+    if let VData::Const(c) = &v.data {
+        let hit = match c {
+            Value::Null => return Ok(Vector::constant(Value::Null)),
+            Value::Int(x) => set.ints.contains(x),
+            Value::Float(x) => set.floats.contains(&float_key(*x)),
+            Value::Bool(x) => set.bools[*x as usize],
+            Value::Ip(x) => set.ips.contains(x),
+            Value::Str(x) => set.strs.contains(&**x),
+        };
+        return Ok(Vector::constant(if !hit && set.has_null {
+            Value::Null
+        } else {
+            Value::Bool(hit != negated)
+        }));
+    }
+    let hits: Vec<bool> = match &v.data {
+        VData::Int(x) => x.iter().map(|x| set.ints.contains(x)).collect(),
+        VData::Float(x) => x
+            .iter()
+            .map(|x| set.floats.contains(&float_key(*x)))
+            .collect(),
+        VData::Bool(x) => x.iter().map(|x| set.bools[*x as usize]).collect(),
+        VData::Ip(x) => x.iter().map(|x| set.ips.contains(x)).collect(),
+        VData::Str(x) => (0..len).map(|i| set.strs.contains(x.get(i))).collect(),
+        VData::Dict { codes, dict } => {
+            // Each dictionary entry is looked up once.
+            let member: Vec<bool> = (0..dict.len())
+                .map(|c| set.strs.contains(dict.get(c)))
+                .collect();
+            codes
+                .iter()
+                .map(|&c| member.get(c as usize).copied().unwrap_or(false))
+                .collect()
+        }
+        VData::Const(_) => unreachable!("constants are answered above"),
+    };
+    // Rows not in the set are NULL when the list held a NULL; NULL rows stay NULL.
+    let mut valid = v.validity.clone();
+    if set.has_null {
+        let mut b = valid.unwrap_or_else(|| Bitmap::new(len, true));
+        for (i, &hit) in hits.iter().enumerate() {
+            if !hit {
+                b.set(i, false);
+            }
+        }
+        valid = Some(b);
+    }
+    let out = if negated {
+        hits.into_iter().map(|h| !h).collect()
+    } else {
+        hits
     };
     Ok(Vector::new(VData::Bool(out), valid))
 }

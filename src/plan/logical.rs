@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::column::Value;
 pub use crate::index::ZonePredicate;
+use crate::plan::literal_set::LiteralSetCache;
 use crate::schema::{DataType, TableSchema};
 
 /// Binary operators after binding. Arithmetic operands have been cast to a common
@@ -213,6 +214,9 @@ pub enum Expr {
         expr: Box<Expr>,
         list: Vec<Expr>,
         negated: bool,
+        /// `list` as a hash set, built by the executor on first use when the list
+        /// is long and all literals.
+        set: LiteralSetCache,
     },
     Like {
         expr: Box<Expr>,
@@ -348,6 +352,7 @@ impl fmt::Display for Expr {
                 expr,
                 list,
                 negated,
+                ..
             } => {
                 write!(f, "({expr} {}IN (", if *negated { "NOT " } else { "" })?;
                 for (i, e) in list.iter().enumerate() {
@@ -465,7 +470,11 @@ impl Expr {
             Expr::IsNull { expr, .. } | Expr::Like { expr, .. } | Expr::Cast { expr, .. } => {
                 f(expr)
             }
-            Expr::InList { expr, list, .. } => {
+            Expr::InList {
+                expr, list, set, ..
+            } => {
+                // The items may change: a set built from them no longer holds.
+                *set = LiteralSetCache::default();
                 f(expr)?;
                 list.iter_mut().try_for_each(f)
             }

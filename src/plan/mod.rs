@@ -10,6 +10,7 @@
 //! Nothing here knows SQL text or runs anything: the SQL front end builds plans, the
 //! executor's planner turns them into physical operators.
 
+pub mod literal_set;
 pub mod logical;
 pub mod optimize;
 

@@ -815,6 +815,7 @@ pub fn classify_conjunct(e: &Expr, columns: &[usize], schema: &TableSchema) -> C
             expr,
             list,
             negated: false,
+            ..
         } => {
             let Some((c, t)) = plain_column(expr).and_then(|(pos, _)| indexed(pos)) else {
                 return ConjunctUse::Other;

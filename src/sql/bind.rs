@@ -62,7 +62,7 @@ pub fn bind_query(query: &ast::Query, snapshot: &Snapshot) -> Result<LogicalPlan
 struct Binder<'a> {
     snapshot: &'a Snapshot,
     /// CTEs visible here (later ones shadow earlier ones).
-    ctes: Vec<Cte>,
+    ctes: Vec<std::sync::Arc<Cte>>,
     /// The columns of the FROM clause being bound.
     scope: Scope,
     /// The scopes of enclosing queries (to recognize correlated references).
@@ -852,6 +852,7 @@ impl<'a> Binder<'a> {
                     expr: Box::new(l),
                     list: items,
                     negated: *negated,
+                    set: Default::default(),
                 })
             }
             A::Between {

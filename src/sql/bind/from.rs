@@ -221,10 +221,11 @@ impl<'a> Binder<'a> {
                 if !cte.alias.columns.is_empty() {
                     plan = self.alias_columns(plan, &cte.alias)?;
                 }
-                self.ctes.push(Cte {
+                // Shared, not copied, by the binders of the queries below.
+                self.ctes.push(std::sync::Arc::new(Cte {
                     name: cte.alias.name.value.clone(),
                     plan,
-                });
+                }));
             }
         }
         match q.body.as_ref() {
