@@ -887,6 +887,7 @@ mod tests {
                     expr: Box::new(col(0)),
                     list: vec![col(1), int(2)],
                     negated: false,
+                    set: Default::default(),
                 },
                 add(col(2), int(1)),
             )],
