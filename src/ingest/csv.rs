@@ -1,6 +1,6 @@
 //! The `csv` and `tsv` formats: a header line naming the columns, then one record per
 //! line. Columns are named, typed and mapped to the canonical columns as in
-//! [`super::jsonl`] (types are inferred from [`ParserOptions::sample`], which these
+//! [`super::fields`] (types are inferred from [`ParserOptions::sample`], which these
 //! formats require: its first line is the header).
 //!
 //! # csv (RFC 4180)
@@ -36,7 +36,7 @@
 //! sample's column positions: chunks are parsed independently, so one file's header
 //! cannot re-map the columns of its other chunks.
 
-use super::jsonl::{snake_case, Plan, Seen, Src, Val};
+use super::fields::{snake_case, Plan, Seen, Src, Val};
 use super::{LogParser, ParserOptions, Reject, MAX_LINE_LEN};
 use crate::column::BatchBuilder;
 use crate::error::{Error, Result};

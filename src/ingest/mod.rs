@@ -43,7 +43,9 @@
 mod aws;
 mod clf;
 mod csv;
+mod fields;
 pub mod generate;
+mod json;
 mod jsonl;
 mod lex;
 mod nginx;
