@@ -12,9 +12,10 @@ use std::borrow::Cow;
 
 use hashbrown::HashTable;
 
+use super::materialized::with_vectors;
 use super::sort::concat;
 use super::vector::{self, Vector};
-use super::{agg, with_vectors, ExecOptions};
+use super::{agg, ExecOptions};
 use crate::column::{Batch, Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};
 use crate::plan::{BuildSide, Expr, JoinKind};

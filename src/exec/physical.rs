@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 
 use super::stream::{self, StreamPlan};
-use super::{is_scan_chain, ExecOptions};
+use super::ExecOptions;
 use crate::error::{Error, Result};
 use crate::index::{IndexPredicate, ZonePredicate};
 use crate::plan::optimize::{self, ConjunctUse, TwoPhaseTopN};
@@ -367,5 +367,14 @@ fn scan_of(plan: &LogicalPlan) -> &LogicalPlan {
     match plan {
         LogicalPlan::Filter { input, .. } => scan_of(input),
         other => other,
+    }
+}
+
+/// Whether `plan` is `Filter* -> Scan`.
+pub(super) fn is_scan_chain(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Scan { .. } => true,
+        LogicalPlan::Filter { input, .. } => is_scan_chain(input),
+        _ => false,
     }
 }

@@ -18,11 +18,14 @@ use std::time::Instant;
 
 use super::agg::AggBound;
 use super::group::{KeyHint, KeyLayout, SegmentDomains};
+use super::materialized::{batch_bytes, project};
 use super::memory::Reservation;
 use super::metrics::ExecStats;
-use super::physical::ScanInfo;
+use super::physical::{is_scan_chain, ScanInfo};
+use super::pipeline::{aggregate_units, UnitSink};
 use super::sort::TopN;
 use super::ExecOptions;
+use super::{distinct, limit};
 use crate::column::Batch;
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, DatePart, Expr, LogicalPlan, ScalarFunc, TruncUnit};
@@ -345,7 +348,7 @@ fn chain(plan: &LogicalPlan) -> Option<Chain<'_>> {
     let mut p = plan;
     loop {
         match p {
-            LogicalPlan::Aggregate { input, .. } if super::is_scan_chain(input) => {
+            LogicalPlan::Aggregate { input, .. } if is_scan_chain(input) => {
                 return Some(Chain {
                     above,
                     aggregate: p,
@@ -638,14 +641,14 @@ pub(crate) fn run(
             let bytes = top.bytes();
             d.mem.resize(bytes)?;
         } else {
-            d.bytes += batches.iter().map(super::batch_bytes).sum::<usize>();
+            d.bytes += batches.iter().map(batch_bytes).sum::<usize>();
             let bytes = d.bytes;
             d.mem.resize(bytes)?;
             d.rows.extend(batches.into_iter().map(|b| (u, b)));
         }
         Ok(())
     };
-    super::aggregate_units(
+    aggregate_units(
         snapshot,
         info,
         group,
@@ -654,7 +657,7 @@ pub(crate) fn run(
         units.clone(),
         opts,
         stats,
-        super::UnitSink {
+        UnitSink {
             on_unit: &on_unit,
             bound: &bound,
         },
@@ -741,7 +744,7 @@ fn apply(
                     continue;
                 }
                 let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
-                out.push(super::project(exprs, &cols, b.num_rows(), None)?);
+                out.push(project(exprs, &cols, b.num_rows(), None)?);
             }
             Ok(out)
         }
@@ -752,8 +755,8 @@ fn apply(
             &input.schema(),
             stats.memory(opts.memory_limit),
         ),
-        LogicalPlan::Limit { skip, fetch, .. } => Ok(super::limit(batches, *skip, *fetch)),
-        LogicalPlan::Distinct { .. } => super::distinct(batches),
+        LogicalPlan::Limit { skip, fetch, .. } => Ok(limit::limit(batches, *skip, *fetch)),
+        LogicalPlan::Distinct { .. } => distinct::distinct(batches),
         _ => Err(Error::Internal(
             "streaming over an unexpected operator".into(),
         )),

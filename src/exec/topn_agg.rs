@@ -38,7 +38,7 @@ pub(crate) fn run(
     let phase2 = super::physical::phase2(plan, key_filter(&top, &two.keys))?;
     let budget = fetch.map(|f| f.saturating_add(*skip));
     let batches = super::run(snapshot, &phase2, opts, stats, budget)?;
-    Ok(super::limit(batches, *skip, *fetch))
+    Ok(super::limit::limit(batches, *skip, *fetch))
 }
 
 /// The conjunction over the group keys of "key is one of the values phase 1

@@ -1,0 +1,266 @@
+//! Extremes: `min(x)` and `max(x)` of every type, `arg_min(a, v)` and
+//! `arg_max(a, v)`.
+
+use std::cmp::Ordering;
+
+use super::{with_seen, Acc, GroupStates, GroupedRows, Primitive};
+use crate::column::{Column, ColumnData, StringVec, Value};
+use crate::error::{Error, Result};
+use crate::exec::vector::{self, VData, Vector};
+use crate::schema::DataType;
+
+/// What a better value compares as against the current one: `Greater` for the
+/// maxima, `Less` for the minima.
+fn wanted(is_max: bool) -> Ordering {
+    if is_max {
+        Ordering::Greater
+    } else {
+        Ordering::Less
+    }
+}
+
+/// `min(x)` / `max(x)` of a fixed-size type: the extreme per group, and
+/// whether any value was not NULL.
+#[derive(Debug)]
+pub(super) struct MinMax<T> {
+    best: Vec<T>,
+    seen: Vec<bool>,
+    want: Ordering,
+}
+
+impl<T> MinMax<T> {
+    pub(super) fn new(is_max: bool) -> MinMax<T> {
+        MinMax {
+            best: Vec::new(),
+            seen: Vec::new(),
+            want: wanted(is_max),
+        }
+    }
+}
+
+impl<T: Primitive> GroupStates for MinMax<T> {
+    fn resize(&mut self, n: usize) {
+        self.best.resize(n, T::default());
+        self.seen.resize(n, false);
+    }
+
+    fn empty_like(&self) -> MinMax<T> {
+        MinMax {
+            best: Vec::new(),
+            seen: Vec::new(),
+            want: self.want,
+        }
+    }
+
+    fn group_bytes(&self) -> usize {
+        std::mem::size_of::<T>() + 1
+    }
+
+    fn update(&mut self, b: &GroupedRows<'_>, _grown: &mut usize) -> Result<()> {
+        let v = b.arg;
+        let x = T::values(v, b.len)?;
+        let (m, f, want) = (&mut self.best, &mut self.seen, self.want);
+        for (r, g) in b.pairs() {
+            if v.is_valid(r) && (!f[g] || T::compare(x[r], m[g]) == want) {
+                m[g] = x[r];
+                f[g] = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: MinMax<T>, map: &[u32]) -> Result<()> {
+        let (m, f, want) = (&mut self.best, &mut self.seen, self.want);
+        for (g, (&x, &seen)) in other.best.iter().zip(&other.seen).enumerate() {
+            let t = map[g] as usize;
+            if seen && (!f[t] || T::compare(x, m[t]) == want) {
+                m[t] = x;
+                f[t] = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&self, _t: DataType, _all: &[Acc]) -> Result<Column> {
+        Ok(with_seen(T::column(self.best.clone()), &self.seen))
+    }
+}
+
+/// `min(s)` / `max(s)` of strings: the extreme per group, copied out of the
+/// batch (NULL until a value is seen).
+#[derive(Debug)]
+pub(super) struct MinMaxStr {
+    best: Vec<Option<Box<str>>>,
+    want: Ordering,
+}
+
+impl MinMaxStr {
+    pub(super) fn new(is_max: bool) -> MinMaxStr {
+        MinMaxStr {
+            best: Vec::new(),
+            want: wanted(is_max),
+        }
+    }
+
+    /// Whether `s` replaces `cur` as group's extreme.
+    #[inline]
+    fn better(&self, s: &str, cur: &Option<Box<str>>) -> bool {
+        cur.as_deref().is_none_or(|cur| s.cmp(cur) == self.want)
+    }
+}
+
+impl GroupStates for MinMaxStr {
+    fn resize(&mut self, n: usize) {
+        self.best.resize(n, None);
+    }
+
+    fn empty_like(&self) -> MinMaxStr {
+        MinMaxStr {
+            best: Vec::new(),
+            want: self.want,
+        }
+    }
+
+    fn group_bytes(&self) -> usize {
+        16
+    }
+
+    fn update(&mut self, b: &GroupedRows<'_>, grown: &mut usize) -> Result<()> {
+        let v = b.arg;
+        for (r, g) in b.pairs() {
+            if !v.is_valid(r) {
+                continue;
+            }
+            let s = v.str_at(r);
+            if self.better(s, &self.best[g]) {
+                *grown += s.len();
+                self.best[g] = Some(s.into());
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: MinMaxStr, map: &[u32]) -> Result<()> {
+        for (g, s) in other.best.into_iter().enumerate() {
+            let t = map[g] as usize;
+            if let Some(s) = s {
+                if self.better(&s, &self.best[t]) {
+                    self.best[t] = Some(s);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&self, _t: DataType, _all: &[Acc]) -> Result<Column> {
+        let mut s = StringVec::new();
+        for x in &self.best {
+            s.push(x.as_deref().unwrap_or(""));
+        }
+        let seen: Vec<bool> = self.best.iter().map(Option::is_some).collect();
+        Ok(with_seen(ColumnData::Utf8(s), &seen))
+    }
+}
+
+/// `arg_max(a, v)` / `arg_min(a, v)`: per group, the best `(v, a)` seen.
+#[derive(Debug)]
+pub(super) struct ArgBest {
+    best: Vec<Option<(Value, Value)>>,
+    want: Ordering,
+}
+
+impl ArgBest {
+    pub(super) fn new(is_max: bool) -> ArgBest {
+        ArgBest {
+            best: Vec::new(),
+            want: wanted(is_max),
+        }
+    }
+}
+
+impl GroupStates for ArgBest {
+    fn resize(&mut self, n: usize) {
+        self.best.resize(n, None);
+    }
+
+    fn empty_like(&self) -> ArgBest {
+        ArgBest {
+            best: Vec::new(),
+            want: self.want,
+        }
+    }
+
+    fn group_bytes(&self) -> usize {
+        72
+    }
+
+    fn update(&mut self, b: &GroupedRows<'_>, grown: &mut usize) -> Result<()> {
+        let v = b.arg;
+        let Some((val, vt)) = b.arg2 else {
+            return Err(Error::Internal("arg_max without a value argument".into()));
+        };
+        let (best, want) = (&mut self.best, self.want);
+        for (r, g) in b.pairs() {
+            if !v.is_valid(r) || !val.is_valid(r) {
+                continue;
+            }
+            let better = match &best[g] {
+                None => true,
+                Some((cur, _)) => cmp_to(val, r, vt, cur) == want,
+            };
+            if better {
+                if best[g].is_none() {
+                    *grown += 64;
+                }
+                best[g] = Some((val.value(r, vt), v.value(r, b.arg_type)));
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: ArgBest, map: &[u32]) -> Result<()> {
+        for (g, x) in other.best.into_iter().enumerate() {
+            let t = map[g] as usize;
+            if let Some((val, arg)) = x {
+                let better = match &self.best[t] {
+                    None => true,
+                    Some((cur, _)) => cmp_values(&val, cur) == self.want,
+                };
+                if better {
+                    self.best[t] = Some((val, arg));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&self, t: DataType, _all: &[Acc]) -> Result<Column> {
+        let mut out = Column::new(ColumnData::empty(t.physical()));
+        for b in &self.best {
+            let v = b.as_ref().map_or(Value::Null, |(_, a)| a.clone());
+            vector::push_value(&mut out, &v);
+        }
+        Ok(out)
+    }
+}
+
+/// Compares row `r` of `v` (type `t`) with a value, without allocating.
+fn cmp_to(v: &Vector, r: usize, t: DataType, cur: &Value) -> Ordering {
+    if let (VData::Str(_) | VData::Dict { .. }, Value::Str(c)) = (&v.data, cur) {
+        return v.str_at(r).cmp(c);
+    }
+    cmp_values(&v.value(r, t), cur)
+}
+
+fn cmp_values(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => vector::ord_f64(*x, *y),
+        (Value::Int(x), Value::Float(y)) => vector::ord_f64(*x as f64, *y),
+        (Value::Float(x), Value::Int(y)) => vector::ord_f64(*x, *y as f64),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Ip(x), Value::Ip(y)) => x.cmp(y),
+        (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        _ => Ordering::Equal,
+    }
+}

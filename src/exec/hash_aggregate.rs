@@ -1,0 +1,81 @@
+//! The HashAggregate operator over materialized batches (an aggregate whose
+//! input is not a scan: a join, a subquery, a union), and the step it shares
+//! with the scan pipeline: evaluating a batch's group keys and aggregate
+//! arguments and folding them into an [`AggState`].
+
+use std::borrow::Cow;
+
+use super::agg::{AggInput, AggState};
+use super::group::KeyLayout;
+use super::materialized::into_vector;
+use super::memory::Reservation;
+use super::vector::{self, Vector};
+use crate::column::Batch;
+use crate::error::Result;
+use crate::plan::{AggExpr, Expr};
+use crate::schema::DataType;
+
+/// Hash aggregation over materialized batches (an aggregate whose input is not a
+/// scan: a join, a subquery, a union), with the same group table as the pipeline.
+pub(super) fn aggregate_batches(
+    batches: Vec<Batch>,
+    group: &[(Expr, String)],
+    aggs: &[(AggExpr, String)],
+    reservation: Reservation,
+) -> Result<Vec<Batch>> {
+    let agg_exprs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+    let key_types: Vec<DataType> = group.iter().map(|(e, _)| e.data_type()).collect();
+    let layout = KeyLayout::new(&key_types, &[]);
+    let mut st = AggState::new(layout, &agg_exprs, Some(reservation));
+    for b in batches {
+        let len = b.num_rows();
+        if len == 0 {
+            continue;
+        }
+        let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
+        update_aggregate(&mut st, group, None, aggs, &vecs, len)?;
+    }
+    let cols = st.finish(&agg_exprs, group.is_empty(), None)?;
+    Ok(vec![Batch { columns: cols }])
+}
+
+/// Evaluates the group keys and aggregate arguments over `len` rows of `vecs` and
+/// folds them into `st`. Keys given in `fixed` (one-row vectors) have that value
+/// in every row; when all are, the rows are one group.
+pub(super) fn update_aggregate(
+    st: &mut AggState,
+    group: &[(Expr, String)],
+    fixed: Option<&[Option<Vector>]>,
+    aggs: &[(AggExpr, String)],
+    vecs: &[Vector],
+    len: usize,
+) -> Result<()> {
+    let one = fixed.is_some_and(|f| f.iter().all(Option::is_some));
+    let keys: Vec<Cow<'_, Vector>> = group
+        .iter()
+        .enumerate()
+        .map(
+            |(k, (e, _))| match fixed.and_then(|f| f.get(k)).and_then(Option::as_ref) {
+                Some(v) if one => Ok(Cow::Borrowed(v)),
+                Some(v) => Ok(Cow::Owned(Vector::constant(v.value(0, e.data_type())))),
+                None => vector::eval(e, vecs, len),
+            },
+        )
+        .collect::<Result<_>>()?;
+    let opt = |e: &Option<Expr>| e.as_ref().map(|e| vector::eval(e, vecs, len)).transpose();
+    let args: Vec<[Option<_>; 3]> = aggs
+        .iter()
+        .map(|(a, _)| Ok([opt(&a.arg)?, opt(&a.arg2)?, opt(&a.filter)?]))
+        .collect::<Result<_>>()?;
+    let key_refs: Vec<&Vector> = keys.iter().map(|k| k.as_ref()).collect();
+    let inputs: Vec<AggInput<'_>> = aggs
+        .iter()
+        .zip(&args)
+        .map(|((a, _), [x, y, f])| AggInput::new(a, x.as_deref(), y.as_deref(), f.as_deref()))
+        .collect();
+    if one {
+        st.update_one_group(&key_refs, &inputs, len)
+    } else {
+        st.update(&key_refs, &inputs, len)
+    }
+}

@@ -1,0 +1,137 @@
+//! Filter and Project over materialized batches (the inputs of operators above
+//! the scan pipeline: joins, subqueries, unions), and the moves between columns
+//! and vectors that operators over batches share.
+
+use super::sort;
+use super::vector::{self, Vector};
+use crate::column::{Batch, Column, ColumnData, Value};
+use crate::error::{Error, Result};
+use crate::plan::Expr;
+
+/// The Filter operator: the rows of `batches` where `predicate` is TRUE.
+pub(super) fn filter(batches: Vec<Batch>, predicate: &Expr) -> Result<Vec<Batch>> {
+    let parts = Expr::conjuncts(predicate);
+    let used: Vec<Vec<bool>> = parts
+        .iter()
+        .map(|c| {
+            let mut u = Vec::new();
+            c.for_each_column(&mut |i| {
+                if u.len() <= i {
+                    u.resize(i + 1, false);
+                }
+                u[i] = true;
+            });
+            u
+        })
+        .collect();
+    let mut out = Vec::with_capacity(batches.len());
+    let mut sel = Vec::new();
+    for mut b in batches {
+        // Conjunct by conjunct on the rows still in, as in the scan pipeline.
+        for (c, u) in parts.iter().zip(&used) {
+            let n = b.num_rows();
+            if n == 0 {
+                break;
+            }
+            with_vectors(&mut b, u, |vecs, n| {
+                let v = vector::eval(c, vecs, n)?;
+                vector::selection(&v, n, &mut sel)
+            })?;
+            if sel.len() < n {
+                b = b.take(&sel);
+            }
+        }
+        out.push(b);
+    }
+    Ok(out)
+}
+
+/// The Project operator: `exprs` over every row of `batches`.
+pub(super) fn project_batches(batches: Vec<Batch>, exprs: &[(Expr, String)]) -> Result<Vec<Batch>> {
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
+        out.push(project(exprs, &cols, b.num_rows(), None)?);
+    }
+    Ok(out)
+}
+
+/// Evaluates `exprs` and gathers rows `sel` (or all) into a batch.
+pub(super) fn project(
+    exprs: &[(Expr, String)],
+    cols: &[Vector],
+    len: usize,
+    sel: Option<&[u32]>,
+) -> Result<Batch> {
+    let mut out = Vec::with_capacity(exprs.len());
+    for (e, _) in exprs {
+        let v = vector::eval(e, cols, len)?;
+        let mut c = Column::new(ColumnData::empty(e.data_type().physical()));
+        v.append_to(&mut c, sel, len);
+        out.push(c);
+    }
+    Ok(Batch { columns: out })
+}
+
+/// Approximate bytes of a batch.
+pub(super) fn batch_bytes(b: &Batch) -> usize {
+    b.columns.iter().map(sort::column_bytes).sum()
+}
+
+/// Moves a column's buffers into a vector (no copy).
+pub(super) fn into_vector(c: Column) -> Vector {
+    let data = match c.data {
+        ColumnData::Int64(v) => vector::VData::Int(v),
+        ColumnData::Float64(v) => vector::VData::Float(v),
+        ColumnData::Bool(v) => vector::VData::Bool(v),
+        ColumnData::Ip(v) => vector::VData::Ip(v),
+        ColumnData::Utf8(v) => vector::VData::Str(v),
+    };
+    Vector::new(data, c.validity)
+}
+
+/// Moves a vector made by [`into_vector`] back into a column.
+fn into_column(v: Vector) -> Result<Column> {
+    let data = match v.data {
+        vector::VData::Int(v) => ColumnData::Int64(v),
+        vector::VData::Float(v) => ColumnData::Float64(v),
+        vector::VData::Bool(v) => ColumnData::Bool(v),
+        vector::VData::Ip(v) => ColumnData::Ip(v),
+        vector::VData::Str(v) => ColumnData::Utf8(v),
+        _ => return Err(Error::Internal("into_column: not a plain vector".into())),
+    };
+    Ok(Column {
+        data,
+        validity: v.validity,
+    })
+}
+
+/// Lends the columns of `b` that `used` marks to `f` as vectors (the others are
+/// NULL placeholders), without copying them.
+pub(super) fn with_vectors<R>(
+    b: &mut Batch,
+    used: &[bool],
+    f: impl FnOnce(&[Vector], usize) -> Result<R>,
+) -> Result<R> {
+    let n = b.num_rows();
+    let vecs: Vec<Vector> = b
+        .columns
+        .iter_mut()
+        .enumerate()
+        .map(|(i, c)| {
+            if used.get(i).copied().unwrap_or(false) {
+                let taken = std::mem::replace(c, Column::new(ColumnData::Bool(Vec::new())));
+                into_vector(taken)
+            } else {
+                Vector::constant(Value::Null)
+            }
+        })
+        .collect();
+    let r = f(&vecs, n);
+    for (i, v) in vecs.into_iter().enumerate() {
+        if used.get(i).copied().unwrap_or(false) {
+            b.columns[i] = into_column(v)?;
+        }
+    }
+    r
+}

@@ -1,0 +1,345 @@
+//! The scan pipeline's driver: the segments of a scan are morsels claimed in
+//! order by N worker threads, each running them through [`run_segment`]. A
+//! projection gathers each segment's rows and restores table order at the end;
+//! an aggregation runs unit by unit (lists of segments whose groups are
+//! disjoint: one unit for a plain GROUP BY, a partition each when streaming),
+//! merging a unit's per-thread tables as soon as its last segment is done.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::agg::{AggBound, AggState};
+use super::physical::ScanInfo;
+use super::scan::{run_segment, Buffers, ScanCtx, Sink, WorkerOut};
+use super::{stream, ExecOptions, ExecStats};
+use crate::column::Batch;
+use crate::error::{Error, Result};
+use crate::plan::{AggExpr, Expr};
+use crate::storage::segment::Segment;
+use crate::storage::Snapshot;
+
+/// Runs the scan pipeline over the segments of `input`'s scan (or over `only`, a
+/// subset of them).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn pipeline(
+    snapshot: &Snapshot,
+    info: &ScanInfo<'_>,
+    sink: Sink<'_>,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+    row_budget: Option<usize>,
+    only: Option<Vec<Arc<Segment>>>,
+) -> Result<Vec<Batch>> {
+    let segments = match only {
+        Some(s) => s,
+        None => snapshot.segments(info.table, info.time_range)?,
+    };
+    if let Sink::Aggregate(group, aggs) = sink {
+        let keys = stream::KeyPlan::new(snapshot, info, group, &segments)?;
+        let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+        let out: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
+        aggregate_units(
+            snapshot,
+            info,
+            group,
+            &aggs,
+            &keys,
+            vec![segments],
+            opts,
+            stats,
+            UnitSink {
+                on_unit: &|_, b| {
+                    out.lock().unwrap_or_else(|p| p.into_inner()).push(b);
+                    Ok(())
+                },
+                bound: &|| None,
+            },
+        )?;
+        return Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()));
+    }
+    start_segments(snapshot, info.table, &segments, opts)?;
+    let pool = stats.memory(opts.memory_limit);
+    let ctx = ScanCtx::new(info.clone(), sink, opts, stats);
+    let threads = opts.threads.max(1).min(segments.len().max(1));
+    let next = AtomicUsize::new(0);
+    let rows_done = AtomicUsize::new(0);
+    let first_error = FirstError::default();
+    let results: Mutex<Vec<WorkerOut>> = Mutex::new(Vec::new());
+    let worker = |tick: &dyn Fn()| {
+        let mut state = WorkerOut::Rows(Vec::new(), 0, pool.reservation("materialized rows"));
+        let r = (|| -> Result<()> {
+            let mut bufs = Buffers::new(ctx.info.columns.len());
+            loop {
+                if first_error.is_set() {
+                    return Ok(());
+                }
+                ctx.check_cancel()?;
+                if row_budget.is_some_and(|b| rows_done.load(AtomicOrdering::Relaxed) >= b) {
+                    return Ok(());
+                }
+                let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some(seg) = segments.get(i) else {
+                    return Ok(());
+                };
+                let produced = run_segment(seg, i, &ctx, &mut state, &mut bufs, tick)?;
+                rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
+            }
+        })();
+        if let Err(e) = r {
+            first_error.set(e);
+        }
+        results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(state);
+    };
+    run_workers(threads, worker);
+    first_error.into_result()?;
+    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut all: Vec<(usize, Batch)> = Vec::new();
+    for r in results {
+        if let WorkerOut::Rows(v, _, _) = r {
+            all.extend(v);
+        }
+    }
+    // Segment order (stable within a segment) keeps table order.
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, b)| b).collect())
+}
+
+/// Where [`aggregate_units`] hands each unit's result.
+pub(super) struct UnitSink<'a> {
+    /// Called with a unit's index and result as soon as the unit is done.
+    pub on_unit: &'a (dyn Fn(usize, Batch) -> Result<()> + Sync),
+    /// What a top-N above has kept so far: groups that cannot enter it are
+    /// dropped before their keys are materialized.
+    pub bound: &'a (dyn Fn() -> Option<AggBound> + Sync),
+}
+
+/// Aggregates `units` (lists of segments whose groups are disjoint) and hands
+/// each unit's finished result to `sink` as soon as its last segment is done.
+/// Segments are claimed in order by the worker threads; a worker's table covers
+/// the segments it ran of one unit, and the tables of a unit are merged by the
+/// worker that hands in its last one.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn aggregate_units(
+    snapshot: &Snapshot,
+    info: &ScanInfo<'_>,
+    group: &[(Expr, String)],
+    aggs: &[AggExpr],
+    keys: &stream::KeyPlan,
+    units: Vec<Vec<Arc<Segment>>>,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+    sink: UnitSink<'_>,
+) -> Result<()> {
+    let flat: Vec<(usize, Arc<Segment>)> = units
+        .iter()
+        .enumerate()
+        .flat_map(|(u, segs)| segs.iter().map(move |s| (u, s.clone())))
+        .collect();
+    let all: Vec<Arc<Segment>> = flat.iter().map(|(_, s)| s.clone()).collect();
+    start_segments(snapshot, info.table, &all, opts)?;
+    let pool = stats.memory(opts.memory_limit);
+    let threads = opts.threads.max(1).min(flat.len().max(1));
+    // Finished states are emptied and reused by later units: their hash tables,
+    // key arenas and interners keep their size instead of growing (rehashing,
+    // faulting in fresh pages) again for every unit. At most one per thread is
+    // kept; units are alike in size, so this holds no more than the peak.
+    let spare: Mutex<Vec<AggState>> = Mutex::new(Vec::new());
+    let new_state = || {
+        let reused = spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        Box::new(reused.unwrap_or_else(|| {
+            AggState::new(
+                keys.layout.clone(),
+                aggs,
+                Some(pool.reservation("hash aggregate")),
+            )
+        }))
+    };
+    let recycle = |mut st: AggState| -> Result<()> {
+        st.clear()?;
+        let mut sp = spare.lock().unwrap_or_else(|p| p.into_inner());
+        if sp.len() < threads {
+            sp.push(st);
+        }
+        Ok(())
+    };
+    let finish = |u: usize, states: Vec<AggState>| -> Result<()> {
+        let mut it = states.into_iter();
+        let mut m = it.next().unwrap_or_else(|| *new_state());
+        for mut s in it {
+            m.merge(&mut s)?;
+            recycle(s)?;
+        }
+        let bound = (sink.bound)();
+        let cols = m.finish(aggs, group.is_empty(), bound.as_ref())?;
+        recycle(m)?;
+        (sink.on_unit)(u, Batch { columns: cols })
+    };
+    // Units without segments are finished at once (an aggregate without GROUP BY
+    // over nothing still has its row).
+    for (u, segs) in units.iter().enumerate() {
+        if segs.is_empty() {
+            finish(u, Vec::new())?;
+        }
+    }
+    struct Slot {
+        done: usize,
+        states: Vec<AggState>,
+    }
+    let totals: Vec<usize> = units.iter().map(Vec::len).collect();
+    let slots: Mutex<Vec<Slot>> = Mutex::new(
+        units
+            .iter()
+            .map(|_| Slot {
+                done: 0,
+                states: Vec::new(),
+            })
+            .collect(),
+    );
+    let hand_in = |u: usize, state: Box<AggState>, segs: usize| -> Result<()> {
+        let ready = {
+            let mut sl = slots.lock().unwrap_or_else(|p| p.into_inner());
+            let s = &mut sl[u];
+            s.done += segs;
+            s.states.push(*state);
+            (s.done == totals[u]).then(|| std::mem::take(&mut s.states))
+        };
+        match ready {
+            Some(states) => finish(u, states),
+            None => Ok(()),
+        }
+    };
+    // The sink needs named aggregates; the names are not used.
+    let aggs_named: Vec<(AggExpr, String)> =
+        aggs.iter().map(|a| (a.clone(), String::new())).collect();
+    let ctx = ScanCtx::new(
+        info.clone(),
+        Sink::Aggregate(group, &aggs_named),
+        opts,
+        stats,
+    )
+    .with_aggregate_shortcuts(group, aggs, keys);
+    let next = AtomicUsize::new(0);
+    let first_error = FirstError::default();
+    let worker = |tick: &dyn Fn()| {
+        let mut cur: Option<(usize, WorkerOut, usize)> = None;
+        let r = (|| -> Result<()> {
+            let mut bufs = Buffers::new(ctx.info.columns.len());
+            loop {
+                if first_error.is_set() {
+                    return Ok(());
+                }
+                ctx.check_cancel()?;
+                let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some((u, seg)) = flat.get(i) else {
+                    break;
+                };
+                if cur.as_ref().is_some_and(|c| c.0 != *u) {
+                    if let Some((cu, WorkerOut::Agg(st), n)) = cur.take() {
+                        hand_in(cu, st, n)?;
+                    }
+                }
+                let c = cur.get_or_insert_with(|| (*u, WorkerOut::Agg(new_state()), 0));
+                if let WorkerOut::Agg(st) = &mut c.1 {
+                    st.begin_segment(keys.segment_domains(seg));
+                }
+                run_segment(seg, i, &ctx, &mut c.1, &mut bufs, tick)?;
+                c.2 += 1;
+            }
+            if let Some((cu, WorkerOut::Agg(st), n)) = cur.take() {
+                hand_in(cu, st, n)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = r {
+            first_error.set(e);
+        }
+    };
+    run_workers(threads, worker);
+    first_error.into_result()
+}
+
+/// How long the calling thread scans alone before the other workers start: a
+/// query that is done sooner (a lookup touching a few blocks) never pays for
+/// starting threads.
+const SPAWN_AFTER: Duration = Duration::from_micros(200);
+
+/// Runs `worker` on the calling thread and, once that has been busy for
+/// [`SPAWN_AFTER`], on `threads - 1` more threads. A worker calls the function it
+/// is given between units of work (the calling thread's starts the others when due;
+/// theirs do nothing).
+fn run_workers<F: Fn(&dyn Fn()) + Sync>(threads: usize, worker: F) {
+    if threads <= 1 {
+        worker(&|| {});
+        return;
+    }
+    let start = Instant::now();
+    let spawned = std::cell::Cell::new(false);
+    std::thread::scope(|s| {
+        let worker = &worker;
+        let tick = || {
+            if !spawned.get() && start.elapsed() >= SPAWN_AFTER {
+                spawned.set(true);
+                for _ in 1..threads {
+                    s.spawn(move || worker(&|| {}));
+                }
+            }
+        };
+        worker(&tick);
+    });
+}
+
+/// Checks that `segments` have the columns of `table` and adds them to the
+/// progress counters' total.
+fn start_segments(
+    snapshot: &Snapshot,
+    table: &str,
+    segments: &[Arc<Segment>],
+    opts: &ExecOptions,
+) -> Result<()> {
+    let nfields = snapshot.table(table)?.schema.fields.len();
+    for s in segments {
+        if s.meta().columns.len() != nfields {
+            return Err(Error::InvalidInput(format!(
+                "not supported yet: segment {} has {} columns, table '{table}' has {nfields}",
+                s.meta().segment_id,
+                s.meta().columns.len(),
+            )));
+        }
+    }
+    if let Some(p) = &opts.progress {
+        p.segments_total
+            .fetch_add(segments.len() as u64, AtomicOrdering::Relaxed);
+    }
+    Ok(())
+}
+
+/// The first error of a scan's workers; once there is one, the other workers
+/// stop before their next segment.
+#[derive(Default)]
+struct FirstError {
+    failed: AtomicBool,
+    error: Mutex<Option<Error>>,
+}
+
+impl FirstError {
+    fn is_set(&self) -> bool {
+        self.failed.load(AtomicOrdering::Relaxed)
+    }
+
+    fn set(&self, e: Error) {
+        self.failed.store(true, AtomicOrdering::Relaxed);
+        let mut first = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert(e);
+    }
+
+    fn into_result(self) -> Result<()> {
+        match self.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
