@@ -698,20 +698,10 @@ fn apply(
     opts: &ExecOptions,
     stats: &ExecStats,
 ) -> Result<Vec<Batch>> {
-    use super::vector::{self, Vector};
+    use super::vector::Vector;
     match op {
-        LogicalPlan::Filter { predicate, .. } => {
-            let mut out = Vec::with_capacity(batches.len());
-            let mut sel = Vec::new();
-            for b in batches {
-                let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
-                let len = b.num_rows();
-                let v = vector::eval(predicate, &cols, len)?;
-                vector::selection(&v, len, &mut sel)?;
-                out.push(b.take(&sel));
-            }
-            Ok(out)
-        }
+        // Conjunct by conjunct, as the Filter operator does everywhere else.
+        LogicalPlan::Filter { predicate, .. } => super::materialized::filter(batches, predicate),
         LogicalPlan::Project { exprs, .. } => {
             let mut out = Vec::with_capacity(batches.len());
             for b in batches {

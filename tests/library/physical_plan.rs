@@ -278,3 +278,30 @@ fn explain_logical_still_prints_the_logical_plan() {
         .to_string();
     assert!(e.contains("not supported yet: EXPLAIN option"), "{e}");
 }
+
+/// HAVING runs conjunct by conjunct under every aggregation strategy: a later
+/// conjunct that would fail (a division by zero) is evaluated only on the groups
+/// the earlier ones kept. The partition-streaming aggregate evaluated the whole
+/// predicate at once and failed.
+#[test]
+fn having_filters_conjunct_by_conjunct_in_every_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let opts = ExecOptions::default();
+    for (sql, strategy) in [
+        (
+            "SELECT date_trunc('hour', ts) AS h, count(*) FROM logs GROUP BY h \
+             HAVING count(*) > 1000000 AND 10 % (count(*) - count(*)) = 1",
+            "StreamingAggregate",
+        ),
+        (
+            "SELECT user_agent, sum(bytes) FROM logs GROUP BY user_agent \
+             HAVING count(*) > 1000000 AND 10 % (count(*) - count(*)) = 1",
+            "ScanAggregate",
+        ),
+    ] {
+        let planned = check(&db, sql, &opts);
+        assert!(planned.contains(&strategy), "{sql}: {planned:?}");
+        assert_eq!(db.query(sql).unwrap().num_rows(), 0, "{sql}");
+    }
+}
