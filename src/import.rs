@@ -5,7 +5,7 @@
 //!
 //! Every line is accounted for: `lines = rows + rejected`, per chunk and in total.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -116,34 +116,54 @@ enum ReaderMsg {
 }
 
 /// Expands sources into the list of inputs, directories recursively in sorted order.
+///
+/// Symbolic links are followed, but each directory and each file a walk reaches is
+/// taken once, however many paths lead to it: a link cycle (`ln -s . dir/me`) ends,
+/// and a log reachable through two links is not imported twice. Files named
+/// explicitly are always taken.
 pub fn expand_sources(sources: &[Source]) -> Result<Vec<Source>> {
-    fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e)))
-            .collect::<Result<_>>()?;
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else {
-                out.push(Source::Path(p));
-            }
-        }
-        Ok(())
+    #[derive(Default)]
+    struct Walk {
+        dirs: HashSet<(u64, u64)>,
+        files: HashSet<(u64, u64)>,
+        out: Vec<Source>,
     }
-    let mut out = Vec::new();
+    impl Walk {
+        fn dir(&mut self, dir: &Path) -> Result<()> {
+            let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
+            if !self.dirs.insert(file_identity(&meta)) {
+                return Ok(());
+            }
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e)))
+                .collect::<Result<_>>()?;
+            entries.sort();
+            for p in entries {
+                // Follows links; a dangling link is an error naming it.
+                let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
+                if meta.is_dir() {
+                    self.dir(&p)?;
+                } else if self.files.insert(file_identity(&meta)) {
+                    self.out.push(Source::Path(p));
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut walk = Walk::default();
     for s in sources {
         match s {
-            Source::Path(p) if p.is_dir() => walk(p, &mut out)?,
+            Source::Path(p) if p.is_dir() => walk.dir(p)?,
             Source::Path(p) => {
-                std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-                out.push(s.clone());
+                let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+                walk.files.insert(file_identity(&meta));
+                walk.out.push(s.clone());
             }
-            Source::Stdin => out.push(Source::Stdin),
+            Source::Stdin => walk.out.push(Source::Stdin),
         }
     }
-    Ok(out)
+    Ok(walk.out)
 }
 
 fn source_name(s: &Source) -> String {

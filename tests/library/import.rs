@@ -118,3 +118,43 @@ fn follow_loses_nothing_across_quick_rotations() {
     assert_eq!(db.table_info("logs").unwrap().rows, written, "{stats:?}");
     assert_eq!(stats.rejected, 0);
 }
+
+/// A directory walk follows symbolic links but takes every directory and file once:
+/// a link cycle ends, and a log reachable through several links is imported once
+/// (a `me -> .` link made a 100-line log count 4,100 rows).
+#[test]
+fn a_directory_walk_takes_each_file_once_through_link_cycles() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("loop");
+    std::fs::create_dir(&logs).unwrap();
+    let text: String = (0..100).map(|i| format!("{}\n", good(i))).collect();
+    std::fs::write(logs.join("a.log"), &text).unwrap();
+    std::os::unix::fs::symlink(".", logs.join("me")).unwrap();
+    std::os::unix::fs::symlink("a.log", logs.join("b.log")).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("c.log"), format!("{}\n", good(7))).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, logs.join("other")).unwrap();
+    std::os::unix::fs::symlink(&logs, elsewhere.join("back")).unwrap();
+
+    let inputs = logdb::import::expand_sources(&[Source::Path(logs.clone())]).unwrap();
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|s| match s {
+            Source::Path(p) => p.strip_prefix(&logs).unwrap().display().to_string(),
+            Source::Stdin => "-".into(),
+        })
+        .collect();
+    assert_eq!(names, ["a.log", "other/c.log"]);
+
+    let db = logdb::Db::open(dir.path().join("db")).unwrap();
+    let stats = import(
+        &db,
+        &[Source::Path(logs)],
+        &ImportOptions::new("combined"),
+        &mut Collect::default(),
+    )
+    .unwrap();
+    assert_eq!((stats.lines, stats.rows, stats.rejected), (101, 101, 0));
+    assert_eq!(db.table_info("logs").unwrap().rows, 101);
+}

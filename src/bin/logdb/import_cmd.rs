@@ -135,7 +135,8 @@ impl ImportObserver for CliObserver {
 pub struct ImportArgs {
     /// The database directory (created if missing).
     pub db: PathBuf,
-    /// Files (plain, .gz, .zst), directories (recursively) or `-` for stdin.
+    /// Files (plain, .gz, .zst), directories (recursively; links are followed, each
+    /// file and directory taken once) or `-` for stdin.
     #[arg(required_unless_present = "follow")]
     pub inputs: Vec<String>,
     /// Follow a growing file (like tail -F): import it, then new lines as they are
