@@ -40,6 +40,7 @@ pub mod result;
 mod scan;
 pub mod sketch;
 mod sort;
+pub mod stack;
 pub mod stream;
 mod subquery;
 mod topn_agg;

@@ -284,7 +284,14 @@ fn run_workers<F: Fn(&dyn Fn()) + Sync>(threads: usize, worker: F) {
             if !spawned.get() && start.elapsed() >= SPAWN_AFTER {
                 spawned.set(true);
                 for _ in 1..threads {
-                    s.spawn(move || worker(&|| {}));
+                    // Expressions may nest as deep as on the statement's thread.
+                    let spawned = std::thread::Builder::new()
+                        .stack_size(super::stack::QUERY_STACK)
+                        .spawn_scoped(s, move || worker(&|| {}));
+                    // Without another thread, the calling one does all the work.
+                    if spawned.is_err() {
+                        break;
+                    }
                 }
             }
         };

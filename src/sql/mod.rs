@@ -27,8 +27,14 @@ use crate::storage::Snapshot;
 pub use session::Session;
 pub use statement::{PreparedStatement, Statement};
 
-/// Nesting deeper than this is refused (the parser and binder recurse).
+/// Nesting deeper than this is refused by the parser (parentheses, subqueries,
+/// unary operators: what its recursion counts).
 const MAX_DEPTH: usize = 200;
+
+/// The deepest expression a statement may hold, as DuckDB's default
+/// `max_expression_depth`. Flat chains count too: `1 + 1 + ... + 1` with n terms
+/// parses into a tree n - 1 levels deep, which every later pass walks recursively.
+pub const MAX_EXPRESSION_DEPTH: usize = 1000;
 
 /// Parses exactly one `SELECT` statement.
 pub fn parse(sql: &str) -> Result<sqlparser::ast::Query> {
@@ -55,6 +61,13 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
     if let Some(s) = statement::parse_drop_partition(sql) {
         return Ok(s);
     }
+    // A refused tree is dropped there too, not on the caller's stack.
+    crate::exec::stack::on_query_stack(sql.len(), || parse_one(sql))
+}
+
+/// Parses `sql`, which must hold one statement whose expressions nest at most
+/// [`MAX_EXPRESSION_DEPTH`] deep.
+fn parse_one(sql: &str) -> Result<Statement> {
     let dialect = DuckDbDialect {};
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(MAX_DEPTH)
@@ -67,7 +80,40 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
             statements.len()
         )));
     }
+    check_expression_depth(&statements[0])?;
     statement::from_ast(statements.remove(0))
+}
+
+/// Refuses a statement with an expression nested deeper than
+/// [`MAX_EXPRESSION_DEPTH`], naming where the too-deep part starts.
+fn check_expression_depth(statement: &sqlparser::ast::Statement) -> Result<()> {
+    use sqlparser::ast::{Spanned, Visit, Visitor};
+    use std::ops::ControlFlow;
+
+    struct Depth(usize);
+    impl Visitor for Depth {
+        type Break = sqlparser::tokenizer::Span;
+        fn pre_visit_expr(&mut self, e: &sqlparser::ast::Expr) -> ControlFlow<Self::Break> {
+            self.0 += 1;
+            if self.0 > MAX_EXPRESSION_DEPTH {
+                return ControlFlow::Break(e.span());
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _: &sqlparser::ast::Expr) -> ControlFlow<Self::Break> {
+            self.0 -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    match statement.visit(&mut Depth(0)) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(span) => Err(Error::InvalidInput(format!(
+            "line {}, column {}: expression too deep: more than {MAX_EXPRESSION_DEPTH} \
+             nested levels (a chain of n operators nests n deep)",
+            span.start.line.max(1),
+            span.start.column.max(1)
+        ))),
+    }
 }
 
 /// Rewrites sqlparser's "sql parser error: X at Line: L, Column: C" as
@@ -86,7 +132,7 @@ fn parser_message(msg: &str) -> String {
 
 /// Parses and binds `sql` against the tables of `snapshot`.
 pub fn plan(snapshot: &Snapshot, sql: &str) -> Result<LogicalPlan> {
-    plan_query(snapshot, &parse(sql)?)
+    crate::exec::stack::on_query_stack(sql.len(), || plan_query(snapshot, &parse(sql)?))
 }
 
 /// Binds a parsed query against the tables of `snapshot` (names are resolved

@@ -8,6 +8,7 @@ use super::statement::{self, PreparedStatement};
 use crate::column::Value;
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::exec::stack::on_query_stack;
 use crate::exec::{ExecOptions, QueryResult};
 
 impl Db {
@@ -59,6 +60,11 @@ impl Session {
     /// Runs one SQL statement: a query, DDL, DML, or `SET`/`RESET` (which change
     /// this session's settings).
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult> {
+        let (db, options) = (&self.db, &mut self.options);
+        on_query_stack(sql.len(), move || Self::execute_here(db, options, sql))
+    }
+
+    fn execute_here(db: &Db, options: &mut ExecOptions, sql: &str) -> Result<QueryResult> {
         let mut statement = super::parse_statement(sql)?;
         let params = statement::find_params(&mut statement)?;
         if params.count() > 0 {
@@ -68,7 +74,7 @@ impl Session {
                 params.count()
             )));
         }
-        statement::execute(&self.db, &mut self.options, &statement)
+        statement::execute(db, options, &statement)
     }
 
     /// Parses `sql` once into a statement with parameters (`$1`, `$2`, ... or `?`).

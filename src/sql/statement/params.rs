@@ -196,8 +196,10 @@ impl PreparedStatement {
     }
 
     pub(crate) fn run(&self, options: &mut ExecOptions, params: &[Value]) -> Result<QueryResult> {
-        let mut statement = self.statement.clone();
-        bind_params(&mut statement, &self.params, params)?;
-        execute(&self.db, options, &statement)
+        crate::exec::stack::on_query_stack(self.sql.len(), || {
+            let mut statement = self.statement.clone();
+            bind_params(&mut statement, &self.params, params)?;
+            execute(&self.db, options, &statement)
+        })
     }
 }
