@@ -285,11 +285,15 @@ fn run_workers<F: Fn(&dyn Fn()) + Sync>(threads: usize, worker: F) {
                 spawned.set(true);
                 for _ in 1..threads {
                     // Expressions may nest as deep as on the statement's thread.
-                    let spawned = std::thread::Builder::new()
-                        .stack_size(super::stack::QUERY_STACK)
-                        .spawn_scoped(s, move || worker(&|| {}));
-                    // Without another thread, the calling one does all the work.
-                    if spawned.is_err() {
+                    // (A smaller one where the system will not reserve that much;
+                    // without another thread, the calling one does all the work.)
+                    let spawn = |size| {
+                        std::thread::Builder::new()
+                            .stack_size(size)
+                            .spawn_scoped(s, move || worker(&|| {}))
+                    };
+                    let stack = super::stack::QUERY_STACK;
+                    if spawn(stack).or_else(|_| spawn(stack / 16)).is_err() {
                         break;
                     }
                 }

@@ -17,20 +17,35 @@ pub const QUERY_STACK: usize = 1 << 30;
 pub const LONG_STATEMENT: usize = 256;
 
 /// Runs `f` on a thread with a [`QUERY_STACK`] stack, or on this thread when `len`
-/// (the statement's length) is below [`LONG_STATEMENT`].
+/// (the statement's length) is below [`LONG_STATEMENT`]. Where the system will not
+/// reserve that much (strict overcommit), a smaller stack is tried, then this thread.
 pub fn on_query_stack<T: Send>(len: usize, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
     if len < LONG_STATEMENT {
         return f();
     }
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("logdb-statement".into())
-            .stack_size(QUERY_STACK)
-            .spawn_scoped(scope, f)
-            .map_err(|e| {
-                Error::ResourcesExhausted(format!("cannot start a thread for the statement: {e}"))
-            })?
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+    let f = std::sync::Mutex::new(Some(f));
+    let take = || f.lock().ok().and_then(|mut f| f.take());
+    for size in [QUERY_STACK, QUERY_STACK / 16] {
+        let ran = std::thread::scope(|scope| {
+            let handle = std::thread::Builder::new()
+                .name("logdb-statement".into())
+                .stack_size(size)
+                .spawn_scoped(scope, || take().map(|f| f()))
+                .ok()?;
+            Some(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            )
+        });
+        if let Some(Some(result)) = ran {
+            return result;
+        }
+    }
+    match take() {
+        Some(f) => f(),
+        None => Err(Error::Internal(
+            "a statement thread ended without running".into(),
+        )),
+    }
 }
