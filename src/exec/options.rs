@@ -35,9 +35,26 @@ impl Default for ExecOptions {
     }
 }
 
-/// Half of physical memory (at least 256 MiB), the default `memory_limit`.
+/// The default `memory_limit`: half of the memory this process may use, which is
+/// physical memory or, when lower, the memory limit of its control group (cgroup
+/// v2 `memory.max` or v1 `memory.limit_in_bytes`), so that a query in a container
+/// fails with a resources-exhausted error before the container's limit kills it.
+/// At least 256 MiB when no cgroup limit applies.
 pub fn default_memory_limit() -> usize {
-    const FLOOR: usize = 256 << 20;
+    const FLOOR: u64 = 256 << 20;
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|text| cgroup_memory_limit(&text, &|p| std::fs::read_to_string(p).ok()));
+    let limit = match (physical_memory(), cgroup) {
+        (Some(p), Some(c)) if c < p => c / 2,
+        (None, Some(c)) => c / 2,
+        (Some(p), _) => (p / 2).max(FLOOR),
+        (None, None) => 4 << 30,
+    };
+    limit.min(usize::MAX as u64) as usize
+}
+
+fn physical_memory() -> Option<u64> {
     // SAFETY: sysconf has no memory-safety preconditions.
     let (pages, page) = unsafe {
         (
@@ -45,10 +62,83 @@ pub fn default_memory_limit() -> usize {
             libc::sysconf(libc::_SC_PAGESIZE),
         )
     };
-    if pages <= 0 || page <= 0 {
-        return 4 << 30;
+    (pages > 0 && page > 0).then(|| (pages as u64).saturating_mul(page as u64))
+}
+
+/// The memory limit of this process's cgroup, from the text of
+/// `/proc/self/cgroup` and a reader of files under `/sys/fs/cgroup`; `None` when
+/// there is no limit ("max", or v1's "unlimited" of about 2^63) or no file says.
+/// The cgroup's own directory is tried first, then the mount's root (which is the
+/// process's cgroup inside a container with its own cgroup namespace).
+fn cgroup_memory_limit(proc_cgroup: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<u64> {
+    const ROOT: &str = "/sys/fs/cgroup";
+    let mut candidates = Vec::new();
+    for line in proc_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        if controllers.is_empty() {
+            candidates.push(format!("{ROOT}{path}/memory.max"));
+            candidates.push(format!("{ROOT}/memory.max"));
+        } else if controllers.split(',').any(|c| c == "memory") {
+            candidates.push(format!("{ROOT}/memory{path}/memory.limit_in_bytes"));
+            candidates.push(format!("{ROOT}/memory/memory.limit_in_bytes"));
+        }
     }
-    ((pages as u128 * page as u128 / 2).min(usize::MAX as u128) as usize).max(FLOOR)
+    candidates.iter().find_map(|file| {
+        let text = read(file)?;
+        let text = text.trim();
+        if text == "max" {
+            return None;
+        }
+        text.parse::<u64>().ok().filter(|&v| v < 1 << 62)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cgroup_memory_limit;
+
+    fn files<'a>(found: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |p| {
+            found
+                .iter()
+                .find(|(f, _)| *f == p)
+                .map(|(_, t)| t.to_string())
+        }
+    }
+
+    #[test]
+    fn cgroup_limits_are_read_from_v1_and_v2() {
+        let v2 = "0::/user.slice/app.service\n";
+        let limited = [(
+            "/sys/fs/cgroup/user.slice/app.service/memory.max",
+            "6442450944\n",
+        )];
+        assert_eq!(cgroup_memory_limit(v2, &files(&limited)), Some(6 << 30));
+        let unlimited = [("/sys/fs/cgroup/user.slice/app.service/memory.max", "max\n")];
+        assert_eq!(cgroup_memory_limit(v2, &files(&unlimited)), None);
+        // Inside a cgroup namespace the process's cgroup is the mount's root.
+        let root = [("/sys/fs/cgroup/memory.max", "1073741824")];
+        assert_eq!(cgroup_memory_limit("0::/\n", &files(&root)), Some(1 << 30));
+
+        let v1 = "12:pids:/\n4:memory:/docker/abc\n1:cpu,cpuacct:/\n";
+        let limited = [(
+            "/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes",
+            "2147483648",
+        )];
+        assert_eq!(cgroup_memory_limit(v1, &files(&limited)), Some(2 << 30));
+        let unlimited = [(
+            "/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes",
+            "9223372036854771712",
+        )];
+        assert_eq!(cgroup_memory_limit(v1, &files(&unlimited)), None);
+        assert_eq!(cgroup_memory_limit(v1, &files(&[])), None);
+        assert_eq!(cgroup_memory_limit("garbage", &files(&limited)), None);
+    }
 }
 
 /// What a running query has done so far, for progress bars and footers. Updated
