@@ -247,6 +247,28 @@ fn commands_run_in_order_then_files() {
     assert_eq!(out, "one\n1\nn\n6\ns\nx;y\nm\n99\n");
 }
 
+/// `-c` takes any text, even one that starts with a dash: a comment alone runs
+/// nothing and succeeds, as in the DuckDB CLI (clap read `-- nothing` as an
+/// argument and refused it).
+#[test]
+fn a_command_may_start_with_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    assert_eq!(ok(&[s(&db), "-c", "-- nothing"]), "");
+    assert_eq!(
+        ok(&[
+            s(&db),
+            "-o",
+            "csv",
+            "-c",
+            "-- first a comment",
+            "-c",
+            "SELECT -1 AS x"
+        ]),
+        "x\n-1\n"
+    );
+}
+
 #[test]
 fn stdin_is_a_script() {
     let dir = tempfile::tempdir().unwrap();

@@ -37,7 +37,12 @@ pub struct ShellArgs {
     /// slash, e.g. ./import.
     pub db: Option<PathBuf>,
     /// Run SQL or dot commands and exit (repeatable, run in order, before any -f).
-    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    #[arg(
+        short = 'c',
+        long = "command",
+        value_name = "SQL",
+        allow_hyphen_values = true
+    )]
     pub commands: Vec<String>,
     /// Run the statements of a file and exit (repeatable, after every -c).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
