@@ -202,8 +202,10 @@ pub(super) fn named_eq(a: &ast::FunctionArg) -> Option<ast::Expr> {
 }
 
 /// Converts a DuckDB (RE2) replacement (`\1`, `\\`) into the `regex` crate's
-/// (`${1}`, `$$` for a literal `$`).
-fn replacement(s: &str) -> String {
+/// (`${1}`, `$$` for a literal `$`). A group reference is one digit (`\19` is group
+/// 1, then `9`); one beyond the pattern's `groups` is refused with its number, as
+/// DuckDB refuses it.
+fn replacement(s: &str, groups: usize) -> std::result::Result<String, u32> {
     let mut out = String::with_capacity(s.len());
     let mut it = s.chars().peekable();
     while let Some(c) = it.next() {
@@ -211,6 +213,10 @@ fn replacement(s: &str) -> String {
             '$' => out.push_str("$$"),
             '\\' => match it.next() {
                 Some(d) if d.is_ascii_digit() => {
+                    let group = d.to_digit(10).unwrap_or(0);
+                    if group as usize > groups {
+                        return Err(group);
+                    }
                     out.push_str("${");
                     out.push(d);
                     out.push('}');
@@ -222,7 +228,7 @@ fn replacement(s: &str) -> String {
             other => out.push(other),
         }
     }
-    out
+    Ok(out)
 }
 
 impl Binder<'_> {
@@ -530,7 +536,16 @@ impl Binder<'_> {
                         let Some(repl) = self.literal_text(name, args, 2)? else {
                             return null(DataType::Varchar);
                         };
-                        let repl = replacement(&repl);
+                        let groups = p.0.captures_len() - 1;
+                        let repl = replacement(&repl, groups).map_err(|g| {
+                            self.err(
+                                args[2].span(),
+                                format!(
+                                    "regexp_replace: the replacement refers to group \\{g}, but \
+                                     the pattern has {groups} group(s)"
+                                ),
+                            )
+                        })?;
                         func(
                             ScalarFunc::RegexpReplace(p, repl.into(), opts.contains('g')),
                             vec![s],
