@@ -112,9 +112,11 @@ pub fn write_timestamp(out: &mut String, ts: i64) {
     let (y, m, d) = civil_from_days(days);
     let secs = rem / MICROS_PER_SECOND;
     let frac = rem % MICROS_PER_SECOND;
+    // Years before 1 as DuckDB prints them: year 0 is 1 BC, -1 is 2 BC, ...
+    let (year, era) = if y <= 0 { (1 - y, " (BC)") } else { (y, "") };
     let _ = write!(
         out,
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        "{year:04}-{m:02}-{d:02}{era} {:02}:{:02}:{:02}",
         secs / 3600,
         secs / 60 % 60,
         secs % 60
