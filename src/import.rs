@@ -283,9 +283,12 @@ fn read_source(
                 // Keep what was read: complete lines are sent, a partial last line
                 // (or the over-long line being skipped) is rejected.
                 s.buf.truncate(start);
+                // The last complete line read: those sent, those the reader
+                // rejected, and the complete ones still in the buffer.
+                let buffered = memchr::memchr_iter(b'\n', &s.buf).count() as u64;
                 let err = format!(
                     "read failed after line {}: {e}",
-                    s.line + s.rejects.len() as u64 - 1
+                    s.line + s.rejects.len() as u64 + buffered - 1
                 );
                 let upto = s.complete_lines();
                 if skipping || upto < s.buf.len() {

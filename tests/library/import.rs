@@ -158,3 +158,41 @@ fn a_directory_walk_takes_each_file_once_through_link_cycles() {
     assert_eq!((stats.lines, stats.rows, stats.rejected), (101, 101, 0));
     assert_eq!(db.table_info("logs").unwrap().rows, 101);
 }
+
+/// A compressed file cut short fails naming the last complete line read, counting
+/// the lines still waiting in the reader's buffer (it said "after line 0" when the
+/// damage came before the first 4 MiB chunk was sent).
+#[test]
+fn a_truncated_gz_names_the_last_line_read() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..500).map(|i| format!("{}\n", good(i))).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let whole = gz.finish().unwrap();
+    let path = dir.path().join("cut.log.gz");
+    std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+    let db = logdb::Db::open(dir.path().join("db")).unwrap();
+    let stats = import(
+        &db,
+        &[Source::Path(path)],
+        &ImportOptions::new("combined"),
+        &mut Collect::default(),
+    )
+    .unwrap();
+    assert_eq!(stats.file_errors.len(), 1, "{stats:?}");
+    let err = &stats.file_errors[0];
+    let after: u64 = err
+        .split("read failed after line ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    // Every complete line before the damage was stored; the cut one is rejected.
+    assert!(after > 100, "{err}");
+    assert_eq!(
+        (stats.rows, stats.rejected, stats.lines),
+        (after, 1, after + 1),
+        "{err}"
+    );
+}
