@@ -15,7 +15,9 @@ use crate::storage::backend::{self, Backend, FileBackend, WriterLock};
 use crate::storage::cache::{CacheUsage, SegmentCache, DEFAULT_SEGMENT_CACHE_BYTES};
 pub use crate::storage::check::check_backend;
 pub use crate::storage::check::CheckReport;
-use crate::storage::commit::{is_manifest_tmp, newest_manifest, write_manifest};
+use crate::storage::commit::{
+    is_manifest_tmp, is_segment_file_name, list_dir, newest_manifest, write_manifest,
+};
 use crate::storage::manifest::{
     Granularity, Manifest, PartitionEntry, SegmentEntry, TableEntry, TableOptions,
 };
@@ -970,8 +972,14 @@ impl Db {
         self.snapshot()?.table_info(name)
     }
 
-    /// Removes files that no commit refers to (left by a crash or a failed write),
-    /// and manifests older than the previous one. Runs when a writer opens.
+    /// Removes segment files that no commit refers to (left by a crash or a failed
+    /// write), and manifests older than the previous one. Runs when a writer opens.
+    ///
+    /// Only what logdb writes is removed: files named like segments
+    /// (`<16 hex digits>.lseg`, and `.lseg.tmp` for unfinished ones) and the
+    /// partition and table directories they leave empty. Anything else in the
+    /// database directory (an editor's backup, a README, a file where a directory
+    /// is expected) is left where it is and does not stop the open.
     fn collect_garbage(&self) -> Result<()> {
         let b = &*self.inner.backend;
         let snap = self.inner.current.read().map_err(lock_poisoned)?.clone();
@@ -994,23 +1002,30 @@ impl Db {
         }
         for table in b.list("tables")? {
             let tdir = backend::join("tables", &table);
-            for part in b.list(&tdir)? {
+            let Some(parts) = list_dir(b, &tdir)? else {
+                continue;
+            };
+            for part in parts {
                 let pdir = backend::join(&tdir, &part);
-                let files = b.list(&pdir)?;
+                let Some(files) = list_dir(b, &pdir)? else {
+                    continue;
+                };
                 let mut left = files.len();
                 for f in files {
                     let path = backend::join(&pdir, &f);
-                    if !live.contains(path.as_str()) {
+                    if is_segment_file_name(&f) && !live.contains(path.as_str()) {
                         b.remove(&path)?;
                         left -= 1;
                     }
                 }
+                // Best effort: a directory that will not go (a link to a partition
+                // kept on another disk) costs nothing, and must not stop the open.
                 if left == 0 {
-                    b.remove_dir(&pdir)?;
+                    let _ = b.remove_dir(&pdir);
                 }
             }
-            if b.list(&tdir)?.is_empty() {
-                b.remove_dir(&tdir)?;
+            if list_dir(b, &tdir)?.is_some_and(|l| l.is_empty()) {
+                let _ = b.remove_dir(&tdir);
             }
         }
         Ok(())

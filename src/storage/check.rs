@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 use crate::storage::backend::{self, Backend};
+use crate::storage::commit::{is_segment_file_name, list_dir};
 use crate::storage::manifest::{Manifest, PartitionEntry, SegmentEntry, TableEntry};
 use crate::storage::segment::Segment;
 
@@ -75,13 +76,29 @@ pub fn check_backend(b: &dyn Backend) -> Result<CheckReport> {
                 }
             }
         }
+        let foreign = |path: &str| {
+            format!(
+                "{}: not written by logdb (left alone)",
+                b.display_path(path).display()
+            )
+        };
         for table in b.list("tables")? {
             let tdir = backend::join("tables", &table);
-            for part in b.list(&tdir)? {
+            let Some(parts) = list_dir(b, &tdir)? else {
+                report.notes.push(foreign(&tdir));
+                continue;
+            };
+            for part in parts {
                 let pdir = backend::join(&tdir, &part);
-                for f in b.list(&pdir)? {
+                let Some(files) = list_dir(b, &pdir)? else {
+                    report.notes.push(foreign(&pdir));
+                    continue;
+                };
+                for f in files {
                     let path = backend::join(&pdir, &f);
-                    if !live.contains(&path) {
+                    if !is_segment_file_name(&f) {
+                        report.notes.push(foreign(&path));
+                    } else if !live.contains(&path) {
                         report.notes.push(format!(
                             "{}: not referenced by the manifest (removed when a writer opens)",
                             b.display_path(&path).display()

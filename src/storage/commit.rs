@@ -50,3 +50,24 @@ pub(crate) fn write_manifest(b: &dyn Backend, m: &Manifest, g: u64) -> Result<Ma
     b.sync_dir("")?;
     Ok(m)
 }
+
+/// The entries of `dir`, or `None` when `dir` is not a directory (a foreign file
+/// where logdb keeps directories: left alone).
+pub(crate) fn list_dir(b: &dyn Backend, dir: &str) -> Result<Option<Vec<String>>> {
+    match b.list(dir) {
+        Ok(names) => Ok(Some(names)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotADirectory => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `name` is one logdb gives segment files: 16 hex digits and `.lseg`,
+/// or `.lseg.tmp` while being written.
+pub(crate) fn is_segment_file_name(name: &str) -> bool {
+    let stem = name
+        .strip_suffix(".lseg")
+        .or_else(|| name.strip_suffix(".lseg.tmp"));
+    stem.is_some_and(|s| s.len() == 16 && s.bytes().all(|c| c.is_ascii_hexdigit()))
+}

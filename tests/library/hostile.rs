@@ -1,6 +1,6 @@
 //! Hostile inputs: work that grows with the input must not grow faster than the
 //! job needs. Tests time a job against a cheaper one of the same size, or the same
-//! job at sizes n and 2n (best of three runs each).
+//! job at sizes n and 2n (best of five runs each).
 
 use std::time::{Duration, Instant};
 
@@ -8,16 +8,17 @@ use logdb::import::{import, ImportObserver, ImportOptions, Source};
 
 use crate::common::indexed_logs_db;
 
-/// The best of three runs of `job`.
-fn best_of_three(mut job: impl FnMut() -> Duration) -> Duration {
-    (0..3).map(|_| job()).min().unwrap()
+/// The best of five runs of `job` (other tests run beside these: the best run is
+/// the one least disturbed).
+fn best_of_five(mut job: impl FnMut() -> Duration) -> Duration {
+    (0..5).map(|_| job()).min().unwrap()
 }
 
 /// Fails when `job(2n)` takes more than `max_ratio` times as long as `job(n)`.
 fn assert_growth(what: &str, n: usize, max_ratio: f64, mut job: impl FnMut(usize) -> Duration) {
     job(n); // warm up: page cache, allocator, thread pool
-    let small = best_of_three(|| job(n));
-    let large = best_of_three(|| job(2 * n));
+    let small = best_of_five(|| job(n));
+    let large = best_of_five(|| job(2 * n));
     let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
     assert!(
         ratio <= max_ratio,
@@ -85,8 +86,8 @@ fn rejecting_bad_lines_costs_no_more_than_storing_good_ones() {
         .map(|i| format!("not a log line {i} {}", "x".repeat(i % 80)))
         .collect();
     timed_import(dir.path(), &good, false); // warm up
-    let good_time = best_of_three(|| timed_import(dir.path(), &good, false));
-    let bad_time = best_of_three(|| timed_import(dir.path(), &bad, true));
+    let good_time = best_of_five(|| timed_import(dir.path(), &good, false));
+    let bad_time = best_of_five(|| timed_import(dir.path(), &bad, true));
     assert!(
         bad_time <= good_time * 5 + Duration::from_millis(20),
         "{n} bad lines took {bad_time:?}, {n} good ones {good_time:?}"
@@ -134,7 +135,8 @@ fn a_long_in_list_is_tested_through_a_set() {
 fn a_deep_cte_chain_binds_in_quadratic_time_at_most() {
     let dir = tempfile::tempdir().unwrap();
     let db = indexed_logs_db(dir.path(), 5, 100);
-    assert_growth("CTE chain", 400, 5.0, |n| {
+    // n^2 doubles to 4x, the n^3 this replaced to 8x.
+    assert_growth("CTE chain", 400, 6.5, |n| {
         let ctes: Vec<String> = (1..=n)
             .map(|i| format!("c{i} AS (SELECT x FROM c{})", i - 1))
             .collect();

@@ -387,3 +387,62 @@ fn readers_see_whole_commits_while_a_writer_appends_and_compacts() {
     );
     assert!(db.check().unwrap().is_ok());
 }
+
+/// The database directory may hold files logdb did not write (an editor's backup,
+/// a README, a file where a directory is expected) and partition directories that
+/// are links to another disk: opening a writer leaves every one of them alone and
+/// still opens, removes only unfinished segment files, and `check` names the
+/// foreign ones. A stray file in a table directory stopped every writer open ("Not
+/// a directory"), and unknown files in partition directories were deleted.
+#[test]
+fn foreign_files_and_linked_directories_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let schema = log_schema();
+    {
+        let db = Db::open(&path).unwrap();
+        db.create_table("logs", schema.clone()).unwrap();
+        db.append("logs", &log_batch(&schema, 3, T0, 1_000_000, 500))
+            .unwrap();
+    }
+    let tdir = path.join("tables").join("logs");
+    let part = std::fs::read_dir(&tdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    std::fs::write(tdir.join("README"), "notes").unwrap();
+    std::fs::write(part.join("notes.txt~"), "backup").unwrap();
+    std::fs::write(part.join("00000000000000ff.lseg.tmp"), "unfinished").unwrap();
+    let elsewhere = dir.path().join("other-disk");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("precious.txt"), "keep me").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, tdir.join("2099-01-01")).unwrap();
+
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.table_info("logs").unwrap().rows, 500);
+    assert!(tdir.join("README").exists());
+    assert!(part.join("notes.txt~").exists());
+    assert!(elsewhere.join("precious.txt").exists());
+    assert!(tdir.join("2099-01-01").exists(), "the link stays");
+    assert!(
+        !part.join("00000000000000ff.lseg.tmp").exists(),
+        "ours, unfinished"
+    );
+    // Writing and compacting still work beside them.
+    db.append("logs", &log_batch(&schema, 4, T0, 1_000_000, 10))
+        .unwrap();
+    db.compact("logs").unwrap();
+    assert_eq!(db.table_info("logs").unwrap().rows, 510);
+    let report = db.check().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let notes = report.notes.join("\n");
+    for name in ["README", "notes.txt~", "precious.txt"] {
+        assert!(
+            notes.contains(name) && notes.contains("not written by logdb"),
+            "{notes}"
+        );
+    }
+    drop(db);
+    assert!(elsewhere.join("precious.txt").exists());
+}
