@@ -446,3 +446,64 @@ fn foreign_files_and_linked_directories_are_left_alone() {
     drop(db);
     assert!(elsewhere.join("precious.txt").exists());
 }
+
+/// Every command that deletes (dropping partitions by age as `retention` does, by
+/// key, a time range, the whole table) removes logdb's own files, through a link
+/// when a partition lives on another disk, and nothing else: foreign files stay,
+/// links stay, and the database opens afterwards.
+#[test]
+fn deleting_commands_remove_only_their_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let schema = log_schema();
+    let db = Db::open(&path).unwrap();
+    db.create_table("logs", schema.clone()).unwrap();
+    // Four days, one partition each.
+    db.append("logs", &log_batch(&schema, 5, T0, DAY / 100, 400))
+        .unwrap();
+    let tdir = path.join("tables").join("logs");
+    let mut parts: Vec<_> = std::fs::read_dir(&tdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    assert_eq!(parts.len(), 4, "{parts:?}");
+    // The first day lives on "another disk", linked back; every day holds a
+    // foreign file, and so does the table directory.
+    let other = dir.path().join("other-disk");
+    std::fs::rename(&parts[0], &other).unwrap();
+    std::os::unix::fs::symlink(&other, &parts[0]).unwrap();
+    for p in &parts {
+        std::fs::write(p.join("keep.txt"), "not logdb's").unwrap();
+    }
+    std::fs::write(tdir.join("README"), "not logdb's").unwrap();
+    drop(db);
+
+    let db = Db::open(&path).unwrap();
+    let key = |p: &std::path::Path| p.file_name().unwrap().to_str().unwrap().to_string();
+    assert_eq!(db.drop_partitions_before("logs", T0 + DAY).unwrap(), 1);
+    assert_eq!(db.drop_partition("logs", &key(&parts[1])).unwrap(), 1);
+    db.delete_time_range("logs", T0 + 2 * DAY, T0 + 3 * DAY)
+        .unwrap();
+    assert_eq!(db.table_info("logs").unwrap().rows, 100);
+    db.drop_table("logs").unwrap();
+    drop(db);
+
+    for p in &parts {
+        assert!(p.join("keep.txt").exists(), "{}", p.display());
+        let ours: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".lseg"))
+            .collect();
+        assert!(ours.is_empty(), "{}: {ours:?}", p.display());
+    }
+    assert!(tdir.join("README").exists());
+    assert!(std::fs::symlink_metadata(&parts[0]).unwrap().is_symlink());
+    let db = Db::open(&path).unwrap();
+    assert!(db.check().unwrap().problems.is_empty());
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 6, T0, DAY / 100, 10))
+        .unwrap();
+    assert_eq!(db.table_info("logs").unwrap().rows, 10);
+}
