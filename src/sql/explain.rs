@@ -10,7 +10,6 @@ use crate::column::{Column, ColumnData, Value};
 use crate::error::Result;
 use crate::exec::physical::{self, Operator, PhysicalPlan};
 use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
-use crate::plan::optimize::{self, ConjunctUse};
 use crate::plan::{
     AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, Subquery, SubqueryKind, ZonePredicate,
 };
@@ -215,16 +214,7 @@ fn render(
             } = input.as_ref()
             {
                 let _ = writeln!(out, "{pad}  Scan: {table}{}", measured(input));
-                let mut index = Vec::new();
-                if opts.use_indexes {
-                    for c in Expr::conjuncts(predicate) {
-                        if let ConjunctUse::Index(p) =
-                            optimize::classify_conjunct(c, columns, schema)
-                        {
-                            index.push(p.display(schema));
-                        }
-                    }
-                }
+                let index = index_texts(plan, schema, opts)?;
                 render_scan(
                     snapshot,
                     table,
@@ -547,6 +537,17 @@ fn render_physical(
     Ok(())
 }
 
+/// The index predicates of the `Filter* -> Scan` chain `chain`, as the physical
+/// planner finds them for the scan it runs (none when indexes are off).
+fn index_texts(
+    chain: &LogicalPlan,
+    schema: &TableSchema,
+    opts: &ExecOptions,
+) -> Result<Vec<String>> {
+    let info = physical::scan_info(chain, opts.use_indexes)?;
+    Ok(info.index.iter().map(|p| p.display(schema)).collect())
+}
+
 /// The `Filter* -> Scan` chain of a scan pipeline: its filters, then the scan
 /// with its pruning details.
 fn render_scan_chain<'a>(
@@ -581,16 +582,7 @@ fn render_scan_chain<'a>(
     for predicate in &predicates {
         let _ = writeln!(out, "{pad}  filter: {predicate}");
     }
-    let mut index = Vec::new();
-    if opts.use_indexes {
-        for predicate in predicates {
-            for c in Expr::conjuncts(predicate) {
-                if let ConjunctUse::Index(p) = optimize::classify_conjunct(c, columns, schema) {
-                    index.push(p.display(schema));
-                }
-            }
-        }
-    }
+    let index = index_texts(chain, schema, opts)?;
     render_scan(
         snapshot,
         table,
