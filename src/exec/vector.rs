@@ -703,22 +703,22 @@ pub fn compare(op: BinaryOp, l: &Vector, r: &Vector, t: DataType, len: usize) ->
 /// `v [NOT] IN (set)` with SQL's NULL rules: NULL for a NULL `v`, and for a `v`
 /// not in the set when the list held a NULL.
 fn in_set(v: &Vector, set: &LiteralSet, negated: bool, len: usize) -> Result<Vector> {
-    if let VData::Const(c) = &v.data {
-        let hit = match c {
-            Value::Null => return Ok(Vector::constant(Value::Null)),
-            Value::Int(x) => set.ints.contains(x),
-            Value::Float(x) => set.floats.contains(&float_key(*x)),
-            Value::Bool(x) => set.bools[*x as usize],
-            Value::Ip(x) => set.ips.contains(x),
-            Value::Str(x) => set.strs.contains(&**x),
-        };
-        return Ok(Vector::constant(if !hit && set.has_null {
-            Value::Null
-        } else {
-            Value::Bool(hit != negated)
-        }));
-    }
     let hits: Vec<bool> = match &v.data {
+        VData::Const(c) => {
+            let hit = match c {
+                Value::Null => return Ok(Vector::constant(Value::Null)),
+                Value::Int(x) => set.ints.contains(x),
+                Value::Float(x) => set.floats.contains(&float_key(*x)),
+                Value::Bool(x) => set.bools[*x as usize],
+                Value::Ip(x) => set.ips.contains(x),
+                Value::Str(x) => set.strs.contains(&**x),
+            };
+            return Ok(Vector::constant(if !hit && set.has_null {
+                Value::Null
+            } else {
+                Value::Bool(hit != negated)
+            }));
+        }
         VData::Int(x) => x.iter().map(|x| set.ints.contains(x)).collect(),
         VData::Float(x) => x
             .iter()
@@ -737,7 +737,6 @@ fn in_set(v: &Vector, set: &LiteralSet, negated: bool, len: usize) -> Result<Vec
                 .map(|&c| member.get(c as usize).copied().unwrap_or(false))
                 .collect()
         }
-        VData::Const(_) => unreachable!("constants are answered above"),
     };
     // Rows not in the set are NULL when the list held a NULL; NULL rows stay NULL.
     let mut valid = v.validity.clone();
