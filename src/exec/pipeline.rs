@@ -292,8 +292,11 @@ fn run_workers<F: Fn(&dyn Fn()) + Sync>(threads: usize, worker: F) {
                             .stack_size(size)
                             .spawn_scoped(s, move || worker(&|| {}))
                     };
-                    let stack = super::stack::QUERY_STACK;
-                    if spawn(stack).or_else(|_| spawn(stack / 16)).is_err() {
+                    use super::stack::{FALLBACK_STACK, QUERY_STACK};
+                    if spawn(QUERY_STACK)
+                        .or_else(|_| spawn(FALLBACK_STACK))
+                        .is_err()
+                    {
                         break;
                     }
                 }

@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 /// The stack of a statement's thread and of the executor's workers.
 pub const QUERY_STACK: usize = 1 << 30;
 
+/// The stack tried where the system will not reserve [`QUERY_STACK`] (strict
+/// overcommit): still deep enough for the limit's worth of nesting.
+pub const FALLBACK_STACK: usize = QUERY_STACK / 16;
+
 /// Statements at least this long (in bytes) run on a [`QUERY_STACK`] thread: below
 /// it, no expression can nest deeper than a caller's ordinary stack allows (every
 /// level costs at least one character).
@@ -25,7 +29,7 @@ pub fn on_query_stack<T: Send>(len: usize, f: impl FnOnce() -> Result<T> + Send)
     }
     let f = std::sync::Mutex::new(Some(f));
     let take = || f.lock().ok().and_then(|mut f| f.take());
-    for size in [QUERY_STACK, QUERY_STACK / 16] {
+    for size in [QUERY_STACK, FALLBACK_STACK] {
         let ran = std::thread::scope(|scope| {
             let handle = std::thread::Builder::new()
                 .name("logdb-statement".into())
