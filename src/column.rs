@@ -59,6 +59,11 @@ impl Bitmap {
         &self.words
     }
 
+    /// Bytes of heap this bitmap holds (its allocation, not its length).
+    pub fn heap_bytes(&self) -> usize {
+        self.words.capacity() * 8
+    }
+
     #[inline]
     pub fn get(&self, i: usize) -> bool {
         debug_assert!(i < self.len);
@@ -223,6 +228,11 @@ impl StringVec {
         self.offsets.truncate(1);
         self.bytes.clear();
     }
+
+    /// Bytes of heap these strings hold (their allocations, not their lengths).
+    pub fn heap_bytes(&self) -> usize {
+        self.offsets.capacity() * 4 + self.bytes.capacity()
+    }
 }
 
 /// The values of one column, by physical type.
@@ -238,12 +248,17 @@ pub enum ColumnData {
 impl ColumnData {
     /// An empty vector for a physical type.
     pub fn empty(physical: PhysicalType) -> ColumnData {
+        ColumnData::with_capacity(physical, 0)
+    }
+
+    /// An empty vector with room for `n` values (strings: their offsets).
+    pub fn with_capacity(physical: PhysicalType, n: usize) -> ColumnData {
         match physical {
-            PhysicalType::Int64 => ColumnData::Int64(Vec::new()),
-            PhysicalType::Float64 => ColumnData::Float64(Vec::new()),
-            PhysicalType::Bool => ColumnData::Bool(Vec::new()),
-            PhysicalType::Utf8 => ColumnData::Utf8(StringVec::new()),
-            PhysicalType::Ip => ColumnData::Ip(Vec::new()),
+            PhysicalType::Int64 => ColumnData::Int64(Vec::with_capacity(n)),
+            PhysicalType::Float64 => ColumnData::Float64(Vec::with_capacity(n)),
+            PhysicalType::Bool => ColumnData::Bool(Vec::with_capacity(n)),
+            PhysicalType::Utf8 => ColumnData::Utf8(StringVec::with_capacity(n, 0)),
+            PhysicalType::Ip => ColumnData::Ip(Vec::with_capacity(n)),
         }
     }
 
@@ -327,6 +342,19 @@ impl Column {
 
     pub fn len(&self) -> usize {
         self.data.len()
+    }
+
+    /// Bytes of heap this column holds: the allocations of its values and
+    /// validity (what the memory limit counts), not their lengths.
+    pub fn heap_bytes(&self) -> usize {
+        let data = match &self.data {
+            ColumnData::Int64(v) => v.capacity() * 8,
+            ColumnData::Float64(v) => v.capacity() * 8,
+            ColumnData::Bool(v) => v.capacity(),
+            ColumnData::Ip(v) => v.capacity() * 16,
+            ColumnData::Utf8(v) => v.heap_bytes(),
+        };
+        data + self.validity.as_ref().map_or(0, Bitmap::heap_bytes)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -454,6 +482,11 @@ impl Batch {
         let batch = Batch { columns };
         batch.validate(schema)?;
         Ok(batch)
+    }
+
+    /// Bytes of heap the batch's columns hold.
+    pub fn heap_bytes(&self) -> usize {
+        self.columns.iter().map(Column::heap_bytes).sum()
     }
 
     /// The checks of [`Batch::new`] on an existing batch.

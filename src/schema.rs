@@ -35,6 +35,19 @@ pub enum PhysicalType {
     Ip,
 }
 
+impl PhysicalType {
+    /// Bytes of one value in memory (for strings, of its offset; the text is
+    /// extra).
+    pub fn width(self) -> usize {
+        match self {
+            PhysicalType::Int64 | PhysicalType::Float64 => 8,
+            PhysicalType::Bool => 1,
+            PhysicalType::Utf8 => 4,
+            PhysicalType::Ip => 16,
+        }
+    }
+}
+
 impl DataType {
     /// The in-memory representation of this type.
     pub fn physical(self) -> PhysicalType {

@@ -1,32 +1,25 @@
-//! The Distinct operator: the first of each set of equal rows of materialized
-//! batches, in input order.
+//! The Distinct operator: one row of each set of equal rows. It is a hash
+//! aggregate grouping by every column with no aggregates, so its table is the
+//! group table (keys interned, memory counted against the limit), and rows come
+//! out in the order their first copy came in.
 
-use hashbrown::HashSet;
-
-use super::agg;
-use super::vector::Vector;
+use super::hash_aggregate::HashAggregate;
+use super::memory::Reservation;
 use crate::column::Batch;
 use crate::error::Result;
+use crate::plan::Expr;
+use crate::schema::DataType;
 
 /// The rows of `batches` not equal to an earlier row.
-pub(super) fn distinct(batches: Vec<Batch>) -> Result<Vec<Batch>> {
-    let mut seen: HashSet<Box<[u8]>> = HashSet::new();
-    let mut out = Vec::new();
-    let mut buf = Vec::new();
+pub(super) fn distinct(
+    batches: Vec<Batch>,
+    schema: &[(String, DataType)],
+    reservation: Reservation,
+) -> Result<Vec<Batch>> {
+    let group = Expr::columns(schema);
+    let mut agg = HashAggregate::new(&group, &[], reservation);
     for b in batches {
-        let vecs: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
-        let mut keep = Vec::new();
-        for r in 0..b.num_rows() {
-            buf.clear();
-            for v in &vecs {
-                agg::encode(&mut buf, v, r, false);
-            }
-            if !seen.contains(buf.as_slice()) {
-                seen.insert(buf.as_slice().into());
-                keep.push(r as u32);
-            }
-        }
-        out.push(b.take(&keep));
+        agg.push(b)?;
     }
-    Ok(out)
+    agg.finish()
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 
+use super::memory::hash_table_bytes;
 use super::vector::{VData, Vector};
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
@@ -136,7 +137,7 @@ impl StrInterner {
     }
 
     pub fn bytes(&self) -> usize {
-        self.map.capacity() * 5 + self.strings.bytes().len() + self.strings.len() * 4
+        hash_table_bytes(self.map.capacity(), 4) + self.strings.heap_bytes()
     }
 }
 
@@ -181,7 +182,7 @@ impl ValInterner {
     }
 
     pub fn bytes(&self) -> usize {
-        self.map.capacity() * 5 + self.vals.capacity() * 16
+        hash_table_bytes(self.map.capacity(), 4) + self.vals.capacity() * 16
     }
 }
 
@@ -679,8 +680,12 @@ impl GroupMap {
             _ => 0,
         };
         self.keys.capacity() * 8
-            + self.one.iter().map(HashTable::capacity).sum::<usize>() * 17
-            + self.many.capacity() * 5
+            + self
+                .one
+                .iter()
+                .map(|t| hash_table_bytes(t.capacity(), 16))
+                .sum::<usize>()
+            + hash_table_bytes(self.many.capacity(), 4)
             + self.packed.capacity() * 8
             + self.coders.iter().map(ValueCoder::bytes).sum::<usize>()
             + dense
@@ -1165,22 +1170,48 @@ impl GroupMap {
 
     /// The key columns of all groups, in group order.
     pub fn key_columns(&self) -> Vec<Column> {
-        self.key_columns_of(None)
+        self.key_columns_of(None, &mut |_| Ok(()))
+            .unwrap_or_default()
     }
 
     /// The key columns of groups `sel`, in that order (`None`: all groups).
-    pub fn key_columns_of(&self, sel: Option<&[u32]>) -> Vec<Column> {
+    /// `reserve` is told each column's size before it is allocated (and may
+    /// refuse it).
+    pub fn key_columns_of(
+        &self,
+        sel: Option<&[u32]>,
+        reserve: &mut dyn FnMut(usize) -> Result<()>,
+    ) -> Result<Vec<Column>> {
         let w = self.layout.words;
         let n = sel.map_or(self.len, <[u32]>::len);
+        let group = |i: usize| sel.map_or(i, |s| s[i] as usize);
         let mut out = Vec::with_capacity(self.layout.fields.len());
         for (k, (f, nf)) in self.layout.fields.iter().enumerate() {
             let t = self.layout.types[k].physical();
             let coder = &self.coders[k];
+            // Columns are allocated at their final size: strings are measured
+            // first (a NULL or the code of no string reads as "").
+            let mut data = match t {
+                PhysicalType::Utf8 => {
+                    let text: usize = (0..n)
+                        .map(|i| {
+                            let g = group(i);
+                            let c = f.get(&self.keys[g * w..g * w + w]);
+                            coder.strs.get(c.wrapping_sub(1) as u32).len()
+                        })
+                        .sum();
+                    reserve((n + 1) * 4 + text + n / 8)?;
+                    ColumnData::Utf8(StringVec::with_capacity(n, text))
+                }
+                _ => {
+                    reserve(n * t.width() + n / 8)?;
+                    ColumnData::with_capacity(t, n)
+                }
+            };
             let mut valid = Bitmap::new(0, true);
             let mut any_null = false;
-            let mut data = ColumnData::empty(t);
             for i in 0..n {
-                let g = sel.map_or(i, |s| s[i] as usize);
+                let g = group(i);
                 let key = &self.keys[g * w..g * w + w];
                 let c = f.get(key);
                 let is_null = match self.layout.codes[k] {
@@ -1212,7 +1243,7 @@ impl GroupMap {
             }
             out.push(col);
         }
-        out
+        Ok(out)
     }
 
     /// Merges `other`'s groups (same layout) into this map; returns the new id of

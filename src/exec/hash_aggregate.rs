@@ -1,5 +1,5 @@
-//! The HashAggregate operator over materialized batches (an aggregate whose
-//! input is not a scan: a join, a subquery, a union), and the step it shares
+//! The HashAggregate operator over batches from another operator (an aggregate
+//! whose input is not a scan: a join, a subquery, a union), and the step it shares
 //! with the scan pipeline: evaluating a batch's group keys and aggregate
 //! arguments and folding them into an [`AggState`].
 
@@ -15,28 +15,51 @@ use crate::error::Result;
 use crate::plan::{AggExpr, Expr};
 use crate::schema::DataType;
 
-/// Hash aggregation over materialized batches (an aggregate whose input is not a
-/// scan: a join, a subquery, a union), with the same group table as the pipeline.
-pub(super) fn aggregate_batches(
-    batches: Vec<Batch>,
-    group: &[(Expr, String)],
-    aggs: &[(AggExpr, String)],
-    reservation: Reservation,
-) -> Result<Vec<Batch>> {
-    let agg_exprs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
-    let key_types: Vec<DataType> = group.iter().map(|(e, _)| e.data_type()).collect();
-    let layout = KeyLayout::new(&key_types, &[]);
-    let mut st = AggState::new(layout, &agg_exprs, Some(reservation));
-    for b in batches {
+/// Hash aggregation over batches that arrive one at a time (an aggregate whose
+/// input is not a scan: a join, a subquery, a union), with the same group table as
+/// the pipeline.
+pub(super) struct HashAggregate<'a> {
+    group: &'a [(Expr, String)],
+    aggs: &'a [(AggExpr, String)],
+    agg_exprs: Vec<AggExpr>,
+    state: AggState,
+}
+
+impl<'a> HashAggregate<'a> {
+    pub fn new(
+        group: &'a [(Expr, String)],
+        aggs: &'a [(AggExpr, String)],
+        reservation: Reservation,
+    ) -> HashAggregate<'a> {
+        let agg_exprs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+        let key_types: Vec<DataType> = group.iter().map(|(e, _)| e.data_type()).collect();
+        let layout = KeyLayout::new(&key_types, &[]);
+        let state = AggState::new(layout, &agg_exprs, Some(reservation));
+        HashAggregate {
+            group,
+            aggs,
+            agg_exprs,
+            state,
+        }
+    }
+
+    /// Folds a batch in.
+    pub fn push(&mut self, b: Batch) -> Result<()> {
         let len = b.num_rows();
         if len == 0 {
-            continue;
+            return Ok(());
         }
         let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
-        update_aggregate(&mut st, group, None, aggs, &vecs, len)?;
+        update_aggregate(&mut self.state, self.group, None, self.aggs, &vecs, len)
     }
-    let cols = st.finish(&agg_exprs, group.is_empty(), None)?;
-    Ok(vec![Batch { columns: cols }])
+
+    /// The groups, as one batch.
+    pub fn finish(mut self) -> Result<Vec<Batch>> {
+        let cols = self
+            .state
+            .finish(&self.agg_exprs, self.group.is_empty(), None)?;
+        Ok(vec![Batch { columns: cols }])
+    }
 }
 
 /// Evaluates the group keys and aggregate arguments over `len` rows of `vecs` and

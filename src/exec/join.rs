@@ -7,12 +7,20 @@
 //! so building and probing allocate per batch, not per row. Rows with a NULL key
 //! are never inserted and never probed (NULL matches nothing). The rest of an ON
 //! condition is evaluated on the key-matched pairs of each probe batch.
+//!
+//! Memory: the build side and its key table hold a reservation of the query's
+//! pool for as long as the join runs, and the probe side's reservation shrinks as
+//! its batches are consumed. Output is handed to the caller in batches of at most
+//! [`OUTPUT_ROWS`] pairs (a key matching many build rows produces several), so the
+//! caller decides whether it is materialized (and counted) or streamed into an
+//! aggregate.
 
 use std::borrow::Cow;
 
 use hashbrown::HashTable;
 
 use super::materialized::with_vectors;
+use super::memory::{hash_table_bytes, Reservation};
 use super::sort::concat;
 use super::vector::{self, Vector};
 use super::{agg, ExecOptions};
@@ -24,6 +32,12 @@ use crate::schema::DataType;
 /// A row index standing for "no row": its columns are NULL.
 const PAD: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
+
+/// The most (probe row, build row) pairs in one output batch.
+pub(super) const OUTPUT_ROWS: usize = 64 * 1024;
+
+/// Build rows between two updates of the build side's reservation.
+const BUILD_STEP: usize = 64 * 1024;
 
 /// The build side's keys.
 struct KeyTable {
@@ -52,8 +66,28 @@ fn encode_key(buf: &mut Vec<u8>, keys: &[Cow<'_, Vector>], r: usize) {
 }
 
 impl KeyTable {
-    fn build(keys: &[Cow<'_, Vector>], n: usize) -> KeyTable {
+    /// Bytes of heap the table holds.
+    fn heap_bytes(&self) -> usize {
+        self.bytes.capacity()
+            + self.offsets.capacity() * 8
+            + self.next.capacity() * 4
+            + hash_table_bytes(self.table.capacity(), 16)
+    }
+
+    /// What a table of `n` rows holds before its keys are encoded.
+    fn fixed_bytes(n: usize) -> usize {
+        (n + 1) * 8 + n * 4 + hash_table_bytes(n, 16)
+    }
+
+    /// Builds the table, keeping `mem` at `base` plus the table's size.
+    fn build(
+        keys: &[Cow<'_, Vector>],
+        n: usize,
+        mem: &mut Reservation,
+        base: usize,
+    ) -> Result<KeyTable> {
         use std::hash::BuildHasher;
+        mem.resize(base + KeyTable::fixed_bytes(n))?;
         let mut t = KeyTable {
             bytes: Vec::new(),
             offsets: Vec::with_capacity(n + 1),
@@ -65,6 +99,9 @@ impl KeyTable {
         t.offsets.push(0);
         let mut buf = Vec::new();
         for r in 0..n {
+            if r % BUILD_STEP == BUILD_STEP - 1 {
+                mem.resize(base + t.heap_bytes())?;
+            }
             if any_null(keys, r) {
                 t.has_null = true;
                 t.offsets.push(t.bytes.len());
@@ -89,7 +126,8 @@ impl KeyTable {
                 }
             }
         }
-        t
+        mem.resize(base + t.heap_bytes())?;
+        Ok(t)
     }
 
     /// The first build row whose key equals `key` (then follow `next`).
@@ -126,19 +164,6 @@ fn take_padded(c: &Column, rows: &[u32]) -> Column {
     }
 }
 
-fn approx_bytes(b: &Batch) -> usize {
-    b.columns
-        .iter()
-        .map(|c| match &c.data {
-            ColumnData::Int64(v) => v.len() * 8,
-            ColumnData::Float64(v) => v.len() * 8,
-            ColumnData::Bool(v) => v.len(),
-            ColumnData::Ip(v) => v.len() * 16,
-            ColumnData::Utf8(v) => v.bytes().len() + v.len() * 4,
-        })
-        .sum()
-}
-
 fn eval_keys<'a>(keys: &[&Expr], vecs: &'a [Vector], n: usize) -> Result<Vec<Cow<'a, Vector>>> {
     keys.iter().map(|k| vector::eval(k, vecs, n)).collect()
 }
@@ -163,45 +188,69 @@ fn mark(cols: &[usize]) -> Vec<bool> {
     out
 }
 
-/// The inputs of a join, already run.
+/// The inputs of a join, already run, with the reservations that count them.
 pub(super) struct JoinInputs<'a> {
     pub left: Vec<Batch>,
     pub left_schema: &'a [(String, DataType)],
+    pub left_mem: Reservation,
     pub right: Vec<Batch>,
     pub right_schema: &'a [(String, DataType)],
+    pub right_mem: Reservation,
 }
 
-/// Runs a hash join of `inputs` and returns the output batches.
+/// What a join computes (the logical node's fields).
+pub(super) struct JoinSpec<'a> {
+    pub kind: JoinKind,
+    pub on: &'a [(Expr, Expr)],
+    pub filter: Option<&'a Expr>,
+    pub build: BuildSide,
+}
+
+fn check_cancel(opts: &ExecOptions) -> Result<()> {
+    match &opts.cancel {
+        Some(c) if c.load(std::sync::atomic::Ordering::Relaxed) => Err(Error::Cancelled),
+        _ => Ok(()),
+    }
+}
+
+/// Runs a hash join of `inputs`, handing its output to `emit` batch by batch;
+/// with `row_budget` (a LIMIT above it), stops once that many rows are out.
 pub(super) fn hash_join(
     inputs: JoinInputs<'_>,
-    kind: JoinKind,
-    on: &[(Expr, Expr)],
-    filter: Option<&Expr>,
-    build: BuildSide,
+    spec: &JoinSpec<'_>,
     opts: &ExecOptions,
-) -> Result<Vec<Batch>> {
+    row_budget: Option<usize>,
+    emit: &mut dyn FnMut(Batch) -> Result<()>,
+) -> Result<()> {
+    // Rows still wanted; `emit` says when there are none left.
+    let wanted = std::cell::Cell::new(row_budget.unwrap_or(usize::MAX));
+    let mut emit = |b: Batch| -> Result<bool> {
+        wanted.set(wanted.get().saturating_sub(b.num_rows()));
+        emit(b)?;
+        Ok(wanted.get() == 0)
+    };
+    let JoinSpec {
+        kind, on, filter, ..
+    } = *spec;
+    let nl = inputs.left_schema.len();
+    let right_schema = inputs.right_schema;
     // Semi and anti joins always build on the right (the subquery).
     let build = match kind {
         JoinKind::Semi | JoinKind::Anti => BuildSide::Right,
-        _ => build,
+        _ => spec.build,
     };
     let build_left = build == BuildSide::Left;
-    let (build_batches, build_schema, probe_batches) = if build_left {
-        (inputs.left, inputs.left_schema, inputs.right)
+    let (build_batches, build_schema, build_mem, probe_batches, mut probe_mem) = if build_left {
+        let i = inputs;
+        (i.left, i.left_schema, i.left_mem, i.right, i.right_mem)
     } else {
-        (inputs.right, inputs.right_schema, inputs.left)
+        let i = inputs;
+        (i.right, i.right_schema, i.right_mem, i.left, i.left_mem)
     };
+    let mut build_mem = build_mem.named("hash join");
     let mut b = concat(build_batches, build_schema);
-    let bytes = approx_bytes(&b);
-    if bytes > opts.memory_limit {
-        return Err(Error::ResourcesExhausted(format!(
-            "the hash join's build side needs about {bytes} bytes, over the memory limit of {} \
-             bytes",
-            opts.memory_limit
-        )));
-    }
+    let base = b.heap_bytes();
     let nb = b.num_rows();
-    let nl = inputs.left_schema.len();
     let build_keys: Vec<&Expr> = on
         .iter()
         .map(|(l, r)| if build_left { l } else { r })
@@ -212,7 +261,7 @@ pub(super) fn hash_join(
         .collect();
     let table = with_vectors(&mut b, &used(&build_keys), |vecs, n| {
         let keys = eval_keys(&build_keys, vecs, n)?;
-        Ok(KeyTable::build(&keys, n))
+        KeyTable::build(&keys, n, &mut build_mem, base)
     })?;
     // Columns of the residual condition, per side (positions within each side).
     let (mut filter_left, mut filter_right) = (Vec::new(), Vec::new());
@@ -232,7 +281,6 @@ pub(super) fn hash_join(
     };
     let probe_used = used(&probe_keys);
 
-    let mut out = Vec::new();
     let mut build_matched = if build_left && kind == JoinKind::Left {
         vec![false; nb]
     } else {
@@ -241,14 +289,9 @@ pub(super) fn hash_join(
     let mut buf = Vec::new();
     let mut sel = Vec::new();
     for mut p in probe_batches {
-        if opts
-            .cancel
-            .as_ref()
-            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
-        {
-            return Err(Error::Cancelled);
-        }
+        check_cancel(opts)?;
         let n = p.num_rows();
+        probe_mem.resize(probe_mem.size().saturating_sub(p.heap_bytes()))?;
         if n == 0 {
             continue;
         }
@@ -276,98 +319,125 @@ pub(super) fn hash_join(
                 }
                 Ok(keep)
             })?;
-            out.push(if keep.len() == n { p } else { p.take(&keep) });
+            if emit(if keep.len() == n { p } else { p.take(&keep) })? {
+                return Ok(());
+            }
             continue;
         }
-        // Key-matched pairs (probe row, build row).
-        let (prow, brow) = with_vectors(&mut p, &probe_used, |vecs, n| {
+        // The first build row matching each probe row's key (NONE: no match or
+        // a NULL key); the rest of the matches follow `next`.
+        let firsts = with_vectors(&mut p, &probe_used, |vecs, n| {
             let pkeys = eval_keys(&probe_keys, vecs, n)?;
+            Ok((0..n)
+                .map(|r| {
+                    if any_null(&pkeys, r) {
+                        return NONE;
+                    }
+                    encode_key(&mut buf, &pkeys, r);
+                    table.first(&buf)
+                })
+                .collect::<Vec<u32>>())
+        })?;
+        // Probe rows of a LEFT join (probe side left) that matched something.
+        let mut hit = if kind == JoinKind::Left && !build_left {
+            vec![false; n]
+        } else {
+            Vec::new()
+        };
+        let (mut r, mut m) = (0, firsts[0]);
+        while r < n {
+            // The next key-matched pairs (probe row, build row), at most
+            // OUTPUT_ROWS and no more than are wanted.
             let (mut prow, mut brow) = (Vec::new(), Vec::new());
-            for r in 0..n {
-                if any_null(&pkeys, r) {
-                    continue;
-                }
-                encode_key(&mut buf, &pkeys, r);
-                let mut m = table.first(&buf);
-                while m != NONE {
+            let most = OUTPUT_ROWS.min(wanted.get());
+            while r < n && prow.len() < most {
+                if m == NONE {
+                    r += 1;
+                    m = firsts.get(r).copied().unwrap_or(NONE);
+                } else {
                     prow.push(r as u32);
                     brow.push(m);
                     m = table.next[m as usize];
                 }
             }
-            Ok((prow, brow))
-        })?;
-        let (mut lrows, mut rrows) = if build_left {
-            (brow, prow)
-        } else {
-            (prow, brow)
-        };
-        if let Some(f) = filter {
-            // Only the columns the condition reads are gathered, for the pairs.
-            let (build_rows, probe_rows) = if build_left {
-                (&lrows, &rrows)
-            } else {
-                (&rrows, &lrows)
-            };
-            let m = lrows.len();
-            with_vectors(&mut b, &filter_build, |bv, _| {
-                with_vectors(&mut p, &filter_probe, |pv, _| {
-                    let bg: Vec<Vector> = bv.iter().map(|v| v.gather(build_rows)).collect();
-                    let pg: Vec<Vector> = pv.iter().map(|v| v.gather(probe_rows)).collect();
-                    let pair: Vec<Vector> = if build_left {
-                        bg.into_iter().chain(pg).collect()
-                    } else {
-                        pg.into_iter().chain(bg).collect()
-                    };
-                    let v = vector::eval(f, &pair, m)?;
-                    vector::selection(&v, m, &mut sel)
-                })
-            })?;
-            lrows = sel.iter().map(|&i| lrows[i as usize]).collect();
-            rrows = sel.iter().map(|&i| rrows[i as usize]).collect();
+            if prow.is_empty() {
+                break;
+            }
+            if let Some(f) = filter {
+                // Only the columns the condition reads are gathered, for the pairs.
+                let m = prow.len();
+                with_vectors(&mut b, &filter_build, |bv, _| {
+                    with_vectors(&mut p, &filter_probe, |pv, _| {
+                        let bg: Vec<Vector> = bv.iter().map(|v| v.gather(&brow)).collect();
+                        let pg: Vec<Vector> = pv.iter().map(|v| v.gather(&prow)).collect();
+                        let pair: Vec<Vector> = if build_left {
+                            bg.into_iter().chain(pg).collect()
+                        } else {
+                            pg.into_iter().chain(bg).collect()
+                        };
+                        let v = vector::eval(f, &pair, m)?;
+                        vector::selection(&v, m, &mut sel)
+                    })
+                })?;
+                prow = sel.iter().map(|&i| prow[i as usize]).collect();
+                brow = sel.iter().map(|&i| brow[i as usize]).collect();
+            }
+            if kind == JoinKind::Left {
+                let (matched, rows) = if build_left {
+                    (&mut build_matched, &brow)
+                } else {
+                    (&mut hit, &prow)
+                };
+                for &r in rows {
+                    matched[r as usize] = true;
+                }
+            }
+            if !prow.is_empty() && emit(pair_batch(&b, &p, &brow, &prow, build_left))? {
+                return Ok(());
+            }
+            check_cancel(opts)?;
         }
-        if kind == JoinKind::Left {
-            if build_left {
-                for &r in &lrows {
-                    build_matched[r as usize] = true;
-                }
-            } else {
-                let mut hit = vec![false; n];
-                for &r in &lrows {
-                    hit[r as usize] = true;
-                }
-                for (r, h) in hit.iter().enumerate() {
-                    if !h {
-                        lrows.push(r as u32);
-                        rrows.push(PAD);
-                    }
+        if !hit.is_empty() {
+            // Left rows (the probe side here) that matched nothing.
+            let prow: Vec<u32> = (0..n as u32).filter(|&r| !hit[r as usize]).collect();
+            if !prow.is_empty() {
+                let brow = vec![PAD; prow.len()];
+                if emit(pair_batch(&b, &p, &brow, &prow, build_left))? {
+                    return Ok(());
                 }
             }
         }
-        let (lsrc, rsrc) = if build_left { (&b, &p) } else { (&p, &b) };
-        let mut columns: Vec<Column> = lsrc
-            .columns
-            .iter()
-            .map(|c| take_padded(c, &lrows))
-            .collect();
-        columns.extend(rsrc.columns.iter().map(|c| take_padded(c, &rrows)));
-        out.push(Batch { columns });
     }
+    drop(table);
     if build_left && kind == JoinKind::Left {
         // Left rows (the build side here) that matched nothing.
         let lrows: Vec<u32> = (0..nb as u32)
             .filter(|&r| !build_matched[r as usize])
             .collect();
-        if !lrows.is_empty() {
-            let rrows = vec![PAD; lrows.len()];
-            let mut columns: Vec<Column> =
-                b.columns.iter().map(|c| take_padded(c, &lrows)).collect();
-            for (_, t) in inputs.right_schema {
+        for rows in lrows.chunks(OUTPUT_ROWS) {
+            let rrows = vec![PAD; rows.len()];
+            let mut columns: Vec<Column> = b.columns.iter().map(|c| take_padded(c, rows)).collect();
+            for (_, t) in right_schema {
                 let empty = Column::new(ColumnData::empty(t.physical()));
                 columns.push(take_padded(&empty, &rrows));
             }
-            out.push(Batch { columns });
+            if emit(Batch { columns })? {
+                return Ok(());
+            }
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The output rows of build rows `brow` paired with probe rows `prow` (either
+/// may be [`PAD`]), left side's columns first.
+fn pair_batch(build: &Batch, probe: &Batch, brow: &[u32], prow: &[u32], build_left: bool) -> Batch {
+    let (lsrc, lrows, rsrc, rrows) = if build_left {
+        (build, brow, probe, prow)
+    } else {
+        (probe, prow, build, brow)
+    };
+    let mut columns: Vec<Column> = lsrc.columns.iter().map(|c| take_padded(c, lrows)).collect();
+    columns.extend(rsrc.columns.iter().map(|c| take_padded(c, rrows)));
+    Batch { columns }
 }

@@ -2,7 +2,6 @@
 //! the scan pipeline: joins, subqueries, unions), and the moves between columns
 //! and vectors that operators over batches share.
 
-use super::sort;
 use super::vector::{self, Vector};
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
@@ -46,12 +45,58 @@ pub(super) fn filter(batches: Vec<Batch>, predicate: &Expr) -> Result<Vec<Batch>
     Ok(out)
 }
 
-/// The Project operator: `exprs` over every row of `batches`.
+/// The Project operator: `exprs` over every row of `batches`. A column that
+/// only a bare reference reads is moved to the output, not copied.
 pub(super) fn project_batches(batches: Vec<Batch>, exprs: &[(Expr, String)]) -> Result<Vec<Batch>> {
+    let mut reads: Vec<usize> = Vec::new();
+    for (e, _) in exprs {
+        e.for_each_column(&mut |i| {
+            if reads.len() <= i {
+                reads.resize(i + 1, 0);
+            }
+            reads[i] += 1;
+        });
+    }
+    let moved: Vec<Option<usize>> = exprs
+        .iter()
+        .map(|(e, _)| match e {
+            Expr::Column { index, .. } if reads[*index] == 1 => Some(*index),
+            _ => None,
+        })
+        .collect();
+    let mut used = vec![false; reads.len()];
+    for (e, _) in exprs
+        .iter()
+        .zip(&moved)
+        .filter(|(_, m)| m.is_none())
+        .map(|(e, _)| e)
+    {
+        e.for_each_column(&mut |i| used[i] = true);
+    }
     let mut out = Vec::with_capacity(batches.len());
-    for b in batches {
-        let cols: Vec<Vector> = b.columns.iter().map(Vector::from_column).collect();
-        out.push(project(exprs, &cols, b.num_rows(), None)?);
+    for mut b in batches {
+        let mut computed: Vec<Option<Column>> = with_vectors(&mut b, &used, |vecs, n| {
+            (exprs.iter().zip(&moved))
+                .map(|((e, _), m)| match m {
+                    Some(_) => Ok(None),
+                    None => {
+                        let v = vector::eval(e, vecs, n)?;
+                        let mut c = Column::new(ColumnData::empty(e.data_type().physical()));
+                        v.append_to(&mut c, None, n);
+                        Ok(Some(c))
+                    }
+                })
+                .collect()
+        })?;
+        let mut columns: Vec<Option<Column>> = b.columns.into_iter().map(Some).collect();
+        let projected = (computed.iter_mut().zip(&moved))
+            .map(|(c, m)| match m {
+                Some(i) => columns[*i].take(),
+                None => c.take(),
+            })
+            .collect::<Option<Vec<Column>>>()
+            .ok_or_else(|| Error::Internal("a projected column is missing".into()))?;
+        out.push(Batch { columns: projected });
     }
     Ok(out)
 }
@@ -71,11 +116,6 @@ pub(super) fn project(
         out.push(c);
     }
     Ok(Batch { columns: out })
-}
-
-/// Approximate bytes of a batch.
-pub(super) fn batch_bytes(b: &Batch) -> usize {
-    b.columns.iter().map(sort::column_bytes).sum()
 }
 
 /// Moves a column's buffers into a vector (no copy).

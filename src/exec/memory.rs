@@ -3,15 +3,17 @@
 //! A query has one [`MemoryPool`] holding `ExecOptions::memory_limit`. Operators
 //! that grow with their input (aggregation tables and group keys, distinct sets,
 //! exact-quantile buffers, sort buffers, materialized results) take a
-//! [`Reservation`] from it and [`Reservation::resize`] it to their current
-//! approximate size once per block. A reservation only touches the shared atomic
-//! when it grows or shrinks by more than [`GRAIN`] since it last did, so the check is
-//! a couple of integer comparisons per block. Dropping a reservation returns its
-//! bytes.
+//! [`Reservation`] from it and [`Reservation::resize`] it to their current size
+//! once per block. A reservation only touches the shared atomic when it outgrows
+//! what it settled (settling ahead by up to half of [`GRAIN`]) or shrinks by more
+//! than [`GRAIN`], so the check is a couple of integer comparisons per block.
+//! Dropping a reservation returns its bytes.
 //!
-//! Sizes are estimates (capacity of the main vectors and tables, bytes of keys and
-//! strings), not allocator truth; the limit is meant to stop a query long before
-//! the process runs out of memory, with a clear error.
+//! Sizes are the heap the operator's structures hold (vector and string
+//! capacities, hash tables' buckets and control bytes), counted by the
+//! structures themselves, not asked of the allocator. Materialized rows between
+//! operators count as long as the operator reading them runs; a join's output is
+//! either streamed into the operator above it or counted as it is produced.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -87,6 +89,17 @@ pub fn exhausted(limit: usize, operator: &str) -> Error {
     ))
 }
 
+/// Bytes held by a hash table (hashbrown's) with room for `capacity` entries of
+/// `entry` bytes: its buckets (at most 7/8 of them full, a power of two) and
+/// one control byte per bucket.
+pub fn hash_table_bytes(capacity: usize, entry: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = capacity.saturating_mul(8).div_ceil(7).next_power_of_two();
+    buckets.saturating_mul(entry + 1)
+}
+
 /// One operator's share of a pool.
 #[derive(Debug)]
 pub struct Reservation {
@@ -103,18 +116,25 @@ impl Reservation {
     /// unchanged) when the pool would pass its limit.
     #[inline]
     pub fn resize(&mut self, bytes: usize) -> Result<()> {
+        // Settle ahead by as much as is held, up to half a grain: steady growth
+        // settles once per doubling while small and once per half grain after,
+        // and a small reservation is counted at about its size.
+        let target = bytes.saturating_add(bytes.min(GRAIN / 2));
         if bytes > self.settled {
-            // Settle a grain ahead, so that steady growth settles once per grain.
-            let target = bytes.saturating_add(GRAIN / 2);
             self.pool.grow(target - self.settled, self.operator)?;
             self.settled = target;
         } else if self.settled - bytes > GRAIN {
-            let target = bytes.saturating_add(GRAIN / 2);
             self.pool.shrink(self.settled - target);
             self.settled = target;
         }
         self.size = bytes;
         Ok(())
+    }
+
+    /// The same bytes, held from now on by `operator` (named in the error).
+    pub fn named(mut self, operator: &'static str) -> Reservation {
+        self.operator = operator;
+        self
     }
 
     /// Adds `bytes` to the reservation.
@@ -169,5 +189,11 @@ mod tests {
     }
 
     #[test]
-    fn byte_counts_print_in_binary_units() {}
+    fn hash_tables_count_their_buckets() {
+        // 7/8 of the buckets hold entries; each bucket has a control byte.
+        assert_eq!(hash_table_bytes(0, 16), 0);
+        assert_eq!(hash_table_bytes(7, 16), 8 * 17);
+        assert_eq!(hash_table_bytes(8, 16), 16 * 17);
+        assert_eq!(hash_table_bytes(1 << 20, 4), (1 << 21) * 5);
+    }
 }

@@ -46,6 +46,7 @@ mod subquery;
 mod topn_agg;
 pub mod vector;
 
+use std::cell::RefCell;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::time::Instant;
 
@@ -142,6 +143,116 @@ fn run_plan(
     Ok(out)
 }
 
+/// Runs input `i` of `p`; the rows come with a reservation that counts them.
+fn run_input(
+    snapshot: &Snapshot,
+    p: &PhysicalPlan<'_>,
+    i: usize,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+    row_budget: Option<usize>,
+) -> Result<(Vec<Batch>, memory::Reservation)> {
+    let child = p
+        .children
+        .get(i)
+        .ok_or_else(|| Error::Internal(format!("{} has no input {i}", p.name())))?;
+    let batches = run_plan(snapshot, child, opts, stats, row_budget)?;
+    let mut mem = stats
+        .memory(opts.memory_limit)
+        .reservation("materialized rows");
+    mem.resize(batches.iter().map(Batch::heap_bytes).sum())?;
+    Ok((batches, mem))
+}
+
+/// Runs `p`, which [`physical::streams_into_parent`], handing its output to
+/// `emit` batch by batch, and records it as run.
+fn run_streamed(
+    snapshot: &Snapshot,
+    p: &PhysicalPlan<'_>,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+    emit: &mut dyn FnMut(Batch) -> Result<()>,
+) -> Result<()> {
+    let start = Instant::now();
+    stats.ran(p.name());
+    let mut rows = 0u64;
+    let mut counted = |b: Batch| {
+        rows += b.num_rows() as u64;
+        emit(b)
+    };
+    let child = || {
+        p.children
+            .first()
+            .ok_or_else(|| Error::Internal(format!("{} has no input", p.name())))
+    };
+    match (&p.op, p.node) {
+        (Operator::HashJoin { .. }, _) => run_join(snapshot, p, opts, stats, None, &mut counted)?,
+        (Operator::Filter, LogicalPlan::Filter { predicate, .. }) => {
+            run_streamed(snapshot, child()?, opts, stats, &mut |b| {
+                materialized::filter(vec![b], predicate)?
+                    .into_iter()
+                    .try_for_each(&mut counted)
+            })?
+        }
+        (Operator::Project, LogicalPlan::Project { exprs, .. }) => {
+            run_streamed(snapshot, child()?, opts, stats, &mut |b| {
+                materialized::project_batches(vec![b], exprs)?
+                    .into_iter()
+                    .try_for_each(&mut counted)
+            })?
+        }
+        _ => {
+            return Err(Error::Internal(format!(
+                "{} does not stream into its parent",
+                p.name()
+            )))
+        }
+    }
+    stats.record(p.node, rows, start.elapsed());
+    Ok(())
+}
+
+/// Runs the HashJoin `p` (its inputs first), handing its output to `emit` and
+/// stopping once `row_budget` rows are out.
+fn run_join(
+    snapshot: &Snapshot,
+    p: &PhysicalPlan<'_>,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+    row_budget: Option<usize>,
+    emit: &mut dyn FnMut(Batch) -> Result<()>,
+) -> Result<()> {
+    let LogicalPlan::Join {
+        left,
+        right,
+        kind,
+        on,
+        filter,
+        build,
+    } = p.node
+    else {
+        return Err(Error::Internal(format!("{} is not a join", p.name())));
+    };
+    let (ls, rs) = (left.schema(), right.schema());
+    let (left, left_mem) = run_input(snapshot, p, 0, opts, stats, None)?;
+    let (right, right_mem) = run_input(snapshot, p, 1, opts, stats, None)?;
+    let inputs = join::JoinInputs {
+        left,
+        left_schema: &ls,
+        left_mem,
+        right,
+        right_schema: &rs,
+        right_mem,
+    };
+    let spec = join::JoinSpec {
+        kind: *kind,
+        on,
+        filter: filter.as_ref(),
+        build: *build,
+    };
+    join::hash_join(inputs, &spec, opts, row_budget, emit)
+}
+
 /// Runs one physical operator: hands it to the code that runs its strategy.
 fn run_operator(
     snapshot: &Snapshot,
@@ -150,12 +261,14 @@ fn run_operator(
     stats: &ExecStats,
     row_budget: Option<usize>,
 ) -> Result<Vec<Batch>> {
+    let pool = stats.memory(opts.memory_limit);
+    // An input's rows count against the memory limit until this operator is done
+    // with them.
+    let held = RefCell::new(Vec::new());
     let input = |i: usize, budget: Option<usize>| -> Result<Vec<Batch>> {
-        let child = p
-            .children
-            .get(i)
-            .ok_or_else(|| Error::Internal(format!("{} has no input {i}", p.name())))?;
-        run_plan(snapshot, child, opts, stats, budget)
+        let (batches, mem) = run_input(snapshot, p, i, opts, stats, budget)?;
+        held.borrow_mut().push(mem);
+        Ok(batches)
     };
     match (&p.op, p.node) {
         (Operator::ScanProject { info, exprs, .. }, _) => pipeline::pipeline(
@@ -203,34 +316,29 @@ fn run_operator(
             materialized::project_batches(input(0, row_budget)?, exprs)
         }
         (Operator::HashAggregate, LogicalPlan::Aggregate { group, aggs, .. }) => {
-            let batches = input(0, None)?;
-            let pool = stats.memory(opts.memory_limit);
-            hash_aggregate::aggregate_batches(
-                batches,
-                group,
-                aggs,
-                pool.reservation("hash aggregate"),
-            )
+            let mut agg =
+                hash_aggregate::HashAggregate::new(group, aggs, pool.reservation("hash aggregate"));
+            if p.children
+                .first()
+                .is_some_and(physical::streams_into_parent)
+            {
+                run_streamed(snapshot, &p.children[0], opts, stats, &mut |b| agg.push(b))?;
+            } else {
+                for b in input(0, None)? {
+                    agg.push(b)?;
+                }
+            }
+            agg.finish()
         }
-        (
-            Operator::HashJoin,
-            LogicalPlan::Join {
-                left,
-                right,
-                kind,
-                on,
-                filter,
-                build,
-            },
-        ) => {
-            let (ls, rs) = (left.schema(), right.schema());
-            let inputs = join::JoinInputs {
-                left: input(0, None)?,
-                left_schema: &ls,
-                right: input(1, None)?,
-                right_schema: &rs,
-            };
-            join::hash_join(inputs, *kind, on, filter.as_ref(), *build, opts)
+        (Operator::HashJoin { .. }, LogicalPlan::Join { .. }) => {
+            let mut out = Vec::new();
+            let mut mem = pool.reservation("hash join output");
+            run_join(snapshot, p, opts, stats, row_budget, &mut |b| {
+                mem.grow(b.heap_bytes())?;
+                out.push(b);
+                Ok(())
+            })?;
+            Ok(out)
         }
         (Operator::Union, LogicalPlan::Union { inputs }) => {
             let mut out = Vec::new();
@@ -244,6 +352,26 @@ fn run_operator(
             let mut c = Column::new(ColumnData::Bool(vec![true]));
             c.validity = None;
             Ok(vec![Batch { columns: vec![c] }])
+        }
+        (
+            Operator::TopN,
+            LogicalPlan::Sort {
+                input: child,
+                keys,
+                fetch: Some(n),
+            },
+        ) if p
+            .children
+            .first()
+            .is_some_and(physical::streams_into_parent) =>
+        {
+            let mut top = sort::TopN::new(keys.clone(), *n, child.schema());
+            let mut mem = pool.reservation("top-n");
+            run_streamed(snapshot, &p.children[0], opts, stats, &mut |b| {
+                top.push(b)?;
+                mem.resize(top.bytes())
+            })?;
+            top.finish()
         }
         (
             Operator::Sort | Operator::TopN,
@@ -267,7 +395,11 @@ fn run_operator(
             let batches = input(0, budget)?;
             Ok(limit::limit(batches, *skip, *fetch))
         }
-        (Operator::Distinct, _) => distinct::distinct(input(0, None)?),
+        (Operator::Distinct, LogicalPlan::Distinct { input: child }) => distinct::distinct(
+            input(0, None)?,
+            &child.schema(),
+            pool.reservation("distinct"),
+        ),
         _ => Err(Error::Internal(format!(
             "physical operator {} does not match its logical node",
             p.name()

@@ -78,9 +78,13 @@ pub enum Operator<'a> {
     TwoPhaseTopN(Box<TwoPhaseTopN>),
     Filter,
     Project,
-    /// A hash aggregate over a materialized input.
+    /// A hash aggregate over another operator's output.
     HashAggregate,
-    HashJoin,
+    /// A hash join; `streamed`: its output goes batch by batch into the
+    /// HashAggregate or TopN above it instead of being materialized.
+    HashJoin {
+        streamed: bool,
+    },
     Union,
     Values,
     OneRow,
@@ -104,7 +108,7 @@ impl PhysicalPlan<'_> {
             Operator::Filter => "Filter",
             Operator::Project => "Project",
             Operator::HashAggregate => "HashAggregate",
-            Operator::HashJoin => "HashJoin",
+            Operator::HashJoin { .. } => "HashJoin",
             Operator::Union => "Union",
             Operator::Values => "Values",
             Operator::OneRow => "OneRow",
@@ -135,6 +139,66 @@ impl std::fmt::Debug for PhysicalPlan<'_> {
             .field("children", &self.children)
             .finish()
     }
+}
+
+/// The input of an operator that folds its input batch by batch (HashAggregate,
+/// TopN): a join's output, through any Filter and Project over it, streams into
+/// it, so that only the groups or the top rows are held, however many rows the
+/// join produces.
+fn folded_input<'a>(
+    snapshot: &Snapshot,
+    input: &'a LogicalPlan,
+    opts: &ExecOptions,
+) -> Result<PhysicalPlan<'a>> {
+    let mut below = input;
+    while let LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } = below {
+        below = input;
+    }
+    if !matches!(below, LogicalPlan::Join { .. }) {
+        return plan(snapshot, input, opts);
+    }
+    Ok(match input {
+        LogicalPlan::Join { left, right, .. } => {
+            hash_join(snapshot, input, left, right, true, opts)?
+        }
+        LogicalPlan::Project { input: inner, .. } => PhysicalPlan {
+            node: input,
+            op: Operator::Project,
+            children: vec![folded_input(snapshot, inner, opts)?],
+        },
+        LogicalPlan::Filter { input: inner, .. } => PhysicalPlan {
+            node: input,
+            op: Operator::Filter,
+            children: vec![folded_input(snapshot, inner, opts)?],
+        },
+        _ => plan(snapshot, input, opts)?,
+    })
+}
+
+/// Whether `p` streams its output batch by batch into its parent: a streamed
+/// HashJoin, or a Filter or Project over one.
+pub fn streams_into_parent(p: &PhysicalPlan<'_>) -> bool {
+    match p.op {
+        Operator::HashJoin { streamed } => streamed,
+        Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_into_parent),
+        _ => false,
+    }
+}
+
+/// A HashJoin of `join` over the plans of its sides.
+fn hash_join<'a>(
+    snapshot: &Snapshot,
+    join: &'a LogicalPlan,
+    left: &'a LogicalPlan,
+    right: &'a LogicalPlan,
+    streamed: bool,
+    opts: &ExecOptions,
+) -> Result<PhysicalPlan<'a>> {
+    Ok(PhysicalPlan {
+        node: join,
+        op: Operator::HashJoin { streamed },
+        children: vec![plan(snapshot, left, opts)?, plan(snapshot, right, opts)?],
+    })
 }
 
 /// Chooses the strategy of every part of `logical` (optimized, its uncorrelated
@@ -213,12 +277,14 @@ pub fn plan<'a>(
         }
         LogicalPlan::Filter { input, .. } => unary(Operator::Filter, input)?,
         LogicalPlan::Project { input, .. } => unary(Operator::Project, input)?,
-        LogicalPlan::Aggregate { input, .. } => unary(Operator::HashAggregate, input)?,
-        LogicalPlan::Join { left, right, .. } => PhysicalPlan {
+        LogicalPlan::Aggregate { input, .. } => PhysicalPlan {
             node: logical,
-            op: Operator::HashJoin,
-            children: vec![plan(snapshot, left, opts)?, plan(snapshot, right, opts)?],
+            op: Operator::HashAggregate,
+            children: vec![folded_input(snapshot, input, opts)?],
         },
+        LogicalPlan::Join { left, right, .. } => {
+            hash_join(snapshot, logical, left, right, false, opts)?
+        }
         LogicalPlan::Union { inputs } => PhysicalPlan {
             node: logical,
             op: Operator::Union,
@@ -232,7 +298,11 @@ pub fn plan<'a>(
         LogicalPlan::Sort {
             input, fetch: None, ..
         } => unary(Operator::Sort, input)?,
-        LogicalPlan::Sort { input, .. } => unary(Operator::TopN, input)?,
+        LogicalPlan::Sort { input, .. } => PhysicalPlan {
+            node: logical,
+            op: Operator::TopN,
+            children: vec![folded_input(snapshot, input, opts)?],
+        },
         LogicalPlan::Limit { input, .. } => match optimize::two_phase_top_n(logical) {
             Some(two) => leaf(Operator::TwoPhaseTopN(Box::new(two))),
             None => unary(Operator::Limit, input)?,

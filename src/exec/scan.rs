@@ -12,7 +12,7 @@ use super::hash_aggregate::update_aggregate;
 use super::memory::Reservation;
 use super::physical::ScanInfo;
 use super::vector::{self, Vector};
-use super::{sort, stream, ExecOptions, ExecStats};
+use super::{stream, ExecOptions, ExecStats};
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::index::bitmap;
@@ -356,7 +356,7 @@ pub(super) fn run_segment(
     }
     if let WorkerOut::Rows(v, bytes, _) = state {
         if let Some(cols) = out_cols {
-            *bytes += cols.iter().map(sort::column_bytes).sum::<usize>();
+            *bytes += cols.iter().map(Column::heap_bytes).sum::<usize>();
             v.push((seg_idx, Batch { columns: cols }));
         }
     }
@@ -529,7 +529,7 @@ fn process_block(
                 let v = vector::eval(e, vecs, len)?;
                 v.append_to(c, None, len);
             }
-            let bytes: usize = cols.iter().map(sort::column_bytes).sum();
+            let bytes: usize = cols.iter().map(Column::heap_bytes).sum();
             mem.resize(*done_bytes + bytes)?;
             Ok(len)
         }

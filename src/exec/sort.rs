@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use super::memory::MemoryPool;
 use super::vector::{self, Vector};
-use crate::column::{Batch, Column, ColumnData, Value};
+use crate::column::{Batch, Column, ColumnData, StringVec, Value};
 use crate::error::Result;
 use crate::plan::{Expr, SortKey};
-use crate::schema::DataType;
+use crate::schema::{DataType, PhysicalType};
 
 /// Compares row `a` of `ca` with row `b` of `cb` (same type), NULLs equal.
 pub(crate) fn cmp_cell(ca: &Column, a: usize, cb: &Column, b: usize) -> Ordering {
@@ -25,10 +25,38 @@ pub(crate) fn cmp_cell(ca: &Column, a: usize, cb: &Column, b: usize) -> Ordering
     }
 }
 
-pub(crate) fn concat(batches: Vec<Batch>, schema: &[(String, DataType)]) -> Batch {
+/// The rows of `batches` as one batch of `schema`'s types: a single batch that
+/// has them already is moved, otherwise the columns are allocated once at their
+/// final size.
+pub(crate) fn concat(mut batches: Vec<Batch>, schema: &[(String, DataType)]) -> Batch {
+    let fits = |b: &Batch| {
+        b.columns.len() == schema.len()
+            && (b.columns.iter().zip(schema)).all(|(c, (_, t))| c.data.physical() == t.physical())
+    };
+    if batches.len() == 1 && fits(&batches[0]) {
+        if let Some(b) = batches.pop() {
+            return b;
+        }
+    }
+    let rows: usize = batches.iter().map(Batch::num_rows).sum();
     let mut cols: Vec<Column> = schema
         .iter()
-        .map(|(_, t)| Column::new(ColumnData::empty(t.physical())))
+        .enumerate()
+        .map(|(k, (_, t))| {
+            let data = match t.physical() {
+                PhysicalType::Utf8 => {
+                    let text = (batches.iter())
+                        .filter_map(|b| match &b.columns.get(k)?.data {
+                            ColumnData::Utf8(v) => Some(v.bytes().len()),
+                            _ => None,
+                        })
+                        .sum();
+                    ColumnData::Utf8(StringVec::with_capacity(rows, text))
+                }
+                p => ColumnData::with_capacity(p, rows),
+            };
+            Column::new(data)
+        })
         .collect();
     for b in batches {
         let n = b.num_rows();
@@ -133,18 +161,6 @@ fn top_rows(len: usize, n: usize, cmp: impl Fn(u32, u32) -> Ordering) -> Vec<u32
     heap
 }
 
-/// Approximate bytes of a column.
-pub(crate) fn column_bytes(c: &Column) -> usize {
-    let data = match &c.data {
-        ColumnData::Int64(v) => v.len() * 8,
-        ColumnData::Float64(v) => v.len() * 8,
-        ColumnData::Bool(v) => v.len(),
-        ColumnData::Ip(v) => v.len() * 16,
-        ColumnData::Utf8(v) => v.bytes().len() + v.len() * 4,
-    };
-    data + c.validity.as_ref().map_or(0, |b| b.len() / 8)
-}
-
 /// ORDER BY: sorts the rows; with `fetch`, keeps only the first rows (a bounded
 /// heap, not a full sort). The sort buffer counts against `pool`.
 pub(crate) fn sort(
@@ -155,19 +171,16 @@ pub(crate) fn sort(
     pool: &Arc<MemoryPool>,
 ) -> Result<Vec<Batch>> {
     let mut mem = pool.reservation("sort");
-    let input: usize = batches
-        .iter()
-        .flat_map(|b| &b.columns)
-        .map(column_bytes)
-        .sum();
+    let input: usize = batches.iter().map(Batch::heap_bytes).sum();
     let n: usize = batches.iter().map(Batch::num_rows).sum();
-    // The input, its concatenation, and the row order.
+    // The input's concatenation, the sorted copy and the row order (the input
+    // itself is counted by the operator that produced it).
     let sorted_copy = if fetch.is_some_and(|f| f < n) {
         0
     } else {
         input
     };
-    mem.resize(2 * input + sorted_copy + n * 4)?;
+    mem.resize(input + sorted_copy + n * 4)?;
     let all = concat(batches, schema);
     let key_cols = key_columns(&all, keys)?;
     let cmp = |a: u32, b: u32| compare(keys, &key_cols, a, b);
@@ -241,9 +254,7 @@ impl TopN {
     }
 
     pub fn bytes(&self) -> usize {
-        self.kept
-            .as_ref()
-            .map_or(0, |b| b.columns.iter().map(column_bytes).sum())
+        self.kept.as_ref().map_or(0, Batch::heap_bytes)
     }
 
     pub fn finish(self) -> Result<Vec<Batch>> {

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use super::agg::AggBound;
 use super::group::{KeyHint, KeyLayout, SegmentDomains};
-use super::materialized::{batch_bytes, project};
+use super::materialized::project;
 use super::memory::Reservation;
 use super::metrics::ExecStats;
 use super::physical::{is_scan_chain, ScanInfo};
@@ -641,7 +641,7 @@ pub(crate) fn run(
             let bytes = top.bytes();
             d.mem.resize(bytes)?;
         } else {
-            d.bytes += batches.iter().map(batch_bytes).sum::<usize>();
+            d.bytes += batches.iter().map(Batch::heap_bytes).sum::<usize>();
             let bytes = d.bytes;
             d.mem.resize(bytes)?;
             d.rows.extend(batches.into_iter().map(|b| (u, b)));
@@ -746,7 +746,11 @@ fn apply(
             stats.memory(opts.memory_limit),
         ),
         LogicalPlan::Limit { skip, fetch, .. } => Ok(limit::limit(batches, *skip, *fetch)),
-        LogicalPlan::Distinct { .. } => distinct::distinct(batches),
+        LogicalPlan::Distinct { input } => distinct::distinct(
+            batches,
+            &input.schema(),
+            stats.memory(opts.memory_limit).reservation("distinct"),
+        ),
         _ => Err(Error::Internal(
             "streaming over an unexpected operator".into(),
         )),

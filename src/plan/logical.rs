@@ -267,6 +267,22 @@ pub enum SubqueryKind {
 }
 
 impl Expr {
+    /// One column reference per column of `schema`, named as the column.
+    pub fn columns(schema: &[(String, DataType)]) -> Vec<(Expr, String)> {
+        schema
+            .iter()
+            .enumerate()
+            .map(|(index, (name, data_type))| {
+                let e = Expr::Column {
+                    index,
+                    name: name.clone(),
+                    data_type: *data_type,
+                };
+                (e, name.clone())
+            })
+            .collect()
+    }
+
     /// The top-level AND conjuncts of this expression, left to right.
     pub fn conjuncts(&self) -> Vec<&Expr> {
         let mut out = Vec::new();

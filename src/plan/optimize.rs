@@ -18,6 +18,7 @@ use crate::storage::Snapshot;
 pub fn optimize(plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
     let mut plan = optimize_subqueries(plan, snapshot)?;
     plan = push_filters(plan);
+    plan = distinct_as_aggregate(plan);
     plan = merge_projections(plan);
     let width = plan.schema().len();
     let (mut plan, _) = prune(plan, &vec![true; width], false);
@@ -215,6 +216,21 @@ fn substitute(e: Expr, exprs: &[(Expr, String)]) -> Expr {
 
 /// Folds a projection into the projection or aggregate above it, so that an
 /// aggregate over a subquery on one table still runs in the fused scan pipeline.
+/// DISTINCT is a GROUP BY of every column without aggregates: it runs as one
+/// (in the scan pipeline when its input is a scan, with its memory counted like
+/// any group table) instead of a set of materialized rows.
+fn distinct_as_aggregate(mut plan: LogicalPlan) -> LogicalPlan {
+    plan.map_inputs(distinct_as_aggregate);
+    match plan {
+        LogicalPlan::Distinct { input } => LogicalPlan::Aggregate {
+            group: Expr::columns(&input.schema()),
+            aggs: Vec::new(),
+            input,
+        },
+        other => other,
+    }
+}
+
 fn merge_projections(mut plan: LogicalPlan) -> LogicalPlan {
     plan.map_inputs(merge_projections);
     match plan {

@@ -492,7 +492,7 @@ fn render_physical(
                 );
             }
         }
-        Operator::HashJoin => {
+        Operator::HashJoin { streamed } => {
             if let LogicalPlan::Join {
                 kind,
                 on,
@@ -509,9 +509,10 @@ fn render_physical(
                     BuildSide::Left => "left",
                     BuildSide::Right => "right",
                 };
+                let output = if *streamed { " output=streamed" } else { "" };
                 let _ = writeln!(
                     out,
-                    "{pad}{name}: {} keys=[{}]{filter} build={build}{measured}",
+                    "{pad}{name}: {} keys=[{}]{filter} build={build}{output}{measured}",
                     kind.name(),
                     keys.join(", "),
                 );

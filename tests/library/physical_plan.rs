@@ -223,9 +223,19 @@ fn explain_names_what_runs_for_the_everyday_questions() {
              WHERE status = 500",
             "Union",
         ),
+        // DISTINCT is a group-by of every column.
         (
             "SELECT DISTINCT status FROM logs WHERE uid = 'u3'",
-            "Distinct",
+            "ScanAggregate",
+        ),
+        (
+            "SELECT DISTINCT s FROM (SELECT status AS s FROM logs UNION ALL SELECT 1)",
+            "HashAggregate",
+        ),
+        // A join's output streams into the aggregate above it.
+        (
+            "SELECT a.status, count(*) FROM logs a JOIN logs b ON a.uid = b.uid GROUP BY 1",
+            "HashJoin",
         ),
         ("SELECT 1 + 1", "OneRow"),
         ("SELECT uri FROM logs LIMIT 3", "Limit"),

@@ -227,13 +227,24 @@ impl GroupTable {
     /// The result: key columns, then one column per aggregate. With `bound`,
     /// only the groups that could still enter the top-N it describes; their key
     /// values (strings) are the only ones materialized.
-    pub fn finish(&mut self, aggs: &[AggExpr], bound: Option<&AggBound>) -> Result<Vec<Column>> {
+    /// `reserve` is told the size of each result column (before the key
+    /// columns are allocated, after the aggregates' are).
+    pub fn finish(
+        &mut self,
+        aggs: &[AggExpr],
+        bound: Option<&AggBound>,
+        reserve: &mut dyn FnMut(usize) -> Result<()>,
+    ) -> Result<Vec<Column>> {
         quantile::select_quantiles(&mut self.accs);
         let cols = (self.accs.iter().zip(aggs))
-            .map(|(a, e)| a.finish(e.data_type, &self.accs))
+            .map(|(a, e)| {
+                let c = a.finish(e.data_type, &self.accs)?;
+                reserve(c.heap_bytes())?;
+                Ok(c)
+            })
             .collect::<Result<Vec<Column>>>()?;
         let sel = bound.and_then(|b| b.select(cols.get(b.agg)?));
-        let mut out = self.map.key_columns_of(sel.as_deref());
+        let mut out = self.map.key_columns_of(sel.as_deref(), reserve)?;
         match sel {
             Some(rows) => out.extend(cols.iter().map(|c| c.take(&rows))),
             None => out.extend(cols),
@@ -330,6 +341,12 @@ impl AggState {
         if ensure_group {
             self.table.ensure_empty_key_group();
         }
-        self.table.finish(aggs, bound)
+        // The result counts with the table until the caller takes it.
+        let mut held = self.table.bytes();
+        let reservation = &mut self.reservation;
+        self.table.finish(aggs, bound, &mut |bytes| {
+            held += bytes;
+            reservation.as_mut().map_or(Ok(()), |r| r.resize(held))
+        })
     }
 }
