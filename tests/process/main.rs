@@ -6,5 +6,6 @@ mod cli;
 mod concurrency;
 mod follow;
 mod kill9;
+mod memory;
 mod shell;
 mod shell_pty;
