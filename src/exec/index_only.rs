@@ -118,6 +118,7 @@ pub(super) fn index_only_aggregate(
             stats,
             None,
             Some(fallback),
+            None,
         )?;
         for b in &batches {
             for r in 0..b.num_rows() {

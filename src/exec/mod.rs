@@ -171,7 +171,7 @@ fn run_streamed(
     p: &PhysicalPlan<'_>,
     opts: &ExecOptions,
     stats: &ExecStats,
-    emit: &mut dyn FnMut(Batch) -> Result<()>,
+    emit: &mut (dyn FnMut(Batch) -> Result<()> + Send),
 ) -> Result<()> {
     let start = Instant::now();
     stats.ran(p.name());
@@ -187,6 +187,21 @@ fn run_streamed(
     };
     match (&p.op, p.node) {
         (Operator::HashJoin { .. }, _) => run_join(snapshot, p, opts, stats, None, &mut counted)?,
+        (Operator::ScanProject { info, exprs, .. }, _) => {
+            // The scan's worker threads hand over each segment's rows in turn.
+            let emit = std::sync::Mutex::new(&mut counted);
+            let fold = |b: Batch| (emit.lock().unwrap_or_else(|p| p.into_inner()))(b);
+            pipeline::pipeline(
+                snapshot,
+                info,
+                Sink::Project(exprs),
+                opts,
+                stats,
+                None,
+                None,
+                Some(&fold),
+            )?;
+        }
         (Operator::Filter, LogicalPlan::Filter { predicate, .. }) => {
             run_streamed(snapshot, child()?, opts, stats, &mut |b| {
                 materialized::filter(vec![b], predicate)?
@@ -279,6 +294,7 @@ fn run_operator(
             stats,
             row_budget,
             None,
+            None,
         ),
         (
             Operator::ScanAggregate {
@@ -291,6 +307,7 @@ fn run_operator(
             Sink::Aggregate(group, aggs),
             opts,
             stats,
+            None,
             None,
             None,
         ),

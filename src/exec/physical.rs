@@ -42,11 +42,13 @@ pub struct PhysicalPlan<'a> {
 /// The strategies the executor runs.
 pub enum Operator<'a> {
     /// The parallel scan pipeline of `scan` (a `Filter* -> Scan` chain) gathering
-    /// the rows of `exprs`.
+    /// the rows of `exprs`; `streamed`: segment by segment into the TopN or
+    /// HashAggregate above it, instead of collecting them.
     ScanProject {
         scan: &'a LogicalPlan,
         info: ScanInfo<'a>,
         exprs: Cow<'a, [(Expr, String)]>,
+        streamed: bool,
     },
     /// The parallel scan pipeline folding rows into per-thread hash aggregates
     /// (packed keys, dense key arrays, counts from zone maps and dictionaries),
@@ -142,9 +144,9 @@ impl std::fmt::Debug for PhysicalPlan<'_> {
 }
 
 /// The input of an operator that folds its input batch by batch (HashAggregate,
-/// TopN): a join's output, through any Filter and Project over it, streams into
-/// it, so that only the groups or the top rows are held, however many rows the
-/// join produces.
+/// TopN): a scan's rows, or a join's output through any Filter and Project over
+/// it, stream into it, so that only the groups or the top rows are held, however
+/// many rows come.
 fn folded_input<'a>(
     snapshot: &Snapshot,
     input: &'a LogicalPlan,
@@ -155,7 +157,11 @@ fn folded_input<'a>(
         below = input;
     }
     if !matches!(below, LogicalPlan::Join { .. }) {
-        return plan(snapshot, input, opts);
+        let mut p = plan(snapshot, input, opts)?;
+        if let Operator::ScanProject { streamed, .. } = &mut p.op {
+            *streamed = true;
+        }
+        return Ok(p);
     }
     Ok(match input {
         LogicalPlan::Join { left, right, .. } => {
@@ -176,10 +182,10 @@ fn folded_input<'a>(
 }
 
 /// Whether `p` streams its output batch by batch into its parent: a streamed
-/// HashJoin, or a Filter or Project over one.
+/// HashJoin or ScanProject, or a Filter or Project over one.
 pub fn streams_into_parent(p: &PhysicalPlan<'_>) -> bool {
     match p.op {
-        Operator::HashJoin { streamed } => streamed,
+        Operator::HashJoin { streamed } | Operator::ScanProject { streamed, .. } => streamed,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_into_parent),
         _ => false,
     }
@@ -229,6 +235,7 @@ pub fn plan<'a>(
                 scan: input,
                 info: scan_info(input, opts.use_indexes)?,
                 exprs: Cow::Borrowed(exprs),
+                streamed: false,
             })
         }
         LogicalPlan::Aggregate { input, group, aggs } if is_scan_chain(input) => {
@@ -270,6 +277,7 @@ pub fn plan<'a>(
                 scan: logical,
                 info: scan_info(logical, opts.use_indexes)?,
                 exprs: Cow::Owned(exprs),
+                streamed: false,
             })
         }
         LogicalPlan::Scan { .. } => {

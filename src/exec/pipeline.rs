@@ -20,7 +20,8 @@ use crate::storage::segment::Segment;
 use crate::storage::Snapshot;
 
 /// Runs the scan pipeline over the segments of `input`'s scan (or over `only`, a
-/// subset of them).
+/// subset of them). With `fold`, projected rows are handed to it segment by
+/// segment (from the worker threads) instead of being collected.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn pipeline(
     snapshot: &Snapshot,
@@ -30,6 +31,7 @@ pub(super) fn pipeline(
     stats: &ExecStats,
     row_budget: Option<usize>,
     only: Option<Vec<Arc<Segment>>>,
+    fold: Option<&(dyn Fn(Batch) -> Result<()> + Sync)>,
 ) -> Result<Vec<Batch>> {
     let segments = match only {
         Some(s) => s,
@@ -84,6 +86,13 @@ pub(super) fn pipeline(
                 };
                 let produced = run_segment(seg, i, &ctx, &mut state, &mut bufs, tick)?;
                 rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
+                if let (Some(fold), WorkerOut::Rows(rows, bytes, mem)) = (fold, &mut state) {
+                    for (_, b) in rows.drain(..) {
+                        fold(b)?;
+                    }
+                    *bytes = 0;
+                    mem.resize(0)?;
+                }
             }
         })();
         if let Err(e) = r {

@@ -399,9 +399,15 @@ fn render_physical(
     let mut covered: Vec<&LogicalPlan> = vec![p.node];
     let mut depth = depth;
     match &p.op {
-        Operator::ScanProject { scan, exprs, .. } => {
+        Operator::ScanProject {
+            scan,
+            exprs,
+            streamed,
+            ..
+        } => {
             let e: Vec<String> = exprs.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
-            let _ = writeln!(out, "{pad}{name}: {}{measured}", e.join(", "));
+            let output = if *streamed { " output=streamed" } else { "" };
+            let _ = writeln!(out, "{pad}{name}: {}{output}{measured}", e.join(", "));
             render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
         }
         Operator::ScanAggregate {

@@ -122,6 +122,17 @@ fn a_big_sort_fails_cleanly_under_a_tiny_limit() {
         .map(|(t, b)| vec![Value::Int(*t), Value::Int(*b)])
         .collect();
     assert_eq!(rows, want);
+    // Whole rows: the scan streams segment by segment into the top-N, so a limit
+    // far below the table's size is enough.
+    let sql = "SELECT * FROM logs ORDER BY bytes DESC, ts LIMIT 10";
+    let (unlimited, _) = run(&db, sql, &opts(usize::MAX)).unwrap();
+    let (rows, peak) = run(&db, sql, &opts(4 << 20)).unwrap();
+    assert_eq!(rows, unlimited);
+    assert!(peak < 4 << 20, "{peak}");
+    assert_exhausted(
+        run(&db, "SELECT * FROM logs ORDER BY bytes DESC, ts", &opts(4 << 20)),
+        sql,
+    );
 }
 
 fn render(v: &Value) -> String {
