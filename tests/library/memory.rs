@@ -130,7 +130,11 @@ fn a_big_sort_fails_cleanly_under_a_tiny_limit() {
     assert_eq!(rows, unlimited);
     assert!(peak < 4 << 20, "{peak}");
     assert_exhausted(
-        run(&db, "SELECT * FROM logs ORDER BY bytes DESC, ts", &opts(4 << 20)),
+        run(
+            &db,
+            "SELECT * FROM logs ORDER BY bytes DESC, ts",
+            &opts(4 << 20),
+        ),
         sql,
     );
 }

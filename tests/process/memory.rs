@@ -23,6 +23,8 @@ enum End {
 /// peak RSS in bytes and its stderr.
 fn run(db: &Path, sql: &str, deadline: Duration) -> (End, u64, String) {
     let err_path = db.with_extension(format!("{}.err", sql.len()));
+    // Reaped below by wait4, which also reports its peak RSS.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_logdb"))
         .arg(db)
         .arg("-c")
