@@ -6,5 +6,6 @@ mod cli;
 mod concurrency;
 mod follow;
 mod kill9;
+mod serve;
 mod shell;
 mod shell_pty;

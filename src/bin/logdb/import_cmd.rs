@@ -199,9 +199,9 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     run_on(&db, &args, out)
 }
 
-/// Imports into an open database (`args.db` and `args.segment_rows` are not used)
-/// and prints the summary. Returns whether every file was read whole.
-pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> {
+/// The library's import options for `args` (`import`, `.import` and `serve --follow`
+/// build them here, so a followed file is read the same way by all three).
+pub fn import_options(args: &ImportArgs) -> Result<ImportOptions> {
     let mut opts = ImportOptions::new(&args.format);
     opts.table = args.table.clone();
     opts.parser = ParserOptions {
@@ -220,6 +220,13 @@ pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> 
         .commit_ms
         .map(Duration::from_millis)
         .or(stdin.then(|| Duration::from_secs(1)));
+    Ok(opts)
+}
+
+/// Imports into an open database (`args.db` and `args.segment_rows` are not used)
+/// and prints the summary. Returns whether every file was read whole.
+pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> {
+    let opts = import_options(args)?;
     let sources: Vec<Source> = args
         .inputs
         .iter()
