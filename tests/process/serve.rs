@@ -435,6 +435,37 @@ fn serve_token_and_listen_rules() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("requires --token"));
 
     let server = serve(&db, &["--token", "s3cret", "--allow-write"]);
+    // The dashboard's own files need no token and load nothing from elsewhere.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/dashboard.js", "text/javascript"),
+        ("/dashboard.css", "text/css"),
+    ] {
+        let r = server.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.header("Content-Type").unwrap().starts_with(kind),
+            "{path}"
+        );
+        assert!(r
+            .header("Content-Security-Policy")
+            .unwrap()
+            .contains("default-src 'self'"));
+        for outside in [
+            "src=\"http",
+            "href=\"http",
+            "url(",
+            "import(",
+            "fetch(\"http",
+            "//cdn",
+        ] {
+            assert!(
+                !r.body.contains(outside),
+                "{path} loads from elsewhere: {outside}"
+            );
+        }
+    }
+    server.get("/?query=SELECT+1").error(401, "unauthorized");
     let r = server.post("/query", "SELECT 1");
     r.error(401, "unauthorized");
     assert!(r.header("WWW-Authenticate").unwrap().starts_with("Bearer"));

@@ -1,5 +1,5 @@
 //! `logdb serve`: one long-lived process that follows log files into a database (as
-//! `logdb import --follow` does) and answers SQL over HTTP.
+//! `logdb import --follow` does) and answers SQL over HTTP, with a live dashboard at `/`.
 //!
 //! Threads: one per followed file (the library's `import::follow`), a pool of
 //! request workers (`--max-queries` plus a few for cheap requests, so `/health`
@@ -8,6 +8,7 @@
 //! SIGTERM stops them all: followers commit what they read, running queries are
 //! cancelled, and each followed file's summary is printed.
 
+mod assets;
 mod follow;
 mod http;
 mod limits;
@@ -59,7 +60,8 @@ pub struct ServeArgs {
     /// Commit followed lines at least every this many milliseconds (default 1000).
     #[arg(long)]
     pub commit_ms: Option<u64>,
-    /// Require the header `Authorization: Bearer TOKEN` on every request.
+    /// Require the header `Authorization: Bearer TOKEN` on every request but the
+    /// dashboard's own files.
     #[arg(long)]
     pub token: Option<String>,
     /// Allow statements that change the database (INSERT, DELETE, CREATE, DROP,

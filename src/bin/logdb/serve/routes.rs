@@ -2,18 +2,22 @@
 //!
 //! | path | methods | answer |
 //! | --- | --- | --- |
-//! | `/` | GET with `?query=`, POST | a query (ClickHouse style), TSV by default |
+//! | `/` | GET | the dashboard; with `?query=` (ClickHouse style) a query, TSV by default |
+//! | `/` | POST | a query (ClickHouse style), TSV by default |
+//! | `/dashboard.js`, `/dashboard.css` | GET | the dashboard's code and style |
 //! | `/query` | GET (`?sql=` or `?query=`), POST (SQL body) | a query, JSON by default |
 //! | `/health` | GET | status and followed files |
 //! | `/tables` | GET | tables with schemas, rows, bytes, time range |
 //!
-//! Every request needs the token when the server has one.
+//! The dashboard's own files need no token (they hold no data; the page asks for
+//! the token and sends it with its queries); everything else does when the server
+//! has one.
 
 use tiny_http::{Method, Request};
 
 use super::http::{self, Reply, Target};
 use super::query::{self, Format};
-use super::{status, State};
+use super::{assets, status, State};
 
 /// Answers one request.
 pub fn handle(state: &State, mut request: Request) {
@@ -27,6 +31,12 @@ fn route(state: &State, request: &mut Request) -> Reply {
         Err(m) => return Reply::error(400, "bad_request", &m),
     };
     let method = request.method().clone();
+    let asks_query = target.param(&["query", "sql"]).is_some();
+    if matches!(method, Method::Get | Method::Head) && !asks_query {
+        if let Some(reply) = assets::file(&target.path) {
+            return reply;
+        }
+    }
     if let Some(reply) = check_token(state, request) {
         return reply;
     }
