@@ -627,3 +627,90 @@ fn serve_many_clients_while_a_followed_file_grows() {
         retried.into_inner()
     );
 }
+
+/// Headless Chromium, when installed (Debian's `chromium`), with the arguments a
+/// root user in a container needs.
+fn chromium() -> Option<Command> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("chromium"))
+        .find(|p| p.is_file())?;
+    let mut c = Command::new(found);
+    c.args([
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--window-size=1400,1300",
+        "--virtual-time-budget=5000",
+    ]);
+    Some(c)
+}
+
+/// The dashboard's DOM once its first refresh is drawn.
+fn dashboard_dom(server: &Server) -> String {
+    let out = chromium()
+        .unwrap()
+        .arg("--dump-dom")
+        .arg(format!("http://127.0.0.1:{}/", server.port))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn serve_dashboard_in_a_browser_shows_appended_lines() {
+    if chromium().is_none() {
+        eprintln!(
+            "SKIPPED serve_dashboard_in_a_browser: no chromium on PATH (apt-get install chromium)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("db"), dir.path().join("access.log"));
+    append(&log, &lines(0, 300));
+    let server = serve(
+        &db,
+        &[
+            "--follow",
+            log.to_str().unwrap(),
+            "-f",
+            "combined",
+            "--commit-ms",
+            "100",
+        ],
+    );
+    wait_count(&server, 300);
+
+    let requests_tile =
+        |n: &str| format!("<div class=\"value\">{n}</div><div class=\"label\">requests</div>");
+    let dom = dashboard_dom(&server);
+    assert!(dom.contains(&requests_tile("300")), "{dom}");
+    assert!(dom.contains("/p/0"), "the top URIs panel is drawn: {dom}");
+    assert!(
+        dom.contains("GROUP BY uri ORDER BY requests DESC LIMIT 10"),
+        "SQL shown"
+    );
+
+    append(&log, &lines(300, 200));
+    wait_count(&server, 500);
+    let dom = dashboard_dom(&server);
+    assert!(dom.contains(&requests_tile("500")), "{dom}");
+
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-dashboard.png");
+    let out = chromium()
+        .unwrap()
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("http://127.0.0.1:{}/", server.port))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+    eprintln!("dashboard screenshot: {}", shot.display());
+}
