@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -189,13 +189,22 @@ fn wait_count(server: &Server, want: u64) {
     }
 }
 
+/// A server following `access.log` in `dir`, which starts with `n` test lines, once
+/// they are all committed; `extra` are more arguments. Returns the log's path too.
+fn follow_lines(dir: &Path, n: usize, extra: &[&str]) -> (Server, PathBuf) {
+    let (db, log) = (dir.join("db"), dir.join("access.log"));
+    append(&log, &lines(0, n));
+    let mut args = vec!["--follow", log.to_str().unwrap(), "-f", "combined"];
+    args.extend_from_slice(extra);
+    let server = serve(&db, &args);
+    wait_count(&server, n as u64);
+    (server, log)
+}
+
 #[test]
 fn serve_answers_in_every_format_and_clickhouse_style() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, log) = (dir.path().join("db"), dir.path().join("access.log"));
-    append(&log, &lines(0, 300));
-    let server = serve(&db, &["--follow", log.to_str().unwrap(), "-f", "combined"]);
-    wait_count(&server, 300);
+    let (server, _) = follow_lines(dir.path(), 300, &[]);
 
     // JSON: names and types, rows, statistics.
     let r = server.get(&format!("/query?sql={}", encode(COUNT_SQL)));
@@ -306,16 +315,11 @@ fn serve_answers_in_every_format_and_clickhouse_style() {
 #[test]
 fn serve_errors_have_a_status_a_kind_and_a_position() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, log) = (dir.path().join("db"), dir.path().join("access.log"));
     // All lines have status 200: a self-join on status has 4000^2 pairs.
-    append(&log, &lines(0, 4000));
-    let server = serve(
-        &db,
+    let (server, _) = follow_lines(
+        dir.path(),
+        4000,
         &[
-            "--follow",
-            log.to_str().unwrap(),
-            "-f",
-            "combined",
             "--max-request-bytes",
             "2000",
             "--max-result-bytes",
@@ -324,7 +328,6 @@ fn serve_errors_have_a_status_a_kind_and_a_position() {
             "200",
         ],
     );
-    wait_count(&server, 4000);
 
     let v = server
         .post("/query", "SELECT 1,\n  count(* FROM logs")
@@ -390,7 +393,7 @@ fn serve_errors_have_a_status_a_kind_and_a_position() {
     // A second, read-only server on the same database (no LOCK taken): a memory
     // limit, and one query slot that a running query holds.
     let other = serve(
-        &db,
+        &dir.path().join("db"),
         &[
             "--memory-limit",
             "1MB",
@@ -504,10 +507,7 @@ fn serve_token_and_listen_rules() {
 #[test]
 fn serve_survives_hostile_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, log) = (dir.path().join("db"), dir.path().join("access.log"));
-    append(&log, &lines(0, 50));
-    let server = serve(&db, &["--follow", log.to_str().unwrap(), "-f", "combined"]);
-    wait_count(&server, 50);
+    let (server, _) = follow_lines(dir.path(), 50, &[]);
 
     // Broken request lines and headers: the connection gets an answer or closes.
     for raw in [
@@ -561,20 +561,7 @@ fn serve_many_clients_while_a_followed_file_grows() {
     const QUERIES: usize = 100;
     const LINES: usize = 3000;
     let dir = tempfile::tempdir().unwrap();
-    let (db, log) = (dir.path().join("db"), dir.path().join("access.log"));
-    append(&log, &lines(0, 100));
-    let server = serve(
-        &db,
-        &[
-            "--follow",
-            log.to_str().unwrap(),
-            "-f",
-            "combined",
-            "--commit-ms",
-            "50",
-        ],
-    );
-    wait_count(&server, 100);
+    let (server, log) = follow_lines(dir.path(), 100, &["--commit-ms", "50"]);
 
     let retried = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -628,40 +615,60 @@ fn serve_many_clients_while_a_followed_file_grows() {
     );
 }
 
-/// Headless Chromium, when installed (Debian's `chromium`), with the arguments a
-/// root user in a container needs.
-fn chromium() -> Option<Command> {
-    let found = std::env::var_os("PATH")
+/// Debian's `chromium`, when installed.
+fn chromium() -> Option<PathBuf> {
+    std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .map(|dir| dir.join("chromium"))
-        .find(|p| p.is_file())?;
-    let mut c = Command::new(found);
-    c.args([
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--window-size=1400,1300",
-        "--virtual-time-budget=5000",
-    ]);
-    Some(c)
+        .find(|p| p.is_file())
 }
 
-/// The dashboard's DOM once its first refresh is drawn.
-fn dashboard_dom(server: &Server) -> String {
-    let out = chromium()
-        .unwrap()
-        .arg("--dump-dom")
-        .arg(format!("http://127.0.0.1:{}/", server.port))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Runs headless Chromium on `url` with `args` (a fresh profile, the arguments a
+/// root user in a container needs, 5 s of virtual time for the page's first
+/// refresh) and returns its stdout. A run that hangs (headless Chromium's virtual
+/// time sometimes never ends) is killed after 30 s and tried again, twice.
+fn browse(url: &str, args: &[String]) -> String {
+    for _ in 0..3 {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new(chromium().unwrap())
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--no-first-run",
+                "--window-size=1400,1300",
+                "--virtual-time-budget=5000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            text
+        });
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if child.try_wait().unwrap().is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = reader.join();
+            continue;
+        }
+        assert!(child.wait().unwrap().success());
+        return reader.join().unwrap();
+    }
+    panic!("headless chromium hung three times on {url}");
 }
 
 #[test]
@@ -673,24 +680,12 @@ fn serve_dashboard_in_a_browser_shows_appended_lines() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (db, log) = (dir.path().join("db"), dir.path().join("access.log"));
-    append(&log, &lines(0, 300));
-    let server = serve(
-        &db,
-        &[
-            "--follow",
-            log.to_str().unwrap(),
-            "-f",
-            "combined",
-            "--commit-ms",
-            "100",
-        ],
-    );
-    wait_count(&server, 300);
+    let (server, log) = follow_lines(dir.path(), 300, &["--commit-ms", "100"]);
 
     let requests_tile =
         |n: &str| format!("<div class=\"value\">{n}</div><div class=\"label\">requests</div>");
-    let dom = dashboard_dom(&server);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let dom = browse(&url, &["--dump-dom".to_string()]);
     assert!(dom.contains(&requests_tile("300")), "{dom}");
     assert!(dom.contains("/p/0"), "the top URIs panel is drawn: {dom}");
     assert!(
@@ -700,17 +695,45 @@ fn serve_dashboard_in_a_browser_shows_appended_lines() {
 
     append(&log, &lines(300, 200));
     wait_count(&server, 500);
-    let dom = dashboard_dom(&server);
+    let dom = browse(&url, &["--dump-dom".to_string()]);
     assert!(dom.contains(&requests_tile("500")), "{dom}");
 
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-dashboard.png");
-    let out = chromium()
-        .unwrap()
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("http://127.0.0.1:{}/", server.port))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    browse(&url, &[format!("--screenshot={}", shot.display())]);
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
     eprintln!("dashboard screenshot: {}", shot.display());
+}
+
+#[test]
+fn serve_reports_a_followed_file_that_fails_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.log");
+    let server = serve(
+        &dir.path().join("db"),
+        &["--follow", missing.to_str().unwrap(), "-f", "combined"],
+    );
+    let start = Instant::now();
+    let health = loop {
+        let h = server.get("/health").json();
+        if h["following"][0]["running"] == false {
+            break h;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{h}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(health["status"], "degraded");
+    assert!(health["following"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("missing.log"));
+    assert_eq!(
+        server.post("/query", "SELECT 1 AS x").json()["data"][0]["x"],
+        1
+    );
+    let (out, rest) = server.stop();
+    assert!(
+        !out.status.success(),
+        "a failed follow makes the exit status 1"
+    );
+    assert!(rest.contains("error:"), "{rest}");
 }

@@ -57,7 +57,7 @@ enum Command {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
-    /// Follow log files and answer SQL over HTTP.
+    /// Follow log files, answer SQL over HTTP and show a live dashboard.
     Serve(serve::ServeArgs),
     /// Time SQL queries in-process and write timings and result rows as JSON.
     BenchQueries(bench::BenchArgs),

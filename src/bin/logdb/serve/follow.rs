@@ -51,7 +51,14 @@ impl Follower {
         state.running = false;
         match &result {
             Ok(stats) => state.stats = stats.clone(),
-            Err(e) => state.error = Some(format!("{e:#}")),
+            Err(e) => {
+                // Said at once: the server goes on answering queries meanwhile.
+                eprintln!(
+                    "logdb serve: following {} stopped: {e:#}",
+                    self.file.display()
+                );
+                state.error = Some(format!("{e:#}"));
+            }
         }
         result
     }

@@ -27,7 +27,7 @@ use anyhow::{bail, Context, Result};
 use logdb::db::Db;
 use logdb::sql::Session;
 
-use crate::import_cmd::{self, ImportArgs};
+use crate::import_cmd::{self, ImportArgs, TableArgs};
 use follow::Follower;
 use limits::{Slots, Watchdog};
 
@@ -48,15 +48,8 @@ pub struct ServeArgs {
     /// csv, tsv.
     #[arg(long, short = 'f', requires = "follow")]
     pub format: Option<String>,
-    /// Table the followed files go into (created with the format's schema).
-    #[arg(long, short = 't', default_value = "logs")]
-    pub table: String,
-    /// The nginx log_format string (with --format nginx).
-    #[arg(long)]
-    pub log_format: Option<String>,
-    /// Where uid comes from: param:NAME (default param:uid), field:NAME, remote_user, none.
-    #[arg(long)]
-    pub uid_from: Option<String>,
+    #[command(flatten)]
+    pub into: TableArgs,
     /// Commit followed lines at least every this many milliseconds (default 1000).
     #[arg(long)]
     pub commit_ms: Option<u64>,
@@ -133,7 +126,7 @@ pub fn run(args: ServeArgs, out: &mut impl Write) -> Result<bool> {
         ),
         _ => {}
     }
-    if let Some(s) = &args.uid_from {
+    if let Some(s) = &args.into.uid_from {
         import_cmd::parse_uid_source(s)?;
     }
     let writable = args.allow_write || !args.follow.is_empty();
@@ -181,7 +174,7 @@ pub fn run(args: ServeArgs, out: &mut impl Write) -> Result<bool> {
                     let start = Instant::now();
                     (follower.run(&state.db, &import_args, stop), start.elapsed())
                 }));
-                follower.wait_for_table(&state.db, &args.table, stop);
+                follower.wait_for_table(&state.db, &args.into.table, stop);
             }
             for _ in 0..args.max_queries.max(1) + SPARE_WORKERS {
                 std::thread::Builder::new()
@@ -195,7 +188,7 @@ pub fn run(args: ServeArgs, out: &mut impl Write) -> Result<bool> {
                     out,
                     "following {} into table {}",
                     f.file.display(),
-                    args.table
+                    args.into.table
                 )?;
             }
             out.flush()?;
@@ -209,7 +202,7 @@ pub fn run(args: ServeArgs, out: &mut impl Write) -> Result<bool> {
                 writeln!(out, "{}:", follower.file.display())?;
                 match result {
                     Ok(stats) => {
-                        let bytes = state.db.table_info(&args.table).map_or(0, |t| t.bytes);
+                        let bytes = state.db.table_info(&args.into.table).map_or(0, |t| t.bytes);
                         import_cmd::print_summary(out, &stats, bytes, elapsed)?;
                     }
                     Err(e) => {
@@ -262,9 +255,7 @@ fn follow_args(args: &ServeArgs, file: PathBuf) -> ImportArgs {
         inputs: Vec::new(),
         follow: Some(file),
         format: args.format.clone().unwrap_or_default(),
-        table: args.table.clone(),
-        log_format: args.log_format.clone(),
-        uid_from: args.uid_from.clone(),
+        into: args.into.clone(),
         reject_file: None,
         max_rejects: None,
         threads: None,
