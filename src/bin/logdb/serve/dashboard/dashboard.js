@@ -130,10 +130,12 @@ function panelQueries(window) {
   const bucket = bucketSeconds(window);
   return {
     summary:
+      // Exact quantiles over one shared buffer measured faster here than three
+      // approx_quantile sketches; distinct IPs are counted approximately.
       "SELECT count(*) AS requests, count_if(status >= 500) AS errors_5xx,\n" +
-      "  count(DISTINCT client_ip) AS visitors, sum(bytes) AS bytes,\n" +
-      "  approx_quantile(request_time, 0.5) AS p50, approx_quantile(request_time, 0.95) AS p95,\n" +
-      "  approx_quantile(request_time, 0.99) AS p99\nFROM " + t + where,
+      "  approx_count_distinct(client_ip) AS visitors, sum(bytes) AS bytes,\n" +
+      "  quantile_cont(request_time, 0.5) AS p50, quantile_cont(request_time, 0.95) AS p95,\n" +
+      "  quantile_cont(request_time, 0.99) AS p99\nFROM " + t + where,
     timeline:
       "SELECT time_bucket(INTERVAL '" + bucket + " seconds', ts) AS t, count(*) AS requests,\n" +
       "  count_if(status >= 500) AS errors_5xx\nFROM " + t + where + "\nGROUP BY t ORDER BY t",
@@ -203,7 +205,7 @@ function drawTiles(result, sql) {
   const tiles = [
     ["requests", formatNumber(row.requests)],
     ["5xx rate", rate === null ? "–" : rate.toFixed(2) + " %"],
-    ["unique visitors (client IPs)", formatNumber(row.visitors)],
+    ["unique visitors (client IPs, approx.)", formatNumber(row.visitors)],
     ["bytes served", formatBytes(row.bytes)],
     ["p50 latency", formatSeconds(row.p50)],
     ["p95 latency", formatSeconds(row.p95)],
