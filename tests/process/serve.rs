@@ -365,6 +365,10 @@ fn serve_errors_have_a_status_a_kind_and_a_position() {
     // Limits: request size, result size, time.
     let long = format!("SELECT {}1", "1 + ".repeat(600));
     server.post("/query", &long).error(413, "request_too_large");
+    let chunk = format!("{:x}\r\n{long}\r\n0\r\n\r\n", long.len());
+    server
+        .raw(format!("POST /query HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}").as_bytes())
+        .error(413, "request_too_large");
     server
         .post("/query", "SELECT * FROM logs")
         .error(422, "result_too_large");
@@ -736,4 +740,32 @@ fn serve_reports_a_followed_file_that_fails_and_goes_on() {
         "a failed follow makes the exit status 1"
     );
     assert!(rest.contains("error:"), "{rest}");
+}
+
+#[test]
+fn serve_follows_two_files_into_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    append(&a, &lines(0, 120));
+    append(&b, &lines(120, 80));
+    let server = serve(
+        &dir.path().join("db"),
+        &[
+            "--follow",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "-f",
+            "combined",
+        ],
+    );
+    wait_count(&server, 200);
+    append(&b, &lines(200, 30));
+    append(&a, &lines(230, 20));
+    wait_count(&server, 250);
+    assert_eq!(count_and_sum(&server), Some((250, 250 * 249 / 2)));
+    let h = server.get("/health").json();
+    let rows: Vec<u64> = (0..2)
+        .map(|i| h["following"][i]["rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [140, 110]);
 }
