@@ -697,6 +697,16 @@ fn serve_dashboard_in_a_browser_shows_appended_lines() {
         "SQL shown"
     );
 
+    // A view in the URL: one URI, over everything; every panel is filtered.
+    let view = r#"{"range":"all","filters":[{"column":"uri","value":"/p/3"}]}"#;
+    let dom = browse(
+        &format!("{url}#{}", encode(view)),
+        &["--dump-dom".to_string()],
+    );
+    assert!(dom.contains(&requests_tile("18")), "{dom}");
+    assert_eq!(dom.matches("uri = '/p/3'").count(), 6, "{dom}");
+    assert!(dom.contains("uri = /p/3 ×"), "the filter is shown: {dom}");
+
     append(&log, &lines(300, 200));
     wait_count(&server, 500);
     let dom = browse(&url, &["--dump-dom".to_string()]);

@@ -316,6 +316,29 @@ function drawRanking(id, title, result, sql, key, color) {
 
 // ---- filters and refresh ----
 
+// The range and filters live in the URL's fragment as JSON
+// (#{"range":"3600","filters":[{"column":"uri","value":"/"}]}), so a view can be
+// bookmarked or shared.
+function saveView() {
+  const view = { range: $("range").value, filters: state.filters };
+  history.replaceState(null, "", "#" + encodeURIComponent(JSON.stringify(view)));
+}
+
+function loadView() {
+  if (location.hash.length < 2) return;
+  try {
+    const view = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+    if ([...$("range").options].some((o) => o.value === view.range)) $("range").value = view.range;
+    if (Array.isArray(view.filters)) {
+      state.filters = view.filters
+        .filter((f) => f && typeof f.column === "string")
+        .map((f) => ({ column: f.column, value: f.value === undefined ? null : f.value }));
+    }
+  } catch (e) {
+    $("status").textContent = "ignored a malformed view in the URL: " + e.message;
+  }
+}
+
 function addFilter(column, value) {
   if (!state.filters.some((f) => f.column === column && f.value === value)) {
     state.filters.push({ column, value });
@@ -325,6 +348,7 @@ function addFilter(column, value) {
 }
 
 function drawFilters() {
+  saveView();
   $("filters").replaceChildren(
     ...state.filters.map((f, i) =>
       el("span", {
@@ -439,6 +463,7 @@ async function runConsole() {
 // ---- wiring ----
 
 $("range").addEventListener("change", () => {
+  saveView();
   $("custom").hidden = $("range").value !== "custom";
   if ($("range").value === "custom" && !$("from").value) {
     const end = new Date();
@@ -466,4 +491,7 @@ $("login").addEventListener("submit", (event) => {
 setInterval(() => {
   if ($("live").checked && state.following && !document.hidden) refresh();
 }, REFRESH_MS);
+loadView();
+$("custom").hidden = $("range").value !== "custom";
+drawFilters();
 refresh();
