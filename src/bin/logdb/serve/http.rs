@@ -219,6 +219,26 @@ mod tests {
         assert!(Target::parse("/q?sql=%é").is_err());
     }
 
+    proptest::proptest! {
+        /// Any URL text decodes or is refused, never panics; what decodes
+        /// round-trips through percent-encoding.
+        #[test]
+        fn any_url_decodes_or_is_refused(url in "\\PC*", value in "\\PC*") {
+            let _ = Target::parse(&url);
+            let encoded: String = value
+                .bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect();
+            let t = Target::parse(&format!("/query?sql={encoded}")).unwrap();
+            proptest::prop_assert_eq!(t.param(&["sql"]), Some(value.as_str()));
+        }
+
+        #[test]
+        fn any_message_gives_a_position_or_none(message in "\\PC*") {
+            let _ = sql_position(&message);
+        }
+    }
+
     #[test]
     fn positions_come_from_the_message_prefix() {
         assert_eq!(
