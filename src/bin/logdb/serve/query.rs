@@ -101,46 +101,13 @@ fn run(
     target: &Target,
     fallback: Format,
 ) -> Result<Reply, Reply> {
-    let in_url = target.param(&["sql", "query"]);
     let body = match request.method() {
         Method::Post => read_body(request, state.limits.max_request_bytes)?,
         _ => String::new(),
     };
-    let text = match (in_url, body.trim().is_empty()) {
-        (Some(_), false) => {
-            return Err(bad_request(
-                "the SQL is both in the URL (sql= or query=) and in the body; send it once",
-            ))
-        }
-        (Some(sql), true) => sql,
-        (None, false) => body.as_str(),
-        (None, true) => {
-            return Err(bad_request(
-                "no SQL: POST it as the request body or pass it as ?sql= (or ?query=)",
-            ))
-        }
-    };
-    if text.len() > state.limits.max_request_bytes {
-        return Err(Reply::error(
-            413,
-            "request_too_large",
-            &format!(
-                "the SQL has {} bytes; the limit is {} (--max-request-bytes)",
-                text.len(),
-                state.limits.max_request_bytes
-            ),
-        ));
-    }
+    let text = sql_text(target, &body, state.limits.max_request_bytes)?;
     let (sql, in_sql) = strip_format(text);
-    let named = in_sql
-        .or(target.param(&["format"]))
-        .or(target.param(&["default_format"]));
-    let format = match named {
-        Some(name) => Format::from_name(name).map_err(|m| bad_request(&m))?,
-        None => super::http::header(request, "Accept")
-            .and_then(Format::from_accept)
-            .unwrap_or(fallback),
-    };
+    let format = choose_format(request, target, in_sql, fallback)?;
 
     let sql_owned = sql.to_string();
     let reads_only = on_query_stack(sql.len(), move || {
@@ -170,6 +137,55 @@ fn run(
     let progress = Arc::new(Progress::default());
     let (result, elapsed) = execute(state, sql, slot, &progress)?;
     render_reply(&result, format, elapsed, &progress, state)
+}
+
+/// The SQL of a request: from the URL (`sql=` or ClickHouse's `query=`) or the body,
+/// not both, within `limit` bytes.
+fn sql_text<'a>(target: &'a Target, body: &'a str, limit: usize) -> Result<&'a str, Reply> {
+    let text = match (target.param(&["sql", "query"]), body.trim().is_empty()) {
+        (Some(_), false) => {
+            return Err(bad_request(
+                "the SQL is both in the URL (sql= or query=) and in the body; send it once",
+            ))
+        }
+        (Some(sql), true) => sql,
+        (None, false) => body,
+        (None, true) => {
+            return Err(bad_request(
+                "no SQL: POST it as the request body or pass it as ?sql= (or ?query=)",
+            ))
+        }
+    };
+    if text.len() > limit {
+        return Err(Reply::error(
+            413,
+            "request_too_large",
+            &format!(
+                "the SQL has {} bytes; the limit is {limit} (--max-request-bytes)",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// The answer's format: a trailing `FORMAT name` in the SQL, else `?format=`, else
+/// ClickHouse's `?default_format=`, else the Accept header, else `fallback`.
+fn choose_format(
+    request: &Request,
+    target: &Target,
+    in_sql: Option<&str>,
+    fallback: Format,
+) -> Result<Format, Reply> {
+    let named = in_sql
+        .or(target.param(&["format"]))
+        .or(target.param(&["default_format"]));
+    Ok(match named {
+        Some(name) => Format::from_name(name).map_err(|m| bad_request(&m))?,
+        None => super::http::header(request, "Accept")
+            .and_then(Format::from_accept)
+            .unwrap_or(fallback),
+    })
 }
 
 /// How long past its deadline a cancelled query may take to stop before the
