@@ -315,17 +315,19 @@ fn serve_answers_in_every_format_and_clickhouse_style() {
 #[test]
 fn serve_errors_have_a_status_a_kind_and_a_position() {
     let dir = tempfile::tempdir().unwrap();
-    // All lines have status 200: a self-join on status has 4000^2 pairs.
+    // All lines have status 200: a self-join on status has ROWS^2 pairs, which
+    // takes seconds (and the join does not stop at its cancel flag).
+    const ROWS: usize = 10_000;
     let (server, _) = follow_lines(
         dir.path(),
-        4000,
+        ROWS,
         &[
             "--max-request-bytes",
             "2000",
             "--max-result-bytes",
             "4000",
             "--timeout-ms",
-            "200",
+            "100",
         ],
     );
 
@@ -392,7 +394,7 @@ fn serve_errors_have_a_status_a_kind_and_a_position() {
     ] {
         server.post("/query", sql).error(403, "read_only");
     }
-    assert_eq!(count_and_sum(&server).map(|c| c.0), Some(4000));
+    assert_eq!(count_and_sum(&server).map(|c| c.0), Some(ROWS as u64));
 
     // A second, read-only server on the same database (no LOCK taken): a memory
     // limit, and one query slot that a running query holds.

@@ -143,7 +143,6 @@ pub fn run(args: ServeArgs, out: &mut impl Write) -> Result<bool> {
 
     let server = tiny_http::Server::http(listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-    let bound = server.server_addr().to_ip().unwrap_or(listen);
     let state = State {
         db,
         session,
@@ -160,62 +159,74 @@ pub fn run(args: ServeArgs, out: &mut impl Write) -> Result<bool> {
         followers: args.follow.iter().map(|f| Follower::new(f)).collect(),
         started: Instant::now(),
     };
-    let mut ok = true;
-    std::thread::scope(|scope| -> Result<()> {
-        let state = &state;
+    std::thread::scope(|scope| {
         let stop = &*stop;
         // Whatever ends this closure, early error included, stops every thread.
-        let result = (|| -> Result<()> {
-            scope.spawn(|| state.watchdog.run(stop));
-            let mut followers = Vec::new();
-            for follower in &state.followers {
-                let import_args = follow_args(&args, follower.file.clone());
-                followers.push(scope.spawn(move || {
-                    let start = Instant::now();
-                    (follower.run(&state.db, &import_args, stop), start.elapsed())
-                }));
-                follower.wait_for_table(&state.db, &args.into.table, stop);
-            }
-            for _ in 0..args.max_queries.max(1) + SPARE_WORKERS {
-                std::thread::Builder::new()
-                    .stack_size(WORKER_STACK)
-                    .spawn_scoped(scope, || serve_requests(state, &server, stop))
-                    .context("cannot start a request worker")?;
-            }
-            writeln!(out, "logdb serve: listening on http://{bound}")?;
-            for f in &state.followers {
-                writeln!(
-                    out,
-                    "following {} into table {}",
-                    f.file.display(),
-                    args.into.table
-                )?;
-            }
-            out.flush()?;
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            for (follower, handle) in state.followers.iter().zip(followers) {
-                let (result, elapsed) = handle
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("a follow thread panicked"))?;
-                writeln!(out, "{}:", follower.file.display())?;
-                match result {
-                    Ok(stats) => {
-                        let bytes = state.db.table_info(&args.into.table).map_or(0, |t| t.bytes);
-                        import_cmd::print_summary(out, &stats, bytes, elapsed)?;
-                    }
-                    Err(e) => {
-                        ok = false;
-                        writeln!(out, "error: {e:#}")?;
-                    }
-                }
-            }
-            Ok(())
-        })();
+        let result = serve_until_stopped(scope, &state, &server, &args, stop, out);
         stop.store(true, Ordering::Relaxed);
         result
-    })?;
+    })
+}
+
+/// What a follow thread returns: its import's outcome and how long it ran.
+type FollowOutcome = (Result<logdb::import::ImportStats>, Duration);
+
+/// Starts the watchdog, the followers and the request workers, waits for `stop`,
+/// then prints each followed file's summary. Returns whether every follow succeeded.
+fn serve_until_stopped<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    state: &'env State,
+    server: &'env tiny_http::Server,
+    args: &'env ServeArgs,
+    stop: &'env AtomicBool,
+    out: &mut impl Write,
+) -> Result<bool> {
+    scope.spawn(|| state.watchdog.run(stop));
+    let mut followers: Vec<std::thread::ScopedJoinHandle<'scope, FollowOutcome>> = Vec::new();
+    for follower in &state.followers {
+        let import_args = follow_args(args, follower.file.clone());
+        followers.push(scope.spawn(move || {
+            let start = Instant::now();
+            (follower.run(&state.db, &import_args, stop), start.elapsed())
+        }));
+        follower.wait_for_table(&state.db, &args.into.table, stop);
+    }
+    for _ in 0..args.max_queries.max(1) + SPARE_WORKERS {
+        std::thread::Builder::new()
+            .stack_size(WORKER_STACK)
+            .spawn_scoped(scope, || serve_requests(state, server, stop))
+            .context("cannot start a request worker")?;
+    }
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| args.listen.clone(), |a| a.to_string());
+    writeln!(out, "logdb serve: listening on http://{bound}")?;
+    for f in &state.followers {
+        let table = &args.into.table;
+        writeln!(out, "following {} into table {table}", f.file.display())?;
+    }
+    out.flush()?;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut ok = true;
+    for (follower, handle) in state.followers.iter().zip(followers) {
+        let (result, elapsed) = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a follow thread panicked"))?;
+        writeln!(out, "{}:", follower.file.display())?;
+        match result {
+            Ok(stats) => {
+                let bytes = state.db.table_info(&args.into.table).map_or(0, |t| t.bytes);
+                import_cmd::print_summary(out, &stats, bytes, elapsed)?;
+            }
+            Err(e) => {
+                ok = false;
+                writeln!(out, "error: {e:#}")?;
+            }
+        }
+    }
     Ok(ok)
 }
 
