@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn lines(from: usize, n: usize) -> String {
+pub(crate) fn lines(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| {
             format!(
@@ -22,7 +22,7 @@ fn lines(from: usize, n: usize) -> String {
         .collect()
 }
 
-fn append(path: &Path, text: &str) {
+pub(crate) fn append(path: &Path, text: &str) {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -75,7 +75,7 @@ fn wait_rows(db: &Path, want: u64) -> Duration {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     assert!(Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()

@@ -7,5 +7,6 @@ mod concurrency;
 mod follow;
 mod kill9;
 mod memory;
+mod serve;
 mod shell;
 mod shell_pty;

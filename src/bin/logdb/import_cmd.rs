@@ -130,6 +130,20 @@ impl ImportObserver for CliObserver {
     }
 }
 
+/// How parsed lines land in a table: the options `import` and `serve --follow` share.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TableArgs {
+    /// Table to import into (created with the format's schema).
+    #[arg(long, short = 't', default_value = "logs")]
+    pub table: String,
+    /// The nginx log_format string (with --format nginx).
+    #[arg(long)]
+    pub log_format: Option<String>,
+    /// Where uid comes from: param:NAME (default param:uid), field:NAME, remote_user, none.
+    #[arg(long)]
+    pub uid_from: Option<String>,
+}
+
 /// Arguments of `logdb import`.
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
@@ -147,15 +161,8 @@ pub struct ImportArgs {
     /// Log format: combined, common, nginx, elb, alb, jsonl, csv, tsv.
     #[arg(long, short = 'f')]
     pub format: String,
-    /// Table to import into (created with the format's schema).
-    #[arg(long, short = 't', default_value = "logs")]
-    pub table: String,
-    /// The nginx log_format string (with --format nginx).
-    #[arg(long)]
-    pub log_format: Option<String>,
-    /// Where uid comes from: param:NAME (default param:uid), field:NAME, remote_user, none.
-    #[arg(long)]
-    pub uid_from: Option<String>,
+    #[command(flatten)]
+    pub into: TableArgs,
     /// Write each rejected line here: file, line number, reason, text (tab-separated).
     #[arg(long)]
     pub reject_file: Option<PathBuf>,
@@ -186,7 +193,7 @@ pub struct ImportArgs {
 /// Runs an import and prints the summary. Returns whether every file was read whole.
 pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     // Bad options fail before the database directory is created.
-    if let Some(s) = &args.uid_from {
+    if let Some(s) = &args.into.uid_from {
         parse_uid_source(s)?;
     }
     let mut builder = Db::builder();
@@ -199,17 +206,17 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     run_on(&db, &args, out)
 }
 
-/// Imports into an open database (`args.db` and `args.segment_rows` are not used)
-/// and prints the summary. Returns whether every file was read whole.
-pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> {
+/// The library's import options for `args` (`import`, `.import` and `serve --follow`
+/// build them here, so a followed file is read the same way by all three).
+pub fn import_options(args: &ImportArgs) -> Result<ImportOptions> {
     let mut opts = ImportOptions::new(&args.format);
-    opts.table = args.table.clone();
+    opts.table = args.into.table.clone();
     opts.parser = ParserOptions {
-        uid_from: match &args.uid_from {
+        uid_from: match &args.into.uid_from {
             Some(s) => parse_uid_source(s)?,
             None => UidSource::default(),
         },
-        log_format: args.log_format.clone(),
+        log_format: args.into.log_format.clone(),
         ..Default::default()
     };
     opts.max_rejects = args.max_rejects;
@@ -220,6 +227,13 @@ pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> 
         .commit_ms
         .map(Duration::from_millis)
         .or(stdin.then(|| Duration::from_secs(1)));
+    Ok(opts)
+}
+
+/// Imports into an open database (`args.db` and `args.segment_rows` are not used)
+/// and prints the summary. Returns whether every file was read whole.
+pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> {
+    let opts = import_options(args)?;
     let sources: Vec<Source> = args
         .inputs
         .iter()

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod bench;
 mod demo;
 mod import_cmd;
+mod serve;
 mod shell;
 
 use anyhow::{Context, Result};
@@ -56,6 +57,8 @@ enum Command {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Follow log files, answer SQL over HTTP and show a live dashboard.
+    Serve(serve::ServeArgs),
     /// Time SQL queries in-process and write timings and result rows as JSON.
     BenchQueries(bench::BenchArgs),
     /// Verify every checksum, and that manifest, segments and indexes agree.
@@ -190,6 +193,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(args) => Ok(if serve::run(args, &mut out)? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
         Command::BenchQueries(args) => Ok(if bench::run(args, &mut out)? {
             ExitCode::SUCCESS
         } else {
