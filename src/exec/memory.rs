@@ -121,8 +121,13 @@ impl Reservation {
         // and a small reservation is counted at about its size.
         let target = bytes.saturating_add(bytes.min(GRAIN / 2));
         if bytes > self.settled {
-            self.pool.grow(target - self.settled, self.operator)?;
-            self.settled = target;
+            // The slack never makes a query fail: near the limit, settle exactly.
+            if self.pool.grow(target - self.settled, self.operator).is_ok() {
+                self.settled = target;
+            } else {
+                self.pool.grow(bytes - self.settled, self.operator)?;
+                self.settled = bytes;
+            }
         } else if self.settled - bytes > GRAIN {
             self.pool.shrink(self.settled - target);
             self.settled = target;
@@ -182,6 +187,12 @@ mod tests {
         assert_eq!(b.size(), 0);
         a.resize(0).unwrap();
         b.resize(4 * GRAIN).unwrap();
+        // Settling ahead stops at the limit: what is held may reach it exactly.
+        let mut c = pool.reservation("distinct");
+        c.resize(10 * GRAIN - pool.used()).unwrap();
+        assert_eq!(pool.used(), 10 * GRAIN);
+        assert!(c.grow(1).is_err());
+        drop(c);
         drop(a);
         drop(b);
         assert_eq!(pool.used(), 0);

@@ -633,7 +633,7 @@ fn chromium() -> Option<PathBuf> {
 /// Runs headless Chromium on `url` with `args` (a fresh profile, the arguments a
 /// root user in a container needs, 5 s of virtual time for the page's first
 /// refresh) and returns its stdout. A run that hangs (headless Chromium's virtual
-/// time sometimes never ends) is killed after 30 s and tried again, twice.
+/// time sometimes never ends) is killed after 60 s and tried again, twice.
 fn browse(url: &str, args: &[String]) -> String {
     for _ in 0..3 {
         let profile = tempfile::tempdir().unwrap();
@@ -662,7 +662,7 @@ fn browse(url: &str, args: &[String]) -> String {
             text
         });
         let start = Instant::now();
-        while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(30) {
+        while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_millis(50));
         }
         if child.try_wait().unwrap().is_none() {
