@@ -144,6 +144,11 @@ pub fn expand_sources(sources: &[Source]) -> Result<Vec<Source>> {
                 let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
                 if meta.is_dir() {
                     self.dir(&p)?;
+                } else if !meta.is_file() {
+                    // A pipe, socket or device found by the walk is not a log
+                    // file (reading a pipe would wait for a writer forever); named
+                    // on the command line, it is read like stdin.
+                    continue;
                 } else if self.files.insert(file_identity(&meta)) {
                     self.out.push(Source::Path(p));
                 }
