@@ -66,7 +66,7 @@ fn key_columns<'a>(all: &'a Batch, keys: &[SortKey]) -> Result<Vec<Cow<'a, Colum
 }
 
 /// Row order under `keys` (NULLs placed per key), ties by row number.
-fn compare(keys: &[SortKey], key_cols: &[Cow<'_, Column>], a: u32, b: u32) -> Ordering {
+pub(crate) fn compare(keys: &[SortKey], key_cols: &[Cow<'_, Column>], a: u32, b: u32) -> Ordering {
     let (a, b) = (a as usize, b as usize);
     for (k, c) in keys.iter().zip(key_cols) {
         let o = match (c.is_valid(a), c.is_valid(b)) {
