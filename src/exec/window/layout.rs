@@ -26,16 +26,18 @@ fn same(cols: &[Column], a: usize, b: usize) -> bool {
 }
 
 impl Layout {
-    /// Boundaries from the sorted partition-key and order-key columns.
-    pub fn new(n: usize, partition: &[Column], order: &[Column]) -> Layout {
+    /// Boundaries of the rows `order` (input positions), whose partition ids are
+    /// `ids` (by input position) and whose order keys are `sorted` (in `order`).
+    pub fn new(ids: &[u32], order: &[u32], sorted: &[Column]) -> Layout {
+        let n = order.len();
         let mut partitions = Vec::new();
         let mut peers = Vec::new();
         for i in 0..n {
-            let new_partition = i == 0 || !same(partition, i - 1, i);
+            let new_partition = i == 0 || ids[order[i - 1] as usize] != ids[order[i] as usize];
             if new_partition {
                 partitions.push(i as u32);
             }
-            if new_partition || !same(order, i - 1, i) {
+            if new_partition || !same(sorted, i - 1, i) {
                 peers.push(i as u32);
             }
         }

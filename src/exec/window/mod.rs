@@ -1,9 +1,9 @@
 //! The Window operator: window functions over a materialized input.
 //!
 //! The input is concatenated once. Window expressions that partition and order
-//! their rows the same way share one sort of the row numbers by (partition keys,
-//! order keys), ties broken by input position; other specs are sorted one after
-//! the other. Over the sorted rows, `layout.rs` finds the partition and peer-group
+//! their rows the same way share one row order (`order.rs`: partitions made
+//! contiguous, then the order keys, then input position); other specs are
+//! ordered one after the other. Over the sorted rows, `layout.rs` finds the partition and peer-group
 //! boundaries and each row's frame, `functions.rs` computes the ranking and value
 //! functions and `aggregate.rs` the aggregates over frames. Each result column
 //! goes back to the input's row order; the output is the input's columns, then
@@ -15,9 +15,8 @@
 mod aggregate;
 mod functions;
 mod layout;
+mod order;
 
-use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use super::materialized::{self, batch_bytes};
@@ -26,7 +25,7 @@ use super::sort::{self, column_bytes};
 use super::vector;
 use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
 use crate::error::{Error, Result};
-use crate::plan::{Expr, SortKey, WindowExpr, WindowFunc};
+use crate::plan::{Expr, WindowExpr, WindowFunc};
 use crate::schema::DataType;
 use layout::Layout;
 
@@ -52,20 +51,20 @@ pub(super) fn window(
             continue;
         }
         let spec = &windows[j].0;
-        // Keys, sorted keys, the row order and its inverse.
-        let keys: Vec<&Expr> = spec
-            .partition_by
-            .iter()
-            .chain(spec.order_by.iter().map(|k| &k.expr))
-            .collect();
-        let key_cols = eval_columns(&mut all, &keys)?;
-        let key_bytes: usize = key_cols.iter().map(column_bytes).sum();
-        mem.grow(2 * key_bytes + 8 * n)?;
-        let order = sort_order(spec, &key_cols, n, threads);
-        let sorted: Vec<Column> = key_cols.iter().map(|c| c.take(&order)).collect();
-        drop(key_cols);
-        let (part, ord) = sorted.split_at(spec.partition_by.len());
-        let layout = Layout::new(n, part, ord);
+        // Partition ids, the row order, the sorted order keys.
+        let part_exprs: Vec<&Expr> = spec.partition_by.iter().collect();
+        let order_exprs: Vec<&Expr> = spec.order_by.iter().map(|k| &k.expr).collect();
+        let part_cols = eval_columns(&mut all, &part_exprs)?;
+        let order_cols = eval_columns(&mut all, &order_exprs)?;
+        let key_bytes: usize = part_cols.iter().chain(&order_cols).map(column_bytes).sum();
+        mem.grow(key_bytes + 32 * n)?;
+        let ids = order::partition_ids(&part_cols, n);
+        drop(part_cols);
+        let order = order::sort_rows(&ids, &spec.order_by, &order_cols, threads);
+        let ord: Vec<Column> = order_cols.iter().map(|c| c.take(&order)).collect();
+        drop(order_cols);
+        let layout = Layout::new(&ids, &order, &ord);
+        drop(ids);
         let mut inverse = vec![0u32; n];
         for (pos, &row) in order.iter().enumerate() {
             inverse[row as usize] = pos as u32;
@@ -75,7 +74,7 @@ pub(super) fn window(
             if results[k].is_some() || !w.same_order(spec) {
                 continue;
             }
-            let r = evaluate(w, &mut all, &order, &layout, ord, &mut mem)?;
+            let r = evaluate(w, &mut all, &order, &layout, &ord, &mut mem)?;
             let r = r.take(&inverse);
             mem.grow(column_bytes(&r))?;
             results[k] = Some(r);
@@ -102,77 +101,6 @@ fn eval_columns(all: &mut Batch, exprs: &[&Expr]) -> Result<Vec<Column>> {
             })
             .collect()
     })
-}
-
-/// The row numbers `0..n` sorted by the partition keys (ascending, NULLs last)
-/// then the order keys, ties in input order. Chunks are sorted on up to `threads`
-/// threads and merged.
-fn sort_order(spec: &WindowExpr, key_cols: &[Column], n: usize, threads: usize) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    if key_cols.is_empty() {
-        return order;
-    }
-    let keys: Vec<SortKey> = spec
-        .partition_by
-        .iter()
-        .map(|e| SortKey {
-            expr: e.clone(),
-            descending: false,
-            nulls_first: false,
-        })
-        .chain(spec.order_by.iter().cloned())
-        .collect();
-    let cols: Vec<Cow<'_, Column>> = key_cols.iter().map(Cow::Borrowed).collect();
-    let cmp = |a: &u32, b: &u32| sort::compare(&keys, &cols, *a, *b);
-    parallel_sort(&mut order, threads, &cmp);
-    order
-}
-
-/// Sorts `v` by `cmp` (a total order): chunks on threads, then merged pairwise.
-fn parallel_sort<F>(v: &mut [u32], threads: usize, cmp: &F)
-where
-    F: Fn(&u32, &u32) -> Ordering + Sync,
-{
-    /// Below this many rows per thread, one thread sorts everything.
-    const MIN_CHUNK: usize = 1 << 16;
-    let parts = threads.min(v.len() / MIN_CHUNK).max(1);
-    if parts == 1 {
-        v.sort_unstable_by(cmp);
-        return;
-    }
-    let chunk = v.len().div_ceil(parts);
-    std::thread::scope(|s| {
-        for c in v.chunks_mut(chunk) {
-            s.spawn(move || c.sort_unstable_by(cmp));
-        }
-    });
-    let mut width = chunk;
-    let mut buf = vec![0u32; v.len()];
-    while width < v.len() {
-        std::thread::scope(|s| {
-            for (src, dst) in v.chunks(2 * width).zip(buf.chunks_mut(2 * width)) {
-                s.spawn(move || merge(src, width.min(src.len()), dst, cmp));
-            }
-        });
-        v.copy_from_slice(&buf);
-        width *= 2;
-    }
-}
-
-/// Merges the sorted runs `src[..mid]` and `src[mid..]` into `dst`.
-fn merge<F: Fn(&u32, &u32) -> Ordering>(src: &[u32], mid: usize, dst: &mut [u32], cmp: &F) {
-    let (a, b) = src.split_at(mid);
-    let (mut i, mut j) = (0, 0);
-    for d in dst.iter_mut() {
-        let take_a = j == b.len() || (i < a.len() && cmp(&a[i], &b[j]) != Ordering::Greater);
-        if take_a {
-            *d = a[i];
-            i += 1;
-        } else {
-            *d = b[j];
-            j += 1;
-        }
-    }
 }
 
 /// An integer literal argument (the binder allows only literals there).
