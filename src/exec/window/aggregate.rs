@@ -6,7 +6,6 @@
 use std::cmp::Ordering;
 
 use super::super::sort::cmp_cell;
-use super::functions::gather;
 use crate::column::{Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};
 use crate::plan::AggFunc;
@@ -62,16 +61,26 @@ pub(super) fn tree_bytes(n: usize) -> usize {
     n * (2 * 24 + 8 + 16)
 }
 
-/// `func` of `arg` (sorted; `None` for `count(*)`) over each frame. `include`
-/// marks the rows a FILTER keeps.
+/// An aggregate's result per sorted row: values, or (min and max) the sorted
+/// row whose value it is.
+pub(super) enum Output {
+    Sorted(Column),
+    Rows(Vec<Option<u32>>),
+}
+
+/// `func` of `arg` (in input order; `None` for `count(*)`) over each frame of the
+/// rows `order` (input positions). `counted` marks the sorted rows an aggregate
+/// takes (FILTER TRUE, argument not NULL).
 pub(super) fn aggregate(
     func: AggFunc,
     arg: Option<&Column>,
-    include: Option<&Bitmap>,
+    order: &[u32],
+    counted: &Bitmap,
     frames: &[(u32, u32)],
-) -> Result<Column> {
+) -> Result<Output> {
     let n = frames.len();
-    let counted = |i: usize| include.is_none_or(|b| b.get(i)) && arg.is_none_or(|c| c.is_valid(i));
+    let counted = |i: usize| counted.get(i);
+    let row = |i: usize| order[i] as usize;
     match (func, arg.map(|c| &c.data)) {
         (AggFunc::CountStar | AggFunc::Count, _) => {
             let tree =
@@ -80,13 +89,13 @@ pub(super) fn aggregate(
                 .iter()
                 .map(|&(s, e)| tree.query(s as usize, e as usize))
                 .collect();
-            Ok(Column::new(ColumnData::Int64(out)))
+            Ok(Output::Sorted(Column::new(ColumnData::Int64(out))))
         }
         (AggFunc::Sum | AggFunc::Avg, Some(ColumnData::Int64(v))) => {
             let leaves = (0..n)
                 .map(|i| {
                     if counted(i) {
-                        (v[i] as i128, 1i64)
+                        (v[row(i)] as i128, 1i64)
                     } else {
                         (0, 0)
                     }
@@ -97,9 +106,8 @@ pub(super) fn aggregate(
                 .iter()
                 .map(|&(s, e)| tree.query(s as usize, e as usize));
             if func == AggFunc::Avg {
-                return Ok(floats(
-                    sums.map(|(s, c)| (c > 0).then(|| s as f64 / c as f64)),
-                ));
+                let avg = sums.map(|(s, c)| (c > 0).then(|| s as f64 / c as f64));
+                return Ok(Output::Sorted(floats(avg)));
             }
             let mut out = Vec::with_capacity(n);
             for (s, c) in sums {
@@ -109,18 +117,24 @@ pub(super) fn aggregate(
                     None
                 });
             }
-            Ok(with_nulls(out, ColumnData::Int64))
+            Ok(Output::Sorted(with_nulls(out, ColumnData::Int64)))
         }
         (AggFunc::Sum | AggFunc::Avg, Some(ColumnData::Float64(v))) => {
             let leaves = (0..n)
-                .map(|i| if counted(i) { (v[i], 1i64) } else { (0.0, 0) })
+                .map(|i| {
+                    if counted(i) {
+                        (v[row(i)], 1i64)
+                    } else {
+                        (0.0, 0)
+                    }
+                })
                 .collect();
             let tree = SegmentTree::new(leaves, (0.0f64, 0i64), |a, b| (a.0 + b.0, a.1 + b.1));
             let avg = func == AggFunc::Avg;
-            Ok(floats(frames.iter().map(|&(s, e)| {
+            Ok(Output::Sorted(floats(frames.iter().map(|&(s, e)| {
                 let (sum, c) = tree.query(s as usize, e as usize);
                 (c > 0).then(|| if avg { sum / c as f64 } else { sum })
-            })))
+            }))))
         }
         (AggFunc::Min | AggFunc::Max, Some(_)) => {
             let Some(c) = arg else {
@@ -134,7 +148,7 @@ pub(super) fn aggregate(
             // Leaves are row numbers; a node keeps the row of the extreme value.
             let pick = |a: Option<u32>, b: Option<u32>| match (a, b) {
                 (Some(x), Some(y)) => {
-                    if cmp_cell(c, y as usize, c, x as usize) == want {
+                    if cmp_cell(c, row(y as usize), c, row(x as usize)) == want {
                         Some(y)
                     } else {
                         Some(x)
@@ -149,7 +163,7 @@ pub(super) fn aggregate(
                 .iter()
                 .map(|&(s, e)| tree.query(s as usize, e as usize))
                 .collect();
-            Ok(gather(c, &rows, None))
+            Ok(Output::Rows(rows))
         }
         _ => Err(Error::Internal(format!(
             "window aggregate {func:?} over this argument type"

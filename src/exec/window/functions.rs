@@ -68,136 +68,135 @@ fn ntile(row: i64, size: i64, buckets: i64) -> i64 {
     }
 }
 
-/// The positions of the non-NULL rows of `c`, and for each row how many of them
-/// come before it (`n + 1` entries): what IGNORE NULLS counts in.
-pub(super) struct NonNull {
+/// The positions of the rows that count (with IGNORE NULLS, those whose value is
+/// not NULL), and for each row how many of them come before it (`n + 1`
+/// entries).
+struct Counted {
     positions: Vec<u32>,
     before: Vec<u32>,
 }
 
-impl NonNull {
-    pub fn new(c: &Column) -> NonNull {
-        let n = c.len();
+impl Counted {
+    fn new(valid: &Bitmap) -> Counted {
+        let n = valid.len();
         let mut positions = Vec::new();
         let mut before = Vec::with_capacity(n + 1);
         for i in 0..n {
             before.push(positions.len() as u32);
-            if c.is_valid(i) {
+            if valid.get(i) {
                 positions.push(i as u32);
             }
         }
         before.push(positions.len() as u32);
-        NonNull { positions, before }
+        Counted { positions, before }
     }
 
-    /// The `k`-th (0-based) non-NULL row in `[s, e)`.
+    /// The `k`-th (0-based) counted row in `[s, e)`.
     fn nth_in(&self, s: usize, e: usize, k: usize) -> Option<u32> {
-        let first = self.before[s] as usize;
-        let j = first.checked_add(k)?;
+        let j = (self.before[s] as usize).checked_add(k)?;
         (j < self.before[e] as usize).then(|| self.positions[j])
     }
 
-    /// The last non-NULL row in `[s, e)`.
+    /// The last counted row in `[s, e)`.
     fn last_in(&self, s: usize, e: usize) -> Option<u32> {
         let (a, b) = (self.before[s] as usize, self.before[e] as usize);
         (b > a).then(|| self.positions[b - 1])
     }
 }
 
-/// `lag` (`forward` false) or `lead`: the value `offset` rows before (after) the
-/// current one in its partition, or `default` (in sorted order) when there is no
-/// such row. With IGNORE NULLS, rows whose value is NULL are not counted.
+/// `lag` (`forward` false) or `lead`: for each sorted row, the row `offset` rows
+/// before (after) it in its partition, if any. With `valid` (IGNORE NULLS) only
+/// the rows it marks count.
 pub(super) fn lag_lead(
     layout: &Layout,
-    values: &Column,
+    valid: &Option<Bitmap>,
     offset: i64,
     forward: bool,
-    default: Option<&Column>,
-    ignore_nulls: bool,
-) -> Column {
-    let n = values.len();
-    let non_null = ignore_nulls.then(|| NonNull::new(values));
+) -> Vec<Option<u32>> {
+    let counted = valid.as_ref().map(Counted::new);
     // A negative offset looks the other way.
     let (forward, k) = (forward != (offset < 0), offset.unsigned_abs() as usize);
-    let mut rows: Vec<Option<u32>> = Vec::with_capacity(n);
+    let mut rows: Vec<Option<u32>> = Vec::new();
     layout.for_each_partition(|ps, pe, _, _| {
         for i in ps..pe {
-            rows.push(match (&non_null, forward) {
+            rows.push(match (&counted, forward) {
                 (None, false) => i.checked_sub(k).filter(|&j| j >= ps).map(|j| j as u32),
                 (None, true) => i.checked_add(k).filter(|&j| j < pe).map(|j| j as u32),
                 (Some(_), _) if k == 0 => Some(i as u32),
-                (Some(nn), false) => {
-                    let before = nn.before[i] as usize;
-                    before
-                        .checked_sub(k)
-                        .map(|j| nn.positions[j])
-                        .filter(|&j| j as usize >= ps)
-                }
-                (Some(nn), true) => nn.nth_in(i + 1, pe, k - 1),
+                (Some(c), false) => (c.before[i] as usize)
+                    .checked_sub(k)
+                    .map(|j| c.positions[j])
+                    .filter(|&j| j as usize >= ps),
+                (Some(c), true) => c.nth_in(i + 1, pe, k - 1),
             });
         }
     });
-    gather(values, &rows, default)
+    rows
 }
 
-/// `first_value`, `last_value` and `nth_value` (the `nth`, 1-based) over each
-/// row's frame.
+/// `first_value`, `last_value` and `nth_value` (the `nth`, 1-based): for each
+/// sorted row, the row of its frame whose value it takes, if any. With `valid`
+/// (IGNORE NULLS) only the rows it marks count.
 pub(super) fn frame_value(
     func: WindowFunc,
-    values: &Column,
+    valid: &Option<Bitmap>,
     frames: &[(u32, u32)],
     nth: usize,
-    ignore_nulls: bool,
-) -> Column {
-    let non_null = ignore_nulls.then(|| NonNull::new(values));
-    let rows: Vec<Option<u32>> = frames
+) -> Vec<Option<u32>> {
+    let counted = valid.as_ref().map(Counted::new);
+    frames
         .iter()
         .map(|&(s, e)| {
             let (s, e) = (s as usize, e as usize);
-            match (func, &non_null) {
+            match (func, &counted) {
                 (WindowFunc::LastValue, None) => (e > s).then(|| (e - 1) as u32),
-                (WindowFunc::LastValue, Some(nn)) => nn.last_in(s, e),
+                (WindowFunc::LastValue, Some(c)) => c.last_in(s, e),
                 (WindowFunc::FirstValue, None) => (e > s).then_some(s as u32),
-                (WindowFunc::FirstValue, Some(nn)) => nn.nth_in(s, e, 0),
+                (WindowFunc::FirstValue, Some(c)) => c.nth_in(s, e, 0),
                 (_, None) => s.checked_add(nth - 1).filter(|&j| j < e).map(|j| j as u32),
-                (_, Some(nn)) => nn.nth_in(s, e, nth - 1),
+                (_, Some(c)) => c.nth_in(s, e, nth - 1),
             }
         })
-        .collect();
-    gather(values, &rows, None)
+        .collect()
 }
 
 /// Row `rows[i]` of `src` for each `i`; where that is `None`, row `i` of
 /// `default`, or NULL.
 pub(super) fn gather(src: &Column, rows: &[Option<u32>], default: Option<&Column>) -> Column {
-    let n = src.len() as u32;
-    let mut all = src.clone();
     if let Some(d) = default {
-        all.append(d);
+        if rows.iter().any(Option::is_none) {
+            // Rows of the default follow the source's.
+            let n = src.len() as u32;
+            let mut both = src.clone();
+            both.append(d);
+            let take: Vec<u32> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| r.unwrap_or(n + i as u32))
+                .collect();
+            return both.take(&take);
+        }
     }
-    // One NULL row at the end stands for "no value".
-    let null_row = all.len() as u32;
-    all.data.push_default();
-    let len = all.len();
-    all.validity
-        .get_or_insert_with(|| Bitmap::new(len - 1, true))
-        .push(false);
-    let take: Vec<u32> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| match (r, default) {
-            (Some(j), _) => *j,
-            (None, Some(_)) => n + i as u32,
-            (None, None) => null_row,
-        })
-        .collect();
-    let mut out = all.take(&take);
-    if out
-        .validity
-        .as_ref()
-        .is_some_and(|v| v.count_ones() == v.len())
-    {
-        out.validity = None;
+    // `None` takes row 0 (any row) and is then marked NULL.
+    let take: Vec<u32> = rows.iter().map(|r| r.unwrap_or(0)).collect();
+    if src.is_empty() {
+        let mut out = Column::new(ColumnData::empty(src.data.physical()));
+        for _ in rows {
+            out.data.push_default();
+        }
+        out.validity = (!rows.is_empty()).then(|| Bitmap::new(rows.len(), false));
+        return out;
+    }
+    let mut out = src.take(&take);
+    if rows.iter().any(Option::is_none) {
+        let v = out
+            .validity
+            .get_or_insert_with(|| Bitmap::new(rows.len(), true));
+        for (i, r) in rows.iter().enumerate() {
+            if r.is_none() {
+                v.set(i, false);
+            }
+        }
     }
     out
 }

@@ -51,31 +51,48 @@ pub(super) fn window(
             continue;
         }
         let spec = &windows[j].0;
+        let group: Vec<&WindowExpr> = windows[j..]
+            .iter()
+            .map(|(w, _)| w)
+            .filter(|w| w.same_order(spec))
+            .collect();
+        let cols = Columns::new(&mut all, &group)?;
+        mem.grow(cols.bytes())?;
         // Partition ids, the row order, the sorted order keys.
-        let part_exprs: Vec<&Expr> = spec.partition_by.iter().collect();
-        let order_exprs: Vec<&Expr> = spec.order_by.iter().map(|k| &k.expr).collect();
-        let part_cols = eval_columns(&mut all, &part_exprs)?;
-        let order_cols = eval_columns(&mut all, &order_exprs)?;
-        let key_bytes: usize = part_cols.iter().chain(&order_cols).map(column_bytes).sum();
-        mem.grow(key_bytes + 32 * n)?;
-        let ids = order::partition_ids(&part_cols, n);
-        drop(part_cols);
-        let order = order::sort_rows(&ids, &spec.order_by, &order_cols, threads);
-        let ord: Vec<Column> = order_cols.iter().map(|c| c.take(&order)).collect();
-        drop(order_cols);
-        let layout = Layout::new(&ids, &order, &ord);
+        let part: Vec<&Column> = spec
+            .partition_by
+            .iter()
+            .map(|e| cols.get(&all, e))
+            .collect::<Result<_>>()?;
+        let ord: Vec<&Column> = spec
+            .order_by
+            .iter()
+            .map(|k| cols.get(&all, &k.expr))
+            .collect::<Result<_>>()?;
+        mem.grow(24 * n)?;
+        let ids = order::partition_ids(&part, n);
+        let order = order::sort_rows(&ids, &spec.order_by, &ord, threads);
+        let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();
+        let layout = Layout::new(&ids, &order, &sorted);
         drop(ids);
         let mut inverse = vec![0u32; n];
         for (pos, &row) in order.iter().enumerate() {
             inverse[row as usize] = pos as u32;
         }
+        let ctx = Sorted {
+            all: &all,
+            cols: &cols,
+            order: &order,
+            inverse: &inverse,
+            layout: &layout,
+            order_cols: &sorted,
+        };
         for k in j..windows.len() {
             let w = &windows[k].0;
             if results[k].is_some() || !w.same_order(spec) {
                 continue;
             }
-            let r = evaluate(w, &mut all, &order, &layout, &ord, &mut mem)?;
-            let r = r.take(&inverse);
+            let r = ctx.evaluate(w, &mut mem)?;
             mem.grow(column_bytes(&r))?;
             results[k] = Some(r);
         }
@@ -87,20 +104,60 @@ pub(super) fn window(
     Ok(vec![all])
 }
 
-/// Evaluates `exprs` over every row of `all` into columns.
-fn eval_columns(all: &mut Batch, exprs: &[&Expr]) -> Result<Vec<Column>> {
-    let used = vec![true; all.columns.len()];
-    materialized::with_vectors(all, &used, |vecs, n| {
-        exprs
-            .iter()
-            .map(|e| {
-                let v = vector::eval(e, vecs, n)?;
-                let mut c = Column::new(ColumnData::empty(e.data_type().physical()));
-                v.append_to(&mut c, None, n);
-                Ok(c)
-            })
-            .collect()
-    })
+/// The columns a group of window expressions with one spec reads: plain column
+/// references are the input's own columns, other expressions are evaluated once.
+struct Columns {
+    computed: Vec<(Expr, Column)>,
+}
+
+impl Columns {
+    fn new(all: &mut Batch, group: &[&WindowExpr]) -> Result<Columns> {
+        let mut exprs: Vec<&Expr> = Vec::new();
+        for e in group.iter().flat_map(|w| w.exprs()) {
+            if !matches!(e, Expr::Column { .. }) && !exprs.contains(&e) {
+                exprs.push(e);
+            }
+        }
+        let used = vec![true; all.columns.len()];
+        let computed = materialized::with_vectors(all, &used, |vecs, n| {
+            exprs
+                .iter()
+                .map(|e| {
+                    let v = vector::eval(e, vecs, n)?;
+                    let mut c = Column::new(ColumnData::empty(e.data_type().physical()));
+                    v.append_to(&mut c, None, n);
+                    Ok(((*e).clone(), c))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        Ok(Columns { computed })
+    }
+
+    fn bytes(&self) -> usize {
+        self.computed.iter().map(|(_, c)| column_bytes(c)).sum()
+    }
+
+    /// The column of `e` (one of the group's expressions), in input order.
+    fn get<'a>(&'a self, all: &'a Batch, e: &Expr) -> Result<&'a Column> {
+        let found = match e {
+            Expr::Column { index, .. } => all.columns.get(*index),
+            _ => self.computed.iter().find(|(x, _)| x == e).map(|(_, c)| c),
+        };
+        found.ok_or_else(|| Error::Internal(format!("window: no column for {e}")))
+    }
+}
+
+/// One spec's rows in order: what its window expressions are evaluated over.
+struct Sorted<'a> {
+    all: &'a Batch,
+    cols: &'a Columns,
+    /// Input position of each sorted row.
+    order: &'a [u32],
+    /// Sorted position of each input row.
+    inverse: &'a [u32],
+    layout: &'a Layout,
+    /// The ORDER BY keys, sorted.
+    order_cols: &'a [Column],
 }
 
 /// An integer literal argument (the binder allows only literals there).
@@ -117,101 +174,131 @@ fn literal_int(e: Option<&Expr>, what: &str) -> Result<Option<i64>> {
     }
 }
 
-/// One window expression over the sorted rows, in sorted order.
-fn evaluate(
-    w: &WindowExpr,
-    all: &mut Batch,
-    order: &[u32],
-    layout: &Layout,
-    order_cols: &[Column],
-    mem: &mut super::memory::Reservation,
-) -> Result<Column> {
-    let n = order.len();
-    let sorted_arg = |all: &mut Batch, k: usize| -> Result<Column> {
+impl Sorted<'_> {
+    /// Argument `k` of `w`, in input order.
+    fn arg(&self, w: &WindowExpr, k: usize) -> Result<&Column> {
         let e = w
             .args
             .get(k)
             .ok_or_else(|| Error::Internal(format!("{} lacks argument {k}", w.func.name())))?;
-        let c = eval_columns(all, &[e])?.remove(0);
-        Ok(c.take(order))
-    };
-    let frames = |mem: &mut super::memory::Reservation| -> Result<Vec<(u32, u32)>> {
-        mem.grow(aggregate::tree_bytes(n))?;
-        layout::frames(layout, &w.frame, &w.order_by, order_cols)
-    };
-    match w.func {
-        WindowFunc::RowNumber
-        | WindowFunc::Rank
-        | WindowFunc::DenseRank
-        | WindowFunc::PercentRank
-        | WindowFunc::CumeDist => functions::ranking(w.func, layout, n, None),
-        WindowFunc::Ntile => {
-            let buckets = literal_int(w.args.first(), "the ntile count")?;
-            functions::ranking(w.func, layout, n, buckets)
+        self.cols.get(self.all, e)
+    }
+
+    /// Rows chosen per sorted position (as sorted positions) turned into the
+    /// values of `src` per input row; `default` (input order) where none is.
+    fn pick(&self, src: &Column, rows: &[Option<u32>], default: Option<&Column>) -> Column {
+        let mut by_input = vec![None; rows.len()];
+        for (i, r) in rows.iter().enumerate() {
+            by_input[self.order[i] as usize] = r.map(|j| self.order[j as usize]);
         }
-        WindowFunc::Lag | WindowFunc::Lead => {
-            let values = sorted_arg(all, 0)?;
-            let offset = match w.args.get(1) {
-                Some(e) => literal_int(Some(e), "the lag/lead offset")?,
-                None => Some(1),
-            };
-            let Some(offset) = offset else {
-                // A NULL offset: NULL everywhere.
-                return Ok(functions::gather(&values, &vec![None; n], None));
-            };
-            let default = match w.args.get(2) {
-                Some(_) => Some(sorted_arg(all, 2)?),
-                None => None,
-            };
-            Ok(functions::lag_lead(
-                layout,
-                &values,
-                offset,
-                w.func == WindowFunc::Lead,
-                default.as_ref(),
-                w.ignore_nulls,
-            ))
-        }
-        WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue => {
-            let values = sorted_arg(all, 0)?;
-            let nth = match w.func {
-                WindowFunc::NthValue => literal_int(w.args.get(1), "the nth_value index")?,
-                _ => Some(1),
-            };
-            let Some(nth) = nth.filter(|&k| k >= 1) else {
-                return Ok(functions::gather(&values, &vec![None; n], None));
-            };
-            let frames = frames(mem)?;
-            Ok(functions::frame_value(
-                w.func,
-                &values,
-                &frames,
-                nth as usize,
-                w.ignore_nulls,
-            ))
-        }
-        WindowFunc::Agg(func) => {
-            let arg = match w.args.first() {
-                Some(_) => Some(sorted_arg(all, 0)?),
-                None => None,
-            };
-            let include = match &w.filter {
-                Some(f) => {
-                    let c = eval_columns(all, &[f])?.remove(0).take(order);
-                    let mut b = Bitmap::new(n, false);
-                    if let ColumnData::Bool(v) = &c.data {
-                        for (i, &t) in v.iter().enumerate() {
-                            if t && c.is_valid(i) {
-                                b.set(i, true);
-                            }
-                        }
+        functions::gather(src, &by_input, default)
+    }
+
+    /// One window expression, its result in input order.
+    fn evaluate(&self, w: &WindowExpr, mem: &mut super::memory::Reservation) -> Result<Column> {
+        let n = self.order.len();
+        let layout = self.layout;
+        let frames = |mem: &mut super::memory::Reservation| -> Result<Vec<(u32, u32)>> {
+            mem.grow(aggregate::tree_bytes(n))?;
+            layout::frames(layout, &w.frame, &w.order_by, self.order_cols)
+        };
+        let in_input_order = |c: Column| c.take(self.inverse);
+        match w.func {
+            WindowFunc::RowNumber
+            | WindowFunc::Rank
+            | WindowFunc::DenseRank
+            | WindowFunc::PercentRank
+            | WindowFunc::CumeDist => {
+                functions::ranking(w.func, layout, n, None).map(in_input_order)
+            }
+            WindowFunc::Ntile => {
+                let buckets = literal_int(w.args.first(), "the ntile count")?;
+                functions::ranking(w.func, layout, n, buckets).map(in_input_order)
+            }
+            WindowFunc::Lag | WindowFunc::Lead => {
+                let values = self.arg(w, 0)?;
+                let offset = match w.args.get(1) {
+                    Some(e) => literal_int(Some(e), "the lag/lead offset")?,
+                    None => Some(1),
+                };
+                let Some(offset) = offset else {
+                    // A NULL offset: NULL everywhere.
+                    return Ok(functions::gather(values, &vec![None; n], None));
+                };
+                let default = match w.args.get(2) {
+                    Some(_) => Some(self.arg(w, 2)?),
+                    None => None,
+                };
+                let rows = functions::lag_lead(
+                    layout,
+                    &self.valid(values, w.ignore_nulls),
+                    offset,
+                    w.func == WindowFunc::Lead,
+                );
+                Ok(self.pick(values, &rows, default))
+            }
+            WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue => {
+                let values = self.arg(w, 0)?;
+                let nth = match w.func {
+                    WindowFunc::NthValue => literal_int(w.args.get(1), "the nth_value index")?,
+                    _ => Some(1),
+                };
+                let Some(nth) = nth.filter(|&k| k >= 1) else {
+                    return Ok(functions::gather(values, &vec![None; n], None));
+                };
+                let frames = frames(mem)?;
+                let rows = functions::frame_value(
+                    w.func,
+                    &self.valid(values, w.ignore_nulls),
+                    &frames,
+                    nth as usize,
+                );
+                Ok(self.pick(values, &rows, None))
+            }
+            WindowFunc::Agg(func) => {
+                let arg = match w.args.first() {
+                    Some(_) => Some(self.arg(w, 0)?),
+                    None => None,
+                };
+                // Rows a frame counts: FILTER TRUE and a non-NULL argument.
+                let filter = match &w.filter {
+                    Some(f) => Some(self.cols.get(self.all, f)?),
+                    None => None,
+                };
+                let mut counted = Bitmap::new(n, true);
+                for (i, &row) in self.order.iter().enumerate() {
+                    let row = row as usize;
+                    let kept = filter.is_none_or(|c| {
+                        c.is_valid(row) && matches!(&c.data, ColumnData::Bool(v) if v[row])
+                    });
+                    if !kept || !arg.is_none_or(|c| c.is_valid(row)) {
+                        counted.set(i, false);
                     }
-                    Some(b)
                 }
-                None => None,
-            };
-            let frames = frames(mem)?;
-            aggregate::aggregate(func, arg.as_ref(), include.as_ref(), &frames)
+                let frames = frames(mem)?;
+                match aggregate::aggregate(func, arg, self.order, &counted, &frames)? {
+                    aggregate::Output::Sorted(c) => Ok(in_input_order(c)),
+                    aggregate::Output::Rows(rows) => {
+                        let src = arg
+                            .ok_or_else(|| Error::Internal("min/max without an argument".into()))?;
+                        Ok(self.pick(src, &rows, None))
+                    }
+                }
+            }
         }
+    }
+
+    /// Which sorted rows count for a navigation function: all of them, or with
+    /// IGNORE NULLS those whose value is not NULL.
+    fn valid(&self, values: &Column, ignore_nulls: bool) -> Option<Bitmap> {
+        ignore_nulls.then(|| {
+            let mut b = Bitmap::new(self.order.len(), true);
+            for (i, &row) in self.order.iter().enumerate() {
+                if !values.is_valid(row as usize) {
+                    b.set(i, false);
+                }
+            }
+            b
+        })
     }
 }

@@ -21,7 +21,7 @@ use crate::plan::SortKey;
 
 /// A dense id (0, 1, ...) per distinct combination of the key columns' values,
 /// for each of `n` rows (all 0 without keys). NULLs are one value.
-pub(super) fn partition_ids(cols: &[Column], n: usize) -> Vec<u32> {
+pub(super) fn partition_ids(cols: &[&Column], n: usize) -> Vec<u32> {
     match cols {
         [] => vec![0; n],
         [c] if matches!(c.data, ColumnData::Utf8(_)) => {
@@ -110,7 +110,7 @@ fn ordered_bits(c: &Column, i: usize, key: &SortKey) -> Option<u64> {
 pub(super) fn sort_rows(
     ids: &[u32],
     keys: &[SortKey],
-    cols: &[Column],
+    cols: &[&Column],
     threads: usize,
 ) -> Vec<u32> {
     let n = ids.len();
@@ -148,7 +148,7 @@ pub(super) fn sort_rows(
             rows.into_iter().map(|r| r.2).collect()
         }
         _ => {
-            let key_cols: Vec<Cow<'_, Column>> = cols.iter().map(Cow::Borrowed).collect();
+            let key_cols: Vec<Cow<'_, Column>> = cols.iter().map(|c| Cow::Borrowed(*c)).collect();
             let mut order: Vec<u32> = (0..n as u32).collect();
             parallel_sort(&mut order, threads, &|a: &u32, b: &u32| {
                 ids[*a as usize]
@@ -259,7 +259,7 @@ mod tests {
                     .then_with(|| sort::compare(&keys, &cols, a, b))
             });
             for threads in [1, 4] {
-                let got = sort_rows(&ids, &keys, std::slice::from_ref(&col), threads);
+                let got = sort_rows(&ids, &keys, &[&col], threads);
                 // Equal values (NaNs, zeros) may come in any order among themselves
                 // only by position, which both break the same way.
                 assert_eq!(got, want, "desc {desc} nulls_first {nf} threads {threads}");
