@@ -26,23 +26,20 @@ fn same(cols: &[Column], a: usize, b: usize) -> bool {
 }
 
 impl Layout {
-    /// Boundaries of the rows `order` (input positions), whose partition ids are
-    /// `ids` (by input position) and whose order keys are `sorted` (in `order`).
-    pub fn new(ids: &[u32], order: &[u32], sorted: &[Column]) -> Layout {
-        let n = order.len();
-        let mut partitions = Vec::new();
+    /// Boundaries of sorted rows whose partitions start at `partitions` (then
+    /// `n`) and whose order keys are `sorted`.
+    pub fn new(partitions: Vec<u32>, sorted: &[Column]) -> Layout {
         let mut peers = Vec::new();
-        for i in 0..n {
-            let new_partition = i == 0 || ids[order[i - 1] as usize] != ids[order[i] as usize];
-            if new_partition {
-                partitions.push(i as u32);
-            }
-            if new_partition || !same(sorted, i - 1, i) {
-                peers.push(i as u32);
+        for w in partitions.windows(2) {
+            let (ps, pe) = (w[0] as usize, w[1] as usize);
+            peers.push(ps as u32);
+            for i in ps + 1..pe {
+                if !same(sorted, i - 1, i) {
+                    peers.push(i as u32);
+                }
             }
         }
-        partitions.push(n as u32);
-        peers.push(n as u32);
+        peers.push(*partitions.last().unwrap_or(&0));
         Layout { partitions, peers }
     }
 

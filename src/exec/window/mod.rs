@@ -71,10 +71,10 @@ pub(super) fn window(
             .collect::<Result<_>>()?;
         mem.grow(24 * n)?;
         let ids = order::partition_ids(&part, n);
-        let order = order::sort_rows(&ids, &spec.order_by, &ord, threads);
-        let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();
-        let layout = Layout::new(&ids, &order, &sorted);
+        let (order, starts) = order::sort_rows(&ids, &spec.order_by, &ord, threads);
         drop(ids);
+        let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();
+        let layout = Layout::new(starts, &sorted);
         let mut inverse = vec![0u32; n];
         for (pos, &row) in order.iter().enumerate() {
             inverse[row as usize] = pos as u32;

@@ -3,11 +3,15 @@
 //!
 //! Partitions only have to be contiguous, not sorted (results go back to the
 //! input's order), so the partition keys become dense partition ids by hashing,
-//! once per row. Rows are then ordered by (partition id, order keys, position): by
-//! a counting sort without ORDER BY, by sorting fixed-width tuples when the one
-//! ORDER BY key is an integer, timestamp, double or boolean (its value encoded as
-//! an order-preserving `u64`), otherwise by comparing the key columns. Sorts run
-//! on up to `threads` threads: chunks sorted apart, then merged pairwise.
+//! once per row, and a counting sort groups the rows by partition id keeping
+//! their input order. Each partition is then sorted by (order keys, position):
+//! as fixed-width tuples when the one ORDER BY key is an integer, timestamp,
+//! double or boolean (its value encoded as an order-preserving `u64`), otherwise
+//! by comparing the key columns. Many partitions are shared out to up to
+//! `threads` threads in runs of whole partitions; a partition holding most rows
+//! is sorted in chunks on the threads, then merged pairwise. Log rows arrive in
+//! time order, so a partition ordered by time is often sorted already, which
+//! the sort notices in one pass.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -106,58 +110,113 @@ fn ordered_bits(c: &Column, i: usize, key: &SortKey) -> Option<u64> {
 }
 
 /// Row numbers `0..ids.len()` ordered by (partition id, `keys` over `cols`,
-/// position).
+/// position), and where each partition starts in that order (then `n`).
 pub(super) fn sort_rows(
     ids: &[u32],
     keys: &[SortKey],
     cols: &[&Column],
     threads: usize,
-) -> Vec<u32> {
-    let n = ids.len();
-    match (keys, cols) {
-        ([], _) => {
-            // Counting sort by partition id: stable, so positions stay in order.
-            let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
-            let mut start = vec![0u32; parts + 1];
-            for &p in ids {
-                start[p as usize + 1] += 1;
-            }
-            for p in 0..parts {
-                start[p + 1] += start[p];
-            }
-            let mut order = vec![0u32; n];
-            for (row, &p) in ids.iter().enumerate() {
-                order[start[p as usize] as usize] = row as u32;
-                start[p as usize] += 1;
-            }
-            order
-        }
-        ([key], [c]) if !matches!(c.data, ColumnData::Utf8(_) | ColumnData::Ip(_)) => {
-            // (partition id and NULL placement, value, position).
-            let mut rows: Vec<(u64, u64, u32)> = (0..n)
-                .map(|i| {
-                    let (rank, bits) = match ordered_bits(c, i, key).filter(|_| c.is_valid(i)) {
-                        Some(b) => (1, b),
-                        None if key.nulls_first => (0, 0),
-                        None => (2, 0),
-                    };
-                    (((ids[i] as u64) << 2) | rank, bits, i as u32)
-                })
-                .collect();
-            parallel_sort(&mut rows, threads, &|a, b| a.cmp(b));
-            rows.into_iter().map(|r| r.2).collect()
-        }
-        _ => {
-            let key_cols: Vec<Cow<'_, Column>> = cols.iter().map(|c| Cow::Borrowed(*c)).collect();
-            let mut order: Vec<u32> = (0..n as u32).collect();
-            parallel_sort(&mut order, threads, &|a: &u32, b: &u32| {
-                ids[*a as usize]
-                    .cmp(&ids[*b as usize])
-                    .then_with(|| sort::compare(keys, &key_cols, *a, *b))
-            });
-            order
-        }
+) -> (Vec<u32>, Vec<u32>) {
+    let (mut order, starts) = by_partition(ids);
+    if keys.is_empty() {
+        return (order, starts);
     }
+    let fixed = match (keys, cols) {
+        ([key], [c]) if !matches!(c.data, ColumnData::Utf8(_) | ColumnData::Ip(_)) => {
+            Some((key, *c))
+        }
+        _ => None,
+    };
+    let key_cols: Vec<Cow<'_, Column>> = cols.iter().map(|c| Cow::Borrowed(*c)).collect();
+    // Sorts one partition's rows (in position order) by the keys.
+    let sort_part = |rows: &mut [u32], threads: usize, buf: &mut Vec<(u8, u64, u32)>| {
+        match fixed {
+            Some((key, c)) => {
+                // (NULL placement, value, position) tuples: plain integer compares.
+                buf.clear();
+                buf.extend(rows.iter().map(|&r| {
+                    let i = r as usize;
+                    match ordered_bits(c, i, key).filter(|_| c.is_valid(i)) {
+                        Some(b) => (1, b, r),
+                        None if key.nulls_first => (0, 0, r),
+                        None => (2, 0, r),
+                    }
+                }));
+                parallel_sort(buf, threads, &|a, b| a.cmp(b));
+                for (r, t) in rows.iter_mut().zip(buf.iter()) {
+                    *r = t.2;
+                }
+            }
+            None => parallel_sort(rows, threads, &|a: &u32, b: &u32| {
+                sort::compare(keys, &key_cols, *a, *b)
+            }),
+        }
+    };
+    let n = order.len();
+    let largest = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    if threads <= 1 || largest as usize * 2 > n {
+        // Few partitions: each sorted on every thread, one after the other.
+        let mut buf = Vec::new();
+        for w in starts.windows(2) {
+            sort_part(&mut order[w[0] as usize..w[1] as usize], threads, &mut buf);
+        }
+        return (order, starts);
+    }
+    // Many partitions: each thread sorts a run of whole partitions.
+    let mut runs: Vec<&mut [u32]> = Vec::with_capacity(threads);
+    let mut rest: &mut [u32] = &mut order;
+    let mut taken = 0usize;
+    let mut cut = 0;
+    for k in 1..threads {
+        let goal = n * k / threads;
+        while cut + 1 < starts.len() && (starts[cut] as usize) < goal {
+            cut += 1;
+        }
+        let (run, tail) = rest.split_at_mut(starts[cut] as usize - taken);
+        taken = starts[cut] as usize;
+        runs.push(run);
+        rest = tail;
+    }
+    runs.push(rest);
+    std::thread::scope(|s| {
+        let mut offset = 0usize;
+        for run in runs {
+            let first = offset;
+            offset += run.len();
+            let starts = &starts;
+            let sort_part = &sort_part;
+            s.spawn(move || {
+                let mut buf = Vec::new();
+                let lo = starts.partition_point(|&x| (x as usize) < first);
+                let hi = starts.partition_point(|&x| (x as usize) <= first + run.len());
+                for w in starts[lo..hi].windows(2) {
+                    let (a, b) = (w[0] as usize - first, w[1] as usize - first);
+                    sort_part(&mut run[a..b], 1, &mut buf);
+                }
+            });
+        }
+    });
+    (order, starts)
+}
+
+/// Row numbers grouped by partition id (a counting sort, so each partition's
+/// rows stay in position order), and where each partition starts (then `n`).
+fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut starts = vec![0u32; parts + 1];
+    for &p in ids {
+        starts[p as usize + 1] += 1;
+    }
+    for p in 0..parts {
+        starts[p + 1] += starts[p];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; ids.len()];
+    for (row, &p) in ids.iter().enumerate() {
+        order[next[p as usize] as usize] = row as u32;
+        next[p as usize] += 1;
+    }
+    (order, starts)
 }
 
 /// Sorts `v` by `cmp` (a total order): chunks on threads, then merged pairwise.
@@ -248,8 +307,12 @@ mod tests {
             data: ColumnData::Float64(vals),
             validity: Some(validity),
         };
-        let ids: Vec<u32> = (0..n).map(|i| ((i * 31) % 7) as u32).collect();
-        for (desc, nf) in [(false, false), (true, false), (false, true), (true, true)] {
+        let many: Vec<u32> = (0..n).map(|i| ((i * 31) % 7) as u32).collect();
+        let one = vec![0u32; n];
+        for ((desc, nf), ids) in [(false, false), (true, false), (false, true), (true, true)]
+            .into_iter()
+            .flat_map(|o| [(o, &many), (o, &one)])
+        {
             let keys = [key(desc, nf)];
             let cols = [Cow::Borrowed(&col)];
             let mut want: Vec<u32> = (0..n as u32).collect();
@@ -259,15 +322,16 @@ mod tests {
                     .then_with(|| sort::compare(&keys, &cols, a, b))
             });
             for threads in [1, 4] {
-                let got = sort_rows(&ids, &keys, &[&col], threads);
+                let (got, _) = sort_rows(ids, &keys, &[&col], threads);
                 // Equal values (NaNs, zeros) may come in any order among themselves
                 // only by position, which both break the same way.
                 assert_eq!(got, want, "desc {desc} nulls_first {nf} threads {threads}");
             }
         }
-        let by_id = sort_rows(&ids, &[], &[], 3);
+        let (by_id, starts) = sort_rows(&many, &[], &[], 3);
+        assert_eq!(starts.len(), 8);
         assert!(by_id
             .windows(2)
-            .all(|w| (ids[w[0] as usize], w[0]) < (ids[w[1] as usize], w[1])));
+            .all(|w| (many[w[0] as usize], w[0]) < (many[w[1] as usize], w[1])));
     }
 }
