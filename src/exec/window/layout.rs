@@ -126,7 +126,7 @@ pub(super) fn frames(
         };
         for g in g0..g1 {
             let (qs, qe) = (layout.peers[g] as usize, layout.peers[g + 1] as usize);
-            for i in qs..qe {
+            for (i, slot) in out.iter_mut().enumerate().take(qe).skip(qs) {
                 let bound = |b: &FrameBound, is_end: bool| -> Result<usize> {
                     let at = match (b, frame.units) {
                         (FrameBound::UnboundedPreceding, _) => ps,
@@ -188,7 +188,7 @@ pub(super) fn frames(
                     Ok(at)
                 };
                 match (bound(&frame.start, false), bound(&frame.end, true)) {
-                    (Ok(s), Ok(e)) => out[i] = (s as u32, e.max(s) as u32),
+                    (Ok(s), Ok(e)) => *slot = (s as u32, e.max(s) as u32),
                     (Err(e), _) | (_, Err(e)) => {
                         err.get_or_insert(e);
                     }
@@ -268,4 +268,167 @@ fn range_search(
             ))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::column::Bitmap;
+    use crate::plan::Expr;
+
+    /// Sorted rows of a few partitions: an integer key with ties and NULLs,
+    /// ordered as `key` says within each partition.
+    fn rows(key: &SortKey) -> (Vec<u32>, Column) {
+        let mut seed = 7u64;
+        let mut next = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        let mut partitions = vec![0u32];
+        let mut values: Vec<Option<i64>> = Vec::new();
+        for size in [1, 0, 9, 30, 2, 17] {
+            let mut part: Vec<Option<i64>> = (0..size)
+                .map(|_| (next(5) > 0).then(|| next(12) as i64 - 4))
+                .collect();
+            part.sort_by(|a, b| match (a, b) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) if key.nulls_first => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) if key.nulls_first => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(x), Some(y)) if key.descending => y.cmp(x),
+                (Some(x), Some(y)) => x.cmp(y),
+            });
+            if size > 0 {
+                values.extend(part);
+                partitions.push(values.len() as u32);
+            }
+        }
+        let mut validity = Bitmap::new(0, true);
+        for v in &values {
+            validity.push(v.is_some());
+        }
+        let col = Column {
+            data: ColumnData::Int64(values.iter().map(|v| v.unwrap_or(0)).collect()),
+            validity: Some(validity),
+        };
+        (partitions, col)
+    }
+
+    /// Every frame `frames` computes is exactly the set of rows of the partition
+    /// that satisfy the bounds' definitions, checked row by row.
+    #[test]
+    fn frames_hold_exactly_the_rows_their_bounds_define() {
+        use FrameBound::*;
+        let starts = [
+            UnboundedPreceding,
+            Preceding(Value::Int(0)),
+            Preceding(Value::Int(1)),
+            Preceding(Value::Int(3)),
+            CurrentRow,
+            Following(Value::Int(0)),
+            Following(Value::Int(2)),
+        ];
+        let ends = [
+            Preceding(Value::Int(0)),
+            Preceding(Value::Int(2)),
+            CurrentRow,
+            Following(Value::Int(1)),
+            Following(Value::Int(3)),
+            UnboundedFollowing,
+        ];
+        for (descending, nulls_first) in
+            [(false, false), (false, true), (true, false), (true, true)]
+        {
+            let key = SortKey {
+                expr: Expr::Column {
+                    index: 0,
+                    name: "k".into(),
+                    data_type: DataType::BigInt,
+                },
+                descending,
+                nulls_first,
+            };
+            let (partitions, col) = rows(&key);
+            let layout = Layout::new(partitions.clone(), std::slice::from_ref(&col));
+            let n = col.len();
+            let mut part_of = vec![0usize; n];
+            let mut group_of = vec![0usize; n];
+            for (p, w) in partitions.windows(2).enumerate() {
+                part_of[w[0] as usize..w[1] as usize].fill(p);
+            }
+            for (g, w) in layout.peers.windows(2).enumerate() {
+                group_of[w[0] as usize..w[1] as usize].fill(g);
+            }
+            // The key as a position in sort order (NULLs at their end).
+            let pos = |j: usize| -> f64 {
+                match (col.is_valid(j), &col.data) {
+                    (true, ColumnData::Int64(v)) if descending => -(v[j] as f64),
+                    (true, ColumnData::Int64(v)) => v[j] as f64,
+                    _ if nulls_first => f64::NEG_INFINITY,
+                    _ => f64::INFINITY,
+                }
+            };
+            for units in [FrameUnits::Rows, FrameUnits::Range, FrameUnits::Groups] {
+                for start in &starts {
+                    for end in &ends {
+                        let frame = WindowFrame {
+                            units,
+                            start: start.clone(),
+                            end: end.clone(),
+                        };
+                        let got = frames(
+                            &layout,
+                            &frame,
+                            std::slice::from_ref(&key),
+                            std::slice::from_ref(&col),
+                        )
+                        .unwrap();
+                        for i in 0..n {
+                            // Distance of row j from row i in the frame's units, and
+                            // whether a bound at offset `off` (signed) admits it.
+                            let admits = |j: usize, b: &FrameBound, is_end: bool| -> bool {
+                                let off = match b {
+                                    UnboundedPreceding | UnboundedFollowing => return true,
+                                    CurrentRow => 0.0,
+                                    Preceding(Value::Int(k)) => -(*k as f64),
+                                    Following(Value::Int(k)) => *k as f64,
+                                    _ => unreachable!(),
+                                };
+                                let (dj, di) = match units {
+                                    FrameUnits::Rows => (j as f64, i as f64),
+                                    FrameUnits::Groups => (group_of[j] as f64, group_of[i] as f64),
+                                    FrameUnits::Range
+                                        if matches!(b, CurrentRow) || !col.is_valid(i) =>
+                                    {
+                                        // Peers; a NULL key's offsets reach its NULL peers.
+                                        let (gj, gi) = (group_of[j] as f64, group_of[i] as f64);
+                                        return if is_end { gj <= gi } else { gj >= gi };
+                                    }
+                                    FrameUnits::Range => (pos(j), pos(i)),
+                                };
+                                if is_end {
+                                    dj <= di + off
+                                } else {
+                                    dj >= di + off
+                                }
+                            };
+                            let want: Vec<usize> = (0..n)
+                                .filter(|&j| part_of[j] == part_of[i])
+                                .filter(|&j| admits(j, start, false) && admits(j, end, true))
+                                .collect();
+                            let (s, e) = (got[i].0 as usize, got[i].1 as usize);
+                            assert_eq!(
+                                (s..e).collect::<Vec<_>>(),
+                                want,
+                                "{frame} desc={descending} nulls_first={nulls_first} row {i}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
