@@ -15,40 +15,41 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::hash::Hash;
 
 use hashbrown::HashMap;
 
+use super::super::agg;
 use super::super::group::norm_f64;
 use super::super::sort;
+use super::super::vector::Vector;
 use crate::column::{Column, ColumnData};
 use crate::plan::SortKey;
 
 /// A dense id (0, 1, ...) per distinct combination of the key columns' values,
-/// for each of `n` rows (all 0 without keys). NULLs are one value.
+/// for each of `n` rows (all 0 without keys). NULLs are one value; so are -0.0
+/// and 0.0, and all NaNs.
 pub(super) fn partition_ids(cols: &[&Column], n: usize) -> Vec<u32> {
+    let valid = |c: &Column, i: usize| c.is_valid(i);
     match cols {
         [] => vec![0; n],
-        [c] if matches!(c.data, ColumnData::Utf8(_)) => {
-            let ColumnData::Utf8(s) = &c.data else {
-                return vec![0; n];
-            };
-            let mut ids: HashMap<Option<&str>, u32> = HashMap::new();
-            (0..n)
-                .map(|i| {
-                    let key = c.is_valid(i).then(|| s.get(i));
-                    let next = ids.len() as u32;
-                    *ids.entry(key).or_insert(next)
-                })
-                .collect()
-        }
+        [c] => match &c.data {
+            ColumnData::Utf8(s) => dense_ids(n, |i| valid(c, i).then(|| s.get(i))),
+            ColumnData::Int64(v) => dense_ids(n, |i| valid(c, i).then(|| v[i])),
+            ColumnData::Float64(v) => dense_ids(n, |i| valid(c, i).then(|| norm_f64(v[i]))),
+            ColumnData::Bool(v) => dense_ids(n, |i| valid(c, i).then(|| v[i])),
+            ColumnData::Ip(v) => dense_ids(n, |i| valid(c, i).then(|| v[i])),
+        },
         _ => {
+            // Several keys: their row encoding (the one joins and DISTINCT use).
+            let vecs: Vec<Vector> = cols.iter().map(|c| Vector::from_column(c)).collect();
             let mut ids: HashMap<Vec<u8>, u32> = HashMap::new();
             let mut buf = Vec::new();
             (0..n)
                 .map(|i| {
                     buf.clear();
-                    for c in cols {
-                        encode(&mut buf, c, i);
+                    for v in &vecs {
+                        agg::encode(&mut buf, v, i, false);
                     }
                     match ids.get(buf.as_slice()) {
                         Some(&id) => id,
@@ -64,25 +65,15 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize) -> Vec<u32> {
     }
 }
 
-/// Appends row `i` of `c` to `buf` so that equal values (NULLs, -0.0 and 0.0,
-/// NaNs) encode equally and different ones differently.
-fn encode(buf: &mut Vec<u8>, c: &Column, i: usize) {
-    if !c.is_valid(i) {
-        buf.push(0);
-        return;
-    }
-    buf.push(1);
-    match &c.data {
-        ColumnData::Int64(v) => buf.extend_from_slice(&v[i].to_le_bytes()),
-        ColumnData::Float64(v) => buf.extend_from_slice(&norm_f64(v[i]).to_le_bytes()),
-        ColumnData::Bool(v) => buf.push(v[i] as u8),
-        ColumnData::Ip(v) => buf.extend_from_slice(&v[i].to_le_bytes()),
-        ColumnData::Utf8(v) => {
-            let s = v.get(i);
-            buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            buf.extend_from_slice(s.as_bytes());
-        }
-    }
+/// Dense ids of the values `key(i)` of rows `0..n`, in order of first appearance.
+fn dense_ids<K: Hash + Eq>(n: usize, key: impl Fn(usize) -> K) -> Vec<u32> {
+    let mut ids: HashMap<K, u32> = HashMap::new();
+    (0..n)
+        .map(|i| {
+            let next = ids.len() as u32;
+            *ids.entry(key(i)).or_insert(next)
+        })
+        .collect()
 }
 
 /// The value of row `i` of a fixed-width column as a `u64` that sorts as the
@@ -333,5 +324,25 @@ mod tests {
         assert!(by_id
             .windows(2)
             .all(|w| (many[w[0] as usize], w[0]) < (many[w[1] as usize], w[1])));
+    }
+
+    #[test]
+    fn equal_keys_share_an_id_in_order_of_first_appearance() {
+        let mut nulls = Bitmap::new(6, true);
+        nulls.set(2, false);
+        nulls.set(4, false);
+        let f = Column {
+            data: ColumnData::Float64(vec![0.0, -0.0, 1.0, f64::NAN, 5.0, -f64::NAN]),
+            validity: Some(nulls),
+        };
+        assert_eq!(partition_ids(&[&f], 6), [0, 0, 1, 2, 1, 2]);
+        let mut s = crate::column::StringVec::new();
+        for x in ["a", "b", "a", "b", "a", "a"] {
+            s.push(x);
+        }
+        let s = Column::new(ColumnData::Utf8(s));
+        assert_eq!(partition_ids(&[&s], 6), [0, 1, 0, 1, 0, 0]);
+        assert_eq!(partition_ids(&[&s, &f], 6), [0, 1, 2, 3, 2, 4]);
+        assert_eq!(partition_ids(&[], 3), [0, 0, 0]);
     }
 }
