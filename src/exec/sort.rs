@@ -33,8 +33,11 @@ pub(crate) fn concat(batches: Vec<Batch>, schema: &[(String, DataType)]) -> Batc
     for b in batches {
         let n = b.num_rows();
         for (c, src) in cols.iter_mut().zip(b.columns) {
-            let v = Vector::from_column(&src);
-            v.append_to(c, None, n);
+            if c.data.physical() == src.data.physical() {
+                c.append(&src);
+            } else {
+                Vector::from_column(&src).append_to(c, None, n);
+            }
         }
     }
     Batch { columns: cols }
