@@ -409,9 +409,6 @@ impl Binder<'_> {
                 "a frame starting from the current row cannot have preceding rows",
             ));
         }
-        if units == FrameUnits::Groups && order_by.is_empty() {
-            return Err(self.err(span, "GROUPS frames need an ORDER BY clause"));
-        }
         Ok(WindowFrame { units, start, end })
     }
 
