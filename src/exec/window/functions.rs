@@ -160,25 +160,25 @@ pub(super) fn frame_value(
         .collect()
 }
 
-/// Row `rows[i]` of `src` for each `i`; where that is `None`, row `i` of
+/// In a list of chosen rows: no row (the value is the default, or NULL).
+pub(super) const NO_ROW: u32 = u32::MAX;
+
+/// Row `rows[i]` of `src` for each `i`; where that is [`NO_ROW`], row `i` of
 /// `default`, or NULL.
-pub(super) fn gather(src: &Column, rows: &[Option<u32>], default: Option<&Column>) -> Column {
-    if let Some(d) = default {
-        if rows.iter().any(Option::is_none) {
-            // Rows of the default follow the source's.
-            let n = src.len() as u32;
-            let mut both = src.clone();
-            both.append(d);
-            let take: Vec<u32> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| r.unwrap_or(n + i as u32))
-                .collect();
-            return both.take(&take);
-        }
+pub(super) fn gather(src: &Column, rows: &[u32], default: Option<&Column>) -> Column {
+    let missing = rows.iter().any(|&r| r == NO_ROW);
+    if let (Some(d), true) = (default, missing) {
+        // Rows of the default follow the source's.
+        let n = src.len() as u32;
+        let mut both = src.clone();
+        both.append(d);
+        let take: Vec<u32> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| if r == NO_ROW { n + i as u32 } else { r })
+            .collect();
+        return both.take(&take);
     }
-    // `None` takes row 0 (any row) and is then marked NULL.
-    let take: Vec<u32> = rows.iter().map(|r| r.unwrap_or(0)).collect();
     if src.is_empty() {
         let mut out = Column::new(ColumnData::empty(src.data.physical()));
         for _ in rows {
@@ -187,15 +187,21 @@ pub(super) fn gather(src: &Column, rows: &[Option<u32>], default: Option<&Column
         out.validity = (!rows.is_empty()).then(|| Bitmap::new(rows.len(), false));
         return out;
     }
+    if !missing {
+        return src.take(rows);
+    }
+    // A missing row takes row 0 (any row) and is then marked NULL.
+    let take: Vec<u32> = rows
+        .iter()
+        .map(|&r| if r == NO_ROW { 0 } else { r })
+        .collect();
     let mut out = src.take(&take);
-    if rows.iter().any(Option::is_none) {
-        let v = out
-            .validity
-            .get_or_insert_with(|| Bitmap::new(rows.len(), true));
-        for (i, r) in rows.iter().enumerate() {
-            if r.is_none() {
-                v.set(i, false);
-            }
+    let v = out
+        .validity
+        .get_or_insert_with(|| Bitmap::new(rows.len(), true));
+    for (i, &r) in rows.iter().enumerate() {
+        if r == NO_ROW {
+            v.set(i, false);
         }
     }
     out

@@ -3,20 +3,24 @@
 //! The input is concatenated once. Window expressions that partition and order
 //! their rows the same way share one row order (`order.rs`: partitions made
 //! contiguous, then the order keys, then input position); other specs are
-//! ordered one after the other. Over the sorted rows, `layout.rs` finds the partition and peer-group
-//! boundaries and each row's frame, `functions.rs` computes the ranking and value
-//! functions and `aggregate.rs` the aggregates over frames. Each result column
-//! goes back to the input's row order; the output is the input's columns, then
-//! one column per window expression.
+//! ordered one after the other. Over the sorted rows, `layout.rs` finds the
+//! partition and peer-group boundaries and each row's frame, `functions.rs`
+//! computes the ranking and navigation functions and `aggregate.rs` the
+//! aggregates over frames. Plain column arguments and keys are read in place;
+//! navigation and min/max results are row choices gathered once from the input
+//! column, other results are scattered back to the input's row order. The
+//! output is the input's columns, then one column per window expression.
 //!
-//! Memory: the input, its key columns, the row order and every result count
-//! against the query's pool (`window` in the error).
+//! Memory: the input, computed key and argument columns, the row order, frames,
+//! trees and every result count against the query's pool (`window` in the
+//! error).
 
 mod aggregate;
 mod functions;
 mod layout;
 mod order;
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use super::materialized::{self, batch_bytes};
@@ -27,6 +31,7 @@ use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::plan::{Expr, WindowExpr, WindowFunc};
 use crate::schema::DataType;
+use functions::NO_ROW;
 use layout::Layout;
 
 /// Runs the window expressions `windows` over `batches` (of `schema`), sorting
@@ -70,20 +75,16 @@ pub(super) fn window(
             .map(|k| cols.get(&all, &k.expr))
             .collect::<Result<_>>()?;
         mem.grow(24 * n)?;
-        let ids = order::partition_ids(&part, n);
+        let ids = order::partition_ids(&part, n, threads);
         let (order, starts) = order::sort_rows(&ids, &spec.order_by, &ord, threads);
         drop(ids);
         let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();
         let layout = Layout::new(starts, &sorted);
-        let mut inverse = vec![0u32; n];
-        for (pos, &row) in order.iter().enumerate() {
-            inverse[row as usize] = pos as u32;
-        }
         let ctx = Sorted {
             all: &all,
             cols: &cols,
             order: &order,
-            inverse: &inverse,
+            inverse: OnceCell::new(),
             layout: &layout,
             order_cols: &sorted,
         };
@@ -153,8 +154,8 @@ struct Sorted<'a> {
     cols: &'a Columns,
     /// Input position of each sorted row.
     order: &'a [u32],
-    /// Sorted position of each input row.
-    inverse: &'a [u32],
+    /// Sorted position of each input row (made when a result needs it).
+    inverse: OnceCell<Vec<u32>>,
     layout: &'a Layout,
     /// The ORDER BY keys, sorted.
     order_cols: &'a [Column],
@@ -187,9 +188,11 @@ impl Sorted<'_> {
     /// Rows chosen per sorted position (as sorted positions) turned into the
     /// values of `src` per input row; `default` (input order) where none is.
     fn pick(&self, src: &Column, rows: &[Option<u32>], default: Option<&Column>) -> Column {
-        let mut by_input = vec![None; rows.len()];
+        let mut by_input = vec![NO_ROW; rows.len()];
         for (i, r) in rows.iter().enumerate() {
-            by_input[self.order[i] as usize] = r.map(|j| self.order[j as usize]);
+            if let Some(j) = r {
+                by_input[self.order[i] as usize] = self.order[*j as usize];
+            }
         }
         functions::gather(src, &by_input, default)
     }
@@ -202,7 +205,7 @@ impl Sorted<'_> {
             mem.grow(aggregate::tree_bytes(n))?;
             layout::frames(layout, &w.frame, &w.order_by, self.order_cols)
         };
-        let in_input_order = |c: Column| c.take(self.inverse);
+        let in_input_order = |c: Column| c.take(self.inverse());
         match w.func {
             WindowFunc::RowNumber
             | WindowFunc::Rank
@@ -223,7 +226,7 @@ impl Sorted<'_> {
                 };
                 let Some(offset) = offset else {
                     // A NULL offset: NULL everywhere.
-                    return Ok(functions::gather(values, &vec![None; n], None));
+                    return Ok(functions::gather(values, &vec![NO_ROW; n], None));
                 };
                 let default = match w.args.get(2) {
                     Some(_) => Some(self.arg(w, 2)?),
@@ -244,7 +247,7 @@ impl Sorted<'_> {
                     _ => Some(1),
                 };
                 let Some(nth) = nth.filter(|&k| k >= 1) else {
-                    return Ok(functions::gather(values, &vec![None; n], None));
+                    return Ok(functions::gather(values, &vec![NO_ROW; n], None));
                 };
                 let frames = frames(mem)?;
                 let rows = functions::frame_value(
@@ -286,6 +289,17 @@ impl Sorted<'_> {
                 }
             }
         }
+    }
+
+    /// Sorted position of each input row.
+    fn inverse(&self) -> &[u32] {
+        self.inverse.get_or_init(|| {
+            let mut inverse = vec![0u32; self.order.len()];
+            for (pos, &row) in self.order.iter().enumerate() {
+                inverse[row as usize] = pos as u32;
+            }
+            inverse
+        })
     }
 
     /// Which sorted rows count for a navigation function: all of them, or with

@@ -27,18 +27,20 @@ use crate::column::{Column, ColumnData};
 use crate::plan::SortKey;
 
 /// A dense id (0, 1, ...) per distinct combination of the key columns' values,
-/// for each of `n` rows (all 0 without keys). NULLs are one value; so are -0.0
-/// and 0.0, and all NaNs.
-pub(super) fn partition_ids(cols: &[&Column], n: usize) -> Vec<u32> {
+/// for each of `n` rows (all 0 without keys), in order of first appearance.
+/// NULLs are one value; so are -0.0 and 0.0, and all NaNs. One key column is
+/// hashed on up to `threads` threads.
+pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u32> {
     let valid = |c: &Column, i: usize| c.is_valid(i);
+    let t = threads;
     match cols {
         [] => vec![0; n],
         [c] => match &c.data {
-            ColumnData::Utf8(s) => dense_ids(n, |i| valid(c, i).then(|| s.get(i))),
-            ColumnData::Int64(v) => dense_ids(n, |i| valid(c, i).then(|| v[i])),
-            ColumnData::Float64(v) => dense_ids(n, |i| valid(c, i).then(|| norm_f64(v[i]))),
-            ColumnData::Bool(v) => dense_ids(n, |i| valid(c, i).then(|| v[i])),
-            ColumnData::Ip(v) => dense_ids(n, |i| valid(c, i).then(|| v[i])),
+            ColumnData::Utf8(s) => dense_ids(n, t, |i| valid(c, i).then(|| s.get(i))),
+            ColumnData::Int64(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
+            ColumnData::Float64(v) => dense_ids(n, t, |i| valid(c, i).then(|| norm_f64(v[i]))),
+            ColumnData::Bool(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
+            ColumnData::Ip(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
         },
         _ => {
             // Several keys: their row encoding (the one joins and DISTINCT use).
@@ -65,15 +67,77 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize) -> Vec<u32> {
     }
 }
 
-/// Dense ids of the values `key(i)` of rows `0..n`, in order of first appearance.
-fn dense_ids<K: Hash + Eq>(n: usize, key: impl Fn(usize) -> K) -> Vec<u32> {
-    let mut ids: HashMap<K, u32> = HashMap::new();
-    (0..n)
-        .map(|i| {
-            let next = ids.len() as u32;
-            *ids.entry(key(i)).or_insert(next)
+/// Dense ids of the values `key(i)` of rows `0..n`, in order of first
+/// appearance. With several threads, each numbers a chunk of rows on its own;
+/// the chunks' keys then get their global ids in chunk order (which keeps the
+/// order of first appearance) and each chunk's ids are translated.
+fn dense_ids<K, F>(n: usize, threads: usize, key: F) -> Vec<u32>
+where
+    K: Hash + Eq + Clone + Send,
+    F: Fn(usize) -> K + Sync,
+{
+    /// Below this many rows per thread, one thread numbers everything.
+    const MIN_CHUNK: usize = 1 << 16;
+    // Local ids of `rows`, and the keys in order of their local id.
+    let number = |rows: std::ops::Range<usize>, out: &mut [u32]| -> Vec<K> {
+        let mut ids: HashMap<K, u32> = HashMap::new();
+        let mut keys = Vec::new();
+        for (slot, i) in out.iter_mut().zip(rows) {
+            let k = key(i);
+            *slot = match ids.get(&k) {
+                Some(&id) => id,
+                None => {
+                    let id = keys.len() as u32;
+                    keys.push(k.clone());
+                    ids.insert(k, id);
+                    id
+                }
+            };
+        }
+        keys
+    };
+    let mut out = vec![0u32; n];
+    let parts = threads.min(n / MIN_CHUNK).max(1);
+    if parts == 1 {
+        number(0..n, &mut out);
+        return out;
+    }
+    let chunk = n.div_ceil(parts);
+    let chunk_keys: Vec<Vec<K>> = std::thread::scope(|s| {
+        let handles: Vec<_> = out
+            .chunks_mut(chunk)
+            .enumerate()
+            .map(|(c, slice)| {
+                let number = &number;
+                s.spawn(move || {
+                    let start = c * chunk;
+                    number(start..start + slice.len(), slice)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut global: HashMap<K, u32> = HashMap::new();
+    let maps: Vec<Vec<u32>> = chunk_keys
+        .into_iter()
+        .map(|keys| {
+            keys.into_iter()
+                .map(|k| {
+                    let next = global.len() as u32;
+                    *global.entry(k).or_insert(next)
+                })
+                .collect()
         })
-        .collect()
+        .collect();
+    std::thread::scope(|s| {
+        for (slice, map) in out.chunks_mut(chunk).zip(&maps) {
+            s.spawn(move || slice.iter_mut().for_each(|id| *id = map[*id as usize]));
+        }
+    });
+    out
 }
 
 /// The value of row `i` of a fixed-width column as a `u64` that sorts as the
@@ -335,14 +399,25 @@ mod tests {
             data: ColumnData::Float64(vec![0.0, -0.0, 1.0, f64::NAN, 5.0, -f64::NAN]),
             validity: Some(nulls),
         };
-        assert_eq!(partition_ids(&[&f], 6), [0, 0, 1, 2, 1, 2]);
+        assert_eq!(partition_ids(&[&f], 6, 1), [0, 0, 1, 2, 1, 2]);
         let mut s = crate::column::StringVec::new();
         for x in ["a", "b", "a", "b", "a", "a"] {
             s.push(x);
         }
         let s = Column::new(ColumnData::Utf8(s));
-        assert_eq!(partition_ids(&[&s], 6), [0, 1, 0, 1, 0, 0]);
-        assert_eq!(partition_ids(&[&s, &f], 6), [0, 1, 2, 3, 2, 4]);
-        assert_eq!(partition_ids(&[], 3), [0, 0, 0]);
+        assert_eq!(partition_ids(&[&s], 6, 1), [0, 1, 0, 1, 0, 0]);
+        assert_eq!(partition_ids(&[&s, &f], 6, 1), [0, 1, 2, 3, 2, 4]);
+        assert_eq!(partition_ids(&[], 3, 1), [0, 0, 0]);
+    }
+
+    #[test]
+    fn ids_numbered_in_chunks_on_threads_equal_one_pass() {
+        let n = 400_000;
+        let key = |i: usize| (i % 3 != 0).then_some((i * 7919 / 13) % 5003);
+        let one = dense_ids(n, 1, key);
+        assert_eq!(one.iter().max(), Some(&5003));
+        for threads in [2, 3, 8] {
+            assert_eq!(dense_ids(n, threads, key), one, "{threads} threads");
+        }
     }
 }
