@@ -166,7 +166,7 @@ pub(super) const NO_ROW: u32 = u32::MAX;
 /// Row `rows[i]` of `src` for each `i`; where that is [`NO_ROW`], row `i` of
 /// `default`, or NULL.
 pub(super) fn gather(src: &Column, rows: &[u32], default: Option<&Column>) -> Column {
-    let missing = rows.iter().any(|&r| r == NO_ROW);
+    let missing = rows.contains(&NO_ROW);
     if let (Some(d), true) = (default, missing) {
         // Rows of the default follow the source's.
         let n = src.len() as u32;
