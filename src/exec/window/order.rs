@@ -382,6 +382,19 @@ mod tests {
                 // only by position, which both break the same way.
                 assert_eq!(got, want, "desc {desc} nulls_first {nf} threads {threads}");
             }
+            // Two keys take the path that compares columns.
+            let two = [key(desc, nf), key(!desc, !nf)];
+            let cols2 = [Cow::Borrowed(&col), Cow::Borrowed(&col)];
+            let mut want: Vec<u32> = (0..n as u32).collect();
+            want.sort_by(|&a, &b| {
+                ids[a as usize]
+                    .cmp(&ids[b as usize])
+                    .then_with(|| sort::compare(&two, &cols2, a, b))
+            });
+            for threads in [1, 4] {
+                let (got, _) = sort_rows(ids, &two, &[&col, &col], threads);
+                assert_eq!(got, want, "two keys desc {desc} threads {threads}");
+            }
         }
         let (by_id, starts) = sort_rows(&many, &[], &[], 3);
         assert_eq!(starts.len(), 8);
