@@ -57,8 +57,9 @@ impl<T: Copy, F: Fn(T, T) -> T> SegmentTree<T, F> {
 
 /// Approximate bytes the tree of an aggregate over `n` rows takes.
 pub(super) fn tree_bytes(n: usize) -> usize {
-    // Two nodes per row of at most 24 bytes, the frames and the result.
-    n * (2 * 24 + 8 + 16)
+    // Two nodes per row of at most 32 bytes (an i128 sum and a count), the
+    // frames and the result.
+    n * (2 * 32 + 8 + 16)
 }
 
 /// An aggregate's result per sorted row: values, or (min and max) the sorted
