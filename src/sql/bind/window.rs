@@ -348,21 +348,15 @@ impl Binder<'_> {
 
     /// A constant integer argument (or NULL); other expressions are not supported.
     fn int_constant(&self, e: Expr, span: Span, what: &str) -> Result<Expr> {
-        match &e {
+        match e {
             Expr::Literal {
-                value: Value::Int(_) | Value::Null,
+                value: value @ (Value::Int(_) | Value::Null),
                 ..
-            } => Ok(Expr::literal(
-                match e {
-                    Expr::Literal { value, .. } => value,
-                    _ => Value::Null,
-                },
-                DataType::BigInt,
-            )),
-            _ if is_int(e.data_type()) => {
+            } => Ok(Expr::literal(value, DataType::BigInt)),
+            e if is_int(e.data_type()) => {
                 Err(self.unsupported(span, format!("{what} other than a constant")))
             }
-            _ => Err(self.err(
+            e => Err(self.err(
                 span,
                 format!("{what} must be an integer, not {}", e.data_type()),
             )),
