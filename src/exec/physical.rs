@@ -90,9 +90,9 @@ pub enum Operator<'a> {
     TopN,
     Limit,
     Distinct,
-    /// Window functions: the rows sorted by partition and order keys (one sort
-    /// per distinct partition and order), each function evaluated over the sorted
-    /// partitions, results in the input's row order.
+    /// Window functions: rows grouped by partition and sorted by the order keys
+    /// (once per distinct partition and order), each function evaluated over
+    /// the sorted partitions, results in the input's row order.
     Window,
 }
 
