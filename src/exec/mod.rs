@@ -279,7 +279,7 @@ fn run_operator(
             input(0, None)?,
             &child.schema(),
             windows,
-            opts.threads,
+            opts,
             stats.memory(opts.memory_limit),
         ),
         _ => Err(Error::Internal(format!(

@@ -21,10 +21,12 @@ mod layout;
 mod order;
 
 use std::cell::OnceCell;
+use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::Arc;
 
 use super::materialized::{self, batch_bytes};
 use super::memory::MemoryPool;
+use super::options::ExecOptions;
 use super::sort::{self, column_bytes};
 use super::vector;
 use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
@@ -34,15 +36,21 @@ use crate::schema::DataType;
 use functions::NO_ROW;
 use layout::Layout;
 
-/// Runs the window expressions `windows` over `batches` (of `schema`), sorting
-/// on up to `threads` threads.
+/// Runs the window expressions `windows` over `batches` (of `schema`), on up to
+/// `opts.threads` threads; cancellation is checked before each spec and each
+/// expression.
 pub(super) fn window(
     batches: Vec<Batch>,
     schema: &[(String, DataType)],
     windows: &[(WindowExpr, String)],
-    threads: usize,
+    opts: &ExecOptions,
     pool: &Arc<MemoryPool>,
 ) -> Result<Vec<Batch>> {
+    let threads = opts.threads;
+    let check = || match &opts.cancel {
+        Some(c) if c.load(AtomicOrdering::Relaxed) => Err(Error::Cancelled),
+        _ => Ok(()),
+    };
     let mut mem = pool.reservation("window");
     let input: usize = batches.iter().map(batch_bytes).sum();
     // The batches and their concatenation, briefly both.
@@ -55,6 +63,7 @@ pub(super) fn window(
         if results[j].is_some() {
             continue;
         }
+        check()?;
         let spec = &windows[j].0;
         let group: Vec<&WindowExpr> = windows[j..]
             .iter()
@@ -93,6 +102,7 @@ pub(super) fn window(
             if results[k].is_some() || !w.same_order(spec) {
                 continue;
             }
+            check()?;
             let r = ctx.evaluate(w, &mut mem)?;
             mem.grow(column_bytes(&r))?;
             results[k] = Some(r);
