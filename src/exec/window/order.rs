@@ -368,32 +368,27 @@ mod tests {
             .into_iter()
             .flat_map(|o| [(o, &many), (o, &one)])
         {
-            let keys = [key(desc, nf)];
-            let cols = [Cow::Borrowed(&col)];
-            let mut want: Vec<u32> = (0..n as u32).collect();
-            want.sort_by(|&a, &b| {
-                ids[a as usize]
-                    .cmp(&ids[b as usize])
-                    .then_with(|| sort::compare(&keys, &cols, a, b))
-            });
-            for threads in [1, 4] {
-                let (got, _) = sort_rows(ids, &keys, &[&col], threads);
-                // Equal values (NaNs, zeros) may come in any order among themselves
-                // only by position, which both break the same way.
-                assert_eq!(got, want, "desc {desc} nulls_first {nf} threads {threads}");
-            }
-            // Two keys take the path that compares columns.
-            let two = [key(desc, nf), key(!desc, !nf)];
-            let cols2 = [Cow::Borrowed(&col), Cow::Borrowed(&col)];
-            let mut want: Vec<u32> = (0..n as u32).collect();
-            want.sort_by(|&a, &b| {
-                ids[a as usize]
-                    .cmp(&ids[b as usize])
-                    .then_with(|| sort::compare(&two, &cols2, a, b))
-            });
-            for threads in [1, 4] {
-                let (got, _) = sort_rows(ids, &two, &[&col, &col], threads);
-                assert_eq!(got, want, "two keys desc {desc} threads {threads}");
+            // One key takes the tuple path, two keys the path that compares
+            // columns.
+            for keys in [vec![key(desc, nf)], vec![key(desc, nf), key(!desc, !nf)]] {
+                let refs: Vec<&Column> = keys.iter().map(|_| &col).collect();
+                let cols: Vec<Cow<'_, Column>> = refs.iter().map(|c| Cow::Borrowed(*c)).collect();
+                let mut want: Vec<u32> = (0..n as u32).collect();
+                want.sort_by(|&a, &b| {
+                    ids[a as usize]
+                        .cmp(&ids[b as usize])
+                        .then_with(|| sort::compare(&keys, &cols, a, b))
+                });
+                for threads in [1, 4] {
+                    let (got, _) = sort_rows(ids, &keys, &refs, threads);
+                    // Equal values (NaNs, zeros) come in position order in both.
+                    assert_eq!(
+                        got,
+                        want,
+                        "{} keys desc {desc} nulls_first {nf} threads {threads}",
+                        keys.len()
+                    );
+                }
             }
         }
         let (by_id, starts) = sort_rows(&many, &[], &[], 3);
