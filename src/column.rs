@@ -233,6 +233,14 @@ impl StringVec {
     pub fn heap_bytes(&self) -> usize {
         self.offsets.capacity() * 4 + self.bytes.capacity()
     }
+
+    /// Appends every string of `other` (its bytes in one copy).
+    pub fn extend(&mut self, other: &StringVec) {
+        let base = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(&other.bytes);
+        self.offsets
+            .extend(other.offsets[1..].iter().map(|&o| base + o));
+    }
 }
 
 /// The values of one column, by physical type.
@@ -394,11 +402,7 @@ impl Column {
             (ColumnData::Float64(a), ColumnData::Float64(b)) => a.extend_from_slice(b),
             (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
             (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend_from_slice(b),
-            (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
-                for s in b.iter() {
-                    a.push(s);
-                }
-            }
+            (ColumnData::Utf8(a), ColumnData::Utf8(b)) => a.extend(b),
             (a, b) => panic!(
                 "Column::append: type mismatch {:?} vs {:?}",
                 a.physical(),
@@ -706,5 +710,31 @@ impl BatchBuilder {
             })
             .collect();
         Batch { columns }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appending_strings_keeps_every_string_and_null() {
+        let mut a = Column::new(ColumnData::Utf8(StringVec::new()));
+        let mut b = StringVec::new();
+        for s in ["x", "", "héllo"] {
+            b.push(s);
+        }
+        let mut b = Column::new(ColumnData::Utf8(b));
+        b.validity = Some(Bitmap::new(3, true));
+        b.validity.as_mut().unwrap().set(1, false);
+        a.append(&b);
+        a.append(&b);
+        let got: Vec<Value> = (0..a.len()).map(|i| a.value(i)).collect();
+        let want: Vec<Value> = [Value::from("x"), Value::Null, Value::from("héllo")]
+            .into_iter()
+            .cycle()
+            .take(6)
+            .collect();
+        assert_eq!(got, want);
     }
 }

@@ -18,7 +18,7 @@
 //!   `index_only.rs` `IndexOnlyAggregate`;
 //! - operators over materialized batches: `materialized.rs` (Filter, Project),
 //!   `hash_aggregate.rs`, `join.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
-//!   `distinct.rs`;
+//!   `distinct.rs`, `window/` (Window: window functions);
 //! - below them: aggregate states in `agg/`, group keys in `group.rs`,
 //!   expression evaluation in `vector.rs` and `functions.rs`.
 
@@ -45,6 +45,7 @@ pub mod stream;
 mod subquery;
 mod topn_agg;
 pub mod vector;
+mod window;
 
 use std::cell::RefCell;
 use std::sync::atomic::Ordering as AtomicOrdering;
@@ -416,6 +417,19 @@ fn run_operator(
             input(0, None)?,
             &child.schema(),
             pool.reservation("distinct"),
+        ),
+        (
+            Operator::Window,
+            LogicalPlan::Window {
+                input: child,
+                windows,
+            },
+        ) => window::window(
+            input(0, None)?,
+            &child.schema(),
+            windows,
+            opts,
+            stats.memory(opts.memory_limit),
         ),
         _ => Err(Error::Internal(format!(
             "physical operator {} does not match its logical node",

@@ -13,7 +13,7 @@
 //!   the collected rows);
 //! - a two-phase top-N aggregation ([`Operator::TwoPhaseTopN`]);
 //! - operators over materialized inputs: filter, projection, hash aggregate, hash
-//!   join, union, sort, top-N, limit, distinct, values.
+//!   join, union, sort, top-N, limit, distinct, values, window.
 //!
 //! The executor dispatches on the operator and never re-decides. Operators that need
 //! all their input (sort, hash aggregate, the build side of a join) and streaming
@@ -96,6 +96,10 @@ pub enum Operator<'a> {
     TopN,
     Limit,
     Distinct,
+    /// Window functions: rows grouped by partition and sorted by the order keys
+    /// (once per distinct partition and order), each function evaluated over
+    /// the sorted partitions, results in the input's row order.
+    Window,
 }
 
 impl PhysicalPlan<'_> {
@@ -118,6 +122,7 @@ impl PhysicalPlan<'_> {
             Operator::TopN => "TopN",
             Operator::Limit => "Limit",
             Operator::Distinct => "Distinct",
+            Operator::Window => "Window",
         }
     }
 
@@ -316,6 +321,7 @@ pub fn plan<'a>(
             None => unary(Operator::Limit, input)?,
         },
         LogicalPlan::Distinct { input } => unary(Operator::Distinct, input)?,
+        LogicalPlan::Window { input, .. } => unary(Operator::Window, input)?,
     })
 }
 

@@ -61,8 +61,11 @@ pub(crate) fn concat(mut batches: Vec<Batch>, schema: &[(String, DataType)]) -> 
     for b in batches {
         let n = b.num_rows();
         for (c, src) in cols.iter_mut().zip(b.columns) {
-            let v = Vector::from_column(&src);
-            v.append_to(c, None, n);
+            if c.data.physical() == src.data.physical() {
+                c.append(&src);
+            } else {
+                Vector::from_column(&src).append_to(c, None, n);
+            }
         }
     }
     Batch { columns: cols }
@@ -94,7 +97,7 @@ fn key_columns<'a>(all: &'a Batch, keys: &[SortKey]) -> Result<Vec<Cow<'a, Colum
 }
 
 /// Row order under `keys` (NULLs placed per key), ties by row number.
-fn compare(keys: &[SortKey], key_cols: &[Cow<'_, Column>], a: u32, b: u32) -> Ordering {
+pub(crate) fn compare(keys: &[SortKey], key_cols: &[Cow<'_, Column>], a: u32, b: u32) -> Ordering {
     let (a, b) = (a as usize, b as usize);
     for (k, c) in keys.iter().zip(key_cols) {
         let o = match (c.is_valid(a), c.is_valid(b)) {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::column::Value;
 pub use crate::index::ZonePredicate;
 use crate::plan::literal_set::LiteralSetCache;
+use crate::plan::window::WindowExpr;
 use crate::schema::{DataType, TableSchema};
 
 /// Binary operators after binding. Arithmetic operands have been cast to a common
@@ -651,6 +652,12 @@ pub enum LogicalPlan {
     Distinct {
         input: Box<LogicalPlan>,
     },
+    /// Window functions. Output: the input's columns, then one column per window
+    /// expression (its rows in the input's order).
+    Window {
+        input: Box<LogicalPlan>,
+        windows: Vec<(WindowExpr, String)>,
+    },
     /// A hash join. Output: the left columns, then the right columns (Inner and
     /// Left); only the left columns (Semi and Anti).
     Join {
@@ -745,6 +752,11 @@ impl LogicalPlan {
                 }
                 s
             }
+            LogicalPlan::Window { input, windows } => {
+                let mut s = input.schema();
+                s.extend(windows.iter().map(|(w, n)| (n.clone(), w.data_type)));
+                s
+            }
             LogicalPlan::Union { inputs } => inputs.first().map_or(Vec::new(), |i| i.schema()),
             LogicalPlan::OneRow => vec![("one_row".into(), DataType::Boolean)],
             LogicalPlan::Values { columns, .. } => columns.clone(),
@@ -762,6 +774,7 @@ impl LogicalPlan {
             | LogicalPlan::Aggregate { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::Window { input, .. }
             | LogicalPlan::Distinct { input } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs } => inputs.iter().collect(),
@@ -779,6 +792,7 @@ impl LogicalPlan {
             | LogicalPlan::Aggregate { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::Window { input, .. }
             | LogicalPlan::Distinct { input } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs } => inputs.iter_mut().collect(),
@@ -826,6 +840,9 @@ impl LogicalPlan {
                 }
             }
             LogicalPlan::Sort { keys, .. } => out.extend(keys.iter_mut().map(|k| &mut k.expr)),
+            LogicalPlan::Window { windows, .. } => {
+                out.extend(windows.iter_mut().flat_map(|(w, _)| w.exprs_mut()))
+            }
             LogicalPlan::Join { on, filter, .. } => {
                 for (l, r) in on {
                     out.push(l);
@@ -857,6 +874,9 @@ impl LogicalPlan {
                 }
             }
             LogicalPlan::Sort { keys, .. } => out.extend(keys.iter().map(|k| &k.expr)),
+            LogicalPlan::Window { windows, .. } => {
+                out.extend(windows.iter().flat_map(|(w, _)| w.exprs()))
+            }
             LogicalPlan::Join { on, filter, .. } => {
                 for (l, r) in on {
                     out.push(l);

@@ -3,6 +3,8 @@
 //! - [`logical`]: the typed plan the binder produces ([`LogicalPlan`], [`Expr`]):
 //!   every expression carries its type, column references are positions in the
 //!   output of the node below.
+//! - [`window`]: the window expressions of a `Window` node (function, partition,
+//!   order, frame).
 //! - [`optimize`]: rewrites that keep the meaning (filter pushdown, column pruning,
 //!   join sides) and the scan hints the executor uses (time range, zone-map and
 //!   index predicates).
@@ -13,5 +15,7 @@
 pub mod literal_set;
 pub mod logical;
 pub mod optimize;
+pub mod window;
 
 pub use logical::*;
+pub use window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};

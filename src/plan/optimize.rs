@@ -190,6 +190,27 @@ fn push_into(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
         LogicalPlan::Distinct { input } => LogicalPlan::Distinct {
             input: Box::new(push_into(*input, preds)),
         },
+        LogicalPlan::Window { input, windows } => {
+            // A conjunct reading only columns that every window expression
+            // partitions by removes whole partitions: it may run first. Any other
+            // would change what the windows see.
+            let keys = |i: usize| {
+                windows.iter().all(|(w, _)| {
+                    w.partition_by
+                        .iter()
+                        .any(|p| matches!(p, Expr::Column { index, .. } if *index == i))
+                })
+            };
+            let (down, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(|p| {
+                let cols = columns_of(p);
+                !cols.is_empty() && cols.iter().all(|&i| keys(i))
+            });
+            let w = LogicalPlan::Window {
+                input: Box::new(push_into(*input, down)),
+                windows,
+            };
+            filter_over(w, keep)
+        }
         LogicalPlan::Union { inputs } => LogicalPlan::Union {
             inputs: inputs
                 .into_iter()
@@ -433,6 +454,42 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
                 map,
             )
         }
+        LogicalPlan::Window { input, windows } => {
+            let width = input.schema().len();
+            let kept: Vec<usize> = (0..windows.len())
+                .filter(|&j| req.get(width + j).copied().unwrap_or(false))
+                .collect();
+            let mut r: Vec<bool> = (0..width).map(|i| req[i]).collect();
+            for &j in &kept {
+                for e in windows[j].0.exprs() {
+                    mark(&mut r, e);
+                }
+            }
+            let (input, cmap) = prune(*input, &r, false);
+            let new_width = input.schema().len();
+            let mut map: Vec<usize> = cmap.clone();
+            map.resize(width + windows.len(), usize::MAX);
+            if kept.is_empty() {
+                // No window column is read above: the node goes.
+                return (input, map);
+            }
+            let mut out = Vec::with_capacity(kept.len());
+            for (pos, &j) in kept.iter().enumerate() {
+                let (mut w, n) = windows[j].clone();
+                for e in w.exprs_mut() {
+                    remap(e, &cmap);
+                }
+                out.push((w, n));
+                map[width + j] = new_width + pos;
+            }
+            (
+                LogicalPlan::Window {
+                    input: Box::new(input),
+                    windows: out,
+                },
+                map,
+            )
+        }
         LogicalPlan::Limit { input, skip, fetch } => {
             let (input, map) = prune(*input, req, false);
             (
@@ -559,6 +616,7 @@ pub fn estimate_rows(plan: &LogicalPlan, snapshot: &Snapshot) -> u64 {
         LogicalPlan::Filter { input, .. }
         | LogicalPlan::Project { input, .. }
         | LogicalPlan::Sort { input, .. }
+        | LogicalPlan::Window { input, .. }
         | LogicalPlan::Distinct { input } => estimate_rows(input, snapshot),
         LogicalPlan::Aggregate { input, group, .. } => {
             if group.is_empty() {

@@ -20,8 +20,10 @@ use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER
 
 mod from;
 mod functions;
+mod window;
 
 use from::{Cte, Scope};
+use window::{WindowState, WIN_MARK};
 
 /// Column indexes at or above this mark stand for aggregate calls while a select
 /// list is bound; they are rewritten before the plan is built.
@@ -55,6 +57,7 @@ pub fn bind_query(query: &ast::Query, snapshot: &Snapshot) -> Result<LogicalPlan
         fallback: query.span(),
         aggs: Vec::new(),
         allow_aggs: false,
+        win: WindowState::default(),
     };
     b.query(query)
 }
@@ -71,6 +74,8 @@ struct Binder<'a> {
     /// Aggregate calls met in the current select list / HAVING / ORDER BY.
     aggs: Vec<AggExpr>,
     allow_aggs: bool,
+    /// Window calls met in the current select list / ORDER BY / QUALIFY.
+    win: WindowState,
 }
 
 /// A select-list item before planning.
@@ -92,6 +97,7 @@ impl<'a> Binder<'a> {
     /// One SELECT; `query` (absent for a UNION branch) supplies ORDER BY and LIMIT.
     fn select(&mut self, select: &ast::Select, query: Option<&ast::Query>) -> Result<LogicalPlan> {
         self.check_select_clauses(select)?;
+        self.named_windows(&select.named_window)?;
         let from = self.from(&select.from)?;
         self.scope = from.scope;
 
@@ -105,8 +111,10 @@ impl<'a> Binder<'a> {
             None => None,
         };
 
-        // The select list, in table scope, with aggregates collected.
+        // The select list, in table scope, with aggregates and window calls
+        // collected.
         self.allow_aggs = true;
+        self.win.allowed = true;
         let mut items = Vec::new();
         for item in &select.projection {
             match item {
@@ -195,6 +203,8 @@ impl<'a> Binder<'a> {
             }
         }
 
+        self.win.allowed = false;
+
         // GROUP BY
         let mut group: Vec<(Expr, String)> = Vec::new();
         let has_group_by;
@@ -251,11 +261,13 @@ impl<'a> Binder<'a> {
         if let Some((query, ob)) = query.and_then(|q| q.order_by.as_ref().map(|o| (q, o))) {
             match &ob.kind {
                 ast::OrderByKind::Expressions(exprs) => {
+                    self.win.allowed = true;
                     for o in exprs {
                         let (descending, nulls_first) = self.sort_options(o)?;
-                        let idx = self.bind_order_item(&o.expr, &mut items, visible, distinct)?;
-                        sort_keys.push((idx, descending, nulls_first));
+                        let idx = self.bind_order_item(&o.expr, &mut items, visible, distinct);
+                        sort_keys.push((idx?, descending, nulls_first));
                     }
+                    self.win.allowed = false;
                 }
                 // DuckDB's ORDER BY ALL: every output column, left to right, with
                 // the one set of options.
@@ -266,11 +278,37 @@ impl<'a> Binder<'a> {
             }
         }
 
+        // QUALIFY: window calls allowed, select-list aliases visible.
+        let qualify = match &select.qualify {
+            Some(q) => {
+                self.win.aliases = items[..visible]
+                    .iter()
+                    .map(|it| (it.name.clone(), it.expr.clone()))
+                    .collect();
+                self.win.allowed = true;
+                let e = self.bind_expr(q);
+                self.win.allowed = false;
+                self.win.aliases.clear();
+                let e = e?;
+                self.expect_bool(&e, q.span(), "QUALIFY")?;
+                Some((e, q.span()))
+            }
+            None => None,
+        };
+        let mut windows = std::mem::take(&mut self.win.calls);
+        if let (Some((_, span)), true) = (&qualify, windows.is_empty()) {
+            return Err(self.err(
+                *span,
+                "at least one window function must appear in the select list or QUALIFY",
+            ));
+        }
+
         let is_agg = has_group_by || !self.aggs.is_empty() || having.is_some();
 
         // Build the plan bottom-up: scan, filter, aggregate, having, project.
         let mut select_exprs: Vec<Expr> = Vec::with_capacity(items.len());
         let having_expr;
+        let mut qualify_expr;
         let aggs = std::mem::take(&mut self.aggs);
         if is_agg {
             for it in &items {
@@ -280,7 +318,17 @@ impl<'a> Binder<'a> {
                 Some((h, span)) => Some(self.rewrite_agg(h, &group, *span)?),
                 None => None,
             };
+            for w in &mut windows {
+                for e in w.exprs_mut() {
+                    self.rewrite_agg_in_place(e, &group, select.span())?;
+                }
+            }
+            qualify_expr = match &qualify {
+                Some((q, span)) => Some(self.rewrite_agg(q, &group, *span)?),
+                None => None,
+            };
         } else {
+            qualify_expr = qualify.map(|(q, _)| q);
             select_exprs = items.iter().map(|i| i.expr.clone()).collect();
             having_expr = None;
         }
@@ -305,6 +353,35 @@ impl<'a> Binder<'a> {
                 plan = LogicalPlan::Filter {
                     input: Box::new(plan),
                     predicate: h,
+                };
+            }
+        }
+        if !windows.is_empty() {
+            // Window calls become the Window node's columns, after its input's.
+            let width = plan.schema().len();
+            let place = |e: &mut Expr| {
+                e.visit_mut(&mut |x| {
+                    if let Expr::Column { index, .. } = x {
+                        if *index >= WIN_MARK {
+                            *index = *index - WIN_MARK + width;
+                        }
+                    }
+                })
+            };
+            select_exprs.iter_mut().for_each(place);
+            qualify_expr.iter_mut().for_each(place);
+            plan = LogicalPlan::Window {
+                input: Box::new(plan),
+                windows: windows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, w)| (w, format!("win{j}")))
+                    .collect(),
+            };
+            if let Some(q) = qualify_expr {
+                plan = LogicalPlan::Filter {
+                    input: Box::new(plan),
+                    predicate: q,
                 };
             }
         }
@@ -430,12 +507,6 @@ impl<'a> Binder<'a> {
         }
         if select.prewhere.is_some() {
             return bad("PREWHERE");
-        }
-        if select.qualify.is_some() {
-            return bad("QUALIFY");
-        }
-        if !select.named_window.is_empty() {
-            return bad("WINDOW");
         }
         if !select.cluster_by.is_empty()
             || !select.distribute_by.is_empty()
@@ -602,6 +673,7 @@ impl<'a> Binder<'a> {
             return Ok(());
         }
         match e {
+            Expr::Column { index, .. } if *index >= WIN_MARK => Ok(()),
             Expr::Column { index, .. } if *index >= AGG_MARK => {
                 *index = *index - AGG_MARK + group.len();
                 Ok(())
@@ -644,6 +716,14 @@ impl<'a> Binder<'a> {
         match self.scope.find(&id.value).as_slice() {
             [i] => Ok(self.scope_column(*i)),
             [] => {
+                if let Some((_, e)) = self
+                    .win
+                    .aliases
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&id.value))
+                {
+                    return Ok(e.clone());
+                }
                 if let Some(e) = self.correlated(None, &id.value, id.span) {
                     return Err(e);
                 }
@@ -1456,10 +1536,7 @@ impl<'a> Binder<'a> {
     }
 
     fn bind_function(&mut self, f: &ast::Function, span: Span) -> Result<Expr> {
-        if f.over.is_some() {
-            return Err(self.unsupported(span, "window functions (OVER)"));
-        }
-        if f.null_treatment.is_some() || !f.within_group.is_empty() {
+        if (f.null_treatment.is_some() && f.over.is_none()) || !f.within_group.is_empty() {
             return Err(self.unsupported(span, "IGNORE NULLS / WITHIN GROUP"));
         }
         if !matches!(f.parameters, ast::FunctionArguments::None) {
@@ -1476,7 +1553,7 @@ impl<'a> Binder<'a> {
             }
             ast::FunctionArguments::Subquery(_) => return Err(self.unsupported(span, "subqueries")),
         };
-        if !list.clauses.is_empty() {
+        if !list.clauses.is_empty() && f.over.is_none() {
             return Err(self.unsupported(span, "clauses inside a function call"));
         }
         let distinct = matches!(
@@ -1494,6 +1571,9 @@ impl<'a> Binder<'a> {
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
                 _ => return Err(self.unsupported(span, "named or qualified-wildcard arguments")),
             }
+        }
+        if f.over.is_some() {
+            return self.bind_window(f, &name, &args, star, distinct, span);
         }
         let agg = match name.as_str() {
             "count" => Some(if star {
@@ -1740,32 +1820,13 @@ impl<'a> Binder<'a> {
             self.allow_aggs = false;
             let r = self.bind_expr(args[0]);
             self.allow_aggs = true;
-            let mut x = r.map_err(|e| match e {
+            let x = r.map_err(|e| match e {
                 Error::InvalidInput(m) if m.contains("aggregate functions are not allowed") => {
                     self.err(args[0].span(), "aggregate calls cannot be nested")
                 }
                 other => other,
             })?;
-            let at = x.data_type();
-            let data_type = match func {
-                AggFunc::Count => DataType::BigInt,
-                AggFunc::Sum | AggFunc::Avg => {
-                    if is_null_literal(&x) {
-                        x = Expr::literal(Value::Null, DataType::Integer);
-                    } else if !is_numeric(at) {
-                        return Err(self.err(
-                            args[0].span(),
-                            format!("{} needs a numeric argument, not {at}", agg_name(func)),
-                        ));
-                    }
-                    if func == AggFunc::Avg || at == DataType::Double {
-                        DataType::Double
-                    } else {
-                        DataType::BigInt
-                    }
-                }
-                _ => at,
-            };
+            let (x, data_type) = self.agg_result(func, x, args[0].span())?;
             AggExpr {
                 func,
                 arg: Some(x),
@@ -1777,6 +1838,32 @@ impl<'a> Binder<'a> {
             }
         };
         Ok(self.register_agg(agg))
+    }
+
+    /// The argument (a NULL literal typed) and result type of `count`, `sum`,
+    /// `avg`, `min` or `max` of `x`.
+    fn agg_result(&self, func: AggFunc, mut x: Expr, span: Span) -> Result<(Expr, DataType)> {
+        let at = x.data_type();
+        let data_type = match func {
+            AggFunc::Count | AggFunc::CountStar => DataType::BigInt,
+            AggFunc::Sum | AggFunc::Avg => {
+                if is_null_literal(&x) {
+                    x = Expr::literal(Value::Null, DataType::Integer);
+                } else if !is_numeric(at) {
+                    return Err(self.err(
+                        span,
+                        format!("{} needs a numeric argument, not {at}", agg_name(func)),
+                    ));
+                }
+                if func == AggFunc::Avg || at == DataType::Double {
+                    DataType::Double
+                } else {
+                    DataType::BigInt
+                }
+            }
+            _ => at,
+        };
+        Ok((x, data_type))
     }
 
     /// Adds an aggregate call (once) and returns the column standing for it.

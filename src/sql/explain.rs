@@ -283,6 +283,10 @@ fn render(
             let _ = writeln!(out, "{pad}Distinct{}", measured(plan));
             Some(input)
         }
+        LogicalPlan::Window { input, .. } => {
+            let _ = writeln!(out, "{pad}{}{}", logical_line(plan), measured(plan));
+            Some(input)
+        }
         LogicalPlan::Join {
             left,
             right,
@@ -371,6 +375,10 @@ fn logical_line(plan: &LogicalPlan) -> String {
             format!("Limit: skip={skip} fetch={fetch}")
         }
         LogicalPlan::Distinct { .. } => "Distinct".into(),
+        LogicalPlan::Window { windows, .. } => {
+            let w: Vec<String> = windows.iter().map(|(w, n)| format!("{w} AS {n}")).collect();
+            format!("Window: {}", w.join(", "))
+        }
         other => format!("{other:?}").chars().take(40).collect(),
     }
 }
@@ -485,6 +493,7 @@ fn render_physical(
         | Operator::Sort
         | Operator::TopN
         | Operator::Limit
+        | Operator::Window
         | Operator::Distinct => {
             let line = logical_line(p.node);
             let _ = writeln!(out, "{pad}{line}{measured}");

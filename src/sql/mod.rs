@@ -2,7 +2,8 @@
 //!
 //! - [`parse`] parses one statement with sqlparser's DuckDB dialect (it accepts
 //!   `x::type`, `ILIKE`, `//`, both `INTERVAL '5 minutes'` and `INTERVAL 5 MINUTE`,
-//!   and aggregate `FILTER`, which the binder then rejects with a clear message).
+//!   and aggregate `FILTER`, which the binder then rejects with a clear message),
+//!   plus `IGNORE NULLS` inside a call's parentheses (`dialect.rs`).
 //! - [`parse_statement`] also accepts DDL, DML and `SET` ([`statement`] runs them).
 //! - [`plan`] resolves the query against a snapshot's table schema ([`bind`]) and
 //!   derives scan hints ([`crate::plan::optimize`]): the time range and zone-map
@@ -12,11 +13,11 @@
 //! "line L, column C:".
 
 pub mod bind;
+mod dialect;
 pub mod explain;
 pub mod session;
 pub mod statement;
 
-use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
@@ -68,7 +69,7 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
 /// Parses `sql`, which must hold one statement whose expressions nest at most
 /// [`MAX_EXPRESSION_DEPTH`] deep.
 fn parse_one(sql: &str) -> Result<Statement> {
-    let dialect = DuckDbDialect {};
+    let dialect = dialect::LogdbDialect::default();
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(MAX_DEPTH)
         .try_with_sql(sql)

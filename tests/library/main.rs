@@ -26,3 +26,4 @@ mod sql_index;
 mod statements;
 mod storage;
 mod topn_agg;
+mod window;

@@ -139,6 +139,26 @@ fn a_big_sort_fails_cleanly_under_a_tiny_limit() {
     );
 }
 
+#[test]
+fn window_functions_count_their_rows_and_frames_against_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 60_000);
+    let sql = "SELECT ts, bytes, sum(bytes) OVER (PARTITION BY uid ORDER BY ts ROWS BETWEEN \
+               10 PRECEDING AND CURRENT ROW) AS s, lag(bytes) OVER (PARTITION BY uid \
+               ORDER BY ts) AS prev FROM logs";
+    let (want, peak) = run(&db, sql, &opts(usize::MAX)).unwrap();
+    assert_eq!(want.len(), 60_000);
+    // At least the frames and the segment tree of the sum: dozens of bytes a row.
+    assert!(peak > 60_000 * 48, "peak {peak}");
+    match run(&db, sql, &opts(peak as usize / 2)) {
+        Err(Error::ResourcesExhausted(m)) => assert!(m.ends_with("in window"), "{m}"),
+        Err(e) => panic!("expected ResourcesExhausted, got {e}"),
+        Ok(_) => panic!("expected ResourcesExhausted, got rows"),
+    }
+    let (got, _) = run(&db, sql, &opts(peak as usize + (2 << 20))).unwrap();
+    assert_eq!(got, want);
+}
+
 fn render(v: &Value) -> String {
     match v {
         Value::Float(f) => format!("{f:.6}"),

@@ -27,6 +27,7 @@ const OPERATORS: &[&str] = &[
     "TopN",
     "Limit",
     "Distinct",
+    "Window",
 ];
 
 /// Ten days of log rows (30 s apart) in several segments per day.
@@ -244,6 +245,16 @@ fn explain_names_what_runs_for_the_everyday_questions() {
              ORDER BY bytes DESC LIMIT 3",
             "TopN",
         ),
+        (
+            "SELECT uid, ts, lag(ts) OVER (PARTITION BY uid ORDER BY ts) AS prev FROM logs \
+             WHERE uid IN ('u7', 'u8')",
+            "Window",
+        ),
+        (
+            "SELECT status, count(*) AS n, rank() OVER (ORDER BY count(*) DESC) FROM logs \
+             GROUP BY status QUALIFY rank() OVER (ORDER BY count(*) DESC) <= 2",
+            "Window",
+        ),
     ];
     for (sql, strategy) in cases {
         let planned = check(&db, sql, &opts);
@@ -314,4 +325,48 @@ fn having_filters_conjunct_by_conjunct_in_every_strategy() {
         assert!(planned.contains(&strategy), "{sql}: {planned:?}");
         assert_eq!(db.query(sql).unwrap().num_rows(), 0, "{sql}");
     }
+}
+
+/// A filter over a Window passes below it only when it reads nothing but columns
+/// every window expression partitions by (it then removes whole partitions);
+/// any other filter stays above, where it sees the windows' results.
+#[test]
+fn filters_pass_below_a_window_only_on_its_partition_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let opts = ExecOptions::default();
+    let sql = "SELECT * FROM (SELECT uid, status, ts, row_number() OVER (PARTITION BY uid \
+               ORDER BY ts) AS rn FROM logs) WHERE uid = 'u7' AND status = 404 AND rn > 1";
+    let planned = check(&db, sql, &opts);
+    assert!(planned.contains(&"Window"), "{planned:?}");
+    let explain = text(&db, &format!("EXPLAIN {sql}"));
+    let line = |needle: &str| {
+        explain
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in\n{explain}"))
+    };
+    let window = line("Window: row_number()");
+    assert!(line("(uid = 'u7')") > window, "{explain}");
+    assert!(line("(status = 404)") < window, "{explain}");
+    assert!(line("(win0 > 1)") < window, "{explain}");
+    // The row numbers count every row of u7, not only its 404s.
+    let r = db.query(sql).unwrap();
+    let all = db
+        .query("SELECT count(*) FROM logs WHERE uid = 'u7' AND status = 404")
+        .unwrap();
+    let first_is_404 = db
+        .query(
+            "SELECT count(*) FROM (SELECT status, row_number() OVER (ORDER BY ts) AS rn \
+             FROM logs WHERE uid = 'u7') WHERE rn = 1 AND status = 404",
+        )
+        .unwrap();
+    let n = |q: &logdb::QueryResult| q.rows()[0][0].clone();
+    assert_eq!(
+        logdb::Value::Int(r.num_rows() as i64),
+        match (n(&all), n(&first_is_404)) {
+            (logdb::Value::Int(a), logdb::Value::Int(b)) => logdb::Value::Int(a - b),
+            other => panic!("{other:?}"),
+        }
+    );
 }

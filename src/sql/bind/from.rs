@@ -202,6 +202,7 @@ impl<'a> Binder<'a> {
             fallback: self.fallback,
             aggs: Vec::new(),
             allow_aggs: false,
+            win: Default::default(),
         }
     }
 

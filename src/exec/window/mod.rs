@@ -1,0 +1,328 @@
+//! The Window operator: window functions over a materialized input.
+//!
+//! The input is concatenated once. Window expressions that partition and order
+//! their rows the same way share one row order (`order.rs`: partitions made
+//! contiguous, then the order keys, then input position); other specs are
+//! ordered one after the other. Over the sorted rows, `layout.rs` finds the
+//! partition and peer-group boundaries and each row's frame, `functions.rs`
+//! computes the ranking and navigation functions and `aggregate.rs` the
+//! aggregates over frames. Plain column arguments and keys are read in place;
+//! navigation and min/max results are row choices gathered once from the input
+//! column, other results are scattered back to the input's row order. The
+//! output is the input's columns, then one column per window expression.
+//!
+//! Memory: the input, computed key and argument columns, the row order, frames,
+//! trees and every result count against the query's pool (`window` in the
+//! error).
+
+mod aggregate;
+mod functions;
+mod layout;
+mod order;
+
+use std::cell::OnceCell;
+use std::sync::atomic::Ordering as AtomicOrdering;
+use std::sync::Arc;
+
+use super::materialized;
+use super::memory::MemoryPool;
+use super::options::ExecOptions;
+use super::sort;
+use super::vector;
+use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
+use crate::error::{Error, Result};
+use crate::plan::{Expr, WindowExpr, WindowFunc};
+use crate::schema::DataType;
+use functions::NO_ROW;
+use layout::Layout;
+
+/// Runs the window expressions `windows` over `batches` (of `schema`), on up to
+/// `opts.threads` threads; cancellation is checked before each spec and each
+/// expression.
+pub(super) fn window(
+    batches: Vec<Batch>,
+    schema: &[(String, DataType)],
+    windows: &[(WindowExpr, String)],
+    opts: &ExecOptions,
+    pool: &Arc<MemoryPool>,
+) -> Result<Vec<Batch>> {
+    let threads = opts.threads;
+    let check = || match &opts.cancel {
+        Some(c) if c.load(AtomicOrdering::Relaxed) => Err(Error::Cancelled),
+        _ => Ok(()),
+    };
+    let mut mem = pool.reservation("window");
+    let input: usize = batches.iter().map(Batch::heap_bytes).sum();
+    // The concatenation (the batches themselves are counted by the operator
+    // that produced them).
+    mem.resize(input)?;
+    let mut all = sort::concat(batches, schema);
+    let n = all.num_rows();
+    let mut results: Vec<Option<Column>> = vec![None; windows.len()];
+    for j in 0..windows.len() {
+        if results[j].is_some() {
+            continue;
+        }
+        check()?;
+        let spec = &windows[j].0;
+        let group: Vec<&WindowExpr> = windows[j..]
+            .iter()
+            .map(|(w, _)| w)
+            .filter(|w| w.same_order(spec))
+            .collect();
+        let cols = Columns::new(&mut all, &group)?;
+        mem.grow(cols.bytes())?;
+        // Partition ids, the row order, the sorted order keys.
+        let part: Vec<&Column> = spec
+            .partition_by
+            .iter()
+            .map(|e| cols.get(&all, e))
+            .collect::<Result<_>>()?;
+        let ord: Vec<&Column> = spec
+            .order_by
+            .iter()
+            .map(|k| cols.get(&all, &k.expr))
+            .collect::<Result<_>>()?;
+        mem.grow(24 * n)?;
+        let ids = order::partition_ids(&part, n, threads);
+        let (order, starts) = order::sort_rows(&ids, &spec.order_by, &ord, threads);
+        drop(ids);
+        let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();
+        let layout = Layout::new(starts, &sorted);
+        let ctx = Sorted {
+            all: &all,
+            cols: &cols,
+            order: &order,
+            inverse: OnceCell::new(),
+            layout: &layout,
+            order_cols: &sorted,
+        };
+        for k in j..windows.len() {
+            let w = &windows[k].0;
+            if results[k].is_some() || !w.same_order(spec) {
+                continue;
+            }
+            check()?;
+            let r = ctx.evaluate(w, &mut mem)?;
+            mem.grow(r.heap_bytes())?;
+            results[k] = Some(r);
+        }
+    }
+    for r in results {
+        all.columns
+            .push(r.ok_or_else(|| Error::Internal("a window expression was not computed".into()))?);
+    }
+    Ok(vec![all])
+}
+
+/// The columns a group of window expressions with one spec reads: plain column
+/// references are the input's own columns, other expressions are evaluated once.
+struct Columns {
+    computed: Vec<(Expr, Column)>,
+}
+
+impl Columns {
+    fn new(all: &mut Batch, group: &[&WindowExpr]) -> Result<Columns> {
+        let mut exprs: Vec<&Expr> = Vec::new();
+        for e in group.iter().flat_map(|w| w.exprs()) {
+            if !matches!(e, Expr::Column { .. }) && !exprs.contains(&e) {
+                exprs.push(e);
+            }
+        }
+        let used = vec![true; all.columns.len()];
+        let computed = materialized::with_vectors(all, &used, |vecs, n| {
+            exprs
+                .iter()
+                .map(|e| {
+                    let v = vector::eval(e, vecs, n)?;
+                    let mut c = Column::new(ColumnData::empty(e.data_type().physical()));
+                    v.append_to(&mut c, None, n);
+                    Ok(((*e).clone(), c))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        Ok(Columns { computed })
+    }
+
+    fn bytes(&self) -> usize {
+        self.computed.iter().map(|(_, c)| c.heap_bytes()).sum()
+    }
+
+    /// The column of `e` (one of the group's expressions), in input order.
+    fn get<'a>(&'a self, all: &'a Batch, e: &Expr) -> Result<&'a Column> {
+        let found = match e {
+            Expr::Column { index, .. } => all.columns.get(*index),
+            _ => self.computed.iter().find(|(x, _)| x == e).map(|(_, c)| c),
+        };
+        found.ok_or_else(|| Error::Internal(format!("window: no column for {e}")))
+    }
+}
+
+/// One spec's rows in order: what its window expressions are evaluated over.
+struct Sorted<'a> {
+    all: &'a Batch,
+    cols: &'a Columns,
+    /// Input position of each sorted row.
+    order: &'a [u32],
+    /// Sorted position of each input row (made when a result needs it).
+    inverse: OnceCell<Vec<u32>>,
+    layout: &'a Layout,
+    /// The ORDER BY keys, sorted.
+    order_cols: &'a [Column],
+}
+
+/// An integer literal argument (the binder allows only literals there).
+fn literal_int(e: Option<&Expr>, what: &str) -> Result<Option<i64>> {
+    match e {
+        Some(Expr::Literal {
+            value: Value::Int(v),
+            ..
+        }) => Ok(Some(*v)),
+        Some(Expr::Literal {
+            value: Value::Null, ..
+        }) => Ok(None),
+        _ => Err(Error::Internal(format!("{what} is not an integer literal"))),
+    }
+}
+
+impl Sorted<'_> {
+    /// Argument `k` of `w`, in input order.
+    fn arg(&self, w: &WindowExpr, k: usize) -> Result<&Column> {
+        let e = w
+            .args
+            .get(k)
+            .ok_or_else(|| Error::Internal(format!("{} lacks argument {k}", w.func.name())))?;
+        self.cols.get(self.all, e)
+    }
+
+    /// Rows chosen per sorted position (as sorted positions) turned into the
+    /// values of `src` per input row; `default` (input order) where none is.
+    fn pick(&self, src: &Column, rows: &[Option<u32>], default: Option<&Column>) -> Column {
+        let mut by_input = vec![NO_ROW; rows.len()];
+        for (i, r) in rows.iter().enumerate() {
+            if let Some(j) = r {
+                by_input[self.order[i] as usize] = self.order[*j as usize];
+            }
+        }
+        functions::gather(src, &by_input, default)
+    }
+
+    /// One window expression, its result in input order.
+    fn evaluate(&self, w: &WindowExpr, mem: &mut super::memory::Reservation) -> Result<Column> {
+        let n = self.order.len();
+        let layout = self.layout;
+        let frames = |mem: &mut super::memory::Reservation| -> Result<Vec<(u32, u32)>> {
+            mem.grow(aggregate::tree_bytes(n))?;
+            layout::frames(layout, &w.frame, &w.order_by, self.order_cols)
+        };
+        let in_input_order = |c: Column| c.take(self.inverse());
+        match w.func {
+            WindowFunc::RowNumber
+            | WindowFunc::Rank
+            | WindowFunc::DenseRank
+            | WindowFunc::PercentRank
+            | WindowFunc::CumeDist => {
+                functions::ranking(w.func, layout, n, None).map(in_input_order)
+            }
+            WindowFunc::Ntile => {
+                let buckets = literal_int(w.args.first(), "the ntile count")?;
+                functions::ranking(w.func, layout, n, buckets).map(in_input_order)
+            }
+            WindowFunc::Lag | WindowFunc::Lead => {
+                let values = self.arg(w, 0)?;
+                let offset = match w.args.get(1) {
+                    Some(e) => literal_int(Some(e), "the lag/lead offset")?,
+                    None => Some(1),
+                };
+                let Some(offset) = offset else {
+                    // A NULL offset: NULL everywhere.
+                    return Ok(functions::gather(values, &vec![NO_ROW; n], None));
+                };
+                let default = match w.args.get(2) {
+                    Some(_) => Some(self.arg(w, 2)?),
+                    None => None,
+                };
+                let rows = functions::lag_lead(
+                    layout,
+                    &self.valid(values, w.ignore_nulls),
+                    offset,
+                    w.func == WindowFunc::Lead,
+                );
+                Ok(self.pick(values, &rows, default))
+            }
+            WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue => {
+                let values = self.arg(w, 0)?;
+                let nth = match w.func {
+                    WindowFunc::NthValue => literal_int(w.args.get(1), "the nth_value index")?,
+                    _ => Some(1),
+                };
+                let Some(nth) = nth.filter(|&k| k >= 1) else {
+                    return Ok(functions::gather(values, &vec![NO_ROW; n], None));
+                };
+                let frames = frames(mem)?;
+                let rows = functions::frame_value(
+                    w.func,
+                    &self.valid(values, w.ignore_nulls),
+                    &frames,
+                    nth as usize,
+                );
+                Ok(self.pick(values, &rows, None))
+            }
+            WindowFunc::Agg(func) => {
+                let arg = match w.args.first() {
+                    Some(_) => Some(self.arg(w, 0)?),
+                    None => None,
+                };
+                // Rows a frame counts: FILTER TRUE and a non-NULL argument.
+                let filter = match &w.filter {
+                    Some(f) => Some(self.cols.get(self.all, f)?),
+                    None => None,
+                };
+                let mut counted = Bitmap::new(n, true);
+                for (i, &row) in self.order.iter().enumerate() {
+                    let row = row as usize;
+                    let kept = filter.is_none_or(|c| {
+                        c.is_valid(row) && matches!(&c.data, ColumnData::Bool(v) if v[row])
+                    });
+                    if !kept || !arg.is_none_or(|c| c.is_valid(row)) {
+                        counted.set(i, false);
+                    }
+                }
+                let frames = frames(mem)?;
+                match aggregate::aggregate(func, arg, self.order, &counted, &frames)? {
+                    aggregate::Output::Sorted(c) => Ok(in_input_order(c)),
+                    aggregate::Output::Rows(rows) => {
+                        let src = arg
+                            .ok_or_else(|| Error::Internal("min/max without an argument".into()))?;
+                        Ok(self.pick(src, &rows, None))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sorted position of each input row.
+    fn inverse(&self) -> &[u32] {
+        self.inverse.get_or_init(|| {
+            let mut inverse = vec![0u32; self.order.len()];
+            for (pos, &row) in self.order.iter().enumerate() {
+                inverse[row as usize] = pos as u32;
+            }
+            inverse
+        })
+    }
+
+    /// Which sorted rows count for a navigation function: all of them, or with
+    /// IGNORE NULLS those whose value is not NULL.
+    fn valid(&self, values: &Column, ignore_nulls: bool) -> Option<Bitmap> {
+        ignore_nulls.then(|| {
+            let mut b = Bitmap::new(self.order.len(), true);
+            for (i, &row) in self.order.iter().enumerate() {
+                if !values.is_valid(row as usize) {
+                    b.set(i, false);
+                }
+            }
+            b
+        })
+    }
+}

@@ -1,0 +1,431 @@
+//! The row order of a window spec: partitions, then the ORDER BY keys, then input
+//! position.
+//!
+//! Partitions only have to be contiguous, not sorted (results go back to the
+//! input's order), so the partition keys become dense partition ids by hashing,
+//! once per row, and a counting sort groups the rows by partition id keeping
+//! their input order. Each partition is then sorted by (order keys, position):
+//! as fixed-width tuples when the one ORDER BY key is an integer, timestamp,
+//! double or boolean (its value encoded as an order-preserving `u64`), otherwise
+//! by comparing the key columns. Many partitions are shared out to up to
+//! `threads` threads in runs of whole partitions; a partition holding most rows
+//! is sorted in chunks on the threads, then merged pairwise. Log rows arrive in
+//! time order, so a partition ordered by time is often sorted already, which
+//! the sort notices in one pass.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::hash::Hash;
+
+use hashbrown::HashMap;
+
+use super::super::agg;
+use super::super::group::norm_f64;
+use super::super::sort;
+use super::super::vector::Vector;
+use crate::column::{Column, ColumnData};
+use crate::plan::SortKey;
+
+/// A dense id (0, 1, ...) per distinct combination of the key columns' values,
+/// for each of `n` rows (all 0 without keys), in order of first appearance.
+/// NULLs are one value; so are -0.0 and 0.0, and all NaNs. One key column is
+/// hashed on up to `threads` threads.
+pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u32> {
+    let valid = |c: &Column, i: usize| c.is_valid(i);
+    let t = threads;
+    match cols {
+        [] => vec![0; n],
+        [c] => match &c.data {
+            ColumnData::Utf8(s) => dense_ids(n, t, |i| valid(c, i).then(|| s.get(i))),
+            ColumnData::Int64(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
+            ColumnData::Float64(v) => dense_ids(n, t, |i| valid(c, i).then(|| norm_f64(v[i]))),
+            ColumnData::Bool(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
+            ColumnData::Ip(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
+        },
+        _ => {
+            // Several keys: their row encoding (the one joins and DISTINCT use).
+            let vecs: Vec<Vector> = cols.iter().map(|c| Vector::from_column(c)).collect();
+            let mut ids: HashMap<Vec<u8>, u32> = HashMap::new();
+            let mut buf = Vec::new();
+            (0..n)
+                .map(|i| {
+                    buf.clear();
+                    for v in &vecs {
+                        agg::encode(&mut buf, v, i, false);
+                    }
+                    match ids.get(buf.as_slice()) {
+                        Some(&id) => id,
+                        None => {
+                            let id = ids.len() as u32;
+                            ids.insert(buf.clone(), id);
+                            id
+                        }
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Dense ids of the values `key(i)` of rows `0..n`, in order of first
+/// appearance. With several threads, each numbers a chunk of rows on its own;
+/// the chunks' keys then get their global ids in chunk order (which keeps the
+/// order of first appearance) and each chunk's ids are translated.
+fn dense_ids<K, F>(n: usize, threads: usize, key: F) -> Vec<u32>
+where
+    K: Hash + Eq + Clone + Send,
+    F: Fn(usize) -> K + Sync,
+{
+    /// Below this many rows per thread, one thread numbers everything.
+    const MIN_CHUNK: usize = 1 << 16;
+    // Local ids of `rows`, and the keys in order of their local id.
+    let number = |rows: std::ops::Range<usize>, out: &mut [u32]| -> Vec<K> {
+        let mut ids: HashMap<K, u32> = HashMap::new();
+        let mut keys = Vec::new();
+        for (slot, i) in out.iter_mut().zip(rows) {
+            let k = key(i);
+            *slot = match ids.get(&k) {
+                Some(&id) => id,
+                None => {
+                    let id = keys.len() as u32;
+                    keys.push(k.clone());
+                    ids.insert(k, id);
+                    id
+                }
+            };
+        }
+        keys
+    };
+    let mut out = vec![0u32; n];
+    let parts = threads.min(n / MIN_CHUNK).max(1);
+    if parts == 1 {
+        number(0..n, &mut out);
+        return out;
+    }
+    let chunk = n.div_ceil(parts);
+    let chunk_keys: Vec<Vec<K>> = std::thread::scope(|s| {
+        let handles: Vec<_> = out
+            .chunks_mut(chunk)
+            .enumerate()
+            .map(|(c, slice)| {
+                let number = &number;
+                s.spawn(move || {
+                    let start = c * chunk;
+                    number(start..start + slice.len(), slice)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut global: HashMap<K, u32> = HashMap::new();
+    let maps: Vec<Vec<u32>> = chunk_keys
+        .into_iter()
+        .map(|keys| {
+            keys.into_iter()
+                .map(|k| {
+                    let next = global.len() as u32;
+                    *global.entry(k).or_insert(next)
+                })
+                .collect()
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for (slice, map) in out.chunks_mut(chunk).zip(&maps) {
+            s.spawn(move || slice.iter_mut().for_each(|id| *id = map[*id as usize]));
+        }
+    });
+    out
+}
+
+/// The value of row `i` of a fixed-width column as a `u64` that sorts as the
+/// value does under `key` (DuckDB's order: -0.0 = 0.0, NaN above everything).
+fn ordered_bits(c: &Column, i: usize, key: &SortKey) -> Option<u64> {
+    let bits = match &c.data {
+        ColumnData::Int64(v) => (v[i] as u64) ^ (1 << 63),
+        ColumnData::Float64(v) => {
+            let x = v[i];
+            if x.is_nan() {
+                u64::MAX
+            } else {
+                let b = norm_f64(x);
+                if b >> 63 == 1 {
+                    !b
+                } else {
+                    b | (1 << 63)
+                }
+            }
+        }
+        ColumnData::Bool(v) => v[i] as u64,
+        _ => return None,
+    };
+    Some(if key.descending { !bits } else { bits })
+}
+
+/// Row numbers `0..ids.len()` ordered by (partition id, `keys` over `cols`,
+/// position), and where each partition starts in that order (then `n`).
+pub(super) fn sort_rows(
+    ids: &[u32],
+    keys: &[SortKey],
+    cols: &[&Column],
+    threads: usize,
+) -> (Vec<u32>, Vec<u32>) {
+    let (mut order, starts) = by_partition(ids);
+    if keys.is_empty() {
+        return (order, starts);
+    }
+    let fixed = match (keys, cols) {
+        ([key], [c]) if !matches!(c.data, ColumnData::Utf8(_) | ColumnData::Ip(_)) => {
+            Some((key, *c))
+        }
+        _ => None,
+    };
+    let key_cols: Vec<Cow<'_, Column>> = cols.iter().map(|c| Cow::Borrowed(*c)).collect();
+    // Sorts one partition's rows (in position order) by the keys.
+    let sort_part = |rows: &mut [u32], threads: usize, buf: &mut Vec<(u8, u64, u32)>| {
+        match fixed {
+            Some((key, c)) => {
+                // (NULL placement, value, position) tuples: plain integer compares.
+                buf.clear();
+                buf.extend(rows.iter().map(|&r| {
+                    let i = r as usize;
+                    match ordered_bits(c, i, key).filter(|_| c.is_valid(i)) {
+                        Some(b) => (1, b, r),
+                        None if key.nulls_first => (0, 0, r),
+                        None => (2, 0, r),
+                    }
+                }));
+                parallel_sort(buf, threads, &|a, b| a.cmp(b));
+                for (r, t) in rows.iter_mut().zip(buf.iter()) {
+                    *r = t.2;
+                }
+            }
+            None => parallel_sort(rows, threads, &|a: &u32, b: &u32| {
+                sort::compare(keys, &key_cols, *a, *b)
+            }),
+        }
+    };
+    let n = order.len();
+    let largest = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    if threads <= 1 || largest as usize * 2 > n {
+        // Few partitions: each sorted on every thread, one after the other.
+        let mut buf = Vec::new();
+        for w in starts.windows(2) {
+            sort_part(&mut order[w[0] as usize..w[1] as usize], threads, &mut buf);
+        }
+        return (order, starts);
+    }
+    // Many partitions: each thread sorts a run of whole partitions.
+    let mut runs: Vec<&mut [u32]> = Vec::with_capacity(threads);
+    let mut rest: &mut [u32] = &mut order;
+    let mut taken = 0usize;
+    let mut cut = 0;
+    for k in 1..threads {
+        let goal = n * k / threads;
+        while cut + 1 < starts.len() && (starts[cut] as usize) < goal {
+            cut += 1;
+        }
+        let (run, tail) = rest.split_at_mut(starts[cut] as usize - taken);
+        taken = starts[cut] as usize;
+        runs.push(run);
+        rest = tail;
+    }
+    runs.push(rest);
+    std::thread::scope(|s| {
+        let mut offset = 0usize;
+        for run in runs {
+            let first = offset;
+            offset += run.len();
+            let starts = &starts;
+            let sort_part = &sort_part;
+            s.spawn(move || {
+                let mut buf = Vec::new();
+                let lo = starts.partition_point(|&x| (x as usize) < first);
+                let hi = starts.partition_point(|&x| (x as usize) <= first + run.len());
+                for w in starts[lo..hi].windows(2) {
+                    let (a, b) = (w[0] as usize - first, w[1] as usize - first);
+                    sort_part(&mut run[a..b], 1, &mut buf);
+                }
+            });
+        }
+    });
+    (order, starts)
+}
+
+/// Row numbers grouped by partition id (a counting sort, so each partition's
+/// rows stay in position order), and where each partition starts (then `n`).
+fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut starts = vec![0u32; parts + 1];
+    for &p in ids {
+        starts[p as usize + 1] += 1;
+    }
+    for p in 0..parts {
+        starts[p + 1] += starts[p];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; ids.len()];
+    for (row, &p) in ids.iter().enumerate() {
+        order[next[p as usize] as usize] = row as u32;
+        next[p as usize] += 1;
+    }
+    (order, starts)
+}
+
+/// Sorts `v` by `cmp` (a total order): chunks on threads, then merged pairwise.
+fn parallel_sort<T, F>(v: &mut [T], threads: usize, cmp: &F)
+where
+    T: Copy + Send + Sync + Default,
+    F: Fn(&T, &T) -> Ordering + Sync,
+{
+    /// Below this many rows per thread, one thread sorts everything.
+    const MIN_CHUNK: usize = 1 << 16;
+    let parts = threads.min(v.len() / MIN_CHUNK).max(1);
+    if parts == 1 {
+        v.sort_unstable_by(cmp);
+        return;
+    }
+    let chunk = v.len().div_ceil(parts);
+    std::thread::scope(|s| {
+        for c in v.chunks_mut(chunk) {
+            s.spawn(move || c.sort_unstable_by(cmp));
+        }
+    });
+    let mut width = chunk;
+    let mut buf = vec![T::default(); v.len()];
+    while width < v.len() {
+        std::thread::scope(|s| {
+            for (src, dst) in v.chunks(2 * width).zip(buf.chunks_mut(2 * width)) {
+                s.spawn(move || merge(src, width.min(src.len()), dst, cmp));
+            }
+        });
+        v.copy_from_slice(&buf);
+        width *= 2;
+    }
+}
+
+/// Merges the sorted runs `src[..mid]` and `src[mid..]` into `dst`.
+fn merge<T: Copy, F: Fn(&T, &T) -> Ordering>(src: &[T], mid: usize, dst: &mut [T], cmp: &F) {
+    let (a, b) = src.split_at(mid);
+    let (mut i, mut j) = (0, 0);
+    for d in dst.iter_mut() {
+        let take_a = j == b.len() || (i < a.len() && cmp(&a[i], &b[j]) != Ordering::Greater);
+        if take_a {
+            *d = a[i];
+            i += 1;
+        } else {
+            *d = b[j];
+            j += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::column::Bitmap;
+    use crate::plan::Expr;
+    use crate::schema::DataType;
+
+    fn key(descending: bool, nulls_first: bool) -> SortKey {
+        SortKey {
+            expr: Expr::Column {
+                index: 0,
+                name: "k".into(),
+                data_type: DataType::Double,
+            },
+            descending,
+            nulls_first,
+        }
+    }
+
+    /// Every path orders rows as the comparison of `sort::compare` does, on one
+    /// thread and on several.
+    #[test]
+    fn every_path_agrees_with_the_plain_comparison() {
+        let n = 200_000;
+        let vals: Vec<f64> = (0..n)
+            .map(|i| match i % 97 {
+                0 => f64::NAN,
+                1 => -0.0,
+                2 => 0.0,
+                k => ((i * 7919) % 1013) as f64 - 500.0 + k as f64 / 8.0,
+            })
+            .collect();
+        let mut validity = Bitmap::new(n, true);
+        for i in (0..n).step_by(89) {
+            validity.set(i, false);
+        }
+        let col = Column {
+            data: ColumnData::Float64(vals),
+            validity: Some(validity),
+        };
+        let many: Vec<u32> = (0..n).map(|i| ((i * 31) % 7) as u32).collect();
+        let one = vec![0u32; n];
+        for ((desc, nf), ids) in [(false, false), (true, false), (false, true), (true, true)]
+            .into_iter()
+            .flat_map(|o| [(o, &many), (o, &one)])
+        {
+            // One key takes the tuple path, two keys the path that compares
+            // columns.
+            for keys in [vec![key(desc, nf)], vec![key(desc, nf), key(!desc, !nf)]] {
+                let refs: Vec<&Column> = keys.iter().map(|_| &col).collect();
+                let cols: Vec<Cow<'_, Column>> = refs.iter().map(|c| Cow::Borrowed(*c)).collect();
+                let mut want: Vec<u32> = (0..n as u32).collect();
+                want.sort_by(|&a, &b| {
+                    ids[a as usize]
+                        .cmp(&ids[b as usize])
+                        .then_with(|| sort::compare(&keys, &cols, a, b))
+                });
+                for threads in [1, 4] {
+                    let (got, _) = sort_rows(ids, &keys, &refs, threads);
+                    // Equal values (NaNs, zeros) come in position order in both.
+                    assert_eq!(
+                        got,
+                        want,
+                        "{} keys desc {desc} nulls_first {nf} threads {threads}",
+                        keys.len()
+                    );
+                }
+            }
+        }
+        let (by_id, starts) = sort_rows(&many, &[], &[], 3);
+        assert_eq!(starts.len(), 8);
+        assert!(by_id
+            .windows(2)
+            .all(|w| (many[w[0] as usize], w[0]) < (many[w[1] as usize], w[1])));
+    }
+
+    #[test]
+    fn equal_keys_share_an_id_in_order_of_first_appearance() {
+        let mut nulls = Bitmap::new(6, true);
+        nulls.set(2, false);
+        nulls.set(4, false);
+        let f = Column {
+            data: ColumnData::Float64(vec![0.0, -0.0, 1.0, f64::NAN, 5.0, -f64::NAN]),
+            validity: Some(nulls),
+        };
+        assert_eq!(partition_ids(&[&f], 6, 1), [0, 0, 1, 2, 1, 2]);
+        let mut s = crate::column::StringVec::new();
+        for x in ["a", "b", "a", "b", "a", "a"] {
+            s.push(x);
+        }
+        let s = Column::new(ColumnData::Utf8(s));
+        assert_eq!(partition_ids(&[&s], 6, 1), [0, 1, 0, 1, 0, 0]);
+        assert_eq!(partition_ids(&[&s, &f], 6, 1), [0, 1, 2, 3, 2, 4]);
+        assert_eq!(partition_ids(&[], 3, 1), [0, 0, 0]);
+    }
+
+    #[test]
+    fn ids_numbered_in_chunks_on_threads_equal_one_pass() {
+        let n = 400_000;
+        let key = |i: usize| (!i.is_multiple_of(3)).then_some((i * 7919 / 13) % 5003);
+        let one = dense_ids(n, 1, key);
+        assert_eq!(one.iter().max(), Some(&5003));
+        for threads in [2, 3, 8] {
+            assert_eq!(dense_ids(n, threads, key), one, "{threads} threads");
+        }
+    }
+}

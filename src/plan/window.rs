@@ -1,0 +1,223 @@
+//! Window functions in the logical plan: what a [`LogicalPlan::Window`] node
+//! computes for each of its rows.
+//!
+//! A window expression names a function, its arguments, the partition keys, the
+//! order within a partition and the frame (the rows an aggregate or a value
+//! function reads). Every expression here reads the Window node's input columns.
+//!
+//! [`LogicalPlan::Window`]: super::LogicalPlan::Window
+
+use std::fmt;
+
+use super::logical::{AggFunc, Expr, SortKey};
+use crate::column::Value;
+use crate::schema::DataType;
+
+/// The functions a window expression computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    /// `ntile(n)`: the bucket (1..=n) of the row; the count is `args[0]`.
+    Ntile,
+    /// `lag(x[, offset[, default]])`: `args` are x, the offset and the default.
+    Lag,
+    /// `lead(x[, offset[, default]])`.
+    Lead,
+    FirstValue,
+    LastValue,
+    /// `nth_value(x, n)`: the n-th row (1-based) of the frame.
+    NthValue,
+    /// An aggregate over the frame: `count(*)`, `count`, `sum`, `avg`, `min`, `max`.
+    Agg(AggFunc),
+}
+
+impl WindowFunc {
+    pub fn name(self) -> &'static str {
+        match self {
+            WindowFunc::RowNumber => "row_number",
+            WindowFunc::Rank => "rank",
+            WindowFunc::DenseRank => "dense_rank",
+            WindowFunc::PercentRank => "percent_rank",
+            WindowFunc::CumeDist => "cume_dist",
+            WindowFunc::Ntile => "ntile",
+            WindowFunc::Lag => "lag",
+            WindowFunc::Lead => "lead",
+            WindowFunc::FirstValue => "first_value",
+            WindowFunc::LastValue => "last_value",
+            WindowFunc::NthValue => "nth_value",
+            WindowFunc::Agg(AggFunc::CountStar) => "count_star",
+            WindowFunc::Agg(AggFunc::Count) => "count",
+            WindowFunc::Agg(AggFunc::Sum) => "sum",
+            WindowFunc::Agg(AggFunc::Avg) => "avg",
+            WindowFunc::Agg(AggFunc::Min) => "min",
+            WindowFunc::Agg(AggFunc::Max) => "max",
+            WindowFunc::Agg(_) => "aggregate",
+        }
+    }
+
+    /// Whether the function reads the frame (the others see the partition and
+    /// the peers only, whatever frame is given).
+    pub fn uses_frame(self) -> bool {
+        matches!(
+            self,
+            WindowFunc::FirstValue
+                | WindowFunc::LastValue
+                | WindowFunc::NthValue
+                | WindowFunc::Agg(_)
+        )
+    }
+}
+
+/// How frame offsets count: rows, a distance in the ORDER BY value, or peer groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FrameUnits {
+    Rows,
+    Range,
+    Groups,
+}
+
+/// One end of a frame. Offsets are constants checked at bind time: non-negative
+/// integers for ROWS and GROUPS; for RANGE, a number (or, over a TIMESTAMP, an
+/// interval in microseconds) that is not negative.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(Value),
+    CurrentRow,
+    Following(Value),
+    UnboundedFollowing,
+}
+
+impl fmt::Display for FrameBound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = |v: &Value| match v {
+            Value::Int(i) => i.to_string(),
+            Value::Float(x) => x.to_string(),
+            other => format!("{other:?}"),
+        };
+        match self {
+            FrameBound::UnboundedPreceding => write!(f, "UNBOUNDED PRECEDING"),
+            FrameBound::Preceding(x) => write!(f, "{} PRECEDING", v(x)),
+            FrameBound::CurrentRow => write!(f, "CURRENT ROW"),
+            FrameBound::Following(x) => write!(f, "{} FOLLOWING", v(x)),
+            FrameBound::UnboundedFollowing => write!(f, "UNBOUNDED FOLLOWING"),
+        }
+    }
+}
+
+/// The rows a frame-reading function sees around the current row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowFrame {
+    pub units: FrameUnits,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+impl WindowFrame {
+    /// SQL's default: with ORDER BY, the partition up to the current row's last
+    /// peer; without, the whole partition (every row is a peer).
+    pub fn default_frame() -> WindowFrame {
+        WindowFrame {
+            units: FrameUnits::Range,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::CurrentRow,
+        }
+    }
+}
+
+impl fmt::Display for WindowFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let units = match self.units {
+            FrameUnits::Rows => "ROWS",
+            FrameUnits::Range => "RANGE",
+            FrameUnits::Groups => "GROUPS",
+        };
+        write!(f, "{units} BETWEEN {} AND {}", self.start, self.end)
+    }
+}
+
+/// One window function call: `func(args) [FILTER (WHERE filter)] OVER (PARTITION
+/// BY partition_by ORDER BY order_by frame)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowExpr {
+    pub func: WindowFunc,
+    pub args: Vec<Expr>,
+    pub partition_by: Vec<Expr>,
+    pub order_by: Vec<SortKey>,
+    pub frame: WindowFrame,
+    /// `FILTER (WHERE ...)` of an aggregate: other rows are left out of frames.
+    pub filter: Option<Expr>,
+    /// `IGNORE NULLS` of lag, lead, first_value, last_value and nth_value.
+    pub ignore_nulls: bool,
+    pub data_type: DataType,
+}
+
+impl WindowExpr {
+    /// The expressions this call evaluates, mutably.
+    pub fn exprs_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
+        self.args
+            .iter_mut()
+            .chain(self.partition_by.iter_mut())
+            .chain(self.order_by.iter_mut().map(|k| &mut k.expr))
+            .chain(self.filter.iter_mut())
+    }
+
+    /// The expressions this call evaluates.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.args
+            .iter()
+            .chain(self.partition_by.iter())
+            .chain(self.order_by.iter().map(|k| &k.expr))
+            .chain(self.filter.iter())
+    }
+
+    /// Whether `other` partitions and orders its rows the same way (one sort
+    /// serves both).
+    pub fn same_order(&self, other: &WindowExpr) -> bool {
+        self.partition_by == other.partition_by && self.order_by == other.order_by
+    }
+}
+
+impl fmt::Display for WindowExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(", ");
+        write!(
+            f,
+            "{}({})",
+            self.func.name(),
+            list(&mut self.args.iter().map(|a| a.to_string()))
+        )?;
+        if self.ignore_nulls {
+            write!(f, " IGNORE NULLS")?;
+        }
+        if let Some(flt) = &self.filter {
+            write!(f, " FILTER ({flt})")?;
+        }
+        write!(f, " OVER (")?;
+        let mut parts = Vec::new();
+        if !self.partition_by.is_empty() {
+            parts.push(format!(
+                "PARTITION BY {}",
+                list(&mut self.partition_by.iter().map(|e| e.to_string()))
+            ));
+        }
+        if !self.order_by.is_empty() {
+            parts.push(format!(
+                "ORDER BY {}",
+                list(&mut self.order_by.iter().map(|k| format!(
+                    "{}{}",
+                    k.expr,
+                    if k.descending { " DESC" } else { "" }
+                )))
+            ));
+        }
+        if self.func.uses_frame() {
+            parts.push(self.frame.to_string());
+        }
+        write!(f, "{})", parts.join(" "))
+    }
+}

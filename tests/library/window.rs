@@ -1,0 +1,134 @@
+//! Window functions at a size where the operator's parallel paths run (partition
+//! ids numbered in chunks, partitions sorted on several threads): the results do
+//! not depend on the thread count and equal a naive computation. The semantics
+//! on small inputs are checked against DuckDB in tests/slt/window.slt.
+
+use std::collections::HashMap;
+
+use crate::common::{all_rows, log_batch, log_schema, T0};
+use logdb::exec::{execute, ExecOptions};
+use logdb::{Db, Value};
+
+const ROWS: usize = 300_000;
+
+/// One result row: uid, ts, row_number, lag(bytes, 2, -1), sum of the last three
+/// bytes, max(uri) of the uid, rows of the status up to the request time's peers.
+type Got = (Value, i64, i64, i64, i64, String, i64);
+
+fn run(db: &Db, sql: &str, threads: usize) -> Vec<Got> {
+    let snap = db.snapshot().unwrap();
+    let plan = logdb::sql::plan(&snap, sql).unwrap();
+    let opts = ExecOptions {
+        threads,
+        ..ExecOptions::default()
+    };
+    let int = |v: &Value| match v {
+        Value::Int(i) => *i,
+        other => panic!("{other:?}"),
+    };
+    let mut rows: Vec<Got> = execute(&snap, &plan, &opts)
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| {
+            let uri = match &r[5] {
+                Value::Str(s) => s.to_string(),
+                other => panic!("{other:?}"),
+            };
+            (
+                r[0].clone(),
+                int(&r[1]),
+                int(&r[2]),
+                int(&r[3]),
+                int(&r[4]),
+                uri,
+                int(&r[6]),
+            )
+        })
+        .collect();
+    rows.sort_by_key(|r| r.1);
+    rows
+}
+
+#[test]
+fn window_results_do_not_depend_on_threads_and_match_a_naive_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::builder().open(dir.path()).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    // Timestamps one second apart: ORDER BY ts is a total order.
+    db.append("logs", &log_batch(&schema, 3, T0, 1_000_000, ROWS))
+        .unwrap();
+    let sql = "SELECT uid, ts, row_number() OVER w, lag(bytes, 2, -1) OVER w, \
+               sum(bytes) OVER (w ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), \
+               max(uri) OVER (PARTITION BY uid), \
+               count(*) OVER (PARTITION BY status ORDER BY request_time) \
+               FROM logs WINDOW w AS (PARTITION BY uid ORDER BY ts)";
+    let one = run(&db, sql, 1);
+    assert_eq!(one.len(), ROWS);
+    assert_eq!(run(&db, sql, 4), one, "4 threads against 1");
+
+    // The naive computation: ts, uri, uid, status, bytes, request_time per row.
+    let rows = all_rows(&db, "logs");
+    let mut by_uid: HashMap<Option<String>, Vec<(i64, i64, String)>> = HashMap::new();
+    let mut by_status: HashMap<i64, Vec<Option<i64>>> = HashMap::new();
+    for r in &rows {
+        let (Value::Int(ts), Value::Str(uri), Value::Int(status), Value::Int(bytes)) =
+            (&r[0], &r[2], &r[4], &r[5])
+        else {
+            panic!("{r:?}");
+        };
+        let uid = match &r[3] {
+            Value::Str(s) => Some(s.to_string()),
+            _ => None,
+        };
+        by_uid
+            .entry(uid)
+            .or_default()
+            .push((*ts, *bytes, uri.to_string()));
+        // Request times in whole microseconds of a second, so they compare exactly.
+        let rt = match r[6] {
+            Value::Float(f) => Some((f * 1e6).round() as i64),
+            _ => None,
+        };
+        by_status.entry(*status).or_default().push(rt);
+    }
+    let mut want: HashMap<i64, (i64, i64, i64, String)> = HashMap::new();
+    for part in by_uid.values_mut() {
+        part.sort();
+        let top = part.iter().map(|p| p.2.clone()).max().unwrap();
+        for (k, (ts, _, _)) in part.iter().enumerate() {
+            let prev2 = if k >= 2 { part[k - 2].1 } else { -1 };
+            let s3: i64 = part[k.saturating_sub(2)..=k].iter().map(|p| p.1).sum();
+            want.insert(*ts, (k as i64 + 1, prev2, s3, top.clone()));
+        }
+    }
+    let mut sorted_rt: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (status, rts) in &by_status {
+        let mut v: Vec<i64> = rts.iter().flatten().copied().collect();
+        v.sort();
+        sorted_rt.insert(*status, v);
+    }
+    let by_ts: HashMap<i64, &Got> = one.iter().map(|g| (g.1, g)).collect();
+    for r in &rows {
+        let Value::Int(ts) = r[0] else { panic!() };
+        let got = by_ts[&ts];
+        let (rn, prev2, s3, top) = &want[&ts];
+        assert_eq!(
+            (&got.0, got.2, got.3, got.4, &got.5),
+            (&r[3], *rn, *prev2, *s3, top),
+            "row at ts {ts}"
+        );
+        let Value::Int(status) = r[4] else { panic!() };
+        let all = &by_status[&status];
+        let count = match r[6] {
+            // NULL request times sort last: their frame is the whole partition.
+            Value::Float(f) => {
+                let rt = (f * 1e6).round() as i64;
+                sorted_rt[&status].partition_point(|&x| x <= rt)
+            }
+            _ => all.len(),
+        };
+        assert_eq!(got.6, count as i64, "count at ts {ts}");
+    }
+}
