@@ -22,8 +22,8 @@ The script exits 1 when any case is panic, killed, hung or wrong. Everything it
 creates lives in --workdir (and the child cgroup of the memory group, removed at
 the end). Python 3 standard library only; CI does not run it.
 
-    python3 tools/stress.py --quick                # small sizes, a few minutes
-    python3 tools/stress.py                        # 10M rows for the memory cases
+    python3 tools/stress.py --quick                # small sizes, about 2 minutes
+    python3 tools/stress.py                        # 10M rows, about 6 minutes
     python3 tools/stress.py --only memory --rows 2000000
 """
 
@@ -96,6 +96,11 @@ class Run:
     def stderr(self, limit=OUTPUT_HEAD):
         with open(self.err_path, "rb") as f:
             return f.read(limit).decode("utf-8", "replace")
+
+    def stderr_tail(self, limit=OUTPUT_HEAD):
+        with open(self.err_path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - limit))
+            return f.read().decode("utf-8", "replace")
 
     def message(self):
         """The error line of stderr, else its first non-empty line."""
@@ -201,7 +206,8 @@ def crash_class(run):
     """PANIC, KILLED or HUNG when the run crashed or timed out, else None."""
     if run.timed_out:
         return HUNG
-    if "panicked at" in run.stderr() or run.returncode == PANIC_EXIT:
+    # A panic comes last, possibly after megabytes of rejected-line reports.
+    if "panicked at" in run.stderr() + run.stderr_tail() or run.returncode == PANIC_EXIT:
         return PANIC
     if run.returncode < 0:
         return KILLED
