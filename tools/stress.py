@@ -69,6 +69,11 @@ PANIC_EXIT = 101
 OUTPUT_HEAD = 1 << 16
 # Seed of every random input, so that a failure replays byte for byte.
 SEED = 17
+# Seconds between two looks at a running child.
+POLL_INTERVAL = 0.02
+# Timeout of a small step (a count(*), a setting, generating a few thousand
+# lines): they take well under a second.
+SHORT_TIMEOUT = 60
 
 MIB = 1 << 20
 
@@ -159,7 +164,7 @@ class Runner:
                 os.killpg(pid, signal.SIGKILL)
                 _, status, usage = os.wait4(pid, 0)
                 break
-            time.sleep(0.02)
+            time.sleep(POLL_INTERVAL)
         elapsed = time.monotonic() - start
         return Run(argv, os.waitstatus_to_exitcode(status), timed_out, elapsed,
                    usage.ru_maxrss, out_path, err_path)
@@ -330,7 +335,7 @@ def shell_quote(arg):
 # Input data
 
 
-def generate_db(runner, name, lines, days=7, seed=42):
+def generate_db(runner, name, lines, days=7, seed=42):  # `logdb generate`'s defaults
     """`logdb generate` then `logdb import` into a new database: returns (log
     path, db path). A log of the same size and seed from an earlier run in the
     same workdir is reused."""
@@ -393,7 +398,7 @@ def import_summary(run):
 
 
 def count_rows(runner, db, table="logs"):
-    run = runner.sql(db, [f"SELECT count(*) FROM {table}"], timeout=60)
+    run = runner.sql(db, [f"SELECT count(*) FROM {table}"], SHORT_TIMEOUT)
     return int(run.scalar()) if run.returncode == 0 and run.scalar() else None
 
 
@@ -629,7 +634,7 @@ def memory_cases(timeout_join):
 def memory_references(log):
     """Answers computed from the generated file, independently of logdb.
     Distinct keys are kept as 64-bit hashes: at 10^7 keys a collision has a
-    probability of about 10^-5, and the sets stay under a gigabyte."""
+    probability under 10^-5, and the sets stay under a gigabyte."""
     ip_url_ua, url_ts, urls = set(), set(), set()
     rows = 0
     for r in read_generated(log):
@@ -735,7 +740,7 @@ class MemoryCgroup:
     def remove(self):
         if self.path:
             # The children have been reaped, so the cgroup is empty; the kernel
-            # may take a moment to notice.
+            # may take a moment to notice: try for 5 s.
             for _ in range(50):
                 try:
                     os.rmdir(self.path)
@@ -777,7 +782,7 @@ def run_memory(runner, report, opts):
         return
     label = f"cgroup {opts.cgroup_limit}"
     try:
-        run = runner.sql(db, ["SELECT current_setting('memory_limit')"], 60,
+        run = runner.sql(db, ["SELECT current_setting('memory_limit')"], SHORT_TIMEOUT,
                          preexec_fn=cgroup.enter)
         cls, note = classify(run, answer(display_size(cgroup_limit // 2)))
         report.add(group, f"{label}: default memory_limit", cls, run,
@@ -797,7 +802,8 @@ def good_lines(runner, n, seed):
     """n generated lines as bytes."""
     path = os.path.join(runner.workdir, "import", f"good-{n}-{seed}.log")
     if not os.path.exists(path):
-        runner.run(["generate", "--lines", str(n), "--seed", str(seed), "-o", path], 600)
+        runner.run(["generate", "--lines", str(n), "--seed", str(seed), "-o", path],
+                   SHORT_TIMEOUT)
     with open(path, "rb") as f:
         return f.read()
 
@@ -820,7 +826,7 @@ def import_inputs(runner):
     d = os.path.join(runner.workdir, "import")
     os.makedirs(d, exist_ok=True)
     rnd = random.Random(SEED)
-    good = good_lines(runner, 1000, seed=1)
+    good = good_lines(runner, 1000, seed=1)  # mixed into several inputs
     lines = good.splitlines(keepends=True)
     cases = []
 
@@ -834,6 +840,7 @@ def import_inputs(runner):
     cases.append(("20 MB of random bytes",
                   write(f"{d}/random.log", rnd.randbytes(random_size)), None, None, False))
 
+    # 20,000 lines: the cut falls thousands of lines in (issue 17 saw "after line 0").
     whole = gzip.compress(good_lines(runner, 20_000, seed=2))
     cases.append(("truncated .gz", write(f"{d}/truncated.log.gz", whole[:len(whole) // 2]),
                   None, None, False))
@@ -956,12 +963,13 @@ def run_foreign(runner, report, opts):
     lines = 7000
     log = os.path.join(root, "access.log")
     db = os.path.join(root, "db")
-    runner.run(["generate", "--lines", str(lines), "--days", str(days), "-o", log], 120)
+    runner.run(["generate", "--lines", str(lines), "--days", str(days), "-o", log],
+               SHORT_TIMEOUT)
     per_day = {}
     for r in read_generated(log):
         day = time.strftime("%Y-%m-%d", time.strptime(r.ts.decode()[:11], "%d/%b/%Y"))
         per_day[day] = per_day.get(day, 0) + 1
-    run = runner.run(["import", db, log, "--format", "combined", "-q"], 120)
+    run = runner.run(["import", db, log, "--format", "combined", "-q"], SHORT_TIMEOUT)
     if run.returncode != 0:
         report.add(group, "setup import", classify(run)[0], run, run.message())
         return
@@ -988,7 +996,7 @@ def run_foreign(runner, report, opts):
         return [os.path.relpath(p, root) for p in foreign if not os.path.exists(p)]
 
     expected = dict(per_day)
-    timeout = 120
+    timeout = SHORT_TIMEOUT  # every step handles 7,000 to 14,000 rows
     steps = [
         ("check (before)", ["check", db], None),
         ("writer open (import)", ["import", db, log, "--format", "combined", "-q"], "double"),
