@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use super::memory::MemoryPool;
+use super::memory::{MemoryPool, Reservation};
 
 use crate::plan::LogicalPlan;
 
@@ -49,6 +49,9 @@ pub struct ExecStats {
     pub index_only: AtomicBool,
     /// The query's memory pool (created by the first operator that reserves).
     memory: OnceLock<Arc<MemoryPool>>,
+    /// Reservations for what the plan holds until the query ends (subquery
+    /// results folded into it).
+    held: Mutex<Vec<Reservation>>,
     operators: Mutex<Vec<(usize, OperatorStats)>>,
     /// The physical operators run, in the order they started.
     ran: Mutex<Vec<&'static str>>,
@@ -86,6 +89,11 @@ impl ExecStats {
     /// The query's memory pool, created with `limit` on first use.
     pub(crate) fn memory(&self, limit: usize) -> &Arc<MemoryPool> {
         self.memory.get_or_init(|| MemoryPool::new(limit))
+    }
+
+    /// Keeps `r` until the query ends.
+    pub(crate) fn hold(&self, r: Reservation) {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).push(r);
     }
 
     /// The most operator-state bytes the query held at once (estimated).

@@ -9,9 +9,10 @@ use std::borrow::Cow;
 
 use hashbrown::HashSet;
 
+use super::memory::Reservation;
 use super::vector::Vector;
 use super::{agg, execute_with_stats, ExecOptions, ExecStats};
-use crate::column::Value;
+use crate::column::{Batch, Value};
 use crate::error::{Error, Result};
 use crate::plan::{Expr, JoinKind, LogicalPlan, Subquery, SubqueryKind};
 use crate::schema::DataType;
@@ -76,14 +77,22 @@ fn semi_join_to_in_list(
     };
     let result = execute_with_stats(snapshot, right, opts, stats)?;
     let key = on[0].0.clone();
-    let list = distinct_literals(&result, key.data_type());
-    if list.len() > SMALL_IN_LIST {
+    // The rows stay in the plan (as the join's input) until the query ends.
+    let mut mem = stats
+        .memory(opts.memory_limit)
+        .reservation("subquery results");
+    mem.resize(result.batches.iter().map(Batch::heap_bytes).sum())?;
+    stats.hold(mem);
+    let mut mem = stats
+        .memory(opts.memory_limit)
+        .reservation("subquery results");
+    let Some(list) = distinct_literals(&result, key.data_type(), SMALL_IN_LIST, &mut mem)? else {
         **right = LogicalPlan::Values {
             columns: result.columns,
             batches: result.batches,
         };
         return Ok(());
-    }
+    };
     let in_list = Expr::InList {
         expr: Box::new(key),
         list,
@@ -110,11 +119,21 @@ fn semi_join_to_in_list(
     Ok(())
 }
 
-/// The distinct values of the first column of `result` as literals of type `t`.
-fn distinct_literals(result: &super::QueryResult, t: DataType) -> Vec<Expr> {
+/// The distinct values of the first column of `result` as literals of type `t`,
+/// or `None` when there are more than `most`. The set and the list count
+/// against `mem`.
+fn distinct_literals(
+    result: &super::QueryResult,
+    t: DataType,
+    most: usize,
+    mem: &mut Reservation,
+) -> Result<Option<Vec<Expr>>> {
+    // A set entry's box and table slot, and a literal's node, besides the bytes.
+    const PER_VALUE: usize = 48 + std::mem::size_of::<Expr>();
     let mut seen: HashSet<Box<[u8]>> = HashSet::new();
     let mut list = Vec::new();
     let mut buf = Vec::new();
+    let mut bytes = 0;
     for b in &result.batches {
         let Some(c) = b.columns.first() else {
             continue;
@@ -124,11 +143,16 @@ fn distinct_literals(result: &super::QueryResult, t: DataType) -> Vec<Expr> {
             buf.clear();
             agg::encode(&mut buf, &v, r, false);
             if seen.insert(buf.as_slice().into()) {
+                if list.len() == most {
+                    return Ok(None);
+                }
                 list.push(Expr::literal(c.value(r), t));
+                bytes += PER_VALUE + 2 * buf.len();
+                mem.resize(bytes)?;
             }
         }
     }
-    list
+    Ok(Some(list))
 }
 
 fn resolve_node(
@@ -204,8 +228,16 @@ fn value_of(
             DataType::Boolean,
         )),
         SubqueryKind::In { expr, negated } => {
-            // Distinct values (one NULL at most: it only matters that there is one).
-            let list = distinct_literals(&result, expr.data_type());
+            // Distinct values (one NULL at most: it only matters that there is one),
+            // held by the plan until the query ends.
+            let pool = stats.memory(opts.memory_limit);
+            // The rows, while their values are taken out.
+            let mut rows = pool.reservation("subquery results");
+            rows.resize(result.batches.iter().map(Batch::heap_bytes).sum())?;
+            let mut mem = pool.reservation("subquery results");
+            let list = distinct_literals(&result, expr.data_type(), usize::MAX, &mut mem)?
+                .unwrap_or_default();
+            stats.hold(mem);
             Ok(Expr::InList {
                 expr: Box::new(expr),
                 list,

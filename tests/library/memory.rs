@@ -795,3 +795,33 @@ fn distinct_runs_as_a_counted_group_table() {
     assert_eq!(run(&db, union, &opts(usize::MAX)).unwrap().0, want);
     assert_exhausted(run(&db, union, &opts(1 << 20)), union);
 }
+
+/// An IN subquery's rows and the literal list made of them stay in the plan for
+/// the whole query: they count against the limit (a list of 10M distinct values
+/// reached 3.3x a 1 GB limit), and a list is only built when it is short.
+#[test]
+fn in_subquery_results_count_against_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 60_000);
+    let unlimited = opts(usize::MAX);
+    // Every value distinct and none equal to a uri.
+    let semi =
+        "SELECT count(*) FROM logs WHERE uri IN (SELECT uri || CAST(ts AS VARCHAR) FROM logs)";
+    let list = "SELECT count(*) FROM logs \
+                WHERE uri IN (SELECT uri || CAST(ts AS VARCHAR) FROM logs) OR status = 0";
+    let (got, peak) = run(&db, semi, &unlimited).unwrap();
+    assert_eq!(got, vec![vec![Value::Int(0)]]);
+    assert!(peak > 2 << 20, "{peak}");
+    let (want, _) = run(
+        &db,
+        "SELECT count(*) FROM logs WHERE status = 0",
+        &unlimited,
+    )
+    .unwrap();
+    let (got, peak) = run(&db, list, &unlimited).unwrap();
+    assert_eq!(got, want);
+    assert!(peak > 4 << 20, "{peak}");
+    for sql in [semi, list] {
+        assert_exhausted(run(&db, sql, &opts(2 << 20)), sql);
+    }
+}
