@@ -234,6 +234,12 @@ impl StringVec {
         self.offsets.capacity() * 4 + self.bytes.capacity()
     }
 
+    /// Gives back the room reserved past the strings.
+    pub fn shrink_to_fit(&mut self) {
+        self.offsets.shrink_to_fit();
+        self.bytes.shrink_to_fit();
+    }
+
     /// Appends every string of `other` (its bytes in one copy).
     pub fn extend(&mut self, other: &StringVec) {
         let base = self.bytes.len() as u32;
@@ -363,6 +369,18 @@ impl Column {
             ColumnData::Utf8(v) => v.heap_bytes(),
         };
         data + self.validity.as_ref().map_or(0, Bitmap::heap_bytes)
+    }
+
+    /// Gives back the room reserved past the values (a column that grew by
+    /// appending holds up to twice its size).
+    pub fn shrink_to_fit(&mut self) {
+        match &mut self.data {
+            ColumnData::Int64(v) => v.shrink_to_fit(),
+            ColumnData::Float64(v) => v.shrink_to_fit(),
+            ColumnData::Bool(v) => v.shrink_to_fit(),
+            ColumnData::Ip(v) => v.shrink_to_fit(),
+            ColumnData::Utf8(v) => v.shrink_to_fit(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

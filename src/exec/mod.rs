@@ -365,7 +365,12 @@ fn run_operator(
             }
             Ok(out)
         }
-        (Operator::Values, LogicalPlan::Values { batches, .. }) => Ok(batches.clone()),
+        (Operator::Values, LogicalPlan::Values { batches, .. }) => {
+            // The copy must fit before it is made (the plan keeps the original).
+            let mut copy = pool.reservation("materialized rows");
+            copy.resize(batches.iter().map(Batch::heap_bytes).sum())?;
+            Ok(batches.clone())
+        }
         (Operator::OneRow, _) => {
             let mut c = Column::new(ColumnData::Bool(vec![true]));
             c.validity = None;

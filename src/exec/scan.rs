@@ -355,7 +355,9 @@ pub(super) fn run_segment(
         produced += r?;
     }
     if let WorkerOut::Rows(v, bytes, _) = state {
-        if let Some(cols) = out_cols {
+        if let Some(mut cols) = out_cols {
+            // The segment's rows are kept: without the room their growth left.
+            cols.iter_mut().for_each(Column::shrink_to_fit);
             *bytes += cols.iter().map(Column::heap_bytes).sum::<usize>();
             v.push((seg_idx, Batch { columns: cols }));
         }
