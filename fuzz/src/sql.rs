@@ -263,11 +263,15 @@ pub fn has_position(m: &str) -> bool {
     n > 0 && rest[n..].starts_with(':')
 }
 
-/// Whether the plan keeps only some rows (LIMIT, OFFSET, ORDER BY ... LIMIT).
+/// Whether the rows depend on the scan order: the plan keeps only some rows
+/// (LIMIT, OFFSET, ORDER BY ... LIMIT), or has window functions (rows tied on the
+/// window's ORDER BY get their numbers, lags and frames in scan order).
 fn has_limit(plan: &LogicalPlan) -> bool {
     match plan {
         LogicalPlan::Scan { .. } => false,
-        LogicalPlan::Limit { .. } | LogicalPlan::Sort { fetch: Some(_), .. } => true,
+        LogicalPlan::Limit { .. }
+        | LogicalPlan::Sort { fetch: Some(_), .. }
+        | LogicalPlan::Window { .. } => true,
         LogicalPlan::Filter { input, .. }
         | LogicalPlan::Project { input, .. }
         | LogicalPlan::Aggregate { input, .. }
