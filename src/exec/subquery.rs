@@ -77,16 +77,13 @@ fn semi_join_to_in_list(
     };
     let result = execute_with_stats(snapshot, right, opts, stats)?;
     let key = on[0].0.clone();
-    // The rows stay in the plan (as the join's input) until the query ends.
-    let mut mem = stats
-        .memory(opts.memory_limit)
-        .reservation("subquery results");
-    mem.resize(result.batches.iter().map(Batch::heap_bytes).sum())?;
-    stats.hold(mem);
-    let mut mem = stats
-        .memory(opts.memory_limit)
-        .reservation("subquery results");
+    let pool = stats.memory(opts.memory_limit);
+    let mut rows = pool.reservation("subquery results");
+    rows.resize(result.batches.iter().map(Batch::heap_bytes).sum())?;
+    let mut mem = pool.reservation("subquery results");
     let Some(list) = distinct_literals(&result, key.data_type(), SMALL_IN_LIST, &mut mem)? else {
+        // The rows stay in the plan (as the join's input) until the query ends.
+        stats.hold(rows);
         **right = LogicalPlan::Values {
             columns: result.columns,
             batches: result.batches,
