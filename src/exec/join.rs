@@ -25,7 +25,7 @@ use super::sort::concat;
 use super::vector::{self, Vector};
 use super::{agg, ExecOptions};
 use crate::column::{Batch, Bitmap, Column, ColumnData};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan::{BuildSide, Expr, JoinKind};
 use crate::schema::DataType;
 
@@ -206,13 +206,6 @@ pub(super) struct JoinSpec<'a> {
     pub build: BuildSide,
 }
 
-fn check_cancel(opts: &ExecOptions) -> Result<()> {
-    match &opts.cancel {
-        Some(c) if c.load(std::sync::atomic::Ordering::Relaxed) => Err(Error::Cancelled),
-        _ => Ok(()),
-    }
-}
-
 /// Runs a hash join of `inputs`, handing its output to `emit` batch by batch;
 /// with `row_budget` (a LIMIT above it), stops once that many rows are out.
 pub(super) fn hash_join(
@@ -232,21 +225,26 @@ pub(super) fn hash_join(
     let JoinSpec {
         kind, on, filter, ..
     } = *spec;
-    let nl = inputs.left_schema.len();
-    let right_schema = inputs.right_schema;
     // Semi and anti joins always build on the right (the subquery).
     let build = match kind {
         JoinKind::Semi | JoinKind::Anti => BuildSide::Right,
         _ => spec.build,
     };
     let build_left = build == BuildSide::Left;
+    let JoinInputs {
+        left,
+        left_schema,
+        left_mem,
+        right,
+        right_schema,
+        right_mem,
+    } = inputs;
     let (build_batches, build_schema, build_mem, probe_batches, mut probe_mem) = if build_left {
-        let i = inputs;
-        (i.left, i.left_schema, i.left_mem, i.right, i.right_mem)
+        (left, left_schema, left_mem, right, right_mem)
     } else {
-        let i = inputs;
-        (i.right, i.right_schema, i.right_mem, i.left, i.left_mem)
+        (right, right_schema, right_mem, left, left_mem)
     };
+    let nl = left_schema.len();
     let mut build_mem = build_mem.named("hash join");
     let mut b = concat(build_batches, build_schema);
     let base = b.heap_bytes();
@@ -289,7 +287,7 @@ pub(super) fn hash_join(
     let mut buf = Vec::new();
     let mut sel = Vec::new();
     for mut p in probe_batches {
-        check_cancel(opts)?;
+        opts.check_cancel()?;
         let n = p.num_rows();
         probe_mem.resize(probe_mem.size().saturating_sub(p.heap_bytes()))?;
         if n == 0 {
@@ -395,7 +393,7 @@ pub(super) fn hash_join(
             if !prow.is_empty() && emit(pair_batch(&b, &p, &brow, &prow, build_left))? {
                 return Ok(());
             }
-            check_cancel(opts)?;
+            opts.check_cancel()?;
         }
         if !hit.is_empty() {
             // Left rows (the probe side here) that matched nothing.

@@ -48,7 +48,6 @@ pub mod vector;
 mod window;
 
 use std::cell::RefCell;
-use std::sync::atomic::Ordering as AtomicOrdering;
 use std::time::Instant;
 
 use crate::column::{Batch, Column, ColumnData};
@@ -130,13 +129,7 @@ fn run_plan(
     row_budget: Option<usize>,
 ) -> Result<Vec<Batch>> {
     let start = Instant::now();
-    if opts
-        .cancel
-        .as_ref()
-        .is_some_and(|c| c.load(AtomicOrdering::Relaxed))
-    {
-        return Err(Error::Cancelled);
-    }
+    opts.check_cancel()?;
     stats.ran(p.name());
     let out = run_operator(snapshot, p, opts, stats, row_budget)?;
     let rows: usize = out.iter().map(Batch::num_rows).sum();
@@ -405,13 +398,7 @@ fn run_operator(
             },
         ) => {
             let batches = input(0, None)?;
-            sort::sort(
-                batches,
-                keys,
-                *fetch,
-                &child.schema(),
-                stats.memory(opts.memory_limit),
-            )
+            sort::sort(batches, keys, *fetch, &child.schema(), pool)
         }
         (Operator::Limit, LogicalPlan::Limit { skip, fetch, .. }) => {
             let budget = fetch.map(|f| f.saturating_add(*skip));
@@ -429,13 +416,7 @@ fn run_operator(
                 input: child,
                 windows,
             },
-        ) => window::window(
-            input(0, None)?,
-            &child.schema(),
-            windows,
-            opts,
-            stats.memory(opts.memory_limit),
-        ),
+        ) => window::window(input(0, None)?, &child.schema(), windows, opts, pool),
         _ => Err(Error::Internal(format!(
             "physical operator {} does not match its logical node",
             p.name()

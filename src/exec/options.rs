@@ -1,8 +1,10 @@
 //! Execution settings ([`ExecOptions`]: threads, indexes, memory limit,
 //! cancellation) and the live [`Progress`] counters of a running query.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use crate::error::{Error, Result};
 
 /// Execution settings.
 #[derive(Clone, Debug)]
@@ -21,6 +23,16 @@ pub struct ExecOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Live counters for a progress display, updated while the query runs.
     pub progress: Option<Arc<Progress>>,
+}
+
+impl ExecOptions {
+    /// `Err(Error::Cancelled)` once the cancel flag is set.
+    pub(crate) fn check_cancel(&self) -> Result<()> {
+        match &self.cancel {
+            Some(c) if c.load(Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for ExecOptions {

@@ -158,10 +158,7 @@ impl<'a> ScanCtx<'a> {
     }
 
     pub(super) fn check_cancel(&self) -> Result<()> {
-        match &self.opts.cancel {
-            Some(c) if c.load(AtomicOrdering::Relaxed) => Err(Error::Cancelled),
-            _ => Ok(()),
-        }
+        self.opts.check_cancel()
     }
 }
 

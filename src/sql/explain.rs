@@ -414,7 +414,7 @@ fn render_physical(
             ..
         } => {
             let e: Vec<String> = exprs.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
-            let output = if *streamed { " output=streamed" } else { "" };
+            let output = streamed_text(*streamed);
             let _ = writeln!(out, "{pad}{name}: {}{output}{measured}", e.join(", "));
             render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
         }
@@ -524,7 +524,7 @@ fn render_physical(
                     BuildSide::Left => "left",
                     BuildSide::Right => "right",
                 };
-                let output = if *streamed { " output=streamed" } else { "" };
+                let output = streamed_text(*streamed);
                 let _ = writeln!(
                     out,
                     "{pad}{name}: {} keys=[{}]{filter} build={build}{output}{measured}",
@@ -728,4 +728,13 @@ fn render_scan(
         let _ = writeln!(out, "{d}bytes_read: {}", g(&s.bytes_read));
     }
     Ok(())
+}
+
+/// What EXPLAIN adds to an operator whose output streams into its parent.
+fn streamed_text(streamed: bool) -> &'static str {
+    if streamed {
+        " output=streamed"
+    } else {
+        ""
+    }
 }

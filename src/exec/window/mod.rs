@@ -21,7 +21,6 @@ mod layout;
 mod order;
 
 use std::cell::OnceCell;
-use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::Arc;
 
 use super::materialized;
@@ -47,10 +46,6 @@ pub(super) fn window(
     pool: &Arc<MemoryPool>,
 ) -> Result<Vec<Batch>> {
     let threads = opts.threads;
-    let check = || match &opts.cancel {
-        Some(c) if c.load(AtomicOrdering::Relaxed) => Err(Error::Cancelled),
-        _ => Ok(()),
-    };
     let mut mem = pool.reservation("window");
     let input: usize = batches.iter().map(Batch::heap_bytes).sum();
     // The concatenation (the batches themselves are counted by the operator
@@ -63,7 +58,7 @@ pub(super) fn window(
         if results[j].is_some() {
             continue;
         }
-        check()?;
+        opts.check_cancel()?;
         let spec = &windows[j].0;
         let group: Vec<&WindowExpr> = windows[j..]
             .iter()
@@ -102,7 +97,7 @@ pub(super) fn window(
             if results[k].is_some() || !w.same_order(spec) {
                 continue;
             }
-            check()?;
+            opts.check_cancel()?;
             let r = ctx.evaluate(w, &mut mem)?;
             mem.grow(r.heap_bytes())?;
             results[k] = Some(r);
