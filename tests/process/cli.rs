@@ -371,6 +371,11 @@ fn demo_runs_end_to_end_on_a_small_input() {
     assert!(logdb(&["check", dir.path().join("db").to_str().unwrap()])
         .status
         .success());
+    assert!(
+        !dir.path().join("access.log").exists(),
+        "the generated log is deleted once imported (only the database is left)"
+    );
+    assert!(out.contains("rm -r "), "the demo says how to remove it:\n{out}");
 }
 
 #[test]

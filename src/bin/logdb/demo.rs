@@ -18,9 +18,14 @@ use logdb::value::format_bytes;
 /// Arguments of `logdb demo`.
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// Working directory for the generated log and the database.
+    /// Working directory for the generated log and the database (created; an old
+    /// demo database in it is replaced).
     #[arg(default_value = "logdb-demo")]
     pub dir: PathBuf,
+    /// Keep the generated log (by default it is deleted once imported: the database
+    /// holds every line in a fraction of the space).
+    #[arg(long)]
+    pub keep_log: bool,
     /// Lines to generate.
     #[arg(long, default_value_t = 5_000_000)]
     pub lines: u64,
@@ -81,6 +86,10 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
     );
     obs.finish()?;
     let stats = result?;
+    if !args.keep_log {
+        std::fs::remove_file(&log)
+            .with_context(|| format!("cannot remove the generated {}", log.display()))?;
+    }
     let info = db.table_info("logs")?;
     print_summary(out, &stats, info.bytes, start.elapsed())?;
     writeln!(
@@ -151,7 +160,26 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
     writeln!(out, "  logdb {}        (the SQL shell)", db_dir.display())?;
     writeln!(out, "  logdb info {}", db_dir.display())?;
     writeln!(out, "  logdb check {}", db_dir.display())?;
+    if !on_path("logdb") {
+        writeln!(
+            out,
+            "(`logdb` is not on your PATH: `cargo install --path .` puts it in ~/.cargo/bin, \
+             or prefix the commands with `cargo run --release --`.)"
+        )?;
+    }
+    writeln!(
+        out,
+        "Your own log: logdb import web.db /var/log/nginx/access.log   (the format is detected)"
+    )?;
+    writeln!(out, "Remove the demo with: rm -r {}", args.dir.display())?;
     Ok(())
+}
+
+/// Whether an executable named `name` is in a directory of `PATH`.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| dir.join(name).is_file())
+    })
 }
 
 /// A value as the text inside a SQL string literal.
