@@ -11,8 +11,9 @@ script at a checkout (or an export of its test/ tree).
         --binary /path/to/duckdb       # DuckDB's CLI through the same script: a check of
                                        # the script itself (its pass rate should be ~100%)
 
-Every record runs in a fresh process of the engine (`logdb DB -c SQL -o json`,
-`duckdb FILE -json -c SQL`) against one database per test file, so state that lives
+Use the test files of the DuckDB release whose CLI you compare with (`git checkout
+v1.5.5`): newer files test newer behaviour. Every record runs in a fresh process of the
+engine (`logdb DB -c SQL -o json`, `duckdb FILE -list -c SQL`) against one database per test file, so state that lives
 in a session (SET, PREPARE, temporary tables) does not carry over between records, for
 either engine. A record counts as:
 
@@ -67,6 +68,7 @@ TYPE_SETS["<integral>"] = TYPE_SETS["<signed>"] + TYPE_SETS["<unsigned>"]
 TYPE_SETS["<numeric>"] = TYPE_SETS["<integral>"] + TYPE_SETS["<float>"]
 
 TIMEOUT_S = 30
+UNIT_SEPARATOR = "\x1f"
 
 # Statements whose effect lasts only for a session: replayed before every later record
 # of the file (each record runs in a fresh process).
@@ -127,14 +129,13 @@ def _expand(numbered):
             var = words[1]
             if words[0] in ("loop", "concurrentloop"):
                 values = [str(v) for v in range(int(words[2]), int(words[3]))]
-                pattern = "${" + var + "}"
             else:
                 values = []
                 for w in words[2:]:
                     values += TYPE_SETS.get(w, [w])
-                pattern = "{" + var + "}"
             for v in values:
-                out += _expand([(n, t.replace(pattern, v)) for n, t in body])
+                out += _expand([(n, t.replace("${" + var + "}", v).replace("{" + var + "}", v))
+                                for n, t in body])
             i = j
         else:
             out.append((no, text))
@@ -232,7 +233,9 @@ class Engine:
     def argv(self, db, sql):
         if self.kind == "logdb":
             return [self.binary, db, "-c", sql, "-o", "json"]
-        return [self.binary, db, "-json", "-c", sql]
+        # DuckDB's own text for every value (lists, structs, decimals), one row a line.
+        return [self.binary, db, "-list", "-noheader", "-separator", UNIT_SEPARATOR,
+                "-nullvalue", "NULL", "-c", sql]
 
     def run(self, db, sql):
         """Returns ("ok", rows) / ("error", message) / ("crash", message)."""
@@ -247,7 +250,9 @@ class Engine:
             return "crash", (err.strip() or f"signal {-p.returncode}")[-300:]
         if p.returncode != 0 or (self.kind == "duckdb" and err.strip().startswith(("Error", "Binder", "Parser", "Catalog", "Conversion", "Invalid", "Not implemented", "Constraint", "Out of Range", "Dependency", "Serialization", "Sequence"))):
             return "error", (err.strip() or out.strip())[-300:]
-        return "ok", parse_json_rows(out)
+        if self.kind == "logdb":
+            return "ok", parse_json_rows(out)
+        return "ok", [line.split(UNIT_SEPARATOR) for line in out.split("\n") if line != ""]
 
 
 def parse_json_rows(out):
@@ -314,6 +319,8 @@ def values_equal(expected, actual):
     if expected == "(empty)" and actual == "":
         return True
     if BOOLEAN_AS_INTEGER.get(actual) == expected:  # a BOOLEAN in a column typed I
+        return True
+    if actual in BOOLEAN_AS_INTEGER and expected.lower() == actual:
         return True
     try:
         e, a = float(expected), float(actual)
