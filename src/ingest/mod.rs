@@ -43,6 +43,7 @@
 mod aws;
 mod clf;
 mod csv;
+pub mod detect;
 mod fields;
 pub mod generate;
 mod json;
@@ -57,6 +58,7 @@ use crate::column::BatchBuilder;
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, TableSchema};
 
+pub use detect::{Compression, Detection};
 pub use generate::{generate, GenOptions, GenStats};
 
 /// The format names [`parser_for`] accepts.
@@ -140,6 +142,22 @@ pub struct ParserOptions {
     /// the first 1000 lines of the first file), from which the schema is inferred.
     /// `csv` and `tsv` read their header from its first line and require it.
     pub sample: Option<Vec<u8>>,
+    /// The time column of a records table inferred from a sample (`jsonl`, `csv`,
+    /// `tsv`; see [`fields`](self) docs in `fields.rs`).
+    pub time_column: TimeColumn,
+}
+
+/// How the time column of an inferred `jsonl`, `csv` or `tsv` table is chosen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TimeColumn {
+    /// The first TIMESTAMP field named like a time (`ts`, `time`, `timestamp`,
+    /// `access_time`, `created_at`, ...), else the first TIMESTAMP field, else none.
+    #[default]
+    Detect,
+    /// This field (its name as written or snake_cased); it must hold times.
+    Named(String),
+    /// No time column: a plain table (`--time-column none`).
+    None,
 }
 
 /// A line that could not be stored.
