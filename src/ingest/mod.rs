@@ -230,6 +230,18 @@ pub(crate) fn log_schema(extra: Vec<Field>) -> TableSchema {
         .with_indexes(["uid", "uri", "status"])
 }
 
+/// Whether `schema` is a log table's: the canonical columns first, time column `ts`
+/// (as every line format makes, and jsonl/csv/tsv for access logs). Other tables
+/// are records tables (see `fields.rs`).
+pub fn is_log_schema(schema: &TableSchema) -> bool {
+    schema.time_column.as_deref() == Some("ts")
+        && schema.fields.len() >= col::EXTRA
+        && CANONICAL_COLUMNS
+            .iter()
+            .zip(&schema.fields)
+            .all(|(&(n, t), f)| f.name == n && f.data_type == t)
+}
+
 /// How a parser fills `uid`, resolved from [`UidSource`] against its schema.
 #[derive(Clone, Debug)]
 pub(crate) enum UidRule {
