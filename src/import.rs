@@ -1084,9 +1084,14 @@ impl RejectGate {
         !self.decided && self.lines >= REJECT_WINDOW_LINES
     }
 
+    /// Over the threshold: more than the ratio, and either every line or at least
+    /// two (one stray line in a tiny file says nothing about its format).
     fn exceeded(&self) -> bool {
-        self.ratio
-            .is_some_and(|r| self.lines > 0 && self.rejected as f64 > r * self.lines as f64)
+        self.ratio.is_some_and(|r| {
+            self.lines > 0
+                && self.rejected as f64 > r * self.lines as f64
+                && (self.rejected >= 2 || self.rejected == self.lines)
+        })
     }
 }
 
