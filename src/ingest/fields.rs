@@ -8,11 +8,32 @@
 //!   column, `ts` by default, must be TIMESTAMP). Input fields are matched to its
 //!   columns by name (exact, then snake_cased) and, for canonical columns, by the
 //!   aliases below. Fields that match no column are ignored.
-//! - Inferred from [`ParserOptions::sample`] (the first lines of the input): the
-//!   canonical columns, then one column per other sample field, in order of first
-//!   appearance, named in snake_case (`userAgent` → `user_agent`, `@timestamp` →
-//!   `timestamp`; a name already taken gets the format name as prefix, `jsonl_uri`).
-//!   Fields that first appear after the sample are ignored.
+//! - Inferred from [`ParserOptions::sample`] (the first lines of the input), in one
+//!   of two shapes:
+//!   - **An access log** when the sample has a time field and at least two request
+//!     fields that fill canonical columns (client address, remote user, method,
+//!     url or request, status, bytes, referer, user agent; see the table below):
+//!     the canonical columns, then one column per other sample field, in order of
+//!     first appearance, named in snake_case (`userAgent` → `user_agent`,
+//!     `@timestamp` → `timestamp`; a name already taken gets the format name as
+//!     prefix, `jsonl_uri`). Indexes on `uid`, `uri`, `status`.
+//!   - **Records** otherwise, or with [`TimeColumn::None`]: one column per sample
+//!     field, in order of first appearance, named as written but snake_cased (a
+//!     repeated name gets `_2`, an empty one `column_N`), typed as inferred; nothing
+//!     is renamed to a canonical column (`user_id` stays `user_id`). The time column
+//!     is [`ParserOptions::time_column`]: by default the first TIMESTAMP field named
+//!     like a time (`ts`, `time`, `timestamp`, ... or ending in `_time`, `_ts`,
+//!     `_at`, `_timestamp`, `_date`), else the first TIMESTAMP field, else none (a
+//!     plain table). A named field is made TIMESTAMP when its sample values all read
+//!     as times, else it is an error. The time column is NOT NULL: a line without
+//!     it is rejected ("no timestamp field"). Indexes: the VARCHAR, BIGINT and
+//!     BOOLEAN columns (not the time column) whose sample values repeat, at most
+//!     1000 distinct values and at most half as many distinct values as values;
+//!     the first 8 such columns. The uid rules do not apply.
+//!
+//!   Fields that first appear after the sample are ignored. Types are not widened
+//!   after the sample: a later value that does not fit its column rejects its line
+//!   with the field and value (`field 'user_id': 'x' is not an integer`).
 //! - Neither: the canonical columns only, filled through the aliases below.
 //!
 //! # Inferred types
@@ -30,7 +51,8 @@
 //!   always `null` in the sample is VARCHAR.
 //!
 //! In csv and tsv every value is text: a field whose values all read as integers is
-//! BIGINT, as numbers DOUBLE, as `true`/`false` BOOLEAN; the rules above then apply.
+//! BIGINT, as numbers DOUBLE, as `true`/`false` BOOLEAN; the rules above then apply
+//! (so `2024-05-01 10:00:00` and ISO-8601 texts are TIMESTAMP).
 //!
 //! # Canonical mapping
 //! The first field (in this order of names, compared snake_cased) whose values fit
@@ -75,8 +97,9 @@
 //!   their magnitude `|n|`: below 1e11 seconds (fractions kept to the microsecond),
 //!   below 1e14 milliseconds, below 1e17 microseconds, otherwise nanoseconds (cut to
 //!   microseconds).
-//! - A line without a usable time is rejected ("no timestamp field"); a time that
-//!   cannot be read is rejected with the field and value.
+//! - A line without a usable time (in a table with a time column) is rejected ("no
+//!   timestamp field"); a time that cannot be read is rejected with the field and
+//!   value.
 
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -5,9 +5,12 @@
 //! - A [`LogParser`] turns a chunk of bytes (whole lines) into rows appended to a
 //!   [`BatchBuilder`], plus one [`Reject`] per line it could not store. Every line read
 //!   is either stored or rejected: `lines seen = rows appended + rejects`.
-//! - Every format shares the **canonical columns** ([`CANONICAL_COLUMNS`]), so one
-//!   query works on all of them; format-specific columns follow.
-//! - [`parser_for`] builds a parser by format name ([`FORMATS`]).
+//! - Every access-log format shares the **canonical columns** ([`CANONICAL_COLUMNS`]),
+//!   so one query works on all of them; format-specific columns follow. `jsonl`,
+//!   `csv` and `tsv` files that are not access logs are **records**: they keep their
+//!   own columns ([`is_log_schema`] tells the two apart; see `fields.rs`).
+//! - [`parser_for`] builds a parser by format name ([`FORMATS`]); [`detect`] tells
+//!   which format (and compression) an input's first bytes are in.
 //!
 //! # Canonical columns
 //! `ts` (UTC microseconds, from the line's own offset), `client_ip`, `remote_user`,
