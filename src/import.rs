@@ -650,7 +650,11 @@ fn prepare_table(
             current = alt_schema;
             schema = fresh;
         } else {
-            let suggestion = if alt_ok { alt } else { format!("{format}_logs") };
+            let suggestion = if alt_ok {
+                alt
+            } else {
+                format!("{format}_logs")
+            };
             return Err(Error::InvalidInput(format!(
                 "table '{table}' exists with a different schema than format '{format}' produces; \
                  import into another table: --table {suggestion}"
@@ -682,48 +686,6 @@ fn prepare_table(
         table,
         create: current.is_none(),
     })
-}
-
-/// Why an import stops at the reject threshold: the share rejected, a hint from
-/// detection on `sample`, and what was kept.
-fn reject_ratio_error(
-    format: &str,
-    rejected: u64,
-    lines: u64,
-    ratio: f64,
-    first_reason: Option<&str>,
-    sample: Option<&[u8]>,
-    table: &str,
-    committed_rows: u64,
-) -> Error {
-    let mut msg = format!(
-        "format '{format}' rejected {rejected} of the first {lines} lines ({:.0}%, more than the \
-         {:.0}% allowed)",
-        rejected as f64 * 100.0 / lines.max(1) as f64,
-        ratio * 100.0
-    );
-    if let Some(r) = first_reason {
-        msg.push_str(&format!("; first reason: {r}"));
-    }
-    match sample.map(|s| detect::detect(s, "the input")) {
-        Some(Ok(d)) if d.format != format => msg.push_str(&format!(
-            ". The input looks like {} ({} of its first {} lines fit): use --format {} (or --format auto)",
-            d.describe(),
-            d.stored,
-            d.lines,
-            d.format
-        )),
-        _ => msg.push_str(". Check --format (or pass --format auto)"),
-    }
-    if committed_rows == 0 {
-        msg.push_str(&format!("; nothing was stored in table '{table}'"));
-    } else {
-        msg.push_str(&format!(
-            "; the {committed_rows} rows committed before stay in table '{table}'"
-        ));
-    }
-    msg.push_str(". To import anyway: --max-reject-ratio 1");
-    Error::InvalidInput(msg)
 }
 
 /// Imports `sources` into `db`, creating the table with the format's schema if it does
@@ -761,7 +723,12 @@ pub fn import(
         db,
         opts,
         &format,
-        inputs.first().map(source_name).as_deref(),
+        // Records tables are named after the first file (stdin: after the format).
+        match inputs.first() {
+            Some(Source::Path(p)) => Some(p.display().to_string()),
+            _ => None,
+        }
+        .as_deref(),
         || {
             early_sample
                 .clone()
@@ -936,19 +903,11 @@ pub fn import(
         };
         // Stops the import when the rejects seen so far pass the threshold.
         let check = |gate: &RejectGate, stats: &ImportStats| -> Result<()> {
-            match gate.ratio {
-                Some(ratio) if !gate.decided && gate.exceeded() => Err(reject_ratio_error(
-                    &format,
-                    gate.rejected,
-                    gate.lines,
-                    ratio,
-                    gate.first_reason.as_deref(),
-                    head.lock().ok().and_then(|h| h.clone()).as_deref(),
-                    &table,
-                    stats.rows,
-                )),
-                _ => Ok(()),
+            if gate.decided || !gate.exceeded() {
+                return Ok(());
             }
+            let sample = head.lock().ok().and_then(|h| h.clone());
+            Err(gate.error(&format, sample.as_deref(), &table, stats.rows))
         };
         let tick = opts.max_commit_delay.unwrap_or(Duration::from_secs(3600));
         loop {
@@ -1078,6 +1037,47 @@ impl RejectGate {
         }
         self.rejected = self.rejected.min(self.lines + take);
         self.lines += take;
+    }
+
+    /// Why the import stops: the share rejected, a hint from detection on `sample`,
+    /// and what was kept.
+    fn error(
+        &self,
+        format: &str,
+        sample: Option<&[u8]>,
+        table: &str,
+        committed_rows: u64,
+    ) -> Error {
+        let (rejected, lines) = (self.rejected, self.lines);
+        let ratio = self.ratio.unwrap_or(0.0);
+        let mut msg = format!(
+            "format '{format}' rejected {rejected} of the first {lines} lines ({:.0}%, more than the \
+             {:.0}% allowed)",
+            rejected as f64 * 100.0 / lines.max(1) as f64,
+            ratio * 100.0
+        );
+        if let Some(r) = &self.first_reason {
+            msg.push_str(&format!("; first reason: {r}"));
+        }
+        match sample.map(|s| detect::detect(s, "the input")) {
+            Some(Ok(d)) if d.format != format => msg.push_str(&format!(
+                ". The input looks like {} ({} of its first {} lines fit): use --format {} (or --format auto)",
+                d.describe(),
+                d.stored,
+                d.lines,
+                d.format
+            )),
+            _ => msg.push_str(". Check --format (or pass --format auto)"),
+        }
+        if committed_rows == 0 {
+            msg.push_str(&format!("; nothing was stored in table '{table}'"));
+        } else {
+            msg.push_str(&format!(
+                "; the {committed_rows} rows committed before stay in table '{table}'"
+            ));
+        }
+        msg.push_str(". To import anyway: --max-reject-ratio 1");
+        Error::InvalidInput(msg)
     }
 
     fn window_full(&self) -> bool {

@@ -175,7 +175,8 @@ pub fn detect(sample: &[u8], name: &str) -> Result<Detection> {
     let tried = DETECTED_FORMATS.join(", ");
     let best = &fits[0];
     if best.stored == 0 || best.share() < 0.5 {
-        let text = sample.iter().take(4096).all(|&c| c != 0) && std::str::from_utf8(head_lines(sample)).is_ok();
+        let text = sample.iter().take(4096).all(|&c| c != 0)
+            && std::str::from_utf8(head_lines(sample)).is_ok();
         let what = if sample.is_empty() {
             "it is empty".to_string()
         } else if !text {
@@ -251,9 +252,11 @@ mod tests {
     fn records_formats() {
         let jsonl = "{\"ts\":\"2024-05-01T00:00:00Z\",\"a\":1}\n{\"ts\":\"2024-05-01T00:00:01Z\",\"a\":2}\n";
         assert_eq!(detected(jsonl).unwrap().format, "jsonl");
-        let csv = "user_id,access_time,module\n1,2024-05-01 10:00:00,a\n2,2024-05-01 10:00:01,\"b,c\"\n";
+        let csv =
+            "user_id,access_time,module\n1,2024-05-01 10:00:00,a\n2,2024-05-01 10:00:01,\"b,c\"\n";
         assert_eq!(detected(csv).unwrap().format, "csv");
-        let tsv = "user_id\taccess_time\tnote\n1\t2024-05-01 10:00:00\ta, b\n2\t2024-05-01 10:00:01\tc\n";
+        let tsv =
+            "user_id\taccess_time\tnote\n1\t2024-05-01 10:00:00\ta, b\n2\t2024-05-01 10:00:01\tc\n";
         assert_eq!(detected(tsv).unwrap().format, "tsv");
     }
 
@@ -267,10 +270,17 @@ mod tests {
 
     #[test]
     fn garbage_ambiguity_and_binary_are_errors() {
-        let err = detected("hello world\nnothing here\n").unwrap_err().to_string();
-        assert!(err.contains("tried combined, common, elb, alb, jsonl, csv, tsv"), "{err}");
+        let err = detected("hello world\nnothing here\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tried combined, common, elb, alb, jsonl, csv, tsv"),
+            "{err}"
+        );
         assert!(err.contains("--format"), "{err}");
-        let err = detect(&[0x00, 0xff, 0xfe, 0x01, b'\n'], "bin").unwrap_err().to_string();
+        let err = detect(&[0x00, 0xff, 0xfe, 0x01, b'\n'], "bin")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not text"), "{err}");
         let err = detected("").unwrap_err().to_string();
         assert!(err.contains("empty"), "{err}");
@@ -279,13 +289,21 @@ mod tests {
         let err = detected("a\nb\nc\n").unwrap_err().to_string();
         assert!(err.contains("cannot detect"), "{err}");
         // Fields split the same way by a comma as by a tab: csv or tsv?
-        let err = detected("a,b\tc\n1,2\t3\n4,5\t6\n").unwrap_err().to_string();
-        assert!(err.contains("both csv and tsv") || err.contains("both tsv and csv"), "{err}");
+        let err = detected("a,b\tc\n1,2\t3\n4,5\t6\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("both csv and tsv") || err.contains("both tsv and csv"),
+            "{err}"
+        );
     }
 
     #[test]
     fn compression_by_magic() {
-        assert_eq!(Compression::from_magic(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
+        assert_eq!(
+            Compression::from_magic(&[0x1f, 0x8b, 8, 0]),
+            Compression::Gzip
+        );
         assert_eq!(Compression::from_magic(&ZSTD_MAGIC), Compression::Zstd);
         assert_eq!(Compression::from_magic(b"10.0"), Compression::None);
         assert_eq!(Compression::from_magic(&[0x1f]), Compression::None);

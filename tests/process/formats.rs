@@ -26,7 +26,9 @@ fn query(db: &Path, sql: &str) -> String {
     let o = logdb(&[s(db), "-c", sql, "-o", "csv"]);
     assert!(o.status.success(), "{sql}: {}", stderr(&o));
     let out = stdout(&o);
-    out.split_once('\n').map_or("", |(_, rows)| rows).to_string()
+    out.split_once('\n')
+        .map_or("", |(_, rows)| rows)
+        .to_string()
 }
 
 /// `logdb info DB [TABLE]` (all tables for an empty name).
@@ -51,8 +53,7 @@ fn every_real_sample_is_detected_and_each_format_gets_its_own_table() {
         let o = import_ok(&db, &[&real(file)]);
         let err = stderr(&o);
         assert!(
-            err.contains(&format!("format: {format} (detected from "))
-                && err.contains(file),
+            err.contains(&format!("format: {format} (detected from ")) && err.contains(file),
             "{file}: {err}"
         );
         if table != "logs" {
@@ -111,13 +112,7 @@ fn elb_imported_as_combined_stops_with_a_suggestion_and_leaves_no_table() {
     // An existing table with rows is never dropped: the wrong import leaves it as
     // it was.
     import_ok(&db, &[&real("apache_combined_2015.log"), "-f", "combined"]);
-    let o = logdb(&[
-        "import",
-        s(&db),
-        &real("alb_samples.log"),
-        "-f",
-        "combined",
-    ]);
+    let o = logdb(&["import", s(&db), &real("alb_samples.log"), "-f", "combined"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--format alb"), "{}", stderr(&o));
     assert_eq!(query(&db, "SELECT count(*) FROM logs").trim(), "9999");
@@ -217,7 +212,10 @@ fn csv_records_keep_their_own_columns_and_types() {
     let err = stderr(&o);
     assert!(err.contains("format: csv (detected from"), "{err}");
     assert!(err.contains("table: user_access ("), "{err}");
-    assert!(err.contains("field 'user_id': 'oops' is not an integer"), "{err}");
+    assert!(
+        err.contains("field 'user_id': 'oops' is not an integer"),
+        "{err}"
+    );
     let out = stdout(&o);
     assert_eq!(field(&out, "lines read:"), "1201");
     assert_eq!(field(&out, "rows stored:"), "1200");
@@ -248,12 +246,28 @@ fn csv_records_keep_their_own_columns_and_types() {
     // The time column named, or none: a plain table.
     let o = import_ok(
         &db,
-        &[s(&csv), "--time-column", "none", "-t", "plain", "--index", "module"],
+        &[
+            s(&csv),
+            "--time-column",
+            "none",
+            "-t",
+            "plain",
+            "--index",
+            "module",
+        ],
     );
     assert_eq!(field(&stdout(&o), "rows stored:"), "1200");
     let i = info(&db, "plain");
     assert!(i.contains("no time column; indexed: module"), "{i}");
-    let o = logdb(&["import", s(&db), s(&csv), "--time-column", "module", "-t", "x"]);
+    let o = logdb(&[
+        "import",
+        s(&db),
+        s(&csv),
+        "--time-column",
+        "module",
+        "-t",
+        "x",
+    ]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("field 'module' cannot be the time column"),
@@ -267,7 +281,11 @@ fn records_without_a_time_column_import_as_a_plain_table() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let csv = dir.path().join("Scores 2024.csv");
-    std::fs::write(&csv, "id,name,score,passed\n1,ann,9.5,true\n2,bob,7,false\n3,cy,8.25,true\n").unwrap();
+    std::fs::write(
+        &csv,
+        "id,name,score,passed\n1,ann,9.5,true\n2,bob,7,false\n3,cy,8.25,true\n",
+    )
+    .unwrap();
     let o = import_ok(&db, &[s(&csv)]);
     assert_eq!(field(&stdout(&o), "rows stored:"), "3");
     let i = info(&db, "scores_2024");
@@ -277,7 +295,10 @@ fn records_without_a_time_column_import_as_a_plain_table() {
     );
     assert!(i.contains("no time column"), "{i}");
     assert_eq!(
-        query(&db, "SELECT sum(score), sum(CASE WHEN passed THEN 1 ELSE 0 END) FROM scores_2024"),
+        query(
+            &db,
+            "SELECT sum(score), sum(CASE WHEN passed THEN 1 ELSE 0 END) FROM scores_2024"
+        ),
         "24.75,2\n"
     );
 

@@ -189,7 +189,11 @@ fn serve_until_stopped<'scope, 'env>(
             let start = Instant::now();
             (follower.run(&state.db, &import_args, stop), start.elapsed())
         }));
-        follower.wait_for_table(&state.db, args.into.table.as_deref().unwrap_or("logs"), stop);
+        follower.wait_for_table(
+            &state.db,
+            args.into.table.as_deref().unwrap_or("logs"),
+            stop,
+        );
     }
     for _ in 0..args.max_queries.max(1) + SPARE_WORKERS {
         std::thread::Builder::new()
@@ -218,7 +222,10 @@ fn serve_until_stopped<'scope, 'env>(
         writeln!(out, "{}:", follower.file.display())?;
         match result {
             Ok(stats) => {
-                let bytes = state.db.table_info(args.into.table.as_deref().unwrap_or("logs")).map_or(0, |t| t.bytes);
+                let bytes = state
+                    .db
+                    .table_info(args.into.table.as_deref().unwrap_or("logs"))
+                    .map_or(0, |t| t.bytes);
                 import_cmd::print_summary(out, &stats, bytes, elapsed)?;
             }
             Err(e) => {
