@@ -1029,7 +1029,13 @@ impl RejectGate {
             return;
         }
         let take = p.lines.min(REJECT_WINDOW_LINES - self.lines);
-        let end = p.first_line + take;
+        // A chunk across the window's end: its rejects by line number (a csv
+        // header or a multi-line record makes that approximate).
+        let end = if take == p.lines {
+            u64::MAX
+        } else {
+            p.first_line + take
+        };
         for (r, _) in p.rejects.iter().filter(|(r, _)| r.line < end) {
             self.rejected += 1;
             self.first_reason
@@ -1464,6 +1470,8 @@ impl Appender {
             batch_rows: db.options().max_segment_rows,
             stats: ImportStats {
                 files: 1,
+                format: format.to_string(),
+                table: table.to_string(),
                 ..Default::default()
             },
             rejects: Vec::new(),
