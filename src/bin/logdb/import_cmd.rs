@@ -222,9 +222,7 @@ pub struct ImportArgs {
 /// Runs an import and prints the summary. Returns whether every file was read whole.
 pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     // Bad options fail before the database directory is created.
-    if let Some(s) = &args.into.uid_from {
-        parse_uid_source(s)?;
-    }
+    import_options(&args)?;
     let mut builder = Db::builder();
     if let Some(n) = args.segment_rows {
         builder = builder.max_segment_rows(n);
