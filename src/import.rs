@@ -1541,3 +1541,35 @@ impl Appender {
         self.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_from_file_names() {
+        for (input, want) in [
+            ("/data/user_access.csv", Some("user_access")),
+            ("Scores 2024.csv.gz", Some("scores_2024")),
+            ("2024-events.jsonl", Some("t_2024_events")),
+            ("/tmp/.hidden.csv", None),
+            ("---.tsv", None),
+        ] {
+            assert_eq!(table_name_from(input).as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn the_reject_gate_needs_two_rejects_or_all_lines() {
+        let mut g = RejectGate::new(Some(0.1));
+        (g.lines, g.rejected) = (4, 1);
+        assert!(!g.exceeded(), "one stray line in a tiny input");
+        (g.lines, g.rejected) = (1, 1);
+        assert!(g.exceeded(), "the only line");
+        (g.lines, g.rejected) = (100, 10);
+        assert!(!g.exceeded(), "exactly the ratio");
+        (g.lines, g.rejected) = (100, 11);
+        assert!(g.exceeded());
+        assert!(!RejectGate::new(None).exceeded());
+    }
+}
