@@ -16,7 +16,7 @@ use crossbeam::channel::{bounded, Receiver, Sender};
 use crate::column::{Batch, BatchBuilder};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::ingest::{self, ParserOptions, Reject};
+use crate::ingest::{self, detect, Compression, ParserOptions, Reject, TimeColumn};
 use crate::schema::TableSchema;
 
 /// Bytes per chunk handed to a parser.
@@ -43,6 +43,19 @@ pub struct ImportOptions {
     pub threads: Option<usize>,
     /// Stop when more lines than this are rejected.
     pub max_rejects: Option<u64>,
+    /// Stop, storing nothing, when more than this share of the first
+    /// [`REJECT_WINDOW_LINES`] lines (or of all lines, if fewer) is rejected. `None`
+    /// (the library's default) never stops; `logdb import` uses
+    /// [`DEFAULT_MAX_REJECT_RATIO`].
+    pub max_reject_ratio: Option<f64>,
+    /// `table` is a default the import may change: a records table (jsonl, csv or
+    /// tsv that is not an access log) is named after its input file, and a format
+    /// whose schema differs from an existing `table` goes to a table named after
+    /// the format. Off by default: the library imports into `table` or fails.
+    pub auto_table: bool,
+    /// The bitmap-indexed columns of a table this import creates (default: the
+    /// format's own choice).
+    pub index: Option<Vec<String>>,
     /// Commit at least this often when lines trickle in (stdin, follow mode).
     pub max_commit_delay: Option<Duration>,
 }
@@ -56,6 +69,9 @@ impl ImportOptions {
             batch_rows: None,
             threads: None,
             max_rejects: None,
+            max_reject_ratio: None,
+            auto_table: false,
+            index: None,
             max_commit_delay: None,
         }
     }
@@ -72,7 +88,18 @@ pub struct ImportStats {
     pub commits: u64,
     /// Files that could not be read to the end (e.g. a cut-short gzip), with the error.
     pub file_errors: Vec<String>,
+    /// The format read (the detected one for `auto`).
+    pub format: String,
+    /// The table written.
+    pub table: String,
 }
+
+/// Lines at the start of an import whose reject share decides whether the format is
+/// wrong ([`ImportOptions::max_reject_ratio`]).
+pub const REJECT_WINDOW_LINES: u64 = 10_000;
+
+/// The reject share `logdb import` stops at.
+pub const DEFAULT_MAX_REJECT_RATIO: f64 = 0.1;
 
 /// Receives progress, rejected lines and commits as the import runs.
 pub trait ImportObserver {
@@ -82,6 +109,8 @@ pub trait ImportObserver {
     fn reject(&mut self, _file: &str, _line: u64, _reason: &str, _text: &[u8]) {}
     /// A batch became durable (totals after the commit).
     fn committed(&mut self, _stats: &ImportStats) {}
+    /// A choice made for the user, one line: the detected format, the table used.
+    fn note(&mut self, _message: &str) {}
 }
 
 /// An observer that ignores everything.
@@ -104,6 +133,8 @@ struct Chunk {
 struct Parsed {
     seq: u64,
     file: usize,
+    /// The number of the chunk's first line in its file.
+    first_line: u64,
     batch: Batch,
     lines: u64,
     rejects: Vec<(Reject, Vec<u8>)>,
@@ -178,26 +209,47 @@ fn source_name(s: &Source) -> String {
     }
 }
 
-/// Opens a source, decompressing by file extension.
-fn open_source(s: &Source) -> Result<Box<dyn Read + Send>> {
-    match s {
-        Source::Stdin => Ok(Box::new(io::stdin())),
+/// Opens a source, decompressing by file extension (`.gz`, `.zst`) or, without one,
+/// by the magic bytes it starts with (so compressed stdin works too).
+fn open_source(s: &Source) -> Result<(Box<dyn Read + Send>, Compression)> {
+    let name = source_name(s);
+    let (mut raw, by_name): (Box<dyn Read + Send>, Option<Compression>) = match s {
+        Source::Stdin => (Box::new(io::stdin()), None),
         Source::Path(p) => {
             let f = File::open(p).map_err(|e| Error::io(p, e))?;
-            let name = p.to_string_lossy();
-            if name.ends_with(".gz") {
-                Ok(Box::new(flate2::read::MultiGzDecoder::new(
-                    io::BufReader::new(f),
-                )))
-            } else if name.ends_with(".zst") {
-                Ok(Box::new(
-                    zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(p, e))?,
-                ))
+            let n = p.to_string_lossy();
+            let c = if n.ends_with(".gz") {
+                Some(Compression::Gzip)
+            } else if n.ends_with(".zst") {
+                Some(Compression::Zstd)
             } else {
-                Ok(Box::new(f))
-            }
+                None
+            };
+            (Box::new(f), c)
         }
-    }
+    };
+    let compression = match by_name {
+        Some(c) => c,
+        None => {
+            // Peek at the magic bytes, then put them back in front.
+            let mut head = Vec::with_capacity(detect::MAGIC_LEN);
+            (&mut raw)
+                .take(detect::MAGIC_LEN as u64)
+                .read_to_end(&mut head)
+                .map_err(|e| Error::io(&name, e))?;
+            let c = Compression::from_magic(&head);
+            raw = Box::new(io::Cursor::new(head).chain(raw));
+            c
+        }
+    };
+    let input: Box<dyn Read + Send> = match compression {
+        Compression::None => raw,
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(raw))),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| Error::io(&name, e))?)
+        }
+    };
+    Ok((input, compression))
 }
 
 /// Lines in `data`: its newlines, plus an unterminated last line.
@@ -428,12 +480,11 @@ fn needs_sample(format: &str) -> bool {
 const SAMPLE_LINES: usize = 1000;
 const SAMPLE_BYTES: usize = 1 << 20;
 
-/// Reads up to [`SAMPLE_LINES`] lines (at most [`SAMPLE_BYTES`]) from `input`.
-fn read_sample(input: &mut dyn Read) -> std::io::Result<Vec<u8>> {
-    let mut sample = Vec::new();
+/// Reads from `input` onto `sample` until it holds `lines` lines, [`SAMPLE_BYTES`]
+/// bytes, or the input ends.
+fn read_sample(input: &mut dyn Read, sample: &mut Vec<u8>, lines: usize) -> io::Result<()> {
     let mut buf = [0u8; 64 * 1024];
-    while sample.len() < SAMPLE_BYTES && memchr::memchr_iter(b'\n', &sample).count() < SAMPLE_LINES
-    {
+    while sample.len() < SAMPLE_BYTES && memchr::memchr_iter(b'\n', sample).count() < lines {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -442,44 +493,199 @@ fn read_sample(input: &mut dyn Read) -> std::io::Result<Vec<u8>> {
         };
         sample.extend_from_slice(&buf[..n]);
     }
-    Ok(sample)
+    Ok(())
 }
 
-/// Settles the parser options and the table: an existing table's schema is used for
-/// formats whose columns depend on the data, a new table is created with the format's
-/// schema, and a mismatch is an error. `sample` is called only when a sample is needed.
+/// The first lines of an input, read up front for detection and schema inference,
+/// and the input to read on after them.
+struct Sampled {
+    name: String,
+    sample: Vec<u8>,
+    compression: Compression,
+    input: Box<dyn Read + Send>,
+}
+
+impl Sampled {
+    fn open(src: &Source, lines: usize) -> Result<Sampled> {
+        let (mut input, compression) = open_source(src)?;
+        let name = source_name(src);
+        let mut sample = Vec::new();
+        read_sample(&mut input, &mut sample, lines).map_err(|e| Error::io(&name, e))?;
+        Ok(Sampled {
+            name,
+            sample,
+            compression,
+            input,
+        })
+    }
+
+    /// Reads on to `lines` lines.
+    fn extend(&mut self, lines: usize) -> Result<()> {
+        read_sample(&mut self.input, &mut self.sample, lines).map_err(|e| Error::io(&self.name, e))
+    }
+
+    /// The whole input: the sample, then the rest.
+    fn into_reader(self) -> Box<dyn Read + Send> {
+        Box::new(io::Cursor::new(self.sample).chain(self.input))
+    }
+}
+
+/// The format to read: `format`, or for `auto` the one detected in `sampled`
+/// (which is then read on far enough for the format's schema inference).
+fn resolve_format(
+    format: &str,
+    sampled: Option<&mut Sampled>,
+    observer: &mut dyn ImportObserver,
+) -> Result<String> {
+    if format != "auto" {
+        return Ok(format.to_string());
+    }
+    let sampled = sampled.ok_or_else(|| {
+        Error::InvalidInput("--format auto needs an input to look at; none was given".into())
+    })?;
+    let d = detect::detect(&sampled.sample, &sampled.name)?;
+    let compressed = match sampled.compression {
+        Compression::None => String::new(),
+        c => format!(", {}-compressed", c.name()),
+    };
+    observer.note(&format!(
+        "format: {} (detected from {}{compressed})",
+        d.describe(),
+        sampled.name
+    ));
+    if needs_sample(d.format) {
+        sampled.extend(SAMPLE_LINES)?;
+    }
+    Ok(d.format.to_string())
+}
+
+/// A table name from an input's file name: the part before the first dot, in
+/// lowercase letters, digits and `_` (`Users 2024.csv` -> `users_2024`).
+fn table_name_from(input: &str) -> Option<String> {
+    let file = Path::new(input).file_name()?.to_string_lossy().into_owned();
+    let stem = file.split('.').next().unwrap_or_default();
+    let mut name = String::new();
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    let name = name.trim_matches('_');
+    let name = if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("t_{name}")
+    } else {
+        name.to_string()
+    };
+    (!name.is_empty() && name.len() <= 64).then_some(name)
+}
+
+/// The table an import writes, and how.
+struct Prepared {
+    popts: ParserOptions,
+    schema: TableSchema,
+    table: String,
+    /// The table does not exist yet: it is created with `schema` just before the
+    /// first commit (so an import that stops early leaves no table behind).
+    create: bool,
+}
+
+/// Settles the parser options and the table. An existing table's schema is used for
+/// formats whose columns depend on the data; a new table gets the format's schema
+/// (with `opts.index`, when given). With `opts.auto_table`, a records table is named
+/// after `input` and a format whose schema differs from the default table's goes to
+/// a table named after the format ([`ImportObserver::note`] says which). `sample` is
+/// called only when a sample is needed.
 fn prepare_table(
     db: &Db,
-    table: &str,
+    opts: &ImportOptions,
     format: &str,
-    base: &ParserOptions,
+    input: Option<&str>,
     sample: impl FnOnce() -> Result<Vec<u8>>,
-) -> Result<(ParserOptions, TableSchema)> {
-    let mut popts = base.clone();
-    let existing = match db.snapshot()?.table(table) {
-        Ok(t) => Some(t.schema.clone()),
-        Err(Error::NotFound(_)) => None,
-        Err(e) => return Err(e),
+    observer: &mut dyn ImportObserver,
+) -> Result<Prepared> {
+    let mut popts = opts.parser.clone();
+    if !needs_sample(format) && popts.time_column != TimeColumn::Detect {
+        return Err(Error::InvalidInput(format!(
+            "--time-column applies to jsonl, csv and tsv; format '{format}' has its time in column ts"
+        )));
+    }
+    let snapshot = db.snapshot()?;
+    let existing = |t: &str| -> Result<Option<TableSchema>> {
+        match snapshot.table(t) {
+            Ok(e) => Ok(Some(e.schema.clone())),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     };
-    if needs_sample(format) {
-        if popts.schema.is_none() {
-            popts.schema = existing.clone();
-        }
-        if popts.sample.is_none() {
-            popts.sample = Some(sample()?);
+    if needs_sample(format) && popts.sample.is_none() {
+        popts.sample = Some(sample()?);
+    }
+    // The schema of a new table.
+    let fresh = ingest::parser_for(format, &popts)?.schema().clone();
+    let mut table = opts.table.clone();
+    let mut why = None;
+    if opts.auto_table && !ingest::is_log_schema(&fresh) {
+        table = input
+            .and_then(table_name_from)
+            .unwrap_or_else(|| format.to_string());
+        why = Some("named after the input");
+    }
+    let mut current = existing(&table)?;
+    if needs_sample(format) && popts.schema.is_none() {
+        if let Some(s) = &current {
+            // Later imports of the same kind of file read into the table's columns.
+            popts.schema = Some(s.clone());
         }
     }
-    let schema = ingest::parser_for(format, &popts)?.schema().clone();
-    match existing {
-        Some(s) if s.fields != schema.fields => {
+    let mut schema = ingest::parser_for(format, &popts)?.schema().clone();
+    if current.as_ref().is_some_and(|s| s.fields != schema.fields) {
+        let alt = format.to_string();
+        let alt_schema = existing(&alt)?;
+        let alt_ok = alt != table && alt_schema.as_ref().is_none_or(|s| s.fields == fresh.fields);
+        if opts.auto_table && alt_ok {
+            why = Some("the default table holds another format");
+            table = alt;
+            current = alt_schema;
+            schema = fresh;
+        } else {
+            let suggestion = if alt_ok {
+                alt
+            } else {
+                format!("{format}_logs")
+            };
             return Err(Error::InvalidInput(format!(
-                "table '{table}' exists with a different schema than format '{format}' produces"
-            )))
+                "table '{table}' exists with a different schema than format '{format}' produces; \
+                 import into another table: --table {suggestion}"
+            )));
         }
-        Some(_) => {}
-        None => db.create_table(table, schema.clone())?,
     }
-    Ok((popts, schema))
+    if let Some(why) = why.filter(|_| table != opts.table) {
+        observer.note(&format!("table: {table} ({why}; choose one with --table)"));
+    }
+    if let Some(index) = &opts.index {
+        match &current {
+            None => {
+                schema.indexed = index.clone();
+                schema.validate()?;
+            }
+            Some(s) if &s.indexed != index => {
+                return Err(Error::InvalidInput(format!(
+                    "--index applies when a table is created; table '{table}' exists with \
+                     indexes on: {}",
+                    s.indexed.join(", ")
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(Prepared {
+        popts,
+        schema,
+        table,
+        create: current.is_none(),
+    })
 }
 
 /// Imports `sources` into `db`, creating the table with the format's schema if it does
@@ -491,18 +697,50 @@ pub fn import(
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportStats> {
     let inputs = expand_sources(sources)?;
-    // The first input is opened here, so that a sample read from it (even from stdin)
-    // is replayed ahead of the rest of it.
-    let mut first: Option<Box<dyn Read + Send>> = None;
-    let (popts, schema) = prepare_table(db, &opts.table, &opts.format, &opts.parser, || {
-        let src = inputs
-            .first()
-            .ok_or_else(|| Error::InvalidInput("no input to sample".into()))?;
-        let mut input = open_source(src)?;
-        let sample = read_sample(&mut input).map_err(|e| Error::io(source_name(src), e))?;
-        first = Some(Box::new(io::Cursor::new(sample.clone()).chain(input)));
-        Ok(sample)
-    })?;
+    // The first input is opened here when its first lines are needed (to detect the
+    // format, or to infer columns); they are replayed ahead of the rest of it, so
+    // this works on stdin too. A format given for plain lines reads nothing ahead, so
+    // a slow pipe is imported as its lines arrive.
+    let ahead = if opts.format == "auto" {
+        Some(detect::DETECT_LINES)
+    } else if needs_sample(&opts.format) {
+        Some(SAMPLE_LINES)
+    } else {
+        None
+    };
+    let mut sampled = match (ahead, inputs.first()) {
+        (Some(lines), Some(src)) => Some(Sampled::open(src, lines)?),
+        _ => None,
+    };
+    let format = resolve_format(&opts.format, sampled.as_mut(), observer)?;
+    let early_sample: Option<Vec<u8>> = sampled.as_ref().map(|s| s.sample.clone());
+    let Prepared {
+        popts,
+        schema,
+        table,
+        create,
+    } = prepare_table(
+        db,
+        opts,
+        &format,
+        // Records tables are named after the first file (stdin: after the format).
+        match inputs.first() {
+            Some(Source::Path(p)) => Some(p.display().to_string()),
+            _ => None,
+        }
+        .as_deref(),
+        || {
+            early_sample
+                .clone()
+                .ok_or_else(|| Error::InvalidInput("no input to sample".into()))
+        },
+        observer,
+    )?;
+    let mut to_create = create.then(|| schema.clone());
+    let mut first: Option<Box<dyn Read + Send>> = sampled.map(Sampled::into_reader);
+    // The start of the first input, for a format suggestion when too many lines are
+    // rejected.
+    let head: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(early_sample.clone());
     let threads = opts
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
@@ -522,6 +760,8 @@ pub fn import(
     let time_column = schema.time_index();
     let mut stats = ImportStats {
         files: inputs.len() as u64,
+        format: format.clone(),
+        table: table.clone(),
         ..Default::default()
     };
 
@@ -539,7 +779,7 @@ pub fn import(
             for (i, src) in inputs_ref.iter().enumerate() {
                 let opened = match first.take().filter(|_| i == 0) {
                     Some(r) => Ok(r),
-                    None => open_source(src),
+                    None => open_source(src).map(|(r, _)| r),
                 };
                 let input = match opened {
                     Ok(r) => r,
@@ -565,7 +805,7 @@ pub fn import(
             let rx: Receiver<ReaderMsg> = chunk_rx.clone();
             let tx = parsed_tx.clone();
             let schema = &schema;
-            let (format, popts) = (&opts.format, &popts);
+            let (format, popts, head) = (&format, &popts, &head);
             s.spawn(move || {
                 let mut parser = match ingest::parser_for(format, popts) {
                     Ok(p) => p,
@@ -584,6 +824,13 @@ pub fn import(
                             continue;
                         }
                     };
+                    if msg.seq == 0 {
+                        if let Ok(mut h) = head.lock() {
+                            h.get_or_insert_with(|| {
+                                msg.data[..msg.data.len().min(SAMPLE_BYTES)].to_vec()
+                            });
+                        }
+                    }
                     let mut rejects = Vec::new();
                     let lines = parser.parse_chunk(
                         &msg.data,
@@ -603,6 +850,7 @@ pub fn import(
                     let parsed = Parsed {
                         seq: msg.seq,
                         file: msg.file,
+                        first_line: msg.first_line,
                         batch,
                         lines: lines + msg.rejected_lines,
                         rejects: all,
@@ -624,12 +872,17 @@ pub fn import(
             columns: Vec::new(),
         };
         let mut last_commit = Instant::now();
+        let mut gate = RejectGate::new(opts.max_reject_ratio);
         let commit = |pending: &mut Batch,
                       stats: &mut ImportStats,
+                      to_create: &mut Option<TableSchema>,
                       observer: &mut dyn ImportObserver|
          -> Result<()> {
             if pending.num_rows() == 0 {
                 return Ok(());
+            }
+            if let Some(schema) = to_create.take() {
+                db.create_table(&table, schema)?;
             }
             let mut batch = std::mem::replace(
                 pending,
@@ -642,11 +895,19 @@ pub fn import(
             if let Some(t) = time_column {
                 batch = batch.into_sorted_by(t);
             }
-            db.append(&opts.table, &batch)?;
+            db.append(&table, &batch)?;
             stats.rows += batch.num_rows() as u64;
             stats.commits += 1;
             observer.committed(stats);
             Ok(())
+        };
+        // Stops the import when the rejects seen so far pass the threshold.
+        let check = |gate: &RejectGate, stats: &ImportStats| -> Result<()> {
+            if gate.decided || !gate.exceeded() {
+                return Ok(());
+            }
+            let sample = head.lock().ok().and_then(|h| h.clone());
+            Err(gate.error(&format, sample.as_deref(), &table, stats.rows))
         };
         let tick = opts.max_commit_delay.unwrap_or(Duration::from_secs(3600));
         loop {
@@ -654,7 +915,8 @@ pub fn import(
                 Ok(m) => m,
                 Err(crossbeam::channel::RecvTimeoutError::Timeout) => {
                     if pending.num_rows() > 0 {
-                        commit(&mut pending, &mut stats, observer)?;
+                        check(&gate, &stats)?;
+                        commit(&mut pending, &mut stats, &mut to_create, observer)?;
                         last_commit = Instant::now();
                     }
                     continue;
@@ -695,9 +957,15 @@ pub fn import(
                 for (r, text) in &p.rejects {
                     observer.reject(&names[p.file], r.line, &r.reason, text);
                 }
+                gate.count(&p);
+                if gate.window_full() {
+                    check(&gate, &stats)?;
+                    gate.decided = true;
+                }
                 if let Some(max) = opts.max_rejects {
                     if stats.rejected > max {
-                        commit(&mut pending, &mut stats, observer)?;
+                        check(&gate, &stats)?;
+                        commit(&mut pending, &mut stats, &mut to_create, observer)?;
                         return Err(Error::InvalidInput(format!(
                             "{} lines rejected, more than --max-rejects {max}; the {} rows before were committed",
                             stats.rejected, stats.rows
@@ -716,15 +984,121 @@ pub fn import(
                     .max_commit_delay
                     .is_some_and(|d| last_commit.elapsed() >= d);
                 if pending.num_rows() >= batch_rows || (due && pending.num_rows() > 0) {
-                    commit(&mut pending, &mut stats, observer)?;
+                    check(&gate, &stats)?;
+                    commit(&mut pending, &mut stats, &mut to_create, observer)?;
                     last_commit = Instant::now();
                 }
             }
         }
-        commit(&mut pending, &mut stats, observer)?;
+        check(&gate, &stats)?;
+        commit(&mut pending, &mut stats, &mut to_create, observer)?;
+        if let Some(schema) = to_create.take() {
+            // Nothing to store, but the import succeeded: the table exists after it.
+            db.create_table(&table, schema)?;
+        }
         Ok(())
     })?;
     Ok(stats)
+}
+
+/// The reject threshold's count over the first [`REJECT_WINDOW_LINES`] lines.
+struct RejectGate {
+    ratio: Option<f64>,
+    /// Lines of the window seen, and those of them rejected.
+    lines: u64,
+    rejected: u64,
+    first_reason: Option<String>,
+    /// The window is complete and passed (or there is no threshold).
+    decided: bool,
+}
+
+impl RejectGate {
+    fn new(ratio: Option<f64>) -> RejectGate {
+        RejectGate {
+            ratio,
+            lines: 0,
+            rejected: 0,
+            first_reason: None,
+            decided: ratio.is_none(),
+        }
+    }
+
+    /// Counts the lines of a parsed chunk that fall in the window.
+    fn count(&mut self, p: &Parsed) {
+        if self.decided {
+            return;
+        }
+        let take = p.lines.min(REJECT_WINDOW_LINES - self.lines);
+        // A chunk across the window's end: its rejects by line number (a csv
+        // header or a multi-line record makes that approximate).
+        let end = if take == p.lines {
+            u64::MAX
+        } else {
+            p.first_line + take
+        };
+        for (r, _) in p.rejects.iter().filter(|(r, _)| r.line < end) {
+            self.rejected += 1;
+            self.first_reason
+                .get_or_insert_with(|| format!("line {}: {}", r.line, r.reason));
+        }
+        self.rejected = self.rejected.min(self.lines + take);
+        self.lines += take;
+    }
+
+    /// Why the import stops: the share rejected, a hint from detection on `sample`,
+    /// and what was kept.
+    fn error(
+        &self,
+        format: &str,
+        sample: Option<&[u8]>,
+        table: &str,
+        committed_rows: u64,
+    ) -> Error {
+        let (rejected, lines) = (self.rejected, self.lines);
+        let ratio = self.ratio.unwrap_or(0.0);
+        let mut msg = format!(
+            "format '{format}' rejected {rejected} of the first {lines} lines ({:.0}%, more than the \
+             {:.0}% allowed)",
+            rejected as f64 * 100.0 / lines.max(1) as f64,
+            ratio * 100.0
+        );
+        if let Some(r) = &self.first_reason {
+            msg.push_str(&format!("; first reason: {r}"));
+        }
+        match sample.map(|s| detect::detect(s, "the input")) {
+            Some(Ok(d)) if d.format != format => msg.push_str(&format!(
+                ". The input looks like {} ({} of its first {} lines fit): use --format {} (or --format auto)",
+                d.describe(),
+                d.stored,
+                d.lines,
+                d.format
+            )),
+            _ => msg.push_str(". Check --format (or pass --format auto)"),
+        }
+        if committed_rows == 0 {
+            msg.push_str(&format!("; nothing was stored in table '{table}'"));
+        } else {
+            msg.push_str(&format!(
+                "; the {committed_rows} rows committed before stay in table '{table}'"
+            ));
+        }
+        msg.push_str(". To import anyway: --max-reject-ratio 1");
+        Error::InvalidInput(msg)
+    }
+
+    fn window_full(&self) -> bool {
+        !self.decided && self.lines >= REJECT_WINDOW_LINES
+    }
+
+    /// Over the threshold: more than the ratio, and either every line or at least
+    /// two (one stray line in a tiny file says nothing about its format).
+    fn exceeded(&self) -> bool {
+        self.ratio.is_some_and(|r| {
+            self.lines > 0
+                && self.rejected as f64 > r * self.lines as f64
+                && (self.rejected >= 2 || self.rejected == self.lines)
+        })
+    }
 }
 
 /// Where a followed file stands: which file (device and inode), the byte offset just
@@ -786,13 +1160,38 @@ pub fn follow(
     use std::io::{Seek, SeekFrom};
     use std::sync::atomic::Ordering;
 
-    let (popts, _) = prepare_table(db, &opts.table, &opts.format, &opts.parser, || {
-        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-        read_sample(&mut f).map_err(|e| Error::io(path, e))
-    })?;
-    let mut parser = ingest::parser_for(&opts.format, &popts)?;
-    let schema = parser.schema().clone();
     let name = path.display().to_string();
+    let ahead = if opts.format == "auto" {
+        Some(detect::DETECT_LINES)
+    } else if needs_sample(&opts.format) {
+        Some(SAMPLE_LINES)
+    } else {
+        None
+    };
+    let mut sampled = match ahead {
+        Some(lines) => Some(Sampled::open(&Source::Path(path.to_path_buf()), lines)?),
+        None => None,
+    };
+    let format = resolve_format(&opts.format, sampled.as_mut(), observer)?;
+    let sample = sampled.map(|s| s.sample);
+    let Prepared {
+        popts,
+        schema: new_schema,
+        table,
+        create,
+    } = prepare_table(
+        db,
+        opts,
+        &format,
+        Some(&name),
+        || sample.ok_or_else(|| Error::InvalidInput("no input to sample".into())),
+        observer,
+    )?;
+    if create {
+        db.create_table(&table, new_schema)?;
+    }
+    let mut parser = ingest::parser_for(&format, &popts)?;
+    let schema = parser.schema().clone();
     let key = format!(
         "follow:{}",
         std::fs::canonicalize(path)
@@ -813,7 +1212,7 @@ pub fn follow(
     let (mut file, mut id) = open(path)?;
     let saved = db
         .snapshot()?
-        .checkpoint(&opts.table, &key)?
+        .checkpoint(&table, &key)?
         .and_then(FollowPosition::decode);
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut pos = match saved {
@@ -830,6 +1229,8 @@ pub fn follow(
 
     let mut stats = ImportStats {
         files: 1,
+        format: format.clone(),
+        table: table.clone(),
         ..Default::default()
     };
     let mut builder = BatchBuilder::new(&schema);
@@ -846,7 +1247,7 @@ pub fn follow(
                   observer: &mut dyn ImportObserver|
      -> Result<()> {
         let batch = builder.finish();
-        db.append_with_checkpoint(&opts.table, &batch, Some((&key, &pos.encode())))?;
+        db.append_with_checkpoint(&table, &batch, Some((&key, &pos.encode())))?;
         stats.rows += batch.num_rows() as u64;
         stats.commits += 1;
         observer.committed(stats);
@@ -1033,11 +1434,30 @@ impl Appender {
     /// An appender of `format` lines into `table`, created with the format's schema if
     /// it does not exist.
     pub fn new(db: &Db, table: &str, format: &str, options: &ParserOptions) -> Result<Appender> {
-        let (popts, _) = prepare_table(db, table, format, options, || {
-            Err(Error::InvalidInput(format!(
-                "format '{format}' needs ParserOptions::schema or ParserOptions::sample for an appender"
-            )))
-        })?;
+        if format == "auto" {
+            return Err(Error::InvalidInput(
+                "an appender needs a format: 'auto' detects the format of a file or stdin".into(),
+            ));
+        }
+        let mut opts = ImportOptions::new(format);
+        opts.table = table.to_string();
+        opts.parser = options.clone();
+        let prepared = prepare_table(
+            db,
+            &opts,
+            format,
+            None,
+            || {
+                Err(Error::InvalidInput(format!(
+                    "format '{format}' needs ParserOptions::schema or ParserOptions::sample for an appender"
+                )))
+            },
+            &mut Quiet,
+        )?;
+        if prepared.create {
+            db.create_table(table, prepared.schema)?;
+        }
+        let popts = prepared.popts;
         let parser = ingest::parser_for(format, &popts)?;
         let schema = parser.schema().clone();
         Ok(Appender {
@@ -1050,6 +1470,8 @@ impl Appender {
             batch_rows: db.options().max_segment_rows,
             stats: ImportStats {
                 files: 1,
+                format: format.to_string(),
+                table: table.to_string(),
                 ..Default::default()
             },
             rejects: Vec::new(),
@@ -1117,5 +1539,37 @@ impl Appender {
             self.parse(n);
         }
         self.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_from_file_names() {
+        for (input, want) in [
+            ("/data/user_access.csv", Some("user_access")),
+            ("Scores 2024.csv.gz", Some("scores_2024")),
+            ("2024-events.jsonl", Some("t_2024_events")),
+            ("/tmp/.hidden.csv", None),
+            ("---.tsv", None),
+        ] {
+            assert_eq!(table_name_from(input).as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn the_reject_gate_needs_two_rejects_or_all_lines() {
+        let mut g = RejectGate::new(Some(0.1));
+        (g.lines, g.rejected) = (4, 1);
+        assert!(!g.exceeded(), "one stray line in a tiny input");
+        (g.lines, g.rejected) = (1, 1);
+        assert!(g.exceeded(), "the only line");
+        (g.lines, g.rejected) = (100, 10);
+        assert!(!g.exceeded(), "exactly the ratio");
+        (g.lines, g.rejected) = (100, 11);
+        assert!(g.exceeded());
+        assert!(!RejectGate::new(None).exceeded());
     }
 }

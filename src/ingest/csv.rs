@@ -1,7 +1,8 @@
 //! The `csv` and `tsv` formats: a header line naming the columns, then one record per
-//! line. Columns are named, typed and mapped to the canonical columns as in
-//! [`super::fields`] (types are inferred from [`ParserOptions::sample`], which these
-//! formats require: its first line is the header).
+//! line. Columns are named, typed and (for access logs) mapped to the canonical
+//! columns as in [`super::fields`]; records keep the header's names (types are
+//! inferred from [`ParserOptions::sample`], which these formats require: its first
+//! line is the header).
 //!
 //! # csv (RFC 4180)
 //! - Fields are separated by `,`. A field that starts with `"` is quoted: it ends at

@@ -8,11 +8,32 @@
 //!   column, `ts` by default, must be TIMESTAMP). Input fields are matched to its
 //!   columns by name (exact, then snake_cased) and, for canonical columns, by the
 //!   aliases below. Fields that match no column are ignored.
-//! - Inferred from [`ParserOptions::sample`] (the first lines of the input): the
-//!   canonical columns, then one column per other sample field, in order of first
-//!   appearance, named in snake_case (`userAgent` → `user_agent`, `@timestamp` →
-//!   `timestamp`; a name already taken gets the format name as prefix, `jsonl_uri`).
-//!   Fields that first appear after the sample are ignored.
+//! - Inferred from [`ParserOptions::sample`] (the first lines of the input), in one
+//!   of two shapes:
+//!   - **An access log** when the sample has a time field and at least two request
+//!     fields that fill canonical columns (client address, remote user, method,
+//!     url or request, status, bytes, referer, user agent; see the table below):
+//!     the canonical columns, then one column per other sample field, in order of
+//!     first appearance, named in snake_case (`userAgent` → `user_agent`,
+//!     `@timestamp` → `timestamp`; a name already taken gets the format name as
+//!     prefix, `jsonl_uri`). Indexes on `uid`, `uri`, `status`.
+//!   - **Records** otherwise, or with [`TimeColumn::None`]: one column per sample
+//!     field, in order of first appearance, named as written but snake_cased (a
+//!     repeated name gets `_2`, an empty one `column_N`), typed as inferred; nothing
+//!     is renamed to a canonical column (`user_id` stays `user_id`). The time column
+//!     is [`ParserOptions::time_column`]: by default the first TIMESTAMP field named
+//!     like a time (`ts`, `time`, `timestamp`, ... or ending in `_time`, `_ts`,
+//!     `_at`, `_timestamp`, `_date`), else the first TIMESTAMP field, else none (a
+//!     plain table). A named field is made TIMESTAMP when its sample values all read
+//!     as times, else it is an error. The time column is NOT NULL: a line without
+//!     it is rejected ("no timestamp field"). Indexes: the VARCHAR, BIGINT and
+//!     BOOLEAN columns (not the time column) whose sample values repeat, at most
+//!     1000 distinct values and at most half as many distinct values as values;
+//!     the first 8 such columns. The uid rules do not apply.
+//!
+//!   Fields that first appear after the sample are ignored. Types are not widened
+//!   after the sample: a later value that does not fit its column rejects its line
+//!   with the field and value (`field 'user_id': 'x' is not an integer`).
 //! - Neither: the canonical columns only, filled through the aliases below.
 //!
 //! # Inferred types
@@ -30,7 +51,8 @@
 //!   always `null` in the sample is VARCHAR.
 //!
 //! In csv and tsv every value is text: a field whose values all read as integers is
-//! BIGINT, as numbers DOUBLE, as `true`/`false` BOOLEAN; the rules above then apply.
+//! BIGINT, as numbers DOUBLE, as `true`/`false` BOOLEAN; the rules above then apply
+//! (so `2024-05-01 10:00:00` and ISO-8601 texts are TIMESTAMP).
 //!
 //! # Canonical mapping
 //! The first field (in this order of names, compared snake_cased) whose values fit
@@ -75,15 +97,18 @@
 //!   their magnitude `|n|`: below 1e11 seconds (fractions kept to the microsecond),
 //!   below 1e14 milliseconds, below 1e17 microseconds, otherwise nanoseconds (cut to
 //!   microseconds).
-//! - A line without a usable time is rejected ("no timestamp field"); a time that
-//!   cannot be read is rejected with the field and value.
+//! - A line without a usable time (in a table with a time column) is rejected ("no
+//!   timestamp field"); a time that cannot be read is rejected with the field and
+//!   value.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 
 use super::lex;
 #[cfg(doc)]
 use super::UidSource;
-use super::{col, log_schema, url, ParserOptions, UidRule, CANONICAL_COLUMNS};
+use super::{col, log_schema, url, ParserOptions, TimeColumn, UidRule, CANONICAL_COLUMNS};
 use crate::column::BatchBuilder;
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, PhysicalType, TableSchema};
@@ -431,7 +456,16 @@ pub(crate) struct Seen {
     all_ip: bool,
     all_int: bool,
     all_num: bool,
+    /// Non-null values noted by [`Seen::note_value`].
+    values: u64,
+    /// Hashes of the distinct values noted, until there are more than
+    /// [`MAX_SAMPLE_DISTINCT`] (then `distinct_overflow`).
+    distinct: HashSet<u64>,
+    distinct_overflow: bool,
 }
+
+/// Distinct values of a field counted in a sample, at most.
+const MAX_SAMPLE_DISTINCT: usize = 1000;
 
 impl Default for Seen {
     fn default() -> Self {
@@ -444,6 +478,9 @@ impl Default for Seen {
             all_ip: true,
             all_int: true,
             all_num: true,
+            values: 0,
+            distinct: HashSet::new(),
+            distinct_overflow: false,
         }
     }
 }
@@ -479,11 +516,45 @@ impl Seen {
         }
     }
 
+    /// Notes a value as written, for the distinct count (`null`, empty and `-` are
+    /// not values).
+    pub(crate) fn note_value(&mut self, s: &str) {
+        if is_null_text(s) || s == "null" {
+            return;
+        }
+        self.values += 1;
+        if !self.distinct_overflow {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            s.hash(&mut h);
+            self.distinct.insert(h.finish());
+            if self.distinct.len() > MAX_SAMPLE_DISTINCT {
+                self.distinct_overflow = true;
+                self.distinct = HashSet::new();
+            }
+        }
+    }
+
+    /// Whether the noted values repeat enough for a bitmap index: at most half as
+    /// many distinct values as values, and not too many.
+    fn repeats(&self) -> bool {
+        !self.distinct_overflow && self.values >= 2 && self.distinct.len() as u64 * 2 <= self.values
+    }
+
+    /// Whether every value seen reads as a time (and there was one).
+    fn can_be_time(&self) -> bool {
+        match self.kind {
+            Kind::None | Kind::Bool => false,
+            Kind::Text => self.any_text && self.all_time,
+            Kind::Int | Kind::Float | Kind::Mixed => self.only_times,
+        }
+    }
+
     /// Observes a csv/tsv field: text that reads as a number or boolean counts as one.
     pub(crate) fn observe_text(&mut self, s: &str) {
         if is_null_text(s) {
             return;
         }
+        self.note_value(s);
         if parse_int(s).is_some() {
             self.observe(Obs::Int);
         } else if lex::parse_f64(s).is_some() {
@@ -653,6 +724,41 @@ fn aliases() -> Vec<(Role, Vec<(String, Unit)>)> {
     ]
 }
 
+/// Whether a column name says it holds a time: one of the time names above, or
+/// ending in `_time`, `_ts`, `_at`, `_timestamp` or `_date` (`access_time`,
+/// `created_at`).
+fn is_time_name(name: &str) -> bool {
+    TIME_NAMES.contains(&name)
+        || ["_time", "_ts", "_at", "_timestamp", "_date"]
+            .iter()
+            .any(|s| name.ends_with(s))
+}
+
+/// Indexed columns chosen at most, by default.
+const MAX_DEFAULT_INDEXES: usize = 8;
+
+/// The default bitmap indexes of a records table: VARCHAR, BIGINT and BOOLEAN
+/// columns (not the time column) whose sample values repeat, at most
+/// [`MAX_SAMPLE_DISTINCT`] distinct values and at most half as many distinct values
+/// as values; the first [`MAX_DEFAULT_INDEXES`] such columns.
+fn default_indexes(fields: &[Field], seen: &[Seen], time: Option<usize>) -> Vec<String> {
+    fields
+        .iter()
+        .zip(seen)
+        .enumerate()
+        .filter(|&(i, (f, s))| {
+            Some(i) != time
+                && matches!(
+                    f.data_type,
+                    DataType::Varchar | DataType::BigInt | DataType::Boolean
+                )
+                && s.repeats()
+        })
+        .map(|(_, (f, _))| f.name.clone())
+        .take(MAX_DEFAULT_INDEXES)
+        .collect()
+}
+
 /// A column name in snake_case: `userAgent` → `user_agent`, `HTTPStatus` →
 /// `http_status`, `@timestamp` → `timestamp`, `a.b-c` → `a_b_c`. Non-ASCII
 /// characters become `_`; a leading digit gets an `f_` prefix; may be empty.
@@ -718,7 +824,8 @@ pub(crate) struct Plan {
     pub schema: TableSchema,
     pub slots: Vec<Slot>,
     types: Vec<DataType>,
-    time_col: usize,
+    /// The time column, whose value every row needs (`None`: a plain table).
+    time_col: Option<usize>,
     /// Positions of the canonical columns in the schema, if present and of their
     /// canonical type.
     canon: [Option<usize>; col::EXTRA],
@@ -727,21 +834,37 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    fn finish(schema: TableSchema, slots: Vec<Slot>, options: &ParserOptions) -> Result<Plan> {
+    /// Completes a plan. `canonical`: the schema is a log table's, whose canonical
+    /// columns get the canonical treatment (uid rules, url parts); records tables
+    /// store every field as it is.
+    fn finish(
+        schema: TableSchema,
+        slots: Vec<Slot>,
+        canonical: bool,
+        options: &ParserOptions,
+    ) -> Result<Plan> {
         schema.validate()?;
-        let time_col = schema
-            .time_index()
-            .filter(|&i| schema.fields[i].data_type == DataType::Timestamp)
-            .ok_or_else(|| {
-                Error::InvalidInput("the schema needs a TIMESTAMP time column".into())
-            })?;
+        let time_col = match &schema.time_column {
+            None => None,
+            Some(_) => Some(
+                schema
+                    .time_index()
+                    .filter(|&i| schema.fields[i].data_type == DataType::Timestamp)
+                    .ok_or_else(|| {
+                        Error::InvalidInput("the time column must be a TIMESTAMP".into())
+                    })?,
+            ),
+        };
         let mut canon = [None; col::EXTRA];
-        for (k, &(name, ty)) in CANONICAL_COLUMNS.iter().enumerate() {
-            canon[k] = schema
-                .index_of(name)
-                .filter(|&i| schema.fields[i].data_type == ty);
+        let mut uid = UidRule::None;
+        if canonical {
+            for (k, &(name, ty)) in CANONICAL_COLUMNS.iter().enumerate() {
+                canon[k] = schema
+                    .index_of(name)
+                    .filter(|&i| schema.fields[i].data_type == ty);
+            }
+            uid = UidRule::resolve(&options.uid_from, &schema)?;
         }
-        let uid = UidRule::resolve(&options.uid_from, &schema)?;
         let types: Vec<DataType> = schema.fields.iter().map(|f| f.data_type).collect();
         Ok(Plan {
             outs: vec![Out::Null; types.len()],
@@ -825,7 +948,7 @@ impl Plan {
                 slots.push(Slot { key: name, target });
             }
         }
-        Plan::finish(schema, slots, options)
+        Plan::finish(schema, slots, true, options)
     }
 
     /// The plan for fields seen in a sample: canonical columns filled by the first
@@ -838,11 +961,39 @@ impl Plan {
         options: &ParserOptions,
     ) -> Result<Plan> {
         let snake: Vec<String> = names.iter().map(|n| snake_case(n)).collect();
-        let types: Vec<DataType> = seen
+        let mut types: Vec<DataType> = seen
             .iter()
             .zip(&snake)
             .map(|(s, n)| s.data_type(n))
             .collect();
+        // A time column named by the user: found by name, made a TIMESTAMP when its
+        // sample values all read as times.
+        let named_time = match &options.time_column {
+            TimeColumn::Named(want) => {
+                let i = names
+                    .iter()
+                    .zip(&snake)
+                    .position(|(n, s)| n == want || s == want)
+                    .or_else(|| snake.iter().position(|s| s.eq_ignore_ascii_case(want)))
+                    .ok_or_else(|| {
+                        Error::InvalidInput(format!(
+                            "{format}: no field '{want}' for the time column; the sample's fields are: {}",
+                            snake.join(", ")
+                        ))
+                    })?;
+                if types[i] != DataType::Timestamp {
+                    if !seen[i].can_be_time() {
+                        return Err(Error::InvalidInput(format!(
+                            "{format}: field '{want}' cannot be the time column: its values are not \
+                             all times (ISO-8601, 'YYYY-MM-DD HH:MM:SS', or epoch numbers)"
+                        )));
+                    }
+                    types[i] = DataType::Timestamp;
+                }
+                Some(i)
+            }
+            _ => None,
+        };
         let mut targets: Vec<Option<Target>> = vec![None; names.len()];
         let mut filled = [false; col::EXTRA];
         let mut request_slot = None;
@@ -859,6 +1010,9 @@ impl Plan {
                         break 'find;
                     }
                 }
+            }
+            if role == Role::Col(col::TS) && named_time.is_some() {
+                pick = named_time.map(|i| (i, Unit::Seconds));
             }
             if role == Role::Col(col::TS) && pick.is_none() {
                 pick = (0..names.len())
@@ -890,12 +1044,24 @@ impl Plan {
                 _ => continue,
             });
         }
-        if !filled[col::TS] {
-            return Err(Error::InvalidInput(format!(
-                "{format}: no timestamp field in the sample; expected a field named {} \
-                 or one holding ISO-8601 times",
-                TIME_NAMES.join(", ")
-            )));
+        // An access log: a time and at least two of the request's fields. Anything
+        // else is a table of records that keeps its own columns.
+        let request_fields = [
+            col::CLIENT_IP,
+            col::REMOTE_USER,
+            col::METHOD,
+            col::URL,
+            col::STATUS,
+            col::BYTES,
+            col::REFERER,
+            col::USER_AGENT,
+        ]
+        .iter()
+        .filter(|&&k| filled[k] || (k == col::URL && request_slot.is_some()))
+        .count();
+        let no_time = options.time_column == TimeColumn::None;
+        if !filled[col::TS] || request_fields < 2 || no_time {
+            return Plan::records(format, names, &snake, &types, seen, named_time, options);
         }
         let mut taken: Vec<String> = CANONICAL_COLUMNS.iter().map(|c| c.0.to_string()).collect();
         let mut extra = Vec::new();
@@ -931,7 +1097,72 @@ impl Plan {
                 target,
             });
         }
-        Plan::finish(log_schema(extra), slots, options)
+        Plan::finish(log_schema(extra), slots, true, options)
+    }
+
+    /// The plan of a records table: one column per sample field, named as written
+    /// (snake_cased) and typed as inferred; the time column as chosen by
+    /// [`ParserOptions::time_column`]; bitmap indexes by [`default_indexes`].
+    fn records(
+        format: &str,
+        names: &[String],
+        snake: &[String],
+        types: &[DataType],
+        seen: &[Seen],
+        named_time: Option<usize>,
+        options: &ParserOptions,
+    ) -> Result<Plan> {
+        if names.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{format}: the sample has no fields"
+            )));
+        }
+        let mut taken: Vec<String> = Vec::with_capacity(names.len());
+        let mut fields = Vec::with_capacity(names.len());
+        for (i, base) in snake.iter().enumerate() {
+            let base = if base.is_empty() {
+                format!("column_{}", i + 1)
+            } else {
+                base.clone()
+            };
+            let mut name = base.clone();
+            let mut k = 2;
+            while taken.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+                name = format!("{base}_{k}");
+                k += 1;
+            }
+            taken.push(name.clone());
+            fields.push(Field::new(name, types[i]));
+        }
+        let time = match options.time_column {
+            TimeColumn::None => None,
+            TimeColumn::Named(_) => named_time,
+            TimeColumn::Detect => (0..names.len())
+                .find(|&i| types[i] == DataType::Timestamp && is_time_name(&snake[i]))
+                .or_else(|| (0..names.len()).find(|&i| types[i] == DataType::Timestamp)),
+        };
+        if let Some(t) = time {
+            fields[t].nullable = false;
+        }
+        let indexed = default_indexes(&fields, seen, time);
+        let mut schema = TableSchema::new(fields).with_indexes(indexed);
+        if let Some(t) = time {
+            let name = schema.fields[t].name.clone();
+            schema = schema.with_time_column(name);
+        }
+        let slots = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Slot {
+                key: n.clone(),
+                target: Target::Col {
+                    col: i,
+                    unit: Unit::Seconds,
+                    dash_null: false,
+                },
+            })
+            .collect();
+        Plan::finish(schema, slots, false, options)
     }
 
     /// Converts the slot values `vals` of one line and appends them as a row, or
@@ -1013,7 +1244,7 @@ impl Plan {
                 }
             }
         }
-        if matches!(outs[self.time_col], Out::Null) {
+        if self.time_col.is_some_and(|t| matches!(outs[t], Out::Null)) {
             return Err("no timestamp field".to_string());
         }
         let text = |o: Out| -> Option<&str> {

@@ -79,6 +79,13 @@ fn infer_json(sample: &[u8]) -> (Vec<String>, Vec<Seen>) {
         }
         let scratch_text = std::str::from_utf8(&scratch).unwrap_or_default();
         for &(i, v) in &line_obs {
+            match v {
+                Some(Val::Bool(b)) => seen[i].note_value(if b { "true" } else { "false" }),
+                Some(Val::Num { src, .. }) | Some(Val::Str(src)) => {
+                    seen[i].note_value(src.text(line, scratch_text))
+                }
+                _ => {}
+            }
             let obs = match v {
                 Some(Val::Bool(_)) => Obs::Bool,
                 Some(Val::Num { src, int }) => {

@@ -5,9 +5,12 @@
 //! - A [`LogParser`] turns a chunk of bytes (whole lines) into rows appended to a
 //!   [`BatchBuilder`], plus one [`Reject`] per line it could not store. Every line read
 //!   is either stored or rejected: `lines seen = rows appended + rejects`.
-//! - Every format shares the **canonical columns** ([`CANONICAL_COLUMNS`]), so one
-//!   query works on all of them; format-specific columns follow.
-//! - [`parser_for`] builds a parser by format name ([`FORMATS`]).
+//! - Every access-log format shares the **canonical columns** ([`CANONICAL_COLUMNS`]),
+//!   so one query works on all of them; format-specific columns follow. `jsonl`,
+//!   `csv` and `tsv` files that are not access logs are **records**: they keep their
+//!   own columns ([`is_log_schema`] tells the two apart; see `fields.rs`).
+//! - [`parser_for`] builds a parser by format name ([`FORMATS`]); [`detect`] tells
+//!   which format (and compression) an input's first bytes are in.
 //!
 //! # Canonical columns
 //! `ts` (UTC microseconds, from the line's own offset), `client_ip`, `remote_user`,
@@ -43,6 +46,7 @@
 mod aws;
 mod clf;
 mod csv;
+pub mod detect;
 mod fields;
 pub mod generate;
 mod json;
@@ -57,6 +61,7 @@ use crate::column::BatchBuilder;
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, TableSchema};
 
+pub use detect::{Compression, Detection};
 pub use generate::{generate, GenOptions, GenStats};
 
 /// The format names [`parser_for`] accepts.
@@ -140,6 +145,22 @@ pub struct ParserOptions {
     /// the first 1000 lines of the first file), from which the schema is inferred.
     /// `csv` and `tsv` read their header from its first line and require it.
     pub sample: Option<Vec<u8>>,
+    /// The time column of a records table inferred from a sample (`jsonl`, `csv`,
+    /// `tsv`; see [`fields`](self) docs in `fields.rs`).
+    pub time_column: TimeColumn,
+}
+
+/// How the time column of an inferred `jsonl`, `csv` or `tsv` table is chosen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TimeColumn {
+    /// The first TIMESTAMP field named like a time (`ts`, `time`, `timestamp`,
+    /// `access_time`, `created_at`, ...), else the first TIMESTAMP field, else none.
+    #[default]
+    Detect,
+    /// This field (its name as written or snake_cased); it must hold times.
+    Named(String),
+    /// No time column: a plain table (`--time-column none`).
+    None,
 }
 
 /// A line that could not be stored.
@@ -210,6 +231,18 @@ pub(crate) fn log_schema(extra: Vec<Field>) -> TableSchema {
     TableSchema::new(fields)
         .with_time_column("ts")
         .with_indexes(["uid", "uri", "status"])
+}
+
+/// Whether `schema` is a log table's: the canonical columns first, time column `ts`
+/// (as every line format makes, and jsonl/csv/tsv for access logs). Other tables
+/// are records tables (see `fields.rs`).
+pub fn is_log_schema(schema: &TableSchema) -> bool {
+    schema.time_column.as_deref() == Some("ts")
+        && schema.fields.len() >= col::EXTRA
+        && CANONICAL_COLUMNS
+            .iter()
+            .zip(&schema.fields)
+            .all(|(&(n, t), f)| f.name == n && f.data_type == t)
 }
 
 /// How a parser fills `uid`, resolved from [`UidSource`] against its schema.

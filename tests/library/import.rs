@@ -201,3 +201,60 @@ fn a_truncated_gz_names_the_last_line_read() {
         "{err}"
     );
 }
+
+#[test]
+fn the_reject_ratio_stops_before_anything_is_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = logdb::Db::open(dir.path().join("db")).unwrap();
+    let half_bad = dir.path().join("half.log");
+    let text: String = (0..100)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("{}\n", good(i))
+            } else {
+                "not a log line\n".to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&half_bad, text).unwrap();
+    let mut opts = ImportOptions::new("combined");
+    opts.max_reject_ratio = Some(0.1);
+    // Small commits: the first one would come long before 10,000 lines.
+    opts.batch_rows = Some(10);
+    let err = import(
+        &db,
+        &[Source::Path(half_bad.clone())],
+        &opts,
+        &mut Collect::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("rejected 50 of the first 100 lines") && err.contains("nothing was stored"),
+        "{err}"
+    );
+    assert!(db.table_info("logs").is_err(), "no table is left behind");
+    // Under the ratio, the same pipeline imports.
+    opts.max_reject_ratio = Some(0.6);
+    let stats = import(
+        &db,
+        &[Source::Path(half_bad)],
+        &opts,
+        &mut Collect::default(),
+    )
+    .unwrap();
+    assert_eq!((stats.lines, stats.rows, stats.rejected), (100, 50, 50));
+    assert_eq!(db.table_info("logs").unwrap().rows, 50);
+
+    // Every record of a csv rejected (the header is not a line): stopped too.
+    let csv = dir.path().join("short.csv");
+    std::fs::write(&csv, "a,b,c\n1,2\n3,4\n5,6\n").unwrap();
+    let mut opts = ImportOptions::new("csv");
+    opts.table = "short".into();
+    opts.max_reject_ratio = Some(0.1);
+    let err = import(&db, &[Source::Path(csv)], &opts, &mut Collect::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rejected 3 of the first 3 lines"), "{err}");
+    assert!(db.table_info("short").is_err());
+}

@@ -3,7 +3,7 @@
 //! reasons, and arbitrary bytes (proptest).
 
 use logdb::column::{Batch, Value};
-use logdb::ingest::{parser_for, LogParser, ParserOptions, Reject, UidSource};
+use logdb::ingest::{parser_for, LogParser, ParserOptions, Reject, TimeColumn, UidSource};
 use logdb::time::parse_timestamp;
 use logdb::{BatchBuilder, DataType, Field, TableSchema};
 use proptest::prelude::*;
@@ -291,13 +291,22 @@ fn timestamps_with_offsets_and_epochs() {
 }
 
 #[test]
-fn no_time_field_in_the_sample_is_an_error() {
+fn records_without_a_time_field_are_a_plain_table() {
     let options = ParserOptions {
         sample: Some(br#"{"a":1,"b":"x"}"#.to_vec()),
         ..Default::default()
     };
-    let err = parser_for("jsonl", &options).err().unwrap().to_string();
-    assert!(err.contains("no timestamp field in the sample"), "{err}");
+    let mut p = parser_for("jsonl", &options).unwrap();
+    assert_eq!(
+        p.schema(),
+        &TableSchema::new(vec![
+            Field::new("a", DataType::BigInt),
+            Field::new("b", DataType::Varchar)
+        ])
+    );
+    let (b, rejects, _) = run(&mut *p, "{\"a\":2,\"b\":\"y\"}\n{\"b\":\"z\"}\n");
+    assert_eq!(rejects, vec![]);
+    assert_eq!(get(&*p, &b, 1, "a"), Value::Null);
     // Without a sample: the canonical columns only, filled by name.
     let mut p = parser_for("jsonl", &ParserOptions::default()).unwrap();
     let (b, rejects, _) = run(
@@ -576,6 +585,75 @@ fn csv_needs_a_sample_and_infers_types() {
     ] {
         assert_eq!(type_of(&*p, name), t, "{name}");
     }
+}
+
+#[test]
+fn records_keep_their_own_columns() {
+    // Not an access log (a time, but fewer than two request fields): the fields are
+    // the columns, `user_id` is not the canonical `uid`, and the time column is the
+    // time field named like one.
+    let sample = "user_id,access_time,terminal,module,content\n\
+                  7,2024-05-01 10:00:00,pc,login,a\n\
+                  7,2024-05-01 10:00:01,pc,search,b\n\
+                  8,2024-05-01 10:00:02,phone,login,c\n\
+                  8,2024-05-01 10:00:03,pc,login,d\n";
+    let mut p = with_sample("csv", sample);
+    let want = TableSchema::new(vec![
+        Field::new("user_id", DataType::BigInt),
+        Field::not_null("access_time", DataType::Timestamp),
+        Field::new("terminal", DataType::Varchar),
+        Field::new("module", DataType::Varchar),
+        Field::new("content", DataType::Varchar),
+    ])
+    .with_time_column("access_time")
+    .with_indexes(["user_id", "terminal", "module"]);
+    assert_eq!(p.schema(), &want);
+    let (b, rejects, _) = run(
+        &mut *p,
+        &format!("{sample}x,2024-05-01 10:00:00,pc,login,e\n9,,pc,login,f\n9,soon,pc,login,g\n"),
+    );
+    assert_eq!(b.num_rows(), 4);
+    assert_eq!(get(&*p, &b, 0, "user_id"), Value::Int(7));
+    assert_eq!(get(&*p, &b, 0, "access_time"), ts("2024-05-01T10:00:00Z"));
+    assert_eq!(
+        reasons(&rejects),
+        [
+            (6, "field 'user_id': 'x' is not an integer"),
+            (7, "no timestamp field"),
+            (8, "bad timestamp in field 'access_time': 'soon'"),
+        ]
+    );
+
+    // The time column chosen, or none.
+    for (choice, time) in [
+        (TimeColumn::None, None),
+        (TimeColumn::Named("access_time".into()), Some("access_time")),
+        (TimeColumn::Named("user_id".into()), Some("user_id")),
+    ] {
+        let options = ParserOptions {
+            sample: Some(sample.as_bytes().to_vec()),
+            time_column: choice.clone(),
+            ..Default::default()
+        };
+        let p = parser_for("csv", &options).unwrap();
+        assert_eq!(p.schema().time_column.as_deref(), time, "{choice:?}");
+    }
+    let options = ParserOptions {
+        sample: Some(sample.as_bytes().to_vec()),
+        time_column: TimeColumn::Named("module".into()),
+        ..Default::default()
+    };
+    let err = parser_for("csv", &options).err().unwrap().to_string();
+    assert!(err.contains("cannot be the time column"), "{err}");
+    // An access log with `--time-column none` is records too.
+    let options = ParserOptions {
+        sample: Some(CSV.as_bytes().to_vec()),
+        time_column: TimeColumn::None,
+        ..Default::default()
+    };
+    let p = parser_for("csv", &options).unwrap();
+    assert_eq!(p.schema().fields[0].name, "timestamp");
+    assert_eq!(p.schema().time_column, None);
 }
 
 /// Feeds `input` to a parser in chunks of `lines` lines, as the importer does.

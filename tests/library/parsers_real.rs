@@ -494,3 +494,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_real_sample_is_detected() {
+    use logdb::ingest::detect::detect;
+    for (file, format) in [
+        ("apache_combined_2015.log", "combined"),
+        ("elb_classic_samples.log", "elb"),
+        ("alb_samples.log", "alb"),
+    ] {
+        let d = detect(&real(file), file).unwrap();
+        assert_eq!(d.format, format, "{file}");
+        assert!(!d.request_time, "{file}");
+        assert_eq!(d.stored, d.lines, "{file}");
+    }
+    // The same lines with a trailing request time.
+    let timed: String = String::from_utf8(real("apache_combined_2015.log"))
+        .unwrap()
+        .lines()
+        .take(50)
+        .map(|l| format!("{l} 0.042\n"))
+        .collect();
+    let d = detect(timed.as_bytes(), "timed").unwrap();
+    assert_eq!((d.format, d.request_time), ("combined", true));
+}

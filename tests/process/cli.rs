@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn logdb(args: &[&str]) -> Output {
+pub(crate) fn logdb(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_logdb"))
         .args(args)
         .stdin(Stdio::null())
@@ -12,15 +12,15 @@ fn logdb(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn real(name: &str) -> String {
+pub(crate) fn real(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/real")
         .join(name)
@@ -28,7 +28,7 @@ fn real(name: &str) -> String {
         .to_string()
 }
 
-fn field<'a>(out: &'a str, label: &str) -> &'a str {
+pub(crate) fn field<'a>(out: &'a str, label: &str) -> &'a str {
     out.lines()
         .find_map(|l| l.strip_prefix(label))
         .map(str::trim)

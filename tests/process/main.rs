@@ -1,10 +1,12 @@
 //! Process-level tests: the `logdb` binary run as a user or an operator would
 //! (`cargo test --test process`): subcommands, the shell over pipes and a
-//! pseudo-terminal, `import --follow`, concurrent readers and kill -9.
+//! pseudo-terminal, `import --follow`, format detection and records tables,
+//! concurrent readers and kill -9.
 
 mod cli;
 mod concurrency;
 mod follow;
+mod formats;
 mod kill9;
 mod memory;
 mod serve;

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use logdb::db::Db;
-use logdb::import::{import, ImportObserver, ImportOptions, ImportStats, Source};
-use logdb::ingest::{ParserOptions, UidSource};
+use logdb::import::{
+    import, ImportObserver, ImportOptions, ImportStats, Source, DEFAULT_MAX_REJECT_RATIO,
+};
+use logdb::ingest::{ParserOptions, TimeColumn, UidSource};
 use logdb::value::format_bytes;
 
 /// Parses `--uid-from`: `param:NAME` (or a bare NAME), `remote_user`, `field:NAME`, `none`.
@@ -114,6 +116,13 @@ impl ImportObserver for CliObserver {
         let _ = std::io::stderr().lock().write_all(msg.as_bytes());
     }
 
+    fn note(&mut self, message: &str) {
+        match &self.bar {
+            Some(b) => b.println(message),
+            None => eprintln!("{message}"),
+        }
+    }
+
     fn reject(&mut self, file: &str, line: u64, reason: &str, text: &[u8]) {
         if let Some(w) = &mut self.rejects {
             if let Err(e) = writeln!(w, "{file}\t{line}\t{reason}\t{}", escape(text)) {
@@ -133,9 +142,12 @@ impl ImportObserver for CliObserver {
 /// How parsed lines land in a table: the options `import` and `serve --follow` share.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TableArgs {
-    /// Table to import into (created with the format's schema).
-    #[arg(long, short = 't', default_value = "logs")]
-    pub table: String,
+    /// Table to import into (created with the format's schema). Default: `logs`;
+    /// but a records file (jsonl/csv/tsv that is not an access log) goes to a table
+    /// named after the file, and a format whose schema differs from the one `logs`
+    /// holds goes to a table named after the format (stderr says which).
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
     /// The nginx log_format string (with --format nginx).
     #[arg(long)]
     pub log_format: Option<String>,
@@ -158,17 +170,34 @@ pub struct ImportArgs {
     /// the last committed line when restarted.
     #[arg(long, conflicts_with = "inputs")]
     pub follow: Option<PathBuf>,
-    /// Log format: combined, common, nginx, elb, alb, jsonl, csv, tsv.
-    #[arg(long, short = 'f')]
+    /// Log format: auto (detect from the first lines; the default), combined,
+    /// common, nginx, elb, alb, jsonl, csv, tsv.
+    #[arg(long, short = 'f', default_value = "auto")]
     pub format: String,
     #[command(flatten)]
     pub into: TableArgs,
     /// Write each rejected line here: file, line number, reason, text (tab-separated).
     #[arg(long)]
     pub reject_file: Option<PathBuf>,
-    /// Fail when more lines than this are rejected.
+    /// Fail when more lines than this are rejected (the rows before are kept).
+    /// Given alone, it replaces the --max-reject-ratio check.
     #[arg(long)]
     pub max_rejects: Option<u64>,
+    /// Stop, storing nothing, when more than this share (0 to 1) of the first
+    /// 10,000 lines is rejected: the format is likely wrong. Default 0.1; 1 never
+    /// stops.
+    #[arg(long)]
+    pub max_reject_ratio: Option<f64>,
+    /// jsonl/csv/tsv records: the time column (a field of the input), or `none` for
+    /// a plain table. Default: the first time field named like ts, time, timestamp,
+    /// access_time or created_at, else the first field holding times, else none.
+    #[arg(long)]
+    pub time_column: Option<String>,
+    /// Columns to give a bitmap index when the table is created (comma-separated).
+    /// Default: uid, uri, status for access logs; for records, the text, integer
+    /// and boolean columns whose values repeat in the first lines (up to 8).
+    #[arg(long, value_delimiter = ',')]
+    pub index: Option<Vec<String>>,
     /// Parser threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -193,9 +222,7 @@ pub struct ImportArgs {
 /// Runs an import and prints the summary. Returns whether every file was read whole.
 pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
     // Bad options fail before the database directory is created.
-    if let Some(s) = &args.into.uid_from {
-        parse_uid_source(s)?;
-    }
+    import_options(&args)?;
     let mut builder = Db::builder();
     if let Some(n) = args.segment_rows {
         builder = builder.max_segment_rows(n);
@@ -210,16 +237,32 @@ pub fn run(args: ImportArgs, out: &mut impl Write) -> Result<bool> {
 /// build them here, so a followed file is read the same way by all three).
 pub fn import_options(args: &ImportArgs) -> Result<ImportOptions> {
     let mut opts = ImportOptions::new(&args.format);
-    opts.table = args.into.table.clone();
+    opts.table = args.into.table.clone().unwrap_or_else(|| "logs".into());
+    opts.auto_table = args.into.table.is_none();
     opts.parser = ParserOptions {
         uid_from: match &args.into.uid_from {
             Some(s) => parse_uid_source(s)?,
             None => UidSource::default(),
         },
         log_format: args.into.log_format.clone(),
+        time_column: match args.time_column.as_deref() {
+            None => TimeColumn::Detect,
+            Some("none") => TimeColumn::None,
+            Some(name) => TimeColumn::Named(name.to_string()),
+        },
         ..Default::default()
     };
     opts.max_rejects = args.max_rejects;
+    opts.max_reject_ratio = match (args.max_reject_ratio, args.max_rejects) {
+        (Some(r), _) if !(0.0..=1.0).contains(&r) => {
+            anyhow::bail!("--max-reject-ratio must be between 0 and 1, not {r}")
+        }
+        (Some(r), _) if r >= 1.0 => None,
+        (Some(r), _) => Some(r),
+        (None, Some(_)) => None,
+        (None, None) => Some(DEFAULT_MAX_REJECT_RATIO),
+    };
+    opts.index = args.index.clone();
     opts.threads = args.threads;
     opts.batch_rows = args.batch_rows;
     let stdin = args.inputs.iter().any(|i| i == "-") || args.follow.is_some();
@@ -261,7 +304,7 @@ pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> 
     obs.finish()?;
     let stats = result?;
     let elapsed = start.elapsed();
-    let info = db.table_info(&opts.table)?;
+    let info = db.table_info(&stats.table)?;
     print_summary(out, &stats, info.bytes, elapsed)?;
     for e in &stats.file_errors {
         writeln!(out, "error: {e}")?;

@@ -106,12 +106,17 @@ fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::
         t.partitions.len()
     )?;
     writeln!(out, "  columns: {}", cols.join(", "))?;
-    if let Some(tc) = &t.schema.time_column {
-        writeln!(
+    match &t.schema.time_column {
+        Some(tc) => writeln!(
             out,
             "  time column: {tc}; indexed: {}",
             t.schema.indexed.join(", ")
-        )?;
+        )?,
+        None => writeln!(
+            out,
+            "  no time column; indexed: {}",
+            t.schema.indexed.join(", ")
+        )?,
     }
     for p in &t.partitions {
         writeln!(

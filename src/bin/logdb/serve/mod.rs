@@ -189,7 +189,11 @@ fn serve_until_stopped<'scope, 'env>(
             let start = Instant::now();
             (follower.run(&state.db, &import_args, stop), start.elapsed())
         }));
-        follower.wait_for_table(&state.db, &args.into.table, stop);
+        follower.wait_for_table(
+            &state.db,
+            args.into.table.as_deref().unwrap_or("logs"),
+            stop,
+        );
     }
     for _ in 0..args.max_queries.max(1) + SPARE_WORKERS {
         std::thread::Builder::new()
@@ -203,7 +207,7 @@ fn serve_until_stopped<'scope, 'env>(
         .map_or_else(|| args.listen.clone(), |a| a.to_string());
     writeln!(out, "logdb serve: listening on http://{bound}")?;
     for f in &state.followers {
-        let table = &args.into.table;
+        let table = args.into.table.as_deref().unwrap_or("logs");
         writeln!(out, "following {} into table {table}", f.file.display())?;
     }
     out.flush()?;
@@ -218,7 +222,10 @@ fn serve_until_stopped<'scope, 'env>(
         writeln!(out, "{}:", follower.file.display())?;
         match result {
             Ok(stats) => {
-                let bytes = state.db.table_info(&args.into.table).map_or(0, |t| t.bytes);
+                let bytes = state
+                    .db
+                    .table_info(args.into.table.as_deref().unwrap_or("logs"))
+                    .map_or(0, |t| t.bytes);
                 import_cmd::print_summary(out, &stats, bytes, elapsed)?;
             }
             Err(e) => {
@@ -265,10 +272,17 @@ fn follow_args(args: &ServeArgs, file: PathBuf) -> ImportArgs {
         db: args.db.clone(),
         inputs: Vec::new(),
         follow: Some(file),
-        format: args.format.clone().unwrap_or_default(),
-        into: args.into.clone(),
+        format: args.format.clone().unwrap_or_else(|| "auto".into()),
+        // Served queries and the followers share one table: the one named here.
+        into: TableArgs {
+            table: Some(args.into.table.clone().unwrap_or_else(|| "logs".into())),
+            ..args.into.clone()
+        },
         reject_file: None,
         max_rejects: None,
+        max_reject_ratio: Some(1.0),
+        time_column: None,
+        index: None,
         threads: None,
         batch_rows: None,
         segment_rows: None,

@@ -131,7 +131,7 @@ fn guess_format(file: &str) -> &'static str {
     } else if base.ends_with(".tsv") {
         "tsv"
     } else {
-        "combined"
+        "auto"
     }
 }
 
@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn formats_are_guessed_from_names() {
-        assert_eq!(guess_format("a.log.gz"), "combined");
+        assert_eq!(guess_format("a.log.gz"), "auto");
         assert_eq!(guess_format("b.JSONL.zst"), "jsonl");
         assert_eq!(guess_format("c.csv"), "csv");
     }
