@@ -36,6 +36,12 @@ REWRITES = [
     (r"(?i)toStartOfHour\(", "date_trunc('hour', "),
     (r"(?i)toStartOfDay\(", "date_trunc('day', "),
     (r"(?i)toStartOfMinute\(", "date_trunc('minute', "),
+    # ClickHouse-only names (logdb's uniq is exact up to 64 distinct values).
+    (r"(?i)\buniqExact\(", "count(DISTINCT "),
+    (r"(?i)\buniq\(", "count(DISTINCT "),
+    (r"(?i)toStartOfFiveMinutes?\(", "time_bucket(INTERVAL 5 MINUTE, "),
+    (r"(?i)toStartOfTenMinutes\(", "time_bucket(INTERVAL 10 MINUTE, "),
+    (r"(?i)toStartOfFifteenMinutes\(", "time_bucket(INTERVAL 15 MINUTE, "),
 ]
 
 

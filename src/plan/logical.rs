@@ -578,6 +578,9 @@ pub enum AggFunc {
     ApproxCountDistinct,
     /// `quantile_cont(x, q)` and `median(x)`: exact, interpolated (q in `AggExpr::quantile`).
     QuantileCont,
+    /// `quantile_disc(x, q)` / `quantile(x, q)`: exact, the value at position
+    /// `max(ceil(q * n) - 1, 0)` of the sorted values (q in `AggExpr::quantile`).
+    QuantileDisc,
     /// `approx_quantile(x, q)`: a mergeable compactor sketch (q in `AggExpr::quantile`).
     ApproxQuantile,
     /// `arg_max(arg, val)`: `arg` of the row with the largest `val` (val in `AggExpr::arg2`).

@@ -203,6 +203,7 @@ impl<'a> Binder<'a> {
             aggs: Vec::new(),
             allow_aggs: false,
             win: Default::default(),
+            having: None,
         }
     }
 
