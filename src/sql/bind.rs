@@ -18,8 +18,10 @@ use crate::schema::DataType;
 use crate::storage::Snapshot;
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
+mod catalog;
 mod from;
 mod functions;
+mod operators;
 mod window;
 
 use from::{Cte, Scope};
@@ -1166,6 +1168,26 @@ impl<'a> Binder<'a> {
                 })
             }
             A::Function(f) => self.bind_function(f, span),
+            A::SimilarTo {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if escape_char.is_some() {
+                    return Err(self.unsupported(span, "SIMILAR TO ... ESCAPE"));
+                }
+                self.bind_regex_match(expr, pattern, false, *negated, true)
+            }
+            // DuckDB's dialect parses `j->'a'` as a lambda; with a literal body it
+            // is JSON access.
+            A::Lambda(l) => match (&l.params, l.body.as_ref()) {
+                (ast::OneOrManyWithParens::One(p), body @ A::Value(_)) if p.data_type.is_none() => {
+                    let doc = A::Identifier(p.name.clone());
+                    self.bind_json_extract("->", &doc, body, false)
+                }
+                _ => Err(self.unsupported(span, "lambda functions")),
+            },
             A::Substring {
                 expr,
                 substring_from,
@@ -1414,8 +1436,19 @@ impl<'a> Binder<'a> {
         span: Span,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
-        if *op == B::StringConcat {
-            return self.bind_concat_op(left, right);
+        match op {
+            B::StringConcat => return self.bind_concat_op(left, right),
+            B::PGRegexMatch => return self.bind_regex_match(left, right, false, false, false),
+            B::PGRegexIMatch => return self.bind_regex_match(left, right, true, false, false),
+            B::PGRegexNotMatch => return self.bind_regex_match(left, right, false, true, false),
+            B::PGRegexNotIMatch => return self.bind_regex_match(left, right, true, true, false),
+            B::LongArrow => return self.bind_json_extract("->>", left, right, true),
+            B::Arrow => return self.bind_json_extract("->", left, right, false),
+            B::PGCustomBinaryOperator(v) if matches!(v.as_slice(), [o] if o == "<<=" || o == ">>=") =>
+            {
+                return self.bind_cidr_contains(left, &v[0], right, span);
+            }
+            _ => {}
         }
         let bop = match op {
             B::Plus => BinaryOp::Add,
@@ -1437,24 +1470,24 @@ impl<'a> Binder<'a> {
         // timestamp +/- INTERVAL
         if matches!(bop, BinaryOp::Add | BinaryOp::Sub) {
             if let ast::Expr::Interval(iv) = right {
-                let micros = self.interval_micros(iv, right.span())?;
+                let micros = self.interval_expr(iv, right.span())?;
                 let l = self.bind_expr(left)?;
                 let l = self.expect_timestamp(l, left.span(), "INTERVAL arithmetic")?;
                 return Ok(Expr::Binary {
                     op: bop,
                     left: Box::new(l),
-                    right: Box::new(Expr::literal(Value::Int(micros), DataType::BigInt)),
+                    right: Box::new(micros),
                     data_type: DataType::Timestamp,
                 });
             }
             if let (ast::Expr::Interval(iv), BinaryOp::Add) = (left, bop) {
-                let micros = self.interval_micros(iv, left.span())?;
+                let micros = self.interval_expr(iv, left.span())?;
                 let r = self.bind_expr(right)?;
                 let r = self.expect_timestamp(r, right.span(), "INTERVAL arithmetic")?;
                 return Ok(Expr::Binary {
                     op: bop,
                     left: Box::new(r),
-                    right: Box::new(Expr::literal(Value::Int(micros), DataType::BigInt)),
+                    right: Box::new(micros),
                     data_type: DataType::Timestamp,
                 });
             }
@@ -2002,7 +2035,11 @@ fn output_name(e: &ast::Expr) -> String {
         ast::Expr::CompoundIdentifier(parts) => {
             parts.last().map(|p| p.value.clone()).unwrap_or_default()
         }
-        other => other.to_string(),
+        // `ip <<= '10.0.0.0/8'`, not sqlparser's `OPERATOR(<<=)` spelling.
+        other => other
+            .to_string()
+            .replace("OPERATOR(<<=)", "<<=")
+            .replace("OPERATOR(>>=)", ">>="),
     }
 }
 

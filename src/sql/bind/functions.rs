@@ -440,6 +440,14 @@ impl Binder<'_> {
             "split_part" => (3, 3),
             "regexp_replace" => (3, 4),
             "url_path" | "path" | "domain" => (1, 1),
+            "to_timestamp"
+            | "format_bytes"
+            | "formatreadablesize"
+            | "tostartoffiveminutes"
+            | "tostartoffiveminute"
+            | "tostartoftenminutes"
+            | "tostartoffifteenminutes" => (1, 1),
+            "json_extract" | "json_extract_string" | "json_extract_path_text" => (2, 2),
             "round" => (1, 2),
             "concat" => (1, usize::MAX),
             _ => return Ok(None),
@@ -628,6 +636,50 @@ impl Binder<'_> {
                 func(f, a, DataType::Varchar)
             }
             "ip_in_cidr" | "isipaddressinrange" => Ok(Some(self.ip_in_cidr(name, args)?)),
+            "json_extract" | "json_extract_string" | "json_extract_path_text" => {
+                let as_string = name != "json_extract";
+                Ok(Some(
+                    self.bind_json_extract(name, args[0], args[1], as_string)?,
+                ))
+            }
+            "tostartoffiveminutes"
+            | "tostartoffiveminute"
+            | "tostartoftenminutes"
+            | "tostartoffifteenminutes" => {
+                let minutes = match name {
+                    "tostartoftenminutes" => 10,
+                    "tostartoffifteenminutes" => 15,
+                    _ => 5,
+                };
+                let ts = self.bind_expr(args[0])?;
+                let ts = self.expect_timestamp(ts, args[0].span(), name)?;
+                func(
+                    ScalarFunc::StartOfInterval(minutes * crate::time::MICROS_PER_MINUTE),
+                    vec![ts],
+                    DataType::Timestamp,
+                )
+            }
+            "to_timestamp" => {
+                let x = self.bind_expr(args[0])?;
+                if is_null_literal(&x) {
+                    return null(DataType::Timestamp);
+                }
+                if !is_numeric(x.data_type()) {
+                    return Err(self.err(
+                        args[0].span(),
+                        format!(
+                            "to_timestamp needs numeric epoch seconds, not {}",
+                            x.data_type()
+                        ),
+                    ));
+                }
+                let x = self.coerce_to(x, DataType::Double, args[0].span())?;
+                func(ScalarFunc::ToTimestamp, vec![x], DataType::Timestamp)
+            }
+            "format_bytes" | "formatreadablesize" => {
+                let x = self.int_arg(name, args, 0)?;
+                func(ScalarFunc::FormatBytes, vec![x], DataType::Varchar)
+            }
             "round" => {
                 let x = self.bind_expr(args[0])?;
                 if is_null_literal(&x) {
