@@ -148,27 +148,28 @@ impl Binder<'_> {
                 format!("{name} needs VARCHAR JSON text, not {}", d.data_type()),
             ));
         }
-        let steps =
-            match self.bind_expr(path)? {
-                Expr::Literal {
-                    value: Value::Str(p),
-                    ..
-                } => crate::exec::json_path::parse_path(&p)
-                    .map_err(|m| self.unsupported(path.span(), m))?,
-                Expr::Literal {
-                    value: Value::Int(i),
-                    ..
-                } if i >= 0 => vec![JsonStep::Index(i as u64)],
-                Expr::Literal {
-                    value: Value::Null, ..
-                } => return Ok(Expr::literal(Value::Null, DataType::Varchar)),
-                _ => return Err(self.unsupported(
+        let steps = match self.bind_expr(path)? {
+            Expr::Literal {
+                value: Value::Str(p),
+                ..
+            } => crate::exec::json_path::parse_path(&p)
+                .map_err(|m| self.unsupported(path.span(), m))?,
+            Expr::Literal {
+                value: Value::Int(i),
+                ..
+            } if i >= 0 => vec![JsonStep::Index(i as u64)],
+            Expr::Literal {
+                value: Value::Null, ..
+            } => return Ok(Expr::literal(Value::Null, DataType::Varchar)),
+            _ => {
+                return Err(self.unsupported(
                     path.span(),
                     format!(
                         "{name} with a path other than a string or non-negative integer literal"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         if is_null_literal(&d) {
             return Ok(Expr::literal(Value::Null, DataType::Varchar));
         }
