@@ -263,8 +263,83 @@ pub fn eval(
             }
             Vector::new(VData::Int(out), valid)
         }
+        ScalarFunc::ToTimestamp => {
+            let x = vector::floats(a, len)?;
+            let mut out = Vec::with_capacity(len);
+            for (i, &secs) in x.iter().enumerate() {
+                let micros = (secs * 1e6).round();
+                let ok = valid.as_ref().is_none_or(|b| b.get(i));
+                if ok && !(-9.2e18..9.2e18).contains(&micros) {
+                    return Err(Error::InvalidInput(format!(
+                        "Conversion Error: epoch seconds {secs} out of range for TIMESTAMP"
+                    )));
+                }
+                out.push(if ok { micros as i64 } else { 0 });
+            }
+            Vector::new(VData::Int(out), valid)
+        }
+        ScalarFunc::FormatBytes => {
+            let x = vector::ints(a, len)?;
+            let mut out = StringVec::with_capacity(len, len * 10);
+            let mut buf = String::new();
+            for &n in x.iter() {
+                buf.clear();
+                format_bytes(n, &mut buf);
+                out.push(&buf);
+            }
+            Vector::new(VData::Str(out), valid)
+        }
+        ScalarFunc::JsonExtract(path, as_string) => {
+            let mut failed = None;
+            let v = map_str(a, len, valid, false, |s, _, out| {
+                if failed.is_some() {
+                    return false;
+                }
+                match super::json_path::extract(s, path, *as_string, out) {
+                    Ok(found) => found.is_some(),
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
+            });
+            if let Some(e) = failed {
+                return Err(Error::InvalidInput(e));
+            }
+            v
+        }
         _ => return Err(internal("not an extended function")),
     })
+}
+
+/// DuckDB's `format_bytes`: below 1024 `N bytes` (`1 byte`), else the largest
+/// power of 1024 up to PiB with one decimal, truncated (`1.4 KiB` for 1500).
+pub fn format_bytes(n: i64, out: &mut String) {
+    use std::fmt::Write;
+    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 0 {
+        out.push('-');
+    }
+    let bytes = n.unsigned_abs();
+    let mut parts = [0u64; 6];
+    parts[0] = bytes;
+    for i in 1..6 {
+        parts[i] = parts[i - 1] / 1024;
+        parts[i - 1] %= 1024;
+    }
+    for i in (1..6).rev() {
+        if parts[i] > 0 {
+            let tenths = parts[i - 1] * 10 / 1024;
+            let _ = write!(out, "{}.{} {}", parts[i], tenths, UNITS[i]);
+            return;
+        }
+    }
+    let _ = write!(
+        out,
+        "{} {}",
+        bytes,
+        if bytes == 1 { "byte" } else { "bytes" }
+    );
 }
 
 /// `date_diff(unit, start, end)` of two timestamps (micros): the unit boundaries
@@ -466,5 +541,21 @@ mod tests {
         assert_eq!(domain("https://user@Example.com:8080/x?y"), "Example.com");
         assert_eq!(domain("/relative"), "");
         assert_eq!(domain("http://[::1]:80/"), "[::1]");
+    }
+
+    #[test]
+    fn format_bytes_as_duckdb() {
+        let f = |n| {
+            let mut s = String::new();
+            format_bytes(n, &mut s);
+            s
+        };
+        assert_eq!(f(0), "0 bytes");
+        assert_eq!(f(1), "1 byte");
+        assert_eq!(f(1500), "1.4 KiB");
+        assert_eq!(f(1_048_575), "1023.9 KiB");
+        assert_eq!(f(-1024), "-1.0 KiB");
+        assert_eq!(f(i64::MAX), "8191.9 PiB");
+        assert_eq!(f(i64::MIN), "-8192.0 PiB");
     }
 }

@@ -29,6 +29,7 @@ pub mod group;
 mod hash_aggregate;
 mod index_only;
 pub mod join;
+pub mod json_path;
 mod limit;
 mod materialized;
 pub mod memory;

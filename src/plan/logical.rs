@@ -167,6 +167,21 @@ pub enum ScalarFunc {
     /// `date_diff(unit, start, end)` (DuckDB): the number of unit boundaries from
     /// `start` to `end`; weeks are whole 7-day spans of day boundaries.
     DateDiff(DiffUnit),
+    /// `to_timestamp(seconds)`: DOUBLE seconds since the epoch to TIMESTAMP
+    /// (micros, rounded).
+    ToTimestamp,
+    /// `format_bytes(n)` (DuckDB): `1.0 KiB`, powers of 1024, one decimal truncated.
+    FormatBytes,
+    /// `json_extract(s, path)` / `->` (`false`: the element as JSON text) and
+    /// `json_extract_string` / `->>` (`true`: a JSON string decoded).
+    JsonExtract(Arc<[JsonStep]>, bool),
+}
+
+/// One step of a JSON path (`$.key`, `$[n]`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum JsonStep {
+    Key(Arc<str>),
+    Index(u64),
 }
 
 /// A regular expression compiled once at bind time; compared by its text.
@@ -578,6 +593,9 @@ pub enum AggFunc {
     ApproxCountDistinct,
     /// `quantile_cont(x, q)` and `median(x)`: exact, interpolated (q in `AggExpr::quantile`).
     QuantileCont,
+    /// `quantile_disc(x, q)` / `quantile(x, q)`: exact, the value at position
+    /// `max(ceil(q * n) - 1, 0)` of the sorted values (q in `AggExpr::quantile`).
+    QuantileDisc,
     /// `approx_quantile(x, q)`: a mergeable compactor sketch (q in `AggExpr::quantile`).
     ApproxQuantile,
     /// `arg_max(arg, val)`: `arg` of the row with the largest `val` (val in `AggExpr::arg2`).

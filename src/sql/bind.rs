@@ -18,8 +18,10 @@ use crate::schema::DataType;
 use crate::storage::Snapshot;
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
+mod catalog;
 mod from;
 mod functions;
+mod operators;
 mod window;
 
 use from::{Cte, Scope};
@@ -58,6 +60,7 @@ pub fn bind_query(query: &ast::Query, snapshot: &Snapshot) -> Result<LogicalPlan
         aggs: Vec::new(),
         allow_aggs: false,
         win: WindowState::default(),
+        having: None,
     };
     b.query(query)
 }
@@ -76,6 +79,15 @@ struct Binder<'a> {
     allow_aggs: bool,
     /// Window calls met in the current select list / ORDER BY / QUALIFY.
     win: WindowState,
+    /// While binding HAVING: the select-list aliases and the GROUP BY keys.
+    having: Option<HavingScope>,
+}
+
+/// What names in HAVING may mean besides table columns (DuckDB): a select-list
+/// alias, unless the name is a table column that is a GROUP BY key.
+struct HavingScope {
+    aliases: Vec<(String, Expr)>,
+    keys: Vec<Expr>,
 }
 
 /// A select-list item before planning.
@@ -237,10 +249,20 @@ impl<'a> Binder<'a> {
             }
         }
 
-        // HAVING
+        // HAVING: select-list aliases visible (a grouped table column wins).
         let having = match &select.having {
             Some(h) => {
-                let e = self.bind_expr(h)?;
+                self.having = Some(HavingScope {
+                    aliases: items
+                        .iter()
+                        .filter(|it| !contains_win_mark(&it.expr))
+                        .map(|it| (it.name.clone(), it.expr.clone()))
+                        .collect(),
+                    keys: group.iter().map(|(e, _)| e.clone()).collect(),
+                });
+                let e = self.bind_expr(h);
+                self.having = None;
+                let e = e?;
                 self.expect_bool(&e, h.span(), "HAVING")?;
                 Some((e, h.span()))
             }
@@ -475,7 +497,7 @@ impl<'a> Binder<'a> {
 
     /// `[ASC|DESC] [NULLS FIRST|LAST]` of an ORDER BY item (DuckDB's default:
     /// ascending, NULLS LAST).
-    fn sort_options(&self, o: &ast::OrderByExpr) -> Result<(bool, bool)> {
+    pub(super) fn sort_options(&self, o: &ast::OrderByExpr) -> Result<(bool, bool)> {
         if o.with_fill.is_some() {
             return Err(self.unsupported(o.expr.span(), "WITH FILL"));
         }
@@ -711,11 +733,30 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// A select-list alias `name` in HAVING (outside aggregate arguments), unless
+    /// `column` (the table column of that name, if any) is a GROUP BY key.
+    fn having_alias(&self, name: &str, column: Option<&Expr>) -> Option<Expr> {
+        let h = self.having.as_ref()?;
+        if !self.allow_aggs || column.is_some_and(|c| h.keys.contains(c)) {
+            return None;
+        }
+        h.aliases
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, e)| e.clone())
+    }
+
     /// An unqualified column name.
     fn column(&self, id: &ast::Ident) -> Result<Expr> {
         match self.scope.find(&id.value).as_slice() {
-            [i] => Ok(self.scope_column(*i)),
+            [i] => {
+                let c = self.scope_column(*i);
+                Ok(self.having_alias(&id.value, Some(&c)).unwrap_or(c))
+            }
             [] => {
+                if let Some(e) = self.having_alias(&id.value, None) {
+                    return Ok(e);
+                }
                 if let Some((_, e)) = self
                     .win
                     .aliases
@@ -745,10 +786,21 @@ impl<'a> Binder<'a> {
                     [t] => format!(" in table '{t}'"),
                     _ => String::new(),
                 };
+                let aliases = match &self.having {
+                    Some(h) if !h.aliases.is_empty() => format!(
+                        "; select-list aliases: {}",
+                        h.aliases
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => String::new(),
+                };
                 Err(self.err(
                     id.span,
                     format!(
-                        "unknown column '{}'{place}; known columns: {}",
+                        "unknown column '{}'{place}; known columns: {}{aliases}",
                         id.value,
                         if known.is_empty() {
                             "(none)".to_string()
@@ -1116,6 +1168,26 @@ impl<'a> Binder<'a> {
                 })
             }
             A::Function(f) => self.bind_function(f, span),
+            A::SimilarTo {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if escape_char.is_some() {
+                    return Err(self.unsupported(span, "SIMILAR TO ... ESCAPE"));
+                }
+                self.bind_regex_match(expr, pattern, false, *negated, true)
+            }
+            // DuckDB's dialect parses `j->'a'` as a lambda; with a literal body it
+            // is JSON access.
+            A::Lambda(l) => match (&l.params, l.body.as_ref()) {
+                (ast::OneOrManyWithParens::One(p), body @ A::Value(_)) if p.data_type.is_none() => {
+                    let doc = A::Identifier(p.name.clone());
+                    self.bind_json_extract("->", &doc, body, false)
+                }
+                _ => Err(self.unsupported(span, "lambda functions")),
+            },
             A::Substring {
                 expr,
                 substring_from,
@@ -1364,8 +1436,19 @@ impl<'a> Binder<'a> {
         span: Span,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
-        if *op == B::StringConcat {
-            return self.bind_concat_op(left, right);
+        match op {
+            B::StringConcat => return self.bind_concat_op(left, right),
+            B::PGRegexMatch => return self.bind_regex_match(left, right, false, false, false),
+            B::PGRegexIMatch => return self.bind_regex_match(left, right, true, false, false),
+            B::PGRegexNotMatch => return self.bind_regex_match(left, right, false, true, false),
+            B::PGRegexNotIMatch => return self.bind_regex_match(left, right, true, true, false),
+            B::LongArrow => return self.bind_json_extract("->>", left, right, true),
+            B::Arrow => return self.bind_json_extract("->", left, right, false),
+            B::PGCustomBinaryOperator(v) if matches!(v.as_slice(), [o] if o == "<<=" || o == ">>=") =>
+            {
+                return self.bind_cidr_contains(left, &v[0], right, span);
+            }
+            _ => {}
         }
         let bop = match op {
             B::Plus => BinaryOp::Add,
@@ -1387,24 +1470,24 @@ impl<'a> Binder<'a> {
         // timestamp +/- INTERVAL
         if matches!(bop, BinaryOp::Add | BinaryOp::Sub) {
             if let ast::Expr::Interval(iv) = right {
-                let micros = self.interval_micros(iv, right.span())?;
+                let micros = self.interval_expr(iv, right.span())?;
                 let l = self.bind_expr(left)?;
                 let l = self.expect_timestamp(l, left.span(), "INTERVAL arithmetic")?;
                 return Ok(Expr::Binary {
                     op: bop,
                     left: Box::new(l),
-                    right: Box::new(Expr::literal(Value::Int(micros), DataType::BigInt)),
+                    right: Box::new(micros),
                     data_type: DataType::Timestamp,
                 });
             }
             if let (ast::Expr::Interval(iv), BinaryOp::Add) = (left, bop) {
-                let micros = self.interval_micros(iv, left.span())?;
+                let micros = self.interval_expr(iv, left.span())?;
                 let r = self.bind_expr(right)?;
                 let r = self.expect_timestamp(r, right.span(), "INTERVAL arithmetic")?;
                 return Ok(Expr::Binary {
                     op: bop,
                     left: Box::new(r),
-                    right: Box::new(Expr::literal(Value::Int(micros), DataType::BigInt)),
+                    right: Box::new(micros),
                     data_type: DataType::Timestamp,
                 });
             }
@@ -1536,8 +1619,8 @@ impl<'a> Binder<'a> {
     }
 
     fn bind_function(&mut self, f: &ast::Function, span: Span) -> Result<Expr> {
-        if (f.null_treatment.is_some() && f.over.is_none()) || !f.within_group.is_empty() {
-            return Err(self.unsupported(span, "IGNORE NULLS / WITHIN GROUP"));
+        if f.null_treatment.is_some() && f.over.is_none() {
+            return Err(self.unsupported(span, "IGNORE NULLS outside a window function"));
         }
         if !matches!(f.parameters, ast::FunctionArguments::None) {
             return Err(self.unsupported(span, "parametric functions"));
@@ -1572,10 +1655,23 @@ impl<'a> Binder<'a> {
                 _ => return Err(self.unsupported(span, "named or qualified-wildcard arguments")),
             }
         }
+        if !f.within_group.is_empty() {
+            return self.bind_within_group(f, &name, &args, span);
+        }
         if f.over.is_some() {
             return self.bind_window(f, &name, &args, star, distinct, span);
         }
+        if name == "histogram" {
+            return Err(self.unsupported(
+                span,
+                "histogram returns a MAP; use SELECT x, count(*) ... GROUP BY x",
+            ));
+        }
         let agg = match name.as_str() {
+            // ClickHouse's count() counts rows; so does DuckDB's.
+            "count" if args.is_empty() && !distinct => Some(AggFunc::CountStar),
+            // ClickHouse: uniqExact(x) = count(DISTINCT x).
+            "uniqexact" => Some(AggFunc::Count),
             "count" => Some(if star {
                 AggFunc::CountStar
             } else {
@@ -1590,6 +1686,7 @@ impl<'a> Binder<'a> {
         };
         let before = self.aggs.len();
         if let Some(func) = agg {
+            let distinct = distinct || name == "uniqexact";
             let e = self.bind_aggregate(func, distinct, star, &args, span)?;
             return self.attach_filter(e, f.filter.as_deref(), before);
         }
@@ -1893,6 +1990,7 @@ fn agg_name(f: AggFunc) -> &'static str {
         AggFunc::CountIf => "count_if",
         AggFunc::ApproxCountDistinct => "approx_count_distinct",
         AggFunc::QuantileCont => "quantile_cont",
+        AggFunc::QuantileDisc => "quantile_disc",
         AggFunc::ApproxQuantile => "approx_quantile",
         AggFunc::ArgMax => "arg_max",
         AggFunc::ArgMin => "arg_min",
@@ -1910,6 +2008,10 @@ fn date_part_name(s: &str) -> Option<DatePart> {
         "dayofweek" | "dow" => DatePart::DayOfWeek,
         _ => return None,
     })
+}
+
+fn contains_win_mark(e: &Expr) -> bool {
+    e.exists(&mut |x| matches!(x, Expr::Column { index, .. } if *index >= WIN_MARK))
 }
 
 fn contains_agg_mark(e: &Expr) -> bool {
@@ -1933,7 +2035,11 @@ fn output_name(e: &ast::Expr) -> String {
         ast::Expr::CompoundIdentifier(parts) => {
             parts.last().map(|p| p.value.clone()).unwrap_or_default()
         }
-        other => other.to_string(),
+        // `ip <<= '10.0.0.0/8'`, not sqlparser's `OPERATOR(<<=)` spelling.
+        other => other
+            .to_string()
+            .replace("OPERATOR(<<=)", "<<=")
+            .replace("OPERATOR(>>=)", ">>="),
     }
 }
 

@@ -1,7 +1,9 @@
 //! The SQL dialect logdb parses: DuckDB's, as sqlparser has it, plus `IGNORE
 //! NULLS` / `RESPECT NULLS` inside a function's parentheses
 //! (`first_value(x IGNORE NULLS) OVER (...)`, DuckDB's spelling), which
-//! sqlparser's DuckDB dialect does not accept.
+//! sqlparser's DuckDB dialect does not accept, and the inet containment
+//! operators `<<=` / `>>=` (tokenized as a shift and `=`), parsed at the
+//! precedence of `=` into a `PGCustomBinaryOperator`.
 //!
 //! Every method DuckDB's dialect overrides is forwarded to it, and
 //! [`Dialect::dialect`] reports DuckDB's type, so the parser's per-dialect
@@ -9,7 +11,10 @@
 
 use std::any::TypeId;
 
-use sqlparser::dialect::{Dialect, DuckDbDialect};
+use sqlparser::ast::{BinaryOperator, Expr};
+use sqlparser::dialect::{Dialect, DuckDbDialect, Precedence};
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
 
 /// DuckDB's dialect with null treatment inside function arguments.
 #[derive(Debug, Default)]
@@ -22,6 +27,35 @@ impl Dialect for LogdbDialect {
 
     fn supports_window_function_null_treatment_arg(&self) -> bool {
         true
+    }
+
+    fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
+        if containment_op(parser).is_some() {
+            return Some(Ok(self.prec_value(Precedence::Eq)));
+        }
+        self.0.get_next_precedence(parser)
+    }
+
+    fn parse_infix(
+        &self,
+        parser: &mut Parser,
+        expr: &Expr,
+        precedence: u8,
+    ) -> Option<Result<Expr, ParserError>> {
+        let Some(op) = containment_op(parser) else {
+            return self.0.parse_infix(parser, expr, precedence);
+        };
+        parser.advance_token();
+        parser.advance_token();
+        Some(
+            parser
+                .parse_subexpr(self.prec_value(Precedence::Eq))
+                .map(|right| Expr::BinaryOp {
+                    left: Box::new(expr.clone()),
+                    op: BinaryOperator::PGCustomBinaryOperator(vec![op.to_string()]),
+                    right: Box::new(right),
+                }),
+        )
     }
 
     fn supports_trailing_commas(&self) -> bool {
@@ -125,6 +159,20 @@ impl Dialect for LogdbDialect {
     }
 }
 
+/// `<<=` or `>>=` when the next tokens are a shift and an `=` right after it.
+fn containment_op(parser: &Parser) -> Option<&'static str> {
+    let a = parser.peek_nth_token_ref(0);
+    let b = parser.peek_nth_token_ref(1);
+    if b.token != Token::Eq || a.span.end != b.span.start {
+        return None;
+    }
+    match a.token {
+        Token::ShiftLeft => Some("<<="),
+        Token::ShiftRight => Some(">>="),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +202,9 @@ mod tests {
         let sql = "SELECT first_value(x IGNORE NULLS) OVER () FROM t";
         assert!(Parser::parse_sql(&DuckDbDialect {}, sql).is_err());
         assert!(Parser::parse_sql(&LogdbDialect::default(), sql).is_ok());
+        let sql = "SELECT ip <<= '10.0.0.0/8' AND '::/0' >>= ip, a << 1 FROM t";
+        let s = Parser::parse_sql(&LogdbDialect::default(), sql).unwrap();
+        assert!(format!("{s:?}").contains("PGCustomBinaryOperator([\"<<=\"])"));
+        assert!(format!("{s:?}").contains("PGCustomBinaryOperator([\">>=\"])"));
     }
 }

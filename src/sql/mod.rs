@@ -74,7 +74,11 @@ fn parse_one(sql: &str) -> Result<Statement> {
         .with_recursion_limit(MAX_DEPTH)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
-        .map_err(|e| Error::InvalidInput(parser_message(&e.to_string())))?;
+        .map_err(|e| {
+            Error::InvalidInput(
+                pivot_statement(sql).unwrap_or_else(|| parser_message(&e.to_string())),
+            )
+        })?;
     if statements.len() != 1 {
         return Err(Error::InvalidInput(format!(
             "line 1, column 1: expected exactly one statement, found {}",
@@ -115,6 +119,31 @@ fn check_expression_depth(statement: &sqlparser::ast::Statement) -> Result<()> {
             span.start.column.max(1)
         ))),
     }
+}
+
+/// DuckDB's `PIVOT t ON col USING agg GROUP BY g` / `UNPIVOT` statements, which
+/// sqlparser does not parse: a positioned "not supported yet" naming the
+/// conditional aggregates to write instead.
+fn pivot_statement(sql: &str) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = dialect::LogdbDialect::default();
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let first = tokens
+        .iter()
+        .find(|t| !matches!(t.token, Token::Whitespace(_)))?;
+    let Token::Word(w) = &first.token else {
+        return None;
+    };
+    let kind = w.value.to_ascii_uppercase();
+    (matches!(kind.as_str(), "PIVOT" | "UNPIVOT") && w.quote_style.is_none()).then(|| {
+        format!(
+            "line {}, column {}: not supported yet: {kind}; write one aggregate per value, \
+             e.g. count(*) FILTER (WHERE col = 'v') AS v, ... GROUP BY g",
+            first.span.start.line, first.span.start.column
+        )
+    })
 }
 
 /// Rewrites sqlparser's "sql parser error: X at Line: L, Column: C" as

@@ -1,5 +1,5 @@
-//! Quantiles: exact `quantile_cont(x, q)` (every value kept, selected at the
-//! end) and `approx_quantile(x, q)` (a mergeable sketch).
+//! Quantiles: exact `quantile_cont(x, q)` and `quantile_disc(x, q)` (every value
+//! kept, selected at the end) and `approx_quantile(x, q)` (a mergeable sketch).
 
 use super::{Acc, GroupStates, GroupedRows};
 use crate::column::{Column, ColumnData, Value};
@@ -8,18 +8,21 @@ use crate::exec::sketch::QuantileSketch;
 use crate::exec::vector;
 use crate::schema::DataType;
 
-/// Exact `quantile_cont(x, q)`: every value of each group, and q.
+/// Exact `quantile_cont(x, q)` (or `quantile_disc` when `disc`): every value of
+/// each group, and q.
 #[derive(Debug)]
 pub(super) struct Quantile {
     vals: Vec<Vec<f64>>,
     q: f64,
+    disc: bool,
 }
 
 impl Quantile {
-    pub(super) fn new(q: f64) -> Quantile {
+    pub(super) fn new(q: f64, disc: bool) -> Quantile {
         Quantile {
             vals: Vec::new(),
             q,
+            disc,
         }
     }
 }
@@ -30,7 +33,7 @@ impl GroupStates for Quantile {
     }
 
     fn empty_like(&self) -> Quantile {
-        Quantile::new(self.q)
+        Quantile::new(self.q, self.disc)
     }
 
     fn group_bytes(&self) -> usize {
@@ -61,7 +64,7 @@ impl GroupStates for Quantile {
 
     /// Reads the positions [`select_quantiles`] selected.
     fn finish(&self, t: DataType, _all: &[Acc]) -> Result<Column> {
-        Ok(quantile_column(&self.vals, self.q, t))
+        Ok(quantile_column(&self.vals, self.q, self.disc, t))
     }
 }
 
@@ -71,11 +74,12 @@ impl GroupStates for Quantile {
 pub(super) struct SharedQuantile {
     of: usize,
     q: f64,
+    disc: bool,
 }
 
 impl SharedQuantile {
-    pub(super) fn new(of: usize, q: f64) -> SharedQuantile {
-        SharedQuantile { of, q }
+    pub(super) fn new(of: usize, q: f64, disc: bool) -> SharedQuantile {
+        SharedQuantile { of, q, disc }
     }
 }
 
@@ -83,7 +87,7 @@ impl GroupStates for SharedQuantile {
     fn resize(&mut self, _n: usize) {}
 
     fn empty_like(&self) -> SharedQuantile {
-        SharedQuantile::new(self.of, self.q)
+        SharedQuantile::new(self.of, self.q, self.disc)
     }
 
     fn group_bytes(&self) -> usize {
@@ -102,7 +106,7 @@ impl GroupStates for SharedQuantile {
         let Some(Acc::Quantile(values)) = all.get(self.of) else {
             return Err(Error::Internal("shared quantile without values".into()));
         };
-        Ok(quantile_column(&values.vals, self.q, t))
+        Ok(quantile_column(&values.vals, self.q, self.disc, t))
     }
 }
 
@@ -110,13 +114,13 @@ impl GroupStates for SharedQuantile {
 /// that the positions its quantiles (its own and those sharing it) read hold
 /// what a full sort would put there.
 pub(super) fn select_quantiles(accs: &mut [Acc]) {
-    let mut qs_of: Vec<Vec<f64>> = vec![Vec::new(); accs.len()];
+    let mut qs_of: Vec<Vec<(f64, bool)>> = vec![Vec::new(); accs.len()];
     for (i, a) in accs.iter().enumerate() {
         match a {
-            Acc::Quantile(s) => qs_of[i].push(s.q),
+            Acc::Quantile(s) => qs_of[i].push((s.q, s.disc)),
             Acc::SharedQuantile(s) => {
                 if let Some(qs) = qs_of.get_mut(s.of) {
-                    qs.push(s.q);
+                    qs.push((s.q, s.disc));
                 }
             }
             _ => {}
@@ -190,14 +194,27 @@ impl GroupStates for ApproxQuantile {
     }
 }
 
-/// The column of quantile `q` of each value buffer (selected by
-/// [`select_quantiles`]), of result type `t`.
-fn quantile_column(vals: &[Vec<f64>], q: f64, t: DataType) -> Column {
+/// The column of quantile `q` (discrete when `disc`) of each value buffer
+/// (selected by [`select_quantiles`]), of result type `t`.
+fn quantile_column(vals: &[Vec<f64>], q: f64, disc: bool, t: DataType) -> Column {
     let mut out = Column::new(ColumnData::empty(t.physical()));
     for v in vals {
-        vector::push_value(&mut out, &quantile_value(quantile_sorted(v, q), t));
+        let x = if disc {
+            v.get(disc_position(v.len(), q)).copied()
+        } else {
+            quantile_sorted(v, q)
+        };
+        vector::push_value(&mut out, &quantile_value(x, t));
     }
     out
+}
+
+/// DuckDB's `quantile_disc` position among `n` sorted values: `ceil(q * n) - 1`,
+/// at least 0.
+fn disc_position(n: usize, q: f64) -> usize {
+    ((q * n as f64).ceil() as usize)
+        .saturating_sub(1)
+        .min(n.saturating_sub(1))
 }
 
 /// A quantile as a value of result type `t` (integers rounded, NULL for none).
@@ -222,14 +239,19 @@ fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
     Some(v[lo] + (pos - lo as f64) * (v[hi] - v[lo]))
 }
 
-/// The positions [`quantile_sorted`] reads for each of `qs` in `n` values, in
-/// increasing order without repeats (into `out`).
-fn quantile_positions(n: usize, qs: &[f64], out: &mut Vec<usize>) {
+/// The positions [`quantile_sorted`] (or [`disc_position`], for a `(q, true)`)
+/// reads for each of `qs` in `n` values, in increasing order without repeats
+/// (into `out`).
+fn quantile_positions(n: usize, qs: &[(f64, bool)], out: &mut Vec<usize>) {
     out.clear();
     if n == 0 {
         return;
     }
-    for &q in qs {
+    for &(q, disc) in qs {
+        if disc {
+            out.push(disc_position(n, q));
+            continue;
+        }
         let pos = q * (n - 1) as f64;
         out.push((pos.floor() as usize).min(n - 1));
         out.push((pos.ceil() as usize).min(n - 1));
@@ -266,7 +288,7 @@ fn select_positions(v: &mut [f64], positions: &[usize]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{quantile_positions, quantile_sorted, select_positions};
+    use super::{disc_position, quantile_positions, quantile_sorted, select_positions};
     use proptest::prelude::*;
 
     fn value() -> impl Strategy<Value = f64> {
@@ -296,12 +318,18 @@ mod tests {
             sorted.sort_unstable_by(f64::total_cmp);
             let mut sel = v.clone();
             let mut positions = Vec::new();
-            quantile_positions(sel.len(), &qs, &mut positions);
+            let with_disc: Vec<(f64, bool)> =
+                qs.iter().flat_map(|&q| [(q, false), (q, true)]).collect();
+            quantile_positions(sel.len(), &with_disc, &mut positions);
             select_positions(&mut sel, &positions);
             for &q in &qs {
                 let a = quantile_sorted(&sorted, q).map(f64::to_bits);
                 let b = quantile_sorted(&sel, q).map(f64::to_bits);
                 prop_assert_eq!(a, b, "q = {}", q);
+                if !sorted.is_empty() {
+                    let p = disc_position(sorted.len(), q);
+                    prop_assert_eq!(sorted[p].to_bits(), sel[p].to_bits());
+                }
             }
             for &p in &positions {
                 prop_assert_eq!(sorted[p].to_bits(), sel[p].to_bits());

@@ -31,15 +31,20 @@ impl GroupTable {
         let mut accs: Vec<Acc> = Vec::with_capacity(aggs.len());
         for (i, a) in aggs.iter().enumerate() {
             // Exact quantiles of one argument (and FILTER) share one value buffer.
-            let shared = (a.func == AggFunc::QuantileCont)
+            let exact = |f: AggFunc| matches!(f, AggFunc::QuantileCont | AggFunc::QuantileDisc);
+            let shared = exact(a.func)
                 .then(|| {
-                    aggs[..i].iter().position(|b| {
-                        b.func == AggFunc::QuantileCont && b.arg == a.arg && b.filter == a.filter
-                    })
+                    aggs[..i]
+                        .iter()
+                        .position(|b| exact(b.func) && b.arg == a.arg && b.filter == a.filter)
                 })
                 .flatten();
             accs.push(match shared {
-                Some(j) => Acc::SharedQuantile(SharedQuantile::new(j, a.quantile)),
+                Some(j) => Acc::SharedQuantile(SharedQuantile::new(
+                    j,
+                    a.quantile,
+                    a.func == AggFunc::QuantileDisc,
+                )),
                 None => Acc::new(a),
             });
         }

@@ -203,6 +203,7 @@ impl<'a> Binder<'a> {
             aggs: Vec::new(),
             allow_aggs: false,
             win: Default::default(),
+            having: None,
         }
     }
 
@@ -583,6 +584,19 @@ impl<'a> Binder<'a> {
                 partitions,
                 ..
             } if with_hints.is_empty() && partitions.is_empty() => {
+                if let Some(plan) = self.information_schema(name) {
+                    let plan = plan?;
+                    let qualifier = alias
+                        .as_ref()
+                        .map_or(name.to_string(), |a| a.name.value.clone());
+                    let qualifier = qualifier.rsplit('.').next().unwrap_or_default();
+                    let plan = match alias.as_ref().filter(|a| !a.columns.is_empty()) {
+                        Some(a) => self.alias_columns(plan, a)?,
+                        None => plan,
+                    };
+                    let scope = Scope::of_plan(&plan, Some(qualifier));
+                    return Ok((plan, scope));
+                }
                 if name.0.len() != 1 {
                     return Err(self.unsupported(name.span(), "qualified table names"));
                 }

@@ -27,6 +27,15 @@ impl Binder<'_> {
 
     /// A quantile argument: a numeric literal between 0 and 1.
     fn quantile_arg(&mut self, e: &ast::Expr, name: &str) -> Result<f64> {
+        if let ast::Expr::Array(_) = e {
+            return Err(self.unsupported(
+                e.span(),
+                format!(
+                    "quantiles as a list; use one {name}(x, q) per quantile \
+                     (a LIST result needs a LIST type)"
+                ),
+            ));
+        }
         let q = match self.agg_arg(e)? {
             Expr::Literal {
                 value: Value::Int(i),
@@ -65,6 +74,7 @@ impl Binder<'_> {
             "count_if" | "countif" => AggFunc::CountIf,
             "approx_count_distinct" | "uniq" => AggFunc::ApproxCountDistinct,
             "median" | "quantile_cont" => AggFunc::QuantileCont,
+            "quantile" | "quantile_disc" => AggFunc::QuantileDisc,
             "approx_quantile" => AggFunc::ApproxQuantile,
             "arg_max" | "argmax" | "max_by" => AggFunc::ArgMax,
             "arg_min" | "argmin" | "min_by" => AggFunc::ArgMin,
@@ -112,7 +122,7 @@ impl Binder<'_> {
                 }
             }
             AggFunc::ApproxCountDistinct => {}
-            AggFunc::QuantileCont | AggFunc::ApproxQuantile => {
+            AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile => {
                 if is_null_literal(&x) {
                     x = Expr::literal(Value::Null, DataType::Double);
                 } else if !is_numeric(at) && at != DataType::Timestamp {
@@ -140,6 +150,53 @@ impl Binder<'_> {
         }
         agg.arg = Some(x);
         Ok(Some(self.register_agg(agg)))
+    }
+
+    /// `percentile_cont(q) WITHIN GROUP (ORDER BY x [DESC])` and `percentile_disc`:
+    /// `quantile_cont(x, q)` / `quantile_disc(x, q)` (DESC: q becomes 1 - q for
+    /// the interpolated one).
+    pub(super) fn bind_within_group(
+        &mut self,
+        f: &ast::Function,
+        name: &str,
+        args: &[&ast::Expr],
+        span: Span,
+    ) -> Result<Expr> {
+        let to = match name {
+            "percentile_cont" => "quantile_cont",
+            "percentile_disc" => "quantile_disc",
+            _ => return Err(self.unsupported(span, format!("WITHIN GROUP in {name}"))),
+        };
+        if f.over.is_some() {
+            return Err(self.unsupported(span, format!("{name} as a window function")));
+        }
+        let [order] = f.within_group.as_slice() else {
+            return Err(self.err(span, format!("{name} needs exactly one ORDER BY key")));
+        };
+        let [q] = args else {
+            return Err(self.err(
+                span,
+                format!("{name} takes 1 argument(s), got {}", args.len()),
+            ));
+        };
+        // NULLs are skipped, so NULLS FIRST/LAST changes nothing.
+        let (descending, _) = self.sort_options(order)?;
+        let flipped;
+        let q: &ast::Expr = if descending {
+            if to == "quantile_disc" {
+                return Err(self.unsupported(order.expr.span(), "DESC in percentile_disc"));
+            }
+            let v = self.quantile_arg(q, name)?;
+            flipped = ast::Expr::value(ast::Value::Number(format!("{}", 1.0 - v), false));
+            &flipped
+        } else {
+            q
+        };
+        let before = self.aggs.len();
+        let e = self
+            .bind_aggregate2(to, false, &[&order.expr, q], span)?
+            .ok_or_else(|| Error::Internal(format!("{to} is not an aggregate")))?;
+        self.attach_filter(e, f.filter.as_deref(), before)
     }
 
     /// Applies `FILTER (WHERE cond)` to the aggregate call `e` just bound.
@@ -383,6 +440,14 @@ impl Binder<'_> {
             "split_part" => (3, 3),
             "regexp_replace" => (3, 4),
             "url_path" | "path" | "domain" => (1, 1),
+            "to_timestamp"
+            | "format_bytes"
+            | "formatreadablesize"
+            | "tostartoffiveminutes"
+            | "tostartoffiveminute"
+            | "tostartoftenminutes"
+            | "tostartoffifteenminutes" => (1, 1),
+            "json_extract" | "json_extract_string" | "json_extract_path_text" => (2, 2),
             "round" => (1, 2),
             "concat" => (1, usize::MAX),
             _ => return Ok(None),
@@ -571,6 +636,50 @@ impl Binder<'_> {
                 func(f, a, DataType::Varchar)
             }
             "ip_in_cidr" | "isipaddressinrange" => Ok(Some(self.ip_in_cidr(name, args)?)),
+            "json_extract" | "json_extract_string" | "json_extract_path_text" => {
+                let as_string = name != "json_extract";
+                Ok(Some(
+                    self.bind_json_extract(name, args[0], args[1], as_string)?,
+                ))
+            }
+            "tostartoffiveminutes"
+            | "tostartoffiveminute"
+            | "tostartoftenminutes"
+            | "tostartoffifteenminutes" => {
+                let minutes = match name {
+                    "tostartoftenminutes" => 10,
+                    "tostartoffifteenminutes" => 15,
+                    _ => 5,
+                };
+                let ts = self.bind_expr(args[0])?;
+                let ts = self.expect_timestamp(ts, args[0].span(), name)?;
+                func(
+                    ScalarFunc::StartOfInterval(minutes * crate::time::MICROS_PER_MINUTE),
+                    vec![ts],
+                    DataType::Timestamp,
+                )
+            }
+            "to_timestamp" => {
+                let x = self.bind_expr(args[0])?;
+                if is_null_literal(&x) {
+                    return null(DataType::Timestamp);
+                }
+                if !is_numeric(x.data_type()) {
+                    return Err(self.err(
+                        args[0].span(),
+                        format!(
+                            "to_timestamp needs numeric epoch seconds, not {}",
+                            x.data_type()
+                        ),
+                    ));
+                }
+                let x = self.coerce_to(x, DataType::Double, args[0].span())?;
+                func(ScalarFunc::ToTimestamp, vec![x], DataType::Timestamp)
+            }
+            "format_bytes" | "formatreadablesize" => {
+                let x = self.int_arg(name, args, 0)?;
+                func(ScalarFunc::FormatBytes, vec![x], DataType::Varchar)
+            }
             "round" => {
                 let x = self.bind_expr(args[0])?;
                 if is_null_literal(&x) {
