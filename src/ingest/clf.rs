@@ -91,7 +91,7 @@ fn parse_line(
     let (mut referer, mut agent) = (Span::default(), Span::default());
     if combined {
         referer = cur.quoted("referer")?;
-        agent = cur.quoted("user agent")?;
+        agent = cur.quoted_last("user agent")?;
     }
     if !cur.at_end() {
         let last_field = if combined { "user agent" } else { "bytes" };
@@ -197,6 +197,14 @@ mod tests {
         assert_eq!(b.columns[7].value(1), Value::Null);
         assert_eq!(b.columns[9].value(1), Value::Null);
         assert_eq!(b.columns[12].value(1), Value::Float(0.5));
+    }
+
+    #[test]
+    fn a_line_cut_short_in_the_user_agent_keeps_what_it_has() {
+        let line = r#"1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "Mozilla/5.0 (compatible; Bot"#;
+        let (b, rejects, _) = parse("combined", line);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(b.columns[11].value(0), s("Mozilla/5.0 (compatible; Bot"));
     }
 
     #[test]

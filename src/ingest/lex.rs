@@ -364,6 +364,23 @@ impl<'a> Cursor<'a> {
         Ok(w)
     }
 
+    /// The line's last `"..."` field. A line cut short inside it (a truncated write, a
+    /// server's line-length limit) keeps the text up to the end of the line rather than
+    /// losing the whole request.
+    pub fn quoted_last(&mut self, what: &str) -> Result<Span, String> {
+        let b = self.s.as_bytes();
+        if b.get(self.p) == Some(&b'"') && find_quote_end(b, self.p).is_none() {
+            let start = self.p + 1;
+            self.p = b.len();
+            return Ok(Span {
+                start,
+                end: b.len(),
+                escaped: memchr::memchr(b'\\', &b[start..]).is_some(),
+            });
+        }
+        self.quoted(what)
+    }
+
     /// A `"..."` field, as a span of the line without the quotes.
     #[inline]
     pub fn quoted(&mut self, what: &str) -> Result<Span, String> {

@@ -313,8 +313,10 @@ impl NginxParser {
         extras.resize(self.extras, Val::Null);
         let mut c = Canon::default();
         let mut p = 0usize;
+        let mut cut_short = false;
         for (k, item) in self.items.iter().enumerate() {
             match item {
+                Item::Literal(_, _) if cut_short => {}
                 Item::Literal(lit, _) => {
                     if !line[p..].starts_with(lit.as_str()) {
                         return Err(if p >= line.len() {
@@ -332,9 +334,21 @@ impl NginxParser {
                 Item::Var(var, name) => {
                     let end = match self.items.get(k + 1) {
                         Some(Item::Literal(lit, finder)) => {
-                            p + find_literal(&line[p..], lit, finder).ok_or_else(|| {
-                                format!("expected '{}' after ${name}", lex::snippet(lit))
-                            })?
+                            match find_literal(&line[p..], lit, finder) {
+                                Some(at) => p + at,
+                                // A line cut short inside the format's last quoted
+                                // field keeps the text up to its end (as combined does).
+                                None if k + 2 == self.items.len() && lit.as_str() == "\"" => {
+                                    cut_short = true;
+                                    line.len()
+                                }
+                                None => {
+                                    return Err(format!(
+                                        "expected '{}' after ${name}",
+                                        lex::snippet(lit)
+                                    ))
+                                }
+                            }
                         }
                         _ => line.len(),
                     };

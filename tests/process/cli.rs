@@ -52,23 +52,20 @@ fn import_real_apache_log_accounts_for_every_line() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert_eq!(field(&out, "lines read:"), "10000");
-    assert_eq!(field(&out, "rows stored:"), "9999");
-    assert_eq!(field(&out, "lines rejected:"), "1");
-    let rej = std::fs::read_to_string(&rejects).unwrap();
-    let cols: Vec<&str> = rej.trim_end().split('\t').collect();
-    assert!(cols[0].ends_with("apache_combined_2015.log"), "{rej}");
-    assert_eq!(cols[1], "8899");
-    assert!(cols[2].contains("quote"), "{rej}");
+    assert_eq!(field(&out, "rows stored:"), "10000");
+    assert_eq!(field(&out, "lines rejected:"), "0");
+    let rej = std::fs::read_to_string(&rejects).unwrap_or_default();
+    assert_eq!(rej, "", "every line of the real log is stored");
 
     let o = logdb(&["check", db.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stdout(&o));
-    assert!(stdout(&o).contains("9999 rows"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("10000 rows"), "{}", stdout(&o));
     assert!(stdout(&o).trim_end().ends_with("OK"));
 
     let o = logdb(&["info", db.to_str().unwrap()]);
     assert!(o.status.success());
     let info = stdout(&o);
-    assert!(info.contains("table logs: 9999 rows"), "{info}");
+    assert!(info.contains("table logs: 10000 rows"), "{info}");
     assert!(info.contains("partition 2015-05-17"), "{info}");
 
     let o = logdb(&["info", db.to_str().unwrap(), "logs"]);
@@ -168,7 +165,7 @@ fn import_compressed_files_and_directories_in_order() {
     let out = stdout(&o);
     assert_eq!(field(&out, "files:"), "2");
     assert_eq!(field(&out, "lines read:"), "10000");
-    assert_eq!(field(&out, "rows stored:"), "9999");
+    assert_eq!(field(&out, "rows stored:"), "10000");
 }
 
 #[test]
