@@ -5,6 +5,7 @@
 mod common;
 
 mod architecture;
+mod cancel;
 mod corruption;
 mod crash;
 mod encoding_props;
