@@ -25,6 +25,7 @@ mod slt;
 mod sql;
 mod sql_index;
 mod statements;
+mod stream;
 mod storage;
 mod topn_agg;
 mod window;
