@@ -53,7 +53,7 @@ pub use sql::{PreparedStatement, Session};
 pub mod prelude {
     pub use crate::{
         import, Appender, Batch, BatchBuilder, DataType, Db, Field, ImportOptions,
-        PreparedStatement, QueryResult, QueryStream, Quiet, Row, ScanOptions, Session,
-        Snapshot, Source, TableSchema, Value,
+        PreparedStatement, QueryResult, QueryStream, Quiet, Row, ScanOptions, Session, Snapshot,
+        Source, TableSchema, Value,
     };
 }

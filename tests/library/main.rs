@@ -25,7 +25,7 @@ mod slt;
 mod sql;
 mod sql_index;
 mod statements;
-mod stream;
 mod storage;
+mod stream;
 mod topn_agg;
 mod window;

@@ -660,7 +660,10 @@ fn timestamps_read_as_jiff_types() {
         .unwrap();
     let row = r.iter().next().unwrap();
     let t: jiff::Timestamp = row.get("t").unwrap();
-    assert_eq!(t, "2024-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap());
+    assert_eq!(
+        t,
+        "2024-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap()
+    );
     let u: jiff::civil::DateTime = row.get("u").unwrap();
     assert_eq!(u, jiff::civil::date(2024, 5, 1).at(10, 0, 0, 250_000_000));
     assert_eq!(row.get::<Option<jiff::Timestamp>>("z").unwrap(), None);

@@ -44,7 +44,10 @@ fn a_scan_streams_a_million_rows_holding_a_few_batches() {
     // Materialized, the result (~19 MiB) does not fit the limit.
     match session(&db, limit).execute(sql) {
         Err(Error::ResourcesExhausted(_)) => {}
-        other => panic!("expected the limit to be hit, got {:?}", other.map(|r| r.num_rows())),
+        other => panic!(
+            "expected the limit to be hit, got {:?}",
+            other.map(|r| r.num_rows())
+        ),
     }
 
     // Streamed, it does: one segment's rows at a time.
@@ -73,7 +76,10 @@ fn a_scan_streams_a_million_rows_holding_a_few_batches() {
     // rounded up by at most 1 MiB; never the whole result.
     let peak = stream.peak_memory() as usize;
     eprintln!("{chunks} chunks, {total_bytes} bytes, largest {largest}, peak held {peak}");
-    assert!(peak <= 5 * (largest + (1 << 20)), "peak {peak}, batch {largest}");
+    assert!(
+        peak <= 5 * (largest + (1 << 20)),
+        "peak {peak}, batch {largest}"
+    );
     assert!(peak * 2 < total_bytes, "peak {peak}, result {total_bytes}");
 }
 
@@ -86,7 +92,9 @@ fn other_plans_run_first_and_are_handed_over() {
         .unwrap()
         .flat_map(|c| {
             let c = c.unwrap();
-            c.iter().map(|r| r.get::<i64>(0).unwrap()).collect::<Vec<_>>()
+            c.iter()
+                .map(|r| r.get::<i64>(0).unwrap())
+                .collect::<Vec<_>>()
         })
         .collect();
     assert_eq!(streamed, (0..10).rev().collect::<Vec<i64>>());
