@@ -16,8 +16,10 @@
 //! The producer runs on its own thread and waits while the consumer holds the
 //! batches it was given: at most one batch waits between them, and it counts
 //! against the query's memory limit until it is taken. Dropping the stream stops
-//! the query at its next segment.
+//! the query (at its next hand-over, or through a cancel flag of the stream's own
+//! when the caller's options have none).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -88,6 +90,9 @@ enum Source {
     Running {
         rx: Option<Receiver<Message>>,
         handle: Option<JoinHandle<()>>,
+        /// The query's cancel flag when the stream installed it (the caller set
+        /// none): raised when the stream is dropped.
+        own_cancel: Option<Arc<AtomicBool>>,
     },
     /// An already computed result (a statement that is not a query).
     Done(std::vec::IntoIter<Batch>),
@@ -105,8 +110,20 @@ impl std::fmt::Debug for Message {
 impl QueryStream {
     /// Starts running `plan` (optimized) against `snapshot` on a thread of its
     /// own; its batches come out of the iterator.
-    pub fn start(snapshot: Snapshot, plan: LogicalPlan, opts: ExecOptions) -> Result<QueryStream> {
+    pub fn start(
+        snapshot: Snapshot,
+        plan: LogicalPlan,
+        mut opts: ExecOptions,
+    ) -> Result<QueryStream> {
         let columns = plan.schema();
+        let own_cancel = match opts.cancel {
+            Some(_) => None,
+            None => {
+                let flag = Arc::new(AtomicBool::new(false));
+                opts.cancel = Some(flag.clone());
+                Some(flag)
+            }
+        };
         let stats = Arc::new(ExecStats::default());
         let (tx, rx) = sync_channel::<Message>(1);
         let job = {
@@ -148,6 +165,7 @@ impl QueryStream {
             source: Source::Running {
                 rx: Some(rx),
                 handle,
+                own_cancel,
             },
             stats,
         })
@@ -173,13 +191,27 @@ impl QueryStream {
         self.stats.peak_memory()
     }
 
-    /// Stops the producer and waits for its thread.
+    /// Stops the producer: a closed channel fails its next hand-over, and the
+    /// stream's own cancel flag stops a plan still running before its first.
+    /// Waits for the thread when that flag made sure it ends promptly; with the
+    /// caller's flag (which it may share with other queries) the thread is left
+    /// to end at its next hand-over.
     fn stop(&mut self) {
-        if let Source::Running { rx, handle } = &mut self.source {
-            // A closed channel fails the producer's next hand-over.
+        if let Source::Running {
+            rx,
+            handle,
+            own_cancel,
+        } = &mut self.source
+        {
             drop(rx.take());
-            if let Some(h) = handle.take() {
-                let _ = h.join();
+            match own_cancel {
+                Some(flag) => {
+                    flag.store(true, Ordering::Relaxed);
+                    if let Some(h) = handle.take() {
+                        let _ = h.join();
+                    }
+                }
+                None => drop(handle.take()),
             }
         }
     }
@@ -220,7 +252,7 @@ impl QueryStream {
                         self.stop();
                         Some(Err(e))
                     }
-                    // The producer finished.
+                    // The producer finished (or the stream was stopped).
                     Err(_) => {
                         self.stop();
                         None

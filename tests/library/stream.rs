@@ -143,6 +143,11 @@ fn errors_and_an_early_drop_end_the_stream() {
     let mut s = db.query_stream("SELECT k, s FROM t").unwrap();
     assert!(s.next().unwrap().unwrap().num_rows() > 0);
     drop(s);
+    // Dropped before a plan that runs first has produced anything: cancelled.
+    let s = db
+        .query_stream("SELECT s, count(*) FROM t GROUP BY s ORDER BY 2 DESC, 1")
+        .unwrap();
+    drop(s);
     // The database is still usable.
     let r = db.query("SELECT count(*) FROM t").unwrap();
     assert_eq!(r.iter().next().unwrap().get::<i64>(0).unwrap(), 200_000);
