@@ -50,6 +50,26 @@ pub use sql::{PreparedStatement, Session};
 /// (the database handle, schemas and batches, SQL sessions and results, and the
 /// import pipeline). Errors are [`crate::Error`] and [`crate::Result`], left out
 /// so that `Result` keeps meaning the standard one.
+///
+/// ```
+/// use logdb::prelude::*;
+///
+/// # fn main() -> logdb::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let db = Db::open(dir.path())?;
+/// let mut app = Appender::new(&db, "logs", "combined", &Default::default())?;
+/// app.push(b"10.0.0.1 - - [01/May/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n")?;
+/// app.flush()?;
+/// let mut session = Session::new(db.clone());
+/// session.execute("SET threads = 1")?;
+/// for chunk in session.query_stream("SELECT ts, uri FROM logs")? {
+///     let chunk: QueryResult = chunk?;
+///     let row: Row = chunk.iter().next().unwrap();
+///     assert_eq!(row.get::<String>("ts")?, "2024-05-01 10:00:00");
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub mod prelude {
     pub use crate::{
         import, Appender, Batch, BatchBuilder, DataType, Db, Field, ImportOptions,

@@ -252,10 +252,20 @@ impl QueryStream {
                         self.stop();
                         Some(Err(e))
                     }
-                    // The producer finished (or the stream was stopped).
+                    // The producer's end: a normal one, or a panic (a bug), which
+                    // must not pass for the end of the result.
                     Err(_) => {
+                        let ended = match &mut self.source {
+                            Source::Running { handle, .. } => handle.take().map(JoinHandle::join),
+                            Source::Done(_) => None,
+                        };
                         self.stop();
-                        None
+                        match ended {
+                            Some(Err(_)) => Some(Err(Error::Internal(
+                                "the thread of a streamed query panicked".into(),
+                            ))),
+                            _ => None,
+                        }
                     }
                 }
             }
