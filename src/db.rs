@@ -220,6 +220,17 @@ fn lock_poisoned<T>(_: T) -> Error {
     Error::Internal("a lock was poisoned by a panic in another thread".into())
 }
 
+/// Whether a partition ending at `end` lies wholly at or before `ts` (retention).
+fn ends_by(end: i64, ts: i64) -> bool {
+    end <= ts
+}
+
+fn no_partitions(table: &str) -> Error {
+    Error::InvalidInput(format!(
+        "table '{table}' has no time column, so no partitions to drop"
+    ))
+}
+
 impl Db {
     /// A builder with default options.
     pub fn builder() -> DbBuilder {
@@ -834,7 +845,21 @@ impl Db {
     /// Drops every partition of a log table that ends at or before `ts` (retention).
     /// Returns the number of partitions dropped.
     pub fn drop_partitions_before(&self, table: &str, ts: i64) -> Result<usize> {
-        self.drop_partitions(table, |p| p.end() <= ts)
+        self.drop_partitions(table, |p| ends_by(p.end(), ts))
+    }
+
+    /// The partitions [`Db::drop_partitions_before`] would drop for `ts`, with their
+    /// rows and bytes; nothing is changed (a retention dry run).
+    pub fn partitions_before(&self, table: &str, ts: i64) -> Result<Vec<PartitionInfo>> {
+        let info = self.table_info(table)?;
+        if info.schema.time_column.is_none() {
+            return Err(no_partitions(&info.name));
+        }
+        Ok(info
+            .partitions
+            .into_iter()
+            .filter(|p| ends_by(p.end, ts))
+            .collect())
     }
 
     /// Drops the partitions of a log table whose key (`2024-05-01` or `2024-05-01T13`)
@@ -930,9 +955,7 @@ impl Db {
             .get_mut(&key)
             .ok_or_else(|| Error::Internal("table vanished".into()))?;
         if t.schema.time_column.is_none() {
-            return Err(Error::InvalidInput(format!(
-                "table '{key}' has no time column, so no partitions to drop"
-            )));
+            return Err(no_partitions(&key));
         }
         let before = t.partitions.len();
         let mut removed = Vec::new();

@@ -13,12 +13,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in logdb.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An operating-system I/O error on a named file.
-    #[error("I/O error on {}: {source}", path.display())]
+    /// An operating-system I/O error on a named file. The OS message is part of
+    /// this error's text and deliberately not also its `source()`: printers that
+    /// walk the chain (anyhow's `{:#}`) would print it twice. Match the variant to
+    /// reach the `std::io::Error`.
+    #[error("I/O error on {}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// A file's bytes do not match what its checksums, magic or structure promise.
@@ -61,10 +63,10 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with the path it happened on.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 

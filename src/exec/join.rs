@@ -39,6 +39,18 @@ pub(super) const OUTPUT_ROWS: usize = 64 * 1024;
 /// Build rows between two updates of the build side's reservation.
 const BUILD_STEP: usize = 64 * 1024;
 
+/// Rows between two checks of the cancel flag in the loops over build and probe
+/// rows: a few milliseconds of work, so a cancel lands well within 200 ms.
+const CANCEL_STEP: usize = 64 * 1024;
+
+/// Checks the cancel flag at every [`CANCEL_STEP`]th row `r`.
+fn cancel_point(opts: &ExecOptions, r: usize) -> Result<()> {
+    if r % CANCEL_STEP == CANCEL_STEP - 1 {
+        opts.check_cancel()?;
+    }
+    Ok(())
+}
+
 /// The build side's keys.
 struct KeyTable {
     /// Encoded keys of all build rows, back to back; row `r` is
@@ -85,6 +97,7 @@ impl KeyTable {
         n: usize,
         mem: &mut Reservation,
         base: usize,
+        opts: &ExecOptions,
     ) -> Result<KeyTable> {
         use std::hash::BuildHasher;
         mem.resize(base + KeyTable::fixed_bytes(n))?;
@@ -102,6 +115,7 @@ impl KeyTable {
             if r % BUILD_STEP == BUILD_STEP - 1 {
                 mem.resize(base + t.heap_bytes())?;
             }
+            cancel_point(opts, r)?;
             if any_null(keys, r) {
                 t.has_null = true;
                 t.offsets.push(t.bytes.len());
@@ -259,7 +273,7 @@ pub(super) fn hash_join(
         .collect();
     let table = with_vectors(&mut b, &used(&build_keys), |vecs, n| {
         let keys = eval_keys(&build_keys, vecs, n)?;
-        KeyTable::build(&keys, n, &mut build_mem, base)
+        KeyTable::build(&keys, n, &mut build_mem, base, opts)
     })?;
     // Columns of the residual condition, per side (positions within each side).
     let (mut filter_left, mut filter_right) = (Vec::new(), Vec::new());
@@ -298,6 +312,7 @@ pub(super) fn hash_join(
                 let pkeys = eval_keys(&probe_keys, vecs, n)?;
                 let mut keep = Vec::new();
                 for r in 0..n {
+                    cancel_point(opts, r)?;
                     let null = any_null(&pkeys, r);
                     let found = !null && {
                         encode_key(&mut buf, &pkeys, r);
@@ -326,15 +341,16 @@ pub(super) fn hash_join(
         // a NULL key); the rest of the matches follow `next`.
         let firsts = with_vectors(&mut p, &probe_used, |vecs, n| {
             let pkeys = eval_keys(&probe_keys, vecs, n)?;
-            Ok((0..n)
+            (0..n)
                 .map(|r| {
+                    cancel_point(opts, r)?;
                     if any_null(&pkeys, r) {
-                        return NONE;
+                        return Ok(NONE);
                     }
                     encode_key(&mut buf, &pkeys, r);
-                    table.first(&buf)
+                    Ok(table.first(&buf))
                 })
-                .collect::<Vec<u32>>())
+                .collect::<Result<Vec<u32>>>()
         })?;
         // Probe rows of a LEFT join (probe side left) that matched something.
         let mut hit = if kind == JoinKind::Left && !build_left {
@@ -413,6 +429,7 @@ pub(super) fn hash_join(
             .filter(|&r| !build_matched[r as usize])
             .collect();
         for rows in lrows.chunks(OUTPUT_ROWS) {
+            opts.check_cancel()?;
             let rrows = vec![PAD; rows.len()];
             let mut columns: Vec<Column> = b.columns.iter().map(|c| take_padded(c, rows)).collect();
             for (_, t) in right_schema {

@@ -87,11 +87,14 @@ pub(super) fn pipeline(
                 let produced = run_segment(seg, i, &ctx, &mut state, &mut bufs, tick)?;
                 rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
                 if let (Some(fold), WorkerOut::Rows(rows, bytes, mem)) = (fold, &mut state) {
-                    for (_, b) in rows.drain(..) {
-                        fold(b)?;
-                    }
+                    // The rows are `fold`'s to count from here (it may wait
+                    // before it takes them).
+                    let handed = std::mem::take(rows);
                     *bytes = 0;
                     mem.resize(0)?;
+                    for (_, b) in handed {
+                        fold(b)?;
+                    }
                 }
             }
         })();

@@ -15,9 +15,12 @@
 //! ```
 //!
 //! Getters never convert between types except widening integers (`SMALLINT` and
-//! `INTEGER` read as `i64`, any integer as `f64`): reading a VARCHAR as `i64` is an
-//! error naming the column and both types. TIMESTAMP reads as `i64` microseconds
-//! since the epoch (UTC), IP as [`std::net::IpAddr`] or `u128`.
+//! `INTEGER` read as `i64`, any integer as `f64`) and time types read as text:
+//! reading a VARCHAR as `i64` is an error naming the column and both types.
+//! TIMESTAMP reads as `String` (the text the shell prints, `2024-01-01 00:00:00`),
+//! as `i64` microseconds since the epoch (UTC) and, with the `jiff` feature, as
+//! `jiff::Timestamp` or `jiff::civil::DateTime` (UTC); IP reads as
+//! [`std::net::IpAddr`] or `u128`.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -245,10 +248,12 @@ impl<'a> FromValue<'a> for &'a str {
 }
 
 impl<'a> FromValue<'a> for String {
+    /// A VARCHAR, or a time type as the text the shell prints.
     fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
-        <&str>::from_cell(c, row, t)
-            .map(str::to_string)
-            .or_else(|_| mismatch(t, "String"))
+        match &c.data {
+            ColumnData::Utf8(v) => Ok(v.get(row).to_string()),
+            _ => super::result_time::time_text(c, row, t).map_or_else(|| mismatch(t, "String"), Ok),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::column::Value;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::exec::stack::on_query_stack;
-use crate::exec::{ExecOptions, QueryResult};
+use crate::exec::{ExecOptions, QueryResult, QueryStream};
 
 impl Db {
     /// Runs one SQL statement (`SELECT`, `EXPLAIN`, `CREATE TABLE`, `INSERT`, ...;
@@ -17,6 +17,32 @@ impl Db {
     /// the latest committed state.
     pub fn query(&self, sql: &str) -> Result<QueryResult> {
         Session::new(self.clone()).execute(sql)
+    }
+
+    /// Runs one SQL statement like [`Db::query`] and hands its result over batch
+    /// by batch while it is produced: a `SELECT` whose plan is a scan with filters
+    /// and a projection, or a join, streams (its rows are never all held); other
+    /// plans run to completion first. See [`QueryStream`].
+    ///
+    /// ```
+    /// # fn main() -> logdb::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = logdb::Db::open(dir.path())?;
+    /// db.query("CREATE TABLE t (i BIGINT, s VARCHAR)")?;
+    /// db.query("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, NULL)")?;
+    /// let mut seen = 0;
+    /// for chunk in db.query_stream("SELECT i, s FROM t WHERE i > 1")? {
+    ///     for row in chunk?.iter() {
+    ///         let (_i, _s): (i64, Option<&str>) = (row.get("i")?, row.get("s")?);
+    ///         seen += 1;
+    ///     }
+    /// }
+    /// assert_eq!(seen, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn query_stream(&self, sql: &str) -> Result<QueryStream> {
+        Session::new(self.clone()).query_stream(sql)
     }
 
     /// Parses `sql` once into a statement with parameters (`$1`, `?`) that
@@ -65,16 +91,26 @@ impl Session {
     }
 
     fn execute_here(db: &Db, options: &mut ExecOptions, sql: &str) -> Result<QueryResult> {
-        let mut statement = super::parse_statement(sql)?;
-        let params = statement::find_params(&mut statement)?;
-        if params.count() > 0 {
-            return Err(Error::InvalidInput(format!(
-                "line 1, column 1: the statement has {} parameter(s); prepare it \
-                 (Db::prepare, Session::prepare) and pass their values",
-                params.count()
-            )));
-        }
+        let statement = parse_without_params(sql)?;
         statement::execute(db, options, &statement)
+    }
+
+    /// Runs one SQL statement with this session's settings, handing its result
+    /// over batch by batch ([`Db::query_stream`]). A `SELECT` runs on a thread of
+    /// its own, against the snapshot current when this is called; any other
+    /// statement runs here, and its (small) result is then handed over.
+    pub fn query_stream(&mut self, sql: &str) -> Result<QueryStream> {
+        let (db, options) = (&self.db, &mut self.options);
+        on_query_stack(sql.len(), move || {
+            let statement = parse_without_params(sql)?;
+            match statement::streamable_query(db, options, &statement)? {
+                Some((snapshot, plan)) => QueryStream::start(snapshot, plan, options.clone()),
+                None => {
+                    let r = statement::execute(db, options, &statement)?;
+                    Ok(QueryStream::from_batches(r.columns, r.batches))
+                }
+            }
+        })
     }
 
     /// Parses `sql` once into a statement with parameters (`$1`, `$2`, ... or `?`).
@@ -113,4 +149,18 @@ impl Session {
     ) -> Result<QueryResult> {
         prepared.run(&mut self.options, params)
     }
+}
+
+/// Parses one statement, refusing parameters (they need a prepared statement).
+fn parse_without_params(sql: &str) -> Result<super::Statement> {
+    let mut statement = super::parse_statement(sql)?;
+    let params = statement::find_params(&mut statement)?;
+    if params.count() > 0 {
+        return Err(Error::InvalidInput(format!(
+            "line 1, column 1: the statement has {} parameter(s); prepare it \
+             (Db::prepare, Session::prepare) and pass their values",
+            params.count()
+        )));
+    }
+    Ok(statement)
 }

@@ -22,13 +22,13 @@ pub(crate) fn newest_manifest(
             return Ok((names, None));
         }
         match Manifest::load(backend, g) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(Error::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {}
             r => return Ok((names, Some(r?))),
         }
     }
     Err(Error::Io {
         path: backend.display_path(""),
-        source: std::io::Error::other("the database kept changing while its manifest was read"),
+        error: std::io::Error::other("the database kept changing while its manifest was read"),
     })
 }
 
@@ -56,7 +56,7 @@ pub(crate) fn write_manifest(b: &dyn Backend, m: &Manifest, g: u64) -> Result<Ma
 pub(crate) fn list_dir(b: &dyn Backend, dir: &str) -> Result<Option<Vec<String>>> {
     match b.list(dir) {
         Ok(names) => Ok(Some(names)),
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotADirectory => {
+        Err(Error::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotADirectory => {
             Ok(None)
         }
         Err(e) => Err(e),

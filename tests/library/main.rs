@@ -5,6 +5,7 @@
 mod common;
 
 mod architecture;
+mod cancel;
 mod corruption;
 mod crash;
 mod encoding_props;
@@ -25,5 +26,6 @@ mod sql;
 mod sql_index;
 mod statements;
 mod storage;
+mod stream;
 mod topn_agg;
 mod window;

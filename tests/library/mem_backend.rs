@@ -10,21 +10,21 @@ use logdb::Error;
 fn read(b: &MemBackend, path: &str) -> Option<Vec<u8>> {
     match b.read(path) {
         Ok(bytes) => Some(bytes.to_vec()),
-        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => None,
+        Err(Error::Io { error, .. }) if error.kind() == io::ErrorKind::NotFound => None,
         Err(e) => panic!("unexpected error reading {path}: {e}"),
     }
 }
 
 fn io_kind(r: logdb::Result<()>) -> io::ErrorKind {
     match r {
-        Err(Error::Io { source, .. }) => source.kind(),
+        Err(Error::Io { error, .. }) => error.kind(),
         other => panic!("expected an I/O error, got {other:?}"),
     }
 }
 
 fn io_message(r: logdb::Result<()>) -> String {
     match r {
-        Err(Error::Io { source, .. }) => source.to_string(),
+        Err(Error::Io { error, .. }) => error.to_string(),
         other => panic!("expected an I/O error, got {other:?}"),
     }
 }
@@ -43,8 +43,8 @@ fn durable_file(old: &[u8]) -> MemBackend {
 fn missing_file_is_io_not_found_with_path() {
     let b = MemBackend::new();
     match b.read("a/b") {
-        Err(Error::Io { path, source }) => {
-            assert_eq!(source.kind(), io::ErrorKind::NotFound);
+        Err(Error::Io { path, error }) => {
+            assert_eq!(error.kind(), io::ErrorKind::NotFound);
             assert_eq!(path, std::path::PathBuf::from("mem://a/b"));
         }
         other => panic!("expected NotFound, got {other:?}"),

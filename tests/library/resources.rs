@@ -135,7 +135,7 @@ fn disk_full_at_every_write_of_an_import_keeps_the_committed_batches() {
                     "{ctx}: unclear error: {msg}"
                 );
                 assert!(
-                    matches!(e, logdb::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull),
+                    matches!(e, logdb::Error::Io { error, .. } if error.kind() == std::io::ErrorKind::StorageFull),
                     "{ctx}: not a disk-full I/O error: {e:?}"
                 );
             }

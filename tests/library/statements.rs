@@ -308,6 +308,17 @@ fn typed_rows_and_columns() {
         row.get::<i64>("ts").unwrap(),
         logdb::time::parse_timestamp("2024-05-01 10:00:00").unwrap()
     );
+    // A TIMESTAMP reads as the text the shell (and DuckDB) prints.
+    assert_eq!(row.get::<String>("ts").unwrap(), "2024-05-01 10:00:00");
+    assert_eq!(
+        row.get::<Option<String>>("ts").unwrap().as_deref(),
+        Some("2024-05-01 10:00:00")
+    );
+    let e = row.get::<String>("i").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "column 'i' is INTEGER and cannot be read as String"
+    );
     assert_eq!(row.get::<Option<i64>>(1).unwrap(), Some(1));
     let e = row.get::<i64>("s").unwrap_err();
     assert_eq!(
@@ -631,4 +642,34 @@ fn statement_token_soup_never_panics() {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.execute(&sql)));
         assert!(r.is_ok(), "panicked on: {sql}");
     }
+}
+
+/// With the `jiff` feature, TIMESTAMP cells read as `jiff::Timestamp` and as the
+/// UTC wall time `jiff::civil::DateTime`.
+#[cfg(feature = "jiff")]
+#[test]
+fn timestamps_read_as_jiff_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let r = db
+        .query(
+            "SELECT TIMESTAMP '2024-01-01 00:00:00' AS t, \
+             TIMESTAMP '2024-05-01 10:00:00.25' AS u, 7 AS n, \
+             CAST(NULL AS TIMESTAMP) AS z",
+        )
+        .unwrap();
+    let row = r.iter().next().unwrap();
+    let t: jiff::Timestamp = row.get("t").unwrap();
+    assert_eq!(
+        t,
+        "2024-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap()
+    );
+    let u: jiff::civil::DateTime = row.get("u").unwrap();
+    assert_eq!(u, jiff::civil::date(2024, 5, 1).at(10, 0, 0, 250_000_000));
+    assert_eq!(row.get::<Option<jiff::Timestamp>>("z").unwrap(), None);
+    let e = row.get::<jiff::Timestamp>("n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "column 'n' is INTEGER and cannot be read as jiff::Timestamp"
+    );
 }

@@ -282,6 +282,114 @@ fn generate_compact_and_retention() {
 }
 
 #[test]
+fn retention_dry_run_and_its_reference_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("gen.log");
+    let l = log.to_str().unwrap();
+    // Three days of 2024: long past by the wall clock.
+    let o = logdb(&["generate", "--lines", "3000", "--days", "3", "-o", l]);
+    assert!(o.status.success());
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    assert!(logdb(&["import", d, l, "-f", "combined"]).status.success());
+    let rows = |d: &str| {
+        let o = logdb(&[d, "-o", "csv", "-c", "SELECT count(*) AS n FROM logs"]);
+        stdout(&o).lines().nth(1).unwrap().to_string()
+    };
+
+    // A dry run lists what would go, with rows and bytes, and drops nothing.
+    let o = logdb(&["retention", d, "logs", "--days", "30", "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("would drop 3 partitions of logs ending at or before "),
+        "{out}"
+    );
+    assert!(out.contains("(3000 rows, "), "{out}");
+    assert!(out.contains("dry run, nothing dropped"), "{out}");
+    // --days counts from the wall clock, and says so with the date it used.
+    assert!(out.contains("cut-off: "), "{out}");
+    assert!(out.contains(", from now ("), "{out}");
+    assert!(out.contains("minus 30 days"), "{out}");
+    for day in ["2024-01-01", "2024-01-02", "2024-01-03"] {
+        assert!(out.contains(&format!("  partition {day}: ")), "{out}");
+    }
+    assert_eq!(rows(d), "3000");
+
+    // --from-latest counts from the newest row instead: one day back keeps the
+    // last two days (the first partition ends before the cut-off).
+    let o = logdb(&[
+        "retention",
+        d,
+        "logs",
+        "--days",
+        "1",
+        "--from-latest",
+        "--dry-run",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("would drop 1 partitions"), "{out}");
+    assert!(out.contains("from the newest data (2024-01-03 "), "{out}");
+    assert!(out.contains("  partition 2024-01-01: "), "{out}");
+    assert!(!out.contains("  partition 2024-01-02: "), "{out}");
+    assert_eq!(rows(d), "3000");
+    let o = logdb(&["retention", d, "logs", "--days", "1", "--from-latest"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("dropped 1 partitions"), "{out}");
+    assert!(out.contains("  partition 2024-01-01: "), "{out}");
+    assert_eq!(rows(d), "2000");
+
+    // --from-latest needs --days; --days and --before exclude each other.
+    let o = logdb(&["retention", d, "logs", "--from-latest"]);
+    assert!(!o.status.success());
+    let o = logdb(&[
+        "retention",
+        d,
+        "logs",
+        "--days",
+        "1",
+        "--before",
+        "2024-01-02",
+    ]);
+    assert!(!o.status.success());
+}
+
+/// Regression: an OS error was printed twice ("No such file or directory (os
+/// error 2): No such file or directory (os error 2)").
+#[test]
+fn os_errors_are_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let missing = dir.path().join("missing.log");
+    let o = logdb(&[
+        "import",
+        db.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        "-f",
+        "combined",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(err.contains("missing.log"), "{err}");
+
+    // A database path below a plain file.
+    let file = dir.path().join("plain");
+    std::fs::write(&file, "x").unwrap();
+    let below = file.join("db");
+    let o = logdb(&[below.to_str().unwrap(), "-c", "SELECT 1"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+    let o = logdb(&["info", below.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}
+
+#[test]
 fn check_reports_damage_naming_the_file_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");

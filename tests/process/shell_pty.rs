@@ -302,3 +302,25 @@ fn ctrl_c_cancels_a_long_query_and_the_shell_lives_on() {
     shell.send("\x04");
     assert!(shell.wait(WAIT).success());
 }
+
+/// Regression: with `.timer on` the interactive shell printed the time twice (its
+/// footer line and a `Run Time` line).
+#[test]
+fn timer_on_prints_the_time_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history");
+    let mut shell = Pty::spawn(&[], &history);
+    shell.expect("logdb> ", WAIT);
+    shell.type_line(".timer on");
+    shell.expect("logdb> ", WAIT);
+    shell.type_line("SELECT 42 AS answer;");
+    let out = shell.expect("logdb> ", WAIT);
+    assert!(out.contains("1 row in "), "{out}");
+    assert!(!out.contains("Run Time"), "{out}");
+    shell.type_line("CREATE TABLE t (a INTEGER);");
+    let out = shell.expect("logdb> ", WAIT);
+    assert_eq!(out.matches(" rows in ").count(), 1, "{out}");
+    assert!(!out.contains("Run Time"), "{out}");
+    shell.send("\x04");
+    assert!(shell.wait(WAIT).success());
+}

@@ -68,23 +68,40 @@ enum Command {
     },
     /// List tables, partitions and segments with rows and bytes.
     Info {
+        /// The database directory (opened read-only).
         db: PathBuf,
         /// Show only this table, down to its segments.
         table: Option<String>,
     },
     /// Merge small segments into full-size ones.
-    Compact { db: PathBuf, table: String },
-    /// Drop a log table's partitions older than a number of days (relative to now),
-    /// or those before a timestamp.
-    Retention {
+    Compact {
+        /// The database directory.
         db: PathBuf,
+        /// The table whose small segments are merged.
         table: String,
-        /// Keep this many days (partitions ending before now - DAYS are dropped).
+    },
+    /// Drop a log table's whole partitions older than a cut-off: a number of days
+    /// before now (or before the newest data), or a given time.
+    Retention {
+        /// The database directory.
+        db: PathBuf,
+        /// The log table whose partitions are dropped.
+        table: String,
+        /// Keep this many days: partitions ending at or before the cut-off (now,
+        /// by the wall clock, minus DAYS; see --from-latest) are dropped.
         #[arg(long, conflicts_with = "before")]
         days: Option<u32>,
+        /// With --days: count the days back from the table's newest timestamp
+        /// instead of from now (for data that is not current, e.g. samples).
+        #[arg(long, requires = "days")]
+        from_latest: bool,
         /// Drop partitions ending at or before this UTC time (e.g. 2024-05-01).
         #[arg(long)]
         before: Option<String>,
+        /// List the partitions that would be dropped, with rows and bytes; drop
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -291,30 +308,93 @@ fn run(cli: Cli) -> Result<ExitCode> {
             db,
             table,
             days,
+            from_latest,
             before,
+            dry_run,
         } => {
-            let cutoff = match (days, before) {
-                (Some(d), None) => {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_micros() as i64)
-                        .unwrap_or(0);
-                    now - d as i64 * logdb::time::MICROS_PER_DAY
-                }
-                (None, Some(b)) => logdb::time::parse_timestamp(&b)
-                    .with_context(|| format!("cannot parse '{b}' as a timestamp (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)"))?,
-                _ => anyhow::bail!("give --days N or --before TIMESTAMP"),
-            };
             let handle = Db::open(&db)?;
-            let n = handle.drop_partitions_before(&table, cutoff)?;
-            writeln!(
-                out,
-                "dropped {n} partitions of {table} ending at or before {}",
-                format_timestamp(cutoff)
-            )?;
+            let (cutoff, reference) = match (days, before) {
+                (Some(d), None) => {
+                    let (from, what) = if from_latest {
+                        (
+                            newest_timestamp(&handle.table_info(&table)?),
+                            "the newest data",
+                        )
+                    } else {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_micros() as i64)
+                            .unwrap_or(0);
+                        (Some(now), "now")
+                    };
+                    let Some(from) = from else {
+                        writeln!(out, "table {table} has no rows: nothing to drop")?;
+                        return Ok(ExitCode::SUCCESS);
+                    };
+                    let cutoff = from.saturating_sub(d as i64 * logdb::time::MICROS_PER_DAY);
+                    (
+                        cutoff,
+                        format!("{what} ({}) minus {d} days", format_timestamp(from)),
+                    )
+                }
+                (None, Some(b)) => {
+                    let cutoff = logdb::time::parse_timestamp(&b).with_context(|| {
+                        format!(
+                            "cannot parse '{b}' as a timestamp (e.g. 2024-05-01 or \
+                             2024-05-01T12:00:00Z)"
+                        )
+                    })?;
+                    (cutoff, "--before".to_string())
+                }
+                _ => {
+                    anyhow::bail!("give --days N (optionally --from-latest) or --before TIMESTAMP")
+                }
+            };
+            let doomed = handle.partitions_before(&table, cutoff)?;
+            let (rows, bytes) = doomed
+                .iter()
+                .fold((0, 0), |(r, b), p| (r + p.rows, b + p.bytes));
+            let cut = format_timestamp(cutoff);
+            if dry_run {
+                writeln!(
+                    out,
+                    "would drop {} partitions of {table} ending at or before {cut} \
+                     ({rows} rows, {}); dry run, nothing dropped",
+                    doomed.len(),
+                    format_bytes(bytes)
+                )?;
+            } else {
+                let n = handle.drop_partitions_before(&table, cutoff)?;
+                writeln!(
+                    out,
+                    "dropped {n} partitions of {table} ending at or before {cut} \
+                     ({rows} rows, {})",
+                    format_bytes(bytes)
+                )?;
+            }
+            writeln!(out, "cut-off: {cut}, from {reference}")?;
+            for p in &doomed {
+                writeln!(
+                    out,
+                    "  partition {}: {} rows, {}",
+                    p.key,
+                    p.rows,
+                    format_bytes(p.bytes)
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The newest timestamp stored in a table (from its segments' time ranges).
+fn newest_timestamp(t: &TableInfo) -> Option<i64> {
+    t.partitions
+        .iter()
+        .flat_map(|p| &p.segments)
+        .filter(|s| s.rows > 0 && s.min_ts <= s.max_ts)
+        .map(|s| s.max_ts)
+        .max()
 }
 
 /// Column buffers of a batch are tens of megabytes each and live for one commit.
@@ -330,6 +410,20 @@ fn tune_allocator() {
     }
 }
 
+/// Whether `e` is a closed pipe, as a bare `std::io::Error` or as the library's
+/// `Error::Io` (whose OS error is part of its text, not its source).
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let kind = match (
+        e.downcast_ref::<std::io::Error>(),
+        e.downcast_ref::<logdb::Error>(),
+    ) {
+        (Some(io), _) => io.kind(),
+        (None, Some(logdb::Error::Io { error, .. })) => error.kind(),
+        _ => return false,
+    };
+    kind == std::io::ErrorKind::BrokenPipe
+}
+
 fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
@@ -337,14 +431,43 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // A closed pipe (e.g. `logdb info db | head`) is not an error.
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
+            if e.chain().any(is_broken_pipe) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every argument of every subcommand has a line of `--help` text.
+    #[test]
+    fn every_argument_has_help_text() {
+        let mut missing = Vec::new();
+        let mut stack = vec![(String::from("logdb"), super::Cli::command())];
+        while let Some((path, cmd)) = stack.pop() {
+            if cmd.get_about().is_none() && path != "logdb" {
+                missing.push(format!("{path} (the subcommand)"));
+            }
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() != "help" {
+                    stack.push((format!("{path} {}", sub.get_name()), sub.clone()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "arguments without help text: {missing:?}"
+        );
     }
 }

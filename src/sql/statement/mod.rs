@@ -242,6 +242,28 @@ pub fn execute(db: &Db, options: &mut ExecOptions, statement: &Statement) -> Res
     }
 }
 
+/// The snapshot and optimized plan of `statement` when it is a plain query (no
+/// EXPLAIN, not a settings read), for running it as a stream.
+pub fn streamable_query(
+    db: &Db,
+    options: &ExecOptions,
+    statement: &Statement,
+) -> Result<Option<(crate::storage::Snapshot, crate::plan::LogicalPlan)>> {
+    let Statement::Query {
+        query,
+        explain: None,
+    } = statement
+    else {
+        return Ok(None);
+    };
+    if settings::current_setting(query, options)?.is_some() {
+        return Ok(None);
+    }
+    let snapshot = db.snapshot()?;
+    let plan = super::plan_query(&snapshot, query)?;
+    Ok(Some((snapshot, plan)))
+}
+
 fn execute_other(db: &Db, options: &mut ExecOptions, s: &ast::Statement) -> Result<QueryResult> {
     use ast::Statement as S;
     let fallback = s.span();

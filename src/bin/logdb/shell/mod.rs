@@ -468,10 +468,13 @@ impl Shell {
     }
 
     /// Rows, time and work done, on stderr (interactive), and `.timer` output.
+    /// The time is printed once: `.timer on` adds a `Run Time` line only where no
+    /// footer line (which has the time) is shown.
     fn footer(&self, result: &QueryResult, elapsed: Duration, progress: &Progress) {
         let secs = elapsed.as_secs_f64();
         let mut err = io::stderr().lock();
-        if self.interactive && !result.columns.is_empty() {
+        let footer_line = self.interactive && !result.columns.is_empty();
+        if footer_line {
             let rows = result.num_rows();
             let scanned = progress.rows_scanned.load(Ordering::Relaxed);
             let bytes = progress.bytes_read.load(Ordering::Relaxed);
@@ -490,7 +493,7 @@ impl Shell {
             }
             let _ = writeln!(err, "{line}");
         }
-        if self.timer {
+        if self.timer && !footer_line {
             let _ = writeln!(err, "Run Time: {}", human_duration(elapsed));
         }
     }
