@@ -263,6 +263,9 @@ pub fn eval(
             }
             Vector::new(VData::Int(out), valid)
         }
+        ScalarFunc::MakeDate | ScalarFunc::LastDay | ScalarFunc::AtTimeZone(_) => {
+            super::date::eval(f, args, len, valid)?
+        }
         _ => return Err(internal("not an extended function")),
     })
 }
