@@ -459,6 +459,7 @@ fn type_tag(t: DataType) -> &'static str {
     match t {
         DataType::SmallInt => "INT16",
         DataType::Integer => "INT32",
+        DataType::Date => "DATE",
         _ => "INT64",
     }
 }

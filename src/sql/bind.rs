@@ -864,22 +864,25 @@ impl<'a> Binder<'a> {
                         Ok(inner)
                     }
                     ast::UnaryOperator::Minus => {
-                        if let Expr::Literal { value, data_type } = &inner {
-                            match value {
-                                Value::Int(v) => {
-                                    return Ok(Expr::literal(
-                                        Value::Int(v.checked_neg().ok_or_else(|| {
-                                            self.err(span, "integer literal out of range")
-                                        })?),
-                                        *data_type,
-                                    ))
+                        match &inner {
+                            Expr::Literal { value, data_type } if is_numeric(*data_type) => {
+                                match value {
+                                    Value::Int(v) => {
+                                        return Ok(Expr::literal(
+                                            Value::Int(v.checked_neg().ok_or_else(|| {
+                                                self.err(span, "integer literal out of range")
+                                            })?),
+                                            *data_type,
+                                        ))
+                                    }
+                                    Value::Float(v) => {
+                                        return Ok(Expr::literal(Value::Float(-v), *data_type))
+                                    }
+                                    Value::Null => return Ok(inner),
+                                    _ => {}
                                 }
-                                Value::Float(v) => {
-                                    return Ok(Expr::literal(Value::Float(-v), *data_type))
-                                }
-                                Value::Null => return Ok(inner),
-                                _ => {}
                             }
+                            _ => {}
                         }
                         self.expect_numeric(&inner, expr.span(), "unary -")?;
                         Ok(Expr::Negate(Box::new(inner)))

@@ -387,18 +387,12 @@ fn date_columns_survive_reopening() {
         count(&db, "SELECT count(*) FROM visits WHERE d = '2024-01-01'"),
         10
     );
-    assert_eq!(
-        count(&db, "SELECT max(d) - min(d) FROM visits"),
-        249
-    );
+    assert_eq!(count(&db, "SELECT max(d) - min(d) FROM visits"), 249);
     let r = db
         .query("SELECT min(d), max(d), typeof(max(d)) FROM visits")
         .unwrap();
     assert_eq!(r.columns[0].1, logdb::DataType::Date);
-    assert_eq!(
-        r.text_rows()[0],
-        ["2023-12-01", "2024-08-06", "DATE"]
-    );
+    assert_eq!(r.text_rows()[0], ["2023-12-01", "2024-08-06", "DATE"]);
     let d = db.query("DESCRIBE visits").unwrap().text_rows();
     assert_eq!(d[0][1], "DATE");
 }
