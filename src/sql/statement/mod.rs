@@ -293,7 +293,7 @@ fn execute_other(db: &Db, options: &mut ExecOptions, s: &ast::Statement) -> Resu
             value,
         }) => {
             let name = ast::ObjectName::from(vec![ast::Ident::new("TimeZone")]);
-            settings::set(options, &name, std::slice::from_ref(&value), fallback)
+            settings::set(options, &name, std::slice::from_ref(value), fallback)
         }
         S::Reset(r) => settings::reset(options, &r.reset, fallback),
         S::Delete(d) => dml::delete(db, d, fallback),
