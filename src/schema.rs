@@ -23,6 +23,9 @@ pub enum DataType {
     Varchar,
     /// An IPv4 or IPv6 address; printed and compared as text.
     Ip,
+    /// A calendar date: days since 1970-01-01 (proleptic Gregorian), printed
+    /// `YYYY-MM-DD`.
+    Date,
 }
 
 /// How values of a [`DataType`] are held in memory and encoded on disk.
@@ -52,9 +55,11 @@ impl DataType {
     /// The in-memory representation of this type.
     pub fn physical(self) -> PhysicalType {
         match self {
-            DataType::Timestamp | DataType::BigInt | DataType::Integer | DataType::SmallInt => {
-                PhysicalType::Int64
-            }
+            DataType::Timestamp
+            | DataType::Date
+            | DataType::BigInt
+            | DataType::Integer
+            | DataType::SmallInt => PhysicalType::Int64,
             DataType::Double => PhysicalType::Float64,
             DataType::Boolean => PhysicalType::Bool,
             DataType::Varchar => PhysicalType::Utf8,
@@ -73,6 +78,7 @@ impl DataType {
             DataType::Boolean => "BOOLEAN",
             DataType::Varchar => "VARCHAR",
             DataType::Ip => "IP",
+            DataType::Date => "DATE",
         }
     }
 
@@ -82,6 +88,11 @@ impl DataType {
             DataType::SmallInt => Some((i16::MIN as i64, i16::MAX as i64)),
             DataType::Integer => Some((i32::MIN as i64, i32::MAX as i64)),
             DataType::BigInt | DataType::Timestamp => Some((i64::MIN, i64::MAX)),
+            // Every date converts to a TIMESTAMP without overflow.
+            DataType::Date => Some((
+                i64::MIN / crate::time::MICROS_PER_DAY,
+                i64::MAX / crate::time::MICROS_PER_DAY,
+            )),
             _ => None,
         }
     }
@@ -99,10 +110,11 @@ impl DataType {
             "BOOLEAN" | "BOOL" => DataType::Boolean,
             "VARCHAR" | "TEXT" | "STRING" | "CHAR" => DataType::Varchar,
             "IP" | "INET" | "IPV4" | "IPV6" => DataType::Ip,
+            "DATE" | "DATE32" => DataType::Date,
             _ => {
                 return Err(Error::InvalidInput(format!(
                     "unknown type '{name}'; known types: TIMESTAMP, BIGINT, INTEGER, SMALLINT, \
-                     DOUBLE, BOOLEAN, VARCHAR, IP"
+                     DOUBLE, BOOLEAN, VARCHAR, IP, DATE"
                 )))
             }
         })

@@ -137,6 +137,54 @@ pub fn format_date(ts: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Appends a DATE (days since 1970-01-01) as `YYYY-MM-DD`, years before 1 as
+/// DuckDB prints them (`0001-12-31 (BC)` for year 0).
+pub fn write_date(out: &mut String, days: i64) {
+    use std::fmt::Write;
+    let (y, m, d) = civil_from_days(days);
+    let (year, era) = if y <= 0 { (1 - y, " (BC)") } else { (y, "") };
+    let _ = write!(out, "{year:04}-{m:02}-{d:02}{era}");
+}
+
+/// Formats a DATE (days since 1970-01-01).
+pub fn format_day(days: i64) -> String {
+    let mut s = String::with_capacity(10);
+    write_date(&mut s, days);
+    s
+}
+
+/// Parses a DATE as DuckDB does: `YYYY-M-D` (one- or two-digit month and day,
+/// surrounding spaces allowed), optionally followed by a time of day that makes a
+/// valid timestamp and is dropped. Days since 1970-01-01.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let (date, rest) = match t.find([' ', 'T']) {
+        Some(i) => (&t[..i], &t[i..]),
+        None => (t, ""),
+    };
+    let mut parts = date.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || !(1..=2).contains(&m.len()) {
+        return None;
+    }
+    if !(1..=2).contains(&d.len()) {
+        return None;
+    }
+    let (year, month, day) = (
+        digits(y.as_bytes())? as i64,
+        digits(m.as_bytes())?,
+        digits(d.as_bytes())?,
+    );
+    if !is_valid_date(year, month, day) {
+        return None;
+    }
+    if !rest.is_empty() {
+        let canonical = format!("{year:04}-{month:02}-{day:02}{rest}");
+        parse_timestamp(&canonical)?;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
 fn digits(b: &[u8]) -> Option<u32> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
@@ -358,6 +406,18 @@ mod tests {
             Some(1_431_857_100 * MICROS_PER_SECOND)
         );
         assert_eq!(parse_timestamp("garbage"), None);
+    }
+
+    #[test]
+    fn dates_format_and_parse() {
+        assert_eq!(parse_date("1970-01-02"), Some(1));
+        assert_eq!(parse_date(" 1969-12-31 "), Some(-1));
+        assert_eq!(parse_date("2024-02-30"), None);
+        assert_eq!(parse_date("2024-1-2 10:00"), Some(19_724));
+        assert_eq!(parse_date("2024-01-02 25:00"), None);
+        assert_eq!(parse_date("2024-01"), None);
+        assert_eq!(format_day(19_723), "2024-01-01");
+        assert_eq!(format_day(days_from_civil(0, 12, 31)), "0001-12-31 (BC)");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
     };
     match v {
         Value::Null => Ok(Value::Null),
+        Value::Int(x) if from == D::Date || to == D::Date => date_cast(*x, from, to),
         Value::Int(x) => match to {
             D::SmallInt | D::Integer | D::BigInt => int_in_range(*x),
             D::Timestamp if from == D::Timestamp => Ok(Value::Int(*x)),
@@ -69,6 +70,21 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
     }
 }
 
+/// Casts between DATE and TIMESTAMP / VARCHAR (a date is midnight UTC; a timestamp
+/// becomes its UTC date).
+fn date_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value, String> {
+    use crate::time::MICROS_PER_DAY;
+    match (from, to) {
+        (DataType::Date, DataType::Date) => Ok(Value::Int(x)),
+        (DataType::Date, DataType::Timestamp) => Ok(Value::Int(x * MICROS_PER_DAY)),
+        (DataType::Date, DataType::Varchar) => Ok(Value::Str(crate::time::format_day(x).into())),
+        (DataType::Timestamp, DataType::Date) => Ok(Value::Int(x.div_euclid(MICROS_PER_DAY))),
+        _ => Err(format!(
+            "Conversion Error: Unimplemented type for cast ({from} -> {to})"
+        )),
+    }
+}
+
 /// Parses text as a value of `to` (CAST from VARCHAR).
 pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
     use DataType as D;
@@ -102,6 +118,9 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
             .map(Value::Int)
             .map_or_else(bad, Ok),
         D::Ip => crate::ip::parse(t).map(Value::Ip).map_or_else(bad, Ok),
+        D::Date => crate::time::parse_date(t)
+            .map(Value::Int)
+            .map_or_else(bad, Ok),
     }
 }
 
@@ -118,11 +137,12 @@ pub fn format_float(x: f64) -> String {
     }
 }
 
-/// A value as text: timestamps like DuckDB, IPs in their usual form, NULL as `NULL`.
+/// A value as text: timestamps and dates like DuckDB, IPs in their usual form, NULL as `NULL`.
 pub fn format_value(v: &Value, t: DataType) -> String {
     match v {
         Value::Null => "NULL".into(),
         Value::Int(x) if t == DataType::Timestamp => crate::time::format_timestamp(*x),
+        Value::Int(x) if t == DataType::Date => crate::time::format_day(*x),
         Value::Int(x) => x.to_string(),
         Value::Float(x) => format_float(*x),
         Value::Bool(b) => b.to_string(),

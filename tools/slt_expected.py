@@ -10,7 +10,9 @@ target/slt-data/. Then:
 Every table the test database holds is loaded (`<table>.cols` lists its columns
 as `name TYPE`). IP columns are loaded as VARCHAR (DuckDB has no IP type without
 the inet extension), so .slt files compare IPs only for equality. logdb-only
-function spellings (toStartOfHour, ...) are rewritten to DuckDB's before running.
+function spellings (toStartOfHour, ...) are rewritten to DuckDB's before running,
+and ClickHouse's date functions (toDate, toYYYYMM, ...) are DuckDB macros. The
+DuckDB session runs in UTC.
 
 `statement ok` records run in DuckDB too (they create, fill and drop tables), after
 rewriting logdb-only syntax: `WITH (time_column = .., indexes = ..)` in CREATE
@@ -78,11 +80,26 @@ def rewrite(q):
     return q
 
 
+# ClickHouse date spellings logdb accepts, as DuckDB macros with ClickHouse's
+# meaning (in UTC): toDate and toStartOfMonth/Year return a DATE.
+MACROS = [
+    "CREATE MACRO toDate(x) AS CAST(x AS DATE)",
+    "CREATE MACRO toStartOfMonth(x) AS CAST(date_trunc('month', x) AS DATE)",
+    "CREATE MACRO toStartOfYear(x) AS CAST(date_trunc('year', x) AS DATE)",
+    "CREATE MACRO toYYYYMM(x) AS year(x) * 100 + month(x)",
+    "CREATE MACRO toYYYYMMDD(x) AS (year(x) * 100 + month(x)) * 100 + day(x)",
+]
+
+
 def connect():
     con = duckdb.connect()
     # Never fetch extensions: a query that needs one (inet's <<=) fails instead.
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
+    # logdb's TIMESTAMP is UTC; TIMESTAMPTZ values convert in the session zone.
+    con.execute("SET TimeZone = 'UTC'")
+    for m in MACROS:
+        con.execute(m)
     for name, cols in tables().items():
         con.execute(f"CREATE TABLE {name} ({cols})")
         path = os.path.join(DATA, f"{name}.csv")

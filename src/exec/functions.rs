@@ -308,6 +308,9 @@ pub fn eval(
             }
             v
         }
+        ScalarFunc::MakeDate | ScalarFunc::LastDay | ScalarFunc::AtTimeZone(_) => {
+            super::date::eval(f, args, len, valid)?
+        }
         _ => return Err(internal("not an extended function")),
     })
 }

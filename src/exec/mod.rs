@@ -23,6 +23,7 @@
 //!   expression evaluation in `vector.rs` and `functions.rs`.
 
 pub mod agg;
+pub mod date;
 mod distinct;
 pub mod functions;
 pub mod group;

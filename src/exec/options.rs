@@ -1,5 +1,5 @@
-//! Execution settings ([`ExecOptions`]: threads, indexes, memory limit,
-//! cancellation) and the live [`Progress`] counters of a running query.
+//! Execution settings ([`ExecOptions`]: threads, indexes, memory limit, time
+//! zone, cancellation) and the live [`Progress`] counters of a running query.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,6 +23,11 @@ pub struct ExecOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Live counters for a progress display, updated while the query runs.
     pub progress: Option<Arc<Progress>>,
+    /// The session's time zone (`SET TimeZone = 'Europe/Berlin'`), a tz database
+    /// name checked when set. TIMESTAMP values are UTC instants and print as such
+    /// whatever this is (like DuckDB's zone-less TIMESTAMP); it is shown by
+    /// `current_setting('TimeZone')` and kept for front ends that print local times.
+    pub time_zone: Arc<str>,
 }
 
 impl ExecOptions {
@@ -43,6 +48,7 @@ impl Default for ExecOptions {
             memory_limit: default_memory_limit(),
             cancel: None,
             progress: None,
+            time_zone: "UTC".into(),
         }
     }
 }

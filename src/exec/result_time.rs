@@ -1,15 +1,13 @@
 //! Reading time-typed cells of a [`QueryResult`](super::QueryResult): as the text
-//! the shell prints (`String`) and, with the `jiff` feature, as
-//! `jiff::Timestamp` (an instant) or `jiff::civil::DateTime` (the UTC wall time,
-//! like chrono's `NaiveDateTime`).
+//! the shell prints (`String`) and as `jiff::Timestamp` (an instant) or
+//! `jiff::civil::DateTime` (the UTC wall time, like chrono's `NaiveDateTime`).
 //!
-//! [`time_cell`] is the one place that knows how each time type is stored; every
-//! getter of a time type converts from the [`TimeCell`] it returns, so a new time
-//! type (DATE) is one arm there.
+//! [`time_cell`] is the one place that knows how each time type (TIMESTAMP, DATE) is
+//! stored; every getter of a time type converts from the [`TimeCell`] it returns.
 
 use crate::column::{Column, ColumnData};
 use crate::schema::DataType;
-use crate::time::{format_date, format_timestamp};
+use crate::time::{format_date, format_timestamp, MICROS_PER_DAY};
 
 /// A cell of a time type, as the getters of time types see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,9 +25,11 @@ pub(super) fn time_cell(c: &Column, row: usize, t: DataType) -> Option<TimeCell>
             micros: v[row],
             date_only: false,
         }),
-        // DATE, stored as days since the epoch, becomes one more arm:
-        // (ColumnData::Int64(v), DataType::Date) => Some(TimeCell {
-        //     micros: v[row].saturating_mul(MICROS_PER_DAY), date_only: true }),
+        // Days since the epoch (bounded so that every DATE is a TIMESTAMP too).
+        (ColumnData::Int64(v), DataType::Date) => Some(TimeCell {
+            micros: v[row].saturating_mul(MICROS_PER_DAY),
+            date_only: true,
+        }),
         _ => None,
     }
 }
@@ -46,12 +46,10 @@ impl TimeCell {
     }
 }
 
-#[cfg(feature = "jiff")]
 fn time_of(c: &Column, row: usize, t: DataType, want: &str) -> Result<TimeCell, String> {
     time_cell(c, row, t).ok_or_else(|| format!("is {t} and cannot be read as {want}"))
 }
 
-#[cfg(feature = "jiff")]
 impl<'a> super::FromValue<'a> for jiff::Timestamp {
     fn from_cell(c: &'a Column, row: usize, t: DataType) -> Result<Self, String> {
         let cell = time_of(c, row, t, "jiff::Timestamp")?;
@@ -60,7 +58,6 @@ impl<'a> super::FromValue<'a> for jiff::Timestamp {
     }
 }
 
-#[cfg(feature = "jiff")]
 impl<'a> super::FromValue<'a> for jiff::civil::DateTime {
     fn from_cell(c: &'a Column, row: usize, t: DataType) -> Result<Self, String> {
         let ts = <jiff::Timestamp as super::FromValue>::from_cell(c, row, t)?;

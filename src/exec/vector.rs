@@ -459,6 +459,7 @@ fn type_tag(t: DataType) -> &'static str {
     match t {
         DataType::SmallInt => "INT16",
         DataType::Integer => "INT32",
+        DataType::Date => "DATE",
         _ => "INT64",
     }
 }
@@ -1050,6 +1051,24 @@ fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> 
     let valid = validity(v, len).map(Cow::into_owned);
     let ok = |i: usize| v.is_valid(i);
     let fp = from.physical();
+    // DATE <-> TIMESTAMP, vectorized (every DATE fits a TIMESTAMP: see
+    // `DataType::int_range`).
+    match (from, to) {
+        (DataType::Date, DataType::Timestamp) => {
+            let x = ints(v, len)?;
+            let out = x
+                .iter()
+                .map(|&d| d.saturating_mul(MICROS_PER_DAY))
+                .collect();
+            return Ok(Vector::new(VData::Int(out), valid));
+        }
+        (DataType::Timestamp, DataType::Date) => {
+            let x = ints(v, len)?;
+            let out = x.iter().map(|&t| t.div_euclid(MICROS_PER_DAY)).collect();
+            return Ok(Vector::new(VData::Int(out), valid));
+        }
+        _ => {}
+    }
     // Integer widening/narrowing and int <-> double, vectorized.
     match (fp, to) {
         (PhysicalType::Int64, DataType::Double) if from != DataType::Timestamp => {
@@ -1103,6 +1122,11 @@ pub fn write_text(out: &mut String, v: &Vector, i: usize, t: DataType) {
         (_, DataType::Timestamp) => {
             if let Value::Int(x) = v.value(i, t) {
                 crate::time::write_timestamp(out, x)
+            }
+        }
+        (_, DataType::Date) => {
+            if let Value::Int(x) = v.value(i, t) {
+                crate::time::write_date(out, x)
             }
         }
         _ => match v.value(i, t) {

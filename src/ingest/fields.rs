@@ -413,6 +413,12 @@ fn convert(
                 )
             })?)
         }
+        DataType::Date => match v {
+            Val::Str(src) | Val::Num { src, .. } => {
+                Out::Int(crate::time::parse_date(text(src)).ok_or_else(|| not("a date", shown(v)))?)
+            }
+            _ => return Err(not("a date", shown(v))),
+        },
     })
 }
 

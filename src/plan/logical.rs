@@ -167,6 +167,14 @@ pub enum ScalarFunc {
     /// `date_diff(unit, start, end)` (DuckDB): the number of unit boundaries from
     /// `start` to `end`; weeks are whole 7-day spans of day boundaries.
     DateDiff(DiffUnit),
+    /// `make_date(year, month, day)` -> DATE; an impossible date is an error.
+    MakeDate,
+    /// `last_day(date)`: the last day of the date's month (DATE in, DATE out).
+    LastDay,
+    /// `timezone(zone, ts)` / `ts AT TIME ZONE zone`: the wall-clock time in `zone`
+    /// of the UTC instant `ts`, as a TIMESTAMP (the zone name was checked at bind
+    /// time).
+    AtTimeZone(Arc<str>),
     /// `to_timestamp(seconds)`: DOUBLE seconds since the epoch to TIMESTAMP
     /// (micros, rounded).
     ToTimestamp,

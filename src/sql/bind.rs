@@ -19,6 +19,7 @@ use crate::storage::Snapshot;
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
 mod catalog;
+mod dates;
 mod from;
 mod functions;
 mod operators;
@@ -915,22 +916,25 @@ impl<'a> Binder<'a> {
                         Ok(inner)
                     }
                     ast::UnaryOperator::Minus => {
-                        if let Expr::Literal { value, data_type } = &inner {
-                            match value {
-                                Value::Int(v) => {
-                                    return Ok(Expr::literal(
-                                        Value::Int(v.checked_neg().ok_or_else(|| {
-                                            self.err(span, "integer literal out of range")
-                                        })?),
-                                        *data_type,
-                                    ))
+                        match &inner {
+                            Expr::Literal { value, data_type } if is_numeric(*data_type) => {
+                                match value {
+                                    Value::Int(v) => {
+                                        return Ok(Expr::literal(
+                                            Value::Int(v.checked_neg().ok_or_else(|| {
+                                                self.err(span, "integer literal out of range")
+                                            })?),
+                                            *data_type,
+                                        ))
+                                    }
+                                    Value::Float(v) => {
+                                        return Ok(Expr::literal(Value::Float(-v), *data_type))
+                                    }
+                                    Value::Null => return Ok(inner),
+                                    _ => {}
                                 }
-                                Value::Float(v) => {
-                                    return Ok(Expr::literal(Value::Float(-v), *data_type))
-                                }
-                                Value::Null => return Ok(inner),
-                                _ => {}
                             }
+                            _ => {}
                         }
                         self.expect_numeric(&inner, expr.span(), "unary -")?;
                         Ok(Expr::Negate(Box::new(inner)))
@@ -1188,6 +1192,10 @@ impl<'a> Binder<'a> {
                 }
                 _ => Err(self.unsupported(span, "lambda functions")),
             },
+            A::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => self.at_time_zone(timestamp, time_zone),
             A::Substring {
                 expr,
                 substring_from,
@@ -1271,6 +1279,10 @@ impl<'a> Binder<'a> {
         if is_null_literal(&e) {
             return Ok(Expr::literal(Value::Null, DataType::Timestamp));
         }
+        if e.data_type() == DataType::Date {
+            // A DATE is midnight UTC of its day (DuckDB promotes it the same way).
+            return self.cast(e, DataType::Timestamp, span);
+        }
         if let Expr::Literal {
             value: Value::Str(_),
             ..
@@ -1314,8 +1326,10 @@ impl<'a> Binder<'a> {
         if let Expr::Literal { value, .. } = &x {
             let ok = matches!(value, Value::Null)
                 || (is_numeric(from) && is_numeric(to))
-                || (from == DataType::Varchar && matches!(to, DataType::Timestamp | DataType::Ip)
-                    || is_numeric(to));
+                || (from == DataType::Varchar
+                    && matches!(to, DataType::Timestamp | DataType::Ip | DataType::Date)
+                    || is_numeric(to))
+                || (from == DataType::Date && to == DataType::Timestamp);
             if ok {
                 return cast_literal(value, from, to)
                     .map(|v| Expr::literal(v, to))
@@ -1332,7 +1346,9 @@ impl<'a> Binder<'a> {
                 },
             });
         }
-        if is_numeric(from) && to == DataType::Double {
+        if (is_numeric(from) && to == DataType::Double)
+            || (from == DataType::Date && to == DataType::Timestamp)
+        {
             return Ok(Expr::Cast {
                 expr: Box::new(x),
                 to,
@@ -1397,7 +1413,14 @@ impl<'a> Binder<'a> {
             })?;
             return Ok((l, r));
         }
-        if lt == DataType::Varchar && matches!(rt, DataType::Timestamp) {
+        // DATE against TIMESTAMP: the date becomes midnight of its day (DuckDB).
+        if matches!((lt, rt), (DataType::Date, DataType::Timestamp)) {
+            return Ok((self.coerce_to(l, rt, ls)?, r));
+        }
+        if matches!((lt, rt), (DataType::Timestamp, DataType::Date)) {
+            return Ok((l, self.coerce_to(r, lt, rs)?));
+        }
+        if lt == DataType::Varchar && matches!(rt, DataType::Timestamp | DataType::Date) {
             return Ok((
                 Expr::Cast {
                     expr: Box::new(l),
@@ -1406,7 +1429,7 @@ impl<'a> Binder<'a> {
                 r,
             ));
         }
-        if rt == DataType::Varchar && matches!(lt, DataType::Timestamp) {
+        if rt == DataType::Varchar && matches!(lt, DataType::Timestamp | DataType::Date) {
             return Ok((
                 l,
                 Expr::Cast {
@@ -1420,6 +1443,9 @@ impl<'a> Binder<'a> {
 
     fn comparison(&self, op: BinaryOp, l: Expr, r: Expr, ls: Span, rs: Span) -> Result<Expr> {
         let (l, r) = self.coerce_compare(l, r, ls, rs)?;
+        if let Some(range) = dates::date_compare_as_range(op, &l, &r) {
+            return Ok(range);
+        }
         Ok(Expr::Binary {
             op,
             left: Box::new(l),
@@ -1514,6 +1540,11 @@ impl<'a> Binder<'a> {
                 })
             }
             op if op.is_comparison() => self.comparison(op, l, r, ls, rs),
+            BinaryOp::Add | BinaryOp::Sub
+                if l.data_type() == DataType::Date || r.data_type() == DataType::Date =>
+            {
+                self.date_arithmetic(bop, l, r, ls, rs)
+            }
             _ => {
                 let (lt, rt) = (l.data_type(), r.data_type());
                 let lnull = is_null_literal(&l);
@@ -1629,6 +1660,9 @@ impl<'a> Binder<'a> {
         if let Some(now) = self.bind_now(&name, f) {
             return Ok(now);
         }
+        if let Some(today) = self.bind_today(&name, f) {
+            return Ok(today);
+        }
         let list = match &f.args {
             ast::FunctionArguments::List(l) => l,
             ast::FunctionArguments::None => {
@@ -1707,6 +1741,9 @@ impl<'a> Binder<'a> {
                 span,
                 format!("DISTINCT is only allowed in aggregates, not {name}"),
             ));
+        }
+        if let Some(e) = self.bind_date_function(&name, &args, span)? {
+            return Ok(e);
         }
         let arity = |n: usize| -> Result<()> {
             if args.len() == n {
@@ -1796,16 +1833,13 @@ impl<'a> Binder<'a> {
                     data_type: DataType::Timestamp,
                 })
             }
-            "tostartofsecond" | "tostartofminute" | "tostartofhour" | "tostartofday"
-            | "tostartofmonth" | "tostartofyear" => {
+            "tostartofsecond" | "tostartofminute" | "tostartofhour" | "tostartofday" => {
                 arity(1)?;
                 let unit = match name.as_str() {
                     "tostartofsecond" => TruncUnit::Second,
                     "tostartofminute" => TruncUnit::Minute,
                     "tostartofhour" => TruncUnit::Hour,
-                    "tostartofday" => TruncUnit::Day,
-                    "tostartofmonth" => TruncUnit::Month,
-                    _ => TruncUnit::Year,
+                    _ => TruncUnit::Day,
                 };
                 let ts = self.bind_expr(args[0])?;
                 let ts = self.expect_timestamp(ts, args[0].span(), &name)?;
@@ -2075,6 +2109,12 @@ fn common_type(a: DataType, b: DataType) -> Option<DataType> {
     if a == b {
         return Some(a);
     }
+    if matches!(
+        (a, b),
+        (DataType::Date, DataType::Timestamp) | (DataType::Timestamp, DataType::Date)
+    ) {
+        return Some(DataType::Timestamp);
+    }
     if is_numeric(a) && is_numeric(b) {
         return Some(if a == DataType::Double || b == DataType::Double {
             DataType::Double
@@ -2097,7 +2137,9 @@ pub(crate) fn castable(from: DataType, to: DataType) -> bool {
         D::SmallInt | D::Integer | D::BigInt | D::Double => is_numeric(to) || to == D::Boolean,
         D::Boolean => is_int(to) || to == D::Double,
         D::Varchar => true,
-        D::Timestamp | D::Ip => false,
+        D::Timestamp => to == D::Date,
+        D::Date => to == D::Timestamp,
+        D::Ip => false,
     }
 }
 

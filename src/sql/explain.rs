@@ -136,7 +136,7 @@ fn agg_text(a: &AggExpr) -> String {
 fn literal(v: &Value, t: DataType) -> String {
     match v {
         Value::Str(s) => format!("'{s}'"),
-        Value::Int(_) if t == DataType::Timestamp => {
+        Value::Int(_) if matches!(t, DataType::Timestamp | DataType::Date) => {
             format!("'{}'", crate::value::format_value(v, t))
         }
         Value::Ip(_) => format!("'{}'", crate::value::format_value(v, t)),

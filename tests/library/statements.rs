@@ -374,6 +374,70 @@ fn typed_rows_and_columns() {
     assert_eq!(n, r.num_rows());
 }
 
+/// A DATE column goes through segments on disk (type tag 9) and comes back with
+/// its values, NULLs, zone maps and printing intact.
+#[test]
+fn date_columns_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = open(dir.path());
+        db.query("CREATE TABLE visits (d DATE, n INTEGER)").unwrap();
+        let mut sql = String::from("INSERT INTO visits VALUES (NULL, -1)");
+        // 2500 rows over 2.5 segments: one date per row, from 2023-12-01.
+        let first = logdb::time::days_from_civil(2023, 12, 1);
+        for i in 0..2500 {
+            let day = logdb::time::format_day(first + i / 10);
+            sql.push_str(&format!(", ('{day}', {i})"));
+        }
+        db.query(&sql).unwrap();
+    }
+    let db = open(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM visits"), 2501);
+    assert_eq!(count(&db, "SELECT count(*) FROM visits WHERE d IS NULL"), 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM visits WHERE d = '2024-01-01'"),
+        10
+    );
+    assert_eq!(count(&db, "SELECT max(d) - min(d) FROM visits"), 249);
+    let r = db
+        .query("SELECT min(d), max(d), typeof(max(d)) FROM visits")
+        .unwrap();
+    assert_eq!(r.columns[0].1, logdb::DataType::Date);
+    assert_eq!(r.text_rows()[0], ["2023-12-01", "2024-08-06", "DATE"]);
+    let d = db.query("DESCRIBE visits").unwrap().text_rows();
+    assert_eq!(d[0][1], "DATE");
+}
+
+/// `SET TimeZone` takes tz database names only and shows in current_setting.
+#[test]
+fn time_zone_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let mut s = Session::new(db);
+    let zone = |s: &mut Session| -> String {
+        let r = s.execute("SELECT current_setting('TimeZone')").unwrap();
+        r.text_rows()[0][0].clone()
+    };
+    assert_eq!(zone(&mut s), "UTC");
+    s.execute("SET TimeZone = 'Europe/Berlin'").unwrap();
+    assert_eq!(zone(&mut s), "Europe/Berlin");
+    s.execute("SET TIME ZONE 'America/New_York'").unwrap();
+    assert_eq!(zone(&mut s), "America/New_York");
+    // TIMESTAMP values are UTC instants whatever the session zone.
+    let r = s
+        .execute("SELECT TIMESTAMP '2024-07-01 12:00', TIMESTAMP '2024-07-01 12:00'::DATE")
+        .unwrap();
+    assert_eq!(r.text_rows()[0], ["2024-07-01 12:00:00", "2024-07-01"]);
+    let e = s.execute("SET timezone = 'Europe/Berlinn'").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("line 1, column 16: unknown time zone 'Europe/Berlinn'"),
+        "{e}"
+    );
+    s.execute("RESET TimeZone").unwrap();
+    assert_eq!(zone(&mut s), "UTC");
+}
+
 #[test]
 fn settings_live_in_the_session() {
     let dir = tempfile::tempdir().unwrap();
@@ -433,7 +497,7 @@ fn settings_live_in_the_session() {
         ("SET memory_limit = '100'", "unknown unit for memory: ''"),
         ("SET memory_limit = '5 XB'", "unknown unit for memory: 'xb'"),
         ("SET memory_limit = 'lots'", "invalid memory limit"),
-        ("SET nope = 1", "unrecognized configuration parameter 'nope'; known settings: memory_limit, threads, use_indexes"),
+        ("SET nope = 1", "unrecognized configuration parameter 'nope'; known settings: memory_limit, threads, TimeZone, use_indexes"),
         ("RESET nope", "unrecognized configuration parameter"),
         ("SELECT current_setting('nope')", "unrecognized configuration parameter"),
     ] {
@@ -644,9 +708,8 @@ fn statement_token_soup_never_panics() {
     }
 }
 
-/// With the `jiff` feature, TIMESTAMP cells read as `jiff::Timestamp` and as the
-/// UTC wall time `jiff::civil::DateTime`.
-#[cfg(feature = "jiff")]
+/// TIMESTAMP and DATE cells read as `jiff::Timestamp`, as the UTC wall time
+/// `jiff::civil::DateTime`, and as the text the shell prints.
 #[test]
 fn timestamps_read_as_jiff_types() {
     let dir = tempfile::tempdir().unwrap();
@@ -672,4 +735,10 @@ fn timestamps_read_as_jiff_types() {
         e.to_string(),
         "column 'n' is INTEGER and cannot be read as jiff::Timestamp"
     );
+
+    let r = db.query("SELECT DATE '2024-05-01' AS d").unwrap();
+    let row = r.iter().next().unwrap();
+    assert_eq!(row.get::<String>("d").unwrap(), "2024-05-01");
+    let d: jiff::civil::DateTime = row.get("d").unwrap();
+    assert_eq!(d, jiff::civil::date(2024, 5, 1).at(0, 0, 0, 0));
 }

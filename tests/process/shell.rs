@@ -182,6 +182,35 @@ fn every_output_mode() {
     );
 }
 
+/// DATE prints as `YYYY-MM-DD` in every mode (a string in JSON), next to a
+/// TIMESTAMP.
+#[test]
+fn dates_in_every_output_mode() {
+    let q = "SELECT DATE '2024-05-01' + 1 AS d, TIMESTAMP '2024-05-01 10:00' AS t";
+    let run = |mode: &str| ok(&["-o", mode, "-c", q]);
+    assert_eq!(
+        run("box"),
+        "\
+┌────────────┬─────────────────────┐
+│     d      │          t          │
+│    date    │      timestamp      │
+├────────────┼─────────────────────┤
+│ 2024-05-02 │ 2024-05-01 10:00:00 │
+└────────────┴─────────────────────┘
+"
+    );
+    assert_eq!(run("csv"), "d,t\n2024-05-02,2024-05-01 10:00:00\n");
+    assert_eq!(
+        run("json"),
+        "[{\"d\":\"2024-05-02\",\"t\":\"2024-05-01 10:00:00\"}]\n"
+    );
+    assert_eq!(run("line"), "d = 2024-05-02\nt = 2024-05-01 10:00:00\n");
+    assert_eq!(
+        run("markdown"),
+        "| d | t |\n|---|---|\n| 2024-05-02 | 2024-05-01 10:00:00 |\n"
+    );
+}
+
 #[test]
 fn bar_mode_needs_a_label_and_a_number() {
     let dir = tempfile::tempdir().unwrap();

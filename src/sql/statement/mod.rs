@@ -108,7 +108,7 @@ pub(crate) fn from_ast(statement: ast::Statement) -> Result<Statement> {
         s @ (S::CreateTable(_)
         | S::Insert(_)
         | S::ShowTables { .. }
-        | S::Set(ast::Set::SingleAssignment { .. })
+        | S::Set(ast::Set::SingleAssignment { .. } | ast::Set::SetTimeZone { .. })
         | S::Reset(_)
         | S::Delete(_)
         | S::Drop {
@@ -308,6 +308,14 @@ fn execute_other(db: &Db, options: &mut ExecOptions, s: &ast::Statement) -> Resu
             values,
         }) if !matches!(scope, Some(ast::ContextModifier::Local)) => {
             settings::set(options, variable, values, fallback)
+        }
+        // Postgres' `SET TIME ZONE 'zone'` is `SET TimeZone = 'zone'`.
+        S::Set(ast::Set::SetTimeZone {
+            local: false,
+            value,
+        }) => {
+            let name = ast::ObjectName::from(vec![ast::Ident::new("TimeZone")]);
+            settings::set(options, &name, std::slice::from_ref(value), fallback)
         }
         S::Reset(r) => settings::reset(options, &r.reset, fallback),
         S::Delete(d) => dml::delete(db, d, fallback),

@@ -19,9 +19,10 @@ enum Setting {
     Threads,
     MemoryLimit,
     UseIndexes,
+    TimeZone,
 }
 
-const SETTINGS: &str = "memory_limit, threads, use_indexes";
+const SETTINGS: &str = "memory_limit, threads, TimeZone, use_indexes";
 
 /// Most threads `SET threads` accepts.
 const MAX_THREADS: i64 = 1024;
@@ -31,6 +32,7 @@ fn setting_by_name(name: &str) -> Option<Setting> {
         "threads" | "worker_threads" => Some(Setting::Threads),
         "memory_limit" | "max_memory" => Some(Setting::MemoryLimit),
         "use_indexes" => Some(Setting::UseIndexes),
+        "timezone" => Some(Setting::TimeZone),
         _ => None,
     }
 }
@@ -52,11 +54,17 @@ fn reset_setting(options: &mut ExecOptions, s: Setting) {
         Setting::Threads => options.threads = d.threads,
         Setting::MemoryLimit => options.memory_limit = d.memory_limit,
         Setting::UseIndexes => options.use_indexes = d.use_indexes,
+        Setting::TimeZone => options.time_zone = d.time_zone,
     }
 }
 
 fn reset_all(options: &mut ExecOptions) {
-    for s in [Setting::Threads, Setting::MemoryLimit, Setting::UseIndexes] {
+    for s in [
+        Setting::Threads,
+        Setting::MemoryLimit,
+        Setting::UseIndexes,
+        Setting::TimeZone,
+    ] {
         reset_setting(options, s);
     }
 }
@@ -146,6 +154,18 @@ pub(super) fn set(
                 Ok(Value::Bool(b)) => b,
                 _ => return Err(err_at(span, fallback, "use_indexes needs true or false")),
             }
+        }
+        Setting::TimeZone => {
+            let Value::Str(name) = &v else {
+                return Err(err_at(
+                    span,
+                    fallback,
+                    "TimeZone needs a zone name in quotes",
+                ));
+            };
+            // Checked against the tz database now, so a typo fails at SET.
+            crate::exec::date::time_zone(name.trim()).map_err(|e| err_at(span, fallback, e))?;
+            options.time_zone = name.trim().into();
         }
     }
     Ok(success())
@@ -261,6 +281,10 @@ pub(super) fn current_setting(
             Value::Str(crate::value::format_bytes(options.memory_limit as u64).into()),
         ),
         Setting::UseIndexes => (DataType::Boolean, Value::Bool(options.use_indexes)),
+        Setting::TimeZone => (
+            DataType::Varchar,
+            Value::Str(options.time_zone.as_ref().into()),
+        ),
     };
     let mut c = Column::new(ColumnData::empty(t.physical()));
     push_value(&mut c, &v);

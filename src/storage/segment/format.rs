@@ -291,6 +291,7 @@ fn type_tag(t: DataType) -> u8 {
         DataType::Boolean => 6,
         DataType::Varchar => 7,
         DataType::Ip => 8,
+        DataType::Date => 9,
     }
 }
 
@@ -304,6 +305,7 @@ fn type_from_tag(t: u8) -> Result<DataType, WireError> {
         6 => DataType::Boolean,
         7 => DataType::Varchar,
         8 => DataType::Ip,
+        9 => DataType::Date,
         _ => return Err(WireError(format!("unknown type tag {t}"))),
     })
 }

@@ -117,6 +117,8 @@ enum Cell<'a> {
     Null,
     Int(i64),
     Timestamp(i64),
+    /// Days since 1970-01-01.
+    Date(i64),
     Float(f64),
     Bool(bool),
     Text(&'a str),
@@ -170,6 +172,7 @@ impl<'a> Table<'a> {
             ColumnData::Int64(v) if self.columns()[c].1 == DataType::Timestamp => {
                 Cell::Timestamp(v[r])
             }
+            ColumnData::Int64(v) if self.columns()[c].1 == DataType::Date => Cell::Date(v[r]),
             ColumnData::Int64(v) => Cell::Int(v[r]),
             ColumnData::Float64(v) => Cell::Float(v[r]),
             ColumnData::Bool(v) => Cell::Bool(v[r]),
@@ -187,6 +190,7 @@ fn write_cell(buf: &mut String, cell: Cell<'_>, null_text: &str) {
             let _ = write!(buf, "{x}");
         }
         Cell::Timestamp(t) => logdb::time::write_timestamp(buf, t),
+        Cell::Date(d) => logdb::time::write_date(buf, d),
         Cell::Float(x) => buf.push_str(&logdb::value::format_float(x)),
         Cell::Bool(b) => buf.push_str(if b { "true" } else { "false" }),
         Cell::Text(s) => buf.push_str(s),
@@ -212,6 +216,7 @@ fn type_label(t: DataType) -> &'static str {
         DataType::Boolean => "boolean",
         DataType::Varchar => "varchar",
         DataType::Ip => "ip",
+        DataType::Date => "date",
     }
 }
 

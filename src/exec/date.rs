@@ -1,0 +1,140 @@
+//! DATE and time-zone kernels: `make_date`, `last_day` and `AT TIME ZONE`.
+//!
+//! Dates are days since 1970-01-01; timestamps are UTC microseconds. The zone of
+//! `AT TIME ZONE` was checked at bind time; it is looked up once per batch (jiff
+//! caches the parsed zone), and each row costs one offset lookup.
+
+use std::borrow::Cow;
+
+use super::vector::{self, VData, Vector};
+use crate::column::Bitmap;
+use crate::error::{Error, Result};
+use crate::plan::ScalarFunc;
+use crate::schema::DataType;
+use crate::time::{civil_from_days, days_from_civil, is_valid_date, MICROS_PER_SECOND};
+
+/// Evaluates a date kernel; `valid` is the AND of the arguments' validities.
+pub fn eval(
+    f: &ScalarFunc,
+    args: &[Cow<'_, Vector>],
+    len: usize,
+    valid: Option<Bitmap>,
+) -> Result<Vector> {
+    let ok = |i: usize| valid.as_ref().is_none_or(|b| b.get(i));
+    let out = match f {
+        ScalarFunc::MakeDate => {
+            let (y, m, d) = (
+                vector::ints(&args[0], len)?,
+                vector::ints(&args[1], len)?,
+                vector::ints(&args[2], len)?,
+            );
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                out.push(if ok(i) {
+                    make_date(y[i], m[i], d[i])?
+                } else {
+                    0
+                });
+            }
+            out
+        }
+        ScalarFunc::LastDay => {
+            let x = vector::ints(&args[0], len)?;
+            x.iter().map(|&d| last_day(d)).collect()
+        }
+        ScalarFunc::AtTimeZone(zone) => {
+            let tz = time_zone(zone)?;
+            let x = vector::ints(&args[0], len)?;
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                out.push(if ok(i) { wall_clock(&tz, x[i])? } else { 0 });
+            }
+            out
+        }
+        _ => return Err(Error::Internal("not a date kernel".into())),
+    };
+    Ok(Vector::new(VData::Int(out), valid))
+}
+
+/// The DATE `year-month-day`; an impossible date is an error (DuckDB's words).
+pub fn make_date(year: i64, month: i64, day: i64) -> Result<i64> {
+    let range = DataType::Date.int_range().unwrap_or((i64::MIN, i64::MAX));
+    let fits = |m: i64, d: i64| u32::try_from(m).ok().zip(u32::try_from(d).ok());
+    match fits(month, day) {
+        Some((m, d)) if (-290_000..=290_000).contains(&year) && is_valid_date(year, m, d) => {
+            let days = days_from_civil(year, m, d);
+            if days >= range.0 && days <= range.1 {
+                return Ok(days);
+            }
+        }
+        _ => {}
+    }
+    Err(Error::InvalidInput(format!(
+        "Conversion Error: Date out of range: {year}-{month}-{day}"
+    )))
+}
+
+/// The last day of the month holding `days`.
+pub fn last_day(days: i64) -> i64 {
+    let (y, m, _) = civil_from_days(days);
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    days_from_civil(ny, nm, 1) - 1
+}
+
+/// A time zone from the tz database by name (`Europe/Berlin`, `UTC`, ...).
+pub fn time_zone(name: &str) -> Result<jiff::tz::TimeZone> {
+    jiff::tz::TimeZone::get(name).map_err(|_| {
+        Error::InvalidInput(format!(
+            "unknown time zone '{name}': use a tz database name such as 'Europe/Berlin' \
+             or 'UTC'"
+        ))
+    })
+}
+
+/// The local wall-clock time in `tz` of the UTC instant `ts` (micros), as
+/// microseconds of a zone-less TIMESTAMP.
+pub fn wall_clock(tz: &jiff::tz::TimeZone, ts: i64) -> Result<i64> {
+    let instant = jiff::Timestamp::from_microsecond(ts).map_err(|_| {
+        Error::InvalidInput(format!(
+            "Out of Range Error: timestamp {} is outside the range of time zone \
+             conversion (years -9999 to 9999)",
+            crate::time::format_timestamp(ts)
+        ))
+    })?;
+    let offset = tz.to_offset(instant).seconds() as i64;
+    ts.checked_add(offset * MICROS_PER_SECOND)
+        .ok_or_else(|| Error::InvalidInput("Out of Range Error: timestamp out of range".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{format_day, format_timestamp, parse_timestamp};
+
+    #[test]
+    fn dates_from_parts_and_month_ends() {
+        assert_eq!(format_day(make_date(2024, 2, 29).unwrap()), "2024-02-29");
+        assert!(make_date(2023, 2, 29).is_err());
+        assert!(make_date(2024, -1, 1).is_err());
+        assert!(make_date(i64::MAX, 1, 1).is_err());
+        let d = make_date(2024, 2, 3).unwrap();
+        assert_eq!(format_day(last_day(d)), "2024-02-29");
+        assert_eq!(
+            format_day(last_day(make_date(2023, 12, 5).unwrap())),
+            "2023-12-31"
+        );
+    }
+
+    #[test]
+    fn wall_clock_follows_daylight_saving() {
+        let tz = time_zone("Europe/Berlin").unwrap();
+        let at = |s: &str| format_timestamp(wall_clock(&tz, parse_timestamp(s).unwrap()).unwrap());
+        assert_eq!(at("2024-07-01 12:00:00"), "2024-07-01 14:00:00");
+        assert_eq!(at("2024-01-01 12:00:00"), "2024-01-01 13:00:00");
+        // The spring-forward instant: 01:00 UTC is 03:00 CEST.
+        assert_eq!(at("2024-03-31 00:59:59"), "2024-03-31 01:59:59");
+        assert_eq!(at("2024-03-31 01:00:00"), "2024-03-31 03:00:00");
+        assert!(time_zone("Mars/Olympus").is_err());
+        assert!(wall_clock(&tz, i64::MAX).is_err());
+    }
+}
