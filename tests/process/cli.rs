@@ -480,7 +480,10 @@ fn demo_runs_end_to_end_on_a_small_input() {
         !dir.path().join("access.log").exists(),
         "the generated log is deleted once imported (only the database is left)"
     );
-    assert!(out.contains("rm -r "), "the demo says how to remove it:\n{out}");
+    assert!(
+        out.contains("rm -r "),
+        "the demo says how to remove it:\n{out}"
+    );
 }
 
 #[test]

@@ -177,9 +177,8 @@ pub fn run(args: DemoArgs, out: &mut impl Write) -> Result<()> {
 
 /// Whether an executable named `name` is in a directory of `PATH`.
 fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(name).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
 }
 
 /// A value as the text inside a SQL string literal.
