@@ -470,6 +470,19 @@ fn extend_batch(a: &mut Batch, b: Batch) {
     }
 }
 
+/// Lines read ahead of the import from the first input: to detect the format
+/// (`auto`), to infer a records file's columns, or none for a given line format (so
+/// a slow pipe is imported as its lines arrive).
+fn lines_ahead(format: &str) -> Option<usize> {
+    if format == "auto" {
+        Some(detect::DETECT_LINES)
+    } else if needs_sample(format) {
+        Some(SAMPLE_LINES)
+    } else {
+        None
+    }
+}
+
 /// Formats whose columns depend on the data: their parser needs a sample of the first
 /// lines (and csv/tsv their header).
 fn needs_sample(format: &str) -> bool {
@@ -701,13 +714,7 @@ pub fn import(
     // format, or to infer columns); they are replayed ahead of the rest of it, so
     // this works on stdin too. A format given for plain lines reads nothing ahead, so
     // a slow pipe is imported as its lines arrive.
-    let ahead = if opts.format == "auto" {
-        Some(detect::DETECT_LINES)
-    } else if needs_sample(&opts.format) {
-        Some(SAMPLE_LINES)
-    } else {
-        None
-    };
+    let ahead = lines_ahead(&opts.format);
     let mut sampled = match (ahead, inputs.first()) {
         (Some(lines), Some(src)) => Some(Sampled::open(src, lines)?),
         _ => None,
@@ -1161,13 +1168,7 @@ pub fn follow(
     use std::sync::atomic::Ordering;
 
     let name = path.display().to_string();
-    let ahead = if opts.format == "auto" {
-        Some(detect::DETECT_LINES)
-    } else if needs_sample(&opts.format) {
-        Some(SAMPLE_LINES)
-    } else {
-        None
-    };
+    let ahead = lines_ahead(&opts.format);
     let mut sampled = match ahead {
         Some(lines) => Some(Sampled::open(&Source::Path(path.to_path_buf()), lines)?),
         None => None,
