@@ -520,21 +520,88 @@ impl Db {
         if let (Some((k, v)), Some(t)) = (checkpoint, txn.manifest.tables.get_mut(&key)) {
             t.checkpoints.insert(k.to_string(), v.to_string());
         }
-        let entry = &txn.manifest.tables[&key];
-        let schema = entry.schema.clone();
-        batch.validate(&schema)?;
         let rows = batch.num_rows();
         if rows == 0 && checkpoint.is_none() {
+            batch.validate(&txn.manifest.tables[&key].schema)?;
             return Ok(AppendStats {
                 generation: txn.manifest.generation,
                 ..Default::default()
             });
         }
+        let mut stats = self.add_rows(&mut txn, &key, batch)?;
+        stats.generation = self.commit(txn)?;
+        Ok(stats)
+    }
+
+    /// Creates table `name` holding `rows` (checked against `schema`) in one commit.
+    /// With `replace`, a table of that name (any case) is dropped in the same
+    /// commit: after a crash the database holds the old table or the new one with
+    /// all its rows, never neither (`CREATE OR REPLACE TABLE`). Without it, an
+    /// existing table is an error.
+    pub fn create_table_with_rows(
+        &self,
+        name: &str,
+        schema: TableSchema,
+        rows: Option<&Batch>,
+        replace: bool,
+    ) -> Result<AppendStats> {
+        validate_table_name(name)?;
+        schema.validate()?;
+        let _g = self.write_guard()?;
+        let mut txn = self.begin()?;
+        let old = txn
+            .manifest
+            .tables
+            .keys()
+            .find(|t| t.eq_ignore_ascii_case(name))
+            .cloned();
+        if let Some(old) = old {
+            if !replace {
+                return Err(Error::InvalidInput(format!(
+                    "table '{name}' already exists"
+                )));
+            }
+            if let Some(t) = txn.manifest.tables.remove(&old) {
+                txn.removed.extend(
+                    t.partitions
+                        .iter()
+                        .flat_map(|p| p.segments.iter().map(|s| s.file.clone())),
+                );
+            }
+        }
+        txn.manifest.tables.insert(
+            name.to_string(),
+            TableEntry {
+                schema,
+                options: TableOptions {
+                    hour_split_rows: self.inner.options.hour_split_rows,
+                },
+                partitions: Vec::new(),
+                checkpoints: BTreeMap::new(),
+            },
+        );
+        let mut stats = match rows {
+            Some(b) if b.num_rows() > 0 => self.add_rows(&mut txn, name, b)?,
+            Some(b) => {
+                b.validate(&txn.manifest.tables[name].schema)?;
+                AppendStats::default()
+            }
+            None => AppendStats::default(),
+        };
+        stats.generation = self.commit(txn)?;
+        Ok(stats)
+    }
+
+    /// Writes `batch` into table `key` of the transaction: rows routed to their
+    /// partitions (by day or hour of their time for a log table), segments written,
+    /// the manifest of `txn` updated (not committed).
+    fn add_rows(&self, txn: &mut Txn, key: &str, batch: &Batch) -> Result<AppendStats> {
+        let entry = &txn.manifest.tables[key];
+        let schema = entry.schema.clone();
+        batch.validate(&schema)?;
+        let rows = batch.num_rows();
         if rows == 0 {
-            return Ok(AppendStats {
-                generation: self.commit(txn)?,
-                ..Default::default()
-            });
+            return Ok(AppendStats::default());
         }
         let mut stats = AppendStats {
             rows: rows as u64,
@@ -542,7 +609,7 @@ impl Db {
         };
         match schema.time_index() {
             None => {
-                self.write_partition_rows(&mut txn, &key, 0, Granularity::All, batch, &mut stats)?;
+                self.write_partition_rows(txn, key, 0, Granularity::All, batch, &mut stats)?;
             }
             Some(t) => {
                 if batch.columns[t].null_count() > 0 {
@@ -559,8 +626,8 @@ impl Db {
                 if sorted && time::day_start(ts[0]) == time::day_start(ts[rows - 1]) {
                     // The common case: one day of time-ordered lines, no copy needed.
                     self.append_day(
-                        &mut txn,
-                        &key,
+                        txn,
+                        key,
                         time::day_start(ts[0]),
                         Cow::Borrowed(batch),
                         &mut stats,
@@ -575,13 +642,12 @@ impl Db {
                             + order[start..]
                                 .partition_point(|&i| time::day_start(ts[i as usize]) == day);
                         let day_batch = batch.take(&order[start..end]);
-                        self.append_day(&mut txn, &key, day, Cow::Owned(day_batch), &mut stats)?;
+                        self.append_day(txn, key, day, Cow::Owned(day_batch), &mut stats)?;
                         start = end;
                     }
                 }
             }
         }
-        stats.generation = self.commit(txn)?;
         Ok(stats)
     }
 

@@ -19,6 +19,8 @@
 //! - operators over materialized batches: `materialized.rs` (Filter, Project),
 //!   `hash_aggregate.rs`, `join.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
 //!   `distinct.rs`, `window/` (Window: window functions);
+//! - table functions (`TableFunction`: `range`, `generate_series`), producing
+//!   batches as they run: `table_function.rs`;
 //! - below them: aggregate states in `agg/`, group keys in `group.rs`,
 //!   expression evaluation in `vector.rs` and `functions.rs`.
 
@@ -47,6 +49,7 @@ mod sort;
 pub mod stack;
 pub mod stream;
 mod subquery;
+pub mod table_function;
 mod topn_agg;
 pub mod vector;
 mod window;
@@ -186,6 +189,9 @@ fn run_streamed(
     };
     match (&p.op, p.node) {
         (Operator::HashJoin { .. }, _) => run_join(snapshot, p, opts, stats, None, &mut counted)?,
+        (Operator::TableFunction { .. }, LogicalPlan::TableFunction { func, .. }) => {
+            table_function::run(func, opts, None, &mut counted)?
+        }
         (Operator::ScanProject { info, exprs, .. }, _) => {
             // The scan's worker threads hand over each segment's rows in turn.
             let emit = std::sync::Mutex::new(&mut counted);
@@ -368,6 +374,17 @@ fn run_operator(
             let mut copy = pool.reservation("materialized rows");
             copy.resize(batches.iter().map(Batch::heap_bytes).sum())?;
             Ok(batches.clone())
+        }
+        (Operator::TableFunction { .. }, LogicalPlan::TableFunction { func, .. }) => {
+            // Materialized (no folding operator above): every batch is counted.
+            let mut out = Vec::new();
+            let mut mem = pool.reservation("table function output");
+            table_function::run(func, opts, row_budget, &mut |b| {
+                mem.grow(b.heap_bytes())?;
+                out.push(b);
+                Ok(())
+            })?;
+            Ok(out)
         }
         (Operator::OneRow, _) => {
             let mut c = Column::new(ColumnData::Bool(vec![true]));

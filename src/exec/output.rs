@@ -35,11 +35,13 @@ use crate::schema::DataType;
 use crate::storage::Snapshot;
 
 /// Whether the output of `p` is handed over while it is produced (see the module
-/// documentation): the scan pipeline with a projection, a hash join, or a Filter
-/// or Project over one.
+/// documentation): the scan pipeline with a projection, a hash join, a table
+/// function, or a Filter or Project over one.
 pub fn streams_output(p: &PhysicalPlan<'_>) -> bool {
     match p.op {
-        Operator::ScanProject { .. } | Operator::HashJoin { .. } => true,
+        Operator::ScanProject { .. }
+        | Operator::HashJoin { .. }
+        | Operator::TableFunction { .. } => true,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_output),
         _ => false,
     }

@@ -89,6 +89,12 @@ pub enum Operator<'a> {
     },
     Union,
     Values,
+    /// A table function (`range(n)`) producing its rows batch by batch;
+    /// `streamed`: they go into the HashAggregate or TopN above it (through any
+    /// Filter and Project) instead of being materialized.
+    TableFunction {
+        streamed: bool,
+    },
     OneRow,
     /// A full sort.
     Sort,
@@ -117,6 +123,7 @@ impl PhysicalPlan<'_> {
             Operator::HashJoin { .. } => "HashJoin",
             Operator::Union => "Union",
             Operator::Values => "Values",
+            Operator::TableFunction { .. } => "TableFunction",
             Operator::OneRow => "OneRow",
             Operator::Sort => "Sort",
             Operator::TopN => "TopN",
@@ -149,9 +156,9 @@ impl std::fmt::Debug for PhysicalPlan<'_> {
 }
 
 /// The input of an operator that folds its input batch by batch (HashAggregate,
-/// TopN): a scan's rows, or a join's output through any Filter and Project over
-/// it, stream into it, so that only the groups or the top rows are held, however
-/// many rows come.
+/// TopN): a scan's rows, or a join's or a table function's output through any
+/// Filter and Project over it, stream into it, so that only the groups or the top
+/// rows are held, however many rows come.
 fn folded_input<'a>(
     snapshot: &Snapshot,
     input: &'a LogicalPlan,
@@ -161,7 +168,10 @@ fn folded_input<'a>(
     while let LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } = below {
         below = input;
     }
-    if !matches!(below, LogicalPlan::Join { .. }) {
+    if !matches!(
+        below,
+        LogicalPlan::Join { .. } | LogicalPlan::TableFunction { .. }
+    ) {
         let mut p = plan(snapshot, input, opts)?;
         if let Operator::ScanProject { streamed, .. } = &mut p.op {
             *streamed = true;
@@ -172,6 +182,11 @@ fn folded_input<'a>(
         LogicalPlan::Join { left, right, .. } => {
             hash_join(snapshot, input, left, right, true, opts)?
         }
+        LogicalPlan::TableFunction { .. } => PhysicalPlan {
+            node: input,
+            op: Operator::TableFunction { streamed: true },
+            children: Vec::new(),
+        },
         LogicalPlan::Project { input: inner, .. } => PhysicalPlan {
             node: input,
             op: Operator::Project,
@@ -187,10 +202,12 @@ fn folded_input<'a>(
 }
 
 /// Whether `p` streams its output batch by batch into its parent: a streamed
-/// HashJoin or ScanProject, or a Filter or Project over one.
+/// HashJoin, ScanProject or TableFunction, or a Filter or Project over one.
 pub fn streams_into_parent(p: &PhysicalPlan<'_>) -> bool {
     match p.op {
-        Operator::HashJoin { streamed } | Operator::ScanProject { streamed, .. } => streamed,
+        Operator::HashJoin { streamed }
+        | Operator::ScanProject { streamed, .. }
+        | Operator::TableFunction { streamed } => streamed,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_into_parent),
         _ => false,
     }
@@ -307,6 +324,7 @@ pub fn plan<'a>(
                 .collect::<Result<_>>()?,
         },
         LogicalPlan::Values { .. } => leaf(Operator::Values),
+        LogicalPlan::TableFunction { .. } => leaf(Operator::TableFunction { streamed: false }),
         LogicalPlan::OneRow => leaf(Operator::OneRow),
         LogicalPlan::Sort {
             input, fetch: None, ..

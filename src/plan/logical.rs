@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::column::Value;
 pub use crate::index::ZonePredicate;
 use crate::plan::literal_set::LiteralSetCache;
+use crate::plan::table_function::TableFunc;
 use crate::plan::window::WindowExpr;
 use crate::schema::{DataType, TableSchema};
 
@@ -712,6 +713,12 @@ pub enum LogicalPlan {
         columns: Vec<(String, DataType)>,
         batches: Vec<crate::column::Batch>,
     },
+    /// A table function in FROM (`range(10)`): rows produced while the query runs,
+    /// batch by batch. `columns` are the output names and types.
+    TableFunction {
+        func: TableFunc,
+        columns: Vec<(String, DataType)>,
+    },
 }
 
 /// Join semantics.
@@ -785,16 +792,19 @@ impl LogicalPlan {
             }
             LogicalPlan::Union { inputs } => inputs.first().map_or(Vec::new(), |i| i.schema()),
             LogicalPlan::OneRow => vec![("one_row".into(), DataType::Boolean)],
-            LogicalPlan::Values { columns, .. } => columns.clone(),
+            LogicalPlan::Values { columns, .. } | LogicalPlan::TableFunction { columns, .. } => {
+                columns.clone()
+            }
         }
     }
 
     /// The inputs of this node.
     pub fn inputs(&self) -> Vec<&LogicalPlan> {
         match self {
-            LogicalPlan::Scan { .. } | LogicalPlan::OneRow | LogicalPlan::Values { .. } => {
-                Vec::new()
-            }
+            LogicalPlan::Scan { .. }
+            | LogicalPlan::OneRow
+            | LogicalPlan::Values { .. }
+            | LogicalPlan::TableFunction { .. } => Vec::new(),
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }
@@ -810,9 +820,10 @@ impl LogicalPlan {
     /// The inputs of this node, mutably.
     pub fn inputs_mut(&mut self) -> Vec<&mut LogicalPlan> {
         match self {
-            LogicalPlan::Scan { .. } | LogicalPlan::OneRow | LogicalPlan::Values { .. } => {
-                Vec::new()
-            }
+            LogicalPlan::Scan { .. }
+            | LogicalPlan::OneRow
+            | LogicalPlan::Values { .. }
+            | LogicalPlan::TableFunction { .. } => Vec::new(),
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }

@@ -590,7 +590,7 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
             (LogicalPlan::Union { inputs }, identity(width))
         }
         LogicalPlan::OneRow => (LogicalPlan::OneRow, vec![0]),
-        v @ LogicalPlan::Values { .. } => {
+        v @ (LogicalPlan::Values { .. } | LogicalPlan::TableFunction { .. }) => {
             let width = v.schema().len();
             (v, identity(width))
         }
@@ -641,6 +641,7 @@ pub fn estimate_rows(plan: &LogicalPlan, snapshot: &Snapshot) -> u64 {
         LogicalPlan::Union { inputs } => inputs.iter().map(|i| estimate_rows(i, snapshot)).sum(),
         LogicalPlan::OneRow => 1,
         LogicalPlan::Values { batches, .. } => batches.iter().map(|b| b.num_rows() as u64).sum(),
+        LogicalPlan::TableFunction { func, .. } => func.rows(),
     }
 }
 

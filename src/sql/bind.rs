@@ -23,6 +23,7 @@ mod dates;
 mod from;
 mod functions;
 mod operators;
+mod table_functions;
 mod window;
 
 use from::{Cte, Scope};
@@ -129,7 +130,13 @@ impl<'a> Binder<'a> {
         self.allow_aggs = true;
         self.win.allowed = true;
         let mut items = Vec::new();
-        for item in &select.projection {
+        // DuckDB's `FROM t` without a select list selects `*`.
+        let star = [ast::SelectItem::Wildcard(Default::default())];
+        let projection = match select.flavor {
+            ast::SelectFlavor::FromFirstNoSelect if select.projection.is_empty() => &star[..],
+            _ => &select.projection[..],
+        };
+        for item in projection {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     let expr = self.bind_expr(e)?;

@@ -329,6 +329,16 @@ fn render(
             let _ = writeln!(out, "{pad}Values: rows={rows}{}", measured(plan));
             None
         }
+        LogicalPlan::TableFunction { func, .. } => {
+            let _ = writeln!(
+                out,
+                "{pad}TableFunction: {} rows={}{}",
+                func.describe(),
+                func.rows(),
+                measured(plan)
+            );
+            None
+        }
     };
     // Subqueries inside this node's expressions (EXPLAIN without ANALYZE).
     for (what, s) in subqueries(plan) {
@@ -540,6 +550,17 @@ fn render_physical(
             if let LogicalPlan::Values { batches, .. } = p.node {
                 let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
                 let _ = writeln!(out, "{pad}{name}: rows={rows}{measured}");
+            }
+        }
+        Operator::TableFunction { streamed } => {
+            if let LogicalPlan::TableFunction { func, .. } = p.node {
+                let _ = writeln!(
+                    out,
+                    "{pad}{name}: {} rows={}{}{measured}",
+                    func.describe(),
+                    func.rows(),
+                    streamed_text(*streamed)
+                );
             }
         }
     }

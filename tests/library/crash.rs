@@ -4,7 +4,7 @@
 //! The recovered database must then accept and keep new writes.
 //!
 //! Each seed picks a workload (tables, appends that cross days or arrive late, hourly
-//! partitions, compactions, retention), a crash point among the workload's mutating
+//! partitions, compactions, retention; the small workload also replaces tables), a crash point among the workload's mutating
 //! operations, and a crash mode (cycling Drop, Torn 512, Torn 4096, Mixed).
 //!
 //! - `LOGDB_CRASH_SEEDS=N cargo test --test crash` runs seeds `0..N` (default 1000).
@@ -39,6 +39,9 @@ enum Step {
     Append(&'static str, Batch),
     Compact(&'static str),
     DropBefore(&'static str, i64),
+    /// `CREATE OR REPLACE TABLE .. AS`: the old table out, the new one with its
+    /// rows in, one commit.
+    Replace(&'static str, TableSchema, Batch),
 }
 
 /// Database options and the operations to run after opening.
@@ -62,6 +65,9 @@ impl Model {
             }
             Step::Append(t, batch) => self.tables.entry(t).or_default().extend(batch_rows(batch)),
             Step::Compact(_) => {}
+            Step::Replace(t, _, batch) => {
+                self.tables.insert(t, batch_rows(batch));
+            }
             Step::DropBefore(t, cut) => {
                 // Cuts fall on day boundaries, so "partition ends at or before the cut"
                 // is exactly "row time before the cut", for day and hour partitions.
@@ -188,6 +194,14 @@ impl Workload {
                 LOGS,
                 log_batch(&schema, 4, T0 + DAY + 4 * HOUR + 4, 60_000_000, 90),
             ),
+            // Replaced tables: never neither the old nor the new one.
+            Step::Replace(KV, kv_schema(), kv_batch(5, 60)),
+            // 22:00 to 01:00: segments in two new day partitions in the same commit.
+            Step::Replace(
+                LOGS,
+                schema.clone(),
+                log_batch(&schema, 6, T0 + 22 * HOUR + 6, 60_000_000, 180),
+            ),
         ];
         Workload {
             max_segment_rows: 100,
@@ -236,6 +250,9 @@ fn run_step(db: &Db, step: &Step) -> logdb::Result<()> {
         Step::Append(t, batch) => db.append(t, batch).map(drop),
         Step::Compact(t) => db.compact(t).map(drop),
         Step::DropBefore(t, cut) => db.drop_partitions_before(t, *cut).map(drop),
+        Step::Replace(t, schema, batch) => db
+            .create_table_with_rows(t, schema.clone(), Some(batch), true)
+            .map(drop),
     }
 }
 

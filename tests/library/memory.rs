@@ -825,3 +825,63 @@ fn in_subquery_results_count_against_the_limit() {
         assert_exhausted(run(&db, sql, &opts(2 << 20)), sql);
     }
 }
+
+/// A table function's rows stream into the aggregate or top-N above it, batch by
+/// batch (a range of 100M rows is counted under a 1 MiB limit), a LIMIT stops it
+/// after its rows, a cancel flag stops it, and its output counts against the limit
+/// where it is materialized.
+#[test]
+fn table_function_rows_stream_and_stop_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let limit = opts(1 << 20);
+    let count = "SELECT count(*) FROM range(100000000)";
+    let (got, peak) = run(&db, count, &limit).unwrap();
+    assert_eq!(got, vec![vec![Value::Int(100_000_000)]]);
+    assert!(peak < 1 << 20, "{peak}");
+    // Grouped, through a filter and a projection.
+    let grouped = "SELECT i % 3, count(*), sum(i) FROM range(3000000) t(i) \
+                   WHERE i % 2 = 0 GROUP BY 1 ORDER BY 1";
+    let mut want = [(0i64, 0i64); 3];
+    for i in (0..3_000_000i64).filter(|i| i % 2 == 0) {
+        want[(i % 3) as usize].0 += 1;
+        want[(i % 3) as usize].1 += i;
+    }
+    let want: Vec<Vec<Value>> = want
+        .iter()
+        .enumerate()
+        .map(|(k, &(c, s))| vec![Value::Int(k as i64), Value::Int(c), Value::Int(s)])
+        .collect();
+    assert_eq!(run(&db, grouped, &limit).unwrap().0, want);
+    let top = "SELECT i FROM range(10000000) t(i) ORDER BY i DESC LIMIT 3";
+    assert_eq!(
+        run(&db, top, &limit).unwrap().0,
+        [9_999_999, 9_999_998, 9_999_997].map(|v| vec![Value::Int(v)])
+    );
+    // A LIMIT stops a range of 10^15 rows after its first batch.
+    let start = std::time::Instant::now();
+    let few = "SELECT * FROM generate_series(1000000000000000) LIMIT 5 OFFSET 2";
+    assert_eq!(
+        run(&db, few, &limit).unwrap().0,
+        (2..7).map(|v| vec![Value::Int(v)]).collect::<Vec<_>>()
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    // Materialized, every row is counted.
+    let all = "SELECT * FROM range(10000000)";
+    match run(&db, all, &limit) {
+        Err(Error::ResourcesExhausted(m)) => {
+            assert!(m.ends_with("in table function output"), "{m}")
+        }
+        other => panic!("{all}: expected ResourcesExhausted, got {other:?}"),
+    }
+    // A raised cancel flag stops the function before its first batch.
+    let flag = Arc::new(AtomicBool::new(true));
+    let o = ExecOptions {
+        cancel: Some(flag),
+        ..opts(usize::MAX)
+    };
+    match run(&db, "SELECT count(*) FROM range(1000000000000)", &o) {
+        Err(Error::Cancelled) => {}
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+}

@@ -22,6 +22,7 @@ const OPERATORS: &[&str] = &[
     "HashJoin",
     "Union",
     "Values",
+    "TableFunction",
     "OneRow",
     "Sort",
     "TopN",
@@ -239,6 +240,21 @@ fn explain_names_what_runs_for_the_everyday_questions() {
             "HashJoin",
         ),
         ("SELECT 1 + 1", "OneRow"),
+        // Table functions: streamed into an aggregate or a top-N, or materialized.
+        (
+            "SELECT i % 7, count(*) FROM range(100000) t(i) WHERE i % 2 = 0 GROUP BY 1",
+            "TableFunction",
+        ),
+        (
+            "SELECT * FROM generate_series(5, 500000, 5) ORDER BY 1 DESC LIMIT 3",
+            "TableFunction",
+        ),
+        (
+            "SELECT l.uid, count(*) FROM logs l JOIN range(1, 20) r(i) \
+             ON l.uid = 'u' || CAST(r.i AS VARCHAR) GROUP BY 1",
+            "TableFunction",
+        ),
+        ("SELECT * FROM range(10) LIMIT 3", "TableFunction"),
         ("SELECT uri FROM logs LIMIT 3", "Limit"),
         (
             "SELECT uri, bytes FROM logs WHERE bytes > (SELECT avg(bytes) FROM logs) \

@@ -592,7 +592,7 @@ fn bad_statements_fail_cleanly() {
         "CREATE TABLE x (ts TIMESTAMP) WITH (time_column = 'nope')",
         "CREATE TABLE x (ip IP) WITH (indexes = 'ip')",
         "CREATE TABLE \"9x\" (a INT)",
-        "CREATE OR REPLACE TABLE logs (a INT)",
+        "CREATE OR REPLACE TABLE IF NOT EXISTS logs (a INT)",
         "CREATE TABLE s.x (a INT)",
         "CREATE TABLE x AS SELECT nope FROM logs",
         "INSERT INTO logs (ts) VALUES (NULL)",

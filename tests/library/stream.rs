@@ -152,3 +152,34 @@ fn errors_and_an_early_drop_end_the_stream() {
     let r = db.query("SELECT count(*) FROM t").unwrap();
     assert_eq!(r.iter().next().unwrap().get::<i64>(0).unwrap(), 200_000);
 }
+
+/// A table function streams like a scan: a range whose materialized result
+/// passes the limit is read batch by batch under it.
+#[test]
+fn a_table_function_streams_its_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let sql = "SELECT i * 2 FROM range(3000000) t(i) WHERE i % 3 = 0";
+    let limit = 4 << 20;
+    match session(&db, limit).execute(sql) {
+        Err(Error::ResourcesExhausted(_)) => {}
+        other => panic!(
+            "expected the limit to be hit, got {:?}",
+            other.map(|r| r.num_rows())
+        ),
+    }
+    let (mut rows, mut sum) = (0usize, 0i64);
+    for batch in session(&db, limit).query_stream(sql).unwrap().batches() {
+        let batch = batch.unwrap();
+        rows += batch.num_rows();
+        if let logdb::ColumnData::Int64(v) = &batch.columns[0].data {
+            sum += v.iter().sum::<i64>();
+        }
+    }
+    assert_eq!(rows, 1_000_000);
+    let want: i64 = (0..3_000_000i64)
+        .filter(|i| i % 3 == 0)
+        .map(|i| i * 2)
+        .sum();
+    assert_eq!(sum, want);
+}

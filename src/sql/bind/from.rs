@@ -578,6 +578,26 @@ impl<'a> Binder<'a> {
             ast::TableFactor::Table {
                 name,
                 alias,
+                args: Some(args),
+                with_hints,
+                version: None,
+                partitions,
+                ..
+            } if with_hints.is_empty() && partitions.is_empty() => {
+                let plan = self.table_function(name, args, alias.as_ref(), tf.span())?;
+                let qualifier = match alias {
+                    Some(a) => a.name.value.clone(),
+                    None => name.to_string(),
+                };
+                let scope = Scope::of_plan(&plan, Some(&qualifier));
+                Ok((plan, scope))
+            }
+            ast::TableFactor::UNNEST { .. } => {
+                Err(self.unsupported(tf.span(), "unnest (there is no LIST type)"))
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
                 args: None,
                 with_hints,
                 version: None,
@@ -645,7 +665,7 @@ impl<'a> Binder<'a> {
             } => self.table_with_joins(table_with_joins),
             other => Err(self.unsupported(
                 other.span(),
-                "FROM items other than tables, subqueries and joins (table functions, ...)",
+                "FROM items other than tables, table functions, subqueries and joins",
             )),
         }
     }

@@ -1,5 +1,5 @@
-//! Statements that define tables: `CREATE TABLE` (log tables via `WITH (time_column,
-//! indexes)`, and `CREATE TABLE .. AS SELECT`), `DROP TABLE`, `SHOW TABLES` and
+//! Statements that define tables: `CREATE [OR REPLACE] TABLE` (log tables via
+//! `WITH (time_column, indexes)`, and `CREATE TABLE .. AS SELECT`, each one commit), `DROP TABLE`, `SHOW TABLES` and
 //! `DESCRIBE`.
 
 use sqlparser::ast::{self, Spanned};
@@ -11,7 +11,7 @@ use super::results::{count_result, empty_count, success, text_result};
 use super::{err_at, resolve_table, table_name};
 use crate::column::{Batch, Column, ColumnData};
 use crate::db::Db;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, QueryResult};
 use crate::schema::{Field, TableSchema};
 
@@ -28,8 +28,12 @@ pub(super) fn create_table(
             format!("not supported yet: {what} in CREATE TABLE"),
         )
     };
-    if ct.or_replace {
-        return Err(unsupported(fallback, "OR REPLACE"));
+    if ct.or_replace && ct.if_not_exists {
+        return Err(err_at(
+            fallback,
+            fallback,
+            "CREATE OR REPLACE and IF NOT EXISTS cannot be used together",
+        ));
     }
     if ct.temporary || ct.external || ct.transient || ct.volatile || ct.global.is_some() {
         return Err(unsupported(fallback, "TEMPORARY / EXTERNAL tables"));
@@ -53,7 +57,7 @@ pub(super) fn create_table(
         .table_names()?
         .iter()
         .any(|t| t.eq_ignore_ascii_case(&id.value));
-    if exists {
+    if exists && !ct.or_replace {
         if ct.if_not_exists {
             return Ok(empty_count());
         }
@@ -164,20 +168,22 @@ pub(super) fn create_table(
     schema
         .validate()
         .map_err(|e| err_at(fallback, fallback, e))?;
-    db.create_table(&id.value, schema.clone())?;
-
+    // The table and its rows (and, with OR REPLACE, the old table's removal) are
+    // one commit: a failure or a crash leaves the database as it was.
     let Some(result) = query_result else {
+        db.create_table_with_rows(&id.value, schema, None, ct.or_replace)?;
         return Ok(empty_count());
     };
     let n = result.num_rows() as u64;
     let batch = concat_batches(&schema, &result.batches);
-    if let Err(e) = check_not_null(&schema, &id.value, &batch)
-        .and_then(|_| db.append(&id.value, &batch).map(|_| ()))
-    {
-        // The table was created in its own commit; take it away again.
-        let _ = db.drop_table(&id.value);
-        return Err(err_at(fallback, fallback, e));
-    }
+    check_not_null(&schema, &id.value, &batch)
+        .and_then(|_| {
+            db.create_table_with_rows(&id.value, schema.clone(), Some(&batch), ct.or_replace)
+        })
+        .map_err(|e| match e {
+            Error::InvalidInput(m) => err_at(fallback, fallback, m),
+            other => other,
+        })?;
     Ok(count_result(n))
 }
 

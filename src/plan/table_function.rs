@@ -1,0 +1,161 @@
+//! Table functions in FROM (`range(10)`, `generate_series(a, b, step)`): what a
+//! call produces, with its arguments evaluated at bind time. The binder builds a
+//! [`TableFunc`] (`sql/bind/table_functions.rs`), the plan carries it in a
+//! [`crate::plan::LogicalPlan::TableFunction`] node, and the executor turns it into a
+//! source of batches (`exec/table_function.rs`). A new table function (a file
+//! reader) is a new variant here, its binding there and its source in exec.
+
+use crate::schema::DataType;
+
+/// A table function call, ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableFunc {
+    /// `range` / `generate_series`: one column of evenly spaced values.
+    Series(Series),
+}
+
+impl TableFunc {
+    /// The function's name as written in SQL.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TableFunc::Series(s) => s.name(),
+        }
+    }
+
+    /// How many rows the call produces (exact for a series), for join sides and
+    /// EXPLAIN.
+    pub fn rows(&self) -> u64 {
+        match self {
+            TableFunc::Series(s) => s.len(),
+        }
+    }
+
+    /// The call with its evaluated arguments, as EXPLAIN prints it.
+    pub fn describe(&self) -> String {
+        match self {
+            TableFunc::Series(s) => {
+                let arg = |v: i64| match s.data_type {
+                    DataType::Timestamp => format!("'{}'", crate::time::format_timestamp(v)),
+                    _ => v.to_string(),
+                };
+                let step = match s.data_type {
+                    DataType::Timestamp => format!("{} us", s.step),
+                    _ => s.step.to_string(),
+                };
+                format!("{}({}, {}, {step})", s.name(), arg(s.start), arg(s.stop))
+            }
+        }
+    }
+}
+
+/// `range(start, stop, step)` (stop excluded) or `generate_series(start, stop,
+/// step)` (stop included), over BIGINT or TIMESTAMP (micros, a fixed-length
+/// INTERVAL step). `step` is never 0. A NULL argument gives no rows (`empty`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub start: i64,
+    pub stop: i64,
+    pub step: i64,
+    /// `generate_series`: the stop value is part of the series.
+    pub inclusive: bool,
+    /// BIGINT or TIMESTAMP.
+    pub data_type: DataType,
+    /// A NULL argument: no rows.
+    pub empty: bool,
+}
+
+impl Series {
+    pub fn name(&self) -> &'static str {
+        if self.inclusive {
+            "generate_series"
+        } else {
+            "range"
+        }
+    }
+
+    /// The number of values: `start + k * step` for `k` in `0..len()`, none past
+    /// `stop` (computed in 128 bits, so no bound overflows).
+    pub fn len(&self) -> u64 {
+        if self.empty || self.step == 0 {
+            return 0;
+        }
+        let (start, stop, step) = (self.start as i128, self.stop as i128, self.step as i128);
+        let span = if step > 0 { stop - start } else { start - stop };
+        let step = step.abs();
+        let n = if self.inclusive {
+            if span < 0 {
+                0
+            } else {
+                span / step + 1
+            }
+        } else if span <= 0 {
+            0
+        } else {
+            (span + step - 1) / step
+        };
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value number `k` (`k < len()`).
+    pub fn value(&self, k: u64) -> i64 {
+        (self.start as i128 + k as i128 * self.step as i128) as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(start: i64, stop: i64, step: i64, inclusive: bool) -> Vec<i64> {
+        let s = Series {
+            start,
+            stop,
+            step,
+            inclusive,
+            data_type: DataType::BigInt,
+            empty: false,
+        };
+        (0..s.len()).map(|k| s.value(k)).collect()
+    }
+
+    #[test]
+    fn ranges_exclude_and_series_include_the_stop() {
+        assert_eq!(series(0, 3, 1, false), [0, 1, 2]);
+        assert_eq!(series(0, 3, 1, true), [0, 1, 2, 3]);
+        assert_eq!(series(0, 10, 3, false), [0, 3, 6, 9]);
+        assert_eq!(series(0, 9, 3, false), [0, 3, 6]);
+        assert_eq!(series(0, 9, 3, true), [0, 3, 6, 9]);
+        assert_eq!(series(5, 2, -1, false), [5, 4, 3]);
+        assert_eq!(series(5, 2, -1, true), [5, 4, 3, 2]);
+        assert!(series(10, 0, 1, false).is_empty());
+        assert!(series(0, 10, -1, true).is_empty());
+        assert_eq!(series(1, 1, 1, true), [1]);
+        assert!(series(1, 1, 1, false).is_empty());
+    }
+
+    #[test]
+    fn bounds_at_the_ends_of_i64_do_not_overflow() {
+        assert_eq!(
+            series(i64::MIN, i64::MAX, 1 << 62, false),
+            [i64::MIN, -(1 << 62), 0, 1 << 62]
+        );
+        assert_eq!(
+            series(i64::MAX - 1, i64::MAX, 1, true),
+            [i64::MAX - 1, i64::MAX]
+        );
+        assert_eq!(series(i64::MAX, i64::MIN, i64::MIN, true), [i64::MAX, -1]);
+        let all = Series {
+            start: i64::MIN,
+            stop: i64::MAX,
+            step: 1,
+            inclusive: true,
+            data_type: DataType::BigInt,
+            empty: false,
+        };
+        assert_eq!(all.len(), u64::MAX);
+    }
+}
