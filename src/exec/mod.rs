@@ -46,6 +46,7 @@ pub mod sketch;
 mod sort;
 pub mod stack;
 pub mod stream;
+pub mod strings;
 mod subquery;
 mod topn_agg;
 pub mod vector;
