@@ -279,6 +279,28 @@ pub fn eval(
             }
             Vector::new(VData::Float(out), valid)
         }
+        ScalarFunc::Strptime(fmt, try_parse) => {
+            let items = parse_format(fmt).map_err(Error::InvalidInput)?;
+            let mut out = Vec::with_capacity(len);
+            let mut validity = valid;
+            for i in 0..len {
+                if !validity.as_ref().is_none_or(|b| b.get(i)) {
+                    out.push(0);
+                    continue;
+                }
+                match crate::time::strptime(a.str_at(i), &items, fmt) {
+                    Ok(ts) => out.push(ts),
+                    Err(_) if *try_parse => {
+                        validity
+                            .get_or_insert_with(|| Bitmap::new(len, true))
+                            .set(i, false);
+                        out.push(0);
+                    }
+                    Err(m) => return Err(Error::InvalidInput(m)),
+                }
+            }
+            Vector::new(VData::Int(out), validity)
+        }
         ScalarFunc::TryCast(to) => {
             let from = types[0];
             let mut out = Column::new(ColumnData::empty(to.physical()));

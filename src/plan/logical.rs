@@ -214,6 +214,9 @@ pub enum ScalarFunc {
     JaroWinkler,
     /// `TRY_CAST(x AS t)`: the cast, NULL where it fails.
     TryCast(DataType),
+    /// `strptime(text, fmt)` (`true`: `try_strptime`, NULL where text does not
+    /// parse); the format was checked at bind time.
+    Strptime(Arc<str>, bool),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).

@@ -432,6 +432,8 @@ impl Binder<'_> {
     ) -> Result<Option<Expr>> {
         let (lo, hi) = match name {
             "strftime"
+            | "strptime"
+            | "try_strptime"
             | "tostartofinterval"
             | "starts_with"
             | "ends_with"
@@ -492,6 +494,28 @@ impl Binder<'_> {
                     ScalarFunc::Strftime(fmt.into()),
                     vec![ts],
                     DataType::Varchar,
+                )
+            }
+            "strptime" | "try_strptime" => {
+                let text = self.varchar_arg(name, args, 0)?;
+                let Some(fmt) = self.literal_text(name, args, 1)? else {
+                    return null(DataType::Timestamp);
+                };
+                let items =
+                    crate::time::parse_format(&fmt).map_err(|m| self.err(args[1].span(), m))?;
+                if items
+                    .iter()
+                    .any(|i| matches!(i, crate::time::FmtItem::Spec('z' | 'Z', _)))
+                {
+                    return Err(self.unsupported(
+                        args[1].span(),
+                        "%z / %Z in strptime (DuckDB returns TIMESTAMP WITH TIME ZONE)",
+                    ));
+                }
+                func(
+                    ScalarFunc::Strptime(fmt.into(), name == "try_strptime"),
+                    vec![text],
+                    DataType::Timestamp,
                 )
             }
             "tostartofinterval" => {
