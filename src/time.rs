@@ -381,60 +381,6 @@ pub fn strftime(out: &mut String, ts: i64, items: &[FmtItem]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_round_trip() {
-        for days in (-800_000..800_000).step_by(97) {
-            let (y, m, d) = civil_from_days(days);
-            assert!(is_valid_date(y, m, d));
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-    }
-
-    #[test]
-    fn formats_and_parses() {
-        let ts = parse_timestamp("2015-05-17T10:05:03.25+02:00").unwrap();
-        assert_eq!(format_timestamp(ts), "2015-05-17 08:05:03.25");
-        assert_eq!(parse_timestamp("1970-01-01"), Some(0));
-        assert_eq!(format_timestamp(-1), "1969-12-31 23:59:59.999999");
-        assert_eq!(parse_timestamp("2015-02-30"), None);
-        assert_eq!(
-            parse_timestamp("2015-05-17 10:05"),
-            Some(1_431_857_100 * MICROS_PER_SECOND)
-        );
-        assert_eq!(parse_timestamp("garbage"), None);
-    }
-
-    #[test]
-    fn dates_format_and_parse() {
-        assert_eq!(parse_date("1970-01-02"), Some(1));
-        assert_eq!(parse_date(" 1969-12-31 "), Some(-1));
-        assert_eq!(parse_date("2024-02-30"), None);
-        assert_eq!(parse_date("2024-1-2 10:00"), Some(19_724));
-        assert_eq!(parse_date("2024-01-02 25:00"), None);
-        assert_eq!(parse_date("2024-01"), None);
-        assert_eq!(format_day(19_723), "2024-01-01");
-        assert_eq!(format_day(days_from_civil(0, 12, 31)), "0001-12-31 (BC)");
-    }
-
-    #[test]
-    fn strftime_codes() {
-        let ts = parse_timestamp("2024-03-05 07:08:09.123456").unwrap();
-        let items =
-            parse_format("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %y %I %p %w %u %-d %g %%").unwrap();
-        let mut s = String::new();
-        strftime(&mut s, ts, &items);
-        assert_eq!(
-            s,
-            "2024-03-05 07:08:09.123456 065 Tue Tuesday Mar March 24 07 AM 2 2 5 123 %"
-        );
-        assert!(parse_format("%e").is_err());
-    }
-}
-
 /// `strptime(text, fmt)` (DuckDB): parses `text` by the items of `parse_format` into
 /// UTC microseconds. Numbers take up to their field's width in digits (padding
 /// optional), names match case-insensitively (full, then abbreviated), a space in
@@ -556,8 +502,7 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
         }
         None => {
             let ok = (1..=12).contains(&month)
-                && day >= 1
-                && day <= 31
+                && (1..=31).contains(&day)
                 && civil_from_days(days_from_civil(year, month as u32, day as u32))
                     == (year, month as u32, day as u32);
             if !ok {
@@ -573,4 +518,58 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
             d.checked_add(((hour * 60 + minute) * 60 + second) * MICROS_PER_SECOND + micros)
         })
         .ok_or_else(|| format!("Conversion Error: timestamp out of range: {text}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for days in (-800_000..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(days);
+            assert!(is_valid_date(y, m, d));
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn formats_and_parses() {
+        let ts = parse_timestamp("2015-05-17T10:05:03.25+02:00").unwrap();
+        assert_eq!(format_timestamp(ts), "2015-05-17 08:05:03.25");
+        assert_eq!(parse_timestamp("1970-01-01"), Some(0));
+        assert_eq!(format_timestamp(-1), "1969-12-31 23:59:59.999999");
+        assert_eq!(parse_timestamp("2015-02-30"), None);
+        assert_eq!(
+            parse_timestamp("2015-05-17 10:05"),
+            Some(1_431_857_100 * MICROS_PER_SECOND)
+        );
+        assert_eq!(parse_timestamp("garbage"), None);
+    }
+
+    #[test]
+    fn dates_format_and_parse() {
+        assert_eq!(parse_date("1970-01-02"), Some(1));
+        assert_eq!(parse_date(" 1969-12-31 "), Some(-1));
+        assert_eq!(parse_date("2024-02-30"), None);
+        assert_eq!(parse_date("2024-1-2 10:00"), Some(19_724));
+        assert_eq!(parse_date("2024-01-02 25:00"), None);
+        assert_eq!(parse_date("2024-01"), None);
+        assert_eq!(format_day(19_723), "2024-01-01");
+        assert_eq!(format_day(days_from_civil(0, 12, 31)), "0001-12-31 (BC)");
+    }
+
+    #[test]
+    fn strftime_codes() {
+        let ts = parse_timestamp("2024-03-05 07:08:09.123456").unwrap();
+        let items =
+            parse_format("%Y-%m-%d %H:%M:%S.%f %j %a %A %b %B %y %I %p %w %u %-d %g %%").unwrap();
+        let mut s = String::new();
+        strftime(&mut s, ts, &items);
+        assert_eq!(
+            s,
+            "2024-03-05 07:08:09.123456 065 Tue Tuesday Mar March 24 07 AM 2 2 5 123 %"
+        );
+        assert!(parse_format("%e").is_err());
+    }
 }
