@@ -566,8 +566,8 @@ pub fn domain(url: &str) -> &str {
 
 /// `round(x, d)` and `trunc(x, d)` (`toward_zero`) as DuckDB computes them: a
 /// DOUBLE is scaled by `10^|d|` (`std::pow`), rounded half away from zero (or
-/// truncated) and scaled back; a scale that overflows gives x itself for d >= 0
-/// and 0 for d < 0. Integers keep their type; d < 0 rounds to tens, hundreds, ...
+/// truncated) and scaled back; a scale that overflows gives x itself (round:
+/// 0 for d < 0); NaN and infinities stay as they are. Integers keep their type; d < 0 rounds to tens, hundreds, ...
 fn round(
     a: &Vector,
     at: DataType,
@@ -584,7 +584,7 @@ fn round(
         let out = x
             .iter()
             .map(|&v| {
-                if d == 0 {
+                if d == 0 || !v.is_finite() {
                     return whole(v);
                 }
                 let r = if d > 0 {
@@ -592,7 +592,8 @@ fn round(
                 } else {
                     whole(v / m) * m
                 };
-                match (r.is_finite(), d > 0) {
+                // DuckDB: round gives 0 for an overflowing negative scale, trunc x.
+                match (r.is_finite(), d > 0 || toward_zero) {
                     (true, _) => r,
                     (false, true) => v,
                     (false, false) => 0.0,
