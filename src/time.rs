@@ -381,6 +381,145 @@ pub fn strftime(out: &mut String, ts: i64, items: &[FmtItem]) {
     }
 }
 
+/// `strptime(text, fmt)` (DuckDB): parses `text` by the items of `parse_format` into
+/// UTC microseconds. Numbers take up to their field's width in digits (padding
+/// optional), names match case-insensitively (full, then abbreviated), a space in
+/// the format matches any run of whitespace, and the whole text must be used.
+/// `%z`/`%Z` are refused by the caller. An impossible date is an error.
+pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result<i64, String> {
+    let fail =
+        || format!("Could not parse string \"{text}\" according to format specifier \"{fmt}\"");
+    let b = text.as_bytes();
+    let mut pos = 0usize;
+    let (mut year, mut month, mut day) = (1970i64, 1i64, 1i64);
+    let (mut hour, mut minute, mut second, mut micros) = (0i64, 0i64, 0i64, 0i64);
+    let (mut doy, mut pm, mut h12) = (None, None, false);
+    let number = |pos: &mut usize, width: usize| -> Option<(i64, usize)> {
+        let start = *pos;
+        while *pos < b.len() && *pos - start < width && b[*pos].is_ascii_digit() {
+            *pos += 1;
+        }
+        let digits = *pos - start;
+        (digits > 0).then(|| (text[start..*pos].parse::<i64>().unwrap_or(0), digits))
+    };
+    let name = |pos: &mut usize, names: &[&str]| -> Option<usize> {
+        let rest = &text[*pos..];
+        for (i, n) in names.iter().enumerate() {
+            for cand in [*n, &n[..3]] {
+                if rest.len() >= cand.len() && rest[..cand.len()].eq_ignore_ascii_case(cand) {
+                    *pos += cand.len();
+                    return Some(i);
+                }
+            }
+        }
+        None
+    };
+    for it in items {
+        match it {
+            FmtItem::Lit(l) => {
+                for c in l.chars() {
+                    if c.is_whitespace() {
+                        while pos < b.len() && b[pos].is_ascii_whitespace() {
+                            pos += 1;
+                        }
+                    } else if text[pos..].starts_with(c) {
+                        pos += c.len_utf8();
+                    } else {
+                        return Err(fail());
+                    }
+                }
+            }
+            FmtItem::Spec(c, _) => match c {
+                'Y' => {
+                    let neg = text[pos..].starts_with('-');
+                    if neg {
+                        pos += 1;
+                    }
+                    let (v, _) = number(&mut pos, 9).ok_or_else(fail)?;
+                    year = if neg { -v } else { v };
+                }
+                'y' => {
+                    let (v, _) = number(&mut pos, 2).ok_or_else(fail)?;
+                    year = if v < 69 { 2000 + v } else { 1900 + v };
+                }
+                'm' => month = number(&mut pos, 2).ok_or_else(fail)?.0,
+                'd' => day = number(&mut pos, 2).ok_or_else(fail)?.0,
+                'H' => hour = number(&mut pos, 2).ok_or_else(fail)?.0,
+                'I' => {
+                    hour = number(&mut pos, 2).ok_or_else(fail)?.0;
+                    h12 = true;
+                }
+                'M' => minute = number(&mut pos, 2).ok_or_else(fail)?.0,
+                'S' => second = number(&mut pos, 2).ok_or_else(fail)?.0,
+                'j' => doy = Some(number(&mut pos, 3).ok_or_else(fail)?.0),
+                'f' | 'g' => {
+                    let width = if *c == 'f' { 6 } else { 3 };
+                    let (v, digits) = number(&mut pos, width).ok_or_else(fail)?;
+                    let scaled = v * 10i64.pow((width - digits) as u32);
+                    micros = if *c == 'f' { scaled } else { scaled * 1000 };
+                }
+                'w' | 'u' => {
+                    number(&mut pos, 1).ok_or_else(fail)?;
+                }
+                'a' | 'A' => {
+                    name(&mut pos, &DAYS).ok_or_else(fail)?;
+                }
+                'b' | 'B' => month = name(&mut pos, &MONTHS).ok_or_else(fail)? as i64 + 1,
+                'p' => {
+                    let rest = text[pos..].get(..2).unwrap_or("");
+                    pm = Some(if rest.eq_ignore_ascii_case("pm") {
+                        true
+                    } else if rest.eq_ignore_ascii_case("am") {
+                        false
+                    } else {
+                        return Err(fail());
+                    });
+                    pos += 2;
+                }
+                _ => return Err(fail()),
+            },
+        }
+    }
+    if pos != b.len() {
+        return Err(fail());
+    }
+    if h12 || pm.is_some() {
+        if !(1..=12).contains(&hour) {
+            return Err(fail());
+        }
+        hour = hour % 12 + if pm == Some(true) { 12 } else { 0 };
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(fail());
+    }
+    let days = match doy {
+        Some(n) => {
+            let first = days_from_civil(year, 1, 1);
+            if n < 1 || n > days_from_civil(year + 1, 1, 1) - first {
+                return Err(fail());
+            }
+            first + n - 1
+        }
+        None => {
+            let ok = (1..=12).contains(&month)
+                && (1..=31).contains(&day)
+                && civil_from_days(days_from_civil(year, month as u32, day as u32))
+                    == (year, month as u32, day as u32);
+            if !ok {
+                return Err(format!(
+                    "Conversion Error: Date out of range: {year}-{month}-{day}"
+                ));
+            }
+            days_from_civil(year, month as u32, day as u32)
+        }
+    };
+    days.checked_mul(MICROS_PER_DAY)
+        .and_then(|d| {
+            d.checked_add(((hour * 60 + minute) * 60 + second) * MICROS_PER_SECOND + micros)
+        })
+        .ok_or_else(|| format!("Conversion Error: timestamp out of range: {text}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,11 +11,12 @@
 use std::borrow::Cow;
 
 use super::vector::{self, VData, Vector};
-use crate::column::{Bitmap, StringVec, Value};
+use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::plan::{DiffUnit, ScalarFunc};
 use crate::schema::DataType;
 use crate::time::{civil_from_days, parse_format, strftime, MICROS_PER_DAY, MICROS_PER_SECOND};
+use crate::value::cast_value;
 
 /// Whether `f`'s kernel is in this module.
 pub fn is_extended(f: &ScalarFunc) -> bool {
@@ -149,6 +150,9 @@ pub fn eval(
     if matches!(f, ScalarFunc::Concat) {
         return Ok(concat(args, types, len));
     }
+    if matches!(f, ScalarFunc::ConcatWs) {
+        return super::strings::eval(f, args, types, len, None);
+    }
     if args.iter().any(|a| a.is_null_const()) {
         return Ok(Vector::constant(Value::Null));
     }
@@ -183,6 +187,12 @@ pub fn eval(
                 Some(c) => Some(vector::ints(c, len)?),
                 None => None,
             };
+            for i in (0..len).filter(|&i| valid.as_ref().is_none_or(|b| b.get(i))) {
+                substr_range("offset", start[i])?;
+                if let Some(c) = &count {
+                    substr_range("length", c[i])?;
+                }
+            }
             map_str(a, len, valid, !rest_const, |s, i, out| {
                 out.push_str(substr(s, start[i], count.as_ref().map(|c| c[i])));
                 true
@@ -254,7 +264,62 @@ pub fn eval(
                 valid,
             )
         }
-        ScalarFunc::Round(d) => round(a, types[0], t, *d, len, valid)?,
+        ScalarFunc::Round(d) => round(a, types[0], t, *d, len, valid, false)?,
+        ScalarFunc::Trunc(d) => round(a, types[0], t, *d, len, valid, true)?,
+        ScalarFunc::ExactDouble => {
+            let x = vector::ints(a, len)?;
+            let mut out = Vec::with_capacity(len);
+            for (i, &v) in x.iter().enumerate() {
+                let ok = valid.as_ref().is_none_or(|b| b.get(i));
+                out.push(if ok {
+                    exact_double(v).map_err(Error::InvalidInput)?
+                } else {
+                    0.0
+                });
+            }
+            Vector::new(VData::Float(out), valid)
+        }
+        ScalarFunc::Strptime(fmt, try_parse) => {
+            let items = parse_format(fmt).map_err(Error::InvalidInput)?;
+            let mut out = Vec::with_capacity(len);
+            let mut validity = valid;
+            for i in 0..len {
+                if !validity.as_ref().is_none_or(|b| b.get(i)) {
+                    out.push(0);
+                    continue;
+                }
+                match crate::time::strptime(a.str_at(i), &items, fmt) {
+                    Ok(ts) => out.push(ts),
+                    Err(_) if *try_parse => {
+                        validity
+                            .get_or_insert_with(|| Bitmap::new(len, true))
+                            .set(i, false);
+                        out.push(0);
+                    }
+                    Err(m) => return Err(Error::InvalidInput(m)),
+                }
+            }
+            Vector::new(VData::Int(out), validity)
+        }
+        ScalarFunc::TryCast(to) => {
+            let from = types[0];
+            let mut out = Column::new(ColumnData::empty(to.physical()));
+            for i in 0..len {
+                let v = if a.is_valid(i) {
+                    cast_value(&a.value(i, from), from, *to).unwrap_or(Value::Null)
+                } else {
+                    Value::Null
+                };
+                vector::push_value(&mut out, &v);
+            }
+            Vector::from_column(&out)
+        }
+        ScalarFunc::Instr
+        | ScalarFunc::Translate
+        | ScalarFunc::Levenshtein
+        | ScalarFunc::DamerauLevenshtein
+        | ScalarFunc::Jaro
+        | ScalarFunc::JaroWinkler => super::strings::eval(f, args, types, len, valid)?,
         ScalarFunc::DateDiff(unit) => {
             let (x, y) = (vector::ints(a, len)?, vector::ints(&args[1], len)?);
             let mut out = Vec::with_capacity(len);
@@ -313,6 +378,35 @@ pub fn eval(
         }
         _ => return Err(internal("not an extended function")),
     })
+}
+
+/// An integer as DOUBLE for arithmetic with a decimal literal: refused beyond
+/// ±2^53, where DOUBLE would round it (DuckDB computes such arithmetic in DECIMAL).
+pub fn exact_double(v: i64) -> std::result::Result<f64, String> {
+    const EXACT: u64 = 1 << 53;
+    if v.unsigned_abs() > EXACT {
+        return Err(format!(
+            "Out of Range Error: {v} is beyond ±2^53 and would lose digits as DOUBLE in \
+             arithmetic with a decimal literal (logdb has no DECIMAL type); CAST it to \
+             DOUBLE to accept rounding"
+        ));
+    }
+    Ok(v as f64)
+}
+
+/// DuckDB's bounds on a `substr` offset or length (32-bit, either sign).
+fn substr_range(what: &str, v: i64) -> Result<()> {
+    if v > u32::MAX as i64 {
+        return Err(Error::InvalidInput(format!(
+            "Out of Range Error: Substring {what} outside of supported range (> 4294967295)"
+        )));
+    }
+    if v < -(1i64 << 32) {
+        return Err(Error::InvalidInput(format!(
+            "Out of Range Error: Substring {what} outside of supported range (< -4294967296)"
+        )));
+    }
+    Ok(())
 }
 
 /// DuckDB's `format_bytes`: below 1024 `N bytes` (`1 byte`), else the largest
@@ -403,7 +497,8 @@ pub fn substr(s: &str, start: i64, count: Option<i64>) -> &str {
         start
     };
     let (lo, hi) = match count {
-        None => (start, i64::MAX),
+        // DuckDB's default length is 2^32 - 1 (it shows with far-off negative starts).
+        None => (start, start.saturating_add(u32::MAX as i64)),
         Some(c) if c >= 0 => (start, start.saturating_add(c)),
         Some(c) => (start.saturating_add(c), start),
     };
@@ -469,6 +564,10 @@ pub fn domain(url: &str) -> &str {
     host.split(':').next().unwrap_or("")
 }
 
+/// `round(x, d)` and `trunc(x, d)` (`toward_zero`) as DuckDB computes them: a
+/// DOUBLE is scaled by `10^|d|` (`std::pow`), rounded half away from zero (or
+/// truncated) and scaled back; a scale that overflows gives x itself (round:
+/// 0 for d < 0); NaN and infinities stay as they are. Integers keep their type; d < 0 rounds to tens, hundreds, ...
 fn round(
     a: &Vector,
     at: DataType,
@@ -476,22 +575,28 @@ fn round(
     d: i32,
     len: usize,
     valid: Option<Bitmap>,
+    toward_zero: bool,
 ) -> Result<Vector> {
+    let whole = |v: f64| if toward_zero { v.trunc() } else { v.round() };
     if at == DataType::Double {
         let x = vector::floats(a, len)?;
-        let p = 10f64.powi(d);
+        let m = 10f64.powf(d.unsigned_abs() as f64);
         let out = x
             .iter()
             .map(|&v| {
-                if d == 0 {
-                    v.round()
+                if d == 0 || !v.is_finite() {
+                    return whole(v);
+                }
+                let r = if d > 0 {
+                    whole(v * m) / m
                 } else {
-                    let r = (v * p).round() / p;
-                    if r.is_finite() {
-                        r
-                    } else {
-                        v
-                    }
+                    whole(v / m) * m
+                };
+                // DuckDB: round gives 0 for an overflowing negative scale, trunc x.
+                match (r.is_finite(), d > 0 || toward_zero) {
+                    (true, _) => r,
+                    (false, true) => v,
+                    (false, false) => 0.0,
                 }
             })
             .collect();
@@ -501,13 +606,14 @@ fn round(
     if d >= 0 {
         return Ok(Vector::new(VData::Int(x.into_owned()), valid));
     }
-    // Integers to tens, hundreds, ...: half away from zero.
-    let p = 10i128.checked_pow((-d) as u32).unwrap_or(i128::MAX);
+    // Integers to tens, hundreds, ...: half away from zero (or toward zero).
+    let p = 10i128.checked_pow(d.unsigned_abs()).unwrap_or(i128::MAX);
     let (lo, hi) = t.int_range().unwrap_or((i64::MIN, i64::MAX));
+    let half = if toward_zero { 0 } else { p / 2 };
     let mut out = Vec::with_capacity(len);
     for (i, &v) in x.iter().enumerate() {
         let v = v as i128;
-        let r = (v.abs() + p / 2) / p * p * v.signum();
+        let r = (v.abs() + half) / p * p * v.signum();
         let ok = valid.as_ref().is_none_or(|b| b.get(i));
         if ok && (r < lo as i128 || r > hi as i128) {
             return Err(Error::InvalidInput(format!(

@@ -48,6 +48,7 @@ pub mod sketch;
 mod sort;
 pub mod stack;
 pub mod stream;
+pub mod strings;
 mod subquery;
 pub mod table_function;
 mod topn_agg;

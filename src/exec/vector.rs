@@ -1208,7 +1208,20 @@ pub fn date_part(part: DatePart, ts: i64) -> i64 {
         DatePart::Minute => rem / MICROS_PER_MINUTE % 60,
         DatePart::Second => rem / MICROS_PER_SECOND % 60,
         DatePart::DayOfWeek => (day + 4).rem_euclid(7),
+        DatePart::IsoDayOfWeek => (day + 3).rem_euclid(7) + 1,
+        DatePart::DayOfYear => day - days_from_civil(civil_from_days(day).0, 1, 1) + 1,
+        DatePart::Week => iso_week(day),
+        DatePart::Quarter => (civil_from_days(day).1 as i64 - 1) / 3 + 1,
     }
+}
+
+/// The ISO 8601 week of `day` (days since 1970-01-01): weeks start on Monday and
+/// week 1 holds the year's first Thursday.
+fn iso_week(day: i64) -> i64 {
+    // The Thursday of this ISO week decides its year.
+    let thursday = day - (day + 3).rem_euclid(7) + 3;
+    let jan1 = days_from_civil(civil_from_days(thursday).0, 1, 1);
+    (thursday - jan1) / 7 + 1
 }
 
 fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vector> {

@@ -119,6 +119,14 @@ pub enum DatePart {
     Second,
     /// ISO day of week, Sunday = 0 (DuckDB `dayofweek`).
     DayOfWeek,
+    /// ISO day of week, Monday = 1 .. Sunday = 7 (`isodow`).
+    IsoDayOfWeek,
+    /// Day of the year, 1-based (`dayofyear`, `doy`).
+    DayOfYear,
+    /// ISO 8601 week number, 1..53 (`week`, `weekofyear`).
+    Week,
+    /// 1..4 (`quarter`).
+    Quarter,
 }
 
 /// Scalar functions; constant arguments (units, widths, patterns) are folded in at
@@ -184,6 +192,32 @@ pub enum ScalarFunc {
     /// `json_extract(s, path)` / `->` (`false`: the element as JSON text) and
     /// `json_extract_string` / `->>` (`true`: a JSON string decoded).
     JsonExtract(Arc<[JsonStep]>, bool),
+    /// An integer converted to DOUBLE for arithmetic with a decimal literal: an
+    /// error beyond ±2^53, where DOUBLE would round (DuckDB computes in DECIMAL).
+    ExactDouble,
+    /// `trunc(x[, n])`: toward zero, to n digits (DOUBLE) or tens/hundreds (n < 0).
+    Trunc(i32),
+    /// `instr(s, p)` / `strpos` / `position`: 1-based character position, 0 if absent.
+    Instr,
+    /// `concat_ws(sep, a, ...)`: NULL arguments after the separator are skipped.
+    ConcatWs,
+    /// `translate(s, from, to)`: characters of `from` replaced by those of `to` at
+    /// the same position, dropped when `to` is shorter.
+    Translate,
+    /// `levenshtein(a, b)` (characters).
+    Levenshtein,
+    /// `damerau_levenshtein(a, b)`: edits including transpositions of adjacent
+    /// characters (unrestricted).
+    DamerauLevenshtein,
+    /// `jaro_similarity(a, b)`.
+    Jaro,
+    /// `jaro_winkler_similarity(a, b)`.
+    JaroWinkler,
+    /// `TRY_CAST(x AS t)`: the cast, NULL where it fails.
+    TryCast(DataType),
+    /// `strptime(text, fmt)` (`true`: `try_strptime`, NULL where text does not
+    /// parse); the format was checked at bind time.
+    Strptime(Arc<str>, bool),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).

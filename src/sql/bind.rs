@@ -23,6 +23,7 @@ mod dates;
 mod from;
 mod functions;
 mod operators;
+mod strings;
 mod table_functions;
 mod window;
 
@@ -499,8 +500,70 @@ impl<'a> Binder<'a> {
             if ob.interpolate.is_some() {
                 return bad("INTERPOLATE");
             }
+            // A plain SELECT checks its ORDER BY items where it binds them.
+            if let (ast::OrderByKind::Expressions(items), false) = (
+                &ob.kind,
+                matches!(query.body.as_ref(), ast::SetExpr::Select(_)),
+            ) {
+                for o in items {
+                    self.check_order_literal(&o.expr, None)?;
+                }
+            }
+        }
+        if let Some(w) = &query.with {
+            for (i, cte) in w.cte_tables.iter().enumerate() {
+                let name = &cte.alias.name.value;
+                if w.cte_tables[..i]
+                    .iter()
+                    .any(|c| c.alias.name.value.eq_ignore_ascii_case(name))
+                {
+                    return Err(self.err(
+                        cte.alias.name.span,
+                        format!("Duplicate CTE name \"{name}\""),
+                    ));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// DuckDB's rules for a literal ORDER BY item: an integer is an output position
+    /// (1 to `columns`; negative or too large is an error), any other literal
+    /// (text, NULL, a decimal, a boolean) "has no effect" and is refused.
+    fn check_order_literal(&self, e: &ast::Expr, columns: Option<usize>) -> Result<()> {
+        let out_of_range = || {
+            let range = match columns {
+                Some(n) => format!("between 1 and {n}"),
+                None => "between 1 and the number of output columns".to_string(),
+            };
+            Err(self.err(
+                e.span(),
+                format!("ORDER term out of range - should be {range}"),
+            ))
+        };
+        let (negated, v) = match e {
+            ast::Expr::Value(v) => (false, &v.value),
+            ast::Expr::UnaryOp {
+                op: ast::UnaryOperator::Minus,
+                expr,
+            } => match expr.as_ref() {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    (true, &v.value)
+                }
+                _ => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+        match v {
+            ast::Value::Number(n, _) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                match n.parse::<usize>() {
+                    Ok(k) if !negated && k >= 1 && columns.is_none_or(|c| k <= c) => Ok(()),
+                    _ => out_of_range(),
+                }
+            }
+            ast::Value::Placeholder(_) => Ok(()),
+            _ => Err(self.err(e.span(), "ORDER BY non-integer literal has no effect")),
+        }
     }
 
     /// `[ASC|DESC] [NULLS FIRST|LAST]` of an ORDER BY item (DuckDB's default:
@@ -549,6 +612,27 @@ impl<'a> Binder<'a> {
         }
         if select.exclude.is_some() {
             return bad("EXCLUDE");
+        }
+        for j in select.from.iter().flat_map(|t| &t.joins) {
+            use ast::JoinOperator as J;
+            let (J::Join(c)
+            | J::Inner(c)
+            | J::Left(c)
+            | J::LeftOuter(c)
+            | J::Right(c)
+            | J::RightOuter(c)
+            | J::FullOuter(c)) = &j.join_operator
+            else {
+                continue;
+            };
+            if let ast::JoinConstraint::Using(names) = c {
+                if let Some(n) = names.iter().find(|n| n.0.len() > 1) {
+                    return Err(self.err(
+                        n.span(),
+                        format!("USING names unqualified columns, not {n}"),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -639,6 +723,7 @@ impl<'a> Binder<'a> {
         visible: usize,
         distinct: bool,
     ) -> Result<usize> {
+        self.check_order_literal(o, Some(visible))?;
         if let Some(n) = ordinal(o) {
             return n.checked_sub(1).filter(|&i| i < visible).ok_or_else(|| {
                 self.err(
@@ -916,6 +1001,9 @@ impl<'a> Binder<'a> {
                 "INTERVAL values outside timestamp arithmetic and time_bucket",
             )),
             A::UnaryOp { op, expr } => {
+                if *op == ast::UnaryOperator::Minus && is_number(expr, "9223372036854775808") {
+                    return Ok(Expr::literal(Value::Int(i64::MIN), DataType::BigInt));
+                }
                 let inner = self.bind_expr(expr)?;
                 match op {
                     ast::UnaryOperator::Plus => {
@@ -1160,13 +1248,13 @@ impl<'a> Binder<'a> {
                 if format.is_some() {
                     return Err(self.unsupported(span, "CAST ... FORMAT"));
                 }
-                match kind {
-                    ast::CastKind::Cast | ast::CastKind::DoubleColon => {}
-                    _ => return Err(self.unsupported(span, "TRY_CAST / SAFE_CAST")),
-                }
                 let x = self.bind_expr(expr)?;
                 let to = self.map_type(data_type, span)?;
-                self.cast(x, to, span)
+                match kind {
+                    ast::CastKind::Cast | ast::CastKind::DoubleColon => self.cast(x, to, span),
+                    ast::CastKind::TryCast => self.try_cast(x, to, span),
+                    _ => Err(self.unsupported(span, "SAFE_CAST")),
+                }
             }
             A::Extract { field, expr, .. } => {
                 let part = self.date_part(field, span)?;
@@ -1216,6 +1304,9 @@ impl<'a> Binder<'a> {
                 self.bind_scalar2("substr", &args, span)?
                     .ok_or_else(|| self.unsupported(span, "SUBSTRING"))
             }
+            A::Position { expr, r#in } => self
+                .bind_string_function("instr", &[r#in.as_ref(), expr.as_ref()], span)?
+                .ok_or_else(|| self.unsupported(span, "POSITION")),
             A::Wildcard(_) => Err(self.err(span, "* is only allowed in SELECT * and count(*)")),
             A::Subquery(q) => self.subquery_expr(q, from::ast_kind::Kind::Scalar, span),
             A::Exists { subquery, negated } => {
@@ -1240,6 +1331,15 @@ impl<'a> Binder<'a> {
                         DataType::BigInt
                     };
                     Ok(Expr::literal(Value::Int(i), t))
+                } else if n.bytes().all(|b| b.is_ascii_digit()) {
+                    // DuckDB types it HUGEINT; as DOUBLE it would lose digits.
+                    Err(self.err(
+                        span,
+                        format!(
+                            "integer literal {n} is out of BIGINT range; HUGEINT is not \
+                             supported yet"
+                        ),
+                    ))
                 } else if let Ok(f) = n.parse::<f64>() {
                     Ok(Expr::literal(Value::Float(f), DataType::Double))
                 } else {
@@ -1265,7 +1365,18 @@ impl<'a> Binder<'a> {
             "DOUBLE PRECISION" => "DOUBLE".to_string(),
             _ => base,
         };
-        DataType::parse(&base).map_err(|e| self.err(span, e))
+        let t = DataType::parse(&base).map_err(|e| self.err(span, e))?;
+        // Only VARCHAR takes a (length) modifier, which is ignored (DuckDB);
+        // `INTEGER(1000)` is an error there too.
+        if text.contains('(') && t != DataType::Varchar {
+            let what = if t == DataType::Timestamp {
+                return Err(self.unsupported(span, format!("{text} (a TIMESTAMP precision)")));
+            } else {
+                format!("Type \"{base}\" does not take any type parameters")
+            };
+            return Err(self.err(span, what));
+        }
+        Ok(t)
     }
 
     fn expect_numeric(&self, e: &Expr, span: Span, what: &str) -> Result<()> {
@@ -1320,6 +1431,30 @@ impl<'a> Binder<'a> {
         Ok(Expr::Cast {
             expr: Box::new(x),
             to,
+        })
+    }
+
+    /// `TRY_CAST(x AS to)`: as `cast`, but a value that does not convert is NULL
+    /// (a conversion that does not exist between the types is still an error).
+    fn try_cast(&self, x: Expr, to: DataType, span: Span) -> Result<Expr> {
+        let from = x.data_type();
+        if let Expr::Literal { value, .. } = &x {
+            return Ok(match cast_literal(value, from, to) {
+                Ok(v) => Expr::literal(v, to),
+                Err(_) if castable(from, to) => Expr::literal(Value::Null, to),
+                Err(m) => return Err(self.err(span, m)),
+            });
+        }
+        if from == to || to == DataType::Varchar {
+            return self.cast(x, to, span);
+        }
+        if !castable(from, to) {
+            return Err(self.err(span, format!("cannot cast {from} to {to}")));
+        }
+        Ok(Expr::Func {
+            func: ScalarFunc::TryCast(to),
+            args: vec![x],
+            data_type: to,
         })
     }
 
@@ -1607,6 +1742,14 @@ impl<'a> Binder<'a> {
                 } else {
                     t
                 };
+                let (l, r) = if operand_t == DataType::Double {
+                    (
+                        self.exact_for_decimal(l, right, ls)?,
+                        self.exact_for_decimal(r, left, rs)?,
+                    )
+                } else {
+                    (l, r)
+                };
                 let l = self.coerce_to(l, operand_t, ls)?;
                 let r = self.coerce_to(r, operand_t, rs)?;
                 Ok(Expr::Binary {
@@ -1617,6 +1760,32 @@ impl<'a> Binder<'a> {
                 })
             }
         }
+    }
+
+    /// An integer operand of arithmetic with a decimal literal (`x % 2.0`): DuckDB
+    /// computes in DECIMAL, exactly; logdb has no DECIMAL and computes in DOUBLE,
+    /// which holds integers exactly only up to 2^53. A larger integer is refused
+    /// (at bind time for a literal, else per row by `ScalarFunc::ExactDouble`)
+    /// rather than answered approximately.
+    fn exact_for_decimal(&self, x: Expr, other: &ast::Expr, span: Span) -> Result<Expr> {
+        if !is_int(x.data_type()) || !is_decimal_literal(other) {
+            return Ok(x);
+        }
+        if let Expr::Literal {
+            value: Value::Int(v),
+            ..
+        } = &x
+        {
+            return match crate::exec::functions::exact_double(*v) {
+                Ok(_) => Ok(x),
+                Err(m) => Err(self.err(span, m)),
+            };
+        }
+        Ok(Expr::Func {
+            func: ScalarFunc::ExactDouble,
+            args: vec![x],
+            data_type: DataType::Double,
+        })
     }
 
     fn interval_micros(&self, iv: &ast::Interval, span: Span) -> Result<i64> {
@@ -1648,6 +1817,10 @@ impl<'a> Binder<'a> {
             F::Minute | F::Minutes => DatePart::Minute,
             F::Second | F::Seconds => DatePart::Second,
             F::DayOfWeek | F::Dow => DatePart::DayOfWeek,
+            F::Isodow => DatePart::IsoDayOfWeek,
+            F::DayOfYear | F::Doy => DatePart::DayOfYear,
+            F::Week(None) | F::Weeks | F::IsoWeek => DatePart::Week,
+            F::Quarter => DatePart::Quarter,
             F::Custom(id) => match date_part_name(&id.value) {
                 Some(p) => p,
                 None => return Err(self.unsupported(span, format!("date part {}", id.value))),
@@ -1856,7 +2029,8 @@ impl<'a> Binder<'a> {
                     data_type: DataType::Timestamp,
                 })
             }
-            "year" | "month" | "day" | "hour" | "minute" | "second" | "dayofweek" | "dow" => {
+            "year" | "month" | "day" | "hour" | "minute" | "second" | "dayofweek" | "dow"
+            | "isodow" | "dayofyear" | "week" | "weekofyear" | "quarter" => {
                 arity(1)?;
                 let part = date_part_name(&name).unwrap_or(DatePart::Hour);
                 let ts = self.bind_expr(args[0])?;
@@ -2047,6 +2221,10 @@ fn date_part_name(s: &str) -> Option<DatePart> {
         "minute" | "minutes" | "m" => DatePart::Minute,
         "second" | "seconds" | "s" => DatePart::Second,
         "dayofweek" | "dow" => DatePart::DayOfWeek,
+        "isodow" => DatePart::IsoDayOfWeek,
+        "dayofyear" | "doy" => DatePart::DayOfYear,
+        "week" | "weeks" | "w" | "weekofyear" => DatePart::Week,
+        "quarter" | "quarters" => DatePart::Quarter,
         _ => return None,
     })
 }
@@ -2057,6 +2235,22 @@ fn contains_win_mark(e: &Expr) -> bool {
 
 fn contains_agg_mark(e: &Expr) -> bool {
     e.exists(&mut |x| matches!(x, Expr::Column { index, .. } if *index >= AGG_MARK))
+}
+
+/// Whether `e` is a number literal with a decimal point and no exponent (DuckDB:
+/// a DECIMAL; logdb: a DOUBLE).
+fn is_decimal_literal(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Value(v) => matches!(&v.value, ast::Value::Number(n, _)
+            if n.contains('.') && !n.contains(['e', 'E'])),
+        ast::Expr::UnaryOp { expr, .. } | ast::Expr::Nested(expr) => is_decimal_literal(expr),
+        _ => false,
+    }
+}
+
+/// Whether `e` is the number literal spelled `text`.
+fn is_number(e: &ast::Expr, text: &str) -> bool {
+    matches!(e, ast::Expr::Value(v) if matches!(&v.value, ast::Value::Number(n, _) if n == text))
 }
 
 fn ordinal(e: &ast::Expr) -> Option<usize> {

@@ -290,7 +290,12 @@ fn replacement(s: &str, groups: usize) -> std::result::Result<String, u32> {
 
 impl Binder<'_> {
     /// An argument that must be VARCHAR (a NULL literal becomes a VARCHAR NULL).
-    fn varchar_arg(&mut self, name: &str, args: &[&ast::Expr], k: usize) -> Result<Expr> {
+    pub(super) fn varchar_arg(
+        &mut self,
+        name: &str,
+        args: &[&ast::Expr],
+        k: usize,
+    ) -> Result<Expr> {
         let x = self.bind_expr(args[k])?;
         if is_null_literal(&x) {
             return Ok(Expr::literal(Value::Null, DataType::Varchar));
@@ -427,9 +432,13 @@ impl Binder<'_> {
     ) -> Result<Option<Expr>> {
         let (lo, hi) = match name {
             "strftime"
+            | "strptime"
+            | "try_strptime"
             | "tostartofinterval"
             | "starts_with"
             | "ends_with"
+            | "prefix"
+            | "suffix"
             | "contains"
             | "regexp_matches"
             | "url_param"
@@ -448,9 +457,9 @@ impl Binder<'_> {
             | "tostartoftenminutes"
             | "tostartoffifteenminutes" => (1, 1),
             "json_extract" | "json_extract_string" | "json_extract_path_text" => (2, 2),
-            "round" => (1, 2),
+            "round" | "trunc" => (1, 2),
             "concat" => (1, usize::MAX),
-            _ => return Ok(None),
+            _ => return self.bind_string_function(name, args, span),
         };
         if args.len() < lo || args.len() > hi {
             let want = if lo == hi {
@@ -485,6 +494,28 @@ impl Binder<'_> {
                     ScalarFunc::Strftime(fmt.into()),
                     vec![ts],
                     DataType::Varchar,
+                )
+            }
+            "strptime" | "try_strptime" => {
+                let text = self.varchar_arg(name, args, 0)?;
+                let Some(fmt) = self.literal_text(name, args, 1)? else {
+                    return null(DataType::Timestamp);
+                };
+                let items =
+                    crate::time::parse_format(&fmt).map_err(|m| self.err(args[1].span(), m))?;
+                if items
+                    .iter()
+                    .any(|i| matches!(i, crate::time::FmtItem::Spec('z' | 'Z', _)))
+                {
+                    return Err(self.unsupported(
+                        args[1].span(),
+                        "%z / %Z in strptime (DuckDB returns TIMESTAMP WITH TIME ZONE)",
+                    ));
+                }
+                func(
+                    ScalarFunc::Strptime(fmt.into(), name == "try_strptime"),
+                    vec![text],
+                    DataType::Timestamp,
                 )
             }
             "tostartofinterval" => {
@@ -525,14 +556,30 @@ impl Binder<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 func(ScalarFunc::Concat, a, DataType::Varchar)
             }
-            "starts_with" | "ends_with" | "contains" => {
+            "starts_with" | "ends_with" | "prefix" | "suffix" | "contains" => {
+                // DuckDB's `contains` is also the list and map function: with an
+                // untyped NULL needle and no VARCHAR-typed haystack it cannot pick one.
+                if name == "contains" {
+                    let (h, n) = (self.bind_expr(args[0])?, self.bind_expr(args[1])?);
+                    let untyped =
+                        |e: &Expr| is_null_literal(e) && e.data_type() == DataType::Integer;
+                    let text_literal = matches!(args[0], ast::Expr::Value(v)
+                        if matches!(v.value, ast::Value::SingleQuotedString(_)));
+                    if untyped(&n) && (untyped(&h) || text_literal) {
+                        return Err(self.err(
+                            span,
+                            "Could not choose a best candidate function for contains: add \
+                             an explicit type cast (NULL::VARCHAR)",
+                        ));
+                    }
+                }
                 let a = vec![
                     self.varchar_arg(name, args, 0)?,
                     self.varchar_arg(name, args, 1)?,
                 ];
                 let f = match name {
-                    "starts_with" => ScalarFunc::StartsWith,
-                    "ends_with" => ScalarFunc::EndsWith,
+                    "starts_with" | "prefix" => ScalarFunc::StartsWith,
+                    "ends_with" | "suffix" => ScalarFunc::EndsWith,
                     _ => ScalarFunc::Contains,
                 };
                 func(f, a, DataType::Boolean)
@@ -546,6 +593,12 @@ impl Binder<'_> {
                 func(ScalarFunc::SplitPart, a, DataType::Varchar)
             }
             "regexp_matches" | "regexp_extract" | "regexp_replace" => {
+                if let (Some(ast::Expr::Array(_)), "regexp_extract") = (args.get(2), name) {
+                    return Err(self.unsupported(
+                        args[2].span(),
+                        "regexp_extract with a list of group names (a STRUCT result)",
+                    ));
+                }
                 let s = self.varchar_arg(name, args, 0)?;
                 let Some(pat) = self.literal_text(name, args, 1)? else {
                     return null(if name == "regexp_matches" {
@@ -680,7 +733,7 @@ impl Binder<'_> {
                 let x = self.int_arg(name, args, 0)?;
                 func(ScalarFunc::FormatBytes, vec![x], DataType::Varchar)
             }
-            "round" => {
+            "round" | "trunc" => {
                 let x = self.bind_expr(args[0])?;
                 if is_null_literal(&x) {
                     return null(DataType::Double);
@@ -689,7 +742,7 @@ impl Binder<'_> {
                 if !is_numeric(t) {
                     return Err(self.err(
                         args[0].span(),
-                        format!("round needs a numeric argument 1, not {t}"),
+                        format!("{name} needs a numeric argument 1, not {t}"),
                     ));
                 }
                 let digits = if args.len() == 2 {
@@ -697,18 +750,23 @@ impl Binder<'_> {
                         Expr::Literal {
                             value: Value::Int(d),
                             ..
-                        } => d.clamp(-40, 40) as i32,
+                        } => d.clamp(-100_000, 100_000) as i32,
                         _ => {
                             return Err(self.unsupported(
                                 args[1].span(),
-                                "round with digits other than an integer literal",
+                                format!("{name} with digits other than an integer literal"),
                             ))
                         }
                     }
                 } else {
                     0
                 };
-                func(ScalarFunc::Round(digits), vec![x], t)
+                let f = if name == "round" {
+                    ScalarFunc::Round(digits)
+                } else {
+                    ScalarFunc::Trunc(digits)
+                };
+                func(f, vec![x], t)
             }
             _ => Ok(None),
         }

@@ -1,0 +1,276 @@
+//! String functions over characters: search (`instr`), joining (`concat_ws`),
+//! `translate`, and the edit distances and similarities (`levenshtein`,
+//! `damerau_levenshtein`, `jaro_similarity`, `jaro_winkler_similarity`), as DuckDB
+//! defines them. Positions count characters; distances and similarities compare
+//! bytes, as DuckDB's do (`levenshtein('héllo', 'hello')` is 2).
+
+use std::borrow::Cow;
+
+use super::vector::{self, VData, Vector};
+use crate::column::{Bitmap, StringVec};
+use crate::error::{Error, Result};
+use crate::plan::ScalarFunc;
+use crate::schema::DataType;
+
+/// Evaluates one of this module's functions; `valid` is the AND of the
+/// arguments' validities (except for `concat_ws`, which skips NULLs itself).
+pub fn eval(
+    f: &ScalarFunc,
+    args: &[Cow<'_, Vector>],
+    types: &[DataType],
+    len: usize,
+    valid: Option<Bitmap>,
+) -> Result<Vector> {
+    let s = |k: usize, i: usize| args[k].str_at(i);
+    let ok = |i: usize| valid.as_ref().is_none_or(|b| b.get(i));
+    Ok(match f {
+        ScalarFunc::Instr => {
+            let out = (0..len)
+                .map(|i| if ok(i) { instr(s(0, i), s(1, i)) } else { 0 })
+                .collect();
+            Vector::new(VData::Int(out), valid)
+        }
+        ScalarFunc::Levenshtein | ScalarFunc::DamerauLevenshtein => {
+            let out = (0..len)
+                .map(|i| {
+                    if !ok(i) {
+                        return 0;
+                    }
+                    let (a, b) = (s(0, i).as_bytes(), s(1, i).as_bytes());
+                    let d = if matches!(f, ScalarFunc::Levenshtein) {
+                        levenshtein(a, b)
+                    } else {
+                        damerau_levenshtein(a, b)
+                    };
+                    d as i64
+                })
+                .collect();
+            Vector::new(VData::Int(out), valid)
+        }
+        ScalarFunc::Jaro | ScalarFunc::JaroWinkler => {
+            let out = (0..len)
+                .map(|i| {
+                    if !ok(i) {
+                        return 0.0;
+                    }
+                    let (a, b) = (s(0, i).as_bytes(), s(1, i).as_bytes());
+                    if matches!(f, ScalarFunc::Jaro) {
+                        jaro(a, b)
+                    } else {
+                        jaro_winkler(a, b)
+                    }
+                })
+                .collect();
+            Vector::new(VData::Float(out), valid)
+        }
+        ScalarFunc::Translate => {
+            let mut out = StringVec::with_capacity(len, len * 16);
+            let mut buf = String::new();
+            for i in 0..len {
+                buf.clear();
+                if ok(i) {
+                    translate(s(0, i), s(1, i), s(2, i), &mut buf);
+                }
+                out.push(&buf);
+            }
+            Vector::new(VData::Str(out), valid)
+        }
+        ScalarFunc::ConcatWs => concat_ws(args, types, len),
+        _ => {
+            return Err(Error::Internal(format!(
+                "{f:?} is not a function of exec::strings"
+            )))
+        }
+    })
+}
+
+/// `concat_ws(sep, a, ...)`: NULL when the separator is NULL; NULL arguments after
+/// it are skipped (no separator for them); others are written as text.
+fn concat_ws(args: &[Cow<'_, Vector>], types: &[DataType], len: usize) -> Vector {
+    let mut out = StringVec::with_capacity(len, len * 24);
+    let mut validity: Option<Bitmap> = None;
+    let mut buf = String::new();
+    for i in 0..len {
+        buf.clear();
+        if !args[0].is_valid(i) {
+            validity
+                .get_or_insert_with(|| Bitmap::new(len, true))
+                .set(i, false);
+            out.push("");
+            continue;
+        }
+        let sep = args[0].str_at(i);
+        let mut first = true;
+        for (a, &t) in args.iter().zip(types).skip(1) {
+            if a.is_valid(i) {
+                if !first {
+                    buf.push_str(sep);
+                }
+                first = false;
+                vector::write_text(&mut buf, a, i, t);
+            }
+        }
+        out.push(&buf);
+    }
+    Vector::new(VData::Str(out), validity)
+}
+
+/// 1-based character position of the first `needle` in `s`; 0 when absent, 1 for
+/// an empty needle.
+pub fn instr(s: &str, needle: &str) -> i64 {
+    match memchr::memmem::find(s.as_bytes(), needle.as_bytes()) {
+        None => 0,
+        Some(b) => s[..b].chars().count() as i64 + 1,
+    }
+}
+
+/// Each character of `from` in `s` becomes the character of `to` at the same
+/// position, or is dropped when `to` is shorter; the first occurrence in `from`
+/// decides.
+pub fn translate(s: &str, from: &str, to: &str, out: &mut String) {
+    let to: Vec<char> = to.chars().collect();
+    for c in s.chars() {
+        match from.chars().position(|f| f == c) {
+            None => out.push(c),
+            Some(k) => {
+                if let Some(&r) = to.get(k) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+}
+
+/// Insertions, deletions and substitutions turning `a` into `b`.
+pub fn levenshtein(a: &[u8], b: &[u8]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, &ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// Levenshtein with transpositions of adjacent characters, unrestricted (a
+/// transposed pair may be edited again: `ca` -> `abc` is 2), as DuckDB.
+pub fn damerau_levenshtein(a: &[u8], b: &[u8]) -> usize {
+    let (n, m) = (a.len(), b.len());
+    let inf = n + m;
+    // d[i + 1][j + 1] is the distance of a[..i] and b[..j]; row/column 0 is `inf`.
+    let w = m + 2;
+    let mut d = vec![0usize; (n + 2) * w];
+    d[0] = inf;
+    for i in 0..=n {
+        d[(i + 1) * w] = inf;
+        d[(i + 1) * w + 1] = i;
+    }
+    for j in 0..=m {
+        d[j + 1] = inf;
+        d[w + j + 1] = j;
+    }
+    let mut last_row = [0usize; 256];
+    for i in 1..=n {
+        let mut last_col = 0;
+        for j in 1..=m {
+            let i1 = last_row[b[j - 1] as usize];
+            let j1 = last_col;
+            let cost = if a[i - 1] == b[j - 1] {
+                last_col = j;
+                0
+            } else {
+                1
+            };
+            let v = (d[i * w + j] + cost)
+                .min(d[(i + 1) * w + j] + 1)
+                .min(d[i * w + j + 1] + 1)
+                .min(d[i1 * w + j1] + (i - i1 - 1) + 1 + (j - j1 - 1));
+            d[(i + 1) * w + j + 1] = v;
+        }
+        last_row[a[i - 1] as usize] = i;
+    }
+    d[(n + 1) * w + m + 1]
+}
+
+/// The Jaro similarity: matches within half the longer length (less one), and
+/// half the transpositions among them; 0 when either string is empty.
+pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut b_used = vec![false; b.len()];
+    let mut a_matched = Vec::new();
+    for (i, &c) in a.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        if let Some(j) = (lo..hi).find(|&j| !b_used[j] && b[j] == c) {
+            b_used[j] = true;
+            a_matched.push(c);
+        }
+    }
+    let m = a_matched.len();
+    if m == 0 {
+        return 0.0;
+    }
+    let b_matched = b.iter().zip(&b_used).filter(|(_, &u)| u).map(|(&c, _)| c);
+    let half_t = a_matched
+        .iter()
+        .zip(b_matched)
+        .filter(|(x, y)| **x != *y)
+        .count()
+        / 2;
+    let m = m as f64;
+    (m / a.len() as f64 + m / b.len() as f64 + (m - half_t as f64) / m) / 3.0
+}
+
+/// Jaro-Winkler: Jaro plus 0.1 per common prefix character (at most 4) times the
+/// distance to 1, applied when the Jaro similarity passes 0.7.
+pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
+    let j = jaro(a, b);
+    if j <= 0.7 {
+        return j;
+    }
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+    j + prefix as f64 * 0.1 * (1.0 - j)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(s: &str) -> &[u8] {
+        s.as_bytes()
+    }
+
+    #[test]
+    fn distances_as_duckdb() {
+        assert_eq!(levenshtein(chars("kitten"), chars("sitting")), 3);
+        assert_eq!(levenshtein(chars("héllo"), chars("hello")), 2);
+        assert_eq!(damerau_levenshtein(chars("ca"), chars("abc")), 2);
+        assert_eq!(damerau_levenshtein(chars("abcd"), chars("acbd")), 1);
+        assert_eq!(damerau_levenshtein(chars(""), chars("x")), 1);
+        assert!((jaro(chars("CRATE"), chars("TRACE")) - 0.7333333333333334).abs() < 1e-12);
+        assert!(
+            (jaro_winkler(chars("martha"), chars("marhta")) - 0.9611111111111111).abs() < 1e-12
+        );
+        assert!(
+            (jaro_winkler(chars("dixon"), chars("dicksonx")) - 0.8133333333333332).abs() < 1e-12
+        );
+        assert_eq!(jaro(chars(""), chars("")), 0.0);
+    }
+
+    #[test]
+    fn instr_and_translate() {
+        assert_eq!(instr("héllo", "l"), 3);
+        assert_eq!(instr("abc", "z"), 0);
+        assert_eq!(instr("", ""), 1);
+        let mut s = String::new();
+        translate("12345", "143", "ax", &mut s);
+        assert_eq!(s, "a2x5");
+    }
+}

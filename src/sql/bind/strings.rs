@@ -1,0 +1,62 @@
+//! Binding of the string functions of `exec/strings.rs`: `instr` (`strpos`,
+//! `position`), `concat_ws`, `translate` and the edit distances and similarities.
+
+use sqlparser::ast;
+use sqlparser::tokenizer::Span;
+
+use super::Binder;
+use crate::error::Result;
+use crate::plan::{Expr, ScalarFunc};
+use crate::schema::DataType;
+
+impl Binder<'_> {
+    /// Binds `name` when it is one of this file's functions; `None` otherwise.
+    pub(super) fn bind_string_function(
+        &mut self,
+        name: &str,
+        args: &[&ast::Expr],
+        span: Span,
+    ) -> Result<Option<Expr>> {
+        let (func, arity, data_type) = match name {
+            "instr" | "strpos" | "position" => (ScalarFunc::Instr, 2, DataType::BigInt),
+            "translate" => (ScalarFunc::Translate, 3, DataType::Varchar),
+            "levenshtein" | "editdist3" => (ScalarFunc::Levenshtein, 2, DataType::BigInt),
+            "damerau_levenshtein" => (ScalarFunc::DamerauLevenshtein, 2, DataType::BigInt),
+            "jaro_similarity" => (ScalarFunc::Jaro, 2, DataType::Double),
+            "jaro_winkler_similarity" => (ScalarFunc::JaroWinkler, 2, DataType::Double),
+            "concat_ws" => {
+                if args.len() < 2 {
+                    return Err(self.err(
+                        span,
+                        format!("concat_ws takes at least 2 argument(s), got {}", args.len()),
+                    ));
+                }
+                let mut a = vec![self.varchar_arg(name, args, 0)?];
+                for e in &args[1..] {
+                    a.push(self.as_text(e)?);
+                }
+                return Ok(Some(Expr::Func {
+                    func: ScalarFunc::ConcatWs,
+                    args: a,
+                    data_type: DataType::Varchar,
+                }));
+            }
+            _ => return Ok(None),
+        };
+        if args.len() != arity {
+            // DuckDB's similarities take an optional score cutoff; not here.
+            return Err(self.err(
+                span,
+                format!("{name} takes {arity} argument(s), got {}", args.len()),
+            ));
+        }
+        let a = (0..arity)
+            .map(|k| self.varchar_arg(name, args, k))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Expr::Func {
+            func,
+            args: a,
+            data_type,
+        }))
+    }
+}
