@@ -17,7 +17,7 @@
 //!   `stream.rs` runs `StreamingAggregate`, `topn_agg.rs` `TwoPhaseTopN`, and
 //!   `index_only.rs` `IndexOnlyAggregate`;
 //! - operators over materialized batches: `materialized.rs` (Filter, Project),
-//!   `hash_aggregate.rs`, `join.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
+//!   `hash_aggregate.rs`, `join.rs`, `nested_loop.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
 //!   `distinct.rs`, `window/` (Window: window functions);
 //! - below them: aggregate states in `agg/`, group keys in `group.rs`,
 //!   expression evaluation in `vector.rs` and `functions.rs`.
@@ -35,6 +35,7 @@ mod limit;
 mod materialized;
 pub mod memory;
 pub mod metrics;
+mod nested_loop;
 mod options;
 pub mod output;
 pub mod physical;
@@ -185,7 +186,9 @@ fn run_streamed(
             .ok_or_else(|| Error::Internal(format!("{} has no input", p.name())))
     };
     match (&p.op, p.node) {
-        (Operator::HashJoin { .. }, _) => run_join(snapshot, p, opts, stats, None, &mut counted)?,
+        (Operator::HashJoin { .. } | Operator::NestedLoopJoin { .. }, _) => {
+            run_join(snapshot, p, opts, stats, None, &mut counted)?
+        }
         (Operator::ScanProject { info, exprs, .. }, _) => {
             // The scan's worker threads hand over each segment's rows in turn.
             let emit = std::sync::Mutex::new(&mut counted);
@@ -226,7 +229,7 @@ fn run_streamed(
     Ok(())
 }
 
-/// Runs the HashJoin `p` (its inputs first), handing its output to `emit` and
+/// Runs the HashJoin or NestedLoopJoin `p` (its inputs first), handing its output to `emit` and
 /// stopping once `row_budget` rows are out.
 fn run_join(
     snapshot: &Snapshot,
@@ -258,6 +261,16 @@ fn run_join(
         right_schema: &rs,
         right_mem,
     };
+    if let Operator::NestedLoopJoin { .. } = p.op {
+        return nested_loop::nested_loop_join(
+            inputs,
+            *kind,
+            filter.as_ref(),
+            opts,
+            row_budget,
+            emit,
+        );
+    }
     let spec = join::JoinSpec {
         kind: *kind,
         on,
@@ -346,9 +359,12 @@ fn run_operator(
             }
             agg.finish()
         }
-        (Operator::HashJoin { .. }, LogicalPlan::Join { .. }) => {
+        (Operator::HashJoin { .. } | Operator::NestedLoopJoin { .. }, LogicalPlan::Join { .. }) => {
             let mut out = Vec::new();
-            let mut mem = pool.reservation("hash join output");
+            let mut mem = pool.reservation(match p.op {
+                Operator::NestedLoopJoin { .. } => "nested loop join output",
+                _ => "hash join output",
+            });
             run_join(snapshot, p, opts, stats, row_budget, &mut |b| {
                 mem.grow(b.heap_bytes())?;
                 out.push(b);

@@ -39,7 +39,9 @@ use crate::storage::Snapshot;
 /// or Project over one.
 pub fn streams_output(p: &PhysicalPlan<'_>) -> bool {
     match p.op {
-        Operator::ScanProject { .. } | Operator::HashJoin { .. } => true,
+        Operator::ScanProject { .. }
+        | Operator::HashJoin { .. }
+        | Operator::NestedLoopJoin { .. } => true,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_output),
         _ => false,
     }

@@ -13,7 +13,7 @@
 //!   the collected rows);
 //! - a two-phase top-N aggregation ([`Operator::TwoPhaseTopN`]);
 //! - operators over materialized inputs: filter, projection, hash aggregate, hash
-//!   join, union, sort, top-N, limit, distinct, values, window.
+//!   join, nested-loop join, union, sort, top-N, limit, distinct, values, window.
 //!
 //! The executor dispatches on the operator and never re-decides. Operators that need
 //! all their input (sort, hash aggregate, the build side of a join) and streaming
@@ -87,6 +87,11 @@ pub enum Operator<'a> {
     HashJoin {
         streamed: bool,
     },
+    /// A join without equality keys: every (left row, right row) pair in
+    /// chunks, the condition as a filter over them; `streamed` as for HashJoin.
+    NestedLoopJoin {
+        streamed: bool,
+    },
     Union,
     Values,
     OneRow,
@@ -115,6 +120,7 @@ impl PhysicalPlan<'_> {
             Operator::Project => "Project",
             Operator::HashAggregate => "HashAggregate",
             Operator::HashJoin { .. } => "HashJoin",
+            Operator::NestedLoopJoin { .. } => "NestedLoopJoin",
             Operator::Union => "Union",
             Operator::Values => "Values",
             Operator::OneRow => "OneRow",
@@ -169,9 +175,9 @@ fn folded_input<'a>(
         return Ok(p);
     }
     Ok(match input {
-        LogicalPlan::Join { left, right, .. } => {
-            hash_join(snapshot, input, left, right, true, opts)?
-        }
+        LogicalPlan::Join {
+            left, right, on, ..
+        } => join(snapshot, input, left, right, on.is_empty(), true, opts)?,
         LogicalPlan::Project { input: inner, .. } => PhysicalPlan {
             node: input,
             op: Operator::Project,
@@ -190,24 +196,32 @@ fn folded_input<'a>(
 /// HashJoin or ScanProject, or a Filter or Project over one.
 pub fn streams_into_parent(p: &PhysicalPlan<'_>) -> bool {
     match p.op {
-        Operator::HashJoin { streamed } | Operator::ScanProject { streamed, .. } => streamed,
+        Operator::HashJoin { streamed }
+        | Operator::NestedLoopJoin { streamed }
+        | Operator::ScanProject { streamed, .. } => streamed,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_into_parent),
         _ => false,
     }
 }
 
-/// A HashJoin of `join` over the plans of its sides.
-fn hash_join<'a>(
+/// A HashJoin of `join` over the plans of its sides, or a NestedLoopJoin when
+/// it has no equality keys (`nested`).
+fn join<'a>(
     snapshot: &Snapshot,
     join: &'a LogicalPlan,
     left: &'a LogicalPlan,
     right: &'a LogicalPlan,
+    nested: bool,
     streamed: bool,
     opts: &ExecOptions,
 ) -> Result<PhysicalPlan<'a>> {
     Ok(PhysicalPlan {
         node: join,
-        op: Operator::HashJoin { streamed },
+        op: if nested {
+            Operator::NestedLoopJoin { streamed }
+        } else {
+            Operator::HashJoin { streamed }
+        },
         children: vec![plan(snapshot, left, opts)?, plan(snapshot, right, opts)?],
     })
 }
@@ -295,9 +309,9 @@ pub fn plan<'a>(
             op: Operator::HashAggregate,
             children: vec![folded_input(snapshot, input, opts)?],
         },
-        LogicalPlan::Join { left, right, .. } => {
-            hash_join(snapshot, logical, left, right, false, opts)?
-        }
+        LogicalPlan::Join {
+            left, right, on, ..
+        } => join(snapshot, logical, left, right, on.is_empty(), false, opts)?,
         LogicalPlan::Union { inputs } => PhysicalPlan {
             node: logical,
             op: Operator::Union,
