@@ -171,6 +171,36 @@ fn null_column(plan: &LogicalPlan, i: usize) -> bool {
     }
 }
 
+/// The operands of `UNION BY NAME` (DuckDB): the left side's column names, then
+/// the right side's that the left lacks (names compared case-insensitively);
+/// each side gives NULL for a name it lacks.
+fn by_name_operands(l: LogicalPlan, r: LogicalPlan) -> (LogicalPlan, LogicalPlan) {
+    let (ls, rs) = (l.schema(), r.schema());
+    let mut names: Vec<String> = ls.iter().map(|(n, _)| n.clone()).collect();
+    for (n, _) in &rs {
+        if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
+            names.push(n.clone());
+        }
+    }
+    let project = |p: LogicalPlan, s: &[(String, DataType)]| {
+        let exprs = names
+            .iter()
+            .map(|n| {
+                let e = match s.iter().position(|(x, _)| x.eq_ignore_ascii_case(n)) {
+                    Some(i) => col(i, s),
+                    None => Expr::literal(Value::Null, DataType::Integer),
+                };
+                (e, n.clone())
+            })
+            .collect();
+        LogicalPlan::Project {
+            input: Box::new(p),
+            exprs,
+        }
+    };
+    (project(l, &ls), project(r, &rs))
+}
+
 /// `plan` with one more column: the row's number among the rows equal to it
 /// (`row_number() OVER (PARTITION BY every column)`).
 fn numbered(plan: LogicalPlan) -> LogicalPlan {
@@ -315,13 +345,21 @@ impl<'a> Binder<'a> {
                 left,
                 right,
             } => {
-                let distinct = match set_quantifier {
-                    ast::SetQuantifier::All => false,
-                    ast::SetQuantifier::Distinct | ast::SetQuantifier::None => true,
-                    _ => return Err(self.unsupported(body.span(), format!("{op} BY NAME"))),
+                use ast::SetQuantifier as Q;
+                let (distinct, by_name) = match set_quantifier {
+                    Q::All => (false, false),
+                    Q::Distinct | Q::None => (true, false),
+                    Q::AllByName => (false, true),
+                    Q::ByName | Q::DistinctByName => (true, true),
                 };
-                let l = self.set_expr(left)?;
-                let r = self.set_expr(right)?;
+                if by_name && *op != ast::SetOperator::Union {
+                    return Err(self.unsupported(body.span(), format!("{op} BY NAME")));
+                }
+                let mut l = self.set_expr(left)?;
+                let mut r = self.set_expr(right)?;
+                if by_name {
+                    (l, r) = by_name_operands(l, r);
+                }
                 match op {
                     ast::SetOperator::Union => self.union(l, r, distinct, right.span()),
                     ast::SetOperator::Intersect | ast::SetOperator::Except => {
