@@ -358,6 +358,23 @@ impl<'a> Binder<'a> {
                 let mut l = self.set_expr(left)?;
                 let mut r = self.set_expr(right)?;
                 if by_name {
+                    for (p, side) in [(&l, left), (&r, right)] {
+                        let names = p.schema();
+                        let twice = (0..names.len()).find(|&i| {
+                            names[..i]
+                                .iter()
+                                .any(|(x, _)| x.eq_ignore_ascii_case(&names[i].0))
+                        });
+                        if let Some(i) = twice {
+                            let n = &names[i].0;
+                            return Err(self.err(
+                                side.span(),
+                                format!(
+                                    "UNION BY NAME: column name '{n}' appears twice in one side"
+                                ),
+                            ));
+                        }
+                    }
                     (l, r) = by_name_operands(l, r);
                 }
                 match op {
