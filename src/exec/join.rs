@@ -1,5 +1,5 @@
-//! Hash joins over materialized inputs: inner, left outer, semi (`IN`) and
-//! null-aware anti (`NOT IN`).
+//! Hash joins over materialized inputs: inner, left, right and full outer, semi
+//! (`IN`) and null-aware anti (`NOT IN`).
 //!
 //! The build side is concatenated into one batch; its key columns are evaluated
 //! once and every row's key is encoded into one byte buffer. The hash table maps a
@@ -30,7 +30,7 @@ use crate::plan::{BuildSide, Expr, JoinKind};
 use crate::schema::DataType;
 
 /// A row index standing for "no row": its columns are NULL.
-const PAD: u32 = u32::MAX;
+pub(super) const PAD: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
 
 /// The most (probe row, build row) pairs in one output batch.
@@ -157,7 +157,7 @@ impl KeyTable {
 }
 
 /// Rows `rows` of `c`, with [`PAD`] giving NULL.
-fn take_padded(c: &Column, rows: &[u32]) -> Column {
+pub(super) fn take_padded(c: &Column, rows: &[u32]) -> Column {
     if !rows.contains(&PAD) {
         return c.take(rows);
     }
@@ -191,7 +191,7 @@ fn used(exprs: &[&Expr]) -> Vec<bool> {
     mark(&cols)
 }
 
-fn mark(cols: &[usize]) -> Vec<bool> {
+pub(super) fn mark(cols: &[usize]) -> Vec<bool> {
     let mut out = Vec::new();
     for &i in cols {
         if out.len() <= i {
@@ -293,7 +293,14 @@ pub(super) fn hash_join(
     };
     let probe_used = used(&probe_keys);
 
-    let mut build_matched = if build_left && kind == JoinKind::Left {
+    // Which side keeps its unmatched rows: the build side's are emitted at the
+    // end (a bitmap over its rows), the probe side's after each probe batch.
+    let (keep_build, keep_probe) = if build_left {
+        (kind.keeps_left(), kind.keeps_right())
+    } else {
+        (kind.keeps_right(), kind.keeps_left())
+    };
+    let mut build_matched = if keep_build {
         vec![false; nb]
     } else {
         Vec::new()
@@ -352,8 +359,8 @@ pub(super) fn hash_join(
                 })
                 .collect::<Result<Vec<u32>>>()
         })?;
-        // Probe rows of a LEFT join (probe side left) that matched something.
-        let mut hit = if kind == JoinKind::Left && !build_left {
+        // Probe rows of an outer join keeping them that matched something.
+        let mut hit = if keep_probe {
             vec![false; n]
         } else {
             Vec::new()
@@ -396,14 +403,14 @@ pub(super) fn hash_join(
                 prow = sel.iter().map(|&i| prow[i as usize]).collect();
                 brow = sel.iter().map(|&i| brow[i as usize]).collect();
             }
-            if kind == JoinKind::Left {
-                let (matched, rows) = if build_left {
-                    (&mut build_matched, &brow)
-                } else {
-                    (&mut hit, &prow)
-                };
-                for &r in rows {
-                    matched[r as usize] = true;
+            if keep_build {
+                for &r in &brow {
+                    build_matched[r as usize] = true;
+                }
+            }
+            if keep_probe {
+                for &r in &prow {
+                    hit[r as usize] = true;
                 }
             }
             if !prow.is_empty() && emit(pair_batch(&b, &p, &brow, &prow, build_left))? {
@@ -412,7 +419,7 @@ pub(super) fn hash_join(
             opts.check_cancel()?;
         }
         if !hit.is_empty() {
-            // Left rows (the probe side here) that matched nothing.
+            // Probe rows that matched nothing.
             let prow: Vec<u32> = (0..n as u32).filter(|&r| !hit[r as usize]).collect();
             if !prow.is_empty() {
                 let brow = vec![PAD; prow.len()];
@@ -423,20 +430,21 @@ pub(super) fn hash_join(
         }
     }
     drop(table);
-    if build_left && kind == JoinKind::Left {
-        // Left rows (the build side here) that matched nothing.
-        let lrows: Vec<u32> = (0..nb as u32)
+    if keep_build {
+        // Build rows that matched nothing, the probe side's columns NULL.
+        let probe_schema = if build_left {
+            right_schema
+        } else {
+            left_schema
+        };
+        let empty = empty_batch(probe_schema);
+        let brows: Vec<u32> = (0..nb as u32)
             .filter(|&r| !build_matched[r as usize])
             .collect();
-        for rows in lrows.chunks(OUTPUT_ROWS) {
+        for rows in brows.chunks(OUTPUT_ROWS) {
             opts.check_cancel()?;
-            let rrows = vec![PAD; rows.len()];
-            let mut columns: Vec<Column> = b.columns.iter().map(|c| take_padded(c, rows)).collect();
-            for (_, t) in right_schema {
-                let empty = Column::new(ColumnData::empty(t.physical()));
-                columns.push(take_padded(&empty, &rrows));
-            }
-            if emit(Batch { columns })? {
+            let prow = vec![PAD; rows.len()];
+            if emit(pair_batch(&b, &empty, rows, &prow, build_left))? {
                 return Ok(());
             }
         }
@@ -444,9 +452,25 @@ pub(super) fn hash_join(
     Ok(())
 }
 
+/// A batch without rows of the columns of `schema` (the source of padding).
+pub(super) fn empty_batch(schema: &[(String, DataType)]) -> Batch {
+    Batch {
+        columns: schema
+            .iter()
+            .map(|(_, t)| Column::new(ColumnData::empty(t.physical())))
+            .collect(),
+    }
+}
+
 /// The output rows of build rows `brow` paired with probe rows `prow` (either
 /// may be [`PAD`]), left side's columns first.
-fn pair_batch(build: &Batch, probe: &Batch, brow: &[u32], prow: &[u32], build_left: bool) -> Batch {
+pub(super) fn pair_batch(
+    build: &Batch,
+    probe: &Batch,
+    brow: &[u32],
+    prow: &[u32],
+    build_left: bool,
+) -> Batch {
     let (lsrc, lrows, rsrc, rrows) = if build_left {
         (build, brow, probe, prow)
     } else {

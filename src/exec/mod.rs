@@ -17,7 +17,7 @@
 //!   `stream.rs` runs `StreamingAggregate`, `topn_agg.rs` `TwoPhaseTopN`, and
 //!   `index_only.rs` `IndexOnlyAggregate`;
 //! - operators over materialized batches: `materialized.rs` (Filter, Project),
-//!   `hash_aggregate.rs`, `join.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
+//!   `hash_aggregate.rs`, `join.rs`, `nested_loop.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
 //!   `distinct.rs`, `window/` (Window: window functions);
 //! - table functions (`TableFunction`: `range`, `generate_series`), producing
 //!   batches as they run: `table_function.rs`;
@@ -37,6 +37,7 @@ mod limit;
 mod materialized;
 pub mod memory;
 pub mod metrics;
+mod nested_loop;
 mod options;
 pub mod output;
 pub mod physical;
@@ -189,7 +190,9 @@ fn run_streamed(
             .ok_or_else(|| Error::Internal(format!("{} has no input", p.name())))
     };
     match (&p.op, p.node) {
-        (Operator::HashJoin { .. }, _) => run_join(snapshot, p, opts, stats, None, &mut counted)?,
+        (Operator::HashJoin { .. } | Operator::NestedLoopJoin { .. }, _) => {
+            run_join(snapshot, p, opts, stats, None, &mut counted)?
+        }
         (Operator::TableFunction { .. }, LogicalPlan::TableFunction { func, .. }) => {
             table_function::run(func, opts, None, &mut counted)?
         }
@@ -233,7 +236,7 @@ fn run_streamed(
     Ok(())
 }
 
-/// Runs the HashJoin `p` (its inputs first), handing its output to `emit` and
+/// Runs the HashJoin or NestedLoopJoin `p` (its inputs first), handing its output to `emit` and
 /// stopping once `row_budget` rows are out.
 fn run_join(
     snapshot: &Snapshot,
@@ -265,6 +268,16 @@ fn run_join(
         right_schema: &rs,
         right_mem,
     };
+    if let Operator::NestedLoopJoin { .. } = p.op {
+        return nested_loop::nested_loop_join(
+            inputs,
+            *kind,
+            filter.as_ref(),
+            opts,
+            row_budget,
+            emit,
+        );
+    }
     let spec = join::JoinSpec {
         kind: *kind,
         on,
@@ -353,9 +366,12 @@ fn run_operator(
             }
             agg.finish()
         }
-        (Operator::HashJoin { .. }, LogicalPlan::Join { .. }) => {
+        (Operator::HashJoin { .. } | Operator::NestedLoopJoin { .. }, LogicalPlan::Join { .. }) => {
             let mut out = Vec::new();
-            let mut mem = pool.reservation("hash join output");
+            let mut mem = pool.reservation(match p.op {
+                Operator::NestedLoopJoin { .. } => "nested loop join output",
+                _ => "hash join output",
+            });
             run_join(snapshot, p, opts, stats, row_budget, &mut |b| {
                 mem.grow(b.heap_bytes())?;
                 out.push(b);

@@ -41,7 +41,8 @@ pub fn streams_output(p: &PhysicalPlan<'_>) -> bool {
     match p.op {
         Operator::ScanProject { .. }
         | Operator::HashJoin { .. }
-        | Operator::TableFunction { .. } => true,
+        | Operator::TableFunction { .. }
+        | Operator::NestedLoopJoin { .. } => true,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_output),
         _ => false,
     }

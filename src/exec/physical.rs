@@ -13,7 +13,7 @@
 //!   the collected rows);
 //! - a two-phase top-N aggregation ([`Operator::TwoPhaseTopN`]);
 //! - operators over materialized inputs: filter, projection, hash aggregate, hash
-//!   join, union, sort, top-N, limit, distinct, values, window.
+//!   join, nested-loop join, union, sort, top-N, limit, distinct, values, window.
 //!
 //! The executor dispatches on the operator and never re-decides. Operators that need
 //! all their input (sort, hash aggregate, the build side of a join) and streaming
@@ -87,6 +87,11 @@ pub enum Operator<'a> {
     HashJoin {
         streamed: bool,
     },
+    /// A join without equality keys: every (left row, right row) pair in
+    /// chunks, the condition as a filter over them; `streamed` as for HashJoin.
+    NestedLoopJoin {
+        streamed: bool,
+    },
     Union,
     Values,
     /// A table function (`range(n)`) producing its rows batch by batch;
@@ -121,6 +126,7 @@ impl PhysicalPlan<'_> {
             Operator::Project => "Project",
             Operator::HashAggregate => "HashAggregate",
             Operator::HashJoin { .. } => "HashJoin",
+            Operator::NestedLoopJoin { .. } => "NestedLoopJoin",
             Operator::Union => "Union",
             Operator::Values => "Values",
             Operator::TableFunction { .. } => "TableFunction",
@@ -179,9 +185,9 @@ fn folded_input<'a>(
         return Ok(p);
     }
     Ok(match input {
-        LogicalPlan::Join { left, right, .. } => {
-            hash_join(snapshot, input, left, right, true, opts)?
-        }
+        LogicalPlan::Join {
+            left, right, on, ..
+        } => join(snapshot, input, left, right, on.is_empty(), true, opts)?,
         LogicalPlan::TableFunction { .. } => PhysicalPlan {
             node: input,
             op: Operator::TableFunction { streamed: true },
@@ -206,6 +212,7 @@ fn folded_input<'a>(
 pub fn streams_into_parent(p: &PhysicalPlan<'_>) -> bool {
     match p.op {
         Operator::HashJoin { streamed }
+        | Operator::NestedLoopJoin { streamed }
         | Operator::ScanProject { streamed, .. }
         | Operator::TableFunction { streamed } => streamed,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_into_parent),
@@ -213,18 +220,24 @@ pub fn streams_into_parent(p: &PhysicalPlan<'_>) -> bool {
     }
 }
 
-/// A HashJoin of `join` over the plans of its sides.
-fn hash_join<'a>(
+/// A HashJoin of `join` over the plans of its sides, or a NestedLoopJoin when
+/// it has no equality keys (`nested`).
+fn join<'a>(
     snapshot: &Snapshot,
     join: &'a LogicalPlan,
     left: &'a LogicalPlan,
     right: &'a LogicalPlan,
+    nested: bool,
     streamed: bool,
     opts: &ExecOptions,
 ) -> Result<PhysicalPlan<'a>> {
     Ok(PhysicalPlan {
         node: join,
-        op: Operator::HashJoin { streamed },
+        op: if nested {
+            Operator::NestedLoopJoin { streamed }
+        } else {
+            Operator::HashJoin { streamed }
+        },
         children: vec![plan(snapshot, left, opts)?, plan(snapshot, right, opts)?],
     })
 }
@@ -312,9 +325,9 @@ pub fn plan<'a>(
             op: Operator::HashAggregate,
             children: vec![folded_input(snapshot, input, opts)?],
         },
-        LogicalPlan::Join { left, right, .. } => {
-            hash_join(snapshot, logical, left, right, false, opts)?
-        }
+        LogicalPlan::Join {
+            left, right, on, ..
+        } => join(snapshot, logical, left, right, on.is_empty(), false, opts)?,
         LogicalPlan::Union { inputs } => PhysicalPlan {
             node: logical,
             op: Operator::Union,

@@ -719,14 +719,17 @@ pub enum LogicalPlan {
         input: Box<LogicalPlan>,
         windows: Vec<(WindowExpr, String)>,
     },
-    /// A hash join. Output: the left columns, then the right columns (Inner and
-    /// Left); only the left columns (Semi and Anti).
+    /// A join. Output: the left columns, then the right columns (Inner, Left,
+    /// Right, Full); only the left columns (Semi and Anti). With equality keys it
+    /// runs as a hash join; without (a cross join, `ON a.x < b.y`) as a nested
+    /// loop over pairs.
     Join {
         left: Box<LogicalPlan>,
         right: Box<LogicalPlan>,
         kind: JoinKind,
         /// Equality keys: an expression over the left output and one over the right
-        /// output, of the same type. NULL keys never match.
+        /// output, of the same type. NULL keys never match. Empty: every pair is
+        /// a candidate (only Inner, Left, Right and Full).
         on: Vec<(Expr, Expr)>,
         /// The rest of the ON condition, over the left columns then the right
         /// columns, evaluated on key-matched pairs.
@@ -761,6 +764,10 @@ pub enum JoinKind {
     Inner,
     /// `LEFT [OUTER] JOIN`: unmatched left rows are kept, padded with NULLs.
     Left,
+    /// `RIGHT [OUTER] JOIN`: unmatched right rows are kept, padded with NULLs.
+    Right,
+    /// `FULL [OUTER] JOIN`: unmatched rows of both sides are kept.
+    Full,
     /// Left rows with at least one match (`x IN (SELECT ...)`).
     Semi,
     /// `x NOT IN (SELECT ...)`: left rows matching nothing, with SQL's NULL rules
@@ -770,10 +777,27 @@ pub enum JoinKind {
 }
 
 impl JoinKind {
+    /// Whether the output has the right side's columns too (all but semi/anti).
+    pub fn both_sides(self) -> bool {
+        !matches!(self, JoinKind::Semi | JoinKind::Anti)
+    }
+
+    /// Whether left rows without a match are kept (padded with NULLs).
+    pub fn keeps_left(self) -> bool {
+        matches!(self, JoinKind::Left | JoinKind::Full)
+    }
+
+    /// Whether right rows without a match are kept (padded with NULLs).
+    pub fn keeps_right(self) -> bool {
+        matches!(self, JoinKind::Right | JoinKind::Full)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             JoinKind::Inner => "INNER",
             JoinKind::Left => "LEFT",
+            JoinKind::Right => "RIGHT",
+            JoinKind::Full => "FULL",
             JoinKind::Semi => "SEMI",
             JoinKind::Anti => "ANTI",
         }
@@ -814,7 +838,7 @@ impl LogicalPlan {
                 left, right, kind, ..
             } => {
                 let mut s = left.schema();
-                if matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                if kind.both_sides() {
                     s.extend(right.schema());
                 }
                 s

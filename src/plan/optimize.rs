@@ -86,29 +86,41 @@ fn push_filters(mut plan: LogicalPlan) -> LogicalPlan {
         LogicalPlan::Join {
             left,
             right,
-            kind: JoinKind::Left,
+            kind: kind @ (JoinKind::Left | JoinKind::Right),
             on,
             filter: Some(f),
             build,
         } => {
             // ON conjuncts of a LEFT JOIN that read only the right side filter the
-            // right input.
+            // right input (and the other way round for a RIGHT JOIN).
             let nl = left.schema().len();
             let (mut down, mut keep) = (Vec::new(), Vec::new());
             for c in Expr::conjuncts(&f) {
                 let cols = columns_of(c);
-                if !cols.is_empty() && cols.iter().all(|&i| i >= nl) {
+                let inner_side = if kind == JoinKind::Left {
+                    cols.iter().all(|&i| i >= nl)
+                } else {
+                    cols.iter().all(|&i| i < nl)
+                };
+                if !cols.is_empty() && inner_side {
                     let mut c = c.clone();
-                    c.remap_columns(&|i| i - nl);
+                    if kind == JoinKind::Left {
+                        c.remap_columns(&|i| i - nl);
+                    }
                     down.push(c);
                 } else {
                     keep.push(c.clone());
                 }
             }
+            let (left, right) = if kind == JoinKind::Left {
+                (left, Box::new(push_into(*right, down)))
+            } else {
+                (Box::new(push_into(*left, down)), right)
+            };
             LogicalPlan::Join {
                 left,
-                right: Box::new(push_into(*right, down)),
-                kind: JoinKind::Left,
+                right,
+                kind,
                 on,
                 filter: and_all(keep),
                 build,
@@ -141,21 +153,35 @@ fn push_into(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
         } => {
             let nl = left.schema().len();
             let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut on, mut between) = (on, Vec::new());
             for p in preds {
                 let cols = columns_of(&p);
                 let all_left = cols.iter().all(|&i| i < nl);
                 let all_right = !cols.is_empty() && cols.iter().all(|&i| i >= nl);
                 match kind {
                     JoinKind::Semi | JoinKind::Anti => lp.push(p),
-                    _ if all_left => lp.push(p),
-                    JoinKind::Inner if all_right => {
+                    // A side whose rows may be padded with NULLs is filtered
+                    // above the join, never below it.
+                    _ if all_left && !kind.keeps_right() => lp.push(p),
+                    _ if all_right && !kind.keeps_left() => {
                         let mut p = p;
                         p.remap_columns(&|i| i - nl);
                         rp.push(p);
                     }
+                    JoinKind::Inner => match join_key(&p, nl) {
+                        Some(key) => on.push(key),
+                        None => between.push(p),
+                    },
                     _ => keep.push(p),
                 }
             }
+            // An inner join evaluates the conditions between its sides itself:
+            // equalities become hash keys (a cross join with one becomes a hash
+            // join), the rest its filter over the pairs.
+            let filter = match (filter, and_all(between)) {
+                (Some(f), Some(b)) => and_all(vec![f, b]),
+                (f, b) => f.or(b),
+            };
             let j = LogicalPlan::Join {
                 left: Box::new(push_into(*left, lp)),
                 right: Box::new(push_into(*right, rp)),
@@ -219,6 +245,42 @@ fn push_into(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
         },
         other => filter_over(other, preds),
     }
+}
+
+/// `a = b` with `a` reading only the left side (the first `nl` columns) and `b`
+/// only the right, or the other way round, as a join key (right side renumbered).
+fn join_key(e: &Expr, nl: usize) -> Option<(Expr, Expr)> {
+    let Expr::Binary {
+        op: BinaryOp::Eq,
+        left: a,
+        right: b,
+        ..
+    } = e
+    else {
+        return None;
+    };
+    if a.data_type() != b.data_type() || a.has_subquery() || b.has_subquery() {
+        return None;
+    }
+    let side = |x: &Expr| {
+        let cols = columns_of(x);
+        if cols.is_empty() {
+            None
+        } else if cols.iter().all(|&i| i < nl) {
+            Some(true)
+        } else if cols.iter().all(|&i| i >= nl) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let (l, mut r) = match (side(a), side(b)) {
+        (Some(true), Some(false)) => ((**a).clone(), (**b).clone()),
+        (Some(false), Some(true)) => ((**b).clone(), (**a).clone()),
+        _ => return None,
+    };
+    r.remap_columns(&|i| i - nl);
+    Some((l, r))
 }
 
 /// `e` with its column references replaced by the projection's expressions.
@@ -521,7 +583,7 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
         } => {
             let nl = left.schema().len();
             let nr = right.schema().len();
-            let outer_cols = matches!(kind, JoinKind::Inner | JoinKind::Left);
+            let outer_cols = kind.both_sides();
             let mut lr: Vec<bool> = (0..nl)
                 .map(|i| req.get(i).copied().unwrap_or(false))
                 .collect();
@@ -634,8 +696,8 @@ pub fn estimate_rows(plan: &LogicalPlan, snapshot: &Snapshot) -> u64 {
         } => {
             let l = estimate_rows(left, snapshot);
             match kind {
-                JoinKind::Inner | JoinKind::Left => l.max(estimate_rows(right, snapshot)),
                 JoinKind::Semi | JoinKind::Anti => l,
+                _ => l.max(estimate_rows(right, snapshot)),
             }
         }
         LogicalPlan::Union { inputs } => inputs.iter().map(|i| estimate_rows(i, snapshot)).sum(),
@@ -651,7 +713,7 @@ fn choose_build_sides(plan: &mut LogicalPlan, snapshot: &Snapshot) {
     if let LogicalPlan::Join {
         left,
         right,
-        kind: JoinKind::Inner | JoinKind::Left,
+        kind: JoinKind::Inner | JoinKind::Left | JoinKind::Right | JoinKind::Full,
         build,
         ..
     } = plan

@@ -23,6 +23,7 @@ mod dates;
 mod from;
 mod functions;
 mod operators;
+mod quantified;
 mod strings;
 mod table_functions;
 mod window;
@@ -1042,6 +1043,19 @@ impl<'a> Binder<'a> {
                 }
             }
             A::BinaryOp { left, op, right } => self.bind_binary(left, op, right, span),
+            A::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => self.quantified(left, compare_op, right, false, span),
+            A::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.quantified(left, compare_op, right, true, span),
+            A::IsDistinctFrom(a, b) => self.bind_distinct_from(a, b, true),
+            A::IsNotDistinctFrom(a, b) => self.bind_distinct_from(a, b, false),
             A::IsNull(x) | A::IsNotNull(x) => {
                 let inner = self.bind_expr(x)?;
                 Ok(Expr::IsNull {

@@ -543,6 +543,19 @@ fn render_physical(
                 );
             }
         }
+        Operator::NestedLoopJoin { streamed } => {
+            if let LogicalPlan::Join { kind, filter, .. } = p.node {
+                let filter = filter
+                    .as_ref()
+                    .map_or(String::new(), |f| format!(" filter={f}"));
+                let output = streamed_text(*streamed);
+                let _ = writeln!(
+                    out,
+                    "{pad}{name}: {}{filter}{output}{measured}",
+                    kind.name()
+                );
+            }
+        }
         Operator::Union | Operator::OneRow => {
             let _ = writeln!(out, "{pad}{name}{measured}");
         }

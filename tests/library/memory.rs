@@ -885,3 +885,41 @@ fn table_function_rows_stream_and_stop_early() {
         other => panic!("expected Cancelled, got {other:?}"),
     }
 }
+
+/// A cross product streams into count(*) chunk by chunk; materialized, it fails
+/// cleanly at the limit.
+#[test]
+fn a_cross_product_streams_into_count_or_fails_at_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_over_days(dir.path(), 2_000);
+    let limit = opts(4 << 20);
+    let count = "SELECT count(*) FROM logs a CROSS JOIN logs b";
+    let (got, peak) = run(&db, count, &limit).unwrap();
+    assert_eq!(got, vec![vec![Value::Int(4_000_000)]]);
+    assert!(peak < 4 << 20, "streamed cross product held {peak} bytes");
+    let less = "SELECT count(*) FROM logs a, logs b WHERE a.bytes < b.bytes";
+    let (got, _) = run(&db, less, &limit).unwrap();
+    let bytes: Vec<i64> = crate::common::all_rows(&db, "logs")
+        .into_iter()
+        .filter_map(|r| match r[5] {
+            Value::Int(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    let mut sorted = bytes.clone();
+    sorted.sort_unstable();
+    let want: usize = bytes
+        .iter()
+        .map(|b| sorted.len() - sorted.partition_point(|x| x <= b))
+        .sum();
+    assert_eq!(got, vec![vec![Value::Int(want as i64)]]);
+    let all = "SELECT a.uri, b.uri FROM logs a CROSS JOIN logs b ORDER BY 1, 2";
+    match run(&db, all, &limit) {
+        Err(Error::ResourcesExhausted(m)) => {
+            assert!(m.ends_with("in nested loop join output"), "{m}")
+        }
+        other => panic!("{all}: expected ResourcesExhausted, got {other:?}"),
+    }
+    let few = "SELECT a.uri, b.uri FROM logs a CROSS JOIN logs b LIMIT 7";
+    assert_eq!(run(&db, few, &limit).unwrap().0.len(), 7);
+}

@@ -1,5 +1,6 @@
 //! Everything that gives a query more than one table: FROM items (tables, CTEs,
-//! subqueries, joins), `UNION [ALL]`, and subqueries inside expressions.
+//! subqueries, joins), set operations (`UNION`, `INTERSECT`, `EXCEPT` [ALL]),
+//! and subqueries inside expressions.
 
 use sqlparser::ast;
 use sqlparser::ast::Spanned;
@@ -9,9 +10,10 @@ use super::{common_type, is_null_literal, Binder};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::plan::{
-    BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, SortKey, Subquery, SubqueryKind,
+    BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, SortKey, Subquery, SubqueryKind, WindowExpr,
+    WindowFrame, WindowFunc,
 };
-use crate::schema::DataType;
+use crate::schema::{DataType, PhysicalType};
 
 /// The columns a query's expressions can name: the FROM clause's output, in order
 /// (position `i` is column `i` of the FROM plan).
@@ -106,7 +108,6 @@ pub(crate) struct Pending {
     /// Its first column's position in the FROM scope.
     pub offset: usize,
     pub width: usize,
-    pub span: Span,
 }
 
 /// A CTE visible to the query being bound.
@@ -167,6 +168,84 @@ fn null_column(plan: &LogicalPlan, i: usize) -> bool {
         | LogicalPlan::Limit { input, .. }
         | LogicalPlan::Distinct { input } => null_column(input, i),
         _ => false,
+    }
+}
+
+/// The operands of `UNION BY NAME` (DuckDB): the left side's column names, then
+/// the right side's that the left lacks (names compared case-insensitively);
+/// each side gives NULL for a name it lacks.
+fn by_name_operands(l: LogicalPlan, r: LogicalPlan) -> (LogicalPlan, LogicalPlan) {
+    let (ls, rs) = (l.schema(), r.schema());
+    let mut names: Vec<String> = ls.iter().map(|(n, _)| n.clone()).collect();
+    for (n, _) in &rs {
+        if !names.iter().any(|x| x.eq_ignore_ascii_case(n)) {
+            names.push(n.clone());
+        }
+    }
+    let project = |p: LogicalPlan, s: &[(String, DataType)]| {
+        let exprs = names
+            .iter()
+            .map(|n| {
+                let e = match s.iter().position(|(x, _)| x.eq_ignore_ascii_case(n)) {
+                    Some(i) => col(i, s),
+                    None => Expr::literal(Value::Null, DataType::Integer),
+                };
+                (e, n.clone())
+            })
+            .collect();
+        LogicalPlan::Project {
+            input: Box::new(p),
+            exprs,
+        }
+    };
+    (project(l, &ls), project(r, &rs))
+}
+
+/// `plan` with one more column: the row's number among the rows equal to it
+/// (`row_number() OVER (PARTITION BY every column)`).
+fn numbered(plan: LogicalPlan) -> LogicalPlan {
+    let w = WindowExpr {
+        func: WindowFunc::RowNumber,
+        args: Vec::new(),
+        partition_by: Expr::columns(&plan.schema())
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect(),
+        order_by: Vec::new(),
+        frame: WindowFrame::default_frame(),
+        filter: None,
+        ignore_nulls: false,
+        data_type: DataType::BigInt,
+    };
+    LogicalPlan::Window {
+        input: Box::new(plan),
+        windows: vec![(w, "row_number".into())],
+    }
+}
+
+/// `c IS NULL`: with [`not_null_key`], a join key under which NULL equals NULL.
+fn null_flag(c: &Expr) -> Expr {
+    Expr::IsNull {
+        expr: Box::new(c.clone()),
+        negated: false,
+    }
+}
+
+/// `c`, with a NULL replaced by a fixed value of its type (told apart from that
+/// value by [`null_flag`]).
+fn not_null_key(c: &Expr) -> Expr {
+    let t = c.data_type();
+    let zero = match t.physical() {
+        PhysicalType::Int64 => Value::Int(0),
+        PhysicalType::Float64 => Value::Float(0.0),
+        PhysicalType::Bool => Value::Bool(false),
+        PhysicalType::Utf8 => Value::Str("".into()),
+        PhysicalType::Ip => Value::Ip(0),
+    };
+    Expr::Case {
+        whens: vec![(null_flag(c), Expr::literal(zero, t))],
+        else_expr: Some(Box::new(c.clone())),
+        data_type: t,
     }
 }
 
@@ -266,17 +345,46 @@ impl<'a> Binder<'a> {
                 left,
                 right,
             } => {
-                if *op != ast::SetOperator::Union {
-                    return Err(self.unsupported(body.span(), format!("set operation {op}")));
-                }
-                let distinct = match set_quantifier {
-                    ast::SetQuantifier::All => false,
-                    ast::SetQuantifier::Distinct | ast::SetQuantifier::None => true,
-                    _ => return Err(self.unsupported(body.span(), "UNION BY NAME")),
+                use ast::SetQuantifier as Q;
+                let (distinct, by_name) = match set_quantifier {
+                    Q::All => (false, false),
+                    Q::Distinct | Q::None => (true, false),
+                    Q::AllByName => (false, true),
+                    Q::ByName | Q::DistinctByName => (true, true),
                 };
-                let l = self.set_expr(left)?;
-                let r = self.set_expr(right)?;
-                self.union(l, r, distinct, right.span())
+                if by_name && *op != ast::SetOperator::Union {
+                    return Err(self.unsupported(body.span(), format!("{op} BY NAME")));
+                }
+                let mut l = self.set_expr(left)?;
+                let mut r = self.set_expr(right)?;
+                if by_name {
+                    for (p, side) in [(&l, left), (&r, right)] {
+                        let names = p.schema();
+                        let twice = (0..names.len()).find(|&i| {
+                            names[..i]
+                                .iter()
+                                .any(|(x, _)| x.eq_ignore_ascii_case(&names[i].0))
+                        });
+                        if let Some(i) = twice {
+                            let n = &names[i].0;
+                            return Err(self.err(
+                                side.span(),
+                                format!(
+                                    "UNION BY NAME: column name '{n}' appears twice in one side"
+                                ),
+                            ));
+                        }
+                    }
+                    (l, r) = by_name_operands(l, r);
+                }
+                match op {
+                    ast::SetOperator::Union => self.union(l, r, distinct, right.span()),
+                    ast::SetOperator::Intersect | ast::SetOperator::Except => {
+                        let intersect = *op == ast::SetOperator::Intersect;
+                        self.intersect_except(l, r, intersect, distinct, right.span())
+                    }
+                    _ => Err(self.unsupported(body.span(), format!("set operation {op}"))),
+                }
             }
             other => Err(self.unsupported(other.span(), "this kind of query (VALUES, ...)")),
         }
@@ -290,12 +398,91 @@ impl<'a> Binder<'a> {
         distinct: bool,
         span: Span,
     ) -> Result<LogicalPlan> {
+        let (l, r) = self.set_operands(l, r, "UNION", span)?;
+        let mut inputs = Vec::new();
+        for p in [l, r] {
+            match p {
+                LogicalPlan::Union { inputs: more } => inputs.extend(more),
+                other => inputs.push(other),
+            }
+        }
+        let plan = LogicalPlan::Union { inputs };
+        Ok(if distinct {
+            LogicalPlan::Distinct {
+                input: Box::new(plan),
+            }
+        } else {
+            plan
+        })
+    }
+
+    /// `l INTERSECT [ALL] r` and `l EXCEPT [ALL] r` (DuckDB): the rows of `l`
+    /// found (not found) in `r`, NULLs equal to NULLs. The plain forms are sets
+    /// (a semi or anti join, then DISTINCT); the ALL forms bags: each row is
+    /// numbered among its duplicates on both sides and the numbers join too, so
+    /// a row appearing m times in `l` and n times in `r` is kept min(m, n)
+    /// times (INTERSECT ALL) or max(m - n, 0) times (EXCEPT ALL).
+    fn intersect_except(
+        &self,
+        l: LogicalPlan,
+        r: LogicalPlan,
+        intersect: bool,
+        distinct: bool,
+        span: Span,
+    ) -> Result<LogicalPlan> {
+        let what = if intersect { "INTERSECT" } else { "EXCEPT" };
+        let (mut l, mut r) = self.set_operands(l, r, what, span)?;
+        let schema = l.schema();
+        if !distinct {
+            l = numbered(l);
+            r = numbered(r);
+        }
+        let keyed = l.schema();
+        let mut on = Vec::new();
+        for i in 0..keyed.len() {
+            let c = col(i, &keyed);
+            on.push((null_flag(&c), null_flag(&c)));
+            on.push((not_null_key(&c), not_null_key(&c)));
+        }
+        let join = LogicalPlan::Join {
+            left: Box::new(l),
+            right: Box::new(r),
+            kind: if intersect {
+                JoinKind::Semi
+            } else {
+                JoinKind::Anti
+            },
+            on,
+            filter: None,
+            build: BuildSide::Right,
+        };
+        Ok(if distinct {
+            LogicalPlan::Distinct {
+                input: Box::new(join),
+            }
+        } else {
+            LogicalPlan::Project {
+                input: Box::new(join),
+                exprs: Expr::columns(&schema),
+            }
+        })
+    }
+
+    /// The two operands of a set operation with the same column count, each
+    /// column cast to the common type.
+    fn set_operands(
+        &self,
+        l: LogicalPlan,
+        r: LogicalPlan,
+        what: &str,
+        span: Span,
+    ) -> Result<(LogicalPlan, LogicalPlan)> {
         let (ls, rs) = (l.schema(), r.schema());
         if ls.len() != rs.len() {
             return Err(self.err(
                 span,
                 format!(
-                    "UNION needs the same number of columns on both sides, got {} and {}",
+                    "{what} needs the same number of columns on both sides, got {} and {}",
                     ls.len(),
                     rs.len()
                 ),
@@ -315,7 +502,7 @@ impl<'a> Binder<'a> {
                         return Err(self.err(
                             span,
                             format!(
-                                "UNION column {} ('{}') has incompatible types {a} and {b}",
+                                "{what} column {} ('{}') has incompatible types {a} and {b}",
                                 i + 1,
                                 ls[i].0
                             ),
@@ -351,23 +538,8 @@ impl<'a> Binder<'a> {
                 exprs,
             }
         };
-        let mut inputs = Vec::new();
-        for p in [cast(l), cast(r)] {
-            match p {
-                LogicalPlan::Union { inputs: more } => inputs.extend(more),
-                other => inputs.push(other),
-            }
-        }
-        let plan = LogicalPlan::Union { inputs };
-        Ok(if distinct {
-            LogicalPlan::Distinct {
-                input: Box::new(plan),
-            }
-        } else {
-            plan
-        })
+        Ok((cast(l), cast(r)))
     }
-
     /// ORDER BY and LIMIT over a set operation's output (names from its first
     /// branch).
     fn order_limit(&mut self, mut plan: LogicalPlan, q: &ast::Query) -> Result<LogicalPlan> {
@@ -453,7 +625,6 @@ impl<'a> Binder<'a> {
                 plan: p,
                 offset: scope.cols.len(),
                 width: s.cols.len(),
-                span: item.relation.span(),
             });
             scope.cols.extend(s.cols);
         }
@@ -465,8 +636,8 @@ impl<'a> Binder<'a> {
     }
 
     /// Joins the comma-separated FROM items to the plan, each on the WHERE
-    /// equalities between it and the items before it; returns the plan and the
-    /// rest of WHERE.
+    /// equalities between it and the items before it (a cross join without
+    /// one); returns the plan and the rest of WHERE.
     pub(super) fn comma_joins(
         &self,
         mut plan: LogicalPlan,
@@ -520,13 +691,6 @@ impl<'a> Binder<'a> {
                 on.push((pair.0, r));
                 *slot = None;
             }
-            if on.is_empty() {
-                return Err(self.unsupported(
-                    item.span,
-                    "comma-separated FROM items (a cross join) without an equality in WHERE \
-                     between them; use JOIN ... ON",
-                ));
-            }
             plan = LogicalPlan::Join {
                 left: Box::new(plan),
                 right: Box::new(item.plan),
@@ -543,30 +707,27 @@ impl<'a> Binder<'a> {
         let (mut plan, mut scope) = self.table_factor(&twj.relation)?;
         for j in &twj.joins {
             use ast::JoinOperator as J;
-            let (kind, constraint) =
-                match &j.join_operator {
-                    J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
-                    J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
-                    J::CrossJoin(_) => return Err(self.unsupported(
-                        j.relation.span(),
-                        "CROSS JOIN (a join needs an equality condition: JOIN ... ON a.x = b.y)",
-                    )),
-                    J::Right(_) | J::RightOuter(_) => {
-                        return Err(self.unsupported(
-                            j.relation.span(),
-                            "RIGHT JOIN (swap the tables and use LEFT JOIN)",
-                        ))
-                    }
-                    J::FullOuter(_) => {
-                        return Err(self.unsupported(j.relation.span(), "FULL OUTER JOIN"))
-                    }
-                    _ => {
-                        return Err(self.unsupported(
-                            j.relation.span(),
-                            "this kind of JOIN (only [INNER] JOIN and LEFT [OUTER] JOIN)",
-                        ))
-                    }
-                };
+            let (kind, constraint) = match &j.join_operator {
+                J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+                J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+                J::FullOuter(c) => (JoinKind::Full, c),
+                J::CrossJoin(ast::JoinConstraint::None) => {
+                    (JoinKind::Inner, &ast::JoinConstraint::None)
+                }
+                _ => return Err(self.unsupported(
+                    j.relation.span(),
+                    "this kind of JOIN (only [INNER], LEFT, RIGHT, FULL [OUTER] and CROSS JOIN)",
+                )),
+            };
+            if matches!(constraint, ast::JoinConstraint::None)
+                && !matches!(j.join_operator, J::CrossJoin(_))
+            {
+                return Err(self.err(
+                    j.relation.span(),
+                    format!("{} JOIN needs ON or USING", kind.name()),
+                ));
+            }
             let (rp, rs) = self.table_factor(&j.relation)?;
             (plan, scope) = self.join(plan, scope, rp, rs, kind, constraint, j.relation.span())?;
         }
@@ -762,15 +923,12 @@ impl<'a> Binder<'a> {
                     }
                     rest.push(c.clone());
                 }
-                if on.is_empty() {
-                    return Err(self.unsupported(
-                        cond.span(),
-                        "a join without an equality between the two sides \
-                         (ON a.x = b.y [AND ...])",
-                    ));
-                }
             }
             ast::JoinConstraint::Using(names) => {
+                if kind.keeps_right() {
+                    // The key would be COALESCE(left.k, right.k).
+                    return Err(self.unsupported(span, "USING in a RIGHT or FULL join"));
+                }
                 for n in names {
                     let Some(ast::ObjectNamePart::Identifier(id)) = n.0.last() else {
                         return Err(self.unsupported(n.span(), "this USING column"));
@@ -816,9 +974,8 @@ impl<'a> Binder<'a> {
             ast::JoinConstraint::Natural => {
                 return Err(self.unsupported(span, "NATURAL JOIN"));
             }
-            ast::JoinConstraint::None => {
-                return Err(self.unsupported(span, "JOIN without ON or USING"));
-            }
+            // CROSS JOIN: every pair.
+            ast::JoinConstraint::None => {}
         }
         let filter = conjoin(rest);
         let join = |filter| LogicalPlan::Join {

@@ -1,7 +1,7 @@
 //! Binding of operator spellings borrowed from DuckDB and PostgreSQL: regular
 //! expression matches (`~`, `!~`, `~*`, `!~*`, `SIMILAR TO`), CIDR containment on
-//! IP values (`<<=`, `>>=`), JSON access (`->`, `->>`) and intervals with a
-//! computed count (`INTERVAL (expr) MINUTE`).
+//! IP values (`<<=`, `>>=`), JSON access (`->`, `->>`), intervals with a
+//! computed count (`INTERVAL (expr) MINUTE`) and `IS [NOT] DISTINCT FROM`.
 
 use sqlparser::ast;
 use sqlparser::ast::Spanned;
@@ -14,6 +14,45 @@ use crate::plan::{BinaryOp, Expr, JsonStep, Pattern, ScalarFunc};
 use crate::schema::DataType;
 
 impl Binder<'_> {
+    /// `a IS [NOT] DISTINCT FROM b`: a comparison in which NULL equals NULL and
+    /// differs from every value; never NULL. Bound as
+    /// `CASE WHEN a IS NULL THEN b IS [NOT] NULL WHEN b IS NULL THEN d ELSE a <op> b END`.
+    pub(super) fn bind_distinct_from(
+        &mut self,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        distinct: bool,
+    ) -> Result<Expr> {
+        let l = self.bind_expr(left)?;
+        let r = self.bind_expr(right)?;
+        let (l, r) = self.coerce_compare(l, r, left.span(), right.span())?;
+        let is_null = |e: &Expr, negated: bool| Expr::IsNull {
+            expr: Box::new(e.clone()),
+            negated,
+        };
+        let op = if distinct {
+            BinaryOp::NotEq
+        } else {
+            BinaryOp::Eq
+        };
+        Ok(Expr::Case {
+            whens: vec![
+                (is_null(&l, false), is_null(&r, distinct)),
+                (
+                    is_null(&r, false),
+                    Expr::literal(Value::Bool(distinct), DataType::Boolean),
+                ),
+            ],
+            else_expr: Some(Box::new(Expr::Binary {
+                op,
+                left: Box::new(l),
+                right: Box::new(r),
+                data_type: DataType::Boolean,
+            })),
+            data_type: DataType::Boolean,
+        })
+    }
+
     /// `s ~ 'pattern'` (DuckDB: the pattern matches anywhere, as
     /// `regexp_matches`), `~*` case-insensitive, `!~` / `!~*` negated; and
     /// `s SIMILAR TO 'pattern'` (`full`: the whole string must match).
