@@ -279,7 +279,9 @@ fn has_limit(plan: &LogicalPlan) -> bool {
         | LogicalPlan::Distinct { input } => has_limit(input),
         LogicalPlan::Join { left, right, .. } => has_limit(left) || has_limit(right),
         LogicalPlan::Union { inputs } => inputs.iter().any(has_limit),
-        LogicalPlan::OneRow | LogicalPlan::Values { .. } => false,
+        LogicalPlan::OneRow | LogicalPlan::Values { .. } | LogicalPlan::TableFunction { .. } => {
+            false
+        }
     }
 }
 
