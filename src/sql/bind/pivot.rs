@@ -64,7 +64,9 @@ impl Binder<'_> {
             Some(e) => return Err(self.unsupported(e.span(), "DEFAULT ON NULL in PIVOT")),
         };
         if aggs.is_empty() || value_column.is_empty() {
-            return Err(Error::Internal("PIVOT without aggregates or columns".into()));
+            return Err(Error::Internal(
+                "PIVOT without aggregates or columns".into(),
+            ));
         }
 
         let (source, scope) = self.table_factor(table)?;
@@ -79,9 +81,22 @@ impl Binder<'_> {
                 return Err(self.unsupported(at, "FILTER on a PIVOT aggregate"));
             }
         }
+        for a in aggs {
+            self.check_aggregate(&a.expr, &scope)?;
+        }
         let columns: Vec<&ast::Expr> = value_column.iter().map(for_column).collect();
-        for c in &columns {
+        for (c, full) in columns.iter().zip(value_column) {
+            let before = used.len();
             self.pivot_names(c, &mut used)?;
+            if used.len() == before {
+                return Err(self.err(c.span(), "a PIVOT column must read a column of the input"));
+            }
+            if matches!(
+                full,
+                ast::Expr::InSubquery { .. } | ast::Expr::InList { negated: true, .. }
+            ) {
+                return Err(self.unsupported(full.span(), "this PIVOT ... IN; list the values"));
+            }
         }
         let groups: Vec<(String, Span)> = match explicit_groups {
             Some(g) => g,
@@ -101,10 +116,9 @@ impl Binder<'_> {
                 return Err(self.unsupported(order[0].span(), "ORDER BY in PIVOT ... IN (ANY)"))
             }
             ast::PivotValueSource::Subquery(q) => {
-                return Err(self.unsupported(
-                    q.span(),
-                    "a subquery in PIVOT ... IN; list the values",
-                ))
+                return Err(
+                    self.unsupported(q.span(), "a subquery in PIVOT ... IN; list the values")
+                )
             }
         };
         check_limit(values.len(), aggs.len()).map_err(|m| self.err(span, m))?;
@@ -180,6 +194,29 @@ impl Binder<'_> {
         let qualifier = alias.as_ref().map(|a| a.name.value.clone());
         let scope = Scope::of_plan(&plan, qualifier.as_deref());
         Ok((plan, scope))
+    }
+
+    /// A PIVOT aggregate must call an aggregate function, and no window function.
+    fn check_aggregate(&self, e: &ast::Expr, scope: &Scope) -> Result<()> {
+        use std::ops::ControlFlow;
+        let over = ast::visit_expressions(e, |x| match x {
+            ast::Expr::Function(f) if f.over.is_some() => ControlFlow::Break(x.span()),
+            _ => ControlFlow::Continue(()),
+        });
+        if let ControlFlow::Break(at) = over {
+            return Err(self.unsupported(at, "window functions in a PIVOT aggregate"));
+        }
+        let mut probe = self.child(false);
+        probe.scope = scope.clone();
+        probe.allow_aggs = true;
+        probe.bind_expr(e)?;
+        if probe.aggs.is_empty() {
+            return Err(self.err(
+                e.span(),
+                "a PIVOT aggregate must call an aggregate function (count, sum, ...)",
+            ));
+        }
+        Ok(())
     }
 
     /// Adds the column names `e` reads to `used`; qualified names are refused
@@ -497,13 +534,11 @@ fn condition(c: &ast::Expr, v: &ast::Expr) -> ast::Expr {
 
 fn conjoin(mut conds: Vec<ast::Expr>) -> ast::Expr {
     let first = conds.remove(0);
-    conds
-        .into_iter()
-        .fold(first, |acc, c| ast::Expr::BinaryOp {
-            left: Box::new(acc),
-            op: ast::BinaryOperator::And,
-            right: Box::new(c),
-        })
+    conds.into_iter().fold(first, |acc, c| ast::Expr::BinaryOp {
+        left: Box::new(acc),
+        op: ast::BinaryOperator::And,
+        right: Box::new(c),
+    })
 }
 
 /// A value's text as a column name (DuckDB's cast to VARCHAR; `''` when empty).

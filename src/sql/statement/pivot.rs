@@ -40,9 +40,9 @@ pub(crate) fn parse_pivot_statement(sql: &str) -> Option<Result<Statement>> {
         return None;
     }
     match w.value.to_ascii_uppercase().as_str() {
-        "PIVOT" => Some(pivot(sql).map_err(|e| {
-            Error::InvalidInput(crate::sql::parser_message(&e.to_string()))
-        })),
+        "PIVOT" => Some(
+            pivot(sql).map_err(|e| Error::InvalidInput(crate::sql::parser_message(&e.to_string()))),
+        ),
         "UNPIVOT" => Some(Err(Error::InvalidInput(format!(
             "line {}, column {}: not supported yet: UNPIVOT; write one SELECT per column \
              joined by UNION ALL",
@@ -64,7 +64,9 @@ fn pivot(sql: &str) -> std::result::Result<Statement, ParserError> {
     let aggregates = if p.parse_keyword(Keyword::USING) {
         p.parse_comma_separated(Parser::parse_expr_with_alias)?
     } else {
-        let count = Parser::new(&dialect).try_with_sql("count(*)")?.parse_expr()?;
+        let count = Parser::new(&dialect)
+            .try_with_sql("count(*)")?
+            .parse_expr()?;
         vec![ast::ExprWithAlias {
             expr: count,
             alias: None,
@@ -144,13 +146,9 @@ fn pivot(sql: &str) -> std::result::Result<Statement, ParserError> {
         alias: None,
     };
 
-    let mut query = match Parser::new(&dialect)
+    let mut query = Parser::new(&dialect)
         .try_with_sql("SELECT * FROM pivoted")?
-        .parse_query()
-    {
-        Ok(q) => q,
-        Err(e) => return Err(e),
-    };
+        .parse_query()?;
     if let ast::SetExpr::Select(s) = query.body.as_mut() {
         s.from[0].relation = relation;
     }
