@@ -216,6 +216,12 @@ impl Binder<'_> {
                 "a PIVOT aggregate must call an aggregate function (count, sum, ...)",
             ));
         }
+        if probe.aggs.len() > 1 {
+            return Err(self.err(
+                e.span(),
+                "a PIVOT aggregate must contain exactly one aggregate call (DuckDB)",
+            ));
+        }
         Ok(())
     }
 
