@@ -10,6 +10,7 @@ use sqlparser::tokenizer::Span;
 
 use crate::column::Value;
 use crate::error::{Error, Result};
+use crate::exec::ExecOptions;
 use crate::plan::{
     AggExpr, AggFunc, BinaryOp, DatePart, DiffUnit, Expr, LogicalPlan, ScalarFunc, SortKey,
     TruncUnit,
@@ -23,12 +24,14 @@ mod dates;
 mod from;
 mod functions;
 mod operators;
+mod pivot;
 mod quantified;
 mod strings;
 mod table_functions;
 mod window;
 
 use from::{Cte, Scope};
+pub(crate) use pivot::GROUP_BY_MARK;
 use window::{WindowState, WIN_MARK};
 
 /// Column indexes at or above this mark stand for aggregate calls while a select
@@ -53,10 +56,18 @@ fn unsupported(span: Span, fallback: Span, what: impl std::fmt::Display) -> Erro
     err_at(span, fallback, format!("not supported yet: {what}"))
 }
 
-/// Binds one parsed query against the tables of `snapshot`.
-pub fn bind_query(query: &ast::Query, snapshot: &Snapshot) -> Result<LogicalPlan> {
+/// Binds one parsed query against the tables of `snapshot`. `options` run the
+/// queries binding itself needs (the values of a `PIVOT` without `IN`).
+pub fn bind_query(
+    query: &ast::Query,
+    snapshot: &Snapshot,
+    options: &ExecOptions,
+) -> Result<LogicalPlan> {
     let mut b = Binder {
         snapshot,
+        options,
+        item_filters: Vec::new(),
+        agg_filter: None,
         ctes: Vec::new(),
         scope: Scope::default(),
         outer: Vec::new(),
@@ -71,6 +82,12 @@ pub fn bind_query(query: &ast::Query, snapshot: &Snapshot) -> Result<LogicalPlan
 
 struct Binder<'a> {
     snapshot: &'a Snapshot,
+    options: &'a ExecOptions,
+    /// A condition per select-list item that every aggregate call in that item
+    /// gets as (an extra) FILTER: how a PIVOT's columns are bound.
+    item_filters: Vec<Option<ast::Expr>>,
+    /// The condition of `item_filters` for the item being bound.
+    agg_filter: Option<ast::Expr>,
     /// CTEs visible here (later ones shadow earlier ones).
     ctes: Vec<std::sync::Arc<Cte>>,
     /// The columns of the FROM clause being bound.
@@ -138,7 +155,8 @@ impl<'a> Binder<'a> {
             ast::SelectFlavor::FromFirstNoSelect if select.projection.is_empty() => &star[..],
             _ => &select.projection[..],
         };
-        for item in projection {
+        for (i, item) in projection.iter().enumerate() {
+            self.agg_filter = self.item_filters.get(i).cloned().flatten();
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     let expr = self.bind_expr(e)?;
@@ -226,6 +244,7 @@ impl<'a> Binder<'a> {
         }
 
         self.win.allowed = false;
+        self.agg_filter = None;
 
         // GROUP BY
         let mut group: Vec<(Expr, String)> = Vec::new();

@@ -49,7 +49,7 @@ pub fn run(
     mode: Option<ExplainMode>,
     opts: &ExecOptions,
 ) -> Result<QueryResult> {
-    let plan = super::plan_query(snapshot, q)?;
+    let plan = super::plan_query_with(snapshot, q, opts)?;
     let text = match mode {
         None => return exec::execute(snapshot, &plan, opts),
         Some(ExplainMode::Physical) => explain(snapshot, &plan, opts)?,

@@ -3,7 +3,8 @@
 //! - [`parse`] parses one statement with sqlparser's DuckDB dialect (it accepts
 //!   `x::type`, `ILIKE`, `//`, both `INTERVAL '5 minutes'` and `INTERVAL 5 MINUTE`,
 //!   and aggregate `FILTER`, which the binder then rejects with a clear message),
-//!   plus `IGNORE NULLS` inside a call's parentheses (`dialect.rs`).
+//!   plus `IGNORE NULLS` inside a call's parentheses (`dialect.rs`), and DuckDB's
+//!   `PIVOT t ON col USING agg` statement (`statement/pivot.rs`).
 //! - [`parse_statement`] also accepts DDL, DML and `SET` ([`statement`] runs them).
 //! - [`plan`] resolves the query against a snapshot's table schema ([`bind`]) and
 //!   derives scan hints ([`crate::plan::optimize`]): the time range and zone-map
@@ -69,16 +70,19 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
 /// Parses `sql`, which must hold one statement whose expressions nest at most
 /// [`MAX_EXPRESSION_DEPTH`] deep.
 fn parse_one(sql: &str) -> Result<Statement> {
+    if let Some(pivot) = statement::parse_pivot_statement(sql) {
+        let pivot = pivot?;
+        if let Statement::Query { query, .. } = &pivot {
+            check_expression_depth(&sqlparser::ast::Statement::Query(query.clone()))?;
+        }
+        return Ok(pivot);
+    }
     let dialect = dialect::LogdbDialect::default();
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(MAX_DEPTH)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
-        .map_err(|e| {
-            Error::InvalidInput(
-                pivot_statement(sql).unwrap_or_else(|| parser_message(&e.to_string())),
-            )
-        })?;
+        .map_err(|e| Error::InvalidInput(parser_message(&e.to_string())))?;
     if statements.len() != 1 {
         return Err(Error::InvalidInput(format!(
             "line 1, column 1: expected exactly one statement, found {}",
@@ -121,31 +125,6 @@ fn check_expression_depth(statement: &sqlparser::ast::Statement) -> Result<()> {
     }
 }
 
-/// DuckDB's `PIVOT t ON col USING agg GROUP BY g` / `UNPIVOT` statements, which
-/// sqlparser does not parse: a positioned "not supported yet" naming the
-/// conditional aggregates to write instead.
-fn pivot_statement(sql: &str) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let dialect = dialect::LogdbDialect::default();
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .ok()?;
-    let first = tokens
-        .iter()
-        .find(|t| !matches!(t.token, Token::Whitespace(_)))?;
-    let Token::Word(w) = &first.token else {
-        return None;
-    };
-    let kind = w.value.to_ascii_uppercase();
-    (matches!(kind.as_str(), "PIVOT" | "UNPIVOT") && w.quote_style.is_none()).then(|| {
-        format!(
-            "line {}, column {}: not supported yet: {kind}; write one aggregate per value, \
-             e.g. count(*) FILTER (WHERE col = 'v') AS v, ... GROUP BY g",
-            first.span.start.line, first.span.start.column
-        )
-    })
-}
-
 /// Rewrites sqlparser's "sql parser error: X at Line: L, Column: C" as
 /// "line L, column C: syntax error: X".
 fn parser_message(msg: &str) -> String {
@@ -167,7 +146,18 @@ pub fn plan(snapshot: &Snapshot, sql: &str) -> Result<LogicalPlan> {
 
 /// Binds a parsed query against the tables of `snapshot` (names are resolved
 /// scope by scope: CTEs, FROM items, joins, subqueries) and optimizes the plan.
+/// A query binding runs (the values of a `PIVOT` without `IN`) runs with default
+/// settings; [`plan_query_with`] takes a session's.
 pub fn plan_query(snapshot: &Snapshot, query: &sqlparser::ast::Query) -> Result<LogicalPlan> {
-    let plan = bind::bind_query(query, snapshot)?;
+    plan_query_with(snapshot, query, &crate::exec::ExecOptions::default())
+}
+
+/// [`plan_query`] with the settings of the session it runs in.
+pub fn plan_query_with(
+    snapshot: &Snapshot,
+    query: &sqlparser::ast::Query,
+    options: &crate::exec::ExecOptions,
+) -> Result<LogicalPlan> {
+    let plan = bind::bind_query(query, snapshot, options)?;
     crate::plan::optimize::optimize(plan, snapshot)
 }

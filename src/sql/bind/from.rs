@@ -275,6 +275,9 @@ impl<'a> Binder<'a> {
         }
         Binder {
             snapshot: self.snapshot,
+            options: self.options,
+            item_filters: Vec::new(),
+            agg_filter: None,
             ctes: self.ctes.clone(),
             scope: Scope::default(),
             outer,
@@ -318,7 +321,11 @@ impl<'a> Binder<'a> {
         }
     }
 
-    fn alias_columns(&self, plan: LogicalPlan, alias: &ast::TableAlias) -> Result<LogicalPlan> {
+    pub(super) fn alias_columns(
+        &self,
+        plan: LogicalPlan,
+        alias: &ast::TableAlias,
+    ) -> Result<LogicalPlan> {
         let n = plan.schema().len();
         if alias.columns.len() > n {
             return Err(self.err(
@@ -734,7 +741,7 @@ impl<'a> Binder<'a> {
         Ok((plan, scope))
     }
 
-    fn table_factor(&mut self, tf: &ast::TableFactor) -> Result<(LogicalPlan, Scope)> {
+    pub(super) fn table_factor(&mut self, tf: &ast::TableFactor) -> Result<(LogicalPlan, Scope)> {
         match tf {
             ast::TableFactor::Table {
                 name,
@@ -824,6 +831,11 @@ impl<'a> Binder<'a> {
                 table_with_joins,
                 alias: None,
             } => self.table_with_joins(table_with_joins),
+            ast::TableFactor::Pivot { .. } => self.pivot(tf),
+            ast::TableFactor::Unpivot { .. } => Err(self.unsupported(
+                tf.span(),
+                "UNPIVOT; write one SELECT per column joined by UNION ALL",
+            )),
             other => Err(self.unsupported(
                 other.span(),
                 "FROM items other than tables, table functions, subqueries and joins",

@@ -206,8 +206,23 @@ impl Binder<'_> {
         filter: Option<&ast::Expr>,
         before: usize,
     ) -> Result<Expr> {
-        let Some(f) = filter else {
-            return Ok(e);
+        // A PIVOT column's condition joins the call's own FILTER.
+        let combined;
+        let f = match (filter, &self.agg_filter) {
+            (None, None) => return Ok(e),
+            (Some(f), None) => f,
+            (None, Some(p)) => {
+                combined = p.clone();
+                &combined
+            }
+            (Some(f), Some(p)) => {
+                combined = ast::Expr::BinaryOp {
+                    left: Box::new(ast::Expr::Nested(Box::new(f.clone()))),
+                    op: ast::BinaryOperator::And,
+                    right: Box::new(ast::Expr::Nested(Box::new(p.clone()))),
+                };
+                &combined
+            }
         };
         let j = match e {
             Expr::Column { index, .. } if index >= AGG_MARK => index - AGG_MARK,

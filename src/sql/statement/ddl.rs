@@ -79,7 +79,7 @@ pub(super) fn create_table(
             ));
         }
         let snapshot = db.snapshot()?;
-        let plan = crate::sql::plan_query(&snapshot, q)?;
+        let plan = crate::sql::plan_query_with(&snapshot, q, options)?;
         let result = crate::exec::execute(&snapshot, &plan, options)?;
         for (name, t) in &result.columns {
             fields.push(Field::new(name.clone(), *t));

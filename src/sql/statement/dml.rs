@@ -146,7 +146,7 @@ pub(super) fn insert(db: &Db, options: &ExecOptions, ins: &ast::Insert) -> Resul
         }
         _ => {
             let snapshot = db.snapshot()?;
-            let plan = crate::sql::plan_query(&snapshot, source)?;
+            let plan = crate::sql::plan_query_with(&snapshot, source, options)?;
             let result = crate::exec::execute(&snapshot, &plan, options)?;
             if result.columns.len() != targets.len() {
                 return Err(arity_error(result.columns.len(), source.span()));

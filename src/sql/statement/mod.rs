@@ -20,6 +20,7 @@ mod constant;
 mod ddl;
 mod dml;
 mod params;
+mod pivot;
 mod results;
 mod settings;
 
@@ -35,6 +36,7 @@ use crate::schema::TableSchema;
 
 pub(crate) use params::find_params;
 pub use params::PreparedStatement;
+pub(crate) use pivot::parse_pivot_statement;
 pub use settings::parse_memory_limit;
 
 /// One parsed statement.
@@ -260,7 +262,7 @@ pub fn streamable_query(
         return Ok(None);
     }
     let snapshot = db.snapshot()?;
-    let plan = super::plan_query(&snapshot, query)?;
+    let plan = super::plan_query_with(&snapshot, query, options)?;
     Ok(Some((snapshot, plan)))
 }
 
