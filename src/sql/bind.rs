@@ -2161,10 +2161,13 @@ impl<'a> Binder<'a> {
             if distinct && func != AggFunc::Count && func != AggFunc::Min && func != AggFunc::Max {
                 return Err(self.unsupported(span, "DISTINCT in aggregates other than count"));
             }
-            // No nested aggregates.
+            // No nested aggregates, and no window calls in the argument.
+            let in_aggregate = self.win.in_aggregate;
             self.allow_aggs = false;
+            self.win.in_aggregate = true;
             let r = self.bind_expr(args[0]);
             self.allow_aggs = true;
+            self.win.in_aggregate = in_aggregate;
             let x = r.map_err(|e| match e {
                 Error::InvalidInput(m) if m.contains("aggregate functions are not allowed") => {
                     self.err(args[0].span(), "aggregate calls cannot be nested")

@@ -13,10 +13,11 @@ use crate::schema::DataType;
 impl Binder<'_> {
     /// Binds an aggregate argument in table scope (no nested aggregates).
     fn agg_arg(&mut self, e: &ast::Expr) -> Result<Expr> {
-        let saved = self.allow_aggs;
+        let saved = (self.allow_aggs, self.win.in_aggregate);
         self.allow_aggs = false;
+        self.win.in_aggregate = true;
         let r = self.bind_expr(e);
-        self.allow_aggs = saved;
+        (self.allow_aggs, self.win.in_aggregate) = saved;
         r.map_err(|err| match err {
             Error::InvalidInput(m) if m.contains("aggregate functions are not allowed") => {
                 self.err(e.span(), "aggregate calls cannot be nested")

@@ -32,6 +32,9 @@ pub(super) struct WindowState {
     pub allowed: bool,
     /// Whether the arguments of a window call are being bound.
     nested: bool,
+    /// Whether the arguments of an aggregate call are being bound (no window call
+    /// may appear there).
+    pub in_aggregate: bool,
     /// The `WINDOW name AS (...)` definitions.
     pub named: Vec<(String, ast::WindowSpec)>,
     /// Select-list aliases that names may fall back to (QUALIFY).
@@ -142,6 +145,12 @@ impl Binder<'_> {
     ) -> Result<Expr> {
         if self.win.nested {
             return Err(self.err(span, "window function calls cannot be nested"));
+        }
+        if self.win.in_aggregate {
+            return Err(self.err(
+                span,
+                "aggregate function calls cannot contain window function calls",
+            ));
         }
         if !self.win.allowed {
             return Err(self.err(
