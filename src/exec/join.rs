@@ -300,11 +300,7 @@ pub(super) fn hash_join(
     } else {
         (kind.keeps_right(), kind.keeps_left())
     };
-    let mut build_matched = if keep_build {
-        vec![false; nb]
-    } else {
-        Vec::new()
-    };
+    let mut build_matched = Matched::new(keep_build, nb);
     let mut buf = Vec::new();
     let mut sel = Vec::new();
     for mut p in probe_batches {
@@ -360,11 +356,7 @@ pub(super) fn hash_join(
                 .collect::<Result<Vec<u32>>>()
         })?;
         // Probe rows of an outer join keeping them that matched something.
-        let mut hit = if keep_probe {
-            vec![false; n]
-        } else {
-            Vec::new()
-        };
+        let mut hit = Matched::new(keep_probe, n);
         let (mut r, mut m) = (0, firsts[0]);
         while r < n {
             // The next key-matched pairs (probe row, build row), at most
@@ -403,24 +395,16 @@ pub(super) fn hash_join(
                 prow = sel.iter().map(|&i| prow[i as usize]).collect();
                 brow = sel.iter().map(|&i| brow[i as usize]).collect();
             }
-            if keep_build {
-                for &r in &brow {
-                    build_matched[r as usize] = true;
-                }
-            }
-            if keep_probe {
-                for &r in &prow {
-                    hit[r as usize] = true;
-                }
-            }
+            build_matched.mark(&brow);
+            hit.mark(&prow);
             if !prow.is_empty() && emit(pair_batch(&b, &p, &brow, &prow, build_left))? {
                 return Ok(());
             }
             opts.check_cancel()?;
         }
-        if !hit.is_empty() {
+        if hit.is_tracked() {
             // Probe rows that matched nothing.
-            let prow: Vec<u32> = (0..n as u32).filter(|&r| !hit[r as usize]).collect();
+            let prow = hit.unmatched();
             if !prow.is_empty() {
                 let brow = vec![PAD; prow.len()];
                 if emit(pair_batch(&b, &p, &brow, &prow, build_left))? {
@@ -438,9 +422,7 @@ pub(super) fn hash_join(
             left_schema
         };
         let empty = empty_batch(probe_schema);
-        let brows: Vec<u32> = (0..nb as u32)
-            .filter(|&r| !build_matched[r as usize])
-            .collect();
+        let brows = build_matched.unmatched();
         for rows in brows.chunks(OUTPUT_ROWS) {
             opts.check_cancel()?;
             let prow = vec![PAD; rows.len()];
@@ -479,4 +461,39 @@ pub(super) fn pair_batch(
     let mut columns: Vec<Column> = lsrc.columns.iter().map(|c| take_padded(c, lrows)).collect();
     columns.extend(rsrc.columns.iter().map(|c| take_padded(c, rrows)));
     Batch { columns }
+}
+
+/// Which rows of one side of an outer join found a partner; nothing is tracked for
+/// a side whose unmatched rows the join drops.
+pub(super) struct Matched(Vec<bool>);
+
+impl Matched {
+    pub(super) fn new(keep_unmatched: bool, rows: usize) -> Matched {
+        Matched(if keep_unmatched {
+            vec![false; rows]
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// Whether any row is tracked.
+    pub(super) fn is_tracked(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// Records that `rows` found a partner.
+    pub(super) fn mark(&mut self, rows: &[u32]) {
+        if self.is_tracked() {
+            for &r in rows {
+                self.0[r as usize] = true;
+            }
+        }
+    }
+
+    /// The tracked rows that found no partner, in order.
+    pub(super) fn unmatched(&self) -> Vec<u32> {
+        (0..self.0.len() as u32)
+            .filter(|&r| !self.0[r as usize])
+            .collect()
+    }
 }

@@ -14,7 +14,7 @@
 //! runs, the left side's shrinks as its batches are consumed; the output is
 //! counted by the caller (materialized) or not held at all (streamed).
 
-use super::join::{empty_batch, mark, pair_batch, JoinInputs, OUTPUT_ROWS, PAD};
+use super::join::{empty_batch, mark, pair_batch, JoinInputs, Matched, OUTPUT_ROWS, PAD};
 use super::materialized::with_vectors;
 use super::sort::concat;
 use super::vector::{self, Vector};
@@ -64,11 +64,7 @@ pub(super) fn nested_loop_join(
         });
     }
     let (filter_left, filter_right) = (mark(&filter_left), mark(&filter_right));
-    let mut right_matched = if kind.keeps_right() {
-        vec![false; nb]
-    } else {
-        Vec::new()
-    };
+    let mut right_matched = Matched::new(kind.keeps_right(), nb);
     let mut sel = Vec::new();
     for mut p in left {
         opts.check_cancel()?;
@@ -77,11 +73,7 @@ pub(super) fn nested_loop_join(
         if n == 0 {
             continue;
         }
-        let mut hit = if kind.keeps_left() {
-            vec![false; n]
-        } else {
-            Vec::new()
-        };
+        let mut hit = Matched::new(kind.keeps_left(), n);
         // The next pair is (left row r, right row m).
         let (mut r, mut m) = (0usize, 0usize);
         while nb > 0 && r < n {
@@ -114,24 +106,16 @@ pub(super) fn nested_loop_join(
                     rrow = sel.iter().map(|&i| rrow[i as usize]).collect();
                 }
             }
-            if !hit.is_empty() {
-                for &x in &lrow {
-                    hit[x as usize] = true;
-                }
-            }
-            if !right_matched.is_empty() {
-                for &x in &rrow {
-                    right_matched[x as usize] = true;
-                }
-            }
+            hit.mark(&lrow);
+            right_matched.mark(&rrow);
             // The right side is the "build" side of `pair_batch`.
             if !lrow.is_empty() && emit(pair_batch(&b, &p, &rrow, &lrow, false))? {
                 return Ok(());
             }
             opts.check_cancel()?;
         }
-        if !hit.is_empty() {
-            let lrow: Vec<u32> = (0..n as u32).filter(|&x| !hit[x as usize]).collect();
+        if hit.is_tracked() {
+            let lrow = hit.unmatched();
             if !lrow.is_empty() {
                 let rrow = vec![PAD; lrow.len()];
                 if emit(pair_batch(&b, &p, &rrow, &lrow, false))? {
@@ -140,11 +124,9 @@ pub(super) fn nested_loop_join(
             }
         }
     }
-    if !right_matched.is_empty() {
+    if right_matched.is_tracked() {
         let empty = empty_batch(left_schema);
-        let rows: Vec<u32> = (0..nb as u32)
-            .filter(|&x| !right_matched[x as usize])
-            .collect();
+        let rows = right_matched.unmatched();
         for rrow in rows.chunks(OUTPUT_ROWS) {
             opts.check_cancel()?;
             let lrow = vec![PAD; rrow.len()];
