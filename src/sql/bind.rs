@@ -1161,21 +1161,8 @@ impl<'a> Binder<'a> {
                 }
                 let x = self.bind_expr(expr)?;
                 let x = self.coerce_to(x, DataType::Varchar, expr.span())?;
-                let pat = self.bind_expr(pattern)?;
-                let pattern_text: Arc<str> = match pat {
-                    Expr::Literal {
-                        value: Value::Str(s),
-                        ..
-                    } => s,
-                    Expr::Literal {
-                        value: Value::Null, ..
-                    } => return Ok(Expr::literal(Value::Null, DataType::Boolean)),
-                    _ => {
-                        return Err(self.unsupported(
-                            pattern.span(),
-                            "LIKE patterns other than a string literal",
-                        ))
-                    }
+                let Some(pattern_text) = self.pattern_literal(pattern, "LIKE patterns")? else {
+                    return Ok(Expr::literal(Value::Null, DataType::Boolean));
                 };
                 let escape = match escape_char {
                     None => None,
@@ -2123,6 +2110,22 @@ impl<'a> Binder<'a> {
                 ast::Value::SingleQuotedString(s) => Ok(s.clone()),
                 _ => Err(self.err(e.span(), format!("{what} must be a quoted string"))),
             },
+            _ => Err(self.unsupported(e.span(), format!("{what} other than a string literal"))),
+        }
+    }
+
+    /// A pattern operand (LIKE, regular expressions): its text when it binds to a
+    /// string literal, `None` for a NULL literal (the match is then NULL), else a
+    /// positioned "not supported yet" naming `what`.
+    fn pattern_literal(&mut self, e: &ast::Expr, what: &str) -> Result<Option<Arc<str>>> {
+        match self.bind_expr(e)? {
+            Expr::Literal {
+                value: Value::Str(s),
+                ..
+            } => Ok(Some(s)),
+            Expr::Literal {
+                value: Value::Null, ..
+            } => Ok(None),
             _ => Err(self.unsupported(e.span(), format!("{what} other than a string literal"))),
         }
     }

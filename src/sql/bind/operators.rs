@@ -78,20 +78,8 @@ impl Binder<'_> {
                 ),
             ));
         };
-        let pat = match self.bind_expr(right)? {
-            Expr::Literal {
-                value: Value::Str(p),
-                ..
-            } => p,
-            Expr::Literal {
-                value: Value::Null, ..
-            } => return Ok(Expr::literal(Value::Null, DataType::Boolean)),
-            _ => {
-                return Err(self.unsupported(
-                    right.span(),
-                    "regular expression patterns other than a string literal",
-                ))
-            }
+        let Some(pat) = self.pattern_literal(right, "regular expression patterns")? else {
+            return Ok(Expr::literal(Value::Null, DataType::Boolean));
         };
         let text = if full {
             format!("^(?:{pat})$")
