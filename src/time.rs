@@ -459,7 +459,13 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
                     micros = if *c == 'f' { scaled } else { scaled * 1000 };
                 }
                 'w' | 'u' => {
-                    number(&mut pos, 1).ok_or_else(fail)?;
+                    // The weekday is checked, not used: the date comes from the
+                    // other fields.
+                    let (v, _) = number(&mut pos, 1).ok_or_else(fail)?;
+                    let range = if *c == 'w' { 0..=6 } else { 1..=7 };
+                    if !range.contains(&v) {
+                        return Err(fail());
+                    }
                 }
                 'a' | 'A' => {
                     name(&mut pos, &DAYS).ok_or_else(fail)?;

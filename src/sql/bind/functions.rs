@@ -517,6 +517,12 @@ impl Binder<'_> {
                 let Some(fmt) = self.literal_text(name, args, 1)? else {
                     return null(DataType::Timestamp);
                 };
+                if fmt.is_empty() {
+                    return Err(self.err(
+                        args[1].span(),
+                        "Failed to parse format specifier : Empty format string",
+                    ));
+                }
                 let items =
                     crate::time::parse_format(&fmt).map_err(|m| self.err(args[1].span(), m))?;
                 if items

@@ -97,6 +97,25 @@ impl Binder<'_> {
                 None => (None, Some(s)),
             },
         };
+        if let (
+            Some(b),
+            Some(ast::WindowSpec {
+                window_name: Some(name),
+                ..
+            }),
+        ) = (base, own)
+        {
+            // DuckDB: `OVER (w ...)` copies w, which must not have a frame.
+            if b.window_frame.is_some() {
+                return Err(self.err(
+                    span,
+                    format!(
+                        "cannot copy window \"{}\" because it has a frame clause",
+                        name.value
+                    ),
+                ));
+            }
+        }
         let mut spec = Spec {
             partition_by: Vec::new(),
             order_by: Vec::new(),
@@ -190,6 +209,12 @@ impl Binder<'_> {
         }
         if star && func != WindowFunc::Agg(AggFunc::CountStar) {
             return Err(self.err(span, format!("{name}(*) is not a function call")));
+        }
+        if matches!(func, WindowFunc::Agg(_)) && has_null_treatment(f) {
+            return Err(self.err(
+                span,
+                "RESPECT/IGNORE NULLS is not supported for windowed aggregates",
+            ));
         }
         let ignore_nulls = self.null_treatment(f, span)?;
         if ignore_nulls
@@ -496,4 +521,13 @@ impl Binder<'_> {
             Ok(_) | Err(_) => None,
         })
     }
+}
+
+/// Whether the call says IGNORE NULLS or RESPECT NULLS (after the call or inside its
+/// parentheses).
+fn has_null_treatment(f: &ast::Function) -> bool {
+    f.null_treatment.is_some()
+        || matches!(&f.args, ast::FunctionArguments::List(l) if l.clauses.iter().any(|c| {
+            matches!(c, ast::FunctionArgumentClause::IgnoreOrRespectNulls(_))
+        }))
 }
