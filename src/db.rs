@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use crate::column::{Batch, Column, ColumnData};
@@ -44,6 +44,9 @@ pub struct DbOptions {
     pub block_rows: usize,
     pub hour_split_rows: u64,
     pub read_only: bool,
+    /// Take the writer lock at the first write rather than at open: a handle that
+    /// only reads never takes it (and never syncs or cleans up anything).
+    pub lock_on_first_write: bool,
     pub create: bool,
     /// Memory budget for open segments (parsed footers, dictionaries) kept across
     /// snapshots.
@@ -57,6 +60,7 @@ impl Default for DbOptions {
             block_rows: segment::DEFAULT_BLOCK_ROWS,
             hour_split_rows: DEFAULT_HOUR_SPLIT_ROWS,
             read_only: false,
+            lock_on_first_write: false,
             create: true,
             segment_cache_bytes: DEFAULT_SEGMENT_CACHE_BYTES,
         }
@@ -93,6 +97,14 @@ impl DbBuilder {
     /// Open without the writer lock; writes fail.
     pub fn read_only(mut self, yes: bool) -> Self {
         self.options.read_only = yes;
+        self
+    }
+    /// Take the writer lock at the first write instead of at open (default false).
+    /// Reads through such a handle take no lock and write nothing; the first write
+    /// fails with [`Error::Locked`] if another process is writing then, and
+    /// otherwise starts from the newest committed state. The shell opens this way.
+    pub fn lock_on_first_write(mut self, yes: bool) -> Self {
+        self.options.lock_on_first_write = yes;
         self
     }
     /// Create the database if it does not exist (default true).
@@ -181,8 +193,10 @@ struct DbInner {
     backend: Arc<dyn Backend>,
     options: DbOptions,
     current: RwLock<Snapshot>,
-    /// Held by the writer for the whole of a write; `None` when read-only.
-    writer: Option<Mutex<WriterLock>>,
+    /// Held for the whole of a write; the lock file's state inside.
+    writer: Mutex<Writer>,
+    /// Whether this handle holds the writer lock (then no other process commits).
+    locked: AtomicBool,
     /// The lowest manifest generation and segment id no write has used yet. A failed
     /// write may leave its files in place, its manifest even durable (when the final
     /// directory sync fails, the commit's fate is unknown), so later writes must not
@@ -216,6 +230,17 @@ struct Txn {
     new_dirs: Vec<String>,
 }
 
+/// The writer lock of a handle.
+#[derive(Debug)]
+enum Writer {
+    /// Opened read-only: writes fail.
+    ReadOnly,
+    /// Not taken yet: the first write takes it ([`DbOptions::lock_on_first_write`]).
+    Unlocked,
+    /// Holding the lock file (released when dropped).
+    Locked { _lock: WriterLock },
+}
+
 fn lock_poisoned<T>(_: T) -> Error {
     Error::Internal("a lock was poisoned by a panic in another thread".into())
 }
@@ -243,12 +268,24 @@ impl Db {
     }
 
     fn open_with(backend: Arc<dyn Backend>, options: DbOptions) -> Result<Db> {
-        let writer = if options.read_only {
+        // A writer reads the newest manifest only once it holds the lock.
+        let mut lock = if options.read_only || options.lock_on_first_write {
             None
         } else {
-            Some(Mutex::new(backend.lock_writer()?))
+            Some(backend.lock_writer()?)
         };
-        let (names, latest) = newest_manifest(&*backend, None)?;
+        let (names, mut latest) = newest_manifest(&*backend, None)?;
+        if latest.is_none() && lock.is_none() && !options.read_only && options.create {
+            // A database that does not exist yet is created now, which is a write.
+            lock = Some(backend.lock_writer()?);
+            latest = newest_manifest(&*backend, None)?.1;
+        }
+        let locked = lock.is_some();
+        let writer = match lock {
+            Some(l) => Writer::Locked { _lock: l },
+            None if options.read_only => Writer::ReadOnly,
+            None => Writer::Unlocked,
+        };
         let manifest = match latest {
             Some(m) => m,
             None => {
@@ -268,7 +305,7 @@ impl Db {
                             .join(", ")
                     )));
                 }
-                if writer.is_none() || !options.create {
+                if !locked || !options.create {
                     return Err(Error::NotFound(format!(
                         "no database at {}",
                         backend.display_path("").display()
@@ -290,18 +327,16 @@ impl Db {
                 options,
                 snapshots: Mutex::new(vec![(snap.generation(), Arc::downgrade(&snap.inner))]),
                 current: RwLock::new(snap),
-                writer,
+                writer: Mutex::new(writer),
+                locked: AtomicBool::new(locked),
                 unused_generation: AtomicU64::new(0),
                 unused_segment_id: AtomicU64::new(0),
                 cache,
                 retired: Mutex::new(Vec::new()),
             }),
         };
-        if db.inner.writer.is_some() {
-            // The newest manifest may be one whose commit failed at the final directory
-            // sync: make it durable before removing the files only older ones list.
-            db.inner.backend.sync_dir("")?;
-            db.collect_garbage()?;
+        if locked {
+            db.recover()?;
         }
         Ok(db)
     }
@@ -322,6 +357,12 @@ impl Db {
         (r.chunks.usage(), r.blocks.usage())
     }
 
+    /// Segments open in the segment cache now, and the memory they are charged
+    /// (parsed footers, dictionaries and index directories decoded so far).
+    pub fn segment_cache_usage(&self) -> (usize, usize) {
+        self.inner.cache.usage()
+    }
+
     /// Where the database lives, for messages.
     pub fn location(&self) -> PathBuf {
         self.inner.backend.display_path("")
@@ -331,7 +372,7 @@ impl Db {
     /// writer process since the last call.
     pub fn snapshot(&self) -> Result<Snapshot> {
         let cur = self.inner.current.read().map_err(lock_poisoned)?.clone();
-        if self.inner.writer.is_some() {
+        if self.inner.locked.load(Ordering::Acquire) {
             let _ = self.sweep_retired();
             return Ok(cur);
         }
@@ -394,13 +435,41 @@ impl Db {
         Ok(())
     }
 
-    fn write_guard(&self) -> Result<std::sync::MutexGuard<'_, WriterLock>> {
-        match &self.inner.writer {
-            None => Err(Error::InvalidInput(format!(
+    /// What a writer does once it holds the lock: the newest manifest may be one
+    /// whose commit failed at the final directory sync, so make it durable before
+    /// removing the files only older ones list.
+    fn recover(&self) -> Result<()> {
+        self.inner.backend.sync_dir("")?;
+        self.collect_garbage()
+    }
+
+    /// Held for the whole of a write. Takes the writer lock on a handle opened with
+    /// [`DbBuilder::lock_on_first_write`], then continues from the newest commit.
+    fn write_guard(&self) -> Result<std::sync::MutexGuard<'_, Writer>> {
+        let mut g = self.inner.writer.lock().map_err(lock_poisoned)?;
+        match &*g {
+            Writer::ReadOnly => Err(Error::InvalidInput(format!(
                 "database {} is open read-only",
                 self.location().display()
             ))),
-            Some(m) => m.lock().map_err(lock_poisoned),
+            Writer::Locked { .. } => Ok(g),
+            Writer::Unlocked => {
+                let lock = self.inner.backend.lock_writer()?;
+                // Until now other processes could commit: start from their newest state.
+                let cur = self
+                    .inner
+                    .current
+                    .read()
+                    .map_err(lock_poisoned)?
+                    .generation();
+                if let Some(m) = newest_manifest(&*self.inner.backend, Some(cur))?.1 {
+                    self.install(m)?;
+                }
+                *g = Writer::Locked { _lock: lock };
+                self.inner.locked.store(true, Ordering::Release);
+                self.recover()?;
+                Ok(g)
+            }
         }
     }
 

@@ -262,7 +262,7 @@ pub fn read_segment(bytes: &[u8]) {
         if let Ok(columns) = seg.read_columns(&[c]) {
             assert_eq!(columns[0].len() as u64, meta.rows, "rows of a read column");
         }
-        if let Some(ix) = seg.index(c) {
+        if let Ok(Some(ix)) = seg.index(c) {
             let _ = seg.for_each_bitmap(c, |k, _| seg.index_value(c, k).map(drop));
             for k in 0..ix.keys.len().min(MAX_KEY_LOOKUPS) {
                 if seg.index_bitmap(c, k).is_ok() {

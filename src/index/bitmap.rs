@@ -44,7 +44,7 @@ fn key_range(
     cmp: Cmp,
     value: &Value,
 ) -> Result<Option<std::ops::Range<usize>>> {
-    let Some(ix) = seg.index(col) else {
+    let Some(ix) = seg.index(col)? else {
         return Ok(None);
     };
     let n = ix.keys.len();
@@ -95,7 +95,7 @@ fn union_keys(seg: &Segment, col: usize, keys: std::ops::Range<usize>) -> Result
 pub fn predicate_rows(seg: &Segment, p: &IndexPredicate) -> Result<Option<RoaringBitmap>> {
     match p {
         IndexPredicate::In { column, values } => {
-            if seg.index(*column).is_none() {
+            if !seg.has_index(*column) {
                 return Ok(None);
             }
             let mut out = RoaringBitmap::new();
@@ -154,7 +154,7 @@ pub fn key_counts(
     rows: Option<&RoaringBitmap>,
 ) -> Result<(Vec<(Value, u64)>, u64)> {
     let ix = seg
-        .index(col)
+        .index(col)?
         .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
     let total = rows.map_or(seg.num_rows(), RoaringBitmap::len);
     let mut out = Vec::new();

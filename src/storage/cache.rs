@@ -78,12 +78,18 @@ impl SegmentCache {
         open: impl FnOnce() -> Result<Segment>,
     ) -> Result<Arc<Segment>> {
         {
-            let mut inner = self.lock()?;
+            let mut guard = self.lock()?;
+            let inner = &mut *guard;
             inner.clock += 1;
             let now = inner.clock;
-            if let Some((seg, _, used)) = inner.map.get_mut(&id) {
+            if let Some((seg, size, used)) = inner.map.get_mut(&id) {
                 *used = now;
-                return Ok(seg.clone());
+                // Dictionaries and index directories decoded since the last charge.
+                let (seg, old, new) = (seg.clone(), *size, seg.memory_size());
+                *size = new;
+                inner.bytes = inner.bytes - old + new;
+                Self::evict(inner, id, self.budget);
+                return Ok(seg);
             }
         }
         // Open without holding the lock: it reads the file.
@@ -97,11 +103,17 @@ impl SegmentCache {
         let now = inner.clock;
         inner.map.insert(id, (seg.clone(), size, now));
         inner.bytes += size;
-        while inner.bytes > self.budget && inner.map.len() > 1 {
+        Self::evict(&mut inner, id, self.budget);
+        Ok(seg)
+    }
+
+    /// Drops least recently used segments other than `keep` while over `budget`.
+    fn evict(inner: &mut Inner, keep: u64, budget: usize) {
+        while inner.bytes > budget && inner.map.len() > 1 {
             let Some((&victim, _)) = inner
                 .map
                 .iter()
-                .filter(|(&k, _)| k != id)
+                .filter(|(&k, _)| k != keep)
                 .min_by_key(|(_, v)| v.2)
             else {
                 break;
@@ -110,7 +122,6 @@ impl SegmentCache {
                 inner.bytes -= sz;
             }
         }
-        Ok(seg)
     }
 
     /// Drops every segment not in `live` (ids a commit removed), and its chunks.
@@ -129,9 +140,13 @@ impl SegmentCache {
         }
     }
 
-    /// Segments and charged bytes held now.
+    /// Segments held now and the memory they hold (measured now: what queries
+    /// decoded since a segment was last charged included).
     pub fn usage(&self) -> (usize, usize) {
-        self.lock().map_or((0, 0), |i| (i.map.len(), i.bytes))
+        self.lock().map_or((0, 0), |i| {
+            let bytes = i.map.values().map(|(seg, _, _)| seg.memory_size()).sum();
+            (i.map.len(), bytes)
+        })
     }
 }
 

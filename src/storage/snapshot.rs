@@ -12,7 +12,7 @@ use crate::schema::TableSchema;
 use crate::storage::backend::Backend;
 use crate::storage::cache::SegmentCache;
 use crate::storage::check::check_segment_entry;
-use crate::storage::manifest::{Granularity, Manifest, TableEntry};
+use crate::storage::manifest::{Granularity, Manifest, SegmentEntry, TableEntry};
 use crate::storage::segment::{self, ColumnBlock, Segment, Stats};
 
 /// Sizes of one segment, for listings.
@@ -171,6 +171,19 @@ impl Snapshot {
         table: &str,
         time_range: Option<(i64, i64)>,
     ) -> Result<Vec<Arc<Segment>>> {
+        self.segment_entries(table, time_range)?
+            .into_iter()
+            .map(|s| self.segment(s.id))
+            .collect()
+    }
+
+    /// The manifest entries (row counts, time ranges) of the segments
+    /// [`Snapshot::segments`] would open, without opening any.
+    pub fn segment_entries(
+        &self,
+        table: &str,
+        time_range: Option<(i64, i64)>,
+    ) -> Result<Vec<&SegmentEntry>> {
         let t = self.table(table)?;
         let (lo, hi) = time_range.unwrap_or((i64::MIN, i64::MAX));
         let mut out = Vec::new();
@@ -182,7 +195,7 @@ impl Snapshot {
                 if t.schema.time_column.is_some() && (s.max_ts < lo || s.min_ts >= hi) {
                     continue;
                 }
-                out.push(self.segment(s.id)?);
+                out.push(s);
             }
         }
         Ok(out)
@@ -217,9 +230,13 @@ impl Snapshot {
                     segment::ColumnStorage::Values => {}
                 }
             }
-            for ix in &m.indexes {
-                if let Some(o) = out.get_mut(ix.column) {
-                    o.index_bytes += ix.pages.iter().map(|p| p.chunk.len as u64).sum::<u64>();
+            for e in &m.indexes {
+                let Some(ix) = seg.index(e.column)? else {
+                    continue;
+                };
+                if let Some(o) = out.get_mut(e.column) {
+                    o.index_bytes += ix.pages.iter().map(|p| p.chunk.len as u64).sum::<u64>()
+                        + e.directory.map_or(0, |d| d.len as u64);
                 }
             }
         }
@@ -322,7 +339,7 @@ impl Snapshot {
         let col = t.schema.column(column)?;
         let mut counts: BTreeMap<ValueKey, u64> = BTreeMap::new();
         for seg in self.segments(table, None)? {
-            let Some(ix) = seg.index(col) else {
+            let Some(ix) = seg.index(col)? else {
                 return Err(Error::InvalidInput(format!(
                     "column '{column}' has no bitmap index"
                 )));

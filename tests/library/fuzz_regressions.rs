@@ -27,7 +27,7 @@ fn read_everything(bytes: Vec<u8>) -> logdb::Result<()> {
         for b in 0..cm.blocks.len() {
             seg.read_block(c, b, &mut block, &mut scratch)?;
         }
-        if seg.index(c).is_some() {
+        if seg.index(c)?.is_some() {
             seg.for_each_bitmap(c, |_, _| Ok(()))?;
         }
     }

@@ -1,6 +1,7 @@
 //! Point lookups through the database's read caches: a lookup run cold (pages and
 //! blocks decompressed and decoded) and again warm (served from the caches) returns
-//! the same rows, and those rows equal a full scan's.
+//! the same rows, and those rows equal a full scan's. And what a fresh handle opens:
+//! nothing for a plain count, and only the index directories a query uses.
 
 use crate::common::{indexed_logs_db, run_sql as run};
 
@@ -56,4 +57,43 @@ fn cached_entries_are_dropped_with_their_segments() {
     let after = run(&db, &sql, true).text_rows();
     assert!(after.is_empty());
     assert_eq!(after, run(&db, &sql, false).text_rows());
+}
+
+#[test]
+fn a_fresh_handle_reads_only_what_a_query_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = indexed_logs_db(dir.path(), 43, 30_000);
+    let total = run(&db, "SELECT count(*) FROM logs", true).text_rows();
+    drop(db);
+
+    // A plain count comes from the manifest's row counts: no segment is opened.
+    let db = logdb::Db::builder()
+        .read_only(true)
+        .open(dir.path())
+        .unwrap();
+    assert_eq!(
+        run(&db, "SELECT count(*) FROM logs", true).text_rows(),
+        total
+    );
+    assert_eq!(
+        db.segment_cache_usage().0,
+        0,
+        "a plain count opened segments"
+    );
+
+    // A count by status opens the segments and decodes the status index alone:
+    // the uid and uri directories (the large ones) stay unread.
+    run(
+        &db,
+        "SELECT status, count(*) FROM logs GROUP BY status",
+        true,
+    );
+    let (segments, by_status) = db.segment_cache_usage();
+    assert!(segments > 0);
+    run(&db, "SELECT count(*) FROM logs WHERE uid = 'u7'", true);
+    let (_, with_uid) = db.segment_cache_usage();
+    assert!(
+        with_uid > by_status,
+        "reading the uid index charged nothing more ({by_status} -> {with_uid} bytes)"
+    );
 }

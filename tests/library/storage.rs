@@ -507,3 +507,49 @@ fn deleting_commands_remove_only_their_own_files() {
         .unwrap();
     assert_eq!(db.table_info("logs").unwrap().rows, 10);
 }
+
+#[test]
+fn a_handle_locking_on_first_write_reads_without_the_lock_and_writes_after_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = log_schema();
+    let first = log_batch(&schema, 5, T0, 1_000_000, 1000);
+    {
+        let db = Db::open(dir.path()).unwrap();
+        db.create_table("logs", schema.clone()).unwrap();
+        db.append("logs", &first).unwrap();
+    }
+    std::fs::remove_file(dir.path().join("LOCK")).unwrap();
+    let lazy = Db::builder()
+        .lock_on_first_write(true)
+        .open(dir.path())
+        .unwrap();
+    assert_eq!(lazy.table_info("logs").unwrap().rows, 1000);
+    assert!(!dir.path().join("LOCK").exists(), "opening took the lock");
+
+    // Another writer can open and commit meanwhile; the lazy handle sees it.
+    let other = Db::open(dir.path()).unwrap();
+    other
+        .append("logs", &log_batch(&schema, 6, T0, 1_000_000, 500))
+        .unwrap();
+    assert_eq!(lazy.table_info("logs").unwrap().rows, 1500);
+    let err = lazy.append("logs", &first).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+
+    // Once it is gone, the first write takes the lock and builds on its commit.
+    drop(other);
+    lazy.append("logs", &first).unwrap();
+    assert_eq!(lazy.table_info("logs").unwrap().rows, 2500);
+    assert!(matches!(
+        Db::open(dir.path()).unwrap_err(),
+        Error::Locked { .. }
+    ));
+    drop(lazy);
+    assert_eq!(
+        Db::open(dir.path())
+            .unwrap()
+            .table_info("logs")
+            .unwrap()
+            .rows,
+        2500
+    );
+}

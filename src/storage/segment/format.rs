@@ -12,7 +12,10 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"LOGDBSEG";
 /// The last bytes of every segment file.
 pub const SEGMENT_TAIL_MAGIC: [u8; 8] = *b"LOGDBEND";
 /// The segment format version this build writes and the newest it reads.
-pub const SEGMENT_FORMAT_VERSION: u32 = 1;
+pub const SEGMENT_FORMAT_VERSION: u32 = 2;
+/// The first version whose index directories are chunks of their own, read on first
+/// use (version 1 holds them in the footer).
+pub const SEPARATE_INDEX_DIRECTORIES: u32 = 2;
 
 pub(super) const MAGIC_LEN: usize = 8;
 /// Header: magic, format version (u32), reserved flags (u32, zero).
@@ -234,7 +237,22 @@ pub struct IndexPage {
     pub raw_len: u32,
 }
 
-/// The bitmap index of one column.
+/// A bitmap index as the footer lists it. Its directory (keys, counts, bitmap
+/// offsets, pages) grows with the column's distinct values, so it is a chunk of its
+/// own, decoded only when a query uses the index ([`Segment::index`]).
+///
+/// [`Segment::index`]: super::Segment::index
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexEntry {
+    pub column: usize,
+    /// Integer keys (integer and boolean columns); otherwise dictionary codes.
+    pub int_keys: bool,
+    pub key_count: u32,
+    /// Where the directory is; `None` in a version 1 file, whose footer holds it.
+    pub directory: Option<Chunk>,
+}
+
+/// The directory of one column's bitmap index.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexMeta {
     pub column: usize,
@@ -277,7 +295,7 @@ pub struct SegmentMeta {
     pub block_rows: u32,
     pub time_column: Option<usize>,
     pub columns: Vec<ColumnMeta>,
-    pub indexes: Vec<IndexMeta>,
+    pub indexes: Vec<IndexEntry>,
 }
 
 /// The footer's tag of a column type.
@@ -349,38 +367,143 @@ pub(super) fn encode_footer(m: &SegmentMeta) -> Vec<u8> {
         }
     }
     w.u32(m.indexes.len() as u32);
-    for ix in &m.indexes {
-        w.u32(ix.column as u32);
-        match &ix.keys {
-            IndexKeys::Codes(n) => {
-                w.u8(KEYS_CODES);
-                w.u32(*n);
-            }
-            IndexKeys::Ints(v) => {
-                w.u8(KEYS_INTS);
-                w.u32(v.len() as u32);
-                for &x in v {
-                    w.i64(x);
-                }
-            }
-        }
-        for (&c, &o) in ix.counts.iter().zip(&ix.offsets) {
-            w.u32(c);
-            w.u32(o);
-        }
-        w.u32(ix.pages.len() as u32);
-        for p in &ix.pages {
-            p.chunk.write(&mut w);
-            w.u32(p.first_key);
-            w.u32(p.raw_len);
-        }
+    for e in &m.indexes {
+        w.u32(e.column as u32);
+        w.u8(if e.int_keys { KEYS_INTS } else { KEYS_CODES });
+        w.u32(e.key_count);
+        e.directory.unwrap_or_default().write(&mut w);
     }
     w.buf
 }
 
-/// Parses and checks decompressed footer bytes; every chunk must lie between the
-/// header and `file_len` (where the footer starts).
-pub(super) fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, WireError> {
+/// The bytes of an index directory (format version 2), before compression: the keys
+/// (integer keys only), the counts, the offsets, then the pages.
+pub(super) fn encode_index_directory(ix: &IndexMeta) -> Vec<u8> {
+    let mut w = WireWriter::new();
+    if let IndexKeys::Ints(v) = &ix.keys {
+        for &x in v {
+            w.i64(x);
+        }
+    }
+    for &c in &ix.counts {
+        w.u32(c);
+    }
+    for &o in &ix.offsets {
+        w.u32(o);
+    }
+    w.u32(ix.pages.len() as u32);
+    for p in &ix.pages {
+        p.chunk.write(&mut w);
+        w.u32(p.first_key);
+        w.u32(p.raw_len);
+    }
+    w.buf
+}
+
+/// Parses and checks a decompressed index directory of `entry`; its page chunks
+/// must lie between the header and `data_end` (where the footer starts).
+pub(super) fn decode_index_directory(
+    buf: &[u8],
+    entry: &IndexEntry,
+    data_end: u64,
+) -> Result<IndexMeta, WireError> {
+    let n = entry.key_count as usize;
+    let mut r = WireReader::new(buf);
+    let keys = if entry.int_keys {
+        let v: Vec<i64> = r
+            .take(n * 8)?
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect();
+        if v.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(WireError("index keys are not strictly increasing".into()));
+        }
+        IndexKeys::Ints(v)
+    } else {
+        IndexKeys::Codes(entry.key_count)
+    };
+    let u32s = |b: &[u8]| -> Vec<u32> {
+        b.chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    };
+    let counts = u32s(r.take(n * 4)?);
+    let offsets = u32s(r.take(n * 4)?);
+    let pages = read_pages(&mut r, data_end)?;
+    r.finish()?;
+    let ix = IndexMeta {
+        column: entry.column,
+        keys,
+        counts,
+        offsets,
+        pages,
+    };
+    check_directory(&ix)?;
+    Ok(ix)
+}
+
+/// Checks that a chunk lies between the header and `data_end`.
+fn check_chunk(c: &Chunk, data_end: u64) -> Result<(), WireError> {
+    if c.offset < HEADER_LEN as u64 || c.offset.saturating_add(c.len as u64) > data_end {
+        return Err(WireError(format!(
+            "chunk at {} of {} bytes lies outside the data region",
+            c.offset, c.len
+        )));
+    }
+    Ok(())
+}
+
+/// An index directory's page list.
+fn read_pages(r: &mut WireReader, data_end: u64) -> Result<Vec<IndexPage>, WireError> {
+    let npages = r.count(24)?;
+    let mut pages = Vec::with_capacity(npages);
+    for _ in 0..npages {
+        let chunk = Chunk::read(r)?;
+        check_chunk(&chunk, data_end)?;
+        pages.push(IndexPage {
+            chunk,
+            first_key: r.u32()?,
+            raw_len: r.u32()?,
+        });
+    }
+    Ok(pages)
+}
+
+/// Pages must start at key 0 and increase, and every offset must lie in its page.
+fn check_directory(ix: &IndexMeta) -> Result<(), WireError> {
+    let (pages, nkeys) = (&ix.pages, ix.keys.len());
+    if nkeys > 0 && pages.first().map(|p| p.first_key) != Some(0) {
+        return Err(WireError(
+            "index pages do not start at the first key".into(),
+        ));
+    }
+    if pages.windows(2).any(|w| w[0].first_key >= w[1].first_key)
+        || pages
+            .last()
+            .is_some_and(|p| p.first_key as usize >= nkeys.max(1))
+    {
+        return Err(WireError("index pages out of order".into()));
+    }
+    for (pi, p) in pages.iter().enumerate() {
+        let end = pages.get(pi + 1).map_or(nkeys, |n| n.first_key as usize);
+        let offs = &ix.offsets[p.first_key as usize..end];
+        if offs.windows(2).any(|w| w[0] > w[1]) || offs.last().is_some_and(|&o| o > p.raw_len) {
+            return Err(WireError("index offsets out of order".into()));
+        }
+    }
+    Ok(())
+}
+
+/// A decoded footer: the segment's metadata and, for a version 1 file, the index
+/// directories it holds (one per entry of `meta.indexes`).
+pub(super) struct Footer {
+    pub meta: SegmentMeta,
+    pub inline_directories: Vec<Option<IndexMeta>>,
+}
+
+/// Parses and checks decompressed footer bytes of a file of format `version`; every
+/// chunk must lie between the header and `file_len` (where the footer starts).
+pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<Footer, WireError> {
     let mut r = WireReader::new(buf);
     let segment_id = r.u64()?;
     let rows = r.u64()?;
@@ -396,15 +519,7 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, Wi
         u32::MAX => None,
         t => Some(t as usize),
     };
-    let check_chunk = |c: &Chunk| -> Result<(), WireError> {
-        if c.offset < HEADER_LEN as u64 || c.offset.saturating_add(c.len as u64) > file_len {
-            return Err(WireError(format!(
-                "chunk at {} of {} bytes lies outside the data region",
-                c.offset, c.len
-            )));
-        }
-        Ok(())
-    };
+    let check_chunk = |c: &Chunk| check_chunk(c, file_len);
     let ncols = r.count(8)?;
     let mut columns = Vec::with_capacity(ncols);
     for _ in 0..ncols {
@@ -489,84 +604,48 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, Wi
     }
     let nidx = r.count(9)?;
     let mut indexes = Vec::with_capacity(nidx);
+    let mut inline_directories = Vec::with_capacity(nidx);
     for _ in 0..nidx {
         let column = r.u32()? as usize;
         if column >= columns.len() {
             return Err(WireError(format!("index on column {column} out of range")));
         }
-        let keys = match r.u8()? {
-            KEYS_CODES => IndexKeys::Codes(r.u32()?),
-            KEYS_INTS => {
-                let n = r.count(8)?;
-                let mut v = Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(r.i64()?);
-                }
-                if v.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(WireError("index keys are not strictly increasing".into()));
-                }
-                IndexKeys::Ints(v)
-            }
+        let int_keys = match r.u8()? {
+            KEYS_CODES => false,
+            KEYS_INTS => true,
             t => return Err(WireError(format!("unknown index key tag {t}"))),
         };
-        if let (IndexKeys::Codes(n), ColumnStorage::Dictionary { len, .. }) =
-            (&keys, &columns[column].storage)
+        let key_count = r.u32()?;
+        if let (false, ColumnStorage::Dictionary { len, .. }) = (int_keys, &columns[column].storage)
         {
-            if n != len {
+            if key_count != *len {
                 return Err(WireError("index and dictionary sizes differ".into()));
             }
         }
-        let nkeys = keys.len();
-        if nkeys.saturating_mul(8) > r.remaining() {
-            return Err(WireError("index key count exceeds the footer".into()));
+        // Keys are distinct values of the rows.
+        if u64::from(key_count) > rows {
+            return Err(WireError(format!(
+                "index of column {column} has {key_count} keys for {rows} rows"
+            )));
         }
-        let mut counts = Vec::with_capacity(nkeys);
-        let mut offsets = Vec::with_capacity(nkeys);
-        for _ in 0..nkeys {
-            counts.push(r.u32()?);
-            offsets.push(r.u32()?);
-        }
-        let npages = r.count(24)?;
-        let mut pages = Vec::with_capacity(npages);
-        for _ in 0..npages {
+        let mut entry = IndexEntry {
+            column,
+            int_keys,
+            key_count,
+            directory: None,
+        };
+        if version >= SEPARATE_INDEX_DIRECTORIES {
             let chunk = Chunk::read(&mut r)?;
             check_chunk(&chunk)?;
-            pages.push(IndexPage {
-                chunk,
-                first_key: r.u32()?,
-                raw_len: r.u32()?,
-            });
+            entry.directory = Some(chunk);
+            inline_directories.push(None);
+        } else {
+            inline_directories.push(Some(read_inline_directory(&mut r, &entry, file_len)?));
         }
-        // Pages must start at key 0, increase, and every offset must lie in its page.
-        if nkeys > 0 && pages.first().map(|p| p.first_key) != Some(0) {
-            return Err(WireError(
-                "index pages do not start at the first key".into(),
-            ));
-        }
-        if pages.windows(2).any(|w| w[0].first_key >= w[1].first_key)
-            || pages
-                .last()
-                .is_some_and(|p| p.first_key as usize >= nkeys.max(1))
-        {
-            return Err(WireError("index pages out of order".into()));
-        }
-        for (pi, p) in pages.iter().enumerate() {
-            let end = pages.get(pi + 1).map_or(nkeys, |n| n.first_key as usize);
-            let offs = &offsets[p.first_key as usize..end];
-            if offs.windows(2).any(|w| w[0] > w[1]) || offs.last().is_some_and(|&o| o > p.raw_len) {
-                return Err(WireError("index offsets out of order".into()));
-            }
-        }
-        indexes.push(IndexMeta {
-            column,
-            keys,
-            counts,
-            offsets,
-            pages,
-        });
+        indexes.push(entry);
     }
     r.finish()?;
-    Ok(SegmentMeta {
+    let meta = SegmentMeta {
         segment_id,
         rows,
         min_ts,
@@ -575,5 +654,53 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64) -> Result<SegmentMeta, Wi
         time_column,
         columns,
         indexes,
+    };
+    Ok(Footer {
+        meta,
+        inline_directories,
     })
+}
+
+/// A version 1 index directory, inside the footer: the keys (integer keys only),
+/// (count, offset) pairs, then the pages.
+fn read_inline_directory(
+    r: &mut WireReader,
+    entry: &IndexEntry,
+    data_end: u64,
+) -> Result<IndexMeta, WireError> {
+    let nkeys = entry.key_count as usize;
+    let keys = if entry.int_keys {
+        if nkeys.saturating_mul(8) > r.remaining() {
+            return Err(WireError("index key count exceeds the footer".into()));
+        }
+        let mut v = Vec::with_capacity(nkeys);
+        for _ in 0..nkeys {
+            v.push(r.i64()?);
+        }
+        if v.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(WireError("index keys are not strictly increasing".into()));
+        }
+        IndexKeys::Ints(v)
+    } else {
+        IndexKeys::Codes(entry.key_count)
+    };
+    if nkeys.saturating_mul(8) > r.remaining() {
+        return Err(WireError("index key count exceeds the footer".into()));
+    }
+    let mut counts = Vec::with_capacity(nkeys);
+    let mut offsets = Vec::with_capacity(nkeys);
+    for _ in 0..nkeys {
+        counts.push(r.u32()?);
+        offsets.push(r.u32()?);
+    }
+    let pages = read_pages(r, data_end)?;
+    let ix = IndexMeta {
+        column: entry.column,
+        keys,
+        counts,
+        offsets,
+        pages,
+    };
+    check_directory(&ix)?;
+    Ok(ix)
 }

@@ -1,24 +1,49 @@
-//! Reading a segment's bitmap indexes: the key of a value, the bitmap of a key
-//! (through the chunk cache of index pages), a walk over every bitmap, and the value
-//! of a key.
+//! Reading a segment's bitmap indexes: the directory of an index, decoded on first
+//! use; the key of a value, the bitmap of a key (through the chunk cache of index
+//! pages), a walk over every bitmap, and the value of a key.
 
 use roaring::RoaringBitmap;
 
-use super::format::{IndexKeys, IndexMeta};
+use super::format::{decode_index_directory, IndexKeys, IndexMeta};
 use super::reader::Segment;
 use crate::column::{StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::DataType;
 
 impl Segment {
-    /// The index of column `col`, if it has one.
-    pub fn index(&self, col: usize) -> Option<&IndexMeta> {
-        self.meta.indexes.iter().find(|ix| ix.column == col)
+    /// Whether column `col` has a bitmap index (reads nothing).
+    pub fn has_index(&self, col: usize) -> bool {
+        self.meta.indexes.iter().any(|e| e.column == col)
+    }
+
+    /// The index directory of column `col`, if it has an index: decoded from its
+    /// chunk on first use, then kept with the segment.
+    pub fn index(&self, col: usize) -> Result<Option<&IndexMeta>> {
+        let Some(pos) = self.meta.indexes.iter().position(|e| e.column == col) else {
+            return Ok(None);
+        };
+        let slot = &self.index_dirs[pos];
+        if let Some(ix) = slot.get() {
+            return Ok(Some(ix));
+        }
+        let entry = &self.meta.indexes[pos];
+        let what = format!(
+            "index directory of column '{}'",
+            self.meta.columns[col].field.name
+        );
+        let chunk = entry
+            .directory
+            .ok_or_else(|| self.corrupt(format!("{what}: missing")))?;
+        let mut scratch = Vec::new();
+        let raw = self.chunk(&chunk, &mut scratch, &what)?;
+        let ix = decode_index_directory(raw, entry, self.data_end)
+            .map_err(|e| self.corrupt(format!("{what}: {}", e.0)))?;
+        Ok(Some(slot.get_or_init(|| ix)))
     }
 
     /// The key position of `value` in column `col`'s index, if the value occurs.
     pub fn index_key(&self, col: usize, value: &Value) -> Result<Option<usize>> {
-        let Some(ix) = self.index(col) else {
+        let Some(ix) = self.index(col)? else {
             return Ok(None);
         };
         Ok(match (&ix.keys, value) {
@@ -37,7 +62,7 @@ impl Segment {
     /// The rows whose value in column `col` is key `k` of its index.
     pub fn index_bitmap(&self, col: usize, k: usize) -> Result<RoaringBitmap> {
         let ix = self
-            .index(col)
+            .index(col)?
             .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
         if k >= ix.keys.len() {
             return Err(Error::Internal(format!("index key {k} out of range")));
@@ -65,7 +90,7 @@ impl Segment {
         mut f: impl FnMut(usize, RoaringBitmap) -> Result<()>,
     ) -> Result<()> {
         let ix = self
-            .index(col)
+            .index(col)?
             .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
@@ -100,7 +125,7 @@ impl Segment {
     /// The rows of this segment where column `col` equals `value`, through the index;
     /// `None` if the column has no index.
     pub fn lookup(&self, col: usize, value: &Value) -> Result<Option<RoaringBitmap>> {
-        if self.index(col).is_none() {
+        if !self.has_index(col) {
             return Ok(None);
         }
         match self.index_key(col, value)? {
@@ -112,7 +137,7 @@ impl Segment {
     /// The value of index key `k` of column `col`.
     pub fn index_value(&self, col: usize, k: usize) -> Result<Value> {
         let ix = self
-            .index(col)
+            .index(col)?
             .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
         Ok(match &ix.keys {
             IndexKeys::Codes(_) => {

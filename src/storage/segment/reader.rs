@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::block::{reuse, take_codes, BlockValues, ColumnBlock};
 use super::format::{
-    decode_footer, Chunk, ColumnStorage, SegmentMeta, HEADER_FLAGS_OFFSET, HEADER_LEN,
+    decode_footer, Chunk, ColumnStorage, IndexMeta, SegmentMeta, HEADER_FLAGS_OFFSET, HEADER_LEN,
     HEADER_VERSION_OFFSET, MAGIC_LEN, MAX_CHUNK_RAW, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC,
     SEGMENT_TAIL_MAGIC, TAIL_FOOTER_CRC_OFFSET, TAIL_FOOTER_LEN_OFFSET, TAIL_LEN,
     TAIL_MAGIC_OFFSET, TAIL_VERSION_OFFSET,
@@ -30,6 +30,10 @@ pub struct Segment {
     /// Decompressed footer length: what the parsed metadata costs in memory, roughly.
     pub(super) footer_len: usize,
     pub(super) dicts: Vec<OnceLock<Arc<StringVec>>>,
+    /// Index directories, one per entry of `meta.indexes`, decoded on first use.
+    pub(super) index_dirs: Vec<OnceLock<IndexMeta>>,
+    /// Where the footer starts: every chunk lies before it.
+    pub(super) data_end: u64,
     /// The database's point-read caches and this segment's id in them, once a
     /// database attached them (a segment opened on its own caches nothing).
     pub(super) read_caches: OnceLock<(u64, Arc<ReadCaches>)>,
@@ -113,9 +117,15 @@ impl Segment {
         let raw = enc::decompress(footer, &mut scratch, MAX_CHUNK_RAW)
             .map_err(|e| corrupt(format!("footer: {e}")))?;
         let footer_len = raw.len();
-        let meta = decode_footer(raw, footer_start as u64)
+        let footer = decode_footer(raw, footer_start as u64, version)
             .map_err(|e| corrupt(format!("footer: {}", e.0)))?;
+        let meta = footer.meta;
         let dicts = (0..meta.columns.len()).map(|_| OnceLock::new()).collect();
+        let index_dirs = footer
+            .inline_directories
+            .into_iter()
+            .map(|d| d.map_or_else(OnceLock::new, OnceLock::from))
+            .collect();
         Ok(Segment {
             path: path.to_string(),
             display,
@@ -124,6 +134,8 @@ impl Segment {
             footer_crc,
             footer_len,
             dicts,
+            index_dirs,
+            data_end: footer_start as u64,
             read_caches: OnceLock::new(),
         })
     }
@@ -140,8 +152,9 @@ impl Segment {
         &self.meta
     }
 
-    /// An estimate of the memory this open segment holds: parsed footer metadata and
-    /// decoded dictionaries (the mapped file itself is page cache, not counted).
+    /// An estimate of the memory this open segment holds: parsed footer metadata,
+    /// decoded dictionaries and index directories (the mapped file itself is page
+    /// cache, not counted).
     pub fn memory_size(&self) -> usize {
         let dicts: usize = self
             .dicts
@@ -149,7 +162,13 @@ impl Segment {
             .filter_map(|d| d.get())
             .map(|d| d.bytes().len() + d.offsets().len() * 4)
             .sum();
-        2 * self.footer_len + dicts + std::mem::size_of::<Segment>()
+        let directories: usize = self
+            .index_dirs
+            .iter()
+            .filter_map(|d| d.get())
+            .map(|ix| ix.keys.len() * 16 + ix.pages.len() * 24)
+            .sum();
+        2 * self.footer_len + dicts + directories + std::mem::size_of::<Segment>()
     }
 
     pub fn footer_crc(&self) -> u32 {

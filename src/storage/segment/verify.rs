@@ -56,7 +56,10 @@ impl Segment {
                 }
             }
         }
-        for ix in &self.meta.indexes {
+        for e in &self.meta.indexes {
+            let Some(ix) = self.index(e.column)? else {
+                continue;
+            };
             let name = &self.meta.columns[ix.column].field.name;
             let keys = self.row_keys(ix)?;
             let mut total = 0u64;

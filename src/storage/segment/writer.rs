@@ -5,9 +5,9 @@
 use roaring::RoaringBitmap;
 
 use super::format::{
-    encode_footer, validate_block_rows, BlockMeta, Chunk, ColumnMeta, ColumnStorage, IndexKeys,
-    IndexMeta, IndexPage, SegmentMeta, Stats, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC,
-    SEGMENT_TAIL_MAGIC,
+    encode_footer, encode_index_directory, validate_block_rows, BlockMeta, Chunk, ColumnMeta,
+    ColumnStorage, IndexEntry, IndexKeys, IndexMeta, IndexPage, SegmentMeta, Stats,
+    SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC,
 };
 use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec};
 use crate::error::{Error, Result};
@@ -374,6 +374,7 @@ pub fn write_segment(
     out.extend_from_slice(&0u32.to_le_bytes());
     let mut columns = Vec::with_capacity(encoded.len());
     let mut indexes = Vec::new();
+    let mut scratch = Vec::new();
     for (i, col) in encoded.into_iter().enumerate() {
         let col = col.ok_or_else(|| Error::Internal(format!("encoding column {i} failed")))?;
         let base = out.len() as u64;
@@ -394,7 +395,15 @@ pub fn write_segment(
                 shift(&mut p.chunk);
             }
             ix.column = i;
-            indexes.push(ix);
+            // The directory is a chunk of its own, read only by queries using the
+            // index, so opening the segment costs nothing per distinct value.
+            let directory = push_chunk(&mut out, &encode_index_directory(&ix), &mut scratch);
+            indexes.push(IndexEntry {
+                column: i,
+                int_keys: matches!(ix.keys, IndexKeys::Ints(_)),
+                key_count: ix.keys.len() as u32,
+                directory: Some(directory),
+            });
         }
         columns.push(meta);
     }

@@ -299,10 +299,7 @@ impl Shell {
             [p] => Some(Path::new(p)),
             _ => return Err("usage: .open [--read-only] [DB]".into()),
         };
-        let (db, notice) = open_db(path, read_only).map_err(|e| format!("{e:#}"))?;
-        if let Some(n) = notice {
-            eprintln!("notice: {n}");
-        }
+        let db = open_db(path, read_only).map_err(|e| format!("{e:#}"))?;
         // Session settings (threads, memory limit, ...) carry over.
         let options = self.session.options().clone();
         self.session = logdb::sql::Session::new(db);

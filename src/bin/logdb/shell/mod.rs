@@ -138,37 +138,28 @@ fn install_sigint_handler(flag: &Arc<AtomicBool>) {
     }
 }
 
-/// Opens the shell's database. `None`: a new in-memory database. An existing path
-/// is first opened read-only, so that a directory that is not a logdb database, or
-/// one of a newer format, is refused without anything written to it (not even the
-/// lock file). Returns the database and a notice to show.
-pub(crate) fn open_db(path: Option<&Path>, read_only: bool) -> Result<(Db, Option<String>)> {
+/// Opens the shell's database. `None`: a new in-memory database. An existing
+/// database is opened without the writer lock, which the first write takes: queries
+/// write nothing (not even the lock file), run while another process imports, and a
+/// directory that is not a logdb database, or one of a newer format, is refused
+/// untouched.
+pub(crate) fn open_db(path: Option<&Path>, read_only: bool) -> Result<Db> {
     let Some(path) = path else {
-        let db = Db::builder().open_backend(Arc::new(MemBackend::new()))?;
-        return Ok((db, None));
+        return Ok(Db::builder().open_backend(Arc::new(MemBackend::new()))?);
     };
     let context = || format!("cannot open database {}", path.display());
     if !path.exists() {
         if read_only {
             anyhow::bail!("no database at {} (read-only: not created)", path.display());
         }
-        return Ok((Db::builder().open(path).with_context(context)?, None));
+        return Db::builder().open(path).with_context(context);
     }
-    match Db::builder().read_only(true).create(false).open(path) {
-        Ok(db) if read_only => return Ok((db, None)),
-        Ok(_) => {}
+    let builder = Db::builder().read_only(read_only).lock_on_first_write(true);
+    match builder.clone().create(false).open(path) {
+        Ok(db) => Ok(db),
         // An empty directory becomes a new database, as `logdb import` does.
-        Err(Error::NotFound(_)) if !read_only && is_empty_dir(path) => {}
-        Err(e) => return Err(anyhow::Error::new(e).context(context())),
-    }
-    match Db::builder().open(path) {
-        Ok(db) => Ok((db, None)),
-        Err(e @ Error::Locked { .. }) => {
-            let db = Db::builder()
-                .read_only(true)
-                .open(path)
-                .with_context(context)?;
-            Ok((db, Some(format!("{e}; opened read-only"))))
+        Err(Error::NotFound(_)) if !read_only && is_empty_dir(path) => {
+            builder.open(path).with_context(context)
         }
         Err(e) => Err(anyhow::Error::new(e).context(context())),
     }
@@ -204,12 +195,9 @@ pub fn run(args: ShellArgs) -> Result<ExitCode> {
     };
     let scripted = !args.commands.is_empty() || !args.files.is_empty();
     let interactive = !scripted && io::stdin().is_terminal();
-    let (db, notice) = open_db(args.db.as_deref(), args.read_only)?;
+    let db = open_db(args.db.as_deref(), args.read_only)?;
     let mut shell = Shell::new(db, label(args.db.as_deref()), mode, interactive);
     shell.bail = !args.no_bail;
-    if let Some(n) = notice {
-        eprintln!("notice: {n}");
-    }
     if interactive {
         shell.interactive_loop()?;
     } else if scripted {
