@@ -13,34 +13,9 @@ use crate::column::{Batch, BatchBuilder, Value};
 use crate::error::{Error, Result};
 use crate::index::bitmap;
 use crate::plan::{AggExpr, Expr};
-use crate::schema::{Field, TableSchema};
+use crate::schema::{DataType, Field, TableSchema};
+use crate::storage::segment::{IndexKeys, Segment};
 use crate::storage::Snapshot;
-
-/// A group key of an index-only aggregate (indexed columns are strings, integers
-/// or booleans).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum IndexKey {
-    Null,
-    Int(i64),
-    Bool(bool),
-    Str(Arc<str>),
-}
-
-impl IndexKey {
-    fn of(v: &Value) -> Result<IndexKey> {
-        Ok(match v {
-            Value::Null => IndexKey::Null,
-            Value::Int(i) => IndexKey::Int(*i),
-            Value::Bool(b) => IndexKey::Bool(*b),
-            Value::Str(s) => IndexKey::Str(s.clone()),
-            other => {
-                return Err(Error::Internal(format!(
-                    "index-only aggregate over a {other:?} key"
-                )))
-            }
-        })
-    }
-}
 
 /// `count(*) [GROUP BY indexed column]` from index counts and bitmap
 /// cardinalities. Segments the time range cuts through (or without the needed
@@ -61,8 +36,10 @@ pub(super) fn index_only_aggregate(
         .time_index()
         .is_none_or(|t| schema.fields[t].nullable);
     let (lo, hi) = info.time_range.unwrap_or((i64::MIN, i64::MAX));
-    let mut counts: hashbrown::HashMap<IndexKey, (Value, u64)> = hashbrown::HashMap::new();
     let mut total = 0u64;
+    let mut nulls = 0u64;
+    // Per segment answered from its index: the rows of each key position.
+    let mut per_segment: Vec<(Arc<Segment>, Vec<(usize, u64)>)> = Vec::new();
     let mut fallback = Vec::new();
     'segs: for entry in snapshot.segment_entries(info.table, info.time_range)? {
         let inside = entry.rows == 0 || (lo <= entry.min_ts && entry.max_ts < hi);
@@ -109,19 +86,17 @@ pub(super) fn index_only_aggregate(
                 if rows.as_ref().is_some_and(|r| r.is_empty()) {
                     continue;
                 }
-                let (per_key, nulls) = bitmap::key_counts(&seg, c, rows.as_ref())?;
-                for (v, n) in per_key {
-                    counts.entry(IndexKey::of(&v)?).or_insert((v, 0)).1 += n;
-                }
-                if nulls > 0 {
-                    counts.entry(IndexKey::Null).or_insert((Value::Null, 0)).1 += nulls;
-                }
+                let (per_key, n) = bitmap::key_counts(&seg, c, rows.as_ref())?;
+                nulls += n;
+                per_segment.push((seg, per_key));
             }
         }
     }
     stats
         .index_only
         .store(true, std::sync::atomic::Ordering::Relaxed);
+    // Segments the indexes cannot answer: (group value, count) from the scan.
+    let mut scanned: Vec<(Value, u64)> = Vec::new();
     if !fallback.is_empty() {
         let batches = pipeline(
             snapshot,
@@ -142,8 +117,7 @@ pub(super) fn index_only_aggregate(
                 if group.is_empty() {
                     total += n;
                 } else {
-                    let v = b.columns[0].value(r);
-                    counts.entry(IndexKey::of(&v)?).or_insert((v, 0)).1 += n;
+                    scanned.push((b.columns[0].value(r), n));
                 }
             }
         }
@@ -163,19 +137,61 @@ pub(super) fn index_only_aggregate(
             b.push_i64(i + usize::from(!group.is_empty()), n as i64);
         }
     };
-    if group.is_empty() {
+    let Some(col) = group_col else {
         push_counts(&mut b, total);
-    } else {
-        for (_, (v, n)) in counts {
-            match v {
-                Value::Null => b.push_null(0),
-                Value::Int(i) => b.push_i64(0, i),
-                Value::Bool(x) => b.push_bool(0, x),
-                Value::Str(s) => b.push_str(0, &s),
-                _ => return Err(Error::Internal("index-only aggregate key".into())),
+        return Ok(vec![b.finish()]);
+    };
+    // Merge the segments' counts by value. Strings are borrowed from the segments'
+    // dictionaries: no allocation per key and segment.
+    let boolean = snapshot.table(info.table)?.schema.fields[col].data_type == DataType::Boolean;
+    let dicts = per_segment
+        .iter()
+        .map(|(seg, _)| seg.dictionary(col))
+        .collect::<Result<Vec<_>>>()?;
+    let mut strs: hashbrown::HashMap<&str, u64> = hashbrown::HashMap::new();
+    let mut ints: hashbrown::HashMap<i64, u64> = hashbrown::HashMap::new();
+    for ((seg, per_key), dict) in per_segment.iter().zip(&dicts) {
+        match dict {
+            Some(d) => {
+                for &(k, n) in per_key {
+                    *strs.entry(d.get(k)).or_default() += n;
+                }
             }
-            push_counts(&mut b, n);
+            None => {
+                let keys = match seg.index(col)?.map(|ix| &ix.keys) {
+                    Some(IndexKeys::Ints(v)) => v,
+                    _ => return Err(Error::Internal("index-only aggregate keys".into())),
+                };
+                for &(k, n) in per_key {
+                    *ints.entry(keys[k]).or_default() += n;
+                }
+            }
         }
+    }
+    for (v, n) in &scanned {
+        match v {
+            Value::Null => nulls += n,
+            Value::Str(s) => *strs.entry(s).or_default() += n,
+            Value::Int(i) => *ints.entry(*i).or_default() += n,
+            Value::Bool(x) => *ints.entry(*x as i64).or_default() += n,
+            _ => return Err(Error::Internal("index-only aggregate key".into())),
+        }
+    }
+    for (s, n) in strs {
+        b.push_str(0, s);
+        push_counts(&mut b, n);
+    }
+    for (i, n) in ints {
+        if boolean {
+            b.push_bool(0, i != 0);
+        } else {
+            b.push_i64(0, i);
+        }
+        push_counts(&mut b, n);
+    }
+    if nulls > 0 {
+        b.push_null(0);
+        push_counts(&mut b, nulls);
     }
     Ok(vec![b.finish()])
 }

@@ -146,13 +146,15 @@ pub fn candidates(
     Ok((acc, all))
 }
 
-/// Row counts per key of column `col`'s index within `rows` (all rows if `None`),
-/// then the count of rows in `rows` that hold no key (NULLs). Reads only the index.
+/// Row counts per key (position in column `col`'s index: a dictionary code or the
+/// position of an integer key) within `rows` (all rows if `None`), keys without rows
+/// left out, then the count of rows in `rows` that hold no key (NULLs). Reads only
+/// the index.
 pub fn key_counts(
     seg: &Segment,
     col: usize,
     rows: Option<&RoaringBitmap>,
-) -> Result<(Vec<(Value, u64)>, u64)> {
+) -> Result<(Vec<(usize, u64)>, u64)> {
     let ix = seg
         .index(col)?
         .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
@@ -163,24 +165,20 @@ pub fn key_counts(
         None => {
             for (k, &c) in ix.counts.iter().enumerate() {
                 if c > 0 {
-                    out.push((seg.index_value(col, k)?, c as u64));
+                    out.push((k, c as u64));
                     sum += c as u64;
                 }
             }
         }
         Some(r) => {
-            let mut counted = Vec::new();
             seg.for_each_bitmap(col, |k, bm| {
                 let c = bm.intersection_len(r);
                 if c > 0 {
-                    counted.push((k, c));
+                    out.push((k, c));
+                    sum += c;
                 }
                 Ok(())
             })?;
-            for (k, c) in counted {
-                out.push((seg.index_value(col, k)?, c));
-                sum += c;
-            }
         }
     }
     if sum > total {
