@@ -44,11 +44,14 @@
 //! escapes (nginx's `\x22`) are stored as written.
 
 mod aws;
+pub mod chunks;
 mod clf;
 mod csv;
 pub mod detect;
 mod fields;
 pub mod generate;
+pub mod glob;
+pub mod input;
 mod json;
 mod jsonl;
 mod lex;
