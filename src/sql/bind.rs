@@ -27,6 +27,7 @@ mod operators;
 mod pivot;
 mod quantified;
 mod strings;
+mod read_files;
 mod table_functions;
 mod window;
 

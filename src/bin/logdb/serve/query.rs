@@ -207,6 +207,8 @@ fn execute(
     let mut session = state.session.clone();
     session.options_mut().cancel = Some(watched.flag.clone());
     session.options_mut().progress = Some(progress.clone());
+    // Notices of this request only (clones of the options share them).
+    session.options_mut().notices = logdb::exec::Notices::default();
     let (send, receive) = std::sync::mpsc::sync_channel(1);
     let sql = sql.to_string();
     std::thread::Builder::new()
