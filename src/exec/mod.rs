@@ -347,7 +347,36 @@ fn run_operator(
         (Operator::StreamingAggregate(sp), _) => stream::run(snapshot, sp, opts, stats),
         (Operator::TwoPhaseTopN(two), node) => topn_agg::run(snapshot, node, two, opts, stats),
         (Operator::Filter, LogicalPlan::Filter { predicate, .. }) => {
-            materialized::filter(input(0, None)?, predicate)
+            match p.children.first() {
+                // Over a table function (a file reader): filtered batch by batch, so
+                // the unfiltered rows are never all held and a LIMIT stops the
+                // reading.
+                Some(
+                    child @ PhysicalPlan {
+                        op: Operator::TableFunction { .. },
+                        node: LogicalPlan::TableFunction { func, .. },
+                        ..
+                    },
+                ) => {
+                    let start = Instant::now();
+                    stats.ran(child.name());
+                    let mut out = Vec::new();
+                    let mut mem = pool.reservation("filter output");
+                    let (mut read, mut left) = (0u64, row_budget.unwrap_or(usize::MAX));
+                    table_function::run_until(func, opts, &mut |b| {
+                        read += b.num_rows() as u64;
+                        for f in materialized::filter(vec![b], predicate)? {
+                            left = left.saturating_sub(f.num_rows());
+                            mem.grow(f.heap_bytes())?;
+                            out.push(f);
+                        }
+                        Ok(left)
+                    })?;
+                    stats.record(child.node, read, start.elapsed());
+                    Ok(out)
+                }
+                _ => materialized::filter(input(0, None)?, predicate),
+            }
         }
         (Operator::Project, LogicalPlan::Project { exprs, .. }) => {
             materialized::project_batches(input(0, row_budget)?, exprs)

@@ -50,15 +50,30 @@ pub fn run(
     row_budget: Option<usize>,
     emit: &mut dyn FnMut(Batch) -> Result<()>,
 ) -> Result<()> {
-    let mut source = open(func, opts)?;
     let mut left = row_budget.unwrap_or(usize::MAX);
+    run_until(func, opts, &mut |batch| {
+        left = left.saturating_sub(batch.num_rows());
+        emit(batch)?;
+        Ok(left)
+    })
+}
+
+/// Runs `func`, handing its batches to `emit`, which answers how many more rows
+/// it wants: 0 stops the function (its source is dropped, so a file reader stops
+/// reading). The cancel flag is checked before each batch.
+pub fn run_until(
+    func: &TableFunc,
+    opts: &ExecOptions,
+    emit: &mut dyn FnMut(Batch) -> Result<usize>,
+) -> Result<()> {
+    let mut source = open(func, opts)?;
+    let mut left = usize::MAX;
     while left > 0 {
         opts.check_cancel()?;
         let Some(batch) = source.next_batch(left.min(BATCH_ROWS))? else {
             break;
         };
-        left = left.saturating_sub(batch.num_rows());
-        emit(batch)?;
+        left = emit(batch)?;
     }
     Ok(())
 }

@@ -173,6 +173,7 @@ impl Binder<'_> {
         };
         let (mut log_format, mut delimiter) = (None, None);
         let (mut filename, mut reject_file) = (false, None);
+        let mut delim_given = false;
         let text = |n: &Named| -> Result<Option<String>> {
             match &n.value {
                 Value::Str(s) => Ok(Some(s.to_string())),
@@ -219,6 +220,7 @@ impl Binder<'_> {
                     }
                 }
                 ("read_csv", "delim" | "sep" | "delimiter") => {
+                    delim_given = true;
                     let d = text(n)?.unwrap_or_else(|| ",".into());
                     let d = match d.as_str() {
                         "\\t" => "\t",
@@ -284,12 +286,28 @@ impl Binder<'_> {
         let fail = |e: Error| self.err(span, format!("{reader}: {e}"));
         let mut sampled = Sampled::open(first, detect::DETECT_LINES).map_err(fail)?;
         if format == "auto" {
-            let d = detect::detect(&sampled.sample, &source_name(first)).map_err(fail)?;
+            let d = detect::detect(&sampled.sample, &source_name(first)).map_err(|e| {
+                // Detection's advice names import's flags; say it in SQL.
+                let m = e.to_string().replace(
+                    "pass --format FORMAT (other layouts: --format nginx --log-format '...')",
+                    "pass format := 'combined' (or common, elb, alb, ...; other layouts: \
+                     log_format := '...')",
+                );
+                self.err(span, format!("{reader}: {m}"))
+            })?;
             format = d.format.to_string();
         }
         let records = matches!(format.as_str(), "jsonl" | "csv" | "tsv");
         if records {
             sampled.extend(SAMPLE_LINES).map_err(fail)?;
+        }
+        if reader == "read_csv" && !delim_given {
+            // DuckDB sniffs the separator: the one the header line holds most of.
+            match sniff_delimiter(&sampled.sample) {
+                b'\t' => format = "tsv".into(),
+                b',' => {}
+                d => delimiter = Some(d),
+            }
         }
         let popts = ParserOptions {
             log_format: log_format.clone(),
@@ -324,4 +342,18 @@ impl Binder<'_> {
             reject_file,
         }))
     }
+}
+
+/// The separator of a csv file by its first line: the most frequent of `,`,
+/// tab, `;` and `|` (`,` when none occurs).
+fn sniff_delimiter(sample: &[u8]) -> u8 {
+    let line = &sample[..memchr::memchr(b'\n', sample).unwrap_or(sample.len())];
+    let mut best = (0, b',');
+    for d in [b',', b'\t', b';', b'|'] {
+        let n = line.iter().filter(|&&c| c == d).count();
+        if n > best.0 {
+            best = (n, d);
+        }
+    }
+    best.1
 }
