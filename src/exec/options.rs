@@ -45,7 +45,10 @@ pub struct Notices(Arc<Mutex<Vec<String>>>);
 impl Notices {
     /// Adds a message.
     pub fn push(&self, message: String) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(message);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(message);
     }
 
     /// The messages so far, oldest first, leaving none.

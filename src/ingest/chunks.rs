@@ -8,8 +8,8 @@ use std::io::{self, Read};
 
 use crossbeam::channel::Sender;
 
-use super::{LogParser, Reject, MAX_LINE_LEN};
 use super::input::count_lines;
+use super::{LogParser, Reject, MAX_LINE_LEN};
 use crate::column::{Batch, BatchBuilder};
 
 /// Bytes per chunk handed to a parser.
@@ -189,10 +189,7 @@ pub fn read_source(
             if upto > 0 && !s.send(upto) {
                 return Ok(());
             }
-            s.reject(format!(
-                "line longer than {} MiB",
-                MAX_LINE_LEN >> 20
-            ));
+            s.reject(format!("line longer than {} MiB", MAX_LINE_LEN >> 20));
             s.buf.clear();
             skipping = true;
             continue;

@@ -26,8 +26,8 @@ mod functions;
 mod operators;
 mod pivot;
 mod quantified;
-mod strings;
 mod read_files;
+mod strings;
 mod table_functions;
 mod window;
 

@@ -181,11 +181,22 @@ fn compressed_files_globs_directories_and_the_filename_column() {
     let zst = zstd::stream::encode_all(lines(300, 300).as_bytes(), 3).unwrap();
     std::fs::write(logs.join("old/c.log.zst"), zst).unwrap();
 
-    let count = |from: &str| -> String { db.query(&format!("SELECT count(*) FROM {from}")).unwrap().text_rows()[0][0].clone() };
+    let count = |from: &str| -> String {
+        db.query(&format!("SELECT count(*) FROM {from}"))
+            .unwrap()
+            .text_rows()[0][0]
+            .clone()
+    };
     assert_eq!(count(&quoted(&logs.join("b.log.gz"))), "200");
     assert_eq!(count(&quoted(&logs.join("old/c.log.zst"))), "300");
-    assert_eq!(count(&format!("read_log({})", quoted(&logs.join("*.log*")))), "300");
-    assert_eq!(count(&format!("read_log({})", quoted(&logs.join("**/*.zst")))), "300");
+    assert_eq!(
+        count(&format!("read_log({})", quoted(&logs.join("*.log*")))),
+        "300"
+    );
+    assert_eq!(
+        count(&format!("read_log({})", quoted(&logs.join("**/*.zst")))),
+        "300"
+    );
     assert_eq!(count(&format!("read_log({})", quoted(&logs))), "600");
     let per_file = sorted_rows(
         &db,
@@ -272,7 +283,10 @@ fn file_reading_can_be_turned_off() {
     let mut session = Session::new(db);
     session.options_mut().allow_file_read = false;
     for sql in [
-        format!("SELECT * FROM read_log({})", quoted(&real("alb_samples.log"))),
+        format!(
+            "SELECT * FROM read_log({})",
+            quoted(&real("alb_samples.log"))
+        ),
         format!("SELECT * FROM {}", quoted(&fixture("users.csv"))),
         "SELECT * FROM read_csv('/etc/passwd')".to_string(),
     ] {

@@ -794,7 +794,11 @@ fn serve_reads_server_files_only_with_allow_file_read() {
     drop(logdb::Db::open(&db).unwrap());
     // Off by default: refused before the file is touched, with a clear message.
     let server = serve(&db, &[]);
-    for q in [&sql, &quoted, &"SELECT * FROM read_csv('/etc/passwd')".to_string()] {
+    for q in [
+        &sql,
+        &quoted,
+        &"SELECT * FROM read_csv('/etc/passwd')".to_string(),
+    ] {
         let e = server.post("/query", q).error(400, "invalid_sql");
         let msg = e["error"].as_str().unwrap_or_default().to_string();
         assert!(

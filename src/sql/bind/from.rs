@@ -795,11 +795,11 @@ impl<'a> Binder<'a> {
                 if id.quote_style == Some('\'') {
                     // `FROM 'access.log'`: a file, read by the reader its name calls for.
                     let func = self.file_by_name(&id.value, tf.span())?;
-                    let plan = self.table_function_plan(&id.value, func, alias.as_ref(), tf.span())?;
-                    let qualifier = alias.as_ref().map_or_else(
-                        || file_qualifier(&id.value),
-                        |a| a.name.value.clone(),
-                    );
+                    let plan =
+                        self.table_function_plan(&id.value, func, alias.as_ref(), tf.span())?;
+                    let qualifier = alias
+                        .as_ref()
+                        .map_or_else(|| file_qualifier(&id.value), |a| a.name.value.clone());
                     let scope = Scope::of_plan(&plan, Some(&qualifier));
                     return Ok((plan, scope));
                 }

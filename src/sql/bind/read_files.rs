@@ -193,7 +193,9 @@ impl Binder<'_> {
                 (_, "filename") => filename = flag(n)?,
                 (_, "reject_file") => reject_file = text(n)?.map(PathBuf::from),
                 ("read_log", "format") => {
-                    let f = text(n)?.unwrap_or_else(|| "auto".into()).to_ascii_lowercase();
+                    let f = text(n)?
+                        .unwrap_or_else(|| "auto".into())
+                        .to_ascii_lowercase();
                     if !LOG_FORMATS.contains(&f.as_str()) {
                         return Err(self.err(
                             n.span,
@@ -239,7 +241,9 @@ impl Binder<'_> {
                 }
                 ("read_csv", "quote") => {
                     if text(n)?.as_deref().is_some_and(|q| q != "\"") {
-                        return Err(self.unsupported(n.span, "read_csv with a quote other than '\"'"));
+                        return Err(
+                            self.unsupported(n.span, "read_csv with a quote other than '\"'")
+                        );
                     }
                 }
                 ("read_csv" | "read_json", "auto_detect") => {}
