@@ -96,16 +96,17 @@ impl Binder<'_> {
                     ..
                 } => (Some(name.value.clone()), e),
                 // `header = true`: DuckDB's spelling of a named argument.
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::BinaryOp {
-                    left,
-                    op: ast::BinaryOperator::Eq,
-                    right,
-                })) if i > 0 && matches!(**left, ast::Expr::Identifier(_)) => {
-                    let ast::Expr::Identifier(id) = &**left else {
-                        unreachable!("matched above")
-                    };
-                    (Some(id.value.clone()), &**right)
-                }
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) if i > 0 => match e {
+                    ast::Expr::BinaryOp {
+                        left,
+                        op: ast::BinaryOperator::Eq,
+                        right,
+                    } => match &**left {
+                        ast::Expr::Identifier(id) => (Some(id.value.clone()), &**right),
+                        _ => (None, e),
+                    },
+                    _ => (None, e),
+                },
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => (None, e),
                 other => {
                     return Err(self.unsupported(other.span(), format!("this argument of {fname}")))
