@@ -19,7 +19,8 @@
 //! - operators over materialized batches: `materialized.rs` (Filter, Project),
 //!   `hash_aggregate.rs`, `join.rs`, `nested_loop.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
 //!   `distinct.rs`, `window/` (Window: window functions);
-//! - table functions (`TableFunction`: `range`, `generate_series`), producing
+//! - table functions (`TableFunction`: `range`, `generate_series`, and the file
+//!   readers `read_log` / `read_csv` / `read_json` of `read_files.rs`), producing
 //!   batches as they run: `table_function.rs`;
 //! - below them: aggregate states in `agg/`, group keys in `group.rs`,
 //!   expression evaluation in `vector.rs` and `functions.rs`.

@@ -808,9 +808,27 @@ fn serve_reads_server_files_only_with_allow_file_read() {
     }
     drop(server);
 
-    // --allow-file-read: the file is read.
+    // --allow-file-read: the file is read; rejected lines come as notices.
     let server = serve(&db, &["--allow-file-read"]);
     let r = server.post("/query", &sql);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["data"][0]["n"], 20);
+    assert!(
+        r.json()["statistics"].get("notices").is_none(),
+        "{}",
+        r.body
+    );
+    append(&log, "not a log line\n");
+    let r = server.post("/query", &sql);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["data"][0]["n"], 20);
+    let notice = r.json()["statistics"]["notices"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        notice.starts_with("read_log: 1 of 21 lines rejected; first: ") && notice.contains(":21:"),
+        "{}",
+        r.body
+    );
 }
