@@ -294,3 +294,37 @@ fn file_reading_can_be_turned_off() {
         assert!(err.contains("reading files is disabled"), "{sql}: {err}");
     }
 }
+
+/// `log_format` reads an nginx layout, as `logdb import --format nginx
+/// --log-format` does.
+#[test]
+fn nginx_log_format_matches_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let log = dir.path().join("n.log");
+    let layout = "$remote_addr [$time_local] \"$request\" $status $request_time";
+    let text: String = (0..50)
+        .map(|i| {
+            format!(
+                "10.1.0.{i} [01/May/2024:10:00:{:02} +0000] \"GET /x/{i}?uid=u{i} HTTP/1.1\" {} 0.{i:03}\n",
+                i % 60,
+                [200, 301, 502][i % 3]
+            )
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let mut opts = ImportOptions::new("nginx");
+    opts.parser.log_format = Some(layout.to_string());
+    opts.table = "n".into();
+    import(&db, &[Source::Path(log.clone())], &opts, &mut Quiet).unwrap();
+    let read = sorted_rows(
+        &db,
+        &format!(
+            "SELECT * FROM read_log({}, log_format := '{}')",
+            quoted(&log),
+            layout.replace('\'', "''")
+        ),
+    );
+    assert_eq!(read.len(), 50);
+    assert_eq!(read, sorted_rows(&db, "SELECT * FROM n"));
+}
