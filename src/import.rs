@@ -5,31 +5,25 @@
 //!
 //! Every line is accounted for: `lines = rows + rejected`, per chunk and in total.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{bounded, Receiver, Sender};
+use crossbeam::channel::{bounded, Receiver};
 
 use crate::column::{Batch, BatchBuilder};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::ingest::chunks::{self, read_source, LineCursor, Parsed, ReaderMsg};
+use crate::ingest::input::{
+    file_identity, open_source, source_name, Sampled, SAMPLE_BYTES, SAMPLE_LINES,
+};
 use crate::ingest::{self, detect, Compression, ParserOptions, Reject, TimeColumn};
+
+pub use crate::ingest::input::{expand_sources, Source};
 use crate::schema::TableSchema;
-
-/// Bytes per chunk handed to a parser.
-const CHUNK_BYTES: usize = 4 << 20;
-
-/// Where lines come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// A file (plain, `.gz` or `.zst`) or a directory (all files below it, sorted).
-    Path(PathBuf),
-    /// Standard input.
-    Stdin,
-}
 
 /// How to import.
 #[derive(Clone, Debug)]
@@ -118,347 +112,6 @@ pub trait ImportObserver {
 pub struct Quiet;
 impl ImportObserver for Quiet {}
 
-struct Chunk {
-    seq: u64,
-    file: usize,
-    first_line: u64,
-    data: Vec<u8>,
-    /// Lines already known to be bad (e.g. over-long), reported without parsing.
-    rejects: Vec<Reject>,
-    /// Lines those rejects account for.
-    rejected_lines: u64,
-    read_bytes: u64,
-}
-
-struct Parsed {
-    seq: u64,
-    file: usize,
-    /// The number of the chunk's first line in its file.
-    first_line: u64,
-    batch: Batch,
-    lines: u64,
-    rejects: Vec<(Reject, Vec<u8>)>,
-    read_bytes: u64,
-}
-
-enum ReaderMsg {
-    Chunk(Chunk),
-    FileError(usize, String),
-}
-
-/// Expands sources into the list of inputs, directories recursively in sorted order.
-///
-/// Symbolic links are followed, but each directory and each file a walk reaches is
-/// taken once, however many paths lead to it: a link cycle (`ln -s . dir/me`) ends,
-/// and a log reachable through two links is not imported twice. Files named
-/// explicitly are always taken.
-pub fn expand_sources(sources: &[Source]) -> Result<Vec<Source>> {
-    #[derive(Default)]
-    struct Walk {
-        dirs: HashSet<(u64, u64)>,
-        files: HashSet<(u64, u64)>,
-        out: Vec<Source>,
-    }
-    impl Walk {
-        fn dir(&mut self, dir: &Path) -> Result<()> {
-            let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
-            if !self.dirs.insert(file_identity(&meta)) {
-                return Ok(());
-            }
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(|e| Error::io(dir, e))?
-                .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e)))
-                .collect::<Result<_>>()?;
-            entries.sort();
-            for p in entries {
-                // Follows links; a dangling link is an error naming it.
-                let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
-                if meta.is_dir() {
-                    self.dir(&p)?;
-                } else if !meta.is_file() {
-                    // A pipe, socket or device found by the walk is not a log
-                    // file (reading a pipe would wait for a writer forever); named
-                    // on the command line, it is read like stdin.
-                    continue;
-                } else if self.files.insert(file_identity(&meta)) {
-                    self.out.push(Source::Path(p));
-                }
-            }
-            Ok(())
-        }
-    }
-    let mut walk = Walk::default();
-    for s in sources {
-        match s {
-            Source::Path(p) if p.is_dir() => walk.dir(p)?,
-            Source::Path(p) => {
-                let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-                walk.files.insert(file_identity(&meta));
-                walk.out.push(s.clone());
-            }
-            Source::Stdin => walk.out.push(Source::Stdin),
-        }
-    }
-    Ok(walk.out)
-}
-
-fn source_name(s: &Source) -> String {
-    match s {
-        Source::Path(p) => p.display().to_string(),
-        Source::Stdin => "<stdin>".into(),
-    }
-}
-
-/// Opens a source, decompressing by file extension (`.gz`, `.zst`) or, without one,
-/// by the magic bytes it starts with (so compressed stdin works too).
-fn open_source(s: &Source) -> Result<(Box<dyn Read + Send>, Compression)> {
-    let name = source_name(s);
-    let (mut raw, by_name): (Box<dyn Read + Send>, Option<Compression>) = match s {
-        Source::Stdin => (Box::new(io::stdin()), None),
-        Source::Path(p) => {
-            let f = File::open(p).map_err(|e| Error::io(p, e))?;
-            let n = p.to_string_lossy();
-            let c = if n.ends_with(".gz") {
-                Some(Compression::Gzip)
-            } else if n.ends_with(".zst") {
-                Some(Compression::Zstd)
-            } else {
-                None
-            };
-            (Box::new(f), c)
-        }
-    };
-    let compression = match by_name {
-        Some(c) => c,
-        None => {
-            // Peek at the magic bytes, then put them back in front.
-            let mut head = Vec::with_capacity(detect::MAGIC_LEN);
-            (&mut raw)
-                .take(detect::MAGIC_LEN as u64)
-                .read_to_end(&mut head)
-                .map_err(|e| Error::io(&name, e))?;
-            let c = Compression::from_magic(&head);
-            raw = Box::new(io::Cursor::new(head).chain(raw));
-            c
-        }
-    };
-    let input: Box<dyn Read + Send> = match compression {
-        Compression::None => raw,
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(raw))),
-        Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| Error::io(&name, e))?)
-        }
-    };
-    Ok((input, compression))
-}
-
-/// Lines in `data`: its newlines, plus an unterminated last line.
-fn count_lines(data: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', data).count() as u64
-        + u64::from(data.last().is_some_and(|&c| c != b'\n'))
-}
-
-/// What the reader holds for one input between chunks.
-struct ChunkSender<'a> {
-    file: usize,
-    seq: &'a mut u64,
-    tx: &'a Sender<ReaderMsg>,
-    /// Bytes read and not yet sent.
-    buf: Vec<u8>,
-    /// The number of the first line not yet sent.
-    line: u64,
-    /// Lines rejected by the reader itself (over-long, cut short), not yet sent. They
-    /// precede the data of the chunk that carries them.
-    rejects: Vec<Reject>,
-    read_bytes: u64,
-}
-
-impl ChunkSender<'_> {
-    /// Sends the pending rejects and `buf[..upto]`, which must end at a line end (or
-    /// the input's end). Returns false once the pipeline has shut down.
-    fn send(&mut self, upto: usize) -> bool {
-        let rejected_lines = self.rejects.len() as u64;
-        let data: Vec<u8> = self.buf.drain(..upto).collect();
-        let lines = count_lines(&data);
-        let chunk = Chunk {
-            seq: *self.seq,
-            file: self.file,
-            first_line: self.line,
-            data,
-            rejects: std::mem::take(&mut self.rejects),
-            rejected_lines,
-            read_bytes: std::mem::take(&mut self.read_bytes),
-        };
-        *self.seq += 1;
-        self.line += rejected_lines + lines;
-        self.tx.send(ReaderMsg::Chunk(chunk)).is_ok()
-    }
-
-    /// Rejects the line starting now (it is not sent as data).
-    fn reject(&mut self, reason: String) {
-        let line = self.line + self.rejects.len() as u64;
-        self.rejects.push(Reject { line, reason });
-    }
-
-    /// Where the last complete line in `buf` ends.
-    fn complete_lines(&self) -> usize {
-        memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1)
-    }
-}
-
-/// Reads one input and sends chunks cut after a newline. Lines longer than
-/// [`ingest::MAX_LINE_LEN`] are rejected here without buffering them whole. With
-/// `streaming`, complete lines are sent as soon as they arrive (a pipe may then stay
-/// quiet for a long time); otherwise in chunks of about [`CHUNK_BYTES`].
-fn read_source(
-    file: usize,
-    mut input: Box<dyn Read + Send>,
-    seq: &mut u64,
-    tx: &Sender<ReaderMsg>,
-    streaming: bool,
-) -> std::result::Result<(), String> {
-    let mut s = ChunkSender {
-        file,
-        seq,
-        tx,
-        buf: Vec::with_capacity(CHUNK_BYTES + 256 * 1024),
-        line: 1,
-        rejects: Vec::new(),
-        read_bytes: 0,
-    };
-    let mut skipping = false; // inside an over-long line
-    loop {
-        let start = s.buf.len();
-        s.buf.resize(start + 256 * 1024, 0);
-        let n = match input.read(&mut s.buf[start..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                s.buf.truncate(start);
-                continue;
-            }
-            Err(e) => {
-                // Keep what was read: complete lines are sent, a partial last line
-                // (or the over-long line being skipped) is rejected.
-                s.buf.truncate(start);
-                // The last complete line read: those sent, those the reader
-                // rejected, and the complete ones still in the buffer.
-                let buffered = memchr::memchr_iter(b'\n', &s.buf).count() as u64;
-                let err = format!(
-                    "read failed after line {}: {e}",
-                    s.line + s.rejects.len() as u64 + buffered - 1
-                );
-                let upto = s.complete_lines();
-                if skipping || upto < s.buf.len() {
-                    if !skipping && upto > 0 && !s.send(upto) {
-                        return Ok(());
-                    }
-                    if !skipping {
-                        s.reject(format!("incomplete last line: {e}"));
-                    }
-                    s.buf.clear();
-                } else if upto > 0 && !s.send(upto) {
-                    return Ok(());
-                }
-                if !s.rejects.is_empty() || s.read_bytes > 0 {
-                    s.send(0);
-                }
-                return Err(err);
-            }
-        };
-        s.buf.truncate(start + n);
-        s.read_bytes += n as u64;
-        if n == 0 {
-            // End of input: whatever is left is the last line.
-            if skipping {
-                s.buf.clear();
-            }
-            if !s.buf.is_empty() || !s.rejects.is_empty() || s.read_bytes > 0 {
-                let len = s.buf.len();
-                s.send(len);
-            }
-            return Ok(());
-        }
-        if skipping {
-            match memchr::memchr(b'\n', &s.buf[start..]) {
-                None => {
-                    s.buf.truncate(start);
-                    continue;
-                }
-                Some(i) => {
-                    // The over-long line ends here; its reject goes out now.
-                    s.buf.drain(..start + i + 1);
-                    skipping = false;
-                    if !s.send(0) {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        let upto = s.complete_lines();
-        if s.buf.len() - upto > ingest::MAX_LINE_LEN {
-            // An unterminated line already too long: reject it, skip to its end.
-            if upto > 0 && !s.send(upto) {
-                return Ok(());
-            }
-            s.reject(format!(
-                "line longer than {} MiB",
-                ingest::MAX_LINE_LEN >> 20
-            ));
-            s.buf.clear();
-            skipping = true;
-            continue;
-        }
-        if upto > 0 && (s.buf.len() >= CHUNK_BYTES || streaming) && !s.send(upto) {
-            return Ok(());
-        }
-    }
-}
-
-/// The text of line `line` of a chunk whose first line is `first`.
-/// Finds the text of lines of a chunk by number, for rejects reported in
-/// increasing line order: each call scans on from where the previous one stopped,
-/// so a chunk of n rejected lines costs one pass, not n.
-struct LineCursor<'a> {
-    rest: &'a [u8],
-    /// The number of the line `rest` starts with.
-    line: u64,
-    /// The whole chunk and its first line, to start over for an out-of-order line.
-    data: &'a [u8],
-    first: u64,
-}
-
-impl<'a> LineCursor<'a> {
-    fn new(data: &'a [u8], first: u64) -> Self {
-        LineCursor {
-            rest: data,
-            line: first,
-            data,
-            first,
-        }
-    }
-
-    /// The text of line `line` (without its line end); empty if the chunk has no
-    /// such line.
-    fn text(&mut self, line: u64) -> Vec<u8> {
-        if line < self.line {
-            *self = LineCursor::new(self.data, self.first);
-        }
-        while self.line < line {
-            match memchr::memchr(b'\n', self.rest) {
-                Some(i) => self.rest = &self.rest[i + 1..],
-                None => return Vec::new(),
-            }
-            self.line += 1;
-        }
-        let end = memchr::memchr(b'\n', self.rest).unwrap_or(self.rest.len());
-        let mut text = &self.rest[..end];
-        if text.last() == Some(&b'\r') {
-            text = &text[..text.len() - 1];
-        }
-        text.to_vec()
-    }
-}
-
 /// Concatenates `b` onto `a`.
 fn extend_batch(a: &mut Batch, b: Batch) {
     if a.columns.is_empty() {
@@ -487,60 +140,6 @@ fn lines_ahead(format: &str) -> Option<usize> {
 /// lines (and csv/tsv their header).
 fn needs_sample(format: &str) -> bool {
     matches!(format, "jsonl" | "csv" | "tsv")
-}
-
-/// Lines and bytes of input read up front for schema inference.
-const SAMPLE_LINES: usize = 1000;
-const SAMPLE_BYTES: usize = 1 << 20;
-
-/// Reads from `input` onto `sample` until it holds `lines` lines, [`SAMPLE_BYTES`]
-/// bytes, or the input ends.
-fn read_sample(input: &mut dyn Read, sample: &mut Vec<u8>, lines: usize) -> io::Result<()> {
-    let mut buf = [0u8; 64 * 1024];
-    while sample.len() < SAMPLE_BYTES && memchr::memchr_iter(b'\n', sample).count() < lines {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        sample.extend_from_slice(&buf[..n]);
-    }
-    Ok(())
-}
-
-/// The first lines of an input, read up front for detection and schema inference,
-/// and the input to read on after them.
-struct Sampled {
-    name: String,
-    sample: Vec<u8>,
-    compression: Compression,
-    input: Box<dyn Read + Send>,
-}
-
-impl Sampled {
-    fn open(src: &Source, lines: usize) -> Result<Sampled> {
-        let (mut input, compression) = open_source(src)?;
-        let name = source_name(src);
-        let mut sample = Vec::new();
-        read_sample(&mut input, &mut sample, lines).map_err(|e| Error::io(&name, e))?;
-        Ok(Sampled {
-            name,
-            sample,
-            compression,
-            input,
-        })
-    }
-
-    /// Reads on to `lines` lines.
-    fn extend(&mut self, lines: usize) -> Result<()> {
-        read_sample(&mut self.input, &mut self.sample, lines).map_err(|e| Error::io(&self.name, e))
-    }
-
-    /// The whole input: the sample, then the rest.
-    fn into_reader(self) -> Box<dyn Read + Send> {
-        Box::new(io::Cursor::new(self.sample).chain(self.input))
-    }
 }
 
 /// The format to read: `format`, or for `auto` the one detected in `sampled`
@@ -838,31 +437,7 @@ pub fn import(
                             });
                         }
                     }
-                    let mut rejects = Vec::new();
-                    let lines = parser.parse_chunk(
-                        &msg.data,
-                        msg.first_line + msg.rejected_lines,
-                        &mut builder,
-                        &mut rejects,
-                    );
-                    let batch = builder.finish();
-                    let mut all: Vec<(Reject, Vec<u8>)> =
-                        msg.rejects.into_iter().map(|r| (r, Vec::new())).collect();
-                    let mut lines_of =
-                        LineCursor::new(&msg.data, msg.first_line + msg.rejected_lines);
-                    all.extend(rejects.into_iter().map(|r| {
-                        let text = lines_of.text(r.line);
-                        (r, text)
-                    }));
-                    let parsed = Parsed {
-                        seq: msg.seq,
-                        file: msg.file,
-                        first_line: msg.first_line,
-                        batch,
-                        lines: lines + msg.rejected_lines,
-                        rejects: all,
-                        read_bytes: msg.read_bytes,
-                    };
+                    let parsed = chunks::parse(parser.as_mut(), &mut builder, msg);
                     if tx.send(Ok(parsed)).is_err() {
                         return;
                     }
@@ -1135,11 +710,6 @@ impl FollowPosition {
         };
         it.next().is_none().then_some(p)
     }
-}
-
-fn file_identity(meta: &std::fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
 }
 
 /// How often a followed file is polled for new lines.

@@ -19,7 +19,8 @@
 //! - operators over materialized batches: `materialized.rs` (Filter, Project),
 //!   `hash_aggregate.rs`, `join.rs`, `nested_loop.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
 //!   `distinct.rs`, `window/` (Window: window functions);
-//! - table functions (`TableFunction`: `range`, `generate_series`), producing
+//! - table functions (`TableFunction`: `range`, `generate_series`, and the file
+//!   readers `read_log` / `read_csv` / `read_json` of `read_files.rs`), producing
 //!   batches as they run: `table_function.rs`;
 //! - below them: aggregate states in `agg/`, group keys in `group.rs`,
 //!   expression evaluation in `vector.rs` and `functions.rs`.
@@ -42,6 +43,7 @@ mod options;
 pub mod output;
 pub mod physical;
 mod pipeline;
+pub mod read_files;
 pub mod result;
 mod result_time;
 mod scan;
@@ -64,7 +66,7 @@ use crate::error::{Error, Result};
 use crate::plan::LogicalPlan;
 use crate::storage::Snapshot;
 pub use metrics::{ExecStats, OperatorStats};
-pub use options::{default_memory_limit, ExecOptions, Progress};
+pub use options::{default_memory_limit, ExecOptions, Notices, Progress};
 pub use output::{Batches, QueryStream};
 use physical::{Operator, PhysicalPlan};
 pub use result::{ColumnIndex, FromValue, QueryResult, Row, Rows};
@@ -346,7 +348,36 @@ fn run_operator(
         (Operator::StreamingAggregate(sp), _) => stream::run(snapshot, sp, opts, stats),
         (Operator::TwoPhaseTopN(two), node) => topn_agg::run(snapshot, node, two, opts, stats),
         (Operator::Filter, LogicalPlan::Filter { predicate, .. }) => {
-            materialized::filter(input(0, None)?, predicate)
+            match p.children.first() {
+                // Over a table function (a file reader): filtered batch by batch, so
+                // the unfiltered rows are never all held and a LIMIT stops the
+                // reading.
+                Some(
+                    child @ PhysicalPlan {
+                        op: Operator::TableFunction { .. },
+                        node: LogicalPlan::TableFunction { func, .. },
+                        ..
+                    },
+                ) => {
+                    let start = Instant::now();
+                    stats.ran(child.name());
+                    let mut out = Vec::new();
+                    let mut mem = pool.reservation("filter output");
+                    let (mut read, mut left) = (0u64, row_budget.unwrap_or(usize::MAX));
+                    table_function::run_until(func, opts, &mut |b| {
+                        read += b.num_rows() as u64;
+                        for f in materialized::filter(vec![b], predicate)? {
+                            left = left.saturating_sub(f.num_rows());
+                            mem.grow(f.heap_bytes())?;
+                            out.push(f);
+                        }
+                        Ok(left)
+                    })?;
+                    stats.record(child.node, read, start.elapsed());
+                    Ok(out)
+                }
+                _ => materialized::filter(input(0, None)?, predicate),
+            }
         }
         (Operator::Project, LogicalPlan::Project { exprs, .. }) => {
             materialized::project_batches(input(0, row_budget)?, exprs)

@@ -2,7 +2,7 @@
 //! zone, cancellation) and the live [`Progress`] counters of a running query.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 
@@ -28,6 +28,33 @@ pub struct ExecOptions {
     /// whatever this is (like DuckDB's zone-less TIMESTAMP); it is shown by
     /// `current_setting('TimeZone')` and kept for front ends that print local times.
     pub time_zone: Arc<str>,
+    /// Table functions may read files of this machine (`read_log`, `read_csv`,
+    /// `read_json`, `FROM 'file'`). On for the library and the CLI; `logdb serve`
+    /// turns it off for its HTTP clients unless started with `--allow-file-read`.
+    pub allow_file_read: bool,
+    /// Messages for the user that do not fail the query (lines a file reader
+    /// rejected), collected while it runs; clones of these options share them.
+    pub notices: Notices,
+}
+
+/// Messages a query leaves for its caller (`notice: ...` in the shell), shared
+/// by the clones of one [`ExecOptions`].
+#[derive(Clone, Debug, Default)]
+pub struct Notices(Arc<Mutex<Vec<String>>>);
+
+impl Notices {
+    /// Adds a message.
+    pub fn push(&self, message: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(message);
+    }
+
+    /// The messages so far, oldest first, leaving none.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 impl ExecOptions {
@@ -49,6 +76,8 @@ impl Default for ExecOptions {
             cancel: None,
             progress: None,
             time_zone: "UTC".into(),
+            allow_file_read: true,
+            notices: Notices::default(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The `TableFunction` operator: a table function of FROM (`range`,
-//! `generate_series`) producing its rows batch by batch while the query runs, so
+//! `generate_series`, the file readers of `read_files.rs`) producing its rows batch by batch while the query runs, so
 //! that `count(*) FROM range(100000000)` never holds more than one batch and a
 //! LIMIT stops it early.
 //!
@@ -7,9 +7,10 @@
 //! (`read_csv`, `read_log`) is one more source: a variant of `TableFunc` and an
 //! `open` arm here.
 
+use super::read_files::FileSource;
 use super::ExecOptions;
 use crate::column::{Batch, Column, ColumnData};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plan::{Series, TableFunc};
 
 /// The most rows a table function puts in one batch.
@@ -24,8 +25,14 @@ pub trait BatchSource: Send {
 }
 
 /// The source of `func`'s rows.
-pub fn open(func: &TableFunc) -> Result<Box<dyn BatchSource>> {
+pub fn open(func: &TableFunc, opts: &ExecOptions) -> Result<Box<dyn BatchSource>> {
     Ok(match func {
+        TableFunc::ReadFile(r) => {
+            if !opts.allow_file_read {
+                return Err(file_read_refused(r.function));
+            }
+            Box::new(FileSource::open(r, opts)?)
+        }
         TableFunc::Series(s) => Box::new(SeriesSource {
             len: s.len(),
             series: s.clone(),
@@ -43,17 +50,40 @@ pub fn run(
     row_budget: Option<usize>,
     emit: &mut dyn FnMut(Batch) -> Result<()>,
 ) -> Result<()> {
-    let mut source = open(func)?;
     let mut left = row_budget.unwrap_or(usize::MAX);
+    run_until(func, opts, &mut |batch| {
+        left = left.saturating_sub(batch.num_rows());
+        emit(batch)?;
+        Ok(left)
+    })
+}
+
+/// Runs `func`, handing its batches to `emit`, which answers how many more rows
+/// it wants: 0 stops the function (its source is dropped, so a file reader stops
+/// reading). The cancel flag is checked before each batch.
+pub fn run_until(
+    func: &TableFunc,
+    opts: &ExecOptions,
+    emit: &mut dyn FnMut(Batch) -> Result<usize>,
+) -> Result<()> {
+    let mut source = open(func, opts)?;
+    let mut left = usize::MAX;
     while left > 0 {
         opts.check_cancel()?;
         let Some(batch) = source.next_batch(left.min(BATCH_ROWS))? else {
             break;
         };
-        left = left.saturating_sub(batch.num_rows());
-        emit(batch)?;
+        left = emit(batch)?;
     }
     Ok(())
+}
+
+/// The error when reading files is off ([`ExecOptions::allow_file_read`]).
+pub fn file_read_refused(function: &str) -> Error {
+    Error::InvalidInput(format!(
+        "{function}: reading files is disabled here (logdb serve allows it only when \
+         started with --allow-file-read)"
+    ))
 }
 
 /// `range` / `generate_series`: value `k` is `start + k * step`.

@@ -165,8 +165,8 @@ fn strip_cr(rec: &[u8]) -> &[u8] {
 
 impl CsvParser {
     pub(crate) fn new(delim: u8, options: &ParserOptions) -> Result<CsvParser> {
-        let format = if delim == b',' { "csv" } else { "tsv" };
-        let quoting = delim == b',';
+        let format = if delim == b'\t' { "tsv" } else { "csv" };
+        let quoting = delim != b'\t';
         let bad = |what: &str| Error::InvalidInput(format!("{format}: {what}"));
         let sample = options.sample.as_deref().ok_or_else(|| {
             bad("needs a sample of the input's first lines, starting with the header")

@@ -44,11 +44,14 @@
 //! escapes (nginx's `\x22`) are stored as written.
 
 mod aws;
+pub mod chunks;
 mod clf;
 mod csv;
 pub mod detect;
 mod fields;
 pub mod generate;
+pub mod glob;
+pub mod input;
 mod json;
 mod jsonl;
 mod lex;
@@ -148,6 +151,9 @@ pub struct ParserOptions {
     /// The time column of a records table inferred from a sample (`jsonl`, `csv`,
     /// `tsv`; see [`fields`](self) docs in `fields.rs`).
     pub time_column: TimeColumn,
+    /// The field separator of `csv` (default `,`; `read_csv(..., delim := ';')`).
+    /// Any separator but a tab keeps csv's quoting.
+    pub delimiter: Option<u8>,
 }
 
 /// How the time column of an inferred `jsonl`, `csv` or `tsv` table is chosen.
@@ -206,7 +212,10 @@ pub fn parser_for(format: &str, options: &ParserOptions) -> Result<Box<dyn LogPa
         "elb" => Ok(Box::new(aws::AwsParser::new(aws::Kind::Elb, options)?)),
         "alb" => Ok(Box::new(aws::AwsParser::new(aws::Kind::Alb, options)?)),
         "jsonl" => Ok(Box::new(jsonl::JsonlParser::new(options)?)),
-        "csv" => Ok(Box::new(csv::CsvParser::new(b',', options)?)),
+        "csv" => Ok(Box::new(csv::CsvParser::new(
+            options.delimiter.unwrap_or(b','),
+            options,
+        )?)),
         "tsv" => Ok(Box::new(csv::CsvParser::new(b'\t', options)?)),
         other => Err(Error::InvalidInput(format!(
             "unknown log format '{other}'; known formats: {}",

@@ -5,8 +5,8 @@
 //!   output of the node below.
 //! - [`window`]: the window expressions of a `Window` node (function, partition,
 //!   order, frame).
-//! - [`table_function`]: the table functions of FROM (`range`, `generate_series`)
-//!   with their arguments evaluated.
+//! - [`table_function`]: the table functions of FROM (`range`, `generate_series`,
+//!   the file readers) with their arguments evaluated.
 //! - [`optimize`]: rewrites that keep the meaning (filter pushdown, column pruning,
 //!   join sides) and the scan hints the executor uses (time range, zone-map and
 //!   index predicates).
@@ -21,5 +21,5 @@ pub mod table_function;
 pub mod window;
 
 pub use logical::*;
-pub use table_function::{Series, TableFunc};
+pub use table_function::{FileRead, Series, TableFunc};
 pub use window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};

@@ -5,6 +5,8 @@
 //! source of batches (`exec/table_function.rs`). A new table function (a file
 //! reader) is a new variant here, its binding there and its source in exec.
 
+use std::path::PathBuf;
+
 use crate::schema::DataType;
 
 /// A table function call, ready to run.
@@ -12,6 +14,8 @@ use crate::schema::DataType;
 pub enum TableFunc {
     /// `range` / `generate_series`: one column of evenly spaced values.
     Series(Series),
+    /// `read_log` / `read_csv` / `read_json` and `FROM 'file'`: the rows of files.
+    ReadFile(FileRead),
 }
 
 impl TableFunc {
@@ -19,14 +23,16 @@ impl TableFunc {
     pub fn name(&self) -> &'static str {
         match self {
             TableFunc::Series(s) => s.name(),
+            TableFunc::ReadFile(r) => r.function,
         }
     }
 
-    /// How many rows the call produces (exact for a series), for join sides and
-    /// EXPLAIN.
+    /// How many rows the call produces (exact for a series, estimated from the
+    /// sample's line length for a file), for join sides and EXPLAIN.
     pub fn rows(&self) -> u64 {
         match self {
             TableFunc::Series(s) => s.len(),
+            TableFunc::ReadFile(r) => r.estimated_rows(),
         }
     }
 
@@ -44,8 +50,64 @@ impl TableFunc {
                 };
                 format!("{}({}, {}, {step})", s.name(), arg(s.start), arg(s.stop))
             }
+            TableFunc::ReadFile(r) => {
+                let files = match r.files.len() {
+                    1 => "1 file".to_string(),
+                    n => format!("{n} files"),
+                };
+                format!(
+                    "{}('{}', format={}, {files})",
+                    r.function,
+                    r.pattern.replace('\'', "''"),
+                    r.format
+                )
+            }
         }
     }
+}
+
+/// A file reader: the files a path, directory or glob named (expanded when the
+/// query was bound), how to parse them (an ingest format and its options), and
+/// the schema detection and inference settled from the head of the first file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileRead {
+    /// `read_log`, `read_csv` or `read_json`, as EXPLAIN names the reader.
+    pub function: &'static str,
+    /// The path or pattern as written.
+    pub pattern: String,
+    /// The files to read, in order.
+    pub files: Vec<PathBuf>,
+    /// Their total size in bytes (compressed), for the row estimate.
+    pub bytes: u64,
+    /// The ingest format (`combined`, `nginx`, `csv`, `jsonl`, ...).
+    pub format: String,
+    /// The nginx `log_format` (format `nginx`).
+    pub log_format: Option<String>,
+    /// The field separator of `csv` (`,` unless `delim` says otherwise).
+    pub delimiter: Option<u8>,
+    /// The first lines of the first file, from which a records format infers its
+    /// columns (its header, for csv); the parser gets the same sample when the
+    /// query runs, so it produces the bound schema.
+    pub sample: Vec<u8>,
+    /// The columns the parser produces, in order.
+    pub columns: Vec<(String, DataType)>,
+    /// A last VARCHAR column `filename` with each row's file.
+    pub filename: bool,
+    /// Where rejected lines are written (a path the user named).
+    pub reject_file: Option<PathBuf>,
+}
+
+impl FileRead {
+    /// Rows expected: the files' size over the mean line length of the sample.
+    pub fn estimated_rows(&self) -> u64 {
+        let lines = memchr_count(&self.sample).max(1);
+        let per_line = (self.sample.len() as u64 / lines).max(1);
+        self.bytes / per_line
+    }
+}
+
+fn memchr_count(data: &[u8]) -> u64 {
+    data.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// `range(start, stop, step)` (stop excluded) or `generate_series(start, stop,

@@ -26,6 +26,7 @@ mod functions;
 mod operators;
 mod pivot;
 mod quantified;
+mod read_files;
 mod strings;
 mod table_functions;
 mod window;

@@ -83,6 +83,12 @@ impl Session {
         &mut self.options
     }
 
+    /// The notices of the statements run since the last call (lines a file
+    /// reader rejected: how many, and where the first one is), oldest first.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        self.options.notices.take()
+    }
+
     /// Runs one SQL statement: a query, DDL, DML, or `SET`/`RESET` (which change
     /// this session's settings).
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult> {

@@ -20,6 +20,7 @@ mod memory;
 mod parsers_jsonl_csv;
 mod parsers_real;
 mod physical_plan;
+mod read_files;
 mod resources;
 mod slt;
 mod sql;

@@ -781,3 +781,54 @@ fn serve_follows_two_files_into_one_table() {
         .collect();
     assert_eq!(rows, [140, 110]);
 }
+
+#[test]
+fn serve_reads_server_files_only_with_allow_file_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("some.log");
+    append(&log, &lines(0, 20));
+    let sql = format!("SELECT count(*) AS n FROM read_log('{}')", log.display());
+    let quoted = format!("SELECT count(*) AS n FROM '{}'", log.display());
+
+    let db = dir.path().join("db");
+    drop(logdb::Db::open(&db).unwrap());
+    // Off by default: refused before the file is touched, with a clear message.
+    let server = serve(&db, &[]);
+    for q in [
+        &sql,
+        &quoted,
+        &"SELECT * FROM read_csv('/etc/passwd')".to_string(),
+    ] {
+        let e = server.post("/query", q).error(400, "invalid_sql");
+        let msg = e["error"].as_str().unwrap_or_default().to_string();
+        assert!(
+            msg.contains("reading files is disabled") && msg.contains("--allow-file-read"),
+            "{msg}"
+        );
+    }
+    drop(server);
+
+    // --allow-file-read: the file is read; rejected lines come as notices.
+    let server = serve(&db, &["--allow-file-read"]);
+    let r = server.post("/query", &sql);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["data"][0]["n"], 20);
+    assert!(
+        r.json()["statistics"].get("notices").is_none(),
+        "{}",
+        r.body
+    );
+    append(&log, "not a log line\n");
+    let r = server.post("/query", &sql);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["data"][0]["n"], 20);
+    let notice = r.json()["statistics"]["notices"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        notice.starts_with("read_log: 1 of 21 lines rejected; first: ") && notice.contains(":21:"),
+        "{}",
+        r.body
+    );
+}

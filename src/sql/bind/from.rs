@@ -792,6 +792,17 @@ impl<'a> Binder<'a> {
                     ast::ObjectNamePart::Identifier(id) => id,
                     other => return Err(self.unsupported(other.span(), "computed table names")),
                 };
+                if id.quote_style == Some('\'') {
+                    // `FROM 'access.log'`: a file, read by the reader its name calls for.
+                    let func = self.file_by_name(&id.value, tf.span())?;
+                    let plan =
+                        self.table_function_plan(&id.value, func, alias.as_ref(), tf.span())?;
+                    let qualifier = alias
+                        .as_ref()
+                        .map_or_else(|| file_qualifier(&id.value), |a| a.name.value.clone());
+                    let scope = Scope::of_plan(&plan, Some(&qualifier));
+                    return Ok((plan, scope));
+                }
                 let qualifier = alias
                     .as_ref()
                     .map_or(id.value.clone(), |a| a.name.value.clone());
@@ -1131,4 +1142,11 @@ pub(super) mod ast_kind {
         Exists(bool),
         In(&'a ast::Expr, bool),
     }
+}
+
+/// The name a file read in FROM is known by (DuckDB: the file name without its
+/// extensions): `logs/access.log.gz` is `access`.
+fn file_qualifier(path: &str) -> String {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.split('.').next().unwrap_or(file).to_string()
 }

@@ -3,7 +3,8 @@
 //! arguments are constant expressions, evaluated here once; the result is a
 //! [`LogicalPlan::TableFunction`] whose rows the executor produces batch by batch
 //! (`exec/table_function.rs`). A new function (a file reader) is a new arm of
-//! [`Binder::table_function`] and a variant of [`TableFunc`].
+//! [`Binder::table_function`] and a variant of [`TableFunc`]; the file readers
+//! are bound in `read_files.rs`.
 
 use sqlparser::ast;
 use sqlparser::ast::Spanned;
@@ -55,6 +56,9 @@ impl Binder<'_> {
                 let bound = self.constant_args(&args.args)?;
                 TableFunc::Series(self.series(&fname, &bound, span)?)
             }
+            f if super::read_files::READERS.contains(&f) => {
+                self.file_reader_call(f, &args.args, span)?
+            }
             "unnest" => {
                 return Err(self.unsupported(span, "unnest (there is no LIST type)"));
             }
@@ -62,14 +66,33 @@ impl Binder<'_> {
                 return Err(self.unsupported(
                     name.span(),
                     format!(
-                        "table function '{other}' (known table functions: {})",
-                        TABLE_FUNCTIONS.join(", ")
+                        "table function '{other}' (known table functions: {}, {})",
+                        TABLE_FUNCTIONS.join(", "),
+                        super::read_files::READERS.join(", ")
                     ),
                 ))
             }
         };
+        self.table_function_plan(&fname, func, alias, span)
+    }
+
+    /// The plan of a bound table function call, its columns renamed by `alias`.
+    pub(super) fn table_function_plan(
+        &self,
+        fname: &str,
+        func: TableFunc,
+        alias: Option<&ast::TableAlias>,
+        span: Span,
+    ) -> Result<LogicalPlan> {
         let mut schema = match &func {
             TableFunc::Series(s) => vec![(s.name().to_string(), s.data_type)],
+            TableFunc::ReadFile(r) => {
+                let mut cols = r.columns.clone();
+                if r.filename {
+                    cols.push(("filename".to_string(), DataType::Varchar));
+                }
+                cols
+            }
         };
         let columns: Vec<String> = match alias {
             Some(a) if !a.columns.is_empty() => {
@@ -131,7 +154,7 @@ impl Binder<'_> {
     }
 
     /// The value of a bound constant expression (it names no column).
-    fn fold(&self, e: &Expr, at: Span) -> Result<Value> {
+    pub(super) fn fold(&self, e: &Expr, at: Span) -> Result<Value> {
         let v = crate::exec::vector::eval(e, &[], 1).map_err(|err| match err {
             Error::InvalidInput(m) => self.err(at, m),
             other => other,

@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// ALTER); without it they are refused with 403.
     #[arg(long)]
     pub allow_write: bool,
+    /// Allow queries to read files of the server's machine (read_log, read_csv,
+    /// read_json, FROM 'file'); without it they are refused.
+    #[arg(long)]
+    pub allow_file_read: bool,
     /// Queries running at once; a request waits up to --queue-ms for a slot, then
     /// gets 429.
     #[arg(long, default_value_t = 8)]
@@ -249,6 +253,7 @@ fn resolve(listen: &str) -> Result<SocketAddr> {
 /// The session every request clones: the per-query memory limit set.
 fn session_for(db: &Db, args: &ServeArgs) -> Result<Session> {
     let mut session = Session::new(db.clone());
+    session.options_mut().allow_file_read = args.allow_file_read;
     match &args.memory_limit {
         Some(limit) => {
             session

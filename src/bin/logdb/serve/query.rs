@@ -135,8 +135,9 @@ fn run(
         .with_header("Retry-After", "1"));
     };
     let progress = Arc::new(Progress::default());
-    let (result, elapsed) = execute(state, sql, slot, &progress)?;
-    render_reply(&result, format, elapsed, &progress, state)
+    let notices = logdb::exec::Notices::default();
+    let (result, elapsed) = execute(state, sql, slot, &progress, &notices)?;
+    render_reply(&result, format, elapsed, &progress, &notices.take(), state)
 }
 
 /// The SQL of a request: from the URL (`sql=` or ClickHouse's `query=`) or the body,
@@ -202,11 +203,14 @@ fn execute(
     sql: &str,
     slot: Slot,
     progress: &Arc<Progress>,
+    notices: &logdb::exec::Notices,
 ) -> Result<(QueryResult, Duration), Reply> {
     let watched = state.watchdog.watch(state.limits.timeout);
     let mut session = state.session.clone();
     session.options_mut().cancel = Some(watched.flag.clone());
     session.options_mut().progress = Some(progress.clone());
+    // Notices of this request only (clones of the options share them).
+    session.options_mut().notices = notices.clone();
     let (send, receive) = std::sync::mpsc::sync_channel(1);
     let sql = sql.to_string();
     std::thread::Builder::new()
@@ -321,15 +325,20 @@ fn render_reply(
     format: Format,
     elapsed: Duration,
     progress: &Progress,
+    notices: &[String],
     state: &State,
 ) -> Result<Reply, Reply> {
     use std::sync::atomic::Ordering::Relaxed;
     let limit = state.limits.max_result_bytes;
-    let statistics = json!({
+    let mut statistics = json!({
         "elapsed": elapsed.as_secs_f64(),
         "rows_read": progress.rows_scanned.load(Relaxed),
         "bytes_read": progress.bytes_read.load(Relaxed),
     });
+    if !notices.is_empty() {
+        // Rejected lines of a file reader: the query succeeded, with these.
+        statistics["notices"] = json!(notices);
+    }
     let mut out = Capped {
         buf: Vec::new(),
         limit,

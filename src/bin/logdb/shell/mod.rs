@@ -433,6 +433,9 @@ impl Shell {
         if let Some(bar) = bar {
             let _ = bar.join();
         }
+        for n in self.session.options().notices.take() {
+            eprintln!("notice: {n}");
+        }
         let elapsed = start.elapsed();
         // The flag also catches a Ctrl-C the executor did not see before finishing.
         let cancelled = self.cancel.swap(false, Ordering::Relaxed);

@@ -1,0 +1,364 @@
+//! Binding the file readers of FROM: `read_log(path, format := 'auto',
+//! log_format := '...')`, `read_csv(path, header := true, delim := ',')`,
+//! `read_json(path)` / `read_ndjson(path)` and a quoted file name
+//! (`FROM 'access.log'`, the reader chosen by the name's extension). Every one
+//! takes `filename := true` (a last VARCHAR column naming each row's file) and
+//! `reject_file := 'path'` (rejected lines written there).
+//!
+//! The path (a file, a directory, or a glob pattern; `.gz` and `.zst` read
+//! through) is expanded here, with import's source expansion, and the head of
+//! the first file is read: the schema must be known to bind the rest of the query.
+//! It is the schema `logdb import` makes of that file: an access-log format's
+//! canonical columns (format detected as import detects it), a records file's
+//! own columns with inferred types.
+
+use std::path::PathBuf;
+
+use sqlparser::ast;
+use sqlparser::ast::Spanned;
+use sqlparser::tokenizer::Span;
+
+use super::Binder;
+use crate::column::Value;
+use crate::error::{Error, Result};
+use crate::exec::table_function::file_read_refused;
+use crate::import::{expand_sources, Source};
+use crate::ingest::input::{source_name, Sampled, SAMPLE_LINES};
+use crate::ingest::{self, detect, ParserOptions};
+use crate::plan::{FileRead, TableFunc};
+
+/// The names of the file readers.
+pub(super) const READERS: &[&str] = &[
+    "read_log",
+    "read_csv",
+    "read_csv_auto",
+    "read_json",
+    "read_json_auto",
+    "read_ndjson",
+    "read_ndjson_auto",
+];
+
+/// The formats `read_log(..., format := ...)` accepts besides `auto`.
+const LOG_FORMATS: &[&str] = &[
+    "auto", "combined", "common", "nginx", "elb", "alb", "jsonl", "csv", "tsv",
+];
+
+/// A named argument's value.
+struct Named {
+    name: String,
+    value: Value,
+    span: Span,
+}
+
+impl Binder<'_> {
+    /// `FROM 'file'`: the reader for the name's extension (after `.gz` / `.zst`):
+    /// `.csv` / `.tsv` read_csv, `.json` / `.jsonl` / `.ndjson` read_json,
+    /// anything else read_log with format detection.
+    pub(super) fn file_by_name(&self, path: &str, span: Span) -> Result<TableFunc> {
+        let name = path.to_ascii_lowercase();
+        let name = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".zst"))
+            .unwrap_or(&name);
+        let reader = match name.rsplit_once('.').map(|(_, ext)| ext) {
+            Some("csv" | "tsv") => "read_csv",
+            Some("json" | "jsonl" | "ndjson") => "read_json",
+            _ => "read_log",
+        };
+        self.file_read(reader, path, Vec::new(), span)
+    }
+
+    /// `read_log(...)`, `read_csv(...)`, `read_json(...)`: the first argument is
+    /// the path, the others are named.
+    pub(super) fn file_reader_call(
+        &mut self,
+        fname: &str,
+        args: &[ast::FunctionArg],
+        span: Span,
+    ) -> Result<TableFunc> {
+        let reader = match fname {
+            "read_csv" | "read_csv_auto" => "read_csv",
+            "read_json" | "read_json_auto" | "read_ndjson" | "read_ndjson_auto" => "read_json",
+            _ => "read_log",
+        };
+        let mut path = None;
+        let mut named = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let (name, e) = match a {
+                ast::FunctionArg::Named {
+                    name,
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => (Some(name.value.clone()), e),
+                ast::FunctionArg::ExprNamed {
+                    name: ast::Expr::Identifier(name),
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => (Some(name.value.clone()), e),
+                // `header = true`: DuckDB's spelling of a named argument.
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) if i > 0 => match e {
+                    ast::Expr::BinaryOp {
+                        left,
+                        op: ast::BinaryOperator::Eq,
+                        right,
+                    } => match &**left {
+                        ast::Expr::Identifier(id) => (Some(id.value.clone()), &**right),
+                        _ => (None, e),
+                    },
+                    _ => (None, e),
+                },
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => (None, e),
+                other => {
+                    return Err(self.unsupported(other.span(), format!("this argument of {fname}")))
+                }
+            };
+            let at = e.span();
+            let value = self.constant_value(e)?;
+            match name {
+                None if i == 0 => match value {
+                    Value::Str(s) => path = Some(s.to_string()),
+                    _ => {
+                        return Err(self.err(
+                            at,
+                            format!("the first argument of {fname} is the file path (a string)"),
+                        ))
+                    }
+                },
+                None => {
+                    return Err(self.err(
+                        at,
+                        format!("{fname} takes one path; name the other arguments (delim := ',')"),
+                    ))
+                }
+                Some(n) => named.push(Named {
+                    name: n.to_ascii_lowercase(),
+                    value,
+                    span: at,
+                }),
+            }
+        }
+        let path =
+            path.ok_or_else(|| self.err(span, format!("{fname} needs a file path argument")))?;
+        self.file_read(reader, &path, named, span)
+    }
+
+    /// The value of a constant argument expression.
+    fn constant_value(&mut self, e: &ast::Expr) -> Result<Value> {
+        let at = e.span();
+        let expr = self.child(false).bind_expr(e)?;
+        if expr.has_subquery() {
+            return Err(self.unsupported(at, "a subquery as a table function argument"));
+        }
+        if super::is_null_literal(&expr) {
+            return Ok(Value::Null);
+        }
+        self.fold(&expr, at)
+    }
+
+    /// Settles what `reader` reads at `path`: the files, the format (detected
+    /// from the first file's head for `auto`) and the schema.
+    fn file_read(
+        &self,
+        reader: &'static str,
+        path: &str,
+        named: Vec<Named>,
+        span: Span,
+    ) -> Result<TableFunc> {
+        if !self.options.allow_file_read {
+            return Err(self.err(span, file_read_refused(reader)));
+        }
+        let mut format = match reader {
+            "read_csv" => "csv".to_string(),
+            "read_json" => "jsonl".to_string(),
+            _ => "auto".to_string(),
+        };
+        let (mut log_format, mut delimiter) = (None, None);
+        let (mut filename, mut reject_file) = (false, None);
+        let mut delim_given = false;
+        let text = |n: &Named| -> Result<Option<String>> {
+            match &n.value {
+                Value::Str(s) => Ok(Some(s.to_string())),
+                Value::Null => Ok(None),
+                _ => Err(self.err(n.span, format!("{reader}: {} takes a string", n.name))),
+            }
+        };
+        let flag = |n: &Named| -> Result<bool> {
+            match &n.value {
+                Value::Bool(b) => Ok(*b),
+                Value::Int(i) => Ok(*i != 0),
+                _ => Err(self.err(n.span, format!("{reader}: {} takes true or false", n.name))),
+            }
+        };
+        for n in &named {
+            match (reader, n.name.as_str()) {
+                (_, "filename") => filename = flag(n)?,
+                (_, "reject_file") => reject_file = text(n)?.map(PathBuf::from),
+                ("read_log", "format") => {
+                    let f = text(n)?
+                        .unwrap_or_else(|| "auto".into())
+                        .to_ascii_lowercase();
+                    if !LOG_FORMATS.contains(&f.as_str()) {
+                        return Err(self.err(
+                            n.span,
+                            format!(
+                                "read_log: unknown format '{f}'; known formats: {}",
+                                LOG_FORMATS.join(", ")
+                            ),
+                        ));
+                    }
+                    format = f;
+                }
+                ("read_log", "log_format") => {
+                    log_format = text(n)?;
+                    if format == "auto" {
+                        format = "nginx".into();
+                    }
+                }
+                ("read_csv", "header") => {
+                    if !flag(n)? {
+                        return Err(self.unsupported(
+                            n.span,
+                            "read_csv with header := false (the first line names the columns)",
+                        ));
+                    }
+                }
+                ("read_csv", "delim" | "sep" | "delimiter") => {
+                    delim_given = true;
+                    let d = text(n)?.unwrap_or_else(|| ",".into());
+                    let d = match d.as_str() {
+                        "\\t" => "\t",
+                        d => d,
+                    };
+                    match d.as_bytes() {
+                        [b'\t'] => format = "tsv".into(),
+                        [c] if !matches!(c, b'"' | b'\n' | b'\r') => delimiter = Some(*c),
+                        _ => {
+                            return Err(self.err(
+                                n.span,
+                                format!("read_csv: delim must be one character, not '{d}'"),
+                            ))
+                        }
+                    }
+                }
+                ("read_csv", "quote") => {
+                    if text(n)?.as_deref().is_some_and(|q| q != "\"") {
+                        return Err(
+                            self.unsupported(n.span, "read_csv with a quote other than '\"'")
+                        );
+                    }
+                }
+                ("read_csv" | "read_json", "auto_detect") => {}
+                ("read_json", "format") => {
+                    let f = text(n)?.unwrap_or_default().to_ascii_lowercase();
+                    if !matches!(f.as_str(), "auto" | "newline_delimited" | "nd") {
+                        return Err(self.unsupported(
+                            n.span,
+                            format!("read_json format '{f}' (only newline-delimited records)"),
+                        ));
+                    }
+                }
+                (_, other) => {
+                    let known = match reader {
+                        "read_log" => "format, log_format, filename, reject_file",
+                        "read_csv" => "header, delim (sep), quote, filename, reject_file",
+                        _ => "format, filename, reject_file",
+                    };
+                    return Err(self.err(
+                        n.span,
+                        format!("{reader}: unknown option '{other}'; known options: {known}"),
+                    ));
+                }
+            }
+        }
+        if format == "nginx" && log_format.is_none() {
+            return Err(self.err(
+                span,
+                "read_log: format 'nginx' needs log_format := '<the nginx log_format string>'",
+            ));
+        }
+        let inputs = expand_sources(&[Source::Path(PathBuf::from(path))])
+            .map_err(|e| self.err(span, format!("{reader}: {e}")))?;
+        let files: Vec<PathBuf> = inputs
+            .iter()
+            .filter_map(|s| match s {
+                Source::Path(p) => Some(p.clone()),
+                Source::Stdin => None,
+            })
+            .collect();
+        let Some(first) = inputs.first() else {
+            return Err(self.err(span, format!("{reader}: no files in '{path}'")));
+        };
+        let fail = |e: Error| self.err(span, format!("{reader}: {e}"));
+        let mut sampled = Sampled::open(first, detect::DETECT_LINES).map_err(fail)?;
+        if format == "auto" {
+            let d = detect::detect(&sampled.sample, &source_name(first)).map_err(|e| {
+                // Detection's advice names import's flags; say it in SQL.
+                let m = e.to_string().replace(
+                    "pass --format FORMAT (other layouts: --format nginx --log-format '...')",
+                    "pass format := 'combined' (or common, elb, alb, ...; other layouts: \
+                     log_format := '...')",
+                );
+                self.err(span, format!("{reader}: {m}"))
+            })?;
+            format = d.format.to_string();
+        }
+        let records = matches!(format.as_str(), "jsonl" | "csv" | "tsv");
+        if records {
+            sampled.extend(SAMPLE_LINES).map_err(fail)?;
+        }
+        if reader == "read_csv" && !delim_given {
+            // DuckDB sniffs the separator: the one the header line holds most of.
+            match sniff_delimiter(&sampled.sample) {
+                b'\t' => format = "tsv".into(),
+                b',' => {}
+                d => delimiter = Some(d),
+            }
+        }
+        let popts = ParserOptions {
+            log_format: log_format.clone(),
+            sample: Some(sampled.sample.clone()),
+            delimiter,
+            ..Default::default()
+        };
+        let schema = ingest::parser_for(&format, &popts)
+            .map_err(|e| self.err(span, format!("{reader}: {}: {e}", source_name(first))))?
+            .schema()
+            .clone();
+        let bytes = files
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        Ok(TableFunc::ReadFile(FileRead {
+            function: reader,
+            pattern: path.to_string(),
+            files,
+            bytes,
+            format,
+            log_format,
+            delimiter,
+            sample: sampled.sample,
+            columns: schema
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.data_type))
+                .collect(),
+            filename,
+            reject_file,
+        }))
+    }
+}
+
+/// The separator of a csv file by its first line: the most frequent of `,`,
+/// tab, `;` and `|` (`,` when none occurs).
+fn sniff_delimiter(sample: &[u8]) -> u8 {
+    let line = &sample[..memchr::memchr(b'\n', sample).unwrap_or(sample.len())];
+    let mut best = (0, b',');
+    for d in [b',', b'\t', b';', b'|'] {
+        let n = line.iter().filter(|&&c| c == d).count();
+        if n > best.0 {
+            best = (n, d);
+        }
+    }
+    best.1
+}

@@ -1,0 +1,330 @@
+//! Files in place: `read_log`, `read_csv`, `read_json` and `FROM 'file'` give the
+//! rows `logdb import` would store from the same file, stream (a LIMIT stops the
+//! reading), count and report rejected lines, read globs, directories, `.gz` and
+//! `.zst`, and are refused where reading files is off.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use logdb::import::{import, ImportOptions, Quiet, Source};
+use logdb::{Db, Session};
+
+fn real(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/real")
+        .join(file)
+}
+
+fn fixture(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/files")
+        .join(file)
+}
+
+fn sorted_rows(db: &Db, sql: &str) -> Vec<Vec<String>> {
+    let mut rows = db
+        .query(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .text_rows();
+    rows.sort();
+    rows
+}
+
+fn quoted(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "''"))
+}
+
+fn combined(i: usize) -> String {
+    format!(
+        "10.0.0.{} - - [01/May/2024:10:{:02}:{:02} +0000] \"GET /p/{i}?uid=u{} HTTP/1.1\" {} {} \"-\" \"curl/8\"",
+        i % 250,
+        (i / 60) % 60,
+        i % 60,
+        i % 7,
+        [200, 404, 500][i % 3],
+        i * 10
+    )
+}
+
+/// Every row of `read_log` over each real sample equals the rows `logdb
+/// import --format auto` stores from it (compared sorted: import orders by time).
+#[test]
+fn read_log_gives_the_rows_import_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    for (i, file) in [
+        "apache_combined_2015.log",
+        "elb_classic_samples.log",
+        "alb_samples.log",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = real(file);
+        let mut opts = ImportOptions::new("auto");
+        opts.table = format!("t{i}");
+        import(&db, &[Source::Path(path.clone())], &opts, &mut Quiet).unwrap();
+        let imported = sorted_rows(&db, &format!("SELECT * FROM t{i}"));
+        let read = sorted_rows(&db, &format!("SELECT * FROM read_log({})", quoted(&path)));
+        assert_eq!(read.len(), imported.len(), "{file}");
+        assert!(read == imported, "{file}: read_log differs from import");
+        // The same through FROM 'file' and an aggregate.
+        let q = |from: &str| {
+            sorted_rows(
+                &db,
+                &format!(
+                    "SELECT count(*), count(DISTINCT client_ip), sum(bytes), min(ts), max(ts), \
+                     count(uid), status FROM {from} GROUP BY status"
+                ),
+            )
+        };
+        assert_eq!(q(&quoted(&path)), q(&format!("t{i}")), "{file}");
+        // The schema is import's.
+        let cols = |sql: &str| db.query(sql).unwrap().columns;
+        assert_eq!(
+            cols(&format!("SELECT * FROM {} LIMIT 0", quoted(&path))),
+            cols(&format!("SELECT * FROM t{i} LIMIT 0")),
+            "{file}"
+        );
+    }
+}
+
+/// read_csv and read_json make the columns and types import infers.
+#[test]
+fn records_files_get_imports_columns_and_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    for (file, format) in [("users.csv", "csv"), ("events.jsonl", "jsonl")] {
+        let path = fixture(file);
+        let mut opts = ImportOptions::new(format);
+        opts.table = "r".into();
+        import(&db, &[Source::Path(path.clone())], &opts, &mut Quiet).unwrap();
+        let from_table = db.query("SELECT * FROM r").unwrap();
+        let from_file = db
+            .query(&format!("SELECT * FROM {}", quoted(&path)))
+            .unwrap();
+        assert_eq!(from_file.columns, from_table.columns, "{file}");
+        let (mut a, mut b) = (from_file.text_rows(), from_table.text_rows());
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{file}");
+        db.query("DROP TABLE r").unwrap();
+    }
+}
+
+/// Rejected lines: the query succeeds, a notice gives the count and the first
+/// one's file:line, `reject_file` gets their text, and lines = rows + rejects.
+#[test]
+fn rejected_lines_are_counted_reported_and_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let log = dir.path().join("mixed.log");
+    let mut text = String::new();
+    let mut bad = Vec::new();
+    for i in 0..500 {
+        if i % 50 == 7 {
+            let line = format!("garbage line {i}");
+            text.push_str(&line);
+            bad.push(line);
+        } else {
+            text.push_str(&combined(i));
+        }
+        text.push('\n');
+    }
+    std::fs::write(&log, &text).unwrap();
+    let rejects = dir.path().join("rejects.txt");
+    let mut session = Session::new(db.clone());
+    let r = session
+        .execute(&format!(
+            "SELECT count(*) FROM read_log({}, reject_file := {})",
+            quoted(&log),
+            quoted(&rejects)
+        ))
+        .unwrap();
+    let rows: usize = r.text_rows()[0][0].parse().unwrap();
+    assert_eq!(rows + bad.len(), 500, "lines = rows + rejects");
+    let notices = session.take_notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let want = format!(
+        "read_log: {} of 500 lines rejected; first: {}:8:",
+        bad.len(),
+        log.display()
+    );
+    assert!(notices[0].starts_with(&want), "{}", notices[0]);
+    let saved = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(saved.lines().collect::<Vec<_>>(), bad);
+    // No rejects, no notice.
+    session
+        .execute(&format!(
+            "SELECT count(*) FROM {}",
+            quoted(&real("alb_samples.log"))
+        ))
+        .unwrap();
+    assert!(session.take_notices().is_empty());
+}
+
+/// .gz and .zst are read through; a glob reads every file it matches, a
+/// directory every file below it, and `filename` names each row's file.
+#[test]
+fn compressed_files_globs_directories_and_the_filename_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("old")).unwrap();
+    let lines = |from: usize, n: usize| -> String {
+        (from..from + n).map(|i| combined(i) + "\n").collect()
+    };
+    std::fs::write(logs.join("a.log"), lines(0, 100)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(lines(100, 200).as_bytes()).unwrap();
+    std::fs::write(logs.join("b.log.gz"), gz.finish().unwrap()).unwrap();
+    let zst = zstd::stream::encode_all(lines(300, 300).as_bytes(), 3).unwrap();
+    std::fs::write(logs.join("old/c.log.zst"), zst).unwrap();
+
+    let count = |from: &str| -> String {
+        db.query(&format!("SELECT count(*) FROM {from}"))
+            .unwrap()
+            .text_rows()[0][0]
+            .clone()
+    };
+    assert_eq!(count(&quoted(&logs.join("b.log.gz"))), "200");
+    assert_eq!(count(&quoted(&logs.join("old/c.log.zst"))), "300");
+    assert_eq!(
+        count(&format!("read_log({})", quoted(&logs.join("*.log*")))),
+        "300"
+    );
+    assert_eq!(
+        count(&format!("read_log({})", quoted(&logs.join("**/*.zst")))),
+        "300"
+    );
+    assert_eq!(count(&format!("read_log({})", quoted(&logs))), "600");
+    let per_file = sorted_rows(
+        &db,
+        &format!(
+            "SELECT filename, count(*), min(bytes) FROM read_log({}, filename := true) GROUP BY filename",
+            quoted(&logs)
+        ),
+    );
+    let name = |f: &str| logs.join(f).display().to_string();
+    assert_eq!(
+        per_file,
+        vec![
+            vec![name("a.log"), "100".into(), "0".into()],
+            vec![name("b.log.gz"), "200".into(), "1000".into()],
+            vec![name("old/c.log.zst"), "300".into(), "3000".into()],
+        ]
+    );
+}
+
+/// A LIMIT stops the reading: a second file that cannot be read is never
+/// reached, while the same query without LIMIT fails naming it.
+#[test]
+fn a_limit_stops_reading_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let text: String = (0..2000).map(|i| combined(i) + "\n").collect();
+    std::fs::write(dir.path().join("a.log"), text).unwrap();
+    // Not gzip at all, but named so: reading it fails.
+    std::fs::write(dir.path().join("b.log.gz"), b"this is not gzip data\n").unwrap();
+    let glob = quoted(&dir.path().join("*.log*"));
+    for sql in [
+        format!("SELECT * FROM read_log({glob}) LIMIT 5"),
+        format!("SELECT ts, status FROM read_log({glob}) WHERE status = 404 LIMIT 3"),
+    ] {
+        let r = db.query(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert!(r.num_rows() > 0 && r.num_rows() <= 5, "{sql}");
+    }
+    let err = db
+        .query(&format!("SELECT count(*) FROM read_log({glob})"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("b.log.gz"), "{err}");
+}
+
+/// Errors name the file; EXPLAIN names the reader and its format.
+#[test]
+fn errors_name_the_file_and_explain_names_the_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let missing = dir.path().join("missing.log");
+    let err = db
+        .query(&format!("SELECT * FROM read_log({})", quoted(&missing)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = db
+        .query(&format!("SELECT * FROM {}", quoted(&empty)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no files in"), "{err}");
+    let plan = db
+        .query(&format!(
+            "EXPLAIN SELECT status, count(*) FROM read_log({}) GROUP BY 1",
+            quoted(&real("elb_classic_samples.log"))
+        ))
+        .unwrap()
+        .text_rows()
+        .concat()
+        .join("\n");
+    assert!(
+        plan.contains("TableFunction: read_log(") && plan.contains("format=elb"),
+        "{plan}"
+    );
+}
+
+/// With file reading off (as `logdb serve` runs without --allow-file-read) the
+/// readers are refused before any file is touched.
+#[test]
+fn file_reading_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let mut session = Session::new(db);
+    session.options_mut().allow_file_read = false;
+    for sql in [
+        format!(
+            "SELECT * FROM read_log({})",
+            quoted(&real("alb_samples.log"))
+        ),
+        format!("SELECT * FROM {}", quoted(&fixture("users.csv"))),
+        "SELECT * FROM read_csv('/etc/passwd')".to_string(),
+    ] {
+        let err = session.execute(&sql).unwrap_err().to_string();
+        assert!(err.contains("reading files is disabled"), "{sql}: {err}");
+    }
+}
+
+/// `log_format` reads an nginx layout, as `logdb import --format nginx
+/// --log-format` does.
+#[test]
+fn nginx_log_format_matches_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let log = dir.path().join("n.log");
+    let layout = "$remote_addr [$time_local] \"$request\" $status $request_time";
+    let text: String = (0..50)
+        .map(|i| {
+            format!(
+                "10.1.0.{i} [01/May/2024:10:00:{:02} +0000] \"GET /x/{i}?uid=u{i} HTTP/1.1\" {} 0.{i:03}\n",
+                i % 60,
+                [200, 301, 502][i % 3]
+            )
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let mut opts = ImportOptions::new("nginx");
+    opts.parser.log_format = Some(layout.to_string());
+    opts.table = "n".into();
+    import(&db, &[Source::Path(log.clone())], &opts, &mut Quiet).unwrap();
+    let read = sorted_rows(
+        &db,
+        &format!(
+            "SELECT * FROM read_log({}, log_format := '{}')",
+            quoted(&log),
+            layout.replace('\'', "''")
+        ),
+    );
+    assert_eq!(read.len(), 50);
+    assert_eq!(read, sorted_rows(&db, "SELECT * FROM n"));
+}
