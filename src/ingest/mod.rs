@@ -49,6 +49,8 @@ mod csv;
 pub mod detect;
 mod fields;
 pub mod generate;
+mod generate_realistic;
+pub mod generate_records;
 mod json;
 mod jsonl;
 mod lex;
@@ -62,7 +64,7 @@ use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, TableSchema};
 
 pub use detect::{Compression, Detection};
-pub use generate::{generate, GenOptions, GenStats};
+pub use generate::{generate, GenOptions, GenStats, Profile};
 
 /// The format names [`parser_for`] accepts.
 pub const FORMATS: &[&str] = &[
