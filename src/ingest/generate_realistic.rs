@@ -92,7 +92,7 @@ fn push_ip(buf: &mut Vec<u8>, h: u64) {
     const FIRST: [u8; 16] = [
         23, 31, 37, 46, 62, 77, 81, 89, 91, 104, 151, 176, 185, 188, 203, 212,
     ];
-    if h % 12 == 0 {
+    if h.is_multiple_of(12) {
         buf.extend_from_slice(b"2a02:");
         for (i, part) in [(h >> 16) as u16, (h >> 32) as u16, (h >> 48) as u16]
             .iter()
@@ -366,6 +366,8 @@ struct Route {
     not_modified: f64,
 }
 
+/// One row of `ROUTES`, positional so that the table reads as a table.
+#[allow(clippy::too_many_arguments)]
 const fn route(
     prefix: &'static str,
     id: Id,

@@ -368,3 +368,115 @@ fn write_content(buf: &mut Vec<u8>, rng: &mut Rng, r: u64, picks: &[&Alias; 3]) 
         buf.extend_from_slice(&text);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn records(rows: u64, seed: u64) -> Vec<u8> {
+        let opts = RecordOptions {
+            rows,
+            seed,
+            ..RecordOptions::default()
+        };
+        let mut out = Vec::new();
+        let stats = generate_records(&opts, &mut out).unwrap();
+        assert_eq!(stats.lines, rows);
+        assert_eq!(stats.bytes, out.len() as u64);
+        out
+    }
+
+    /// The fields of one row (CSV quoting undone).
+    fn fields(line: &str) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    chars.next();
+                    out.last_mut().unwrap().push('"');
+                }
+                '"' => quoted = !quoted,
+                ',' if !quoted => out.push(String::new()),
+                _ => out.last_mut().unwrap().push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn records_have_the_published_shape() {
+        let n = 100_000;
+        let data = records(n, 42);
+        let text = std::str::from_utf8(&data).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("user_id,access_time,terminal,module,content")
+        );
+        let mut per_day: HashMap<String, u64> = HashMap::new();
+        let mut user_days: HashMap<(String, String), u64> = HashMap::new();
+        let mut modules: HashMap<String, u64> = HashMap::new();
+        let mut terminals: HashMap<String, Vec<String>> = HashMap::new();
+        let (mut quoted, mut late, mut rows) = (0, 0, 0u64);
+        let mut newest = String::new();
+        for line in lines {
+            rows += 1;
+            quoted += usize::from(line.contains('"'));
+            let f = fields(line);
+            assert_eq!(f.len(), 5, "{line}");
+            f[0].parse::<u64>().unwrap();
+            let time = &f[1];
+            assert_eq!(time.len(), 19, "{time}");
+            assert!(time.starts_with("2024-"), "{time}");
+            if time.as_str() < newest.as_str() {
+                late += 1;
+            } else {
+                newest = time.clone();
+            }
+            let day = time[..10].to_string();
+            *per_day.entry(day.clone()).or_default() += 1;
+            *user_days.entry((f[0].clone(), day)).or_default() += 1;
+            *modules.entry(f[3].clone()).or_default() += 1;
+            assert_eq!(f[2].split('.').count(), 4, "{}", f[2]);
+            let t = terminals.entry(f[0].clone()).or_default();
+            if !t.contains(&f[2]) {
+                t.push(f[2].clone());
+            }
+            assert!(!f[4].is_empty());
+        }
+        assert_eq!(rows, n);
+        // One leap year, days of very uneven size.
+        assert_eq!(per_day.len(), 366);
+        let max = *per_day.values().max().unwrap();
+        let min = *per_day.values().min().unwrap();
+        assert!(max > 20 * min, "{min}..{max}");
+        // Three user-days of about 5% each, then far less.
+        let mut top: Vec<u64> = user_days.values().copied().collect();
+        top.sort_unstable_by(|a, b| b.cmp(a));
+        assert!(
+            top[..3].iter().all(|&c| (4_500..5_500).contains(&c)),
+            "{:?}",
+            &top[..5]
+        );
+        assert!(top[3] < 1_000, "{:?}", &top[..5]);
+        // Skewed modules, a few terminals per user, some quoted text, 0.1% late rows.
+        assert!((40..=50).contains(&modules.len()), "{}", modules.len());
+        let top_module = *modules.values().max().unwrap();
+        assert!(top_module > 10 * *modules.values().min().unwrap());
+        assert!(terminals.values().all(|t| t.len() <= 3));
+        assert!((2_000..20_000).contains(&quoted), "{quoted}");
+        assert!((40..200).contains(&late), "{late}");
+    }
+
+    #[test]
+    fn records_are_deterministic_for_a_seed() {
+        assert_eq!(records(5_000, 3), records(5_000, 3));
+        assert_ne!(records(5_000, 3), records(5_000, 4));
+        // Fewer rows than the hot user-days need: all rows on the first day.
+        let tiny = records(10, 1);
+        assert_eq!(String::from_utf8(tiny).unwrap().lines().count(), 11);
+    }
+}
