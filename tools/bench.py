@@ -34,6 +34,7 @@ REPO = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 import compare_import as ci  # noqa: E402  (import workers and measurement helpers)
+import bench_workloads as wl  # noqa: E402  (the records and real workloads, cold queries)
 
 PLOT_REQUIREMENTS = TOOLS / "requirements-plot.txt"
 IN_VENV_ENV = "LOGDB_BENCH_IN_VENV"
@@ -186,10 +187,19 @@ def sql_str(s):
     return "'" + s.replace("'", "''") + "'"
 
 
-def suite_for(engine, params):
+def suite_for(engine, params, suite=None):
+    """The suite's queries in `engine`'s dialect with the parameters filled in; a query
+    run differently when cold (the records export) carries `cold_sql`."""
     key = "ch" if engine == "chdb" else "sql"
     lits = {k: sql_str(v) for k, v in params.items()}
-    return [{"name": q["name"], "sql": q[key].format(**lits)} for q in SUITE]
+    out = []
+    for q in suite or SUITE:
+        item = {"name": q["name"], "sql": q[key].format(**lits)}
+        cold = q.get("cold_ch" if engine == "chdb" else "cold_sql")
+        if cold:
+            item["cold_sql"] = cold.format(**lits)
+        out.append(item)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -398,20 +408,24 @@ def machine(logdb):
     }
 
 
-def pick_params(engine, db, logdb, workdir):
-    """The values of {hot}, {rare} and {uri}, from DuckDB when it ran, else from logdb."""
+def pick_params(engine, db, logdb, workdir, params=None):
+    """The values of {hot}, {rare} and {uri} (or the workload's `params`), from DuckDB
+    when it ran, else from logdb. A parameter the data has no value for (no uid in a
+    real log) is 'none', which matches nothing in any engine."""
+    params = params or PARAMS
     if engine == "duckdb":
         import duckdb
 
         con = duckdb.connect(db, read_only=True)
-        rows = {p["name"]: con.execute(p["sql"]).fetchall() for p in PARAMS}
-        if not rows["rare"]:
+        rows = {p["name"]: con.execute(p["sql"]).fetchall() for p in params}
+        if "rare" in rows and not rows["rare"]:
             rows["rare"] = con.execute(PARAMS[1]["sql"].replace("HAVING count(*) >= 3 ", "")).fetchall()
         con.close()
-        return {k: str(v[0][0]) for k, v in rows.items()}, "duckdb"
+        return {k: str(v[0][0]) if v else "none" for k, v in rows.items()}, "duckdb"
     qfile = workdir / "params.json"
-    qs = [{"name": p["name"], "sql": p["sql"]} for p in PARAMS]
-    qs.append({"name": "rare_any", "sql": PARAMS[1]["sql"].replace("HAVING count(*) >= 3 ", "")})
+    qs = [{"name": p["name"], "sql": p["sql"]} for p in params]
+    if params is PARAMS:
+        qs.append({"name": "rare_any", "sql": PARAMS[1]["sql"].replace("HAVING count(*) >= 3 ", "")})
     qfile.write_text(json.dumps(qs))
     out = subprocess.run(
         [logdb, "bench-queries", db, "--queries", str(qfile), "--runs", "1", "--warmup", "0"],
@@ -420,9 +434,9 @@ def pick_params(engine, db, logdb, workdir):
         check=True,
     ).stdout
     rows = {q["name"]: q["rows"] for q in json.loads(out)["queries"]}
-    if not rows["rare"]:
+    if "rare" in rows and not rows["rare"]:
         rows["rare"] = rows["rare_any"]
-    return {p["name"]: rows[p["name"]][0][0] for p in PARAMS}, "logdb"
+    return {p["name"]: rows[p["name"]][0][0] if rows[p["name"]] else "none" for p in params}, "logdb"
 
 
 def stats(times):
@@ -481,6 +495,16 @@ def main():
         help="skip the import of an engine whose database is already in the workdir (no import numbers)",
     )
     ap.add_argument("--ch-codec", choices=["zstd", "lz4"], default="zstd", help="ClickHouse codecs (compare_import)")
+    ap.add_argument(
+        "--workload",
+        choices=["access", "records", "real"],
+        default="access",
+        help="access: the generated access log (default); records: the generated CSV records "
+        "(--lines rows); real: the real logs of tests/data/real and ../shared/data/real",
+    )
+    ap.add_argument("--profile", choices=["realistic", "simple"], default="realistic", help="access log profile")
+    ap.add_argument("--cold-runs", type=int, default=1, help="cold runs per query, each a fresh process (0: skip)")
+    ap.add_argument("--duckdb-cli", help="DuckDB CLI for cold queries (default: duckdb on PATH, /tmp/ddbcli/bin/duckdb)")
     args = ap.parse_args()
 
     ensure_venv(Path(args.venv), args.plot is not None)
@@ -494,20 +518,38 @@ def main():
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     logdb = ci.find_logdb(args.logdb)
-    tag = f"{args.lines}-d{args.days}"
-    src = workdir / f"access-{tag}.log"
-    json_path = Path(args.json) if args.json else workdir / f"bench-{args.lines}.json"
+    workload = args.workload
+    suite, params_spec, table = SUITE, PARAMS, "logs"
+    if workload == "records":
+        suite, params_spec, table = wl.RECORDS_SUITE, wl.RECORDS_PARAMS, wl.RECORDS_TABLE
     me = str(Path(__file__).resolve())
     ci_script = str(TOOLS / "compare_import.py")
+    wl_script = str(TOOLS / "bench_workloads.py")
     t_start = time.perf_counter()
 
+    if workload == "real":
+        combined, _other = wl.real_logs(REPO)
+        if not combined:
+            sys.exit("error: no combined-format log in tests/data/real")
+        tag = "real"
+        src = workdir / "real-combined.log"
+        wl.concat(combined, src)
+        args.lines = sum(1 for _ in open(src, "rb"))
+    elif workload == "records":
+        tag = f"records-{args.lines}"
+        src = workdir / f"{tag}.csv"
+        gen = ["--kind", "records"]
+    else:
+        tag = f"{args.lines}-d{args.days}" + ("" if args.profile == "realistic" else f"-{args.profile}")
+        src = workdir / f"access-{tag}.log"
+        gen = ["--days", str(args.days), "--profile", args.profile]
+    json_path = Path(args.json) if args.json else workdir / f"bench-{tag}.json"
     if not src.exists():
         print(f"generating {args.lines} lines into {src}", file=sys.stderr)
         tmp = src.with_suffix(".tmp")
-        subprocess.run(
-            [logdb, "generate", "--lines", str(args.lines), "--days", str(args.days), "-o", str(tmp)],
-            check=True,
-        )
+        t0 = time.perf_counter()
+        subprocess.run([logdb, "generate", "--lines", str(args.lines), *gen, "-o", str(tmp)], check=True)
+        print(f"  {args.lines / (time.perf_counter() - t0):,.0f} lines/s", file=sys.stderr)
         tmp.rename(src)
     raw_bytes = src.stat().st_size
     with open(src, "rb") as f:  # page cache: no engine pays for the first read
@@ -519,7 +561,17 @@ def main():
 
     # ---- import
     imports = {}
-    opts = json.dumps({"ch_input": "lines", "ch_codec": args.ch_codec})
+    # DuckDB writes the storage format its CLI (1.5) reads, for the cold queries. Its
+    # input: read_csv of space-delimited quoted fields for the generated log, the
+    # line regex for the real one (whose quoting the CSV reader refuses).
+    opts = json.dumps(
+        {
+            "ch_input": "lines",
+            "ch_codec": args.ch_codec,
+            "duckdb_storage": "v1.5.0",
+            "duckdb_input": "regex" if workload == "real" else "csv",
+        }
+    )
     for engine in engines:
         db = workdir / DB_NAMES[engine].format(n=tag)
         if args.reuse_dbs and db.exists():
@@ -527,12 +579,17 @@ def main():
             continue
         ci.remove(db)
         print(f"importing with {engine} (load {' '.join(ci.loadavg() or [])})", file=sys.stderr)
-        if engine == "logdb":
+        load_before = ci.loadavg()
+        if engine == "logdb" and workload == "records":
+            cmd = [logdb, "import", str(db), str(src), "--format", "auto", "--table", table, "-q"]
+        elif engine == "logdb":
             cmd = [logdb, "import", str(db), str(src), "--format", "combined", "-q"]
+        elif workload == "records":
+            cmd = [sys.executable, wl_script, "_worker", f"{engine}-import-records", str(src), str(db), opts]
         else:
             cmd = [sys.executable, ci_script, "_worker", f"{engine}-import", str(src), str(db), opts]
         wall, rss, cpu, out, _ = ci.run_measured(cmd, f"bench-{engine}")
-        r = {"wall_s": wall, "peak_rss_kb": rss, "cpu_s": cpu}
+        r = {"wall_s": wall, "peak_rss_kb": rss, "cpu_s": cpu, "load_before": load_before, "load_after": ci.loadavg()}
         r["import_s"] = wall if engine == "logdb" else ci.worker_result(out)["import_s"]
         r["disk_bytes"], r["disk_allocated_bytes"] = ci.disk_usage(db)
         r["lines_per_s"] = args.lines / r["import_s"]
@@ -540,7 +597,7 @@ def main():
 
     # ---- parameters
     picker = "duckdb" if "duckdb" in engines else "logdb"
-    params, picked_by = pick_params(picker, str(workdir / DB_NAMES[picker].format(n=tag)), logdb, workdir)
+    params, picked_by = pick_params(picker, str(workdir / DB_NAMES[picker].format(n=tag)), logdb, workdir, params_spec)
     print(f"parameters (from {picked_by}): {params}", file=sys.stderr)
 
     # ---- queries, one process per engine
@@ -549,7 +606,7 @@ def main():
     for engine in engines:
         db = str(workdir / DB_NAMES[engine].format(n=tag))
         qfile = workdir / f"queries-{engine}-{tag}.json"
-        qfile.write_text(json.dumps(suite_for(engine, params), indent=1) + "\n")
+        qfile.write_text(json.dumps(suite_for(engine, params, suite), indent=1) + "\n")
         out = workdir / f"results-{engine}-{tag}.json"
         if out.exists():
             out.unlink()
@@ -559,6 +616,7 @@ def main():
             cmd += ["--warmup", "1", "--json", str(out)]
         else:
             cmd = [sys.executable, me, "_worker", f"{engine}-queries", db, str(qfile), str(args.runs), "1", str(out)]
+        load_before = ci.loadavg()
         wall, rss, cpu, rc, err = run_phase(cmd, engine)
         if not out.exists():
             sys.stderr.write(err)
@@ -570,15 +628,35 @@ def main():
             "cpu_s": cpu,
             "baseline_rss_kb": rep.get("baseline_rss_kb"),
             "version": rep.get("version"),
+            "load_before": load_before,
+            "load_after": ci.loadavg(),
         }
         answers[engine] = {q["name"]: q for q in rep["queries"]}
         for q in rep["queries"]:
             if q.get("error"):
                 problems.append(f"{engine} {q['name']} failed: {q['error']}")
 
+    # ---- cold: one fresh process per query, whole wall time
+    cold = {}
+    cli = wl.duckdb_cli(args.duckdb_cli)
+    if args.cold_runs > 0:
+        dbs = {e: str(workdir / DB_NAMES[e].format(n=tag)) for e in engines}
+        suites = {e: suite_for(e, params, suite) for e in engines}
+        cold = wl.cold_suite(engines, suites, dbs, args.cold_runs, workdir, logdb, cli, sys.executable, ci.loadavg)
+        for engine, res in cold.items():
+            for name, r in (res or {}).items():
+                if r["error"]:
+                    problems.append(f"cold {engine} {name} failed: {r['error']}")
+        # Exports: every engine wrote the same number of lines (a header each).
+        for q in suite:
+            if q.get("export"):
+                counts = {e: (cold[e] or {}).get(q["name"], {}).get("result_lines") for e in engines if cold.get(e)}
+                if len(set(counts.values())) > 1:
+                    problems.append(f"cold {q['name']} export line counts differ: {counts}")
+
     # ---- the shell pipeline for Q3
     shell = None
-    if args.shell_runs > 0:
+    if args.shell_runs > 0 and workload != "records":
         rss_dir = workdir / "shell-rss"
         rss_dir.mkdir(exist_ok=True)
         result = workdir / "shell-q3.txt"
@@ -614,7 +692,7 @@ def main():
     # ---- answers
     ref_engine = "logdb" if "logdb" in answers else (engines[0] if engines else None)
     per_query = []
-    for q in SUITE:
+    for q in suite:
         name = q["name"]
         row = {"name": name, "what": q["what"], "engines": {}, "match": True, "diffs": {}}
         ref = answers.get(ref_engine, {}).get(name)
@@ -631,8 +709,9 @@ def main():
                     row["diffs"][engine] = d
                     problems.append(f"{name}: {engine} differs from {ref_engine}: {d}")
         per_query.append(row)
+    first = suite[0]["name"]
     for engine in engines:
-        q1 = answers[engine].get("Q1")
+        q1 = answers[engine].get(first)
         if q1 and not q1.get("error") and q1["rows"] and as_number(q1["rows"][0][0]) != args.lines:
             problems.append(f"{engine} holds {q1['rows'][0][0]} rows, expected {args.lines}")
     if shell and shell["times_s"] and ref_engine and "Q3" in answers[ref_engine]:
@@ -642,6 +721,7 @@ def main():
 
     # ---- report
     report_md = render(args, engines, per_query, imports, phases, shell, raw_bytes)
+    report_md += "\n\n" + render_cold(engines, suite, cold, cli)
     mach = machine(logdb)
     total_s = time.perf_counter() - t_start
     cmdline = "python3 tools/bench.py " + " ".join(sys.argv[1:])
@@ -651,14 +731,21 @@ def main():
         f"load average (1/5/15 min): before {' '.join(load_start or [])}, after {' '.join(load_end or [])}",
         f"data: {src.name}, {args.lines:,} lines, {raw_bytes / 2**20:.1f} MiB; parameters from {picked_by}: "
         + ", ".join(f"{k} = {v!r}" for k, v in params.items()),
-        f"runs: 1 warm-up + {args.runs} timed per query; total bench time {total_s:.0f} s",
+        f"runs: 1 warm-up + {args.runs} timed per query (warm, in-process); {args.cold_runs} cold run(s) per query "
+        f"(a fresh process each, whole wall time); total bench time {total_s:.0f} s",
+        f"workload: {workload}" + (f", profile {args.profile}" if workload == "access" else ""),
+        "cold peers: DuckDB CLI "
+        + (subprocess.run([cli, "--version"], stdout=subprocess.PIPE, text=True).stdout.strip() if cli else "absent")
+        + f", chDB via {sys.executable} -c",
     ]
     print(f"`{cmdline}`\n")
     print(report_md)
     for n in notes:
         print(f"- {n}")
     if problems:
-        print("\nPROBLEMS:")
+        # Real logs hold lines the peers' readers drop (an unterminated quote) and
+        # fields they store as 0 rather than NULL: listed, not fatal.
+        print("\nDIFFERENCES (real logs, not fatal):" if workload == "real" else "\nPROBLEMS:")
         for p in problems:
             print(f"- {p}")
     else:
@@ -675,7 +762,11 @@ def main():
         "load_end": load_end,
         "params": params,
         "params_from": picked_by,
-        "suite": {e: suite_for(e, params) for e in engines},
+        "workload": workload,
+        "profile": args.profile if workload == "access" else None,
+        "suite": {e: suite_for(e, params, suite) for e in engines},
+        "cold": cold,
+        "duckdb_cli": cli,
         "queries": per_query,
         "imports": imports,
         "query_phases": phases,
@@ -692,7 +783,7 @@ def main():
         png = Path(args.plot) if args.plot else json_path.with_suffix(".png")
         plot(png, engines, per_query, imports, args.lines)
         print(f"plot: {png}")
-    if problems:
+    if problems and workload != "real":
         sys.exit(1)
 
 
@@ -758,6 +849,47 @@ def render(args, engines, per_query, imports, phases, shell, raw_bytes):
     for e, p in phases.items():
         cpu = "-" if p["cpu_s"] is None else f"{p['cpu_s']:.1f}"
         out.append(f"| {LABELS[e]} | {p['wall_s']:.1f} | {cpu} | {mib(p['peak_rss_kb'])} | {mib(p['baseline_rss_kb'])} |")
+    return "\n".join(out)
+
+
+def render_cold(engines, suite, cold, cli):
+    """The cold table: median wall time of a fresh process per query, and its peak RSS."""
+    if not cold:
+        return "Cold queries: skipped (--cold-runs 0)."
+    ran = [e for e in engines if cold.get(e)]
+    peers = [e for e in ran if e != "logdb"]
+    label = {"logdb": "logdb", "duckdb": "DuckDB CLI", "chdb": "chDB (python -c)"}
+    head = ["query"] + [f"{label[e]} ms" for e in ran]
+    if "logdb" in ran:
+        head += [f"logdb/{LABELS[p]}" for p in peers]
+    head += [f"{LABELS[e]} peak RSS MiB" for e in ran] + ["result lines"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for q in suite:
+        cells = [q["name"]]
+        med = {}
+        for e in ran:
+            r = cold[e].get(q["name"], {})
+            s = stats(r.get("times_s"))
+            med[e] = s["median"] if s else None
+            cells.append("error" if r.get("error") else ms(med[e]))
+        if "logdb" in ran:
+            cells += [fmt_ratio(ratio(med["logdb"], med[p])) for p in peers]
+        for e in ran:
+            rss = [x for x in cold[e].get(q["name"], {}).get("peak_rss_kb") or [] if x]
+            cells.append(mib(max(rss)) if rss else "-")
+        lines = {cold[e].get(q["name"], {}).get("result_lines") for e in ran}
+        cells.append(" / ".join(str(x) for x in sorted(lines, key=str)))
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    out.append(
+        "Cold: each query in a fresh process, whole wall time (process start, opening the database, "
+        "the query, writing the result as CSV to a file), nothing subtracted; median of the cold runs; "
+        "the page cache is warm. logdb: `logdb DB -o csv -c SQL`; DuckDB: "
+        f"`{cli or 'duckdb'} -readonly FILE -csv -c SQL`; chDB: `python -c` opening a session "
+        "(Python's start-up and `import chdb` included). Result lines include a header."
+    )
+    if "duckdb" in engines and not cold.get("duckdb"):
+        out.append("DuckDB CLI not found: no DuckDB cold times.")
     return "\n".join(out)
 
 

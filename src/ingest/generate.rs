@@ -1,7 +1,11 @@
 //! Synthetic nginx "combined" access logs with a trailing `$request_time`, for tests,
-//! benchmarks and demos.
+//! benchmarks and demos: the options, the profiles by name, the pieces the
+//! generators share, and the `simple` profile.
 //!
-//! The output is deterministic for a seed and looks like real traffic where it matters
+//! Two profiles: `realistic` (the default, `generate_realistic.rs`: ids in paths,
+//! thousands of user agents, uneven days, error bursts) and `simple`, described here.
+//!
+//! The `simple` profile's output is deterministic for a seed and looks like real traffic where it matters
 //! to a query engine: Zipf-distributed users (a few hot users write a large share of
 //! all lines) carried as `uid=<id>` in the query string of most requests,
 //! Zipf-distributed paths (some with their own query strings), mostly `200` with
@@ -16,9 +20,47 @@ use std::io::{self, Write};
 
 use crate::time::{civil_from_days, MICROS_PER_DAY, MICROS_PER_MINUTE, MICROS_PER_SECOND};
 
+/// The shape of the generated traffic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// A shop's traffic: distinct paths about 5% of the lines (ids in paths), distinct
+    /// users 10-25% with a few hot ones, ~2,000 user agents, uneven days, error bursts.
+    #[default]
+    Realistic,
+    /// A fixed pool of `uris` paths and `users` users, a few dozen user agents, days of
+    /// equal size.
+    Simple,
+}
+
+impl Profile {
+    /// Every profile by name.
+    pub const ALL: [(&'static str, Profile); 2] = [
+        ("realistic", Profile::Realistic),
+        ("simple", Profile::Simple),
+    ];
+
+    /// The profile called `name`.
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Profile::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|p| p.1)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Realistic => "realistic",
+            Profile::Simple => "simple",
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Clone, Debug)]
 pub struct GenOptions {
+    /// The shape of the traffic; `users`, `uris`, `uid_fraction` and `ipv6_fraction`
+    /// apply to the `simple` profile only (the realistic one scales with `lines`).
+    pub profile: Profile,
     /// Seed of the pseudo-random generator: the same options give the same bytes.
     pub seed: u64,
     /// Number of lines.
@@ -40,6 +82,7 @@ pub struct GenOptions {
 impl Default for GenOptions {
     fn default() -> Self {
         GenOptions {
+            profile: Profile::Realistic,
             seed: 42,
             lines: 1_000_000,
             days: 7,
@@ -65,11 +108,11 @@ pub struct GenStats {
 
 /// SplitMix64: small, fast and good enough for synthetic data.
 #[derive(Clone, Debug)]
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
     #[inline]
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -79,27 +122,27 @@ impl Rng {
 
     /// Uniform in [0, 1).
     #[inline]
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform in [0, n).
     #[inline]
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         ((self.next() >> 32) * n) >> 32
     }
 }
 
 /// Walker/Vose alias table: O(1) sampling from a discrete distribution.
 #[derive(Debug)]
-struct Alias {
+pub(super) struct Alias {
     /// Probability (scaled to 2^32) of keeping slot `i` rather than its alias.
     keep: Vec<u32>,
     alias: Vec<u32>,
 }
 
 impl Alias {
-    fn new(weights: &[f64]) -> Alias {
+    pub(super) fn new(weights: &[f64]) -> Alias {
         let n = weights.len();
         let total: f64 = weights.iter().sum();
         let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
@@ -120,7 +163,7 @@ impl Alias {
     }
 
     #[inline]
-    fn sample(&self, rng: &mut Rng) -> usize {
+    pub(super) fn sample(&self, rng: &mut Rng) -> usize {
         let r = rng.next();
         let i = (((r >> 32) * self.keep.len() as u64) >> 32) as usize;
         if (r as u32) < self.keep[i] {
@@ -131,7 +174,7 @@ impl Alias {
     }
 }
 
-fn zipf_weights(n: usize, s: f64) -> Vec<f64> {
+pub(super) fn zipf_weights(n: usize, s: f64) -> Vec<f64> {
     (1..=n).map(|k| (k as f64).powf(-s)).collect()
 }
 
@@ -253,7 +296,7 @@ const SECTIONS: &[&str] = &[
     "forum",
 ];
 
-const WORDS: &[&str] = &[
+pub(super) const WORDS: &[&str] = &[
     "alpha", "blue", "coffee", "delta", "echo", "forest", "garden", "harbor", "island", "jungle",
     "kettle", "lemon", "mountain", "nebula", "orange", "piano", "quartz", "river", "summer",
     "tiger", "umbrella", "violet", "winter", "yellow", "zebra",
@@ -312,7 +355,7 @@ fn make_ip(rng: &mut Rng, v6: bool) -> String {
 }
 
 /// Size of the table of normal samples (a power of two).
-const NORMALS: usize = 4096;
+pub(super) const NORMALS: usize = 4096;
 
 /// A log-normal request time in milliseconds for a standard normal sample `z`.
 fn request_millis(median_secs: f64, z: f64) -> u64 {
@@ -320,7 +363,7 @@ fn request_millis(median_secs: f64, z: f64) -> u64 {
 }
 
 /// Standard normal samples (Box-Muller), drawn once and reused by index.
-fn normal_table(rng: &mut Rng, n: usize) -> Vec<f64> {
+pub(super) fn normal_table(rng: &mut Rng, n: usize) -> Vec<f64> {
     (0..n)
         .map(|_| {
             let u1 = rng.unit().max(1e-12);
@@ -331,7 +374,7 @@ fn normal_table(rng: &mut Rng, n: usize) -> Vec<f64> {
 }
 
 #[inline]
-fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
+pub(super) fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
     loop {
@@ -346,13 +389,13 @@ fn push_u64(buf: &mut Vec<u8>, mut v: u64) {
 }
 
 #[inline]
-fn push_2(buf: &mut Vec<u8>, v: u32) {
+pub(super) fn push_2(buf: &mut Vec<u8>, v: u32) {
     buf.push(b'0' + (v / 10) as u8);
     buf.push(b'0' + (v % 10) as u8);
 }
 
 /// `dd/Mon/yyyy:HH:MM:SS +0000` of a UTC timestamp.
-fn write_clf_time(buf: &mut Vec<u8>, ts: i64) {
+pub(super) fn write_clf_time(buf: &mut Vec<u8>, ts: i64) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -382,8 +425,16 @@ fn minute_weights() -> Vec<f64> {
         .collect()
 }
 
-/// Writes `opts.lines` log lines to `out`.
+/// Writes `opts.lines` log lines of `opts.profile` to `out`.
 pub fn generate(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats> {
+    match opts.profile {
+        Profile::Realistic => super::generate_realistic::generate_realistic(opts, out),
+        Profile::Simple => generate_simple(opts, out),
+    }
+}
+
+/// The `simple` profile.
+fn generate_simple(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenStats> {
     let mut rng = Rng(opts.seed ^ 0x6C6F_6764_625F_6765);
     let users = opts.users.max(1) as usize;
     let uris = opts.uris.max(1) as usize;
@@ -576,6 +627,7 @@ mod tests {
 
     fn small() -> GenOptions {
         GenOptions {
+            profile: Profile::Simple,
             lines: 20_000,
             days: 2,
             users: 2_000,

@@ -52,6 +52,8 @@ mod fields;
 pub mod generate;
 pub mod glob;
 pub mod input;
+mod generate_realistic;
+pub mod generate_records;
 mod json;
 mod jsonl;
 mod lex;
@@ -65,7 +67,7 @@ use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, TableSchema};
 
 pub use detect::{Compression, Detection};
-pub use generate::{generate, GenOptions, GenStats};
+pub use generate::{generate, GenOptions, GenStats, Profile};
 
 /// The format names [`parser_for`] accepts.
 pub const FORMATS: &[&str] = &[

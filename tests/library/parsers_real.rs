@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use logdb::column::{Batch, Value};
-use logdb::ingest::{generate, parser_for, GenOptions, LogParser, ParserOptions, Reject, FORMATS};
+use logdb::ingest::{
+    generate, parser_for, GenOptions, LogParser, ParserOptions, Profile, Reject, FORMATS,
+};
 use logdb::time::parse_timestamp;
 use logdb::BatchBuilder;
 use proptest::prelude::*;
@@ -474,7 +476,9 @@ proptest! {
 
     #[test]
     fn generated_lines_always_parse(seed in any::<u64>(), users in 1u32..500, uris in 1u32..300, days in 1u32..4) {
-        let opts = GenOptions { seed, lines: 2000, days, users, uris, ..Default::default() };
+        // Both profiles; `users` and `uris` shape the simple one.
+        let profile = if seed % 2 == 0 { Profile::Simple } else { Profile::Realistic };
+        let opts = GenOptions { profile, seed, lines: 2000, days, users, uris, ..Default::default() };
         let mut data = Vec::new();
         let stats = generate(&opts, &mut data).unwrap();
         prop_assert_eq!(stats.bytes as usize, data.len());

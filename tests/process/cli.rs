@@ -286,8 +286,18 @@ fn retention_dry_run_and_its_reference_points() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("gen.log");
     let l = log.to_str().unwrap();
-    // Three days of 2024: long past by the wall clock.
-    let o = logdb(&["generate", "--lines", "3000", "--days", "3", "-o", l]);
+    // Three days of 2024 (long past by the wall clock), 1000 lines each.
+    let o = logdb(&[
+        "generate",
+        "--profile",
+        "simple",
+        "--lines",
+        "3000",
+        "--days",
+        "3",
+        "-o",
+        l,
+    ]);
     assert!(o.status.success());
     let db = dir.path().join("db");
     let d = db.to_str().unwrap();
@@ -620,4 +630,100 @@ fn import_jsonl_and_csv_with_inferred_schemas() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(field(&stdout(&o), "rows stored:"), "2500");
+}
+
+#[test]
+fn generated_records_import_with_their_own_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("records.csv");
+    let c = csv.to_str().unwrap();
+    let o = logdb(&["generate", "--kind", "records", "--lines", "30000", "-o", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("user_id,access_time,terminal,module,content\n"));
+    assert!(
+        text.contains("\"\""),
+        "some content needs quotes inside quotes"
+    );
+    // The same seed gives the same file.
+    let again = logdb(&["generate", "--kind", "records", "--lines", "30000"]);
+    assert_eq!(again.stdout, text.as_bytes());
+    let o = logdb(&["generate", "--kind", "records", "--days", "3"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("366 days"), "{}", stderr(&o));
+
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    let o = logdb(&["import", d, c, "--format", "auto", "--table", "records"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(field(&stdout(&o), "rows stored:"), "30000");
+    assert_eq!(field(&stdout(&o), "lines rejected:"), "0");
+    let o = logdb(&[d, "-o", "csv", "-c", "DESCRIBE records"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let types: Vec<String> = stdout(&o)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "user_id BIGINT",
+            "access_time TIMESTAMP",
+            "terminal VARCHAR",
+            "module VARCHAR",
+            "content VARCHAR"
+        ]
+    );
+    let o = logdb(&[
+        d,
+        "-o",
+        "csv",
+        "-c",
+        "SELECT count(*), count(DISTINCT access_time::DATE), min(access_time)::DATE, \
+         max(access_time)::DATE FROM records",
+    ]);
+    assert_eq!(
+        stdout(&o).lines().nth(1).unwrap(),
+        "30000,366,2024-01-01,2024-12-31"
+    );
+    // Three user-days of about 5% of all rows each.
+    let o = logdb(&[
+        d,
+        "-o",
+        "csv",
+        "-c",
+        "SELECT count(*) AS n FROM records GROUP BY access_time::DATE, user_id \
+         ORDER BY n DESC LIMIT 4",
+    ]);
+    let top: Vec<u64> = stdout(&o)
+        .lines()
+        .skip(1)
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert!(
+        top[..3].iter().all(|&n| (1300..1700).contains(&n)),
+        "{top:?}"
+    );
+    assert!(top[3] < 300, "{top:?}");
+}
+
+#[test]
+fn generate_keeps_the_simple_profile_by_name() {
+    let simple = logdb(&["generate", "--profile", "simple", "--lines", "2000"]);
+    assert!(simple.status.success(), "{}", stderr(&simple));
+    let realistic = logdb(&["generate", "--lines", "2000"]);
+    assert!(realistic.status.success(), "{}", stderr(&realistic));
+    assert_ne!(simple.stdout, realistic.stdout);
+    let agents = |out: &[u8]| {
+        String::from_utf8_lossy(out)
+            .lines()
+            .map(|l| l.split('"').nth(5).unwrap().to_string())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    assert!(agents(&simple.stdout) < 40);
+    assert!(agents(&realistic.stdout) > 100);
+    let o = logdb(&["generate", "--profile", "fancy", "--lines", "10"]);
+    assert!(!o.status.success());
 }

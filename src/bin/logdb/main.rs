@@ -42,14 +42,25 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Import log files (or stdin) into a table.
     Import(import_cmd::ImportArgs),
-    /// Write synthetic access-log lines (nginx combined) to stdout or a file.
+    /// Write synthetic access-log lines (nginx combined), or activity records as CSV,
+    /// to stdout or a file.
     Generate {
-        /// Lines to write.
+        /// What to write: `access` (nginx combined lines with a request time) or
+        /// `records` (CSV `user_id,access_time,terminal,module,content` over one leap
+        /// year).
+        #[arg(long, default_value = "access", value_parser = ["access", "records"])]
+        kind: String,
+        /// Shape of the access log: `realistic` (ids in paths, thousands of user
+        /// agents, uneven days, error bursts) or `simple` (fixed pools of paths and
+        /// users, equal days).
+        #[arg(long, default_value = "realistic", value_parser = ["realistic", "simple"])]
+        profile: String,
+        /// Lines (records: rows) to write.
         #[arg(long, default_value_t = 1_000_000)]
         lines: u64,
-        /// Days of traffic.
-        #[arg(long, default_value_t = 7)]
-        days: u32,
+        /// Days of traffic (access logs; records always span 366 days).
+        #[arg(long)]
+        days: Option<u32>,
         /// Seed.
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -188,30 +199,48 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Generate {
+            kind,
+            profile,
             lines,
             days,
             seed,
             output,
         } => {
-            let opts = logdb::ingest::generate::GenOptions {
-                seed,
-                lines,
-                days,
-                ..Default::default()
+            let write = |w: &mut dyn Write| -> Result<()> {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
+                if kind == "records" {
+                    if days.is_some() {
+                        anyhow::bail!(
+                            "--days does not apply to records: they span one leap year (366 days)"
+                        );
+                    }
+                    let opts = logdb::ingest::generate_records::RecordOptions {
+                        seed,
+                        rows: lines,
+                        ..Default::default()
+                    };
+                    logdb::ingest::generate_records::generate_records(&opts, &mut w)?;
+                } else {
+                    let opts = logdb::ingest::generate::GenOptions {
+                        profile: logdb::ingest::Profile::from_name(&profile)
+                            .with_context(|| format!("unknown profile '{profile}'"))?,
+                        seed,
+                        lines,
+                        days: days.unwrap_or(7),
+                        ..Default::default()
+                    };
+                    logdb::ingest::generate::generate(&opts, &mut w)?;
+                }
+                w.flush()?;
+                Ok(())
             };
             match output {
                 Some(p) => {
-                    let f = std::fs::File::create(&p)
+                    let mut f = std::fs::File::create(&p)
                         .with_context(|| format!("cannot create {}", p.display()))?;
-                    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-                    logdb::ingest::generate::generate(&opts, &mut w)?;
-                    w.flush()?;
+                    write(&mut f)?;
                 }
-                None => {
-                    let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
-                    logdb::ingest::generate::generate(&opts, &mut w)?;
-                    w.flush()?;
-                }
+                None => write(&mut out)?,
             }
             Ok(ExitCode::SUCCESS)
         }
