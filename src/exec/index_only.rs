@@ -148,15 +148,13 @@ pub(super) fn index_only_aggregate(
         .iter()
         .map(|(seg, _)| seg.dictionary(col))
         .collect::<Result<Vec<_>>>()?;
-    let mut strs: hashbrown::HashMap<&str, u64> = hashbrown::HashMap::new();
+    // Strings: every segment's keys come in dictionary order, which is string
+    // order, so the lists merge like sorted runs (no hashing of strings).
+    let mut runs: Vec<Vec<(&str, u64)>> = Vec::new();
     let mut ints: hashbrown::HashMap<i64, u64> = hashbrown::HashMap::new();
     for ((seg, per_key), dict) in per_segment.iter().zip(&dicts) {
         match dict {
-            Some(d) => {
-                for &(k, n) in per_key {
-                    *strs.entry(d.get(k)).or_default() += n;
-                }
-            }
+            Some(d) => runs.push(per_key.iter().map(|&(k, n)| (d.get(k), n)).collect()),
             None => {
                 let keys = match seg.index(col)?.map(|ix| &ix.keys) {
                     Some(IndexKeys::Ints(v)) => v,
@@ -168,19 +166,22 @@ pub(super) fn index_only_aggregate(
             }
         }
     }
+    let mut scanned_strs = Vec::new();
     for (v, n) in &scanned {
         match v {
             Value::Null => nulls += n,
-            Value::Str(s) => *strs.entry(s).or_default() += n,
+            Value::Str(s) => scanned_strs.push((&**s, *n)),
             Value::Int(i) => *ints.entry(*i).or_default() += n,
             Value::Bool(x) => *ints.entry(*x as i64).or_default() += n,
             _ => return Err(Error::Internal("index-only aggregate key".into())),
         }
     }
-    for (s, n) in strs {
+    scanned_strs.sort_unstable();
+    runs.push(scanned_strs);
+    merge_sorted_runs(runs, opts.threads.max(1), |s, n| {
         b.push_str(0, s);
         push_counts(&mut b, n);
-    }
+    });
     for (i, n) in ints {
         if boolean {
             b.push_bool(0, i != 0);
@@ -194,4 +195,108 @@ pub(super) fn index_only_aggregate(
         push_counts(&mut b, nulls);
     }
     Ok(vec![b.finish()])
+}
+
+/// Calls `emit(key, total)` once per distinct key of `runs` (each sorted by key),
+/// in key order, with the key's counts summed. Runs merge pairwise, round by round
+/// (one comparison per entry and round), the pairs of a round on `threads` threads.
+fn merge_sorted_runs<'a>(
+    runs: Vec<Vec<(&'a str, u64)>>,
+    threads: usize,
+    mut emit: impl FnMut(&str, u64),
+) {
+    let mut runs: Vec<Vec<(&'a str, u64)>> = runs.into_iter().filter(|r| !r.is_empty()).collect();
+    while runs.len() > 1 {
+        let mut pairs = Vec::new();
+        let mut it = runs.into_iter();
+        while let Some(a) = it.next() {
+            pairs.push((a, it.next().unwrap_or_default()));
+        }
+        runs = if threads > 1 && pairs.len() > 1 {
+            let chunk = pairs.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = pairs
+                    .chunks(chunk)
+                    .map(|ps| {
+                        s.spawn(move || ps.iter().map(|(a, b)| merge_two(a, b)).collect::<Vec<_>>())
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect::<Vec<Vec<_>>>()
+            })
+        } else {
+            pairs.iter().map(|(a, b)| merge_two(a, b)).collect()
+        };
+    }
+    let mut last: Option<(&str, u64)> = None;
+    for &(k, n) in runs.first().map_or(&[][..], |r| &r[..]) {
+        match &mut last {
+            Some((key, total)) if *key == k => *total += n,
+            _ => {
+                if let Some((key, total)) = last.take() {
+                    emit(key, total);
+                }
+                last = Some((k, n));
+            }
+        }
+    }
+    if let Some((key, total)) = last {
+        emit(key, total);
+    }
+}
+
+/// Two sorted runs as one, equal keys of the two summed.
+fn merge_two<'a>(a: &[(&'a str, u64)], b: &[(&'a str, u64)]) -> Vec<(&'a str, u64)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(b[j].0) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push((a[i].0, a[i].1 + b[j].1));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_sorted_runs;
+
+    #[test]
+    fn sorted_runs_merge_into_one_total_per_key() {
+        let runs = vec![
+            vec![("a", 1), ("c", 2), ("d", 1)],
+            vec![],
+            vec![("c", 0)],
+            vec![("b", 5), ("c", 1)],
+            vec![("a", 2), ("d", 4), ("e", 1)],
+        ];
+        let mut out = Vec::new();
+        merge_sorted_runs(runs.clone(), 1, |k, n| out.push((k.to_string(), n)));
+        let mut two = Vec::new();
+        merge_sorted_runs(runs, 2, |k, n| two.push((k.to_string(), n)));
+        assert_eq!(two, out);
+        let want = [("a", 3), ("b", 5), ("c", 3), ("d", 5), ("e", 1)];
+        assert_eq!(
+            out,
+            want.iter()
+                .map(|&(k, n)| (k.to_string(), n))
+                .collect::<Vec<_>>()
+        );
+    }
 }
