@@ -17,6 +17,9 @@ use crate::schema::{DataType, Field, TableSchema};
 use crate::storage::segment::{IndexKeys, Segment};
 use crate::storage::Snapshot;
 
+/// Rows per key position of one segment's index.
+type KeyCounts = Vec<(usize, u64)>;
+
 /// `count(*) [GROUP BY indexed column]` from index counts and bitmap
 /// cardinalities. Segments the time range cuts through (or without the needed
 /// indexes) are scanned.
@@ -39,7 +42,7 @@ pub(super) fn index_only_aggregate(
     let mut total = 0u64;
     let mut nulls = 0u64;
     // Per segment answered from its index: the rows of each key position.
-    let mut per_segment: Vec<(Arc<Segment>, Vec<(usize, u64)>)> = Vec::new();
+    let mut per_segment: Vec<(Arc<Segment>, KeyCounts)> = Vec::new();
     let mut fallback = Vec::new();
     'segs: for entry in snapshot.segment_entries(info.table, info.time_range)? {
         let inside = entry.rows == 0 || (lo <= entry.min_ts && entry.max_ts < hi);
