@@ -57,6 +57,7 @@ pub mod table_function;
 mod topn_agg;
 pub mod vector;
 mod window;
+pub mod write_files;
 
 use std::cell::RefCell;
 use std::time::Instant;
