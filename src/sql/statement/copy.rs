@@ -397,7 +397,7 @@ fn bool_option(o: &CopyOption) -> Result<bool> {
     }
 }
 
-fn text_option<'a>(o: &'a CopyOption) -> Result<&'a str> {
+fn text_option(o: &CopyOption) -> Result<&str> {
     o.value.text().ok_or_else(|| {
         err_at(
             o.span,

@@ -526,7 +526,7 @@ impl Shell {
         let written = (|| -> std::result::Result<(), Outcome> {
             let io_err = |e: io::Error| Outcome::WriteFailed(e, path.clone());
             let mut writer = RowWriter::begin(out, &columns, mode).map_err(io_err)?;
-            while let Some(chunk) = stream.next() {
+            for chunk in stream.by_ref() {
                 let chunk = chunk.map_err(Outcome::Failed)?;
                 rows += chunk.num_rows();
                 writer.rows(out, &chunk).map_err(io_err)?;
