@@ -57,6 +57,7 @@ pub mod table_function;
 mod topn_agg;
 pub mod vector;
 mod window;
+pub mod write_files;
 
 use std::cell::RefCell;
 use std::time::Instant;
@@ -90,7 +91,18 @@ pub fn execute_with_stats(
     // Uncorrelated subqueries run first; their results become literals.
     let plan = subquery::resolve(snapshot, plan, opts, stats)?;
     let batches = run(snapshot, &plan, opts, stats, None)?;
+    count_result(&batches, opts, stats)?;
     Ok(QueryResult { columns, batches })
+}
+
+/// Fails when a materialized result alone passes the memory limit. Operators
+/// count what they build while they build it, but a result made over
+/// materialized rows (a projection of a table function's output) is only known
+/// whole, so the whole result is checked before it is handed over; a result
+/// larger than memory then fails with the limit's error instead of growing on.
+fn count_result(batches: &[Batch], opts: &ExecOptions, stats: &ExecStats) -> Result<()> {
+    let mut held = stats.memory(opts.memory_limit).reservation("query result");
+    held.resize(batches.iter().map(Batch::heap_bytes).sum())
 }
 
 /// Runs a physical plan made by [`physical::plan`] (from a plan whose subqueries
@@ -104,6 +116,7 @@ pub fn execute_physical(
 ) -> Result<QueryResult> {
     let columns = plan.node.schema();
     let batches = run_plan(snapshot, plan, opts, stats, None)?;
+    count_result(&batches, opts, stats)?;
     Ok(QueryResult { columns, batches })
 }
 

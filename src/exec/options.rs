@@ -32,6 +32,10 @@ pub struct ExecOptions {
     /// `read_json`, `FROM 'file'`). On for the library and the CLI; `logdb serve`
     /// turns it off for its HTTP clients unless started with `--allow-file-read`.
     pub allow_file_read: bool,
+    /// `COPY ... TO 'file'` may write files of this machine. On for the library
+    /// and the CLI; `logdb serve` turns it off for its HTTP clients unless
+    /// started with `--allow-file-write`.
+    pub allow_file_write: bool,
     /// Messages for the user that do not fail the query (lines a file reader
     /// rejected), collected while it runs; clones of these options share them.
     pub notices: Notices,
@@ -77,6 +81,7 @@ impl Default for ExecOptions {
             progress: None,
             time_zone: "UTC".into(),
             allow_file_read: true,
+            allow_file_write: true,
             notices: Notices::default(),
         }
     }

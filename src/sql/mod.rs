@@ -70,6 +70,9 @@ pub fn parse_statement(sql: &str) -> Result<Statement> {
 /// Parses `sql`, which must hold one statement whose expressions nest at most
 /// [`MAX_EXPRESSION_DEPTH`] deep.
 fn parse_one(sql: &str) -> Result<Statement> {
+    if let Some(copy) = statement::parse_copy(sql) {
+        return copy;
+    }
     if let Some(pivot) = statement::parse_pivot_statement(sql) {
         let pivot = pivot?;
         if let Statement::Query { query, .. } = &pivot {

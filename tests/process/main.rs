@@ -5,6 +5,7 @@
 
 mod cli;
 mod concurrency;
+mod copy;
 mod follow;
 mod formats;
 mod kill9;

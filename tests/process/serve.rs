@@ -832,3 +832,38 @@ fn serve_reads_server_files_only_with_allow_file_read() {
         r.body
     );
 }
+
+/// COPY writes files only with --allow-file-write (and, being a write, only
+/// with --allow-write); COPY FROM reads one only with --allow-file-read.
+#[test]
+fn serve_copies_files_only_when_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    logdb::Db::open(&db)
+        .unwrap()
+        .query("CREATE TABLE t (i BIGINT)")
+        .unwrap();
+    let file = dir.path().join("out.csv");
+    let copy = format!("COPY (SELECT 1 AS i) TO '{}'", file.display());
+    let server = serve(&db, &[]);
+    assert_eq!(server.post("/query", &copy).status, 403);
+    drop(server);
+    let server = serve(&db, &["--allow-write"]);
+    let e = server.post("/query", &copy).error(400, "invalid_sql");
+    let msg = e["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        msg.contains("writing files is disabled") && msg.contains("--allow-file-write"),
+        "{msg}"
+    );
+    let from = format!("COPY t FROM '{}'", file.display());
+    std::fs::write(&file, "i\n5\n").unwrap();
+    let e = server.post("/query", &from).error(400, "invalid_sql");
+    let msg = e["error"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("--allow-file-read"), "{msg}");
+    std::fs::remove_file(&file).unwrap();
+    drop(server);
+    let server = serve(&db, &["--allow-write", "--allow-file-write"]);
+    let r = server.post("/query", &copy);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "i\n1\n");
+}

@@ -9,6 +9,7 @@
 //! - `dml.rs`: `INSERT INTO .. VALUES | SELECT`, `DELETE` (whole partitions, by
 //!   time), `ALTER TABLE .. DROP PARTITION`;
 //! - `settings.rs`: `SET` / `RESET` and `SELECT current_setting(..)`;
+//! - `copy.rs`: `COPY (query) | table TO 'file'` and `COPY table FROM 'file'`;
 //! - `params.rs`: prepared statements and their parameters;
 //! - `constant.rs`: the constant expressions and type names these statements take;
 //! - `results.rs`: the DuckDB-shaped results they return.
@@ -17,6 +18,7 @@
 //! statements").
 
 mod constant;
+mod copy;
 mod ddl;
 mod dml;
 mod params;
@@ -34,6 +36,8 @@ use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, QueryResult};
 use crate::schema::TableSchema;
 
+pub(crate) use copy::parse_copy;
+pub use copy::Copy;
 pub(crate) use params::find_params;
 pub use params::PreparedStatement;
 pub(crate) use pivot::parse_pivot_statement;
@@ -56,6 +60,9 @@ pub enum Statement {
         keys: Vec<(String, Span)>,
         if_exists: bool,
     },
+    /// `COPY (query) TO 'path'`, `COPY table TO | FROM 'path'` (DuckDB's
+    /// options), recognized before sqlparser.
+    Copy(Box<Copy>),
 }
 
 fn err_at(span: Span, fallback: Span, msg: impl std::fmt::Display) -> Error {
@@ -241,6 +248,7 @@ pub fn execute(db: &Db, options: &mut ExecOptions, statement: &Statement) -> Res
             if_exists,
         } => dml::drop_partitions(db, table, keys, *if_exists),
         Statement::Other(s) => execute_other(db, options, s),
+        Statement::Copy(c) => copy::execute(db, options, c),
     }
 }
 

@@ -84,7 +84,7 @@ where
     match statement {
         Statement::Query { query, .. } => ast::visit_expressions_mut(query.as_mut(), f),
         Statement::Other(s) => ast::visit_expressions_mut(s.as_mut(), f),
-        Statement::DropPartition { .. } => ControlFlow::Continue(()),
+        Statement::DropPartition { .. } | Statement::Copy(_) => ControlFlow::Continue(()),
     }
 }
 

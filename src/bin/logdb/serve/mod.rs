@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// read_json, FROM 'file'); without it they are refused.
     #[arg(long)]
     pub allow_file_read: bool,
+    /// Allow `COPY ... TO 'file'` to write files of the server's machine
+    /// (needs --allow-write too); without it COPY TO is refused.
+    #[arg(long)]
+    pub allow_file_write: bool,
     /// Queries running at once; a request waits up to --queue-ms for a slot, then
     /// gets 429.
     #[arg(long, default_value_t = 8)]
@@ -254,6 +258,7 @@ fn resolve(listen: &str) -> Result<SocketAddr> {
 fn session_for(db: &Db, args: &ServeArgs) -> Result<Session> {
     let mut session = Session::new(db.clone());
     session.options_mut().allow_file_read = args.allow_file_read;
+    session.options_mut().allow_file_write = args.allow_file_write;
     match &args.memory_limit {
         Some(limit) => {
             session

@@ -269,7 +269,7 @@ fn reads_only(statement: &Statement) -> bool {
             **s,
             S::ShowTables { .. } | S::ExplainTable { .. } | S::Set(_) | S::Reset(_)
         ),
-        Statement::DropPartition { .. } => false,
+        Statement::DropPartition { .. } | Statement::Copy(_) => false,
     }
 }
 

@@ -26,7 +26,7 @@ use logdb::storage::mem::MemBackend;
 use logdb::{Error, QueryResult};
 
 use logdb::value::format_bytes;
-use render::{Layout, Mode};
+use render::{Layout, Mode, RowWriter};
 use split::Item;
 
 /// Arguments of the shell (the command line without a subcommand).
@@ -56,6 +56,26 @@ pub struct ShellArgs {
     /// Keep going after an error in a script (the exit code is still non-zero).
     #[arg(long)]
     pub no_bail: bool,
+}
+
+/// A streamed result up to this size is kept for `.chart`.
+const KEPT_RESULT_BYTES: usize = 4 << 20;
+
+/// How a statement ended.
+enum Outcome {
+    /// A result to show.
+    Result(QueryResult),
+    /// A result written while it streamed: its rows, whether it had columns,
+    /// and the result itself when it was small enough to keep.
+    Written {
+        rows: usize,
+        columns: bool,
+        kept: Option<QueryResult>,
+    },
+    /// The statement failed.
+    Failed(Error),
+    /// Writing the result failed (`None`: stdout).
+    WriteFailed(io::Error, Option<PathBuf>),
 }
 
 /// What running one item asks of the caller.
@@ -393,16 +413,15 @@ impl Shell {
         };
         match written {
             Ok(()) => Step::Ok,
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe && path.is_none() => Step::Quit,
-            Err(e) if e.kind() == io::ErrorKind::InvalidInput => self.error(&e.to_string(), None),
-            Err(e) => {
-                let target = path.map_or("stdout".to_string(), |p| p.display().to_string());
-                self.error(&format!("cannot write to {target}: {e}"), None)
-            }
+            Err(e) => self.write_failed(e, path),
         }
     }
 
-    /// Runs one statement: cancel flag and progress installed, result shown.
+    /// Runs one statement: cancel flag and progress installed, result shown. In
+    /// a mode that streams ([`Mode::streams`]) the result is written batch by
+    /// batch as the query produces it ([`Session::query_stream`]), so its size is
+    /// not bounded by memory; box and bar modes hold the whole result (within
+    /// the memory limit) to lay it out.
     fn run_sql(&mut self, sql: &str) -> Step {
         let (sql, format) = split::strip_format(sql);
         let mode = match format.map(Mode::parse) {
@@ -418,7 +437,9 @@ impl Shell {
             opts.progress = Some(progress.clone());
         }
         let start = Instant::now();
-        let (done, bar) = if self.interactive {
+        let streamed = mode.streams();
+        // Rows written as they arrive would mix with a progress bar.
+        let (done, bar) = if self.interactive && !streamed {
             let (tx, rx) = mpsc::channel::<()>();
             let p = progress.clone();
             (
@@ -428,7 +449,14 @@ impl Shell {
         } else {
             (None, None)
         };
-        let result = self.session.execute(sql);
+        let outcome = if streamed {
+            self.stream(sql, mode)
+        } else {
+            match self.session.execute(sql) {
+                Ok(r) => Outcome::Result(r),
+                Err(e) => Outcome::Failed(e),
+            }
+        };
         drop(done);
         if let Some(bar) = bar {
             let _ = bar.join();
@@ -443,14 +471,25 @@ impl Shell {
             let opts = self.session.options_mut();
             opts.progress = None;
         }
-        match result {
-            Err(Error::Cancelled) => self.error("query cancelled", None),
-            Ok(_) if cancelled => self.error("query cancelled", None),
-            Err(e) => self.error(&e.to_string(), Some(sql)),
-            Ok(result) => {
+        match outcome {
+            Outcome::Failed(Error::Cancelled) => self.error("query cancelled", None),
+            _ if cancelled => self.error("query cancelled", None),
+            Outcome::Failed(e) => self.error(&e.to_string(), Some(sql)),
+            Outcome::WriteFailed(e, path) => self.write_failed(e, path),
+            Outcome::Written {
+                rows,
+                columns,
+                kept,
+            } => {
+                self.last = kept;
+                self.footer(rows, columns, elapsed, &progress);
+                Step::Ok
+            }
+            Outcome::Result(result) => {
                 let step = self.show(&result, mode);
                 if step == Step::Ok {
-                    self.footer(&result, elapsed, &progress);
+                    let columns = !result.columns.is_empty();
+                    self.footer(result.num_rows(), columns, elapsed, &progress);
                 }
                 self.last = Some(result);
                 step
@@ -458,15 +497,81 @@ impl Shell {
         }
     }
 
+    /// Runs `sql` as a stream and writes each batch in `mode` as it arrives, to
+    /// the `.once` file, the `.output` file or stdout.
+    fn stream(&mut self, sql: &str, mode: Mode) -> Outcome {
+        let mut stream = match self.session.query_stream(sql) {
+            Ok(s) => s,
+            Err(e) => return Outcome::Failed(e),
+        };
+        let columns = stream.columns().to_vec();
+        if columns.is_empty() {
+            return Outcome::Written {
+                rows: 0,
+                columns: false,
+                kept: None,
+            };
+        }
+        let mut once = self.once.take();
+        let sink = once.as_mut().unwrap_or(&mut self.out);
+        let path = sink.path.clone();
+        let out: &mut dyn Write = &mut sink.writer;
+        let mut rows = 0;
+        // A small result is kept for `.chart`.
+        let mut kept = Some(QueryResult {
+            columns: columns.clone(),
+            batches: Vec::new(),
+        });
+        let mut kept_bytes = 0;
+        let written = (|| -> std::result::Result<(), Outcome> {
+            let io_err = |e: io::Error| Outcome::WriteFailed(e, path.clone());
+            let mut writer = RowWriter::begin(out, &columns, mode).map_err(io_err)?;
+            for chunk in stream.by_ref() {
+                let chunk = chunk.map_err(Outcome::Failed)?;
+                rows += chunk.num_rows();
+                writer.rows(out, &chunk).map_err(io_err)?;
+                kept_bytes += chunk.batches.iter().map(|b| b.heap_bytes()).sum::<usize>();
+                match &mut kept {
+                    Some(k) if kept_bytes <= KEPT_RESULT_BYTES => k.batches.extend(chunk.batches),
+                    _ => kept = None,
+                }
+            }
+            writer.end(out).map_err(io_err)?;
+            out.flush().map_err(io_err)
+        })();
+        // A failed query leaves the rows written so far; they are flushed before
+        // the error is reported.
+        let _ = out.flush();
+        match written {
+            Ok(()) => Outcome::Written {
+                rows,
+                columns: true,
+                kept,
+            },
+            Err(o) => o,
+        }
+    }
+
+    /// Reports a failed write of a result (stdout closed: stop quietly).
+    fn write_failed(&mut self, e: io::Error, path: Option<PathBuf>) -> Step {
+        match e.kind() {
+            io::ErrorKind::BrokenPipe if path.is_none() => Step::Quit,
+            io::ErrorKind::InvalidInput => self.error(&e.to_string(), None),
+            _ => {
+                let target = path.map_or("stdout".to_string(), |p| p.display().to_string());
+                self.error(&format!("cannot write to {target}: {e}"), None)
+            }
+        }
+    }
+
     /// Rows, time and work done, on stderr (interactive), and `.timer` output.
     /// The time is printed once: `.timer on` adds a `Run Time` line only where no
     /// footer line (which has the time) is shown.
-    fn footer(&self, result: &QueryResult, elapsed: Duration, progress: &Progress) {
+    fn footer(&self, rows: usize, columns: bool, elapsed: Duration, progress: &Progress) {
         let secs = elapsed.as_secs_f64();
         let mut err = io::stderr().lock();
-        let footer_line = self.interactive && !result.columns.is_empty();
+        let footer_line = self.interactive && columns;
         if footer_line {
-            let rows = result.num_rows();
             let scanned = progress.rows_scanned.load(Ordering::Relaxed);
             let bytes = progress.bytes_read.load(Ordering::Relaxed);
             let mut line = format!(

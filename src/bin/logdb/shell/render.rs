@@ -94,13 +94,94 @@ pub fn render(
     let table = Table::new(result);
     match mode {
         Mode::Box => render_box(out, &table, layout),
-        Mode::Csv => render_csv(out, &table),
-        Mode::Tsv => render_tsv(out, &table),
-        Mode::Json => render_json(out, &table, false),
-        Mode::Jsonl => render_json(out, &table, true),
-        Mode::Markdown => render_markdown(out, &table),
-        Mode::Line => render_line(out, &table),
         Mode::Bar => render_bar(out, &table, layout.width.unwrap_or(80)),
+        _ => {
+            let mut rows = RowWriter::begin(out, &result.columns, mode)?;
+            rows.rows(out, result)?;
+            rows.end(out)
+        }
+    }
+}
+
+impl Mode {
+    /// Whether a result can be written in this mode batch by batch, as it
+    /// arrives: every mode but box (column widths) and bar (the largest value).
+    pub fn streams(self) -> bool {
+        !matches!(self, Mode::Box | Mode::Bar)
+    }
+}
+
+/// Writes a result in a streaming mode ([`Mode::streams`]) piece by piece: the
+/// header, then the rows of each chunk as it arrives, then the end. The bytes are
+/// the same as [`render`] writes for the whole result.
+pub struct RowWriter {
+    mode: Mode,
+    columns: Vec<(String, DataType)>,
+    /// Quoted column names (json, jsonl).
+    keys: Vec<String>,
+    /// No row written yet (json separators, line mode's blank lines).
+    first: bool,
+    line: String,
+    cell: String,
+}
+
+impl RowWriter {
+    /// Writes the header of `mode` for a result with `columns`.
+    pub fn begin(
+        out: &mut dyn Write,
+        columns: &[(String, DataType)],
+        mode: Mode,
+    ) -> io::Result<RowWriter> {
+        let mut w = RowWriter {
+            mode,
+            columns: columns.to_vec(),
+            keys: Vec::new(),
+            first: true,
+            line: String::new(),
+            cell: String::new(),
+        };
+        match mode {
+            Mode::Csv => w.header_delimited(out, ',', csv_field)?,
+            Mode::Tsv => w.header_delimited(out, '\t', tsv_field)?,
+            Mode::Json | Mode::Jsonl => {
+                w.keys = columns
+                    .iter()
+                    .map(|(n, _)| {
+                        let mut k = String::new();
+                        json_string(&mut k, n);
+                        k
+                    })
+                    .collect();
+                if mode == Mode::Json {
+                    out.write_all(b"[")?;
+                }
+            }
+            Mode::Markdown => w.header_markdown(out)?,
+            Mode::Line | Mode::Box | Mode::Bar => {}
+        }
+        Ok(w)
+    }
+
+    /// Writes the rows of `chunk` (a result with the columns given to `begin`).
+    pub fn rows(&mut self, out: &mut dyn Write, chunk: &QueryResult) -> io::Result<()> {
+        let t = Table::new(chunk);
+        match self.mode {
+            Mode::Csv => self.rows_delimited(out, &t, ',', csv_field),
+            Mode::Tsv => self.rows_delimited(out, &t, '\t', tsv_field),
+            Mode::Json => self.rows_json(out, &t, false),
+            Mode::Jsonl => self.rows_json(out, &t, true),
+            Mode::Markdown => self.rows_markdown(out, &t),
+            Mode::Line => self.rows_line(out, &t),
+            Mode::Box | Mode::Bar => Ok(()),
+        }
+    }
+
+    /// Writes what follows the last row.
+    pub fn end(self, out: &mut dyn Write) -> io::Result<()> {
+        if self.mode == Mode::Json {
+            out.write_all(b"]\n")?;
+        }
+        Ok(())
     }
 }
 
@@ -367,40 +448,131 @@ fn csv_field(out: &mut String, s: &str) {
     }
 }
 
-fn render_csv(out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
-    render_delimited(out, t, ',', csv_field)
-}
-
-/// One header line and a line per row, fields joined by `sep` and escaped by `field`.
-fn render_delimited(
-    out: &mut dyn Write,
-    t: &Table<'_>,
-    sep: char,
-    field: fn(&mut String, &str),
-) -> io::Result<()> {
-    let cols = t.columns();
-    let mut line = String::new();
-    for (i, (name, _)) in cols.iter().enumerate() {
-        if i > 0 {
-            line.push(sep);
-        }
-        field(&mut line, name);
-    }
-    writeln!(out, "{line}")?;
-    let mut cell = String::new();
-    t.for_each_row(|batch, r| {
+impl RowWriter {
+    fn header_delimited(
+        &mut self,
+        out: &mut dyn Write,
+        sep: char,
+        field: fn(&mut String, &str),
+    ) -> io::Result<()> {
+        let line = &mut self.line;
         line.clear();
-        for c in 0..cols.len() {
-            if c > 0 {
+        for (i, (name, _)) in self.columns.iter().enumerate() {
+            if i > 0 {
                 line.push(sep);
             }
-            cell.clear();
-            write_cell(&mut cell, t.cell(batch, c, r), "");
-            field(&mut line, &cell);
+            field(line, name);
         }
-        line.push('\n');
-        out.write_all(line.as_bytes())
-    })
+        writeln!(out, "{line}")
+    }
+
+    /// A line per row, fields joined by `sep` and escaped by `field`.
+    fn rows_delimited(
+        &mut self,
+        out: &mut dyn Write,
+        t: &Table<'_>,
+        sep: char,
+        field: fn(&mut String, &str),
+    ) -> io::Result<()> {
+        let n = self.columns.len();
+        let (line, cell) = (&mut self.line, &mut self.cell);
+        t.for_each_row(|batch, r| {
+            line.clear();
+            for c in 0..n {
+                if c > 0 {
+                    line.push(sep);
+                }
+                cell.clear();
+                write_cell(cell, t.cell(batch, c, r), "");
+                field(line, cell);
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())
+        })
+    }
+
+    /// `[{...},\n{...}]` (json, the brackets from `begin` and `end`) or one
+    /// object per line (jsonl).
+    fn rows_json(&mut self, out: &mut dyn Write, t: &Table<'_>, lines: bool) -> io::Result<()> {
+        let (line, scratch, first, keys) =
+            (&mut self.line, &mut self.cell, &mut self.first, &self.keys);
+        t.for_each_row(|batch, r| {
+            line.clear();
+            if !lines && !*first {
+                line.push_str(",\n");
+            }
+            *first = false;
+            line.push('{');
+            for (c, key) in keys.iter().enumerate() {
+                if c > 0 {
+                    line.push(',');
+                }
+                line.push_str(key);
+                line.push(':');
+                json_value(line, t.cell(batch, c, r), scratch);
+            }
+            line.push('}');
+            if lines {
+                line.push('\n');
+            }
+            out.write_all(line.as_bytes())
+        })
+    }
+
+    fn header_markdown(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let mut line = String::from("|");
+        for (name, _) in &self.columns {
+            line.push(' ');
+            markdown_field(&mut line, name);
+            line.push_str(" |");
+        }
+        writeln!(out, "{line}")?;
+        line.clear();
+        line.push('|');
+        for (_, ty) in &self.columns {
+            line.push_str(if is_numeric(*ty) { "---:|" } else { "---|" });
+        }
+        writeln!(out, "{line}")
+    }
+
+    fn rows_markdown(&mut self, out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
+        let n = self.columns.len();
+        let (line, cell) = (&mut self.line, &mut self.cell);
+        t.for_each_row(|batch, r| {
+            line.clear();
+            line.push('|');
+            for c in 0..n {
+                cell.clear();
+                write_cell(cell, t.cell(batch, c, r), "NULL");
+                line.push(' ');
+                markdown_field(line, cell);
+                line.push_str(" |");
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())
+        })
+    }
+
+    /// DuckDB's `.mode line`: names right-aligned to the longest, a blank line
+    /// between rows.
+    fn rows_line(&mut self, out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
+        let cols = &self.columns;
+        let w = cols.iter().map(|(n, _)| width_of(n)).max().unwrap_or(0);
+        let (line, cell, first) = (&mut self.line, &mut self.cell, &mut self.first);
+        t.for_each_row(|batch, r| {
+            line.clear();
+            if !*first {
+                line.push('\n');
+            }
+            *first = false;
+            for (c, (name, _)) in cols.iter().enumerate() {
+                cell.clear();
+                write_cell(cell, t.cell(batch, c, r), "NULL");
+                let _ = writeln!(line, "{name:>w$} = {cell}");
+            }
+            out.write_all(line.as_bytes())
+        })
+    }
 }
 
 fn tsv_field(out: &mut String, s: &str) {
@@ -413,10 +585,6 @@ fn tsv_field(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
-}
-
-fn render_tsv(out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
-    render_delimited(out, t, '\t', tsv_field)
 }
 
 fn json_string(out: &mut String, s: &str) {
@@ -458,50 +626,6 @@ fn json_value(out: &mut String, cell: Cell<'_>, scratch: &mut String) {
     }
 }
 
-/// `[{...},\n{...}]` (json) or one object per line (jsonl).
-fn render_json(out: &mut dyn Write, t: &Table<'_>, lines: bool) -> io::Result<()> {
-    let cols = t.columns();
-    let keys: Vec<String> = cols
-        .iter()
-        .map(|(n, _)| {
-            let mut k = String::new();
-            json_string(&mut k, n);
-            k
-        })
-        .collect();
-    let mut line = String::new();
-    let mut scratch = String::new();
-    let mut first = true;
-    if !lines {
-        out.write_all(b"[")?;
-    }
-    t.for_each_row(|batch, r| {
-        line.clear();
-        if !lines && !first {
-            line.push_str(",\n");
-        }
-        first = false;
-        line.push('{');
-        for (c, key) in keys.iter().enumerate() {
-            if c > 0 {
-                line.push(',');
-            }
-            line.push_str(key);
-            line.push(':');
-            json_value(&mut line, t.cell(batch, c, r), &mut scratch);
-        }
-        line.push('}');
-        if lines {
-            line.push('\n');
-        }
-        out.write_all(line.as_bytes())
-    })?;
-    if !lines {
-        out.write_all(b"]\n")?;
-    }
-    Ok(())
-}
-
 fn markdown_field(out: &mut String, s: &str) {
     for ch in s.chars() {
         match ch {
@@ -511,60 +635,6 @@ fn markdown_field(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
-}
-
-fn render_markdown(out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
-    let cols = t.columns();
-    let mut line = String::from("|");
-    for (name, _) in cols {
-        line.push(' ');
-        markdown_field(&mut line, name);
-        line.push_str(" |");
-    }
-    writeln!(out, "{line}")?;
-    line.clear();
-    line.push('|');
-    for (_, ty) in cols {
-        line.push_str(if is_numeric(*ty) { "---:|" } else { "---|" });
-    }
-    writeln!(out, "{line}")?;
-    let mut cell = String::new();
-    t.for_each_row(|batch, r| {
-        line.clear();
-        line.push('|');
-        for c in 0..cols.len() {
-            cell.clear();
-            write_cell(&mut cell, t.cell(batch, c, r), "NULL");
-            line.push(' ');
-            markdown_field(&mut line, &cell);
-            line.push_str(" |");
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())
-    })
-}
-
-/// DuckDB's `.mode line`: names right-aligned to the longest, a blank line between
-/// rows.
-fn render_line(out: &mut dyn Write, t: &Table<'_>) -> io::Result<()> {
-    let cols = t.columns();
-    let w = cols.iter().map(|(n, _)| width_of(n)).max().unwrap_or(0);
-    let mut first = true;
-    let mut line = String::new();
-    let mut cell = String::new();
-    t.for_each_row(|batch, r| {
-        line.clear();
-        if !first {
-            line.push('\n');
-        }
-        first = false;
-        for (c, (name, _)) in cols.iter().enumerate() {
-            cell.clear();
-            write_cell(&mut cell, t.cell(batch, c, r), "NULL");
-            let _ = writeln!(line, "{name:>w$} = {cell}");
-        }
-        out.write_all(line.as_bytes())
-    })
 }
 
 /// A bar per row: label, a bar scaled to the largest value, the value.
@@ -721,6 +791,49 @@ mod tests {
             }
         )
         .is_err());
+    }
+
+    /// Rows written chunk by chunk are the bytes of the whole result at once.
+    #[test]
+    fn streamed_rows_are_the_rendered_bytes() {
+        let whole = result();
+        let layout = Layout {
+            max_rows: None,
+            width: None,
+        };
+        for mode in [
+            Mode::Csv,
+            Mode::Tsv,
+            Mode::Json,
+            Mode::Jsonl,
+            Mode::Markdown,
+            Mode::Line,
+        ] {
+            let mut expected = Vec::new();
+            render(&mut expected, &whole, mode, layout).unwrap();
+            let mut out = Vec::new();
+            let mut w = RowWriter::begin(&mut out, &whole.columns, mode).unwrap();
+            // Every row its own chunk, and an empty chunk between them.
+            for r in 0..3u32 {
+                let batch = &whole.batches[0];
+                let one = QueryResult {
+                    columns: whole.columns.clone(),
+                    batches: vec![batch.take(&[r])],
+                };
+                w.rows(&mut out, &one).unwrap();
+                let none = QueryResult {
+                    columns: whole.columns.clone(),
+                    batches: vec![],
+                };
+                w.rows(&mut out, &none).unwrap();
+            }
+            w.end(&mut out).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "{mode:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,640 @@
+//! `COPY`, as DuckDB spells it: `COPY (query) TO 'path' (options)`,
+//! `COPY table [(cols)] TO 'path' (options)` and `COPY table FROM 'path'
+//! (options)`.
+//!
+//! sqlparser reads PostgreSQL's COPY, whose options are not DuckDB's
+//! (`COMPRESSION`, `OVERWRITE_OR_IGNORE`, `PARTITION_BY`), so the statement is
+//! recognized here from tokens. The query of `COPY (query) TO` is parsed by the
+//! ordinary parser from the statement's text with everything around it blanked
+//! out, so its error positions are those of the whole statement.
+//!
+//! `COPY ... TO` runs the query as a stream (`QueryStream`) and writes each batch
+//! as it arrives (`exec/write_files.rs`), into `<path>.tmp` renamed at the end.
+//! `COPY ... FROM` appends a file's rows to a table through the readers of
+//! `read_csv` / `read_json` / `read_log`, as `INSERT INTO t SELECT * FROM
+//! read_...(path, ...)` (columns by position). Specified in spec/sql.md, "COPY".
+
+use std::path::Path;
+
+use sqlparser::ast;
+use sqlparser::dialect::DuckDbDialect;
+use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer};
+
+use super::{err_at, resolve_table, results, Statement};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::exec::write_files::{Compression, FileWriter, WriteFormat, WriteOptions};
+use crate::exec::{ExecOptions, QueryResult, QueryStream};
+
+/// A parsed `COPY` statement.
+#[derive(Clone, Debug)]
+pub struct Copy {
+    source: Source,
+    /// `TO` (write a file) or `FROM` (read one into a table).
+    to: bool,
+    path: String,
+    path_span: Span,
+    options: Vec<CopyOption>,
+    /// The `COPY` keyword.
+    span: Span,
+}
+
+#[derive(Clone, Debug)]
+enum Source {
+    Query(Box<ast::Query>),
+    Table {
+        name: ast::Ident,
+        columns: Vec<ast::Ident>,
+    },
+}
+
+/// One `NAME [value]` of the option list.
+#[derive(Clone, Debug)]
+struct CopyOption {
+    /// Upper case.
+    name: String,
+    span: Span,
+    value: OptionValue,
+}
+
+#[derive(Clone, Debug)]
+enum OptionValue {
+    /// The name alone (`HEADER`: true).
+    None,
+    Text(String),
+    /// A bare word or number (`csv`, `true`, `1`).
+    Word(String),
+    /// `(a, b)` (PARTITION_BY's columns; refused for now).
+    List,
+}
+
+impl OptionValue {
+    fn text(&self) -> Option<&str> {
+        match self {
+            OptionValue::Text(s) | OptionValue::Word(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Recognizes a statement starting with `COPY`; `None` for anything else.
+pub(crate) fn parse_copy(sql: &str) -> Option<Result<Statement>> {
+    let dialect = DuckDbDialect {};
+    let tokens: Vec<TokenWithSpan> = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .ok()?
+        .into_iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    match tokens.first() {
+        Some(TokenWithSpan {
+            token: Token::Word(w),
+            ..
+        }) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("COPY") => {}
+        _ => return None,
+    }
+    Some(
+        Parser { sql, tokens, i: 1 }
+            .copy()
+            .map(|c| Statement::Copy(Box::new(c))),
+    )
+}
+
+struct Parser<'a> {
+    sql: &'a str,
+    tokens: Vec<TokenWithSpan>,
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&TokenWithSpan> {
+        self.tokens.get(self.i)
+    }
+
+    fn span(&self) -> Span {
+        self.peek()
+            .or_else(|| self.tokens.last())
+            .map_or(Span::empty(), |t| t.span)
+    }
+
+    fn fail<T>(&self, what: &str) -> Result<T> {
+        let found = match self.peek().map(|t| &t.token) {
+            None | Some(Token::EOF) => "the end of the statement".to_string(),
+            Some(t) => format!("'{t}'"),
+        };
+        Err(err_at(
+            self.span(),
+            self.span(),
+            format!("COPY: expected {what}, found {found}"),
+        ))
+    }
+
+    fn word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(TokenWithSpan { token: Token::Word(x), .. })
+            if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w))
+    }
+
+    fn token(&self, t: &Token) -> bool {
+        self.peek().is_some_and(|x| &x.token == t)
+    }
+
+    fn ident(&mut self, what: &str) -> Result<ast::Ident> {
+        match self.peek() {
+            Some(TokenWithSpan {
+                token: Token::Word(w),
+                span,
+            }) => {
+                let id = ast::Ident {
+                    value: w.value.clone(),
+                    quote_style: w.quote_style,
+                    span: *span,
+                };
+                self.i += 1;
+                Ok(id)
+            }
+            _ => self.fail(what),
+        }
+    }
+
+    fn copy(mut self) -> Result<Copy> {
+        let span = self.tokens[0].span;
+        let source = if self.token(&Token::LParen) {
+            Source::Query(Box::new(self.query()?))
+        } else {
+            let name = self.ident("a table name or a (query)")?;
+            if self.token(&Token::Period) {
+                return Err(err_at(
+                    self.span(),
+                    span,
+                    "not supported yet: qualified table names",
+                ));
+            }
+            let mut columns = Vec::new();
+            if self.token(&Token::LParen) {
+                self.i += 1;
+                loop {
+                    columns.push(self.ident("a column name")?);
+                    if self.token(&Token::Comma) {
+                        self.i += 1;
+                    } else if self.token(&Token::RParen) {
+                        self.i += 1;
+                        break;
+                    } else {
+                        return self.fail("',' or ')'");
+                    }
+                }
+            }
+            Source::Table { name, columns }
+        };
+        let to = if self.word("TO") {
+            true
+        } else if self.word("FROM") {
+            false
+        } else {
+            return self.fail("TO or FROM");
+        };
+        self.i += 1;
+        let (path, path_span) = match self.peek() {
+            Some(TokenWithSpan {
+                token: Token::SingleQuotedString(s),
+                span,
+            }) => (s.clone(), *span),
+            Some(TokenWithSpan {
+                token: Token::Word(w),
+                span,
+            }) if w.quote_style.is_none()
+                && (w.value.eq_ignore_ascii_case("STDOUT")
+                    || w.value.eq_ignore_ascii_case("STDIN")) =>
+            {
+                return Err(err_at(
+                    *span,
+                    *span,
+                    "not supported yet: COPY to or from STDOUT/STDIN (name a file)",
+                ))
+            }
+            _ => return self.fail("a file name in single quotes"),
+        };
+        self.i += 1;
+        if matches!(&source, Source::Query(_)) && !to {
+            return Err(err_at(
+                span,
+                span,
+                "COPY (query) FROM is not possible: copy into a table",
+            ));
+        }
+        let mut options = Vec::new();
+        if self.word("WITH") {
+            self.i += 1;
+        }
+        if self.token(&Token::LParen) {
+            self.i += 1;
+            if self.token(&Token::RParen) {
+                self.i += 1;
+            } else {
+                loop {
+                    options.push(self.option()?);
+                    if self.token(&Token::Comma) {
+                        self.i += 1;
+                    } else if self.token(&Token::RParen) {
+                        self.i += 1;
+                        break;
+                    } else {
+                        return self.fail("',' or ')' in the option list");
+                    }
+                }
+            }
+        }
+        while self.token(&Token::SemiColon) {
+            self.i += 1;
+        }
+        if !matches!(self.peek().map(|t| &t.token), None | Some(Token::EOF)) {
+            return self.fail("the end of the statement");
+        }
+        Ok(Copy {
+            source,
+            to,
+            path,
+            path_span,
+            options,
+            span,
+        })
+    }
+
+    /// `( query )`: parsed from the statement's text with everything else
+    /// blanked, so positions stay those of the statement.
+    fn query(&mut self) -> Result<ast::Query> {
+        let open = self.i;
+        let mut depth = 0usize;
+        let mut close = None;
+        for (k, t) in self.tokens.iter().enumerate().skip(open) {
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(k);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            return self.fail("')' closing the query");
+        };
+        let start = offset(self.sql, self.tokens[open].span.end);
+        let end = offset(self.sql, self.tokens[close].span.start);
+        let blanked: String = self
+            .sql
+            .char_indices()
+            .map(|(b, c)| {
+                if (start..end).contains(&b) || c == '\n' {
+                    c
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        self.i = close + 1;
+        match super::super::parse_statement(&blanked)? {
+            Statement::Query {
+                query,
+                explain: None,
+            } => Ok(*query),
+            _ => Err(err_at(
+                self.tokens[open].span,
+                self.tokens[open].span,
+                "COPY (...) TO takes a SELECT query",
+            )),
+        }
+    }
+
+    fn option(&mut self) -> Result<CopyOption> {
+        let (name, span) = match self.peek() {
+            Some(TokenWithSpan {
+                token: Token::Word(w),
+                span,
+            }) => (w.value.to_ascii_uppercase(), *span),
+            _ => return self.fail("an option name"),
+        };
+        self.i += 1;
+        if self.token(&Token::Eq) {
+            self.i += 1;
+        }
+        let value = match self.peek().map(|t| t.token.clone()) {
+            Some(Token::SingleQuotedString(s)) => {
+                self.i += 1;
+                OptionValue::Text(s)
+            }
+            Some(Token::Word(w)) => {
+                self.i += 1;
+                OptionValue::Word(w.value)
+            }
+            Some(Token::Number(n, _)) => {
+                self.i += 1;
+                OptionValue::Word(n)
+            }
+            Some(Token::LParen) => {
+                self.i += 1;
+                loop {
+                    self.ident("a column name")?;
+                    if self.token(&Token::Comma) {
+                        self.i += 1;
+                    } else if self.token(&Token::RParen) {
+                        self.i += 1;
+                        break;
+                    } else {
+                        return self.fail("',' or ')'");
+                    }
+                }
+                OptionValue::List
+            }
+            _ => OptionValue::None,
+        };
+        Ok(CopyOption { name, span, value })
+    }
+}
+
+/// The byte offset of a (1-based line, 1-based character column) location.
+fn offset(sql: &str, at: Location) -> usize {
+    let mut line = 1;
+    let mut col = 1;
+    for (b, c) in sql.char_indices() {
+        if line == at.line && col == at.column {
+            return b;
+        }
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    sql.len()
+}
+
+/// Runs a `COPY` statement.
+pub(super) fn execute(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
+    if copy.to {
+        copy_to(db, options, copy)
+    } else {
+        copy_from(db, options, copy)
+    }
+}
+
+fn bool_option(o: &CopyOption) -> Result<bool> {
+    match &o.value {
+        OptionValue::None => Ok(true),
+        v => match v.text().map(str::to_ascii_lowercase).as_deref() {
+            Some("true" | "1" | "on") => Ok(true),
+            Some("false" | "0" | "off") => Ok(false),
+            _ => Err(err_at(
+                o.span,
+                o.span,
+                format!("COPY option {} takes true or false", o.name),
+            )),
+        },
+    }
+}
+
+fn text_option(o: &CopyOption) -> Result<&str> {
+    o.value.text().ok_or_else(|| {
+        err_at(
+            o.span,
+            o.span,
+            format!("COPY option {} takes a value", o.name),
+        )
+    })
+}
+
+/// One character of `o`'s value.
+fn char_option(o: &CopyOption) -> Result<char> {
+    let s = text_option(o)?;
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(err_at(
+            o.span,
+            o.span,
+            format!("COPY option {} takes one character, not '{s}'", o.name),
+        )),
+    }
+}
+
+fn unknown_option(o: &CopyOption, known: &str) -> Error {
+    err_at(
+        o.span,
+        o.span,
+        format!("unknown COPY option {}; known: {known}", o.name),
+    )
+}
+
+/// The query whose rows `COPY ... TO` writes.
+fn source_query(db: &Db, copy: &Copy) -> Result<ast::Query> {
+    match &copy.source {
+        Source::Query(q) => Ok((**q).clone()),
+        Source::Table { name, columns } => {
+            let (key, _) = resolve_table(db, name, copy.span)?;
+            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            let cols = if columns.is_empty() {
+                "*".to_string()
+            } else {
+                columns
+                    .iter()
+                    .map(|c| quote(&c.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            super::super::parse(&format!("SELECT {cols} FROM {}", quote(&key)))
+        }
+    }
+}
+
+fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
+    const KNOWN: &str = "FORMAT, HEADER, DELIMITER (SEP), QUOTE, ESCAPE, NULL, COMPRESSION, \
+                         OVERWRITE, OVERWRITE_OR_IGNORE";
+    let at = |msg: String| err_at(copy.path_span, copy.span, msg);
+    if !options.allow_file_write {
+        return Err(err_at(
+            copy.span,
+            copy.span,
+            "COPY ... TO: writing files is disabled here (logdb serve allows it only when \
+             started with --allow-file-write)",
+        ));
+    }
+    let mut w = WriteOptions {
+        compression: Compression::from_path(&copy.path),
+        ..WriteOptions::default()
+    };
+    // A format named by the extension, as DuckDB picks it.
+    let bare = copy
+        .path
+        .trim_end_matches(".gz")
+        .trim_end_matches(".zst")
+        .to_ascii_lowercase();
+    if bare.ends_with(".json") || bare.ends_with(".jsonl") || bare.ends_with(".ndjson") {
+        w.format = WriteFormat::Json;
+    }
+    let mut overwrite = false;
+    for o in &copy.options {
+        match o.name.as_str() {
+            "FORMAT" => {
+                w.format = match text_option(o)?.to_ascii_lowercase().as_str() {
+                    "csv" => WriteFormat::Csv,
+                    "json" | "ndjson" | "jsonl" => WriteFormat::Json,
+                    "parquet" => {
+                        return Err(err_at(o.span, o.span, "not supported yet: FORMAT parquet"))
+                    }
+                    other => {
+                        return Err(err_at(
+                            o.span,
+                            o.span,
+                            format!("COPY: unknown FORMAT '{other}'; known: csv, json"),
+                        ))
+                    }
+                }
+            }
+            "HEADER" => w.header = bool_option(o)?,
+            "DELIMITER" | "SEP" | "DELIM" => w.delimiter = text_option(o)?.to_string(),
+            "QUOTE" => w.quote = char_option(o)?,
+            "ESCAPE" => w.escape = char_option(o)?,
+            "NULL" | "NULLSTR" => w.null = text_option(o)?.to_string(),
+            "COMPRESSION" => {
+                w.compression = match text_option(o)?.to_ascii_lowercase().as_str() {
+                    "gzip" => Compression::Gzip,
+                    "zstd" => Compression::Zstd,
+                    "none" | "uncompressed" => Compression::None,
+                    "auto" => Compression::from_path(&copy.path),
+                    other => {
+                        return Err(err_at(
+                            o.span,
+                            o.span,
+                            format!("COPY: unknown COMPRESSION '{other}'; known: gzip, zstd, none"),
+                        ))
+                    }
+                }
+            }
+            "OVERWRITE" | "OVERWRITE_OR_IGNORE" => overwrite = bool_option(o)?,
+            "PARTITION_BY" | "PER_THREAD_OUTPUT" | "FILE_SIZE_BYTES" => {
+                return Err(err_at(
+                    o.span,
+                    o.span,
+                    format!("not supported yet: COPY option {}", o.name),
+                ))
+            }
+            _ => return Err(unknown_option(o, KNOWN)),
+        }
+    }
+    if w.delimiter.is_empty() {
+        return Err(at("COPY: DELIMITER must not be empty".into()));
+    }
+    let path = Path::new(&copy.path);
+    if path.is_dir() {
+        return Err(at(format!("COPY: '{}' is a directory", copy.path)));
+    }
+    if path.exists() && !overwrite {
+        return Err(at(format!(
+            "COPY: '{}' exists; add (OVERWRITE) to replace it",
+            copy.path
+        )));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            return Err(at(format!(
+                "COPY: cannot write '{}': directory '{}' does not exist",
+                copy.path,
+                parent.display()
+            )));
+        }
+    }
+    let query = source_query(db, copy)?;
+    let snapshot = db.snapshot()?;
+    let plan = super::super::plan_query_with(&snapshot, &query, options)?;
+    let mut stream = QueryStream::start(snapshot, plan, options.clone())?;
+    let mut writer = FileWriter::create(path, stream.columns(), w)?;
+    while let Some(batch) = stream.next_batch() {
+        writer.write_batch(&batch?)?;
+        options.check_cancel()?;
+    }
+    let rows = writer.finish()?;
+    Ok(results::count_result(rows))
+}
+
+fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
+    let Source::Table { name, columns } = &copy.source else {
+        return Err(err_at(copy.span, copy.span, "COPY ... FROM needs a table"));
+    };
+    if let Some(c) = columns.first() {
+        return Err(err_at(
+            c.span,
+            copy.span,
+            "not supported yet: a column list in COPY ... FROM",
+        ));
+    }
+    let (key, _) = resolve_table(db, name, copy.span)?;
+    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let lower = copy
+        .path
+        .trim_end_matches(".gz")
+        .trim_end_matches(".zst")
+        .to_ascii_lowercase();
+    let mut reader =
+        if lower.ends_with(".json") || lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+            "read_json"
+        } else if lower.ends_with(".csv") || lower.ends_with(".tsv") {
+            "read_csv"
+        } else {
+            "read_log"
+        };
+    let mut args = vec![lit(&copy.path)];
+    for o in &copy.options {
+        match o.name.as_str() {
+            "FORMAT" => {
+                let f = text_option(o)?.to_ascii_lowercase();
+                match f.as_str() {
+                    "csv" => reader = "read_csv",
+                    "json" | "ndjson" | "jsonl" => reader = "read_json",
+                    "parquet" => {
+                        return Err(err_at(o.span, o.span, "not supported yet: FORMAT parquet"))
+                    }
+                    _ => {
+                        reader = "read_log";
+                        args.push(format!("format = {}", lit(&f)));
+                    }
+                }
+            }
+            "HEADER" => args.push(format!("header = {}", bool_option(o)?)),
+            "DELIMITER" | "SEP" | "DELIM" => args.push(format!("delim = {}", lit(text_option(o)?))),
+            _ => {
+                return Err(unknown_option(o, "FORMAT, HEADER, DELIMITER (SEP)"));
+            }
+        }
+    }
+    let sql = format!(
+        "INSERT INTO \"{}\" SELECT * FROM {reader}({})",
+        key.replace('"', "\"\""),
+        args.join(", ")
+    );
+    let statement = super::super::parse_statement(&sql)?;
+    let mut opts = options.clone();
+    if !opts.allow_file_read {
+        return Err(err_at(
+            copy.span,
+            copy.span,
+            "COPY ... FROM: reading files is disabled here (logdb serve allows it only when \
+             started with --allow-file-read)",
+        ));
+    }
+    super::execute(db, &mut opts, &statement).map_err(|e| match e {
+        // Errors of the generated statement carry its positions: name the COPY's.
+        Error::InvalidInput(m) if m.starts_with("line ") => {
+            let rest = m.split_once(": ").map_or(m.as_str(), |(_, r)| r);
+            err_at(
+                copy.path_span,
+                copy.span,
+                format!("COPY {} FROM '{}': {rest}", name.value, copy.path),
+            )
+        }
+        other => other,
+    })
+}

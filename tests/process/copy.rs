@@ -1,0 +1,247 @@
+//! `COPY ... TO` and `COPY ... FROM` through the shell: files written byte for
+//! byte as DuckDB writes them (fixtures under tests/data/files/copy/ made with
+//! DuckDB 1.x from the same rows), compression, the errors, no file left by a
+//! failed COPY, and a file read back into a table.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn logdb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_logdb"))
+        .args(args)
+        .env("LOGDB_HISTORY", "")
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = logdb(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(args: &[&str]) -> String {
+    let o = logdb(args);
+    assert!(!o.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const CREATE: &str = "CREATE TABLE t (i BIGINT, s VARCHAR, d DOUBLE, ts TIMESTAMP, dt DATE, \
+                      b BOOLEAN, e VARCHAR)";
+
+/// The rows of the fixtures (DuckDB made them from the same VALUES).
+const INSERT: &str = "INSERT INTO t VALUES \
+    (1, 'a,b', 1.5, TIMESTAMP '2024-01-02 03:04:05.123', DATE '2024-01-02', true, NULL), \
+    (2, 'he said \"hi\"', 1e20, TIMESTAMP '2024-01-02 03:04:05', NULL, false, ''), \
+    (3, 'line\ntwo', 0.1, NULL, DATE '2024-01-03', NULL, 'x'), \
+    (4, 'tab\tq''', 1e-7, TIMESTAMP '1969-12-31 23:59:59.5', DATE '0001-01-01', true, 'NA')";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/files/copy")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn database(dir: &Path) -> String {
+    let db = dir.join("db");
+    ok(&[s(&db), "-c", CREATE, "-c", INSERT]);
+    s(&db).to_string()
+}
+
+#[test]
+fn copy_to_writes_the_bytes_duckdb_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let out = |name: &str| dir.path().join(name);
+    let copies = [
+        (format!("COPY t TO '{}'", s(&out("table.csv"))), "table.csv"),
+        (
+            format!("COPY t TO '{}'", s(&out("table.json"))),
+            "table.json",
+        ),
+        (
+            format!(
+                "COPY (SELECT * FROM t ORDER BY i DESC) TO '{}' \
+                 (DELIMITER '|', NULL 'NA', HEADER false, QUOTE '''')",
+                s(&out("options.csv"))
+            ),
+            "options.csv",
+        ),
+        (
+            format!(
+                "COPY (SELECT i, d, d * 1e15 AS big, -d AS neg FROM t) TO '{}' (FORMAT json)",
+                s(&out("doubles.json"))
+            ),
+            "doubles.json",
+        ),
+    ];
+    for (sql, name) in &copies {
+        let printed = ok(&[&db, "-o", "csv", "-c", sql]);
+        assert_eq!(printed, "Count\n4\n", "{sql}");
+        assert_eq!(
+            String::from_utf8(std::fs::read(out(name)).unwrap()).unwrap(),
+            String::from_utf8(fixture(name)).unwrap(),
+            "{name}"
+        );
+    }
+    // Compressed by the name, or by COMPRESSION.
+    let gz = out("t.csv.gz");
+    ok(&[&db, "-c", &format!("COPY t TO '{}'", s(&gz))]);
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(text, fixture("table.csv"));
+    let zst = out("t.json.zst");
+    ok(&[&db, "-c", &format!("COPY t TO '{}'", s(&zst))]);
+    let text = zstd::decode_all(std::fs::File::open(&zst).unwrap()).unwrap();
+    assert_eq!(text, fixture("table.json"));
+    let plain = out("plain.data");
+    ok(&[
+        &db,
+        "-c",
+        &format!("COPY t TO '{}' (FORMAT csv, COMPRESSION gzip)", s(&plain)),
+    ]);
+    assert_eq!(&std::fs::read(&plain).unwrap()[..2], &[0x1f, 0x8b]);
+}
+
+#[test]
+fn copy_to_errors_are_positioned_and_leave_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let file = dir.path().join("x.csv");
+    let f = s(&file);
+    std::fs::write(&file, "old").unwrap();
+    let e = err(&[&db, "-c", &format!("COPY t TO '{f}'")]);
+    assert!(e.contains("exists; add (OVERWRITE) to replace it"), "{e}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "old");
+    ok(&[&db, "-c", &format!("COPY t TO '{f}' (OVERWRITE)")]);
+    assert_eq!(std::fs::read(&file).unwrap(), fixture("table.csv"));
+    ok(&[
+        &db,
+        "-c",
+        &format!("COPY t TO '{f}' (OVERWRITE_OR_IGNORE true)"),
+    ]);
+    std::fs::remove_file(&file).unwrap();
+
+    for (sql, want) in [
+        (format!("COPY t TO '{f}' (FOO 1)"), "line 1, column"),
+        (
+            format!("COPY t TO '{f}' (FOO 1)"),
+            "unknown COPY option FOO",
+        ),
+        (
+            format!("COPY t TO '{f}' (FORMAT parquet)"),
+            "not supported yet: FORMAT parquet",
+        ),
+        (
+            format!("COPY t TO '{f}' (FORMAT xml)"),
+            "unknown FORMAT 'xml'",
+        ),
+        (
+            format!("COPY t TO '{f}' (PARTITION_BY (i))"),
+            "not supported yet: COPY option PARTITION_BY",
+        ),
+        (
+            format!("COPY t TO '{}/no/such/dir/x.csv'", s(dir.path())),
+            "directory",
+        ),
+        (format!("COPY nope TO '{f}'"), "unknown table 'nope'"),
+        (
+            format!("COPY (SELECT nope FROM t) TO '{f}'"),
+            "line 1, column 14",
+        ),
+        (format!("COPY t TO '{f}' (QUOTE 'ab')"), "one character"),
+    ] {
+        let e = err(&[&db, "-c", &sql]);
+        assert!(e.contains(want), "{sql}: {e}");
+    }
+    // A query that fails while rows are written leaves neither file nor .tmp.
+    let e = err(&[
+        &db,
+        "-c",
+        "SET memory_limit = '2MB'",
+        "-c",
+        &format!(
+            "COPY (SELECT range % 500000 AS k, count(*) AS n FROM range(2000000) GROUP BY k) \
+             TO '{f}'"
+        ),
+    ]);
+    assert!(e.contains("memory limit"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("db")]);
+}
+
+/// A million rows stream into the file under a memory limit they would pass
+/// if held.
+#[test]
+fn copy_to_streams_under_a_small_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.csv");
+    let out = ok(&[
+        "-o",
+        "csv",
+        "-c",
+        "SET memory_limit = '8MB'",
+        "-c",
+        &format!(
+            "COPY (SELECT range AS i, 'row ' || range AS s FROM range(1000000)) TO '{}'",
+            s(&file)
+        ),
+    ]);
+    assert_eq!(out, "Success\nCount\n1000000\n");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 1_000_001);
+    assert!(text.ends_with("999999,row 999999\n"));
+}
+
+#[test]
+fn copy_from_appends_a_files_rows_by_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = s(&db);
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, "a,b\n1,x\n2,\n3,\"y,z\"\n").unwrap();
+    ok(&[db, "-c", "CREATE TABLE u (n BIGINT, label VARCHAR)"]);
+    let out = ok(&[db, "-o", "csv", "-c", &format!("COPY u FROM '{}'", s(&csv))]);
+    assert_eq!(out, "Count\n3\n");
+    let json = dir.path().join("in.json");
+    std::fs::write(&json, "{\"k\":4,\"v\":\"w\"}\n").unwrap();
+    let out = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!("COPY u FROM '{}' (FORMAT json)", s(&json)),
+    ]);
+    assert_eq!(out, "Count\n1\n");
+    let rows = ok(&[db, "-o", "csv", "-c", "SELECT n, label FROM u ORDER BY n"]);
+    assert_eq!(rows, "n,label\n1,x\n2,\n3,\"y,z\"\n4,w\n");
+
+    // A round trip: COPY TO, then COPY FROM into a table of the same columns.
+    let back = dir.path().join("back.csv");
+    ok(&[db, "-c", &format!("COPY u TO '{}'", s(&back))]);
+    ok(&[db, "-c", "CREATE TABLE v (n BIGINT, label VARCHAR)"]);
+    ok(&[db, "-c", &format!("COPY v FROM '{}'", s(&back))]);
+    let again = ok(&[db, "-o", "csv", "-c", "SELECT n, label FROM v ORDER BY n"]);
+    assert_eq!(again, rows);
+
+    let e = err(&[db, "-c", &format!("COPY nope FROM '{}'", s(&csv))]);
+    assert!(e.contains("unknown table 'nope'"), "{e}");
+    let e = err(&[db, "-c", &format!("COPY u FROM '{}' (BOGUS 1)", s(&csv))]);
+    assert!(e.contains("unknown COPY option BOGUS"), "{e}");
+}
