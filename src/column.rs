@@ -804,4 +804,44 @@ mod tests {
             .collect();
         assert_eq!(got, want);
     }
+
+    #[test]
+    fn concat_and_take_keep_rows_and_nulls() {
+        let part = |strs: &[&str], ints: &[i64], null_at: Option<usize>| {
+            let mut sv = StringVec::new();
+            for s in strs {
+                sv.push(s);
+            }
+            let mut c = Column::new(ColumnData::Utf8(sv));
+            if let Some(i) = null_at {
+                let mut v = Bitmap::new(strs.len(), true);
+                v.set(i, false);
+                c.validity = Some(v);
+            }
+            Batch {
+                columns: vec![c, Column::new(ColumnData::Int64(ints.to_vec()))],
+            }
+        };
+        let all = Batch::concat(vec![
+            part(&["a", "bb"], &[1, 2], None),
+            part(&["", "ccc", "d"], &[3, 4, 5], Some(0)),
+        ]);
+        assert_eq!(all.num_rows(), 5);
+        let strs: Vec<Value> = (0..5).map(|i| all.columns[0].value(i)).collect();
+        assert_eq!(
+            strs,
+            [
+                Value::from("a"),
+                Value::from("bb"),
+                Value::Null,
+                Value::from("ccc"),
+                Value::from("d")
+            ]
+        );
+        let taken = all.take(&[4, 2, 1]);
+        let strs: Vec<Value> = (0..3).map(|i| taken.columns[0].value(i)).collect();
+        assert_eq!(strs, [Value::from("d"), Value::Null, Value::from("bb")]);
+        assert_eq!(taken.columns[1].data, ColumnData::Int64(vec![5, 3, 2]));
+        assert_eq!(Batch::concat(Vec::new()).num_rows(), 0);
+    }
 }
