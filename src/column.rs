@@ -240,6 +240,12 @@ impl StringVec {
         self.bytes.shrink_to_fit();
     }
 
+    /// Makes room for `strings` more strings of `bytes` bytes in all.
+    pub fn reserve(&mut self, strings: usize, bytes: usize) {
+        self.offsets.reserve(strings);
+        self.bytes.reserve(bytes);
+    }
+
     /// Appends every string of `other` (its bytes in one copy).
     pub fn extend(&mut self, other: &StringVec) {
         let base = self.bytes.len() as u32;
@@ -325,6 +331,13 @@ impl ColumnData {
             }
             (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend(rows.iter().map(|&r| b[r as usize])),
             (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
+                // Sized once: no regrowing (and copying) of a large buffer.
+                let o = b.offsets();
+                let bytes: usize = rows
+                    .iter()
+                    .map(|&r| (o[r as usize + 1] - o[r as usize]) as usize)
+                    .sum();
+                a.reserve(rows.len(), bytes);
                 for &r in rows {
                     a.push(b.get(r as usize));
                 }
@@ -437,7 +450,7 @@ impl Column {
 
     /// A column holding the rows at `rows`, in that order.
     pub fn take(&self, rows: &[u32]) -> Column {
-        let mut data = ColumnData::empty(self.data.physical());
+        let mut data = ColumnData::with_capacity(self.data.physical(), rows.len());
         data.extend_take(&self.data, rows);
         let validity = self.validity.as_ref().map(|v| {
             let mut out = Bitmap::new(0, false);
@@ -504,6 +517,42 @@ impl Batch {
         let batch = Batch { columns };
         batch.validate(schema)?;
         Ok(batch)
+    }
+
+    /// The rows of `parts` (batches of the same columns) one after another, each
+    /// column allocated once at its final size.
+    pub fn concat(mut parts: Vec<Batch>) -> Batch {
+        if parts.len() <= 1 {
+            return parts.pop().unwrap_or(Batch {
+                columns: Vec::new(),
+            });
+        }
+        let width = parts[0].columns.len();
+        let columns = (0..width)
+            .map(|c| {
+                let of = |b: &Batch| b.columns.get(c).map_or(0, Column::len);
+                let rows: usize = parts.iter().map(of).sum();
+                let mut data = ColumnData::with_capacity(parts[0].columns[c].data.physical(), rows);
+                if let ColumnData::Utf8(v) = &mut data {
+                    let bytes = parts
+                        .iter()
+                        .filter_map(|b| match b.columns.get(c).map(|x| &x.data) {
+                            Some(ColumnData::Utf8(s)) => Some(s.bytes().len()),
+                            _ => None,
+                        })
+                        .sum();
+                    v.reserve(0, bytes);
+                }
+                let mut col = Column::new(data);
+                for b in &parts {
+                    if let Some(x) = b.columns.get(c) {
+                        col.append(x);
+                    }
+                }
+                col
+            })
+            .collect();
+        Batch { columns }
     }
 
     /// Bytes of heap the batch's columns hold.
@@ -754,5 +803,45 @@ mod tests {
             .take(6)
             .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn concat_and_take_keep_rows_and_nulls() {
+        let part = |strs: &[&str], ints: &[i64], null_at: Option<usize>| {
+            let mut sv = StringVec::new();
+            for s in strs {
+                sv.push(s);
+            }
+            let mut c = Column::new(ColumnData::Utf8(sv));
+            if let Some(i) = null_at {
+                let mut v = Bitmap::new(strs.len(), true);
+                v.set(i, false);
+                c.validity = Some(v);
+            }
+            Batch {
+                columns: vec![c, Column::new(ColumnData::Int64(ints.to_vec()))],
+            }
+        };
+        let all = Batch::concat(vec![
+            part(&["a", "bb"], &[1, 2], None),
+            part(&["", "ccc", "d"], &[3, 4, 5], Some(0)),
+        ]);
+        assert_eq!(all.num_rows(), 5);
+        let strs: Vec<Value> = (0..5).map(|i| all.columns[0].value(i)).collect();
+        assert_eq!(
+            strs,
+            [
+                Value::from("a"),
+                Value::from("bb"),
+                Value::Null,
+                Value::from("ccc"),
+                Value::from("d")
+            ]
+        );
+        let taken = all.take(&[4, 2, 1]);
+        let strs: Vec<Value> = (0..3).map(|i| taken.columns[0].value(i)).collect();
+        assert_eq!(strs, [Value::from("d"), Value::Null, Value::from("bb")]);
+        assert_eq!(taken.columns[1].data, ColumnData::Int64(vec![5, 3, 2]));
+        assert_eq!(Batch::concat(Vec::new()).num_rows(), 0);
     }
 }

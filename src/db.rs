@@ -497,6 +497,28 @@ impl Db {
         for d in dirs {
             b.sync_dir(d)?;
         }
+        // Directories created for new partitions (and tables): their entries in their
+        // parents, each parent synced once, deepest first, the database directory last.
+        let mut parents: Vec<&str> = Vec::new();
+        for d in &txn.new_dirs {
+            let mut p = d.as_str();
+            while !p.is_empty() {
+                p = backend::parent(p);
+                if !parents.contains(&p) {
+                    parents.push(p);
+                }
+            }
+        }
+        parents.sort_by_key(|p| {
+            std::cmp::Reverse(if p.is_empty() {
+                0
+            } else {
+                p.split('/').count()
+            })
+        });
+        for p in parents {
+            b.sync_dir(p)?;
+        }
         let generation =
             (txn.manifest.generation + 1).max(self.inner.unused_generation.load(Ordering::Relaxed));
         self.inner
@@ -874,11 +896,9 @@ impl Db {
         };
         let dir = format!("tables/{table}/{}", part.key());
         if !txn.new_dirs.contains(&dir) {
+            // Its entry (and its parents') are made durable by the commit, once for
+            // all the directories the transaction created.
             b.create_dir_all(&dir)?;
-            // Make the directory entries themselves durable, root-most last.
-            b.sync_dir(&format!("tables/{table}"))?;
-            b.sync_dir("tables")?;
-            b.sync_dir("")?;
             txn.new_dirs.push(dir.clone());
         }
         let file = format!("{dir}/{id:016x}.lseg");

@@ -88,6 +88,9 @@ pub struct ImportStats {
     pub table: String,
 }
 
+/// Parsed chunks (of [`chunks::CHUNK_BYTES`] each) that may wait for the committer.
+const PARSED_AHEAD: usize = 12;
+
 /// Lines at the start of an import whose reject share decides whether the format is
 /// wrong ([`ImportOptions::max_reject_ratio`]).
 pub const REJECT_WINDOW_LINES: u64 = 10_000;
@@ -112,14 +115,27 @@ pub trait ImportObserver {
 pub struct Quiet;
 impl ImportObserver for Quiet {}
 
-/// Concatenates `b` onto `a`.
-fn extend_batch(a: &mut Batch, b: Batch) {
-    if a.columns.is_empty() {
-        *a = b;
-        return;
+/// Parsed batches waiting for a commit, concatenated only then (each column
+/// allocated once at its final size rather than regrown chunk by chunk).
+#[derive(Default)]
+struct Pending {
+    parts: Vec<Batch>,
+    rows: usize,
+}
+
+impl Pending {
+    fn push(&mut self, b: Batch) {
+        self.rows += b.num_rows();
+        self.parts.push(b);
     }
-    for (x, y) in a.columns.iter_mut().zip(&b.columns) {
-        x.append(y);
+
+    fn num_rows(&self) -> usize {
+        self.rows
+    }
+
+    fn take(&mut self) -> Batch {
+        self.rows = 0;
+        Batch::concat(std::mem::take(&mut self.parts))
     }
 }
 
@@ -363,7 +379,6 @@ pub fn import(
         })
         .sum();
     let names: Vec<String> = inputs.iter().map(source_name).collect();
-    let time_column = schema.time_index();
     let mut stats = ImportStats {
         files: inputs.len() as u64,
         format: format.clone(),
@@ -372,7 +387,10 @@ pub fn import(
     };
 
     let (chunk_tx, chunk_rx) = bounded::<ReaderMsg>(threads * 2);
-    let (parsed_tx, parsed_rx) = bounded::<std::result::Result<Parsed, String>>(threads * 2);
+    // Room for parsed chunks while a commit runs (sorting, encoding and syncing a
+    // batch), so that the parsers keep going meanwhile: at most PARSED_AHEAD chunks.
+    let (parsed_tx, parsed_rx) =
+        bounded::<std::result::Result<Parsed, String>>((threads * 2).max(PARSED_AHEAD));
     let flush = opts.max_commit_delay;
     std::thread::scope(|s| -> Result<()> {
         // Owned here, so that an early return drops it and unblocks the parsers.
@@ -450,12 +468,10 @@ pub fn import(
         // Writer: restore input order, accumulate, commit.
         let mut next_seq = 0u64;
         let mut waiting: BTreeMap<u64, Parsed> = BTreeMap::new();
-        let mut pending = Batch {
-            columns: Vec::new(),
-        };
+        let mut pending = Pending::default();
         let mut last_commit = Instant::now();
         let mut gate = RejectGate::new(opts.max_reject_ratio);
-        let commit = |pending: &mut Batch,
+        let commit = |pending: &mut Pending,
                       stats: &mut ImportStats,
                       to_create: &mut Option<TableSchema>,
                       observer: &mut dyn ImportObserver|
@@ -466,17 +482,9 @@ pub fn import(
             if let Some(schema) = to_create.take() {
                 db.create_table(&table, schema)?;
             }
-            let mut batch = std::mem::replace(
-                pending,
-                Batch {
-                    columns: Vec::new(),
-                },
-            );
-            // Log lines are written when requests end, so they are nearly but not quite
-            // in time order: sort here, where the batch is owned, to spare a copy.
-            if let Some(t) = time_column {
-                batch = batch.into_sorted_by(t);
-            }
+            // Not sorted here: `Db::append` orders the rows by time as it splits
+            // them into day partitions, copying them once.
+            let batch = pending.take();
             db.append(&table, &batch)?;
             stats.rows += batch.num_rows() as u64;
             stats.commits += 1;
@@ -554,7 +562,7 @@ pub fn import(
                         )));
                     }
                 }
-                extend_batch(&mut pending, p.batch);
+                pending.push(p.batch);
                 observer.progress(
                     &ImportStats {
                         rows: stats.rows + pending.num_rows() as u64,

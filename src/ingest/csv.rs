@@ -60,21 +60,55 @@ pub(crate) struct CsvParser {
 /// Where the record that starts at `chunk[start]` ends (its `\n`, or the end of the
 /// chunk), and whether its quotes are balanced there.
 fn record_end(chunk: &[u8], start: usize, quoting: bool) -> (usize, bool) {
+    let r = scan_record(chunk, start, quoting);
+    (r.end, r.complete)
+}
+
+/// What [`scan_record`] finds out about one record.
+struct RecordScan {
+    /// Its `\n`, or the end of the chunk.
+    end: usize,
+    /// Its quotes are balanced at `end`.
+    complete: bool,
+    /// Line breaks inside it (quoted ones): 0 for a record on one line.
+    breaks: u64,
+    /// It holds a `"` (only looked for when quoting).
+    quoted: bool,
+}
+
+/// Finds the end of the record that starts at `chunk[start]`, counting its line
+/// breaks and noting whether it has quotes, in one pass over its bytes.
+fn scan_record(chunk: &[u8], start: usize, quoting: bool) -> RecordScan {
     let line_end =
         |from: usize| memchr::memchr(b'\n', &chunk[from..]).map_or(chunk.len(), |i| from + i);
     if !quoting {
-        return (line_end(start), true);
+        return RecordScan {
+            end: line_end(start),
+            complete: true,
+            breaks: 0,
+            quoted: false,
+        };
     }
     let mut from = start;
     let mut open = false;
+    let mut breaks = 0;
+    let mut quoted = false;
     loop {
         let nl = line_end(from);
-        if memchr::memchr_iter(b'"', &chunk[from..nl]).count() % 2 == 1 {
+        let quotes = memchr::memchr_iter(b'"', &chunk[from..nl]).count();
+        quoted |= quotes > 0;
+        if quotes % 2 == 1 {
             open = !open;
         }
         if !open || nl == chunk.len() || nl - start > MAX_LINE_LEN {
-            return (nl, !open);
+            return RecordScan {
+                end: nl,
+                complete: !open,
+                breaks,
+                quoted,
+            };
         }
+        breaks += 1;
         from = nl + 1;
     }
 }
@@ -253,7 +287,14 @@ impl CsvParser {
         })
     }
 
-    fn parse_record(&mut self, rec: &str, out: &mut BatchBuilder) -> Result<(), String> {
+    /// Parses one record. `quoted`: it may hold a `"` (without one, no field is
+    /// quoted and the checks for quotes are skipped).
+    fn parse_record(
+        &mut self,
+        rec: &str,
+        quoted: bool,
+        out: &mut BatchBuilder,
+    ) -> Result<(), String> {
         let CsvParser {
             plan,
             delim,
@@ -266,7 +307,7 @@ impl CsvParser {
         } = self;
         vals.fill(Val::Null);
         scratch.clear();
-        let n = split_record(rec, *delim, *quoting, scratch, |j, v| {
+        let n = split_record(rec, *delim, *quoting && quoted, scratch, |j, v| {
             if let Some(&Some(s)) = col_slot.get(j) {
                 vals[s] = v;
             }
@@ -296,16 +337,24 @@ impl LogParser for CsvParser {
         let mut line = first_line;
         let mut pos = 0;
         let mut at_header = first_line == 1;
+        // Valid UTF-8 as a whole (the usual case): then so is every record, as records
+        // are cut at ASCII line breaks, and none needs checking on its own.
+        let text = std::str::from_utf8(chunk).ok();
         while pos < chunk.len() {
-            let (end, complete) = record_end(chunk, pos, self.quoting);
+            let scan = scan_record(chunk, pos, self.quoting);
+            let complete = scan.complete;
             // An unterminated record: only its first line is consumed.
-            let end = if complete {
-                end
+            let (end, breaks) = if complete {
+                (scan.end, scan.breaks)
             } else {
-                memchr::memchr(b'\n', &chunk[pos..]).map_or(chunk.len(), |i| pos + i)
+                (
+                    memchr::memchr(b'\n', &chunk[pos..]).map_or(chunk.len(), |i| pos + i),
+                    0,
+                )
             };
             let number = line;
-            line += 1 + memchr::memchr_iter(b'\n', &chunk[pos..end]).count() as u64;
+            line += 1 + breaks;
+            let rec_start = pos;
             let rec = strip_cr(&chunk[pos..end]);
             pos = end + 1;
             if std::mem::take(&mut at_header) && complete && rec == self.header.as_slice() {
@@ -327,9 +376,14 @@ impl LogParser for CsvParser {
             } else if rec.is_empty() {
                 Err("empty line".to_string())
             } else {
-                match std::str::from_utf8(rec) {
-                    Ok(text) => self.parse_record(text, out),
-                    Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+                let checked = match text.and_then(|t| t.get(rec_start..rec_start + rec.len())) {
+                    Some(t) => Ok(t),
+                    None => std::str::from_utf8(rec)
+                        .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+                };
+                match checked {
+                    Ok(t) => self.parse_record(t, scan.quoted, out),
+                    Err(e) => Err(e),
                 }
             };
             if let Err(reason) = outcome {
@@ -383,5 +437,21 @@ mod tests {
         assert_eq!(record_end(chunk, 0, true), (9, true));
         assert_eq!(record_end(chunk, 10, true), (11, true));
         assert_eq!(record_end(chunk, 12, true), (19, false));
+    }
+
+    #[test]
+    fn record_scans_count_breaks_and_note_quotes() {
+        let chunk = b"a,\"b\nc\n\",d\ne,f\n\"g\",h";
+        let r = scan_record(chunk, 0, true);
+        assert_eq!((r.end, r.complete, r.breaks, r.quoted), (10, true, 2, true));
+        let r = scan_record(chunk, 11, true);
+        assert_eq!(
+            (r.end, r.complete, r.breaks, r.quoted),
+            (14, true, 0, false)
+        );
+        let r = scan_record(chunk, 15, true);
+        assert_eq!((r.end, r.complete, r.breaks, r.quoted), (20, true, 0, true));
+        let r = scan_record(chunk, 15, false);
+        assert_eq!((r.end, r.breaks, r.quoted), (20, 0, false));
     }
 }

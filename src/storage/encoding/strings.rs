@@ -184,6 +184,18 @@ impl<'a> Interner<'a> {
 /// each row's code into it. Rows whose `valid` bit is clear get code 0 and do not
 /// contribute their string (rows past the end of `valid` count as present).
 pub fn build_dictionary(values: &StringVec, valid: Option<&Bitmap>) -> (StringVec, Vec<u32>) {
+    // No limit: never gives up.
+    build_dictionary_within(values, valid, usize::MAX).unwrap_or_default()
+}
+
+/// [`build_dictionary`], or `None` as soon as more than `max_distinct` distinct
+/// strings are seen (a nearly unique column is then not worth a dictionary, and
+/// giving up early spares interning the rest and sorting them).
+pub fn build_dictionary_within(
+    values: &StringVec,
+    valid: Option<&Bitmap>,
+    max_distinct: usize,
+) -> Option<(StringVec, Vec<u32>)> {
     const NULL: u32 = u32::MAX;
     let n = values.len();
     let mut set = Interner::new();
@@ -193,6 +205,9 @@ pub fn build_dictionary(values: &StringVec, valid: Option<&Bitmap>) -> (StringVe
             codes.push(NULL);
         } else {
             codes.push(set.intern(values.get(i)));
+            if set.strings.len() > max_distinct {
+                return None;
+            }
         }
     }
     let distinct = set.strings;
@@ -210,7 +225,7 @@ pub fn build_dictionary(values: &StringVec, valid: Option<&Bitmap>) -> (StringVe
     for c in &mut codes {
         *c = if *c == NULL { 0 } else { rank[*c as usize] };
     }
-    (dict, codes)
+    Some((dict, codes))
 }
 
 #[cfg(test)]
@@ -237,6 +252,15 @@ mod tests {
         let (dict, codes) = build_dictionary(&values, None);
         assert_eq!(dict, sv(&["", "a", "b", "c", "zz"]));
         assert_eq!(codes, [2, 1, 0, 2, 3, 4]);
+    }
+
+    #[test]
+    fn dictionary_gives_up_past_the_limit() {
+        let values = sv(&["b", "a", "b", "c"]);
+        assert!(build_dictionary_within(&values, None, 2).is_none());
+        let (dict, codes) = build_dictionary_within(&values, None, 3).unwrap();
+        assert_eq!(dict, sv(&["a", "b", "c"]));
+        assert_eq!(codes, [1, 0, 1, 2]);
     }
 
     #[test]

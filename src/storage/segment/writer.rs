@@ -126,24 +126,36 @@ fn encode_column(
     let mut dict: Option<(StringVec, Vec<u32>)> = None;
     let mut storage = ColumnStorage::Values;
     if let ColumnData::Utf8(strings) = &column.data {
-        let (mut d, codes) = enc::build_dictionary(strings, valid);
-        if d.is_empty() && rows > 0 {
-            // Every row is NULL, and NULL rows carry code 0: give that code an entry.
-            d.push("");
-        }
-        let plain =
-            !indexed && rows > 0 && d.len() as f64 > rows as f64 * PLAIN_STRING_DISTINCT_RATIO;
-        if plain {
-            storage = ColumnStorage::Plain;
+        // Stored plain once the distinct values pass the ratio: stop counting there.
+        let max_distinct = if indexed {
+            usize::MAX
         } else {
-            raw.clear();
-            enc::encode_dictionary(&d, &mut raw);
-            let chunk = push_chunk(&mut bytes, &raw, &mut scratch);
-            storage = ColumnStorage::Dictionary {
-                chunk,
-                len: d.len() as u32,
-            };
-            dict = Some((d, codes));
+            (rows as f64 * PLAIN_STRING_DISTINCT_RATIO) as usize
+        };
+        let built = enc::build_dictionary_within(strings, valid, max_distinct);
+        let plain = |d: &StringVec| {
+            !indexed && rows > 0 && d.len() as f64 > rows as f64 * PLAIN_STRING_DISTINCT_RATIO
+        };
+        match built {
+            Some((mut d, codes)) => {
+                if d.is_empty() && rows > 0 {
+                    // Every row is NULL, and NULL rows carry code 0: give that code an entry.
+                    d.push("");
+                }
+                if plain(&d) {
+                    storage = ColumnStorage::Plain;
+                } else {
+                    raw.clear();
+                    enc::encode_dictionary(&d, &mut raw);
+                    let chunk = push_chunk(&mut bytes, &raw, &mut scratch);
+                    storage = ColumnStorage::Dictionary {
+                        chunk,
+                        len: d.len() as u32,
+                    };
+                    dict = Some((d, codes));
+                }
+            }
+            None => storage = ColumnStorage::Plain,
         }
     }
     let codes = dict.as_ref().map(|(_, c)| c.as_slice());
