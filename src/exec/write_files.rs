@@ -420,7 +420,7 @@ fn csv_field(out: &mut String, s: &str, options: &WriteOptions) {
 }
 
 /// A JSON string: `"`, `\` and control characters escaped as DuckDB does.
-fn json_string(out: &mut String, s: &str) {
+pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
     for ch in s.chars() {
         match ch {

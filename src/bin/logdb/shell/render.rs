@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use logdb::column::{Column, ColumnData};
+use logdb::exec::write_files::json_string;
 use logdb::schema::DataType;
 use logdb::QueryResult;
 
@@ -585,24 +586,6 @@ fn tsv_field(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
-}
-
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn json_value(out: &mut String, cell: Cell<'_>, scratch: &mut String) {
