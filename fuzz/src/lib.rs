@@ -202,8 +202,13 @@ pub fn with_chunk_crcs(bytes: &[u8]) -> Option<Vec<u8>> {
             chunks.extend(b.validity);
         }
     }
-    for ix in &meta.indexes {
-        chunks.extend(ix.pages.iter().map(|p| p.chunk));
+    for e in &meta.indexes {
+        // The directory is listed in the footer; its pages in the directory (fixed
+        // only where the footer holds them, as in version 1 files).
+        chunks.extend(e.directory);
+        if let Ok(Some(ix)) = seg.index(e.column) {
+            chunks.extend(ix.pages.iter().map(|p| p.chunk));
+        }
     }
     let mut out = bytes.to_vec();
     for c in chunks {
