@@ -394,6 +394,30 @@ pub(super) fn push_2(buf: &mut Vec<u8>, v: u32) {
     buf.push(b'0' + (v % 10) as u8);
 }
 
+/// Appends `millis` as seconds with three decimals (`0.042`).
+pub(super) fn push_seconds(buf: &mut Vec<u8>, millis: u64) {
+    push_u64(buf, millis / 1000);
+    buf.push(b'.');
+    let frac = millis % 1000;
+    buf.push(b'0' + (frac / 100) as u8);
+    push_2(buf, (frac % 100) as u32);
+}
+
+/// Writes `buf` out once it holds a megabyte (or whenever `all`), counting its bytes.
+pub(super) fn flush(
+    buf: &mut Vec<u8>,
+    out: &mut impl Write,
+    stats: &mut GenStats,
+    all: bool,
+) -> io::Result<()> {
+    if all || buf.len() >= 1 << 20 {
+        out.write_all(buf)?;
+        stats.bytes += buf.len() as u64;
+        buf.clear();
+    }
+    Ok(())
+}
+
 /// `dd/Mon/yyyy:HH:MM:SS +0000` of a UTC timestamp.
 pub(super) fn write_clf_time(buf: &mut Vec<u8>, ts: i64) {
     const MONTHS: [&str; 12] = [
@@ -599,21 +623,11 @@ fn generate_simple(opts: &GenOptions, out: &mut impl Write) -> io::Result<GenSta
         } else {
             millis_ok[n2]
         };
-        push_u64(&mut buf, millis / 1000);
-        buf.push(b'.');
-        let frac = millis % 1000;
-        buf.push(b'0' + (frac / 100) as u8);
-        push_2(&mut buf, (frac % 100) as u32);
+        push_seconds(&mut buf, millis);
         buf.push(b'\n');
-
-        if buf.len() >= 1 << 20 {
-            out.write_all(&buf)?;
-            stats.bytes += buf.len() as u64;
-            buf.clear();
-        }
+        flush(&mut buf, out, &mut stats, false)?;
     }
-    out.write_all(&buf)?;
-    stats.bytes += buf.len() as u64;
+    flush(&mut buf, out, &mut stats, true)?;
     stats.lines = lines;
     let _ = referers.len();
     Ok(stats)

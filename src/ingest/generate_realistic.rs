@@ -21,8 +21,8 @@
 use std::io::{self, Write};
 
 use super::generate::{
-    normal_table, push_2, push_u64, write_clf_time, zipf_weights, Alias, GenOptions, GenStats, Rng,
-    NORMALS, WORDS,
+    flush, normal_table, push_seconds, push_u64, write_clf_time, zipf_weights, Alias, GenOptions,
+    GenStats, Rng, NORMALS, WORDS,
 };
 use crate::time::{MICROS_PER_DAY, MICROS_PER_MINUTE};
 
@@ -1043,21 +1043,11 @@ pub fn generate_realistic(opts: &GenOptions, out: &mut impl Write) -> io::Result
             secs = secs * 8.0 + if status == 504 { 30.0 } else { 0.0 };
         }
         let millis = (secs.min(60.0) * 1000.0) as u64;
-        push_u64(&mut buf, millis / 1000);
-        buf.push(b'.');
-        let frac = millis % 1000;
-        buf.push(b'0' + (frac / 100) as u8);
-        push_2(&mut buf, (frac % 100) as u32);
+        push_seconds(&mut buf, millis);
         buf.push(b'\n');
-
-        if buf.len() >= 1 << 20 {
-            out.write_all(&buf)?;
-            stats.bytes += buf.len() as u64;
-            buf.clear();
-        }
+        flush(&mut buf, out, &mut stats, false)?;
     }
-    out.write_all(&buf)?;
-    stats.bytes += buf.len() as u64;
+    flush(&mut buf, out, &mut stats, true)?;
     stats.lines = n;
     Ok(stats)
 }

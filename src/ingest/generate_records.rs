@@ -15,7 +15,7 @@
 
 use std::io::{self, Write};
 
-use super::generate::{push_2, push_u64, zipf_weights, Alias, GenStats, Rng, WORDS};
+use super::generate::{flush, push_2, push_u64, zipf_weights, Alias, GenStats, Rng, WORDS};
 use crate::time::{civil_from_days, MICROS_PER_DAY, MICROS_PER_SECOND};
 
 /// What to generate.
@@ -272,15 +272,10 @@ pub fn generate_records(opts: &RecordOptions, out: &mut impl Write) -> io::Resul
             buf.push(b'\n');
             written += 1;
 
-            if buf.len() >= 1 << 20 {
-                out.write_all(&buf)?;
-                stats.bytes += buf.len() as u64;
-                buf.clear();
-            }
+            flush(&mut buf, out, &mut stats, false)?;
         }
     }
-    out.write_all(&buf)?;
-    stats.bytes += buf.len() as u64;
+    flush(&mut buf, out, &mut stats, true)?;
     stats.lines = written;
     stats.first_ts = start_day * MICROS_PER_DAY;
     stats.last_ts = (start_day + RECORD_DAYS as i64) * MICROS_PER_DAY - MICROS_PER_SECOND;
