@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::column::{Batch, ColumnData};
 use crate::error::{Error, Result};
+use crate::ingest::Compression;
 use crate::schema::DataType;
 
 /// The format of a written file.
@@ -22,27 +23,6 @@ pub enum WriteFormat {
     Csv,
     /// One JSON object per line (DuckDB's default for `FORMAT json`).
     Json,
-}
-
-/// Compression of a written file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Zstd,
-}
-
-impl Compression {
-    /// The compression a file name asks for: `.gz` and `.zst` (DuckDB's rule).
-    pub fn from_path(path: &str) -> Compression {
-        if path.ends_with(".gz") {
-            Compression::Gzip
-        } else if path.ends_with(".zst") {
-            Compression::Zstd
-        } else {
-            Compression::None
-        }
-    }
 }
 
 /// How a file is written.

@@ -51,6 +51,18 @@ impl Compression {
         }
     }
 
+    /// The compression a file name asks for: `.gz` and `.zst` (DuckDB's rule, for
+    /// reading and for COPY TO), `None` for any other name.
+    pub fn from_extension(name: &str) -> Option<Compression> {
+        if name.ends_with(".gz") {
+            Some(Compression::Gzip)
+        } else if name.ends_with(".zst") {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Compression::None => "none",

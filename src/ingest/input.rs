@@ -101,15 +101,10 @@ pub fn open_source(s: &Source) -> Result<(Box<dyn Read + Send>, Compression)> {
         Source::Stdin => (Box::new(io::stdin()), None),
         Source::Path(p) => {
             let f = File::open(p).map_err(|e| Error::io(p, e))?;
-            let n = p.to_string_lossy();
-            let c = if n.ends_with(".gz") {
-                Some(Compression::Gzip)
-            } else if n.ends_with(".zst") {
-                Some(Compression::Zstd)
-            } else {
-                None
-            };
-            (Box::new(f), c)
+            (
+                Box::new(f),
+                Compression::from_extension(&p.to_string_lossy()),
+            )
         }
     };
     let compression = match by_name {

@@ -23,8 +23,9 @@ use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer};
 use super::{err_at, resolve_table, results, Statement};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::exec::write_files::{Compression, FileWriter, WriteFormat, WriteOptions};
+use crate::exec::write_files::{FileWriter, WriteFormat, WriteOptions};
 use crate::exec::{ExecOptions, QueryResult, QueryStream};
+use crate::ingest::Compression;
 
 /// A parsed `COPY` statement.
 #[derive(Clone, Debug)]
@@ -463,7 +464,7 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
         ));
     }
     let mut w = WriteOptions {
-        compression: Compression::from_path(&copy.path),
+        compression: Compression::from_extension(&copy.path).unwrap_or(Compression::None),
         ..WriteOptions::default()
     };
     // A format named by the extension, as DuckDB picks it.
@@ -504,7 +505,7 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
                     "gzip" => Compression::Gzip,
                     "zstd" => Compression::Zstd,
                     "none" | "uncompressed" => Compression::None,
-                    "auto" => Compression::from_path(&copy.path),
+                    "auto" => Compression::from_extension(&copy.path).unwrap_or(Compression::None),
                     other => {
                         return Err(err_at(
                             o.span,
