@@ -22,10 +22,14 @@
 //!   seam; [`ingest`]: log-format parsers; [`mod@import`]: the parallel import
 //!   pipeline.
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod column;
 pub mod db;
 pub mod error;
 pub mod exec;
+#[cfg(feature = "arrow")]
+pub mod export;
 pub mod import;
 pub mod index;
 pub mod ingest;

@@ -44,6 +44,8 @@ pub mod output;
 pub mod physical;
 mod pipeline;
 pub mod read_files;
+#[cfg(feature = "arrow")]
+mod read_parquet;
 pub mod result;
 mod result_time;
 mod scan;

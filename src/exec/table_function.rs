@@ -31,6 +31,15 @@ pub fn open(func: &TableFunc, opts: &ExecOptions) -> Result<Box<dyn BatchSource>
             if !opts.allow_file_read {
                 return Err(file_read_refused(r.function));
             }
+            if r.format == "parquet" {
+                #[cfg(feature = "arrow")]
+                return Ok(Box::new(super::read_parquet::ParquetSource::open(r, opts)?));
+                #[cfg(not(feature = "arrow"))]
+                return Err(Error::InvalidInput(
+                    "this logdb was built without the `arrow` feature: Parquet cannot be read"
+                        .into(),
+                ));
+            }
             Box::new(FileSource::open(r, opts)?)
         }
         TableFunc::Series(s) => Box::new(SeriesSource {

@@ -1,6 +1,7 @@
 //! Writing a result to a file for `COPY ... TO`: CSV or newline-delimited JSON,
 //! cell by cell from the column vectors, with the bytes DuckDB's COPY writes
-//! (numbers, timestamps, quoting, NULL), optionally compressed (gzip, zstd).
+//! (numbers, timestamps, quoting, NULL), optionally compressed (gzip, zstd); or
+//! Parquet, batch by batch through `crate::arrow`.
 //!
 //! The rows go to `<path>.tmp` first, which is renamed to `path` only when
 //! every row was written ([`FileWriter::finish`]); a writer dropped before that
@@ -23,6 +24,8 @@ pub enum WriteFormat {
     Csv,
     /// One JSON object per line (DuckDB's default for `FORMAT json`).
     Json,
+    /// Parquet (the `arrow` feature), with [`WriteOptions::parquet`].
+    Parquet,
 }
 
 /// How a file is written.
@@ -41,6 +44,9 @@ pub struct WriteOptions {
     /// CSV: the text of a NULL.
     pub null: String,
     pub compression: Compression,
+    /// Parquet: the codec and row group size.
+    #[cfg(feature = "arrow")]
+    pub parquet: crate::arrow::ParquetOptions,
 }
 
 impl Default for WriteOptions {
@@ -53,6 +59,8 @@ impl Default for WriteOptions {
             escape: '"',
             null: String::new(),
             compression: Compression::None,
+            #[cfg(feature = "arrow")]
+            parquet: crate::arrow::ParquetOptions::default(),
         }
     }
 }
@@ -61,13 +69,20 @@ impl Default for WriteOptions {
 pub struct FileWriter {
     path: PathBuf,
     tmp: PathBuf,
-    out: Option<Box<dyn FinishWrite>>,
+    out: Option<Sink>,
     options: WriteOptions,
     columns: Vec<(String, DataType)>,
     /// Quoted JSON keys, `"name":`.
     keys: Vec<String>,
     line: String,
     rows: u64,
+}
+
+/// Where rows go: text lines or a Parquet writer.
+enum Sink {
+    Text(Box<dyn FinishWrite>),
+    #[cfg(feature = "arrow")]
+    Parquet(Box<crate::arrow::ParquetWriter<BufWriter<File>>>),
 }
 
 /// A byte sink that has a last step (the compressor's trailer).
@@ -107,6 +122,34 @@ impl FileWriter {
         let io_err = |e: std::io::Error| Error::io(&tmp, e);
         let file = File::create(&tmp).map_err(io_err)?;
         let buffered = BufWriter::with_capacity(1 << 16, file);
+        if options.format == WriteFormat::Parquet {
+            #[cfg(feature = "arrow")]
+            {
+                let w = crate::arrow::ParquetWriter::new(buffered, path, columns, &options.parquet)
+                    .inspect_err(|_| {
+                        let _ = std::fs::remove_file(&tmp);
+                    })?;
+                return Ok(FileWriter {
+                    path: path.to_path_buf(),
+                    tmp,
+                    out: Some(Sink::Parquet(Box::new(w))),
+                    options,
+                    columns: columns.to_vec(),
+                    keys: Vec::new(),
+                    line: String::new(),
+                    rows: 0,
+                });
+            }
+            #[cfg(not(feature = "arrow"))]
+            {
+                drop(buffered);
+                let _ = std::fs::remove_file(&tmp);
+                return Err(Error::InvalidInput(
+                    "this logdb was built without the `arrow` feature: Parquet cannot be written"
+                        .into(),
+                ));
+            }
+        }
         let out: Box<dyn FinishWrite> = match options.compression {
             Compression::None => Box::new(buffered),
             Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
@@ -132,7 +175,7 @@ impl FileWriter {
         let mut w = FileWriter {
             path: path.to_path_buf(),
             tmp,
-            out: Some(out),
+            out: Some(Sink::Text(out)),
             options,
             columns: columns.to_vec(),
             keys,
@@ -160,8 +203,8 @@ impl FileWriter {
     }
 
     fn write_line(&mut self, line: &str) -> Result<()> {
-        let Some(out) = self.out.as_mut() else {
-            return Err(Error::Internal("write after finish".into()));
+        let Some(Sink::Text(out)) = self.out.as_mut() else {
+            return Err(Error::Internal("text written to a finished or binary file".into()));
         };
         out.write_all(line.as_bytes())
             .map_err(|e| Error::io(&self.tmp, e))
@@ -170,6 +213,12 @@ impl FileWriter {
     /// Writes the rows of `batch` (columns as given to `create`).
     pub fn write_batch(&mut self, batch: &Batch) -> Result<()> {
         let n = batch.num_rows();
+        #[cfg(feature = "arrow")]
+        if let Some(Sink::Parquet(w)) = self.out.as_mut() {
+            w.write(batch)?;
+            self.rows += n as u64;
+            return Ok(());
+        }
         let mut line = std::mem::take(&mut self.line);
         let mut cell = String::new();
         // Written in pieces of about 1 MiB.
@@ -178,8 +227,8 @@ impl FileWriter {
             line.clear();
             while r < n && line.len() < 1 << 20 {
                 match self.options.format {
-                    WriteFormat::Csv => self.csv_row(&mut line, &mut cell, batch, r),
                     WriteFormat::Json => self.json_row(&mut line, &mut cell, batch, r),
+                    _ => self.csv_row(&mut line, &mut cell, batch, r),
                 }
                 r += 1;
             }
@@ -246,7 +295,14 @@ impl FileWriter {
             .out
             .take()
             .ok_or_else(|| Error::Internal("file finished twice".into()))?;
-        let file = out.finish_write().map_err(|e| io_err(&self.tmp, e))?;
+        let file = match out {
+            Sink::Text(out) => out.finish_write().map_err(|e| io_err(&self.tmp, e))?,
+            #[cfg(feature = "arrow")]
+            Sink::Parquet(w) => w
+                .finish()?
+                .into_inner()
+                .map_err(|e| io_err(&self.tmp, e.into_error()))?,
+        };
         file.sync_all().map_err(|e| io_err(&self.tmp, e))?;
         drop(file);
         std::fs::rename(&self.tmp, &self.path).map_err(|e| io_err(&self.path, e))?;

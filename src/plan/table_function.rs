@@ -95,11 +95,16 @@ pub struct FileRead {
     pub filename: bool,
     /// Where rejected lines are written (a path the user named).
     pub reject_file: Option<PathBuf>,
+    /// The rows, where the files say (Parquet footers).
+    pub rows: Option<u64>,
 }
 
 impl FileRead {
     /// Rows expected: the files' size over the mean line length of the sample.
     pub fn estimated_rows(&self) -> u64 {
+        if let Some(rows) = self.rows {
+            return rows;
+        }
         let lines = memchr_count(&self.sample).max(1);
         let per_line = (self.sample.len() as u64 / lines).max(1);
         self.bytes / per_line

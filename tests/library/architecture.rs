@@ -12,21 +12,27 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "lib",
         &[
-            "sql", "exec", "plan", "import", "db", "index", "ingest", "storage", "ground",
+            "export", "sql", "exec", "plan", "import", "db", "index", "ingest", "arrow", "storage",
+            "ground",
         ],
+    ),
+    (
+        "export",
+        &["sql", "exec", "plan", "db", "arrow", "storage", "ground"],
     ),
     (
         "sql",
         &[
-            "exec", "plan", "import", "db", "index", "ingest", "storage", "ground",
+            "exec", "plan", "import", "db", "index", "ingest", "arrow", "storage", "ground",
         ],
     ),
-    ("import", &["db", "ingest", "storage", "ground"]),
+    ("import", &["db", "ingest", "arrow", "storage", "ground"]),
     ("db", &["storage", "ground"]),
-    ("exec", &["plan", "index", "ingest", "storage", "ground"]),
+    ("exec", &["plan", "index", "ingest", "arrow", "storage", "ground"]),
     ("plan", &["index", "storage", "ground"]),
     ("index", &["storage", "ground"]),
     ("ingest", &["ground"]),
+    ("arrow", &["ground"]),
     ("storage", &["ground"]),
     ("ground", &[]),
 ];

@@ -84,6 +84,27 @@ enum Command {
         /// Show only this table, down to its segments.
         table: Option<String>,
     },
+    /// Write a table as Parquet files, one directory per day
+    /// (`DIR/day=YYYY-MM-DD/part-N.parquet`) for Spark, Trino, Hive or DuckDB;
+    /// a second run writes only the days that changed.
+    Export {
+        /// The database directory.
+        db: PathBuf,
+        /// The table to export (it must have a time column).
+        table: String,
+        /// The export directory (created if missing; an existing one must hold an
+        /// earlier export of the same table, or nothing).
+        dir: PathBuf,
+        /// The file format.
+        #[arg(long, default_value = "parquet", value_parser = ["parquet"])]
+        format: String,
+        /// The Parquet codec: zstd, snappy, gzip, lz4_raw or uncompressed.
+        #[arg(long, default_value = "zstd")]
+        compression: String,
+        /// Rows per row group.
+        #[arg(long, default_value_t = 1 << 20)]
+        row_group_rows: usize,
+    },
     /// Merge small segments into full-size ones.
     Compact {
         /// The database directory.
@@ -179,6 +200,63 @@ fn print_table(out: &mut impl Write, t: &TableInfo, segments: bool) -> std::io::
     Ok(())
 }
 
+#[cfg(feature = "arrow")]
+fn export_cmd(
+    db: &std::path::Path,
+    table: &str,
+    dir: &std::path::Path,
+    compression: &str,
+    row_group_rows: usize,
+    out: &mut impl Write,
+) -> Result<()> {
+    use logdb::export::{export_parquet, ExportOptions};
+    if !db.is_dir() {
+        anyhow::bail!("{} is not a database directory", db.display());
+    }
+    let handle = logdb::Db::builder()
+        .read_only(true)
+        .open(db)
+        .with_context(|| format!("cannot open database {}", db.display()))?;
+    let compression = logdb::arrow::ParquetCompression::from_name(compression).with_context(|| {
+        format!("unknown compression '{compression}'; known: zstd, snappy, gzip, lz4_raw, uncompressed")
+    })?;
+    let options = ExportOptions {
+        compression,
+        row_group_rows: row_group_rows.max(1),
+        ..ExportOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let stats = export_parquet(&handle, table, dir, &options, &mut |line| {
+        eprintln!("{line}");
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "exported {table} to {}: {} days written ({} rows, {} files, {}), {} unchanged, {} removed in {:.2} s",
+        dir.display(),
+        stats.days_written,
+        stats.rows_written,
+        stats.files_written,
+        format_bytes(stats.bytes_written),
+        stats.days_unchanged,
+        stats.days_removed,
+        secs
+    )?;
+    Ok(())
+}
+
+#[cfg(not(feature = "arrow"))]
+fn export_cmd(
+    _: &std::path::Path,
+    _: &str,
+    _: &std::path::Path,
+    _: &str,
+    _: usize,
+    _: &mut impl Write,
+) -> Result<()> {
+    anyhow::bail!("this logdb was built without the `arrow` feature: it cannot write Parquet")
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
         return shell::run(cli.shell);
@@ -254,6 +332,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } else {
             ExitCode::FAILURE
         }),
+        Command::Export {
+            db,
+            table,
+            dir,
+            format: _,
+            compression,
+            row_group_rows,
+        } => {
+            export_cmd(&db, &table, &dir, &compression, row_group_rows, &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { db } => {
             if !db.is_dir() {
                 writeln!(out, "FAILED: {} is not a directory", db.display())?;

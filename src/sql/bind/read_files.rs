@@ -36,6 +36,8 @@ pub(super) const READERS: &[&str] = &[
     "read_json_auto",
     "read_ndjson",
     "read_ndjson_auto",
+    "read_parquet",
+    "parquet_scan",
 ];
 
 /// The formats `read_log(..., format := ...)` accepts besides `auto`.
@@ -63,6 +65,7 @@ impl Binder<'_> {
         let reader = match name.rsplit_once('.').map(|(_, ext)| ext) {
             Some("csv" | "tsv") => "read_csv",
             Some("json" | "jsonl" | "ndjson") => "read_json",
+            Some("parquet") => "read_parquet",
             _ => "read_log",
         };
         self.file_read(reader, path, Vec::new(), span)
@@ -79,6 +82,7 @@ impl Binder<'_> {
         let reader = match fname {
             "read_csv" | "read_csv_auto" => "read_csv",
             "read_json" | "read_json_auto" | "read_ndjson" | "read_ndjson_auto" => "read_json",
+            "read_parquet" | "parquet_scan" => "read_parquet",
             _ => "read_log",
         };
         let mut path = None;
@@ -166,6 +170,9 @@ impl Binder<'_> {
     ) -> Result<TableFunc> {
         if !self.options.allow_file_read {
             return Err(self.err(span, file_read_refused(reader)));
+        }
+        if reader == "read_parquet" {
+            return self.parquet_read(path, named, span);
         }
         let mut format = match reader {
             "read_csv" => "csv".to_string(),
@@ -345,7 +352,94 @@ impl Binder<'_> {
                 .collect(),
             filename,
             reject_file,
+            rows: None,
         }))
+    }
+
+    /// `read_parquet(path)`: the schema from the first file's footer, the row
+    /// count from every file's.
+    fn parquet_read(&self, path: &str, named: Vec<Named>, span: Span) -> Result<TableFunc> {
+        let mut filename = false;
+        for n in &named {
+            match n.name.as_str() {
+                "filename" => {
+                    filename = match &n.value {
+                        Value::Bool(b) => *b,
+                        Value::Int(i) => *i != 0,
+                        _ => {
+                            return Err(self.err(n.span, "read_parquet: filename takes true or false"))
+                        }
+                    }
+                }
+                // Reading the columns by name or by position gives the same here:
+                // every file must have the first file's columns.
+                "union_by_name" | "binary_as_string" => {}
+                other => {
+                    return Err(self.err(
+                        n.span,
+                        format!("read_parquet: unknown option '{other}'; known options: filename"),
+                    ))
+                }
+            }
+        }
+        let fail = |e: Error| self.err(span, format!("read_parquet: {e}"));
+        let inputs = expand_sources(&[Source::Path(PathBuf::from(path))]).map_err(fail)?;
+        let is_dir = std::path::Path::new(path).is_dir();
+        let files: Vec<PathBuf> = inputs
+            .into_iter()
+            .filter_map(|s| match s {
+                Source::Path(p) => Some(p),
+                Source::Stdin => None,
+            })
+            // A directory's Parquet files, not its other files (an export's manifest).
+            .filter(|p| !is_dir || p.extension().is_some_and(|e| e == "parquet"))
+            .collect();
+        if files.is_empty() {
+            return Err(self.err(span, format!("read_parquet: no files in '{path}'")));
+        }
+        self.parquet_files(path, files, filename, span)
+    }
+
+    #[cfg(feature = "arrow")]
+    fn parquet_files(
+        &self,
+        path: &str,
+        files: Vec<PathBuf>,
+        filename: bool,
+        span: Span,
+    ) -> Result<TableFunc> {
+        let fail = |e: Error| self.err(span, format!("read_parquet: {e}"));
+        let first = crate::arrow::ParquetFile::open(&files[0]).map_err(fail)?;
+        let mut rows = first.num_rows();
+        let mut bytes = 0;
+        for (i, f) in files.iter().enumerate() {
+            bytes += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+            if i > 0 {
+                rows += crate::arrow::ParquetFile::open(f).map_err(fail)?.num_rows();
+            }
+        }
+        Ok(TableFunc::ReadFile(FileRead {
+            function: "read_parquet",
+            pattern: path.to_string(),
+            files,
+            bytes,
+            format: "parquet".into(),
+            log_format: None,
+            delimiter: None,
+            sample: Vec::new(),
+            columns: first.columns().to_vec(),
+            filename,
+            reject_file: None,
+            rows: Some(rows),
+        }))
+    }
+
+    #[cfg(not(feature = "arrow"))]
+    fn parquet_files(&self, _: &str, _: Vec<PathBuf>, _: bool, span: Span) -> Result<TableFunc> {
+        Err(self.err(
+            span,
+            "read_parquet: this logdb was built without the `arrow` feature",
+        ))
     }
 }
 

@@ -453,7 +453,7 @@ fn source_query(db: &Db, copy: &Copy) -> Result<ast::Query> {
 
 fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     const KNOWN: &str = "FORMAT, HEADER, DELIMITER (SEP), QUOTE, ESCAPE, NULL, COMPRESSION, \
-                         OVERWRITE, OVERWRITE_OR_IGNORE";
+                         ROW_GROUP_SIZE, OVERWRITE, OVERWRITE_OR_IGNORE";
     let at = |msg: String| err_at(copy.path_span, copy.span, msg);
     if !options.allow_file_write {
         return Err(err_at(
@@ -463,10 +463,7 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
              started with --allow-file-write)",
         ));
     }
-    let mut w = WriteOptions {
-        compression: Compression::from_extension(&copy.path).unwrap_or(Compression::None),
-        ..WriteOptions::default()
-    };
+    let mut w = WriteOptions::default();
     // A format named by the extension, as DuckDB picks it.
     let bare = copy
         .path
@@ -475,22 +472,24 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
         .to_ascii_lowercase();
     if bare.ends_with(".json") || bare.ends_with(".jsonl") || bare.ends_with(".ndjson") {
         w.format = WriteFormat::Json;
+    } else if bare.ends_with(".parquet") {
+        w.format = WriteFormat::Parquet;
     }
     let mut overwrite = false;
+    let mut compression: Option<&CopyOption> = None;
+    let mut row_group_size: Option<&CopyOption> = None;
     for o in &copy.options {
         match o.name.as_str() {
             "FORMAT" => {
                 w.format = match text_option(o)?.to_ascii_lowercase().as_str() {
                     "csv" => WriteFormat::Csv,
                     "json" | "ndjson" | "jsonl" => WriteFormat::Json,
-                    "parquet" => {
-                        return Err(err_at(o.span, o.span, "not supported yet: FORMAT parquet"))
-                    }
+                    "parquet" => WriteFormat::Parquet,
                     other => {
                         return Err(err_at(
                             o.span,
                             o.span,
-                            format!("COPY: unknown FORMAT '{other}'; known: csv, json"),
+                            format!("COPY: unknown FORMAT '{other}'; known: csv, json, parquet"),
                         ))
                     }
                 }
@@ -500,21 +499,8 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
             "QUOTE" => w.quote = char_option(o)?,
             "ESCAPE" => w.escape = char_option(o)?,
             "NULL" | "NULLSTR" => w.null = text_option(o)?.to_string(),
-            "COMPRESSION" => {
-                w.compression = match text_option(o)?.to_ascii_lowercase().as_str() {
-                    "gzip" => Compression::Gzip,
-                    "zstd" => Compression::Zstd,
-                    "none" | "uncompressed" => Compression::None,
-                    "auto" => Compression::from_extension(&copy.path).unwrap_or(Compression::None),
-                    other => {
-                        return Err(err_at(
-                            o.span,
-                            o.span,
-                            format!("COPY: unknown COMPRESSION '{other}'; known: gzip, zstd, none"),
-                        ))
-                    }
-                }
-            }
+            "COMPRESSION" | "CODEC" => compression = Some(o),
+            "ROW_GROUP_SIZE" => row_group_size = Some(o),
             "OVERWRITE" | "OVERWRITE_OR_IGNORE" => overwrite = bool_option(o)?,
             "PARTITION_BY" | "PER_THREAD_OUTPUT" | "FILE_SIZE_BYTES" => {
                 return Err(err_at(
@@ -525,6 +511,29 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
             }
             _ => return Err(unknown_option(o, KNOWN)),
         }
+    }
+    if w.format == WriteFormat::Parquet {
+        parquet_options(&mut w, compression, row_group_size)?;
+    } else {
+        if let Some(o) = row_group_size {
+            return Err(err_at(o.span, o.span, "COPY: ROW_GROUP_SIZE is a Parquet option"));
+        }
+        w.compression = match compression {
+            None => Compression::from_extension(&copy.path).unwrap_or(Compression::None),
+            Some(o) => match text_option(o)?.to_ascii_lowercase().as_str() {
+                "gzip" => Compression::Gzip,
+                "zstd" => Compression::Zstd,
+                "none" | "uncompressed" => Compression::None,
+                "auto" => Compression::from_extension(&copy.path).unwrap_or(Compression::None),
+                other => {
+                    return Err(err_at(
+                        o.span,
+                        o.span,
+                        format!("COPY: unknown COMPRESSION '{other}'; known: gzip, zstd, none"),
+                    ))
+                }
+            },
+        };
     }
     if w.delimiter.is_empty() {
         return Err(at("COPY: DELIMITER must not be empty".into()));
@@ -559,6 +568,49 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     }
     let rows = writer.finish()?;
     Ok(results::count_result(rows))
+}
+
+/// The codec and row group size of a Parquet COPY.
+#[cfg(feature = "arrow")]
+fn parquet_options(
+    w: &mut WriteOptions,
+    compression: Option<&CopyOption>,
+    row_group_size: Option<&CopyOption>,
+) -> Result<()> {
+    use crate::arrow::ParquetCompression;
+    if let Some(o) = compression {
+        let name = text_option(o)?;
+        w.parquet.compression = ParquetCompression::from_name(name).ok_or_else(|| {
+            err_at(
+                o.span,
+                o.span,
+                format!(
+                    "COPY: unknown Parquet COMPRESSION '{name}'; known: snappy, zstd, gzip, \
+                     lz4_raw, uncompressed"
+                ),
+            )
+        })?;
+    }
+    if let Some(o) = row_group_size {
+        w.parquet.row_group_rows = o
+            .value
+            .text()
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+        .ok_or_else(|| err_at(o.span, o.span, "COPY: ROW_GROUP_SIZE takes a positive number of rows"))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "arrow"))]
+fn parquet_options(
+    _: &mut WriteOptions,
+    _: Option<&CopyOption>,
+    _: Option<&CopyOption>,
+) -> Result<()> {
+    Err(Error::InvalidInput(
+        "this logdb was built without the `arrow` feature: Parquet cannot be written".into(),
+    ))
 }
 
 fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {

@@ -1,0 +1,147 @@
+//! Reading a Parquet file as logdb batches with arrow-rs: its footer once (the
+//! schema, mapped by `convert.rs`, and the row groups), then any row group on
+//! its own, so that several threads can decode one file.
+//!
+//! Damaged files give an error naming the file (and the row group, once
+//! decoding started). The decoder runs under `catch_unwind`: a file that makes
+//! it panic is reported as unreadable instead of taking the process down.
+
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+
+use crate::column::Batch;
+use crate::error::{Error, Result};
+use crate::schema::DataType;
+
+/// An open Parquet file: its footer, read and checked.
+#[derive(Clone)]
+pub struct ParquetFile {
+    path: PathBuf,
+    metadata: ArrowReaderMetadata,
+    columns: Vec<(String, DataType)>,
+}
+
+impl std::fmt::Debug for ParquetFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ParquetFile({})", self.path.display())
+    }
+}
+
+fn unreadable(path: &Path, detail: impl std::fmt::Display) -> Error {
+    Error::InvalidInput(format!(
+        "{}: not a readable Parquet file: {detail}",
+        path.display()
+    ))
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the decoder failed".into())
+}
+
+impl ParquetFile {
+    /// Reads the footer of the file at `path`.
+    pub fn open(path: &Path) -> Result<ParquetFile> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let metadata = catch_unwind(AssertUnwindSafe(|| {
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        }))
+        .map_err(|p| unreadable(path, panic_text(p.as_ref())))?
+        .map_err(|e| unreadable(path, e))?;
+        let columns = super::convert::logdb_columns(metadata.schema())
+            .map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))?;
+        Ok(ParquetFile {
+            path: path.to_path_buf(),
+            metadata,
+            columns,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The columns the file is read as.
+    pub fn columns(&self) -> &[(String, DataType)] {
+        &self.columns
+    }
+
+    /// Rows, by the footer.
+    pub fn num_rows(&self) -> u64 {
+        self.metadata.metadata().file_metadata().num_rows().max(0) as u64
+    }
+
+    pub fn row_groups(&self) -> usize {
+        self.metadata.metadata().num_row_groups()
+    }
+
+    /// The rows of row group `rg` in batches of at most `batch_rows`.
+    pub fn read_row_group(&self, rg: usize, batch_rows: usize) -> Result<RowGroupReader> {
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let reader = catch_unwind(AssertUnwindSafe(|| {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+                .with_row_groups(vec![rg])
+                .with_batch_size(batch_rows.max(1))
+                .build()
+        }))
+        .map_err(|p| unreadable(&self.path, panic_text(p.as_ref())))?
+        .map_err(|e| unreadable(&self.path, format!("row group {rg}: {e}")))?;
+        Ok(RowGroupReader {
+            file: self.clone(),
+            rg,
+            reader: Some(reader),
+        })
+    }
+}
+
+/// The batches of one row group.
+pub struct RowGroupReader {
+    file: ParquetFile,
+    rg: usize,
+    reader: Option<ParquetRecordBatchReader>,
+}
+
+impl Iterator for RowGroupReader {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        let reader = self.reader.as_mut()?;
+        let path = &self.file.path;
+        let rg = self.rg;
+        let next = match catch_unwind(AssertUnwindSafe(|| reader.next())) {
+            Ok(next) => next,
+            Err(p) => {
+                self.reader = None;
+                return Some(Err(unreadable(
+                    path,
+                    format!("row group {rg}: {}", panic_text(p.as_ref())),
+                )));
+            }
+        };
+        let rb = match next? {
+            Ok(rb) => rb,
+            Err(e) => {
+                self.reader = None;
+                return Some(Err(unreadable(path, format!("row group {rg}: {e}"))));
+            }
+        };
+        let types: Vec<DataType> = self.file.columns.iter().map(|(_, t)| *t).collect();
+        let columns = &self.file.columns;
+        let what = |c: usize| {
+            format!(
+                "{}: row group {rg}, column '{}'",
+                path.display(),
+                columns[c].0
+            )
+        };
+        Some(super::convert::from_arrays(rb.columns(), &types, &what))
+    }
+}

@@ -1,0 +1,233 @@
+//! The rows of Parquet files for `read_parquet` and `FROM 'x.parquet'`: a
+//! [`BatchSource`] that decodes row groups on the query's threads and hands the
+//! batches out in file and row-group order.
+//!
+//! Each row group is a task. A worker takes the next task, announces it with a
+//! bounded channel of its own, and fills that channel with the row group's
+//! batches; [`ParquetSource::next_batch`] drains the tasks' channels in task
+//! order. Memory stays at a few batches per thread whatever the files' size, and
+//! a LIMIT that stops asking stops the decoding (the workers end when the source
+//! is dropped).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam::channel::{bounded, Receiver, Sender};
+
+use super::table_function::{BatchSource, BATCH_ROWS};
+use super::ExecOptions;
+use crate::arrow::ParquetFile;
+use crate::column::{Batch, Column, ColumnData, StringVec};
+use crate::error::{Error, Result};
+use crate::plan::FileRead;
+
+/// One row group of one file.
+struct Task {
+    file: usize,
+    row_group: usize,
+}
+
+type Batches = Receiver<Result<Batch>>;
+
+/// A running read of a [`FileRead`] over Parquet files.
+pub struct ParquetSource {
+    names: Vec<String>,
+    filename: bool,
+    tasks: Vec<Task>,
+    started: Option<Receiver<(usize, Batches)>>,
+    waiting: BTreeMap<usize, Batches>,
+    next_task: usize,
+    current: Option<Batches>,
+    /// A batch not yet handed out in full: its rows from `offset` on.
+    pending: Option<(Batch, usize)>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl ParquetSource {
+    /// Opens every file's footer (each must have the columns the query was
+    /// bound with) and starts the decoding threads.
+    pub fn open(read: &FileRead, opts: &ExecOptions) -> Result<ParquetSource> {
+        let mut files = Vec::with_capacity(read.files.len());
+        let mut tasks = Vec::new();
+        let bound = &read.columns;
+        for (i, path) in read.files.iter().enumerate() {
+            let file = ParquetFile::open(path)?;
+            if file.columns() != bound.as_slice() {
+                return Err(Error::InvalidInput(format!(
+                    "read_parquet: {} has the columns ({}), unlike the first file's ({})",
+                    path.display(),
+                    describe(file.columns()),
+                    describe(bound),
+                )));
+            }
+            tasks.extend((0..file.row_groups()).map(|rg| Task {
+                file: i,
+                row_group: rg,
+            }));
+            files.push(file);
+        }
+        let threads = opts.threads.clamp(1, tasks.len().max(1));
+        let (started_tx, started_rx) = bounded(threads * 2);
+        let next = Arc::new(AtomicUsize::new(0));
+        let files = Arc::new(files);
+        let plan: Arc<Vec<(usize, usize)>> =
+            Arc::new(tasks.iter().map(|t| (t.file, t.row_group)).collect());
+        let mut handles = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (files, plan, next, tx) =
+                (files.clone(), plan.clone(), next.clone(), started_tx.clone());
+            let h = std::thread::Builder::new()
+                .name("read-parquet".into())
+                .spawn(move || decode(&files, &plan, &next, &tx))
+                .map_err(|e| Error::Internal(format!("cannot start a Parquet thread: {e}")))?;
+            handles.push(h);
+        }
+        Ok(ParquetSource {
+            names: read.files.iter().map(|p| p.display().to_string()).collect(),
+            filename: read.filename,
+            tasks,
+            started: Some(started_rx),
+            waiting: BTreeMap::new(),
+            next_task: 0,
+            current: None,
+            pending: None,
+            threads: handles,
+        })
+    }
+
+    /// The channel of the next task in order, or `None` when all are done.
+    fn next_channel(&mut self) -> Result<Option<Batches>> {
+        if self.next_task >= self.tasks.len() {
+            return Ok(None);
+        }
+        loop {
+            if let Some(rx) = self.waiting.remove(&self.next_task) {
+                self.next_task += 1;
+                return Ok(Some(rx));
+            }
+            let started = self.started.as_ref().ok_or_else(|| {
+                Error::Internal("read_parquet: the decoding threads ended early".into())
+            })?;
+            match started.recv() {
+                Ok((k, rx)) => {
+                    self.waiting.insert(k, rx);
+                }
+                Err(_) => {
+                    return Err(Error::Internal(format!(
+                        "read_parquet: row group task {} never started",
+                        self.next_task
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Rows `offset..offset + n` of `batch`, with the filename column if asked.
+    fn slice(&self, batch: &Batch, offset: usize, n: usize) -> Batch {
+        let mut out = if offset == 0 && n == batch.num_rows() {
+            batch.clone()
+        } else {
+            let rows: Vec<u32> = (offset as u32..(offset + n) as u32).collect();
+            batch.take(&rows)
+        };
+        if self.filename {
+            let file = self.tasks[self.next_task - 1].file;
+            let name = &self.names[file];
+            let mut v = StringVec::with_capacity(n, name.len() * n);
+            for _ in 0..n {
+                v.push(name);
+            }
+            out.columns.push(Column::new(ColumnData::Utf8(v)));
+        }
+        out
+    }
+}
+
+fn describe(columns: &[(String, crate::schema::DataType)]) -> String {
+    columns
+        .iter()
+        .map(|(n, t)| format!("{n} {t}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A decoding thread: takes tasks in order until none is left or the source is
+/// gone.
+fn decode(
+    files: &[ParquetFile],
+    plan: &[(usize, usize)],
+    next: &AtomicUsize,
+    started: &Sender<(usize, Batches)>,
+) {
+    loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&(file, rg)) = plan.get(k) else {
+            return;
+        };
+        let (tx, rx) = bounded(2);
+        if started.send((k, rx)).is_err() {
+            return;
+        }
+        match files[file].read_row_group(rg, BATCH_ROWS) {
+            Ok(reader) => {
+                for batch in reader {
+                    let failed = batch.is_err();
+                    if tx.send(batch).is_err() || failed {
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    }
+}
+
+impl BatchSource for ParquetSource {
+    fn next_batch(&mut self, max_rows: usize) -> Result<Option<Batch>> {
+        loop {
+            if let Some((batch, offset)) = self.pending.take() {
+                let n = (batch.num_rows() - offset).min(max_rows);
+                let out = self.slice(&batch, offset, n);
+                if offset + n < batch.num_rows() {
+                    self.pending = Some((batch, offset + n));
+                }
+                return Ok(Some(out));
+            }
+            if self.current.is_none() {
+                match self.next_channel()? {
+                    Some(rx) => self.current = Some(rx),
+                    None => return Ok(None),
+                }
+            }
+            let Some(rx) = self.current.as_ref() else {
+                continue;
+            };
+            match rx.recv() {
+                Ok(batch) => {
+                    let batch = batch?;
+                    if batch.num_rows() > 0 {
+                        self.pending = Some((batch, 0));
+                    }
+                }
+                // The row group is done.
+                Err(_) => self.current = None,
+            }
+        }
+    }
+}
+
+impl Drop for ParquetSource {
+    fn drop(&mut self) {
+        // Closing the channels ends the workers: their next send fails.
+        self.started = None;
+        self.current = None;
+        self.waiting.clear();
+        for h in self.threads.drain(..) {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! `logdb export`: a table as Parquet files in a Hive-partitioned directory,
+//! `DIR/day=YYYY-MM-DD/part-N.parquet`, that Spark, Trino, Hive and DuckDB read
+//! as they are. See spec/export.md.
+//!
+//! The export is incremental. `DIR/_logdb_export.json` (engines skip names
+//! starting with `_`) records, per day, a fingerprint of the segments the day's
+//! files were written from and the files themselves. A run writes only the days
+//! whose segments changed since (new rows, a compaction, a retention), removes
+//! the files of days the table no longer has, and rewrites the manifest after
+//! every day, so a run that was killed resumes where it stopped and a run with
+//! nothing new writes nothing.
+//!
+//! A day's file is written under a hidden name (`.part-N.parquet.tmp`, which
+//! engines skip), synced, and renamed over `part-N.parquet`: a reader sees the
+//! old file or the new one, never half of one. Nothing outside `DIR` is
+//! written or removed, and inside it only the files the manifest or this
+//! layout names.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::arrow::{ParquetCompression, ParquetOptions, ParquetWriter};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::exec::{ExecOptions, QueryStream};
+use crate::storage::manifest::Granularity;
+use crate::time::MICROS_PER_DAY;
+
+/// The manifest's name inside the export directory.
+pub const MANIFEST: &str = "_logdb_export.json";
+const LOCK: &str = "_logdb_export.lock";
+const MANIFEST_VERSION: u32 = 1;
+
+/// How an export is written.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// The Parquet codec (zstd by default: every engine named above reads it,
+    /// and it is a third smaller than snappy on log columns).
+    pub compression: ParquetCompression,
+    /// Rows per row group.
+    pub row_group_rows: usize,
+    /// Rows per file: a bigger day is split into `part-0`, `part-1`, ...
+    pub rows_per_file: u64,
+    /// The settings the day queries run with (threads, memory limit, cancel).
+    pub exec: ExecOptions,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            compression: ParquetCompression::Zstd,
+            row_group_rows: ParquetOptions::default().row_group_rows,
+            rows_per_file: 16 << 20,
+            exec: ExecOptions::default(),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportStats {
+    /// Days written (new or changed).
+    pub days_written: usize,
+    /// Days whose files were already up to date.
+    pub days_unchanged: usize,
+    /// Days the table no longer has, whose files were removed.
+    pub days_removed: usize,
+    pub files_written: usize,
+    pub rows_written: u64,
+    pub bytes_written: u64,
+}
+
+/// The export manifest.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    version: u32,
+    table: String,
+    /// `name TYPE` per column: a change of schema rewrites every day.
+    columns: Vec<String>,
+    days: BTreeMap<String, DayEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct DayEntry {
+    fingerprint: String,
+    /// Paths relative to the export directory.
+    files: Vec<String>,
+    rows: u64,
+    bytes: u64,
+}
+
+/// One day of the table: its start and its segments' fingerprint.
+struct Day {
+    key: String,
+    start: i64,
+    fingerprint: String,
+}
+
+/// Exports `table` of `db` into `dir` (created if missing), calling `progress`
+/// with a line per day written or removed.
+pub fn export_parquet(
+    db: &Db,
+    table: &str,
+    dir: &Path,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ExportStats> {
+    let snapshot = db.snapshot()?;
+    let entry = snapshot.table(table)?;
+    let schema = entry.schema.clone();
+    let Some(time_column) = schema.time_column.clone() else {
+        return Err(Error::InvalidInput(format!(
+            "export: table '{table}' has no time column; an export is partitioned by day of it"
+        )));
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let _lock = lock(dir)?;
+    let columns: Vec<String> = schema
+        .fields
+        .iter()
+        .map(|f| format!("{} {}", f.name, f.data_type))
+        .collect();
+    let mut manifest = read_manifest(dir)?;
+    if !manifest.table.is_empty() && manifest.table != table {
+        return Err(Error::InvalidInput(format!(
+            "export: {} holds an export of table '{}', not '{table}'",
+            dir.display(),
+            manifest.table
+        )));
+    }
+    if manifest.columns != columns {
+        // A new schema: every day is written again.
+        for d in manifest.days.values_mut() {
+            d.fingerprint.clear();
+        }
+    }
+    manifest.version = MANIFEST_VERSION;
+    manifest.table = table.to_string();
+    manifest.columns = columns;
+
+    let days = days_of(entry);
+    let mut stats = ExportStats::default();
+    // Days gone from the table (retention): their files go too.
+    let live: std::collections::BTreeSet<&str> = days.iter().map(|d| d.key.as_str()).collect();
+    let gone: Vec<String> = manifest
+        .days
+        .keys()
+        .filter(|k| !live.contains(k.as_str()))
+        .cloned()
+        .collect();
+    for key in gone {
+        if let Some(old) = manifest.days.remove(&key) {
+            for f in &old.files {
+                remove_if_present(&dir.join(f))?;
+            }
+            let _ = std::fs::remove_dir(dir.join(day_dir(&key)));
+            sync_dir(dir)?;
+            write_manifest(dir, &manifest)?;
+            stats.days_removed += 1;
+            progress(&format!("{key}: removed (no longer in the table)"));
+        }
+    }
+
+    let column_names: Vec<String> = schema.fields.iter().map(|f| f.name.clone()).collect();
+    for day in &days {
+        if manifest
+            .days
+            .get(&day.key)
+            .is_some_and(|d| d.fingerprint == day.fingerprint)
+        {
+            stats.days_unchanged += 1;
+            continue;
+        }
+        options.exec.check_cancel()?;
+        let old = manifest.days.get(&day.key).cloned();
+        let written = write_day(
+            &snapshot,
+            table,
+            &time_column,
+            &column_names,
+            day,
+            dir,
+            options,
+        )?;
+        // Parts of the old export beyond the new ones.
+        if let Some(old) = old {
+            for f in old.files.iter().filter(|f| !written.files.contains(f)) {
+                remove_if_present(&dir.join(f))?;
+            }
+        }
+        sync_dir(&dir.join(day_dir(&day.key)))?;
+        stats.days_written += 1;
+        stats.files_written += written.files.len();
+        stats.rows_written += written.rows;
+        stats.bytes_written += written.bytes;
+        progress(&format!(
+            "{}: {} rows, {} file(s), {}",
+            day.key,
+            written.rows,
+            written.files.len(),
+            crate::value::format_bytes(written.bytes)
+        ));
+        manifest.days.insert(day.key.clone(), written);
+        write_manifest(dir, &manifest)?;
+    }
+    if stats.days_written == 0 && stats.days_removed == 0 {
+        // Nothing changed; the manifest is written once so that a first export of
+        // an empty table leaves one.
+        if !dir.join(MANIFEST).exists() {
+            write_manifest(dir, &manifest)?;
+        }
+    }
+    Ok(stats)
+}
+
+fn day_dir(key: &str) -> String {
+    format!("day={key}")
+}
+
+/// The table's days, in order, each with a fingerprint of its segments (file
+/// and footer checksum of each, in manifest order).
+fn days_of(entry: &crate::storage::manifest::TableEntry) -> Vec<Day> {
+    let mut by_day: BTreeMap<i64, String> = BTreeMap::new();
+    for p in &entry.partitions {
+        if p.granularity == Granularity::All || p.segments.is_empty() {
+            continue;
+        }
+        let start = p.start.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY;
+        let text = by_day.entry(start).or_default();
+        for s in &p.segments {
+            text.push_str(&format!("{}:{:08x};", s.file, s.footer_crc));
+        }
+    }
+    by_day
+        .into_iter()
+        .map(|(start, text)| Day {
+            key: crate::time::format_date(start),
+            start,
+            fingerprint: format!("{:016x}", fnv1a(text.as_bytes())),
+        })
+        .collect()
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Writes one day's rows as `part-N.parquet` files.
+#[allow(clippy::too_many_arguments)]
+fn write_day(
+    snapshot: &crate::db::Snapshot,
+    table: &str,
+    time_column: &str,
+    columns: &[String],
+    day: &Day,
+    dir: &Path,
+    options: &ExportOptions,
+) -> Result<DayEntry> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {tc} >= TIMESTAMP '{}' AND {tc} < TIMESTAMP '{}'",
+        columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
+        quote(table),
+        crate::time::format_timestamp(day.start),
+        crate::time::format_timestamp(day.start + MICROS_PER_DAY),
+        tc = quote(time_column),
+    );
+    let query = crate::sql::parse(&sql)?;
+    let plan = crate::sql::plan_query_with(snapshot, &query, &options.exec)?;
+    let mut stream = QueryStream::start(snapshot.clone(), plan, options.exec.clone())?;
+    let types = stream.columns().to_vec();
+    let sub = day_dir(&day.key);
+    let day_path = dir.join(&sub);
+    std::fs::create_dir_all(&day_path).map_err(|e| Error::io(&day_path, e))?;
+    let parquet = ParquetOptions {
+        compression: options.compression,
+        row_group_rows: options.row_group_rows,
+    };
+    let mut entry = DayEntry {
+        fingerprint: day.fingerprint.clone(),
+        files: Vec::new(),
+        rows: 0,
+        bytes: 0,
+    };
+    let mut part: Option<Part> = None;
+    while let Some(batch) = stream.next_batch() {
+        let batch = batch?;
+        options.exec.check_cancel()?;
+        if part.as_ref().is_some_and(|p| p.rows >= options.rows_per_file) {
+            if let Some(p) = part.take() {
+                finish_part(p, &sub, &mut entry)?;
+            }
+        }
+        if part.is_none() {
+            let n = entry.files.len();
+            part = Some(Part::create(&day_path, n, &types, &parquet)?);
+        }
+        if let Some(p) = part.as_mut() {
+            p.writer.write(&batch)?;
+            p.rows += batch.num_rows() as u64;
+        }
+    }
+    if let Some(p) = part.take() {
+        finish_part(p, &sub, &mut entry)?;
+    }
+    if entry.files.is_empty() {
+        // A day whose rows were all deleted still gets a file: the export has
+        // every day the table has, and an empty Parquet file reads as no rows.
+        let p = Part::create(&day_path, 0, &types, &parquet)?;
+        finish_part(p, &sub, &mut entry)?;
+    }
+    Ok(entry)
+}
+
+/// A file being written under its hidden name.
+struct Part {
+    tmp: PathBuf,
+    path: PathBuf,
+    name: String,
+    writer: ParquetWriter<BufWriter<File>>,
+    rows: u64,
+}
+
+impl Part {
+    fn create(
+        day_path: &Path,
+        n: usize,
+        types: &[(String, crate::schema::DataType)],
+        options: &ParquetOptions,
+    ) -> Result<Part> {
+        let name = format!("part-{n}.parquet");
+        let tmp = day_path.join(format!(".{name}.tmp"));
+        let path = day_path.join(&name);
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file), &path, types, options)?;
+        Ok(Part {
+            tmp,
+            path,
+            name,
+            writer,
+            rows: 0,
+        })
+    }
+}
+
+fn finish_part(p: Part, sub: &str, entry: &mut DayEntry) -> Result<()> {
+    let file = p
+        .writer
+        .finish()?
+        .into_inner()
+        .map_err(|e| Error::io(&p.tmp, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(&p.tmp, e))?;
+    let bytes = file.metadata().map_err(|e| Error::io(&p.tmp, e))?.len();
+    drop(file);
+    std::fs::rename(&p.tmp, &p.path).map_err(|e| Error::io(&p.path, e))?;
+    entry.files.push(format!("{sub}/{}", p.name));
+    entry.rows += p.rows;
+    entry.bytes += bytes;
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A directory with other things in it is not an export to add to.
+            let foreign = std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .filter_map(|e| e.ok())
+                .any(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    !(name.starts_with("day=") || name == LOCK || name.starts_with('.'))
+                });
+            if foreign {
+                return Err(Error::InvalidInput(format!(
+                    "export: {} is not empty and holds no {MANIFEST}; export into a new \
+                     or empty directory",
+                    dir.display()
+                )));
+            }
+            return Ok(Manifest::default());
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let m: Manifest = serde_json::from_str(&text)
+        .map_err(|e| Error::corrupt(&path, format!("not an export manifest: {e}")))?;
+    if m.version > MANIFEST_VERSION {
+        return Err(Error::IncompatibleVersion {
+            path,
+            found: m.version,
+            supported: MANIFEST_VERSION,
+        });
+    }
+    // Paths in it are only ever `day=.../part-N.parquet`: a manifest edited to
+    // name other files must not make an export remove them.
+    for d in m.days.values() {
+        for f in &d.files {
+            let ok = f.split_once('/').is_some_and(|(a, b)| {
+                a.starts_with("day=")
+                    && !a.contains("..")
+                    && b.starts_with("part-")
+                    && b.ends_with(".parquet")
+                    && !b.contains('/')
+            });
+            if !ok {
+                return Err(Error::corrupt(&path, format!("unexpected file name '{f}'")));
+            }
+        }
+    }
+    Ok(m)
+}
+
+fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
+    let path = dir.join(MANIFEST);
+    let tmp = dir.join(format!(".{MANIFEST}.tmp"));
+    let text = serde_json::to_string_pretty(m)
+        .map_err(|e| Error::Internal(format!("export manifest: {e}")))?;
+    {
+        use std::io::Write;
+        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    sync_dir(dir)
+}
+
+/// Holds `DIR/_logdb_export.lock` exclusively while the export runs: two
+/// exports into one directory would overwrite each other's files.
+fn lock(dir: &Path) -> Result<File> {
+    use std::os::fd::AsRawFd;
+    let path = dir.join(LOCK);
+    let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+    // SAFETY: flock on a descriptor this function owns.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        return Err(Error::Locked {
+            path: dir.to_path_buf(),
+            detail: "another export into this directory is running".into(),
+        });
+    }
+    Ok(f)
+}
