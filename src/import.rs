@@ -189,7 +189,7 @@ fn resolve_format(
 
 /// A table name from an input's file name: the part before the first dot, in
 /// lowercase letters, digits and `_` (`Users 2024.csv` -> `users_2024`).
-fn table_name_from(input: &str) -> Option<String> {
+pub(crate) fn table_name_from(input: &str) -> Option<String> {
     let file = Path::new(input).file_name()?.to_string_lossy().into_owned();
     let stem = file.split('.').next().unwrap_or_default();
     let mut name = String::new();

@@ -24,6 +24,8 @@
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+#[cfg(feature = "arrow")]
+pub mod arrow_import;
 pub mod column;
 pub mod db;
 pub mod error;

@@ -247,7 +247,8 @@ pub fn from_array(array: &dyn Array, ty: DataType) -> std::result::Result<Column
                 let Some(v) = x.checked_mul(mul) else {
                     return Err(format!("timestamp {x} at row {i} is out of range"));
                 };
-                out.push(v.div_euclid(div));
+                // Truncated toward zero, as DuckDB converts nanoseconds.
+                out.push(v / div);
             }
             ints(out)
         }
@@ -284,6 +285,22 @@ pub fn from_array(array: &dyn Array, ty: DataType) -> std::result::Result<Column
         }
         other => Err(format!("type {other} cannot be read yet")),
     }?;
+    let data = match (data, ty) {
+        // IP addresses come back from Parquet as text (spec/export.md).
+        (ColumnData::Utf8(v), DataType::Ip) => {
+            let mut out = Vec::with_capacity(v.len());
+            for (i, s) in v.iter().enumerate() {
+                let valid = validity.as_ref().is_none_or(|b| b.get(i));
+                match crate::ip::parse(s) {
+                    Some(ip) => out.push(ip),
+                    None if !valid => out.push(0),
+                    None => return Err(format!("'{s}' at row {i} is not an IP address")),
+                }
+            }
+            ColumnData::Ip(out)
+        }
+        (data, _) => data,
+    };
     let expected = ty.physical();
     if data.physical() != expected {
         return Err(format!("an Arrow {} column cannot be read as {ty}", array.data_type()));

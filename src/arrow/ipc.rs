@@ -43,6 +43,11 @@ impl<W: Write> IpcStreamWriter<W> {
         self.inner.write(&rb).map_err(ipc_error)
     }
 
+    /// The sink (to take what was written so far out of a buffer).
+    pub fn get_mut(&mut self) -> &mut W {
+        self.inner.get_mut()
+    }
+
     /// Writes the end-of-stream marker; gives the sink back.
     pub fn finish(self) -> Result<W> {
         let mut inner = self.inner;

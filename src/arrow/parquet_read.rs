@@ -15,6 +15,8 @@ use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder,
 };
 
+use arrow_array::RecordBatch;
+
 use crate::column::Batch;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
@@ -83,8 +85,20 @@ impl ParquetFile {
         self.metadata.metadata().num_row_groups()
     }
 
-    /// The rows of row group `rg` in batches of at most `batch_rows`.
+    /// The rows of row group `rg` as logdb batches of at most `batch_rows`.
     pub fn read_row_group(&self, rg: usize, batch_rows: usize) -> Result<RowGroupReader> {
+        Ok(RowGroupReader {
+            inner: self.record_batches_sized(rg, batch_rows)?,
+            types: self.columns.iter().map(|(_, t)| *t).collect(),
+        })
+    }
+
+    /// The rows of row group `rg` as Arrow record batches (in the file's types).
+    pub fn record_batches(&self, rg: usize) -> Result<RecordBatches> {
+        self.record_batches_sized(rg, 64 * 1024)
+    }
+
+    fn record_batches_sized(&self, rg: usize, batch_rows: usize) -> Result<RecordBatches> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let reader = catch_unwind(AssertUnwindSafe(|| {
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
@@ -94,7 +108,7 @@ impl ParquetFile {
         }))
         .map_err(|p| unreadable(&self.path, panic_text(p.as_ref())))?
         .map_err(|e| unreadable(&self.path, format!("row group {rg}: {e}")))?;
-        Ok(RowGroupReader {
+        Ok(RecordBatches {
             file: self.clone(),
             rg,
             reader: Some(reader),
@@ -102,17 +116,17 @@ impl ParquetFile {
     }
 }
 
-/// The batches of one row group.
-pub struct RowGroupReader {
+/// The Arrow record batches of one row group.
+pub struct RecordBatches {
     file: ParquetFile,
     rg: usize,
     reader: Option<ParquetRecordBatchReader>,
 }
 
-impl Iterator for RowGroupReader {
-    type Item = Result<Batch>;
+impl Iterator for RecordBatches {
+    type Item = Result<RecordBatch>;
 
-    fn next(&mut self) -> Option<Result<Batch>> {
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
         let reader = self.reader.as_mut()?;
         let path = &self.file.path;
         let rg = self.rg;
@@ -126,22 +140,39 @@ impl Iterator for RowGroupReader {
                 )));
             }
         };
-        let rb = match next? {
-            Ok(rb) => rb,
+        match next? {
+            Ok(rb) => Some(Ok(rb)),
             Err(e) => {
                 self.reader = None;
-                return Some(Err(unreadable(path, format!("row group {rg}: {e}"))));
+                Some(Err(unreadable(path, format!("row group {rg}: {e}"))))
             }
+        }
+    }
+}
+
+/// The batches of one row group, as logdb batches of the file's columns.
+pub struct RowGroupReader {
+    inner: RecordBatches,
+    types: Vec<DataType>,
+}
+
+impl Iterator for RowGroupReader {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        let rb = match self.inner.next()? {
+            Ok(rb) => rb,
+            Err(e) => return Some(Err(e)),
         };
-        let types: Vec<DataType> = self.file.columns.iter().map(|(_, t)| *t).collect();
-        let columns = &self.file.columns;
+        let file = &self.inner.file;
+        let rg = self.inner.rg;
         let what = |c: usize| {
             format!(
                 "{}: row group {rg}, column '{}'",
-                path.display(),
-                columns[c].0
+                file.path.display(),
+                file.columns[c].0
             )
         };
-        Some(super::convert::from_arrays(rb.columns(), &types, &what))
+        Some(super::convert::from_arrays(rb.columns(), &self.types, &what))
     }
 }

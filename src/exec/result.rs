@@ -43,6 +43,36 @@ impl QueryResult {
         self.batches.iter().map(Batch::num_rows).sum()
     }
 
+    /// The Arrow schema of this result (types as spec/export.md gives them:
+    /// TIMESTAMP as `Timestamp(Microsecond, "UTC")`, IP as text, ...).
+    #[cfg(feature = "arrow")]
+    pub fn arrow_schema(&self) -> crate::arrow::ArrowSchemaRef {
+        crate::arrow::arrow_schema(&self.columns)
+    }
+
+    /// The rows as Arrow record batches, one per result batch.
+    ///
+    /// ```
+    /// # fn main() -> logdb::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let db = logdb::Db::open(dir.path())?;
+    /// let result = db.query("SELECT 1 AS one, 'a' AS s")?;
+    /// let batches = result.to_arrow()?;
+    /// assert_eq!(batches[0].num_rows(), 1);
+    /// assert_eq!(batches[0].schema().field(1).name(), "s");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "arrow")]
+    pub fn to_arrow(&self) -> Result<Vec<crate::arrow::RecordBatch>> {
+        let schema = self.arrow_schema();
+        let types: Vec<DataType> = self.columns.iter().map(|(_, t)| *t).collect();
+        self.batches
+            .iter()
+            .map(|b| crate::arrow::to_record_batch(&schema, &types, b))
+            .collect()
+    }
+
     /// All rows as values (timestamps as `Value::Int` micros, IPs as `Value::Ip`).
     pub fn rows(&self) -> Vec<Vec<Value>> {
         let mut out = Vec::with_capacity(self.num_rows());

@@ -227,7 +227,7 @@ pub fn parser_for(format: &str, options: &ParserOptions) -> Result<Box<dyn LogPa
 }
 
 /// The schema of a log table: canonical columns, then `extra`.
-pub(crate) fn log_schema(extra: Vec<Field>) -> TableSchema {
+pub fn log_schema(extra: Vec<Field>) -> TableSchema {
     let mut fields: Vec<Field> = CANONICAL_COLUMNS
         .iter()
         .map(|&(name, t)| {

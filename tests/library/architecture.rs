@@ -12,7 +12,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "lib",
         &[
-            "export", "sql", "exec", "plan", "import", "db", "index", "ingest", "arrow", "storage",
+            "export", "arrow_import", "sql", "exec", "plan", "import", "db", "index", "ingest", "arrow", "storage",
             "ground",
         ],
     ),
@@ -25,6 +25,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "exec", "plan", "import", "db", "index", "ingest", "arrow", "storage", "ground",
         ],
+    ),
+    (
+        "arrow_import",
+        &["import", "db", "ingest", "arrow", "storage", "ground"],
     ),
     ("import", &["db", "ingest", "arrow", "storage", "ground"]),
     ("db", &["storage", "ground"]),

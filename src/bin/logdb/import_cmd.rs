@@ -291,7 +291,15 @@ pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> 
     let mut obs = CliObserver::new(args.reject_file.as_ref(), !args.quiet)?;
     obs.report_commits = args.report_commits;
     let start = Instant::now();
+    let parquet = args.format == "parquet"
+        || (args.format == "auto"
+            && !args.inputs.is_empty()
+            && args
+                .inputs
+                .iter()
+                .all(|i| i.to_ascii_lowercase().ends_with(".parquet")));
     let result = match &args.follow {
+        _ if parquet => import_parquet(db, &sources, args, &mut obs),
         Some(path) => {
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let flag = stop.clone();
@@ -310,6 +318,48 @@ pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> 
         writeln!(out, "error: {e}")?;
     }
     Ok(stats.file_errors.is_empty())
+}
+
+/// `import --format parquet` (or `.parquet` inputs with `--format auto`).
+#[cfg(feature = "arrow")]
+fn import_parquet(
+    db: &Db,
+    sources: &[Source],
+    args: &ImportArgs,
+    obs: &mut CliObserver,
+) -> logdb::Result<logdb::ImportStats> {
+    if args.follow.is_some() || sources.iter().any(|s| matches!(s, Source::Stdin)) {
+        return Err(logdb::Error::InvalidInput(
+            "Parquet is read from files (not stdin or --follow)".into(),
+        ));
+    }
+    let files: Vec<std::path::PathBuf> = logdb::import::expand_sources(sources)?
+        .into_iter()
+        .filter_map(|s| match s {
+            Source::Path(p) => Some(p),
+            Source::Stdin => None,
+        })
+        // A directory's or a glob's Parquet files; a file named outright whatever its name.
+        .filter(|p| {
+            logdb::arrow_import::is_parquet_path(p)
+                || sources
+                    .iter()
+                    .any(|s| matches!(s, Source::Path(named) if named == p))
+        })
+        .collect();
+    logdb::arrow_import::import_parquet(db, &files, args.into.table.as_deref(), obs)
+}
+
+#[cfg(not(feature = "arrow"))]
+fn import_parquet(
+    _: &Db,
+    _: &[Source],
+    _: &ImportArgs,
+    _: &mut CliObserver,
+) -> logdb::Result<logdb::ImportStats> {
+    Err(logdb::Error::InvalidInput(
+        "this logdb was built without the `arrow` feature: it cannot read Parquet".into(),
+    ))
 }
 
 pub fn print_summary(

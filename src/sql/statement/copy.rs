@@ -636,6 +636,8 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
             "read_json"
         } else if lower.ends_with(".csv") || lower.ends_with(".tsv") {
             "read_csv"
+        } else if lower.ends_with(".parquet") {
+            "read_parquet"
         } else {
             "read_log"
         };
@@ -647,9 +649,7 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
                 match f.as_str() {
                     "csv" => reader = "read_csv",
                     "json" | "ndjson" | "jsonl" => reader = "read_json",
-                    "parquet" => {
-                        return Err(err_at(o.span, o.span, "not supported yet: FORMAT parquet"))
-                    }
+                    "parquet" => reader = "read_parquet",
                     _ => {
                         reader = "read_log";
                         args.push(format!("format = {}", lit(&f)));

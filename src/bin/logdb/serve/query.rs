@@ -1,6 +1,6 @@
 //! `/query`: one SQL statement per request, run under the server's limits (a slot
 //! among `--max-queries`, `--timeout-ms`, the per-query memory limit) and answered
-//! as JSON, NDJSON, CSV or TSV.
+//! as JSON, NDJSON, CSV, TSV or an Arrow IPC stream.
 
 use std::io::{self, Write};
 use std::sync::mpsc::RecvTimeoutError;
@@ -32,6 +32,8 @@ pub enum Format {
     Csv,
     /// Tab-separated with a header line.
     Tsv,
+    /// An Arrow IPC stream (`application/vnd.apache.arrow.stream`).
+    Arrow,
 }
 
 impl Format {
@@ -43,9 +45,10 @@ impl Format {
             Ok(Mode::Jsonl) => Ok(Format::Ndjson),
             Ok(Mode::Csv) => Ok(Format::Csv),
             Ok(Mode::Tsv) => Ok(Format::Tsv),
+            Ok(Mode::Arrow) => Ok(Format::Arrow),
             _ => Err(format!(
                 "unknown format '{name}'; over HTTP: json, ndjson (jsonl, JSONEachRow), \
-                 csv (CSVWithNames) or tsv (TabSeparated)"
+                 csv (CSVWithNames), tsv (TabSeparated) or arrow (ArrowStream)"
             )),
         }
     }
@@ -61,6 +64,7 @@ impl Format {
                 }
                 "text/csv" => Some(Format::Csv),
                 "text/tab-separated-values" => Some(Format::Tsv),
+                "application/vnd.apache.arrow.stream" => Some(Format::Arrow),
                 _ => None,
             }
         })
@@ -72,6 +76,7 @@ impl Format {
             Format::Ndjson => "application/x-ndjson; charset=utf-8",
             Format::Csv => "text/csv; charset=utf-8; header=present",
             Format::Tsv => "text/tab-separated-values; charset=utf-8",
+            Format::Arrow => "application/vnd.apache.arrow.stream",
         }
     }
 
@@ -81,6 +86,7 @@ impl Format {
             Format::Ndjson => Mode::Jsonl,
             Format::Csv => Mode::Csv,
             Format::Tsv => Mode::Tsv,
+            Format::Arrow => Mode::Arrow,
         }
     }
 }
@@ -411,6 +417,11 @@ mod tests {
             Some(Format::Csv)
         );
         assert_eq!(Format::from_accept("*/*"), None);
+        assert_eq!(Format::from_name("ArrowStream"), Ok(Format::Arrow));
+        assert_eq!(
+            Format::from_accept("application/vnd.apache.arrow.stream"),
+            Some(Format::Arrow)
+        );
         assert_eq!(
             Format::from_accept("application/x-ndjson"),
             Some(Format::Ndjson)

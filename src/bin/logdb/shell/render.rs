@@ -31,6 +31,8 @@ pub enum Mode {
     Line,
     /// A horizontal bar chart of a (label, number) result.
     Bar,
+    /// An Arrow IPC stream (binary): for pipes into pyarrow, Polars or pandas.
+    Arrow,
 }
 
 /// Every mode with its names (the first is the canonical one).
@@ -46,6 +48,7 @@ pub const MODES: &[(&[&str], Mode)] = &[
     (&["markdown", "md"], Mode::Markdown),
     (&["line"], Mode::Line),
     (&["bar", "chart"], Mode::Bar),
+    (&["arrow", "arrowstream"], Mode::Arrow),
 ];
 
 impl Mode {
@@ -124,9 +127,30 @@ pub struct RowWriter {
     first: bool,
     line: String,
     cell: String,
+    /// Arrow mode: the IPC stream, written into a buffer that is passed on to
+    /// `out` after each call.
+    #[cfg(feature = "arrow")]
+    arrow: Option<logdb::arrow::ipc::IpcStreamWriter<Vec<u8>>>,
+}
+
+fn arrow_error(e: logdb::Error) -> io::Error {
+    match e {
+        logdb::Error::Io { error, .. } => error,
+        other => io::Error::other(other.to_string()),
+    }
 }
 
 impl RowWriter {
+    /// Passes what the Arrow stream wrote on to `out`.
+    #[cfg(feature = "arrow")]
+    fn drain_arrow(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(w) = self.arrow.as_mut() {
+            out.write_all(w.get_mut())?;
+            w.get_mut().clear();
+        }
+        Ok(())
+    }
+
     /// Writes the header of `mode` for a result with `columns`.
     pub fn begin(
         out: &mut dyn Write,
@@ -140,6 +164,8 @@ impl RowWriter {
             first: true,
             line: String::new(),
             cell: String::new(),
+            #[cfg(feature = "arrow")]
+            arrow: None,
         };
         match mode {
             Mode::Csv => w.header_delimited(out, ',', csv_field)?,
@@ -158,6 +184,21 @@ impl RowWriter {
                 }
             }
             Mode::Markdown => w.header_markdown(out)?,
+            #[cfg(feature = "arrow")]
+            Mode::Arrow => {
+                w.arrow = Some(
+                    logdb::arrow::ipc::IpcStreamWriter::new(Vec::new(), columns)
+                        .map_err(arrow_error)?,
+                );
+                w.drain_arrow(out)?;
+            }
+            #[cfg(not(feature = "arrow"))]
+            Mode::Arrow => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "this logdb was built without the `arrow` feature: no Arrow output",
+                ))
+            }
             Mode::Line | Mode::Box | Mode::Bar => {}
         }
         Ok(w)
@@ -173,7 +214,19 @@ impl RowWriter {
             Mode::Jsonl => self.rows_json(out, &t, true),
             Mode::Markdown => self.rows_markdown(out, &t),
             Mode::Line => self.rows_line(out, &t),
+            #[cfg(feature = "arrow")]
+            Mode::Arrow => {
+                for b in &chunk.batches {
+                    if let Some(w) = self.arrow.as_mut() {
+                        w.write(b).map_err(arrow_error)?;
+                    }
+                    self.drain_arrow(out)?;
+                }
+                Ok(())
+            }
             Mode::Box | Mode::Bar => Ok(()),
+            #[cfg(not(feature = "arrow"))]
+            Mode::Arrow => Ok(()),
         }
     }
 
@@ -181,6 +234,10 @@ impl RowWriter {
     pub fn end(self, out: &mut dyn Write) -> io::Result<()> {
         if self.mode == Mode::Json {
             out.write_all(b"]\n")?;
+        }
+        #[cfg(feature = "arrow")]
+        if let Some(w) = self.arrow {
+            out.write_all(&w.finish().map_err(arrow_error)?)?;
         }
         Ok(())
     }
