@@ -278,12 +278,9 @@ def logdb_queries(logdb, db, qs, workdir):
 
 
 def export_logdb(logdb, db, table, dest):
-    cmd = [logdb, "export", db, table, dest, "--format", "parquet"]
-    proc = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        if "unrecognized subcommand" in proc.stderr or "unexpected argument" in proc.stderr:
-            sys.exit(f"error: {logdb} has no `export` command; use --export-with duckdb\n{proc.stderr.strip()}")
-        sys.exit(f"error: {' '.join(map(str, cmd))} failed (exit {proc.returncode})\n{proc.stderr.strip()}")
+    if not re.search(r"^\s+export\s", run([logdb, "--help"], "logdb --help"), re.M):
+        sys.exit(f"error: {logdb} has no `export` command; --export-with duckdb writes the same layout")
+    run([logdb, "export", db, table, dest, "--format", "parquet"], f"the export of {table}")
 
 
 def export_duckdb(logdb, db, table, dest, workdir):
@@ -478,14 +475,21 @@ def missing_dependencies():
             __import__(module)
         except ImportError:
             missing.append(f"the Python package {module} (pip install -r {req}, or pass --venv DIR)")
-    java_home = os.environ.get("JAVA_HOME")
-    if not shutil.which("java") and not (java_home and os.access(Path(java_home) / "bin" / "java", os.X_OK)):
+    if not java_bin():
         missing.append("java (Spark needs a JRE 17 or 21: apt-get install default-jre-headless)")
     return missing
 
 
+def java_bin():
+    """The java Spark's launcher runs: $JAVA_HOME/bin/java, else java on PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and os.access(Path(java_home) / "bin" / "java", os.X_OK):
+        return str(Path(java_home) / "bin" / "java")
+    return shutil.which("java")
+
+
 def java_version():
-    proc = subprocess.run(["java", "-version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run([java_bin(), "-version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     m = re.search(r'version "([^"]+)"', proc.stdout)
     return m.group(1) if m else "?"
 
