@@ -359,6 +359,49 @@ def annotation(converted, logical):
     )
 
 
+def file_problems(table, dest, columns, duck):
+    """(problems, days, files) of an exported table: its layout (check_layout) and, in
+    every part file, the table's columns in order with the contract's Parquet types."""
+    problems, n_days, n_files = check_layout(table, dest)
+    found = {}  # what is wrong -> the files it is wrong in
+    schema = duck.parquet_schema(table)
+    want = [name for name, _, _ in columns]
+    for file, fields in sorted(schema.items()):
+        got = [name for name, _, _ in fields]
+        if got != want:
+            found.setdefault(f"columns {got}, expected {want}", []).append(file)
+            continue
+        for (name, ptype, ann), (_, ltype, _) in zip(fields, columns):
+            want_p, want_ann, _, _ = TYPES[ltype]
+            if ptype != want_p or ann not in want_ann:
+                expected = f"{want_p} {' or '.join(sorted(want_ann))}"
+                found.setdefault(f"{name} ({ltype}) is {ptype} {ann}, expected {expected}", []).append(file)
+    problems += [
+        f"{table}: {what} in {len(files)} of {len(schema)} files ({Path(files[0]).relative_to(dest)}, ...)"
+        for what, files in found.items()
+    ]
+    return problems, n_days, n_files
+
+
+def read_problems(table, columns, duck, spark):
+    """Problems with what DuckDB and Spark read: the column types (and `day` as a
+    date), and rows whose day= directory is not the UTC date of the time column."""
+    problems = []
+    time_col = next(name for name, _, is_time in columns if is_time)
+    want_duck = {name: TYPES[ty][2] for name, ty, _ in columns} | {"day": "DATE"}
+    want_spark = {name: TYPES[ty][3] for name, ty, _ in columns} | {"day": "date"}
+    for engine, got, want in [("DuckDB", duck.types(table), want_duck), ("Spark", spark.types(table), want_spark)]:
+        if got != want:
+            diff = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+            problems.append(
+                f"{table}: {engine} reads {({k: got.get(k) for k in diff})}, expected {({k: want.get(k) for k in diff})}"
+            )
+    for engine, n in [("DuckDB", duck.days_off(table, time_col)), ("Spark", spark.days_off(table, time_col))]:
+        if n:
+            problems.append(f"{table}: {engine}: {n} rows whose day= directory is not the UTC date of {time_col}")
+    return problems
+
+
 # --------------------------------------------------------------------------------------
 # Engines over the export
 
@@ -586,32 +629,14 @@ def check(args, logdb, work):
     problems = []
     lines = []  # (check, rows, logdb s, DuckDB s, Spark s, verdict)
 
-    # ---- layout and Parquet types, read by DuckDB
+    # ---- the files against the contract, then what each engine reads
     duck = DuckDBEngine(dirs)
     columns = {t: table_columns(logdb, db, t) for t in tables}
     for t in tables:
-        layout_problems, n_days, n_files = check_layout(t, dirs[t])
-        problems += layout_problems
-        found = {}  # what is wrong -> the files it is wrong in
-        schema = duck.parquet_schema(t)
-        want = [name for name, _, _ in columns[t]]
-        for file, fields in sorted(schema.items()):
-            got = [name for name, _, _ in fields]
-            if got != want:
-                found.setdefault(f"columns {got}, expected {want}", []).append(file)
-                continue
-            for (name, ptype, ann), (_, ltype, _) in zip(fields, columns[t]):
-                want_p, want_ann, _, _ = TYPES[ltype]
-                if ptype != want_p or ann not in want_ann:
-                    expected = f"{want_p} {' or '.join(sorted(want_ann))}"
-                    found.setdefault(f"{name} ({ltype}) is {ptype} {ann}, expected {expected}", []).append(file)
-        schema_problems = [
-            f"{t}: {what} in {len(files)} of {len(schema)} files ({Path(files[0]).relative_to(dirs[t])}, ...)"
-            for what, files in found.items()
-        ]
-        problems += schema_problems
-        ok = "✓" if not layout_problems and not schema_problems else "✗"
-        lines.append((f"{t}: layout, Parquet types", f"{n_days}d/{n_files}f", None, None, None, ok))
+        found, n_days, n_files = file_problems(t, dirs[t], columns[t], duck)
+        problems += found
+        lines.append((f"{t}: layout, Parquet types", f"{n_days} days/{n_files} files", None, None, None,
+                      "✗" if found else "✓"))
 
     # ---- Spark
     t0 = time.perf_counter()
@@ -625,22 +650,11 @@ def check(args, logdb, work):
         return 1
     steps["Spark start-up"] = time.perf_counter() - t0
 
-    # ---- the types each engine reads, and the day of each row
     for t in tables:
+        found = read_problems(t, columns[t], duck, spark)
+        problems += found
         time_col = next(name for name, _, is_time in columns[t] if is_time)
-        want_duck = {name: TYPES[ty][2] for name, ty, _ in columns[t]} | {"day": "DATE"}
-        want_spark = {name: TYPES[ty][3] for name, ty, _ in columns[t]} | {"day": "date"}
-        bad = []
-        for engine, got, want in [("DuckDB", duck.types(t), want_duck), ("Spark", spark.types(t), want_spark)]:
-            if got != want:
-                diff = {k: got.get(k) for k in sorted(set(got) | set(want)) if got.get(k) != want.get(k)}
-                bad.append(f"{t}: {engine} reads {diff}, expected {({k: want.get(k) for k in diff})}")
-        off = {"DuckDB": duck.days_off(t, time_col), "Spark": spark.days_off(t, time_col)}
-        for engine, n in off.items():
-            if n:
-                bad.append(f"{t}: {engine}: {n} rows whose day= directory is not the UTC date of {time_col}")
-        problems += bad
-        lines.append((f"{t}: column types, day = UTC date of {time_col}", "", None, None, None, "✗" if bad else "✓"))
+        lines.append((f"{t}: column types, day = UTC date of {time_col}", "", None, None, None, "✗" if found else "✓"))
 
     # ---- the questions
     qs = questions(logs_params, records_params)
