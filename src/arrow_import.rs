@@ -155,8 +155,11 @@ pub fn import_parquet(
         Some(t) => t.to_string(),
         None if crate::ingest::is_log_schema(&fresh) => "logs".to_string(),
         None => {
-            let name = table_name_from(&first.to_string_lossy()).unwrap_or_else(|| "parquet".into());
-            observer.note(&format!("table: {name} (named after the input; choose one with --table)"));
+            let name =
+                table_name_from(&first.to_string_lossy()).unwrap_or_else(|| "parquet".into());
+            observer.note(&format!(
+                "table: {name} (named after the input; choose one with --table)"
+            ));
             name
         }
     };
@@ -205,13 +208,27 @@ pub fn import_parquet(
                 pending_rows += batch.num_rows();
                 pending.push(batch);
                 if pending_rows >= COMMIT_ROWS {
-                    commit(db, &table, &mut pending, &mut pending_rows, &mut stats, observer)?;
+                    commit(
+                        db,
+                        &table,
+                        &mut pending,
+                        &mut pending_rows,
+                        &mut stats,
+                        observer,
+                    )?;
                 }
             }
         }
         observer.progress(&stats, None);
     }
-    commit(db, &table, &mut pending, &mut pending_rows, &mut stats, observer)?;
+    commit(
+        db,
+        &table,
+        &mut pending,
+        &mut pending_rows,
+        &mut stats,
+        observer,
+    )?;
     Ok(stats)
 }
 

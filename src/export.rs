@@ -118,6 +118,8 @@ pub fn export_parquet(
         )));
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // Checked before the lock file is created in it.
+    read_manifest(dir)?;
     let _lock = lock(dir)?;
     let columns: Vec<String> = schema
         .fields
@@ -271,7 +273,11 @@ fn write_day(
 ) -> Result<DayEntry> {
     let sql = format!(
         "SELECT {} FROM {} WHERE {tc} >= TIMESTAMP '{}' AND {tc} < TIMESTAMP '{}'",
-        columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
+        columns
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(", "),
         quote(table),
         crate::time::format_timestamp(day.start),
         crate::time::format_timestamp(day.start + MICROS_PER_DAY),
@@ -298,7 +304,10 @@ fn write_day(
     while let Some(batch) = stream.next_batch() {
         let batch = batch?;
         options.exec.check_cancel()?;
-        if part.as_ref().is_some_and(|p| p.rows >= options.rows_per_file) {
+        if part
+            .as_ref()
+            .is_some_and(|p| p.rows >= options.rows_per_file)
+        {
             if let Some(p) = part.take() {
                 finish_part(p, &sub, &mut entry)?;
             }
@@ -344,7 +353,12 @@ impl Part {
         let tmp = day_path.join(format!(".{name}.tmp"));
         let path = day_path.join(&name);
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file), &path, types, options)?;
+        let writer = ParquetWriter::new(
+            BufWriter::with_capacity(1 << 20, file),
+            &path,
+            types,
+            options,
+        )?;
         Ok(Part {
             tmp,
             path,

@@ -43,6 +43,8 @@ import compare_import as ci  # noqa: E402  (the venv helper)
 SPARK_REQUIREMENTS = TOOLS / "requirements-spark.txt"
 IN_VENV_ENV = "LOGDB_EXPORT_CHECK_IN_VENV"
 MANIFEST = "_logdb_export.json"
+# Held while an export runs (spec/export.md); engines skip names starting with `_`.
+LOCK = "_logdb_export.lock"
 PART_FILE = re.compile(r"^day=(\d{4}-\d\d-\d\d)/part-(\d+)\.parquet$")
 REL_TOL = 1e-9
 
@@ -317,7 +319,7 @@ def export_duckdb(logdb, db, table, dest, workdir):
 
 
 def check_layout(table, dest):
-    """Problems with the directory layout: only the manifest and
+    """Problems with the directory layout: only the manifest, its lock and
     day=YYYY-MM-DD/part-N.parquet, parts numbered from 0 without gaps."""
     problems, parts = [], {}
     for f in sorted(Path(dest).rglob("*")):
@@ -327,7 +329,7 @@ def check_layout(table, dest):
         m = PART_FILE.match(rel)
         if m:
             parts.setdefault(m.group(1), []).append(int(m.group(2)))
-        elif rel != MANIFEST:
+        elif rel not in (MANIFEST, LOCK):
             problems.append(f"{table}: unexpected file {rel}")
     if not parts:
         problems.append(f"{table}: no day=YYYY-MM-DD/part-N.parquet file")

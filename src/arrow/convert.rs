@@ -10,7 +10,8 @@
 //! (UInt64 as BIGINT, failing on a value above its maximum), floats and decimals
 //! as DOUBLE, strings, binary that is UTF-8 and dictionary-encoded strings as
 //! VARCHAR, timestamps of any unit and zone as TIMESTAMP (UTC microseconds),
-//! Date32 / Date64 as DATE. Lists, structs, maps, intervals and the like are not
+//! Date32 / Date64 as DATE, and text marked `logdb.type = IP` (as logdb writes
+//! IP columns) as IP. Lists, structs, maps, intervals and the like are not
 //! read (logdb has no such types yet); the error names the column and its type.
 
 use std::sync::Arc;
@@ -46,18 +47,40 @@ pub fn arrow_type(ty: DataType) -> ArrowType {
     }
 }
 
+/// The field metadata key that keeps a logdb type Arrow has no type for: `IP`
+/// on an IP column written as text, so that logdb reads it back as IP (other
+/// engines ignore it and see text).
+pub const TYPE_KEY: &str = "logdb.type";
+
 /// The Arrow schema of columns `columns` (every field nullable).
 pub fn arrow_schema(columns: &[(String, DataType)]) -> SchemaRef {
     Arc::new(Schema::new(
         columns
             .iter()
-            .map(|(name, ty)| Field::new(name, arrow_type(*ty), true))
+            .map(|(name, ty)| {
+                let f = Field::new(name, arrow_type(*ty), true);
+                if *ty == DataType::Ip {
+                    f.with_metadata(std::collections::HashMap::from([(
+                        TYPE_KEY.to_string(),
+                        "IP".to_string(),
+                    )]))
+                } else {
+                    f
+                }
+            })
             .collect::<Vec<_>>(),
     ))
 }
 
 /// The logdb type an Arrow field is read as, or why it cannot be read.
 pub fn logdb_type(field: &Field) -> std::result::Result<DataType, String> {
+    let text = matches!(
+        field.data_type(),
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View
+    );
+    if text && field.metadata().get(TYPE_KEY).is_some_and(|t| t == "IP") {
+        return Ok(DataType::Ip);
+    }
     Ok(match field.data_type() {
         ArrowType::Int8 | ArrowType::Int16 | ArrowType::UInt8 => DataType::SmallInt,
         ArrowType::Int32 | ArrowType::UInt16 => DataType::Integer,
@@ -70,7 +93,10 @@ pub fn logdb_type(field: &Field) -> std::result::Result<DataType, String> {
         | ArrowType::Binary
         | ArrowType::LargeBinary => DataType::Varchar,
         ArrowType::Dictionary(_, v)
-            if matches!(**v, ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View) =>
+            if matches!(
+                **v,
+                ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View
+            ) =>
         {
             DataType::Varchar
         }
@@ -96,7 +122,11 @@ pub fn logdb_columns(schema: &Schema) -> std::result::Result<Vec<(String, DataTy
 
 /// `batch` (columns of `types`) as a record batch of `schema` (from
 /// [`arrow_schema`] of the same types).
-pub fn to_record_batch(schema: &SchemaRef, types: &[DataType], batch: &Batch) -> Result<RecordBatch> {
+pub fn to_record_batch(
+    schema: &SchemaRef,
+    types: &[DataType],
+    batch: &Batch,
+) -> Result<RecordBatch> {
     let arrays = batch
         .columns
         .iter()
@@ -177,12 +207,19 @@ fn string_array(v: &StringVec, nulls: Option<NullBuffer>) -> Result<StringArray>
 
 /// Arrow columns as logdb columns of `types` (from [`logdb_type`] of their
 /// fields); `what` names the source in errors (a file and its column).
-pub fn from_arrays(arrays: &[ArrayRef], types: &[DataType], what: &dyn Fn(usize) -> String) -> Result<Batch> {
+pub fn from_arrays(
+    arrays: &[ArrayRef],
+    types: &[DataType],
+    what: &dyn Fn(usize) -> String,
+) -> Result<Batch> {
     let columns = arrays
         .iter()
         .zip(types)
         .enumerate()
-        .map(|(i, (a, ty))| from_array(a.as_ref(), *ty).map_err(|e| Error::InvalidInput(format!("{}: {e}", what(i)))))
+        .map(|(i, (a, ty))| {
+            from_array(a.as_ref(), *ty)
+                .map_err(|e| Error::InvalidInput(format!("{}: {e}", what(i))))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Batch { columns })
 }
@@ -206,13 +243,55 @@ pub fn from_array(array: &dyn Array, ty: DataType) -> std::result::Result<Column
     let validity = validity(array);
     let ints = |v: Vec<i64>| Ok(ColumnData::Int64(v));
     let data = match array.data_type() {
-        ArrowType::Int8 => ints(array.as_primitive::<Int8Type>().values().iter().map(|&x| x as i64).collect()),
-        ArrowType::Int16 => ints(array.as_primitive::<Int16Type>().values().iter().map(|&x| x as i64).collect()),
-        ArrowType::Int32 => ints(array.as_primitive::<Int32Type>().values().iter().map(|&x| x as i64).collect()),
+        ArrowType::Int8 => ints(
+            array
+                .as_primitive::<Int8Type>()
+                .values()
+                .iter()
+                .map(|&x| x as i64)
+                .collect(),
+        ),
+        ArrowType::Int16 => ints(
+            array
+                .as_primitive::<Int16Type>()
+                .values()
+                .iter()
+                .map(|&x| x as i64)
+                .collect(),
+        ),
+        ArrowType::Int32 => ints(
+            array
+                .as_primitive::<Int32Type>()
+                .values()
+                .iter()
+                .map(|&x| x as i64)
+                .collect(),
+        ),
         ArrowType::Int64 => ints(array.as_primitive::<Int64Type>().values().to_vec()),
-        ArrowType::UInt8 => ints(array.as_primitive::<UInt8Type>().values().iter().map(|&x| x as i64).collect()),
-        ArrowType::UInt16 => ints(array.as_primitive::<UInt16Type>().values().iter().map(|&x| x as i64).collect()),
-        ArrowType::UInt32 => ints(array.as_primitive::<UInt32Type>().values().iter().map(|&x| x as i64).collect()),
+        ArrowType::UInt8 => ints(
+            array
+                .as_primitive::<UInt8Type>()
+                .values()
+                .iter()
+                .map(|&x| x as i64)
+                .collect(),
+        ),
+        ArrowType::UInt16 => ints(
+            array
+                .as_primitive::<UInt16Type>()
+                .values()
+                .iter()
+                .map(|&x| x as i64)
+                .collect(),
+        ),
+        ArrowType::UInt32 => ints(
+            array
+                .as_primitive::<UInt32Type>()
+                .values()
+                .iter()
+                .map(|&x| x as i64)
+                .collect(),
+        ),
         ArrowType::UInt64 => {
             let a = array.as_primitive::<UInt64Type>();
             let mut out = Vec::with_capacity(a.len());
@@ -225,22 +304,68 @@ pub fn from_array(array: &dyn Array, ty: DataType) -> std::result::Result<Column
             ints(out)
         }
         ArrowType::Float32 => Ok(ColumnData::Float64(
-            array.as_primitive::<Float32Type>().values().iter().map(|&x| x as f64).collect(),
+            array
+                .as_primitive::<Float32Type>()
+                .values()
+                .iter()
+                .map(|&x| x as f64)
+                .collect(),
         )),
-        ArrowType::Float64 => Ok(ColumnData::Float64(array.as_primitive::<Float64Type>().values().to_vec())),
+        ArrowType::Float64 => Ok(ColumnData::Float64(
+            array.as_primitive::<Float64Type>().values().to_vec(),
+        )),
         ArrowType::Decimal128(_, scale) => {
             let div = 10f64.powi(*scale as i32);
             Ok(ColumnData::Float64(
-                array.as_primitive::<Decimal128Type>().values().iter().map(|&x| x as f64 / div).collect(),
+                array
+                    .as_primitive::<Decimal128Type>()
+                    .values()
+                    .iter()
+                    .map(|&x| x as f64 / div)
+                    .collect(),
             ))
         }
-        ArrowType::Boolean => Ok(ColumnData::Bool(array.as_boolean().iter().map(|b| b.unwrap_or(false)).collect())),
+        ArrowType::Boolean => Ok(ColumnData::Bool(
+            array
+                .as_boolean()
+                .iter()
+                .map(|b| b.unwrap_or(false))
+                .collect(),
+        )),
         ArrowType::Timestamp(unit, _) => {
             let (values, mul, div): (Vec<i64>, i64, i64) = match unit {
-                TimeUnit::Second => (array.as_primitive::<TimestampSecondType>().values().to_vec(), 1_000_000, 1),
-                TimeUnit::Millisecond => (array.as_primitive::<TimestampMillisecondType>().values().to_vec(), 1_000, 1),
-                TimeUnit::Microsecond => (array.as_primitive::<TimestampMicrosecondType>().values().to_vec(), 1, 1),
-                TimeUnit::Nanosecond => (array.as_primitive::<TimestampNanosecondType>().values().to_vec(), 1, 1_000),
+                TimeUnit::Second => (
+                    array
+                        .as_primitive::<TimestampSecondType>()
+                        .values()
+                        .to_vec(),
+                    1_000_000,
+                    1,
+                ),
+                TimeUnit::Millisecond => (
+                    array
+                        .as_primitive::<TimestampMillisecondType>()
+                        .values()
+                        .to_vec(),
+                    1_000,
+                    1,
+                ),
+                TimeUnit::Microsecond => (
+                    array
+                        .as_primitive::<TimestampMicrosecondType>()
+                        .values()
+                        .to_vec(),
+                    1,
+                    1,
+                ),
+                TimeUnit::Nanosecond => (
+                    array
+                        .as_primitive::<TimestampNanosecondType>()
+                        .values()
+                        .to_vec(),
+                    1,
+                    1_000,
+                ),
             };
             let mut out = Vec::with_capacity(values.len());
             for (i, x) in values.into_iter().enumerate() {
@@ -252,9 +377,21 @@ pub fn from_array(array: &dyn Array, ty: DataType) -> std::result::Result<Column
             }
             ints(out)
         }
-        ArrowType::Date32 => ints(array.as_primitive::<Date32Type>().values().iter().map(|&x| x as i64).collect()),
+        ArrowType::Date32 => ints(
+            array
+                .as_primitive::<Date32Type>()
+                .values()
+                .iter()
+                .map(|&x| x as i64)
+                .collect(),
+        ),
         ArrowType::Date64 => ints(
-            array.as_primitive::<Date64Type>().values().iter().map(|&x| x.div_euclid(86_400_000)).collect(),
+            array
+                .as_primitive::<Date64Type>()
+                .values()
+                .iter()
+                .map(|&x| x.div_euclid(86_400_000))
+                .collect(),
         ),
         ArrowType::Utf8 => Ok(strings(array.as_string::<i32>().iter())),
         ArrowType::LargeUtf8 => Ok(strings(array.as_string::<i64>().iter())),
@@ -303,7 +440,10 @@ pub fn from_array(array: &dyn Array, ty: DataType) -> std::result::Result<Column
     };
     let expected = ty.physical();
     if data.physical() != expected {
-        return Err(format!("an Arrow {} column cannot be read as {ty}", array.data_type()));
+        return Err(format!(
+            "an Arrow {} column cannot be read as {ty}",
+            array.data_type()
+        ));
     }
     Ok(Column { data, validity })
 }
@@ -316,7 +456,9 @@ fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ColumnData {
     ColumnData::Utf8(v)
 }
 
-fn binary_strings<'a>(values: impl Iterator<Item = Option<&'a [u8]>>) -> std::result::Result<ColumnData, String> {
+fn binary_strings<'a>(
+    values: impl Iterator<Item = Option<&'a [u8]>>,
+) -> std::result::Result<ColumnData, String> {
     let mut v = StringVec::new();
     for (i, b) in values.enumerate() {
         match std::str::from_utf8(b.unwrap_or_default()) {
@@ -328,6 +470,8 @@ fn binary_strings<'a>(values: impl Iterator<Item = Option<&'a [u8]>>) -> std::re
 }
 
 /// The schema of a record batch as logdb columns.
-pub fn record_batch_columns(batch: &RecordBatch) -> std::result::Result<Vec<(String, DataType)>, String> {
+pub fn record_batch_columns(
+    batch: &RecordBatch,
+) -> std::result::Result<Vec<(String, DataType)>, String> {
     logdb_columns(batch.schema().as_ref())
 }

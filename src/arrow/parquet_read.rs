@@ -173,6 +173,10 @@ impl Iterator for RowGroupReader {
                 file.columns[c].0
             )
         };
-        Some(super::convert::from_arrays(rb.columns(), &self.types, &what))
+        Some(super::convert::from_arrays(
+            rb.columns(),
+            &self.types,
+            &what,
+        ))
     }
 }

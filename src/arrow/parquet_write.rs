@@ -113,7 +113,9 @@ impl<W: Write + Send> ParquetWriter<W> {
             return Ok(());
         }
         let rb = super::convert::to_record_batch(&self.schema, &self.types, batch)?;
-        self.inner.write(&rb).map_err(|e| write_error(&self.path, e))
+        self.inner
+            .write(&rb)
+            .map_err(|e| write_error(&self.path, e))
     }
 
     /// Writes the last row group and the footer; gives the sink back.
@@ -125,10 +127,14 @@ impl<W: Write + Send> ParquetWriter<W> {
 
 fn write_error(path: &Path, e: parquet::errors::ParquetError) -> Error {
     match e {
-        parquet::errors::ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
-            Ok(io) => Error::io(path, *io),
-            Err(other) => Error::InvalidInput(format!("{}: writing Parquet: {other}", path.display())),
-        },
+        parquet::errors::ParquetError::External(inner) => {
+            match inner.downcast::<std::io::Error>() {
+                Ok(io) => Error::io(path, *io),
+                Err(other) => {
+                    Error::InvalidInput(format!("{}: writing Parquet: {other}", path.display()))
+                }
+            }
+        }
         other => Error::InvalidInput(format!("{}: writing Parquet: {other}", path.display())),
     }
 }

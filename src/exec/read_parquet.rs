@@ -76,8 +76,12 @@ impl ParquetSource {
             Arc::new(tasks.iter().map(|t| (t.file, t.row_group)).collect());
         let mut handles = Vec::with_capacity(threads);
         for _ in 0..threads {
-            let (files, plan, next, tx) =
-                (files.clone(), plan.clone(), next.clone(), started_tx.clone());
+            let (files, plan, next, tx) = (
+                files.clone(),
+                plan.clone(),
+                next.clone(),
+                started_tx.clone(),
+            );
             let h = std::thread::Builder::new()
                 .name("read-parquet".into())
                 .spawn(move || decode(&files, &plan, &next, &tx))

@@ -204,7 +204,9 @@ impl FileWriter {
 
     fn write_line(&mut self, line: &str) -> Result<()> {
         let Some(Sink::Text(out)) = self.out.as_mut() else {
-            return Err(Error::Internal("text written to a finished or binary file".into()));
+            return Err(Error::Internal(
+                "text written to a finished or binary file".into(),
+            ));
         };
         out.write_all(line.as_bytes())
             .map_err(|e| Error::io(&self.tmp, e))

@@ -17,6 +17,8 @@ mod io_faults;
 mod lookup_cache;
 mod mem_backend;
 mod memory;
+#[cfg(feature = "arrow")]
+mod parquet;
 mod parsers_jsonl_csv;
 mod parsers_real;
 mod physical_plan;

@@ -10,6 +10,8 @@ mod follow;
 mod formats;
 mod kill9;
 mod memory;
+#[cfg(feature = "arrow")]
+mod parquet;
 mod serve;
 mod shell;
 mod shell_pty;

@@ -242,6 +242,24 @@ fn serve_answers_in_every_format_and_clickhouse_style() {
     );
     assert_eq!(r.body, "s,z\n\"a,\"\"b\",\n");
 
+    // An Arrow IPC stream, by name and by Accept: the schema names the columns and
+    // the stream ends with the end-of-stream marker.
+    for (target, headers) in [
+        ("/query?format=arrow", vec![]),
+        (
+            "/query",
+            vec![("Accept", "application/vnd.apache.arrow.stream")],
+        ),
+    ] {
+        let r = server.request("POST", target, &headers, by_uri);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.header("Content-Type"),
+            Some("application/vnd.apache.arrow.stream")
+        );
+        assert!(r.body.contains("uri"), "{:?}", r.body);
+    }
+
     // TSV by the Accept header; NDJSON by name, by Accept and by a FORMAT clause.
     let r = server.request(
         "POST",

@@ -291,13 +291,7 @@ pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> 
     let mut obs = CliObserver::new(args.reject_file.as_ref(), !args.quiet)?;
     obs.report_commits = args.report_commits;
     let start = Instant::now();
-    let parquet = args.format == "parquet"
-        || (args.format == "auto"
-            && !args.inputs.is_empty()
-            && args
-                .inputs
-                .iter()
-                .all(|i| i.to_ascii_lowercase().ends_with(".parquet")));
+    let parquet = args.format == "parquet" || (args.format == "auto" && all_parquet(&sources));
     let result = match &args.follow {
         _ if parquet => import_parquet(db, &sources, args, &mut obs),
         Some(path) => {
@@ -320,7 +314,29 @@ pub fn run_on(db: &Db, args: &ImportArgs, out: &mut impl Write) -> Result<bool> 
     Ok(stats.file_errors.is_empty())
 }
 
-/// `import --format parquet` (or `.parquet` inputs with `--format auto`).
+/// Whether every file the inputs name is a `.parquet` file, apart from the
+/// names engines skip beside them (`_...`, `.hidden`: an export's manifest).
+fn all_parquet(sources: &[Source]) -> bool {
+    let Ok(files) = logdb::import::expand_sources(sources) else {
+        return false;
+    };
+    let mut any = false;
+    for f in &files {
+        let Source::Path(p) = f else { return false };
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".parquet") {
+            any = true;
+        } else if !(name.starts_with('_') || name.starts_with('.')) {
+            return false;
+        }
+    }
+    any
+}
+
+/// `import --format parquet` (or only `.parquet` inputs with `--format auto`).
 #[cfg(feature = "arrow")]
 fn import_parquet(
     db: &Db,

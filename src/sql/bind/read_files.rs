@@ -367,7 +367,9 @@ impl Binder<'_> {
                         Value::Bool(b) => *b,
                         Value::Int(i) => *i != 0,
                         _ => {
-                            return Err(self.err(n.span, "read_parquet: filename takes true or false"))
+                            return Err(
+                                self.err(n.span, "read_parquet: filename takes true or false")
+                            )
                         }
                     }
                 }

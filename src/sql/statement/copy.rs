@@ -516,7 +516,11 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
         parquet_options(&mut w, compression, row_group_size)?;
     } else {
         if let Some(o) = row_group_size {
-            return Err(err_at(o.span, o.span, "COPY: ROW_GROUP_SIZE is a Parquet option"));
+            return Err(err_at(
+                o.span,
+                o.span,
+                "COPY: ROW_GROUP_SIZE is a Parquet option",
+            ));
         }
         w.compression = match compression {
             None => Compression::from_extension(&copy.path).unwrap_or(Compression::None),
@@ -597,7 +601,13 @@ fn parquet_options(
             .text()
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|&n| n > 0)
-        .ok_or_else(|| err_at(o.span, o.span, "COPY: ROW_GROUP_SIZE takes a positive number of rows"))?;
+            .ok_or_else(|| {
+                err_at(
+                    o.span,
+                    o.span,
+                    "COPY: ROW_GROUP_SIZE takes a positive number of rows",
+                )
+            })?;
     }
     Ok(())
 }

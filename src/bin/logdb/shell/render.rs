@@ -133,6 +133,7 @@ pub struct RowWriter {
     arrow: Option<logdb::arrow::ipc::IpcStreamWriter<Vec<u8>>>,
 }
 
+#[cfg(feature = "arrow")]
 fn arrow_error(e: logdb::Error) -> io::Error {
     match e {
         logdb::Error::Io { error, .. } => error,

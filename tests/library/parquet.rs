@@ -1,0 +1,440 @@
+//! Parquet and Arrow through the library: COPY ... (FORMAT parquet) read back by
+//! read_parquet with every type and NULL intact, results as Arrow record batches
+//! and record batches appended to a table, `export_parquet`'s incremental runs
+//! (nothing rewritten when nothing changed, one day rewritten when one day
+//! changed, days removed by retention, a run killed midway finished by the next,
+//! directories it must not touch), and damaged files failing with the file's name.
+//! Reading files DuckDB and pyarrow wrote is tests/slt/parquet.slt.
+
+use std::path::Path;
+
+use logdb::arrow_import::{append_record_batch, import_parquet};
+use logdb::export::{export_parquet, ExportOptions, ExportStats, MANIFEST};
+use logdb::{Db, Quiet, Value};
+
+use crate::common::{all_rows, log_batch, log_schema, DAY, T0};
+
+fn rows(db: &Db, sql: &str) -> Vec<Vec<Value>> {
+    db.query(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .rows()
+}
+
+fn lit(p: &Path) -> String {
+    p.to_str().unwrap().replace('\'', "''")
+}
+
+const ALL_TYPES: &str = "CREATE TABLE t (i BIGINT, n INTEGER, s SMALLINT, d DOUBLE, b BOOLEAN, \
+                         v VARCHAR, ip IP, ts TIMESTAMP, dt DATE)";
+const ALL_ROWS: &str = "INSERT INTO t VALUES \
+    (1, 2, 3, 1.5, true, 'a,\"b\"', '10.0.0.1', TIMESTAMP '2024-01-02 03:04:05.123456', DATE '2024-01-02'), \
+    (-9000000000, -70000, -300, -1e300, false, '', '2001:db8::1', TIMESTAMP '1969-12-31 23:59:59.5', DATE '0001-01-01'), \
+    (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), \
+    (4, 4, 4, 'NaN', true, 'caf\u{e9} \u{2603}', '255.255.255.255', TIMESTAMP '2262-01-01 00:00:00', DATE '9999-12-31')";
+
+#[test]
+fn copy_to_parquet_reads_back_every_type_and_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.query(ALL_TYPES).unwrap();
+    db.query(ALL_ROWS).unwrap();
+    for codec in ["snappy", "zstd", "gzip", "lz4_raw", "uncompressed"] {
+        let file = dir.path().join(format!("t-{codec}.parquet"));
+        let n = rows(
+            &db,
+            &format!(
+                "COPY t TO '{}' (FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 2)",
+                lit(&file)
+            ),
+        );
+        assert_eq!(n, vec![vec![Value::Int(4)]], "{codec}");
+        // Every value as it was (IP written as text, marked as logdb's IP).
+        let back = rows(
+            &db,
+            &format!("SELECT * FROM read_parquet('{}')", lit(&file)),
+        );
+        let want = rows(&db, "SELECT * FROM t");
+        assert_eq!(format!("{back:?}"), format!("{want:?}"), "{codec}");
+        let types = db
+            .query(&format!("SELECT * FROM '{}'", lit(&file)))
+            .unwrap()
+            .columns
+            .iter()
+            .map(|(_, t)| t.to_string())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            types,
+            [
+                "BIGINT",
+                "INTEGER",
+                "SMALLINT",
+                "DOUBLE",
+                "BOOLEAN",
+                "VARCHAR",
+                "IP",
+                "TIMESTAMP",
+                "DATE"
+            ]
+        );
+    }
+    // An existing file needs OVERWRITE; a failed COPY leaves the old file.
+    let file = dir.path().join("t-zstd.parquet");
+    let before = std::fs::read(&file).unwrap();
+    let e = db
+        .query(&format!("COPY t TO '{}' (FORMAT parquet)", lit(&file)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("exists; add (OVERWRITE)"), "{e}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    let e = db
+        .query(&format!(
+            "COPY t TO '{}' (FORMAT parquet, COMPRESSION brotli)",
+            lit(&dir.path().join("x.parquet"))
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown Parquet COMPRESSION 'brotli'"), "{e}");
+    assert!(!dir.path().join("x.parquet").exists());
+}
+
+#[test]
+fn copy_from_parquet_appends_by_position_and_a_glob_reads_many_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.query(ALL_TYPES).unwrap();
+    db.query(ALL_ROWS).unwrap();
+    for k in 0..3 {
+        let f = dir.path().join(format!("part-{k}.parquet"));
+        db.query(&format!(
+            "COPY (SELECT * FROM t WHERE i > {k} OR i IS NULL) TO '{}'",
+            lit(&f)
+        ))
+        .unwrap();
+    }
+    let glob = dir.path().join("part-*.parquet");
+    let n = rows(
+        &db,
+        &format!(
+            "SELECT count(*), count(ip), sum(i) FROM read_parquet('{}', filename := true) \
+             WHERE filename LIKE '%part-%'",
+            lit(&glob)
+        ),
+    );
+    // part-0: 1, 4, NULL; part-1: 4, NULL; part-2: 4, NULL.
+    assert_eq!(n, vec![vec![Value::Int(7), Value::Int(4), Value::Int(13)]]);
+    db.query("CREATE TABLE u (i BIGINT, n INTEGER, s SMALLINT, d DOUBLE, b BOOLEAN, v VARCHAR, ip IP, ts TIMESTAMP, dt DATE)")
+        .unwrap();
+    let copied = rows(
+        &db,
+        &format!("COPY u FROM '{}'", lit(&dir.path().join("part-0.parquet"))),
+    );
+    assert_eq!(copied, vec![vec![Value::Int(3)]]);
+    let ips = rows(&db, "SELECT ip FROM u WHERE ip IS NOT NULL ORDER BY i");
+    assert_eq!(ips.len(), 2);
+    assert!(matches!(ips[0][0], Value::Ip(_)), "{ips:?}");
+}
+
+#[test]
+fn results_are_arrow_batches_and_batches_append_to_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.query(ALL_TYPES).unwrap();
+    db.query(ALL_ROWS).unwrap();
+    let result = db.query("SELECT * FROM t").unwrap();
+    let batches = result.to_arrow().unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 4);
+    let schema = result.arrow_schema();
+    assert_eq!(
+        schema.field(7).data_type().to_string(),
+        "Timestamp(µs, \"UTC\")"
+    );
+    assert_eq!(schema.field(6).data_type().to_string(), "Utf8");
+    // Appended to a table with the same columns (IP parsed from its text).
+    db.query("CREATE TABLE c (i BIGINT, n INTEGER, s SMALLINT, d DOUBLE, b BOOLEAN, v VARCHAR, ip IP, ts TIMESTAMP, dt DATE)")
+        .unwrap();
+    for b in &batches {
+        append_record_batch(&db, "c", b).unwrap();
+    }
+    assert_eq!(
+        format!("{:?}", rows(&db, "SELECT * FROM c")),
+        format!("{:?}", rows(&db, "SELECT * FROM t"))
+    );
+    // By name: a missing column is NULL, an unknown one an error naming it.
+    let some = db.query("SELECT v, i FROM t").unwrap().to_arrow().unwrap();
+    append_record_batch(&db, "c", &some[0]).unwrap();
+    assert_eq!(
+        rows(&db, "SELECT count(*), count(n) FROM c"),
+        vec![vec![Value::Int(8), Value::Int(3)]]
+    );
+    let extra = db.query("SELECT 1 AS nope").unwrap().to_arrow().unwrap();
+    let e = append_record_batch(&db, "c", &extra[0])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("column 'nope'") && e.contains("no such column"),
+        "{e}"
+    );
+    // A log table's time column cannot be NULL.
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    let nulls = db
+        .query("SELECT NULL::TIMESTAMP AS ts, 'x' AS uri")
+        .unwrap()
+        .to_arrow()
+        .unwrap();
+    let e = append_record_batch(&db, "logs", &nulls[0])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("NULL ts"), "{e}");
+}
+
+/// A log table over `days` days, `per_day` rows a day.
+fn logs_db(path: &Path, days: i64, per_day: usize) -> Db {
+    let db = Db::open(path).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    for d in 0..days {
+        let step = DAY / per_day as i64;
+        db.append(
+            "logs",
+            &log_batch(&schema, d as u64, T0 + d * DAY, step, per_day),
+        )
+        .unwrap();
+    }
+    db
+}
+
+fn export(db: &Db, dir: &Path) -> ExportStats {
+    export_parquet(db, "logs", dir, &ExportOptions::default(), &mut |_| {}).unwrap()
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn an_export_writes_only_what_changed_and_reads_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = logs_db(&dir.path().join("db"), 3, 1000);
+    let out = dir.path().join("export");
+    let first = export(&db, &out);
+    assert_eq!(
+        (first.days_written, first.rows_written, first.days_unchanged),
+        (3, 3000, 0)
+    );
+    assert_eq!(
+        files_under(&out),
+        [
+            "_logdb_export.json",
+            "_logdb_export.lock",
+            "day=2024-05-01/part-0.parquet",
+            "day=2024-05-02/part-0.parquet",
+            "day=2024-05-03/part-0.parquet",
+        ]
+    );
+    // The files hold the table, row for row (IP as text).
+    let glob = out.join("*/*.parquet");
+    let q = |from: &str| {
+        format!(
+            "SELECT ts, client_ip::VARCHAR, uri, uid, status, bytes, request_time, user_agent, \
+             secure FROM {from} ORDER BY ts, uri"
+        )
+    };
+    assert_eq!(
+        format!(
+            "{:?}",
+            rows(&db, &q(&format!("read_parquet('{}')", lit(&glob))))
+        ),
+        format!("{:?}", rows(&db, &q("logs")))
+    );
+
+    // Nothing new: nothing written, the files untouched.
+    let mtime = |p: &str| std::fs::metadata(out.join(p)).unwrap().modified().unwrap();
+    let day1 = mtime("day=2024-05-01/part-0.parquet");
+    let again = export(&db, &out);
+    assert_eq!((again.days_written, again.days_unchanged), (0, 3));
+    assert_eq!(mtime("day=2024-05-01/part-0.parquet"), day1);
+
+    // Rows for day 2 and a new day 4: those two days only.
+    let schema = log_schema();
+    db.append("logs", &log_batch(&schema, 9, T0 + DAY + 5, 1000, 10))
+        .unwrap();
+    db.append("logs", &log_batch(&schema, 9, T0 + 3 * DAY, 1000, 10))
+        .unwrap();
+    let third = export(&db, &out);
+    assert_eq!(
+        (third.days_written, third.days_unchanged, third.rows_written),
+        (2, 2, 1020)
+    );
+    assert_eq!(mtime("day=2024-05-01/part-0.parquet"), day1);
+    let count = |p: &str| {
+        rows(
+            &db,
+            &format!("SELECT count(*) FROM '{}'", lit(&out.join(p))),
+        )
+    };
+    assert_eq!(
+        count("day=2024-05-02/part-0.parquet"),
+        vec![vec![Value::Int(1010)]]
+    );
+
+    // Retention drops days 1 and 2: their files go, the rest stay.
+    db.drop_partitions_before("logs", T0 + 2 * DAY).unwrap();
+    let fourth = export(&db, &out);
+    assert_eq!((fourth.days_removed, fourth.days_unchanged), (2, 2));
+    assert_eq!(
+        files_under(&out),
+        [
+            "_logdb_export.json",
+            "_logdb_export.lock",
+            "day=2024-05-03/part-0.parquet",
+            "day=2024-05-04/part-0.parquet",
+        ]
+    );
+
+    // Read back by `import --format parquet`: a log table again, IPs as IPs.
+    let back = Db::open(dir.path().join("back")).unwrap();
+    let files: Vec<_> = files_under(&out)
+        .iter()
+        .filter(|f| f.ends_with(".parquet"))
+        .map(|f| out.join(f))
+        .collect();
+    let stats = import_parquet(&back, &files, Some("logs"), &mut Quiet).unwrap();
+    assert_eq!((stats.lines, stats.rows, stats.rejected), (1010, 1010, 0));
+    assert_eq!(all_rows(&db, "logs").len(), 1010);
+    assert_eq!(
+        back.snapshot()
+            .unwrap()
+            .table("logs")
+            .unwrap()
+            .schema
+            .fields[1]
+            .data_type,
+        logdb::DataType::Ip
+    );
+    assert_eq!(
+        format!("{:?}", rows(&back, &q("logs"))),
+        format!("{:?}", rows(&db, &q("logs")))
+    );
+}
+
+#[test]
+fn a_killed_export_is_finished_by_the_next_run_and_foreign_directories_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = logs_db(&dir.path().join("db"), 3, 500);
+    let out = dir.path().join("export");
+    export(&db, &out);
+    // As a kill would leave it: a day missing from the manifest, its file half
+    // written under the temporary name, another day's file gone.
+    let manifest = out.join(MANIFEST);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    m["days"].as_object_mut().unwrap().remove("2024-05-03");
+    std::fs::write(&manifest, serde_json::to_string(&m).unwrap()).unwrap();
+    std::fs::write(out.join("day=2024-05-03/.part-0.parquet.tmp"), b"PAR1 half").unwrap();
+    std::fs::remove_file(out.join("day=2024-05-03/part-0.parquet")).unwrap();
+    let run = export(&db, &out);
+    assert_eq!((run.days_written, run.days_unchanged), (1, 2));
+    assert!(!out.join("day=2024-05-03/.part-0.parquet.tmp").exists());
+    let glob = out.join("*/*.parquet");
+    assert_eq!(
+        rows(&db, &format!("SELECT count(*) FROM '{}'", lit(&glob))),
+        vec![vec![Value::Int(1500)]]
+    );
+
+    // A directory with other files and no manifest is not written into.
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), b"mine").unwrap();
+    let e = export_parquet(
+        &db,
+        "logs",
+        &foreign,
+        &ExportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not empty"), "{e}");
+    assert_eq!(files_under(&foreign), ["notes.txt"]);
+
+    // A manifest naming files outside the layout removes nothing.
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"keep").unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["days"]["1999-01-01"] = serde_json::json!({
+        "fingerprint": "x", "files": ["../victim.txt"], "rows": 1, "bytes": 1
+    });
+    std::fs::write(&manifest, serde_json::to_string(&m).unwrap()).unwrap();
+    let e = export_parquet(&db, "logs", &out, &ExportOptions::default(), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unexpected file name"), "{e}");
+    assert!(victim.exists());
+
+    // Another table into the same directory is refused.
+    std::fs::write(&manifest, text).unwrap();
+    db.create_table("other", log_schema()).unwrap();
+    db.append("other", &log_batch(&log_schema(), 1, T0, 1000, 5))
+        .unwrap();
+    let e = export_parquet(&db, "other", &out, &ExportOptions::default(), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("holds an export of table 'logs'"), "{e}");
+}
+
+#[test]
+fn damaged_parquet_files_fail_naming_the_file_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.query(ALL_TYPES).unwrap();
+    db.query(ALL_ROWS).unwrap();
+    let good = dir.path().join("good.parquet");
+    db.query(&format!(
+        "COPY (SELECT * FROM t, range(300)) TO '{}' (ROW_GROUP_SIZE 500)",
+        lit(&good)
+    ))
+    .unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = dir.path().join("bad.parquet");
+    // Truncated: every length, coarse steps.
+    for len in (0..bytes.len()).step_by(bytes.len() / 40 + 1) {
+        std::fs::write(&bad, &bytes[..len]).unwrap();
+        let e = db
+            .query(&format!("SELECT count(*) FROM '{}'", lit(&bad)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad.parquet"), "{len}: {e}");
+    }
+    // Bytes changed in place: any answer or an error naming the file, never a crash.
+    let mut rng = crate::common::Rng(7);
+    for _ in 0..300 {
+        let mut b = bytes.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(b.len() as u64) as usize;
+            b[at] = rng.next() as u8;
+        }
+        std::fs::write(&bad, &b).unwrap();
+        if let Err(e) = db.query(&format!(
+            "SELECT count(*), max(v), count(i), min(ts), max(d) FROM '{}'",
+            lit(&bad)
+        )) {
+            let e = e.to_string();
+            assert!(e.contains("bad.parquet"), "{e}");
+        }
+    }
+}
