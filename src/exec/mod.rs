@@ -60,6 +60,7 @@ mod topn_agg;
 pub mod vector;
 mod window;
 pub mod write_files;
+pub mod write_partitioned;
 
 use std::cell::RefCell;
 use std::time::Instant;

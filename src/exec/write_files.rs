@@ -323,6 +323,15 @@ impl Drop for FileWriter {
     }
 }
 
+/// Appends a non-NULL cell as COPY writes it in csv, unquoted (a partition
+/// directory's value).
+pub fn write_cell(out: &mut String, data: &ColumnData, ty: DataType, r: usize) {
+    match data {
+        ColumnData::Utf8(v) => out.push_str(v.get(r)),
+        _ => write_value(out, data, ty, r, false),
+    }
+}
+
 /// Appends a non-NULL, non-string cell as DuckDB's COPY writes it: doubles as
 /// DuckDB casts them to VARCHAR in CSV (`1e+20`, `0.1`, `3.0`) and as its JSON
 /// writer does in JSON (`100000000000000000000.0`, `1e-7`, `NaN`).

@@ -438,3 +438,69 @@ fn damaged_parquet_files_fail_naming_the_file_without_a_panic() {
         }
     }
 }
+
+#[test]
+fn copy_partition_by_writes_hive_directories_as_duckdb_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.query("CREATE TABLE t (i BIGINT, s VARCHAR, ts TIMESTAMP, f DOUBLE)")
+        .unwrap();
+    db.query(
+        "INSERT INTO t VALUES (1, 'a/b', TIMESTAMP '2024-01-02 03:04:05', 1.5), \
+         (2, NULL, TIMESTAMP '2024-01-02 03:04:05', 2), (3, 'x y=z', TIMESTAMP '2024-01-03', 1.5), \
+         (4, 'a/b', NULL, NULL)",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let n = rows(
+        &db,
+        &format!(
+            "COPY t TO '{}' (FORMAT parquet, PARTITION_BY (s, ts))",
+            lit(&out)
+        ),
+    );
+    assert_eq!(n, vec![vec![Value::Int(4)]]);
+    // The names DuckDB 1.x gives the same rows (checked with its COPY).
+    assert_eq!(
+        files_under(&out),
+        [
+            "s=__HIVE_DEFAULT_PARTITION__/ts=2024-01-02%2003%3A04%3A05/data_0.parquet",
+            "s=a%2Fb/ts=2024-01-02%2003%3A04%3A05/data_0.parquet",
+            "s=a%2Fb/ts=__HIVE_DEFAULT_PARTITION__/data_0.parquet",
+            "s=x%20y%3Dz/ts=2024-01-03%2000%3A00%3A00/data_0.parquet",
+        ]
+    );
+    // The files hold the other columns.
+    let back = rows(
+        &db,
+        &format!(
+            "SELECT i, f FROM read_parquet('{}') ORDER BY i",
+            lit(&out.join("*/*/*.parquet"))
+        ),
+    );
+    assert_eq!(back.len(), 4);
+    assert_eq!(back[0], vec![Value::Int(1), Value::Float(1.5)]);
+    // A directory with files in it needs OVERWRITE_OR_IGNORE.
+    let e = db
+        .query(&format!("COPY t TO '{}' (PARTITION_BY (s))", lit(&out)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not empty"), "{e}");
+    let n = rows(
+        &db,
+        &format!(
+            "COPY (SELECT i, s FROM t) TO '{}' (PARTITION_BY (s), OVERWRITE_OR_IGNORE)",
+            lit(&out)
+        ),
+    );
+    assert_eq!(n, vec![vec![Value::Int(4)]]);
+    assert!(out.join("s=a%2Fb/data_0.csv").is_file());
+    let e = db
+        .query(&format!(
+            "COPY (SELECT s FROM t) TO '{}' (PARTITION_BY (s), OVERWRITE_OR_IGNORE)",
+            lit(&out)
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nothing would be written"), "{e}");
+}

@@ -142,16 +142,16 @@ fn copy_to_errors_are_positioned_and_leave_no_file() {
             "unknown COPY option FOO",
         ),
         (
-            format!("COPY t TO '{f}' (FORMAT parquet)"),
-            "not supported yet: FORMAT parquet",
+            format!("COPY t TO '{f}' (FORMAT parquet, COMPRESSION brotli)"),
+            "unknown Parquet COMPRESSION 'brotli'",
         ),
         (
             format!("COPY t TO '{f}' (FORMAT xml)"),
             "unknown FORMAT 'xml'",
         ),
         (
-            format!("COPY t TO '{f}' (PARTITION_BY (i))"),
-            "not supported yet: COPY option PARTITION_BY",
+            format!("COPY t TO '{f}' (PARTITION_BY (nope))"),
+            "PARTITION_BY column 'nope' is not in the result",
         ),
         (
             format!("COPY t TO '{}/no/such/dir/x.csv'", s(dir.path())),

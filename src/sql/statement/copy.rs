@@ -24,6 +24,7 @@ use super::{err_at, resolve_table, results, Statement};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::exec::write_files::{FileWriter, WriteFormat, WriteOptions};
+use crate::exec::write_partitioned::PartitionedWriter;
 use crate::exec::{ExecOptions, QueryResult, QueryStream};
 use crate::ingest::Compression;
 
@@ -65,8 +66,8 @@ enum OptionValue {
     Text(String),
     /// A bare word or number (`csv`, `true`, `1`).
     Word(String),
-    /// `(a, b)` (PARTITION_BY's columns; refused for now).
-    List,
+    /// `(a, b)`: PARTITION_BY's columns.
+    List(Vec<String>),
 }
 
 impl OptionValue {
@@ -337,8 +338,9 @@ impl Parser<'_> {
             }
             Some(Token::LParen) => {
                 self.i += 1;
+                let mut names = Vec::new();
                 loop {
-                    self.ident("a column name")?;
+                    names.push(self.ident("a column name")?.value);
                     if self.token(&Token::Comma) {
                         self.i += 1;
                     } else if self.token(&Token::RParen) {
@@ -348,7 +350,7 @@ impl Parser<'_> {
                         return self.fail("',' or ')'");
                     }
                 }
-                OptionValue::List
+                OptionValue::List(names)
             }
             _ => OptionValue::None,
         };
@@ -476,6 +478,7 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
         w.format = WriteFormat::Parquet;
     }
     let mut overwrite = false;
+    let mut partition_by: Option<Vec<String>> = None;
     let mut compression: Option<&CopyOption> = None;
     let mut row_group_size: Option<&CopyOption> = None;
     for o in &copy.options {
@@ -502,7 +505,16 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
             "COMPRESSION" | "CODEC" => compression = Some(o),
             "ROW_GROUP_SIZE" => row_group_size = Some(o),
             "OVERWRITE" | "OVERWRITE_OR_IGNORE" => overwrite = bool_option(o)?,
-            "PARTITION_BY" | "PER_THREAD_OUTPUT" | "FILE_SIZE_BYTES" => {
+            "PARTITION_BY" => {
+                partition_by = Some(match &o.value {
+                    OptionValue::List(names) => names.clone(),
+                    OptionValue::Word(name) | OptionValue::Text(name) => vec![name.clone()],
+                    OptionValue::None => {
+                        return Err(err_at(o.span, o.span, "COPY: PARTITION_BY takes (columns)"))
+                    }
+                })
+            }
+            "PER_THREAD_OUTPUT" | "FILE_SIZE_BYTES" => {
                 return Err(err_at(
                     o.span,
                     o.span,
@@ -543,6 +555,9 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
         return Err(at("COPY: DELIMITER must not be empty".into()));
     }
     let path = Path::new(&copy.path);
+    if let Some(by) = partition_by {
+        return copy_partitioned(db, options, copy, w, &by, overwrite);
+    }
     if path.is_dir() {
         return Err(at(format!("COPY: '{}' is a directory", copy.path)));
     }
@@ -566,6 +581,58 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     let plan = super::super::plan_query_with(&snapshot, &query, options)?;
     let mut stream = QueryStream::start(snapshot, plan, options.clone())?;
     let mut writer = FileWriter::create(path, stream.columns(), w)?;
+    while let Some(batch) = stream.next_batch() {
+        writer.write_batch(&batch?)?;
+        options.check_cancel()?;
+    }
+    let rows = writer.finish()?;
+    Ok(results::count_result(rows))
+}
+
+/// `COPY ... TO 'dir' (PARTITION_BY (cols))`: a directory of files, one per
+/// partition (`exec/write_partitioned.rs`).
+fn copy_partitioned(
+    db: &Db,
+    options: &ExecOptions,
+    copy: &Copy,
+    w: WriteOptions,
+    by: &[String],
+    overwrite: bool,
+) -> Result<QueryResult> {
+    let at = |msg: String| err_at(copy.path_span, copy.span, msg);
+    let dir = Path::new(&copy.path);
+    if dir.is_file() {
+        return Err(at(format!(
+            "COPY: '{}' is a file; PARTITION_BY writes a directory",
+            copy.path
+        )));
+    }
+    let occupied = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    if occupied && !overwrite {
+        return Err(at(format!(
+            "COPY: directory '{}' is not empty; add (OVERWRITE_OR_IGNORE) to write into it",
+            copy.path
+        )));
+    }
+    let extension = match (w.format, w.compression) {
+        (WriteFormat::Parquet, _) => "parquet",
+        (WriteFormat::Json, Compression::Gzip) => "json.gz",
+        (WriteFormat::Json, Compression::Zstd) => "json.zst",
+        (WriteFormat::Json, Compression::None) => "json",
+        (WriteFormat::Csv, Compression::Gzip) => "csv.gz",
+        (WriteFormat::Csv, Compression::Zstd) => "csv.zst",
+        (WriteFormat::Csv, Compression::None) => "csv",
+    };
+    let query = source_query(db, copy)?;
+    let snapshot = db.snapshot()?;
+    let plan = super::super::plan_query_with(&snapshot, &query, options)?;
+    let mut stream = QueryStream::start(snapshot, plan, options.clone())?;
+    let mut writer = PartitionedWriter::create(dir, stream.columns(), by, extension, w).map_err(
+        |e| match e {
+            Error::InvalidInput(m) => at(m),
+            other => other,
+        },
+    )?;
     while let Some(batch) = stream.next_batch() {
         writer.write_batch(&batch?)?;
         options.check_cancel()?;
