@@ -216,6 +216,11 @@ impl StringVec {
         (0..self.len()).map(move |i| self.get(i))
     }
 
+    /// The offsets and the bytes, taken apart (no copy).
+    pub fn into_parts(self) -> (Vec<u32>, Vec<u8>) {
+        (self.offsets, self.bytes)
+    }
+
     pub fn offsets(&self) -> &[u32] {
         &self.offsets
     }

@@ -317,8 +317,8 @@ fn write_day(
             part = Some(Part::create(&day_path, n, &types, &parquet)?);
         }
         if let Some(p) = part.as_mut() {
-            p.writer.write(&batch)?;
             p.rows += batch.num_rows() as u64;
+            p.writer.write(batch)?;
         }
     }
     if let Some(p) = part.take() {

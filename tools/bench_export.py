@@ -18,6 +18,7 @@ Prints a Markdown table per workload: rows, seconds, rows/s, bytes written, peak
 """
 import argparse
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def main():
         if not (work / ldb).is_dir():
             print(f"{name}: {work / ldb} missing (run tools/bench.py --workload {name} first); skipped")
             continue
-        rows = int(bench.subprocess.run([logdb, str(work / ldb), "-o", "csv", "-c", f"SELECT count(*) FROM {table}"],
+        rows = int(subprocess.run([logdb, str(work / ldb), "-o", "csv", "-c", f"SELECT count(*) FROM {table}"],
                                         capture_output=True, text=True, check=True).stdout.split()[1])
         cases = [
             ("logdb export (day partitions, zstd)", out / "logdb-export",
@@ -93,7 +94,7 @@ def main():
                 print(f"| {label} | failed: {err.strip().splitlines()[-1] if err.strip() else rc} | | | |")
                 continue
             b = size(dest)
-            print(f"| {label} | {wall:.2f} | {rows / wall:,.0f} | {b / 2**20:,.1f} MiB | {bench.mib(rss)} |")
+            print(f"| {label} | {wall:.2f} | {rows / wall:,.0f} | {b / 2**20:,.1f} MiB | {bench.mib(rss)} MiB |")
             clear(dest)
 
 

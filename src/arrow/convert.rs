@@ -127,11 +127,21 @@ pub fn to_record_batch(
     types: &[DataType],
     batch: &Batch,
 ) -> Result<RecordBatch> {
+    into_record_batch(schema, types, batch.clone())
+}
+
+/// [`to_record_batch`] taking the batch: its value vectors become the arrays'
+/// buffers without a copy (the narrower integer types and IPs are converted).
+pub fn into_record_batch(
+    schema: &SchemaRef,
+    types: &[DataType],
+    batch: Batch,
+) -> Result<RecordBatch> {
     let arrays = batch
         .columns
-        .iter()
+        .into_iter()
         .zip(types)
-        .map(|(c, ty)| to_array(c, *ty))
+        .map(|(c, ty)| into_array(c, *ty))
         .collect::<Result<Vec<_>>>()?;
     RecordBatch::try_new(schema.clone(), arrays)
         .map_err(|e| Error::Internal(format!("building an Arrow batch: {e}")))
@@ -145,15 +155,21 @@ fn null_buffer(col: &Column) -> Option<NullBuffer> {
 
 /// One column as an Arrow array of [`arrow_type`]`(ty)`.
 pub fn to_array(col: &Column, ty: DataType) -> Result<ArrayRef> {
-    let nulls = null_buffer(col);
-    let mismatch = || Error::Internal(format!("a {ty} column holds {:?}", col.data.physical()));
-    Ok(match (&col.data, ty) {
+    into_array(col.clone(), ty)
+}
+
+/// [`to_array`] taking the column: its vectors become the array's buffers.
+pub fn into_array(col: Column, ty: DataType) -> Result<ArrayRef> {
+    let nulls = null_buffer(&col);
+    let physical = col.data.physical();
+    let mismatch = || Error::Internal(format!("a {ty} column holds {physical:?}"));
+    let validity = col.validity;
+    Ok(match (col.data, ty) {
         (ColumnData::Int64(v), DataType::Timestamp) => Arc::new(
-            TimestampMicrosecondArray::new(ScalarBuffer::from(v.clone()), nulls)
-                .with_timezone("UTC"),
+            TimestampMicrosecondArray::new(ScalarBuffer::from(v), nulls).with_timezone("UTC"),
         ),
         (ColumnData::Int64(v), DataType::BigInt) => {
-            Arc::new(Int64Array::new(ScalarBuffer::from(v.clone()), nulls))
+            Arc::new(Int64Array::new(ScalarBuffer::from(v), nulls))
         }
         (ColumnData::Int64(v), DataType::Integer) => Arc::new(Int32Array::new(
             v.iter().map(|&x| x as i32).collect::<Vec<_>>().into(),
@@ -168,7 +184,7 @@ pub fn to_array(col: &Column, ty: DataType) -> Result<ArrayRef> {
             nulls,
         )),
         (ColumnData::Float64(v), DataType::Double) => {
-            Arc::new(Float64Array::new(ScalarBuffer::from(v.clone()), nulls))
+            Arc::new(Float64Array::new(ScalarBuffer::from(v), nulls))
         }
         (ColumnData::Bool(v), DataType::Boolean) => Arc::new(BooleanArray::new(
             BooleanBuffer::from_iter(v.iter().copied()),
@@ -178,28 +194,29 @@ pub fn to_array(col: &Column, ty: DataType) -> Result<ArrayRef> {
         (ColumnData::Ip(v), DataType::Ip) => {
             let mut s = StringVec::with_capacity(v.len(), v.len() * 12);
             for (i, &ip) in v.iter().enumerate() {
-                if col.is_valid(i) {
+                if validity.as_ref().is_none_or(|b| b.get(i)) {
                     s.push(&crate::ip::format(ip));
                 } else {
                     s.push("");
                 }
             }
-            Arc::new(string_array(&s, nulls)?)
+            Arc::new(string_array(s, nulls)?)
         }
         _ => return Err(mismatch()),
     })
 }
 
-fn string_array(v: &StringVec, nulls: Option<NullBuffer>) -> Result<StringArray> {
+fn string_array(v: StringVec, nulls: Option<NullBuffer>) -> Result<StringArray> {
     if v.bytes().len() > i32::MAX as usize {
         return Err(Error::ResourcesExhausted(
             "more than 2 GiB of text in one batch of an Arrow column".into(),
         ));
     }
-    let offsets: Vec<i32> = v.offsets().iter().map(|&o| o as i32).collect();
+    let (offsets, bytes) = v.into_parts();
+    let offsets: Vec<i32> = offsets.into_iter().map(|o| o as i32).collect();
     StringArray::try_new(
         OffsetBuffer::new(ScalarBuffer::from(offsets)),
-        Buffer::from(v.bytes()),
+        Buffer::from_vec(bytes),
         nulls,
     )
     .map_err(|e| Error::Internal(format!("building an Arrow string array: {e}")))

@@ -108,11 +108,11 @@ impl<W: Write + Send> ParquetWriter<W> {
     }
 
     /// Appends the rows of `batch` (columns as given to `new`).
-    pub fn write(&mut self, batch: &Batch) -> Result<()> {
+    pub fn write(&mut self, batch: Batch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let rb = super::convert::to_record_batch(&self.schema, &self.types, batch)?;
+        let rb = super::convert::into_record_batch(&self.schema, &self.types, batch)?;
         self.inner
             .write(&rb)
             .map_err(|e| write_error(&self.path, e))

@@ -213,7 +213,7 @@ impl FileWriter {
     }
 
     /// Writes the rows of `batch` (columns as given to `create`).
-    pub fn write_batch(&mut self, batch: &Batch) -> Result<()> {
+    pub fn write_batch(&mut self, batch: Batch) -> Result<()> {
         let n = batch.num_rows();
         #[cfg(feature = "arrow")]
         if let Some(Sink::Parquet(w)) = self.out.as_mut() {
@@ -229,8 +229,8 @@ impl FileWriter {
             line.clear();
             while r < n && line.len() < 1 << 20 {
                 match self.options.format {
-                    WriteFormat::Json => self.json_row(&mut line, &mut cell, batch, r),
-                    _ => self.csv_row(&mut line, &mut cell, batch, r),
+                    WriteFormat::Json => self.json_row(&mut line, &mut cell, &batch, r),
+                    _ => self.csv_row(&mut line, &mut cell, &batch, r),
                 }
                 r += 1;
             }

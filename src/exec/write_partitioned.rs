@@ -133,7 +133,7 @@ impl PartitionedWriter {
                     .collect(),
             };
             if let Some(w) = self.writers.get_mut(&key) {
-                w.write_batch(&projected)?;
+                w.write_batch(projected)?;
             }
             self.rows += rows.len() as u64;
         }

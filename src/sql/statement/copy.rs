@@ -582,7 +582,7 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     let mut stream = QueryStream::start(snapshot, plan, options.clone())?;
     let mut writer = FileWriter::create(path, stream.columns(), w)?;
     while let Some(batch) = stream.next_batch() {
-        writer.write_batch(&batch?)?;
+        writer.write_batch(batch?)?;
         options.check_cancel()?;
     }
     let rows = writer.finish()?;
