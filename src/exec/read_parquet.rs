@@ -19,7 +19,7 @@ use crossbeam::channel::{bounded, Receiver, Sender};
 use super::table_function::{BatchSource, BATCH_ROWS};
 use super::ExecOptions;
 use crate::arrow::ParquetFile;
-use crate::column::{Batch, Column, ColumnData, StringVec};
+use crate::column::{Batch, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::plan::FileRead;
 
@@ -35,6 +35,8 @@ type Batches = Receiver<Result<Batch>>;
 pub struct ParquetSource {
     names: Vec<String>,
     filename: bool,
+    hive: Vec<(String, crate::schema::DataType)>,
+    hive_values: Vec<Vec<Value>>,
     tasks: Vec<Task>,
     started: Option<Receiver<(usize, Batches)>>,
     waiting: BTreeMap<usize, Batches>,
@@ -91,6 +93,8 @@ impl ParquetSource {
         Ok(ParquetSource {
             names: read.files.iter().map(|p| p.display().to_string()).collect(),
             filename: read.filename,
+            hive: read.hive.clone(),
+            hive_values: read.hive_values.clone(),
             tasks,
             started: Some(started_rx),
             waiting: BTreeMap::new(),
@@ -136,8 +140,8 @@ impl ParquetSource {
             let rows: Vec<u32> = (offset as u32..(offset + n) as u32).collect();
             batch.take(&rows)
         };
+        let file = self.tasks[self.next_task - 1].file;
         if self.filename {
-            let file = self.tasks[self.next_task - 1].file;
             let name = &self.names[file];
             let mut v = StringVec::with_capacity(n, name.len() * n);
             for _ in 0..n {
@@ -145,8 +149,26 @@ impl ParquetSource {
             }
             out.columns.push(Column::new(ColumnData::Utf8(v)));
         }
+        let values = self.hive_values.get(file).map_or(&[][..], |v| v.as_slice());
+        for (value, (_, ty)) in values.iter().zip(&self.hive) {
+            out.columns.push(constant(value, *ty, n));
+        }
         out
     }
+}
+
+/// A column of `n` copies of `value` (a hive partition column's).
+fn constant(value: &Value, ty: crate::schema::DataType, n: usize) -> Column {
+    let mut data = ColumnData::with_capacity(ty.physical(), n);
+    for _ in 0..n {
+        match (&mut data, value) {
+            (ColumnData::Int64(v), Value::Int(x)) => v.push(*x),
+            (ColumnData::Utf8(v), Value::Str(s)) => v.push(s),
+            (d, _) => d.push_default(),
+        }
+    }
+    let validity = matches!(value, Value::Null).then(|| crate::column::Bitmap::new(n, false));
+    Column { data, validity }
 }
 
 fn describe(columns: &[(String, crate::schema::DataType)]) -> String {

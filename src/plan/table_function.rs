@@ -97,6 +97,12 @@ pub struct FileRead {
     pub reject_file: Option<PathBuf>,
     /// The rows, where the files say (Parquet footers).
     pub rows: Option<u64>,
+    /// Hive partition columns (`day=2024-01-01` directories), after the
+    /// filename column: their names and types.
+    pub hive: Vec<(String, DataType)>,
+    /// Per file, the value of each hive column (`Value::Null` for
+    /// `__HIVE_DEFAULT_PARTITION__`; a DATE as `Value::Int` days).
+    pub hive_values: Vec<Vec<crate::column::Value>>,
 }
 
 impl FileRead {

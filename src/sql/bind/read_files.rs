@@ -26,6 +26,7 @@ use crate::import::{expand_sources, Source};
 use crate::ingest::input::{source_name, Sampled, SAMPLE_LINES};
 use crate::ingest::{self, detect, ParserOptions};
 use crate::plan::{FileRead, TableFunc};
+use crate::schema::DataType;
 
 /// The names of the file readers.
 pub(super) const READERS: &[&str] = &[
@@ -353,6 +354,8 @@ impl Binder<'_> {
             filename,
             reject_file,
             rows: None,
+            hive: Vec::new(),
+            hive_values: Vec::new(),
         }))
     }
 
@@ -360,8 +363,21 @@ impl Binder<'_> {
     /// count from every file's.
     fn parquet_read(&self, path: &str, named: Vec<Named>, span: Span) -> Result<TableFunc> {
         let mut filename = false;
+        let mut hive = true;
         for n in &named {
             match n.name.as_str() {
+                "hive_partitioning" => {
+                    hive = match &n.value {
+                        Value::Bool(b) => *b,
+                        Value::Int(i) => *i != 0,
+                        _ => {
+                            return Err(self.err(
+                                n.span,
+                                "read_parquet: hive_partitioning takes true or false",
+                            ))
+                        }
+                    }
+                }
                 "filename" => {
                     filename = match &n.value {
                         Value::Bool(b) => *b,
@@ -379,7 +395,10 @@ impl Binder<'_> {
                 other => {
                     return Err(self.err(
                         n.span,
-                        format!("read_parquet: unknown option '{other}'; known options: filename"),
+                        format!(
+                            "read_parquet: unknown option '{other}'; known options: filename, \
+                             hive_partitioning"
+                        ),
                     ))
                 }
             }
@@ -399,7 +418,7 @@ impl Binder<'_> {
         if files.is_empty() {
             return Err(self.err(span, format!("read_parquet: no files in '{path}'")));
         }
-        self.parquet_files(path, files, filename, span)
+        self.parquet_files(path, files, filename, hive, span)
     }
 
     #[cfg(feature = "arrow")]
@@ -408,9 +427,15 @@ impl Binder<'_> {
         path: &str,
         files: Vec<PathBuf>,
         filename: bool,
+        hive: bool,
         span: Span,
     ) -> Result<TableFunc> {
         let fail = |e: Error| self.err(span, format!("read_parquet: {e}"));
+        let (hive, hive_values) = if hive {
+            hive_partitions(&files)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let first = crate::arrow::ParquetFile::open(&files[0]).map_err(fail)?;
         let mut rows = first.num_rows();
         let mut bytes = 0;
@@ -433,16 +458,105 @@ impl Binder<'_> {
             filename,
             reject_file: None,
             rows: Some(rows),
+            hive,
+            hive_values,
         }))
     }
 
     #[cfg(not(feature = "arrow"))]
-    fn parquet_files(&self, _: &str, _: Vec<PathBuf>, _: bool, span: Span) -> Result<TableFunc> {
+    fn parquet_files(
+        &self,
+        _: &str,
+        _: Vec<PathBuf>,
+        _: bool,
+        _: bool,
+        span: Span,
+    ) -> Result<TableFunc> {
         Err(self.err(
             span,
             "read_parquet: this logdb was built without the `arrow` feature",
         ))
     }
+}
+
+/// The Hive partition columns of `files`, as DuckDB detects them: the
+/// `key=value` directories of each file's path, when every file has the same
+/// keys in the same order (else none). A column is BIGINT when every value is
+/// an integer, DATE when every value is `YYYY-MM-DD`, else VARCHAR; values are
+/// percent-decoded, and `__HIVE_DEFAULT_PARTITION__` is NULL.
+fn hive_partitions(files: &[PathBuf]) -> (Vec<(String, DataType)>, Vec<Vec<Value>>) {
+    let parts = |p: &PathBuf| -> Vec<(String, Option<String>)> {
+        p.parent()
+            .into_iter()
+            .flat_map(|d| d.components())
+            .filter_map(|c| {
+                let c = c.as_os_str().to_str()?;
+                let (k, v) = c.split_once('=')?;
+                let v = (v != "__HIVE_DEFAULT_PARTITION__").then(|| percent_decode(v));
+                Some((percent_decode(k), v))
+            })
+            .collect()
+    };
+    let all: Vec<_> = files.iter().map(parts).collect();
+    let keys: Vec<String> = all
+        .first()
+        .map(|p| p.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    let same_keys = |p: &Vec<(String, Option<String>)>| {
+        p.len() == keys.len() && p.iter().zip(&keys).all(|((k, _), key)| k == key)
+    };
+    if keys.is_empty() || !all.iter().all(same_keys) {
+        return (Vec::new(), Vec::new());
+    }
+    let mut columns = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let values = || all.iter().filter_map(|p| p[i].1.as_deref());
+        let ty = if values().all(|v| v.parse::<i64>().is_ok()) {
+            DataType::BigInt
+        } else if values().all(|v| v.len() == 10 && crate::time::parse_date(v).is_some()) {
+            DataType::Date
+        } else {
+            DataType::Varchar
+        };
+        columns.push((key.clone(), ty));
+    }
+    let values = all
+        .iter()
+        .map(|p| {
+            p.iter()
+                .zip(&columns)
+                .map(|((_, v), (_, ty))| match (v, ty) {
+                    (None, _) => Value::Null,
+                    (Some(v), DataType::BigInt) => v.parse::<i64>().map_or(Value::Null, Value::Int),
+                    (Some(v), DataType::Date) => {
+                        crate::time::parse_date(v).map_or(Value::Null, Value::Int)
+                    }
+                    (Some(v), _) => Value::Str(v.as_str().into()),
+                })
+                .collect()
+        })
+        .collect();
+    (columns, values)
+}
+
+/// `%XX` escapes replaced by their bytes (anything else kept as written).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The separator of a csv file by its first line: the most frequent of `,`,

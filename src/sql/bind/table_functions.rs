@@ -91,6 +91,7 @@ impl Binder<'_> {
                 if r.filename {
                     cols.push(("filename".to_string(), DataType::Varchar));
                 }
+                cols.extend(r.hive.iter().cloned());
                 cols
             }
         };
