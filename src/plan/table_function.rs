@@ -15,7 +15,7 @@ pub enum TableFunc {
     /// `range` / `generate_series`: one column of evenly spaced values.
     Series(Series),
     /// `read_log` / `read_csv` / `read_json` and `FROM 'file'`: the rows of files.
-    ReadFile(FileRead),
+    ReadFile(Box<FileRead>),
 }
 
 impl TableFunc {

@@ -337,7 +337,7 @@ impl Binder<'_> {
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum();
-        Ok(TableFunc::ReadFile(FileRead {
+        Ok(TableFunc::ReadFile(Box::new(FileRead {
             function: reader,
             pattern: path.to_string(),
             files,
@@ -356,7 +356,7 @@ impl Binder<'_> {
             rows: None,
             hive: Vec::new(),
             hive_values: Vec::new(),
-        }))
+        })))
     }
 
     /// `read_parquet(path)`: the schema from the first file's footer, the row
@@ -445,7 +445,7 @@ impl Binder<'_> {
                 rows += crate::arrow::ParquetFile::open(f).map_err(fail)?.num_rows();
             }
         }
-        Ok(TableFunc::ReadFile(FileRead {
+        Ok(TableFunc::ReadFile(Box::new(FileRead {
             function: "read_parquet",
             pattern: path.to_string(),
             files,
@@ -460,7 +460,7 @@ impl Binder<'_> {
             rows: Some(rows),
             hive,
             hive_values,
-        }))
+        })))
     }
 
     #[cfg(not(feature = "arrow"))]
