@@ -484,6 +484,7 @@ impl Binder<'_> {
 /// keys in the same order (else none). A column is BIGINT when every value is
 /// an integer, DATE when every value is `YYYY-MM-DD`, else VARCHAR; values are
 /// percent-decoded, and `__HIVE_DEFAULT_PARTITION__` is NULL.
+#[cfg(feature = "arrow")]
 fn hive_partitions(files: &[PathBuf]) -> (Vec<(String, DataType)>, Vec<Vec<Value>>) {
     let parts = |p: &PathBuf| -> Vec<(String, Option<String>)> {
         p.parent()
@@ -540,6 +541,7 @@ fn hive_partitions(files: &[PathBuf]) -> (Vec<(String, DataType)>, Vec<Vec<Value
 }
 
 /// `%XX` escapes replaced by their bytes (anything else kept as written).
+#[cfg(feature = "arrow")]
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let hex = |c: u8| (c as char).to_digit(16);
