@@ -26,6 +26,7 @@ use crate::import::{expand_sources, Source};
 use crate::ingest::input::{source_name, Sampled, SAMPLE_LINES};
 use crate::ingest::{self, detect, ParserOptions};
 use crate::plan::{FileRead, TableFunc};
+#[cfg(feature = "arrow")]
 use crate::schema::DataType;
 
 /// The names of the file readers.
