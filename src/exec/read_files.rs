@@ -10,7 +10,8 @@
 //! Every line is accounted for: lines read = rows produced + lines rejected, per
 //! chunk. Rejected lines do not fail the query: when the source ends (or is
 //! dropped) a notice says how many there were and where the first one is
-//! (`file:line`); `reject_file` gets their text.
+//! (`file:line`); `reject_file` gets their text. With `ignore_errors := false`
+//! the first rejected line fails it (`read_csv: x.csv: line 3: <reason>`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,7 +27,7 @@ use crate::column::{Batch, BatchBuilder, Column, ColumnData, StringVec};
 use crate::error::{Error, Result};
 use crate::ingest::chunks::{self, read_source, Parsed, ReaderMsg, CHUNK_BYTES};
 use crate::ingest::input::{open_source, Source};
-use crate::ingest::{self, ParserOptions};
+use crate::ingest::{self, CsvOptions, ParserOptions};
 use crate::plan::FileRead;
 
 /// The parser options of `read`: those its schema was bound with.
@@ -35,6 +36,11 @@ pub fn parser_options(read: &FileRead) -> ParserOptions {
         log_format: read.log_format.clone(),
         sample: (!read.sample.is_empty()).then(|| read.sample.clone()),
         delimiter: read.delimiter,
+        csv: CsvOptions {
+            header: read.header,
+            columns: read.declared.then(|| read.columns.clone()),
+            names: read.names.clone(),
+        },
         ..Default::default()
     }
 }
@@ -52,6 +58,8 @@ pub struct FileSource {
     function: &'static str,
     names: Vec<String>,
     filename: bool,
+    /// The first rejected line fails the read (`ignore_errors := false`).
+    fail_on_reject: bool,
     parsed: Option<Receiver<std::result::Result<Parsed, String>>>,
     errors: Receiver<FileError>,
     failed: Vec<FileError>,
@@ -123,6 +131,7 @@ impl FileSource {
             function: read.function,
             names: read.files.iter().map(|p| p.display().to_string()).collect(),
             filename: read.filename,
+            fail_on_reject: !read.ignore_errors,
             parsed: Some(parsed_rx),
             errors: error_rx,
             failed: Vec::new(),
@@ -193,6 +202,14 @@ impl FileSource {
                 "parser accounted for {} of {} lines in {name}",
                 rows + p.rejects.len() as u64,
                 p.lines
+            )));
+        }
+        if let (Some((r, _)), true) = (p.rejects.first(), self.fail_on_reject) {
+            // The error says it all: no notice besides.
+            self.reported = true;
+            return Err(Error::InvalidInput(format!(
+                "{}: {name}: line {}: {}",
+                self.function, r.line, r.reason
             )));
         }
         self.lines += p.lines;

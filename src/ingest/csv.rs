@@ -28,6 +28,20 @@
 //! VARCHAR column (and NULL in others). A record with more or fewer fields than the
 //! header is rejected ("expected N fields, found M").
 //!
+//! # Without a header, or with declared columns
+//! `header := false` ([`CsvOptions::header`](super::CsvOptions)): the first line is
+//! data; the columns are named `column0`, `column1`, ... (zero-padded to the width of
+//! the last number, `column00` .. `column11` for 12 columns, as DuckDB names them)
+//! and typed from the whole sample. `names` replace the first names (the header's or
+//! these).
+//!
+//! Declared columns (`columns := {...}`, see `declared.rs`) are taken as they are.
+//! The sample's first line must have as many fields. With `header := true` the first
+//! line of every file is skipped whatever it holds (and not counted); without
+//! `header`, it is a header when one of its values does not fit its column, or when
+//! every column is VARCHAR and none of its values is empty (DuckDB's sniff), else
+//! data.
+//!
 //! # The header line
 //! The header is not a data line. In a chunk whose first line is line 1 (the start of
 //! an input file), the first record is the header: when it is the sample's header it
@@ -37,24 +51,53 @@
 //! sample's column positions: chunks are parsed independently, so one file's header
 //! cannot re-map the columns of its other chunks.
 
+use super::declared::Declared;
 use super::fields::{snake_case, Plan, Seen, Src, Val};
 use super::{LogParser, ParserOptions, Reject, MAX_LINE_LEN};
 use crate::column::BatchBuilder;
 use crate::error::{Error, Result};
-use crate::schema::TableSchema;
+use crate::schema::{DataType, TableSchema};
 
 pub(crate) struct CsvParser {
-    plan: Plan,
+    rows: Rows,
     delim: u8,
     quoting: bool,
-    /// The sample's header record, as written (without line end).
-    header: Vec<u8>,
+    header: Header,
     /// Fields per record.
     ncols: usize,
     /// The plan slot of each record field (`None`: ignored).
     col_slot: Vec<Option<usize>>,
     vals: Vec<Val>,
     scratch: Vec<u8>,
+}
+
+/// How the fields of a record become a row.
+// One per parser (thread): the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Rows {
+    /// Columns inferred from the sample, or a given schema's (`fields.rs`).
+    Plan(Plan),
+    /// Declared columns (`declared.rs`).
+    Declared(Declared),
+}
+
+/// What the first line of a file is.
+enum Header {
+    /// A data line (`header := false`, or sniffed so for declared columns).
+    None,
+    /// The sample's header record, as written (without line end): skipped where
+    /// it matches, rejected where it differs.
+    Match(Vec<u8>),
+    /// A header whatever it holds (declared columns): skipped.
+    Skip,
+}
+
+/// `column0`, `column1`, ...: the names of `n` columns without a header, as
+/// DuckDB gives them: zero-padded to the width of the last number (`column00` ..
+/// `column11` for 12 columns).
+fn generated_names(n: usize) -> Vec<String> {
+    let width = n.saturating_sub(1).to_string().len();
+    (0..n).map(|i| format!("column{i:0width$}")).collect()
 }
 
 /// Where the record that starts at `chunk[start]` ends (its `\n`, or the end of the
@@ -202,39 +245,65 @@ impl CsvParser {
         let format = if delim == b'\t' { "tsv" } else { "csv" };
         let quoting = delim != b'\t';
         let bad = |what: &str| Error::InvalidInput(format!("{format}: {what}"));
+        if let Some(columns) = &options.csv.columns {
+            let sample = options.sample.as_deref().unwrap_or_default();
+            return CsvParser::declared(format, delim, columns, sample, options.csv.header);
+        }
+        let has_header = options.csv.header != Some(false);
         let sample = options.sample.as_deref().ok_or_else(|| {
             bad("needs a sample of the input's first lines, starting with the header")
         })?;
+        let (first_line, what) = if has_header {
+            ("the header", "header")
+        } else {
+            ("the first line", "first line")
+        };
         let (end, complete) = record_end(sample, 0, quoting);
         let header = strip_cr(&sample[..end]);
         if !complete {
-            return Err(bad("unterminated quoted field in the header"));
+            return Err(bad(&format!("unterminated quoted field in {first_line}")));
         }
-        let header_text =
-            std::str::from_utf8(header).map_err(|_| bad("the header is not valid UTF-8"))?;
+        let header_text = std::str::from_utf8(header)
+            .map_err(|_| bad(&format!("{first_line} is not valid UTF-8")))?;
         if header_text.is_empty() {
-            return Err(bad("the sample's first line (the header) is empty"));
+            return Err(bad(if has_header {
+                "the sample's first line (the header) is empty"
+            } else {
+                "the sample's first line is empty"
+            }));
         }
         let mut scratch = Vec::new();
         let mut srcs = Vec::new();
         split_record(header_text, delim, quoting, &mut scratch, |_, v| {
             srcs.push(v)
         })
-        .map_err(|e| bad(&format!("bad header: {e}")))?;
+        .map_err(|e| bad(&format!("bad {what}: {e}")))?;
         let scratch_text = std::str::from_utf8(&scratch).unwrap_or_default();
-        let names: Vec<String> = srcs
-            .iter()
-            .map(|v| match v {
-                Val::Str(s) => s.text(header_text, scratch_text).to_string(),
-                _ => String::new(),
-            })
-            .collect();
+        let mut names: Vec<String> = if has_header {
+            srcs.iter()
+                .map(|v| match v {
+                    Val::Str(s) => s.text(header_text, scratch_text).to_string(),
+                    _ => String::new(),
+                })
+                .collect()
+        } else {
+            generated_names(srcs.len())
+        };
+        let given = &options.csv.names;
+        if given.len() > names.len() {
+            return Err(bad(&format!(
+                "names gives {} names, but the file has {} columns",
+                given.len(),
+                names.len()
+            )));
+        }
+        names[..given.len()].clone_from_slice(given);
         let ncols = names.len();
 
-        // Types from the records after the header.
+        // Types from the records after the header (from the first one without).
         let mut seen = vec![Seen::default(); ncols];
         let mut row: Vec<Val> = Vec::with_capacity(ncols);
-        let mut pos = end + 1;
+        let mut pos = if has_header { end + 1 } else { 0 };
         while pos < sample.len() {
             let (end, complete) = record_end(sample, pos, quoting);
             let rec = strip_cr(&sample[pos..end]);
@@ -277,12 +346,75 @@ impl CsvParser {
         };
         Ok(CsvParser {
             vals: vec![Val::Null; plan.slots.len()],
-            plan,
+            rows: Rows::Plan(plan),
             delim,
             quoting,
-            header: header.to_vec(),
+            header: if has_header {
+                Header::Match(header.to_vec())
+            } else {
+                Header::None
+            },
             ncols,
             col_slot,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// A parser of declared columns. The sample's first line must have as many
+    /// fields as there are columns. Whether it is a header, when `header` does not
+    /// say, is sniffed as DuckDB sniffs it: a header when one of its values does
+    /// not convert to its column's type, or when every column is VARCHAR and none
+    /// of its values is empty; otherwise a data line.
+    fn declared(
+        format: &str,
+        delim: u8,
+        columns: &[(String, DataType)],
+        sample: &[u8],
+        header: Option<bool>,
+    ) -> Result<CsvParser> {
+        let bad = |what: &str| Error::InvalidInput(format!("{format}: {what}"));
+        let quoting = delim != b'\t';
+        let rows = Declared::new(columns).map_err(|e| bad(&format!("columns: {e}")))?;
+        let ncols = columns.len();
+        let (end, complete) = record_end(sample, 0, quoting);
+        let first = std::str::from_utf8(strip_cr(&sample[..end]))
+            .ok()
+            .filter(|t| complete && !t.is_empty());
+        let mut scratch = Vec::new();
+        let mut vals = Vec::with_capacity(ncols);
+        let split = first.and_then(|t| {
+            split_record(t, delim, quoting, &mut scratch, |_, v| vals.push(v))
+                .ok()
+                .map(|n| (t, n))
+        });
+        if let Some((_, n)) = split {
+            if n != ncols {
+                return Err(bad(&format!(
+                    "columns declares {ncols} column{}, but the first line has {n} field{}",
+                    if ncols == 1 { "" } else { "s" },
+                    if n == 1 { "" } else { "s" },
+                )));
+            }
+        }
+        let is_header = header.unwrap_or_else(|| {
+            split.is_some_and(|(t, _)| {
+                let s = std::str::from_utf8(&scratch).unwrap_or_default();
+                let (converts, no_nulls) = rows.fits(&vals, t, s);
+                !converts || (rows.all_varchar() && no_nulls)
+            })
+        });
+        Ok(CsvParser {
+            rows: Rows::Declared(rows),
+            delim,
+            quoting,
+            header: if is_header {
+                Header::Skip
+            } else {
+                Header::None
+            },
+            ncols,
+            col_slot: (0..ncols).map(Some).collect(),
+            vals: vec![Val::Null; ncols],
             scratch: Vec::new(),
         })
     }
@@ -296,7 +428,7 @@ impl CsvParser {
         out: &mut BatchBuilder,
     ) -> Result<(), String> {
         let CsvParser {
-            plan,
+            rows,
             delim,
             quoting,
             ncols,
@@ -317,13 +449,19 @@ impl CsvParser {
         }
         let scratch =
             std::str::from_utf8(scratch).map_err(|_| "invalid UTF-8 in a field".to_string())?;
-        plan.append(vals, rec, scratch, out)
+        match rows {
+            Rows::Plan(plan) => plan.append(vals, rec, scratch, out),
+            Rows::Declared(d) => d.append(vals, rec, scratch, out),
+        }
     }
 }
 
 impl LogParser for CsvParser {
     fn schema(&self) -> &TableSchema {
-        &self.plan.schema
+        match &self.rows {
+            Rows::Plan(plan) => &plan.schema,
+            Rows::Declared(d) => d.schema(),
+        }
     }
 
     fn parse_chunk(
@@ -336,7 +474,7 @@ impl LogParser for CsvParser {
         let mut seen = 0u64;
         let mut line = first_line;
         let mut pos = 0;
-        let mut at_header = first_line == 1;
+        let mut at_header = first_line == 1 && !matches!(self.header, Header::None);
         // Valid UTF-8 as a whole (the usual case): then so is every record, as records
         // are cut at ASCII line breaks, and none needs checking on its own.
         let text = std::str::from_utf8(chunk).ok();
@@ -357,8 +495,12 @@ impl LogParser for CsvParser {
             let rec_start = pos;
             let rec = strip_cr(&chunk[pos..end]);
             pos = end + 1;
-            if std::mem::take(&mut at_header) && complete && rec == self.header.as_slice() {
-                continue;
+            if std::mem::take(&mut at_header) {
+                match &self.header {
+                    Header::Skip => continue,
+                    Header::Match(h) if complete && rec == h.as_slice() => continue,
+                    _ => {}
+                }
             }
             seen += 1;
             let outcome = if !complete {
@@ -369,7 +511,7 @@ impl LogParser for CsvParser {
                     .ok()
                     .and_then(|l| split_record(l, b',', true, &mut self.scratch, |_, _| {}).err());
                 Err(fault.unwrap_or_else(|| "unterminated quoted field".to_string()))
-            } else if number == 1 && first_line == 1 {
+            } else if number == 1 && first_line == 1 && matches!(self.header, Header::Match(_)) {
                 Err("header differs from the sample's header".to_string())
             } else if rec.len() > MAX_LINE_LEN {
                 Err("line longer than 1 MiB".to_string())
@@ -400,6 +542,66 @@ impl LogParser for CsvParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::CsvOptions;
+
+    #[test]
+    fn generated_names_are_padded_as_duckdb_pads_them() {
+        assert_eq!(generated_names(3), ["column0", "column1", "column2"]);
+        assert_eq!(generated_names(10)[9], "column9");
+        assert_eq!(generated_names(11)[..2], ["column00", "column01"]);
+        assert_eq!(generated_names(12)[11], "column11");
+        assert_eq!(generated_names(101)[100], "column100");
+    }
+
+    /// The rows `sample` gives with declared columns of `types`.
+    fn declared_rows(sample: &str, types: &[DataType], header: Option<bool>) -> usize {
+        let options = ParserOptions {
+            sample: Some(sample.as_bytes().to_vec()),
+            csv: CsvOptions {
+                header,
+                columns: Some(
+                    types
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &t)| (format!("c{i}"), t))
+                        .collect(),
+                ),
+                names: Vec::new(),
+            },
+            ..Default::default()
+        };
+        let mut p = CsvParser::new(b',', &options).unwrap();
+        let mut out = BatchBuilder::new(p.schema());
+        let mut rejects = Vec::new();
+        let lines = p.parse_chunk(sample.as_bytes(), 1, &mut out, &mut rejects);
+        assert_eq!(lines as usize, out.len() + rejects.len(), "{sample:?}");
+        out.len()
+    }
+
+    #[test]
+    fn declared_columns_sniff_the_header_as_duckdb_does() {
+        use DataType::{BigInt, Date, Varchar};
+        // A value that does not convert: a header.
+        assert_eq!(declared_rows("a,b\n1,y\n", &[BigInt, Varchar], None), 1);
+        // Values that do: data.
+        assert_eq!(declared_rows("1,b\n1,y\n", &[BigInt, Varchar], None), 2);
+        // All VARCHAR: a header unless a value is empty.
+        assert_eq!(declared_rows("1,2\n3,4\n", &[Varchar, Varchar], None), 1);
+        assert_eq!(declared_rows(",y\nx,y\n", &[Varchar, Varchar], None), 2);
+        // A DATE with a time converts, but does not make the line data.
+        let dated = "1,2024-05-01 10:00:00\n2,2024-05-02 10:00:00\n";
+        assert_eq!(declared_rows(dated, &[Varchar, Date], None), 1);
+        assert_eq!(declared_rows(dated, &[Varchar, Date], Some(false)), 2);
+        // Said: skipped whatever it holds, or read (and here rejected).
+        assert_eq!(
+            declared_rows("1,b\n1,y\n", &[BigInt, Varchar], Some(true)),
+            1
+        );
+        assert_eq!(
+            declared_rows("a,b\n1,y\n", &[BigInt, Varchar], Some(false)),
+            1
+        );
+    }
 
     fn fields(rec: &str) -> Result<Vec<String>, String> {
         let mut scratch = Vec::new();

@@ -47,6 +47,7 @@ mod aws;
 pub mod chunks;
 mod clf;
 mod csv;
+mod declared;
 pub mod detect;
 mod fields;
 pub mod generate;
@@ -156,6 +157,25 @@ pub struct ParserOptions {
     /// The field separator of `csv` (default `,`; `read_csv(..., delim := ';')`).
     /// Any separator but a tab keeps csv's quoting.
     pub delimiter: Option<u8>,
+    /// `csv` and `tsv` only: the header and the columns (`read_csv`'s options).
+    pub csv: CsvOptions,
+}
+
+/// How `csv` and `tsv` find their columns (`read_csv(..., header := false,
+/// columns := {...}, names := [...])`; see `csv.rs`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CsvOptions {
+    /// Whether the first line of each file is a header. `None`: yes when the
+    /// columns are inferred; sniffed from the sample's first line when they are
+    /// declared.
+    pub header: Option<bool>,
+    /// Declared columns, by position: names and types taken as they are, every
+    /// value cast to its column's type as SQL's CAST from VARCHAR does (no
+    /// inference, no canonical mapping).
+    pub columns: Option<Vec<(String, DataType)>>,
+    /// Names for the first fields, in place of the header's (or of `column0`,
+    /// `column1`, ... without a header).
+    pub names: Vec<String>,
 }
 
 /// How the time column of an inferred `jsonl`, `csv` or `tsv` table is chosen.
@@ -194,7 +214,8 @@ pub trait LogParser: Send {
     ///
     /// For `csv` and `tsv`, the header (the first record of a chunk whose
     /// `first_line` is 1) is not a data line: it is skipped and not counted when it
-    /// matches the sample's header. A csv record whose quoted field spans several lines
+    /// matches the sample's header (declared columns: whatever it holds; no header:
+    /// the first record is data). A csv record whose quoted field spans several lines
     /// counts as one line (numbered by its first line).
     fn parse_chunk(
         &mut self,

@@ -91,6 +91,17 @@ pub struct FileRead {
     pub sample: Vec<u8>,
     /// The columns the parser produces, in order.
     pub columns: Vec<(String, DataType)>,
+    /// `columns` are the user's (`read_csv(..., columns := {...})`): the parser
+    /// takes them as they are instead of inferring them from `sample`.
+    pub declared: bool,
+    /// csv: whether the first line of each file is a header (`None`: the
+    /// reader's default, see `ingest::CsvOptions`).
+    pub header: Option<bool>,
+    /// csv: names for the first columns (`names := [...]`).
+    pub names: Vec<String>,
+    /// Rejected lines are skipped and counted in a notice (true, logdb's
+    /// default), or the first one fails the query (`ignore_errors := false`).
+    pub ignore_errors: bool,
     /// A last VARCHAR column `filename` with each row's file.
     pub filename: bool,
     /// Where rejected lines are written (a path the user named).

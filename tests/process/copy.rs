@@ -245,3 +245,90 @@ fn copy_from_appends_a_files_rows_by_position() {
     let e = err(&[db, "-c", &format!("COPY u FROM '{}' (BOGUS 1)", s(&csv))]);
     assert!(e.contains("unknown COPY option BOGUS"), "{e}");
 }
+
+#[test]
+fn copy_from_csv_fails_on_a_bad_line_naming_it_and_appends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = s(&db);
+    ok(&[
+        db,
+        "-c",
+        "CREATE TABLE t (i BIGINT, s VARCHAR)",
+        "-c",
+        "INSERT INTO t VALUES (0, 'before')",
+    ]);
+    let count = || ok(&[db, "-o", "csv", "-c", "SELECT count(*) AS n FROM t"]);
+
+    // Line 4 (the header is line 1) holds a value that is not a BIGINT: the file's
+    // column is inferred as VARCHAR, and DuckDB names the line too.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "i,s\n1,a\n2,b\nx,c\n4,d\n").unwrap();
+    let e = err(&[db, "-c", &format!("COPY t FROM '{}'", s(&bad))]);
+    let want = format!(
+        "COPY t FROM '{}': line 4: column 'i': 'x' is not a BIGINT (the file's column is VARCHAR)",
+        s(&bad)
+    );
+    assert!(e.contains(&want), "{e}");
+    assert_eq!(count(), "n\n1\n");
+
+    // A bad value past the sample (64 KiB and 1,000 lines at least), whose lines
+    // made the column BIGINT: no type to add.
+    let mut late = String::from("i,s\n");
+    for k in 0..20_000 {
+        late.push_str(&format!("{k},v\n"));
+    }
+    late.push_str("1e999x,w\n");
+    let late_file = dir.path().join("late.csv");
+    std::fs::write(&late_file, late).unwrap();
+    let e = err(&[db, "-c", &format!("COPY t FROM '{}'", s(&late_file))]);
+    assert!(
+        e.contains(": line 20002: column 'i': '1e999x' is not a BIGINT\n"),
+        "{e}"
+    );
+    assert_eq!(count(), "n\n1\n");
+
+    // A line of the wrong width fails the COPY too (DuckDB: a sniffing error).
+    let wide = dir.path().join("wide.csv");
+    std::fs::write(&wide, "i,s\n1,a\n2,b,extra\n").unwrap();
+    let e = err(&[db, "-c", &format!("COPY t FROM '{}'", s(&wide))]);
+    assert!(e.contains(": line 3: expected 2 fields, found 3"), "{e}");
+    assert_eq!(count(), "n\n1\n");
+
+    // Of a glob, the file with the bad line is named.
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    std::fs::write(parts.join("a.csv"), "i,s\n1,a\n").unwrap();
+    std::fs::write(parts.join("b.csv"), "i,s\n2,b\n3,c\nbad,d\n").unwrap();
+    let pattern = format!("{}/*.csv", s(&parts));
+    let e = err(&[db, "-c", &format!("COPY t FROM '{pattern}'")]);
+    let want = format!(
+        "COPY t FROM '{pattern}': {}: line 4: column 'i': 'bad' is not a BIGINT",
+        s(&parts.join("b.csv"))
+    );
+    assert!(e.contains(&want), "{e}");
+    assert_eq!(count(), "n\n1\n");
+
+    // Without HEADER, a first line whose values fit the table's types is data
+    // (DuckDB's sniff); with (HEADER) it is skipped.
+    let plain = dir.path().join("plain.csv");
+    std::fs::write(&plain, "7,g\n8,h\n").unwrap();
+    let out = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!("COPY t FROM '{}'", s(&plain)),
+    ]);
+    assert_eq!(out, "Count\n2\n");
+    let out = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!("COPY t FROM '{}' (HEADER)", s(&plain)),
+    ]);
+    assert_eq!(out, "Count\n1\n");
+    let rows = ok(&[db, "-o", "csv", "-c", "SELECT i, s FROM t ORDER BY i, s"]);
+    assert_eq!(rows, "i,s\n0,before\n7,g\n8,h\n8,h\n");
+}

@@ -1,9 +1,11 @@
 //! Binding the file readers of FROM: `read_log(path, format := 'auto',
-//! log_format := '...')`, `read_csv(path, header := true, delim := ',')`,
+//! log_format := '...')`, `read_csv(path, header := true, delim := ',',
+//! columns := {'a': 'BIGINT'}, names := ['a'])`,
 //! `read_json(path)` / `read_ndjson(path)` and a quoted file name
 //! (`FROM 'access.log'`, the reader chosen by the name's extension). Every one
-//! takes `filename := true` (a last VARCHAR column naming each row's file) and
-//! `reject_file := 'path'` (rejected lines written there).
+//! takes `filename := true` (a last VARCHAR column naming each row's file),
+//! `reject_file := 'path'` (rejected lines written there) and `ignore_errors :=
+//! false` (the first rejected line fails the query), except read_parquet.
 //!
 //! The path (a file, a directory, or a glob pattern; `.gz` and `.zst` read
 //! through) is expanded here, with import's source expansion, and the head of
@@ -24,9 +26,8 @@ use crate::error::{Error, Result};
 use crate::exec::table_function::file_read_refused;
 use crate::import::{expand_sources, Source};
 use crate::ingest::input::{source_name, Sampled, SAMPLE_LINES};
-use crate::ingest::{self, detect, ParserOptions};
+use crate::ingest::{self, detect, CsvOptions, ParserOptions};
 use crate::plan::{FileRead, TableFunc};
-#[cfg(feature = "arrow")]
 use crate::schema::DataType;
 
 /// The names of the file readers.
@@ -50,6 +51,18 @@ const LOG_FORMATS: &[&str] = &[
 /// A named argument's value.
 struct Named {
     name: String,
+    /// The value of a scalar argument (NULL for a STRUCT or list literal).
+    value: Value,
+    /// The entries of a STRUCT literal (`{'a': 'BIGINT'}`, keyed) or a list
+    /// literal (`['a', 'b']`), which logdb does not evaluate as values: they are
+    /// read here, entry by entry.
+    items: Option<Vec<Item>>,
+    span: Span,
+}
+
+/// One entry of a STRUCT or list argument.
+struct Item {
+    key: Option<String>,
     value: Value,
     span: Span,
 }
@@ -118,8 +131,37 @@ impl Binder<'_> {
                     return Err(self.unsupported(other.span(), format!("this argument of {fname}")))
                 }
             };
-            let at = e.span();
-            let value = self.constant_value(e)?;
+            let mut at = e.span();
+            let mut items = None;
+            let value = match e {
+                ast::Expr::Dictionary(fields) if name.is_some() => {
+                    let mut list = Vec::with_capacity(fields.len());
+                    for f in fields {
+                        let span = f.value.span();
+                        at = at.union(&f.key.span).union(&span);
+                        list.push(Item {
+                            key: Some(f.key.value.clone()),
+                            value: self.constant_value(&f.value)?,
+                            span,
+                        });
+                    }
+                    items = Some(list);
+                    Value::Null
+                }
+                ast::Expr::Array(a) if name.is_some() => {
+                    let mut list = Vec::with_capacity(a.elem.len());
+                    for v in &a.elem {
+                        list.push(Item {
+                            key: None,
+                            value: self.constant_value(v)?,
+                            span: v.span(),
+                        });
+                    }
+                    items = Some(list);
+                    Value::Null
+                }
+                _ => self.constant_value(e)?,
+            };
             match name {
                 None if i == 0 => match value {
                     Value::Str(s) => path = Some(s.to_string()),
@@ -139,6 +181,7 @@ impl Binder<'_> {
                 Some(n) => named.push(Named {
                     name: n.to_ascii_lowercase(),
                     value,
+                    items,
                     span: at,
                 }),
             }
@@ -184,6 +227,8 @@ impl Binder<'_> {
         let (mut log_format, mut delimiter) = (None, None);
         let (mut filename, mut reject_file) = (false, None);
         let mut delim_given = false;
+        let (mut header, mut declared, mut names) = (None, None, Vec::new());
+        let mut ignore_errors = true;
         let text = |n: &Named| -> Result<Option<String>> {
             match &n.value {
                 Value::Str(s) => Ok(Some(s.to_string())),
@@ -223,13 +268,19 @@ impl Binder<'_> {
                         format = "nginx".into();
                     }
                 }
-                ("read_csv", "header") => {
-                    if !flag(n)? {
-                        return Err(self.unsupported(
-                            n.span,
-                            "read_csv with header := false (the first line names the columns)",
-                        ));
-                    }
+                (_, "ignore_errors") => ignore_errors = flag(n)?,
+                ("read_csv", "header") => header = Some(flag(n)?),
+                ("read_csv", "columns") => declared = Some(self.declared_columns(n)?),
+                ("read_csv", "names" | "column_names") => names = self.name_list(n)?,
+                ("read_csv", "types" | "dtypes" | "column_types") => {
+                    return Err(self.unsupported(
+                        n.span,
+                        format!(
+                            "read_csv {} := (declare every column instead: columns := \
+                             {{'name': 'TYPE', ...}})",
+                            n.name
+                        ),
+                    ))
                 }
                 ("read_csv", "delim" | "sep" | "delimiter") => {
                     delim_given = true;
@@ -268,9 +319,12 @@ impl Binder<'_> {
                 }
                 (_, other) => {
                     let known = match reader {
-                        "read_log" => "format, log_format, filename, reject_file",
-                        "read_csv" => "header, delim (sep), quote, filename, reject_file",
-                        _ => "format, filename, reject_file",
+                        "read_log" => "format, log_format, filename, reject_file, ignore_errors",
+                        "read_csv" => {
+                            "header, delim (sep), quote, columns, names, filename, reject_file, \
+                             ignore_errors"
+                        }
+                        _ => "format, filename, reject_file, ignore_errors",
                     };
                     return Err(self.err(
                         n.span,
@@ -278,6 +332,12 @@ impl Binder<'_> {
                     ));
                 }
             }
+        }
+        if let (Some(_), Some(n)) = (&declared, named.iter().find(|n| n.name.contains("names"))) {
+            return Err(self.err(
+                n.span,
+                "read_csv: give the column names once: in columns or in names, not both",
+            ));
         }
         if format == "nginx" && log_format.is_none() {
             return Err(self.err(
@@ -327,6 +387,11 @@ impl Binder<'_> {
             log_format: log_format.clone(),
             sample: Some(sampled.sample.clone()),
             delimiter,
+            csv: CsvOptions {
+                header,
+                columns: declared,
+                names,
+            },
             ..Default::default()
         };
         let schema = ingest::parser_for(&format, &popts)
@@ -352,12 +417,73 @@ impl Binder<'_> {
                 .iter()
                 .map(|f| (f.name.clone(), f.data_type))
                 .collect(),
+            declared: popts.csv.columns.is_some(),
+            header: popts.csv.header,
+            names: popts.csv.names,
+            ignore_errors,
             filename,
             reject_file,
             rows: None,
             hive: Vec::new(),
             hive_values: Vec::new(),
         })))
+    }
+
+    /// `columns := {'name': 'TYPE', ...}`: the declared columns of read_csv.
+    fn declared_columns(&self, n: &Named) -> Result<Vec<(String, DataType)>> {
+        let usage = "read_csv: columns takes a STRUCT of names and types: \
+                     columns := {'a': 'BIGINT', 's': 'VARCHAR'}";
+        let items = match &n.items {
+            Some(items) if items.iter().all(|i| i.key.is_some()) => items,
+            _ => return Err(self.err(n.span, usage)),
+        };
+        if items.is_empty() {
+            return Err(self.err(n.span, "read_csv: columns needs at least one column"));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::Str(t) = &item.value else {
+                return Err(self.err(item.span, usage));
+            };
+            let name = item.key.clone().unwrap_or_default();
+            out.push((name, self.declared_type(t, item.span)?));
+        }
+        Ok(out)
+    }
+
+    /// A type named in `columns` (the names and aliases of CREATE TABLE).
+    fn declared_type(&self, text: &str, span: Span) -> Result<DataType> {
+        let upper = text.trim().to_ascii_uppercase();
+        let base = upper.split('(').next().unwrap_or_default().trim();
+        let base = match base {
+            "TIMESTAMP WITH TIME ZONE" | "TIMESTAMP WITHOUT TIME ZONE" => "TIMESTAMP",
+            "DOUBLE PRECISION" => "DOUBLE",
+            "CHARACTER VARYING" | "CHAR VARYING" | "CHARACTER" => "VARCHAR",
+            b => b,
+        };
+        let t = DataType::parse(base).map_err(|e| self.err(span, format!("read_csv: {e}")))?;
+        if upper.contains('(') && t != DataType::Varchar {
+            return Err(self.err(
+                span,
+                format!("read_csv: type \"{base}\" does not take any type parameters"),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// `names := ['a', 'b']`.
+    fn name_list(&self, n: &Named) -> Result<Vec<String>> {
+        let usage = "read_csv: names takes a list of names: names := ['a', 'b']";
+        let Some(items) = &n.items else {
+            return Err(self.err(n.span, usage));
+        };
+        items
+            .iter()
+            .map(|i| match (&i.key, &i.value) {
+                (None, Value::Str(s)) if !s.is_empty() => Ok(s.to_string()),
+                _ => Err(self.err(i.span, usage)),
+            })
+            .collect()
     }
 
     /// `read_parquet(path)`: the schema from the first file's footer, the row
@@ -456,6 +582,10 @@ impl Binder<'_> {
             delimiter: None,
             sample: Vec::new(),
             columns: first.columns().to_vec(),
+            declared: false,
+            header: None,
+            names: Vec::new(),
+            ignore_errors: true,
             filename,
             reject_file: None,
             rows: Some(rows),

@@ -12,7 +12,10 @@
 //! as it arrives (`exec/write_files.rs`), into `<path>.tmp` renamed at the end.
 //! `COPY ... FROM` appends a file's rows to a table through the readers of
 //! `read_csv` / `read_json` / `read_log`, as `INSERT INTO t SELECT * FROM
-//! read_...(path, ...)` (columns by position). Specified in spec/sql.md, "COPY".
+//! read_...(path, ...)` (columns by position). A csv file of records is read with
+//! the table's columns declared (`columns := {...}, ignore_errors := false`), so the
+//! first value that does not convert fails the COPY naming its line, before
+//! anything is appended. Specified in spec/sql.md, "COPY".
 
 use std::path::Path;
 
@@ -26,7 +29,8 @@ use crate::error::{Error, Result};
 use crate::exec::write_files::{FileWriter, WriteFormat, WriteOptions};
 use crate::exec::write_partitioned::PartitionedWriter;
 use crate::exec::{ExecOptions, QueryResult, QueryStream};
-use crate::ingest::Compression;
+use crate::ingest::{Compression, CANONICAL_COLUMNS};
+use crate::schema::{DataType, TableSchema};
 
 /// A parsed `COPY` statement.
 #[derive(Clone, Debug)]
@@ -701,8 +705,7 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
             "not supported yet: a column list in COPY ... FROM",
         ));
     }
-    let (key, _) = resolve_table(db, name, copy.span)?;
-    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let (key, table) = resolve_table(db, name, copy.span)?;
     let lower = copy
         .path
         .trim_end_matches(".gz")
@@ -718,7 +721,7 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
         } else {
             "read_log"
         };
-    let mut args = vec![lit(&copy.path)];
+    let mut args = vec![sql_text(&copy.path)];
     for o in &copy.options {
         match o.name.as_str() {
             "FORMAT" => {
@@ -729,25 +732,20 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
                     "parquet" => reader = "read_parquet",
                     _ => {
                         reader = "read_log";
-                        args.push(format!("format = {}", lit(&f)));
+                        args.push(format!("format = {}", sql_text(&f)));
                     }
                 }
             }
             "HEADER" => args.push(format!("header = {}", bool_option(o)?)),
-            "DELIMITER" | "SEP" | "DELIM" => args.push(format!("delim = {}", lit(text_option(o)?))),
+            "DELIMITER" | "SEP" | "DELIM" => {
+                args.push(format!("delim = {}", sql_text(text_option(o)?)))
+            }
             _ => {
                 return Err(unknown_option(o, "FORMAT, HEADER, DELIMITER (SEP)"));
             }
         }
     }
-    let sql = format!(
-        "INSERT INTO \"{}\" SELECT * FROM {reader}({})",
-        key.replace('"', "\"\""),
-        args.join(", ")
-    );
-    let statement = super::super::parse_statement(&sql)?;
-    let mut opts = options.clone();
-    if !opts.allow_file_read {
+    if !options.allow_file_read {
         return Err(err_at(
             copy.span,
             copy.span,
@@ -755,8 +753,9 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
              started with --allow-file-read)",
         ));
     }
-    super::execute(db, &mut opts, &statement).map_err(|e| match e {
-        // Errors of the generated statement carry its positions: name the COPY's.
+    let mut opts = options.clone();
+    let fail = |e: Error| match e {
+        // Errors of the generated statements carry their positions: name the COPY's.
         Error::InvalidInput(m) if m.starts_with("line ") => {
             let rest = m.split_once(": ").map_or(m.as_str(), |(_, r)| r);
             err_at(
@@ -766,5 +765,89 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
             )
         }
         other => other,
+    };
+    // A csv file of records is read with the table's columns declared, so a value
+    // that does not convert is a rejected line, and any rejected line fails the
+    // COPY naming it (DuckDB fails on such a line too). An access log in csv keeps
+    // its canonical columns.
+    let mut file_types = None;
+    if reader == "read_csv" {
+        let probe = super::super::parse(&format!("SELECT * FROM read_csv({})", args.join(", ")))
+            .map_err(fail)?;
+        let snapshot = db.snapshot()?;
+        let inferred = crate::sql::plan_query_with(&snapshot, &probe, &opts)
+            .map_err(fail)?
+            .schema();
+        let canonical = CANONICAL_COLUMNS
+            .iter()
+            .zip(&inferred)
+            .all(|(&(n, t), (name, ty))| n == name && t == *ty);
+        if inferred.len() == table.fields.len() && !canonical {
+            let declared: Vec<String> = table
+                .fields
+                .iter()
+                .map(|f| format!("{}: {}", sql_text(&f.name), sql_text(f.data_type.name())))
+                .collect();
+            args.push(format!("columns = {{{}}}", declared.join(", ")));
+            args.push("ignore_errors = false".into());
+            file_types = Some(inferred);
+        }
+    }
+    let sql = format!(
+        "INSERT INTO \"{}\" SELECT * FROM {reader}({})",
+        key.replace('"', "\"\""),
+        args.join(", ")
+    );
+    let statement = super::super::parse_statement(&sql)?;
+    super::execute(db, &mut opts, &statement).map_err(|e| match (e, &file_types) {
+        (Error::InvalidInput(m), Some(types)) if m.starts_with("read_csv: ") => {
+            bad_line(copy, &name.value, &table, types, &m["read_csv: ".len()..])
+        }
+        (e, _) => fail(e),
     })
+}
+
+/// `s` as a SQL string literal.
+fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The error of a COPY FROM whose csv reader failed on a line (`<file>: line N:
+/// <reason>`): the file (unless it is the COPY's path), the line and the reason,
+/// and for a value that did not convert the type the file's column has.
+fn bad_line(
+    copy: &Copy,
+    table_name: &str,
+    table: &TableSchema,
+    file_types: &[(String, DataType)],
+    message: &str,
+) -> Error {
+    let message = message
+        .strip_prefix(copy.path.as_str())
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message);
+    // "line N: column 'c': ..." names the table's column (the declared names).
+    let column = message.split_once(": column '").and_then(|(_, rest)| {
+        table
+            .fields
+            .iter()
+            .position(|f| rest.starts_with(&format!("{}': ", f.name)))
+    });
+    let file_type = column
+        .and_then(|i| {
+            file_types
+                .get(i)
+                .map(|c| c.1)
+                .filter(|&t| t != table.fields[i].data_type)
+        })
+        .map(|t| format!(" (the file's column is {t})"))
+        .unwrap_or_default();
+    err_at(
+        copy.path_span,
+        copy.span,
+        format!(
+            "COPY {table_name} FROM '{}': {message}{file_type}",
+            copy.path
+        ),
+    )
 }
