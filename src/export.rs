@@ -168,46 +168,107 @@ pub fn export_parquet(
     }
 
     let column_names: Vec<String> = schema.fields.iter().map(|f| f.name.clone()).collect();
-    for day in &days {
-        if manifest
-            .days
-            .get(&day.key)
-            .is_some_and(|d| d.fingerprint == day.fingerprint)
-        {
-            stats.days_unchanged += 1;
-            continue;
+    let todo: Vec<&Day> = days
+        .iter()
+        .filter(|day| {
+            let same = manifest
+                .days
+                .get(&day.key)
+                .is_some_and(|d| d.fingerprint == day.fingerprint);
+            stats.days_unchanged += same as usize;
+            !same
+        })
+        .collect();
+    // Days are written on up to `threads` threads at once, sharing the threads;
+    // this thread keeps the manifest. It is rewritten (and synced) at most once
+    // a second while days are written, and at the end, also after an error:
+    // days written since the last rewrite are written again by the next run.
+    let workers = options.exec.threads.clamp(1, todo.len().max(1));
+    let mut day_options = options.clone();
+    day_options.exec.threads = (options.exec.threads / workers).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = crossbeam::channel::bounded::<(usize, Result<DayEntry>)>(workers);
+    let mut saved = std::time::Instant::now();
+    let mut dirty = false;
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (todo, next, stop, snapshot) = (&todo, &next, &stop, &snapshot);
+            let (time_column, column_names, day_options) =
+                (&time_column, &column_names, &day_options);
+            scope.spawn(move || loop {
+                use std::sync::atomic::Ordering::Relaxed;
+                let k = next.fetch_add(1, Relaxed);
+                let Some(day) = todo.get(k) else { return };
+                if stop.load(Relaxed) {
+                    return;
+                }
+                let written = day_options.exec.check_cancel().and_then(|_| {
+                    write_day(
+                        snapshot,
+                        table,
+                        time_column,
+                        column_names,
+                        day,
+                        dir,
+                        day_options,
+                    )
+                });
+                if written.is_err() {
+                    stop.store(true, Relaxed);
+                }
+                if tx.send((k, written)).is_err() {
+                    return;
+                }
+            });
         }
-        options.exec.check_cancel()?;
-        let old = manifest.days.get(&day.key).cloned();
-        let written = write_day(
-            &snapshot,
-            table,
-            &time_column,
-            &column_names,
-            day,
-            dir,
-            options,
-        )?;
-        // Parts of the old export beyond the new ones.
-        if let Some(old) = old {
-            for f in old.files.iter().filter(|f| !written.files.contains(f)) {
-                remove_if_present(&dir.join(f))?;
+        drop(tx);
+        for (k, written) in rx {
+            let day = todo[k];
+            let step = written.and_then(|written| {
+                // Parts of the old export beyond the new ones.
+                if let Some(old) = manifest.days.get(&day.key) {
+                    for f in old.files.iter().filter(|f| !written.files.contains(f)) {
+                        remove_if_present(&dir.join(f))?;
+                    }
+                }
+                sync_dir(&dir.join(day_dir(&day.key)))?;
+                stats.days_written += 1;
+                stats.files_written += written.files.len();
+                stats.rows_written += written.rows;
+                stats.bytes_written += written.bytes;
+                progress(&format!(
+                    "{}: {} rows, {} file(s), {}",
+                    day.key,
+                    written.rows,
+                    written.files.len(),
+                    crate::value::format_bytes(written.bytes)
+                ));
+                manifest.days.insert(day.key.clone(), written);
+                dirty = true;
+                if saved.elapsed() >= std::time::Duration::from_secs(1) {
+                    write_manifest(dir, &manifest)?;
+                    saved = std::time::Instant::now();
+                    dirty = false;
+                }
+                Ok(())
+            });
+            if let Err(e) = step {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                failure.get_or_insert(e);
             }
         }
-        sync_dir(&dir.join(day_dir(&day.key)))?;
-        stats.days_written += 1;
-        stats.files_written += written.files.len();
-        stats.rows_written += written.rows;
-        stats.bytes_written += written.bytes;
-        progress(&format!(
-            "{}: {} rows, {} file(s), {}",
-            day.key,
-            written.rows,
-            written.files.len(),
-            crate::value::format_bytes(written.bytes)
-        ));
-        manifest.days.insert(day.key.clone(), written);
-        write_manifest(dir, &manifest)?;
+    });
+    if dirty {
+        let saved = write_manifest(dir, &manifest);
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        saved?;
+    } else if let Some(e) = failure {
+        return Err(e);
     }
     if stats.days_written == 0 && stats.days_removed == 0 {
         // Nothing changed; the manifest is written once so that a first export of
