@@ -19,9 +19,8 @@
 //!   [`DEADLINE`], as the server's `--timeout-ms` raises it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use logdb::http::{error_status, reads_only, Format, QueryRequest, Target};
 use logdb::sql::{parse_statement, Session};
@@ -195,15 +194,63 @@ fn run(sql: &str) -> logdb::Result<logdb::QueryResult> {
     o.allow_file_read = false;
     o.allow_file_write = false;
     o.cancel = Some(cancel.clone());
-    let (done, finished) = mpsc::channel::<()>();
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            if let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(DEADLINE) {
-                cancel.store(true, Ordering::Relaxed);
+    let watchdog = watchdog();
+    watchdog.set(Some((Instant::now() + DEADLINE, cancel)));
+    let result = session.execute(sql);
+    watchdog.set(None);
+    result
+}
+
+/// The cancel flag of the statement running now and when to raise it, watched by
+/// one thread for the whole process. (A thread per input would be reported as a
+/// leak: the memory its thread-locals hold is freed after it is joined.)
+struct Watchdog {
+    running: Mutex<Option<(Instant, Arc<AtomicBool>)>>,
+    changed: Condvar,
+}
+
+impl Watchdog {
+    fn set(&self, running: Option<(Instant, Arc<AtomicBool>)>) {
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = running;
+        self.changed.notify_one();
+    }
+
+    fn run(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let left = running
+                .as_ref()
+                .map(|(at, _)| at.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                if let Some((_, flag)) = running.take() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                continue;
             }
-        });
-        let result = session.execute(sql);
-        drop(done);
-        result
+            running = match left {
+                None => self
+                    .changed
+                    .wait(running)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(left) => {
+                    self.changed
+                        .wait_timeout(running, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+}
+
+fn watchdog() -> &'static Watchdog {
+    static WATCHDOG: OnceLock<&'static Watchdog> = OnceLock::new();
+    WATCHDOG.get_or_init(|| {
+        let watchdog: &'static Watchdog = Box::leak(Box::new(Watchdog {
+            running: Mutex::new(None),
+            changed: Condvar::new(),
+        }));
+        std::thread::spawn(move || watchdog.run());
+        watchdog
     })
 }
