@@ -32,6 +32,7 @@ pub mod error;
 pub mod exec;
 #[cfg(feature = "arrow")]
 pub mod export;
+pub mod http;
 pub mod import;
 pub mod index;
 pub mod ingest;

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds logdb's fuzz targets (fuzz/) and runs each one for SECONDS (default 30), one
 # after another, starting from a seed corpus written from tests/golden, the queries
-# of tests/slt, logdb's own encoders and hand-written log lines. A target with a
-# dictionary in fuzz/dict/<target>.dict (sql: keywords, functions, columns) gets it.
+# of tests/slt (also as HTTP requests), logdb's own encoders and hand-written log
+# lines and requests. The targets are every [[bin]] of fuzz/Cargo.toml (`cargo fuzz
+# list`): parse_* (one per log format), segment, manifest, encoding, sql and
+# http_request. A target with a dictionary in fuzz/dict/<target>.dict (sql: keywords,
+# functions, columns; http_request: request syntax, parameters, format names) gets it.
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]
 #

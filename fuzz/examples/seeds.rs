@@ -3,7 +3,7 @@
 //! Usage: `cargo run --example seeds -- <logdb checkout> <corpus dir>`
 //! (tools/fuzz.sh runs it). Seeds come from the golden v1 files in `tests/golden`,
 //! from a small segment written here by logdb itself, from hand-written log lines and
-//! from blocks encoded by logdb's encoders.
+//! from blocks encoded by logdb's encoders; HTTP requests carry SQL seeds.
 
 use std::fs;
 use std::io;
@@ -161,6 +161,37 @@ fn main() -> io::Result<()> {
     }
     eprintln!("sql: {} seed queries", queries.len());
 
+    // HTTP requests: hand-written ones, and every fourth SQL seed as a POST body or
+    // in a GET's URL, in each answer format.
+    let dir = corpus.join("http_request");
+    fs::create_dir_all(&dir)?;
+    for (i, request) in HTTP_REQUESTS.iter().enumerate() {
+        fs::write(dir.join(format!("seed-request-{i}")), request)?;
+    }
+    let formats = [
+        "json",
+        "JSONEachRow",
+        "CSVWithNames",
+        "TabSeparated",
+        "arrow",
+    ];
+    for (i, q) in queries.iter().enumerate().step_by(4) {
+        let format = formats[i / 4 % formats.len()];
+        let request = if i % 8 == 0 {
+            format!(
+                "POST /query?default_format={format} HTTP/1.1\r\nHost: localhost\r\n\
+                 Content-Length: {}\r\n\r\n{q}",
+                q.len()
+            )
+        } else {
+            format!(
+                "GET /?query={}+FORMAT+{format} HTTP/1.1\r\nAccept: text/csv\r\n\r\n",
+                url_encode(q)
+            )
+        };
+        fs::write(dir.join(format!("seed-sql-{i:03}")), request)?;
+    }
+
     let dir = corpus.join("encoding");
     fs::create_dir_all(&dir)?;
     for (name, n, bytes) in encoded_blocks() {
@@ -185,6 +216,35 @@ const EXTRA_SQL: &[&str] = &[
     "SELECT name, x::VARCHAR || '-' || CAST(y AS VARCHAR) FROM t WHERE flag OR x IS NULL",
     "SELECT count(*) FILTER (WHERE secure) FROM logs WHERE client_ip IS NOT NULL",
 ];
+
+/// Requests for the `http_request` target beyond the SQL seeds.
+const HTTP_REQUESTS: &[&[u8]] = &[
+    b"GET /query?sql=SELECT+1 HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    b"GET /query?sql=SELECT%20count(*)%20FROM%20logs&format=csv HTTP/1.1\r\n\r\n",
+    b"POST /query HTTP/1.1\r\nContent-Length: 35\r\nAccept: application/x-ndjson\r\n\r\nSELECT uri FROM logs LIMIT 3 FORMAT tsv",
+    b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nSELECT status, count(*) FROM logs GROUP BY status",
+    b"GET /?query=SELECT+*+FROM+logs+ORDER+BY+uri&default_format=JSONEachRow HTTP/1.0\r\n\r\n",
+    b"GET /query?sql=%zz HTTP/1.1\r\n\r\n",
+    b"GET /query?sql=SELECT+1&query=SELECT+2 HTTP/1.1\r\n\r\n",
+    b"POST /query?sql=SELECT+1 HTTP/1.1\r\n\r\nSELECT 2",
+    b"POST /query HTTP/1.1\r\n\r\n\xff\xfe",
+    b"GET /query?format=box&sql=SELECT+1 HTTP/1.1\r\n\r\n",
+    b"POST /query HTTP/1.1\r\n\r\nINSERT INTO logs (status) VALUES (500)",
+    b"POST /query HTTP/1.1\r\n\r\nSET memory_limit = '10MB'",
+    b"GET /query?sql=SELECT+count(*)+FROM+range(100000000) HTTP/1.1\r\n\r\n",
+    b"GET /query?sql=SELECT+string_agg(uri,+',')+FROM+logs+a,+logs+b HTTP/1.1\r\n\r\n",
+    b"GET /health HTTP/1.1\r\n\r\n",
+];
+
+/// Percent-encodes every byte but letters, digits and `-_.`.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 /// The SQL of every `query` and `statement error` record of a sqllogictest file.
 fn slt_queries(text: &str) -> Vec<String> {

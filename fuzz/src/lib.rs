@@ -12,7 +12,9 @@
 
 use std::path::PathBuf;
 
+pub mod http;
 pub mod sql;
+pub use http::check_http_request;
 pub use sql::check_sql;
 
 use logdb::ingest::{parser_for, ParserOptions};

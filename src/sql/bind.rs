@@ -1101,9 +1101,19 @@ impl<'a> Binder<'a> {
                         }
                     }
                 }
-                let l = self.coerce_to(l, target, expr.span())?;
-                for it in list {
-                    let b = self.bind_expr(it)?;
+                let mut l = self.coerce_to(l, target, expr.span())?;
+                let bound = list
+                    .iter()
+                    .map(|it| self.bind_expr(it))
+                    .collect::<Result<Vec<_>>>()?;
+                // A number widens to the widest numeric type of the list (`x IN
+                // (1, 0.5)` compares as DOUBLE), so that every item gets one type.
+                for (b, it) in bound.iter().zip(list) {
+                    if is_numeric(l.data_type()) && is_numeric(b.data_type()) {
+                        l = self.coerce_compare(l, b.clone(), expr.span(), it.span())?.0;
+                    }
+                }
+                for (b, it) in bound.into_iter().zip(list) {
                     let (_, r) = self.coerce_compare(l.clone(), b, expr.span(), it.span())?;
                     items.push(r);
                 }

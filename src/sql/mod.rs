@@ -9,6 +9,8 @@
 //! - [`plan`] resolves the query against a snapshot's table schema ([`bind`]) and
 //!   derives scan hints ([`crate::plan::optimize`]): the time range and zone-map
 //!   predicates.
+//! - [`strip_format`] splits ClickHouse's trailing `FORMAT name` off a statement,
+//!   for the front ends that answer in the named format (the shell, HTTP).
 //!
 //! Every user mistake is an [`Error::InvalidInput`] that starts with
 //! "line L, column C:".
@@ -16,6 +18,7 @@
 pub mod bind;
 mod dialect;
 pub mod explain;
+mod format_clause;
 pub mod session;
 pub mod statement;
 
@@ -26,6 +29,7 @@ pub use crate::plan::{
     AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ScalarFunc, SortKey,
 };
 use crate::storage::Snapshot;
+pub use format_clause::strip_format;
 pub use session::Session;
 pub use statement::{PreparedStatement, Statement};
 

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "export",
             "arrow_import",
+            "http",
             "sql",
             "exec",
             "plan",
@@ -30,6 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "export",
         &["sql", "exec", "plan", "db", "arrow", "storage", "ground"],
     ),
+    ("http", &["sql", "ground"]),
     (
         "sql",
         &[

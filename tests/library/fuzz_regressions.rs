@@ -117,3 +117,40 @@ fn dictionary_longer_than_the_segment_is_corruption() {
     let err = read_everything(bytes).unwrap_err();
     assert!(err.to_string().contains("entries for"), "{err}");
 }
+
+/// The `http_request` target: an INTEGER column against an IN list with a DOUBLE
+/// (`0/1`) after integers kept the column's type, so evaluation met a list of two
+/// types and the server answered 500 ("internal error: expression evaluation:
+/// expected integers"). The request as found, through the HTTP query protocol.
+#[test]
+fn in_list_with_a_double_after_integers_is_answered() {
+    use logdb::http::{error_status, Format, QueryRequest, Target};
+
+    let sql = "SELECT id, x NOT IN (-20,-19,-18,-17,-16,-15,-14,-13,-12,-11,-10,-9,-8,-7,\
+               -6,-5,-4,-3,-2,-1,0/1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,15,17,18,19, NULL) \
+               FROM t ORDER BY id";
+    let target = Target::parse("/query?default_format=json").unwrap();
+    let query = QueryRequest::parse(&target, None, sql.as_bytes(), Format::Json, 4096).unwrap();
+    let db = logdb::Db::builder()
+        .open_backend(std::sync::Arc::new(logdb::storage::mem::MemBackend::new()))
+        .unwrap();
+    let mut session = logdb::Session::new(db);
+    session
+        .execute("CREATE TABLE t (id BIGINT, x INTEGER)")
+        .unwrap();
+    session
+        .execute("INSERT INTO t VALUES (1, 10), (2, NULL), (3, 0), (4, 100)")
+        .unwrap();
+    let result = session.execute(&query.sql);
+    if let Err(e) = &result {
+        panic!("{:?}: {e}", error_status(e));
+    }
+    let rows: Vec<String> = result
+        .unwrap()
+        .text_rows()
+        .iter()
+        .map(|r| r.join(" "))
+        .collect();
+    // 0 = 0/1 (0.0); 100 is in no item, but the list has a NULL.
+    assert_eq!(rows, ["1 false", "2 NULL", "3 false", "4 NULL"]);
+}

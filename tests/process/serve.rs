@@ -885,3 +885,77 @@ fn serve_copies_files_only_when_allowed() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "i\n1\n");
 }
+
+/// A client that closes its connection while its query runs gets the query
+/// cancelled: the slot is freed within a second and `/health` counts the query
+/// as abandoned. Both kinds of connection: with `Connection: close` tiny_http
+/// shuts down its read side of the socket as soon as the request is read (so
+/// end-of-file on a read says nothing about the client), with keep-alive it reads
+/// on for the next request. A client that waits gets its answer.
+#[test]
+fn serve_cancels_the_query_of_a_client_that_disconnects() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    drop(logdb::Db::open(&db).unwrap());
+    let server = serve(&db, &["--max-queries", "1"]);
+    let health = || server.get("/health").json();
+    // Minutes on a debug build; it checks its cancel flag at every batch.
+    let slow = "SELECT count(*) FROM range(100000000000) t(a) WHERE a % 7 = 3";
+    let mut latencies = Vec::new();
+    for (i, connection) in ["close", "keep-alive", "close", "keep-alive"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut client = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        write!(
+            client,
+            "POST /query HTTP/1.1\r\nHost: localhost\r\nConnection: {connection}\r\n\
+             Content-Length: {}\r\n\r\n{slow}",
+            slow.len()
+        )
+        .unwrap();
+        let start = Instant::now();
+        while health()["queries_running"] != 1 {
+            assert!(start.elapsed() < Duration::from_secs(10), "never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(health()["queries_running"], 1, "the query still runs");
+        drop(client);
+        let closed = Instant::now();
+        let mut h = health();
+        while h["queries_running"] != 0 {
+            assert!(
+                closed.elapsed() < Duration::from_secs(1),
+                "the slot is still held {:?} after the client closed ({connection})",
+                closed.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+            h = health();
+        }
+        latencies.push(closed.elapsed());
+        assert_eq!(h["queries_abandoned"], i + 1, "{h}");
+    }
+    eprintln!("slot freed after the client closed: {latencies:?}");
+
+    // A client that waits is not taken for gone, on either kind of connection.
+    let query = "SELECT count(*) AS n FROM range(20000000) t(a) WHERE a % 7 = 3";
+    let r = server.post("/query", query);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["data"][0]["n"], 2857143);
+    let mut client = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(
+        client,
+        "POST /query HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{query}",
+        query.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(&client);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    drop(reader);
+    client.shutdown(std::net::Shutdown::Both).unwrap();
+    assert_eq!(health()["queries_abandoned"], 4);
+    assert_eq!(health()["queries_running"], 0);
+}

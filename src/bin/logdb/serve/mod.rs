@@ -3,8 +3,10 @@
 //!
 //! Threads: one per followed file (the library's `import::follow`), a pool of
 //! request workers (`--max-queries` plus a few for cheap requests, so `/health`
-//! and 429 answers still go out while every query slot is taken), the watchdog
-//! that enforces `--timeout-ms`, and tiny_http's own connection threads. Ctrl-C or
+//! and 429 answers still go out while every query slot is taken), a thread per
+//! running query (its request worker waits for it, checking every 50 ms that the
+//! client is still connected), the watchdog that enforces `--timeout-ms`, and
+//! tiny_http's own connection threads. Ctrl-C or
 //! SIGTERM stops them all: followers commit what they read, running queries are
 //! cancelled, and each followed file's summary is printed.
 
@@ -12,6 +14,7 @@ mod assets;
 mod follow;
 mod http;
 mod limits;
+mod peer;
 mod query;
 mod routes;
 mod status;
@@ -19,7 +22,7 @@ mod status;
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -113,6 +116,11 @@ pub struct State {
     pub watchdog: Watchdog,
     pub followers: Vec<Follower>,
     pub started: Instant,
+    /// The port the server listens on: a request's connection is the socket from
+    /// the client's address to this port.
+    pub port: u16,
+    /// Queries cancelled because their client closed the connection.
+    pub queries_abandoned: AtomicU64,
 }
 
 /// Request workers beyond the query slots, for cheap requests and 429 answers.
@@ -166,6 +174,11 @@ pub fn run(args: ServeArgs, out: &mut impl Write) -> Result<bool> {
         watchdog: Watchdog::default(),
         followers: args.follow.iter().map(|f| Follower::new(f)).collect(),
         started: Instant::now(),
+        port: server
+            .server_addr()
+            .to_ip()
+            .map_or(listen.port(), |a| a.port()),
+        queries_abandoned: AtomicU64::new(0),
     };
     std::thread::scope(|scope| {
         let stop = &*stop;

@@ -3,91 +3,32 @@
 //! as JSON, NDJSON, CSV, TSV or an Arrow IPC stream.
 
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use logdb::exec::stack::on_query_stack;
 use logdb::exec::Progress;
-use logdb::sql::Statement;
+use logdb::http::{error_status, reads_only, Format, QueryRequest, Target};
 use logdb::{Error, QueryResult};
 use serde_json::json;
 use tiny_http::{Method, Request};
 
-use super::http::{read_body, Reply, Target};
-use super::limits::Slot;
+use super::http::{header, read_body, Reply};
+use super::limits::{Slot, Watched};
+use super::peer::Connection;
 use super::State;
 use crate::shell::render::{self, Layout, Mode};
-use crate::shell::split::strip_format;
 
-/// The formats an HTTP client can ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// `{"meta": [...], "data": [...], "rows": n, "statistics": {...}}`, as
-    /// ClickHouse's JSON format.
-    Json,
-    /// One JSON object per row and line.
-    Ndjson,
-    /// RFC 4180 with a header line.
-    Csv,
-    /// Tab-separated with a header line.
-    Tsv,
-    /// An Arrow IPC stream (`application/vnd.apache.arrow.stream`).
-    Arrow,
-}
-
-impl Format {
-    /// A format by name; ClickHouse's names (`JSONEachRow`, `CSVWithNames`,
-    /// `TabSeparated`, ...) as the shell's output modes accept them.
-    fn from_name(name: &str) -> Result<Format, String> {
-        match Mode::parse(name) {
-            Ok(Mode::Json) => Ok(Format::Json),
-            Ok(Mode::Jsonl) => Ok(Format::Ndjson),
-            Ok(Mode::Csv) => Ok(Format::Csv),
-            Ok(Mode::Tsv) => Ok(Format::Tsv),
-            Ok(Mode::Arrow) => Ok(Format::Arrow),
-            _ => Err(format!(
-                "unknown format '{name}'; over HTTP: json, ndjson (jsonl, JSONEachRow), \
-                 csv (CSVWithNames), tsv (TabSeparated) or arrow (ArrowStream)"
-            )),
-        }
-    }
-
-    /// The first media type of an Accept header that names a format.
-    fn from_accept(accept: &str) -> Option<Format> {
-        accept.split(',').find_map(|item| {
-            let media = item.split(';').next().unwrap_or("").trim();
-            match media.to_ascii_lowercase().as_str() {
-                "application/json" => Some(Format::Json),
-                "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
-                    Some(Format::Ndjson)
-                }
-                "text/csv" => Some(Format::Csv),
-                "text/tab-separated-values" => Some(Format::Tsv),
-                "application/vnd.apache.arrow.stream" => Some(Format::Arrow),
-                _ => None,
-            }
-        })
-    }
-
-    fn content_type(self) -> &'static str {
-        match self {
-            Format::Json => "application/json; charset=utf-8",
-            Format::Ndjson => "application/x-ndjson; charset=utf-8",
-            Format::Csv => "text/csv; charset=utf-8; header=present",
-            Format::Tsv => "text/tab-separated-values; charset=utf-8",
-            Format::Arrow => "application/vnd.apache.arrow.stream",
-        }
-    }
-
-    fn mode(self) -> Mode {
-        match self {
-            Format::Json => Mode::Json,
-            Format::Ndjson => Mode::Jsonl,
-            Format::Csv => Mode::Csv,
-            Format::Tsv => Mode::Tsv,
-            Format::Arrow => Mode::Arrow,
-        }
+/// The shell's output mode that writes `format`.
+fn mode(format: Format) -> Mode {
+    match format {
+        Format::Json => Mode::Json,
+        Format::Ndjson => Mode::Jsonl,
+        Format::Csv => Mode::Csv,
+        Format::Tsv => Mode::Tsv,
+        Format::Arrow => Mode::Arrow,
     }
 }
 
@@ -95,10 +36,6 @@ impl Format {
 /// (JSON at `/query`, TSV at `/` as ClickHouse does).
 pub fn answer(state: &State, request: &mut Request, target: &Target, fallback: Format) -> Reply {
     run(state, request, target, fallback).unwrap_or_else(|reply| reply)
-}
-
-fn bad_request(message: &str) -> Reply {
-    Reply::error(400, "bad_request", message)
 }
 
 fn run(
@@ -109,18 +46,23 @@ fn run(
 ) -> Result<Reply, Reply> {
     let body = match request.method() {
         Method::Post => read_body(request, state.limits.max_request_bytes)?,
-        _ => String::new(),
+        _ => Vec::new(),
     };
-    let text = sql_text(target, &body, state.limits.max_request_bytes)?;
-    let (sql, in_sql) = strip_format(text);
-    let format = choose_format(request, target, in_sql, fallback)?;
-
-    let sql_owned = sql.to_string();
-    let reads_only = on_query_stack(sql.len(), move || {
-        logdb::sql::parse_statement(&sql_owned).map(|s| reads_only(&s))
+    let accept = header(request, "Accept");
+    let query = QueryRequest::parse(
+        target,
+        accept,
+        &body,
+        fallback,
+        state.limits.max_request_bytes,
+    )?;
+    let sql = query.sql.clone();
+    // The statement is dropped on the query stack the parser used too.
+    let reads = on_query_stack(sql.len(), move || {
+        logdb::sql::parse_statement(&sql).map(|s| reads_only(&s))
     })
     .map_err(|e| error_reply(&e, state))?;
-    if !reads_only && !state.allow_write {
+    if !reads && !state.allow_write {
         return Err(Reply::error(
             403,
             "read_only",
@@ -142,71 +84,36 @@ fn run(
     };
     let progress = Arc::new(Progress::default());
     let notices = logdb::exec::Notices::default();
-    let (result, elapsed) = execute(state, sql, slot, &progress, &notices)?;
-    render_reply(&result, format, elapsed, &progress, &notices.take(), state)
-}
-
-/// The SQL of a request: from the URL (`sql=` or ClickHouse's `query=`) or the body,
-/// not both, within `limit` bytes.
-fn sql_text<'a>(target: &'a Target, body: &'a str, limit: usize) -> Result<&'a str, Reply> {
-    let text = match (target.param(&["sql", "query"]), body.trim().is_empty()) {
-        (Some(_), false) => {
-            return Err(bad_request(
-                "the SQL is both in the URL (sql= or query=) and in the body; send it once",
-            ))
-        }
-        (Some(sql), true) => sql,
-        (None, false) => body,
-        (None, true) => {
-            return Err(bad_request(
-                "no SQL: POST it as the request body or pass it as ?sql= (or ?query=)",
-            ))
-        }
-    };
-    if text.len() > limit {
-        return Err(Reply::error(
-            413,
-            "request_too_large",
-            &format!(
-                "the SQL has {} bytes; the limit is {limit} (--max-request-bytes)",
-                text.len()
-            ),
-        ));
-    }
-    Ok(text)
-}
-
-/// The answer's format: a trailing `FORMAT name` in the SQL, else `?format=`, else
-/// ClickHouse's `?default_format=`, else the Accept header, else `fallback`.
-fn choose_format(
-    request: &Request,
-    target: &Target,
-    in_sql: Option<&str>,
-    fallback: Format,
-) -> Result<Format, Reply> {
-    let named = in_sql
-        .or(target.param(&["format"]))
-        .or(target.param(&["default_format"]));
-    Ok(match named {
-        Some(name) => Format::from_name(name).map_err(|m| bad_request(&m))?,
-        None => super::http::header(request, "Accept")
-            .and_then(Format::from_accept)
-            .unwrap_or(fallback),
-    })
+    let client = request.remote_addr().copied();
+    let (result, elapsed) = execute(state, &query.sql, client, slot, &progress, &notices)?;
+    render_reply(
+        &result,
+        query.format,
+        elapsed,
+        &progress,
+        &notices.take(),
+        state,
+    )
 }
 
 /// How long past its deadline a cancelled query may take to stop before the
 /// client is answered without it.
 const CANCEL_GRACE: Duration = Duration::from_millis(250);
 
+/// How often a running query's client is checked (spec/http.md).
+const CLIENT_CHECK: Duration = Duration::from_millis(50);
+
 /// Runs `sql` on a thread of its own that holds `slot`, and waits for it until the
-/// deadline. A query that has not stopped shortly after its cancel flag was raised
-/// (an operator that checks the flag rarely) gets a 504 all the same; its thread
-/// finishes in the background and only then frees the slot, so such queries still
-/// count against `--max-queries`.
+/// deadline, checking every [`CLIENT_CHECK`] whether `client` is still connected.
+/// A query whose deadline passed or whose client closed the connection has its
+/// cancel flag raised; one that has not stopped [`CANCEL_GRACE`] later (an operator
+/// that checks the flag rarely) is answered all the same, and its thread finishes
+/// in the background and only then frees the slot, so such queries still count
+/// against `--max-queries`.
 fn execute(
     state: &State,
     sql: &str,
+    client: Option<SocketAddr>,
     slot: Slot,
     progress: &Arc<Progress>,
     notices: &logdb::exec::Notices,
@@ -238,68 +145,121 @@ fn execute(
                 &format!("cannot start a query thread: {e}"),
             )
         })?;
-    let wait = watched.deadline().saturating_duration_since(Instant::now()) + CANCEL_GRACE;
-    let timeout = || {
-        Reply::error(
-            504,
-            "timeout",
-            &format!(
-                "the query ran longer than {} ms (--timeout-ms) and was cancelled",
-                state.limits.timeout.as_millis()
-            ),
-        )
-    };
-    match receive.recv_timeout(wait) {
-        Ok((Err(Error::Cancelled), _)) if watched.timed_out() => Err(timeout()),
-        Ok((result, elapsed)) => result
-            .map(|r| (r, elapsed))
-            .map_err(|e| error_reply(&e, state)),
-        Err(RecvTimeoutError::Timeout) => Err(timeout()),
-        Err(RecvTimeoutError::Disconnected) => Err(Reply::error(
-            500,
-            "server_error",
-            "the query stopped without an answer (a bug in logdb; the server goes on)",
-        )),
+    let mut watch = ClientWatch::new(client, state.port);
+    let mut give_up = watched.deadline() + CANCEL_GRACE;
+    loop {
+        let wait = give_up
+            .saturating_duration_since(Instant::now())
+            .min(CLIENT_CHECK);
+        match receive.recv_timeout(wait) {
+            Ok(_) | Err(RecvTimeoutError::Timeout) if watch.abandoned => {
+                return Err(client_closed())
+            }
+            Ok((Err(Error::Cancelled), _)) if watched.timed_out() => return Err(timeout(state)),
+            Ok((result, elapsed)) => {
+                return result
+                    .map(|r| (r, elapsed))
+                    .map_err(|e| error_reply(&e, state))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Reply::error(
+                    500,
+                    "server_error",
+                    "the query stopped without an answer (a bug in logdb; the server goes on)",
+                ))
+            }
+            Err(RecvTimeoutError::Timeout) if Instant::now() >= give_up => {
+                return Err(timeout(state))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if watch.client_gone() {
+                    cancel_abandoned(state, &watched);
+                    watch.abandoned = true;
+                    give_up = Instant::now() + CANCEL_GRACE;
+                }
+            }
+        }
     }
 }
 
-/// Whether a statement only reads: queries (under EXPLAIN [ANALYZE] too), SHOW
-/// TABLES, DESCRIBE, and SET/RESET, whose settings last for the request's own
-/// session only. Everything else (INSERT, DELETE, CREATE, DROP, ALTER, and any
-/// kind added later) counts as a write.
-fn reads_only(statement: &Statement) -> bool {
-    use sqlparser::ast::Statement as S;
-    match statement {
-        Statement::Query { .. } => true,
-        Statement::Other(s) => matches!(
-            **s,
-            S::ShowTables { .. } | S::ExplainTable { .. } | S::Set(_) | S::Reset(_)
-        ),
-        Statement::DropPartition { .. } | Statement::Copy(_) => false,
+/// The client's connection, looked up at the first check (a query that ends
+/// within [`CLIENT_CHECK`] never pays for the lookup).
+struct ClientWatch {
+    client: Option<SocketAddr>,
+    port: u16,
+    connection: Option<Option<Connection>>,
+    /// The client went away and the query was cancelled.
+    abandoned: bool,
+}
+
+impl ClientWatch {
+    fn new(client: Option<SocketAddr>, port: u16) -> ClientWatch {
+        ClientWatch {
+            client,
+            port,
+            connection: None,
+            abandoned: false,
+        }
     }
+
+    fn client_gone(&mut self) -> bool {
+        let (client, port) = (self.client, self.port);
+        self.connection
+            .get_or_insert_with(|| client.and_then(|c| Connection::find(c, port)))
+            .as_ref()
+            .is_some_and(Connection::closed)
+    }
+}
+
+/// Raises the cancel flag of a query whose client went away, and counts it.
+fn cancel_abandoned(state: &State, watched: &Watched<'_>) {
+    watched
+        .flag
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    state
+        .queries_abandoned
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The answer to a client that is gone: nobody reads it (ClientClosedRequest, as
+/// nginx logs it).
+fn client_closed() -> Reply {
+    Reply::error(
+        499,
+        "client_closed",
+        "the client closed the connection; the query was cancelled",
+    )
+}
+
+fn timeout(state: &State) -> Reply {
+    Reply::error(
+        504,
+        "timeout",
+        &format!(
+            "the query ran longer than {} ms (--timeout-ms) and was cancelled",
+            state.limits.timeout.as_millis()
+        ),
+    )
 }
 
 /// The reply for a failed statement, its status by who must act.
 fn error_reply(e: &Error, state: &State) -> Reply {
     let message = e.to_string();
-    match e {
-        Error::InvalidInput(_) => Reply::error(400, "invalid_sql", &message),
-        Error::NotFound(_) => Reply::error(400, "not_found", &message),
-        Error::ResourcesExhausted(_) => Reply::error(
-            422,
-            "resources_exhausted",
+    match (e, error_status(e)) {
+        (Error::ResourcesExhausted(_), (status, kind)) => Reply::error(
+            status,
+            kind,
             &format!(
                 "{message} (the per-query memory limit is {}; --memory-limit)",
                 logdb::value::format_bytes(state.session.options().memory_limit as u64)
             ),
         ),
-        Error::Cancelled => Reply::error(
-            503,
-            "shutting_down",
+        (Error::Cancelled, (status, kind)) => Reply::error(
+            status,
+            kind,
             "the server is stopping; the query was cancelled",
         ),
-        Error::Locked { .. } => Reply::error(503, "locked", &message),
-        _ => Reply::error(500, "server_error", &message),
+        (_, (status, kind)) => Reply::error(status, kind, &message),
     }
 }
 
@@ -382,7 +342,7 @@ fn write_result(
         width: None,
     };
     if format != Format::Json {
-        return render::render(out, result, format.mode(), layout);
+        return render::render(out, result, mode(format), layout);
     }
     let meta: Vec<serde_json::Value> = result
         .columns
@@ -400,55 +360,4 @@ fn write_result(
         ",\"rows\":{},\n\"statistics\":{statistics}}}",
         result.num_rows()
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_by_name_and_accept_header() {
-        assert_eq!(Format::from_name("JSONEachRow"), Ok(Format::Ndjson));
-        assert_eq!(Format::from_name("CSVWithNames"), Ok(Format::Csv));
-        assert_eq!(Format::from_name("TabSeparated"), Ok(Format::Tsv));
-        assert!(Format::from_name("box").is_err());
-        assert_eq!(
-            Format::from_accept("text/html;q=0.9, text/csv;q=0.8"),
-            Some(Format::Csv)
-        );
-        assert_eq!(Format::from_accept("*/*"), None);
-        assert_eq!(Format::from_name("ArrowStream"), Ok(Format::Arrow));
-        assert_eq!(
-            Format::from_accept("application/vnd.apache.arrow.stream"),
-            Some(Format::Arrow)
-        );
-        assert_eq!(
-            Format::from_accept("application/x-ndjson"),
-            Some(Format::Ndjson)
-        );
-    }
-
-    #[test]
-    fn only_reading_statements_count_as_reads() {
-        let read = |sql: &str| reads_only(&logdb::sql::parse_statement(sql).unwrap());
-        for sql in [
-            "SELECT 1",
-            "EXPLAIN ANALYZE SELECT 1",
-            "SHOW TABLES",
-            "DESCRIBE logs",
-            "SET threads = 1",
-        ] {
-            assert!(read(sql), "{sql}");
-        }
-        for sql in [
-            "INSERT INTO t VALUES (1)",
-            "DELETE FROM t",
-            "CREATE TABLE t (a BIGINT)",
-            "CREATE TABLE t AS SELECT 1 AS a",
-            "DROP TABLE t",
-            "ALTER TABLE t DROP PARTITION '2024-01-01'",
-        ] {
-            assert!(!read(sql), "{sql}");
-        }
-    }
 }

@@ -13,10 +13,11 @@
 //! the token and sends it with its queries); everything else does when the server
 //! has one.
 
+use logdb::http::{Format, Target};
 use tiny_http::{Method, Request};
 
-use super::http::{self, Reply, Target};
-use super::query::{self, Format};
+use super::http::{self, Reply};
+use super::query;
 use super::{assets, status, State};
 
 /// Answers one request.

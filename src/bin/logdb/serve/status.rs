@@ -6,7 +6,8 @@ use serde_json::json;
 use super::http::Reply;
 use super::State;
 
-/// `GET /health`: up, read-only or not, queries running, and each followed file.
+/// `GET /health`: up, read-only or not, queries running and abandoned by their
+/// clients, and each followed file.
 pub fn health(state: &State) -> Reply {
     let following: Vec<serde_json::Value> = state.followers.iter().map(|f| f.status()).collect();
     let failed = state.followers.iter().any(|f| f.failed());
@@ -18,6 +19,7 @@ pub fn health(state: &State) -> Reply {
             "uptime_seconds": state.started.elapsed().as_secs(),
             "allow_write": state.allow_write,
             "queries_running": state.slots.in_use(),
+            "queries_abandoned": state.queries_abandoned.load(std::sync::atomic::Ordering::Relaxed),
             "following": following,
         }),
     )

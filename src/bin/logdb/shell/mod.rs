@@ -423,7 +423,7 @@ impl Shell {
     /// not bounded by memory; box and bar modes hold the whole result (within
     /// the memory limit) to lay it out.
     fn run_sql(&mut self, sql: &str) -> Step {
-        let (sql, format) = split::strip_format(sql);
+        let (sql, format) = logdb::sql::strip_format(sql);
         let mode = match format.map(Mode::parse) {
             None => self.mode,
             Some(Ok(m)) => m,
