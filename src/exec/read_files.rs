@@ -255,19 +255,9 @@ impl FileSource {
 
     /// Rows `offset..offset + n` of `batch`, with the filename column if asked.
     fn slice(&self, batch: &Batch, file: usize, offset: usize, n: usize) -> Batch {
-        let mut out = if offset == 0 && n == batch.num_rows() {
-            batch.clone()
-        } else {
-            let rows: Vec<u32> = (offset as u32..(offset + n) as u32).collect();
-            batch.take(&rows)
-        };
+        let mut out = rows_of(batch, offset, n);
         if self.filename {
-            let name = &self.names[file];
-            let mut v = StringVec::with_capacity(n, name.len() * n);
-            for _ in 0..n {
-                v.push(name);
-            }
-            out.columns.push(Column::new(ColumnData::Utf8(v)));
+            out.columns.push(filename_column(&self.names[file], n));
         }
         out
     }
@@ -307,6 +297,25 @@ impl Drop for FileSource {
             let _ = h.join();
         }
     }
+}
+
+/// Rows `offset..offset + n` of `batch` (the batch itself when that is all of it).
+pub(super) fn rows_of(batch: &Batch, offset: usize, n: usize) -> Batch {
+    if offset == 0 && n == batch.num_rows() {
+        batch.clone()
+    } else {
+        let rows: Vec<u32> = (offset as u32..(offset + n) as u32).collect();
+        batch.take(&rows)
+    }
+}
+
+/// The `filename` column: `name`, `n` times.
+pub(super) fn filename_column(name: &str, n: usize) -> Column {
+    let mut v = StringVec::with_capacity(n, name.len() * n);
+    for _ in 0..n {
+        v.push(name);
+    }
+    Column::new(ColumnData::Utf8(v))
 }
 
 /// The reader thread: each file in turn, cut into chunks; a file that cannot be

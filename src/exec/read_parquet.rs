@@ -16,10 +16,11 @@ use std::thread::JoinHandle;
 
 use crossbeam::channel::{bounded, Receiver, Sender};
 
+use super::read_files::{filename_column, rows_of};
 use super::table_function::{BatchSource, BATCH_ROWS};
 use super::ExecOptions;
 use crate::arrow::ParquetFile;
-use crate::column::{Batch, Column, ColumnData, StringVec, Value};
+use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::plan::FileRead;
 
@@ -134,20 +135,10 @@ impl ParquetSource {
 
     /// Rows `offset..offset + n` of `batch`, with the filename column if asked.
     fn slice(&self, batch: &Batch, offset: usize, n: usize) -> Batch {
-        let mut out = if offset == 0 && n == batch.num_rows() {
-            batch.clone()
-        } else {
-            let rows: Vec<u32> = (offset as u32..(offset + n) as u32).collect();
-            batch.take(&rows)
-        };
+        let mut out = rows_of(batch, offset, n);
         let file = self.tasks[self.next_task - 1].file;
         if self.filename {
-            let name = &self.names[file];
-            let mut v = StringVec::with_capacity(n, name.len() * n);
-            for _ in 0..n {
-                v.push(name);
-            }
-            out.columns.push(Column::new(ColumnData::Utf8(v)));
+            out.columns.push(filename_column(&self.names[file], n));
         }
         let values = self.hive_values.get(file).map_or(&[][..], |v| v.as_slice());
         for (value, (_, ty)) in values.iter().zip(&self.hive) {
