@@ -14,6 +14,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use parquet::arrow::ProjectionMask;
 
 use arrow_array::RecordBatch;
 
@@ -85,26 +86,61 @@ impl ParquetFile {
         self.metadata.metadata().num_row_groups()
     }
 
-    /// The rows of row group `rg` as logdb batches of at most `batch_rows`.
-    pub fn read_row_group(&self, rg: usize, batch_rows: usize) -> Result<RowGroupReader> {
+    /// The rows of row group `rg` as logdb batches of at most `batch_rows`, of
+    /// the columns at `projection` (positions in [`ParquetFile::columns`]; `None`:
+    /// all). The other columns are not decoded.
+    pub fn read_row_group(
+        &self,
+        rg: usize,
+        batch_rows: usize,
+        projection: Option<&[usize]>,
+    ) -> Result<RowGroupReader> {
+        let all: Vec<usize> = (0..self.columns.len()).collect();
+        let projection = projection.unwrap_or(&all);
+        if let Some(&bad) = projection.iter().find(|&&i| i >= self.columns.len()) {
+            return Err(Error::Internal(format!(
+                "column {bad} of {} read from {}",
+                self.columns.len(),
+                self.path.display()
+            )));
+        }
         Ok(RowGroupReader {
-            inner: self.record_batches_sized(rg, batch_rows)?,
-            types: self.columns.iter().map(|(_, t)| *t).collect(),
+            inner: self.record_batches_projected(rg, batch_rows, Some(projection))?,
+            columns: projection
+                .iter()
+                .map(|&i| self.columns[i].clone())
+                .collect(),
         })
     }
 
     /// The rows of row group `rg` as Arrow record batches (in the file's types).
     pub fn record_batches(&self, rg: usize) -> Result<RecordBatches> {
-        self.record_batches_sized(rg, 64 * 1024)
+        self.record_batches_projected(rg, 64 * 1024, None)
     }
 
-    fn record_batches_sized(&self, rg: usize, batch_rows: usize) -> Result<RecordBatches> {
+    fn record_batches_projected(
+        &self,
+        rg: usize,
+        batch_rows: usize,
+        projection: Option<&[usize]>,
+    ) -> Result<RecordBatches> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let reader = catch_unwind(AssertUnwindSafe(|| {
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
-                .with_row_groups(vec![rg])
-                .with_batch_size(batch_rows.max(1))
-                .build()
+            let builder =
+                ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+                    .with_row_groups(vec![rg])
+                    .with_batch_size(batch_rows.max(1));
+            match projection {
+                // logdb reads only flat files: a top-level field is one leaf.
+                Some(p) => {
+                    let mask = ProjectionMask::roots(
+                        self.metadata.metadata().file_metadata().schema_descr(),
+                        p.iter().copied(),
+                    );
+                    builder.with_projection(mask).build()
+                }
+                None => builder.build(),
+            }
         }))
         .map_err(|p| unreadable(&self.path, panic_text(p.as_ref())))?
         .map_err(|e| unreadable(&self.path, format!("row group {rg}: {e}")))?;
@@ -150,10 +186,10 @@ impl Iterator for RecordBatches {
     }
 }
 
-/// The batches of one row group, as logdb batches of the file's columns.
+/// The batches of one row group, as logdb batches of the columns read.
 pub struct RowGroupReader {
     inner: RecordBatches,
-    types: Vec<DataType>,
+    columns: Vec<(String, DataType)>,
 }
 
 impl Iterator for RowGroupReader {
@@ -164,19 +200,17 @@ impl Iterator for RowGroupReader {
             Ok(rb) => rb,
             Err(e) => return Some(Err(e)),
         };
-        let file = &self.inner.file;
+        let path = &self.inner.file.path;
         let rg = self.inner.rg;
+        let columns = &self.columns;
         let what = |c: usize| {
             format!(
                 "{}: row group {rg}, column '{}'",
-                file.path.display(),
-                file.columns[c].0
+                path.display(),
+                columns[c].0
             )
         };
-        Some(super::convert::from_arrays(
-            rb.columns(),
-            &self.types,
-            &what,
-        ))
+        let types: Vec<DataType> = columns.iter().map(|(_, t)| *t).collect();
+        Some(super::convert::from_arrays(rb.columns(), &types, &what))
     }
 }

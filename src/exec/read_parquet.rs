@@ -85,9 +85,10 @@ impl ParquetSource {
                 next.clone(),
                 started_tx.clone(),
             );
+            let projection = read.projection.clone();
             let h = std::thread::Builder::new()
                 .name("read-parquet".into())
-                .spawn(move || decode(&files, &plan, &next, &tx))
+                .spawn(move || decode(&files, &projection, &plan, &next, &tx))
                 .map_err(|e| Error::Internal(format!("cannot start a Parquet thread: {e}")))?;
             handles.push(h);
         }
@@ -174,6 +175,7 @@ fn describe(columns: &[(String, crate::schema::DataType)]) -> String {
 /// gone.
 fn decode(
     files: &[ParquetFile],
+    projection: &Option<Vec<usize>>,
     plan: &[(usize, usize)],
     next: &AtomicUsize,
     started: &Sender<(usize, Batches)>,
@@ -187,7 +189,7 @@ fn decode(
         if started.send((k, rx)).is_err() {
             return;
         }
-        match files[file].read_row_group(rg, BATCH_ROWS) {
+        match files[file].read_row_group(rg, BATCH_ROWS, projection.as_deref()) {
             Ok(reader) => {
                 for batch in reader {
                     let failed = batch.is_err();

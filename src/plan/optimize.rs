@@ -8,6 +8,7 @@
 //! hint only has to never exclude a row the filter would keep.
 
 use super::logical::{AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan};
+use super::table_function::TableFunc;
 use crate::column::Value;
 use crate::error::Result;
 use crate::index::{Cmp, IndexPredicate, ZonePredicate};
@@ -652,6 +653,44 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
             (LogicalPlan::Union { inputs }, identity(width))
         }
         LogicalPlan::OneRow => (LogicalPlan::OneRow, vec![0]),
+        LogicalPlan::TableFunction {
+            func: TableFunc::ReadFile(mut read),
+            mut columns,
+        } if read.format == "parquet" => {
+            // The file's columns nothing above uses are not decoded; at least one
+            // is kept (batches need a column to count rows). `filename` and the
+            // hive columns after them stay.
+            let width = columns.len();
+            let read_now: Vec<usize> = read
+                .projection
+                .clone()
+                .unwrap_or_else(|| (0..read.columns.len()).collect());
+            let n = read_now.len();
+            let mut keep: Vec<usize> = (0..n).filter(|&i| req[i]).collect();
+            if keep.is_empty() && n > 0 {
+                keep.push(0);
+            }
+            let mut map = vec![usize::MAX; width];
+            for (new, &old) in keep.iter().enumerate() {
+                map[old] = new;
+            }
+            for (k, m) in map.iter_mut().enumerate().skip(n) {
+                *m = keep.len() + (k - n);
+            }
+            if keep.len() < n {
+                read.projection = Some(keep.iter().map(|&i| read_now[i]).collect());
+                let rest = columns.split_off(n);
+                columns = keep.iter().map(|&i| columns[i].clone()).collect();
+                columns.extend(rest);
+            }
+            (
+                LogicalPlan::TableFunction {
+                    func: TableFunc::ReadFile(read),
+                    columns,
+                },
+                map,
+            )
+        }
         v @ (LogicalPlan::Values { .. } | LogicalPlan::TableFunction { .. }) => {
             let width = v.schema().len();
             (v, identity(width))

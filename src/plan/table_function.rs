@@ -55,8 +55,12 @@ impl TableFunc {
                     1 => "1 file".to_string(),
                     n => format!("{n} files"),
                 };
+                let read = match &r.projection {
+                    Some(p) => format!(", {} of {} columns", p.len(), r.columns.len()),
+                    None => String::new(),
+                };
                 format!(
-                    "{}('{}', format={}, {files})",
+                    "{}('{}', format={}, {files}{read})",
                     r.function,
                     r.pattern.replace('\'', "''"),
                     r.format
@@ -108,6 +112,10 @@ pub struct FileRead {
     pub reject_file: Option<PathBuf>,
     /// The rows, where the files say (Parquet footers).
     pub rows: Option<u64>,
+    /// The columns read, by position in `columns`, when the optimizer found
+    /// some unused (Parquet only: the others are not decoded). The output is
+    /// these columns, then `filename`, then the hive columns.
+    pub projection: Option<Vec<usize>>,
     /// Hive partition columns (`day=2024-01-01` directories), after the
     /// filename column: their names and types.
     pub hive: Vec<(String, DataType)>,

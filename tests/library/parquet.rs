@@ -504,3 +504,49 @@ fn copy_partition_by_writes_hive_directories_as_duckdb_names_them() {
         .to_string();
     assert!(e.contains("nothing would be written"), "{e}");
 }
+
+#[test]
+fn read_parquet_decodes_only_the_columns_a_query_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.query(ALL_TYPES).unwrap();
+    db.query(ALL_ROWS).unwrap();
+    let out = dir.path().join("parts");
+    db.query(&format!(
+        "COPY t TO '{}' (FORMAT parquet, PARTITION_BY (b))",
+        lit(&out)
+    ))
+    .unwrap();
+    let from = format!(
+        "read_parquet('{}', filename := true)",
+        lit(&out.join("*/*.parquet"))
+    );
+    let explain = |sql: &str| -> String {
+        rows(&db, &format!("EXPLAIN {sql}"))
+            .iter()
+            .map(|r| format!("{:?}", r[0]))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // Two of the file's eight columns, then filename and the hive column b.
+    let sql = format!("SELECT v, i, b, filename LIKE '%b=%' AS f FROM {from} ORDER BY i");
+    assert!(
+        explain(&sql).contains("2 of 8 columns"),
+        "{}",
+        explain(&sql)
+    );
+    let got = rows(&db, &sql);
+    let want = rows(&db, "SELECT v, i, b::VARCHAR, true AS f FROM t ORDER BY i");
+    assert_eq!(format!("{got:?}"), format!("{want:?}"));
+    // count(*) still reads one column to count rows.
+    let count = format!("SELECT count(*) FROM {from}");
+    assert!(
+        explain(&count).contains("1 of 8 columns"),
+        "{}",
+        explain(&count)
+    );
+    assert_eq!(rows(&db, &count), vec![vec![Value::Int(4)]]);
+    // Every column: no projection shown.
+    let all = format!("SELECT * FROM {from}");
+    assert!(!explain(&all).contains("columns"), "{}", explain(&all));
+}

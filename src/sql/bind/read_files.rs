@@ -424,6 +424,7 @@ impl Binder<'_> {
             filename,
             reject_file,
             rows: None,
+            projection: None,
             hive: Vec::new(),
             hive_values: Vec::new(),
         })))
@@ -589,6 +590,7 @@ impl Binder<'_> {
             filename,
             reject_file: None,
             rows: Some(rows),
+            projection: None,
             hive,
             hive_values,
         })))
