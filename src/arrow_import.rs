@@ -178,7 +178,6 @@ pub fn import_parquet(
         ..Default::default()
     };
     let mut pending: Vec<Batch> = Vec::new();
-    let mut pending_rows = 0;
     for path in files {
         let file = if path == first {
             opened.clone()
@@ -205,30 +204,15 @@ pub fn import_parquet(
                 row += rb.num_rows() as u64;
                 stats.lines += rb.num_rows() as u64;
                 stats.rejected += rejected;
-                pending_rows += batch.num_rows();
                 pending.push(batch);
-                if pending_rows >= COMMIT_ROWS {
-                    commit(
-                        db,
-                        &table,
-                        &mut pending,
-                        &mut pending_rows,
-                        &mut stats,
-                        observer,
-                    )?;
+                if pending.iter().map(Batch::num_rows).sum::<usize>() >= COMMIT_ROWS {
+                    commit(db, &table, &mut pending, &mut stats, observer)?;
                 }
             }
         }
         observer.progress(&stats, None);
     }
-    commit(
-        db,
-        &table,
-        &mut pending,
-        &mut pending_rows,
-        &mut stats,
-        observer,
-    )?;
+    commit(db, &table, &mut pending, &mut stats, observer)?;
     Ok(stats)
 }
 
@@ -236,7 +220,6 @@ fn commit(
     db: &Db,
     table: &str,
     pending: &mut Vec<Batch>,
-    pending_rows: &mut usize,
     stats: &mut ImportStats,
     observer: &mut dyn ImportObserver,
 ) -> Result<()> {
@@ -244,7 +227,6 @@ fn commit(
         return Ok(());
     }
     let batch = Batch::concat(std::mem::take(pending));
-    *pending_rows = 0;
     db.append(table, &batch)?;
     stats.rows += batch.num_rows() as u64;
     stats.commits += 1;

@@ -175,21 +175,12 @@ impl Parser<'_> {
                     "not supported yet: qualified table names",
                 ));
             }
-            let mut columns = Vec::new();
-            if self.token(&Token::LParen) {
+            let columns = if self.token(&Token::LParen) {
                 self.i += 1;
-                loop {
-                    columns.push(self.ident("a column name")?);
-                    if self.token(&Token::Comma) {
-                        self.i += 1;
-                    } else if self.token(&Token::RParen) {
-                        self.i += 1;
-                        break;
-                    } else {
-                        return self.fail("',' or ')'");
-                    }
-                }
-            }
+                self.column_list()?
+            } else {
+                Vec::new()
+            };
             Source::Table { name, columns }
         };
         let to = if self.word("TO") {
@@ -315,6 +306,23 @@ impl Parser<'_> {
         }
     }
 
+    /// `a, b, c)`: column names up to the closing parenthesis (the opening one
+    /// already taken).
+    fn column_list(&mut self) -> Result<Vec<ast::Ident>> {
+        let mut columns = Vec::new();
+        loop {
+            columns.push(self.ident("a column name")?);
+            if self.token(&Token::Comma) {
+                self.i += 1;
+            } else if self.token(&Token::RParen) {
+                self.i += 1;
+                return Ok(columns);
+            } else {
+                return self.fail("',' or ')'");
+            }
+        }
+    }
+
     fn option(&mut self) -> Result<CopyOption> {
         let (name, span) = match self.peek() {
             Some(TokenWithSpan {
@@ -342,19 +350,8 @@ impl Parser<'_> {
             }
             Some(Token::LParen) => {
                 self.i += 1;
-                let mut names = Vec::new();
-                loop {
-                    names.push(self.ident("a column name")?.value);
-                    if self.token(&Token::Comma) {
-                        self.i += 1;
-                    } else if self.token(&Token::RParen) {
-                        self.i += 1;
-                        break;
-                    } else {
-                        return self.fail("',' or ')'");
-                    }
-                }
-                OptionValue::List(names)
+                let names = self.column_list()?;
+                OptionValue::List(names.into_iter().map(|c| c.value).collect())
             }
             _ => OptionValue::None,
         };
