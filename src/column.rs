@@ -652,10 +652,20 @@ impl Batch {
 /// Builds a [`Batch`] row by row without per-row allocation. Each column is appended
 /// through its typed `push_*` method; every column must receive exactly one value
 /// (or NULL) per row before [`BatchBuilder::finish`].
+///
+/// A projected builder ([`BatchBuilder::projected`]) keeps only some columns: pushes
+/// to the others are dropped, and [`BatchBuilder::finish`] returns the kept ones in
+/// schema order. After each `finish` the kept columns start again with the room the
+/// last batch needed, so a builder reused for batches of similar size does not grow
+/// its vectors value by value.
 #[derive(Debug)]
 pub struct BatchBuilder {
     types: Vec<DataType>,
     columns: Vec<Column>,
+    /// Whether each column is kept.
+    keep: Vec<bool>,
+    /// The first kept column: it counts the rows.
+    counter: usize,
 }
 
 impl BatchBuilder {
@@ -667,12 +677,35 @@ impl BatchBuilder {
                 .iter()
                 .map(|f| Column::new(ColumnData::empty(f.data_type.physical())))
                 .collect(),
+            keep: vec![true; schema.fields.len()],
+            counter: 0,
         }
     }
 
-    /// Rows completed so far (the length of column 0).
+    /// A builder that keeps only `columns` (indexes into `schema`; at least one,
+    /// otherwise it keeps them all).
+    pub fn projected(schema: &TableSchema, columns: &[usize]) -> BatchBuilder {
+        let mut b = BatchBuilder::new(schema);
+        let n = b.keep.len();
+        if columns.iter().any(|&c| c < n) {
+            b.keep = vec![false; n];
+            for &c in columns.iter().filter(|&&c| c < n) {
+                b.keep[c] = true;
+            }
+            b.counter = b.keep.iter().position(|&k| k).unwrap_or(0);
+        }
+        b
+    }
+
+    /// Whether column `col` is kept (values pushed to it are not dropped).
+    #[inline]
+    pub fn keeps(&self, col: usize) -> bool {
+        self.keep.get(col).copied().unwrap_or(false)
+    }
+
+    /// Rows completed so far (the length of the first kept column).
     pub fn len(&self) -> usize {
-        self.columns.first().map_or(0, Column::len)
+        self.columns.get(self.counter).map_or(0, Column::len)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -690,8 +723,15 @@ impl BatchBuilder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push_null(&mut self, col: usize) {
+        if self.keep[col] {
+            self.push_null_kept(col);
+        }
+    }
+
+    #[inline]
+    fn push_null_kept(&mut self, col: usize) {
         let c = &mut self.columns[col];
         let len = c.data.len();
         let v = c.validity.get_or_insert_with(|| Bitmap::new(len, true));
@@ -699,8 +739,15 @@ impl BatchBuilder {
         c.data.push_default();
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push_i64(&mut self, col: usize, value: i64) {
+        if self.keep[col] {
+            self.push_i64_kept(col, value);
+        }
+    }
+
+    #[inline]
+    fn push_i64_kept(&mut self, col: usize, value: i64) {
         self.mark_valid(col);
         match &mut self.columns[col].data {
             ColumnData::Int64(v) => v.push(value),
@@ -708,8 +755,15 @@ impl BatchBuilder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push_f64(&mut self, col: usize, value: f64) {
+        if self.keep[col] {
+            self.push_f64_kept(col, value);
+        }
+    }
+
+    #[inline]
+    fn push_f64_kept(&mut self, col: usize, value: f64) {
         self.mark_valid(col);
         match &mut self.columns[col].data {
             ColumnData::Float64(v) => v.push(value),
@@ -717,8 +771,15 @@ impl BatchBuilder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push_bool(&mut self, col: usize, value: bool) {
+        if self.keep[col] {
+            self.push_bool_kept(col, value);
+        }
+    }
+
+    #[inline]
+    fn push_bool_kept(&mut self, col: usize, value: bool) {
         self.mark_valid(col);
         match &mut self.columns[col].data {
             ColumnData::Bool(v) => v.push(value),
@@ -726,8 +787,15 @@ impl BatchBuilder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push_str(&mut self, col: usize, value: &str) {
+        if self.keep[col] {
+            self.push_str_kept(col, value);
+        }
+    }
+
+    #[inline]
+    fn push_str_kept(&mut self, col: usize, value: &str) {
         self.mark_valid(col);
         match &mut self.columns[col].data {
             ColumnData::Utf8(v) => v.push(value),
@@ -735,8 +803,15 @@ impl BatchBuilder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push_ip(&mut self, col: usize, value: u128) {
+        if self.keep[col] {
+            self.push_ip_kept(col, value);
+        }
+    }
+
+    #[inline]
+    fn push_ip_kept(&mut self, col: usize, value: u128) {
         self.mark_valid(col);
         match &mut self.columns[col].data {
             ColumnData::Ip(v) => v.push(value),
@@ -771,14 +846,22 @@ impl BatchBuilder {
         }
     }
 
-    /// Takes the rows built so far as a batch and leaves the builder empty.
+    /// Takes the rows built so far (the kept columns) as a batch and leaves the
+    /// builder empty, with room for as many rows as this batch has.
     pub fn finish(&mut self) -> Batch {
         let columns = self
             .columns
             .iter_mut()
-            .map(|c| {
-                let empty = Column::new(ColumnData::empty(c.data.physical()));
-                std::mem::replace(c, empty)
+            .zip(&self.keep)
+            .filter(|(_, &keep)| keep)
+            .map(|(c, _)| {
+                let room = match &c.data {
+                    ColumnData::Utf8(v) => {
+                        ColumnData::Utf8(StringVec::with_capacity(v.len(), v.bytes.len()))
+                    }
+                    d => ColumnData::with_capacity(d.physical(), d.len()),
+                };
+                std::mem::replace(c, Column::new(room))
             })
             .collect();
         Batch { columns }

@@ -103,6 +103,7 @@ impl FileSource {
             let rx = chunk_rx.clone();
             let tx = parsed_tx.clone();
             let (format, popts, schema) = (read.format.clone(), popts.clone(), schema.clone());
+            let projection = read.projection.clone();
             let h = std::thread::Builder::new()
                 .name("read-parse".into())
                 .spawn(move || {
@@ -113,7 +114,10 @@ impl FileSource {
                             return;
                         }
                     };
-                    let mut builder = BatchBuilder::new(&schema);
+                    let mut builder = match &projection {
+                        Some(columns) => BatchBuilder::projected(&schema, columns),
+                        None => BatchBuilder::new(&schema),
+                    };
                     for msg in rx {
                         let ReaderMsg::Chunk(chunk) = msg else {
                             continue;
@@ -253,13 +257,13 @@ impl FileSource {
         }
     }
 
-    /// Rows `offset..offset + n` of `batch`, with the filename column if asked.
-    fn slice(&self, batch: &Batch, file: usize, offset: usize, n: usize) -> Batch {
-        let mut out = rows_of(batch, offset, n);
+    /// `batch` with the filename column if asked.
+    fn with_filename(&self, mut batch: Batch, file: usize) -> Batch {
         if self.filename {
-            out.columns.push(filename_column(&self.names[file], n));
+            let n = batch.num_rows();
+            batch.columns.push(filename_column(&self.names[file], n));
         }
-        out
+        batch
     }
 }
 
@@ -267,12 +271,9 @@ impl BatchSource for FileSource {
     fn next_batch(&mut self, max_rows: usize) -> Result<Option<Batch>> {
         loop {
             if let Some((batch, file, offset)) = self.pending.take() {
-                let n = (batch.num_rows() - offset).min(max_rows);
-                let out = self.slice(&batch, file, offset, n);
-                if offset + n < batch.num_rows() {
-                    self.pending = Some((batch, file, offset + n));
-                }
-                return Ok(Some(out));
+                let (out, rest) = split_rows(batch, offset, max_rows);
+                self.pending = rest.map(|(b, offset)| (b, file, offset));
+                return Ok(Some(self.with_filename(out, file)));
             }
             let Some(p) = self.next_parsed()? else {
                 self.report();
@@ -299,14 +300,23 @@ impl Drop for FileSource {
     }
 }
 
-/// Rows `offset..offset + n` of `batch` (the batch itself when that is all of it).
-pub(super) fn rows_of(batch: &Batch, offset: usize, n: usize) -> Batch {
-    if offset == 0 && n == batch.num_rows() {
-        batch.clone()
-    } else {
-        let rows: Vec<u32> = (offset as u32..(offset + n) as u32).collect();
-        batch.take(&rows)
+/// At most `max_rows` rows of `batch` from row `offset` on, and the rest of it
+/// with the offset of the rest, if any is left. A batch handed out whole is moved,
+/// not copied.
+pub(super) fn split_rows(
+    batch: Batch,
+    offset: usize,
+    max_rows: usize,
+) -> (Batch, Option<(Batch, usize)>) {
+    let total = batch.num_rows();
+    let n = (total - offset).min(max_rows);
+    if offset == 0 && n == total {
+        return (batch, None);
     }
+    let rows: Vec<u32> = (offset as u32..(offset + n) as u32).collect();
+    let out = batch.take(&rows);
+    let rest = (offset + n < total).then_some((batch, offset + n));
+    (out, rest)
 }
 
 /// The `filename` column: `name`, `n` times.

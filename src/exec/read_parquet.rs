@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 
 use crossbeam::channel::{bounded, Receiver, Sender};
 
-use super::read_files::{filename_column, rows_of};
+use super::read_files::{filename_column, split_rows};
 use super::table_function::{BatchSource, BATCH_ROWS};
 use super::ExecOptions;
 use crate::arrow::ParquetFile;
@@ -134,9 +134,9 @@ impl ParquetSource {
         }
     }
 
-    /// Rows `offset..offset + n` of `batch`, with the filename column if asked.
-    fn slice(&self, batch: &Batch, offset: usize, n: usize) -> Batch {
-        let mut out = rows_of(batch, offset, n);
+    /// `out` with the filename and hive columns if asked.
+    fn with_file_columns(&self, mut out: Batch) -> Batch {
+        let n = out.num_rows();
         let file = self.tasks[self.next_task - 1].file;
         if self.filename {
             out.columns.push(filename_column(&self.names[file], n));
@@ -209,12 +209,9 @@ impl BatchSource for ParquetSource {
     fn next_batch(&mut self, max_rows: usize) -> Result<Option<Batch>> {
         loop {
             if let Some((batch, offset)) = self.pending.take() {
-                let n = (batch.num_rows() - offset).min(max_rows);
-                let out = self.slice(&batch, offset, n);
-                if offset + n < batch.num_rows() {
-                    self.pending = Some((batch, offset + n));
-                }
-                return Ok(Some(out));
+                let (out, rest) = split_rows(batch, offset, max_rows);
+                self.pending = rest;
+                return Ok(Some(self.with_file_columns(out)));
             }
             if self.current.is_none() {
                 match self.next_channel()? {

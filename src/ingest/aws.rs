@@ -331,11 +331,10 @@ fn parse_line(
         _ => None,
     };
 
-    let uid = c.uid(uid_rule, |col| match vals[col - super::col::EXTRA] {
+    c.push_row(out, uid_rule, |col| match vals[col - super::col::EXTRA] {
         Val::Str(s) => Some(s),
         _ => None,
     });
-    c.push(out, uid.as_deref());
     for (k, v) in vals[..cols.len()].iter().enumerate() {
         let col = super::col::EXTRA + k;
         match *v {

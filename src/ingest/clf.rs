@@ -22,6 +22,7 @@ pub(crate) struct ClfParser {
     uid: UidRule,
     /// Unescaped copies of fields that held backslashes (reused across lines).
     scratch: Vec<u8>,
+    times: lex::ClfTimes,
 }
 
 impl ClfParser {
@@ -33,6 +34,7 @@ impl ClfParser {
             combined,
             uid,
             scratch: Vec::new(),
+            times: lex::ClfTimes::default(),
         })
     }
 }
@@ -53,10 +55,12 @@ impl LogParser for ClfParser {
             combined,
             uid,
             scratch,
+            times,
             ..
         } = self;
+        let request = super::request_needed(out, uid);
         for_each_line(chunk, first_line, rejects, |line| {
-            parse_line(line, *combined, uid, scratch, out)
+            parse_line(line, *combined, request, uid, scratch, times, out)
         })
     }
 }
@@ -65,8 +69,10 @@ impl LogParser for ClfParser {
 fn parse_line(
     line: &str,
     combined: bool,
+    request_needed: bool,
     uid_rule: &UidRule,
     scratch: &mut Vec<u8>,
+    times: &mut lex::ClfTimes,
     out: &mut BatchBuilder,
 ) -> Result<(), String> {
     let line = line.trim_end_matches([' ', '\t']);
@@ -83,7 +89,8 @@ fn parse_line(
     cur.word("ident")?;
     c.remote_user = lex::dash_null(cur.word("remote user")?);
     let time = cur.bracketed("timestamp")?;
-    c.ts = lex::parse_clf_time(time)
+    c.ts = times
+        .parse(time)
         .ok_or_else(|| format!("bad timestamp '{}'", lex::snippet(time)))?;
     let request = cur.quoted("request")?;
     c.status = super::parse_status(cur.word("status")?)?;
@@ -122,13 +129,14 @@ fn parse_line(
     } else {
         ""
     };
-    c.set_request(lex::span_text(line, scratch, request));
+    if request_needed {
+        c.set_request(lex::span_text(line, scratch, request));
+    }
     if combined {
         c.referer = lex::dash_null(lex::span_text(line, scratch, referer));
         c.user_agent = lex::dash_null(lex::span_text(line, scratch, agent));
     }
-    let uid = c.uid(uid_rule, |_| None);
-    c.push(out, uid.as_deref());
+    c.push_row(out, uid_rule, |_| None);
     Ok(())
 }
 

@@ -202,6 +202,50 @@ pub(crate) fn parse_clf_time(s: &str) -> Option<i64> {
     Some(secs * MICROS_PER_SECOND + micros as i64)
 }
 
+/// [`parse_clf_time`] for consecutive lines of one log, which mostly share their
+/// date and zone: the last date and zone seen are kept with the instant of that
+/// date's midnight, so a line of the same date only reads its time of day.
+#[derive(Debug, Default)]
+pub(crate) struct ClfTimes {
+    /// `dd/Mon/yyyy` and `+hhmm` of the last whole-second time parsed, and the
+    /// seconds since the epoch of that date's midnight in that zone.
+    last: Option<([u8; 11], [u8; 5], i64)>,
+}
+
+impl ClfTimes {
+    /// The same as [`parse_clf_time`].
+    #[inline]
+    pub fn parse(&mut self, s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        // Only `dd/Mon/yyyy:hh:mm:ss +hhmm` (26 bytes) is cached.
+        let whole_seconds = b.len() == 26 && b[20] == b' ';
+        if let (Some((date, zone, midnight)), true) = (&self.last, whole_seconds) {
+            if b[..11] == date[..] && b[21..] == zone[..] {
+                if b[11] != b':' || b[14] != b':' || b[17] != b':' {
+                    return None;
+                }
+                let (h, m, sec) = (two_digits(b, 12)?, two_digits(b, 15)?, two_digits(b, 18)?);
+                if h > 23 || m > 59 || sec > 60 {
+                    return None;
+                }
+                let secs = midnight + (h * 3600 + m * 60 + sec) as i64;
+                return Some(secs * MICROS_PER_SECOND);
+            }
+        }
+        let t = parse_clf_time(s)?;
+        if whole_seconds {
+            let day_seconds = (two_digits(b, 12)? * 3600 + two_digits(b, 15)? * 60) as i64
+                + two_digits(b, 18)? as i64;
+            let mut date = [0u8; 11];
+            let mut zone = [0u8; 5];
+            date.copy_from_slice(&b[..11]);
+            zone.copy_from_slice(&b[21..]);
+            self.last = Some((date, zone, t / MICROS_PER_SECOND - day_seconds));
+        }
+        Some(t)
+    }
+}
+
 /// Finds the end of a quoted field whose opening quote is at `b[open]`: the first `"`
 /// that is not escaped by a backslash and is followed by a space or the end of the
 /// line (so an unescaped quote inside a field, written by some servers, does not end
@@ -369,16 +413,25 @@ impl<'a> Cursor<'a> {
     /// losing the whole request.
     pub fn quoted_last(&mut self, what: &str) -> Result<Span, String> {
         let b = self.s.as_bytes();
-        if b.get(self.p) == Some(&b'"') && find_quote_end(b, self.p).is_none() {
-            let start = self.p + 1;
-            self.p = b.len();
-            return Ok(Span {
+        if b.get(self.p) != Some(&b'"') {
+            return self.quoted(what);
+        }
+        let start = self.p + 1;
+        let span = match find_quote_end(b, self.p) {
+            Some((close, escaped)) => Span {
+                start,
+                end: close,
+                escaped,
+            },
+            None => Span {
                 start,
                 end: b.len(),
                 escaped: memchr::memchr(b'\\', &b[start..]).is_some(),
-            });
-        }
-        self.quoted(what)
+            },
+        };
+        self.p = (span.end + 1).min(b.len());
+        self.skip_space();
+        Ok(span)
     }
 
     /// A `"..."` field, as a span of the line without the quotes.
@@ -491,6 +544,27 @@ mod tests {
             "29/Feb/2015:10:05:03 +0000",
         ] {
             assert_eq!(parse_clf_time(bad), None, "{bad}");
+            assert_eq!(ClfTimes::default().parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn cached_clf_times_agree_with_parsing_each() {
+        let mut cache = ClfTimes::default();
+        for s in [
+            "17/May/2015:10:05:03 +0000",
+            "17/May/2015:10:05:04 +0000",
+            "17/May/2015:23:59:60 +0000",
+            "17/May/2015:24:00:00 +0000",
+            "17/May/2015:1x:00:00 +0000",
+            "17/May/2015 10:00:00 +0000",
+            "17/May/2015:10:05:04 +0200",
+            "17/May/2015:10:05:04.5 +0200",
+            "18/May/2015:00:00:00 +0200",
+            "01/Jan/1960:12:00:00 -0130",
+            "01/Jan/1960:12:00:01 -0130",
+        ] {
+            assert_eq!(cache.parse(s), parse_clf_time(s), "{s}");
         }
     }
 

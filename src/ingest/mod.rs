@@ -116,6 +116,21 @@ pub(crate) mod col {
     pub const EXTRA: usize = 14;
 }
 
+/// Whether a line's request (method, url, uri, query, protocol) must be split for
+/// the columns `out` keeps: not when none of them is kept, nor the uid taken from
+/// them.
+#[inline]
+pub(crate) fn request_needed(out: &BatchBuilder, uid: &UidRule) -> bool {
+    let request = col::METHOD..=col::PROTOCOL;
+    request.clone().any(|c| out.keeps(c))
+        || out.keeps(col::UID)
+            && match uid {
+                UidRule::QueryParam(_) => true,
+                UidRule::Field(c) => request.contains(c),
+                UidRule::RemoteUser | UidRule::None => false,
+            }
+}
+
 /// Where the `uid` column comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UidSource {
@@ -384,6 +399,23 @@ impl<'a> Canon<'a> {
         (!v.is_empty()).then_some(v)
     }
 
+    /// Appends the canonical columns (0..[`col::EXTRA`]) of one row, with the uid
+    /// `rule` finds (looked for only when `out` keeps the uid column).
+    #[inline]
+    pub fn push_row(
+        &self,
+        out: &mut BatchBuilder,
+        rule: &UidRule,
+        extra: impl FnOnce(usize) -> Option<&'a str>,
+    ) {
+        let uid = if out.keeps(col::UID) {
+            self.uid(rule, extra)
+        } else {
+            None
+        };
+        self.push(out, uid.as_deref());
+    }
+
     /// Appends the canonical columns (0..[`col::EXTRA`]) of one row.
     #[inline]
     pub fn push(&self, out: &mut BatchBuilder, uid: Option<&str>) {
@@ -475,9 +507,13 @@ pub(crate) fn for_each_line<'c>(
     rejects: &mut Vec<Reject>,
     mut parse_line: impl FnMut(&'c str) -> Result<(), String>,
 ) -> u64 {
+    // One check of the whole chunk is cheaper than one per line; only a chunk that
+    // holds invalid UTF-8 somewhere is checked line by line, to find the lines.
+    let text = simdutf8::basic::from_utf8(chunk).ok();
     let mut seen = 0u64;
     let mut pos = 0usize;
     while pos < chunk.len() {
+        let start = pos;
         let end = memchr::memchr(b'\n', &chunk[pos..]).map_or(chunk.len(), |i| pos + i);
         let mut line = &chunk[pos..end];
         pos = end + 1;
@@ -491,9 +527,13 @@ pub(crate) fn for_each_line<'c>(
         } else if line.is_empty() {
             Err("empty line".to_string())
         } else {
-            match std::str::from_utf8(line) {
-                Ok(text) => parse_line(text),
-                Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+            // Lines end at ASCII bytes, so a line of valid text is a `str` slice.
+            match text.and_then(|t| t.get(start..start + line.len())) {
+                Some(text) => parse_line(text),
+                None => match std::str::from_utf8(line) {
+                    Ok(text) => parse_line(text),
+                    Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+                },
             }
         };
         if let Err(reason) = outcome {

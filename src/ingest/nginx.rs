@@ -364,11 +364,12 @@ impl NginxParser {
                 lex::snippet(&line[p..])
             ));
         }
-        let uid = c.uid(&self.uid, |col| match extras.get(col - super::col::EXTRA) {
-            Some(Val::Str(s)) => Some(*s),
-            _ => None,
+        c.push_row(out, &self.uid, |col| {
+            match extras.get(col - super::col::EXTRA) {
+                Some(Val::Str(s)) => Some(*s),
+                _ => None,
+            }
         });
-        c.push(out, uid.as_deref());
         for (k, v) in extras.iter().enumerate() {
             let col = super::col::EXTRA + k;
             match *v {

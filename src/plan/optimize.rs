@@ -656,9 +656,11 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
         LogicalPlan::TableFunction {
             func: TableFunc::ReadFile(mut read),
             mut columns,
-        } if read.format == "parquet" => {
-            // The file's columns nothing above uses are not decoded; at least one
-            // is kept (batches need a column to count rows). `filename` and the
+        } => {
+            // The file's columns nothing above uses are not decoded (Parquet) or
+            // not built (line formats: every line is still parsed and checked, so
+            // the rows and rejects do not depend on the columns asked for); at
+            // least one is kept (batches need a column to count rows). `filename` and the
             // hive columns after them stay.
             let width = columns.len();
             let read_now: Vec<usize> = read
