@@ -477,7 +477,7 @@ impl LogParser for CsvParser {
         let mut at_header = first_line == 1 && !matches!(self.header, Header::None);
         // Valid UTF-8 as a whole (the usual case): then so is every record, as records
         // are cut at ASCII line breaks, and none needs checking on its own.
-        let text = std::str::from_utf8(chunk).ok();
+        let text = simdutf8::basic::from_utf8(chunk).ok();
         while pos < chunk.len() {
             let scan = scan_record(chunk, pos, self.quoting);
             let complete = scan.complete;
