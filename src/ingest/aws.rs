@@ -171,8 +171,9 @@ impl LogParser for AwsParser {
             scratch,
             ..
         } = self;
+        let request = super::request_needed(out, uid);
         for_each_line(chunk, first_line, rejects, |line| {
-            parse_line(line, *kind, cols, uid, scratch, out)
+            parse_line(line, *kind, cols, uid, request, scratch, out)
         })
     }
 }
@@ -287,6 +288,7 @@ fn parse_line(
     kind: Kind,
     cols: &[ColSpec],
     uid_rule: &UidRule,
+    request_needed: bool,
     scratch: &mut Vec<u8>,
     out: &mut BatchBuilder,
 ) -> Result<(), String> {
@@ -316,7 +318,9 @@ fn parse_line(
     c.client_ip = host_port(field(shift + 2).unwrap_or_default())?.0;
     c.status = super::parse_status(field(shift + 7).unwrap_or_default())?;
     c.bytes = super::parse_count("sent_bytes", field(shift + 10).unwrap_or_default())?;
-    c.set_request(field(shift + 11).unwrap_or_default());
+    if request_needed {
+        c.set_request(field(shift + 11).unwrap_or_default());
+    }
     c.user_agent = field(shift + 12).and_then(lex::dash_null);
 
     let mut vals = [Val::Null; ALB_FIELDS.len() + ELB_FIELDS.len()];
