@@ -1,5 +1,6 @@
-//! Writing a result to a file for `COPY ... TO`: CSV or newline-delimited JSON,
-//! cell by cell from the column vectors, with the bytes DuckDB's COPY writes
+//! Writing a result to a file for `COPY ... TO`: CSV or JSON (one object per
+//! line, or one array: `ARRAY true`), cell by cell from the column vectors, with
+//! the bytes DuckDB's COPY writes
 //! (numbers, timestamps, quoting, NULL), optionally compressed (gzip, zstd); or
 //! Parquet, batch by batch through `crate::arrow`.
 //!
@@ -43,6 +44,8 @@ pub struct WriteOptions {
     pub escape: char,
     /// CSV: the text of a NULL.
     pub null: String,
+    /// JSON: one array of the rows (`ARRAY true`) instead of one object per line.
+    pub json_array: bool,
     pub compression: Compression,
     /// Parquet: the codec and row group size.
     #[cfg(feature = "arrow")]
@@ -58,12 +61,19 @@ impl Default for WriteOptions {
             quote: '"',
             escape: '"',
             null: String::new(),
+            json_array: false,
             compression: Compression::None,
             #[cfg(feature = "arrow")]
             parquet: crate::arrow::ParquetOptions::default(),
         }
     }
 }
+
+/// What a JSON array file (`ARRAY true`) starts with, puts between rows, and
+/// ends with.
+const JSON_ARRAY_START: &str = "[\n\t";
+const JSON_ARRAY_SEPARATOR: &str = ",\n\t";
+const JSON_ARRAY_END: &str = "\n]\n";
 
 /// A file being written: rows in, a whole file out at [`FileWriter::finish`].
 pub struct FileWriter {
@@ -194,12 +204,21 @@ impl FileWriter {
             w.write_line(&line)?;
             w.line = line;
         }
+        if w.json_array() {
+            // DuckDB's layout: `[`, the rows one per line after a tab, separated
+            // by commas, `]` (so no rows is `[\n\t\n]\n`).
+            w.write_line(JSON_ARRAY_START)?;
+        }
         Ok(w)
     }
 
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    fn json_array(&self) -> bool {
+        self.options.format == WriteFormat::Json && self.options.json_array
     }
 
     fn write_line(&mut self, line: &str) -> Result<()> {
@@ -229,7 +248,16 @@ impl FileWriter {
             line.clear();
             while r < n && line.len() < 1 << 20 {
                 match self.options.format {
-                    WriteFormat::Json => self.json_row(&mut line, &mut cell, &batch, r),
+                    WriteFormat::Json if self.options.json_array => {
+                        if self.rows > 0 || r > 0 {
+                            line.push_str(JSON_ARRAY_SEPARATOR);
+                        }
+                        self.json_row(&mut line, &mut cell, &batch, r);
+                    }
+                    WriteFormat::Json => {
+                        self.json_row(&mut line, &mut cell, &batch, r);
+                        line.push('\n');
+                    }
                     _ => self.csv_row(&mut line, &mut cell, &batch, r),
                 }
                 r += 1;
@@ -286,7 +314,7 @@ impl FileWriter {
                 _ => write_value(line, &col.data, *ty, r, true),
             }
         }
-        line.push_str("}\n");
+        line.push('}');
     }
 
     /// Ends the file (compressor trailer, flush, fsync) and renames it to its
@@ -298,7 +326,13 @@ impl FileWriter {
             .take()
             .ok_or_else(|| Error::Internal("file finished twice".into()))?;
         let file = match out {
-            Sink::Text(out) => out.finish_write().map_err(|e| io_err(&self.tmp, e))?,
+            Sink::Text(mut out) => {
+                if self.json_array() {
+                    out.write_all(JSON_ARRAY_END.as_bytes())
+                        .map_err(|e| io_err(&self.tmp, e))?;
+                }
+                out.finish_write().map_err(|e| io_err(&self.tmp, e))?
+            }
             #[cfg(feature = "arrow")]
             Sink::Parquet(w) => w
                 .finish()?

@@ -56,6 +56,7 @@ pub mod generate_records;
 pub mod glob;
 pub mod input;
 mod json;
+pub mod json_array;
 mod jsonl;
 mod lex;
 mod nginx;

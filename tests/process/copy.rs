@@ -332,3 +332,105 @@ fn copy_from_csv_fails_on_a_bad_line_naming_it_and_appends_nothing() {
     let rows = ok(&[db, "-o", "csv", "-c", "SELECT i, s FROM t ORDER BY i, s"]);
     assert_eq!(rows, "i,s\n0,before\n7,g\n8,h\n8,h\n");
 }
+
+/// `(FORMAT json, ARRAY true)` writes DuckDB's array layout byte for byte (no
+/// rows: `[`, a tab line, `]`); `COPY ... FROM` reads an array back, detected by
+/// its first byte or named by `ARRAY true`, and refuses ARRAY for other formats.
+#[test]
+fn copy_json_arrays_to_and_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let out = |name: &str| dir.path().join(name);
+    let printed = ok(&[
+        &db,
+        "-o",
+        "csv",
+        "-c",
+        &format!(
+            "COPY t TO '{}' (FORMAT json, ARRAY true)",
+            s(&out("table_array.json"))
+        ),
+    ]);
+    assert_eq!(printed, "Count\n4\n");
+    assert_eq!(
+        String::from_utf8(std::fs::read(out("table_array.json")).unwrap()).unwrap(),
+        String::from_utf8(fixture("table_array.json")).unwrap()
+    );
+    ok(&[
+        &db,
+        "-c",
+        &format!(
+            "COPY (SELECT * FROM t WHERE false) TO '{}' (ARRAY)",
+            s(&out("empty.json"))
+        ),
+    ]);
+    assert_eq!(std::fs::read(out("empty.json")).unwrap(), b"[\n\t\n]\n");
+    // Compressed, it is the same text inside.
+    ok(&[
+        &db,
+        "-c",
+        &format!("COPY t TO '{}' (ARRAY true)", s(&out("t.json.gz"))),
+    ]);
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(out("t.json.gz")).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(text, fixture("table_array.json"));
+
+    // Read back: by detection, and with ARRAY true.
+    let create = CREATE.replace("TABLE t ", "TABLE back ");
+    ok(&[&db, "-c", &create]);
+    let array = s(&out("table_array.json")).to_string();
+    let copied = ok(&[
+        &db,
+        "-o",
+        "csv",
+        "-c",
+        &format!("COPY back FROM '{array}'"),
+        "-c",
+        &format!("COPY back FROM '{array}' (FORMAT json, ARRAY true)"),
+    ]);
+    // The row without a ts is rejected (a records file's first TIMESTAMP
+    // column is its time column), as from newline-delimited JSON.
+    assert_eq!(copied, "Count\n3\nCount\n3\n");
+    let want = ok(&[
+        &db,
+        "-o",
+        "csv",
+        "-c",
+        "SELECT * FROM (SELECT * FROM t UNION ALL SELECT * FROM t) WHERE ts IS NOT NULL \
+         ORDER BY i",
+    ]);
+    let got = ok(&[&db, "-o", "csv", "-c", "SELECT * FROM back ORDER BY i"]);
+    assert_eq!(got, want);
+
+    let e = err(&[
+        &db,
+        "-c",
+        &format!("COPY t TO '{}' (FORMAT csv, ARRAY true)", s(&out("x.csv"))),
+    ]);
+    assert!(e.contains("COPY: ARRAY is an option of FORMAT json"), "{e}");
+    assert!(!out("x.csv").exists());
+    let e = err(&[
+        &db,
+        "-c",
+        &format!("COPY back FROM '{}' (ARRAY true)", s(&out("x.csv"))),
+    ]);
+    assert!(e.contains("COPY: ARRAY is an option of FORMAT json"), "{e}");
+    // ARRAY true on newline-delimited records: the array's '[' is missing.
+    ok(&[&db, "-c", &format!("COPY t TO '{}'", s(&out("lines.json")))]);
+    let e = err(&[
+        &db,
+        "-c",
+        &format!(
+            "COPY back FROM '{}' (FORMAT json, ARRAY true)",
+            s(&out("lines.json"))
+        ),
+    ]);
+    assert!(
+        e.contains("malformed JSON array at byte 0 (line 1): expected '['"),
+        "{e}"
+    );
+}

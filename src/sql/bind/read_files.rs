@@ -1,7 +1,8 @@
 //! Binding the file readers of FROM: `read_log(path, format := 'auto',
 //! log_format := '...')`, `read_csv(path, header := true, delim := ',',
 //! columns := {'a': 'BIGINT'}, names := ['a'])`,
-//! `read_json(path)` / `read_ndjson(path)` and a quoted file name
+//! `read_json(path, format := 'auto' | 'array' | 'newline_delimited')` /
+//! `read_ndjson(path)` and a quoted file name
 //! (`FROM 'access.log'`, the reader chosen by the name's extension). Every one
 //! takes `filename := true` (a last VARCHAR column naming each row's file),
 //! `reject_file := 'path'` (rejected lines written there) and `ignore_errors :=
@@ -26,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::exec::table_function::file_read_refused;
 use crate::import::{expand_sources, Source};
 use crate::ingest::input::{source_name, Sampled, SAMPLE_LINES};
-use crate::ingest::{self, detect, CsvOptions, ParserOptions};
-use crate::plan::{FileRead, TableFunc};
+use crate::ingest::{self, detect, json_array, CsvOptions, ParserOptions};
+use crate::plan::{FileRead, JsonFormat, TableFunc};
 use crate::schema::DataType;
 
 /// The names of the file readers.
@@ -83,7 +84,7 @@ impl Binder<'_> {
             Some("parquet") => "read_parquet",
             _ => "read_log",
         };
-        self.file_read(reader, path, Vec::new(), span)
+        self.file_read(reader, path, Vec::new(), JsonFormat::Auto, span)
     }
 
     /// `read_log(...)`, `read_csv(...)`, `read_json(...)`: the first argument is
@@ -188,7 +189,13 @@ impl Binder<'_> {
         }
         let path =
             path.ok_or_else(|| self.err(span, format!("{fname} needs a file path argument")))?;
-        self.file_read(reader, &path, named, span)
+        // read_ndjson is read_json of newline-delimited records.
+        let json_format = if fname.starts_with("read_ndjson") {
+            JsonFormat::NewlineDelimited
+        } else {
+            JsonFormat::Auto
+        };
+        self.file_read(reader, &path, named, json_format, span)
     }
 
     /// The value of a constant argument expression.
@@ -205,12 +212,14 @@ impl Binder<'_> {
     }
 
     /// Settles what `reader` reads at `path`: the files, the format (detected
-    /// from the first file's head for `auto`) and the schema.
+    /// from the first file's head for `auto`) and the schema. `json_format` is
+    /// read_json's unless its `format` option says otherwise.
     fn file_read(
         &self,
         reader: &'static str,
         path: &str,
         named: Vec<Named>,
+        mut json_format: JsonFormat,
         span: Span,
     ) -> Result<TableFunc> {
         if !self.options.allow_file_read {
@@ -310,12 +319,27 @@ impl Binder<'_> {
                 ("read_csv" | "read_json", "auto_detect") => {}
                 ("read_json", "format") => {
                     let f = text(n)?.unwrap_or_default().to_ascii_lowercase();
-                    if !matches!(f.as_str(), "auto" | "newline_delimited" | "nd") {
-                        return Err(self.unsupported(
-                            n.span,
-                            format!("read_json format '{f}' (only newline-delimited records)"),
-                        ));
-                    }
+                    json_format = match f.as_str() {
+                        "auto" => JsonFormat::Auto,
+                        "newline_delimited" | "nd" => JsonFormat::NewlineDelimited,
+                        "array" => JsonFormat::Array,
+                        "unstructured" => {
+                            return Err(self.unsupported(
+                                n.span,
+                                "read_json format 'unstructured' (records one per line, or \
+                                 in one array)",
+                            ))
+                        }
+                        _ => {
+                            return Err(self.err(
+                                n.span,
+                                format!(
+                                    "read_json: unknown format '{f}'; known formats: auto, \
+                                     newline_delimited, array"
+                                ),
+                            ))
+                        }
+                    };
                 }
                 (_, other) => {
                     let known = match reader {
@@ -358,7 +382,15 @@ impl Binder<'_> {
             return Err(self.err(span, format!("{reader}: no files in '{path}'")));
         };
         let fail = |e: Error| self.err(span, format!("{reader}: {e}"));
-        let mut sampled = Sampled::open(first, detect::DETECT_LINES).map_err(fail)?;
+        let mut sampled = if reader == "read_json" {
+            // A JSON array's elements are sampled one per line, as they are read.
+            let (input, compression, _) =
+                json_array::open(first, json_format.array()).map_err(fail)?;
+            Sampled::read(source_name(first), input, compression, detect::DETECT_LINES)
+                .map_err(fail)?
+        } else {
+            Sampled::open(first, detect::DETECT_LINES).map_err(fail)?
+        };
         if format == "auto" {
             let d = detect::detect(&sampled.sample, &source_name(first)).map_err(|e| {
                 // Detection's advice names import's flags; say it in SQL.
@@ -410,6 +442,7 @@ impl Binder<'_> {
             bytes,
             format,
             log_format,
+            json_format,
             delimiter,
             sample: sampled.sample,
             columns: schema
@@ -580,6 +613,7 @@ impl Binder<'_> {
             bytes,
             format: "parquet".into(),
             log_format: None,
+            json_format: JsonFormat::NewlineDelimited,
             delimiter: None,
             sample: Vec::new(),
             columns: first.columns().to_vec(),

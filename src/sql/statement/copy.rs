@@ -456,7 +456,8 @@ fn source_query(db: &Db, copy: &Copy) -> Result<ast::Query> {
 
 fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     const KNOWN: &str = "FORMAT, HEADER, DELIMITER (SEP), QUOTE, ESCAPE, NULL, COMPRESSION, \
-                         ROW_GROUP_SIZE, OVERWRITE, OVERWRITE_OR_IGNORE";
+                         ROW_GROUP_SIZE, ARRAY, OVERWRITE, OVERWRITE_OR_IGNORE, PARTITION_BY, \
+                         PER_THREAD_OUTPUT, FILE_SIZE_BYTES";
     let at = |msg: String| err_at(copy.path_span, copy.span, msg);
     if !options.allow_file_write {
         return Err(err_at(
@@ -482,6 +483,7 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     let mut partition_by: Option<Vec<String>> = None;
     let mut compression: Option<&CopyOption> = None;
     let mut row_group_size: Option<&CopyOption> = None;
+    let mut array: Option<&CopyOption> = None;
     for o in &copy.options {
         match o.name.as_str() {
             "FORMAT" => {
@@ -505,6 +507,10 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
             "NULL" | "NULLSTR" => w.null = text_option(o)?.to_string(),
             "COMPRESSION" | "CODEC" => compression = Some(o),
             "ROW_GROUP_SIZE" => row_group_size = Some(o),
+            "ARRAY" => {
+                w.json_array = bool_option(o)?;
+                array = Some(o);
+            }
             "OVERWRITE" | "OVERWRITE_OR_IGNORE" => overwrite = bool_option(o)?,
             "PARTITION_BY" => {
                 partition_by = Some(match &o.value {
@@ -524,6 +530,13 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
             }
             _ => return Err(unknown_option(o, KNOWN)),
         }
+    }
+    if let Some(o) = array.filter(|_| w.format != WriteFormat::Json) {
+        return Err(err_at(
+            o.span,
+            o.span,
+            "COPY: ARRAY is an option of FORMAT json",
+        ));
     }
     if w.format == WriteFormat::Parquet {
         parquet_options(&mut w, compression, row_group_size)?;
@@ -719,6 +732,7 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
             "read_log"
         };
     let mut args = vec![sql_text(&copy.path)];
+    let mut array = None;
     for o in &copy.options {
         match o.name.as_str() {
             "FORMAT" => {
@@ -737,10 +751,22 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
             "DELIMITER" | "SEP" | "DELIM" => {
                 args.push(format!("delim = {}", sql_text(text_option(o)?)))
             }
+            "ARRAY" => array = Some((o, bool_option(o)?)),
             _ => {
-                return Err(unknown_option(o, "FORMAT, HEADER, DELIMITER (SEP)"));
+                return Err(unknown_option(o, "FORMAT, HEADER, DELIMITER (SEP), ARRAY"));
             }
         }
+    }
+    if let Some((o, array)) = array {
+        if reader != "read_json" {
+            return Err(err_at(
+                o.span,
+                o.span,
+                "COPY: ARRAY is an option of FORMAT json",
+            ));
+        }
+        let layout = if array { "array" } else { "newline_delimited" };
+        args.push(format!("format = '{layout}'"));
     }
     if !options.allow_file_read {
         return Err(err_at(
