@@ -45,6 +45,7 @@ pub fn parser_options(read: &FileRead) -> ParserOptions {
             header: read.header,
             columns: read.declared.then(|| read.columns.clone()),
             names: read.names.clone(),
+            types: read.types.clone(),
         },
         ..Default::default()
     }

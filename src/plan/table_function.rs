@@ -110,6 +110,9 @@ pub struct FileRead {
     pub header: Option<bool>,
     /// csv: names for the first columns (`names := [...]`).
     pub names: Vec<String>,
+    /// csv: types for some of the file's columns, by position (`types :=
+    /// {...}` or `[...]`); the others inferred.
+    pub types: Vec<Option<DataType>>,
     /// Rejected lines are skipped and counted in a notice (true, logdb's
     /// default), or the first one fails the query (`ignore_errors := false`).
     pub ignore_errors: bool,

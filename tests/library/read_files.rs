@@ -447,3 +447,62 @@ fn json_arrays_count_elements_and_name_broken_structure() {
         .text_rows();
     assert_eq!(count, [[(n - bad.len() + 1).to_string()]]);
 }
+
+/// `types := ...` on an access log in csv keeps the file's own columns (no
+/// mapping to the canonical ones) with the types set and the rest inferred; a
+/// value that does not convert is a rejected line, counted in the notice.
+#[test]
+fn csv_types_keep_the_files_columns_and_reject_what_does_not_cast() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let file = dir.path().join("access.csv");
+    std::fs::write(
+        &file,
+        "time,ip,method,path,status,bytes\n\
+         2024-05-01 10:00:00,10.0.0.1,GET,/a,200,512\n\
+         2024-05-01 10:00:01,10.0.0.2,POST,/b,404,0\n\
+         2024-05-01 10:00:02,10.0.0.3,GET,/c,oops,12\n",
+    )
+    .unwrap();
+    let columns = |sql: &str| -> Vec<String> {
+        let r = db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        r.columns.iter().map(|(n, t)| format!("{n} {t}")).collect()
+    };
+    // Inferred, it is an access log: the canonical columns.
+    let plain = columns(&format!(
+        "SELECT * FROM read_csv({}) LIMIT 0",
+        quoted(&file)
+    ));
+    assert!(plain.contains(&"client_ip IP".to_string()), "{plain:?}");
+    let typed = columns(&format!(
+        "SELECT * FROM read_csv({}, types := {{'status': 'SMALLINT', 'ip': 'VARCHAR'}}) LIMIT 0",
+        quoted(&file)
+    ));
+    assert_eq!(
+        typed,
+        [
+            "time TIMESTAMP",
+            "ip VARCHAR",
+            "method VARCHAR",
+            "path VARCHAR",
+            "status SMALLINT",
+            "bytes BIGINT"
+        ]
+    );
+    let mut session = Session::new(db.clone());
+    let r = session
+        .execute(&format!(
+            "SELECT ip, status FROM read_csv({}, types := {{'status': 'SMALLINT'}}) ORDER BY ip",
+            quoted(&file)
+        ))
+        .unwrap();
+    assert_eq!(r.text_rows(), [["10.0.0.1", "200"], ["10.0.0.2", "404"]]);
+    let notices = session.take_notices();
+    assert!(
+        notices[0].starts_with(&format!(
+            "read_csv: 1 of 3 lines rejected; first: {}:4: field 'status': 'oops' is not a SMALLINT",
+            file.display()
+        )),
+        "{notices:?}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Binding the file readers of FROM: `read_log(path, format := 'auto',
 //! log_format := '...')`, `read_csv(path, header := true, delim := ',',
-//! columns := {'a': 'BIGINT'}, names := ['a'])`,
+//! columns := {'a': 'BIGINT'}, names := ['a'], types := {'a': 'VARCHAR'})`,
 //! `read_json(path, format := 'auto' | 'array' | 'newline_delimited')` /
 //! `read_ndjson(path)` and a quoted file name
 //! (`FROM 'access.log'`, the reader chosen by the name's extension). Every one
@@ -237,6 +237,7 @@ impl Binder<'_> {
         let (mut filename, mut reject_file) = (false, None);
         let mut delim_given = false;
         let (mut header, mut declared, mut names) = (None, None, Vec::new());
+        let mut types: Option<&Named> = None;
         let mut ignore_errors = true;
         let text = |n: &Named| -> Result<Option<String>> {
             match &n.value {
@@ -281,16 +282,7 @@ impl Binder<'_> {
                 ("read_csv", "header") => header = Some(flag(n)?),
                 ("read_csv", "columns") => declared = Some(self.declared_columns(n)?),
                 ("read_csv", "names" | "column_names") => names = self.name_list(n)?,
-                ("read_csv", "types" | "dtypes" | "column_types") => {
-                    return Err(self.unsupported(
-                        n.span,
-                        format!(
-                            "read_csv {} := (declare every column instead: columns := \
-                             {{'name': 'TYPE', ...}})",
-                            n.name
-                        ),
-                    ))
-                }
+                ("read_csv", "types" | "dtypes" | "column_types") => types = Some(n),
                 ("read_csv", "delim" | "sep" | "delimiter") => {
                     delim_given = true;
                     let d = text(n)?.unwrap_or_else(|| ",".into());
@@ -345,8 +337,8 @@ impl Binder<'_> {
                     let known = match reader {
                         "read_log" => "format, log_format, filename, reject_file, ignore_errors",
                         "read_csv" => {
-                            "header, delim (sep), quote, columns, names, filename, reject_file, \
-                             ignore_errors"
+                            "header, delim (sep), quote, columns, names, types (dtypes, \
+                             column_types), filename, reject_file, ignore_errors"
                         }
                         _ => "format, filename, reject_file, ignore_errors",
                     };
@@ -361,6 +353,15 @@ impl Binder<'_> {
             return Err(self.err(
                 n.span,
                 "read_csv: give the column names once: in columns or in names, not both",
+            ));
+        }
+        if let (Some(_), Some(n)) = (&declared, types) {
+            return Err(self.err(
+                n.span,
+                format!(
+                    "read_csv: give the column types once: in columns or in {}, not both",
+                    n.name
+                ),
             ));
         }
         if format == "nginx" && log_format.is_none() {
@@ -415,7 +416,7 @@ impl Binder<'_> {
                 d => delimiter = Some(d),
             }
         }
-        let popts = ParserOptions {
+        let mut popts = ParserOptions {
             log_format: log_format.clone(),
             sample: Some(sampled.sample.clone()),
             delimiter,
@@ -423,9 +424,19 @@ impl Binder<'_> {
                 header,
                 columns: declared,
                 names,
+                types: Vec::new(),
             },
             ..Default::default()
         };
+        if let Some(n) = types {
+            let delim = match format.as_str() {
+                "tsv" => b'\t',
+                _ => delimiter.unwrap_or(b','),
+            };
+            let fields = ingest::csv_field_names(delim, &popts)
+                .map_err(|e| self.err(span, format!("{reader}: {}: {e}", source_name(first))))?;
+            popts.csv.types = self.type_overrides(n, &fields, &source_name(first))?;
+        }
         let schema = ingest::parser_for(&format, &popts)
             .map_err(|e| self.err(span, format!("{reader}: {}: {e}", source_name(first))))?
             .schema()
@@ -453,6 +464,7 @@ impl Binder<'_> {
             declared: popts.csv.columns.is_some(),
             header: popts.csv.header,
             names: popts.csv.names,
+            types: popts.csv.types,
             ignore_errors,
             filename,
             reject_file,
@@ -503,6 +515,68 @@ impl Binder<'_> {
             ));
         }
         Ok(t)
+    }
+
+    /// `types := {'name': 'TYPE', ...}` (some columns by name) or `['T1',
+    /// 'T2']` (the first columns by position): the type set for each of the
+    /// file's columns (`fields`, in order), if any.
+    fn type_overrides(
+        &self,
+        n: &Named,
+        fields: &[String],
+        file: &str,
+    ) -> Result<Vec<Option<DataType>>> {
+        let usage = format!(
+            "read_csv: {} takes a STRUCT of column names and types ({0} := {{'a': 'BIGINT'}}) \
+             or a list of types by position ({0} := ['BIGINT', 'VARCHAR'])",
+            n.name
+        );
+        let items = match &n.items {
+            Some(items)
+                if items.iter().all(|i| i.key.is_some())
+                    || items.iter().all(|i| i.key.is_none()) =>
+            {
+                items
+            }
+            _ => return Err(self.err(n.span, usage)),
+        };
+        if items.len() > fields.len() && items.iter().all(|i| i.key.is_none()) {
+            return Err(self.err(
+                n.span,
+                format!(
+                    "read_csv: {} gives {} types, but {file} has {} columns",
+                    n.name,
+                    items.len(),
+                    fields.len()
+                ),
+            ));
+        }
+        let mut out = vec![None; fields.len()];
+        for (pos, item) in items.iter().enumerate() {
+            let Value::Str(t) = &item.value else {
+                return Err(self.err(item.span, usage));
+            };
+            let ty = self.declared_type(t, item.span)?;
+            let i = match &item.key {
+                None => pos,
+                Some(name) => ingest::csv_column_position(fields, name).ok_or_else(|| {
+                    self.err(
+                        item.span,
+                        format!(
+                            "read_csv: {}: no column '{name}' in {file}; its columns: {}",
+                            n.name,
+                            fields.join(", ")
+                        ),
+                    )
+                })?,
+            };
+            out[i] = Some(ty);
+        }
+        // Trailing columns without a type need no entry.
+        while out.last() == Some(&None) {
+            out.pop();
+        }
+        Ok(out)
     }
 
     /// `names := ['a', 'b']`.
@@ -620,6 +694,7 @@ impl Binder<'_> {
             declared: false,
             header: None,
             names: Vec::new(),
+            types: Vec::new(),
             ignore_errors: true,
             filename,
             reject_file: None,
