@@ -168,3 +168,30 @@ fn a_damaged_parquet_file_fails_cleanly_without_a_panic_message() {
     }
     assert!(caught > 0, "no change of sign made the decoder panic");
 }
+
+/// `logdb export` of a table without a time column writes `DIR/part-0.parquet`
+/// and says so; a second run writes nothing.
+#[test]
+fn export_of_a_table_without_a_time_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let out = dir.path().join("out");
+    ok(&[
+        s(&db),
+        "-c",
+        "CREATE TABLE plain (id BIGINT, name VARCHAR)",
+        "-c",
+        "INSERT INTO plain VALUES (1, 'a'), (2, 'b')",
+    ]);
+    let first = ok(&["export", s(&db), "plain", s(&out)]);
+    assert!(
+        first.starts_with(&format!(
+            "exported plain (no time column: one set of files) to {}: written (2 rows, 1 files",
+            s(&out)
+        )),
+        "{first}"
+    );
+    assert!(out.join("part-0.parquet").is_file());
+    let second = ok(&["export", s(&db), "plain", s(&out)]);
+    assert!(second.contains(": unchanged in "), "{second}");
+}
