@@ -366,13 +366,13 @@ impl FileWriter {
                         if self.rows + r as u64 > first {
                             line.push_str(JSON_ARRAY_SEPARATOR);
                         }
-                        self.json_row(&mut line, &mut cell, &batch, r);
+                        self.json_row(&mut line, &mut cell, batch, r);
                     }
                     WriteFormat::Json => {
-                        self.json_row(&mut line, &mut cell, &batch, r);
+                        self.json_row(&mut line, &mut cell, batch, r);
                         line.push('\n');
                     }
-                    _ => self.csv_row(&mut line, &mut cell, &batch, r),
+                    _ => self.csv_row(&mut line, &mut cell, batch, r),
                 }
                 r += 1;
             }

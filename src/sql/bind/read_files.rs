@@ -228,6 +228,10 @@ impl Binder<'_> {
         if reader == "read_parquet" {
             return self.parquet_read(path, named, span);
         }
+        if reader != "read_json" {
+            // read_log's jsonl is JSON lines only.
+            json_format = JsonFormat::NewlineDelimited;
+        }
         let mut format = match reader {
             "read_csv" => "csv".to_string(),
             "read_json" => "jsonl".to_string(),
