@@ -1,6 +1,7 @@
 //! `logdb export`: a table as Parquet files in a Hive-partitioned directory,
 //! `DIR/day=YYYY-MM-DD/part-N.parquet`, that Spark, Trino, Hive and DuckDB read
-//! as they are. See spec/export.md.
+//! as they are; a table without a time column as `DIR/part-N.parquet`. See
+//! spec/export.md.
 //!
 //! The export is incremental. `DIR/_logdb_export.json` (engines skip names
 //! starting with `_`) records, per day, a fingerprint of the segments the day's
@@ -8,7 +9,8 @@
 //! whose segments changed since (new rows, a compaction, a retention), removes
 //! the files of days the table no longer has, and rewrites the manifest after
 //! every day, so a run that was killed resumes where it stopped and a run with
-//! nothing new writes nothing.
+//! nothing new writes nothing. A table without a time column is one unit: its
+//! files are written again when any of its segments changed.
 //!
 //! A day's file is written under a hidden name (`.part-N.parquet.tmp`, which
 //! engines skip), synced, and renamed over `part-N.parquet`: a reader sees the
@@ -60,9 +62,12 @@ impl Default for ExportOptions {
     }
 }
 
-/// What a run did.
+/// What a run did. A table without a time column counts as one day here
+/// (`whole_table` says so).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExportStats {
+    /// The table has no time column: it was exported whole, not by day.
+    pub whole_table: bool,
     /// Days written (new or changed).
     pub days_written: usize,
     /// Days whose files were already up to date.
@@ -82,6 +87,10 @@ struct Manifest {
     /// `name TYPE` per column: a change of schema rewrites every day.
     columns: Vec<String>,
     days: BTreeMap<String, DayEntry>,
+    /// A table without a time column: the fingerprint of all its segments and
+    /// its files (`part-N.parquet` at the top of the directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    whole: Option<DayEntry>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -112,11 +121,6 @@ pub fn export_parquet(
     let snapshot = db.snapshot()?;
     let entry = snapshot.table(table)?;
     let schema = entry.schema.clone();
-    let Some(time_column) = schema.time_column.clone() else {
-        return Err(Error::InvalidInput(format!(
-            "export: table '{table}' has no time column; an export is partitioned by day of it"
-        )));
-    };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // Checked before the lock file is created in it.
     read_manifest(dir)?;
@@ -143,9 +147,28 @@ pub fn export_parquet(
     manifest.version = MANIFEST_VERSION;
     manifest.table = table.to_string();
     manifest.columns = columns;
+    let column_names: Vec<String> = schema.fields.iter().map(|f| f.name.clone()).collect();
+    let Some(time_column) = schema.time_column.clone() else {
+        let unit = Export {
+            snapshot: &snapshot,
+            table,
+            columns: &column_names,
+            dir,
+            options,
+        };
+        return export_whole(&unit, entry, &mut manifest, progress);
+    };
 
     let days = days_of(entry);
     let mut stats = ExportStats::default();
+    // Exported before as a table without a time column: those files go.
+    if let Some(old) = manifest.whole.take() {
+        for f in &old.files {
+            remove_if_present(&dir.join(f))?;
+        }
+        sync_dir(dir)?;
+        write_manifest(dir, &manifest)?;
+    }
     // Days gone from the table (retention): their files go too.
     let live: std::collections::BTreeSet<&str> = days.iter().map(|d| d.key.as_str()).collect();
     let gone: Vec<String> = manifest
@@ -167,7 +190,6 @@ pub fn export_parquet(
         }
     }
 
-    let column_names: Vec<String> = schema.fields.iter().map(|f| f.name.clone()).collect();
     let todo: Vec<&Day> = days
         .iter()
         .filter(|day| {
@@ -197,7 +219,7 @@ pub fn export_parquet(
             let tx = tx.clone();
             let (todo, next, stop, snapshot) = (&todo, &next, &stop, &snapshot);
             let (time_column, column_names, day_options) =
-                (&time_column, &column_names, &day_options);
+                (time_column.as_str(), &column_names, &day_options);
             scope.spawn(move || loop {
                 use std::sync::atomic::Ordering::Relaxed;
                 let k = next.fetch_add(1, Relaxed);
@@ -206,15 +228,15 @@ pub fn export_parquet(
                     return;
                 }
                 let written = day_options.exec.check_cancel().and_then(|_| {
-                    write_day(
+                    let unit = Export {
                         snapshot,
                         table,
-                        time_column,
-                        column_names,
-                        day,
+                        columns: column_names,
                         dir,
-                        day_options,
-                    )
+                        options: day_options,
+                    };
+                    let sub = day_dir(&day.key);
+                    unit.write(Some((time_column, day.start)), Some(&sub), &day.fingerprint)
                 });
                 if written.is_err() {
                     stop.store(true, Relaxed);
@@ -321,77 +343,164 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Writes one day's rows as `part-N.parquet` files.
-#[allow(clippy::too_many_arguments)]
-fn write_day(
-    snapshot: &crate::db::Snapshot,
-    table: &str,
-    time_column: &str,
-    columns: &[String],
-    day: &Day,
-    dir: &Path,
-    options: &ExportOptions,
-) -> Result<DayEntry> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {tc} >= TIMESTAMP '{}' AND {tc} < TIMESTAMP '{}'",
-        columns
-            .iter()
-            .map(|c| quote(c))
-            .collect::<Vec<_>>()
-            .join(", "),
-        quote(table),
-        crate::time::format_timestamp(day.start),
-        crate::time::format_timestamp(day.start + MICROS_PER_DAY),
-        tc = quote(time_column),
-    );
-    let query = crate::sql::parse(&sql)?;
-    let plan = crate::sql::plan_query_with(snapshot, &query, &options.exec)?;
-    let mut stream = QueryStream::start(snapshot.clone(), plan, options.exec.clone())?;
-    let types = stream.columns().to_vec();
-    let sub = day_dir(&day.key);
-    let day_path = dir.join(&sub);
-    std::fs::create_dir_all(&day_path).map_err(|e| Error::io(&day_path, e))?;
-    let parquet = ParquetOptions {
-        compression: options.compression,
-        row_group_rows: options.row_group_rows,
-    };
-    let mut entry = DayEntry {
-        fingerprint: day.fingerprint.clone(),
-        files: Vec::new(),
-        rows: 0,
-        bytes: 0,
-    };
-    let mut part: Option<Part> = None;
-    while let Some(batch) = stream.next_batch() {
-        let batch = batch?;
-        options.exec.check_cancel()?;
-        if part
-            .as_ref()
-            .is_some_and(|p| p.rows >= options.rows_per_file)
-        {
-            if let Some(p) = part.take() {
-                finish_part(p, &sub, &mut entry)?;
+/// What one export writes from: the snapshot, the table and its columns, the
+/// directory and the options.
+struct Export<'a> {
+    snapshot: &'a crate::db::Snapshot,
+    table: &'a str,
+    columns: &'a [String],
+    dir: &'a Path,
+    options: &'a ExportOptions,
+}
+
+impl Export<'_> {
+    /// Writes the rows of one day (`range`: the time column and the day's
+    /// start) or of the whole table (`None`) as `part-N.parquet` files in `sub`
+    /// (a day's directory) or at the top of the export directory (`None`).
+    fn write(
+        &self,
+        range: Option<(&str, i64)>,
+        sub: Option<&str>,
+        fingerprint: &str,
+    ) -> Result<DayEntry> {
+        let options = self.options;
+        let mut sql = format!(
+            "SELECT {} FROM {}",
+            self.columns
+                .iter()
+                .map(|c| quote(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            quote(self.table),
+        );
+        if let Some((time_column, start)) = range {
+            sql.push_str(&format!(
+                " WHERE {tc} >= TIMESTAMP '{}' AND {tc} < TIMESTAMP '{}'",
+                crate::time::format_timestamp(start),
+                crate::time::format_timestamp(start + MICROS_PER_DAY),
+                tc = quote(time_column),
+            ));
+        }
+        let query = crate::sql::parse(&sql)?;
+        let plan = crate::sql::plan_query_with(self.snapshot, &query, &options.exec)?;
+        let mut stream = QueryStream::start(self.snapshot.clone(), plan, options.exec.clone())?;
+        let types = stream.columns().to_vec();
+        let out = match sub {
+            Some(sub) => self.dir.join(sub),
+            None => self.dir.to_path_buf(),
+        };
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+        let parquet = ParquetOptions {
+            compression: options.compression,
+            row_group_rows: options.row_group_rows,
+        };
+        let mut entry = DayEntry {
+            fingerprint: fingerprint.to_string(),
+            files: Vec::new(),
+            rows: 0,
+            bytes: 0,
+        };
+        let mut part: Option<Part> = None;
+        while let Some(batch) = stream.next_batch() {
+            let batch = batch?;
+            options.exec.check_cancel()?;
+            if part
+                .as_ref()
+                .is_some_and(|p| p.rows >= options.rows_per_file)
+            {
+                if let Some(p) = part.take() {
+                    finish_part(p, sub, &mut entry)?;
+                }
+            }
+            if part.is_none() {
+                let n = entry.files.len();
+                part = Some(Part::create(&out, n, &types, &parquet)?);
+            }
+            if let Some(p) = part.as_mut() {
+                p.rows += batch.num_rows() as u64;
+                p.writer.write(batch)?;
             }
         }
-        if part.is_none() {
-            let n = entry.files.len();
-            part = Some(Part::create(&day_path, n, &types, &parquet)?);
+        if let Some(p) = part.take() {
+            finish_part(p, sub, &mut entry)?;
         }
-        if let Some(p) = part.as_mut() {
-            p.rows += batch.num_rows() as u64;
-            p.writer.write(batch)?;
+        if entry.files.is_empty() {
+            // A day whose rows were all deleted (an empty table) still gets a
+            // file: the export has every day the table has, and an empty
+            // Parquet file reads as no rows.
+            let p = Part::create(&out, 0, &types, &parquet)?;
+            finish_part(p, sub, &mut entry)?;
+        }
+        Ok(entry)
+    }
+}
+
+/// The export of a table without a time column: `DIR/part-N.parquet`, written
+/// again whenever any of its segments changed (one fingerprint of them all).
+fn export_whole(
+    unit: &Export,
+    entry: &crate::storage::manifest::TableEntry,
+    manifest: &mut Manifest,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ExportStats> {
+    let dir = unit.dir;
+    let mut stats = ExportStats {
+        whole_table: true,
+        ..ExportStats::default()
+    };
+    // Exported by day before (the table had a time column): those files go.
+    let days = std::mem::take(&mut manifest.days);
+    for (key, old) in &days {
+        for f in &old.files {
+            remove_if_present(&dir.join(f))?;
+        }
+        let _ = std::fs::remove_dir(dir.join(day_dir(key)));
+        stats.days_removed += 1;
+    }
+    if !days.is_empty() {
+        sync_dir(dir)?;
+        write_manifest(dir, manifest)?;
+    }
+    let mut text = String::new();
+    for p in &entry.partitions {
+        for s in &p.segments {
+            text.push_str(&format!("{}:{:08x};", s.file, s.footer_crc));
         }
     }
-    if let Some(p) = part.take() {
-        finish_part(p, &sub, &mut entry)?;
+    let fingerprint = format!("{:016x}", fnv1a(text.as_bytes()));
+    if manifest
+        .whole
+        .as_ref()
+        .is_some_and(|w| w.fingerprint == fingerprint)
+    {
+        stats.days_unchanged = 1;
+        if !dir.join(MANIFEST).exists() {
+            write_manifest(dir, manifest)?;
+        }
+        return Ok(stats);
     }
-    if entry.files.is_empty() {
-        // A day whose rows were all deleted still gets a file: the export has
-        // every day the table has, and an empty Parquet file reads as no rows.
-        let p = Part::create(&day_path, 0, &types, &parquet)?;
-        finish_part(p, &sub, &mut entry)?;
+    unit.options.exec.check_cancel()?;
+    let written = unit.write(None, None, &fingerprint)?;
+    if let Some(old) = &manifest.whole {
+        for f in old.files.iter().filter(|f| !written.files.contains(f)) {
+            remove_if_present(&dir.join(f))?;
+        }
     }
-    Ok(entry)
+    sync_dir(dir)?;
+    stats.days_written = 1;
+    stats.files_written = written.files.len();
+    stats.rows_written = written.rows;
+    stats.bytes_written = written.bytes;
+    progress(&format!(
+        "{}: {} rows, {} file(s), {}",
+        unit.table,
+        written.rows,
+        written.files.len(),
+        crate::value::format_bytes(written.bytes)
+    ));
+    manifest.whole = Some(written);
+    write_manifest(dir, manifest)?;
+    Ok(stats)
 }
 
 /// A file being written under its hidden name.
@@ -405,14 +514,14 @@ struct Part {
 
 impl Part {
     fn create(
-        day_path: &Path,
+        out: &Path,
         n: usize,
         types: &[(String, crate::schema::DataType)],
         options: &ParquetOptions,
     ) -> Result<Part> {
         let name = format!("part-{n}.parquet");
-        let tmp = day_path.join(format!(".{name}.tmp"));
-        let path = day_path.join(&name);
+        let tmp = out.join(format!(".{name}.tmp"));
+        let path = out.join(&name);
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let writer = ParquetWriter::new(
             BufWriter::with_capacity(1 << 20, file),
@@ -430,7 +539,7 @@ impl Part {
     }
 }
 
-fn finish_part(p: Part, sub: &str, entry: &mut DayEntry) -> Result<()> {
+fn finish_part(p: Part, sub: Option<&str>, entry: &mut DayEntry) -> Result<()> {
     let file = p
         .writer
         .finish()?
@@ -440,7 +549,10 @@ fn finish_part(p: Part, sub: &str, entry: &mut DayEntry) -> Result<()> {
     let bytes = file.metadata().map_err(|e| Error::io(&p.tmp, e))?.len();
     drop(file);
     std::fs::rename(&p.tmp, &p.path).map_err(|e| Error::io(&p.path, e))?;
-    entry.files.push(format!("{sub}/{}", p.name));
+    entry.files.push(match sub {
+        Some(sub) => format!("{sub}/{}", p.name),
+        None => p.name.clone(),
+    });
     entry.rows += p.rows;
     entry.bytes += bytes;
     Ok(())
@@ -494,20 +606,23 @@ fn read_manifest(dir: &Path) -> Result<Manifest> {
             supported: MANIFEST_VERSION,
         });
     }
-    // Paths in it are only ever `day=.../part-N.parquet`: a manifest edited to
-    // name other files must not make an export remove them.
+    // Paths in it are only ever `day=.../part-N.parquet` (`part-N.parquet` for
+    // a whole table): a manifest edited to name other files must not make an
+    // export remove them.
+    let part = |b: &str| b.starts_with("part-") && b.ends_with(".parquet") && !b.contains('/');
     for d in m.days.values() {
         for f in &d.files {
-            let ok = f.split_once('/').is_some_and(|(a, b)| {
-                a.starts_with("day=")
-                    && !a.contains("..")
-                    && b.starts_with("part-")
-                    && b.ends_with(".parquet")
-                    && !b.contains('/')
-            });
+            let ok = f
+                .split_once('/')
+                .is_some_and(|(a, b)| a.starts_with("day=") && !a.contains("..") && part(b));
             if !ok {
                 return Err(Error::corrupt(&path, format!("unexpected file name '{f}'")));
             }
+        }
+    }
+    for f in m.whole.iter().flat_map(|w| &w.files) {
+        if !part(f) {
+            return Err(Error::corrupt(&path, format!("unexpected file name '{f}'")));
         }
     }
     Ok(m)

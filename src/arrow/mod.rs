@@ -1,10 +1,12 @@
 //! Parquet and Arrow through arrow-rs (the `arrow` cargo feature): logdb
 //! columns as Arrow arrays and back (`convert.rs`), Parquet files written
-//! (`parquet_write.rs`) and read row group by row group (`parquet_read.rs`), and
+//! (`parquet_write.rs`) and read row group by row group (`parquet_read.rs`; the
+//! decoder's panics on damaged files are caught quietly by `caught.rs`), and
 //! Arrow IPC streams (`ipc.rs`). Nothing here knows SQL or the database: the
 //! callers (COPY, `read_parquet`, `logdb export`, the shell's `-o arrow`) hand it
 //! batches and paths.
 
+mod caught;
 pub mod convert;
 pub mod ipc;
 pub mod parquet_read;

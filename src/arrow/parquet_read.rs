@@ -3,11 +3,11 @@
 //! its own, so that several threads can decode one file.
 //!
 //! Damaged files give an error naming the file (and the row group, once
-//! decoding started). The decoder runs under `catch_unwind`: a file that makes
-//! it panic is reported as unreadable instead of taking the process down.
+//! decoding started). The decoder runs under `caught::catch`: a file that makes
+//! it panic is reported as unreadable ("the decoder failed: ...") instead of
+//! taking the process down, and nothing is printed about the panic.
 
 use std::fs::File;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use parquet::arrow::arrow_reader::{
@@ -18,6 +18,7 @@ use parquet::arrow::ProjectionMask;
 
 use arrow_array::RecordBatch;
 
+use super::caught::catch;
 use crate::column::Batch;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
@@ -43,22 +44,18 @@ fn unreadable(path: &Path, detail: impl std::fmt::Display) -> Error {
     ))
 }
 
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the decoder failed".into())
+/// The detail of a decoder that panicked on a damaged file.
+fn panicked(message: String) -> String {
+    format!("the decoder failed: {message}")
 }
 
 impl ParquetFile {
     /// Reads the footer of the file at `path`.
     pub fn open(path: &Path) -> Result<ParquetFile> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let metadata = catch_unwind(AssertUnwindSafe(|| {
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        }))
-        .map_err(|p| unreadable(path, panic_text(p.as_ref())))?
-        .map_err(|e| unreadable(path, e))?;
+        let metadata = catch(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()))
+            .map_err(|p| unreadable(path, panicked(p)))?
+            .map_err(|e| unreadable(path, e))?;
         let columns = super::convert::logdb_columns(metadata.schema())
             .map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))?;
         Ok(ParquetFile {
@@ -125,7 +122,7 @@ impl ParquetFile {
         projection: Option<&[usize]>,
     ) -> Result<RecordBatches> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        let reader = catch_unwind(AssertUnwindSafe(|| {
+        let reader = catch(|| {
             let builder =
                 ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
                     .with_row_groups(vec![rg])
@@ -141,8 +138,8 @@ impl ParquetFile {
                 }
                 None => builder.build(),
             }
-        }))
-        .map_err(|p| unreadable(&self.path, panic_text(p.as_ref())))?
+        })
+        .map_err(|p| unreadable(&self.path, panicked(p)))?
         .map_err(|e| unreadable(&self.path, format!("row group {rg}: {e}")))?;
         Ok(RecordBatches {
             file: self.clone(),
@@ -166,13 +163,13 @@ impl Iterator for RecordBatches {
         let reader = self.reader.as_mut()?;
         let path = &self.file.path;
         let rg = self.rg;
-        let next = match catch_unwind(AssertUnwindSafe(|| reader.next())) {
+        let next = match catch(|| reader.next()) {
             Ok(next) => next,
             Err(p) => {
                 self.reader = None;
                 return Some(Err(unreadable(
                     path,
-                    format!("row group {rg}: {}", panic_text(p.as_ref())),
+                    format!("row group {rg}: {}", panicked(p)),
                 )));
             }
         };

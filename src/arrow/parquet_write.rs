@@ -118,6 +118,22 @@ impl<W: Write + Send> ParquetWriter<W> {
             .map_err(|e| write_error(&self.path, e))
     }
 
+    /// Bytes of the file so far: its header and the row groups written.
+    pub fn bytes_written(&self) -> u64 {
+        self.inner.bytes_written() as u64
+    }
+
+    /// The estimated encoded size of the row group being built (before page
+    /// compression, so usually more than it will take).
+    pub fn buffered_bytes(&self) -> u64 {
+        self.inner.in_progress_size() as u64
+    }
+
+    /// Writes the row group being built, however few rows it has.
+    pub fn flush(&mut self) -> Result<()> {
+        self.inner.flush().map_err(|e| write_error(&self.path, e))
+    }
+
     /// Writes the last row group and the footer; gives the sink back.
     pub fn finish(self) -> Result<W> {
         let path = self.path;

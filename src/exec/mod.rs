@@ -61,6 +61,8 @@ pub mod vector;
 mod window;
 pub mod write_files;
 pub mod write_partitioned;
+pub mod write_per_thread;
+pub mod write_rotating;
 
 use std::cell::RefCell;
 use std::time::Instant;

@@ -1,21 +1,25 @@
 //! The rows of files for `read_log`, `read_csv`, `read_json` and `FROM 'file'`:
 //! a [`BatchSource`] over the import pipeline's two steps (`ingest/chunks.rs`).
 //! A reader thread cuts the files (plain, `.gz`, `.zst`) into chunks at line
-//! ends, parser threads turn chunks into batches with the format's parser, and
+//! ends (a JSON array's elements one per line, `ingest/json_array.rs`), parser
+//! threads turn chunks into batches with the format's parser, and
 //! [`FileSource::next_batch`] hands them out in input order. The queues between
 //! them are bounded, so memory stays a few chunks whatever the file's size, and a
 //! LIMIT that stops asking stops the reading (the threads end when the source is
 //! dropped).
 //!
-//! Every line is accounted for: lines read = rows produced + lines rejected, per
-//! chunk. Rejected lines do not fail the query: when the source ends (or is
-//! dropped) a notice says how many there were and where the first one is
-//! (`file:line`); `reject_file` gets their text. With `ignore_errors := false`
-//! the first rejected line fails it (`read_csv: x.csv: line 3: <reason>`).
+//! Every line (a JSON array's element) is accounted for: lines read = rows
+//! produced + lines rejected, per chunk. Rejected lines do not fail the query:
+//! when the source ends (or is dropped) a notice says how many there were and
+//! where the first one is (`file:line`, or `file: element n` in a JSON array);
+//! `reject_file` gets their text. With `ignore_errors := false` the first
+//! rejected line fails it (`read_csv: x.csv: line 3: <reason>`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam::channel::{bounded, unbounded, Receiver, Sender};
@@ -26,7 +30,8 @@ use super::ExecOptions;
 use crate::column::{Batch, BatchBuilder, Column, ColumnData, StringVec};
 use crate::error::{Error, Result};
 use crate::ingest::chunks::{self, read_source, Parsed, ReaderMsg, CHUNK_BYTES};
-use crate::ingest::input::{open_source, Source};
+use crate::ingest::input::Source;
+use crate::ingest::json_array::{self, ArrayLayout};
 use crate::ingest::{self, CsvOptions, ParserOptions};
 use crate::plan::FileRead;
 
@@ -40,6 +45,7 @@ pub fn parser_options(read: &FileRead) -> ParserOptions {
             header: read.header,
             columns: read.declared.then(|| read.columns.clone()),
             names: read.names.clone(),
+            types: read.types.clone(),
         },
         ..Default::default()
     }
@@ -69,9 +75,14 @@ pub struct FileSource {
     /// A batch not yet handed out in full: its rows from `offset` on, of file `file`.
     pending: Option<(Batch, usize, usize)>,
     lines: u64,
+    /// Of `lines`, the elements of JSON arrays.
+    elements: u64,
     rows: u64,
     rejected: u64,
     first_reject: Option<String>,
+    /// Per file, whether the reader opened it as a JSON array (set before its
+    /// first chunk is sent).
+    arrays: Arc<Vec<AtomicBool>>,
     reject_file: Option<(PathBuf, std::io::BufWriter<std::fs::File>)>,
     notices: Notices,
     reported: bool,
@@ -98,7 +109,15 @@ impl FileSource {
         let (error_tx, error_rx) = unbounded::<FileError>();
         let mut handles = Vec::with_capacity(threads + 1);
         let files = read.files.clone();
-        handles.push(spawn_reader(files, chunk_tx, error_tx)?);
+        let arrays: Arc<Vec<AtomicBool>> =
+            Arc::new(files.iter().map(|_| AtomicBool::new(false)).collect());
+        handles.push(spawn_reader(
+            files,
+            read_layout(read),
+            arrays.clone(),
+            chunk_tx,
+            error_tx,
+        )?);
         for _ in 0..threads {
             let rx = chunk_rx.clone();
             let tx = parsed_tx.clone();
@@ -144,9 +163,11 @@ impl FileSource {
             next_seq: 0,
             pending: None,
             lines: 0,
+            elements: 0,
             rows: 0,
             rejected: 0,
             first_reject: None,
+            arrays,
             reject_file,
             notices: opts.notices.clone(),
             reported: false,
@@ -208,20 +229,27 @@ impl FileSource {
                 p.lines
             )));
         }
+        let array = self.arrays[p.file].load(Ordering::Relaxed);
         if let (Some((r, _)), true) = (p.rejects.first(), self.fail_on_reject) {
             // The error says it all: no notice besides.
             self.reported = true;
+            let unit = if array { "element" } else { "line" };
             return Err(Error::InvalidInput(format!(
-                "{}: {name}: line {}: {}",
+                "{}: {name}: {unit} {}: {}",
                 self.function, r.line, r.reason
             )));
         }
         self.lines += p.lines;
+        if array {
+            self.elements += p.lines;
+        }
         self.rows += rows;
         self.rejected += p.rejects.len() as u64;
         if let Some((r, _)) = p.rejects.first() {
-            self.first_reject
-                .get_or_insert_with(|| format!("{name}:{}: {}", r.line, r.reason));
+            self.first_reject.get_or_insert_with(|| match array {
+                true => format!("{name}: element {}: {}", r.line, r.reason),
+                false => format!("{name}:{}: {}", r.line, r.reason),
+            });
         }
         if let Some((path, out)) = &mut self.reject_file {
             for (_, text) in &p.rejects {
@@ -248,10 +276,15 @@ impl FileSource {
                 None => String::new(),
             };
             self.notices.push(format!(
-                "{}: {} of {} lines rejected; first: {}{saved}",
+                "{}: {} of {} {} rejected; first: {}{saved}",
                 self.function,
                 self.rejected,
                 self.lines,
+                match self.elements {
+                    0 => "lines",
+                    e if e == self.lines => "elements",
+                    _ => "lines and array elements",
+                },
                 self.first_reject.as_deref().unwrap_or("?"),
             ));
         }
@@ -328,11 +361,22 @@ pub(super) fn filename_column(name: &str, n: usize) -> Column {
     Column::new(ColumnData::Utf8(v))
 }
 
+/// How `read`'s files are opened: a JSON array as one element per line (yes,
+/// no, or detected per file: `None`).
+fn read_layout(read: &FileRead) -> ArrayLayout {
+    match read.format.as_str() {
+        "jsonl" => read.json_format.array(),
+        _ => Some(false),
+    }
+}
+
 /// The reader thread: each file in turn, cut into chunks; a file that cannot be
 /// opened or read to its end is reported on `errors` with the chunk number it
 /// failed before.
 fn spawn_reader(
     files: Vec<PathBuf>,
+    layout: ArrayLayout,
+    arrays: Arc<Vec<AtomicBool>>,
     chunks: Sender<ReaderMsg>,
     errors: Sender<FileError>,
 ) -> Result<JoinHandle<()>> {
@@ -341,8 +385,11 @@ fn spawn_reader(
         .spawn(move || {
             let mut seq = 0u64;
             for (i, path) in files.into_iter().enumerate() {
-                let failure = match open_source(&Source::Path(path)) {
-                    Ok((input, _)) => read_source(i, input, &mut seq, &chunks, false).err(),
+                let failure = match json_array::open(&Source::Path(path), layout) {
+                    Ok((input, _, array)) => {
+                        arrays[i].store(array, Ordering::Relaxed);
+                        read_source(i, input, &mut seq, &chunks, false).err()
+                    }
                     Err(e) => Some(e.to_string()),
                 };
                 if let Some(error) = failure {

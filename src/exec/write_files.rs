@@ -1,5 +1,6 @@
-//! Writing a result to a file for `COPY ... TO`: CSV or newline-delimited JSON,
-//! cell by cell from the column vectors, with the bytes DuckDB's COPY writes
+//! Writing a result to a file for `COPY ... TO`: CSV or JSON (one object per
+//! line, or one array: `ARRAY true`), cell by cell from the column vectors, with
+//! the bytes DuckDB's COPY writes
 //! (numbers, timestamps, quoting, NULL), optionally compressed (gzip, zstd); or
 //! Parquet, batch by batch through `crate::arrow`.
 //!
@@ -43,6 +44,8 @@ pub struct WriteOptions {
     pub escape: char,
     /// CSV: the text of a NULL.
     pub null: String,
+    /// JSON: one array of the rows (`ARRAY true`) instead of one object per line.
+    pub json_array: bool,
     pub compression: Compression,
     /// Parquet: the codec and row group size.
     #[cfg(feature = "arrow")]
@@ -58,12 +61,19 @@ impl Default for WriteOptions {
             quote: '"',
             escape: '"',
             null: String::new(),
+            json_array: false,
             compression: Compression::None,
             #[cfg(feature = "arrow")]
             parquet: crate::arrow::ParquetOptions::default(),
         }
     }
 }
+
+/// What a JSON array file (`ARRAY true`) starts with, puts between rows, and
+/// ends with.
+const JSON_ARRAY_START: &str = "[\n\t";
+const JSON_ARRAY_SEPARATOR: &str = ",\n\t";
+const JSON_ARRAY_END: &str = "\n]\n";
 
 /// A file being written: rows in, a whole file out at [`FileWriter::finish`].
 pub struct FileWriter {
@@ -85,26 +95,91 @@ enum Sink {
     Parquet(Box<crate::arrow::ParquetWriter<BufWriter<File>>>),
 }
 
+/// The file under a text sink: buffered, counting the bytes that reach it (after
+/// any compressor).
+struct Counting {
+    inner: BufWriter<File>,
+    bytes: u64,
+}
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Counting {
+    fn into_file(self) -> std::io::Result<File> {
+        self.inner.into_inner().map_err(|e| e.into_error())
+    }
+}
+
 /// A byte sink that has a last step (the compressor's trailer).
-trait FinishWrite: Write {
+trait FinishWrite: Write + Send {
     fn finish_write(self: Box<Self>) -> std::io::Result<File>;
+    /// Bytes the file has received so far (a compressor holds some back).
+    fn file_bytes(&self) -> u64;
 }
 
-impl FinishWrite for BufWriter<File> {
+impl FinishWrite for Counting {
     fn finish_write(self: Box<Self>) -> std::io::Result<File> {
-        self.into_inner().map_err(|e| e.into_error())
+        self.into_file()
+    }
+
+    fn file_bytes(&self) -> u64 {
+        self.bytes
     }
 }
 
-impl FinishWrite for flate2::write::GzEncoder<BufWriter<File>> {
+impl FinishWrite for flate2::write::GzEncoder<Counting> {
     fn finish_write(self: Box<Self>) -> std::io::Result<File> {
-        (*self).finish()?.into_inner().map_err(|e| e.into_error())
+        (*self).finish()?.into_file()
+    }
+
+    fn file_bytes(&self) -> u64 {
+        self.get_ref().bytes
     }
 }
 
-impl FinishWrite for zstd::stream::write::Encoder<'static, BufWriter<File>> {
+impl FinishWrite for zstd::stream::write::Encoder<'static, Counting> {
     fn finish_write(self: Box<Self>) -> std::io::Result<File> {
-        (*self).finish()?.into_inner().map_err(|e| e.into_error())
+        (*self).finish()?.into_file()
+    }
+
+    fn file_bytes(&self) -> u64 {
+        self.get_ref().bytes
+    }
+}
+
+/// A file written in full and synced under its temporary name, not yet renamed
+/// to its path ([`Finished::publish`]); dropped before that, it is removed. A
+/// COPY that writes several files publishes them only when all are written.
+pub struct Finished {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Finished {
+    /// Renames the file to its path.
+    pub fn publish(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        // Renamed: nothing for Drop to remove.
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -150,6 +225,10 @@ impl FileWriter {
                 ));
             }
         }
+        let buffered = Counting {
+            inner: buffered,
+            bytes: 0,
+        };
         let out: Box<dyn FinishWrite> = match options.compression {
             Compression::None => Box::new(buffered),
             Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
@@ -194,12 +273,21 @@ impl FileWriter {
             w.write_line(&line)?;
             w.line = line;
         }
+        if w.json_array() {
+            // DuckDB's layout: `[`, the rows one per line after a tab, separated
+            // by commas, `]` (so no rows is `[\n\t\n]\n`).
+            w.write_line(JSON_ARRAY_START)?;
+        }
         Ok(w)
     }
 
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    fn json_array(&self) -> bool {
+        self.options.format == WriteFormat::Json && self.options.json_array
     }
 
     fn write_line(&mut self, line: &str) -> Result<()> {
@@ -212,6 +300,38 @@ impl FileWriter {
             .map_err(|e| Error::io(&self.tmp, e))
     }
 
+    /// Bytes of the file so far: those written out (after compression; a
+    /// compressor holds back up to a few dozen KiB), for Parquet the row groups
+    /// written.
+    pub fn bytes(&self) -> u64 {
+        match &self.out {
+            Some(Sink::Text(out)) => out.file_bytes(),
+            #[cfg(feature = "arrow")]
+            Some(Sink::Parquet(w)) => w.bytes_written(),
+            None => 0,
+        }
+    }
+
+    /// Bytes held for the file and not counted in [`FileWriter::bytes`] yet: a
+    /// Parquet row group being built (its estimated size).
+    pub fn buffered_bytes(&self) -> u64 {
+        match &self.out {
+            #[cfg(feature = "arrow")]
+            Some(Sink::Parquet(w)) => w.buffered_bytes(),
+            _ => 0,
+        }
+    }
+
+    /// Writes out what [`FileWriter::buffered_bytes`] counts (ends the Parquet
+    /// row group being built).
+    pub fn flush_buffered(&mut self) -> Result<()> {
+        match &mut self.out {
+            #[cfg(feature = "arrow")]
+            Some(Sink::Parquet(w)) => w.flush(),
+            _ => Ok(()),
+        }
+    }
+
     /// Writes the rows of `batch` (columns as given to `create`).
     pub fn write_batch(&mut self, batch: Batch) -> Result<()> {
         let n = batch.num_rows();
@@ -221,23 +341,45 @@ impl FileWriter {
             self.rows += n as u64;
             return Ok(());
         }
+        self.write_rows(&batch, 0..n)
+    }
+
+    /// Writes rows `rows` of `batch`.
+    pub fn write_rows(&mut self, batch: &Batch, rows: std::ops::Range<usize>) -> Result<()> {
+        #[cfg(feature = "arrow")]
+        if let Some(Sink::Parquet(w)) = self.out.as_mut() {
+            let part = super::read_files::rows_of(batch, rows.start, rows.len());
+            w.write(part)?;
+            self.rows += rows.len() as u64;
+            return Ok(());
+        }
+        let (first, n) = (rows.start as u64, rows.end);
         let mut line = std::mem::take(&mut self.line);
         let mut cell = String::new();
         // Written in pieces of about 1 MiB.
-        let mut r = 0;
+        let mut r = rows.start;
         while r < n {
             line.clear();
             while r < n && line.len() < 1 << 20 {
                 match self.options.format {
-                    WriteFormat::Json => self.json_row(&mut line, &mut cell, &batch, r),
-                    _ => self.csv_row(&mut line, &mut cell, &batch, r),
+                    WriteFormat::Json if self.options.json_array => {
+                        if self.rows + r as u64 > first {
+                            line.push_str(JSON_ARRAY_SEPARATOR);
+                        }
+                        self.json_row(&mut line, &mut cell, batch, r);
+                    }
+                    WriteFormat::Json => {
+                        self.json_row(&mut line, &mut cell, batch, r);
+                        line.push('\n');
+                    }
+                    _ => self.csv_row(&mut line, &mut cell, batch, r),
                 }
                 r += 1;
             }
             self.write_line(&line)?;
         }
         self.line = line;
-        self.rows += n as u64;
+        self.rows += n as u64 - first;
         Ok(())
     }
 
@@ -286,19 +428,33 @@ impl FileWriter {
                 _ => write_value(line, &col.data, *ty, r, true),
             }
         }
-        line.push_str("}\n");
+        line.push('}');
     }
 
     /// Ends the file (compressor trailer, flush, fsync) and renames it to its
     /// path; returns the rows written.
-    pub fn finish(mut self) -> Result<u64> {
+    pub fn finish(self) -> Result<u64> {
+        let (file, rows) = self.close()?;
+        file.publish()?;
+        Ok(rows)
+    }
+
+    /// Ends the file (compressor trailer, flush, fsync) under its temporary
+    /// name; returns it, to be renamed to its path, and the rows written.
+    pub fn close(mut self) -> Result<(Finished, u64)> {
         let io_err = |path: &Path, e: std::io::Error| Error::io(path, e);
         let out = self
             .out
             .take()
             .ok_or_else(|| Error::Internal("file finished twice".into()))?;
         let file = match out {
-            Sink::Text(out) => out.finish_write().map_err(|e| io_err(&self.tmp, e))?,
+            Sink::Text(mut out) => {
+                if self.json_array() {
+                    out.write_all(JSON_ARRAY_END.as_bytes())
+                        .map_err(|e| io_err(&self.tmp, e))?;
+                }
+                out.finish_write().map_err(|e| io_err(&self.tmp, e))?
+            }
             #[cfg(feature = "arrow")]
             Sink::Parquet(w) => w
                 .finish()?
@@ -307,10 +463,15 @@ impl FileWriter {
         };
         file.sync_all().map_err(|e| io_err(&self.tmp, e))?;
         drop(file);
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| io_err(&self.path, e))?;
-        // Renamed: nothing for Drop to remove.
-        self.tmp = PathBuf::new();
-        Ok(self.rows)
+        // The temporary file is the Finished's to rename or remove now.
+        let tmp = std::mem::take(&mut self.tmp);
+        Ok((
+            Finished {
+                tmp,
+                path: self.path.clone(),
+            },
+            self.rows,
+        ))
     }
 }
 

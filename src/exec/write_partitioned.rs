@@ -5,14 +5,19 @@
 //! percent-encoded except for letters, digits and `-_.~` (`a/b` is `a%2Fb`); NULL
 //! is `__HIVE_DEFAULT_PARTITION__`. The partition columns are not in the files.
 //!
-//! Every partition's file is a [`FileWriter`] of its own, open until the end
-//! (each under its temporary name until then); at most [`MAX_OPEN_FILES`]
-//! partitions, past which the COPY fails saying so.
+//! Every partition's file is a [`FileSeries`] of its own (one file, `data_0`,
+//! or with `FILE_SIZE_BYTES` `data_0`, `data_1`, ... each started when the last
+//! passed the size), open until the end; every file stays under its temporary
+//! name until all are written; at most [`MAX_OPEN_FILES`] partitions, past
+//! which the COPY fails saying so.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
-use super::write_files::{write_cell, FileWriter, WriteOptions};
+use super::write_files::{write_cell, WriteOptions};
+use super::write_rotating::{publish, FileSeries};
 use crate::column::Batch;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
@@ -28,21 +33,24 @@ pub struct PartitionedWriter {
     /// Positions of the written columns.
     values: Vec<usize>,
     columns: Vec<(String, DataType)>,
-    file_name: String,
+    extension: String,
     options: WriteOptions,
-    writers: HashMap<String, FileWriter>,
-    rows: u64,
+    /// A partition's files start anew past this many bytes (`FILE_SIZE_BYTES`).
+    limit: Option<u64>,
+    writers: HashMap<String, FileSeries>,
 }
 
 impl PartitionedWriter {
     /// Starts writing `columns` under `dir` (created if missing), partitioned by
-    /// `by` (column names); `extension` names the files (`parquet`, `csv`, ...).
+    /// `by` (column names); `extension` names the files (`parquet`, `csv`, ...),
+    /// `limit` is the size past which a partition's next file starts.
     pub fn create(
         dir: &Path,
         columns: &[(String, DataType)],
         by: &[String],
         extension: &str,
         options: WriteOptions,
+        limit: Option<u64>,
     ) -> Result<PartitionedWriter> {
         let mut keys = Vec::with_capacity(by.len());
         for name in by {
@@ -75,10 +83,10 @@ impl PartitionedWriter {
             keys,
             columns: values.iter().map(|&i| columns[i].clone()).collect(),
             values,
-            file_name: format!("data_0.{extension}"),
+            extension: extension.to_string(),
             options,
+            limit,
             writers: HashMap::new(),
-            rows: 0,
         })
     }
 
@@ -120,8 +128,14 @@ impl PartitionedWriter {
                 }
                 let dir = self.dir.join(&key);
                 std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                let path = dir.join(&self.file_name);
-                let w = FileWriter::create(&path, &self.columns, self.options.clone())?;
+                let w = FileSeries::new(
+                    &dir,
+                    &self.columns,
+                    &self.extension,
+                    self.options.clone(),
+                    self.limit,
+                    Arc::new(AtomicUsize::new(0)),
+                );
                 self.writers.insert(key.clone(), w);
             }
             let part = batch.take(&rows);
@@ -133,19 +147,23 @@ impl PartitionedWriter {
                     .collect(),
             };
             if let Some(w) = self.writers.get_mut(&key) {
-                w.write_batch(projected)?;
+                w.write_batch(&projected)?;
             }
-            self.rows += rows.len() as u64;
         }
         Ok(())
     }
 
-    /// Finishes every file; returns the rows written.
+    /// Finishes every file, then renames them all; returns the rows written.
     pub fn finish(self) -> Result<u64> {
+        let mut files = Vec::new();
+        let mut rows = 0;
         for (_, w) in self.writers {
-            w.finish()?;
+            let (f, r) = w.close()?;
+            files.extend(f);
+            rows += r;
         }
-        Ok(self.rows)
+        publish(files)?;
+        Ok(rows)
     }
 }
 

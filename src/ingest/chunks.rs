@@ -221,10 +221,14 @@ pub fn read_source(
                 // The last complete line read: those sent, those the reader
                 // rejected, and the complete ones still in the buffer.
                 let buffered = memchr::memchr_iter(b'\n', s.pending()).count() as u64;
-                let err = format!(
-                    "read failed after line {}: {e}",
-                    s.line + s.rejects.len() as u64 + buffered - 1
-                );
+                let err = match super::json_array::malformed(&e) {
+                    // A broken JSON array says where itself.
+                    Some(m) => m.to_string(),
+                    None => format!(
+                        "read failed after line {}: {e}",
+                        s.line + s.rejects.len() as u64 + buffered - 1
+                    ),
+                };
                 let upto = s.complete_lines();
                 if skipping || upto < s.filled {
                     if !skipping && upto > 0 && !s.send(upto) {

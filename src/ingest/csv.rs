@@ -240,6 +240,101 @@ fn strip_cr(rec: &[u8]) -> &[u8] {
     rec.strip_suffix(b"\r").unwrap_or(rec)
 }
 
+/// The first record of a sample: its field names and where it ends.
+struct Head<'a> {
+    /// The header's names (or `column0`, ... without a header), `names` first.
+    names: Vec<String>,
+    /// The header record as written (without line end).
+    header: &'a [u8],
+    /// Where the first record ends in the sample.
+    end: usize,
+    scratch: Vec<u8>,
+}
+
+/// Reads the sample's first record: the names of the fields.
+fn head<'a>(format: &str, delim: u8, options: &'a ParserOptions) -> Result<Head<'a>> {
+    let quoting = delim != b'\t';
+    let bad = |what: &str| Error::InvalidInput(format!("{format}: {what}"));
+    let has_header = options.csv.header != Some(false);
+    let sample = options.sample.as_deref().ok_or_else(|| {
+        bad("needs a sample of the input's first lines, starting with the header")
+    })?;
+    let (first_line, what) = if has_header {
+        ("the header", "header")
+    } else {
+        ("the first line", "first line")
+    };
+    let (end, complete) = record_end(sample, 0, quoting);
+    let header = strip_cr(&sample[..end]);
+    if !complete {
+        return Err(bad(&format!("unterminated quoted field in {first_line}")));
+    }
+    let header_text = std::str::from_utf8(header)
+        .map_err(|_| bad(&format!("{first_line} is not valid UTF-8")))?;
+    if header_text.is_empty() {
+        return Err(bad(if has_header {
+            "the sample's first line (the header) is empty"
+        } else {
+            "the sample's first line is empty"
+        }));
+    }
+    let mut scratch = Vec::new();
+    let mut srcs = Vec::new();
+    split_record(header_text, delim, quoting, &mut scratch, |_, v| {
+        srcs.push(v)
+    })
+    .map_err(|e| bad(&format!("bad {what}: {e}")))?;
+    let scratch_text = std::str::from_utf8(&scratch).unwrap_or_default();
+    let mut names: Vec<String> = if has_header {
+        srcs.iter()
+            .map(|v| match v {
+                Val::Str(s) => s.text(header_text, scratch_text).to_string(),
+                _ => String::new(),
+            })
+            .collect()
+    } else {
+        generated_names(srcs.len())
+    };
+    let given = &options.csv.names;
+    if given.len() > names.len() {
+        return Err(bad(&format!(
+            "names gives {} names, but the file has {} columns",
+            given.len(),
+            names.len()
+        )));
+    }
+    names[..given.len()].clone_from_slice(given);
+    Ok(Head {
+        names,
+        header,
+        end,
+        scratch,
+    })
+}
+
+/// The names of a csv (`delim`; a tab: tsv) input's fields as its parser reads
+/// them from `options.sample`: the header's (`column0`, ... without one), with
+/// `options.csv.names` first. `read_csv(..., types := {...})` finds its columns
+/// among them ([`column_position`]).
+pub fn field_names(delim: u8, options: &ParserOptions) -> Result<Vec<String>> {
+    let format = if delim == b'\t' { "tsv" } else { "csv" };
+    Ok(head(format, delim, options)?.names)
+}
+
+/// The position of the field `name` names among `names` (as [`field_names`]
+/// gives them): written the same, else the same but for case, else the same
+/// column name (snake_case, as the column is named).
+pub fn column_position(names: &[String], name: &str) -> Option<usize> {
+    names
+        .iter()
+        .position(|n| n == name)
+        .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(name)))
+        .or_else(|| {
+            let want = snake_case(name);
+            names.iter().position(|n| snake_case(n) == want)
+        })
+}
+
 impl CsvParser {
     pub(crate) fn new(delim: u8, options: &ParserOptions) -> Result<CsvParser> {
         let format = if delim == b'\t' { "tsv" } else { "csv" };
@@ -250,55 +345,20 @@ impl CsvParser {
             return CsvParser::declared(format, delim, columns, sample, options.csv.header);
         }
         let has_header = options.csv.header != Some(false);
-        let sample = options.sample.as_deref().ok_or_else(|| {
-            bad("needs a sample of the input's first lines, starting with the header")
-        })?;
-        let (first_line, what) = if has_header {
-            ("the header", "header")
-        } else {
-            ("the first line", "first line")
-        };
-        let (end, complete) = record_end(sample, 0, quoting);
-        let header = strip_cr(&sample[..end]);
-        if !complete {
-            return Err(bad(&format!("unterminated quoted field in {first_line}")));
-        }
-        let header_text = std::str::from_utf8(header)
-            .map_err(|_| bad(&format!("{first_line} is not valid UTF-8")))?;
-        if header_text.is_empty() {
-            return Err(bad(if has_header {
-                "the sample's first line (the header) is empty"
-            } else {
-                "the sample's first line is empty"
-            }));
-        }
-        let mut scratch = Vec::new();
-        let mut srcs = Vec::new();
-        split_record(header_text, delim, quoting, &mut scratch, |_, v| {
-            srcs.push(v)
-        })
-        .map_err(|e| bad(&format!("bad {what}: {e}")))?;
-        let scratch_text = std::str::from_utf8(&scratch).unwrap_or_default();
-        let mut names: Vec<String> = if has_header {
-            srcs.iter()
-                .map(|v| match v {
-                    Val::Str(s) => s.text(header_text, scratch_text).to_string(),
-                    _ => String::new(),
-                })
-                .collect()
-        } else {
-            generated_names(srcs.len())
-        };
-        let given = &options.csv.names;
-        if given.len() > names.len() {
+        let Head {
+            names,
+            header,
+            end,
+            mut scratch,
+        } = head(format, delim, options)?;
+        let ncols = names.len();
+        if options.csv.types.len() > ncols {
             return Err(bad(&format!(
-                "names gives {} names, but the file has {} columns",
-                given.len(),
-                names.len()
+                "types gives {} types, but the file has {ncols} columns",
+                options.csv.types.len()
             )));
         }
-        names[..given.len()].clone_from_slice(given);
-        let ncols = names.len();
+        let sample = options.sample.as_deref().unwrap_or_default();
 
         // Types from the records after the header (from the first one without).
         let mut seen = vec![Seen::default(); ncols];
@@ -567,6 +627,7 @@ mod tests {
                         .collect(),
                 ),
                 names: Vec::new(),
+                types: Vec::new(),
             },
             ..Default::default()
         };

@@ -109,10 +109,11 @@ use super::lex;
 #[cfg(doc)]
 use super::UidSource;
 use super::{col, log_schema, url, ParserOptions, TimeColumn, UidRule, CANONICAL_COLUMNS};
-use crate::column::BatchBuilder;
+use crate::column::{BatchBuilder, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, PhysicalType, TableSchema};
 use crate::time::{parse_timestamp, MICROS_PER_SECOND};
+use crate::value::parse_str;
 
 // ---------------------------------------------------------------------------------
 // Values of a line
@@ -420,6 +421,51 @@ fn convert(
             _ => return Err(not("a date", shown(v))),
         },
     })
+}
+
+/// A field of a column whose type the user set, converted as SQL's `CAST(text
+/// AS type)` converts text ([`parse_str`], what DuckDB's csv reader does with
+/// such types): an empty field is NULL (but for VARCHAR), a value that does not
+/// convert rejects its line.
+fn cast_text(v: Val, ty: DataType, name: &str, line: &str, scratch: &str) -> Result<Out, String> {
+    let text = match v {
+        Val::Null => return Ok(Out::Null),
+        Val::Bool(b) => {
+            let t = if b { "true" } else { "false" };
+            if ty == DataType::Varchar {
+                return Ok(Out::Text(Text::Static(t)));
+            }
+            t
+        }
+        Val::Num { src, .. } | Val::Str(src) | Val::Raw(src) => {
+            if ty == DataType::Varchar {
+                return Ok(Out::Text(Text::Src(src)));
+            }
+            src.text(line, scratch)
+        }
+    };
+    if text.is_empty() {
+        return Ok(Out::Null);
+    }
+    match parse_str(text, ty) {
+        Ok(Value::Int(x)) => Ok(Out::Int(x)),
+        Ok(Value::Float(x)) => Ok(Out::Float(x)),
+        Ok(Value::Bool(x)) => Ok(Out::Bool(x)),
+        Ok(Value::Ip(x)) => Ok(Out::Ip(x)),
+        Ok(_) => Ok(Out::Null),
+        Err(_) => {
+            let article = if ty.name().starts_with(['A', 'E', 'I', 'O', 'U']) {
+                "an"
+            } else {
+                "a"
+            };
+            Err(format!(
+                "field '{}': '{}' is not {article} {ty}",
+                lex::snippet(name),
+                lex::snippet(text)
+            ))
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -815,6 +861,9 @@ enum Target {
     Request { method: bool, protocol: bool },
     /// The query column, when there is no url.
     Query,
+    /// A column whose type the user set (`read_csv(..., types := ...)`): its
+    /// text cast as SQL's `CAST(text AS type)` casts it ([`cast_text`]).
+    Cast { col: usize },
 }
 
 /// An input field (a JSON key or a csv column) and what it fills.
@@ -972,6 +1021,14 @@ impl Plan {
             .zip(&snake)
             .map(|(s, n)| s.data_type(n))
             .collect();
+        // Types the user set replace the inferred ones, and keep the file's own
+        // columns: no canonical mapping.
+        let overrides = &options.csv.types;
+        for (t, o) in types.iter_mut().zip(overrides) {
+            if let Some(o) = o {
+                *t = *o;
+            }
+        }
         // A time column named by the user: found by name, made a TIMESTAMP when its
         // sample values all read as times.
         let named_time = match &options.time_column {
@@ -1066,7 +1123,7 @@ impl Plan {
         .filter(|&&k| filled[k] || (k == col::URL && request_slot.is_some()))
         .count();
         let no_time = options.time_column == TimeColumn::None;
-        if !filled[col::TS] || request_fields < 2 || no_time {
+        if !filled[col::TS] || request_fields < 2 || no_time || !overrides.is_empty() {
             return Plan::records(format, names, &snake, &types, seen, named_time, options);
         }
         let mut taken: Vec<String> = CANONICAL_COLUMNS.iter().map(|c| c.0.to_string()).collect();
@@ -1161,10 +1218,13 @@ impl Plan {
             .enumerate()
             .map(|(i, n)| Slot {
                 key: n.clone(),
-                target: Target::Col {
-                    col: i,
-                    unit: Unit::Seconds,
-                    dash_null: false,
+                target: match options.csv.types.get(i) {
+                    Some(Some(_)) => Target::Cast { col: i },
+                    _ => Target::Col {
+                        col: i,
+                        unit: Unit::Seconds,
+                        dash_null: false,
+                    },
                 },
             })
             .collect();
@@ -1208,6 +1268,9 @@ impl Plan {
                         outs[col] =
                             convert(v, types[col], unit, dash_null, &slot.key, line, scratch)?;
                     }
+                }
+                Target::Cast { col } => {
+                    outs[col] = cast_text(v, types[col], &slot.key, line, scratch)?;
                 }
                 Target::Url => {
                     if let Some(src) = text_of(v) {

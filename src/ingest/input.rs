@@ -168,10 +168,19 @@ pub struct Sampled {
 
 impl Sampled {
     pub fn open(src: &Source, lines: usize) -> Result<Sampled> {
-        let (mut input, compression) = open_source(src)?;
-        let name = source_name(src);
+        let (input, compression) = open_source(src)?;
+        Sampled::read(source_name(src), input, compression, lines)
+    }
+
+    /// The first `lines` lines of an input already open (named `name`).
+    pub fn read(
+        name: String,
+        mut input: Box<dyn Read + Send>,
+        compression: Compression,
+        lines: usize,
+    ) -> Result<Sampled> {
         let mut sample = Vec::new();
-        read_sample(&mut input, &mut sample, lines).map_err(|e| Error::io(&name, e))?;
+        read_sample(&mut input, &mut sample, lines).map_err(|e| read_error(&name, e))?;
         Ok(Sampled {
             name,
             sample,
@@ -182,12 +191,21 @@ impl Sampled {
 
     /// Reads on to `lines` lines.
     pub fn extend(&mut self, lines: usize) -> Result<()> {
-        read_sample(&mut self.input, &mut self.sample, lines).map_err(|e| Error::io(&self.name, e))
+        read_sample(&mut self.input, &mut self.sample, lines).map_err(|e| read_error(&self.name, e))
     }
 
     /// The whole input: the sample, then the rest.
     pub fn into_reader(self) -> Box<dyn Read + Send> {
         Box::new(io::Cursor::new(self.sample).chain(self.input))
+    }
+}
+
+/// An error reading input `name`: a broken JSON array is bad input (where it
+/// breaks is in its message), anything else an I/O error.
+fn read_error(name: &str, e: io::Error) -> Error {
+    match super::json_array::malformed(&e) {
+        Some(m) => Error::InvalidInput(format!("{name}: {m}")),
+        None => Error::io(name, e),
     }
 }
 

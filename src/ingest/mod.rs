@@ -56,6 +56,7 @@ pub mod generate_records;
 pub mod glob;
 pub mod input;
 mod json;
+pub mod json_array;
 mod jsonl;
 mod lex;
 mod nginx;
@@ -67,6 +68,7 @@ use crate::column::BatchBuilder;
 use crate::error::{Error, Result};
 use crate::schema::{DataType, Field, TableSchema};
 
+pub use csv::{column_position as csv_column_position, field_names as csv_field_names};
 pub use detect::{Compression, Detection};
 pub use generate::{generate, GenOptions, GenStats, Profile};
 
@@ -191,6 +193,11 @@ pub struct CsvOptions {
     /// Names for the first fields, in place of the header's (or of `column0`,
     /// `column1`, ... without a header).
     pub names: Vec<String>,
+    /// Types for some fields, by position (`read_csv(..., types := ...)`): the
+    /// others are inferred; a field with a type set keeps its own column (no
+    /// canonical mapping: a file with any types set is a records file) and its
+    /// values are cast as SQL's CAST from VARCHAR casts them.
+    pub types: Vec<Option<DataType>>,
 }
 
 /// How the time column of an inferred `jsonl`, `csv` or `tsv` table is chosen.

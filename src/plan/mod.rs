@@ -21,5 +21,5 @@ pub mod table_function;
 pub mod window;
 
 pub use logical::*;
-pub use table_function::{FileRead, Series, TableFunc};
+pub use table_function::{FileRead, JsonFormat, Series, TableFunc};
 pub use window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};

@@ -59,11 +59,15 @@ impl TableFunc {
                     Some(p) => format!(", {} of {} columns", p.len(), r.columns.len()),
                     None => String::new(),
                 };
+                let format = match (r.format.as_str(), r.json_format) {
+                    ("jsonl", JsonFormat::Array) => "json_array",
+                    ("jsonl", JsonFormat::Auto) => "json_auto",
+                    (f, _) => f,
+                };
                 format!(
-                    "{}('{}', format={}, {files}{read})",
+                    "{}('{}', format={format}, {files}{read})",
                     r.function,
                     r.pattern.replace('\'', "''"),
-                    r.format
                 )
             }
         }
@@ -87,6 +91,9 @@ pub struct FileRead {
     pub format: String,
     /// The nginx `log_format` (format `nginx`).
     pub log_format: Option<String>,
+    /// How read_json's files hold their records (the other readers: lines as
+    /// they are, [`JsonFormat::NewlineDelimited`]).
+    pub json_format: JsonFormat,
     /// The field separator of `csv` (`,` unless `delim` says otherwise).
     pub delimiter: Option<u8>,
     /// The first lines of the first file, from which a records format infers its
@@ -103,6 +110,9 @@ pub struct FileRead {
     pub header: Option<bool>,
     /// csv: names for the first columns (`names := [...]`).
     pub names: Vec<String>,
+    /// csv: types for some of the file's columns, by position (`types :=
+    /// {...}` or `[...]`); the others inferred.
+    pub types: Vec<Option<DataType>>,
     /// Rejected lines are skipped and counted in a notice (true, logdb's
     /// default), or the first one fails the query (`ignore_errors := false`).
     pub ignore_errors: bool,
@@ -122,6 +132,29 @@ pub struct FileRead {
     /// Per file, the value of each hive column (`Value::Null` for
     /// `__HIVE_DEFAULT_PARTITION__`; a DATE as `Value::Int` days).
     pub hive_values: Vec<Vec<crate::column::Value>>,
+}
+
+/// read_json's `format`: how a file holds its JSON records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonFormat {
+    /// One record per line (`newline_delimited`; read_ndjson).
+    NewlineDelimited,
+    /// One top-level array of records (`array`).
+    Array,
+    /// Per file: an array when its first byte other than whitespace is `[`, else
+    /// newline-delimited (`auto`, DuckDB's default).
+    Auto,
+}
+
+impl JsonFormat {
+    /// Whether a file is read as an array: yes, no, or `None` (detect it).
+    pub fn array(self) -> Option<bool> {
+        match self {
+            JsonFormat::NewlineDelimited => Some(false),
+            JsonFormat::Array => Some(true),
+            JsonFormat::Auto => None,
+        }
+    }
 }
 
 impl FileRead {

@@ -550,3 +550,101 @@ fn read_parquet_decodes_only_the_columns_a_query_uses() {
     let all = format!("SELECT * FROM {from}");
     assert!(!explain(&all).contains("columns"), "{}", explain(&all));
 }
+
+/// A table without a time column exports whole as `DIR/part-N.parquet`: again
+/// only when one of its segments changed (one fingerprint of them all), parts
+/// beyond the new ones removed; replaced by a table with a time column, its
+/// files give way to day directories.
+#[test]
+fn a_table_without_a_time_column_exports_whole_and_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.query("CREATE TABLE plain (id BIGINT, name VARCHAR, at TIMESTAMP)")
+        .unwrap();
+    // Three commits, three segments: a file is split between batches.
+    for k in 0..3 {
+        db.query(&format!(
+            "INSERT INTO plain SELECT range, 'n' || range, TIMESTAMP '2024-05-01' + INTERVAL \
+             (range) HOUR FROM range({}, {})",
+            k * 500,
+            k * 500 + 500
+        ))
+        .unwrap();
+    }
+    let out = dir.path().join("export");
+    let options = ExportOptions {
+        rows_per_file: 400,
+        ..ExportOptions::default()
+    };
+    let run = || export_parquet(&db, "plain", &out, &options, &mut |_| {}).unwrap();
+    let first = run();
+    assert!(first.whole_table);
+    assert_eq!(
+        (first.days_written, first.files_written, first.rows_written),
+        (1, 3, 1500)
+    );
+    assert_eq!(
+        files_under(&out),
+        [
+            "_logdb_export.json",
+            "_logdb_export.lock",
+            "part-0.parquet",
+            "part-1.parquet",
+            "part-2.parquet"
+        ]
+    );
+    let q = |from: &str| format!("SELECT id, name, at FROM {from} ORDER BY id");
+    assert_eq!(
+        rows(&db, &q(&format!("read_parquet('{}')", lit(&out)))),
+        rows(&db, &q("plain"))
+    );
+    // Nothing new: nothing written.
+    let mtime = || {
+        std::fs::metadata(out.join("part-0.parquet"))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let before = mtime();
+    let again = run();
+    assert_eq!((again.days_written, again.days_unchanged), (0, 1));
+    assert_eq!(mtime(), before);
+    // Fewer rows: fewer parts, the extra ones removed.
+    db.query("DELETE FROM plain").unwrap();
+    db.query("INSERT INTO plain VALUES (1, 'one', NULL)")
+        .unwrap();
+    let third = run();
+    assert_eq!((third.days_written, third.rows_written), (1, 1));
+    assert_eq!(
+        files_under(&out),
+        ["_logdb_export.json", "_logdb_export.lock", "part-0.parquet"]
+    );
+    // The table replaced by one with a time column: by day from now on.
+    db.query("CREATE OR REPLACE TABLE plain (id BIGINT, at TIMESTAMP) WITH (time_column = 'at')")
+        .unwrap();
+    db.query("INSERT INTO plain VALUES (1, TIMESTAMP '2024-05-01 10:00:00')")
+        .unwrap();
+    let fourth = run();
+    assert!(!fourth.whole_table);
+    assert_eq!(
+        files_under(&out),
+        [
+            "_logdb_export.json",
+            "_logdb_export.lock",
+            "day=2024-05-01/part-0.parquet"
+        ]
+    );
+    // A manifest naming other files for the whole table is refused.
+    let manifest = std::fs::read_to_string(out.join(MANIFEST)).unwrap();
+    let edited = manifest.replace(
+        "\"days\": {",
+        "\"whole\": {\"fingerprint\": \"x\", \"files\": [\"../victim\"], \"rows\": 0, \
+         \"bytes\": 0},\n  \"days\": {",
+    );
+    assert_ne!(edited, manifest);
+    std::fs::write(out.join(MANIFEST), edited).unwrap();
+    let e = export_parquet(&db, "plain", &out, &options, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unexpected file name '../victim'"), "{e}");
+}

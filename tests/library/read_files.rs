@@ -407,3 +407,181 @@ fn nginx_log_format_matches_import() {
     assert_eq!(read.len(), 50);
     assert_eq!(read, sorted_rows(&db, "SELECT * FROM n"));
 }
+
+/// A JSON array of records (`format := 'array'`, or detected by `auto`): every
+/// element is one row or one reject (elements = rows + rejects), rejects are
+/// named by element number and saved as the element's text on one line, nested
+/// values with commas and brackets stay inside their element, and a file whose
+/// array breaks after the sample fails naming the file and the byte offset.
+#[test]
+fn json_arrays_count_elements_and_name_broken_structure() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let file = dir.path().join("events.json");
+    let mut text = String::from("[\n");
+    let mut bad = Vec::new();
+    let n = 3000;
+    for i in 0..n {
+        if i > 0 {
+            text.push_str(",\n");
+        }
+        if i % 500 == 3 {
+            // Not an object: rejected, counted as one element.
+            let e = format!("[{i}, \"not a record\"]");
+            text.push_str(&e);
+            bad.push(e);
+        } else {
+            text.push_str(&format!(
+                "  {{\"id\": {i},\n    \"tags\": [\"a,b\", {{\"x\": \"]}}\"}}],\n    \"s\": \"r{i}\"}}"
+            ));
+        }
+    }
+    text.push_str("\n]\n");
+    std::fs::write(&file, &text).unwrap();
+    let rejects = dir.path().join("rejects.txt");
+    for format in ["auto", "array"] {
+        let mut session = Session::new(db.clone());
+        let r = session
+            .execute(&format!(
+                "SELECT count(*), count(DISTINCT tags), max(id) FROM read_json({}, format := '{format}', \
+                 reject_file := {})",
+                quoted(&file),
+                quoted(&rejects)
+            ))
+            .unwrap();
+        let row = &r.text_rows()[0];
+        let rows: usize = row[0].parse().unwrap();
+        assert_eq!(rows + bad.len(), n, "elements = rows + rejects");
+        assert_eq!(row[1], "1", "{row:?}");
+        assert_eq!(row[2], (n - 1).to_string());
+        let notices = session.take_notices();
+        let want = format!(
+            "read_json: {} of {n} elements rejected; first: {}: element 4: not a JSON object",
+            bad.len(),
+            file.display()
+        );
+        assert!(notices[0].starts_with(&want), "{notices:?}");
+        let saved = std::fs::read_to_string(&rejects).unwrap();
+        assert_eq!(saved.lines().collect::<Vec<_>>(), bad);
+    }
+    let tags = db
+        .query(&format!("SELECT tags FROM {} WHERE id = 1", quoted(&file)))
+        .unwrap()
+        .text_rows();
+    assert_eq!(tags, [["[\"a,b\", {\"x\": \"]}\"}]"]]);
+    let err = db
+        .query(&format!(
+            "SELECT count(*) FROM read_json({}, ignore_errors := false)",
+            quoted(&file)
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("{}: element 4: not a JSON object", file.display())),
+        "{err}"
+    );
+
+    // Broken far past the sample: the query fails naming the file and where.
+    let broken = dir.path().join("broken.json");
+    let cut = text.rfind("},").unwrap() + 1;
+    let mut b = text[..cut].to_string();
+    let offset = b.len();
+    b.push_str(" {\"id\": -1}\n]");
+    std::fs::write(&broken, &b).unwrap();
+    let line = b[..offset].matches('\n').count() + 1;
+    let err = db
+        .query(&format!("SELECT count(*) FROM {}", quoted(&broken)))
+        .unwrap_err()
+        .to_string();
+    let want = format!(
+        "read_json: {}: malformed JSON array at byte {} (line {line}): missing ',' after element {}",
+        broken.display(),
+        offset + 1,
+        n - 1
+    );
+    assert!(err.contains(&want), "{err}\nwant {want}");
+    // Cut short, and with junk after the array.
+    std::fs::write(&broken, &text[..text.len() - 3]).unwrap();
+    let err = db
+        .query(&format!("SELECT count(*) FROM {}", quoted(&broken)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the input ends inside the array"), "{err}");
+    std::fs::write(&broken, format!("{text}x")).unwrap();
+    let err = db
+        .query(&format!("SELECT count(*) FROM {}", quoted(&broken)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'x' after the array's closing ']'"), "{err}");
+    // Newline-delimited files are still read as lines under auto, and a glob
+    // mixes both layouts, each file detected by its first byte.
+    let lines = dir.path().join("others.json");
+    std::fs::write(&lines, "{\"id\": 9000, \"tags\": null, \"s\": \"x\"}\n").unwrap();
+    let count = db
+        .query(&format!(
+            "SELECT count(*) FROM read_json({})",
+            quoted(&dir.path().join("*s.json"))
+        ))
+        .unwrap()
+        .text_rows();
+    assert_eq!(count, [[(n - bad.len() + 1).to_string()]]);
+}
+
+/// `types := ...` on an access log in csv keeps the file's own columns (no
+/// mapping to the canonical ones) with the types set and the rest inferred; a
+/// value that does not convert is a rejected line, counted in the notice.
+#[test]
+fn csv_types_keep_the_files_columns_and_reject_what_does_not_cast() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let file = dir.path().join("access.csv");
+    std::fs::write(
+        &file,
+        "time,ip,method,path,status,bytes\n\
+         2024-05-01 10:00:00,10.0.0.1,GET,/a,200,512\n\
+         2024-05-01 10:00:01,10.0.0.2,POST,/b,404,0\n\
+         2024-05-01 10:00:02,10.0.0.3,GET,/c,oops,12\n",
+    )
+    .unwrap();
+    let columns = |sql: &str| -> Vec<String> {
+        let r = db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        r.columns.iter().map(|(n, t)| format!("{n} {t}")).collect()
+    };
+    // Inferred, it is an access log: the canonical columns.
+    let plain = columns(&format!(
+        "SELECT * FROM read_csv({}) LIMIT 0",
+        quoted(&file)
+    ));
+    assert!(plain.contains(&"client_ip IP".to_string()), "{plain:?}");
+    let typed = columns(&format!(
+        "SELECT * FROM read_csv({}, types := {{'status': 'SMALLINT', 'ip': 'VARCHAR'}}) LIMIT 0",
+        quoted(&file)
+    ));
+    assert_eq!(
+        typed,
+        [
+            "time TIMESTAMP",
+            "ip VARCHAR",
+            "method VARCHAR",
+            "path VARCHAR",
+            "status SMALLINT",
+            "bytes BIGINT"
+        ]
+    );
+    let mut session = Session::new(db.clone());
+    let r = session
+        .execute(&format!(
+            "SELECT ip, status FROM read_csv({}, types := {{'status': 'SMALLINT'}}) ORDER BY ip",
+            quoted(&file)
+        ))
+        .unwrap();
+    assert_eq!(r.text_rows(), [["10.0.0.1", "200"], ["10.0.0.2", "404"]]);
+    let notices = session.take_notices();
+    assert!(
+        notices[0].starts_with(&format!(
+            "read_csv: 1 of 3 lines rejected; first: {}:4: field 'status': 'oops' is not a SMALLINT",
+            file.display()
+        )),
+        "{notices:?}"
+    );
+}

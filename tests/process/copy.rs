@@ -332,3 +332,403 @@ fn copy_from_csv_fails_on_a_bad_line_naming_it_and_appends_nothing() {
     let rows = ok(&[db, "-o", "csv", "-c", "SELECT i, s FROM t ORDER BY i, s"]);
     assert_eq!(rows, "i,s\n0,before\n7,g\n8,h\n8,h\n");
 }
+
+/// `(FORMAT json, ARRAY true)` writes DuckDB's array layout byte for byte (no
+/// rows: `[`, a tab line, `]`); `COPY ... FROM` reads an array back, detected by
+/// its first byte or named by `ARRAY true`, and refuses ARRAY for other formats.
+#[test]
+fn copy_json_arrays_to_and_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let out = |name: &str| dir.path().join(name);
+    let printed = ok(&[
+        &db,
+        "-o",
+        "csv",
+        "-c",
+        &format!(
+            "COPY t TO '{}' (FORMAT json, ARRAY true)",
+            s(&out("table_array.json"))
+        ),
+    ]);
+    assert_eq!(printed, "Count\n4\n");
+    assert_eq!(
+        String::from_utf8(std::fs::read(out("table_array.json")).unwrap()).unwrap(),
+        String::from_utf8(fixture("table_array.json")).unwrap()
+    );
+    ok(&[
+        &db,
+        "-c",
+        &format!(
+            "COPY (SELECT * FROM t WHERE false) TO '{}' (ARRAY)",
+            s(&out("empty.json"))
+        ),
+    ]);
+    assert_eq!(std::fs::read(out("empty.json")).unwrap(), b"[\n\t\n]\n");
+    // Compressed, it is the same text inside.
+    ok(&[
+        &db,
+        "-c",
+        &format!("COPY t TO '{}' (ARRAY true)", s(&out("t.json.gz"))),
+    ]);
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(out("t.json.gz")).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(text, fixture("table_array.json"));
+
+    // Read back: by detection, and with ARRAY true.
+    let create = CREATE.replace("TABLE t ", "TABLE back ");
+    ok(&[&db, "-c", &create]);
+    let array = s(&out("table_array.json")).to_string();
+    let copied = ok(&[
+        &db,
+        "-o",
+        "csv",
+        "-c",
+        &format!("COPY back FROM '{array}'"),
+        "-c",
+        &format!("COPY back FROM '{array}' (FORMAT json, ARRAY true)"),
+    ]);
+    // The row without a ts is rejected (a records file's first TIMESTAMP
+    // column is its time column), as from newline-delimited JSON.
+    assert_eq!(copied, "Count\n3\nCount\n3\n");
+    let want = ok(&[
+        &db,
+        "-o",
+        "csv",
+        "-c",
+        "SELECT * FROM (SELECT * FROM t UNION ALL SELECT * FROM t) WHERE ts IS NOT NULL \
+         ORDER BY i",
+    ]);
+    let got = ok(&[&db, "-o", "csv", "-c", "SELECT * FROM back ORDER BY i"]);
+    assert_eq!(got, want);
+
+    let e = err(&[
+        &db,
+        "-c",
+        &format!("COPY t TO '{}' (FORMAT csv, ARRAY true)", s(&out("x.csv"))),
+    ]);
+    assert!(e.contains("COPY: ARRAY is an option of FORMAT json"), "{e}");
+    assert!(!out("x.csv").exists());
+    let e = err(&[
+        &db,
+        "-c",
+        &format!("COPY back FROM '{}' (ARRAY true)", s(&out("x.csv"))),
+    ]);
+    assert!(e.contains("COPY: ARRAY is an option of FORMAT json"), "{e}");
+    // ARRAY true on newline-delimited records: the array's '[' is missing.
+    ok(&[&db, "-c", &format!("COPY t TO '{}'", s(&out("lines.json")))]);
+    let e = err(&[
+        &db,
+        "-c",
+        &format!(
+            "COPY back FROM '{}' (FORMAT json, ARRAY true)",
+            s(&out("lines.json"))
+        ),
+    ]);
+    assert!(
+        e.contains("malformed JSON array at byte 0 (line 1): expected '['"),
+        "{e}"
+    );
+}
+
+/// The files of a directory, by name, with their sizes.
+fn listing(dir: &Path) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    out.sort_by_key(|(n, _)| {
+        n.trim_start_matches("data_")
+            .split('.')
+            .next()
+            .and_then(|k| k.parse::<u64>().ok())
+            .unwrap_or(u64::MAX)
+    });
+    out
+}
+
+/// `FILE_SIZE_BYTES` starts the next `data_N` file once one passes the size:
+/// a million csv rows at '1MB' give the seven files DuckDB writes, byte for
+/// byte the same sizes (each with its header); Parquet files pass the size by
+/// less than a row group; with PARTITION_BY every partition rotates on its own;
+/// an empty result is one file with its header.
+#[test]
+fn copy_file_size_bytes_rotates_files_as_duckdb_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = s(&db);
+    let out = |name: &str| dir.path().join(name);
+    let printed = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!(
+            "COPY (SELECT range FROM range(1000000)) TO '{}' (FORMAT csv, FILE_SIZE_BYTES '1MB')",
+            s(&out("csv"))
+        ),
+    ]);
+    assert_eq!(printed, "Count\n1000000\n");
+    // DuckDB 2.0: COPY (SELECT * FROM range(1000000)) TO 'csv' (FORMAT csv,
+    // FILE_SIZE_BYTES '1MB').
+    let duckdb: Vec<(String, u64)> = [1007104, 1003526, 1003526, 1003526, 1003526, 1003526, 864198]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (format!("data_{i}.csv"), n))
+        .collect();
+    assert_eq!(listing(&out("csv")), duckdb);
+    let second = std::fs::read_to_string(out("csv").join("data_1.csv")).unwrap();
+    assert!(second.starts_with("range\n"), "{}", &second[..20]);
+    let total = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!(
+            "SELECT count(*), sum(range) FROM '{}/*.csv'",
+            s(&out("csv"))
+        ),
+    ]);
+    assert_eq!(total, "count(*),sum(range)\n1000000,499999500000\n");
+
+    // Parquet: a file ends after the row group that takes it past the size.
+    ok(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT range AS v, 'x' || range AS s FROM range(1000000)) TO '{}' \
+             (FORMAT parquet, FILE_SIZE_BYTES 1000000)",
+            s(&out("pq"))
+        ),
+    ]);
+    let files = listing(&out("pq"));
+    assert!(files.len() > 3, "{files:?}");
+    for (name, size) in &files[..files.len() - 1] {
+        assert!(
+            (1_000_000..1_500_000).contains(size),
+            "{name}: {size} bytes"
+        );
+    }
+    let total = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!("SELECT count(*), sum(v) FROM '{}/*.parquet'", s(&out("pq"))),
+    ]);
+    assert_eq!(total, "count(*),sum(v)\n1000000,499999500000\n");
+
+    // Every partition rotates on its own; names restart at data_0 in each.
+    ok(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT range AS v, range % 3 AS p FROM range(300000)) TO '{}' \
+             (FORMAT csv, FILE_SIZE_BYTES '500kb', PARTITION_BY (p))",
+            s(&out("part"))
+        ),
+    ]);
+    for p in 0..3 {
+        let names: Vec<String> = listing(&out("part").join(format!("p={p}")))
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["data_0.csv", "data_1.csv"], "p={p}");
+    }
+    // No rows: one file, the header alone; gzip names the files .csv.gz.
+    ok(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT 1 AS x WHERE false) TO '{}' (FILE_SIZE_BYTES 1000)",
+            s(&out("empty"))
+        ),
+    ]);
+    assert_eq!(listing(&out("empty")), [("data_0.csv".to_string(), 2)]);
+    ok(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT range FROM range(100000)) TO '{}' (COMPRESSION gzip, \
+             FILE_SIZE_BYTES '100kb')",
+            s(&out("gz"))
+        ),
+    ]);
+    let gz = listing(&out("gz"));
+    assert!(
+        gz.len() > 1 && gz.iter().all(|(n, _)| n.ends_with(".csv.gz")),
+        "{gz:?}"
+    );
+}
+
+/// `PER_THREAD_OUTPUT`: one file per writer thread, `data_0` .. `data_<n-1>`,
+/// together every row once (each with its header), rotating too with
+/// FILE_SIZE_BYTES.
+#[test]
+fn copy_per_thread_output_writes_a_file_per_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = s(&db);
+    let out = |name: &str| dir.path().join(name);
+    let printed = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!(
+            "SET threads = 4; COPY (SELECT range AS v FROM range(3000000)) TO '{}' \
+             (FORMAT csv, PER_THREAD_OUTPUT true)",
+            s(&out("pt"))
+        ),
+    ]);
+    assert!(printed.ends_with("Count\n3000000\n"), "{printed}");
+    let files = listing(&out("pt"));
+    assert!((1..=4).contains(&files.len()), "{files:?}");
+    for (i, (name, _)) in files.iter().enumerate() {
+        assert_eq!(name, &format!("data_{i}.csv"));
+        let text = std::fs::read_to_string(out("pt").join(name)).unwrap();
+        assert!(text.starts_with("v\n"), "{name}");
+    }
+    let total = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!(
+            "SELECT count(*), count(DISTINCT v), sum(v) FROM '{}/*.csv'",
+            s(&out("pt"))
+        ),
+    ]);
+    assert_eq!(
+        total,
+        "count(*),count(DISTINCT v),sum(v)\n3000000,3000000,4499998500000\n"
+    );
+
+    ok(&[
+        db,
+        "-c",
+        &format!(
+            "SET threads = 2; COPY (SELECT range AS v FROM range(1000000)) TO '{}' \
+             (FORMAT parquet, PER_THREAD_OUTPUT, FILE_SIZE_BYTES '1MB')",
+            s(&out("pq"))
+        ),
+    ]);
+    let files = listing(&out("pq"));
+    for (i, (name, _)) in files.iter().enumerate() {
+        assert_eq!(name, &format!("data_{i}.parquet"), "{files:?}");
+    }
+    let total = ok(&[
+        db,
+        "-o",
+        "csv",
+        "-c",
+        &format!("SELECT count(*), sum(v) FROM '{}/*.parquet'", s(&out("pq"))),
+    ]);
+    assert_eq!(total, "count(*),sum(v)\n1000000,499999500000\n");
+    ok(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT 1 AS x WHERE false) TO '{}' (FORMAT json, PER_THREAD_OUTPUT)",
+            s(&out("empty"))
+        ),
+    ]);
+    assert_eq!(listing(&out("empty")), [("data_0.json".to_string(), 0)]);
+}
+
+/// The refusals of directory outputs, and a COPY that fails midway leaves no
+/// file and no directory of its own.
+#[test]
+fn copy_to_a_directory_refuses_what_it_cannot_do_and_leaves_nothing_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = s(&db);
+    let out = |name: &str| dir.path().join(name);
+    let e = err(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT 1 AS a, 2 AS b) TO '{}' (PER_THREAD_OUTPUT, PARTITION_BY (a))",
+            s(&out("x"))
+        ),
+    ]);
+    assert!(
+        e.contains("PER_THREAD_OUTPUT and PARTITION_BY cannot be combined"),
+        "{e}"
+    );
+    for bad in ["'abc'", "'-5MB'", "-1", "'10 parsecs'"] {
+        let e = err(&[
+            db,
+            "-c",
+            &format!(
+                "COPY (SELECT 1) TO '{}' (FILE_SIZE_BYTES {bad})",
+                s(&out("x"))
+            ),
+        ]);
+        assert!(
+            e.contains("COPY: FILE_SIZE_BYTES takes a size in bytes"),
+            "{bad}: {e}"
+        );
+    }
+    std::fs::write(out("file"), "x").unwrap();
+    let e = err(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT 1) TO '{}' (PER_THREAD_OUTPUT)",
+            s(&out("file"))
+        ),
+    ]);
+    assert!(
+        e.contains("is a file; PER_THREAD_OUTPUT writes a directory"),
+        "{e}"
+    );
+    std::fs::create_dir(out("full")).unwrap();
+    std::fs::write(out("full").join("other.txt"), "x").unwrap();
+    let e = err(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT 1) TO '{}' (FILE_SIZE_BYTES 10)",
+            s(&out("full"))
+        ),
+    ]);
+    assert!(e.contains("is not empty; add (OVERWRITE_OR_IGNORE)"), "{e}");
+    ok(&[
+        db,
+        "-c",
+        &format!(
+            "COPY (SELECT 1 AS x) TO '{}' (FILE_SIZE_BYTES 10, OVERWRITE_OR_IGNORE)",
+            s(&out("full"))
+        ),
+    ]);
+    assert_eq!(
+        listing(&out("full")),
+        [("data_0.csv".to_string(), 4), ("other.txt".to_string(), 1)]
+    );
+    // A value that fails to convert far into the result: files were written
+    // (under temporary names) before it; none is left, nor the directory.
+    for options in ["FILE_SIZE_BYTES '100kb'", "PER_THREAD_OUTPUT"] {
+        let e = err(&[
+            db,
+            "-c",
+            &format!(
+                "COPY (SELECT CAST(CASE WHEN range < 900000 THEN '1' ELSE 'x' END AS INTEGER) \
+                 AS v FROM range(1000000)) TO '{}' ({options})",
+                s(&out("failed"))
+            ),
+        ]);
+        assert!(e.contains("'x'"), "{options}: {e}");
+        assert!(!out("failed").exists(), "{options}");
+    }
+}

@@ -2,9 +2,11 @@
 //! peak resident memory (the kernel's count, from `wait4`) stays within 1.2x of
 //! the limit above what a trivial query takes (the binary, its threads, mapped
 //! segment pages), and no query is killed: each finishes or fails with a
-//! resources-exhausted error.
+//! resources-exhausted error. A big JSON array file is read in the memory of a
+//! small one.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -128,4 +130,55 @@ fn heavy_queries_finish_or_fail_cleanly_within_the_memory_limit() {
             LIMIT >> 20
         );
     }
+}
+
+/// A JSON array is split into its elements as it is read, never parsed whole:
+/// counting a 130 MB array takes about the memory of counting a tiny one (a
+/// few chunks of 4 MiB per thread), not the file's size.
+#[test]
+fn a_big_json_array_is_read_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let write = |name: &str, n: usize| {
+        let path = dir.path().join(name);
+        let mut out = std::io::BufWriter::new(File::create(&path).unwrap());
+        out.write_all(b"[\n").unwrap();
+        for i in 0..n {
+            let sep = if i + 1 < n { "," } else { "" };
+            writeln!(
+                out,
+                "  {{\"id\": {i}, \"user\": \"u{}\", \"path\": \"/p/{}?x=[1,2]\",\n   \
+                 \"ms\": {}.5, \"ok\": {}}}{sep}",
+                i % 977,
+                i % 5000,
+                i % 1000,
+                i % 3 == 0
+            )
+            .unwrap();
+        }
+        out.write_all(b"]\n").unwrap();
+        out.flush().unwrap();
+        path
+    };
+    let small = write("small.json", 1000);
+    let big = write("big.json", 1_500_000);
+    let size = std::fs::metadata(&big).unwrap().len();
+    assert!(size > 120 << 20, "{size}");
+    let count = |file: &Path| {
+        format!(
+            "SET threads = 2; SELECT count(*), sum(ms), count(DISTINCT user) FROM '{}'",
+            file.display()
+        )
+    };
+    let (end, base, err) = run(&db, &count(&small), Duration::from_secs(60));
+    assert_eq!(end, End::Exit(0), "{err}");
+    let (end, rss, err) = run(&db, &count(&big), Duration::from_secs(300));
+    assert_eq!(end, End::Exit(0), "{err}");
+    assert!(
+        rss < base + (64 << 20),
+        "peak RSS {} MiB reading a {} MiB array, {} MiB for a tiny one",
+        rss >> 20,
+        size >> 20,
+        base >> 20
+    );
 }

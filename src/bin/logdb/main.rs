@@ -230,6 +230,24 @@ fn export_cmd(
         eprintln!("{line}");
     })?;
     let secs = started.elapsed().as_secs_f64();
+    if stats.whole_table {
+        let what = if stats.days_written > 0 {
+            format!(
+                "written ({} rows, {} files, {})",
+                stats.rows_written,
+                stats.files_written,
+                format_bytes(stats.bytes_written)
+            )
+        } else {
+            "unchanged".to_string()
+        };
+        writeln!(
+            out,
+            "exported {table} (no time column: one set of files) to {}: {what} in {secs:.2} s",
+            dir.display()
+        )?;
+        return Ok(());
+    }
     writeln!(
         out,
         "exported {table} to {}: {} days written ({} rows, {} files, {}), {} unchanged, {} removed in {:.2} s",

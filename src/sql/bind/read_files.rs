@@ -1,7 +1,8 @@
 //! Binding the file readers of FROM: `read_log(path, format := 'auto',
 //! log_format := '...')`, `read_csv(path, header := true, delim := ',',
-//! columns := {'a': 'BIGINT'}, names := ['a'])`,
-//! `read_json(path)` / `read_ndjson(path)` and a quoted file name
+//! columns := {'a': 'BIGINT'}, names := ['a'], types := {'a': 'VARCHAR'})`,
+//! `read_json(path, format := 'auto' | 'array' | 'newline_delimited')` /
+//! `read_ndjson(path)` and a quoted file name
 //! (`FROM 'access.log'`, the reader chosen by the name's extension). Every one
 //! takes `filename := true` (a last VARCHAR column naming each row's file),
 //! `reject_file := 'path'` (rejected lines written there) and `ignore_errors :=
@@ -26,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::exec::table_function::file_read_refused;
 use crate::import::{expand_sources, Source};
 use crate::ingest::input::{source_name, Sampled, SAMPLE_LINES};
-use crate::ingest::{self, detect, CsvOptions, ParserOptions};
-use crate::plan::{FileRead, TableFunc};
+use crate::ingest::{self, detect, json_array, CsvOptions, ParserOptions};
+use crate::plan::{FileRead, JsonFormat, TableFunc};
 use crate::schema::DataType;
 
 /// The names of the file readers.
@@ -83,7 +84,7 @@ impl Binder<'_> {
             Some("parquet") => "read_parquet",
             _ => "read_log",
         };
-        self.file_read(reader, path, Vec::new(), span)
+        self.file_read(reader, path, Vec::new(), JsonFormat::Auto, span)
     }
 
     /// `read_log(...)`, `read_csv(...)`, `read_json(...)`: the first argument is
@@ -188,7 +189,13 @@ impl Binder<'_> {
         }
         let path =
             path.ok_or_else(|| self.err(span, format!("{fname} needs a file path argument")))?;
-        self.file_read(reader, &path, named, span)
+        // read_ndjson is read_json of newline-delimited records.
+        let json_format = if fname.starts_with("read_ndjson") {
+            JsonFormat::NewlineDelimited
+        } else {
+            JsonFormat::Auto
+        };
+        self.file_read(reader, &path, named, json_format, span)
     }
 
     /// The value of a constant argument expression.
@@ -205,12 +212,14 @@ impl Binder<'_> {
     }
 
     /// Settles what `reader` reads at `path`: the files, the format (detected
-    /// from the first file's head for `auto`) and the schema.
+    /// from the first file's head for `auto`) and the schema. `json_format` is
+    /// read_json's unless its `format` option says otherwise.
     fn file_read(
         &self,
         reader: &'static str,
         path: &str,
         named: Vec<Named>,
+        mut json_format: JsonFormat,
         span: Span,
     ) -> Result<TableFunc> {
         if !self.options.allow_file_read {
@@ -218,6 +227,10 @@ impl Binder<'_> {
         }
         if reader == "read_parquet" {
             return self.parquet_read(path, named, span);
+        }
+        if reader != "read_json" {
+            // read_log's jsonl is JSON lines only.
+            json_format = JsonFormat::NewlineDelimited;
         }
         let mut format = match reader {
             "read_csv" => "csv".to_string(),
@@ -228,6 +241,7 @@ impl Binder<'_> {
         let (mut filename, mut reject_file) = (false, None);
         let mut delim_given = false;
         let (mut header, mut declared, mut names) = (None, None, Vec::new());
+        let mut types: Option<&Named> = None;
         let mut ignore_errors = true;
         let text = |n: &Named| -> Result<Option<String>> {
             match &n.value {
@@ -272,16 +286,7 @@ impl Binder<'_> {
                 ("read_csv", "header") => header = Some(flag(n)?),
                 ("read_csv", "columns") => declared = Some(self.declared_columns(n)?),
                 ("read_csv", "names" | "column_names") => names = self.name_list(n)?,
-                ("read_csv", "types" | "dtypes" | "column_types") => {
-                    return Err(self.unsupported(
-                        n.span,
-                        format!(
-                            "read_csv {} := (declare every column instead: columns := \
-                             {{'name': 'TYPE', ...}})",
-                            n.name
-                        ),
-                    ))
-                }
+                ("read_csv", "types" | "dtypes" | "column_types") => types = Some(n),
                 ("read_csv", "delim" | "sep" | "delimiter") => {
                     delim_given = true;
                     let d = text(n)?.unwrap_or_else(|| ",".into());
@@ -310,19 +315,34 @@ impl Binder<'_> {
                 ("read_csv" | "read_json", "auto_detect") => {}
                 ("read_json", "format") => {
                     let f = text(n)?.unwrap_or_default().to_ascii_lowercase();
-                    if !matches!(f.as_str(), "auto" | "newline_delimited" | "nd") {
-                        return Err(self.unsupported(
-                            n.span,
-                            format!("read_json format '{f}' (only newline-delimited records)"),
-                        ));
-                    }
+                    json_format = match f.as_str() {
+                        "auto" => JsonFormat::Auto,
+                        "newline_delimited" | "nd" => JsonFormat::NewlineDelimited,
+                        "array" => JsonFormat::Array,
+                        "unstructured" => {
+                            return Err(self.unsupported(
+                                n.span,
+                                "read_json format 'unstructured' (records one per line, or \
+                                 in one array)",
+                            ))
+                        }
+                        _ => {
+                            return Err(self.err(
+                                n.span,
+                                format!(
+                                    "read_json: unknown format '{f}'; known formats: auto, \
+                                     newline_delimited, array"
+                                ),
+                            ))
+                        }
+                    };
                 }
                 (_, other) => {
                     let known = match reader {
                         "read_log" => "format, log_format, filename, reject_file, ignore_errors",
                         "read_csv" => {
-                            "header, delim (sep), quote, columns, names, filename, reject_file, \
-                             ignore_errors"
+                            "header, delim (sep), quote, columns, names, types (dtypes, \
+                             column_types), filename, reject_file, ignore_errors"
                         }
                         _ => "format, filename, reject_file, ignore_errors",
                     };
@@ -337,6 +357,15 @@ impl Binder<'_> {
             return Err(self.err(
                 n.span,
                 "read_csv: give the column names once: in columns or in names, not both",
+            ));
+        }
+        if let (Some(_), Some(n)) = (&declared, types) {
+            return Err(self.err(
+                n.span,
+                format!(
+                    "read_csv: give the column types once: in columns or in {}, not both",
+                    n.name
+                ),
             ));
         }
         if format == "nginx" && log_format.is_none() {
@@ -358,7 +387,15 @@ impl Binder<'_> {
             return Err(self.err(span, format!("{reader}: no files in '{path}'")));
         };
         let fail = |e: Error| self.err(span, format!("{reader}: {e}"));
-        let mut sampled = Sampled::open(first, detect::DETECT_LINES).map_err(fail)?;
+        let mut sampled = if reader == "read_json" {
+            // A JSON array's elements are sampled one per line, as they are read.
+            let (input, compression, _) =
+                json_array::open(first, json_format.array()).map_err(fail)?;
+            Sampled::read(source_name(first), input, compression, detect::DETECT_LINES)
+                .map_err(fail)?
+        } else {
+            Sampled::open(first, detect::DETECT_LINES).map_err(fail)?
+        };
         if format == "auto" {
             let d = detect::detect(&sampled.sample, &source_name(first)).map_err(|e| {
                 // Detection's advice names import's flags; say it in SQL.
@@ -383,7 +420,7 @@ impl Binder<'_> {
                 d => delimiter = Some(d),
             }
         }
-        let popts = ParserOptions {
+        let mut popts = ParserOptions {
             log_format: log_format.clone(),
             sample: Some(sampled.sample.clone()),
             delimiter,
@@ -391,9 +428,19 @@ impl Binder<'_> {
                 header,
                 columns: declared,
                 names,
+                types: Vec::new(),
             },
             ..Default::default()
         };
+        if let Some(n) = types {
+            let delim = match format.as_str() {
+                "tsv" => b'\t',
+                _ => delimiter.unwrap_or(b','),
+            };
+            let fields = ingest::csv_field_names(delim, &popts)
+                .map_err(|e| self.err(span, format!("{reader}: {}: {e}", source_name(first))))?;
+            popts.csv.types = self.type_overrides(n, &fields, &source_name(first))?;
+        }
         let schema = ingest::parser_for(&format, &popts)
             .map_err(|e| self.err(span, format!("{reader}: {}: {e}", source_name(first))))?
             .schema()
@@ -410,6 +457,7 @@ impl Binder<'_> {
             bytes,
             format,
             log_format,
+            json_format,
             delimiter,
             sample: sampled.sample,
             columns: schema
@@ -420,6 +468,7 @@ impl Binder<'_> {
             declared: popts.csv.columns.is_some(),
             header: popts.csv.header,
             names: popts.csv.names,
+            types: popts.csv.types,
             ignore_errors,
             filename,
             reject_file,
@@ -470,6 +519,68 @@ impl Binder<'_> {
             ));
         }
         Ok(t)
+    }
+
+    /// `types := {'name': 'TYPE', ...}` (some columns by name) or `['T1',
+    /// 'T2']` (the first columns by position): the type set for each of the
+    /// file's columns (`fields`, in order), if any.
+    fn type_overrides(
+        &self,
+        n: &Named,
+        fields: &[String],
+        file: &str,
+    ) -> Result<Vec<Option<DataType>>> {
+        let usage = format!(
+            "read_csv: {} takes a STRUCT of column names and types ({0} := {{'a': 'BIGINT'}}) \
+             or a list of types by position ({0} := ['BIGINT', 'VARCHAR'])",
+            n.name
+        );
+        let items = match &n.items {
+            Some(items)
+                if items.iter().all(|i| i.key.is_some())
+                    || items.iter().all(|i| i.key.is_none()) =>
+            {
+                items
+            }
+            _ => return Err(self.err(n.span, usage)),
+        };
+        if items.len() > fields.len() && items.iter().all(|i| i.key.is_none()) {
+            return Err(self.err(
+                n.span,
+                format!(
+                    "read_csv: {} gives {} types, but {file} has {} columns",
+                    n.name,
+                    items.len(),
+                    fields.len()
+                ),
+            ));
+        }
+        let mut out = vec![None; fields.len()];
+        for (pos, item) in items.iter().enumerate() {
+            let Value::Str(t) = &item.value else {
+                return Err(self.err(item.span, usage));
+            };
+            let ty = self.declared_type(t, item.span)?;
+            let i = match &item.key {
+                None => pos,
+                Some(name) => ingest::csv_column_position(fields, name).ok_or_else(|| {
+                    self.err(
+                        item.span,
+                        format!(
+                            "read_csv: {}: no column '{name}' in {file}; its columns: {}",
+                            n.name,
+                            fields.join(", ")
+                        ),
+                    )
+                })?,
+            };
+            out[i] = Some(ty);
+        }
+        // Trailing columns without a type need no entry.
+        while out.last() == Some(&None) {
+            out.pop();
+        }
+        Ok(out)
     }
 
     /// `names := ['a', 'b']`.
@@ -580,12 +691,14 @@ impl Binder<'_> {
             bytes,
             format: "parquet".into(),
             log_format: None,
+            json_format: JsonFormat::NewlineDelimited,
             delimiter: None,
             sample: Vec::new(),
             columns: first.columns().to_vec(),
             declared: false,
             header: None,
             names: Vec::new(),
+            types: Vec::new(),
             ignore_errors: true,
             filename,
             reject_file: None,

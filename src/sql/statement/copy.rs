@@ -18,6 +18,8 @@
 //! anything is appended. Specified in spec/sql.md, "COPY".
 
 use std::path::Path;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use sqlparser::ast;
 use sqlparser::dialect::DuckDbDialect;
@@ -28,6 +30,8 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::exec::write_files::{FileWriter, WriteFormat, WriteOptions};
 use crate::exec::write_partitioned::PartitionedWriter;
+use crate::exec::write_per_thread::PerThreadWriter;
+use crate::exec::write_rotating::{publish, FileSeries};
 use crate::exec::{ExecOptions, QueryResult, QueryStream};
 use crate::ingest::{Compression, CANONICAL_COLUMNS};
 use crate::schema::{DataType, TableSchema};
@@ -348,6 +352,14 @@ impl Parser<'_> {
                 self.i += 1;
                 OptionValue::Word(n)
             }
+            Some(Token::Minus) => match self.tokens.get(self.i + 1).map(|t| &t.token) {
+                Some(Token::Number(n, _)) => {
+                    let n = format!("-{n}");
+                    self.i += 2;
+                    OptionValue::Word(n)
+                }
+                _ => return self.fail("a value"),
+            },
             Some(Token::LParen) => {
                 self.i += 1;
                 let names = self.column_list()?;
@@ -456,7 +468,8 @@ fn source_query(db: &Db, copy: &Copy) -> Result<ast::Query> {
 
 fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     const KNOWN: &str = "FORMAT, HEADER, DELIMITER (SEP), QUOTE, ESCAPE, NULL, COMPRESSION, \
-                         ROW_GROUP_SIZE, OVERWRITE, OVERWRITE_OR_IGNORE";
+                         ROW_GROUP_SIZE, ARRAY, OVERWRITE, OVERWRITE_OR_IGNORE, PARTITION_BY, \
+                         PER_THREAD_OUTPUT, FILE_SIZE_BYTES";
     let at = |msg: String| err_at(copy.path_span, copy.span, msg);
     if !options.allow_file_write {
         return Err(err_at(
@@ -482,6 +495,9 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     let mut partition_by: Option<Vec<String>> = None;
     let mut compression: Option<&CopyOption> = None;
     let mut row_group_size: Option<&CopyOption> = None;
+    let mut array: Option<&CopyOption> = None;
+    let mut per_thread: Option<&CopyOption> = None;
+    let mut file_size: Option<u64> = None;
     for o in &copy.options {
         match o.name.as_str() {
             "FORMAT" => {
@@ -505,6 +521,10 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
             "NULL" | "NULLSTR" => w.null = text_option(o)?.to_string(),
             "COMPRESSION" | "CODEC" => compression = Some(o),
             "ROW_GROUP_SIZE" => row_group_size = Some(o),
+            "ARRAY" => {
+                w.json_array = bool_option(o)?;
+                array = Some(o);
+            }
             "OVERWRITE" | "OVERWRITE_OR_IGNORE" => overwrite = bool_option(o)?,
             "PARTITION_BY" => {
                 partition_by = Some(match &o.value {
@@ -515,15 +535,17 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
                     }
                 })
             }
-            "PER_THREAD_OUTPUT" | "FILE_SIZE_BYTES" => {
-                return Err(err_at(
-                    o.span,
-                    o.span,
-                    format!("not supported yet: COPY option {}", o.name),
-                ))
-            }
+            "PER_THREAD_OUTPUT" => per_thread = bool_option(o)?.then_some(o),
+            "FILE_SIZE_BYTES" => file_size = Some(size_option(o)?),
             _ => return Err(unknown_option(o, KNOWN)),
         }
+    }
+    if let Some(o) = array.filter(|_| w.format != WriteFormat::Json) {
+        return Err(err_at(
+            o.span,
+            o.span,
+            "COPY: ARRAY is an option of FORMAT json",
+        ));
     }
     if w.format == WriteFormat::Parquet {
         parquet_options(&mut w, compression, row_group_size)?;
@@ -557,7 +579,25 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     }
     let path = Path::new(&copy.path);
     if let Some(by) = partition_by {
-        return copy_partitioned(db, options, copy, w, &by, overwrite);
+        if let Some(o) = per_thread {
+            return Err(err_at(
+                o.span,
+                o.span,
+                "COPY: PER_THREAD_OUTPUT and PARTITION_BY cannot be combined",
+            ));
+        }
+        return copy_partitioned(db, options, copy, w, &by, overwrite, file_size);
+    }
+    if per_thread.is_some() || file_size.is_some() {
+        return copy_to_files(
+            db,
+            options,
+            copy,
+            w,
+            overwrite,
+            file_size,
+            per_thread.is_some(),
+        );
     }
     if path.is_dir() {
         return Err(at(format!("COPY: '{}' is a directory", copy.path)));
@@ -590,21 +630,14 @@ fn copy_to(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult> {
     Ok(results::count_result(rows))
 }
 
-/// `COPY ... TO 'dir' (PARTITION_BY (cols))`: a directory of files, one per
-/// partition (`exec/write_partitioned.rs`).
-fn copy_partitioned(
-    db: &Db,
-    options: &ExecOptions,
-    copy: &Copy,
-    w: WriteOptions,
-    by: &[String],
-    overwrite: bool,
-) -> Result<QueryResult> {
+/// The directory a COPY that writes several files writes into: refused when
+/// it is a file, or not empty without OVERWRITE / OVERWRITE_OR_IGNORE.
+fn output_directory<'a>(copy: &'a Copy, overwrite: bool, what: &str) -> Result<&'a Path> {
     let at = |msg: String| err_at(copy.path_span, copy.span, msg);
     let dir = Path::new(&copy.path);
     if dir.is_file() {
         return Err(at(format!(
-            "COPY: '{}' is a file; PARTITION_BY writes a directory",
+            "COPY: '{}' is a file; {what} writes a directory",
             copy.path
         )));
     }
@@ -615,7 +648,12 @@ fn copy_partitioned(
             copy.path
         )));
     }
-    let extension = match (w.format, w.compression) {
+    Ok(dir)
+}
+
+/// The extension of the files a COPY writes into a directory (`data_0.csv.gz`).
+fn file_extension(w: &WriteOptions) -> &'static str {
+    match (w.format, w.compression) {
         (WriteFormat::Parquet, _) => "parquet",
         (WriteFormat::Json, Compression::Gzip) => "json.gz",
         (WriteFormat::Json, Compression::Zstd) => "json.zst",
@@ -623,17 +661,125 @@ fn copy_partitioned(
         (WriteFormat::Csv, Compression::Gzip) => "csv.gz",
         (WriteFormat::Csv, Compression::Zstd) => "csv.zst",
         (WriteFormat::Csv, Compression::None) => "csv",
+    }
+}
+
+/// `FILE_SIZE_BYTES n`: a number of bytes, or a size with its unit as DuckDB
+/// reads memory sizes (`'10MB'`, `'1.5GiB'`, `'300kb'`).
+fn size_option(o: &CopyOption) -> Result<u64> {
+    let bad = |why: String| {
+        err_at(
+            o.span,
+            o.span,
+            format!(
+                "COPY: FILE_SIZE_BYTES takes a size in bytes (a number, or '10MB', '1GiB'): \
+                 {why}"
+            ),
+        )
     };
+    match &o.value {
+        OptionValue::Word(n) => match n.parse::<f64>() {
+            Ok(x) if x >= 0.0 && x.is_finite() => Ok(x as u64),
+            _ => Err(bad(format!("not '{n}'"))),
+        },
+        OptionValue::Text(t) if t.trim().starts_with('-') => Err(bad(format!("not '{t}'"))),
+        OptionValue::Text(t) => super::settings::parse_memory_limit(t)
+            .map(|n| n as u64)
+            .map_err(bad),
+        _ => Err(bad("no value".into())),
+    }
+}
+
+/// `COPY ... TO 'dir' (PER_THREAD_OUTPUT)` and `(FILE_SIZE_BYTES n)`: a
+/// directory of files `data_N.<ext>`, one per writer thread
+/// (`exec/write_per_thread.rs`) and/or a new one each time a file passes the
+/// size (`exec/write_rotating.rs`).
+fn copy_to_files(
+    db: &Db,
+    options: &ExecOptions,
+    copy: &Copy,
+    w: WriteOptions,
+    overwrite: bool,
+    limit: Option<u64>,
+    per_thread: bool,
+) -> Result<QueryResult> {
+    let what = if per_thread {
+        "PER_THREAD_OUTPUT"
+    } else {
+        "FILE_SIZE_BYTES"
+    };
+    let dir = output_directory(copy, overwrite, what)?;
+    let created = !dir.exists();
+    let written = write_files(db, options, copy, w, dir, limit, per_thread);
+    if written.is_err() && created {
+        // Nothing was published in it: no empty directory is left either.
+        let _ = std::fs::remove_dir(dir);
+    }
+    Ok(results::count_result(written?))
+}
+
+/// The rows of `copy`'s query written into `dir` as [`copy_to_files`] says.
+fn write_files(
+    db: &Db,
+    options: &ExecOptions,
+    copy: &Copy,
+    w: WriteOptions,
+    dir: &Path,
+    limit: Option<u64>,
+    per_thread: bool,
+) -> Result<u64> {
+    let extension = file_extension(&w);
     let query = source_query(db, copy)?;
     let snapshot = db.snapshot()?;
     let plan = super::super::plan_query_with(&snapshot, &query, options)?;
     let mut stream = QueryStream::start(snapshot, plan, options.clone())?;
-    let mut writer = PartitionedWriter::create(dir, stream.columns(), by, extension, w).map_err(
-        |e| match e {
+    let columns = stream.columns().to_vec();
+    Ok(if per_thread {
+        let mut writer =
+            PerThreadWriter::create(dir, &columns, extension, w, limit, options.threads)?;
+        while let Some(batch) = stream.next_batch() {
+            writer.write_batch(batch?)?;
+            options.check_cancel()?;
+        }
+        writer.finish()?
+    } else {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let numbers = Arc::new(AtomicUsize::new(0));
+        let mut series = FileSeries::new(dir, &columns, extension, w, limit, numbers);
+        while let Some(batch) = stream.next_batch() {
+            series.write_batch(&batch?)?;
+            options.check_cancel()?;
+        }
+        series.ensure_file()?;
+        let (files, rows) = series.close()?;
+        publish(files)?;
+        rows
+    })
+}
+
+/// `COPY ... TO 'dir' (PARTITION_BY (cols))`: a directory of files, one per
+/// partition (`exec/write_partitioned.rs`), or several with FILE_SIZE_BYTES.
+fn copy_partitioned(
+    db: &Db,
+    options: &ExecOptions,
+    copy: &Copy,
+    w: WriteOptions,
+    by: &[String],
+    overwrite: bool,
+    limit: Option<u64>,
+) -> Result<QueryResult> {
+    let at = |msg: String| err_at(copy.path_span, copy.span, msg);
+    let dir = output_directory(copy, overwrite, "PARTITION_BY")?;
+    let extension = file_extension(&w);
+    let query = source_query(db, copy)?;
+    let snapshot = db.snapshot()?;
+    let plan = super::super::plan_query_with(&snapshot, &query, options)?;
+    let mut stream = QueryStream::start(snapshot, plan, options.clone())?;
+    let mut writer = PartitionedWriter::create(dir, stream.columns(), by, extension, w, limit)
+        .map_err(|e| match e {
             Error::InvalidInput(m) => at(m),
             other => other,
-        },
-    )?;
+        })?;
     while let Some(batch) = stream.next_batch() {
         writer.write_batch(&batch?)?;
         options.check_cancel()?;
@@ -719,6 +865,7 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
             "read_log"
         };
     let mut args = vec![sql_text(&copy.path)];
+    let mut array = None;
     for o in &copy.options {
         match o.name.as_str() {
             "FORMAT" => {
@@ -737,10 +884,22 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
             "DELIMITER" | "SEP" | "DELIM" => {
                 args.push(format!("delim = {}", sql_text(text_option(o)?)))
             }
+            "ARRAY" => array = Some((o, bool_option(o)?)),
             _ => {
-                return Err(unknown_option(o, "FORMAT, HEADER, DELIMITER (SEP)"));
+                return Err(unknown_option(o, "FORMAT, HEADER, DELIMITER (SEP), ARRAY"));
             }
         }
+    }
+    if let Some((o, array)) = array {
+        if reader != "read_json" {
+            return Err(err_at(
+                o.span,
+                o.span,
+                "COPY: ARRAY is an option of FORMAT json",
+            ));
+        }
+        let layout = if array { "array" } else { "newline_delimited" };
+        args.push(format!("format = '{layout}'"));
     }
     if !options.allow_file_read {
         return Err(err_at(
