@@ -348,7 +348,11 @@ impl FileWriter {
     pub fn write_rows(&mut self, batch: &Batch, rows: std::ops::Range<usize>) -> Result<()> {
         #[cfg(feature = "arrow")]
         if let Some(Sink::Parquet(w)) = self.out.as_mut() {
-            let part = super::read_files::rows_of(batch, rows.start, rows.len());
+            let part = if rows.start == 0 && rows.end == batch.num_rows() {
+                batch.clone()
+            } else {
+                batch.take(&(rows.start as u32..rows.end as u32).collect::<Vec<_>>())
+            };
             w.write(part)?;
             self.rows += rows.len() as u64;
             return Ok(());
