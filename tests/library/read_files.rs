@@ -46,24 +46,32 @@ fn combined(i: usize) -> String {
     )
 }
 
+/// Imports each real sample (combined, ELB, ALB) into table `t<i>`; returns the
+/// file names and paths.
+fn import_real_samples(db: &Db) -> Vec<(&'static str, PathBuf)> {
+    let files = [
+        "apache_combined_2015.log",
+        "elb_classic_samples.log",
+        "alb_samples.log",
+    ];
+    let mut out = Vec::new();
+    for (i, file) in files.into_iter().enumerate() {
+        let path = real(file);
+        let mut opts = ImportOptions::new("auto");
+        opts.table = format!("t{i}");
+        import(db, &[Source::Path(path.clone())], &opts, &mut Quiet).unwrap();
+        out.push((file, path));
+    }
+    out
+}
+
 /// Every row of `read_log` over each real sample equals the rows `logdb
 /// import --format auto` stores from it (compared sorted: import orders by time).
 #[test]
 fn read_log_gives_the_rows_import_stores() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
-    for (i, file) in [
-        "apache_combined_2015.log",
-        "elb_classic_samples.log",
-        "alb_samples.log",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let path = real(file);
-        let mut opts = ImportOptions::new("auto");
-        opts.table = format!("t{i}");
-        import(&db, &[Source::Path(path.clone())], &opts, &mut Quiet).unwrap();
+    for (i, (file, path)) in import_real_samples(&db).into_iter().enumerate() {
         let imported = sorted_rows(&db, &format!("SELECT * FROM t{i}"));
         let read = sorted_rows(&db, &format!("SELECT * FROM read_log({})", quoted(&path)));
         assert_eq!(read.len(), imported.len(), "{file}");
@@ -96,18 +104,7 @@ fn read_log_gives_the_rows_import_stores() {
 fn each_column_alone_is_the_column_import_stores() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path().join("db")).unwrap();
-    for (i, file) in [
-        "apache_combined_2015.log",
-        "elb_classic_samples.log",
-        "alb_samples.log",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let path = real(file);
-        let mut opts = ImportOptions::new("auto");
-        opts.table = format!("t{i}");
-        import(&db, &[Source::Path(path.clone())], &opts, &mut Quiet).unwrap();
+    for (i, (file, path)) in import_real_samples(&db).into_iter().enumerate() {
         let columns = db
             .query(&format!("SELECT * FROM t{i} LIMIT 0"))
             .unwrap()
