@@ -16,6 +16,9 @@
 //!   one segment (index candidates, zone maps, decoding, filter, sink);
 //!   `stream.rs` runs `StreamingAggregate`, `topn_agg.rs` `TwoPhaseTopN`, and
 //!   `index_only.rs` `IndexOnlyAggregate`;
+//! - `ParquetAggregate` (`parquet_aggregate.rs`): the same kind of pipeline over
+//!   the row groups of Parquet files (`read_parquet.rs` lists them, skipping
+//!   those the statistics rule out);
 //! - operators over materialized batches: `materialized.rs` (Filter, Project),
 //!   `hash_aggregate.rs`, `join.rs`, `nested_loop.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
 //!   `distinct.rs`, `window/` (Window: window functions);
@@ -41,11 +44,13 @@ pub mod metrics;
 mod nested_loop;
 mod options;
 pub mod output;
+#[cfg(feature = "arrow")]
+mod parquet_aggregate;
 pub mod physical;
 mod pipeline;
 pub mod read_files;
 #[cfg(feature = "arrow")]
-mod read_parquet;
+pub mod read_parquet;
 pub mod result;
 mod result_time;
 mod scan;
@@ -362,6 +367,25 @@ fn run_operator(
             snapshot, info, *group_col, *has_time, group, aggs, opts, stats,
         ),
         (Operator::StreamingAggregate(sp), _) => stream::run(snapshot, sp, opts, stats),
+        #[cfg(feature = "arrow")]
+        (
+            Operator::ParquetAggregate {
+                read,
+                filters,
+                group,
+                aggs,
+            },
+            _,
+        ) => parquet_aggregate::run(
+            &parquet_aggregate::ParquetAggregate {
+                read,
+                filters,
+                group,
+                aggs,
+            },
+            opts,
+            stats,
+        ),
         (Operator::TwoPhaseTopN(two), node) => topn_agg::run(snapshot, node, two, opts, stats),
         (Operator::Filter, LogicalPlan::Filter { predicate, .. }) => {
             match p.children.first() {

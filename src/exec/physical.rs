@@ -12,6 +12,8 @@
 //!   takes over the operators above it (per unit, as a top-N across units, or on
 //!   the collected rows);
 //! - a two-phase top-N aggregation ([`Operator::TwoPhaseTopN`]);
+//! - an aggregate over Parquet files read in place, row groups as morsels on N
+//!   threads ([`Operator::ParquetAggregate`]);
 //! - operators over materialized inputs: filter, projection, hash aggregate, hash
 //!   join, nested-loop join, union, sort, top-N, limit, distinct, values, window.
 //!
@@ -28,7 +30,7 @@ use super::ExecOptions;
 use crate::error::{Error, Result};
 use crate::index::{IndexPredicate, ZonePredicate};
 use crate::plan::optimize::{self, ConjunctUse, TwoPhaseTopN};
-use crate::plan::{AggExpr, Expr, LogicalPlan};
+use crate::plan::{AggExpr, Expr, FileRead, LogicalPlan, TableFunc};
 use crate::storage::Snapshot;
 
 /// One physical operator and its inputs. `node` is the logical node whose output
@@ -69,6 +71,17 @@ pub enum Operator<'a> {
         /// Whether time conjuncts are present: segments they cut through are
         /// scanned.
         has_time: bool,
+        group: &'a [(Expr, String)],
+        aggs: &'a [(AggExpr, String)],
+    },
+    /// An aggregate over Parquet files (`Filter* -> read_parquet` below it):
+    /// row groups as morsels on N threads, decoded, filtered and folded into
+    /// per-thread hash aggregates (dictionary strings kept as codes), merged
+    /// at the end.
+    ParquetAggregate {
+        read: &'a FileRead,
+        /// The filters between the aggregate and the read, outermost first.
+        filters: Vec<&'a Expr>,
         group: &'a [(Expr, String)],
         aggs: &'a [(AggExpr, String)],
     },
@@ -120,6 +133,7 @@ impl PhysicalPlan<'_> {
             Operator::ScanProject { .. } => "ScanProject",
             Operator::ScanAggregate { .. } => "ScanAggregate",
             Operator::IndexOnlyAggregate { .. } => "IndexOnlyAggregate",
+            Operator::ParquetAggregate { .. } => "ParquetAggregate",
             Operator::StreamingAggregate(_) => "StreamingAggregate",
             Operator::TwoPhaseTopN(_) => "TwoPhaseTopN",
             Operator::Filter => "Filter",
@@ -320,6 +334,16 @@ pub fn plan<'a>(
         }
         LogicalPlan::Filter { input, .. } => unary(Operator::Filter, input)?,
         LogicalPlan::Project { input, .. } => unary(Operator::Project, input)?,
+        LogicalPlan::Aggregate { input, group, aggs } if parquet_chain(input).is_some() => {
+            let (read, filters) =
+                parquet_chain(input).ok_or_else(|| Error::Internal("not a Parquet read".into()))?;
+            leaf(Operator::ParquetAggregate {
+                read,
+                filters,
+                group,
+                aggs,
+            })
+        }
         LogicalPlan::Aggregate { input, .. } => PhysicalPlan {
             node: logical,
             op: Operator::HashAggregate,
@@ -482,6 +506,25 @@ fn scan_of(plan: &LogicalPlan) -> &LogicalPlan {
     match plan {
         LogicalPlan::Filter { input, .. } => scan_of(input),
         other => other,
+    }
+}
+
+/// The Parquet read at the bottom of a `Filter* -> read_parquet` chain and the
+/// chain's filter predicates (outermost first); `None` for any other plan, and
+/// always without the `arrow` feature (the read fails as a table function).
+pub(crate) fn parquet_chain(plan: &LogicalPlan) -> Option<(&FileRead, Vec<&Expr>)> {
+    let mut filters = Vec::new();
+    let mut p = plan;
+    while let LogicalPlan::Filter { input, predicate } = p {
+        filters.push(predicate);
+        p = input;
+    }
+    match p {
+        LogicalPlan::TableFunction {
+            func: TableFunc::ReadFile(read),
+            ..
+        } if read.format == "parquet" && cfg!(feature = "arrow") => Some((read, filters)),
+        _ => None,
     }
 }
 

@@ -17,12 +17,70 @@ use std::thread::JoinHandle;
 use crossbeam::channel::{bounded, Receiver, Sender};
 
 use super::read_files::{filename_column, rows_of};
-use super::table_function::{BatchSource, BATCH_ROWS};
+use super::table_function::BatchSource;
 use super::ExecOptions;
 use crate::arrow::ParquetFile;
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
+use crate::index::stats;
 use crate::plan::FileRead;
+
+/// The rows arrow-rs decodes at a time: a segment block's worth, so that a
+/// batch's buffers stay small enough to be reused by the allocator instead of
+/// being mapped and faulted in afresh.
+pub const DECODE_ROWS: usize = 8192;
+
+/// The files of a Parquet read and the row groups to decode.
+pub struct RowGroups {
+    pub files: Vec<ParquetFile>,
+    /// `(file, row group)` in file and row-group order: those the statistics
+    /// did not rule out.
+    pub tasks: Vec<(usize, usize)>,
+    /// The row groups of all files.
+    pub total: usize,
+}
+
+/// Opens every file's footer (each must have the columns the query was bound
+/// with) and lists the row groups whose statistics may hold a row passing
+/// every conjunct of `read.stats_filter`.
+pub fn row_groups(read: &FileRead) -> Result<RowGroups> {
+    let mut files = Vec::with_capacity(read.files.len());
+    let mut tasks = Vec::new();
+    let mut total = 0;
+    let bound = &read.columns;
+    for (i, path) in read.files.iter().enumerate() {
+        let file = ParquetFile::open(path)?;
+        if file.columns() != bound.as_slice() {
+            return Err(Error::InvalidInput(format!(
+                "read_parquet: {} has the columns ({}), unlike the first file's ({})",
+                path.display(),
+                describe(file.columns()),
+                describe(bound),
+            )));
+        }
+        total += file.row_groups();
+        for rg in 0..file.row_groups() {
+            let keep = read.stats_filter.iter().all(|p| {
+                let r = file.column_range(rg, p.column());
+                let b = stats::Bounds {
+                    min: r.min.as_ref(),
+                    max: r.max.as_ref(),
+                    all_null: r.all_null,
+                };
+                stats::may_match(p, &b)
+            });
+            if keep {
+                tasks.push((i, rg));
+            }
+        }
+        files.push(file);
+    }
+    Ok(RowGroups {
+        files,
+        tasks,
+        total,
+    })
+}
 
 /// One row group of one file.
 struct Task {
@@ -52,25 +110,11 @@ impl ParquetSource {
     /// Opens every file's footer (each must have the columns the query was
     /// bound with) and starts the decoding threads.
     pub fn open(read: &FileRead, opts: &ExecOptions) -> Result<ParquetSource> {
-        let mut files = Vec::with_capacity(read.files.len());
-        let mut tasks = Vec::new();
-        let bound = &read.columns;
-        for (i, path) in read.files.iter().enumerate() {
-            let file = ParquetFile::open(path)?;
-            if file.columns() != bound.as_slice() {
-                return Err(Error::InvalidInput(format!(
-                    "read_parquet: {} has the columns ({}), unlike the first file's ({})",
-                    path.display(),
-                    describe(file.columns()),
-                    describe(bound),
-                )));
-            }
-            tasks.extend((0..file.row_groups()).map(|rg| Task {
-                file: i,
-                row_group: rg,
-            }));
-            files.push(file);
-        }
+        let RowGroups { files, tasks, .. } = row_groups(read)?;
+        let tasks: Vec<Task> = tasks
+            .into_iter()
+            .map(|(file, row_group)| Task { file, row_group })
+            .collect();
         let threads = opts.threads.clamp(1, tasks.len().max(1));
         let (started_tx, started_rx) = bounded(threads * 2);
         let next = Arc::new(AtomicUsize::new(0));
@@ -134,9 +178,9 @@ impl ParquetSource {
         }
     }
 
-    /// Rows `offset..offset + n` of `batch`, with the filename column if asked.
-    fn slice(&self, batch: &Batch, offset: usize, n: usize) -> Batch {
-        let mut out = rows_of(batch, offset, n);
+    /// `batch` with the filename and hive columns if asked.
+    fn extend(&self, mut out: Batch) -> Batch {
+        let n = out.num_rows();
         let file = self.tasks[self.next_task - 1].file;
         if self.filename {
             out.columns.push(filename_column(&self.names[file], n));
@@ -189,7 +233,7 @@ fn decode(
         if started.send((k, rx)).is_err() {
             return;
         }
-        match files[file].read_row_group(rg, BATCH_ROWS, projection.as_deref()) {
+        match files[file].read_row_group(rg, DECODE_ROWS, projection.as_deref()) {
             Ok(reader) => {
                 for batch in reader {
                     let failed = batch.is_err();
@@ -210,7 +254,11 @@ impl BatchSource for ParquetSource {
         loop {
             if let Some((batch, offset)) = self.pending.take() {
                 let n = (batch.num_rows() - offset).min(max_rows);
-                let out = self.slice(&batch, offset, n);
+                if offset == 0 && n == batch.num_rows() {
+                    // All of it: handed over without a copy.
+                    return Ok(Some(self.extend(batch)));
+                }
+                let out = self.extend(rows_of(&batch, offset, n));
                 if offset + n < batch.num_rows() {
                     self.pending = Some((batch, offset + n));
                 }

@@ -441,6 +441,39 @@ fn render_physical(
             );
             render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
         }
+        Operator::ParquetAggregate {
+            read,
+            filters,
+            group,
+            aggs,
+        } => {
+            let _ = writeln!(
+                out,
+                "{pad}{name}: {}{measured}",
+                group_aggs_text(group, aggs)
+            );
+            let mut chain = p.node.inputs();
+            while let Some(LogicalPlan::Filter { input, .. }) = chain.first().copied() {
+                covered.push(chain[0]);
+                chain = vec![input.as_ref()];
+            }
+            let d = format!("{pad}  ");
+            let func = crate::plan::TableFunc::ReadFile(Box::new((*read).clone()));
+            let _ = writeln!(out, "{d}{} rows={}", func.describe(), func.rows());
+            for f in filters {
+                let _ = writeln!(out, "{d}  filter: {f}");
+            }
+            let _ = writeln!(out, "{d}  {}", row_group_text(read)?);
+            if let Some(s) = stats {
+                let g = |c: &std::sync::atomic::AtomicU64| ExecStats::get(c);
+                let _ = writeln!(
+                    out,
+                    "{d}  rows: {} decoded, {} passed filter",
+                    g(&s.rows_scanned),
+                    g(&s.rows_passed)
+                );
+            }
+        }
         Operator::StreamingAggregate(sp) => {
             // The operators it runs above the aggregate, each with where it runs.
             for (node, place) in sp.above() {
@@ -574,6 +607,11 @@ fn render_physical(
                     func.rows(),
                     streamed_text(*streamed)
                 );
+                if let crate::plan::TableFunc::ReadFile(read) = func {
+                    if read.format == "parquet" {
+                        let _ = writeln!(out, "{pad}  {}", row_group_text(read)?);
+                    }
+                }
             }
         }
     }
@@ -762,6 +800,37 @@ fn render_scan(
         let _ = writeln!(out, "{d}bytes_read: {}", g(&s.bytes_read));
     }
     Ok(())
+}
+
+/// The row groups a Parquet read decodes: all of them, or those its
+/// statistics filter keeps (the same list the read uses).
+fn row_group_text(read: &crate::plan::FileRead) -> Result<String> {
+    #[cfg(feature = "arrow")]
+    {
+        let groups = exec::read_parquet::row_groups(read)?;
+        if read.stats_filter.is_empty() {
+            return Ok(format!("row groups: {}", groups.total));
+        }
+        let conjuncts: Vec<String> = read
+            .stats_filter
+            .iter()
+            .map(|p| {
+                let name = read.columns.get(p.column()).map_or("?", |c| c.0.as_str());
+                p.display(name)
+            })
+            .collect();
+        Ok(format!(
+            "row groups: {} of {} after statistics [{}]",
+            groups.tasks.len(),
+            groups.total,
+            conjuncts.join(", ")
+        ))
+    }
+    #[cfg(not(feature = "arrow"))]
+    {
+        let _ = read;
+        Ok("row groups: unknown (built without the `arrow` feature)".into())
+    }
 }
 
 /// What EXPLAIN adds to an operator whose output streams into its parent.

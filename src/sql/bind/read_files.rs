@@ -425,6 +425,7 @@ impl Binder<'_> {
             reject_file,
             rows: None,
             projection: None,
+            stats_filter: Vec::new(),
             hive: Vec::new(),
             hive_values: Vec::new(),
         })))
@@ -591,6 +592,7 @@ impl Binder<'_> {
             reject_file: None,
             rows: Some(rows),
             projection: None,
+            stats_filter: Vec::new(),
             hive,
             hive_values,
         })))
