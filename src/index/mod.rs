@@ -115,22 +115,4 @@ impl StatsPredicate {
             StatsPredicate::Cmp { column, .. } | StatsPredicate::In { column, .. } => *column,
         }
     }
-
-    /// The predicate as SQL-like text, with the column named by `name`.
-    pub fn display(&self, name: &str) -> String {
-        let lit = |v: &Value| match v {
-            Value::Str(s) => format!("'{}'", s.replace('\'', "''")),
-            Value::Int(i) => i.to_string(),
-            other => format!("{other:?}"),
-        };
-        match self {
-            StatsPredicate::Cmp { cmp, value, .. } => {
-                format!("{name} {} {}", cmp.symbol(), lit(value))
-            }
-            StatsPredicate::In { values, .. } => {
-                let v: Vec<String> = values.iter().map(lit).collect();
-                format!("{name} IN ({})", v.join(", "))
-            }
-        }
-    }
 }

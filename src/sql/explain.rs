@@ -10,6 +10,7 @@ use crate::column::{Column, ColumnData, Value};
 use crate::error::Result;
 use crate::exec::physical::{self, Operator, PhysicalPlan};
 use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
+use crate::index::StatsPredicate;
 use crate::plan::{
     AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, Subquery, SubqueryKind, ZonePredicate,
 };
@@ -135,7 +136,7 @@ fn agg_text(a: &AggExpr) -> String {
 
 fn literal(v: &Value, t: DataType) -> String {
     match v {
-        Value::Str(s) => format!("'{s}'"),
+        Value::Str(s) => format!("'{}'", s.replace('\'', "''")),
         Value::Int(_) if matches!(t, DataType::Timestamp | DataType::Date) => {
             format!("'{}'", crate::value::format_value(v, t))
         }
@@ -815,8 +816,19 @@ fn row_group_text(read: &crate::plan::FileRead) -> Result<String> {
             .stats_filter
             .iter()
             .map(|p| {
-                let name = read.columns.get(p.column()).map_or("?", |c| c.0.as_str());
-                p.display(name)
+                let (name, t) = read
+                    .columns
+                    .get(p.column())
+                    .map_or(("?", DataType::Varchar), |(n, t)| (n.as_str(), *t));
+                match p {
+                    StatsPredicate::Cmp { cmp, value, .. } => {
+                        format!("{name} {} {}", cmp.symbol(), literal(value, t))
+                    }
+                    StatsPredicate::In { values, .. } => {
+                        let v: Vec<String> = values.iter().map(|v| literal(v, t)).collect();
+                        format!("{name} IN ({})", v.join(", "))
+                    }
+                }
             })
             .collect();
         Ok(format!(
