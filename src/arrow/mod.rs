@@ -14,7 +14,7 @@ pub mod parquet_write;
 
 pub use convert::{arrow_schema, from_array, to_array, to_record_batch};
 pub use dictionary::ReadColumn;
-pub use parquet_read::{ColumnRange, ParquetFile, RecordBatches, RowGroupReader};
+pub use parquet_read::{ColumnRange, ParquetFile, RecordBatches, RowGroupReader, RowTest};
 pub use parquet_write::{ParquetCompression, ParquetOptions, ParquetWriter};
 
 /// Re-exported so that users of the Rust API need no arrow crates of their own

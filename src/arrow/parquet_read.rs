@@ -19,15 +19,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder,
+    ArrowPredicate, ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions,
+    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::basic::{ColumnOrder, Encoding, SortOrder};
 use parquet::file::statistics::Statistics;
 
-use arrow_array::RecordBatch;
-use arrow_schema::{DataType as ArrowType, Schema, TimeUnit};
+use arrow_array::{BooleanArray, RecordBatch};
+use arrow_schema::{ArrowError, DataType as ArrowType, Schema, TimeUnit};
 
 use super::dictionary::{DictionaryCache, ReadColumn};
 use crate::column::{Batch, Value};
@@ -109,41 +109,104 @@ impl ParquetFile {
         self.metadata.metadata().num_row_groups()
     }
 
+    /// Rows of row group `rg`, by the footer.
+    pub fn row_group_rows(&self, rg: usize) -> u64 {
+        let groups = self.metadata.metadata().row_groups();
+        groups.get(rg).map_or(0, |g| g.num_rows().max(0) as u64)
+    }
+
     /// The rows of row group `rg` as logdb batches of at most `batch_rows`, of
-    /// the columns at `projection` (positions in [`ParquetFile::columns`]; `None`:
-    /// all). The other columns are not decoded.
+    /// the columns at `projection` (positions in [`ParquetFile::columns`],
+    /// ascending; `None`: all). The other columns are not decoded.
     pub fn read_row_group(
         &self,
         rg: usize,
         batch_rows: usize,
         projection: Option<&[usize]>,
     ) -> Result<RowGroupReader> {
+        self.read_row_group_where(rg, batch_rows, projection, Vec::new())
+    }
+
+    /// [`ParquetFile::read_row_group`] of the rows passing every test of
+    /// `tests`, run in order before the projected columns are decoded: each
+    /// test's columns are decoded only for the rows the tests before it kept,
+    /// and the projected columns only for the rows all of them kept (pages
+    /// without such rows are not even decompressed). Runs the tests at once
+    /// (arrow-rs evaluates them as the reader is built); an error a test
+    /// returns is returned as it is.
+    pub fn read_row_group_where(
+        &self,
+        rg: usize,
+        batch_rows: usize,
+        projection: Option<&[usize]>,
+        tests: Vec<RowTest>,
+    ) -> Result<RowGroupReader> {
         let all: Vec<usize> = (0..self.columns.len()).collect();
         let projection = projection.unwrap_or(&all);
-        if let Some(&bad) = projection.iter().find(|&&i| i >= self.columns.len()) {
-            return Err(Error::Internal(format!(
-                "column {bad} of {} read from {}",
-                self.columns.len(),
-                self.path.display()
-            )));
+        let listed = std::iter::once(projection).chain(tests.iter().map(|t| t.columns.as_slice()));
+        for cols in listed {
+            if cols.windows(2).any(|w| w[0] >= w[1])
+                || cols.iter().any(|&i| i >= self.columns.len())
+            {
+                return Err(Error::Internal(format!(
+                    "columns {cols:?} of {} read from {}",
+                    self.columns.len(),
+                    self.path.display()
+                )));
+            }
         }
-        let metadata = self.with_dictionaries(rg, projection)?;
+        let mut wanted: Vec<usize> = projection.to_vec();
+        for t in &tests {
+            wanted.extend(&t.columns);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let metadata = self.with_dictionaries(rg, &wanted)?;
+        let failed: Arc<std::sync::Mutex<Option<Error>>> = Arc::default();
+        let schema = self.metadata.metadata().file_metadata().schema_descr_ptr();
+        let predicates: Vec<Box<dyn ArrowPredicate>> = tests
+            .into_iter()
+            .map(|t| {
+                let mask = ProjectionMask::roots(&schema, t.columns.iter().copied());
+                let mut batch = BatchConverter::new(self, rg, &t.columns);
+                let (mut test, failed) = (t.test, failed.clone());
+                Box::new(ArrowPredicateFn::new(mask, move |rb: RecordBatch| {
+                    let outcome = batch.convert(&rb).and_then(&mut test);
+                    match outcome {
+                        Ok(keep) if keep.len() == rb.num_rows() => Ok(BooleanArray::from(keep)),
+                        Ok(keep) => Err(ArrowError::ComputeError(format!(
+                            "a row test answered {} rows of {}",
+                            keep.len(),
+                            rb.num_rows()
+                        ))),
+                        Err(e) => {
+                            let text = e.to_string();
+                            let mut slot = failed.lock().unwrap_or_else(|p| p.into_inner());
+                            slot.get_or_insert(e);
+                            Err(ArrowError::ComputeError(text))
+                        }
+                    }
+                })) as Box<dyn ArrowPredicate>
+            })
+            .collect();
+        let inner =
+            self.record_batches_projected(metadata, rg, batch_rows, Some(projection), predicates);
+        let inner = match inner {
+            Ok(inner) => inner,
+            Err(e) => {
+                let mut slot = failed.lock().unwrap_or_else(|p| p.into_inner());
+                return Err(slot.take().unwrap_or(e));
+            }
+        };
         Ok(RowGroupReader {
-            inner: self.record_batches_projected(metadata, rg, batch_rows, Some(projection))?,
-            columns: projection
-                .iter()
-                .map(|&i| self.columns[i].clone())
-                .collect(),
-            dictionaries: projection
-                .iter()
-                .map(|_| DictionaryCache::default())
-                .collect(),
+            inner,
+            batch: BatchConverter::new(self, rg, projection),
         })
     }
 
     /// The rows of row group `rg` as Arrow record batches (in the file's types).
     pub fn record_batches(&self, rg: usize) -> Result<RecordBatches> {
-        self.record_batches_projected(self.metadata.clone(), rg, 64 * 1024, None)
+        self.record_batches_projected(self.metadata.clone(), rg, 64 * 1024, None, Vec::new())
     }
 
     /// Whether column `c`'s chunk in row group `rg` has a dictionary and only
@@ -242,12 +305,16 @@ impl ParquetFile {
         rg: usize,
         batch_rows: usize,
         projection: Option<&[usize]>,
+        predicates: Vec<Box<dyn ArrowPredicate>>,
     ) -> Result<RecordBatches> {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let reader = catch_unwind(AssertUnwindSafe(|| {
-            let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+            let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
                 .with_row_groups(vec![rg])
                 .with_batch_size(batch_rows.max(1));
+            if !predicates.is_empty() {
+                builder = builder.with_row_filter(RowFilter::new(predicates));
+            }
             match projection {
                 // logdb reads only flat files: a top-level field is one leaf.
                 Some(p) => {
@@ -267,6 +334,68 @@ impl ParquetFile {
             rg,
             reader: Some(reader),
         })
+    }
+}
+
+/// A test of rows run while a row group is read (see
+/// [`ParquetFile::read_row_group_where`]): the columns it reads (positions in
+/// [`ParquetFile::columns`], ascending), and which rows of a batch of them pass.
+pub struct RowTest {
+    pub columns: Vec<usize>,
+    #[allow(clippy::type_complexity)]
+    pub test: Box<dyn FnMut(Vec<ReadColumn>) -> Result<Vec<bool>> + Send>,
+}
+
+/// Arrow record batches of some columns of a row group as logdb columns, each
+/// column chunk's dictionary converted once.
+struct BatchConverter {
+    path: PathBuf,
+    rg: usize,
+    columns: Vec<(String, DataType)>,
+    dictionaries: Vec<DictionaryCache>,
+}
+
+impl BatchConverter {
+    fn new(file: &ParquetFile, rg: usize, columns: &[usize]) -> BatchConverter {
+        BatchConverter {
+            path: file.path.clone(),
+            rg,
+            columns: columns.iter().map(|&i| file.columns[i].clone()).collect(),
+            dictionaries: columns.iter().map(|_| DictionaryCache::default()).collect(),
+        }
+    }
+
+    fn convert(&mut self, rb: &RecordBatch) -> Result<Vec<ReadColumn>> {
+        let (path, rg) = (&self.path, self.rg);
+        if rb.num_columns() != self.columns.len() {
+            return Err(Error::Internal(format!(
+                "{}: row group {rg} decoded {} columns, not {}",
+                path.display(),
+                rb.num_columns(),
+                self.columns.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(rb.num_columns());
+        for ((a, (name, ty)), dict) in rb
+            .columns()
+            .iter()
+            .zip(&self.columns)
+            .zip(&mut self.dictionaries)
+        {
+            let col = match a.data_type() {
+                ArrowType::Dictionary(..) if matches!(ty, DataType::Varchar | DataType::Ip) => {
+                    dict.convert(a.as_ref(), *ty)
+                }
+                _ => super::convert::from_array(a.as_ref(), *ty).map(ReadColumn::Plain),
+            };
+            out.push(col.map_err(|e| {
+                Error::InvalidInput(format!(
+                    "{}: row group {rg}, column '{name}': {e}",
+                    path.display()
+                ))
+            })?);
+        }
+        Ok(out)
     }
 }
 
@@ -369,47 +498,13 @@ impl Iterator for RecordBatches {
 /// The batches of one row group, as logdb batches of the columns read.
 pub struct RowGroupReader {
     inner: RecordBatches,
-    columns: Vec<(String, DataType)>,
-    /// Per column read, the converted dictionary of its chunk.
-    dictionaries: Vec<DictionaryCache>,
+    batch: BatchConverter,
 }
 
 impl RowGroupReader {
     /// The next batch with dictionary-encoded strings kept as dictionaries.
     pub fn next_columns(&mut self) -> Option<Result<Vec<ReadColumn>>> {
-        let rb = match self.inner.next()? {
-            Ok(rb) => rb,
-            Err(e) => return Some(Err(e)),
-        };
-        let path = &self.inner.file.path;
-        let rg = self.inner.rg;
-        let mut out = Vec::with_capacity(rb.num_columns());
-        for (c, a) in rb.columns().iter().enumerate() {
-            let (Some((name, ty)), Some(dict)) =
-                (self.columns.get(c), self.dictionaries.get_mut(c))
-            else {
-                return Some(Err(Error::Internal(format!(
-                    "{}: row group {rg} has more columns than were asked for",
-                    path.display()
-                ))));
-            };
-            let col = match a.data_type() {
-                ArrowType::Dictionary(..) if matches!(ty, DataType::Varchar | DataType::Ip) => {
-                    dict.convert(a.as_ref(), *ty)
-                }
-                _ => super::convert::from_array(a.as_ref(), *ty).map(ReadColumn::Plain),
-            };
-            match col {
-                Ok(col) => out.push(col),
-                Err(e) => {
-                    return Some(Err(Error::InvalidInput(format!(
-                        "{}: row group {rg}, column '{name}': {e}",
-                        path.display()
-                    ))))
-                }
-            }
-        }
-        Some(Ok(out))
+        Some(self.inner.next()?.and_then(|rb| self.batch.convert(&rb)))
     }
 }
 

@@ -237,11 +237,17 @@ impl StrInterner {
     }
 
     /// Makes room for `n` more strings (the table stays at most half full).
+    #[inline]
     pub fn reserve(&mut self, n: usize) {
         let need = (self.strings.len() + n).saturating_mul(2).max(16);
-        if need <= self.slots.len() {
-            return;
+        if need > self.slots.len() {
+            self.grow(need);
         }
+    }
+
+    /// Rebuilds the table with room for `need / 2` strings.
+    #[cold]
+    fn grow(&mut self, need: usize) {
         let cap = need.next_power_of_two();
         self.slots.clear();
         self.slots.resize(cap, FREE_SLOT);
@@ -1542,6 +1548,56 @@ mod tests {
             ],
         );
         assert_eq!(l.words(), 1);
+    }
+
+    #[test]
+    fn the_interner_gives_each_string_one_id_through_growth_and_blocks() {
+        let mut strs = StrInterner::default();
+        let mut block = StringVec::new();
+        for i in 0..5000 {
+            block.push(&format!("s{}", i % 1700));
+        }
+        let nulls = Bitmap::from_words(vec![u64::MAX - 1; 5000usize.div_ceil(64)], 5000);
+        let mut ids = Vec::new();
+        strs.intern_all(&block, 5000, Some(&nulls), &mut ids);
+        assert_eq!(ids.len(), 5000);
+        for (r, &id) in ids.iter().enumerate() {
+            if r % 64 == 0 {
+                assert_eq!(id, MISSING, "row {r} is NULL");
+            } else {
+                assert_eq!(strs.get(id), format!("s{}", r % 1700));
+                assert_eq!(strs.intern(&format!("s{}", r % 1700)), id);
+            }
+        }
+        assert_eq!(strs.len(), 1700);
+        assert_eq!(strs.intern(""), 1700);
+        assert_eq!(strs.intern("s0"), ids[1700]);
+        strs.clear();
+        assert_eq!(strs.len(), 0);
+        assert_eq!(strs.intern("b"), 0);
+        assert_eq!(strs.intern("a"), 1);
+        assert_eq!(strs.intern("b"), 0);
+    }
+
+    #[test]
+    fn one_string_key_finds_its_groups_through_the_direct_map() {
+        let mut m = GroupMap::new(KeyLayout::new(&[DataType::Varchar], &[]));
+        assert!(m.direct.is_some());
+        let mut s = StringVec::new();
+        for v in ["x", "y", "x", "", "z", "y"] {
+            s.push(v);
+        }
+        let mut valid = Bitmap::new(6, true);
+        valid.set(3, false);
+        let keys = Vector::new(VData::Str(s), Some(valid));
+        let mut gids = Vec::new();
+        m.groups(&[&keys], 6, &mut gids).unwrap();
+        assert_eq!(gids, [0, 1, 0, 2, 3, 1]);
+        let mut out = Vec::new();
+        m.key_values(2, &mut out);
+        assert_eq!(out, [Value::Null]);
+        m.key_values(3, &mut out);
+        assert_eq!(out, [Value::Str("z".into())]);
     }
 
     #[test]

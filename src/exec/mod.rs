@@ -46,11 +46,13 @@ mod options;
 pub mod output;
 #[cfg(feature = "arrow")]
 mod parquet_aggregate;
+#[cfg(feature = "arrow")]
+pub mod parquet_rows;
 pub mod physical;
 mod pipeline;
 pub mod read_files;
 #[cfg(feature = "arrow")]
-pub mod read_parquet;
+mod read_parquet;
 pub mod result;
 mod result_time;
 mod scan;
@@ -216,8 +218,8 @@ fn run_streamed(
         (Operator::HashJoin { .. } | Operator::NestedLoopJoin { .. }, _) => {
             run_join(snapshot, p, opts, stats, None, &mut counted)?
         }
-        (Operator::TableFunction { .. }, LogicalPlan::TableFunction { func, .. }) => {
-            table_function::run(func, opts, None, &mut counted)?
+        (Operator::TableFunction { func, filters, .. }, _) => {
+            table_function::run(func, filters, opts, None, &mut counted)?
         }
         (Operator::ScanProject { info, exprs, .. }, _) => {
             // The scan's worker threads hand over each segment's rows in turn.
@@ -394,8 +396,12 @@ fn run_operator(
                 // reading.
                 Some(
                     child @ PhysicalPlan {
-                        op: Operator::TableFunction { .. },
-                        node: LogicalPlan::TableFunction { func, .. },
+                        op:
+                            Operator::TableFunction {
+                                func,
+                                filters: inner,
+                                ..
+                            },
                         ..
                     },
                 ) => {
@@ -404,7 +410,7 @@ fn run_operator(
                     let mut out = Vec::new();
                     let mut mem = pool.reservation("filter output");
                     let (mut read, mut left) = (0u64, row_budget.unwrap_or(usize::MAX));
-                    table_function::run_until(func, opts, &mut |b| {
+                    table_function::run_until(func, inner, opts, &mut |b| {
                         read += b.num_rows() as u64;
                         for f in materialized::filter(vec![b], predicate)? {
                             left = left.saturating_sub(f.num_rows());
@@ -463,11 +469,11 @@ fn run_operator(
             copy.resize(batches.iter().map(Batch::heap_bytes).sum())?;
             Ok(batches.clone())
         }
-        (Operator::TableFunction { .. }, LogicalPlan::TableFunction { func, .. }) => {
+        (Operator::TableFunction { func, filters, .. }, _) => {
             // Materialized (no folding operator above): every batch is counted.
             let mut out = Vec::new();
             let mut mem = pool.reservation("table function output");
-            table_function::run(func, opts, row_budget, &mut |b| {
+            table_function::run(func, filters, opts, row_budget, &mut |b| {
                 mem.grow(b.heap_bytes())?;
                 out.push(b);
                 Ok(())

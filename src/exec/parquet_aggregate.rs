@@ -5,6 +5,8 @@
 //! folds it into its own hash aggregate; the per-thread tables are merged at the
 //! end.
 //!
+//! The filter runs inside the reader (`parquet_rows.rs`): the columns the keys
+//! and aggregates read are decoded only for the rows passing it.
 //! Dictionary-encoded string chunks stay dictionaries (`VData::Dict`): group
 //! keys, comparisons, IN lists and LIKE work on codes, once per dictionary
 //! entry. A row group's integer statistics give the dense path of the group
@@ -17,11 +19,10 @@ use std::sync::{Arc, Mutex};
 use super::agg::AggState;
 use super::group::{KeyLayout, SegmentDomains};
 use super::hash_aggregate::update_aggregate;
-use super::materialized::into_vector;
+use super::parquet_rows::{constants, row_groups, RowFilterPlan, RowGroups};
 use super::pipeline::{run_workers, FirstError};
-use super::read_parquet::{row_groups, RowGroups, DECODE_ROWS};
 use super::scan::filter_block;
-use super::vector::{VData, Vector};
+use super::vector::VData;
 use super::{ExecOptions, ExecStats};
 use crate::arrow::{ParquetFile, ReadColumn};
 use crate::column::{Batch, StringVec, Value};
@@ -48,6 +49,27 @@ pub(super) fn run(
         return Err(super::table_function::file_read_refused(p.read.function));
     }
     let RowGroups { files, tasks, .. } = row_groups(p.read)?;
+    // The reader decodes the columns the keys and aggregates read, for the rows
+    // passing the filter.
+    let mut used = Vec::new();
+    let mut mark = |e: &Expr| {
+        e.for_each_column(&mut |i| {
+            if used.len() <= i {
+                used.resize(i + 1, false);
+            }
+            used[i] = true;
+        })
+    };
+    for (e, _) in p.group {
+        mark(e);
+    }
+    for (a, _) in p.aggs {
+        [&a.arg, &a.arg2, &a.filter]
+            .into_iter()
+            .flatten()
+            .for_each(&mut mark);
+    }
+    let filter = RowFilterPlan::new(p.read, p.filters, |i| used.get(i).copied().unwrap_or(false));
     let agg_exprs: Vec<AggExpr> = p.aggs.iter().map(|(a, _)| a.clone()).collect();
     let key_types: Vec<DataType> = p.group.iter().map(|(e, _)| e.data_type()).collect();
     let layout = KeyLayout::new(&key_types, &[]);
@@ -82,7 +104,7 @@ pub(super) fn run(
                     return Ok(());
                 };
                 tick();
-                row_group(p, &files[f], f, rg, &mut st, &mut sel, opts, stats)?;
+                row_group(p, &filter, &files[f], f, rg, &mut st, &mut sel, opts, stats)?;
                 if let Some(progress) = &opts.progress {
                     progress.segments_done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -104,10 +126,12 @@ pub(super) fn run(
     Ok(vec![Batch { columns }])
 }
 
-/// Decodes row group `rg` of `file` (the `f`th) and folds its rows into `st`.
+/// Decodes row group `rg` of `file` (the `f`th) and folds the rows passing the
+/// filter into `st`.
 #[allow(clippy::too_many_arguments)]
 fn row_group(
     p: &ParquetAggregate<'_>,
+    filter: &RowFilterPlan,
     file: &ParquetFile,
     f: usize,
     rg: usize,
@@ -116,18 +140,11 @@ fn row_group(
     opts: &ExecOptions,
     stats: &ExecStats,
 ) -> Result<()> {
-    let read = p.read;
     let domains = key_domains(p, file, rg);
-    // The constant columns after the file's: filename, then the hive columns.
-    let mut constants = Vec::new();
-    if read.filename {
-        let name = read.files[f].display().to_string();
-        constants.push(Vector::constant(Value::Str(name.into())));
-    }
-    if let Some(values) = read.hive_values.get(f) {
-        constants.extend(values.iter().map(|v| Vector::constant(v.clone())));
-    }
-    let mut reader = file.read_row_group(rg, DECODE_ROWS, read.projection.as_deref())?;
+    let constants = constants(p.read, f);
+    ExecStats::add(&stats.rows_scanned, file.row_group_rows(rg));
+    let mut reader = filter.open(p.read, file, f, rg)?;
+    let after: Vec<&Expr> = filter.after().iter().collect();
     // The dictionaries of the batch before: the dense group path codes keys by
     // dictionary position, so it starts over whenever a dictionary changes.
     let mut dicts: Option<Vec<*const StringVec>> = None;
@@ -141,8 +158,7 @@ fn row_group(
                 file.path().display()
             )));
         }
-        let mut vecs: Vec<Vector> = cols.into_iter().map(vector_of).collect();
-        vecs.extend(constants.iter().cloned());
+        let vecs = filter.vectors(cols, &constants)?;
         let now: Vec<*const StringVec> = vecs
             .iter()
             .map(|v| match &v.data {
@@ -154,30 +170,17 @@ fn row_group(
             st.begin_segment(domains.clone());
             dicts = Some(now);
         }
-        ExecStats::add(&stats.rows_scanned, len as u64);
         if let Some(progress) = &opts.progress {
             progress
                 .rows_scanned
                 .fetch_add(len as u64, Ordering::Relaxed);
         }
-        let Some((vecs, len)) = filter_block(&vecs, len, None, p.filters, sel, stats)? else {
+        let Some((vecs, len)) = filter_block(&vecs, len, None, &after, sel, stats)? else {
             continue;
         };
         update_aggregate(st, p.group, None, p.aggs, &vecs, len)?;
     }
     Ok(())
-}
-
-/// A batch's column as a vector (dictionaries kept).
-fn vector_of(c: ReadColumn) -> Vector {
-    match c {
-        ReadColumn::Plain(c) => into_vector(c),
-        ReadColumn::Dict {
-            codes,
-            dict,
-            validity,
-        } => Vector::new(VData::Dict { codes, dict }, validity),
-    }
 }
 
 /// Per group key, the range of its values in row group `rg` when the key is an

@@ -109,9 +109,13 @@ pub enum Operator<'a> {
     Values,
     /// A table function (`range(n)`) producing its rows batch by batch;
     /// `streamed`: they go into the HashAggregate or TopN above it (through any
-    /// Filter and Project) instead of being materialized.
+    /// Filter and Project) instead of being materialized. A Parquet read takes
+    /// the filters over it (outermost first) into its reader; the node is then
+    /// the outermost filter's.
     TableFunction {
         streamed: bool,
+        func: &'a TableFunc,
+        filters: Vec<&'a Expr>,
     },
     OneRow,
     /// A full sort.
@@ -202,11 +206,27 @@ fn folded_input<'a>(
         LogicalPlan::Join {
             left, right, on, ..
         } => join(snapshot, input, left, right, on.is_empty(), true, opts)?,
-        LogicalPlan::TableFunction { .. } => PhysicalPlan {
+        LogicalPlan::TableFunction { func, .. } => PhysicalPlan {
             node: input,
-            op: Operator::TableFunction { streamed: true },
+            op: Operator::TableFunction {
+                streamed: true,
+                func,
+                filters: Vec::new(),
+            },
             children: Vec::new(),
         },
+        LogicalPlan::Filter { .. } if parquet_chain(input).is_some() => {
+            let (func, filters) = parquet_read_with_filters(input)?;
+            PhysicalPlan {
+                node: input,
+                op: Operator::TableFunction {
+                    streamed: true,
+                    func,
+                    filters,
+                },
+                children: Vec::new(),
+            }
+        }
         LogicalPlan::Project { input: inner, .. } => PhysicalPlan {
             node: input,
             op: Operator::Project,
@@ -228,7 +248,7 @@ pub fn streams_into_parent(p: &PhysicalPlan<'_>) -> bool {
         Operator::HashJoin { streamed }
         | Operator::NestedLoopJoin { streamed }
         | Operator::ScanProject { streamed, .. }
-        | Operator::TableFunction { streamed } => streamed,
+        | Operator::TableFunction { streamed, .. } => streamed,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_into_parent),
         _ => false,
     }
@@ -332,6 +352,14 @@ pub fn plan<'a>(
         LogicalPlan::Scan { .. } => {
             return Err(Error::Internal("a scan outside a scan chain".into()))
         }
+        LogicalPlan::Filter { .. } if parquet_chain(logical).is_some() => {
+            let (func, filters) = parquet_read_with_filters(logical)?;
+            leaf(Operator::TableFunction {
+                streamed: false,
+                func,
+                filters,
+            })
+        }
         LogicalPlan::Filter { input, .. } => unary(Operator::Filter, input)?,
         LogicalPlan::Project { input, .. } => unary(Operator::Project, input)?,
         LogicalPlan::Aggregate { input, group, aggs } if parquet_chain(input).is_some() => {
@@ -361,7 +389,11 @@ pub fn plan<'a>(
                 .collect::<Result<_>>()?,
         },
         LogicalPlan::Values { .. } => leaf(Operator::Values),
-        LogicalPlan::TableFunction { .. } => leaf(Operator::TableFunction { streamed: false }),
+        LogicalPlan::TableFunction { func, .. } => leaf(Operator::TableFunction {
+            streamed: false,
+            func,
+            filters: Vec::new(),
+        }),
         LogicalPlan::OneRow => leaf(Operator::OneRow),
         LogicalPlan::Sort {
             input, fetch: None, ..
@@ -525,6 +557,20 @@ pub(crate) fn parquet_chain(plan: &LogicalPlan) -> Option<(&FileRead, Vec<&Expr>
             ..
         } if read.format == "parquet" && cfg!(feature = "arrow") => Some((read, filters)),
         _ => None,
+    }
+}
+
+/// The table function and filters of a `Filter+ -> read_parquet` chain.
+fn parquet_read_with_filters(plan: &LogicalPlan) -> Result<(&TableFunc, Vec<&Expr>)> {
+    let mut filters = Vec::new();
+    let mut p = plan;
+    while let LogicalPlan::Filter { input, predicate } = p {
+        filters.push(predicate);
+        p = input;
+    }
+    match p {
+        LogicalPlan::TableFunction { func, .. } => Ok((func, filters)),
+        _ => Err(Error::Internal("not a table function under filters".into())),
     }
 }
 

@@ -599,19 +599,30 @@ fn render_physical(
                 let _ = writeln!(out, "{pad}{name}: rows={rows}{measured}");
             }
         }
-        Operator::TableFunction { streamed } => {
-            if let LogicalPlan::TableFunction { func, .. } = p.node {
-                let _ = writeln!(
-                    out,
-                    "{pad}{name}: {} rows={}{}{measured}",
-                    func.describe(),
-                    func.rows(),
-                    streamed_text(*streamed)
-                );
-                if let crate::plan::TableFunc::ReadFile(read) = func {
-                    if read.format == "parquet" {
-                        let _ = writeln!(out, "{pad}  {}", row_group_text(read)?);
-                    }
+        Operator::TableFunction {
+            streamed,
+            func,
+            filters,
+        } => {
+            let _ = writeln!(
+                out,
+                "{pad}{name}: {} rows={}{}{measured}",
+                func.describe(),
+                func.rows(),
+                streamed_text(*streamed)
+            );
+            // The filters it took into its reader.
+            let mut node = p.node;
+            while let LogicalPlan::Filter { input, .. } = node {
+                covered.push(node);
+                node = input;
+            }
+            for f in filters {
+                let _ = writeln!(out, "{pad}  filter: {f}");
+            }
+            if let crate::plan::TableFunc::ReadFile(read) = func {
+                if read.format == "parquet" {
+                    let _ = writeln!(out, "{pad}  {}", row_group_text(read)?);
                 }
             }
         }
@@ -808,7 +819,7 @@ fn render_scan(
 fn row_group_text(read: &crate::plan::FileRead) -> Result<String> {
     #[cfg(feature = "arrow")]
     {
-        let groups = exec::read_parquet::row_groups(read)?;
+        let groups = exec::parquet_rows::row_groups(read)?;
         if read.stats_filter.is_empty() {
             return Ok(format!("row groups: {}", groups.total));
         }

@@ -646,7 +646,10 @@ fn row_groups_their_statistics_rule_out_are_skipped_with_the_same_answers() {
                     line.contains(&format!("row groups: {k} of 10 after statistics [")),
                     "{cond}: {line}"
                 ),
-                None => assert!(line.trim_end().ends_with("row groups: 10"), "{cond}: {line}"),
+                None => assert!(
+                    line.trim_end().ends_with("row groups: 10"),
+                    "{cond}: {line}"
+                ),
             }
         }
     }
@@ -659,9 +662,7 @@ fn row_groups_their_statistics_rule_out_are_skipped_with_the_same_answers() {
         ),
     );
     assert!(
-        explain.contains(
-            "[ts >= '2024-01-01 02:30:00', s IN ('a''b', 'c'), d = '2024-01-05']"
-        ),
+        explain.contains("[ts >= '2024-01-01 02:30:00', s IN ('a''b', 'c'), d = '2024-01-05']"),
         "{explain}"
     );
 }
@@ -726,8 +727,15 @@ fn aggregates_over_parquet_run_on_dictionaries_and_match_the_table() {
                 .rows()
         };
         for q in queries {
-            let (got, want) = (run(&q.replace("{src}", &file)), run(&q.replace("{src}", "t")));
-            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{q} ({threads} threads)");
+            let (got, want) = (
+                run(&q.replace("{src}", &file)),
+                run(&q.replace("{src}", "t")),
+            );
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{want:?}"),
+                "{q} ({threads} threads)"
+            );
         }
     }
     let explain = explain_text(&db, &format!("SELECT v, count(*) FROM {file} GROUP BY v"));
@@ -737,6 +745,70 @@ fn aggregates_over_parquet_run_on_dictionaries_and_match_the_table() {
         "SELECT filename LIKE '%t.parquet' AS f, v, count(*) FROM read_parquet({file}, filename := true) \
          GROUP BY 1, 2 ORDER BY v"
     );
-    let want = rows(&db, "SELECT true AS f, v, count(*) FROM t GROUP BY 1, 2 ORDER BY v");
+    let want = rows(
+        &db,
+        "SELECT true AS f, v, count(*) FROM t GROUP BY 1, 2 ORDER BY v",
+    );
     assert_eq!(format!("{:?}", rows(&db, &with_name)), format!("{want:?}"));
+}
+
+#[test]
+fn a_filter_runs_inside_the_reader_conjunct_by_conjunct() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, file) = ten_row_groups(dir.path());
+    let from = format!("read_parquet({file}, filename := true)");
+    // Each conjunct sees only the rows the ones before it kept: the cast never
+    // meets the text of s.
+    for sql in [
+        format!("SELECT count(*) FROM {from} WHERE i > 100000 AND CAST(s AS BIGINT) > 5"),
+        format!("SELECT i FROM {from} WHERE i > 100000 AND CAST(s AS BIGINT) > 5"),
+        format!(
+            "SELECT count(*) FROM {from} WHERE filename LIKE '%zzz%' AND CAST(s AS BIGINT) > 5"
+        ),
+        format!("SELECT i FROM {from} WHERE filename LIKE '%zzz%' AND CAST(s AS BIGINT) > 5"),
+    ] {
+        let got = rows(&db, &sql);
+        assert!(
+            got.is_empty() || got == vec![vec![Value::Int(0)]],
+            "{sql}: {got:?}"
+        );
+    }
+    // An error of a conjunct is the query's error, not a damaged file.
+    for sql in [
+        format!("SELECT count(*) FROM {file} WHERE CAST(s AS BIGINT) > 5"),
+        format!("SELECT i FROM {file} WHERE CAST(s AS BIGINT) > 5"),
+    ] {
+        let e = db.query(&sql).unwrap_err().to_string();
+        assert!(
+            e.contains("could not convert") && !e.contains("Parquet"),
+            "{sql}: {e}"
+        );
+    }
+    // The rows of a selective filter, and a filter on the filename column
+    // alone, as the table gives them.
+    for (cond, want) in [
+        ("v = 'v3' AND i % 2 = 0", "v = 'v3' AND i % 2 = 0"),
+        ("filename LIKE '%t.parquet' AND i < 3", "i < 3"),
+    ] {
+        let got = rows(
+            &db,
+            &format!("SELECT i, s, ip FROM {from} WHERE {cond} ORDER BY i"),
+        );
+        let want = rows(
+            &db,
+            &format!("SELECT i, s, ip FROM t WHERE {want} ORDER BY i"),
+        );
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{cond}");
+    }
+    let explain = explain_text(
+        &db,
+        &format!("SELECT i, s FROM {file} WHERE v = 'v3' ORDER BY i LIMIT 2"),
+    );
+    assert!(
+        explain.contains("TableFunction: read_parquet(")
+            && explain.contains("filter: (v = 'v3')")
+            && !explain.contains("\nFilter")
+            && !explain.contains(" Filter:"),
+        "{explain}"
+    );
 }

@@ -302,7 +302,10 @@ fn aggregates_over_parquet_run_as_parquet_aggregate() {
             ),
             "ParquetAggregate",
         ),
-        (format!("SELECT max(uri), count(*) FROM '{file}'"), "ParquetAggregate"),
+        (
+            format!("SELECT max(uri), count(*) FROM '{file}'"),
+            "ParquetAggregate",
+        ),
         // Rows themselves come from the table function.
         (
             format!("SELECT uri, status FROM '{file}' WHERE status = 500 ORDER BY uri LIMIT 3"),
