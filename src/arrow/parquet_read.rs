@@ -502,9 +502,14 @@ pub struct RowGroupReader {
 }
 
 impl RowGroupReader {
-    /// The next batch with dictionary-encoded strings kept as dictionaries.
-    pub fn next_columns(&mut self) -> Option<Result<Vec<ReadColumn>>> {
-        Some(self.inner.next()?.and_then(|rb| self.batch.convert(&rb)))
+    /// The next batch with dictionary-encoded strings kept as dictionaries,
+    /// and its number of rows (a read of no columns still counts its rows).
+    pub fn next_columns(&mut self) -> Option<Result<(Vec<ReadColumn>, usize)>> {
+        Some(
+            self.inner
+                .next()?
+                .and_then(|rb| Ok((self.batch.convert(&rb)?, rb.num_rows()))),
+        )
     }
 }
 
@@ -512,7 +517,7 @@ impl Iterator for RowGroupReader {
     type Item = Result<Batch>;
 
     fn next(&mut self) -> Option<Result<Batch>> {
-        Some(self.next_columns()?.map(|cols| Batch {
+        Some(self.next_columns()?.map(|(cols, _)| Batch {
             columns: cols.into_iter().map(ReadColumn::into_column).collect(),
         }))
     }

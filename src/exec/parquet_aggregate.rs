@@ -24,7 +24,7 @@ use super::pipeline::{run_workers, FirstError};
 use super::scan::filter_block;
 use super::vector::VData;
 use super::{ExecOptions, ExecStats};
-use crate::arrow::{ParquetFile, ReadColumn};
+use crate::arrow::ParquetFile;
 use crate::column::{Batch, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, Expr, FileRead};
@@ -49,27 +49,7 @@ pub(super) fn run(
         return Err(super::table_function::file_read_refused(p.read.function));
     }
     let RowGroups { files, tasks, .. } = row_groups(p.read)?;
-    // The reader decodes the columns the keys and aggregates read, for the rows
-    // passing the filter.
-    let mut used = Vec::new();
-    let mut mark = |e: &Expr| {
-        e.for_each_column(&mut |i| {
-            if used.len() <= i {
-                used.resize(i + 1, false);
-            }
-            used[i] = true;
-        })
-    };
-    for (e, _) in p.group {
-        mark(e);
-    }
-    for (a, _) in p.aggs {
-        [&a.arg, &a.arg2, &a.filter]
-            .into_iter()
-            .flatten()
-            .for_each(&mut mark);
-    }
-    let filter = RowFilterPlan::new(p.read, p.filters, |i| used.get(i).copied().unwrap_or(false));
+    let filter = RowFilterPlan::for_aggregate(p.read, p.filters, p.group, p.aggs);
     let agg_exprs: Vec<AggExpr> = p.aggs.iter().map(|(a, _)| a.clone()).collect();
     let key_types: Vec<DataType> = p.group.iter().map(|(e, _)| e.data_type()).collect();
     let layout = KeyLayout::new(&key_types, &[]);
@@ -148,10 +128,9 @@ fn row_group(
     // The dictionaries of the batch before: the dense group path codes keys by
     // dictionary position, so it starts over whenever a dictionary changes.
     let mut dicts: Option<Vec<*const StringVec>> = None;
-    while let Some(cols) = reader.next_columns() {
+    while let Some(batch) = reader.next_columns() {
         opts.check_cancel()?;
-        let cols = cols?;
-        let len = cols.first().map_or(0, ReadColumn::len);
+        let (cols, len) = batch?;
         if cols.iter().any(|c| c.len() != len) {
             return Err(Error::Internal(format!(
                 "{}: row group {rg} decoded columns of different lengths",

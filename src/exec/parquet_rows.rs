@@ -19,7 +19,7 @@ use crate::arrow::{ParquetFile, ReadColumn, RowGroupReader, RowTest};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::index::stats;
-use crate::plan::{Expr, FileRead};
+use crate::plan::{AggExpr, Expr, FileRead};
 use crate::schema::DataType;
 
 /// The rows arrow-rs decodes at a time: a segment block's worth, so that a
@@ -106,8 +106,8 @@ pub struct RowFilterPlan {
 
 impl RowFilterPlan {
     /// The plan for `read` under `filters` (outermost first, as the filter
-    /// nodes above the read), decoding the file columns `needed` marks (at least
-    /// one: batches need a column to count rows).
+    /// nodes above the read), decoding the file columns `needed` marks (none
+    /// at all for `count(*)`: the reader still counts the rows).
     pub fn new(
         read: &FileRead,
         filters: &[&Expr],
@@ -147,10 +147,7 @@ impl RowFilterPlan {
                 }
             });
         }
-        let mut decoded: Vec<usize> = (0..files).filter(|&i| used[i]).collect();
-        if decoded.is_empty() && files > 0 {
-            decoded.push(pushed.first().map_or(0, |(_, cols)| cols[0]));
-        }
+        let decoded: Vec<usize> = (0..files).filter(|&i| used[i]).collect();
         RowFilterPlan {
             decoded,
             pushed,
@@ -160,9 +157,43 @@ impl RowFilterPlan {
         }
     }
 
-    /// The file columns decoded for passing rows (output positions, ascending).
-    pub fn decoded(&self) -> &[usize] {
-        &self.decoded
+    /// The plan of an aggregate over `read`: the columns its keys and
+    /// aggregates read are decoded, for the rows passing `filters`.
+    pub fn for_aggregate(
+        read: &FileRead,
+        filters: &[&Expr],
+        group: &[(Expr, String)],
+        aggs: &[(AggExpr, String)],
+    ) -> RowFilterPlan {
+        let mut used = Vec::new();
+        let mut mark = |e: &Expr| {
+            e.for_each_column(&mut |i| {
+                if used.len() <= i {
+                    used.resize(i + 1, false);
+                }
+                used[i] = true;
+            })
+        };
+        for (e, _) in group {
+            mark(e);
+        }
+        for (a, _) in aggs {
+            [&a.arg, &a.arg2, &a.filter]
+                .into_iter()
+                .flatten()
+                .for_each(&mut mark);
+        }
+        RowFilterPlan::new(read, filters, |i| used.get(i).copied().unwrap_or(false))
+    }
+
+    /// The names of the file columns decoded for the rows passing the filter.
+    pub fn decoded_names<'r>(&self, read: &'r FileRead) -> Vec<&'r str> {
+        self.decoded
+            .iter()
+            .filter_map(|&i| self.file_columns.get(i))
+            .filter_map(|&c| read.columns.get(c))
+            .map(|(n, _)| n.as_str())
+            .collect()
     }
 
     /// The conjuncts left for after the reader.

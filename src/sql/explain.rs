@@ -465,6 +465,13 @@ fn render_physical(
                 let _ = writeln!(out, "{d}  filter: {f}");
             }
             let _ = writeln!(out, "{d}  {}", row_group_text(read)?);
+            #[cfg(feature = "arrow")]
+            {
+                let plan =
+                    exec::parquet_rows::RowFilterPlan::for_aggregate(read, filters, group, aggs);
+                let names = plan.decoded_names(read);
+                let _ = writeln!(out, "{d}  decoded for passing rows: [{}]", names.join(", "));
+            }
             if let Some(s) = stats {
                 let g = |c: &std::sync::atomic::AtomicU64| ExecStats::get(c);
                 let _ = writeln!(
