@@ -252,10 +252,8 @@ impl StrInterner {
         self.slots.clear();
         self.slots.resize(cap, FREE_SLOT);
         let mask = cap - 1;
-        let offsets = self.strings.offsets();
-        for id in 0..self.strings.len() {
-            let s = self.strings.get(id);
-            let h = self.hash(s);
+        for (id, s) in self.strings.iter().enumerate() {
+            let h = self.hasher.hash_one(s.as_bytes());
             let mut i = h as usize & mask;
             while self.slots[i].id != MISSING {
                 i = (i + 1) & mask;
@@ -263,7 +261,7 @@ impl StrInterner {
             self.slots[i] = StrSlot {
                 tag: (h >> 32) as u32,
                 id: id as u32,
-                offset: offsets[id],
+                offset: self.strings.offsets()[id],
                 len: s.len() as u32,
             };
         }

@@ -3,8 +3,12 @@
 //! and record batches appended to a table, `export_parquet`'s incremental runs
 //! (nothing rewritten when nothing changed, one day rewritten when one day
 //! changed, days removed by retention, a run killed midway finished by the next,
-//! directories it must not touch), and damaged files failing with the file's name.
-//! Reading files DuckDB and pyarrow wrote is tests/slt/parquet.slt.
+//! directories it must not touch), damaged files failing with the file's name,
+//! and queries in place against the same queries over the table: row groups
+//! skipped by their statistics (every comparison, IN, BETWEEN, NULL-only row
+//! groups, a file without statistics), aggregates over dictionary-encoded
+//! chunks (`ParquetAggregate`), and the filter run inside the reader conjunct by
+//! conjunct. Reading files DuckDB and pyarrow wrote is tests/slt/parquet.slt.
 
 use std::path::Path;
 
