@@ -241,18 +241,15 @@ pub fn from_arrays(
     Ok(Batch { columns })
 }
 
-fn validity(array: &dyn Array) -> Option<Bitmap> {
+/// The validity of an Arrow array as a logdb bitmap (`None`: no NULLs), a word
+/// at a time.
+pub fn validity(array: &dyn Array) -> Option<Bitmap> {
     let nulls = array.logical_nulls()?;
     if nulls.null_count() == 0 {
         return None;
     }
-    let mut b = Bitmap::new(array.len(), true);
-    for i in 0..array.len() {
-        if nulls.is_null(i) {
-            b.set(i, false);
-        }
-    }
-    Some(b)
+    let words: Vec<u64> = nulls.inner().bit_chunks().iter_padded().collect();
+    Some(Bitmap::from_words(words, array.len()))
 }
 
 /// One Arrow array as a logdb column of type `ty` (see the module documentation).

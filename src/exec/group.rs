@@ -9,7 +9,11 @@
 //! mixer and stored inline in the hash table; wider keys live in an arena of words.
 //!
 //! Dictionary-encoded strings are translated to interned ids once per dictionary
-//! entry (a per-segment cache), never per row.
+//! entry (a per-segment cache), never per row. Plain strings are interned a
+//! block at a time, hashes first, with the table slots of later rows prefetched
+//! (the work is bound by memory latency). A key that is one interned column
+//! finds its group through an array indexed by its dense code instead of a
+//! second hash table.
 //!
 //! Dense path: when every key of a segment has a small domain (dictionary codes,
 //! booleans, integers in a narrow zone-map range, `hour(ts)`, a time bucket over the
@@ -86,33 +90,145 @@ impl BuildHasher for FastHash {
     }
 }
 
-/// Strings to dense ids (`0..len`), each string stored once.
+/// One slot of a [`StrInterner`]'s table: the string's id, where its bytes are,
+/// and 32 bits of its hash, so that a probe reads the bytes of a candidate only
+/// when its hash and length match.
+#[derive(Clone, Copy)]
+struct StrSlot {
+    tag: u32,
+    /// [`MISSING`] when the slot is free.
+    id: u32,
+    offset: u32,
+    len: u32,
+}
+
+const FREE_SLOT: StrSlot = StrSlot {
+    tag: 0,
+    id: MISSING,
+    offset: 0,
+    len: 0,
+};
+
+/// How many rows ahead [`StrInterner::intern_all`] prefetches table slots
+/// (and, half as far ahead, the bytes of the string in a row's first slot).
+const PREFETCH_ROWS: usize = 16;
+
+/// Asks the CPU to fetch the cache line at `p` (a hint; no effect elsewhere).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Strings to dense ids (`0..len`), each string stored once: an open-addressing
+/// table (linear probing, at most half full) over the strings' bytes.
+///
+/// Grouping by a string column of many distinct values is bound by memory
+/// latency (a table slot and a string's bytes per row), so [`Self::intern_all`]
+/// hashes a whole block first and prefetches the slots of later rows while it
+/// probes the current one.
 #[derive(Default)]
 pub(crate) struct StrInterner {
-    map: HashTable<u32>,
+    slots: Vec<StrSlot>,
     strings: StringVec,
     hasher: hashbrown::DefaultHashBuilder,
+    /// Scratch: the hashes of a block.
+    hashes: Vec<u64>,
 }
 
 impl StrInterner {
+    #[inline]
+    fn hash(&self, s: &str) -> u64 {
+        self.hasher.hash_one(s.as_bytes())
+    }
+
     pub fn intern(&mut self, s: &str) -> u32 {
-        let h = self.hasher.hash_one(s.as_bytes());
-        let strings = &self.strings;
-        if let Some(&id) = self.map.find(h, |&id| strings.get(id as usize) == s) {
-            return id;
+        self.reserve(1);
+        let h = self.hash(s);
+        self.intern_hashed(s, h)
+    }
+
+    /// The ids of the first `len` strings of `strs` into `ids`, [`MISSING`] for
+    /// the rows `valid` marks NULL (not interned).
+    pub fn intern_all(
+        &mut self,
+        strs: &StringVec,
+        len: usize,
+        valid: Option<&Bitmap>,
+        ids: &mut Vec<u32>,
+    ) {
+        let len = len.min(strs.len());
+        let is_valid = |r: usize| valid.is_none_or(|b| b.get(r));
+        let mut hashes = std::mem::take(&mut self.hashes);
+        hashes.clear();
+        hashes.extend((0..len).map(|r| self.hash(strs.get(r))));
+        // No growth below: the slot addresses prefetched stay valid.
+        self.reserve(len);
+        let mask = self.slots.len() - 1;
+        ids.clear();
+        ids.reserve(len);
+        for r in 0..len {
+            if let Some(&h) = hashes.get(r + PREFETCH_ROWS) {
+                prefetch(&self.slots[h as usize & mask]);
+            }
+            if let Some(&h) = hashes.get(r + PREFETCH_ROWS / 2) {
+                let slot = self.slots[h as usize & mask];
+                if slot.id != MISSING && slot.tag == (h >> 32) as u32 {
+                    prefetch(
+                        self.strings
+                            .bytes()
+                            .as_ptr()
+                            .wrapping_add(slot.offset as usize),
+                    );
+                }
+            }
+            ids.push(if is_valid(r) {
+                self.intern_hashed(strs.get(r), hashes[r])
+            } else {
+                MISSING
+            });
         }
-        let id = self.strings.len() as u32;
-        self.strings.push(s);
-        let (strings, hasher) = (&self.strings, &self.hasher);
-        self.map.insert_unique(h, id, |&id| {
-            hasher.hash_one(strings.get(id as usize).as_bytes())
-        });
-        id
+        self.hashes = hashes;
+    }
+
+    /// The id of `s` (hash `h`), added if new. The table has room for it.
+    #[inline]
+    fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
+        let mask = self.slots.len() - 1;
+        let tag = (h >> 32) as u32;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot.id == MISSING {
+                let id = self.strings.len() as u32;
+                let offset = self.strings.bytes().len() as u32;
+                self.strings.push(s);
+                self.slots[i] = StrSlot {
+                    tag,
+                    id,
+                    offset,
+                    len: s.len() as u32,
+                };
+                return id;
+            }
+            if slot.tag == tag && slot.len as usize == s.len() {
+                let start = slot.offset as usize;
+                if self.strings.bytes().get(start..start + s.len()) == Some(s.as_bytes()) {
+                    return slot.id;
+                }
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Forgets every string, keeping the memory for the next use.
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.slots.fill(FREE_SLOT);
         self.strings.clear();
     }
 
@@ -120,12 +236,35 @@ impl StrInterner {
         self.strings.len()
     }
 
-    /// Makes room for `n` more strings.
+    /// Makes room for `n` more strings (the table stays at most half full).
+    #[inline]
     pub fn reserve(&mut self, n: usize) {
-        let (strings, hasher) = (&self.strings, &self.hasher);
-        self.map.reserve(n, |&id| {
-            hasher.hash_one(strings.get(id as usize).as_bytes())
-        });
+        let need = (self.strings.len() + n).saturating_mul(2).max(16);
+        if need > self.slots.len() {
+            self.grow(need);
+        }
+    }
+
+    /// Rebuilds the table with room for `need / 2` strings.
+    #[cold]
+    fn grow(&mut self, need: usize) {
+        let cap = need.next_power_of_two();
+        self.slots.clear();
+        self.slots.resize(cap, FREE_SLOT);
+        let mask = cap - 1;
+        for (id, s) in self.strings.iter().enumerate() {
+            let h = self.hasher.hash_one(s.as_bytes());
+            let mut i = h as usize & mask;
+            while self.slots[i].id != MISSING {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = StrSlot {
+                tag: (h >> 32) as u32,
+                id: id as u32,
+                offset: self.strings.offsets()[id],
+                len: s.len() as u32,
+            };
+        }
     }
 
     pub fn get(&self, id: u32) -> &str {
@@ -137,7 +276,9 @@ impl StrInterner {
     }
 
     pub fn bytes(&self) -> usize {
-        hash_table_bytes(self.map.capacity(), 4) + self.strings.heap_bytes()
+        self.slots.capacity() * std::mem::size_of::<StrSlot>()
+            + self.strings.heap_bytes()
+            + self.hashes.capacity() * 8
     }
 }
 
@@ -609,10 +750,15 @@ pub struct GroupMap {
     one: Vec<HashTable<(u64, u32)>>,
     /// Groups by key when keys are wider (compared in `keys`).
     many: HashTable<u32>,
+    /// Groups by key when the key is one interned column: its codes (id + 1,
+    /// 0 for NULL) are dense, so an array replaces the hash table.
+    direct: Option<Vec<u32>>,
     /// Interners of `Interned` key columns.
     coders: Vec<ValueCoder>,
     /// Scratch: packed keys and per-column codes of a block.
     packed: Vec<u64>,
+    /// Scratch: interned ids of a block's strings.
+    ids: Vec<u32>,
     /// The dense path of the current segment.
     domains: SegmentDomains,
     dense: Dense,
@@ -646,6 +792,10 @@ enum DenseKey {
 
 impl GroupMap {
     pub fn new(layout: KeyLayout) -> GroupMap {
+        let direct = (layout.words == 1
+            && layout.partition.is_none()
+            && matches!(layout.codes.as_slice(), [KeyCode::Interned { .. }]))
+        .then(Vec::new);
         let coders = layout.codes.iter().map(|_| ValueCoder::default()).collect();
         let tables = layout.partition.map_or(1, |f| 1usize << f.bits);
         GroupMap {
@@ -654,8 +804,10 @@ impl GroupMap {
             len: 0,
             one: (0..tables).map(|_| HashTable::new()).collect(),
             many: HashTable::new(),
+            direct,
             coders,
             packed: Vec::new(),
+            ids: Vec::new(),
             domains: Vec::new(),
             dense: Dense::Undecided,
         }
@@ -686,7 +838,9 @@ impl GroupMap {
                 .map(|t| hash_table_bytes(t.capacity(), 16))
                 .sum::<usize>()
             + hash_table_bytes(self.many.capacity(), 4)
+            + self.direct.as_ref().map_or(0, |d| d.capacity() * 4)
             + self.packed.capacity() * 8
+            + self.ids.capacity() * 4
             + self.coders.iter().map(ValueCoder::bytes).sum::<usize>()
             + dense
     }
@@ -698,6 +852,9 @@ impl GroupMap {
         self.len = 0;
         self.one.iter_mut().for_each(HashTable::clear);
         self.many.clear();
+        if let Some(d) = self.direct.as_mut() {
+            d.clear();
+        }
         self.coders.iter_mut().for_each(ValueCoder::clear);
         self.domains.clear();
         self.dense = Dense::Undecided;
@@ -713,6 +870,9 @@ impl GroupMap {
     #[inline]
     fn group_of(&mut self, key: &[u64]) -> u32 {
         let w = self.layout.words;
+        if let (1, Some(direct)) = (w, self.direct.as_mut()) {
+            return direct_group(direct, key[0], &mut self.keys, &mut self.len);
+        }
         if w == 1 {
             let k = key[0];
             let h = mix64(k);
@@ -799,6 +959,12 @@ impl GroupMap {
     /// The groups of one-word keys, created if new: the per-row loop of the hash
     /// path, with the probe inlined (one probe per row, also for a new key).
     fn one_word_groups(&mut self, packed: &[u64], gids: &mut Vec<u32>) {
+        if let Some(direct) = self.direct.as_mut() {
+            for &k in packed {
+                gids.push(direct_group(direct, k, &mut self.keys, &mut self.len));
+            }
+            return;
+        }
         let part = self.layout.partition;
         for &k in packed {
             let t = part.map_or(0, |f| ((k >> f.shift) & ((1 << f.bits) - 1)) as usize);
@@ -1064,6 +1230,19 @@ impl GroupMap {
                     }
                     true
                 }
+                (VData::Str(strs), KeyCode::Interned { .. }) => {
+                    let mut ids = std::mem::take(&mut self.ids);
+                    self.coders[k]
+                        .strs
+                        .intern_all(strs, len, v.validity.as_ref(), &mut ids);
+                    for (r, &id) in ids.iter().enumerate() {
+                        if id != MISSING {
+                            packed[r * w + f.word] |= (id as u64 + 1) << f.shift;
+                        }
+                    }
+                    self.ids = ids;
+                    true
+                }
                 (VData::Dict { codes, dict }, KeyCode::Interned { .. }) => {
                     let coder = &mut self.coders[k];
                     coder.cache.reset_for(dict);
@@ -1302,6 +1481,25 @@ impl GroupMap {
     }
 }
 
+/// The group of one-word key `k` in a direct map (see [`GroupMap::direct`]),
+/// created if new.
+#[inline]
+fn direct_group(direct: &mut Vec<u32>, k: u64, keys: &mut Vec<u64>, len: &mut usize) -> u32 {
+    let i = k as usize;
+    if let Some(&g) = direct.get(i) {
+        if g != MISSING {
+            return g;
+        }
+    } else {
+        direct.resize((i + 1).max(direct.len() * 2), MISSING);
+    }
+    let g = *len as u32;
+    direct[i] = g;
+    keys.push(k);
+    *len += 1;
+    g
+}
+
 /// The inverse of odd `x` modulo 2^64 (Newton's iteration doubles the correct
 /// bits each step: 3, 6, 12, 24, 48, 96).
 fn odd_inverse(x: u64) -> u64 {
@@ -1348,6 +1546,56 @@ mod tests {
             ],
         );
         assert_eq!(l.words(), 1);
+    }
+
+    #[test]
+    fn the_interner_gives_each_string_one_id_through_growth_and_blocks() {
+        let mut strs = StrInterner::default();
+        let mut block = StringVec::new();
+        for i in 0..5000 {
+            block.push(&format!("s{}", i % 1700));
+        }
+        let nulls = Bitmap::from_words(vec![u64::MAX - 1; 5000usize.div_ceil(64)], 5000);
+        let mut ids = Vec::new();
+        strs.intern_all(&block, 5000, Some(&nulls), &mut ids);
+        assert_eq!(ids.len(), 5000);
+        for (r, &id) in ids.iter().enumerate() {
+            if r % 64 == 0 {
+                assert_eq!(id, MISSING, "row {r} is NULL");
+            } else {
+                assert_eq!(strs.get(id), format!("s{}", r % 1700));
+                assert_eq!(strs.intern(&format!("s{}", r % 1700)), id);
+            }
+        }
+        assert_eq!(strs.len(), 1700);
+        assert_eq!(strs.intern(""), 1700);
+        assert_eq!(strs.intern("s0"), ids[1700]);
+        strs.clear();
+        assert_eq!(strs.len(), 0);
+        assert_eq!(strs.intern("b"), 0);
+        assert_eq!(strs.intern("a"), 1);
+        assert_eq!(strs.intern("b"), 0);
+    }
+
+    #[test]
+    fn one_string_key_finds_its_groups_through_the_direct_map() {
+        let mut m = GroupMap::new(KeyLayout::new(&[DataType::Varchar], &[]));
+        assert!(m.direct.is_some());
+        let mut s = StringVec::new();
+        for v in ["x", "y", "x", "", "z", "y"] {
+            s.push(v);
+        }
+        let mut valid = Bitmap::new(6, true);
+        valid.set(3, false);
+        let keys = Vector::new(VData::Str(s), Some(valid));
+        let mut gids = Vec::new();
+        m.groups(&[&keys], 6, &mut gids).unwrap();
+        assert_eq!(gids, [0, 1, 0, 2, 3, 1]);
+        let mut out = Vec::new();
+        m.key_values(2, &mut out);
+        assert_eq!(out, [Value::Null]);
+        m.key_values(3, &mut out);
+        assert_eq!(out, [Value::Str("z".into())]);
     }
 
     #[test]

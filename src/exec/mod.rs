@@ -16,6 +16,9 @@
 //!   one segment (index candidates, zone maps, decoding, filter, sink);
 //!   `stream.rs` runs `StreamingAggregate`, `topn_agg.rs` `TwoPhaseTopN`, and
 //!   `index_only.rs` `IndexOnlyAggregate`;
+//! - `ParquetAggregate` (`parquet_aggregate.rs`): the same kind of pipeline over
+//!   the row groups of Parquet files (`read_parquet.rs` lists them, skipping
+//!   those the statistics rule out);
 //! - operators over materialized batches: `materialized.rs` (Filter, Project),
 //!   `hash_aggregate.rs`, `join.rs`, `nested_loop.rs`, `sort.rs` (Sort, TopN), `limit.rs`,
 //!   `distinct.rs`, `window/` (Window: window functions);
@@ -41,6 +44,10 @@ pub mod metrics;
 mod nested_loop;
 mod options;
 pub mod output;
+#[cfg(feature = "arrow")]
+mod parquet_aggregate;
+#[cfg(feature = "arrow")]
+pub mod parquet_rows;
 pub mod physical;
 mod pipeline;
 pub mod read_files;
@@ -213,8 +220,8 @@ fn run_streamed(
         (Operator::HashJoin { .. } | Operator::NestedLoopJoin { .. }, _) => {
             run_join(snapshot, p, opts, stats, None, &mut counted)?
         }
-        (Operator::TableFunction { .. }, LogicalPlan::TableFunction { func, .. }) => {
-            table_function::run(func, opts, None, &mut counted)?
+        (Operator::TableFunction { func, filters, .. }, _) => {
+            table_function::run(func, filters, opts, None, &mut counted)?
         }
         (Operator::ScanProject { info, exprs, .. }, _) => {
             // The scan's worker threads hand over each segment's rows in turn.
@@ -364,6 +371,25 @@ fn run_operator(
             snapshot, info, *group_col, *has_time, group, aggs, opts, stats,
         ),
         (Operator::StreamingAggregate(sp), _) => stream::run(snapshot, sp, opts, stats),
+        #[cfg(feature = "arrow")]
+        (
+            Operator::ParquetAggregate {
+                read,
+                filters,
+                group,
+                aggs,
+            },
+            _,
+        ) => parquet_aggregate::run(
+            &parquet_aggregate::ParquetAggregate {
+                read,
+                filters,
+                group,
+                aggs,
+            },
+            opts,
+            stats,
+        ),
         (Operator::TwoPhaseTopN(two), node) => topn_agg::run(snapshot, node, two, opts, stats),
         (Operator::Filter, LogicalPlan::Filter { predicate, .. }) => {
             match p.children.first() {
@@ -372,8 +398,12 @@ fn run_operator(
                 // reading.
                 Some(
                     child @ PhysicalPlan {
-                        op: Operator::TableFunction { .. },
-                        node: LogicalPlan::TableFunction { func, .. },
+                        op:
+                            Operator::TableFunction {
+                                func,
+                                filters: inner,
+                                ..
+                            },
                         ..
                     },
                 ) => {
@@ -382,7 +412,7 @@ fn run_operator(
                     let mut out = Vec::new();
                     let mut mem = pool.reservation("filter output");
                     let (mut read, mut left) = (0u64, row_budget.unwrap_or(usize::MAX));
-                    table_function::run_until(func, opts, &mut |b| {
+                    table_function::run_until(func, inner, opts, &mut |b| {
                         read += b.num_rows() as u64;
                         for f in materialized::filter(vec![b], predicate)? {
                             left = left.saturating_sub(f.num_rows());
@@ -441,11 +471,11 @@ fn run_operator(
             copy.resize(batches.iter().map(Batch::heap_bytes).sum())?;
             Ok(batches.clone())
         }
-        (Operator::TableFunction { .. }, LogicalPlan::TableFunction { func, .. }) => {
+        (Operator::TableFunction { func, filters, .. }, _) => {
             // Materialized (no folding operator above): every batch is counted.
             let mut out = Vec::new();
             let mut mem = pool.reservation("table function output");
-            table_function::run(func, opts, row_budget, &mut |b| {
+            table_function::run(func, filters, opts, row_budget, &mut |b| {
                 mem.grow(b.heap_bytes())?;
                 out.push(b);
                 Ok(())

@@ -12,6 +12,8 @@
 //!   takes over the operators above it (per unit, as a top-N across units, or on
 //!   the collected rows);
 //! - a two-phase top-N aggregation ([`Operator::TwoPhaseTopN`]);
+//! - an aggregate over Parquet files read in place, row groups as morsels on N
+//!   threads ([`Operator::ParquetAggregate`]);
 //! - operators over materialized inputs: filter, projection, hash aggregate, hash
 //!   join, nested-loop join, union, sort, top-N, limit, distinct, values, window.
 //!
@@ -28,7 +30,7 @@ use super::ExecOptions;
 use crate::error::{Error, Result};
 use crate::index::{IndexPredicate, ZonePredicate};
 use crate::plan::optimize::{self, ConjunctUse, TwoPhaseTopN};
-use crate::plan::{AggExpr, Expr, LogicalPlan};
+use crate::plan::{AggExpr, Expr, FileRead, LogicalPlan, TableFunc};
 use crate::storage::Snapshot;
 
 /// One physical operator and its inputs. `node` is the logical node whose output
@@ -72,6 +74,17 @@ pub enum Operator<'a> {
         group: &'a [(Expr, String)],
         aggs: &'a [(AggExpr, String)],
     },
+    /// An aggregate over Parquet files (`Filter* -> read_parquet` below it):
+    /// row groups as morsels on N threads, decoded, filtered and folded into
+    /// per-thread hash aggregates (dictionary strings kept as codes), merged
+    /// at the end.
+    ParquetAggregate {
+        read: &'a FileRead,
+        /// The filters between the aggregate and the read, outermost first.
+        filters: Vec<&'a Expr>,
+        group: &'a [(Expr, String)],
+        aggs: &'a [(AggExpr, String)],
+    },
     /// An aggregate by a time bucket run partition by partition, with the
     /// operators above it.
     StreamingAggregate(Box<StreamPlan<'a>>),
@@ -96,9 +109,13 @@ pub enum Operator<'a> {
     Values,
     /// A table function (`range(n)`) producing its rows batch by batch;
     /// `streamed`: they go into the HashAggregate or TopN above it (through any
-    /// Filter and Project) instead of being materialized.
+    /// Filter and Project) instead of being materialized. A Parquet read takes
+    /// the filters over it (outermost first) into its reader; the node is then
+    /// the outermost filter's.
     TableFunction {
         streamed: bool,
+        func: &'a TableFunc,
+        filters: Vec<&'a Expr>,
     },
     OneRow,
     /// A full sort.
@@ -120,6 +137,7 @@ impl PhysicalPlan<'_> {
             Operator::ScanProject { .. } => "ScanProject",
             Operator::ScanAggregate { .. } => "ScanAggregate",
             Operator::IndexOnlyAggregate { .. } => "IndexOnlyAggregate",
+            Operator::ParquetAggregate { .. } => "ParquetAggregate",
             Operator::StreamingAggregate(_) => "StreamingAggregate",
             Operator::TwoPhaseTopN(_) => "TwoPhaseTopN",
             Operator::Filter => "Filter",
@@ -188,11 +206,27 @@ fn folded_input<'a>(
         LogicalPlan::Join {
             left, right, on, ..
         } => join(snapshot, input, left, right, on.is_empty(), true, opts)?,
-        LogicalPlan::TableFunction { .. } => PhysicalPlan {
+        LogicalPlan::TableFunction { func, .. } => PhysicalPlan {
             node: input,
-            op: Operator::TableFunction { streamed: true },
+            op: Operator::TableFunction {
+                streamed: true,
+                func,
+                filters: Vec::new(),
+            },
             children: Vec::new(),
         },
+        LogicalPlan::Filter { .. } if parquet_chain(input).is_some() => {
+            let (func, filters) = parquet_read_with_filters(input)?;
+            PhysicalPlan {
+                node: input,
+                op: Operator::TableFunction {
+                    streamed: true,
+                    func,
+                    filters,
+                },
+                children: Vec::new(),
+            }
+        }
         LogicalPlan::Project { input: inner, .. } => PhysicalPlan {
             node: input,
             op: Operator::Project,
@@ -214,7 +248,7 @@ pub fn streams_into_parent(p: &PhysicalPlan<'_>) -> bool {
         Operator::HashJoin { streamed }
         | Operator::NestedLoopJoin { streamed }
         | Operator::ScanProject { streamed, .. }
-        | Operator::TableFunction { streamed } => streamed,
+        | Operator::TableFunction { streamed, .. } => streamed,
         Operator::Filter | Operator::Project => p.children.first().is_some_and(streams_into_parent),
         _ => false,
     }
@@ -318,8 +352,26 @@ pub fn plan<'a>(
         LogicalPlan::Scan { .. } => {
             return Err(Error::Internal("a scan outside a scan chain".into()))
         }
+        LogicalPlan::Filter { .. } if parquet_chain(logical).is_some() => {
+            let (func, filters) = parquet_read_with_filters(logical)?;
+            leaf(Operator::TableFunction {
+                streamed: false,
+                func,
+                filters,
+            })
+        }
         LogicalPlan::Filter { input, .. } => unary(Operator::Filter, input)?,
         LogicalPlan::Project { input, .. } => unary(Operator::Project, input)?,
+        LogicalPlan::Aggregate { input, group, aggs } if parquet_chain(input).is_some() => {
+            let (read, filters) =
+                parquet_chain(input).ok_or_else(|| Error::Internal("not a Parquet read".into()))?;
+            leaf(Operator::ParquetAggregate {
+                read,
+                filters,
+                group,
+                aggs,
+            })
+        }
         LogicalPlan::Aggregate { input, .. } => PhysicalPlan {
             node: logical,
             op: Operator::HashAggregate,
@@ -337,7 +389,11 @@ pub fn plan<'a>(
                 .collect::<Result<_>>()?,
         },
         LogicalPlan::Values { .. } => leaf(Operator::Values),
-        LogicalPlan::TableFunction { .. } => leaf(Operator::TableFunction { streamed: false }),
+        LogicalPlan::TableFunction { func, .. } => leaf(Operator::TableFunction {
+            streamed: false,
+            func,
+            filters: Vec::new(),
+        }),
         LogicalPlan::OneRow => leaf(Operator::OneRow),
         LogicalPlan::Sort {
             input, fetch: None, ..
@@ -482,6 +538,39 @@ fn scan_of(plan: &LogicalPlan) -> &LogicalPlan {
     match plan {
         LogicalPlan::Filter { input, .. } => scan_of(input),
         other => other,
+    }
+}
+
+/// The Parquet read at the bottom of a `Filter* -> read_parquet` chain and the
+/// chain's filter predicates (outermost first); `None` for any other plan, and
+/// always without the `arrow` feature (the read fails as a table function).
+pub(crate) fn parquet_chain(plan: &LogicalPlan) -> Option<(&FileRead, Vec<&Expr>)> {
+    let mut filters = Vec::new();
+    let mut p = plan;
+    while let LogicalPlan::Filter { input, predicate } = p {
+        filters.push(predicate);
+        p = input;
+    }
+    match p {
+        LogicalPlan::TableFunction {
+            func: TableFunc::ReadFile(read),
+            ..
+        } if read.format == "parquet" && cfg!(feature = "arrow") => Some((read, filters)),
+        _ => None,
+    }
+}
+
+/// The table function and filters of a `Filter+ -> read_parquet` chain.
+fn parquet_read_with_filters(plan: &LogicalPlan) -> Result<(&TableFunc, Vec<&Expr>)> {
+    let mut filters = Vec::new();
+    let mut p = plan;
+    while let LogicalPlan::Filter { input, predicate } = p {
+        filters.push(predicate);
+        p = input;
+    }
+    match p {
+        LogicalPlan::TableFunction { func, .. } => Ok((func, filters)),
+        _ => Err(Error::Internal("not a table function under filters".into())),
     }
 }
 

@@ -283,7 +283,7 @@ const SPAWN_AFTER: Duration = Duration::from_micros(200);
 /// [`SPAWN_AFTER`], on `threads - 1` more threads. A worker calls the function it
 /// is given between units of work (the calling thread's starts the others when due;
 /// theirs do nothing).
-fn run_workers<F: Fn(&dyn Fn()) + Sync>(threads: usize, worker: F) {
+pub(super) fn run_workers<F: Fn(&dyn Fn()) + Sync>(threads: usize, worker: F) {
     if threads <= 1 {
         worker(&|| {});
         return;
@@ -346,23 +346,23 @@ fn start_segments(
 /// The first error of a scan's workers; once there is one, the other workers
 /// stop before their next segment.
 #[derive(Default)]
-struct FirstError {
+pub(super) struct FirstError {
     failed: AtomicBool,
     error: Mutex<Option<Error>>,
 }
 
 impl FirstError {
-    fn is_set(&self) -> bool {
+    pub(super) fn is_set(&self) -> bool {
         self.failed.load(AtomicOrdering::Relaxed)
     }
 
-    fn set(&self, e: Error) {
+    pub(super) fn set(&self, e: Error) {
         self.failed.store(true, AtomicOrdering::Relaxed);
         let mut first = self.error.lock().unwrap_or_else(|p| p.into_inner());
         first.get_or_insert(e);
     }
 
-    fn into_result(self) -> Result<()> {
+    pub(super) fn into_result(self) -> Result<()> {
         match self.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             Some(e) => Err(e),
             None => Ok(()),

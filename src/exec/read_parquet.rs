@@ -1,6 +1,8 @@
 //! The rows of Parquet files for `read_parquet` and `FROM 'x.parquet'`: a
 //! [`BatchSource`] that decodes row groups on the query's threads and hands the
-//! batches out in file and row-group order.
+//! batches out in file and row-group order, with the filter over the read
+//! pushed into the reader (`parquet_rows.rs`: which row groups, and which rows
+//! of each, are decoded).
 //!
 //! Each row group is a task. A worker takes the next task, announces it with a
 //! bounded channel of its own, and fills that channel with the row group's
@@ -16,13 +18,14 @@ use std::thread::JoinHandle;
 
 use crossbeam::channel::{bounded, Receiver, Sender};
 
+use super::parquet_rows::{row_groups, RowFilterPlan, RowGroups};
 use super::read_files::{filename_column, split_rows};
-use super::table_function::{BatchSource, BATCH_ROWS};
+use super::table_function::BatchSource;
 use super::ExecOptions;
 use crate::arrow::ParquetFile;
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
-use crate::plan::FileRead;
+use crate::plan::{Expr, FileRead};
 
 /// One row group of one file.
 struct Task {
@@ -34,6 +37,8 @@ type Batches = Receiver<Result<Batch>>;
 
 /// A running read of a [`FileRead`] over Parquet files.
 pub struct ParquetSource {
+    /// The conjuncts evaluated after the reader (see [`RowFilterPlan`]).
+    after: Vec<Expr>,
     names: Vec<String>,
     filename: bool,
     hive: Vec<(String, crate::schema::DataType)>,
@@ -50,27 +55,16 @@ pub struct ParquetSource {
 
 impl ParquetSource {
     /// Opens every file's footer (each must have the columns the query was
-    /// bound with) and starts the decoding threads.
-    pub fn open(read: &FileRead, opts: &ExecOptions) -> Result<ParquetSource> {
-        let mut files = Vec::with_capacity(read.files.len());
-        let mut tasks = Vec::new();
-        let bound = &read.columns;
-        for (i, path) in read.files.iter().enumerate() {
-            let file = ParquetFile::open(path)?;
-            if file.columns() != bound.as_slice() {
-                return Err(Error::InvalidInput(format!(
-                    "read_parquet: {} has the columns ({}), unlike the first file's ({})",
-                    path.display(),
-                    describe(file.columns()),
-                    describe(bound),
-                )));
-            }
-            tasks.extend((0..file.row_groups()).map(|rg| Task {
-                file: i,
-                row_group: rg,
-            }));
-            files.push(file);
-        }
+    /// bound with) and starts the decoding threads. Only the rows passing
+    /// `filters` (the filter nodes over the read, outermost first) come out.
+    pub fn open(read: &FileRead, filters: &[&Expr], opts: &ExecOptions) -> Result<ParquetSource> {
+        let RowGroups { files, tasks, .. } = row_groups(read)?;
+        let filter = Arc::new(RowFilterPlan::new(read, filters, |_| true));
+        let read_now = Arc::new(read.clone());
+        let tasks: Vec<Task> = tasks
+            .into_iter()
+            .map(|(file, row_group)| Task { file, row_group })
+            .collect();
         let threads = opts.threads.clamp(1, tasks.len().max(1));
         let (started_tx, started_rx) = bounded(threads * 2);
         let next = Arc::new(AtomicUsize::new(0));
@@ -85,14 +79,15 @@ impl ParquetSource {
                 next.clone(),
                 started_tx.clone(),
             );
-            let projection = read.projection.clone();
+            let (read, filter) = (read_now.clone(), filter.clone());
             let h = std::thread::Builder::new()
                 .name("read-parquet".into())
-                .spawn(move || decode(&files, &projection, &plan, &next, &tx))
+                .spawn(move || decode(&read, &filter, &files, &plan, &next, &tx))
                 .map_err(|e| Error::Internal(format!("cannot start a Parquet thread: {e}")))?;
             handles.push(h);
         }
         Ok(ParquetSource {
+            after: filter.after().to_vec(),
             names: read.files.iter().map(|p| p.display().to_string()).collect(),
             filename: read.filename,
             hive: read.hive.clone(),
@@ -135,7 +130,7 @@ impl ParquetSource {
     }
 
     /// `out` with the filename and hive columns if asked.
-    fn with_file_columns(&self, mut out: Batch) -> Batch {
+    fn extend(&self, mut out: Batch) -> Batch {
         let n = out.num_rows();
         let file = self.tasks[self.next_task - 1].file;
         if self.filename {
@@ -163,19 +158,12 @@ fn constant(value: &Value, ty: crate::schema::DataType, n: usize) -> Column {
     Column { data, validity }
 }
 
-fn describe(columns: &[(String, crate::schema::DataType)]) -> String {
-    columns
-        .iter()
-        .map(|(n, t)| format!("{n} {t}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A decoding thread: takes tasks in order until none is left or the source is
 /// gone.
 fn decode(
+    read: &FileRead,
+    filter: &RowFilterPlan,
     files: &[ParquetFile],
-    projection: &Option<Vec<usize>>,
     plan: &[(usize, usize)],
     next: &AtomicUsize,
     started: &Sender<(usize, Batches)>,
@@ -189,7 +177,7 @@ fn decode(
         if started.send((k, rx)).is_err() {
             return;
         }
-        match files[file].read_row_group(rg, BATCH_ROWS, projection.as_deref()) {
+        match filter.open(read, &files[file], file, rg) {
             Ok(reader) => {
                 for batch in reader {
                     let failed = batch.is_err();
@@ -211,7 +199,7 @@ impl BatchSource for ParquetSource {
             if let Some((batch, offset)) = self.pending.take() {
                 let (out, rest) = split_rows(batch, offset, max_rows);
                 self.pending = rest;
-                return Ok(Some(self.with_file_columns(out)));
+                return Ok(Some(out));
             }
             if self.current.is_none() {
                 match self.next_channel()? {
@@ -224,8 +212,11 @@ impl BatchSource for ParquetSource {
             };
             match rx.recv() {
                 Ok(batch) => {
-                    let batch = batch?;
-                    if batch.num_rows() > 0 {
+                    let mut batches = vec![self.extend(batch?)];
+                    for c in &self.after {
+                        batches = super::materialized::filter(batches, c)?;
+                    }
+                    if let Some(batch) = batches.pop().filter(|b| b.num_rows() > 0) {
                         self.pending = Some((batch, 0));
                     }
                 }

@@ -4,6 +4,7 @@
 //! sink (gathered rows or a per-thread aggregate). Blocks and segments whose
 //! group keys are constant are counted or answered from their metadata.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::Arc;
 
@@ -471,25 +472,19 @@ struct BlockFilter<'a> {
     key_ts: Option<i64>,
 }
 
-/// Filters one block and feeds the surviving rows to the sink.
-fn process_block(
-    vecs: &[Vector],
+/// The rows of a block (`len` rows of `vecs`, or those of `start_sel`) passing
+/// every conjunct of `filters`, and their number; `None` when none does.
+/// Conjunct by conjunct, each evaluated only on the rows that passed the ones
+/// before (so `x <> 0 AND 10 % x = 1` never divides by zero), compacting the
+/// vectors whenever rows drop out.
+pub(super) fn filter_block<'v>(
+    vecs: &'v [Vector],
     len: usize,
-    filter: BlockFilter<'_>,
-    ctx: &ScanCtx<'_>,
-    state: &mut WorkerOut,
+    start_sel: Option<&[u32]>,
+    filters: &[&Expr],
     sel: &mut Vec<u32>,
-    out_cols: &mut Option<Vec<Column>>,
-) -> Result<usize> {
-    let stats = ctx.stats;
-    // Conjunct by conjunct, each evaluated only on the rows that passed the ones
-    // before (so `x <> 0 AND 10 % x = 1` never divides by zero), compacting the
-    // vectors whenever rows drop out.
-    let BlockFilter {
-        start_sel,
-        conjuncts: filters,
-        key_ts,
-    } = filter;
+    stats: &ExecStats,
+) -> Result<Option<(Cow<'v, [Vector]>, usize)>> {
     let mut compacted: Option<Vec<Vector>> = None;
     let mut n = len;
     if let Some(s) = start_sel {
@@ -504,7 +499,7 @@ fn process_block(
             vector::selection(&v, n, sel)?;
             drop(v);
             if sel.is_empty() {
-                return Ok(0);
+                return Ok(None);
             }
             if sel.len() < n {
                 let next: Vec<Vector> = cur.iter().map(|x| x.gather(sel)).collect();
@@ -513,9 +508,29 @@ fn process_block(
             }
         }
     }
-    let vecs: &[Vector] = compacted.as_deref().unwrap_or(vecs);
-    let len = n;
     ExecStats::add(&stats.rows_passed, n as u64);
+    Ok(Some((compacted.map_or(Cow::Borrowed(vecs), Cow::Owned), n)))
+}
+
+/// Filters one block and feeds the surviving rows to the sink.
+fn process_block(
+    vecs: &[Vector],
+    len: usize,
+    filter: BlockFilter<'_>,
+    ctx: &ScanCtx<'_>,
+    state: &mut WorkerOut,
+    sel: &mut Vec<u32>,
+    out_cols: &mut Option<Vec<Column>>,
+) -> Result<usize> {
+    let BlockFilter {
+        start_sel,
+        conjuncts: filters,
+        key_ts,
+    } = filter;
+    let Some((vecs, len)) = filter_block(vecs, len, start_sel, filters, sel, ctx.stats)? else {
+        return Ok(0);
+    };
+    let vecs: &[Vector] = &vecs;
     match (&ctx.sink, state) {
         (Sink::Project(exprs), WorkerOut::Rows(_, done_bytes, mem)) => {
             let cols = out_cols.get_or_insert_with(|| {

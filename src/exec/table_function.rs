@@ -11,7 +11,7 @@ use super::read_files::FileSource;
 use super::ExecOptions;
 use crate::column::{Batch, Column, ColumnData};
 use crate::error::{Error, Result};
-use crate::plan::{Series, TableFunc};
+use crate::plan::{Expr, Series, TableFunc};
 
 /// The most rows a table function puts in one batch.
 pub const BATCH_ROWS: usize = 64 * 1024;
@@ -24,8 +24,20 @@ pub trait BatchSource: Send {
     fn next_batch(&mut self, max_rows: usize) -> Result<Option<Batch>>;
 }
 
-/// The source of `func`'s rows.
-pub fn open(func: &TableFunc, opts: &ExecOptions) -> Result<Box<dyn BatchSource>> {
+/// The source of `func`'s rows passing `filters` (the filter nodes over it,
+/// outermost first; only a Parquet read takes any).
+pub fn open(
+    func: &TableFunc,
+    filters: &[&Expr],
+    opts: &ExecOptions,
+) -> Result<Box<dyn BatchSource>> {
+    let parquet = matches!(func, TableFunc::ReadFile(r) if r.format == "parquet");
+    if !filters.is_empty() && !parquet {
+        return Err(Error::Internal(format!(
+            "{} cannot filter its rows",
+            func.name()
+        )));
+    }
     Ok(match func {
         TableFunc::ReadFile(r) => {
             if !opts.allow_file_read {
@@ -33,7 +45,9 @@ pub fn open(func: &TableFunc, opts: &ExecOptions) -> Result<Box<dyn BatchSource>
             }
             if r.format == "parquet" {
                 #[cfg(feature = "arrow")]
-                return Ok(Box::new(super::read_parquet::ParquetSource::open(r, opts)?));
+                return Ok(Box::new(super::read_parquet::ParquetSource::open(
+                    r, filters, opts,
+                )?));
                 #[cfg(not(feature = "arrow"))]
                 return Err(Error::InvalidInput(
                     "this logdb was built without the `arrow` feature: Parquet cannot be read"
@@ -50,17 +64,18 @@ pub fn open(func: &TableFunc, opts: &ExecOptions) -> Result<Box<dyn BatchSource>
     })
 }
 
-/// Runs `func`, handing its batches to `emit` one by one and stopping once
+/// Runs `func` (its rows passing `filters`), handing its batches to `emit` one by one and stopping once
 /// `row_budget` rows are out (a LIMIT above); the cancel flag is checked before
 /// each batch.
 pub fn run(
     func: &TableFunc,
+    filters: &[&Expr],
     opts: &ExecOptions,
     row_budget: Option<usize>,
     emit: &mut dyn FnMut(Batch) -> Result<()>,
 ) -> Result<()> {
     let mut left = row_budget.unwrap_or(usize::MAX);
-    run_until(func, opts, &mut |batch| {
+    run_until(func, filters, opts, &mut |batch| {
         left = left.saturating_sub(batch.num_rows());
         emit(batch)?;
         Ok(left)
@@ -72,10 +87,11 @@ pub fn run(
 /// reading). The cancel flag is checked before each batch.
 pub fn run_until(
     func: &TableFunc,
+    filters: &[&Expr],
     opts: &ExecOptions,
     emit: &mut dyn FnMut(Batch) -> Result<usize>,
 ) -> Result<()> {
-    let mut source = open(func, opts)?;
+    let mut source = open(func, filters, opts)?;
     let mut left = usize::MAX;
     while left > 0 {
         opts.check_cancel()?;

@@ -5,6 +5,7 @@
 //! comparison type; nothing in this module knows SQL or plans.
 
 pub mod bitmap;
+pub mod stats;
 pub mod zone;
 
 use crate::column::Value;
@@ -90,4 +91,28 @@ pub struct ZonePredicate {
     pub column: usize,
     pub cmp: Cmp,
     pub value: Value,
+}
+
+/// A conjunct a file reader tests against a column's min/max statistics to skip
+/// a range of rows that cannot hold a match (a Parquet row group). It is never
+/// TRUE for NULL, and it is always also evaluated as a filter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StatsPredicate {
+    /// `column <cmp> value`.
+    Cmp {
+        column: usize,
+        cmp: Cmp,
+        value: Value,
+    },
+    /// `column IN (values)`, none of them NULL.
+    In { column: usize, values: Vec<Value> },
+}
+
+impl StatsPredicate {
+    /// The column the predicate is on.
+    pub fn column(&self) -> usize {
+        match self {
+            StatsPredicate::Cmp { column, .. } | StatsPredicate::In { column, .. } => *column,
+        }
+    }
 }

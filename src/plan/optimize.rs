@@ -1,8 +1,9 @@
 //! The optimizer: filter pushdown (through projections, joins, unions and into
 //! subqueries), column pruning (each scan decodes only what is used), the join
 //! build side, and scan hints derived from each scan's filter: the time range that
-//! prunes partitions and segments, and the simple predicates that skip blocks by
-//! their zone maps.
+//! prunes partitions and segments, the simple predicates that skip blocks by
+//! their zone maps, and those that skip a Parquet read's row groups by their
+//! statistics.
 //!
 //! Hints are conservative: the filter itself is always kept and re-evaluated, so a
 //! hint only has to never exclude a row the filter would keep.
@@ -11,7 +12,7 @@ use super::logical::{AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, Logi
 use super::table_function::TableFunc;
 use crate::column::Value;
 use crate::error::Result;
-use crate::index::{Cmp, IndexPredicate, ZonePredicate};
+use crate::index::{Cmp, IndexPredicate, StatsPredicate, ZonePredicate};
 use crate::schema::TableSchema;
 use crate::storage::Snapshot;
 
@@ -791,8 +792,22 @@ pub fn refresh_scan_hints(plan: &mut LogicalPlan) {
                 *zone_predicates = z;
                 return;
             }
+            if let LogicalPlan::TableFunction {
+                func: TableFunc::ReadFile(read),
+                ..
+            } = input.as_mut()
+            {
+                if read.format == "parquet" {
+                    read.stats_filter = stats_hints(predicate, read);
+                }
+                return;
+            }
             refresh_scan_hints(input);
         }
+        LogicalPlan::TableFunction {
+            func: TableFunc::ReadFile(read),
+            ..
+        } => read.stats_filter.clear(),
         LogicalPlan::Scan {
             time_range,
             zone_predicates,
@@ -878,6 +893,55 @@ pub fn scan_hints(
         None
     };
     (range, zone)
+}
+
+/// The conjuncts of `predicate` (over the output of `read`, a Parquet read) that
+/// row-group statistics can rule out: `column <cmp> literal` and `column IN
+/// (literals)` on a file column, by its position in the file's columns.
+fn stats_hints(predicate: &Expr, read: &super::table_function::FileRead) -> Vec<StatsPredicate> {
+    let read_now = read
+        .projection
+        .as_ref()
+        .map_or(read.columns.len(), Vec::len);
+    // The output's first columns are the file's (as projected); `filename` and
+    // the hive columns after them have no statistics.
+    let file_column =
+        |i: usize| (i < read_now).then(|| read.projection.as_ref().map_or(i, |p| p[i]));
+    let mut out = Vec::new();
+    for c in Expr::conjuncts(predicate) {
+        if let Some((col, op, value)) = column_vs_literal(c) {
+            if let (Some(column), Some(cmp)) = (file_column(col), index_cmp(op)) {
+                out.push(StatsPredicate::Cmp {
+                    column,
+                    cmp,
+                    value: value.clone(),
+                });
+            }
+            continue;
+        }
+        if let Expr::InList {
+            expr,
+            list,
+            negated: false,
+            ..
+        } = c
+        {
+            let Expr::Column { index, .. } = expr.as_ref() else {
+                continue;
+            };
+            let values: Option<Vec<Value>> = list
+                .iter()
+                .map(|e| match e {
+                    Expr::Literal { value, .. } if *value != Value::Null => Some(value.clone()),
+                    _ => None,
+                })
+                .collect();
+            if let (Some(column), Some(values)) = (file_column(*index), values) {
+                out.push(StatsPredicate::In { column, values });
+            }
+        }
+    }
+    out
 }
 
 /// The index comparison of a comparison operator (`<>` and the other operators

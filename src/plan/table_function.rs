@@ -126,6 +126,10 @@ pub struct FileRead {
     /// some unused (Parquet only: the others are not decoded). The output is
     /// these columns, then `filename`, then the hive columns.
     pub projection: Option<Vec<usize>>,
+    /// Conjuncts of the filter above the read that a Parquet row group's
+    /// statistics can rule out (columns by position in `columns`), set by the
+    /// optimizer: row groups none of whose rows can pass are not read.
+    pub stats_filter: Vec<crate::index::StatsPredicate>,
     /// Hive partition columns (`day=2024-01-01` directories), after the
     /// filename column: their names and types.
     pub hive: Vec<(String, DataType)>,

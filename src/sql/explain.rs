@@ -10,6 +10,7 @@ use crate::column::{Column, ColumnData, Value};
 use crate::error::Result;
 use crate::exec::physical::{self, Operator, PhysicalPlan};
 use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
+use crate::index::StatsPredicate;
 use crate::plan::{
     AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, Subquery, SubqueryKind, ZonePredicate,
 };
@@ -135,7 +136,7 @@ fn agg_text(a: &AggExpr) -> String {
 
 fn literal(v: &Value, t: DataType) -> String {
     match v {
-        Value::Str(s) => format!("'{s}'"),
+        Value::Str(s) => format!("'{}'", s.replace('\'', "''")),
         Value::Int(_) if matches!(t, DataType::Timestamp | DataType::Date) => {
             format!("'{}'", crate::value::format_value(v, t))
         }
@@ -441,6 +442,46 @@ fn render_physical(
             );
             render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
         }
+        Operator::ParquetAggregate {
+            read,
+            filters,
+            group,
+            aggs,
+        } => {
+            let _ = writeln!(
+                out,
+                "{pad}{name}: {}{measured}",
+                group_aggs_text(group, aggs)
+            );
+            let mut chain = p.node.inputs();
+            while let Some(LogicalPlan::Filter { input, .. }) = chain.first().copied() {
+                covered.push(chain[0]);
+                chain = vec![input.as_ref()];
+            }
+            let d = format!("{pad}  ");
+            let func = crate::plan::TableFunc::ReadFile(Box::new((*read).clone()));
+            let _ = writeln!(out, "{d}{} rows={}", func.describe(), func.rows());
+            for f in filters {
+                let _ = writeln!(out, "{d}  filter: {f}");
+            }
+            let _ = writeln!(out, "{d}  {}", row_group_text(read)?);
+            #[cfg(feature = "arrow")]
+            {
+                let plan =
+                    exec::parquet_rows::RowFilterPlan::for_aggregate(read, filters, group, aggs);
+                let names = plan.decoded_names(read);
+                let _ = writeln!(out, "{d}  decoded for passing rows: [{}]", names.join(", "));
+            }
+            if let Some(s) = stats {
+                let g = |c: &std::sync::atomic::AtomicU64| ExecStats::get(c);
+                let _ = writeln!(
+                    out,
+                    "{d}  rows: {} decoded, {} passed filter",
+                    g(&s.rows_scanned),
+                    g(&s.rows_passed)
+                );
+            }
+        }
         Operator::StreamingAggregate(sp) => {
             // The operators it runs above the aggregate, each with where it runs.
             for (node, place) in sp.above() {
@@ -565,15 +606,31 @@ fn render_physical(
                 let _ = writeln!(out, "{pad}{name}: rows={rows}{measured}");
             }
         }
-        Operator::TableFunction { streamed } => {
-            if let LogicalPlan::TableFunction { func, .. } = p.node {
-                let _ = writeln!(
-                    out,
-                    "{pad}{name}: {} rows={}{}{measured}",
-                    func.describe(),
-                    func.rows(),
-                    streamed_text(*streamed)
-                );
+        Operator::TableFunction {
+            streamed,
+            func,
+            filters,
+        } => {
+            let _ = writeln!(
+                out,
+                "{pad}{name}: {} rows={}{}{measured}",
+                func.describe(),
+                func.rows(),
+                streamed_text(*streamed)
+            );
+            // The filters it took into its reader.
+            let mut node = p.node;
+            while let LogicalPlan::Filter { input, .. } = node {
+                covered.push(node);
+                node = input;
+            }
+            for f in filters {
+                let _ = writeln!(out, "{pad}  filter: {f}");
+            }
+            if let crate::plan::TableFunc::ReadFile(read) = func {
+                if read.format == "parquet" {
+                    let _ = writeln!(out, "{pad}  {}", row_group_text(read)?);
+                }
             }
         }
     }
@@ -762,6 +819,48 @@ fn render_scan(
         let _ = writeln!(out, "{d}bytes_read: {}", g(&s.bytes_read));
     }
     Ok(())
+}
+
+/// The row groups a Parquet read decodes: all of them, or those its
+/// statistics filter keeps (the same list the read uses).
+fn row_group_text(read: &crate::plan::FileRead) -> Result<String> {
+    #[cfg(feature = "arrow")]
+    {
+        let groups = exec::parquet_rows::row_groups(read)?;
+        if read.stats_filter.is_empty() {
+            return Ok(format!("row groups: {}", groups.total));
+        }
+        let conjuncts: Vec<String> = read
+            .stats_filter
+            .iter()
+            .map(|p| {
+                let (name, t) = read
+                    .columns
+                    .get(p.column())
+                    .map_or(("?", DataType::Varchar), |(n, t)| (n.as_str(), *t));
+                match p {
+                    StatsPredicate::Cmp { cmp, value, .. } => {
+                        format!("{name} {} {}", cmp.symbol(), literal(value, t))
+                    }
+                    StatsPredicate::In { values, .. } => {
+                        let v: Vec<String> = values.iter().map(|v| literal(v, t)).collect();
+                        format!("{name} IN ({})", v.join(", "))
+                    }
+                }
+            })
+            .collect();
+        Ok(format!(
+            "row groups: {} of {} after statistics [{}]",
+            groups.tasks.len(),
+            groups.total,
+            conjuncts.join(", ")
+        ))
+    }
+    #[cfg(not(feature = "arrow"))]
+    {
+        let _ = read;
+        Ok("row groups: unknown (built without the `arrow` feature)".into())
+    }
 }
 
 /// What EXPLAIN adds to an operator whose output streams into its parent.

@@ -3,8 +3,12 @@
 //! and record batches appended to a table, `export_parquet`'s incremental runs
 //! (nothing rewritten when nothing changed, one day rewritten when one day
 //! changed, days removed by retention, a run killed midway finished by the next,
-//! directories it must not touch), and damaged files failing with the file's name.
-//! Reading files DuckDB and pyarrow wrote is tests/slt/parquet.slt.
+//! directories it must not touch), damaged files failing with the file's name,
+//! and queries in place against the same queries over the table: row groups
+//! skipped by their statistics (every comparison, IN, BETWEEN, NULL-only row
+//! groups, a file without statistics), aggregates over dictionary-encoded
+//! chunks (`ParquetAggregate`), and the filter run inside the reader conjunct by
+//! conjunct. Reading files DuckDB and pyarrow wrote is tests/slt/parquet.slt.
 
 use std::path::Path;
 
@@ -538,10 +542,11 @@ fn read_parquet_decodes_only_the_columns_a_query_uses() {
     let got = rows(&db, &sql);
     let want = rows(&db, "SELECT v, i, b::VARCHAR, true AS f FROM t ORDER BY i");
     assert_eq!(format!("{got:?}"), format!("{want:?}"));
-    // count(*) still reads one column to count rows.
+    // count(*) keeps one column in the read, and decodes none of it.
     let count = format!("SELECT count(*) FROM {from}");
     assert!(
-        explain(&count).contains("1 of 8 columns"),
+        explain(&count).contains("1 of 8 columns")
+            && explain(&count).contains("decoded for passing rows: []"),
         "{}",
         explain(&count)
     );
@@ -647,4 +652,266 @@ fn a_table_without_a_time_column_exports_whole_and_incrementally() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("unexpected file name '../victim'"), "{e}");
+}
+
+/// Ten thousand rows in order of `i`: `s` ascending text, NULL for i in
+/// 3000..3999; `ts` one second apart; `v` two or three values per thousand rows
+/// (NULL every 7th row); five IPs; `f` a fraction; `d` a day per hundred rows.
+const TEN_ROW_GROUPS: &str = "CREATE TABLE t AS SELECT i, \
+    CASE WHEN i BETWEEN 3000 AND 3999 THEN NULL ELSE 's' || CAST(100000 + i AS VARCHAR) END AS s, \
+    TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND AS ts, \
+    CASE WHEN i % 7 = 0 THEN NULL ELSE 'v' || CAST((i // 700) % 13 AS VARCHAR) END AS v, \
+    CAST('10.0.' || CAST(i % 5 AS VARCHAR) || '.1' AS IP) AS ip, \
+    i / 10000.0 AS f, \
+    DATE '2024-01-01' + CAST(i // 100 AS INTEGER) AS d \
+    FROM range(10000) r(i)";
+
+/// The table of [`TEN_ROW_GROUPS`] and its Parquet copy, in row groups of
+/// 1,000 rows.
+fn ten_row_groups(dir: &Path) -> (Db, String) {
+    let db = Db::open(dir.join("db")).unwrap();
+    db.query(TEN_ROW_GROUPS).unwrap();
+    let file = dir.join("t.parquet");
+    db.query(&format!(
+        "COPY t TO '{}' (FORMAT parquet, ROW_GROUP_SIZE 1000)",
+        lit(&file)
+    ))
+    .unwrap();
+    (db, format!("'{}'", lit(&file)))
+}
+
+/// The lines of `EXPLAIN sql`.
+fn explain_text(db: &Db, sql: &str) -> String {
+    rows(db, &format!("EXPLAIN {sql}"))
+        .into_iter()
+        .map(|r| match &r[0] {
+            Value::Str(s) => s.to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn row_groups_their_statistics_rule_out_are_skipped_with_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, file) = ten_row_groups(dir.path());
+    // (WHERE, row groups kept of 10; None: no conjunct statistics can test)
+    let cases: &[(&str, Option<usize>)] = &[
+        ("i = 2500", Some(1)),
+        ("i < 1000", Some(1)),
+        ("i <= 1000", Some(2)),
+        ("1000 > i", Some(1)),
+        ("i > 8999", Some(1)),
+        ("i >= 8999", Some(2)),
+        ("i BETWEEN 2500 AND 4500", Some(3)),
+        ("i IN (5, 9995, 20000)", Some(2)),
+        ("i IN (20000, 30000)", Some(0)),
+        ("i NOT IN (5)", None),
+        ("ts >= TIMESTAMP '2024-01-01 02:30:00'", Some(1)),
+        ("ts < TIMESTAMP '2024-01-01'", Some(0)),
+        ("s = 's104500'", Some(1)),
+        ("s < 's101000'", Some(1)),
+        // Row group 3 holds only NULLs in s: no comparison keeps a row of it.
+        ("s >= 's100000'", Some(9)),
+        ("s IS NULL", None),
+        ("s IN ('s103500', 's100001')", Some(1)),
+        ("v = 'v5'", Some(2)),
+        ("d = DATE '2024-01-05'", Some(1)),
+        ("d BETWEEN DATE '2024-01-05' AND DATE '2024-01-15'", Some(2)),
+        // Floats and IPs are never tested against statistics.
+        ("f > 0.95", Some(10)),
+        ("ip = '10.0.1.1'", Some(10)),
+        ("i = 2500 AND s = 's102500'", Some(1)),
+        ("i = 2500 AND s = 's103500'", Some(0)),
+        ("i + 0 = 2500", None),
+        ("i > 9000 OR i < 10", None),
+    ];
+    for &(cond, kept) in cases {
+        for select in [
+            "SELECT count(*), min(i), max(s), count(DISTINCT v) FROM {src} WHERE {cond}",
+            "SELECT i, s, v, ip FROM {src} WHERE {cond} ORDER BY i",
+        ] {
+            let on = |src: &str| select.replace("{src}", src).replace("{cond}", cond);
+            assert_eq!(
+                format!("{:?}", rows(&db, &on(&file))),
+                format!("{:?}", rows(&db, &on("t"))),
+                "{}",
+                on(&file)
+            );
+            let explain = explain_text(&db, &on(&file));
+            let line = explain
+                .lines()
+                .find(|l| l.contains("row groups:"))
+                .unwrap_or_else(|| panic!("{}\n{explain}", on(&file)));
+            match kept {
+                Some(k) => assert!(
+                    line.contains(&format!("row groups: {k} of 10 after statistics [")),
+                    "{cond}: {line}"
+                ),
+                None => assert!(
+                    line.trim_end().ends_with("row groups: 10"),
+                    "{cond}: {line}"
+                ),
+            }
+        }
+    }
+    // The conjuncts are named as SQL.
+    let explain = explain_text(
+        &db,
+        &format!(
+            "SELECT count(*) FROM {file} WHERE ts >= TIMESTAMP '2024-01-01 02:30:00' \
+             AND s IN ('a''b', 'c') AND d = DATE '2024-01-05'"
+        ),
+    );
+    assert!(
+        explain.contains("[ts >= '2024-01-01 02:30:00', s IN ('a''b', 'c'), d = '2024-01-05']"),
+        "{explain}"
+    );
+}
+
+#[test]
+fn a_file_without_statistics_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let file = "'tests/data/files/parquet/nostats.parquet'";
+    let sql = format!("SELECT count(*), max(s) FROM {file} WHERE i = 0 OR s = 'z'");
+    assert_eq!(
+        rows(&db, &sql),
+        vec![vec![Value::Int(2), Value::Str("z".into())]]
+    );
+    let sql = format!("SELECT count(*) FROM {file} WHERE i >= 20");
+    assert_eq!(rows(&db, &sql), vec![vec![Value::Int(3)]]);
+    let explain = explain_text(&db, &sql);
+    assert!(
+        explain.contains("row groups: 3 of 3 after statistics [i >= 20]"),
+        "{explain}"
+    );
+}
+
+#[test]
+fn aggregates_over_parquet_run_on_dictionaries_and_match_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, file) = ten_row_groups(dir.path());
+    // v's chunks are dictionary-encoded throughout: read as dictionaries (each
+    // row group its own), not as a string per row.
+    let path = dir.path().join("t.parquet");
+    let pf = logdb::arrow::ParquetFile::open(&path).unwrap();
+    for rg in [0, 5] {
+        let mut reader = pf.read_row_group(rg, 8192, Some(&[3])).unwrap();
+        let (cols, _) = reader.next_columns().unwrap().unwrap();
+        assert!(
+            matches!(cols[0], logdb::arrow::ReadColumn::Dict { .. }),
+            "row group {rg}: {:?}",
+            cols[0]
+        );
+    }
+    let queries = [
+        "SELECT v, count(*), min(i), max(i), max(s) FROM {src} GROUP BY v ORDER BY v",
+        "SELECT v, ip, count(*) FROM {src} GROUP BY v, ip ORDER BY v, ip",
+        "SELECT min(v), max(v), count(DISTINCT v), count(v), count(*) FROM {src}",
+        "SELECT v, max(s), min(s) FROM {src} WHERE v IN ('v1', 'v5') GROUP BY v ORDER BY v",
+        "SELECT count(*), count(DISTINCT ip) FROM {src} WHERE v LIKE 'v1%'",
+        "SELECT ip, count(*), max(v) FROM {src} WHERE v > 'v3' GROUP BY ip ORDER BY ip",
+        "SELECT d, count(*) FROM {src} GROUP BY d ORDER BY d LIMIT 5",
+        "SELECT s, count(*) FROM {src} GROUP BY s ORDER BY 2 DESC, 1 LIMIT 3",
+        "SELECT i % 3 AS k, v, count(*) FROM {src} WHERE i < 5000 GROUP BY k, v ORDER BY k, v",
+    ];
+    for threads in [1, 2] {
+        let opts = logdb::exec::ExecOptions {
+            threads,
+            ..logdb::exec::ExecOptions::default()
+        };
+        let run = |sql: &str| {
+            let snap = db.snapshot().unwrap();
+            let plan = logdb::sql::plan(&snap, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            logdb::exec::execute(&snap, &plan, &opts)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .rows()
+        };
+        for q in queries {
+            let (got, want) = (
+                run(&q.replace("{src}", &file)),
+                run(&q.replace("{src}", "t")),
+            );
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{want:?}"),
+                "{q} ({threads} threads)"
+            );
+        }
+    }
+    let explain = explain_text(&db, &format!("SELECT v, count(*) FROM {file} GROUP BY v"));
+    assert!(explain.contains("ParquetAggregate:"), "{explain}");
+    // The filename and hive columns are constants of each row group.
+    let with_name = format!(
+        "SELECT filename LIKE '%t.parquet' AS f, v, count(*) FROM read_parquet({file}, filename := true) \
+         GROUP BY 1, 2 ORDER BY v"
+    );
+    let want = rows(
+        &db,
+        "SELECT true AS f, v, count(*) FROM t GROUP BY 1, 2 ORDER BY v",
+    );
+    assert_eq!(format!("{:?}", rows(&db, &with_name)), format!("{want:?}"));
+}
+
+#[test]
+fn a_filter_runs_inside_the_reader_conjunct_by_conjunct() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, file) = ten_row_groups(dir.path());
+    let from = format!("read_parquet({file}, filename := true)");
+    // Each conjunct sees only the rows the ones before it kept: the cast never
+    // meets the text of s.
+    for sql in [
+        format!("SELECT count(*) FROM {from} WHERE i > 100000 AND CAST(s AS BIGINT) > 5"),
+        format!("SELECT i FROM {from} WHERE i > 100000 AND CAST(s AS BIGINT) > 5"),
+        format!(
+            "SELECT count(*) FROM {from} WHERE filename LIKE '%zzz%' AND CAST(s AS BIGINT) > 5"
+        ),
+        format!("SELECT i FROM {from} WHERE filename LIKE '%zzz%' AND CAST(s AS BIGINT) > 5"),
+    ] {
+        let got = rows(&db, &sql);
+        assert!(
+            got.is_empty() || got == vec![vec![Value::Int(0)]],
+            "{sql}: {got:?}"
+        );
+    }
+    // An error of a conjunct is the query's error, not a damaged file.
+    for sql in [
+        format!("SELECT count(*) FROM {file} WHERE CAST(s AS BIGINT) > 5"),
+        format!("SELECT i FROM {file} WHERE CAST(s AS BIGINT) > 5"),
+    ] {
+        let e = db.query(&sql).unwrap_err().to_string();
+        assert!(
+            e.contains("could not convert") && !e.contains("Parquet"),
+            "{sql}: {e}"
+        );
+    }
+    // The rows of a selective filter, and a filter on the filename column
+    // alone, as the table gives them.
+    for (cond, want) in [
+        ("v = 'v3' AND i % 2 = 0", "v = 'v3' AND i % 2 = 0"),
+        ("filename LIKE '%t.parquet' AND i < 3", "i < 3"),
+    ] {
+        let got = rows(
+            &db,
+            &format!("SELECT i, s, ip FROM {from} WHERE {cond} ORDER BY i"),
+        );
+        let want = rows(
+            &db,
+            &format!("SELECT i, s, ip FROM t WHERE {want} ORDER BY i"),
+        );
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{cond}");
+    }
+    let explain = explain_text(
+        &db,
+        &format!("SELECT i, s FROM {file} WHERE v = 'v3' ORDER BY i LIMIT 2"),
+    );
+    assert!(
+        explain.contains("TableFunction: read_parquet(")
+            && explain.contains("filter: (v = 'v3')")
+            && !explain.contains("\nFilter")
+            && !explain.contains(" Filter:"),
+        "{explain}"
+    );
 }

@@ -14,6 +14,7 @@ const OPERATORS: &[&str] = &[
     "ScanProject",
     "ScanAggregate",
     "IndexOnlyAggregate",
+    "ParquetAggregate",
     "StreamingAggregate",
     "TwoPhaseTopN",
     "Filter",
@@ -275,6 +276,45 @@ fn explain_names_what_runs_for_the_everyday_questions() {
     for (sql, strategy) in cases {
         let planned = check(&db, sql, &opts);
         assert!(planned.contains(&strategy), "{sql}: {planned:?}");
+    }
+}
+
+#[test]
+fn aggregates_over_parquet_run_as_parquet_aggregate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir.path().join("db"));
+    let file = dir.path().join("logs.parquet");
+    let file = file.to_str().unwrap().replace('\'', "''");
+    db.query(&format!(
+        "COPY logs TO '{file}' (FORMAT parquet, ROW_GROUP_SIZE 5000)"
+    ))
+    .unwrap();
+    let opts = ExecOptions::default();
+    let cases = [
+        (
+            format!("SELECT status, count(*) FROM '{file}' GROUP BY status ORDER BY status"),
+            "ParquetAggregate",
+        ),
+        (
+            format!(
+                "SELECT uri, count(*) AS n FROM '{file}' WHERE status >= 500 \
+                 GROUP BY uri ORDER BY n DESC, uri LIMIT 3"
+            ),
+            "ParquetAggregate",
+        ),
+        (
+            format!("SELECT max(uri), count(*) FROM '{file}'"),
+            "ParquetAggregate",
+        ),
+        // Rows themselves come from the table function.
+        (
+            format!("SELECT uri, status FROM '{file}' WHERE status = 500 ORDER BY uri LIMIT 3"),
+            "TableFunction",
+        ),
+    ];
+    for (sql, strategy) in &cases {
+        let planned = check(&db, sql, &opts);
+        assert!(planned.contains(strategy), "{sql}: {planned:?}");
     }
 }
 

@@ -6,7 +6,7 @@ use hashbrown::HashSet;
 use super::{encode, Acc, GroupStates, GroupedRows};
 use crate::column::{Column, ColumnData, StringVec};
 use crate::error::Result;
-use crate::exec::group::{DictSeen, FastHash, ValueCoder};
+use crate::exec::group::{DictSeen, FastHash, ValueCoder, MISSING};
 use crate::exec::sketch::{self, Hll};
 use crate::exec::vector::VData;
 use crate::schema::{DataType, PhysicalType};
@@ -21,6 +21,8 @@ pub(super) struct CountDistinct {
     sets: Vec<HashSet<u64, FastHash>>,
     coder: Box<ValueCoder>,
     t: PhysicalType,
+    /// Scratch: the interned ids of a block's strings.
+    ids: Vec<u32>,
 }
 
 impl CountDistinct {
@@ -29,6 +31,7 @@ impl CountDistinct {
             sets: Vec::new(),
             coder: Box::default(),
             t,
+            ids: Vec::new(),
         }
     }
 
@@ -80,6 +83,20 @@ impl GroupStates for CountDistinct {
                         added += sets[g].insert(id) as usize;
                     }
                 }
+            }
+            VData::Str(strs) if b.rows.len() == b.len => {
+                // Every row: the block's strings interned at once (see
+                // `StrInterner::intern_all`).
+                let mut ids = std::mem::take(&mut self.ids);
+                coder
+                    .strs
+                    .intern_all(strs, b.len, v.validity.as_ref(), &mut ids);
+                for (r, g) in b.pairs() {
+                    if let Some(&id) = ids.get(r).filter(|&&id| id != MISSING) {
+                        added += sets[g].insert(id as u64) as usize;
+                    }
+                }
+                self.ids = ids;
             }
             _ => {
                 for (r, g) in b.pairs() {

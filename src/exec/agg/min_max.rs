@@ -2,6 +2,7 @@
 //! `arg_max(a, v)`.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use super::{with_seen, Acc, GroupStates, GroupedRows, Primitive};
 use crate::column::{Column, ColumnData, StringVec, Value};
@@ -88,10 +89,20 @@ impl<T: Primitive> GroupStates for MinMax<T> {
 
 /// `min(s)` / `max(s)` of strings: the extreme per group, copied out of the
 /// batch (NULL until a value is seen).
+///
+/// Over dictionary codes (a dictionary sorted by bytes, so codes order as their
+/// strings), each group also keeps the best code seen under the current
+/// dictionary: a row whose code does not beat it is skipped without reading
+/// its string.
 #[derive(Debug)]
 pub(super) struct MinMaxStr {
     best: Vec<Option<Box<str>>>,
     want: Ordering,
+    /// The dictionary of `best_code`, and its number (starting at 1).
+    dict: Option<Arc<StringVec>>,
+    epoch: u32,
+    /// Per group: the dictionary number and best code under it.
+    best_code: Vec<(u32, u32)>,
 }
 
 impl MinMaxStr {
@@ -99,6 +110,41 @@ impl MinMaxStr {
         MinMaxStr {
             best: Vec::new(),
             want: wanted(is_max),
+            dict: None,
+            epoch: 0,
+            best_code: Vec::new(),
+        }
+    }
+
+    /// Folds in rows of dictionary codes (see the type's documentation).
+    fn update_codes(
+        &mut self,
+        b: &GroupedRows<'_>,
+        codes: &[u32],
+        dict: &Arc<StringVec>,
+        grown: &mut usize,
+    ) {
+        if !self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, dict)) {
+            self.dict = Some(dict.clone());
+            self.epoch += 1;
+        }
+        let epoch = self.epoch;
+        self.best_code.resize(self.best.len(), (0, 0));
+        for (r, g) in b.pairs() {
+            if !b.arg.is_valid(r) {
+                continue;
+            }
+            let c = codes[r];
+            let (e, bc) = self.best_code[g];
+            if e == epoch && c.cmp(&bc) != self.want {
+                continue;
+            }
+            self.best_code[g] = (epoch, c);
+            let s = b.arg.str_at(r);
+            if self.better(s, &self.best[g]) {
+                *grown += s.len();
+                self.best[g] = Some(s.into());
+            }
         }
     }
 
@@ -115,18 +161,19 @@ impl GroupStates for MinMaxStr {
     }
 
     fn empty_like(&self) -> MinMaxStr {
-        MinMaxStr {
-            best: Vec::new(),
-            want: self.want,
-        }
+        MinMaxStr::new(self.want == Ordering::Greater)
     }
 
     fn group_bytes(&self) -> usize {
-        16
+        24
     }
 
     fn update(&mut self, b: &GroupedRows<'_>, grown: &mut usize) -> Result<()> {
         let v = b.arg;
+        if let VData::Dict { codes, dict } = &v.data {
+            self.update_codes(b, codes, dict, grown);
+            return Ok(());
+        }
         for (r, g) in b.pairs() {
             if !v.is_valid(r) {
                 continue;

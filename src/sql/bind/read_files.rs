@@ -474,6 +474,7 @@ impl Binder<'_> {
             reject_file,
             rows: None,
             projection: None,
+            stats_filter: Vec::new(),
             hive: Vec::new(),
             hive_values: Vec::new(),
         })))
@@ -704,6 +705,7 @@ impl Binder<'_> {
             reject_file: None,
             rows: Some(rows),
             projection: None,
+            stats_filter: Vec::new(),
             hive,
             hive_values,
         })))
