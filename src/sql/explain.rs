@@ -10,7 +10,6 @@ use crate::column::{Column, ColumnData, Value};
 use crate::error::Result;
 use crate::exec::physical::{self, Operator, PhysicalPlan};
 use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
-use crate::index::StatsPredicate;
 use crate::plan::{
     AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, Subquery, SubqueryKind, ZonePredicate,
 };
@@ -839,10 +838,10 @@ fn row_group_text(read: &crate::plan::FileRead) -> Result<String> {
                     .get(p.column())
                     .map_or(("?", DataType::Varchar), |(n, t)| (n.as_str(), *t));
                 match p {
-                    StatsPredicate::Cmp { cmp, value, .. } => {
+                    crate::index::StatsPredicate::Cmp { cmp, value, .. } => {
                         format!("{name} {} {}", cmp.symbol(), literal(value, t))
                     }
-                    StatsPredicate::In { values, .. } => {
+                    crate::index::StatsPredicate::In { values, .. } => {
                         let v: Vec<String> = values.iter().map(|v| literal(v, t)).collect();
                         format!("{name} IN ({})", v.join(", "))
                     }
