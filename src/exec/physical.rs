@@ -541,16 +541,23 @@ fn scan_of(plan: &LogicalPlan) -> &LogicalPlan {
     }
 }
 
-/// The Parquet read at the bottom of a `Filter* -> read_parquet` chain and the
-/// chain's filter predicates (outermost first); `None` for any other plan, and
-/// always without the `arrow` feature (the read fails as a table function).
-pub(crate) fn parquet_chain(plan: &LogicalPlan) -> Option<(&FileRead, Vec<&Expr>)> {
+/// The plan under a chain of filters, and the chain's predicates (outermost
+/// first).
+fn under_filters(plan: &LogicalPlan) -> (&LogicalPlan, Vec<&Expr>) {
     let mut filters = Vec::new();
     let mut p = plan;
     while let LogicalPlan::Filter { input, predicate } = p {
         filters.push(predicate);
         p = input;
     }
+    (p, filters)
+}
+
+/// The Parquet read at the bottom of a `Filter* -> read_parquet` chain and the
+/// chain's filter predicates (outermost first); `None` for any other plan, and
+/// always without the `arrow` feature (the read fails as a table function).
+pub(crate) fn parquet_chain(plan: &LogicalPlan) -> Option<(&FileRead, Vec<&Expr>)> {
+    let (p, filters) = under_filters(plan);
     match p {
         LogicalPlan::TableFunction {
             func: TableFunc::ReadFile(read),
@@ -562,12 +569,7 @@ pub(crate) fn parquet_chain(plan: &LogicalPlan) -> Option<(&FileRead, Vec<&Expr>
 
 /// The table function and filters of a `Filter+ -> read_parquet` chain.
 fn parquet_read_with_filters(plan: &LogicalPlan) -> Result<(&TableFunc, Vec<&Expr>)> {
-    let mut filters = Vec::new();
-    let mut p = plan;
-    while let LogicalPlan::Filter { input, predicate } = p {
-        filters.push(predicate);
-        p = input;
-    }
+    let (p, filters) = under_filters(plan);
     match p {
         LogicalPlan::TableFunction { func, .. } => Ok((func, filters)),
         _ => Err(Error::Internal("not a table function under filters".into())),
