@@ -47,6 +47,7 @@ pub fn parser_options(read: &FileRead) -> ParserOptions {
             names: read.names.clone(),
             types: read.types.clone(),
         },
+        keep_rows_without_time: true,
         ..Default::default()
     }
 }

@@ -26,7 +26,8 @@
 //!     `_at`, `_timestamp`, `_date`), else the first TIMESTAMP field, else none (a
 //!     plain table). A named field is made TIMESTAMP when its sample values all read
 //!     as times, else it is an error. The time column is NOT NULL: a line without
-//!     it is rejected ("no timestamp field"). Indexes: the VARCHAR, BIGINT and
+//!     it is rejected ("no timestamp field"), except by the SQL file readers
+//!     ([`ParserOptions::keep_rows_without_time`]), which keep it with a NULL time. Indexes: the VARCHAR, BIGINT and
 //!     BOOLEAN columns (not the time column) whose sample values repeat, at most
 //!     1000 distinct values and at most half as many distinct values as values;
 //!     the first 8 such columns. The uid rules do not apply.
@@ -879,7 +880,8 @@ pub(crate) struct Plan {
     pub schema: TableSchema,
     pub slots: Vec<Slot>,
     types: Vec<DataType>,
-    /// The time column, whose value every row needs (`None`: a plain table).
+    /// The time column, whose value every row needs (`None`: a plain table, or
+    /// [`ParserOptions::keep_rows_without_time`]).
     time_col: Option<usize>,
     /// Positions of the canonical columns in the schema, if present and of their
     /// canonical type.
@@ -893,14 +895,20 @@ impl Plan {
     /// columns get the canonical treatment (uid rules, url parts); records tables
     /// store every field as it is.
     fn finish(
-        schema: TableSchema,
+        mut schema: TableSchema,
         slots: Vec<Slot>,
         canonical: bool,
         options: &ParserOptions,
     ) -> Result<Plan> {
         schema.validate()?;
+        if options.keep_rows_without_time {
+            if let Some(t) = schema.time_index() {
+                schema.fields[t].nullable = true;
+            }
+        }
         let time_col = match &schema.time_column {
             None => None,
+            Some(_) if options.keep_rows_without_time => None,
             Some(_) => Some(
                 schema
                     .time_index()

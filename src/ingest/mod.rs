@@ -176,6 +176,10 @@ pub struct ParserOptions {
     pub delimiter: Option<u8>,
     /// `csv` and `tsv` only: the header and the columns (`read_csv`'s options).
     pub csv: CsvOptions,
+    /// `jsonl`, `csv`, `tsv`: a line whose time column is empty is kept with a NULL
+    /// time (the SQL file readers, as DuckDB reads such a file) instead of rejected
+    /// (import: a table's time column is NOT NULL).
+    pub keep_rows_without_time: bool,
 }
 
 /// How `csv` and `tsv` find their columns (`read_csv(..., header := false,

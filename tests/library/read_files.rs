@@ -165,6 +165,53 @@ fn each_column_alone_is_the_column_import_stores() {
     assert!(notices.iter().all(|n| *n == notices[0]), "{notices:?}");
 }
 
+/// A record without a time reads with a NULL time, as DuckDB reads it; import
+/// rejects it (a table's time column is NOT NULL), and so does COPY into such a
+/// table, naming the column, with nothing appended.
+#[test]
+fn records_without_a_time_read_with_a_null_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    let jsonl = dir.path().join("e.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"ts\": \"2024-05-01 10:00:00\", \"user\": \"a\"}\n\
+         {\"user\": \"b\"}\n\
+         {\"ts\": null, \"user\": \"c\"}\n\
+         {\"ts\": \"2024-05-01 11:00:00\", \"user\": \"d\"}\n",
+    )
+    .unwrap();
+    let csv = dir.path().join("e.csv");
+    std::fs::write(
+        &csv,
+        "ts,user\n2024-05-01 10:00:00,a\n,b\n2024-05-01 11:00:00,d\n",
+    )
+    .unwrap();
+    for (file, rows) in [(&jsonl, 4), (&csv, 3)] {
+        let r = sorted_rows(
+            &db,
+            &format!(
+                "SELECT count(*), count(ts), min(user), max(user) FROM {}",
+                quoted(file)
+            ),
+        );
+        assert_eq!(r, [[rows.to_string(), "2".into(), "a".into(), "d".into()]]);
+    }
+    let mut opts = ImportOptions::new("jsonl");
+    opts.table = "events".into();
+    let stats = import(&db, &[Source::Path(jsonl.clone())], &opts, &mut Quiet).unwrap();
+    assert_eq!((stats.rows, stats.rejected), (2, 2));
+    let e = db
+        .query(&format!("COPY events FROM {}", quoted(&jsonl)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ts"), "{e}");
+    assert_eq!(
+        sorted_rows(&db, "SELECT count(*) FROM events"),
+        [["2".to_string()]]
+    );
+}
+
 /// read_csv and read_json make the columns and types import infers.
 #[test]
 fn records_files_get_imports_columns_and_types() {
