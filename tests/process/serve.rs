@@ -651,10 +651,11 @@ fn chromium() -> Option<PathBuf> {
 /// Runs headless Chromium on `url` with `args` (a fresh profile, the arguments a
 /// root user in a container needs, 5 s of virtual time for the page's first
 /// refresh) and returns its stdout. A run that hangs (headless Chromium's virtual
-/// time sometimes never ends) is killed after 60 s and tried again, up to four
-/// runs in all (a run that does not hang takes about 10 s, more under load).
+/// time sometimes never ends, in about one run in four here) is killed after 30 s and
+/// tried again, up to six runs in all (a run that does not hang takes about 1 s on a
+/// quiet machine, 15 s under load).
 fn browse(url: &str, args: &[String]) -> String {
-    for _ in 0..4 {
+    for _ in 0..6 {
         let profile = tempfile::tempdir().unwrap();
         let mut child = Command::new(chromium().unwrap())
             .args([
@@ -681,7 +682,7 @@ fn browse(url: &str, args: &[String]) -> String {
             text
         });
         let start = Instant::now();
-        while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(60) {
+        while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(50));
         }
         if child.try_wait().unwrap().is_none() {
@@ -693,7 +694,7 @@ fn browse(url: &str, args: &[String]) -> String {
         assert!(child.wait().unwrap().success());
         return reader.join().unwrap();
     }
-    panic!("headless chromium hung four times on {url}");
+    panic!("headless chromium hung six times on {url}");
 }
 
 #[test]
