@@ -93,6 +93,22 @@ struct Manifest {
     whole: Option<DayEntry>,
 }
 
+impl ExportStats {
+    /// Counts a day (or the whole table, `name`) written as `written`, and says so.
+    fn count(&mut self, name: &str, written: &DayEntry, progress: &mut dyn FnMut(&str)) {
+        self.days_written += 1;
+        self.files_written += written.files.len();
+        self.rows_written += written.rows;
+        self.bytes_written += written.bytes;
+        progress(&format!(
+            "{name}: {} rows, {} file(s), {}",
+            written.rows,
+            written.files.len(),
+            crate::value::format_bytes(written.bytes)
+        ));
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct DayEntry {
     fingerprint: String,
@@ -257,17 +273,7 @@ pub fn export_parquet(
                     }
                 }
                 sync_dir(&dir.join(day_dir(&day.key)))?;
-                stats.days_written += 1;
-                stats.files_written += written.files.len();
-                stats.rows_written += written.rows;
-                stats.bytes_written += written.bytes;
-                progress(&format!(
-                    "{}: {} rows, {} file(s), {}",
-                    day.key,
-                    written.rows,
-                    written.files.len(),
-                    crate::value::format_bytes(written.bytes)
-                ));
+                stats.count(&day.key, &written, progress);
                 manifest.days.insert(day.key.clone(), written);
                 dirty = true;
                 if saved.elapsed() >= std::time::Duration::from_secs(1) {
@@ -487,17 +493,7 @@ fn export_whole(
         }
     }
     sync_dir(dir)?;
-    stats.days_written = 1;
-    stats.files_written = written.files.len();
-    stats.rows_written = written.rows;
-    stats.bytes_written = written.bytes;
-    progress(&format!(
-        "{}: {} rows, {} file(s), {}",
-        unit.table,
-        written.rows,
-        written.files.len(),
-        crate::value::format_bytes(written.bytes)
-    ));
+    stats.count(unit.table, &written, progress);
     manifest.whole = Some(written);
     write_manifest(dir, manifest)?;
     Ok(stats)

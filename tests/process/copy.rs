@@ -24,6 +24,11 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The answer of `sql` over database `db`, as csv.
+fn answer_csv(db: &str, sql: &str) -> String {
+    ok(&[db, "-o", "csv", "-c", sql])
+}
+
 fn err(args: &[&str]) -> String {
     let o = logdb(args);
     assert!(!o.status.success(), "{args:?} succeeded");
@@ -221,13 +226,7 @@ fn copy_from_appends_a_files_rows_by_position() {
     assert_eq!(out, "Count\n3\n");
     let json = dir.path().join("in.json");
     std::fs::write(&json, "{\"k\":4,\"v\":\"w\"}\n").unwrap();
-    let out = ok(&[
-        db,
-        "-o",
-        "csv",
-        "-c",
-        &format!("COPY u FROM '{}' (FORMAT json)", s(&json)),
-    ]);
+    let out = answer_csv(db, &format!("COPY u FROM '{}' (FORMAT json)", s(&json)));
     assert_eq!(out, "Count\n1\n");
     let rows = ok(&[db, "-o", "csv", "-c", "SELECT n, label FROM u ORDER BY n"]);
     assert_eq!(rows, "n,label\n1,x\n2,\n3,\"y,z\"\n4,w\n");
@@ -313,21 +312,9 @@ fn copy_from_csv_fails_on_a_bad_line_naming_it_and_appends_nothing() {
     // (DuckDB's sniff); with (HEADER) it is skipped.
     let plain = dir.path().join("plain.csv");
     std::fs::write(&plain, "7,g\n8,h\n").unwrap();
-    let out = ok(&[
-        db,
-        "-o",
-        "csv",
-        "-c",
-        &format!("COPY t FROM '{}'", s(&plain)),
-    ]);
+    let out = answer_csv(db, &format!("COPY t FROM '{}'", s(&plain)));
     assert_eq!(out, "Count\n2\n");
-    let out = ok(&[
-        db,
-        "-o",
-        "csv",
-        "-c",
-        &format!("COPY t FROM '{}' (HEADER)", s(&plain)),
-    ]);
+    let out = answer_csv(db, &format!("COPY t FROM '{}' (HEADER)", s(&plain)));
     assert_eq!(out, "Count\n1\n");
     let rows = ok(&[db, "-o", "csv", "-c", "SELECT i, s FROM t ORDER BY i, s"]);
     assert_eq!(rows, "i,s\n0,before\n7,g\n8,h\n8,h\n");
@@ -341,16 +328,13 @@ fn copy_json_arrays_to_and_from() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path());
     let out = |name: &str| dir.path().join(name);
-    let printed = ok(&[
+    let printed = answer_csv(
         &db,
-        "-o",
-        "csv",
-        "-c",
         &format!(
             "COPY t TO '{}' (FORMAT json, ARRAY true)",
             s(&out("table_array.json"))
         ),
-    ]);
+    );
     assert_eq!(printed, "Count\n4\n");
     assert_eq!(
         String::from_utf8(std::fs::read(out("table_array.json")).unwrap()).unwrap(),
@@ -394,13 +378,10 @@ fn copy_json_arrays_to_and_from() {
     ]);
     // The row without a ts is kept with a NULL ts, as DuckDB keeps it.
     assert_eq!(copied, "Count\n4\nCount\n4\n");
-    let want = ok(&[
+    let want = answer_csv(
         &db,
-        "-o",
-        "csv",
-        "-c",
         "SELECT * FROM (SELECT * FROM t UNION ALL SELECT * FROM t) ORDER BY i",
-    ]);
+    );
     let got = ok(&[&db, "-o", "csv", "-c", "SELECT * FROM back ORDER BY i"]);
     assert_eq!(got, want);
 
@@ -466,16 +447,13 @@ fn copy_file_size_bytes_rotates_files_as_duckdb_does() {
     let db = dir.path().join("db");
     let db = s(&db);
     let out = |name: &str| dir.path().join(name);
-    let printed = ok(&[
+    let printed = answer_csv(
         db,
-        "-o",
-        "csv",
-        "-c",
         &format!(
             "COPY (SELECT range FROM range(1000000)) TO '{}' (FORMAT csv, FILE_SIZE_BYTES '1MB')",
             s(&out("csv"))
         ),
-    ]);
+    );
     assert_eq!(printed, "Count\n1000000\n");
     // DuckDB 2.0: COPY (SELECT * FROM range(1000000)) TO 'csv' (FORMAT csv,
     // FILE_SIZE_BYTES '1MB').
@@ -487,16 +465,13 @@ fn copy_file_size_bytes_rotates_files_as_duckdb_does() {
     assert_eq!(listing(&out("csv")), duckdb);
     let second = std::fs::read_to_string(out("csv").join("data_1.csv")).unwrap();
     assert!(second.starts_with("range\n"), "{}", &second[..20]);
-    let total = ok(&[
+    let total = answer_csv(
         db,
-        "-o",
-        "csv",
-        "-c",
         &format!(
             "SELECT count(*), sum(range) FROM '{}/*.csv'",
             s(&out("csv"))
         ),
-    ]);
+    );
     assert_eq!(total, "count(*),sum(range)\n1000000,499999500000\n");
 
     // Parquet: a file ends after the row group that takes it past the size.
@@ -517,13 +492,10 @@ fn copy_file_size_bytes_rotates_files_as_duckdb_does() {
             "{name}: {size} bytes"
         );
     }
-    let total = ok(&[
+    let total = answer_csv(
         db,
-        "-o",
-        "csv",
-        "-c",
         &format!("SELECT count(*), sum(v) FROM '{}/*.parquet'", s(&out("pq"))),
-    ]);
+    );
     assert_eq!(total, "count(*),sum(v)\n1000000,499999500000\n");
 
     // Every partition rotates on its own; names restart at data_0 in each.
@@ -578,17 +550,14 @@ fn copy_per_thread_output_writes_a_file_per_thread() {
     let db = dir.path().join("db");
     let db = s(&db);
     let out = |name: &str| dir.path().join(name);
-    let printed = ok(&[
+    let printed = answer_csv(
         db,
-        "-o",
-        "csv",
-        "-c",
         &format!(
             "SET threads = 4; COPY (SELECT range AS v FROM range(3000000)) TO '{}' \
              (FORMAT csv, PER_THREAD_OUTPUT true)",
             s(&out("pt"))
         ),
-    ]);
+    );
     assert!(printed.ends_with("Count\n3000000\n"), "{printed}");
     let files = listing(&out("pt"));
     assert!((1..=4).contains(&files.len()), "{files:?}");
@@ -597,16 +566,13 @@ fn copy_per_thread_output_writes_a_file_per_thread() {
         let text = std::fs::read_to_string(out("pt").join(name)).unwrap();
         assert!(text.starts_with("v\n"), "{name}");
     }
-    let total = ok(&[
+    let total = answer_csv(
         db,
-        "-o",
-        "csv",
-        "-c",
         &format!(
             "SELECT count(*), count(DISTINCT v), sum(v) FROM '{}/*.csv'",
             s(&out("pt"))
         ),
-    ]);
+    );
     assert_eq!(
         total,
         "count(*),count(DISTINCT v),sum(v)\n3000000,3000000,4499998500000\n"
@@ -625,13 +591,10 @@ fn copy_per_thread_output_writes_a_file_per_thread() {
     for (i, (name, _)) in files.iter().enumerate() {
         assert_eq!(name, &format!("data_{i}.parquet"), "{files:?}");
     }
-    let total = ok(&[
+    let total = answer_csv(
         db,
-        "-o",
-        "csv",
-        "-c",
         &format!("SELECT count(*), sum(v) FROM '{}/*.parquet'", s(&out("pq"))),
-    ]);
+    );
     assert_eq!(total, "count(*),sum(v)\n1000000,499999500000\n");
     ok(&[
         db,
