@@ -131,12 +131,6 @@ pub fn open_source(s: &Source) -> Result<(Box<dyn Read + Send>, Compression)> {
     Ok((input, compression))
 }
 
-/// Lines in `data`: its newlines, plus an unterminated last line.
-pub fn count_lines(data: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', data).count() as u64
-        + u64::from(data.last().is_some_and(|&c| c != b'\n'))
-}
-
 /// Lines and bytes of input read up front for schema inference.
 pub const SAMPLE_LINES: usize = 1000;
 pub const SAMPLE_BYTES: usize = 1 << 20;
