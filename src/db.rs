@@ -204,6 +204,8 @@ struct DbInner {
     unused_generation: AtomicU64,
     unused_segment_id: AtomicU64,
     cache: Arc<SegmentCache>,
+    /// State upper layers keep per open database, one value per type.
+    extensions: Extensions,
     /// Snapshots handed out, by generation, to know when retired files may go.
     snapshots: Mutex<Vec<(u64, Weak<SnapshotInner>)>>,
     /// Files removed from the manifest at a generation, waiting until no snapshot
@@ -219,6 +221,17 @@ impl Drop for DbInner {
                 let _ = self.backend.remove(&f);
             }
         }
+    }
+}
+
+/// Values upper layers keep per open database ([`Db::extension`]).
+#[derive(Default)]
+struct Extensions(Mutex<Vec<Arc<dyn std::any::Any + Send + Sync>>>);
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |e| e.len());
+        write!(f, "Extensions({n})")
     }
 }
 
@@ -332,6 +345,7 @@ impl Db {
                 unused_generation: AtomicU64::new(0),
                 unused_segment_id: AtomicU64::new(0),
                 cache,
+                extensions: Extensions::default(),
                 retired: Mutex::new(Vec::new()),
             }),
         };
@@ -361,6 +375,24 @@ impl Db {
     /// (parsed footers, dictionaries and index directories decoded so far).
     pub fn segment_cache_usage(&self) -> (usize, usize) {
         self.inner.cache.usage()
+    }
+
+    /// The value of type `T` this database keeps for an upper layer (made with
+    /// `T::default()` on first use; every clone of this handle shares it): caches
+    /// that outlive one query, such as the executor's aggregate cache.
+    pub fn extension<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut all = self
+            .inner
+            .extensions
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = all.iter().find_map(|e| e.clone().downcast::<T>().ok()) {
+            return t;
+        }
+        let t = Arc::new(T::default());
+        all.push(t.clone());
+        t
     }
 
     /// Where the database lives, for messages.

@@ -29,8 +29,8 @@ def panel_queries(table, where, bucket):
     return {
         "summary": "SELECT count(*) AS requests, count_if(status >= 500) AS errors_5xx, "
         "approx_count_distinct(client_ip) AS visitors, sum(bytes) AS bytes, "
-        "quantile_cont(request_time, 0.5) AS p50, quantile_cont(request_time, 0.95) AS p95, "
-        f"quantile_cont(request_time, 0.99) AS p99 FROM {table}{where}",
+        "approx_quantile(request_time, 0.5) AS p50, approx_quantile(request_time, 0.95) AS p95, "
+        f"approx_quantile(request_time, 0.99) AS p99 FROM {table}{where}",
         "timeline": f"SELECT time_bucket(INTERVAL '{bucket} seconds', ts) AS t, "
         f"count(*) AS requests, count_if(status >= 500) AS errors_5xx FROM {table}{where} "
         "GROUP BY t ORDER BY t",

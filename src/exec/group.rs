@@ -132,7 +132,7 @@ fn prefetch<T>(p: *const T) {
 /// latency (a table slot and a string's bytes per row), so [`Self::intern_all`]
 /// hashes a whole block first and prefetches the slots of later rows while it
 /// probes the current one.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct StrInterner {
     slots: Vec<StrSlot>,
     strings: StringVec,
@@ -283,7 +283,7 @@ impl StrInterner {
 }
 
 /// 128-bit values (IPs, double bits) to dense ids.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct ValInterner {
     map: HashTable<u32>,
     vals: Vec<u128>,
@@ -358,7 +358,7 @@ pub(crate) fn norm_f64(x: f64) -> u64 {
 /// Interned ids of one dictionary's codes, filled on first use, or all at once
 /// when the rows looked up reach the dictionary's size (see
 /// [`DictCache::note_rows`]).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct DictCache {
     dict: Option<Arc<StringVec>>,
     ids: Vec<u32>,
@@ -434,7 +434,7 @@ impl DictCache {
 /// Which (group, dictionary code) pairs a distinct aggregate has seen in the
 /// current segment: a flat bitmap, so that a repeated value costs a bit test
 /// instead of a hash-set insert.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct DictSeen {
     dict: Option<Arc<StringVec>>,
     bits: Vec<u64>,
@@ -471,7 +471,7 @@ impl DictSeen {
 }
 
 /// Which values one distinct set or key column interns.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ValueCoder {
     pub(crate) strs: StrInterner,
     pub(crate) vals: ValInterner,
@@ -618,6 +618,19 @@ pub struct KeyLayout {
 const MAX_PARTITION_BITS: u32 = 6;
 
 impl KeyLayout {
+    /// The layout without the bounds of interned codes: layouts of one shape
+    /// pack keys into the same fields, so their group tables merge (the bounds
+    /// only sized the fields).
+    pub fn shape(&self) -> String {
+        let mut l = self.clone();
+        for c in &mut l.codes {
+            if let KeyCode::Interned { bound } = c {
+                *bound = 0;
+            }
+        }
+        format!("{l:?}")
+    }
+
     /// The layout for key columns of `types` with what is known of their values.
     pub fn new(types: &[DataType], hints: &[KeyHint]) -> KeyLayout {
         let mut codes = Vec::with_capacity(types.len());
@@ -740,6 +753,7 @@ impl KeyLayout {
 pub type SegmentDomains = Vec<Option<(i64, i64, i64)>>;
 
 /// The groups of one aggregation: packed keys, their ids, and the interners.
+#[derive(Clone)]
 pub struct GroupMap {
     layout: KeyLayout,
     /// Packed keys, `layout.words` per group.
@@ -764,7 +778,7 @@ pub struct GroupMap {
     dense: Dense,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 enum Dense {
     /// Not decided yet for this segment (decided at its first block).
     #[default]
@@ -864,6 +878,19 @@ impl GroupMap {
     pub fn begin_segment(&mut self, domains: SegmentDomains) {
         self.domains = domains;
         self.dense = Dense::Undecided;
+    }
+
+    /// Drops what only the segment being scanned needs (scratch buffers, the
+    /// dictionary caches and the dense path), keeping the groups: for a map kept
+    /// between queries.
+    pub fn forget_scratch(&mut self) {
+        self.begin_segment(Vec::new());
+        self.packed = Vec::new();
+        self.ids = Vec::new();
+        for c in &mut self.coders {
+            c.cache = DictCache::default();
+            c.seen = DictSeen::default();
+        }
     }
 
     /// The group of a packed key, created if new.

@@ -47,6 +47,10 @@ pub struct ExecStats {
     pub rows_passed: AtomicU64,
     /// Whether the aggregate was answered (at least partly) from the indexes.
     pub index_only: AtomicBool,
+    /// Whether the aggregation went through the aggregate cache.
+    pub aggregate_cache: AtomicBool,
+    /// Whole segments whose groups came from the aggregate cache.
+    pub segments_cached: AtomicU64,
     /// The query's memory pool (created by the first operator that reserves).
     memory: OnceLock<Arc<MemoryPool>>,
     /// Reservations for what the plan holds until the query ends (subquery

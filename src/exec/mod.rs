@@ -29,6 +29,7 @@
 //!   expression evaluation in `vector.rs` and `functions.rs`.
 
 pub mod agg;
+pub mod agg_cache;
 pub mod date;
 mod distinct;
 pub mod functions;
@@ -344,19 +345,26 @@ fn run_operator(
         ),
         (
             Operator::ScanAggregate {
-                info, group, aggs, ..
+                info,
+                group,
+                aggs,
+                top,
+                ..
             },
             _,
-        ) => pipeline::pipeline(
-            snapshot,
-            info,
-            Sink::Aggregate(group, aggs),
-            opts,
-            stats,
-            None,
-            None,
-            None,
-        ),
+        ) => {
+            let segments = snapshot.segments(info.table, info.time_range)?;
+            pipeline::aggregate(
+                snapshot,
+                info,
+                group,
+                aggs,
+                segments,
+                top.as_ref(),
+                opts,
+                stats,
+            )
+        }
         (
             Operator::IndexOnlyAggregate {
                 info,

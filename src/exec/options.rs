@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::agg_cache::AggregateCache;
 use crate::error::{Error, Result};
 
 /// Execution settings.
@@ -39,6 +40,12 @@ pub struct ExecOptions {
     /// Messages for the user that do not fail the query (lines a file reader
     /// rejected), collected while it runs; clones of these options share them.
     pub notices: Notices,
+    /// Keep the group tables of scan aggregations over whole segments between
+    /// queries and reuse them (`SET aggregate_cache = true`; off by default, on
+    /// in `logdb serve`): see [`AggregateCache`].
+    pub aggregate_cache: bool,
+    /// The database's aggregate cache (set by the session).
+    pub aggregate_cache_store: Option<Arc<AggregateCache>>,
 }
 
 /// Messages a query leaves for its caller (`notice: ...` in the shell), shared
@@ -83,6 +90,8 @@ impl Default for ExecOptions {
             allow_file_read: true,
             allow_file_write: true,
             notices: Notices::default(),
+            aggregate_cache: false,
+            aggregate_cache_store: None,
         }
     }
 }

@@ -25,6 +25,7 @@
 
 use std::borrow::Cow;
 
+use super::agg::AggBound;
 use super::stream::{self, StreamPlan};
 use super::ExecOptions;
 use crate::error::{Error, Result};
@@ -60,6 +61,9 @@ pub enum Operator<'a> {
         info: ScanInfo<'a>,
         group: &'a [(Expr, String)],
         aggs: &'a [(AggExpr, String)],
+        /// Under a top-N ordered first by an aggregate (with only projections
+        /// between): only the groups that can enter it get their keys built.
+        top: Option<AggBound>,
     },
     /// `count(*)` (by an indexed column) answered from bitmap-index counts;
     /// segments a time range cuts through are scanned.
@@ -322,6 +326,7 @@ pub fn plan<'a>(
                     info: scan_info(input, opts.use_indexes)?,
                     group,
                     aggs,
+                    top: None,
                 }),
             }
         }
@@ -398,11 +403,21 @@ pub fn plan<'a>(
         LogicalPlan::Sort {
             input, fetch: None, ..
         } => unary(Operator::Sort, input)?,
-        LogicalPlan::Sort { input, .. } => PhysicalPlan {
-            node: logical,
-            op: Operator::TopN,
-            children: vec![folded_input(snapshot, input, opts)?],
-        },
+        LogicalPlan::Sort {
+            input,
+            keys,
+            fetch: Some(n),
+        } => {
+            let mut child = folded_input(snapshot, input, opts)?;
+            if let Some(first) = keys.first() {
+                bound_top_aggregate(&mut child, &first.expr, first.descending, *n);
+            }
+            PhysicalPlan {
+                node: logical,
+                op: Operator::TopN,
+                children: vec![child],
+            }
+        }
         LogicalPlan::Limit { input, .. } => match optimize::two_phase_top_n(logical) {
             Some(two) => leaf(Operator::TwoPhaseTopN(Box::new(two))),
             None => unary(Operator::Limit, input)?,
@@ -410,6 +425,49 @@ pub fn plan<'a>(
         LogicalPlan::Distinct { input } => unary(Operator::Distinct, input)?,
         LogicalPlan::Window { input, .. } => unary(Operator::Window, input)?,
     })
+}
+
+/// Gives the ScanAggregate at the bottom of `p` (through projections that pass
+/// columns on) the bound of a top-`n` whose first sort key is `key`, when that
+/// key is one of its aggregates: a group beaten by `n` others there cannot enter
+/// the top-N, so its keys are never built.
+fn bound_top_aggregate(p: &mut PhysicalPlan<'_>, key: &Expr, descending: bool, n: usize) {
+    let Expr::Column { index, .. } = key else {
+        return;
+    };
+    let mut i = *index;
+    let mut p = p;
+    loop {
+        match (&mut p.op, p.node) {
+            (Operator::Project, LogicalPlan::Project { exprs, .. }) => {
+                match exprs.get(i) {
+                    Some((Expr::Column { index, .. }, _)) => i = *index,
+                    _ => return,
+                }
+                match p.children.first_mut() {
+                    Some(c) => p = c,
+                    None => return,
+                }
+            }
+            (
+                Operator::ScanAggregate {
+                    group, aggs, top, ..
+                },
+                _,
+            ) => {
+                if let Some(agg) = i.checked_sub(group.len()).filter(|a| *a < aggs.len()) {
+                    *top = Some(AggBound {
+                        agg,
+                        value: None,
+                        descending,
+                        unit_limit: Some(n),
+                    });
+                }
+                return;
+            }
+            _ => return,
+        }
+    }
 }
 
 /// Derives the scan hints of `plan` anew once its subqueries became literals (a

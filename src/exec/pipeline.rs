@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::agg::{AggBound, AggState};
+use super::agg_cache::{CachedAggregate, CachedUnit};
 use super::physical::ScanInfo;
 use super::scan::{run_segment, Buffers, ScanCtx, Sink, WorkerOut};
 use super::{stream, ExecOptions, ExecStats};
@@ -38,27 +39,7 @@ pub(super) fn pipeline(
         None => snapshot.segments(info.table, info.time_range)?,
     };
     if let Sink::Aggregate(group, aggs) = sink {
-        let keys = stream::KeyPlan::new(snapshot, info, group, &segments)?;
-        let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
-        let out: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
-        aggregate_units(
-            snapshot,
-            info,
-            group,
-            &aggs,
-            &keys,
-            vec![segments],
-            opts,
-            stats,
-            UnitSink {
-                on_unit: &|_, b| {
-                    out.lock().unwrap_or_else(|p| p.into_inner()).push(b);
-                    Ok(())
-                },
-                bound: &|| None,
-            },
-        )?;
-        return Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()));
+        return aggregate(snapshot, info, group, aggs, segments, None, opts, stats);
     }
     start_segments(snapshot, info.table, &segments, opts)?;
     let pool = stats.memory(opts.memory_limit);
@@ -120,6 +101,44 @@ pub(super) fn pipeline(
     Ok(all.into_iter().map(|(_, b)| b).collect())
 }
 
+/// Aggregates `segments` of `info`'s scan in one unit; with `top`, only the
+/// groups that can enter the top-N above get their keys built.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn aggregate(
+    snapshot: &Snapshot,
+    info: &ScanInfo<'_>,
+    group: &[(Expr, String)],
+    aggs: &[(AggExpr, String)],
+    segments: Vec<Arc<Segment>>,
+    top: Option<&AggBound>,
+    opts: &ExecOptions,
+    stats: &ExecStats,
+) -> Result<Vec<Batch>> {
+    let keys = stream::KeyPlan::new(snapshot, info, group, &segments)?;
+    let aggs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
+    let cache = CachedAggregate::new(snapshot, info, group, &aggs, &keys, opts)?;
+    let out: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
+    aggregate_units(
+        snapshot,
+        info,
+        group,
+        &aggs,
+        &keys,
+        vec![segments],
+        opts,
+        stats,
+        UnitSink {
+            on_unit: &|_, b| {
+                out.lock().unwrap_or_else(|p| p.into_inner()).push(b);
+                Ok(())
+            },
+            bound: &|| top.cloned(),
+            cache: cache.as_ref(),
+        },
+    )?;
+    Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
 /// Where [`aggregate_units`] hands each unit's result.
 pub(super) struct UnitSink<'a> {
     /// Called with a unit's index and result as soon as the unit is done.
@@ -127,13 +146,19 @@ pub(super) struct UnitSink<'a> {
     /// What a top-N above has kept so far: groups that cannot enter it are
     /// dropped before their keys are materialized.
     pub bound: &'a (dyn Fn() -> Option<AggBound> + Sync),
+    /// The aggregate cache, when the session uses it and the aggregation can be
+    /// cached.
+    pub cache: Option<&'a CachedAggregate>,
 }
 
 /// Aggregates `units` (lists of segments whose groups are disjoint) and hands
 /// each unit's finished result to `sink` as soon as its last segment is done.
 /// Segments are claimed in order by the worker threads; a worker's table covers
-/// the segments it ran of one unit, and the tables of a unit are merged by the
-/// worker that hands in its last one.
+/// the segments it ran of one part of a unit, and the tables of a unit are
+/// merged by the worker that hands in its last one. A unit is one part, or two
+/// with the aggregate cache: its whole segments the cache does not cover yet,
+/// and its partly covered segments (kept apart, since only the whole ones'
+/// groups go back to the cache).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn aggregate_units(
     snapshot: &Snapshot,
@@ -146,10 +171,26 @@ pub(super) fn aggregate_units(
     stats: &ExecStats,
     sink: UnitSink<'_>,
 ) -> Result<()> {
-    let flat: Vec<(usize, Arc<Segment>)> = units
+    let mut cached: Vec<Mutex<Option<CachedUnit>>> = Vec::new();
+    let parts: Vec<Vec<Arc<Segment>>> = match sink.cache {
+        Some(c) => units
+            .iter()
+            .flat_map(|segs| {
+                let mut unit = c.prepare(segs, stats);
+                let whole = std::mem::take(&mut unit.scan_whole);
+                let partial = unit.scan_partial.clone();
+                cached.push(Mutex::new(Some(unit)));
+                [whole, partial]
+            })
+            .collect(),
+        None => units,
+    };
+    let per_unit = if sink.cache.is_some() { 2 } else { 1 };
+    let nunits = parts.len() / per_unit;
+    let flat: Vec<(usize, Arc<Segment>)> = parts
         .iter()
         .enumerate()
-        .flat_map(|(u, segs)| segs.iter().map(move |s| (u, s.clone())))
+        .flat_map(|(p, segs)| segs.iter().map(move |s| (p, s.clone())))
         .collect();
     let all: Vec<Arc<Segment>> = flat.iter().map(|(_, s)| s.clone()).collect();
     start_segments(snapshot, info.table, &all, opts)?;
@@ -178,45 +219,71 @@ pub(super) fn aggregate_units(
         }
         Ok(())
     };
-    let finish = |u: usize, states: Vec<AggState>| -> Result<()> {
+    let merged = |states: Vec<AggState>| -> Result<AggState> {
         let mut it = states.into_iter();
         let mut m = it.next().unwrap_or_else(|| *new_state());
         for mut s in it {
             m.merge(&mut s)?;
             recycle(s)?;
         }
+        Ok(m)
+    };
+    let finish_state = |u: usize, m: &mut AggState| -> Result<()> {
         let bound = (sink.bound)();
         let cols = m.finish(aggs, group.is_empty(), bound.as_ref())?;
-        recycle(m)?;
         (sink.on_unit)(u, Batch { columns: cols })
     };
-    // Units without segments are finished at once (an aggregate without GROUP BY
-    // over nothing still has its row).
-    for (u, segs) in units.iter().enumerate() {
-        if segs.is_empty() {
-            finish(u, Vec::new())?;
+    // A unit's states by part (whole segments, then partly covered ones).
+    let finish = |u: usize, mut by_part: Vec<Vec<AggState>>| -> Result<()> {
+        match sink.cache {
+            Some(c) => {
+                let unit = cached[u].lock().unwrap_or_else(|p| p.into_inner()).take();
+                let Some(unit) = unit else {
+                    return Err(Error::Internal("a cached unit finished twice".into()));
+                };
+                let partial = by_part.pop().unwrap_or_default();
+                let fresh = by_part.pop().unwrap_or_default();
+                c.finish_unit(unit, fresh, partial, &|| *new_state(), &mut |m| {
+                    finish_state(u, m)
+                })
+            }
+            None => {
+                let mut m = merged(by_part.into_iter().flatten().collect())?;
+                finish_state(u, &mut m)?;
+                recycle(m)
+            }
         }
-    }
+    };
     struct Slot {
         done: usize,
-        states: Vec<AggState>,
+        states: Vec<Vec<AggState>>,
     }
-    let totals: Vec<usize> = units.iter().map(Vec::len).collect();
+    let totals: Vec<usize> = parts
+        .chunks(per_unit)
+        .map(|c| c.iter().map(Vec::len).sum())
+        .collect();
+    // Units without segments to scan are finished at once (an aggregate without
+    // GROUP BY over nothing still has its row).
+    for (u, total) in totals.iter().enumerate() {
+        if *total == 0 {
+            finish(u, (0..per_unit).map(|_| Vec::new()).collect())?;
+        }
+    }
     let slots: Mutex<Vec<Slot>> = Mutex::new(
-        units
-            .iter()
+        (0..nunits)
             .map(|_| Slot {
                 done: 0,
-                states: Vec::new(),
+                states: (0..per_unit).map(|_| Vec::new()).collect(),
             })
             .collect(),
     );
-    let hand_in = |u: usize, state: Box<AggState>, segs: usize| -> Result<()> {
+    let hand_in = |p: usize, state: Box<AggState>, segs: usize| -> Result<()> {
+        let u = p / per_unit;
         let ready = {
             let mut sl = slots.lock().unwrap_or_else(|p| p.into_inner());
             let s = &mut sl[u];
             s.done += segs;
-            s.states.push(*state);
+            s.states[p % per_unit].push(*state);
             (s.done == totals[u]).then(|| std::mem::take(&mut s.states))
         };
         match ready {
@@ -246,23 +313,23 @@ pub(super) fn aggregate_units(
                 }
                 ctx.check_cancel()?;
                 let i = next.fetch_add(1, AtomicOrdering::Relaxed);
-                let Some((u, seg)) = flat.get(i) else {
+                let Some((p, seg)) = flat.get(i) else {
                     break;
                 };
-                if cur.as_ref().is_some_and(|c| c.0 != *u) {
-                    if let Some((cu, WorkerOut::Agg(st), n)) = cur.take() {
-                        hand_in(cu, st, n)?;
+                if cur.as_ref().is_some_and(|c| c.0 != *p) {
+                    if let Some((cp, WorkerOut::Agg(st), n)) = cur.take() {
+                        hand_in(cp, st, n)?;
                     }
                 }
-                let c = cur.get_or_insert_with(|| (*u, WorkerOut::Agg(new_state()), 0));
+                let c = cur.get_or_insert_with(|| (*p, WorkerOut::Agg(new_state()), 0));
                 if let WorkerOut::Agg(st) = &mut c.1 {
                     st.begin_segment(keys.segment_domains(seg));
                 }
                 run_segment(seg, i, &ctx, &mut c.1, &mut bufs, tick)?;
                 c.2 += 1;
             }
-            if let Some((cu, WorkerOut::Agg(st), n)) = cur.take() {
-                hand_in(cu, st, n)?;
+            if let Some((cp, WorkerOut::Agg(st), n)) = cur.take() {
+                hand_in(cp, st, n)?;
             }
             Ok(())
         })();

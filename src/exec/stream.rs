@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::agg::AggBound;
+use super::agg_cache::CachedAggregate;
 use super::group::{KeyHint, KeyLayout, SegmentDomains};
 use super::materialized::project;
 use super::memory::Reservation;
@@ -652,6 +653,7 @@ pub(crate) fn run(
         }
         Ok(())
     };
+    let cache = CachedAggregate::new(snapshot, info, group, &aggs_only, keys, opts)?;
     aggregate_units(
         snapshot,
         info,
@@ -664,6 +666,7 @@ pub(crate) fn run(
         UnitSink {
             on_unit: &on_unit,
             bound: &bound,
+            cache: cache.as_ref(),
         },
     )?;
     let d = down.into_inner().unwrap_or_else(|p| p.into_inner());

@@ -439,6 +439,25 @@ fn render_physical(
                 "{pad}{name}: {}{measured}",
                 group_aggs_text(group, aggs)
             );
+            if let Operator::ScanAggregate {
+                top: Some(top),
+                aggs,
+                ..
+            } = &p.op
+            {
+                let by = aggs.get(top.agg).map_or("?", |(_, n)| n.as_str());
+                let _ = writeln!(
+                    out,
+                    "{pad}  keys built only for groups that can enter the top {} by {by}",
+                    top.unit_limit.unwrap_or(0)
+                );
+            }
+            if name == "ScanAggregate" && opts.aggregate_cache {
+                let _ = writeln!(
+                    out,
+                    "{pad}  aggregate_cache: on (groups of whole segments kept between queries)"
+                );
+            }
             render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
         }
         Operator::ParquetAggregate {
@@ -799,6 +818,13 @@ fn render_scan(
             g(&s.segments_index_skipped),
             g(&s.segments_index_only)
         );
+        if s.aggregate_cache.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = writeln!(
+                out,
+                "{d}aggregate_cache: {} whole segments' groups reused",
+                g(&s.segments_cached)
+            );
+        }
         let _ = writeln!(
             out,
             "{d}blocks: {} read of {} ({} skipped by zone map, {} skipped by index, {} counted from zone maps)",

@@ -63,10 +63,11 @@ pub struct Session {
 impl Session {
     /// A session with default settings.
     pub fn new(db: Db) -> Session {
-        Session {
-            db,
-            options: ExecOptions::default(),
-        }
+        let options = ExecOptions {
+            aggregate_cache_store: Some(db.extension()),
+            ..ExecOptions::default()
+        };
+        Session { db, options }
     }
 
     pub fn db(&self) -> &Db {

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod aggregate_cache;
 mod architecture;
 mod cancel;
 mod corruption;

@@ -7,7 +7,7 @@ use crate::exec::vector;
 use crate::schema::DataType;
 
 /// `count(*)` and `count(x)`: rows (with `x` not NULL) per group.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Count {
     n: Vec<i64>,
 }
@@ -61,7 +61,7 @@ impl GroupStates for Count {
 
 /// `count_if(x)`: rows where `x` is TRUE, and whether any was not NULL
 /// (DuckDB returns NULL when none was, like a sum).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct CountIf {
     n: Vec<i64>,
     seen: Vec<bool>,

@@ -16,7 +16,7 @@ const SET_ENTRY_BYTES: usize = 16;
 
 /// `count(DISTINCT x)`: per group, the codes of the values seen (strings and
 /// IPs interned once per aggregate), and the argument's type.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct CountDistinct {
     sets: Vec<HashSet<u64, FastHash>>,
     coder: Box<ValueCoder>,
@@ -136,7 +136,7 @@ impl GroupStates for CountDistinct {
 
 /// `approx_count_distinct(x)`: a HyperLogLog sketch per group over the hashes
 /// of the values' encodings.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct ApproxDistinct {
     sketches: Vec<Hll>,
 }

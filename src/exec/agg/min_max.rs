@@ -22,7 +22,7 @@ fn wanted(is_max: bool) -> Ordering {
 
 /// `min(x)` / `max(x)` of a fixed-size type: the extreme per group, and
 /// whether any value was not NULL.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct MinMax<T> {
     best: Vec<T>,
     seen: Vec<bool>,
@@ -94,7 +94,7 @@ impl<T: Primitive> GroupStates for MinMax<T> {
 /// strings), each group also keeps the best code seen under the current
 /// dictionary: a row whose code does not beat it is skipped without reading
 /// its string.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct MinMaxStr {
     best: Vec<Option<Box<str>>>,
     want: Ordering,
@@ -210,7 +210,7 @@ impl GroupStates for MinMaxStr {
 }
 
 /// `arg_max(a, v)` / `arg_min(a, v)`: per group, the best `(v, a)` seen.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct ArgBest {
     best: Vec<Option<(Value, Value)>>,
     want: Ordering,

@@ -185,7 +185,7 @@ fn words_of(bits: &[bool]) -> Vec<u64> {
 macro_rules! states {
     ($($(#[$doc:meta])* $variant:ident($state:ty),)*) => {
         /// Per-group state of one aggregate, stored column-wise over group ids.
-        #[derive(Debug)]
+        #[derive(Clone, Debug)]
         enum Acc {
             $($(#[$doc])* $variant($state),)*
         }

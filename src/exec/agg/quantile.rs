@@ -10,7 +10,7 @@ use crate::schema::DataType;
 
 /// Exact `quantile_cont(x, q)` (or `quantile_disc` when `disc`): every value of
 /// each group, and q.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Quantile {
     vals: Vec<Vec<f64>>,
     q: f64,
@@ -70,7 +70,7 @@ impl GroupStates for Quantile {
 
 /// An exact quantile over the same values as aggregate `of` (a [`Quantile`]):
 /// p50/p95/p99 of one column keep its values once. It has no state of its own.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct SharedQuantile {
     of: usize,
     q: f64,
@@ -138,7 +138,7 @@ pub(super) fn select_quantiles(accs: &mut [Acc]) {
 }
 
 /// `approx_quantile(x, q)`: a quantile sketch per group, and q.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct ApproxQuantile {
     sketches: Vec<QuantileSketch>,
     q: f64,

@@ -37,7 +37,7 @@ fn sum_overflow() -> Error {
 
 /// `sum(x)`: the sum per group, and whether any value was not NULL (NULL
 /// otherwise).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Sum<T> {
     sum: Vec<T>,
     seen: Vec<bool>,
@@ -120,7 +120,7 @@ impl AvgSum for f64 {
 }
 
 /// `avg(x)`: the sum and the count of non-NULL values per group.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Avg<S> {
     sum: Vec<S>,
     count: Vec<i64>,

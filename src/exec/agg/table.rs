@@ -14,6 +14,7 @@ use crate::exec::vector::{self, Vector};
 use crate::plan::{AggExpr, AggFunc};
 
 /// A group table: the groups and per-aggregate states.
+#[derive(Clone)]
 pub struct GroupTable {
     map: GroupMap,
     accs: Vec<Acc>,
@@ -229,6 +230,14 @@ impl GroupTable {
         self.var_bytes = 0;
     }
 
+    /// Drops the scratch of the segment last scanned, keeping the groups and
+    /// their states (see [`GroupMap::forget_scratch`]).
+    pub fn forget_scratch(&mut self) {
+        self.map.forget_scratch();
+        self.gids = Vec::new();
+        self.rows = Vec::new();
+    }
+
     /// The result: key columns, then one column per aggregate. With `bound`,
     /// only the groups that could still enter the top-N it describes; their key
     /// values (strings) are the only ones materialized.
@@ -271,6 +280,17 @@ impl AggState {
             table: GroupTable::new(layout, aggs),
             reservation,
         }
+    }
+
+    /// Replaces the groups with `table`'s (a cached table), counting it.
+    pub fn set_table(&mut self, table: GroupTable) -> Result<()> {
+        self.table = table;
+        self.account()
+    }
+
+    /// The group table, its share of the pool given back.
+    pub fn into_table(self) -> GroupTable {
+        self.table
     }
 
     /// Adds a whole segment from its metadata (see `GroupTable::add_segment`).

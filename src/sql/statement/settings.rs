@@ -20,9 +20,10 @@ enum Setting {
     MemoryLimit,
     UseIndexes,
     TimeZone,
+    AggregateCache,
 }
 
-const SETTINGS: &str = "memory_limit, threads, TimeZone, use_indexes";
+const SETTINGS: &str = "aggregate_cache, memory_limit, threads, TimeZone, use_indexes";
 
 /// Most threads `SET threads` accepts.
 const MAX_THREADS: i64 = 1024;
@@ -33,6 +34,7 @@ fn setting_by_name(name: &str) -> Option<Setting> {
         "memory_limit" | "max_memory" => Some(Setting::MemoryLimit),
         "use_indexes" => Some(Setting::UseIndexes),
         "timezone" => Some(Setting::TimeZone),
+        "aggregate_cache" => Some(Setting::AggregateCache),
         _ => None,
     }
 }
@@ -55,6 +57,7 @@ fn reset_setting(options: &mut ExecOptions, s: Setting) {
         Setting::MemoryLimit => options.memory_limit = d.memory_limit,
         Setting::UseIndexes => options.use_indexes = d.use_indexes,
         Setting::TimeZone => options.time_zone = d.time_zone,
+        Setting::AggregateCache => options.aggregate_cache = d.aggregate_cache,
     }
 }
 
@@ -64,6 +67,7 @@ fn reset_all(options: &mut ExecOptions) {
         Setting::MemoryLimit,
         Setting::UseIndexes,
         Setting::TimeZone,
+        Setting::AggregateCache,
     ] {
         reset_setting(options, s);
     }
@@ -153,6 +157,18 @@ pub(super) fn set(
             options.use_indexes = match cast_value(&v, value_type(&v), DataType::Boolean) {
                 Ok(Value::Bool(b)) => b,
                 _ => return Err(err_at(span, fallback, "use_indexes needs true or false")),
+            }
+        }
+        Setting::AggregateCache => {
+            options.aggregate_cache = match cast_value(&v, value_type(&v), DataType::Boolean) {
+                Ok(Value::Bool(b)) => b,
+                _ => {
+                    return Err(err_at(
+                        span,
+                        fallback,
+                        "aggregate_cache needs true or false",
+                    ))
+                }
             }
         }
         Setting::TimeZone => {
@@ -281,6 +297,7 @@ pub(super) fn current_setting(
             Value::Str(crate::value::format_bytes(options.memory_limit as u64).into()),
         ),
         Setting::UseIndexes => (DataType::Boolean, Value::Bool(options.use_indexes)),
+        Setting::AggregateCache => (DataType::Boolean, Value::Bool(options.aggregate_cache)),
         Setting::TimeZone => (
             DataType::Varchar,
             Value::Str(options.time_zone.as_ref().into()),

@@ -272,6 +272,9 @@ fn session_for(db: &Db, args: &ServeArgs) -> Result<Session> {
     let mut session = Session::new(db.clone());
     session.options_mut().allow_file_read = args.allow_file_read;
     session.options_mut().allow_file_write = args.allow_file_write;
+    // Dashboards ask the same aggregations every few seconds: each reuses the
+    // groups of the segments the last one saw.
+    session.options_mut().aggregate_cache = true;
     match &args.memory_limit {
         Some(limit) => {
             session

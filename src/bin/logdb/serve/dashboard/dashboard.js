@@ -130,12 +130,13 @@ function panelQueries(window) {
   const bucket = bucketSeconds(window);
   return {
     summary:
-      // Exact quantiles over one shared buffer measured faster here than three
-      // approx_quantile sketches; distinct IPs are counted approximately.
+      // Sketches, not exact quantiles: the server keeps each segment's sketch
+      // between refreshes (its aggregate cache), and merging sketches costs
+      // nothing next to selecting quantiles from every value again.
       "SELECT count(*) AS requests, count_if(status >= 500) AS errors_5xx,\n" +
       "  approx_count_distinct(client_ip) AS visitors, sum(bytes) AS bytes,\n" +
-      "  quantile_cont(request_time, 0.5) AS p50, quantile_cont(request_time, 0.95) AS p95,\n" +
-      "  quantile_cont(request_time, 0.99) AS p99\nFROM " + t + where,
+      "  approx_quantile(request_time, 0.5) AS p50, approx_quantile(request_time, 0.95) AS p95,\n" +
+      "  approx_quantile(request_time, 0.99) AS p99\nFROM " + t + where,
     timeline:
       "SELECT time_bucket(INTERVAL '" + bucket + " seconds', ts) AS t, count(*) AS requests,\n" +
       "  count_if(status >= 500) AS errors_5xx\nFROM " + t + where + "\nGROUP BY t ORDER BY t",
