@@ -1,8 +1,9 @@
 //! `logdb serve` over real sockets: every output format, every error class with its
 //! status, the token, read-only refusal, the limits (body, result, memory, time,
-//! concurrency), hostile requests, 50 clients querying while a followed file
-//! grows, and the dashboard in a headless browser. The client is a few lines over
-//! `TcpStream`, one request per connection; the browser is driven by `devtools`.
+//! concurrency), hostile requests, a burst of new connections, 50 clients querying
+//! while a followed file grows, and the dashboard in a headless browser. The client
+//! is a few lines over `TcpStream`, one request per connection; the browser is
+//! driven by `devtools`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -879,6 +880,46 @@ fn serve_copies_files_only_when_allowed() {
     let r = server.post("/query", &copy);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "i\n1\n");
+}
+
+/// New keep-alive connections opened all at once, as a browser opens them for
+/// the dashboard's panels, are all answered promptly, and stay open. tiny_http's
+/// connection pool left one of them unread until another connection came, in about
+/// two fresh servers in three given six at once (before `serve/nudge.rs`); so
+/// four fresh servers here.
+#[test]
+fn serve_answers_every_connection_of_a_burst() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    drop(logdb::Db::open(&db).unwrap());
+    let mut slowest = Duration::ZERO;
+    for _ in 0..4 {
+        let server = serve(&db, &[]);
+        let mut open = Vec::new();
+        for round in 0..3 {
+            let burst: Vec<TcpStream> = (0..6)
+                .map(|_| TcpStream::connect(("127.0.0.1", server.port)).unwrap())
+                .collect();
+            let start = Instant::now();
+            for mut c in &burst {
+                c.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .unwrap();
+            }
+            for (i, mut c) in burst.iter().enumerate() {
+                c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut head = [0; 12];
+                let read = c.read_exact(&mut head);
+                assert!(
+                    read.is_ok() && head.starts_with(b"HTTP/1.1 200"),
+                    "round {round}: connection {i} of 6 got no answer in 5 s ({read:?})"
+                );
+            }
+            slowest = slowest.max(start.elapsed());
+            open.extend(burst);
+        }
+    }
+    eprintln!("slowest burst of 6 answered in {slowest:?}");
+    assert!(slowest < Duration::from_secs(2), "{slowest:?}");
 }
 
 /// A client that closes its connection while its query runs gets the query
