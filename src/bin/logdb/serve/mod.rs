@@ -5,15 +5,17 @@
 //! request workers (`--max-queries` plus a few for cheap requests, so `/health`
 //! and 429 answers still go out while every query slot is taken), a thread per
 //! running query (its request worker waits for it, checking every 50 ms that the
-//! client is still connected), the watchdog that enforces `--timeout-ms`, and
-//! tiny_http's own connection threads. Ctrl-C or
-//! SIGTERM stops them all: followers commit what they read, running queries are
-//! cancelled, and each followed file's summary is printed.
+//! client is still connected), the watchdog that enforces `--timeout-ms`,
+//! tiny_http's own connection threads, and one that connects to the server every
+//! 100 ms so that tiny_http's pool never leaves a connection unread (`nudge.rs`).
+//! Ctrl-C or SIGTERM stops them all: followers commit what they read, running
+//! queries are cancelled, and each followed file's summary is printed.
 
 mod assets;
 mod follow;
 mod http;
 mod limits;
+mod nudge;
 mod peer;
 mod query;
 mod routes;
@@ -221,6 +223,9 @@ fn serve_until_stopped<'scope, 'env>(
             .stack_size(WORKER_STACK)
             .spawn_scoped(scope, || serve_requests(state, server, stop))
             .context("cannot start a request worker")?;
+    }
+    if let Some(listening) = server.server_addr().to_ip() {
+        scope.spawn(move || nudge::run(listening, stop));
     }
     let bound = server
         .server_addr()
