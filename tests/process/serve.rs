@@ -632,6 +632,8 @@ fn serve_many_clients_while_a_followed_file_grows() {
     wait_count(&server, LINES as u64);
     let h = server.get("/health").json();
     assert_eq!(h["following"][0]["rejected"], 0);
+    // The clients' aggregations went through the aggregate cache.
+    assert!(h["aggregate_cache_bytes"].as_u64().unwrap() > 0, "{h}");
     let (out, rest) = server.stop();
     assert!(out.status.success());
     assert!(rest.contains(&format!("rows stored:    {LINES}")), "{rest}");

@@ -1,5 +1,6 @@
 //! What the server tells about itself and its data: `/health` and `/tables`.
 
+use logdb::exec::agg_cache::AggregateCache;
 use logdb::time::format_timestamp;
 use serde_json::json;
 
@@ -7,7 +8,7 @@ use super::http::Reply;
 use super::State;
 
 /// `GET /health`: up, read-only or not, queries running and abandoned by their
-/// clients, and each followed file.
+/// clients, the bytes the aggregate cache holds, and each followed file.
 pub fn health(state: &State) -> Reply {
     let following: Vec<serde_json::Value> = state.followers.iter().map(|f| f.status()).collect();
     let failed = state.followers.iter().any(|f| f.failed());
@@ -20,6 +21,7 @@ pub fn health(state: &State) -> Reply {
             "allow_write": state.allow_write,
             "queries_running": state.slots.in_use(),
             "queries_abandoned": state.queries_abandoned.load(std::sync::atomic::Ordering::Relaxed),
+            "aggregate_cache_bytes": state.db.extension::<AggregateCache>().bytes(),
             "following": following,
         }),
     )
