@@ -108,6 +108,11 @@ pub fn reads_only(statement: &Statement) -> bool {
             S::ShowTables { .. } | S::ExplainTable { .. } | S::Set(_) | S::Reset(_)
         ),
         Statement::DropPartition { .. } | Statement::Copy(_) => false,
+        // A request's session starts empty, so EXECUTE finds nothing a request
+        // prepared before; counted as a write, whatever it would run.
+        Statement::Prepare { statement, .. } => reads_only(statement),
+        Statement::Deallocate { .. } => true,
+        Statement::Execute { .. } => false,
     }
 }
 

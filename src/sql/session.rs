@@ -4,7 +4,7 @@
 //! [`Db::query`] runs one statement in a fresh session; the shell keeps one session
 //! for its lifetime so that `SET` sticks.
 
-use super::statement::{self, PreparedStatement};
+use super::statement::{self, Prepared, PreparedStatement};
 use crate::column::Value;
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -58,6 +58,8 @@ impl Db {
 pub struct Session {
     db: Db,
     options: ExecOptions,
+    /// Statements prepared by SQL `PREPARE`.
+    prepared: Prepared,
 }
 
 impl Session {
@@ -67,7 +69,11 @@ impl Session {
             aggregate_cache_store: Some(db.extension()),
             ..ExecOptions::default()
         };
-        Session { db, options }
+        Session {
+            db,
+            options,
+            prepared: Prepared::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -93,13 +99,11 @@ impl Session {
     /// Runs one SQL statement: a query, DDL, DML, or `SET`/`RESET` (which change
     /// this session's settings).
     pub fn execute(&mut self, sql: &str) -> Result<QueryResult> {
-        let (db, options) = (&self.db, &mut self.options);
-        on_query_stack(sql.len(), move || Self::execute_here(db, options, sql))
-    }
-
-    fn execute_here(db: &Db, options: &mut ExecOptions, sql: &str) -> Result<QueryResult> {
-        let statement = parse_without_params(sql)?;
-        statement::execute(db, options, &statement)
+        let (db, options, prepared) = (&self.db, &mut self.options, &mut self.prepared);
+        on_query_stack(sql.len(), move || {
+            let statement = parse_without_params(sql)?;
+            prepared.run(db, options, statement)
+        })
     }
 
     /// Runs one SQL statement with this session's settings, handing its result
@@ -107,13 +111,13 @@ impl Session {
     /// its own, against the snapshot current when this is called; any other
     /// statement runs here, and its (small) result is then handed over.
     pub fn query_stream(&mut self, sql: &str) -> Result<QueryStream> {
-        let (db, options) = (&self.db, &mut self.options);
+        let (db, options, prepared) = (&self.db, &mut self.options, &mut self.prepared);
         on_query_stack(sql.len(), move || {
             let statement = parse_without_params(sql)?;
             match statement::streamable_query(db, options, &statement)? {
                 Some((snapshot, plan)) => QueryStream::start(snapshot, plan, options.clone()),
                 None => {
-                    let r = statement::execute(db, options, &statement)?;
+                    let r = prepared.run(db, options, statement)?;
                     Ok(QueryStream::from_batches(r.columns, r.batches))
                 }
             }

@@ -368,6 +368,9 @@ fn slt_files() {
     let mut failures = Vec::new();
     let mut count = 0;
     for f in files {
+        // One session per file, as DuckDB's runner keeps one connection: SET and
+        // PREPARE last until the file ends.
+        let mut session = logdb::Session::new(db.clone());
         let text = std::fs::read_to_string(&f).unwrap();
         let mut lines = text.lines().enumerate().peekable();
         while let Some((ln, line)) = lines.next() {
@@ -389,7 +392,7 @@ fn slt_files() {
             count += 1;
             match header[0] {
                 "statement" => {
-                    let r = db.query(&sql);
+                    let r = session.execute(&sql);
                     let want_err = header.get(1) == Some(&"error");
                     match (r, want_err) {
                         (Ok(_), false) => {}
@@ -416,7 +419,7 @@ fn slt_files() {
                             lines.next();
                         }
                     }
-                    match db.query(&sql) {
+                    match session.execute(&sql) {
                         Err(e) => failures.push(format!("{loc}: {e}\n{sql}")),
                         Ok(r) => {
                             let mut got: Vec<String> = r

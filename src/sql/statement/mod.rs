@@ -23,6 +23,7 @@ mod ddl;
 mod dml;
 mod params;
 mod pivot;
+mod prepared;
 mod results;
 mod settings;
 
@@ -41,6 +42,7 @@ pub use copy::Copy;
 pub(crate) use params::find_params;
 pub use params::PreparedStatement;
 pub(crate) use pivot::parse_pivot_statement;
+pub use prepared::Prepared;
 pub use settings::parse_memory_limit;
 
 /// One parsed statement.
@@ -63,6 +65,21 @@ pub enum Statement {
     /// `COPY (query) TO 'path'`, `COPY table TO | FROM 'path'` (DuckDB's
     /// options), recognized before sqlparser.
     Copy(Box<Copy>),
+    /// `PREPARE name AS statement`: kept by the session under `name`
+    /// (lowercased).
+    Prepare {
+        name: String,
+        statement: Box<Statement>,
+    },
+    /// `EXECUTE name [(arg, ...)]`: the session's prepared statement with each
+    /// parameter replaced by its argument.
+    Execute {
+        name: String,
+        args: Vec<ast::Expr>,
+        span: Span,
+    },
+    /// `DEALLOCATE [PREPARE] name`.
+    Deallocate { name: String },
 }
 
 fn err_at(span: Span, fallback: Span, msg: impl std::fmt::Display) -> Error {
@@ -126,6 +143,15 @@ pub(crate) fn from_ast(statement: ast::Statement) -> Result<Statement> {
         }
         | S::ExplainTable { .. }
         | S::AlterTable(_)) => Ok(Statement::Other(Box::new(s))),
+        S::Prepare {
+            name,
+            data_types,
+            statement,
+        } => prepared::prepare(name, data_types, *statement),
+        s @ S::Execute { .. } => prepared::execute_args(s),
+        S::Deallocate { name, .. } => Ok(Statement::Deallocate {
+            name: name.value.to_lowercase(),
+        }),
         s => Err(unsupported(&s)),
     }
 }
@@ -249,6 +275,13 @@ pub fn execute(db: &Db, options: &mut ExecOptions, statement: &Statement) -> Res
         } => dml::drop_partitions(db, table, keys, *if_exists),
         Statement::Other(s) => execute_other(db, options, s),
         Statement::Copy(c) => copy::execute(db, options, c),
+        Statement::Prepare { .. } | Statement::Execute { .. } | Statement::Deallocate { .. } => {
+            Err(Error::InvalidInput(
+                "line 1, column 1: PREPARE, EXECUTE and DEALLOCATE run in a session \
+                 (Session::execute), not in a prepared statement"
+                    .into(),
+            ))
+        }
     }
 }
 

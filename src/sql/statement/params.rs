@@ -84,7 +84,12 @@ where
     match statement {
         Statement::Query { query, .. } => ast::visit_expressions_mut(query.as_mut(), f),
         Statement::Other(s) => ast::visit_expressions_mut(s.as_mut(), f),
-        Statement::DropPartition { .. } | Statement::Copy(_) => ControlFlow::Continue(()),
+        // The parameters of a PREPAREd statement are its own (found when it runs).
+        Statement::DropPartition { .. }
+        | Statement::Copy(_)
+        | Statement::Prepare { .. }
+        | Statement::Execute { .. }
+        | Statement::Deallocate { .. } => ControlFlow::Continue(()),
     }
 }
 
@@ -95,15 +100,44 @@ pub(crate) fn bind_params(
     params: &Params,
     values: &[Value],
 ) -> Result<()> {
-    if values.len() != params.count {
+    check_count(params, values.len())?;
+    substitute(statement, params, &mut |n, span| {
+        literal(&values[n - 1], span)
+    })
+}
+
+/// Replaces each placeholder by its argument expression (SQL `EXECUTE name(args)`),
+/// in parentheses.
+pub(crate) fn bind_param_exprs(
+    statement: &mut Statement,
+    params: &Params,
+    args: &[ast::Expr],
+) -> Result<()> {
+    check_count(params, args.len())?;
+    substitute(statement, params, &mut |n, _| {
+        ast::Expr::Nested(Box::new(args[n - 1].clone()))
+    })
+}
+
+fn check_count(params: &Params, given: usize) -> Result<()> {
+    if given != params.count {
         return Err(Error::InvalidInput(format!(
             "line 1, column 1: the statement has {} parameter{}, {} value{} given",
             params.count,
             if params.count == 1 { "" } else { "s" },
-            values.len(),
-            if values.len() == 1 { " was" } else { "s were" }
+            given,
+            if given == 1 { " was" } else { "s were" }
         )));
     }
+    Ok(())
+}
+
+/// Replaces placeholder `$n` (at `span`) by `value(n, span)`.
+fn substitute(
+    statement: &mut Statement,
+    params: &Params,
+    value: &mut dyn FnMut(usize, Span) -> ast::Expr,
+) -> Result<()> {
     if params.count == 0 {
         return Ok(());
     }
@@ -113,7 +147,7 @@ pub(crate) fn bind_params(
             _ => return ControlFlow::Continue(()),
         };
         if let Some(&n) = params.at.get(&key(span.start)) {
-            *e = literal(&values[n - 1], span);
+            *e = value(n, span);
         }
         ControlFlow::Continue(())
     });
