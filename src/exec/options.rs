@@ -46,6 +46,60 @@ pub struct ExecOptions {
     pub aggregate_cache: bool,
     /// The database's aggregate cache (set by the session).
     pub aggregate_cache_store: Option<Arc<AggregateCache>>,
+    /// `SET default_order`: ORDER BY keys without ASC or DESC sort descending.
+    pub default_descending: bool,
+    /// `SET default_null_order`: where NULLs sort for keys without NULLS FIRST
+    /// or NULLS LAST.
+    pub default_null_order: NullOrder,
+}
+
+/// Where NULLs sort when an ORDER BY key does not say (DuckDB's
+/// `default_null_order`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NullOrder {
+    #[default]
+    NullsLast,
+    NullsFirst,
+    /// SQLite's and MySQL's: first ascending, last descending.
+    FirstOnAscLastOnDesc,
+    /// Postgres': last ascending, first descending.
+    LastOnAscFirstOnDesc,
+}
+
+impl NullOrder {
+    /// Whether NULLs come first in a key sorted `descending`.
+    pub fn nulls_first(self, descending: bool) -> bool {
+        match self {
+            NullOrder::NullsLast => false,
+            NullOrder::NullsFirst => true,
+            NullOrder::FirstOnAscLastOnDesc => !descending,
+            NullOrder::LastOnAscFirstOnDesc => descending,
+        }
+    }
+
+    /// DuckDB's name of the setting's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            NullOrder::NullsLast => "NULLS_LAST",
+            NullOrder::NullsFirst => "NULLS_FIRST",
+            NullOrder::FirstOnAscLastOnDesc => "NULLS_FIRST_ON_ASC_LAST_ON_DESC",
+            NullOrder::LastOnAscFirstOnDesc => "NULLS_LAST_ON_ASC_FIRST_ON_DESC",
+        }
+    }
+
+    /// The value DuckDB accepts under `text` (any case; `_` or a space).
+    pub fn parse(text: &str) -> Option<NullOrder> {
+        let t = text.trim().to_ascii_lowercase().replace(' ', "_");
+        Some(match t.as_str() {
+            "nulls_last" | "last" => NullOrder::NullsLast,
+            "nulls_first" | "first" => NullOrder::NullsFirst,
+            "sqlite" | "mysql" | "nulls_first_on_asc_last_on_desc" => {
+                NullOrder::FirstOnAscLastOnDesc
+            }
+            "postgres" | "nulls_last_on_asc_first_on_desc" => NullOrder::LastOnAscFirstOnDesc,
+            _ => return None,
+        })
+    }
 }
 
 /// Messages a query leaves for its caller (`notice: ...` in the shell), shared
@@ -92,6 +146,8 @@ impl Default for ExecOptions {
             notices: Notices::default(),
             aggregate_cache: false,
             aggregate_cache_store: None,
+            default_descending: false,
+            default_null_order: NullOrder::NullsLast,
         }
     }
 }

@@ -598,13 +598,17 @@ impl<'a> Binder<'a> {
 
     fn order_options(&self, o: &ast::OrderByOptions, span: Span) -> Result<(bool, bool)> {
         let descending = match &o.sort {
-            None | Some(ast::OrderBySort::Asc) => false,
+            None => self.options.default_descending,
+            Some(ast::OrderBySort::Asc) => false,
             Some(ast::OrderBySort::Desc) => true,
             Some(ast::OrderBySort::Using(_)) => {
                 return Err(self.unsupported(span, "ORDER BY ... USING"));
             }
         };
-        Ok((descending, o.nulls_first.unwrap_or(false)))
+        let nulls_first = o
+            .nulls_first
+            .unwrap_or_else(|| self.options.default_null_order.nulls_first(descending));
+        Ok((descending, nulls_first))
     }
 
     fn check_select_clauses(&self, select: &ast::Select) -> Result<()> {

@@ -10,7 +10,7 @@ use super::results::success;
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::Result;
 use crate::exec::vector::push_value;
-use crate::exec::{ExecOptions, QueryResult};
+use crate::exec::{ExecOptions, NullOrder, QueryResult};
 use crate::schema::DataType;
 
 /// The session settings `SET` knows.
@@ -21,9 +21,12 @@ enum Setting {
     UseIndexes,
     TimeZone,
     AggregateCache,
+    DefaultOrder,
+    DefaultNullOrder,
 }
 
-const SETTINGS: &str = "aggregate_cache, memory_limit, threads, TimeZone, use_indexes";
+const SETTINGS: &str =
+    "aggregate_cache, default_null_order, default_order, memory_limit, threads, TimeZone, use_indexes";
 
 /// Most threads `SET threads` accepts.
 const MAX_THREADS: i64 = 1024;
@@ -35,6 +38,8 @@ fn setting_by_name(name: &str) -> Option<Setting> {
         "use_indexes" => Some(Setting::UseIndexes),
         "timezone" => Some(Setting::TimeZone),
         "aggregate_cache" => Some(Setting::AggregateCache),
+        "default_order" => Some(Setting::DefaultOrder),
+        "default_null_order" | "null_order" => Some(Setting::DefaultNullOrder),
         _ => None,
     }
 }
@@ -58,6 +63,8 @@ fn reset_setting(options: &mut ExecOptions, s: Setting) {
         Setting::UseIndexes => options.use_indexes = d.use_indexes,
         Setting::TimeZone => options.time_zone = d.time_zone,
         Setting::AggregateCache => options.aggregate_cache = d.aggregate_cache,
+        Setting::DefaultOrder => options.default_descending = d.default_descending,
+        Setting::DefaultNullOrder => options.default_null_order = d.default_null_order,
     }
 }
 
@@ -68,6 +75,8 @@ fn reset_all(options: &mut ExecOptions) {
         Setting::UseIndexes,
         Setting::TimeZone,
         Setting::AggregateCache,
+        Setting::DefaultOrder,
+        Setting::DefaultNullOrder,
     ] {
         reset_setting(options, s);
     }
@@ -170,6 +179,38 @@ pub(super) fn set(
                     ))
                 }
             }
+        }
+        Setting::DefaultOrder => {
+            let text = match &v {
+                Value::Str(s) => s.trim().to_ascii_lowercase(),
+                _ => String::new(),
+            };
+            options.default_descending = match text.as_str() {
+                "asc" | "ascending" => false,
+                "desc" | "descending" => true,
+                _ => {
+                    return Err(err_at(
+                        span,
+                        fallback,
+                        "default_order needs 'ASC' or 'DESC'",
+                    ))
+                }
+            }
+        }
+        Setting::DefaultNullOrder => {
+            let parsed = match &v {
+                Value::Str(s) => NullOrder::parse(s),
+                _ => None,
+            };
+            options.default_null_order = parsed.ok_or_else(|| {
+                err_at(
+                    span,
+                    fallback,
+                    "default_null_order needs 'NULLS_FIRST', 'NULLS_LAST', \
+                     'NULLS_FIRST_ON_ASC_LAST_ON_DESC' (or 'sqlite', 'mysql') or \
+                     'NULLS_LAST_ON_ASC_FIRST_ON_DESC' (or 'postgres')",
+                )
+            })?;
         }
         Setting::TimeZone => {
             let Value::Str(name) = &v else {
@@ -298,6 +339,21 @@ pub(super) fn current_setting(
         ),
         Setting::UseIndexes => (DataType::Boolean, Value::Bool(options.use_indexes)),
         Setting::AggregateCache => (DataType::Boolean, Value::Bool(options.aggregate_cache)),
+        Setting::DefaultOrder => (
+            DataType::Varchar,
+            Value::Str(
+                if options.default_descending {
+                    "DESC"
+                } else {
+                    "ASC"
+                }
+                .into(),
+            ),
+        ),
+        Setting::DefaultNullOrder => (
+            DataType::Varchar,
+            Value::Str(options.default_null_order.name().into()),
+        ),
         Setting::TimeZone => (
             DataType::Varchar,
             Value::Str(options.time_zone.as_ref().into()),
