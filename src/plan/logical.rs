@@ -645,6 +645,10 @@ pub enum AggFunc {
     ArgMax,
     /// `arg_min(arg, val)`.
     ArgMin,
+    /// `any_value(x)`: the first non-NULL value a group sees.
+    AnyValue,
+    /// `first(x)` / `arbitrary(x)`: the first value a group sees, NULL included.
+    First,
 }
 
 /// One aggregate call: `func([DISTINCT] arg)`.

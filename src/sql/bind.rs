@@ -1927,6 +1927,8 @@ impl<'a> Binder<'a> {
             "avg" | "mean" => Some(AggFunc::Avg),
             "min" => Some(AggFunc::Min),
             "max" => Some(AggFunc::Max),
+            "any_value" => Some(AggFunc::AnyValue),
+            "first" | "arbitrary" => Some(AggFunc::First),
             _ => None,
         };
         let before = self.aggs.len();
@@ -2172,7 +2174,16 @@ impl<'a> Binder<'a> {
             if star || args.len() != 1 {
                 return Err(self.err(span, "this aggregate takes exactly one argument"));
             }
-            if distinct && func != AggFunc::Count && func != AggFunc::Min && func != AggFunc::Max {
+            if distinct
+                && !matches!(
+                    func,
+                    AggFunc::Count
+                        | AggFunc::Min
+                        | AggFunc::Max
+                        | AggFunc::AnyValue
+                        | AggFunc::First
+                )
+            {
                 return Err(self.unsupported(span, "DISTINCT in aggregates other than count"));
             }
             // No nested aggregates, and no window calls in the argument.
@@ -2259,6 +2270,8 @@ fn agg_name(f: AggFunc) -> &'static str {
         AggFunc::ApproxQuantile => "approx_quantile",
         AggFunc::ArgMax => "arg_max",
         AggFunc::ArgMin => "arg_min",
+        AggFunc::AnyValue => "any_value",
+        AggFunc::First => "first",
     }
 }
 
