@@ -316,6 +316,7 @@ pub fn eval(
         }
         ScalarFunc::Instr
         | ScalarFunc::Translate
+        | ScalarFunc::Pad { .. }
         | ScalarFunc::Levenshtein
         | ScalarFunc::DamerauLevenshtein
         | ScalarFunc::Jaro

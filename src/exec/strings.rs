@@ -1,5 +1,5 @@
 //! String functions over characters: search (`instr`), joining (`concat_ws`),
-//! `translate`, and the edit distances and similarities (`levenshtein`,
+//! `translate`, padding (`lpad`, `rpad`), and the edit distances and similarities (`levenshtein`,
 //! `damerau_levenshtein`, `jaro_similarity`, `jaro_winkler_similarity`), as DuckDB
 //! defines them. Positions count characters; distances and similarities compare
 //! bytes, as DuckDB's do (`levenshtein('héllo', 'hello')` is 2).
@@ -75,6 +75,27 @@ pub fn eval(
             }
             Vector::new(VData::Str(out), valid)
         }
+        ScalarFunc::Pad { left } => {
+            let n = vector::ints(&args[1], len)?;
+            let mut out = StringVec::with_capacity(len, len * 16);
+            let (mut buf, mut total) = (String::new(), 0);
+            for i in 0..len {
+                buf.clear();
+                if ok(i) {
+                    pad(s(0, i), n[i], s(2, i), *left, &mut buf)?;
+                }
+                out.push(&buf);
+                total += buf.len();
+                if total > MAX_PADDED_BYTES {
+                    return Err(Error::ResourcesExhausted(format!(
+                        "{} results of one batch exceed {} MiB",
+                        if *left { "lpad" } else { "rpad" },
+                        MAX_PADDED_BYTES >> 20
+                    )));
+                }
+            }
+            Vector::new(VData::Str(out), valid)
+        }
         ScalarFunc::ConcatWs => concat_ws(args, types, len),
         _ => {
             return Err(Error::Internal(format!(
@@ -82,6 +103,55 @@ pub fn eval(
             )))
         }
     })
+}
+
+/// The most bytes the padded strings of one batch may take (a string column's
+/// offsets are 32-bit).
+const MAX_PADDED_BYTES: usize = 1 << 30;
+
+/// `lpad(s, n, fill)` / `rpad` into `buf` (DuckDB): s cut to its first n
+/// characters, or padded to n characters with repeats of fill, on the left
+/// (`left`) or right. n must fit in INTEGER; n ≤ 0 gives `''`; padding with an
+/// empty fill is an error.
+fn pad(s: &str, n: i64, fill: &str, left: bool, buf: &mut String) -> Result<()> {
+    let name = if left { "lpad" } else { "rpad" };
+    if i32::try_from(n).is_err() {
+        return Err(Error::InvalidInput(format!(
+            "Out of Range Error: {name} length {n} is outside the INTEGER range"
+        )));
+    }
+    let n = n.max(0) as usize;
+    // The byte length of s's first n characters, and how many it has.
+    let (cut, chars) = match s.char_indices().nth(n) {
+        Some((at, _)) => (at, n),
+        None => (s.len(), s.chars().count()),
+    };
+    let missing = n - chars;
+    if missing > 0 && fill.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "Invalid Input Error: Insufficient padding in {}.",
+            name.to_ascii_uppercase()
+        )));
+    }
+    if !left {
+        buf.push_str(&s[..cut]);
+    }
+    if missing > 0 {
+        // The padding must not outgrow a batch: checked here too, before it is built.
+        let fill_chars = fill.chars().count();
+        let bytes = (missing / fill_chars) * fill.len();
+        if bytes > MAX_PADDED_BYTES {
+            return Err(Error::ResourcesExhausted(format!(
+                "{name} result of {n} characters exceeds {} MiB",
+                MAX_PADDED_BYTES >> 20
+            )));
+        }
+        buf.extend(fill.chars().cycle().take(missing));
+    }
+    if left {
+        buf.push_str(&s[..cut]);
+    }
+    Ok(())
 }
 
 /// `concat_ws(sep, a, ...)`: NULL when the separator is NULL; NULL arguments after
@@ -242,6 +312,16 @@ pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pad_refuses_a_result_beyond_the_batch_limit_before_building_it() {
+        let mut buf = String::new();
+        let e = pad("a", i32::MAX as i64, "x", true, &mut buf).unwrap_err();
+        assert!(matches!(e, Error::ResourcesExhausted(_)), "{e}");
+        assert!(buf.is_empty());
+        pad("ab", 5, "xyz", false, &mut buf).unwrap();
+        assert_eq!(buf, "abxyz");
+    }
 
     fn chars(s: &str) -> &[u8] {
         s.as_bytes()

@@ -204,6 +204,11 @@ pub enum ScalarFunc {
     /// `translate(s, from, to)`: characters of `from` replaced by those of `to` at
     /// the same position, dropped when `to` is shorter.
     Translate,
+    /// `lpad(s, n, fill)` / `rpad(s, n, fill)`: s padded with repeats of `fill`
+    /// on the left (`true`) or right to n characters, or cut to its first n.
+    Pad {
+        left: bool,
+    },
     /// `levenshtein(a, b)` (characters).
     Levenshtein,
     /// `damerau_levenshtein(a, b)`: edits including transpositions of adjacent
@@ -645,6 +650,10 @@ pub enum AggFunc {
     ArgMax,
     /// `arg_min(arg, val)`.
     ArgMin,
+    /// `any_value(x)`: the first non-NULL value a group sees.
+    AnyValue,
+    /// `first(x)` / `arbitrary(x)`: the first value a group sees, NULL included.
+    First,
 }
 
 /// One aggregate call: `func([DISTINCT] arg)`.

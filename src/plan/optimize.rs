@@ -1108,6 +1108,8 @@ fn is_expensive(a: &AggExpr) -> bool {
                 | AggFunc::Min
                 | AggFunc::Max
                 | AggFunc::CountIf
+                | AggFunc::AnyValue
+                | AggFunc::First
         )
 }
 

@@ -23,6 +23,7 @@ mod catalog;
 mod dates;
 mod from;
 mod functions;
+mod group_by;
 mod operators;
 mod pivot;
 mod quantified;
@@ -77,6 +78,7 @@ pub fn bind_query(
         allow_aggs: false,
         win: WindowState::default(),
         having: None,
+        group_aliases: Vec::new(),
     };
     b.query(query)
 }
@@ -103,6 +105,9 @@ struct Binder<'a> {
     win: WindowState,
     /// While binding HAVING: the select-list aliases and the GROUP BY keys.
     having: Option<HavingScope>,
+    /// While binding a GROUP BY expression: the select-list names, which may
+    /// stand alone there but not inside an expression (DuckDB).
+    group_aliases: Vec<String>,
 }
 
 /// What names in HAVING may mean besides table columns (DuckDB): a select-list
@@ -706,39 +711,6 @@ impl<'a> Binder<'a> {
     }
 
     /// A GROUP BY item: an ordinal, a select alias, or an expression.
-    fn bind_group_item(&mut self, g: &ast::Expr, items: &[Item]) -> Result<(Expr, String)> {
-        if let Some(n) = ordinal(g) {
-            let it = n.checked_sub(1).and_then(|i| items.get(i)).ok_or_else(|| {
-                self.err(
-                    g.span(),
-                    format!(
-                        "GROUP BY position {n} is not in the select list (1 to {})",
-                        items.len()
-                    ),
-                )
-            })?;
-            if contains_agg_mark(&it.expr) {
-                return Err(self.err(g.span(), "GROUP BY position refers to an aggregate"));
-            }
-            return Ok((it.expr.clone(), it.name.clone()));
-        }
-        if let ast::Expr::Identifier(id) = g {
-            if self.scope.find(&id.value).is_empty() {
-                if let Some(it) = items
-                    .iter()
-                    .find(|i| i.name.eq_ignore_ascii_case(&id.value))
-                {
-                    if contains_agg_mark(&it.expr) {
-                        return Err(self.err(g.span(), "GROUP BY alias refers to an aggregate"));
-                    }
-                    return Ok((it.expr.clone(), it.name.clone()));
-                }
-            }
-        }
-        let e = self.bind_expr(g)?;
-        Ok((e, output_name(g)))
-    }
-
     /// An ORDER BY item as an output column position, adding a hidden column when
     /// it is not in the select list.
     fn bind_order_item(
@@ -882,6 +854,9 @@ impl<'a> Binder<'a> {
                     .find(|(n, _)| n.eq_ignore_ascii_case(&id.value))
                 {
                     return Ok(e.clone());
+                }
+                if let Some(e) = self.alias_in_group_expr(id) {
+                    return Err(e);
                 }
                 if let Some(e) = self.correlated(None, &id.value, id.span) {
                     return Err(e);
@@ -1931,6 +1906,8 @@ impl<'a> Binder<'a> {
             "avg" | "mean" => Some(AggFunc::Avg),
             "min" => Some(AggFunc::Min),
             "max" => Some(AggFunc::Max),
+            "any_value" => Some(AggFunc::AnyValue),
+            "first" | "arbitrary" => Some(AggFunc::First),
             _ => None,
         };
         let before = self.aggs.len();
@@ -2176,7 +2153,16 @@ impl<'a> Binder<'a> {
             if star || args.len() != 1 {
                 return Err(self.err(span, "this aggregate takes exactly one argument"));
             }
-            if distinct && func != AggFunc::Count && func != AggFunc::Min && func != AggFunc::Max {
+            if distinct
+                && !matches!(
+                    func,
+                    AggFunc::Count
+                        | AggFunc::Min
+                        | AggFunc::Max
+                        | AggFunc::AnyValue
+                        | AggFunc::First
+                )
+            {
                 return Err(self.unsupported(span, "DISTINCT in aggregates other than count"));
             }
             // No nested aggregates, and no window calls in the argument.
@@ -2263,6 +2249,8 @@ fn agg_name(f: AggFunc) -> &'static str {
         AggFunc::ApproxQuantile => "approx_quantile",
         AggFunc::ArgMax => "arg_max",
         AggFunc::ArgMin => "arg_min",
+        AggFunc::AnyValue => "any_value",
+        AggFunc::First => "first",
     }
 }
 

@@ -8,8 +8,8 @@
 //! size to the query's memory pool once per block.
 //!
 //! The states come in families, one file each: counts (`count.rs`), sums and
-//! averages (`sum.rs`), extremes (`min_max.rs`), distinct counts (`distinct.rs`)
-//! and quantiles (`quantile.rs`). Each state type implements `GroupStates`;
+//! averages (`sum.rs`), extremes (`min_max.rs`), picks of one row's value
+//! (`pick.rs`), distinct counts (`distinct.rs`) and quantiles (`quantile.rs`). Each state type implements `GroupStates`;
 //! `Acc` is the enum over them, matched once per aggregate and batch, never per
 //! row. `table.rs` holds the group table that drives them, `bound.rs` the top-N
 //! bound that lets a streaming aggregation skip groups.
@@ -18,6 +18,7 @@ mod bound;
 mod count;
 mod distinct;
 mod min_max;
+mod pick;
 mod quantile;
 mod sum;
 mod table;
@@ -37,6 +38,7 @@ use crate::schema::{DataType, PhysicalType};
 use count::{Count, CountIf};
 use distinct::{ApproxDistinct, CountDistinct};
 use min_max::{ArgBest, MinMax, MinMaxStr};
+use pick::{Pick, PickStr};
 use quantile::{ApproxQuantile, Quantile, SharedQuantile};
 use sum::{Avg, Sum};
 
@@ -251,6 +253,12 @@ states! {
     MinMaxStr(MinMaxStr),
     /// `arg_max`, `arg_min`.
     ArgBest(ArgBest),
+    /// `any_value`, `first`, `arbitrary`.
+    PickInt(Pick<i64>),
+    PickFloat(Pick<f64>),
+    PickBool(Pick<bool>),
+    PickIp(Pick<u128>),
+    PickStr(PickStr),
     CountDistinct(CountDistinct),
     ApproxDistinct(ApproxDistinct),
     Quantile(Quantile),
@@ -287,6 +295,16 @@ impl Acc {
                 PhysicalType::Ip => Acc::MinMaxIp(MinMax::new(is_max)),
                 PhysicalType::Utf8 => Acc::MinMaxStr(MinMaxStr::new(is_max)),
             },
+            AggFunc::AnyValue | AggFunc::First => {
+                let skip_nulls = a.func == AggFunc::AnyValue;
+                match at.physical() {
+                    PhysicalType::Int64 => Acc::PickInt(Pick::new(skip_nulls)),
+                    PhysicalType::Float64 => Acc::PickFloat(Pick::new(skip_nulls)),
+                    PhysicalType::Bool => Acc::PickBool(Pick::new(skip_nulls)),
+                    PhysicalType::Ip => Acc::PickIp(Pick::new(skip_nulls)),
+                    PhysicalType::Utf8 => Acc::PickStr(PickStr::new(skip_nulls)),
+                }
+            }
         }
     }
 

@@ -286,6 +286,7 @@ impl<'a> Binder<'a> {
             allow_aggs: false,
             win: Default::default(),
             having: None,
+            group_aliases: Vec::new(),
         }
     }
 

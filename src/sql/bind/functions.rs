@@ -330,7 +330,7 @@ impl Binder<'_> {
     }
 
     /// An argument that must be an integer (widened to BIGINT).
-    fn int_arg(&mut self, name: &str, args: &[&ast::Expr], k: usize) -> Result<Expr> {
+    pub(super) fn int_arg(&mut self, name: &str, args: &[&ast::Expr], k: usize) -> Result<Expr> {
         let x = self.bind_expr(args[k])?;
         if is_null_literal(&x) {
             return Ok(Expr::literal(Value::Null, DataType::BigInt));

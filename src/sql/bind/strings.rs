@@ -1,5 +1,6 @@
 //! Binding of the string functions of `exec/strings.rs`: `instr` (`strpos`,
-//! `position`), `concat_ws`, `translate` and the edit distances and similarities.
+//! `position`), `concat_ws`, `translate`, `lpad`/`rpad` and the edit distances
+//! and similarities.
 
 use sqlparser::ast;
 use sqlparser::tokenizer::Span;
@@ -24,6 +25,26 @@ impl Binder<'_> {
             "damerau_levenshtein" => (ScalarFunc::DamerauLevenshtein, 2, DataType::BigInt),
             "jaro_similarity" => (ScalarFunc::Jaro, 2, DataType::Double),
             "jaro_winkler_similarity" => (ScalarFunc::JaroWinkler, 2, DataType::Double),
+            "lpad" | "rpad" => {
+                if args.len() != 3 {
+                    return Err(self.err(
+                        span,
+                        format!("{name} takes 3 argument(s), got {}", args.len()),
+                    ));
+                }
+                let a = vec![
+                    self.varchar_arg(name, args, 0)?,
+                    self.int_arg(name, args, 1)?,
+                    self.varchar_arg(name, args, 2)?,
+                ];
+                return Ok(Some(Expr::Func {
+                    func: ScalarFunc::Pad {
+                        left: name == "lpad",
+                    },
+                    args: a,
+                    data_type: DataType::Varchar,
+                }));
+            }
             "concat_ws" => {
                 if args.len() < 2 {
                     return Err(self.err(
