@@ -1885,6 +1885,9 @@ impl<'a> Binder<'a> {
         if f.over.is_some() {
             return self.bind_window(f, &name, &args, star, distinct, span);
         }
+        if let Some(case) = null_function_case(&name, &args) {
+            return self.bind_expr(&case.map_err(|m| self.err(span, m))?);
+        }
         if name == "histogram" {
             return Err(self.unsupported(
                 span,
@@ -2344,6 +2347,60 @@ fn int_rank(t: DataType) -> u8 {
         DataType::Integer => 2,
         DataType::BigInt => 3,
         _ => 0,
+    }
+}
+
+/// `coalesce(a, b, ...)` (`ifnull`: two arguments) and `nullif(a, b)` as the
+/// CASE expressions they abbreviate (the standard's definitions), or `None` for
+/// another function.
+fn null_function_case(
+    name: &str,
+    args: &[&ast::Expr],
+) -> Option<std::result::Result<ast::Expr, String>> {
+    let when = |condition: ast::Expr, result: ast::Expr| ast::CaseWhen { condition, result };
+    let case = |conditions: Vec<ast::CaseWhen>, else_result: ast::Expr| ast::Expr::Case {
+        case_token: ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions,
+        else_result: Some(Box::new(else_result)),
+    };
+    let count_error = |want: &str| {
+        Some(Err(format!(
+            "{name} takes {want} arguments, {} given",
+            args.len()
+        )))
+    };
+    match name {
+        "coalesce" | "ifnull" => {
+            let two = name != "coalesce";
+            if args.is_empty() || (two && args.len() != 2) {
+                return count_error(if two { "2" } else { "1 or more" });
+            }
+            let (last, first) = args.split_last()?;
+            let conditions = first
+                .iter()
+                .map(|a| when(ast::Expr::IsNotNull(Box::new((*a).clone())), (*a).clone()))
+                .collect::<Vec<_>>();
+            Some(Ok(if conditions.is_empty() {
+                (*last).clone()
+            } else {
+                case(conditions, (*last).clone())
+            }))
+        }
+        "nullif" => {
+            let [a, b] = args else {
+                return count_error("2");
+            };
+            let equal = ast::Expr::BinaryOp {
+                left: Box::new((*a).clone()),
+                op: ast::BinaryOperator::Eq,
+                right: Box::new((*b).clone()),
+            };
+            let null = ast::Expr::Value(ast::Value::Null.into());
+            Some(Ok(case(vec![when(equal, null)], (*a).clone())))
+        }
+        _ => None,
     }
 }
 
