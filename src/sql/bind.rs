@@ -2350,9 +2350,9 @@ fn int_rank(t: DataType) -> u8 {
     }
 }
 
-/// `coalesce(a, b, ...)` (`ifnull`: two arguments) and `nullif(a, b)` as the
-/// CASE expressions they abbreviate (the standard's definitions), or `None` for
-/// another function.
+/// `coalesce(a, b, ...)` (`ifnull`: two arguments), `nullif(a, b)` and
+/// `if(c, a, b)` as the CASE expressions they abbreviate (the
+/// standard's definitions), or `None` for another function.
 fn null_function_case(
     name: &str,
     args: &[&ast::Expr],
@@ -2387,6 +2387,20 @@ fn null_function_case(
             } else {
                 case(conditions, (*last).clone())
             }))
+        }
+        // DuckDB's and ClickHouse's `if(cond, a, b)`: NULL cond takes b.
+        "if" => {
+            let [c, a, b] = args else {
+                return count_error("3");
+            };
+            // DuckDB casts the condition (`if(1, a, b)` is a).
+            let cond = ast::Expr::Cast {
+                kind: ast::CastKind::Cast,
+                expr: Box::new((*c).clone()),
+                data_type: ast::DataType::Boolean,
+                format: None,
+            };
+            Some(Ok(case(vec![when(cond, (*a).clone())], (*b).clone())))
         }
         "nullif" => {
             let [a, b] = args else {
