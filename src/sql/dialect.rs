@@ -13,8 +13,9 @@ use std::any::TypeId;
 
 use sqlparser::ast::{BinaryOperator, Expr};
 use sqlparser::dialect::{Dialect, DuckDbDialect, Precedence};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 /// DuckDB's dialect with null treatment inside function arguments.
 #[derive(Debug, Default)]
@@ -159,6 +160,45 @@ impl Dialect for LogdbDialect {
     }
 }
 
+/// The tokens of `sql` (with their positions) for the parser, without the
+/// `[NOT] MATERIALIZED` of a CTE (`WITH t AS MATERIALIZED (...)`): DuckDB takes it
+/// as a hint on how to compute the CTE, sqlparser only in its Postgres dialect.
+/// The result does not depend on it; logdb decides by itself whether a CTE is
+/// computed once.
+pub(crate) fn tokens(sql: &str) -> Result<Vec<TokenWithSpan>, ParserError> {
+    let mut tokens = Tokenizer::new(&LogdbDialect::default(), sql)
+        .with_unescape(true)
+        .tokenize_with_location()
+        .map_err(|e| ParserError::TokenizerError(e.to_string()))?;
+    let words: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    let is = |i: usize, k: Keyword| matches!(&tokens[i].token, Token::Word(w) if w.keyword == k);
+    let mut drop = Vec::new();
+    for (n, &i) in words.iter().enumerate() {
+        if !is(i, Keyword::AS) {
+            continue;
+        }
+        let hint = match words.get(n + 1..n + 4) {
+            Some(&[a, b, c]) if is(a, Keyword::NOT) && is(b, Keyword::MATERIALIZED) => {
+                (tokens[c].token == Token::LParen).then_some(vec![a, b])
+            }
+            _ => None,
+        }
+        .or_else(|| match words.get(n + 1..n + 3) {
+            Some(&[a, b]) if is(a, Keyword::MATERIALIZED) && tokens[b].token == Token::LParen => {
+                Some(vec![a])
+            }
+            _ => None,
+        });
+        drop.extend(hint.into_iter().flatten());
+    }
+    for i in drop.into_iter().rev() {
+        tokens.remove(i);
+    }
+    Ok(tokens)
+}
+
 /// `<<=` or `>>=` when the next tokens are a shift and an `=` right after it.
 fn containment_op(parser: &Parser) -> Option<&'static str> {
     let a = parser.peek_nth_token_ref(0);
@@ -187,6 +227,27 @@ mod tests {
         "SELECT lag(x) OVER (PARTITION BY g ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)",
         "SELECT $1, \"quoted id\", a_b$ FROM t QUALIFY row_number() OVER w = 1 WINDOW w AS ()",
     ];
+
+    #[test]
+    fn a_ctes_materialization_hint_is_dropped() {
+        let parse = |sql: &str| {
+            let tokens = tokens(sql).unwrap();
+            Parser::new(&LogdbDialect::default())
+                .with_tokens_with_locations(tokens)
+                .parse_statements()
+                .map(|s| s.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        let plain = parse("WITH t AS (SELECT 1 AS x) SELECT * FROM t").unwrap();
+        for hinted in [
+            "WITH t AS MATERIALIZED (SELECT 1 AS x) SELECT * FROM t",
+            "with t as not materialized (SELECT 1 AS x) SELECT * FROM t",
+        ] {
+            assert_eq!(parse(hinted).unwrap(), plain, "{hinted}");
+        }
+        // Not a CTE's hint: kept, and an error as before.
+        assert!(parse("SELECT 1 AS materialized").is_ok());
+        assert!(parse("SELECT x AS materialized (1)").is_err());
+    }
 
     #[test]
     fn parses_as_duckdb_does_and_takes_null_treatment_in_arguments() {

@@ -85,10 +85,13 @@ fn parse_one(sql: &str) -> Result<Statement> {
         return Ok(pivot);
     }
     let dialect = dialect::LogdbDialect::default();
-    let mut statements = Parser::new(&dialect)
-        .with_recursion_limit(MAX_DEPTH)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+    let mut statements = dialect::tokens(sql)
+        .and_then(|tokens| {
+            Parser::new(&dialect)
+                .with_recursion_limit(MAX_DEPTH)
+                .with_tokens_with_locations(tokens)
+                .parse_statements()
+        })
         .map_err(|e| Error::InvalidInput(parser_message(&e.to_string())))?;
     if statements.len() != 1 {
         return Err(Error::InvalidInput(format!(
