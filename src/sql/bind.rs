@@ -79,6 +79,7 @@ pub fn bind_query(
         win: WindowState::default(),
         having: None,
         group_aliases: Vec::new(),
+        lateral: Vec::new(),
     };
     b.query(query)
 }
@@ -108,6 +109,10 @@ struct Binder<'a> {
     /// While binding a GROUP BY expression: the select-list names, which may
     /// stand alone there but not inside an expression (DuckDB).
     group_aliases: Vec<String>,
+    /// While binding WHERE and the select list: select-list aliases (with their
+    /// expressions) that a name which is no column stands for, as in DuckDB
+    /// (`SELECT a + 1 AS b FROM t WHERE b > 2`, `SELECT 1 AS x, x + 1`).
+    lateral: Vec<(String, ast::Expr)>,
 }
 
 /// What names in HAVING may mean besides table columns (DuckDB): a select-list
@@ -140,7 +145,17 @@ impl<'a> Binder<'a> {
         let from = self.from(&select.from)?;
         self.scope = from.scope;
 
-        // WHERE
+        // WHERE, where select-list aliases stand for their expressions.
+        self.lateral = select
+            .projection
+            .iter()
+            .filter_map(|item| match item {
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    Some((alias.value.clone(), expr.clone()))
+                }
+                _ => None,
+            })
+            .collect();
         let where_expr = match &select.selection {
             Some(w) => {
                 let e = self.bind_expr(w)?;
@@ -149,6 +164,8 @@ impl<'a> Binder<'a> {
             }
             None => None,
         };
+        // In the select list, the aliases of the items before.
+        self.lateral.clear();
 
         // The select list, in table scope, with aggregates and window calls
         // collected.
@@ -179,6 +196,7 @@ impl<'a> Binder<'a> {
                         expr,
                         span: e.span(),
                     });
+                    self.lateral.push((alias.value.clone(), e.clone()));
                 }
                 ast::SelectItem::Wildcard(opts) => {
                     if opts.opt_exclude.is_some()
@@ -251,6 +269,7 @@ impl<'a> Binder<'a> {
 
         self.win.allowed = false;
         self.agg_filter = None;
+        self.lateral.clear();
 
         // GROUP BY
         let mut group: Vec<(Expr, String)> = Vec::new();
@@ -837,7 +856,7 @@ impl<'a> Binder<'a> {
     }
 
     /// An unqualified column name.
-    fn column(&self, id: &ast::Ident) -> Result<Expr> {
+    fn column(&mut self, id: &ast::Ident) -> Result<Expr> {
         match self.scope.find(&id.value).as_slice() {
             [i] => {
                 let c = self.scope_column(*i);
@@ -857,6 +876,15 @@ impl<'a> Binder<'a> {
                 }
                 if let Some(e) = self.alias_in_group_expr(id) {
                     return Err(e);
+                }
+                if let Some(i) =
+                    (self.lateral.iter()).rposition(|(n, _)| n.eq_ignore_ascii_case(&id.value))
+                {
+                    // Bound with that alias out of reach (no alias stands for itself).
+                    let (name, expr) = self.lateral.remove(i);
+                    let bound = self.bind_expr(&expr);
+                    self.lateral.insert(i, (name, expr));
+                    return bound;
                 }
                 if let Some(e) = self.correlated(None, &id.value, id.span) {
                     return Err(e);

@@ -287,6 +287,7 @@ impl<'a> Binder<'a> {
             win: Default::default(),
             having: None,
             group_aliases: Vec::new(),
+            lateral: Vec::new(),
         }
     }
 
