@@ -223,6 +223,8 @@ pub enum ScalarFunc {
     /// `strptime(text, fmt)` (`true`: `try_strptime`, NULL where text does not
     /// parse); the format was checked at bind time.
     Strptime(Arc<str>, bool),
+    /// A numeric function (`abs`, `sqrt`, `sin`, `gcd`, ...).
+    Math(super::MathFunc),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).
