@@ -225,6 +225,8 @@ pub enum ScalarFunc {
     Strptime(Arc<str>, bool),
     /// A numeric function (`abs`, `sqrt`, `sin`, `gcd`, ...).
     Math(super::MathFunc),
+    /// A basic string function (`replace`, `repeat`, `left`, ...).
+    Text(super::TextFunc),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).
