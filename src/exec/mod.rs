@@ -26,7 +26,8 @@
 //!   readers `read_log` / `read_csv` / `read_json` of `read_files.rs`), producing
 //!   batches as they run: `table_function.rs`;
 //! - below them: aggregate states in `agg/`, group keys in `group.rs`,
-//!   expression evaluation in `vector.rs` and `functions.rs`.
+//!   expression evaluation in `vector.rs`, `functions.rs`, `strings.rs`,
+//!   `text.rs` and `math.rs`.
 
 pub mod agg;
 pub mod agg_cache;
@@ -40,6 +41,7 @@ pub mod join;
 pub mod json_path;
 mod limit;
 mod materialized;
+mod math;
 pub mod memory;
 pub mod metrics;
 mod nested_loop;
@@ -64,6 +66,7 @@ pub mod stream;
 pub mod strings;
 mod subquery;
 pub mod table_function;
+mod text;
 mod topn_agg;
 pub mod vector;
 mod window;

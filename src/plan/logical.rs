@@ -223,6 +223,10 @@ pub enum ScalarFunc {
     /// `strptime(text, fmt)` (`true`: `try_strptime`, NULL where text does not
     /// parse); the format was checked at bind time.
     Strptime(Arc<str>, bool),
+    /// A numeric function (`abs`, `sqrt`, `sin`, `gcd`, ...).
+    Math(super::MathFunc),
+    /// A basic string function (`replace`, `repeat`, `left`, ...).
+    Text(super::TextFunc),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).

@@ -3,6 +3,8 @@
 //! - [`logical`]: the typed plan the binder produces ([`LogicalPlan`], [`Expr`]):
 //!   every expression carries its type, column references are positions in the
 //!   output of the node below.
+//! - [`math`]: the numeric functions (`abs`, `sqrt`, `gcd`, ...).
+//! - [`text`]: the basic string functions (`replace`, `repeat`, `left`, ...).
 //! - [`window`]: the window expressions of a `Window` node (function, partition,
 //!   order, frame).
 //! - [`table_function`]: the table functions of FROM (`range`, `generate_series`,
@@ -16,10 +18,14 @@
 
 pub mod literal_set;
 pub mod logical;
+pub mod math;
 pub mod optimize;
 pub mod table_function;
+pub mod text;
 pub mod window;
 
 pub use logical::*;
+pub use math::MathFunc;
 pub use table_function::{FileRead, JsonFormat, Series, TableFunc};
+pub use text::TextFunc;
 pub use window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};

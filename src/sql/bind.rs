@@ -24,6 +24,7 @@ mod dates;
 mod from;
 mod functions;
 mod group_by;
+mod math;
 mod operators;
 mod pivot;
 mod quantified;
@@ -1341,6 +1342,21 @@ impl<'a> Binder<'a> {
                 args.extend(substring_for.as_deref());
                 self.bind_scalar2("substr", &args, span)?
                     .ok_or_else(|| self.unsupported(span, "SUBSTRING"))
+            }
+            A::Floor { expr, field } | A::Ceil { expr, field } => {
+                let name = if matches!(e, A::Floor { .. }) {
+                    "floor"
+                } else {
+                    "ceil"
+                };
+                if !matches!(
+                    field,
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+                ) {
+                    return Err(self.unsupported(span, format!("{name} with a scale or unit")));
+                }
+                self.bind_math_function(name, &[expr.as_ref()], span)?
+                    .ok_or_else(|| self.unsupported(span, name))
             }
             A::Position { expr, r#in } => self
                 .bind_string_function("instr", &[r#in.as_ref(), expr.as_ref()], span)?

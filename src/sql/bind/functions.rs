@@ -475,7 +475,12 @@ impl Binder<'_> {
             "json_extract" | "json_extract_string" | "json_extract_path_text" => (2, 2),
             "round" | "trunc" => (1, 2),
             "concat" => (1, usize::MAX),
-            _ => return self.bind_string_function(name, args, span),
+            _ => {
+                return match self.bind_string_function(name, args, span)? {
+                    Some(e) => Ok(Some(e)),
+                    None => self.bind_math_function(name, args, span),
+                }
+            }
         };
         if args.len() < lo || args.len() > hi {
             let want = if lo == hi {

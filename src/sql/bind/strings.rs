@@ -1,13 +1,14 @@
 //! Binding of the string functions of `exec/strings.rs`: `instr` (`strpos`,
 //! `position`), `concat_ws`, `translate`, `lpad`/`rpad` and the edit distances
-//! and similarities.
+//! and similarities, and the basic ones of `exec/text.rs` (`replace`, `repeat`,
+//! `left`, ...).
 
 use sqlparser::ast;
 use sqlparser::tokenizer::Span;
 
 use super::Binder;
 use crate::error::Result;
-use crate::plan::{Expr, ScalarFunc};
+use crate::plan::{Expr, ScalarFunc, TextFunc};
 use crate::schema::DataType;
 
 impl Binder<'_> {
@@ -62,7 +63,7 @@ impl Binder<'_> {
                     data_type: DataType::Varchar,
                 }));
             }
-            _ => return Ok(None),
+            _ => return self.bind_text_function(name, args, span),
         };
         if args.len() != arity {
             // DuckDB's similarities take an optional score cutoff; not here.
@@ -76,6 +77,54 @@ impl Binder<'_> {
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(Expr::Func {
             func,
+            args: a,
+            data_type,
+        }))
+    }
+
+    /// Binds `name` when it is one of `exec/text.rs`'s functions; `None` otherwise.
+    fn bind_text_function(
+        &mut self,
+        name: &str,
+        args: &[&ast::Expr],
+        span: Span,
+    ) -> Result<Option<Expr>> {
+        // Argument kinds: 's' VARCHAR, 'n' integer.
+        let (func, kinds, data_type) = match name {
+            "replace" => (TextFunc::Replace, "sss", DataType::Varchar),
+            "reverse" => (TextFunc::Reverse, "s", DataType::Varchar),
+            "repeat" => (TextFunc::Repeat, "sn", DataType::Varchar),
+            "left" => (TextFunc::Left, "sn", DataType::Varchar),
+            "right" => (TextFunc::Right, "sn", DataType::Varchar),
+            "ascii" => (TextFunc::Ascii, "s", DataType::Integer),
+            "chr" => (TextFunc::Chr, "n", DataType::Varchar),
+            "strlen" => (TextFunc::Strlen, "s", DataType::BigInt),
+            "bit_length" => (TextFunc::BitLength, "s", DataType::BigInt),
+            _ => return Ok(None),
+        };
+        if args.len() != kinds.len() {
+            return Err(self.err(
+                span,
+                format!(
+                    "{name} takes {} argument(s), got {}",
+                    kinds.len(),
+                    args.len()
+                ),
+            ));
+        }
+        let a = kinds
+            .bytes()
+            .enumerate()
+            .map(|(k, kind)| {
+                if kind == b's' {
+                    self.varchar_arg(name, args, k)
+                } else {
+                    self.int_arg(name, args, k)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Expr::Func {
+            func: ScalarFunc::Text(func),
             args: a,
             data_type,
         }))

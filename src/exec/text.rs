@@ -1,0 +1,137 @@
+//! Kernels of the basic string functions ([`TextFunc`]): one loop per function
+//! over a batch; NULL rows keep the arguments' validity and hold `''` or 0.
+
+use std::borrow::Cow;
+
+use super::vector::{self, VData, Vector};
+use crate::column::{Bitmap, StringVec};
+use crate::error::{Error, Result};
+use crate::plan::TextFunc;
+
+/// The most bytes one batch of `repeat` results may take (a string column's
+/// offsets are 32-bit).
+const MAX_REPEATED_BYTES: usize = 1 << 30;
+
+/// Evaluates `f` over `args`; `valid` is the AND of the arguments' validities.
+pub fn eval(
+    f: TextFunc,
+    args: &[Cow<'_, Vector>],
+    len: usize,
+    valid: Option<Bitmap>,
+) -> Result<Vector> {
+    let ok = |i: usize| valid.as_ref().is_none_or(|b| b.get(i));
+    let s = |k: usize, i: usize| if ok(i) { args[k].str_at(i) } else { "" };
+    let ints = |f: fn(&str) -> i64| VData::Int((0..len).map(|i| f(s(0, i))).collect());
+    let data = match f {
+        TextFunc::Strlen => ints(|v| v.len() as i64),
+        TextFunc::BitLength => ints(|v| v.len() as i64 * 8),
+        TextFunc::Ascii => ints(|v| v.chars().next().map_or(0, |c| c as i64)),
+        TextFunc::Chr => {
+            let n = vector::ints(&args[0], len)?;
+            let mut out = StringVec::with_capacity(len, len * 2);
+            let mut buf = [0u8; 4];
+            for i in 0..len {
+                if !ok(i) {
+                    out.push("");
+                    continue;
+                }
+                let c = u32::try_from(n[i]).ok().and_then(char::from_u32);
+                let c = c.ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "Invalid Input Error: Invalid UTF8 Codepoint {}",
+                        n[i]
+                    ))
+                })?;
+                out.push(c.encode_utf8(&mut buf));
+            }
+            VData::Str(out)
+        }
+        _ => {
+            let n = match f {
+                TextFunc::Repeat | TextFunc::Left | TextFunc::Right => {
+                    Some(vector::ints(&args[1], len)?)
+                }
+                _ => None,
+            };
+            let mut out = StringVec::with_capacity(len, len * 16);
+            let (mut buf, mut total) = (String::new(), 0usize);
+            for i in 0..len {
+                buf.clear();
+                if ok(i) {
+                    let v = s(0, i);
+                    let k = n.as_ref().map_or(0, |n| n[i]);
+                    match f {
+                        TextFunc::Replace => {
+                            let from = s(1, i);
+                            if from.is_empty() {
+                                buf.push_str(v);
+                            } else {
+                                buf.push_str(&v.replace(from, s(2, i)));
+                            }
+                        }
+                        TextFunc::Reverse => buf.extend(v.chars().rev()),
+                        TextFunc::Repeat => {
+                            let times = k.max(0) as u64;
+                            let bytes = (v.len() as u64).saturating_mul(times);
+                            if bytes > MAX_REPEATED_BYTES as u64 {
+                                return Err(Error::ResourcesExhausted(format!(
+                                    "repeat result of {bytes} bytes exceeds {} MiB",
+                                    MAX_REPEATED_BYTES >> 20
+                                )));
+                            }
+                            for _ in 0..times {
+                                buf.push_str(v);
+                            }
+                        }
+                        TextFunc::Left | TextFunc::Right => {
+                            buf.push_str(left_right(v, k, f == TextFunc::Left))
+                        }
+                        _ => {}
+                    }
+                }
+                total += buf.len();
+                if total > MAX_REPEATED_BYTES {
+                    return Err(Error::ResourcesExhausted(format!(
+                        "string results of one batch exceed {} MiB",
+                        MAX_REPEATED_BYTES >> 20
+                    )));
+                }
+                out.push(&buf);
+            }
+            VData::Str(out)
+        }
+    };
+    Ok(Vector::new(data, valid))
+}
+
+/// `left(s, n)` (`from_left`) or `right(s, n)` as DuckDB: n characters from that
+/// end; a negative n drops -n characters from the other end.
+fn left_right(s: &str, n: i64, from_left: bool) -> &str {
+    let chars = s.chars().count() as i64;
+    let keep = if n >= 0 {
+        n.min(chars)
+    } else {
+        (chars + n).max(0)
+    };
+    // The byte offset after the first `k` characters.
+    let at = |k: i64| s.char_indices().nth(k as usize).map_or(s.len(), |(b, _)| b);
+    if from_left {
+        &s[..at(keep)]
+    } else {
+        &s[at(chars - keep)..]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn left_and_right() {
+        assert_eq!(left_right("abcde", -2, true), "abc");
+        assert_eq!(left_right("abcde", -2, false), "cde");
+        assert_eq!(left_right("héllo", 3, false), "llo");
+        assert_eq!(left_right("abc", -10, true), "");
+        assert_eq!(left_right("abc", 10, false), "abc");
+    }
+}
