@@ -86,6 +86,18 @@ pub fn eval(
                         TextFunc::Left | TextFunc::Right => {
                             buf.push_str(left_right(v, k, f == TextFunc::Left))
                         }
+                        TextFunc::Trim { leading, trailing } => {
+                            let chars = if args.len() > 1 { s(1, i) } else { " " };
+                            let strip = |c: char| chars.contains(c);
+                            let mut t = v;
+                            if leading {
+                                t = t.trim_start_matches(strip);
+                            }
+                            if trailing {
+                                t = t.trim_end_matches(strip);
+                            }
+                            buf.push_str(t);
+                        }
                         _ => {}
                     }
                 }

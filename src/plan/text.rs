@@ -25,4 +25,8 @@ pub enum TextFunc {
     Strlen,
     /// `bit_length(s)`: bits, BIGINT.
     BitLength,
+    /// `trim(s [, chars])` (`leading` and `trailing`), `ltrim` (`leading`),
+    /// `rtrim` (`trailing`): the characters of `chars` (default a space, only)
+    /// removed from that end or both.
+    Trim { leading: bool, trailing: bool },
 }

@@ -1361,6 +1361,28 @@ impl<'a> Binder<'a> {
             A::Position { expr, r#in } => self
                 .bind_string_function("instr", &[r#in.as_ref(), expr.as_ref()], span)?
                 .ok_or_else(|| self.unsupported(span, "POSITION")),
+            // `trim(s)`, `trim(s, chars)`, `trim([BOTH | LEADING | TRAILING] [chars] FROM s)`.
+            A::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => {
+                let name = match trim_where {
+                    None | Some(ast::TrimWhereField::Both) => "trim",
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                };
+                let mut args: Vec<&ast::Expr> = vec![expr.as_ref()];
+                match (trim_what, trim_characters.as_deref()) {
+                    (Some(w), None) => args.push(w.as_ref()),
+                    (None, Some([c])) => args.push(c),
+                    (None, None) => {}
+                    _ => return Err(self.unsupported(span, "this form of TRIM")),
+                }
+                self.bind_string_function(name, &args, span)?
+                    .ok_or_else(|| self.unsupported(span, "TRIM"))
+            }
             A::Wildcard(_) => Err(self.err(span, "* is only allowed in SELECT * and count(*)")),
             A::Subquery(q) => self.subquery_expr(q, from::ast_kind::Kind::Scalar, span),
             A::Exists { subquery, negated } => {

@@ -100,6 +100,17 @@ impl Binder<'_> {
             "chr" => (TextFunc::Chr, "n", DataType::Varchar),
             "strlen" => (TextFunc::Strlen, "s", DataType::BigInt),
             "bit_length" => (TextFunc::BitLength, "s", DataType::BigInt),
+            "trim" | "ltrim" | "rtrim" => {
+                let f = TextFunc::Trim {
+                    leading: name != "rtrim",
+                    trailing: name != "ltrim",
+                };
+                (
+                    f,
+                    if args.len() == 2 { "ss" } else { "s" },
+                    DataType::Varchar,
+                )
+            }
             _ => return Ok(None),
         };
         if args.len() != kinds.len() {
