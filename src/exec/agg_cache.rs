@@ -95,6 +95,11 @@ impl AggregateCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
 
+    /// Whether a table of `bytes` would be kept (at most half the budget).
+    pub(super) fn would_keep(&self, bytes: usize) -> bool {
+        bytes <= self.budget / 2
+    }
+
     /// Takes the entry under `key` that covers the most segments, all of them in
     /// `whole` (sorted ids): its segment ids and table.
     pub(super) fn take(&self, key: &str, whole: &[u64]) -> Option<(Vec<u64>, GroupTable)> {
@@ -130,7 +135,7 @@ impl AggregateCache {
             });
         }
         inner.bytes -= freed;
-        if bytes > self.budget / 2 {
+        if !self.would_keep(bytes) {
             return;
         }
         inner.clock += 1;
@@ -250,7 +255,13 @@ impl CachedAggregate {
         for mut f in fresh {
             whole.merge(&mut f)?;
         }
-        if unit.scan_partial.is_empty() {
+        // A table the cache would not keep is not copied either: the partly
+        // covered segments go into it, as without the cache.
+        let keep = !unit.whole_ids.is_empty() && self.cache.would_keep(whole.table.bytes());
+        if unit.scan_partial.is_empty() || !keep {
+            for mut p in partial {
+                whole.merge(&mut p)?;
+            }
             finish(&mut whole)?;
         } else {
             let mut all = empty();
@@ -260,7 +271,7 @@ impl CachedAggregate {
             }
             finish(&mut all)?;
         }
-        if !unit.whole_ids.is_empty() {
+        if keep {
             self.cache
                 .put(self.key.key.clone(), unit.whole_ids, whole.into_table());
         }
