@@ -153,6 +153,9 @@ pub fn eval(
     if matches!(f, ScalarFunc::ConcatWs) {
         return super::strings::eval(f, args, types, len, None);
     }
+    if let ScalarFunc::Extreme { greatest } = f {
+        return super::extreme::eval(*greatest, args, t, len);
+    }
     if args.iter().any(|a| a.is_null_const()) {
         return Ok(Vector::constant(Value::Null));
     }

@@ -33,6 +33,7 @@ pub mod agg;
 pub mod agg_cache;
 pub mod date;
 mod distinct;
+mod extreme;
 pub mod functions;
 pub mod group;
 mod hash_aggregate;

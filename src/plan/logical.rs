@@ -201,6 +201,11 @@ pub enum ScalarFunc {
     Instr,
     /// `concat_ws(sep, a, ...)`: NULL arguments after the separator are skipped.
     ConcatWs,
+    /// `greatest(a, ...)` / `least(a, ...)` (`greatest`: true / false): the largest
+    /// or smallest argument that is not NULL; NULL when all are.
+    Extreme {
+        greatest: bool,
+    },
     /// `translate(s, from, to)`: characters of `from` replaced by those of `to` at
     /// the same position, dropped when `to` is shorter.
     Translate,

@@ -1905,6 +1905,42 @@ impl<'a> Binder<'a> {
         })
     }
 
+    /// `greatest(a, ...)` / `least(a, ...)`: the arguments cast to the type they
+    /// share (as CASE branches do).
+    fn bind_extreme(&mut self, greatest: bool, args: &[&ast::Expr], span: Span) -> Result<Expr> {
+        let name = if greatest { "greatest" } else { "least" };
+        if args.is_empty() {
+            return Err(self.err(span, format!("{name} takes 1 or more arguments, 0 given")));
+        }
+        let bound = (args.iter())
+            .map(|a| Ok((self.bind_expr(a)?, a.span())))
+            .collect::<Result<Vec<_>>>()?;
+        let mut t: Option<DataType> = None;
+        for (e, espan) in &bound {
+            if is_null_literal(e) {
+                continue;
+            }
+            t = Some(match t {
+                None => e.data_type(),
+                Some(t) => common_type(t, e.data_type()).ok_or_else(|| {
+                    self.err(
+                        *espan,
+                        format!("{name} of incompatible types {t} and {}", e.data_type()),
+                    )
+                })?,
+            });
+        }
+        let t = t.unwrap_or(DataType::Integer);
+        let args = (bound.into_iter())
+            .map(|(e, espan)| self.coerce_to(e, t, espan))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Expr::Func {
+            func: ScalarFunc::Extreme { greatest },
+            args,
+            data_type: t,
+        })
+    }
+
     fn bind_function(&mut self, f: &ast::Function, span: Span) -> Result<Expr> {
         if f.null_treatment.is_some() && f.over.is_none() {
             return Err(self.unsupported(span, "IGNORE NULLS outside a window function"));
@@ -1950,6 +1986,9 @@ impl<'a> Binder<'a> {
         }
         if f.over.is_some() {
             return self.bind_window(f, &name, &args, star, distinct, span);
+        }
+        if name == "greatest" || name == "least" {
+            return self.bind_extreme(name == "greatest", &args, span);
         }
         if let Some(case) = null_function_case(&name, &args) {
             return self.bind_expr(&case.map_err(|m| self.err(span, m))?);
