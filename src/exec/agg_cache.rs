@@ -175,16 +175,14 @@ pub(super) struct CachedAggregate {
     key: CacheKey,
 }
 
-/// One unit of a cached aggregation, before its scan.
+/// One unit of a cached aggregation, while its segments are scanned.
 pub(super) struct CachedUnit {
     /// Sorted ids of the unit's whole segments.
     whole_ids: Vec<u64>,
     /// The cached table of some of them.
     base: Option<GroupTable>,
-    /// The whole segments to scan.
-    pub scan_whole: Vec<Arc<Segment>>,
-    /// The partly covered segments (scanned, never cached).
-    pub scan_partial: Vec<Arc<Segment>>,
+    /// Whether some segments are only partly covered.
+    has_partial: bool,
 }
 
 impl CachedAggregate {
@@ -214,8 +212,14 @@ impl CachedAggregate {
         )
     }
 
-    /// Splits a unit's segments and takes the cached table of its whole ones.
-    pub fn prepare(&self, segments: &[Arc<Segment>], stats: &ExecStats) -> CachedUnit {
+    /// Splits a unit's segments and takes the cached table of its whole ones:
+    /// the unit, and the segments to scan (whole ones the table does not cover,
+    /// then the partly covered ones).
+    pub fn prepare(
+        &self,
+        segments: &[Arc<Segment>],
+        stats: &ExecStats,
+    ) -> (CachedUnit, [Vec<Arc<Segment>>; 2]) {
         let (whole, partial): (Vec<_>, Vec<_>) =
             segments.iter().cloned().partition(|s| self.key.is_whole(s));
         let mut whole_ids: Vec<u64> = whole.iter().map(|s| s.meta().segment_id).collect();
@@ -226,14 +230,15 @@ impl CachedAggregate {
         };
         stats.aggregate_cache.store(true, Ordering::Relaxed);
         ExecStats::add(&stats.segments_cached, have.len() as u64);
-        CachedUnit {
+        let scan_whole = (whole.into_iter())
+            .filter(|s| have.binary_search(&s.meta().segment_id).is_err())
+            .collect();
+        let unit = CachedUnit {
             whole_ids,
             base,
-            scan_whole: (whole.into_iter())
-                .filter(|s| have.binary_search(&s.meta().segment_id).is_err())
-                .collect(),
-            scan_partial: partial,
-        }
+            has_partial: !partial.is_empty(),
+        };
+        (unit, [scan_whole, partial])
     }
 
     /// The state to finish for a unit: the cached table plus `fresh` (the
@@ -258,7 +263,7 @@ impl CachedAggregate {
         // A table the cache would not keep is not copied either: the partly
         // covered segments go into it, as without the cache.
         let keep = !unit.whole_ids.is_empty() && self.cache.would_keep(whole.table.bytes());
-        if unit.scan_partial.is_empty() || !keep {
+        if !unit.has_partial || !keep {
             for mut p in partial {
                 whole.merge(&mut p)?;
             }

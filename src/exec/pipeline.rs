@@ -176,11 +176,9 @@ pub(super) fn aggregate_units(
         Some(c) => units
             .iter()
             .flat_map(|segs| {
-                let mut unit = c.prepare(segs, stats);
-                let whole = std::mem::take(&mut unit.scan_whole);
-                let partial = unit.scan_partial.clone();
+                let (unit, parts) = c.prepare(segs, stats);
                 cached.push(Mutex::new(Some(unit)));
-                [whole, partial]
+                parts
             })
             .collect(),
         None => units,
