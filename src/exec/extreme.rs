@@ -16,75 +16,82 @@ pub fn eval(greatest: bool, args: &[Cow<'_, Vector>], t: DataType, len: usize) -
         .map(|a| a.as_ref())
         .filter(|a| !a.is_null_const())
         .collect();
-    let mut valid = Bitmap::new(len, false);
-    let mut any_null = false;
-    // For each row, the index of the argument that wins (or None).
-    let mut winner: Vec<Option<usize>> = vec![None; len];
-    let wins = |o: Ordering| {
-        if greatest {
-            o == Ordering::Greater
-        } else {
-            o == Ordering::Less
-        }
-    };
-    let mut pick = |cmp: &dyn Fn(usize, usize, usize) -> Ordering| {
-        for (i, w) in winner.iter_mut().enumerate() {
-            for (k, a) in args.iter().enumerate() {
-                if !a.is_valid(i) {
-                    continue;
-                }
-                match *w {
-                    Some(best) if !wins(cmp(k, best, i)) => {}
-                    _ => *w = Some(k),
-                }
-            }
-        }
-    };
-    let data = match t.physical() {
+    let (data, winner) = match t.physical() {
         PhysicalType::Float64 => {
             let v = (args.iter())
                 .map(|a| vector::floats(a, len))
                 .collect::<Result<Vec<_>>>()?;
-            pick(&|k, b, i| vector::ord_f64(v[k][i], v[b][i]));
-            VData::Float(column_of(&winner, |k, i| v[k][i], 0.0))
+            let w = winners(&args, len, greatest, |k, b, i| {
+                vector::ord_f64(v[k][i], v[b][i])
+            });
+            (VData::Float(column_of(&w, |k, i| v[k][i], 0.0)), w)
         }
         PhysicalType::Bool => {
             let v = (args.iter())
                 .map(|a| vector::bools(a, len))
                 .collect::<Result<Vec<_>>>()?;
-            pick(&|k, b, i| v[k][i].cmp(&v[b][i]));
-            VData::Bool(column_of(&winner, |k, i| v[k][i], false))
+            let w = winners(&args, len, greatest, |k, b, i| v[k][i].cmp(&v[b][i]));
+            (VData::Bool(column_of(&w, |k, i| v[k][i], false)), w)
         }
         PhysicalType::Ip => {
             let v = (args.iter())
                 .map(|a| vector::ips(a, len))
                 .collect::<Result<Vec<_>>>()?;
-            pick(&|k, b, i| v[k][i].cmp(&v[b][i]));
-            VData::Ip(column_of(&winner, |k, i| v[k][i], 0))
+            let w = winners(&args, len, greatest, |k, b, i| v[k][i].cmp(&v[b][i]));
+            (VData::Ip(column_of(&w, |k, i| v[k][i], 0)), w)
         }
         PhysicalType::Int64 => {
             let v = (args.iter())
                 .map(|a| vector::ints(a, len))
                 .collect::<Result<Vec<_>>>()?;
-            pick(&|k, b, i| v[k][i].cmp(&v[b][i]));
-            VData::Int(column_of(&winner, |k, i| v[k][i], 0))
+            let w = winners(&args, len, greatest, |k, b, i| v[k][i].cmp(&v[b][i]));
+            (VData::Int(column_of(&w, |k, i| v[k][i], 0)), w)
         }
         PhysicalType::Utf8 => {
-            pick(&|k, b, i| args[k].str_at(i).cmp(args[b].str_at(i)));
+            let w = winners(&args, len, greatest, |k, b, i| {
+                args[k].str_at(i).cmp(args[b].str_at(i))
+            });
             let mut out = StringVec::with_capacity(len, len * 16);
-            for (i, w) in winner.iter().enumerate() {
-                out.push(w.map_or("", |k| args[k].str_at(i)));
+            for (i, win) in w.iter().enumerate() {
+                out.push(win.map_or("", |k| args[k].str_at(i)));
             }
-            VData::Str(out)
+            (VData::Str(out), w)
         }
     };
-    for (i, w) in winner.iter().enumerate() {
-        match w {
-            Some(_) => valid.set(i, true),
-            None => any_null = true,
+    let valid = winner.iter().any(Option::is_none).then(|| {
+        let mut valid = Bitmap::new(len, false);
+        for (i, w) in winner.iter().enumerate() {
+            valid.set(i, w.is_some());
         }
-    }
-    Ok(Vector::new(data, any_null.then_some(valid)))
+        valid
+    });
+    Ok(Vector::new(data, valid))
+}
+
+/// For each row, the argument that wins (`cmp(k, best, row)` orders argument k
+/// against the best so far), or `None` when every argument is NULL there.
+fn winners(
+    args: &[&Vector],
+    len: usize,
+    greatest: bool,
+    cmp: impl Fn(usize, usize, usize) -> Ordering,
+) -> Vec<Option<usize>> {
+    let wins = if greatest {
+        Ordering::Greater
+    } else {
+        Ordering::Less
+    };
+    (0..len)
+        .map(|i| {
+            let mut best = None;
+            for (k, a) in args.iter().enumerate() {
+                if a.is_valid(i) && best.is_none_or(|b| cmp(k, b, i) == wins) {
+                    best = Some(k);
+                }
+            }
+            best
+        })
+        .collect()
 }
 
 /// The winners' values, `none` where every argument is NULL.
