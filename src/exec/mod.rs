@@ -62,6 +62,7 @@ mod result_time;
 mod scan;
 pub mod sketch;
 mod sort;
+mod sort_keys;
 pub mod stack;
 pub mod stream;
 pub mod strings;
@@ -528,7 +529,7 @@ fn run_operator(
             },
         ) => {
             let batches = input(0, None)?;
-            sort::sort(batches, keys, *fetch, &child.schema(), pool)
+            sort::sort(batches, keys, *fetch, &child.schema(), pool, opts.threads)
         }
         (Operator::Limit, LogicalPlan::Limit { skip, fetch, .. }) => {
             let budget = fetch.map(|f| f.saturating_add(*skip));

@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use super::memory::MemoryPool;
+use super::sort_keys::KeyWords;
 use super::vector::{self, Vector};
 use crate::column::{Batch, Column, ColumnData, StringVec, Value};
 use crate::error::Result;
@@ -164,7 +165,8 @@ fn top_rows(len: usize, n: usize, cmp: impl Fn(u32, u32) -> Ordering) -> Vec<u32
     heap
 }
 
-/// ORDER BY: sorts the rows; with `fetch`, keeps only the first rows (a bounded
+/// ORDER BY: sorts the rows on up to `threads` threads, by their normalized
+/// keys (`sort_keys.rs`); with `fetch`, keeps only the first rows (a bounded
 /// heap, not a full sort). The sort buffer counts against `pool`.
 pub(crate) fn sort(
     batches: Vec<Batch>,
@@ -172,6 +174,7 @@ pub(crate) fn sort(
     fetch: Option<usize>,
     schema: &[(String, DataType)],
     pool: &Arc<MemoryPool>,
+    threads: usize,
 ) -> Result<Vec<Batch>> {
     let mut mem = pool.reservation("sort");
     let input: usize = batches.iter().map(Batch::heap_bytes).sum();
@@ -186,12 +189,14 @@ pub(crate) fn sort(
     mem.resize(input + sorted_copy + n * 4)?;
     let all = concat(batches, schema);
     let key_cols = key_columns(&all, keys)?;
-    let cmp = |a: u32, b: u32| compare(keys, &key_cols, a, b);
     let order = match fetch {
-        Some(f) if f < n => top_rows(n, f, cmp),
+        Some(f) if f < n => top_rows(n, f, |a, b| compare(keys, &key_cols, a, b)),
         _ => {
+            mem.grow(KeyWords::bytes_for(keys, n))?;
+            let cols: Vec<&Column> = key_cols.iter().map(|c| c.as_ref()).collect();
+            let words = KeyWords::new(keys, &cols, n);
             let mut order: Vec<u32> = (0..n as u32).collect();
-            order.sort_unstable_by(|&a, &b| cmp(a, b));
+            words.sort(&mut order, threads);
             order
         }
     };

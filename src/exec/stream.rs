@@ -751,6 +751,7 @@ fn apply(
             *fetch,
             &input.schema(),
             stats.memory(opts.memory_limit),
+            opts.threads,
         ),
         LogicalPlan::Limit { skip, fetch, .. } => Ok(limit::limit(batches, *skip, *fetch)),
         LogicalPlan::Distinct { input } => distinct::distinct(

@@ -4,24 +4,19 @@
 //! Partitions only have to be contiguous, not sorted (results go back to the
 //! input's order), so the partition keys become dense partition ids by hashing,
 //! once per row, and a counting sort groups the rows by partition id keeping
-//! their input order. Each partition is then sorted by (order keys, position):
-//! as fixed-width tuples when the one ORDER BY key is an integer, timestamp,
-//! double or boolean (its value encoded as an order-preserving `u64`), otherwise
-//! by comparing the key columns. Many partitions are shared out to up to
+//! their input order. Each partition is then sorted by (order keys, position),
+//! the keys normalized to tuples of order-preserving words once per row
+//! (`sort_keys.rs`), so comparisons are integer compares. Many partitions are shared out to up to
 //! `threads` threads in runs of whole partitions; a partition holding most rows
 //! is sorted in chunks on the threads, then merged pairwise. Log rows arrive in
 //! time order, so a partition ordered by time is often sorted already, which
 //! the sort notices in one pass.
 
-use std::borrow::Cow;
-use std::cmp::Ordering;
-use std::hash::Hash;
-
 use hashbrown::HashMap;
 
 use super::super::agg;
 use super::super::group::norm_f64;
-use super::super::sort;
+use super::super::sort_keys::{dense_ids, KeyWords};
 use super::super::vector::Vector;
 use crate::column::{Column, ColumnData};
 use crate::plan::SortKey;
@@ -67,103 +62,6 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
     }
 }
 
-/// Dense ids of the values `key(i)` of rows `0..n`, in order of first
-/// appearance. With several threads, each numbers a chunk of rows on its own;
-/// the chunks' keys then get their global ids in chunk order (which keeps the
-/// order of first appearance) and each chunk's ids are translated.
-fn dense_ids<K, F>(n: usize, threads: usize, key: F) -> Vec<u32>
-where
-    K: Hash + Eq + Clone + Send,
-    F: Fn(usize) -> K + Sync,
-{
-    /// Below this many rows per thread, one thread numbers everything.
-    const MIN_CHUNK: usize = 1 << 16;
-    // Local ids of `rows`, and the keys in order of their local id.
-    let number = |rows: std::ops::Range<usize>, out: &mut [u32]| -> Vec<K> {
-        let mut ids: HashMap<K, u32> = HashMap::new();
-        let mut keys = Vec::new();
-        for (slot, i) in out.iter_mut().zip(rows) {
-            let k = key(i);
-            *slot = match ids.get(&k) {
-                Some(&id) => id,
-                None => {
-                    let id = keys.len() as u32;
-                    keys.push(k.clone());
-                    ids.insert(k, id);
-                    id
-                }
-            };
-        }
-        keys
-    };
-    let mut out = vec![0u32; n];
-    let parts = threads.min(n / MIN_CHUNK).max(1);
-    if parts == 1 {
-        number(0..n, &mut out);
-        return out;
-    }
-    let chunk = n.div_ceil(parts);
-    let chunk_keys: Vec<Vec<K>> = std::thread::scope(|s| {
-        let handles: Vec<_> = out
-            .chunks_mut(chunk)
-            .enumerate()
-            .map(|(c, slice)| {
-                let number = &number;
-                s.spawn(move || {
-                    let start = c * chunk;
-                    number(start..start + slice.len(), slice)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut global: HashMap<K, u32> = HashMap::new();
-    let maps: Vec<Vec<u32>> = chunk_keys
-        .into_iter()
-        .map(|keys| {
-            keys.into_iter()
-                .map(|k| {
-                    let next = global.len() as u32;
-                    *global.entry(k).or_insert(next)
-                })
-                .collect()
-        })
-        .collect();
-    std::thread::scope(|s| {
-        for (slice, map) in out.chunks_mut(chunk).zip(&maps) {
-            s.spawn(move || slice.iter_mut().for_each(|id| *id = map[*id as usize]));
-        }
-    });
-    out
-}
-
-/// The value of row `i` of a fixed-width column as a `u64` that sorts as the
-/// value does under `key` (DuckDB's order: -0.0 = 0.0, NaN above everything).
-fn ordered_bits(c: &Column, i: usize, key: &SortKey) -> Option<u64> {
-    let bits = match &c.data {
-        ColumnData::Int64(v) => (v[i] as u64) ^ (1 << 63),
-        ColumnData::Float64(v) => {
-            let x = v[i];
-            if x.is_nan() {
-                u64::MAX
-            } else {
-                let b = norm_f64(x);
-                if b >> 63 == 1 {
-                    !b
-                } else {
-                    b | (1 << 63)
-                }
-            }
-        }
-        ColumnData::Bool(v) => v[i] as u64,
-        _ => return None,
-    };
-    Some(if key.descending { !bits } else { bits })
-}
-
 /// Row numbers `0..ids.len()` ordered by (partition id, `keys` over `cols`,
 /// position), and where each partition starts in that order (then `n`).
 pub(super) fn sort_rows(
@@ -176,44 +74,15 @@ pub(super) fn sort_rows(
     if keys.is_empty() {
         return (order, starts);
     }
-    let fixed = match (keys, cols) {
-        ([key], [c]) if !matches!(c.data, ColumnData::Utf8(_) | ColumnData::Ip(_)) => {
-            Some((key, *c))
-        }
-        _ => None,
-    };
-    let key_cols: Vec<Cow<'_, Column>> = cols.iter().map(|c| Cow::Borrowed(*c)).collect();
+    let words = KeyWords::new(keys, cols, ids.len());
     // Sorts one partition's rows (in position order) by the keys.
-    let sort_part = |rows: &mut [u32], threads: usize, buf: &mut Vec<(u8, u64, u32)>| {
-        match fixed {
-            Some((key, c)) => {
-                // (NULL placement, value, position) tuples: plain integer compares.
-                buf.clear();
-                buf.extend(rows.iter().map(|&r| {
-                    let i = r as usize;
-                    match ordered_bits(c, i, key).filter(|_| c.is_valid(i)) {
-                        Some(b) => (1, b, r),
-                        None if key.nulls_first => (0, 0, r),
-                        None => (2, 0, r),
-                    }
-                }));
-                parallel_sort(buf, threads, &|a, b| a.cmp(b));
-                for (r, t) in rows.iter_mut().zip(buf.iter()) {
-                    *r = t.2;
-                }
-            }
-            None => parallel_sort(rows, threads, &|a: &u32, b: &u32| {
-                sort::compare(keys, &key_cols, *a, *b)
-            }),
-        }
-    };
+    let sort_part = |rows: &mut [u32], threads: usize| words.sort(rows, threads);
     let n = order.len();
     let largest = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
     if threads <= 1 || largest as usize * 2 > n {
         // Few partitions: each sorted on every thread, one after the other.
-        let mut buf = Vec::new();
         for w in starts.windows(2) {
-            sort_part(&mut order[w[0] as usize..w[1] as usize], threads, &mut buf);
+            sort_part(&mut order[w[0] as usize..w[1] as usize], threads);
         }
         return (order, starts);
     }
@@ -241,12 +110,11 @@ pub(super) fn sort_rows(
             let starts = &starts;
             let sort_part = &sort_part;
             s.spawn(move || {
-                let mut buf = Vec::new();
                 let lo = starts.partition_point(|&x| (x as usize) < first);
                 let hi = starts.partition_point(|&x| (x as usize) <= first + run.len());
                 for w in starts[lo..hi].windows(2) {
                     let (a, b) = (w[0] as usize - first, w[1] as usize - first);
-                    sort_part(&mut run[a..b], 1, &mut buf);
+                    sort_part(&mut run[a..b], 1);
                 }
             });
         }
@@ -274,56 +142,11 @@ fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
     (order, starts)
 }
 
-/// Sorts `v` by `cmp` (a total order): chunks on threads, then merged pairwise.
-fn parallel_sort<T, F>(v: &mut [T], threads: usize, cmp: &F)
-where
-    T: Copy + Send + Sync + Default,
-    F: Fn(&T, &T) -> Ordering + Sync,
-{
-    /// Below this many rows per thread, one thread sorts everything.
-    const MIN_CHUNK: usize = 1 << 16;
-    let parts = threads.min(v.len() / MIN_CHUNK).max(1);
-    if parts == 1 {
-        v.sort_unstable_by(cmp);
-        return;
-    }
-    let chunk = v.len().div_ceil(parts);
-    std::thread::scope(|s| {
-        for c in v.chunks_mut(chunk) {
-            s.spawn(move || c.sort_unstable_by(cmp));
-        }
-    });
-    let mut width = chunk;
-    let mut buf = vec![T::default(); v.len()];
-    while width < v.len() {
-        std::thread::scope(|s| {
-            for (src, dst) in v.chunks(2 * width).zip(buf.chunks_mut(2 * width)) {
-                s.spawn(move || merge(src, width.min(src.len()), dst, cmp));
-            }
-        });
-        v.copy_from_slice(&buf);
-        width *= 2;
-    }
-}
-
-/// Merges the sorted runs `src[..mid]` and `src[mid..]` into `dst`.
-fn merge<T: Copy, F: Fn(&T, &T) -> Ordering>(src: &[T], mid: usize, dst: &mut [T], cmp: &F) {
-    let (a, b) = src.split_at(mid);
-    let (mut i, mut j) = (0, 0);
-    for d in dst.iter_mut() {
-        let take_a = j == b.len() || (i < a.len() && cmp(&a[i], &b[j]) != Ordering::Greater);
-        if take_a {
-            *d = a[i];
-            i += 1;
-        } else {
-            *d = b[j];
-            j += 1;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
+    use super::super::super::sort;
     use super::*;
     use crate::column::Bitmap;
     use crate::plan::Expr;
@@ -416,16 +239,5 @@ mod tests {
         assert_eq!(partition_ids(&[&s], 6, 1), [0, 1, 0, 1, 0, 0]);
         assert_eq!(partition_ids(&[&s, &f], 6, 1), [0, 1, 2, 3, 2, 4]);
         assert_eq!(partition_ids(&[], 3, 1), [0, 0, 0]);
-    }
-
-    #[test]
-    fn ids_numbered_in_chunks_on_threads_equal_one_pass() {
-        let n = 400_000;
-        let key = |i: usize| (!i.is_multiple_of(3)).then_some((i * 7919 / 13) % 5003);
-        let one = dense_ids(n, 1, key);
-        assert_eq!(one.iter().max(), Some(&5003));
-        for threads in [2, 3, 8] {
-            assert_eq!(dense_ids(n, threads, key), one, "{threads} threads");
-        }
     }
 }
