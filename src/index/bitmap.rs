@@ -51,10 +51,9 @@ fn key_range(
     // lower: first key >= value; upper: first key > value.
     let (lower, upper) = match (&ix.keys, value) {
         (IndexKeys::Codes(_), Value::Str(s)) => {
-            let dict = seg
-                .dictionary(col)?
+            let (lo, hi) = seg
+                .dict_range(col, s)?
                 .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
-            let (lo, hi) = dict.sorted_range(s);
             (lo as usize, hi as usize)
         }
         (IndexKeys::Ints(keys), Value::Int(v)) => (

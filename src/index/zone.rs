@@ -23,11 +23,8 @@ pub fn zone_tests(seg: &Segment, zone: &[ZonePredicate]) -> Result<Vec<(usize, Z
             Value::Int(v) => ZoneTest::Int(z.cmp, *v),
             Value::Float(v) => ZoneTest::Float(z.cmp, *v),
             Value::Ip(v) => ZoneTest::Ip(z.cmp, *v),
-            Value::Str(s) => match seg.dictionary(z.column)? {
-                Some(d) => {
-                    let (lo, hi) = d.sorted_range(s);
-                    ZoneTest::Code(z.cmp, lo, hi)
-                }
+            Value::Str(s) => match seg.dict_range(z.column, s)? {
+                Some((lo, hi)) => ZoneTest::Code(z.cmp, lo, hi),
                 None => ZoneTest::Skip,
             },
             _ => ZoneTest::Skip,

@@ -221,8 +221,8 @@ impl Snapshot {
                     o.data_bytes += b.values.len as u64 + b.validity.map_or(0, |v| v.len as u64);
                 }
                 match &c.storage {
-                    segment::ColumnStorage::Dictionary { chunk, len } => {
-                        o.dict_bytes += chunk.len as u64;
+                    segment::ColumnStorage::Dictionary { pages, len } => {
+                        o.dict_bytes += pages.iter().map(|p| p.chunk.len as u64).sum::<u64>();
                         o.dict_entries += *len as u64;
                         o.dictionary_segments += 1;
                     }

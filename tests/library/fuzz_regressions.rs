@@ -97,12 +97,12 @@ fn dictionary_longer_than_the_segment_is_corruption() {
         .columns
         .iter()
         .find_map(|c| match &c.storage {
-            ColumnStorage::Dictionary { chunk, .. } => Some(*chunk),
+            ColumnStorage::Dictionary { pages, .. } => Some(pages[0].chunk),
             _ => None,
         })
         .expect("a dictionary column");
-    // In the footer a dictionary is its chunk (offset u64, len u32, crc u32), then
-    // its entry count (u32).
+    // In a version 1 footer a dictionary is its chunk (offset u64, len u32, crc
+    // u32), then its entry count (u32).
     let mut pattern = chunk.offset.to_le_bytes().to_vec();
     pattern.extend_from_slice(&chunk.len.to_le_bytes());
     pattern.extend_from_slice(&chunk.crc.to_le_bytes());

@@ -5,7 +5,7 @@
 //! `write_golden` test (`cargo test --test library -- --ignored golden::write_golden`)
 //! and then never rewritten: a format change bumps the version and adds a new
 //! directory. `v1` holds its index directories in the segment footer, `v2` in chunks
-//! of their own.
+//! of their own, `v3` also stores dictionaries in pages.
 
 use std::path::{Path, PathBuf};
 
@@ -126,6 +126,11 @@ fn golden_v1_opens_reads_and_checks() {
 #[test]
 fn golden_v2_opens_reads_and_checks() {
     opens_reads_and_checks(2);
+}
+
+#[test]
+fn golden_v3_opens_reads_and_checks() {
+    opens_reads_and_checks(3);
 }
 
 fn opens_reads_and_checks(version: u32) {

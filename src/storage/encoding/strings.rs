@@ -71,9 +71,15 @@ fn decode_body(r: &mut Reader<'_>, n: usize, out: &mut StringVec) -> DecodeResul
 
 /// Encodes a sorted dictionary (strictly increasing strings) as one blob.
 pub fn encode_dictionary(dict: &StringVec, out: &mut Vec<u8>) {
-    debug_assert!((1..dict.len()).all(|i| dict.get(i - 1) < dict.get(i)));
+    encode_dictionary_range(dict, 0..dict.len(), out);
+}
+
+/// Encodes entries `range` of a sorted dictionary as a dictionary of their own
+/// (one page of a paged dictionary).
+pub fn encode_dictionary_range(dict: &StringVec, range: Range<usize>, out: &mut Vec<u8>) {
+    debug_assert!((range.start + 1..range.end).all(|i| dict.get(i - 1) < dict.get(i)));
     out.push(SORTED);
-    encode_body(dict, 0..dict.len(), out);
+    encode_body(dict, range, out);
 }
 
 /// Decodes a dictionary of `n` strings from exactly `src`, checking strict order.

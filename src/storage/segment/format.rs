@@ -12,10 +12,16 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"LOGDBSEG";
 /// The last bytes of every segment file.
 pub const SEGMENT_TAIL_MAGIC: [u8; 8] = *b"LOGDBEND";
 /// The segment format version this build writes and the newest it reads.
-pub const SEGMENT_FORMAT_VERSION: u32 = 2;
+pub const SEGMENT_FORMAT_VERSION: u32 = 3;
 /// The first version whose index directories are chunks of their own, read on first
 /// use (version 1 holds them in the footer).
 pub const SEPARATE_INDEX_DIRECTORIES: u32 = 2;
+/// The first version whose dictionaries are stored in pages, each with its first
+/// entry in the footer, so that finding a value decodes one page (versions 1 and
+/// 2 store a dictionary as one chunk).
+pub const PAGED_DICTIONARIES: u32 = 3;
+/// A dictionary page is cut once its strings reach this many bytes.
+pub const DICT_PAGE_BYTES: usize = 32 * 1024;
 
 pub(super) const MAGIC_LEN: usize = 8;
 /// Header: magic, format version (u32), reserved flags (u32, zero).
@@ -187,10 +193,21 @@ pub struct BlockMeta {
 pub enum ColumnStorage {
     /// Values encoded by physical type.
     Values,
-    /// Strings as codes into a sorted per-segment dictionary.
-    Dictionary { chunk: Chunk, len: u32 },
+    /// Strings as codes into a sorted per-segment dictionary of `len` entries,
+    /// stored in pages.
+    Dictionary { pages: Vec<DictPage>, len: u32 },
     /// Strings stored whole (very high cardinality).
     Plain,
+}
+
+/// One page of a dictionary: entries `first_code..` up to the next page's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DictPage {
+    pub chunk: Chunk,
+    pub first_code: u32,
+    /// The page's first entry; `None` in a version 1 or 2 file, whose dictionary
+    /// is one page.
+    pub first: Option<Box<str>>,
 }
 
 const STORAGE_VALUES: u8 = 0;
@@ -344,10 +361,15 @@ pub(super) fn encode_footer(m: &SegmentMeta) -> Vec<u8> {
         w.u8(c.field.nullable as u8);
         match &c.storage {
             ColumnStorage::Values => w.u8(STORAGE_VALUES),
-            ColumnStorage::Dictionary { chunk, len } => {
+            ColumnStorage::Dictionary { pages, len } => {
                 w.u8(STORAGE_DICTIONARY);
-                chunk.write(&mut w);
                 w.u32(*len);
+                w.u32(pages.len() as u32);
+                for p in pages {
+                    p.chunk.write(&mut w);
+                    w.u32(p.first_code);
+                    w.str(p.first.as_deref().unwrap_or(""));
+                }
             }
             ColumnStorage::Plain => w.u8(STORAGE_PLAIN),
         }
@@ -529,9 +551,18 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
         let storage = match r.u8()? {
             STORAGE_VALUES => ColumnStorage::Values,
             STORAGE_DICTIONARY => {
-                let chunk = Chunk::read(&mut r)?;
-                check_chunk(&chunk)?;
-                let len = r.u32()?;
+                let (pages, len) = if version >= PAGED_DICTIONARIES {
+                    read_dict_pages(&mut r, &name, file_len)?
+                } else {
+                    let chunk = Chunk::read(&mut r)?;
+                    check_chunk(&chunk)?;
+                    let page = DictPage {
+                        chunk,
+                        first_code: 0,
+                        first: None,
+                    };
+                    (vec![page], r.u32()?)
+                };
                 // Entries are distinct values of the rows, so a larger count is
                 // corruption (and would size the decoder's buffers).
                 if u64::from(len) > rows {
@@ -539,7 +570,7 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
                         "dictionary of column '{name}' has {len} entries for {rows} rows"
                     )));
                 }
-                ColumnStorage::Dictionary { chunk, len }
+                ColumnStorage::Dictionary { pages, len }
             }
             STORAGE_PLAIN => ColumnStorage::Plain,
             t => return Err(WireError(format!("unknown column storage tag {t}"))),
@@ -659,6 +690,45 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
         meta,
         inline_directories,
     })
+}
+
+/// A paged dictionary's entry count and pages (version 3): pages start at code 0
+/// (when there are entries), their first codes and first entries strictly
+/// increase, and every chunk lies in the data region.
+fn read_dict_pages(
+    r: &mut WireReader,
+    name: &str,
+    data_end: u64,
+) -> Result<(Vec<DictPage>, u32), WireError> {
+    let len = r.u32()?;
+    let npages = r.count(24)?;
+    let mut pages: Vec<DictPage> = Vec::with_capacity(npages);
+    for _ in 0..npages {
+        let chunk = Chunk::read(r)?;
+        check_chunk(&chunk, data_end)?;
+        let first_code = r.u32()?;
+        let first: Box<str> = r.str()?.into();
+        let in_order = match pages.last() {
+            None => first_code == 0,
+            Some(prev) => prev.first_code < first_code && prev.first.as_deref() < Some(&*first),
+        };
+        if !in_order || first_code >= len.max(1) {
+            return Err(WireError(format!(
+                "dictionary pages of column '{name}' out of order"
+            )));
+        }
+        pages.push(DictPage {
+            chunk,
+            first_code,
+            first: Some(first),
+        });
+    }
+    if len > 0 && pages.is_empty() {
+        return Err(WireError(format!(
+            "dictionary of column '{name}' has entries but no pages"
+        )));
+    }
+    Ok((pages, len))
 }
 
 /// A version 1 index directory, inside the footer: the keys (integer keys only),

@@ -6,7 +6,7 @@ use roaring::RoaringBitmap;
 
 use super::format::{decode_index_directory, IndexKeys, IndexMeta};
 use super::reader::Segment;
-use crate::column::{StringVec, Value};
+use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
 
@@ -48,10 +48,10 @@ impl Segment {
         };
         Ok(match (&ix.keys, value) {
             (IndexKeys::Codes(_), Value::Str(s)) => {
-                let dict = self
-                    .dictionary(col)?
+                let (lo, hi) = self
+                    .dict_range(col, s)?
                     .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
-                binary_search_str(&dict, s)
+                (lo < hi).then_some(lo as usize)
             }
             (IndexKeys::Ints(keys), Value::Int(v)) => keys.binary_search(v).ok(),
             (IndexKeys::Ints(keys), Value::Bool(b)) => keys.binary_search(&(*b as i64)).ok(),
@@ -152,18 +152,4 @@ impl Segment {
             IndexKeys::Ints(v) => Value::Int(v[k]),
         })
     }
-}
-
-/// Binary search of a sorted string vector.
-pub fn binary_search_str(dict: &StringVec, s: &str) -> Option<usize> {
-    let (mut lo, mut hi) = (0usize, dict.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        match dict.get(mid).cmp(s) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return Some(mid),
-        }
-    }
-    None
 }

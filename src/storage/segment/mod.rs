@@ -36,10 +36,9 @@ mod writer;
 
 pub use block::{BlockValues, ColumnBlock};
 pub use format::{
-    validate_block_rows, BlockMeta, Chunk, ColumnMeta, ColumnStorage, IndexEntry, IndexKeys,
-    IndexMeta, IndexPage, SegmentMeta, Stats, DEFAULT_BLOCK_ROWS, HEADER_LEN, MAX_BLOCK_ROWS,
-    SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC, TAIL_LEN,
+    validate_block_rows, BlockMeta, Chunk, ColumnMeta, ColumnStorage, DictPage, IndexEntry,
+    IndexKeys, IndexMeta, IndexPage, SegmentMeta, Stats, DEFAULT_BLOCK_ROWS, HEADER_LEN,
+    MAX_BLOCK_ROWS, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC, TAIL_LEN,
 };
-pub use index::binary_search_str;
 pub use reader::Segment;
 pub use writer::{write_segment, EncodedSegment};

@@ -30,6 +30,8 @@ pub struct Segment {
     /// Decompressed footer length: what the parsed metadata costs in memory, roughly.
     pub(super) footer_len: usize,
     pub(super) dicts: Vec<OnceLock<Arc<StringVec>>>,
+    /// Dictionary pages decoded on their own (by value lookups), per column.
+    pub(super) dict_pages: Vec<Vec<OnceLock<Arc<StringVec>>>>,
     /// Index directories, one per entry of `meta.indexes`, decoded on first use.
     pub(super) index_dirs: Vec<OnceLock<IndexMeta>>,
     /// Where the footer starts: every chunk lies before it.
@@ -121,6 +123,14 @@ impl Segment {
             .map_err(|e| corrupt(format!("footer: {}", e.0)))?;
         let meta = footer.meta;
         let dicts = (0..meta.columns.len()).map(|_| OnceLock::new()).collect();
+        let dict_pages = (meta.columns.iter())
+            .map(|c| match &c.storage {
+                ColumnStorage::Dictionary { pages, .. } => {
+                    pages.iter().map(|_| OnceLock::new()).collect()
+                }
+                _ => Vec::new(),
+            })
+            .collect();
         let index_dirs = footer
             .inline_directories
             .into_iter()
@@ -134,6 +144,7 @@ impl Segment {
             footer_crc,
             footer_len,
             dicts,
+            dict_pages,
             index_dirs,
             data_end: footer_start as u64,
             read_caches: OnceLock::new(),
@@ -156,9 +167,7 @@ impl Segment {
     /// decoded dictionaries and index directories (the mapped file itself is page
     /// cache, not counted).
     pub fn memory_size(&self) -> usize {
-        let dicts: usize = self
-            .dicts
-            .iter()
+        let dicts: usize = (self.dicts.iter().chain(self.dict_pages.iter().flatten()))
             .filter_map(|d| d.get())
             .map(|d| d.bytes().len() + d.offsets().len() * 4)
             .sum();
@@ -248,21 +257,102 @@ impl Segment {
         Ok(Raw::Shared(shared))
     }
 
-    /// The sorted dictionary of a dictionary-encoded column (decoded once, then cached).
+    /// The sorted dictionary of a dictionary-encoded column (decoded once, then
+    /// cached): every page, in order.
     pub fn dictionary(&self, col: usize) -> Result<Option<Arc<StringVec>>> {
-        let ColumnStorage::Dictionary { chunk, len } = &self.meta.columns[col].storage else {
+        let ColumnStorage::Dictionary { pages, .. } = &self.meta.columns[col].storage else {
             return Ok(None);
         };
         if let Some(d) = self.dicts[col].get() {
             return Ok(Some(d.clone()));
         }
-        let name = &self.meta.columns[col].field.name;
-        let what = format!("dictionary of column '{name}'");
+        let dict = if let [_] = pages.as_slice() {
+            self.dict_page(col, 0)?
+        } else {
+            let mut all = StringVec::new();
+            for p in 0..pages.len() {
+                // A page decoded by a lookup is reused; others are decoded here
+                // and not kept apart.
+                let page = match self.dict_pages[col][p].get() {
+                    Some(d) => d.clone(),
+                    None => Arc::new(self.decode_dict_page(col, p)?),
+                };
+                if let (Some(prev), false) = (all.len().checked_sub(1), page.is_empty()) {
+                    if all.get(prev).as_bytes() >= page.get(0).as_bytes() {
+                        let name = &self.meta.columns[col].field.name;
+                        return Err(self.corrupt(format!(
+                            "dictionary of column '{name}': page {p} is out of order"
+                        )));
+                    }
+                }
+                all.extend(&page);
+            }
+            Arc::new(all)
+        };
+        Ok(Some(self.dicts[col].get_or_init(|| dict).clone()))
+    }
+
+    /// Page `p` of column `col`'s dictionary (decoded once, then cached).
+    fn dict_page(&self, col: usize, p: usize) -> Result<Arc<StringVec>> {
+        if let Some(d) = self.dict_pages[col][p].get() {
+            return Ok(d.clone());
+        }
+        let page = Arc::new(self.decode_dict_page(col, p)?);
+        Ok(self.dict_pages[col][p].get_or_init(|| page).clone())
+    }
+
+    /// Decodes page `p` of column `col`'s dictionary, checking its order and its
+    /// first entry against the footer's.
+    fn decode_dict_page(&self, col: usize, p: usize) -> Result<StringVec> {
+        let c = &self.meta.columns[col];
+        let ColumnStorage::Dictionary { pages, len } = &c.storage else {
+            return Err(Error::Internal("no dictionary".into()));
+        };
+        let page = &pages[p];
+        let end = pages.get(p + 1).map_or(*len, |n| n.first_code);
+        let name = &c.field.name;
+        let what = if pages.len() == 1 {
+            format!("dictionary of column '{name}'")
+        } else {
+            format!("dictionary of column '{name}', page {p}")
+        };
         let mut scratch = Vec::new();
-        let raw = self.chunk(chunk, &mut scratch, &what)?;
-        let dict =
-            enc::decode_dictionary(raw, *len as usize).map_err(|e| self.decode_err(&what, e))?;
-        Ok(Some(self.dicts[col].get_or_init(|| Arc::new(dict)).clone()))
+        let raw = self.chunk(&page.chunk, &mut scratch, &what)?;
+        let n = end.saturating_sub(page.first_code) as usize;
+        let dict = enc::decode_dictionary(raw, n).map_err(|e| self.decode_err(&what, e))?;
+        if let Some(first) = &page.first {
+            if dict.is_empty() || dict.get(0) != &**first {
+                return Err(self.corrupt(format!("{what}: first entry differs from the footer's")));
+            }
+        }
+        Ok(dict)
+    }
+
+    /// The codes of column `col`'s dictionary entries less than `s` and at most
+    /// `s`, as [`StringVec::sorted_range`] gives them: `(first code >= s, first
+    /// code > s)`. Decodes only the page that would hold `s` when the dictionary
+    /// has several (and is not decoded whole already). `None` without a
+    /// dictionary.
+    pub fn dict_range(&self, col: usize, s: &str) -> Result<Option<(u32, u32)>> {
+        let ColumnStorage::Dictionary { pages, len } = &self.meta.columns[col].storage else {
+            return Ok(None);
+        };
+        if let Some(d) = self.dicts[col].get() {
+            return Ok(Some(d.sorted_range(s)));
+        }
+        if pages.len() < 2 || pages.iter().any(|p| p.first.is_none()) {
+            return Ok(self.dictionary(col)?.map(|d| d.sorted_range(s)));
+        }
+        // The last page whose first entry is at most `s`.
+        let after = pages.partition_point(|p| p.first.as_deref().is_some_and(|f| f <= s));
+        let Some(p) = after.checked_sub(1) else {
+            return Ok(Some((0, 0)));
+        };
+        let page = self.dict_page(col, p)?;
+        let (lo, hi) = page.sorted_range(s);
+        let base = pages[p].first_code;
+        debug_assert!(base + hi <= *len);
+        Ok(Some((base + lo, base + hi)))
     }
 
     /// [`Segment::read_block`] for a block read for a few rows only (index

@@ -6,8 +6,8 @@ use roaring::RoaringBitmap;
 
 use super::format::{
     encode_footer, encode_index_directory, validate_block_rows, BlockMeta, Chunk, ColumnMeta,
-    ColumnStorage, IndexEntry, IndexKeys, IndexMeta, IndexPage, SegmentMeta, Stats,
-    SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC,
+    ColumnStorage, DictPage, IndexEntry, IndexKeys, IndexMeta, IndexPage, SegmentMeta, Stats,
+    DICT_PAGE_BYTES, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC,
 };
 use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec};
 use crate::error::{Error, Result};
@@ -109,6 +109,26 @@ struct EncodedColumn {
     index: Option<IndexMeta>,
 }
 
+/// The entry ranges of a dictionary's pages: each page ends once its strings reach
+/// [`DICT_PAGE_BYTES`].
+fn dictionary_pages(d: &StringVec) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= d.len() {
+            return None;
+        }
+        let mut end = start;
+        let mut bytes = 0;
+        while end < d.len() && bytes < DICT_PAGE_BYTES {
+            bytes += d.get(end).len() + 1;
+            end += 1;
+        }
+        let range = start..end;
+        start = end;
+        Some(range)
+    })
+}
+
 /// Encodes one column (dictionary, blocks, index) into a buffer of its own.
 fn encode_column(
     field: &Field,
@@ -145,11 +165,20 @@ fn encode_column(
                 if plain(&d) {
                     storage = ColumnStorage::Plain;
                 } else {
-                    raw.clear();
-                    enc::encode_dictionary(&d, &mut raw);
-                    let chunk = push_chunk(&mut bytes, &raw, &mut scratch);
+                    let pages = dictionary_pages(&d)
+                        .map(|range| {
+                            raw.clear();
+                            let first = d.get(range.start).into();
+                            enc::encode_dictionary_range(&d, range.clone(), &mut raw);
+                            DictPage {
+                                chunk: push_chunk(&mut bytes, &raw, &mut scratch),
+                                first_code: range.start as u32,
+                                first: Some(first),
+                            }
+                        })
+                        .collect();
                     storage = ColumnStorage::Dictionary {
-                        chunk,
+                        pages,
                         len: d.len() as u32,
                     };
                     dict = Some((d, codes));
@@ -393,8 +422,10 @@ pub fn write_segment(
         out.extend_from_slice(&col.bytes);
         let shift = |c: &mut Chunk| c.offset += base;
         let mut meta = col.meta;
-        if let ColumnStorage::Dictionary { chunk, .. } = &mut meta.storage {
-            shift(chunk);
+        if let ColumnStorage::Dictionary { pages, .. } = &mut meta.storage {
+            for p in pages {
+                shift(&mut p.chunk);
+            }
         }
         for b in &mut meta.blocks {
             shift(&mut b.values);
