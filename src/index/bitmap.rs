@@ -154,15 +154,15 @@ pub fn key_counts(
     col: usize,
     rows: Option<&RoaringBitmap>,
 ) -> Result<(Vec<(usize, u64)>, u64)> {
-    let ix = seg
-        .index(col)?
-        .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
     let total = rows.map_or(seg.num_rows(), RoaringBitmap::len);
     let mut out = Vec::new();
     let mut sum = 0u64;
     match rows {
         None => {
-            for (k, &c) in ix.counts.iter().enumerate() {
+            let counts = seg
+                .index_counts(col)?
+                .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+            for (k, &c) in counts.iter().enumerate() {
                 if c > 0 {
                     out.push((k, c as u64));
                     sum += c as u64;

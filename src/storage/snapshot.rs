@@ -236,7 +236,8 @@ impl Snapshot {
                 };
                 if let Some(o) = out.get_mut(e.column) {
                     o.index_bytes += ix.pages.iter().map(|p| p.chunk.len as u64).sum::<u64>()
-                        + e.directory.map_or(0, |d| d.len as u64);
+                        + e.directory.map_or(0, |d| d.len as u64)
+                        + ix.counts_chunk.map_or(0, |c| c.len as u64);
                 }
             }
         }
@@ -339,13 +340,13 @@ impl Snapshot {
         let col = t.schema.column(column)?;
         let mut counts: BTreeMap<ValueKey, u64> = BTreeMap::new();
         for seg in self.segments(table, None)? {
-            let Some(ix) = seg.index(col)? else {
+            let Some(ix_counts) = seg.index_counts(col)? else {
                 return Err(Error::InvalidInput(format!(
                     "column '{column}' has no bitmap index"
                 )));
             };
             // A key can have no rows: the entry a column of NULLs needs in its dictionary.
-            for (k, &c) in ix.counts.iter().enumerate().filter(|(_, &c)| c > 0) {
+            for (k, &c) in ix_counts.iter().enumerate().filter(|(_, &c)| c > 0) {
                 *counts
                     .entry(ValueKey(seg.index_value(col, k)?))
                     .or_default() += c as u64;

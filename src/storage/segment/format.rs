@@ -274,29 +274,75 @@ pub struct IndexEntry {
 pub struct IndexMeta {
     pub column: usize,
     pub keys: IndexKeys,
-    /// Rows holding each key: `count(*) ... GROUP BY column` without reading data.
-    pub counts: Vec<u32>,
-    /// Where each key's bitmap starts in its page's raw bytes.
-    pub offsets: Vec<u32>,
+    /// Rows holding each key: `count(*) ... GROUP BY column` without reading
+    /// data. Decoded with the directory in versions 1 and 2; from `counts_chunk`
+    /// on first use in version 3 ([`Segment::index_counts`]).
+    ///
+    /// [`Segment::index_counts`]: super::Segment::index_counts
+    pub counts: std::sync::OnceLock<Vec<u32>>,
+    /// Where the counts are (version 3).
+    pub counts_chunk: Option<Chunk>,
+    /// Where each key's bitmap starts in its page's raw bytes (versions 1 and 2);
+    /// `None` in version 3, whose pages start with their keys' offsets.
+    pub offsets: Option<Vec<u32>>,
     pub pages: Vec<IndexPage>,
 }
 
 impl IndexMeta {
-    /// The page holding key `k` and the bitmap's byte range in the raw page.
-    pub(super) fn locate(&self, k: usize) -> (usize, std::ops::Range<usize>) {
-        let p = self.pages.partition_point(|p| p.first_key as usize <= k) - 1;
-        let start = self.offsets[k] as usize;
-        let next_in_page = self
-            .pages
-            .get(p + 1)
-            .is_none_or(|np| np.first_key as usize > k + 1)
-            && k + 1 < self.offsets.len();
-        let end = if next_in_page {
-            self.offsets[k + 1] as usize
-        } else {
-            self.pages[p].raw_len as usize
+    /// The page holding key `k`.
+    pub(super) fn page_of(&self, k: usize) -> usize {
+        self.pages
+            .partition_point(|p| p.first_key as usize <= k)
+            .saturating_sub(1)
+    }
+
+    /// The keys of page `p`: from its first key to the next page's.
+    pub(super) fn page_keys(&self, p: usize) -> std::ops::Range<usize> {
+        let end = (self.pages.get(p + 1)).map_or(self.keys.len(), |n| n.first_key as usize);
+        self.pages[p].first_key as usize..end
+    }
+
+    /// The byte range of key `k`'s bitmap in `raw`, the raw bytes of its page `p`;
+    /// `None` when the page's offsets are out of order or outside it.
+    pub(super) fn bitmap_range(
+        &self,
+        p: usize,
+        k: usize,
+        raw: &[u8],
+    ) -> Option<std::ops::Range<usize>> {
+        let keys = self.page_keys(p);
+        let end_of_page = (self.pages[p].raw_len as usize).min(raw.len());
+        let (start, end) = match &self.offsets {
+            Some(offsets) => {
+                let start = *offsets.get(k)? as usize;
+                let end = if k + 1 < keys.end {
+                    *offsets.get(k + 1)? as usize
+                } else {
+                    end_of_page
+                };
+                (start, end)
+            }
+            None => {
+                // Version 3: the page starts with one u32 offset per key.
+                let header = 4 * keys.len();
+                let at = |j: usize| -> Option<usize> {
+                    let b = raw.get(4 * j..4 * j + 4)?;
+                    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                };
+                let j = k.checked_sub(keys.start)?;
+                let start = at(j)?;
+                let end = if k + 1 < keys.end {
+                    at(j + 1)?
+                } else {
+                    end_of_page
+                };
+                if start < header {
+                    return None;
+                }
+                (start, end)
+            }
         };
-        (p, start..end)
+        (start <= end && end <= end_of_page).then_some(start..end)
     }
 }
 
@@ -398,8 +444,10 @@ pub(super) fn encode_footer(m: &SegmentMeta) -> Vec<u8> {
     w.buf
 }
 
-/// The bytes of an index directory (format version 2), before compression: the keys
-/// (integer keys only), the counts, the offsets, then the pages.
+/// The bytes of an index directory (format version 3), before compression: the
+/// keys (integer keys only), the pages, then the counts' chunk. Each key's
+/// bitmap offset is in its page; the counts are a chunk of their own, so that a
+/// lookup reads neither.
 pub(super) fn encode_index_directory(ix: &IndexMeta) -> Vec<u8> {
     let mut w = WireWriter::new();
     if let IndexKeys::Ints(v) = &ix.keys {
@@ -407,27 +455,24 @@ pub(super) fn encode_index_directory(ix: &IndexMeta) -> Vec<u8> {
             w.i64(x);
         }
     }
-    for &c in &ix.counts {
-        w.u32(c);
-    }
-    for &o in &ix.offsets {
-        w.u32(o);
-    }
     w.u32(ix.pages.len() as u32);
     for p in &ix.pages {
         p.chunk.write(&mut w);
         w.u32(p.first_key);
         w.u32(p.raw_len);
     }
+    ix.counts_chunk.unwrap_or_default().write(&mut w);
     w.buf
 }
 
-/// Parses and checks a decompressed index directory of `entry`; its page chunks
-/// must lie between the header and `data_end` (where the footer starts).
+/// Parses and checks a decompressed index directory of `entry` in a file of
+/// format `version`; its chunks must lie between the header and `data_end`
+/// (where the footer starts).
 pub(super) fn decode_index_directory(
     buf: &[u8],
     entry: &IndexEntry,
     data_end: u64,
+    version: u32,
 ) -> Result<IndexMeta, WireError> {
     let n = entry.key_count as usize;
     let mut r = WireReader::new(buf);
@@ -449,17 +494,32 @@ pub(super) fn decode_index_directory(
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect()
     };
-    let counts = u32s(r.take(n * 4)?);
-    let offsets = u32s(r.take(n * 4)?);
-    let pages = read_pages(&mut r, data_end)?;
-    r.finish()?;
-    let ix = IndexMeta {
-        column: entry.column,
-        keys,
-        counts,
-        offsets,
-        pages,
+    let ix = if version >= PAGED_DICTIONARIES {
+        let pages = read_pages(&mut r, data_end)?;
+        let counts_chunk = Chunk::read(&mut r)?;
+        check_chunk(&counts_chunk, data_end)?;
+        IndexMeta {
+            column: entry.column,
+            keys,
+            counts: std::sync::OnceLock::new(),
+            counts_chunk: Some(counts_chunk),
+            offsets: None,
+            pages,
+        }
+    } else {
+        let counts = u32s(r.take(n * 4)?);
+        let offsets = u32s(r.take(n * 4)?);
+        let pages = read_pages(&mut r, data_end)?;
+        IndexMeta {
+            column: entry.column,
+            keys,
+            counts: counts.into(),
+            counts_chunk: None,
+            offsets: Some(offsets),
+            pages,
+        }
     };
+    r.finish()?;
     check_directory(&ix)?;
     Ok(ix)
 }
@@ -506,9 +566,13 @@ fn check_directory(ix: &IndexMeta) -> Result<(), WireError> {
     {
         return Err(WireError("index pages out of order".into()));
     }
+    let Some(offsets) = &ix.offsets else {
+        // Version 3: each page's offsets are checked when the page is read.
+        return Ok(());
+    };
     for (pi, p) in pages.iter().enumerate() {
         let end = pages.get(pi + 1).map_or(nkeys, |n| n.first_key as usize);
-        let offs = &ix.offsets[p.first_key as usize..end];
+        let offs = &offsets[p.first_key as usize..end];
         if offs.windows(2).any(|w| w[0] > w[1]) || offs.last().is_some_and(|&o| o > p.raw_len) {
             return Err(WireError("index offsets out of order".into()));
         }
@@ -767,8 +831,9 @@ fn read_inline_directory(
     let ix = IndexMeta {
         column: entry.column,
         keys,
-        counts,
-        offsets,
+        counts: counts.into(),
+        counts_chunk: None,
+        offsets: Some(offsets),
         pages,
     };
     check_directory(&ix)?;

@@ -36,7 +36,7 @@ impl Segment {
             .ok_or_else(|| self.corrupt(format!("{what}: missing")))?;
         let mut scratch = Vec::new();
         let raw = self.chunk(&chunk, &mut scratch, &what)?;
-        let ix = decode_index_directory(raw, entry, self.data_end)
+        let ix = decode_index_directory(raw, entry, self.data_end, self.version)
             .map_err(|e| self.corrupt(format!("{what}: {}", e.0)))?;
         Ok(Some(slot.get_or_init(|| ix)))
     }
@@ -59,6 +59,63 @@ impl Segment {
         })
     }
 
+    /// The rows holding each key of column `col`'s index (decoded on first use
+    /// in a version 3 file, where they are a chunk of their own).
+    pub fn index_counts(&self, col: usize) -> Result<Option<&[u32]>> {
+        let Some(ix) = self.index(col)? else {
+            return Ok(None);
+        };
+        if let Some(c) = ix.counts.get() {
+            return Ok(Some(c));
+        }
+        let what = format!(
+            "index counts of column '{}'",
+            self.meta.columns[col].field.name
+        );
+        let chunk = ix
+            .counts_chunk
+            .ok_or_else(|| self.corrupt(format!("{what}: missing")))?;
+        let mut scratch = Vec::new();
+        let raw = self.chunk(&chunk, &mut scratch, &what)?;
+        if raw.len() != 4 * ix.keys.len() {
+            return Err(self.corrupt(format!("{what}: wrong length")));
+        }
+        let counts: Vec<u32> = raw
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if counts.iter().map(|&c| u64::from(c)).sum::<u64>() > self.meta.rows {
+            return Err(self.corrupt(format!("{what}: more rows than the segment holds")));
+        }
+        Ok(Some(ix.counts.get_or_init(|| counts)))
+    }
+
+    /// Deserializes key `k`'s bitmap from `raw`, the raw bytes of its page `p`,
+    /// checking it against the segment's rows and, once known, its count.
+    fn bitmap_in_page(
+        &self,
+        ix: &IndexMeta,
+        p: usize,
+        k: usize,
+        raw: &[u8],
+        what: &str,
+    ) -> Result<RoaringBitmap> {
+        let bytes = ix
+            .bitmap_range(p, k, raw)
+            .and_then(|r| raw.get(r))
+            .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
+        let bm = RoaringBitmap::deserialize_from(bytes)
+            .map_err(|e| self.corrupt(format!("{what}: {e}")))?;
+        let count_differs = ix
+            .counts
+            .get()
+            .is_some_and(|c| c.get(k).is_none_or(|&c| bm.len() != u64::from(c)));
+        if count_differs || bm.max().is_some_and(|m| m as u64 >= self.meta.rows) {
+            return Err(self.corrupt(format!("{what}: bitmap disagrees with its row count")));
+        }
+        Ok(bm)
+    }
+
     /// The rows whose value in column `col` is key `k` of its index.
     pub fn index_bitmap(&self, col: usize, k: usize) -> Result<RoaringBitmap> {
         let ix = self
@@ -67,19 +124,11 @@ impl Segment {
         if k >= ix.keys.len() {
             return Err(Error::Internal(format!("index key {k} out of range")));
         }
-        let (p, range) = ix.locate(k);
+        let p = ix.page_of(k);
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
         let page = self.cached_chunk(&ix.pages[p].chunk, &mut scratch, &what, true)?;
-        let bytes = page
-            .get(range)
-            .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
-        let bm = RoaringBitmap::deserialize_from(bytes)
-            .map_err(|e| self.corrupt(format!("{what}: {e}")))?;
-        if bm.len() != ix.counts[k] as u64 || bm.max().is_some_and(|m| m as u64 >= self.meta.rows) {
-            return Err(self.corrupt(format!("{what}: bitmap disagrees with its row count")));
-        }
-        Ok(bm)
+        self.bitmap_in_page(ix, p, k, &page, &what)
     }
 
     /// Calls `f(key, bitmap)` for every key of column `col`'s index in key order,
@@ -98,24 +147,8 @@ impl Segment {
             // Served from the cache when a lookup cached the page, but a walk over
             // every page does not fill the cache.
             let raw = self.cached_chunk(&page.chunk, &mut scratch, &what, false)?;
-            let end = ix
-                .pages
-                .get(p + 1)
-                .map_or(ix.keys.len(), |n| n.first_key as usize);
-            for k in page.first_key as usize..end {
-                let (_, range) = ix.locate(k);
-                let bytes = raw
-                    .get(range)
-                    .ok_or_else(|| self.corrupt(format!("{what}: bitmap outside its page")))?;
-                let bm = RoaringBitmap::deserialize_from(bytes)
-                    .map_err(|e| self.corrupt(format!("{what}: {e}")))?;
-                if bm.len() != ix.counts[k] as u64
-                    || bm.max().is_some_and(|m| m as u64 >= self.meta.rows)
-                {
-                    return Err(
-                        self.corrupt(format!("{what}: bitmap disagrees with its row count"))
-                    );
-                }
+            for k in ix.page_keys(p) {
+                let bm = self.bitmap_in_page(ix, p, k, &raw, &what)?;
                 f(k, bm)?;
             }
         }

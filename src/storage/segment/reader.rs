@@ -36,6 +36,8 @@ pub struct Segment {
     pub(super) index_dirs: Vec<OnceLock<IndexMeta>>,
     /// Where the footer starts: every chunk lies before it.
     pub(super) data_end: u64,
+    /// The file's format version.
+    pub(super) version: u32,
     /// The database's point-read caches and this segment's id in them, once a
     /// database attached them (a segment opened on its own caches nothing).
     pub(super) read_caches: OnceLock<(u64, Arc<ReadCaches>)>,
@@ -147,6 +149,7 @@ impl Segment {
             dict_pages,
             index_dirs,
             data_end: footer_start as u64,
+            version,
             read_caches: OnceLock::new(),
         })
     }

@@ -61,6 +61,8 @@ impl Segment {
                 continue;
             };
             let name = &self.meta.columns[ix.column].field.name;
+            // Loaded first, so that every bitmap is checked against its count.
+            self.index_counts(ix.column)?;
             let keys = self.row_keys(ix)?;
             let mut total = 0u64;
             self.for_each_bitmap(ix.column, |k, bm| {

@@ -300,39 +300,48 @@ fn build_index(
             (IndexKeys::Ints(distinct), maps)
         }
     };
-    let counts = bitmaps.iter().map(|b| b.len() as u32).collect();
-    let mut offsets = Vec::with_capacity(bitmaps.len());
+    let counts: Vec<u32> = bitmaps.iter().map(|b| b.len() as u32).collect();
+    // Each page: its keys' bitmap offsets (from the page start), then the bitmaps.
     let mut pages = Vec::new();
+    let mut body = Vec::new();
+    let mut offsets: Vec<u32> = Vec::new();
     let mut page = Vec::new();
-    let mut first_key = 0u32;
-    for (k, bm) in bitmaps.iter().enumerate() {
-        if !page.is_empty() && page.len() >= INDEX_PAGE_BYTES {
-            let chunk = push_chunk(bytes, &page, scratch);
-            pages.push(IndexPage {
-                chunk,
-                first_key,
-                raw_len: page.len() as u32,
-            });
-            page.clear();
-            first_key = k as u32;
+    let mut flush = |first_key: usize, offsets: &mut Vec<u32>, body: &mut Vec<u8>| {
+        let header = 4 * offsets.len() as u32;
+        page.clear();
+        for o in offsets.iter() {
+            page.extend_from_slice(&(header + o).to_le_bytes());
         }
-        offsets.push(page.len() as u32);
-        // Writing into a Vec cannot fail.
-        let _ = bm.serialize_into(&mut page);
-    }
-    if !bitmaps.is_empty() {
-        let chunk = push_chunk(bytes, &page, scratch);
+        page.extend_from_slice(body);
         pages.push(IndexPage {
-            chunk,
-            first_key,
+            chunk: push_chunk(bytes, &page, scratch),
+            first_key: first_key as u32,
             raw_len: page.len() as u32,
         });
+        offsets.clear();
+        body.clear();
+    };
+    let mut first_key = 0;
+    for (k, bm) in bitmaps.iter().enumerate() {
+        if !body.is_empty() && body.len() >= INDEX_PAGE_BYTES {
+            flush(first_key, &mut offsets, &mut body);
+            first_key = k;
+        }
+        offsets.push(body.len() as u32);
+        // Writing into a Vec cannot fail.
+        let _ = bm.serialize_into(&mut body);
     }
+    if !bitmaps.is_empty() {
+        flush(first_key, &mut offsets, &mut body);
+    }
+    let raw_counts: Vec<u8> = counts.iter().flat_map(|c| c.to_le_bytes()).collect();
+    let counts_chunk = push_chunk(bytes, &raw_counts, scratch);
     IndexMeta {
         column: 0,
         keys,
-        counts,
-        offsets,
+        counts: counts.into(),
+        counts_chunk: Some(counts_chunk),
+        offsets: None,
         pages,
     }
 }
@@ -436,6 +445,9 @@ pub fn write_segment(
         if let Some(mut ix) = col.index {
             for p in &mut ix.pages {
                 shift(&mut p.chunk);
+            }
+            if let Some(c) = &mut ix.counts_chunk {
+                shift(c);
             }
             ix.column = i;
             // The directory is a chunk of its own, read only by queries using the
