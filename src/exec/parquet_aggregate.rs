@@ -154,7 +154,7 @@ fn row_group(
                 .rows_scanned
                 .fetch_add(len as u64, Ordering::Relaxed);
         }
-        let Some((vecs, len)) = filter_block(&vecs, len, None, &after, sel, stats)? else {
+        let Some((vecs, len)) = filter_block(&vecs, len, None, &after, sel, Some(stats))? else {
             continue;
         };
         update_aggregate(st, p.group, None, p.aggs, &vecs, len)?;

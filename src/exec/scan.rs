@@ -1,7 +1,7 @@
 //! One segment of the scan pipeline: index candidates first (an empty bitmap
 //! skips the segment), then per block the zone-map test, decoding of the columns
-//! used, the filter conjunct by conjunct on the surviving selection, and the
-//! sink (gathered rows or a per-thread aggregate). Blocks and segments whose
+//! the filter reads, the filter conjunct by conjunct on the surviving selection,
+//! decoding of the other columns used only when rows pass, and the sink (gathered rows or a per-thread aggregate). Blocks and segments whose
 //! group keys are constant are counted or answered from their metadata.
 
 use std::borrow::Cow;
@@ -221,6 +221,17 @@ pub(super) fn run_segment(
     } else {
         info.filters.clone()
     };
+    // The scan columns the filter reads.
+    let mut filter_cols = vec![false; info.columns.len()];
+    for f in &filters {
+        f.visit(&mut |e| {
+            if let Expr::Column { index, .. } = e {
+                if let Some(x) = filter_cols.get_mut(*index) {
+                    *x = true;
+                }
+            }
+        });
+    }
     if candidates.as_ref().is_some_and(|c| c.is_empty()) {
         ExecStats::add(&stats.segments_index_skipped, 1);
         ExecStats::add(&stats.blocks_index_skipped, nblocks as u64);
@@ -286,11 +297,14 @@ pub(super) fn run_segment(
                     && ctx.time_for_keys_only
                     && ctx.block_keys.as_ref().is_some_and(|bk| bk.time_k == k))
         };
+        // Late materialization: with a filter, the columns it reads are decoded
+        // first; the others only when rows of the block pass, and then only
+        // those rows go on.
+        let late = !filters.is_empty() && (0..info.columns.len()).any(|k| !filter_cols[k]);
+        let first_pass = |k: usize| !skipped(k) && (!late || filter_cols[k]);
         let mut block_bytes = 0u64;
-        for (k, &c) in info.columns.iter().enumerate() {
-            if skipped(k) {
-                continue;
-            }
+        let mut decode = |k: usize, bufs: &mut Buffers| -> Result<()> {
+            let c = info.columns[k];
             if let Some(m) = meta.columns.get(c).and_then(|m| m.blocks.get(b)) {
                 block_bytes += m.values.len as u64 + m.validity.map_or(0, |v| v.len as u64);
             }
@@ -308,6 +322,59 @@ pub(super) fn run_segment(
                         blk.len()
                     ),
                 ));
+            }
+            Ok(())
+        };
+        for k in (0..info.columns.len()).filter(|&k| first_pass(k)) {
+            decode(k, bufs)?;
+        }
+        let start_sel = cand_iter
+            .is_some()
+            .then_some(block_sel.as_slice())
+            .filter(|s| s.len() < len);
+        // The rows passing the filter, found from the filter columns alone.
+        let mut passing: Option<Vec<u32>> = None;
+        if late {
+            let mut vecs: Vec<Vector> = (bufs.blocks.iter_mut().enumerate())
+                .map(|(k, blk)| {
+                    if first_pass(k) {
+                        Vector::take_block(blk)
+                    } else {
+                        Vector::constant(Value::Null)
+                    }
+                })
+                .collect();
+            // The row positions travel with the rows through the filter.
+            vecs.push(Vector::new(
+                vector::VData::Int((0..len as i64).collect()),
+                None,
+            ));
+            let found = filter_block(&vecs, len, start_sel, &filters, &mut bufs.sel, Some(stats));
+            let rows = match found {
+                Ok(Some((kept, _))) => match kept.last().map(|v| &v.data) {
+                    Some(vector::VData::Int(pos)) => {
+                        Ok(Some(pos.iter().map(|&p| p as u32).collect::<Vec<u32>>()))
+                    }
+                    _ => Err(Error::Internal("row positions lost in the filter".into())),
+                },
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            vecs.pop();
+            for (k, (v, blk)) in vecs.into_iter().zip(bufs.blocks.iter_mut()).enumerate() {
+                if first_pass(k) {
+                    v.restore(blk);
+                }
+            }
+            match rows? {
+                None => {
+                    ExecStats::add(&stats.bytes_read, block_bytes);
+                    continue;
+                }
+                Some(rows) => passing = Some(rows),
+            }
+            for k in (0..info.columns.len()).filter(|&k| !skipped(k) && !first_pass(k)) {
+                decode(k, bufs)?;
             }
         }
         ExecStats::add(&stats.bytes_read, block_bytes);
@@ -328,23 +395,22 @@ pub(super) fn run_segment(
                 }
             })
             .collect();
-        let start_sel = cand_iter
-            .is_some()
-            .then_some(block_sel.as_slice())
-            .filter(|s| s.len() < len);
-        let r = process_block(
-            &vecs,
-            len,
-            BlockFilter {
+        let filter = match &passing {
+            // Already filtered: only the passing rows go on.
+            Some(rows) => BlockFilter {
+                start_sel: Some(rows.as_slice()).filter(|r| r.len() < len),
+                conjuncts: &[],
+                key_ts,
+                counted: true,
+            },
+            None => BlockFilter {
                 start_sel,
                 conjuncts: &filters,
                 key_ts,
+                counted: false,
             },
-            ctx,
-            state,
-            &mut bufs.sel,
-            &mut out_cols,
-        );
+        };
+        let r = process_block(&vecs, len, filter, ctx, state, &mut bufs.sel, &mut out_cols);
         for (k, (v, blk)) in vecs.into_iter().zip(bufs.blocks.iter_mut()).enumerate() {
             if !skipped(k) {
                 v.restore(blk);
@@ -470,6 +536,8 @@ struct BlockFilter<'a> {
     /// The time at which to evaluate the group keys once for the whole block
     /// (see [`block_key_time`]).
     key_ts: Option<i64>,
+    /// The rows were filtered and counted already (late materialization).
+    counted: bool,
 }
 
 /// The rows of a block (`len` rows of `vecs`, or those of `start_sel`) passing
@@ -483,7 +551,7 @@ pub(super) fn filter_block<'v>(
     start_sel: Option<&[u32]>,
     filters: &[&Expr],
     sel: &mut Vec<u32>,
-    stats: &ExecStats,
+    stats: Option<&ExecStats>,
 ) -> Result<Option<(Cow<'v, [Vector]>, usize)>> {
     let mut compacted: Option<Vec<Vector>> = None;
     let mut n = len;
@@ -491,7 +559,9 @@ pub(super) fn filter_block<'v>(
         compacted = Some(vecs.iter().map(|x| x.gather(s)).collect());
         n = s.len();
     }
-    ExecStats::add(&stats.rows_filtered_in, n as u64);
+    if let Some(stats) = stats {
+        ExecStats::add(&stats.rows_filtered_in, n as u64);
+    }
     for f in filters {
         for c in Expr::conjuncts(f) {
             let cur: &[Vector] = compacted.as_deref().unwrap_or(vecs);
@@ -508,7 +578,9 @@ pub(super) fn filter_block<'v>(
             }
         }
     }
-    ExecStats::add(&stats.rows_passed, n as u64);
+    if let Some(stats) = stats {
+        ExecStats::add(&stats.rows_passed, n as u64);
+    }
     Ok(Some((compacted.map_or(Cow::Borrowed(vecs), Cow::Owned), n)))
 }
 
@@ -526,8 +598,10 @@ fn process_block(
         start_sel,
         conjuncts: filters,
         key_ts,
+        counted,
     } = filter;
-    let Some((vecs, len)) = filter_block(vecs, len, start_sel, filters, sel, ctx.stats)? else {
+    let stats = (!counted).then_some(ctx.stats);
+    let Some((vecs, len)) = filter_block(vecs, len, start_sel, filters, sel, stats)? else {
         return Ok(0);
     };
     let vecs: &[Vector] = &vecs;
