@@ -23,7 +23,7 @@ use arrow_array::types::{
     TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int16Array, Int32Array, Int64Array,
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int16Array, Int32Array, Int64Array,
     RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
@@ -44,6 +44,7 @@ pub fn arrow_type(ty: DataType) -> ArrowType {
         DataType::Boolean => ArrowType::Boolean,
         DataType::Varchar | DataType::Ip => ArrowType::Utf8,
         DataType::Date => ArrowType::Date32,
+        DataType::Decimal { precision, scale } => ArrowType::Decimal128(precision, scale as i8),
     }
 }
 
@@ -179,6 +180,11 @@ pub fn into_array(col: Column, ty: DataType) -> Result<ArrayRef> {
             v.iter().map(|&x| x as i16).collect::<Vec<_>>().into(),
             nulls,
         )),
+        (ColumnData::Int64(v), DataType::Decimal { precision, scale }) => Arc::new(
+            Decimal128Array::new(v.iter().map(|&x| i128::from(x)).collect(), nulls)
+                .with_precision_and_scale(precision, scale as i8)
+                .map_err(|e| Error::Internal(format!("DECIMAL column as Arrow: {e}")))?,
+        ),
         (ColumnData::Int64(v), DataType::Date) => Arc::new(Date32Array::new(
             v.iter().map(|&x| x as i32).collect::<Vec<_>>().into(),
             nulls,
