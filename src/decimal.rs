@@ -172,6 +172,10 @@ impl Parts {
             if neg {
                 exponent = -exponent;
             }
+            // DuckDB reads the exponent as a 16-bit integer.
+            if !(i64::from(i16::MIN)..=i64::from(i16::MAX)).contains(&exponent) {
+                return None;
+            }
         }
         (i == b.len()).then_some(Parts {
             negative,
@@ -333,6 +337,10 @@ mod tests {
         assert_eq!(p("1.5_5", 9, 2).unwrap(), "1.55");
         assert_eq!(p("00012.50", 9, 2).unwrap(), "12.50");
         assert_eq!(p("1e-400", 9, 2).unwrap(), "0.00");
+        assert_eq!(p("1e-32768", 9, 2).unwrap(), "0.00");
+        assert_eq!(p("0e32767", 9, 2).unwrap(), "0.00");
+        assert!(p("1e-32769", 9, 2).is_err());
+        assert!(p("0e32768", 9, 2).is_err());
         assert_eq!(p("-0", 9, 2).unwrap(), "0.00");
         assert_eq!(p("0.995", 9, 2).unwrap(), "1.00");
         assert_eq!(p("9999999.995", 10, 2).unwrap(), "10000000.00");
