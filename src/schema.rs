@@ -31,7 +31,10 @@ pub enum DataType {
     Date,
     /// An exact number of at most `precision` digits, `scale` of them after the
     /// point, held as the integer `value * 10^scale` (`crate::decimal`).
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
 }
 
 impl Serialize for DataType {

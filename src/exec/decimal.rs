@@ -2,7 +2,7 @@
 //! DECIMAL arithmetic. Values are the scaled integers of `crate::decimal`; the
 //! binder has already brought operands to the scales an operator needs.
 
-use super::vector::{ints, Vector, VData};
+use super::vector::{ints, VData, Vector};
 use crate::column::{Bitmap, StringVec};
 use crate::decimal;
 use crate::error::{Error, Result};

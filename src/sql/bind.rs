@@ -1032,7 +1032,9 @@ impl<'a> Binder<'a> {
                 "INTERVAL values outside timestamp arithmetic and time_bucket",
             )),
             A::UnaryOp { op, expr } => {
-                if *op == ast::UnaryOperator::Minus && is_number_literal(expr, "9223372036854775808") {
+                if *op == ast::UnaryOperator::Minus
+                    && is_number_literal(expr, "9223372036854775808")
+                {
                     return Ok(Expr::literal(Value::Int(i64::MIN), DataType::BigInt));
                 }
                 let inner = self.bind_expr(expr)?;

@@ -431,7 +431,12 @@ fn decimal_columns_survive_reopening() {
     let manifest = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("MANIFEST"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("MANIFEST")
+        })
         .max()
         .unwrap();
     let text = String::from_utf8_lossy(&std::fs::read(manifest).unwrap()).into_owned();
@@ -446,7 +451,14 @@ fn decimal_columns_survive_reopening() {
     assert_eq!(r.columns[0].1, decimal(10, 2));
     assert_eq!(
         r.text_rows()[0],
-        ["-12.50", "12.49", "-12.50", "DECIMAL(38,2)", "2499.5000", "DECIMAL(38,4)"]
+        [
+            "-12.50",
+            "12.49",
+            "-12.50",
+            "DECIMAL(38,2)",
+            "2499.5000",
+            "DECIMAL(38,4)"
+        ]
     );
     let r = db
         .query("SELECT p2, s FROM doubled WHERE p2 IS NOT NULL ORDER BY p2 DESC LIMIT 1")

@@ -87,7 +87,11 @@ pub(crate) fn decimal_arith(
             // Two operands of at most 18 digits multiply in 64 bits into at most
             // 18 digits (DuckDB). The scaled integers multiply as they are.
             let width = u32::from(p1) + u32::from(p2);
-            let width = if p1 <= 18 && p2 <= 18 { width.min(18) } else { width };
+            let width = if p1 <= 18 && p2 <= 18 {
+                width.min(18)
+            } else {
+                width
+            };
             DecimalArith {
                 left: lt,
                 right: rt,
@@ -121,8 +125,13 @@ mod tests {
         assert_eq!(r(BinaryOp::Mul, d(18, 2), d(20, 0)), d(38, 2));
         assert_eq!(r(BinaryOp::Mul, d(12, 2), DataType::BigInt), d(31, 2));
         assert_eq!(r(BinaryOp::Mul, d(18, 2), DataType::Integer), d(18, 2));
-        assert_eq!(r(BinaryOp::Div, d(4, 2), DataType::Integer), DataType::Double);
-        assert!(decimal_arith(BinaryOp::Mul, d(20, 20), d(20, 20)).unwrap().is_err());
+        assert_eq!(
+            r(BinaryOp::Div, d(4, 2), DataType::Integer),
+            DataType::Double
+        );
+        assert!(decimal_arith(BinaryOp::Mul, d(20, 20), d(20, 20))
+            .unwrap()
+            .is_err());
         assert_eq!(common_decimal(d(4, 1), DataType::Integer), Some(d(11, 1)));
         assert_eq!(common_decimal(d(4, 1), d(10, 3)), Some(d(10, 3)));
         assert_eq!(common_decimal(DataType::Integer, DataType::BigInt), None);

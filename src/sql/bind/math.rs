@@ -91,9 +91,7 @@ impl Binder<'_> {
                 .collect::<Result<_>>()?;
         }
         let data_type = match func {
-            MathFunc::Floor | MathFunc::Ceil | MathFunc::Abs if decimal_type.is_some() => {
-                data_type
-            }
+            MathFunc::Floor | MathFunc::Ceil | MathFunc::Abs if decimal_type.is_some() => data_type,
             // An untyped NULL is BIGINT in DuckDB.
             MathFunc::Abs if is_null_literal(&bound[0]) => DataType::BigInt,
             MathFunc::Abs => bound[0].data_type(),
