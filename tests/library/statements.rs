@@ -651,7 +651,7 @@ fn bad_statements_fail_cleanly() {
     log_table(&db, 100);
     for bad in [
         "CREATE TABLE x (a INT) WITH (time_column = 'a')",
-        "CREATE TABLE x (a DECIMAL(10, 2))",
+        "CREATE TABLE x (a DECIMAL(40, 2))",
         "CREATE TABLE x (a INT PRIMARY KEY)",
         "CREATE TABLE x (a INT, A INT)",
         "CREATE TABLE x ()",
