@@ -1601,6 +1601,19 @@ impl<'a> Binder<'a> {
         if lt == rt {
             return Ok((l, r));
         }
+        // A number literal that a DECIMAL holds exactly takes the DECIMAL's type, so
+        // the column is compared as it is stored (no cast per row, zone maps apply);
+        // the answer is the same as in the common type.
+        if !matches!(l, Expr::Literal { .. }) {
+            if let Some(r) = exact_decimal_literal(&r, lt) {
+                return Ok((l, r));
+            }
+        }
+        if !matches!(r, Expr::Literal { .. }) {
+            if let Some(l) = exact_decimal_literal(&l, rt) {
+                return Ok((l, r));
+            }
+        }
         if is_number(lt) && is_number(rt) {
             let t = if lt == DataType::Double || rt == DataType::Double {
                 DataType::Double
@@ -2579,6 +2592,30 @@ fn null_function_case(
         }
         _ => None,
     }
+}
+
+/// An integer or DOUBLE literal as a literal of DECIMAL type `t`, when it converts
+/// without rounding (`1.25` for DECIMAL(10,2), not `1.255`).
+fn exact_decimal_literal(lit: &Expr, t: DataType) -> Option<Expr> {
+    use crate::decimal;
+    let (width, scale) = t.decimal()?;
+    let Expr::Literal { value, data_type } = lit else {
+        return None;
+    };
+    let v = match value {
+        Value::Int(x) if is_int(*data_type) => decimal::from_int(*x, width, scale).ok()?,
+        Value::Float(x) if *data_type == DataType::Double => {
+            let v = decimal::from_f64(*x, width, scale).ok()?;
+            // Below 2^53 the division is exact to the nearest double, so equality
+            // means `x` is the number `v / 10^scale`.
+            if v.unsigned_abs() >= 1 << 53 || decimal::to_f64(v, scale) != *x {
+                return None;
+            }
+            v
+        }
+        _ => return None,
+    };
+    Some(Expr::literal(Value::Int(v), t))
 }
 
 /// The type both branches of a CASE can take.
