@@ -261,6 +261,30 @@ pub fn rescale(v: i64, from_scale: u8, width: u8, scale: u8) -> Result<i64, Stri
     }
 }
 
+/// A scaled 128-bit integer of scale `from_scale` (negative: tens, hundreds, ...;
+/// Arrow's Decimal128) as DECIMAL(width,scale), rounding when the scale shrinks.
+pub fn from_scaled_i128(v: i128, from_scale: i32, width: u8, scale: u8) -> Result<i64, String> {
+    let diff = i32::from(scale) - from_scale;
+    let r = if diff >= 0 {
+        u8::try_from(diff)
+            .ok()
+            .filter(|d| *d <= MAX_WIDTH)
+            .and_then(|d| v.checked_mul(pow10(d)))
+    } else if -diff > i32::from(MAX_WIDTH) {
+        // Every 128-bit value is below 10^39 / 2: it rounds to 0.
+        Some(0)
+    } else {
+        Some(div_round(v, pow10((-diff) as u8)))
+    };
+    match r {
+        Some(r) if fits(r, width) => narrow(r, width, scale),
+        _ => Err(format!(
+            "Conversion Error: value {v} with scale {from_scale} is out of range for {}",
+            type_name(width, scale)
+        )),
+    }
+}
+
 /// CAST from an integer.
 pub fn from_int(v: i64, width: u8, scale: u8) -> Result<i64, String> {
     match i128::from(v).checked_mul(pow10(scale)) {
