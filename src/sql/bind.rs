@@ -1291,8 +1291,29 @@ impl<'a> Binder<'a> {
                 if format.is_some() {
                     return Err(self.unsupported(span, "CAST ... FORMAT"));
                 }
-                let x = self.bind_expr(expr)?;
                 let to = self.map_type(data_type, span)?;
+                // A decimal number literal cast to DECIMAL converts from its digits
+                // (DuckDB's literal is an exact DECIMAL; logdb's a DOUBLE, in which
+                // `1.005` is 1.00499...).
+                if let (Some((width, scale)), Some(text)) =
+                    (to.decimal(), decimal_literal_text(expr))
+                {
+                    return match crate::decimal::parse(&text, width, scale) {
+                        Ok(v) => Ok(Expr::literal(Value::Int(v), to)),
+                        Err(_) if *kind == ast::CastKind::TryCast => {
+                            Ok(Expr::literal(Value::Null, to))
+                        }
+                        Err(m) if m.starts_with("not supported") => Err(self.err(span, m)),
+                        Err(_) => Err(self.err(
+                            span,
+                            format!(
+                                "Conversion Error: Casting value \"{text}\" to type {to} \
+                                 failed: value is out of range!"
+                            ),
+                        )),
+                    };
+                }
+                let x = self.bind_expr(expr)?;
                 match kind {
                     ast::CastKind::Cast | ast::CastKind::DoubleColon => self.cast(x, to, span),
                     ast::CastKind::TryCast => self.try_cast(x, to, span),
@@ -2461,6 +2482,25 @@ fn is_decimal_literal(e: &ast::Expr) -> bool {
             if n.contains('.') && !n.contains(['e', 'E'])),
         ast::Expr::UnaryOp { expr, .. } | ast::Expr::Nested(expr) => is_decimal_literal(expr),
         _ => false,
+    }
+}
+
+/// The digits of a decimal number literal without exponent (`1.5`, `-0.25`), as
+/// DuckDB reads it into an exact DECIMAL; `None` for any other expression.
+pub(crate) fn decimal_literal_text(e: &ast::Expr) -> Option<String> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) if n.contains('.') && !n.contains(['e', 'E']) => {
+                Some(n.clone())
+            }
+            _ => None,
+        },
+        ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => decimal_literal_text(expr).map(|t| format!("-{t}")),
+        ast::Expr::Nested(expr) => decimal_literal_text(expr),
+        _ => None,
     }
 }
 
