@@ -490,6 +490,9 @@ pub fn append_validity(validity: &mut Option<Bitmap>, rows: usize, n: usize, src
 #[derive(Clone, Debug, PartialEq, PartialOrd)]
 pub enum Value {
     Null,
+    /// Integers, TIMESTAMP (microseconds), DATE (days) and DECIMAL(p,s) (the
+    /// integer `value * 10^s`: read it with its column's type, e.g.
+    /// `crate::value::format_value`).
     Int(i64),
     Float(f64),
     Bool(bool),

@@ -28,6 +28,7 @@ pub mod arrow;
 pub mod arrow_import;
 pub mod column;
 pub mod db;
+pub mod decimal;
 pub mod error;
 pub mod exec;
 #[cfg(feature = "arrow")]

@@ -1,6 +1,7 @@
 //! Logical types, columns and table schemas.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{Error, Result};
@@ -10,8 +11,10 @@ use crate::error::{Error, Result};
 /// Every logical type maps onto one [`PhysicalType`], the representation used in
 /// memory and by the encoders: all integer types and timestamps are `i64`, IP
 /// addresses are `u128` (IPv4 as IPv4-mapped IPv6, `::ffff:a.b.c.d`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+///
+/// Serialized (manifests, schema files) as its SQL spelling: `"BIGINT"`,
+/// `"DECIMAL(10,2)"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataType {
     /// Microseconds since the Unix epoch, UTC.
     Timestamp,
@@ -26,6 +29,25 @@ pub enum DataType {
     /// A calendar date: days since 1970-01-01 (proleptic Gregorian), printed
     /// `YYYY-MM-DD`.
     Date,
+    /// An exact number of at most `precision` digits, `scale` of them after the
+    /// point, held as the integer `value * 10^scale` (`crate::decimal`).
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
+}
+
+impl Serialize for DataType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for DataType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        DataType::parse(&name).map_err(serde::de::Error::custom)
+    }
 }
 
 /// How values of a [`DataType`] are held in memory and encoded on disk.
@@ -59,7 +81,8 @@ impl DataType {
             | DataType::Date
             | DataType::BigInt
             | DataType::Integer
-            | DataType::SmallInt => PhysicalType::Int64,
+            | DataType::SmallInt
+            | DataType::Decimal { .. } => PhysicalType::Int64,
             DataType::Double => PhysicalType::Float64,
             DataType::Boolean => PhysicalType::Bool,
             DataType::Varchar => PhysicalType::Utf8,
@@ -68,8 +91,11 @@ impl DataType {
     }
 
     /// The SQL spelling of the type.
-    pub fn name(self) -> &'static str {
-        match self {
+    pub fn name(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
+            DataType::Decimal { precision, scale } => {
+                return Cow::Owned(crate::decimal::type_name(precision, scale))
+            }
             DataType::Timestamp => "TIMESTAMP",
             DataType::BigInt => "BIGINT",
             DataType::Integer => "INTEGER",
@@ -79,6 +105,14 @@ impl DataType {
             DataType::Varchar => "VARCHAR",
             DataType::Ip => "IP",
             DataType::Date => "DATE",
+        })
+    }
+
+    /// The scale of a DECIMAL, `None` for other types.
+    pub fn decimal(self) -> Option<(u8, u8)> {
+        match self {
+            DataType::Decimal { precision, scale } => Some((precision, scale)),
+            _ => None,
         }
     }
 
@@ -101,6 +135,9 @@ impl DataType {
     /// with the usual aliases).
     pub fn parse(name: &str) -> Result<DataType> {
         let upper = name.trim().to_ascii_uppercase();
+        if let Some(t) = parse_decimal(&upper) {
+            return t;
+        }
         Ok(match upper.as_str() {
             "TIMESTAMP" | "DATETIME" | "TIMESTAMPTZ" | "DATETIME64" => DataType::Timestamp,
             "BIGINT" | "INT8" | "LONG" | "INT64" => DataType::BigInt,
@@ -114,16 +151,62 @@ impl DataType {
             _ => {
                 return Err(Error::InvalidInput(format!(
                     "unknown type '{name}'; known types: TIMESTAMP, BIGINT, INTEGER, SMALLINT, \
-                     DOUBLE, BOOLEAN, VARCHAR, IP, DATE"
+                     DOUBLE, BOOLEAN, VARCHAR, IP, DATE, DECIMAL(p,s)"
                 )))
             }
         })
     }
 }
 
+/// `DECIMAL`, `DECIMAL(p)`, `DECIMAL(p,s)` (also spelled `NUMERIC`, `DEC`);
+/// `None` for another type name.
+fn parse_decimal(upper: &str) -> Option<Result<DataType>> {
+    let rest = ["DECIMAL", "NUMERIC", "DEC"]
+        .iter()
+        .find_map(|k| upper.strip_prefix(k))?
+        .trim();
+    let bad = || {
+        Some(Err(Error::InvalidInput(format!(
+            "invalid DECIMAL type '{upper}': write DECIMAL(width, scale)"
+        ))))
+    };
+    let (width, scale) = if rest.is_empty() {
+        (
+            i64::from(crate::decimal::DEFAULT_WIDTH),
+            i64::from(crate::decimal::DEFAULT_SCALE),
+        )
+    } else {
+        let Some(args) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) else {
+            return if rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                None
+            } else {
+                bad()
+            };
+        };
+        let nums: Vec<&str> = args.split(',').map(str::trim).collect();
+        let num = |s: &str| s.parse::<i64>().ok();
+        match nums.as_slice() {
+            [w] => match num(w) {
+                Some(w) => (w, 0),
+                None => return bad(),
+            },
+            [w, s] => match (num(w), num(s)) {
+                (Some(w), Some(s)) => (w, s),
+                _ => return bad(),
+            },
+            _ => return bad(),
+        }
+    };
+    Some(
+        crate::decimal::check_type(width, scale)
+            .map(|(precision, scale)| DataType::Decimal { precision, scale })
+            .map_err(Error::InvalidInput),
+    )
+}
+
 impl fmt::Display for DataType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 

@@ -23,7 +23,12 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
     };
     match v {
         Value::Null => Ok(Value::Null),
+        Value::Int(x) if from.decimal().is_some() => decimal_cast(*x, from, to),
         Value::Int(x) if from == D::Date || to == D::Date => date_cast(*x, from, to),
+        Value::Int(x) if to.decimal().is_some() && from != D::Timestamp => {
+            let (w, s) = to.decimal().unwrap_or_default();
+            crate::decimal::from_int(*x, w, s).map(Value::Int)
+        }
         Value::Int(x) => match to {
             D::SmallInt | D::Integer | D::BigInt => int_in_range(*x),
             D::Timestamp if from == D::Timestamp => Ok(Value::Int(*x)),
@@ -41,6 +46,9 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
         },
         Value::Float(x) => match to {
             D::Double => Ok(Value::Float(*x)),
+            D::Decimal { precision, scale } => {
+                crate::decimal::from_f64(*x, precision, scale).map(Value::Int)
+            }
             D::SmallInt | D::Integer | D::BigInt => {
                 let r = x.round_ties_even();
                 if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
@@ -57,6 +65,9 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
         Value::Bool(b) => match to {
             D::Boolean => Ok(Value::Bool(*b)),
             D::SmallInt | D::Integer | D::BigInt => Ok(Value::Int(*b as i64)),
+            D::Decimal { precision, scale } => {
+                crate::decimal::from_int(*b as i64, precision, scale).map(Value::Int)
+            }
             D::Double => Ok(Value::Float(*b as i64 as f64)),
             D::Varchar => Ok(Value::Str(if *b { "true" } else { "false" }.into())),
             _ => fail("BOOLEAN"),
@@ -67,6 +78,36 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
             _ => fail("IP"),
         },
         Value::Str(s) => parse_str(s, to),
+    }
+}
+
+/// Casts from a DECIMAL (a scaled integer).
+fn decimal_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value, String> {
+    use crate::decimal;
+    let (_, s) = from.decimal().unwrap_or_default();
+    match to {
+        DataType::Decimal { precision, scale } => {
+            decimal::rescale(x, s, precision, scale).map(Value::Int)
+        }
+        DataType::Double => Ok(Value::Float(decimal::to_f64(x, s))),
+        DataType::Varchar => Ok(Value::Str(decimal::format(x, s).into())),
+        DataType::Boolean => Ok(Value::Bool(x != 0)),
+        DataType::SmallInt | DataType::Integer | DataType::BigInt => {
+            let (lo, hi) = to.int_range().unwrap_or((i64::MIN, i64::MAX));
+            decimal::to_int(x, s, lo, hi, int_tag(to)).map(Value::Int)
+        }
+        _ => Err(format!(
+            "Conversion Error: Unimplemented type for cast ({from} -> {to})"
+        )),
+    }
+}
+
+/// DuckDB's internal name of an integer type, as its cast errors print it.
+pub fn int_tag(t: DataType) -> &'static str {
+    match t {
+        DataType::SmallInt => "INT16",
+        DataType::Integer => "INT32",
+        _ => "INT64",
     }
 }
 
@@ -121,6 +162,9 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
         D::Date => crate::time::parse_date(t)
             .map(Value::Int)
             .map_or_else(bad, Ok),
+        D::Decimal { precision, scale } => {
+            crate::decimal::parse(s, precision, scale).map(Value::Int)
+        }
     }
 }
 
@@ -143,6 +187,9 @@ pub fn format_value(v: &Value, t: DataType) -> String {
         Value::Null => "NULL".into(),
         Value::Int(x) if t == DataType::Timestamp => crate::time::format_timestamp(*x),
         Value::Int(x) if t == DataType::Date => crate::time::format_day(*x),
+        Value::Int(x) if t.decimal().is_some() => {
+            crate::decimal::format(*x, t.decimal().unwrap_or_default().1)
+        }
         Value::Int(x) => x.to_string(),
         Value::Float(x) => format_float(*x),
         Value::Bool(b) => b.to_string(),

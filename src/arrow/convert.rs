@@ -23,8 +23,8 @@ use arrow_array::types::{
     TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int16Array, Int32Array, Int64Array,
-    RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int16Array,
+    Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
@@ -44,6 +44,7 @@ pub fn arrow_type(ty: DataType) -> ArrowType {
         DataType::Boolean => ArrowType::Boolean,
         DataType::Varchar | DataType::Ip => ArrowType::Utf8,
         DataType::Date => ArrowType::Date32,
+        DataType::Decimal { precision, scale } => ArrowType::Decimal128(precision, scale as i8),
     }
 }
 
@@ -179,6 +180,11 @@ pub fn into_array(col: Column, ty: DataType) -> Result<ArrayRef> {
             v.iter().map(|&x| x as i16).collect::<Vec<_>>().into(),
             nulls,
         )),
+        (ColumnData::Int64(v), DataType::Decimal { precision, scale }) => Arc::new(
+            Decimal128Array::new(v.iter().map(|&x| i128::from(x)).collect(), nulls)
+                .with_precision_and_scale(precision, scale as i8)
+                .map_err(|e| Error::Internal(format!("DECIMAL column as Arrow: {e}")))?,
+        ),
         (ColumnData::Int64(v), DataType::Date) => Arc::new(Date32Array::new(
             v.iter().map(|&x| x as i32).collect::<Vec<_>>().into(),
             nulls,
@@ -252,8 +258,85 @@ pub fn validity(array: &dyn Array) -> Option<Bitmap> {
     Some(Bitmap::from_words(words, array.len()))
 }
 
+/// An Arrow array as a DECIMAL(width,scale) column: Decimal128 rescaled exactly
+/// (rounding half away from zero when the scale shrinks), other numbers and text
+/// converted as SQL's CAST converts them; never the raw integers as scaled values.
+fn decimal_from_array(
+    array: &dyn Array,
+    width: u8,
+    scale: u8,
+) -> std::result::Result<Column, String> {
+    let ty = DataType::Decimal {
+        precision: width,
+        scale,
+    };
+    let validity = validity(array);
+    let valid = |i: usize| validity.as_ref().is_none_or(|b| b.get(i));
+    let mut out = Vec::with_capacity(array.len());
+    if let ArrowType::Decimal128(_, from_scale) = array.data_type() {
+        let a = array.as_primitive::<Decimal128Type>();
+        for (i, &x) in a.values().iter().enumerate() {
+            out.push(if valid(i) {
+                crate::decimal::from_scaled_i128(x, i32::from(*from_scale), width, scale)
+                    .map_err(|e| format!("row {i}: {e}"))?
+            } else {
+                0
+            });
+        }
+        return Ok(Column {
+            data: ColumnData::Int64(out),
+            validity,
+        });
+    }
+    let natural = match array.data_type() {
+        t if t.is_integer() => DataType::BigInt,
+        t if t.is_floating() => DataType::Double,
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => DataType::Varchar,
+        ArrowType::Dictionary(_, v)
+            if v.is_integer() || v.is_floating() || **v == ArrowType::Utf8 =>
+        {
+            let dict = array.as_any_dictionary();
+            let values = decimal_from_array(dict.values().as_ref(), width, scale)?;
+            let last = values.len().saturating_sub(1);
+            let rows: Vec<u32> = dict
+                .normalized_keys()
+                .iter()
+                .map(|&k| k.min(last) as u32)
+                .collect();
+            let mut c = if values.is_empty() {
+                Column::new(ColumnData::Int64(vec![0; array.len()]))
+            } else {
+                values.take(&rows)
+            };
+            c.validity = validity;
+            return Ok(c);
+        }
+        other => return Err(format!("an Arrow {other} column cannot be read as {ty}")),
+    };
+    let col = from_array(array, natural)?;
+    for i in 0..col.len() {
+        let v = if valid(i) {
+            match crate::value::cast_value(&col.value(i), natural, ty) {
+                Ok(crate::column::Value::Int(v)) => v,
+                Ok(_) => 0,
+                Err(e) => return Err(format!("row {i}: {e}")),
+            }
+        } else {
+            0
+        };
+        out.push(v);
+    }
+    Ok(Column {
+        data: ColumnData::Int64(out),
+        validity,
+    })
+}
+
 /// One Arrow array as a logdb column of type `ty` (see the module documentation).
 pub fn from_array(array: &dyn Array, ty: DataType) -> std::result::Result<Column, String> {
+    if let Some((width, scale)) = ty.decimal() {
+        return decimal_from_array(array, width, scale);
+    }
     let validity = validity(array);
     let ints = |v: Vec<i64>| Ok(ColumnData::Int64(v));
     let data = match array.data_type() {

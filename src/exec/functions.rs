@@ -583,6 +583,9 @@ fn round(
     valid: Option<Bitmap>,
     toward_zero: bool,
 ) -> Result<Vector> {
+    if let Some((_, scale)) = at.decimal() {
+        return super::decimal::round(a, scale, d, toward_zero, len, valid);
+    }
     let whole = |v: f64| if toward_zero { v.trunc() } else { v.round() };
     if at == DataType::Double {
         let x = vector::floats(a, len)?;

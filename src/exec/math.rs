@@ -38,6 +38,9 @@ pub fn eval(
         Ok(VData::Bool(x.iter().map(|&v| g(v)).collect()))
     };
     use MathFunc::*;
+    if let (Floor | Ceil, Some((_, scale))) = (f, types[0].decimal()) {
+        return super::decimal::floor_ceil(&args[0], scale, f == Ceil, len, valid);
+    }
     let data = match f {
         Abs if types[0] != DataType::Double => {
             let x = vector::ints(&args[0], len)?;

@@ -32,6 +32,7 @@
 pub mod agg;
 pub mod agg_cache;
 pub mod date;
+pub(crate) mod decimal;
 mod distinct;
 mod extreme;
 pub mod functions;

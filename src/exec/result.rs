@@ -208,7 +208,7 @@ fn mismatch<T>(t: DataType, want: &str) -> std::result::Result<T, String> {
 impl<'a> FromValue<'a> for i64 {
     fn from_cell(c: &'a Column, row: usize, t: DataType) -> std::result::Result<Self, String> {
         match &c.data {
-            ColumnData::Int64(v) => Ok(v[row]),
+            ColumnData::Int64(v) if t.decimal().is_none() => Ok(v[row]),
             _ => mismatch(t, "i64"),
         }
     }
@@ -253,6 +253,9 @@ impl<'a> FromValue<'a> for f64 {
             (ColumnData::Float64(v), _) => Ok(v[row]),
             (ColumnData::Int64(v), DataType::Integer | DataType::SmallInt | DataType::BigInt) => {
                 Ok(v[row] as f64)
+            }
+            (ColumnData::Int64(v), DataType::Decimal { scale, .. }) => {
+                Ok(crate::decimal::to_f64(v[row], scale))
             }
             _ => mismatch(t, "f64"),
         }

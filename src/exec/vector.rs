@@ -526,7 +526,9 @@ fn arith(
     }
     let a = ints(l, len)?;
     let b = ints(r, len)?;
-    let (lo, hi) = t.int_range().unwrap_or((i64::MIN, i64::MAX));
+    let (lo, hi) = super::decimal::value_range(t)
+        .or(t.int_range())
+        .unwrap_or((i64::MIN, i64::MAX));
     let mut out = Vec::with_capacity(len);
     let what = match op {
         BinaryOp::Add => "addition",
@@ -558,6 +560,7 @@ fn arith(
         };
         match res.filter(|v| *v >= lo && *v <= hi) {
             Some(v) => out.push(v),
+            None if t.decimal().is_some() => return Err(super::decimal::overflow(what, t, x, y)),
             None => return Err(overflow(what, t, x, y)),
         }
     }
@@ -1048,6 +1051,11 @@ fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> 
     if from == to || v.is_null_const() {
         return Ok(v.clone());
     }
+    if from.decimal().is_some() || to.decimal().is_some() {
+        if let Some(out) = super::decimal::cast(v, from, to, len)? {
+            return Ok(out);
+        }
+    }
     let valid = validity(v, len).map(Cow::into_owned);
     let ok = |i: usize| v.is_valid(i);
     let fp = from.physical();
@@ -1127,6 +1135,11 @@ pub fn write_text(out: &mut String, v: &Vector, i: usize, t: DataType) {
         (_, DataType::Date) => {
             if let Value::Int(x) = v.value(i, t) {
                 crate::time::write_date(out, x)
+            }
+        }
+        (_, DataType::Decimal { scale, .. }) => {
+            if let Value::Int(x) = v.value(i, t) {
+                crate::decimal::write(out, x, scale)
             }
         }
         _ => match v.value(i, t) {

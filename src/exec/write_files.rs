@@ -505,6 +505,11 @@ fn write_value(out: &mut String, data: &ColumnData, ty: DataType, r: usize, json
         ColumnData::Int64(v) => match ty {
             DataType::Timestamp => crate::time::write_timestamp(out, v[r]),
             DataType::Date => crate::time::write_date(out, v[r]),
+            // JSON: a number, as DuckDB writes it (through DOUBLE); CSV: exact.
+            DataType::Decimal { scale, .. } if json => {
+                json_double(out, crate::decimal::to_f64(v[r], scale))
+            }
+            DataType::Decimal { scale, .. } => crate::decimal::write(out, v[r], scale),
             _ => {
                 let _ = write!(out, "{}", v[r]);
             }

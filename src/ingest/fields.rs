@@ -421,6 +421,13 @@ fn convert(
             }
             _ => return Err(not("a date", shown(v))),
         },
+        DataType::Decimal { precision, scale } => match v {
+            Val::Str(src) | Val::Num { src, .. } => Out::Int(
+                crate::decimal::parse(text(src), precision, scale)
+                    .map_err(|e| format!("field '{}': {e}", field()))?,
+            ),
+            _ => return Err(not("a number", shown(v))),
+        },
     })
 }
 

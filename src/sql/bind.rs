@@ -21,6 +21,7 @@ use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER
 
 mod catalog;
 mod dates;
+mod decimal;
 mod from;
 mod functions;
 mod group_by;
@@ -33,6 +34,7 @@ mod strings;
 mod table_functions;
 mod window;
 
+use decimal::{common_decimal, decimal_arith, is_decimal};
 use from::{Cte, Scope};
 pub(crate) use pivot::GROUP_BY_MARK;
 use window::{WindowState, WIN_MARK};
@@ -1030,7 +1032,9 @@ impl<'a> Binder<'a> {
                 "INTERVAL values outside timestamp arithmetic and time_bucket",
             )),
             A::UnaryOp { op, expr } => {
-                if *op == ast::UnaryOperator::Minus && is_number(expr, "9223372036854775808") {
+                if *op == ast::UnaryOperator::Minus
+                    && is_number_literal(expr, "9223372036854775808")
+                {
                     return Ok(Expr::literal(Value::Int(i64::MIN), DataType::BigInt));
                 }
                 let inner = self.bind_expr(expr)?;
@@ -1041,7 +1045,7 @@ impl<'a> Binder<'a> {
                     }
                     ast::UnaryOperator::Minus => {
                         match &inner {
-                            Expr::Literal { value, data_type } if is_numeric(*data_type) => {
+                            Expr::Literal { value, data_type } if is_number(*data_type) => {
                                 match value {
                                     Value::Int(v) => {
                                         return Ok(Expr::literal(
@@ -1117,7 +1121,7 @@ impl<'a> Binder<'a> {
                 // A number widens to the widest numeric type of the list (`x IN
                 // (1, 0.5)` compares as DOUBLE), so that every item gets one type.
                 for (b, it) in bound.iter().zip(list) {
-                    if is_numeric(l.data_type()) && is_numeric(b.data_type()) {
+                    if is_number(l.data_type()) && is_number(b.data_type()) {
                         l = self.coerce_compare(l, b.clone(), expr.span(), it.span())?.0;
                     }
                 }
@@ -1287,8 +1291,29 @@ impl<'a> Binder<'a> {
                 if format.is_some() {
                     return Err(self.unsupported(span, "CAST ... FORMAT"));
                 }
-                let x = self.bind_expr(expr)?;
                 let to = self.map_type(data_type, span)?;
+                // A decimal number literal cast to DECIMAL converts from its digits
+                // (DuckDB's literal is an exact DECIMAL; logdb's a DOUBLE, in which
+                // `1.005` is 1.00499...).
+                if let (Some((width, scale)), Some(text)) =
+                    (to.decimal(), decimal_literal_text(expr))
+                {
+                    return match crate::decimal::parse(&text, width, scale) {
+                        Ok(v) => Ok(Expr::literal(Value::Int(v), to)),
+                        Err(_) if *kind == ast::CastKind::TryCast => {
+                            Ok(Expr::literal(Value::Null, to))
+                        }
+                        Err(m) if m.starts_with("not supported") => Err(self.err(span, m)),
+                        Err(_) => Err(self.err(
+                            span,
+                            format!(
+                                "Conversion Error: Casting value \"{text}\" to type {to} \
+                                 failed: value is out of range!"
+                            ),
+                        )),
+                    };
+                }
+                let x = self.bind_expr(expr)?;
                 match kind {
                     ast::CastKind::Cast | ast::CastKind::DoubleColon => self.cast(x, to, span),
                     ast::CastKind::TryCast => self.try_cast(x, to, span),
@@ -1441,6 +1466,12 @@ impl<'a> Binder<'a> {
             "DOUBLE PRECISION" => "DOUBLE".to_string(),
             _ => base,
         };
+        if matches!(
+            base.to_ascii_uppercase().as_str(),
+            "DECIMAL" | "NUMERIC" | "DEC"
+        ) {
+            return DataType::parse(&text).map_err(|e| self.err(span, e));
+        }
         let t = DataType::parse(&base).map_err(|e| self.err(span, e))?;
         // Only VARCHAR takes a (length) modifier, which is ignored (DuckDB);
         // `INTEGER(1000)` is an error there too.
@@ -1456,7 +1487,7 @@ impl<'a> Binder<'a> {
     }
 
     fn expect_numeric(&self, e: &Expr, span: Span, what: &str) -> Result<()> {
-        if is_numeric(e.data_type()) || is_null_literal(e) {
+        if is_numeric(e.data_type()) || is_decimal(e.data_type()) || is_null_literal(e) {
             Ok(())
         } else {
             Err(self.err(
@@ -1543,10 +1574,10 @@ impl<'a> Binder<'a> {
         }
         if let Expr::Literal { value, .. } = &x {
             let ok = matches!(value, Value::Null)
-                || (is_numeric(from) && is_numeric(to))
+                || (is_number(from) && is_number(to))
                 || (from == DataType::Varchar
                     && matches!(to, DataType::Timestamp | DataType::Ip | DataType::Date)
-                    || is_numeric(to))
+                    || is_number(to))
                 || (from == DataType::Date && to == DataType::Timestamp);
             if ok {
                 return cast_literal(value, from, to)
@@ -1564,8 +1595,9 @@ impl<'a> Binder<'a> {
                 },
             });
         }
-        if (is_numeric(from) && to == DataType::Double)
+        if (is_number(from) && to == DataType::Double)
             || (from == DataType::Date && to == DataType::Timestamp)
+            || (is_number(from) && is_decimal(to))
         {
             return Ok(Expr::Cast {
                 expr: Box::new(x),
@@ -1590,9 +1622,24 @@ impl<'a> Binder<'a> {
         if lt == rt {
             return Ok((l, r));
         }
-        if is_numeric(lt) && is_numeric(rt) {
+        // A number literal that a DECIMAL holds exactly takes the DECIMAL's type, so
+        // the column is compared as it is stored (no cast per row, zone maps apply);
+        // the answer is the same as in the common type.
+        if !matches!(l, Expr::Literal { .. }) {
+            if let Some(r) = exact_decimal_literal(&r, lt) {
+                return Ok((l, r));
+            }
+        }
+        if !matches!(r, Expr::Literal { .. }) {
+            if let Some(l) = exact_decimal_literal(&l, rt) {
+                return Ok((l, r));
+            }
+        }
+        if is_number(lt) && is_number(rt) {
             let t = if lt == DataType::Double || rt == DataType::Double {
                 DataType::Double
+            } else if let Some(t) = common_decimal(lt, rt) {
+                t
             } else if int_rank(lt) >= int_rank(rt) {
                 lt
             } else {
@@ -1767,7 +1814,7 @@ impl<'a> Binder<'a> {
                 let (lt, rt) = (l.data_type(), r.data_type());
                 let lnull = is_null_literal(&l);
                 let rnull = is_null_literal(&r);
-                let num = |e: &Expr, null: bool| is_numeric(e.data_type()) || null;
+                let num = |e: &Expr, null: bool| is_number(e.data_type()) || null;
                 if !num(&l, lnull) || !num(&r, rnull) {
                     let bad = if num(&l, lnull) { (rs, rt) } else { (ls, lt) };
                     return Err(self.err(
@@ -1783,6 +1830,37 @@ impl<'a> Binder<'a> {
                             }
                         ),
                     ));
+                }
+                let decimal_types = if lt == DataType::Double || rt == DataType::Double {
+                    None
+                } else {
+                    decimal_arith(bop, lt, rt)
+                };
+                if let Some(types) = decimal_types {
+                    let types = types.map_err(|m| self.err(span, m))?;
+                    let (l, r) = if lnull || rnull {
+                        (
+                            Expr::literal(Value::Null, types.left),
+                            Expr::literal(Value::Null, types.right),
+                        )
+                    } else {
+                        (
+                            self.coerce_to(l, types.left, ls)?,
+                            self.coerce_to(r, types.right, rs)?,
+                        )
+                    };
+                    let op = if bop == BinaryOp::IntDiv {
+                        // DuckDB divides DECIMALs as DOUBLEs for `//` too.
+                        BinaryOp::Div
+                    } else {
+                        bop
+                    };
+                    return Ok(Expr::Binary {
+                        op,
+                        left: Box::new(l),
+                        right: Box::new(r),
+                        data_type: types.result,
+                    });
                 }
                 let t = if lnull {
                     rt
@@ -2309,6 +2387,15 @@ impl<'a> Binder<'a> {
             AggFunc::Sum | AggFunc::Avg => {
                 if is_null_literal(&x) {
                     x = Expr::literal(Value::Null, DataType::Integer);
+                } else if let (Some((_, scale)), AggFunc::Sum) = (at.decimal(), func) {
+                    let t = DataType::Decimal {
+                        precision: crate::decimal::MAX_WIDTH,
+                        scale,
+                    };
+                    return Ok((x, t));
+                } else if is_decimal(at) {
+                    // avg of a DECIMAL is a DOUBLE (DuckDB).
+                    x = self.coerce_to(x, DataType::Double, span)?;
                 } else if !is_numeric(at) {
                     return Err(self.err(
                         span,
@@ -2398,8 +2485,27 @@ fn is_decimal_literal(e: &ast::Expr) -> bool {
     }
 }
 
+/// The digits of a decimal number literal without exponent (`1.5`, `-0.25`), as
+/// DuckDB reads it into an exact DECIMAL; `None` for any other expression.
+pub(crate) fn decimal_literal_text(e: &ast::Expr) -> Option<String> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) if n.contains('.') && !n.contains(['e', 'E']) => {
+                Some(n.clone())
+            }
+            _ => None,
+        },
+        ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => decimal_literal_text(expr).map(|t| format!("-{t}")),
+        ast::Expr::Nested(expr) => decimal_literal_text(expr),
+        _ => None,
+    }
+}
+
 /// Whether `e` is the number literal spelled `text`.
-fn is_number(e: &ast::Expr, text: &str) -> bool {
+fn is_number_literal(e: &ast::Expr, text: &str) -> bool {
     matches!(e, ast::Expr::Value(v) if matches!(&v.value, ast::Value::Number(n, _) if n == text))
 }
 
@@ -2444,6 +2550,11 @@ pub(crate) fn is_int(t: DataType) -> bool {
 
 pub(crate) fn is_numeric(t: DataType) -> bool {
     is_int(t) || t == DataType::Double
+}
+
+/// A number of any kind: an integer, DOUBLE or DECIMAL.
+pub(crate) fn is_number(t: DataType) -> bool {
+    is_numeric(t) || is_decimal(t)
 }
 
 fn int_rank(t: DataType) -> u8 {
@@ -2523,6 +2634,30 @@ fn null_function_case(
     }
 }
 
+/// An integer or DOUBLE literal as a literal of DECIMAL type `t`, when it converts
+/// without rounding (`1.25` for DECIMAL(10,2), not `1.255`).
+fn exact_decimal_literal(lit: &Expr, t: DataType) -> Option<Expr> {
+    use crate::decimal;
+    let (width, scale) = t.decimal()?;
+    let Expr::Literal { value, data_type } = lit else {
+        return None;
+    };
+    let v = match value {
+        Value::Int(x) if is_int(*data_type) => decimal::from_int(*x, width, scale).ok()?,
+        Value::Float(x) if *data_type == DataType::Double => {
+            let v = decimal::from_f64(*x, width, scale).ok()?;
+            // Below 2^53 the division is exact to the nearest double, so equality
+            // means `x` is the number `v / 10^scale`.
+            if v.unsigned_abs() >= 1 << 53 || decimal::to_f64(v, scale) != *x {
+                return None;
+            }
+            v
+        }
+        _ => return None,
+    };
+    Some(Expr::literal(Value::Int(v), t))
+}
+
 /// The type both branches of a CASE can take.
 fn common_type(a: DataType, b: DataType) -> Option<DataType> {
     if a == b {
@@ -2534,9 +2669,11 @@ fn common_type(a: DataType, b: DataType) -> Option<DataType> {
     ) {
         return Some(DataType::Timestamp);
     }
-    if is_numeric(a) && is_numeric(b) {
+    if is_number(a) && is_number(b) {
         return Some(if a == DataType::Double || b == DataType::Double {
             DataType::Double
+        } else if let Some(t) = common_decimal(a, b) {
+            t
         } else if int_rank(a) >= int_rank(b) {
             a
         } else {
@@ -2553,8 +2690,10 @@ pub(crate) fn castable(from: DataType, to: DataType) -> bool {
         return true;
     }
     match from {
-        D::SmallInt | D::Integer | D::BigInt | D::Double => is_numeric(to) || to == D::Boolean,
-        D::Boolean => is_int(to) || to == D::Double,
+        D::SmallInt | D::Integer | D::BigInt | D::Double | D::Decimal { .. } => {
+            is_number(to) || to == D::Boolean
+        }
+        D::Boolean => is_int(to) || to == D::Double || is_decimal(to),
         D::Varchar => true,
         D::Timestamp => to == D::Date,
         D::Date => to == D::Timestamp,

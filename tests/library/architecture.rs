@@ -57,7 +57,9 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 /// The ground types: what every layer may use.
-const GROUND: &[&str] = &["error", "schema", "column", "value", "time", "ip"];
+const GROUND: &[&str] = &[
+    "error", "schema", "column", "value", "decimal", "time", "ip",
+];
 
 /// The layer of a top-level module of the library.
 fn layer_of(module: &str) -> Option<&'static str> {

@@ -101,6 +101,82 @@ fn copy_to_parquet_reads_back_every_type_and_null() {
     assert!(!dir.path().join("x.parquet").exists());
 }
 
+/// A DECIMAL column is written as Decimal128(p,s) and read back into a DECIMAL
+/// column of another scale by value (never its scaled integers as they are);
+/// integers and doubles appended to a DECIMAL column convert like CAST.
+#[test]
+fn decimal_columns_go_through_parquet_and_arrow_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.query("CREATE TABLE p (d DECIMAL(9,2), n BIGINT, x DOUBLE)")
+        .unwrap();
+    db.query("INSERT INTO p VALUES ('1.25', 7, 0.5), ('-3.50', -2, 1.125), (NULL, NULL, NULL)")
+        .unwrap();
+    let f = dir.path().join("p.parquet");
+    db.query(&format!("COPY p TO '{}' (FORMAT parquet)", lit(&f)))
+        .unwrap();
+    let r = db.query("SELECT * FROM p").unwrap();
+    assert_eq!(
+        r.arrow_schema().field(0).data_type().to_string(),
+        "Decimal128(9, 2)"
+    );
+    db.query("CREATE TABLE q (d DECIMAL(10,3), n DECIMAL(4,1), x DECIMAL(5,2))")
+        .unwrap();
+    db.query(&format!("COPY q FROM '{}'", lit(&f))).unwrap();
+    let text = db
+        .query("SELECT d, n, x FROM q ORDER BY d")
+        .unwrap()
+        .text_rows();
+    assert_eq!(
+        text,
+        [
+            ["-3.500", "-2.0", "1.13"],
+            ["1.250", "7.0", "0.50"],
+            ["NULL", "NULL", "NULL"]
+        ]
+    );
+    // Out of range for the column: an error naming the column, nothing appended.
+    db.query("CREATE TABLE small (d DECIMAL(2,2), n BIGINT, x DOUBLE)")
+        .unwrap();
+    let e = db
+        .query(&format!("COPY small FROM '{}'", lit(&f)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("DECIMAL(2,2)") && e.contains("column 'd'"),
+        "{e}"
+    );
+    assert_eq!(
+        rows(&db, "SELECT count(*) FROM small"),
+        vec![vec![Value::Int(0)]]
+    );
+    // Arrow batches appended: Decimal128 rescaled, BIGINT and DOUBLE cast.
+    let batches = r.to_arrow().unwrap();
+    db.query("CREATE TABLE a (d DECIMAL(10,1), n DECIMAL(4,1), x DECIMAL(5,2))")
+        .unwrap();
+    for b in &batches {
+        append_record_batch(&db, "a", b).unwrap();
+    }
+    let text = db
+        .query("SELECT d, n, x FROM a ORDER BY d")
+        .unwrap()
+        .text_rows();
+    assert_eq!(
+        text,
+        [
+            ["-3.5", "-2.0", "1.13"],
+            ["1.3", "7.0", "0.50"],
+            ["NULL", "NULL", "NULL"]
+        ]
+    );
+    db.query("CREATE TABLE b (d DECIMAL(2,2), n BIGINT, x DOUBLE)")
+        .unwrap();
+    let e = append_record_batch(&db, "b", &batches[0])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("row 0") && e.contains("DECIMAL(2,2)"), "{e}");
+}
+
 #[test]
 fn copy_from_parquet_appends_by_position_and_a_glob_reads_many_files() {
     let dir = tempfile::tempdir().unwrap();

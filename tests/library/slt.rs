@@ -349,6 +349,15 @@ fn render(v: &Value, t: DataType) -> String {
             }
         }
         Value::Str(s) if s.is_empty() => "(empty)".into(),
+        // tools/slt_expected.py prints DuckDB's DECIMALs as numbers with three
+        // decimals; exact text is checked through `::VARCHAR`.
+        Value::Int(x) if t.decimal().is_some() => {
+            let scale = t.decimal().map_or(0, |(_, s)| s);
+            render(
+                &Value::Float(logdb::decimal::to_f64(*x, scale)),
+                DataType::Double,
+            )
+        }
         other => logdb::value::format_value(other, t),
     }
 }

@@ -174,8 +174,9 @@ pub(super) fn aggregate(
 
 fn overflow() -> Error {
     Error::InvalidInput(
-        "Out of Range Error: Overflow in SUM: the result does not fit in BIGINT \
-         (logdb sums integers as BIGINT; DuckDB would use HUGEINT)"
+        "Out of Range Error: Overflow in SUM: the result does not fit in 64 bits \
+         (logdb sums integers as BIGINT and DECIMALs as 64-bit DECIMAL(38,s); DuckDB \
+         would use 128 bits)"
             .into(),
     )
 }

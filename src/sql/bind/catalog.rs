@@ -96,7 +96,7 @@ impl Binder<'_> {
                                     Value::Int(i as i64 + 1),
                                     Value::Null,
                                     text(if f.nullable { "YES" } else { "NO" }),
-                                    text(f.data_type.name()),
+                                    text(&f.data_type.name()),
                                     int(precision),
                                     int(precision.map(|_| 2)),
                                     int(scale),

@@ -67,11 +67,11 @@ impl Binder<'_> {
             "typeof" => {
                 let x = self.bind_expr(args[0])?;
                 let t = if is_null_literal(&x) {
-                    "NULL"
+                    "NULL".into()
                 } else {
                     x.data_type().name()
                 };
-                Expr::literal(Value::Str(t.into()), DataType::Varchar)
+                Expr::literal(Value::Str(t.as_ref().into()), DataType::Varchar)
             }
             "todate" => {
                 let x = self.bind_expr(args[0])?;

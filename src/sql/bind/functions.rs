@@ -766,7 +766,7 @@ impl Binder<'_> {
                     return null(DataType::Double);
                 }
                 let t = x.data_type();
-                if !is_numeric(t) {
+                if !is_numeric(t) && t.decimal().is_none() {
                     return Err(self.err(
                         args[0].span(),
                         format!("{name} needs a numeric argument 1, not {t}"),
@@ -792,6 +792,15 @@ impl Binder<'_> {
                     ScalarFunc::Round(digits)
                 } else {
                     ScalarFunc::Trunc(digits)
+                };
+                // A DECIMAL keeps its width and takes the digits as its scale (none
+                // for negative digits, at most its own scale), as in DuckDB.
+                let t = match t {
+                    DataType::Decimal { precision, scale } => DataType::Decimal {
+                        precision,
+                        scale: digits.clamp(0, i32::from(scale)) as u8,
+                    },
+                    t => t,
                 };
                 func(f, vec![x], t)
             }

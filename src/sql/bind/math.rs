@@ -6,7 +6,7 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
-use super::{is_int, is_null_literal, is_numeric, Binder};
+use super::{is_decimal, is_int, is_null_literal, is_numeric, Binder};
 use crate::column::Value;
 use crate::error::Result;
 use crate::plan::{Expr, MathFunc, ScalarFunc};
@@ -58,7 +58,11 @@ impl Binder<'_> {
         for (k, e) in args.iter().enumerate() {
             let x = self.bind_expr(e)?;
             let t = x.data_type();
-            let fits = if integers { is_int(t) } else { is_numeric(t) };
+            let fits = if integers {
+                is_int(t)
+            } else {
+                is_numeric(t) || is_decimal(t)
+            };
             if !is_null_literal(&x) && !fits {
                 let kind = if integers { "an integer" } else { "a numeric" };
                 return Err(self.err(
@@ -68,7 +72,26 @@ impl Binder<'_> {
             }
             bound.push(x);
         }
+        // DECIMAL: abs and sign work on the scaled integer, floor and ceil round to
+        // DECIMAL(p,0) (`exec/decimal.rs`); the other functions take a DOUBLE.
+        let decimal_type = bound[0].data_type().decimal();
+        let data_type = match (func, decimal_type) {
+            (MathFunc::Floor | MathFunc::Ceil, Some((precision, _))) => DataType::Decimal {
+                precision,
+                scale: 0,
+            },
+            (MathFunc::Abs | MathFunc::Sign, Some(_)) => bound[0].data_type(),
+            _ => DataType::Double,
+        };
+        if bound.iter().any(|x| is_decimal(x.data_type())) && data_type == DataType::Double {
+            bound = bound
+                .into_iter()
+                .zip(args)
+                .map(|(x, e)| self.coerce_to(x, DataType::Double, e.span()))
+                .collect::<Result<_>>()?;
+        }
         let data_type = match func {
+            MathFunc::Floor | MathFunc::Ceil | MathFunc::Abs if decimal_type.is_some() => data_type,
             // An untyped NULL is BIGINT in DuckDB.
             MathFunc::Abs if is_null_literal(&bound[0]) => DataType::BigInt,
             MathFunc::Abs => bound[0].data_type(),

@@ -512,6 +512,9 @@ impl Binder<'_> {
             "CHARACTER VARYING" | "CHAR VARYING" | "CHARACTER" => "VARCHAR",
             b => b,
         };
+        if matches!(base, "DECIMAL" | "NUMERIC" | "DEC") {
+            return DataType::parse(&upper).map_err(|e| self.err(span, format!("read_csv: {e}")));
+        }
         let t = DataType::parse(base).map_err(|e| self.err(span, format!("read_csv: {e}")))?;
         if upper.contains('(') && t != DataType::Varchar {
             return Err(self.err(

@@ -11,8 +11,8 @@ use crate::error::Result;
 use crate::schema::DataType;
 
 /// Maps a SQL type to a logdb type: the logdb types and the usual aliases
-/// (INT, INT4, INT8, TEXT, STRING, FLOAT8, REAL, ...); a length like VARCHAR(20)
-/// is accepted and ignored.
+/// (INT, INT4, INT8, TEXT, STRING, FLOAT8, REAL, ...) and DECIMAL(p,s); a length
+/// like VARCHAR(20) is accepted and ignored.
 pub(super) fn map_type(t: &ast::DataType, span: Span, fallback: Span) -> Result<DataType> {
     let text = t.to_string().to_ascii_uppercase();
     let base = text.split('(').next().unwrap_or("").trim();
@@ -20,6 +20,8 @@ pub(super) fn map_type(t: &ast::DataType, span: Span, fallback: Span) -> Result<
         "DOUBLE PRECISION" => Ok(DataType::Double),
         "CHARACTER VARYING" | "CHAR VARYING" | "CHARACTER" => Ok(DataType::Varchar),
         "TIMESTAMP WITHOUT TIME ZONE" | "TIMESTAMP WITH TIME ZONE" => Ok(DataType::Timestamp),
+        // DECIMAL(p,s) keeps its parameters.
+        "DECIMAL" | "NUMERIC" | "DEC" => DataType::parse(&text),
         other => DataType::parse(other),
     };
     mapped.map_err(|e| err_at(span, fallback, e))

@@ -942,7 +942,7 @@ fn copy_from(db: &Db, options: &ExecOptions, copy: &Copy) -> Result<QueryResult>
             let declared: Vec<String> = table
                 .fields
                 .iter()
-                .map(|f| format!("{}: {}", sql_text(&f.name), sql_text(f.data_type.name())))
+                .map(|f| format!("{}: {}", sql_text(&f.name), sql_text(&f.data_type.name())))
                 .collect();
             args.push(format!("columns = {{{}}}", declared.join(", ")));
             args.push("ignore_errors = false".into());

@@ -125,6 +125,16 @@ pub(super) fn insert(db: &Db, options: &ExecOptions, ins: &ast::Insert) -> Resul
                 for r in &values.rows {
                     let e = &r.content[k];
                     let (mut v, from) = const_value(e, fallback)?;
+                    // A decimal literal into a DECIMAL column: from its digits, as
+                    // DuckDB's exact DECIMAL literal converts (`1.005` is not 1.00).
+                    if let (Some((width, scale)), Some(text)) =
+                        (to.decimal(), crate::sql::bind::decimal_literal_text(e))
+                    {
+                        if let Ok(d) = crate::decimal::parse(&text, width, scale) {
+                            push_value(&mut col, &Value::Int(d));
+                            continue;
+                        }
+                    }
                     if let (Value::Float(x), true) = (&v, is_decimal_literal(e)) {
                         // DuckDB types 2.5 as DECIMAL, whose cast to an integer rounds
                         // half away from zero (a DOUBLE's rounds half to even).

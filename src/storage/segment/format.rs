@@ -364,6 +364,7 @@ pub struct SegmentMeta {
 /// The footer's tag of a column type.
 fn type_tag(t: DataType) -> u8 {
     match t {
+        DataType::Decimal { .. } => TAG_DECIMAL,
         DataType::Timestamp => 1,
         DataType::BigInt => 2,
         DataType::Integer => 3,
@@ -374,6 +375,30 @@ fn type_tag(t: DataType) -> u8 {
         DataType::Ip => 8,
         DataType::Date => 9,
     }
+}
+
+/// DECIMAL's tag; its width and scale follow as two more bytes.
+const TAG_DECIMAL: u8 = 10;
+
+/// Writes a column type: its tag, and a DECIMAL's width and scale.
+fn write_type(w: &mut WireWriter, t: DataType) {
+    w.u8(type_tag(t));
+    if let Some((precision, scale)) = t.decimal() {
+        w.u8(precision);
+        w.u8(scale);
+    }
+}
+
+/// Reads what [`write_type`] wrote.
+fn read_type(r: &mut WireReader<'_>) -> Result<DataType, WireError> {
+    let tag = r.u8()?;
+    if tag != TAG_DECIMAL {
+        return type_from_tag(tag);
+    }
+    let (width, scale) = (r.u8()?, r.u8()?);
+    crate::decimal::check_type(i64::from(width), i64::from(scale))
+        .map(|(precision, scale)| DataType::Decimal { precision, scale })
+        .map_err(|e| WireError(format!("column type: {e}")))
 }
 
 fn type_from_tag(t: u8) -> Result<DataType, WireError> {
@@ -403,7 +428,7 @@ pub(super) fn encode_footer(m: &SegmentMeta) -> Vec<u8> {
     w.u32(m.columns.len() as u32);
     for c in &m.columns {
         w.str(&c.field.name);
-        w.u8(type_tag(c.field.data_type));
+        write_type(&mut w, c.field.data_type);
         w.u8(c.field.nullable as u8);
         match &c.storage {
             ColumnStorage::Values => w.u8(STORAGE_VALUES),
@@ -610,7 +635,7 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
     let mut columns = Vec::with_capacity(ncols);
     for _ in 0..ncols {
         let name = r.str()?.to_string();
-        let data_type = type_from_tag(r.u8()?)?;
+        let data_type = read_type(&mut r)?;
         let nullable = r.u8()? != 0;
         let storage = match r.u8()? {
             STORAGE_VALUES => ColumnStorage::Values,

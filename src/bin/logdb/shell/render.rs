@@ -259,6 +259,8 @@ enum Cell<'a> {
     Timestamp(i64),
     /// Days since 1970-01-01.
     Date(i64),
+    /// A DECIMAL's scaled integer and its scale.
+    Decimal(i64, u8),
     Float(f64),
     Bool(bool),
     Text(&'a str),
@@ -313,6 +315,9 @@ impl<'a> Table<'a> {
                 Cell::Timestamp(v[r])
             }
             ColumnData::Int64(v) if self.columns()[c].1 == DataType::Date => Cell::Date(v[r]),
+            ColumnData::Int64(v) if self.columns()[c].1.decimal().is_some() => {
+                Cell::Decimal(v[r], self.columns()[c].1.decimal().map_or(0, |(_, s)| s))
+            }
             ColumnData::Int64(v) => Cell::Int(v[r]),
             ColumnData::Float64(v) => Cell::Float(v[r]),
             ColumnData::Bool(v) => Cell::Bool(v[r]),
@@ -331,6 +336,7 @@ fn write_cell(buf: &mut String, cell: Cell<'_>, null_text: &str) {
         }
         Cell::Timestamp(t) => logdb::time::write_timestamp(buf, t),
         Cell::Date(d) => logdb::time::write_date(buf, d),
+        Cell::Decimal(x, scale) => logdb::decimal::write(buf, x, scale),
         Cell::Float(x) => buf.push_str(&logdb::value::format_float(x)),
         Cell::Bool(b) => buf.push_str(if b { "true" } else { "false" }),
         Cell::Text(s) => buf.push_str(s),
@@ -341,13 +347,20 @@ fn write_cell(buf: &mut String, cell: Cell<'_>, null_text: &str) {
 fn is_numeric(t: DataType) -> bool {
     matches!(
         t,
-        DataType::BigInt | DataType::Integer | DataType::SmallInt | DataType::Double
+        DataType::BigInt
+            | DataType::Integer
+            | DataType::SmallInt
+            | DataType::Double
+            | DataType::Decimal { .. }
     )
 }
 
 /// Type names as DuckDB's box shows them.
-fn type_label(t: DataType) -> &'static str {
-    match t {
+fn type_label(t: DataType) -> std::borrow::Cow<'static, str> {
+    std::borrow::Cow::Borrowed(match t {
+        DataType::Decimal { precision, scale } => {
+            return format!("decimal({precision},{scale})").into()
+        }
         DataType::Timestamp => "timestamp",
         DataType::BigInt => "int64",
         DataType::Integer => "int32",
@@ -357,7 +370,7 @@ fn type_label(t: DataType) -> &'static str {
         DataType::Varchar => "varchar",
         DataType::Ip => "ip",
         DataType::Date => "date",
-    }
+    })
 }
 
 fn width_of(s: &str) -> usize {
@@ -463,7 +476,8 @@ fn render_box(out: &mut dyn Write, t: &Table<'_>, layout: Layout) -> io::Result<
     };
     rule(out, "┌", "┬", "┐")?;
     centered(out, &mut cols.iter().map(|(n, _)| n.as_str()))?;
-    centered(out, &mut cols.iter().map(|(_, t)| type_label(*t)))?;
+    let labels: Vec<_> = cols.iter().map(|(_, t)| type_label(*t)).collect();
+    centered(out, &mut labels.iter().map(|l| l.as_ref()))?;
     rule(out, "├", "┼", "┤")?;
     let data_line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
         let mut line = String::from("│");
@@ -657,6 +671,8 @@ fn json_value(out: &mut String, cell: Cell<'_>, scratch: &mut String) {
         Cell::Float(x) => {
             let _ = write!(out, "{x}");
         }
+        // A number, exactly as written.
+        Cell::Decimal(x, scale) => logdb::decimal::write(out, x, scale),
         Cell::Bool(b) => out.push_str(if b { "true" } else { "false" }),
         Cell::Text(s) => json_string(out, s),
         other => {
@@ -700,6 +716,7 @@ fn render_bar(out: &mut dyn Write, t: &Table<'_>, width: usize) -> io::Result<()
         let cell = t.cell(batch, 1, r);
         let value = match cell {
             Cell::Int(x) => Some(x as f64),
+            Cell::Decimal(x, scale) => Some(logdb::decimal::to_f64(x, scale)),
             Cell::Float(x) if x.is_finite() => Some(x),
             _ => None,
         };
