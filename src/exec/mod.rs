@@ -84,7 +84,7 @@ use crate::error::{Error, Result};
 use crate::plan::LogicalPlan;
 use crate::storage::Snapshot;
 pub use metrics::{ExecStats, OperatorStats};
-pub use options::{default_memory_limit, ExecOptions, Notices, NullOrder, Progress};
+pub use options::{default_memory_limit, ExecOptions, ExplainOutput, Notices, NullOrder, Progress};
 pub use output::{Batches, QueryStream};
 use physical::{Operator, PhysicalPlan};
 pub use result::{ColumnIndex, FromValue, QueryResult, Row, Rows};
