@@ -218,6 +218,9 @@ fn floats_equal(x: f64, y: f64) -> bool {
     if x == y || (x.is_nan() && y.is_nan()) {
         return true;
     }
+    if x.is_infinite() || y.is_infinite() {
+        return false;
+    }
     (x - y).abs() <= FLOAT_TOLERANCE * x.abs().max(y.abs())
 }
 
