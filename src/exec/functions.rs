@@ -156,6 +156,14 @@ pub fn eval(
     if let ScalarFunc::Extreme { greatest } = f {
         return super::extreme::eval(*greatest, args, t, len);
     }
+    if let ScalarFunc::Format { printf } = f {
+        let style = if *printf {
+            super::format::Style::Printf
+        } else {
+            super::format::Style::Fmt
+        };
+        return super::format::eval(style, args, types, len);
+    }
     if args.iter().any(|a| a.is_null_const()) {
         return Ok(Vector::constant(Value::Null));
     }

@@ -34,6 +34,7 @@ pub mod agg_cache;
 pub mod date;
 mod distinct;
 mod extreme;
+pub mod format;
 pub mod functions;
 pub mod group;
 mod hash_aggregate;

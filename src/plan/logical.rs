@@ -206,6 +206,12 @@ pub enum ScalarFunc {
     Extreme {
         greatest: bool,
     },
+    /// `format(fmt, ...)` (`{}` fields) or `printf(fmt, ...)` (`printf`: true,
+    /// `%` fields): the text of the arguments laid out by the format string,
+    /// the first argument.
+    Format {
+        printf: bool,
+    },
     /// `translate(s, from, to)`: characters of `from` replaced by those of `to` at
     /// the same position, dropped when `to` is shorter.
     Translate,

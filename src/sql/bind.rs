@@ -21,6 +21,7 @@ use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER
 
 mod catalog;
 mod dates;
+mod format;
 mod from;
 mod functions;
 mod group_by;
@@ -1989,6 +1990,9 @@ impl<'a> Binder<'a> {
         }
         if name == "greatest" || name == "least" {
             return self.bind_extreme(name == "greatest", &args, span);
+        }
+        if name == "format" || name == "printf" {
+            return self.bind_format(name == "printf", &args, span);
         }
         if let Some(case) = null_function_case(&name, &args) {
             return self.bind_expr(&case.map_err(|m| self.err(span, m))?);
