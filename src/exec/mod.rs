@@ -36,6 +36,7 @@ mod distinct;
 mod extreme;
 pub mod format;
 pub mod functions;
+mod glob_match;
 pub mod group;
 mod hash_aggregate;
 mod index_only;

@@ -212,6 +212,9 @@ pub enum ScalarFunc {
     Format {
         printf: bool,
     },
+    /// `s GLOB pattern` (two VARCHARs): `*`, `?`, `[...]` classes and `\`
+    /// escapes, matched by bytes (`exec/glob_match.rs`).
+    Glob,
     /// `translate(s, from, to)`: characters of `from` replaced by those of `to` at
     /// the same position, dropped when `to` is shorter.
     Translate,

@@ -1687,6 +1687,7 @@ impl<'a> Binder<'a> {
             B::PGRegexIMatch => return self.bind_regex_match(left, right, true, false, false),
             B::PGRegexNotMatch => return self.bind_regex_match(left, right, false, true, false),
             B::PGRegexNotIMatch => return self.bind_regex_match(left, right, true, true, false),
+            B::Glob => return self.bind_glob(left, right),
             B::LongArrow => return self.bind_json_extract("->>", left, right, true),
             B::Arrow => return self.bind_json_extract("->", left, right, false),
             B::PGCustomBinaryOperator(v) if matches!(v.as_slice(), [o] if o == "<<=" || o == ">>=") =>
