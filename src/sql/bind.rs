@@ -25,6 +25,7 @@ mod format;
 mod from;
 mod functions;
 mod group_by;
+mod limit;
 mod math;
 mod operators;
 mod pivot;
@@ -686,49 +687,6 @@ impl<'a> Binder<'a> {
             }
         }
         Ok(())
-    }
-
-    fn bind_limit(&self, query: &ast::Query) -> Result<(Option<usize>, usize)> {
-        let Some(lc) = &query.limit_clause else {
-            return Ok((None, 0));
-        };
-        let (limit, offset) = match lc {
-            ast::LimitClause::LimitOffset {
-                limit,
-                offset,
-                limit_by,
-            } => {
-                if !limit_by.is_empty() {
-                    return Err(self.unsupported(query.span(), "LIMIT BY"));
-                }
-                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
-            }
-            ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
-        };
-        let count = |e: &ast::Expr, what: &str| -> Result<Option<usize>> {
-            match e {
-                ast::Expr::Value(v) => match &v.value {
-                    ast::Value::Null => Ok(None),
-                    ast::Value::Number(n, _) => n.parse::<usize>().map(Some).map_err(|_| {
-                        self.err(
-                            e.span(),
-                            format!("{what} must be a non-negative integer, not {n}"),
-                        )
-                    }),
-                    _ => Err(self.err(e.span(), format!("{what} must be a non-negative integer"))),
-                },
-                _ => Err(self.unsupported(e.span(), format!("{what} with an expression"))),
-            }
-        };
-        let limit = match limit {
-            Some(e) => count(e, "LIMIT")?,
-            None => None,
-        };
-        let offset = match offset {
-            Some(e) => count(e, "OFFSET")?.unwrap_or(0),
-            None => 0,
-        };
-        Ok((limit, offset))
     }
 
     /// A GROUP BY item: an ordinal, a select alias, or an expression.
