@@ -593,7 +593,7 @@ fn group(digits: &str, sep: char) -> String {
     let n = digits.len();
     let mut out = String::with_capacity(n + n / 3);
     for (k, c) in digits.chars().enumerate() {
-        if k > 0 && (n - k) % 3 == 0 {
+        if k > 0 && (n - k).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);
@@ -894,13 +894,13 @@ mod tests {
             f(
                 "{:08.3f} {:e} {:g} {:E}",
                 &[
-                    Float(-3.14159),
+                    Float(-4.56789),
                     Float(1234.5678),
                     Float(1234.5678),
                     Float(1234.5)
                 ]
             ),
-            "-003.142 1.234568e+03 1234.57 1.234500E+03"
+            "-004.568 1.234568e+03 1234.57 1.234500E+03"
         );
         assert_eq!(
             f("{:010}|{: }|{:+}", &[Int(-42), Int(42), Int(42)]),
@@ -991,9 +991,9 @@ mod tests {
         assert_eq!(
             p(
                 "floats: %4.2f %+.0e %E",
-                &[Float(3.1416), Float(3.1416), Float(3.1416)]
+                &[Float(4.5679), Float(4.5679), Float(4.5679)]
             ),
-            "floats: 3.14 +3e+00 3.141600E+00"
+            "floats: 4.57 +5e+00 4.567900E+00"
         );
         assert_eq!(
             p(
@@ -1018,9 +1018,9 @@ mod tests {
         assert_eq!(
             p(
                 "%08.2f|%f|%F",
-                &[Float(-3.14159), Float(f64::NAN), Float(f64::INFINITY)]
+                &[Float(-4.56789), Float(f64::NAN), Float(f64::INFINITY)]
             ),
-            "-0003.14|nan|INF"
+            "-0004.57|nan|INF"
         );
         assert_eq!(p("%d %s", &[Bool(true), Bool(false)]), "1 false");
         assert_eq!(

@@ -43,7 +43,7 @@ enum Form {
     /// `PRAGMA name` or `PRAGMA name(arg, ...)`: a pragma function.
     Call(Vec<ast::Expr>),
     /// `PRAGMA name = value`.
-    Assign(ast::Expr),
+    Assign(Box<ast::Expr>),
 }
 
 /// The pragma functions logdb runs, for error messages.
@@ -153,7 +153,7 @@ fn parse_tokens(mut tokens: Vec<TokenWithSpan>) -> Result<Pragma> {
             if tokens.len() == 3 {
                 return Err(syntax_error(&eof));
             }
-            Form::Assign(parse_value(tokens[3..].to_vec(), &eof)?)
+            Form::Assign(Box::new(parse_value(tokens[3..].to_vec(), &eof)?))
         }
         Token::LParen => {
             if at(tokens.len() - 1).token != Token::RParen || tokens.len() == 4 {
@@ -249,7 +249,12 @@ pub(super) fn execute(db: &Db, options: &mut ExecOptions, p: &Pragma) -> Result<
         },
         (Form::Assign(value), _) => {
             let variable = ast::ObjectName::from(vec![ast::Ident::with_span(p.span, name)]);
-            settings::set(options, &variable, std::slice::from_ref(value), p.span)
+            settings::set(
+                options,
+                &variable,
+                std::slice::from_ref(value.as_ref()),
+                p.span,
+            )
         }
         (Form::Call(args), _) => {
             let switch: Option<fn(&mut ExecOptions)> = match name {
