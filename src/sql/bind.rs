@@ -31,6 +31,7 @@ mod operators;
 mod pivot;
 mod quantified;
 mod read_files;
+mod recursive;
 mod strings;
 mod table_functions;
 mod window;
