@@ -495,6 +495,7 @@ fn run_operator(
                 name,
                 slot,
                 *distinct,
+                row_budget,
                 &mut mem,
                 &|| opts.check_cancel(),
                 // Each iteration's rows are counted once, in the result.

@@ -2,7 +2,8 @@
 //! first working table; the step runs over the working table, and its rows
 //! (for UNION: those never produced before, once each) become the next
 //! working table and join the result, until an iteration produces none. At
-//! most [`MAX_RECURSION`] iterations; the result counts against the memory
+//! most [`MAX_RECURSION`] iterations (fewer under a LIMIT without ORDER BY,
+//! which stops it once it has enough rows); the result counts against the memory
 //! limit and the cancel flag is checked every iteration, so a recursion that
 //! does not end fails with a clear error instead of running forever.
 
@@ -17,11 +18,14 @@ use crate::plan::recursive::WorkSlot;
 pub const MAX_RECURSION: usize = 100_000;
 
 /// Runs a recursive CTE: `run_child(0)` is the anchor, `run_child(1)` one
-/// iteration of the step over the rows put into `slot`.
+/// iteration of the step over the rows put into `slot`. Under a LIMIT without
+/// ORDER BY (`row_budget`) it stops once that many rows are out, so a
+/// recursion that never ends on its own can still be read from the top.
 pub(super) fn run(
     name: &str,
     slot: &WorkSlot,
     distinct: bool,
+    row_budget: Option<usize>,
     mem: &mut Reservation,
     check_cancel: &dyn Fn() -> Result<()>,
     run_child: &mut dyn FnMut(usize) -> Result<Vec<Batch>>,
@@ -31,13 +35,18 @@ pub(super) fn run(
     let mut seen_bytes = 0usize;
     let mut out: Vec<Batch> = Vec::new();
     let mut out_bytes = 0usize;
+    let mut out_rows = 0usize;
     let mut fresh = keep_new(run_child(0)?, distinct, &mut seen, &mut seen_bytes);
     let mut iterations = 0;
     while fresh.iter().any(|b| b.num_rows() > 0) {
         check_cancel()?;
         out_bytes += fresh.iter().map(Batch::heap_bytes).sum::<usize>();
         mem.resize(out_bytes + seen_bytes)?;
+        out_rows += fresh.iter().map(Batch::num_rows).sum::<usize>();
         out.extend(fresh.iter().cloned());
+        if row_budget.is_some_and(|n| out_rows >= n) {
+            break;
+        }
         if iterations == MAX_RECURSION {
             slot.set(Vec::new());
             return Err(Error::InvalidInput(format!(
