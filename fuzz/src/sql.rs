@@ -279,9 +279,11 @@ fn has_limit(plan: &LogicalPlan) -> bool {
         | LogicalPlan::Distinct { input } => has_limit(input),
         LogicalPlan::Join { left, right, .. } => has_limit(left) || has_limit(right),
         LogicalPlan::Union { inputs } => inputs.iter().any(has_limit),
-        LogicalPlan::OneRow | LogicalPlan::Values { .. } | LogicalPlan::TableFunction { .. } => {
-            false
-        }
+        LogicalPlan::RecursiveCte { anchor, step, .. } => has_limit(anchor) || has_limit(step),
+        LogicalPlan::OneRow
+        | LogicalPlan::Values { .. }
+        | LogicalPlan::TableFunction { .. }
+        | LogicalPlan::WorkTable { .. } => false,
     }
 }
 

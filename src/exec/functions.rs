@@ -156,6 +156,14 @@ pub fn eval(
     if let ScalarFunc::Extreme { greatest } = f {
         return super::extreme::eval(*greatest, args, t, len);
     }
+    if let ScalarFunc::Format { printf } = f {
+        let style = if *printf {
+            super::format::Style::Printf
+        } else {
+            super::format::Style::Fmt
+        };
+        return super::format::eval(style, args, types, len);
+    }
     if args.iter().any(|a| a.is_null_const()) {
         return Ok(Vector::constant(Value::Null));
     }
@@ -227,6 +235,17 @@ pub fn eval(
             })
         }
         ScalarFunc::RegexpMatches(p) => map_bool(a, len, valid, false, |s, _| p.0.is_match(s)),
+        ScalarFunc::Glob => {
+            // Each distinct pattern is parsed once (a constant one once per batch).
+            let mut last: Option<(String, super::glob_match::GlobPattern)> = None;
+            map_bool(a, len, valid, !rest_const, |s, i| {
+                let text = arg_str(1, i);
+                if last.as_ref().is_none_or(|(t, _)| t != text) {
+                    last = Some((text.to_string(), super::glob_match::GlobPattern::new(text)));
+                }
+                last.as_ref().is_some_and(|(_, g)| g.matches(s))
+            })
+        }
         ScalarFunc::RegexpExtract(p, g) => map_str(a, len, valid, false, |s, _, out| {
             if let Some(m) = p.0.captures(s).and_then(|c| c.get(*g)) {
                 out.push_str(m.as_str());

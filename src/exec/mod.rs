@@ -35,7 +35,9 @@ pub mod date;
 pub(crate) mod decimal;
 mod distinct;
 mod extreme;
+pub mod format;
 pub mod functions;
+mod glob_match;
 pub mod group;
 mod hash_aggregate;
 mod index_only;
@@ -58,6 +60,7 @@ mod pipeline;
 pub mod read_files;
 #[cfg(feature = "arrow")]
 mod read_parquet;
+mod recursive;
 pub mod result;
 mod result_time;
 mod scan;
@@ -86,9 +89,10 @@ use crate::error::{Error, Result};
 use crate::plan::LogicalPlan;
 use crate::storage::Snapshot;
 pub use metrics::{ExecStats, OperatorStats};
-pub use options::{default_memory_limit, ExecOptions, Notices, NullOrder, Progress};
+pub use options::{default_memory_limit, ExecOptions, ExplainOutput, Notices, NullOrder, Progress};
 pub use output::{Batches, QueryStream};
 use physical::{Operator, PhysicalPlan};
+pub use recursive::MAX_RECURSION;
 pub use result::{ColumnIndex, FromValue, QueryResult, Row, Rows};
 use scan::Sink;
 
@@ -478,6 +482,33 @@ fn run_operator(
                 out.extend(input(i, row_budget)?);
             }
             Ok(out)
+        }
+        (
+            Operator::RecursiveCte,
+            LogicalPlan::RecursiveCte {
+                name,
+                slot,
+                distinct,
+                ..
+            },
+        ) => {
+            let mut mem = pool.reservation("recursive CTE rows");
+            recursive::run(
+                name,
+                slot,
+                *distinct,
+                row_budget,
+                &mut mem,
+                &|| opts.check_cancel(),
+                // Each iteration's rows are counted once, in the result.
+                &mut |i| run_input(snapshot, p, i, opts, stats, None).map(|(rows, _)| rows),
+            )
+        }
+        (Operator::WorkTable, LogicalPlan::WorkTable { slot, .. }) => {
+            let rows = slot.rows();
+            let mut copy = pool.reservation("materialized rows");
+            copy.resize(rows.iter().map(Batch::heap_bytes).sum())?;
+            Ok(rows)
         }
         (Operator::Values, LogicalPlan::Values { batches, .. }) => {
             // The copy must fit before it is made (the plan keeps the original).

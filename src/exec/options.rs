@@ -51,6 +51,49 @@ pub struct ExecOptions {
     /// `SET default_null_order`: where NULLs sort for keys without NULLS FIRST
     /// or NULLS LAST.
     pub default_null_order: NullOrder,
+    /// `PRAGMA enable_verification` / `SET verification = true`: every query
+    /// also runs a second time on one thread, without indexes and without the
+    /// aggregate cache, and fails when the two results differ.
+    pub verification: bool,
+    /// `PRAGMA verify_parallelism` / `SET verify_parallelism = true`: every
+    /// query runs on one thread and again on several, and fails when the two
+    /// results differ.
+    pub verify_parallelism: bool,
+    /// `SET explain_output`: what a plain `EXPLAIN` shows.
+    pub explain_output: ExplainOutput,
+}
+
+/// What a plain `EXPLAIN` shows (DuckDB's `explain_output`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExplainOutput {
+    /// The physical plan.
+    #[default]
+    PhysicalOnly,
+    /// The optimized logical plan, as `EXPLAIN (LOGICAL)`.
+    OptimizedOnly,
+    /// Both: the optimized logical plan, then the physical plan.
+    All,
+}
+
+impl ExplainOutput {
+    /// DuckDB's name of the setting's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExplainOutput::PhysicalOnly => "PHYSICAL_ONLY",
+            ExplainOutput::OptimizedOnly => "OPTIMIZED_ONLY",
+            ExplainOutput::All => "ALL",
+        }
+    }
+
+    /// The value named `text` (any case).
+    pub fn parse(text: &str) -> Option<ExplainOutput> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "physical_only" => ExplainOutput::PhysicalOnly,
+            "optimized_only" => ExplainOutput::OptimizedOnly,
+            "all" => ExplainOutput::All,
+            _ => return None,
+        })
+    }
 }
 
 /// Where NULLs sort when an ORDER BY key does not say (DuckDB's
@@ -148,6 +191,9 @@ impl Default for ExecOptions {
             aggregate_cache_store: None,
             default_descending: false,
             default_null_order: NullOrder::NullsLast,
+            verification: false,
+            verify_parallelism: false,
+            explain_output: ExplainOutput::PhysicalOnly,
         }
     }
 }

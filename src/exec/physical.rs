@@ -111,6 +111,11 @@ pub enum Operator<'a> {
     },
     Union,
     Values,
+    /// `WITH RECURSIVE`: the anchor (first child) once, then the step (second
+    /// child) over the previous iteration's rows until it adds none.
+    RecursiveCte,
+    /// The previous iteration's rows, inside a RecursiveCte's step.
+    WorkTable,
     /// A table function (`range(n)`) producing its rows batch by batch;
     /// `streamed`: they go into the HashAggregate or TopN above it (through any
     /// Filter and Project) instead of being materialized. A Parquet read takes
@@ -151,6 +156,8 @@ impl PhysicalPlan<'_> {
             Operator::NestedLoopJoin { .. } => "NestedLoopJoin",
             Operator::Union => "Union",
             Operator::Values => "Values",
+            Operator::RecursiveCte => "RecursiveCte",
+            Operator::WorkTable => "WorkTable",
             Operator::TableFunction { .. } => "TableFunction",
             Operator::OneRow => "OneRow",
             Operator::Sort => "Sort",
@@ -394,6 +401,12 @@ pub fn plan<'a>(
                 .collect::<Result<_>>()?,
         },
         LogicalPlan::Values { .. } => leaf(Operator::Values),
+        LogicalPlan::WorkTable { .. } => leaf(Operator::WorkTable),
+        LogicalPlan::RecursiveCte { anchor, step, .. } => PhysicalPlan {
+            node: logical,
+            op: Operator::RecursiveCte,
+            children: vec![plan(snapshot, anchor, opts)?, plan(snapshot, step, opts)?],
+        },
         LogicalPlan::TableFunction { func, .. } => leaf(Operator::TableFunction {
             streamed: false,
             func,

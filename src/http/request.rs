@@ -111,7 +111,8 @@ pub fn reads_only(statement: &Statement) -> bool {
         // A request's session starts empty, so EXECUTE finds nothing a request
         // prepared before; counted as a write, whatever it would run.
         Statement::Prepare { statement, .. } => reads_only(statement),
-        Statement::Deallocate { .. } => true,
+        // Settings, verification and catalog reads.
+        Statement::Deallocate { .. } | Statement::Pragma(_) => true,
         Statement::Execute { .. } => false,
     }
 }

@@ -206,6 +206,15 @@ pub enum ScalarFunc {
     Extreme {
         greatest: bool,
     },
+    /// `format(fmt, ...)` (`{}` fields) or `printf(fmt, ...)` (`printf`: true,
+    /// `%` fields): the text of the arguments laid out by the format string,
+    /// the first argument.
+    Format {
+        printf: bool,
+    },
+    /// `s GLOB pattern` (two VARCHARs): `*`, `?`, `[...]` classes and `\`
+    /// escapes, matched by bytes (`exec/glob_match.rs`).
+    Glob,
     /// `translate(s, from, to)`: characters of `from` replaced by those of `to` at
     /// the same position, dropped when `to` is shorter.
     Translate,
@@ -774,6 +783,24 @@ pub enum LogicalPlan {
         func: TableFunc,
         columns: Vec<(String, DataType)>,
     },
+    /// `WITH RECURSIVE t AS (anchor UNION [ALL] step)`: the anchor's rows, then
+    /// the step's rows run again and again over the rows of the iteration
+    /// before (its `WorkTable`s read them) until an iteration adds none. With
+    /// `distinct` (UNION), rows already produced are dropped. Output: the
+    /// anchor's columns.
+    RecursiveCte {
+        name: String,
+        slot: super::recursive::WorkSlot,
+        anchor: Box<LogicalPlan>,
+        step: Box<LogicalPlan>,
+        distinct: bool,
+    },
+    /// Inside a `RecursiveCte`'s step: the rows of the previous iteration.
+    WorkTable {
+        name: String,
+        slot: super::recursive::WorkSlot,
+        columns: Vec<(String, DataType)>,
+    },
 }
 
 /// Join semantics.
@@ -868,9 +895,10 @@ impl LogicalPlan {
             }
             LogicalPlan::Union { inputs } => inputs.first().map_or(Vec::new(), |i| i.schema()),
             LogicalPlan::OneRow => vec![("one_row".into(), DataType::Boolean)],
-            LogicalPlan::Values { columns, .. } | LogicalPlan::TableFunction { columns, .. } => {
-                columns.clone()
-            }
+            LogicalPlan::Values { columns, .. }
+            | LogicalPlan::TableFunction { columns, .. }
+            | LogicalPlan::WorkTable { columns, .. } => columns.clone(),
+            LogicalPlan::RecursiveCte { anchor, .. } => anchor.schema(),
         }
     }
 
@@ -880,6 +908,7 @@ impl LogicalPlan {
             LogicalPlan::Scan { .. }
             | LogicalPlan::OneRow
             | LogicalPlan::Values { .. }
+            | LogicalPlan::WorkTable { .. }
             | LogicalPlan::TableFunction { .. } => Vec::new(),
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
@@ -890,6 +919,7 @@ impl LogicalPlan {
             | LogicalPlan::Distinct { input } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs } => inputs.iter().collect(),
+            LogicalPlan::RecursiveCte { anchor, step, .. } => vec![anchor, step],
         }
     }
 
@@ -899,6 +929,7 @@ impl LogicalPlan {
             LogicalPlan::Scan { .. }
             | LogicalPlan::OneRow
             | LogicalPlan::Values { .. }
+            | LogicalPlan::WorkTable { .. }
             | LogicalPlan::TableFunction { .. } => Vec::new(),
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
@@ -909,6 +940,7 @@ impl LogicalPlan {
             | LogicalPlan::Distinct { input } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs } => inputs.iter_mut().collect(),
+            LogicalPlan::RecursiveCte { anchor, step, .. } => vec![anchor, step],
         }
     }
 

@@ -20,6 +20,7 @@ pub mod literal_set;
 pub mod logical;
 pub mod math;
 pub mod optimize;
+pub mod recursive;
 pub mod table_function;
 pub mod text;
 pub mod window;

@@ -694,9 +694,31 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
                 map,
             )
         }
-        v @ (LogicalPlan::Values { .. } | LogicalPlan::TableFunction { .. }) => {
+        v @ (LogicalPlan::Values { .. }
+        | LogicalPlan::TableFunction { .. }
+        | LogicalPlan::WorkTable { .. }) => {
             let width = v.schema().len();
             (v, identity(width))
+        }
+        // Every column of both parts feeds the next iteration: none is dropped.
+        LogicalPlan::RecursiveCte {
+            name,
+            slot,
+            anchor,
+            step,
+            distinct,
+        } => {
+            let width = anchor.schema().len();
+            let anchor = Box::new(prune(*anchor, &vec![true; width], false).0);
+            let step = Box::new(prune(*step, &vec![true; width], false).0);
+            let cte = LogicalPlan::RecursiveCte {
+                name,
+                slot,
+                anchor,
+                step,
+                distinct,
+            };
+            (cte, identity(width))
         }
     }
 }
@@ -746,6 +768,8 @@ pub fn estimate_rows(plan: &LogicalPlan, snapshot: &Snapshot) -> u64 {
         LogicalPlan::OneRow => 1,
         LogicalPlan::Values { batches, .. } => batches.iter().map(|b| b.num_rows() as u64).sum(),
         LogicalPlan::TableFunction { func, .. } => func.rows(),
+        LogicalPlan::RecursiveCte { anchor, .. } => estimate_rows(anchor, snapshot).max(1000),
+        LogicalPlan::WorkTable { .. } => 1000,
     }
 }
 

@@ -22,14 +22,17 @@ use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER
 mod catalog;
 mod dates;
 mod decimal;
+mod format;
 mod from;
 mod functions;
 mod group_by;
+mod limit;
 mod math;
 mod operators;
 mod pivot;
 mod quantified;
 mod read_files;
+mod recursive;
 mod strings;
 mod table_functions;
 mod window;
@@ -687,49 +690,6 @@ impl<'a> Binder<'a> {
             }
         }
         Ok(())
-    }
-
-    fn bind_limit(&self, query: &ast::Query) -> Result<(Option<usize>, usize)> {
-        let Some(lc) = &query.limit_clause else {
-            return Ok((None, 0));
-        };
-        let (limit, offset) = match lc {
-            ast::LimitClause::LimitOffset {
-                limit,
-                offset,
-                limit_by,
-            } => {
-                if !limit_by.is_empty() {
-                    return Err(self.unsupported(query.span(), "LIMIT BY"));
-                }
-                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
-            }
-            ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
-        };
-        let count = |e: &ast::Expr, what: &str| -> Result<Option<usize>> {
-            match e {
-                ast::Expr::Value(v) => match &v.value {
-                    ast::Value::Null => Ok(None),
-                    ast::Value::Number(n, _) => n.parse::<usize>().map(Some).map_err(|_| {
-                        self.err(
-                            e.span(),
-                            format!("{what} must be a non-negative integer, not {n}"),
-                        )
-                    }),
-                    _ => Err(self.err(e.span(), format!("{what} must be a non-negative integer"))),
-                },
-                _ => Err(self.unsupported(e.span(), format!("{what} with an expression"))),
-            }
-        };
-        let limit = match limit {
-            Some(e) => count(e, "LIMIT")?,
-            None => None,
-        };
-        let offset = match offset {
-            Some(e) => count(e, "OFFSET")?.unwrap_or(0),
-            None => 0,
-        };
-        Ok((limit, offset))
     }
 
     /// A GROUP BY item: an ordinal, a select alias, or an expression.
@@ -1733,6 +1693,7 @@ impl<'a> Binder<'a> {
             B::PGRegexIMatch => return self.bind_regex_match(left, right, true, false, false),
             B::PGRegexNotMatch => return self.bind_regex_match(left, right, false, true, false),
             B::PGRegexNotIMatch => return self.bind_regex_match(left, right, true, true, false),
+            B::Glob => return self.bind_glob(left, right),
             B::LongArrow => return self.bind_json_extract("->>", left, right, true),
             B::Arrow => return self.bind_json_extract("->", left, right, false),
             B::PGCustomBinaryOperator(v) if matches!(v.as_slice(), [o] if o == "<<=" || o == ">>=") =>
@@ -2067,6 +2028,9 @@ impl<'a> Binder<'a> {
         }
         if name == "greatest" || name == "least" {
             return self.bind_extreme(name == "greatest", &args, span);
+        }
+        if name == "format" || name == "printf" {
+            return self.bind_format(name == "printf", &args, span);
         }
         if let Some(case) = null_function_case(&name, &args) {
             return self.bind_expr(&case.map_err(|m| self.err(span, m))?);

@@ -3,7 +3,8 @@
 //! (`first_value(x IGNORE NULLS) OVER (...)`, DuckDB's spelling), which
 //! sqlparser's DuckDB dialect does not accept, and the inet containment
 //! operators `<<=` / `>>=` (tokenized as a shift and `=`), parsed at the
-//! precedence of `=` into a `PGCustomBinaryOperator`.
+//! precedence of `=` into a `PGCustomBinaryOperator`, and `[NOT] GLOB` (also at
+//! the precedence of `=`, into `BinaryOperator::Glob`).
 //!
 //! Every method DuckDB's dialect overrides is forwarded to it, and
 //! [`Dialect::dialect`] reports DuckDB's type, so the parser's per-dialect
@@ -11,7 +12,7 @@
 
 use std::any::TypeId;
 
-use sqlparser::ast::{BinaryOperator, Expr};
+use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator};
 use sqlparser::dialect::{Dialect, DuckDbDialect, Precedence};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
@@ -31,7 +32,9 @@ impl Dialect for LogdbDialect {
     }
 
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
-        if containment_op(parser).is_some() {
+        // GLOB binds as tightly as `=` in DuckDB (`s GLOB p = true` compares
+        // the match), tighter than sqlparser's LIKE level.
+        if containment_op(parser).is_some() || glob_op(parser).is_some() {
             return Some(Ok(self.prec_value(Precedence::Eq)));
         }
         self.0.get_next_precedence(parser)
@@ -43,6 +46,29 @@ impl Dialect for LogdbDialect {
         expr: &Expr,
         precedence: u8,
     ) -> Option<Result<Expr, ParserError>> {
+        if let Some(negated) = glob_op(parser) {
+            if negated {
+                parser.advance_token();
+            }
+            parser.advance_token();
+            let right = match parser.parse_subexpr(self.prec_value(Precedence::Eq)) {
+                Ok(r) => r,
+                Err(e) => return Some(Err(e)),
+            };
+            let glob = Expr::BinaryOp {
+                left: Box::new(expr.clone()),
+                op: BinaryOperator::Glob,
+                right: Box::new(right),
+            };
+            return Some(Ok(if negated {
+                Expr::UnaryOp {
+                    op: UnaryOperator::Not,
+                    expr: Box::new(Expr::Nested(Box::new(glob))),
+                }
+            } else {
+                glob
+            }));
+        }
         let Some(op) = containment_op(parser) else {
             return self.0.parse_infix(parser, expr, precedence);
         };
@@ -199,6 +225,19 @@ pub(crate) fn tokens(sql: &str) -> Result<Vec<TokenWithSpan>, ParserError> {
     Ok(tokens)
 }
 
+/// `Some(negated)` when the next tokens are `GLOB` or `NOT GLOB` (sqlparser
+/// gives GLOB a precedence but parses it only in SQLite's dialect).
+fn glob_op(parser: &Parser) -> Option<bool> {
+    let is_word = |n: usize, k: Keyword| matches!(&parser.peek_nth_token_ref(n).token, Token::Word(w) if w.keyword == k);
+    if is_word(0, Keyword::GLOB) {
+        Some(false)
+    } else if is_word(0, Keyword::NOT) && is_word(1, Keyword::GLOB) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 /// `<<=` or `>>=` when the next tokens are a shift and an `=` right after it.
 fn containment_op(parser: &Parser) -> Option<&'static str> {
     let a = parser.peek_nth_token_ref(0);
@@ -267,5 +306,13 @@ mod tests {
         let s = Parser::parse_sql(&LogdbDialect::default(), sql).unwrap();
         assert!(format!("{s:?}").contains("PGCustomBinaryOperator([\"<<=\"])"));
         assert!(format!("{s:?}").contains("PGCustomBinaryOperator([\">>=\"])"));
+        let sql = "SELECT a GLOB 'x*' = true, b NOT GLOB 'y' || 'z', a LIKE 'q'";
+        let s = Parser::parse_sql(&LogdbDialect::default(), sql).unwrap();
+        assert_eq!(
+            s[0].to_string(),
+            "SELECT a GLOB 'x*' = true, NOT (b GLOB 'y' || 'z'), a LIKE 'q'"
+        );
+        let tree = format!("{s:?}");
+        assert_eq!(tree.matches("op: Glob").count(), 2, "{tree}");
     }
 }

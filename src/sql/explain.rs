@@ -324,6 +324,23 @@ fn render(
             let _ = writeln!(out, "{pad}OneRow{}", measured(plan));
             None
         }
+        LogicalPlan::RecursiveCte {
+            name,
+            anchor,
+            step,
+            distinct,
+            ..
+        } => {
+            let union = if *distinct { "UNION" } else { "UNION ALL" };
+            let _ = writeln!(out, "{pad}RecursiveCte: {name} ({union}){}", measured(plan));
+            render(snapshot, anchor, opts, stats, depth + 1, out)?;
+            render(snapshot, step, opts, stats, depth + 1, out)?;
+            None
+        }
+        LogicalPlan::WorkTable { name, .. } => {
+            let _ = writeln!(out, "{pad}WorkTable: {name}{}", measured(plan));
+            None
+        }
         LogicalPlan::Values { batches, .. } => {
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
             let _ = writeln!(out, "{pad}Values: rows={rows}{}", measured(plan));
@@ -617,6 +634,29 @@ fn render_physical(
         }
         Operator::Union | Operator::OneRow => {
             let _ = writeln!(out, "{pad}{name}{measured}");
+        }
+        Operator::RecursiveCte => {
+            if let LogicalPlan::RecursiveCte {
+                name: cte,
+                distinct,
+                ..
+            } = p.node
+            {
+                let union = if *distinct { "UNION" } else { "UNION ALL" };
+                let _ = writeln!(
+                    out,
+                    "{pad}{name}: {cte} ({union}, at most {} iterations){measured}",
+                    crate::exec::MAX_RECURSION
+                );
+            }
+        }
+        Operator::WorkTable => {
+            if let LogicalPlan::WorkTable { name: cte, .. } = p.node {
+                let _ = writeln!(
+                    out,
+                    "{pad}{name}: {cte} (the previous iteration's rows){measured}"
+                );
+            }
         }
         Operator::Values => {
             if let LogicalPlan::Values { batches, .. } = p.node {

@@ -77,6 +77,9 @@ fn parse_one(sql: &str) -> Result<Statement> {
     if let Some(copy) = statement::parse_copy(sql) {
         return copy;
     }
+    if let Some(pragma) = statement::parse_pragma(sql) {
+        return pragma;
+    }
     if let Some(pivot) = statement::parse_pivot_statement(sql) {
         let pivot = pivot?;
         if let Statement::Query { query, .. } = &pivot {

@@ -23,6 +23,7 @@ mod parquet;
 mod parsers_jsonl_csv;
 mod parsers_real;
 mod physical_plan;
+mod pragma;
 mod read_files;
 mod resources;
 mod slt;

@@ -13,6 +13,9 @@
 //! The files run in name order against one database, so statements in one file
 //! (ddl.slt) must leave the shared tables as they found them.
 //!
+//! Every file runs under `PRAGMA enable_verification`: each query runs a second
+//! time on one thread without indexes, and the two results must agree.
+//!
 //! Format: `query <types> [rowsort]`, the SQL, `----`, expected rows (values
 //! separated by a tab; DOUBLEs with 3 decimals), a blank line; or `statement error
 //! <substring>` followed by the SQL.
@@ -380,6 +383,8 @@ fn slt_files() {
         // One session per file, as DuckDB's runner keeps one connection: SET and
         // PREPARE last until the file ends.
         let mut session = logdb::Session::new(db.clone());
+        // Every query also runs on one thread without indexes, and must agree.
+        session.execute("PRAGMA enable_verification").unwrap();
         let text = std::fs::read_to_string(&f).unwrap();
         let mut lines = text.lines().enumerate().peekable();
         while let Some((ln, line)) = lines.next() {

@@ -296,12 +296,18 @@ impl<'a> Binder<'a> {
     pub(super) fn query(&mut self, q: &ast::Query) -> Result<LogicalPlan> {
         self.check_query_clauses(q)?;
         if let Some(w) = &q.with {
-            if w.recursive {
-                return Err(self.unsupported(w.span(), "WITH RECURSIVE"));
-            }
             for cte in &w.cte_tables {
                 if cte.from.is_some() {
                     return Err(self.unsupported(cte.alias.span(), "CTE ... FROM"));
+                }
+                if w.recursive {
+                    if let Some(plan) = self.recursive_cte(cte)? {
+                        self.ctes.push(std::sync::Arc::new(Cte {
+                            name: cte.alias.name.value.clone(),
+                            plan,
+                        }));
+                        continue;
+                    }
                 }
                 let mut plan = self.child(false).query(&cte.query)?;
                 if !cte.alias.columns.is_empty() {
@@ -344,7 +350,7 @@ impl<'a> Binder<'a> {
     }
 
     /// A query body that is not a plain SELECT.
-    fn set_expr(&mut self, body: &ast::SetExpr) -> Result<LogicalPlan> {
+    pub(super) fn set_expr(&mut self, body: &ast::SetExpr) -> Result<LogicalPlan> {
         match body {
             ast::SetExpr::Select(s) => self.child(false).select(s, None),
             ast::SetExpr::Query(q) => self.child(false).query(q),

@@ -98,6 +98,30 @@ impl Binder<'_> {
         Ok(if negated { Expr::Not(Box::new(m)) } else { m })
     }
 
+    /// `s GLOB pattern` (`NOT GLOB` is a NOT around it, from the dialect): two
+    /// VARCHARs, as DuckDB's `~~~`; the pattern may be any expression.
+    pub(super) fn bind_glob(&mut self, left: &ast::Expr, right: &ast::Expr) -> Result<Expr> {
+        let mut args = Vec::with_capacity(2);
+        for e in [left, right] {
+            let x = self.bind_expr(e)?;
+            args.push(if is_null_literal(&x) {
+                Expr::literal(Value::Null, DataType::Varchar)
+            } else if x.data_type() == DataType::Varchar {
+                x
+            } else {
+                return Err(self.err(
+                    e.span(),
+                    format!("GLOB needs VARCHAR operands, not {}", x.data_type()),
+                ));
+            });
+        }
+        Ok(Expr::Func {
+            func: ScalarFunc::Glob,
+            args,
+            data_type: DataType::Boolean,
+        })
+    }
+
     /// `ip <<= 'net/bits'` (the address lies in the network) and its mirror
     /// `'net/bits' >>= ip` (PostgreSQL's inet operators), bound as the range
     /// `ip BETWEEN first AND last` of the network, so zone maps prune by it.

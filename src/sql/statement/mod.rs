@@ -10,6 +10,10 @@
 //!   time), `ALTER TABLE .. DROP PARTITION`;
 //! - `settings.rs`: `SET` / `RESET` and `SELECT current_setting(..)`;
 //! - `copy.rs`: `COPY (query) | table TO 'file'` and `COPY table FROM 'file'`;
+//! - `pragma.rs`: DuckDB's `PRAGMA` statements (settings, verification,
+//!   `table_info`);
+//! - `verify.rs`: query verification (a second, different run compared with the
+//!   first);
 //! - `params.rs`: prepared statements and their parameters;
 //! - `constant.rs`: the constant expressions and type names these statements take;
 //! - `results.rs`: the DuckDB-shaped results they return.
@@ -23,9 +27,11 @@ mod ddl;
 mod dml;
 mod params;
 mod pivot;
+mod pragma;
 mod prepared;
 mod results;
 mod settings;
+mod verify;
 
 use sqlparser::ast::{self, Spanned};
 use sqlparser::dialect::DuckDbDialect;
@@ -42,6 +48,8 @@ pub use copy::Copy;
 pub(crate) use params::find_params;
 pub use params::PreparedStatement;
 pub(crate) use pivot::parse_pivot_statement;
+pub(crate) use pragma::parse_pragma;
+pub use pragma::Pragma;
 pub use prepared::Prepared;
 pub use settings::parse_memory_limit;
 
@@ -80,6 +88,8 @@ pub enum Statement {
     },
     /// `DEALLOCATE [PREPARE] name`.
     Deallocate { name: String },
+    /// `PRAGMA name [= value | (args)]`, recognized before sqlparser.
+    Pragma(Box<Pragma>),
 }
 
 fn err_at(span: Span, fallback: Span, msg: impl std::fmt::Display) -> Error {
@@ -266,7 +276,7 @@ pub fn execute(db: &Db, options: &mut ExecOptions, statement: &Statement) -> Res
                 }
             }
             let snapshot = db.snapshot()?;
-            super::explain::run(&snapshot, query, *explain, options)
+            run_query(&snapshot, query, *explain, options)
         }
         Statement::DropPartition {
             table,
@@ -275,6 +285,7 @@ pub fn execute(db: &Db, options: &mut ExecOptions, statement: &Statement) -> Res
         } => dml::drop_partitions(db, table, keys, *if_exists),
         Statement::Other(s) => execute_other(db, options, s),
         Statement::Copy(c) => copy::execute(db, options, c),
+        Statement::Pragma(p) => pragma::execute(db, options, p),
         Statement::Prepare { .. } | Statement::Execute { .. } | Statement::Deallocate { .. } => {
             Err(Error::InvalidInput(
                 "line 1, column 1: PREPARE, EXECUTE and DEALLOCATE run in a session \
@@ -285,8 +296,36 @@ pub fn execute(db: &Db, options: &mut ExecOptions, statement: &Statement) -> Res
     }
 }
 
+/// Runs a query, or explains it as `explain_output` says (a plain `EXPLAIN`),
+/// verified when the session asks for it (`verify.rs`).
+fn run_query(
+    snapshot: &crate::storage::Snapshot,
+    query: &ast::Query,
+    explain: Option<super::explain::ExplainMode>,
+    options: &ExecOptions,
+) -> Result<QueryResult> {
+    use super::explain::{run, ExplainMode};
+    use crate::exec::ExplainOutput;
+    match (explain, options.explain_output) {
+        (None, _) => {
+            let plan = super::plan_query_with(snapshot, query, options)?;
+            verify::execute(snapshot, &plan, options)
+        }
+        (Some(ExplainMode::Physical), ExplainOutput::OptimizedOnly) => {
+            run(snapshot, query, Some(ExplainMode::Logical), options)
+        }
+        (Some(ExplainMode::Physical), ExplainOutput::All) => {
+            let mut both = run(snapshot, query, Some(ExplainMode::Logical), options)?;
+            let physical = run(snapshot, query, Some(ExplainMode::Physical), options)?;
+            both.batches.extend(physical.batches);
+            Ok(both)
+        }
+        (Some(mode), _) => run(snapshot, query, Some(mode), options),
+    }
+}
+
 /// The snapshot and optimized plan of `statement` when it is a plain query (no
-/// EXPLAIN, not a settings read), for running it as a stream.
+/// EXPLAIN, not a settings read, not verified), for running it as a stream.
 pub fn streamable_query(
     db: &Db,
     options: &ExecOptions,
@@ -299,7 +338,10 @@ pub fn streamable_query(
     else {
         return Ok(None);
     };
-    if settings::current_setting(query, options)?.is_some() {
+    if options.verification
+        || options.verify_parallelism
+        || settings::current_setting(query, options)?.is_some()
+    {
         return Ok(None);
     }
     let snapshot = db.snapshot()?;

@@ -87,6 +87,7 @@ where
         // The parameters of a PREPAREd statement are its own (found when it runs).
         Statement::DropPartition { .. }
         | Statement::Copy(_)
+        | Statement::Pragma(_)
         | Statement::Prepare { .. }
         | Statement::Execute { .. }
         | Statement::Deallocate { .. } => ControlFlow::Continue(()),

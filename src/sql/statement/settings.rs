@@ -10,7 +10,7 @@ use super::results::success;
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::Result;
 use crate::exec::vector::push_value;
-use crate::exec::{ExecOptions, NullOrder, QueryResult};
+use crate::exec::{ExecOptions, ExplainOutput, NullOrder, QueryResult};
 use crate::schema::DataType;
 
 /// The session settings `SET` knows.
@@ -23,10 +23,26 @@ enum Setting {
     AggregateCache,
     DefaultOrder,
     DefaultNullOrder,
+    Verification,
+    VerifyParallelism,
+    ExplainOutput,
 }
 
-const SETTINGS: &str =
-    "aggregate_cache, default_null_order, default_order, memory_limit, threads, TimeZone, use_indexes";
+const ALL: [Setting; 10] = [
+    Setting::Threads,
+    Setting::MemoryLimit,
+    Setting::UseIndexes,
+    Setting::TimeZone,
+    Setting::AggregateCache,
+    Setting::DefaultOrder,
+    Setting::DefaultNullOrder,
+    Setting::Verification,
+    Setting::VerifyParallelism,
+    Setting::ExplainOutput,
+];
+
+const SETTINGS: &str = "aggregate_cache, default_null_order, default_order, explain_output, \
+     memory_limit, threads, TimeZone, use_indexes, verification, verify_parallelism";
 
 /// Most threads `SET threads` accepts.
 const MAX_THREADS: i64 = 1024;
@@ -40,8 +56,16 @@ fn setting_by_name(name: &str) -> Option<Setting> {
         "aggregate_cache" => Some(Setting::AggregateCache),
         "default_order" => Some(Setting::DefaultOrder),
         "default_null_order" | "null_order" => Some(Setting::DefaultNullOrder),
+        "verification" => Some(Setting::Verification),
+        "verify_parallelism" => Some(Setting::VerifyParallelism),
+        "explain_output" => Some(Setting::ExplainOutput),
         _ => None,
     }
+}
+
+/// Whether `name` is a setting `SET` knows.
+pub(super) fn is_setting(name: &str) -> bool {
+    setting_by_name(name).is_some()
 }
 
 fn setting_of(name: &ast::ObjectName, fallback: Span) -> Result<Setting> {
@@ -65,19 +89,14 @@ fn reset_setting(options: &mut ExecOptions, s: Setting) {
         Setting::AggregateCache => options.aggregate_cache = d.aggregate_cache,
         Setting::DefaultOrder => options.default_descending = d.default_descending,
         Setting::DefaultNullOrder => options.default_null_order = d.default_null_order,
+        Setting::Verification => options.verification = d.verification,
+        Setting::VerifyParallelism => options.verify_parallelism = d.verify_parallelism,
+        Setting::ExplainOutput => options.explain_output = d.explain_output,
     }
 }
 
 fn reset_all(options: &mut ExecOptions) {
-    for s in [
-        Setting::Threads,
-        Setting::MemoryLimit,
-        Setting::UseIndexes,
-        Setting::TimeZone,
-        Setting::AggregateCache,
-        Setting::DefaultOrder,
-        Setting::DefaultNullOrder,
-    ] {
+    for s in ALL {
         reset_setting(options, s);
     }
 }
@@ -168,17 +187,35 @@ pub(super) fn set(
                 _ => return Err(err_at(span, fallback, "use_indexes needs true or false")),
             }
         }
-        Setting::AggregateCache => {
-            options.aggregate_cache = match cast_value(&v, value_type(&v), DataType::Boolean) {
+        Setting::AggregateCache | Setting::Verification | Setting::VerifyParallelism => {
+            let b = match cast_value(&v, value_type(&v), DataType::Boolean) {
                 Ok(Value::Bool(b)) => b,
                 _ => {
                     return Err(err_at(
                         span,
                         fallback,
-                        "aggregate_cache needs true or false",
+                        format!("{variable} needs true or false"),
                     ))
                 }
+            };
+            match setting {
+                Setting::AggregateCache => options.aggregate_cache = b,
+                Setting::Verification => options.verification = b,
+                _ => options.verify_parallelism = b,
             }
+        }
+        Setting::ExplainOutput => {
+            let parsed = match &v {
+                Value::Str(s) => ExplainOutput::parse(s),
+                _ => None,
+            };
+            options.explain_output = parsed.ok_or_else(|| {
+                err_at(
+                    span,
+                    fallback,
+                    "explain_output needs 'PHYSICAL_ONLY', 'OPTIMIZED_ONLY' or 'ALL'",
+                )
+            })?;
         }
         Setting::DefaultOrder => {
             let text = match &v {
@@ -339,6 +376,12 @@ pub(super) fn current_setting(
         ),
         Setting::UseIndexes => (DataType::Boolean, Value::Bool(options.use_indexes)),
         Setting::AggregateCache => (DataType::Boolean, Value::Bool(options.aggregate_cache)),
+        Setting::Verification => (DataType::Boolean, Value::Bool(options.verification)),
+        Setting::VerifyParallelism => (DataType::Boolean, Value::Bool(options.verify_parallelism)),
+        Setting::ExplainOutput => (
+            DataType::Varchar,
+            Value::Str(options.explain_output.name().into()),
+        ),
         Setting::DefaultOrder => (
             DataType::Varchar,
             Value::Str(
