@@ -196,8 +196,8 @@ pub fn with_chunk_crcs(bytes: &[u8]) -> Option<Vec<u8>> {
     let meta = seg.meta();
     let mut chunks = Vec::new();
     for cm in &meta.columns {
-        if let ColumnStorage::Dictionary { chunk, .. } = &cm.storage {
-            chunks.push(*chunk);
+        if let ColumnStorage::Dictionary { pages, .. } = &cm.storage {
+            chunks.extend(pages.iter().map(|p| p.chunk));
         }
         for b in &cm.blocks {
             chunks.push(b.values);
@@ -210,6 +210,7 @@ pub fn with_chunk_crcs(bytes: &[u8]) -> Option<Vec<u8>> {
         chunks.extend(e.directory);
         if let Ok(Some(ix)) = seg.index(e.column) {
             chunks.extend(ix.pages.iter().map(|p| p.chunk));
+            chunks.extend(ix.counts_chunk);
         }
     }
     let mut out = bytes.to_vec();

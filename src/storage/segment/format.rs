@@ -289,6 +289,24 @@ pub struct IndexMeta {
 }
 
 impl IndexMeta {
+    /// A version 1 or 2 directory: counts and bitmap offsets decoded with it.
+    fn with_offsets(
+        column: usize,
+        keys: IndexKeys,
+        counts: Vec<u32>,
+        offsets: Vec<u32>,
+        pages: Vec<IndexPage>,
+    ) -> IndexMeta {
+        IndexMeta {
+            column,
+            keys,
+            counts: counts.into(),
+            counts_chunk: None,
+            offsets: Some(offsets),
+            pages,
+        }
+    }
+
     /// The page holding key `k`.
     pub(super) fn page_of(&self, k: usize) -> usize {
         self.pages
@@ -535,14 +553,7 @@ pub(super) fn decode_index_directory(
         let counts = u32s(r.take(n * 4)?);
         let offsets = u32s(r.take(n * 4)?);
         let pages = read_pages(&mut r, data_end)?;
-        IndexMeta {
-            column: entry.column,
-            keys,
-            counts: counts.into(),
-            counts_chunk: None,
-            offsets: Some(offsets),
-            pages,
-        }
+        IndexMeta::with_offsets(entry.column, keys, counts, offsets, pages)
     };
     r.finish()?;
     check_directory(&ix)?;
@@ -853,14 +864,7 @@ fn read_inline_directory(
         offsets.push(r.u32()?);
     }
     let pages = read_pages(r, data_end)?;
-    let ix = IndexMeta {
-        column: entry.column,
-        keys,
-        counts: counts.into(),
-        counts_chunk: None,
-        offsets: Some(offsets),
-        pages,
-    };
+    let ix = IndexMeta::with_offsets(entry.column, keys, counts, offsets, pages);
     check_directory(&ix)?;
     Ok(ix)
 }
