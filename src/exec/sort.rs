@@ -192,9 +192,9 @@ pub(crate) fn sort(
     let order = match fetch {
         Some(f) if f < n => top_rows(n, f, |a, b| compare(keys, &key_cols, a, b)),
         _ => {
-            mem.grow(KeyWords::bytes_for(keys, n))?;
             let cols: Vec<&Column> = key_cols.iter().map(|c| c.as_ref()).collect();
             let words = KeyWords::new(keys, &cols, n);
+            mem.grow(words.sort_bytes())?;
             let mut order: Vec<u32> = (0..n as u32).collect();
             words.sort(&mut order, threads);
             order

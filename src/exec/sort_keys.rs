@@ -140,11 +140,11 @@ impl KeyWords {
         KeyWords { words, stride }
     }
 
-    /// Bytes of `n` rows' words (for memory accounting before building them).
-    pub fn bytes_for(keys: &[SortKey], n: usize) -> usize {
-        // At most three words per key (an IP with NULLs), and the columns of
-        // words while they are interleaved.
-        keys.len() * 3 * 8 * n * 2
+    /// Bytes these words hold, with the buffers a sort of all their rows
+    /// takes: the `(words, row)` tuples and the merge copy.
+    pub fn sort_bytes(&self) -> usize {
+        let n = self.words.len().checked_div(self.stride).unwrap_or(0);
+        self.words.capacity() * 8 + 2 * (self.stride + 1) * 8 * n
     }
 
     /// Row `i`'s words.

@@ -80,7 +80,7 @@ pub(super) fn window(
             .collect::<Result<_>>()?;
         mem.grow(24 * n)?;
         let ids = order::partition_ids(&part, n, threads);
-        let (order, starts) = order::sort_rows(&ids, &spec.order_by, &ord, threads);
+        let (order, starts) = order::sort_rows(&ids, &spec.order_by, &ord, threads, &mut mem)?;
         drop(ids);
         let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();
         let layout = Layout::new(starts, &sorted);

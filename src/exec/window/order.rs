@@ -16,9 +16,11 @@ use hashbrown::HashMap;
 
 use super::super::agg;
 use super::super::group::norm_f64;
+use super::super::memory::Reservation;
 use super::super::sort_keys::{dense_ids, KeyWords};
 use super::super::vector::Vector;
 use crate::column::{Column, ColumnData};
+use crate::error::Result;
 use crate::plan::SortKey;
 
 /// A dense id (0, 1, ...) per distinct combination of the key columns' values,
@@ -69,12 +71,14 @@ pub(super) fn sort_rows(
     keys: &[SortKey],
     cols: &[&Column],
     threads: usize,
-) -> (Vec<u32>, Vec<u32>) {
+    mem: &mut Reservation,
+) -> Result<(Vec<u32>, Vec<u32>)> {
     let (mut order, starts) = by_partition(ids);
     if keys.is_empty() {
-        return (order, starts);
+        return Ok((order, starts));
     }
     let words = KeyWords::new(keys, cols, ids.len());
+    mem.grow(words.sort_bytes())?;
     // Sorts one partition's rows (in position order) by the keys.
     let sort_part = |rows: &mut [u32], threads: usize| words.sort(rows, threads);
     let n = order.len();
@@ -84,7 +88,7 @@ pub(super) fn sort_rows(
         for w in starts.windows(2) {
             sort_part(&mut order[w[0] as usize..w[1] as usize], threads);
         }
-        return (order, starts);
+        return Ok((order, starts));
     }
     // Many partitions: each thread sorts a run of whole partitions.
     let mut runs: Vec<&mut [u32]> = Vec::with_capacity(threads);
@@ -119,7 +123,7 @@ pub(super) fn sort_rows(
             });
         }
     });
-    (order, starts)
+    Ok((order, starts))
 }
 
 /// Row numbers grouped by partition id (a counting sort, so each partition's
@@ -151,6 +155,10 @@ mod tests {
     use crate::column::Bitmap;
     use crate::plan::Expr;
     use crate::schema::DataType;
+
+    fn mem() -> Reservation {
+        super::super::super::memory::MemoryPool::new(usize::MAX).reservation("test")
+    }
 
     fn key(descending: bool, nulls_first: bool) -> SortKey {
         SortKey {
@@ -203,7 +211,7 @@ mod tests {
                         .then_with(|| sort::compare(&keys, &cols, a, b))
                 });
                 for threads in [1, 4] {
-                    let (got, _) = sort_rows(ids, &keys, &refs, threads);
+                    let (got, _) = sort_rows(ids, &keys, &refs, threads, &mut mem()).unwrap();
                     // Equal values (NaNs, zeros) come in position order in both.
                     assert_eq!(
                         got,
@@ -214,7 +222,7 @@ mod tests {
                 }
             }
         }
-        let (by_id, starts) = sort_rows(&many, &[], &[], 3);
+        let (by_id, starts) = sort_rows(&many, &[], &[], 3, &mut mem()).unwrap();
         assert_eq!(starts.len(), 8);
         assert!(by_id
             .windows(2)
