@@ -369,6 +369,11 @@ pub(super) fn run_segment(
             match rows? {
                 None => {
                     ExecStats::add(&stats.bytes_read, block_bytes);
+                    if let Some(p) = progress {
+                        p.rows_scanned
+                            .fetch_add(len as u64, AtomicOrdering::Relaxed);
+                        p.bytes_read.fetch_add(block_bytes, AtomicOrdering::Relaxed);
+                    }
                     continue;
                 }
                 Some(rows) => passing = Some(rows),
