@@ -456,6 +456,16 @@ fn progress_counts_segments_rows_and_bytes() {
     assert_eq!(get(&progress.segments_done), get(&progress.segments_total));
     assert!(get(&progress.rows_scanned) > 0 && get(&progress.rows_scanned) <= 20_000);
     assert!(get(&progress.bytes_read) > 0);
+
+    // A filter no row passes still scans every block (its other columns unread).
+    let progress = Arc::new(Progress::default());
+    let o = ExecOptions {
+        progress: Some(progress.clone()),
+        ..opts(usize::MAX)
+    };
+    let (rows, _) = run(&db, "SELECT * FROM logs WHERE bytes + 1 = 0", &o).unwrap();
+    assert!(rows.is_empty());
+    assert_eq!(get(&progress.rows_scanned), 20_000);
 }
 
 /// `count(*)` grouped by keys that depend only on the time column counts a block
