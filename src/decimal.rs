@@ -121,21 +121,26 @@ struct Parts {
     exponent: i64,
 }
 
+/// Whether `b[*i]` is a minus sign; a sign of either kind is stepped over.
+fn sign(b: &[u8], i: &mut usize) -> bool {
+    match b.get(*i) {
+        Some(b'-') => {
+            *i += 1;
+            true
+        }
+        Some(b'+') => {
+            *i += 1;
+            false
+        }
+        _ => false,
+    }
+}
+
 impl Parts {
     fn of(s: &str) -> Option<Parts> {
         let b = s.as_bytes();
         let mut i = 0;
-        let negative = match b.first() {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
+        let negative = sign(b, &mut i);
         let mut digits = String::new();
         let int_len = digit_run(b, &mut i, &mut digits)?;
         let mut fraction_len = 0;
@@ -149,17 +154,7 @@ impl Parts {
         let mut exponent = 0i64;
         if matches!(b.get(i), Some(b'e' | b'E')) {
             i += 1;
-            let neg = match b.get(i) {
-                Some(b'-') => {
-                    i += 1;
-                    true
-                }
-                Some(b'+') => {
-                    i += 1;
-                    false
-                }
-                _ => false,
-            };
+            let neg = sign(b, &mut i);
             let start = i;
             while i < b.len() && b[i].is_ascii_digit() {
                 // Far beyond any width: the value is 0 or too large either way.

@@ -25,7 +25,7 @@ use sqlparser::ast;
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer};
 
-use super::{err_at, resolve_table, results, Statement};
+use super::{err_at, resolve_table, results, starting_with, Statement};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::exec::write_files::{FileWriter, WriteFormat, WriteOptions};
@@ -90,19 +90,10 @@ impl OptionValue {
 /// Recognizes a statement starting with `COPY`; `None` for anything else.
 pub(crate) fn parse_copy(sql: &str) -> Option<Result<Statement>> {
     let dialect = DuckDbDialect {};
-    let tokens: Vec<TokenWithSpan> = Tokenizer::new(&dialect, sql)
+    let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
-        .ok()?
-        .into_iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .collect();
-    match tokens.first() {
-        Some(TokenWithSpan {
-            token: Token::Word(w),
-            ..
-        }) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("COPY") => {}
-        _ => return None,
-    }
+        .ok()?;
+    let tokens = starting_with(tokens, "COPY")?;
     Some(
         Parser { sql, tokens, i: 1 }
             .copy()

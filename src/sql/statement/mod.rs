@@ -96,6 +96,21 @@ fn err_at(span: Span, fallback: Span, msg: impl std::fmt::Display) -> Error {
     Error::InvalidInput(format!("{}: {msg}", position(span, fallback)))
 }
 
+/// The tokens of a statement that starts with the unquoted word `word`
+/// (whitespace left out); `None` for a statement that starts otherwise.
+fn starting_with(tokens: Vec<TokenWithSpan>, word: &str) -> Option<Vec<TokenWithSpan>> {
+    let tokens: Vec<TokenWithSpan> = tokens
+        .into_iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    match tokens.first().map(|t| &t.token) {
+        Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word) => {
+            Some(tokens)
+        }
+        _ => None,
+    }
+}
+
 /// The first word of a statement, for "not supported yet: X statements".
 fn statement_word(s: &ast::Statement) -> String {
     let text = s.to_string();

@@ -20,7 +20,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Span, Token, TokenWithSpan};
 
 use super::results::success;
-use super::{ddl, err_at, settings, Statement};
+use super::{ddl, err_at, settings, starting_with, Statement};
 use crate::column::{Batch, Column, ColumnData, Value};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -103,18 +103,7 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 
 /// Recognizes `PRAGMA ...`: `None` when `sql` is another statement.
 pub(crate) fn parse_pragma(sql: &str) -> Option<Result<Statement>> {
-    let tokens: Vec<TokenWithSpan> = crate::sql::dialect::tokens(sql)
-        .ok()?
-        .into_iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .collect();
-    match tokens.first() {
-        Some(TokenWithSpan {
-            token: Token::Word(w),
-            ..
-        }) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("pragma") => {}
-        _ => return None,
-    }
+    let tokens = starting_with(crate::sql::dialect::tokens(sql).ok()?, "PRAGMA")?;
     Some(parse_tokens(tokens).map(|p| Statement::Pragma(Box::new(p))))
 }
 
