@@ -214,9 +214,62 @@ pub fn format_bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS[u])
 }
 
+/// Parses a byte size as DuckDB writes one: a number (decimals allowed) and a
+/// unit, `B`/`bytes`, `KB`/`MB`/`GB`/`TB` (powers of 1000, also `K`, `M`, `G`,
+/// `T`) or `KiB`/`MiB`/`GiB`/`TiB` (powers of 1024), case-insensitive. Returns
+/// the bytes, or what is wrong with the text.
+pub fn parse_byte_size(text: &str) -> std::result::Result<f64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() {
+        return Err("Memory must have a number (e.g. 1GB)".into());
+    }
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{num}' is not a number (e.g. 1GB)"))?;
+    if n < 0.0 {
+        return Err("Memory cannot be negative".into());
+    }
+    let unit = unit.trim().to_ascii_lowercase();
+    let mult: f64 = match unit.as_str() {
+        "b" | "byte" | "bytes" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "Unknown unit for memory: '{unit}' (expected: KB, MB, GB, TB for 1000^i units \
+                 or KiB, MiB, GiB, TiB for 1024^i units)"
+            ))
+        }
+    };
+    Ok(n * mult)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_sizes_parse_in_both_unit_systems() {
+        assert_eq!(parse_byte_size("1GB"), Ok(1e9));
+        assert_eq!(parse_byte_size("1 gib"), Ok(1073741824.0));
+        assert_eq!(parse_byte_size("2.5KiB"), Ok(2560.0));
+        assert_eq!(parse_byte_size("7 bytes"), Ok(7.0));
+        assert!(parse_byte_size("7").unwrap_err().contains("Unknown unit"));
+        assert!(parse_byte_size("abc")
+            .unwrap_err()
+            .contains("must have a number"));
+        assert!(parse_byte_size("-1 KB").unwrap_err().contains("negative"));
+    }
 
     #[test]
     fn byte_counts_print_in_binary_units() {

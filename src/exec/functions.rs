@@ -150,6 +150,9 @@ pub fn eval(
     if matches!(f, ScalarFunc::Concat) {
         return Ok(concat(args, types, len));
     }
+    if matches!(f, ScalarFunc::Random) {
+        return Ok(Vector::new(VData::Float(super::math::random(len)), None));
+    }
     if matches!(f, ScalarFunc::ConcatWs) {
         return super::strings::eval(f, args, types, len, None);
     }
@@ -172,6 +175,28 @@ pub fn eval(
     let rest_const = args[1..].iter().all(|v| is_const(v));
     let arg_str = |k: usize, i: usize| args.get(k).map_or("", |v| v.str_at(i));
     Ok(match f {
+        ScalarFunc::LikeMatch {
+            escape,
+            case_insensitive,
+            negated,
+        } => {
+            let mut compiled: Option<(String, vector::LikePattern)> = None;
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                if !valid.as_ref().is_none_or(|b| b.get(i)) {
+                    out.push(false);
+                    continue;
+                }
+                let p = arg_str(1, i);
+                if compiled.as_ref().is_none_or(|(text, _)| text != p) {
+                    let m = vector::LikePattern::compile(p, *escape, *case_insensitive)?;
+                    compiled = Some((p.to_string(), m));
+                }
+                let m = compiled.as_ref().map(|(_, m)| m.matches(arg_str(0, i)));
+                out.push(m.unwrap_or(false) != *negated);
+            }
+            Vector::new(VData::Bool(out), valid)
+        }
         ScalarFunc::Strftime(fmt) => {
             let items = parse_format(fmt).map_err(Error::InvalidInput)?;
             let x = vector::ints(a, len)?;
@@ -342,7 +367,9 @@ pub fn eval(
         | ScalarFunc::Levenshtein
         | ScalarFunc::DamerauLevenshtein
         | ScalarFunc::Jaro
-        | ScalarFunc::JaroWinkler => super::strings::eval(f, args, types, len, valid)?,
+        | ScalarFunc::JaroWinkler
+        | ScalarFunc::Jaccard
+        | ScalarFunc::Hamming => super::strings::eval(f, args, types, len, valid)?,
         ScalarFunc::Math(m) => super::math::eval(*m, args, types, t, len, valid)?,
         ScalarFunc::Text(x) => super::text::eval(*x, args, len, valid)?,
         ScalarFunc::DateDiff(unit) => {
@@ -420,7 +447,7 @@ pub fn exact_double(v: i64) -> std::result::Result<f64, String> {
 }
 
 /// DuckDB's bounds on a `substr` offset or length (32-bit, either sign).
-fn substr_range(what: &str, v: i64) -> Result<()> {
+pub(super) fn substr_range(what: &str, v: i64) -> Result<()> {
     if v > u32::MAX as i64 {
         return Err(Error::InvalidInput(format!(
             "Out of Range Error: Substring {what} outside of supported range (> 4294967295)"
@@ -516,23 +543,9 @@ pub fn substr(s: &str, start: i64, count: Option<i64>) -> &str {
     } else {
         s.chars().count() as i64
     };
-    let start = if start < 0 {
-        n.saturating_add(start).saturating_add(1)
-    } else {
-        start
-    };
-    let (lo, hi) = match count {
-        // DuckDB's default length is 2^32 - 1 (it shows with far-off negative starts).
-        None => (start, start.saturating_add(u32::MAX as i64)),
-        Some(c) if c >= 0 => (start, start.saturating_add(c)),
-        Some(c) => (start.saturating_add(c), start),
-    };
-    let lo = lo.max(1);
-    let hi = hi.min(n + 1);
-    if lo >= hi {
+    let Some((lo, hi)) = substr_window(n, start, count) else {
         return "";
-    }
-    let (lo, hi) = ((lo - 1) as usize, (hi - 1) as usize);
+    };
     if s.is_ascii() {
         return &s[lo..hi];
     }
@@ -547,6 +560,25 @@ pub fn substr(s: &str, start: i64, count: Option<i64>) -> &str {
         b0
     };
     &s[b0..b1]
+}
+
+/// The 0-based, half-open range of the `n` units (characters, grapheme
+/// clusters) of a string that `substr(start, count)` takes (`None`: nothing).
+pub(super) fn substr_window(n: i64, start: i64, count: Option<i64>) -> Option<(usize, usize)> {
+    let start = if start < 0 {
+        n.saturating_add(start).saturating_add(1)
+    } else {
+        start
+    };
+    let (lo, hi) = match count {
+        // DuckDB's default length is 2^32 - 1 (it shows with far-off negative starts).
+        None => (start, start.saturating_add(u32::MAX as i64)),
+        Some(c) if c >= 0 => (start, start.saturating_add(c)),
+        Some(c) => (start.saturating_add(c), start),
+    };
+    let lo = lo.max(1);
+    let hi = hi.min(n + 1);
+    (lo < hi).then(|| ((lo - 1) as usize, (hi - 1) as usize))
 }
 
 /// DuckDB's `split_part`: 1-based, negative from the end, out of range ''. An empty

@@ -81,6 +81,51 @@ pub fn eval(
         IsNan => test(f64::is_nan)?,
         IsInf => test(f64::is_infinite)?,
         IsFinite => test(f64::is_finite)?,
+        SignBit => test(f64::is_sign_negative)?,
+        Sinh => unary(f64::sinh)?,
+        Cosh => unary(f64::cosh)?,
+        Tanh => unary(f64::tanh)?,
+        Asinh => unary(f64::asinh)?,
+        Acosh => unary(f64::acosh)?,
+        Atanh => unary(f64::atanh)?,
+        Cot => unary(|v| 1.0 / v.tan())?,
+        Gamma => unary(libm::tgamma)?,
+        Lgamma => unary(libm::lgamma)?,
+        Even => unary(even)?,
+        NextAfter => binary(next_after)?,
+        Fdiv => binary(|x, y| (x / y).floor())?,
+        Fmod => binary(|x, y| x - y * (x / y).floor())?,
+        RoundEven => binary(round_even)?,
+        BitCount => {
+            let x = vector::ints(&args[0], len)?;
+            let bits = match types[0] {
+                DataType::SmallInt => 16,
+                DataType::Integer => 32,
+                _ => 64,
+            };
+            let mask = if bits == 64 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            };
+            VData::Int(
+                x.iter()
+                    .map(|&v| (v as u64 & mask).count_ones() as i64)
+                    .collect(),
+            )
+        }
+        Factorial => {
+            let x = vector::ints(&args[0], len)?;
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                if !ok(i) {
+                    out.push(0);
+                    continue;
+                }
+                out.push(factorial(x[i])?);
+            }
+            VData::Int(out)
+        }
         Gcd | Lcm => {
             let a = vector::ints(&args[0], len)?;
             let b = vector::ints(&args[1], len)?;
@@ -110,6 +155,94 @@ pub fn eval(
     Ok(Vector::new(data, valid))
 }
 
+thread_local! {
+    /// The state of `random()` on this thread: seeded once from the process's
+    /// random hasher keys, the thread and the clock.
+    static RANDOM: std::cell::Cell<u64> = std::cell::Cell::new({
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        std::thread::current().id().hash(&mut h);
+        h.finish()
+    });
+}
+
+/// `random()` for `len` rows: uniform doubles in [0, 1) (SplitMix64 steps; not
+/// for cryptography).
+pub fn random(len: usize) -> Vec<f64> {
+    RANDOM.with(|state| {
+        let mut s = state.get();
+        let out = (0..len)
+            .map(|_| {
+                s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                (z >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .collect();
+        state.set(s);
+        out
+    })
+}
+
+/// `even(x)`: rounded away from zero to an even integer (`even(0) = 0`).
+fn even(x: f64) -> f64 {
+    let r = if x >= 0.0 { x.ceil() } else { x.floor() };
+    if r % 2.0 == 0.0 {
+        r
+    } else {
+        r + r.signum()
+    }
+}
+
+/// `nextafter(x, y)`: the next double after x in y's direction (y when equal).
+fn next_after(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x < y {
+        x.next_up()
+    } else if x > y {
+        x.next_down()
+    } else {
+        y
+    }
+}
+
+/// `round_even(x, n)`: x rounded to n decimals (n < 0: to tens, hundreds, ...),
+/// halves to the even neighbour.
+fn round_even(x: f64, n: f64) -> f64 {
+    let scale = 10f64.powi(n as i32);
+    let y = x * scale;
+    if !y.is_finite() {
+        return x;
+    }
+    y.round_ties_even() / scale
+}
+
+/// `n!` for 0 ≤ n ≤ 20 (1 below 0 is an error, as in DuckDB; above, the value
+/// does not fit a BIGINT).
+fn factorial(n: i64) -> Result<i64> {
+    if n < 0 {
+        return Err(Error::InvalidInput(
+            "Out of Range Error: factorial of a negative number is undefined".into(),
+        ));
+    }
+    (1..=n)
+        .try_fold(1i64, |a, k| a.checked_mul(k))
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "Out of Range Error: factorial({n}) does not fit in a BIGINT \
+             (logdb has no 128-bit integers yet)"
+            ))
+        })
+}
+
 /// The greatest common divisor of |a| and |b| (0 for two zeros).
 fn gcd(a: i64, b: i64) -> u64 {
     let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
@@ -132,6 +265,36 @@ fn lcm(a: i64, b: i64) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_draws_differ_and_stay_in_the_unit_interval() {
+        let r = random(1000);
+        assert!(r.iter().all(|x| (0.0..1.0).contains(x)));
+        let mean = r.iter().sum::<f64>() / 1000.0;
+        assert!((0.4..0.6).contains(&mean), "{mean}");
+        assert_ne!(random(1), random(1));
+    }
+
+    #[test]
+    fn even_nextafter_round_even_and_factorial_follow_duckdb() {
+        assert_eq!(
+            (even(2.5), even(-2.5), even(3.0), even(-0.1), even(0.0)),
+            (4.0, -4.0, 4.0, -2.0, 0.0)
+        );
+        assert_eq!(next_after(1.0, 2.0), 1.0000000000000002);
+        assert_eq!(next_after(1.0, 0.0), 0.9999999999999999);
+        assert_eq!(
+            (
+                round_even(2.5, 0.0),
+                round_even(3.5, 0.0),
+                round_even(-2.5, 0.0)
+            ),
+            (2.0, 4.0, -2.0)
+        );
+        assert_eq!(round_even(45.0, -1.0), 40.0);
+        assert_eq!(factorial(20).unwrap(), 2432902008176640000);
+        assert!(factorial(21).is_err() && factorial(-1).is_err());
+    }
 
     #[test]
     fn gcd_and_lcm() {

@@ -73,6 +73,8 @@ pub mod strings;
 mod subquery;
 pub mod table_function;
 mod text;
+mod text_codes;
+mod text_parts;
 mod topn_agg;
 pub mod vector;
 mod window;

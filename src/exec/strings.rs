@@ -47,6 +47,24 @@ pub fn eval(
                 .collect();
             Vector::new(VData::Int(out), valid)
         }
+        ScalarFunc::Jaccard => {
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                out.push(if ok(i) {
+                    jaccard(s(0, i), s(1, i))?
+                } else {
+                    0.0
+                });
+            }
+            Vector::new(VData::Float(out), valid)
+        }
+        ScalarFunc::Hamming => {
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                out.push(if ok(i) { hamming(s(0, i), s(1, i))? } else { 0 });
+            }
+            Vector::new(VData::Int(out), valid)
+        }
         ScalarFunc::Jaro | ScalarFunc::JaroWinkler => {
             let out = (0..len)
                 .map(|i| {
@@ -264,6 +282,43 @@ pub fn damerau_levenshtein(a: &[u8], b: &[u8]) -> usize {
         last_row[a[i - 1] as usize] = i;
     }
     d[(n + 1) * w + m + 1]
+}
+
+/// The Jaccard similarity of the byte sets of `a` and `b`: |A ∩ B| / |A ∪ B|;
+/// an empty string is an error (DuckDB).
+pub fn jaccard(a: &str, b: &str) -> Result<f64> {
+    if a.is_empty() || b.is_empty() {
+        return Err(Error::InvalidInput(
+            "Invalid Input Error: Jaccard Function: An argument too short!".into(),
+        ));
+    }
+    let set = |s: &str| {
+        let mut bits = [0u64; 4];
+        for &c in s.as_bytes() {
+            bits[(c / 64) as usize] |= 1 << (c % 64);
+        }
+        bits
+    };
+    let (x, y) = (set(a), set(b));
+    let both: u32 = x.iter().zip(&y).map(|(p, q)| (p & q).count_ones()).sum();
+    let either: u32 = x.iter().zip(&y).map(|(p, q)| (p | q).count_ones()).sum();
+    Ok(both as f64 / either as f64)
+}
+
+/// The byte positions where `a` and `b` differ; different lengths or empty
+/// strings are an error (DuckDB).
+pub fn hamming(a: &str, b: &str) -> Result<i64> {
+    if a.is_empty() || b.is_empty() {
+        return Err(Error::InvalidInput(
+            "Invalid Input Error: Mismatch Function: Strings must be of length > 0!".into(),
+        ));
+    }
+    if a.len() != b.len() {
+        return Err(Error::InvalidInput(
+            "Invalid Input Error: Mismatch Function: Strings must be of equal length!".into(),
+        ));
+    }
+    Ok(a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count() as i64)
 }
 
 /// The Jaro similarity: matches within half the longer length (less one), and

@@ -3,6 +3,9 @@
 
 use std::borrow::Cow;
 
+use super::functions::substr_range;
+use super::text_codes as codes;
+use super::text_parts::{self as parts, grapheme_count};
 use super::vector::{self, VData, Vector};
 use crate::column::{Bitmap, StringVec};
 use crate::error::{Error, Result};
@@ -26,6 +29,19 @@ pub fn eval(
         TextFunc::Strlen => ints(|v| v.len() as i64),
         TextFunc::BitLength => ints(|v| v.len() as i64 * 8),
         TextFunc::Ascii => ints(|v| v.chars().next().map_or(0, |c| c as i64)),
+        TextFunc::Unicode => ints(|v| v.chars().next().map_or(-1, |c| c as i64)),
+        TextFunc::LengthGrapheme => ints(grapheme_count),
+        TextFunc::ParseFormattedBytes => {
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                out.push(if ok(i) {
+                    codes::parse_formatted_bytes(s(0, i))?
+                } else {
+                    0
+                });
+            }
+            VData::Int(out)
+        }
         TextFunc::Chr => {
             let n = vector::ints(&args[0], len)?;
             let mut out = StringVec::with_capacity(len, len * 2);
@@ -47,18 +63,36 @@ pub fn eval(
             VData::Str(out)
         }
         _ => {
+            // Integer arguments after the first, and the numbers of `bar`.
             let n = match f {
-                TextFunc::Repeat | TextFunc::Left | TextFunc::Right => {
-                    Some(vector::ints(&args[1], len)?)
-                }
+                TextFunc::Repeat
+                | TextFunc::Left
+                | TextFunc::Right
+                | TextFunc::LeftGrapheme
+                | TextFunc::RightGrapheme
+                | TextFunc::SubstringGrapheme
+                | TextFunc::Slice
+                | TextFunc::Extract => Some(vector::ints(&args[1], len)?),
                 _ => None,
+            };
+            let n2 = match f {
+                TextFunc::Slice => Some(vector::ints(&args[2], len)?),
+                TextFunc::SubstringGrapheme if args.len() > 2 => Some(vector::ints(&args[2], len)?),
+                _ => None,
+            };
+            let nums = match f {
+                TextFunc::Bar | TextFunc::ToBase => args
+                    .iter()
+                    .map(|a| vector::floats(a, len))
+                    .collect::<Result<Vec<_>>>()?,
+                _ => Vec::new(),
             };
             let mut out = StringVec::with_capacity(len, len * 16);
             let (mut buf, mut total) = (String::new(), 0usize);
             for i in 0..len {
                 buf.clear();
                 if ok(i) {
-                    let v = s(0, i);
+                    let v = if nums.is_empty() { s(0, i) } else { "" };
                     let k = n.as_ref().map_or(0, |n| n[i]);
                     match f {
                         TextFunc::Replace => {
@@ -69,7 +103,10 @@ pub fn eval(
                                 buf.push_str(&v.replace(from, s(2, i)));
                             }
                         }
-                        TextFunc::Reverse => buf.extend(v.chars().rev()),
+                        TextFunc::Reverse if v.is_ascii() => buf.extend(v.chars().rev()),
+                        // Grapheme clusters stay whole (DuckDB): a flag or an
+                        // accented letter is not taken apart.
+                        TextFunc::Reverse => buf.extend(parts::graphemes_reversed(v)),
                         TextFunc::Repeat => {
                             let times = k.max(0) as u64;
                             let bytes = (v.len() as u64).saturating_mul(times);
@@ -85,6 +122,42 @@ pub fn eval(
                         }
                         TextFunc::Left | TextFunc::Right => {
                             buf.push_str(left_right(v, k, f == TextFunc::Left))
+                        }
+                        TextFunc::LeftGrapheme | TextFunc::RightGrapheme => buf.push_str(
+                            parts::grapheme_left_right(v, k, f == TextFunc::LeftGrapheme),
+                        ),
+                        TextFunc::SubstringGrapheme => {
+                            let count = n2.as_ref().map(|n| n[i]);
+                            substr_range("offset", k)?;
+                            if let Some(c) = count {
+                                substr_range("length", c)?;
+                            }
+                            buf.push_str(parts::grapheme_substring(v, k, count))
+                        }
+                        TextFunc::Slice => {
+                            let end = n2.as_ref().map_or(0, |n| n[i]);
+                            buf.push_str(parts::slice(v, k, end))
+                        }
+                        TextFunc::Extract => {
+                            substr_range("offset", k)?;
+                            buf.push_str(parts::extract(v, k))
+                        }
+                        TextFunc::ParseFilename {
+                            trim_extension,
+                            sep,
+                        } => buf.push_str(parts::filename(v, trim_extension, sep)),
+                        TextFunc::ParseDirname { sep } => buf.push_str(parts::dirname(v, sep)),
+                        TextFunc::ParseDirpath { sep } => buf.push_str(parts::dirpath(v, sep)),
+                        TextFunc::RegexpEscape => codes::regexp_escape(v, &mut buf),
+                        TextFunc::UrlEncode => codes::url_encode(v, &mut buf),
+                        TextFunc::UrlDecode => codes::url_decode(v, &mut buf)?,
+                        TextFunc::ToBase => {
+                            let min = nums.get(2).map_or(0, |m| m[i] as i64);
+                            codes::to_base(nums[0][i] as i64, nums[1][i] as i64, min, &mut buf)?
+                        }
+                        TextFunc::Bar => {
+                            let width = nums.get(3).map_or(80.0, |w| w[i]);
+                            codes::bar(nums[0][i], nums[1][i], nums[2][i], width, &mut buf)?
                         }
                         TextFunc::Trim { leading, trailing } => {
                             let chars = if args.len() > 1 { s(1, i) } else { " " };

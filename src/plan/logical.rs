@@ -232,6 +232,20 @@ pub enum ScalarFunc {
     Jaro,
     /// `jaro_winkler_similarity(a, b)`.
     JaroWinkler,
+    /// `s [NOT] [I]LIKE pattern` with a pattern that is not a literal: compiled
+    /// per distinct pattern value.
+    LikeMatch {
+        escape: Option<char>,
+        case_insensitive: bool,
+        negated: bool,
+    },
+    /// `random()`: a pseudo-random DOUBLE in [0, 1), drawn per row.
+    Random,
+    /// `jaccard(a, b)`: the Jaccard similarity of the sets of bytes of a and b.
+    Jaccard,
+    /// `hamming(a, b)` / `mismatches`: the positions where bytes differ; strings
+    /// of different lengths are an error.
+    Hamming,
     /// `TRY_CAST(x AS t)`: the cast, NULL where it fails.
     TryCast(DataType),
     /// `strptime(text, fmt)` (`true`: `try_strptime`, NULL where text does not
@@ -672,6 +686,56 @@ pub enum AggFunc {
     AnyValue,
     /// `first(x)` / `arbitrary(x)`: the first value a group sees, NULL included.
     First,
+    /// `last(x)`: the last value a group sees, NULL included.
+    Last,
+    /// A statistic of x's moments (`var_samp`, `stddev_pop`, `skewness`, ...).
+    Moment(super::MomentStat),
+    /// A statistic of the joint moments of (y, x), x in `AggExpr::arg2`
+    /// (`covar_pop`, `corr`, `regr_slope`, ...).
+    CoMoment(super::CoMomentStat),
+    /// A fold of x (`product`, `bool_and`, `bit_or`, ...).
+    Fold(super::FoldFunc),
+    /// `string_agg(x, sep)` / `group_concat` / `listagg`: the non-NULL values
+    /// joined by `sep` (a constant string in `AggExpr::arg2`).
+    StringAgg,
+    /// `mode(x)`: the most frequent non-NULL value (the first seen among equals).
+    Mode,
+    /// `entropy(x)`: the Shannon entropy (base 2) of x's values, NULL counted as
+    /// a value.
+    Entropy,
+    /// `weighted_avg(x, w)` / `wavg`: `sum(x * w) / sum(w)` over rows where both
+    /// are not NULL, w in `AggExpr::arg2`.
+    WeightedAvg,
+}
+
+impl AggFunc {
+    /// The function's SQL name (the first of its spellings).
+    pub fn name(self) -> &'static str {
+        match self {
+            AggFunc::CountStar | AggFunc::Count => "count",
+            AggFunc::Sum => "sum",
+            AggFunc::Avg => "avg",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::CountIf => "count_if",
+            AggFunc::ApproxCountDistinct => "approx_count_distinct",
+            AggFunc::QuantileCont => "quantile_cont",
+            AggFunc::QuantileDisc => "quantile_disc",
+            AggFunc::ApproxQuantile => "approx_quantile",
+            AggFunc::ArgMax => "arg_max",
+            AggFunc::ArgMin => "arg_min",
+            AggFunc::AnyValue => "any_value",
+            AggFunc::First => "first",
+            AggFunc::Last => "last",
+            AggFunc::Moment(s) => s.name(),
+            AggFunc::CoMoment(s) => s.name(),
+            AggFunc::Fold(f) => f.name(),
+            AggFunc::StringAgg => "string_agg",
+            AggFunc::Mode => "mode",
+            AggFunc::Entropy => "entropy",
+            AggFunc::WeightedAvg => "weighted_avg",
+        }
+    }
 }
 
 /// One aggregate call: `func([DISTINCT] arg)`.

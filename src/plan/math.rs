@@ -48,6 +48,34 @@ pub enum MathFunc {
     Gcd,
     /// `lcm(a, b)` over BIGINT, never negative; an error when it does not fit.
     Lcm,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    /// `cot(x)`: `1 / tan(x)`.
+    Cot,
+    /// `gamma(x)`: the gamma function (`gamma(n) = (n-1)!`).
+    Gamma,
+    /// `lgamma(x)`: the logarithm of |gamma(x)|.
+    Lgamma,
+    /// `even(x)`: x rounded away from zero to the next even integer, DOUBLE.
+    Even,
+    /// `factorial(n)` / `n!`: BIGINT; beyond 20! an error (DuckDB: HUGEINT).
+    Factorial,
+    /// `nextafter(x, y)`: the next double after x towards y.
+    NextAfter,
+    /// `signbit(x)`: whether the sign bit is set (true for -0.0), BOOLEAN.
+    SignBit,
+    /// `fdiv(x, y)`: `floor(x / y)`.
+    Fdiv,
+    /// `fmod(x, y)`: `x - y * floor(x / y)` (the sign of y, as DuckDB).
+    Fmod,
+    /// `round_even(x, n)` / `roundbankers`: x rounded to n decimals, ties to even.
+    RoundEven,
+    /// `bit_count(x)`: the one bits of an integer in its type's width.
+    BitCount,
 }
 
 impl MathFunc {
@@ -80,6 +108,23 @@ impl MathFunc {
             "isfinite" => (IsFinite, 1),
             "gcd" | "greatest_common_divisor" => (Gcd, 2),
             "lcm" | "least_common_multiple" => (Lcm, 2),
+            "sinh" => (Sinh, 1),
+            "cosh" => (Cosh, 1),
+            "tanh" => (Tanh, 1),
+            "asinh" => (Asinh, 1),
+            "acosh" => (Acosh, 1),
+            "atanh" => (Atanh, 1),
+            "cot" => (Cot, 1),
+            "gamma" => (Gamma, 1),
+            "lgamma" => (Lgamma, 1),
+            "even" => (Even, 1),
+            "factorial" => (Factorial, 1),
+            "nextafter" => (NextAfter, 2),
+            "signbit" => (SignBit, 1),
+            "fdiv" => (Fdiv, 2),
+            "fmod" => (Fmod, 2),
+            "round_even" | "roundbankers" => (RoundEven, 2),
+            "bit_count" => (BitCount, 1),
             _ => return None,
         })
     }
@@ -114,6 +159,23 @@ impl MathFunc {
             IsFinite => "isfinite",
             Gcd => "gcd",
             Lcm => "lcm",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            Tanh => "tanh",
+            Asinh => "asinh",
+            Acosh => "acosh",
+            Atanh => "atanh",
+            Cot => "cot",
+            Gamma => "gamma",
+            Lgamma => "lgamma",
+            Even => "even",
+            Factorial => "factorial",
+            NextAfter => "nextafter",
+            SignBit => "signbit",
+            Fdiv => "fdiv",
+            Fmod => "fmod",
+            RoundEven => "round_even",
+            BitCount => "bit_count",
         }
     }
 }

@@ -4,6 +4,8 @@
 //!   every expression carries its type, column references are positions in the
 //!   output of the node below.
 //! - [`math`]: the numeric functions (`abs`, `sqrt`, `gcd`, ...).
+//! - [`statistics`]: the statistical aggregates (variances, covariances,
+//!   regressions, products, bit and boolean folds).
 //! - [`text`]: the basic string functions (`replace`, `repeat`, `left`, ...).
 //! - [`window`]: the window expressions of a `Window` node (function, partition,
 //!   order, frame).
@@ -21,12 +23,14 @@ pub mod logical;
 pub mod math;
 pub mod optimize;
 pub mod recursive;
+pub mod statistics;
 pub mod table_function;
 pub mod text;
 pub mod window;
 
 pub use logical::*;
 pub use math::MathFunc;
+pub use statistics::{CoMomentStat, FoldFunc, MomentStat};
 pub use table_function::{FileRead, JsonFormat, Series, TableFunc};
-pub use text::TextFunc;
+pub use text::{PathSep, TextFunc};
 pub use window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};

@@ -50,12 +50,7 @@ impl WindowFunc {
             WindowFunc::LastValue => "last_value",
             WindowFunc::NthValue => "nth_value",
             WindowFunc::Agg(AggFunc::CountStar) => "count_star",
-            WindowFunc::Agg(AggFunc::Count) => "count",
-            WindowFunc::Agg(AggFunc::Sum) => "sum",
-            WindowFunc::Agg(AggFunc::Avg) => "avg",
-            WindowFunc::Agg(AggFunc::Min) => "min",
-            WindowFunc::Agg(AggFunc::Max) => "max",
-            WindowFunc::Agg(_) => "aggregate",
+            WindowFunc::Agg(f) => f.name(),
         }
     }
 

@@ -29,10 +29,12 @@ mod group_by;
 mod limit;
 mod math;
 mod operators;
+mod ordered_aggregate;
 mod pivot;
 mod quantified;
 mod read_files;
 mod recursive;
+mod statistics;
 mod strings;
 mod table_functions;
 mod window;
@@ -81,6 +83,7 @@ pub fn bind_query(
         outer: Vec::new(),
         fallback: query.span(),
         aggs: Vec::new(),
+        agg_order: None,
         allow_aggs: false,
         win: WindowState::default(),
         having: None,
@@ -107,6 +110,9 @@ struct Binder<'a> {
     fallback: Span,
     /// Aggregate calls met in the current select list / HAVING / ORDER BY.
     aggs: Vec<AggExpr>,
+    /// The ORDER BY inside the order-sensitive aggregate calls of this SELECT
+    /// (`string_agg(x, ',' ORDER BY t)`): its input is sorted by it.
+    agg_order: Option<Vec<SortKey>>,
     allow_aggs: bool,
     /// Window calls met in the current select list / ORDER BY / QUALIFY.
     win: WindowState,
@@ -392,6 +398,7 @@ impl<'a> Binder<'a> {
         let having_expr;
         let mut qualify_expr;
         let aggs = std::mem::take(&mut self.aggs);
+        let agg_order = self.agg_order.take();
         if is_agg {
             for it in &items {
                 select_exprs.push(self.rewrite_agg(&it.expr, &group, it.span)?);
@@ -426,6 +433,15 @@ impl<'a> Binder<'a> {
                 .enumerate()
                 .map(|(i, a)| (a, format!("agg{i}")))
                 .collect();
+            if let Some(keys) = agg_order {
+                // Ordered aggregates fold their rows in this order: the input
+                // is sorted and aggregated as one stream.
+                plan = LogicalPlan::Sort {
+                    input: Box::new(plan),
+                    keys,
+                    fetch: None,
+                };
+            }
             plan = LogicalPlan::Aggregate {
                 input: Box::new(plan),
                 group,
@@ -1144,9 +1160,7 @@ impl<'a> Binder<'a> {
                 }
                 let x = self.bind_expr(expr)?;
                 let x = self.coerce_to(x, DataType::Varchar, expr.span())?;
-                let Some(pattern_text) = self.pattern_literal(pattern, "LIKE patterns")? else {
-                    return Ok(Expr::literal(Value::Null, DataType::Boolean));
-                };
+                let pattern_expr = self.bind_expr(pattern)?;
                 let escape = match escape_char {
                     None => None,
                     Some(ec) => match ec.as_ref() {
@@ -1167,11 +1181,40 @@ impl<'a> Binder<'a> {
                         }
                     },
                 };
+                let case_insensitive = matches!(e, A::ILike { .. });
+                let pattern_text = match pattern_expr {
+                    Expr::Literal {
+                        value: Value::Str(s),
+                        ..
+                    } => s,
+                    Expr::Literal {
+                        value: Value::Null, ..
+                    } => return Ok(Expr::literal(Value::Null, DataType::Boolean)),
+                    // A pattern that varies by row is compiled per distinct value.
+                    p => {
+                        let p = self.coerce_to(p, DataType::Varchar, pattern.span())?;
+                        if p.data_type() != DataType::Varchar {
+                            return Err(self.err(
+                                pattern.span(),
+                                format!("a LIKE pattern must be VARCHAR, not {}", p.data_type()),
+                            ));
+                        }
+                        return Ok(Expr::Func {
+                            func: ScalarFunc::LikeMatch {
+                                escape,
+                                case_insensitive,
+                                negated: *negated,
+                            },
+                            args: vec![x, p],
+                            data_type: DataType::Boolean,
+                        });
+                    }
+                };
                 Ok(Expr::Like {
                     expr: Box::new(x),
                     pattern: pattern_text,
                     escape,
-                    case_insensitive: matches!(e, A::ILike { .. }),
+                    case_insensitive,
                     negated: *negated,
                 })
             }
@@ -1700,6 +1743,11 @@ impl<'a> Binder<'a> {
             {
                 return self.bind_cidr_contains(left, &v[0], right, span);
             }
+            B::PGCustomBinaryOperator(v) if matches!(v.as_slice(), [o] if o == "^@") => {
+                return self
+                    .bind_scalar2("starts_with", &[left, right], span)?
+                    .ok_or_else(|| Error::Internal("starts_with is not bound".into()));
+            }
             _ => {}
         }
         let bop = match op {
@@ -2002,7 +2050,7 @@ impl<'a> Binder<'a> {
             ast::FunctionArguments::Subquery(_) => return Err(self.unsupported(span, "subqueries")),
         };
         if !list.clauses.is_empty() && f.over.is_none() {
-            return Err(self.unsupported(span, "clauses inside a function call"));
+            self.aggregate_order(&name, &list.clauses, span)?;
         }
         let distinct = matches!(
             list.duplicate_treatment,
@@ -2067,6 +2115,9 @@ impl<'a> Binder<'a> {
             return self.attach_filter(e, f.filter.as_deref(), before);
         }
         if let Some(e) = self.bind_aggregate2(&name, distinct, &args, span)? {
+            return self.attach_filter(e, f.filter.as_deref(), before);
+        }
+        if let Some(e) = self.bind_statistic(&name, distinct, &args, span)? {
             return self.attach_filter(e, f.filter.as_deref(), before);
         }
         if let Some(flt) = &f.filter {
@@ -2363,7 +2414,7 @@ impl<'a> Binder<'a> {
                 } else if !is_numeric(at) {
                     return Err(self.err(
                         span,
-                        format!("{} needs a numeric argument, not {at}", agg_name(func)),
+                        format!("{} needs a numeric argument, not {at}", func.name()),
                     ));
                 }
                 if func == AggFunc::Avg || at == DataType::Double {
@@ -2391,25 +2442,6 @@ impl<'a> Binder<'a> {
             name: format!("agg{j}"),
             data_type: agg.data_type,
         }
-    }
-}
-
-fn agg_name(f: AggFunc) -> &'static str {
-    match f {
-        AggFunc::CountStar | AggFunc::Count => "count",
-        AggFunc::Sum => "sum",
-        AggFunc::Avg => "avg",
-        AggFunc::Min => "min",
-        AggFunc::Max => "max",
-        AggFunc::CountIf => "count_if",
-        AggFunc::ApproxCountDistinct => "approx_count_distinct",
-        AggFunc::QuantileCont => "quantile_cont",
-        AggFunc::QuantileDisc => "quantile_disc",
-        AggFunc::ApproxQuantile => "approx_quantile",
-        AggFunc::ArgMax => "arg_max",
-        AggFunc::ArgMin => "arg_min",
-        AggFunc::AnyValue => "any_value",
-        AggFunc::First => "first",
     }
 }
 

@@ -4,7 +4,8 @@
 //! sqlparser's DuckDB dialect does not accept, and the inet containment
 //! operators `<<=` / `>>=` (tokenized as a shift and `=`), parsed at the
 //! precedence of `=` into a `PGCustomBinaryOperator`, and `[NOT] GLOB` (also at
-//! the precedence of `=`, into `BinaryOperator::Glob`).
+//! the precedence of `=`, into `BinaryOperator::Glob`), and `^@` (starts with;
+//! at the precedence of `=`, into a `PGCustomBinaryOperator`).
 //!
 //! Every method DuckDB's dialect overrides is forwarded to it, and
 //! [`Dialect::dialect`] reports DuckDB's type, so the parser's per-dialect
@@ -34,7 +35,10 @@ impl Dialect for LogdbDialect {
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
         // GLOB binds as tightly as `=` in DuckDB (`s GLOB p = true` compares
         // the match), tighter than sqlparser's LIKE level.
-        if containment_op(parser).is_some() || glob_op(parser).is_some() {
+        if containment_op(parser).is_some()
+            || glob_op(parser).is_some()
+            || parser.peek_token_ref().token == Token::CaretAt
+        {
             return Some(Ok(self.prec_value(Precedence::Eq)));
         }
         self.0.get_next_precedence(parser)
@@ -69,11 +73,14 @@ impl Dialect for LogdbDialect {
                 glob
             }));
         }
-        let Some(op) = containment_op(parser) else {
-            return self.0.parse_infix(parser, expr, precedence);
+        let (op, tokens) = match containment_op(parser) {
+            Some(op) => (op, 2),
+            None if parser.peek_token_ref().token == Token::CaretAt => ("^@", 1),
+            None => return self.0.parse_infix(parser, expr, precedence),
         };
-        parser.advance_token();
-        parser.advance_token();
+        for _ in 0..tokens {
+            parser.advance_token();
+        }
         Some(
             parser
                 .parse_subexpr(self.prec_value(Precedence::Eq))

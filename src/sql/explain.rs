@@ -126,10 +126,10 @@ fn agg_text(a: &AggExpr) -> String {
         (AggFunc::CountStar, _) => "count(*)".into(),
         (f, Some(arg)) => format!(
             "{}({}{arg})",
-            format!("{f:?}").to_lowercase(),
+            f.name(),
             if a.distinct { "DISTINCT " } else { "" }
         ),
-        (f, None) => format!("{}()", format!("{f:?}").to_lowercase()),
+        (f, None) => format!("{}()", f.name()),
     }
 }
 

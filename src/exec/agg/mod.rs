@@ -9,7 +9,10 @@
 //!
 //! The states come in families, one file each: counts (`count.rs`), sums and
 //! averages (`sum.rs`), extremes (`min_max.rs`), picks of one row's value
-//! (`pick.rs`), distinct counts (`distinct.rs`) and quantiles (`quantile.rs`). Each state type implements `GroupStates`;
+//! (`pick.rs`), distinct counts (`distinct.rs`), quantiles (`quantile.rs`),
+//! variances and regressions (`moments.rs`), products and bit and boolean folds
+//! (`fold.rs`), `string_agg` (`string_agg.rs`) and value counts (`mode.rs`);
+//! `frames.rs` runs any of them over window frames. Each state type implements `GroupStates`;
 //! `Acc` is the enum over them, matched once per aggregate and batch, never per
 //! row. `table.rs` holds the group table that drives them, `bound.rs` the top-N
 //! bound that lets a streaming aggregation skip groups.
@@ -17,9 +20,14 @@
 mod bound;
 mod count;
 mod distinct;
+mod fold;
+mod frames;
 mod min_max;
+mod mode;
+mod moments;
 mod pick;
 mod quantile;
+mod string_agg;
 mod sum;
 mod table;
 
@@ -27,6 +35,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 pub use bound::AggBound;
+pub use frames::over_frames;
 pub use table::{AggState, GroupTable};
 
 use super::group::norm_f64;
@@ -37,9 +46,13 @@ use crate::plan::{AggExpr, AggFunc};
 use crate::schema::{DataType, PhysicalType};
 use count::{Count, CountIf};
 use distinct::{ApproxDistinct, CountDistinct};
+use fold::{Fold, WeightedAvg};
 use min_max::{ArgBest, MinMax, MinMaxStr};
+use mode::ValueCounts;
+use moments::{CoMoments, Moments};
 use pick::{Pick, PickStr};
 use quantile::{ApproxQuantile, Quantile, SharedQuantile};
+use string_agg::StringAgg;
 use sum::{Avg, Sum};
 
 /// Appends the encoding of row `i` of `v` to `buf` (strings as bytes).
@@ -265,6 +278,13 @@ states! {
     /// A `quantile_cont` reading the values of an earlier one.
     SharedQuantile(SharedQuantile),
     ApproxQuantile(ApproxQuantile),
+    Moments(Moments),
+    CoMoments(CoMoments),
+    Fold(Fold),
+    WeightedAvg(WeightedAvg),
+    StringAgg(StringAgg),
+    /// `mode`, `entropy`.
+    ValueCounts(ValueCounts),
 }
 
 impl Acc {
@@ -295,16 +315,24 @@ impl Acc {
                 PhysicalType::Ip => Acc::MinMaxIp(MinMax::new(is_max)),
                 PhysicalType::Utf8 => Acc::MinMaxStr(MinMaxStr::new(is_max)),
             },
-            AggFunc::AnyValue | AggFunc::First => {
+            AggFunc::AnyValue | AggFunc::First | AggFunc::Last => {
                 let skip_nulls = a.func == AggFunc::AnyValue;
+                let last = a.func == AggFunc::Last;
                 match at.physical() {
-                    PhysicalType::Int64 => Acc::PickInt(Pick::new(skip_nulls)),
-                    PhysicalType::Float64 => Acc::PickFloat(Pick::new(skip_nulls)),
-                    PhysicalType::Bool => Acc::PickBool(Pick::new(skip_nulls)),
-                    PhysicalType::Ip => Acc::PickIp(Pick::new(skip_nulls)),
-                    PhysicalType::Utf8 => Acc::PickStr(PickStr::new(skip_nulls)),
+                    PhysicalType::Int64 => Acc::PickInt(Pick::new(skip_nulls, last)),
+                    PhysicalType::Float64 => Acc::PickFloat(Pick::new(skip_nulls, last)),
+                    PhysicalType::Bool => Acc::PickBool(Pick::new(skip_nulls, last)),
+                    PhysicalType::Ip => Acc::PickIp(Pick::new(skip_nulls, last)),
+                    PhysicalType::Utf8 => Acc::PickStr(PickStr::new(skip_nulls, last)),
                 }
             }
+            AggFunc::Moment(stat) => Acc::Moments(Moments::new(stat)),
+            AggFunc::CoMoment(stat) => Acc::CoMoments(CoMoments::new(stat)),
+            AggFunc::Fold(f) => Acc::Fold(Fold::new(f)),
+            AggFunc::WeightedAvg => Acc::WeightedAvg(WeightedAvg::default()),
+            AggFunc::StringAgg => Acc::StringAgg(StringAgg::new()),
+            AggFunc::Mode => Acc::ValueCounts(ValueCounts::new(true)),
+            AggFunc::Entropy => Acc::ValueCounts(ValueCounts::new(false)),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Picks: `any_value(x)` keeps the first non-NULL value a group sees,
-//! `first(x)` / `arbitrary(x)` the first value, NULL included.
+//! `first(x)` / `arbitrary(x)` the first value, NULL included, `last(x)` the
+//! last value, NULL included.
 //!
 //! "First" is in the order rows reach the state: scan order within a thread,
 //! then the order thread tables merge. Without an ORDER BY the choice is
@@ -20,15 +21,18 @@ pub(super) struct Pick<T> {
     taken: Vec<bool>,
     /// `any_value`: NULLs are passed over.
     skip_nulls: bool,
+    /// `last`: every row replaces the value taken before.
+    last: bool,
 }
 
 impl<T> Pick<T> {
-    pub(super) fn new(skip_nulls: bool) -> Pick<T> {
+    pub(super) fn new(skip_nulls: bool, last: bool) -> Pick<T> {
         Pick {
             value: Vec::new(),
             valid: Vec::new(),
             taken: Vec::new(),
             skip_nulls,
+            last,
         }
     }
 }
@@ -41,7 +45,7 @@ impl<T: Primitive> GroupStates for Pick<T> {
     }
 
     fn empty_like(&self) -> Pick<T> {
-        Pick::new(self.skip_nulls)
+        Pick::new(self.skip_nulls, self.last)
     }
 
     fn group_bytes(&self) -> usize {
@@ -52,7 +56,7 @@ impl<T: Primitive> GroupStates for Pick<T> {
         let v = b.arg;
         let x = T::values(v, b.len)?;
         for (r, g) in b.pairs() {
-            if self.taken[g] {
+            if self.taken[g] && !self.last {
                 continue;
             }
             let valid = v.is_valid(r);
@@ -68,7 +72,7 @@ impl<T: Primitive> GroupStates for Pick<T> {
     fn merge(&mut self, other: Pick<T>, map: &[u32]) -> Result<()> {
         for (g, &taken) in other.taken.iter().enumerate() {
             let t = map[g] as usize;
-            if taken && !self.taken[t] {
+            if taken && (!self.taken[t] || self.last) {
                 self.taken[t] = true;
                 self.valid[t] = other.valid[g];
                 self.value[t] = other.value[g];
@@ -89,14 +93,16 @@ pub(super) struct PickStr {
     value: Vec<Option<Box<str>>>,
     taken: Vec<bool>,
     skip_nulls: bool,
+    last: bool,
 }
 
 impl PickStr {
-    pub(super) fn new(skip_nulls: bool) -> PickStr {
+    pub(super) fn new(skip_nulls: bool, last: bool) -> PickStr {
         PickStr {
             value: Vec::new(),
             taken: Vec::new(),
             skip_nulls,
+            last,
         }
     }
 }
@@ -108,7 +114,7 @@ impl GroupStates for PickStr {
     }
 
     fn empty_like(&self) -> PickStr {
-        PickStr::new(self.skip_nulls)
+        PickStr::new(self.skip_nulls, self.last)
     }
 
     fn group_bytes(&self) -> usize {
@@ -118,7 +124,7 @@ impl GroupStates for PickStr {
     fn update(&mut self, b: &GroupedRows<'_>, grown: &mut usize) -> Result<()> {
         let v = b.arg;
         for (r, g) in b.pairs() {
-            if self.taken[g] {
+            if self.taken[g] && !self.last {
                 continue;
             }
             if v.is_valid(r) {
@@ -127,6 +133,7 @@ impl GroupStates for PickStr {
                 self.value[g] = Some(s.into());
                 self.taken[g] = true;
             } else if !self.skip_nulls {
+                self.value[g] = None;
                 self.taken[g] = true;
             }
         }
@@ -136,7 +143,7 @@ impl GroupStates for PickStr {
     fn merge(&mut self, other: PickStr, map: &[u32]) -> Result<()> {
         for (g, (s, taken)) in other.value.into_iter().zip(other.taken).enumerate() {
             let t = map[g] as usize;
-            if taken && !self.taken[t] {
+            if taken && (!self.taken[t] || self.last) {
                 self.taken[t] = true;
                 self.value[t] = s;
             }

@@ -201,6 +201,8 @@ fn quantile_column(vals: &[Vec<f64>], q: f64, disc: bool, t: DataType) -> Column
     for v in vals {
         let x = if disc {
             v.get(disc_position(v.len(), q)).copied()
+        } else if t.decimal().is_some() {
+            quantile_sorted_exact(v, q)
         } else {
             quantile_sorted(v, q)
         };
@@ -237,6 +239,13 @@ fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
     let lo = (pos.floor() as usize).min(v.len() - 1);
     let hi = (pos.ceil() as usize).min(v.len() - 1);
     Some(v[lo] + (pos - lo as f64) * (v[hi] - v[lo]))
+}
+
+/// [`quantile_sorted`] of exact numbers (DECIMALs as scaled integers),
+/// truncated toward zero to a whole unit of the last digit, as DuckDB 2.0
+/// interpolates DECIMALs.
+fn quantile_sorted_exact(v: &[f64], q: f64) -> Option<f64> {
+    quantile_sorted(v, q).map(f64::trunc)
 }
 
 /// The positions [`quantile_sorted`] (or [`disc_position`], for a `(q, true)`)

@@ -69,6 +69,19 @@ pub(super) enum Output {
     Rows(Vec<Option<u32>>),
 }
 
+/// Whether `func` runs on a segment tree here (else `agg::over_frames` runs it).
+pub(super) fn has_tree(func: AggFunc) -> bool {
+    matches!(
+        func,
+        AggFunc::CountStar
+            | AggFunc::Count
+            | AggFunc::Sum
+            | AggFunc::Avg
+            | AggFunc::Min
+            | AggFunc::Max
+    )
+}
+
 /// `func` of `arg` (in input order; `None` for `count(*)`) over each frame of the
 /// rows `order` (input positions). `counted` marks the sorted rows an aggregate
 /// takes (FILTER TRUE, argument not NULL).

@@ -30,7 +30,7 @@ use super::sort;
 use super::vector;
 use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
 use crate::error::{Error, Result};
-use crate::plan::{Expr, WindowExpr, WindowFunc};
+use crate::plan::{AggExpr, Expr, WindowExpr, WindowFunc};
 use crate::schema::DataType;
 use functions::NO_ROW;
 use layout::Layout;
@@ -284,6 +284,24 @@ impl Sorted<'_> {
                     }
                 }
                 let frames = frames(mem)?;
+                if !aggregate::has_tree(func) {
+                    // Any other aggregate: its group state over each frame.
+                    let a = AggExpr {
+                        func,
+                        arg: w.args.first().cloned(),
+                        distinct: false,
+                        data_type: w.data_type,
+                        arg2: w.args.get(1).cloned(),
+                        filter: None,
+                        quantile: 0.0,
+                    };
+                    let arg2 = match w.args.get(1) {
+                        Some(_) => Some(self.arg(w, 1)?),
+                        None => None,
+                    };
+                    let c = super::agg::over_frames(&a, arg, arg2, self.order, &counted, &frames)?;
+                    return Ok(in_input_order(c));
+                }
                 match aggregate::aggregate(func, arg, self.order, &counted, &frames)? {
                     aggregate::Output::Sorted(c) => Ok(in_input_order(c)),
                     aggregate::Output::Rows(rows) => {

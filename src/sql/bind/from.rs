@@ -283,6 +283,7 @@ impl<'a> Binder<'a> {
             outer,
             fallback: self.fallback,
             aggs: Vec::new(),
+            agg_order: None,
             allow_aggs: false,
             win: Default::default(),
             having: None,

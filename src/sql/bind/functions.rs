@@ -4,7 +4,7 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
-use super::{is_null_literal, is_numeric, Binder, AGG_MARK};
+use super::{is_decimal, is_null_literal, is_numeric, Binder, AGG_MARK};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, AggFunc, Expr, Pattern, ScalarFunc};
@@ -12,7 +12,7 @@ use crate::schema::DataType;
 
 impl Binder<'_> {
     /// Binds an aggregate argument in table scope (no nested aggregates).
-    fn agg_arg(&mut self, e: &ast::Expr) -> Result<Expr> {
+    pub(super) fn agg_arg(&mut self, e: &ast::Expr) -> Result<Expr> {
         let saved = (self.allow_aggs, self.win.in_aggregate);
         self.allow_aggs = false;
         self.win.in_aggregate = true;
@@ -126,7 +126,7 @@ impl Binder<'_> {
             AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile => {
                 if is_null_literal(&x) {
                     x = Expr::literal(Value::Null, DataType::Double);
-                } else if !is_numeric(at) && at != DataType::Timestamp {
+                } else if !is_numeric(at) && at != DataType::Timestamp && !is_decimal(at) {
                     return Err(self.err(
                         args[0].span(),
                         format!("{name} needs a numeric or TIMESTAMP argument, not {at}"),
@@ -137,8 +137,14 @@ impl Binder<'_> {
                 } else {
                     self.quantile_arg(args[1], name)?
                 };
+                if func == AggFunc::ApproxQuantile && is_decimal(at) {
+                    x = self.coerce_to(x, DataType::Double, args[0].span())?;
+                }
                 agg.data_type = match (func, x.data_type()) {
                     (_, DataType::Timestamp) => DataType::Timestamp,
+                    // A DECIMAL's quantiles keep its type (interpolated ones
+                    // truncated to its scale, as DuckDB).
+                    (_, t) if is_decimal(t) => t,
                     (AggFunc::QuantileCont, _) => DataType::Double,
                     (_, t) => t,
                 };

@@ -31,6 +31,14 @@ impl Binder<'_> {
             }
         };
         let (func, want) = match name {
+            "random" => {
+                arity(0)?;
+                return Ok(Some(Expr::Func {
+                    func: ScalarFunc::Random,
+                    args: Vec::new(),
+                    data_type: DataType::Double,
+                }));
+            }
             "pi" => {
                 arity(0)?;
                 let pi = Value::Float(std::f64::consts::PI);
@@ -53,7 +61,10 @@ impl Binder<'_> {
             },
         };
         arity(want)?;
-        let integers = matches!(func, MathFunc::Gcd | MathFunc::Lcm);
+        let integers = matches!(
+            func,
+            MathFunc::Gcd | MathFunc::Lcm | MathFunc::Factorial | MathFunc::BitCount
+        );
         let mut bound = Vec::with_capacity(want);
         for (k, e) in args.iter().enumerate() {
             let x = self.bind_expr(e)?;
@@ -96,14 +107,17 @@ impl Binder<'_> {
             MathFunc::Abs if is_null_literal(&bound[0]) => DataType::BigInt,
             MathFunc::Abs => bound[0].data_type(),
             MathFunc::Sign => DataType::SmallInt,
-            MathFunc::IsNan | MathFunc::IsInf | MathFunc::IsFinite => DataType::Boolean,
-            MathFunc::Gcd | MathFunc::Lcm => DataType::BigInt,
+            MathFunc::IsNan | MathFunc::IsInf | MathFunc::IsFinite | MathFunc::SignBit => {
+                DataType::Boolean
+            }
+            MathFunc::Gcd | MathFunc::Lcm | MathFunc::Factorial => DataType::BigInt,
+            MathFunc::BitCount => DataType::SmallInt,
             _ => DataType::Double,
         };
         if bound.iter().any(is_null_literal) {
             return Ok(Some(Expr::literal(Value::Null, data_type)));
         }
-        if integers {
+        if integers && func != MathFunc::BitCount {
             bound = bound
                 .into_iter()
                 .zip(args)

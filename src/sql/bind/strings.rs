@@ -4,11 +4,13 @@
 //! `left`, ...).
 
 use sqlparser::ast;
+use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
 use super::Binder;
+use crate::column::Value;
 use crate::error::Result;
-use crate::plan::{Expr, ScalarFunc, TextFunc};
+use crate::plan::{Expr, PathSep, ScalarFunc, TextFunc};
 use crate::schema::DataType;
 
 impl Binder<'_> {
@@ -26,6 +28,8 @@ impl Binder<'_> {
             "damerau_levenshtein" => (ScalarFunc::DamerauLevenshtein, 2, DataType::BigInt),
             "jaro_similarity" => (ScalarFunc::Jaro, 2, DataType::Double),
             "jaro_winkler_similarity" => (ScalarFunc::JaroWinkler, 2, DataType::Double),
+            "jaccard" => (ScalarFunc::Jaccard, 2, DataType::Double),
+            "hamming" | "mismatches" => (ScalarFunc::Hamming, 2, DataType::BigInt),
             "lpad" | "rpad" => {
                 if args.len() != 3 {
                     return Err(self.err(
@@ -100,6 +104,38 @@ impl Binder<'_> {
             "chr" => (TextFunc::Chr, "n", DataType::Varchar),
             "strlen" => (TextFunc::Strlen, "s", DataType::BigInt),
             "bit_length" => (TextFunc::BitLength, "s", DataType::BigInt),
+            "unicode" | "ord" => (TextFunc::Unicode, "s", DataType::Integer),
+            "regexp_escape" => (TextFunc::RegexpEscape, "s", DataType::Varchar),
+            "url_encode" => (TextFunc::UrlEncode, "s", DataType::Varchar),
+            "url_decode" => (TextFunc::UrlDecode, "s", DataType::Varchar),
+            "length_grapheme" => (TextFunc::LengthGrapheme, "s", DataType::BigInt),
+            "left_grapheme" => (TextFunc::LeftGrapheme, "sn", DataType::Varchar),
+            "right_grapheme" => (TextFunc::RightGrapheme, "sn", DataType::Varchar),
+            "substring_grapheme" => (
+                TextFunc::SubstringGrapheme,
+                if args.len() == 3 { "snn" } else { "sn" },
+                DataType::Varchar,
+            ),
+            "parse_formatted_bytes" => (TextFunc::ParseFormattedBytes, "s", DataType::BigInt),
+            "to_base" => (
+                TextFunc::ToBase,
+                if args.len() == 3 { "nnn" } else { "nn" },
+                DataType::Varchar,
+            ),
+            "bar" => (
+                TextFunc::Bar,
+                if args.len() == 4 { "ffff" } else { "fff" },
+                DataType::Varchar,
+            ),
+            "array_slice" | "list_slice" if self.is_varchar_arg(args.first())? => {
+                (TextFunc::Slice, "snn", DataType::Varchar)
+            }
+            "array_extract" | "list_extract" if self.is_varchar_arg(args.first())? => {
+                (TextFunc::Extract, "sn", DataType::Varchar)
+            }
+            "parse_filename" | "parse_dirname" | "parse_dirpath" => {
+                return self.bind_path_function(name, args, span).map(Some)
+            }
             "trim" | "ltrim" | "rtrim" => {
                 let f = TextFunc::Trim {
                     leading: name != "rtrim",
@@ -126,12 +162,13 @@ impl Binder<'_> {
         let a = kinds
             .bytes()
             .enumerate()
-            .map(|(k, kind)| {
-                if kind == b's' {
-                    self.varchar_arg(name, args, k)
-                } else {
-                    self.int_arg(name, args, k)
+            .map(|(k, kind)| match kind {
+                b's' => self.varchar_arg(name, args, k),
+                b'f' => {
+                    let x = self.bind_expr(args[k])?;
+                    self.double_arg(x, name, args[k].span())
                 }
+                _ => self.int_arg(name, args, k),
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(Expr::Func {
@@ -139,5 +176,95 @@ impl Binder<'_> {
             args: a,
             data_type,
         }))
+    }
+
+    /// Whether the first argument is a string (or NULL): `array_slice` and
+    /// `array_extract` of a string are string functions; of a list they need
+    /// LIST values.
+    fn is_varchar_arg(&mut self, first: Option<&&ast::Expr>) -> Result<bool> {
+        let Some(e) = first else {
+            return Ok(false);
+        };
+        let t = self.bind_expr(e)?.data_type();
+        Ok(t == DataType::Varchar)
+    }
+
+    /// `parse_filename(path [, trim_extension [, separator]])`, `parse_dirname(path
+    /// [, separator])`, `parse_dirpath(path [, separator])`; the options are
+    /// constants.
+    fn bind_path_function(&mut self, name: &str, args: &[&ast::Expr], span: Span) -> Result<Expr> {
+        let is_file = name == "parse_filename";
+        let max = if is_file { 3 } else { 2 };
+        if args.is_empty() || args.len() > max {
+            return Err(self.err(
+                span,
+                format!("{name} takes 1 to {max} argument(s), got {}", args.len()),
+            ));
+        }
+        let path = self.varchar_arg(name, args, 0)?;
+        let mut trim_extension = false;
+        let mut sep_arg = args.get(1);
+        // parse_filename(path, sep) when the second argument is text, else
+        // parse_filename(path, trim_extension [, sep]).
+        let second = match args.get(1) {
+            Some(e) if is_file => Some(self.bind_expr(e)?),
+            _ => None,
+        };
+        let text_second = matches!(
+            &second,
+            Some(Expr::Literal {
+                value: Value::Str(_),
+                ..
+            })
+        );
+        if let Some(b) = second.filter(|_| args.len() == 3 || !text_second) {
+            trim_extension = match b {
+                Expr::Literal {
+                    value: Value::Bool(b),
+                    ..
+                } => b,
+                Expr::Literal {
+                    value: Value::Str(t),
+                    ..
+                } if matches!(t.to_ascii_lowercase().as_str(), "true" | "false") => {
+                    t.eq_ignore_ascii_case("true")
+                }
+                _ => {
+                    return Err(self.unsupported(
+                        args[1].span(),
+                        "trim_extension of parse_filename other than TRUE or FALSE",
+                    ))
+                }
+            };
+            sep_arg = args.get(2);
+        }
+        let sep = match sep_arg {
+            None => PathSep::Both,
+            Some(e) => {
+                let text = self.string_arg(e, "the separator")?;
+                PathSep::of_name(&text).ok_or_else(|| {
+                    self.err(
+                        e.span(),
+                        format!(
+                            "{name}: separator must be 'system', 'both_slash', \
+                             'forward_slash' or 'backslash', not '{text}'"
+                        ),
+                    )
+                })?
+            }
+        };
+        let func = match name {
+            "parse_filename" => TextFunc::ParseFilename {
+                trim_extension,
+                sep,
+            },
+            "parse_dirname" => TextFunc::ParseDirname { sep },
+            _ => TextFunc::ParseDirpath { sep },
+        };
+        Ok(Expr::Func {
+            func: ScalarFunc::Text(func),
+            args: vec![path],
+            data_type: DataType::Varchar,
+        })
     }
 }

@@ -200,9 +200,13 @@ impl Binder<'_> {
             "avg" | "mean" => WindowFunc::Agg(AggFunc::Avg),
             "min" => WindowFunc::Agg(AggFunc::Min),
             "max" => WindowFunc::Agg(AggFunc::Max),
-            other => {
-                return Err(self.unsupported(f.name.span(), format!("window function {other}")))
-            }
+            "any_value" => WindowFunc::Agg(AggFunc::AnyValue),
+            other => match self.statistic_func(other) {
+                Some(agg) => WindowFunc::Agg(agg),
+                None => {
+                    return Err(self.unsupported(f.name.span(), format!("window function {other}")))
+                }
+            },
         };
         if distinct {
             return Err(self.unsupported(span, "DISTINCT in window functions"));
@@ -293,6 +297,10 @@ impl Binder<'_> {
         filter: Option<&ast::Expr>,
         span: Span,
     ) -> Result<(Vec<Expr>, DataType, Vec<Expr>, Vec<SortKey>, Option<Expr>)> {
+        if let Some(agg) = self.window_statistic(name, args, span)? {
+            let bound = agg.arg.into_iter().chain(agg.arg2).collect();
+            return self.window_rest(bound, agg.data_type, spec, filter);
+        }
         let (min, max) = match func {
             WindowFunc::RowNumber
             | WindowFunc::Rank
@@ -356,6 +364,19 @@ impl Binder<'_> {
                 t
             }
         };
+        self.window_rest(bound, data_type, spec, filter)
+    }
+
+    /// The partition keys, order keys and FILTER of a call whose arguments are
+    /// bound, with them.
+    #[allow(clippy::type_complexity)]
+    fn window_rest(
+        &mut self,
+        bound: Vec<Expr>,
+        data_type: DataType,
+        spec: &Spec,
+        filter: Option<&ast::Expr>,
+    ) -> Result<(Vec<Expr>, DataType, Vec<Expr>, Vec<SortKey>, Option<Expr>)> {
         let mut partition_by = Vec::with_capacity(spec.partition_by.len());
         for p in &spec.partition_by {
             partition_by.push(self.bind_expr(p)?);

@@ -283,32 +283,13 @@ pub fn parse_memory_limit(text: &str) -> std::result::Result<usize, String> {
     if t == "-1" {
         return Ok(usize::MAX);
     }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| {
-        format!("invalid memory limit '{text}': expected a number and a unit like '2GB'")
-    })?;
-    let unit = unit.trim().to_ascii_lowercase();
-    let mult: f64 = match unit.as_str() {
-        "b" | "byte" | "bytes" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "t" | "tb" => 1e12,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => {
-            return Err(format!(
-                "unknown unit for memory: '{unit}' (expected: KB, MB, GB, TB for 1000^i units \
-                 or KiB, MiB, GiB, TiB for 1024^i units)"
-            ))
+    let bytes = crate::value::parse_byte_size(t).map_err(|e| {
+        if e.contains("number") {
+            format!("invalid memory limit '{text}': expected a number and a unit like '2GB'")
+        } else {
+            e.replacen("Unknown unit", "unknown unit", 1)
         }
-    };
-    let bytes = n * mult;
+    })?;
     if !bytes.is_finite() || bytes < 1.0 {
         return Err(format!(
             "invalid memory limit '{text}': must be at least 1 byte"

@@ -23,7 +23,7 @@ use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::exec::{self, ExecOptions, QueryResult};
 use crate::plan::window::{FrameUnits, WindowFunc};
-use crate::plan::{AggFunc, Expr, LogicalPlan};
+use crate::plan::{AggFunc, Expr, LogicalPlan, ScalarFunc};
 use crate::storage::Snapshot;
 
 /// Relative difference up to which two DOUBLEs count as equal.
@@ -111,10 +111,13 @@ fn undetermined(plan: &LogicalPlan) -> Option<&'static str> {
             .into_iter()
             .find_map(|e| {
                 let mut found = None;
-                e.visit(&mut |x| {
-                    if let Expr::Subquery(s) = x {
-                        found = found.or_else(|| undetermined(&s.plan));
-                    }
+                e.visit(&mut |x| match x {
+                    Expr::Subquery(s) => found = found.or_else(|| undetermined(&s.plan)),
+                    Expr::Func {
+                        func: ScalarFunc::Random,
+                        ..
+                    } => found = found.or(Some("random()")),
+                    _ => {}
                 });
                 found
             })
@@ -127,6 +130,9 @@ fn order_sensitive(f: AggFunc) -> bool {
         f,
         AggFunc::AnyValue
             | AggFunc::First
+            | AggFunc::Last
+            | AggFunc::StringAgg
+            | AggFunc::Mode
             | AggFunc::ArgMax
             | AggFunc::ArgMin
             | AggFunc::ApproxQuantile

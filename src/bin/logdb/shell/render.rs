@@ -666,8 +666,12 @@ fn json_value(out: &mut String, cell: Cell<'_>, scratch: &mut String) {
         Cell::Int(x) => {
             let _ = write!(out, "{x}");
         }
-        // JSON has no NaN or infinity.
-        Cell::Float(x) if !x.is_finite() => out.push_str("null"),
+        // JSON has no NaN or infinity: written as DuckDB's CLI and COPY write them
+        // (and JavaScript and Python's json module read them).
+        Cell::Float(x) if x.is_nan() => out.push_str("NaN"),
+        Cell::Float(x) if !x.is_finite() => {
+            out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" })
+        }
         Cell::Float(x) => {
             let _ = write!(out, "{x}");
         }
