@@ -102,7 +102,7 @@ fn sql_text<'a>(target: &'a Target, body: &'a str, max_bytes: usize) -> Result<&
 pub fn reads_only(statement: &Statement) -> bool {
     use sqlparser::ast::Statement as S;
     match statement {
-        Statement::Query { .. } => true,
+        Statement::Query { .. } | Statement::Summarize(_) => true,
         Statement::Other(s) => matches!(
             **s,
             S::ShowTables { .. } | S::ExplainTable { .. } | S::Set(_) | S::Reset(_)

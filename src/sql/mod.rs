@@ -80,6 +80,9 @@ fn parse_one(sql: &str) -> Result<Statement> {
     if let Some(pragma) = statement::parse_pragma(sql) {
         return pragma;
     }
+    if let Some(summarize) = statement::parse_summarize(sql) {
+        return summarize;
+    }
     if let Some(pivot) = statement::parse_pivot_statement(sql) {
         let pivot = pivot?;
         if let Statement::Query { query, .. } = &pivot {

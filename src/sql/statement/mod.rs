@@ -31,6 +31,7 @@ mod pragma;
 mod prepared;
 mod results;
 mod settings;
+mod summarize;
 mod verify;
 
 use sqlparser::ast::{self, Spanned};
@@ -52,6 +53,7 @@ pub(crate) use pragma::parse_pragma;
 pub use pragma::Pragma;
 pub use prepared::Prepared;
 pub use settings::parse_memory_limit;
+pub(crate) use summarize::parse_summarize;
 
 /// One parsed statement.
 #[derive(Clone, Debug)]
@@ -90,6 +92,9 @@ pub enum Statement {
     Deallocate { name: String },
     /// `PRAGMA name [= value | (args)]`, recognized before sqlparser.
     Pragma(Box<Pragma>),
+    /// `SUMMARIZE table | query`: the query whose columns are summarized,
+    /// recognized before sqlparser.
+    Summarize(Box<ast::Query>),
 }
 
 fn err_at(span: Span, fallback: Span, msg: impl std::fmt::Display) -> Error {
@@ -301,6 +306,7 @@ pub fn execute(db: &Db, options: &mut ExecOptions, statement: &Statement) -> Res
         Statement::Other(s) => execute_other(db, options, s),
         Statement::Copy(c) => copy::execute(db, options, c),
         Statement::Pragma(p) => pragma::execute(db, options, p),
+        Statement::Summarize(q) => summarize::execute(db, options, q),
         Statement::Prepare { .. } | Statement::Execute { .. } | Statement::Deallocate { .. } => {
             Err(Error::InvalidInput(
                 "line 1, column 1: PREPARE, EXECUTE and DEALLOCATE run in a session \

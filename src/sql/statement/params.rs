@@ -84,6 +84,7 @@ where
     match statement {
         Statement::Query { query, .. } => ast::visit_expressions_mut(query.as_mut(), f),
         Statement::Other(s) => ast::visit_expressions_mut(s.as_mut(), f),
+        Statement::Summarize(q) => ast::visit_expressions_mut(q.as_mut(), f),
         // The parameters of a PREPAREd statement are its own (found when it runs).
         Statement::DropPartition { .. }
         | Statement::Copy(_)
