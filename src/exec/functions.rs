@@ -395,13 +395,13 @@ pub fn eval(
             }
             Vector::new(VData::Int(out), valid)
         }
-        ScalarFunc::FormatBytes => {
+        ScalarFunc::FormatBytes { decimal } => {
             let x = vector::ints(a, len)?;
             let mut out = StringVec::with_capacity(len, len * 10);
             let mut buf = String::new();
             for &n in x.iter() {
                 buf.clear();
-                format_bytes(n, &mut buf);
+                format_bytes(n, *decimal, &mut buf);
                 out.push(&buf);
             }
             Vector::new(VData::Str(out), valid)
@@ -463,23 +463,28 @@ pub(super) fn substr_range(what: &str, v: i64) -> Result<()> {
 
 /// DuckDB's `format_bytes`: below 1024 `N bytes` (`1 byte`), else the largest
 /// power of 1024 up to PiB with one decimal, truncated (`1.4 KiB` for 1500).
-pub fn format_bytes(n: i64, out: &mut String) {
+pub fn format_bytes(n: i64, decimal: bool, out: &mut String) {
     use std::fmt::Write;
-    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let (base, units) = if decimal {
+        (1000, ["bytes", "kB", "MB", "GB", "TB", "PB"])
+    } else {
+        (1024, ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"])
+    };
+    const UNITS: usize = 6;
     if n < 0 {
         out.push('-');
     }
     let bytes = n.unsigned_abs();
-    let mut parts = [0u64; 6];
+    let mut parts = [0u64; UNITS];
     parts[0] = bytes;
-    for i in 1..6 {
-        parts[i] = parts[i - 1] / 1024;
-        parts[i - 1] %= 1024;
+    for i in 1..UNITS {
+        parts[i] = parts[i - 1] / base;
+        parts[i - 1] %= base;
     }
-    for i in (1..6).rev() {
+    for i in (1..UNITS).rev() {
         if parts[i] > 0 {
-            let tenths = parts[i - 1] * 10 / 1024;
-            let _ = write!(out, "{}.{} {}", parts[i], tenths, UNITS[i]);
+            let tenths = parts[i - 1] * 10 / base;
+            let _ = write!(out, "{}.{} {}", parts[i], tenths, units[i]);
             return;
         }
     }
@@ -716,9 +721,23 @@ mod tests {
     fn format_bytes_as_duckdb() {
         let f = |n| {
             let mut s = String::new();
-            format_bytes(n, &mut s);
+            format_bytes(n, false, &mut s);
             s
         };
+        let d = |n| {
+            let mut s = String::new();
+            format_bytes(n, true, &mut s);
+            s
+        };
+        assert_eq!(
+            (d(500), d(1500), d(1_500_000), d(-1500)),
+            (
+                "500 bytes".into(),
+                "1.5 kB".into(),
+                "1.5 MB".into(),
+                "-1.5 kB".into()
+            )
+        );
         assert_eq!(f(0), "0 bytes");
         assert_eq!(f(1), "1 byte");
         assert_eq!(f(1500), "1.4 KiB");

@@ -66,16 +66,24 @@ pub fn eval(
             Vector::new(VData::Int(out), valid)
         }
         ScalarFunc::Jaro | ScalarFunc::JaroWinkler => {
+            let cutoff = match args.get(2) {
+                Some(c) => Some(vector::floats(c, len)?),
+                None => None,
+            };
             let out = (0..len)
                 .map(|i| {
                     if !ok(i) {
                         return 0.0;
                     }
                     let (a, b) = (s(0, i).as_bytes(), s(1, i).as_bytes());
-                    if matches!(f, ScalarFunc::Jaro) {
+                    let score = if matches!(f, ScalarFunc::Jaro) {
                         jaro(a, b)
                     } else {
                         jaro_winkler(a, b)
+                    };
+                    match &cutoff {
+                        Some(c) if score < c[i] => 0.0,
+                        _ => score,
                     }
                 })
                 .collect();

@@ -187,8 +187,12 @@ pub enum ScalarFunc {
     /// `to_timestamp(seconds)`: DOUBLE seconds since the epoch to TIMESTAMP
     /// (micros, rounded).
     ToTimestamp,
-    /// `format_bytes(n)` (DuckDB): `1.0 KiB`, powers of 1024, one decimal truncated.
-    FormatBytes,
+    /// `format_bytes(n)` (DuckDB): `1.0 KiB`, powers of 1024, one decimal
+    /// truncated; `decimal`: `formatReadableDecimalSize(n)`, `1.5 kB`, powers of
+    /// 1000.
+    FormatBytes {
+        decimal: bool,
+    },
     /// `json_extract(s, path)` / `->` (`false`: the element as JSON text) and
     /// `json_extract_string` / `->>` (`true`: a JSON string decoded).
     JsonExtract(Arc<[JsonStep]>, bool),

@@ -474,6 +474,8 @@ impl Binder<'_> {
             "to_timestamp"
             | "format_bytes"
             | "formatreadablesize"
+            | "formatreadabledecimalsize"
+            | "pg_size_pretty"
             | "tostartoffiveminutes"
             | "tostartoffiveminute"
             | "tostartoftenminutes"
@@ -762,9 +764,17 @@ impl Binder<'_> {
                 let x = self.coerce_to(x, DataType::Double, args[0].span())?;
                 func(ScalarFunc::ToTimestamp, vec![x], DataType::Timestamp)
             }
-            "format_bytes" | "formatreadablesize" => {
+            "format_bytes"
+            | "formatreadablesize"
+            | "pg_size_pretty"
+            | "formatreadabledecimalsize" => {
                 let x = self.int_arg(name, args, 0)?;
-                func(ScalarFunc::FormatBytes, vec![x], DataType::Varchar)
+                let decimal = name == "formatreadabledecimalsize";
+                func(
+                    ScalarFunc::FormatBytes { decimal },
+                    vec![x],
+                    DataType::Varchar,
+                )
             }
             "round" | "trunc" => {
                 let x = self.bind_expr(args[0])?;

@@ -26,6 +26,25 @@ impl Binder<'_> {
             "translate" => (ScalarFunc::Translate, 3, DataType::Varchar),
             "levenshtein" | "editdist3" => (ScalarFunc::Levenshtein, 2, DataType::BigInt),
             "damerau_levenshtein" => (ScalarFunc::DamerauLevenshtein, 2, DataType::BigInt),
+            "jaro_similarity" | "jaro_winkler_similarity" if args.len() == 3 => {
+                // With a score cutoff: 0 below it (DuckDB).
+                let func = if name == "jaro_similarity" {
+                    ScalarFunc::Jaro
+                } else {
+                    ScalarFunc::JaroWinkler
+                };
+                let mut a = vec![
+                    self.varchar_arg(name, args, 0)?,
+                    self.varchar_arg(name, args, 1)?,
+                ];
+                let cutoff = self.bind_expr(args[2])?;
+                a.push(self.double_arg(cutoff, name, args[2].span())?);
+                return Ok(Some(Expr::Func {
+                    func,
+                    args: a,
+                    data_type: DataType::Double,
+                }));
+            }
             "jaro_similarity" => (ScalarFunc::Jaro, 2, DataType::Double),
             "jaro_winkler_similarity" => (ScalarFunc::JaroWinkler, 2, DataType::Double),
             "jaccard" => (ScalarFunc::Jaccard, 2, DataType::Double),
