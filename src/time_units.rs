@@ -41,7 +41,11 @@ pub fn parse_time(s: &str) -> Option<i64> {
                 return None;
             }
             micros = (0..6).fold(0, |v, i| {
-                v * 10 + rest.get(1 + i).filter(|_| i < n).map_or(0, |c| i64::from(c - b'0'))
+                v * 10
+                    + rest
+                        .get(1 + i)
+                        .filter(|_| i < n)
+                        .map_or(0, |c| i64::from(c - b'0'))
             });
             rest = &rest[1 + n..];
         }
@@ -56,7 +60,8 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if !offset_ok || minute > 59 || second > 59 || hour > 24 {
         return None;
     }
-    let v = hour * MICROS_PER_HOUR + minute * MICROS_PER_MINUTE + second * MICROS_PER_SECOND + micros;
+    let v =
+        hour * MICROS_PER_HOUR + minute * MICROS_PER_MINUTE + second * MICROS_PER_SECOND + micros;
     (v <= MICROS_PER_DAY).then_some(v)
 }
 

@@ -176,10 +176,19 @@ fn time_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value,
     if from == to {
         return Ok(Value::Int(x));
     }
-    let out_of_range = || format!("Conversion Error: {} out of range for {to}", format_value(&Value::Int(x), from));
+    let out_of_range = || {
+        format!(
+            "Conversion Error: {} out of range for {to}",
+            format_value(&Value::Int(x), from)
+        )
+    };
     match (from, to) {
         (DataType::Time, DataType::Varchar) => Ok(Value::Str(tu::format_time(x).into())),
         (f, DataType::Varchar) if f.is_timestamp() => Ok(Value::Str(tu::format(f, x).into())),
+        // DuckDB rounds a TIMESTAMP_NS to the nearest microsecond here.
+        (DataType::TimestampNs, DataType::Time) => Ok(Value::Int(tu::time_of_timestamp(
+            x.div_euclid(1_000) + i64::from(x.rem_euclid(1_000) >= 500),
+        ))),
         (f, DataType::Time) if f.is_timestamp() => {
             Ok(Value::Int(tu::time_of_timestamp(tu::to_micros(f, x))))
         }

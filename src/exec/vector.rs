@@ -1090,9 +1090,9 @@ fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> 
                 .collect();
             return Ok(Vector::new(VData::Int(out), valid));
         }
-        // A TIME read as that time on 1970-01-01 (the binder's date parts of a
-        // TIME): the same microseconds.
-        (DataType::Time, DataType::Timestamp) => {
+        // A TIME's microseconds as a number (the binder's date parts of a TIME;
+        // SQL cannot cast a TIME to BIGINT).
+        (DataType::Time, DataType::BigInt) => {
             return Ok(Vector::new(VData::Int(ints(v, len)?.into_owned()), valid));
         }
         (DataType::Timestamp, DataType::Date) => {

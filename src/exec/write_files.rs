@@ -423,7 +423,8 @@ impl FileWriter {
             }
             match (&col.data, ty) {
                 (ColumnData::Utf8(v), _) => json_string(line, v.get(r)),
-                (ColumnData::Int64(_), DataType::Date | DataType::Time) | (ColumnData::Ip(_), _) => {
+                (ColumnData::Int64(_), DataType::Date | DataType::Time)
+                | (ColumnData::Ip(_), _) => {
                     cell.clear();
                     write_value(cell, &col.data, *ty, r, true);
                     json_string(line, cell);

@@ -35,6 +35,7 @@ mod read_files;
 mod recursive;
 mod strings;
 mod table_functions;
+mod time_of_day;
 mod window;
 
 use decimal::{common_decimal, decimal_arith, is_decimal};
@@ -1273,6 +1274,26 @@ impl<'a> Binder<'a> {
                         )),
                     };
                 }
+                // ... and to an integer type rounds those digits half away from
+                // zero (`2.5::TINYINT` is 3), as DuckDB's DECIMAL cast does.
+                if let (true, Some(text)) = (to.is_integer(), decimal_literal_text(expr)) {
+                    let scale = text.split('.').nth(1).map_or(0, str::len);
+                    let digits = text.chars().filter(char::is_ascii_digit).count();
+                    if digits <= 18 {
+                        let scale = scale as u8;
+                        let (lo, hi) = to.int_range().unwrap_or((i64::MIN, i64::MAX));
+                        let tag = crate::value::int_tag(to);
+                        let v = crate::decimal::parse(&text, 18, scale)
+                            .and_then(|v| crate::decimal::to_int(v, scale, lo, hi, tag));
+                        return match v {
+                            Ok(v) => Ok(Expr::literal(Value::Int(v), to)),
+                            Err(_) if *kind == ast::CastKind::TryCast => {
+                                Ok(Expr::literal(Value::Null, to))
+                            }
+                            Err(m) => Err(self.err(span, m)),
+                        };
+                    }
+                }
                 let x = self.bind_expr(expr)?;
                 match kind {
                     ast::CastKind::Cast | ast::CastKind::DoubleColon => self.cast(x, to, span),
@@ -1283,12 +1304,7 @@ impl<'a> Binder<'a> {
             A::Extract { field, expr, .. } => {
                 let part = self.date_part(field, span)?;
                 let x = self.bind_expr(expr)?;
-                let x = self.date_part_arg(part, x, expr.span(), "EXTRACT")?;
-                Ok(Expr::Func {
-                    func: ScalarFunc::DatePart(part),
-                    args: vec![x],
-                    data_type: DataType::BigInt,
-                })
+                self.date_part_call(part, x, expr.span(), "EXTRACT")
             }
             A::Function(f) => self.bind_function(f, span),
             A::SimilarTo {
@@ -1494,29 +1510,6 @@ impl<'a> Binder<'a> {
         ))
     }
 
-    /// The argument of date part `part`: a timestamp as `expect_timestamp` takes
-    /// it, or a TIME for the parts a time of day has (hour, minute, second), read
-    /// as that time on 1970-01-01.
-    fn date_part_arg(&self, part: DatePart, x: Expr, span: Span, what: &str) -> Result<Expr> {
-        if x.data_type() != DataType::Time {
-            return self.expect_timestamp(x, span, what);
-        }
-        if !matches!(part, DatePart::Hour | DatePart::Minute | DatePart::Second) {
-            return Err(self.unsupported(
-                span,
-                format!("{what} of a TIME (a TIME has an hour, minute and second)"),
-            ));
-        }
-        Ok(match x {
-            Expr::Literal { value, .. } => Expr::literal(value, DataType::Timestamp),
-            // Same microseconds; `exec`'s cast relabels them.
-            other => Expr::Cast {
-                expr: Box::new(other),
-                to: DataType::Timestamp,
-            },
-        })
-    }
-
     /// An explicit CAST; literals are converted at bind time.
     fn cast(&self, x: Expr, to: DataType, span: Span) -> Result<Expr> {
         let from = x.data_type();
@@ -1679,7 +1672,8 @@ impl<'a> Binder<'a> {
         if let Some(t) = common_time(lt, rt) {
             return Ok((self.coerce_to(l, t, ls)?, self.coerce_to(r, t, rs)?));
         }
-        let time_kind = |t: DataType| matches!(t, DataType::Date | DataType::Time) || t.is_timestamp();
+        let time_kind =
+            |t: DataType| matches!(t, DataType::Date | DataType::Time) || t.is_timestamp();
         if lt == DataType::Varchar && time_kind(rt) {
             return Ok((
                 Expr::Cast {
@@ -2231,12 +2225,7 @@ impl<'a> Binder<'a> {
                 arity(1)?;
                 let part = date_part_name(&name).unwrap_or(DatePart::Hour);
                 let ts = self.bind_expr(args[0])?;
-                let ts = self.date_part_arg(part, ts, args[0].span(), &name)?;
-                Ok(Expr::Func {
-                    func: ScalarFunc::DatePart(part),
-                    args: vec![ts],
-                    data_type: DataType::BigInt,
-                })
+                self.date_part_call(part, ts, args[0].span(), &name)
             }
             "date_part" | "datepart" => {
                 arity(2)?;
@@ -2244,12 +2233,7 @@ impl<'a> Binder<'a> {
                 let part = date_part_name(&p)
                     .ok_or_else(|| self.unsupported(args[0].span(), format!("date part '{p}'")))?;
                 let ts = self.bind_expr(args[1])?;
-                let ts = self.date_part_arg(part, ts, args[1].span(), "date_part")?;
-                Ok(Expr::Func {
-                    func: ScalarFunc::DatePart(part),
-                    args: vec![ts],
-                    data_type: DataType::BigInt,
-                })
+                self.date_part_call(part, ts, args[1].span(), "date_part")
             }
             "lower" | "lcase" | "upper" | "ucase" | "length" | "len" | "char_length" => {
                 arity(1)?;
@@ -2737,11 +2721,13 @@ fn common_time(a: DataType, b: DataType) -> Option<DataType> {
     if a == b || !kind(a) || !kind(b) {
         return None;
     }
-    Some(if a == DataType::TimestampNs || b == DataType::TimestampNs {
-        DataType::TimestampNs
-    } else {
-        DataType::Timestamp
-    })
+    Some(
+        if a == DataType::TimestampNs || b == DataType::TimestampNs {
+            DataType::TimestampNs
+        } else {
+            DataType::Timestamp
+        },
+    )
 }
 
 /// Whether the executor can cast `from` to `to` at run time.

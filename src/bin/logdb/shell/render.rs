@@ -680,8 +680,12 @@ fn json_value(out: &mut String, cell: Cell<'_>, scratch: &mut String) {
         Cell::Int(x) => {
             let _ = write!(out, "{x}");
         }
-        // JSON has no NaN or infinity.
-        Cell::Float(x) if !x.is_finite() => out.push_str("null"),
+        // JSON has no NaN or infinity; DuckDB's shell writes them as JavaScript
+        // spells them (what most JSON readers accept).
+        Cell::Float(x) if x.is_nan() => out.push_str("NaN"),
+        Cell::Float(x) if x.is_infinite() => {
+            out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" })
+        }
         Cell::Float(x) => {
             let _ = write!(out, "{x}");
         }
