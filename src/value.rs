@@ -332,6 +332,80 @@ mod tests {
     use super::*;
 
     #[test]
+    fn integer_casts_check_each_types_range() {
+        use DataType as D;
+        let int = |x: i64, from, to| cast_value(&Value::Int(x), from, to);
+        assert_eq!(int(127, D::Integer, D::TinyInt), Ok(Value::Int(127)));
+        assert_eq!(int(255, D::Integer, D::UTinyInt), Ok(Value::Int(255)));
+        assert_eq!(
+            int(128, D::Integer, D::TinyInt),
+            Err(
+                "Conversion Error: Type INT32 with value 128 can't be cast because the \
+                 value is out of range for the destination type INT8"
+                    .into()
+            )
+        );
+        assert!(int(-1, D::BigInt, D::UBigInt)
+            .unwrap_err()
+            .contains("destination type UINT64"));
+        assert!(int(1 << 32, D::BigInt, D::UInteger).is_err());
+        assert_eq!(
+            int(i64::MAX, D::BigInt, D::UBigInt),
+            Ok(Value::Int(i64::MAX))
+        );
+        // Text and doubles that DuckDB's wider types hold are "not supported yet".
+        let text = |s: &str, to| parse_str(s, to);
+        assert_eq!(
+            text("18446744073709551615", D::UBigInt),
+            Err("not supported yet: UBIGINT values beyond BIGINT's range".into())
+        );
+        assert!(text("18446744073709551616", D::UBigInt)
+            .unwrap_err()
+            .starts_with("Conversion Error"));
+        assert!(text("-9223372036854775809", D::HugeInt)
+            .unwrap_err()
+            .starts_with("not supported yet"));
+        assert!(text("-1", D::UHugeInt)
+            .unwrap_err()
+            .starts_with("Conversion Error"));
+        assert_eq!(text(" 200 ", D::UTinyInt), Ok(Value::Int(200)));
+        assert!(text("256", D::UTinyInt).is_err());
+        assert!(cast_value(&Value::Float(1e19), D::Double, D::UBigInt)
+            .unwrap_err()
+            .starts_with("not supported yet"));
+        assert!(cast_value(&Value::Float(-1.0), D::Double, D::USmallInt)
+            .unwrap_err()
+            .contains("UINT16"));
+    }
+
+    #[test]
+    fn time_casts_follow_duckdb() {
+        use DataType as D;
+        let ts = crate::time::parse_timestamp("2020-01-01 01:02:03.123456").unwrap();
+        let cast = |x: i64, from, to| cast_value(&Value::Int(x), from, to);
+        assert_eq!(
+            cast(ts, D::Timestamp, D::Time),
+            parse_str("01:02:03.123456", D::Time)
+        );
+        assert_eq!(
+            cast(ts, D::Timestamp, D::TimestampS).map(|v| format_value(&v, D::TimestampS)),
+            Ok("2020-01-01 01:02:03".into())
+        );
+        let ns = cast(ts, D::Timestamp, D::TimestampNs).unwrap();
+        assert_eq!(ns, Value::Int(ts * 1000));
+        assert_eq!(
+            cast(ts * 1000 + 999, D::TimestampNs, D::Timestamp),
+            Ok(Value::Int(ts))
+        );
+        assert!(cast(i64::MAX / 10, D::Timestamp, D::TimestampNs).is_err());
+        assert!(cast(0, D::Time, D::Timestamp).is_err());
+        assert_eq!(
+            cast(86_400_000_000, D::Time, D::Varchar),
+            Ok(Value::Str("24:00:00".into()))
+        );
+    }
+
+    #[test]
     fn byte_counts_print_in_binary_units() {
         assert_eq!(format_bytes(1 << 30), "1.0 GiB");
         assert_eq!(format_bytes(3 << 19), "1.5 MiB");

@@ -1413,8 +1413,8 @@ impl<'a> Binder<'a> {
                     Err(self.err(
                         span,
                         format!(
-                            "integer literal {n} is out of BIGINT range; HUGEINT is not \
-                             supported yet"
+                            "integer literal {n} is out of BIGINT range; HUGEINT values \
+                             beyond BIGINT's range are not supported yet"
                         ),
                     ))
                 } else if let Ok(f) = n.parse::<f64>() {
