@@ -50,6 +50,14 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
             }
             t if t.is_integer() => {
                 let r = x.round_ties_even();
+                let (lo, hi) = duckdb_int_range(to);
+                if to.is_held_narrower() && r >= lo as f64 && r <= hi as f64 {
+                    // (UBIGINT's maximum as a DOUBLE is 2^64, which is taken too:
+                    // it is what a literal of that maximum becomes.)
+                    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
+                        return Err(beyond_bigint(to));
+                    }
+                }
                 if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
                     // Saturates at i128's ends, far outside every range here.
                     return Err(int_cast_error(r as i128, from, to));
@@ -245,6 +253,10 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
                 }
                 _ => Ok(Value::Int(x as i64)),
             },
+            // Past i128: only UHUGEINT's top half is a value DuckDB holds.
+            Err(_) if to == D::UHugeInt && t.trim_start_matches('+').parse::<u128>().is_ok() => {
+                Err(beyond_bigint(to))
+            }
             Err(_) => bad(),
         },
         D::Time => crate::time_units::parse_time(t)

@@ -715,8 +715,8 @@ fn insert_casts_like_duckdb() {
     for (bad, msg) in [
         ("INSERT INTO t (a) VALUES ('x')", "line 1, column 27: Conversion Error: could not convert string 'x' to INTEGER"),
         ("INSERT INTO t (ts) VALUES (42)", "Unimplemented type for cast (INTEGER -> TIMESTAMP)"),
-        ("INSERT INTO t (s) VALUES (100000)", "out of range for SMALLINT"),
-        ("INSERT INTO t (s) SELECT 100000 + a FROM t", "out of range for SMALLINT"),
+        ("INSERT INTO t (s) VALUES (100000)", "out of range for the destination type INT16"),
+        ("INSERT INTO t (s) SELECT 100000 + a FROM t", "out of range for the destination type INT16"),
         ("INSERT INTO t (a) SELECT ts FROM t", "line 1, column 26: Conversion Error: Unimplemented type for cast (TIMESTAMP -> INTEGER)"),
         ("INSERT INTO t VALUES (1)", "table 't' has 7 columns but 1 values were supplied"),
         ("INSERT INTO t (a, b) VALUES (1)", "INSERT names 2 columns but 1 values"),
