@@ -43,6 +43,7 @@ pub mod schema;
 pub mod sql;
 pub mod storage;
 pub mod time;
+pub mod time_units;
 pub mod value;
 
 pub use column::{Batch, BatchBuilder, Bitmap, Column, ColumnData, StringVec, Value};

@@ -35,6 +35,27 @@ pub enum DataType {
         precision: u8,
         scale: u8,
     },
+    /// 8-bit signed integer (DuckDB's TINYINT).
+    TinyInt,
+    /// Unsigned integers of 8, 16, 32 and 64 bits. All are held as `i64`; a
+    /// UBIGINT above `i64::MAX` is refused as not supported yet.
+    UTinyInt,
+    USmallInt,
+    UInteger,
+    UBigInt,
+    /// 128-bit integers, held as `i64`: a value beyond BIGINT's range is refused
+    /// as not supported yet, never wrapped.
+    HugeInt,
+    UHugeInt,
+    /// A time of day: microseconds since midnight, `0..=86_400_000_000` (DuckDB
+    /// allows `24:00:00`).
+    Time,
+    /// Timestamps of coarser or finer units (DuckDB's TIMESTAMP_S / _MS: whole
+    /// seconds / milliseconds, held as microseconds since the epoch truncated to
+    /// the unit; TIMESTAMP_NS: nanoseconds since the epoch).
+    TimestampS,
+    TimestampMs,
+    TimestampNs,
 }
 
 impl Serialize for DataType {
@@ -82,7 +103,18 @@ impl DataType {
             | DataType::BigInt
             | DataType::Integer
             | DataType::SmallInt
-            | DataType::Decimal { .. } => PhysicalType::Int64,
+            | DataType::Decimal { .. }
+            | DataType::TinyInt
+            | DataType::UTinyInt
+            | DataType::USmallInt
+            | DataType::UInteger
+            | DataType::UBigInt
+            | DataType::HugeInt
+            | DataType::UHugeInt
+            | DataType::Time
+            | DataType::TimestampS
+            | DataType::TimestampMs
+            | DataType::TimestampNs => PhysicalType::Int64,
             DataType::Double => PhysicalType::Float64,
             DataType::Boolean => PhysicalType::Bool,
             DataType::Varchar => PhysicalType::Utf8,
@@ -105,7 +137,68 @@ impl DataType {
             DataType::Varchar => "VARCHAR",
             DataType::Ip => "IP",
             DataType::Date => "DATE",
+            DataType::TinyInt => "TINYINT",
+            DataType::UTinyInt => "UTINYINT",
+            DataType::USmallInt => "USMALLINT",
+            DataType::UInteger => "UINTEGER",
+            DataType::UBigInt => "UBIGINT",
+            DataType::HugeInt => "HUGEINT",
+            DataType::UHugeInt => "UHUGEINT",
+            DataType::Time => "TIME",
+            DataType::TimestampS => "TIMESTAMP_S",
+            DataType::TimestampMs => "TIMESTAMP_MS",
+            DataType::TimestampNs => "TIMESTAMP_NS",
         })
+    }
+
+    /// Whether this is one of the integer types (signed or unsigned, any width).
+    pub fn is_integer(self) -> bool {
+        matches!(
+            self,
+            DataType::TinyInt
+                | DataType::SmallInt
+                | DataType::Integer
+                | DataType::BigInt
+                | DataType::HugeInt
+                | DataType::UTinyInt
+                | DataType::USmallInt
+                | DataType::UInteger
+                | DataType::UBigInt
+                | DataType::UHugeInt
+        )
+    }
+
+    /// Whether this is an unsigned integer type.
+    pub fn is_unsigned(self) -> bool {
+        matches!(
+            self,
+            DataType::UTinyInt
+                | DataType::USmallInt
+                | DataType::UInteger
+                | DataType::UBigInt
+                | DataType::UHugeInt
+        )
+    }
+
+    /// Whether the type's range in DuckDB is wider than the `i64` that holds it
+    /// here (UBIGINT, HUGEINT, UHUGEINT): a value past `int_range` is then "not
+    /// supported yet" rather than out of range.
+    pub fn is_held_narrower(self) -> bool {
+        matches!(
+            self,
+            DataType::UBigInt | DataType::HugeInt | DataType::UHugeInt
+        )
+    }
+
+    /// Whether this is TIMESTAMP or one of its unit variants.
+    pub fn is_timestamp(self) -> bool {
+        matches!(
+            self,
+            DataType::Timestamp
+                | DataType::TimestampS
+                | DataType::TimestampMs
+                | DataType::TimestampNs
+        )
     }
 
     /// The scale of a DECIMAL, `None` for other types.
@@ -119,6 +212,12 @@ impl DataType {
     /// The inclusive range of values an integer type can hold, `None` for others.
     pub fn int_range(self) -> Option<(i64, i64)> {
         match self {
+            DataType::TinyInt => Some((i8::MIN as i64, i8::MAX as i64)),
+            DataType::UTinyInt => Some((0, u8::MAX as i64)),
+            DataType::USmallInt => Some((0, u16::MAX as i64)),
+            DataType::UInteger => Some((0, u32::MAX as i64)),
+            DataType::UBigInt | DataType::UHugeInt => Some((0, i64::MAX)),
+            DataType::HugeInt => Some((i64::MIN, i64::MAX)),
             DataType::SmallInt => Some((i16::MIN as i64, i16::MAX as i64)),
             DataType::Integer => Some((i32::MIN as i64, i32::MAX as i64)),
             DataType::BigInt | DataType::Timestamp => Some((i64::MIN, i64::MAX)),
@@ -139,7 +238,20 @@ impl DataType {
             return t;
         }
         Ok(match upper.as_str() {
-            "TIMESTAMP" | "DATETIME" | "TIMESTAMPTZ" | "DATETIME64" => DataType::Timestamp,
+            "TIMESTAMP" | "DATETIME" | "TIMESTAMPTZ" | "DATETIME64" | "TIMESTAMP_US" => {
+                DataType::Timestamp
+            }
+            "TIMESTAMP_S" => DataType::TimestampS,
+            "TIMESTAMP_MS" => DataType::TimestampMs,
+            "TIMESTAMP_NS" => DataType::TimestampNs,
+            "TIME" => DataType::Time,
+            "TINYINT" | "INT1" => DataType::TinyInt,
+            "UTINYINT" | "UINT8" => DataType::UTinyInt,
+            "USMALLINT" | "UINT16" => DataType::USmallInt,
+            "UINTEGER" | "UINT32" => DataType::UInteger,
+            "UBIGINT" | "UINT64" => DataType::UBigInt,
+            "HUGEINT" | "INT128" => DataType::HugeInt,
+            "UHUGEINT" | "UINT128" => DataType::UHugeInt,
             "BIGINT" | "INT8" | "LONG" | "INT64" => DataType::BigInt,
             "INTEGER" | "INT" | "INT4" | "INT32" => DataType::Integer,
             "SMALLINT" | "INT2" | "SHORT" | "INT16" => DataType::SmallInt,
@@ -151,7 +263,9 @@ impl DataType {
             _ => {
                 return Err(Error::InvalidInput(format!(
                     "unknown type '{name}'; known types: TIMESTAMP, BIGINT, INTEGER, SMALLINT, \
-                     DOUBLE, BOOLEAN, VARCHAR, IP, DATE, DECIMAL(p,s)"
+                     TINYINT, HUGEINT, UBIGINT, UINTEGER, USMALLINT, UTINYINT, UHUGEINT, \
+                     DOUBLE, BOOLEAN, VARCHAR, IP, DATE, TIME, TIMESTAMP_S, TIMESTAMP_MS, \
+                     TIMESTAMP_NS, DECIMAL(p,s)"
                 )))
             }
         })

@@ -15,22 +15,21 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
     };
     let int_in_range = |x: i64| -> std::result::Result<Value, String> {
         match to.int_range() {
-            Some((lo, hi)) if x < lo || x > hi => Err(format!(
-                "Conversion Error: value {x} is out of range for {to}"
-            )),
+            Some((lo, hi)) if x < lo || x > hi => Err(int_cast_error(i128::from(x), from, to)),
             _ => Ok(Value::Int(x)),
         }
     };
     match v {
         Value::Null => Ok(Value::Null),
         Value::Int(x) if from.decimal().is_some() => decimal_cast(*x, from, to),
+        Value::Int(x) if is_time_kind(from) || is_time_kind(to) => time_cast(*x, from, to),
         Value::Int(x) if from == D::Date || to == D::Date => date_cast(*x, from, to),
         Value::Int(x) if to.decimal().is_some() && from != D::Timestamp => {
             let (w, s) = to.decimal().unwrap_or_default();
             crate::decimal::from_int(*x, w, s).map(Value::Int)
         }
         Value::Int(x) => match to {
-            D::SmallInt | D::Integer | D::BigInt => int_in_range(*x),
+            t if t.is_integer() => int_in_range(*x),
             D::Timestamp if from == D::Timestamp => Ok(Value::Int(*x)),
             D::Double => Ok(Value::Float(*x as f64)),
             D::Boolean => Ok(Value::Bool(*x != 0)),
@@ -49,12 +48,19 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
             D::Decimal { precision, scale } => {
                 crate::decimal::from_f64(*x, precision, scale).map(Value::Int)
             }
-            D::SmallInt | D::Integer | D::BigInt => {
+            t if t.is_integer() => {
                 let r = x.round_ties_even();
+                let (lo, hi) = duckdb_int_range(to);
+                if to.is_held_narrower() && r >= lo as f64 && r <= hi as f64 {
+                    // (UBIGINT's maximum as a DOUBLE is 2^64, which is taken too:
+                    // it is what a literal of that maximum becomes.)
+                    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
+                        return Err(beyond_bigint(to));
+                    }
+                }
                 if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
-                    return Err(format!(
-                        "Conversion Error: value {x} is out of range for {to}"
-                    ));
+                    // Saturates at i128's ends, far outside every range here.
+                    return Err(int_cast_error(r as i128, from, to));
                 }
                 int_in_range(r as i64)
             }
@@ -64,7 +70,7 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
         },
         Value::Bool(b) => match to {
             D::Boolean => Ok(Value::Bool(*b)),
-            D::SmallInt | D::Integer | D::BigInt => Ok(Value::Int(*b as i64)),
+            t if t.is_integer() => Ok(Value::Int(*b as i64)),
             D::Decimal { precision, scale } => {
                 crate::decimal::from_int(*b as i64, precision, scale).map(Value::Int)
             }
@@ -92,7 +98,7 @@ fn decimal_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Val
         DataType::Double => Ok(Value::Float(decimal::to_f64(x, s))),
         DataType::Varchar => Ok(Value::Str(decimal::format(x, s).into())),
         DataType::Boolean => Ok(Value::Bool(x != 0)),
-        DataType::SmallInt | DataType::Integer | DataType::BigInt => {
+        t if t.is_integer() => {
             let (lo, hi) = to.int_range().unwrap_or((i64::MIN, i64::MAX));
             decimal::to_int(x, s, lo, hi, int_tag(to)).map(Value::Int)
         }
@@ -105,9 +111,107 @@ fn decimal_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Val
 /// DuckDB's internal name of an integer type, as its cast errors print it.
 pub fn int_tag(t: DataType) -> &'static str {
     match t {
+        DataType::TinyInt => "INT8",
         DataType::SmallInt => "INT16",
         DataType::Integer => "INT32",
+        DataType::HugeInt => "INT128",
+        DataType::UTinyInt => "UINT8",
+        DataType::USmallInt => "UINT16",
+        DataType::UInteger => "UINT32",
+        DataType::UBigInt => "UINT64",
+        DataType::UHugeInt => "UINT128",
         _ => "INT64",
+    }
+}
+
+/// The values integer type `t` holds in DuckDB (wider than `int_range` for the
+/// types held narrower here).
+fn duckdb_int_range(t: DataType) -> (i128, i128) {
+    match t {
+        DataType::UBigInt => (0, i128::from(u64::MAX)),
+        DataType::HugeInt => (i128::MIN, i128::MAX),
+        DataType::UHugeInt => (0, i128::MAX),
+        _ => t
+            .int_range()
+            .map_or((0, 0), |(lo, hi)| (i128::from(lo), i128::from(hi))),
+    }
+}
+
+/// The message for a type held in 64 bits here whose value would need more.
+pub fn beyond_bigint(t: DataType) -> String {
+    format!("not supported yet: {t} values beyond BIGINT's range")
+}
+
+/// The error for the number `x` of type `from` that integer type `to` cannot
+/// hold: DuckDB's conversion error, or "not supported yet" when DuckDB holds it
+/// and only the 64-bit representation here does not.
+pub fn int_cast_error(x: i128, from: DataType, to: DataType) -> String {
+    let (lo, hi) = duckdb_int_range(to);
+    if to.is_held_narrower() && x >= lo && x <= hi {
+        return beyond_bigint(to);
+    }
+    let from_tag = if from.is_integer() {
+        int_tag(from)
+    } else {
+        return format!(
+            "Conversion Error: Type {from} with value {x} can't be cast because the value \
+             is out of range for the destination type {}",
+            int_tag(to)
+        );
+    };
+    format!(
+        "Conversion Error: Type {from_tag} with value {x} can't be cast because the value is \
+         out of range for the destination type {}",
+        int_tag(to)
+    )
+}
+
+/// TIME and the TIMESTAMP types, whose casts `time_cast` makes.
+fn is_time_kind(t: DataType) -> bool {
+    t == DataType::Time || t.is_timestamp()
+}
+
+/// Casts from or to TIME and the TIMESTAMP unit types (DuckDB: a TIMESTAMP's TIME
+/// is its UTC time of day; S and MS truncate toward zero).
+fn time_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value, String> {
+    use crate::time::MICROS_PER_DAY;
+    use crate::time_units as tu;
+    let unimplemented = || {
+        Err(format!(
+            "Conversion Error: Unimplemented type for cast ({from} -> {to})"
+        ))
+    };
+    if from == to {
+        return Ok(Value::Int(x));
+    }
+    let out_of_range = || {
+        format!(
+            "Conversion Error: {} out of range for {to}",
+            format_value(&Value::Int(x), from)
+        )
+    };
+    match (from, to) {
+        (DataType::Time, DataType::Varchar) => Ok(Value::Str(tu::format_time(x).into())),
+        (f, DataType::Varchar) if f.is_timestamp() => Ok(Value::Str(tu::format(f, x).into())),
+        // DuckDB rounds a TIMESTAMP_NS to the nearest microsecond here.
+        (DataType::TimestampNs, DataType::Time) => Ok(Value::Int(tu::time_of_timestamp(
+            x.div_euclid(1_000) + i64::from(x.rem_euclid(1_000) >= 500),
+        ))),
+        (f, DataType::Time) if f.is_timestamp() => {
+            Ok(Value::Int(tu::time_of_timestamp(tu::to_micros(f, x))))
+        }
+        (f, DataType::Date) if f.is_timestamp() => {
+            Ok(Value::Int(tu::to_micros(f, x).div_euclid(MICROS_PER_DAY)))
+        }
+        (f, t) if f.is_timestamp() && t.is_timestamp() => tu::from_micros(t, tu::to_micros(f, x))
+            .map(Value::Int)
+            .ok_or_else(out_of_range),
+        (DataType::Date, t) if t.is_timestamp() => x
+            .checked_mul(MICROS_PER_DAY)
+            .and_then(|us| tu::from_micros(t, us))
+            .map(Value::Int)
+            .ok_or_else(out_of_range),
+        _ => unimplemented(),
     }
 }
 
@@ -137,13 +241,30 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
     };
     match to {
         D::Varchar => Ok(Value::Str(s.into())),
-        D::SmallInt | D::Integer | D::BigInt => match t.parse::<i64>() {
+        ty if ty.is_integer() => match t.parse::<i128>() {
             Ok(x) => match to.int_range() {
-                Some((lo, hi)) if x < lo || x > hi => bad(),
-                _ => Ok(Value::Int(x)),
+                Some((lo, hi)) if x < i128::from(lo) || x > i128::from(hi) => {
+                    let (dlo, dhi) = duckdb_int_range(to);
+                    if to.is_held_narrower() && x >= dlo && x <= dhi {
+                        Err(beyond_bigint(to))
+                    } else {
+                        bad()
+                    }
+                }
+                _ => Ok(Value::Int(x as i64)),
             },
+            // Past i128: only UHUGEINT's top half is a value DuckDB holds.
+            Err(_) if to == D::UHugeInt && t.trim_start_matches('+').parse::<u128>().is_ok() => {
+                Err(beyond_bigint(to))
+            }
             Err(_) => bad(),
         },
+        D::Time => crate::time_units::parse_time(t)
+            .map(Value::Int)
+            .map_or_else(bad, Ok),
+        D::TimestampS | D::TimestampMs | D::TimestampNs => crate::time_units::parse(to, t)
+            .map(Value::Int)
+            .map_or_else(bad, Ok),
         D::Double => match t.to_ascii_lowercase().as_str() {
             "inf" | "infinity" => Ok(Value::Float(f64::INFINITY)),
             "-inf" | "-infinity" => Ok(Value::Float(f64::NEG_INFINITY)),
@@ -165,6 +286,8 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
         D::Decimal { precision, scale } => {
             crate::decimal::parse(s, precision, scale).map(Value::Int)
         }
+        // Every integer type took the arm above.
+        _ => bad(),
     }
 }
 
@@ -187,6 +310,8 @@ pub fn format_value(v: &Value, t: DataType) -> String {
         Value::Null => "NULL".into(),
         Value::Int(x) if t == DataType::Timestamp => crate::time::format_timestamp(*x),
         Value::Int(x) if t == DataType::Date => crate::time::format_day(*x),
+        Value::Int(x) if t == DataType::Time => crate::time_units::format_time(*x),
+        Value::Int(x) if t.is_timestamp() => crate::time_units::format(t, *x),
         Value::Int(x) if t.decimal().is_some() => {
             crate::decimal::format(*x, t.decimal().unwrap_or_default().1)
         }
@@ -269,6 +394,80 @@ mod tests {
             .unwrap_err()
             .contains("must have a number"));
         assert!(parse_byte_size("-1 KB").unwrap_err().contains("negative"));
+    }
+
+    #[test]
+    fn integer_casts_check_each_types_range() {
+        use DataType as D;
+        let int = |x: i64, from, to| cast_value(&Value::Int(x), from, to);
+        assert_eq!(int(127, D::Integer, D::TinyInt), Ok(Value::Int(127)));
+        assert_eq!(int(255, D::Integer, D::UTinyInt), Ok(Value::Int(255)));
+        assert_eq!(
+            int(128, D::Integer, D::TinyInt),
+            Err(
+                "Conversion Error: Type INT32 with value 128 can't be cast because the \
+                 value is out of range for the destination type INT8"
+                    .into()
+            )
+        );
+        assert!(int(-1, D::BigInt, D::UBigInt)
+            .unwrap_err()
+            .contains("destination type UINT64"));
+        assert!(int(1 << 32, D::BigInt, D::UInteger).is_err());
+        assert_eq!(
+            int(i64::MAX, D::BigInt, D::UBigInt),
+            Ok(Value::Int(i64::MAX))
+        );
+        // Text and doubles that DuckDB's wider types hold are "not supported yet".
+        let text = |s: &str, to| parse_str(s, to);
+        assert_eq!(
+            text("18446744073709551615", D::UBigInt),
+            Err("not supported yet: UBIGINT values beyond BIGINT's range".into())
+        );
+        assert!(text("18446744073709551616", D::UBigInt)
+            .unwrap_err()
+            .starts_with("Conversion Error"));
+        assert!(text("-9223372036854775809", D::HugeInt)
+            .unwrap_err()
+            .starts_with("not supported yet"));
+        assert!(text("-1", D::UHugeInt)
+            .unwrap_err()
+            .starts_with("Conversion Error"));
+        assert_eq!(text(" 200 ", D::UTinyInt), Ok(Value::Int(200)));
+        assert!(text("256", D::UTinyInt).is_err());
+        assert!(cast_value(&Value::Float(1e19), D::Double, D::UBigInt)
+            .unwrap_err()
+            .starts_with("not supported yet"));
+        assert!(cast_value(&Value::Float(-1.0), D::Double, D::USmallInt)
+            .unwrap_err()
+            .contains("UINT16"));
+    }
+
+    #[test]
+    fn time_casts_follow_duckdb() {
+        use DataType as D;
+        let ts = crate::time::parse_timestamp("2020-01-01 01:02:03.123456").unwrap();
+        let cast = |x: i64, from, to| cast_value(&Value::Int(x), from, to);
+        assert_eq!(
+            cast(ts, D::Timestamp, D::Time),
+            parse_str("01:02:03.123456", D::Time)
+        );
+        assert_eq!(
+            cast(ts, D::Timestamp, D::TimestampS).map(|v| format_value(&v, D::TimestampS)),
+            Ok("2020-01-01 01:02:03".into())
+        );
+        let ns = cast(ts, D::Timestamp, D::TimestampNs).unwrap();
+        assert_eq!(ns, Value::Int(ts * 1000));
+        assert_eq!(
+            cast(ts * 1000 + 999, D::TimestampNs, D::Timestamp),
+            Ok(Value::Int(ts))
+        );
+        assert!(cast(i64::MAX / 10, D::Timestamp, D::TimestampNs).is_err());
+        assert!(cast(0, D::Time, D::Timestamp).is_err());
+        assert_eq!(
+            cast(86_400_000_000, D::Time, D::Varchar),
+            Ok(Value::Str("24:00:00".into()))
+        );
     }
 
     #[test]

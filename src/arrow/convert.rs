@@ -24,7 +24,9 @@ use arrow_array::types::{
 };
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int16Array,
-    Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    Int32Array, Int64Array, Int8Array, RecordBatch, StringArray, Time64MicrosecondArray,
+    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
+    TimestampSecondArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
@@ -45,6 +47,17 @@ pub fn arrow_type(ty: DataType) -> ArrowType {
         DataType::Varchar | DataType::Ip => ArrowType::Utf8,
         DataType::Date => ArrowType::Date32,
         DataType::Decimal { precision, scale } => ArrowType::Decimal128(precision, scale as i8),
+        DataType::TinyInt => ArrowType::Int8,
+        DataType::UTinyInt => ArrowType::UInt8,
+        DataType::USmallInt => ArrowType::UInt16,
+        DataType::UInteger => ArrowType::UInt32,
+        DataType::UBigInt => ArrowType::UInt64,
+        // As DuckDB exports its 128-bit integers.
+        DataType::HugeInt | DataType::UHugeInt => ArrowType::Decimal128(38, 0),
+        DataType::Time => ArrowType::Time64(TimeUnit::Microsecond),
+        DataType::TimestampS => ArrowType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+        DataType::TimestampMs => ArrowType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        DataType::TimestampNs => ArrowType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
     }
 }
 
@@ -184,6 +197,45 @@ pub fn into_array(col: Column, ty: DataType) -> Result<ArrayRef> {
             Decimal128Array::new(v.iter().map(|&x| i128::from(x)).collect(), nulls)
                 .with_precision_and_scale(precision, scale as i8)
                 .map_err(|e| Error::Internal(format!("DECIMAL column as Arrow: {e}")))?,
+        ),
+        (ColumnData::Int64(v), DataType::TinyInt) => Arc::new(Int8Array::new(
+            v.iter().map(|&x| x as i8).collect::<Vec<_>>().into(),
+            nulls,
+        )),
+        (ColumnData::Int64(v), DataType::UTinyInt) => Arc::new(UInt8Array::new(
+            v.iter().map(|&x| x as u8).collect::<Vec<_>>().into(),
+            nulls,
+        )),
+        (ColumnData::Int64(v), DataType::USmallInt) => Arc::new(UInt16Array::new(
+            v.iter().map(|&x| x as u16).collect::<Vec<_>>().into(),
+            nulls,
+        )),
+        (ColumnData::Int64(v), DataType::UInteger) => Arc::new(UInt32Array::new(
+            v.iter().map(|&x| x as u32).collect::<Vec<_>>().into(),
+            nulls,
+        )),
+        (ColumnData::Int64(v), DataType::UBigInt) => Arc::new(UInt64Array::new(
+            v.iter().map(|&x| x as u64).collect::<Vec<_>>().into(),
+            nulls,
+        )),
+        (ColumnData::Int64(v), DataType::HugeInt | DataType::UHugeInt) => Arc::new(
+            Decimal128Array::new(v.iter().map(|&x| i128::from(x)).collect(), nulls)
+                .with_precision_and_scale(38, 0)
+                .map_err(|e| Error::Internal(format!("HUGEINT column as Arrow: {e}")))?,
+        ),
+        (ColumnData::Int64(v), DataType::Time) => {
+            Arc::new(Time64MicrosecondArray::new(ScalarBuffer::from(v), nulls))
+        }
+        (ColumnData::Int64(v), DataType::TimestampS) => Arc::new(
+            TimestampSecondArray::new(v.iter().map(|&x| x / 1_000_000).collect(), nulls)
+                .with_timezone("UTC"),
+        ),
+        (ColumnData::Int64(v), DataType::TimestampMs) => Arc::new(
+            TimestampMillisecondArray::new(v.iter().map(|&x| x / 1_000).collect(), nulls)
+                .with_timezone("UTC"),
+        ),
+        (ColumnData::Int64(v), DataType::TimestampNs) => Arc::new(
+            TimestampNanosecondArray::new(ScalarBuffer::from(v), nulls).with_timezone("UTC"),
         ),
         (ColumnData::Int64(v), DataType::Date) => Arc::new(Date32Array::new(
             v.iter().map(|&x| x as i32).collect::<Vec<_>>().into(),

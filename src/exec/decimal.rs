@@ -50,18 +50,14 @@ pub fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Opti
             }
             VData::Str(out)
         }
-        (
-            DataType::Decimal { scale: s, .. },
-            DataType::SmallInt | DataType::Integer | DataType::BigInt,
-        ) => {
+        (DataType::Decimal { scale: s, .. }, to) if to.is_integer() => {
             let (lo, hi) = to.int_range().unwrap_or((i64::MIN, i64::MAX));
             let tag = crate::value::int_tag(to);
             VData::Int(each(&|a| decimal::to_int(a, s, lo, hi, tag))?)
         }
-        (
-            DataType::SmallInt | DataType::Integer | DataType::BigInt,
-            DataType::Decimal { precision, scale },
-        ) => VData::Int(each(&|a| decimal::from_int(a, precision, scale))?),
+        (from, DataType::Decimal { precision, scale }) if from.is_integer() => {
+            VData::Int(each(&|a| decimal::from_int(a, precision, scale))?)
+        }
         (DataType::Double, DataType::Decimal { precision, scale }) => {
             let x = super::vector::floats(v, len)?;
             let mut out = Vec::with_capacity(len);

@@ -728,7 +728,7 @@ fn pad(out: &mut String, text: &str, width: Option<usize>, fill: char, align: ch
 /// How an argument of type `t` is passed (the binder casts the others to VARCHAR).
 fn kind_of(t: DataType) -> Option<u8> {
     match t {
-        DataType::BigInt | DataType::Integer | DataType::SmallInt => Some(0),
+        t if t.is_integer() => Some(0),
         DataType::Double => Some(1),
         DataType::Boolean => Some(2),
         DataType::Varchar => Some(3),

@@ -99,8 +99,9 @@ pub fn eval(
         BitCount => {
             let x = vector::ints(&args[0], len)?;
             let bits = match types[0] {
-                DataType::SmallInt => 16,
-                DataType::Integer => 32,
+                DataType::TinyInt | DataType::UTinyInt => 8,
+                DataType::SmallInt | DataType::USmallInt => 16,
+                DataType::Integer | DataType::UInteger => 32,
                 _ => 64,
             };
             let mask = if bits == 64 {

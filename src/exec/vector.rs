@@ -449,7 +449,7 @@ fn negate(v: &Vector, t: DataType, len: usize) -> Result<Vector> {
     for &a in x.iter() {
         match a.checked_neg().filter(|r| *r >= lo && *r <= hi) {
             Some(r) => out.push(r),
-            None => return Err(overflow("negation", t, a, 0)),
+            None => return Err(int_overflow("negation", t, a, 0, Some(-i128::from(a)))),
         }
     }
     Ok(Vector::new(VData::Int(out), valid))
@@ -457,10 +457,8 @@ fn negate(v: &Vector, t: DataType, len: usize) -> Result<Vector> {
 
 fn type_tag(t: DataType) -> &'static str {
     match t {
-        DataType::SmallInt => "INT16",
-        DataType::Integer => "INT32",
         DataType::Date => "DATE",
-        _ => "INT64",
+        t => crate::value::int_tag(t),
     }
 }
 
@@ -469,6 +467,19 @@ fn overflow(what: &str, t: DataType, a: i64, b: i64) -> Error {
         "Out of Range Error: Overflow in {what} of {} ({a}, {b})",
         type_tag(t)
     ))
+}
+
+/// The error for integer arithmetic whose exact result `exact` (`None`: beyond
+/// even 128 bits) does not fit type `t`: "not supported yet" when DuckDB's `t`
+/// holds it and only the 64 bits here do not (UBIGINT, HUGEINT, UHUGEINT).
+fn int_overflow(what: &str, t: DataType, a: i64, b: i64, exact: Option<i128>) -> Error {
+    if let Some(x) = exact {
+        let msg = crate::value::int_cast_error(x, t, t);
+        if msg.starts_with("not supported yet") {
+            return Error::InvalidInput(msg);
+        }
+    }
+    overflow(what, t, a, b)
 }
 
 fn binary(
@@ -561,7 +572,16 @@ fn arith(
         match res.filter(|v| *v >= lo && *v <= hi) {
             Some(v) => out.push(v),
             None if t.decimal().is_some() => return Err(super::decimal::overflow(what, t, x, y)),
-            None => return Err(overflow(what, t, x, y)),
+            None => {
+                let (x1, y1) = (i128::from(x), i128::from(y));
+                let exact = match op {
+                    BinaryOp::Add => x1.checked_add(y1),
+                    BinaryOp::Sub => x1.checked_sub(y1),
+                    BinaryOp::Mul => x1.checked_mul(y1),
+                    _ => x1.checked_div(y1),
+                };
+                return Err(int_overflow(what, t, x, y, exact));
+            }
         }
     }
     Ok(Vector::new(VData::Int(out), valid))
@@ -1070,6 +1090,11 @@ fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> 
                 .collect();
             return Ok(Vector::new(VData::Int(out), valid));
         }
+        // A TIME's microseconds as a number (the binder's date parts of a TIME;
+        // SQL cannot cast a TIME to BIGINT).
+        (DataType::Time, DataType::BigInt) => {
+            return Ok(Vector::new(VData::Int(ints(v, len)?.into_owned()), valid));
+        }
         (DataType::Timestamp, DataType::Date) => {
             let x = ints(v, len)?;
             let out = x.iter().map(|&t| t.div_euclid(MICROS_PER_DAY)).collect();
@@ -1079,22 +1104,21 @@ fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> 
     }
     // Integer widening/narrowing and int <-> double, vectorized.
     match (fp, to) {
-        (PhysicalType::Int64, DataType::Double) if from != DataType::Timestamp => {
+        (PhysicalType::Int64, DataType::Double) if from.is_integer() => {
             let x = ints(v, len)?;
             return Ok(Vector::new(
                 VData::Float(x.iter().map(|&a| a as f64).collect()),
                 valid,
             ));
         }
-        (PhysicalType::Int64, DataType::SmallInt | DataType::Integer | DataType::BigInt)
-            if from != DataType::Timestamp =>
-        {
+        (PhysicalType::Int64, to) if from.is_integer() && to.is_integer() => {
             let x = ints(v, len)?;
             if let Some((lo, hi)) = to.int_range() {
                 if let Some(i) = (0..len).find(|&i| ok(i) && (x[i] < lo || x[i] > hi)) {
-                    return Err(Error::InvalidInput(format!(
-                        "Conversion Error: value {} is out of range for {to}",
-                        x[i]
+                    return Err(Error::InvalidInput(crate::value::int_cast_error(
+                        i128::from(x[i]),
+                        from,
+                        to,
                     )));
                 }
             }
@@ -1135,6 +1159,16 @@ pub fn write_text(out: &mut String, v: &Vector, i: usize, t: DataType) {
         (_, DataType::Date) => {
             if let Value::Int(x) = v.value(i, t) {
                 crate::time::write_date(out, x)
+            }
+        }
+        (_, DataType::Time) => {
+            if let Value::Int(x) = v.value(i, t) {
+                crate::time_units::write_time(out, x)
+            }
+        }
+        (_, DataType::TimestampS | DataType::TimestampMs | DataType::TimestampNs) => {
+            if let Value::Int(x) = v.value(i, t) {
+                crate::time_units::write(out, t, x)
             }
         }
         (_, DataType::Decimal { scale, .. }) => {

@@ -423,8 +423,13 @@ impl FileWriter {
             }
             match (&col.data, ty) {
                 (ColumnData::Utf8(v), _) => json_string(line, v.get(r)),
-                (ColumnData::Int64(_), DataType::Timestamp | DataType::Date)
+                (ColumnData::Int64(_), DataType::Date | DataType::Time)
                 | (ColumnData::Ip(_), _) => {
+                    cell.clear();
+                    write_value(cell, &col.data, *ty, r, true);
+                    json_string(line, cell);
+                }
+                (ColumnData::Int64(_), t) if t.is_timestamp() => {
                     cell.clear();
                     write_value(cell, &col.data, *ty, r, true);
                     json_string(line, cell);
@@ -505,6 +510,8 @@ fn write_value(out: &mut String, data: &ColumnData, ty: DataType, r: usize, json
         ColumnData::Int64(v) => match ty {
             DataType::Timestamp => crate::time::write_timestamp(out, v[r]),
             DataType::Date => crate::time::write_date(out, v[r]),
+            DataType::Time => crate::time_units::write_time(out, v[r]),
+            t if t.is_timestamp() => crate::time_units::write(out, t, v[r]),
             // JSON: a number, as DuckDB writes it (through DOUBLE); CSV: exact.
             DataType::Decimal { scale, .. } if json => {
                 json_double(out, crate::decimal::to_f64(v[r], scale))

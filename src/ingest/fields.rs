@@ -362,7 +362,7 @@ fn convert(
             Val::Bool(b) => Out::Text(Text::Static(if b { "true" } else { "false" })),
             Val::Num { src, .. } | Val::Str(src) | Val::Raw(src) => Out::Text(Text::Src(src)),
         },
-        DataType::BigInt | DataType::Integer | DataType::SmallInt => {
+        t if t.is_integer() => {
             let x = match v {
                 Val::Num { src, .. } | Val::Str(src) => parse_integral(text(src)),
                 _ => None,
@@ -428,6 +428,19 @@ fn convert(
             ),
             _ => return Err(not("a number", shown(v))),
         },
+        DataType::Time | DataType::TimestampS | DataType::TimestampMs | DataType::TimestampNs => {
+            match v {
+                Val::Str(src) | Val::Num { src, .. } => {
+                    match crate::value::parse_str(text(src), ty) {
+                        Ok(crate::column::Value::Int(x)) => Out::Int(x),
+                        _ => return Err(not(&format!("a {ty}"), shown(v))),
+                    }
+                }
+                _ => return Err(not(&format!("a {ty}"), shown(v))),
+            }
+        }
+        // Every integer type took the arm above.
+        _ => return Err(format!("field '{}': no conversion to {ty}", field())),
     })
 }
 

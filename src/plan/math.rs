@@ -74,7 +74,7 @@ pub enum MathFunc {
     Fmod,
     /// `round_even(x, n)` / `roundbankers`: x rounded to n decimals, ties to even.
     RoundEven,
-    /// `bit_count(x)`: the one bits of an integer in its type's width.
+    /// `bit_count(x)`: the one bits of an integer in its type's width, TINYINT.
     BitCount,
 }
 

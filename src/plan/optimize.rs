@@ -1008,8 +1008,7 @@ fn plain_column(e: &Expr) -> Option<(usize, crate::schema::DataType)> {
 }
 
 fn is_integer(t: crate::schema::DataType) -> bool {
-    use crate::schema::DataType;
-    matches!(t, DataType::BigInt | DataType::Integer | DataType::SmallInt)
+    t.is_integer()
 }
 
 /// An index key value for a column of type `t`, or `None` if `v` cannot be one.

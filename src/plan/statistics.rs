@@ -63,7 +63,7 @@ impl MomentStat {
 
 /// A statistic of the joint moments of `(y, x)` over the rows where both are not
 /// NULL (`covar_pop(y, x)`, `corr(y, x)`, the `regr_*` functions); each is a
-/// DOUBLE but `regr_count`, a BIGINT.
+/// DOUBLE but `regr_count`, a UINTEGER.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CoMomentStat {
     CovarPop,

@@ -37,6 +37,7 @@ mod recursive;
 mod statistics;
 mod strings;
 mod table_functions;
+mod time_of_day;
 mod window;
 
 use decimal::{common_decimal, decimal_arith, is_decimal};
@@ -1316,6 +1317,26 @@ impl<'a> Binder<'a> {
                         )),
                     };
                 }
+                // ... and to an integer type rounds those digits half away from
+                // zero (`2.5::TINYINT` is 3), as DuckDB's DECIMAL cast does.
+                if let (true, Some(text)) = (to.is_integer(), decimal_literal_text(expr)) {
+                    let scale = text.split('.').nth(1).map_or(0, str::len);
+                    let digits = text.chars().filter(char::is_ascii_digit).count();
+                    if digits <= 18 {
+                        let scale = scale as u8;
+                        let (lo, hi) = to.int_range().unwrap_or((i64::MIN, i64::MAX));
+                        let tag = crate::value::int_tag(to);
+                        let v = crate::decimal::parse(&text, 18, scale)
+                            .and_then(|v| crate::decimal::to_int(v, scale, lo, hi, tag));
+                        return match v {
+                            Ok(v) => Ok(Expr::literal(Value::Int(v), to)),
+                            Err(_) if *kind == ast::CastKind::TryCast => {
+                                Ok(Expr::literal(Value::Null, to))
+                            }
+                            Err(m) => Err(self.err(span, m)),
+                        };
+                    }
+                }
                 let x = self.bind_expr(expr)?;
                 match kind {
                     ast::CastKind::Cast | ast::CastKind::DoubleColon => self.cast(x, to, span),
@@ -1326,12 +1347,7 @@ impl<'a> Binder<'a> {
             A::Extract { field, expr, .. } => {
                 let part = self.date_part(field, span)?;
                 let x = self.bind_expr(expr)?;
-                let x = self.expect_timestamp(x, expr.span(), "EXTRACT")?;
-                Ok(Expr::Func {
-                    func: ScalarFunc::DatePart(part),
-                    args: vec![x],
-                    data_type: DataType::BigInt,
-                })
+                self.date_part_call(part, x, expr.span(), "EXTRACT")
             }
             A::Function(f) => self.bind_function(f, span),
             A::SimilarTo {
@@ -1440,8 +1456,8 @@ impl<'a> Binder<'a> {
                     Err(self.err(
                         span,
                         format!(
-                            "integer literal {n} is out of BIGINT range; HUGEINT is not \
-                             supported yet"
+                            "integer literal {n} is out of BIGINT range; HUGEINT values \
+                             beyond BIGINT's range are not supported yet"
                         ),
                     ))
                 } else if let Ok(f) = n.parse::<f64>() {
@@ -1469,6 +1485,12 @@ impl<'a> Binder<'a> {
             "DOUBLE PRECISION" => "DOUBLE".to_string(),
             _ => base,
         };
+        if matches!(
+            base.to_ascii_uppercase().as_str(),
+            "TIMETZ" | "TIME WITH TIME ZONE"
+        ) {
+            return Err(self.unsupported(span, format!("type {base}")));
+        }
         if matches!(
             base.to_ascii_uppercase().as_str(),
             "DECIMAL" | "NUMERIC" | "DEC"
@@ -1503,6 +1525,13 @@ impl<'a> Binder<'a> {
     fn expect_timestamp(&self, e: Expr, span: Span, what: &str) -> Result<Expr> {
         if e.data_type() == DataType::Timestamp {
             return Ok(e);
+        }
+        if e.data_type().is_timestamp() {
+            if e.data_type() == DataType::TimestampNs && what == "INTERVAL arithmetic" {
+                return Err(self.unsupported(span, "INTERVAL arithmetic on TIMESTAMP_NS"));
+            }
+            // TIMESTAMP_S / _MS / _NS convert implicitly, as in DuckDB.
+            return self.cast(e, DataType::Timestamp, span);
         }
         if is_null_literal(&e) {
             return Ok(Expr::literal(Value::Null, DataType::Timestamp));
@@ -1579,9 +1608,11 @@ impl<'a> Binder<'a> {
             let ok = matches!(value, Value::Null)
                 || (is_number(from) && is_number(to))
                 || (from == DataType::Varchar
-                    && matches!(to, DataType::Timestamp | DataType::Ip | DataType::Date)
+                    && (matches!(to, DataType::Timestamp | DataType::Ip | DataType::Date)
+                        || to == DataType::Time
+                        || to.is_timestamp())
                     || is_number(to))
-                || (from == DataType::Date && to == DataType::Timestamp);
+                || ((from == DataType::Date || from.is_timestamp()) && to.is_timestamp());
             if ok {
                 return cast_literal(value, from, to)
                     .map(|v| Expr::literal(v, to))
@@ -1599,7 +1630,7 @@ impl<'a> Binder<'a> {
             });
         }
         if (is_number(from) && to == DataType::Double)
-            || (from == DataType::Date && to == DataType::Timestamp)
+            || ((from == DataType::Date || from.is_timestamp()) && to.is_timestamp())
             || (is_number(from) && is_decimal(to))
         {
             return Ok(Expr::Cast {
@@ -1643,10 +1674,8 @@ impl<'a> Binder<'a> {
                 DataType::Double
             } else if let Some(t) = common_decimal(lt, rt) {
                 t
-            } else if int_rank(lt) >= int_rank(rt) {
-                lt
             } else {
-                rt
+                common_int(lt, rt)
             };
             return Ok((self.coerce_to(l, t, ls)?, self.coerce_to(r, t, rs)?));
         }
@@ -1681,14 +1710,14 @@ impl<'a> Binder<'a> {
             })?;
             return Ok((l, r));
         }
-        // DATE against TIMESTAMP: the date becomes midnight of its day (DuckDB).
-        if matches!((lt, rt), (DataType::Date, DataType::Timestamp)) {
-            return Ok((self.coerce_to(l, rt, ls)?, r));
+        // DATE against TIMESTAMP: the date becomes midnight of its day (DuckDB);
+        // TIMESTAMP kinds compare as TIMESTAMP, or TIMESTAMP_NS beside one.
+        if let Some(t) = common_time(lt, rt) {
+            return Ok((self.coerce_to(l, t, ls)?, self.coerce_to(r, t, rs)?));
         }
-        if matches!((lt, rt), (DataType::Timestamp, DataType::Date)) {
-            return Ok((l, self.coerce_to(r, lt, rs)?));
-        }
-        if lt == DataType::Varchar && matches!(rt, DataType::Timestamp | DataType::Date) {
+        let time_kind =
+            |t: DataType| matches!(t, DataType::Date | DataType::Time) || t.is_timestamp();
+        if lt == DataType::Varchar && time_kind(rt) {
             return Ok((
                 Expr::Cast {
                     expr: Box::new(l),
@@ -1697,7 +1726,7 @@ impl<'a> Binder<'a> {
                 r,
             ));
         }
-        if rt == DataType::Varchar && matches!(lt, DataType::Timestamp | DataType::Date) {
+        if rt == DataType::Varchar && time_kind(lt) {
             return Ok((
                 l,
                 Expr::Cast {
@@ -1879,21 +1908,21 @@ impl<'a> Binder<'a> {
                     DataType::Double
                 } else {
                     // An integer literal adapts to the other side's type when it fits.
+                    // (A plain number literal is INTEGER or BIGINT; a literal cast to
+                    // another integer type keeps that type.)
                     let lit_fits = |lit: &Expr, t: DataType| match lit {
                         Expr::Literal {
                             value: Value::Int(v),
-                            ..
+                            data_type: DataType::Integer | DataType::BigInt,
                         } => t.int_range().is_some_and(|(lo, hi)| *v >= lo && *v <= hi),
                         _ => false,
                     };
                     if matches!(l, Expr::Literal { .. }) && lit_fits(&l, rt) {
                         rt
-                    } else if (matches!(r, Expr::Literal { .. }) && lit_fits(&r, lt))
-                        || int_rank(lt) >= int_rank(rt)
-                    {
+                    } else if matches!(r, Expr::Literal { .. }) && lit_fits(&r, lt) {
                         lt
                     } else {
-                        rt
+                        arith_int(lt, rt)
                     }
                 };
                 let result = match bop {
@@ -2247,12 +2276,7 @@ impl<'a> Binder<'a> {
                 arity(1)?;
                 let part = date_part_name(&name).unwrap_or(DatePart::Hour);
                 let ts = self.bind_expr(args[0])?;
-                let ts = self.expect_timestamp(ts, args[0].span(), &name)?;
-                Ok(Expr::Func {
-                    func: ScalarFunc::DatePart(part),
-                    args: vec![ts],
-                    data_type: DataType::BigInt,
-                })
+                self.date_part_call(part, ts, args[0].span(), &name)
             }
             "date_part" | "datepart" => {
                 arity(2)?;
@@ -2260,12 +2284,7 @@ impl<'a> Binder<'a> {
                 let part = date_part_name(&p)
                     .ok_or_else(|| self.unsupported(args[0].span(), format!("date part '{p}'")))?;
                 let ts = self.bind_expr(args[1])?;
-                let ts = self.expect_timestamp(ts, args[1].span(), "date_part")?;
-                Ok(Expr::Func {
-                    func: ScalarFunc::DatePart(part),
-                    args: vec![ts],
-                    data_type: DataType::BigInt,
-                })
+                self.date_part_call(part, ts, args[1].span(), "date_part")
             }
             "lower" | "lcase" | "upper" | "ucase" | "length" | "len" | "char_length" => {
                 arity(1)?;
@@ -2419,6 +2438,10 @@ impl<'a> Binder<'a> {
                 }
                 if func == AggFunc::Avg || at == DataType::Double {
                     DataType::Double
+                } else if at.is_held_narrower() {
+                    // DuckDB sums every integer type as HUGEINT; logdb sums the
+                    // narrower ones as BIGINT (the same numbers, within 64 bits).
+                    DataType::HugeInt
                 } else {
                     DataType::BigInt
                 }
@@ -2541,7 +2564,7 @@ pub(crate) fn is_null_literal(e: &Expr) -> bool {
 }
 
 pub(crate) fn is_int(t: DataType) -> bool {
-    matches!(t, DataType::SmallInt | DataType::Integer | DataType::BigInt)
+    t.is_integer()
 }
 
 pub(crate) fn is_numeric(t: DataType) -> bool {
@@ -2553,12 +2576,60 @@ pub(crate) fn is_number(t: DataType) -> bool {
     is_numeric(t) || is_decimal(t)
 }
 
+/// The byte width class of an integer type (1: 8 bits ... 5: 128 bits).
 fn int_rank(t: DataType) -> u8 {
+    use DataType as D;
     match t {
-        DataType::SmallInt => 1,
-        DataType::Integer => 2,
-        DataType::BigInt => 3,
+        D::TinyInt | D::UTinyInt => 1,
+        D::SmallInt | D::USmallInt => 2,
+        D::Integer | D::UInteger => 3,
+        D::BigInt | D::UBigInt => 4,
+        D::HugeInt | D::UHugeInt => 5,
         _ => 0,
+    }
+}
+
+/// The signed integer type one width class above unsigned `t` (UTINYINT ->
+/// SMALLINT, ..., UBIGINT -> HUGEINT), which holds all of `t`'s values.
+fn signed_above(t: DataType) -> DataType {
+    match int_rank(t) {
+        1 => DataType::SmallInt,
+        2 => DataType::Integer,
+        3 => DataType::BigInt,
+        _ => DataType::HugeInt,
+    }
+}
+
+/// The type two integer types compare and unite in (CASE, UNION, IN): the wider
+/// one when they have the same signedness, else the narrowest signed type holding
+/// both (DuckDB's rules; UHUGEINT with a signed type is HUGEINT here, which holds
+/// every UHUGEINT value this build can represent).
+fn common_int(a: DataType, b: DataType) -> DataType {
+    if a.is_unsigned() == b.is_unsigned() {
+        return if int_rank(a) >= int_rank(b) { a } else { b };
+    }
+    let (s, u) = if a.is_unsigned() { (b, a) } else { (a, b) };
+    if int_rank(s) > int_rank(u) {
+        s
+    } else {
+        signed_above(u)
+    }
+}
+
+/// The type DuckDB computes `a + b` (and `-`, `*`, `//`, `%`) in for two integer
+/// types: the wider one when they have the same signedness; with mixed signs the
+/// signed one when it is wider, else BIGINT (HUGEINT beside UBIGINT, DOUBLE
+/// beside UHUGEINT).
+fn arith_int(a: DataType, b: DataType) -> DataType {
+    if a.is_unsigned() == b.is_unsigned() {
+        return if int_rank(a) >= int_rank(b) { a } else { b };
+    }
+    let (s, u) = if a.is_unsigned() { (b, a) } else { (a, b) };
+    match u {
+        _ if int_rank(s) > int_rank(u) => s,
+        DataType::UHugeInt => DataType::Double,
+        DataType::UBigInt => DataType::HugeInt,
+        _ => DataType::BigInt,
     }
 }
 
@@ -2659,24 +2730,36 @@ fn common_type(a: DataType, b: DataType) -> Option<DataType> {
     if a == b {
         return Some(a);
     }
-    if matches!(
-        (a, b),
-        (DataType::Date, DataType::Timestamp) | (DataType::Timestamp, DataType::Date)
-    ) {
-        return Some(DataType::Timestamp);
+    if let Some(t) = common_time(a, b) {
+        return Some(t);
     }
     if is_number(a) && is_number(b) {
         return Some(if a == DataType::Double || b == DataType::Double {
             DataType::Double
         } else if let Some(t) = common_decimal(a, b) {
             t
-        } else if int_rank(a) >= int_rank(b) {
-            a
         } else {
-            b
+            common_int(a, b)
         });
     }
     None
+}
+
+/// The type a DATE and a TIMESTAMP kind, or two TIMESTAMP kinds, compare and unite
+/// in: TIMESTAMP_NS beside a TIMESTAMP_NS (no nanoseconds lost), else TIMESTAMP.
+/// `None` for other pairs.
+fn common_time(a: DataType, b: DataType) -> Option<DataType> {
+    let kind = |t: DataType| t == DataType::Date || t.is_timestamp();
+    if a == b || !kind(a) || !kind(b) {
+        return None;
+    }
+    Some(
+        if a == DataType::TimestampNs || b == DataType::TimestampNs {
+            DataType::TimestampNs
+        } else {
+            DataType::Timestamp
+        },
+    )
 }
 
 /// Whether the executor can cast `from` to `to` at run time.
@@ -2686,14 +2769,13 @@ pub(crate) fn castable(from: DataType, to: DataType) -> bool {
         return true;
     }
     match from {
-        D::SmallInt | D::Integer | D::BigInt | D::Double | D::Decimal { .. } => {
-            is_number(to) || to == D::Boolean
-        }
+        D::Double | D::Decimal { .. } => is_number(to) || to == D::Boolean,
+        t if t.is_integer() => is_number(to) || to == D::Boolean,
         D::Boolean => is_int(to) || to == D::Double || is_decimal(to),
         D::Varchar => true,
-        D::Timestamp => to == D::Date,
-        D::Date => to == D::Timestamp,
-        D::Ip => false,
+        t if t.is_timestamp() => to == D::Date || to == D::Time || to.is_timestamp(),
+        D::Date => to.is_timestamp(),
+        _ => false,
     }
 }
 

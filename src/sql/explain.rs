@@ -136,7 +136,7 @@ fn agg_text(a: &AggExpr) -> String {
 fn literal(v: &Value, t: DataType) -> String {
     match v {
         Value::Str(s) => format!("'{}'", s.replace('\'', "''")),
-        Value::Int(_) if matches!(t, DataType::Timestamp | DataType::Date) => {
+        Value::Int(_) if matches!(t, DataType::Date | DataType::Time) || t.is_timestamp() => {
             format!("'{}'", crate::value::format_value(v, t))
         }
         Value::Ip(_) => format!("'{}'", crate::value::format_value(v, t)),

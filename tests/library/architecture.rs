@@ -58,7 +58,14 @@ const LAYERS: &[(&str, &[&str])] = &[
 
 /// The ground types: what every layer may use.
 const GROUND: &[&str] = &[
-    "error", "schema", "column", "value", "decimal", "time", "ip",
+    "error",
+    "schema",
+    "column",
+    "value",
+    "decimal",
+    "time",
+    "time_units",
+    "ip",
 ];
 
 /// The layer of a top-level module of the library.

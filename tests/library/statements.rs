@@ -475,6 +475,104 @@ fn decimal_columns_survive_reopening() {
     assert!(first.get::<i64>(0).is_err());
 }
 
+/// The integer types, TIME and the TIMESTAMP units go through segments (type tags
+/// 12-22) and the manifest (their names) and come back with their types, values,
+/// NULLs and zone maps.
+#[test]
+fn integer_and_time_types_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = open(dir.path());
+        db.query(
+            "CREATE TABLE typed (ti TINYINT, uti UTINYINT, usi USMALLINT, ui UINTEGER, \
+             ubi UBIGINT, hi HUGEINT, uhi UHUGEINT, t TIME, s TIMESTAMP_S, \
+             ms TIMESTAMP_MS, ns TIMESTAMP_NS)",
+        )
+        .unwrap();
+        let mut sql = String::from(
+            "INSERT INTO typed VALUES (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+             NULL, NULL, NULL)",
+        );
+        // 2500 rows over several segments.
+        for i in 0..2500i64 {
+            sql.push_str(&format!(
+                ", ({}, {}, {}, {}, {}, {}, {}, '{:02}:{:02}:00.5', \
+                 '2024-01-01 00:00:{:02}', '2024-01-01 00:00:00.{:03}', \
+                 '2024-01-01 00:00:00.000000{:03}')",
+                i % 256 - 128,
+                i % 256,
+                i * 20,
+                i * 1_000_000,
+                i * 3_000_000_000_000_000,
+                -i,
+                i,
+                i % 24,
+                i % 60,
+                i % 60,
+                i % 1000,
+                i % 1000
+            ));
+        }
+        db.query(&sql).unwrap();
+    }
+    let db = open(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM typed WHERE ti IS NULL"), 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM typed WHERE ubi > 7000000000000000000"
+        ),
+        166
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM typed WHERE t = '23:23:00.5'"),
+        21
+    );
+    let r = db
+        .query(
+            "SELECT min(ti), max(uti), max(usi), max(ui), max(ubi), min(hi), max(uhi), \
+             max(t), max(s), max(ms), max(ns), typeof(ns) FROM typed",
+        )
+        .unwrap();
+    assert_eq!(r.columns[0].1, logdb::DataType::TinyInt);
+    assert_eq!(r.columns[10].1, logdb::DataType::TimestampNs);
+    assert_eq!(
+        r.text_rows()[0],
+        [
+            "-128",
+            "255",
+            "49980",
+            "2499000000",
+            "7497000000000000000",
+            "-2499",
+            "2499",
+            "23:59:00.5",
+            "2024-01-01 00:00:59",
+            "2024-01-01 00:00:00.999",
+            "2024-01-01 00:00:00.000000999",
+            "TIMESTAMP_NS"
+        ]
+    );
+    let d = db.query("DESCRIBE typed").unwrap().text_rows();
+    let names: Vec<&str> = d.iter().map(|row| row[1].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "TINYINT",
+            "UTINYINT",
+            "USMALLINT",
+            "UINTEGER",
+            "UBIGINT",
+            "HUGEINT",
+            "UHUGEINT",
+            "TIME",
+            "TIMESTAMP_S",
+            "TIMESTAMP_MS",
+            "TIMESTAMP_NS"
+        ]
+    );
+}
+
 /// `SET TimeZone` takes tz database names only and shows in current_setting.
 #[test]
 fn time_zone_setting() {
@@ -617,8 +715,8 @@ fn insert_casts_like_duckdb() {
     for (bad, msg) in [
         ("INSERT INTO t (a) VALUES ('x')", "line 1, column 27: Conversion Error: could not convert string 'x' to INTEGER"),
         ("INSERT INTO t (ts) VALUES (42)", "Unimplemented type for cast (INTEGER -> TIMESTAMP)"),
-        ("INSERT INTO t (s) VALUES (100000)", "out of range for SMALLINT"),
-        ("INSERT INTO t (s) SELECT 100000 + a FROM t", "out of range for SMALLINT"),
+        ("INSERT INTO t (s) VALUES (100000)", "out of range for the destination type INT16"),
+        ("INSERT INTO t (s) SELECT 100000 + a FROM t", "out of range for the destination type INT16"),
         ("INSERT INTO t (a) SELECT ts FROM t", "line 1, column 26: Conversion Error: Unimplemented type for cast (TIMESTAMP -> INTEGER)"),
         ("INSERT INTO t VALUES (1)", "table 't' has 7 columns but 1 values were supplied"),
         ("INSERT INTO t (a, b) VALUES (1)", "INSERT names 2 columns but 1 values"),

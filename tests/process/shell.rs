@@ -211,6 +211,34 @@ fn dates_in_every_output_mode() {
     );
 }
 
+/// TIME, an unsigned integer and a TIMESTAMP_MS print as DuckDB's shell prints
+/// them (box type labels included); JSON writes NaN and infinities as DuckDB does.
+#[test]
+fn time_and_unsigned_types_in_box_and_json() {
+    let q = "SELECT TIME '12:34:56.5' AS t, 1::UTINYINT AS u, \
+             TIMESTAMP '2024-05-01 10:00:00.123'::TIMESTAMP_MS AS ms";
+    let run = |mode: &str, q: &str| ok(&["-o", mode, "-c", q]);
+    assert_eq!(
+        run("box", q),
+        "\
+┌────────────┬───────┬─────────────────────────┐
+│     t      │   u   │           ms            │
+│    time    │ uint8 │      timestamp_ms       │
+├────────────┼───────┼─────────────────────────┤
+│ 12:34:56.5 │     1 │ 2024-05-01 10:00:00.123 │
+└────────────┴───────┴─────────────────────────┘
+"
+    );
+    assert_eq!(
+        run("json", q),
+        "[{\"t\":\"12:34:56.5\",\"u\":1,\"ms\":\"2024-05-01 10:00:00.123\"}]\n"
+    );
+    assert_eq!(
+        run("json", "SELECT 'nan'::DOUBLE AS n, '-inf'::DOUBLE AS i"),
+        "[{\"n\":NaN,\"i\":-Infinity}]\n"
+    );
+}
+
 #[test]
 fn bar_mode_needs_a_label_and_a_number() {
     let dir = tempfile::tempdir().unwrap();

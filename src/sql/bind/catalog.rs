@@ -77,7 +77,11 @@ impl Binder<'_> {
                             entry.schema.fields.iter().enumerate().map(move |(i, f)| {
                                 // DuckDB: bits of precision for integers, 53 for DOUBLE.
                                 let precision = match f.data_type {
-                                    DataType::SmallInt => Some(16),
+                                    DataType::TinyInt | DataType::UTinyInt => Some(8),
+                                    DataType::SmallInt | DataType::USmallInt => Some(16),
+                                    DataType::UInteger => Some(32),
+                                    DataType::UBigInt => Some(64),
+                                    DataType::HugeInt | DataType::UHugeInt => Some(128),
                                     DataType::Integer => Some(32),
                                     DataType::BigInt => Some(64),
                                     DataType::Double => Some(53),

@@ -235,6 +235,19 @@ impl Binder<'_> {
                 Ok(bin(op, r, days(l, ls)?, DataType::Date))
             }
             (BinaryOp::Sub, DataType::Date, DataType::Date) => Ok(bin(op, l, r, DataType::BigInt)),
+            // DATE + TIME is the TIMESTAMP of that time on that day (DuckDB).
+            (BinaryOp::Add, DataType::Date, DataType::Time) => Ok(bin(
+                op,
+                self.cast(l, DataType::Timestamp, ls)?,
+                r,
+                DataType::Timestamp,
+            )),
+            (BinaryOp::Add, DataType::Time, DataType::Date) => Ok(bin(
+                op,
+                self.cast(r, DataType::Timestamp, rs)?,
+                l,
+                DataType::Timestamp,
+            )),
             _ => Err(self.err(
                 if lt == DataType::Date { rs } else { ls },
                 format!(

@@ -85,7 +85,7 @@ impl Binder<'_> {
         if matches!(value, Value::Null) {
             return Ok(None);
         }
-        if matches!(from, DataType::Timestamp | DataType::Date | DataType::Ip) {
+        if matches!(from, DataType::Date | DataType::Ip | DataType::Time) || from.is_timestamp() {
             return Err(self.err(e.span(), format!("{what} must be a number, not {from}")));
         }
         let n = match crate::value::cast_value(&value, from, DataType::BigInt) {

@@ -111,7 +111,7 @@ impl Binder<'_> {
                 DataType::Boolean
             }
             MathFunc::Gcd | MathFunc::Lcm | MathFunc::Factorial => DataType::BigInt,
-            MathFunc::BitCount => DataType::SmallInt,
+            MathFunc::BitCount => DataType::TinyInt,
             _ => DataType::Double,
         };
         if bound.iter().any(is_null_literal) {

@@ -560,9 +560,7 @@ fn value_name(v: &Value, t: DataType) -> String {
 fn literal(v: &Value, t: DataType) -> ast::Expr {
     let value = match v {
         Value::Bool(b) => ast::Value::Boolean(*b),
-        Value::Int(i) if !matches!(t, DataType::Timestamp | DataType::Date) => {
-            ast::Value::Number(i.to_string(), false)
-        }
+        Value::Int(i) if t.is_integer() => ast::Value::Number(i.to_string(), false),
         Value::Float(f) if f.is_finite() => ast::Value::Number(format!("{f:?}"), false),
         other => ast::Value::SingleQuotedString(crate::value::format_value(other, t)),
     };

@@ -130,7 +130,7 @@ impl Binder<'_> {
                     agg.arg2 = Some(self.double_arg(y, name, second.span())?);
                 }
                 if func == AggFunc::CoMoment(CoMomentStat::RegrCount) {
-                    agg.data_type = DataType::BigInt;
+                    agg.data_type = DataType::UInteger;
                 }
                 x
             }

@@ -235,15 +235,11 @@ fn cast_into(
     from: DataType,
     to: DataType,
 ) -> std::result::Result<(), String> {
-    let int = |t: DataType| matches!(t, DataType::SmallInt | DataType::Integer | DataType::BigInt);
-    let same_ints = int(from) && int(to);
+    let same_ints = from.is_integer() && to.is_integer();
     if from == to || same_ints {
         if let (Some((lo, hi)), ColumnData::Int64(v)) = (to.int_range(), &src.data) {
             if let Some(i) = (0..v.len()).find(|&i| src.is_valid(i) && (v[i] < lo || v[i] > hi)) {
-                return Err(format!(
-                    "Conversion Error: value {} is out of range for {to}",
-                    v[i]
-                ));
+                return Err(crate::value::int_cast_error(i128::from(v[i]), from, to));
             }
         }
         out.append(src);

@@ -87,11 +87,8 @@ fn column_summary(name: &str, t: DataType) -> String {
     let c = format!("\"{}\"", name.replace('"', "\"\""));
     let text = |e: &str| format!("CAST({e} AS VARCHAR)");
     let null = "CAST(NULL AS VARCHAR)".to_string();
-    let numeric = matches!(
-        t,
-        DataType::BigInt | DataType::Integer | DataType::SmallInt | DataType::Double
-    ) || t.decimal().is_some();
-    let ordered = numeric || t == DataType::Timestamp;
+    let numeric = t.is_integer() || t == DataType::Double || t.decimal().is_some();
+    let ordered = numeric || t.is_timestamp();
     let quantile = |q: f64| {
         if ordered {
             text(&format!("approx_quantile({c}, {q})"))

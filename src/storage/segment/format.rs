@@ -392,6 +392,17 @@ fn type_tag(t: DataType) -> u8 {
         DataType::Varchar => 7,
         DataType::Ip => 8,
         DataType::Date => 9,
+        DataType::TinyInt => 12,
+        DataType::UTinyInt => 13,
+        DataType::USmallInt => 14,
+        DataType::UInteger => 15,
+        DataType::UBigInt => 16,
+        DataType::HugeInt => 17,
+        DataType::UHugeInt => 18,
+        DataType::Time => 19,
+        DataType::TimestampS => 20,
+        DataType::TimestampMs => 21,
+        DataType::TimestampNs => 22,
     }
 }
 
@@ -430,6 +441,17 @@ fn type_from_tag(t: u8) -> Result<DataType, WireError> {
         7 => DataType::Varchar,
         8 => DataType::Ip,
         9 => DataType::Date,
+        12 => DataType::TinyInt,
+        13 => DataType::UTinyInt,
+        14 => DataType::USmallInt,
+        15 => DataType::UInteger,
+        16 => DataType::UBigInt,
+        17 => DataType::HugeInt,
+        18 => DataType::UHugeInt,
+        19 => DataType::Time,
+        20 => DataType::TimestampS,
+        21 => DataType::TimestampMs,
+        22 => DataType::TimestampNs,
         _ => return Err(WireError(format!("unknown type tag {t}"))),
     })
 }

@@ -261,6 +261,10 @@ enum Cell<'a> {
     Date(i64),
     /// A DECIMAL's scaled integer and its scale.
     Decimal(i64, u8),
+    /// A TIME (microseconds since midnight).
+    Time(i64),
+    /// A TIMESTAMP_S, _MS or _NS value and its type.
+    TimestampUnit(i64, DataType),
     Float(f64),
     Bool(bool),
     Text(&'a str),
@@ -315,6 +319,10 @@ impl<'a> Table<'a> {
                 Cell::Timestamp(v[r])
             }
             ColumnData::Int64(v) if self.columns()[c].1 == DataType::Date => Cell::Date(v[r]),
+            ColumnData::Int64(v) if self.columns()[c].1 == DataType::Time => Cell::Time(v[r]),
+            ColumnData::Int64(v) if self.columns()[c].1.is_timestamp() => {
+                Cell::TimestampUnit(v[r], self.columns()[c].1)
+            }
             ColumnData::Int64(v) if self.columns()[c].1.decimal().is_some() => {
                 Cell::Decimal(v[r], self.columns()[c].1.decimal().map_or(0, |(_, s)| s))
             }
@@ -336,6 +344,8 @@ fn write_cell(buf: &mut String, cell: Cell<'_>, null_text: &str) {
         }
         Cell::Timestamp(t) => logdb::time::write_timestamp(buf, t),
         Cell::Date(d) => logdb::time::write_date(buf, d),
+        Cell::Time(t) => logdb::time_units::write_time(buf, t),
+        Cell::TimestampUnit(x, t) => logdb::time_units::write(buf, t, x),
         Cell::Decimal(x, scale) => logdb::decimal::write(buf, x, scale),
         Cell::Float(x) => buf.push_str(&logdb::value::format_float(x)),
         Cell::Bool(b) => buf.push_str(if b { "true" } else { "false" }),
@@ -345,14 +355,7 @@ fn write_cell(buf: &mut String, cell: Cell<'_>, null_text: &str) {
 }
 
 fn is_numeric(t: DataType) -> bool {
-    matches!(
-        t,
-        DataType::BigInt
-            | DataType::Integer
-            | DataType::SmallInt
-            | DataType::Double
-            | DataType::Decimal { .. }
-    )
+    t.is_integer() || matches!(t, DataType::Double | DataType::Decimal { .. })
 }
 
 /// Type names as DuckDB's box shows them.
@@ -370,6 +373,17 @@ fn type_label(t: DataType) -> std::borrow::Cow<'static, str> {
         DataType::Varchar => "varchar",
         DataType::Ip => "ip",
         DataType::Date => "date",
+        DataType::TinyInt => "int8",
+        DataType::UTinyInt => "uint8",
+        DataType::USmallInt => "uint16",
+        DataType::UInteger => "uint32",
+        DataType::UBigInt => "uint64",
+        DataType::HugeInt => "int128",
+        DataType::UHugeInt => "uint128",
+        DataType::Time => "time",
+        DataType::TimestampS => "timestamp_s",
+        DataType::TimestampMs => "timestamp_ms",
+        DataType::TimestampNs => "timestamp_ns",
     })
 }
 
@@ -666,10 +680,10 @@ fn json_value(out: &mut String, cell: Cell<'_>, scratch: &mut String) {
         Cell::Int(x) => {
             let _ = write!(out, "{x}");
         }
-        // JSON has no NaN or infinity: written as DuckDB's CLI and COPY write them
-        // (and JavaScript and Python's json module read them).
+        // JSON has no NaN or infinity; DuckDB's shell writes them as JavaScript
+        // spells them (what most JSON readers accept).
         Cell::Float(x) if x.is_nan() => out.push_str("NaN"),
-        Cell::Float(x) if !x.is_finite() => {
+        Cell::Float(x) if x.is_infinite() => {
             out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" })
         }
         Cell::Float(x) => {
