@@ -30,6 +30,7 @@
 //!   `text.rs` and `math.rs`.
 
 pub mod agg;
+mod apply;
 pub mod agg_cache;
 pub mod date;
 pub(crate) mod decimal;
@@ -573,6 +574,23 @@ fn run_operator(
             &child.schema(),
             pool.reservation("distinct"),
         ),
+        (
+            Operator::Apply,
+            LogicalPlan::Apply {
+                subquery, lateral, ..
+            },
+        ) => {
+            let mut mem = pool.reservation("dependent join output");
+            apply::run(
+                snapshot,
+                input(0, None)?,
+                subquery,
+                *lateral,
+                opts,
+                stats,
+                &mut mem,
+            )
+        }
         (
             Operator::Window,
             LogicalPlan::Window {

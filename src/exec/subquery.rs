@@ -195,7 +195,7 @@ fn fold(e: Expr) -> Expr {
 }
 
 /// Runs one subquery and returns the expression that replaces it.
-fn value_of(
+pub(super) fn value_of(
     snapshot: &Snapshot,
     s: Subquery,
     opts: &ExecOptions,

@@ -35,6 +35,7 @@ mod read_files;
 mod recursive;
 mod strings;
 mod table_functions;
+mod values;
 mod window;
 
 use decimal::{common_decimal, decimal_arith, is_decimal};
@@ -86,8 +87,13 @@ pub fn bind_query(
         having: None,
         group_aliases: Vec::new(),
         lateral: Vec::new(),
+        params: Default::default(),
     };
-    b.query(query)
+    let plan = b.query(query)?;
+    crate::plan::apply::lift_correlated(plan).map_err(|e| match e {
+        Error::InvalidInput(m) => err_at(query.span(), query.span(), m),
+        other => other,
+    })
 }
 
 struct Binder<'a> {
@@ -119,6 +125,10 @@ struct Binder<'a> {
     /// expressions) that a name which is no column stands for, as in DuckDB
     /// (`SELECT a + 1 AS b FROM t WHERE b > 2`, `SELECT 1 AS x, x + 1`).
     lateral: Vec<(String, ast::Expr)>,
+    /// The enclosing queries' columns read by the subquery being bound (shared
+    /// with the binders of its FROM items and CTEs): entry `i` is what
+    /// `Expr::Param { slot: i }` stands for.
+    params: std::rc::Rc<std::cell::RefCell<Vec<from::OuterRef>>>,
 }
 
 /// What names in HAVING may mean besides table columns (DuckDB): a select-list
@@ -850,7 +860,7 @@ impl<'a> Binder<'a> {
                     return bound;
                 }
                 if let Some(e) = self.correlated(None, &id.value, id.span) {
-                    return Err(e);
+                    return e;
                 }
                 let tables = self.scope.tables();
                 let known: Vec<String> = self
@@ -912,7 +922,7 @@ impl<'a> Binder<'a> {
     fn qualified_column(&self, t: &ast::Ident, c: &ast::Ident) -> Result<Expr> {
         if !self.scope.has_table(&t.value) {
             if let Some(e) = self.correlated(Some(&t.value), &c.value, t.span) {
-                return Err(e);
+                return e;
             }
             let tables = self.scope.tables();
             return Err(self.err(
@@ -2339,7 +2349,7 @@ impl<'a> Binder<'a> {
                 quantile: 0.0,
             }
         };
-        Ok(self.register_agg(agg))
+        self.register_agg(agg, span)
     }
 
     /// The argument (a NULL literal typed) and result type of `count`, `sum`,
@@ -2378,7 +2388,24 @@ impl<'a> Binder<'a> {
     }
 
     /// Adds an aggregate call (once) and returns the column standing for it.
-    fn register_agg(&mut self, agg: AggExpr) -> Expr {
+    /// An aggregate over the enclosing query's columns only belongs to that
+    /// query (DuckDB), which is not supported yet.
+    fn register_agg(&mut self, agg: AggExpr, span: Span) -> Result<Expr> {
+        let args = [&agg.arg, &agg.arg2].into_iter().flatten();
+        let (mut outer, mut own) = (false, false);
+        for a in args {
+            a.visit(&mut |x| match x {
+                Expr::Param { .. } => outer = true,
+                Expr::Column { .. } => own = true,
+                _ => {}
+            });
+        }
+        if outer && !own {
+            return Err(self.unsupported(
+                span,
+                "an aggregate of the enclosing query's columns inside a subquery",
+            ));
+        }
         let j = match self.aggs.iter().position(|a| *a == agg) {
             Some(j) => j,
             None => {
@@ -2386,11 +2413,11 @@ impl<'a> Binder<'a> {
                 self.aggs.len() - 1
             }
         };
-        Expr::Column {
+        Ok(Expr::Column {
             index: AGG_MARK + j,
             name: format!("agg{j}"),
             data_type: agg.data_type,
-        }
+        })
     }
 }
 

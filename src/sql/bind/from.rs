@@ -110,6 +110,14 @@ pub(crate) struct Pending {
     pub width: usize,
 }
 
+/// A column of an enclosing query that a subquery reads: the scope (its
+/// position in `Binder::outer`) and the column's position in that scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OuterRef {
+    pub level: usize,
+    pub index: usize,
+}
+
 /// A CTE visible to the query being bound.
 #[derive(Clone, Debug)]
 pub(crate) struct Cte {
@@ -273,6 +281,13 @@ impl<'a> Binder<'a> {
         if expr_subquery {
             outer.push(self.scope.clone());
         }
+        // A subquery in an expression reads its own list of enclosing values;
+        // FROM items and CTEs share the list of the query they belong to.
+        let params = if expr_subquery {
+            Default::default()
+        } else {
+            self.params.clone()
+        };
         Binder {
             snapshot: self.snapshot,
             options: self.options,
@@ -288,6 +303,7 @@ impl<'a> Binder<'a> {
             having: None,
             group_aliases: Vec::new(),
             lateral: Vec::new(),
+            params,
         }
     }
 
@@ -401,6 +417,7 @@ impl<'a> Binder<'a> {
                     _ => Err(self.unsupported(body.span(), format!("set operation {op}"))),
                 }
             }
+            ast::SetExpr::Values(v) => self.child(false).values(v),
             other => Err(self.unsupported(other.span(), "this kind of query (VALUES, ...)")),
         }
     }
@@ -1037,7 +1054,7 @@ impl<'a> Binder<'a> {
         kind: ast_kind::Kind<'_>,
         span: Span,
     ) -> Result<Expr> {
-        let mut plan = self.child(true).query(q)?;
+        let (mut plan, correlated) = self.correlated_query(q)?;
         let schema = plan.schema();
         let one_column = |what: &str| -> Result<()> {
             if schema.len() == 1 {
@@ -1077,26 +1094,83 @@ impl<'a> Binder<'a> {
             plan,
             kind,
             data_type,
+            correlated,
         })))
     }
 
-    /// A column name found in no scope of this query: a correlated reference if an
-    /// enclosing query has it.
-    pub(super) fn correlated(&self, table: Option<&str>, name: &str, span: Span) -> Option<Error> {
-        let found = self.outer.iter().any(|s| match table {
-            Some(t) => !s.find_in(t, name).is_empty(),
-            None => !s.find(name).is_empty(),
-        });
-        found.then(|| {
-            let full = match table {
-                Some(t) => format!("{t}.{name}"),
-                None => name.to_string(),
+    /// A subquery of an expression bound with this query's scope as its
+    /// nearest enclosing one, and the enclosing values it reads (what its
+    /// `Expr::Param`s stand for), as expressions of this query.
+    pub(super) fn correlated_query(&mut self, q: &ast::Query) -> Result<(LogicalPlan, Vec<Expr>)> {
+        let mut child = self.child(true);
+        let plan = child.query(q)?;
+        let refs = child.params.borrow().clone();
+        let own = self.outer.len();
+        let correlated = refs
+            .into_iter()
+            .map(|r| {
+                if r.level == own {
+                    self.scope_column(r.index)
+                } else {
+                    self.outer_param(r)
+                }
+            })
+            .collect();
+        Ok((plan, correlated))
+    }
+
+    /// The parameter standing for column `r` of an enclosing query (added to
+    /// this query's list once).
+    fn outer_param(&self, r: OuterRef) -> Expr {
+        let mut params = self.params.borrow_mut();
+        let slot = match params.iter().position(|p| *p == r) {
+            Some(s) => s,
+            None => {
+                params.push(r);
+                params.len() - 1
+            }
+        };
+        let c = &self.outer[r.level].cols[r.index];
+        Expr::Param {
+            slot,
+            name: c.name.clone(),
+            data_type: c.data_type,
+        }
+    }
+
+    /// A column name found in no scope of this query: a correlated reference
+    /// (a parameter) if an enclosing query has it, the nearest one first.
+    pub(super) fn correlated(
+        &self,
+        table: Option<&str>,
+        name: &str,
+        span: Span,
+    ) -> Option<Result<Expr>> {
+        for level in (0..self.outer.len()).rev() {
+            let s = &self.outer[level];
+            let found = match table {
+                Some(t) => s.find_in(t, name),
+                None => s.find(name),
             };
-            self.unsupported(
-                span,
-                format!("correlated subqueries ('{full}' refers to the enclosing query)"),
-            )
-        })
+            match found.as_slice() {
+                [] => continue,
+                [index] => {
+                    let index = *index;
+                    return Some(Ok(self.outer_param(OuterRef { level, index })));
+                }
+                many => {
+                    let c: Vec<String> = many.iter().map(|&i| s.cols[i].label()).collect();
+                    return Some(Err(self.err(
+                        span,
+                        format!(
+                            "ambiguous column name '{name}'; it could be {}",
+                            c.join(" or ")
+                        ),
+                    )));
+                }
+            }
+        }
+        None
     }
 
     /// Turns top-level `x [NOT] IN (SELECT ...)` conjuncts of a WHERE clause into
@@ -1106,7 +1180,9 @@ impl<'a> Binder<'a> {
         let mut joins = Vec::new();
         for c in Expr::conjuncts(&predicate) {
             match c {
-                Expr::Subquery(s) if matches!(s.kind, SubqueryKind::In { .. }) => {
+                Expr::Subquery(s)
+                    if matches!(s.kind, SubqueryKind::In { .. }) && !s.is_correlated() =>
+                {
                     joins.push((**s).clone())
                 }
                 other => rest.push(other.clone()),
