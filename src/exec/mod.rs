@@ -30,8 +30,8 @@
 //!   `text.rs` and `math.rs`.
 
 pub mod agg;
-mod apply;
 pub mod agg_cache;
+mod apply;
 pub mod date;
 pub(crate) mod decimal;
 mod distinct;

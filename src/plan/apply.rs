@@ -17,6 +17,22 @@ pub fn has_correlated(e: &Expr) -> bool {
     e.exists(&mut |x| matches!(x, Expr::Subquery(s) if s.is_correlated()))
 }
 
+/// Whether `e` reads a value of the enclosing query itself (not through the
+/// correlated values of a subquery inside it).
+pub fn reads_param(e: &Expr) -> bool {
+    fn go(e: &Expr) -> std::result::Result<(), ()> {
+        match e {
+            Expr::Param { .. } => Err(()),
+            Expr::Subquery(s) => match &s.kind {
+                SubqueryKind::In { expr, .. } => go(expr),
+                _ => Ok(()),
+            },
+            other => other.try_for_each_child(&mut go),
+        }
+    }
+    go(e).is_err()
+}
+
 /// `plan` with every correlated subquery in an expression moved into an
 /// [`LogicalPlan::Apply`] (inside subquery plans too). An error ("not supported
 /// yet: ...") names the clause where a correlated subquery cannot be placed yet.
@@ -43,8 +59,11 @@ pub fn lift_correlated(mut plan: LogicalPlan) -> Result<LogicalPlan> {
 /// Moves the correlated subqueries of this node's expressions into Apply nodes
 /// over its input.
 fn lift_node(plan: LogicalPlan) -> Result<LogicalPlan> {
-    let unsupported =
-        |what: &str| Err(Error::InvalidInput(format!("not supported yet: correlated subqueries {what}")));
+    let unsupported = |what: &str| {
+        Err(Error::InvalidInput(format!(
+            "not supported yet: correlated subqueries {what}"
+        )))
+    };
     let width = |p: &LogicalPlan| p.schema().len();
     let keep = |p: LogicalPlan, cols: Vec<usize>| {
         let schema = p.schema();
@@ -170,12 +189,11 @@ fn extract(e: &mut Expr, width: usize, subs: &mut Vec<Subquery>) {
 /// `input` under one Apply per subquery, in order (each sees the columns the
 /// ones below it added).
 fn applied(input: LogicalPlan, subs: Vec<Subquery>) -> LogicalPlan {
-    subs.into_iter()
-        .fold(input, |input, s| LogicalPlan::Apply {
-            input: Box::new(input),
-            subquery: Box::new(s),
-            lateral: None,
-        })
+    subs.into_iter().fold(input, |input, s| LogicalPlan::Apply {
+        input: Box::new(input),
+        subquery: Box::new(s),
+        lateral: None,
+    })
 }
 
 /// Replaces the parameters of a correlated subquery's plan (those of this

@@ -723,7 +723,9 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
                     Some(_) => subquery.plan.schema().len(),
                     None => 1,
                 };
-            let mut r: Vec<bool> = (0..width).map(|i| req.get(i).copied().unwrap_or(true)).collect();
+            let mut r: Vec<bool> = (0..width)
+                .map(|i| req.get(i).copied().unwrap_or(true))
+                .collect();
             let mut apply = LogicalPlan::Apply {
                 input: Box::new(LogicalPlan::OneRow),
                 subquery: Box::new(Subquery {
@@ -825,9 +827,7 @@ pub fn estimate_rows(plan: &LogicalPlan, snapshot: &Snapshot) -> u64 {
         LogicalPlan::TableFunction { func, .. } => func.rows(),
         LogicalPlan::RecursiveCte { anchor, .. } => estimate_rows(anchor, snapshot).max(1000),
         LogicalPlan::WorkTable { .. } => 1000,
-        LogicalPlan::Apply {
-            input, lateral, ..
-        } => {
+        LogicalPlan::Apply { input, lateral, .. } => {
             let n = estimate_rows(input, snapshot);
             if lateral.is_some() {
                 n.saturating_mul(10)

@@ -36,7 +36,10 @@ mod recursive;
 mod strings;
 mod table_functions;
 mod values;
+mod views;
 mod window;
+
+pub(crate) use views::unqualified;
 
 use decimal::{common_decimal, decimal_arith, is_decimal};
 use from::{Cte, Scope};
@@ -88,6 +91,7 @@ pub fn bind_query(
         group_aliases: Vec::new(),
         lateral: Vec::new(),
         params: Default::default(),
+        view_depth: 0,
     };
     let plan = b.query(query)?;
     crate::plan::apply::lift_correlated(plan).map_err(|e| match e {
@@ -129,6 +133,8 @@ struct Binder<'a> {
     /// with the binders of its FROM items and CTEs): entry `i` is what
     /// `Expr::Param { slot: i }` stands for.
     params: std::rc::Rc<std::cell::RefCell<Vec<from::OuterRef>>>,
+    /// How many views deep this query is read.
+    view_depth: usize,
 }
 
 /// What names in HAVING may mean besides table columns (DuckDB): a select-list
@@ -388,6 +394,12 @@ impl<'a> Binder<'a> {
             None => None,
         };
         let mut windows = std::mem::take(&mut self.win.calls);
+        if windows
+            .iter()
+            .any(|w| w.exprs().into_iter().any(crate::plan::apply::reads_param))
+        {
+            return Err(self.unsupported(select.span(), "correlated columns in window functions"));
+        }
         if let (Some((_, span)), true) = (&qualify, windows.is_empty()) {
             return Err(self.err(
                 *span,

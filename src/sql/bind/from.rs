@@ -258,7 +258,7 @@ fn not_null_key(c: &Expr) -> Expr {
 }
 
 /// Renames the output columns of `plan` (`t(a, b)` aliases).
-fn rename(plan: LogicalPlan, names: &[String]) -> LogicalPlan {
+pub(super) fn rename(plan: LogicalPlan, names: &[String]) -> LogicalPlan {
     let schema = plan.schema();
     let exprs = (0..schema.len())
         .map(|i| {
@@ -304,6 +304,7 @@ impl<'a> Binder<'a> {
             group_aliases: Vec::new(),
             lateral: Vec::new(),
             params,
+            view_depth: self.view_depth,
         }
     }
 
@@ -810,12 +811,8 @@ impl<'a> Binder<'a> {
                     let scope = Scope::of_plan(&plan, Some(qualifier));
                     return Ok((plan, scope));
                 }
-                if name.0.len() != 1 {
+                let Some(id) = super::unqualified(name) else {
                     return Err(self.unsupported(name.span(), "qualified table names"));
-                }
-                let id = match &name.0[0] {
-                    ast::ObjectNamePart::Identifier(id) => id,
-                    other => return Err(self.unsupported(other.span(), "computed table names")),
                 };
                 if id.quote_style == Some('\'') {
                     // `FROM 'access.log'`: a file, read by the reader its name calls for.
@@ -838,7 +835,10 @@ impl<'a> Binder<'a> {
                     .find(|c| c.name.eq_ignore_ascii_case(&id.value));
                 let mut plan = match cte {
                     Some(c) => c.plan.clone(),
-                    None => self.base_table(id)?,
+                    None => match self.view(id)? {
+                        Some(v) => v,
+                        None => self.base_table(id)?,
+                    },
                 };
                 if let Some(a) = alias.as_ref().filter(|a| !a.columns.is_empty()) {
                     plan = self.alias_columns(plan, a)?;
@@ -946,6 +946,12 @@ impl<'a> Binder<'a> {
                 self.scope = saved;
                 let bound = bound?;
                 self.expect_bool(&bound, cond.span(), "ON")?;
+                if kind != JoinKind::Inner && crate::plan::apply::reads_param(&bound) {
+                    return Err(self.unsupported(
+                        cond.span(),
+                        "correlated columns in the condition of a non-inner join",
+                    ));
+                }
                 if bound.has_subquery() {
                     return Err(self.unsupported(cond.span(), "subqueries in ON"));
                 }

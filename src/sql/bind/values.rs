@@ -82,12 +82,8 @@ impl Binder<'_> {
                         format!("cannot cast {} to {t} in VALUES", e.data_type()),
                     ));
                 };
-                constant &= !e.exists(&mut |x| {
-                    matches!(
-                        x,
-                        Expr::Column { .. } | Expr::Subquery(_)
-                    )
-                });
+                constant &=
+                    !e.exists(&mut |x| matches!(x, Expr::Column { .. } | Expr::Subquery(_)));
                 exprs.push((e, names[k].clone()));
             }
             inputs.push(LogicalPlan::Project {
