@@ -92,6 +92,8 @@ pub fn bind_query(
         lateral: Vec::new(),
         params: Default::default(),
         view_depth: 0,
+        left_scope: Scope::default(),
+        pending_lateral: None,
     };
     let plan = b.query(query)?;
     crate::plan::apply::lift_correlated(plan).map_err(|e| match e {
@@ -135,6 +137,12 @@ struct Binder<'a> {
     params: std::rc::Rc<std::cell::RefCell<Vec<from::OuterRef>>>,
     /// How many views deep this query is read.
     view_depth: usize,
+    /// While a FROM item is bound: the columns of the items before it, which a
+    /// subquery item may read (LATERAL, explicit or implied as in DuckDB).
+    left_scope: Scope,
+    /// Set by a subquery FROM item that reads `left_scope`: the values it
+    /// reads (its `Expr::Param`s); the item is then joined as a dependent join.
+    pending_lateral: Option<Vec<Expr>>,
 }
 
 /// What names in HAVING may mean besides table columns (DuckDB): a select-list

@@ -257,6 +257,26 @@ fn not_null_key(c: &Expr) -> Expr {
     }
 }
 
+/// `left` joined with the rows `right` gives for each of its rows (`right`
+/// reads `correlated`, values of `left`, as parameters).
+fn lateral_join(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    correlated: Vec<Expr>,
+    kind: JoinKind,
+) -> LogicalPlan {
+    LogicalPlan::Apply {
+        input: Box::new(left),
+        subquery: Box::new(Subquery {
+            plan: right,
+            kind: SubqueryKind::Scalar,
+            data_type: DataType::Boolean,
+            correlated,
+        }),
+        lateral: Some(kind),
+    }
+}
+
 /// Renames the output columns of `plan` (`t(a, b)` aliases).
 pub(super) fn rename(plan: LogicalPlan, names: &[String]) -> LogicalPlan {
     let schema = plan.schema();
@@ -305,6 +325,8 @@ impl<'a> Binder<'a> {
             lateral: Vec::new(),
             params,
             view_depth: self.view_depth,
+            left_scope: Scope::default(),
+            pending_lateral: None,
         }
     }
 
@@ -642,10 +664,20 @@ impl<'a> Binder<'a> {
                 pending: Vec::new(),
             });
         };
-        let (plan, mut scope) = self.table_with_joins(first)?;
+        self.left_scope = Scope::default();
+        let (mut plan, mut scope) = self.table_with_joins(first)?;
         let mut pending = Vec::new();
         for item in &from[1..] {
+            self.left_scope = scope.clone();
             let (p, s) = self.table_with_joins(item)?;
+            if let Some(correlated) = self.pending_lateral.take() {
+                // A LATERAL item reads the items before it: those are joined
+                // first, then it runs per row of theirs.
+                let (before, _) = self.comma_joins(plan, std::mem::take(&mut pending), None)?;
+                plan = lateral_join(before, p, correlated, JoinKind::Inner);
+                scope.cols.extend(s.cols);
+                continue;
+            }
             for t in s.tables() {
                 if scope.has_table(t) {
                     return Err(self.err(
@@ -738,6 +770,17 @@ impl<'a> Binder<'a> {
 
     fn table_with_joins(&mut self, twj: &ast::TableWithJoins) -> Result<(LogicalPlan, Scope)> {
         let (mut plan, mut scope) = self.table_factor(&twj.relation)?;
+        if let Some(correlated) = self.pending_lateral.take() {
+            // The first item of a comma-separated FROM item: its caller joins it.
+            self.pending_lateral = Some(correlated);
+            if !twj.joins.is_empty() {
+                return Err(self.unsupported(
+                    twj.relation.span(),
+                    "a LATERAL subquery followed by joins in the same FROM item",
+                ));
+            }
+            return Ok((plan, scope));
+        }
         for j in &twj.joins {
             use ast::JoinOperator as J;
             let (kind, constraint) = match &j.join_operator {
@@ -761,7 +804,13 @@ impl<'a> Binder<'a> {
                     format!("{} JOIN needs ON or USING", kind.name()),
                 ));
             }
+            self.left_scope = scope.clone();
             let (rp, rs) = self.table_factor(&j.relation)?;
+            if let Some(correlated) = self.pending_lateral.take() {
+                (plan, scope) =
+                    self.lateral(plan, scope, rp, rs, correlated, kind, constraint, j)?;
+                continue;
+            }
             (plan, scope) = self.join(plan, scope, rp, rs, kind, constraint, j.relation.span())?;
         }
         Ok((plan, scope))
@@ -847,15 +896,18 @@ impl<'a> Binder<'a> {
                 Ok((plan, scope))
             }
             ast::TableFactor::Derived {
-                lateral,
-                subquery,
-                alias,
-                ..
+                subquery, alias, ..
             } => {
-                if *lateral {
-                    return Err(self.unsupported(tf.span(), "LATERAL subqueries"));
+                // The items before this one are an enclosing scope of the
+                // subquery: reading them makes it a LATERAL join.
+                let left = std::mem::take(&mut self.left_scope);
+                let saved = std::mem::replace(&mut self.scope, left);
+                let bound = self.correlated_query(subquery);
+                self.scope = saved;
+                let (mut plan, correlated) = bound?;
+                if !correlated.is_empty() {
+                    self.pending_lateral = Some(correlated);
                 }
-                let mut plan = self.child(false).query(subquery)?;
                 if let Some(a) = alias.as_ref().filter(|a| !a.columns.is_empty()) {
                     plan = self.alias_columns(plan, a)?;
                 }
@@ -877,6 +929,61 @@ impl<'a> Binder<'a> {
                 "FROM items other than tables, table functions, subqueries and joins",
             )),
         }
+    }
+
+    /// `left JOIN LATERAL right ON cond`: the right side runs per row of the
+    /// left (a dependent join); an inner join's condition filters the pairs,
+    /// a LEFT join takes only `ON true`.
+    #[allow(clippy::too_many_arguments)]
+    fn lateral(
+        &mut self,
+        left: LogicalPlan,
+        ls: Scope,
+        right: LogicalPlan,
+        rs: Scope,
+        correlated: Vec<Expr>,
+        kind: JoinKind,
+        constraint: &ast::JoinConstraint,
+        j: &ast::Join,
+    ) -> Result<(LogicalPlan, Scope)> {
+        let span = j.relation.span();
+        let scope = Scope {
+            cols: ls.cols.iter().chain(&rs.cols).cloned().collect(),
+        };
+        let cond = match constraint {
+            ast::JoinConstraint::On(cond) => {
+                let saved = std::mem::replace(&mut self.scope, scope.clone());
+                let bound = self.bind_expr(cond);
+                self.scope = saved;
+                let bound = bound?;
+                self.expect_bool(&bound, cond.span(), "ON")?;
+                let always = matches!(
+                    bound,
+                    Expr::Literal {
+                        value: Value::Bool(true),
+                        ..
+                    }
+                );
+                (!always).then_some(bound)
+            }
+            ast::JoinConstraint::None => None,
+            _ => return Err(self.unsupported(span, "USING or NATURAL with a LATERAL join")),
+        };
+        let plan = match (kind, cond) {
+            (JoinKind::Inner, None) => lateral_join(left, right, correlated, JoinKind::Inner),
+            (JoinKind::Inner, Some(c)) => LogicalPlan::Filter {
+                input: Box::new(lateral_join(left, right, correlated, JoinKind::Inner)),
+                predicate: c,
+            },
+            (JoinKind::Left, None) => lateral_join(left, right, correlated, JoinKind::Left),
+            _ => {
+                return Err(self.unsupported(
+                    span,
+                    "this kind of LATERAL join (only inner joins and LEFT JOIN ... ON true)",
+                ))
+            }
+        };
+        Ok((plan, scope))
     }
 
     /// A scan of every column of a stored table (unused columns are pruned later).
