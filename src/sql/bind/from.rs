@@ -1059,10 +1059,15 @@ impl<'a> Binder<'a> {
                         "correlated columns in the condition of a non-inner join",
                     ));
                 }
-                if bound.has_subquery() {
-                    return Err(self.unsupported(cond.span(), "subqueries in ON"));
+                if bound.has_subquery() && kind != JoinKind::Inner {
+                    return Err(self.unsupported(cond.span(), "subqueries in ON of an outer join"));
                 }
                 for c in Expr::conjuncts(&bound) {
+                    // An inner join's conjunct with a subquery filters the pairs.
+                    if c.has_subquery() {
+                        rest.push(c.clone());
+                        continue;
+                    }
                     if let Expr::Binary {
                         op: BinaryOp::Eq,
                         left: a,
