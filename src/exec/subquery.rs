@@ -205,7 +205,7 @@ pub(super) fn value_of(
     let rows = result.num_rows();
     match s.kind {
         SubqueryKind::Scalar => {
-            if rows > 1 {
+            if rows > 1 && opts.scalar_subquery_error_on_multiple_rows {
                 return Err(Error::InvalidInput(
                     "More than one row returned by a subquery used as an expression - scalar \
                      subqueries can only return a single row"
