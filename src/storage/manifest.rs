@@ -297,3 +297,43 @@ impl Manifest {
         Ok(m)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version_of(bytes: &[u8]) -> u32 {
+        u32::from_le_bytes(
+            bytes[VERSION_OFFSET..VERSION_OFFSET + 4]
+                .try_into()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_manifest_is_version_1_until_it_holds_a_view() {
+        let mut m = Manifest::default();
+        let bytes = m.encode().unwrap();
+        assert_eq!(version_of(&bytes), 1);
+        assert!(!String::from_utf8_lossy(&bytes).contains("views"));
+        m.views.insert(
+            "v".into(),
+            ViewEntry {
+                sql: "SELECT 1".into(),
+                columns: vec!["one".into()],
+            },
+        );
+        let bytes = m.encode().unwrap();
+        assert_eq!(version_of(&bytes), MANIFEST_FORMAT_VERSION);
+        let back = Manifest::decode(&bytes, "MANIFEST-1".into()).unwrap();
+        assert_eq!(back, m);
+        // A newer version than this build reads is refused, not misread.
+        let mut newer = bytes.clone();
+        newer[VERSION_OFFSET..VERSION_OFFSET + 4]
+            .copy_from_slice(&(MANIFEST_FORMAT_VERSION + 1).to_le_bytes());
+        assert!(matches!(
+            Manifest::decode(&newer, "MANIFEST-1".into()),
+            Err(Error::IncompatibleVersion { .. })
+        ));
+    }
+}
