@@ -750,7 +750,7 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
                 ..
             } = &mut apply
             {
-                *slot = Box::new(input);
+                **slot = input;
                 s.plan = subquery.plan.take();
             }
             let mut map = cmap;
