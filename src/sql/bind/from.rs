@@ -123,6 +123,17 @@ pub(crate) struct OuterRef {
 pub(crate) struct Cte {
     pub name: String,
     pub plan: LogicalPlan,
+    /// The list of enclosing values its `Expr::Param`s index (see
+    /// `Binder::params_id`).
+    pub owner: usize,
+}
+
+/// Whether `plan` reads a value of an enclosing query (an `Expr::Param`).
+fn reads_params(plan: &LogicalPlan) -> bool {
+    plan.exprs()
+        .iter()
+        .any(|e| e.exists(&mut |x| matches!(x, Expr::Param { .. })))
+        || plan.inputs().into_iter().any(reads_params)
 }
 
 /// `Expr::Column` for position `i` of `schema`.
@@ -344,6 +355,7 @@ impl<'a> Binder<'a> {
                         self.ctes.push(std::sync::Arc::new(Cte {
                             name: cte.alias.name.value.clone(),
                             plan,
+                            owner: self.params_id(),
                         }));
                         continue;
                     }
@@ -356,6 +368,7 @@ impl<'a> Binder<'a> {
                 self.ctes.push(std::sync::Arc::new(Cte {
                     name: cte.alias.name.value.clone(),
                     plan,
+                    owner: self.params_id(),
                 }));
             }
         }
@@ -882,6 +895,17 @@ impl<'a> Binder<'a> {
                     .iter()
                     .rev()
                     .find(|c| c.name.eq_ignore_ascii_case(&id.value));
+                if let Some(c) = cte.filter(|c| c.owner != self.params_id()) {
+                    if reads_params(&c.plan) {
+                        // Its parameters index the list of the query that
+                        // defined it, not this subquery's.
+                        return Err(self.unsupported(
+                            id.span,
+                            "a CTE reading the enclosing query's columns, used in a subquery \
+                             inside its query",
+                        ));
+                    }
+                }
                 let mut plan = match cte {
                     Some(c) => c.plan.clone(),
                     None => match self.view(id)? {
@@ -1214,6 +1238,12 @@ impl<'a> Binder<'a> {
             data_type,
             correlated,
         })))
+    }
+
+    /// The identity of the list of enclosing values this binder's
+    /// `Expr::Param`s index (shared with its FROM items and CTEs).
+    pub(super) fn params_id(&self) -> usize {
+        std::rc::Rc::as_ptr(&self.params) as usize
     }
 
     /// A subquery of an expression bound with this query's scope as its
