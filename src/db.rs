@@ -28,6 +28,8 @@ pub use crate::storage::snapshot::{
 };
 use crate::time;
 
+mod views;
+
 /// The default maximum rows per segment. Measured on generated access logs (see
 /// BENCHMARKS.md): 1 Mi rows keeps dictionaries and indexes per segment small enough
 /// to build in memory while making per-segment overhead negligible.
@@ -328,6 +330,7 @@ impl Db {
                     generation: 0,
                     next_segment_id: 1,
                     tables: BTreeMap::new(),
+                    views: BTreeMap::new(),
                 };
                 write_manifest(&*backend, &m, 1)?
             }
@@ -578,6 +581,7 @@ impl Db {
         schema.validate()?;
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
+        check_not_a_view(&txn.manifest, name)?;
         if txn
             .manifest
             .tables
@@ -672,6 +676,7 @@ impl Db {
         schema.validate()?;
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
+        check_not_a_view(&txn.manifest, name)?;
         let old = txn
             .manifest
             .tables
@@ -1247,6 +1252,16 @@ impl Db {
     pub fn check(&self) -> Result<CheckReport> {
         check_backend(&*self.inner.backend)
     }
+}
+
+/// A table cannot take the name of a view.
+fn check_not_a_view(m: &Manifest, name: &str) -> Result<()> {
+    if m.views.keys().any(|v| v.eq_ignore_ascii_case(name)) {
+        return Err(Error::InvalidInput(format!(
+            "Catalog Error: a view named '{name}' already exists"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

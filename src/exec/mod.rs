@@ -31,6 +31,7 @@
 
 pub mod agg;
 pub mod agg_cache;
+mod apply;
 pub mod date;
 pub(crate) mod decimal;
 mod distinct;
@@ -575,6 +576,23 @@ fn run_operator(
             &child.schema(),
             pool.reservation("distinct"),
         ),
+        (
+            Operator::Apply,
+            LogicalPlan::Apply {
+                subquery, lateral, ..
+            },
+        ) => {
+            let mut mem = pool.reservation("dependent join output");
+            apply::run(
+                snapshot,
+                input(0, None)?,
+                subquery,
+                *lateral,
+                opts,
+                stats,
+                &mut mem,
+            )
+        }
         (
             Operator::Window,
             LogicalPlan::Window {

@@ -59,6 +59,10 @@ pub struct ExecOptions {
     /// query runs on one thread and again on several, and fails when the two
     /// results differ.
     pub verify_parallelism: bool,
+    /// `SET scalar_subquery_error_on_multiple_rows` (DuckDB, on by default): a
+    /// scalar subquery returning more than one row is an error; off, its first
+    /// row is its value.
+    pub scalar_subquery_error_on_multiple_rows: bool,
     /// `SET explain_output`: what a plain `EXPLAIN` shows.
     pub explain_output: ExplainOutput,
 }
@@ -193,6 +197,7 @@ impl Default for ExecOptions {
             default_null_order: NullOrder::NullsLast,
             verification: false,
             verify_parallelism: false,
+            scalar_subquery_error_on_multiple_rows: true,
             explain_output: ExplainOutput::PhysicalOnly,
         }
     }

@@ -137,6 +137,10 @@ pub enum Operator<'a> {
     /// (once per distinct partition and order), each function evaluated over
     /// the sorted partitions, results in the input's row order.
     Window,
+    /// A dependent join: the correlated subquery run once per distinct tuple
+    /// of the input's correlated values (bound as literals), its result joined
+    /// to the rows of that tuple.
+    Apply,
 }
 
 impl PhysicalPlan<'_> {
@@ -165,6 +169,7 @@ impl PhysicalPlan<'_> {
             Operator::Limit => "Limit",
             Operator::Distinct => "Distinct",
             Operator::Window => "Window",
+            Operator::Apply => "Apply",
         }
     }
 
@@ -437,6 +442,7 @@ pub fn plan<'a>(
         },
         LogicalPlan::Distinct { input } => unary(Operator::Distinct, input)?,
         LogicalPlan::Window { input, .. } => unary(Operator::Window, input)?,
+        LogicalPlan::Apply { input, .. } => unary(Operator::Apply, input)?,
     })
 }
 

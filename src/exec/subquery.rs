@@ -195,7 +195,7 @@ fn fold(e: Expr) -> Expr {
 }
 
 /// Runs one subquery and returns the expression that replaces it.
-fn value_of(
+pub(super) fn value_of(
     snapshot: &Snapshot,
     s: Subquery,
     opts: &ExecOptions,
@@ -205,7 +205,7 @@ fn value_of(
     let rows = result.num_rows();
     match s.kind {
         SubqueryKind::Scalar => {
-            if rows > 1 {
+            if rows > 1 && opts.scalar_subquery_error_on_multiple_rows {
                 return Err(Error::InvalidInput(
                     "More than one row returned by a subquery used as an expression - scalar \
                      subqueries can only return a single row"

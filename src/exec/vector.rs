@@ -431,6 +431,7 @@ pub fn eval<'a>(e: &Expr, cols: &'a [Vector], len: usize) -> Result<Cow<'a, Vect
             Cow::Owned(scalar_func(func.clone(), &a, *data_type, len)?)
         }
         Expr::Subquery(_) => return Err(internal("subquery not resolved before execution")),
+        Expr::Param { .. } => return Err(internal("correlated value not bound before execution")),
     })
 }
 

@@ -339,19 +339,39 @@ pub enum Expr {
         args: Vec<Expr>,
         data_type: DataType,
     },
-    /// An uncorrelated subquery used as a value; the executor runs it once before
-    /// the query and replaces it by a literal (or a literal IN list).
+    /// A subquery used as a value. An uncorrelated one the executor runs once
+    /// before the query and replaces by a literal (or a literal IN list); a
+    /// correlated one (non-empty `correlated`) is lifted out of the expression
+    /// into a [`LogicalPlan::Apply`] below the node that evaluates it.
     Subquery(Box<Subquery>),
+    /// Inside a correlated subquery's plan: a value of the enclosing query, entry
+    /// `slot` of the `correlated` list of the innermost subquery around it.
+    /// [`LogicalPlan::Apply`] replaces it by a literal before the plan runs.
+    Param {
+        slot: usize,
+        name: String,
+        data_type: DataType,
+    },
 }
 
-/// A subquery inside an expression (uncorrelated: its plan does not refer to the
-/// enclosing query's columns).
+/// A subquery inside an expression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Subquery {
     pub plan: LogicalPlan,
     pub kind: SubqueryKind,
     /// BOOLEAN for EXISTS and IN; the subquery's column type for a scalar subquery.
     pub data_type: DataType,
+    /// The enclosing query's values the plan reads (empty: uncorrelated): entry
+    /// `i`, an expression over the enclosing node's input, is what
+    /// `Expr::Param { slot: i }` in the plan stands for.
+    pub correlated: Vec<Expr>,
+}
+
+impl Subquery {
+    /// Whether the plan reads values of the enclosing query.
+    pub fn is_correlated(&self) -> bool {
+        !self.correlated.is_empty()
+    }
 }
 
 /// What a subquery in an expression computes.
@@ -418,6 +438,7 @@ impl Expr {
             }
             Expr::Cast { to, .. } => *to,
             Expr::Subquery(s) => s.data_type,
+            Expr::Param { data_type, .. } => *data_type,
         }
     }
 
@@ -448,6 +469,7 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Column { name, .. } => write!(f, "{name}"),
+            Expr::Param { name, .. } => write!(f, "outer.{name}"),
             Expr::Literal { value, .. } => match value {
                 Value::Null => write!(f, "NULL"),
                 Value::Int(v) => write!(f, "{v}"),
@@ -529,8 +551,8 @@ impl Expr {
     }
 
     /// Calls `f` on each direct sub-expression, left to right, stopping at the
-    /// first error. A subquery's children are its `IN` operand only: the walk does
-    /// not enter subquery plans.
+    /// first error. A subquery's children are its correlated values and its `IN`
+    /// operand: the walk does not enter subquery plans.
     ///
     /// This and [`Expr::try_for_each_child_mut`] are the only places that know
     /// which fields of each variant are sub-expressions; every walk
@@ -541,7 +563,7 @@ impl Expr {
         f: &mut dyn FnMut(&Expr) -> Result<(), E>,
     ) -> Result<(), E> {
         match self {
-            Expr::Column { .. } | Expr::Literal { .. } => Ok(()),
+            Expr::Column { .. } | Expr::Literal { .. } | Expr::Param { .. } => Ok(()),
             Expr::Negate(e) | Expr::Not(e) => f(e),
             Expr::Binary { left, right, .. } => {
                 f(left)?;
@@ -564,10 +586,13 @@ impl Expr {
                 else_expr.iter().try_for_each(|e| f(e))
             }
             Expr::Func { args, .. } => args.iter().try_for_each(f),
-            Expr::Subquery(s) => match &s.kind {
-                SubqueryKind::In { expr, .. } => f(expr),
-                SubqueryKind::Scalar | SubqueryKind::Exists { .. } => Ok(()),
-            },
+            Expr::Subquery(s) => {
+                s.correlated.iter().try_for_each(&mut *f)?;
+                match &s.kind {
+                    SubqueryKind::In { expr, .. } => f(expr),
+                    SubqueryKind::Scalar | SubqueryKind::Exists { .. } => Ok(()),
+                }
+            }
         }
     }
 
@@ -577,7 +602,7 @@ impl Expr {
         f: &mut dyn FnMut(&mut Expr) -> Result<(), E>,
     ) -> Result<(), E> {
         match self {
-            Expr::Column { .. } | Expr::Literal { .. } => Ok(()),
+            Expr::Column { .. } | Expr::Literal { .. } | Expr::Param { .. } => Ok(()),
             Expr::Negate(e) | Expr::Not(e) => f(e),
             Expr::Binary { left, right, .. } => {
                 f(left)?;
@@ -604,10 +629,13 @@ impl Expr {
                 else_expr.iter_mut().try_for_each(|e| f(e))
             }
             Expr::Func { args, .. } => args.iter_mut().try_for_each(f),
-            Expr::Subquery(s) => match &mut s.kind {
-                SubqueryKind::In { expr, .. } => f(expr),
-                SubqueryKind::Scalar | SubqueryKind::Exists { .. } => Ok(()),
-            },
+            Expr::Subquery(s) => {
+                s.correlated.iter_mut().try_for_each(&mut *f)?;
+                match &mut s.kind {
+                    SubqueryKind::In { expr, .. } => f(expr),
+                    SubqueryKind::Scalar | SubqueryKind::Exists { .. } => Ok(()),
+                }
+            }
         }
     }
 
@@ -869,6 +897,18 @@ pub enum LogicalPlan {
         slot: super::recursive::WorkSlot,
         columns: Vec<(String, DataType)>,
     },
+    /// A dependent join: the correlated `subquery` evaluated for the rows of
+    /// `input` (once per distinct tuple of its correlated values and IN
+    /// operand, those values standing in for its `Expr::Param`s). Output: the
+    /// input's columns, then the subquery's value (scalar, EXISTS, IN) as one
+    /// column; for a LATERAL join (`lateral`: Inner or Left), the subquery's
+    /// columns, one row per pair (a Left join pads an input row without
+    /// subquery rows with NULLs).
+    Apply {
+        input: Box<LogicalPlan>,
+        subquery: Box<Subquery>,
+        lateral: Option<JoinKind>,
+    },
 }
 
 /// Join semantics.
@@ -967,6 +1007,19 @@ impl LogicalPlan {
             | LogicalPlan::TableFunction { columns, .. }
             | LogicalPlan::WorkTable { columns, .. } => columns.clone(),
             LogicalPlan::RecursiveCte { anchor, .. } => anchor.schema(),
+            LogicalPlan::Apply {
+                input,
+                subquery,
+                lateral,
+            } => {
+                let mut s = input.schema();
+                if lateral.is_some() {
+                    s.extend(subquery.plan.schema());
+                } else {
+                    s.push(("subquery".into(), subquery.data_type));
+                }
+                s
+            }
         }
     }
 
@@ -984,6 +1037,7 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. }
             | LogicalPlan::Window { input, .. }
+            | LogicalPlan::Apply { input, .. }
             | LogicalPlan::Distinct { input } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs } => inputs.iter().collect(),
@@ -1005,6 +1059,7 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. }
             | LogicalPlan::Window { input, .. }
+            | LogicalPlan::Apply { input, .. }
             | LogicalPlan::Distinct { input } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs } => inputs.iter_mut().collect(),
@@ -1063,6 +1118,13 @@ impl LogicalPlan {
                 }
                 out.extend(filter);
             }
+            LogicalPlan::Apply { subquery, .. } => {
+                let s = &mut **subquery;
+                out.extend(s.correlated.iter_mut());
+                if let SubqueryKind::In { expr, .. } = &mut s.kind {
+                    out.push(expr);
+                }
+            }
             _ => {}
         }
         out
@@ -1096,6 +1158,12 @@ impl LogicalPlan {
                     out.push(r);
                 }
                 out.extend(filter);
+            }
+            LogicalPlan::Apply { subquery, .. } => {
+                out.extend(subquery.correlated.iter());
+                if let SubqueryKind::In { expr, .. } = &subquery.kind {
+                    out.push(expr);
+                }
             }
             _ => {}
         }

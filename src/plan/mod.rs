@@ -11,6 +11,8 @@
 //!   order, frame).
 //! - [`table_function`]: the table functions of FROM (`range`, `generate_series`,
 //!   the file readers) with their arguments evaluated.
+//! - [`apply`]: correlated subqueries moved out of expressions into dependent
+//!   joins (`Apply` nodes), and their parameters bound to values.
 //! - [`optimize`]: rewrites that keep the meaning (filter pushdown, column pruning,
 //!   join sides) and the scan hints the executor uses (time range, zone-map and
 //!   index predicates).
@@ -18,6 +20,7 @@
 //! Nothing here knows SQL text or runs anything: the SQL front end builds plans, the
 //! executor's planner turns them into physical operators.
 
+pub mod apply;
 pub mod literal_set;
 pub mod logical;
 pub mod math;

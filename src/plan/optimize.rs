@@ -8,7 +8,9 @@
 //! Hints are conservative: the filter itself is always kept and re-evaluated, so a
 //! hint only has to never exclude a row the filter would keep.
 
-use super::logical::{AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan};
+use super::logical::{
+    AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, Subquery,
+};
 use super::table_function::TableFunc;
 use crate::column::Value;
 use crate::error::Result;
@@ -30,7 +32,10 @@ pub fn optimize(plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
 }
 
 fn optimize_subqueries(mut plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
-    if !plan.has_subquery() {
+    if let LogicalPlan::Apply { subquery, .. } = &mut plan {
+        subquery.plan = optimize(subquery.plan.take(), snapshot)?;
+    }
+    if !plan.has_subquery() && !has_apply(&plan) {
         return Ok(plan);
     }
     for e in plan.exprs_mut() {
@@ -47,6 +52,11 @@ fn optimize_subqueries(mut plan: LogicalPlan, snapshot: &Snapshot) -> Result<Log
     }
     plan.try_map_inputs(&mut |i| optimize_subqueries(i, snapshot))?;
     Ok(plan)
+}
+
+/// Whether `plan` holds a dependent join (whose subquery plan is optimized too).
+fn has_apply(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::Apply { .. }) || plan.inputs().iter().any(|i| has_apply(i))
 }
 
 /// The column positions `e` reads.
@@ -700,6 +710,53 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
             let width = v.schema().len();
             (v, identity(width))
         }
+        LogicalPlan::Apply {
+            input,
+            mut subquery,
+            lateral,
+        } => {
+            // The input's columns read above or by the subquery's values stay;
+            // the subquery's own columns all stay.
+            let width = input.schema().len();
+            let total = width
+                + match lateral {
+                    Some(_) => subquery.plan.schema().len(),
+                    None => 1,
+                };
+            let mut r: Vec<bool> = (0..width)
+                .map(|i| req.get(i).copied().unwrap_or(true))
+                .collect();
+            let mut apply = LogicalPlan::Apply {
+                input: Box::new(LogicalPlan::OneRow),
+                subquery: Box::new(Subquery {
+                    plan: LogicalPlan::OneRow,
+                    kind: subquery.kind.clone(),
+                    data_type: subquery.data_type,
+                    correlated: std::mem::take(&mut subquery.correlated),
+                }),
+                lateral,
+            };
+            for e in apply.exprs() {
+                mark(&mut r, e);
+            }
+            let (input, cmap) = prune(*input, &r, false);
+            let new_width = input.schema().len();
+            for e in apply.exprs_mut() {
+                remap(e, &cmap);
+            }
+            if let LogicalPlan::Apply {
+                input: slot,
+                subquery: s,
+                ..
+            } = &mut apply
+            {
+                **slot = input;
+                s.plan = subquery.plan.take();
+            }
+            let mut map = cmap;
+            map.extend((0..total - width).map(|k| new_width + k));
+            (apply, map)
+        }
         // Every column of both parts feeds the next iteration: none is dropped.
         LogicalPlan::RecursiveCte {
             name,
@@ -770,6 +827,14 @@ pub fn estimate_rows(plan: &LogicalPlan, snapshot: &Snapshot) -> u64 {
         LogicalPlan::TableFunction { func, .. } => func.rows(),
         LogicalPlan::RecursiveCte { anchor, .. } => estimate_rows(anchor, snapshot).max(1000),
         LogicalPlan::WorkTable { .. } => 1000,
+        LogicalPlan::Apply { input, lateral, .. } => {
+            let n = estimate_rows(input, snapshot);
+            if lateral.is_some() {
+                n.saturating_mul(10)
+            } else {
+                n
+            }
+        }
     }
 }
 

@@ -38,7 +38,11 @@ mod statistics;
 mod strings;
 mod table_functions;
 mod time_of_day;
+mod values;
+mod views;
 mod window;
+
+pub(crate) use views::unqualified;
 
 use decimal::{common_decimal, decimal_arith, is_decimal};
 use from::{Cte, Scope};
@@ -90,8 +94,16 @@ pub fn bind_query(
         having: None,
         group_aliases: Vec::new(),
         lateral: Vec::new(),
+        params: Default::default(),
+        view_depth: 0,
+        left_scope: Scope::default(),
+        pending_lateral: None,
     };
-    b.query(query)
+    let plan = b.query(query)?;
+    crate::plan::apply::lift_correlated(plan).map_err(|e| match e {
+        Error::InvalidInput(m) => err_at(query.span(), query.span(), m),
+        other => other,
+    })
 }
 
 struct Binder<'a> {
@@ -126,6 +138,18 @@ struct Binder<'a> {
     /// expressions) that a name which is no column stands for, as in DuckDB
     /// (`SELECT a + 1 AS b FROM t WHERE b > 2`, `SELECT 1 AS x, x + 1`).
     lateral: Vec<(String, ast::Expr)>,
+    /// The enclosing queries' columns read by the subquery being bound (shared
+    /// with the binders of its FROM items and CTEs): entry `i` is what
+    /// `Expr::Param { slot: i }` stands for.
+    params: std::rc::Rc<std::cell::RefCell<Vec<from::OuterRef>>>,
+    /// How many views deep this query is read.
+    view_depth: usize,
+    /// While a FROM item is bound: the columns of the items before it, which a
+    /// subquery item may read (LATERAL, explicit or implied as in DuckDB).
+    left_scope: Scope,
+    /// Set by a subquery FROM item that reads `left_scope`: the values it
+    /// reads (its `Expr::Param`s); the item is then joined as a dependent join.
+    pending_lateral: Option<Vec<Expr>>,
 }
 
 /// What names in HAVING may mean besides table columns (DuckDB): a select-list
@@ -385,6 +409,12 @@ impl<'a> Binder<'a> {
             None => None,
         };
         let mut windows = std::mem::take(&mut self.win.calls);
+        if windows
+            .iter()
+            .any(|w| w.exprs().into_iter().any(crate::plan::apply::reads_param))
+        {
+            return Err(self.unsupported(select.span(), "correlated columns in window functions"));
+        }
         if let (Some((_, span)), true) = (&qualify, windows.is_empty()) {
             return Err(self.err(
                 *span,
@@ -867,7 +897,7 @@ impl<'a> Binder<'a> {
                     return bound;
                 }
                 if let Some(e) = self.correlated(None, &id.value, id.span) {
-                    return Err(e);
+                    return e;
                 }
                 let tables = self.scope.tables();
                 let known: Vec<String> = self
@@ -929,7 +959,7 @@ impl<'a> Binder<'a> {
     fn qualified_column(&self, t: &ast::Ident, c: &ast::Ident) -> Result<Expr> {
         if !self.scope.has_table(&t.value) {
             if let Some(e) = self.correlated(Some(&t.value), &c.value, t.span) {
-                return Err(e);
+                return e;
             }
             let tables = self.scope.tables();
             return Err(self.err(
@@ -2409,7 +2439,7 @@ impl<'a> Binder<'a> {
                 quantile: 0.0,
             }
         };
-        Ok(self.register_agg(agg))
+        self.register_agg(agg, span)
     }
 
     /// The argument (a NULL literal typed) and result type of `count`, `sum`,
@@ -2452,7 +2482,24 @@ impl<'a> Binder<'a> {
     }
 
     /// Adds an aggregate call (once) and returns the column standing for it.
-    fn register_agg(&mut self, agg: AggExpr) -> Expr {
+    /// An aggregate over the enclosing query's columns only belongs to that
+    /// query (DuckDB), which is not supported yet.
+    fn register_agg(&mut self, agg: AggExpr, span: Span) -> Result<Expr> {
+        let args = [&agg.arg, &agg.arg2].into_iter().flatten();
+        let (mut outer, mut own) = (false, false);
+        for a in args {
+            a.visit(&mut |x| match x {
+                Expr::Param { .. } => outer = true,
+                Expr::Column { .. } => own = true,
+                _ => {}
+            });
+        }
+        if outer && !own {
+            return Err(self.unsupported(
+                span,
+                "an aggregate of the enclosing query's columns inside a subquery",
+            ));
+        }
         let j = match self.aggs.iter().position(|a| *a == agg) {
             Some(j) => j,
             None => {
@@ -2460,11 +2507,11 @@ impl<'a> Binder<'a> {
                 self.aggs.len() - 1
             }
         };
-        Expr::Column {
+        Ok(Expr::Column {
             index: AGG_MARK + j,
             name: format!("agg{j}"),
             data_type: agg.data_type,
-        }
+        })
     }
 }
 

@@ -287,6 +287,14 @@ fn render(
             let _ = writeln!(out, "{pad}{}{}", logical_line(plan), measured(plan));
             Some(input)
         }
+        LogicalPlan::Apply {
+            input, subquery, ..
+        } => {
+            let _ = writeln!(out, "{pad}{}{}", logical_line(plan), measured(plan));
+            let _ = writeln!(out, "{pad}  Subquery (correlated):");
+            render(snapshot, &subquery.plan, opts, stats, depth + 2, out)?;
+            Some(input)
+        }
         LogicalPlan::Join {
             left,
             right,
@@ -405,6 +413,25 @@ fn logical_line(plan: &LogicalPlan) -> String {
         LogicalPlan::Window { windows, .. } => {
             let w: Vec<String> = windows.iter().map(|(w, n)| format!("{w} AS {n}")).collect();
             format!("Window: {}", w.join(", "))
+        }
+        LogicalPlan::Apply {
+            subquery, lateral, ..
+        } => {
+            let what = match (lateral, &subquery.kind) {
+                (Some(k), _) => format!("LATERAL {}", k.name()),
+                (None, SubqueryKind::Scalar) => "scalar".into(),
+                (None, SubqueryKind::Exists { negated }) => {
+                    format!("{}EXISTS", if *negated { "NOT " } else { "" })
+                }
+                (None, SubqueryKind::In { expr, negated }) => {
+                    format!("{expr} {}IN", if *negated { "NOT " } else { "" })
+                }
+            };
+            let keys: Vec<String> = subquery.correlated.iter().map(|e| e.to_string()).collect();
+            format!(
+                "Apply: {what} subquery once per distinct [{}]",
+                keys.join(", ")
+            )
         }
         other => format!("{other:?}").chars().take(40).collect(),
     }
@@ -583,6 +610,15 @@ fn render_physical(
         | Operator::Distinct => {
             let line = logical_line(p.node);
             let _ = writeln!(out, "{pad}{line}{measured}");
+        }
+        Operator::Apply => {
+            let line = logical_line(p.node);
+            let _ = writeln!(out, "{pad}{line}{measured}");
+            if let LogicalPlan::Apply { subquery, .. } = p.node {
+                let _ = writeln!(out, "{pad}  Subquery (correlated):");
+                let sub = physical::plan(snapshot, &subquery.plan, opts)?;
+                render_physical(snapshot, &sub, opts, stats, depth + 2, out)?;
+            }
         }
         Operator::HashAggregate => {
             if let LogicalPlan::Aggregate { group, aggs, .. } = p.node {

@@ -14,8 +14,12 @@ use crate::time::{self, MICROS_PER_DAY, MICROS_PER_HOUR};
 
 /// The first bytes of every manifest file.
 pub const MANIFEST_MAGIC: [u8; 8] = *b"LOGDBMAN";
-/// The manifest format version this build writes and the newest it reads.
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+/// The newest manifest format version this build reads and writes. Version 2
+/// adds views; a manifest without views is still written as version 1, so that
+/// builds without views keep reading it.
+pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+/// The version of a manifest without views.
+const MANIFEST_VERSION_NO_VIEWS: u32 = 1;
 const VERSION_OFFSET: usize = MANIFEST_MAGIC.len();
 const BODY_LEN_OFFSET: usize = VERSION_OFFSET + 4;
 const BODY_CRC_OFFSET: usize = BODY_LEN_OFFSET + 8;
@@ -125,6 +129,20 @@ pub struct Manifest {
     pub generation: u64,
     pub next_segment_id: u64,
     pub tables: BTreeMap<String, TableEntry>,
+    /// Views by name (format version 2).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub views: BTreeMap<String, ViewEntry>,
+}
+
+/// A view: its query as SQL text, bound anew wherever the view is read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewEntry {
+    /// The query (`SELECT ...`), as the parser printed it.
+    pub sql: String,
+    /// Names given to the query's columns (`CREATE VIEW v(a, b)`); may be fewer
+    /// than the columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 impl Manifest {
@@ -170,7 +188,12 @@ impl Manifest {
             .map_err(|e| Error::Internal(format!("manifest serialization: {e}")))?;
         let mut out = Vec::with_capacity(MANIFEST_HEADER_LEN + body.len());
         out.extend_from_slice(&MANIFEST_MAGIC);
-        out.extend_from_slice(&MANIFEST_FORMAT_VERSION.to_le_bytes());
+        let version = if self.views.is_empty() {
+            MANIFEST_VERSION_NO_VIEWS
+        } else {
+            MANIFEST_FORMAT_VERSION
+        };
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(body.len() as u64).to_le_bytes());
         out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         out.extend_from_slice(&body);
@@ -272,5 +295,45 @@ impl Manifest {
             ));
         }
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version_of(bytes: &[u8]) -> u32 {
+        u32::from_le_bytes(
+            bytes[VERSION_OFFSET..VERSION_OFFSET + 4]
+                .try_into()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_manifest_is_version_1_until_it_holds_a_view() {
+        let mut m = Manifest::default();
+        let bytes = m.encode().unwrap();
+        assert_eq!(version_of(&bytes), 1);
+        assert!(!String::from_utf8_lossy(&bytes).contains("views"));
+        m.views.insert(
+            "v".into(),
+            ViewEntry {
+                sql: "SELECT 1".into(),
+                columns: vec!["one".into()],
+            },
+        );
+        let bytes = m.encode().unwrap();
+        assert_eq!(version_of(&bytes), MANIFEST_FORMAT_VERSION);
+        let back = Manifest::decode(&bytes, "MANIFEST-1".into()).unwrap();
+        assert_eq!(back, m);
+        // A newer version than this build reads is refused, not misread.
+        let mut newer = bytes.clone();
+        newer[VERSION_OFFSET..VERSION_OFFSET + 4]
+            .copy_from_slice(&(MANIFEST_FORMAT_VERSION + 1).to_le_bytes());
+        assert!(matches!(
+            Manifest::decode(&newer, "MANIFEST-1".into()),
+            Err(Error::IncompatibleVersion { .. })
+        ));
     }
 }

@@ -410,8 +410,9 @@ fn relational_errors_name_the_problem_and_its_position() {
             "line 1, column 34: INNER JOIN needs ON or USING",
         ),
         (
-            "SELECT uri FROM logs a WHERE bytes > (SELECT max(bytes) FROM logs b WHERE b.uid = a.uid)",
-            "line 1, column 83: not supported yet: correlated subqueries ('a.uid'",
+            "SELECT uri FROM logs a WHERE bytes > (SELECT max(a.bytes))",
+            "line 1, column 46: not supported yet: an aggregate of the enclosing query's \
+             columns inside a subquery",
         ),
         (
             "SELECT uri, uid FROM logs UNION ALL SELECT uri FROM logs",

@@ -662,7 +662,7 @@ fn settings_live_in_the_session() {
         ("SET memory_limit = '100'", "unknown unit for memory: ''"),
         ("SET memory_limit = '5 XB'", "unknown unit for memory: 'xb'"),
         ("SET memory_limit = 'lots'", "invalid memory limit"),
-        ("SET nope = 1", "unrecognized configuration parameter 'nope'; known settings: aggregate_cache, default_null_order, default_order, explain_output, memory_limit, threads, TimeZone, use_indexes, verification, verify_parallelism"),
+        ("SET nope = 1", "unrecognized configuration parameter 'nope'; known settings: aggregate_cache, default_null_order, default_order, explain_output, memory_limit, scalar_subquery_error_on_multiple_rows, threads, TimeZone, use_indexes, verification, verify_parallelism"),
         ("RESET nope", "unrecognized configuration parameter"),
         ("SELECT current_setting('nope')", "unrecognized configuration parameter"),
     ] {

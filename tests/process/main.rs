@@ -17,3 +17,4 @@ mod parquet;
 mod serve;
 mod shell;
 mod shell_pty;
+mod views;

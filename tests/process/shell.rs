@@ -695,7 +695,7 @@ fn a_newer_format_version_is_refused_untouched() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
-        err.contains("file is v99, this build reads up to v1"),
+        err.contains("file is v99, this build reads up to v2"),
         "{err}"
     );
     assert_eq!(tree(&db), before);

@@ -9,7 +9,7 @@
 
 use super::{Acc, GroupStates, GroupedRows};
 use crate::column::{Bitmap, Column, ColumnData};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::vector;
 use crate::plan::{CoMomentStat, MomentStat};
 use crate::schema::DataType;
@@ -119,17 +119,31 @@ impl GroupStates for Moments {
 
     fn finish(&self, _t: DataType, _all: &[Acc]) -> Result<Column> {
         let sums = |g: usize| self.sums.get(g).copied().unwrap_or_default();
-        Ok(floats(
-            self.w
-                .iter()
-                .enumerate()
-                .map(|(g, w)| moment_stat(self.stat, w, sums(g))),
-        ))
+        let values = (0..self.w.len())
+            .map(|g| moment_stat(self.stat, &self.w[g], sums(g)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(floats(values.into_iter()))
     }
 }
 
-/// The statistic `stat` of a group (`None`: NULL).
-fn moment_stat(stat: MomentStat, w: &Welford, s: [f64; 4]) -> Option<f64> {
+/// The statistic `stat` of a group (`None`: NULL). Skewness and kurtosis whose
+/// power sums overflow are an error, as in DuckDB.
+fn moment_stat(stat: MomentStat, w: &Welford, s: [f64; 4]) -> Result<Option<f64>> {
+    let r = moment_value(stat, w, s);
+    match r {
+        Some(x) if !x.is_finite() && stat.higher() => Err(Error::InvalidInput(format!(
+            "Out of Range Error: {} is out of range!",
+            if stat == MomentStat::Skewness {
+                "SKEW"
+            } else {
+                "Kurtosis"
+            }
+        ))),
+        _ => Ok(r),
+    }
+}
+
+fn moment_value(stat: MomentStat, w: &Welford, s: [f64; 4]) -> Option<f64> {
     let n = w.n;
     let var_pop = w.m2 / n;
     match stat {
@@ -142,7 +156,7 @@ fn moment_stat(stat: MomentStat, w: &Welford, s: [f64; 4]) -> Option<f64> {
             let t = 1.0 / n;
             let m2 = t * (s[1] - s[0] * s[0] * t);
             let div = (m2 * m2 * m2).sqrt();
-            if div == 0.0 || !div.is_finite() {
+            if div == 0.0 {
                 return None;
             }
             let m3 = s[2] - 3.0 * s[1] * s[0] * t + 2.0 * s[0].powi(3) * t * t;
@@ -156,7 +170,7 @@ fn moment_stat(stat: MomentStat, w: &Welford, s: [f64; 4]) -> Option<f64> {
                 * (s[3] - 4.0 * s[2] * s[0] * t + 6.0 * s[1] * s[0] * s[0] * t * t
                     - 3.0 * s[0].powi(4) * t.powi(3));
             let m2 = t * (s[1] - s[0] * s[0] * t);
-            if m2 <= 0.0 || !m2.is_finite() {
+            if m2 <= 0.0 {
                 return None;
             }
             if stat == MomentStat::KurtosisPop {
@@ -298,6 +312,8 @@ fn co_moment_stat(stat: CoMomentStat, w: &CoWelford) -> Option<f64> {
         CoMomentStat::CovarSamp => return None,
         CoMomentStat::Corr => corr(),
         CoMomentStat::RegrSlope => slope,
+        // No spread in x: no line (NULL), as DuckDB.
+        CoMomentStat::RegrIntercept if var_x == 0.0 => return None,
         CoMomentStat::RegrIntercept => w.mean_y - slope * w.mean_x,
         CoMomentStat::RegrR2 if var_x == 0.0 => return None,
         CoMomentStat::RegrR2 if var_y == 0.0 => 1.0,
@@ -384,12 +400,22 @@ mod tests {
     fn statistics_of_small_groups_follow_duckdb() {
         let mut w = Welford::default();
         w.add(1.0);
-        assert_eq!(moment_stat(MomentStat::VarSamp, &w, [0.0; 4]), None);
-        assert_eq!(moment_stat(MomentStat::VarPop, &w, [0.0; 4]), Some(0.0));
+        assert_eq!(moment_value(MomentStat::VarSamp, &w, [0.0; 4]), None);
+        assert_eq!(moment_value(MomentStat::VarPop, &w, [0.0; 4]), Some(0.0));
         assert_eq!(
-            moment_stat(MomentStat::VarPop, &Welford::default(), [0.0; 4]),
+            moment_value(MomentStat::VarPop, &Welford::default(), [0.0; 4]),
             None
         );
+        let mut big = Welford::default();
+        let mut sums = [0.0; 4];
+        for x in [-2e307, 0.0, 2e307] {
+            big.add(x);
+            sums[0] += x;
+            sums[1] += x * x;
+            sums[2] += x * x * x;
+            sums[3] += x * x * x * x;
+        }
+        assert!(moment_stat(MomentStat::Skewness, &big, sums).is_err());
         let mut c = CoWelford::default();
         c.add(1.0, 2.0);
         assert!(co_moment_stat(CoMomentStat::Corr, &c).unwrap().is_nan());

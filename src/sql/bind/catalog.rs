@@ -13,7 +13,7 @@ use crate::plan::LogicalPlan;
 use crate::schema::DataType;
 
 /// The catalog name logdb reports (DuckDB: the database's name).
-const CATALOG: &str = "logdb";
+pub(super) const CATALOG: &str = "logdb";
 /// The one schema (DuckDB's default).
 const SCHEMA: &str = "main";
 
@@ -43,15 +43,15 @@ impl Binder<'_> {
                         ("is_insertable_into", DataType::Varchar),
                         ("is_typed", DataType::Varchar),
                     ],
-                    tables
-                        .keys()
-                        .map(|t| {
+                    (tables.keys().map(|t| (t, "BASE TABLE", "YES")))
+                        .chain((self.snapshot.manifest().views.keys()).map(|v| (v, "VIEW", "NO")))
+                        .map(|(t, kind, insertable)| {
                             vec![
                                 text(CATALOG),
                                 text(SCHEMA),
                                 text(t),
-                                text("BASE TABLE"),
-                                text("YES"),
+                                text(kind),
+                                text(insertable),
                                 text("NO"),
                             ]
                         })

@@ -110,11 +110,30 @@ pub(crate) struct Pending {
     pub width: usize,
 }
 
+/// A column of an enclosing query that a subquery reads: the scope (its
+/// position in `Binder::outer`) and the column's position in that scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OuterRef {
+    pub level: usize,
+    pub index: usize,
+}
+
 /// A CTE visible to the query being bound.
 #[derive(Clone, Debug)]
 pub(crate) struct Cte {
     pub name: String,
     pub plan: LogicalPlan,
+    /// The list of enclosing values its `Expr::Param`s index (see
+    /// `Binder::params_id`).
+    pub owner: usize,
+}
+
+/// Whether `plan` reads a value of an enclosing query (an `Expr::Param`).
+fn reads_params(plan: &LogicalPlan) -> bool {
+    plan.exprs()
+        .iter()
+        .any(|e| e.exists(&mut |x| matches!(x, Expr::Param { .. })))
+        || plan.inputs().into_iter().any(reads_params)
 }
 
 /// `Expr::Column` for position `i` of `schema`.
@@ -249,8 +268,28 @@ fn not_null_key(c: &Expr) -> Expr {
     }
 }
 
+/// `left` joined with the rows `right` gives for each of its rows (`right`
+/// reads `correlated`, values of `left`, as parameters).
+fn lateral_join(
+    left: LogicalPlan,
+    right: LogicalPlan,
+    correlated: Vec<Expr>,
+    kind: JoinKind,
+) -> LogicalPlan {
+    LogicalPlan::Apply {
+        input: Box::new(left),
+        subquery: Box::new(Subquery {
+            plan: right,
+            kind: SubqueryKind::Scalar,
+            data_type: DataType::Boolean,
+            correlated,
+        }),
+        lateral: Some(kind),
+    }
+}
+
 /// Renames the output columns of `plan` (`t(a, b)` aliases).
-fn rename(plan: LogicalPlan, names: &[String]) -> LogicalPlan {
+pub(super) fn rename(plan: LogicalPlan, names: &[String]) -> LogicalPlan {
     let schema = plan.schema();
     let exprs = (0..schema.len())
         .map(|i| {
@@ -273,6 +312,13 @@ impl<'a> Binder<'a> {
         if expr_subquery {
             outer.push(self.scope.clone());
         }
+        // A subquery in an expression reads its own list of enclosing values;
+        // FROM items and CTEs share the list of the query they belong to.
+        let params = if expr_subquery {
+            Default::default()
+        } else {
+            self.params.clone()
+        };
         Binder {
             snapshot: self.snapshot,
             options: self.options,
@@ -289,6 +335,10 @@ impl<'a> Binder<'a> {
             having: None,
             group_aliases: Vec::new(),
             lateral: Vec::new(),
+            params,
+            view_depth: self.view_depth,
+            left_scope: Scope::default(),
+            pending_lateral: None,
         }
     }
 
@@ -306,6 +356,7 @@ impl<'a> Binder<'a> {
                         self.ctes.push(std::sync::Arc::new(Cte {
                             name: cte.alias.name.value.clone(),
                             plan,
+                            owner: self.params_id(),
                         }));
                         continue;
                     }
@@ -318,6 +369,7 @@ impl<'a> Binder<'a> {
                 self.ctes.push(std::sync::Arc::new(Cte {
                     name: cte.alias.name.value.clone(),
                     plan,
+                    owner: self.params_id(),
                 }));
             }
         }
@@ -402,6 +454,7 @@ impl<'a> Binder<'a> {
                     _ => Err(self.unsupported(body.span(), format!("set operation {op}"))),
                 }
             }
+            ast::SetExpr::Values(v) => self.child(false).values(v),
             other => Err(self.unsupported(other.span(), "this kind of query (VALUES, ...)")),
         }
     }
@@ -625,10 +678,20 @@ impl<'a> Binder<'a> {
                 pending: Vec::new(),
             });
         };
-        let (plan, mut scope) = self.table_with_joins(first)?;
+        self.left_scope = Scope::default();
+        let (mut plan, mut scope) = self.table_with_joins(first)?;
         let mut pending = Vec::new();
         for item in &from[1..] {
+            self.left_scope = scope.clone();
             let (p, s) = self.table_with_joins(item)?;
+            if let Some(correlated) = self.pending_lateral.take() {
+                // A LATERAL item reads the items before it: those are joined
+                // first, then it runs per row of theirs.
+                let (before, _) = self.comma_joins(plan, std::mem::take(&mut pending), None)?;
+                plan = lateral_join(before, p, correlated, JoinKind::Inner);
+                scope.cols.extend(s.cols);
+                continue;
+            }
             for t in s.tables() {
                 if scope.has_table(t) {
                     return Err(self.err(
@@ -721,6 +784,17 @@ impl<'a> Binder<'a> {
 
     fn table_with_joins(&mut self, twj: &ast::TableWithJoins) -> Result<(LogicalPlan, Scope)> {
         let (mut plan, mut scope) = self.table_factor(&twj.relation)?;
+        if let Some(correlated) = self.pending_lateral.take() {
+            // The first item of a comma-separated FROM item: its caller joins it.
+            self.pending_lateral = Some(correlated);
+            if !twj.joins.is_empty() {
+                return Err(self.unsupported(
+                    twj.relation.span(),
+                    "a LATERAL subquery followed by joins in the same FROM item",
+                ));
+            }
+            return Ok((plan, scope));
+        }
         for j in &twj.joins {
             use ast::JoinOperator as J;
             let (kind, constraint) = match &j.join_operator {
@@ -744,7 +818,13 @@ impl<'a> Binder<'a> {
                     format!("{} JOIN needs ON or USING", kind.name()),
                 ));
             }
+            self.left_scope = scope.clone();
             let (rp, rs) = self.table_factor(&j.relation)?;
+            if let Some(correlated) = self.pending_lateral.take() {
+                (plan, scope) =
+                    self.lateral(plan, scope, rp, rs, correlated, kind, constraint, j)?;
+                continue;
+            }
             (plan, scope) = self.join(plan, scope, rp, rs, kind, constraint, j.relation.span())?;
         }
         Ok((plan, scope))
@@ -794,12 +874,8 @@ impl<'a> Binder<'a> {
                     let scope = Scope::of_plan(&plan, Some(qualifier));
                     return Ok((plan, scope));
                 }
-                if name.0.len() != 1 {
+                let Some(id) = super::unqualified(name) else {
                     return Err(self.unsupported(name.span(), "qualified table names"));
-                }
-                let id = match &name.0[0] {
-                    ast::ObjectNamePart::Identifier(id) => id,
-                    other => return Err(self.unsupported(other.span(), "computed table names")),
                 };
                 if id.quote_style == Some('\'') {
                     // `FROM 'access.log'`: a file, read by the reader its name calls for.
@@ -820,9 +896,23 @@ impl<'a> Binder<'a> {
                     .iter()
                     .rev()
                     .find(|c| c.name.eq_ignore_ascii_case(&id.value));
+                if let Some(c) = cte.filter(|c| c.owner != self.params_id()) {
+                    if reads_params(&c.plan) {
+                        // Its parameters index the list of the query that
+                        // defined it, not this subquery's.
+                        return Err(self.unsupported(
+                            id.span,
+                            "a CTE reading the enclosing query's columns, used in a subquery \
+                             inside its query",
+                        ));
+                    }
+                }
                 let mut plan = match cte {
                     Some(c) => c.plan.clone(),
-                    None => self.base_table(id)?,
+                    None => match self.view(id)? {
+                        Some(v) => v,
+                        None => self.base_table(id)?,
+                    },
                 };
                 if let Some(a) = alias.as_ref().filter(|a| !a.columns.is_empty()) {
                     plan = self.alias_columns(plan, a)?;
@@ -831,15 +921,18 @@ impl<'a> Binder<'a> {
                 Ok((plan, scope))
             }
             ast::TableFactor::Derived {
-                lateral,
-                subquery,
-                alias,
-                ..
+                subquery, alias, ..
             } => {
-                if *lateral {
-                    return Err(self.unsupported(tf.span(), "LATERAL subqueries"));
+                // The items before this one are an enclosing scope of the
+                // subquery: reading them makes it a LATERAL join.
+                let left = std::mem::take(&mut self.left_scope);
+                let saved = std::mem::replace(&mut self.scope, left);
+                let bound = self.correlated_query(subquery);
+                self.scope = saved;
+                let (mut plan, correlated) = bound?;
+                if !correlated.is_empty() {
+                    self.pending_lateral = Some(correlated);
                 }
-                let mut plan = self.child(false).query(subquery)?;
                 if let Some(a) = alias.as_ref().filter(|a| !a.columns.is_empty()) {
                     plan = self.alias_columns(plan, a)?;
                 }
@@ -861,6 +954,61 @@ impl<'a> Binder<'a> {
                 "FROM items other than tables, table functions, subqueries and joins",
             )),
         }
+    }
+
+    /// `left JOIN LATERAL right ON cond`: the right side runs per row of the
+    /// left (a dependent join); an inner join's condition filters the pairs,
+    /// a LEFT join takes only `ON true`.
+    #[allow(clippy::too_many_arguments)]
+    fn lateral(
+        &mut self,
+        left: LogicalPlan,
+        ls: Scope,
+        right: LogicalPlan,
+        rs: Scope,
+        correlated: Vec<Expr>,
+        kind: JoinKind,
+        constraint: &ast::JoinConstraint,
+        j: &ast::Join,
+    ) -> Result<(LogicalPlan, Scope)> {
+        let span = j.relation.span();
+        let scope = Scope {
+            cols: ls.cols.iter().chain(&rs.cols).cloned().collect(),
+        };
+        let cond = match constraint {
+            ast::JoinConstraint::On(cond) => {
+                let saved = std::mem::replace(&mut self.scope, scope.clone());
+                let bound = self.bind_expr(cond);
+                self.scope = saved;
+                let bound = bound?;
+                self.expect_bool(&bound, cond.span(), "ON")?;
+                let always = matches!(
+                    bound,
+                    Expr::Literal {
+                        value: Value::Bool(true),
+                        ..
+                    }
+                );
+                (!always).then_some(bound)
+            }
+            ast::JoinConstraint::None => None,
+            _ => return Err(self.unsupported(span, "USING or NATURAL with a LATERAL join")),
+        };
+        let plan = match (kind, cond) {
+            (JoinKind::Inner, None) => lateral_join(left, right, correlated, JoinKind::Inner),
+            (JoinKind::Inner, Some(c)) => LogicalPlan::Filter {
+                input: Box::new(lateral_join(left, right, correlated, JoinKind::Inner)),
+                predicate: c,
+            },
+            (JoinKind::Left, None) => lateral_join(left, right, correlated, JoinKind::Left),
+            _ => {
+                return Err(self.unsupported(
+                    span,
+                    "this kind of LATERAL join (only inner joins and LEFT JOIN ... ON true)",
+                ))
+            }
+        };
+        Ok((plan, scope))
     }
 
     /// A scan of every column of a stored table (unused columns are pruned later).
@@ -930,10 +1078,21 @@ impl<'a> Binder<'a> {
                 self.scope = saved;
                 let bound = bound?;
                 self.expect_bool(&bound, cond.span(), "ON")?;
-                if bound.has_subquery() {
-                    return Err(self.unsupported(cond.span(), "subqueries in ON"));
+                if kind != JoinKind::Inner && crate::plan::apply::reads_param(&bound) {
+                    return Err(self.unsupported(
+                        cond.span(),
+                        "correlated columns in the condition of a non-inner join",
+                    ));
+                }
+                if bound.has_subquery() && kind != JoinKind::Inner {
+                    return Err(self.unsupported(cond.span(), "subqueries in ON of an outer join"));
                 }
                 for c in Expr::conjuncts(&bound) {
+                    // An inner join's conjunct with a subquery filters the pairs.
+                    if c.has_subquery() {
+                        rest.push(c.clone());
+                        continue;
+                    }
                     if let Expr::Binary {
                         op: BinaryOp::Eq,
                         left: a,
@@ -1038,7 +1197,7 @@ impl<'a> Binder<'a> {
         kind: ast_kind::Kind<'_>,
         span: Span,
     ) -> Result<Expr> {
-        let mut plan = self.child(true).query(q)?;
+        let (mut plan, correlated) = self.correlated_query(q)?;
         let schema = plan.schema();
         let one_column = |what: &str| -> Result<()> {
             if schema.len() == 1 {
@@ -1078,26 +1237,89 @@ impl<'a> Binder<'a> {
             plan,
             kind,
             data_type,
+            correlated,
         })))
     }
 
-    /// A column name found in no scope of this query: a correlated reference if an
-    /// enclosing query has it.
-    pub(super) fn correlated(&self, table: Option<&str>, name: &str, span: Span) -> Option<Error> {
-        let found = self.outer.iter().any(|s| match table {
-            Some(t) => !s.find_in(t, name).is_empty(),
-            None => !s.find(name).is_empty(),
-        });
-        found.then(|| {
-            let full = match table {
-                Some(t) => format!("{t}.{name}"),
-                None => name.to_string(),
+    /// The identity of the list of enclosing values this binder's
+    /// `Expr::Param`s index (shared with its FROM items and CTEs).
+    pub(super) fn params_id(&self) -> usize {
+        std::rc::Rc::as_ptr(&self.params) as usize
+    }
+
+    /// A subquery of an expression bound with this query's scope as its
+    /// nearest enclosing one, and the enclosing values it reads (what its
+    /// `Expr::Param`s stand for), as expressions of this query.
+    pub(super) fn correlated_query(&mut self, q: &ast::Query) -> Result<(LogicalPlan, Vec<Expr>)> {
+        let mut child = self.child(true);
+        let plan = child.query(q)?;
+        let refs = child.params.borrow().clone();
+        let own = self.outer.len();
+        let correlated = refs
+            .into_iter()
+            .map(|r| {
+                if r.level == own {
+                    self.scope_column(r.index)
+                } else {
+                    self.outer_param(r)
+                }
+            })
+            .collect();
+        Ok((plan, correlated))
+    }
+
+    /// The parameter standing for column `r` of an enclosing query (added to
+    /// this query's list once).
+    fn outer_param(&self, r: OuterRef) -> Expr {
+        let mut params = self.params.borrow_mut();
+        let slot = match params.iter().position(|p| *p == r) {
+            Some(s) => s,
+            None => {
+                params.push(r);
+                params.len() - 1
+            }
+        };
+        let c = &self.outer[r.level].cols[r.index];
+        Expr::Param {
+            slot,
+            name: c.name.clone(),
+            data_type: c.data_type,
+        }
+    }
+
+    /// A column name found in no scope of this query: a correlated reference
+    /// (a parameter) if an enclosing query has it, the nearest one first.
+    pub(super) fn correlated(
+        &self,
+        table: Option<&str>,
+        name: &str,
+        span: Span,
+    ) -> Option<Result<Expr>> {
+        for level in (0..self.outer.len()).rev() {
+            let s = &self.outer[level];
+            let found = match table {
+                Some(t) => s.find_in(t, name),
+                None => s.find(name),
             };
-            self.unsupported(
-                span,
-                format!("correlated subqueries ('{full}' refers to the enclosing query)"),
-            )
-        })
+            match found.as_slice() {
+                [] => continue,
+                [index] => {
+                    let index = *index;
+                    return Some(Ok(self.outer_param(OuterRef { level, index })));
+                }
+                many => {
+                    let c: Vec<String> = many.iter().map(|&i| s.cols[i].label()).collect();
+                    return Some(Err(self.err(
+                        span,
+                        format!(
+                            "ambiguous column name '{name}'; it could be {}",
+                            c.join(" or ")
+                        ),
+                    )));
+                }
+            }
+        }
+        None
     }
 
     /// Turns top-level `x [NOT] IN (SELECT ...)` conjuncts of a WHERE clause into
@@ -1107,7 +1329,9 @@ impl<'a> Binder<'a> {
         let mut joins = Vec::new();
         for c in Expr::conjuncts(&predicate) {
             match c {
-                Expr::Subquery(s) if matches!(s.kind, SubqueryKind::In { .. }) => {
+                Expr::Subquery(s)
+                    if matches!(s.kind, SubqueryKind::In { .. }) && !s.is_correlated() =>
+                {
                     joins.push((**s).clone())
                 }
                 other => rest.push(other.clone()),

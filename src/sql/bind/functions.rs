@@ -156,7 +156,7 @@ impl Binder<'_> {
             }
         }
         agg.arg = Some(x);
-        Ok(Some(self.register_agg(agg)))
+        Ok(Some(self.register_agg(agg, self.fallback)?))
     }
 
     /// `percentile_cont(q) WITHIN GROUP (ORDER BY x [DESC])` and `percentile_disc`:
@@ -254,7 +254,7 @@ impl Binder<'_> {
         } else {
             cond
         });
-        Ok(self.register_agg(agg))
+        self.register_agg(agg, self.fallback)
     }
 }
 

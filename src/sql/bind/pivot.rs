@@ -184,6 +184,7 @@ impl Binder<'_> {
         b.ctes.push(Arc::new(Cte {
             name: source_name,
             plan: source,
+            owner: b.params_id(),
         }));
         b.item_filters = filters;
         let mut plan = b.select(&select, None)?;

@@ -128,7 +128,7 @@ impl Binder<'_> {
     /// min, max, count(*) and count of the single column of subquery `q`, as
     /// scalar subqueries.
     fn column_stats(&mut self, q: &ast::Query, span: Span) -> Result<Stats> {
-        let plan = self.child(true).query(q)?;
+        let (plan, correlated) = self.correlated_query(q)?;
         let schema = plan.schema();
         if schema.len() != 1 {
             return Err(self.err(
@@ -174,6 +174,7 @@ impl Binder<'_> {
                 },
                 kind: SubqueryKind::Scalar,
                 data_type: out[i].1,
+                correlated: correlated.clone(),
             }))
         };
         Ok(Stats {

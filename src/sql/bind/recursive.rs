@@ -102,6 +102,7 @@ impl Binder<'_> {
                 slot: slot.clone(),
                 columns: columns.clone(),
             },
+            owner: self.params_id(),
         }));
         let step = self.set_expr(right);
         self.ctes.pop();

@@ -33,7 +33,7 @@ impl Binder<'_> {
             return Err(self.unsupported(span, format!("DISTINCT in {name}")));
         }
         let r = self.statistic(name, args, span, true);
-        Ok(r?.map(|agg| self.register_agg(agg)))
+        r?.map(|agg| self.register_agg(agg, span)).transpose()
     }
 
     /// The call `name(args) OVER (...)` of one of this file's aggregates: the

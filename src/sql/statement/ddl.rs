@@ -229,7 +229,9 @@ pub(super) fn drop_tables(
 
 /// `SHOW TABLES`: the table names.
 pub(super) fn show_tables(db: &Db) -> Result<QueryResult> {
-    let names = db.table_names()?;
+    let mut names = db.table_names()?;
+    names.extend(db.view_names()?);
+    names.sort();
     let rows: Vec<Vec<Option<String>>> = names.into_iter().map(|n| vec![Some(n)]).collect();
     Ok(text_result(&["name"], &rows))
 }

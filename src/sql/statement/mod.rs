@@ -33,6 +33,7 @@ mod results;
 mod settings;
 mod summarize;
 mod verify;
+mod views;
 
 use sqlparser::ast::{self, Spanned};
 use sqlparser::dialect::DuckDbDialect;
@@ -162,6 +163,11 @@ pub(crate) fn from_ast(statement: ast::Statement) -> Result<Statement> {
             explain: None,
         }),
         s @ (S::CreateTable(_)
+        | S::CreateView(_)
+        | S::Drop {
+            object_type: ast::ObjectType::View,
+            ..
+        }
         | S::Insert(_)
         | S::ShowTables { .. }
         | S::Set(ast::Set::SingleAssignment { .. } | ast::Set::SetTimeZone { .. })
@@ -375,6 +381,17 @@ fn execute_other(db: &Db, options: &mut ExecOptions, s: &ast::Statement) -> Resu
     let fallback = s.span();
     match s {
         S::CreateTable(ct) => ddl::create_table(db, options, ct),
+        S::CreateView(cv) => views::create_view(db, options, cv),
+        S::Drop {
+            object_type: ast::ObjectType::View,
+            if_exists,
+            names,
+            cascade: false,
+            restrict: false,
+            purge: false,
+            temporary: false,
+            table: None,
+        } => views::drop_views(db, names, *if_exists, fallback),
         S::Insert(ins) => dml::insert(db, options, ins),
         S::Drop {
             object_type: ast::ObjectType::Table,
@@ -437,11 +454,12 @@ fn execute_other(db: &Db, options: &mut ExecOptions, s: &ast::Statement) -> Resu
 // ---------------------------------------------------------------------------
 // Table names (DDL and DML)
 
-/// A single unqualified table name.
+/// A single table name, possibly qualified by the one schema (`main.t`,
+/// `memory.main.t`).
 fn table_name(name: &ast::ObjectName, fallback: Span) -> Result<ast::Ident> {
-    match name.0.as_slice() {
-        [ast::ObjectNamePart::Identifier(id)] => Ok(id.clone()),
-        _ => Err(err_at(
+    match crate::sql::bind::unqualified(name) {
+        Some(id) => Ok(id.clone()),
+        None => Err(err_at(
             name.span(),
             fallback,
             "not supported yet: qualified table names",

@@ -26,9 +26,10 @@ enum Setting {
     Verification,
     VerifyParallelism,
     ExplainOutput,
+    ScalarSubqueryError,
 }
 
-const ALL: [Setting; 10] = [
+const ALL: [Setting; 11] = [
     Setting::Threads,
     Setting::MemoryLimit,
     Setting::UseIndexes,
@@ -39,10 +40,12 @@ const ALL: [Setting; 10] = [
     Setting::Verification,
     Setting::VerifyParallelism,
     Setting::ExplainOutput,
+    Setting::ScalarSubqueryError,
 ];
 
 const SETTINGS: &str = "aggregate_cache, default_null_order, default_order, explain_output, \
-     memory_limit, threads, TimeZone, use_indexes, verification, verify_parallelism";
+     memory_limit, scalar_subquery_error_on_multiple_rows, threads, TimeZone, use_indexes, \
+     verification, verify_parallelism";
 
 /// Most threads `SET threads` accepts.
 const MAX_THREADS: i64 = 1024;
@@ -59,6 +62,7 @@ fn setting_by_name(name: &str) -> Option<Setting> {
         "verification" => Some(Setting::Verification),
         "verify_parallelism" => Some(Setting::VerifyParallelism),
         "explain_output" => Some(Setting::ExplainOutput),
+        "scalar_subquery_error_on_multiple_rows" => Some(Setting::ScalarSubqueryError),
         _ => None,
     }
 }
@@ -92,6 +96,10 @@ fn reset_setting(options: &mut ExecOptions, s: Setting) {
         Setting::Verification => options.verification = d.verification,
         Setting::VerifyParallelism => options.verify_parallelism = d.verify_parallelism,
         Setting::ExplainOutput => options.explain_output = d.explain_output,
+        Setting::ScalarSubqueryError => {
+            options.scalar_subquery_error_on_multiple_rows =
+                d.scalar_subquery_error_on_multiple_rows
+        }
     }
 }
 
@@ -187,7 +195,10 @@ pub(super) fn set(
                 _ => return Err(err_at(span, fallback, "use_indexes needs true or false")),
             }
         }
-        Setting::AggregateCache | Setting::Verification | Setting::VerifyParallelism => {
+        Setting::AggregateCache
+        | Setting::Verification
+        | Setting::VerifyParallelism
+        | Setting::ScalarSubqueryError => {
             let b = match cast_value(&v, value_type(&v), DataType::Boolean) {
                 Ok(Value::Bool(b)) => b,
                 _ => {
@@ -201,6 +212,7 @@ pub(super) fn set(
             match setting {
                 Setting::AggregateCache => options.aggregate_cache = b,
                 Setting::Verification => options.verification = b,
+                Setting::ScalarSubqueryError => options.scalar_subquery_error_on_multiple_rows = b,
                 _ => options.verify_parallelism = b,
             }
         }
@@ -359,6 +371,10 @@ pub(super) fn current_setting(
         Setting::AggregateCache => (DataType::Boolean, Value::Bool(options.aggregate_cache)),
         Setting::Verification => (DataType::Boolean, Value::Bool(options.verification)),
         Setting::VerifyParallelism => (DataType::Boolean, Value::Bool(options.verify_parallelism)),
+        Setting::ScalarSubqueryError => (
+            DataType::Boolean,
+            Value::Bool(options.scalar_subquery_error_on_multiple_rows),
+        ),
         Setting::ExplainOutput => (
             DataType::Varchar,
             Value::Str(options.explain_output.name().into()),

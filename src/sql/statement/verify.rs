@@ -104,6 +104,7 @@ fn undetermined(plan: &LogicalPlan) -> Option<&'static str> {
                 _ => true,
             })
             .then_some("a window function over rows in an order ties leave open"),
+        LogicalPlan::Apply { subquery, .. } => undetermined(&subquery.plan),
         _ => None,
     };
     own.or_else(|| {
