@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 ///
 /// Every logical type maps onto one [`PhysicalType`], the representation used in
 /// memory and by the encoders: all integer types and timestamps are `i64`, IP
-/// addresses are `u128` (IPv4 as IPv4-mapped IPv6, `::ffff:a.b.c.d`).
+/// addresses are `u128` (IPv4 as IPv4-mapped IPv6, `::ffff:a.b.c.d`), and so are
+/// intervals (months, days and microseconds packed into one `u128`).
 ///
 /// Serialized (manifests, schema files) as its SQL spelling: `"BIGINT"`,
 /// `"DECIMAL(10,2)"`.
@@ -35,6 +36,9 @@ pub enum DataType {
         precision: u8,
         scale: u8,
     },
+    /// A span of months, days and microseconds (`crate::interval`), held as one
+    /// 128-bit value like an IP address.
+    Interval,
 }
 
 impl Serialize for DataType {
@@ -57,6 +61,7 @@ pub enum PhysicalType {
     Float64,
     Bool,
     Utf8,
+    /// 128-bit values: IP addresses and INTERVALs (`crate::interval::Interval::pack`).
     Ip,
 }
 
@@ -86,7 +91,7 @@ impl DataType {
             DataType::Double => PhysicalType::Float64,
             DataType::Boolean => PhysicalType::Bool,
             DataType::Varchar => PhysicalType::Utf8,
-            DataType::Ip => PhysicalType::Ip,
+            DataType::Ip | DataType::Interval => PhysicalType::Ip,
         }
     }
 
@@ -105,6 +110,7 @@ impl DataType {
             DataType::Varchar => "VARCHAR",
             DataType::Ip => "IP",
             DataType::Date => "DATE",
+            DataType::Interval => "INTERVAL",
         })
     }
 
@@ -148,10 +154,11 @@ impl DataType {
             "VARCHAR" | "TEXT" | "STRING" | "CHAR" => DataType::Varchar,
             "IP" | "INET" | "IPV4" | "IPV6" => DataType::Ip,
             "DATE" | "DATE32" => DataType::Date,
+            "INTERVAL" => DataType::Interval,
             _ => {
                 return Err(Error::InvalidInput(format!(
                     "unknown type '{name}'; known types: TIMESTAMP, BIGINT, INTEGER, SMALLINT, \
-                     DOUBLE, BOOLEAN, VARCHAR, IP, DATE, DECIMAL(p,s)"
+                     DOUBLE, BOOLEAN, VARCHAR, IP, DATE, DECIMAL(p,s), INTERVAL"
                 )))
             }
         })

@@ -241,6 +241,8 @@ pub enum ScalarFunc {
     Math(super::MathFunc),
     /// A basic string function (`replace`, `repeat`, `left`, ...).
     Text(super::TextFunc),
+    /// An INTERVAL operation (arithmetic, constructors, parts).
+    Interval(super::IntervalFunc),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).
@@ -430,6 +432,14 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Column { name, .. } => write!(f, "{name}"),
+            Expr::Literal {
+                value: Value::Ip(v),
+                data_type: DataType::Interval,
+            } => write!(
+                f,
+                "INTERVAL '{}'",
+                crate::interval::format(crate::interval::Interval::unpack(*v))
+            ),
             Expr::Literal { value, .. } => match value {
                 Value::Null => write!(f, "NULL"),
                 Value::Int(v) => write!(f, "{v}"),

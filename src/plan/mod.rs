@@ -5,6 +5,7 @@
 //!   output of the node below.
 //! - [`math`]: the numeric functions (`abs`, `sqrt`, `gcd`, ...).
 //! - [`text`]: the basic string functions (`replace`, `repeat`, `left`, ...).
+//! - [`interval`]: the INTERVAL operations (arithmetic, `to_days`, `date_part`, `age`).
 //! - [`window`]: the window expressions of a `Window` node (function, partition,
 //!   order, frame).
 //! - [`table_function`]: the table functions of FROM (`range`, `generate_series`,
@@ -16,6 +17,7 @@
 //! Nothing here knows SQL text or runs anything: the SQL front end builds plans, the
 //! executor's planner turns them into physical operators.
 
+pub mod interval;
 pub mod literal_set;
 pub mod logical;
 pub mod math;
@@ -25,6 +27,7 @@ pub mod table_function;
 pub mod text;
 pub mod window;
 
+pub use interval::{IntervalFunc, IntervalPart};
 pub use logical::*;
 pub use math::MathFunc;
 pub use table_function::{FileRead, JsonFormat, Series, TableFunc};

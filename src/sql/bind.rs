@@ -26,6 +26,7 @@ mod format;
 mod from;
 mod functions;
 mod group_by;
+mod intervals;
 mod limit;
 mod math;
 mod operators;
@@ -987,10 +988,7 @@ impl<'a> Binder<'a> {
                     .map(|v| Expr::literal(v, dt))
                     .map_err(|m| self.err(span, m))
             }
-            A::Interval(_) => Err(self.unsupported(
-                span,
-                "INTERVAL values outside timestamp arithmetic and time_bucket",
-            )),
+            A::Interval(iv) => self.bind_interval(iv, span),
             A::UnaryOp { op, expr } => {
                 if *op == ast::UnaryOperator::Minus
                     && is_number_literal(expr, "9223372036854775808")
@@ -1023,6 +1021,9 @@ impl<'a> Binder<'a> {
                                 }
                             }
                             _ => {}
+                        }
+                        if inner.data_type() == DataType::Interval {
+                            return Ok(self.negate_interval(inner));
                         }
                         self.expect_numeric(&inner, expr.span(), "unary -")?;
                         Ok(Expr::Negate(Box::new(inner)))
@@ -1281,8 +1282,11 @@ impl<'a> Binder<'a> {
                 }
             }
             A::Extract { field, expr, .. } => {
-                let part = self.date_part(field, span)?;
                 let x = self.bind_expr(expr)?;
+                if x.data_type() == DataType::Interval {
+                    return self.interval_part(&field.to_string(), x, span);
+                }
+                let part = self.date_part(field, span)?;
                 let x = self.expect_timestamp(x, expr.span(), "EXTRACT")?;
                 Ok(Expr::Func {
                     func: ScalarFunc::DatePart(part),
@@ -1719,33 +1723,45 @@ impl<'a> Binder<'a> {
             B::Or => BinaryOp::Or,
             other => return Err(self.unsupported(span, format!("operator {other}"))),
         };
-        // timestamp +/- INTERVAL
+        // timestamp +/- INTERVAL of fixed length: plain micros arithmetic.
+        let mut prebound = None;
         if matches!(bop, BinaryOp::Add | BinaryOp::Sub) {
             if let ast::Expr::Interval(iv) = right {
-                let micros = self.interval_expr(iv, right.span())?;
-                let l = self.bind_expr(left)?;
-                let l = self.expect_timestamp(l, left.span(), "INTERVAL arithmetic")?;
-                return Ok(Expr::Binary {
-                    op: bop,
-                    left: Box::new(l),
-                    right: Box::new(micros),
-                    data_type: DataType::Timestamp,
-                });
-            }
-            if let (ast::Expr::Interval(iv), BinaryOp::Add) = (left, bop) {
-                let micros = self.interval_expr(iv, left.span())?;
-                let r = self.bind_expr(right)?;
-                let r = self.expect_timestamp(r, right.span(), "INTERVAL arithmetic")?;
-                return Ok(Expr::Binary {
-                    op: bop,
-                    left: Box::new(r),
-                    right: Box::new(micros),
-                    data_type: DataType::Timestamp,
-                });
+                if let Some(micros) = self.fixed_interval(iv, right.span())? {
+                    let l = self.bind_expr(left)?;
+                    if !matches!(l.data_type(), DataType::Timestamp | DataType::Date) {
+                        prebound = Some((l, self.bind_expr(right)?));
+                    } else {
+                        let l = self.expect_timestamp(l, left.span(), "INTERVAL arithmetic")?;
+                        return Ok(Expr::Binary {
+                            op: bop,
+                            left: Box::new(l),
+                            right: Box::new(micros),
+                            data_type: DataType::Timestamp,
+                        });
+                    }
+                }
+            } else if let (ast::Expr::Interval(iv), BinaryOp::Add) = (left, bop) {
+                if let Some(micros) = self.fixed_interval(iv, left.span())? {
+                    let r = self.bind_expr(right)?;
+                    if !matches!(r.data_type(), DataType::Timestamp | DataType::Date) {
+                        prebound = Some((self.bind_expr(left)?, r));
+                    } else {
+                        let r = self.expect_timestamp(r, right.span(), "INTERVAL arithmetic")?;
+                        return Ok(Expr::Binary {
+                            op: bop,
+                            left: Box::new(r),
+                            right: Box::new(micros),
+                            data_type: DataType::Timestamp,
+                        });
+                    }
+                }
             }
         }
-        let l = self.bind_expr(left)?;
-        let r = self.bind_expr(right)?;
+        let (l, r) = match prebound {
+            Some(p) => p,
+            None => (self.bind_expr(left)?, self.bind_expr(right)?),
+        };
         let (ls, rs) = (left.span(), right.span());
         match bop {
             BinaryOp::And | BinaryOp::Or => {
@@ -1766,12 +1782,16 @@ impl<'a> Binder<'a> {
                 })
             }
             op if op.is_comparison() => self.comparison(op, l, r, ls, rs),
-            BinaryOp::Add | BinaryOp::Sub
-                if l.data_type() == DataType::Date || r.data_type() == DataType::Date =>
-            {
-                self.date_arithmetic(bop, l, r, ls, rs)
-            }
             _ => {
+                let (l, r) = match self.interval_arithmetic(bop, l, r, ls, rs)? {
+                    Ok(e) => return Ok(e),
+                    Err(operands) => operands,
+                };
+                if matches!(bop, BinaryOp::Add | BinaryOp::Sub)
+                    && (l.data_type() == DataType::Date || r.data_type() == DataType::Date)
+                {
+                    return self.date_arithmetic(bop, l, r, ls, rs);
+                }
                 let (lt, rt) = (l.data_type(), r.data_type());
                 let lnull = is_null_literal(&l);
                 let rnull = is_null_literal(&r);
@@ -2087,6 +2107,9 @@ impl<'a> Binder<'a> {
         if let Some(e) = self.bind_date_function(&name, &args, span)? {
             return Ok(e);
         }
+        if let Some(e) = self.bind_interval_function(&name, &args, span)? {
+            return Ok(e);
+        }
         let arity = |n: usize| -> Result<()> {
             if args.len() == n {
                 Ok(())
@@ -2101,6 +2124,12 @@ impl<'a> Binder<'a> {
             "date_trunc" | "datetrunc" => {
                 arity(2)?;
                 let unit = self.string_arg(args[0], "date_trunc unit")?;
+                if let ast::Expr::Interval(_) | ast::Expr::Cast { .. } = args[1] {
+                    let x = self.bind_expr(args[1])?;
+                    if x.data_type() == DataType::Interval {
+                        return self.interval_trunc(&unit, x, args[0].span());
+                    }
+                }
                 let unit = match unit.to_ascii_lowercase().as_str() {
                     "second" | "seconds" | "s" => TruncUnit::Second,
                     "minute" | "minutes" | "m" => TruncUnit::Minute,
@@ -2206,10 +2235,13 @@ impl<'a> Binder<'a> {
             "date_part" | "datepart" => {
                 arity(2)?;
                 let p = self.string_arg(args[0], "date_part field")?;
+                let x = self.bind_expr(args[1])?;
+                if x.data_type() == DataType::Interval {
+                    return self.interval_part(&p, x, args[0].span());
+                }
                 let part = date_part_name(&p)
                     .ok_or_else(|| self.unsupported(args[0].span(), format!("date part '{p}'")))?;
-                let ts = self.bind_expr(args[1])?;
-                let ts = self.expect_timestamp(ts, args[1].span(), "date_part")?;
+                let ts = self.expect_timestamp(x, args[1].span(), "date_part")?;
                 Ok(Expr::Func {
                     func: ScalarFunc::DatePart(part),
                     args: vec![ts],
@@ -2661,7 +2693,7 @@ pub(crate) fn castable(from: DataType, to: DataType) -> bool {
         D::Varchar => true,
         D::Timestamp => to == D::Date,
         D::Date => to == D::Timestamp,
-        D::Ip => false,
+        D::Ip | D::Interval => false,
     }
 }
 

@@ -58,7 +58,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 
 /// The ground types: what every layer may use.
 const GROUND: &[&str] = &[
-    "error", "schema", "column", "value", "decimal", "time", "ip",
+    "error", "schema", "column", "value", "decimal", "time", "ip", "interval",
 ];
 
 /// The layer of a top-level module of the library.

@@ -392,8 +392,12 @@ fn type_tag(t: DataType) -> u8 {
         DataType::Varchar => 7,
         DataType::Ip => 8,
         DataType::Date => 9,
+        DataType::Interval => TAG_INTERVAL,
     }
 }
+
+/// INTERVAL's tag (its values are 16 bytes, stored as IP addresses are).
+const TAG_INTERVAL: u8 = 11;
 
 /// DECIMAL's tag; its width and scale follow as two more bytes.
 const TAG_DECIMAL: u8 = 10;
@@ -430,6 +434,7 @@ fn type_from_tag(t: u8) -> Result<DataType, WireError> {
         7 => DataType::Varchar,
         8 => DataType::Ip,
         9 => DataType::Date,
+        TAG_INTERVAL => DataType::Interval,
         _ => return Err(WireError(format!("unknown type tag {t}"))),
     })
 }
