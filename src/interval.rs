@@ -469,8 +469,9 @@ fn parse_inner(text: &str) -> Option<Interval> {
             while pos < b.len() && b[pos].is_ascii_digit() {
                 pos += 1;
             }
+            // DuckDB reads at most six digits of a fraction.
             if pos > fs + 1 {
-                frac = text[fs..pos].parse::<f64>().ok()?;
+                frac = text[fs..pos.min(fs + 7)].parse::<f64>().ok()?;
             }
         }
         let (number, frac) = if negative {
@@ -556,7 +557,10 @@ fn add_unit(iv: &mut Interval, unit: Unit, number: i64, frac: f64) -> Option<()>
                 round_frac(days - whole_days as f64, MICROS_PER_DAY)?,
             )
         }
-        Unit::Microsecond => add64(&mut iv.micros, number),
+        Unit::Microsecond => {
+            add64(&mut iv.micros, number)?;
+            add64(&mut iv.micros, round_frac(frac, 1)?)
+        }
         _ => {
             let per = unit.micros().unwrap_or(1);
             add64(&mut iv.micros, number.checked_mul(per)?)?;
@@ -716,6 +720,9 @@ mod tests {
             ("0.5 hours", "00:30:00"),
             ("25 hours", "25:00:00"),
             ("1000000 seconds", "277:46:40"),
+            ("31.123456789", "00:00:31.123456"),
+            ("1.5 microsecond", "00:00:00.000002"),
+            ("-1.5 microsecond", "-00:00:00.000002"),
             (
                 "2147483647 months 2147483647 days 9223372036854775807 microseconds",
                 "178956970 years 7 months 2147483647 days 2562047788:00:54.775807",

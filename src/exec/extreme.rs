@@ -37,17 +37,9 @@ pub fn eval(greatest: bool, args: &[Cow<'_, Vector>], t: DataType, len: usize) -
             let v = (args.iter())
                 .map(|a| vector::ips(a, len))
                 .collect::<Result<Vec<_>>>()?;
-            // Intervals by their normalized key (30 days = 1 month).
-            let key = |x: u128| {
-                if t == DataType::Interval {
-                    crate::interval::Interval::key_of(x)
-                } else {
-                    x
-                }
-            };
-            let w = winners(&args, len, greatest, |k, b, i| {
-                key(v[k][i]).cmp(&key(v[b][i]))
-            });
+            // Intervals: DuckDB's greatest/least compare (months, days, micros)
+            // as they are (not normalized), which is the packed form's order.
+            let w = winners(&args, len, greatest, |k, b, i| v[k][i].cmp(&v[b][i]));
             (VData::Ip(column_of(&w, |k, i| v[k][i], 0)), w)
         }
         PhysicalType::Int64 => {

@@ -40,6 +40,7 @@ pub fn eval(
             .map(|&x| Interval::unpack(x))
             .collect())
     };
+    let mut zero_rows = Vec::new();
     let packed = |out: Vec<Interval>| VData::Ip(out.into_iter().map(Interval::pack).collect());
     let data = match f {
         IntervalFunc::AddToTimestamp { negate } => {
@@ -108,9 +109,9 @@ pub fn eval(
             for i in (0..len).filter(|&i| ok(i)) {
                 let factor = if divide {
                     if x[i] == 0.0 {
-                        return Err(Error::InvalidInput(
-                            "Invalid Input Error: Division by zero".into(),
-                        ));
+                        // DuckDB: an interval divided by zero is NULL.
+                        zero_rows.push(i);
+                        continue;
                     }
                     1.0 / x[i]
                 } else {
@@ -172,6 +173,12 @@ pub fn eval(
         }
     };
     let _ = types;
+    let mut valid = valid;
+    for i in zero_rows {
+        valid
+            .get_or_insert_with(|| Bitmap::new(len, true))
+            .set(i, false);
+    }
     Ok(Vector::new(data, valid))
 }
 
@@ -211,7 +218,17 @@ pub fn date_part(part: IntervalPart, iv: Interval) -> i64 {
         IntervalPart::Second => u % MICROS_PER_MINUTE / MICROS_PER_SECOND,
         IntervalPart::Millisecond => u % MICROS_PER_MINUTE / 1_000,
         IntervalPart::Microsecond => u % MICROS_PER_MINUTE,
+        IntervalPart::Nanosecond => u % MICROS_PER_MINUTE * 1_000,
+        IntervalPart::EpochMs => clamp(iv.total_micros() / 1_000),
+        IntervalPart::EpochUs => clamp(iv.total_micros()),
+        IntervalPart::EpochNs => clamp(iv.total_micros() * 1_000),
     }
+}
+
+/// An i128 count as BIGINT, saturated (only the nanoseconds of intervals longer
+/// than 292 years leave the range).
+fn clamp(x: i128) -> i64 {
+    x.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// DuckDB's `date_trunc` on an interval: the parts below `unit` become zero

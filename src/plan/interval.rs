@@ -58,6 +58,13 @@ pub enum IntervalPart {
     Millisecond,
     /// Microseconds within the minute.
     Microsecond,
+    /// Nanoseconds within the minute.
+    Nanosecond,
+    /// The whole interval in milliseconds, microseconds or nanoseconds (a month
+    /// is 30 days).
+    EpochMs,
+    EpochUs,
+    EpochNs,
 }
 
 impl IntervalPart {

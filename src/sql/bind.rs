@@ -1540,7 +1540,10 @@ impl<'a> Binder<'a> {
             let ok = matches!(value, Value::Null)
                 || (is_number(from) && is_number(to))
                 || (from == DataType::Varchar
-                    && matches!(to, DataType::Timestamp | DataType::Ip | DataType::Date)
+                    && matches!(
+                        to,
+                        DataType::Timestamp | DataType::Ip | DataType::Date | DataType::Interval
+                    )
                     || is_number(to))
                 || (from == DataType::Date && to == DataType::Timestamp);
             if ok {
@@ -1801,14 +1804,8 @@ impl<'a> Binder<'a> {
                     return Err(self.err(
                         bad.0,
                         format!(
-                            "operator {} needs numeric operands, not {lt} and {rt}{}",
+                            "operator {} needs numeric operands, not {lt} and {rt}",
                             bop.symbol(),
-                            if lt == DataType::Timestamp && rt == DataType::Timestamp {
-                                "; the time between two timestamps is \
-                                 date_diff('second', start, end)"
-                            } else {
-                                ""
-                            }
                         ),
                     ));
                 }
@@ -2124,11 +2121,9 @@ impl<'a> Binder<'a> {
             "date_trunc" | "datetrunc" => {
                 arity(2)?;
                 let unit = self.string_arg(args[0], "date_trunc unit")?;
-                if let ast::Expr::Interval(_) | ast::Expr::Cast { .. } = args[1] {
-                    let x = self.bind_expr(args[1])?;
-                    if x.data_type() == DataType::Interval {
-                        return self.interval_trunc(&unit, x, args[0].span());
-                    }
+                let x = self.bind_expr(args[1])?;
+                if x.data_type() == DataType::Interval {
+                    return self.interval_trunc(&unit, x, args[0].span());
                 }
                 let unit = match unit.to_ascii_lowercase().as_str() {
                     "second" | "seconds" | "s" => TruncUnit::Second,
@@ -2144,8 +2139,7 @@ impl<'a> Binder<'a> {
                         )
                     }
                 };
-                let ts = self.bind_expr(args[1])?;
-                let ts = self.expect_timestamp(ts, args[1].span(), "date_trunc")?;
+                let ts = self.expect_timestamp(x, args[1].span(), "date_trunc")?;
                 Ok(Expr::Func {
                     func: ScalarFunc::DateTrunc(unit),
                     args: vec![ts],
@@ -2221,10 +2215,17 @@ impl<'a> Binder<'a> {
                 })
             }
             "year" | "month" | "day" | "hour" | "minute" | "second" | "dayofweek" | "dow"
-            | "isodow" | "dayofyear" | "week" | "weekofyear" | "quarter" => {
+            | "isodow" | "dayofyear" | "week" | "weekofyear" | "quarter" | "century" | "decade"
+            | "millennium" | "millisecond" | "microsecond" | "nanosecond" | "epoch_ms"
+            | "epoch_us" | "epoch_ns" => {
                 arity(1)?;
-                let part = date_part_name(&name).unwrap_or(DatePart::Hour);
                 let ts = self.bind_expr(args[0])?;
+                if ts.data_type() == DataType::Interval {
+                    return self.interval_part(&name, ts, span);
+                }
+                let part = date_part_name(&name).ok_or_else(|| {
+                    self.unsupported(span, format!("function {name} of a {}", ts.data_type()))
+                })?;
                 let ts = self.expect_timestamp(ts, args[0].span(), &name)?;
                 Ok(Expr::Func {
                     func: ScalarFunc::DatePart(part),

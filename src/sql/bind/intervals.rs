@@ -38,7 +38,7 @@ fn null(t: DataType) -> Expr {
 /// Whether `unit` keeps a fraction of a DOUBLE count (DuckDB's `to_seconds`,
 /// `to_milliseconds`, `to_microseconds`); other units truncate it.
 fn fractional(unit: Unit) -> bool {
-    matches!(unit, Unit::Second | Unit::Millisecond | Unit::Microsecond)
+    matches!(unit, Unit::Second | Unit::Millisecond)
 }
 
 impl Binder<'_> {
@@ -63,7 +63,16 @@ impl Binder<'_> {
             },
             _ => None,
         };
+        let number = matches!(
+            iv.value.as_ref(),
+            ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..))
+        );
         match (text, unit) {
+            (Some(_), None) if number => Err(self.err(
+                span,
+                "Conversion Error: Unimplemented type for cast (INTEGER -> INTERVAL); \
+                 write INTERVAL n unit or INTERVAL 'text'",
+            )),
             (Some(t), None) => crate::interval::parse(&t)
                 .map(interval_literal)
                 .map_err(|m| self.err(span, m)),
@@ -307,6 +316,16 @@ impl Binder<'_> {
         if part.eq_ignore_ascii_case("epoch") {
             return Ok(func(IntervalFunc::Epoch, vec![x], DataType::Double));
         }
+        let scaled = match part.to_ascii_lowercase().as_str() {
+            "epoch_ms" => Some(IntervalPart::EpochMs),
+            "epoch_us" => Some(IntervalPart::EpochUs),
+            "epoch_ns" => Some(IntervalPart::EpochNs),
+            "nanosecond" | "nanoseconds" | "ns" => Some(IntervalPart::Nanosecond),
+            _ => None,
+        };
+        if let Some(p) = scaled {
+            return Ok(func(IntervalFunc::Part(p), vec![x], DataType::BigInt));
+        }
         let p = IntervalPart::parse(part).ok_or_else(|| {
             self.err(
                 span,
@@ -318,7 +337,14 @@ impl Binder<'_> {
 
     /// `date_trunc(unit, iv)`.
     pub(super) fn interval_trunc(&self, unit: &str, x: Expr, span: Span) -> Result<Expr> {
-        let u = Unit::parse(unit).ok_or_else(|| {
+        let alias = match unit.to_ascii_lowercase().as_str() {
+            "isoyear" => "year",
+            "yearweek" => "week",
+            "dayofmonth" | "dayofweek" | "dayofyear" | "isodow" | "dow" | "doy" => "day",
+            "epoch" => "second",
+            _ => unit,
+        };
+        let u = Unit::parse(alias).ok_or_else(|| {
             self.err(
                 span,
                 format!("Not implemented Error: \"interval\" units \"{unit}\" not recognized"),
