@@ -196,6 +196,19 @@ impl<'a> Binder<'a> {
                         span: e.span(),
                     });
                 }
+                ast::SelectItem::ExprWithAlias { expr: e, alias }
+                    if intervals::unit_alias(e, alias).is_some() =>
+                {
+                    // `INTERVAL '1.5' MILLENNIA`: the parser took the unit for an
+                    // alias (DuckDB reads it as the unit).
+                    let e = intervals::unit_alias(e, alias).unwrap_or_else(|| e.clone());
+                    let expr = self.bind_expr(&e)?;
+                    items.push(Item {
+                        name: output_name(&e),
+                        expr,
+                        span: e.span(),
+                    });
+                }
                 ast::SelectItem::ExprWithAlias { expr: e, alias } => {
                     let expr = self.bind_expr(e)?;
                     items.push(Item {

@@ -428,6 +428,54 @@ impl Binder<'_> {
     }
 }
 
+/// `INTERVAL 'n'` followed by an unquoted alias that names an interval unit
+/// (`INTERVAL '1.5' MILLENNIA`, which the parser reads as an alias): the
+/// interval with that unit.
+pub(super) fn unit_alias(e: &ast::Expr, alias: &ast::Ident) -> Option<ast::Expr> {
+    let ast::Expr::Interval(iv) = e else {
+        return None;
+    };
+    if iv.leading_field.is_some() || alias.quote_style.is_some() {
+        return None;
+    }
+    // Only DuckDB's unit keywords (not abbreviations such as `d`, which are
+    // aliases there too).
+    const KEYWORDS: &[&str] = &[
+        "year",
+        "years",
+        "month",
+        "months",
+        "day",
+        "days",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "second",
+        "seconds",
+        "millisecond",
+        "milliseconds",
+        "microsecond",
+        "microseconds",
+        "week",
+        "weeks",
+        "quarter",
+        "quarters",
+        "decade",
+        "decades",
+        "century",
+        "centuries",
+        "millennium",
+        "millennia",
+    ];
+    if !KEYWORDS.contains(&alias.value.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    let mut iv = iv.clone();
+    iv.leading_field = Some(ast::DateTimeField::Custom(alias.clone()));
+    Some(ast::Expr::Interval(iv))
+}
+
 /// The function that builds an interval of `unit`s.
 fn to_name(unit: Unit) -> &'static str {
     match unit {
