@@ -587,7 +587,8 @@ fn parse_time(s: &str) -> Option<i64> {
     let mut micros = h
         .checked_mul(MICROS_PER_HOUR)?
         .checked_add(m * MICROS_PER_MINUTE)?;
-    if let Some(sec) = parts.next() {
+    // An empty seconds field (`00:00:`) is zero seconds, as in DuckDB.
+    if let Some(sec) = parts.next().filter(|s| !s.is_empty()) {
         let (whole, frac) = match sec.split_once('.') {
             Some((w, f)) => (w, Some(f)),
             None => (sec, None),
@@ -721,6 +722,7 @@ mod tests {
             ("25 hours", "25:00:00"),
             ("1000000 seconds", "277:46:40"),
             ("31.123456789", "00:00:31.123456"),
+            ("00:00:", "00:00:00"),
             ("1.5 microsecond", "00:00:00.000002"),
             ("-1.5 microsecond", "-00:00:00.000002"),
             (
