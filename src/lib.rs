@@ -37,6 +37,7 @@ pub mod http;
 pub mod import;
 pub mod index;
 pub mod ingest;
+pub mod interval;
 pub mod ip;
 pub mod plan;
 pub mod schema;

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 ///
 /// Every logical type maps onto one [`PhysicalType`], the representation used in
 /// memory and by the encoders: all integer types and timestamps are `i64`, IP
-/// addresses are `u128` (IPv4 as IPv4-mapped IPv6, `::ffff:a.b.c.d`).
+/// addresses are `u128` (IPv4 as IPv4-mapped IPv6, `::ffff:a.b.c.d`), and so are
+/// intervals (months, days and microseconds packed into one `u128`).
 ///
 /// Serialized (manifests, schema files) as its SQL spelling: `"BIGINT"`,
 /// `"DECIMAL(10,2)"`.
@@ -56,6 +57,9 @@ pub enum DataType {
     TimestampS,
     TimestampMs,
     TimestampNs,
+    /// A span of months, days and microseconds (`crate::interval`), held as one
+    /// 128-bit value like an IP address.
+    Interval,
 }
 
 impl Serialize for DataType {
@@ -78,6 +82,7 @@ pub enum PhysicalType {
     Float64,
     Bool,
     Utf8,
+    /// 128-bit values: IP addresses and INTERVALs (`crate::interval::Interval::pack`).
     Ip,
 }
 
@@ -118,7 +123,7 @@ impl DataType {
             DataType::Double => PhysicalType::Float64,
             DataType::Boolean => PhysicalType::Bool,
             DataType::Varchar => PhysicalType::Utf8,
-            DataType::Ip => PhysicalType::Ip,
+            DataType::Ip | DataType::Interval => PhysicalType::Ip,
         }
     }
 
@@ -148,6 +153,7 @@ impl DataType {
             DataType::TimestampS => "TIMESTAMP_S",
             DataType::TimestampMs => "TIMESTAMP_MS",
             DataType::TimestampNs => "TIMESTAMP_NS",
+            DataType::Interval => "INTERVAL",
         })
     }
 
@@ -260,12 +266,13 @@ impl DataType {
             "VARCHAR" | "TEXT" | "STRING" | "CHAR" => DataType::Varchar,
             "IP" | "INET" | "IPV4" | "IPV6" => DataType::Ip,
             "DATE" | "DATE32" => DataType::Date,
+            "INTERVAL" => DataType::Interval,
             _ => {
                 return Err(Error::InvalidInput(format!(
                     "unknown type '{name}'; known types: TIMESTAMP, BIGINT, INTEGER, SMALLINT, \
                      TINYINT, HUGEINT, UBIGINT, UINTEGER, USMALLINT, UTINYINT, UHUGEINT, \
                      DOUBLE, BOOLEAN, VARCHAR, IP, DATE, TIME, TIMESTAMP_S, TIMESTAMP_MS, \
-                     TIMESTAMP_NS, DECIMAL(p,s)"
+                     TIMESTAMP_NS, DECIMAL(p,s), INTERVAL"
                 )))
             }
         })

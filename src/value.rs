@@ -78,6 +78,15 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
             D::Varchar => Ok(Value::Str(if *b { "true" } else { "false" }.into())),
             _ => fail("BOOLEAN"),
         },
+        Value::Ip(x) if from == D::Interval => match to {
+            D::Interval => Ok(Value::Ip(*x)),
+            D::Varchar => Ok(Value::Str(
+                crate::interval::format(crate::interval::Interval::unpack(*x)).into(),
+            )),
+            _ => Err(format!(
+                "Conversion Error: Unimplemented type for cast (INTERVAL -> {to})"
+            )),
+        },
         Value::Ip(x) => match to {
             D::Ip => Ok(Value::Ip(*x)),
             D::Varchar => Ok(Value::Str(crate::ip::format(*x).into())),
@@ -286,6 +295,7 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
         D::Decimal { precision, scale } => {
             crate::decimal::parse(s, precision, scale).map(Value::Int)
         }
+        D::Interval => crate::interval::parse(s).map(|iv| Value::Ip(iv.pack())),
         // Every integer type took the arm above.
         _ => bad(),
     }
@@ -319,6 +329,9 @@ pub fn format_value(v: &Value, t: DataType) -> String {
         Value::Float(x) => format_float(*x),
         Value::Bool(b) => b.to_string(),
         Value::Str(s) => s.to_string(),
+        Value::Ip(x) if t == DataType::Interval => {
+            crate::interval::format(crate::interval::Interval::unpack(*x))
+        }
         Value::Ip(x) => crate::ip::format(*x),
     }
 }

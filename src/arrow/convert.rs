@@ -44,7 +44,9 @@ pub fn arrow_type(ty: DataType) -> ArrowType {
         DataType::SmallInt => ArrowType::Int16,
         DataType::Double => ArrowType::Float64,
         DataType::Boolean => ArrowType::Boolean,
-        DataType::Varchar | DataType::Ip => ArrowType::Utf8,
+        // Intervals go out as their text (Arrow's month-day-nano interval is a
+        // later step).
+        DataType::Varchar | DataType::Ip | DataType::Interval => ArrowType::Utf8,
         DataType::Date => ArrowType::Date32,
         DataType::Decimal { precision, scale } => ArrowType::Decimal128(precision, scale as i8),
         DataType::TinyInt => ArrowType::Int8,
@@ -254,6 +256,19 @@ pub fn into_array(col: Column, ty: DataType) -> Result<ArrayRef> {
             for (i, &ip) in v.iter().enumerate() {
                 if validity.as_ref().is_none_or(|b| b.get(i)) {
                     s.push(&crate::ip::format(ip));
+                } else {
+                    s.push("");
+                }
+            }
+            Arc::new(string_array(s, nulls)?)
+        }
+        (ColumnData::Ip(v), DataType::Interval) => {
+            let mut s = StringVec::with_capacity(v.len(), v.len() * 12);
+            for (i, &x) in v.iter().enumerate() {
+                if validity.as_ref().is_none_or(|b| b.get(i)) {
+                    s.push(&crate::interval::format(crate::interval::Interval::unpack(
+                        x,
+                    )));
                 } else {
                     s.push("");
                 }

@@ -37,6 +37,8 @@ pub fn eval(greatest: bool, args: &[Cow<'_, Vector>], t: DataType, len: usize) -
             let v = (args.iter())
                 .map(|a| vector::ips(a, len))
                 .collect::<Result<Vec<_>>>()?;
+            // Intervals: DuckDB's greatest/least compare (months, days, micros)
+            // as they are (not normalized), which is the packed form's order.
             let w = winners(&args, len, greatest, |k, b, i| v[k][i].cmp(&v[b][i]));
             (VData::Ip(column_of(&w, |k, i| v[k][i], 0)), w)
         }

@@ -372,6 +372,7 @@ pub fn eval(
         | ScalarFunc::Hamming => super::strings::eval(f, args, types, len, valid)?,
         ScalarFunc::Math(m) => super::math::eval(*m, args, types, t, len, valid)?,
         ScalarFunc::Text(x) => super::text::eval(*x, args, len, valid)?,
+        ScalarFunc::Interval(x) => super::interval::eval(*x, args, types, len, valid)?,
         ScalarFunc::DateDiff(unit) => {
             let (x, y) = (vector::ints(a, len)?, vector::ints(&args[1], len)?);
             let mut out = Vec::with_capacity(len);

@@ -287,6 +287,9 @@ impl StrInterner {
 pub(crate) struct ValInterner {
     map: HashTable<u32>,
     vals: Vec<u128>,
+    /// The values are INTERVALs: equal when their normalized keys are (30 days
+    /// = 1 month); the first value seen stands for its group, as in DuckDB.
+    intervals: bool,
 }
 
 impl ValInterner {
@@ -294,22 +297,46 @@ impl ValInterner {
         mix64(v as u64 ^ mix64((v >> 64) as u64))
     }
 
+    /// An interner of INTERVAL values.
+    pub fn for_intervals() -> ValInterner {
+        ValInterner {
+            intervals: true,
+            ..ValInterner::default()
+        }
+    }
+
     pub fn intern(&mut self, v: u128) -> u32 {
-        let h = Self::hash(v);
+        let norm = |x: u128| {
+            if self.intervals {
+                crate::interval::Interval::key_of(x)
+            } else {
+                x
+            }
+        };
+        let k = norm(v);
+        let h = Self::hash(k);
         let vals = &self.vals;
-        if let Some(&id) = self.map.find(h, |&id| vals[id as usize] == v) {
+        if let Some(&id) = self.map.find(h, |&id| norm(vals[id as usize]) == k) {
             return id;
         }
         let id = self.vals.len() as u32;
         self.vals.push(v);
         let vals = &self.vals;
         self.map
-            .insert_unique(h, id, |&id| Self::hash(vals[id as usize]));
+            .insert_unique(h, id, |&id| Self::hash(norm(vals[id as usize])));
         id
     }
 
     pub fn get(&self, id: u32) -> u128 {
         self.vals.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// An empty interner of the same kind.
+    pub fn empty_like(&self) -> ValInterner {
+        ValInterner {
+            intervals: self.intervals,
+            ..ValInterner::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -563,7 +590,7 @@ pub enum KeyCode {
     /// 0 = NULL, 1 = false, 2 = true.
     Bool,
     /// Strings, doubles, IPs: interned id + 1 (0 = NULL), at most `bound` ids.
-    Interned { bound: u64 },
+    Interned { bound: u64, intervals: bool },
 }
 
 /// What the planner knows about one key column's values.
@@ -624,7 +651,7 @@ impl KeyLayout {
     pub fn shape(&self) -> String {
         let mut l = self.clone();
         for c in &mut l.codes {
-            if let KeyCode::Interned { bound } = c {
+            if let KeyCode::Interned { bound, .. } = c {
                 *bound = 0;
             }
         }
@@ -659,9 +686,11 @@ impl KeyLayout {
                 (PhysicalType::Bool, _) => KeyCode::Bool,
                 (_, KeyHint::Distinct(n)) => KeyCode::Interned {
                     bound: n.min(u32::MAX as u64),
+                    intervals: *t == DataType::Interval,
                 },
                 _ => KeyCode::Interned {
                     bound: u32::MAX as u64,
+                    intervals: *t == DataType::Interval,
                 },
             });
         }
@@ -674,7 +703,7 @@ impl KeyLayout {
                 }
                 KeyCode::Raw => (64, Some(1)),
                 KeyCode::Bool => (2, None),
-                KeyCode::Interned { bound } => (bits_for(bound + 1), None),
+                KeyCode::Interned { bound, .. } => (bits_for(bound + 1), None),
             })
             .collect();
         // First fit, widest first: fields never straddle words.
@@ -810,7 +839,17 @@ impl GroupMap {
             && layout.partition.is_none()
             && matches!(layout.codes.as_slice(), [KeyCode::Interned { .. }]))
         .then(Vec::new);
-        let coders = layout.codes.iter().map(|_| ValueCoder::default()).collect();
+        let coders = (layout.codes.iter())
+            .map(|c| match c {
+                KeyCode::Interned {
+                    intervals: true, ..
+                } => ValueCoder {
+                    vals: ValInterner::for_intervals(),
+                    ..ValueCoder::default()
+                },
+                _ => ValueCoder::default(),
+            })
+            .collect();
         let tables = layout.partition.map_or(1, |f| 1usize << f.bits);
         GroupMap {
             layout,

@@ -42,6 +42,7 @@ mod glob_match;
 pub mod group;
 mod hash_aggregate;
 mod index_only;
+mod interval;
 pub mod join;
 pub mod json_path;
 mod limit;

@@ -108,7 +108,13 @@ pub(crate) fn compare(keys: &[SortKey], key_cols: &[Cow<'_, Column>], a: u32, b:
             (true, false) if k.nulls_first => Ordering::Greater,
             (true, false) => Ordering::Less,
             (true, true) => {
-                let o = cmp_cell(c, a, c, b);
+                let o = match &c.data {
+                    ColumnData::Ip(v) if k.expr.data_type() == DataType::Interval => {
+                        let key = crate::interval::Interval::key_of;
+                        key(v[a]).cmp(&key(v[b]))
+                    }
+                    _ => cmp_cell(c, a, c, b),
+                };
                 if k.descending {
                     o.reverse()
                 } else {

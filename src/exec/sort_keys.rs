@@ -89,6 +89,17 @@ impl KeyWords {
                     );
                 }
                 ColumnData::Ip(v) => {
+                    // Intervals sort by their normalized key (30 days = 1 month).
+                    let keyed: Vec<u128>;
+                    let v = if k.expr.data_type() == crate::schema::DataType::Interval {
+                        keyed = v
+                            .iter()
+                            .map(|&x| crate::interval::Interval::key_of(x))
+                            .collect();
+                        &keyed
+                    } else {
+                        v
+                    };
                     if nulls {
                         per_key.push(
                             (0..n)

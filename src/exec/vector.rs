@@ -702,6 +702,23 @@ pub fn compare(op: BinaryOp, l: &Vector, r: &Vector, t: DataType, len: usize) ->
         return compare(op.flip(), r, l, t, len);
     }
     let valid = both_validity(l, r, len);
+    if t == DataType::Interval {
+        // Intervals compare normalized (30 days = 1 month).
+        let key = crate::interval::Interval::key_of;
+        let out = match (&l.data, &r.data) {
+            (VData::Ip(a), VData::Const(Value::Ip(b))) => {
+                let b = key(*b);
+                a.iter().map(|&x| test(op, key(x).cmp(&b))).collect()
+            }
+            _ => {
+                let (a, b) = (ips(l, len)?, ips(r, len)?);
+                (0..len)
+                    .map(|i| test(op, key(a[i]).cmp(&key(b[i]))))
+                    .collect()
+            }
+        };
+        return Ok(Vector::new(VData::Bool(out), valid));
+    }
     let out = match (&l.data, &r.data) {
         (VData::Dict { codes, dict }, VData::Const(Value::Str(s))) => {
             dict_compare(op, codes, dict, s)
@@ -1175,6 +1192,11 @@ pub fn write_text(out: &mut String, v: &Vector, i: usize, t: DataType) {
         (_, DataType::Decimal { scale, .. }) => {
             if let Value::Int(x) = v.value(i, t) {
                 crate::decimal::write(out, x, scale)
+            }
+        }
+        (_, DataType::Interval) => {
+            if let Value::Ip(x) = v.value(i, t) {
+                crate::interval::write(out, crate::interval::Interval::unpack(x))
             }
         }
         _ => match v.value(i, t) {

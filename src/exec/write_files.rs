@@ -525,6 +525,9 @@ fn write_value(out: &mut String, data: &ColumnData, ty: DataType, r: usize, json
         ColumnData::Float64(v) => csv_double(out, v[r]),
         ColumnData::Bool(v) => out.push_str(if v[r] { "true" } else { "false" }),
         ColumnData::Utf8(v) => out.push_str(v.get(r)),
+        ColumnData::Ip(v) if ty == DataType::Interval => {
+            crate::interval::write(out, crate::interval::Interval::unpack(v[r]))
+        }
         ColumnData::Ip(v) => out.push_str(&crate::ip::format(v[r])),
     }
 }

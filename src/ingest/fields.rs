@@ -401,6 +401,14 @@ fn convert(
             }
             _ => return Err(not("an IP address", shown(v))),
         },
+        DataType::Interval => match v {
+            Val::Str(src) => Out::Ip(
+                crate::interval::parse(text(src))
+                    .map_err(|_| not("an INTERVAL", shown(v)))?
+                    .pack(),
+            ),
+            _ => return Err(not("an INTERVAL", shown(v))),
+        },
         DataType::Timestamp => {
             let t = match v {
                 Val::Num { src, .. } => epoch_micros(text(src)),

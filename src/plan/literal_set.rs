@@ -50,7 +50,8 @@ impl LiteralSet {
     /// The set of `list`, compared as `t`; `None` when the list is short or an item
     /// is not a literal of `t`'s physical type.
     pub fn of(list: &[Expr], t: DataType) -> Option<LiteralSet> {
-        if list.len() < MIN_SET_ITEMS {
+        // Intervals compare normalized; a set of raw values would not.
+        if list.len() < MIN_SET_ITEMS || t == DataType::Interval {
             return None;
         }
         let mut set = LiteralSet::default();

@@ -259,6 +259,8 @@ pub enum ScalarFunc {
     Math(super::MathFunc),
     /// A basic string function (`replace`, `repeat`, `left`, ...).
     Text(super::TextFunc),
+    /// An INTERVAL operation (arithmetic, constructors, parts).
+    Interval(super::IntervalFunc),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).
@@ -470,6 +472,14 @@ impl fmt::Display for Expr {
         match self {
             Expr::Column { name, .. } => write!(f, "{name}"),
             Expr::Param { name, .. } => write!(f, "outer.{name}"),
+            Expr::Literal {
+                value: Value::Ip(v),
+                data_type: DataType::Interval,
+            } => write!(
+                f,
+                "INTERVAL '{}'",
+                crate::interval::format(crate::interval::Interval::unpack(*v))
+            ),
             Expr::Literal { value, .. } => match value {
                 Value::Null => write!(f, "NULL"),
                 Value::Int(v) => write!(f, "{v}"),

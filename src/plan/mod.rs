@@ -7,6 +7,7 @@
 //! - [`statistics`]: the statistical aggregates (variances, covariances,
 //!   regressions, products, bit and boolean folds).
 //! - [`text`]: the basic string functions (`replace`, `repeat`, `left`, ...).
+//! - [`interval`]: the INTERVAL operations (arithmetic, `to_days`, `date_part`, `age`).
 //! - [`window`]: the window expressions of a `Window` node (function, partition,
 //!   order, frame).
 //! - [`table_function`]: the table functions of FROM (`range`, `generate_series`,
@@ -21,6 +22,7 @@
 //! executor's planner turns them into physical operators.
 
 pub mod apply;
+pub mod interval;
 pub mod literal_set;
 pub mod logical;
 pub mod math;
@@ -31,6 +33,7 @@ pub mod table_function;
 pub mod text;
 pub mod window;
 
+pub use interval::{IntervalFunc, IntervalPart};
 pub use logical::*;
 pub use math::MathFunc;
 pub use statistics::{CoMomentStat, FoldFunc, MomentStat};

@@ -15,7 +15,7 @@ use super::table_function::TableFunc;
 use crate::column::Value;
 use crate::error::Result;
 use crate::index::{Cmp, IndexPredicate, StatsPredicate, ZonePredicate};
-use crate::schema::TableSchema;
+use crate::schema::{DataType, TableSchema};
 use crate::storage::Snapshot;
 
 /// Optimizes a bound plan (and the plans of its subqueries).
@@ -922,7 +922,8 @@ fn column_vs_literal(e: &Expr) -> Option<(usize, BinaryOp, &Value)> {
     else {
         return None;
     };
-    if !op.is_comparison() {
+    // Intervals compare normalized, which raw min/max statistics do not follow.
+    if !op.is_comparison() || left.data_type() == DataType::Interval {
         return None;
     }
     match (left.as_ref(), right.as_ref()) {

@@ -26,6 +26,7 @@ mod format;
 mod from;
 mod functions;
 mod group_by;
+mod intervals;
 mod limit;
 mod math;
 mod operators;
@@ -222,6 +223,19 @@ impl<'a> Binder<'a> {
                     let expr = self.bind_expr(e)?;
                     items.push(Item {
                         name: output_name(e),
+                        expr,
+                        span: e.span(),
+                    });
+                }
+                ast::SelectItem::ExprWithAlias { expr: e, alias }
+                    if intervals::unit_alias(e, alias).is_some() =>
+                {
+                    // `INTERVAL '1.5' MILLENNIA`: the parser took the unit for an
+                    // alias (DuckDB reads it as the unit).
+                    let e = intervals::unit_alias(e, alias).unwrap_or_else(|| e.clone());
+                    let expr = self.bind_expr(&e)?;
+                    items.push(Item {
+                        name: output_name(&e),
                         expr,
                         span: e.span(),
                     });
@@ -1034,10 +1048,7 @@ impl<'a> Binder<'a> {
                     .map(|v| Expr::literal(v, dt))
                     .map_err(|m| self.err(span, m))
             }
-            A::Interval(_) => Err(self.unsupported(
-                span,
-                "INTERVAL values outside timestamp arithmetic and time_bucket",
-            )),
+            A::Interval(iv) => self.bind_interval(iv, span),
             A::UnaryOp { op, expr } => {
                 if *op == ast::UnaryOperator::Minus
                     && is_number_literal(expr, "9223372036854775808")
@@ -1070,6 +1081,9 @@ impl<'a> Binder<'a> {
                                 }
                             }
                             _ => {}
+                        }
+                        if inner.data_type() == DataType::Interval {
+                            return Ok(self.negate_interval(inner));
                         }
                         self.expect_numeric(&inner, expr.span(), "unary -")?;
                         Ok(Expr::Negate(Box::new(inner)))
@@ -1375,8 +1389,11 @@ impl<'a> Binder<'a> {
                 }
             }
             A::Extract { field, expr, .. } => {
-                let part = self.date_part(field, span)?;
                 let x = self.bind_expr(expr)?;
+                if x.data_type() == DataType::Interval {
+                    return self.interval_part(&field.to_string(), x, span);
+                }
+                let part = self.date_part(field, span)?;
                 self.date_part_call(part, x, expr.span(), "EXTRACT")
             }
             A::Function(f) => self.bind_function(f, span),
@@ -1638,8 +1655,10 @@ impl<'a> Binder<'a> {
             let ok = matches!(value, Value::Null)
                 || (is_number(from) && is_number(to))
                 || (from == DataType::Varchar
-                    && (matches!(to, DataType::Timestamp | DataType::Ip | DataType::Date)
-                        || to == DataType::Time
+                    && (matches!(
+                        to,
+                        DataType::Timestamp | DataType::Ip | DataType::Date | DataType::Interval
+                    ) || to == DataType::Time
                         || to.is_timestamp())
                     || is_number(to))
                 || ((from == DataType::Date || from.is_timestamp()) && to.is_timestamp());
@@ -1826,33 +1845,45 @@ impl<'a> Binder<'a> {
             B::Or => BinaryOp::Or,
             other => return Err(self.unsupported(span, format!("operator {other}"))),
         };
-        // timestamp +/- INTERVAL
+        // timestamp +/- INTERVAL of fixed length: plain micros arithmetic.
+        let mut prebound = None;
         if matches!(bop, BinaryOp::Add | BinaryOp::Sub) {
             if let ast::Expr::Interval(iv) = right {
-                let micros = self.interval_expr(iv, right.span())?;
-                let l = self.bind_expr(left)?;
-                let l = self.expect_timestamp(l, left.span(), "INTERVAL arithmetic")?;
-                return Ok(Expr::Binary {
-                    op: bop,
-                    left: Box::new(l),
-                    right: Box::new(micros),
-                    data_type: DataType::Timestamp,
-                });
-            }
-            if let (ast::Expr::Interval(iv), BinaryOp::Add) = (left, bop) {
-                let micros = self.interval_expr(iv, left.span())?;
-                let r = self.bind_expr(right)?;
-                let r = self.expect_timestamp(r, right.span(), "INTERVAL arithmetic")?;
-                return Ok(Expr::Binary {
-                    op: bop,
-                    left: Box::new(r),
-                    right: Box::new(micros),
-                    data_type: DataType::Timestamp,
-                });
+                if let Some(micros) = self.fixed_interval(iv, right.span())? {
+                    let l = self.bind_expr(left)?;
+                    if !matches!(l.data_type(), DataType::Timestamp | DataType::Date) {
+                        prebound = Some((l, self.bind_expr(right)?));
+                    } else {
+                        let l = self.expect_timestamp(l, left.span(), "INTERVAL arithmetic")?;
+                        return Ok(Expr::Binary {
+                            op: bop,
+                            left: Box::new(l),
+                            right: Box::new(micros),
+                            data_type: DataType::Timestamp,
+                        });
+                    }
+                }
+            } else if let (ast::Expr::Interval(iv), BinaryOp::Add) = (left, bop) {
+                if let Some(micros) = self.fixed_interval(iv, left.span())? {
+                    let r = self.bind_expr(right)?;
+                    if !matches!(r.data_type(), DataType::Timestamp | DataType::Date) {
+                        prebound = Some((self.bind_expr(left)?, r));
+                    } else {
+                        let r = self.expect_timestamp(r, right.span(), "INTERVAL arithmetic")?;
+                        return Ok(Expr::Binary {
+                            op: bop,
+                            left: Box::new(r),
+                            right: Box::new(micros),
+                            data_type: DataType::Timestamp,
+                        });
+                    }
+                }
             }
         }
-        let l = self.bind_expr(left)?;
-        let r = self.bind_expr(right)?;
+        let (l, r) = match prebound {
+            Some(p) => p,
+            None => (self.bind_expr(left)?, self.bind_expr(right)?),
+        };
         let (ls, rs) = (left.span(), right.span());
         match bop {
             BinaryOp::And | BinaryOp::Or => {
@@ -1873,12 +1904,16 @@ impl<'a> Binder<'a> {
                 })
             }
             op if op.is_comparison() => self.comparison(op, l, r, ls, rs),
-            BinaryOp::Add | BinaryOp::Sub
-                if l.data_type() == DataType::Date || r.data_type() == DataType::Date =>
-            {
-                self.date_arithmetic(bop, l, r, ls, rs)
-            }
             _ => {
+                let (l, r) = match self.interval_arithmetic(bop, l, r, ls, rs)? {
+                    Ok(e) => return Ok(e),
+                    Err(operands) => operands,
+                };
+                if matches!(bop, BinaryOp::Add | BinaryOp::Sub)
+                    && (l.data_type() == DataType::Date || r.data_type() == DataType::Date)
+                {
+                    return self.date_arithmetic(bop, l, r, ls, rs);
+                }
                 let (lt, rt) = (l.data_type(), r.data_type());
                 let lnull = is_null_literal(&l);
                 let rnull = is_null_literal(&r);
@@ -1888,14 +1923,8 @@ impl<'a> Binder<'a> {
                     return Err(self.err(
                         bad.0,
                         format!(
-                            "operator {} needs numeric operands, not {lt} and {rt}{}",
+                            "operator {} needs numeric operands, not {lt} and {rt}",
                             bop.symbol(),
-                            if lt == DataType::Timestamp && rt == DataType::Timestamp {
-                                "; the time between two timestamps is \
-                                 date_diff('second', start, end)"
-                            } else {
-                                ""
-                            }
                         ),
                     ));
                 }
@@ -2197,6 +2226,9 @@ impl<'a> Binder<'a> {
         if let Some(e) = self.bind_date_function(&name, &args, span)? {
             return Ok(e);
         }
+        if let Some(e) = self.bind_interval_function(&name, &args, span)? {
+            return Ok(e);
+        }
         let arity = |n: usize| -> Result<()> {
             if args.len() == n {
                 Ok(())
@@ -2211,6 +2243,10 @@ impl<'a> Binder<'a> {
             "date_trunc" | "datetrunc" => {
                 arity(2)?;
                 let unit = self.string_arg(args[0], "date_trunc unit")?;
+                let x = self.bind_expr(args[1])?;
+                if x.data_type() == DataType::Interval {
+                    return self.interval_trunc(&unit, x, args[0].span());
+                }
                 let unit = match unit.to_ascii_lowercase().as_str() {
                     "second" | "seconds" | "s" => TruncUnit::Second,
                     "minute" | "minutes" | "m" => TruncUnit::Minute,
@@ -2225,8 +2261,7 @@ impl<'a> Binder<'a> {
                         )
                     }
                 };
-                let ts = self.bind_expr(args[1])?;
-                let ts = self.expect_timestamp(ts, args[1].span(), "date_trunc")?;
+                let ts = self.expect_timestamp(x, args[1].span(), "date_trunc")?;
                 Ok(Expr::Func {
                     func: ScalarFunc::DateTrunc(unit),
                     args: vec![ts],
@@ -2302,19 +2337,29 @@ impl<'a> Binder<'a> {
                 })
             }
             "year" | "month" | "day" | "hour" | "minute" | "second" | "dayofweek" | "dow"
-            | "isodow" | "dayofyear" | "week" | "weekofyear" | "quarter" => {
+            | "isodow" | "dayofyear" | "week" | "weekofyear" | "quarter" | "century" | "decade"
+            | "millennium" | "millisecond" | "microsecond" | "nanosecond" | "epoch_ms"
+            | "epoch_us" | "epoch_ns" => {
                 arity(1)?;
-                let part = date_part_name(&name).unwrap_or(DatePart::Hour);
                 let ts = self.bind_expr(args[0])?;
+                if ts.data_type() == DataType::Interval {
+                    return self.interval_part(&name, ts, span);
+                }
+                let part = date_part_name(&name).ok_or_else(|| {
+                    self.unsupported(span, format!("function {name} of a {}", ts.data_type()))
+                })?;
                 self.date_part_call(part, ts, args[0].span(), &name)
             }
             "date_part" | "datepart" => {
                 arity(2)?;
                 let p = self.string_arg(args[0], "date_part field")?;
+                let x = self.bind_expr(args[1])?;
+                if x.data_type() == DataType::Interval {
+                    return self.interval_part(&p, x, args[0].span());
+                }
                 let part = date_part_name(&p)
                     .ok_or_else(|| self.unsupported(args[0].span(), format!("date part '{p}'")))?;
-                let ts = self.bind_expr(args[1])?;
-                self.date_part_call(part, ts, args[1].span(), "date_part")
+                self.date_part_call(part, x, args[1].span(), "date_part")
             }
             "lower" | "lcase" | "upper" | "ucase" | "length" | "len" | "char_length" => {
                 arity(1)?;

@@ -66,6 +66,7 @@ const GROUND: &[&str] = &[
     "time",
     "time_units",
     "ip",
+    "interval",
 ];
 
 /// The layer of a top-level module of the library.

@@ -35,6 +35,13 @@ impl CountDistinct {
         }
     }
 
+    /// `count(DISTINCT x)` of INTERVALs: equal when normalized (30 days = 1 month).
+    pub(super) fn for_intervals() -> CountDistinct {
+        let mut c = CountDistinct::new(PhysicalType::Ip);
+        c.coder.vals = super::super::group::ValInterner::for_intervals();
+        c
+    }
+
     /// Adds every value of a segment's dictionary to group `g` (a segment's
     /// dictionary holds exactly the values it has); returns the bytes grown.
     pub(super) fn add_dictionary(&mut self, g: usize, dict: &StringVec) -> usize {
@@ -53,7 +60,9 @@ impl GroupStates for CountDistinct {
     }
 
     fn empty_like(&self) -> CountDistinct {
-        CountDistinct::new(self.t)
+        let mut c = CountDistinct::new(self.t);
+        c.coder.vals = self.coder.vals.empty_like();
+        c
     }
 
     fn group_bytes(&self) -> usize {

@@ -174,6 +174,29 @@ primitive!(
 );
 primitive!(u128, vector::ips, |a: u128, b| a.cmp(&b), ColumnData::Ip);
 
+/// A packed INTERVAL ordered as SQL orders intervals (normalized: 30 days =
+/// 1 month), for `min` / `max`.
+#[derive(Clone, Copy, Default, Debug)]
+struct IntervalVal(u128);
+
+impl Primitive for IntervalVal {
+    fn values(v: &Vector, len: usize) -> Result<Cow<'_, [IntervalVal]>> {
+        Ok(Cow::Owned(
+            vector::ips(v, len)?
+                .iter()
+                .map(|&x| IntervalVal(x))
+                .collect(),
+        ))
+    }
+    fn compare(a: IntervalVal, b: IntervalVal) -> Ordering {
+        let key = crate::interval::Interval::key_of;
+        key(a.0).cmp(&key(b.0))
+    }
+    fn column(v: Vec<IntervalVal>) -> ColumnData {
+        ColumnData::Ip(v.into_iter().map(|x| x.0).collect())
+    }
+}
+
 /// A column of `data` that is NULL where `seen` is false.
 fn with_seen(data: ColumnData, seen: &[bool]) -> Column {
     Column {
@@ -263,6 +286,7 @@ states! {
     MinMaxFloat(MinMax<f64>),
     MinMaxBool(MinMax<bool>),
     MinMaxIp(MinMax<u128>),
+    MinMaxInterval(MinMax<IntervalVal>),
     MinMaxStr(MinMaxStr),
     /// `arg_max`, `arg_min`.
     ArgBest(ArgBest),
@@ -302,12 +326,18 @@ impl Acc {
             AggFunc::ApproxQuantile => Acc::ApproxQuantile(ApproxQuantile::new(a.quantile)),
             AggFunc::ArgMax => Acc::ArgBest(ArgBest::new(true)),
             AggFunc::ArgMin => Acc::ArgBest(ArgBest::new(false)),
+            AggFunc::Count if a.distinct && at == DataType::Interval => {
+                Acc::CountDistinct(CountDistinct::for_intervals())
+            }
             AggFunc::Count if a.distinct => Acc::CountDistinct(CountDistinct::new(at.physical())),
             AggFunc::Count => Acc::Count(Count::default()),
             AggFunc::Sum if at == DataType::Double => Acc::SumFloat(Sum::default()),
             AggFunc::Sum => Acc::SumInt(Sum::default()),
             AggFunc::Avg if at == DataType::Double => Acc::AvgFloat(Avg::default()),
             AggFunc::Avg => Acc::AvgInt(Avg::default()),
+            AggFunc::Min | AggFunc::Max if at == DataType::Interval => {
+                Acc::MinMaxInterval(MinMax::new(is_max))
+            }
             AggFunc::Min | AggFunc::Max => match at.physical() {
                 PhysicalType::Int64 => Acc::MinMaxInt(MinMax::new(is_max)),
                 PhysicalType::Float64 => Acc::MinMaxFloat(MinMax::new(is_max)),

@@ -403,8 +403,12 @@ fn type_tag(t: DataType) -> u8 {
         DataType::TimestampS => 20,
         DataType::TimestampMs => 21,
         DataType::TimestampNs => 22,
+        DataType::Interval => TAG_INTERVAL,
     }
 }
+
+/// INTERVAL's tag (its values are 16 bytes, stored as IP addresses are).
+const TAG_INTERVAL: u8 = 11;
 
 /// DECIMAL's tag; its width and scale follow as two more bytes.
 const TAG_DECIMAL: u8 = 10;
@@ -452,6 +456,7 @@ fn type_from_tag(t: u8) -> Result<DataType, WireError> {
         20 => DataType::TimestampS,
         21 => DataType::TimestampMs,
         22 => DataType::TimestampNs,
+        TAG_INTERVAL => DataType::Interval,
         _ => return Err(WireError(format!("unknown type tag {t}"))),
     })
 }

@@ -269,6 +269,8 @@ enum Cell<'a> {
     Bool(bool),
     Text(&'a str),
     Ip(u128),
+    /// A packed INTERVAL.
+    Interval(u128),
 }
 
 impl<'a> Table<'a> {
@@ -330,6 +332,7 @@ impl<'a> Table<'a> {
             ColumnData::Float64(v) => Cell::Float(v[r]),
             ColumnData::Bool(v) => Cell::Bool(v[r]),
             ColumnData::Utf8(v) => Cell::Text(v.get(r)),
+            ColumnData::Ip(v) if self.columns()[c].1 == DataType::Interval => Cell::Interval(v[r]),
             ColumnData::Ip(v) => Cell::Ip(v[r]),
         }
     }
@@ -351,6 +354,7 @@ fn write_cell(buf: &mut String, cell: Cell<'_>, null_text: &str) {
         Cell::Bool(b) => buf.push_str(if b { "true" } else { "false" }),
         Cell::Text(s) => buf.push_str(s),
         Cell::Ip(ip) => buf.push_str(&logdb::ip::format(ip)),
+        Cell::Interval(x) => logdb::interval::write(buf, logdb::interval::Interval::unpack(x)),
     }
 }
 
@@ -372,6 +376,7 @@ fn type_label(t: DataType) -> std::borrow::Cow<'static, str> {
         DataType::Boolean => "boolean",
         DataType::Varchar => "varchar",
         DataType::Ip => "ip",
+        DataType::Interval => "interval",
         DataType::Date => "date",
         DataType::TinyInt => "int8",
         DataType::UTinyInt => "uint8",
