@@ -2425,12 +2425,7 @@ impl<'a> Binder<'a> {
         args: &[&ast::Expr],
         span: Span,
     ) -> Result<Expr> {
-        if !self.allow_aggs {
-            return Err(self.err(
-                span,
-                "aggregate functions are not allowed in WHERE or GROUP BY",
-            ));
-        }
+        self.check_aggregates_allowed(span)?;
         let agg = if func == AggFunc::CountStar {
             if !args.is_empty() || distinct {
                 return Err(self.err(span, "count(*) takes no other arguments"));
@@ -2524,6 +2519,18 @@ impl<'a> Binder<'a> {
             _ => at,
         };
         Ok((x, data_type))
+    }
+
+    /// Refuses an aggregate call where none may stand (WHERE, GROUP BY, inside
+    /// another aggregate's argument).
+    fn check_aggregates_allowed(&self, span: Span) -> Result<()> {
+        if self.allow_aggs {
+            return Ok(());
+        }
+        Err(self.err(
+            span,
+            "aggregate functions are not allowed in WHERE or GROUP BY",
+        ))
     }
 
     /// Adds an aggregate call (once) and returns the column standing for it.

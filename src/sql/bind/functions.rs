@@ -81,12 +81,7 @@ impl Binder<'_> {
             "arg_min" | "argmin" | "min_by" => AggFunc::ArgMin,
             _ => return Ok(None),
         };
-        if !self.allow_aggs {
-            return Err(self.err(
-                span,
-                "aggregate functions are not allowed in WHERE or GROUP BY",
-            ));
-        }
+        self.check_aggregates_allowed(span)?;
         if distinct && func != AggFunc::ApproxCountDistinct {
             return Err(self.unsupported(span, format!("DISTINCT in {name}")));
         }

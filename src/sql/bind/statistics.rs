@@ -23,13 +23,11 @@ impl Binder<'_> {
         args: &[&ast::Expr],
         span: Span,
     ) -> Result<Option<Expr>> {
-        if !self.allow_aggs && self.statistic_func(name).is_some() {
-            return Err(self.err(
-                span,
-                "aggregate functions are not allowed in WHERE or GROUP BY",
-            ));
+        if self.statistic_func(name).is_none() {
+            return Ok(None);
         }
-        if distinct && self.statistic_func(name).is_some() {
+        self.check_aggregates_allowed(span)?;
+        if distinct {
             return Err(self.unsupported(span, format!("DISTINCT in {name}")));
         }
         let r = self.statistic(name, args, span, true);
