@@ -568,6 +568,30 @@ pub fn substr(s: &str, start: i64, count: Option<i64>) -> &str {
     &s[b0..b1]
 }
 
+/// `round(v, d)` of a DOUBLE by its exact decimal value, halves away from zero
+/// (DuckDB 2.0: `round(42.12345, 4)` is 42.1234, since the double below
+/// 42.12345 is nearer). `v * 10^d` decides unless it lands next to a half,
+/// where the exact decimal expansion does.
+fn round_decimals(v: f64, d: usize, m: f64) -> f64 {
+    let y = v * m;
+    let frac = (y - y.trunc()).abs();
+    if (frac - 0.5).abs() > 1e-6 || y.abs() > 1e15 {
+        return y.round() / m;
+    }
+    // Every digit of a finite double, and the one after the d-th decimal.
+    let exact = format!("{:.1100}", v.abs());
+    let Some(point) = exact.find('.') else {
+        return y.round() / m;
+    };
+    let kept = &exact[..point + 1 + d];
+    let next = exact.as_bytes().get(point + 1 + d).copied().unwrap_or(b'0');
+    let mut r: f64 = kept.parse().unwrap_or(v.abs());
+    if next >= b'5' {
+        r = ((r * m).round() + 1.0) / m;
+    }
+    r.copysign(v)
+}
+
 /// The 0-based, half-open range of the `n` units (characters, grapheme
 /// clusters) of a string that `substr(start, count)` takes (`None`: nothing).
 pub(super) fn substr_window(n: i64, start: i64, count: Option<i64>) -> Option<(usize, usize)> {
@@ -653,7 +677,9 @@ fn round(
                 if d == 0 || !v.is_finite() {
                     return whole(v);
                 }
-                let r = if d > 0 {
+                let r = if d > 0 && !toward_zero {
+                    round_decimals(v, d as usize, m)
+                } else if d > 0 {
                     whole(v * m) / m
                 } else {
                     whole(v / m) * m
@@ -716,6 +742,16 @@ mod tests {
         assert_eq!(domain("https://user@Example.com:8080/x?y"), "Example.com");
         assert_eq!(domain("/relative"), "");
         assert_eq!(domain("http://[::1]:80/"), "[::1]");
+    }
+
+    #[test]
+    fn round_uses_the_exact_value_of_a_double() {
+        assert_eq!(round_decimals(42.12345, 4, 1e4), 42.1234);
+        assert_eq!(round_decimals(0.125, 2, 1e2), 0.13);
+        assert_eq!(round_decimals(-0.125, 2, 1e2), -0.13);
+        assert_eq!(round_decimals(2.675, 2, 1e2), 2.67);
+        assert_eq!(round_decimals(1.005, 2, 1e2), 1.0);
+        assert_eq!(round_decimals(1.23456, 2, 1e2), 1.23);
     }
 
     #[test]

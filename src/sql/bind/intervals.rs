@@ -216,7 +216,9 @@ impl Binder<'_> {
     ) -> Result<std::result::Result<Expr, (Expr, Expr)>> {
         use DataType as D;
         let (lt, rt) = (l.data_type(), r.data_type());
-        let time = |t: DataType| matches!(t, D::Timestamp | D::Date);
+        // TIMESTAMP_S / _MS / _NS convert to TIMESTAMP first (an interval on
+        // nanoseconds is refused there).
+        let time = |t: DataType| t == D::Date || t.is_timestamp();
         let (li, ri) = (lt == D::Interval, rt == D::Interval);
         if !li && !ri {
             if op == BinaryOp::Sub
@@ -257,7 +259,7 @@ impl Binder<'_> {
                 )
             }
             BinaryOp::Add | BinaryOp::Sub if li && (time(rt) || rnull) && op == BinaryOp::Add => {
-                let r = self.expect_timestamp(r, rs, "+")?;
+                let r = self.expect_timestamp(r, rs, "INTERVAL arithmetic")?;
                 func(
                     IntervalFunc::AddToTimestamp { negate: false },
                     vec![r, l],
@@ -265,7 +267,7 @@ impl Binder<'_> {
                 )
             }
             BinaryOp::Add | BinaryOp::Sub if ri && (time(lt) || lnull) => {
-                let l = self.expect_timestamp(l, ls, op.symbol())?;
+                let l = self.expect_timestamp(l, ls, "INTERVAL arithmetic")?;
                 func(
                     IntervalFunc::AddToTimestamp {
                         negate: op == BinaryOp::Sub,
