@@ -80,10 +80,18 @@ pub fn eval(
                 TextFunc::SubstringGrapheme if args.len() > 2 => Some(vector::ints(&args[2], len)?),
                 _ => None,
             };
+            // The numeric arguments of `bar` and `to_base`.
             let nums = match f {
-                TextFunc::Bar | TextFunc::ToBase => args
+                TextFunc::Bar => args
                     .iter()
                     .map(|a| vector::floats(a, len))
+                    .collect::<Result<Vec<_>>>()?,
+                _ => Vec::new(),
+            };
+            let whole = match f {
+                TextFunc::ToBase => args
+                    .iter()
+                    .map(|a| vector::ints(a, len))
                     .collect::<Result<Vec<_>>>()?,
                 _ => Vec::new(),
             };
@@ -92,7 +100,11 @@ pub fn eval(
             for i in 0..len {
                 buf.clear();
                 if ok(i) {
-                    let v = if nums.is_empty() { s(0, i) } else { "" };
+                    let v = if nums.is_empty() && whole.is_empty() {
+                        s(0, i)
+                    } else {
+                        ""
+                    };
                     let k = n.as_ref().map_or(0, |n| n[i]);
                     match f {
                         TextFunc::Replace => {
@@ -152,8 +164,8 @@ pub fn eval(
                         TextFunc::UrlEncode => codes::url_encode(v, &mut buf),
                         TextFunc::UrlDecode => codes::url_decode(v, &mut buf)?,
                         TextFunc::ToBase => {
-                            let min = nums.get(2).map_or(0, |m| m[i] as i64);
-                            codes::to_base(nums[0][i] as i64, nums[1][i] as i64, min, &mut buf)?
+                            let min = whole.get(2).map_or(0, |m| m[i]);
+                            codes::to_base(whole[0][i], whole[1][i], min, &mut buf)?
                         }
                         TextFunc::Bar => {
                             let width = nums.get(3).map_or(80.0, |w| w[i]);

@@ -70,9 +70,9 @@ pub fn to_base(n: i64, radix: i64, min_length: i64, out: &mut String) -> Result<
             "Invalid Input Error: 'to_base' radix must be between 2 and 36".into(),
         ));
     }
-    if min_length > 64 {
+    if !(0..=64).contains(&min_length) {
         return Err(Error::InvalidInput(
-            "Invalid Input Error: 'to_base' min_length must be at most 64".into(),
+            "Invalid Input Error: 'to_base' min_length must be between 0 and 64".into(),
         ));
     }
     let mut digits = Vec::new();
