@@ -280,6 +280,9 @@ fn has_limit(plan: &LogicalPlan) -> bool {
         LogicalPlan::Join { left, right, .. } => has_limit(left) || has_limit(right),
         LogicalPlan::Union { inputs } => inputs.iter().any(has_limit),
         LogicalPlan::RecursiveCte { anchor, step, .. } => has_limit(anchor) || has_limit(step),
+        LogicalPlan::Apply {
+            input, subquery, ..
+        } => has_limit(input) || has_limit(&subquery.plan),
         LogicalPlan::OneRow
         | LogicalPlan::Values { .. }
         | LogicalPlan::TableFunction { .. }
