@@ -12,7 +12,7 @@ use sqlparser::tokenizer::Span;
 
 use super::{castable, common_type, is_null_literal, Binder};
 use crate::column::Value;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plan::{Expr, LogicalPlan};
 use crate::schema::DataType;
 
@@ -72,10 +72,8 @@ impl Binder<'_> {
                 } else if is_null_literal(&e) {
                     Expr::literal(Value::Null, t)
                 } else if castable(e.data_type(), t) {
-                    Expr::Cast {
-                        expr: Box::new(e),
-                        to: t,
-                    }
+                    // Literals convert now, with the error at their position.
+                    self.cast(e, t, span)?
                 } else {
                     return Err(self.err(
                         span,
@@ -99,7 +97,13 @@ impl Binder<'_> {
         if !constant {
             return Ok(plan);
         }
-        let result = crate::exec::execute(self.snapshot, &plan, self.options)?;
+        // A conversion that fails while the rows are computed is an error at
+        // the VALUES list.
+        let result =
+            crate::exec::execute(self.snapshot, &plan, self.options).map_err(|e| match e {
+                Error::InvalidInput(m) if !m.starts_with("line ") => self.err(v.span(), m),
+                other => other,
+            })?;
         Ok(LogicalPlan::Values {
             columns: result.columns,
             batches: result.batches,
