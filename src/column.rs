@@ -260,6 +260,74 @@ impl StringVec {
     }
 }
 
+/// A vector of lists: list `i` is `values[offsets[i]..offsets[i + 1]]`, one column
+/// holding the elements of every list (with their own NULLs). A NULL list is an
+/// empty slot under the outer column's validity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListVec {
+    offsets: Vec<u64>,
+    values: Box<Column>,
+}
+
+impl ListVec {
+    /// No lists, elements of physical type `elem`, room for `n` lists.
+    pub fn with_capacity(elem: PhysicalType, n: usize) -> ListVec {
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        ListVec {
+            offsets,
+            values: Box::new(Column::new(ColumnData::with_capacity(elem, 0))),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element rows of list `i`.
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        self.offsets[i] as usize..self.offsets[i + 1] as usize
+    }
+
+    /// The column of all elements.
+    pub fn values(&self) -> &Column {
+        &self.values
+    }
+
+    /// The elements of list `i` as values.
+    pub fn get(&self, i: usize) -> Vec<Value> {
+        self.range(i).map(|r| self.values.value(r)).collect()
+    }
+
+    /// Appends a list of `items`.
+    pub fn push(&mut self, items: &[Value]) {
+        for v in items {
+            self.values.push(v);
+        }
+        self.offsets.push(self.values.len() as u64);
+    }
+
+    /// Appends the element rows `rows` of `values` (same element type) as one list.
+    pub fn push_rows(&mut self, values: &Column, rows: &[u32]) {
+        self.values.append(&values.take(rows));
+        self.offsets.push(self.values.len() as u64);
+    }
+
+    /// Appends list `i` of `other` (same element type).
+    pub fn push_from(&mut self, other: &ListVec, i: usize) {
+        let rows: Vec<u32> = other.range(i).map(|r| r as u32).collect();
+        self.push_rows(&other.values, &rows);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.offsets.capacity() * 8 + self.values.heap_bytes()
+    }
+}
+
 /// The values of one column, by physical type.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ColumnData {
@@ -268,6 +336,7 @@ pub enum ColumnData {
     Bool(Vec<bool>),
     Utf8(StringVec),
     Ip(Vec<u128>),
+    List(ListVec),
 }
 
 impl ColumnData {
@@ -284,6 +353,7 @@ impl ColumnData {
             PhysicalType::Bool => ColumnData::Bool(Vec::with_capacity(n)),
             PhysicalType::Utf8 => ColumnData::Utf8(StringVec::with_capacity(n, 0)),
             PhysicalType::Ip => ColumnData::Ip(Vec::with_capacity(n)),
+            PhysicalType::List(e) => ColumnData::List(ListVec::with_capacity(*e, n)),
         }
     }
 
@@ -294,6 +364,7 @@ impl ColumnData {
             ColumnData::Bool(v) => v.len(),
             ColumnData::Utf8(v) => v.len(),
             ColumnData::Ip(v) => v.len(),
+            ColumnData::List(v) => v.len(),
         }
     }
 
@@ -308,6 +379,7 @@ impl ColumnData {
             ColumnData::Bool(_) => PhysicalType::Bool,
             ColumnData::Utf8(_) => PhysicalType::Utf8,
             ColumnData::Ip(_) => PhysicalType::Ip,
+            ColumnData::List(v) => PhysicalType::List(v.values.data.physical().interned()),
         }
     }
 
@@ -319,6 +391,22 @@ impl ColumnData {
             ColumnData::Bool(v) => v.push(false),
             ColumnData::Utf8(v) => v.push(""),
             ColumnData::Ip(v) => v.push(0),
+            ColumnData::List(v) => v.push(&[]),
+        }
+    }
+
+    /// Appends one value's data (a NULL or mismatched value as the default slot);
+    /// the caller keeps the validity bitmap.
+    pub fn push_value(&mut self, v: &Value) {
+        match (self, v) {
+            (ColumnData::Int64(o), Value::Int(x)) => o.push(*x),
+            (ColumnData::Float64(o), Value::Float(x)) => o.push(*x),
+            (ColumnData::Float64(o), Value::Int(x)) => o.push(*x as f64),
+            (ColumnData::Bool(o), Value::Bool(x)) => o.push(*x),
+            (ColumnData::Ip(o), Value::Ip(x)) => o.push(*x),
+            (ColumnData::Utf8(o), Value::Str(x)) => o.push(x),
+            (ColumnData::List(o), Value::List(x)) => o.push(x),
+            (o, _) => o.push_default(),
         }
     }
 
@@ -335,6 +423,11 @@ impl ColumnData {
                 a.extend(rows.iter().map(|&r| b[r as usize]))
             }
             (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend(rows.iter().map(|&r| b[r as usize])),
+            (ColumnData::List(a), ColumnData::List(b)) => {
+                for &r in rows {
+                    a.push_from(b, r as usize);
+                }
+            }
             (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
                 // Sized once: no regrowing (and copying) of a large buffer.
                 let o = b.offsets();
@@ -385,6 +478,7 @@ impl Column {
             ColumnData::Bool(v) => v.capacity(),
             ColumnData::Ip(v) => v.capacity() * 16,
             ColumnData::Utf8(v) => v.heap_bytes(),
+            ColumnData::List(v) => v.heap_bytes(),
         };
         data + self.validity.as_ref().map_or(0, Bitmap::heap_bytes)
     }
@@ -398,6 +492,7 @@ impl Column {
             ColumnData::Bool(v) => v.shrink_to_fit(),
             ColumnData::Ip(v) => v.shrink_to_fit(),
             ColumnData::Utf8(v) => v.shrink_to_fit(),
+            ColumnData::List(v) => v.offsets.shrink_to_fit(),
         }
     }
 
@@ -427,7 +522,20 @@ impl Column {
             ColumnData::Bool(v) => Value::Bool(v[i]),
             ColumnData::Utf8(v) => Value::Str(v.get(i).into()),
             ColumnData::Ip(v) => Value::Ip(v[i]),
+            ColumnData::List(v) => Value::List(v.get(i).into()),
         }
+    }
+
+    /// Appends one value (NULL as a default slot under a cleared validity bit).
+    pub fn push(&mut self, v: &Value) {
+        let valid = !matches!(v, Value::Null);
+        let start = self.len();
+        if !valid || self.validity.is_some() {
+            self.validity
+                .get_or_insert_with(|| Bitmap::new(start, true))
+                .push(valid);
+        }
+        self.data.push_value(v);
     }
 
     /// Appends all rows of `other`, which has the same physical type.
@@ -439,6 +547,11 @@ impl Column {
             (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
             (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend_from_slice(b),
             (ColumnData::Utf8(a), ColumnData::Utf8(b)) => a.extend(b),
+            (ColumnData::List(a), ColumnData::List(b)) => {
+                for i in 0..b.len() {
+                    a.push_from(b, i);
+                }
+            }
             (a, b) => panic!(
                 "Column::append: type mismatch {:?} vs {:?}",
                 a.physical(),
@@ -498,6 +611,8 @@ pub enum Value {
     Bool(bool),
     Str(Arc<str>),
     Ip(u128),
+    /// A list's elements.
+    List(Arc<[Value]>),
 }
 
 impl From<&str> for Value {
@@ -831,6 +946,15 @@ impl BatchBuilder {
                 ColumnData::Float64(v) => v.truncate(rows),
                 ColumnData::Bool(v) => v.truncate(rows),
                 ColumnData::Ip(v) => v.truncate(rows),
+                ColumnData::List(v) => {
+                    if v.len() > rows {
+                        let end = v.offsets[rows] as usize;
+                        v.offsets.truncate(rows + 1);
+                        let mut values = Column::new(ColumnData::empty(v.values.data.physical()));
+                        values.append(&v.values.take(&(0..end as u32).collect::<Vec<_>>()));
+                        v.values = Box::new(values);
+                    }
+                }
                 ColumnData::Utf8(v) => {
                     if v.len() > rows {
                         let end = v.offsets[rows];

@@ -39,6 +39,7 @@ pub mod index;
 pub mod ingest;
 pub mod interval;
 pub mod ip;
+pub mod list;
 pub mod plan;
 pub mod schema;
 pub mod sql;
@@ -47,7 +48,7 @@ pub mod time;
 pub mod time_units;
 pub mod value;
 
-pub use column::{Batch, BatchBuilder, Bitmap, Column, ColumnData, StringVec, Value};
+pub use column::{Batch, BatchBuilder, Bitmap, Column, ColumnData, ListVec, StringVec, Value};
 pub use db::{Db, DbBuilder, DbOptions, ScanOptions, Snapshot};
 pub use error::{Error, Result};
 pub use exec::{ExecOptions, FromValue, QueryResult, QueryStream, Row, Rows};

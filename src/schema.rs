@@ -60,6 +60,11 @@ pub enum DataType {
     /// A span of months, days and microseconds (`crate::interval`), held as one
     /// 128-bit value like an IP address.
     Interval,
+    /// A list of values of one type (`INTEGER[]`), held as offsets into one column
+    /// of all the elements (`crate::column::ListVec`). The element type is
+    /// interned ([`DataType::list_of`]) so that the type stays `Copy`. Lists live
+    /// in query results; tables do not store them yet.
+    List(&'static DataType),
 }
 
 impl Serialize for DataType {
@@ -84,9 +89,16 @@ pub enum PhysicalType {
     Utf8,
     /// 128-bit values: IP addresses and INTERVALs (`crate::interval::Interval::pack`).
     Ip,
+    /// Lists: offsets into one vector of elements of the inner physical type.
+    List(&'static PhysicalType),
 }
 
 impl PhysicalType {
+    /// The `'static` copy of this type (the element of a list type).
+    pub fn interned(self) -> &'static PhysicalType {
+        intern(&PHYSICAL_TYPES, self)
+    }
+
     /// Bytes of one value in memory (for strings, of its offset; the text is
     /// extra).
     pub fn width(self) -> usize {
@@ -95,9 +107,25 @@ impl PhysicalType {
             PhysicalType::Bool => 1,
             PhysicalType::Utf8 => 4,
             PhysicalType::Ip => 16,
+            PhysicalType::List(_) => 4,
         }
     }
 }
+
+/// The one `'static` copy of each list element type in use (types are few, so the
+/// leaked copies stay bounded by the distinct types a process ever names).
+fn intern<T: Copy + Eq + std::hash::Hash + Send + 'static>(
+    table: &'static Interned<T>,
+    t: T,
+) -> &'static T {
+    let map = table.get_or_init(Default::default);
+    let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(t).or_insert_with(|| Box::leak(Box::new(t)))
+}
+
+type Interned<T> = std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<T, &'static T>>>;
+static DATA_TYPES: Interned<DataType> = std::sync::OnceLock::new();
+static PHYSICAL_TYPES: Interned<PhysicalType> = std::sync::OnceLock::new();
 
 impl DataType {
     /// The in-memory representation of this type.
@@ -124,6 +152,20 @@ impl DataType {
             DataType::Boolean => PhysicalType::Bool,
             DataType::Varchar => PhysicalType::Utf8,
             DataType::Ip | DataType::Interval => PhysicalType::Ip,
+            DataType::List(e) => PhysicalType::List(e.physical().interned()),
+        }
+    }
+
+    /// The type of lists of `elem` (`elem[]`).
+    pub fn list_of(elem: DataType) -> DataType {
+        DataType::List(intern(&DATA_TYPES, elem))
+    }
+
+    /// The element type of a list type, `None` for other types.
+    pub fn list_elem(self) -> Option<DataType> {
+        match self {
+            DataType::List(e) => Some(*e),
+            _ => None,
         }
     }
 
@@ -133,6 +175,7 @@ impl DataType {
             DataType::Decimal { precision, scale } => {
                 return Cow::Owned(crate::decimal::type_name(precision, scale))
             }
+            DataType::List(e) => return Cow::Owned(format!("{}[]", e.name())),
             DataType::Timestamp => "TIMESTAMP",
             DataType::BigInt => "BIGINT",
             DataType::Integer => "INTEGER",
@@ -240,6 +283,9 @@ impl DataType {
     /// with the usual aliases).
     pub fn parse(name: &str) -> Result<DataType> {
         let upper = name.trim().to_ascii_uppercase();
+        if let Some(elem) = upper.strip_suffix("[]") {
+            return Ok(DataType::list_of(DataType::parse(elem)?));
+        }
         if let Some(t) = parse_decimal(&upper) {
             return t;
         }
@@ -272,7 +318,7 @@ impl DataType {
                     "unknown type '{name}'; known types: TIMESTAMP, BIGINT, INTEGER, SMALLINT, \
                      TINYINT, HUGEINT, UBIGINT, UINTEGER, USMALLINT, UTINYINT, UHUGEINT, \
                      DOUBLE, BOOLEAN, VARCHAR, IP, DATE, TIME, TIMESTAMP_S, TIMESTAMP_MS, \
-                     TIMESTAMP_NS, DECIMAL(p,s), INTERVAL"
+                     TIMESTAMP_NS, DECIMAL(p,s), INTERVAL, and T[] for lists"
                 )))
             }
         })
@@ -454,6 +500,12 @@ impl TableSchema {
                 return Err(Error::InvalidInput(format!(
                     "duplicate column name '{}'",
                     f.name
+                )));
+            }
+            if let DataType::List(_) = f.data_type {
+                return Err(Error::InvalidInput(format!(
+                    "not supported yet: LIST columns in tables (column '{}' is {})",
+                    f.name, f.data_type
                 )));
             }
         }

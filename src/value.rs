@@ -93,6 +93,10 @@ pub fn cast_value(v: &Value, from: DataType, to: DataType) -> std::result::Resul
             _ => fail("IP"),
         },
         Value::Str(s) => parse_str(s, to),
+        Value::List(items) => match from {
+            D::List(elem) => crate::list::cast(items, *elem, to),
+            _ => fail("LIST"),
+        },
     }
 }
 
@@ -250,6 +254,7 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
     };
     match to {
         D::Varchar => Ok(Value::Str(s.into())),
+        D::List(elem) => crate::list::parse(s, *elem),
         ty if ty.is_integer() => match t.parse::<i128>() {
             Ok(x) => match to.int_range() {
                 Some((lo, hi)) if x < i128::from(lo) || x > i128::from(hi) => {
@@ -333,6 +338,7 @@ pub fn format_value(v: &Value, t: DataType) -> String {
             crate::interval::format(crate::interval::Interval::unpack(*x))
         }
         Value::Ip(x) => crate::ip::format(*x),
+        Value::List(items) => crate::list::format(items, t.list_elem().unwrap_or(DataType::Varchar)),
     }
 }
 

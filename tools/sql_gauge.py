@@ -303,11 +303,55 @@ def render(v):
     return str(v)
 
 
+LIST_SPECIAL = set("'\\[]{}():=\",")
+
+
 def render_inner(v):
+    """A list element as DuckDB prints it inside a list: strings bare unless
+    that would be ambiguous, then quoted with backslash escapes."""
     r = render(v)
     if isinstance(v, str):
-        return v
+        quote = (v == "" or v.lower() == "null" or v[:1].isspace() or v[-1:].isspace()
+                 or any(c in LIST_SPECIAL for c in v))
+        if not quote:
+            return v
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return r
+
+
+def split_list(text):
+    """The top-level elements of a printed list `[a, b, [c, d]]`, or None."""
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    inner, items, depth, cur, quote = text[1:-1], [], 0, "", None
+    i = 0
+    while i < len(inner):
+        c = inner[i]
+        if quote:
+            cur += c
+            if c == "\\" and i + 1 < len(inner):
+                cur += inner[i + 1]
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c == "'":
+            quote = c
+            cur += c
+        elif c in "[{":
+            depth += 1
+            cur += c
+        elif c in "]}":
+            depth -= 1
+            cur += c
+        elif c == "," and depth == 0:
+            items.append(cur.strip())
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    if inner.strip():
+        items.append(cur.strip())
+    return items
 
 
 BOOLEAN_AS_INTEGER = {"true": "1", "false": "0"}
@@ -322,6 +366,9 @@ def values_equal(expected, actual):
         return True
     if actual in BOOLEAN_AS_INTEGER and expected.lower() == actual:
         return True
+    ei, ai = split_list(expected), split_list(actual)
+    if ei is not None and ai is not None:  # lists: element by element
+        return len(ei) == len(ai) and all(values_equal(e, a) for e, a in zip(ei, ai))
     try:
         e, a = float(expected), float(actual)
     except ValueError:

@@ -46,7 +46,10 @@ pub fn arrow_type(ty: DataType) -> ArrowType {
         DataType::Boolean => ArrowType::Boolean,
         // Intervals go out as their text (Arrow's month-day-nano interval is a
         // later step).
-        DataType::Varchar | DataType::Ip | DataType::Interval => ArrowType::Utf8,
+        // Lists too, for now (DuckDB's text form).
+        DataType::Varchar | DataType::Ip | DataType::Interval | DataType::List(_) => {
+            ArrowType::Utf8
+        }
         DataType::Date => ArrowType::Date32,
         DataType::Decimal { precision, scale } => ArrowType::Decimal128(precision, scale as i8),
         DataType::TinyInt => ArrowType::Int8,
@@ -269,6 +272,17 @@ pub fn into_array(col: Column, ty: DataType) -> Result<ArrayRef> {
                     s.push(&crate::interval::format(crate::interval::Interval::unpack(
                         x,
                     )));
+                } else {
+                    s.push("");
+                }
+            }
+            Arc::new(string_array(s, nulls)?)
+        }
+        (ColumnData::List(v), DataType::List(elem)) => {
+            let mut s = StringVec::with_capacity(v.len(), v.len() * 16);
+            for i in 0..v.len() {
+                if validity.as_ref().is_none_or(|b| b.get(i)) {
+                    s.push(&crate::list::format(&v.get(i), *elem));
                 } else {
                     s.push("");
                 }

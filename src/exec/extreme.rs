@@ -17,6 +17,11 @@ pub fn eval(greatest: bool, args: &[Cow<'_, Vector>], t: DataType, len: usize) -
         .filter(|a| !a.is_null_const())
         .collect();
     let (data, winner) = match t.physical() {
+        PhysicalType::List(_) => {
+            return Err(crate::error::Error::InvalidInput(
+                "not supported yet: greatest/least of LIST values".into(),
+            ))
+        }
         PhysicalType::Float64 => {
             let v = (args.iter())
                 .map(|a| vector::floats(a, len))

@@ -147,6 +147,9 @@ pub fn eval(
     t: DataType,
     len: usize,
 ) -> Result<Vector> {
+    if let ScalarFunc::List(l) = f {
+        return super::list::eval(l, args, types, t, len);
+    }
     if matches!(f, ScalarFunc::Concat) {
         return Ok(concat(args, types, len));
     }

@@ -521,6 +521,7 @@ impl ValueCoder {
                 self.cache.id(codes[i], &mut self.strs) as u64
             }
             VData::Str(s) => self.strs.intern(s.get(i)) as u64,
+            VData::List(l) => self.strs.intern(&crate::list::key(&l.get(i))) as u64,
             VData::Const(c) => self.const_code(c, t),
         }
     }
@@ -533,6 +534,7 @@ impl ValueCoder {
             Value::Bool(b) => *b as u64,
             Value::Ip(x) => self.vals.intern(*x) as u64,
             Value::Str(s) => self.strs.intern(s) as u64,
+            Value::List(l) => self.strs.intern(&crate::list::key(l)) as u64,
             Value::Null => 0,
         }
     }
@@ -545,13 +547,18 @@ impl ValueCoder {
             PhysicalType::Bool => Value::Bool(code != 0),
             PhysicalType::Ip => Value::Ip(self.vals.get(code as u32)),
             PhysicalType::Utf8 => Value::Str(self.strs.get(code as u32).into()),
+            PhysicalType::List(_) => {
+                crate::list::from_key(self.strs.get(code as u32)).unwrap_or(Value::Null)
+            }
         }
     }
 
     /// Translates a code of `other` (same type) into this coder's code.
     pub fn translate(&mut self, other: &ValueCoder, code: u64, t: PhysicalType) -> u64 {
         match t {
-            PhysicalType::Utf8 => self.strs.intern(other.strs.get(code as u32)) as u64,
+            PhysicalType::Utf8 | PhysicalType::List(_) => {
+                self.strs.intern(other.strs.get(code as u32)) as u64
+            }
             PhysicalType::Ip => self.vals.intern(other.vals.get(code as u32)) as u64,
             _ => code,
         }
@@ -1476,6 +1483,12 @@ impl GroupMap {
                     (ColumnData::Int64(v), _) => v.push(c as i64),
                     (ColumnData::Bool(v), _) => v.push(c == 2),
                     (ColumnData::Utf8(v), _) => v.push(coder.strs.get((c - 1) as u32)),
+                    (ColumnData::List(v), _) => {
+                        match crate::list::from_key(coder.strs.get((c - 1) as u32)) {
+                            Some(Value::List(items)) => v.push(&items),
+                            _ => v.push(&[]),
+                        }
+                    }
                     (ColumnData::Ip(v), _) => v.push(coder.vals.get((c - 1) as u32)),
                     (ColumnData::Float64(v), _) => {
                         v.push(f64::from_bits(coder.vals.get((c - 1) as u32) as u64))

@@ -126,6 +126,7 @@ pub(super) fn into_vector(c: Column) -> Vector {
         ColumnData::Bool(v) => vector::VData::Bool(v),
         ColumnData::Ip(v) => vector::VData::Ip(v),
         ColumnData::Utf8(v) => vector::VData::Str(v),
+        ColumnData::List(v) => vector::VData::List(v),
     };
     Vector::new(data, c.validity)
 }

@@ -46,6 +46,7 @@ mod interval;
 pub mod join;
 pub mod json_path;
 mod limit;
+pub mod list;
 mod materialized;
 mod math;
 pub mod memory;

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
+use crate::column::{Bitmap, Column, ColumnData, ListVec, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::plan::literal_set::{float_key, LiteralSet};
 use crate::plan::{BinaryOp, DatePart, Expr, ScalarFunc, TruncUnit};
@@ -37,6 +37,8 @@ pub enum VData {
     },
     /// One value for every row (`Value::Null` for a NULL constant).
     Const(Value),
+    /// Lists (`crate::column::ListVec`).
+    List(ListVec),
 }
 
 /// One column of a batch during evaluation.
@@ -85,7 +87,7 @@ impl Vector {
             VData::Ip(v) => BlockValues::Ip(v),
             VData::Str(v) => BlockValues::Utf8(v),
             VData::Dict { codes, dict } => BlockValues::Dict { codes, dict },
-            VData::Const(_) => BlockValues::Int64(Vec::new()),
+            VData::Const(_) | VData::List(_) => BlockValues::Int64(Vec::new()),
         };
         block.validity = self.validity;
     }
@@ -98,6 +100,7 @@ impl Vector {
             ColumnData::Bool(v) => VData::Bool(v.clone()),
             ColumnData::Ip(v) => VData::Ip(v.clone()),
             ColumnData::Utf8(v) => VData::Str(v.clone()),
+            ColumnData::List(v) => VData::List(v.clone()),
         };
         Vector {
             data,
@@ -131,6 +134,13 @@ impl Vector {
                 dict: dict.clone(),
             },
             VData::Const(c) => VData::Const(c.clone()),
+            VData::List(v) => {
+                let mut out = ListVec::with_capacity(v.values().data.physical(), sel.len());
+                for &r in sel {
+                    out.push_from(v, r as usize);
+                }
+                VData::List(out)
+            }
         };
         Vector { data, validity }
     }
@@ -176,6 +186,7 @@ impl Vector {
             VData::Float(v) => Value::Float(v[i]),
             VData::Bool(v) => Value::Bool(v[i]),
             VData::Ip(v) => Value::Ip(v[i]),
+            VData::List(v) => Value::List(v.get(i).into()),
             VData::Str(_) | VData::Dict { .. } => Value::Str(self.str_at(i).into()),
             VData::Const(v) => match (v, t.physical()) {
                 (Value::Int(x), PhysicalType::Float64) => Value::Float(*x as f64),
@@ -209,6 +220,11 @@ impl Vector {
             (ColumnData::Float64(o), VData::Float(v)) => o.extend((0..n).map(|k| v[row(k)])),
             (ColumnData::Bool(o), VData::Bool(v)) => o.extend((0..n).map(|k| v[row(k)])),
             (ColumnData::Ip(o), VData::Ip(v)) => o.extend((0..n).map(|k| v[row(k)])),
+            (ColumnData::List(o), VData::List(v)) => {
+                for k in 0..n {
+                    o.push_from(v, row(k));
+                }
+            }
             (ColumnData::Utf8(o), VData::Str(_) | VData::Dict { .. }) => {
                 for k in 0..n {
                     o.push(self.str_at(row(k)));
@@ -737,6 +753,12 @@ pub fn compare(op: BinaryOp, l: &Vector, r: &Vector, t: DataType, len: usize) ->
             PhysicalType::Utf8 => (0..len)
                 .map(|i| test(op, l.str_at(i).cmp(r.str_at(i))))
                 .collect(),
+            PhysicalType::List(_) => (0..len)
+                .map(|i| {
+                    let ord = crate::list::compare_values(&l.value(i, t), &r.value(i, t));
+                    test(op, ord)
+                })
+                .collect(),
         },
     };
     Ok(Vector::new(VData::Bool(out), valid))
@@ -754,6 +776,7 @@ fn in_set(v: &Vector, set: &LiteralSet, negated: bool, len: usize) -> Result<Vec
                 Value::Bool(x) => set.bools[*x as usize],
                 Value::Ip(x) => set.ips.contains(x),
                 Value::Str(x) => set.strs.contains(&**x),
+                Value::List(_) => false,
             };
             return Ok(Vector::constant(if !hit && set.has_null {
                 Value::Null
@@ -769,6 +792,7 @@ fn in_set(v: &Vector, set: &LiteralSet, negated: bool, len: usize) -> Result<Vec
         VData::Bool(x) => x.iter().map(|x| set.bools[*x as usize]).collect(),
         VData::Ip(x) => x.iter().map(|x| set.ips.contains(x)).collect(),
         VData::Str(x) => (0..len).map(|i| set.strs.contains(x.get(i))).collect(),
+        VData::List(_) => vec![false; len],
         VData::Dict { codes, dict } => {
             // Each dictionary entry is looked up once.
             let member: Vec<bool> = (0..dict.len())
@@ -1208,34 +1232,18 @@ pub fn write_text(out: &mut String, v: &Vector, i: usize, t: DataType) {
             Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
             Value::Str(s) => out.push_str(&s),
             Value::Ip(x) => out.push_str(&crate::ip::format(x)),
+            v @ Value::List(_) => out.push_str(&crate::value::format_value(&v, t)),
         },
     }
 }
 
 /// Appends one value to a column (NULL as a default slot).
 pub fn push_value(out: &mut Column, v: &Value) {
-    let valid = !matches!(v, Value::Null);
-    let start = out.len();
-    if !valid || out.validity.is_some() {
-        out.validity
-            .get_or_insert_with(|| Bitmap::new(start, true))
-            .push(valid);
-    }
-    push_data(&mut out.data, v);
+    out.push(v);
 }
 
-/// Appends one value's data (a NULL or mismatched value as the default slot); the
-/// caller keeps the validity bitmap.
 fn push_data(out: &mut ColumnData, v: &Value) {
-    match (out, v) {
-        (ColumnData::Int64(o), Value::Int(x)) => o.push(*x),
-        (ColumnData::Float64(o), Value::Float(x)) => o.push(*x),
-        (ColumnData::Float64(o), Value::Int(x)) => o.push(*x as f64),
-        (ColumnData::Bool(o), Value::Bool(x)) => o.push(*x),
-        (ColumnData::Ip(o), Value::Ip(x)) => o.push(*x),
-        (ColumnData::Utf8(o), Value::Str(x)) => o.push(x),
-        (o, _) => o.push_default(),
-    }
+    out.push_value(v);
 }
 
 /// DuckDB's origin for `time_bucket` widths in days or less: 2000-01-03 (a Monday).

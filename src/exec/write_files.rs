@@ -529,6 +529,9 @@ fn write_value(out: &mut String, data: &ColumnData, ty: DataType, r: usize, json
             crate::interval::write(out, crate::interval::Interval::unpack(v[r]))
         }
         ColumnData::Ip(v) => out.push_str(&crate::ip::format(v[r])),
+        ColumnData::List(v) => {
+            crate::list::write(out, &v.get(r), ty.list_elem().unwrap_or(DataType::Varchar))
+        }
     }
 }
 

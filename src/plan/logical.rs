@@ -261,6 +261,8 @@ pub enum ScalarFunc {
     Text(super::TextFunc),
     /// An INTERVAL operation (arithmetic, constructors, parts).
     Interval(super::IntervalFunc),
+    /// A LIST function (constructors, access, sorting, splitting).
+    List(super::ListFunc),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).
@@ -487,6 +489,7 @@ impl fmt::Display for Expr {
                 Value::Bool(v) => write!(f, "{v}"),
                 Value::Str(s) => write!(f, "'{s}'"),
                 Value::Ip(v) => write!(f, "'{}'", crate::ip::format(*v)),
+                Value::List(_) => write!(f, "{}", crate::value::format_value(value, self.data_type())),
             },
             Expr::Negate(e) => write!(f, "-({e})"),
             Expr::Not(e) => write!(f, "NOT ({e})"),
@@ -748,6 +751,8 @@ pub enum AggFunc {
     /// `weighted_avg(x, w)` / `wavg`: `sum(x * w) / sum(w)` over rows where both
     /// are not NULL, w in `AggExpr::arg2`.
     WeightedAvg,
+    /// `list(x)` / `array_agg`: the values (NULLs included) as a LIST.
+    List,
 }
 
 impl AggFunc {
@@ -776,6 +781,7 @@ impl AggFunc {
             AggFunc::Mode => "mode",
             AggFunc::Entropy => "entropy",
             AggFunc::WeightedAvg => "weighted_avg",
+            AggFunc::List => "list",
         }
     }
 }

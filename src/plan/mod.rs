@@ -23,6 +23,7 @@
 
 pub mod apply;
 pub mod interval;
+pub mod list;
 pub mod literal_set;
 pub mod logical;
 pub mod math;
@@ -34,6 +35,7 @@ pub mod text;
 pub mod window;
 
 pub use interval::{IntervalFunc, IntervalPart};
+pub use list::{ListAggregate, ListFunc};
 pub use logical::*;
 pub use math::MathFunc;
 pub use statistics::{CoMomentStat, FoldFunc, MomentStat};

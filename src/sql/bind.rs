@@ -28,6 +28,7 @@ mod functions;
 mod group_by;
 mod intervals;
 mod limit;
+mod lists;
 mod math;
 mod operators;
 mod ordered_aggregate;
@@ -1484,6 +1485,10 @@ impl<'a> Binder<'a> {
                 subquery,
                 negated,
             } => self.subquery_expr(subquery, from::ast_kind::Kind::In(expr, *negated), span),
+            A::Array(arr) => self.bind_list_literal(&arr.elem, span),
+            A::CompoundFieldAccess { root, access_chain } => {
+                self.bind_subscripts(root, access_chain, span)
+            }
             other => Err(self.unsupported(span, format!("expression {other}"))),
         }
     }
@@ -1524,6 +1529,16 @@ impl<'a> Binder<'a> {
     }
 
     fn map_type(&self, t: &ast::DataType, span: Span) -> Result<DataType> {
+        if let ast::DataType::Array(def) = t {
+            return match def {
+                ast::ArrayElemTypeDef::SquareBracket(inner, None)
+                | ast::ArrayElemTypeDef::AngleBracket(inner)
+                | ast::ArrayElemTypeDef::Parenthesis(inner) => {
+                    Ok(DataType::list_of(self.map_type(inner, span)?))
+                }
+                _ => Err(self.unsupported(span, format!("type {t} (fixed-size ARRAY)"))),
+            };
+        }
         let text = t.to_string();
         let base = text.split('(').next().unwrap_or("").trim().to_string();
         let base = match base.to_ascii_uppercase().as_str() {
@@ -2223,6 +2238,9 @@ impl<'a> Binder<'a> {
                 format!("DISTINCT is only allowed in aggregates, not {name}"),
             ));
         }
+        if let Some(e) = self.bind_list_function(&name, &args, span)? {
+            return Ok(e);
+        }
         if let Some(e) = self.bind_date_function(&name, &args, span)? {
             return Ok(e);
         }
@@ -2874,6 +2892,7 @@ pub(crate) fn castable(from: DataType, to: DataType) -> bool {
         D::Varchar => true,
         t if t.is_timestamp() => to == D::Date || to == D::Time || to.is_timestamp(),
         D::Date => to.is_timestamp(),
+        D::List(e) => matches!(to, D::List(t) if castable(*e, *t)),
         _ => false,
     }
 }

@@ -67,6 +67,7 @@ const GROUND: &[&str] = &[
     "time_units",
     "ip",
     "interval",
+    "list",
 ];
 
 /// The layer of a top-level module of the library.

@@ -194,5 +194,6 @@ fn fmt_value(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Str(s) => s.to_string(),
         Value::Ip(ip) => logdb::ip::format(*ip),
+        Value::List(items) => format!("{items:?}"),
     }
 }

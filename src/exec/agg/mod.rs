@@ -27,6 +27,7 @@ mod mode;
 mod moments;
 mod pick;
 mod quantile;
+mod list;
 mod string_agg;
 mod sum;
 mod table;
@@ -53,6 +54,7 @@ use moments::{CoMoments, Moments};
 use pick::{Pick, PickStr};
 use quantile::{ApproxQuantile, Quantile, SharedQuantile};
 use string_agg::StringAgg;
+use list::{Keep, ListAgg};
 use sum::{Avg, Sum};
 
 /// Appends the encoding of row `i` of `v` to `buf` (strings as bytes).
@@ -70,14 +72,30 @@ pub(crate) fn encode(buf: &mut Vec<u8>, v: &Vector, i: usize, local_dict: bool) 
         VData::Ip(x) => buf.extend_from_slice(&x[i].to_le_bytes()),
         VData::Dict { codes, .. } if local_dict => buf.extend_from_slice(&codes[i].to_le_bytes()),
         VData::Str(_) | VData::Dict { .. } => push_str(buf, v.str_at(i)),
-        VData::Const(c) => match c {
+        VData::List(l) => encode_value(buf, &Value::List(l.get(i).into())),
+        VData::Const(c) => encode_value(buf, c),
+    }
+}
+
+/// A value's bytes in the row encoding (lists: length, then each element with
+/// its validity byte).
+fn encode_value(buf: &mut Vec<u8>, c: &Value) {
+    {
+        match c {
             Value::Int(x) => buf.extend_from_slice(&x.to_le_bytes()),
             Value::Float(x) => buf.extend_from_slice(&norm_f64(*x).to_le_bytes()),
             Value::Bool(x) => buf.push(*x as u8),
             Value::Ip(x) => buf.extend_from_slice(&x.to_le_bytes()),
             Value::Str(s) => push_str(buf, s),
             Value::Null => {}
-        },
+            Value::List(items) => {
+                buf.extend_from_slice(&(items.len() as u32).to_le_bytes());
+                for x in items.iter() {
+                    buf.push(u8::from(!matches!(x, Value::Null)));
+                    encode_value(buf, x);
+                }
+            }
+        }
     }
 }
 
@@ -307,6 +325,8 @@ states! {
     Fold(Fold),
     WeightedAvg(WeightedAvg),
     StringAgg(StringAgg),
+    /// `list`, and the picks of list values.
+    List(ListAgg),
     /// `mode`, `entropy`.
     ValueCounts(ValueCounts),
 }
@@ -339,6 +359,11 @@ impl Acc {
                 Acc::MinMaxInterval(MinMax::new(is_max))
             }
             AggFunc::Min | AggFunc::Max => match at.physical() {
+                // Refused by the binder; kept total.
+                PhysicalType::List(_) => Acc::List(ListAgg::new(Keep::One {
+                    skip_nulls: true,
+                    last: false,
+                })),
                 PhysicalType::Int64 => Acc::MinMaxInt(MinMax::new(is_max)),
                 PhysicalType::Float64 => Acc::MinMaxFloat(MinMax::new(is_max)),
                 PhysicalType::Bool => Acc::MinMaxBool(MinMax::new(is_max)),
@@ -349,6 +374,7 @@ impl Acc {
                 let skip_nulls = a.func == AggFunc::AnyValue;
                 let last = a.func == AggFunc::Last;
                 match at.physical() {
+                    PhysicalType::List(_) => Acc::List(ListAgg::new(Keep::One { skip_nulls, last })),
                     PhysicalType::Int64 => Acc::PickInt(Pick::new(skip_nulls, last)),
                     PhysicalType::Float64 => Acc::PickFloat(Pick::new(skip_nulls, last)),
                     PhysicalType::Bool => Acc::PickBool(Pick::new(skip_nulls, last)),
@@ -361,6 +387,7 @@ impl Acc {
             AggFunc::Fold(f) => Acc::Fold(Fold::new(f)),
             AggFunc::WeightedAvg => Acc::WeightedAvg(WeightedAvg::default()),
             AggFunc::StringAgg => Acc::StringAgg(StringAgg::new()),
+            AggFunc::List => Acc::List(ListAgg::new(Keep::All)),
             AggFunc::Mode => Acc::ValueCounts(ValueCounts::new(true)),
             AggFunc::Entropy => Acc::ValueCounts(ValueCounts::new(false)),
         }

@@ -30,7 +30,7 @@ use super::sort;
 use super::vector;
 use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
 use crate::error::{Error, Result};
-use crate::plan::{AggExpr, Expr, WindowExpr, WindowFunc};
+use crate::plan::{AggExpr, AggFunc, Expr, WindowExpr, WindowFunc};
 use crate::schema::DataType;
 use functions::NO_ROW;
 use layout::Layout;
@@ -268,7 +268,9 @@ impl Sorted<'_> {
                     Some(_) => Some(self.arg(w, 0)?),
                     None => None,
                 };
-                // Rows a frame counts: FILTER TRUE and a non-NULL argument.
+                // Rows a frame counts: FILTER TRUE and a non-NULL argument
+                // (`list` keeps NULLs).
+                let arg_nulls_count = func == AggFunc::List;
                 let filter = match &w.filter {
                     Some(f) => Some(self.cols.get(self.all, f)?),
                     None => None,
@@ -279,7 +281,7 @@ impl Sorted<'_> {
                     let kept = filter.is_none_or(|c| {
                         c.is_valid(row) && matches!(&c.data, ColumnData::Bool(v) if v[row])
                     });
-                    if !kept || !arg.is_none_or(|c| c.is_valid(row)) {
+                    if !kept || !(arg_nulls_count || arg.is_none_or(|c| c.is_valid(row))) {
                         counted.set(i, false);
                     }
                 }

@@ -38,6 +38,9 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
             ColumnData::Float64(v) => dense_ids(n, t, |i| valid(c, i).then(|| norm_f64(v[i]))),
             ColumnData::Bool(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
             ColumnData::Ip(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
+            ColumnData::List(v) => {
+                dense_ids(n, t, |i| valid(c, i).then(|| crate::list::key(&v.get(i))))
+            }
         },
         _ => {
             // Several keys: their row encoding (the one joins and DISTINCT use).

@@ -260,6 +260,7 @@ fn not_null_key(c: &Expr) -> Expr {
         PhysicalType::Bool => Value::Bool(false),
         PhysicalType::Utf8 => Value::Str("".into()),
         PhysicalType::Ip => Value::Ip(0),
+        PhysicalType::List(_) => Value::List(Vec::new().into()),
     };
     Expr::Case {
         whens: vec![(null_flag(c), Expr::literal(zero, t))],

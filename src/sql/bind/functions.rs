@@ -350,7 +350,7 @@ impl Binder<'_> {
     }
 
     /// A literal text argument (patterns, formats, CIDRs).
-    fn literal_text(
+    pub(super) fn literal_text(
         &mut self,
         name: &str,
         args: &[&ast::Expr],
@@ -385,6 +385,9 @@ impl Binder<'_> {
 
     /// `a || b`: string concatenation, NULL if either side is NULL.
     pub(super) fn bind_concat_op(&mut self, l: &ast::Expr, r: &ast::Expr) -> Result<Expr> {
+        if let Some(e) = self.bind_list_concat(l, r)? {
+            return Ok(e);
+        }
         let a = self.as_text(l)?;
         let b = self.as_text(r)?;
         Ok(Expr::Func {

@@ -58,6 +58,7 @@ impl Binder<'_> {
         }
         Some(match name {
             "string_agg" | "group_concat" | "listagg" => AggFunc::StringAgg,
+            "list" | "array_agg" => AggFunc::List,
             "mode" => AggFunc::Mode,
             "entropy" => AggFunc::Entropy,
             "weighted_avg" | "wavg" => AggFunc::WeightedAvg,
@@ -185,6 +186,10 @@ impl Binder<'_> {
                 } else {
                     self.cast(x, DataType::Varchar, args[0].span())?
                 }
+            }
+            AggFunc::List => {
+                agg.data_type = DataType::list_of(at);
+                x
             }
             AggFunc::Mode | AggFunc::Last => {
                 agg.data_type = at;

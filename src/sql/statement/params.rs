@@ -187,6 +187,10 @@ fn literal(v: &Value, span: Span) -> ast::Expr {
         Value::Bool(b) => value(ast::Value::Boolean(*b)),
         Value::Str(s) => value(ast::Value::SingleQuotedString(s.to_string())),
         Value::Ip(x) => value(ast::Value::SingleQuotedString(crate::ip::format(*x))),
+        Value::List(items) => ast::Expr::Array(ast::Array {
+            elem: items.iter().map(|v| literal(v, span)).collect(),
+            named: false,
+        }),
     }
 }
 

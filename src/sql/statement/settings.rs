@@ -284,6 +284,7 @@ fn value_type(v: &Value) -> DataType {
         Value::Bool(_) => DataType::Boolean,
         Value::Str(_) => DataType::Varchar,
         Value::Ip(_) => DataType::Ip,
+        Value::List(_) => DataType::list_of(DataType::Varchar),
     }
 }
 

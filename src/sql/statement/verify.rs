@@ -133,6 +133,7 @@ fn order_sensitive(f: AggFunc) -> bool {
             | AggFunc::First
             | AggFunc::Last
             | AggFunc::StringAgg
+            | AggFunc::List
             | AggFunc::Mode
             | AggFunc::ArgMax
             | AggFunc::ArgMin

@@ -382,6 +382,9 @@ pub struct SegmentMeta {
 /// The footer's tag of a column type.
 fn type_tag(t: DataType) -> u8 {
     match t {
+        // Never written: `TableSchema::validate` refuses list columns, and tag 0
+        // reads back as an unknown tag.
+        DataType::List(_) => 0,
         DataType::Decimal { .. } => TAG_DECIMAL,
         DataType::Timestamp => 1,
         DataType::BigInt => 2,

@@ -447,6 +447,9 @@ impl Segment {
             (ColumnStorage::Values, PhysicalType::Utf8) => {
                 return Err(self.corrupt(format!("{what}: string column without string storage")))
             }
+            (ColumnStorage::Values, PhysicalType::List(_)) => {
+                return Err(self.corrupt(format!("{what}: segments hold no list columns")))
+            }
         };
         res.map_err(|e| self.decode_err(&what, e))?;
         if out.len() != n {

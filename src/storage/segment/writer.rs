@@ -96,7 +96,7 @@ pub(super) fn block_stats(
         ColumnData::Ip(v) => {
             fold(&v[range], valid).map_or(Stats::None, |(min, max)| Stats::Ip { min, max })
         }
-        ColumnData::Utf8(_) => Stats::None,
+        ColumnData::Utf8(_) | ColumnData::List(_) => Stats::None,
     }
 }
 
@@ -209,6 +209,8 @@ fn encode_column(
             (ColumnData::Bool(v), None) => enc::encode_bool(&v[start..end], &mut raw),
             (ColumnData::Ip(v), None) => enc::encode_ip(&v[start..end], &mut raw),
             (ColumnData::Utf8(v), None) => enc::encode_strings(v, start..end, &mut raw),
+            // `TableSchema::validate` refuses list columns before any is written.
+            (ColumnData::List(_), None) => {}
         }
         let values = push_chunk(&mut bytes, &raw, &mut scratch);
         let validity = match bvalid {

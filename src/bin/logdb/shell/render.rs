@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use logdb::column::{Column, ColumnData};
+use logdb::column::{Column, ColumnData, ListVec, Value};
 use logdb::exec::write_files::json_string;
 use logdb::schema::DataType;
 use logdb::QueryResult;
@@ -271,6 +271,8 @@ enum Cell<'a> {
     Ip(u128),
     /// A packed INTERVAL.
     Interval(u128),
+    /// List `.1` of a vector of lists, and the elements' type.
+    List(&'a ListVec, usize, DataType),
 }
 
 impl<'a> Table<'a> {
@@ -334,6 +336,11 @@ impl<'a> Table<'a> {
             ColumnData::Utf8(v) => Cell::Text(v.get(r)),
             ColumnData::Ip(v) if self.columns()[c].1 == DataType::Interval => Cell::Interval(v[r]),
             ColumnData::Ip(v) => Cell::Ip(v[r]),
+            ColumnData::List(v) => Cell::List(
+                v,
+                r,
+                self.columns()[c].1.list_elem().unwrap_or(DataType::Varchar),
+            ),
         }
     }
 }
@@ -355,6 +362,7 @@ fn write_cell(buf: &mut String, cell: Cell<'_>, null_text: &str) {
         Cell::Text(s) => buf.push_str(s),
         Cell::Ip(ip) => buf.push_str(&logdb::ip::format(ip)),
         Cell::Interval(x) => logdb::interval::write(buf, logdb::interval::Interval::unpack(x)),
+        Cell::List(l, r, elem) => logdb::list::write(buf, &l.get(r), elem),
     }
 }
 
@@ -368,6 +376,7 @@ fn type_label(t: DataType) -> std::borrow::Cow<'static, str> {
         DataType::Decimal { precision, scale } => {
             return format!("decimal({precision},{scale})").into()
         }
+        DataType::List(e) => return format!("{}[]", type_label(*e)).into(),
         DataType::Timestamp => "timestamp",
         DataType::BigInt => "int64",
         DataType::Integer => "int32",
@@ -698,12 +707,46 @@ fn json_value(out: &mut String, cell: Cell<'_>, scratch: &mut String) {
         Cell::Decimal(x, scale) => logdb::decimal::write(out, x, scale),
         Cell::Bool(b) => out.push_str(if b { "true" } else { "false" }),
         Cell::Text(s) => json_string(out, s),
+        Cell::List(l, r, elem) => json_list(out, &l.get(r), elem),
         other => {
             scratch.clear();
             write_cell(scratch, other, "");
             json_string(out, scratch);
         }
     }
+}
+
+/// A list as a JSON array: numbers, booleans and nested lists as themselves, other
+/// values as their text.
+fn json_list(out: &mut String, items: &[Value], elem: DataType) {
+    out.push('[');
+    for (k, v) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        let mut scratch = String::new();
+        let cell = match (v, elem) {
+            (Value::Null, _) => Cell::Null,
+            (Value::Int(x), t) if t.is_integer() => Cell::Int(*x),
+            (Value::Int(x), DataType::Decimal { scale, .. }) => Cell::Decimal(*x, scale),
+            (Value::Float(x), _) => Cell::Float(*x),
+            (Value::Bool(b), _) => Cell::Bool(*b),
+            (Value::List(l), DataType::List(e)) => {
+                json_list(out, l, *e);
+                continue;
+            }
+            (Value::Str(s), _) => {
+                json_string(out, s);
+                continue;
+            }
+            (v, t) => {
+                json_string(out, &logdb::value::format_value(v, t));
+                continue;
+            }
+        };
+        json_value(out, cell, &mut scratch);
+    }
+    out.push(']');
 }
 
 fn markdown_field(out: &mut String, s: &str) {
