@@ -952,7 +952,7 @@ impl BatchBuilder {
                         v.offsets.truncate(rows + 1);
                         let mut values = Column::new(ColumnData::empty(v.values.data.physical()));
                         values.append(&v.values.take(&(0..end as u32).collect::<Vec<_>>()));
-                        v.values = Box::new(values);
+                        *v.values = values;
                     }
                 }
                 ColumnData::Utf8(v) => {

@@ -114,7 +114,9 @@ pub fn cast(items: &[Value], from: DataType, to: DataType) -> Result<Value, Stri
 /// Parses a list's text (`[1, 2, NULL]`, `['a,b', c]`, nested lists) into a
 /// list of `elem` values.
 pub fn parse(text: &str, elem: DataType) -> Result<Value, String> {
-    let fail = || format!("Conversion Error: Type VARCHAR with value '{text}' can't be cast to the destination type {elem}[]");
+    let fail = || {
+        format!("Conversion Error: Type VARCHAR with value '{text}' can't be cast to the destination type {elem}[]")
+    };
     let inner = text
         .trim()
         .strip_prefix('[')
@@ -328,7 +330,10 @@ mod tests {
             Ordering::Less
         );
         assert_eq!(
-            compare_values(&l(&[one.clone()]), &l(&[one.clone(), two.clone()])),
+            compare_values(
+                &l(std::slice::from_ref(&one)),
+                &l(&[one.clone(), two.clone()])
+            ),
             Ordering::Less
         );
         assert_eq!(

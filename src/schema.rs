@@ -119,7 +119,9 @@ fn intern<T: Copy + Eq + std::hash::Hash + Send + 'static>(
     t: T,
 ) -> &'static T {
     let map = table.get_or_init(Default::default);
-    let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     map.entry(t).or_insert_with(|| Box::leak(Box::new(t)))
 }
 

@@ -338,7 +338,9 @@ pub fn format_value(v: &Value, t: DataType) -> String {
             crate::interval::format(crate::interval::Interval::unpack(*x))
         }
         Value::Ip(x) => crate::ip::format(*x),
-        Value::List(items) => crate::list::format(items, t.list_elem().unwrap_or(DataType::Varchar)),
+        Value::List(items) => {
+            crate::list::format(items, t.list_elem().unwrap_or(DataType::Varchar))
+        }
     }
 }
 

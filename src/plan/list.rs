@@ -12,6 +12,10 @@ pub enum ListFunc {
     /// `list_value(a, ...)`, `[a, ...]`, `ARRAY[a, ...]`: the arguments (NULLs
     /// included) as one list.
     Value,
+    /// A list of quantiles (`quantile_cont(x, [0.25, 0.5])`): the arguments are
+    /// the count of x's values, then one quantile per fraction; NULL when the
+    /// count is 0.
+    Quantiles,
     /// `l[i]`, `list_extract(l, i)`, `list_element`: element i, NULL outside.
     Extract,
     /// `l[a:b]`, `list_slice(l, a, b)`: elements a..=b (bounds clamped; a NULL

@@ -489,7 +489,9 @@ impl fmt::Display for Expr {
                 Value::Bool(v) => write!(f, "{v}"),
                 Value::Str(s) => write!(f, "'{s}'"),
                 Value::Ip(v) => write!(f, "'{}'", crate::ip::format(*v)),
-                Value::List(_) => write!(f, "{}", crate::value::format_value(value, self.data_type())),
+                Value::List(_) => {
+                    write!(f, "{}", crate::value::format_value(value, self.data_type()))
+                }
             },
             Expr::Negate(e) => write!(f, "-({e})"),
             Expr::Not(e) => write!(f, "NOT ({e})"),

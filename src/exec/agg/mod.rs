@@ -22,12 +22,12 @@ mod count;
 mod distinct;
 mod fold;
 mod frames;
+mod list;
 mod min_max;
 mod mode;
 mod moments;
 mod pick;
 mod quantile;
-mod list;
 mod string_agg;
 mod sum;
 mod table;
@@ -48,13 +48,13 @@ use crate::schema::{DataType, PhysicalType};
 use count::{Count, CountIf};
 use distinct::{ApproxDistinct, CountDistinct};
 use fold::{Fold, WeightedAvg};
+use list::{Keep, ListAgg};
 use min_max::{ArgBest, MinMax, MinMaxStr};
 use mode::ValueCounts;
 use moments::{CoMoments, Moments};
 use pick::{Pick, PickStr};
 use quantile::{ApproxQuantile, Quantile, SharedQuantile};
 use string_agg::StringAgg;
-use list::{Keep, ListAgg};
 use sum::{Avg, Sum};
 
 /// Appends the encoding of row `i` of `v` to `buf` (strings as bytes).
@@ -374,7 +374,9 @@ impl Acc {
                 let skip_nulls = a.func == AggFunc::AnyValue;
                 let last = a.func == AggFunc::Last;
                 match at.physical() {
-                    PhysicalType::List(_) => Acc::List(ListAgg::new(Keep::One { skip_nulls, last })),
+                    PhysicalType::List(_) => {
+                        Acc::List(ListAgg::new(Keep::One { skip_nulls, last }))
+                    }
                     PhysicalType::Int64 => Acc::PickInt(Pick::new(skip_nulls, last)),
                     PhysicalType::Float64 => Acc::PickFloat(Pick::new(skip_nulls, last)),
                     PhysicalType::Bool => Acc::PickBool(Pick::new(skip_nulls, last)),

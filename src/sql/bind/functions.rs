@@ -127,7 +127,15 @@ impl Binder<'_> {
                         format!("{name} needs a numeric or TIMESTAMP argument, not {at}"),
                     ));
                 }
-                agg.quantile = if name == "median" {
+                let fractions = match args.get(1) {
+                    Some(ast::Expr::Array(list)) if name != "median" => Some(
+                        (list.elem.iter())
+                            .map(|q| self.quantile_arg(q, name))
+                            .collect::<Result<Vec<_>>>()?,
+                    ),
+                    _ => None,
+                };
+                agg.quantile = if name == "median" || fractions.is_some() {
                     0.5
                 } else {
                     self.quantile_arg(args[1], name)?
@@ -143,6 +151,28 @@ impl Binder<'_> {
                     (AggFunc::QuantileCont, _) => DataType::Double,
                     (_, t) => t,
                 };
+                if let Some(fractions) = fractions {
+                    // A list of quantiles: one aggregate per fraction (they share
+                    // the sorted values), gathered into a list.
+                    let count = AggExpr {
+                        func: AggFunc::Count,
+                        arg: Some(x.clone()),
+                        data_type: DataType::BigInt,
+                        ..agg.clone()
+                    };
+                    agg.arg = Some(x);
+                    let mut cols = vec![self.register_agg(count, self.fallback)?];
+                    for q in fractions {
+                        let mut a = agg.clone();
+                        a.quantile = q;
+                        cols.push(self.register_agg(a, self.fallback)?);
+                    }
+                    return Ok(Some(Expr::Func {
+                        func: ScalarFunc::List(crate::plan::ListFunc::Quantiles),
+                        args: cols,
+                        data_type: DataType::list_of(agg.data_type),
+                    }));
+                }
             }
             _ => {
                 // arg_max / arg_min
@@ -228,7 +258,7 @@ impl Binder<'_> {
         };
         let j = match e {
             Expr::Column { index, .. } if index >= AGG_MARK => index - AGG_MARK,
-            _ => return Err(Error::Internal("an aggregate call is not a column".into())),
+            _ => return Err(self.unsupported(f.span(), "FILTER on a list of quantiles")),
         };
         let cond = self.agg_arg(f)?;
         if !is_null_literal(&cond) && cond.data_type() != DataType::Boolean {

@@ -232,7 +232,10 @@ impl Binder<'_> {
                 for a in args {
                     items.push(self.bind_expr(a)?);
                 }
-                let lists = items.iter().filter(|e| e.data_type().list_elem().is_some()).count();
+                let lists = items
+                    .iter()
+                    .filter(|e| e.data_type().list_elem().is_some())
+                    .count();
                 if lists == 0 {
                     return Ok(None);
                 }
@@ -242,9 +245,14 @@ impl Binder<'_> {
                 let mut acc = items.remove(0);
                 for (e, a) in items.into_iter().zip(&args[1..]) {
                     let t = match (acc.data_type().list_elem(), e.data_type().list_elem()) {
-                        (Some(x), Some(y)) => DataType::list_of(common_type(x, y).ok_or_else(
-                            || self.err(a.span(), "concat of lists whose elements have no common type"),
-                        )?),
+                        (Some(x), Some(y)) => {
+                            DataType::list_of(common_type(x, y).ok_or_else(|| {
+                                self.err(
+                                    a.span(),
+                                    "concat of lists whose elements have no common type",
+                                )
+                            })?)
+                        }
                         (Some(_), None) => acc.data_type(),
                         _ => e.data_type(),
                     };
@@ -259,7 +267,9 @@ impl Binder<'_> {
                 let s = self.varchar_arg(name, args, 0)?;
                 let sep = self.varchar_arg(name, args, 1)?;
                 let t = DataType::list_of(DataType::Varchar);
-                return self.list_call(ListFunc::StringSplit, vec![s, sep], t, span).map(Some);
+                return self
+                    .list_call(ListFunc::StringSplit, vec![s, sep], t, span)
+                    .map(Some);
             }
             "string_split_regex" | "str_split_regex" | "regexp_split_to_array" => {
                 arity(self, 2, 2)?;
@@ -272,7 +282,9 @@ impl Binder<'_> {
                 };
                 let p = self.regex(&p, "", args[1].span())?;
                 let t = DataType::list_of(DataType::Varchar);
-                return self.list_call(ListFunc::RegexpSplit(p), vec![s], t, span).map(Some);
+                return self
+                    .list_call(ListFunc::RegexpSplit(p), vec![s], t, span)
+                    .map(Some);
             }
             _ => {}
         }
@@ -314,7 +326,10 @@ impl Binder<'_> {
         let lt = l.data_type();
         let Some(elem) = lt.list_elem() else {
             if is_null_literal(&l) && !matches!(func, ListFunc::Length | ListFunc::Extract) {
-                return Ok(Some(Expr::literal(Value::Null, DataType::list_of(DataType::Integer))));
+                return Ok(Some(Expr::literal(
+                    Value::Null,
+                    DataType::list_of(DataType::Integer),
+                )));
             }
             // Not a list: `len(s)`, `array_extract(s, i)` of a string, ...
             return Ok(None);
@@ -353,7 +368,11 @@ impl Binder<'_> {
                 arity(self, 1, 3)?;
                 let (mut descending, mut nulls_first) = (*descending, *nulls_first);
                 if let Some(o) = args.get(1) {
-                    match self.string_arg(o, "the sort order")?.to_ascii_uppercase().as_str() {
+                    match self
+                        .string_arg(o, "the sort order")?
+                        .to_ascii_uppercase()
+                        .as_str()
+                    {
                         "ASC" => {}
                         "DESC" => descending = true,
                         other => {
@@ -362,7 +381,11 @@ impl Binder<'_> {
                     }
                 }
                 if let Some(o) = args.get(2) {
-                    match self.string_arg(o, "the NULL order")?.to_ascii_uppercase().as_str() {
+                    match self
+                        .string_arg(o, "the NULL order")?
+                        .to_ascii_uppercase()
+                        .as_str()
+                    {
                         "NULLS FIRST" => nulls_first = true,
                         "NULLS LAST" => nulls_first = false,
                         other => {
@@ -386,14 +409,18 @@ impl Binder<'_> {
                         None => {
                             return Err(self.err(
                                 span,
-                                format!("{name} of {lt} and {ot}: the elements have no common type"),
+                                format!(
+                                    "{name} of {lt} and {ot}: the elements have no common type"
+                                ),
                             ))
                         }
                     },
                     Some(_) => lt,
                     None if is_null_literal(&other) => lt,
                     None => {
-                        return Err(self.err(args[1].span(), format!("{name} needs lists, not {ot}")))
+                        return Err(
+                            self.err(args[1].span(), format!("{name} needs lists, not {ot}"))
+                        )
                     }
                 };
                 let first = bound.pop().unwrap_or_else(|| Expr::literal(Value::Null, t));
@@ -436,10 +463,13 @@ impl Binder<'_> {
                 if matches!(a, ListAggregate::Avg) && !is_number(elem) {
                     return Err(self.unsupported(span, format!("list_avg of {elem} values")));
                 }
-                return self.list_call(ListFunc::Aggregate(a), bound, t, span).map(Some);
+                return self
+                    .list_call(ListFunc::Aggregate(a), bound, t, span)
+                    .map(Some);
             }
             // Bound above, before the list argument.
             ListFunc::Value
+            | ListFunc::Quantiles
             | ListFunc::ConcatOp
             | ListFunc::RegexpExtractAll(..)
             | ListFunc::StringSplit
@@ -457,12 +487,10 @@ impl Binder<'_> {
     ) -> Result<Option<Expr>> {
         let (a, b) = (self.bind_expr(l)?, self.bind_expr(r)?);
         let t = match (a.data_type(), b.data_type()) {
-            (DataType::List(x), DataType::List(y)) if x != y => {
-                match common_type(*x, *y) {
-                    Some(e) => DataType::list_of(e),
-                    None => DataType::List(x),
-                }
-            }
+            (DataType::List(x), DataType::List(y)) if x != y => match common_type(*x, *y) {
+                Some(e) => DataType::list_of(e),
+                None => DataType::List(x),
+            },
             (t @ DataType::List(_), _) if !is_null_literal(&a) => t,
             (_, t @ DataType::List(_)) => t,
             _ => return Ok(None),
@@ -470,7 +498,8 @@ impl Binder<'_> {
         let span = l.span().union(&r.span());
         let a = self.list_elem(a, t, l.span())?;
         let b = self.list_elem(b, t, r.span())?;
-        self.list_call(ListFunc::ConcatOp, vec![a, b], t, span).map(Some)
+        self.list_call(ListFunc::ConcatOp, vec![a, b], t, span)
+            .map(Some)
     }
 
     /// `regexp_extract_all(s, pattern [, group [, options]])`.

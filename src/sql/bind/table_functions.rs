@@ -11,14 +11,14 @@ use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
 use super::{is_int, is_null_literal, Binder};
-use crate::column::Value;
+use crate::column::{Batch, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::plan::{Expr, LogicalPlan, Series, TableFunc};
 use crate::schema::DataType;
 use crate::time::MICROS_PER_DAY;
 
 /// The table functions FROM accepts.
-pub(super) const TABLE_FUNCTIONS: &[&str] = &["range", "generate_series"];
+pub(super) const TABLE_FUNCTIONS: &[&str] = &["range", "generate_series", "unnest"];
 
 /// The signatures of `range` and `generate_series`, for "no match" errors.
 const SERIES_SIGNATURES: &str = "(stop BIGINT), (start BIGINT, stop BIGINT), \
@@ -59,9 +59,7 @@ impl Binder<'_> {
             f if super::read_files::READERS.contains(&f) => {
                 self.file_reader_call(f, &args.args, span)?
             }
-            "unnest" => {
-                return Err(self.unsupported(span, "unnest (there is no LIST type)"));
-            }
+            "unnest" => return self.unnest_table(&args.args, alias, span),
             other => {
                 return Err(self.unsupported(
                     name.span(),
@@ -118,6 +116,55 @@ impl Binder<'_> {
         Ok(LogicalPlan::TableFunction {
             func,
             columns: schema,
+        })
+    }
+
+    /// `unnest(list)` in FROM: a row per element of a constant list (none for a
+    /// NULL or empty list), in one column named `unnest` or by the alias.
+    fn unnest_table(
+        &mut self,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+        span: Span,
+    ) -> Result<LogicalPlan> {
+        let bound = self.constant_args(args)?;
+        let [arg] = bound.as_slice() else {
+            return Err(self.err(
+                span,
+                format!("unnest takes 1 argument(s), got {}", bound.len()),
+            ));
+        };
+        let Some(elem) = arg.data_type.list_elem() else {
+            return Err(self.err(
+                arg.span,
+                format!("unnest needs a LIST argument, not {}", arg.data_type),
+            ));
+        };
+        let mut col = Column::new(ColumnData::empty(elem.physical()));
+        if let Value::List(items) = &arg.value {
+            for v in items.iter() {
+                col.push(v);
+            }
+        }
+        let name = match alias {
+            Some(a) if a.columns.len() > 1 => {
+                return Err(self.err(
+                    span,
+                    format!(
+                        "table function unnest has 1 columns but {} column names were given",
+                        a.columns.len()
+                    ),
+                ))
+            }
+            Some(a) => a
+                .columns
+                .first()
+                .map_or_else(|| a.name.value.clone(), |c| c.name.value.clone()),
+            None => "unnest".to_string(),
+        };
+        Ok(LogicalPlan::Values {
+            columns: vec![(name, elem)],
+            batches: vec![Batch { columns: vec![col] }],
         })
     }
 
