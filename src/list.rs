@@ -149,6 +149,9 @@ fn split_top_level(s: &str) -> Option<Vec<(String, bool)>> {
     while let Some(c) = chars.next() {
         match c {
             '\'' | '"' if depth == 0 => {
+                if cur.trim().is_empty() {
+                    cur.clear();
+                }
                 quoted = true;
                 loop {
                     match chars.next()? {
@@ -178,6 +181,8 @@ fn split_top_level(s: &str) -> Option<Vec<(String, bool)>> {
                 cur.clear();
                 quoted = false;
             }
+            // Spaces after a quoted element's closing quote.
+            c if quoted && depth == 0 && c.is_whitespace() => {}
             c => cur.push(c),
         }
     }
