@@ -114,11 +114,7 @@ pub fn apply(f: &ListFunc, args: &[Value], t: DataType) -> Result<Value> {
                 Some(g) => of(extract_all(&p.0, s, *g)),
             }
         }
-        ListFunc::RegexpSplit(p) => of(p
-            .0
-            .split(text(0).unwrap_or(""))
-            .map(|x| Value::Str(x.into()))
-            .collect()),
+        ListFunc::RegexpSplit(p) => of(regex_split(&p.0, text(0).unwrap_or(""))),
     })
 }
 
@@ -250,6 +246,22 @@ fn split(s: &str, sep: &str) -> Vec<Value> {
             .collect();
     }
     s.split(sep).map(|x| Value::Str(x.into())).collect()
+}
+
+/// The pieces of `s` between matches of `re`; an empty match at either end
+/// splits nothing (so an empty pattern splits into characters).
+fn regex_split(re: &regex::Regex, s: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for m in re.find_iter(s) {
+        if m.is_empty() && (m.start() == 0 || m.start() == s.len()) {
+            continue;
+        }
+        out.push(Value::Str(s[start..m.start()].into()));
+        start = m.end();
+    }
+    out.push(Value::Str(s[start..].into()));
+    out
 }
 
 /// Group `g` of every match of `re` in `s`, scanning as RE2 does: after an empty

@@ -139,6 +139,7 @@ fn into_column(v: Vector) -> Result<Column> {
         vector::VData::Bool(v) => ColumnData::Bool(v),
         vector::VData::Ip(v) => ColumnData::Ip(v),
         vector::VData::Str(v) => ColumnData::Utf8(v),
+        vector::VData::List(v) => ColumnData::List(v),
         _ => return Err(Error::Internal("into_column: not a plain vector".into())),
     };
     Ok(Column {

@@ -79,6 +79,7 @@ mod text;
 mod text_codes;
 mod text_parts;
 mod topn_agg;
+mod unnest;
 pub mod vector;
 mod window;
 pub mod write_files;
@@ -594,6 +595,10 @@ fn run_operator(
                 stats,
                 &mut mem,
             )
+        }
+        (Operator::Unnest, LogicalPlan::Unnest { lists, .. }) => {
+            let mut mem = pool.reservation("unnest output");
+            unnest::unnest(input(0, None)?, lists, &mut mem)
         }
         (
             Operator::Window,

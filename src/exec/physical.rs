@@ -141,6 +141,9 @@ pub enum Operator<'a> {
     /// of the input's correlated values (bound as literals), its result joined
     /// to the rows of that tuple.
     Apply,
+    /// `unnest(list)` in a select list: each row repeated once per element of
+    /// its longest list, batch by batch.
+    Unnest,
 }
 
 impl PhysicalPlan<'_> {
@@ -169,6 +172,7 @@ impl PhysicalPlan<'_> {
             Operator::Limit => "Limit",
             Operator::Distinct => "Distinct",
             Operator::Window => "Window",
+            Operator::Unnest => "Unnest",
             Operator::Apply => "Apply",
         }
     }
@@ -443,6 +447,7 @@ pub fn plan<'a>(
         LogicalPlan::Distinct { input } => unary(Operator::Distinct, input)?,
         LogicalPlan::Window { input, .. } => unary(Operator::Window, input)?,
         LogicalPlan::Apply { input, .. } => unary(Operator::Apply, input)?,
+        LogicalPlan::Unnest { input, .. } => unary(Operator::Unnest, input)?,
     })
 }
 

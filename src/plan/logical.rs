@@ -860,6 +860,14 @@ pub enum LogicalPlan {
         input: Box<LogicalPlan>,
         windows: Vec<(WindowExpr, String)>,
     },
+    /// `unnest(list)` in a select list. Output: the input's columns, then one
+    /// column per list expression; each input row becomes as many rows as its
+    /// longest list has elements (none for NULL or empty lists), the shorter
+    /// lists padded with NULLs.
+    Unnest {
+        input: Box<LogicalPlan>,
+        lists: Vec<(Expr, String)>,
+    },
     /// A join. Output: the left columns, then the right columns (Inner, Left,
     /// Right, Full); only the left columns (Semi and Anti). With equality keys it
     /// runs as a hash join; without (a cross join, `ON a.x < b.y`) as a nested
@@ -1019,6 +1027,14 @@ impl LogicalPlan {
                 s.extend(windows.iter().map(|(w, n)| (n.clone(), w.data_type)));
                 s
             }
+            LogicalPlan::Unnest { input, lists } => {
+                let mut s = input.schema();
+                s.extend(lists.iter().map(|(e, n)| {
+                    let t = e.data_type();
+                    (n.clone(), t.list_elem().unwrap_or(t))
+                }));
+                s
+            }
             LogicalPlan::Union { inputs } => inputs.first().map_or(Vec::new(), |i| i.schema()),
             LogicalPlan::OneRow => vec![("one_row".into(), DataType::Boolean)],
             LogicalPlan::Values { columns, .. }
@@ -1055,6 +1071,7 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. }
             | LogicalPlan::Window { input, .. }
+            | LogicalPlan::Unnest { input, .. }
             | LogicalPlan::Apply { input, .. }
             | LogicalPlan::Distinct { input } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
@@ -1077,6 +1094,7 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. }
             | LogicalPlan::Window { input, .. }
+            | LogicalPlan::Unnest { input, .. }
             | LogicalPlan::Apply { input, .. }
             | LogicalPlan::Distinct { input } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
@@ -1129,6 +1147,7 @@ impl LogicalPlan {
             LogicalPlan::Window { windows, .. } => {
                 out.extend(windows.iter_mut().flat_map(|(w, _)| w.exprs_mut()))
             }
+            LogicalPlan::Unnest { lists, .. } => out.extend(lists.iter_mut().map(|(e, _)| e)),
             LogicalPlan::Join { on, filter, .. } => {
                 for (l, r) in on {
                     out.push(l);
@@ -1170,6 +1189,7 @@ impl LogicalPlan {
             LogicalPlan::Window { windows, .. } => {
                 out.extend(windows.iter().flat_map(|(w, _)| w.exprs()))
             }
+            LogicalPlan::Unnest { lists, .. } => out.extend(lists.iter().map(|(e, _)| e)),
             LogicalPlan::Join { on, filter, .. } => {
                 for (l, r) in on {
                     out.push(l);

@@ -564,6 +564,32 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
                 map,
             )
         }
+        LogicalPlan::Unnest { input, lists } => {
+            // Every list stays (it decides how many rows there are).
+            let width = input.schema().len();
+            let mut r: Vec<bool> = (0..width).map(|i| req[i]).collect();
+            for (e, _) in &lists {
+                mark(&mut r, e);
+            }
+            let (input, cmap) = prune(*input, &r, false);
+            let new_width = input.schema().len();
+            let mut map = cmap.clone();
+            map.extend((0..lists.len()).map(|j| new_width + j));
+            let lists = lists
+                .into_iter()
+                .map(|(mut e, n)| {
+                    remap(&mut e, &cmap);
+                    (e, n)
+                })
+                .collect();
+            (
+                LogicalPlan::Unnest {
+                    input: Box::new(input),
+                    lists,
+                },
+                map,
+            )
+        }
         LogicalPlan::Limit { input, skip, fetch } => {
             let (input, map) = prune(*input, req, false);
             (
@@ -800,6 +826,7 @@ pub fn estimate_rows(plan: &LogicalPlan, snapshot: &Snapshot) -> u64 {
         | LogicalPlan::Project { input, .. }
         | LogicalPlan::Sort { input, .. }
         | LogicalPlan::Window { input, .. }
+        | LogicalPlan::Unnest { input, .. }
         | LogicalPlan::Distinct { input } => estimate_rows(input, snapshot),
         LogicalPlan::Aggregate { input, group, .. } => {
             if group.is_empty() {

@@ -55,6 +55,10 @@ use window::{WindowState, WIN_MARK};
 /// list is bound; they are rewritten before the plan is built.
 const AGG_MARK: usize = 1 << 40;
 
+/// Column indexes from here (below [`AGG_MARK`]) stand for the `unnest` calls of
+/// the select list being bound: index `UNNEST_MARK + j` is `Binder::unnests[j]`.
+const UNNEST_MARK: usize = 1 << 39;
+
 /// "line L, column C" of a span, or of `fallback` when the span is empty.
 pub(crate) fn position(span: Span, fallback: Span) -> String {
     let s = if span.start.line == 0 { fallback } else { span };
@@ -100,6 +104,8 @@ pub fn bind_query(
         view_depth: 0,
         left_scope: Scope::default(),
         pending_lateral: None,
+        unnests: Vec::new(),
+        unnest_allowed: false,
     };
     let plan = b.query(query)?;
     crate::plan::apply::lift_correlated(plan).map_err(|e| match e {
@@ -152,6 +158,10 @@ struct Binder<'a> {
     /// Set by a subquery FROM item that reads `left_scope`: the values it
     /// reads (its `Expr::Param`s); the item is then joined as a dependent join.
     pending_lateral: Option<Vec<Expr>>,
+    /// The lists of the `unnest` calls met in the current select list.
+    unnests: Vec<Expr>,
+    /// Whether an `unnest` call may appear here (the select list).
+    unnest_allowed: bool,
 }
 
 /// What names in HAVING may mean besides table columns (DuckDB): a select-list
@@ -210,6 +220,7 @@ impl<'a> Binder<'a> {
         // collected.
         self.allow_aggs = true;
         self.win.allowed = true;
+        self.unnest_allowed = true;
         let mut items = Vec::new();
         // DuckDB's `FROM t` without a select list selects `*`.
         let star = [ast::SelectItem::Wildcard(Default::default())];
@@ -320,6 +331,7 @@ impl<'a> Binder<'a> {
         }
 
         self.win.allowed = false;
+        self.unnest_allowed = false;
         self.agg_filter = None;
         self.lateral.clear();
 
@@ -445,9 +457,13 @@ impl<'a> Binder<'a> {
         let mut qualify_expr;
         let aggs = std::mem::take(&mut self.aggs);
         let agg_order = self.agg_order.take();
+        let mut unnests = std::mem::take(&mut self.unnests);
         if is_agg {
             for it in &items {
                 select_exprs.push(self.rewrite_agg(&it.expr, &group, it.span)?);
+            }
+            for e in &mut unnests {
+                self.rewrite_agg_in_place(e, &group, select.span())?;
             }
             having_expr = match &having {
                 Some((h, span)) => Some(self.rewrite_agg(h, &group, *span)?),
@@ -528,6 +544,31 @@ impl<'a> Binder<'a> {
                     predicate: q,
                 };
             }
+        }
+        if !unnests.is_empty() {
+            // The unnested lists become the Unnest node's columns, after its
+            // input's.
+            let mut lists = Vec::with_capacity(unnests.len());
+            for (j, e) in unnests.into_iter().enumerate() {
+                if contains_win_mark(&e) {
+                    return Err(self.unsupported(select.span(), "unnest of a window function"));
+                }
+                lists.push((e, format!("unnest{j}")));
+            }
+            let width = plan.schema().len();
+            for e in select_exprs.iter_mut() {
+                e.visit_mut(&mut |x| {
+                    if let Expr::Column { index, .. } = x {
+                        if (UNNEST_MARK..AGG_MARK).contains(index) {
+                            *index = *index - UNNEST_MARK + width;
+                        }
+                    }
+                })
+            }
+            plan = LogicalPlan::Unnest {
+                input: Box::new(plan),
+                lists,
+            };
         }
         plan = LogicalPlan::Project {
             input: Box::new(plan),
@@ -830,6 +871,7 @@ impl<'a> Binder<'a> {
         }
         match e {
             Expr::Column { index, .. } if *index >= WIN_MARK => Ok(()),
+            Expr::Column { index, .. } if (UNNEST_MARK..AGG_MARK).contains(index) => Ok(()),
             Expr::Column { index, .. } if *index >= AGG_MARK => {
                 *index = *index - AGG_MARK + group.len();
                 Ok(())
@@ -2175,7 +2217,14 @@ impl<'a> Binder<'a> {
             return self.bind_within_group(f, &name, &args, span);
         }
         if f.over.is_some() {
-            return self.bind_window(f, &name, &args, star, distinct, span);
+            // No unnest inside a window call.
+            let saved = std::mem::replace(&mut self.unnest_allowed, false);
+            let r = self.bind_window(f, &name, &args, star, distinct, span);
+            self.unnest_allowed = saved;
+            return r;
+        }
+        if name == "unnest" {
+            return self.bind_unnest(&args, span);
         }
         if name == "greatest" || name == "least" {
             return self.bind_extreme(name == "greatest", &args, span);

@@ -283,7 +283,7 @@ fn render(
             let _ = writeln!(out, "{pad}Distinct{}", measured(plan));
             Some(input)
         }
-        LogicalPlan::Window { input, .. } => {
+        LogicalPlan::Window { input, .. } | LogicalPlan::Unnest { input, .. } => {
             let _ = writeln!(out, "{pad}{}{}", logical_line(plan), measured(plan));
             Some(input)
         }
@@ -413,6 +413,10 @@ fn logical_line(plan: &LogicalPlan) -> String {
         LogicalPlan::Window { windows, .. } => {
             let w: Vec<String> = windows.iter().map(|(w, n)| format!("{w} AS {n}")).collect();
             format!("Window: {}", w.join(", "))
+        }
+        LogicalPlan::Unnest { lists, .. } => {
+            let l: Vec<String> = lists.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
+            format!("Unnest: {}", l.join(", "))
         }
         LogicalPlan::Apply {
             subquery, lateral, ..
@@ -607,6 +611,7 @@ fn render_physical(
         | Operator::TopN
         | Operator::Limit
         | Operator::Window
+        | Operator::Unnest
         | Operator::Distinct => {
             let line = logical_line(p.node);
             let _ = writeln!(out, "{pad}{line}{measured}");

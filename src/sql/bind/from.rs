@@ -321,6 +321,8 @@ impl<'a> Binder<'a> {
             self.params.clone()
         };
         Binder {
+            unnests: Vec::new(),
+            unnest_allowed: false,
             snapshot: self.snapshot,
             options: self.options,
             item_filters: Vec::new(),

@@ -13,11 +13,12 @@ use crate::schema::DataType;
 impl Binder<'_> {
     /// Binds an aggregate argument in table scope (no nested aggregates).
     pub(super) fn agg_arg(&mut self, e: &ast::Expr) -> Result<Expr> {
-        let saved = (self.allow_aggs, self.win.in_aggregate);
+        let saved = (self.allow_aggs, self.win.in_aggregate, self.unnest_allowed);
         self.allow_aggs = false;
         self.win.in_aggregate = true;
+        self.unnest_allowed = false;
         let r = self.bind_expr(e);
-        (self.allow_aggs, self.win.in_aggregate) = saved;
+        (self.allow_aggs, self.win.in_aggregate, self.unnest_allowed) = saved;
         r.map_err(|err| match err {
             Error::InvalidInput(m) if m.contains("aggregate functions are not allowed") => {
                 self.err(e.span(), "aggregate calls cannot be nested")

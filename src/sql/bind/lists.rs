@@ -478,6 +478,46 @@ impl Binder<'_> {
         self.list_call(func, bound, t, span).map(Some)
     }
 
+    /// `unnest(list)` in the select list: a column of the list's elements, the
+    /// row repeated per element (`LogicalPlan::Unnest`).
+    pub(super) fn bind_unnest(&mut self, args: &[&ast::Expr], span: Span) -> Result<Expr> {
+        if !self.unnest_allowed {
+            return Err(self.unsupported(span, "unnest outside the select list"));
+        }
+        let [arg] = args else {
+            return Err(self.err(
+                span,
+                format!("unnest takes 1 argument(s), got {}", args.len()),
+            ));
+        };
+        let x = self.bind_expr(arg)?;
+        let (x, elem) = match x.data_type().list_elem() {
+            Some(e) => (x, e),
+            None if is_null_literal(&x) => (
+                Expr::literal(Value::Null, DataType::list_of(DataType::Integer)),
+                DataType::Integer,
+            ),
+            None => {
+                return Err(self.err(
+                    arg.span(),
+                    format!("unnest needs a LIST argument, not {}", x.data_type()),
+                ))
+            }
+        };
+        let nested = x.exists(&mut |e| {
+            matches!(e, Expr::Column { index, .. } if (super::UNNEST_MARK..super::AGG_MARK).contains(index))
+        });
+        if nested {
+            return Err(self.unsupported(span, "unnest of an unnest"));
+        }
+        self.unnests.push(x);
+        Ok(Expr::Column {
+            index: super::UNNEST_MARK + self.unnests.len() - 1,
+            name: "unnest".into(),
+            data_type: elem,
+        })
+    }
+
     /// `a || b` when either side is a list: the lists concatenated; `None` for
     /// strings.
     pub(super) fn bind_list_concat(
