@@ -276,6 +276,7 @@ fn has_limit(plan: &LogicalPlan) -> bool {
         | LogicalPlan::Project { input, .. }
         | LogicalPlan::Aggregate { input, .. }
         | LogicalPlan::Sort { input, .. }
+        | LogicalPlan::Unnest { input, .. }
         | LogicalPlan::Distinct { input } => has_limit(input),
         LogicalPlan::Join { left, right, .. } => has_limit(left) || has_limit(right),
         LogicalPlan::Union { inputs } => inputs.iter().any(has_limit),
