@@ -10,8 +10,9 @@ use super::vector::{self, VData, Vector};
 use crate::column::Bitmap;
 use crate::error::{Error, Result};
 use crate::plan::ScalarFunc;
-use crate::schema::DataType;
-use crate::time::{civil_from_days, days_from_civil, is_valid_date, MICROS_PER_SECOND};
+use crate::time::{
+    civil_from_days, days_from_civil, is_valid_date, DATE_MAX, DATE_MIN, MICROS_PER_SECOND,
+};
 
 /// Evaluates a date kernel; `valid` is the AND of the arguments' validities.
 pub fn eval(
@@ -39,8 +40,22 @@ pub fn eval(
             out
         }
         ScalarFunc::LastDay => {
+            // An infinite date has no month: NULL (DuckDB).
             let x = vector::ints(&args[0], len)?;
-            x.iter().map(|&d| last_day(d)).collect()
+            let mut valid = valid;
+            let out = (x.iter().enumerate())
+                .map(|(i, &d)| {
+                    if crate::time::is_infinite_date(d) {
+                        valid
+                            .get_or_insert_with(|| Bitmap::new(len, true))
+                            .set(i, false);
+                        0
+                    } else {
+                        last_day(d)
+                    }
+                })
+                .collect();
+            return Ok(Vector::new(VData::Int(out), valid));
         }
         ScalarFunc::AtTimeZone(zone) => {
             let tz = time_zone(zone)?;
@@ -58,12 +73,11 @@ pub fn eval(
 
 /// The DATE `year-month-day`; an impossible date is an error (DuckDB's words).
 pub fn make_date(year: i64, month: i64, day: i64) -> Result<i64> {
-    let range = DataType::Date.int_range().unwrap_or((i64::MIN, i64::MAX));
     let fits = |m: i64, d: i64| u32::try_from(m).ok().zip(u32::try_from(d).ok());
     match fits(month, day) {
-        Some((m, d)) if (-290_000..=290_000).contains(&year) && is_valid_date(year, m, d) => {
+        Some((m, d)) if (-6_000_000..=6_000_000).contains(&year) && is_valid_date(year, m, d) => {
             let days = days_from_civil(year, m, d);
-            if days >= range.0 && days <= range.1 {
+            if (DATE_MIN..=DATE_MAX).contains(&days) {
                 return Ok(days);
             }
         }

@@ -542,6 +542,15 @@ impl Binder<'_> {
                         "%z / %Z in strptime (DuckDB returns TIMESTAMP WITH TIME ZONE)",
                     ));
                 }
+                let unread = items.iter().find_map(|i| match i {
+                    crate::time::FmtItem::Spec(c, _) if crate::time::NOT_PARSED.contains(*c) => {
+                        Some(*c)
+                    }
+                    _ => None,
+                });
+                if let Some(c) = unread {
+                    return Err(self.unsupported(args[1].span(), format!("%{c} in strptime")));
+                }
                 func(
                     ScalarFunc::Strptime(fmt.into(), name == "try_strptime"),
                     vec![text],
