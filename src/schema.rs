@@ -228,10 +228,7 @@ impl DataType {
             DataType::Integer => Some((i32::MIN as i64, i32::MAX as i64)),
             DataType::BigInt | DataType::Timestamp => Some((i64::MIN, i64::MAX)),
             // DuckDB's 32-bit day numbers, the infinities included.
-            DataType::Date => Some((
-                crate::time::DATE_NEG_INFINITY,
-                crate::time::DATE_INFINITY,
-            )),
+            DataType::Date => Some((crate::time::DATE_NEG_INFINITY, crate::time::DATE_INFINITY)),
             _ => None,
         }
     }

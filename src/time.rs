@@ -455,7 +455,7 @@ const SPECS: &str = "aAbBhdHIjmMSpyYfgnwuZzUWVGcxX%";
 const NOPAD: &str = "dHIjmMSy";
 
 /// The specifiers `strftime` writes but `strptime` does not read yet.
-pub const NOT_PARSED: &str = "zZUWVGcxXn";
+pub const NOT_PARSED: &str = "zZcxXn";
 
 /// Parses a DuckDB strftime format; unknown specifiers are errors.
 pub fn parse_format(fmt: &str) -> std::result::Result<Vec<FmtItem>, String> {
@@ -601,6 +601,19 @@ pub fn strftime(out: &mut String, ts: i64, items: &[FmtItem]) {
     }
 }
 
+/// Whether a format combines ways of placing a date that DuckDB rejects or
+/// resolves by the order of the specifiers (more than one of `%U`, `%W`,
+/// `%V`/`%G`, `%j`; or `%V`/`%G` with `%Y`/`%y`): `strptime` leaves them out.
+pub fn mixes_week_fields(items: &[FmtItem]) -> bool {
+    let has = |set: &str| {
+        items
+            .iter()
+            .any(|i| matches!(i, FmtItem::Spec(c, _) if set.contains(*c)))
+    };
+    let kinds = ["U", "W", "VG", "j"].iter().filter(|k| has(k)).count();
+    kinds > 1 || (has("VG") && has("Yy"))
+}
+
 /// `strptime(text, fmt)` (DuckDB): parses `text` by the items of `parse_format` into
 /// UTC microseconds. Numbers take up to their field's width in digits (padding
 /// optional), names match case-insensitively (full, then abbreviated), a space in
@@ -615,6 +628,10 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
     let (mut year, mut month, mut day) = (1900i64, 1i64, 1i64);
     let (mut hour, mut minute, mut second, mut micros) = (0i64, 0i64, 0i64, 0i64);
     let (mut doy, mut pm, mut h12) = (None, None, false);
+    // Week-based dates (`%U`, `%W`, `%V` with `%G`), used when neither a month
+    // nor a day of the month nor a day of the year is given; the weekday is
+    // Sunday = 0.
+    let (mut week, mut weekday, mut iso_year, mut dated) = (None, None, None, false);
     let number = |pos: &mut usize, width: usize| -> Option<(i64, usize)> {
         let start = *pos;
         while *pos < b.len() && *pos - start < width && b[*pos].is_ascii_digit() {
@@ -663,8 +680,30 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
                     let (v, _) = number(&mut pos, 2).ok_or_else(fail)?;
                     year = if v < 69 { 2000 + v } else { 1900 + v };
                 }
-                'm' => month = number(&mut pos, 2).ok_or_else(fail)?.0,
-                'd' => day = number(&mut pos, 2).ok_or_else(fail)?.0,
+                'm' => {
+                    month = number(&mut pos, 2).ok_or_else(fail)?.0;
+                    dated = true;
+                }
+                'd' => {
+                    day = number(&mut pos, 2).ok_or_else(fail)?.0;
+                    dated = true;
+                }
+                'U' | 'W' | 'V' => {
+                    let (v, _) = number(&mut pos, 2).ok_or_else(fail)?;
+                    let min = i64::from(*c == 'V');
+                    if !(min..=53).contains(&v) {
+                        return Err(fail());
+                    }
+                    week = Some((*c, v));
+                }
+                'G' => {
+                    let neg = text[pos..].starts_with('-');
+                    if neg {
+                        pos += 1;
+                    }
+                    let (v, _) = number(&mut pos, 9).ok_or_else(fail)?;
+                    iso_year = Some(if neg { -v } else { v });
+                }
                 'H' => hour = number(&mut pos, 2).ok_or_else(fail)?.0,
                 'I' => {
                     hour = number(&mut pos, 2).ok_or_else(fail)?.0;
@@ -680,17 +719,15 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
                     micros = if *c == 'f' { scaled } else { scaled * 1000 };
                 }
                 'w' | 'u' => {
-                    // The weekday is checked, not used: the date comes from the
-                    // other fields.
+                    // The weekday only places a week-based date.
                     let (v, _) = number(&mut pos, 1).ok_or_else(fail)?;
                     let range = if *c == 'w' { 0..=6 } else { 1..=7 };
                     if !range.contains(&v) {
                         return Err(fail());
                     }
+                    weekday = Some(v % 7);
                 }
-                'a' | 'A' => {
-                    name(&mut pos, &DAYS).ok_or_else(fail)?;
-                }
+                'a' | 'A' => weekday = Some(name(&mut pos, &DAYS).ok_or_else(fail)? as i64),
                 'b' | 'B' => month = name(&mut pos, &MONTHS).ok_or_else(fail)? as i64 + 1,
                 'p' => {
                     let rest = text[pos..].get(..2).unwrap_or("");
@@ -720,6 +757,31 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
         return Err(fail());
     }
     let days = match doy {
+        None if !dated && week.is_some() => {
+            let Some((kind, n)) = week else {
+                return Err(fail());
+            };
+            // Day numbers of the week, Sunday = 0 and Monday = 0.
+            let sunday_based = |d: i64| (d + 4).rem_euclid(7);
+            let monday_based = |d: i64| (d + 3).rem_euclid(7);
+            match kind {
+                'U' => {
+                    let jan1 = days_from_civil(year, 1, 1);
+                    let first_sunday = jan1 + (7 - sunday_based(jan1)) % 7;
+                    first_sunday + (n - 1) * 7 + weekday.unwrap_or(0)
+                }
+                'W' => {
+                    let jan1 = days_from_civil(year, 1, 1);
+                    let first_monday = jan1 + (7 - monday_based(jan1)) % 7;
+                    first_monday + (n - 1) * 7 + (weekday.unwrap_or(1) + 6) % 7
+                }
+                _ => {
+                    let jan4 = days_from_civil(iso_year.unwrap_or(year), 1, 4);
+                    let week1 = jan4 - monday_based(jan4);
+                    week1 + (n - 1) * 7 + (weekday.unwrap_or(1) + 6) % 7
+                }
+            }
+        }
         Some(n) => {
             let first = days_from_civil(year, 1, 1);
             if n < 1 || n > days_from_civil(year + 1, 1, 1) - first {

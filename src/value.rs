@@ -206,9 +206,7 @@ fn time_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value,
         (DataType::TimestampNs, DataType::Time) => Ok(Value::Int(tu::time_of_timestamp(
             x.div_euclid(1_000) + i64::from(x.rem_euclid(1_000) >= 500),
         ))),
-        (DataType::Timestamp, DataType::Date) => {
-            Ok(Value::Int(crate::time::timestamp_to_date(x)))
-        }
+        (DataType::Timestamp, DataType::Date) => Ok(Value::Int(crate::time::timestamp_to_date(x))),
         (DataType::Timestamp, _) if crate::time::is_infinite_ts(x) => {
             if to == DataType::Time {
                 Err("Conversion Error: Can't get TIME of infinite TIMESTAMP".into())

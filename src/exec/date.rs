@@ -11,7 +11,8 @@ use crate::column::Bitmap;
 use crate::error::{Error, Result};
 use crate::plan::ScalarFunc;
 use crate::time::{
-    civil_from_days, days_from_civil, is_valid_date, DATE_MAX, DATE_MIN, MICROS_PER_SECOND,
+    civil_from_days, days_from_civil, is_valid_date, DATE_MAX, DATE_MIN, MICROS_PER_DAY,
+    MICROS_PER_SECOND,
 };
 
 /// Evaluates a date kernel; `valid` is the AND of the arguments' validities.
@@ -33,6 +34,67 @@ pub fn eval(
             for i in 0..len {
                 out.push(if ok(i) {
                     make_date(y[i], m[i], d[i])?
+                } else {
+                    0
+                });
+            }
+            out
+        }
+        ScalarFunc::MakeTimestamp { ns } if args.len() == 1 => {
+            // Microseconds (nanoseconds) since the epoch; the infinities are not
+            // values here (DuckDB).
+            let x = vector::ints(&args[0], len)?;
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                let v = x[i];
+                let bad = if *ns {
+                    crate::time::is_infinite_ts(v)
+                } else {
+                    !(crate::time::TS_MIN..=crate::time::TS_MAX).contains(&v)
+                };
+                if ok(i) && bad {
+                    return Err(Error::InvalidInput(format!(
+                        "Conversion Error: Timestamp {} out of range: {v}",
+                        if *ns { "nanoseconds" } else { "microseconds" }
+                    )));
+                }
+                out.push(v);
+            }
+            out
+        }
+        ScalarFunc::MakeTimestamp { .. } => {
+            let ints = (0..5)
+                .map(|k| vector::ints(&args[k], len))
+                .collect::<Result<Vec<_>>>()?;
+            let secs = vector::floats(&args[5], len)?;
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                if !ok(i) {
+                    out.push(0);
+                    continue;
+                }
+                let [y, mo, d, h, mi] = [0, 1, 2, 3, 4].map(|k| ints[k][i]);
+                let day = make_date(y, mo, d)?;
+                let time = time_of_day(h, mi, secs[i], true)?;
+                let ts = day
+                    .checked_mul(MICROS_PER_DAY)
+                    .and_then(|us| us.checked_add(time))
+                    .filter(|us| (crate::time::TS_MIN..=crate::time::TS_MAX).contains(us));
+                out.push(ts.ok_or_else(|| {
+                    Error::InvalidInput(
+                        "Conversion Error: Date and time not in timestamp range".into(),
+                    )
+                })?);
+            }
+            out
+        }
+        ScalarFunc::MakeTime => {
+            let (h, mi) = (vector::ints(&args[0], len)?, vector::ints(&args[1], len)?);
+            let secs = vector::floats(&args[2], len)?;
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                out.push(if ok(i) {
+                    time_of_day(h[i], mi[i], secs[i], false)?
                 } else {
                     0
                 });
@@ -86,6 +148,25 @@ pub fn make_date(year: i64, month: i64, day: i64) -> Result<i64> {
     Err(Error::InvalidInput(format!(
         "Conversion Error: Date out of range: {year}-{month}-{day}"
     )))
+}
+
+/// Microseconds since midnight of `h:mi:secs` as DuckDB's `make_time` and
+/// `make_timestamp` read them: the seconds rounded to microseconds, up to 60
+/// of them (a leap second carries into the minute); hour 24 only for a
+/// timestamp (`day_carry`), where it is the next midnight.
+fn time_of_day(h: i64, mi: i64, secs: f64, day_carry: bool) -> Result<i64> {
+    let micros = (secs * 1e6).round();
+    let max_hour = if day_carry { 24 } else { 23 };
+    let valid = (0..=max_hour).contains(&h)
+        && (0..=59).contains(&mi)
+        && (0.0..=60.0 * 1e6).contains(&micros)
+        && (h < 24 || (mi == 0 && micros == 0.0));
+    if !valid {
+        return Err(Error::InvalidInput(format!(
+            "Conversion Error: Time out of range: {h}:{mi}:{secs:.6}"
+        )));
+    }
+    Ok((h * 60 + mi) * 60 * MICROS_PER_SECOND + micros as i64)
 }
 
 /// The last day of the month holding `days`.

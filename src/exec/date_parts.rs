@@ -160,7 +160,12 @@ fn trunc_out_of_range(ts: i64) -> Error {
 }
 
 /// `date_trunc` with a fixed unit over a vector of timestamps.
-pub fn eval_trunc(unit: TruncUnit, a: &Vector, len: usize, valid: Option<Bitmap>) -> Result<Vector> {
+pub fn eval_trunc(
+    unit: TruncUnit,
+    a: &Vector,
+    len: usize,
+    valid: Option<Bitmap>,
+) -> Result<Vector> {
     let x = vector::ints(a, len)?;
     let ok = |i: usize| valid.as_ref().is_none_or(|b| b.get(i));
     let mut out = Vec::with_capacity(len);
@@ -278,8 +283,8 @@ pub fn eval_dynamic(
 /// `dayname` / `monthname` (`month`) of a vector of timestamps; NULL for the
 /// infinite ones.
 pub fn eval_name(month: bool, a: &Vector, len: usize, valid: Option<Bitmap>) -> Result<Vector> {
-    let items = crate::time::parse_format(if month { "%B" } else { "%A" })
-        .map_err(Error::Internal)?;
+    let items =
+        crate::time::parse_format(if month { "%B" } else { "%A" }).map_err(Error::Internal)?;
     let x = vector::ints(a, len)?;
     let mut valid = valid;
     let mut out = crate::column::StringVec::with_capacity(len, len * 8);
@@ -327,8 +332,14 @@ mod tests {
     #[test]
     fn truncation_units() {
         let t = |u, s| crate::time::format_timestamp(try_date_trunc(u, ts(s)).unwrap());
-        assert_eq!(t(TruncUnit::Millennium, "1992-02-02 02:02:03"), "1000-01-01 00:00:00");
-        assert_eq!(t(TruncUnit::Decade, "0044-03-15 (BC)"), "0041-01-01 (BC) 00:00:00");
+        assert_eq!(
+            t(TruncUnit::Millennium, "1992-02-02 02:02:03"),
+            "1000-01-01 00:00:00"
+        );
+        assert_eq!(
+            t(TruncUnit::Decade, "0044-03-15 (BC)"),
+            "0041-01-01 (BC) 00:00:00"
+        );
         assert_eq!(t(TruncUnit::IsoYear, "2022-08-15"), "2022-01-03 00:00:00");
         assert_eq!(t(TruncUnit::Quarter, "2022-08-15"), "2022-07-01 00:00:00");
         assert_eq!(try_date_trunc(TruncUnit::Year, i64::MAX), Some(i64::MAX));

@@ -440,9 +440,11 @@ pub fn eval(
         ScalarFunc::DatePartDynamic(_) | ScalarFunc::DateTruncDynamic => {
             super::date_parts::eval_dynamic(f, args, len, valid)?
         }
-        ScalarFunc::MakeDate | ScalarFunc::LastDay | ScalarFunc::AtTimeZone(_) => {
-            super::date::eval(f, args, len, valid)?
-        }
+        ScalarFunc::MakeDate
+        | ScalarFunc::MakeTimestamp { .. }
+        | ScalarFunc::MakeTime
+        | ScalarFunc::LastDay
+        | ScalarFunc::AtTimeZone(_) => super::date::eval(f, args, len, valid)?,
         _ => return Err(internal("not an extended function")),
     })
 }

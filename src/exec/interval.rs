@@ -175,9 +175,8 @@ pub fn eval(
         IntervalFunc::Age => {
             // An infinite end point has no age: NULL (DuckDB).
             let (a, b) = (vector::ints(arg(0)?, len)?, vector::ints(arg(1)?, len)?);
-            let infinite = |i: usize| {
-                crate::time::is_infinite_ts(a[i]) || crate::time::is_infinite_ts(b[i])
-            };
+            let infinite =
+                |i: usize| crate::time::is_infinite_ts(a[i]) || crate::time::is_infinite_ts(b[i]);
             zero_rows.extend((0..len).filter(|&i| infinite(i)));
             packed(
                 (0..len)

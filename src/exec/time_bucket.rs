@@ -10,7 +10,9 @@ use crate::column::Bitmap;
 use crate::error::{Error, Result};
 use crate::interval::{add_to_timestamp, Interval};
 use crate::plan::BucketShift;
-use crate::time::{civil_from_days, days_from_civil, is_infinite_ts, MICROS_PER_DAY, TS_MAX, TS_MIN};
+use crate::time::{
+    civil_from_days, days_from_civil, is_infinite_ts, MICROS_PER_DAY, TS_MAX, TS_MIN,
+};
 
 /// DuckDB's origin for buckets of days and microseconds: 2000-01-03 00:00:00.
 pub const FIXED_ORIGIN: i64 = 946_857_600_000_000;
@@ -22,7 +24,9 @@ fn invalid(msg: &str) -> Error {
 }
 
 fn out_of_range() -> Error {
-    Error::InvalidInput("Out of Range Error: time_bucket result is out of the TIMESTAMP range".into())
+    Error::InvalidInput(
+        "Out of Range Error: time_bucket result is out of the TIMESTAMP range".into(),
+    )
 }
 
 /// Evaluates `time_bucket` over `args` = [width, ts] or [width, ts, shift].
@@ -140,10 +144,17 @@ mod tests {
         let ts = parse_timestamp_sql("2022-12-22 10:11:12").unwrap();
         let origin = parse_timestamp_sql("1990-01-06 08:08:10").unwrap();
         let f = |r: Result<i64>| format_timestamp(r.unwrap());
-        assert_eq!(f(bucket(iv("3 months"), ts, Some(origin))), "2022-10-01 00:00:00");
+        assert_eq!(
+            f(bucket(iv("3 months"), ts, Some(origin))),
+            "2022-10-01 00:00:00"
+        );
         assert_eq!(f(bucket(iv("3 days"), ts, None)), "2022-12-21 00:00:00");
         assert_eq!(
-            f(bucket_with_offset(iv("3 months"), ts, iv("6 days 11 hours"))),
+            f(bucket_with_offset(
+                iv("3 months"),
+                ts,
+                iv("6 days 11 hours")
+            )),
             "2022-10-07 11:00:00"
         );
         assert!(bucket(iv("1 month 1 day"), ts, None).is_err());

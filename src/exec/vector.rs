@@ -620,12 +620,7 @@ fn arith(
 
 /// `date ± days` (the binder puts the DATE on the left): an infinite date stays
 /// itself, a finite one must stay within DuckDB's DATE range.
-fn date_plus_days(
-    op: BinaryOp,
-    a: &[i64],
-    b: &[i64],
-    valid: Option<Bitmap>,
-) -> Result<Vector> {
+fn date_plus_days(op: BinaryOp, a: &[i64], b: &[i64], valid: Option<Bitmap>) -> Result<Vector> {
     let ok = |i: usize| valid.as_ref().is_none_or(|v| v.get(i));
     let mut out = Vec::with_capacity(a.len());
     for i in 0..a.len() {
@@ -645,7 +640,11 @@ fn date_plus_days(
                 return Err(Error::InvalidInput(format!(
                     "Out of Range Error: Date out of range: Overflow in {} of DATE {} and {n} \
                      days",
-                    if op == BinaryOp::Add { "addition" } else { "subtraction" },
+                    if op == BinaryOp::Add {
+                        "addition"
+                    } else {
+                        "subtraction"
+                    },
                     crate::time::format_day(d)
                 )))
             }

@@ -110,8 +110,9 @@ impl TruncUnit {
             "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "usecond" | "useconds" => {
                 U::Microsecond
             }
-            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "msecond"
-            | "mseconds" => U::Millisecond,
+            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "msecond" | "mseconds" => {
+                U::Millisecond
+            }
             "second" | "seconds" | "s" | "sec" | "secs" | "epoch" => U::Second,
             "minute" | "minutes" | "m" | "min" | "mins" => U::Minute,
             "hour" | "hours" | "h" | "hr" | "hrs" => U::Hour,
@@ -226,8 +227,9 @@ impl DatePart {
             "decade" | "decades" | "dec" | "decs" => P::Decade,
             "century" | "centuries" | "c" | "cent" | "cents" => P::Century,
             "millennium" | "millennia" | "millenium" | "mil" | "mils" => P::Millennium,
-            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "msecond"
-            | "mseconds" => P::Millisecond,
+            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "msecond" | "mseconds" => {
+                P::Millisecond
+            }
             "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "usecond" | "useconds" => {
                 P::Microsecond
             }
@@ -271,9 +273,18 @@ pub enum ScalarFunc {
     /// `time_bucket(width, ts[, shift])` with the width an INTERVAL value (months
     /// allowed) and the third argument as `BucketShift` says.
     TimeBucketBy(BucketShift),
+    /// `make_timestamp(y, mo, d, h, mi, s)` (BIGINTs and DOUBLE seconds) or
+    /// `make_timestamp(micros)`; with `ns`, `make_timestamp_ns(nanos)`.
+    MakeTimestamp {
+        ns: bool,
+    },
+    /// `make_time(h, mi, s)` -> TIME.
+    MakeTime,
     /// `dayname(ts)` / `monthname(ts)` (`month`): English names, NULL for the
     /// infinite timestamps.
-    NameOf { month: bool },
+    NameOf {
+        month: bool,
+    },
     Lower,
     Upper,
     Length,

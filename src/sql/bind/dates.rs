@@ -51,7 +51,9 @@ impl Binder<'_> {
             // timezone(ts) is the date part (0 for a TIMESTAMP).
             "timezone" if args.len() == 1 => return Ok(None),
             "timezone" => 2,
-            "make_date" => 3,
+            "make_date" | "make_time" => 3,
+            "make_timestamp" if args.len() == 6 => 6,
+            "make_timestamp" | "make_timestamp_ns" => 1,
             _ => return Ok(None),
         };
         if args.len() != n {
@@ -96,6 +98,43 @@ impl Binder<'_> {
                     parts.push(x);
                 }
                 func(ScalarFunc::MakeDate, parts, DataType::Date)
+            }
+            "make_timestamp" | "make_timestamp_ns" | "make_time" => {
+                // BIGINT parts; the last part of make_time / make_timestamp(6) is
+                // DOUBLE seconds.
+                let mut parts = Vec::with_capacity(n);
+                for (k, a) in args.iter().enumerate() {
+                    let x = self.bind_expr(a)?;
+                    let seconds = n > 1 && k == n - 1;
+                    let want = if seconds {
+                        DataType::Double
+                    } else {
+                        DataType::BigInt
+                    };
+                    let numeric = is_int(x.data_type())
+                        || (seconds
+                            && (x.data_type() == DataType::Double
+                                || x.data_type().decimal().is_some()));
+                    parts.push(if is_null_literal(&x) {
+                        Expr::literal(Value::Null, want)
+                    } else if numeric {
+                        self.coerce_to(x, want, a.span())?
+                    } else {
+                        return Err(self.err(
+                            a.span(),
+                            format!("{name} needs numeric arguments, not {}", x.data_type()),
+                        ));
+                    });
+                }
+                let (f, t) = match name {
+                    "make_time" => (ScalarFunc::MakeTime, DataType::Time),
+                    "make_timestamp_ns" => (
+                        ScalarFunc::MakeTimestamp { ns: true },
+                        DataType::TimestampNs,
+                    ),
+                    _ => (ScalarFunc::MakeTimestamp { ns: false }, DataType::Timestamp),
+                };
+                func(f, parts, t)
             }
             "last_day" => {
                 let d = self.date_arg(name, args[0])?;
