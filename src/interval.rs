@@ -220,6 +220,7 @@ pub fn add_to_timestamp(ts: i64, iv: Interval) -> Option<i64> {
     day.checked_mul(MICROS_PER_DAY)?
         .checked_add(time)?
         .checked_add(iv.micros)
+        .filter(|r| (crate::time::TS_MIN..=crate::time::TS_MAX).contains(r))
 }
 
 /// The day `months` calendar months after `day` (days since the epoch), the day

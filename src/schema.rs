@@ -272,11 +272,8 @@ impl DataType {
             DataType::SmallInt => Some((i16::MIN as i64, i16::MAX as i64)),
             DataType::Integer => Some((i32::MIN as i64, i32::MAX as i64)),
             DataType::BigInt | DataType::Timestamp => Some((i64::MIN, i64::MAX)),
-            // Every date converts to a TIMESTAMP without overflow.
-            DataType::Date => Some((
-                i64::MIN / crate::time::MICROS_PER_DAY,
-                i64::MAX / crate::time::MICROS_PER_DAY,
-            )),
+            // DuckDB's 32-bit day numbers, the infinities included.
+            DataType::Date => Some((crate::time::DATE_NEG_INFINITY, crate::time::DATE_INFINITY)),
             _ => None,
         }
     }

@@ -10,6 +10,68 @@ pub const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
 pub const MICROS_PER_HOUR: i64 = 60 * MICROS_PER_MINUTE;
 pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 
+/// DuckDB's DATE range: days since 1970-01-01 from -5877641-06-25 to 5881580-07-10
+/// (a 32-bit day count whose two outermost values are the infinities).
+pub const DATE_MAX: i64 = 2_147_483_646;
+pub const DATE_MIN: i64 = -DATE_MAX;
+/// The DATE `infinity` and `-infinity` (DuckDB stores them as the extreme 32-bit
+/// day counts, so they sort after and before every date).
+pub const DATE_INFINITY: i64 = i32::MAX as i64;
+pub const DATE_NEG_INFINITY: i64 = -DATE_INFINITY;
+/// The TIMESTAMP `infinity` and `-infinity`.
+pub const TS_INFINITY: i64 = i64::MAX;
+pub const TS_NEG_INFINITY: i64 = -i64::MAX;
+/// DuckDB's finite TIMESTAMP range: 290309-12-22 (BC) 00:00:00 to
+/// 294247-01-10 04:00:54.775806.
+pub const TS_MIN: i64 = -9_223_372_022_400_000_000;
+pub const TS_MAX: i64 = i64::MAX - 1;
+
+/// Whether a TIMESTAMP value is `infinity` or `-infinity`.
+#[inline]
+pub fn is_infinite_ts(ts: i64) -> bool {
+    ts == TS_INFINITY || ts == TS_NEG_INFINITY
+}
+
+/// Whether a DATE value is `infinity` or `-infinity`.
+#[inline]
+pub fn is_infinite_date(days: i64) -> bool {
+    days == DATE_INFINITY || days == DATE_NEG_INFINITY
+}
+
+/// The TIMESTAMP of a DATE (midnight UTC); the infinities map to each other, a
+/// date past the TIMESTAMP range is `None`.
+pub fn date_to_timestamp(days: i64) -> Option<i64> {
+    match days {
+        DATE_INFINITY => Some(TS_INFINITY),
+        DATE_NEG_INFINITY => Some(TS_NEG_INFINITY),
+        d => d
+            .checked_mul(MICROS_PER_DAY)
+            .filter(|us| (TS_MIN..=TS_MAX).contains(us)),
+    }
+}
+
+/// The DATE of a TIMESTAMP (its UTC day); the infinities map to each other.
+pub fn timestamp_to_date(ts: i64) -> i64 {
+    match ts {
+        TS_INFINITY => DATE_INFINITY,
+        TS_NEG_INFINITY => DATE_NEG_INFINITY,
+        t => t.div_euclid(MICROS_PER_DAY),
+    }
+}
+
+/// The special words a DATE or TIMESTAMP text may be (DuckDB, any case, after
+/// leading spaces): `Some(true)` for `infinity`/`inf`, `Some(false)` for
+/// `-infinity`/`-inf`; the long forms may have trailing spaces, the short ones
+/// not (as DuckDB reads them).
+fn infinity_word(s: &str) -> Option<bool> {
+    let lead = s.trim_start().to_ascii_lowercase();
+    match (lead.as_str(), lead.trim_end()) {
+        ("inf", _) | (_, "infinity") => Some(true),
+        ("-inf", _) | (_, "-infinity") => Some(false),
+        _ => None,
+    }
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (`month` 1-12, `day` 1-31).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -74,7 +136,7 @@ pub fn micros_from_parts(
         || minute > 59
         || second > 60
         || micros > 999_999
-        || !(-290_000..=290_000).contains(&year)
+        || !(-300_000..=300_000).contains(&year)
     {
         return None;
     }
@@ -82,6 +144,7 @@ pub fn micros_from_parts(
     let secs = days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64;
     secs.checked_mul(MICROS_PER_SECOND)?
         .checked_add(micros as i64)
+        .filter(|us| (TS_MIN..=TS_MAX).contains(us))
 }
 
 /// The start of the UTC day holding `ts`.
@@ -107,6 +170,11 @@ pub fn format_timestamp(ts: i64) -> String {
 /// Appends the formatted timestamp to `out`.
 pub fn write_timestamp(out: &mut String, ts: i64) {
     use std::fmt::Write;
+    match ts {
+        TS_INFINITY => return out.push_str("infinity"),
+        TS_NEG_INFINITY => return out.push_str("-infinity"),
+        _ => {}
+    }
     let days = ts.div_euclid(MICROS_PER_DAY);
     let rem = ts.rem_euclid(MICROS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
@@ -141,6 +209,11 @@ pub fn format_date(ts: i64) -> String {
 /// DuckDB prints them (`0001-12-31 (BC)` for year 0).
 pub fn write_date(out: &mut String, days: i64) {
     use std::fmt::Write;
+    match days {
+        DATE_INFINITY => return out.push_str("infinity"),
+        DATE_NEG_INFINITY => return out.push_str("-infinity"),
+        _ => {}
+    }
     let (y, m, d) = civil_from_days(days);
     let (year, era) = if y <= 0 { (1 - y, " (BC)") } else { (y, "") };
     let _ = write!(out, "{year:04}-{m:02}-{d:02}{era}");
@@ -153,36 +226,149 @@ pub fn format_day(days: i64) -> String {
     s
 }
 
-/// Parses a DATE as DuckDB does: `YYYY-M-D` (one- or two-digit month and day,
-/// surrounding spaces allowed), optionally followed by a time of day that makes a
-/// valid timestamp and is dropped. Days since 1970-01-01.
+/// Parses a DATE as DuckDB does: `[-]Y-M-D` with any number of year digits, one
+/// or two month and day digits and `-`, `/`, `\` or a space between them (the same
+/// both times), optionally ` (BC)`, optionally followed by a time of day that makes
+/// a valid timestamp and is dropped; also `infinity`, `-infinity` and `epoch`.
+/// Surrounding spaces are allowed. Days since 1970-01-01.
 pub fn parse_date(s: &str) -> Option<i64> {
     let t = s.trim();
-    let (date, rest) = match t.find([' ', 'T']) {
-        Some(i) => (&t[..i], &t[i..]),
-        None => (t, ""),
-    };
-    let mut parts = date.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || y.len() != 4 || !(1..=2).contains(&m.len()) {
-        return None;
+    match infinity_word(s) {
+        Some(true) => return Some(DATE_INFINITY),
+        Some(false) => return Some(DATE_NEG_INFINITY),
+        None if t.eq_ignore_ascii_case("epoch") => return Some(0),
+        None => {}
     }
-    if !(1..=2).contains(&d.len()) {
-        return None;
-    }
-    let (year, month, day) = (
-        digits(y.as_bytes())? as i64,
-        digits(m.as_bytes())?,
-        digits(d.as_bytes())?,
-    );
-    if !is_valid_date(year, month, day) {
-        return None;
-    }
+    let (year, month, day, n) = date_prefix(t.as_bytes())?;
+    let rest = &t.as_bytes()[n..];
     if !rest.is_empty() {
-        let canonical = format!("{year:04}-{month:02}-{day:02}{rest}");
-        parse_timestamp(&canonical)?;
+        clock_suffix(rest)?;
     }
-    Some(days_from_civil(year, month, day))
+    let days = days_from_civil(year, month, day);
+    (DATE_MIN..=DATE_MAX).contains(&days).then_some(days)
+}
+
+/// Parses a TIMESTAMP as SQL text may write it (DuckDB): the date of
+/// [`parse_date`] (any year digits, ` (BC)`), then optionally `T` or a space and
+/// `HH:MM[:SS[.ffffff]]`, then optionally `Z` or an offset `±HH[:MM]`; also
+/// `infinity`, `-infinity` and `epoch`. The result is UTC microseconds.
+pub fn parse_timestamp_sql(s: &str) -> Option<i64> {
+    let t = s.trim();
+    match infinity_word(s) {
+        Some(true) => return Some(TS_INFINITY),
+        Some(false) => return Some(TS_NEG_INFINITY),
+        None if t.eq_ignore_ascii_case("epoch") => return Some(0),
+        None => {}
+    }
+    let (year, month, day, n) = date_prefix(t.as_bytes())?;
+    let (h, mi, sec, us, offset_secs) = clock_suffix(&t.as_bytes()[n..])?;
+    let local = micros_from_parts(year, month, day, h, mi, sec, us)?;
+    local
+        .checked_sub(offset_secs * MICROS_PER_SECOND)
+        .filter(|us| (TS_MIN..=TS_MAX).contains(us))
+}
+
+/// The leading date of `b` (see [`parse_date`]): the astronomical year (1 BC is
+/// year 0), month, day and the number of bytes read; `None` if it is no valid date.
+fn date_prefix(b: &[u8]) -> Option<(i64, u32, u32, usize)> {
+    let mut pos = 0;
+    let neg = b.first() == Some(&b'-');
+    if neg {
+        pos += 1;
+    }
+    let run = |pos: usize, max: usize| {
+        let n = b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
+        (1..=max).contains(&n).then_some(n)
+    };
+    let n = run(pos, 10)?;
+    let mut year = digits(&b[pos..pos + n])? as i64;
+    pos += n;
+    let sep = *b.get(pos)?;
+    if !matches!(sep, b'-' | b'/' | b'\\' | b' ') {
+        return None;
+    }
+    pos += 1;
+    let n = run(pos, 2)?;
+    let month = digits(&b[pos..pos + n])?;
+    pos += n;
+    if b.get(pos) != Some(&sep) {
+        return None;
+    }
+    pos += 1;
+    let n = run(pos, 2)?;
+    let day = digits(&b[pos..pos + n])?;
+    pos += n;
+    if neg {
+        year = -year;
+    }
+    if b.len() >= pos + 5 && b[pos..pos + 5].eq_ignore_ascii_case(b" (BC)") {
+        if neg || year == 0 {
+            return None;
+        }
+        year = 1 - year;
+        pos += 5;
+    }
+    if !(-6_000_000..=6_000_000).contains(&year) || !is_valid_date(year, month, day) {
+        return None;
+    }
+    Some((year, month, day, pos))
+}
+
+/// What may follow the date of a timestamp: nothing, or `T`/space and
+/// `HH:MM[:SS[.ffffff]]`, then nothing, `Z` or an offset `±HH[:MM]`. Returns
+/// (hour, minute, second, micros, offset seconds east of UTC).
+fn clock_suffix(mut rest: &[u8]) -> Option<(u32, u32, u32, u32, i64)> {
+    let (mut h, mut mi, mut sec, mut us) = (0, 0, 0, 0);
+    if !rest.is_empty() && (rest[0] == b'T' || rest[0] == b' ') && rest.len() >= 6 {
+        let t = &rest[1..];
+        if t[2] != b':' {
+            return None;
+        }
+        h = digits(&t[0..2])?;
+        mi = digits(&t[3..5])?;
+        rest = &t[5..];
+        if rest.first() == Some(&b':') {
+            sec = digits(rest.get(1..3)?)?;
+            rest = &rest[3..];
+            if rest.first() == Some(&b'.') {
+                let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if n == 0 {
+                    return None;
+                }
+                let frac = &rest[1..1 + n];
+                let mut v = 0u32;
+                for i in 0..6 {
+                    v = v * 10 + frac.get(i).map_or(0, |c| (c - b'0') as u32);
+                }
+                us = v;
+                rest = &rest[1 + n..];
+            }
+        }
+    }
+    let mut offset_secs = 0i64;
+    match rest {
+        [] | [b'Z'] | [b'z'] => {}
+        [sign @ (b'+' | b'-'), tz @ ..] => {
+            let (oh, om) = match tz {
+                [a, b] => (digits(&[*a, *b])?, 0),
+                [a, b, b':', c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
+                [a, b, c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
+                _ => return None,
+            };
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            offset_secs = (oh * 3600 + om * 60) as i64;
+            if *sign == b'-' {
+                offset_secs = -offset_secs;
+            }
+        }
+        _ => return None,
+    }
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some((h, mi, sec, us, offset_secs))
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
@@ -265,8 +451,11 @@ pub enum FmtItem {
     Spec(char, bool),
 }
 
-const SPECS: &str = "aAbBdHIjmMSpyYfgwuZz%";
+const SPECS: &str = "aAbBhdHIjmMSpyYfgnwuZzUWVGcxX%";
 const NOPAD: &str = "dHIjmMSy";
+
+/// The specifiers `strftime` writes but `strptime` does not read yet.
+pub const NOT_PARSED: &str = "zZcxXn";
 
 /// Parses a DuckDB strftime format; unknown specifiers are errors.
 pub fn parse_format(fmt: &str) -> std::result::Result<Vec<FmtItem>, String> {
@@ -286,7 +475,8 @@ pub fn parse_format(fmt: &str) -> std::result::Result<Vec<FmtItem>, String> {
         let Some(s) = spec.filter(|_| ok) else {
             return Err(format!(
                 "strftime: unsupported format specifier '%{}{}' in '{fmt}' (supported: \
-                 %a %A %b %B %d %H %I %j %m %M %S %p %y %Y %f %g %w %u %z %Z %% and %-d style)",
+                 %a %A %b %h %B %d %H %I %j %m %M %S %p %y %Y %f %g %n %w %u %U %W %V %G %c \
+                 %x %X %z %Z %% and %-d style)",
                 if nopad { "-" } else { "" },
                 spec.map(String::from).unwrap_or_default()
             ));
@@ -295,6 +485,8 @@ pub fn parse_format(fmt: &str) -> std::result::Result<Vec<FmtItem>, String> {
             lit.push('%');
             continue;
         }
+        // `%h` is `%b`.
+        let s = if s == 'h' { 'b' } else { s };
         if !lit.is_empty() {
             items.push(FmtItem::Lit(std::mem::take(&mut lit)));
         }
@@ -330,9 +522,13 @@ const MONTHS: [&str; 12] = [
     "December",
 ];
 
-/// Formats `ts` by `items` into `out`.
+/// Formats `ts` by `items` into `out`; an infinite timestamp is `infinity` or
+/// `-infinity` whatever the format (DuckDB).
 pub fn strftime(out: &mut String, ts: i64, items: &[FmtItem]) {
     use std::fmt::Write;
+    if is_infinite_ts(ts) {
+        return write_timestamp(out, ts);
+    }
     let day = ts.div_euclid(MICROS_PER_DAY);
     let rem = ts.rem_euclid(MICROS_PER_DAY);
     let (y, m, d) = civil_from_days(day);
@@ -365,12 +561,36 @@ pub fn strftime(out: &mut String, ts: i64, items: &[FmtItem]) {
                 'M' => num(out, mm, 2, *np),
                 'S' => num(out, ss, 2, *np),
                 'p' => out.push_str(if hh < 12 { "AM" } else { "PM" }),
-                'y' => num(out, y.rem_euclid(100), 2, *np),
+                'y' => num(out, y.abs() % 100, 2, *np),
                 'Y' => {
                     let _ = write!(out, "{y}");
                 }
                 'f' => num(out, micros, 6, false),
                 'g' => num(out, micros / 1000, 3, false),
+                'n' => num(out, micros * 1000, 9, false),
+                // Weeks of the year starting on Sunday (`U`) or Monday (`W`); the
+                // days before the first such day are week 0.
+                'U' => num(out, (doy - 1 + 7 - dow as i64) / 7, 2, false),
+                'W' => num(out, (doy - 1 + 7 - (dow as i64 + 6) % 7) / 7, 2, false),
+                'V' | 'G' => {
+                    let thursday = day - (day + 3).rem_euclid(7) + 3;
+                    let iso_year = civil_from_days(thursday).0;
+                    if *c == 'G' {
+                        let _ = write!(out, "{iso_year}");
+                    } else {
+                        let week = (thursday - days_from_civil(iso_year, 1, 1)) / 7 + 1;
+                        num(out, week, 2, false);
+                    }
+                }
+                'c' => {
+                    let _ = write!(out, "{y}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}");
+                }
+                'x' => {
+                    let _ = write!(out, "{y}-{m:02}-{d:02}");
+                }
+                'X' => {
+                    let _ = write!(out, "{hh:02}:{mm:02}:{ss:02}");
+                }
                 'w' => num(out, dow as i64, 1, false),
                 'u' => num(out, if dow == 0 { 7 } else { dow as i64 }, 1, false),
                 'z' => out.push_str("+00"),
@@ -379,6 +599,19 @@ pub fn strftime(out: &mut String, ts: i64, items: &[FmtItem]) {
             },
         }
     }
+}
+
+/// Whether a format combines ways of placing a date that DuckDB rejects or
+/// resolves by the order of the specifiers (more than one of `%U`, `%W`,
+/// `%V`/`%G`, `%j`; or `%V`/`%G` with `%Y`/`%y`): `strptime` leaves them out.
+pub fn mixes_week_fields(items: &[FmtItem]) -> bool {
+    let has = |set: &str| {
+        items
+            .iter()
+            .any(|i| matches!(i, FmtItem::Spec(c, _) if set.contains(*c)))
+    };
+    let kinds = ["U", "W", "VG", "j"].iter().filter(|k| has(k)).count();
+    kinds > 1 || (has("VG") && has("Yy"))
 }
 
 /// `strptime(text, fmt)` (DuckDB): parses `text` by the items of `parse_format` into
@@ -391,9 +624,14 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
         || format!("Could not parse string \"{text}\" according to format specifier \"{fmt}\"");
     let b = text.as_bytes();
     let mut pos = 0usize;
-    let (mut year, mut month, mut day) = (1970i64, 1i64, 1i64);
+    // DuckDB's defaults for the fields a format leaves out: 1900-01-01 00:00:00.
+    let (mut year, mut month, mut day) = (1900i64, 1i64, 1i64);
     let (mut hour, mut minute, mut second, mut micros) = (0i64, 0i64, 0i64, 0i64);
     let (mut doy, mut pm, mut h12) = (None, None, false);
+    // Week-based dates (`%U`, `%W`, `%V` with `%G`), used when neither a month
+    // nor a day of the month nor a day of the year is given; the weekday is
+    // Sunday = 0.
+    let (mut week, mut weekday, mut iso_year, mut dated) = (None, None, None, false);
     let number = |pos: &mut usize, width: usize| -> Option<(i64, usize)> {
         let start = *pos;
         while *pos < b.len() && *pos - start < width && b[*pos].is_ascii_digit() {
@@ -442,8 +680,30 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
                     let (v, _) = number(&mut pos, 2).ok_or_else(fail)?;
                     year = if v < 69 { 2000 + v } else { 1900 + v };
                 }
-                'm' => month = number(&mut pos, 2).ok_or_else(fail)?.0,
-                'd' => day = number(&mut pos, 2).ok_or_else(fail)?.0,
+                'm' => {
+                    month = number(&mut pos, 2).ok_or_else(fail)?.0;
+                    dated = true;
+                }
+                'd' => {
+                    day = number(&mut pos, 2).ok_or_else(fail)?.0;
+                    dated = true;
+                }
+                'U' | 'W' | 'V' => {
+                    let (v, _) = number(&mut pos, 2).ok_or_else(fail)?;
+                    let min = i64::from(*c == 'V');
+                    if !(min..=53).contains(&v) {
+                        return Err(fail());
+                    }
+                    week = Some((*c, v));
+                }
+                'G' => {
+                    let neg = text[pos..].starts_with('-');
+                    if neg {
+                        pos += 1;
+                    }
+                    let (v, _) = number(&mut pos, 9).ok_or_else(fail)?;
+                    iso_year = Some(if neg { -v } else { v });
+                }
                 'H' => hour = number(&mut pos, 2).ok_or_else(fail)?.0,
                 'I' => {
                     hour = number(&mut pos, 2).ok_or_else(fail)?.0;
@@ -459,17 +719,15 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
                     micros = if *c == 'f' { scaled } else { scaled * 1000 };
                 }
                 'w' | 'u' => {
-                    // The weekday is checked, not used: the date comes from the
-                    // other fields.
+                    // The weekday only places a week-based date.
                     let (v, _) = number(&mut pos, 1).ok_or_else(fail)?;
                     let range = if *c == 'w' { 0..=6 } else { 1..=7 };
                     if !range.contains(&v) {
                         return Err(fail());
                     }
+                    weekday = Some(v % 7);
                 }
-                'a' | 'A' => {
-                    name(&mut pos, &DAYS).ok_or_else(fail)?;
-                }
+                'a' | 'A' => weekday = Some(name(&mut pos, &DAYS).ok_or_else(fail)? as i64),
                 'b' | 'B' => month = name(&mut pos, &MONTHS).ok_or_else(fail)? as i64 + 1,
                 'p' => {
                     let rest = text[pos..].get(..2).unwrap_or("");
@@ -499,6 +757,31 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
         return Err(fail());
     }
     let days = match doy {
+        None if !dated && week.is_some() => {
+            let Some((kind, n)) = week else {
+                return Err(fail());
+            };
+            // Day numbers of the week, Sunday = 0 and Monday = 0.
+            let sunday_based = |d: i64| (d + 4).rem_euclid(7);
+            let monday_based = |d: i64| (d + 3).rem_euclid(7);
+            match kind {
+                'U' => {
+                    let jan1 = days_from_civil(year, 1, 1);
+                    let first_sunday = jan1 + (7 - sunday_based(jan1)) % 7;
+                    first_sunday + (n - 1) * 7 + weekday.unwrap_or(0)
+                }
+                'W' => {
+                    let jan1 = days_from_civil(year, 1, 1);
+                    let first_monday = jan1 + (7 - monday_based(jan1)) % 7;
+                    first_monday + (n - 1) * 7 + (weekday.unwrap_or(1) + 6) % 7
+                }
+                _ => {
+                    let jan4 = days_from_civil(iso_year.unwrap_or(year), 1, 4);
+                    let week1 = jan4 - monday_based(jan4);
+                    week1 + (n - 1) * 7 + (weekday.unwrap_or(1) + 6) % 7
+                }
+            }
+        }
         Some(n) => {
             let first = days_from_civil(year, 1, 1);
             if n < 1 || n > days_from_civil(year + 1, 1, 1) - first {

@@ -210,6 +210,16 @@ fn time_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value,
         (DataType::TimestampNs, DataType::Time) => Ok(Value::Int(tu::time_of_timestamp(
             x.div_euclid(1_000) + i64::from(x.rem_euclid(1_000) >= 500),
         ))),
+        (DataType::Timestamp, DataType::Date) => Ok(Value::Int(crate::time::timestamp_to_date(x))),
+        (DataType::Timestamp, _) if crate::time::is_infinite_ts(x) => {
+            if to == DataType::Time {
+                Err("Conversion Error: Can't get TIME of infinite TIMESTAMP".into())
+            } else {
+                Err(format!(
+                    "not supported yet: casting an infinite TIMESTAMP to {to}"
+                ))
+            }
+        }
         (f, DataType::Time) if f.is_timestamp() => {
             Ok(Value::Int(tu::time_of_timestamp(tu::to_micros(f, x))))
         }
@@ -219,6 +229,12 @@ fn time_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value,
         (f, t) if f.is_timestamp() && t.is_timestamp() => tu::from_micros(t, tu::to_micros(f, x))
             .map(Value::Int)
             .ok_or_else(out_of_range),
+        (DataType::Date, DataType::Timestamp) => crate::time::date_to_timestamp(x)
+            .map(Value::Int)
+            .ok_or_else(|| date_beyond_timestamp(x)),
+        (DataType::Date, _) if crate::time::is_infinite_date(x) => Err(format!(
+            "not supported yet: casting an infinite DATE to {to}"
+        )),
         (DataType::Date, t) if t.is_timestamp() => x
             .checked_mul(MICROS_PER_DAY)
             .and_then(|us| tu::from_micros(t, us))
@@ -231,16 +247,25 @@ fn time_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value,
 /// Casts between DATE and TIMESTAMP / VARCHAR (a date is midnight UTC; a timestamp
 /// becomes its UTC date).
 fn date_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value, String> {
-    use crate::time::MICROS_PER_DAY;
     match (from, to) {
         (DataType::Date, DataType::Date) => Ok(Value::Int(x)),
-        (DataType::Date, DataType::Timestamp) => Ok(Value::Int(x * MICROS_PER_DAY)),
+        (DataType::Date, DataType::Timestamp) => crate::time::date_to_timestamp(x)
+            .map(Value::Int)
+            .ok_or_else(|| date_beyond_timestamp(x)),
         (DataType::Date, DataType::Varchar) => Ok(Value::Str(crate::time::format_day(x).into())),
-        (DataType::Timestamp, DataType::Date) => Ok(Value::Int(x.div_euclid(MICROS_PER_DAY))),
+        (DataType::Timestamp, DataType::Date) => Ok(Value::Int(crate::time::timestamp_to_date(x))),
         _ => Err(format!(
             "Conversion Error: Unimplemented type for cast ({from} -> {to})"
         )),
     }
+}
+
+/// DuckDB's error for a DATE outside the TIMESTAMP range.
+pub fn date_beyond_timestamp(days: i64) -> String {
+    format!(
+        "Conversion Error: Date out of range for timestamp: {}",
+        crate::time::format_day(days)
+    )
 }
 
 /// Parses text as a value of `to` (CAST from VARCHAR).
@@ -290,7 +315,7 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
             "false" | "f" | "0" | "no" | "n" => Ok(Value::Bool(false)),
             _ => bad(),
         },
-        D::Timestamp => crate::time::parse_timestamp(t)
+        D::Timestamp => crate::time::parse_timestamp_sql(t)
             .map(Value::Int)
             .map_or_else(bad, Ok),
         D::Ip => crate::ip::parse(t).map(Value::Ip).map_or_else(bad, Ok),

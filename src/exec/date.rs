@@ -10,8 +10,10 @@ use super::vector::{self, VData, Vector};
 use crate::column::Bitmap;
 use crate::error::{Error, Result};
 use crate::plan::ScalarFunc;
-use crate::schema::DataType;
-use crate::time::{civil_from_days, days_from_civil, is_valid_date, MICROS_PER_SECOND};
+use crate::time::{
+    civil_from_days, days_from_civil, is_valid_date, DATE_MAX, DATE_MIN, MICROS_PER_DAY,
+    MICROS_PER_SECOND,
+};
 
 /// Evaluates a date kernel; `valid` is the AND of the arguments' validities.
 pub fn eval(
@@ -38,9 +40,84 @@ pub fn eval(
             }
             out
         }
-        ScalarFunc::LastDay => {
+        ScalarFunc::MakeTimestamp { ns } if args.len() == 1 => {
+            // Microseconds (nanoseconds) since the epoch; the infinities are not
+            // values here (DuckDB).
             let x = vector::ints(&args[0], len)?;
-            x.iter().map(|&d| last_day(d)).collect()
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                let v = x[i];
+                let bad = if *ns {
+                    crate::time::is_infinite_ts(v)
+                } else {
+                    !(crate::time::TS_MIN..=crate::time::TS_MAX).contains(&v)
+                };
+                if ok(i) && bad {
+                    return Err(Error::InvalidInput(format!(
+                        "Conversion Error: Timestamp {} out of range: {v}",
+                        if *ns { "nanoseconds" } else { "microseconds" }
+                    )));
+                }
+                out.push(v);
+            }
+            out
+        }
+        ScalarFunc::MakeTimestamp { .. } => {
+            let ints = (0..5)
+                .map(|k| vector::ints(&args[k], len))
+                .collect::<Result<Vec<_>>>()?;
+            let secs = vector::floats(&args[5], len)?;
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                if !ok(i) {
+                    out.push(0);
+                    continue;
+                }
+                let [y, mo, d, h, mi] = [0, 1, 2, 3, 4].map(|k| ints[k][i]);
+                let day = make_date(y, mo, d)?;
+                let time = time_of_day(h, mi, secs[i], true)?;
+                let ts = day
+                    .checked_mul(MICROS_PER_DAY)
+                    .and_then(|us| us.checked_add(time))
+                    .filter(|us| (crate::time::TS_MIN..=crate::time::TS_MAX).contains(us));
+                out.push(ts.ok_or_else(|| {
+                    Error::InvalidInput(
+                        "Conversion Error: Date and time not in timestamp range".into(),
+                    )
+                })?);
+            }
+            out
+        }
+        ScalarFunc::MakeTime => {
+            let (h, mi) = (vector::ints(&args[0], len)?, vector::ints(&args[1], len)?);
+            let secs = vector::floats(&args[2], len)?;
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                out.push(if ok(i) {
+                    time_of_day(h[i], mi[i], secs[i], false)?
+                } else {
+                    0
+                });
+            }
+            out
+        }
+        ScalarFunc::LastDay => {
+            // An infinite date has no month: NULL (DuckDB).
+            let x = vector::ints(&args[0], len)?;
+            let mut valid = valid;
+            let out = (x.iter().enumerate())
+                .map(|(i, &d)| {
+                    if crate::time::is_infinite_date(d) {
+                        valid
+                            .get_or_insert_with(|| Bitmap::new(len, true))
+                            .set(i, false);
+                        0
+                    } else {
+                        last_day(d)
+                    }
+                })
+                .collect();
+            return Ok(Vector::new(VData::Int(out), valid));
         }
         ScalarFunc::AtTimeZone(zone) => {
             let tz = time_zone(zone)?;
@@ -58,12 +135,11 @@ pub fn eval(
 
 /// The DATE `year-month-day`; an impossible date is an error (DuckDB's words).
 pub fn make_date(year: i64, month: i64, day: i64) -> Result<i64> {
-    let range = DataType::Date.int_range().unwrap_or((i64::MIN, i64::MAX));
     let fits = |m: i64, d: i64| u32::try_from(m).ok().zip(u32::try_from(d).ok());
     match fits(month, day) {
-        Some((m, d)) if (-290_000..=290_000).contains(&year) && is_valid_date(year, m, d) => {
+        Some((m, d)) if (-6_000_000..=6_000_000).contains(&year) && is_valid_date(year, m, d) => {
             let days = days_from_civil(year, m, d);
-            if days >= range.0 && days <= range.1 {
+            if (DATE_MIN..=DATE_MAX).contains(&days) {
                 return Ok(days);
             }
         }
@@ -72,6 +148,25 @@ pub fn make_date(year: i64, month: i64, day: i64) -> Result<i64> {
     Err(Error::InvalidInput(format!(
         "Conversion Error: Date out of range: {year}-{month}-{day}"
     )))
+}
+
+/// Microseconds since midnight of `h:mi:secs` as DuckDB's `make_time` and
+/// `make_timestamp` read them: the seconds rounded to microseconds, up to 60
+/// of them (a leap second carries into the minute); hour 24 only for a
+/// timestamp (`day_carry`), where it is the next midnight.
+fn time_of_day(h: i64, mi: i64, secs: f64, day_carry: bool) -> Result<i64> {
+    let micros = (secs * 1e6).round();
+    let max_hour = if day_carry { 24 } else { 23 };
+    let valid = (0..=max_hour).contains(&h)
+        && (0..=59).contains(&mi)
+        && (0.0..=60.0 * 1e6).contains(&micros)
+        && (h < 24 || (mi == 0 && micros == 0.0));
+    if !valid {
+        return Err(Error::InvalidInput(format!(
+            "Conversion Error: Time out of range: {h}:{mi}:{secs:.6}"
+        )));
+    }
+    Ok((h * 60 + mi) * 60 * MICROS_PER_SECOND + micros as i64)
 }
 
 /// The last day of the month holding `days`.

@@ -200,6 +200,7 @@ pub fn eval(
             }
             Vector::new(VData::Bool(out), valid)
         }
+        ScalarFunc::NameOf { month } => super::date_parts::eval_name(*month, a, len, valid)?,
         ScalarFunc::Strftime(fmt) => {
             let items = parse_format(fmt).map_err(Error::InvalidInput)?;
             let x = vector::ints(a, len)?;
@@ -377,10 +378,19 @@ pub fn eval(
         ScalarFunc::Text(x) => super::text::eval(*x, args, len, valid)?,
         ScalarFunc::Interval(x) => super::interval::eval(*x, args, types, len, valid)?,
         ScalarFunc::DateDiff(unit) => {
+            // An infinite end point has no difference: NULL (DuckDB).
             let (x, y) = (vector::ints(a, len)?, vector::ints(&args[1], len)?);
             let mut out = Vec::with_capacity(len);
-            for (&s, &e) in x.iter().zip(y.iter()) {
-                out.push(date_diff(*unit, s, e)?);
+            let mut valid = valid;
+            for (i, (&s, &e)) in x.iter().zip(y.iter()).enumerate() {
+                if crate::time::is_infinite_ts(s) || crate::time::is_infinite_ts(e) {
+                    valid
+                        .get_or_insert_with(|| Bitmap::new(len, true))
+                        .set(i, false);
+                    out.push(0);
+                } else {
+                    out.push(date_diff(*unit, s, e)?);
+                }
             }
             Vector::new(VData::Int(out), valid)
         }
@@ -429,9 +439,15 @@ pub fn eval(
             }
             v
         }
-        ScalarFunc::MakeDate | ScalarFunc::LastDay | ScalarFunc::AtTimeZone(_) => {
-            super::date::eval(f, args, len, valid)?
+        ScalarFunc::TimeBucketBy(shift) => super::time_bucket::eval(*shift, args, len, valid)?,
+        ScalarFunc::DatePartDynamic(_) | ScalarFunc::DateTruncDynamic => {
+            super::date_parts::eval_dynamic(f, args, len, valid)?
         }
+        ScalarFunc::MakeDate
+        | ScalarFunc::MakeTimestamp { .. }
+        | ScalarFunc::MakeTime
+        | ScalarFunc::LastDay
+        | ScalarFunc::AtTimeZone(_) => super::date::eval(f, args, len, valid)?,
         _ => return Err(internal("not an extended function")),
     })
 }

@@ -48,6 +48,10 @@ pub fn eval(
             let iv = ivs(1)?;
             let mut out = vec![0i64; len];
             for i in (0..len).filter(|&i| ok(i)) {
+                if crate::time::is_infinite_ts(ts[i]) {
+                    out[i] = ts[i];
+                    continue;
+                }
                 let d = if negate {
                     iv[i].checked_neg()
                 } else {
@@ -63,6 +67,11 @@ pub fn eval(
             let (a, b) = (vector::ints(arg(0)?, len)?, vector::ints(arg(1)?, len)?);
             let mut out = vec![Interval::ZERO; len];
             for i in (0..len).filter(|&i| ok(i)) {
+                if crate::time::is_infinite_ts(a[i]) || crate::time::is_infinite_ts(b[i]) {
+                    return Err(Error::InvalidInput(
+                        "Invalid Input Error: Cannot subtract infinite timestamps".into(),
+                    ));
+                }
                 let d = a[i]
                     .checked_sub(b[i])
                     .ok_or_else(|| out_of_range("timestamp difference is out of bounds"))?;
@@ -164,8 +173,22 @@ pub fn eval(
             packed(a.iter().map(|&iv| trunc(unit, iv)).collect())
         }
         IntervalFunc::Age => {
+            // An infinite end point has no age: NULL (DuckDB).
             let (a, b) = (vector::ints(arg(0)?, len)?, vector::ints(arg(1)?, len)?);
-            packed((0..len).map(|i| interval::age(a[i], b[i])).collect())
+            let infinite =
+                |i: usize| crate::time::is_infinite_ts(a[i]) || crate::time::is_infinite_ts(b[i]);
+            zero_rows.extend((0..len).filter(|&i| infinite(i)));
+            packed(
+                (0..len)
+                    .map(|i| {
+                        if infinite(i) {
+                            Interval::ZERO
+                        } else {
+                            interval::age(a[i], b[i])
+                        }
+                    })
+                    .collect(),
+            )
         }
         IntervalFunc::OrderKey => {
             let a = vector::ips(arg(0)?, len)?;

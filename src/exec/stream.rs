@@ -51,7 +51,7 @@ impl TimeFn {
     fn apply(self, ts: i64) -> i64 {
         match self {
             TimeFn::Ident => ts,
-            TimeFn::Trunc(u) => super::vector::date_trunc(u, ts),
+            TimeFn::Trunc(u) => super::date_parts::date_trunc(u, ts),
             TimeFn::Bucket(w) => super::vector::time_bucket(w, ts),
             TimeFn::StartOf(w) => ts.div_euclid(w.max(1)) * w.max(1),
         }
@@ -67,7 +67,9 @@ impl TimeFn {
                 TruncUnit::Hour => Some(MICROS_PER_HOUR),
                 TruncUnit::Day => Some(MICROS_PER_DAY),
                 TruncUnit::Week => Some(7 * MICROS_PER_DAY),
-                TruncUnit::Month | TruncUnit::Year => None,
+                TruncUnit::Microsecond => Some(1),
+                TruncUnit::Millisecond => Some(1000),
+                _ => None,
             },
             TimeFn::Bucket(w) | TimeFn::StartOf(w) => (w > 0).then_some(w),
         }
@@ -174,7 +176,7 @@ fn source_of(e: &Expr, columns: &[usize], time_column: Option<usize>) -> KeySour
                         DatePart::Quarter => (1, 4, TruncUnit::Day),
                         DatePart::Month => (1, 12, TruncUnit::Day),
                         DatePart::Day => (1, 31, TruncUnit::Day),
-                        DatePart::Year => return KeySource::Other,
+                        _ => return KeySource::Other,
                     };
                     KeySource::Fixed(lo, hi, on_time.then_some(TimeFn::Trunc(unit)))
                 }

@@ -13,13 +13,9 @@ use std::sync::Arc;
 use crate::column::{Bitmap, Column, ColumnData, ListVec, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::plan::literal_set::{float_key, LiteralSet};
-use crate::plan::{BinaryOp, DatePart, Expr, ScalarFunc, TruncUnit};
+use crate::plan::{BinaryOp, Expr, ScalarFunc};
 use crate::schema::{DataType, PhysicalType};
 use crate::storage::segment::{BlockValues, ColumnBlock};
-use crate::time::{
-    civil_from_days, days_from_civil, MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE,
-    MICROS_PER_SECOND,
-};
 use crate::value::{cast_value, format_float, parse_str};
 
 /// The values of a vector.
@@ -564,6 +560,40 @@ fn arith(
         BinaryOp::Mul => "multiplication",
         _ => "division",
     };
+    if t == DataType::Date {
+        return date_plus_days(op, &a, &b, valid);
+    }
+    if t == DataType::Timestamp && matches!(op, BinaryOp::Add | BinaryOp::Sub) {
+        // A TIMESTAMP (the binder puts it on the left) shifted by fixed
+        // microseconds: the infinities stay.
+        let inf = crate::time::is_infinite_ts;
+        let mut out = Vec::with_capacity(len);
+        for i in 0..len {
+            let (x, y) = (a[i], b[i]);
+            if !ok(i) {
+                out.push(0);
+            } else if inf(x) {
+                out.push(x);
+            } else {
+                let r = if op == BinaryOp::Add {
+                    x.checked_add(y)
+                } else {
+                    x.checked_sub(y)
+                };
+                match r.filter(|r| (crate::time::TS_MIN..=crate::time::TS_MAX).contains(r)) {
+                    Some(r) => out.push(r),
+                    None => {
+                        return Err(Error::InvalidInput(format!(
+                            "Out of Range Error: timestamp out of range: {} {} {y} microseconds",
+                            crate::time::format_timestamp(x),
+                            op.symbol()
+                        )))
+                    }
+                }
+            }
+        }
+        return Ok(Vector::new(VData::Int(out), valid));
+    }
     for i in 0..len {
         if !ok(i) {
             out.push(0);
@@ -598,6 +628,41 @@ fn arith(
                     _ => x1.checked_div(y1),
                 };
                 return Err(int_overflow(what, t, x, y, exact));
+            }
+        }
+    }
+    Ok(Vector::new(VData::Int(out), valid))
+}
+
+/// `date ± days` (the binder puts the DATE on the left): an infinite date stays
+/// itself, a finite one must stay within DuckDB's DATE range.
+fn date_plus_days(op: BinaryOp, a: &[i64], b: &[i64], valid: Option<Bitmap>) -> Result<Vector> {
+    let ok = |i: usize| valid.as_ref().is_none_or(|v| v.get(i));
+    let mut out = Vec::with_capacity(a.len());
+    for i in 0..a.len() {
+        let (d, n) = (a[i], b[i]);
+        if !ok(i) || crate::time::is_infinite_date(d) {
+            out.push(if ok(i) { d } else { 0 });
+            continue;
+        }
+        let r = match op {
+            BinaryOp::Add => d.checked_add(n),
+            BinaryOp::Sub => d.checked_sub(n),
+            _ => return Err(internal("not a date operator")),
+        };
+        match r.filter(|r| (crate::time::DATE_MIN..=crate::time::DATE_MAX).contains(r)) {
+            Some(r) => out.push(r),
+            None => {
+                return Err(Error::InvalidInput(format!(
+                    "Out of Range Error: Date out of range: Overflow in {} of DATE {} and {n} \
+                     days",
+                    if op == BinaryOp::Add {
+                        "addition"
+                    } else {
+                        "subtraction"
+                    },
+                    crate::time::format_day(d)
+                )))
             }
         }
     }
@@ -1121,15 +1186,20 @@ fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> 
     let valid = validity(v, len).map(Cow::into_owned);
     let ok = |i: usize| v.is_valid(i);
     let fp = from.physical();
-    // DATE <-> TIMESTAMP, vectorized (every DATE fits a TIMESTAMP: see
-    // `DataType::int_range`).
+    // DATE <-> TIMESTAMP, vectorized (the infinities map to each other).
     match (from, to) {
         (DataType::Date, DataType::Timestamp) => {
             let x = ints(v, len)?;
-            let out = x
-                .iter()
-                .map(|&d| d.saturating_mul(MICROS_PER_DAY))
-                .collect();
+            let mut out = Vec::with_capacity(len);
+            for (i, &d) in x.iter().enumerate() {
+                match crate::time::date_to_timestamp(d) {
+                    Some(us) => out.push(us),
+                    None if !ok(i) => out.push(0),
+                    None => {
+                        return Err(Error::InvalidInput(crate::value::date_beyond_timestamp(d)))
+                    }
+                }
+            }
             return Ok(Vector::new(VData::Int(out), valid));
         }
         // A TIME's microseconds as a number (the binder's date parts of a TIME;
@@ -1139,7 +1209,10 @@ fn cast(v: &Vector, from: DataType, to: DataType, len: usize) -> Result<Vector> 
         }
         (DataType::Timestamp, DataType::Date) => {
             let x = ints(v, len)?;
-            let out = x.iter().map(|&t| t.div_euclid(MICROS_PER_DAY)).collect();
+            let out = x
+                .iter()
+                .map(|&t| crate::time::timestamp_to_date(t))
+                .collect();
             return Ok(Vector::new(VData::Int(out), valid));
         }
         _ => {}
@@ -1249,57 +1322,13 @@ fn push_data(out: &mut ColumnData, v: &Value) {
 /// DuckDB's origin for `time_bucket` widths in days or less: 2000-01-03 (a Monday).
 const TIME_BUCKET_ORIGIN: i64 = 946_857_600_000_000;
 
-/// Truncates a timestamp to a unit.
-pub fn date_trunc(unit: TruncUnit, ts: i64) -> i64 {
-    match unit {
-        TruncUnit::Second => ts.div_euclid(MICROS_PER_SECOND) * MICROS_PER_SECOND,
-        TruncUnit::Minute => ts.div_euclid(MICROS_PER_MINUTE) * MICROS_PER_MINUTE,
-        TruncUnit::Hour => ts.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR,
-        TruncUnit::Day => ts.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY,
-        TruncUnit::Week => {
-            let day = ts.div_euclid(MICROS_PER_DAY);
-            // 1970-01-01 was a Thursday; weeks start on Monday.
-            (day - (day + 3).rem_euclid(7)) * MICROS_PER_DAY
-        }
-        TruncUnit::Month | TruncUnit::Year => {
-            let (y, m, _) = civil_from_days(ts.div_euclid(MICROS_PER_DAY));
-            let m = if unit == TruncUnit::Year { 1 } else { m };
-            days_from_civil(y, m, 1) * MICROS_PER_DAY
-        }
-    }
-}
-
 /// `time_bucket(width, ts)` for a width in micros.
 pub fn time_bucket(width: i64, ts: i64) -> i64 {
+    if crate::time::is_infinite_ts(ts) {
+        return ts;
+    }
     let off = (ts as i128 - TIME_BUCKET_ORIGIN as i128).div_euclid(width as i128) * width as i128;
     (TIME_BUCKET_ORIGIN as i128 + off) as i64
-}
-
-pub fn date_part(part: DatePart, ts: i64) -> i64 {
-    let day = ts.div_euclid(MICROS_PER_DAY);
-    let rem = ts.rem_euclid(MICROS_PER_DAY);
-    match part {
-        DatePart::Year => civil_from_days(day).0,
-        DatePart::Month => civil_from_days(day).1 as i64,
-        DatePart::Day => civil_from_days(day).2 as i64,
-        DatePart::Hour => rem / MICROS_PER_HOUR,
-        DatePart::Minute => rem / MICROS_PER_MINUTE % 60,
-        DatePart::Second => rem / MICROS_PER_SECOND % 60,
-        DatePart::DayOfWeek => (day + 4).rem_euclid(7),
-        DatePart::IsoDayOfWeek => (day + 3).rem_euclid(7) + 1,
-        DatePart::DayOfYear => day - days_from_civil(civil_from_days(day).0, 1, 1) + 1,
-        DatePart::Week => iso_week(day),
-        DatePart::Quarter => (civil_from_days(day).1 as i64 - 1) / 3 + 1,
-    }
-}
-
-/// The ISO 8601 week of `day` (days since 1970-01-01): weeks start on Monday and
-/// week 1 holds the year's first Thursday.
-fn iso_week(day: i64) -> i64 {
-    // The Thursday of this ISO week decides its year.
-    let thursday = day - (day + 3).rem_euclid(7) + 3;
-    let jan1 = days_from_civil(civil_from_days(thursday).0, 1, 1);
-    (thursday - jan1) / 7 + 1
 }
 
 fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vector> {
@@ -1308,13 +1337,7 @@ fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vec
     }
     let valid = validity(a, len).map(Cow::into_owned);
     match f {
-        ScalarFunc::DateTrunc(u) => {
-            let x = ints(a, len)?;
-            Ok(Vector::new(
-                VData::Int(x.iter().map(|&v| date_trunc(u, v)).collect()),
-                valid,
-            ))
-        }
+        ScalarFunc::DateTrunc(u) => super::date_parts::eval_trunc(u, a, len, valid),
         ScalarFunc::TimeBucket(w) => {
             let x = ints(a, len)?;
             Ok(Vector::new(
@@ -1322,13 +1345,7 @@ fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vec
                 valid,
             ))
         }
-        ScalarFunc::DatePart(p) => {
-            let x = ints(a, len)?;
-            Ok(Vector::new(
-                VData::Int(x.iter().map(|&v| date_part(p, v)).collect()),
-                valid,
-            ))
-        }
+        ScalarFunc::DatePart(p) => super::date_parts::eval_part(p, a, len, valid),
         ScalarFunc::Length => {
             let out = (0..len)
                 .map(|i| a.str_at(i).chars().count() as i64)

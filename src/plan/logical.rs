@@ -84,13 +84,62 @@ impl BinaryOp {
 /// Units of `date_trunc`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TruncUnit {
+    Microsecond,
+    Millisecond,
     Second,
     Minute,
     Hour,
     Day,
     Week,
     Month,
+    Quarter,
     Year,
+    Decade,
+    Century,
+    Millennium,
+    /// The Monday that starts the ISO year.
+    IsoYear,
+}
+
+impl TruncUnit {
+    /// A `date_trunc` unit by DuckDB's names (any case); the day-level fields
+    /// (`dow`, `doy`, `julian`, ...) truncate to the day, `epoch` to the second.
+    pub fn from_name(name: &str) -> Option<TruncUnit> {
+        use TruncUnit as U;
+        Some(match name.to_ascii_lowercase().as_str() {
+            "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "usecond" | "useconds" => {
+                U::Microsecond
+            }
+            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "msecond" | "mseconds" => {
+                U::Millisecond
+            }
+            "second" | "seconds" | "s" | "sec" | "secs" | "epoch" => U::Second,
+            "minute" | "minutes" | "m" | "min" | "mins" => U::Minute,
+            "hour" | "hours" | "h" | "hr" | "hrs" => U::Hour,
+            "day" | "days" | "d" | "dayofmonth" | "dow" | "dayofweek" | "weekday" | "isodow"
+            | "doy" | "dayofyear" | "julian" => U::Day,
+            "week" | "weeks" | "w" | "weekofyear" | "yearweek" => U::Week,
+            "month" | "months" | "mon" | "mons" => U::Month,
+            "quarter" | "quarters" => U::Quarter,
+            "year" | "years" | "y" | "yr" | "yrs" => U::Year,
+            "decade" | "decades" | "dec" | "decs" => U::Decade,
+            "century" | "centuries" | "c" | "cent" | "cents" => U::Century,
+            "millennium" | "millennia" | "millenium" | "mil" | "mils" => U::Millennium,
+            "isoyear" => U::IsoYear,
+            _ => return None,
+        })
+    }
+}
+
+/// The third argument of `time_bucket`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BucketShift {
+    /// None: DuckDB's default origin.
+    None,
+    /// An INTERVAL the buckets are shifted by.
+    Offset,
+    /// A TIMESTAMP a bucket starts at.
+    Origin,
 }
 
 /// Units of `date_diff`.
@@ -127,6 +176,84 @@ pub enum DatePart {
     Week,
     /// 1..4 (`quarter`).
     Quarter,
+    /// The year of the ISO week (`isoyear`).
+    IsoYear,
+    /// `isoyear * 100 + week` (`yearweek`).
+    YearWeek,
+    /// 1 for AD years, 0 for BC (`era`).
+    Era,
+    Decade,
+    Century,
+    Millennium,
+    /// Seconds and fractions of the minute in milliseconds (`milliseconds`).
+    Millisecond,
+    /// ... in microseconds (`microseconds`).
+    Microsecond,
+    /// ... in nanoseconds (`nanosecond`).
+    Nanosecond,
+    /// Seconds since the epoch, a DOUBLE (`epoch`).
+    Epoch,
+    /// Milliseconds since the epoch, rounded (`epoch_ms`).
+    EpochMs,
+    EpochUs,
+    EpochNs,
+    /// The Julian day, a DOUBLE with the time of day as its fraction (`julian`).
+    Julian,
+    /// The UTC offset in seconds, hours and minutes: always 0 for a TIMESTAMP.
+    Timezone,
+    TimezoneHour,
+    TimezoneMinute,
+}
+
+impl DatePart {
+    /// A `date_part` field by DuckDB's names (any case).
+    pub fn from_name(name: &str) -> Option<DatePart> {
+        use DatePart as P;
+        Some(match name.to_ascii_lowercase().as_str() {
+            "year" | "years" | "y" | "yr" | "yrs" => P::Year,
+            "month" | "months" | "mon" | "mons" => P::Month,
+            "day" | "days" | "d" | "dayofmonth" => P::Day,
+            "hour" | "hours" | "h" | "hr" | "hrs" => P::Hour,
+            "minute" | "minutes" | "m" | "min" | "mins" => P::Minute,
+            "second" | "seconds" | "s" | "sec" | "secs" => P::Second,
+            "dayofweek" | "dow" | "weekday" => P::DayOfWeek,
+            "isodow" => P::IsoDayOfWeek,
+            "dayofyear" | "doy" => P::DayOfYear,
+            "week" | "weeks" | "w" | "weekofyear" => P::Week,
+            "quarter" | "quarters" => P::Quarter,
+            "isoyear" => P::IsoYear,
+            "yearweek" => P::YearWeek,
+            "era" => P::Era,
+            "decade" | "decades" | "dec" | "decs" => P::Decade,
+            "century" | "centuries" | "c" | "cent" | "cents" => P::Century,
+            "millennium" | "millennia" | "millenium" | "mil" | "mils" => P::Millennium,
+            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "msecond" | "mseconds" => {
+                P::Millisecond
+            }
+            "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "usecond" | "useconds" => {
+                P::Microsecond
+            }
+            "epoch" => P::Epoch,
+            "julian" => P::Julian,
+            "timezone" => P::Timezone,
+            "timezone_hour" => P::TimezoneHour,
+            "timezone_minute" => P::TimezoneMinute,
+            _ => return None,
+        })
+    }
+
+    /// Whether the part is a DOUBLE (`epoch`, `julian`) rather than a BIGINT.
+    pub fn is_double(self) -> bool {
+        matches!(self, DatePart::Epoch | DatePart::Julian)
+    }
+
+    /// Whether a DATE has the part (DuckDB refuses the time-zone parts of a DATE).
+    pub fn applies_to_date(self) -> bool {
+        !matches!(
+            self,
+            DatePart::Timezone | DatePart::TimezoneHour | DatePart::TimezoneMinute
+        )
+    }
 }
 
 /// Scalar functions; constant arguments (units, widths, patterns) are folded in at
@@ -138,6 +265,26 @@ pub enum ScalarFunc {
     /// (DuckDB's origin for sub-month widths).
     TimeBucket(i64),
     DatePart(DatePart),
+    /// `date_part(field, ts)` with the field a VARCHAR evaluated per row -> DOUBLE;
+    /// `true`: the value was a DATE (whose time-zone parts are errors).
+    DatePartDynamic(bool),
+    /// `date_trunc(unit, ts)` with the unit a VARCHAR evaluated per row.
+    DateTruncDynamic,
+    /// `time_bucket(width, ts[, shift])` with the width an INTERVAL value (months
+    /// allowed) and the third argument as `BucketShift` says.
+    TimeBucketBy(BucketShift),
+    /// `make_timestamp(y, mo, d, h, mi, s)` (BIGINTs and DOUBLE seconds) or
+    /// `make_timestamp(micros)`; with `ns`, `make_timestamp_ns(nanos)`.
+    MakeTimestamp {
+        ns: bool,
+    },
+    /// `make_time(h, mi, s)` -> TIME.
+    MakeTime,
+    /// `dayname(ts)` / `monthname(ts)` (`month`): English names, NULL for the
+    /// infinite timestamps.
+    NameOf {
+        month: bool,
+    },
     Lower,
     Upper,
     Length,

@@ -2117,24 +2117,13 @@ impl<'a> Binder<'a> {
 
     fn date_part(&self, field: &ast::DateTimeField, span: Span) -> Result<DatePart> {
         use ast::DateTimeField as F;
-        Ok(match field {
-            F::Year | F::Years => DatePart::Year,
-            F::Month | F::Months => DatePart::Month,
-            F::Day | F::Days => DatePart::Day,
-            F::Hour | F::Hours => DatePart::Hour,
-            F::Minute | F::Minutes => DatePart::Minute,
-            F::Second | F::Seconds => DatePart::Second,
-            F::DayOfWeek | F::Dow => DatePart::DayOfWeek,
-            F::Isodow => DatePart::IsoDayOfWeek,
-            F::DayOfYear | F::Doy => DatePart::DayOfYear,
-            F::Week(None) | F::Weeks | F::IsoWeek => DatePart::Week,
-            F::Quarter => DatePart::Quarter,
-            F::Custom(id) => match date_part_name(&id.value) {
-                Some(p) => p,
-                None => return Err(self.unsupported(span, format!("date part {}", id.value))),
-            },
-            other => return Err(self.unsupported(span, format!("date part {other}"))),
-        })
+        let name = match field {
+            F::IsoWeek => "week".to_string(),
+            F::Custom(id) => id.value.clone(),
+            other => other.to_string(),
+        };
+        DatePart::from_name(&name)
+            .ok_or_else(|| self.unsupported(span, format!("date part {name}")))
     }
 
     /// `greatest(a, ...)` / `least(a, ...)`: the arguments cast to the type they
@@ -2309,25 +2298,20 @@ impl<'a> Binder<'a> {
         match name.as_str() {
             "date_trunc" | "datetrunc" => {
                 arity(2)?;
-                let unit = self.string_arg(args[0], "date_trunc unit")?;
+                let Some(unit) = self.date_field_arg(args[0], "date_trunc unit")? else {
+                    // The unit read per row.
+                    return self.date_dynamic(ScalarFunc::DateTruncDynamic, &args, span);
+                };
                 let x = self.bind_expr(args[1])?;
                 if x.data_type() == DataType::Interval {
                     return self.interval_trunc(&unit, x, args[0].span());
                 }
-                let unit = match unit.to_ascii_lowercase().as_str() {
-                    "second" | "seconds" | "s" => TruncUnit::Second,
-                    "minute" | "minutes" | "m" => TruncUnit::Minute,
-                    "hour" | "hours" | "h" => TruncUnit::Hour,
-                    "day" | "days" | "d" => TruncUnit::Day,
-                    "week" | "weeks" | "w" => TruncUnit::Week,
-                    "month" | "months" => TruncUnit::Month,
-                    "year" | "years" | "y" => TruncUnit::Year,
-                    other => {
-                        return Err(
-                            self.unsupported(args[0].span(), format!("date_trunc unit '{other}'"))
-                        )
-                    }
-                };
+                let unit = TruncUnit::from_name(&unit).ok_or_else(|| {
+                    self.err(
+                        args[0].span(),
+                        format!("Conversion Error: extract specifier \"{unit}\" not recognized"),
+                    )
+                })?;
                 let ts = self.expect_timestamp(x, args[1].span(), "date_trunc")?;
                 Ok(Expr::Func {
                     func: ScalarFunc::DateTrunc(unit),
@@ -2366,27 +2350,7 @@ impl<'a> Binder<'a> {
                     data_type: DataType::BigInt,
                 })
             }
-            "time_bucket" => {
-                if args.len() != 2 {
-                    return Err(self.unsupported(span, "time_bucket with other than 2 arguments"));
-                }
-                let width = match args[0] {
-                    ast::Expr::Interval(iv) => self.interval_micros(iv, args[0].span())?,
-                    other => {
-                        return Err(self.err(other.span(), "time_bucket needs an INTERVAL width"))
-                    }
-                };
-                if width <= 0 {
-                    return Err(self.err(args[0].span(), "time_bucket width must be positive"));
-                }
-                let ts = self.bind_expr(args[1])?;
-                let ts = self.expect_timestamp(ts, args[1].span(), "time_bucket")?;
-                Ok(Expr::Func {
-                    func: ScalarFunc::TimeBucket(width),
-                    args: vec![ts],
-                    data_type: DataType::Timestamp,
-                })
-            }
+            "time_bucket" => self.bind_time_bucket(&args, span),
             "tostartofsecond" | "tostartofminute" | "tostartofhour" | "tostartofday" => {
                 arity(1)?;
                 let unit = match name.as_str() {
@@ -2406,26 +2370,49 @@ impl<'a> Binder<'a> {
             "year" | "month" | "day" | "hour" | "minute" | "second" | "dayofweek" | "dow"
             | "isodow" | "dayofyear" | "week" | "weekofyear" | "quarter" | "century" | "decade"
             | "millennium" | "millisecond" | "microsecond" | "nanosecond" | "epoch_ms"
-            | "epoch_us" | "epoch_ns" => {
+            | "epoch_us" | "epoch_ns" | "epoch" | "isoyear" | "yearweek" | "era" | "weekday"
+            | "dayofmonth" | "julian" | "timezone" | "timezone_hour" | "timezone_minute" => {
                 arity(1)?;
                 let ts = self.bind_expr(args[0])?;
                 if ts.data_type() == DataType::Interval {
                     return self.interval_part(&name, ts, span);
                 }
-                let part = date_part_name(&name).ok_or_else(|| {
+                let part = match name.as_str() {
+                    "nanosecond" => Some(DatePart::Nanosecond),
+                    "epoch_ms" => Some(DatePart::EpochMs),
+                    "epoch_us" => Some(DatePart::EpochUs),
+                    "epoch_ns" => Some(DatePart::EpochNs),
+                    other => DatePart::from_name(other),
+                };
+                let part = part.ok_or_else(|| {
                     self.unsupported(span, format!("function {name} of a {}", ts.data_type()))
                 })?;
                 self.date_part_call(part, ts, args[0].span(), &name)
             }
             "date_part" | "datepart" => {
                 arity(2)?;
-                let p = self.string_arg(args[0], "date_part field")?;
+                let Some(p) = self.date_field_arg(args[0], "date_part field")? else {
+                    // The field read per row.
+                    let x = self.bind_expr(args[1])?;
+                    if x.data_type() == DataType::Interval {
+                        return Err(self.unsupported(
+                            args[0].span(),
+                            "date_part of an INTERVAL with a field other than a constant",
+                        ));
+                    }
+                    let of_date = x.data_type() == DataType::Date;
+                    return self.date_dynamic(ScalarFunc::DatePartDynamic(of_date), &args, span);
+                };
                 let x = self.bind_expr(args[1])?;
                 if x.data_type() == DataType::Interval {
                     return self.interval_part(&p, x, args[0].span());
                 }
-                let part = date_part_name(&p)
-                    .ok_or_else(|| self.unsupported(args[0].span(), format!("date part '{p}'")))?;
+                let part = DatePart::from_name(&p).ok_or_else(|| {
+                    self.err(
+                        args[0].span(),
+                        format!("Conversion Error: extract specifier \"{p}\" not recognized"),
+                    )
+                })?;
                 self.date_part_call(part, x, args[1].span(), "date_part")
             }
             "lower" | "lcase" | "upper" | "ucase" | "length" | "len" | "char_length" => {
@@ -2632,23 +2619,6 @@ impl<'a> Binder<'a> {
             data_type: agg.data_type,
         })
     }
-}
-
-fn date_part_name(s: &str) -> Option<DatePart> {
-    Some(match s.to_ascii_lowercase().as_str() {
-        "year" | "years" | "y" => DatePart::Year,
-        "month" | "months" => DatePart::Month,
-        "day" | "days" | "d" => DatePart::Day,
-        "hour" | "hours" | "h" => DatePart::Hour,
-        "minute" | "minutes" | "m" => DatePart::Minute,
-        "second" | "seconds" | "s" => DatePart::Second,
-        "dayofweek" | "dow" => DatePart::DayOfWeek,
-        "isodow" => DatePart::IsoDayOfWeek,
-        "dayofyear" | "doy" => DatePart::DayOfYear,
-        "week" | "weeks" | "w" | "weekofyear" => DatePart::Week,
-        "quarter" | "quarters" => DatePart::Quarter,
-        _ => return None,
-    })
 }
 
 fn contains_win_mark(e: &Expr) -> bool {

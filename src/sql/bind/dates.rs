@@ -14,7 +14,7 @@ use sqlparser::tokenizer::Span;
 use super::{is_int, is_null_literal, Binder};
 use crate::column::Value;
 use crate::error::Result;
-use crate::plan::{BinaryOp, DatePart, Expr, ScalarFunc, TruncUnit};
+use crate::plan::{BinaryOp, BucketShift, DatePart, Expr, ScalarFunc, TruncUnit};
 use crate::schema::DataType;
 use crate::time::MICROS_PER_DAY;
 
@@ -48,8 +48,12 @@ impl Binder<'_> {
         let n = match name {
             "todate" | "last_day" | "dayname" | "monthname" | "toyyyymm" | "toyyyymmdd"
             | "tostartofmonth" | "tostartofyear" | "typeof" => 1,
+            // timezone(ts) is the date part (0 for a TIMESTAMP).
+            "timezone" if args.len() == 1 => return Ok(None),
             "timezone" => 2,
-            "make_date" => 3,
+            "make_date" | "make_time" => 3,
+            "make_timestamp" if args.len() == 6 => 6,
+            "make_timestamp" | "make_timestamp_ns" => 1,
             _ => return Ok(None),
         };
         if args.len() != n {
@@ -95,6 +99,43 @@ impl Binder<'_> {
                 }
                 func(ScalarFunc::MakeDate, parts, DataType::Date)
             }
+            "make_timestamp" | "make_timestamp_ns" | "make_time" => {
+                // BIGINT parts; the last part of make_time / make_timestamp(6) is
+                // DOUBLE seconds.
+                let mut parts = Vec::with_capacity(n);
+                for (k, a) in args.iter().enumerate() {
+                    let x = self.bind_expr(a)?;
+                    let seconds = n > 1 && k == n - 1;
+                    let want = if seconds {
+                        DataType::Double
+                    } else {
+                        DataType::BigInt
+                    };
+                    let numeric = is_int(x.data_type())
+                        || (seconds
+                            && (x.data_type() == DataType::Double
+                                || x.data_type().decimal().is_some()));
+                    parts.push(if is_null_literal(&x) {
+                        Expr::literal(Value::Null, want)
+                    } else if numeric {
+                        self.coerce_to(x, want, a.span())?
+                    } else {
+                        return Err(self.err(
+                            a.span(),
+                            format!("{name} needs numeric arguments, not {}", x.data_type()),
+                        ));
+                    });
+                }
+                let (f, t) = match name {
+                    "make_time" => (ScalarFunc::MakeTime, DataType::Time),
+                    "make_timestamp_ns" => (
+                        ScalarFunc::MakeTimestamp { ns: true },
+                        DataType::TimestampNs,
+                    ),
+                    _ => (ScalarFunc::MakeTimestamp { ns: false }, DataType::Timestamp),
+                };
+                func(f, parts, t)
+            }
             "last_day" => {
                 let d = self.date_arg(name, args[0])?;
                 func(ScalarFunc::LastDay, vec![d], DataType::Date)
@@ -102,9 +143,10 @@ impl Binder<'_> {
             "dayname" | "monthname" => {
                 let ts = self.bind_expr(args[0])?;
                 let ts = self.expect_timestamp(ts, args[0].span(), name)?;
-                let fmt = if name == "dayname" { "%A" } else { "%B" };
                 func(
-                    ScalarFunc::Strftime(fmt.into()),
+                    ScalarFunc::NameOf {
+                        month: name == "monthname",
+                    },
                     vec![ts],
                     DataType::Varchar,
                 )
@@ -154,6 +196,124 @@ impl Binder<'_> {
             "timezone" => return self.at_time_zone(args[1], args[0]).map(Some),
             _ => return Ok(None),
         }))
+    }
+
+    /// The field or unit of `date_part` / `date_trunc` when it is a string literal;
+    /// `None` when it is any other expression (read per row).
+    pub(super) fn date_field_arg(&self, e: &ast::Expr, _what: &str) -> Result<Option<String>> {
+        Ok(match e {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// `date_part(field, x)` / `date_trunc(unit, x)` with the field or unit an
+    /// expression: a VARCHAR read per row (`f` is the dynamic kernel).
+    pub(super) fn date_dynamic(
+        &mut self,
+        f: ScalarFunc,
+        args: &[&ast::Expr],
+        _span: Span,
+    ) -> Result<Expr> {
+        let t = match f {
+            ScalarFunc::DatePartDynamic(_) => DataType::Double,
+            _ => DataType::Timestamp,
+        };
+        let field = self.bind_expr(args[0])?;
+        let x = self.bind_expr(args[1])?;
+        if is_null_literal(&field) {
+            return Ok(Expr::literal(Value::Null, t));
+        }
+        if field.data_type() != DataType::Varchar {
+            return Err(self.err(
+                args[0].span(),
+                format!(
+                    "the field of date_part / date_trunc must be a VARCHAR, not {}",
+                    field.data_type()
+                ),
+            ));
+        }
+        let x = self.expect_timestamp(x, args[1].span(), "date_part")?;
+        Ok(Expr::Func {
+            func: f,
+            args: vec![field, x],
+            data_type: t,
+        })
+    }
+
+    /// `time_bucket(width, x[, offset | origin])`. A constant width without months
+    /// over a TIMESTAMP is `ScalarFunc::TimeBucket` (which streaming aggregation
+    /// recognizes); everything else the general kernel. A DATE gives a DATE.
+    pub(super) fn bind_time_bucket(&mut self, args: &[&ast::Expr], span: Span) -> Result<Expr> {
+        if !(2..=3).contains(&args.len()) {
+            return Err(self.err(
+                span,
+                format!("time_bucket takes 2 or 3 arguments, got {}", args.len()),
+            ));
+        }
+        if let (2, ast::Expr::Interval(iv)) = (args.len(), args[0]) {
+            // Months and computed intervals take the general path below.
+            if let Ok(width) = self.interval_micros(iv, args[0].span()) {
+                if width <= 0 {
+                    return Err(self.err(args[0].span(), "time_bucket width must be positive"));
+                }
+                let ts = self.bind_expr(args[1])?;
+                if ts.data_type() != DataType::Date {
+                    let ts = self.expect_timestamp(ts, args[1].span(), "time_bucket")?;
+                    return Ok(Expr::Func {
+                        func: ScalarFunc::TimeBucket(width),
+                        args: vec![ts],
+                        data_type: DataType::Timestamp,
+                    });
+                }
+            }
+        }
+        let width = self.bind_expr(args[0])?;
+        let x = self.bind_expr(args[1])?;
+        let is_date = x.data_type() == DataType::Date;
+        let out = if is_date {
+            DataType::Date
+        } else {
+            DataType::Timestamp
+        };
+        let shift = match args.get(2) {
+            Some(a) => Some((self.bind_expr(a)?, a.span())),
+            None => None,
+        };
+        if is_null_literal(&width)
+            || is_null_literal(&x)
+            || shift.as_ref().is_some_and(|(e, _)| is_null_literal(e))
+        {
+            return Ok(Expr::literal(Value::Null, out));
+        }
+        let width = self.coerce_to(width, DataType::Interval, args[0].span())?;
+        let ts = self.expect_timestamp(x, args[1].span(), "time_bucket")?;
+        let (kind, fargs) = match shift {
+            None => (BucketShift::None, vec![width, ts]),
+            Some((e, _)) if e.data_type() == DataType::Interval => {
+                (BucketShift::Offset, vec![width, ts, e])
+            }
+            Some((e, s)) => {
+                let origin = self.expect_timestamp(e, s, "time_bucket")?;
+                (BucketShift::Origin, vec![width, ts, origin])
+            }
+        };
+        let f = Expr::Func {
+            func: ScalarFunc::TimeBucketBy(kind),
+            args: fargs,
+            data_type: DataType::Timestamp,
+        };
+        Ok(if is_date {
+            Expr::Cast {
+                expr: Box::new(f),
+                to: DataType::Date,
+            }
+        } else {
+            f
+        })
     }
 
     /// A DATE argument (a TIMESTAMP is cast to its date, a string literal parsed).

@@ -543,11 +543,17 @@ impl Binder<'_> {
         match name {
             "strftime" => {
                 let ts = self.bind_expr(args[0])?;
+                let ns = ts.data_type() == DataType::TimestampNs;
                 let ts = self.expect_timestamp(ts, args[0].span(), "strftime")?;
                 let Some(fmt) = self.literal_text(name, args, 1)? else {
                     return null(DataType::Varchar);
                 };
-                crate::time::parse_format(&fmt).map_err(|m| self.err(args[1].span(), m))?;
+                let items =
+                    crate::time::parse_format(&fmt).map_err(|m| self.err(args[1].span(), m))?;
+                if ns && items.contains(&crate::time::FmtItem::Spec('n', false)) {
+                    // The kernel sees microseconds.
+                    return Err(self.unsupported(args[1].span(), "%n of a TIMESTAMP_NS"));
+                }
                 func(
                     ScalarFunc::Strftime(fmt.into()),
                     vec![ts],
@@ -574,6 +580,21 @@ impl Binder<'_> {
                     return Err(self.unsupported(
                         args[1].span(),
                         "%z / %Z in strptime (DuckDB returns TIMESTAMP WITH TIME ZONE)",
+                    ));
+                }
+                let unread = items.iter().find_map(|i| match i {
+                    crate::time::FmtItem::Spec(c, _) if crate::time::NOT_PARSED.contains(*c) => {
+                        Some(*c)
+                    }
+                    _ => None,
+                });
+                if let Some(c) = unread {
+                    return Err(self.unsupported(args[1].span(), format!("%{c} in strptime")));
+                }
+                if crate::time::mixes_week_fields(&items) {
+                    return Err(self.unsupported(
+                        args[1].span(),
+                        "strptime formats mixing %U, %W, %V/%G and %j, or %V/%G with %Y/%y",
                     ));
                 }
                 func(

@@ -23,11 +23,25 @@ impl Binder<'_> {
         what: &str,
     ) -> Result<Expr> {
         if x.data_type() != DataType::Time {
+            if x.data_type() == DataType::Date && !part.applies_to_date() {
+                return Err(self.err(
+                    span,
+                    format!(
+                        "Not implemented Error: \"date\" units \"{}\" not recognized",
+                        format!("{part:?}").to_ascii_lowercase()
+                    ),
+                ));
+            }
             let x = self.expect_timestamp(x, span, what)?;
+            let data_type = if part.is_double() {
+                DataType::Double
+            } else {
+                DataType::BigInt
+            };
             return Ok(Expr::Func {
                 func: ScalarFunc::DatePart(part),
                 args: vec![x],
-                data_type: DataType::BigInt,
+                data_type,
             });
         }
         let (unit, modulo) = match part {
