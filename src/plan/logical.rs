@@ -718,6 +718,9 @@ pub enum AggFunc {
     /// `quantile_disc(x, q)` / `quantile(x, q)`: exact, the value at position
     /// `max(ceil(q * n) - 1, 0)` of the sorted values (q in `AggExpr::quantile`).
     QuantileDisc,
+    /// `mad(x)`: the median absolute deviation, `median(|x - median(x)|)`
+    /// (DATE, TIMESTAMP and TIME give an INTERVAL).
+    Mad,
     /// `approx_quantile(x, q)`: a mergeable compactor sketch (q in `AggExpr::quantile`).
     ApproxQuantile,
     /// `arg_max(arg, val)`: `arg` of the row with the largest `val` (val in `AggExpr::arg2`).
@@ -764,6 +767,7 @@ impl AggFunc {
             AggFunc::QuantileCont => "quantile_cont",
             AggFunc::QuantileDisc => "quantile_disc",
             AggFunc::ApproxQuantile => "approx_quantile",
+            AggFunc::Mad => "mad",
             AggFunc::ArgMax => "arg_max",
             AggFunc::ArgMin => "arg_min",
             AggFunc::AnyValue => "any_value",

@@ -64,6 +64,7 @@ pub fn over_frames(
         acc.resize(c1 - c0);
         let mut grown = 0;
         acc.update(&input, &rows, &gids, len, &mut grown)?;
+        super::quantile::select_quantiles(std::slice::from_mut(&mut acc));
         let col = acc.finish(a.data_type, std::slice::from_ref(&acc))?;
         match &mut out {
             Some(o) => o.append(&col),

@@ -9,7 +9,7 @@
 //!
 //! The states come in families, one file each: counts (`count.rs`), sums and
 //! averages (`sum.rs`), extremes (`min_max.rs`), picks of one row's value
-//! (`pick.rs`), distinct counts (`distinct.rs`), quantiles (`quantile.rs`),
+//! (`pick.rs`), distinct counts (`distinct.rs`), quantiles (`quantile.rs`, `mad.rs`),
 //! variances and regressions (`moments.rs`), products and bit and boolean folds
 //! (`fold.rs`), `string_agg` (`string_agg.rs`) and value counts (`mode.rs`);
 //! `frames.rs` runs any of them over window frames. Each state type implements `GroupStates`;
@@ -22,6 +22,7 @@ mod count;
 mod distinct;
 mod fold;
 mod frames;
+mod mad;
 mod min_max;
 mod mode;
 mod moments;
@@ -47,6 +48,7 @@ use crate::schema::{DataType, PhysicalType};
 use count::{Count, CountIf};
 use distinct::{ApproxDistinct, CountDistinct};
 use fold::{Fold, WeightedAvg};
+use mad::Mad;
 use min_max::{ArgBest, MinMax, MinMaxStr};
 use mode::ValueCounts;
 use moments::{CoMoments, Moments};
@@ -302,6 +304,8 @@ states! {
     /// A `quantile_cont` reading the values of an earlier one.
     SharedQuantile(SharedQuantile),
     ApproxQuantile(ApproxQuantile),
+    /// `mad`.
+    Mad(Mad),
     Moments(Moments),
     CoMoments(CoMoments),
     Fold(Fold),
@@ -324,6 +328,7 @@ impl Acc {
             AggFunc::QuantileCont => Acc::Quantile(Quantile::new(a.quantile, false)),
             AggFunc::QuantileDisc => Acc::Quantile(Quantile::new(a.quantile, true)),
             AggFunc::ApproxQuantile => Acc::ApproxQuantile(ApproxQuantile::new(a.quantile)),
+            AggFunc::Mad => Acc::Mad(Mad::new(at)),
             AggFunc::ArgMax => Acc::ArgBest(ArgBest::new(true)),
             AggFunc::ArgMin => Acc::ArgBest(ArgBest::new(false)),
             AggFunc::Count if a.distinct && at == DataType::Interval => {

@@ -231,7 +231,7 @@ fn quantile_value(x: Option<f64>, t: DataType) -> Value {
 /// DuckDB's `quantile_cont` (linear interpolation between the values at
 /// `floor(q * (n - 1))` and `ceil(q * (n - 1))`) of values sorted by
 /// `f64::total_cmp`.
-fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
+pub(super) fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }

@@ -30,7 +30,7 @@ use super::sort;
 use super::vector;
 use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
 use crate::error::{Error, Result};
-use crate::plan::{AggExpr, Expr, WindowExpr, WindowFunc};
+use crate::plan::{AggExpr, AggFunc, Expr, WindowExpr, WindowFunc};
 use crate::schema::DataType;
 use functions::NO_ROW;
 use layout::Layout;
@@ -286,18 +286,29 @@ impl Sorted<'_> {
                 let frames = frames(mem)?;
                 if !aggregate::has_tree(func) {
                     // Any other aggregate: its group state over each frame.
+                    // A quantile's fraction is its second, literal argument.
+                    let quantile = match (func, w.args.get(1)) {
+                        (
+                            AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile,
+                            Some(Expr::Literal {
+                                value: Value::Float(q),
+                                ..
+                            }),
+                        ) => Some(*q),
+                        _ => None,
+                    };
                     let a = AggExpr {
                         func,
                         arg: w.args.first().cloned(),
                         distinct: false,
                         data_type: w.data_type,
-                        arg2: w.args.get(1).cloned(),
+                        arg2: w.args.get(1).cloned().filter(|_| quantile.is_none()),
                         filter: None,
-                        quantile: 0.0,
+                        quantile: quantile.unwrap_or(0.0),
                     };
                     let arg2 = match w.args.get(1) {
-                        Some(_) => Some(self.arg(w, 1)?),
-                        None => None,
+                        Some(_) if quantile.is_none() => Some(self.arg(w, 1)?),
+                        _ => None,
                     };
                     let c = super::agg::over_frames(&a, arg, arg2, self.order, &counted, &frames)?;
                     return Ok(in_input_order(c));

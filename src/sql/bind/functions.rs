@@ -71,22 +71,31 @@ impl Binder<'_> {
         args: &[&ast::Expr],
         span: Span,
     ) -> Result<Option<Expr>> {
-        let func = match name {
-            "count_if" | "countif" => AggFunc::CountIf,
-            "approx_count_distinct" | "uniq" => AggFunc::ApproxCountDistinct,
-            "median" | "quantile_cont" => AggFunc::QuantileCont,
-            "quantile" | "quantile_disc" => AggFunc::QuantileDisc,
-            "approx_quantile" => AggFunc::ApproxQuantile,
-            "arg_max" | "argmax" | "max_by" => AggFunc::ArgMax,
-            "arg_min" | "argmin" | "min_by" => AggFunc::ArgMin,
-            _ => return Ok(None),
+        let Some(func) = aggregate2_func(name) else {
+            return Ok(None);
         };
         self.check_aggregates_allowed(span)?;
         if distinct && func != AggFunc::ApproxCountDistinct {
             return Err(self.unsupported(span, format!("DISTINCT in {name}")));
         }
+        let agg = self.aggregate2(func, name, args, span, true)?;
+        Ok(Some(self.register_agg(agg, self.fallback)?))
+    }
+
+    /// The call `name(args)` of aggregate `func` (one of [`aggregate2_func`]'s),
+    /// its arguments bound (`in_select`: as an aggregate of the SELECT, whose
+    /// arguments may not hold aggregates; else as a window call's, which may).
+    pub(super) fn aggregate2(
+        &mut self,
+        func: AggFunc,
+        name: &str,
+        args: &[&ast::Expr],
+        span: Span,
+        in_select: bool,
+    ) -> Result<AggExpr> {
         let want = match (func, name) {
-            (AggFunc::CountIf | AggFunc::ApproxCountDistinct, _) | (_, "median") => 1,
+            (AggFunc::CountIf | AggFunc::ApproxCountDistinct | AggFunc::Mad, _)
+            | (_, "median") => 1,
             _ => 2,
         };
         if args.len() != want {
@@ -95,7 +104,11 @@ impl Binder<'_> {
                 format!("{name} takes {want} argument(s), got {}", args.len()),
             ));
         }
-        let mut x = self.agg_arg(args[0])?;
+        let mut x = if in_select {
+            self.agg_arg(args[0])?
+        } else {
+            self.bind_expr(args[0])?
+        };
         let at = x.data_type();
         let mut agg = AggExpr {
             func,
@@ -144,14 +157,41 @@ impl Binder<'_> {
                     (_, t) => t,
                 };
             }
+            AggFunc::Mad => {
+                let (y, t) = self.mad_arg(x, args[0].span())?;
+                x = y;
+                agg.data_type = t;
+            }
             _ => {
                 // arg_max / arg_min
-                agg.arg2 = Some(self.agg_arg(args[1])?);
+                agg.arg2 = Some(if in_select {
+                    self.agg_arg(args[1])?
+                } else {
+                    self.bind_expr(args[1])?
+                });
                 agg.data_type = at;
             }
         }
         agg.arg = Some(x);
-        Ok(Some(self.register_agg(agg, self.fallback)?))
+        Ok(agg)
+    }
+
+    /// The argument of `mad(x)` and the result type: a DOUBLE for numbers, the
+    /// type itself for a DECIMAL, an INTERVAL for DATE, TIMESTAMP and TIME.
+    fn mad_arg(&self, x: Expr, span: Span) -> Result<(Expr, DataType)> {
+        let t = x.data_type();
+        if is_null_literal(&x) {
+            return Ok((Expr::literal(Value::Null, DataType::Double), DataType::Double));
+        }
+        match t {
+            DataType::Date | DataType::Timestamp | DataType::Time => Ok((x, DataType::Interval)),
+            t if is_decimal(t) => Ok((x, t)),
+            t if is_numeric(t) => Ok((self.coerce_to(x, DataType::Double, span)?, DataType::Double)),
+            t => Err(self.err(
+                span,
+                format!("mad needs a number, DATE, TIMESTAMP or TIME argument, not {t}"),
+            )),
+        }
     }
 
     /// `percentile_cont(q) WITHIN GROUP (ORDER BY x [DESC])` and `percentile_disc`:
@@ -251,6 +291,21 @@ impl Binder<'_> {
         });
         self.register_agg(agg, self.fallback)
     }
+}
+
+/// The aggregate of [`Binder::aggregate2`] that `name` calls, if it is one.
+pub(super) fn aggregate2_func(name: &str) -> Option<AggFunc> {
+    Some(match name {
+        "count_if" | "countif" => AggFunc::CountIf,
+        "approx_count_distinct" | "uniq" => AggFunc::ApproxCountDistinct,
+        "median" | "quantile_cont" => AggFunc::QuantileCont,
+        "quantile" | "quantile_disc" => AggFunc::QuantileDisc,
+        "approx_quantile" => AggFunc::ApproxQuantile,
+        "arg_max" | "argmax" | "max_by" => AggFunc::ArgMax,
+        "arg_min" | "argmin" | "min_by" => AggFunc::ArgMin,
+        "mad" => AggFunc::Mad,
+        _ => return None,
+    })
 }
 
 /// `name = expr` parsed as a named function argument, as the comparison it is.

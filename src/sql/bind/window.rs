@@ -11,6 +11,7 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
+use super::functions::aggregate2_func;
 use super::{is_int, is_null_literal, is_numeric, Binder};
 use crate::column::Value;
 use crate::error::{Error, Result};
@@ -201,7 +202,10 @@ impl Binder<'_> {
             "min" => WindowFunc::Agg(AggFunc::Min),
             "max" => WindowFunc::Agg(AggFunc::Max),
             "any_value" => WindowFunc::Agg(AggFunc::AnyValue),
-            other => match self.statistic_func(other) {
+            other => match self
+                .statistic_func(other)
+                .or_else(|| aggregate2_func(other))
+            {
                 Some(agg) => WindowFunc::Agg(agg),
                 None => {
                     return Err(self.unsupported(f.name.span(), format!("window function {other}")))
@@ -299,6 +303,18 @@ impl Binder<'_> {
     ) -> Result<(Vec<Expr>, DataType, Vec<Expr>, Vec<SortKey>, Option<Expr>)> {
         if let Some(agg) = self.window_statistic(name, args, span)? {
             let bound = agg.arg.into_iter().chain(agg.arg2).collect();
+            return self.window_rest(bound, agg.data_type, spec, filter);
+        }
+        if let Some(f2) = aggregate2_func(name) {
+            let agg = self.aggregate2(f2, name, args, span, false)?;
+            // A quantile's fraction travels as a second, literal argument.
+            let second = match f2 {
+                AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile => {
+                    Some(Expr::literal(Value::Float(agg.quantile), DataType::Double))
+                }
+                _ => agg.arg2,
+            };
+            let bound = agg.arg.into_iter().chain(second).collect();
             return self.window_rest(bound, agg.data_type, spec, filter);
         }
         let (min, max) = match func {
