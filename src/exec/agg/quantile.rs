@@ -238,7 +238,16 @@ pub(super) fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
     let pos = q * (v.len() - 1) as f64;
     let lo = (pos.floor() as usize).min(v.len() - 1);
     let hi = (pos.ceil() as usize).min(v.len() - 1);
-    Some(v[lo] + (pos - lo as f64) * (v[hi] - v[lo]))
+    let (a, b, d) = (v[lo], v[hi], pos - lo as f64);
+    if d == 0.0 || a == b {
+        return Some(a);
+    }
+    let x = a + d * (b - a);
+    // Far-apart finite values whose difference overflows: weigh each instead.
+    if !x.is_finite() && a.is_finite() && b.is_finite() {
+        return Some(a * (1.0 - d) + b * d);
+    }
+    Some(x)
 }
 
 /// [`quantile_sorted`] of exact numbers (DECIMALs as scaled integers),
