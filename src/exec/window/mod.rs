@@ -16,6 +16,7 @@
 //! error).
 
 mod aggregate;
+mod fill;
 mod functions;
 mod layout;
 mod order;
@@ -262,6 +263,17 @@ impl Sorted<'_> {
                     nth as usize,
                 );
                 Ok(self.pick(values, &rows, None))
+            }
+            WindowFunc::Fill => {
+                let values = self.arg(w, 0)?;
+                let key = w
+                    .arg_order
+                    .first()
+                    .or(w.order_by.first())
+                    .ok_or_else(|| Error::Internal("fill without an ORDER BY key".into()))?;
+                let keys = self.cols.get(self.all, &key.expr)?;
+                mem.grow(16 * n + values.heap_bytes())?;
+                fill::fill(layout, self.order, values, keys, w.data_type)
             }
             WindowFunc::Agg(func) => {
                 let arg = match w.args.first() {

@@ -12,7 +12,7 @@ use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
 use super::functions::aggregate2_func;
-use super::{is_int, is_null_literal, is_numeric, Binder};
+use super::{is_int, is_null_literal, is_number, is_numeric, Binder};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::plan::{
@@ -194,6 +194,7 @@ impl Binder<'_> {
             "first_value" | "first" => WindowFunc::FirstValue,
             "last_value" | "last" => WindowFunc::LastValue,
             "nth_value" => WindowFunc::NthValue,
+            "fill" => WindowFunc::Fill,
             "count" if star => WindowFunc::Agg(AggFunc::CountStar),
             "count_star" => WindowFunc::Agg(AggFunc::CountStar),
             "count" => WindowFunc::Agg(AggFunc::Count),
@@ -224,7 +225,7 @@ impl Binder<'_> {
                 "RESPECT/IGNORE NULLS is not supported for windowed aggregates",
             ));
         }
-        let ignore_nulls = self.null_treatment(f, span)?;
+        let ignore_nulls = self.null_treatment(f, func == WindowFunc::Fill, span)?;
         if ignore_nulls
             && !matches!(
                 func,
@@ -249,10 +250,15 @@ impl Binder<'_> {
         let bound = self.window_parts(func, name, args, &spec, f.filter.as_deref(), span);
         self.win.nested = false;
         let (args, data_type, partition_by, order_by, filter) = bound?;
+        let arg_order = match func {
+            WindowFunc::Fill => self.fill_key(f, &order_by, span)?,
+            _ => Vec::new(),
+        };
         let frame = self.frame(spec.frame.as_ref(), &order_by, span)?;
         let call = WindowExpr {
             func,
             args,
+            arg_order,
             partition_by,
             order_by,
             frame,
@@ -274,8 +280,9 @@ impl Binder<'_> {
         })
     }
 
-    /// `IGNORE NULLS` (after the call or inside its parentheses).
-    fn null_treatment(&self, f: &ast::Function, span: Span) -> Result<bool> {
+    /// `IGNORE NULLS` (after the call or inside its parentheses); an ORDER BY
+    /// inside them is allowed when `order` says so (and bound elsewhere).
+    fn null_treatment(&self, f: &ast::Function, order: bool, span: Span) -> Result<bool> {
         let mut ignore = matches!(f.null_treatment, Some(ast::NullTreatment::IgnoreNulls));
         if let ast::FunctionArguments::List(l) = &f.args {
             for c in &l.clauses {
@@ -283,11 +290,57 @@ impl Binder<'_> {
                     ast::FunctionArgumentClause::IgnoreOrRespectNulls(t) => {
                         ignore = matches!(t, ast::NullTreatment::IgnoreNulls)
                     }
+                    ast::FunctionArgumentClause::OrderBy(_) if order => {}
                     _ => return Err(self.unsupported(span, "clauses inside a function call")),
                 }
             }
         }
         Ok(ignore)
+    }
+
+    /// The key `fill` interpolates along: the ORDER BY inside its parentheses,
+    /// else the window's; exactly one key of a type with a subtraction.
+    fn fill_key(
+        &mut self,
+        f: &ast::Function,
+        order_by: &[SortKey],
+        span: Span,
+    ) -> Result<Vec<SortKey>> {
+        let own = match &f.args {
+            ast::FunctionArguments::List(l) => l.clauses.iter().find_map(|c| match c {
+                ast::FunctionArgumentClause::OrderBy(o) => Some(o),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let keys = match own {
+            Some(order) => {
+                let mut keys = Vec::with_capacity(order.len());
+                self.win.nested = true;
+                let bound = (|| {
+                    for o in order {
+                        let (descending, nulls_first) = self.sort_options(o)?;
+                        keys.push(SortKey {
+                            expr: self.bind_expr(&o.expr)?,
+                            descending,
+                            nulls_first,
+                        });
+                    }
+                    Ok::<(), Error>(())
+                })();
+                self.win.nested = false;
+                bound?;
+                keys
+            }
+            None => order_by.to_vec(),
+        };
+        if keys.len() != 1 {
+            return Err(self.err(span, "FILL functions must have only one ORDER BY expression"));
+        }
+        if !subtractable(keys[0].expr.data_type()) {
+            return Err(self.err(span, "FILL ordering must support subtraction"));
+        }
+        Ok(keys)
     }
 
     /// Arguments, result type, partition keys, order keys and FILTER of a call.
@@ -325,6 +378,7 @@ impl Binder<'_> {
             | WindowFunc::CumeDist
             | WindowFunc::Agg(AggFunc::CountStar) => (0, 0),
             WindowFunc::Ntile
+            | WindowFunc::Fill
             | WindowFunc::FirstValue
             | WindowFunc::LastValue
             | WindowFunc::Agg(_) => (1, 1),
@@ -373,6 +427,16 @@ impl Binder<'_> {
                 t
             }
             WindowFunc::FirstValue | WindowFunc::LastValue => bound[0].data_type(),
+            WindowFunc::Fill => {
+                if is_null_literal(&bound[0]) {
+                    bound[0] = Expr::literal(Value::Null, DataType::Integer);
+                }
+                let t = bound[0].data_type();
+                if !subtractable(t) {
+                    return Err(self.err(span, "FILL argument must support subtraction"));
+                }
+                t
+            }
             WindowFunc::Agg(AggFunc::CountStar) => DataType::BigInt,
             WindowFunc::Agg(agg) => {
                 let (x, t) = self.agg_result(agg, bound[0].clone(), args[0].span())?;
@@ -567,4 +631,10 @@ fn has_null_treatment(f: &ast::Function) -> bool {
         || matches!(&f.args, ast::FunctionArguments::List(l) if l.clauses.iter().any(|c| {
             matches!(c, ast::FunctionArgumentClause::IgnoreOrRespectNulls(_))
         }))
+}
+
+/// Whether `fill` can interpolate values of type `t` (or along keys of it):
+/// numbers, DATE, TIMESTAMP and TIME.
+fn subtractable(t: DataType) -> bool {
+    is_number(t) || matches!(t, DataType::Date | DataType::Timestamp | DataType::Time)
 }
