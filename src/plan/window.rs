@@ -109,12 +109,35 @@ impl fmt::Display for FrameBound {
     }
 }
 
+/// Rows a frame leaves out of itself: `EXCLUDE CURRENT ROW`, `EXCLUDE GROUP`
+/// (the current row and its peers), `EXCLUDE TIES` (its peers but not itself)
+/// or `EXCLUDE NO OTHERS` (none, the default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FrameExclude {
+    NoOthers,
+    CurrentRow,
+    Group,
+    Ties,
+}
+
+impl FrameExclude {
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameExclude::NoOthers => "NO OTHERS",
+            FrameExclude::CurrentRow => "CURRENT ROW",
+            FrameExclude::Group => "GROUP",
+            FrameExclude::Ties => "TIES",
+        }
+    }
+}
+
 /// The rows a frame-reading function sees around the current row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WindowFrame {
     pub units: FrameUnits,
     pub start: FrameBound,
     pub end: FrameBound,
+    pub exclude: FrameExclude,
 }
 
 impl WindowFrame {
@@ -125,6 +148,7 @@ impl WindowFrame {
             units: FrameUnits::Range,
             start: FrameBound::UnboundedPreceding,
             end: FrameBound::CurrentRow,
+            exclude: FrameExclude::NoOthers,
         }
     }
 }
@@ -136,7 +160,11 @@ impl fmt::Display for WindowFrame {
             FrameUnits::Range => "RANGE",
             FrameUnits::Groups => "GROUPS",
         };
-        write!(f, "{units} BETWEEN {} AND {}", self.start, self.end)
+        write!(f, "{units} BETWEEN {} AND {}", self.start, self.end)?;
+        if self.exclude != FrameExclude::NoOthers {
+            write!(f, " EXCLUDE {}", self.exclude.name())?;
+        }
+        Ok(())
     }
 }
 

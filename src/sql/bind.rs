@@ -2645,10 +2645,12 @@ fn output_name(e: &ast::Expr) -> String {
             parts.last().map(|p| p.value.clone()).unwrap_or_default()
         }
         // `ip <<= '10.0.0.0/8'`, not sqlparser's `OPERATOR(<<=)` spelling.
-        other => other
-            .to_string()
-            .replace("OPERATOR(<<=)", "<<=")
-            .replace("OPERATOR(>>=)", ">>="),
+        other => super::frame_exclude::unmark(
+            &other
+                .to_string()
+                .replace("OPERATOR(<<=)", "<<=")
+                .replace("OPERATOR(>>=)", ">>="),
+        ),
     }
 }
 

@@ -207,7 +207,7 @@ impl Sorted<'_> {
     fn evaluate(&self, w: &WindowExpr, mem: &mut super::memory::Reservation) -> Result<Column> {
         let n = self.order.len();
         let layout = self.layout;
-        let frames = |mem: &mut super::memory::Reservation| -> Result<Vec<(u32, u32)>> {
+        let frames = |mem: &mut super::memory::Reservation| -> Result<Vec<layout::Frame>> {
             mem.grow(aggregate::tree_bytes(n))?;
             layout::frames(layout, &w.frame, &w.order_by, self.order_cols)
         };

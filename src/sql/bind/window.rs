@@ -16,8 +16,10 @@ use super::{is_int, is_null_literal, is_number, is_numeric, Binder};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::plan::{
-    AggFunc, Expr, FrameBound, FrameUnits, SortKey, WindowExpr, WindowFrame, WindowFunc,
+    AggFunc, Expr, FrameBound, FrameExclude, FrameUnits, SortKey, WindowExpr, WindowFrame,
+    WindowFunc,
 };
+use crate::sql::frame_exclude;
 use crate::schema::DataType;
 
 /// Column indexes at or above this mark stand for window calls while a select
@@ -48,6 +50,8 @@ struct Spec {
     partition_by: Vec<ast::Expr>,
     order_by: Vec<ast::OrderByExpr>,
     frame: Option<ast::WindowFrame>,
+    /// The frame's EXCLUDE clause (`frame_exclude.rs`), with its position.
+    exclude: Option<(FrameExclude, Span)>,
 }
 
 impl Binder<'_> {
@@ -121,13 +125,20 @@ impl Binder<'_> {
             partition_by: Vec::new(),
             order_by: Vec::new(),
             frame: None,
+            exclude: None,
         };
         if let Some(b) = base {
             spec.partition_by = b.partition_by.clone();
             spec.order_by = b.order_by.clone();
+            spec.exclude = frame_exclude::take(&mut spec.order_by);
             spec.frame = b.window_frame.clone();
         }
         if let Some(o) = own {
+            let mut o = o.clone();
+            let exclude = frame_exclude::take(&mut o.order_by);
+            if exclude.is_some() {
+                spec.exclude = exclude;
+            }
             if base.is_some() && !o.partition_by.is_empty() {
                 return Err(self.err(
                     span,
@@ -141,13 +152,14 @@ impl Binder<'_> {
                 ));
             }
             if !o.partition_by.is_empty() {
-                spec.partition_by = o.partition_by.clone();
+                spec.partition_by = o.partition_by;
             }
             if !o.order_by.is_empty() {
-                spec.order_by = o.order_by.clone();
+                spec.order_by = o.order_by;
             }
             if o.window_frame.is_some() {
-                spec.frame = o.window_frame.clone();
+                spec.frame = o.window_frame;
+                spec.exclude = exclude;
             }
         }
         Ok(spec)
@@ -254,7 +266,11 @@ impl Binder<'_> {
             WindowFunc::Fill => self.fill_key(f, &order_by, span)?,
             _ => Vec::new(),
         };
-        let frame = self.frame(spec.frame.as_ref(), &order_by, span)?;
+        let mut frame = self.frame(spec.frame.as_ref(), &order_by, span)?;
+        // Functions that read no frame ignore its EXCLUDE too (DuckDB).
+        if let Some((exclude, _)) = spec.exclude.filter(|_| func.uses_frame()) {
+            frame.exclude = exclude;
+        }
         let call = WindowExpr {
             func,
             args,
@@ -538,7 +554,12 @@ impl Binder<'_> {
                 "a frame starting from the current row cannot have preceding rows",
             ));
         }
-        Ok(WindowFrame { units, start, end })
+        Ok(WindowFrame {
+            units,
+            start,
+            end,
+            exclude: FrameExclude::NoOthers,
+        })
     }
 
     fn frame_bound(
