@@ -727,6 +727,12 @@ pub enum AggFunc {
     ArgMax,
     /// `arg_min(arg, val)`.
     ArgMin,
+    /// `arg_max_null` / `arg_min_null(arg, val)` (`nulls_last` false): as
+    /// arg_max / arg_min, but a NULL `arg` is a value like any other;
+    /// `arg_max_nulls_last` / `arg_min_nulls_last` (`nulls_last`): also a
+    /// NULL `val` counts, after every other (the first such row is taken when no
+    /// row has a `val`).
+    ArgBestNulls { max: bool, nulls_last: bool },
     /// `any_value(x)`: the first non-NULL value a group sees.
     AnyValue,
     /// `first(x)` / `arbitrary(x)`: the first value a group sees, NULL included.
@@ -770,6 +776,12 @@ impl AggFunc {
             AggFunc::Mad => "mad",
             AggFunc::ArgMax => "arg_max",
             AggFunc::ArgMin => "arg_min",
+            AggFunc::ArgBestNulls { max, nulls_last } => match (max, nulls_last) {
+                (true, false) => "arg_max_null",
+                (false, false) => "arg_min_null",
+                (true, true) => "arg_max_nulls_last",
+                (false, true) => "arg_min_nulls_last",
+            },
             AggFunc::AnyValue => "any_value",
             AggFunc::First => "first",
             AggFunc::Last => "last",

@@ -331,6 +331,9 @@ impl Acc {
             AggFunc::Mad => Acc::Mad(Mad::new(at)),
             AggFunc::ArgMax => Acc::ArgBest(ArgBest::new(true)),
             AggFunc::ArgMin => Acc::ArgBest(ArgBest::new(false)),
+            AggFunc::ArgBestNulls { max, nulls_last } => {
+                Acc::ArgBest(ArgBest::new(max).with_nulls(nulls_last))
+            }
             AggFunc::Count if a.distinct && at == DataType::Interval => {
                 Acc::CountDistinct(CountDistinct::for_intervals())
             }

@@ -303,6 +303,22 @@ pub(super) fn aggregate2_func(name: &str) -> Option<AggFunc> {
         "approx_quantile" => AggFunc::ApproxQuantile,
         "arg_max" | "argmax" | "max_by" => AggFunc::ArgMax,
         "arg_min" | "argmin" | "min_by" => AggFunc::ArgMin,
+        "arg_max_null" => AggFunc::ArgBestNulls {
+            max: true,
+            nulls_last: false,
+        },
+        "arg_min_null" => AggFunc::ArgBestNulls {
+            max: false,
+            nulls_last: false,
+        },
+        "arg_max_nulls_last" => AggFunc::ArgBestNulls {
+            max: true,
+            nulls_last: true,
+        },
+        "arg_min_nulls_last" => AggFunc::ArgBestNulls {
+            max: false,
+            nulls_last: true,
+        },
         "mad" => AggFunc::Mad,
         _ => return None,
     })

@@ -136,6 +136,7 @@ fn order_sensitive(f: AggFunc) -> bool {
             | AggFunc::Mode
             | AggFunc::ArgMax
             | AggFunc::ArgMin
+            | AggFunc::ArgBestNulls { .. }
             | AggFunc::ApproxQuantile
     )
 }
