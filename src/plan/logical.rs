@@ -732,7 +732,10 @@ pub enum AggFunc {
     /// `arg_max_nulls_last` / `arg_min_nulls_last` (`nulls_last`): also a
     /// NULL `val` counts, after every other (the first such row is taken when no
     /// row has a `val`).
-    ArgBestNulls { max: bool, nulls_last: bool },
+    ArgBestNulls {
+        max: bool,
+        nulls_last: bool,
+    },
     /// `any_value(x)`: the first non-NULL value a group sees.
     AnyValue,
     /// `first(x)` / `arbitrary(x)`: the first value a group sees, NULL included.

@@ -218,9 +218,11 @@ impl fmt::Display for WindowExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(", ");
         let keys = |v: &[SortKey]| {
-            list(&mut v.iter().map(|k| {
-                format!("{}{}", k.expr, if k.descending { " DESC" } else { "" })
-            }))
+            list(
+                &mut v
+                    .iter()
+                    .map(|k| format!("{}{}", k.expr, if k.descending { " DESC" } else { "" })),
+            )
         };
         write!(
             f,

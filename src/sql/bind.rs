@@ -2491,6 +2491,10 @@ impl<'a> Binder<'a> {
             AggFunc::Sum | AggFunc::Avg => {
                 if is_null_literal(&x) {
                     x = Expr::literal(Value::Null, DataType::Integer);
+                } else if func == AggFunc::Sum && at == DataType::Boolean {
+                    // DuckDB sums BOOLEANs as the count of TRUEs (a HUGEINT).
+                    x = self.cast(x, DataType::Integer, span)?;
+                    return Ok((x, DataType::HugeInt));
                 } else if let (Some((_, scale)), AggFunc::Sum) = (at.decimal(), func) {
                     let t = DataType::Decimal {
                         precision: crate::decimal::MAX_WIDTH,

@@ -70,7 +70,10 @@ pub(crate) fn strip(tokens: &mut Vec<TokenWithSpan>) {
         let Some(frame_at) = frame_at else { continue };
         let span = tokens[words[n]].span;
         let at = |token: Token| TokenWithSpan { token, span };
-        let marker = at(Token::make_word(&format!("{MARK}{}", kind.name()), Some('"')));
+        let marker = at(Token::make_word(
+            &format!("{MARK}{}", kind.name()),
+            Some('"'),
+        ));
         let insert = if ordered {
             vec![at(Token::Comma), marker]
         } else {
@@ -227,8 +230,12 @@ mod tests {
         // The star's EXCLUDE, and a frame EXCLUDE that does not end the window
         // (a syntax error as before).
         let t = tokens("SELECT * EXCLUDE (a) FROM t").unwrap();
-        assert!(t.iter().any(|t| matches!(&t.token, Token::Word(w) if w.value == "EXCLUDE")));
+        assert!(t
+            .iter()
+            .any(|t| matches!(&t.token, Token::Word(w) if w.value == "EXCLUDE")));
         let t = tokens("SELECT sum(x) OVER (ROWS 1 PRECEDING EXCLUDE TIES x) FROM t").unwrap();
-        assert!(t.iter().any(|t| matches!(&t.token, Token::Word(w) if w.value == "EXCLUDE")));
+        assert!(t
+            .iter()
+            .any(|t| matches!(&t.token, Token::Word(w) if w.value == "EXCLUDE")));
     }
 }

@@ -107,10 +107,7 @@ pub(super) fn aggregate(
         (AggFunc::CountStar | AggFunc::Count, _) => {
             let tree =
                 SegmentTree::new((0..n).map(|i| counted(i) as i64).collect(), 0, |a, b| a + b);
-            let out = frames
-                .iter()
-                .map(|f| tree.query_frame(f))
-                .collect();
+            let out = frames.iter().map(|f| tree.query_frame(f)).collect();
             Ok(Output::Sorted(Column::new(ColumnData::Int64(out))))
         }
         (AggFunc::Sum | AggFunc::Avg, Some(ColumnData::Int64(v))) => {
@@ -124,9 +121,7 @@ pub(super) fn aggregate(
                 })
                 .collect();
             let tree = SegmentTree::new(leaves, (0i128, 0i64), |a, b| (a.0 + b.0, a.1 + b.1));
-            let sums = frames
-                .iter()
-                .map(|f| tree.query_frame(f));
+            let sums = frames.iter().map(|f| tree.query_frame(f));
             if func == AggFunc::Avg {
                 let avg = sums.map(|(s, c)| (c > 0).then(|| s as f64 / c as f64));
                 return Ok(Output::Sorted(floats(avg)));
@@ -181,10 +176,7 @@ pub(super) fn aggregate(
             };
             let leaves = (0..n).map(|i| counted(i).then_some(i as u32)).collect();
             let tree = SegmentTree::new(leaves, None, pick);
-            let rows: Vec<Option<u32>> = frames
-                .iter()
-                .map(|f| tree.query_frame(f))
-                .collect();
+            let rows: Vec<Option<u32>> = frames.iter().map(|f| tree.query_frame(f)).collect();
             Ok(Output::Rows(rows))
         }
         _ => Err(Error::Internal(format!(

@@ -94,8 +94,9 @@ impl Binder<'_> {
         in_select: bool,
     ) -> Result<AggExpr> {
         let want = match (func, name) {
-            (AggFunc::CountIf | AggFunc::ApproxCountDistinct | AggFunc::Mad, _)
-            | (_, "median") => 1,
+            (AggFunc::CountIf | AggFunc::ApproxCountDistinct | AggFunc::Mad, _) | (_, "median") => {
+                1
+            }
             _ => 2,
         };
         if args.len() != want {
@@ -181,12 +182,17 @@ impl Binder<'_> {
     fn mad_arg(&self, x: Expr, span: Span) -> Result<(Expr, DataType)> {
         let t = x.data_type();
         if is_null_literal(&x) {
-            return Ok((Expr::literal(Value::Null, DataType::Double), DataType::Double));
+            return Ok((
+                Expr::literal(Value::Null, DataType::Double),
+                DataType::Double,
+            ));
         }
         match t {
             DataType::Date | DataType::Timestamp | DataType::Time => Ok((x, DataType::Interval)),
             t if is_decimal(t) => Ok((x, t)),
-            t if is_numeric(t) => Ok((self.coerce_to(x, DataType::Double, span)?, DataType::Double)),
+            t if is_numeric(t) => {
+                Ok((self.coerce_to(x, DataType::Double, span)?, DataType::Double))
+            }
             t => Err(self.err(
                 span,
                 format!("mad needs a number, DATE, TIMESTAMP or TIME argument, not {t}"),

@@ -19,8 +19,8 @@ use crate::plan::{
     AggFunc, Expr, FrameBound, FrameExclude, FrameUnits, SortKey, WindowExpr, WindowFrame,
     WindowFunc,
 };
-use crate::sql::frame_exclude;
 use crate::schema::DataType;
+use crate::sql::frame_exclude;
 
 /// Column indexes at or above this mark stand for window calls while a select
 /// list is bound (above `AGG_MARK`, so aggregate rewrites leave them alone).
@@ -351,7 +351,10 @@ impl Binder<'_> {
             None => order_by.to_vec(),
         };
         if keys.len() != 1 {
-            return Err(self.err(span, "FILL functions must have only one ORDER BY expression"));
+            return Err(self.err(
+                span,
+                "FILL functions must have only one ORDER BY expression",
+            ));
         }
         if !subtractable(keys[0].expr.data_type()) {
             return Err(self.err(span, "FILL ordering must support subtraction"));
