@@ -870,12 +870,24 @@ pub enum AggFunc {
     /// `quantile_disc(x, q)` / `quantile(x, q)`: exact, the value at position
     /// `max(ceil(q * n) - 1, 0)` of the sorted values (q in `AggExpr::quantile`).
     QuantileDisc,
+    /// `mad(x)`: the median absolute deviation, `median(|x - median(x)|)`
+    /// (DATE, TIMESTAMP and TIME give an INTERVAL).
+    Mad,
     /// `approx_quantile(x, q)`: a mergeable compactor sketch (q in `AggExpr::quantile`).
     ApproxQuantile,
     /// `arg_max(arg, val)`: `arg` of the row with the largest `val` (val in `AggExpr::arg2`).
     ArgMax,
     /// `arg_min(arg, val)`.
     ArgMin,
+    /// `arg_max_null` / `arg_min_null(arg, val)` (`nulls_last` false): as
+    /// arg_max / arg_min, but a NULL `arg` is a value like any other;
+    /// `arg_max_nulls_last` / `arg_min_nulls_last` (`nulls_last`): also a
+    /// NULL `val` counts, after every other (the first such row is taken when no
+    /// row has a `val`).
+    ArgBestNulls {
+        max: bool,
+        nulls_last: bool,
+    },
     /// `any_value(x)`: the first non-NULL value a group sees.
     AnyValue,
     /// `first(x)` / `arbitrary(x)`: the first value a group sees, NULL included.
@@ -918,8 +930,15 @@ impl AggFunc {
             AggFunc::QuantileCont => "quantile_cont",
             AggFunc::QuantileDisc => "quantile_disc",
             AggFunc::ApproxQuantile => "approx_quantile",
+            AggFunc::Mad => "mad",
             AggFunc::ArgMax => "arg_max",
             AggFunc::ArgMin => "arg_min",
+            AggFunc::ArgBestNulls { max, nulls_last } => match (max, nulls_last) {
+                (true, false) => "arg_max_null",
+                (false, false) => "arg_min_null",
+                (true, true) => "arg_max_nulls_last",
+                (false, true) => "arg_min_nulls_last",
+            },
             AggFunc::AnyValue => "any_value",
             AggFunc::First => "first",
             AggFunc::Last => "last",

@@ -31,6 +31,10 @@ pub enum WindowFunc {
     LastValue,
     /// `nth_value(x, n)`: the n-th row (1-based) of the frame.
     NthValue,
+    /// `fill(x [ORDER BY k])`: x, its NULLs replaced by a linear interpolation
+    /// (or extrapolation) along k (the window's single ORDER BY key by default)
+    /// between the nearest rows of the partition where both are known.
+    Fill,
     /// An aggregate over the frame: `count(*)`, `count`, `sum`, `avg`, `min`, `max`.
     Agg(AggFunc),
 }
@@ -49,6 +53,7 @@ impl WindowFunc {
             WindowFunc::FirstValue => "first_value",
             WindowFunc::LastValue => "last_value",
             WindowFunc::NthValue => "nth_value",
+            WindowFunc::Fill => "fill",
             WindowFunc::Agg(AggFunc::CountStar) => "count_star",
             WindowFunc::Agg(f) => f.name(),
         }
@@ -104,12 +109,35 @@ impl fmt::Display for FrameBound {
     }
 }
 
+/// Rows a frame leaves out of itself: `EXCLUDE CURRENT ROW`, `EXCLUDE GROUP`
+/// (the current row and its peers), `EXCLUDE TIES` (its peers but not itself)
+/// or `EXCLUDE NO OTHERS` (none, the default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FrameExclude {
+    NoOthers,
+    CurrentRow,
+    Group,
+    Ties,
+}
+
+impl FrameExclude {
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameExclude::NoOthers => "NO OTHERS",
+            FrameExclude::CurrentRow => "CURRENT ROW",
+            FrameExclude::Group => "GROUP",
+            FrameExclude::Ties => "TIES",
+        }
+    }
+}
+
 /// The rows a frame-reading function sees around the current row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WindowFrame {
     pub units: FrameUnits,
     pub start: FrameBound,
     pub end: FrameBound,
+    pub exclude: FrameExclude,
 }
 
 impl WindowFrame {
@@ -120,6 +148,7 @@ impl WindowFrame {
             units: FrameUnits::Range,
             start: FrameBound::UnboundedPreceding,
             end: FrameBound::CurrentRow,
+            exclude: FrameExclude::NoOthers,
         }
     }
 }
@@ -131,7 +160,11 @@ impl fmt::Display for WindowFrame {
             FrameUnits::Range => "RANGE",
             FrameUnits::Groups => "GROUPS",
         };
-        write!(f, "{units} BETWEEN {} AND {}", self.start, self.end)
+        write!(f, "{units} BETWEEN {} AND {}", self.start, self.end)?;
+        if self.exclude != FrameExclude::NoOthers {
+            write!(f, " EXCLUDE {}", self.exclude.name())?;
+        }
+        Ok(())
     }
 }
 
@@ -141,6 +174,8 @@ impl fmt::Display for WindowFrame {
 pub struct WindowExpr {
     pub func: WindowFunc,
     pub args: Vec<Expr>,
+    /// `ORDER BY` inside the call's parentheses (fill's key).
+    pub arg_order: Vec<SortKey>,
     pub partition_by: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub frame: WindowFrame,
@@ -156,6 +191,7 @@ impl WindowExpr {
     pub fn exprs_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
         self.args
             .iter_mut()
+            .chain(self.arg_order.iter_mut().map(|k| &mut k.expr))
             .chain(self.partition_by.iter_mut())
             .chain(self.order_by.iter_mut().map(|k| &mut k.expr))
             .chain(self.filter.iter_mut())
@@ -165,6 +201,7 @@ impl WindowExpr {
     pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
         self.args
             .iter()
+            .chain(self.arg_order.iter().map(|k| &k.expr))
             .chain(self.partition_by.iter())
             .chain(self.order_by.iter().map(|k| &k.expr))
             .chain(self.filter.iter())
@@ -180,12 +217,23 @@ impl WindowExpr {
 impl fmt::Display for WindowExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(", ");
+        let keys = |v: &[SortKey]| {
+            list(
+                &mut v
+                    .iter()
+                    .map(|k| format!("{}{}", k.expr, if k.descending { " DESC" } else { "" })),
+            )
+        };
         write!(
             f,
-            "{}({})",
+            "{}({}",
             self.func.name(),
             list(&mut self.args.iter().map(|a| a.to_string()))
         )?;
+        if !self.arg_order.is_empty() {
+            write!(f, " ORDER BY {}", keys(&self.arg_order))?;
+        }
+        write!(f, ")")?;
         if self.ignore_nulls {
             write!(f, " IGNORE NULLS")?;
         }
@@ -201,14 +249,7 @@ impl fmt::Display for WindowExpr {
             ));
         }
         if !self.order_by.is_empty() {
-            parts.push(format!(
-                "ORDER BY {}",
-                list(&mut self.order_by.iter().map(|k| format!(
-                    "{}{}",
-                    k.expr,
-                    if k.descending { " DESC" } else { "" }
-                )))
-            ));
+            parts.push(format!("ORDER BY {}", keys(&self.order_by)));
         }
         if self.func.uses_frame() {
             parts.push(self.frame.to_string());

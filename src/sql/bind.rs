@@ -2545,6 +2545,10 @@ impl<'a> Binder<'a> {
             AggFunc::Sum | AggFunc::Avg => {
                 if is_null_literal(&x) {
                     x = Expr::literal(Value::Null, DataType::Integer);
+                } else if func == AggFunc::Sum && at == DataType::Boolean {
+                    // DuckDB sums BOOLEANs as the count of TRUEs (a HUGEINT).
+                    x = self.cast(x, DataType::Integer, span)?;
+                    return Ok((x, DataType::HugeInt));
                 } else if let (Some((_, scale)), AggFunc::Sum) = (at.decimal(), func) {
                     let t = DataType::Decimal {
                         precision: crate::decimal::MAX_WIDTH,
@@ -2682,10 +2686,12 @@ fn output_name(e: &ast::Expr) -> String {
             parts.last().map(|p| p.value.clone()).unwrap_or_default()
         }
         // `ip <<= '10.0.0.0/8'`, not sqlparser's `OPERATOR(<<=)` spelling.
-        other => other
-            .to_string()
-            .replace("OPERATOR(<<=)", "<<=")
-            .replace("OPERATOR(>>=)", ">>="),
+        other => super::frame_exclude::unmark(
+            &other
+                .to_string()
+                .replace("OPERATOR(<<=)", "<<=")
+                .replace("OPERATOR(>>=)", ">>="),
+        ),
     }
 }
 

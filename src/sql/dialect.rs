@@ -193,8 +193,9 @@ impl Dialect for LogdbDialect {
     }
 }
 
-/// The tokens of `sql` (with their positions) for the parser, without the
-/// `[NOT] MATERIALIZED` of a CTE (`WITH t AS MATERIALIZED (...)`): DuckDB takes it
+/// The tokens of `sql` (with their positions) for the parser, with the
+/// EXCLUDE clauses of window frames made markers (`frame_exclude.rs`), without
+/// the `[NOT] MATERIALIZED` of a CTE (`WITH t AS MATERIALIZED (...)`): DuckDB takes it
 /// as a hint on how to compute the CTE, sqlparser only in its Postgres dialect.
 /// The result does not depend on it; logdb decides by itself whether a CTE is
 /// computed once.
@@ -229,6 +230,7 @@ pub(crate) fn tokens(sql: &str) -> Result<Vec<TokenWithSpan>, ParserError> {
     for i in drop.into_iter().rev() {
         tokens.remove(i);
     }
+    super::frame_exclude::strip(&mut tokens);
     Ok(tokens)
 }
 

@@ -19,6 +19,7 @@ pub mod bind;
 mod dialect;
 pub mod explain;
 mod format_clause;
+mod frame_exclude;
 pub mod session;
 pub mod statement;
 

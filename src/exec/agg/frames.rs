@@ -17,7 +17,8 @@ const CHUNK_PAIRS: usize = 1 << 20;
 pub const MAX_FRAME_ROWS: usize = 1 << 29;
 
 /// `a` over each frame: for sorted position `i`, the rows `order[k]` for `k` in
-/// `frames[i]` (sorted positions, end exclusive) where `counted` is set. `arg`
+/// the runs `frames[i]` (sorted positions, end exclusive; empty runs are
+/// `(x, x)`) where `counted` is set. `arg`
 /// and `arg2` are in input order; the result is in sorted order.
 pub fn over_frames(
     a: &AggExpr,
@@ -25,10 +26,11 @@ pub fn over_frames(
     arg2: Option<&Column>,
     order: &[u32],
     counted: &Bitmap,
-    frames: &[(u32, u32)],
+    frames: &[[(u32, u32); 3]],
 ) -> Result<Column> {
     let total: usize = frames
         .iter()
+        .flatten()
         .map(|&(s, e)| e.saturating_sub(s) as usize)
         .sum();
     if total > MAX_FRAME_ROWS {
@@ -51,11 +53,12 @@ pub fn over_frames(
         gids.clear();
         let mut c1 = c0;
         while c1 < n && (c1 == c0 || rows.len() < CHUNK_PAIRS) {
-            let (s, e) = frames[c1];
-            for k in s..e {
-                if counted.get(k as usize) {
-                    rows.push(order[k as usize]);
-                    gids.push((c1 - c0) as u32);
+            for &(s, e) in &frames[c1] {
+                for k in s..e {
+                    if counted.get(k as usize) {
+                        rows.push(order[k as usize]);
+                        gids.push((c1 - c0) as u32);
+                    }
                 }
             }
             c1 += 1;
@@ -64,6 +67,7 @@ pub fn over_frames(
         acc.resize(c1 - c0);
         let mut grown = 0;
         acc.update(&input, &rows, &gids, len, &mut grown)?;
+        super::quantile::select_quantiles(std::slice::from_mut(&mut acc));
         let col = acc.finish(a.data_type, std::slice::from_ref(&acc))?;
         match &mut out {
             Some(o) => o.append(&col),

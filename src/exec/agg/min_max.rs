@@ -212,8 +212,14 @@ impl GroupStates for MinMaxStr {
 /// `arg_max(a, v)` / `arg_min(a, v)`: per group, the best `(v, a)` seen.
 #[derive(Clone, Debug)]
 pub(super) struct ArgBest {
+    /// The best (val, arg) of each group; val is NULL only for a NULL-last
+    /// pick that has seen no val yet.
     best: Vec<Option<(Value, Value)>>,
     want: Ordering,
+    /// Whether a NULL arg is taken like any value (arg_max_null, ...).
+    null_arg: bool,
+    /// Whether a NULL val counts, after every other (arg_max_nulls_last, ...).
+    null_val: bool,
 }
 
 impl ArgBest {
@@ -221,6 +227,27 @@ impl ArgBest {
         ArgBest {
             best: Vec::new(),
             want: wanted(is_max),
+            null_arg: false,
+            null_val: false,
+        }
+    }
+
+    /// The `_null` variant (`nulls_last` false) or the `_nulls_last` one.
+    pub(super) fn with_nulls(self, nulls_last: bool) -> ArgBest {
+        ArgBest {
+            null_arg: true,
+            null_val: nulls_last,
+            ..self
+        }
+    }
+
+    /// Whether a candidate with val `val` replaces the current best `cur`.
+    fn better(&self, val: &Value, cur: &Option<(Value, Value)>) -> bool {
+        match (cur, val) {
+            (None, _) => true,
+            (Some(_), Value::Null) => false,
+            (Some((Value::Null, _)), _) => true,
+            (Some((c, _)), v) => cmp_values(v, c) == self.want,
         }
     }
 }
@@ -233,7 +260,7 @@ impl GroupStates for ArgBest {
     fn empty_like(&self) -> ArgBest {
         ArgBest {
             best: Vec::new(),
-            want: self.want,
+            ..*self
         }
     }
 
@@ -248,11 +275,18 @@ impl GroupStates for ArgBest {
         };
         let (best, want) = (&mut self.best, self.want);
         for (r, g) in b.pairs() {
-            if !v.is_valid(r) || !val.is_valid(r) {
+            if !v.is_valid(r) && !self.null_arg {
+                continue;
+            }
+            if !val.is_valid(r) {
+                if self.null_val && best[g].is_none() {
+                    *grown += 64;
+                    best[g] = Some((Value::Null, v.value(r, b.arg_type)));
+                }
                 continue;
             }
             let better = match &best[g] {
-                None => true,
+                None | Some((Value::Null, _)) => true,
                 Some((cur, _)) => cmp_to(val, r, vt, cur) == want,
             };
             if better {
@@ -269,11 +303,7 @@ impl GroupStates for ArgBest {
         for (g, x) in other.best.into_iter().enumerate() {
             let t = map[g] as usize;
             if let Some((val, arg)) = x {
-                let better = match &self.best[t] {
-                    None => true,
-                    Some((cur, _)) => cmp_values(&val, cur) == self.want,
-                };
-                if better {
+                if self.better(&val, &self.best[t]) {
                     self.best[t] = Some((val, arg));
                 }
             }

@@ -9,7 +9,7 @@
 //!
 //! The states come in families, one file each: counts (`count.rs`), sums and
 //! averages (`sum.rs`), extremes (`min_max.rs`), picks of one row's value
-//! (`pick.rs`), distinct counts (`distinct.rs`), quantiles (`quantile.rs`),
+//! (`pick.rs`), distinct counts (`distinct.rs`), quantiles (`quantile.rs`, `mad.rs`),
 //! variances and regressions (`moments.rs`), products and bit and boolean folds
 //! (`fold.rs`), `string_agg` (`string_agg.rs`) and value counts (`mode.rs`);
 //! `frames.rs` runs any of them over window frames. Each state type implements `GroupStates`;
@@ -23,6 +23,7 @@ mod distinct;
 mod fold;
 mod frames;
 mod list;
+mod mad;
 mod min_max;
 mod mode;
 mod moments;
@@ -49,6 +50,7 @@ use count::{Count, CountIf};
 use distinct::{ApproxDistinct, CountDistinct};
 use fold::{Fold, WeightedAvg};
 use list::{Keep, ListAgg};
+use mad::Mad;
 use min_max::{ArgBest, MinMax, MinMaxStr};
 use mode::ValueCounts;
 use moments::{CoMoments, Moments};
@@ -320,6 +322,8 @@ states! {
     /// A `quantile_cont` reading the values of an earlier one.
     SharedQuantile(SharedQuantile),
     ApproxQuantile(ApproxQuantile),
+    /// `mad`.
+    Mad(Mad),
     Moments(Moments),
     CoMoments(CoMoments),
     Fold(Fold),
@@ -344,8 +348,12 @@ impl Acc {
             AggFunc::QuantileCont => Acc::Quantile(Quantile::new(a.quantile, false)),
             AggFunc::QuantileDisc => Acc::Quantile(Quantile::new(a.quantile, true)),
             AggFunc::ApproxQuantile => Acc::ApproxQuantile(ApproxQuantile::new(a.quantile)),
+            AggFunc::Mad => Acc::Mad(Mad::new(at)),
             AggFunc::ArgMax => Acc::ArgBest(ArgBest::new(true)),
             AggFunc::ArgMin => Acc::ArgBest(ArgBest::new(false)),
+            AggFunc::ArgBestNulls { max, nulls_last } => {
+                Acc::ArgBest(ArgBest::new(max).with_nulls(nulls_last))
+            }
             AggFunc::Count if a.distinct && at == DataType::Interval => {
                 Acc::CountDistinct(CountDistinct::for_intervals())
             }

@@ -231,14 +231,23 @@ fn quantile_value(x: Option<f64>, t: DataType) -> Value {
 /// DuckDB's `quantile_cont` (linear interpolation between the values at
 /// `floor(q * (n - 1))` and `ceil(q * (n - 1))`) of values sorted by
 /// `f64::total_cmp`.
-fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
+pub(super) fn quantile_sorted(v: &[f64], q: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
     let pos = q * (v.len() - 1) as f64;
     let lo = (pos.floor() as usize).min(v.len() - 1);
     let hi = (pos.ceil() as usize).min(v.len() - 1);
-    Some(v[lo] + (pos - lo as f64) * (v[hi] - v[lo]))
+    let (a, b, d) = (v[lo], v[hi], pos - lo as f64);
+    if d == 0.0 || a == b {
+        return Some(a);
+    }
+    let x = a + d * (b - a);
+    // Far-apart finite values whose difference overflows: weigh each instead.
+    if !x.is_finite() && a.is_finite() && b.is_finite() {
+        return Some(a * (1.0 - d) + b * d);
+    }
+    Some(x)
 }
 
 /// [`quantile_sorted`] of exact numbers (DECIMALs as scaled integers),

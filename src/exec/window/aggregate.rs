@@ -6,6 +6,7 @@
 use std::cmp::Ordering;
 
 use super::super::sort::cmp_cell;
+use super::layout::{runs, Frame};
 use crate::column::{Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};
 use crate::plan::AggFunc;
@@ -53,13 +54,20 @@ impl<T: Copy, F: Fn(T, T) -> T> SegmentTree<T, F> {
         }
         (self.combine)(left, right)
     }
+
+    /// The combination of the leaves of a frame's runs, left to right.
+    fn query_frame(&self, f: &Frame) -> T {
+        runs(f).fold(self.identity, |acc, (s, e)| {
+            (self.combine)(acc, self.query(s, e))
+        })
+    }
 }
 
 /// Approximate bytes the tree of an aggregate over `n` rows takes.
 pub(super) fn tree_bytes(n: usize) -> usize {
     // Two nodes per row of at most 32 bytes (an i128 sum and a count), the
-    // frames and the result.
-    n * (2 * 32 + 8 + 16)
+    // frames (three runs) and the result.
+    n * (2 * 32 + 24 + 16)
 }
 
 /// An aggregate's result per sorted row: values, or (min and max) the sorted
@@ -90,7 +98,7 @@ pub(super) fn aggregate(
     arg: Option<&Column>,
     order: &[u32],
     counted: &Bitmap,
-    frames: &[(u32, u32)],
+    frames: &[Frame],
 ) -> Result<Output> {
     let n = frames.len();
     let counted = |i: usize| counted.get(i);
@@ -99,10 +107,7 @@ pub(super) fn aggregate(
         (AggFunc::CountStar | AggFunc::Count, _) => {
             let tree =
                 SegmentTree::new((0..n).map(|i| counted(i) as i64).collect(), 0, |a, b| a + b);
-            let out = frames
-                .iter()
-                .map(|&(s, e)| tree.query(s as usize, e as usize))
-                .collect();
+            let out = frames.iter().map(|f| tree.query_frame(f)).collect();
             Ok(Output::Sorted(Column::new(ColumnData::Int64(out))))
         }
         (AggFunc::Sum | AggFunc::Avg, Some(ColumnData::Int64(v))) => {
@@ -116,9 +121,7 @@ pub(super) fn aggregate(
                 })
                 .collect();
             let tree = SegmentTree::new(leaves, (0i128, 0i64), |a, b| (a.0 + b.0, a.1 + b.1));
-            let sums = frames
-                .iter()
-                .map(|&(s, e)| tree.query(s as usize, e as usize));
+            let sums = frames.iter().map(|f| tree.query_frame(f));
             if func == AggFunc::Avg {
                 let avg = sums.map(|(s, c)| (c > 0).then(|| s as f64 / c as f64));
                 return Ok(Output::Sorted(floats(avg)));
@@ -145,8 +148,8 @@ pub(super) fn aggregate(
                 .collect();
             let tree = SegmentTree::new(leaves, (0.0f64, 0i64), |a, b| (a.0 + b.0, a.1 + b.1));
             let avg = func == AggFunc::Avg;
-            Ok(Output::Sorted(floats(frames.iter().map(|&(s, e)| {
-                let (sum, c) = tree.query(s as usize, e as usize);
+            Ok(Output::Sorted(floats(frames.iter().map(|f| {
+                let (sum, c) = tree.query_frame(f);
                 (c > 0).then(|| if avg { sum / c as f64 } else { sum })
             }))))
         }
@@ -173,10 +176,7 @@ pub(super) fn aggregate(
             };
             let leaves = (0..n).map(|i| counted(i).then_some(i as u32)).collect();
             let tree = SegmentTree::new(leaves, None, pick);
-            let rows: Vec<Option<u32>> = frames
-                .iter()
-                .map(|&(s, e)| tree.query(s as usize, e as usize))
-                .collect();
+            let rows: Vec<Option<u32>> = frames.iter().map(|f| tree.query_frame(f)).collect();
             Ok(Output::Rows(rows))
         }
         _ => Err(Error::Internal(format!(

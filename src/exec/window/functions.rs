@@ -3,7 +3,7 @@
 //! lead (rows around the current one in its partition), first_value, last_value
 //! and nth_value (rows of the frame). Inputs and outputs are in sorted order.
 
-use super::layout::Layout;
+use super::layout::{runs, Frame, Layout};
 use crate::column::{Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};
 use crate::plan::WindowFunc;
@@ -140,22 +140,42 @@ pub(super) fn lag_lead(
 pub(super) fn frame_value(
     func: WindowFunc,
     valid: &Option<Bitmap>,
-    frames: &[(u32, u32)],
+    frames: &[Frame],
     nth: usize,
 ) -> Vec<Option<u32>> {
     let counted = valid.as_ref().map(Counted::new);
+    // How many rows of `[s, e)` count, and the `k`-th (0-based) of them.
+    let count_in = |s: usize, e: usize| match &counted {
+        None => e - s,
+        Some(c) => (c.before[e] - c.before[s]) as usize,
+    };
+    let nth_in = |s: usize, e: usize, k: usize| match &counted {
+        None => s.checked_add(k).filter(|&j| j < e).map(|j| j as u32),
+        Some(c) => c.nth_in(s, e, k),
+    };
     frames
         .iter()
-        .map(|&(s, e)| {
-            let (s, e) = (s as usize, e as usize);
-            match (func, &counted) {
-                (WindowFunc::LastValue, None) => (e > s).then(|| (e - 1) as u32),
-                (WindowFunc::LastValue, Some(c)) => c.last_in(s, e),
-                (WindowFunc::FirstValue, None) => (e > s).then_some(s as u32),
-                (WindowFunc::FirstValue, Some(c)) => c.nth_in(s, e, 0),
-                (_, None) => s.checked_add(nth - 1).filter(|&j| j < e).map(|j| j as u32),
-                (_, Some(c)) => c.nth_in(s, e, nth - 1),
+        .map(|f| {
+            if func == WindowFunc::LastValue {
+                let (s, e) = runs(f).filter(|&(s, e)| count_in(s, e) > 0).last()?;
+                return match &counted {
+                    None => Some((e - 1) as u32),
+                    Some(c) => c.last_in(s, e),
+                };
             }
+            let mut k = if func == WindowFunc::FirstValue {
+                0
+            } else {
+                nth - 1
+            };
+            for (s, e) in runs(f) {
+                let c = count_in(s, e);
+                if k < c {
+                    return nth_in(s, e, k);
+                }
+                k -= c;
+            }
+            None
         })
         .collect()
 }

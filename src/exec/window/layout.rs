@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use super::super::sort::cmp_cell;
 use crate::column::{Column, ColumnData, Value};
 use crate::error::{Error, Result};
-use crate::plan::{FrameBound, FrameUnits, SortKey, WindowFrame};
+use crate::plan::{FrameBound, FrameExclude, FrameUnits, SortKey, WindowFrame};
 use crate::schema::DataType;
 
 /// Partition and peer-group boundaries of `n` sorted rows.
@@ -75,15 +75,40 @@ enum RangeKey<'a> {
     Float(&'a [f64]),
 }
 
-/// `[start, end)` of every row's frame.
+/// A row's frame: up to three runs `[start, end)` of sorted rows, in order and
+/// disjoint (an EXCLUDE clause cuts a hole into the frame); unused runs are
+/// empty.
+pub(super) type Frame = [(u32, u32); 3];
+
+/// The runs of a frame: its non-empty `[start, end)` pieces, in order.
+pub(super) fn runs(f: &Frame) -> impl Iterator<Item = (usize, usize)> + '_ {
+    f.iter()
+        .filter(|&&(s, e)| e > s)
+        .map(|&(s, e)| (s as usize, e as usize))
+}
+
+/// The frame `[s, e)` of sorted row `i`, whose peers are `[qs, qe)`, without
+/// the rows `exclude` leaves out.
+fn cut(s: usize, e: usize, i: usize, (qs, qe): (usize, usize), exclude: FrameExclude) -> Frame {
+    let at = |x: usize| x.clamp(s, e) as u32;
+    let (s32, e32) = (s as u32, e as u32);
+    match exclude {
+        FrameExclude::NoOthers => [(s32, e32), (e32, e32), (e32, e32)],
+        FrameExclude::CurrentRow => [(s32, at(i)), (at(i + 1), e32), (e32, e32)],
+        FrameExclude::Group => [(s32, at(qs)), (at(qe), e32), (e32, e32)],
+        FrameExclude::Ties => [(s32, at(qs)), (at(i), at(i + 1)), (at(qe), e32)],
+    }
+}
+
+/// Every row's frame.
 pub(super) fn frames(
     layout: &Layout,
     frame: &WindowFrame,
     order_keys: &[SortKey],
     order: &[Column],
-) -> Result<Vec<(u32, u32)>> {
+) -> Result<Vec<Frame>> {
     let n = *layout.partitions.last().unwrap_or(&0) as usize;
-    let mut out = vec![(0u32, 0u32); n];
+    let mut out = vec![[(0u32, 0u32); 3]; n];
     let range_key = match (frame.units, order) {
         (FrameUnits::Range, [c]) => match &c.data {
             ColumnData::Int64(v) => {
@@ -188,7 +213,7 @@ pub(super) fn frames(
                     Ok(at)
                 };
                 match (bound(&frame.start, false), bound(&frame.end, true)) {
-                    (Ok(s), Ok(e)) => *slot = (s as u32, e.max(s) as u32),
+                    (Ok(s), Ok(e)) => *slot = cut(s, e.max(s), i, (qs, qe), frame.exclude),
                     (Err(e), _) | (_, Err(e)) => {
                         err.get_or_insert(e);
                     }
@@ -372,12 +397,23 @@ mod tests {
                 }
             };
             for units in [FrameUnits::Rows, FrameUnits::Range, FrameUnits::Groups] {
-                for start in &starts {
-                    for end in &ends {
+                for (start, end, exclude) in starts.iter().flat_map(|s| {
+                    ends.iter().flat_map(move |e| {
+                        [
+                            FrameExclude::NoOthers,
+                            FrameExclude::CurrentRow,
+                            FrameExclude::Group,
+                            FrameExclude::Ties,
+                        ]
+                        .map(|x| (s, e, x))
+                    })
+                }) {
+                    {
                         let frame = WindowFrame {
                             units,
                             start: start.clone(),
                             end: end.clone(),
+                            exclude,
                         };
                         let got = frames(
                             &layout,
@@ -418,10 +454,15 @@ mod tests {
                             let want: Vec<usize> = (0..n)
                                 .filter(|&j| part_of[j] == part_of[i])
                                 .filter(|&j| admits(j, start, false) && admits(j, end, true))
+                                .filter(|&j| match exclude {
+                                    FrameExclude::NoOthers => true,
+                                    FrameExclude::CurrentRow => j != i,
+                                    FrameExclude::Group => group_of[j] != group_of[i],
+                                    FrameExclude::Ties => j == i || group_of[j] != group_of[i],
+                                })
                                 .collect();
-                            let (s, e) = (got[i].0 as usize, got[i].1 as usize);
                             assert_eq!(
-                                (s..e).collect::<Vec<_>>(),
+                                runs(&got[i]).flat_map(|(s, e)| s..e).collect::<Vec<_>>(),
                                 want,
                                 "{frame} desc={descending} nulls_first={nulls_first} row {i}"
                             );

@@ -16,6 +16,7 @@
 //! error).
 
 mod aggregate;
+mod fill;
 mod functions;
 mod layout;
 mod order;
@@ -206,7 +207,7 @@ impl Sorted<'_> {
     fn evaluate(&self, w: &WindowExpr, mem: &mut super::memory::Reservation) -> Result<Column> {
         let n = self.order.len();
         let layout = self.layout;
-        let frames = |mem: &mut super::memory::Reservation| -> Result<Vec<(u32, u32)>> {
+        let frames = |mem: &mut super::memory::Reservation| -> Result<Vec<layout::Frame>> {
             mem.grow(aggregate::tree_bytes(n))?;
             layout::frames(layout, &w.frame, &w.order_by, self.order_cols)
         };
@@ -263,6 +264,17 @@ impl Sorted<'_> {
                 );
                 Ok(self.pick(values, &rows, None))
             }
+            WindowFunc::Fill => {
+                let values = self.arg(w, 0)?;
+                let key = w
+                    .arg_order
+                    .first()
+                    .or(w.order_by.first())
+                    .ok_or_else(|| Error::Internal("fill without an ORDER BY key".into()))?;
+                let keys = self.cols.get(self.all, &key.expr)?;
+                mem.grow(16 * n + values.heap_bytes())?;
+                fill::fill(layout, self.order, values, keys, w.data_type)
+            }
             WindowFunc::Agg(func) => {
                 let arg = match w.args.first() {
                     Some(_) => Some(self.arg(w, 0)?),
@@ -288,18 +300,29 @@ impl Sorted<'_> {
                 let frames = frames(mem)?;
                 if !aggregate::has_tree(func) {
                     // Any other aggregate: its group state over each frame.
+                    // A quantile's fraction is its second, literal argument.
+                    let quantile = match (func, w.args.get(1)) {
+                        (
+                            AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile,
+                            Some(Expr::Literal {
+                                value: Value::Float(q),
+                                ..
+                            }),
+                        ) => Some(*q),
+                        _ => None,
+                    };
                     let a = AggExpr {
                         func,
                         arg: w.args.first().cloned(),
                         distinct: false,
                         data_type: w.data_type,
-                        arg2: w.args.get(1).cloned(),
+                        arg2: w.args.get(1).cloned().filter(|_| quantile.is_none()),
                         filter: None,
-                        quantile: 0.0,
+                        quantile: quantile.unwrap_or(0.0),
                     };
                     let arg2 = match w.args.get(1) {
-                        Some(_) => Some(self.arg(w, 1)?),
-                        None => None,
+                        Some(_) if quantile.is_none() => Some(self.arg(w, 1)?),
+                        _ => None,
                     };
                     let c = super::agg::over_frames(&a, arg, arg2, self.order, &counted, &frames)?;
                     return Ok(in_input_order(c));

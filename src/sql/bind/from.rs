@@ -226,6 +226,7 @@ fn numbered(plan: LogicalPlan) -> LogicalPlan {
     let w = WindowExpr {
         func: WindowFunc::RowNumber,
         args: Vec::new(),
+        arg_order: Vec::new(),
         partition_by: Expr::columns(&plan.schema())
             .into_iter()
             .map(|(e, _)| e)

@@ -72,22 +72,90 @@ impl Binder<'_> {
         args: &[&ast::Expr],
         span: Span,
     ) -> Result<Option<Expr>> {
-        let func = match name {
-            "count_if" | "countif" => AggFunc::CountIf,
-            "approx_count_distinct" | "uniq" => AggFunc::ApproxCountDistinct,
-            "median" | "quantile_cont" => AggFunc::QuantileCont,
-            "quantile" | "quantile_disc" => AggFunc::QuantileDisc,
-            "approx_quantile" => AggFunc::ApproxQuantile,
-            "arg_max" | "argmax" | "max_by" => AggFunc::ArgMax,
-            "arg_min" | "argmin" | "min_by" => AggFunc::ArgMin,
-            _ => return Ok(None),
+        let Some(func) = aggregate2_func(name) else {
+            return Ok(None);
         };
         self.check_aggregates_allowed(span)?;
         if distinct && func != AggFunc::ApproxCountDistinct {
             return Err(self.unsupported(span, format!("DISTINCT in {name}")));
         }
+        let quantiles = matches!(
+            func,
+            AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile
+        );
+        if let (true, Some(ast::Expr::Array(list)), [x, _]) = (quantiles, args.get(1), args) {
+            return self.quantile_list(func, name, x, &list.elem, span).map(Some);
+        }
+        let agg = self.aggregate2(func, name, args, span, true)?;
+        Ok(Some(self.register_agg(agg, self.fallback)?))
+    }
+
+    /// `quantile_cont(x, [q1, q2, ...])` (and the other quantiles): one aggregate
+    /// per fraction (they share the sorted values) and a count of x, gathered
+    /// into a list (NULL where there are no values).
+    fn quantile_list(
+        &mut self,
+        func: AggFunc,
+        name: &str,
+        x: &ast::Expr,
+        fractions: &[ast::Expr],
+        span: Span,
+    ) -> Result<Expr> {
+        let mut cols = Vec::with_capacity(fractions.len() + 1);
+        let mut elem = DataType::Double;
+        for q in fractions {
+            let agg = self.aggregate2(func, name, &[x, q], span, true)?;
+            elem = agg.data_type;
+            if cols.is_empty() {
+                let count = AggExpr {
+                    func: AggFunc::Count,
+                    data_type: DataType::BigInt,
+                    quantile: 0.0,
+                    ..agg.clone()
+                };
+                cols.push(self.register_agg(count, self.fallback)?);
+            }
+            cols.push(self.register_agg(agg, self.fallback)?);
+        }
+        if cols.is_empty() {
+            // No fractions: `[]` for a group with values.
+            let arg = self.agg_arg(x)?;
+            let count = AggExpr {
+                func: AggFunc::Count,
+                arg: Some(arg),
+                distinct: false,
+                data_type: DataType::BigInt,
+                arg2: None,
+                filter: None,
+                quantile: 0.0,
+            };
+            if func == AggFunc::QuantileDisc {
+                elem = count.arg.as_ref().map_or(elem, Expr::data_type);
+            }
+            cols.push(self.register_agg(count, self.fallback)?);
+        }
+        Ok(Expr::Func {
+            func: ScalarFunc::List(crate::plan::ListFunc::Quantiles),
+            args: cols,
+            data_type: DataType::list_of(elem),
+        })
+    }
+
+    /// The call `name(args)` of aggregate `func` (one of [`aggregate2_func`]'s),
+    /// its arguments bound (`in_select`: as an aggregate of the SELECT, whose
+    /// arguments may not hold aggregates; else as a window call's, which may).
+    pub(super) fn aggregate2(
+        &mut self,
+        func: AggFunc,
+        name: &str,
+        args: &[&ast::Expr],
+        span: Span,
+        in_select: bool,
+    ) -> Result<AggExpr> {
         let want = match (func, name) {
-            (AggFunc::CountIf | AggFunc::ApproxCountDistinct, _) | (_, "median") => 1,
+            (AggFunc::CountIf | AggFunc::ApproxCountDistinct | AggFunc::Mad, _) | (_, "median") => {
+                1
+            }
             _ => 2,
         };
         if args.len() != want {
@@ -96,7 +164,11 @@ impl Binder<'_> {
                 format!("{name} takes {want} argument(s), got {}", args.len()),
             ));
         }
-        let mut x = self.agg_arg(args[0])?;
+        let mut x = if in_select {
+            self.agg_arg(args[0])?
+        } else {
+            self.bind_expr(args[0])?
+        };
         let at = x.data_type();
         let mut agg = AggExpr {
             func,
@@ -128,15 +200,7 @@ impl Binder<'_> {
                         format!("{name} needs a numeric or TIMESTAMP argument, not {at}"),
                     ));
                 }
-                let fractions = match args.get(1) {
-                    Some(ast::Expr::Array(list)) if name != "median" => Some(
-                        (list.elem.iter())
-                            .map(|q| self.quantile_arg(q, name))
-                            .collect::<Result<Vec<_>>>()?,
-                    ),
-                    _ => None,
-                };
-                agg.quantile = if name == "median" || fractions.is_some() {
+                agg.quantile = if name == "median" {
                     0.5
                 } else {
                     self.quantile_arg(args[1], name)?
@@ -152,37 +216,47 @@ impl Binder<'_> {
                     (AggFunc::QuantileCont, _) => DataType::Double,
                     (_, t) => t,
                 };
-                if let Some(fractions) = fractions {
-                    // A list of quantiles: one aggregate per fraction (they share
-                    // the sorted values), gathered into a list.
-                    let count = AggExpr {
-                        func: AggFunc::Count,
-                        arg: Some(x.clone()),
-                        data_type: DataType::BigInt,
-                        ..agg.clone()
-                    };
-                    agg.arg = Some(x);
-                    let mut cols = vec![self.register_agg(count, self.fallback)?];
-                    for q in fractions {
-                        let mut a = agg.clone();
-                        a.quantile = q;
-                        cols.push(self.register_agg(a, self.fallback)?);
-                    }
-                    return Ok(Some(Expr::Func {
-                        func: ScalarFunc::List(crate::plan::ListFunc::Quantiles),
-                        args: cols,
-                        data_type: DataType::list_of(agg.data_type),
-                    }));
-                }
+            }
+            AggFunc::Mad => {
+                let (y, t) = self.mad_arg(x, args[0].span())?;
+                x = y;
+                agg.data_type = t;
             }
             _ => {
                 // arg_max / arg_min
-                agg.arg2 = Some(self.agg_arg(args[1])?);
+                agg.arg2 = Some(if in_select {
+                    self.agg_arg(args[1])?
+                } else {
+                    self.bind_expr(args[1])?
+                });
                 agg.data_type = at;
             }
         }
         agg.arg = Some(x);
-        Ok(Some(self.register_agg(agg, self.fallback)?))
+        Ok(agg)
+    }
+
+    /// The argument of `mad(x)` and the result type: a DOUBLE for numbers, the
+    /// type itself for a DECIMAL, an INTERVAL for DATE, TIMESTAMP and TIME.
+    fn mad_arg(&self, x: Expr, span: Span) -> Result<(Expr, DataType)> {
+        let t = x.data_type();
+        if is_null_literal(&x) {
+            return Ok((
+                Expr::literal(Value::Null, DataType::Double),
+                DataType::Double,
+            ));
+        }
+        match t {
+            DataType::Date | DataType::Timestamp | DataType::Time => Ok((x, DataType::Interval)),
+            t if is_decimal(t) => Ok((x, t)),
+            t if is_numeric(t) => {
+                Ok((self.coerce_to(x, DataType::Double, span)?, DataType::Double))
+            }
+            t => Err(self.err(
+                span,
+                format!("mad needs a number, DATE, TIMESTAMP or TIME argument, not {t}"),
+            )),
+        }
     }
 
     /// `percentile_cont(q) WITHIN GROUP (ORDER BY x [DESC])` and `percentile_disc`:
@@ -282,6 +356,37 @@ impl Binder<'_> {
         });
         self.register_agg(agg, self.fallback)
     }
+}
+
+/// The aggregate of [`Binder::aggregate2`] that `name` calls, if it is one.
+pub(super) fn aggregate2_func(name: &str) -> Option<AggFunc> {
+    Some(match name {
+        "count_if" | "countif" => AggFunc::CountIf,
+        "approx_count_distinct" | "uniq" => AggFunc::ApproxCountDistinct,
+        "median" | "quantile_cont" => AggFunc::QuantileCont,
+        "quantile" | "quantile_disc" => AggFunc::QuantileDisc,
+        "approx_quantile" => AggFunc::ApproxQuantile,
+        "arg_max" | "argmax" | "max_by" => AggFunc::ArgMax,
+        "arg_min" | "argmin" | "min_by" => AggFunc::ArgMin,
+        "arg_max_null" => AggFunc::ArgBestNulls {
+            max: true,
+            nulls_last: false,
+        },
+        "arg_min_null" => AggFunc::ArgBestNulls {
+            max: false,
+            nulls_last: false,
+        },
+        "arg_max_nulls_last" => AggFunc::ArgBestNulls {
+            max: true,
+            nulls_last: true,
+        },
+        "arg_min_nulls_last" => AggFunc::ArgBestNulls {
+            max: false,
+            nulls_last: true,
+        },
+        "mad" => AggFunc::Mad,
+        _ => return None,
+    })
 }
 
 /// `name = expr` parsed as a named function argument, as the comparison it is.

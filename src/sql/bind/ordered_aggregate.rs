@@ -33,6 +33,10 @@ fn order_sensitive(name: &str) -> bool {
             | "arg_min"
             | "argmin"
             | "min_by"
+            | "arg_max_null"
+            | "arg_min_null"
+            | "arg_max_nulls_last"
+            | "arg_min_nulls_last"
             | "mode"
     )
 }

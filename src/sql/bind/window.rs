@@ -11,13 +11,16 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
-use super::{is_int, is_null_literal, is_numeric, Binder};
+use super::functions::aggregate2_func;
+use super::{is_int, is_null_literal, is_number, is_numeric, Binder};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::plan::{
-    AggFunc, Expr, FrameBound, FrameUnits, SortKey, WindowExpr, WindowFrame, WindowFunc,
+    AggFunc, Expr, FrameBound, FrameExclude, FrameUnits, SortKey, WindowExpr, WindowFrame,
+    WindowFunc,
 };
 use crate::schema::DataType;
+use crate::sql::frame_exclude;
 
 /// Column indexes at or above this mark stand for window calls while a select
 /// list is bound (above `AGG_MARK`, so aggregate rewrites leave them alone).
@@ -47,6 +50,8 @@ struct Spec {
     partition_by: Vec<ast::Expr>,
     order_by: Vec<ast::OrderByExpr>,
     frame: Option<ast::WindowFrame>,
+    /// The frame's EXCLUDE clause (`frame_exclude.rs`), with its position.
+    exclude: Option<(FrameExclude, Span)>,
 }
 
 impl Binder<'_> {
@@ -120,13 +125,20 @@ impl Binder<'_> {
             partition_by: Vec::new(),
             order_by: Vec::new(),
             frame: None,
+            exclude: None,
         };
         if let Some(b) = base {
             spec.partition_by = b.partition_by.clone();
             spec.order_by = b.order_by.clone();
+            spec.exclude = frame_exclude::take(&mut spec.order_by);
             spec.frame = b.window_frame.clone();
         }
         if let Some(o) = own {
+            let mut o = o.clone();
+            let exclude = frame_exclude::take(&mut o.order_by);
+            if exclude.is_some() {
+                spec.exclude = exclude;
+            }
             if base.is_some() && !o.partition_by.is_empty() {
                 return Err(self.err(
                     span,
@@ -140,13 +152,14 @@ impl Binder<'_> {
                 ));
             }
             if !o.partition_by.is_empty() {
-                spec.partition_by = o.partition_by.clone();
+                spec.partition_by = o.partition_by;
             }
             if !o.order_by.is_empty() {
-                spec.order_by = o.order_by.clone();
+                spec.order_by = o.order_by;
             }
             if o.window_frame.is_some() {
-                spec.frame = o.window_frame.clone();
+                spec.frame = o.window_frame;
+                spec.exclude = exclude;
             }
         }
         Ok(spec)
@@ -193,6 +206,7 @@ impl Binder<'_> {
             "first_value" | "first" => WindowFunc::FirstValue,
             "last_value" | "last" => WindowFunc::LastValue,
             "nth_value" => WindowFunc::NthValue,
+            "fill" => WindowFunc::Fill,
             "count" if star => WindowFunc::Agg(AggFunc::CountStar),
             "count_star" => WindowFunc::Agg(AggFunc::CountStar),
             "count" => WindowFunc::Agg(AggFunc::Count),
@@ -201,7 +215,10 @@ impl Binder<'_> {
             "min" => WindowFunc::Agg(AggFunc::Min),
             "max" => WindowFunc::Agg(AggFunc::Max),
             "any_value" => WindowFunc::Agg(AggFunc::AnyValue),
-            other => match self.statistic_func(other) {
+            other => match self
+                .statistic_func(other)
+                .or_else(|| aggregate2_func(other))
+            {
                 Some(agg) => WindowFunc::Agg(agg),
                 None => {
                     return Err(self.unsupported(f.name.span(), format!("window function {other}")))
@@ -220,7 +237,7 @@ impl Binder<'_> {
                 "RESPECT/IGNORE NULLS is not supported for windowed aggregates",
             ));
         }
-        let ignore_nulls = self.null_treatment(f, span)?;
+        let ignore_nulls = self.null_treatment(f, func == WindowFunc::Fill, span)?;
         if ignore_nulls
             && !matches!(
                 func,
@@ -245,10 +262,19 @@ impl Binder<'_> {
         let bound = self.window_parts(func, name, args, &spec, f.filter.as_deref(), span);
         self.win.nested = false;
         let (args, data_type, partition_by, order_by, filter) = bound?;
-        let frame = self.frame(spec.frame.as_ref(), &order_by, span)?;
+        let arg_order = match func {
+            WindowFunc::Fill => self.fill_key(f, &order_by, span)?,
+            _ => Vec::new(),
+        };
+        let mut frame = self.frame(spec.frame.as_ref(), &order_by, span)?;
+        // Functions that read no frame ignore its EXCLUDE too (DuckDB).
+        if let Some((exclude, _)) = spec.exclude.filter(|_| func.uses_frame()) {
+            frame.exclude = exclude;
+        }
         let call = WindowExpr {
             func,
             args,
+            arg_order,
             partition_by,
             order_by,
             frame,
@@ -270,8 +296,9 @@ impl Binder<'_> {
         })
     }
 
-    /// `IGNORE NULLS` (after the call or inside its parentheses).
-    fn null_treatment(&self, f: &ast::Function, span: Span) -> Result<bool> {
+    /// `IGNORE NULLS` (after the call or inside its parentheses); an ORDER BY
+    /// inside them is allowed when `order` says so (and bound elsewhere).
+    fn null_treatment(&self, f: &ast::Function, order: bool, span: Span) -> Result<bool> {
         let mut ignore = matches!(f.null_treatment, Some(ast::NullTreatment::IgnoreNulls));
         if let ast::FunctionArguments::List(l) = &f.args {
             for c in &l.clauses {
@@ -279,11 +306,60 @@ impl Binder<'_> {
                     ast::FunctionArgumentClause::IgnoreOrRespectNulls(t) => {
                         ignore = matches!(t, ast::NullTreatment::IgnoreNulls)
                     }
+                    ast::FunctionArgumentClause::OrderBy(_) if order => {}
                     _ => return Err(self.unsupported(span, "clauses inside a function call")),
                 }
             }
         }
         Ok(ignore)
+    }
+
+    /// The key `fill` interpolates along: the ORDER BY inside its parentheses,
+    /// else the window's; exactly one key of a type with a subtraction.
+    fn fill_key(
+        &mut self,
+        f: &ast::Function,
+        order_by: &[SortKey],
+        span: Span,
+    ) -> Result<Vec<SortKey>> {
+        let own = match &f.args {
+            ast::FunctionArguments::List(l) => l.clauses.iter().find_map(|c| match c {
+                ast::FunctionArgumentClause::OrderBy(o) => Some(o),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let keys = match own {
+            Some(order) => {
+                let mut keys = Vec::with_capacity(order.len());
+                self.win.nested = true;
+                let bound = (|| {
+                    for o in order {
+                        let (descending, nulls_first) = self.sort_options(o)?;
+                        keys.push(SortKey {
+                            expr: self.bind_expr(&o.expr)?,
+                            descending,
+                            nulls_first,
+                        });
+                    }
+                    Ok::<(), Error>(())
+                })();
+                self.win.nested = false;
+                bound?;
+                keys
+            }
+            None => order_by.to_vec(),
+        };
+        if keys.len() != 1 {
+            return Err(self.err(
+                span,
+                "FILL functions must have only one ORDER BY expression",
+            ));
+        }
+        if !subtractable(keys[0].expr.data_type()) {
+            return Err(self.err(span, "FILL ordering must support subtraction"));
+        }
+        Ok(keys)
     }
 
     /// Arguments, result type, partition keys, order keys and FILTER of a call.
@@ -301,6 +377,18 @@ impl Binder<'_> {
             let bound = agg.arg.into_iter().chain(agg.arg2).collect();
             return self.window_rest(bound, agg.data_type, spec, filter);
         }
+        if let Some(f2) = aggregate2_func(name) {
+            let agg = self.aggregate2(f2, name, args, span, false)?;
+            // A quantile's fraction travels as a second, literal argument.
+            let second = match f2 {
+                AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile => {
+                    Some(Expr::literal(Value::Float(agg.quantile), DataType::Double))
+                }
+                _ => agg.arg2,
+            };
+            let bound = agg.arg.into_iter().chain(second).collect();
+            return self.window_rest(bound, agg.data_type, spec, filter);
+        }
         let (min, max) = match func {
             WindowFunc::RowNumber
             | WindowFunc::Rank
@@ -309,6 +397,7 @@ impl Binder<'_> {
             | WindowFunc::CumeDist
             | WindowFunc::Agg(AggFunc::CountStar) => (0, 0),
             WindowFunc::Ntile
+            | WindowFunc::Fill
             | WindowFunc::FirstValue
             | WindowFunc::LastValue
             | WindowFunc::Agg(_) => (1, 1),
@@ -357,6 +446,16 @@ impl Binder<'_> {
                 t
             }
             WindowFunc::FirstValue | WindowFunc::LastValue => bound[0].data_type(),
+            WindowFunc::Fill => {
+                if is_null_literal(&bound[0]) {
+                    bound[0] = Expr::literal(Value::Null, DataType::Integer);
+                }
+                let t = bound[0].data_type();
+                if !subtractable(t) {
+                    return Err(self.err(span, "FILL argument must support subtraction"));
+                }
+                t
+            }
             WindowFunc::Agg(AggFunc::CountStar) => DataType::BigInt,
             WindowFunc::Agg(agg) => {
                 let (x, t) = self.agg_result(agg, bound[0].clone(), args[0].span())?;
@@ -458,7 +557,12 @@ impl Binder<'_> {
                 "a frame starting from the current row cannot have preceding rows",
             ));
         }
-        Ok(WindowFrame { units, start, end })
+        Ok(WindowFrame {
+            units,
+            start,
+            end,
+            exclude: FrameExclude::NoOthers,
+        })
     }
 
     fn frame_bound(
@@ -551,4 +655,10 @@ fn has_null_treatment(f: &ast::Function) -> bool {
         || matches!(&f.args, ast::FunctionArguments::List(l) if l.clauses.iter().any(|c| {
             matches!(c, ast::FunctionArgumentClause::IgnoreOrRespectNulls(_))
         }))
+}
+
+/// Whether `fill` can interpolate values of type `t` (or along keys of it):
+/// numbers, DATE, TIMESTAMP and TIME.
+fn subtractable(t: DataType) -> bool {
+    is_number(t) || matches!(t, DataType::Date | DataType::Timestamp | DataType::Time)
 }

@@ -137,6 +137,7 @@ fn order_sensitive(f: AggFunc) -> bool {
             | AggFunc::Mode
             | AggFunc::ArgMax
             | AggFunc::ArgMin
+            | AggFunc::ArgBestNulls { .. }
             | AggFunc::ApproxQuantile
     )
 }
