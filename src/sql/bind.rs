@@ -35,6 +35,7 @@ mod pivot;
 mod quantified;
 mod read_files;
 mod recursive;
+mod rows;
 mod statistics;
 mod strings;
 mod table_functions;
@@ -197,8 +198,7 @@ impl<'a> Binder<'a> {
         let where_expr = match &select.selection {
             Some(w) => {
                 let e = self.bind_expr(w)?;
-                self.expect_bool(&e, w.span(), "WHERE")?;
-                Some(e)
+                Some(self.to_bool(e, w.span(), "WHERE")?)
             }
             None => None,
         };
@@ -367,8 +367,7 @@ impl<'a> Binder<'a> {
                 });
                 let e = self.bind_expr(h);
                 self.having = None;
-                let e = e?;
-                self.expect_bool(&e, h.span(), "HAVING")?;
+                let e = self.to_bool(e?, h.span(), "HAVING")?;
                 Some((e, h.span()))
             }
             None => None,
@@ -416,8 +415,7 @@ impl<'a> Binder<'a> {
                 let e = self.bind_expr(q);
                 self.win.allowed = false;
                 self.win.aliases.clear();
-                let e = e?;
-                self.expect_bool(&e, q.span(), "QUALIFY")?;
+                let e = self.to_bool(e?, q.span(), "QUALIFY")?;
                 Some((e, q.span()))
             }
             None => None,
@@ -846,15 +844,30 @@ impl<'a> Binder<'a> {
         }
     }
 
-    fn expect_bool(&self, e: &Expr, span: Span, clause: &str) -> Result<()> {
-        if e.data_type() == DataType::Boolean || is_null_literal(e) {
-            Ok(())
-        } else {
-            Err(self.err(
-                span,
-                format!("{clause} needs a BOOLEAN condition, not {}", e.data_type()),
-            ))
+    /// `e` as a condition of `clause`: a BOOLEAN as it is; a number or a
+    /// string converted to BOOLEAN as DuckDB does implicitly (`WHERE 1`,
+    /// `0 AND x`: zero is FALSE, any other number TRUE; `'true'`); any other
+    /// type an error.
+    fn to_bool(&self, e: Expr, span: Span, clause: &str) -> Result<Expr> {
+        let t = e.data_type();
+        if t == DataType::Boolean || is_null_literal(&e) {
+            return Ok(e);
         }
+        if !(is_number(t) || t == DataType::Varchar) {
+            return Err(self.err(
+                span,
+                format!("{clause} needs a BOOLEAN condition, not {t}"),
+            ));
+        }
+        if let Expr::Literal { value, data_type } = &e {
+            return cast_literal(value, *data_type, DataType::Boolean)
+                .map(|v| Expr::literal(v, DataType::Boolean))
+                .map_err(|m| self.err(span, m));
+        }
+        Ok(Expr::Cast {
+            expr: Box::new(e),
+            to: DataType::Boolean,
+        })
     }
 
     fn scope_column(&self, i: usize) -> Expr {
@@ -1089,7 +1102,7 @@ impl<'a> Binder<'a> {
                         Ok(Expr::Negate(Box::new(inner)))
                     }
                     ast::UnaryOperator::Not => {
-                        self.expect_bool(&inner, expr.span(), "NOT")?;
+                        let inner = self.to_bool(inner, expr.span(), "NOT")?;
                         Ok(Expr::Not(Box::new(inner)))
                     }
                     other => Err(self.unsupported(span, format!("unary operator {other}"))),
@@ -1121,6 +1134,9 @@ impl<'a> Binder<'a> {
                 list,
                 negated,
             } => {
+                if let Some(row) = rows::row_items(expr) {
+                    return self.row_in_list(&row, list, *negated, span);
+                }
                 let l = self.bind_expr(expr)?;
                 let mut items = Vec::with_capacity(list.len());
                 let mut target = l.data_type();
@@ -1285,10 +1301,7 @@ impl<'a> Binder<'a> {
                             *ospan,
                             cw.condition.span(),
                         )?,
-                        None => {
-                            self.expect_bool(&c, cw.condition.span(), "CASE WHEN")?;
-                            c
-                        }
+                        None => self.to_bool(c, cw.condition.span(), "CASE WHEN")?,
                     };
                     whens.push(c);
                     results.push((self.bind_expr(&cw.result)?, cw.result.span()));
@@ -1483,7 +1496,19 @@ impl<'a> Binder<'a> {
                 expr,
                 subquery,
                 negated,
-            } => self.subquery_expr(subquery, from::ast_kind::Kind::In(expr, *negated), span),
+            } => match rows::row_items(expr) {
+                Some(row) => {
+                    let any = self.row_subquery(&row, BinaryOp::Eq, false, subquery, span)?;
+                    Ok(if *negated {
+                        Expr::Not(Box::new(any))
+                    } else {
+                        any
+                    })
+                }
+                None => {
+                    self.subquery_expr(subquery, from::ast_kind::Kind::In(expr, *negated), span)
+                }
+            },
             other => Err(self.unsupported(span, format!("expression {other}"))),
         }
     }
@@ -1845,6 +1870,11 @@ impl<'a> Binder<'a> {
             B::Or => BinaryOp::Or,
             other => return Err(self.unsupported(span, format!("operator {other}"))),
         };
+        if bop.is_comparison() {
+            if let (Some(l), Some(r)) = (rows::row_items(left), rows::row_items(right)) {
+                return self.row_comparison(bop, &l, &r, span);
+            }
+        }
         // timestamp +/- INTERVAL of fixed length: plain micros arithmetic.
         let mut prebound = None;
         if matches!(bop, BinaryOp::Add | BinaryOp::Sub) {
@@ -1887,8 +1917,8 @@ impl<'a> Binder<'a> {
         let (ls, rs) = (left.span(), right.span());
         match bop {
             BinaryOp::And | BinaryOp::Or => {
-                self.expect_bool(&l, ls, bop.symbol())?;
-                self.expect_bool(&r, rs, bop.symbol())?;
+                let l = self.to_bool(l, ls, bop.symbol())?;
+                let r = self.to_bool(r, rs, bop.symbol())?;
                 let fix = |e: Expr| {
                     if is_null_literal(&e) {
                         Expr::literal(Value::Null, DataType::Boolean)

@@ -980,8 +980,7 @@ impl<'a> Binder<'a> {
                 let saved = std::mem::replace(&mut self.scope, scope.clone());
                 let bound = self.bind_expr(cond);
                 self.scope = saved;
-                let bound = bound?;
-                self.expect_bool(&bound, cond.span(), "ON")?;
+                let bound = self.to_bool(bound?, cond.span(), "ON")?;
                 let always = matches!(
                     bound,
                     Expr::Literal {
@@ -1076,8 +1075,7 @@ impl<'a> Binder<'a> {
                 let saved = std::mem::replace(&mut self.scope, scope.clone());
                 let bound = self.bind_expr(cond);
                 self.scope = saved;
-                let bound = bound?;
-                self.expect_bool(&bound, cond.span(), "ON")?;
+                let bound = self.to_bool(bound?, cond.span(), "ON")?;
                 if kind != JoinKind::Inner && crate::plan::apply::reads_param(&bound) {
                     return Err(self.unsupported(
                         cond.span(),

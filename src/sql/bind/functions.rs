@@ -231,12 +231,7 @@ impl Binder<'_> {
             _ => return Err(Error::Internal("an aggregate call is not a column".into())),
         };
         let cond = self.agg_arg(f)?;
-        if !is_null_literal(&cond) && cond.data_type() != DataType::Boolean {
-            return Err(self.err(
-                f.span(),
-                format!("FILTER needs a BOOLEAN condition, not {}", cond.data_type()),
-            ));
-        }
+        let cond = self.to_bool(cond, f.span(), "FILTER")?;
         let mut agg = if j >= before && j + 1 == self.aggs.len() {
             // Newly added for this call: replace it.
             self.aggs.pop()
