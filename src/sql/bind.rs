@@ -1516,6 +1516,8 @@ impl<'a> Binder<'a> {
     fn bind_value(&self, v: &ast::Value, span: Span) -> Result<Expr> {
         match v {
             ast::Value::Number(n, _) => {
+                // `1_000_000`: DuckDB's digit separators.
+                let n = &n.replace('_', "");
                 if let Ok(i) = n.parse::<i64>() {
                     let t = if i32::try_from(i).is_ok() {
                         DataType::Integer
@@ -2639,7 +2641,7 @@ pub(crate) fn decimal_literal_text(e: &ast::Expr) -> Option<String> {
     match e {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::Number(n, _) if n.contains('.') && !n.contains(['e', 'E']) => {
-                Some(n.clone())
+                Some(n.replace('_', ""))
             }
             _ => None,
         },
