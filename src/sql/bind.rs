@@ -48,6 +48,7 @@ pub(crate) use views::unqualified;
 
 use decimal::{common_decimal, decimal_arith, is_decimal};
 use from::{Cte, Scope};
+pub(crate) use limit::LIMIT_PERCENT;
 pub(crate) use pivot::GROUP_BY_MARK;
 use window::{WindowState, WIN_MARK};
 
@@ -539,9 +540,9 @@ impl<'a> Binder<'a> {
             };
         }
 
-        let (limit, offset) = match query {
+        let limits = match query {
             Some(q) => self.bind_limit(q)?,
-            None => (None, 0),
+            None => limit::Limits::default(),
         };
         if !sort_keys.is_empty() {
             let schema = plan.schema();
@@ -560,16 +561,10 @@ impl<'a> Binder<'a> {
             plan = LogicalPlan::Sort {
                 input: Box::new(plan),
                 keys,
-                fetch: limit.map(|l| l.saturating_add(offset)),
+                fetch: limits.sort_fetch(),
             };
         }
-        if limit.is_some() || offset > 0 {
-            plan = LogicalPlan::Limit {
-                input: Box::new(plan),
-                skip: offset,
-                fetch: limit,
-            };
-        }
+        plan = self.apply_limits(plan, limits);
         if items.len() > visible {
             let schema = plan.schema();
             plan = LogicalPlan::Project {

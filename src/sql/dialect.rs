@@ -231,7 +231,69 @@ pub(crate) fn tokens(sql: &str) -> Result<Vec<TokenWithSpan>, ParserError> {
     }
     parenthesize_from_values(&mut tokens);
     unwrap_insert_values(&mut tokens);
+    mark_limit_percent(&mut tokens);
     Ok(tokens)
+}
+
+/// `LIMIT p%` and `LIMIT p PERCENT` (DuckDB) become `LIMIT limit_percent(p)`,
+/// which the binder reads as a share of the rows (`bind/limit.rs`): the `%` or
+/// PERCENT must end the LIMIT's expression (before OFFSET, the end of the
+/// statement or of the enclosing parenthesis, or a set operation).
+fn mark_limit_percent(tokens: &mut Vec<TokenWithSpan>) {
+    let mut i = 0;
+    while i < tokens.len() {
+        if !is_keyword(&tokens[i], Keyword::LIMIT) {
+            i += 1;
+            continue;
+        }
+        let limit = i;
+        let mut depth = 0usize;
+        let mut last = None;
+        let mut j = limit;
+        while let Some(k) = next_solid(tokens, j) {
+            let t = &tokens[k];
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::SemiColon | Token::EOF if depth == 0 => break,
+                _ if depth == 0
+                    && [
+                        Keyword::OFFSET,
+                        Keyword::UNION,
+                        Keyword::EXCEPT,
+                        Keyword::INTERSECT,
+                    ]
+                    .iter()
+                    .any(|&kw| is_keyword(t, kw)) =>
+                {
+                    break
+                }
+                _ => {}
+            }
+            last = Some(k);
+            j = k;
+        }
+        let marked = last.filter(|&k| {
+            k > limit
+                && next_solid(tokens, limit) != Some(k)
+                && (tokens[k].token == Token::Mod || is_keyword(&tokens[k], Keyword::PERCENT))
+        });
+        if let Some(k) = marked {
+            let span = tokens[k].span;
+            tokens[k] = TokenWithSpan::new(Token::RParen, span);
+            let at = tokens[limit].span;
+            tokens.insert(limit + 1, TokenWithSpan::new(Token::LParen, at));
+            tokens.insert(
+                limit + 1,
+                TokenWithSpan::new(
+                    Token::make_word(crate::sql::bind::LIMIT_PERCENT, None),
+                    at,
+                ),
+            );
+        }
+        i = limit + 1;
+    }
 }
 
 /// The index of the next token after `i` that is not whitespace.

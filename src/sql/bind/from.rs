@@ -649,22 +649,15 @@ impl<'a> Binder<'a> {
                 });
             }
         }
-        let (limit, offset) = self.bind_limit(q)?;
+        let limits = self.bind_limit(q)?;
         if !keys.is_empty() {
             plan = LogicalPlan::Sort {
                 input: Box::new(plan),
                 keys,
-                fetch: limit.map(|l| l.saturating_add(offset)),
+                fetch: limits.sort_fetch(),
             };
         }
-        if limit.is_some() || offset > 0 {
-            plan = LogicalPlan::Limit {
-                input: Box::new(plan),
-                skip: offset,
-                fetch: limit,
-            };
-        }
-        Ok(plan)
+        Ok(self.apply_limits(plan, limits))
     }
 
     /// The FROM clause as a plan and the scope its columns form. Items after the
