@@ -11,6 +11,11 @@ pub enum TextFunc {
     Replace,
     /// `reverse(s)`: the grapheme clusters in reverse order.
     Reverse,
+    /// `md5(s)`, `sha1(s)`, `sha256(s)`: the digest of the string's bytes as
+    /// lower-case hex.
+    Md5,
+    Sha1,
+    Sha256,
     /// `repeat(s, n)`: s n times (`''` for n ≤ 0); the result is bounded.
     Repeat,
     /// `left(s, n)`: the first n characters; n < 0: all but the last -n.
