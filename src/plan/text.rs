@@ -11,10 +11,11 @@ pub enum TextFunc {
     Replace,
     /// `reverse(s)`: the grapheme clusters in reverse order.
     Reverse,
-    /// `md5(s)`, `sha1(s)`, `sha256(s)`: the digest of the string's bytes as
-    /// lower-case hex.
+    /// `md5(s)`: the MD5 digest of the string's bytes as lower-case hex.
     Md5,
+    /// `sha1(s)`: the SHA-1 digest, likewise.
     Sha1,
+    /// `sha256(s)`: the SHA-256 digest, likewise.
     Sha256,
     /// `repeat(s, n)`: s n times (`''` for n ≤ 0); the result is bounded.
     Repeat,

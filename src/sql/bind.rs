@@ -849,10 +849,7 @@ impl<'a> Binder<'a> {
             return Ok(e);
         }
         if !(is_number(t) || t == DataType::Varchar) {
-            return Err(self.err(
-                span,
-                format!("{clause} needs a BOOLEAN condition, not {t}"),
-            ));
+            return Err(self.err(span, format!("{clause} needs a BOOLEAN condition, not {t}")));
         }
         if let Expr::Literal { value, data_type } = &e {
             return cast_literal(value, *data_type, DataType::Boolean)

@@ -286,10 +286,7 @@ fn mark_limit_percent(tokens: &mut Vec<TokenWithSpan>) {
             tokens.insert(limit + 1, TokenWithSpan::new(Token::LParen, at));
             tokens.insert(
                 limit + 1,
-                TokenWithSpan::new(
-                    Token::make_word(crate::sql::bind::LIMIT_PERCENT, None),
-                    at,
-                ),
+                TokenWithSpan::new(Token::make_word(crate::sql::bind::LIMIT_PERCENT, None), at),
             );
         }
         i = limit + 1;
@@ -377,7 +374,8 @@ fn unwrap_insert_values(tokens: &mut Vec<TokenWithSpan>) {
     // The table name: words joined by periods.
     let mut j = into;
     loop {
-        let Some(name) = next_solid(tokens, j).filter(|&n| matches!(tokens[n].token, Token::Word(_)))
+        let Some(name) =
+            next_solid(tokens, j).filter(|&n| matches!(tokens[n].token, Token::Word(_)))
         else {
             return;
         };
@@ -467,6 +465,52 @@ mod tests {
         // Not a CTE's hint: kept, and an error as before.
         assert!(parse("SELECT 1 AS materialized").is_ok());
         assert!(parse("SELECT x AS materialized (1)").is_err());
+    }
+
+    #[test]
+    fn duckdb_spellings_are_rewritten_into_forms_sqlparser_reads() {
+        let parse = |sql: &str| {
+            Parser::new(&LogdbDialect::default())
+                .with_tokens_with_locations(tokens(sql).unwrap())
+                .parse_statements()
+                .map(|s| {
+                    s.iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .map_err(|e| e.to_string())
+        };
+        for (duck, plain) in [
+            (
+                "SELECT * FROM VALUES (1, 2), (3, (4)) t(a, b) WHERE a > 0",
+                "SELECT * FROM (VALUES (1, 2), (3, (4))) t(a, b) WHERE a > 0",
+            ),
+            (
+                "CREATE TABLE x AS FROM VALUES ('a') AS v(c)",
+                "CREATE TABLE x AS FROM (VALUES ('a')) AS v(c)",
+            ),
+            (
+                "INSERT INTO main.t (VALUES (1), (2))",
+                "INSERT INTO main.t VALUES (1), (2)",
+            ),
+            (
+                "SELECT * FROM t LIMIT (30 - 10) % OFFSET 2",
+                "SELECT * FROM t LIMIT limit_percent((30 - 10)) OFFSET 2",
+            ),
+            (
+                "SELECT (SELECT 1 FROM t LIMIT 5 PERCENT)",
+                "SELECT (SELECT 1 FROM t LIMIT limit_percent(5))",
+            ),
+        ] {
+            assert_eq!(parse(duck), parse(plain), "{duck}");
+        }
+        // Left alone: a modulo, a column list, an unclosed list.
+        assert!(parse("SELECT * FROM t LIMIT 10 % 3")
+            .unwrap()
+            .contains("10 % 3"));
+        assert!(parse("INSERT INTO t (a) VALUES (1)").is_ok());
+        assert!(parse("SELECT * FROM VALUES (1").is_err());
     }
 
     #[test]

@@ -79,12 +79,11 @@ impl Binder<'_> {
             ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
         };
         let mut out = Limits::default();
-        match limit {
-            Some(e) => match percent_arg(e) {
+        if let Some(e) = limit {
+            match percent_arg(e) {
                 Some(p) => out.fraction = self.limit_fraction(p)?,
                 None => out.fetch = self.limit_count(e, "LIMIT")?,
-            },
-            None => {}
+            }
         }
         out.skip = match offset {
             Some(e) => self.limit_count(e, "OFFSET")?.unwrap_or(0),

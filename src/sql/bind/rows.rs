@@ -83,10 +83,7 @@ fn is_null(e: &Expr) -> Expr {
 /// `l` and `r` are equal, NULL equal to NULL (never NULL).
 fn same(l: &Expr, r: &Expr) -> Expr {
     Expr::Case {
-        whens: vec![
-            (is_null(l), is_null(r)),
-            (is_null(r), boolean(Some(false))),
-        ],
+        whens: vec![(is_null(l), is_null(r)), (is_null(r), boolean(Some(false)))],
         else_expr: Some(Box::new(binary(BinaryOp::Eq, l.clone(), r.clone()))),
         data_type: DataType::Boolean,
     }
@@ -281,8 +278,14 @@ impl Binder<'_> {
                     agg(decisive, Some(c.clone()), DataType::Boolean),
                     "decided".into(),
                 ),
-                (agg(AggFunc::CountStar, None, DataType::BigInt), "rows".into()),
-                (agg(AggFunc::Count, Some(c), DataType::BigInt), "known".into()),
+                (
+                    agg(AggFunc::CountStar, None, DataType::BigInt),
+                    "rows".into(),
+                ),
+                (
+                    agg(AggFunc::Count, Some(c), DataType::BigInt),
+                    "known".into(),
+                ),
             ],
         };
         let out = Expr::columns(&stats.schema());

@@ -215,15 +215,21 @@ pub(super) fn update(
     let snapshot = db.snapshot()?;
     let (q, mut select) = select_from(relation)?;
     let cond = u.selection.clone().unwrap_or_else(|| boolean(true));
-    select.projection.push(ast::SelectItem::UnnamedExpr(case_when(
-        &cond,
-        boolean(true),
-        Some(boolean(false)),
-    )));
+    select
+        .projection
+        .push(ast::SelectItem::UnnamedExpr(case_when(
+            &cond,
+            boolean(true),
+            Some(boolean(false)),
+        )));
     for (v, _) in &values {
         select
             .projection
-            .push(ast::SelectItem::UnnamedExpr(case_when(&cond, v.clone(), None)));
+            .push(ast::SelectItem::UnnamedExpr(case_when(
+                &cond,
+                v.clone(),
+                None,
+            )));
     }
     let result = run(&snapshot, &with_select(q, select), options)?;
     let n = schema.fields.len();
