@@ -28,6 +28,7 @@ pub use crate::storage::snapshot::{
 };
 use crate::time;
 
+mod rewrite;
 mod views;
 
 /// The default maximum rows per segment. Measured on generated access logs (see

@@ -115,6 +115,9 @@ pub fn eval(
                                 buf.push_str(&v.replace(from, s(2, i)));
                             }
                         }
+                        TextFunc::Md5 => hex_digest::<md5::Md5>(v, &mut buf),
+                        TextFunc::Sha1 => hex_digest::<sha1::Sha1>(v, &mut buf),
+                        TextFunc::Sha256 => hex_digest::<sha2::Sha256>(v, &mut buf),
                         TextFunc::Reverse if v.is_ascii() => buf.extend(v.chars().rev()),
                         // Grapheme clusters stay whole (DuckDB): a flag or an
                         // accented letter is not taken apart.
@@ -216,6 +219,14 @@ fn left_right(s: &str, n: i64, from_left: bool) -> &str {
         &s[..at(keep)]
     } else {
         &s[at(chars - keep)..]
+    }
+}
+
+/// The digest `D` of `s`'s bytes, as lower-case hex, appended to `out`.
+fn hex_digest<D: sha2::Digest>(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    for b in D::digest(s.as_bytes()) {
+        let _ = write!(out, "{b:02x}");
     }
 }
 

@@ -11,6 +11,12 @@ pub enum TextFunc {
     Replace,
     /// `reverse(s)`: the grapheme clusters in reverse order.
     Reverse,
+    /// `md5(s)`: the MD5 digest of the string's bytes as lower-case hex.
+    Md5,
+    /// `sha1(s)`: the SHA-1 digest, likewise.
+    Sha1,
+    /// `sha256(s)`: the SHA-256 digest, likewise.
+    Sha256,
     /// `repeat(s, n)`: s n times (`''` for n ≤ 0); the result is bounded.
     Repeat,
     /// `left(s, n)`: the first n characters; n < 0: all but the last -n.

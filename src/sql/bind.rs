@@ -36,6 +36,7 @@ mod pivot;
 mod quantified;
 mod read_files;
 mod recursive;
+mod rows;
 mod statistics;
 mod strings;
 mod table_functions;
@@ -48,6 +49,7 @@ pub(crate) use views::unqualified;
 
 use decimal::{common_decimal, decimal_arith, is_decimal};
 use from::{Cte, Scope};
+pub(crate) use limit::LIMIT_PERCENT;
 pub(crate) use pivot::GROUP_BY_MARK;
 use window::{WindowState, WIN_MARK};
 
@@ -208,8 +210,7 @@ impl<'a> Binder<'a> {
         let where_expr = match &select.selection {
             Some(w) => {
                 let e = self.bind_expr(w)?;
-                self.expect_bool(&e, w.span(), "WHERE")?;
-                Some(e)
+                Some(self.to_bool(e, w.span(), "WHERE")?)
             }
             None => None,
         };
@@ -380,8 +381,7 @@ impl<'a> Binder<'a> {
                 });
                 let e = self.bind_expr(h);
                 self.having = None;
-                let e = e?;
-                self.expect_bool(&e, h.span(), "HAVING")?;
+                let e = self.to_bool(e?, h.span(), "HAVING")?;
                 Some((e, h.span()))
             }
             None => None,
@@ -429,8 +429,7 @@ impl<'a> Binder<'a> {
                 let e = self.bind_expr(q);
                 self.win.allowed = false;
                 self.win.aliases.clear();
-                let e = e?;
-                self.expect_bool(&e, q.span(), "QUALIFY")?;
+                let e = self.to_bool(e?, q.span(), "QUALIFY")?;
                 Some((e, q.span()))
             }
             None => None,
@@ -583,9 +582,9 @@ impl<'a> Binder<'a> {
             };
         }
 
-        let (limit, offset) = match query {
+        let limits = match query {
             Some(q) => self.bind_limit(q)?,
-            None => (None, 0),
+            None => limit::Limits::default(),
         };
         if !sort_keys.is_empty() {
             let schema = plan.schema();
@@ -604,16 +603,10 @@ impl<'a> Binder<'a> {
             plan = LogicalPlan::Sort {
                 input: Box::new(plan),
                 keys,
-                fetch: limit.map(|l| l.saturating_add(offset)),
+                fetch: limits.sort_fetch(),
             };
         }
-        if limit.is_some() || offset > 0 {
-            plan = LogicalPlan::Limit {
-                input: Box::new(plan),
-                skip: offset,
-                fetch: limit,
-            };
-        }
+        plan = self.apply_limits(plan, limits);
         if items.len() > visible {
             let schema = plan.schema();
             plan = LogicalPlan::Project {
@@ -889,15 +882,27 @@ impl<'a> Binder<'a> {
         }
     }
 
-    fn expect_bool(&self, e: &Expr, span: Span, clause: &str) -> Result<()> {
-        if e.data_type() == DataType::Boolean || is_null_literal(e) {
-            Ok(())
-        } else {
-            Err(self.err(
-                span,
-                format!("{clause} needs a BOOLEAN condition, not {}", e.data_type()),
-            ))
+    /// `e` as a condition of `clause`: a BOOLEAN as it is; a number or a
+    /// string converted to BOOLEAN as DuckDB does implicitly (`WHERE 1`,
+    /// `0 AND x`: zero is FALSE, any other number TRUE; `'true'`); any other
+    /// type an error.
+    fn to_bool(&self, e: Expr, span: Span, clause: &str) -> Result<Expr> {
+        let t = e.data_type();
+        if t == DataType::Boolean || is_null_literal(&e) {
+            return Ok(e);
         }
+        if !(is_number(t) || t == DataType::Varchar) {
+            return Err(self.err(span, format!("{clause} needs a BOOLEAN condition, not {t}")));
+        }
+        if let Expr::Literal { value, data_type } = &e {
+            return cast_literal(value, *data_type, DataType::Boolean)
+                .map(|v| Expr::literal(v, DataType::Boolean))
+                .map_err(|m| self.err(span, m));
+        }
+        Ok(Expr::Cast {
+            expr: Box::new(e),
+            to: DataType::Boolean,
+        })
     }
 
     fn scope_column(&self, i: usize) -> Expr {
@@ -1132,7 +1137,7 @@ impl<'a> Binder<'a> {
                         Ok(Expr::Negate(Box::new(inner)))
                     }
                     ast::UnaryOperator::Not => {
-                        self.expect_bool(&inner, expr.span(), "NOT")?;
+                        let inner = self.to_bool(inner, expr.span(), "NOT")?;
                         Ok(Expr::Not(Box::new(inner)))
                     }
                     other => Err(self.unsupported(span, format!("unary operator {other}"))),
@@ -1164,6 +1169,9 @@ impl<'a> Binder<'a> {
                 list,
                 negated,
             } => {
+                if let Some(row) = rows::row_items(expr) {
+                    return self.row_in_list(&row, list, *negated, span);
+                }
                 let l = self.bind_expr(expr)?;
                 let mut items = Vec::with_capacity(list.len());
                 let mut target = l.data_type();
@@ -1328,10 +1336,7 @@ impl<'a> Binder<'a> {
                             *ospan,
                             cw.condition.span(),
                         )?,
-                        None => {
-                            self.expect_bool(&c, cw.condition.span(), "CASE WHEN")?;
-                            c
-                        }
+                        None => self.to_bool(c, cw.condition.span(), "CASE WHEN")?,
                     };
                     whens.push(c);
                     results.push((self.bind_expr(&cw.result)?, cw.result.span()));
@@ -1526,7 +1531,19 @@ impl<'a> Binder<'a> {
                 expr,
                 subquery,
                 negated,
-            } => self.subquery_expr(subquery, from::ast_kind::Kind::In(expr, *negated), span),
+            } => match rows::row_items(expr) {
+                Some(row) => {
+                    let any = self.row_subquery(&row, BinaryOp::Eq, false, subquery, span)?;
+                    Ok(if *negated {
+                        Expr::Not(Box::new(any))
+                    } else {
+                        any
+                    })
+                }
+                None => {
+                    self.subquery_expr(subquery, from::ast_kind::Kind::In(expr, *negated), span)
+                }
+            },
             A::Array(arr) => self.bind_list_literal(&arr.elem, span),
             A::CompoundFieldAccess { root, access_chain } => {
                 self.bind_subscripts(root, access_chain, span)
@@ -1538,6 +1555,8 @@ impl<'a> Binder<'a> {
     fn bind_value(&self, v: &ast::Value, span: Span) -> Result<Expr> {
         match v {
             ast::Value::Number(n, _) => {
+                // `1_000_000`: DuckDB's digit separators.
+                let n = &n.replace('_', "");
                 if let Ok(i) = n.parse::<i64>() {
                     let t = if i32::try_from(i).is_ok() {
                         DataType::Integer
@@ -1902,6 +1921,11 @@ impl<'a> Binder<'a> {
             B::Or => BinaryOp::Or,
             other => return Err(self.unsupported(span, format!("operator {other}"))),
         };
+        if bop.is_comparison() {
+            if let (Some(l), Some(r)) = (rows::row_items(left), rows::row_items(right)) {
+                return self.row_comparison(bop, &l, &r, span);
+            }
+        }
         // timestamp +/- INTERVAL of fixed length: plain micros arithmetic.
         let mut prebound = None;
         if matches!(bop, BinaryOp::Add | BinaryOp::Sub) {
@@ -1944,8 +1968,8 @@ impl<'a> Binder<'a> {
         let (ls, rs) = (left.span(), right.span());
         match bop {
             BinaryOp::And | BinaryOp::Or => {
-                self.expect_bool(&l, ls, bop.symbol())?;
-                self.expect_bool(&r, rs, bop.symbol())?;
+                let l = self.to_bool(l, ls, bop.symbol())?;
+                let r = self.to_bool(r, rs, bop.symbol())?;
                 let fix = |e: Expr| {
                     if is_null_literal(&e) {
                         Expr::literal(Value::Null, DataType::Boolean)
@@ -2650,7 +2674,7 @@ pub(crate) fn decimal_literal_text(e: &ast::Expr) -> Option<String> {
     match e {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::Number(n, _) if n.contains('.') && !n.contains(['e', 'E']) => {
-                Some(n.clone())
+                Some(n.replace('_', ""))
             }
             _ => None,
         },

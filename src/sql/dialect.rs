@@ -231,7 +231,179 @@ pub(crate) fn tokens(sql: &str) -> Result<Vec<TokenWithSpan>, ParserError> {
         tokens.remove(i);
     }
     super::frame_exclude::strip(&mut tokens);
+    parenthesize_from_values(&mut tokens);
+    unwrap_insert_values(&mut tokens);
+    mark_limit_percent(&mut tokens);
     Ok(tokens)
+}
+
+/// `LIMIT p%` and `LIMIT p PERCENT` (DuckDB) become `LIMIT limit_percent(p)`,
+/// which the binder reads as a share of the rows (`bind/limit.rs`): the `%` or
+/// PERCENT must end the LIMIT's expression (before OFFSET, the end of the
+/// statement or of the enclosing parenthesis, or a set operation).
+fn mark_limit_percent(tokens: &mut Vec<TokenWithSpan>) {
+    let mut i = 0;
+    while i < tokens.len() {
+        if !is_keyword(&tokens[i], Keyword::LIMIT) {
+            i += 1;
+            continue;
+        }
+        let limit = i;
+        let mut depth = 0usize;
+        let mut last = None;
+        let mut j = limit;
+        while let Some(k) = next_solid(tokens, j) {
+            let t = &tokens[k];
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::SemiColon | Token::EOF if depth == 0 => break,
+                _ if depth == 0
+                    && [
+                        Keyword::OFFSET,
+                        Keyword::UNION,
+                        Keyword::EXCEPT,
+                        Keyword::INTERSECT,
+                    ]
+                    .iter()
+                    .any(|&kw| is_keyword(t, kw)) =>
+                {
+                    break
+                }
+                _ => {}
+            }
+            last = Some(k);
+            j = k;
+        }
+        let marked = last.filter(|&k| {
+            k > limit
+                && next_solid(tokens, limit) != Some(k)
+                && (tokens[k].token == Token::Mod || is_keyword(&tokens[k], Keyword::PERCENT))
+        });
+        if let Some(k) = marked {
+            let span = tokens[k].span;
+            tokens[k] = TokenWithSpan::new(Token::RParen, span);
+            let at = tokens[limit].span;
+            tokens.insert(limit + 1, TokenWithSpan::new(Token::LParen, at));
+            tokens.insert(
+                limit + 1,
+                TokenWithSpan::new(Token::make_word(crate::sql::bind::LIMIT_PERCENT, None), at),
+            );
+        }
+        i = limit + 1;
+    }
+}
+
+/// The index of the next token after `i` that is not whitespace.
+fn next_solid(tokens: &[TokenWithSpan], i: usize) -> Option<usize> {
+    (i + 1..tokens.len()).find(|&j| !matches!(tokens[j].token, Token::Whitespace(_)))
+}
+
+/// The index of the `)` that closes the `(` at `open`.
+fn closing_paren(tokens: &[TokenWithSpan], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn is_keyword(t: &TokenWithSpan, k: Keyword) -> bool {
+    matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none())
+}
+
+/// `FROM VALUES (1, 2), (3, 4) t(a, b)` (DuckDB) becomes `FROM (VALUES (1, 2),
+/// (3, 4)) t(a, b)`, which sqlparser reads: the rows are the parenthesized
+/// groups after VALUES joined by commas.
+fn parenthesize_from_values(tokens: &mut Vec<TokenWithSpan>) {
+    let mut i = 0;
+    while i < tokens.len() {
+        let start = (is_keyword(&tokens[i], Keyword::FROM)
+            || is_keyword(&tokens[i], Keyword::JOIN))
+        .then(|| next_solid(tokens, i))
+        .flatten()
+        .filter(|&v| is_keyword(&tokens[v], Keyword::VALUES));
+        let Some(values) = start else {
+            i += 1;
+            continue;
+        };
+        let mut end = None;
+        let mut open = next_solid(tokens, values).filter(|&o| tokens[o].token == Token::LParen);
+        while let Some(o) = open {
+            let Some(close) = closing_paren(tokens, o) else {
+                break;
+            };
+            end = Some(close);
+            open = next_solid(tokens, close)
+                .filter(|&c| tokens[c].token == Token::Comma)
+                .and_then(|c| next_solid(tokens, c))
+                .filter(|&o| tokens[o].token == Token::LParen);
+        }
+        let Some(end) = end else {
+            i += 1;
+            continue;
+        };
+        let (open_span, close_span) = (tokens[values].span, tokens[end].span);
+        tokens.insert(end + 1, TokenWithSpan::new(Token::RParen, close_span));
+        tokens.insert(values, TokenWithSpan::new(Token::LParen, open_span));
+        i = end + 2;
+    }
+}
+
+/// `INSERT INTO t (VALUES ...)` (DuckDB) becomes `INSERT INTO t VALUES ...`:
+/// sqlparser takes the parenthesis for a column list.
+fn unwrap_insert_values(tokens: &mut Vec<TokenWithSpan>) {
+    let Some(first) = next_solid_from(tokens, 0) else {
+        return;
+    };
+    if !is_keyword(&tokens[first], Keyword::INSERT) {
+        return;
+    }
+    let Some(into) = next_solid(tokens, first).filter(|&j| is_keyword(&tokens[j], Keyword::INTO))
+    else {
+        return;
+    };
+    // The table name: words joined by periods.
+    let mut j = into;
+    loop {
+        let Some(name) =
+            next_solid(tokens, j).filter(|&n| matches!(tokens[n].token, Token::Word(_)))
+        else {
+            return;
+        };
+        match next_solid(tokens, name) {
+            Some(d) if tokens[d].token == Token::Period => j = d,
+            _ => {
+                j = name;
+                break;
+            }
+        }
+    }
+    let Some(open) = next_solid(tokens, j).filter(|&o| tokens[o].token == Token::LParen) else {
+        return;
+    };
+    if !next_solid(tokens, open).is_some_and(|v| is_keyword(&tokens[v], Keyword::VALUES)) {
+        return;
+    }
+    if let Some(close) = closing_paren(tokens, open) {
+        tokens.remove(close);
+        tokens.remove(open);
+    }
+}
+
+/// The index of the first token at or after `i` that is not whitespace.
+fn next_solid_from(tokens: &[TokenWithSpan], i: usize) -> Option<usize> {
+    (i..tokens.len()).find(|&j| !matches!(tokens[j].token, Token::Whitespace(_)))
 }
 
 /// `Some(negated)` when the next tokens are `GLOB` or `NOT GLOB` (sqlparser
@@ -295,6 +467,52 @@ mod tests {
         // Not a CTE's hint: kept, and an error as before.
         assert!(parse("SELECT 1 AS materialized").is_ok());
         assert!(parse("SELECT x AS materialized (1)").is_err());
+    }
+
+    #[test]
+    fn duckdb_spellings_are_rewritten_into_forms_sqlparser_reads() {
+        let parse = |sql: &str| {
+            Parser::new(&LogdbDialect::default())
+                .with_tokens_with_locations(tokens(sql).unwrap())
+                .parse_statements()
+                .map(|s| {
+                    s.iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .map_err(|e| e.to_string())
+        };
+        for (duck, plain) in [
+            (
+                "SELECT * FROM VALUES (1, 2), (3, (4)) t(a, b) WHERE a > 0",
+                "SELECT * FROM (VALUES (1, 2), (3, (4))) t(a, b) WHERE a > 0",
+            ),
+            (
+                "CREATE TABLE x AS FROM VALUES ('a') AS v(c)",
+                "CREATE TABLE x AS FROM (VALUES ('a')) AS v(c)",
+            ),
+            (
+                "INSERT INTO main.t (VALUES (1), (2))",
+                "INSERT INTO main.t VALUES (1), (2)",
+            ),
+            (
+                "SELECT * FROM t LIMIT (30 - 10) % OFFSET 2",
+                "SELECT * FROM t LIMIT limit_percent((30 - 10)) OFFSET 2",
+            ),
+            (
+                "SELECT (SELECT 1 FROM t LIMIT 5 PERCENT)",
+                "SELECT (SELECT 1 FROM t LIMIT limit_percent(5))",
+            ),
+        ] {
+            assert_eq!(parse(duck), parse(plain), "{duck}");
+        }
+        // Left alone: a modulo, a column list, an unclosed list.
+        assert!(parse("SELECT * FROM t LIMIT 10 % 3")
+            .unwrap()
+            .contains("10 % 3"));
+        assert!(parse("INSERT INTO t (a) VALUES (1)").is_ok());
+        assert!(parse("SELECT * FROM VALUES (1").is_err());
     }
 
     #[test]

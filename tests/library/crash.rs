@@ -42,6 +42,9 @@ enum Step {
     /// `CREATE OR REPLACE TABLE .. AS`: the old table out, the new one with its
     /// rows in, one commit.
     Replace(&'static str, TableSchema, Batch),
+    /// `UPDATE` / `DELETE .. WHERE` of a plain table: all its rows replaced, one
+    /// commit.
+    Rewrite(&'static str, Batch),
 }
 
 /// Database options and the operations to run after opening.
@@ -65,7 +68,7 @@ impl Model {
             }
             Step::Append(t, batch) => self.tables.entry(t).or_default().extend(batch_rows(batch)),
             Step::Compact(_) => {}
-            Step::Replace(t, _, batch) => {
+            Step::Replace(t, _, batch) | Step::Rewrite(t, batch) => {
                 self.tables.insert(t, batch_rows(batch));
             }
             Step::DropBefore(t, cut) => {
@@ -196,6 +199,7 @@ impl Workload {
             ),
             // Replaced tables: never neither the old nor the new one.
             Step::Replace(KV, kv_schema(), kv_batch(5, 60)),
+            Step::Rewrite(KV, kv_batch(7, 50)),
             // 22:00 to 01:00: segments in two new day partitions in the same commit.
             Step::Replace(
                 LOGS,
@@ -253,6 +257,7 @@ fn run_step(db: &Db, step: &Step) -> logdb::Result<()> {
         Step::Replace(t, schema, batch) => db
             .create_table_with_rows(t, schema.clone(), Some(batch), true)
             .map(drop),
+        Step::Rewrite(t, batch) => db.replace_table_rows(&db.snapshot()?, t, batch).map(drop),
     }
 }
 

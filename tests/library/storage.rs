@@ -316,6 +316,52 @@ fn tables_without_time_column_and_errors() {
 }
 
 #[test]
+fn rewriting_a_plain_table_replaces_its_rows_unless_it_changed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let users = logdb::TableSchema::new(vec![logdb::Field::not_null(
+        "uid",
+        logdb::DataType::Varchar,
+    )]);
+    db.create_table("users", users.clone()).unwrap();
+    let batch = |names: &[&str]| {
+        let mut b = logdb::BatchBuilder::new(&users);
+        for n in names {
+            b.push_str(0, n);
+        }
+        b.finish()
+    };
+    db.append("users", &batch(&["u1", "u2"])).unwrap();
+    let read = db.snapshot().unwrap();
+    db.replace_table_rows(&read, "users", &batch(&["u3"]))
+        .unwrap();
+    assert_eq!(all_rows(&db, "users"), vec![vec![Value::Str("u3".into())]]);
+    // `read` is stale now: a second rewrite from it would lose the first one.
+    let e = db
+        .replace_table_rows(&read, "users", &batch(&["u4"]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("changed while the statement ran"), "{e}");
+    assert_eq!(all_rows(&db, "users"), vec![vec![Value::Str("u3".into())]]);
+    // No rows at all is a table with no rows.
+    db.replace_table_rows(&db.snapshot().unwrap(), "users", &batch(&[]))
+        .unwrap();
+    assert!(all_rows(&db, "users").is_empty());
+    // A log table is rewritten a partition at a time, never here.
+    db.create_table("logs", log_schema()).unwrap();
+    let e = db
+        .replace_table_rows(
+            &db.snapshot().unwrap(),
+            "logs",
+            &log_batch(&log_schema(), 1, T0, 1, 1),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("log table"), "{e}");
+    assert!(db.check().unwrap().is_ok());
+}
+
+#[test]
 fn opening_a_foreign_directory_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();

@@ -653,22 +653,15 @@ impl<'a> Binder<'a> {
                 });
             }
         }
-        let (limit, offset) = self.bind_limit(q)?;
+        let limits = self.bind_limit(q)?;
         if !keys.is_empty() {
             plan = LogicalPlan::Sort {
                 input: Box::new(plan),
                 keys,
-                fetch: limit.map(|l| l.saturating_add(offset)),
+                fetch: limits.sort_fetch(),
             };
         }
-        if limit.is_some() || offset > 0 {
-            plan = LogicalPlan::Limit {
-                input: Box::new(plan),
-                skip: offset,
-                fetch: limit,
-            };
-        }
-        Ok(plan)
+        Ok(self.apply_limits(plan, limits))
     }
 
     /// The FROM clause as a plan and the scope its columns form. Items after the
@@ -984,8 +977,7 @@ impl<'a> Binder<'a> {
                 let saved = std::mem::replace(&mut self.scope, scope.clone());
                 let bound = self.bind_expr(cond);
                 self.scope = saved;
-                let bound = bound?;
-                self.expect_bool(&bound, cond.span(), "ON")?;
+                let bound = self.to_bool(bound?, cond.span(), "ON")?;
                 let always = matches!(
                     bound,
                     Expr::Literal {
@@ -1080,8 +1072,7 @@ impl<'a> Binder<'a> {
                 let saved = std::mem::replace(&mut self.scope, scope.clone());
                 let bound = self.bind_expr(cond);
                 self.scope = saved;
-                let bound = bound?;
-                self.expect_bool(&bound, cond.span(), "ON")?;
+                let bound = self.to_bool(bound?, cond.span(), "ON")?;
                 if kind != JoinKind::Inner && crate::plan::apply::reads_param(&bound) {
                     return Err(self.unsupported(
                         cond.span(),

@@ -84,7 +84,9 @@ impl Binder<'_> {
             AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile
         );
         if let (true, Some(ast::Expr::Array(list)), [x, _]) = (quantiles, args.get(1), args) {
-            return self.quantile_list(func, name, x, &list.elem, span).map(Some);
+            return self
+                .quantile_list(func, name, x, &list.elem, span)
+                .map(Some);
         }
         let agg = self.aggregate2(func, name, args, span, true)?;
         Ok(Some(self.register_agg(agg, self.fallback)?))
@@ -336,12 +338,7 @@ impl Binder<'_> {
             _ => return Err(self.unsupported(f.span(), "FILTER on a list of quantiles")),
         };
         let cond = self.agg_arg(f)?;
-        if !is_null_literal(&cond) && cond.data_type() != DataType::Boolean {
-            return Err(self.err(
-                f.span(),
-                format!("FILTER needs a BOOLEAN condition, not {}", cond.data_type()),
-            ));
-        }
+        let cond = self.to_bool(cond, f.span(), "FILTER")?;
         let mut agg = if j >= before && j + 1 == self.aggs.len() {
             // Newly added for this call: replace it.
             self.aggs.pop()

@@ -63,6 +63,9 @@ impl Binder<'_> {
             B::GtEq => BinaryOp::GtEq,
             other => return Err(self.unsupported(span, format!("operator {other} with ANY / ALL"))),
         };
+        if let Some(row) = super::rows::row_items(left) {
+            return self.row_subquery(&row, op, all, q, span);
+        }
         match (op, all) {
             (BinaryOp::Eq, false) => return self.subquery_expr(q, Kind::In(left, false), span),
             (BinaryOp::NotEq, true) => return self.subquery_expr(q, Kind::In(left, true), span),

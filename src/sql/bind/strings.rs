@@ -116,6 +116,9 @@ impl Binder<'_> {
         let (func, kinds, data_type) = match name {
             "replace" => (TextFunc::Replace, "sss", DataType::Varchar),
             "reverse" => (TextFunc::Reverse, "s", DataType::Varchar),
+            "md5" => (TextFunc::Md5, "s", DataType::Varchar),
+            "sha1" => (TextFunc::Sha1, "s", DataType::Varchar),
+            "sha256" => (TextFunc::Sha256, "s", DataType::Varchar),
             "repeat" => (TextFunc::Repeat, "sn", DataType::Varchar),
             "left" => (TextFunc::Left, "sn", DataType::Varchar),
             "right" => (TextFunc::Right, "sn", DataType::Varchar),

@@ -492,8 +492,7 @@ impl Binder<'_> {
         let filter = match filter {
             Some(flt) => {
                 let c = self.bind_expr(flt)?;
-                self.expect_bool(&c, flt.span(), "FILTER")?;
-                Some(c)
+                Some(self.to_bool(c, flt.span(), "FILTER")?)
             }
             None => None,
         };

@@ -145,6 +145,7 @@ pub(super) fn is_decimal_literal(e: &ast::Expr) -> bool {
 
 /// A numeric literal: INTEGER when it fits in 32 bits, else BIGINT, else DOUBLE.
 fn number(n: &str) -> Option<(Value, DataType)> {
+    let n = &n.replace('_', "");
     if let Ok(i) = n.parse::<i64>() {
         let t = if i32::try_from(i).is_ok() {
             DataType::Integer

@@ -1,7 +1,8 @@
 //! Statements that add or remove rows: `INSERT INTO .. VALUES | SELECT` (cast to
 //! the table's types, one `Db::append`), and `DELETE` and `ALTER TABLE .. DROP
 //! PARTITION`, which remove whole partitions in one commit
-//! (`Db::delete_time_range`).
+//! (`Db::delete_time_range`). `DELETE .. WHERE` on a plain table and `UPDATE`
+//! rewrite the table (`rewrite_rows.rs`).
 
 use sqlparser::ast::{self, Spanned};
 use sqlparser::tokenizer::Span;
@@ -252,7 +253,12 @@ fn cast_into(
     Ok(())
 }
 
-pub(super) fn delete(db: &Db, d: &ast::Delete, fallback: Span) -> Result<QueryResult> {
+pub(super) fn delete(
+    db: &Db,
+    options: &ExecOptions,
+    d: &ast::Delete,
+    fallback: Span,
+) -> Result<QueryResult> {
     let unsupported = |span: Span, what: &str| {
         err_at(
             span,
@@ -285,14 +291,8 @@ pub(super) fn delete(db: &Db, d: &ast::Delete, fallback: Span) -> Result<QueryRe
         None => (i64::MIN, i64::MAX),
         Some(w) => {
             let Some(tc) = schema.time_index().map(|i| schema.fields[i].name.clone()) else {
-                return Err(err_at(
-                    w.span(),
-                    fallback,
-                    format!(
-                        "DELETE with WHERE needs a log table; '{table}' has no time column, so \
-                         only DELETE FROM {table} (all rows) is supported"
-                    ),
-                ));
+                // A plain table: its rows are rewritten.
+                return super::rewrite_rows::delete_where(db, options, twj, w, fallback);
             };
             let alias = alias.as_ref().map(|a| a.name.value.as_str());
             let mut range = (i64::MIN, i64::MAX);

@@ -30,6 +30,7 @@ mod pivot;
 mod pragma;
 mod prepared;
 mod results;
+mod rewrite_rows;
 mod settings;
 mod summarize;
 mod verify;
@@ -173,6 +174,7 @@ pub(crate) fn from_ast(statement: ast::Statement) -> Result<Statement> {
         | S::Set(ast::Set::SingleAssignment { .. } | ast::Set::SetTimeZone { .. })
         | S::Reset(_)
         | S::Delete(_)
+        | S::Update(_)
         | S::Drop {
             object_type: ast::ObjectType::Table,
             ..
@@ -441,7 +443,8 @@ fn execute_other(db: &Db, options: &mut ExecOptions, s: &ast::Statement) -> Resu
             settings::set(options, &name, std::slice::from_ref(value), fallback)
         }
         S::Reset(r) => settings::reset(options, &r.reset, fallback),
-        S::Delete(d) => dml::delete(db, d, fallback),
+        S::Delete(d) => dml::delete(db, options, d, fallback),
+        S::Update(u) => rewrite_rows::update(db, options, u, fallback),
         S::AlterTable(at) => dml::alter_table(db, at, fallback),
         other => Err(err_at(
             other.span(),
