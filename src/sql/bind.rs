@@ -457,6 +457,26 @@ impl<'a> Binder<'a> {
         let aggs = std::mem::take(&mut self.aggs);
         let agg_order = self.agg_order.take();
         let mut unnests = std::mem::take(&mut self.unnests);
+        let in_unnest = |e: &Expr| {
+            e.exists(&mut |x| {
+                matches!(x, Expr::Column { index, .. } if (UNNEST_MARK..AGG_MARK).contains(index))
+            })
+        };
+        let agg_exprs = aggs
+            .iter()
+            .flat_map(|a| [&a.arg, &a.arg2, &a.filter])
+            .flatten();
+        let win_exprs = windows.iter().flat_map(|w| w.exprs());
+        if agg_exprs.chain(win_exprs).any(in_unnest)
+            || having.as_ref().is_some_and(|(h, _)| in_unnest(h))
+            || qualify.as_ref().is_some_and(|(q, _)| in_unnest(q))
+        {
+            return Err(self.unsupported(
+                select.span(),
+                "unnest inside an aggregate, a window \
+                 function, HAVING or QUALIFY",
+            ));
+        }
         if is_agg {
             for it in &items {
                 select_exprs.push(self.rewrite_agg(&it.expr, &group, it.span)?);

@@ -481,7 +481,9 @@ impl Binder<'_> {
     /// `unnest(list)` in the select list: a column of the list's elements, the
     /// row repeated per element (`LogicalPlan::Unnest`).
     pub(super) fn bind_unnest(&mut self, args: &[&ast::Expr], span: Span) -> Result<Expr> {
-        if !self.unnest_allowed {
+        // In the select list, outside aggregate calls (whose arguments bind
+        // with aggregates disallowed).
+        if !self.unnest_allowed || !self.allow_aggs {
             return Err(self.unsupported(span, "unnest outside the select list"));
         }
         let [arg] = args else {
