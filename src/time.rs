@@ -391,54 +391,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     let year = digits(&b[0..4])? as i64;
     let month = digits(&b[5..7])?;
     let day = digits(&b[8..10])?;
-    let mut rest = &b[10..];
-    let (mut h, mut mi, mut sec, mut us) = (0, 0, 0, 0);
-    if !rest.is_empty() && (rest[0] == b'T' || rest[0] == b' ') && rest.len() >= 6 {
-        let t = &rest[1..];
-        if t[2] != b':' {
-            return None;
-        }
-        h = digits(&t[0..2])?;
-        mi = digits(&t[3..5])?;
-        rest = &t[5..];
-        if rest.first() == Some(&b':') {
-            sec = digits(rest.get(1..3)?)?;
-            rest = &rest[3..];
-            if rest.first() == Some(&b'.') {
-                let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                if n == 0 {
-                    return None;
-                }
-                let frac = &rest[1..1 + n];
-                let mut v = 0u32;
-                for i in 0..6 {
-                    v = v * 10 + frac.get(i).map_or(0, |c| (c - b'0') as u32);
-                }
-                us = v;
-                rest = &rest[1 + n..];
-            }
-        }
-    }
-    let mut offset_secs = 0i64;
-    match rest {
-        [] | [b'Z'] | [b'z'] => {}
-        [sign @ (b'+' | b'-'), tz @ ..] => {
-            let (oh, om) = match tz {
-                [a, b] => (digits(&[*a, *b])?, 0),
-                [a, b, b':', c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
-                [a, b, c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
-                _ => return None,
-            };
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            offset_secs = (oh * 3600 + om * 60) as i64;
-            if *sign == b'-' {
-                offset_secs = -offset_secs;
-            }
-        }
-        _ => return None,
-    }
+    let (h, mi, sec, us, offset_secs) = clock_suffix(&b[10..])?;
     let local = micros_from_parts(year, month, day, h, mi, sec, us)?;
     local.checked_sub(offset_secs * MICROS_PER_SECOND)
 }
