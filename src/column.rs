@@ -311,16 +311,26 @@ impl ListVec {
         self.offsets.push(self.values.len() as u64);
     }
 
-    /// Appends the element rows `rows` of `values` (same element type) as one list.
-    pub fn push_rows(&mut self, values: &Column, rows: &[u32]) {
-        self.values.append(&values.take(rows));
-        self.offsets.push(self.values.len() as u64);
+    /// Appends lists `rows` of `other` (same element type), their elements
+    /// gathered in one pass.
+    pub fn extend_take(&mut self, other: &ListVec, rows: impl IntoIterator<Item = usize>) {
+        let mut elems: Vec<u32> = Vec::new();
+        let mut end = self.values.len() as u64;
+        for i in rows {
+            let r = other.range(i);
+            end += r.len() as u64;
+            elems.extend(r.map(|x| x as u32));
+            self.offsets.push(end);
+        }
+        self.values.append(&other.values.take(&elems));
     }
 
-    /// Appends list `i` of `other` (same element type).
-    pub fn push_from(&mut self, other: &ListVec, i: usize) {
-        let rows: Vec<u32> = other.range(i).map(|r| r as u32).collect();
-        self.push_rows(&other.values, &rows);
+    /// Appends every list of `other` (same element type).
+    pub fn extend(&mut self, other: &ListVec) {
+        let base = self.values.len() as u64;
+        self.offsets
+            .extend(other.offsets[1..].iter().map(|&o| base + o));
+        self.values.append(&other.values);
     }
 
     fn heap_bytes(&self) -> usize {
@@ -424,9 +434,7 @@ impl ColumnData {
             }
             (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend(rows.iter().map(|&r| b[r as usize])),
             (ColumnData::List(a), ColumnData::List(b)) => {
-                for &r in rows {
-                    a.push_from(b, r as usize);
-                }
+                a.extend_take(b, rows.iter().map(|&r| r as usize))
             }
             (ColumnData::Utf8(a), ColumnData::Utf8(b)) => {
                 // Sized once: no regrowing (and copying) of a large buffer.
@@ -547,11 +555,7 @@ impl Column {
             (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
             (ColumnData::Ip(a), ColumnData::Ip(b)) => a.extend_from_slice(b),
             (ColumnData::Utf8(a), ColumnData::Utf8(b)) => a.extend(b),
-            (ColumnData::List(a), ColumnData::List(b)) => {
-                for i in 0..b.len() {
-                    a.push_from(b, i);
-                }
-            }
+            (ColumnData::List(a), ColumnData::List(b)) => a.extend(b),
             (a, b) => panic!(
                 "Column::append: type mismatch {:?} vs {:?}",
                 a.physical(),

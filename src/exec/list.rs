@@ -27,7 +27,7 @@ pub fn eval(
         row.extend(args.iter().zip(types).map(|(a, &ty)| a.value(i, ty)));
         out.push(&apply(f, &row, t)?);
     }
-    Ok(Vector::from_column(&out))
+    Ok(super::materialized::into_vector(out))
 }
 
 /// `f` of one row's arguments (also the binder's folding of constants).

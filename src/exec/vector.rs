@@ -132,9 +132,7 @@ impl Vector {
             VData::Const(c) => VData::Const(c.clone()),
             VData::List(v) => {
                 let mut out = ListVec::with_capacity(v.values().data.physical(), sel.len());
-                for &r in sel {
-                    out.push_from(v, r as usize);
-                }
+                out.extend_take(v, sel.iter().map(|&r| r as usize));
                 VData::List(out)
             }
         };
@@ -216,11 +214,7 @@ impl Vector {
             (ColumnData::Float64(o), VData::Float(v)) => o.extend((0..n).map(|k| v[row(k)])),
             (ColumnData::Bool(o), VData::Bool(v)) => o.extend((0..n).map(|k| v[row(k)])),
             (ColumnData::Ip(o), VData::Ip(v)) => o.extend((0..n).map(|k| v[row(k)])),
-            (ColumnData::List(o), VData::List(v)) => {
-                for k in 0..n {
-                    o.push_from(v, row(k));
-                }
-            }
+            (ColumnData::List(o), VData::List(v)) => o.extend_take(v, (0..n).map(row)),
             (ColumnData::Utf8(o), VData::Str(_) | VData::Dict { .. }) => {
                 for k in 0..n {
                     o.push(self.str_at(row(k)));
