@@ -11,9 +11,12 @@
 //! - on two threads it gives the same number of rows with the same column types.
 //!
 //! Every run is deterministic: the database is in memory and fixed, the first two
-//! runs use one thread.
+//! runs use one thread. A run that passes [`RUN_DEADLINE`] is cancelled (results
+//! are compared only when every run finished).
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use logdb::sql::statement::Statement;
 use logdb::sql::{parse_statement, plan_query, LogicalPlan, Session};
@@ -221,14 +224,73 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Runs `sql` in a fresh session with the given settings.
+/// Runs `sql` in a fresh session with the given settings, cancelled after
+/// [`RUN_DEADLINE`] (the query then fails with `Error::Cancelled`).
 fn run(db: &Db, sql: &str, threads: usize, use_indexes: bool) -> logdb::Result<QueryResult> {
     let mut session = Session::new(db.clone());
     let o = session.options_mut();
     o.threads = threads;
     o.use_indexes = use_indexes;
     o.memory_limit = FUZZ_MEMORY_LIMIT;
-    session.execute(sql)
+    let watchdog = watchdog();
+    o.cancel = Some(watchdog.cancel.clone());
+    watchdog.arm();
+    let result = session.execute(sql);
+    watchdog.disarm();
+    result
+}
+
+/// Time one run of a fuzzed query may take before it is cancelled. A short query
+/// can ask for a lot of work (`range(0, 10^12)`, a cross join of large inputs),
+/// and the instrumented build runs 10-50x slower than a release build; libFuzzer
+/// reports an input above 10 s (`-timeout=10` in tools/fuzz.sh) as a crash, and
+/// each input runs up to three times.
+const RUN_DEADLINE: Duration = Duration::from_secs(1);
+
+/// One thread per process that sets the cancel flag of the running query once
+/// its deadline passes (cancellation is checked between blocks and in join
+/// loops, so it lands within milliseconds).
+struct Watchdog {
+    cancel: Arc<AtomicBool>,
+    /// Milliseconds since `start` at which to cancel; 0 while no query runs.
+    deadline_ms: AtomicU64,
+    start: Instant,
+}
+
+impl Watchdog {
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn arm(&self) {
+        self.cancel.store(false, Ordering::SeqCst);
+        let deadline = self.now_ms() + RUN_DEADLINE.as_millis() as u64;
+        self.deadline_ms.store(deadline.max(1), Ordering::SeqCst);
+    }
+
+    fn disarm(&self) {
+        self.deadline_ms.store(0, Ordering::SeqCst);
+        self.cancel.store(false, Ordering::SeqCst);
+    }
+}
+
+fn watchdog() -> &'static Watchdog {
+    static WATCHDOG: OnceLock<&'static Watchdog> = OnceLock::new();
+    WATCHDOG.get_or_init(|| {
+        let w: &'static Watchdog = Box::leak(Box::new(Watchdog {
+            cancel: Arc::new(AtomicBool::new(false)),
+            deadline_ms: AtomicU64::new(0),
+            start: Instant::now(),
+        }));
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(20));
+            let deadline = w.deadline_ms.load(Ordering::SeqCst);
+            if deadline != 0 && w.now_ms() >= deadline {
+                w.cancel.store(true, Ordering::SeqCst);
+            }
+        });
+        w
+    })
 }
 
 /// Panics on an error that only a bug can cause.

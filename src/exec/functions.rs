@@ -590,17 +590,56 @@ pub fn substr(s: &str, start: i64, count: Option<i64>) -> &str {
 /// `round(v, d)` of a DOUBLE by its exact decimal value, halves away from zero
 /// (DuckDB 2.0: `round(42.12345, 4)` is 42.1234, since the double below
 /// 42.12345 is nearer). `v * 10^d` decides unless it lands next to a half,
-/// where the exact decimal expansion does.
+/// where the exact binary value is compared with the half in integers.
 fn round_decimals(v: f64, d: usize, m: f64) -> f64 {
     let y = v * m;
     let frac = (y - y.trunc()).abs();
     if (frac - 0.5).abs() > 1e-6 || y.abs() > 1e15 {
         return y.round() / m;
     }
-    // Every digit of a finite double, and the one after the d-th decimal.
+    // |y| is within 1e-6 of n + 1/2, so its floor is the exact value's floor.
+    let n = y.abs().floor() as u128;
+    let up = match above_half(v.abs(), d, n) {
+        Some(up) => up,
+        None => return round_by_digits(v, d, m),
+    };
+    ((n + u128::from(up)) as f64 / m).copysign(v)
+}
+
+/// Whether the finite `a >= 0` times `10^d` is at least `n + 1/2`, exactly:
+/// with `a = mant * 2^exp`, compares `mant * 10^d * 2^(exp+1)` with `2n + 1`.
+/// `None` when `10^d` does not fit the arithmetic (d > 22).
+fn above_half(a: f64, d: usize, n: u128) -> Option<bool> {
+    let bits = a.to_bits();
+    let field = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = u128::from(bits & ((1 << 52) - 1));
+    let (mant, exp) = if field == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | 1 << 52, field - 1075)
+    };
+    // mant < 2^53 and 10^22 < 2^74: the product fits in 127 bits.
+    let lhs = mant.checked_mul(10u128.checked_pow(u32::try_from(d).ok()?)?)?;
+    let half = 2 * n + 1;
+    let shift = exp + 1;
+    if shift >= 0 {
+        // Shifting left by `shift`: past 127 bits the product is above any half.
+        return Some(match lhs.checked_shl(shift as u32) {
+            Some(l) if l >> shift == lhs => l >= half,
+            _ => true,
+        });
+    }
+    // Compare lhs with half * 2^k; a shift past 127 bits is above any lhs.
+    let k = shift.unsigned_abs();
+    Some(k < 128 && half <= u128::MAX >> k && lhs >= half << k)
+}
+
+/// The slow exact path of [`round_decimals`] for scales beyond 10^22: every
+/// digit of the double, and the one after the d-th decimal.
+fn round_by_digits(v: f64, d: usize, m: f64) -> f64 {
     let exact = format!("{:.1100}", v.abs());
     let Some(point) = exact.find('.') else {
-        return y.round() / m;
+        return (v * m).round() / m;
     };
     let kept = &exact[..point + 1 + d];
     let next = exact.as_bytes().get(point + 1 + d).copied().unwrap_or(b'0');
