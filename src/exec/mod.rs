@@ -603,12 +603,12 @@ fn run_operator(
             unnest::unnest(input(0, None)?, lists, &mut mem)
         }
         (
-            Operator::Window,
+            Operator::Window { top },
             LogicalPlan::Window {
                 input: child,
                 windows,
             },
-        ) => window::window(input(0, None)?, &child.schema(), windows, opts, pool),
+        ) => window::window(input(0, None)?, &child.schema(), windows, *top, opts, pool),
         _ => Err(Error::Internal(format!(
             "physical operator {} does not match its logical node",
             p.name()

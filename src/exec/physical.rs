@@ -135,8 +135,13 @@ pub enum Operator<'a> {
     Distinct,
     /// Window functions: rows grouped by partition and sorted by the order keys
     /// (once per distinct partition and order), each function evaluated over
-    /// the sorted partitions, results in the input's row order.
-    Window,
+    /// the sorted partitions, results in the input's row order. With `top` = k
+    /// (a window top-N: the filter above keeps rankings at most k, see
+    /// [`crate::plan::window_top`]) each partition's first k rows are selected,
+    /// only they are sorted, and only they come out.
+    Window {
+        top: Option<usize>,
+    },
     /// A dependent join: the correlated subquery run once per distinct tuple
     /// of the input's correlated values (bound as literals), its result joined
     /// to the rows of that tuple.
@@ -171,7 +176,8 @@ impl PhysicalPlan<'_> {
             Operator::TopN => "TopN",
             Operator::Limit => "Limit",
             Operator::Distinct => "Distinct",
-            Operator::Window => "Window",
+            Operator::Window { top: None } => "Window",
+            Operator::Window { top: Some(_) } => "WindowTopN",
             Operator::Unnest => "Unnest",
             Operator::Apply => "Apply",
         }
@@ -381,7 +387,24 @@ pub fn plan<'a>(
                 filters,
             })
         }
-        LogicalPlan::Filter { input, .. } => unary(Operator::Filter, input)?,
+        LogicalPlan::Filter { input, predicate } => match input.as_ref() {
+            LogicalPlan::Window {
+                input: below,
+                windows,
+            } => {
+                let top = crate::plan::window_top(predicate, below.schema().len(), windows);
+                PhysicalPlan {
+                    node: logical,
+                    op: Operator::Filter,
+                    children: vec![PhysicalPlan {
+                        node: input,
+                        op: Operator::Window { top },
+                        children: vec![plan(snapshot, below, opts)?],
+                    }],
+                }
+            }
+            _ => unary(Operator::Filter, input)?,
+        },
         LogicalPlan::Project { input, .. } => unary(Operator::Project, input)?,
         LogicalPlan::Aggregate { input, group, aggs } if parquet_chain(input).is_some() => {
             let (read, filters) =
@@ -445,7 +468,7 @@ pub fn plan<'a>(
             None => unary(Operator::Limit, input)?,
         },
         LogicalPlan::Distinct { input } => unary(Operator::Distinct, input)?,
-        LogicalPlan::Window { input, .. } => unary(Operator::Window, input)?,
+        LogicalPlan::Window { input, .. } => unary(Operator::Window { top: None }, input)?,
         LogicalPlan::Apply { input, .. } => unary(Operator::Apply, input)?,
         LogicalPlan::Unnest { input, .. } => unary(Operator::Unnest, input)?,
     })

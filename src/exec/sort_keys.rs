@@ -179,6 +179,34 @@ impl KeyWords {
         }
     }
 
+    /// Moves the first `k` of `rows` by (words, row number) to the front of
+    /// `rows`, sorted, and with `ties` also every row whose words equal the
+    /// `k`-th's (after it, in the same order); returns how many rows are in
+    /// front. A selection, then a sort of the front only: linear in the rows.
+    pub fn top(&self, rows: &mut [u32], k: usize, ties: bool) -> usize {
+        let cmp = |a: &u32, b: &u32| self.row(*a).cmp(self.row(*b)).then(a.cmp(b));
+        if k == 0 {
+            return 0;
+        }
+        if rows.len() <= k {
+            self.sort(rows, 1);
+            return rows.len();
+        }
+        rows.select_nth_unstable_by(k - 1, cmp);
+        let mut kept = k;
+        if ties {
+            let last = rows[k - 1];
+            for i in k..rows.len() {
+                if self.row(rows[i]) == self.row(last) {
+                    rows.swap(kept, i);
+                    kept += 1;
+                }
+            }
+        }
+        rows[..kept].sort_unstable_by(cmp);
+        kept
+    }
+
     /// The sort for `S` words per row: (words, row) tuples, compared as
     /// integers, then the rows read back.
     fn sort_fixed<const S: usize>(&self, rows: &mut [u32], threads: usize) {

@@ -41,4 +41,6 @@ pub use math::MathFunc;
 pub use statistics::{CoMomentStat, FoldFunc, MomentStat};
 pub use table_function::{FileRead, JsonFormat, Series, TableFunc};
 pub use text::{PathSep, TextFunc};
-pub use window::{FrameBound, FrameExclude, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
+pub use window::{
+    window_top, FrameBound, FrameExclude, FrameUnits, WindowExpr, WindowFrame, WindowFunc,
+};

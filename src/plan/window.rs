@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::logical::{AggFunc, Expr, SortKey};
+use super::logical::{AggFunc, BinaryOp, Expr, SortKey};
 use crate::column::Value;
 use crate::schema::DataType;
 
@@ -256,4 +256,62 @@ impl fmt::Display for WindowExpr {
         }
         write!(f, "{})", parts.join(" "))
     }
+}
+
+/// The `k` of a filter over a Window node that keeps only rankings at most `k`,
+/// when every window expression of the node is `row_number` or `rank` of one
+/// spec: then no row outside each partition's first `k` (with `rank`, and the
+/// `k`-th's peers) can pass `predicate`, and the node may compute and return
+/// only those (the window top-N). `width` is the node's input width (window
+/// column `j` is column `width + j`). A conjunct `r <= c`, `r < c`, `r = c` (or
+/// flipped) with an integer literal `c` and `r` one of the rankings bounds it.
+pub fn window_top(
+    predicate: &Expr,
+    width: usize,
+    windows: &[(WindowExpr, String)],
+) -> Option<usize> {
+    let first = &windows.first()?.0;
+    let ranking = |w: &WindowExpr| matches!(w.func, WindowFunc::RowNumber | WindowFunc::Rank);
+    if !windows
+        .iter()
+        .all(|(w, _)| ranking(w) && w.same_order(first) && w.filter.is_none())
+    {
+        return None;
+    }
+    let is_rank = |e: &Expr| matches!(e, Expr::Column { index, .. } if *index >= width && *index < width + windows.len());
+    predicate
+        .conjuncts()
+        .into_iter()
+        .filter_map(|c| {
+            let Expr::Binary {
+                op, left, right, ..
+            } = c
+            else {
+                return None;
+            };
+            let (op, bound) = match (left.as_ref(), right.as_ref()) {
+                (
+                    l,
+                    Expr::Literal {
+                        value: Value::Int(v),
+                        ..
+                    },
+                ) if is_rank(l) => (*op, *v),
+                (
+                    Expr::Literal {
+                        value: Value::Int(v),
+                        ..
+                    },
+                    r,
+                ) if is_rank(r) => (op.flip(), *v),
+                _ => return None,
+            };
+            let k = match op {
+                BinaryOp::LtEq | BinaryOp::Eq => bound,
+                BinaryOp::Lt => bound.saturating_sub(1),
+                _ => return None,
+            };
+            Some(usize::try_from(k.max(0)).unwrap_or(usize::MAX))
+        })
+        .min()
 }

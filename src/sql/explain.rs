@@ -610,11 +610,19 @@ fn render_physical(
         | Operator::Sort
         | Operator::TopN
         | Operator::Limit
-        | Operator::Window
+        | Operator::Window { top: None }
         | Operator::Unnest
         | Operator::Distinct => {
             let line = logical_line(p.node);
             let _ = writeln!(out, "{pad}{line}{measured}");
+        }
+        Operator::Window { top: Some(k) } => {
+            let line = logical_line(p.node);
+            let line = line.strip_prefix("Window: ").unwrap_or(&line);
+            let _ = writeln!(
+                out,
+                "{pad}{name}: first {k} per partition: {line}{measured}"
+            );
         }
         Operator::Apply => {
             let line = logical_line(p.node);

@@ -30,6 +30,7 @@ const OPERATORS: &[&str] = &[
     "Limit",
     "Distinct",
     "Window",
+    "WindowTopN",
 ];
 
 /// Ten days of log rows (30 s apart) in several segments per day.
@@ -270,7 +271,7 @@ fn explain_names_what_runs_for_the_everyday_questions() {
         (
             "SELECT status, count(*) AS n, rank() OVER (ORDER BY count(*) DESC) FROM logs \
              GROUP BY status QUALIFY rank() OVER (ORDER BY count(*) DESC) <= 2",
-            "Window",
+            "WindowTopN",
         ),
     ];
     for (sql, strategy) in cases {

@@ -38,11 +38,13 @@ use layout::Layout;
 
 /// Runs the window expressions `windows` over `batches` (of `schema`), on up to
 /// `opts.threads` threads; cancellation is checked before each spec and each
-/// expression.
+/// expression. With `top` = k (the filter above keeps only rankings at most k,
+/// see [`crate::plan::window_top`]) only the rows that can pass it come out.
 pub(super) fn window(
     batches: Vec<Batch>,
     schema: &[(String, DataType)],
     windows: &[(WindowExpr, String)],
+    top: Option<usize>,
     opts: &ExecOptions,
     pool: &Arc<MemoryPool>,
 ) -> Result<Vec<Batch>> {
@@ -53,6 +55,10 @@ pub(super) fn window(
     // that produced them).
     mem.resize(input)?;
     let mut all = sort::concat(batches, schema);
+    if let Some(k) = top {
+        opts.check_cancel()?;
+        return top_n(all, windows, k, opts, &mut mem);
+    }
     let n = all.num_rows();
     let mut results: Vec<Option<Column>> = vec![None; windows.len()];
     for j in 0..windows.len() {
@@ -109,6 +115,58 @@ pub(super) fn window(
             .push(r.ok_or_else(|| Error::Internal("a window expression was not computed".into()))?);
     }
     Ok(vec![all])
+}
+
+/// The window under a filter keeping rankings at most `k`: every expression is
+/// `row_number` or `rank` of one spec, so each partition's first `k` rows by the
+/// order keys (with `rank`, also the peers of the `k`-th) are all the filter
+/// can keep, and their rankings are those of the whole partition. They are
+/// selected per partition, only they are sorted, and only they come out (in
+/// the input's order, with their ranking columns).
+fn top_n(
+    mut all: Batch,
+    windows: &[(WindowExpr, String)],
+    k: usize,
+    opts: &ExecOptions,
+    mem: &mut super::memory::Reservation,
+) -> Result<Vec<Batch>> {
+    let spec = &windows
+        .first()
+        .ok_or_else(|| Error::Internal("a window top-N without expressions".into()))?
+        .0;
+    let group: Vec<&WindowExpr> = windows.iter().map(|(w, _)| w).collect();
+    let cols = Columns::new(&mut all, &group)?;
+    mem.grow(cols.bytes())?;
+    let part: Vec<&Column> = spec
+        .partition_by
+        .iter()
+        .map(|e| cols.get(&all, e))
+        .collect::<Result<_>>()?;
+    let ord: Vec<&Column> = spec
+        .order_by
+        .iter()
+        .map(|key| cols.get(&all, &key.expr))
+        .collect::<Result<_>>()?;
+    let n = all.num_rows();
+    mem.grow(8 * n)?;
+    let ids = order::partition_ids(&part, n, opts.threads);
+    let ties = windows.iter().any(|(w, _)| w.func != WindowFunc::RowNumber);
+    let (order, starts) = order::top_rows(&ids, &spec.order_by, &ord, k, ties, mem)?;
+    drop(ids);
+    opts.check_cancel()?;
+    let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();
+    let layout = Layout::new(starts, &sorted);
+    let m = order.len();
+    // Sorted positions by input row, so the rows leave in the input's order.
+    let mut by_input: Vec<u32> = (0..m as u32).collect();
+    by_input.sort_unstable_by_key(|&i| order[i as usize]);
+    let rows: Vec<u32> = by_input.iter().map(|&i| order[i as usize]).collect();
+    let mut out = all.take(&rows);
+    for (w, _) in windows {
+        let ranks = functions::ranking(w.func, &layout, m, None)?;
+        out.columns.push(ranks.take(&by_input));
+    }
+    Ok(vec![out])
 }
 
 /// The columns a group of window expressions with one spec reads: plain column

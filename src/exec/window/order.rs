@@ -129,6 +129,39 @@ pub(super) fn sort_rows(
     Ok((order, starts))
 }
 
+/// The rows of [`sort_rows`]'s order that a ranking at most `k` keeps: in each
+/// partition the first `k` by (`keys`, position), and with `ties` the rows whose
+/// keys equal the `k`-th's (rank and its peers). Returns the kept rows in that
+/// order and where each partition starts among them (then their count). Each
+/// partition is a selection plus a sort of its first `k`, not a full sort.
+pub(super) fn top_rows(
+    ids: &[u32],
+    keys: &[SortKey],
+    cols: &[&Column],
+    k: usize,
+    ties: bool,
+    mem: &mut Reservation,
+) -> Result<(Vec<u32>, Vec<u32>)> {
+    let (mut order, starts) = by_partition(ids);
+    let words = KeyWords::new(keys, cols, ids.len());
+    mem.grow(words.sort_bytes())?;
+    let mut kept_starts = Vec::with_capacity(starts.len());
+    let mut kept = 0usize;
+    for w in starts.windows(2) {
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        let front = words.top(&mut order[a..b], k, ties);
+        if front > 0 {
+            kept_starts.push(kept as u32);
+            order.copy_within(a..a + front, kept);
+            kept += front;
+        }
+    }
+    kept_starts.push(kept as u32);
+    order.truncate(kept);
+    order.shrink_to_fit();
+    Ok((order, kept_starts))
+}
+
 /// Row numbers grouped by partition id (a counting sort, so each partition's
 /// rows stay in position order), and where each partition starts (then `n`).
 fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
