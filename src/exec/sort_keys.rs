@@ -25,6 +25,10 @@ use super::group::norm_f64;
 use crate::column::{Column, ColumnData};
 use crate::plan::SortKey;
 
+/// Up to this `k`, [`KeyWords::top`] keeps the best rows in a sorted array
+/// instead of selecting.
+const SMALL_TOP: usize = 64;
+
 /// The normalized keys of `n` rows: `stride` words per row.
 pub(crate) struct KeyWords {
     words: Vec<u64>,
@@ -182,7 +186,10 @@ impl KeyWords {
     /// Moves the first `k` of `rows` by (words, row number) to the front of
     /// `rows`, sorted, and with `ties` also every row whose words equal the
     /// `k`-th's (after it, in the same order); returns how many rows are in
-    /// front. A selection, then a sort of the front only: linear in the rows.
+    /// front. Linear in the rows: a small `k` keeps the best rows in a sorted
+    /// array that a row enters only when it beats the worst of them (one
+    /// comparison per row once it is full); a larger one selects, then sorts
+    /// the front.
     pub fn top(&self, rows: &mut [u32], k: usize, ties: bool) -> usize {
         let cmp = |a: &u32, b: &u32| self.row(*a).cmp(self.row(*b)).then(a.cmp(b));
         if k == 0 {
@@ -191,6 +198,33 @@ impl KeyWords {
         if rows.len() <= k {
             self.sort(rows, 1);
             return rows.len();
+        }
+        if k <= SMALL_TOP {
+            let mut best: Vec<u32> = Vec::with_capacity(k + 1);
+            for &r in rows.iter() {
+                if best.len() == k {
+                    if cmp(&r, &best[k - 1]).is_ge() {
+                        continue;
+                    }
+                    best.pop();
+                }
+                let at = best.partition_point(|b| cmp(b, &r).is_lt());
+                best.insert(at, r);
+            }
+            let last = best[k - 1];
+            if ties {
+                // The k-th's peers after it, in row order (their order by the
+                // comparison, as their words are equal).
+                let start = best.len();
+                best.extend(
+                    rows.iter()
+                        .copied()
+                        .filter(|&r| self.row(r) == self.row(last) && cmp(&r, &last).is_gt()),
+                );
+                best[start..].sort_unstable();
+            }
+            rows[..best.len()].copy_from_slice(&best);
+            return best.len();
         }
         rows.select_nth_unstable_by(k - 1, cmp);
         let mut kept = k;
@@ -408,6 +442,37 @@ mod tests {
         Column {
             data,
             validity: Some(validity),
+        }
+    }
+
+    /// `top` keeps the first k rows of a full sort (and with ties the k-th's
+    /// peers), on the small-k path and the selection path.
+    #[test]
+    fn top_keeps_the_first_rows_of_the_sort_and_the_peers_of_the_last() {
+        let n = 5000;
+        let col = with_nulls(
+            ColumnData::Int64((0..n).map(|i| ((i * 7919) % 97) as i64).collect()),
+            n,
+            13,
+        );
+        for desc in [false, true] {
+            let keys = [key(0, desc, false)];
+            let words = KeyWords::new(&keys, &[&col], n);
+            let mut sorted: Vec<u32> = (0..n as u32).collect();
+            words.sort(&mut sorted, 1);
+            for k in [1, 2, 10, 64, 65, 300, n - 1, n, n + 5] {
+                for ties in [false, true] {
+                    let mut rows: Vec<u32> = (0..n as u32).rev().collect();
+                    let kept = words.top(&mut rows, k, ties);
+                    let mut want = sorted[..k.min(n)].to_vec();
+                    if ties && k < n {
+                        let last = words.row(sorted[k - 1]).to_vec();
+                        want.extend(sorted[k..].iter().filter(|&&r| words.row(r) == last));
+                    }
+                    assert_eq!(&rows[..kept], &want[..], "k {k} ties {ties} desc {desc}");
+                }
+            }
+            assert_eq!(words.top(&mut sorted.clone(), 0, true), 0);
         }
     }
 
