@@ -58,7 +58,8 @@ pub(super) struct ScanCtx<'a> {
     count_only: bool,
     /// Every aggregate is `count(*)` (`None`) or `count(DISTINCT s)` of scanned
     /// string column `Some(k)`: without a filter, a segment inside one bucket of
-    /// every key is answered from its row count and dictionaries.
+    /// every key (any segment, without keys) is answered from its row count and
+    /// dictionaries.
     segment_aggs: Option<Vec<Option<usize>>>,
 }
 
@@ -139,7 +140,8 @@ impl<'a> ScanCtx<'a> {
         self.count_only = aggs
             .iter()
             .all(|a| a.func == AggFunc::CountStar && a.filter.is_none());
-        if self.block_keys.as_ref().is_some_and(stream::BlockKeys::all) {
+        // Without keys, or with only time keys, a segment can be one group.
+        if group.is_empty() || self.block_keys.as_ref().is_some_and(stream::BlockKeys::all) {
             self.segment_aggs = aggs
                 .iter()
                 .map(|a| match (&a.func, &a.arg, &a.filter) {
@@ -451,7 +453,8 @@ fn block_key_time(seg: &Segment, b: usize, keys: &stream::BlockKeys, len: usize)
 }
 
 /// Aggregates a segment whose time range lies inside one bucket of every group
-/// key from its metadata (see [`ScanCtx::segment_aggs`]): its row count and, for
+/// key (or any segment, without keys) from its metadata (see
+/// [`ScanCtx::segment_aggs`]): its row count and, for
 /// `count(DISTINCT s)`, its dictionary of `s`, which holds exactly the values
 /// present. False when it has to be read instead (times NULL or spanning
 /// buckets, a string column not dictionary-encoded).
@@ -462,20 +465,22 @@ fn segment_from_metadata(
     ctx: &ScanCtx<'_>,
     st: &mut AggState,
 ) -> Result<bool> {
-    let Some(bk) = &ctx.block_keys else {
-        return Ok(false);
-    };
     let meta = seg.meta();
     let null_rows = |c: usize| -> Option<u64> {
         let m = meta.columns.get(c)?;
         Some(m.blocks.iter().map(|b| u64::from(b.null_count)).sum())
     };
-    if meta.rows == 0
-        || meta.min_ts > meta.max_ts
-        || null_rows(bk.time_column) != Some(0)
-        || !bk.constant(meta.min_ts, meta.max_ts)
-    {
+    if meta.rows == 0 {
         return Ok(false);
+    }
+    // Time keys: the segment's times must lie inside one bucket of each.
+    match &ctx.block_keys {
+        _ if group.is_empty() => {}
+        Some(bk)
+            if meta.min_ts <= meta.max_ts
+                && null_rows(bk.time_column) == Some(0)
+                && bk.constant(meta.min_ts, meta.max_ts) => {}
+        _ => return Ok(false),
     }
     let mut dicts = Vec::with_capacity(per_agg.len());
     for k in per_agg {
@@ -495,7 +500,10 @@ fn segment_from_metadata(
             None => return Ok(false),
         }
     }
-    let keys = all_block_keys_at(group, ctx, meta.min_ts)?;
+    let keys = match group {
+        [] => Vec::new(),
+        _ => all_block_keys_at(group, ctx, meta.min_ts)?,
+    };
     let refs: Vec<&Vector> = keys.iter().collect();
     st.add_segment(&refs, meta.rows, &dicts)?;
     Ok(true)

@@ -657,6 +657,55 @@ fn distinct_counts_by_day_come_from_segment_dictionaries() {
         .unwrap()
         .rows();
     assert_eq!(filtered, want);
+
+    // Without keys every segment is one group: the dictionaries of all of them
+    // are merged.
+    let stats = ExecStats::default();
+    let snap = db.snapshot().unwrap();
+    let sql = "SELECT count(*), count(DISTINCT uid) FROM logs";
+    let plan = logdb::sql::plan(&snap, sql).unwrap();
+    let got = execute_with_stats(&snap, &plan, &ExecOptions::default(), &stats)
+        .unwrap()
+        .rows();
+    let distinct: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| match &r[3] {
+            Value::Str(s) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![vec![
+            Value::Int(rows.len() as i64),
+            Value::Int(distinct.len() as i64)
+        ]]
+    );
+    assert_eq!(ExecStats::get(&stats.blocks_read), 0);
+
+    // One hour's group both from a segment inside it (its dictionary) and from
+    // rows of segments spanning hours (their values): the same counts as
+    // reading every row.
+    for uid in ["'only-here'", "'x'"] {
+        db.query(&format!(
+            "INSERT INTO logs (ts, uid) VALUES ('{}', {uid})",
+            ts(day(2) + HOUR + 60_000_000)
+        ))
+        .unwrap();
+    }
+    let by_hour = |filter: &str| {
+        db.query(&format!(
+            "SELECT date_trunc('hour', ts) AS h, count(*), count(DISTINCT uid) FROM logs \
+             {filter} GROUP BY h ORDER BY h"
+        ))
+        .unwrap()
+        .rows()
+    };
+    assert_eq!(
+        by_hour(""),
+        by_hour("WHERE bytes IS NULL OR bytes >= 0"),
+        "hours mixing whole segments and rows"
+    );
 }
 
 /// Streaming aggregation under ORDER BY <aggregate> LIMIT n drops a unit's groups

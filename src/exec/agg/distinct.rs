@@ -1,6 +1,10 @@
 //! Distinct counts: exact `count(DISTINCT x)` and `approx_count_distinct(x)`
 //! (HyperLogLog).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
 use hashbrown::HashSet;
 
 use super::{encode, Acc, GroupStates, GroupedRows};
@@ -15,10 +19,15 @@ use crate::schema::{DataType, PhysicalType};
 const SET_ENTRY_BYTES: usize = 16;
 
 /// `count(DISTINCT x)`: per group, the codes of the values seen (strings and
-/// IPs interned once per aggregate), and the argument's type.
+/// IPs interned once per aggregate), and the argument's type. Whole segments
+/// counted from their metadata leave their dictionaries with the group
+/// instead (`pending`): a group that only has those is counted by merging the
+/// sorted dictionaries, without hashing a string.
 #[derive(Clone, Debug)]
 pub(super) struct CountDistinct {
     sets: Vec<HashSet<u64, FastHash>>,
+    /// Per group: the dictionaries of whole segments (each sorted, distinct).
+    pending: Vec<Vec<Arc<StringVec>>>,
     coder: Box<ValueCoder>,
     t: PhysicalType,
     /// Scratch: the interned ids of a block's strings.
@@ -29,6 +38,7 @@ impl CountDistinct {
     pub(super) fn new(t: PhysicalType) -> CountDistinct {
         CountDistinct {
             sets: Vec::new(),
+            pending: Vec::new(),
             coder: Box::default(),
             t,
             ids: Vec::new(),
@@ -43,20 +53,67 @@ impl CountDistinct {
     }
 
     /// Adds every value of a segment's dictionary to group `g` (a segment's
-    /// dictionary holds exactly the values it has); returns the bytes grown.
-    pub(super) fn add_dictionary(&mut self, g: usize, dict: &StringVec) -> usize {
-        let before = self.coder.bytes();
-        let mut added = 0usize;
-        for v in dict.iter() {
-            added += self.sets[g].insert(self.coder.strs.intern(v) as u64) as usize;
+    /// dictionary holds exactly the values it has, sorted); returns the bytes
+    /// grown (the dictionary, which the group now holds on to).
+    pub(super) fn add_dictionary(&mut self, g: usize, dict: &Arc<StringVec>) -> usize {
+        self.pending[g].push(Arc::clone(dict));
+        dict.heap_bytes() + std::mem::size_of::<Arc<StringVec>>()
+    }
+
+    /// The distinct values of group `g`: its set, and the strings of its
+    /// pending dictionaries.
+    fn count(&self, g: usize) -> i64 {
+        let (set, dicts) = (&self.sets[g], &self.pending[g]);
+        if dicts.is_empty() {
+            return set.len() as i64;
         }
-        added * SET_ENTRY_BYTES + self.coder.bytes().saturating_sub(before)
+        if set.is_empty() {
+            return distinct_in_sorted(dicts) as i64;
+        }
+        // Both: the set's strings and the dictionaries' (rare: a segment
+        // counted whole and rows of another in one group).
+        let mut all: HashSet<&str, FastHash> = HashSet::default();
+        all.extend(set.iter().map(|&id| self.coder.strs.get(id as u32)));
+        for d in dicts {
+            all.extend(d.iter());
+        }
+        all.len() as i64
+    }
+}
+
+/// The number of distinct strings in `dicts`, each sorted and without
+/// duplicates: a merge of their cursors, counting each smallest string once.
+fn distinct_in_sorted(dicts: &[Arc<StringVec>]) -> usize {
+    match dicts {
+        [] => 0,
+        [one] => one.len(),
+        _ => {
+            let mut heap: BinaryHeap<Reverse<(&str, usize, usize)>> = dicts
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| !d.is_empty())
+                .map(|(i, d)| Reverse((d.get(0), i, 0)))
+                .collect();
+            let mut count = 0usize;
+            let mut last: Option<&str> = None;
+            while let Some(Reverse((s, i, k))) = heap.pop() {
+                if last != Some(s) {
+                    count += 1;
+                    last = Some(s);
+                }
+                if k + 1 < dicts[i].len() {
+                    heap.push(Reverse((dicts[i].get(k + 1), i, k + 1)));
+                }
+            }
+            count
+        }
     }
 }
 
 impl GroupStates for CountDistinct {
     fn resize(&mut self, n: usize) {
         self.sets.resize_with(n, HashSet::default);
+        self.pending.resize_with(n, Vec::new);
     }
 
     fn empty_like(&self) -> CountDistinct {
@@ -123,6 +180,9 @@ impl GroupStates for CountDistinct {
     fn merge(&mut self, other: CountDistinct, map: &[u32]) -> Result<()> {
         let t = self.t;
         let translate = matches!(t, PhysicalType::Utf8 | PhysicalType::Ip);
+        for (g, dicts) in other.pending.into_iter().enumerate() {
+            self.pending[map[g] as usize].extend(dicts);
+        }
         for (g, set) in other.sets.into_iter().enumerate() {
             let into = &mut self.sets[map[g] as usize];
             if translate {
@@ -138,7 +198,7 @@ impl GroupStates for CountDistinct {
 
     fn finish(&self, _t: DataType, _all: &[Acc]) -> Result<Column> {
         Ok(Column::new(ColumnData::Int64(
-            self.sets.iter().map(|x| x.len() as i64).collect(),
+            (0..self.sets.len()).map(|g| self.count(g)).collect(),
         )))
     }
 }
