@@ -1,8 +1,7 @@
 //! Distinct counts: exact `count(DISTINCT x)` and `approx_count_distinct(x)`
 //! (HyperLogLog).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use hashbrown::HashSet;
@@ -82,30 +81,79 @@ impl CountDistinct {
 }
 
 /// The number of distinct strings in `dicts`, each sorted and without
-/// duplicates: a merge of their cursors, counting each smallest string once.
+/// duplicates: the lists are merged pairwise (each merge one comparison per
+/// string, duplicates dropped) until two are left, whose union is counted
+/// without being built.
 fn distinct_in_sorted(dicts: &[Arc<StringVec>]) -> usize {
-    match dicts {
-        [] => 0,
-        [one] => one.len(),
-        _ => {
-            let mut heap: BinaryHeap<Reverse<(&str, usize, usize)>> = dicts
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| !d.is_empty())
-                .map(|(i, d)| Reverse((d.get(0), i, 0)))
-                .collect();
-            let mut count = 0usize;
-            let mut last: Option<&str> = None;
-            while let Some(Reverse((s, i, k))) = heap.pop() {
-                if last != Some(s) {
-                    count += 1;
-                    last = Some(s);
-                }
-                if k + 1 < dicts[i].len() {
-                    heap.push(Reverse((dicts[i].get(k + 1), i, k + 1)));
+    let mut lists: Vec<Vec<&str>> = match dicts {
+        [] => return 0,
+        [one] => return one.len(),
+        [a, b] => return union_len(a.iter(), b.iter()),
+        _ => dicts.iter().map(|d| d.iter().collect()).collect(),
+    };
+    while lists.len() > 2 {
+        let mut next = Vec::with_capacity(lists.len().div_ceil(2));
+        let mut it = lists.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => union(&a, &b),
+                None => a,
+            });
+        }
+        lists = next;
+    }
+    union_len(lists[0].iter().copied(), lists[1].iter().copied())
+}
+
+/// The sorted union of two sorted lists without duplicates.
+fn union<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(b[j]) {
+            Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// The size of the union of two sorted lists without duplicates.
+fn union_len<'a>(
+    mut a: impl Iterator<Item = &'a str>,
+    mut b: impl Iterator<Item = &'a str>,
+) -> usize {
+    let (mut x, mut y) = (a.next(), b.next());
+    let mut n = 0;
+    loop {
+        match (x, y) {
+            (Some(p), Some(q)) => {
+                n += 1;
+                match p.cmp(q) {
+                    Ordering::Less => x = a.next(),
+                    Ordering::Greater => y = b.next(),
+                    Ordering::Equal => {
+                        x = a.next();
+                        y = b.next();
+                    }
                 }
             }
-            count
+            (Some(_), None) => return n + 1 + a.count(),
+            (None, Some(_)) => return n + 1 + b.count(),
+            (None, None) => return n,
         }
     }
 }
@@ -247,5 +295,42 @@ impl GroupStates for ApproxDistinct {
         Ok(Column::new(ColumnData::Int64(
             self.sketches.iter().map(Hll::estimate).collect(),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dict(words: &[&str]) -> Arc<StringVec> {
+        let mut v = StringVec::new();
+        for w in words {
+            v.push(w);
+        }
+        Arc::new(v)
+    }
+
+    /// The merge counts what a set of every string counts, for any number of
+    /// dictionaries, overlapping or not, empty ones included.
+    #[test]
+    fn merged_dictionaries_count_each_string_once() {
+        let pools: Vec<Vec<String>> = (0..7)
+            .map(|k| {
+                let mut w: Vec<String> = (0..(k * 37 % 50))
+                    .map(|i| format!("u{}", (i * (k + 3) * 7919) % 97))
+                    .collect();
+                w.sort();
+                w.dedup();
+                w
+            })
+            .collect();
+        for n in 0..=pools.len() {
+            let dicts: Vec<Arc<StringVec>> = pools[..n]
+                .iter()
+                .map(|p| dict(&p.iter().map(String::as_str).collect::<Vec<_>>()))
+                .collect();
+            let want: std::collections::HashSet<&String> = pools[..n].iter().flatten().collect();
+            assert_eq!(distinct_in_sorted(&dicts), want.len(), "{n} dictionaries");
+        }
     }
 }
