@@ -75,16 +75,7 @@ pub(super) fn window(
         let cols = Columns::new(&mut all, &group)?;
         mem.grow(cols.bytes())?;
         // Partition ids, the row order, the sorted order keys.
-        let part: Vec<&Column> = spec
-            .partition_by
-            .iter()
-            .map(|e| cols.get(&all, e))
-            .collect::<Result<_>>()?;
-        let ord: Vec<&Column> = spec
-            .order_by
-            .iter()
-            .map(|k| cols.get(&all, &k.expr))
-            .collect::<Result<_>>()?;
+        let (part, ord) = cols.spec_keys(&all, spec)?;
         mem.grow(24 * n)?;
         let ids = order::partition_ids(&part, n, threads);
         let (order, starts) = order::sort_rows(&ids, &spec.order_by, &ord, threads, &mut mem)?;
@@ -137,16 +128,7 @@ fn top_n(
     let group: Vec<&WindowExpr> = windows.iter().map(|(w, _)| w).collect();
     let cols = Columns::new(&mut all, &group)?;
     mem.grow(cols.bytes())?;
-    let part: Vec<&Column> = spec
-        .partition_by
-        .iter()
-        .map(|e| cols.get(&all, e))
-        .collect::<Result<_>>()?;
-    let ord: Vec<&Column> = spec
-        .order_by
-        .iter()
-        .map(|key| cols.get(&all, &key.expr))
-        .collect::<Result<_>>()?;
+    let (part, ord) = cols.spec_keys(&all, spec)?;
     let n = all.num_rows();
     mem.grow(8 * n)?;
     let ids = order::partition_ids(&part, n, opts.threads);
@@ -200,6 +182,25 @@ impl Columns {
 
     fn bytes(&self) -> usize {
         self.computed.iter().map(|(_, c)| c.heap_bytes()).sum()
+    }
+
+    /// The partition key and order key columns of `spec`, in input order.
+    fn spec_keys<'a>(
+        &'a self,
+        all: &'a Batch,
+        spec: &WindowExpr,
+    ) -> Result<(Vec<&'a Column>, Vec<&'a Column>)> {
+        let part = spec
+            .partition_by
+            .iter()
+            .map(|e| self.get(all, e))
+            .collect::<Result<_>>()?;
+        let ord = spec
+            .order_by
+            .iter()
+            .map(|k| self.get(all, &k.expr))
+            .collect::<Result<_>>()?;
+        Ok((part, ord))
     }
 
     /// The column of `e` (one of the group's expressions), in input order.
