@@ -622,11 +622,12 @@ pub fn strptime(text: &str, items: &[FmtItem], fmt: &str) -> std::result::Result
             }
             FmtItem::Spec(c, _) => match c {
                 'Y' => {
+                    // Four digits at most, as DuckDB: `%Y%d%m` reads `20182010`.
                     let neg = text[pos..].starts_with('-');
                     if neg {
                         pos += 1;
                     }
-                    let (v, _) = number(&mut pos, 9).ok_or_else(fail)?;
+                    let (v, _) = number(&mut pos, 4).ok_or_else(fail)?;
                     year = if neg { -v } else { v };
                 }
                 'y' => {

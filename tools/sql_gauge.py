@@ -23,11 +23,28 @@ either engine. A record counts as:
                feature is missing, so they are not evidence of support)
   unsupported  the engine said "not supported"
   error        any other error where success was expected
-  wrong        the engine answered, with other rows; "after setup failure" when an
-               earlier statement of the same file failed (its data are not the file's)
+  wrong        the engine answered, with other rows (or succeeded where the file
+               expects an error); "after setup failure" when an earlier statement of
+               the same file failed, or a `query` record that changes data (its data
+               are not the file's)
+  version      a "wrong" record where the reference DuckDB (the Python package
+               `duckdb`, the current release) disagrees with the file's expectation
+               and gives the engine's answer: the file expects the behaviour of the
+               release it comes from. Asked by replaying the file's records in order
+               in a fresh in-memory connection up to the record (--no-reference: not
+               asked, and such records stay "wrong"). Not counted as passing.
+  order        a "wrong" record whose rows are the file's in another order, where the
+               query leaves the order open (no ORDER BY outside parentheses) but the
+               file expects DuckDB's. Not counted as passing.
   crash        the process died of a signal or printed a panic
-  skipped      records under `skipif`/`onlyif` for other engines, `mode skip`, and
-               files that `require` an extension or a build option
+  skipped      records under `skipif`/`onlyif` for other engines, `mode skip`,
+               queries of random() after the runner's `set seed` (their values are
+               DuckDB's random sequence), and files that `require` an extension or a
+               build option
+
+A NUL byte in a value is compared as `\\0` (the files' spelling), a result line of
+spaces is a value (a `bar`), not the end of the expected rows, and `<REGEX>:` values
+are patterns, as in DuckDB's runner.
 
 Prints one line per directory and a total, and with --failures FILE writes every
 non-passing record (file, line, SQL, reason) for triage.
@@ -44,6 +61,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -76,6 +94,9 @@ SESSION_STATEMENT = re.compile(
     r"^\s*(SET|RESET|PRAGMA|PREPARE|DEALLOCATE|CREATE\s+(OR\s+REPLACE\s+)?TEMP(ORARY)?\s|USE\s)",
     re.IGNORECASE)
 
+# A statement that changes data, also inside a `query` record (`WITH ... DELETE ...`).
+DATA_CHANGE = re.compile(r"\b(INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET)\b", re.IGNORECASE)
+
 
 # ---------------------------------------------------------------------------------------
 # Parsing a test file into records
@@ -83,7 +104,7 @@ SESSION_STATEMENT = re.compile(
 
 class Record:
     def __init__(self, kind, sql, line, sort="nosort", columns=0, expected=None,
-                 error_text=None):
+                 error_text=None, label=None):
         self.kind = kind            # "ok", "error", "maybe" or "query"
         self.sql = sql
         self.line = line
@@ -91,14 +112,22 @@ class Record:
         self.columns = columns
         self.expected = expected    # list of lines (query) or None
         self.error_text = error_text
+        self.label = label          # records of one label must give the same rows
 
 
 def read_blocks(lines, start):
-    """Lines from `start` to the next blank line."""
+    """Lines from `start` to the next blank line. After the `----` separator only an
+    empty line ends the block: a line of spaces is a value (`bar` draws them)."""
     out = []
     i = start
-    while i < len(lines) and lines[i].strip() != "":
-        out.append(lines[i])
+    results = False
+    while i < len(lines):
+        line = lines[i]
+        if (line.rstrip("\r") == "") if results else (line.strip() == ""):
+            break
+        if line.strip() == "----":
+            results = True
+        out.append(line)
         i += 1
     return out, i
 
@@ -154,6 +183,7 @@ def parse_file(path, test_dir):
     numbers = [n for n, _ in numbered]
     records, skipped = [], 0
     skip_mode = False
+    seeded = False
     i = 0
     condition_skip = False
     while i < len(lines):
@@ -201,6 +231,8 @@ def parse_file(path, test_dir):
             else:
                 types = words[1] if len(words) > 1 else ""
                 sort = words[2] if len(words) > 2 else "nosort"
+                if sort == "sort":  # DuckDB's runner reads `sort` as `rowsort`
+                    sort = "rowsort"
                 if "----" in block:
                     k = block.index("----")
                     sql_lines = block[:k]
@@ -208,13 +240,18 @@ def parse_file(path, test_dir):
                 else:
                     sql_lines, expected = block, []
                 rec = Record("query", "\n".join(sql_lines), start_line, sort=sort,
-                             columns=len(types), expected=expected)
+                             columns=len(types), expected=expected,
+                             label=words[3] if len(words) > 3 else None)
             if skip_mode or condition_skip:
                 skipped += 1
+            elif seeded and rec.kind == "query" and "random()" in rec.sql.lower():
+                skipped += 1  # its values are DuckDB's random sequence
             else:
                 records.append(rec)
             condition_skip = False
             continue
+        if head == "set" and len(words) > 1 and words[1] == "seed":
+            seeded = True  # later random() values are DuckDB's sequence from that seed
         # load, restart, set, hash-threshold, unzip, sleep, ...: nothing to run.
         condition_skip = False
         i += 1
@@ -251,8 +288,15 @@ class Engine:
         if p.returncode != 0 or (self.kind == "duckdb" and err.strip().startswith(("Error", "Binder", "Parser", "Catalog", "Conversion", "Invalid", "Not implemented", "Constraint", "Out of Range", "Dependency", "Serialization", "Sequence"))):
             return "error", (err.strip() or out.strip())[-300:]
         if self.kind == "logdb":
-            return "ok", parse_json_rows(out)
-        return "ok", [line.split(UNIT_SEPARATOR) for line in out.split("\n") if line != ""]
+            rows = parse_json_rows(out)
+        else:
+            rows = [line.split(UNIT_SEPARATOR) for line in out.split("\n") if line != ""]
+        return "ok", [[show_nul(v) for v in row] for row in rows]
+
+
+def show_nul(value):
+    """DuckDB's test files write a NUL byte in a value as `\\0`."""
+    return value.replace("\x00", "\\0")
 
 
 def parse_json_rows(out):
@@ -357,9 +401,18 @@ def split_list(text):
 BOOLEAN_AS_INTEGER = {"true": "1", "false": "0"}
 
 
-def values_equal(expected, actual):
+def values_equal(expected, actual, approximate=False):
+    """Whether an answer's value is the expected one. Numbers match to 6 significant
+    digits; `approximate` (a FLOAT or DOUBLE column) to 1% as DuckDB's own test runner
+    compares them. `<REGEX>:p` / `<!REGEX>:p` expect a value that p matches (or not)."""
     if expected == actual:
         return True
+    for prefix, want in (("<REGEX>:", True), ("<!REGEX>:", False)):
+        if expected.startswith(prefix):
+            try:
+                return (re.fullmatch(expected[len(prefix):], actual, re.DOTALL) is not None) == want
+            except re.error:
+                return False
     if expected == "(empty)" and actual == "":
         return True
     if BOOLEAN_AS_INTEGER.get(actual) == expected:  # a BOOLEAN in a column typed I
@@ -377,11 +430,18 @@ def values_equal(expected, actual):
         return True
     if math.isinf(e) or math.isinf(a):
         return e == a
+    if approximate:
+        return abs(a - e) <= abs(e) * 0.01 + 1e-8
     return abs(e - a) <= 1e-6 * max(abs(e), abs(a)) or abs(e - a) < 1e-12
 
 
-def compare(rec, rows):
-    """None when the rows match the record's expectation, else a reason."""
+APPROXIMATE_TYPES = ("FLOAT", "DOUBLE")
+
+
+def compare(rec, rows, types=None):
+    """None when the rows match the record's expectation, else a reason. `types` (the
+    result's column types, when known) marks the FLOAT and DOUBLE columns whose values
+    DuckDB's runner compares to 1%."""
     ncols = rec.columns or (len(rows[0]) if rows else 1)
     actual = [v for row in rows for v in row]
     if rows and len(rows[0]) != ncols:
@@ -401,8 +461,9 @@ def compare(rec, rows):
         return None if h == m.group(2) else "values differ (hash)"
     expected = []
     for line in exp_lines:
-        parts = line.split("\t")
-        expected += parts
+        # A row's values are separated by tabs; like DuckDB's runner, empty pieces between
+        # two tabs are no values (an empty string is written `(empty)`).
+        expected += [p for p in line.split("\t") if p != ""] if "\t" in line else [line]
     if len(expected) != len(actual):
         return f"{len(actual)} values ({len(rows)} rows), expected {len(expected)}"
     if rec.sort == "rowsort":
@@ -412,13 +473,109 @@ def compare(rec, rows):
         actual = [v for r in act_rows for v in r]
     elif rec.sort == "valuesort":
         expected, actual = sorted(expected), sorted(actual)
-    for e, a in zip(expected, actual):
-        if not values_equal(e.strip() if e.strip() == "NULL" else e, a):
+    approximate = [bool(types) and len(types) == ncols and
+                   (types[i % ncols] in APPROXIMATE_TYPES if rec.sort != "valuesort"
+                    else all(t in APPROXIMATE_TYPES for t in types))
+                   for i in range(len(expected))]
+    for e, a, approx in zip(expected, actual, approximate):
+        if not values_equal(e.strip() if e.strip() == "NULL" else e, a, approx):
             return f"got {a!r}, expected {e!r}"
     return None
 
 
-def run_file(engine, path, root):
+class Reference:
+    """The reference DuckDB (the Python package, DuckDB 2.0 here) asked about a file's
+    "wrong" records: the file's records run in order in one fresh in-memory connection
+    (errors ignored), and at each record asked about, its answer is taken as text."""
+
+    def __init__(self):
+        import duckdb  # only when the check is on
+        self.duckdb = duckdb
+        self.version = duckdb.__version__
+
+    def answers(self, records, wanted):
+        """{record index: ("ok", rows, column types) | ("error", message, None)} for the
+        indices in `wanted`."""
+        con = self.duckdb.connect()
+        out = {}
+        try:
+            for i, rec in enumerate(records[:max(wanted) + 1]):
+                sql = rec.sql.strip().rstrip(";")
+                timer = threading.Timer(TIMEOUT_S, con.interrupt)
+                timer.start()
+                try:
+                    if i in wanted:
+                        out[i] = self.as_text(con, sql)
+                    else:
+                        con.execute(sql).fetchall()
+                except Exception as e:  # any failure of a replayed record: go on, as a test would
+                    if i in wanted:
+                        out[i] = ("error", str(e).split("\n")[0][:300], None)
+                finally:
+                    timer.cancel()
+        finally:
+            con.close()
+        return out
+
+    @staticmethod
+    def as_text(con, sql):
+        """The rows of one statement, every value cast to VARCHAR by DuckDB itself."""
+        rel = con.sql(sql)
+        if rel is None:
+            return "ok", [], []
+        casts = ", ".join(f"CAST(#{i} AS VARCHAR)" for i in range(1, len(rel.columns) + 1))
+        rows = rel.query("gauge_result", f"SELECT {casts} FROM gauge_result").fetchall()
+        return "ok", [["NULL" if v is None else (show_nul(v) if v != "" else "(empty)")
+                       for v in row] for row in rows], [str(t) for t in rel.types]
+
+
+def same_rows(rec, rows, other, types=None):
+    """Whether two answers to `rec` are the same rows (in the record's sort mode)."""
+    as_expected = Record("query", rec.sql, rec.line, sort=rec.sort,
+                         columns=len(other[0]) if other else 0,
+                         expected=["\t".join(row) for row in other])
+    if not rows and not other:
+        return True
+    return compare(as_expected, rows, types) is None
+
+
+def reference_check(reference, records, outcomes, candidates):
+    """Settles the "wrong" outcomes with the reference DuckDB's answers:
+
+    - "pass" where the engine's answer matches the file once FLOAT and DOUBLE columns
+      (the reference's result types) are compared to 1%, as DuckDB's runner does, or
+      where it is the reference's answer and that matches the file (a hashed result
+      whose text JSON cannot carry: a DOUBLE 0.0 printed as 0);
+    - "version" where the reference disagrees with the file's expectation and gives the
+      engine's answer: the file tests the behaviour of the DuckDB release it comes
+      from, and the reference changed since."""
+    if reference is None or not candidates:
+        return
+    answers = reference.answers(records, {idx for _, idx, _ in candidates})
+    for pos, idx, rows in candidates:
+        rec = records[idx]
+        status, payload, types = answers.get(idx, ("error", "not run", None))
+        if rec.kind == "query" and types and compare(rec, rows, types) is None:
+            outcomes[pos] = ("pass", rec, None)
+            continue
+        if rec.kind == "error":
+            file_agrees = status == "error"
+        else:
+            file_agrees = status == "ok" and compare(rec, payload, types) is None
+        if status != "ok" or not same_rows(rec, rows, payload, types):
+            continue
+        if file_agrees:
+            if rec.kind == "query":
+                # The reference's text matches the file (a hash, say) and the engine
+                # gives the reference's values: JSON had printed 0.0 as 0.
+                outcomes[pos] = ("pass", rec, None)
+            continue
+        _, _, detail = outcomes[pos]
+        outcomes[pos] = ("version", rec, f"DuckDB {reference.version} gives this answer too; "
+                                         f"the file expects: {detail}")
+
+
+def run_file(engine, path, root, reference=None):
     work = tempfile.mkdtemp(prefix="sql-gauge-")
     try:
         records, skipped, file_skip = parse_file(path, work)
@@ -428,7 +585,9 @@ def run_file(engine, path, root):
         db = os.path.join(work, "db" if engine.kind == "logdb" else "test.duckdb")
         setup_failed = False
         session = []  # statements whose effect lives in a session, replayed before each record
-        for rec in records:
+        candidates = []  # (outcome position, record index, the engine's rows) of "wrong" records
+        labels = {}  # label -> (first record, its rows)
+        for idx, rec in enumerate(records):
             if rec.sql.lstrip().upper().startswith("EXPLAIN"):
                 outcomes.append(("skipped", rec, "EXPLAIN output is engine-specific"))
                 continue
@@ -446,20 +605,52 @@ def run_file(engine, path, root):
                     setup_failed = True
                     outcomes.append((classify_error(payload), rec, payload))
             elif rec.kind == "error":
-                outcomes.append(("pass-error" if status == "error" else "wrong", rec,
-                                 None if status == "error" else "succeeded, expected an error"))
+                if status == "error":
+                    outcomes.append(("pass-error", rec, None))
+                else:
+                    candidates.append((len(outcomes), idx, payload))
+                    outcomes.append(("wrong", rec, "succeeded, expected an error"))
             else:
                 if status != "ok":
+                    if DATA_CHANGE.search(rec.sql):
+                        # A `query` record that changes data (`WITH ... DELETE`):
+                        # the rows after it are not the file's.
+                        setup_failed = True
                     outcomes.append((classify_error(payload), rec, payload))
                     continue
-                reason = compare(rec, payload)
+                if rec.label is not None and not rec.expected:
+                    # A labelled record without rows: the same rows as the label's first.
+                    first = labels.setdefault(rec.label, (rec, payload))
+                    reason = None if same_rows(first[0], payload, first[1]) else \
+                        f"not the rows of the first query labelled {rec.label}"
+                else:
+                    reason = compare(rec, payload)
                 if reason is None:
                     outcomes.append(("pass", rec, None))
+                elif not setup_failed and unordered(rec) and \
+                        compare(Record("query", rec.sql, rec.line, sort="rowsort",
+                                       columns=rec.columns, expected=rec.expected),
+                                payload) is None:
+                    outcomes.append(("order", rec, f"the rows in another order: {reason}"))
                 else:
+                    if not setup_failed:
+                        candidates.append((len(outcomes), idx, payload))
                     outcomes.append(("wrong-after-setup-failure" if setup_failed else "wrong", rec, reason))
+        reference_check(reference, records, outcomes, candidates)
         return path, outcomes, skipped
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def unordered(rec):
+    """Whether `rec` compares rows in order although its query leaves the order open:
+    no ORDER BY outside parentheses (window specifications, subqueries)."""
+    if rec.sort != "nosort" or rec.sql.lstrip().startswith("("):
+        return False
+    text, previous = rec.sql, None
+    while text != previous:
+        previous, text = text, re.sub(r"\([^()]*\)", " ", text)
+    return re.search(r"\bORDER\s+BY\b", text, re.IGNORECASE) is None
 
 
 def classify_error(message):
@@ -471,7 +662,8 @@ def classify_error(message):
 
 # ---------------------------------------------------------------------------------------
 
-COLUMNS = ["pass", "pass-error", "unsupported", "error", "wrong", "wrong-after-setup-failure", "crash"]
+COLUMNS = ["pass", "pass-error", "unsupported", "error", "wrong", "version", "order",
+           "wrong-after-setup-failure", "crash"]
 
 
 def main():
@@ -484,6 +676,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--failures", type=Path, help="write every non-passing record here (TSV)")
     ap.add_argument("--json", type=Path, help="write the per-directory counts here")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="do not ask the Python package `duckdb` about wrong records")
     args = ap.parse_args()
 
     root = args.duckdb_tests / "test" / "sql"
@@ -497,6 +691,13 @@ def main():
         binary = shutil.which("duckdb") or sys.exit("no duckdb on PATH: pass --binary")
     engine = Engine(args.engine, binary)
     dirs = args.dirs.split(",") if args.dirs else DIRECTORIES
+    reference = None
+    if not args.no_reference:
+        try:
+            reference = Reference()
+        except ImportError:
+            print("note: no Python package `duckdb`: wrong records are not checked against it",
+                  file=sys.stderr)
 
     files = []
     for d in dirs:
@@ -504,7 +705,7 @@ def main():
     per_dir = defaultdict(Counter)
     failures = []
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_file, engine, p, root): d for d, p in files}
+        futures = {pool.submit(run_file, engine, p, root, reference): d for d, p in files}
         for fut in concurrent.futures.as_completed(futures):
             d = futures[fut]
             path, outcomes, skipped = fut.result()
@@ -518,8 +719,10 @@ def main():
                                      (rec.sql if rec else "").replace("\n", " ")[:300],
                                      (detail or "").replace("\n", " ")[:300]))
 
-    header = f"{'directory':<24} {'files':>5} {'records':>7} {'pass':>6} {'p-err':>6} {'unsup':>6} {'error':>6} {'wrong':>6} {'w/setup':>7} {'crash':>5} {'skip':>5} {'pass%':>6}"
+    header = f"{'directory':<24} {'files':>5} {'records':>7} {'pass':>6} {'p-err':>6} {'unsup':>6} {'error':>6} {'wrong':>6} {'version':>7} {'order':>5} {'w/setup':>7} {'crash':>5} {'skip':>5} {'pass%':>6}"
     print(f"engine: {engine.kind} ({engine.binary})")
+    print("reference: " + (f"DuckDB {reference.version} (Python package)" if reference
+                           else "none (wrong records not checked against a current DuckDB)"))
     print(header)
     total = Counter()
     for d in dirs:
@@ -540,7 +743,8 @@ def row_line(name, c):
     records = sum(c[k] for k in COLUMNS)
     rate = 100.0 * (c["pass"] + c["pass-error"]) / records if records else 0.0
     return (f"{name:<24} {c['files']:>5} {records:>7} {c['pass']:>6} {c['pass-error']:>6} "
-            f"{c['unsupported']:>6} {c['error']:>6} {c['wrong']:>6} {c['wrong-after-setup-failure']:>7} "
+            f"{c['unsupported']:>6} {c['error']:>6} {c['wrong']:>6} {c['version']:>7} {c['order']:>5} "
+            f"{c['wrong-after-setup-failure']:>7} "
             f"{c['crash']:>5} {c['skipped'] + c['skipped-file']:>5} {rate:>5.1f}%")
 
 

@@ -251,16 +251,30 @@ fn split(s: &str, sep: &str) -> Vec<Value> {
 /// The pieces of `s` between matches of `re`; an empty match at either end
 /// splits nothing (so an empty pattern splits into characters).
 fn regex_split(re: &regex::Regex, s: &str) -> Vec<Value> {
+    // The scan of DuckDB's split: from each position, the leftmost match ends a
+    // piece; an empty match right at the position takes one character as its own
+    // piece instead (so `(,|)` splits between characters too), and a scan that
+    // ends so at the end of the text adds no empty last piece.
     let mut out = Vec::new();
     let mut start = 0;
-    for m in re.find_iter(s) {
-        if m.is_empty() && (m.start() == 0 || m.start() == s.len()) {
-            continue;
+    let mut ended_by_character = false;
+    while let Some(m) = re.find_at(s, start) {
+        if m.is_empty() && m.start() == start {
+            let Some(c) = s[start..].chars().next() else {
+                break;
+            };
+            out.push(Value::Str(s[start..start + c.len_utf8()].into()));
+            start += c.len_utf8();
+            ended_by_character = true;
+        } else {
+            out.push(Value::Str(s[start..m.start()].into()));
+            start = m.end();
+            ended_by_character = false;
         }
-        out.push(Value::Str(s[start..m.start()].into()));
-        start = m.end();
     }
-    out.push(Value::Str(s[start..].into()));
+    if start < s.len() || !ended_by_character {
+        out.push(Value::Str(s[start..].into()));
+    }
     out
 }
 

@@ -1,12 +1,14 @@
 //! The scan pipeline's driver: the segments of a scan are morsels claimed in
 //! order by N worker threads, each running them through [`run_segment`]. A
-//! projection gathers each segment's rows and restores table order at the end;
+//! projection gathers each segment's rows and restores table order at the end
+//! (handed on segment by segment, a worker waits for the segments before its
+//! own, so a streamed scan keeps table order too: DuckDB's insertion order);
 //! an aggregation runs unit by unit (lists of segments whose groups are
 //! disjoint: one unit for a plain GROUP BY, a partition each when streaming),
 //! merging a unit's per-thread tables as soon as its last segment is done.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::agg::{AggBound, AggState};
@@ -49,6 +51,9 @@ pub(super) fn pipeline(
     let rows_done = AtomicUsize::new(0);
     let first_error = FirstError::default();
     let results: Mutex<Vec<WorkerOut>> = Mutex::new(Vec::new());
+    // With `fold`: the segment whose rows are handed on next.
+    let turn = Mutex::new(0usize);
+    let turn_passed = Condvar::new();
     let worker = |tick: &dyn Fn()| {
         let mut state = WorkerOut::Rows(Vec::new(), 0, pool.reservation("materialized rows"));
         let r = (|| -> Result<()> {
@@ -68,6 +73,20 @@ pub(super) fn pipeline(
                 let produced = run_segment(seg, i, &ctx, &mut state, &mut bufs, tick)?;
                 rows_done.fetch_add(produced, AtomicOrdering::Relaxed);
                 if let (Some(fold), WorkerOut::Rows(rows, bytes, mem)) = (fold, &mut state) {
+                    // Table order: the segments before this one go first. The
+                    // worker holding the lowest segment never waits, and a failed
+                    // worker sets `first_error`, which ends every wait.
+                    let mut next_turn = turn.lock().unwrap_or_else(|p| p.into_inner());
+                    while *next_turn != i {
+                        if first_error.is_set() {
+                            return Ok(());
+                        }
+                        next_turn = turn_passed
+                            .wait_timeout(next_turn, Duration::from_millis(5))
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0;
+                    }
+                    drop(next_turn);
                     // The rows are `fold`'s to count from here (it may wait
                     // before it takes them).
                     let handed = std::mem::take(rows);
@@ -76,11 +95,14 @@ pub(super) fn pipeline(
                     for (_, b) in handed {
                         fold(b)?;
                     }
+                    *turn.lock().unwrap_or_else(|p| p.into_inner()) = i + 1;
+                    turn_passed.notify_all();
                 }
             }
         })();
         if let Err(e) = r {
             first_error.set(e);
+            turn_passed.notify_all();
         }
         results
             .lock()

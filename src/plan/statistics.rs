@@ -134,6 +134,11 @@ pub enum FoldFunc {
     BitAnd,
     BitOr,
     BitXor,
+    /// `fsum(x)` / `sumkahan` / `kahan_sum`: a DOUBLE sum with Kahan's
+    /// compensation of the rounding error.
+    KahanSum,
+    /// `favg(x)`: the compensated sum divided by the count.
+    KahanAvg,
 }
 
 impl FoldFunc {
@@ -146,6 +151,8 @@ impl FoldFunc {
             FoldFunc::BitAnd => "bit_and",
             FoldFunc::BitOr => "bit_or",
             FoldFunc::BitXor => "bit_xor",
+            FoldFunc::KahanSum => "fsum",
+            FoldFunc::KahanAvg => "favg",
         }
     }
 
@@ -159,6 +166,8 @@ impl FoldFunc {
             "bit_and" => FoldFunc::BitAnd,
             "bit_or" => FoldFunc::BitOr,
             "bit_xor" => FoldFunc::BitXor,
+            "fsum" | "sumkahan" | "kahan_sum" => FoldFunc::KahanSum,
+            "favg" => FoldFunc::KahanAvg,
             _ => return None,
         })
     }

@@ -2228,7 +2228,7 @@ impl<'a> Binder<'a> {
             ast::FunctionArguments::Subquery(_) => return Err(self.unsupported(span, "subqueries")),
         };
         if !list.clauses.is_empty() && f.over.is_none() {
-            self.aggregate_order(&name, &list.clauses, span)?;
+            self.aggregate_order(&name, list, span)?;
         }
         let distinct = matches!(
             list.duplicate_treatment,

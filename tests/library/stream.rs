@@ -84,6 +84,38 @@ fn a_scan_streams_a_million_rows_holding_a_few_batches() {
 }
 
 #[test]
+fn a_streamed_scan_keeps_table_order() {
+    // Segments of very different sizes, so the threads finish them out of order;
+    // the rows still come in the order they were inserted, as DuckDB's do.
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::builder().open(dir.path()).unwrap();
+    db.query("CREATE TABLE t (k BIGINT, s VARCHAR)").unwrap();
+    let mut expected = Vec::new();
+    let mut k = 0i64;
+    for round in 0..30 {
+        let n = if round % 3 == 0 { 900 } else { 1 + round };
+        let values: Vec<String> = (k..k + n).map(|i| format!("({i}, 'x')")).collect();
+        db.query(&format!("INSERT INTO t VALUES {}", values.join(", ")))
+            .unwrap();
+        expected.extend(k..k + n);
+        k += n;
+    }
+    for _ in 0..5 {
+        let streamed: Vec<i64> = session(&db, 1 << 30)
+            .query_stream("SELECT k FROM t WHERE s = 'x'")
+            .unwrap()
+            .flat_map(|c| {
+                let c = c.unwrap();
+                c.iter()
+                    .map(|r| r.get::<i64>(0).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(streamed, expected);
+    }
+}
+
+#[test]
 fn other_plans_run_first_and_are_handed_over() {
     let dir = tempfile::tempdir().unwrap();
     let db = table(dir.path(), 20_000, 5_000);

@@ -1,5 +1,6 @@
 //! Folds of one argument into one value per group: `product`, `geomean`,
-//! `bool_and`/`bool_or`, `bit_and`/`bit_or`/`bit_xor`, and `weighted_avg(x, w)`.
+//! `bool_and`/`bool_or`, `bit_and`/`bit_or`/`bit_xor`, the compensated
+//! `fsum`/`favg`, and `weighted_avg(x, w)`.
 
 use super::moments::floats;
 use super::{with_seen, Acc, GroupStates, GroupedRows};
@@ -16,8 +17,10 @@ pub(super) struct Fold {
     /// product, sum of logarithms (geomean), or the bits of an integer fold.
     float: Vec<f64>,
     int: Vec<i64>,
-    /// geomean: the count of values.
+    /// geomean and favg: the count of values.
     count: Vec<f64>,
+    /// fsum and favg: Kahan's compensation (the sum is `float - compensation`).
+    compensation: Vec<f64>,
     seen: Vec<bool>,
 }
 
@@ -28,12 +31,16 @@ impl Fold {
             float: Vec::new(),
             int: Vec::new(),
             count: Vec::new(),
+            compensation: Vec::new(),
             seen: Vec::new(),
         }
     }
 
     fn is_float(&self) -> bool {
-        matches!(self.func, FoldFunc::Product | FoldFunc::GeoMean)
+        matches!(
+            self.func,
+            FoldFunc::Product | FoldFunc::GeoMean | FoldFunc::KahanSum | FoldFunc::KahanAvg
+        )
     }
 
     /// Folds `x` into group `g` (the first value of a group starts it).
@@ -47,7 +54,9 @@ impl Fold {
                 FoldFunc::BitAnd | FoldFunc::BoolAnd => *a & x,
                 FoldFunc::BitOr | FoldFunc::BoolOr => *a | x,
                 FoldFunc::BitXor => *a ^ x,
-                FoldFunc::Product | FoldFunc::GeoMean => *a,
+                FoldFunc::Product | FoldFunc::GeoMean | FoldFunc::KahanSum | FoldFunc::KahanAvg => {
+                    *a
+                }
             }
         };
         self.seen[g] = true;
@@ -58,6 +67,13 @@ impl Fold {
         let a = &mut self.float[g];
         match self.func {
             FoldFunc::Product if self.seen[g] => *a *= x,
+            FoldFunc::KahanSum | FoldFunc::KahanAvg => {
+                let c = &mut self.compensation[g];
+                let y = x - *c;
+                let t = *a + y;
+                *c = (t - *a) - y;
+                *a = t;
+            }
             _ if !self.seen[g] => *a = x,
             _ => *a += x,
         }
@@ -71,6 +87,7 @@ impl GroupStates for Fold {
         if self.is_float() {
             self.float.resize(n, 0.0);
             self.count.resize(n, 0.0);
+            self.compensation.resize(n, 0.0);
         } else {
             self.int.resize(n, 0);
         }
@@ -83,7 +100,7 @@ impl GroupStates for Fold {
 
     fn group_bytes(&self) -> usize {
         if self.is_float() {
-            17
+            25
         } else {
             9
         }
@@ -92,7 +109,7 @@ impl GroupStates for Fold {
     fn update(&mut self, b: &GroupedRows<'_>, _grown: &mut usize) -> Result<()> {
         let v = b.arg;
         match self.func {
-            FoldFunc::Product | FoldFunc::GeoMean => {
+            FoldFunc::Product | FoldFunc::GeoMean | FoldFunc::KahanSum | FoldFunc::KahanAvg => {
                 let x = vector::floats(v, b.len)?;
                 let geo = self.func == FoldFunc::GeoMean;
                 for (r, g) in b.pairs() {
@@ -129,6 +146,9 @@ impl GroupStates for Fold {
             let t = map[g] as usize;
             if self.is_float() {
                 self.fold_float(t, other.float[g], other.count[g]);
+                if other.compensation[g] != 0.0 {
+                    self.fold_float(t, -other.compensation[g], 0.0);
+                }
             } else {
                 self.fold_int(t, other.int[g]);
             }
@@ -138,7 +158,14 @@ impl GroupStates for Fold {
 
     fn finish(&self, _t: DataType, _all: &[Acc]) -> Result<Column> {
         let data = match self.func {
-            FoldFunc::Product => ColumnData::Float64(self.float.clone()),
+            FoldFunc::Product | FoldFunc::KahanSum => ColumnData::Float64(self.float.clone()),
+            FoldFunc::KahanAvg => ColumnData::Float64(
+                self.float
+                    .iter()
+                    .zip(&self.count)
+                    .map(|(&s, &n)| s / n)
+                    .collect(),
+            ),
             FoldFunc::GeoMean => ColumnData::Float64(
                 self.float
                     .iter()

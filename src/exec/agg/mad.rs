@@ -1,7 +1,9 @@
 //! `mad(x)`: the median absolute deviation, `median(|x - median(x)|)`, exact
 //! (every value of a group kept). Numbers give a DOUBLE, a DECIMAL its own type
 //! (both medians truncated to its last digit, as DuckDB's DECIMAL medians are),
-//! DATE, TIMESTAMP and TIME an INTERVAL of days and microseconds.
+//! DATE, TIMESTAMP and TIME an INTERVAL of days and microseconds, computed on
+//! the exact microseconds (a median between two values is the upper one's side
+//! of their midpoint, as DuckDB rounds it).
 
 use super::quantile::quantile_sorted;
 use super::{Acc, GroupStates, GroupedRows};
@@ -16,6 +18,8 @@ const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 #[derive(Clone, Debug)]
 pub(super) struct Mad {
     vals: Vec<Vec<f64>>,
+    /// DATE, TIMESTAMP and TIME: the values in microseconds (`vals` stays empty).
+    micros: Option<Vec<Vec<i64>>>,
     /// What one unit of the argument is worth in the result's unit
     /// (microseconds per day for a DATE, else 1).
     unit: f64,
@@ -26,6 +30,8 @@ impl Mad {
     pub(super) fn new(at: DataType) -> Mad {
         Mad {
             vals: Vec::new(),
+            micros: matches!(at, DataType::Date | DataType::Timestamp | DataType::Time)
+                .then(Vec::new),
             unit: if at == DataType::Date {
                 MICROS_PER_DAY
             } else {
@@ -37,12 +43,16 @@ impl Mad {
 
 impl GroupStates for Mad {
     fn resize(&mut self, n: usize) {
-        self.vals.resize_with(n, Vec::new);
+        match &mut self.micros {
+            Some(m) => m.resize_with(n, Vec::new),
+            None => self.vals.resize_with(n, Vec::new),
+        }
     }
 
     fn empty_like(&self) -> Mad {
         Mad {
             vals: Vec::new(),
+            micros: self.micros.as_ref().map(|_| Vec::new()),
             unit: self.unit,
         }
     }
@@ -53,6 +63,19 @@ impl GroupStates for Mad {
 
     fn update(&mut self, b: &GroupedRows<'_>, grown: &mut usize) -> Result<()> {
         let v = b.arg;
+        if let Some(micros) = &mut self.micros {
+            let x = vector::ints(v, b.len)?;
+            let unit = self.unit as i64;
+            let mut added = 0usize;
+            for (r, g) in b.pairs() {
+                if v.is_valid(r) {
+                    micros[g].push(x[r].saturating_mul(unit));
+                    added += 1;
+                }
+            }
+            *grown += added * 8;
+            return Ok(());
+        }
         let x = vector::floats(v, b.len)?;
         let mut added = 0usize;
         for (r, g) in b.pairs() {
@@ -66,6 +89,12 @@ impl GroupStates for Mad {
     }
 
     fn merge(&mut self, other: Mad, map: &[u32]) -> Result<()> {
+        if let (Some(mine), Some(theirs)) = (&mut self.micros, other.micros) {
+            for (g, v) in theirs.into_iter().enumerate() {
+                mine[map[g] as usize].extend(v);
+            }
+            return Ok(());
+        }
         for (g, v) in other.vals.into_iter().enumerate() {
             self.vals[map[g] as usize].extend(v);
         }
@@ -76,6 +105,17 @@ impl GroupStates for Mad {
         let exact = t.decimal().is_some();
         let mut out = Column::new(ColumnData::empty(t.physical()));
         let mut buf = Vec::new();
+        if let Some(micros) = &self.micros {
+            let mut scratch = Vec::new();
+            for v in micros {
+                let value = match mad_micros(v, &mut scratch) {
+                    None => Value::Null,
+                    Some(d) => Value::Ip(Interval::from_micros(d).pack()),
+                };
+                vector::push_value(&mut out, &value);
+            }
+            return Ok(out);
+        }
         for v in &self.vals {
             let value = match mad(v, exact, &mut buf) {
                 None => Value::Null,
@@ -105,6 +145,27 @@ fn mad(v: &[f64], exact: bool, buf: &mut Vec<f64>) -> Option<f64> {
         *x = (*x - m).abs();
     }
     median(buf)
+}
+
+/// The median absolute deviation of microsecond values, exact: a median between
+/// two values is `lo + ceil((hi - lo) / 2)`, as DuckDB's.
+fn mad_micros(v: &[i64], buf: &mut Vec<i128>) -> Option<i64> {
+    let median = |s: &mut Vec<i128>| -> Option<i128> {
+        s.sort_unstable();
+        let n = s.len();
+        if n == 0 {
+            return None;
+        }
+        let (lo, hi) = (s[(n - 1) / 2], s[n / 2]);
+        Some(lo + (hi - lo + 1) / 2)
+    };
+    buf.clear();
+    buf.extend(v.iter().map(|&x| i128::from(x)));
+    let m = median(buf)?;
+    for x in buf.iter_mut() {
+        *x = (*x - m).abs();
+    }
+    median(buf).map(|d| i64::try_from(d).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

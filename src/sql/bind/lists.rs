@@ -280,8 +280,15 @@ impl Binder<'_> {
                         DataType::list_of(DataType::Varchar),
                     )));
                 };
-                let p = self.regex(&p, "", args[1].span())?;
                 let t = DataType::list_of(DataType::Varchar);
+                if p.is_empty() {
+                    // As DuckDB: an empty pattern splits into characters.
+                    let sep = Expr::literal(Value::Str("".into()), DataType::Varchar);
+                    return self
+                        .list_call(ListFunc::StringSplit, vec![s, sep], t, span)
+                        .map(Some);
+                }
+                let p = self.regex(&p, "", args[1].span())?;
                 return self
                     .list_call(ListFunc::RegexpSplit(p), vec![s], t, span)
                     .map(Some);

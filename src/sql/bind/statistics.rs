@@ -63,8 +63,6 @@ impl Binder<'_> {
             "entropy" => AggFunc::Entropy,
             "weighted_avg" | "wavg" => AggFunc::WeightedAvg,
             "last" => AggFunc::Last,
-            "fsum" | "sumkahan" | "kahan_sum" => AggFunc::Sum,
-            "favg" => AggFunc::Avg,
             _ => return None,
         })
     }
@@ -120,7 +118,9 @@ impl Binder<'_> {
             AggFunc::Moment(_)
             | AggFunc::CoMoment(_)
             | AggFunc::WeightedAvg
-            | AggFunc::Fold(FoldFunc::Product | FoldFunc::GeoMean)
+            | AggFunc::Fold(
+                FoldFunc::Product | FoldFunc::GeoMean | FoldFunc::KahanSum | FoldFunc::KahanAvg,
+            )
             | AggFunc::Sum
             | AggFunc::Avg => {
                 let x = self.double_arg(x, name, args[0].span())?;

@@ -257,6 +257,7 @@ pub(super) fn delete(
     db: &Db,
     options: &ExecOptions,
     d: &ast::Delete,
+    with: Option<&ast::With>,
     fallback: Span,
 ) -> Result<QueryResult> {
     let unsupported = |span: Span, what: &str| {
@@ -292,7 +293,7 @@ pub(super) fn delete(
         Some(w) => {
             let Some(tc) = schema.time_index().map(|i| schema.fields[i].name.clone()) else {
                 // A plain table: its rows are rewritten.
-                return super::rewrite_rows::delete_where(db, options, twj, w, fallback);
+                return super::rewrite_rows::delete_where(db, options, twj, w, with, fallback);
             };
             let alias = alias.as_ref().map(|a| a.name.value.as_str());
             let mut range = (i64::MIN, i64::MAX);

@@ -35,6 +35,7 @@ mod settings;
 mod summarize;
 mod verify;
 mod views;
+mod with_dml;
 
 use sqlparser::ast::{self, Spanned};
 use sqlparser::dialect::DuckDbDialect;
@@ -159,6 +160,9 @@ pub(crate) fn from_ast(statement: ast::Statement) -> Result<Statement> {
                 "not supported yet: EXPLAIN of anything but a SELECT",
             )),
         },
+        S::Query(q) if with_dml::is_data_modifying(&q) => {
+            Ok(Statement::Other(Box::new(S::Query(q))))
+        }
         S::Query(q) => Ok(Statement::Query {
             query: q,
             explain: None,
@@ -443,8 +447,9 @@ fn execute_other(db: &Db, options: &mut ExecOptions, s: &ast::Statement) -> Resu
             settings::set(options, &name, std::slice::from_ref(value), fallback)
         }
         S::Reset(r) => settings::reset(options, &r.reset, fallback),
-        S::Delete(d) => dml::delete(db, options, d, fallback),
-        S::Update(u) => rewrite_rows::update(db, options, u, fallback),
+        S::Delete(d) => dml::delete(db, options, d, None, fallback),
+        S::Update(u) => rewrite_rows::update(db, options, u, None, fallback),
+        S::Query(q) => with_dml::execute(db, options, q, fallback),
         S::AlterTable(at) => dml::alter_table(db, at, fallback),
         other => Err(err_at(
             other.span(),

@@ -9,7 +9,8 @@
 //! CASE WHEN cond THEN FALSE ELSE TRUE END`). UPDATE reads each row, whether
 //! its condition is TRUE, and the assigned values where it is (`SELECT *, CASE
 //! WHEN cond THEN TRUE ELSE FALSE END, CASE WHEN cond THEN expr END, ...`);
-//! the values are cast to the column types as INSERT casts them.
+//! the values are cast to the column types as INSERT casts them. The CTEs of a
+//! `WITH ... UPDATE | DELETE` (`with_dml.rs`) are the query's.
 
 use sqlparser::ast::{self, helpers::attached_token::AttachedToken, Spanned};
 use sqlparser::dialect::DuckDbDialect;
@@ -130,11 +131,13 @@ pub(super) fn delete_where(
     options: &ExecOptions,
     twj: &ast::TableWithJoins,
     cond: &ast::Expr,
+    with: Option<&ast::With>,
     fallback: Span,
 ) -> Result<QueryResult> {
     let (relation, table, schema) = plain_table(db, twj, "DELETE", fallback)?;
     let snapshot = db.snapshot()?;
-    let (q, mut select) = select_from(relation)?;
+    let (mut q, mut select) = select_from(relation)?;
+    q.with = with.cloned();
     select.selection = Some(case_when(cond, boolean(false), Some(boolean(true))));
     let result = run(&snapshot, &with_select(q, select), options)?;
     let mut columns = empty_columns(&schema);
@@ -154,6 +157,7 @@ pub(super) fn update(
     db: &Db,
     options: &ExecOptions,
     u: &ast::Update,
+    with: Option<&ast::With>,
     fallback: Span,
 ) -> Result<QueryResult> {
     let unsupported = |span: Span, what: &str| {
@@ -213,7 +217,8 @@ pub(super) fn update(
         values.push((value, a.value.span()));
     }
     let snapshot = db.snapshot()?;
-    let (q, mut select) = select_from(relation)?;
+    let (mut q, mut select) = select_from(relation)?;
+    q.with = with.cloned();
     let cond = u.selection.clone().unwrap_or_else(|| boolean(true));
     select
         .projection
