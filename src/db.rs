@@ -261,6 +261,9 @@ enum Writer {
 /// Segment files written at once per core: jobs waiting on an fsync leave their
 /// core to jobs that encode.
 const SYNC_OVERLAP: usize = 4;
+/// Rows that the segment writes of an append beyond one per core may hold copied at
+/// once: more threads than cores only while their segments are this small together.
+const ROWS_IN_FLIGHT: usize = 1 << 21;
 
 /// One partition's rows for [`Db::write_segments`] (split into segments there).
 struct SegmentJob<'a> {
@@ -1041,9 +1044,17 @@ impl Db {
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let column_threads = if named.len() == 1 { cores } else { 1 };
+        // Each thread holds a copy of its segment's rows: big segments get one
+        // thread per core, small ones more (to overlap their fsyncs).
+        let largest = named
+            .iter()
+            .map(|(_, _, p)| p.rows.len())
+            .max()
+            .unwrap_or(1);
+        let threads = (ROWS_IN_FLIGHT / largest.max(1)).clamp(cores, cores * SYNC_OVERLAP);
         let schema = &txn.manifest.tables[table].schema;
         let block_rows = self.inner.options.block_rows;
-        let written = parallel::map(named, cores * SYNC_OVERLAP, |(id, file, piece)| {
+        let written = parallel::map(named, threads, |(id, file, piece)| {
             let rows = piece.rows.materialize();
             let encoded = segment::write_segment_on(schema, &rows, id, block_rows, column_threads)?;
             drop(rows);
