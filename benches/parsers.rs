@@ -2,7 +2,7 @@
 //!
 //! Input is made once, outside the timed loop: generated combined lines, the same
 //! lines cut down to common format, and ELB/ALB, nginx-JSON-style and csv lines built
-//! from their values.
+//! from their values; and generated CSV records (`csv_records`).
 //! Each iteration parses the whole input in chunks of about 1 MiB of whole lines, one
 //! batch per chunk, as an import does.
 
@@ -10,6 +10,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logdb::column::Value;
+use logdb::ingest::generate_records::{generate_records, RecordOptions};
 use logdb::ingest::{generate, parser_for, GenOptions, ParserOptions, Profile};
 use logdb::BatchBuilder;
 
@@ -156,6 +157,17 @@ fn structured_input(combined: &[u8], csv: bool) -> Vec<u8> {
     data.into_bytes()
 }
 
+/// CSV records as `logdb generate --kind records` writes them (no quotes).
+fn records_input() -> Vec<u8> {
+    let opts = RecordOptions {
+        rows: LINES,
+        ..Default::default()
+    };
+    let mut data = Vec::new();
+    generate_records(&opts, &mut data).unwrap();
+    data
+}
+
 /// Splits `input` into pieces of about `size` bytes that end at line ends.
 fn split_chunks(input: &[u8], size: usize) -> Vec<&[u8]> {
     let mut chunks = Vec::new();
@@ -176,18 +188,20 @@ fn split_chunks(input: &[u8], size: usize) -> Vec<&[u8]> {
 
 fn bench_parsers(c: &mut Criterion) {
     let combined = combined_input();
-    let inputs: Vec<(&str, Option<&str>, Vec<u8>)> = vec![
-        ("combined", None, combined.clone()),
-        ("common", None, common_input(&combined)),
-        ("nginx", Some(NGINX_FORMAT), combined.clone()),
-        ("elb", None, aws_input(&combined, false)),
-        ("alb", None, aws_input(&combined, true)),
-        ("jsonl", None, structured_input(&combined, false)),
-        ("csv", None, structured_input(&combined, true)),
+    // (benchmark, format, nginx log_format, input)
+    let inputs: Vec<(&str, &str, Option<&str>, Vec<u8>)> = vec![
+        ("combined", "combined", None, combined.clone()),
+        ("common", "common", None, common_input(&combined)),
+        ("nginx", "nginx", Some(NGINX_FORMAT), combined.clone()),
+        ("elb", "elb", None, aws_input(&combined, false)),
+        ("alb", "alb", None, aws_input(&combined, true)),
+        ("jsonl", "jsonl", None, structured_input(&combined, false)),
+        ("csv", "csv", None, structured_input(&combined, true)),
+        ("csv_records", "csv", None, records_input()),
     ];
     let mut group = c.benchmark_group("parse");
     group.sample_size(10);
-    for (format, log_format, input) in &inputs {
+    for (name, format, log_format, input) in &inputs {
         // The first 1000 lines, as the importer passes them to jsonl and csv.
         let sample_end = input
             .iter()
@@ -208,13 +222,13 @@ fn bench_parsers(c: &mut Criterion) {
         assert!(rejects.is_empty(), "{format}: {:?}", &rejects[..1]);
         let lines = out.len();
         eprintln!(
-            "{format}: {lines} lines, {:.1} MB, {:.0} bytes/line",
+            "{name}: {lines} lines, {:.1} MB, {:.0} bytes/line",
             input.len() as f64 / 1e6,
             input.len() as f64 / lines as f64
         );
         let chunks = split_chunks(input, 1 << 20);
         group.throughput(Throughput::Bytes(input.len() as u64));
-        group.bench_function(*format, |b| {
+        group.bench_function(*name, |b| {
             b.iter(|| {
                 let mut out = BatchBuilder::new(parser.schema());
                 let mut rejects = Vec::new();

@@ -769,6 +769,62 @@ impl Batch {
             columns: self.columns.iter().map(|c| c.take(rows)).collect(),
         }
     }
+
+    /// [`Batch::take`] over `parts` (batches of the same columns) numbered as one:
+    /// `starts[i]` is the number of part `i`'s first row, and `rows` are numbers
+    /// below the parts' total. Rows are copied once, run by run of one part, so
+    /// the parts need not be concatenated first.
+    pub fn take_parts(parts: &[Batch], starts: &[usize], rows: &[u32]) -> Batch {
+        let part_of = |r: usize| starts.partition_point(|&s| s <= r).saturating_sub(1);
+        // Runs of consecutive rows of one part, as (part, rows within it).
+        let mut runs: Vec<(usize, Vec<u32>)> = Vec::new();
+        for &r in rows {
+            let r = r as usize;
+            match runs.last_mut() {
+                Some((p, local))
+                    if r >= starts[*p]
+                        && parts.get(*p).is_some_and(|b| r - starts[*p] < b.num_rows()) =>
+                {
+                    local.push((r - starts[*p]) as u32)
+                }
+                _ => {
+                    let p = part_of(r);
+                    runs.push((p, vec![(r - starts[p]) as u32]));
+                }
+            }
+        }
+        let width = parts.first().map_or(0, |b| b.columns.len());
+        let columns = (0..width)
+            .map(|c| {
+                let physical = parts[0].columns[c].data.physical();
+                let mut data = ColumnData::with_capacity(physical, rows.len());
+                let mut validity: Option<Bitmap> = None;
+                let mut n = 0;
+                for (p, local) in &runs {
+                    let src = &parts[*p].columns[c];
+                    data.extend_take(&src.data, local);
+                    match &src.validity {
+                        None => {
+                            if let Some(v) = validity.as_mut() {
+                                for _ in local {
+                                    v.push(true);
+                                }
+                            }
+                        }
+                        Some(sv) => {
+                            let v = validity.get_or_insert_with(|| Bitmap::new(n, true));
+                            for &l in local {
+                                v.push(sv.get(l as usize));
+                            }
+                        }
+                    }
+                    n += local.len();
+                }
+                Column { data, validity }
+            })
+            .collect();
+        Batch { columns }
+    }
 }
 
 /// Builds a [`Batch`] row by row without per-row allocation. Each column is appended
@@ -1062,5 +1118,48 @@ mod tests {
         assert_eq!(strs, [Value::from("d"), Value::Null, Value::from("bb")]);
         assert_eq!(taken.columns[1].data, ColumnData::Int64(vec![5, 3, 2]));
         assert_eq!(Batch::concat(Vec::new()).num_rows(), 0);
+    }
+
+    #[test]
+    fn taking_from_parts_equals_taking_from_their_concatenation() {
+        let part = |base: i64, n: usize, nulls: bool| {
+            let mut sv = StringVec::new();
+            for i in 0..n {
+                sv.push(&format!("s{}", base + i as i64));
+            }
+            let mut c = Column::new(ColumnData::Utf8(sv));
+            if nulls {
+                c.validity = Some((0..n).fold(Bitmap::new(0, false), |mut v, i| {
+                    v.push(i % 3 != 0);
+                    v
+                }));
+            }
+            let ints = (0..n as i64).map(|i| base + i).collect();
+            Batch {
+                columns: vec![c, Column::new(ColumnData::Int64(ints))],
+            }
+        };
+        let parts = vec![
+            part(0, 5, false),
+            part(100, 0, true),
+            part(200, 7, true),
+            part(300, 4, false),
+        ];
+        let starts = [0, 5, 5, 12, 16];
+        let all = Batch::concat(parts.clone());
+        let value_rows = |b: &Batch| -> Vec<(Value, Value)> {
+            (0..b.num_rows())
+                .map(|i| (b.columns[0].value(i), b.columns[1].value(i)))
+                .collect()
+        };
+        for rows in [
+            vec![],
+            (0..16).collect::<Vec<u32>>(),
+            vec![15, 0, 7, 6, 5, 4, 12, 13, 11],
+            vec![3, 3, 9, 14, 1],
+        ] {
+            let got = Batch::take_parts(&parts, &starts, &rows);
+            assert_eq!(value_rows(&got), value_rows(&all.take(&rows)), "{rows:?}");
+        }
     }
 }

@@ -21,6 +21,7 @@ use crate::storage::commit::{
 use crate::storage::manifest::{
     Granularity, Manifest, PartitionEntry, SegmentEntry, TableEntry, TableOptions,
 };
+use crate::storage::parallel;
 use crate::storage::segment::{self};
 use crate::storage::snapshot::SnapshotInner;
 pub use crate::storage::snapshot::{
@@ -255,6 +256,135 @@ enum Writer {
     Unlocked,
     /// Holding the lock file (released when dropped).
     Locked { _lock: WriterLock },
+}
+
+/// Segment files written at once per core: jobs waiting on an fsync leave their
+/// core to jobs that encode.
+const SYNC_OVERLAP: usize = 4;
+/// Rows that the segment writes of an append beyond one per core may hold copied at
+/// once: more threads than cores only while their segments are this small together.
+const ROWS_IN_FLIGHT: usize = 1 << 21;
+
+/// One partition's rows for [`Db::write_segments`] (split into segments there).
+struct SegmentJob<'a> {
+    start: i64,
+    granularity: Granularity,
+    rows: JobRows<'a>,
+}
+
+/// The rows of an append: batches of the same columns, numbered one after another.
+struct Parts<'a> {
+    batches: &'a [Batch],
+    /// The number of each batch's first row, then the total.
+    starts: Vec<usize>,
+    rows: usize,
+}
+
+impl<'a> Parts<'a> {
+    fn new(batches: &'a [Batch]) -> Parts<'a> {
+        let mut starts = Vec::with_capacity(batches.len() + 1);
+        let mut rows = 0;
+        for b in batches {
+            starts.push(rows);
+            rows += b.num_rows();
+        }
+        starts.push(rows);
+        Parts {
+            batches,
+            starts,
+            rows,
+        }
+    }
+
+    /// Column `c` (an Int64 column) of all rows: borrowed from a single batch.
+    fn int64(&self, c: usize) -> Result<Cow<'a, [i64]>> {
+        let mut all: Option<Vec<i64>> = None;
+        for b in self.batches {
+            let ColumnData::Int64(v) = &b.columns[c].data else {
+                return Err(Error::Internal("time column is not Int64".into()));
+            };
+            if self.batches.len() == 1 {
+                return Ok(Cow::Borrowed(v));
+            }
+            all.get_or_insert_with(|| Vec::with_capacity(self.rows))
+                .extend_from_slice(v);
+        }
+        Ok(Cow::Owned(all.unwrap_or_default()))
+    }
+}
+
+/// The rows of a [`SegmentJob`], in time order: a range of an append's rows, or
+/// its rows picked by number.
+enum JobRows<'a> {
+    Range(&'a Parts<'a>, std::ops::Range<usize>),
+    Picked(&'a Parts<'a>, &'a [u32]),
+}
+
+impl<'a> JobRows<'a> {
+    fn len(&self) -> usize {
+        match self {
+            JobRows::Range(_, r) => r.len(),
+            JobRows::Picked(_, p) => p.len(),
+        }
+    }
+
+    /// The rows as a batch: borrowed when they are a whole batch, else copied
+    /// (once, from the batches they are in).
+    fn materialize(&self) -> Cow<'a, Batch> {
+        match self {
+            JobRows::Range(p, r) => match p.batches {
+                [b] if r.start == 0 && r.end == b.num_rows() => Cow::Borrowed(b),
+                _ => {
+                    let idx: Vec<u32> = (r.start as u32..r.end as u32).collect();
+                    Cow::Owned(p.take(&idx))
+                }
+            },
+            JobRows::Picked(p, rows) => Cow::Owned(p.take(rows)),
+        }
+    }
+}
+
+impl Parts<'_> {
+    fn take(&self, rows: &[u32]) -> Batch {
+        match self.batches {
+            [b] => b.take(rows),
+            _ => Batch::take_parts(self.batches, &self.starts, rows),
+        }
+    }
+}
+
+impl<'a> SegmentJob<'a> {
+    /// Pushes this job onto `out` as pieces of at most `max` rows.
+    fn split(self, max: usize, out: &mut Vec<SegmentJob<'a>>) {
+        let piece = |rows| SegmentJob {
+            start: self.start,
+            granularity: self.granularity,
+            rows,
+        };
+        match &self.rows {
+            JobRows::Range(b, r) => {
+                let mut at = r.start;
+                while at < r.end {
+                    let end = (at + max).min(r.end);
+                    out.push(piece(JobRows::Range(b, at..end)));
+                    at = end;
+                }
+            }
+            JobRows::Picked(b, p) => {
+                for c in p.chunks(max) {
+                    out.push(piece(JobRows::Picked(b, c)));
+                }
+            }
+        }
+    }
+}
+
+/// The positions of `ts` in time order, ties in position order (a stable sort),
+/// sorted as (time, position) pairs so that no comparison looks `ts` up.
+fn time_order(ts: &[i64]) -> Vec<u32> {
+    let mut pairs: Vec<(i64, u32)> = ts.iter().zip(0u32..).map(|(&t, i)| (t, i)).collect();
+    pairs.sort_unstable();
+    pairs.into_iter().map(|(_, i)| i).collect()
 }
 
 fn lock_poisoned<T>(_: T) -> Error {
@@ -526,35 +656,22 @@ impl Db {
     /// Makes a transaction durable and visible.
     fn commit(&self, mut txn: Txn) -> Result<u64> {
         let b = &*self.inner.backend;
-        // Segment files were synced and renamed one by one; make their names durable.
+        // Segment files were synced and renamed; make their names durable, and the
+        // entries of directories created for new partitions (and tables) in their
+        // parents, up to the database directory. All of it before the manifest, in
+        // any order, so the syncs run at once.
         let mut dirs: Vec<&str> = txn.written.iter().map(|f| backend::parent(f)).collect();
-        dirs.sort_unstable();
-        dirs.dedup();
-        for d in dirs {
-            b.sync_dir(d)?;
-        }
-        // Directories created for new partitions (and tables): their entries in their
-        // parents, each parent synced once, deepest first, the database directory last.
-        let mut parents: Vec<&str> = Vec::new();
         for d in &txn.new_dirs {
             let mut p = d.as_str();
             while !p.is_empty() {
                 p = backend::parent(p);
-                if !parents.contains(&p) {
-                    parents.push(p);
-                }
+                dirs.push(p);
             }
         }
-        parents.sort_by_key(|p| {
-            std::cmp::Reverse(if p.is_empty() {
-                0
-            } else {
-                p.split('/').count()
-            })
-        });
-        for p in parents {
-            b.sync_dir(p)?;
-        }
+        dirs.sort_unstable();
+        dirs.dedup();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        parallel::map(dirs, cores * SYNC_OVERLAP, |d| b.sync_dir(d))?;
         let generation =
             (txn.manifest.generation + 1).max(self.inner.unused_generation.load(Ordering::Relaxed));
         self.inner
@@ -634,6 +751,13 @@ impl Db {
         self.append_with_checkpoint(table, batch, None)
     }
 
+    /// [`Db::append`] of the rows of `batches` (of the same columns) one after
+    /// another, as one commit, without concatenating them first: each segment takes
+    /// its rows straight from the batches.
+    pub fn append_batches(&self, table: &str, batches: &[Batch]) -> Result<AppendStats> {
+        self.append_parts(table, batches, None)
+    }
+
     /// [`Db::append`], also recording `checkpoint` (key, value) in the table in the same
     /// commit: after a crash, the checkpoint and the rows are both there or both not.
     pub fn append_with_checkpoint(
@@ -642,21 +766,32 @@ impl Db {
         batch: &Batch,
         checkpoint: Option<(&str, &str)>,
     ) -> Result<AppendStats> {
+        self.append_parts(table, std::slice::from_ref(batch), checkpoint)
+    }
+
+    fn append_parts(
+        &self,
+        table: &str,
+        batches: &[Batch],
+        checkpoint: Option<(&str, &str)>,
+    ) -> Result<AppendStats> {
         let _g = self.write_guard()?;
         let mut txn = self.begin()?;
         let key = txn.manifest.table_key(table)?;
         if let (Some((k, v)), Some(t)) = (checkpoint, txn.manifest.tables.get_mut(&key)) {
             t.checkpoints.insert(k.to_string(), v.to_string());
         }
-        let rows = batch.num_rows();
-        if rows == 0 && checkpoint.is_none() {
-            batch.validate(&txn.manifest.tables[&key].schema)?;
+        let parts = Parts::new(batches);
+        if parts.rows == 0 && checkpoint.is_none() {
+            for b in batches {
+                b.validate(&txn.manifest.tables[&key].schema)?;
+            }
             return Ok(AppendStats {
                 generation: txn.manifest.generation,
                 ..Default::default()
             });
         }
-        let mut stats = self.add_rows(&mut txn, &key, batch)?;
+        let mut stats = self.add_parts(&mut txn, &key, &parts)?;
         stats.generation = self.commit(txn)?;
         Ok(stats)
     }
@@ -725,10 +860,16 @@ impl Db {
     /// partitions (by day or hour of their time for a log table), segments written,
     /// the manifest of `txn` updated (not committed).
     fn add_rows(&self, txn: &mut Txn, key: &str, batch: &Batch) -> Result<AppendStats> {
+        self.add_parts(txn, key, &Parts::new(std::slice::from_ref(batch)))
+    }
+
+    fn add_parts(&self, txn: &mut Txn, key: &str, parts: &Parts<'_>) -> Result<AppendStats> {
         let entry = &txn.manifest.tables[key];
         let schema = entry.schema.clone();
-        batch.validate(&schema)?;
-        let rows = batch.num_rows();
+        for b in parts.batches {
+            b.validate(&schema)?;
+        }
+        let rows = parts.rows;
         if rows == 0 {
             return Ok(AppendStats::default());
         }
@@ -738,56 +879,61 @@ impl Db {
         };
         match schema.time_index() {
             None => {
-                self.write_partition_rows(txn, key, 0, Granularity::All, batch, &mut stats)?;
+                let job = SegmentJob {
+                    start: 0,
+                    granularity: Granularity::All,
+                    rows: JobRows::Range(parts, 0..rows),
+                };
+                self.write_segments(txn, key, vec![job], &mut stats)?;
             }
             Some(t) => {
-                if batch.columns[t].null_count() > 0 {
+                if parts.batches.iter().any(|b| b.columns[t].null_count() > 0) {
                     return Err(Error::InvalidInput(format!(
                         "time column '{}' holds NULLs; every row of a log table needs a time",
                         schema.fields[t].name
                     )));
                 }
-                let ColumnData::Int64(ts) = &batch.columns[t].data else {
-                    return Err(Error::Internal("time column is not Int64".into()));
-                };
-                // Group rows by day, keeping time order within each day.
+                let ts = parts.int64(t)?;
+                // Group rows by day, keeping time order within each day. The days'
+                // segments are written together (on all cores) once all are planned.
+                let mut jobs = Vec::new();
                 let sorted = ts.windows(2).all(|w| w[0] <= w[1]);
+                let order: Vec<u32>;
                 if sorted && time::day_start(ts[0]) == time::day_start(ts[rows - 1]) {
                     // The common case: one day of time-ordered lines, no copy needed.
-                    self.append_day(
-                        txn,
-                        key,
-                        time::day_start(ts[0]),
-                        Cow::Borrowed(batch),
-                        &mut stats,
-                    )?;
+                    let day = time::day_start(ts[0]);
+                    let day_rows = JobRows::Range(parts, 0..rows);
+                    self.append_day(txn, key, day, day_rows, &mut jobs, &mut stats)?;
                 } else {
-                    let mut order: Vec<u32> = (0..rows as u32).collect();
-                    order.sort_by_key(|&i| ts[i as usize]);
+                    order = time_order(&ts);
                     let mut start = 0;
                     while start < order.len() {
                         let day = time::day_start(ts[order[start] as usize]);
                         let end = start
                             + order[start..]
                                 .partition_point(|&i| time::day_start(ts[i as usize]) == day);
-                        let day_batch = batch.take(&order[start..end]);
-                        self.append_day(txn, key, day, Cow::Owned(day_batch), &mut stats)?;
+                        let day_rows = JobRows::Picked(parts, &order[start..end]);
+                        self.append_day(txn, key, day, day_rows, &mut jobs, &mut stats)?;
                         start = end;
                     }
                 }
+                self.write_segments(txn, key, jobs, &mut stats)?;
             }
         }
         Ok(stats)
     }
 
     /// Adds one day's rows (sorted by time) to the transaction, switching the day to
-    /// hourly partitions when it passes the table's threshold.
-    fn append_day(
+    /// hourly partitions when it passes the table's threshold. A day that stays a
+    /// day partition becomes a job in `jobs`; a day that goes hourly is written at
+    /// once (after the jobs before it), since it may merge rows already stored.
+    fn append_day<'a>(
         &self,
         txn: &mut Txn,
         table: &str,
         day: i64,
-        rows: Cow<'_, Batch>,
+        rows: JobRows<'a>,
+        jobs: &mut Vec<SegmentJob<'a>>,
         stats: &mut AppendStats,
     ) -> Result<()> {
         let entry = &txn.manifest.tables[table];
@@ -809,11 +955,17 @@ impl Db {
             .partitions
             .iter()
             .any(|p| in_day(p) && p.granularity == Granularity::Hour);
-        if !hourly && existing + rows.num_rows() as u64 <= threshold {
-            return self.write_partition_rows(txn, table, day, Granularity::Day, &rows, stats);
+        if !hourly && existing + rows.len() as u64 <= threshold {
+            jobs.push(SegmentJob {
+                start: day,
+                granularity: Granularity::Day,
+                rows,
+            });
+            return Ok(());
         }
+        self.write_segments(txn, table, std::mem::take(jobs), stats)?;
         // The day goes hourly: its existing day-partition rows are rewritten by hour.
-        let mut all = rows.into_owned();
+        let mut all = rows.materialize().into_owned();
         if let Some(pi) = day_partition {
             let part = txn.manifest.tables[table].partitions[pi].clone();
             let snap = self.inner.current.read().map_err(lock_poisoned)?.clone();
@@ -838,8 +990,7 @@ impl Db {
             let ColumnData::Int64(ts) = &all.columns[t].data else {
                 return Err(Error::Internal("time column is not Int64".into()));
             };
-            let mut order: Vec<u32> = (0..all.num_rows() as u32).collect();
-            order.sort_by_key(|&i| ts[i as usize]);
+            let order = time_order(ts);
             all = all.take(&order);
         }
         let t = txn.manifest.tables[table]
@@ -849,45 +1000,83 @@ impl Db {
         let ColumnData::Int64(ts) = &all.columns[t].data else {
             return Err(Error::Internal("time column is not Int64".into()));
         };
+        let all_parts = Parts::new(std::slice::from_ref(&all));
         let mut start = 0;
-        let mut pieces = Vec::new();
+        let mut hours = Vec::new();
         while start < ts.len() {
             let hour = time::hour_start(ts[start]);
             let end = start + ts[start..].partition_point(|&x| time::hour_start(x) == hour);
-            pieces.push((hour, (start as u32..end as u32).collect::<Vec<u32>>()));
+            hours.push(SegmentJob {
+                start: hour,
+                granularity: Granularity::Hour,
+                rows: JobRows::Range(&all_parts, start..end),
+            });
             start = end;
         }
-        for (hour, idx) in pieces {
-            let piece = all.take(&idx);
-            self.write_partition_rows(txn, table, hour, Granularity::Hour, &piece, stats)?;
-        }
-        Ok(())
+        self.write_segments(txn, table, hours, stats)
     }
 
-    /// Writes `rows` as new segments of one partition (created if needed).
-    fn write_partition_rows(
+    /// Writes the jobs' rows as new segments of their partitions (created if
+    /// needed), at most `max_segment_rows` rows each. Names are given in job order;
+    /// the files are encoded, written, synced and renamed on several threads (their
+    /// columns on one thread each when there are several files), then entered in
+    /// the manifest in job order.
+    fn write_segments(
         &self,
         txn: &mut Txn,
         table: &str,
-        start: i64,
-        granularity: Granularity,
-        rows: &Batch,
+        jobs: Vec<SegmentJob<'_>>,
         stats: &mut AppendStats,
     ) -> Result<()> {
-        let max = self.inner.options.max_segment_rows;
-        let n = rows.num_rows();
-        let mut offset = 0;
-        while offset < n {
-            let end = (offset + max).min(n);
-            let idx: Vec<u32> = (offset as u32..end as u32).collect();
-            let piece = if offset == 0 && end == n {
-                Cow::Borrowed(rows)
-            } else {
-                Cow::Owned(rows.take(&idx))
+        let max = self.inner.options.max_segment_rows.max(1);
+        let mut pieces: Vec<SegmentJob<'_>> = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            job.split(max, &mut pieces);
+        }
+        if pieces.is_empty() {
+            return Ok(());
+        }
+        let b = &*self.inner.backend;
+        let mut named = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let (id, file) = self.name_segment(txn, table, piece.start, piece.granularity)?;
+            named.push((id, file, piece));
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let column_threads = if named.len() == 1 { cores } else { 1 };
+        // Each thread holds a copy of its segment's rows: big segments get one
+        // thread per core, small ones more (to overlap their fsyncs).
+        let largest = named
+            .iter()
+            .map(|(_, _, p)| p.rows.len())
+            .max()
+            .unwrap_or(1);
+        let threads = (ROWS_IN_FLIGHT / largest.max(1)).clamp(cores, cores * SYNC_OVERLAP);
+        let schema = &txn.manifest.tables[table].schema;
+        let block_rows = self.inner.options.block_rows;
+        let written = parallel::map(named, threads, |(id, file, piece)| {
+            let rows = piece.rows.materialize();
+            let encoded = segment::write_segment_on(schema, &rows, id, block_rows, column_threads)?;
+            drop(rows);
+            let tmp = format!("{file}.tmp");
+            b.write(&tmp, &encoded.bytes)?;
+            b.sync(&tmp)?;
+            b.rename(&tmp, &file)?;
+            let entry = SegmentEntry {
+                id,
+                file,
+                rows: encoded.rows,
+                bytes: encoded.bytes.len() as u64,
+                min_ts: encoded.min_ts,
+                max_ts: encoded.max_ts,
+                footer_crc: encoded.footer_crc,
             };
-            let entry = self.write_segment(txn, table, start, granularity, &piece)?;
+            Ok((piece.start, piece.granularity, entry))
+        })?;
+        for (start, granularity, entry) in written {
             stats.segments += 1;
             stats.bytes += entry.bytes;
+            txn.written.push(entry.file.clone());
             let t = txn
                 .manifest
                 .tables
@@ -905,9 +1094,37 @@ impl Db {
                 );
             }
             t.partitions[pos].segments.push(entry);
-            offset = end;
         }
         Ok(())
+    }
+
+    /// Takes the next segment id and names its file in its partition's directory
+    /// (created now if new; its entry is made durable by the commit).
+    fn name_segment(
+        &self,
+        txn: &mut Txn,
+        table: &str,
+        start: i64,
+        granularity: Granularity,
+    ) -> Result<(u64, String)> {
+        let id = txn.manifest.next_segment_id;
+        txn.manifest.next_segment_id += 1;
+        self.inner
+            .unused_segment_id
+            .store(id + 1, Ordering::Relaxed);
+        let part = PartitionEntry {
+            start,
+            granularity,
+            segments: Vec::new(),
+        };
+        let dir = format!("tables/{table}/{}", part.key());
+        if !txn.new_dirs.contains(&dir) {
+            // Its entry (and its parents') are made durable by the commit, once for
+            // all the directories the transaction created.
+            self.inner.backend.create_dir_all(&dir)?;
+            txn.new_dirs.push(dir.clone());
+        }
+        Ok((id, format!("{dir}/{id:016x}.lseg")))
     }
 
     /// Encodes and durably writes one segment file (not yet referenced by a manifest).
@@ -920,26 +1137,9 @@ impl Db {
         rows: &Batch,
     ) -> Result<SegmentEntry> {
         let b = &*self.inner.backend;
-        let id = txn.manifest.next_segment_id;
-        txn.manifest.next_segment_id += 1;
-        self.inner
-            .unused_segment_id
-            .store(id + 1, Ordering::Relaxed);
+        let (id, file) = self.name_segment(txn, table, start, granularity)?;
         let schema = &txn.manifest.tables[table].schema;
         let encoded = segment::write_segment(schema, rows, id, self.inner.options.block_rows)?;
-        let part = PartitionEntry {
-            start,
-            granularity,
-            segments: Vec::new(),
-        };
-        let dir = format!("tables/{table}/{}", part.key());
-        if !txn.new_dirs.contains(&dir) {
-            // Its entry (and its parents') are made durable by the commit, once for
-            // all the directories the transaction created.
-            b.create_dir_all(&dir)?;
-            txn.new_dirs.push(dir.clone());
-        }
-        let file = format!("{dir}/{id:016x}.lseg");
         let tmp = format!("{file}.tmp");
         b.write(&tmp, &encoded.bytes)?;
         b.sync(&tmp)?;

@@ -115,8 +115,9 @@ pub trait ImportObserver {
 pub struct Quiet;
 impl ImportObserver for Quiet {}
 
-/// Parsed batches waiting for a commit, concatenated only then (each column
-/// allocated once at its final size rather than regrown chunk by chunk).
+/// Parsed batches waiting for a commit, handed to [`Db::append_batches`] as they
+/// are: each segment copies its rows straight from them, never through one
+/// concatenated batch.
 #[derive(Default)]
 struct Pending {
     parts: Vec<Batch>,
@@ -133,9 +134,9 @@ impl Pending {
         self.rows
     }
 
-    fn take(&mut self) -> Batch {
+    fn take(&mut self) -> Vec<Batch> {
         self.rows = 0;
-        Batch::concat(std::mem::take(&mut self.parts))
+        std::mem::take(&mut self.parts)
     }
 }
 
@@ -482,11 +483,11 @@ pub fn import(
             if let Some(schema) = to_create.take() {
                 db.create_table(&table, schema)?;
             }
-            // Not sorted here: `Db::append` orders the rows by time as it splits
+            // Not sorted here: `Db::append_batches` orders the rows by time as it splits
             // them into day partitions, copying them once.
-            let batch = pending.take();
-            db.append(&table, &batch)?;
-            stats.rows += batch.num_rows() as u64;
+            let parts = pending.take();
+            db.append_batches(&table, &parts)?;
+            stats.rows += parts.iter().map(Batch::num_rows).sum::<usize>() as u64;
             stats.commits += 1;
             observer.committed(stats);
             Ok(())

@@ -538,8 +538,29 @@ impl LogParser for CsvParser {
         // Valid UTF-8 as a whole (the usual case): then so is every record, as records
         // are cut at ASCII line breaks, and none needs checking on its own.
         let text = simdutf8::basic::from_utf8(chunk).ok();
+        // The chunk's next `"` at or after `pos`: records that end before it are
+        // cut at their line break and split without looking for quotes (a file
+        // without quotes is searched for them once per chunk, not per field).
+        let find_quote =
+            |from: usize| memchr::memchr(b'"', &chunk[from..]).map_or(chunk.len(), |i| from + i);
+        let mut next_quote = if self.quoting {
+            find_quote(0)
+        } else {
+            chunk.len()
+        };
         while pos < chunk.len() {
-            let scan = scan_record(chunk, pos, self.quoting);
+            if next_quote < pos {
+                next_quote = find_quote(pos);
+            }
+            let scan = match memchr::memchr(b'\n', &chunk[pos..]).map_or(chunk.len(), |i| pos + i) {
+                nl if nl < next_quote || next_quote == chunk.len() => RecordScan {
+                    end: nl,
+                    complete: true,
+                    breaks: 0,
+                    quoted: false,
+                },
+                _ => scan_record(chunk, pos, self.quoting),
+            };
             let complete = scan.complete;
             // An unterminated record: only its first line is consumed.
             let (end, breaks) = if complete {

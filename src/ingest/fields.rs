@@ -318,7 +318,8 @@ fn looks_datetime(s: &str) -> bool {
         || lex::parse_clf_time(s).is_some()
 }
 
-/// Converts `v` for a column of type `ty`. `name` is the input field, for messages.
+/// Converts `v` for a column of type `ty` into `out` (left as it was on an error).
+/// `name` is the input field, for messages.
 #[allow(clippy::too_many_arguments)]
 fn convert(
     v: Val,
@@ -328,7 +329,8 @@ fn convert(
     name: &str,
     line: &str,
     scratch: &str,
-) -> Result<Out, String> {
+    out: &mut Out,
+) -> Result<(), String> {
     let field = || lex::snippet(name);
     let text = |src: Src| src.text(line, scratch);
     let not = |what: &str, shown: &str| {
@@ -348,15 +350,17 @@ fn convert(
         }
     };
     if let Val::Null = v {
-        return Ok(Out::Null);
+        *out = Out::Null;
+        return Ok(());
     }
     if let Val::Str(src) = v {
         let s = text(src);
         if (ty != DataType::Varchar && is_null_text(s)) || (dash_null && s == "-") {
-            return Ok(Out::Null);
+            *out = Out::Null;
+            return Ok(());
         }
     }
-    Ok(match ty {
+    *out = match ty {
         DataType::Varchar => match v {
             Val::Null => Out::Null,
             Val::Bool(b) => Out::Text(Text::Static(if b { "true" } else { "false" })),
@@ -449,7 +453,8 @@ fn convert(
         }
         // Every integer type took the arm above.
         _ => return Err(format!("field '{}': no conversion to {ty}", field())),
-    })
+    };
+    Ok(())
 }
 
 /// A field of a column whose type the user set, converted as SQL's `CAST(text
@@ -908,6 +913,8 @@ pub(crate) struct Plan {
     pub schema: TableSchema,
     pub slots: Vec<Slot>,
     types: Vec<DataType>,
+    /// `types`' physical types, looked up once rather than per value.
+    physical: Vec<PhysicalType>,
     /// The time column, whose value every row needs (`None`: a plain table, or
     /// [`ParserOptions::keep_rows_without_time`]).
     time_col: Option<usize>,
@@ -959,6 +966,7 @@ impl Plan {
         let types: Vec<DataType> = schema.fields.iter().map(|f| f.data_type).collect();
         Ok(Plan {
             outs: vec![Out::Null; types.len()],
+            physical: types.iter().map(|t| t.physical()).collect(),
             schema,
             slots,
             types,
@@ -1301,8 +1309,10 @@ impl Plan {
                     dash_null,
                 } => {
                     if matches!(outs[col], Out::Null) {
-                        outs[col] =
-                            convert(v, types[col], unit, dash_null, &slot.key, line, scratch)?;
+                        // Written in place: a returned `Result<Out, _>` copied into
+                        // `outs` stalled on store forwarding for every field.
+                        let (ty, key) = (types[col], &slot.key);
+                        convert(v, ty, unit, dash_null, key, line, scratch, &mut outs[col])?;
                     }
                 }
                 Target::Cast { col } => {
@@ -1389,7 +1399,7 @@ impl Plan {
                 }
                 continue;
             }
-            match (o, types[i].physical()) {
+            match (o, self.physical[i]) {
                 (Out::Int(x), PhysicalType::Int64) => out.push_i64(i, x),
                 (Out::Float(x), PhysicalType::Float64) => out.push_f64(i, x),
                 (Out::Bool(x), PhysicalType::Bool) => out.push_bool(i, x),

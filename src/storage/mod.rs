@@ -7,6 +7,7 @@ pub mod commit;
 pub mod encoding;
 pub mod manifest;
 pub mod mem;
+pub(crate) mod parallel;
 pub mod segment;
 pub mod snapshot;
 pub mod wire;

@@ -356,6 +356,19 @@ pub fn write_segment(
     segment_id: u64,
     block_rows: usize,
 ) -> Result<EncodedSegment> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    write_segment_on(schema, batch, segment_id, block_rows, threads)
+}
+
+/// [`write_segment`] with its columns encoded on at most `threads` threads (one when
+/// the caller writes several segments at once).
+pub fn write_segment_on(
+    schema: &TableSchema,
+    batch: &Batch,
+    segment_id: u64,
+    block_rows: usize,
+    threads: usize,
+) -> Result<EncodedSegment> {
     validate_block_rows(block_rows)?;
     let rows = batch.num_rows();
     let time_column = schema.time_index();
@@ -375,43 +388,51 @@ pub fn write_segment(
     };
 
     // Columns are independent: encode them on all cores.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(schema.fields.len())
-        .max(1);
+    let threads = threads.min(schema.fields.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut encoded: Vec<Option<EncodedColumn>> = (0..schema.fields.len()).map(|_| None).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= schema.fields.len() {
-                            break done;
+    if threads == 1 {
+        for (i, slot) in encoded.iter_mut().enumerate() {
+            *slot = Some(encode_column(
+                &schema.fields[i],
+                &batch.columns[i],
+                schema.is_indexed(i),
+                block_rows,
+            ));
+        }
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i >= schema.fields.len() {
+                                break done;
+                            }
+                            done.push((
+                                i,
+                                encode_column(
+                                    &schema.fields[i],
+                                    &batch.columns[i],
+                                    schema.is_indexed(i),
+                                    block_rows,
+                                ),
+                            ));
                         }
-                        done.push((
-                            i,
-                            encode_column(
-                                &schema.fields[i],
-                                &batch.columns[i],
-                                schema.is_indexed(i),
-                                block_rows,
-                            ),
-                        ));
-                    }
+                    })
                 })
-            })
-            .collect();
-        for h in handles {
-            if let Ok(done) = h.join() {
-                for (i, c) in done {
-                    encoded[i] = Some(c);
+                .collect();
+            for h in handles {
+                if let Ok(done) = h.join() {
+                    for (i, c) in done {
+                        encoded[i] = Some(c);
+                    }
                 }
             }
-        }
-    });
+        });
+    }
 
     let mut out = Vec::with_capacity(
         encoded
