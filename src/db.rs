@@ -1058,19 +1058,7 @@ impl Db {
             let rows = piece.rows.materialize();
             let encoded = segment::write_segment_on(schema, &rows, id, block_rows, column_threads)?;
             drop(rows);
-            let tmp = format!("{file}.tmp");
-            b.write(&tmp, &encoded.bytes)?;
-            b.sync(&tmp)?;
-            b.rename(&tmp, &file)?;
-            let entry = SegmentEntry {
-                id,
-                file,
-                rows: encoded.rows,
-                bytes: encoded.bytes.len() as u64,
-                min_ts: encoded.min_ts,
-                max_ts: encoded.max_ts,
-                footer_crc: encoded.footer_crc,
-            };
+            let entry = store_segment(b, id, file, encoded)?;
             Ok((piece.start, piece.granularity, entry))
         })?;
         for (start, granularity, entry) in written {
@@ -1140,20 +1128,9 @@ impl Db {
         let (id, file) = self.name_segment(txn, table, start, granularity)?;
         let schema = &txn.manifest.tables[table].schema;
         let encoded = segment::write_segment(schema, rows, id, self.inner.options.block_rows)?;
-        let tmp = format!("{file}.tmp");
-        b.write(&tmp, &encoded.bytes)?;
-        b.sync(&tmp)?;
-        b.rename(&tmp, &file)?;
-        txn.written.push(file.clone());
-        Ok(SegmentEntry {
-            id,
-            file,
-            rows: encoded.rows,
-            bytes: encoded.bytes.len() as u64,
-            min_ts: encoded.min_ts,
-            max_ts: encoded.max_ts,
-            footer_crc: encoded.footer_crc,
-        })
+        let entry = store_segment(b, id, file, encoded)?;
+        txn.written.push(entry.file.clone());
+        Ok(entry)
     }
 
     /// Merges each partition's small segments (as left by frequent small appends)
@@ -1463,6 +1440,29 @@ fn check_not_a_view(m: &Manifest, name: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Writes an encoded segment durably under its final name `file` (a temporary
+/// file, synced, then renamed) and returns its manifest entry.
+fn store_segment(
+    b: &dyn Backend,
+    id: u64,
+    file: String,
+    encoded: segment::EncodedSegment,
+) -> Result<SegmentEntry> {
+    let tmp = format!("{file}.tmp");
+    b.write(&tmp, &encoded.bytes)?;
+    b.sync(&tmp)?;
+    b.rename(&tmp, &file)?;
+    Ok(SegmentEntry {
+        id,
+        file,
+        rows: encoded.rows,
+        bytes: encoded.bytes.len() as u64,
+        min_ts: encoded.min_ts,
+        max_ts: encoded.max_ts,
+        footer_crc: encoded.footer_crc,
+    })
 }
 
 #[cfg(test)]
