@@ -27,7 +27,8 @@ struct Stats {
     non_null: Expr,
 }
 
-fn binary(op: BinaryOp, l: Expr, r: Expr) -> Expr {
+/// The BOOLEAN `l op r` (a comparison or AND/OR of conditions).
+pub(super) fn binary(op: BinaryOp, l: Expr, r: Expr) -> Expr {
     Expr::Binary {
         op,
         left: Box::new(l),
@@ -36,7 +37,8 @@ fn binary(op: BinaryOp, l: Expr, r: Expr) -> Expr {
     }
 }
 
-fn boolean(v: Option<bool>) -> Expr {
+/// A BOOLEAN literal (`None`: NULL).
+pub(super) fn boolean(v: Option<bool>) -> Expr {
     Expr::literal(v.map_or(Value::Null, Value::Bool), DataType::Boolean)
 }
 

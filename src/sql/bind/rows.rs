@@ -20,8 +20,8 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
+use super::quantified::{binary, boolean};
 use super::Binder;
-use crate::column::Value;
 use crate::error::Result;
 use crate::plan::{AggExpr, AggFunc, BinaryOp, Expr, LogicalPlan, Subquery, SubqueryKind};
 use crate::schema::DataType;
@@ -58,19 +58,6 @@ pub(super) fn row_items(e: &ast::Expr) -> Option<Vec<&ast::Expr>> {
         }
         _ => None,
     }
-}
-
-fn binary(op: BinaryOp, l: Expr, r: Expr) -> Expr {
-    Expr::Binary {
-        op,
-        left: Box::new(l),
-        right: Box::new(r),
-        data_type: DataType::Boolean,
-    }
-}
-
-fn boolean(v: Option<bool>) -> Expr {
-    Expr::literal(v.map_or(Value::Null, Value::Bool), DataType::Boolean)
 }
 
 fn is_null(e: &Expr) -> Expr {
