@@ -27,6 +27,18 @@ fn table(dir: &std::path::Path, rows: usize, segment_rows: usize) -> Db {
     db
 }
 
+/// The first column of every row of `stream`, as integers.
+fn first_ints(stream: logdb::QueryStream) -> Vec<i64> {
+    stream
+        .flat_map(|c| {
+            let c = c.unwrap();
+            c.iter()
+                .map(|r| r.get::<i64>(0).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 fn session(db: &Db, memory_limit: usize) -> Session {
     let mut s = Session::new(db.clone());
     s.options_mut().memory_limit = memory_limit;
@@ -101,16 +113,11 @@ fn a_streamed_scan_keeps_table_order() {
         k += n;
     }
     for _ in 0..5 {
-        let streamed: Vec<i64> = session(&db, 1 << 30)
-            .query_stream("SELECT k FROM t WHERE s = 'x'")
-            .unwrap()
-            .flat_map(|c| {
-                let c = c.unwrap();
-                c.iter()
-                    .map(|r| r.get::<i64>(0).unwrap())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let streamed = first_ints(
+            session(&db, 1 << 30)
+                .query_stream("SELECT k FROM t WHERE s = 'x'")
+                .unwrap(),
+        );
         assert_eq!(streamed, expected);
     }
 }
@@ -119,16 +126,10 @@ fn a_streamed_scan_keeps_table_order() {
 fn other_plans_run_first_and_are_handed_over() {
     let dir = tempfile::tempdir().unwrap();
     let db = table(dir.path(), 20_000, 5_000);
-    let streamed: Vec<i64> = db
-        .query_stream("SELECT k FROM t WHERE k < 10 ORDER BY k DESC")
-        .unwrap()
-        .flat_map(|c| {
-            let c = c.unwrap();
-            c.iter()
-                .map(|r| r.get::<i64>(0).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let streamed = first_ints(
+        db.query_stream("SELECT k FROM t WHERE k < 10 ORDER BY k DESC")
+            .unwrap(),
+    );
     assert_eq!(streamed, (0..10).rev().collect::<Vec<i64>>());
     let n: i64 = db
         .query_stream("SELECT count(*) FROM t")
