@@ -5,17 +5,18 @@
 
 use std::sync::Arc;
 
+use super::agg::AggBound;
 use super::physical::ScanInfo;
 use super::pipeline::pipeline;
 use super::scan::Sink;
 use super::{ExecOptions, ExecStats};
-use crate::column::{Batch, BatchBuilder, Value};
+use crate::column::{Batch, BatchBuilder, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::index::bitmap;
 use crate::plan::{AggExpr, Expr};
 use crate::schema::{DataType, Field, TableSchema};
 use crate::storage::segment::{IndexKeys, Segment};
-use crate::storage::Snapshot;
+use crate::storage::{parallel, Snapshot};
 
 /// Rows per key position of one segment's index.
 type KeyCounts = Vec<(usize, u64)>;
@@ -31,6 +32,7 @@ pub(super) fn index_only_aggregate(
     has_time: bool,
     group: &[(Expr, String)],
     aggs: &[(AggExpr, String)],
+    top: Option<&AggBound>,
     opts: &ExecOptions,
     stats: &ExecStats,
 ) -> Result<Vec<Batch>> {
@@ -41,18 +43,20 @@ pub(super) fn index_only_aggregate(
     let (lo, hi) = info.time_range.unwrap_or((i64::MIN, i64::MAX));
     let mut total = 0u64;
     let mut nulls = 0u64;
-    // Per segment answered from its index: the rows of each key position.
-    let mut per_segment: Vec<(Arc<Segment>, KeyCounts)> = Vec::new();
+    // Per segment answered from its index: the rows of each key position, and the
+    // column's dictionary.
+    let mut per_segment: Vec<(Arc<Segment>, KeyCounts, Option<Arc<StringVec>>)> = Vec::new();
     let mut fallback = Vec::new();
-    'segs: for entry in snapshot.segment_entries(info.table, info.time_range)? {
+    let entries = snapshot.segment_entries(info.table, info.time_range)?;
+    let answer = |i: usize| -> Result<Answer> {
+        let entry = &entries[i];
         let inside = entry.rows == 0 || (lo <= entry.min_ts && entry.max_ts < hi);
         if group_col.is_none() && info.index.is_empty() && (!has_time || (inside && !ts_nullable)) {
             // A plain count of a segment wholly inside the range: the manifest's row
             // count, without opening the file.
             ExecStats::add(&stats.segments, 1);
             ExecStats::add(&stats.segments_index_only, 1);
-            total += entry.rows;
-            continue;
+            return Ok(Answer::Rows(entry.rows));
         }
         let seg = snapshot.segment(entry.id)?;
         let meta = seg.meta();
@@ -62,19 +66,16 @@ pub(super) fn index_only_aggregate(
                 .and_then(|t| meta.columns.get(t))
                 .is_none_or(|c| c.blocks.iter().any(|b| b.null_count > 0));
             if meta.rows > 0 && (ts_nulls || meta.min_ts < lo || meta.max_ts >= hi) {
-                fallback.push(seg);
-                continue;
+                return Ok(Answer::Scan(seg));
             }
         }
         if group_col.is_some_and(|c| !seg.has_index(c)) {
-            fallback.push(seg);
-            continue;
+            return Ok(Answer::Scan(seg));
         }
         let mut rows: Option<roaring::RoaringBitmap> = None;
         for p in &info.index {
             let Some(bm) = bitmap::predicate_rows(&seg, p)? else {
-                fallback.push(seg);
-                continue 'segs;
+                return Ok(Answer::Scan(seg));
             };
             rows = Some(match rows {
                 None => bm,
@@ -83,15 +84,29 @@ pub(super) fn index_only_aggregate(
         }
         ExecStats::add(&stats.segments, 1);
         ExecStats::add(&stats.segments_index_only, 1);
-        match group_col {
-            None => total += rows.as_ref().map_or(seg.num_rows(), |r| r.len()),
+        Ok(match group_col {
+            None => Answer::Rows(rows.as_ref().map_or(seg.num_rows(), |r| r.len())),
+            Some(_) if rows.as_ref().is_some_and(|r| r.is_empty()) => Answer::Rows(0),
             Some(c) => {
-                if rows.as_ref().is_some_and(|r| r.is_empty()) {
-                    continue;
-                }
                 let (per_key, n) = bitmap::key_counts(&seg, c, rows.as_ref())?;
+                let dict = seg.dictionary(c)?;
+                Answer::Keys(seg, per_key, n, dict)
+            }
+        })
+    };
+    // Segments whose index pages and dictionaries are read go to several threads.
+    let threads = if group_col.is_some() {
+        opts.threads.clamp(1, entries.len().max(1))
+    } else {
+        1
+    };
+    for a in parallel::map((0..entries.len()).collect(), threads, answer)? {
+        match a {
+            Answer::Rows(n) => total += n,
+            Answer::Scan(seg) => fallback.push(seg),
+            Answer::Keys(seg, per_key, n, dict) => {
                 nulls += n;
-                per_segment.push((seg, per_key));
+                per_segment.push((seg, per_key, dict));
             }
         }
     }
@@ -147,17 +162,13 @@ pub(super) fn index_only_aggregate(
     // Merge the segments' counts by value. Strings are borrowed from the segments'
     // dictionaries: no allocation per key and segment.
     let boolean = snapshot.table(info.table)?.schema.fields[col].data_type == DataType::Boolean;
-    let dicts = per_segment
-        .iter()
-        .map(|(seg, _)| seg.dictionary(col))
-        .collect::<Result<Vec<_>>>()?;
     // Strings: every segment's keys come in dictionary order, which is string
     // order, so the lists merge like sorted runs (no hashing of strings).
-    let mut runs: Vec<Vec<(&str, u64)>> = Vec::new();
+    let mut runs: Vec<Run<'_>> = Vec::new();
     let mut ints: hashbrown::HashMap<i64, u64> = hashbrown::HashMap::new();
-    for ((seg, per_key), dict) in per_segment.iter().zip(&dicts) {
+    for (seg, per_key, dict) in &per_segment {
         match dict {
-            Some(d) => runs.push(per_key.iter().map(|&(k, n)| (d.get(k), n)).collect()),
+            Some(d) => runs.push(Run::Dict(d, per_key)),
             None => {
                 let keys = match seg.index(col)?.map(|ix| &ix.keys) {
                     Some(IndexKeys::Ints(v)) => v,
@@ -180,11 +191,12 @@ pub(super) fn index_only_aggregate(
         }
     }
     scanned_strs.sort_unstable();
-    runs.push(scanned_strs);
-    merge_sorted_runs(runs, opts.threads.max(1), |s, n| {
+    runs.push(Run::Pairs(&scanned_strs));
+    let limit = top.and_then(|t| t.unit_limit.map(|n| (n, t.descending)));
+    for (s, n) in merge_sorted_runs(&runs, opts.threads.max(1), limit) {
         b.push_str(0, s);
         push_counts(&mut b, n);
-    });
+    }
     for (i, n) in ints {
         if boolean {
             b.push_bool(0, i != 0);
@@ -200,106 +212,246 @@ pub(super) fn index_only_aggregate(
     Ok(vec![b.finish()])
 }
 
-/// Calls `emit(key, total)` once per distinct key of `runs` (each sorted by key),
-/// in key order, with the key's counts summed. Runs merge pairwise, round by round
-/// (one comparison per entry and round), the pairs of a round on `threads` threads.
-fn merge_sorted_runs<'a>(
-    runs: Vec<Vec<(&'a str, u64)>>,
-    threads: usize,
-    mut emit: impl FnMut(&str, u64),
-) {
-    let mut runs: Vec<Vec<(&'a str, u64)>> = runs.into_iter().filter(|r| !r.is_empty()).collect();
-    while runs.len() > 1 {
-        let mut pairs = Vec::new();
-        let mut it = runs.into_iter();
-        while let Some(a) = it.next() {
-            pairs.push((a, it.next().unwrap_or_default()));
+/// What one segment contributes to the aggregate.
+enum Answer {
+    /// Rows counted without keys (from the manifest or the index).
+    Rows(u64),
+    /// Not answerable from its indexes: scanned.
+    Scan(Arc<Segment>),
+    /// Rows per key position, rows with a NULL key, and the column's dictionary.
+    Keys(Arc<Segment>, KeyCounts, u64, Option<Arc<StringVec>>),
+}
+
+/// One sorted list of (string key, rows): a segment's index key positions with
+/// their strings in its dictionary, or pairs from a scan.
+#[derive(Clone, Copy)]
+enum Run<'a> {
+    Dict(&'a StringVec, &'a [(usize, u64)]),
+    Pairs(&'a [(&'a str, u64)]),
+}
+
+impl<'a> Run<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Run::Dict(_, keys) => keys.len(),
+            Run::Pairs(p) => p.len(),
         }
-        runs = if threads > 1 && pairs.len() > 1 {
-            let chunk = pairs.len().div_ceil(threads);
-            std::thread::scope(|s| {
-                let handles: Vec<_> = pairs
-                    .chunks(chunk)
-                    .map(|ps| {
-                        s.spawn(move || ps.iter().map(|(a, b)| merge_two(a, b)).collect::<Vec<_>>())
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect::<Vec<Vec<_>>>()
-            })
-        } else {
-            pairs.iter().map(|(a, b)| merge_two(a, b)).collect()
-        };
     }
-    let mut last: Option<(&str, u64)> = None;
-    for &(k, n) in runs.first().map_or(&[][..], |r| &r[..]) {
-        match &mut last {
-            Some((key, total)) if *key == k => *total += n,
-            _ => {
-                if let Some((key, total)) = last.take() {
-                    emit(key, total);
-                }
-                last = Some((k, n));
+
+    #[inline]
+    fn get(&self, i: usize) -> (&'a str, u64) {
+        match *self {
+            Run::Dict(d, keys) => (d.get(keys[i].0), keys[i].1),
+            Run::Pairs(p) => p[i],
+        }
+    }
+
+    /// The first position whose key is not below `key`.
+    fn lower_bound(&self, key: &str) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.get(mid).0 < key {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
         }
-    }
-    if let Some((key, total)) = last {
-        emit(key, total);
+        lo
     }
 }
 
-/// Two sorted runs as one, equal keys of the two summed.
-fn merge_two<'a>(a: &[(&'a str, u64)], b: &[(&'a str, u64)]) -> Vec<(&'a str, u64)> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(b[j].0) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push((a[i].0, a[i].1 + b[j].1));
-                i += 1;
-                j += 1;
-            }
+/// Below this many entries in all, runs merge on one thread.
+const PARALLEL_MERGE_MIN: usize = 1 << 16;
+
+/// Each distinct key of `runs` (each sorted by key) with its counts summed, in
+/// key order. The key space is cut into one range per thread at keys of the
+/// longest run; each thread merges its range of every run through a heap (one
+/// pass, nothing copied between rounds). With `limit` = (n, descending) only the
+/// keys whose totals can be among the n largest (descending) or smallest are
+/// kept, ties included: a key outside its range's first n is outside the whole
+/// result's.
+fn merge_sorted_runs<'a>(
+    runs: &[Run<'a>],
+    threads: usize,
+    limit: Option<(usize, bool)>,
+) -> Vec<(&'a str, u64)> {
+    let runs: Vec<Run<'a>> = runs.iter().copied().filter(|r| r.len() > 0).collect();
+    let total: usize = runs.iter().map(Run::len).sum();
+    let parts = if total < PARALLEL_MERGE_MIN {
+        1
+    } else {
+        threads
+    };
+    let longest = runs.iter().max_by_key(|r| r.len());
+    let splits: Vec<&str> = match longest {
+        Some(l) => (1..parts).map(|t| l.get(l.len() * t / parts).0).collect(),
+        None => Vec::new(),
+    };
+    // Per run, the start of each range, and its end.
+    let bounds: Vec<Vec<usize>> = runs
+        .iter()
+        .map(|r| {
+            let mut b = vec![0];
+            b.extend(splits.iter().map(|s| r.lower_bound(s)));
+            b.push(r.len());
+            b
+        })
+        .collect();
+    let range = |t: usize| -> Vec<std::ops::Range<usize>> {
+        bounds.iter().map(|b| b[t]..b[t + 1]).collect()
+    };
+    let merge = |t: usize| keep_top(merge_ranges(&runs, range(t)), limit);
+    let pieces: Vec<Vec<(&'a str, u64)>> = if parts > 1 {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (1..parts).map(|t| s.spawn(move || merge(t))).collect();
+            let mut out = vec![merge(0)];
+            out.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            out
+        })
+    } else {
+        vec![merge(0)]
+    };
+    keep_top(pieces.concat(), limit)
+}
+
+/// The keys of `ranges` (one per run) in key order, with their counts summed.
+fn merge_ranges<'a>(runs: &[Run<'a>], ranges: Vec<std::ops::Range<usize>>) -> Vec<(&'a str, u64)> {
+    use std::cmp::Reverse;
+    use std::collections::binary_heap::{BinaryHeap, PeekMut};
+    let mut pos: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+    let mut heap: BinaryHeap<Reverse<(&'a str, usize)>> = ranges
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(i, r)| Reverse((runs[i].get(r.start).0, i)))
+        .collect();
+    let mut out: Vec<(&'a str, u64)> = Vec::new();
+    while let Some(mut top) = heap.peek_mut() {
+        let Reverse((key, i)) = *top;
+        let n = runs[i].get(pos[i]).1;
+        match out.last_mut() {
+            Some((k, total)) if *k == key => *total += n,
+            _ => out.push((key, n)),
+        }
+        pos[i] += 1;
+        if pos[i] < ranges[i].end {
+            *top = Reverse((runs[i].get(pos[i]).0, i));
+        } else {
+            PeekMut::pop(top);
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
     out
+}
+
+/// `keys` (in key order) reduced to those whose counts can be among the first
+/// `n` by count (largest when descending), ties at the n-th kept; all of them
+/// without a limit.
+fn keep_top(mut keys: Vec<(&str, u64)>, limit: Option<(usize, bool)>) -> Vec<(&str, u64)> {
+    let Some((n, descending)) = limit.filter(|&(n, _)| n > 0 && n < keys.len()) else {
+        return keys;
+    };
+    let mut counts: Vec<u64> = keys.iter().map(|&(_, c)| c).collect();
+    let nth = if descending {
+        *counts.select_nth_unstable_by(n - 1, |a, b| b.cmp(a)).1
+    } else {
+        *counts.select_nth_unstable(n - 1).1
+    };
+    keys.retain(|&(_, c)| if descending { c >= nth } else { c <= nth });
+    keys
 }
 
 #[cfg(test)]
 mod tests {
-    use super::merge_sorted_runs;
+    use super::{merge_sorted_runs, Run, PARALLEL_MERGE_MIN};
+    use crate::column::StringVec;
+
+    fn owned(v: Vec<(&str, u64)>) -> Vec<(String, u64)> {
+        v.into_iter().map(|(k, n)| (k.to_string(), n)).collect()
+    }
 
     #[test]
     fn sorted_runs_merge_into_one_total_per_key() {
-        let runs = vec![
-            vec![("a", 1), ("c", 2), ("d", 1)],
-            vec![],
-            vec![("c", 0)],
-            vec![("b", 5), ("c", 1)],
-            vec![("a", 2), ("d", 4), ("e", 1)],
+        let a = [("a", 1), ("c", 2), ("d", 1)];
+        let c = [("c", 0)];
+        let d = [("b", 5), ("c", 1)];
+        let e = [("a", 2), ("d", 4), ("e", 1)];
+        let runs = [
+            Run::Pairs(&a),
+            Run::Pairs(&[]),
+            Run::Pairs(&c),
+            Run::Pairs(&d),
+            Run::Pairs(&e),
         ];
-        let mut out = Vec::new();
-        merge_sorted_runs(runs.clone(), 1, |k, n| out.push((k.to_string(), n)));
-        let mut two = Vec::new();
-        merge_sorted_runs(runs, 2, |k, n| two.push((k.to_string(), n)));
-        assert_eq!(two, out);
-        let want = [("a", 3), ("b", 5), ("c", 3), ("d", 5), ("e", 1)];
+        let want = owned(vec![("a", 3), ("b", 5), ("c", 3), ("d", 5), ("e", 1)]);
+        assert_eq!(owned(merge_sorted_runs(&runs, 1, None)), want);
+        assert_eq!(owned(merge_sorted_runs(&runs, 2, None)), want);
+        // The top 2 by count: d (5) and b (5); the bottom 1: e.
         assert_eq!(
-            out,
-            want.iter()
-                .map(|&(k, n)| (k.to_string(), n))
-                .collect::<Vec<_>>()
+            owned(merge_sorted_runs(&runs, 1, Some((2, true)))),
+            owned(vec![("b", 5), ("d", 5)])
         );
+        assert_eq!(
+            owned(merge_sorted_runs(&runs, 1, Some((1, false)))),
+            owned(vec![("e", 1)])
+        );
+        // Ties at the n-th are kept.
+        assert_eq!(
+            owned(merge_sorted_runs(&runs, 1, Some((3, true)))),
+            owned(vec![("a", 3), ("b", 5), ("c", 3), ("d", 5)])
+        );
+    }
+
+    #[test]
+    fn ranges_on_threads_give_the_one_thread_result() {
+        // Dictionaries of overlapping key sets, enough entries for the parallel path.
+        let n = PARALLEL_MERGE_MIN;
+        let dicts: Vec<StringVec> = (0..3)
+            .map(|r| {
+                let mut keys: Vec<String> = (0..n)
+                    .filter(|i| i % (r + 2) != 0)
+                    .map(|i| format!("/item/{}", i * 7 % n))
+                    .collect();
+                keys.sort();
+                keys.dedup();
+                let mut d = StringVec::default();
+                for k in &keys {
+                    d.push(k);
+                }
+                d
+            })
+            .collect();
+        let per_key: Vec<Vec<(usize, u64)>> = dicts
+            .iter()
+            .enumerate()
+            .map(|(r, d)| (0..d.len()).map(|i| (i, (i % 13 + r) as u64)).collect())
+            .collect();
+        let runs: Vec<Run<'_>> = dicts
+            .iter()
+            .zip(&per_key)
+            .map(|(d, k)| Run::Dict(d, k))
+            .collect();
+        let one = merge_sorted_runs(&runs, 1, None);
+        assert!(one.windows(2).all(|w| w[0].0 < w[1].0));
+        let mut want = std::collections::BTreeMap::new();
+        for (d, keys) in dicts.iter().zip(&per_key) {
+            for &(i, c) in keys {
+                *want.entry(d.get(i).to_string()).or_insert(0u64) += c;
+            }
+        }
+        assert_eq!(owned(one.clone()), want.into_iter().collect::<Vec<_>>());
+        for threads in [2, 3, 5] {
+            assert_eq!(merge_sorted_runs(&runs, threads, None), one);
+            let top = merge_sorted_runs(&runs, threads, Some((10, true)));
+            let mut counts: Vec<u64> = one.iter().map(|&(_, c)| c).collect();
+            counts.sort_unstable_by(|a, b| b.cmp(a));
+            let tenth = counts[9];
+            let expect: Vec<_> = one.iter().copied().filter(|&(_, c)| c >= tenth).collect();
+            assert_eq!(top, expect);
+        }
     }
 }

@@ -390,11 +390,20 @@ fn run_operator(
                 has_time,
                 group,
                 aggs,
+                top,
                 ..
             },
             _,
         ) => index_only::index_only_aggregate(
-            snapshot, info, *group_col, *has_time, group, aggs, opts, stats,
+            snapshot,
+            info,
+            *group_col,
+            *has_time,
+            group,
+            aggs,
+            top.as_ref(),
+            opts,
+            stats,
         ),
         (Operator::StreamingAggregate(sp), _) => stream::run(snapshot, sp, opts, stats),
         #[cfg(feature = "arrow")]

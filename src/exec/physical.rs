@@ -77,6 +77,9 @@ pub enum Operator<'a> {
         has_time: bool,
         group: &'a [(Expr, String)],
         aggs: &'a [(AggExpr, String)],
+        /// Under a top-N ordered first by a count: only the groups that can
+        /// enter it are built.
+        top: Option<AggBound>,
     },
     /// An aggregate over Parquet files (`Filter* -> read_parquet` below it):
     /// row groups as morsels on N threads, decoded, filtered and folded into
@@ -342,6 +345,7 @@ pub fn plan<'a>(
                     has_time,
                     group,
                     aggs,
+                    top: None,
                 }),
                 None => leaf(Operator::ScanAggregate {
                     scan: input,
@@ -474,10 +478,10 @@ pub fn plan<'a>(
     })
 }
 
-/// Gives the ScanAggregate at the bottom of `p` (through projections that pass
-/// columns on) the bound of a top-`n` whose first sort key is `key`, when that
-/// key is one of its aggregates: a group beaten by `n` others there cannot enter
-/// the top-N, so its keys are never built.
+/// Gives the ScanAggregate or IndexOnlyAggregate at the bottom of `p` (through
+/// projections that pass columns on) the bound of a top-`n` whose first sort key
+/// is `key`, when that key is one of its aggregates: a group beaten by `n` others
+/// there cannot enter the top-N, so its keys are never built.
 fn bound_top_aggregate(p: &mut PhysicalPlan<'_>, key: &Expr, descending: bool, n: usize) {
     let Expr::Column { index, .. } = key else {
         return;
@@ -498,6 +502,9 @@ fn bound_top_aggregate(p: &mut PhysicalPlan<'_>, key: &Expr, descending: bool, n
             }
             (
                 Operator::ScanAggregate {
+                    group, aggs, top, ..
+                }
+                | Operator::IndexOnlyAggregate {
                     group, aggs, top, ..
                 },
                 _,

@@ -491,6 +491,11 @@ fn render_physical(
                 top: Some(top),
                 aggs,
                 ..
+            }
+            | Operator::IndexOnlyAggregate {
+                top: Some(top),
+                aggs,
+                ..
             } = &p.op
             {
                 let by = aggs.get(top.agg).map_or("?", |(_, n)| n.as_str());

@@ -1,5 +1,6 @@
-//! Independent, fallible jobs of a commit (encoding and syncing segment files,
-//! syncing directories) run on several threads, results kept in job order.
+//! Independent, fallible jobs run on several threads, results kept in job order:
+//! a commit's (encoding and syncing segment files, syncing directories), and
+//! reads of many segments' index pages by a query.
 //!
 //! A job that waits on the disk (an fsync) leaves its core to the others, so the
 //! pool may have more threads than cores. After the first failure no further job

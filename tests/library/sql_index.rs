@@ -99,12 +99,27 @@ fn index_only_aggregates_agree_with_scan_path() {
         "SELECT count(*) FROM logs WHERE ts < '2000-01-01 00:00:00'",
         "SELECT status, count(*) FROM logs WHERE uid = 'nobody' GROUP BY status",
         "SELECT status, count(*) FROM logs GROUP BY status ORDER BY count(*) DESC LIMIT 2",
+        // Top-N by the count: only groups that can enter it are built (ties kept).
+        "SELECT uri, count(*) AS n FROM logs GROUP BY uri ORDER BY n DESC, uri LIMIT 7",
+        "SELECT uri, count(*) AS n FROM logs GROUP BY uri ORDER BY n, uri LIMIT 7",
+        "SELECT uid, count(*) AS n FROM logs GROUP BY uid ORDER BY n DESC, uid LIMIT 5 OFFSET 3",
+        "SELECT uid, count(*) AS n FROM logs WHERE status = 200 GROUP BY uid ORDER BY n DESC, uid NULLS FIRST LIMIT 3",
+        "SELECT uid, count(*) AS n FROM logs GROUP BY uid ORDER BY n DESC, uid LIMIT 100000",
     ] {
         let with = run(&db, sql, true);
         let without = run(&db, sql, false);
         assert_eq!(with.columns, without.columns, "{sql}");
         assert_eq!(sorted_rows(&with), sorted_rows(&without), "{sql}");
     }
+    let text = explain(
+        &db,
+        "EXPLAIN SELECT uri, count(*) AS n FROM logs GROUP BY uri ORDER BY n DESC LIMIT 3",
+    );
+    assert!(
+        text.contains("IndexOnlyAggregate: group=[uri]")
+            && text.contains("keys built only for groups that can enter the top 3 by"),
+        "{text}"
+    );
 }
 
 #[test]
