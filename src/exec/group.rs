@@ -196,6 +196,11 @@ impl StrInterner {
         self.hashes = hashes;
     }
 
+    /// The ids in this interner of every string of `other`, in `other`'s id order.
+    pub fn intern_strings_of(&mut self, other: &StrInterner, ids: &mut Vec<u32>) {
+        self.intern_all(&other.strings, other.len(), None, ids);
+    }
+
     /// The id of `s` (hash `h`), added if new. The table has room for it.
     #[inline]
     fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
@@ -422,12 +427,9 @@ impl DictCache {
             return;
         }
         if let Some(d) = &self.dict {
-            strs.reserve(self.ids.iter().filter(|&&x| x == MISSING).count());
-            for (c, slot) in self.ids.iter_mut().enumerate() {
-                if *slot == MISSING {
-                    *slot = strs.intern(d.get(c));
-                }
-            }
+            // Interning is idempotent: entries translated already get their ids
+            // again. All at once, so that table slots are prefetched ahead.
+            strs.intern_all(d, d.len(), None, &mut self.ids);
         }
         self.complete = true;
     }
@@ -1521,10 +1523,9 @@ impl GroupMap {
             let (mine, theirs) = (&mut self.coders[k], &other.coders[k]);
             translate.push(Some(match self.layout.types[k].physical() {
                 PhysicalType::Utf8 => {
-                    mine.strs.reserve(theirs.strs.len());
-                    (0..theirs.strs.len() as u32)
-                        .map(|id| mine.strs.intern(theirs.strs.get(id)))
-                        .collect()
+                    let mut ids = Vec::new();
+                    mine.strs.intern_strings_of(&theirs.strs, &mut ids);
+                    ids
                 }
                 _ => (0..theirs.vals.len() as u32)
                     .map(|id| mine.vals.intern(theirs.vals.get(id)))
