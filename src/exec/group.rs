@@ -28,6 +28,7 @@ use hashbrown::HashTable;
 
 use super::memory::hash_table_bytes;
 use super::vector::{VData, Vector};
+use super::word_table::WordTable;
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::schema::{DataType, PhysicalType};
@@ -115,7 +116,7 @@ const PREFETCH_ROWS: usize = 16;
 
 /// Asks the CPU to fetch the cache line at `p` (a hint; no effect elsewhere).
 #[inline(always)]
-fn prefetch<T>(p: *const T) {
+pub(crate) fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint: it never faults, whatever the address.
     unsafe {
@@ -799,7 +800,7 @@ pub struct GroupMap {
     len: usize,
     /// Groups by key when a key is one word (key stored inline): one table, or
     /// one per value of the layout's partition field.
-    one: Vec<HashTable<(u64, u32)>>,
+    one: Vec<WordTable>,
     /// Groups by key when keys are wider (compared in `keys`).
     many: HashTable<u32>,
     /// Groups by key when the key is one interned column: its codes (id + 1,
@@ -864,7 +865,7 @@ impl GroupMap {
             layout,
             keys: Vec::new(),
             len: 0,
-            one: (0..tables).map(|_| HashTable::new()).collect(),
+            one: (0..tables).map(|_| WordTable::default()).collect(),
             many: HashTable::new(),
             direct,
             coders,
@@ -894,11 +895,7 @@ impl GroupMap {
             _ => 0,
         };
         self.keys.capacity() * 8
-            + self
-                .one
-                .iter()
-                .map(|t| hash_table_bytes(t.capacity(), 16))
-                .sum::<usize>()
+            + self.one.iter().map(WordTable::bytes).sum::<usize>()
             + hash_table_bytes(self.many.capacity(), 4)
             + self.direct.as_ref().map_or(0, |d| d.capacity() * 4)
             + self.packed.capacity() * 8
@@ -912,7 +909,7 @@ impl GroupMap {
     pub fn clear(&mut self) {
         self.keys.clear();
         self.len = 0;
-        self.one.iter_mut().for_each(HashTable::clear);
+        self.one.iter_mut().for_each(WordTable::clear);
         self.many.clear();
         if let Some(d) = self.direct.as_mut() {
             d.clear();
@@ -955,15 +952,12 @@ impl GroupMap {
                 Some(f) => ((k >> f.shift) & ((1 << f.bits) - 1)) as usize,
                 None => 0,
             };
-            let table = &mut self.one[t];
-            if let Some(&(_, g)) = table.find(h, |&(x, _)| x == k) {
-                return g;
-            }
-            let g = self.len as u32;
-            table.insert_unique(h, (k, g), |&(x, _)| mix64(x));
-            self.keys.push(k);
-            self.len += 1;
-            return g;
+            let (keys, len) = (&mut self.keys, &mut self.len);
+            return self.one[t].group_of(k, h, || {
+                keys.push(k);
+                *len += 1;
+                (*len - 1) as u32
+            });
         }
         let h = hash_words(key);
         let keys = &self.keys;
@@ -1041,24 +1035,21 @@ impl GroupMap {
             return;
         }
         let part = self.layout.partition;
-        for &k in packed {
-            let t = part.map_or(0, |f| ((k >> f.shift) & ((1 << f.bits) - 1)) as usize);
-            let Some(table) = self.one.get_mut(t) else {
-                // Unreachable: a partition field of b bits has 2^b tables.
-                gids.push(self.group_of(&[k]));
-                continue;
-            };
-            let g = match table.entry(mix64(k), |&(x, _)| x == k, |&(x, _)| mix64(x)) {
-                hashbrown::hash_table::Entry::Occupied(e) => e.get().1,
-                hashbrown::hash_table::Entry::Vacant(e) => {
-                    let g = self.len as u32;
-                    e.insert((k, g));
-                    self.keys.push(k);
-                    self.len += 1;
-                    g
-                }
-            };
-            gids.push(g);
+        // A partition field of b bits has 2^b tables.
+        let tables = self.one.len().max(1);
+        let table_of =
+            |k: u64| part.map_or(0, |f| ((k >> f.shift) & ((1 << f.bits) - 1)) as usize) % tables;
+        let (keys, len) = (&mut self.keys, &mut self.len);
+        for (r, &k) in packed.iter().enumerate() {
+            // The slot of a row ahead is fetched while this one probes.
+            if let Some(&ahead) = packed.get(r + PREFETCH_ROWS) {
+                self.one[table_of(ahead)].prefetch(mix64(ahead));
+            }
+            gids.push(self.one[table_of(k)].group_of(k, mix64(k), || {
+                keys.push(k);
+                *len += 1;
+                (*len - 1) as u32
+            }));
         }
     }
 
@@ -1534,6 +1525,8 @@ impl GroupMap {
         }
         let mut map = Vec::with_capacity(other.len);
         let mut key = vec![0u64; w];
+        // One-word keys are translated first, then found with slots prefetched.
+        let mut translated = Vec::with_capacity(if w == 1 { other.len } else { 0 });
         for g in 0..other.len {
             key.copy_from_slice(&other.keys[g * w..g * w + w]);
             for (k, tr) in translate.iter().enumerate() {
@@ -1555,7 +1548,14 @@ impl GroupMap {
                 };
                 key[f.word] = (key[f.word] & !mask) | ((id + 1) << f.shift);
             }
-            map.push(self.group_of(&key));
+            if w == 1 {
+                translated.push(key[0]);
+            } else {
+                map.push(self.group_of(&key));
+            }
+        }
+        if w == 1 {
+            self.one_word_groups(&translated, &mut map);
         }
         Ok(map)
     }

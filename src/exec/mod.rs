@@ -84,6 +84,7 @@ mod topn_agg;
 mod unnest;
 pub mod vector;
 mod window;
+mod word_table;
 pub mod write_files;
 pub mod write_partitioned;
 pub mod write_per_thread;
