@@ -194,9 +194,21 @@ pub fn build_dictionary(values: &StringVec, valid: Option<&Bitmap>) -> (StringVe
     build_dictionary_within(values, valid, usize::MAX).unwrap_or_default()
 }
 
+/// Rows from which [`build_dictionary_within`] judges a column by its first eighth.
+const EARLY_JUDGE_MIN_ROWS: usize = 8192;
+
 /// [`build_dictionary`], or `None` as soon as more than `max_distinct` distinct
 /// strings are seen (a nearly unique column is then not worth a dictionary, and
 /// giving up early spares interning the rest and sorting them).
+///
+/// Also `None` when the first eighth of the rows (of at least
+/// [`EARLY_JUDGE_MIN_ROWS`]) already holds more distinct strings than an eighth of
+/// rows drawn at random from `max_distinct` equally common values would show,
+/// `D (1 - e^(-m/D))` for `m` rows and `D` values: at that pace the column passes
+/// `max_distinct`. Values that repeat close together (time-ordered logs) show fewer
+/// distinct strings early, so such a column is built in full; one that cycles
+/// through more than an eighth of its rows' worth of values is stored plain,
+/// which costs bytes, never correctness.
 pub fn build_dictionary_within(
     values: &StringVec,
     valid: Option<&Bitmap>,
@@ -206,7 +218,18 @@ pub fn build_dictionary_within(
     let n = values.len();
     let mut set = Interner::new();
     let mut codes: Vec<u32> = Vec::with_capacity(n);
+    let judge_at = if n >= EARLY_JUDGE_MIN_ROWS && max_distinct < n {
+        n / 8
+    } else {
+        usize::MAX
+    };
     for i in 0..n {
+        if i == judge_at {
+            let (m, d) = (i as f64, max_distinct.max(1) as f64);
+            if set.strings.len() as f64 > d * (1.0 - (-m / d).exp()) {
+                return None;
+            }
+        }
         if valid.is_some_and(|v| i < v.len() && !v.get(i)) {
             codes.push(NULL);
         } else {
@@ -267,6 +290,42 @@ mod tests {
         let (dict, codes) = build_dictionary_within(&values, None, 3).unwrap();
         assert_eq!(dict, sv(&["a", "b", "c"]));
         assert_eq!(codes, [1, 0, 1, 2]);
+    }
+
+    #[test]
+    fn a_nearly_unique_column_is_judged_by_its_first_eighth() {
+        let n = 16_384;
+        let unique: Vec<String> = (0..n).map(|i| format!("row {i}")).collect();
+        let refs: Vec<&str> = unique.iter().map(String::as_str).collect();
+        assert!(build_dictionary_within(&sv(&refs), None, n / 2).is_none());
+        // Values drawn at random from n/4: built in full.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let quarter: Vec<String> = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("v{}", x % (n as u64 / 4))
+            })
+            .collect();
+        let refs: Vec<&str> = quarter.iter().map(String::as_str).collect();
+        let (dict, codes) = build_dictionary_within(&sv(&refs), None, n / 2).unwrap();
+        assert!(dict.len() > n / 5 && dict.len() <= n / 4, "{}", dict.len());
+        assert_eq!(codes.len(), n);
+        // 60% distinct but every value repeated right away at first: built until
+        // the limit stops it.
+        let clustered: Vec<String> = (0..n)
+            .map(|i| {
+                if i < n / 4 {
+                    format!("a{}", i / 2)
+                } else {
+                    format!("b{i}")
+                }
+            })
+            .collect();
+        let refs: Vec<&str> = clustered.iter().map(String::as_str).collect();
+        assert!(build_dictionary_within(&sv(&refs), None, n / 2).is_none());
+        assert!(build_dictionary_within(&sv(&refs), None, n).is_some());
     }
 
     #[test]
