@@ -178,7 +178,7 @@ impl Segment {
             .index_dirs
             .iter()
             .filter_map(|d| d.get())
-            .map(|ix| ix.keys.len() * 16 + ix.pages.len() * 24)
+            .map(IndexMeta::memory_size)
             .sum();
         2 * self.footer_len + dicts + directories + std::mem::size_of::<Segment>()
     }
