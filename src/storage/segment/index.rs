@@ -3,6 +3,8 @@
 //! pages and, for integer keys in pages, key pages), a walk over every bitmap or
 //! every integer key, and the value of a key.
 
+use std::sync::Arc;
+
 use roaring::RoaringBitmap;
 
 use super::format::{decode_index_directory, IndexKeys, IndexMeta};
@@ -95,8 +97,8 @@ impl Segment {
                 let keys = self.key_page(col, ix, p, true)?;
                 let first = ix.pages[p].first_key as usize;
                 Ok((
-                    first + keys.partition_point(|k| *k < v),
-                    first + keys.partition_point(|k| *k <= v),
+                    first + keys.partition_point(|k| k < v),
+                    first + keys.partition_point(|k| k <= v),
                 ))
             }
             IndexKeys::Codes(_) => Err(Error::Internal(
@@ -107,8 +109,9 @@ impl Segment {
 
     /// The integer keys of page `p` of `ix` (version 4), checked: as many as the
     /// page's bitmaps, strictly increasing, starting at the page's first key and
-    /// below the next page's. `store` keeps the raw page in the chunk cache.
-    fn key_page(&self, col: usize, ix: &IndexMeta, p: usize, store: bool) -> Result<Vec<i64>> {
+    /// below the next page's. The chunk cache keeps the decoded keys (with `store`),
+    /// so a warm look-up binary-searches them without decoding or allocating.
+    fn key_page(&self, col: usize, ix: &IndexMeta, p: usize, store: bool) -> Result<KeyValues> {
         let what = format!(
             "index key page of column '{}'",
             self.meta.columns[col].field.name
@@ -119,21 +122,25 @@ impl Segment {
             .and_then(|pg| pg.keys)
             .ok_or_else(|| self.corrupt(format!("{what}: missing")))?;
         let n = ix.page_keys(p).len();
-        let mut scratch = Vec::new();
-        let raw = self.cached_chunk(&page.chunk, &mut scratch, &what, store)?;
-        let mut keys = Vec::new();
-        enc::decode_i64(&raw, n, &mut keys).map_err(|e| self.decode_err(&what, e))?;
         let next = ix.pages.get(p + 1).and_then(|pg| pg.keys).map(|k| k.first);
-        if keys.len() != n
-            || keys.first() != Some(&page.first)
-            || keys.windows(2).any(|w| w[0] >= w[1])
-            || next.is_some_and(|next| keys.last().is_some_and(|&l| l >= next))
-        {
-            return Err(self.corrupt(format!(
-                "{what}: keys out of order or disagreeing with the directory"
-            )));
+        let bytes = self.cached_decoded(&page.chunk, &what, store, |raw| {
+            let mut keys = Vec::new();
+            enc::decode_i64(raw, n, &mut keys).map_err(|e| self.decode_err(&what, e))?;
+            if keys.len() != n
+                || keys.first() != Some(&page.first)
+                || keys.windows(2).any(|w| w[0] >= w[1])
+                || next.is_some_and(|next| keys.last().is_some_and(|&l| l >= next))
+            {
+                return Err(self.corrupt(format!(
+                    "{what}: keys out of order or disagreeing with the directory"
+                )));
+            }
+            Ok(keys.iter().flat_map(|k| k.to_le_bytes()).collect())
+        })?;
+        if bytes.len() != 8 * n {
+            return Err(self.corrupt(format!("{what}: wrong length")));
         }
-        Ok(keys)
+        Ok(KeyValues(bytes))
     }
 
     /// Calls `f(key, value)` for every integer key of column `col`'s index in key
@@ -156,8 +163,9 @@ impl Segment {
             IndexKeys::Paged(_) => {
                 for p in 0..ix.pages.len() {
                     let first = ix.pages[p].first_key as usize;
-                    for (i, v) in self.key_page(col, ix, p, false)?.into_iter().enumerate() {
-                        f(first + i, v)?;
+                    let keys = self.key_page(col, ix, p, false)?;
+                    for i in 0..keys.len() {
+                        f(first + i, keys.get(i))?;
                     }
                 }
             }
@@ -328,7 +336,7 @@ impl Segment {
             IndexKeys::Paged(_) => {
                 let p = ix.page_of(k);
                 let keys = self.key_page(col, ix, p, false)?;
-                keys[k - ix.pages[p].first_key as usize]
+                keys.get(k - ix.pages[p].first_key as usize)
             }
         };
         Ok(
@@ -338,5 +346,34 @@ impl Segment {
                 Value::Int(int)
             },
         )
+    }
+}
+
+/// The values of one key page, decoded: little-endian i64s, strictly increasing.
+struct KeyValues(Arc<[u8]>);
+
+impl KeyValues {
+    fn len(&self) -> usize {
+        self.0.len() / 8
+    }
+
+    /// Value `i` (below `len()`).
+    fn get(&self, i: usize) -> i64 {
+        let b = &self.0[8 * i..8 * i + 8];
+        i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    }
+
+    /// The number of leading values for which `pred` holds (`pred` true, then false).
+    fn partition_point(&self, pred: impl Fn(i64) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if pred(self.get(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 }

@@ -260,6 +260,32 @@ impl Segment {
         Ok(Raw::Shared(shared))
     }
 
+    /// A chunk turned into other bytes by `decode`, through the chunk cache, which
+    /// then holds the decoded bytes under the chunk's key (for chunks never needed
+    /// raw, such as key pages): a cached entry is served as is (it was checked when
+    /// it was decoded); a missing one is read, decoded and, if `store`, cached.
+    pub(super) fn cached_decoded(
+        &self,
+        c: &Chunk,
+        what: &str,
+        store: bool,
+        decode: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
+    ) -> Result<Arc<[u8]>> {
+        let mut scratch = Vec::new();
+        let Some((id, caches)) = self.read_caches.get() else {
+            return Ok(decode(self.chunk(c, &mut scratch, what)?)?.into());
+        };
+        let key = (*id, c.offset);
+        if let Some(b) = caches.chunks.get(key) {
+            return Ok(b);
+        }
+        let decoded: Arc<[u8]> = decode(self.chunk(c, &mut scratch, what)?)?.into();
+        if store {
+            caches.chunks.insert(key, decoded.clone());
+        }
+        Ok(decoded)
+    }
+
     /// The sorted dictionary of a dictionary-encoded column (decoded once, then
     /// cached): every page, in order.
     pub fn dictionary(&self, col: usize) -> Result<Option<Arc<StringVec>>> {
