@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::index::bitmap;
 use crate::plan::{AggExpr, Expr};
 use crate::schema::{DataType, Field, TableSchema};
-use crate::storage::segment::{IndexKeys, Segment};
+use crate::storage::segment::Segment;
 use crate::storage::{parallel, Snapshot};
 
 /// Rows per key position of one segment's index.
@@ -170,12 +170,16 @@ pub(super) fn index_only_aggregate(
         match dict {
             Some(d) => runs.push(Run::Dict(d, per_key)),
             None => {
-                let keys = match seg.index(col)?.map(|ix| &ix.keys) {
-                    Some(IndexKeys::Ints(v)) => v,
-                    _ => return Err(Error::Internal("index-only aggregate keys".into())),
-                };
-                for &(k, n) in per_key {
-                    *ints.entry(keys[k]).or_default() += n;
+                // `per_key` is in key order: one walk over the keys, page by page.
+                let mut wanted = per_key.iter().peekable();
+                seg.for_each_int_key(col, |k, v| {
+                    if let Some(&(_, n)) = wanted.next_if(|&&(want, _)| want == k) {
+                        *ints.entry(v).or_default() += n;
+                    }
+                    Ok(())
+                })?;
+                if wanted.next().is_some() {
+                    return Err(Error::Internal("index-only aggregate keys".into()));
                 }
             }
         }

@@ -56,10 +56,12 @@ fn key_range(
                 .ok_or_else(|| Error::Internal("indexed column without dictionary".into()))?;
             (lo as usize, hi as usize)
         }
-        (IndexKeys::Ints(keys), Value::Int(v)) => (
-            keys.partition_point(|k| k < v),
-            keys.partition_point(|k| k <= v),
-        ),
+        (IndexKeys::Ints(_) | IndexKeys::Paged(_), Value::Int(v)) => {
+            match seg.int_keys_around(col, *v)? {
+                Some(bounds) => bounds,
+                None => return Ok(None),
+            }
+        }
         _ => return Ok(None),
     };
     Ok(Some(match cmp {

@@ -548,6 +548,10 @@ pub(crate) struct Seen {
     /// [`MAX_SAMPLE_DISTINCT`] (then `distinct_overflow`).
     distinct: HashSet<u64>,
     distinct_overflow: bool,
+    /// The last integer value noted, and whether the integer values noted so far
+    /// never decreased (a row key: a sequence number, an auto-increment id).
+    last_int: Option<i64>,
+    ints_ascending: bool,
 }
 
 /// Distinct values of a field counted in a sample, at most.
@@ -567,6 +571,8 @@ impl Default for Seen {
             values: 0,
             distinct: HashSet::new(),
             distinct_overflow: false,
+            last_int: None,
+            ints_ascending: true,
         }
     }
 }
@@ -609,6 +615,10 @@ impl Seen {
             return;
         }
         self.values += 1;
+        if let Some(v) = parse_int(s) {
+            self.ints_ascending &= self.last_int.is_none_or(|last| last <= v);
+            self.last_int = Some(v);
+        }
         if !self.distinct_overflow {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             s.hash(&mut h);
@@ -624,6 +634,12 @@ impl Seen {
     /// many distinct values as values, and not too many.
     fn repeats(&self) -> bool {
         !self.distinct_overflow && self.values >= 2 && self.distinct.len() as u64 * 2 <= self.values
+    }
+
+    /// Whether the noted values look like the ids of some entity (users, sessions,
+    /// orders) rather than of the rows: at least two, and not in ascending order.
+    fn unordered(&self) -> bool {
+        self.values >= 2 && !self.ints_ascending
     }
 
     /// Whether every value seen reads as a time (and there was one).
@@ -820,13 +836,29 @@ fn is_time_name(name: &str) -> bool {
             .any(|s| name.ends_with(s))
 }
 
+/// Whether a (snake_cased) column name says it holds ids of some entity: `id`,
+/// `uid`, `userid`, or ending in `_id` or `_uid` (`user_id`, `session_id`).
+fn is_id_name(name: &str) -> bool {
+    matches!(name, "id" | "uid" | "userid") || name.ends_with("_id") || name.ends_with("_uid")
+}
+
 /// Indexed columns chosen at most, by default.
 const MAX_DEFAULT_INDEXES: usize = 8;
 
-/// The default bitmap indexes of a records table: VARCHAR, BIGINT and BOOLEAN
-/// columns (not the time column) whose sample values repeat, at most
-/// [`MAX_SAMPLE_DISTINCT`] distinct values and at most half as many distinct values
-/// as values; the first [`MAX_DEFAULT_INDEXES`] such columns.
+/// The default bitmap indexes of a records table, the first
+/// [`MAX_DEFAULT_INDEXES`] of these columns (never the time column):
+/// - VARCHAR, BIGINT and BOOLEAN columns whose sample values repeat: at most
+///   [`MAX_SAMPLE_DISTINCT`] distinct values and at most half as many distinct
+///   values as values;
+/// - id-like BIGINT columns ([`is_id_name`]: `user_id`, `uid`, `session_id`, ...)
+///   whose sample values are not in ascending order. Such a column has many
+///   distinct values (a sample of a few hundred lines rarely repeats one) but few
+///   rows per value and some hot values, the shape a look-up of one id wants an
+///   index for; integer keys are stored in pages (spec/format.md), so a look-up
+///   costs one key page and one bitmap page per segment, whatever the distinct
+///   values. Ascending values are a row key (a sequence number, an auto-increment
+///   id): about one row per value, where a bitmap per value costs more than it
+///   saves and the zone maps already find a value.
 fn default_indexes(fields: &[Field], seen: &[Seen], time: Option<usize>) -> Vec<String> {
     fields
         .iter()
@@ -834,11 +866,11 @@ fn default_indexes(fields: &[Field], seen: &[Seen], time: Option<usize>) -> Vec<
         .enumerate()
         .filter(|&(i, (f, s))| {
             Some(i) != time
-                && matches!(
-                    f.data_type,
-                    DataType::Varchar | DataType::BigInt | DataType::Boolean
-                )
-                && s.repeats()
+                && match f.data_type {
+                    DataType::Varchar | DataType::Boolean => s.repeats(),
+                    DataType::BigInt => s.repeats() || (is_id_name(&f.name) && s.unordered()),
+                    _ => false,
+                }
         })
         .map(|(_, (f, _))| f.name.clone())
         .take(MAX_DEFAULT_INDEXES)
@@ -1454,6 +1486,46 @@ mod tests {
         ] {
             assert_eq!(snake_case(a), b, "{a}");
         }
+    }
+
+    #[test]
+    fn id_like_integers_are_indexed_unless_ascending() {
+        let seen = |values: &[&str]| {
+            let mut s = Seen::default();
+            for v in values {
+                s.observe_text(v);
+            }
+            s
+        };
+        let fields = [
+            Field::new("user_id", DataType::BigInt),
+            Field::new("id", DataType::BigInt),
+            Field::new("bytes", DataType::BigInt),
+            Field::new("order_id", DataType::BigInt),
+            Field::new("paid", DataType::BigInt),
+            Field::new("module", DataType::Varchar),
+        ];
+        let seen = [
+            // Distinct but unordered: ids of users, indexed.
+            seen(&["824821", "731173", "12", "993001"]),
+            // Ascending: a row key, not indexed.
+            seen(&["1", "2", "3", "5"]),
+            // Unordered but not named like an id, and distinct: not indexed.
+            seen(&["512", "20", "7001", "3"]),
+            // Repeating values qualify whatever the order.
+            seen(&["5", "5", "6", "6"]),
+            seen(&["9", "1", "8", "2"]),
+            seen(&["a", "b", "a", "b"]),
+        ];
+        assert_eq!(
+            default_indexes(&fields, &seen, None),
+            ["user_id", "order_id", "module"]
+        );
+        assert_eq!(
+            default_indexes(&fields, &seen, Some(0)),
+            ["order_id", "module"]
+        );
+        assert!(is_id_name("uid") && is_id_name("session_uid") && !is_id_name("valid"));
     }
 
     #[test]

@@ -235,7 +235,9 @@ impl Snapshot {
                     continue;
                 };
                 if let Some(o) = out.get_mut(e.column) {
-                    o.index_bytes += ix.pages.iter().map(|p| p.chunk.len as u64).sum::<u64>()
+                    o.index_bytes += (ix.pages.iter())
+                        .map(|p| p.chunk.len as u64 + p.keys.map_or(0, |k| k.chunk.len as u64))
+                        .sum::<u64>()
                         + e.directory.map_or(0, |d| d.len as u64)
                         + ix.counts_chunk.map_or(0, |c| c.len as u64);
                 }
@@ -346,11 +348,13 @@ impl Snapshot {
                 )));
             };
             // A key can have no rows: the entry a column of NULLs needs in its dictionary.
-            for (k, &c) in ix_counts.iter().enumerate().filter(|(_, &c)| c > 0) {
-                *counts
-                    .entry(ValueKey(seg.index_value(col, k)?))
-                    .or_default() += c as u64;
-            }
+            seg.for_each_index_value(col, |k, v| {
+                let c = ix_counts.get(k).copied().unwrap_or(0);
+                if c > 0 {
+                    *counts.entry(ValueKey(v)).or_default() += c as u64;
+                }
+                Ok(())
+            })?;
         }
         Ok(counts.into_iter().map(|(k, c)| (k.0, c)).collect())
     }

@@ -5,7 +5,9 @@
 //! `write_golden` test (`cargo test --test library -- --ignored golden::write_golden`)
 //! and then never rewritten: a format change bumps the version and adds a new
 //! directory. `v1` holds its index directories in the segment footer, `v2` in chunks
-//! of their own, `v3` also stores dictionaries in pages.
+//! of their own, `v3` also stores dictionaries in pages, `v4` also stores integer
+//! index keys in pages (its `bytes` column is indexed too: nearly every row a key of
+//! its own, so each segment's index of it has several pages).
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +35,7 @@ fn log_schema() -> TableSchema {
         Field::new("port", DataType::Integer),
     ])
     .with_time_column("ts")
-    .with_indexes(["uid", "uri", "status"])
+    .with_indexes(["uid", "uri", "status", "bytes"])
 }
 
 /// Row `i` of the golden log table, as values (the test's own, fixed definition).
@@ -132,6 +134,31 @@ fn golden_v2_opens_reads_and_checks() {
 #[test]
 fn golden_v3_opens_reads_and_checks() {
     opens_reads_and_checks(3);
+}
+
+#[test]
+fn golden_v4_opens_reads_and_checks() {
+    opens_reads_and_checks(4);
+    // Integer keys in pages: a look-up of a `bytes` value finds its one row, a value
+    // no row holds finds none, and counts by value come from the index.
+    let db = Db::builder().read_only(true).open(golden_dir(4)).unwrap();
+    let snap = db.snapshot().unwrap();
+    let rows_of = |v: i64| -> u64 {
+        let hits = snap.lookup("logs", "bytes", &Value::Int(v)).unwrap();
+        hits.iter().map(|(_, b)| b.len()).sum()
+    };
+    assert_eq!(rows_of(1234 * 37), 1);
+    assert_eq!(rows_of(4999 * 37 % 100_000), 1);
+    assert_eq!(rows_of(1), 0);
+    assert_eq!(rows_of(-5), 0);
+    let counts = snap.value_counts("logs", "bytes").unwrap();
+    let want: std::collections::BTreeSet<i64> =
+        (0..ROWS as i64).map(|i| i * 37 % 100_000).collect();
+    assert_eq!(counts.len(), want.len());
+    assert!(counts
+        .iter()
+        .zip(&want)
+        .all(|((v, n), w)| *v == Value::Int(*w) && *n == 1));
 }
 
 fn opens_reads_and_checks(version: u32) {

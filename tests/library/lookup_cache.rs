@@ -97,3 +97,56 @@ fn a_fresh_handle_reads_only_what_a_query_needs() {
         "reading the uid index charged nothing more ({by_status} -> {with_uid} bytes)"
     );
 }
+
+/// Integer index keys are stored in pages (segment format v4): a look-up decodes
+/// the one key page whose range holds the value and, when the value occurs, the one
+/// bitmap page of its key; the rest of a many-key index stays unread.
+#[test]
+fn integer_key_lookup_reads_one_key_page_and_one_bitmap_page() {
+    use logdb::{BatchBuilder, DataType, Field, TableSchema, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let db = logdb::Db::builder()
+        .max_segment_rows(100_000)
+        .open(dir.path())
+        .unwrap();
+    let schema = TableSchema::new(vec![
+        Field::new("user_id", DataType::BigInt),
+        Field::new("n", DataType::BigInt),
+    ])
+    .with_indexes(["user_id"]);
+    db.create_table("t", schema.clone()).unwrap();
+    let mut b = BatchBuilder::new(&schema);
+    for i in 0..60_000i64 {
+        // 30,000 distinct ids, each on two rows far apart.
+        b.push_i64(0, (i % 30_000) * 7 + 1_000_000);
+        b.push_i64(1, i);
+    }
+    db.append("t", &b.finish()).unwrap();
+    let pages_before = db.read_cache_usage().0;
+    assert_eq!((pages_before.entries, pages_before.misses), (0, 0));
+
+    let sql = "SELECT n FROM t WHERE user_id = 1084007 ORDER BY n";
+    let rows = run(&db, sql, true).text_rows();
+    assert_eq!(rows, [["12001"], ["42001"]]);
+    assert_eq!(rows, run(&db, sql, false).text_rows());
+    let pages = db.read_cache_usage().0;
+    assert_eq!((pages.entries, pages.misses), (2, 2), "{pages:?}");
+
+    // A value between two keys: its key page (another one) is read, no bitmap page.
+    let rows = run(&db, "SELECT n FROM t WHERE user_id = 1190002", true).text_rows();
+    assert!(rows.is_empty());
+    let after = db.read_cache_usage().0;
+    assert_eq!((after.entries, after.misses), (3, 3), "{after:?}");
+
+    // Out of every page's range: nothing read at all.
+    run(&db, "SELECT n FROM t WHERE user_id = 5", true);
+    assert_eq!(db.read_cache_usage().0.misses, 3);
+
+    let snap = db.snapshot().unwrap();
+    let hits = snap.lookup("t", "user_id", &Value::Int(1_084_007)).unwrap();
+    let ix_pages = hits[0].0.index(0).unwrap().unwrap().pages.len();
+    assert!(
+        ix_pages >= 10,
+        "only {ix_pages} pages: the test needs a many-page index"
+    );
+}

@@ -296,3 +296,104 @@ fn columns_outside_the_filter_are_read_only_where_rows_pass() {
     let got = run(&db, &format!("SELECT * FROM logs WHERE bytes = {x}"), false);
     assert_eq!(got.num_rows(), want);
 }
+
+/// A records table: a time column, an id-like BIGINT with many distinct values and
+/// a few hot ones (indexed, its keys in several pages per segment), a module.
+fn records_db(dir: &std::path::Path) -> Db {
+    use logdb::{BatchBuilder, DataType, Field, TableSchema};
+    let db = Db::builder()
+        .max_segment_rows(20_000)
+        .block_rows(2048)
+        .open(dir)
+        .unwrap();
+    let schema = TableSchema::new(vec![
+        Field::not_null("access_time", DataType::Timestamp),
+        Field::new("user_id", DataType::BigInt),
+        Field::new("module", DataType::Varchar),
+    ])
+    .with_time_column("access_time")
+    .with_indexes(["user_id", "module"]);
+    db.create_table("records", schema.clone()).unwrap();
+    let mut rng = Rng(7);
+    let mut b = BatchBuilder::new(&schema);
+    for i in 0..60_000i64 {
+        b.push_i64(0, 1_714_521_600_000_000 + i * 2_000_000);
+        match rng.below(100) {
+            0 => b.push_null(1),
+            1..=20 => b.push_i64(1, 782_341 + rng.below(3) as i64),
+            _ => b.push_i64(1, rng.below(40_000) as i64 * 31 - 100_000),
+        }
+        b.push_str(
+            2,
+            ["admin", "portal", "support", "billing"][rng.below(4) as usize],
+        );
+    }
+    db.append("records", &b.finish()).unwrap();
+    db
+}
+
+#[test]
+fn integer_key_index_agrees_with_scan_path_and_is_planned() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = records_db(dir.path());
+    let filters = [
+        "user_id = 782341",
+        "user_id = CAST('782342' AS BIGINT)",
+        "782343 = user_id",
+        "user_id = 5",
+        "user_id = -100000",
+        "user_id = 1139969",
+        "user_id IN (782341, 31, -99938, 12345678)",
+        "user_id IN (782342, NULL)",
+        "user_id < -99000",
+        "user_id >= 1139000",
+        "user_id > 0 AND user_id <= 62",
+        "user_id IS NULL",
+        "user_id = 782341 AND module = 'portal'",
+    ];
+    let shapes = [
+        "SELECT module, hour(access_time) AS hour, count(*) AS n FROM records WHERE {w} GROUP BY module, hour",
+        "SELECT access_time, user_id, module FROM records WHERE {w}",
+        "SELECT count(*) FROM records WHERE {w}",
+        "SELECT user_id, count(*) FROM records WHERE {w} GROUP BY user_id",
+    ];
+    for w in filters {
+        for shape in shapes {
+            let sql = shape.replace("{w}", w);
+            let with = run(&db, &sql, true);
+            let without = run(&db, &sql, false);
+            assert_eq!(with.columns, without.columns, "{sql}");
+            assert_eq!(sorted_rows(&with), sorted_rows(&without), "{sql}");
+        }
+    }
+    // Counts by value answered from the index alone.
+    for sql in [
+        "SELECT user_id, count(*) FROM records GROUP BY user_id",
+        "SELECT user_id, count(*) FROM records WHERE module = 'admin' GROUP BY user_id",
+    ] {
+        let with = run(&db, sql, true);
+        assert_eq!(
+            sorted_rows(&with),
+            sorted_rows(&run(&db, sql, false)),
+            "{sql}"
+        );
+    }
+    let text = explain(
+        &db,
+        "EXPLAIN SELECT user_id, count(*) FROM records GROUP BY user_id",
+    );
+    assert!(text.contains("IndexOnlyAggregate"), "{text}");
+    for (w, shown) in [
+        ("user_id = CAST('782341' AS BIGINT)", "user_id = 782341"),
+        ("user_id IN (782341, 782342)", "user_id IN (782341, 782342)"),
+    ] {
+        let text = explain(
+            &db,
+            &format!("EXPLAIN SELECT module, count(*) FROM records WHERE {w} GROUP BY module"),
+        );
+        assert!(
+            text.contains(&format!("index_predicates: [{shown}]")),
+            "{w}: {text}"
+        );
+    }
+}

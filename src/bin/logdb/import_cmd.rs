@@ -195,7 +195,9 @@ pub struct ImportArgs {
     pub time_column: Option<String>,
     /// Columns to give a bitmap index when the table is created (comma-separated).
     /// Default: uid, uri, status for access logs; for records, the text, integer
-    /// and boolean columns whose values repeat in the first lines (up to 8).
+    /// and boolean columns whose values repeat in the first lines, and integer
+    /// columns named like ids (user_id, uid, *_id) whose values are not ascending
+    /// (up to 8).
     #[arg(long, value_delimiter = ',')]
     pub index: Option<Vec<String>>,
     /// Parser threads (default: all cores).

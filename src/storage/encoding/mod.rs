@@ -12,6 +12,8 @@
 //! - `float`, `bits`, `strings`: doubles (scaled decimals or raw bits), booleans,
 //!   validity bitmaps, IP addresses, plain strings, dictionaries.
 //! - `compress`: the optional zstd layer over any encoded byte string.
+//! - `roaring`: a sorted list of rows written in the portable RoaringBitmap format
+//!   (the bitmaps of index pages), without building the bitmap.
 //!
 //! Decoders take the exact byte slice and the row count from the (checksummed)
 //! segment footer, yet still treat both as untrusted: they never panic, never read
@@ -25,12 +27,14 @@ mod bits;
 mod compress;
 mod float;
 mod int;
+mod roaring;
 mod strings;
 
 pub use bits::{decode_bool, decode_ip, decode_validity, encode_bool, encode_ip, encode_validity};
 pub use compress::{compress, decompress};
 pub use float::{decode_f64, encode_f64};
 pub use int::{decode_i64, decode_u32, encode_i64, encode_u32};
+pub use roaring::serialize_sorted_rows;
 pub use strings::{
     build_dictionary, build_dictionary_within, decode_dictionary, decode_strings,
     encode_dictionary, encode_dictionary_range, encode_strings,

@@ -12,7 +12,7 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"LOGDBSEG";
 /// The last bytes of every segment file.
 pub const SEGMENT_TAIL_MAGIC: [u8; 8] = *b"LOGDBEND";
 /// The segment format version this build writes and the newest it reads.
-pub const SEGMENT_FORMAT_VERSION: u32 = 3;
+pub const SEGMENT_FORMAT_VERSION: u32 = 4;
 /// The first version whose index directories are chunks of their own, read on first
 /// use (version 1 holds them in the footer).
 pub const SEPARATE_INDEX_DIRECTORIES: u32 = 2;
@@ -20,6 +20,10 @@ pub const SEPARATE_INDEX_DIRECTORIES: u32 = 2;
 /// entry in the footer, so that finding a value decodes one page (versions 1 and
 /// 2 store a dictionary as one chunk).
 pub const PAGED_DICTIONARIES: u32 = 3;
+/// The first version whose integer index keys are stored in pages next to the
+/// bitmap pages, each page's first key in the directory, so that finding a value
+/// decodes one page of keys (versions 1 to 3 list every key in the directory).
+pub const PAGED_INT_KEYS: u32 = 4;
 /// A dictionary page is cut once its strings reach this many bytes.
 pub const DICT_PAGE_BYTES: usize = 32 * 1024;
 
@@ -226,7 +230,12 @@ pub struct ColumnMeta {
 #[derive(Clone, Debug, PartialEq)]
 pub enum IndexKeys {
     Codes(u32),
+    /// Integer keys listed in the directory (versions 1 to 3).
     Ints(Vec<i64>),
+    /// `n` integer keys stored in pages (version 4): each [`IndexPage`] holds the
+    /// chunk of its keys and its first key's value, so the directory grows with the
+    /// pages, not with the keys.
+    Paged(u32),
 }
 
 const KEYS_CODES: u8 = 0;
@@ -235,7 +244,7 @@ const KEYS_INTS: u8 = 1;
 impl IndexKeys {
     pub fn len(&self) -> usize {
         match self {
-            IndexKeys::Codes(n) => *n as usize,
+            IndexKeys::Codes(n) | IndexKeys::Paged(n) => *n as usize,
             IndexKeys::Ints(v) => v.len(),
         }
     }
@@ -252,6 +261,16 @@ pub struct IndexPage {
     pub first_key: u32,
     /// The page's uncompressed length.
     pub raw_len: u32,
+    /// Integer keys in pages (version 4): the chunk holding the page's keys (an
+    /// integer block, see "Encodings"), and the first of them.
+    pub keys: Option<KeyPage>,
+}
+
+/// Where the keys of one index page are, and the smallest of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyPage {
+    pub chunk: Chunk,
+    pub first: i64,
 }
 
 /// A bitmap index as the footer lists it. Its directory (keys, counts, bitmap
@@ -305,6 +324,25 @@ impl IndexMeta {
             offsets: Some(offsets),
             pages,
         }
+    }
+
+    /// An estimate of the memory the decoded directory holds.
+    pub(super) fn memory_size(&self) -> usize {
+        let per_key = match self.keys {
+            IndexKeys::Ints(_) => 8,
+            IndexKeys::Codes(_) | IndexKeys::Paged(_) => 0,
+        } + self.offsets.as_ref().map_or(0, |_| 4)
+            + self.counts.get().map_or(0, |_| 4);
+        self.keys.len() * per_key + self.pages.len() * std::mem::size_of::<IndexPage>()
+    }
+
+    /// The page whose key range may hold `v` (version 4 integer keys): the last
+    /// page whose first key is at most `v`; `None` when `v` is below every key.
+    pub(super) fn page_for_value(&self, v: i64) -> Option<usize> {
+        let p = self
+            .pages
+            .partition_point(|p| p.keys.is_some_and(|k| k.first <= v));
+        p.checked_sub(1)
     }
 
     /// The page holding key `k`.
@@ -517,22 +555,26 @@ pub(super) fn encode_footer(m: &SegmentMeta) -> Vec<u8> {
     w.buf
 }
 
-/// The bytes of an index directory (format version 3), before compression: the
-/// keys (integer keys only), the pages, then the counts' chunk. Each key's
-/// bitmap offset is in its page; the counts are a chunk of their own, so that a
-/// lookup reads neither.
+/// The bytes of an index directory (format version 4), before compression: the
+/// pages, each with its key page when the keys are integers, then the counts'
+/// chunk. Each key's bitmap offset is in its page and each integer key in its key
+/// page; the counts are a chunk of their own, so that a lookup reads none of them
+/// but the one page's.
 pub(super) fn encode_index_directory(ix: &IndexMeta) -> Vec<u8> {
     let mut w = WireWriter::new();
-    if let IndexKeys::Ints(v) = &ix.keys {
-        for &x in v {
-            w.i64(x);
-        }
-    }
     w.u32(ix.pages.len() as u32);
     for p in &ix.pages {
         p.chunk.write(&mut w);
         w.u32(p.first_key);
         w.u32(p.raw_len);
+        if let IndexKeys::Paged(_) = ix.keys {
+            let k = p.keys.unwrap_or(KeyPage {
+                chunk: Chunk::default(),
+                first: 0,
+            });
+            k.chunk.write(&mut w);
+            w.i64(k.first);
+        }
     }
     ix.counts_chunk.unwrap_or_default().write(&mut w);
     w.buf
@@ -549,7 +591,10 @@ pub(super) fn decode_index_directory(
 ) -> Result<IndexMeta, WireError> {
     let n = entry.key_count as usize;
     let mut r = WireReader::new(buf);
-    let keys = if entry.int_keys {
+    let paged_keys = entry.int_keys && version >= PAGED_INT_KEYS;
+    let keys = if paged_keys {
+        IndexKeys::Paged(entry.key_count)
+    } else if entry.int_keys {
         let v: Vec<i64> = r
             .take(n * 8)?
             .chunks_exact(8)
@@ -568,7 +613,7 @@ pub(super) fn decode_index_directory(
             .collect()
     };
     let ix = if version >= PAGED_DICTIONARIES {
-        let pages = read_pages(&mut r, data_end)?;
+        let pages = read_pages(&mut r, data_end, paged_keys)?;
         let counts_chunk = Chunk::read(&mut r)?;
         check_chunk(&counts_chunk, data_end)?;
         IndexMeta {
@@ -582,7 +627,7 @@ pub(super) fn decode_index_directory(
     } else {
         let counts = u32s(r.take(n * 4)?);
         let offsets = u32s(r.take(n * 4)?);
-        let pages = read_pages(&mut r, data_end)?;
+        let pages = read_pages(&mut r, data_end, false)?;
         IndexMeta::with_offsets(entry.column, keys, counts, offsets, pages)
     };
     r.finish()?;
@@ -601,17 +646,35 @@ fn check_chunk(c: &Chunk, data_end: u64) -> Result<(), WireError> {
     Ok(())
 }
 
-/// An index directory's page list.
-fn read_pages(r: &mut WireReader, data_end: u64) -> Result<Vec<IndexPage>, WireError> {
-    let npages = r.count(24)?;
+/// An index directory's page list; with `key_pages` (integer keys, version 4)
+/// each page also names its key page and first key.
+fn read_pages(
+    r: &mut WireReader,
+    data_end: u64,
+    key_pages: bool,
+) -> Result<Vec<IndexPage>, WireError> {
+    let npages = r.count(if key_pages { 48 } else { 24 })?;
     let mut pages = Vec::with_capacity(npages);
     for _ in 0..npages {
         let chunk = Chunk::read(r)?;
         check_chunk(&chunk, data_end)?;
+        let first_key = r.u32()?;
+        let raw_len = r.u32()?;
+        let keys = if key_pages {
+            let chunk = Chunk::read(r)?;
+            check_chunk(&chunk, data_end)?;
+            Some(KeyPage {
+                chunk,
+                first: r.i64()?,
+            })
+        } else {
+            None
+        };
         pages.push(IndexPage {
             chunk,
-            first_key: r.u32()?,
-            raw_len: r.u32()?,
+            first_key,
+            raw_len,
+            keys,
         });
     }
     Ok(pages)
@@ -631,6 +694,12 @@ fn check_directory(ix: &IndexMeta) -> Result<(), WireError> {
             .is_some_and(|p| p.first_key as usize >= nkeys.max(1))
     {
         return Err(WireError("index pages out of order".into()));
+    }
+    // Version 4: the pages' first keys increase (each key page is checked against
+    // its first key, and the next page's, when it is read).
+    let firsts = pages.iter().filter_map(|p| p.keys.map(|k| k.first));
+    if firsts.clone().zip(firsts.skip(1)).any(|(a, b)| a >= b) {
+        return Err(WireError("index key pages out of order".into()));
     }
     let Some(offsets) = &ix.offsets else {
         // Version 3: each page's offsets are checked when the page is read.
@@ -893,7 +962,7 @@ fn read_inline_directory(
         counts.push(r.u32()?);
         offsets.push(r.u32()?);
     }
-    let pages = read_pages(r, data_end)?;
+    let pages = read_pages(r, data_end, false)?;
     let ix = IndexMeta::with_offsets(entry.column, keys, counts, offsets, pages);
     check_directory(&ix)?;
     Ok(ix)

@@ -6,8 +6,8 @@
 //! ```text
 //! header   magic LOGDBSEG, format version, flags
 //! chunks   per column: its dictionary (strings), each block's values and validity,
-//!          its index pages, then each index's directory (keys, counts, pages), read
-//!          on first use; every chunk compressed and addressed by (offset, len, crc)
+//!          its index pages (and key pages of integer keys), then each index's
+//!          directory (pages with their first keys, counts), read on first use; every chunk compressed and addressed by (offset, len, crc)
 //! footer   SegmentMeta: row count, time range, columns and their blocks with zone
 //!          maps, the indexes and where their directories are (compressed)
 //! tail     footer length, footer CRC-32, format version, magic LOGDBEND
@@ -37,7 +37,7 @@ mod writer;
 pub use block::{BlockValues, ColumnBlock};
 pub use format::{
     validate_block_rows, BlockMeta, Chunk, ColumnMeta, ColumnStorage, DictPage, IndexEntry,
-    IndexKeys, IndexMeta, IndexPage, SegmentMeta, Stats, DEFAULT_BLOCK_ROWS, HEADER_LEN,
+    IndexKeys, IndexMeta, IndexPage, KeyPage, SegmentMeta, Stats, DEFAULT_BLOCK_ROWS, HEADER_LEN,
     MAX_BLOCK_ROWS, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC, TAIL_LEN,
 };
 pub use reader::Segment;

@@ -178,7 +178,7 @@ impl Segment {
             .index_dirs
             .iter()
             .filter_map(|d| d.get())
-            .map(|ix| ix.keys.len() * 16 + ix.pages.len() * 24)
+            .map(IndexMeta::memory_size)
             .sum();
         2 * self.footer_len + dicts + directories + std::mem::size_of::<Segment>()
     }
@@ -258,6 +258,32 @@ impl Segment {
         let shared: Arc<[u8]> = raw.into();
         cache.insert(key, shared.clone());
         Ok(Raw::Shared(shared))
+    }
+
+    /// A chunk turned into other bytes by `decode`, through the chunk cache, which
+    /// then holds the decoded bytes under the chunk's key (for chunks never needed
+    /// raw, such as key pages): a cached entry is served as is (it was checked when
+    /// it was decoded); a missing one is read, decoded and, if `store`, cached.
+    pub(super) fn cached_decoded(
+        &self,
+        c: &Chunk,
+        what: &str,
+        store: bool,
+        decode: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
+    ) -> Result<Arc<[u8]>> {
+        let mut scratch = Vec::new();
+        let Some((id, caches)) = self.read_caches.get() else {
+            return Ok(decode(self.chunk(c, &mut scratch, what)?)?.into());
+        };
+        let key = (*id, c.offset);
+        if let Some(b) = caches.chunks.get(key) {
+            return Ok(b);
+        }
+        let decoded: Arc<[u8]> = decode(self.chunk(c, &mut scratch, what)?)?.into();
+        if store {
+            caches.chunks.insert(key, decoded.clone());
+        }
+        Ok(decoded)
     }
 
     /// The sorted dictionary of a dictionary-encoded column (decoded once, then

@@ -92,6 +92,15 @@ impl Segment {
         let mut block = ColumnBlock::default();
         let mut scratch = Vec::new();
         let name = &self.meta.columns[ix.column].field.name;
+        // Integer keys, page by page when they are in pages (each page checked).
+        let mut ints = Vec::new();
+        if !matches!(ix.keys, IndexKeys::Codes(_)) {
+            ints.reserve(ix.keys.len());
+            self.for_each_int_key(ix.column, |_, v| {
+                ints.push(v);
+                Ok(())
+            })?;
+        }
         for b in 0..self.meta.columns[ix.column].blocks.len() {
             self.read_block(ix.column, b, &mut block, &mut scratch)?;
             let valid = |i: usize| block.validity.as_ref().is_none_or(|v| v.get(i));
@@ -102,7 +111,8 @@ impl Segment {
                         .enumerate()
                         .map(|(i, &c)| if valid(i) { c } else { u32::MAX }),
                 ),
-                (BlockValues::Int64(v), IndexKeys::Ints(k)) => {
+                (BlockValues::Int64(v), IndexKeys::Ints(_) | IndexKeys::Paged(_)) => {
+                    let k = &ints;
                     for (i, x) in v.iter().enumerate() {
                         keys.push(if valid(i) {
                             k.binary_search(x).map_err(|_| {
@@ -113,7 +123,8 @@ impl Segment {
                         });
                     }
                 }
-                (BlockValues::Bool(v), IndexKeys::Ints(k)) => {
+                (BlockValues::Bool(v), IndexKeys::Ints(_) | IndexKeys::Paged(_)) => {
+                    let k = &ints;
                     for (i, &x) in v.iter().enumerate() {
                         keys.push(if valid(i) {
                             k.binary_search(&(x as i64)).map_err(|_| {

@@ -2,12 +2,10 @@
 //! blocks, validity), per-block zone maps, per-value bitmap indexes in pages, then
 //! header, chunks, footer and tail laid out as one file image.
 
-use roaring::RoaringBitmap;
-
 use super::format::{
     encode_footer, encode_index_directory, validate_block_rows, BlockMeta, Chunk, ColumnMeta,
-    ColumnStorage, DictPage, IndexEntry, IndexKeys, IndexMeta, IndexPage, SegmentMeta, Stats,
-    DICT_PAGE_BYTES, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC,
+    ColumnStorage, DictPage, IndexEntry, IndexKeys, IndexMeta, IndexPage, KeyPage, SegmentMeta,
+    Stats, DICT_PAGE_BYTES, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC,
 };
 use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec};
 use crate::error::{Error, Result};
@@ -257,7 +255,10 @@ fn encode_column(
     }
 }
 
-/// Builds one roaring bitmap per distinct value and lays them out in pages.
+/// Lays out one roaring bitmap per distinct value in pages; the distinct values of
+/// an integer column go in key pages, one per bitmap page. Rows are grouped by key
+/// (a counting sort of dictionary codes, a sort of (value, row) pairs for integers)
+/// and each group is serialized straight from its sorted rows.
 fn build_index(
     column: &Column,
     codes: Option<&[u32]>,
@@ -267,43 +268,63 @@ fn build_index(
 ) -> IndexMeta {
     let valid = column.validity.as_ref();
     let is_valid = |i: usize| valid.is_none_or(|v| v.get(i));
-    let (keys, bitmaps): (IndexKeys, Vec<RoaringBitmap>) = match (codes, dict_len, &column.data) {
-        (Some(codes), Some(n), _) => {
-            let mut maps = vec![RoaringBitmap::new(); n];
-            for (row, &c) in codes.iter().enumerate() {
-                if is_valid(row) {
-                    let _ = maps[c as usize].try_push(row as u32);
-                }
-            }
-            (IndexKeys::Codes(n as u32), maps)
-        }
-        (_, _, data) => {
-            let ints: Vec<i64> = match data {
-                ColumnData::Int64(v) => v.clone(),
-                ColumnData::Bool(v) => v.iter().map(|&b| b as i64).collect(),
-                _ => Vec::new(),
-            };
-            let mut distinct: Vec<i64> = ints
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| is_valid(*i))
-                .map(|(_, &v)| v)
-                .collect();
-            distinct.sort_unstable();
-            distinct.dedup();
-            let mut maps = vec![RoaringBitmap::new(); distinct.len()];
-            for (row, v) in ints.iter().enumerate() {
-                if is_valid(row) {
-                    if let Ok(k) = distinct.binary_search(v) {
-                        let _ = maps[k].try_push(row as u32);
+    // `rows[starts[k]..starts[k + 1]]`: the rows of key `k`, ascending.
+    let (ints, starts, rows): (Option<Vec<i64>>, Vec<usize>, Vec<u32>) =
+        match (codes, dict_len, &column.data) {
+            (Some(codes), Some(n), _) => {
+                let mut starts = vec![0usize; n + 1];
+                for (row, &c) in codes.iter().enumerate() {
+                    if is_valid(row) {
+                        starts[c as usize + 1] += 1;
                     }
                 }
+                for k in 0..n {
+                    starts[k + 1] += starts[k];
+                }
+                let mut next = starts.clone();
+                let mut rows = vec![0u32; starts[n]];
+                for (row, &c) in codes.iter().enumerate() {
+                    if is_valid(row) {
+                        rows[next[c as usize]] = row as u32;
+                        next[c as usize] += 1;
+                    }
+                }
+                (None, starts, rows)
             }
-            (IndexKeys::Ints(distinct), maps)
-        }
-    };
-    let counts: Vec<u32> = bitmaps.iter().map(|b| b.len() as u32).collect();
-    // Each page: its keys' bitmap offsets (from the page start), then the bitmaps.
+            (_, _, data) => {
+                let mut pairs: Vec<(i64, u32)> = match data {
+                    ColumnData::Int64(v) => (v.iter().enumerate())
+                        .filter(|(i, _)| is_valid(*i))
+                        .map(|(i, &x)| (x, i as u32))
+                        .collect(),
+                    ColumnData::Bool(v) => (v.iter().enumerate())
+                        .filter(|(i, _)| is_valid(*i))
+                        .map(|(i, &x)| (x as i64, i as u32))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                pairs.sort_unstable();
+                let mut distinct = Vec::new();
+                let mut starts = Vec::new();
+                for (i, &(x, _)) in pairs.iter().enumerate() {
+                    if distinct.last() != Some(&x) {
+                        distinct.push(x);
+                        starts.push(i);
+                    }
+                }
+                starts.push(pairs.len());
+                (
+                    Some(distinct),
+                    starts,
+                    pairs.into_iter().map(|(_, r)| r).collect(),
+                )
+            }
+        };
+    let nkeys = starts.len() - 1;
+    let key_rows = |k: usize| &rows[starts[k]..starts[k + 1]];
+    let counts: Vec<u32> = (0..nkeys).map(|k| key_rows(k).len() as u32).collect();
+    // Each page: its keys' bitmap offsets (from the page start), then the bitmaps;
+    // integer keys: the page's keys as an integer block, in a chunk of its own.
     let mut pages = Vec::new();
     let mut body = Vec::new();
     let mut offsets: Vec<u32> = Vec::new();
@@ -315,32 +336,47 @@ fn build_index(
             page.extend_from_slice(&(header + o).to_le_bytes());
         }
         page.extend_from_slice(body);
+        let chunk = push_chunk(bytes, &page, scratch);
+        let keys = ints.as_ref().map(|ints| {
+            let page_keys = &ints[first_key..first_key + offsets.len()];
+            page.clear();
+            enc::encode_i64(page_keys, &mut page);
+            KeyPage {
+                chunk: push_chunk(bytes, &page, scratch),
+                first: page_keys[0],
+            }
+        });
         pages.push(IndexPage {
-            chunk: push_chunk(bytes, &page, scratch),
+            chunk,
             first_key: first_key as u32,
-            raw_len: page.len() as u32,
+            raw_len: (header as usize + body.len()) as u32,
+            keys,
         });
         offsets.clear();
         body.clear();
     };
     let mut first_key = 0;
-    for (k, bm) in bitmaps.iter().enumerate() {
+    for k in 0..nkeys {
         if !body.is_empty() && body.len() >= INDEX_PAGE_BYTES {
             flush(first_key, &mut offsets, &mut body);
             first_key = k;
         }
         offsets.push(body.len() as u32);
-        // Writing into a Vec cannot fail.
-        let _ = bm.serialize_into(&mut body);
+        enc::serialize_sorted_rows(key_rows(k), &mut body);
     }
-    if !bitmaps.is_empty() {
+    if nkeys > 0 {
         flush(first_key, &mut offsets, &mut body);
     }
     let raw_counts: Vec<u8> = counts.iter().flat_map(|c| c.to_le_bytes()).collect();
     let counts_chunk = push_chunk(bytes, &raw_counts, scratch);
+    let n = nkeys as u32;
     IndexMeta {
         column: 0,
-        keys,
+        keys: if ints.is_some() {
+            IndexKeys::Paged(n)
+        } else {
+            IndexKeys::Codes(n)
+        },
         counts: counts.into(),
         counts_chunk: Some(counts_chunk),
         offsets: None,
@@ -468,6 +504,9 @@ pub fn write_segment_on(
         if let Some(mut ix) = col.index {
             for p in &mut ix.pages {
                 shift(&mut p.chunk);
+                if let Some(k) = &mut p.keys {
+                    shift(&mut k.chunk);
+                }
             }
             if let Some(c) = &mut ix.counts_chunk {
                 shift(c);
@@ -478,7 +517,7 @@ pub fn write_segment_on(
             let directory = push_chunk(&mut out, &encode_index_directory(&ix), &mut scratch);
             indexes.push(IndexEntry {
                 column: i,
-                int_keys: matches!(ix.keys, IndexKeys::Ints(_)),
+                int_keys: !matches!(ix.keys, IndexKeys::Codes(_)),
                 key_count: ix.keys.len() as u32,
                 directory: Some(directory),
             });
