@@ -1593,6 +1593,18 @@ impl<'a> Binder<'a> {
                              beyond BIGINT's range are not supported yet"
                         ),
                     ))
+                } else if let Some((precision, scale)) = crate::decimal::literal_type(n) {
+                    // DuckDB: an exact DECIMAL of the digits written.
+                    let t = DataType::Decimal { precision, scale };
+                    match crate::decimal::parse(n, precision, scale) {
+                        Ok(v) => Ok(Expr::literal(Value::Int(v), t)),
+                        // A value beyond logdb's 64-bit DECIMAL is a DOUBLE where
+                        // that is the same number (`2.00000000000000000000`).
+                        Err(m) => match crate::decimal::exact_f64(n) {
+                            Some(f) => Ok(Expr::literal(Value::Float(f), DataType::Double)),
+                            None => Err(self.err(span, m)),
+                        },
+                    }
                 } else if let Ok(f) = n.parse::<f64>() {
                     Ok(Expr::literal(Value::Float(f), DataType::Double))
                 } else {
@@ -2114,9 +2126,10 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// An integer operand of arithmetic with a decimal literal (`x % 2.0`): DuckDB
-    /// computes in DECIMAL, exactly; logdb has no DECIMAL and computes in DOUBLE,
-    /// which holds integers exactly only up to 2^53. A larger integer is refused
+    /// An integer operand of arithmetic with a decimal literal that stayed a
+    /// DOUBLE (one wider than logdb's 64-bit DECIMAL holds, such as
+    /// `2.00000000000000000000`): DuckDB computes in DECIMAL, exactly; logdb
+    /// computes in DOUBLE, which holds integers exactly only up to 2^53. A larger integer is refused
     /// (at bind time for a literal, else per row by `ScalarFunc::ExactDouble`)
     /// rather than answered approximately.
     fn exact_for_decimal(&self, x: Expr, other: &ast::Expr, span: Span) -> Result<Expr> {
@@ -2677,8 +2690,8 @@ fn contains_agg_mark(e: &Expr) -> bool {
     e.exists(&mut |x| matches!(x, Expr::Column { index, .. } if *index >= AGG_MARK))
 }
 
-/// Whether `e` is a number literal with a decimal point and no exponent (DuckDB:
-/// a DECIMAL; logdb: a DOUBLE).
+/// Whether `e` is a number literal with a decimal point and no exponent (a
+/// DECIMAL, or a DOUBLE when logdb's DECIMAL cannot hold it).
 fn is_decimal_literal(e: &ast::Expr) -> bool {
     match e {
         ast::Expr::Value(v) => matches!(&v.value, ast::Value::Number(n, _)

@@ -69,6 +69,17 @@ impl Binder<'_> {
         };
         Ok(Some(match name {
             "typeof" => {
+                // A decimal literal's type is known from its digits, also for the
+                // wide values logdb cannot hold yet.
+                let shape = crate::sql::bind::decimal_literal_text(args[0])
+                    .and_then(|text| crate::decimal::literal_type(&text));
+                if let Some((width, scale)) = shape {
+                    let name = crate::decimal::type_name(width, scale);
+                    return Ok(Some(Expr::literal(
+                        Value::Str(name.as_str().into()),
+                        DataType::Varchar,
+                    )));
+                }
                 let x = self.bind_expr(args[0])?;
                 let t = if is_null_literal(&x) {
                     "NULL".into()

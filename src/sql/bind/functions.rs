@@ -4,7 +4,7 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
-use super::{is_decimal, is_null_literal, is_numeric, Binder, AGG_MARK};
+use super::{is_decimal, is_null_literal, is_number, is_numeric, Binder, AGG_MARK};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, AggFunc, Expr, Pattern, ScalarFunc};
@@ -39,14 +39,17 @@ impl Binder<'_> {
             ));
         }
         let q = match self.agg_arg(e)? {
-            Expr::Literal {
-                value: Value::Int(i),
-                ..
-            } => i as f64,
-            Expr::Literal {
-                value: Value::Float(f),
-                ..
-            } => f,
+            Expr::Literal { value, data_type } if is_number(data_type) => {
+                match crate::value::cast_value(&value, data_type, DataType::Double) {
+                    Ok(Value::Float(f)) => f,
+                    _ => {
+                        return Err(self.err(
+                            e.span(),
+                            format!("the quantile of {name} must be a number literal"),
+                        ))
+                    }
+                }
+            }
             _ => {
                 return Err(self.err(
                     e.span(),
@@ -819,8 +822,13 @@ impl Binder<'_> {
                             match self.bind_expr(args[2])? {
                                 Expr::Literal {
                                     value: Value::Int(g),
-                                    ..
-                                } if g >= 0 && (g as usize) < p.0.captures_len() => g as usize,
+                                    data_type,
+                                } if data_type.is_integer()
+                                    && g >= 0
+                                    && (g as usize) < p.0.captures_len() =>
+                                {
+                                    g as usize
+                                }
                                 _ => {
                                     return Err(self.err(
                                         args[2].span(),
@@ -904,7 +912,7 @@ impl Binder<'_> {
                 if is_null_literal(&x) {
                     return null(DataType::Timestamp);
                 }
-                if !is_numeric(x.data_type()) {
+                if !is_number(x.data_type()) {
                     return Err(self.err(
                         args[0].span(),
                         format!(
@@ -944,8 +952,8 @@ impl Binder<'_> {
                     match self.bind_expr(args[1])? {
                         Expr::Literal {
                             value: Value::Int(d),
-                            ..
-                        } => d.clamp(-100_000, 100_000) as i32,
+                            data_type,
+                        } if data_type.is_integer() => d.clamp(-100_000, 100_000) as i32,
                         _ => {
                             return Err(self.unsupported(
                                 args[1].span(),
