@@ -1677,6 +1677,17 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// The type of a TIMESTAMP function's result over an argument of type `arg`:
+    /// TIMESTAMP WITH TIME ZONE stays so (`date_trunc`, `+ INTERVAL`,
+    /// `time_bucket`: the same instant in UTC, as in DuckDB), else TIMESTAMP.
+    pub(super) fn timestamp_result(arg: DataType) -> DataType {
+        if arg == DataType::TimestampTz {
+            DataType::TimestampTz
+        } else {
+            DataType::Timestamp
+        }
+    }
+
     fn expect_timestamp(&self, e: Expr, span: Span, what: &str) -> Result<Expr> {
         if e.data_type() == DataType::Timestamp {
             return Ok(e);
@@ -2369,11 +2380,12 @@ impl<'a> Binder<'a> {
                         format!("Conversion Error: extract specifier \"{unit}\" not recognized"),
                     )
                 })?;
+                let out = Self::timestamp_result(x.data_type());
                 let ts = self.expect_timestamp(x, args[1].span(), "date_trunc")?;
                 Ok(Expr::Func {
                     func: ScalarFunc::DateTrunc(unit),
                     args: vec![ts],
-                    data_type: DataType::Timestamp,
+                    data_type: out,
                 })
             }
             "date_diff" | "datediff" => {
@@ -2930,7 +2942,15 @@ fn common_type(a: DataType, b: DataType) -> Option<DataType> {
         return Some(a);
     }
     if let Some(t) = common_time(a, b) {
-        return Some(t);
+        // DuckDB unites TIMESTAMP WITH TIME ZONE with TIMESTAMP and DATE as
+        // TIMESTAMP WITH TIME ZONE (comparisons need no such cast: the instants
+        // are the same, so the time column stays as stored).
+        let tz = a == DataType::TimestampTz || b == DataType::TimestampTz;
+        return Some(if tz && t == DataType::Timestamp {
+            DataType::TimestampTz
+        } else {
+            t
+        });
     }
     if is_number(a) && is_number(b) {
         return Some(if a == DataType::Double || b == DataType::Double {

@@ -199,7 +199,10 @@ impl Binder<'_> {
             AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile => {
                 if is_null_literal(&x) {
                     x = Expr::literal(Value::Null, DataType::Double);
-                } else if !is_numeric(at) && at != DataType::Timestamp && !is_decimal(at) {
+                } else if !is_numeric(at)
+                    && !matches!(at, DataType::Timestamp | DataType::TimestampTz)
+                    && !is_decimal(at)
+                {
                     return Err(self.err(
                         args[0].span(),
                         format!("{name} needs a numeric or TIMESTAMP argument, not {at}"),
@@ -214,7 +217,7 @@ impl Binder<'_> {
                     x = self.coerce_to(x, DataType::Double, args[0].span())?;
                 }
                 agg.data_type = match (func, x.data_type()) {
-                    (_, DataType::Timestamp) => DataType::Timestamp,
+                    (_, t @ (DataType::Timestamp | DataType::TimestampTz)) => t,
                     // A DECIMAL's quantiles keep its type (interpolated ones
                     // truncated to its scale, as DuckDB).
                     (_, t) if is_decimal(t) => t,
@@ -908,9 +911,10 @@ impl Binder<'_> {
                 )
             }
             "to_timestamp" => {
+                // DuckDB: TIMESTAMP WITH TIME ZONE.
                 let x = self.bind_expr(args[0])?;
                 if is_null_literal(&x) {
-                    return null(DataType::Timestamp);
+                    return null(DataType::TimestampTz);
                 }
                 if !is_number(x.data_type()) {
                     return Err(self.err(
@@ -922,7 +926,7 @@ impl Binder<'_> {
                     ));
                 }
                 let x = self.coerce_to(x, DataType::Double, args[0].span())?;
-                func(ScalarFunc::ToTimestamp, vec![x], DataType::Timestamp)
+                func(ScalarFunc::ToTimestamp, vec![x], DataType::TimestampTz)
             }
             "format_bytes"
             | "formatreadablesize"

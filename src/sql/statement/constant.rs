@@ -19,7 +19,8 @@ pub(super) fn map_type(t: &ast::DataType, span: Span, fallback: Span) -> Result<
     let mapped = match base {
         "DOUBLE PRECISION" => Ok(DataType::Double),
         "CHARACTER VARYING" | "CHAR VARYING" | "CHARACTER" => Ok(DataType::Varchar),
-        "TIMESTAMP WITHOUT TIME ZONE" | "TIMESTAMP WITH TIME ZONE" => Ok(DataType::Timestamp),
+        "TIMESTAMP WITHOUT TIME ZONE" => Ok(DataType::Timestamp),
+        "TIMESTAMP WITH TIME ZONE" => Ok(DataType::TimestampTz),
         // DECIMAL(p,s) keeps its parameters.
         "DECIMAL" | "NUMERIC" | "DEC" => DataType::parse(&text),
         other => DataType::parse(other),
