@@ -66,6 +66,50 @@ pub fn div_round(v: i128, d: i128) -> i128 {
     }
 }
 
+/// The type DuckDB gives a number literal written with a point and no exponent
+/// (`42.1`, `42.`, `.34`): DECIMAL(digits, digits after the point), every digit
+/// counted, leading zeros too. `None` for other spellings and for more than 38
+/// digits (such a literal is a DOUBLE).
+pub fn literal_type(text: &str) -> Option<(u8, u8)> {
+    if !text.contains('.') || text.contains(['e', 'E']) {
+        return None;
+    }
+    let p = Parts::of(text)?;
+    let width = p.digits.len().max(1);
+    if width > usize::from(MAX_WIDTH) {
+        return None;
+    }
+    Some((width as u8, p.fraction_len as u8))
+}
+
+/// The DOUBLE that is exactly the number a decimal literal spells (`2.000`,
+/// `0.25`), or `None` when no DOUBLE is (`0.1`) or the text has more than 38 digits.
+pub fn exact_f64(text: &str) -> Option<f64> {
+    let p = Parts::of(text)?;
+    if p.exponent != 0 || p.digits.len() > usize::from(MAX_WIDTH) {
+        return None;
+    }
+    let mut digits: i128 = p.digits.parse().ok()?;
+    let mut scale = p.fraction_len as u32;
+    while scale > 0 && digits % 10 == 0 {
+        digits /= 10;
+        scale -= 1;
+    }
+    // digits / 10^scale = (digits / 5^scale) / 2^scale: exact when 5^scale divides
+    // the digits and the quotient is a DOUBLE's integer.
+    let five = 5i128.checked_pow(scale)?;
+    if digits % five != 0 {
+        return None;
+    }
+    let m = digits / five;
+    let x = m as f64;
+    if x as i128 != m {
+        return None;
+    }
+    let x = x / 2f64.powi(scale as i32);
+    Some(if p.negative { -x } else { x })
+}
+
 /// Parses text as DECIMAL(width,scale) (CAST from VARCHAR): surrounding
 /// whitespace, a sign, digits with single `_` between them, an optional point and
 /// an optional exponent `e[+-]N`; digits past the scale round half away from zero.
@@ -342,6 +386,28 @@ mod tests {
 
     fn p(s: &str, w: u8, sc: u8) -> Result<String, String> {
         parse(s, w, sc).map(|v| format(v, sc))
+    }
+
+    #[test]
+    fn literal_types_as_duckdb() {
+        assert_eq!(literal_type("42.1"), Some((3, 1)));
+        assert_eq!(literal_type("42."), Some((2, 0)));
+        assert_eq!(literal_type(".34"), Some((2, 2)));
+        assert_eq!(literal_type("00.34"), Some((4, 2)));
+        assert_eq!(literal_type("1_000.5"), Some((5, 1)));
+        assert_eq!(literal_type("42"), None);
+        assert_eq!(literal_type("4.23e1"), None);
+        assert_eq!(
+            literal_type(&format!("{}.5", "1".repeat(37))),
+            Some((38, 1))
+        );
+        assert_eq!(literal_type(&format!("{}.5", "1".repeat(38))), None);
+        assert_eq!(exact_f64("2.00000000000000000000"), Some(2.0));
+        assert_eq!(exact_f64("-0.250"), Some(-0.25));
+        assert_eq!(exact_f64("0.1"), None);
+        assert_eq!(exact_f64("102398294123451814.12345"), None);
+        assert_eq!(exact_f64("10000000000000000000000.0"), Some(1e22));
+        assert_eq!(exact_f64("100000000000000000000000.0"), None);
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub enum DataType {
     TimestampS,
     TimestampMs,
     TimestampNs,
+    /// TIMESTAMP WITH TIME ZONE (TIMESTAMPTZ): an instant as microseconds since
+    /// the epoch, like TIMESTAMP, printed in UTC with its offset (`+00`), as
+    /// DuckDB without the ICU extension does.
+    TimestampTz,
     /// A span of months, days and microseconds (`crate::interval`), held as one
     /// 128-bit value like an IP address.
     Interval,
@@ -149,7 +153,8 @@ impl DataType {
             | DataType::Time
             | DataType::TimestampS
             | DataType::TimestampMs
-            | DataType::TimestampNs => PhysicalType::Int64,
+            | DataType::TimestampNs
+            | DataType::TimestampTz => PhysicalType::Int64,
             DataType::Double => PhysicalType::Float64,
             DataType::Boolean => PhysicalType::Bool,
             DataType::Varchar => PhysicalType::Utf8,
@@ -198,6 +203,7 @@ impl DataType {
             DataType::TimestampS => "TIMESTAMP_S",
             DataType::TimestampMs => "TIMESTAMP_MS",
             DataType::TimestampNs => "TIMESTAMP_NS",
+            DataType::TimestampTz => "TIMESTAMP WITH TIME ZONE",
             DataType::Interval => "INTERVAL",
         })
     }
@@ -249,6 +255,7 @@ impl DataType {
                 | DataType::TimestampS
                 | DataType::TimestampMs
                 | DataType::TimestampNs
+                | DataType::TimestampTz
         )
     }
 
@@ -289,9 +296,8 @@ impl DataType {
             return t;
         }
         Ok(match upper.as_str() {
-            "TIMESTAMP" | "DATETIME" | "TIMESTAMPTZ" | "DATETIME64" | "TIMESTAMP_US" => {
-                DataType::Timestamp
-            }
+            "TIMESTAMP" | "DATETIME" | "DATETIME64" | "TIMESTAMP_US" => DataType::Timestamp,
+            "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" => DataType::TimestampTz,
             "TIMESTAMP_S" => DataType::TimestampS,
             "TIMESTAMP_MS" => DataType::TimestampMs,
             "TIMESTAMP_NS" => DataType::TimestampNs,

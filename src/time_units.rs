@@ -118,7 +118,7 @@ fn coarse_unit(t: DataType) -> Option<i64> {
     match t {
         DataType::TimestampS => Some(MICROS_PER_SECOND),
         DataType::TimestampMs => Some(MICROS_PER_MILLI),
-        DataType::Timestamp => Some(1),
+        DataType::Timestamp | DataType::TimestampTz => Some(1),
         _ => None,
     }
 }
@@ -185,6 +185,14 @@ fn parse_nanos(s: &str) -> Option<i64> {
 /// Appends a value of TIMESTAMP type `t` as DuckDB prints it (TIMESTAMP_NS with up
 /// to nine fraction digits).
 pub fn write(out: &mut String, t: DataType, v: i64) {
+    if t == DataType::TimestampTz {
+        crate::time::write_timestamp(out, v);
+        // UTC's offset; the infinities have none.
+        if !crate::time::is_infinite_ts(v) {
+            out.push_str("+00");
+        }
+        return;
+    }
     if t != DataType::TimestampNs {
         crate::time::write_timestamp(out, v);
         return;

@@ -210,8 +210,17 @@ fn time_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value,
         (DataType::TimestampNs, DataType::Time) => Ok(Value::Int(tu::time_of_timestamp(
             x.div_euclid(1_000) + i64::from(x.rem_euclid(1_000) >= 500),
         ))),
-        (DataType::Timestamp, DataType::Date) => Ok(Value::Int(crate::time::timestamp_to_date(x))),
-        (DataType::Timestamp, _) if crate::time::is_infinite_ts(x) => {
+        (DataType::Timestamp | DataType::TimestampTz, DataType::Date) => {
+            Ok(Value::Int(crate::time::timestamp_to_date(x)))
+        }
+        // The same instant, the infinities included.
+        (
+            DataType::Timestamp | DataType::TimestampTz,
+            DataType::Timestamp | DataType::TimestampTz,
+        ) => Ok(Value::Int(x)),
+        // DuckDB has no cast from TIMESTAMPTZ to TIME (only to TIMETZ).
+        (DataType::TimestampTz, DataType::Time) => unimplemented(),
+        (DataType::Timestamp | DataType::TimestampTz, _) if crate::time::is_infinite_ts(x) => {
             if to == DataType::Time {
                 Err("Conversion Error: Can't get TIME of infinite TIMESTAMP".into())
             } else {
@@ -229,9 +238,11 @@ fn time_cast(x: i64, from: DataType, to: DataType) -> std::result::Result<Value,
         (f, t) if f.is_timestamp() && t.is_timestamp() => tu::from_micros(t, tu::to_micros(f, x))
             .map(Value::Int)
             .ok_or_else(out_of_range),
-        (DataType::Date, DataType::Timestamp) => crate::time::date_to_timestamp(x)
-            .map(Value::Int)
-            .ok_or_else(|| date_beyond_timestamp(x)),
+        (DataType::Date, DataType::Timestamp | DataType::TimestampTz) => {
+            crate::time::date_to_timestamp(x)
+                .map(Value::Int)
+                .ok_or_else(|| date_beyond_timestamp(x))
+        }
         (DataType::Date, _) if crate::time::is_infinite_date(x) => Err(format!(
             "not supported yet: casting an infinite DATE to {to}"
         )),
@@ -315,7 +326,7 @@ pub fn parse_str(s: &str, to: DataType) -> std::result::Result<Value, String> {
             "false" | "f" | "0" | "no" | "n" => Ok(Value::Bool(false)),
             _ => bad(),
         },
-        D::Timestamp => crate::time::parse_timestamp_sql(t)
+        D::Timestamp | D::TimestampTz => crate::time::parse_timestamp_sql(t)
             .map(Value::Int)
             .map_or_else(bad, Ok),
         D::Ip => crate::ip::parse(t).map(Value::Ip).map_or_else(bad, Ok),

@@ -38,7 +38,10 @@ use crate::schema::DataType;
 /// The Arrow type a logdb column of type `ty` is written as.
 pub fn arrow_type(ty: DataType) -> ArrowType {
     match ty {
-        DataType::Timestamp => ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        // TIMESTAMP WITH TIME ZONE is the same instant in UTC.
+        DataType::Timestamp | DataType::TimestampTz => {
+            ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        }
         DataType::BigInt => ArrowType::Int64,
         DataType::Integer => ArrowType::Int32,
         DataType::SmallInt => ArrowType::Int16,
@@ -184,7 +187,7 @@ pub fn into_array(col: Column, ty: DataType) -> Result<ArrayRef> {
     let mismatch = || Error::Internal(format!("a {ty} column holds {physical:?}"));
     let validity = col.validity;
     Ok(match (col.data, ty) {
-        (ColumnData::Int64(v), DataType::Timestamp) => Arc::new(
+        (ColumnData::Int64(v), DataType::Timestamp | DataType::TimestampTz) => Arc::new(
             TimestampMicrosecondArray::new(ScalarBuffer::from(v), nulls).with_timezone("UTC"),
         ),
         (ColumnData::Int64(v), DataType::BigInt) => {

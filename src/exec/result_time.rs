@@ -21,7 +21,7 @@ pub(super) struct TimeCell {
 /// The cell as a time, when its column is of a time type.
 pub(super) fn time_cell(c: &Column, row: usize, t: DataType) -> Option<TimeCell> {
     match (&c.data, t) {
-        (ColumnData::Int64(v), DataType::Timestamp) => Some(TimeCell {
+        (ColumnData::Int64(v), DataType::Timestamp | DataType::TimestampTz) => Some(TimeCell {
             micros: v[row],
             date_only: false,
         }),

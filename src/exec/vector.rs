@@ -1275,7 +1275,13 @@ pub fn write_text(out: &mut String, v: &Vector, i: usize, t: DataType) {
                 crate::time_units::write_time(out, x)
             }
         }
-        (_, DataType::TimestampS | DataType::TimestampMs | DataType::TimestampNs) => {
+        (
+            _,
+            DataType::TimestampS
+            | DataType::TimestampMs
+            | DataType::TimestampNs
+            | DataType::TimestampTz,
+        ) => {
             if let Value::Int(x) = v.value(i, t) {
                 crate::time_units::write(out, t, x)
             }

@@ -440,17 +440,17 @@ fn convert(
             ),
             _ => return Err(not("a number", shown(v))),
         },
-        DataType::Time | DataType::TimestampS | DataType::TimestampMs | DataType::TimestampNs => {
-            match v {
-                Val::Str(src) | Val::Num { src, .. } => {
-                    match crate::value::parse_str(text(src), ty) {
-                        Ok(crate::column::Value::Int(x)) => Out::Int(x),
-                        _ => return Err(not(&format!("a {ty}"), shown(v))),
-                    }
-                }
+        DataType::Time
+        | DataType::TimestampS
+        | DataType::TimestampMs
+        | DataType::TimestampNs
+        | DataType::TimestampTz => match v {
+            Val::Str(src) | Val::Num { src, .. } => match crate::value::parse_str(text(src), ty) {
+                Ok(crate::column::Value::Int(x)) => Out::Int(x),
                 _ => return Err(not(&format!("a {ty}"), shown(v))),
-            }
-        }
+            },
+            _ => return Err(not(&format!("a {ty}"), shown(v))),
+        },
         // Every integer type took the arm above.
         _ => return Err(format!("field '{}': no conversion to {ty}", field())),
     };

@@ -1593,6 +1593,18 @@ impl<'a> Binder<'a> {
                              beyond BIGINT's range are not supported yet"
                         ),
                     ))
+                } else if let Some((precision, scale)) = crate::decimal::literal_type(n) {
+                    // DuckDB: an exact DECIMAL of the digits written.
+                    let t = DataType::Decimal { precision, scale };
+                    match crate::decimal::parse(n, precision, scale) {
+                        Ok(v) => Ok(Expr::literal(Value::Int(v), t)),
+                        // A value beyond logdb's 64-bit DECIMAL is a DOUBLE where
+                        // that is the same number (`2.00000000000000000000`).
+                        Err(m) => match crate::decimal::exact_f64(n) {
+                            Some(f) => Ok(Expr::literal(Value::Float(f), DataType::Double)),
+                            None => Err(self.err(span, m)),
+                        },
+                    }
                 } else if let Ok(f) = n.parse::<f64>() {
                     Ok(Expr::literal(Value::Float(f), DataType::Double))
                 } else {
@@ -1662,6 +1674,17 @@ impl<'a> Binder<'a> {
                 span,
                 format!("{what} needs a numeric argument, not {}", e.data_type()),
             ))
+        }
+    }
+
+    /// The type of a TIMESTAMP function's result over an argument of type `arg`:
+    /// TIMESTAMP WITH TIME ZONE stays so (`date_trunc`, `+ INTERVAL`,
+    /// `time_bucket`: the same instant in UTC, as in DuckDB), else TIMESTAMP.
+    pub(super) fn timestamp_result(arg: DataType) -> DataType {
+        if arg == DataType::TimestampTz {
+            DataType::TimestampTz
+        } else {
+            DataType::Timestamp
         }
     }
 
@@ -2114,9 +2137,10 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// An integer operand of arithmetic with a decimal literal (`x % 2.0`): DuckDB
-    /// computes in DECIMAL, exactly; logdb has no DECIMAL and computes in DOUBLE,
-    /// which holds integers exactly only up to 2^53. A larger integer is refused
+    /// An integer operand of arithmetic with a decimal literal that stayed a
+    /// DOUBLE (one wider than logdb's 64-bit DECIMAL holds, such as
+    /// `2.00000000000000000000`): DuckDB computes in DECIMAL, exactly; logdb
+    /// computes in DOUBLE, which holds integers exactly only up to 2^53. A larger integer is refused
     /// (at bind time for a literal, else per row by `ScalarFunc::ExactDouble`)
     /// rather than answered approximately.
     fn exact_for_decimal(&self, x: Expr, other: &ast::Expr, span: Span) -> Result<Expr> {
@@ -2356,11 +2380,12 @@ impl<'a> Binder<'a> {
                         format!("Conversion Error: extract specifier \"{unit}\" not recognized"),
                     )
                 })?;
+                let out = Self::timestamp_result(x.data_type());
                 let ts = self.expect_timestamp(x, args[1].span(), "date_trunc")?;
                 Ok(Expr::Func {
                     func: ScalarFunc::DateTrunc(unit),
                     args: vec![ts],
-                    data_type: DataType::Timestamp,
+                    data_type: out,
                 })
             }
             "date_diff" | "datediff" => {
@@ -2677,8 +2702,8 @@ fn contains_agg_mark(e: &Expr) -> bool {
     e.exists(&mut |x| matches!(x, Expr::Column { index, .. } if *index >= AGG_MARK))
 }
 
-/// Whether `e` is a number literal with a decimal point and no exponent (DuckDB:
-/// a DECIMAL; logdb: a DOUBLE).
+/// Whether `e` is a number literal with a decimal point and no exponent (a
+/// DECIMAL, or a DOUBLE when logdb's DECIMAL cannot hold it).
 fn is_decimal_literal(e: &ast::Expr) -> bool {
     match e {
         ast::Expr::Value(v) => matches!(&v.value, ast::Value::Number(n, _)
@@ -2917,7 +2942,15 @@ fn common_type(a: DataType, b: DataType) -> Option<DataType> {
         return Some(a);
     }
     if let Some(t) = common_time(a, b) {
-        return Some(t);
+        // DuckDB unites TIMESTAMP WITH TIME ZONE with TIMESTAMP and DATE as
+        // TIMESTAMP WITH TIME ZONE (comparisons need no such cast: the instants
+        // are the same, so the time column stays as stored).
+        let tz = a == DataType::TimestampTz || b == DataType::TimestampTz;
+        return Some(if tz && t == DataType::Timestamp {
+            DataType::TimestampTz
+        } else {
+            t
+        });
     }
     if is_number(a) && is_number(b) {
         return Some(if a == DataType::Double || b == DataType::Double {

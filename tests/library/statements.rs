@@ -573,6 +573,51 @@ fn integer_and_time_types_survive_reopening() {
     );
 }
 
+/// A TIMESTAMP WITH TIME ZONE column is stored with its own type tag: after
+/// reopening it keeps its type, its instants (offsets converted to UTC) and its
+/// zone maps, and prints with `+00` as DuckDB does.
+#[test]
+fn timestamptz_columns_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = open(dir.path());
+        db.query("CREATE TABLE tz (id INTEGER, x TIMESTAMPTZ)")
+            .unwrap();
+        let mut sql = String::from("INSERT INTO tz VALUES (0, NULL)");
+        for i in 1..2000i64 {
+            sql.push_str(&format!(
+                ", ({i}, '2024-01-01 {:02}:{:02}:00+02')",
+                i % 24,
+                i % 60
+            ));
+        }
+        db.query(&sql).unwrap();
+    }
+    let db = open(dir.path());
+    let r = db
+        .query("SELECT min(x), max(x), typeof(x), count(x) FROM tz GROUP BY typeof(x)")
+        .unwrap();
+    assert_eq!(r.columns[0].1, logdb::DataType::TimestampTz);
+    assert_eq!(
+        r.text_rows()[0],
+        [
+            "2023-12-31 22:00:00+00",
+            "2024-01-01 21:59:00+00",
+            "TIMESTAMP WITH TIME ZONE",
+            "1999"
+        ]
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM tz WHERE x < '2024-01-01 00:00:00+00'"
+        ),
+        count(&db, "SELECT count(*) FROM tz WHERE id % 24 < 2 AND id > 0")
+    );
+    let d = db.query("DESCRIBE tz").unwrap().text_rows();
+    assert_eq!(d[1][1], "TIMESTAMP WITH TIME ZONE");
+}
+
 /// `SET TimeZone` takes tz database names only and shows in current_setting.
 #[test]
 fn time_zone_setting() {

@@ -69,6 +69,17 @@ impl Binder<'_> {
         };
         Ok(Some(match name {
             "typeof" => {
+                // A decimal literal's type is known from its digits, also for the
+                // wide values logdb cannot hold yet.
+                let shape = crate::sql::bind::decimal_literal_text(args[0])
+                    .and_then(|text| crate::decimal::literal_type(&text));
+                if let Some((width, scale)) = shape {
+                    let name = crate::decimal::type_name(width, scale);
+                    return Ok(Some(Expr::literal(
+                        Value::Str(name.as_str().into()),
+                        DataType::Varchar,
+                    )));
+                }
                 let x = self.bind_expr(args[0])?;
                 let t = if is_null_literal(&x) {
                     "NULL".into()
@@ -262,11 +273,12 @@ impl Binder<'_> {
                 }
                 let ts = self.bind_expr(args[1])?;
                 if ts.data_type() != DataType::Date {
+                    let out = Self::timestamp_result(ts.data_type());
                     let ts = self.expect_timestamp(ts, args[1].span(), "time_bucket")?;
                     return Ok(Expr::Func {
                         func: ScalarFunc::TimeBucket(width),
                         args: vec![ts],
-                        data_type: DataType::Timestamp,
+                        data_type: out,
                     });
                 }
             }
@@ -277,7 +289,7 @@ impl Binder<'_> {
         let out = if is_date {
             DataType::Date
         } else {
-            DataType::Timestamp
+            Self::timestamp_result(x.data_type())
         };
         let shift = match args.get(2) {
             Some(a) => Some((self.bind_expr(a)?, a.span())),
@@ -322,7 +334,7 @@ impl Binder<'_> {
         match x.data_type() {
             _ if is_null_literal(&x) => Ok(Expr::literal(Value::Null, DataType::Date)),
             DataType::Date => Ok(x),
-            DataType::Timestamp => self.cast(x, DataType::Date, e.span()),
+            DataType::Timestamp | DataType::TimestampTz => self.cast(x, DataType::Date, e.span()),
             DataType::Varchar if matches!(x, Expr::Literal { .. }) => {
                 self.cast(x, DataType::Date, e.span())
             }

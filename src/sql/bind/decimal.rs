@@ -1,6 +1,7 @@
 //! DuckDB's typing rules for DECIMAL: the common type of a DECIMAL and another
 //! number, and the operand and result types of DECIMAL arithmetic. Integers take
-//! part as DECIMAL(w,0) (SMALLINT 5, INTEGER 10, BIGINT 19 digits).
+//! part as DECIMAL(w,0) (SMALLINT 5, INTEGER 10, BIGINT 19, UBIGINT 20, HUGEINT 38
+//! digits).
 
 use super::is_int;
 use crate::decimal::{int_width, MAX_WIDTH};
@@ -15,6 +16,9 @@ pub(crate) fn is_decimal(t: DataType) -> bool {
 pub(crate) fn decimal_shape(t: DataType) -> Option<(u8, u8)> {
     match t {
         DataType::Decimal { precision, scale } => Some((precision, scale)),
+        // The widths of DuckDB's types, not of logdb's 64-bit storage of them.
+        DataType::HugeInt | DataType::UHugeInt => Some((MAX_WIDTH, 0)),
+        DataType::UBigInt => Some((20, 0)),
         t if is_int(t) => t.int_range().map(|(_, hi)| (int_width(hi), 0)),
         _ => None,
     }
@@ -118,6 +122,8 @@ mod tests {
         let r = |op, a, b| decimal_arith(op, a, b).unwrap().unwrap().result;
         assert_eq!(r(BinaryOp::Add, d(4, 2), DataType::Integer), d(13, 2));
         assert_eq!(r(BinaryOp::Add, d(4, 2), DataType::BigInt), d(22, 2));
+        assert_eq!(r(BinaryOp::Add, d(2, 1), DataType::HugeInt), d(38, 1));
+        assert_eq!(r(BinaryOp::Add, d(2, 1), DataType::UBigInt), d(22, 1));
         assert_eq!(r(BinaryOp::Mul, d(4, 2), DataType::Integer), d(14, 2));
         assert_eq!(r(BinaryOp::Mod, d(4, 2), DataType::Integer), d(12, 2));
         assert_eq!(r(BinaryOp::Mod, d(4, 2), d(10, 3)), d(10, 3));

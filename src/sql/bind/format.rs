@@ -36,6 +36,9 @@ impl Binder<'_> {
             let e = self.bind_expr(a)?;
             let e = if is_null_literal(&e) || passes_as_is(e.data_type()) {
                 e
+            } else if e.data_type().decimal().is_some() {
+                // DuckDB formats a DECIMAL as the DOUBLE nearest to it.
+                self.cast(e, DataType::Double, a.span())?
             } else {
                 self.cast(e, DataType::Varchar, a.span())?
             };

@@ -4,7 +4,7 @@ use sqlparser::ast;
 use sqlparser::ast::Spanned;
 use sqlparser::tokenizer::Span;
 
-use super::{is_decimal, is_null_literal, is_numeric, Binder, AGG_MARK};
+use super::{is_decimal, is_null_literal, is_number, is_numeric, Binder, AGG_MARK};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, AggFunc, Expr, Pattern, ScalarFunc};
@@ -39,14 +39,17 @@ impl Binder<'_> {
             ));
         }
         let q = match self.agg_arg(e)? {
-            Expr::Literal {
-                value: Value::Int(i),
-                ..
-            } => i as f64,
-            Expr::Literal {
-                value: Value::Float(f),
-                ..
-            } => f,
+            Expr::Literal { value, data_type } if is_number(data_type) => {
+                match crate::value::cast_value(&value, data_type, DataType::Double) {
+                    Ok(Value::Float(f)) => f,
+                    _ => {
+                        return Err(self.err(
+                            e.span(),
+                            format!("the quantile of {name} must be a number literal"),
+                        ))
+                    }
+                }
+            }
             _ => {
                 return Err(self.err(
                     e.span(),
@@ -196,7 +199,10 @@ impl Binder<'_> {
             AggFunc::QuantileCont | AggFunc::QuantileDisc | AggFunc::ApproxQuantile => {
                 if is_null_literal(&x) {
                     x = Expr::literal(Value::Null, DataType::Double);
-                } else if !is_numeric(at) && at != DataType::Timestamp && !is_decimal(at) {
+                } else if !is_numeric(at)
+                    && !matches!(at, DataType::Timestamp | DataType::TimestampTz)
+                    && !is_decimal(at)
+                {
                     return Err(self.err(
                         args[0].span(),
                         format!("{name} needs a numeric or TIMESTAMP argument, not {at}"),
@@ -211,7 +217,7 @@ impl Binder<'_> {
                     x = self.coerce_to(x, DataType::Double, args[0].span())?;
                 }
                 agg.data_type = match (func, x.data_type()) {
-                    (_, DataType::Timestamp) => DataType::Timestamp,
+                    (_, t @ (DataType::Timestamp | DataType::TimestampTz)) => t,
                     // A DECIMAL's quantiles keep its type (interpolated ones
                     // truncated to its scale, as DuckDB).
                     (_, t) if is_decimal(t) => t,
@@ -819,8 +825,13 @@ impl Binder<'_> {
                             match self.bind_expr(args[2])? {
                                 Expr::Literal {
                                     value: Value::Int(g),
-                                    ..
-                                } if g >= 0 && (g as usize) < p.0.captures_len() => g as usize,
+                                    data_type,
+                                } if data_type.is_integer()
+                                    && g >= 0
+                                    && (g as usize) < p.0.captures_len() =>
+                                {
+                                    g as usize
+                                }
                                 _ => {
                                     return Err(self.err(
                                         args[2].span(),
@@ -900,11 +911,12 @@ impl Binder<'_> {
                 )
             }
             "to_timestamp" => {
+                // DuckDB: TIMESTAMP WITH TIME ZONE.
                 let x = self.bind_expr(args[0])?;
                 if is_null_literal(&x) {
-                    return null(DataType::Timestamp);
+                    return null(DataType::TimestampTz);
                 }
-                if !is_numeric(x.data_type()) {
+                if !is_number(x.data_type()) {
                     return Err(self.err(
                         args[0].span(),
                         format!(
@@ -914,7 +926,7 @@ impl Binder<'_> {
                     ));
                 }
                 let x = self.coerce_to(x, DataType::Double, args[0].span())?;
-                func(ScalarFunc::ToTimestamp, vec![x], DataType::Timestamp)
+                func(ScalarFunc::ToTimestamp, vec![x], DataType::TimestampTz)
             }
             "format_bytes"
             | "formatreadablesize"
@@ -944,8 +956,8 @@ impl Binder<'_> {
                     match self.bind_expr(args[1])? {
                         Expr::Literal {
                             value: Value::Int(d),
-                            ..
-                        } => d.clamp(-100_000, 100_000) as i32,
+                            data_type,
+                        } if data_type.is_integer() => d.clamp(-100_000, 100_000) as i32,
                         _ => {
                             return Err(self.unsupported(
                                 args[1].span(),

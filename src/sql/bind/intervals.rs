@@ -222,7 +222,8 @@ impl Binder<'_> {
         let (li, ri) = (lt == D::Interval, rt == D::Interval);
         if !li && !ri {
             if op == BinaryOp::Sub
-                && ((lt == D::Timestamp && time(rt)) || (rt == D::Timestamp && time(lt)))
+                && ((matches!(lt, D::Timestamp | D::TimestampTz) && time(rt))
+                    || (matches!(rt, D::Timestamp | D::TimestampTz) && time(lt)))
             {
                 let l = self.expect_timestamp(l, ls, "-")?;
                 let r = self.expect_timestamp(r, rs, "-")?;
@@ -259,21 +260,23 @@ impl Binder<'_> {
                 )
             }
             BinaryOp::Add | BinaryOp::Sub if li && (time(rt) || rnull) && op == BinaryOp::Add => {
+                let out = Self::timestamp_result(rt);
                 let r = self.expect_timestamp(r, rs, "INTERVAL arithmetic")?;
                 func(
                     IntervalFunc::AddToTimestamp { negate: false },
                     vec![r, l],
-                    D::Timestamp,
+                    out,
                 )
             }
             BinaryOp::Add | BinaryOp::Sub if ri && (time(lt) || lnull) => {
+                let out = Self::timestamp_result(lt);
                 let l = self.expect_timestamp(l, ls, "INTERVAL arithmetic")?;
                 func(
                     IntervalFunc::AddToTimestamp {
                         negate: op == BinaryOp::Sub,
                     },
                     vec![l, r],
-                    D::Timestamp,
+                    out,
                 )
             }
             BinaryOp::Mul | BinaryOp::Div => {

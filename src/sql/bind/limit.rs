@@ -234,7 +234,15 @@ impl Binder<'_> {
     fn limit_constant(&self, e: &ast::Expr, what: &str) -> Result<Option<(Value, DataType)>> {
         let mut b = self.child(false);
         b.outer = Vec::new();
-        let x = b.bind_expr(e)?;
+        let mut x = b.bind_expr(e)?;
+        // DuckDB reads a subquery's DECIMAL through DOUBLE (`OFFSET (SELECT 6.5)`
+        // skips 6 rows, `OFFSET 6.5` skips 7).
+        if matches!(e, ast::Expr::Subquery(_)) && x.data_type().decimal().is_some() {
+            x = crate::plan::Expr::Cast {
+                expr: Box::new(x),
+                to: DataType::Double,
+            };
+        }
         let from = x.data_type();
         let value = match x {
             crate::plan::Expr::Literal { value, .. } => value,

@@ -462,6 +462,11 @@ impl Binder<'_> {
                     ListAggregate::Avg => DataType::Double,
                     ListAggregate::Sum if elem == DataType::Double => DataType::Double,
                     ListAggregate::Sum if super::is_int(elem) => DataType::HugeInt,
+                    // The scaled integers add up as they are (DuckDB: DECIMAL(38,s)).
+                    ListAggregate::Sum if elem.decimal().is_some() => DataType::Decimal {
+                        precision: crate::decimal::MAX_WIDTH,
+                        scale: elem.decimal().map_or(0, |(_, s)| s),
+                    },
                     ListAggregate::Sum => {
                         return Err(self.unsupported(span, format!("list_sum of {elem} values")))
                     }
@@ -469,6 +474,13 @@ impl Binder<'_> {
                 };
                 if matches!(a, ListAggregate::Avg) && !is_number(elem) {
                     return Err(self.unsupported(span, format!("list_avg of {elem} values")));
+                }
+                if matches!(a, ListAggregate::Avg) && elem.decimal().is_some() {
+                    // Averaged as DOUBLEs, as DuckDB does.
+                    if let Some(list) = bound.first_mut() {
+                        let x = std::mem::replace(list, Expr::literal(Value::Null, lt));
+                        *list = self.cast(x, DataType::list_of(DataType::Double), first.span())?;
+                    }
                 }
                 return self
                     .list_call(ListFunc::Aggregate(a), bound, t, span)
@@ -566,8 +578,8 @@ impl Binder<'_> {
             Some(g) => match self.bind_expr(g)? {
                 Expr::Literal {
                     value: Value::Int(g),
-                    ..
-                } => Some(g),
+                    data_type,
+                } if data_type.is_integer() => Some(g),
                 _ => {
                     return Err(self.err(
                         g.span(),

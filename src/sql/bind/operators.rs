@@ -207,8 +207,8 @@ impl Binder<'_> {
                 .map_err(|m| self.unsupported(path.span(), m))?,
             Expr::Literal {
                 value: Value::Int(i),
-                ..
-            } if i >= 0 => vec![JsonStep::Index(i as u64)],
+                data_type,
+            } if i >= 0 && data_type.is_integer() => vec![JsonStep::Index(i as u64)],
             Expr::Literal {
                 value: Value::Null, ..
             } => return Ok(Expr::literal(Value::Null, DataType::Varchar)),

@@ -503,9 +503,12 @@ impl Binder<'_> {
     fn int_constant(&self, e: Expr, span: Span, what: &str) -> Result<Expr> {
         match e {
             Expr::Literal {
-                value: value @ (Value::Int(_) | Value::Null),
-                ..
-            } => Ok(Expr::literal(value, DataType::BigInt)),
+                value: Value::Null, ..
+            } => Ok(Expr::literal(Value::Null, DataType::BigInt)),
+            Expr::Literal {
+                value: value @ Value::Int(_),
+                data_type,
+            } if is_int(data_type) => Ok(Expr::literal(value, DataType::BigInt)),
             e if is_int(e.data_type()) => {
                 Err(self.unsupported(span, format!("{what} other than a constant")))
             }
@@ -580,7 +583,7 @@ impl Binder<'_> {
         let at = offset.span();
         let value = match units {
             FrameUnits::Rows | FrameUnits::Groups => match self.constant(offset)? {
-                Some(Value::Int(v)) => Value::Int(v),
+                Some((Value::Int(v), t)) if is_int(t) => Value::Int(v),
                 _ => return Err(self.unsupported(at, "frame offsets other than an integer")),
             },
             FrameUnits::Range => {
@@ -601,7 +604,7 @@ impl Binder<'_> {
                         )
                     }
                     (t, _) if is_int(t) => match self.constant(offset)? {
-                        Some(Value::Int(v)) => Value::Int(v),
+                        Some((Value::Int(v), ot)) if is_int(ot) => Value::Int(v),
                         _ => {
                             return Err(self.unsupported(
                                 at,
@@ -609,11 +612,17 @@ impl Binder<'_> {
                             ))
                         }
                     },
-                    (t, _) if is_numeric(t) => match self.constant(offset)? {
-                        Some(Value::Int(v)) => Value::Float(v as f64),
-                        Some(Value::Float(v)) => Value::Float(v),
-                        _ => return Err(self.unsupported(at, "RANGE offsets other than a number")),
-                    },
+                    (t, _) if is_numeric(t) => {
+                        match self.constant(offset)?.filter(|(_, ot)| is_number(*ot)) {
+                            Some((v, ot)) => crate::value::cast_value(&v, ot, DataType::Double)
+                                .map_err(|m| self.err(at, m))?,
+                            _ => {
+                                return Err(
+                                    self.unsupported(at, "RANGE offsets other than a number")
+                                )
+                            }
+                        }
+                    }
                     (t, _) => {
                         return Err(
                             self.unsupported(at, format!("RANGE frames with an offset over {t}"))
@@ -637,11 +646,12 @@ impl Binder<'_> {
         })
     }
 
-    /// The value of a constant expression (`None` when it is not a literal).
-    fn constant(&self, e: &ast::Expr) -> Result<Option<Value>> {
+    /// The value and type of a constant expression (`None` when it is not a
+    /// literal).
+    fn constant(&self, e: &ast::Expr) -> Result<Option<(Value, DataType)>> {
         let mut b = self.child(false);
         Ok(match b.bind_expr(e) {
-            Ok(Expr::Literal { value, .. }) => Some(value),
+            Ok(Expr::Literal { value, data_type }) => Some((value, data_type)),
             Ok(_) | Err(_) => None,
         })
     }

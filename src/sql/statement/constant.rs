@@ -19,7 +19,8 @@ pub(super) fn map_type(t: &ast::DataType, span: Span, fallback: Span) -> Result<
     let mapped = match base {
         "DOUBLE PRECISION" => Ok(DataType::Double),
         "CHARACTER VARYING" | "CHAR VARYING" | "CHARACTER" => Ok(DataType::Varchar),
-        "TIMESTAMP WITHOUT TIME ZONE" | "TIMESTAMP WITH TIME ZONE" => Ok(DataType::Timestamp),
+        "TIMESTAMP WITHOUT TIME ZONE" => Ok(DataType::Timestamp),
+        "TIMESTAMP WITH TIME ZONE" => Ok(DataType::TimestampTz),
         // DECIMAL(p,s) keeps its parameters.
         "DECIMAL" | "NUMERIC" | "DEC" => DataType::parse(&text),
         other => DataType::parse(other),
@@ -48,9 +49,7 @@ pub(super) fn const_value(e: &ast::Expr, fallback: Span) -> Result<(Value, DataT
     use ast::Expr as E;
     match e {
         E::Value(v) => match &v.value {
-            ast::Value::Number(n, _) => {
-                number(n).ok_or_else(|| err_at(v.span, fallback, format!("invalid number {n}")))
-            }
+            ast::Value::Number(n, _) => number(n).map_err(|m| err_at(v.span, fallback, m)),
             ast::Value::SingleQuotedString(s) => {
                 Ok((Value::Str(s.as_str().into()), DataType::Varchar))
             }
@@ -143,8 +142,10 @@ pub(super) fn is_decimal_literal(e: &ast::Expr) -> bool {
     }
 }
 
-/// A numeric literal: INTEGER when it fits in 32 bits, else BIGINT, else DOUBLE.
-fn number(n: &str) -> Option<(Value, DataType)> {
+/// A numeric literal as the binder types it: INTEGER when it fits in 32 bits,
+/// else BIGINT; with a point and no exponent a DECIMAL of the digits written;
+/// else DOUBLE.
+fn number(n: &str) -> std::result::Result<(Value, DataType), String> {
     let n = &n.replace('_', "");
     if let Ok(i) = n.parse::<i64>() {
         let t = if i32::try_from(i).is_ok() {
@@ -152,9 +153,17 @@ fn number(n: &str) -> Option<(Value, DataType)> {
         } else {
             DataType::BigInt
         };
-        return Some((Value::Int(i), t));
+        return Ok((Value::Int(i), t));
+    }
+    if let Some((precision, scale)) = crate::decimal::literal_type(n) {
+        return match crate::decimal::parse(n, precision, scale) {
+            Ok(v) => Ok((Value::Int(v), DataType::Decimal { precision, scale })),
+            Err(m) => crate::decimal::exact_f64(n)
+                .map(|f| (Value::Float(f), DataType::Double))
+                .ok_or(m),
+        };
     }
     n.parse::<f64>()
-        .ok()
         .map(|f| (Value::Float(f), DataType::Double))
+        .map_err(|_| format!("invalid number {n}"))
 }

@@ -444,6 +444,7 @@ fn type_tag(t: DataType) -> u8 {
         DataType::TimestampS => 20,
         DataType::TimestampMs => 21,
         DataType::TimestampNs => 22,
+        DataType::TimestampTz => 23,
         DataType::Interval => TAG_INTERVAL,
     }
 }
@@ -497,6 +498,7 @@ fn type_from_tag(t: u8) -> Result<DataType, WireError> {
         20 => DataType::TimestampS,
         21 => DataType::TimestampMs,
         22 => DataType::TimestampNs,
+        23 => DataType::TimestampTz,
         TAG_INTERVAL => DataType::Interval,
         _ => return Err(WireError(format!("unknown type tag {t}"))),
     })

@@ -398,6 +398,7 @@ fn type_label(t: DataType) -> std::borrow::Cow<'static, str> {
         DataType::TimestampS => "timestamp_s",
         DataType::TimestampMs => "timestamp_ms",
         DataType::TimestampNs => "timestamp_ns",
+        DataType::TimestampTz => "timestamp with time zone",
     })
 }
 
