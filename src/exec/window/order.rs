@@ -15,7 +15,7 @@
 use hashbrown::HashMap;
 
 use super::super::agg;
-use super::super::group::norm_f64;
+use super::super::group::{norm_f64, StrInterner, MISSING};
 use super::super::memory::Reservation;
 use super::super::sort_keys::{dense_ids, KeyWords};
 use super::super::vector::Vector;
@@ -24,16 +24,29 @@ use crate::error::Result;
 use crate::plan::SortKey;
 
 /// A dense id (0, 1, ...) per distinct combination of the key columns' values,
-/// for each of `n` rows (all 0 without keys), in order of first appearance.
-/// NULLs are one value; so are -0.0 and 0.0, and all NaNs. One key column is
-/// hashed on up to `threads` threads.
+/// for each of `n` rows (all 0 without keys), in order of first appearance (one
+/// string column: NULL last). NULLs are one value; so are -0.0 and 0.0, and all
+/// NaNs. One key column of another type is hashed on up to `threads` threads.
 pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u32> {
     let valid = |c: &Column, i: usize| c.is_valid(i);
     let t = threads;
     match cols {
         [] => vec![0; n],
         [c] => match &c.data {
-            ColumnData::Utf8(s) => dense_ids(n, t, |i| valid(c, i).then(|| s.get(i))),
+            ColumnData::Utf8(s) => {
+                // Strings are interned a block at a time with table slots prefetched
+                // (many distinct strings make this bound by memory latency); NULL
+                // gets the id after every string's.
+                let mut strs = StrInterner::default();
+                let mut ids = Vec::new();
+                strs.intern_all(s, n, c.validity.as_ref(), &mut ids);
+                let null = strs.len() as u32;
+                ids.iter_mut()
+                    .filter(|id| **id == MISSING)
+                    .for_each(|id| *id = null);
+                ids.resize(n, null);
+                ids
+            }
             ColumnData::Int64(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
             ColumnData::Float64(v) => dense_ids(n, t, |i| valid(c, i).then(|| norm_f64(v[i]))),
             ColumnData::Bool(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
@@ -283,5 +296,18 @@ mod tests {
         assert_eq!(partition_ids(&[&s], 6, 1), [0, 1, 0, 1, 0, 0]);
         assert_eq!(partition_ids(&[&s, &f], 6, 1), [0, 1, 2, 3, 2, 4]);
         assert_eq!(partition_ids(&[], 3, 1), [0, 0, 0]);
+        // One string column: NULLs share the id after every string's.
+        let mut strs = crate::column::StringVec::new();
+        for x in ["x", "", "y", "x", "", "z"] {
+            strs.push(x);
+        }
+        let mut valid = Bitmap::new(6, true);
+        valid.set(1, false);
+        valid.set(4, false);
+        let s = Column {
+            data: ColumnData::Utf8(strs),
+            validity: Some(valid),
+        };
+        assert_eq!(partition_ids(&[&s], 6, 2), [0, 3, 1, 0, 3, 2]);
     }
 }
