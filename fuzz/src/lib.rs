@@ -280,6 +280,8 @@ pub fn read_segment(bytes: &[u8]) {
             let probe = match &ix.keys {
                 IndexKeys::Codes(_) => Value::Str("/".into()),
                 IndexKeys::Ints(v) => Value::Int(v.first().copied().unwrap_or(200)),
+                // Version 4: the first key, read through its key page.
+                IndexKeys::Paged(_) => seg.index_value(c, 0).unwrap_or(Value::Int(200)),
             };
             let _ = seg.lookup(c, &probe);
         }
