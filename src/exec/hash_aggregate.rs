@@ -15,6 +15,11 @@ use crate::error::Result;
 use crate::plan::{AggExpr, Expr};
 use crate::schema::DataType;
 
+/// Below this many rows in all, [`HashAggregate::push_all`] folds on one thread.
+const PARALLEL_MIN_ROWS: usize = 1 << 17;
+/// Rows a thread evaluates at a time in [`HashAggregate::push_all`].
+const PIECE_ROWS: usize = 1 << 16;
+
 /// Hash aggregation over batches that arrive one at a time (an aggregate whose
 /// input is not a scan: a join, a subquery, a union), with the same group table as
 /// the pipeline.
@@ -22,6 +27,7 @@ pub(super) struct HashAggregate<'a> {
     group: &'a [(Expr, String)],
     aggs: &'a [(AggExpr, String)],
     agg_exprs: Vec<AggExpr>,
+    layout: KeyLayout,
     state: AggState,
 }
 
@@ -34,11 +40,12 @@ impl<'a> HashAggregate<'a> {
         let agg_exprs: Vec<AggExpr> = aggs.iter().map(|(a, _)| a.clone()).collect();
         let key_types: Vec<DataType> = group.iter().map(|(e, _)| e.data_type()).collect();
         let layout = KeyLayout::new(&key_types, &[]);
-        let state = AggState::new(layout, &agg_exprs, Some(reservation));
+        let state = AggState::new(layout.clone(), &agg_exprs, Some(reservation));
         HashAggregate {
             group,
             aggs,
             agg_exprs,
+            layout,
             state,
         }
     }
@@ -51,6 +58,79 @@ impl<'a> HashAggregate<'a> {
         }
         let vecs: Vec<Vector> = b.columns.into_iter().map(into_vector).collect();
         update_aggregate(&mut self.state, self.group, None, self.aggs, &vecs, len)
+    }
+
+    /// Folds in every row of `batches`, on up to `threads` threads when they are
+    /// many: each thread folds a contiguous share of the rows (in pieces of at most
+    /// [`PIECE_ROWS`]) into a table of its own (`reservation` gives each its share
+    /// of the pool), and the tables merge in row order, so groups, `first()` and
+    /// `string_agg` see the rows in the order one thread would.
+    pub fn push_all(
+        &mut self,
+        batches: Vec<Batch>,
+        threads: usize,
+        reservation: &(dyn Fn() -> Reservation + Sync),
+    ) -> Result<()> {
+        let rows: usize = batches.iter().map(Batch::num_rows).sum();
+        let threads = threads.min(rows / PARALLEL_MIN_ROWS).max(1);
+        if threads == 1 {
+            return batches.into_iter().try_for_each(|b| self.push(b));
+        }
+        // (batch, first row, rows) pieces in row order, cut into one run per thread.
+        let mut pieces = Vec::new();
+        for (i, b) in batches.iter().enumerate() {
+            let n = b.num_rows();
+            pieces.extend(
+                (0..n)
+                    .step_by(PIECE_ROWS)
+                    .map(|s| (i, s, PIECE_ROWS.min(n - s))),
+            );
+        }
+        let share = rows.div_ceil(threads);
+        let mut runs: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new()];
+        let mut in_run = 0;
+        for p in pieces {
+            if in_run >= share {
+                runs.push(Vec::new());
+                in_run = 0;
+            }
+            in_run += p.2;
+            if let Some(r) = runs.last_mut() {
+                r.push(p);
+            }
+        }
+        let layout = &self.layout;
+        let fold = |run: &[(usize, usize, usize)]| -> Result<AggState> {
+            let mut st = AggState::new(layout.clone(), &self.agg_exprs, Some(reservation()));
+            for &(i, start, n) in run {
+                let b = &batches[i];
+                let piece = if start == 0 && n == b.num_rows() {
+                    b.columns
+                        .iter()
+                        .map(Vector::from_column)
+                        .collect::<Vec<_>>()
+                } else {
+                    let rows: Vec<u32> = (start as u32..(start + n) as u32).collect();
+                    b.take(&rows).columns.into_iter().map(into_vector).collect()
+                };
+                update_aggregate(&mut st, self.group, None, self.aggs, &piece, n)?;
+            }
+            Ok(st)
+        };
+        let states: Vec<Result<AggState>> = std::thread::scope(|s| {
+            let handles: Vec<_> = runs[1..].iter().map(|r| s.spawn(|| fold(r))).collect();
+            let mut out = vec![fold(&runs[0])];
+            out.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            out
+        });
+        for st in states {
+            self.state.merge(&mut st?)?;
+        }
+        Ok(())
     }
 
     /// The groups, as one batch.

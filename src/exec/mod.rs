@@ -475,9 +475,10 @@ fn run_operator(
             {
                 run_streamed(snapshot, &p.children[0], opts, stats, &mut |b| agg.push(b))?;
             } else {
-                for b in input(0, None)? {
-                    agg.push(b)?;
-                }
+                let batches = input(0, None)?;
+                agg.push_all(batches, opts.threads, &|| {
+                    pool.reservation("hash aggregate")
+                })?;
             }
             agg.finish()
         }

@@ -218,3 +218,42 @@ fn window_top_n_keeps_the_rows_the_full_window_keeps() {
         );
     }
 }
+
+/// An aggregate over a window's rows (a HashAggregate over materialized batches)
+/// folds shares of the rows on several threads and merges them in row order: the
+/// groups come out in the same order with the same `first()` and `string_agg`
+/// as on one thread.
+#[test]
+fn an_aggregate_over_window_rows_does_not_depend_on_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::builder().open(dir.path()).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 5, T0, 1_000_000, ROWS))
+        .unwrap();
+    let sql = "SELECT uid, count(*), sum(CASE WHEN rn = 1 THEN 1 ELSE 0 END), first(uri), \
+               string_agg(CAST(bytes AS VARCHAR), ','), max(rn) \
+               FROM (SELECT uid, uri, bytes, row_number() OVER (PARTITION BY uid ORDER BY ts) AS rn \
+                     FROM logs) GROUP BY uid";
+    let snap = db.snapshot().unwrap();
+    let plan = logdb::sql::plan(&snap, sql).unwrap();
+    let rows = |threads: usize| {
+        let opts = ExecOptions {
+            threads,
+            ..ExecOptions::default()
+        };
+        execute(&snap, &plan, &opts).unwrap().rows()
+    };
+    let one = rows(1);
+    assert!(one.len() > 10, "{}", one.len());
+    let total: i64 = one
+        .iter()
+        .map(|r| match r[1] {
+            Value::Int(n) => n,
+            _ => panic!("{r:?}"),
+        })
+        .sum();
+    assert_eq!(total, ROWS as i64);
+    assert_eq!(rows(2), one, "2 threads against 1");
+    assert_eq!(rows(3), one, "3 threads against 1");
+}
