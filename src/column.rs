@@ -126,24 +126,31 @@ impl Default for StringVec {
     }
 }
 
+/// The number of leading positions of `0..len` for which `pred` holds, by binary
+/// search (`pred` holds up to some position and not after it): slice
+/// `partition_point` for sequences that are not slices.
+pub fn partition_point(len: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 impl StringVec {
     /// Where `s` falls in these strings when they are sorted (a dictionary): the
     /// positions `(first >= s, first > s)`, so the entries equal to `s` are
     /// `lower..upper`.
     pub fn sorted_range(&self, s: &str) -> (u32, u32) {
-        let partition_point = |pred: &dyn Fn(&str) -> bool| {
-            let (mut lo, mut hi) = (0, self.len());
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if pred(self.get(mid)) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            lo as u32
-        };
-        (partition_point(&|e| e < s), partition_point(&|e| e <= s))
+        (
+            partition_point(self.len(), |i| self.get(i) < s) as u32,
+            partition_point(self.len(), |i| self.get(i) <= s) as u32,
+        )
     }
 
     pub fn new() -> StringVec {

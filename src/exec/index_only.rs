@@ -10,7 +10,7 @@ use super::physical::ScanInfo;
 use super::pipeline::pipeline;
 use super::scan::Sink;
 use super::{ExecOptions, ExecStats};
-use crate::column::{Batch, BatchBuilder, StringVec, Value};
+use crate::column::{partition_point, Batch, BatchBuilder, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::index::bitmap;
 use crate::plan::{AggExpr, Expr};
@@ -252,16 +252,7 @@ impl<'a> Run<'a> {
 
     /// The first position whose key is not below `key`.
     fn lower_bound(&self, key: &str) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.get(mid).0 < key {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        partition_point(self.len(), |i| self.get(i).0 < key)
     }
 }
 

@@ -365,15 +365,6 @@ impl KeyValues {
 
     /// The number of leading values for which `pred` holds (`pred` true, then false).
     fn partition_point(&self, pred: impl Fn(i64) -> bool) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if pred(self.get(mid)) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        crate::column::partition_point(self.len(), |i| pred(self.get(i)))
     }
 }
