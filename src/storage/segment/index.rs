@@ -45,6 +45,12 @@ impl Segment {
         Ok(Some(slot.get_or_init(|| ix)))
     }
 
+    /// The index directory of column `col`, which the caller knows is indexed.
+    pub fn required_index(&self, col: usize) -> Result<&IndexMeta> {
+        self.index(col)?
+            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))
+    }
+
     /// The key position of `value` in column `col`'s index, if the value occurs.
     pub fn index_key(&self, col: usize, value: &Value) -> Result<Option<usize>> {
         let Some(ix) = self.index(col)? else {
@@ -151,9 +157,7 @@ impl Segment {
         col: usize,
         mut f: impl FnMut(usize, i64) -> Result<()>,
     ) -> Result<()> {
-        let ix = self
-            .index(col)?
-            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let ix = self.required_index(col)?;
         match &ix.keys {
             IndexKeys::Ints(keys) => {
                 for (k, &v) in keys.iter().enumerate() {
@@ -184,9 +188,7 @@ impl Segment {
         col: usize,
         mut f: impl FnMut(usize, Value) -> Result<()>,
     ) -> Result<()> {
-        let ix = self
-            .index(col)?
-            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let ix = self.required_index(col)?;
         if let IndexKeys::Codes(n) = ix.keys {
             let dict = self
                 .dictionary(col)?
@@ -268,9 +270,7 @@ impl Segment {
 
     /// The rows whose value in column `col` is key `k` of its index.
     pub fn index_bitmap(&self, col: usize, k: usize) -> Result<RoaringBitmap> {
-        let ix = self
-            .index(col)?
-            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let ix = self.required_index(col)?;
         if k >= ix.keys.len() {
             return Err(Error::Internal(format!("index key {k} out of range")));
         }
@@ -288,9 +288,7 @@ impl Segment {
         col: usize,
         mut f: impl FnMut(usize, RoaringBitmap) -> Result<()>,
     ) -> Result<()> {
-        let ix = self
-            .index(col)?
-            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let ix = self.required_index(col)?;
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
         let mut scratch = Vec::new();
         for (p, page) in ix.pages.iter().enumerate() {
@@ -319,9 +317,7 @@ impl Segment {
 
     /// The value of index key `k` of column `col`.
     pub fn index_value(&self, col: usize, k: usize) -> Result<Value> {
-        let ix = self
-            .index(col)?
-            .ok_or_else(|| Error::Internal(format!("column {col} has no index")))?;
+        let ix = self.required_index(col)?;
         if k >= ix.keys.len() {
             return Err(Error::Internal(format!("index key {k} out of range")));
         }
