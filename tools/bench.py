@@ -134,6 +134,17 @@ SUITE = [
         "FROM logs WHERE uri = {uri} AND status BETWEEN 500 AND 599 "
         "GROUP BY bucket ORDER BY bucket",
     },
+    {
+        "name": "Q11",
+        "what": "sessions per day (lag(ts) over each uid's requests, a new session after 30 minutes)",
+        "sql": "SELECT date_trunc('day', ts) AS day, count(*) AS sessions FROM ("
+        "SELECT ts, lag(ts) OVER (PARTITION BY uid ORDER BY ts) AS prev FROM logs WHERE uid IS NOT NULL) "
+        "WHERE prev IS NULL OR ts - prev > INTERVAL 30 MINUTE GROUP BY day ORDER BY day",
+        "ch": "SELECT toStartOfDay(ts) AS day, count() AS sessions FROM ("
+        "SELECT ts, lagInFrame(toNullable(ts)) OVER (PARTITION BY uid ORDER BY ts "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev FROM logs WHERE uid != '') "
+        "WHERE prev IS NULL OR ts - prev > 1800 GROUP BY day ORDER BY day",
+    },
 ]
 
 # Parameters, picked deterministically from the data (logdb/DuckDB dialect).

@@ -629,6 +629,18 @@ impl fmt::Display for Expr {
                 "INTERVAL '{}'",
                 crate::interval::format(crate::interval::Interval::unpack(*v))
             ),
+            Expr::Literal {
+                value: value @ Value::Int(_),
+                data_type: data_type @ DataType::Decimal { .. },
+            } => write!(f, "{}", crate::value::format_value(value, *data_type)),
+            Expr::Literal {
+                value: value @ Value::Int(_),
+                data_type,
+            } if data_type.is_timestamp()
+                || matches!(data_type, DataType::Date | DataType::Time) =>
+            {
+                write!(f, "'{}'", crate::value::format_value(value, *data_type))
+            }
             Expr::Literal { value, .. } => match value {
                 Value::Null => write!(f, "NULL"),
                 Value::Int(v) => write!(f, "{v}"),

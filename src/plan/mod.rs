@@ -22,6 +22,7 @@
 //! executor's planner turns them into physical operators.
 
 pub mod apply;
+pub mod compare_cast;
 pub mod interval;
 pub mod list;
 pub mod literal_set;

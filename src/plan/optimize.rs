@@ -21,6 +21,7 @@ use crate::storage::Snapshot;
 /// Optimizes a bound plan (and the plans of its subqueries).
 pub fn optimize(plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
     let mut plan = optimize_subqueries(plan, snapshot)?;
+    super::compare_cast::integer_comparisons(&mut plan)?;
     plan = push_filters(plan);
     plan = distinct_as_aggregate(plan);
     plan = merge_projections(plan);
