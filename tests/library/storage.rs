@@ -670,3 +670,49 @@ fn paged_dictionaries_answer_lookups_at_page_boundaries() {
         }
     }
 }
+
+/// The paths under `dir` that this process has mapped into memory.
+#[cfg(target_os = "linux")]
+fn mapped_files_under(dir: &std::path::Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut v: Vec<String> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|p| std::path::Path::new(p).starts_with(&dir))
+        .map(str::to_string)
+        .collect();
+    v.dedup();
+    v
+}
+
+/// Segments are read with positioned reads into owned buffers: opening them,
+/// answering from their metadata and indexes, point reads and full scans map none
+/// of their files (mapped file pages would count in the process's memory, a whole
+/// large folio per fault).
+#[cfg(target_os = "linux")]
+#[test]
+fn reading_segments_maps_none_of_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(indexed_logs_db(dir.path(), 11, 20_000));
+    let db = Db::builder().read_only(true).open(dir.path()).unwrap();
+    let snap = db.snapshot().unwrap();
+    let segs = snap.segments("logs", None).unwrap();
+    assert!(segs.len() > 5, "{} segments", segs.len());
+    let queries = [
+        "SELECT count(*) FROM logs",
+        "SELECT status, count(*) FROM logs GROUP BY status",
+        "SELECT count(*) FROM logs WHERE uid = 'u1000'",
+        "SELECT ts, uri, bytes FROM logs WHERE uid = 'u1000' AND status = 404",
+        "SELECT uri, sum(bytes), max(request_time) FROM logs GROUP BY uri",
+        "SELECT min(ts), max(ts) FROM logs WHERE bytes > 1000",
+    ];
+    for sql in queries {
+        for use_indexes in [true, false] {
+            run_sql(&db, sql, use_indexes);
+        }
+    }
+    assert!(db.check().unwrap().problems.is_empty());
+    let mapped = mapped_files_under(dir.path());
+    assert!(mapped.is_empty(), "mapped: {mapped:?}");
+}
