@@ -53,6 +53,11 @@ impl fmt::Debug for FileBytes {
 /// nothing into the process and holds no more of it than the caller keeps. The open
 /// file stays readable after it is renamed or removed (a retired segment of a
 /// snapshot still in use).
+///
+/// Each such file holds a descriptor. Once the process holds half of its limit of
+/// open files (a snapshot over thousands of segments), files are memory-mapped
+/// instead and their descriptors closed: a map holds none, so a query over more
+/// segments than the limit still runs.
 pub struct ReadFile {
     source: Source,
     len: u64,
@@ -62,6 +67,8 @@ pub struct ReadFile {
 enum Source {
     /// A real file, read with `pread`.
     File(File),
+    /// A real file mapped whole, its descriptor closed (descriptors ran short).
+    Map(memmap2::Mmap),
     /// Bytes already in memory (the in-memory backend, tests, fuzzing).
     Bytes(FileBytes),
 }
@@ -79,12 +86,33 @@ impl ReadFile {
     /// Opens the real file `path` for positioned reads; its length is taken now.
     pub fn open(path: &Path) -> Result<ReadFile> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let map = descriptors_short(&file);
+        ReadFile::with_file(path, file, map)
+    }
+
+    /// [`ReadFile::open`], mapping the file (and closing its descriptor) if `map`.
+    pub fn with_file(path: &Path, file: File, map: bool) -> Result<ReadFile> {
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let source = if map && len > 0 {
+            // SAFETY: logdb never modifies a file after it is renamed into place
+            // (segments are immutable), so the mapped bytes do not change under us.
+            // A file truncated by someone else could still fault on access; that is
+            // outside the format's contract (see spec/durability.md).
+            let m = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+            Source::Map(m)
+        } else {
+            Source::File(file)
+        };
         Ok(ReadFile {
-            source: Source::File(file),
+            source,
             len,
             display: path.to_path_buf(),
         })
+    }
+
+    /// Whether the file is memory-mapped (see [`ReadFile`]).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.source, Source::Map(_))
     }
 
     /// The file's length when it was opened.
@@ -116,9 +144,12 @@ impl ReadFile {
                     Error::io(&self.display, e)
                 }
             }),
+            Source::Map(m) => {
+                copy_at(m, offset, buf);
+                Ok(())
+            }
             Source::Bytes(b) => {
-                let at = offset as usize;
-                buf.copy_from_slice(&b[at..at + buf.len()]);
+                copy_at(b, offset, buf);
                 Ok(())
             }
         }
@@ -163,6 +194,32 @@ impl fmt::Debug for ReadFile {
             self.len
         )
     }
+}
+
+/// Copies the bytes of `src` at `offset` (checked to lie inside) into `buf`.
+fn copy_at(src: &[u8], offset: u64, buf: &mut [u8]) {
+    let at = offset as usize;
+    buf.copy_from_slice(&src[at..at + buf.len()]);
+}
+
+/// Whether this process holds half of its limit of open files or more, judged by
+/// `file`'s descriptor: a new descriptor is the lowest free one, so every number
+/// below it is open.
+fn descriptors_short(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let limit = *LIMIT.get_or_init(|| {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct owned here.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            return 1024;
+        }
+        lim.rlim_cur
+    });
+    u64::try_from(file.as_raw_fd()).is_ok_and(|fd| fd >= limit / 2)
 }
 
 /// Held while a process is the database's single writer; dropping it releases the lock.

@@ -716,3 +716,30 @@ fn reading_segments_maps_none_of_their_files() {
     let mapped = mapped_files_under(dir.path());
     assert!(mapped.is_empty(), "mapped: {mapped:?}");
 }
+
+/// A segment file opened when descriptors run short is mapped instead and reads the
+/// same bytes, with the same errors past its end.
+#[test]
+fn a_mapped_read_file_reads_what_a_positioned_one_does() {
+    use logdb::storage::backend::ReadFile;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let open = |map| ReadFile::with_file(&path, std::fs::File::open(&path).unwrap(), map);
+    let (plain, mapped) = (open(false).unwrap(), open(true).unwrap());
+    assert!(!plain.is_mapped() && mapped.is_mapped());
+    for f in [&plain, &mapped] {
+        let mut buf = Vec::new();
+        f.read_into(1234, 4000, &mut buf).unwrap();
+        assert_eq!(buf, &bytes[1234..5234]);
+        f.read_into(9_990, 10, &mut buf).unwrap();
+        assert_eq!(buf, &bytes[9_990..]);
+        let err = f.read_into(9_990, 11, &mut buf).unwrap_err();
+        assert!(err.is_corruption() && err.to_string().contains("outside the file"));
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}
