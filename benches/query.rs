@@ -16,7 +16,7 @@ use logdb::exec::vector::{compare, eval, selection, Vector};
 use logdb::import::{import, ImportObserver, ImportOptions, Source};
 use logdb::ingest::generate::{generate, GenOptions, Profile};
 use logdb::plan::{BinaryOp, Expr};
-use logdb::storage::segment::{ColumnBlock, Segment};
+use logdb::storage::segment::{ColumnBlock, ReadBuf, Segment};
 use logdb::{DataType, Db, Snapshot, Value};
 use roaring::RoaringBitmap;
 
@@ -190,7 +190,7 @@ fn bitmaps(c: &mut Criterion, f: &Fixture) {
 fn decode(seg: &Segment, column: &str) -> Vec<Vector> {
     let col = seg.column_index(column).unwrap();
     let blocks = seg.meta().columns[col].blocks.len();
-    let mut scratch = Vec::new();
+    let mut scratch = ReadBuf::default();
     (0..blocks)
         .map(|b| {
             let mut block = ColumnBlock::default();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logdb::storage::backend::FileBytes;
 use logdb::storage::mem::MemBackend;
-use logdb::storage::segment::{self, ColumnBlock, Segment};
+use logdb::storage::segment::{self, ColumnBlock, ReadBuf, Segment};
 use logdb::{Batch, BatchBuilder, DataType, Db, Field, TableSchema, Value};
 
 const ROWS: usize = 1_000_000;
@@ -182,7 +182,7 @@ fn storage(c: &mut Criterion) {
     let mut g = c.benchmark_group("segment_scan");
     g.throughput(Throughput::Elements(ROWS as u64));
     let mut block = ColumnBlock::default();
-    let mut scratch = Vec::new();
+    let mut scratch = ReadBuf::default();
     g.bench_function("all_columns", |b| {
         b.iter(|| {
             for col in 0..ncols {

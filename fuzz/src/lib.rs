@@ -22,7 +22,7 @@ use logdb::storage::backend::FileBytes;
 use logdb::storage::encoding as enc;
 use logdb::storage::manifest::{Manifest, MANIFEST_HEADER_LEN, MANIFEST_MAGIC};
 use logdb::storage::segment::{
-    ColumnBlock, ColumnStorage, IndexKeys, Segment, HEADER_LEN, TAIL_LEN,
+    ColumnBlock, ColumnStorage, IndexKeys, ReadBuf, Segment, HEADER_LEN, TAIL_LEN,
 };
 use logdb::{BatchBuilder, Bitmap, StringVec, Value};
 
@@ -253,7 +253,7 @@ pub fn read_segment(bytes: &[u8]) {
     };
     let meta = seg.meta();
     let mut block = ColumnBlock::default();
-    let mut scratch = Vec::new();
+    let mut scratch = ReadBuf::default();
     for (c, cm) in meta.columns.iter().enumerate() {
         let _ = seg.dictionary(c);
         for b in 0..cm.blocks.len() {

@@ -20,7 +20,7 @@ use crate::index::bitmap;
 use crate::index::zone::{block_may_match, zone_tests};
 use crate::plan::{AggExpr, AggFunc, Expr};
 use crate::schema::DataType;
-use crate::storage::segment::{ColumnBlock, Segment, Stats};
+use crate::storage::segment::{ColumnBlock, ReadBuf, Segment, Stats};
 
 /// What the pipeline at the bottom of a plan does with surviving rows.
 pub(super) enum Sink<'a> {
@@ -168,7 +168,7 @@ impl<'a> ScanCtx<'a> {
 /// Per-worker decoding buffers.
 pub(super) struct Buffers {
     blocks: Vec<ColumnBlock>,
-    scratch: Vec<u8>,
+    scratch: ReadBuf,
     sel: Vec<u32>,
 }
 
@@ -176,7 +176,7 @@ impl Buffers {
     pub(super) fn new(columns: usize) -> Buffers {
         Buffers {
             blocks: (0..columns).map(|_| ColumnBlock::default()).collect(),
-            scratch: Vec::new(),
+            scratch: ReadBuf::default(),
             sel: Vec::new(),
         }
     }

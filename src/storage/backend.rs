@@ -9,11 +9,16 @@
 //! follows POSIX: file contents are durable after [`Backend::sync`]; the creation,
 //! rename or removal of a directory entry is durable after [`Backend::sync_dir`] of
 //! the directory holding it.
+//!
+//! Segment files are read in parts ([`Backend::open_read`], [`ReadFile`]): positioned
+//! reads into buffers the reader owns, so that opening a segment and answering from
+//! its metadata, dictionaries and indexes maps nothing into the process.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::ops::Deref;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +48,180 @@ impl fmt::Debug for FileBytes {
     }
 }
 
+/// A file open for reading at positions (segment files): every read copies the bytes
+/// asked for into the caller's buffer (`pread`), so reading parts of a file maps
+/// nothing into the process and holds no more of it than the caller keeps. The open
+/// file stays readable after it is renamed or removed (a retired segment of a
+/// snapshot still in use).
+///
+/// Each such file holds a descriptor. Once the process holds half of its limit of
+/// open files (a snapshot over thousands of segments), files are memory-mapped
+/// instead and their descriptors closed: a map holds none, so a query over more
+/// segments than the limit still runs.
+pub struct ReadFile {
+    source: Source,
+    len: u64,
+    display: PathBuf,
+}
+
+enum Source {
+    /// A real file, read with `pread`.
+    File(File),
+    /// A real file mapped whole, its descriptor closed (descriptors ran short).
+    Map(memmap2::Mmap),
+    /// Bytes already in memory (the in-memory backend, tests, fuzzing).
+    Bytes(FileBytes),
+}
+
+impl ReadFile {
+    /// A file over bytes already in memory; `display` names it in errors.
+    pub fn from_bytes(bytes: FileBytes, display: PathBuf) -> ReadFile {
+        ReadFile {
+            len: bytes.len() as u64,
+            source: Source::Bytes(bytes),
+            display,
+        }
+    }
+
+    /// Opens the real file `path` for positioned reads; its length is taken now.
+    pub fn open(path: &Path) -> Result<ReadFile> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let map = descriptors_short(&file);
+        ReadFile::with_file(path, file, map)
+    }
+
+    /// [`ReadFile::open`], mapping the file (and closing its descriptor) if `map`.
+    pub fn with_file(path: &Path, file: File, map: bool) -> Result<ReadFile> {
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let source = if map && len > 0 {
+            // SAFETY: logdb never modifies a file after it is renamed into place
+            // (segments are immutable), so the mapped bytes do not change under us.
+            // A file truncated by someone else could still fault on access; that is
+            // outside the format's contract (see spec/durability.md).
+            let m = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+            Source::Map(m)
+        } else {
+            Source::File(file)
+        };
+        Ok(ReadFile {
+            source,
+            len,
+            display: path.to_path_buf(),
+        })
+    }
+
+    /// Whether the file is memory-mapped (see [`ReadFile`]).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.source, Source::Map(_))
+    }
+
+    /// The file's length when it was opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Fills `buf` with the bytes at `offset`. A range past the end, an I/O error or
+    /// a file that shrank since it was opened is an error naming the file.
+    pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.check_range(offset, buf.len())?;
+        match &self.source {
+            Source::File(file) => file.read_exact_at(buf, offset).map_err(|e| {
+                if e.kind() == ErrorKind::UnexpectedEof {
+                    Error::corrupt(
+                        self.display.clone(),
+                        format!(
+                            "short read of {} bytes at offset {offset}: the file is shorter \
+                             than the {} bytes it had when opened (truncated?)",
+                            buf.len(),
+                            self.len
+                        ),
+                    )
+                } else {
+                    Error::io(&self.display, e)
+                }
+            }),
+            Source::Map(m) => {
+                copy_at(m, offset, buf);
+                Ok(())
+            }
+            Source::Bytes(b) => {
+                copy_at(b, offset, buf);
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads `len` bytes at `offset` into `buf`, replacing its contents. The
+    /// allocation is reused and only grown bytes are zeroed first, so a reader that
+    /// keeps `buf` pays one copy per read.
+    pub fn read_into(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<()> {
+        self.check_range(offset, len)?;
+        if buf.len() < len {
+            buf.resize(len, 0);
+        } else {
+            buf.truncate(len);
+        }
+        self.read_exact_at(offset, buf)
+    }
+
+    fn check_range(&self, offset: u64, len: usize) -> Result<()> {
+        if offset
+            .checked_add(len as u64)
+            .is_none_or(|end| end > self.len)
+        {
+            return Err(Error::corrupt(
+                self.display.clone(),
+                format!(
+                    "read of {len} bytes at offset {offset} lies outside the file of {} bytes",
+                    self.len
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ReadFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ReadFile({}, {} bytes)",
+            self.display.display(),
+            self.len
+        )
+    }
+}
+
+/// Copies the bytes of `src` at `offset` (checked to lie inside) into `buf`.
+fn copy_at(src: &[u8], offset: u64, buf: &mut [u8]) {
+    let at = offset as usize;
+    buf.copy_from_slice(&src[at..at + buf.len()]);
+}
+
+/// Whether this process holds half of its limit of open files or more, judged by
+/// `file`'s descriptor: a new descriptor is the lowest free one, so every number
+/// below it is open.
+fn descriptors_short(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let limit = *LIMIT.get_or_init(|| {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct owned here.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            return 1024;
+        }
+        lim.rlim_cur
+    });
+    u64::try_from(file.as_raw_fd()).is_ok_and(|fd| fd >= limit / 2)
+}
+
 /// Held while a process is the database's single writer; dropping it releases the lock.
 pub type WriterLock = Box<dyn std::any::Any + Send + Sync>;
 
@@ -50,6 +229,14 @@ pub type WriterLock = Box<dyn std::any::Any + Send + Sync>;
 pub trait Backend: Send + Sync + fmt::Debug {
     /// Reads a whole file.
     fn read(&self, path: &str) -> Result<FileBytes>;
+    /// Opens a file for positioned reads of its parts (segment files). The default
+    /// serves the bytes of [`Backend::read`].
+    fn open_read(&self, path: &str) -> Result<ReadFile> {
+        Ok(ReadFile::from_bytes(
+            self.read(path)?,
+            self.display_path(path),
+        ))
+    }
     /// Creates or replaces `path` with `data`. Not durable until [`Backend::sync`].
     fn write(&self, path: &str, data: &[u8]) -> Result<()>;
     /// Makes the contents of `path` durable.
@@ -87,7 +274,8 @@ pub fn parent(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..i])
 }
 
-/// The real filesystem under a root directory. Files are read through memory maps.
+/// The real filesystem under a root directory. Segment files are read in parts with
+/// positioned reads ([`ReadFile`]); whole-file reads (manifests) are memory maps.
 #[derive(Debug)]
 pub struct FileBackend {
     root: PathBuf,
@@ -121,6 +309,10 @@ impl FileBackend {
 }
 
 impl Backend for FileBackend {
+    fn open_read(&self, path: &str) -> Result<ReadFile> {
+        ReadFile::open(&self.full(path))
+    }
+
     fn read(&self, path: &str) -> Result<FileBytes> {
         let full = self.full(path);
         let file = File::open(&full).map_err(|e| Error::io(&full, e))?;

@@ -1,6 +1,6 @@
 //! Open segments shared by snapshots.
 //!
-//! A snapshot opens a segment the first time it is used (memory map plus parsed
+//! A snapshot opens a segment the first time it is used (open file plus parsed
 //! footer) and asks this cache first, so reopening a segment costs nothing while it is
 //! cached. The cache holds at most a budget of footer and dictionary memory, evicting
 //! the least recently used segments beyond it; a snapshot that already holds an

@@ -13,7 +13,7 @@ use crate::storage::backend::Backend;
 use crate::storage::cache::SegmentCache;
 use crate::storage::check::check_segment_entry;
 use crate::storage::manifest::{Granularity, Manifest, SegmentEntry, TableEntry};
-use crate::storage::segment::{self, ColumnBlock, Segment, Stats};
+use crate::storage::segment::{self, ColumnBlock, ReadBuf, Segment, Stats};
 
 /// Sizes of one segment, for listings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -305,7 +305,7 @@ impl Snapshot {
             block: 0,
             buf: ColumnBlock::default(),
             ts_buf: ColumnBlock::default(),
-            scratch: Vec::new(),
+            scratch: ReadBuf::default(),
         })
     }
 
@@ -388,7 +388,7 @@ pub struct Scan {
     block: usize,
     buf: ColumnBlock,
     ts_buf: ColumnBlock,
-    scratch: Vec<u8>,
+    scratch: ReadBuf,
 }
 
 impl Scan {

@@ -230,3 +230,30 @@ fn a_newer_format_version_is_refused_clearly() {
         "{err}"
     );
 }
+
+#[test]
+fn a_segment_truncated_while_open_fails_its_reads_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    let path = files_of(dir.path(), |n| n.ends_with(".lseg")).remove(0);
+    let rel = path.strip_prefix(dir.path()).unwrap().to_str().unwrap();
+    let backend = FileBackend::new(dir.path());
+    let seg = logdb::storage::segment::Segment::open(&backend, rel).unwrap();
+    // Opening read the footer; the blocks, dictionaries and indexes come later, from
+    // a file that is now shorter than when it was opened.
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len / 4)
+        .unwrap();
+    let cols: Vec<usize> = (0..seg.meta().columns.len()).collect();
+    let err = seg.read_columns(&cols).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    let text = err.to_string();
+    assert!(text.contains(rel) && text.contains("short read"), "{text}");
+    let uid = seg.column_index("uid").unwrap();
+    let err = seg.lookup(uid, &Value::from("u1000")).unwrap_err();
+    assert!(err.to_string().contains(rel), "{err}");
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use logdb::storage::backend::FileBytes;
 use logdb::storage::encoding::decompress;
-use logdb::storage::segment::{ColumnBlock, ColumnStorage, Segment, HEADER_LEN, TAIL_LEN};
+use logdb::storage::segment::{ColumnBlock, ColumnStorage, ReadBuf, Segment, HEADER_LEN, TAIL_LEN};
 
 const GOLDEN_SEGMENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -21,7 +21,7 @@ fn read_everything(bytes: Vec<u8>) -> logdb::Result<()> {
         FileBytes::from_vec(bytes),
     )?;
     let mut block = ColumnBlock::default();
-    let mut scratch = Vec::new();
+    let mut scratch = ReadBuf::default();
     for (c, cm) in seg.meta().columns.iter().enumerate() {
         seg.dictionary(c)?;
         for b in 0..cm.blocks.len() {

@@ -670,3 +670,76 @@ fn paged_dictionaries_answer_lookups_at_page_boundaries() {
         }
     }
 }
+
+/// The paths under `dir` that this process has mapped into memory.
+#[cfg(target_os = "linux")]
+fn mapped_files_under(dir: &std::path::Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut v: Vec<String> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|p| std::path::Path::new(p).starts_with(&dir))
+        .map(str::to_string)
+        .collect();
+    v.dedup();
+    v
+}
+
+/// Segments are read with positioned reads into owned buffers: opening them,
+/// answering from their metadata and indexes, point reads and full scans map none
+/// of their files (mapped file pages would count in the process's memory, a whole
+/// large folio per fault).
+#[cfg(target_os = "linux")]
+#[test]
+fn reading_segments_maps_none_of_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(indexed_logs_db(dir.path(), 11, 20_000));
+    let db = Db::builder().read_only(true).open(dir.path()).unwrap();
+    let snap = db.snapshot().unwrap();
+    let segs = snap.segments("logs", None).unwrap();
+    assert!(segs.len() > 5, "{} segments", segs.len());
+    let queries = [
+        "SELECT count(*) FROM logs",
+        "SELECT status, count(*) FROM logs GROUP BY status",
+        "SELECT count(*) FROM logs WHERE uid = 'u1000'",
+        "SELECT ts, uri, bytes FROM logs WHERE uid = 'u1000' AND status = 404",
+        "SELECT uri, sum(bytes), max(request_time) FROM logs GROUP BY uri",
+        "SELECT min(ts), max(ts) FROM logs WHERE bytes > 1000",
+    ];
+    for sql in queries {
+        for use_indexes in [true, false] {
+            run_sql(&db, sql, use_indexes);
+        }
+    }
+    assert!(db.check().unwrap().problems.is_empty());
+    let mapped = mapped_files_under(dir.path());
+    assert!(mapped.is_empty(), "mapped: {mapped:?}");
+}
+
+/// A segment file opened when descriptors run short is mapped instead and reads the
+/// same bytes, with the same errors past its end.
+#[test]
+fn a_mapped_read_file_reads_what_a_positioned_one_does() {
+    use logdb::storage::backend::ReadFile;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let open = |map| ReadFile::with_file(&path, std::fs::File::open(&path).unwrap(), map);
+    let (plain, mapped) = (open(false).unwrap(), open(true).unwrap());
+    assert!(!plain.is_mapped() && mapped.is_mapped());
+    for f in [&plain, &mapped] {
+        let mut buf = Vec::new();
+        f.read_into(1234, 4000, &mut buf).unwrap();
+        assert_eq!(buf, &bytes[1234..5234]);
+        f.read_into(9_990, 10, &mut buf).unwrap();
+        assert_eq!(buf, &bytes[9_990..]);
+        let err = f.read_into(9_990, 11, &mut buf).unwrap_err();
+        assert!(err.is_corruption() && err.to_string().contains("outside the file"));
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}

@@ -727,3 +727,35 @@ fn generate_keeps_the_simple_profile_by_name() {
     let o = logdb(&["generate", "--profile", "fancy", "--lines", "10"]);
     assert!(!o.status.success());
 }
+
+/// Every open segment holds its file open, until half of the process's limit of
+/// open files is in use; the segments opened after that are memory-mapped (a map
+/// holds no descriptor), so a query over more segments than the limit still runs.
+#[test]
+fn a_query_over_more_segments_than_the_open_files_limit_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = logdb::Db::builder()
+        .max_segment_rows(10)
+        .open(dir.path())
+        .unwrap();
+    db.query("CREATE TABLE t (x BIGINT)").unwrap();
+    db.query("INSERT INTO t SELECT range FROM range(2000)")
+        .unwrap();
+    drop(db);
+    let segments = walk(dir.path())
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lseg"))
+        .count();
+    assert!(segments >= 150, "{segments} segments");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_logdb"))
+        .arg(dir.path())
+        .args(["-o", "csv", "-c", "SELECT count(*), sum(x) FROM t"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2000,1999000"), "{}", stdout(&out));
+}

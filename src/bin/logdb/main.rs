@@ -546,6 +546,21 @@ fn tune_allocator() {
     }
 }
 
+/// Every open segment keeps its file open (segments are read with positioned reads),
+/// so a database of many segments needs more descriptors than the usual soft limit of
+/// 1024: the soft limit is raised to the hard one.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    // SAFETY: getrlimit and setrlimit read and write a plain struct owned here.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 /// Whether `e` is a closed pipe, as a bare `std::io::Error` or as the library's
 /// `Error::Io` (whose OS error is part of its text, not its source).
 fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -562,6 +577,7 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 
 fn main() -> ExitCode {
     tune_allocator();
+    raise_open_files_limit();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

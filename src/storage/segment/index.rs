@@ -8,7 +8,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::format::{decode_index_directory, IndexKeys, IndexMeta};
-use super::reader::Segment;
+use super::reader::{ReadBuf, Segment};
 use crate::column::Value;
 use crate::error::{Error, Result};
 use crate::schema::DataType;
@@ -38,7 +38,7 @@ impl Segment {
         let chunk = entry
             .directory
             .ok_or_else(|| self.corrupt(format!("{what}: missing")))?;
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         let raw = self.chunk(&chunk, &mut scratch, &what)?;
         let ix = decode_index_directory(raw, entry, self.data_end, self.version)
             .map_err(|e| self.corrupt(format!("{what}: {}", e.0)))?;
@@ -227,7 +227,7 @@ impl Segment {
         let chunk = ix
             .counts_chunk
             .ok_or_else(|| self.corrupt(format!("{what}: missing")))?;
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         let raw = self.chunk(&chunk, &mut scratch, &what)?;
         if raw.len() != 4 * ix.keys.len() {
             return Err(self.corrupt(format!("{what}: wrong length")));
@@ -276,7 +276,7 @@ impl Segment {
         }
         let p = ix.page_of(k);
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         let page = self.cached_chunk(&ix.pages[p].chunk, &mut scratch, &what, true)?;
         self.bitmap_in_page(ix, p, k, &page, &what)
     }
@@ -290,7 +290,7 @@ impl Segment {
     ) -> Result<()> {
         let ix = self.required_index(col)?;
         let what = format!("index of column '{}'", self.meta.columns[col].field.name);
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         for (p, page) in ix.pages.iter().enumerate() {
             // Served from the cache when a lookup cached the page, but a walk over
             // every page does not fill the cache.

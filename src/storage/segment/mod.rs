@@ -40,5 +40,5 @@ pub use format::{
     IndexKeys, IndexMeta, IndexPage, KeyPage, SegmentMeta, Stats, DEFAULT_BLOCK_ROWS, HEADER_LEN,
     MAX_BLOCK_ROWS, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC, TAIL_LEN,
 };
-pub use reader::Segment;
+pub use reader::{ReadBuf, Segment};
 pub use writer::{write_segment, write_segment_on, EncodedSegment};

@@ -15,16 +15,16 @@ use super::format::{
 use crate::column::{Bitmap, Column, ColumnData, StringVec};
 use crate::error::{Error, Result};
 use crate::schema::PhysicalType;
-use crate::storage::backend::{Backend, FileBytes};
+use crate::storage::backend::{Backend, FileBytes, ReadFile};
 use crate::storage::cache::ReadCaches;
 use crate::storage::encoding::{self as enc, DecodeError};
 
-/// An open segment file: its bytes (a memory map) and parsed footer.
+/// An open segment file: the file, open for positioned reads, and its parsed footer.
 #[derive(Debug)]
 pub struct Segment {
     pub(super) path: String,
     pub(super) display: PathBuf,
-    pub(super) bytes: FileBytes,
+    pub(super) file: ReadFile,
     pub(super) meta: SegmentMeta,
     pub(super) footer_crc: u32,
     /// Decompressed footer length: what the parsed metadata costs in memory, roughly.
@@ -41,6 +41,15 @@ pub struct Segment {
     /// The database's point-read caches and this segment's id in them, once a
     /// database attached them (a segment opened on its own caches nothing).
     pub(super) read_caches: OnceLock<(u64, Arc<ReadCaches>)>,
+}
+
+/// The reusable buffers of chunk reads: the chunk's bytes as stored (read from the
+/// file) and decompressed. Scans keep one per thread, so reading a block allocates
+/// nothing once the buffers have grown.
+#[derive(Debug, Default)]
+pub struct ReadBuf {
+    file: Vec<u8>,
+    raw: Vec<u8>,
 }
 
 /// Decompressed chunk bytes: borrowed from a caller's scratch buffer or shared with
@@ -61,27 +70,35 @@ impl std::ops::Deref for Raw<'_> {
 }
 
 impl Segment {
-    /// Opens a segment: checks magic, version, footer checksum and structure.
+    /// Opens a segment: checks magic, version, footer checksum and structure. Reads
+    /// the header, the tail and the footer with positioned reads: opening maps
+    /// nothing.
     pub fn open(backend: &dyn Backend, path: &str) -> Result<Segment> {
-        let bytes = backend.read(path)?;
-        Segment::from_bytes(path, backend.display_path(path), bytes)
+        let file = backend.open_read(path)?;
+        Segment::from_file(path, backend.display_path(path), file)
     }
 
-    /// Parses a segment from its bytes; `display` names it in errors.
+    /// Parses a segment from its bytes in memory; `display` names it in errors.
     pub fn from_bytes(path: &str, display: PathBuf, bytes: FileBytes) -> Result<Segment> {
+        let file = ReadFile::from_bytes(bytes, display.clone());
+        Segment::from_file(path, display, file)
+    }
+
+    fn from_file(path: &str, display: PathBuf, file: ReadFile) -> Result<Segment> {
         let corrupt = |d: String| Error::corrupt(display.clone(), d);
-        let len = bytes.len();
-        if len < HEADER_LEN + TAIL_LEN {
+        let len = file.len();
+        if len < (HEADER_LEN + TAIL_LEN) as u64 {
             return Err(corrupt(format!(
                 "segment file is {len} bytes, shorter than its header and tail (truncated?)"
             )));
         }
-        if bytes[..MAGIC_LEN] != SEGMENT_MAGIC {
+        let mut header = [0u8; HEADER_LEN];
+        file.read_exact_at(0, &mut header)?;
+        if header[..MAGIC_LEN] != SEGMENT_MAGIC {
             return Err(corrupt("not a logdb segment file (bad magic)".into()));
         }
-        let u32_at =
-            |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
-        let version = u32_at(HEADER_VERSION_OFFSET);
+        let u32_at = |b: &[u8], o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+        let version = u32_at(&header, HEADER_VERSION_OFFSET);
         if version > SEGMENT_FORMAT_VERSION || version == 0 {
             return Err(Error::IncompatibleVersion {
                 path: display,
@@ -89,39 +106,40 @@ impl Segment {
                 supported: SEGMENT_FORMAT_VERSION,
             });
         }
-        if u32_at(HEADER_FLAGS_OFFSET) != 0 {
+        if u32_at(&header, HEADER_FLAGS_OFFSET) != 0 {
             return Err(corrupt("unknown header flags".into()));
         }
-        let tail = len - TAIL_LEN;
-        if bytes[tail + TAIL_MAGIC_OFFSET..] != SEGMENT_TAIL_MAGIC {
+        let tail_start = len - TAIL_LEN as u64;
+        let mut tail = [0u8; TAIL_LEN];
+        file.read_exact_at(tail_start, &mut tail)?;
+        if tail[TAIL_MAGIC_OFFSET..] != SEGMENT_TAIL_MAGIC {
             return Err(corrupt(
                 "missing tail magic (truncated or overwritten file)".into(),
             ));
         }
-        if u32_at(tail + TAIL_VERSION_OFFSET) != version {
+        if u32_at(&tail, TAIL_VERSION_OFFSET) != version {
             return Err(corrupt("header and tail versions differ".into()));
         }
         let mut flen = [0u8; 8];
-        flen.copy_from_slice(
-            &bytes[tail + TAIL_FOOTER_LEN_OFFSET..tail + TAIL_FOOTER_LEN_OFFSET + 8],
-        );
+        flen.copy_from_slice(&tail[TAIL_FOOTER_LEN_OFFSET..TAIL_FOOTER_LEN_OFFSET + 8]);
         let footer_len = u64::from_le_bytes(flen);
-        if footer_len > (tail - HEADER_LEN) as u64 {
+        if footer_len > tail_start - HEADER_LEN as u64 {
             return Err(corrupt(format!(
                 "footer length {footer_len} exceeds the file"
             )));
         }
-        let footer_start = tail - footer_len as usize;
-        let footer = &bytes[footer_start..tail];
-        let footer_crc = u32_at(tail + TAIL_FOOTER_CRC_OFFSET);
-        if crc32fast::hash(footer) != footer_crc {
+        let footer_start = tail_start - footer_len;
+        let mut footer = Vec::new();
+        file.read_into(footer_start, footer_len as usize, &mut footer)?;
+        let footer_crc = u32_at(&tail, TAIL_FOOTER_CRC_OFFSET);
+        if crc32fast::hash(&footer) != footer_crc {
             return Err(corrupt("footer checksum mismatch".into()));
         }
         let mut scratch = Vec::new();
-        let raw = enc::decompress(footer, &mut scratch, MAX_CHUNK_RAW)
+        let raw = enc::decompress(&footer, &mut scratch, MAX_CHUNK_RAW)
             .map_err(|e| corrupt(format!("footer: {e}")))?;
         let footer_len = raw.len();
-        let footer = decode_footer(raw, footer_start as u64, version)
+        let footer = decode_footer(raw, footer_start, version)
             .map_err(|e| corrupt(format!("footer: {}", e.0)))?;
         let meta = footer.meta;
         let dicts = (0..meta.columns.len()).map(|_| OnceLock::new()).collect();
@@ -141,14 +159,14 @@ impl Segment {
         Ok(Segment {
             path: path.to_string(),
             display,
-            bytes,
+            file,
             meta,
             footer_crc,
             footer_len,
             dicts,
             dict_pages,
             index_dirs,
-            data_end: footer_start as u64,
+            data_end: footer_start,
             version,
             read_caches: OnceLock::new(),
         })
@@ -167,8 +185,8 @@ impl Segment {
     }
 
     /// An estimate of the memory this open segment holds: parsed footer metadata,
-    /// decoded dictionaries and index directories (the mapped file itself is page
-    /// cache, not counted).
+    /// decoded dictionaries and index directories (chunks are read into the
+    /// caller's buffers, not held here).
     pub fn memory_size(&self) -> usize {
         let dicts: usize = (self.dicts.iter().chain(self.dict_pages.iter().flatten()))
             .filter_map(|d| d.get())
@@ -192,7 +210,7 @@ impl Segment {
     }
 
     pub fn file_len(&self) -> u64 {
-        self.bytes.len() as u64
+        self.file.len()
     }
 
     /// The position of a column by name.
@@ -208,22 +226,21 @@ impl Segment {
         self.corrupt(format!("{what}: {}", e.0))
     }
 
-    /// The verified, decompressed bytes of a chunk.
+    /// The verified, decompressed bytes of a chunk (a dictionary page, an index
+    /// directory, page or counts, a block's values or validity): one positioned read
+    /// into `buf`, decompressed there. Nothing is mapped.
     pub(super) fn chunk<'a>(
-        &'a self,
+        &self,
         c: &Chunk,
-        scratch: &'a mut Vec<u8>,
+        buf: &'a mut ReadBuf,
         what: &str,
     ) -> Result<&'a [u8]> {
-        let start = c.offset as usize;
-        let src = self
-            .bytes
-            .get(start..start + c.len as usize)
-            .ok_or_else(|| self.corrupt(format!("{what}: chunk outside the file")))?;
-        if crc32fast::hash(src) != c.crc {
-            return Err(self.corrupt(format!("{what}: checksum mismatch at offset {start}")));
+        let ReadBuf { file, raw } = buf;
+        self.file.read_into(c.offset, c.len as usize, file)?;
+        if crc32fast::hash(file) != c.crc {
+            return Err(self.corrupt(format!("{what}: checksum mismatch at offset {}", c.offset)));
         }
-        enc::decompress(src, scratch, MAX_CHUNK_RAW).map_err(|e| self.decode_err(what, e))
+        enc::decompress(file, raw, MAX_CHUNK_RAW).map_err(|e| self.decode_err(what, e))
     }
 
     /// Lets index lookups and sparse block reads of this segment keep decompressed
@@ -237,9 +254,9 @@ impl Segment {
     /// checksum or decompression (it was verified when it was cached); a missing one
     /// is read and, if `store`, cached.
     pub(super) fn cached_chunk<'a>(
-        &'a self,
+        &self,
         c: &Chunk,
-        scratch: &'a mut Vec<u8>,
+        scratch: &'a mut ReadBuf,
         what: &str,
         store: bool,
     ) -> Result<Raw<'a>> {
@@ -271,7 +288,7 @@ impl Segment {
         store: bool,
         decode: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
     ) -> Result<Arc<[u8]>> {
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         let Some((id, caches)) = self.read_caches.get() else {
             return Ok(decode(self.chunk(c, &mut scratch, what)?)?.into());
         };
@@ -345,7 +362,7 @@ impl Segment {
         } else {
             format!("dictionary of column '{name}', page {p}")
         };
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         let raw = self.chunk(&page.chunk, &mut scratch, &what)?;
         let n = end.saturating_sub(page.first_code) as usize;
         let dict = enc::decode_dictionary(raw, n).map_err(|e| self.decode_err(&what, e))?;
@@ -393,7 +410,7 @@ impl Segment {
         col: usize,
         block: usize,
         out: &mut ColumnBlock,
-        scratch: &mut Vec<u8>,
+        scratch: &mut ReadBuf,
     ) -> Result<()> {
         let Some((id, caches)) = self.read_caches.get() else {
             return self.read_block(col, block, out, scratch);
@@ -422,7 +439,7 @@ impl Segment {
         col: usize,
         block: usize,
         out: &mut ColumnBlock,
-        scratch: &mut Vec<u8>,
+        scratch: &mut ReadBuf,
     ) -> Result<()> {
         let cm = &self.meta.columns[col];
         let b = &cm.blocks[block];
@@ -489,7 +506,7 @@ impl Segment {
     pub fn read_columns(&self, cols: &[usize]) -> Result<Vec<Column>> {
         let mut out = Vec::with_capacity(cols.len());
         let mut block = ColumnBlock::default();
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         for &c in cols {
             let field = &self.meta.columns[c].field;
             let mut data = ColumnData::empty(field.data_type.physical());

@@ -4,7 +4,7 @@
 
 use super::block::{BlockValues, ColumnBlock};
 use super::format::{ColumnStorage, IndexKeys, IndexMeta, Stats};
-use super::reader::Segment;
+use super::reader::{ReadBuf, Segment};
 use super::writer::block_stats;
 use crate::column::ColumnData;
 use crate::error::Result;
@@ -14,7 +14,7 @@ impl Segment {
     /// and that each index agrees with the column data. Returns the first problem.
     pub fn verify(&self) -> Result<()> {
         let mut block = ColumnBlock::default();
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         for (c, cm) in self.meta.columns.iter().enumerate() {
             self.dictionary(c)?;
             for (b, bm) in cm.blocks.iter().enumerate() {
@@ -90,7 +90,7 @@ impl Segment {
     fn row_keys(&self, ix: &IndexMeta) -> Result<Vec<u32>> {
         let mut keys = Vec::with_capacity(self.meta.rows as usize);
         let mut block = ColumnBlock::default();
-        let mut scratch = Vec::new();
+        let mut scratch = ReadBuf::default();
         let name = &self.meta.columns[ix.column].field.name;
         // Integer keys, page by page when they are in pages (each page checked).
         let mut ints = Vec::new();
