@@ -577,6 +577,28 @@ impl Column {
         );
     }
 
+    /// A column holding the rows `rows` (a range of this column's rows).
+    pub fn slice(&self, rows: std::ops::Range<usize>) -> Column {
+        let data = match &self.data {
+            ColumnData::Int64(v) => ColumnData::Int64(v[rows.clone()].to_vec()),
+            ColumnData::Float64(v) => ColumnData::Float64(v[rows.clone()].to_vec()),
+            ColumnData::Bool(v) => ColumnData::Bool(v[rows.clone()].to_vec()),
+            ColumnData::Ip(v) => ColumnData::Ip(v[rows.clone()].to_vec()),
+            d => {
+                let take: Vec<u32> = (rows.start as u32..rows.end as u32).collect();
+                let mut out = ColumnData::with_capacity(d.physical(), take.len());
+                out.extend_take(d, &take);
+                out
+            }
+        };
+        let validity = self.validity.as_ref().map(|v| {
+            let mut out = Bitmap::new(0, false);
+            out.extend_from(v, rows.start, rows.len());
+            out
+        });
+        Column { data, validity }
+    }
+
     /// A column holding the rows at `rows`, in that order.
     pub fn take(&self, rows: &[u32]) -> Column {
         let mut data = ColumnData::with_capacity(self.data.physical(), rows.len());
