@@ -230,6 +230,24 @@ pub(super) fn gather(src: &Column, rows: &[u32], default: Option<&Column>) -> Co
     if !missing {
         return src.take(rows);
     }
+    if let (ColumnData::Int64(v), None) = (&src.data, &src.validity) {
+        // Integers and timestamps without NULLs (lag(ts)): one pass.
+        let mut valid = Bitmap::new(rows.len(), true);
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, &r) in rows.iter().enumerate() {
+            match v.get(r as usize) {
+                Some(&x) => out.push(x),
+                None => {
+                    out.push(0);
+                    valid.set(i, false);
+                }
+            }
+        }
+        return Column {
+            data: ColumnData::Int64(out),
+            validity: Some(valid),
+        };
+    }
     // A missing row takes row 0 (any row) and is then marked NULL.
     let take: Vec<u32> = rows
         .iter()

@@ -85,7 +85,12 @@ pub(super) fn window(
             Some(k) => {
                 let pieces: Vec<&Column> =
                     batches.iter().filter_map(|b| b.columns.get(k)).collect();
-                order::string_ids(&pieces, n, threads)
+                let (ids, tables) = order::string_ids(&pieces, n, threads);
+                // The interning tables, gone by now: checked at their peak.
+                let held = mem.size();
+                mem.grow(tables)?;
+                mem.resize(held)?;
+                ids
             }
             None => order::partition_ids(&cols.partition_keys(&all, spec)?, n, threads),
         };

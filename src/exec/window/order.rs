@@ -35,7 +35,7 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
     match cols {
         [] => vec![0; n],
         [c] => match &c.data {
-            ColumnData::Utf8(_) => string_ids(&[c], n, t),
+            ColumnData::Utf8(_) => string_ids(&[c], n, t).0,
             ColumnData::Int64(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
             ColumnData::Float64(v) => dense_ids(n, t, |i| valid(c, i).then(|| norm_f64(v[i]))),
             ColumnData::Bool(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
@@ -77,7 +77,8 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
 /// at a time (so a table grows with the distinct strings, not the rows); the
 /// later shares' strings are then interned into the first's table, in order,
 /// and their ids translated, which keeps the order of first appearance.
-pub(super) fn string_ids(pieces: &[&Column], rows: usize, threads: usize) -> Vec<u32> {
+/// Also returns the bytes the tables held at most.
+pub(super) fn string_ids(pieces: &[&Column], rows: usize, threads: usize) -> (Vec<u32>, usize) {
     /// Rows interned per call.
     const BLOCK: usize = 1 << 14;
     /// Below this many rows per thread, one thread numbers everything.
@@ -136,6 +137,7 @@ pub(super) fn string_ids(pieces: &[&Column], rows: usize, threads: usize) -> Vec
                 .collect()
         })
     };
+    let mut tables: usize = numbered.iter().map(|(t, _)| t.bytes()).sum();
     let rest = numbered.split_off(1.min(numbered.len()));
     let (mut global, mut ids) = numbered.pop().unwrap_or_default();
     ids.reserve(n.saturating_sub(ids.len()));
@@ -147,12 +149,13 @@ pub(super) fn string_ids(pieces: &[&Column], rows: usize, threads: usize) -> Vec
             id => map[id as usize],
         }));
     }
+    tables = tables.max(global.bytes());
     let null = global.len() as u32;
     ids.iter_mut()
         .filter(|id| **id == MISSING)
         .for_each(|id| *id = null);
     ids.resize(rows, null);
-    ids
+    (ids, tables)
 }
 
 /// Rows in a window spec's order, and how they got there.
@@ -528,7 +531,7 @@ mod tests {
         assert_eq!(want.iter().max(), Some(&30_011));
         let refs: Vec<&Column> = pieces.iter().collect();
         for threads in [1, 2, 3] {
-            assert_eq!(string_ids(&refs, n, threads), want, "{threads} threads");
+            assert_eq!(string_ids(&refs, n, threads).0, want, "{threads} threads");
             assert_eq!(
                 partition_ids(&[&whole], n, threads),
                 want,
