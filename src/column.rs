@@ -101,11 +101,38 @@ impl Bitmap {
         self.len = 0;
     }
 
-    /// Appends `len` bits of `other` starting at bit `start`.
+    /// Appends `len` bits of `other` starting at bit `start` (a word at a
+    /// time when this bitmap ends on a word boundary).
     pub fn extend_from(&mut self, other: &Bitmap, start: usize, len: usize) {
+        if self.len.is_multiple_of(64) {
+            self.words.extend(other.slice_words(start, len));
+            self.len += len;
+            return;
+        }
         for i in start..start + len {
             self.push(other.get(i));
         }
+    }
+
+    /// The `len` bits from bit `start` as words (bits past `len` zero).
+    fn slice_words(&self, start: usize, len: usize) -> impl Iterator<Item = u64> + '_ {
+        let (first, shift) = (start / 64, start % 64);
+        let tail = len % 64;
+        let count = len.div_ceil(64);
+        (0..count).map(move |k| {
+            let lo = self.words[first + k] >> shift;
+            let hi = match shift {
+                0 => 0,
+                _ => self
+                    .words
+                    .get(first + k + 1)
+                    .map_or(0, |w| w << (64 - shift)),
+            };
+            match tail {
+                t if t != 0 && k + 1 == count => (lo | hi) & ((1u64 << t) - 1),
+                _ => lo | hi,
+            }
+        })
     }
 }
 
@@ -575,6 +602,28 @@ impl Column {
             other.len(),
             other.validity.as_ref(),
         );
+    }
+
+    /// A column holding the rows `rows` (a range of this column's rows).
+    pub fn slice(&self, rows: std::ops::Range<usize>) -> Column {
+        let data = match &self.data {
+            ColumnData::Int64(v) => ColumnData::Int64(v[rows.clone()].to_vec()),
+            ColumnData::Float64(v) => ColumnData::Float64(v[rows.clone()].to_vec()),
+            ColumnData::Bool(v) => ColumnData::Bool(v[rows.clone()].to_vec()),
+            ColumnData::Ip(v) => ColumnData::Ip(v[rows.clone()].to_vec()),
+            d => {
+                let take: Vec<u32> = (rows.start as u32..rows.end as u32).collect();
+                let mut out = ColumnData::with_capacity(d.physical(), take.len());
+                out.extend_take(d, &take);
+                out
+            }
+        };
+        let validity = self.validity.as_ref().map(|v| {
+            let mut out = Bitmap::new(0, false);
+            out.extend_from(v, rows.start, rows.len());
+            out
+        });
+        Column { data, validity }
     }
 
     /// A column holding the rows at `rows`, in that order.
@@ -1065,6 +1114,41 @@ impl BatchBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bits appended from any offset, onto a bitmap ending on a word boundary
+    /// or not, and a column's slice, are the bits read one at a time.
+    #[test]
+    fn extended_and_sliced_bits_are_the_source_bits() {
+        let mut src = Bitmap::new(0, true);
+        for i in 0..1000 {
+            src.push((i * 7919) % 13 < 6);
+        }
+        for before in [0, 64, 5, 130] {
+            for start in [0, 1, 63, 64, 65, 200] {
+                for len in [0, 1, 63, 64, 65, 500, 1000 - start] {
+                    let mut b = Bitmap::new(before, true);
+                    b.extend_from(&src, start, len);
+                    assert_eq!(b.len(), before + len);
+                    let want: Vec<bool> = (0..before)
+                        .map(|_| true)
+                        .chain((start..start + len).map(|i| src.get(i)))
+                        .collect();
+                    let got: Vec<bool> = (0..b.len()).map(|i| b.get(i)).collect();
+                    assert_eq!(got, want, "before {before} start {start} len {len}");
+                    assert_eq!(b.count_ones(), want.iter().filter(|&&x| x).count());
+                }
+            }
+        }
+        let c = Column {
+            data: ColumnData::Int64((0..1000).collect()),
+            validity: Some(src.clone()),
+        };
+        let s = c.slice(70..400);
+        assert_eq!(s.len(), 330);
+        for i in 0..330 {
+            assert_eq!(s.value(i), c.value(70 + i), "row {i}");
+        }
+    }
 
     #[test]
     fn appending_strings_keeps_every_string_and_null() {

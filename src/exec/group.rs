@@ -137,6 +137,9 @@ pub(crate) fn prefetch<T>(p: *const T) {
 pub(crate) struct StrInterner {
     slots: Vec<StrSlot>,
     strings: StringVec,
+    /// The hash of each string, by id: the table grows without hashing the
+    /// strings again.
+    id_hashes: Vec<u64>,
     hasher: hashbrown::DefaultHashBuilder,
     /// Scratch: the hashes of a block.
     hashes: Vec<u64>,
@@ -163,21 +166,35 @@ impl StrInterner {
         valid: Option<&Bitmap>,
         ids: &mut Vec<u32>,
     ) {
-        let len = len.min(strs.len());
+        ids.clear();
+        self.intern_rows(strs, 0..len.min(strs.len()), valid, ids);
+    }
+
+    /// The ids of the strings `rows` of `strs` appended to `ids`, [`MISSING`]
+    /// for the rows `valid` marks NULL (not interned). The table is made room
+    /// for the rows of this call only, so interning a long column a block at a
+    /// time keeps it sized by the distinct strings seen, not by the rows.
+    pub fn intern_rows(
+        &mut self,
+        strs: &StringVec,
+        rows: std::ops::Range<usize>,
+        valid: Option<&Bitmap>,
+        ids: &mut Vec<u32>,
+    ) {
+        let rows = rows.start.min(strs.len())..rows.end.min(strs.len());
         let is_valid = |r: usize| valid.is_none_or(|b| b.get(r));
         let mut hashes = std::mem::take(&mut self.hashes);
         hashes.clear();
-        hashes.extend((0..len).map(|r| self.hash(strs.get(r))));
+        hashes.extend(rows.clone().map(|r| self.hash(strs.get(r))));
         // No growth below: the slot addresses prefetched stay valid.
-        self.reserve(len);
+        self.reserve(rows.len());
         let mask = self.slots.len() - 1;
-        ids.clear();
-        ids.reserve(len);
-        for r in 0..len {
-            if let Some(&h) = hashes.get(r + PREFETCH_ROWS) {
+        ids.reserve(rows.len());
+        for (k, r) in rows.enumerate() {
+            if let Some(&h) = hashes.get(k + PREFETCH_ROWS) {
                 prefetch(&self.slots[h as usize & mask]);
             }
-            if let Some(&h) = hashes.get(r + PREFETCH_ROWS / 2) {
+            if let Some(&h) = hashes.get(k + PREFETCH_ROWS / 2) {
                 let slot = self.slots[h as usize & mask];
                 if slot.id != MISSING && slot.tag == (h >> 32) as u32 {
                     prefetch(
@@ -189,7 +206,7 @@ impl StrInterner {
                 }
             }
             ids.push(if is_valid(r) {
-                self.intern_hashed(strs.get(r), hashes[r])
+                self.intern_hashed(strs.get(r), hashes[k])
             } else {
                 MISSING
             });
@@ -214,6 +231,7 @@ impl StrInterner {
                 let id = self.strings.len() as u32;
                 let offset = self.strings.bytes().len() as u32;
                 self.strings.push(s);
+                self.id_hashes.push(h);
                 self.slots[i] = StrSlot {
                     tag,
                     id,
@@ -236,6 +254,7 @@ impl StrInterner {
     pub fn clear(&mut self) {
         self.slots.fill(FREE_SLOT);
         self.strings.clear();
+        self.id_hashes.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -259,7 +278,7 @@ impl StrInterner {
         self.slots.resize(cap, FREE_SLOT);
         let mask = cap - 1;
         for (id, s) in self.strings.iter().enumerate() {
-            let h = self.hasher.hash_one(s.as_bytes());
+            let h = self.id_hashes[id];
             let mut i = h as usize & mask;
             while self.slots[i].id != MISSING {
                 i = (i + 1) & mask;
@@ -284,6 +303,7 @@ impl StrInterner {
     pub fn bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<StrSlot>()
             + self.strings.heap_bytes()
+            + self.id_hashes.capacity() * 8
             + self.hashes.capacity() * 8
     }
 }

@@ -45,6 +45,44 @@ pub(super) fn filter(batches: Vec<Batch>, predicate: &Expr) -> Result<Vec<Batch>
     Ok(out)
 }
 
+/// [`filter`] on up to `threads` threads, each over a contiguous share of the
+/// batches (by rows); the output keeps the batches' order.
+pub(super) fn filter_on(
+    batches: Vec<Batch>,
+    predicate: &Expr,
+    threads: usize,
+) -> Result<Vec<Batch>> {
+    /// Below this many rows per thread, one thread filters everything.
+    const MIN_SHARE: usize = 1 << 16;
+    let rows: usize = batches.iter().map(Batch::num_rows).sum();
+    let shares = threads.min(rows / MIN_SHARE).min(batches.len()).max(1);
+    if shares == 1 {
+        return filter(batches, predicate);
+    }
+    let mut groups: Vec<Vec<Batch>> = (0..shares).map(|_| Vec::new()).collect();
+    let mut before = 0usize;
+    for b in batches {
+        let k = (before * shares / rows).min(shares - 1);
+        before += b.num_rows();
+        groups[k].push(b);
+    }
+    let parts: Vec<Result<Vec<Batch>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = groups
+            .into_iter()
+            .map(|g| s.spawn(move || filter(g, predicate)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
 /// The Project operator: `exprs` over every row of `batches`. A column that
 /// only a bare reference reads is moved to the output, not copied.
 pub(super) fn project_batches(batches: Vec<Batch>, exprs: &[(Expr, String)]) -> Result<Vec<Batch>> {
@@ -156,6 +194,17 @@ pub(super) fn with_vectors<R>(
     f: impl FnOnce(&[Vector], usize) -> Result<R>,
 ) -> Result<R> {
     let n = b.num_rows();
+    with_vectors_of(b, used, n, f)
+}
+
+/// [`with_vectors`] over a batch of `n` rows whose unused columns may be
+/// left empty.
+pub(super) fn with_vectors_of<R>(
+    b: &mut Batch,
+    used: &[bool],
+    n: usize,
+    f: impl FnOnce(&[Vector], usize) -> Result<R>,
+) -> Result<R> {
     let vecs: Vec<Vector> = b
         .columns
         .iter_mut()

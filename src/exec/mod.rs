@@ -460,7 +460,7 @@ fn run_operator(
                     stats.record(child.node, read, start.elapsed());
                     Ok(out)
                 }
-                _ => materialized::filter(input(0, None)?, predicate),
+                _ => materialized::filter_on(input(0, None)?, predicate, opts.threads),
             }
         }
         (Operator::Project, LogicalPlan::Project { exprs, .. }) => {

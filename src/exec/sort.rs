@@ -72,6 +72,49 @@ pub(crate) fn concat(mut batches: Vec<Batch>, schema: &[(String, DataType)]) -> 
     Batch { columns: cols }
 }
 
+/// The columns of `batches` (of `schema`) that `keep` marks, each concatenated
+/// into one column; the others stay empty. The batches are left as they are.
+pub(crate) fn concat_columns(
+    batches: &[Batch],
+    schema: &[(String, DataType)],
+    keep: &[bool],
+) -> Batch {
+    let columns = schema
+        .iter()
+        .enumerate()
+        .map(|(k, (_, t))| {
+            let p = t.physical();
+            if !keep.get(k).copied().unwrap_or(false) {
+                return Column::new(ColumnData::empty(p));
+            }
+            let rows: usize = batches.iter().map(Batch::num_rows).sum();
+            let mut c = Column::new(match p {
+                PhysicalType::Utf8 => {
+                    let text = (batches.iter())
+                        .filter_map(|b| match &b.columns.get(k)?.data {
+                            ColumnData::Utf8(v) => Some(v.bytes().len()),
+                            _ => None,
+                        })
+                        .sum();
+                    ColumnData::Utf8(StringVec::with_capacity(rows, text))
+                }
+                p => ColumnData::with_capacity(p, rows),
+            });
+            for b in batches {
+                if let Some(src) = b.columns.get(k) {
+                    if src.data.physical() == p {
+                        c.append(src);
+                    } else {
+                        Vector::from_column(src).append_to(&mut c, None, b.num_rows());
+                    }
+                }
+            }
+            c
+        })
+        .collect();
+    Batch { columns }
+}
+
 /// The sort key columns of `all` (borrowed when the keys are plain columns, as
 /// the binder makes them).
 fn key_columns<'a>(all: &'a Batch, keys: &[SortKey]) -> Result<Vec<Cow<'a, Column>>> {

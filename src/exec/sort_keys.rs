@@ -148,6 +148,11 @@ impl KeyWords {
             }
         }
         let stride = per_key.len();
+        if stride == 1 {
+            // One word per row: the key's own, no interleaving.
+            let words = per_key.pop().unwrap_or_default();
+            return KeyWords { words, stride };
+        }
         let mut words = Vec::with_capacity(n * stride);
         for i in 0..n {
             words.extend(per_key.iter().map(|w| w[i]));
@@ -155,11 +160,27 @@ impl KeyWords {
         KeyWords { words, stride }
     }
 
+    /// Bytes the words hold.
+    pub fn bytes(&self) -> usize {
+        self.words.capacity() * 8
+    }
+
+    /// Bytes a sort of `rows` of these rows takes on top of the words: the
+    /// `(words, row)` tuples and the merge copy.
+    pub fn sort_bytes_for(&self, rows: usize) -> usize {
+        2 * (self.stride + 1) * 8 * rows
+    }
+
+    /// Every row's word, when a row has exactly one.
+    pub fn single(&self) -> Option<&[u64]> {
+        (self.stride == 1).then_some(&self.words[..])
+    }
+
     /// Bytes these words hold, with the buffers a sort of all their rows
     /// takes: the `(words, row)` tuples and the merge copy.
     pub fn sort_bytes(&self) -> usize {
         let n = self.words.len().checked_div(self.stride).unwrap_or(0);
-        self.words.capacity() * 8 + 2 * (self.stride + 1) * 8 * n
+        self.bytes() + self.sort_bytes_for(n)
     }
 
     /// Row `i`'s words.

@@ -389,6 +389,37 @@ fn measured_text(stats: Option<&ExecStats>, node: &LogicalPlan) -> String {
     }
 }
 
+/// How a Window orders the rows of each distinct spec (partitions and order
+/// keys), one line per spec, as `exec/window/order.rs` does it.
+fn window_strategies(windows: &[(crate::plan::WindowExpr, String)]) -> Vec<String> {
+    let mut specs: Vec<&crate::plan::WindowExpr> = Vec::new();
+    for (w, _) in windows {
+        if !specs.iter().any(|s| s.same_order(w)) {
+            specs.push(w);
+        }
+    }
+    specs
+        .iter()
+        .map(|w| {
+            let parts: Vec<String> = w.partition_by.iter().map(|e| e.to_string()).collect();
+            let grouped = match parts.len() {
+                0 => "one partition".to_string(),
+                _ => format!(
+                    "partitions [{}] grouped by a counting sort on their ids (input order kept)",
+                    parts.join(", ")
+                ),
+            };
+            match w.order_by.len() {
+                0 => format!("rows: {grouped}, not sorted"),
+                _ => format!(
+                    "rows: {grouped}, sorted by [{}] only where out of order",
+                    sort_keys_text(&w.order_by)
+                ),
+            }
+        })
+        .collect()
+}
+
 /// The line of a logical operator that a physical operator runs as part of
 /// itself (the operators a streaming aggregate takes over).
 fn logical_line(plan: &LogicalPlan) -> String {
@@ -611,11 +642,19 @@ fn render_physical(
                 let _ = writeln!(out, "{pad}{name}: {predicate}{measured}");
             }
         }
+        Operator::Window { top: None } => {
+            let line = logical_line(p.node);
+            let _ = writeln!(out, "{pad}{line}{measured}");
+            if let LogicalPlan::Window { windows, .. } = p.node {
+                for strategy in window_strategies(windows) {
+                    let _ = writeln!(out, "{pad}  {strategy}");
+                }
+            }
+        }
         Operator::Project
         | Operator::Sort
         | Operator::TopN
         | Operator::Limit
-        | Operator::Window { top: None }
         | Operator::Unnest
         | Operator::Distinct => {
             let line = logical_line(p.node);

@@ -257,3 +257,84 @@ fn an_aggregate_over_window_rows_does_not_depend_on_threads() {
     assert_eq!(rows(2), one, "2 threads against 1");
     assert_eq!(rows(3), one, "3 threads against 1");
 }
+
+/// Partitions whose rows arrive in time order and partitions with late rows
+/// (a second import whose timestamps fall between the first's), ties in the
+/// order key and a NULL partition key: lag, lead, row_number and rank equal a
+/// naive computation on one thread and on two, whether the partition key is
+/// numbered from the input's batches (a plain string column) or computed.
+#[test]
+fn partitions_sorted_only_where_out_of_order_match_a_naive_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::builder()
+        .max_segment_rows(10_000)
+        .open(dir.path())
+        .unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 7, T0, 1_000_000, 120_000))
+        .unwrap();
+    // Late rows: between the first import's, in their own segments.
+    db.append(
+        "logs",
+        &log_batch(&schema, 8, T0 + 500_000, 7_000_000, 15_000),
+    )
+    .unwrap();
+    // uid, ts, status of every row.
+    let rows = all_rows(&db, "logs");
+    let mut parts: HashMap<Option<String>, Vec<(i64, i64)>> = HashMap::new();
+    for r in &rows {
+        let (Value::Int(ts), Value::Int(status)) = (&r[0], &r[4]) else {
+            panic!("{r:?}");
+        };
+        let uid = match &r[3] {
+            Value::Str(s) => Some(s.to_string()),
+            _ => None,
+        };
+        parts.entry(uid).or_default().push((*ts, *status));
+    }
+    // By ts: lag(ts), lead(ts, 2), row_number, rank by status.
+    let mut want: HashMap<i64, (i64, i64, i64, i64)> = HashMap::new();
+    for p in parts.values_mut() {
+        p.sort();
+        for (i, &(ts, status)) in p.iter().enumerate() {
+            let lag = if i > 0 { p[i - 1].0 } else { -1 };
+            let lead = p.get(i + 2).map_or(-1, |x| x.0);
+            let rank = 1 + p.iter().filter(|x| x.1 < status).count() as i64;
+            want.insert(ts, (lag, lead, i as i64 + 1, rank));
+        }
+    }
+    for key in ["uid", "uid || ''"] {
+        let sql = format!(
+            "SELECT ts, coalesce(epoch_us(lag(ts) OVER w), -1), \
+             coalesce(epoch_us(lead(ts, 2) OVER w), -1), row_number() OVER w, \
+             rank() OVER (PARTITION BY {key} ORDER BY status) \
+             FROM logs WINDOW w AS (PARTITION BY {key} ORDER BY ts)"
+        );
+        let snap = db.snapshot().unwrap();
+        let plan = logdb::sql::plan(&snap, &sql).unwrap();
+        for threads in [1, 2] {
+            let opts = ExecOptions {
+                threads,
+                ..ExecOptions::default()
+            };
+            let got = execute(&snap, &plan, &opts).unwrap().rows();
+            assert_eq!(got.len(), rows.len());
+            for r in got {
+                let v: Vec<i64> = r
+                    .iter()
+                    .map(|v| match v {
+                        Value::Int(i) => *i,
+                        other => panic!("{other:?}"),
+                    })
+                    .collect();
+                assert_eq!(
+                    (v[1], v[2], v[3], v[4]),
+                    want[&v[0]],
+                    "{key}, {threads} threads, ts {}",
+                    v[0]
+                );
+            }
+        }
+    }
+}

@@ -11,15 +11,15 @@
 //! truncated when interpolated and rounded half up when extrapolated, as
 //! DuckDB's are; one outside its type's range is an error.
 
-use super::layout::Layout;
 use crate::column::{Column, ColumnData};
 use crate::error::{Error, Result};
 use crate::schema::DataType;
 
 /// `values` (input order, of type `t`) filled along `keys` (input order) within
-/// each partition of `layout`, whose sorted row `i` is input row `order[i]`.
+/// each partition (sorted rows from `starts[p]` to `starts[p + 1]`), whose
+/// sorted row `i` is input row `order[i]`.
 pub(super) fn fill(
-    layout: &Layout,
+    starts: &[u32],
     order: &[u32],
     values: &Column,
     keys: &Column,
@@ -30,8 +30,8 @@ pub(super) fn fill(
     let mut out = values.clone();
     let mut points: Vec<(f64, f64)> = Vec::new();
     let mut err = None;
-    layout.for_each_partition(|ps, pe, _, _| {
-        let rows = &order[ps..pe];
+    for w in starts.windows(2) {
+        let rows = &order[w[0] as usize..w[1] as usize];
         // The known points, sorted by key, first row of each key kept.
         let mut known: Vec<(f64, u32)> = rows
             .iter()
@@ -64,7 +64,7 @@ pub(super) fn fill(
                 err.get_or_insert(e);
             }
         }
-    });
+    }
     match err {
         Some(e) => Err(e),
         None => Ok(out),

@@ -104,34 +104,54 @@ impl Counted {
     }
 }
 
-/// `lag` (`forward` false) or `lead`: for each sorted row, the row `offset` rows
-/// before (after) it in its partition, if any. With `valid` (IGNORE NULLS) only
-/// the rows it marks count.
+/// `lag` (`forward` false) or `lead` over rows sorted as `order` says (input
+/// row of each sorted position) in partitions starting at `starts` (then `n`):
+/// for each input row, the input row `offset` rows before (after) it in its
+/// partition, or [`NO_ROW`]. With `valid` (IGNORE NULLS, by sorted position)
+/// only the rows it marks count. Read straight off the permutation: no list
+/// of sorted positions in between.
 pub(super) fn lag_lead(
-    layout: &Layout,
+    starts: &[u32],
+    order: &[u32],
     valid: &Option<Bitmap>,
     offset: i64,
     forward: bool,
-) -> Vec<Option<u32>> {
+) -> Vec<u32> {
     let counted = valid.as_ref().map(Counted::new);
     // A negative offset looks the other way.
     let (forward, k) = (forward != (offset < 0), offset.unsigned_abs() as usize);
-    let mut rows: Vec<Option<u32>> = Vec::new();
-    layout.for_each_partition(|ps, pe, _, _| {
-        for i in ps..pe {
-            rows.push(match (&counted, forward) {
-                (None, false) => i.checked_sub(k).filter(|&j| j >= ps).map(|j| j as u32),
-                (None, true) => i.checked_add(k).filter(|&j| j < pe).map(|j| j as u32),
-                (Some(_), _) if k == 0 => Some(i as u32),
-                (Some(c), false) => (c.before[i] as usize)
-                    .checked_sub(k)
-                    .map(|j| c.positions[j])
-                    .filter(|&j| j as usize >= ps),
-                (Some(c), true) => c.nth_in(i + 1, pe, k - 1),
-            });
+    let mut by_input = vec![NO_ROW; order.len()];
+    for w in starts.windows(2) {
+        let (ps, pe) = (w[0] as usize, w[1] as usize);
+        match (&counted, forward) {
+            (None, false) => {
+                for i in ps.saturating_add(k).min(pe)..pe {
+                    by_input[order[i] as usize] = order[i - k];
+                }
+            }
+            (None, true) => {
+                for i in ps..pe.saturating_sub(k).max(ps) {
+                    by_input[order[i] as usize] = order[i + k];
+                }
+            }
+            (Some(c), _) => {
+                for i in ps..pe {
+                    let j = match forward {
+                        _ if k == 0 => Some(i as u32),
+                        false => (c.before[i] as usize)
+                            .checked_sub(k)
+                            .map(|j| c.positions[j])
+                            .filter(|&j| j as usize >= ps),
+                        true => c.nth_in(i + 1, pe, k - 1),
+                    };
+                    if let Some(j) = j {
+                        by_input[order[i] as usize] = order[j as usize];
+                    }
+                }
+            }
         }
-    });
-    rows
+    }
+    by_input
 }
 
 /// `first_value`, `last_value` and `nth_value` (the `nth`, 1-based): for each
@@ -209,6 +229,24 @@ pub(super) fn gather(src: &Column, rows: &[u32], default: Option<&Column>) -> Co
     }
     if !missing {
         return src.take(rows);
+    }
+    if let (ColumnData::Int64(v), None) = (&src.data, &src.validity) {
+        // Integers and timestamps without NULLs (lag(ts)): one pass.
+        let mut valid = Bitmap::new(rows.len(), true);
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, &r) in rows.iter().enumerate() {
+            match v.get(r as usize) {
+                Some(&x) => out.push(x),
+                None => {
+                    out.push(0);
+                    valid.set(i, false);
+                }
+            }
+        }
+        return Column {
+            data: ColumnData::Int64(out),
+            validity: Some(valid),
+        };
     }
     // A missing row takes row 0 (any row) and is then marked NULL.
     let take: Vec<u32> = rows

@@ -32,7 +32,7 @@ use super::vector;
 use crate::column::{Batch, Bitmap, Column, ColumnData, Value};
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, AggFunc, Expr, WindowExpr, WindowFunc};
-use crate::schema::DataType;
+use crate::schema::{DataType, PhysicalType};
 use functions::NO_ROW;
 use layout::Layout;
 
@@ -50,16 +50,21 @@ pub(super) fn window(
 ) -> Result<Vec<Batch>> {
     let threads = opts.threads;
     let mut mem = pool.reservation("window");
-    let input: usize = batches.iter().map(Batch::heap_bytes).sum();
-    // The concatenation (the batches themselves are counted by the operator
-    // that produced them).
-    mem.resize(input)?;
-    let mut all = sort::concat(batches, schema);
     if let Some(k) = top {
+        let input: usize = batches.iter().map(Batch::heap_bytes).sum();
+        // The concatenation (the batches themselves are counted by the
+        // operator that produced them).
+        mem.resize(input)?;
+        let all = sort::concat(batches, schema);
         opts.check_cancel()?;
         return top_n(all, windows, k, opts, &mut mem);
     }
-    let n = all.num_rows();
+    let n: usize = batches.iter().map(Batch::num_rows).sum();
+    let reads = Reads::new(windows, schema, &batches);
+    // Only the columns the expressions read are concatenated; the batches
+    // themselves leave as the output, each with its rows' results.
+    let mut all = sort::concat_columns(&batches, schema, &reads.concat);
+    mem.resize(all.heap_bytes())?;
     let mut results: Vec<Option<Column>> = vec![None; windows.len()];
     for j in 0..windows.len() {
         if results[j].is_some() {
@@ -72,23 +77,35 @@ pub(super) fn window(
             .map(|(w, _)| w)
             .filter(|w| w.same_order(spec))
             .collect();
-        let cols = Columns::new(&mut all, &group)?;
+        let cols = Columns::new(&mut all, &group, &reads.concat, n)?;
         mem.grow(cols.bytes())?;
         // Partition ids, the row order, the sorted order keys.
-        let (part, ord) = cols.spec_keys(&all, spec)?;
         mem.grow(24 * n)?;
-        let ids = order::partition_ids(&part, n, threads);
-        let (order, starts) = order::sort_rows(&ids, &spec.order_by, &ord, threads, &mut mem)?;
+        let ids = match reads.batch_key(spec) {
+            Some(k) => {
+                let pieces: Vec<&Column> =
+                    batches.iter().filter_map(|b| b.columns.get(k)).collect();
+                let (ids, tables) = order::string_ids(&pieces, n, threads);
+                // The interning tables, gone by now: checked at their peak.
+                let held = mem.size();
+                mem.grow(tables)?;
+                mem.resize(held)?;
+                ids
+            }
+            None => order::partition_ids(&cols.partition_keys(&all, spec)?, n, threads),
+        };
+        let ord = cols.order_keys(&all, spec)?;
+        let rows = order::sort_rows(&ids, &spec.order_by, &ord, threads, &mut mem)?;
         drop(ids);
-        let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();
-        let layout = Layout::new(starts, &sorted);
         let ctx = Sorted {
             all: &all,
             cols: &cols,
-            order: &order,
+            order: &rows.order,
+            starts: &rows.starts,
             inverse: OnceCell::new(),
-            layout: &layout,
-            order_cols: &sorted,
+            ord: &ord,
+            order_cols: OnceCell::new(),
+            layout: OnceCell::new(),
         };
         for k in j..windows.len() {
             let w = &windows[k].0;
@@ -101,11 +118,122 @@ pub(super) fn window(
             results[k] = Some(r);
         }
     }
-    for r in results {
-        all.columns
-            .push(r.ok_or_else(|| Error::Internal("a window expression was not computed".into()))?);
+    drop(all);
+    let results = results
+        .into_iter()
+        .map(|r| r.ok_or_else(|| Error::Internal("a window expression was not computed".into())))
+        .collect::<Result<Vec<Column>>>()?;
+    Ok(with_results(batches, schema, results))
+}
+
+/// `batches` (of `schema`, `n` rows in all), each with its rows of every
+/// column of `results` (in input order) appended.
+fn with_results(
+    batches: Vec<Batch>,
+    schema: &[(String, DataType)],
+    mut results: Vec<Column>,
+) -> Vec<Batch> {
+    let single = batches.len() == 1;
+    let mut out = Vec::with_capacity(batches.len());
+    let mut at = 0;
+    for mut b in batches {
+        let m = b.num_rows();
+        // A column of another physical type than the schema's, as the
+        // concatenation makes it.
+        for (c, (_, t)) in b.columns.iter_mut().zip(schema) {
+            if c.data.physical() != t.physical() {
+                let mut x = Column::new(ColumnData::empty(t.physical()));
+                vector::Vector::from_column(c).append_to(&mut x, None, m);
+                *c = x;
+            }
+        }
+        if single {
+            b.columns.append(&mut results);
+        } else {
+            b.columns
+                .extend(results.iter().map(|r| r.slice(at..at + m)));
+        }
+        at += m;
+        out.push(b);
     }
-    Ok(vec![all])
+    out
+}
+
+/// Which input columns the window expressions read. Those are concatenated
+/// (`concat`), except a string column that some spec partitions by alone and
+/// nothing else reads: its batches are numbered as they are.
+struct Reads {
+    concat: Vec<bool>,
+    batch_keys: Vec<bool>,
+}
+
+impl Reads {
+    fn new(
+        windows: &[(WindowExpr, String)],
+        schema: &[(String, DataType)],
+        batches: &[Batch],
+    ) -> Reads {
+        let width = schema.len();
+        let mut concat = vec![false; width];
+        let mut keys = vec![false; width];
+        let mark = |e: &Expr, v: &mut Vec<bool>| {
+            e.for_each_column(&mut |i| {
+                if let Some(x) = v.get_mut(i) {
+                    *x = true;
+                }
+            })
+        };
+        for (w, _) in windows {
+            let others = w
+                .args
+                .iter()
+                .chain(w.arg_order.iter().map(|k| &k.expr))
+                .chain(w.order_by.iter().map(|k| &k.expr))
+                .chain(w.filter.iter());
+            for e in others {
+                mark(e, &mut concat);
+            }
+            match Self::string_key(w, schema, batches) {
+                Some(k) => keys[k] = true,
+                None => w.partition_by.iter().for_each(|e| mark(e, &mut concat)),
+            }
+        }
+        let batch_keys = (0..width).map(|i| keys[i] && !concat[i]).collect();
+        Reads { concat, batch_keys }
+    }
+
+    /// The column `w` partitions by alone, when it is a string column in every
+    /// batch.
+    fn string_key(
+        w: &WindowExpr,
+        schema: &[(String, DataType)],
+        batches: &[Batch],
+    ) -> Option<usize> {
+        match w.partition_by.as_slice() {
+            [Expr::Column { index, .. }]
+                if schema.get(*index)?.1.physical() == PhysicalType::Utf8
+                    && batches.iter().all(|b| {
+                        b.columns
+                            .get(*index)
+                            .is_some_and(|c| matches!(c.data, ColumnData::Utf8(_)))
+                    }) =>
+            {
+                Some(*index)
+            }
+            _ => None,
+        }
+    }
+
+    /// The column of the input's batches whose strings are `spec`'s partition
+    /// ids, if they are numbered from the batches.
+    fn batch_key(&self, spec: &WindowExpr) -> Option<usize> {
+        match spec.partition_by.as_slice() {
+            [Expr::Column { index, .. }] if self.batch_keys.get(*index) == Some(&true) => {
+                Some(*index)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The window under a filter keeping rankings at most `k`: every expression is
@@ -126,10 +254,12 @@ fn top_n(
         .ok_or_else(|| Error::Internal("a window top-N without expressions".into()))?
         .0;
     let group: Vec<&WindowExpr> = windows.iter().map(|(w, _)| w).collect();
-    let cols = Columns::new(&mut all, &group)?;
-    mem.grow(cols.bytes())?;
-    let (part, ord) = cols.spec_keys(&all, spec)?;
     let n = all.num_rows();
+    let used = vec![true; all.columns.len()];
+    let cols = Columns::new(&mut all, &group, &used, n)?;
+    mem.grow(cols.bytes())?;
+    let part = cols.partition_keys(&all, spec)?;
+    let ord = cols.order_keys(&all, spec)?;
     mem.grow(8 * n)?;
     let ids = order::partition_ids(&part, n, opts.threads);
     let ties = windows.iter().any(|(w, _)| w.func != WindowFunc::RowNumber);
@@ -158,15 +288,21 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(all: &mut Batch, group: &[&WindowExpr]) -> Result<Columns> {
+    /// The group's computed expressions over the `n` rows of `all`, whose
+    /// columns `used` marks are there.
+    fn new(all: &mut Batch, group: &[&WindowExpr], used: &[bool], n: usize) -> Result<Columns> {
         let mut exprs: Vec<&Expr> = Vec::new();
         for e in group.iter().flat_map(|w| w.exprs()) {
             if !matches!(e, Expr::Column { .. }) && !exprs.contains(&e) {
                 exprs.push(e);
             }
         }
-        let used = vec![true; all.columns.len()];
-        let computed = materialized::with_vectors(all, &used, |vecs, n| {
+        if exprs.is_empty() {
+            return Ok(Columns {
+                computed: Vec::new(),
+            });
+        }
+        let computed = materialized::with_vectors_of(all, used, n, |vecs, n| {
             exprs
                 .iter()
                 .map(|e| {
@@ -184,23 +320,17 @@ impl Columns {
         self.computed.iter().map(|(_, c)| c.heap_bytes()).sum()
     }
 
-    /// The partition key and order key columns of `spec`, in input order.
-    fn spec_keys<'a>(
-        &'a self,
-        all: &'a Batch,
-        spec: &WindowExpr,
-    ) -> Result<(Vec<&'a Column>, Vec<&'a Column>)> {
-        let part = spec
-            .partition_by
-            .iter()
-            .map(|e| self.get(all, e))
-            .collect::<Result<_>>()?;
-        let ord = spec
-            .order_by
+    /// The partition key columns of `spec`, in input order.
+    fn partition_keys<'a>(&'a self, all: &'a Batch, spec: &WindowExpr) -> Result<Vec<&'a Column>> {
+        spec.partition_by.iter().map(|e| self.get(all, e)).collect()
+    }
+
+    /// The order key columns of `spec`, in input order.
+    fn order_keys<'a>(&'a self, all: &'a Batch, spec: &WindowExpr) -> Result<Vec<&'a Column>> {
+        spec.order_by
             .iter()
             .map(|k| self.get(all, &k.expr))
-            .collect::<Result<_>>()?;
-        Ok((part, ord))
+            .collect()
     }
 
     /// The column of `e` (one of the group's expressions), in input order.
@@ -214,16 +344,23 @@ impl Columns {
 }
 
 /// One spec's rows in order: what its window expressions are evaluated over.
+/// What only some functions read (the sorted order keys, peer groups, the
+/// inverse permutation) is made when one first does.
 struct Sorted<'a> {
     all: &'a Batch,
     cols: &'a Columns,
     /// Input position of each sorted row.
     order: &'a [u32],
-    /// Sorted position of each input row (made when a result needs it).
+    /// Where each partition starts among the sorted rows, then `n`.
+    starts: &'a [u32],
+    /// Sorted position of each input row.
     inverse: OnceCell<Vec<u32>>,
-    layout: &'a Layout,
+    /// The ORDER BY keys, in input order.
+    ord: &'a [&'a Column],
     /// The ORDER BY keys, sorted.
-    order_cols: &'a [Column],
+    order_cols: OnceCell<Vec<Column>>,
+    /// Partition and peer-group boundaries.
+    layout: OnceCell<Layout>,
 }
 
 /// An integer literal argument (the binder allows only literals there).
@@ -262,13 +399,24 @@ impl Sorted<'_> {
         functions::gather(src, &by_input, default)
     }
 
+    /// The ORDER BY keys in sorted order.
+    fn order_cols(&self) -> &[Column] {
+        self.order_cols
+            .get_or_init(|| self.ord.iter().map(|c| c.take(self.order)).collect())
+    }
+
+    /// Partition and peer-group boundaries of the sorted rows.
+    fn layout(&self) -> &Layout {
+        self.layout
+            .get_or_init(|| Layout::new(self.starts.to_vec(), self.order_cols()))
+    }
+
     /// One window expression, its result in input order.
     fn evaluate(&self, w: &WindowExpr, mem: &mut super::memory::Reservation) -> Result<Column> {
         let n = self.order.len();
-        let layout = self.layout;
         let frames = |mem: &mut super::memory::Reservation| -> Result<Vec<layout::Frame>> {
             mem.grow(aggregate::tree_bytes(n))?;
-            layout::frames(layout, &w.frame, &w.order_by, self.order_cols)
+            layout::frames(self.layout(), &w.frame, &w.order_by, self.order_cols())
         };
         let in_input_order = |c: Column| c.take(self.inverse());
         match w.func {
@@ -277,11 +425,11 @@ impl Sorted<'_> {
             | WindowFunc::DenseRank
             | WindowFunc::PercentRank
             | WindowFunc::CumeDist => {
-                functions::ranking(w.func, layout, n, None).map(in_input_order)
+                functions::ranking(w.func, self.layout(), n, None).map(in_input_order)
             }
             WindowFunc::Ntile => {
                 let buckets = literal_int(w.args.first(), "the ntile count")?;
-                functions::ranking(w.func, layout, n, buckets).map(in_input_order)
+                functions::ranking(w.func, self.layout(), n, buckets).map(in_input_order)
             }
             WindowFunc::Lag | WindowFunc::Lead => {
                 let values = self.arg(w, 0)?;
@@ -298,12 +446,13 @@ impl Sorted<'_> {
                     None => None,
                 };
                 let rows = functions::lag_lead(
-                    layout,
+                    self.starts,
+                    self.order,
                     &self.valid(values, w.ignore_nulls),
                     offset,
                     w.func == WindowFunc::Lead,
                 );
-                Ok(self.pick(values, &rows, default))
+                Ok(functions::gather(values, &rows, default))
             }
             WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue => {
                 let values = self.arg(w, 0)?;
@@ -332,7 +481,7 @@ impl Sorted<'_> {
                     .ok_or_else(|| Error::Internal("fill without an ORDER BY key".into()))?;
                 let keys = self.cols.get(self.all, &key.expr)?;
                 mem.grow(16 * n + values.heap_bytes())?;
-                fill::fill(layout, self.order, values, keys, w.data_type)
+                fill::fill(self.starts, self.order, values, keys, w.data_type)
             }
             WindowFunc::Agg(func) => {
                 let arg = match w.args.first() {

@@ -12,6 +12,8 @@
 //! time order, so a partition ordered by time is often sorted already, which
 //! the sort notices in one pass.
 
+use std::ops::Range;
+
 use hashbrown::HashMap;
 
 use super::super::agg;
@@ -19,7 +21,7 @@ use super::super::group::{norm_f64, StrInterner, MISSING};
 use super::super::memory::Reservation;
 use super::super::sort_keys::{dense_ids, KeyWords};
 use super::super::vector::Vector;
-use crate::column::{Column, ColumnData};
+use crate::column::{Bitmap, Column, ColumnData, StringVec};
 use crate::error::Result;
 use crate::plan::SortKey;
 
@@ -33,20 +35,7 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
     match cols {
         [] => vec![0; n],
         [c] => match &c.data {
-            ColumnData::Utf8(s) => {
-                // Strings are interned a block at a time with table slots prefetched
-                // (many distinct strings make this bound by memory latency); NULL
-                // gets the id after every string's.
-                let mut strs = StrInterner::default();
-                let mut ids = Vec::new();
-                strs.intern_all(s, n, c.validity.as_ref(), &mut ids);
-                let null = strs.len() as u32;
-                ids.iter_mut()
-                    .filter(|id| **id == MISSING)
-                    .for_each(|id| *id = null);
-                ids.resize(n, null);
-                ids
-            }
+            ColumnData::Utf8(_) => string_ids(&[c], n, t).0,
             ColumnData::Int64(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
             ColumnData::Float64(v) => dense_ids(n, t, |i| valid(c, i).then(|| norm_f64(v[i]))),
             ColumnData::Bool(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
@@ -80,66 +69,172 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
     }
 }
 
+/// Dense ids of the rows of one string column given in `pieces` (one column
+/// cut in consecutive parts, such as the input's batches), numbered as
+/// [`partition_ids`] numbers them (NULL the id after every string's; rows
+/// past the pieces' up to `rows` too). Up to
+/// `threads` contiguous shares of the rows are interned on their own, a block
+/// at a time (so a table grows with the distinct strings, not the rows); the
+/// later shares' strings are then interned into the first's table, in order,
+/// and their ids translated, which keeps the order of first appearance.
+/// Also returns the bytes the tables held at most.
+pub(super) fn string_ids(pieces: &[&Column], rows: usize, threads: usize) -> (Vec<u32>, usize) {
+    /// Rows interned per call.
+    const BLOCK: usize = 1 << 14;
+    /// Below this many rows per thread, one thread numbers everything.
+    const MIN_SHARE: usize = 1 << 16;
+    let strs: Vec<(&StringVec, Option<&Bitmap>)> = pieces
+        .iter()
+        .filter_map(|c| match &c.data {
+            ColumnData::Utf8(s) => Some((s, c.validity.as_ref())),
+            _ => None,
+        })
+        .collect();
+    let n: usize = strs.iter().map(|(s, _)| s.len()).sum();
+    // The shares: runs of (piece, rows of it).
+    let shares = threads.min(n / MIN_SHARE).max(1);
+    let mut runs: Vec<Vec<(usize, Range<usize>)>> = vec![Vec::new(); shares];
+    let mut before = 0usize;
+    for (k, (s, _)) in strs.iter().enumerate() {
+        let mut at = 0;
+        while at < s.len() {
+            let share = ((before + at) * shares / n.max(1)).min(shares - 1);
+            let share_end = ((share + 1) * n).div_ceil(shares);
+            let end = s.len().min(share_end.saturating_sub(before)).max(at + 1);
+            runs[share].push((k, at..end));
+            at = end;
+        }
+        before += s.len();
+    }
+    let number = |run: &[(usize, Range<usize>)]| -> (StrInterner, Vec<u32>) {
+        let mut table = StrInterner::default();
+        let mut ids = Vec::with_capacity(run.iter().map(|(_, r)| r.len()).sum());
+        for (k, rows) in run {
+            let (s, valid) = strs[*k];
+            let mut at = rows.start;
+            while at < rows.end {
+                let end = (at + BLOCK).min(rows.end);
+                table.intern_rows(s, at..end, valid, &mut ids);
+                at = end;
+            }
+        }
+        (table, ids)
+    };
+    let mut numbered: Vec<(StrInterner, Vec<u32>)> = if shares == 1 {
+        vec![number(&runs[0])]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .iter()
+                .map(|run| {
+                    let number = &number;
+                    scope.spawn(move || number(run))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let mut tables: usize = numbered.iter().map(|(t, _)| t.bytes()).sum();
+    let rest = numbered.split_off(1.min(numbered.len()));
+    let (mut global, mut ids) = numbered.pop().unwrap_or_default();
+    ids.reserve(n.saturating_sub(ids.len()));
+    let mut map = Vec::new();
+    for (local, local_ids) in rest {
+        global.intern_strings_of(&local, &mut map);
+        ids.extend(local_ids.iter().map(|&id| match id {
+            MISSING => MISSING,
+            id => map[id as usize],
+        }));
+    }
+    tables = tables.max(global.bytes());
+    let null = global.len() as u32;
+    ids.iter_mut()
+        .filter(|id| **id == MISSING)
+        .for_each(|id| *id = null);
+    ids.resize(rows, null);
+    (ids, tables)
+}
+
+/// Rows in a window spec's order, and how they got there.
+pub(super) struct RowOrder {
+    /// Input row of each position: partitions contiguous, each ordered by
+    /// (order keys, input row).
+    pub order: Vec<u32>,
+    /// Where each partition starts in `order`, then `n`.
+    pub starts: Vec<u32>,
+}
+
 /// Row numbers `0..ids.len()` ordered by (partition id, `keys` over `cols`,
 /// position), and where each partition starts in that order (then `n`).
+///
+/// A counting sort groups the rows by partition id, keeping each partition's
+/// rows in input order, and notes on the way each partition where a row's
+/// keys come before its predecessor's. Only those partitions are sorted (ties
+/// stay in input order either way): many on up to `threads` threads, a few
+/// shares of whole partitions each, or one that holds most of their rows
+/// sorted in chunks on all threads and merged.
 pub(super) fn sort_rows(
     ids: &[u32],
     keys: &[SortKey],
     cols: &[&Column],
     threads: usize,
     mem: &mut Reservation,
-) -> Result<(Vec<u32>, Vec<u32>)> {
-    let (mut order, starts) = by_partition(ids);
+) -> Result<RowOrder> {
     if keys.is_empty() {
-        return Ok((order, starts));
+        let (order, starts) = by_partition(ids);
+        return Ok(RowOrder { order, starts });
     }
     let words = KeyWords::new(keys, cols, ids.len());
-    mem.grow(words.sort_bytes())?;
-    // Sorts one partition's rows (in position order) by the keys.
-    let sort_part = |rows: &mut [u32], threads: usize| words.sort(rows, threads);
-    let n = order.len();
-    let largest = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-    if threads <= 1 || largest as usize * 2 > n {
-        // Few partitions: each sorted on every thread, one after the other.
-        for w in starts.windows(2) {
-            sort_part(&mut order[w[0] as usize..w[1] as usize], threads);
+    mem.grow(words.bytes())?;
+    let (mut order, starts, unsorted) = by_partition_checked(ids, &words);
+    let spans: Vec<(usize, usize)> = unsorted
+        .iter()
+        .map(|&p| (starts[p as usize] as usize, starts[p as usize + 1] as usize))
+        .collect();
+    drop(unsorted);
+    let rows: usize = spans.iter().map(|(a, b)| b - a).sum();
+    mem.grow(words.sort_bytes_for(rows))?;
+    let largest = spans.iter().map(|(a, b)| b - a).max().unwrap_or(0);
+    if threads <= 1 || largest * 2 > rows {
+        // Few rows out of order, or mostly in one partition: each sorted on
+        // every thread, one after the other.
+        for &(a, b) in &spans {
+            words.sort(&mut order[a..b], threads);
         }
-        return Ok((order, starts));
+    } else {
+        // Many partitions: each thread sorts a share of whole partitions.
+        let mut parts: Vec<&mut [u32]> = Vec::with_capacity(spans.len());
+        let mut rest: &mut [u32] = &mut order;
+        let mut taken = 0;
+        for &(a, b) in &spans {
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(a - taken);
+            let (part, tail) = tail.split_at_mut(b - a);
+            parts.push(part);
+            rest = tail;
+            taken = b;
+        }
+        let mut shares: Vec<Vec<&mut [u32]>> = (0..threads).map(|_| Vec::new()).collect();
+        let mut done = 0usize;
+        for part in parts {
+            let k = (done * threads / rows.max(1)).min(threads - 1);
+            done += part.len();
+            shares[k].push(part);
+        }
+        let words = &words;
+        std::thread::scope(|s| {
+            for share in shares {
+                s.spawn(move || {
+                    for part in share {
+                        words.sort(part, 1);
+                    }
+                });
+            }
+        });
     }
-    // Many partitions: each thread sorts a run of whole partitions.
-    let mut runs: Vec<&mut [u32]> = Vec::with_capacity(threads);
-    let mut rest: &mut [u32] = &mut order;
-    let mut taken = 0usize;
-    let mut cut = 0;
-    for k in 1..threads {
-        let goal = n * k / threads;
-        while cut + 1 < starts.len() && (starts[cut] as usize) < goal {
-            cut += 1;
-        }
-        let (run, tail) = rest.split_at_mut(starts[cut] as usize - taken);
-        taken = starts[cut] as usize;
-        runs.push(run);
-        rest = tail;
-    }
-    runs.push(rest);
-    std::thread::scope(|s| {
-        let mut offset = 0usize;
-        for run in runs {
-            let first = offset;
-            offset += run.len();
-            let starts = &starts;
-            let sort_part = &sort_part;
-            s.spawn(move || {
-                let lo = starts.partition_point(|&x| (x as usize) < first);
-                let hi = starts.partition_point(|&x| (x as usize) <= first + run.len());
-                for w in starts[lo..hi].windows(2) {
-                    let (a, b) = (w[0] as usize - first, w[1] as usize - first);
-                    sort_part(&mut run[a..b], 1);
-                }
-            });
-        }
-    });
-    Ok((order, starts))
+    Ok(RowOrder { order, starts })
 }
 
 /// The rows of [`sort_rows`]'s order that a ranking at most `k` keeps: in each
@@ -193,6 +288,52 @@ fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
         next[p as usize] += 1;
     }
     (order, starts)
+}
+
+/// [`by_partition`] over rows with normalized keys `words`, and the partitions
+/// (ascending) where some row's words are smaller than those of the row before
+/// it in the partition: the only ones a sort by (words, row) changes.
+fn by_partition_checked(ids: &[u32], words: &KeyWords) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut starts = vec![0u32; parts + 1];
+    for &p in ids {
+        starts[p as usize + 1] += 1;
+    }
+    for p in 0..parts {
+        starts[p + 1] += starts[p];
+    }
+    let mut order = vec![0u32; ids.len()];
+    let mut out_of_order = vec![false; parts];
+    if let Some(single) = words.single() {
+        // One word per row: each partition's next slot beside its last word
+        // (0 before the first row, which nothing sorts below).
+        let mut next: Vec<(u32, u64)> = starts[..parts].iter().map(|&s| (s, 0)).collect();
+        for (row, &p) in ids.iter().enumerate() {
+            let (at, last) = &mut next[p as usize];
+            let w = single[row];
+            if w < *last {
+                out_of_order[p as usize] = true;
+            }
+            *last = w;
+            order[*at as usize] = row as u32;
+            *at += 1;
+        }
+    } else {
+        let mut next = starts.clone();
+        for (row, &p) in ids.iter().enumerate() {
+            let p = p as usize;
+            let at = next[p] as usize;
+            if at > starts[p] as usize && words.row(row as u32) < words.row(order[at - 1]) {
+                out_of_order[p] = true;
+            }
+            order[at] = row as u32;
+            next[p] += 1;
+        }
+    }
+    let unsorted = (0..parts as u32)
+        .filter(|&p| out_of_order[p as usize])
+        .collect();
+    (order, starts, unsorted)
 }
 
 #[cfg(test)]
@@ -260,7 +401,9 @@ mod tests {
                         .then_with(|| sort::compare(&keys, &cols, a, b))
                 });
                 for threads in [1, 4] {
-                    let (got, _) = sort_rows(ids, &keys, &refs, threads, &mut mem()).unwrap();
+                    let got = sort_rows(ids, &keys, &refs, threads, &mut mem())
+                        .unwrap()
+                        .order;
                     // Equal values (NaNs, zeros) come in position order in both.
                     assert_eq!(
                         got,
@@ -271,11 +414,130 @@ mod tests {
                 }
             }
         }
-        let (by_id, starts) = sort_rows(&many, &[], &[], 3, &mut mem()).unwrap();
+        let RowOrder {
+            order: by_id,
+            starts,
+            ..
+        } = sort_rows(&many, &[], &[], 3, &mut mem()).unwrap();
         assert_eq!(starts.len(), 8);
         assert!(by_id
             .windows(2)
             .all(|w| (many[w[0] as usize], w[0]) < (many[w[1] as usize], w[1])));
+    }
+
+    /// The counting sort flags exactly the partitions whose rows come out of
+    /// key order (ties and NULLs in input order are in order), and the order
+    /// sorting only those gives equals a full sort, on one thread and on two.
+    #[test]
+    fn only_partitions_out_of_order_are_sorted() {
+        let n = 300_000;
+        // Partition p = i % 1000; keys rising with i, except in partitions
+        // 7 and 400 (one late row each) and 999 (falling); ties in 5; NULLs
+        // (last) in partitions 3 and, out of place, 11.
+        let ids: Vec<u32> = (0..n).map(|i| (i % 1000) as u32).collect();
+        let mut vals: Vec<i64> = (0..n as i64).collect();
+        let mut validity = Bitmap::new(n, true);
+        vals[5_007] = -1;
+        vals[200_400] = 3;
+        for i in (999..n).step_by(1000) {
+            vals[i] = -(i as i64);
+        }
+        for i in (5..n).step_by(1000) {
+            vals[i] = 42;
+        }
+        for i in (3..n).step_by(1000).skip(150) {
+            validity.set(i, false);
+        }
+        validity.set(11 + 1000 * 20, false);
+        let col = Column {
+            data: ColumnData::Int64(vals),
+            validity: Some(validity),
+        };
+        let key = SortKey {
+            expr: Expr::Column {
+                index: 0,
+                name: "k".into(),
+                data_type: DataType::BigInt,
+            },
+            descending: false,
+            nulls_first: false,
+        };
+        let words = KeyWords::new(std::slice::from_ref(&key), &[&col], n);
+        let (_, _, unsorted) = by_partition_checked(&ids, &words);
+        assert_eq!(unsorted, [7, 11, 400, 999]);
+        let cols = [Cow::Borrowed(&col)];
+        let mut want: Vec<u32> = (0..n as u32).collect();
+        want.sort_by(|&a, &b| {
+            ids[a as usize]
+                .cmp(&ids[b as usize])
+                .then_with(|| sort::compare(std::slice::from_ref(&key), &cols, a, b))
+        });
+        for threads in [1, 2] {
+            let got = sort_rows(
+                &ids,
+                std::slice::from_ref(&key),
+                &[&col],
+                threads,
+                &mut mem(),
+            )
+            .unwrap();
+            assert_eq!(got.order, want, "{threads} threads");
+            assert_eq!(got.starts.len(), 1001);
+        }
+        // One partition (no PARTITION BY) in order, then with one late row.
+        let one = vec![0u32; n];
+        let (_, _, unsorted) = by_partition_checked(&one, &KeyWords::new(&[], &[], n));
+        assert!(unsorted.is_empty());
+        let rising = Column::new(ColumnData::Int64((0..n as i64).collect()));
+        let words = KeyWords::new(std::slice::from_ref(&key), &[&rising], n);
+        assert!(by_partition_checked(&one, &words).2.is_empty());
+        let got = sort_rows(&one, std::slice::from_ref(&key), &[&col], 2, &mut mem()).unwrap();
+        let mut want: Vec<u32> = (0..n as u32).collect();
+        want.sort_by(|&a, &b| sort::compare(std::slice::from_ref(&key), &cols, a, b));
+        assert_eq!(got.order, want);
+    }
+
+    /// A string key numbered from several pieces (the input's batches) on one
+    /// thread or several gets the ids one pass over the whole column gives.
+    #[test]
+    fn string_ids_of_pieces_equal_one_pass() {
+        let n = 200_000;
+        let mut pieces = Vec::new();
+        let mut whole = crate::column::StringVec::new();
+        let mut whole_valid = Bitmap::new(0, true);
+        let mut at = 0;
+        for len in [1, 70_000, 0, 3, 50_000, 79_996] {
+            let mut s = crate::column::StringVec::new();
+            let mut valid = Bitmap::new(0, true);
+            for i in at..at + len {
+                let v = format!("u{}", (i * 7919) % 30_011);
+                s.push(&v);
+                whole.push(&v);
+                valid.push(i % 13 != 0);
+                whole_valid.push(i % 13 != 0);
+            }
+            at += len;
+            pieces.push(Column {
+                data: ColumnData::Utf8(s),
+                validity: Some(valid),
+            });
+        }
+        assert_eq!(at, n);
+        let whole = Column {
+            data: ColumnData::Utf8(whole),
+            validity: Some(whole_valid),
+        };
+        let want = partition_ids(&[&whole], n, 1);
+        assert_eq!(want.iter().max(), Some(&30_011));
+        let refs: Vec<&Column> = pieces.iter().collect();
+        for threads in [1, 2, 3] {
+            assert_eq!(string_ids(&refs, n, threads).0, want, "{threads} threads");
+            assert_eq!(
+                partition_ids(&[&whole], n, threads),
+                want,
+                "{threads} threads"
+            );
+        }
     }
 
     #[test]
