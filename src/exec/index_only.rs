@@ -315,30 +315,78 @@ fn merge_sorted_runs<'a>(
 }
 
 /// The keys of `ranges` (one per run) in key order, with their counts summed.
+///
+/// A tournament of losers: each inner node of a complete binary tree over the
+/// runs holds the run that lost the match played there, the root's winner the
+/// run with the smallest key. Taking a key replays only the matches on its run's
+/// path to the root, one string comparison per level (a binary heap compares
+/// twice per level as it sifts down): with a couple of hundred segments this
+/// merge is most of an index-only top-N's time.
 fn merge_ranges<'a>(runs: &[Run<'a>], ranges: Vec<std::ops::Range<usize>>) -> Vec<(&'a str, u64)> {
-    use std::cmp::Reverse;
-    use std::collections::binary_heap::{BinaryHeap, PeekMut};
-    let mut pos: Vec<usize> = ranges.iter().map(|r| r.start).collect();
-    let mut heap: BinaryHeap<Reverse<(&'a str, usize)>> = ranges
+    let live: Vec<(Run<'a>, std::ops::Range<usize>)> = runs
         .iter()
-        .enumerate()
+        .zip(ranges)
         .filter(|(_, r)| !r.is_empty())
-        .map(|(i, r)| Reverse((runs[i].get(r.start).0, i)))
+        .map(|(run, r)| (*run, r))
         .collect();
+    let k = live.len();
     let mut out: Vec<(&'a str, u64)> = Vec::new();
-    while let Some(mut top) = heap.peek_mut() {
-        let Reverse((key, i)) = *top;
-        let n = runs[i].get(pos[i]).1;
+    if k == 0 {
+        return out;
+    }
+    let mut pos: Vec<usize> = live.iter().map(|(_, r)| r.start).collect();
+    // Each run's current key; None once it is used up (it loses every match).
+    let mut key: Vec<Option<&'a str>> = live
+        .iter()
+        .map(|(run, r)| Some(run.get(r.start).0))
+        .collect();
+    let beats = |key: &[Option<&'a str>], a: usize, b: usize| match (key[a], key[b]) {
+        (Some(x), Some(y)) => x < y,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    // Leaves are k..2k (run i at k + i), inner nodes 1..k; tree[0] is the winner.
+    const EMPTY: usize = usize::MAX;
+    let mut tree = vec![EMPTY; k];
+    for i in 0..k {
+        // Each run climbs until it meets an empty node, where it waits; the winner
+        // of each match played climbs on.
+        let mut w = i;
+        let mut j = (k + i) / 2;
+        while j > 0 {
+            if tree[j] == EMPTY {
+                tree[j] = w;
+                w = EMPTY;
+                break;
+            }
+            if beats(&key, tree[j], w) {
+                std::mem::swap(&mut tree[j], &mut w);
+            }
+            j /= 2;
+        }
+        if w != EMPTY {
+            tree[0] = w;
+        }
+    }
+    loop {
+        let mut w = tree[0];
+        let Some(k0) = key[w] else { break };
+        let (run, range) = &live[w];
+        let n = run.get(pos[w]).1;
         match out.last_mut() {
-            Some((k, total)) if *k == key => *total += n,
-            _ => out.push((key, n)),
+            Some((last, total)) if *last == k0 => *total += n,
+            _ => out.push((k0, n)),
         }
-        pos[i] += 1;
-        if pos[i] < ranges[i].end {
-            *top = Reverse((runs[i].get(pos[i]).0, i));
-        } else {
-            PeekMut::pop(top);
+        pos[w] += 1;
+        key[w] = (pos[w] < range.end).then(|| run.get(pos[w]).0);
+        let mut j = (k + w) / 2;
+        while j > 0 {
+            if beats(&key, tree[j], w) {
+                std::mem::swap(&mut tree[j], &mut w);
+            }
+            j /= 2;
         }
+        tree[0] = w;
     }
     out
 }
@@ -399,6 +447,38 @@ mod tests {
             owned(merge_sorted_runs(&runs, 1, Some((3, true)))),
             owned(vec![("a", 3), ("b", 5), ("c", 3), ("d", 5)])
         );
+    }
+
+    #[test]
+    fn any_number_of_runs_merges_like_a_map() {
+        // Every count of runs from 1 to 40 (powers of two and not), some empty,
+        // with keys shared between runs and counts of zero.
+        for k in 1..=40usize {
+            let runs_data: Vec<Vec<(String, u64)>> = (0..k)
+                .map(|r| {
+                    let len = (r * 7 + k) % 23;
+                    let mut keys: Vec<String> = (0..len)
+                        .map(|i| format!("k{:03}", (i * (r + 3) + k) % 61))
+                        .collect();
+                    keys.sort();
+                    keys.dedup();
+                    keys.into_iter().map(|s| (s, (r % 4) as u64)).collect()
+                })
+                .collect();
+            let borrowed: Vec<Vec<(&str, u64)>> = runs_data
+                .iter()
+                .map(|v| v.iter().map(|(s, n)| (s.as_str(), *n)).collect())
+                .collect();
+            let runs: Vec<Run<'_>> = borrowed.iter().map(|v| Run::Pairs(v)).collect();
+            let mut want = std::collections::BTreeMap::new();
+            for v in &runs_data {
+                for (s, n) in v {
+                    *want.entry(s.clone()).or_insert(0u64) += n;
+                }
+            }
+            let want: Vec<(String, u64)> = want.into_iter().collect();
+            assert_eq!(owned(merge_sorted_runs(&runs, 1, None)), want, "{k} runs");
+        }
     }
 
     #[test]
