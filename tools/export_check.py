@@ -71,8 +71,8 @@ TYPES = {
 # DuckDB sort them last, so every ascending key says NULLS LAST; quantile_cont is
 # `percentile` (exact, the same linear interpolation); the 5-minute time_bucket is the
 # epoch second floored to a multiple of 300 (time_bucket's default origin, 2000-01-03,
-# is a multiple of 5 minutes from the epoch). date_trunc, hour and count(DISTINCT) are
-# the same. Every query of SUITE and RECORDS_SUITE must have one here.
+# is a multiple of 5 minutes from the epoch); the sessions' 30-minute gap compares
+# microseconds since the epoch. date_trunc, hour, count(DISTINCT) and lag are the same. Every query of SUITE and RECORDS_SUITE must have one here.
 
 SPARK = {
     "Q1": "SELECT count(*) FROM logs",
@@ -98,6 +98,10 @@ SPARK = {
     "Q10": "SELECT timestamp_seconds(floor(unix_seconds(ts) / 300) * 300) AS bucket, "
     "count(*) AS errors FROM logs WHERE uri = {uri} AND status BETWEEN 500 AND 599 "
     "GROUP BY bucket ORDER BY bucket NULLS LAST",
+    "Q11": "SELECT date_trunc('day', ts) AS day, count(*) AS sessions FROM "
+    "(SELECT ts, lag(ts) OVER (PARTITION BY uid ORDER BY ts NULLS LAST) AS prev FROM logs "
+    "WHERE uid IS NOT NULL) AS s WHERE prev IS NULL OR unix_micros(ts) - unix_micros(prev) > "
+    "1800000000 GROUP BY day ORDER BY day NULLS LAST",
     "R1": "SELECT count(*) FROM records",
     # wl.JOBS is Spark SQL as written.
     "R2": f"SELECT count(*) AS groups, sum(n) AS rows FROM ({wl.JOBS}) AS jobs",
