@@ -43,21 +43,7 @@ pub(crate) fn concat(mut batches: Vec<Batch>, schema: &[(String, DataType)]) -> 
     let mut cols: Vec<Column> = schema
         .iter()
         .enumerate()
-        .map(|(k, (_, t))| {
-            let data = match t.physical() {
-                PhysicalType::Utf8 => {
-                    let text = (batches.iter())
-                        .filter_map(|b| match &b.columns.get(k)?.data {
-                            ColumnData::Utf8(v) => Some(v.bytes().len()),
-                            _ => None,
-                        })
-                        .sum();
-                    ColumnData::Utf8(StringVec::with_capacity(rows, text))
-                }
-                p => ColumnData::with_capacity(p, rows),
-            };
-            Column::new(data)
-        })
+        .map(|(k, (_, t))| Column::new(with_capacity_for(&batches, k, t.physical(), rows)))
         .collect();
     for b in batches {
         let n = b.num_rows();
@@ -70,6 +56,23 @@ pub(crate) fn concat(mut batches: Vec<Batch>, schema: &[(String, DataType)]) -> 
         }
     }
     Batch { columns: cols }
+}
+
+/// Empty data of physical type `p` with room for `rows` values of column `k` of
+/// `batches` (for strings, also for all their bytes).
+fn with_capacity_for(batches: &[Batch], k: usize, p: PhysicalType, rows: usize) -> ColumnData {
+    match p {
+        PhysicalType::Utf8 => {
+            let text = (batches.iter())
+                .filter_map(|b| match &b.columns.get(k)?.data {
+                    ColumnData::Utf8(v) => Some(v.bytes().len()),
+                    _ => None,
+                })
+                .sum();
+            ColumnData::Utf8(StringVec::with_capacity(rows, text))
+        }
+        p => ColumnData::with_capacity(p, rows),
+    }
 }
 
 /// The columns of `batches` (of `schema`) that `keep` marks, each concatenated
@@ -88,18 +91,7 @@ pub(crate) fn concat_columns(
                 return Column::new(ColumnData::empty(p));
             }
             let rows: usize = batches.iter().map(Batch::num_rows).sum();
-            let mut c = Column::new(match p {
-                PhysicalType::Utf8 => {
-                    let text = (batches.iter())
-                        .filter_map(|b| match &b.columns.get(k)?.data {
-                            ColumnData::Utf8(v) => Some(v.bytes().len()),
-                            _ => None,
-                        })
-                        .sum();
-                    ColumnData::Utf8(StringVec::with_capacity(rows, text))
-                }
-                p => ColumnData::with_capacity(p, rows),
-            });
+            let mut c = Column::new(with_capacity_for(batches, k, p, rows));
             for b in batches {
                 if let Some(src) = b.columns.get(k) {
                     if src.data.physical() == p {

@@ -270,9 +270,9 @@ pub(super) fn top_rows(
     Ok((order, kept_starts))
 }
 
-/// Row numbers grouped by partition id (a counting sort, so each partition's
-/// rows stay in position order), and where each partition starts (then `n`).
-fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
+/// The number of partitions of `ids` and where each starts in a counting sort by
+/// id (then the row count).
+fn partition_starts(ids: &[u32]) -> (usize, Vec<u32>) {
     let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
     let mut starts = vec![0u32; parts + 1];
     for &p in ids {
@@ -281,6 +281,13 @@ fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
     for p in 0..parts {
         starts[p + 1] += starts[p];
     }
+    (parts, starts)
+}
+
+/// Row numbers grouped by partition id (a counting sort, so each partition's
+/// rows stay in position order), and where each partition starts (then `n`).
+fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let (_, starts) = partition_starts(ids);
     let mut next = starts.clone();
     let mut order = vec![0u32; ids.len()];
     for (row, &p) in ids.iter().enumerate() {
@@ -294,14 +301,7 @@ fn by_partition(ids: &[u32]) -> (Vec<u32>, Vec<u32>) {
 /// (ascending) where some row's words are smaller than those of the row before
 /// it in the partition: the only ones a sort by (words, row) changes.
 fn by_partition_checked(ids: &[u32], words: &KeyWords) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
-    let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
-    let mut starts = vec![0u32; parts + 1];
-    for &p in ids {
-        starts[p as usize + 1] += 1;
-    }
-    for p in 0..parts {
-        starts[p + 1] += starts[p];
-    }
+    let (parts, starts) = partition_starts(ids);
     let mut order = vec![0u32; ids.len()];
     let mut out_of_order = vec![false; parts];
     if let Some(single) = words.single() {
