@@ -407,6 +407,38 @@ pub fn plan<'a>(
                     }],
                 }
             }
+            // The optimizer's projection that drops the columns only the windows
+            // read: the filter's window conditions are read through it.
+            LogicalPlan::Project {
+                input: inner,
+                exprs,
+            } => match inner.as_ref() {
+                LogicalPlan::Window {
+                    input: below,
+                    windows,
+                } if exprs.iter().all(|(e, _)| matches!(e, Expr::Column { .. })) => {
+                    let mut through = predicate.clone();
+                    through.remap_columns(&|i| match exprs.get(i) {
+                        Some((Expr::Column { index, .. }, _)) => *index,
+                        _ => usize::MAX,
+                    });
+                    let top = crate::plan::window_top(&through, below.schema().len(), windows);
+                    PhysicalPlan {
+                        node: logical,
+                        op: Operator::Filter,
+                        children: vec![PhysicalPlan {
+                            node: input,
+                            op: Operator::Project,
+                            children: vec![PhysicalPlan {
+                                node: inner,
+                                op: Operator::Window { top },
+                                children: vec![plan(snapshot, below, opts)?],
+                            }],
+                        }],
+                    }
+                }
+                _ => unary(Operator::Filter, input)?,
+            },
             _ => unary(Operator::Filter, input)?,
         },
         LogicalPlan::Project { input, .. } => unary(Operator::Project, input)?,

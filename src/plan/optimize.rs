@@ -557,10 +557,51 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
                 out.push((w, n));
                 map[width + j] = new_width + pos;
             }
+            let window = LogicalPlan::Window {
+                input: Box::new(input),
+                windows: out,
+            };
+            // Input columns only the windows read (their keys and arguments) end
+            // here: a projection of plain columns drops them, so the operators
+            // above neither carry nor copy them.
+            let mut read_above = vec![false; new_width];
+            for i in (0..width).filter(|&i| req[i]) {
+                if let Some(r) = read_above.get_mut(cmap[i]) {
+                    *r = true;
+                }
+            }
+            if read_above.iter().all(|&r| r) {
+                return (window, map);
+            }
+            let schema = window.schema();
+            let keep: Vec<usize> = (0..new_width)
+                .filter(|&p| read_above[p])
+                .chain(new_width..schema.len())
+                .collect();
+            let mut moved = vec![usize::MAX; schema.len()];
+            for (to, &from) in keep.iter().enumerate() {
+                moved[from] = to;
+            }
+            let exprs = keep
+                .iter()
+                .map(|&p| {
+                    let (name, data_type) = schema[p].clone();
+                    let e = Expr::Column {
+                        index: p,
+                        name: name.clone(),
+                        data_type,
+                    };
+                    (e, name)
+                })
+                .collect();
+            let map = map
+                .into_iter()
+                .map(|m| moved.get(m).copied().unwrap_or(usize::MAX))
+                .collect();
             (
-                LogicalPlan::Window {
-                    input: Box::new(input),
-                    windows: out,
+                LogicalPlan::Project {
+                    input: Box::new(window),
+                    exprs,
                 },
                 map,
             )

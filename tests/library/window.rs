@@ -219,6 +219,68 @@ fn window_top_n_keeps_the_rows_the_full_window_keeps() {
     }
 }
 
+/// Columns only a window reads (its partition and order keys) end at the window:
+/// a projection of plain columns drops them before the filter above. A top-N bound
+/// is still read through that projection, and the answers equal those of the same
+/// queries where the outer query reads those columns too (no projection).
+#[test]
+fn columns_only_the_window_reads_end_at_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::builder()
+        .max_segment_rows(20_000)
+        .open(dir.path())
+        .unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 5, T0, 200_000, 60_000))
+        .unwrap();
+    let top = "SELECT status, r FROM (SELECT status, row_number() OVER (PARTITION BY uid \
+               ORDER BY ts) AS r FROM logs) WHERE r <= 2";
+    let plan = rows_text(&db, &format!("EXPLAIN {top}"));
+    // (The rows come sorted: a node's depth is its indentation.)
+    let depth = |needle: &str| {
+        let line = plan
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in {plan:?}"));
+        let text = line.split("Str(\"").nth(1).unwrap_or_default();
+        text.len() - text.trim_start().len()
+    };
+    let project = depth("Project: status AS status, win0 AS win0");
+    assert!(depth("Filter: (win0 <= 2)") < project, "{plan:?}");
+    assert!(project < depth("WindowTopN"), "{plan:?}");
+    // The whole window, the bound not recognized as one.
+    let kept = "SELECT status, r FROM (SELECT status, row_number() OVER (PARTITION BY uid \
+                ORDER BY ts) AS r FROM logs) WHERE r + 0 <= 2";
+    let mut got = rows_text(&db, top);
+    let mut want = rows_text(&db, kept);
+    got.sort();
+    want.sort();
+    assert!(!got.is_empty());
+    assert_eq!(got, want);
+
+    let sessions = "SELECT count(*) FROM (SELECT ts, lag(ts) OVER (PARTITION BY uid ORDER BY ts) \
+                    AS p FROM logs) WHERE p IS NULL OR ts - p > INTERVAL 30 MINUTE";
+    let plan = rows_text(&db, &format!("EXPLAIN {sessions}"));
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("Project: ts AS ts, win0 AS win0")),
+        "{plan:?}"
+    );
+    // The aggregate reads uid too: no projection.
+    let with_uid = "SELECT count(coalesce(uid, '')) FROM (SELECT uid, ts, lag(ts) OVER \
+                    (PARTITION BY uid ORDER BY ts) AS p FROM logs) \
+                    WHERE p IS NULL OR ts - p > INTERVAL 30 MINUTE";
+    let plan = rows_text(&db, &format!("EXPLAIN {with_uid}"));
+    assert!(
+        !plan
+            .iter()
+            .any(|l| l.contains("Project: ts AS ts, win0 AS win0")),
+        "{plan:?}"
+    );
+    assert_eq!(rows_text(&db, sessions), rows_text(&db, with_uid));
+}
+
 /// An aggregate over a window's rows (a HashAggregate over materialized batches)
 /// folds shares of the rows on several threads and merges them in row order: the
 /// groups come out in the same order with the same `first()` and `string_agg`
