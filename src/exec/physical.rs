@@ -391,56 +391,53 @@ pub fn plan<'a>(
                 filters,
             })
         }
-        LogicalPlan::Filter { input, predicate } => match input.as_ref() {
-            LogicalPlan::Window {
-                input: below,
-                windows,
-            } => {
-                let top = crate::plan::window_top(predicate, below.schema().len(), windows);
-                PhysicalPlan {
-                    node: logical,
-                    op: Operator::Filter,
-                    children: vec![PhysicalPlan {
-                        node: input,
-                        op: Operator::Window { top },
-                        children: vec![plan(snapshot, below, opts)?],
-                    }],
+        LogicalPlan::Filter { input, predicate } => {
+            // Between a filter and its windows may sit the optimizer's projection
+            // of plain columns that drops what only the windows read: the
+            // filter's conditions on the windows are read through it.
+            let (projection, window) = match input.as_ref() {
+                LogicalPlan::Project {
+                    input: inner,
+                    exprs,
+                } if exprs.iter().all(|(e, _)| matches!(e, Expr::Column { .. })) => {
+                    (Some(exprs), inner.as_ref())
                 }
-            }
-            // The optimizer's projection that drops the columns only the windows
-            // read: the filter's window conditions are read through it.
-            LogicalPlan::Project {
-                input: inner,
-                exprs,
-            } => match inner.as_ref() {
+                other => (None, other),
+            };
+            match window {
                 LogicalPlan::Window {
                     input: below,
                     windows,
-                } if exprs.iter().all(|(e, _)| matches!(e, Expr::Column { .. })) => {
+                } => {
                     let mut through = predicate.clone();
-                    through.remap_columns(&|i| match exprs.get(i) {
-                        Some((Expr::Column { index, .. }, _)) => *index,
-                        _ => usize::MAX,
-                    });
+                    if let Some(exprs) = projection {
+                        through.remap_columns(&|i| match exprs.get(i) {
+                            Some((Expr::Column { index, .. }, _)) => *index,
+                            _ => usize::MAX,
+                        });
+                    }
                     let top = crate::plan::window_top(&through, below.schema().len(), windows);
+                    let mut child = PhysicalPlan {
+                        node: window,
+                        op: Operator::Window { top },
+                        children: vec![plan(snapshot, below, opts)?],
+                    };
+                    if projection.is_some() {
+                        child = PhysicalPlan {
+                            node: input,
+                            op: Operator::Project,
+                            children: vec![child],
+                        };
+                    }
                     PhysicalPlan {
                         node: logical,
                         op: Operator::Filter,
-                        children: vec![PhysicalPlan {
-                            node: input,
-                            op: Operator::Project,
-                            children: vec![PhysicalPlan {
-                                node: inner,
-                                op: Operator::Window { top },
-                                children: vec![plan(snapshot, below, opts)?],
-                            }],
-                        }],
+                        children: vec![child],
                     }
                 }
                 _ => unary(Operator::Filter, input)?,
-            },
-            _ => unary(Operator::Filter, input)?,
-        },
+            }
+        }
         LogicalPlan::Project { input, .. } => unary(Operator::Project, input)?,
         LogicalPlan::Aggregate { input, group, aggs } if parquet_chain(input).is_some() => {
             let (read, filters) =

@@ -134,6 +134,17 @@ fn window_results_do_not_depend_on_threads_and_match_a_naive_computation() {
 }
 
 /// Sorted result rows of `sql` as text.
+/// A table `logs` of 60,000 generated rows `step` micros apart, in segments of
+/// 20,000.
+fn logs_in_segments(dir: &std::path::Path, step: i64) -> Db {
+    let db = Db::builder().max_segment_rows(20_000).open(dir).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 5, T0, step, 60_000))
+        .unwrap();
+    db
+}
+
 fn rows_text(db: &Db, sql: &str) -> Vec<String> {
     let mut rows: Vec<String> = db
         .query(sql)
@@ -154,14 +165,7 @@ fn rows_text(db: &Db, sql: &str) -> Vec<String> {
 #[test]
 fn window_top_n_keeps_the_rows_the_full_window_keeps() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::builder()
-        .max_segment_rows(20_000)
-        .open(dir.path())
-        .unwrap();
-    let schema = log_schema();
-    db.create_table("logs", schema.clone()).unwrap();
-    db.append("logs", &log_batch(&schema, 5, T0, 1_000_000, 60_000))
-        .unwrap();
+    let db = logs_in_segments(dir.path(), 1_000_000);
     let specs = [
         "row_number() OVER (PARTITION BY uid ORDER BY status DESC, ts)",
         "rank() OVER (PARTITION BY uid ORDER BY status DESC)",
@@ -226,14 +230,7 @@ fn window_top_n_keeps_the_rows_the_full_window_keeps() {
 #[test]
 fn columns_only_the_window_reads_end_at_the_window() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::builder()
-        .max_segment_rows(20_000)
-        .open(dir.path())
-        .unwrap();
-    let schema = log_schema();
-    db.create_table("logs", schema.clone()).unwrap();
-    db.append("logs", &log_batch(&schema, 5, T0, 200_000, 60_000))
-        .unwrap();
+    let db = logs_in_segments(dir.path(), 200_000);
     let top = "SELECT status, r FROM (SELECT status, row_number() OVER (PARTITION BY uid \
                ORDER BY ts) AS r FROM logs) WHERE r <= 2";
     let plan = rows_text(&db, &format!("EXPLAIN {top}"));
