@@ -250,6 +250,19 @@ impl StringVec {
         (0..self.len()).map(move |i| self.get(i))
     }
 
+    /// The strings at positions `rows`, copied as one run of bytes.
+    pub fn slice(&self, rows: std::ops::Range<usize>) -> StringVec {
+        let lo = self.offsets[rows.start];
+        let hi = self.offsets[rows.end];
+        StringVec {
+            offsets: self.offsets[rows.start..=rows.end]
+                .iter()
+                .map(|o| o - lo)
+                .collect(),
+            bytes: self.bytes[lo as usize..hi as usize].to_vec(),
+        }
+    }
+
     /// The offsets and the bytes, taken apart (no copy).
     pub fn into_parts(self) -> (Vec<u32>, Vec<u8>) {
         (self.offsets, self.bytes)
@@ -611,6 +624,7 @@ impl Column {
             ColumnData::Float64(v) => ColumnData::Float64(v[rows.clone()].to_vec()),
             ColumnData::Bool(v) => ColumnData::Bool(v[rows.clone()].to_vec()),
             ColumnData::Ip(v) => ColumnData::Ip(v[rows.clone()].to_vec()),
+            ColumnData::Utf8(v) => ColumnData::Utf8(v.slice(rows.clone())),
             d => {
                 let take: Vec<u32> = (rows.start as u32..rows.end as u32).collect();
                 let mut out = ColumnData::with_capacity(d.physical(), take.len());
@@ -1147,6 +1161,21 @@ mod tests {
         assert_eq!(s.len(), 330);
         for i in 0..330 {
             assert_eq!(s.value(i), c.value(70 + i), "row {i}");
+        }
+        let mut strs = StringVec::new();
+        for i in 0..1000 {
+            strs.push(&"é".repeat(i % 5));
+        }
+        let c = Column {
+            data: ColumnData::Utf8(strs),
+            validity: Some(src.clone()),
+        };
+        for range in [0..0, 0..1000, 70..400, 999..1000] {
+            let s = c.slice(range.clone());
+            assert_eq!(s.len(), range.len());
+            for (i, row) in range.enumerate() {
+                assert_eq!(s.value(i), c.value(row), "row {row}");
+            }
         }
     }
 

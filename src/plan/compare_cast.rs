@@ -17,19 +17,12 @@ use crate::schema::DataType;
 /// Rewrites every such comparison in `plan` (its inputs included).
 pub fn integer_comparisons(plan: &mut LogicalPlan) -> Result<()> {
     for e in plan.exprs_mut() {
-        e.transform_mut(&mut |x| Ok(rewrite(x)))?;
+        e.transform_mut(&mut |x| Ok(integer_form(&x).unwrap_or(x)))?;
     }
     plan.try_map_inputs(&mut |mut input| {
         integer_comparisons(&mut input)?;
         Ok(input)
     })
-}
-
-fn rewrite(e: Expr) -> Expr {
-    match integer_form(&e) {
-        Some(simpler) => simpler,
-        None => e,
-    }
 }
 
 /// `e` as a comparison of an integer expression with an integer literal, when it
