@@ -174,6 +174,9 @@ pub fn eval(
         return Ok(Vector::constant(Value::Null));
     }
     let a = args.first().ok_or_else(|| internal("no arguments"))?;
+    if let ScalarFunc::KeyId(keys) = f {
+        return super::key_id::eval(keys, a, len);
+    }
     let valid = all_valid(args, len);
     let rest_const = args[1..].iter().all(|v| is_const(v));
     let arg_str = |k: usize, i: usize| args.get(k).map_or("", |v| v.str_at(i));

@@ -44,6 +44,7 @@ pub mod group;
 mod hash_aggregate;
 mod index_only;
 mod interval;
+mod key_id;
 pub mod join;
 pub mod json_path;
 mod limit;

@@ -410,6 +410,9 @@ pub enum ScalarFunc {
     Interval(super::IntervalFunc),
     /// A LIST function (constructors, access, sorting, splitting).
     List(super::ListFunc),
+    /// `key_id(s)`: the number of a VARCHAR value in the query's table of
+    /// partition keys (BIGINT; NULL stays NULL). Put in by the optimizer only.
+    KeyId(super::KeyIds),
 }
 
 /// One step of a JSON path (`$.key`, `$[n]`).
@@ -689,6 +692,11 @@ impl fmt::Display for Expr {
             ),
             Expr::Case { .. } => write!(f, "CASE ... END"),
             Expr::Cast { expr, to } => write!(f, "CAST({expr} AS {to})"),
+            Expr::Func {
+                func: ScalarFunc::KeyId(_),
+                args,
+                ..
+            } if args.len() == 1 => write!(f, "key_id({})", args[0]),
             Expr::Func { func, args, .. } => {
                 write!(f, "{func:?}(")?;
                 for (i, e) in args.iter().enumerate() {

@@ -43,5 +43,6 @@ pub use statistics::{CoMomentStat, FoldFunc, MomentStat};
 pub use table_function::{FileRead, JsonFormat, Series, TableFunc};
 pub use text::{PathSep, TextFunc};
 pub use window::{
-    window_top, FrameBound, FrameExclude, FrameUnits, WindowExpr, WindowFrame, WindowFunc,
+    window_top, FrameBound, FrameExclude, FrameUnits, KeyIds, WindowExpr, WindowFrame,
+    WindowFunc,
 };

@@ -9,8 +9,9 @@
 //! hint only has to never exclude a row the filter would keep.
 
 use super::logical::{
-    AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, Subquery,
+    AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ScalarFunc, Subquery,
 };
+use super::window::{KeyIds, WindowExpr};
 use super::table_function::TableFunc;
 use crate::column::Value;
 use crate::error::Result;
@@ -392,6 +393,107 @@ fn is_scan_chain(plan: &LogicalPlan) -> bool {
 /// returns the new plan with the map from old to new output positions
 /// (`usize::MAX` = dropped). `allow_empty`: the consumer is fused with the scan
 /// and can take zero columns; materialized batches need at least one.
+/// A window's input with each VARCHAR column that nothing but whole partition
+/// keys read (`read_above`: the columns the plan above the window reads)
+/// replaced by `key_id(column)`, a BIGINT numbering of its values shared by the
+/// whole query, and those keys retyped. Partitions stay the same (the numbering
+/// is one-to-one, NULL stays NULL); the window partitions by integers, and the
+/// scan numbers a dictionary-encoded column once per dictionary entry instead of
+/// handing every row's string up. Only over a scan, where the dictionaries are.
+fn number_partition_keys(
+    input: LogicalPlan,
+    windows: &mut [(WindowExpr, String)],
+    read_above: &[bool],
+) -> LogicalPlan {
+    let over_scan = match &input {
+        LogicalPlan::Project { input, .. } => is_scan_chain(input),
+        other => is_scan_chain(other),
+    };
+    let schema = input.schema();
+    let numbered: Vec<usize> = (0..schema.len())
+        .filter(|&p| {
+            over_scan
+                && !read_above[p]
+                && schema[p].1 == DataType::Varchar
+                && only_partition_key(windows, p)
+        })
+        .collect();
+    if numbered.is_empty() {
+        return input;
+    }
+    let (below, mut exprs) = match input {
+        LogicalPlan::Project { input, exprs } => (*input, exprs),
+        other => {
+            let exprs = (0..schema.len())
+                .map(|p| {
+                    let (name, data_type) = schema[p].clone();
+                    let e = Expr::Column {
+                        index: p,
+                        name: name.clone(),
+                        data_type,
+                    };
+                    (e, name)
+                })
+                .collect();
+            (other, exprs)
+        }
+    };
+    for &p in &numbered {
+        let placeholder = Expr::Literal {
+            value: Value::Null,
+            data_type: DataType::Varchar,
+        };
+        let e = std::mem::replace(&mut exprs[p].0, placeholder);
+        exprs[p].0 = Expr::Func {
+            func: ScalarFunc::KeyId(KeyIds::default()),
+            args: vec![e],
+            data_type: DataType::BigInt,
+        };
+        for (w, _) in windows.iter_mut() {
+            for k in &mut w.partition_by {
+                if let Expr::Column {
+                    index, data_type, ..
+                } = k
+                {
+                    if index == &p {
+                        *data_type = DataType::BigInt;
+                    }
+                }
+            }
+        }
+    }
+    LogicalPlan::Project {
+        input: Box::new(below),
+        exprs,
+    }
+}
+
+/// Whether the windows read input column `p` only as a whole partition key (and
+/// at least once).
+fn only_partition_key(windows: &[(WindowExpr, String)], p: usize) -> bool {
+    let is_p = |e: &Expr| matches!(e, Expr::Column { index, .. } if *index == p);
+    let mut as_key = false;
+    for (w, _) in windows {
+        let mut reads = false;
+        let mut read = |e: &Expr| e.for_each_column(&mut |i| reads |= i == p);
+        for k in &w.partition_by {
+            if is_p(k) {
+                as_key = true;
+            } else {
+                read(k);
+            }
+        }
+        w.args.iter().for_each(&mut read);
+        w.arg_order.iter().for_each(|k| read(&k.expr));
+        w.order_by.iter().for_each(|k| read(&k.expr));
+        w.filter.iter().for_each(&mut read);
+        if reads {
+            return false;
+        }
+    }
+    as_key
+}
+
 fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Vec<usize>) {
     let mark = |req: &mut Vec<bool>, e: &Expr| {
         e.for_each_column(&mut |i| {
@@ -557,6 +659,13 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
                 out.push((w, n));
                 map[width + j] = new_width + pos;
             }
+            let mut read_above = vec![false; new_width];
+            for i in (0..width).filter(|&i| req[i]) {
+                if let Some(r) = read_above.get_mut(cmap[i]) {
+                    *r = true;
+                }
+            }
+            let input = number_partition_keys(input, &mut out, &read_above);
             let window = LogicalPlan::Window {
                 input: Box::new(input),
                 windows: out,
@@ -564,12 +673,6 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
             // Input columns only the windows read (their keys and arguments) end
             // here: a projection of plain columns drops them, so the operators
             // above neither carry nor copy them.
-            let mut read_above = vec![false; new_width];
-            for i in (0..width).filter(|&i| req[i]) {
-                if let Some(r) = read_above.get_mut(cmap[i]) {
-                    *r = true;
-                }
-            }
             if read_above.iter().all(|&r| r) {
                 return (window, map);
             }

@@ -7,7 +7,9 @@
 //!
 //! [`LogicalPlan::Window`]: super::LogicalPlan::Window
 
+use std::any::Any;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use super::logical::{AggFunc, BinaryOp, Expr, SortKey};
 use crate::column::Value;
@@ -165,6 +167,43 @@ impl fmt::Display for WindowFrame {
             write!(f, " EXCLUDE {}", self.exclude.name())?;
         }
         Ok(())
+    }
+}
+
+/// The table behind `key_id(s)`: a number per distinct string, the same for
+/// every row and thread of one query. The optimizer puts `key_id` in place of a
+/// string column that only partition keys read (see `optimize::prune`), so
+/// windows partition by integers, and a dictionary-encoded column is numbered
+/// once per dictionary entry rather than once per row. The executor fills the
+/// table (its state is opaque here); clones share it, and two `KeyIds` are equal
+/// only when they are the same table.
+#[derive(Clone, Default)]
+pub struct KeyIds(pub Arc<OnceLock<Box<dyn Any + Send + Sync>>>);
+
+impl KeyIds {
+    /// The executor's state, made by `init` on first use.
+    pub fn state<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Option<&T> {
+        self.0.get_or_init(|| Box::new(init())).downcast_ref()
+    }
+}
+
+impl fmt::Debug for KeyIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyIds")
+    }
+}
+
+impl PartialEq for KeyIds {
+    fn eq(&self, other: &KeyIds) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for KeyIds {}
+
+impl std::hash::Hash for KeyIds {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as *const u8 as usize).hash(state)
     }
 }
 

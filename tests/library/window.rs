@@ -278,6 +278,53 @@ fn columns_only_the_window_reads_end_at_the_window() {
     assert_eq!(rows_text(&db, sessions), rows_text(&db, with_uid));
 }
 
+/// A VARCHAR column that only partition keys read is numbered in the scan
+/// (`key_id`, once per dictionary entry; EXPLAIN shows it) and the window
+/// partitions by the numbers: the answers equal those of the same windows with
+/// the column also read above them (no numbering), on one thread and on two,
+/// with NULL keys, two string keys, a key that is also an argument (not
+/// numbered) and segments with dictionaries of their own.
+#[test]
+fn string_partition_keys_numbered_in_the_scan_partition_as_the_strings_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = logs_in_segments(dir.path(), 200_000);
+    let windows = "row_number() OVER (PARTITION BY uid ORDER BY ts, status) AS r, \
+                   count(*) OVER (PARTITION BY uid, uri) AS c, \
+                   lag(ts) OVER (PARTITION BY uri ORDER BY ts, status) AS p, \
+                   first_value(uri) OVER (PARTITION BY uri, status ORDER BY ts) AS f";
+    let numbered = format!("SELECT ts, status, r, c, p, f FROM (SELECT ts, status, {windows} FROM logs)");
+    let plain = format!(
+        "SELECT ts, status, r, c, p, f FROM (SELECT uid, uri, ts, status, {windows} FROM logs) \
+         WHERE length(coalesce(uid, '') || uri) >= 0"
+    );
+    let explain = |sql: &str| rows_text(&db, &format!("EXPLAIN {sql}")).join("\n");
+    let plan = explain(&numbered);
+    // uid only partitions: numbered; uri is also an argument.
+    assert!(plan.contains("key_id(uid) AS uid"), "{plan}");
+    assert!(!plan.contains("key_id(uri)"), "{plan}");
+    assert!(!explain(&plain).contains("key_id"));
+    let snap = db.snapshot().unwrap();
+    let rows = |sql: &str, threads: usize| {
+        let plan = logdb::sql::plan(&snap, sql).unwrap();
+        let opts = ExecOptions {
+            threads,
+            ..ExecOptions::default()
+        };
+        let mut rows: Vec<String> = execute(&snap, &plan, &opts)
+            .unwrap()
+            .rows()
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let want = rows(&plain, 1);
+    assert_eq!(want.len(), 60_000);
+    assert_eq!(rows(&numbered, 1), want);
+    assert_eq!(rows(&numbered, 2), want);
+}
+
 /// An aggregate over a window's rows (a HashAggregate over materialized batches)
 /// folds shares of the rows on several threads and merges them in row order: the
 /// groups come out in the same order with the same `first()` and `string_agg`

@@ -36,7 +36,8 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
         [] => vec![0; n],
         [c] => match &c.data {
             ColumnData::Utf8(_) => string_ids(&[c], n, t).0,
-            ColumnData::Int64(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
+            ColumnData::Int64(v) => narrow_int_ids(c, v, n)
+                .unwrap_or_else(|| dense_ids(n, t, |i| valid(c, i).then(|| v[i]))),
             ColumnData::Float64(v) => dense_ids(n, t, |i| valid(c, i).then(|| norm_f64(v[i]))),
             ColumnData::Bool(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
             ColumnData::Ip(v) => dense_ids(n, t, |i| valid(c, i).then(|| v[i])),
@@ -67,6 +68,46 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
                 .collect()
         }
     }
+}
+
+/// [`partition_ids`] of one integer column whose values span fewer than twice
+/// its rows (numbered keys such as `key_id`'s, small codes): a flat array from
+/// value to id instead of a hash table, one pass on one thread. `None` for a
+/// wider span.
+fn narrow_int_ids(c: &Column, v: &[i64], n: usize) -> Option<Vec<u32>> {
+    let v = &v[..n.min(v.len())];
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for (i, &x) in v.iter().enumerate() {
+        if c.is_valid(i) {
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+    }
+    let span = if lo > hi { 0 } else { hi.checked_sub(lo)? as u64 + 1 };
+    if span > 2 * n as u64 || v.len() != n {
+        return None;
+    }
+    let mut id_of = vec![u32::MAX; span as usize];
+    let (mut next, mut null_id) = (0u32, u32::MAX);
+    let mut fresh = |slot: &mut u32| {
+        if *slot == u32::MAX {
+            *slot = next;
+            next += 1;
+        }
+        *slot
+    };
+    let ids = v
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if c.is_valid(i) {
+                fresh(&mut id_of[(x - lo) as usize])
+            } else {
+                fresh(&mut null_id)
+            }
+        })
+        .collect();
+    Some(ids)
 }
 
 /// Dense ids of the rows of one string column given in `pieces` (one column
