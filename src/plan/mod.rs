@@ -43,6 +43,5 @@ pub use statistics::{CoMomentStat, FoldFunc, MomentStat};
 pub use table_function::{FileRead, JsonFormat, Series, TableFunc};
 pub use text::{PathSep, TextFunc};
 pub use window::{
-    window_top, FrameBound, FrameExclude, FrameUnits, KeyIds, WindowExpr, WindowFrame,
-    WindowFunc,
+    window_top, FrameBound, FrameExclude, FrameUnits, KeyIds, WindowExpr, WindowFrame, WindowFunc,
 };

@@ -11,8 +11,8 @@
 use super::logical::{
     AggExpr, AggFunc, BinaryOp, BuildSide, Expr, JoinKind, LogicalPlan, ScalarFunc, Subquery,
 };
-use super::window::{KeyIds, WindowExpr};
 use super::table_function::TableFunc;
+use super::window::{KeyIds, WindowExpr};
 use crate::column::Value;
 use crate::error::Result;
 use crate::index::{Cmp, IndexPredicate, StatsPredicate, ZonePredicate};

@@ -292,7 +292,8 @@ fn string_partition_keys_numbered_in_the_scan_partition_as_the_strings_do() {
                    count(*) OVER (PARTITION BY uid, uri) AS c, \
                    lag(ts) OVER (PARTITION BY uri ORDER BY ts, status) AS p, \
                    first_value(uri) OVER (PARTITION BY uri, status ORDER BY ts) AS f";
-    let numbered = format!("SELECT ts, status, r, c, p, f FROM (SELECT ts, status, {windows} FROM logs)");
+    let numbered =
+        format!("SELECT ts, status, r, c, p, f FROM (SELECT ts, status, {windows} FROM logs)");
     let plain = format!(
         "SELECT ts, status, r, c, p, f FROM (SELECT uid, uri, ts, status, {windows} FROM logs) \
          WHERE length(coalesce(uid, '') || uri) >= 0"

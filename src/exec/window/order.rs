@@ -83,7 +83,11 @@ fn narrow_int_ids(c: &Column, v: &[i64], n: usize) -> Option<Vec<u32>> {
             hi = hi.max(x);
         }
     }
-    let span = if lo > hi { 0 } else { hi.checked_sub(lo)? as u64 + 1 };
+    let span = if lo > hi {
+        0
+    } else {
+        hi.checked_sub(lo)? as u64 + 1
+    };
     if span > 2 * n as u64 || v.len() != n {
         return None;
     }
