@@ -63,21 +63,24 @@ pub fn eval(
             }
             VData::Int(out)
         }
-        IntervalFunc::TimestampDiff => {
+        IntervalFunc::TimestampDiff | IntervalFunc::TimestampDiffMicros => {
             let (a, b) = (vector::ints(arg(0)?, len)?, vector::ints(arg(1)?, len)?);
-            let mut out = vec![Interval::ZERO; len];
+            let mut out = vec![0i64; len];
             for i in (0..len).filter(|&i| ok(i)) {
                 if crate::time::is_infinite_ts(a[i]) || crate::time::is_infinite_ts(b[i]) {
                     return Err(Error::InvalidInput(
                         "Invalid Input Error: Cannot subtract infinite timestamps".into(),
                     ));
                 }
-                let d = a[i]
+                out[i] = a[i]
                     .checked_sub(b[i])
                     .ok_or_else(|| out_of_range("timestamp difference is out of bounds"))?;
-                out[i] = Interval::from_micros(d);
             }
-            packed(out)
+            if f == IntervalFunc::TimestampDiffMicros {
+                VData::Int(out)
+            } else {
+                packed(out.into_iter().map(Interval::from_micros).collect())
+            }
         }
         IntervalFunc::Add { negate } => {
             let (a, b) = (ivs(0)?, ivs(1)?);

@@ -6,11 +6,14 @@
 //! interned once, when the dictionary is first seen, and rows only look their
 //! code up. The few dictionaries seen last are kept, so scan threads that
 //! alternate between segments do not translate one twice. Plain strings are
-//! interned row by row.
+//! interned row by row. The table is sharded by hash, so that the scan's threads
+//! number their blocks at the same time.
 
-use std::sync::{Arc, Mutex};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::group::{StrInterner, MISSING};
+use super::group::StrInterner;
 use super::vector::{VData, Vector};
 use crate::column::{StringVec, Value};
 use crate::error::{Error, Result};
@@ -18,47 +21,108 @@ use crate::plan::KeyIds;
 
 /// Dictionaries whose translations are kept.
 const KEPT_DICTIONARIES: usize = 8;
+/// The table is cut by the top bits of a string's hash into this many shards,
+/// each with its own lock, so that scan threads number strings at once; a
+/// string's number is its id in its shard, then the shard.
+const SHARD_BITS: u32 = 6;
+const SHARDS: usize = 1 << SHARD_BITS;
+/// The shard of a NULL row.
+const NO_SHARD: u8 = u8::MAX;
 
-#[derive(Default)]
-struct Table {
-    strs: StrInterner,
-    /// The dictionaries translated last, with the id of each entry.
-    dicts: Vec<(Arc<StringVec>, Arc<Vec<u32>>)>,
+struct State {
+    shards: Vec<Mutex<StrInterner>>,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// The dictionaries translated last, with the number of each entry.
+    dicts: Mutex<Vec<(Arc<StringVec>, Arc<Vec<i64>>)>>,
+    /// Where the next numbering starts among the shards (threads start apart).
+    turn: AtomicUsize,
 }
 
-impl Table {
-    fn translation(&mut self, dict: &Arc<StringVec>) -> Arc<Vec<u32>> {
-        if let Some((_, ids)) = self.dicts.iter().find(|(d, _)| Arc::ptr_eq(d, dict)) {
-            return ids.clone();
+impl Default for State {
+    fn default() -> State {
+        State {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: Default::default(),
+            dicts: Mutex::default(),
+            turn: AtomicUsize::new(0),
         }
-        let mut ids = Vec::with_capacity(dict.len());
-        self.strs.intern_all(dict, dict.len(), None, &mut ids);
-        let ids = Arc::new(ids);
-        if self.dicts.len() == KEPT_DICTIONARIES {
-            self.dicts.remove(0);
-        }
-        self.dicts.push((dict.clone(), ids.clone()));
-        ids
     }
 }
 
-#[derive(Default)]
-struct State(Mutex<Table>);
+fn poisoned<T>(_: T) -> Error {
+    Error::Internal("key_id: table poisoned".into())
+}
 
-/// The ids of the first `len` values of `a` (VARCHAR) in the table of `keys`.
+impl State {
+    /// The numbers of `n` strings (`None`: NULL, numbered 0): grouped by
+    /// shard, each shard locked once.
+    fn number<'a>(&self, n: usize, get: impl Fn(usize) -> Option<&'a str>) -> Result<Vec<i64>> {
+        let shard_of = |s: &str| (self.hasher.hash_one(s.as_bytes()) >> (64 - SHARD_BITS)) as u8;
+        let shards: Vec<u8> = (0..n).map(|i| get(i).map_or(NO_SHARD, shard_of)).collect();
+        let mut starts = vec![0usize; SHARDS + 1];
+        for &s in &shards {
+            if s != NO_SHARD {
+                starts[s as usize + 1] += 1;
+            }
+        }
+        for k in 0..SHARDS {
+            starts[k + 1] += starts[k];
+        }
+        let mut order = vec![0u32; starts[SHARDS]];
+        let mut next = starts.clone();
+        for (i, &s) in shards.iter().enumerate() {
+            if s != NO_SHARD {
+                order[next[s as usize]] = i as u32;
+                next[s as usize] += 1;
+            }
+        }
+        let mut out = vec![0i64; n];
+        let first = self.turn.fetch_add(SHARDS / 2 + 1, Ordering::Relaxed);
+        for k in 0..SHARDS {
+            let s = (first + k) % SHARDS;
+            let rows = &order[starts[s]..starts[s + 1]];
+            if rows.is_empty() {
+                continue;
+            }
+            let mut table: MutexGuard<'_, StrInterner> = self.shards[s].lock().map_err(poisoned)?;
+            for &i in rows {
+                let id = table.intern(get(i as usize).unwrap_or_default());
+                out[i as usize] = ((id as i64) << SHARD_BITS) | s as i64;
+            }
+        }
+        Ok(out)
+    }
+
+    fn translation(&self, dict: &Arc<StringVec>) -> Result<Arc<Vec<i64>>> {
+        let kept = |dicts: &[(Arc<StringVec>, Arc<Vec<i64>>)]| {
+            let found = dicts.iter().find(|(d, _)| Arc::ptr_eq(d, dict));
+            found.map(|(_, ids)| ids.clone())
+        };
+        if let Some(ids) = kept(&self.dicts.lock().map_err(poisoned)?) {
+            return Ok(ids);
+        }
+        // Not under the list's lock: two threads may translate one dictionary
+        // at once, and both get the same numbers.
+        let ids = Arc::new(self.number(dict.len(), |i| Some(dict.get(i)))?);
+        let mut dicts = self.dicts.lock().map_err(poisoned)?;
+        if kept(&dicts).is_none() {
+            if dicts.len() == KEPT_DICTIONARIES {
+                dicts.remove(0);
+            }
+            dicts.push((dict.clone(), ids.clone()));
+        }
+        Ok(ids)
+    }
+}
+
+/// The numbers of the first `len` values of `a` (VARCHAR) in the table of `keys`.
 pub(super) fn eval(keys: &KeyIds, a: &Vector, len: usize) -> Result<Vector> {
     let state = keys
         .state(State::default)
         .ok_or_else(|| Error::Internal("key_id: a table of another kind".into()))?;
-    let lock = || {
-        state
-            .0
-            .lock()
-            .map_err(|_| Error::Internal("key_id: table poisoned".into()))
-    };
     let out: Vec<i64> = match &a.data {
         VData::Dict { codes, dict } => {
-            let ids = lock()?.translation(dict);
+            let ids = state.translation(dict)?;
             let mut out = Vec::with_capacity(len);
             let mut past_end = None;
             for &c in codes.iter().take(len) {
@@ -67,29 +131,27 @@ pub(super) fn eval(keys: &KeyIds, a: &Vector, len: usize) -> Result<Vector> {
                     // A code past the dictionary reads as '' (as `Vector::str_at`).
                     None => match past_end {
                         Some(id) => id,
-                        None => *past_end.insert(lock()?.strs.intern("")),
+                        None => *past_end.insert(state.number(1, |_| Some(""))?[0]),
                     },
                 };
-                out.push(id as i64);
+                out.push(id);
             }
             out
         }
         VData::Str(s) => {
-            let mut ids = Vec::with_capacity(len);
-            lock()?
-                .strs
-                .intern_rows(s, 0..len, a.validity.as_ref(), &mut ids);
-            ids.resize(len, MISSING);
-            ids.into_iter()
-                .map(|id| if id == MISSING { 0 } else { id as i64 })
-                .collect()
+            let valid = |i: usize| a.validity.as_ref().is_none_or(|v| v.get(i));
+            state.number(len.min(s.len()), |i| valid(i).then(|| s.get(i)))?
         }
         VData::Const(Value::Str(s)) => {
-            let id = lock()?.strs.intern(s);
-            return Ok(Vector::constant(Value::Int(id as i64)));
+            let id = state.number(1, |_| Some(s))?[0];
+            return Ok(Vector::constant(Value::Int(id)));
         }
         VData::Const(Value::Null) => return Ok(Vector::constant(Value::Null)),
-        _ => return Err(Error::Internal("key_id of a value that is not VARCHAR".into())),
+        _ => {
+            return Err(Error::Internal(
+                "key_id of a value that is not VARCHAR".into(),
+            ))
+        }
     };
     Ok(Vector::new(VData::Int(out), a.validity.clone()))
 }
@@ -140,7 +202,13 @@ mod tests {
         assert!(c != p[0] && c != p[2] && c != d[3]);
         for i in 0..KEPT_DICTIONARIES + 1 {
             let other = Arc::new(strings(&[&format!("k{i}")]));
-            let v = Vector::new(VData::Dict { codes: vec![0], dict: other }, None);
+            let v = Vector::new(
+                VData::Dict {
+                    codes: vec![0],
+                    dict: other,
+                },
+                None,
+            );
             eval(&keys, &v, 1).unwrap();
         }
         let again = ints(&eval(&keys, &Vector::new(coded(vec![2]), None), 1).unwrap());

@@ -15,6 +15,10 @@ pub enum IntervalFunc {
     AddToTimestamp { negate: bool },
     /// `ts1 - ts2` -> INTERVAL of days and micros.
     TimestampDiff,
+    /// `ts1 - ts2` in microseconds -> BIGINT, failing where `TimestampDiff`
+    /// does (not SQL-visible: comparisons with a constant interval,
+    /// `plan/interval_compare.rs`).
+    TimestampDiffMicros,
     /// `a + b` / `a - b` (`negate`) -> INTERVAL, part by part.
     Add { negate: bool },
     /// `-iv`.

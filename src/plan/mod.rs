@@ -24,6 +24,7 @@
 pub mod apply;
 pub mod compare_cast;
 pub mod interval;
+pub mod interval_compare;
 pub mod list;
 pub mod literal_set;
 pub mod logical;

@@ -23,6 +23,7 @@ use crate::storage::Snapshot;
 pub fn optimize(plan: LogicalPlan, snapshot: &Snapshot) -> Result<LogicalPlan> {
     let mut plan = optimize_subqueries(plan, snapshot)?;
     super::compare_cast::integer_comparisons(&mut plan)?;
+    super::interval_compare::micros_comparisons(&mut plan)?;
     plan = push_filters(plan);
     plan = distinct_as_aggregate(plan);
     plan = merge_projections(plan);
