@@ -29,11 +29,14 @@ const SHARDS: usize = 1 << SHARD_BITS;
 /// The shard of a NULL row.
 const NO_SHARD: u8 = u8::MAX;
 
+/// A dictionary and the number of each of its entries.
+type Translated = (Arc<StringVec>, Arc<Vec<i64>>);
+
 struct State {
     shards: Vec<Mutex<StrInterner>>,
     hasher: hashbrown::DefaultHashBuilder,
     /// The dictionaries translated last, with the number of each entry.
-    dicts: Mutex<Vec<(Arc<StringVec>, Arc<Vec<i64>>)>>,
+    dicts: Mutex<Vec<Translated>>,
     /// Where the next numbering starts among the shards (threads start apart).
     turn: AtomicUsize,
 }
@@ -94,7 +97,7 @@ impl State {
     }
 
     fn translation(&self, dict: &Arc<StringVec>) -> Result<Arc<Vec<i64>>> {
-        let kept = |dicts: &[(Arc<StringVec>, Arc<Vec<i64>>)]| {
+        let kept = |dicts: &[Translated]| {
             let found = dicts.iter().find(|(d, _)| Arc::ptr_eq(d, dict));
             found.map(|(_, ids)| ids.clone())
         };
