@@ -16,11 +16,20 @@ use crate::schema::DataType;
 
 /// Rewrites every such comparison in `plan` (its inputs included).
 pub fn integer_comparisons(plan: &mut LogicalPlan) -> Result<()> {
+    rewrite_expressions(plan, &integer_form)
+}
+
+/// Replaces each expression of `plan` and of its inputs, bottom up, by what
+/// `rewrite` makes of it (kept where it makes nothing).
+pub(super) fn rewrite_expressions(
+    plan: &mut LogicalPlan,
+    rewrite: &impl Fn(&Expr) -> Option<Expr>,
+) -> Result<()> {
     for e in plan.exprs_mut() {
-        e.transform_mut(&mut |x| Ok(integer_form(&x).unwrap_or(x)))?;
+        e.transform_mut(&mut |x| Ok(rewrite(&x).unwrap_or(x)))?;
     }
     plan.try_map_inputs(&mut |mut input| {
-        integer_comparisons(&mut input)?;
+        rewrite_expressions(&mut input, rewrite)?;
         Ok(input)
     })
 }

@@ -20,13 +20,7 @@ use crate::schema::DataType;
 
 /// Rewrites every such comparison in `plan` (its inputs included).
 pub fn micros_comparisons(plan: &mut LogicalPlan) -> Result<()> {
-    for e in plan.exprs_mut() {
-        e.transform_mut(&mut |x| Ok(micros_form(&x).unwrap_or(x)))?;
-    }
-    plan.try_map_inputs(&mut |mut input| {
-        micros_comparisons(&mut input)?;
-        Ok(input)
-    })
+    super::compare_cast::rewrite_expressions(plan, &micros_form)
 }
 
 fn micros_form(e: &Expr) -> Option<Expr> {

@@ -424,20 +424,7 @@ fn number_partition_keys(
     }
     let (below, mut exprs) = match input {
         LogicalPlan::Project { input, exprs } => (*input, exprs),
-        other => {
-            let exprs = (0..schema.len())
-                .map(|p| {
-                    let (name, data_type) = schema[p].clone();
-                    let e = Expr::Column {
-                        index: p,
-                        name: name.clone(),
-                        data_type,
-                    };
-                    (e, name)
-                })
-                .collect();
-            (other, exprs)
-        }
+        other => (other, plain_columns(&schema, 0..schema.len())),
     };
     for &p in &numbered {
         let placeholder = Expr::Literal {
@@ -467,6 +454,24 @@ fn number_partition_keys(
         input: Box::new(below),
         exprs,
     }
+}
+
+/// Projection items reading the columns `positions` of `schema` as they are.
+fn plain_columns(
+    schema: &[(String, DataType)],
+    positions: impl Iterator<Item = usize>,
+) -> Vec<(Expr, String)> {
+    positions
+        .map(|p| {
+            let (name, data_type) = schema[p].clone();
+            let e = Expr::Column {
+                index: p,
+                name: name.clone(),
+                data_type,
+            };
+            (e, name)
+        })
+        .collect()
 }
 
 /// Whether the windows read input column `p` only as a whole partition key (and
@@ -686,18 +691,7 @@ fn prune(plan: LogicalPlan, req: &[bool], allow_empty: bool) -> (LogicalPlan, Ve
             for (to, &from) in keep.iter().enumerate() {
                 moved[from] = to;
             }
-            let exprs = keep
-                .iter()
-                .map(|&p| {
-                    let (name, data_type) = schema[p].clone();
-                    let e = Expr::Column {
-                        index: p,
-                        name: name.clone(),
-                        data_type,
-                    };
-                    (e, name)
-                })
-                .collect();
+            let exprs = plain_columns(&schema, keep.iter().copied());
             let map = map
                 .into_iter()
                 .map(|m| moved.get(m).copied().unwrap_or(usize::MAX))

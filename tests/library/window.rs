@@ -146,13 +146,12 @@ fn logs_in_segments(dir: &std::path::Path, step: i64) -> Db {
 }
 
 fn rows_text(db: &Db, sql: &str) -> Vec<String> {
-    let mut rows: Vec<String> = db
-        .query(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .rows()
-        .iter()
-        .map(|r| format!("{r:?}"))
-        .collect();
+    sorted_text(db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}")))
+}
+
+/// A result's rows as text, sorted.
+fn sorted_text(result: logdb::QueryResult) -> Vec<String> {
+    let mut rows: Vec<String> = result.rows().iter().map(|r| format!("{r:?}")).collect();
     rows.sort();
     rows
 }
@@ -311,14 +310,7 @@ fn string_partition_keys_numbered_in_the_scan_partition_as_the_strings_do() {
             threads,
             ..ExecOptions::default()
         };
-        let mut rows: Vec<String> = execute(&snap, &plan, &opts)
-            .unwrap()
-            .rows()
-            .iter()
-            .map(|r| format!("{r:?}"))
-            .collect();
-        rows.sort();
-        rows
+        sorted_text(execute(&snap, &plan, &opts).unwrap())
     };
     let want = rows(&plain, 1);
     assert_eq!(want.len(), 60_000);
