@@ -44,5 +44,6 @@ pub use statistics::{CoMomentStat, FoldFunc, MomentStat};
 pub use table_function::{FileRead, JsonFormat, Series, TableFunc};
 pub use text::{PathSep, TextFunc};
 pub use window::{
-    window_top, FrameBound, FrameExclude, FrameUnits, KeyIds, WindowExpr, WindowFrame, WindowFunc,
+    navigates_by_links, window_top, FrameBound, FrameExclude, FrameUnits, KeyIds, WindowExpr,
+    WindowFrame, WindowFunc, MAX_LINK_STEPS,
 };

@@ -297,6 +297,34 @@ impl fmt::Display for WindowExpr {
     }
 }
 
+/// Most steps a lag or lead may take along each row's neighbour in its
+/// partition when it is read off links ([`navigates_by_links`]).
+pub const MAX_LINK_STEPS: i64 = 16;
+
+/// Whether the window expressions of one spec (same PARTITION BY and ORDER BY)
+/// are all `lag`/`lead` with a literal offset of at most [`MAX_LINK_STEPS`]
+/// (or none) and without IGNORE NULLS, over one ORDER BY key. When that key
+/// never goes back in the input's order (time-ordered log rows, scanned in
+/// time order), each partition's rows already stand in order and the executor
+/// reads every row's neighbours off one pass over the partition ids instead of
+/// sorting the rows.
+pub fn navigates_by_links<'a>(mut group: impl Iterator<Item = &'a WindowExpr>) -> bool {
+    group.all(|w| {
+        let offset_ok = match w.args.get(1) {
+            None => true,
+            Some(Expr::Literal {
+                value: Value::Int(k),
+                ..
+            }) => k.unsigned_abs() <= MAX_LINK_STEPS as u64,
+            Some(_) => false,
+        };
+        matches!(w.func, WindowFunc::Lag | WindowFunc::Lead)
+            && !w.ignore_nulls
+            && w.order_by.len() == 1
+            && offset_ok
+    })
+}
+
 /// The `k` of a filter over a Window node that keeps only rankings at most `k`,
 /// when every window expression of the node is `row_number` or `rank` of one
 /// spec: then no row outside each partition's first `k` (with `rank`, and the

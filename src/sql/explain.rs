@@ -409,12 +409,17 @@ fn window_strategies(windows: &[(crate::plan::WindowExpr, String)]) -> Vec<Strin
                     parts.join(", ")
                 ),
             };
+            let keys = sort_keys_text(&w.order_by);
+            let group = windows.iter().map(|(x, _)| x).filter(|x| x.same_order(w));
             match w.order_by.len() {
                 0 => format!("rows: {grouped}, not sorted"),
-                _ => format!(
-                    "rows: {grouped}, sorted by [{}] only where out of order",
-                    sort_keys_text(&w.order_by)
+                _ if !parts.is_empty() && crate::plan::navigates_by_links(group) => format!(
+                    "rows: each row's neighbours in its partition [{}] read off one pass when \
+                     [{keys}] never goes back in input order, else {grouped}, sorted by \
+                     [{keys}] only where out of order",
+                    parts.join(", ")
                 ),
+                _ => format!("rows: {grouped}, sorted by [{keys}] only where out of order"),
             }
         })
         .collect()

@@ -19,6 +19,7 @@ mod aggregate;
 mod fill;
 mod functions;
 mod layout;
+mod links;
 mod order;
 
 use std::cell::OnceCell;
@@ -95,6 +96,24 @@ pub(super) fn window(
             None => order::partition_ids(&cols.partition_keys(&all, spec)?, n, threads),
         };
         let ord = cols.order_keys(&all, spec)?;
+        if !spec.partition_by.is_empty()
+            && crate::plan::navigates_by_links(group.iter().copied())
+            && links::in_input_order(&spec.order_by, &ord)
+        {
+            // Each row's neighbours, then each result.
+            mem.grow(8 * n)?;
+            for k in j..windows.len() {
+                let w = &windows[k].0;
+                if results[k].is_some() || !w.same_order(spec) {
+                    continue;
+                }
+                opts.check_cancel()?;
+                let r = links::lag_lead(w, &ids, &cols, &all)?;
+                mem.grow(r.heap_bytes())?;
+                results[k] = Some(r);
+            }
+            continue;
+        }
         let rows = order::sort_rows(&ids, &spec.order_by, &ord, threads, &mut mem)?;
         drop(ids);
         let ctx = Sorted {
