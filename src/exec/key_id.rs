@@ -81,15 +81,25 @@ impl State {
         }
         let mut out = vec![0i64; n];
         let first = self.turn.fetch_add(SHARDS / 2 + 1, Ordering::Relaxed);
+        // A shard's strings side by side, interned a block at a time (the
+        // table's slots prefetched ahead).
+        let mut strings = StringVec::new();
+        let mut ids = Vec::new();
         for k in 0..SHARDS {
             let s = (first + k) % SHARDS;
             let rows = &order[starts[s]..starts[s + 1]];
             if rows.is_empty() {
                 continue;
             }
-            let mut table: MutexGuard<'_, StrInterner> = self.shards[s].lock().map_err(poisoned)?;
+            strings.clear();
             for &i in rows {
-                let id = table.intern(get(i as usize).unwrap_or_default());
+                strings.push(get(i as usize).unwrap_or_default());
+            }
+            ids.clear();
+            let mut table: MutexGuard<'_, StrInterner> = self.shards[s].lock().map_err(poisoned)?;
+            table.intern_all(&strings, strings.len(), None, &mut ids);
+            drop(table);
+            for (&i, &id) in rows.iter().zip(&ids) {
                 out[i as usize] = ((id as i64) << SHARD_BITS) | s as i64;
             }
         }
