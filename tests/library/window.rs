@@ -318,6 +318,64 @@ fn string_partition_keys_numbered_in_the_scan_partition_as_the_strings_do() {
     assert_eq!(rows(&numbered, 2), want);
 }
 
+/// lag and lead alone over one ORDER BY key are read off links when the key
+/// never goes back in input order (EXPLAIN says when): the same answers as the
+/// sorting path (forced by a row_number of the same spec that the query
+/// reads), with offsets 0, 1, 2, 3, -1 and a default, ties of an hour key
+/// (input order among them), a descending key, and rows in order or with late
+/// rows among them (where the sort runs anyway), on one thread and on two.
+#[test]
+fn lag_and_lead_read_off_links_match_the_sorted_rows() {
+    for late in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::builder()
+            .max_segment_rows(10_000)
+            .open(dir.path())
+            .unwrap();
+        let schema = log_schema();
+        db.create_table("logs", schema.clone()).unwrap();
+        db.append("logs", &log_batch(&schema, 7, T0, 1_000_000, 40_000))
+            .unwrap();
+        if late {
+            let batch = log_batch(&schema, 8, T0 + 500_000, 7_000_000, 5_000);
+            db.append("logs", &batch).unwrap();
+        }
+        let snap = db.snapshot().unwrap();
+        for key in ["ts", "date_trunc('hour', ts)", "ts DESC"] {
+            let calls = "lag(ts) OVER w AS a, lead(ts, 2) OVER w AS b, \
+                         lag(status, -1, 0) OVER w AS c, lag(uri, 3) OVER w AS d, \
+                         lead(bytes, 0) OVER w AS e";
+            let window = format!("WINDOW w AS (PARTITION BY uid ORDER BY {key})");
+            let links =
+                format!("SELECT ts, a, b, c, d, e FROM (SELECT ts, {calls} FROM logs {window})");
+            let sorted = format!(
+                "SELECT ts, a, b, c, d, e FROM (SELECT ts, {calls}, row_number() OVER w AS r \
+                 FROM logs {window}) WHERE r > 0"
+            );
+            let explain = |sql: &str| rows_text(&db, &format!("EXPLAIN {sql}")).join("\n");
+            assert!(explain(&links).contains("read off one pass"), "{key}");
+            assert!(!explain(&sorted).contains("read off one pass"), "{key}");
+            let rows = |sql: &str, threads: usize| {
+                let plan = logdb::sql::plan(&snap, sql).unwrap();
+                let opts = ExecOptions {
+                    threads,
+                    ..ExecOptions::default()
+                };
+                sorted_text(execute(&snap, &plan, &opts).unwrap())
+            };
+            let want = rows(&sorted, 1);
+            assert_eq!(want.len(), if late { 45_000 } else { 40_000 });
+            for threads in [1, 2] {
+                assert_eq!(
+                    rows(&links, threads),
+                    want,
+                    "{key}, late rows {late}, {threads} threads"
+                );
+            }
+        }
+    }
+}
+
 /// An aggregate over a window's rows (a HashAggregate over materialized batches)
 /// folds shares of the rows on several threads and merges them in row order: the
 /// groups come out in the same order with the same `first()` and `string_agg`
