@@ -319,13 +319,24 @@ fn string_partition_keys_numbered_in_the_scan_partition_as_the_strings_do() {
 }
 
 /// lag and lead alone over one ORDER BY key are read off links when the key
-/// never goes back in input order (EXPLAIN says when): the same answers as the
-/// sorting path (forced by a row_number of the same spec that the query
-/// reads), with offsets 0, 1, 2, 3, -1 and a default, ties of an hour key
-/// (input order among them), a descending key, and rows in order or with late
-/// rows among them (where the sort runs anyway), on one thread and on two.
+/// never goes back in input order (EXPLAIN says when), and computed batch by
+/// batch when each moves by at most one row over a number and the partition
+/// key is numbered in the scan: the same answers as the sorting path (forced
+/// by a row_number of the same spec that the query reads), with offsets 0, 1,
+/// 2, 3, -1, a default, NULL values, BIGINT, DOUBLE, SMALLINT and string
+/// arguments, ties of an hour key (input order among them), a descending key,
+/// and rows in order or with late rows among them (where the sort runs
+/// anyway), on one thread and on two.
 #[test]
 fn lag_and_lead_read_off_links_match_the_sorted_rows() {
+    let call_lists = [
+        // Links.
+        "lag(ts) OVER w AS a, lead(ts, 2) OVER w AS b, lag(status, -1, 0) OVER w AS c, \
+         lag(uri, 3) OVER w AS d, lead(bytes, 0) OVER w AS e",
+        // Batch by batch.
+        "lag(ts) OVER w AS a, lead(ts) OVER w AS b, lag(request_time, -1) OVER w AS c, \
+         lead(status, 0) OVER w AS d, lag(bytes) OVER w AS e",
+    ];
     for late in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::builder()
@@ -341,10 +352,10 @@ fn lag_and_lead_read_off_links_match_the_sorted_rows() {
             db.append("logs", &batch).unwrap();
         }
         let snap = db.snapshot().unwrap();
-        for key in ["ts", "date_trunc('hour', ts)", "ts DESC"] {
-            let calls = "lag(ts) OVER w AS a, lead(ts, 2) OVER w AS b, \
-                         lag(status, -1, 0) OVER w AS c, lag(uri, 3) OVER w AS d, \
-                         lead(bytes, 0) OVER w AS e";
+        for (key, calls) in ["ts", "date_trunc('hour', ts)", "ts DESC"]
+            .into_iter()
+            .flat_map(|k| call_lists.iter().map(move |c| (k, c)))
+        {
             let window = format!("WINDOW w AS (PARTITION BY uid ORDER BY {key})");
             let links =
                 format!("SELECT ts, a, b, c, d, e FROM (SELECT ts, {calls} FROM logs {window})");
@@ -369,7 +380,7 @@ fn lag_and_lead_read_off_links_match_the_sorted_rows() {
                 assert_eq!(
                     rows(&links, threads),
                     want,
-                    "{key}, late rows {late}, {threads} threads"
+                    "{key}, {calls}, late rows {late}, {threads} threads"
                 );
             }
         }

@@ -10,9 +10,10 @@
 
 use super::functions::{self, NO_ROW};
 use super::{literal_int, Columns};
-use crate::column::{Batch, Column, ColumnData};
+use crate::column::{Batch, Bitmap, Column, ColumnData};
 use crate::error::{Error, Result};
-use crate::plan::{SortKey, WindowExpr, WindowFunc};
+use crate::plan::{Expr, SortKey, WindowExpr, WindowFunc};
+use crate::schema::{DataType, PhysicalType};
 
 /// Whether the single ORDER BY key (`ord`, in input order) has no NULLs and
 /// never goes back: non-decreasing, or non-increasing when descending.
@@ -84,6 +85,267 @@ fn neighbours(ids: &[u32], steps: usize, forward: bool) -> Vec<u32> {
         }
     }
     out
+}
+
+/// A Window computed batch by batch, without concatenating its input: every
+/// call is a lag or lead by at most one row (no default) of a plain integer or
+/// DOUBLE column, all over one integer partition key (such as the optimizer's
+/// `key_id`) whose values span fewer than twice the rows, and one ORDER BY key
+/// without NULLs that never goes back across the batches. Each call keeps the
+/// last value seen of every partition in a table indexed by the key.
+pub(super) struct Streamed {
+    key: usize,
+    low: i64,
+    span: usize,
+    calls: Vec<Call>,
+}
+
+struct Call {
+    arg: usize,
+    /// `lead` (or `lag` by -1): the batches and rows are walked backwards.
+    forward: bool,
+    /// Offset 0: the value itself.
+    itself: bool,
+}
+
+/// The column index of `e` when it is a plain column of `schema` of a physical
+/// type the stream handles.
+fn plain(e: &Expr, schema: &[(String, DataType)], types: &[PhysicalType]) -> Option<usize> {
+    match e {
+        Expr::Column { index, .. } if types.contains(&schema.get(*index)?.1.physical()) => {
+            Some(*index)
+        }
+        _ => None,
+    }
+}
+
+/// How the windows run batch by batch, or `None` when they do not qualify.
+pub(super) fn streamed(
+    batches: &[Batch],
+    schema: &[(String, DataType)],
+    windows: &[(WindowExpr, String)],
+) -> Option<Streamed> {
+    let (first, _) = windows.first()?;
+    let ints = [PhysicalType::Int64];
+    let numbers = [PhysicalType::Int64, PhysicalType::Float64];
+    let key = match first.partition_by.as_slice() {
+        [e] => plain(e, schema, &ints)?,
+        _ => return None,
+    };
+    let order = match first.order_by.as_slice() {
+        [k] => (plain(&k.expr, schema, &numbers)?, k.descending),
+        _ => return None,
+    };
+    let mut calls = Vec::with_capacity(windows.len());
+    for (w, _) in windows {
+        if !w.same_order(first) || !crate::plan::navigates_by_links(std::iter::once(w)) {
+            return None;
+        }
+        let offset = match w.args.get(1) {
+            None => 1,
+            Some(e) => literal_int(Some(e), "the lag/lead offset").ok()??,
+        };
+        if offset.abs() > 1 || w.args.len() > 2 {
+            return None;
+        }
+        calls.push(Call {
+            arg: plain(w.args.first()?, schema, &numbers)?,
+            forward: (w.func == WindowFunc::Lead) != (offset < 0),
+            itself: offset == 0,
+        });
+    }
+    // The order key in order across the batches, the key's span.
+    let (mut low, mut high) = (i64::MAX, i64::MIN);
+    let (mut last_int, mut last_float) = (None, None);
+    let mut rows = 0usize;
+    for b in batches {
+        let (k, o) = (b.columns.get(key)?, b.columns.get(order.0)?);
+        let ColumnData::Int64(kv) = &k.data else {
+            return None;
+        };
+        for (i, &v) in kv.iter().enumerate() {
+            if k.is_valid(i) {
+                low = low.min(v);
+                high = high.max(v);
+            }
+        }
+        let in_order = o.null_count() == 0
+            && match &o.data {
+                ColumnData::Int64(v) => monotone(v, &mut last_int, order.1),
+                ColumnData::Float64(v) => monotone(v, &mut last_float, order.1),
+                _ => false,
+            };
+        if !in_order {
+            return None;
+        }
+        rows += b.num_rows();
+    }
+    let span = if low > high {
+        0
+    } else {
+        high.checked_sub(low)? as u64 + 1
+    };
+    if span > 2 * rows as u64 + 1 {
+        return None;
+    }
+    Some(Streamed {
+        key,
+        low: if low > high { 0 } else { low },
+        span: span as usize,
+        calls,
+    })
+}
+
+/// Whether `v` never goes back (up when `descending`), continuing from `last`
+/// (the previous batch's last value), which it then becomes.
+fn monotone<T: PartialOrd + Copy>(v: &[T], last: &mut Option<T>, descending: bool) -> bool {
+    let fine = |a: T, b: T| if descending { b <= a } else { b >= a };
+    let ok = last.is_none_or(|p| v.first().is_none_or(|&x| fine(p, x)))
+        && v.windows(2).all(|w| fine(w[0], w[1]));
+    if let Some(&x) = v.last() {
+        *last = Some(x);
+    }
+    ok
+}
+
+/// Rows ahead whose partition's entry is prefetched.
+const PREFETCH_AHEAD: usize = 16;
+
+/// Per partition (indexed by key - low, the NULL key last): the last value
+/// seen, whether there was one and whether it was NULL. The two flags are
+/// bits, so a row costs one miss in the value table at most.
+struct LastValues {
+    values: Vec<u64>,
+    seen: Vec<u64>,
+    null: Vec<u64>,
+}
+
+impl LastValues {
+    fn new(parts: usize) -> LastValues {
+        LastValues {
+            values: vec![0; parts],
+            seen: vec![0; parts.div_ceil(64)],
+            null: vec![0; parts.div_ceil(64)],
+        }
+    }
+
+    fn bytes(parts: usize) -> usize {
+        parts * 8 + parts.div_ceil(64) * 16
+    }
+}
+
+fn bit(words: &[u64], p: usize) -> bool {
+    words[p / 64] & (1 << (p % 64)) != 0
+}
+
+fn set_bit(words: &mut [u64], p: usize, on: bool) {
+    let m = 1u64 << (p % 64);
+    if on {
+        words[p / 64] |= m;
+    } else {
+        words[p / 64] &= !m;
+    }
+}
+
+impl Streamed {
+    /// The batches, each with its rows of every call's result appended.
+    pub(super) fn run(
+        &self,
+        mut batches: Vec<Batch>,
+        mem: &mut super::super::memory::Reservation,
+    ) -> Result<Vec<Batch>> {
+        let parts = self.span + 1;
+        mem.grow(LastValues::bytes(parts))?;
+        let mut results: Vec<Vec<Column>> = Vec::with_capacity(self.calls.len());
+        for call in &self.calls {
+            let mut out: Vec<Column> = Vec::with_capacity(batches.len());
+            if call.itself {
+                for b in &batches {
+                    out.push(b.columns[call.arg].clone());
+                }
+            } else {
+                let mut last = LastValues::new(parts);
+                let order: Box<dyn Iterator<Item = &Batch>> = if call.forward {
+                    Box::new(batches.iter().rev())
+                } else {
+                    Box::new(batches.iter())
+                };
+                for b in order {
+                    out.push(self.shift(b, call, &mut last)?);
+                }
+                if call.forward {
+                    out.reverse();
+                }
+            }
+            mem.grow(out.iter().map(Column::heap_bytes).sum())?;
+            results.push(out);
+        }
+        for r in results {
+            for (b, c) in batches.iter_mut().zip(r) {
+                b.columns.push(c);
+            }
+        }
+        Ok(batches)
+    }
+
+    /// One batch of a lag or lead by one row.
+    fn shift(&self, b: &Batch, call: &Call, last: &mut LastValues) -> Result<Column> {
+        let (k, x) = (&b.columns[self.key], &b.columns[call.arg]);
+        let ColumnData::Int64(keys) = &k.data else {
+            return Err(Error::Internal("window stream: key not BIGINT".into()));
+        };
+        let bits: Vec<u64> = match &x.data {
+            ColumnData::Int64(v) => v.iter().map(|&v| v as u64).collect(),
+            ColumnData::Float64(v) => v.iter().map(|v| v.to_bits()).collect(),
+            _ => {
+                return Err(Error::Internal(
+                    "window stream: argument not a number".into(),
+                ))
+            }
+        };
+        let n = keys.len();
+        let part = |i: usize| {
+            if k.is_valid(i) {
+                (keys[i] - self.low) as usize
+            } else {
+                self.span
+            }
+        };
+        let parts: Vec<usize> = (0..n).map(part).collect();
+        let mut out = vec![0u64; n];
+        let mut valid = Bitmap::new(n, true);
+        let mut step = |i: usize, ahead: Option<usize>| {
+            if let Some(&q) = ahead.and_then(|a| parts.get(a)) {
+                crate::exec::group::prefetch(&last.values[q]);
+            }
+            let p = parts[i];
+            if bit(&last.seen, p) && !bit(&last.null, p) {
+                out[i] = last.values[p];
+            } else {
+                valid.set(i, false);
+            }
+            last.values[p] = bits[i];
+            set_bit(&mut last.seen, p, true);
+            set_bit(&mut last.null, p, !x.is_valid(i));
+        };
+        if call.forward {
+            (0..n)
+                .rev()
+                .for_each(|i| step(i, i.checked_sub(PREFETCH_AHEAD)));
+        } else {
+            (0..n).for_each(|i| step(i, Some(i + PREFETCH_AHEAD)));
+        }
+        let data = match &x.data {
+            ColumnData::Float64(_) => {
+                ColumnData::Float64(out.into_iter().map(f64::from_bits).collect())
+            }
+            _ => ColumnData::Int64(out.into_iter().map(|v| v as i64).collect()),
+        };
+        Ok(Column {
+            data,
+            validity: Some(valid),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -60,6 +60,9 @@ pub(super) fn window(
         opts.check_cancel()?;
         return top_n(all, windows, k, opts, &mut mem);
     }
+    if let Some(streamed) = links::streamed(&batches, schema, windows) {
+        return streamed.run(batches, &mut mem);
+    }
     let n: usize = batches.iter().map(Batch::num_rows).sum();
     let reads = Reads::new(windows, schema, &batches);
     // Only the columns the expressions read are concatenated; the batches
