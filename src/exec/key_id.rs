@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::group::StrInterner;
+use super::memory::{MemoryPool, Reservation};
 use super::vector::{VData, Vector};
 use crate::column::{StringVec, Value};
 use crate::error::{Error, Result};
-use crate::plan::KeyIds;
+use crate::plan::{Expr, KeyIds, ScalarFunc};
 
 /// Dictionaries whose translations are kept.
 const KEPT_DICTIONARIES: usize = 8;
@@ -33,6 +34,9 @@ const NO_SHARD: u8 = u8::MAX;
 type Translated = (Arc<StringVec>, Arc<Vec<i64>>);
 
 struct State {
+    /// The tables' bytes, counted against the query's memory limit (`key_id` in
+    /// the error), when the executor gave the pool ([`count_in`]).
+    memory: Option<Mutex<Reservation>>,
     shards: Vec<Mutex<StrInterner>>,
     hasher: hashbrown::DefaultHashBuilder,
     /// The dictionaries translated last, with the number of each entry.
@@ -44,6 +48,7 @@ struct State {
 impl Default for State {
     fn default() -> State {
         State {
+            memory: None,
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: Default::default(),
             dicts: Mutex::default(),
@@ -97,8 +102,13 @@ impl State {
             }
             ids.clear();
             let mut table: MutexGuard<'_, StrInterner> = self.shards[s].lock().map_err(poisoned)?;
+            let before = table.bytes();
             table.intern_all(&strings, strings.len(), None, &mut ids);
+            let grown = table.bytes().saturating_sub(before);
             drop(table);
+            if let (Some(memory), true) = (&self.memory, grown > 0) {
+                memory.lock().map_err(poisoned)?.grow(grown)?;
+            }
             for (&i, &id) in rows.iter().zip(&ids) {
                 out[i as usize] = ((id as i64) << SHARD_BITS) | s as i64;
             }
@@ -125,6 +135,25 @@ impl State {
             dicts.push((dict.clone(), ids.clone()));
         }
         Ok(ids)
+    }
+}
+
+/// Makes every `key_id` table of `exprs` count its bytes in `pool` (before the
+/// first value is numbered; a table already in use keeps its way).
+pub(super) fn count_in(exprs: &[(Expr, String)], pool: &Arc<MemoryPool>) {
+    for (e, _) in exprs {
+        e.visit(&mut |x| {
+            if let Expr::Func {
+                func: ScalarFunc::KeyId(keys),
+                ..
+            } = x
+            {
+                keys.state(|| State {
+                    memory: Some(Mutex::new(pool.reservation("key_id"))),
+                    ..State::default()
+                });
+            }
+        });
     }
 }
 
@@ -231,5 +260,47 @@ mod tests {
         // Another table numbers on its own.
         assert_ne!(keys, KeyIds::default());
         assert_eq!(keys, keys.clone());
+    }
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+    use crate::schema::DataType;
+
+    /// The tables count against the query's memory limit: numbering more
+    /// distinct strings than it allows fails with the limit's error.
+    #[test]
+    fn the_tables_count_against_the_memory_limit() {
+        let keys = KeyIds::default();
+        let column = Expr::Column {
+            index: 0,
+            name: "uid".into(),
+            data_type: DataType::Varchar,
+        };
+        let exprs = vec![(
+            Expr::Func {
+                func: ScalarFunc::KeyId(keys.clone()),
+                args: vec![column],
+                data_type: DataType::BigInt,
+            },
+            "uid".to_string(),
+        )];
+        count_in(&exprs, &MemoryPool::new(1 << 20));
+        let mut many = StringVec::new();
+        for i in 0..200_000 {
+            many.push(&format!("user-{i}"));
+        }
+        let err = eval(&keys, &Vector::new(VData::Str(many), None), 200_000).unwrap_err();
+        assert!(err.to_string().contains("key_id"), "{err}");
+        // Few strings fit.
+        let keys = KeyIds::default();
+        let mut exprs = exprs;
+        if let Expr::Func { func, .. } = &mut exprs[0].0 {
+            *func = ScalarFunc::KeyId(keys.clone());
+        }
+        count_in(&exprs, &MemoryPool::new(1 << 20));
+        let few = Vector::new(VData::Str(StringVec::new()), None);
+        assert!(eval(&keys, &few, 0).is_ok());
     }
 }

@@ -45,6 +45,9 @@ pub(super) fn pipeline(
     }
     start_segments(snapshot, info.table, &segments, opts)?;
     let pool = stats.memory(opts.memory_limit);
+    if let Sink::Project(exprs) = &sink {
+        super::key_id::count_in(exprs, pool);
+    }
     let ctx = ScanCtx::new(info.clone(), sink, opts, stats);
     let threads = opts.threads.max(1).min(segments.len().max(1));
     let next = AtomicUsize::new(0);
