@@ -210,22 +210,30 @@ fn monotone<T: PartialOrd + Copy>(v: &[T], last: &mut Option<T>, descending: boo
 
 /// Rows ahead whose partition's entry is prefetched.
 const PREFETCH_AHEAD: usize = 16;
+/// Batches whose rows the threads walk between two merges of their results.
+const BATCHES_PER_ROUND: usize = 16;
+/// Below this many rows the window runs on one thread.
+const ROWS_PER_THREAD: usize = 1 << 12;
 
-/// Per partition (indexed by key - low, the NULL key last): the last value
-/// seen, whether there was one and whether it was NULL. The two flags are
-/// bits, so a row costs one miss in the value table at most.
+/// The last value seen of each partition of one share of the key space
+/// (indexed from the share's first partition), whether there was one and
+/// whether it was NULL. The flags are bits, so a row costs one miss in the
+/// value table at most.
 struct LastValues {
+    first: usize,
     values: Vec<u64>,
     seen: Vec<u64>,
     null: Vec<u64>,
 }
 
 impl LastValues {
-    fn new(parts: usize) -> LastValues {
+    fn new(parts: std::ops::Range<usize>) -> LastValues {
+        let n = parts.len();
         LastValues {
-            values: vec![0; parts],
-            seen: vec![0; parts.div_ceil(64)],
-            null: vec![0; parts.div_ceil(64)],
+            first: parts.start,
+            values: vec![0; n],
+            seen: vec![0; n.div_ceil(64)],
+            null: vec![0; n.div_ceil(64)],
         }
     }
 
@@ -247,36 +255,39 @@ fn set_bit(words: &mut [u64], p: usize, on: bool) {
     }
 }
 
+/// One batch's rows as a call reads them: each row's partition, the argument's
+/// bits and validity.
+struct Rows<'a> {
+    parts: Vec<u32>,
+    bits: Vec<u64>,
+    arg: &'a Column,
+}
+
 impl Streamed {
-    /// The batches, each with its rows of every call's result appended.
+    /// The batches, each with its rows of every call's result appended. The
+    /// key space is cut into one share per thread: every thread walks all rows
+    /// in order and moves those of its partitions, so each keeps a table of
+    /// its own; their results are merged every few batches.
     pub(super) fn run(
         &self,
         mut batches: Vec<Batch>,
+        threads: usize,
         mem: &mut super::super::memory::Reservation,
     ) -> Result<Vec<Batch>> {
         let parts = self.span + 1;
+        let rows: usize = batches.iter().map(Batch::num_rows).sum();
+        let shares = threads.clamp(1, rows / ROWS_PER_THREAD + 1);
         mem.grow(LastValues::bytes(parts))?;
         let mut results: Vec<Vec<Column>> = Vec::with_capacity(self.calls.len());
         for call in &self.calls {
-            let mut out: Vec<Column> = Vec::with_capacity(batches.len());
-            if call.itself {
-                for b in &batches {
-                    out.push(b.columns[call.arg].clone());
-                }
+            let out = if call.itself {
+                batches
+                    .iter()
+                    .map(|b| b.columns[call.arg].clone())
+                    .collect()
             } else {
-                let mut last = LastValues::new(parts);
-                let order: Box<dyn Iterator<Item = &Batch>> = if call.forward {
-                    Box::new(batches.iter().rev())
-                } else {
-                    Box::new(batches.iter())
-                };
-                for b in order {
-                    out.push(self.shift(b, call, &mut last)?);
-                }
-                if call.forward {
-                    out.reverse();
-                }
-            }
+                self.shift_all(&batches, call, shares)?
+            };
             mem.grow(out.iter().map(Column::heap_bytes).sum())?;
             results.push(out);
         }
@@ -288,8 +299,74 @@ impl Streamed {
         Ok(batches)
     }
 
-    /// One batch of a lag or lead by one row.
-    fn shift(&self, b: &Batch, call: &Call, last: &mut LastValues) -> Result<Column> {
+    /// A lag or lead by one row over all batches, on `shares` threads.
+    fn shift_all(&self, batches: &[Batch], call: &Call, shares: usize) -> Result<Vec<Column>> {
+        let parts = self.span + 1;
+        let mut lasts: Vec<LastValues> = (0..shares)
+            .map(|t| LastValues::new(t * parts / shares..(t + 1) * parts / shares))
+            .collect();
+        let mut order: Vec<usize> = (0..batches.len()).collect();
+        if call.forward {
+            order.reverse();
+        }
+        let mut out: Vec<Option<Column>> = vec![None; batches.len()];
+        for round in order.chunks(BATCHES_PER_ROUND) {
+            let rows: Vec<Rows<'_>> = round
+                .iter()
+                .map(|&b| self.rows(&batches[b], call))
+                .collect::<Result<_>>()?;
+            let shifted: Vec<Vec<(Vec<u64>, Bitmap)>> = if shares == 1 {
+                vec![rows
+                    .iter()
+                    .map(|r| shift(r, call.forward, &mut lasts[0]))
+                    .collect()]
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = lasts
+                        .iter_mut()
+                        .map(|last| {
+                            let rows = &rows;
+                            s.spawn(move || {
+                                rows.iter().map(|r| shift(r, call.forward, last)).collect()
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                        .collect()
+                })
+            };
+            let mut shares: Vec<_> = shifted.into_iter().map(Vec::into_iter).collect();
+            for (k, &b) in round.iter().enumerate() {
+                let mut pieces = shares.iter_mut().filter_map(Iterator::next);
+                let Some((mut values, valid)) = pieces.next() else {
+                    continue;
+                };
+                let mut words = valid.words().to_vec();
+                for (v, m) in pieces {
+                    values.iter_mut().zip(v).for_each(|(a, b)| *a |= b);
+                    words.iter_mut().zip(m.words()).for_each(|(a, b)| *a |= b);
+                }
+                let data = match &rows[k].arg.data {
+                    ColumnData::Float64(_) => {
+                        ColumnData::Float64(values.into_iter().map(f64::from_bits).collect())
+                    }
+                    _ => ColumnData::Int64(values.into_iter().map(|v| v as i64).collect()),
+                };
+                out[b] = Some(Column {
+                    data,
+                    validity: Some(Bitmap::from_words(words, valid.len())),
+                });
+            }
+        }
+        out.into_iter()
+            .map(|c| c.ok_or_else(|| Error::Internal("window stream: a batch was skipped".into())))
+            .collect()
+    }
+
+    /// What a call reads of batch `b`.
+    fn rows<'a>(&self, b: &'a Batch, call: &Call) -> Result<Rows<'a>> {
         let (k, x) = (&b.columns[self.key], &b.columns[call.arg]);
         let ColumnData::Int64(keys) = &k.data else {
             return Err(Error::Internal("window stream: key not BIGINT".into()));
@@ -303,49 +380,58 @@ impl Streamed {
                 ))
             }
         };
-        let n = keys.len();
-        let part = |i: usize| {
-            if k.is_valid(i) {
-                (keys[i] - self.low) as usize
-            } else {
-                self.span
-            }
-        };
-        let parts: Vec<usize> = (0..n).map(part).collect();
-        let mut out = vec![0u64; n];
-        let mut valid = Bitmap::new(n, true);
-        let mut step = |i: usize, ahead: Option<usize>| {
-            if let Some(&q) = ahead.and_then(|a| parts.get(a)) {
-                crate::exec::group::prefetch(&last.values[q]);
-            }
-            let p = parts[i];
-            if bit(&last.seen, p) && !bit(&last.null, p) {
-                out[i] = last.values[p];
-            } else {
-                valid.set(i, false);
-            }
-            last.values[p] = bits[i];
-            set_bit(&mut last.seen, p, true);
-            set_bit(&mut last.null, p, !x.is_valid(i));
-        };
-        if call.forward {
-            (0..n)
-                .rev()
-                .for_each(|i| step(i, i.checked_sub(PREFETCH_AHEAD)));
-        } else {
-            (0..n).for_each(|i| step(i, Some(i + PREFETCH_AHEAD)));
-        }
-        let data = match &x.data {
-            ColumnData::Float64(_) => {
-                ColumnData::Float64(out.into_iter().map(f64::from_bits).collect())
-            }
-            _ => ColumnData::Int64(out.into_iter().map(|v| v as i64).collect()),
-        };
-        Ok(Column {
-            data,
-            validity: Some(valid),
+        let parts = (0..keys.len())
+            .map(|i| {
+                if k.is_valid(i) {
+                    (keys[i] - self.low) as u32
+                } else {
+                    self.span as u32
+                }
+            })
+            .collect();
+        Ok(Rows {
+            parts,
+            bits,
+            arg: x,
         })
     }
+}
+
+/// One batch of a lag or lead by one row, for the rows of the partitions
+/// `last` holds: their values (0 elsewhere) and which are valid (none
+/// elsewhere).
+fn shift(rows: &Rows<'_>, forward: bool, last: &mut LastValues) -> (Vec<u64>, Bitmap) {
+    let n = rows.parts.len();
+    let mut out = vec![0u64; n];
+    let mut valid = Bitmap::new(n, false);
+    let range = last.first..last.first + last.values.len();
+    let mut step = |i: usize, ahead: Option<usize>| {
+        if let Some(&q) = ahead.and_then(|a| rows.parts.get(a)) {
+            if range.contains(&(q as usize)) {
+                crate::exec::group::prefetch(&last.values[q as usize - last.first]);
+            }
+        }
+        let p = rows.parts[i] as usize;
+        if !range.contains(&p) {
+            return;
+        }
+        let p = p - last.first;
+        if bit(&last.seen, p) && !bit(&last.null, p) {
+            out[i] = last.values[p];
+            valid.set(i, true);
+        }
+        last.values[p] = rows.bits[i];
+        set_bit(&mut last.seen, p, true);
+        set_bit(&mut last.null, p, !rows.arg.is_valid(i));
+    };
+    if forward {
+        (0..n)
+            .rev()
+            .for_each(|i| step(i, i.checked_sub(PREFETCH_AHEAD)));
+    } else {
+        (0..n).for_each(|i| step(i, Some(i + PREFETCH_AHEAD)));
+    }
+    (out, valid)
 }
 
 #[cfg(test)]

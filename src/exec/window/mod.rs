@@ -61,7 +61,7 @@ pub(super) fn window(
         return top_n(all, windows, k, opts, &mut mem);
     }
     if let Some(streamed) = links::streamed(&batches, schema, windows) {
-        return streamed.run(batches, &mut mem);
+        return streamed.run(batches, threads, &mut mem);
     }
     let n: usize = batches.iter().map(Batch::num_rows).sum();
     let reads = Reads::new(windows, schema, &batches);
