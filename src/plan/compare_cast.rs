@@ -34,9 +34,13 @@ pub(super) fn rewrite_expressions(
     })
 }
 
-/// `e` as a comparison of an integer expression with an integer literal, when it
-/// is `CAST(integer AS DECIMAL) <op> decimal literal` (either side).
-fn integer_form(e: &Expr) -> Option<Expr> {
+/// A comparison `e` of an expression that `side` accepts with a literal, either
+/// way round: the expression, the literal, the operator as if the expression
+/// stood on the left, and the comparison's type.
+pub(super) fn with_literal(
+    e: &Expr,
+    side: impl Fn(&Expr) -> bool,
+) -> Option<(&Expr, &Expr, BinaryOp, &DataType)> {
     let Expr::Binary {
         op,
         left,
@@ -49,22 +53,28 @@ fn integer_form(e: &Expr) -> Option<Expr> {
     if !op.is_comparison() {
         return None;
     }
-    let (cast, literal, op) = match (left.as_ref(), right.as_ref()) {
-        (Expr::Cast { .. }, Expr::Literal { .. }) => (left, right, *op),
-        (Expr::Literal { .. }, Expr::Cast { .. }) => (right, left, op.flip()),
-        _ => return None,
-    };
+    match (left.as_ref(), right.as_ref()) {
+        (x, l @ Expr::Literal { .. }) if side(x) => Some((x, l, *op, data_type)),
+        (l @ Expr::Literal { .. }, x) if side(x) => Some((x, l, op.flip(), data_type)),
+        _ => None,
+    }
+}
+
+/// `e` as a comparison of an integer expression with an integer literal, when it
+/// is `CAST(integer AS DECIMAL) <op> decimal literal` (either side).
+fn integer_form(e: &Expr) -> Option<Expr> {
+    let (cast, literal, op, data_type) = with_literal(e, |x| matches!(x, Expr::Cast { .. }))?;
     let Expr::Cast {
         expr: inner,
         to: DataType::Decimal { .. },
-    } = cast.as_ref()
+    } = cast
     else {
         return None;
     };
     let Expr::Literal {
         value: Value::Int(scaled),
         data_type: DataType::Decimal { scale, .. },
-    } = literal.as_ref()
+    } = literal
     else {
         return None;
     };

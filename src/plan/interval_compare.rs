@@ -24,32 +24,20 @@ pub fn micros_comparisons(plan: &mut LogicalPlan) -> Result<()> {
 }
 
 fn micros_form(e: &Expr) -> Option<Expr> {
-    let Expr::Binary {
-        op,
-        left,
-        right,
-        data_type,
-    } = e
-    else {
-        return None;
-    };
-    let (diff, literal, op) = match (left.as_ref(), right.as_ref()) {
-        (Expr::Func { .. }, Expr::Literal { .. }) => (left, right, *op),
-        (Expr::Literal { .. }, Expr::Func { .. }) => (right, left, op.flip()),
-        _ => return None,
-    };
+    let (diff, literal, op, data_type) =
+        super::compare_cast::with_literal(e, |x| matches!(x, Expr::Func { .. }))?;
     let Expr::Func {
         func: ScalarFunc::Interval(IntervalFunc::TimestampDiff),
         args,
         ..
-    } = diff.as_ref()
+    } = diff
     else {
         return None;
     };
     let Expr::Literal {
         value: Value::Ip(c),
         data_type: DataType::Interval,
-    } = literal.as_ref()
+    } = literal
     else {
         return None;
     };

@@ -149,6 +149,36 @@ fn rows_text(db: &Db, sql: &str) -> Vec<String> {
     sorted_text(db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}")))
 }
 
+/// `rows` log rows a second apart in segments of 10,000, then `late` rows
+/// whose times fall between theirs (a second import: segments of their own).
+fn logs_with_late_rows(dir: &std::path::Path, rows: usize, late: usize) -> Db {
+    let db = Db::builder().max_segment_rows(10_000).open(dir).unwrap();
+    let schema = log_schema();
+    db.create_table("logs", schema.clone()).unwrap();
+    db.append("logs", &log_batch(&schema, 7, T0, 1_000_000, rows))
+        .unwrap();
+    if late > 0 {
+        let batch = log_batch(&schema, 8, T0 + 500_000, 7_000_000, late);
+        db.append("logs", &batch).unwrap();
+    }
+    db
+}
+
+/// The rows of `sql` run on `threads` threads over `snap`, as text, sorted.
+fn rows_on(snap: &logdb::storage::Snapshot, sql: &str, threads: usize) -> Vec<String> {
+    let plan = logdb::sql::plan(snap, sql).unwrap();
+    let opts = ExecOptions {
+        threads,
+        ..ExecOptions::default()
+    };
+    sorted_text(execute(snap, &plan, &opts).unwrap())
+}
+
+/// EXPLAIN's lines for `sql`, one text.
+fn explain_text(db: &Db, sql: &str) -> String {
+    rows_text(db, &format!("EXPLAIN {sql}")).join("\n")
+}
+
 /// A result's rows as text, sorted.
 fn sorted_text(result: logdb::QueryResult) -> Vec<String> {
     let mut rows: Vec<String> = result.rows().iter().map(|r| format!("{r:?}")).collect();
@@ -297,21 +327,14 @@ fn string_partition_keys_numbered_in_the_scan_partition_as_the_strings_do() {
         "SELECT ts, status, r, c, p, f FROM (SELECT uid, uri, ts, status, {windows} FROM logs) \
          WHERE length(coalesce(uid, '') || uri) >= 0"
     );
-    let explain = |sql: &str| rows_text(&db, &format!("EXPLAIN {sql}")).join("\n");
+    let explain = |sql: &str| explain_text(&db, sql);
     let plan = explain(&numbered);
     // uid only partitions: numbered; uri is also an argument.
     assert!(plan.contains("key_id(uid) AS uid"), "{plan}");
     assert!(!plan.contains("key_id(uri)"), "{plan}");
     assert!(!explain(&plain).contains("key_id"));
     let snap = db.snapshot().unwrap();
-    let rows = |sql: &str, threads: usize| {
-        let plan = logdb::sql::plan(&snap, sql).unwrap();
-        let opts = ExecOptions {
-            threads,
-            ..ExecOptions::default()
-        };
-        sorted_text(execute(&snap, &plan, &opts).unwrap())
-    };
+    let rows = |sql: &str, threads: usize| rows_on(&snap, sql, threads);
     let want = rows(&plain, 1);
     assert_eq!(want.len(), 60_000);
     assert_eq!(rows(&numbered, 1), want);
@@ -339,18 +362,7 @@ fn lag_and_lead_read_off_links_match_the_sorted_rows() {
     ];
     for late in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::builder()
-            .max_segment_rows(10_000)
-            .open(dir.path())
-            .unwrap();
-        let schema = log_schema();
-        db.create_table("logs", schema.clone()).unwrap();
-        db.append("logs", &log_batch(&schema, 7, T0, 1_000_000, 40_000))
-            .unwrap();
-        if late {
-            let batch = log_batch(&schema, 8, T0 + 500_000, 7_000_000, 5_000);
-            db.append("logs", &batch).unwrap();
-        }
+        let db = logs_with_late_rows(dir.path(), 40_000, if late { 5_000 } else { 0 });
         let snap = db.snapshot().unwrap();
         for (key, calls) in ["ts", "date_trunc('hour', ts)", "ts DESC"]
             .into_iter()
@@ -363,17 +375,10 @@ fn lag_and_lead_read_off_links_match_the_sorted_rows() {
                 "SELECT ts, a, b, c, d, e FROM (SELECT ts, {calls}, row_number() OVER w AS r \
                  FROM logs {window}) WHERE r > 0"
             );
-            let explain = |sql: &str| rows_text(&db, &format!("EXPLAIN {sql}")).join("\n");
+            let explain = |sql: &str| explain_text(&db, sql);
             assert!(explain(&links).contains("read off one pass"), "{key}");
             assert!(!explain(&sorted).contains("read off one pass"), "{key}");
-            let rows = |sql: &str, threads: usize| {
-                let plan = logdb::sql::plan(&snap, sql).unwrap();
-                let opts = ExecOptions {
-                    threads,
-                    ..ExecOptions::default()
-                };
-                sorted_text(execute(&snap, &plan, &opts).unwrap())
-            };
+            let rows = |sql: &str, threads: usize| rows_on(&snap, sql, threads);
             let want = rows(&sorted, 1);
             assert_eq!(want.len(), if late { 45_000 } else { 40_000 });
             for threads in [1, 2] {
@@ -434,20 +439,7 @@ fn an_aggregate_over_window_rows_does_not_depend_on_threads() {
 #[test]
 fn partitions_sorted_only_where_out_of_order_match_a_naive_computation() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::builder()
-        .max_segment_rows(10_000)
-        .open(dir.path())
-        .unwrap();
-    let schema = log_schema();
-    db.create_table("logs", schema.clone()).unwrap();
-    db.append("logs", &log_batch(&schema, 7, T0, 1_000_000, 120_000))
-        .unwrap();
-    // Late rows: between the first import's, in their own segments.
-    db.append(
-        "logs",
-        &log_batch(&schema, 8, T0 + 500_000, 7_000_000, 15_000),
-    )
-    .unwrap();
+    let db = logs_with_late_rows(dir.path(), 120_000, 15_000);
     // uid, ts, status of every row.
     let rows = all_rows(&db, "logs");
     let mut parts: HashMap<Option<String>, Vec<(i64, i64)>> = HashMap::new();
