@@ -414,10 +414,9 @@ fn window_strategies(windows: &[(crate::plan::WindowExpr, String)]) -> Vec<Strin
             match w.order_by.len() {
                 0 => format!("rows: {grouped}, not sorted"),
                 _ if !parts.is_empty() && crate::plan::navigates_by_links(group) => format!(
-                    "rows: each row's neighbours in its partition [{}] read off one pass in \
-                     input order, the partitions where [{keys}] goes back sorted first (a key \
-                     with NULLs or not a number: {grouped}, sorted by [{keys}] only where out \
-                     of order)",
+                    "rows: each row's neighbours in its partition [{}] read off one pass when \
+                     [{keys}] never goes back in input order, else {grouped}, sorted by \
+                     [{keys}] only where out of order",
                     parts.join(", ")
                 ),
                 _ => format!("rows: {grouped}, sorted by [{keys}] only where out of order"),

@@ -4,13 +4,9 @@
 //! input order among them), so a row's neighbour `k` places away in its
 //! partition is found by following links: one pass over the partition ids,
 //! keeping the last row seen of each partition. No permutation, no scatter:
-//! the results come out in input order. Where the key does go back (late
-//! rows), only the partitions it goes back in are sorted, by (key, input
-//! position), and their links laid along that order. Which specs qualify is
-//! [`crate::plan::navigates_by_links`]; the key must have no NULLs (nor NaNs),
-//! else the sort runs.
-
-use std::cmp::Ordering;
+//! the results come out in input order. Which specs qualify is
+//! [`crate::plan::navigates_by_links`]; whether the key is in order is checked
+//! here, per run, and the sort runs otherwise.
 
 use super::functions::{self, NO_ROW};
 use super::{literal_int, Columns};
@@ -19,30 +15,27 @@ use crate::error::{Error, Result};
 use crate::plan::{Expr, SortKey, WindowExpr, WindowFunc};
 use crate::schema::{DataType, PhysicalType};
 
-/// Whether links can order the rows by the spec's one ORDER BY key (`ord`, in
-/// input order): integers, or DOUBLEs without NaN, and no NULLs.
-pub(super) fn orderable(order_by: &[SortKey], ord: &[&Column]) -> bool {
-    let ([_], [c]) = (order_by, ord) else {
+/// Whether the single ORDER BY key (`ord`, in input order) has no NULLs and
+/// never goes back: non-decreasing, or non-increasing when descending.
+pub(super) fn in_input_order(order_by: &[SortKey], ord: &[&Column]) -> bool {
+    let ([key], [c]) = (order_by, ord) else {
         return false;
     };
-    c.null_count() == 0
-        && match &c.data {
-            ColumnData::Int64(_) => true,
-            ColumnData::Float64(v) => !v.iter().any(|x| x.is_nan()),
-            _ => false,
-        }
+    if c.null_count() > 0 {
+        return false;
+    }
+    match &c.data {
+        ColumnData::Int64(v) if key.descending => v.windows(2).all(|w| w[0] >= w[1]),
+        ColumnData::Int64(v) => v.windows(2).all(|w| w[0] <= w[1]),
+        ColumnData::Float64(v) if key.descending => v.windows(2).all(|w| w[0] >= w[1]),
+        ColumnData::Float64(v) => v.windows(2).all(|w| w[0] <= w[1]),
+        _ => false,
+    }
 }
 
 /// `lag` or `lead` of `w` (a navigation [`crate::plan::navigates_by_links`]
-/// accepts) over rows with partition ids `ids`, ordered by `ord` (which
-/// [`orderable`] accepts).
-pub(super) fn lag_lead(
-    w: &WindowExpr,
-    ids: &[u32],
-    ord: &[&Column],
-    cols: &Columns,
-    all: &Batch,
-) -> Result<Column> {
+/// accepts) over rows with partition ids `ids` that stand in order.
+pub(super) fn lag_lead(w: &WindowExpr, ids: &[u32], cols: &Columns, all: &Batch) -> Result<Column> {
     let arg = |k: usize| -> Result<&Column> {
         let e = w
             .args
@@ -63,105 +56,32 @@ pub(super) fn lag_lead(
         Some(_) => Some(arg(2)?),
         None => None,
     };
-    let (Some(key), Some(spec_key)) = (ord.first(), w.order_by.first()) else {
-        return Err(Error::Internal(
-            "lag/lead by links without an order key".into(),
-        ));
-    };
-    let in_order = in_input_order(&w.order_by, ord);
-    let prev = predecessors(ids, key, spec_key.descending, in_order);
     let forward = (w.func == WindowFunc::Lead) != (offset < 0);
-    let rows = neighbours(&prev, offset.unsigned_abs() as usize, forward);
+    let rows = neighbours(ids, offset.unsigned_abs() as usize, forward);
     Ok(functions::gather(values, &rows, default))
 }
 
-/// Whether the single ORDER BY key (`ord`, in input order) has no NULLs and
-/// never goes back: non-decreasing, or non-increasing when descending.
-fn in_input_order(order_by: &[SortKey], ord: &[&Column]) -> bool {
-    let ([key], [c]) = (order_by, ord) else {
-        return false;
-    };
-    if c.null_count() > 0 {
-        return false;
-    }
-    match &c.data {
-        ColumnData::Int64(v) => monotone(v, &mut None, key.descending),
-        ColumnData::Float64(v) => monotone(v, &mut None, key.descending),
-        _ => false,
-    }
-}
-
-/// Each row's predecessor in its partition in the spec's order, or [`NO_ROW`]:
-/// the partition's previous row in input order, except in the partitions
-/// where the key goes back (none when `in_order`), whose rows are sorted by
-/// (key, input position) and linked along that order.
-fn predecessors(ids: &[u32], key: &Column, descending: bool, in_order: bool) -> Vec<u32> {
+/// For each row, the row `steps` places before it (`forward`: after it) among
+/// the rows of its partition in input order, or [`NO_ROW`].
+fn neighbours(ids: &[u32], steps: usize, forward: bool) -> Vec<u32> {
     let n = ids.len();
-    let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
-    let mut last = vec![NO_ROW; parts];
-    let mut prev: Vec<u32> = (0..n)
-        .map(|i| std::mem::replace(&mut last[ids[i] as usize], i as u32))
-        .collect();
-    if in_order {
-        return prev;
-    }
-    let order = |a: usize, b: usize| {
-        let o = match &key.data {
-            ColumnData::Int64(v) => v[a].cmp(&v[b]),
-            ColumnData::Float64(v) => v[a].partial_cmp(&v[b]).unwrap_or(Ordering::Equal),
-            _ => Ordering::Equal,
-        };
-        if descending {
-            o.reverse()
-        } else {
-            o
-        }
-    };
-    let mut back = vec![false; parts];
-    for (i, &p) in prev.iter().enumerate() {
-        if p != NO_ROW && order(p as usize, i) == Ordering::Greater {
-            back[ids[i] as usize] = true;
-        }
-    }
-    let mut rows: Vec<u32> = (0..n as u32)
-        .filter(|&i| back[ids[i as usize] as usize])
-        .collect();
-    rows.sort_by(|&a, &b| {
-        let (a, b) = (a as usize, b as usize);
-        ids[a].cmp(&ids[b]).then(order(a, b)).then(a.cmp(&b))
-    });
-    for (k, &r) in rows.iter().enumerate() {
-        let before = k.checked_sub(1).map(|j| rows[j]);
-        prev[r as usize] = match before {
-            Some(q) if ids[q as usize] == ids[r as usize] => q,
-            _ => NO_ROW,
-        };
-    }
-    prev
-}
-
-/// For each row, the row `steps` places before it (`forward`: after it) in
-/// its partition, following the predecessors `prev`, or [`NO_ROW`].
-fn neighbours(prev: &[u32], steps: usize, forward: bool) -> Vec<u32> {
-    let n = prev.len();
     if steps == 0 {
         return (0..n as u32).collect();
     }
-    let one: Vec<u32> = if forward {
-        let mut next = vec![NO_ROW; n];
-        for (i, &p) in prev.iter().enumerate() {
-            if p != NO_ROW {
-                next[p as usize] = i as u32;
-            }
-        }
-        next
+    let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut last = vec![NO_ROW; parts];
+    let mut next = vec![NO_ROW; n];
+    let mut link = |i: usize| next[i] = std::mem::replace(&mut last[ids[i] as usize], i as u32);
+    if forward {
+        (0..n).rev().for_each(&mut link);
     } else {
-        prev.to_vec()
-    };
-    let mut out = one.clone();
+        (0..n).for_each(&mut link);
+    }
+    drop(last);
+    let mut out = next.clone();
     for _ in 1..steps {
         for r in out.iter_mut().filter(|r| **r != NO_ROW) {
-            *r = one[*r as usize];
+            *r = next[*r as usize];
         }
     }
     out
@@ -518,31 +438,14 @@ fn shift(rows: &Rows<'_>, forward: bool, last: &mut LastValues) -> (Vec<u64>, Bi
 mod tests {
     use super::*;
 
-    const N: u32 = NO_ROW;
-
     #[test]
     fn neighbours_follow_each_partition_in_input_order() {
         let ids = [0, 1, 0, 0, 2, 1, 0];
-        let key = Column::new(ColumnData::Int64(vec![1, 1, 2, 2, 3, 4, 5]));
-        let prev = predecessors(&ids, &key, false, true);
-        assert_eq!(prev, [N, N, 0, 2, N, 1, 3]);
-        assert_eq!(predecessors(&ids, &key, false, false), prev);
-        assert_eq!(neighbours(&prev, 1, false), [N, N, 0, 2, N, 1, 3]);
-        assert_eq!(neighbours(&prev, 2, false), [N, N, N, 0, N, N, 2]);
-        assert_eq!(neighbours(&prev, 1, true), [2, 5, 3, 6, N, N, N]);
-        assert_eq!(neighbours(&prev, 3, true), [6, N, N, N, N, N, N]);
-        assert_eq!(neighbours(&prev, 0, true), [0, 1, 2, 3, 4, 5, 6]);
-    }
-
-    /// Only the partition where the key goes back is sorted; ties keep input
-    /// order; a descending key goes back the other way.
-    #[test]
-    fn partitions_where_the_key_goes_back_are_linked_in_key_order() {
-        let ids = [0, 0, 1, 0, 1, 0];
-        let key = Column::new(ColumnData::Int64(vec![5, 3, 1, 4, 2, 4]));
-        // Partition 0 by (key, row): 1 (3), 3 (4), 5 (4), 0 (5).
-        assert_eq!(predecessors(&ids, &key, false, false), [5, N, N, 1, 2, 3]);
-        // Descending: 0 (5), 3 (4), 5 (4), 1 (3); partition 1: 4 (2), 2 (1).
-        assert_eq!(predecessors(&ids, &key, true, false), [N, 5, 4, 0, N, 3]);
+        const N: u32 = NO_ROW;
+        assert_eq!(neighbours(&ids, 1, false), [N, N, 0, 2, N, 1, 3]);
+        assert_eq!(neighbours(&ids, 2, false), [N, N, N, 0, N, N, 2]);
+        assert_eq!(neighbours(&ids, 1, true), [2, 5, 3, 6, N, N, N]);
+        assert_eq!(neighbours(&ids, 3, true), [6, N, N, N, N, N, N]);
+        assert_eq!(neighbours(&ids, 0, true), [0, 1, 2, 3, 4, 5, 6]);
     }
 }

@@ -101,7 +101,7 @@ pub(super) fn window(
         let ord = cols.order_keys(&all, spec)?;
         if !spec.partition_by.is_empty()
             && crate::plan::navigates_by_links(group.iter().copied())
-            && links::orderable(&spec.order_by, &ord)
+            && links::in_input_order(&spec.order_by, &ord)
         {
             // Each row's neighbours, then each result.
             mem.grow(8 * n)?;
@@ -111,7 +111,7 @@ pub(super) fn window(
                     continue;
                 }
                 opts.check_cancel()?;
-                let r = links::lag_lead(w, &ids, &ord, &cols, &all)?;
+                let r = links::lag_lead(w, &ids, &cols, &all)?;
                 mem.grow(r.heap_bytes())?;
                 results[k] = Some(r);
             }
