@@ -25,10 +25,8 @@ pub(super) fn in_input_order(order_by: &[SortKey], ord: &[&Column]) -> bool {
         return false;
     }
     match &c.data {
-        ColumnData::Int64(v) if key.descending => v.windows(2).all(|w| w[0] >= w[1]),
-        ColumnData::Int64(v) => v.windows(2).all(|w| w[0] <= w[1]),
-        ColumnData::Float64(v) if key.descending => v.windows(2).all(|w| w[0] >= w[1]),
-        ColumnData::Float64(v) => v.windows(2).all(|w| w[0] <= w[1]),
+        ColumnData::Int64(v) => monotone(v, &mut None, key.descending),
+        ColumnData::Float64(v) => monotone(v, &mut None, key.descending),
         _ => false,
     }
 }
@@ -78,6 +76,9 @@ fn neighbours(ids: &[u32], steps: usize, forward: bool) -> Vec<u32> {
         (0..n).for_each(&mut link);
     }
     drop(last);
+    if steps == 1 {
+        return next;
+    }
     let mut out = next.clone();
     for _ in 1..steps {
         for r in out.iter_mut().filter(|r| **r != NO_ROW) {
@@ -155,20 +156,10 @@ pub(super) fn streamed(
         });
     }
     // The order key in order across the batches, the key's span.
-    let (mut low, mut high) = (i64::MAX, i64::MIN);
     let (mut last_int, mut last_float) = (None, None);
     let mut rows = 0usize;
     for b in batches {
-        let (k, o) = (b.columns.get(key)?, b.columns.get(order.0)?);
-        let ColumnData::Int64(kv) = &k.data else {
-            return None;
-        };
-        for (i, &v) in kv.iter().enumerate() {
-            if k.is_valid(i) {
-                low = low.min(v);
-                high = high.max(v);
-            }
-        }
+        let o = b.columns.get(order.0)?;
         let in_order = o.null_count() == 0
             && match &o.data {
                 ColumnData::Int64(v) => monotone(v, &mut last_int, order.1),
@@ -180,17 +171,17 @@ pub(super) fn streamed(
         }
         rows += b.num_rows();
     }
-    let span = if low > high {
-        0
-    } else {
-        high.checked_sub(low)? as u64 + 1
-    };
+    let keys: Vec<&Column> = batches
+        .iter()
+        .map(|b| b.columns.get(key))
+        .collect::<Option<_>>()?;
+    let (low, span) = super::order::int_span(keys.into_iter())?;
     if span > 2 * rows as u64 + 1 {
         return None;
     }
     Some(Streamed {
         key,
-        low: if low > high { 0 } else { low },
+        low,
         span: span as usize,
         calls,
     })

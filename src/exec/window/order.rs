@@ -76,18 +76,7 @@ pub(super) fn partition_ids(cols: &[&Column], n: usize, threads: usize) -> Vec<u
 /// wider span.
 fn narrow_int_ids(c: &Column, v: &[i64], n: usize) -> Option<Vec<u32>> {
     let v = &v[..n.min(v.len())];
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for (i, &x) in v.iter().enumerate() {
-        if c.is_valid(i) {
-            lo = lo.min(x);
-            hi = hi.max(x);
-        }
-    }
-    let span = if lo > hi {
-        0
-    } else {
-        hi.checked_sub(lo)? as u64 + 1
-    };
+    let (lo, span) = int_span(std::iter::once(c))?;
     if span > 2 * n as u64 || v.len() != n {
         return None;
     }
@@ -112,6 +101,28 @@ fn narrow_int_ids(c: &Column, v: &[i64], n: usize) -> Option<Vec<u32>> {
         })
         .collect();
     Some(ids)
+}
+
+/// The least non-NULL value of the BIGINT columns `pieces` and how many values
+/// from it to the greatest (0 and 0 when all are NULL); `None` for another
+/// type or a span past `u64`.
+pub(super) fn int_span<'a>(pieces: impl Iterator<Item = &'a Column>) -> Option<(i64, u64)> {
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for c in pieces {
+        let ColumnData::Int64(v) = &c.data else {
+            return None;
+        };
+        for (i, &x) in v.iter().enumerate() {
+            if c.is_valid(i) {
+                lo = lo.min(x);
+                hi = hi.max(x);
+            }
+        }
+    }
+    if lo > hi {
+        return Some((0, 0));
+    }
+    Some((lo, hi.checked_sub(lo)? as u64 + 1))
 }
 
 /// Dense ids of the rows of one string column given in `pieces` (one column
