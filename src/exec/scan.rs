@@ -312,7 +312,7 @@ pub(super) fn run_segment(
             }
             let blk = &mut bufs.blocks[k];
             if bitmap::is_point_read(candidates.as_ref(), block_sel.len(), len) {
-                seg.read_block_sparse(c, b, blk, &mut bufs.scratch)?;
+                seg.read_block_sparse(c, b, blk, &mut bufs.scratch, &block_sel)?;
             } else {
                 seg.read_block(c, b, blk, &mut bufs.scratch)?;
             }

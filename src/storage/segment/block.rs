@@ -13,7 +13,9 @@ pub enum BlockValues {
     Bool(Vec<bool>),
     Ip(Vec<u128>),
     Utf8(StringVec),
-    /// Dictionary codes and the segment's dictionary.
+    /// Dictionary codes and the segment's dictionary (for a block read for a
+    /// few rows, the entries those rows use: see
+    /// [`Segment::read_block_sparse`](super::Segment::read_block_sparse)).
     Dict {
         codes: Vec<u32>,
         dict: Arc<StringVec>,

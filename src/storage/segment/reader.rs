@@ -402,35 +402,111 @@ impl Segment {
     }
 
     /// [`Segment::read_block`] for a block read for a few rows only (index
-    /// candidates): the decoded block is kept in the database's block cache, so
-    /// repeated point lookups neither decompress nor decode it again. Full scans use
-    /// `read_block`, which leaves the cache alone.
+    /// candidates), the block's positions `rows` (sorted): the decoded block is
+    /// kept in the database's block cache, so repeated point lookups neither
+    /// decompress nor decode it again. Full scans use `read_block`, which leaves
+    /// the cache alone.
+    ///
+    /// A dictionary-encoded block comes with the entries `rows` use, not the
+    /// whole dictionary (unless it is decoded already): only the dictionary
+    /// pages holding them are decoded, and the codes are renumbered into those
+    /// entries (kept in order, so the block's dictionary is still sorted). The
+    /// other rows read as its first entry: only `rows` may be used.
     pub fn read_block_sparse(
         &self,
         col: usize,
         block: usize,
         out: &mut ColumnBlock,
         scratch: &mut ReadBuf,
+        rows: &[u32],
     ) -> Result<()> {
-        let Some((id, caches)) = self.read_caches.get() else {
-            return self.read_block(col, block, out, scratch);
+        let cached = match self.read_caches.get() {
+            Some((id, caches)) => {
+                let key = (*id, (col as u64) << 32 | block as u64);
+                match caches.blocks.get(key) {
+                    Some(cached) => Some(cached),
+                    None => {
+                        self.decode_block(col, block, out, scratch, false)?;
+                        // Dictionaries stay with the segment (and its cache
+                        // budget): the cached block holds codes only.
+                        caches
+                            .blocks
+                            .insert(key, Arc::new(out.without_dictionary()));
+                        None
+                    }
+                }
+            }
+            None => {
+                self.decode_block(col, block, out, scratch, false)?;
+                None
+            }
         };
-        let key = (*id, (col as u64) << 32 | block as u64);
-        if let Some(cached) = caches.blocks.get(key) {
-            let dict = match cached.values {
-                BlockValues::Dict { .. } => self.dictionary(col)?,
-                _ => None,
-            };
-            out.copy_from(&cached, dict);
-            return Ok(());
+        if let Some(cached) = &cached {
+            out.copy_from(cached, None);
         }
-        self.read_block(col, block, out, scratch)?;
-        // Dictionaries stay with the segment (and its cache budget): the cached block
-        // holds codes only and gets the dictionary back when it is copied out.
-        caches
-            .blocks
-            .insert(key, Arc::new(out.without_dictionary()));
+        if let BlockValues::Dict { codes, dict } = &mut out.values {
+            *dict = self.entries_of_rows(col, codes, rows)?;
+        }
         Ok(())
+    }
+
+    /// The dictionary a block read for `rows` gets (see
+    /// [`Segment::read_block_sparse`]), its `codes` renumbered to match.
+    fn entries_of_rows(
+        &self,
+        col: usize,
+        codes: &mut [u32],
+        rows: &[u32],
+    ) -> Result<Arc<StringVec>> {
+        let ColumnStorage::Dictionary { pages, len } = &self.meta.columns[col].storage else {
+            return Err(Error::Internal("no dictionary".into()));
+        };
+        let paged = pages.len() > 1 && pages.iter().all(|p| p.first.is_some());
+        if !paged || self.dicts[col].get().is_some() {
+            return self
+                .dictionary(col)?
+                .ok_or_else(|| Error::Internal("dictionary vanished".into()));
+        }
+        // Codes past the dictionary (NULL slots of an empty one) read as ''.
+        let mut used: Vec<u32> = (rows.iter())
+            .filter_map(|&r| codes.get(r as usize).copied())
+            .filter(|&c| c < *len)
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let mut entries = StringVec::new();
+        let mut page: Option<(usize, Arc<StringVec>)> = None;
+        for &c in &used {
+            let p = pages
+                .partition_point(|p| p.first_code <= c)
+                .saturating_sub(1);
+            if page.as_ref().is_none_or(|(q, _)| *q != p) {
+                page = Some((p, self.dict_page(col, p)?));
+            }
+            if let Some((_, d)) = &page {
+                let at = (c - pages[p].first_code) as usize;
+                if at >= d.len() {
+                    return Err(Error::Internal("dictionary page too short".into()));
+                }
+                entries.push(d.get(at));
+            }
+        }
+        let past_end = used.len() as u32;
+        let renumbered: Vec<(usize, u32)> = (rows.iter())
+            .filter(|&&r| (r as usize) < codes.len())
+            .map(|&r| {
+                let c = codes[r as usize];
+                (
+                    r as usize,
+                    used.binary_search(&c).map_or(past_end, |i| i as u32),
+                )
+            })
+            .collect();
+        codes.fill(0);
+        for (r, c) in renumbered {
+            codes[r] = c;
+        }
+        Ok(Arc::new(entries))
     }
 
     /// Decodes block `block` of column `col` into `out`, reusing its buffers.
@@ -440,6 +516,19 @@ impl Segment {
         block: usize,
         out: &mut ColumnBlock,
         scratch: &mut ReadBuf,
+    ) -> Result<()> {
+        self.decode_block(col, block, out, scratch, true)
+    }
+
+    /// [`Segment::read_block`], a dictionary-encoded block with the whole
+    /// dictionary when `whole_dictionary`, else with an empty one (codes only).
+    fn decode_block(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut ReadBuf,
+        whole_dictionary: bool,
     ) -> Result<()> {
         let cm = &self.meta.columns[col];
         let b = &cm.blocks[block];
@@ -462,9 +551,12 @@ impl Segment {
         let values = &mut out.values;
         let res = match (&cm.storage, cm.field.data_type.physical()) {
             (ColumnStorage::Dictionary { len, .. }, _) => {
-                let dict = self
-                    .dictionary(col)?
-                    .ok_or_else(|| Error::Internal("dictionary vanished".into()))?;
+                let dict = match whole_dictionary {
+                    true => self
+                        .dictionary(col)?
+                        .ok_or_else(|| Error::Internal("dictionary vanished".into()))?,
+                    false => Arc::default(),
+                };
                 let mut codes = take_codes(values);
                 let r = enc::decode_u32(raw, n, &mut codes);
                 // NULL slots hold code 0 even when the dictionary is empty.
