@@ -61,6 +61,8 @@ pub struct ColumnSize {
     /// Segments storing the column with a dictionary, and as plain strings.
     pub dictionary_segments: u64,
     pub plain_segments: u64,
+    /// Blocks storing no values: each value the join of two other columns'.
+    pub joined_blocks: u64,
 }
 
 /// Which columns and time range a scan reads.
@@ -227,6 +229,10 @@ impl Snapshot {
                         o.dictionary_segments += 1;
                     }
                     segment::ColumnStorage::Plain => o.plain_segments += 1,
+                    segment::ColumnStorage::Joined { .. } => {
+                        o.plain_segments += 1;
+                        o.joined_blocks += c.blocks.iter().filter(|b| b.joined).count() as u64;
+                    }
                     segment::ColumnStorage::Values => {}
                 }
             }

@@ -226,7 +226,7 @@ fn a_newer_format_version_is_refused_clearly() {
         "{err}"
     );
     assert!(
-        err.to_string().contains("this build reads up to v4"),
+        err.to_string().contains("this build reads up to v5"),
         "{err}"
     );
 }

@@ -7,7 +7,8 @@
 //! directory. `v1` holds its index directories in the segment footer, `v2` in chunks
 //! of their own, `v3` also stores dictionaries in pages, `v4` also stores integer
 //! index keys in pages (its `bytes` column is indexed too: nearly every row a key of
-//! its own, so each segment's index of it has several pages).
+//! its own, so each segment's index of it has several pages), `v5` adds a table
+//! whose request targets are joined from their paths and query strings.
 
 use std::path::{Path, PathBuf};
 
@@ -117,8 +118,53 @@ fn write_golden() {
         }
     }
     db.append("users", &u.finish()).unwrap();
+    // From v5: a request target joined from its path and query string.
+    let requests = requests_schema();
+    db.create_table("requests", requests.clone()).unwrap();
+    let mut r = BatchBuilder::new(&requests);
+    for i in 0..ROWS {
+        for (c, v) in request(i).into_iter().enumerate() {
+            match v {
+                Value::Null => r.push_null(c),
+                Value::Int(x) => r.push_i64(c, x),
+                Value::Str(s) => r.push_str(c, &s),
+                _ => unreachable!("requests hold times and strings"),
+            }
+        }
+    }
+    db.append("requests", &r.finish()).unwrap();
     drop(db);
     std::fs::remove_file(dir.join("LOCK")).unwrap();
+}
+
+fn requests_schema() -> TableSchema {
+    TableSchema::new(vec![
+        Field::not_null("ts", DataType::Timestamp),
+        Field::new("target", DataType::Varchar),
+        Field::new("path", DataType::Varchar),
+        Field::new("query", DataType::Varchar),
+    ])
+    .with_time_column("ts")
+}
+
+/// Row `i` of the golden requests table (v5 on): the target is the path, `?`
+/// and the query (the path alone without one), except in row 2500, so that the
+/// segment holding it stores its targets plain.
+fn request(i: usize) -> Vec<Value> {
+    let path = format!("/p/{}", i % 97);
+    let query = (!i.is_multiple_of(4)).then(|| format!("id={i}&n={}", i % 13));
+    let target = match (&query, i) {
+        _ if i.is_multiple_of(9) => Value::Null,
+        (_, 2500) => Value::from("/elsewhere#top"),
+        (Some(q), _) => Value::from(format!("{path}?{q}").as_str()),
+        (None, _) => Value::from(path.as_str()),
+    };
+    vec![
+        Value::Int(START + i as i64 * 1_500_000),
+        target,
+        Value::from(path.as_str()),
+        query.map_or(Value::Null, |q| Value::from(q.as_str())),
+    ]
 }
 
 #[test]
@@ -161,10 +207,35 @@ fn golden_v4_opens_reads_and_checks() {
         .all(|((v, n), w)| *v == Value::Int(*w) && *n == 1));
 }
 
+#[test]
+fn golden_v5_opens_reads_and_checks() {
+    opens_reads_and_checks(5);
+    // Joined targets: every row as written; the segments without the odd row
+    // store no target values.
+    let db = Db::builder().read_only(true).open(golden_dir(5)).unwrap();
+    let snap = db.snapshot().unwrap();
+    let mut n = 0;
+    for batch in snap.scan("requests", &ScanOptions::default()).unwrap() {
+        let batch = batch.unwrap();
+        for r in 0..batch.num_rows() {
+            let got: Vec<Value> = batch.columns.iter().map(|c| c.value(r)).collect();
+            assert_eq!(got, request(n), "request {n}");
+            n += 1;
+        }
+    }
+    assert_eq!(n, ROWS);
+    let target = &snap.column_sizes("requests").unwrap()[1];
+    assert_eq!((target.name.as_str(), target.joined_blocks), ("target", 3));
+}
+
 fn opens_reads_and_checks(version: u32) {
     let dir = golden_dir(version);
     let db = Db::builder().read_only(true).open(&dir).unwrap();
-    assert_eq!(db.table_names().unwrap(), ["logs", "users"]);
+    let tables = db.table_names().unwrap();
+    match version {
+        ..5 => assert_eq!(tables, ["logs", "users"]),
+        _ => assert_eq!(tables, ["logs", "requests", "users"]),
+    }
     let info = db.table_info("logs").unwrap();
     assert_eq!(info.rows, ROWS as u64);
     assert_eq!(

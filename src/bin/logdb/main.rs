@@ -406,6 +406,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             (0, _) => ", plain strings".to_string(),
                             (d, p) => format!(", dictionary in {d} segments, plain in {p}"),
                         };
+                        let storage = match c.joined_blocks {
+                            0 => storage,
+                            n => format!("{storage}, {n} blocks joined from two other columns"),
+                        };
                         writeln!(
                             out,
                             "    {:<24} {:>10} = {} + {} + {}  ({:.2} bytes/row{storage})",

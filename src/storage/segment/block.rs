@@ -161,6 +161,22 @@ impl ColumnBlock {
         self.len() == 0
     }
 
+    /// The string of row `i`, `None` where it is NULL or the block holds no
+    /// strings (a code past the dictionary reads as '').
+    pub fn str_at(&self, i: usize) -> Option<&str> {
+        if self.validity.as_ref().is_some_and(|v| !v.get(i)) {
+            return None;
+        }
+        match &self.values {
+            BlockValues::Utf8(v) => (i < v.len()).then(|| v.get(i)),
+            BlockValues::Dict { codes, dict } => {
+                let c = *codes.get(i)? as usize;
+                Some(if c < dict.len() { dict.get(c) } else { "" })
+            }
+            _ => None,
+        }
+    }
+
     /// Appends the block to `data`/`validity` that already hold `rows` rows,
     /// materializing dictionary strings once.
     pub fn append_to(&self, data: &mut ColumnData, validity: &mut Option<Bitmap>, rows: usize) {

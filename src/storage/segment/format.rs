@@ -11,8 +11,9 @@ use crate::storage::wire::{WireError, WireReader, WireWriter};
 pub const SEGMENT_MAGIC: [u8; 8] = *b"LOGDBSEG";
 /// The last bytes of every segment file.
 pub const SEGMENT_TAIL_MAGIC: [u8; 8] = *b"LOGDBEND";
-/// The segment format version this build writes and the newest it reads.
-pub const SEGMENT_FORMAT_VERSION: u32 = 4;
+/// The newest segment format version this build reads and writes (a segment
+/// is written as [`PAGED_INT_KEYS`] unless it holds a joined column).
+pub const SEGMENT_FORMAT_VERSION: u32 = 5;
 /// The first version whose index directories are chunks of their own, read on first
 /// use (version 1 holds them in the footer).
 pub const SEPARATE_INDEX_DIRECTORIES: u32 = 2;
@@ -24,6 +25,9 @@ pub const PAGED_DICTIONARIES: u32 = 3;
 /// bitmap pages, each page's first key in the directory, so that finding a value
 /// decodes one page of keys (versions 1 to 3 list every key in the directory).
 pub const PAGED_INT_KEYS: u32 = 4;
+/// The first version with joined string columns ([`ColumnStorage::Joined`]); a
+/// segment without one is written as version 4, which earlier builds read.
+pub const JOINED_COLUMNS: u32 = 5;
 /// A dictionary page is cut once its strings reach this many bytes.
 pub const DICT_PAGE_BYTES: usize = 32 * 1024;
 
@@ -190,6 +194,9 @@ pub struct BlockMeta {
     /// The validity bitmap; absent when the block has no NULLs.
     pub validity: Option<Chunk>,
     pub stats: Stats,
+    /// A block of a [`ColumnStorage::Joined`] column whose every value is the
+    /// join of its head and tail columns' values: `values` is empty (no chunk).
+    pub joined: bool,
 }
 
 /// How a column's values are stored.
@@ -202,6 +209,12 @@ pub enum ColumnStorage {
     Dictionary { pages: Vec<DictPage>, len: u32 },
     /// Strings stored whole (very high cardinality).
     Plain,
+    /// Strings stored whole, except in the blocks where every value is column
+    /// `head`'s value followed by `sep` and column `tail`'s value (or `head`'s
+    /// alone where `tail` is NULL): those store no values, only their validity.
+    /// An access log's request target is its path, `?` and its query string.
+    /// `head` and `tail` are other string columns that are not joined.
+    Joined { head: u32, tail: u32, sep: u8 },
 }
 
 /// One page of a dictionary: entries `first_code..` up to the next page's.
@@ -217,6 +230,7 @@ pub struct DictPage {
 const STORAGE_VALUES: u8 = 0;
 const STORAGE_DICTIONARY: u8 = 1;
 const STORAGE_PLAIN: u8 = 2;
+const STORAGE_JOINED: u8 = 3;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnMeta {
@@ -531,12 +545,24 @@ pub(super) fn encode_footer(m: &SegmentMeta) -> Vec<u8> {
                 }
             }
             ColumnStorage::Plain => w.u8(STORAGE_PLAIN),
+            ColumnStorage::Joined { head, tail, sep } => {
+                w.u8(STORAGE_JOINED);
+                w.u32(*head);
+                w.u32(*tail);
+                w.u8(*sep);
+            }
         }
+        let joinable = matches!(c.storage, ColumnStorage::Joined { .. });
         w.u32(c.blocks.len() as u32);
         for b in &c.blocks {
             w.u32(b.rows);
             w.u32(b.null_count);
-            b.values.write(&mut w);
+            if joinable {
+                w.u8(b.joined as u8);
+            }
+            if !b.joined {
+                b.values.write(&mut w);
+            }
             match &b.validity {
                 None => w.u8(0),
                 Some(v) => {
@@ -774,6 +800,11 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
                 ColumnStorage::Dictionary { pages, len }
             }
             STORAGE_PLAIN => ColumnStorage::Plain,
+            STORAGE_JOINED if version >= JOINED_COLUMNS => ColumnStorage::Joined {
+                head: r.u32()?,
+                tail: r.u32()?,
+                sep: r.u8()?,
+            },
             t => return Err(WireError(format!("unknown column storage tag {t}"))),
         };
         if storage != ColumnStorage::Values && data_type != DataType::Varchar {
@@ -784,11 +815,25 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
         let nblocks = r.count(16)?;
         let mut blocks = Vec::with_capacity(nblocks);
         let mut first_row = 0u64;
+        let joinable = matches!(storage, ColumnStorage::Joined { .. });
         for _ in 0..nblocks {
             let brows = r.u32()?;
             let null_count = r.u32()?;
-            let values = Chunk::read(&mut r)?;
-            check_chunk(&values)?;
+            let joined = match joinable {
+                false => false,
+                true => match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    t => return Err(WireError(format!("bad joined flag {t}"))),
+                },
+            };
+            let values = match joined {
+                false => Chunk::read(&mut r)?,
+                true => Chunk::default(),
+            };
+            if !joined {
+                check_chunk(&values)?;
+            }
             let validity = match r.u8()? {
                 0 => None,
                 1 => {
@@ -813,6 +858,7 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
                 values,
                 validity,
                 stats,
+                joined,
             });
             first_row += brows as u64;
         }
@@ -833,6 +879,26 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
     }
     if time_column.is_some_and(|t| t >= columns.len()) {
         return Err(WireError("time column out of range".into()));
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if let ColumnStorage::Joined { head, tail, sep } = c.storage {
+            let part = |p: u32| {
+                columns.get(p as usize).is_some_and(|m| {
+                    p as usize != i
+                        && m.field.data_type == DataType::Varchar
+                        && !matches!(
+                            m.storage,
+                            ColumnStorage::Joined { .. } | ColumnStorage::Values
+                        )
+                })
+            };
+            if !part(head) || !part(tail) || head == tail || !sep.is_ascii() {
+                return Err(WireError(format!(
+                    "column '{}' is joined from columns {head} and {tail} by byte {sep}, which are not two other string columns and an ASCII separator",
+                    c.field.name
+                )));
+            }
+        }
     }
     let nidx = r.count(9)?;
     let mut indexes = Vec::with_capacity(nidx);

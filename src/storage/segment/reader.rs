@@ -547,6 +547,9 @@ impl Segment {
                 Some(v)
             }
         };
+        if let (true, ColumnStorage::Joined { head, tail, sep }) = (b.joined, &cm.storage) {
+            return self.join_block(block, out, (*head, *tail, *sep), &what);
+        }
         let raw = self.chunk(&b.values, scratch, &what)?;
         let values = &mut out.values;
         let res = match (&cm.storage, cm.field.data_type.physical()) {
@@ -572,7 +575,9 @@ impl Segment {
                 r
             }
             // Each decoder writes into the block's buffer of its type, reused.
-            (ColumnStorage::Plain, _) => enc::decode_strings(raw, n, reuse(values)),
+            (ColumnStorage::Plain | ColumnStorage::Joined { .. }, _) => {
+                enc::decode_strings(raw, n, reuse(values))
+            }
             (ColumnStorage::Values, PhysicalType::Int64) => enc::decode_i64(raw, n, reuse(values)),
             (ColumnStorage::Values, PhysicalType::Float64) => {
                 enc::decode_f64(raw, n, reuse(values))
@@ -589,6 +594,54 @@ impl Segment {
         res.map_err(|e| self.decode_err(&what, e))?;
         if out.len() != n {
             return Err(self.corrupt(format!("{what}: decoded {} rows, expected {n}", out.len())));
+        }
+        Ok(())
+    }
+
+    /// The values of a joined block (its validity already in `out`): each
+    /// valid row's head value, then `sep` and its tail value where that is not
+    /// NULL (see [`ColumnStorage::Joined`]).
+    fn join_block(
+        &self,
+        block: usize,
+        out: &mut ColumnBlock,
+        (head, tail, sep): (u32, u32, u8),
+        what: &str,
+    ) -> Result<()> {
+        let mut scratch = ReadBuf::default();
+        let (mut h, mut t) = (ColumnBlock::default(), ColumnBlock::default());
+        self.read_block(head as usize, block, &mut h, &mut scratch)?;
+        self.read_block(tail as usize, block, &mut t, &mut scratch)?;
+        let n = h.len();
+        let mut strings = match std::mem::replace(&mut out.values, BlockValues::Int64(Vec::new())) {
+            BlockValues::Utf8(mut v) => {
+                v.clear();
+                v
+            }
+            _ => StringVec::new(),
+        };
+        let mut text = Vec::new();
+        for i in 0..n {
+            text.clear();
+            if out.validity.as_ref().is_none_or(|v| v.get(i)) {
+                match h.str_at(i) {
+                    Some(s) => text.extend_from_slice(s.as_bytes()),
+                    None => {
+                        return Err(self.corrupt(format!(
+                            "{what}: a joined value whose head (column {head}) is NULL"
+                        )))
+                    }
+                }
+                if let Some(s) = t.str_at(i) {
+                    text.push(sep);
+                    text.extend_from_slice(s.as_bytes());
+                }
+            }
+            strings.push_bytes_utf8(&text);
+        }
+        out.values = BlockValues::Utf8(strings);
+        if out.len() != self.meta.columns[head as usize].blocks[block].rows as usize {
+            return Err(self.corrupt(format!("{what}: joined from blocks of another size")));
         }
         Ok(())
     }

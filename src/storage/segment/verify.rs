@@ -24,7 +24,10 @@ impl Segment {
                     BlockValues::Dict { codes, .. } => Some(codes.as_slice()),
                     _ => None,
                 };
-                let stats = if cm.storage == ColumnStorage::Plain {
+                let stats = if matches!(
+                    cm.storage,
+                    ColumnStorage::Plain | ColumnStorage::Joined { .. }
+                ) {
                     Stats::None
                 } else {
                     block_stats(&col.data, codes, 0..col.len(), col.validity.as_ref())

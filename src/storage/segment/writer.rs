@@ -5,7 +5,8 @@
 use super::format::{
     encode_footer, encode_index_directory, validate_block_rows, BlockMeta, Chunk, ColumnMeta,
     ColumnStorage, DictPage, IndexEntry, IndexKeys, IndexMeta, IndexPage, KeyPage, SegmentMeta,
-    Stats, DICT_PAGE_BYTES, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC,
+    Stats, DICT_PAGE_BYTES, HEADER_VERSION_OFFSET, JOINED_COLUMNS, PAGED_INT_KEYS, SEGMENT_MAGIC,
+    SEGMENT_TAIL_MAGIC,
 };
 use crate::column::{Batch, Bitmap, Column, ColumnData, StringVec};
 use crate::error::{Error, Result};
@@ -127,12 +128,112 @@ fn dictionary_pages(d: &StringVec) -> impl Iterator<Item = std::ops::Range<usize
     })
 }
 
-/// Encodes one column (dictionary, blocks, index) into a buffer of its own.
+/// How many of a column's first non-NULL rows [`find_joins`] checks a join on.
+const JOIN_SAMPLE_ROWS: usize = 64;
+
+/// A plain string column stored as the join of two others where it is one:
+/// `head`'s value, `sep`, `tail`'s value (`head`'s alone where `tail` is NULL).
+#[derive(Clone, Copy)]
+struct Join<'a> {
+    head: usize,
+    tail: usize,
+    sep: u8,
+    head_col: &'a Column,
+    tail_col: &'a Column,
+}
+
+impl<'a> Join<'a> {
+    /// Whether row `i`'s value `x` is the join of the head's and tail's.
+    fn holds(&self, i: usize, x: &str) -> bool {
+        let text = |c: &'a Column| match &c.data {
+            ColumnData::Utf8(v) if c.validity.as_ref().is_none_or(|b| b.get(i)) => {
+                Some(v.get(i).as_bytes())
+            }
+            _ => None,
+        };
+        let x = x.as_bytes();
+        match (text(self.head_col), text(self.tail_col)) {
+            (Some(h), None) => x == h,
+            (Some(h), Some(t)) => {
+                x.len() == h.len() + 1 + t.len()
+                    && x[h.len()] == self.sep
+                    && x.starts_with(h)
+                    && x.ends_with(t)
+            }
+            (None, _) => false,
+        }
+    }
+}
+
+/// For each unindexed string column, two other string columns it may be the
+/// join of (see [`Join`]), found on its first non-NULL rows; the blocks check
+/// every row. A column that is a join's head or tail is not joined itself.
+fn find_joins<'a>(schema: &TableSchema, batch: &'a Batch) -> Vec<Option<Join<'a>>> {
+    let n = batch.columns.len();
+    let strings: Vec<usize> = (0..n)
+        .filter(|&i| matches!(batch.columns[i].data, ColumnData::Utf8(_)))
+        .collect();
+    let mut joins: Vec<Option<Join<'a>>> = vec![None; n];
+    let mut part = vec![false; n];
+    for &x in &strings {
+        let col = &batch.columns[x];
+        let ColumnData::Utf8(values) = &col.data else {
+            continue;
+        };
+        if schema.is_indexed(x) || part[x] {
+            continue;
+        }
+        let sample: Vec<usize> = (0..col.len())
+            .filter(|&i| col.validity.as_ref().is_none_or(|b| b.get(i)))
+            .take(JOIN_SAMPLE_ROWS)
+            .collect();
+        let valid = |c: &Column, i: usize| c.validity.as_ref().is_none_or(|b| b.get(i));
+        let found = strings
+            .iter()
+            .flat_map(|&h| strings.iter().map(move |&t| (h, t)));
+        let found = found
+            .filter(|&(h, t)| h != x && t != x && h != t)
+            .filter(|&(h, t)| joins[h].is_none() && joins[t].is_none())
+            .find_map(|(head, tail)| {
+                let (head_col, tail_col) = (&batch.columns[head], &batch.columns[tail]);
+                // The separator: the byte after the head's value where the tail has one.
+                let &r = sample.iter().find(|&&i| valid(tail_col, i))?;
+                let ColumnData::Utf8(h) = &head_col.data else {
+                    return None;
+                };
+                let sep = *values.get(r).as_bytes().get(h.get(r).len())?;
+                if !sep.is_ascii() {
+                    return None;
+                }
+                let join = Join {
+                    head,
+                    tail,
+                    sep,
+                    head_col,
+                    tail_col,
+                };
+                sample
+                    .iter()
+                    .all(|&i| join.holds(i, values.get(i)))
+                    .then_some(join)
+            });
+        if let Some(j) = found {
+            part[j.head] = true;
+            part[j.tail] = true;
+            joins[x] = Some(j);
+        }
+    }
+    joins
+}
+
+/// Encodes one column (dictionary, blocks, index) into a buffer of its own; a
+/// column stored plain is stored joined where `join` holds for a whole block.
 fn encode_column(
     field: &Field,
     column: &Column,
     indexed: bool,
     block_rows: usize,
+    join: Option<Join<'_>>,
 ) -> EncodedColumn {
     let rows = column.len();
     let mut bytes = Vec::new();
@@ -186,6 +287,13 @@ fn encode_column(
         }
     }
     let codes = dict.as_ref().map(|(_, c)| c.as_slice());
+    if let (ColumnStorage::Plain, Some(j)) = (&storage, join) {
+        storage = ColumnStorage::Joined {
+            head: j.head as u32,
+            tail: j.tail as u32,
+            sep: j.sep,
+        };
+    }
 
     let mut blocks = Vec::with_capacity(rows.div_ceil(block_rows.max(1)));
     let mut block_valid = Bitmap::default();
@@ -199,6 +307,12 @@ fn encode_column(
             &block_valid
         });
         let null_count = bvalid.map_or(0, |b| n - b.count_ones());
+        let joined = match (&column.data, join, &storage) {
+            (ColumnData::Utf8(v), Some(j), ColumnStorage::Joined { .. }) => (start..end)
+                .filter(|&i| valid.is_none_or(|b| b.get(i)))
+                .all(|i| j.holds(i, v.get(i))),
+            _ => false,
+        };
         raw.clear();
         match (&column.data, codes) {
             (_, Some(c)) => enc::encode_u32(&c[start..end], &mut raw),
@@ -206,11 +320,15 @@ fn encode_column(
             (ColumnData::Float64(v), None) => enc::encode_f64(&v[start..end], &mut raw),
             (ColumnData::Bool(v), None) => enc::encode_bool(&v[start..end], &mut raw),
             (ColumnData::Ip(v), None) => enc::encode_ip(&v[start..end], &mut raw),
+            (ColumnData::Utf8(_), None) if joined => {}
             (ColumnData::Utf8(v), None) => enc::encode_strings(v, start..end, &mut raw),
             // `TableSchema::validate` refuses list columns before any is written.
             (ColumnData::List(_), None) => {}
         }
-        let values = push_chunk(&mut bytes, &raw, &mut scratch);
+        let values = match joined {
+            true => Chunk::default(),
+            false => push_chunk(&mut bytes, &raw, &mut scratch),
+        };
         let validity = match bvalid {
             Some(b) if null_count > 0 => {
                 raw.clear();
@@ -219,7 +337,7 @@ fn encode_column(
             }
             _ => None,
         };
-        let stats = if storage == ColumnStorage::Plain {
+        let stats = if matches!(storage, ColumnStorage::Plain | ColumnStorage::Joined { .. }) {
             Stats::None
         } else {
             block_stats(&column.data, codes, start..end, bvalid)
@@ -231,8 +349,12 @@ fn encode_column(
             values,
             validity,
             stats,
+            joined,
         });
         start = end;
+    }
+    if !blocks.iter().any(|b| b.joined) && matches!(storage, ColumnStorage::Joined { .. }) {
+        storage = ColumnStorage::Plain;
     }
 
     let index = indexed.then(|| {
@@ -423,6 +545,7 @@ pub fn write_segment_on(
         _ => (i64::MAX, i64::MIN),
     };
 
+    let joins = find_joins(schema, batch);
     // Columns are independent: encode them on all cores.
     let threads = threads.min(schema.fields.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -434,6 +557,7 @@ pub fn write_segment_on(
                 &batch.columns[i],
                 schema.is_indexed(i),
                 block_rows,
+                joins[i],
             ));
         }
     } else {
@@ -454,6 +578,7 @@ pub fn write_segment_on(
                                     &batch.columns[i],
                                     schema.is_indexed(i),
                                     block_rows,
+                                    joins[i],
                                 ),
                             ));
                         }
@@ -479,7 +604,8 @@ pub fn write_segment_on(
             + 4096,
     );
     out.extend_from_slice(&SEGMENT_MAGIC);
-    out.extend_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+    // The version goes in once the columns' storage is known.
+    out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     let mut columns = Vec::with_capacity(encoded.len());
     let mut indexes = Vec::new();
@@ -495,8 +621,10 @@ pub fn write_segment_on(
                 shift(&mut p.chunk);
             }
         }
-        for b in &mut meta.blocks {
+        for b in meta.blocks.iter_mut().filter(|b| !b.joined) {
             shift(&mut b.values);
+        }
+        for b in &mut meta.blocks {
             if let Some(v) = &mut b.validity {
                 shift(v);
             }
@@ -534,13 +662,21 @@ pub fn write_segment_on(
         columns,
         indexes,
     };
+    // Earlier builds read the segment unless it holds a joined column.
+    let joined = (meta.columns.iter()).any(|c| matches!(c.storage, ColumnStorage::Joined { .. }));
+    let version = if joined {
+        JOINED_COLUMNS
+    } else {
+        PAGED_INT_KEYS
+    };
+    out[HEADER_VERSION_OFFSET..HEADER_VERSION_OFFSET + 4].copy_from_slice(&version.to_le_bytes());
     let mut footer = Vec::new();
     enc::compress(&encode_footer(&meta), &mut footer);
     let footer_crc = crc32fast::hash(&footer);
     out.extend_from_slice(&footer);
     out.extend_from_slice(&(footer.len() as u64).to_le_bytes());
     out.extend_from_slice(&footer_crc.to_le_bytes());
-    out.extend_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&SEGMENT_TAIL_MAGIC);
     Ok(EncodedSegment {
         bytes: out,
