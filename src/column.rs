@@ -229,6 +229,18 @@ impl StringVec {
         self.offsets.push(self.bytes.len() as u32);
     }
 
+    /// Appends `head`, then `sep` and `tail` when there is a tail: one string.
+    #[inline]
+    pub fn push_joined(&mut self, head: &str, sep: u8, tail: Option<&str>) {
+        assert!(sep.is_ascii(), "a join's separator is an ASCII byte");
+        self.bytes.extend_from_slice(head.as_bytes());
+        if let Some(t) = tail {
+            self.bytes.push(sep);
+            self.bytes.extend_from_slice(t.as_bytes());
+        }
+        self.offsets.push(self.bytes.len() as u32);
+    }
+
     /// Appends bytes the caller guarantees are valid UTF-8 (checked in debug builds).
     #[inline]
     pub fn push_bytes_utf8(&mut self, s: &[u8]) {

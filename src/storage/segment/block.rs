@@ -163,6 +163,7 @@ impl ColumnBlock {
 
     /// The string of row `i`, `None` where it is NULL or the block holds no
     /// strings (a code past the dictionary reads as '').
+    #[inline]
     pub fn str_at(&self, i: usize) -> Option<&str> {
         if self.validity.as_ref().is_some_and(|v| !v.get(i)) {
             return None;

@@ -620,24 +620,24 @@ impl Segment {
             }
             _ => StringVec::new(),
         };
-        let mut text = Vec::new();
+        let stored = |b: &ColumnBlock| match &b.values {
+            BlockValues::Utf8(v) => v.bytes().len(),
+            BlockValues::Dict { dict, .. } => dict.bytes().len() / dict.len().max(1) * n,
+            _ => 0,
+        };
+        strings.reserve(n, stored(&h) + stored(&t) + n);
+        let valid = |i: usize| out.validity.as_ref().is_none_or(|v| v.get(i));
         for i in 0..n {
-            text.clear();
-            if out.validity.as_ref().is_none_or(|v| v.get(i)) {
-                match h.str_at(i) {
-                    Some(s) => text.extend_from_slice(s.as_bytes()),
-                    None => {
-                        return Err(self.corrupt(format!(
-                            "{what}: a joined value whose head (column {head}) is NULL"
-                        )))
-                    }
-                }
-                if let Some(s) = t.str_at(i) {
-                    text.push(sep);
-                    text.extend_from_slice(s.as_bytes());
-                }
+            if !valid(i) {
+                strings.push("");
+                continue;
             }
-            strings.push_bytes_utf8(&text);
+            let Some(head) = h.str_at(i) else {
+                return Err(self.corrupt(format!(
+                    "{what}: a joined value whose head (column {head}) is NULL"
+                )));
+            };
+            strings.push_joined(head, sep, t.str_at(i));
         }
         out.values = BlockValues::Utf8(strings);
         if out.len() != self.meta.columns[head as usize].blocks[block].rows as usize {
