@@ -104,6 +104,7 @@ pub use output::{Batches, QueryStream};
 use physical::{Operator, PhysicalPlan};
 pub use recursive::MAX_RECURSION;
 pub use result::{ColumnIndex, FromValue, QueryResult, Row, Rows};
+pub(crate) use scan::nulls_only_columns;
 use scan::Sink;
 
 pub use crate::value::{cast_value, format_value};

@@ -45,6 +45,9 @@ pub(super) struct ScanCtx<'a> {
     /// Per scanned column: read only by index-answered conjuncts, so a segment
     /// whose indexes answered all of them need not decode it.
     index_only: Vec<bool>,
+    /// Per scanned column: read only for its NULLs (`c IS [NOT] NULL`,
+    /// `count(c)`), so only its validity is decoded.
+    nulls_only: Vec<bool>,
     /// Set when some group keys are derived from the time column alone: in a
     /// block whose time zone map lies inside one bucket of each, they are
     /// evaluated once instead of per row (and when they are all the keys, the
@@ -97,12 +100,14 @@ impl<'a> ScanCtx<'a> {
         } else {
             used.iter().map(|u| !u).collect()
         };
+        let nulls_only = nulls_only(&info, &sink, n);
         ScanCtx {
             info,
             sink,
             opts,
             stats,
             index_only,
+            nulls_only,
             block_keys: None,
             time_for_keys_only: false,
             count_only: false,
@@ -180,6 +185,77 @@ impl Buffers {
             sel: Vec::new(),
         }
     }
+}
+
+/// The table columns a scan pipeline over `chain` (`Filter* -> Scan`) reads
+/// for their NULLs only, projecting `exprs`, or grouping by them when `aggs`
+/// (for EXPLAIN: their blocks' values are never decoded).
+pub(crate) fn nulls_only_columns(
+    chain: &crate::plan::LogicalPlan,
+    exprs: &[(Expr, String)],
+    aggs: Option<&[(AggExpr, String)]>,
+    use_indexes: bool,
+) -> Result<Vec<usize>> {
+    let info = super::physical::scan_info(chain, use_indexes)?;
+    let sink = match aggs {
+        None => Sink::Project(exprs),
+        Some(a) => Sink::Aggregate(exprs, a),
+    };
+    let only = nulls_only(&info, &sink, info.columns.len());
+    Ok((info.columns.iter().zip(only))
+        .filter_map(|(&c, o)| o.then_some(c))
+        .collect())
+}
+
+/// Per scanned column: whether every expression of the scan that reads it
+/// reads only whether it is NULL (`c IS NULL`, `c IS NOT NULL`, `count(c)`).
+fn nulls_only(info: &ScanInfo<'_>, sink: &Sink<'_>, n: usize) -> Vec<bool> {
+    let (mut reads, mut null_reads) = (vec![0usize; n], vec![0usize; n]);
+    let column = |e: &Expr| match e {
+        Expr::Column { index, .. } => Some(*index).filter(|&i| i < n),
+        _ => None,
+    };
+    let mut tally = |e: &Expr| {
+        e.visit(&mut |x| {
+            if let Some(i) = column(x) {
+                reads[i] += 1;
+            }
+            if let Expr::IsNull { expr, .. } = x {
+                if let Some(i) = column(expr) {
+                    null_reads[i] += 1;
+                }
+            }
+        })
+    };
+    info.filters.iter().for_each(|e| tally(e));
+    info.residual.iter().for_each(|e| tally(e));
+    match sink {
+        Sink::Project(exprs) => exprs.iter().for_each(|(e, _)| tally(e)),
+        Sink::Aggregate(group, aggs) => {
+            group.iter().for_each(|(e, _)| tally(e));
+            for (a, _) in aggs.iter() {
+                [&a.arg, &a.arg2, &a.filter]
+                    .into_iter()
+                    .flatten()
+                    .for_each(&mut tally);
+            }
+        }
+    }
+    // `count(c)`: the argument is read for its NULLs alone.
+    if let Sink::Aggregate(_, aggs) = sink {
+        for (a, _) in aggs.iter() {
+            if let (AggFunc::Count, false, Some(Expr::Column { index, .. })) =
+                (a.func, a.distinct, &a.arg)
+            {
+                if let Some(r) = null_reads.get_mut(*index) {
+                    *r += 1;
+                }
+            }
+        }
+    }
+    (0..n)
+        .map(|i| reads[i] > 0 && reads[i] == null_reads[i])
+        .collect()
 }
 
 /// Processes one segment; returns the number of rows it produced (projection).
@@ -311,7 +387,9 @@ pub(super) fn run_segment(
                 block_bytes += m.values.len as u64 + m.validity.map_or(0, |v| v.len as u64);
             }
             let blk = &mut bufs.blocks[k];
-            if bitmap::is_point_read(candidates.as_ref(), block_sel.len(), len) {
+            if ctx.nulls_only[k] {
+                seg.read_validity(c, b, blk, &mut bufs.scratch)?;
+            } else if bitmap::is_point_read(candidates.as_ref(), block_sel.len(), len) {
                 seg.read_block_sparse(c, b, blk, &mut bufs.scratch, &block_sel)?;
             } else {
                 seg.read_block(c, b, blk, &mut bufs.scratch)?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::column::{Column, ColumnData, Value};
 use crate::error::Result;
 use crate::exec::physical::{self, Operator, PhysicalPlan};
-use crate::exec::{self, ExecOptions, ExecStats, QueryResult};
+use crate::exec::{self, nulls_only_columns, ExecOptions, ExecStats, QueryResult};
 use crate::plan::{
     AggExpr, AggFunc, BuildSide, Expr, LogicalPlan, Subquery, SubqueryKind, ZonePredicate,
 };
@@ -510,6 +510,8 @@ fn render_physical(
             let e: Vec<String> = exprs.iter().map(|(e, n)| format!("{e} AS {n}")).collect();
             let output = streamed_text(*streamed);
             let _ = writeln!(out, "{pad}{name}: {}{output}{measured}", e.join(", "));
+            let nulls = nulls_only_columns(scan, exprs, None, opts.use_indexes)?;
+            nulls_only_text(scan, &nulls, &pad, out);
             render_scan_chain(snapshot, scan, opts, stats, depth + 1, out, &mut covered)?;
         }
         Operator::ScanAggregate {
@@ -540,6 +542,10 @@ fn render_physical(
                     "{pad}  keys built only for groups that can enter the top {} by {by}",
                     top.unit_limit.unwrap_or(0)
                 );
+            }
+            if name == "ScanAggregate" {
+                let nulls = nulls_only_columns(scan, group, Some(aggs), opts.use_indexes)?;
+                nulls_only_text(scan, &nulls, &pad, out);
             }
             if name == "ScanAggregate" && opts.aggregate_cache {
                 let _ = writeln!(
@@ -798,6 +804,25 @@ fn render_physical(
         render_physical(snapshot, c, opts, stats, depth + 1, out)?;
     }
     Ok(())
+}
+
+/// The line naming the columns a scan reads for their NULLs only (none: no line).
+fn nulls_only_text(chain: &LogicalPlan, columns: &[usize], pad: &str, out: &mut String) {
+    let mut node = chain;
+    while let LogicalPlan::Filter { input, .. } = node {
+        node = input;
+    }
+    let (LogicalPlan::Scan { schema, .. }, false) = (node, columns.is_empty()) else {
+        return;
+    };
+    let names: Vec<&str> = (columns.iter())
+        .filter_map(|&c| schema.fields.get(c).map(|f| f.name.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{pad}  read for NULLs only (validity decoded, values not): [{}]",
+        names.join(", ")
+    );
 }
 
 /// The index predicates of the `Filter* -> Scan` chain `chain`, as the physical

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::column::{append_validity, Bitmap, Column, ColumnData, StringVec};
+use crate::schema::PhysicalType;
 
 /// Decoded values of one block, reused across reads to avoid allocation.
 #[derive(Clone, Debug)]
@@ -159,6 +160,36 @@ impl ColumnBlock {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Makes the values `n` rows of the default value of `physical` (0, 0.0,
+    /// false, ::, ''), reusing the buffer of that type.
+    pub(super) fn fill_default(&mut self, physical: PhysicalType, n: usize) {
+        fn fill<T: Clone>(values: &mut BlockValues, v: T, n: usize)
+        where
+            Vec<T>: BlockBuffer,
+        {
+            let b = reuse::<Vec<T>>(values);
+            b.clear();
+            b.resize(n, v);
+        }
+        match physical {
+            PhysicalType::Int64 => fill(&mut self.values, 0i64, n),
+            PhysicalType::Float64 => fill(&mut self.values, 0.0f64, n),
+            PhysicalType::Bool => fill(&mut self.values, false, n),
+            PhysicalType::Ip => fill(&mut self.values, 0u128, n),
+            PhysicalType::Utf8 | PhysicalType::List(_) => {
+                let mut codes = take_codes(&mut self.values);
+                codes.clear();
+                codes.resize(n, 0);
+                let mut empty = StringVec::new();
+                empty.push("");
+                self.values = BlockValues::Dict {
+                    codes,
+                    dict: Arc::new(empty),
+                };
+            }
+        }
     }
 
     /// The string of row `i`, `None` where it is NULL or the block holds no

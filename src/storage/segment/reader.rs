@@ -534,19 +534,7 @@ impl Segment {
         let b = &cm.blocks[block];
         let n = b.rows as usize;
         let what = format!("column '{}' block {block}", cm.field.name);
-        out.validity = match &b.validity {
-            None => None,
-            Some(c) => {
-                let raw = self.chunk(c, scratch, &what)?;
-                let v = enc::decode_validity(raw, n).map_err(|e| self.decode_err(&what, e))?;
-                if n - v.count_ones() != b.null_count as usize {
-                    return Err(
-                        self.corrupt(format!("{what}: validity disagrees with the null count"))
-                    );
-                }
-                Some(v)
-            }
-        };
+        out.validity = self.block_validity(col, block, scratch, &what)?;
         if let (true, ColumnStorage::Joined { head, tail, sep }) = (b.joined, &cm.storage) {
             return self.join_block(block, out, (*head, *tail, *sep), &what);
         }
@@ -595,6 +583,46 @@ impl Segment {
         if out.len() != n {
             return Err(self.corrupt(format!("{what}: decoded {} rows, expected {n}", out.len())));
         }
+        Ok(())
+    }
+
+    /// The validity bitmap of block `block` of column `col` (`None`: no NULLs),
+    /// checked against the block's null count.
+    fn block_validity(
+        &self,
+        col: usize,
+        block: usize,
+        scratch: &mut ReadBuf,
+        what: &str,
+    ) -> Result<Option<Bitmap>> {
+        let b = &self.meta.columns[col].blocks[block];
+        let n = b.rows as usize;
+        let Some(c) = &b.validity else {
+            return Ok(None);
+        };
+        let raw = self.chunk(c, scratch, what)?;
+        let v = enc::decode_validity(raw, n).map_err(|e| self.decode_err(what, e))?;
+        if n - v.count_ones() != b.null_count as usize {
+            return Err(self.corrupt(format!("{what}: validity disagrees with the null count")));
+        }
+        Ok(Some(v))
+    }
+
+    /// Block `block` of column `col` for a reader of its NULLs only (`IS NULL`,
+    /// `count(col)`): its validity, decoded, and the type's default value in
+    /// every row, without reading the values.
+    pub fn read_validity(
+        &self,
+        col: usize,
+        block: usize,
+        out: &mut ColumnBlock,
+        scratch: &mut ReadBuf,
+    ) -> Result<()> {
+        let cm = &self.meta.columns[col];
+        let n = cm.blocks[block].rows as usize;
+        let what = format!("column '{}' block {block}", cm.field.name);
+        out.validity = self.block_validity(col, block, scratch, &what)?;
+        out.fill_default(cm.field.data_type.physical(), n);
         Ok(())
     }
 
