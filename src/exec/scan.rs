@@ -28,6 +28,25 @@ pub(super) enum Sink<'a> {
     Aggregate(&'a [(Expr, String)], &'a [(AggExpr, String)]),
 }
 
+impl Sink<'_> {
+    /// Calls `f` on every expression the sink evaluates: projections, or group
+    /// keys and aggregate arguments and filters.
+    fn for_each_expr(&self, f: &mut dyn FnMut(&Expr)) {
+        match self {
+            Sink::Project(exprs) => exprs.iter().for_each(|(e, _)| f(e)),
+            Sink::Aggregate(group, aggs) => {
+                group.iter().for_each(|(e, _)| f(e));
+                for (a, _) in aggs.iter() {
+                    [&a.arg, &a.arg2, &a.filter]
+                        .into_iter()
+                        .flatten()
+                        .for_each(&mut *f);
+                }
+            }
+        }
+    }
+}
+
 /// What one worker thread accumulates.
 pub(super) enum WorkerOut {
     /// Projected rows per segment, the bytes of the finished ones, and their share
@@ -83,18 +102,7 @@ impl<'a> ScanCtx<'a> {
             })
         };
         info.residual.iter().for_each(|e| mark(e));
-        match &sink {
-            Sink::Project(exprs) => exprs.iter().for_each(|(e, _)| mark(e)),
-            Sink::Aggregate(group, aggs) => {
-                group.iter().for_each(|(e, _)| mark(e));
-                for (a, _) in aggs.iter() {
-                    [&a.arg, &a.arg2, &a.filter]
-                        .into_iter()
-                        .flatten()
-                        .for_each(&mut mark);
-                }
-            }
-        }
+        sink.for_each_expr(&mut mark);
         let index_only = if info.index.is_empty() {
             vec![false; n]
         } else {
@@ -229,18 +237,7 @@ fn nulls_only(info: &ScanInfo<'_>, sink: &Sink<'_>, n: usize) -> Vec<bool> {
     };
     info.filters.iter().for_each(|e| tally(e));
     info.residual.iter().for_each(|e| tally(e));
-    match sink {
-        Sink::Project(exprs) => exprs.iter().for_each(|(e, _)| tally(e)),
-        Sink::Aggregate(group, aggs) => {
-            group.iter().for_each(|(e, _)| tally(e));
-            for (a, _) in aggs.iter() {
-                [&a.arg, &a.arg2, &a.filter]
-                    .into_iter()
-                    .flatten()
-                    .for_each(&mut tally);
-            }
-        }
-    }
+    sink.for_each_expr(&mut tally);
     // `count(c)`: the argument is read for its NULLs alone.
     if let Sink::Aggregate(_, aggs) = sink {
         for (a, _) in aggs.iter() {

@@ -214,18 +214,23 @@ fn golden_v5_opens_reads_and_checks() {
     // store no target values.
     let db = Db::builder().read_only(true).open(golden_dir(5)).unwrap();
     let snap = db.snapshot().unwrap();
+    assert_rows(&snap, "requests", request);
+    let target = &snap.column_sizes("requests").unwrap()[1];
+    assert_eq!((target.name.as_str(), target.joined_blocks), ("target", 3));
+}
+
+/// The rows of `table`, in order, are `expected(0..ROWS)`.
+fn assert_rows(snap: &logdb::Snapshot, table: &str, expected: fn(usize) -> Vec<Value>) {
     let mut n = 0;
-    for batch in snap.scan("requests", &ScanOptions::default()).unwrap() {
+    for batch in snap.scan(table, &ScanOptions::default()).unwrap() {
         let batch = batch.unwrap();
         for r in 0..batch.num_rows() {
             let got: Vec<Value> = batch.columns.iter().map(|c| c.value(r)).collect();
-            assert_eq!(got, request(n), "request {n}");
+            assert_eq!(got, expected(n), "{table} row {n}");
             n += 1;
         }
     }
     assert_eq!(n, ROWS);
-    let target = &snap.column_sizes("requests").unwrap()[1];
-    assert_eq!((target.name.as_str(), target.joined_blocks), ("target", 3));
 }
 
 fn opens_reads_and_checks(version: u32) {
@@ -247,16 +252,7 @@ fn opens_reads_and_checks(version: u32) {
     );
 
     let snap = db.snapshot().unwrap();
-    let mut n = 0;
-    for batch in snap.scan("logs", &ScanOptions::default()).unwrap() {
-        let batch = batch.unwrap();
-        for r in 0..batch.num_rows() {
-            let got: Vec<Value> = batch.columns.iter().map(|c| c.value(r)).collect();
-            assert_eq!(got, row(n), "row {n}");
-            n += 1;
-        }
-    }
-    assert_eq!(n, ROWS);
+    assert_rows(&snap, "logs", row);
     let hits: u64 = snap
         .lookup("logs", "uid", &Value::from("u1000"))
         .unwrap()
