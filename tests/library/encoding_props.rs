@@ -700,4 +700,12 @@ fn joined_targets_store_no_values() {
         joined.len(),
         plain.len()
     );
+    // The joined column is the last: its blocks, which have no values chunk,
+    // end the footer's columns.
+    use logdb::storage::backend::FileBytes;
+    use logdb::storage::segment::Segment;
+    let seg = Segment::from_bytes("j.lseg", "j.lseg".into(), FileBytes::from_vec(joined)).unwrap();
+    let col = &seg.read_columns(&[2]).unwrap()[0];
+    assert_eq!(col.value(9_999), logdb::Value::from("/item/99?id=9999"));
+    seg.verify().unwrap();
 }

@@ -812,10 +812,11 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
                 "column '{name}' of type {data_type} has string storage"
             )));
         }
-        let nblocks = r.count(16)?;
+        let joinable = matches!(storage, ColumnStorage::Joined { .. });
+        // The fewest bytes a block takes: a joined one has no values chunk.
+        let nblocks = r.count(if joinable { 11 } else { 16 })?;
         let mut blocks = Vec::with_capacity(nblocks);
         let mut first_row = 0u64;
-        let joinable = matches!(storage, ColumnStorage::Joined { .. });
         for _ in 0..nblocks {
             let brows = r.u32()?;
             let null_count = r.u32()?;
@@ -879,6 +880,23 @@ pub(super) fn decode_footer(buf: &[u8], file_len: u64, version: u32) -> Result<F
     }
     if time_column.is_some_and(|t| t >= columns.len()) {
         return Err(WireError("time column out of range".into()));
+    }
+    // Every column is cut into the same blocks: a block number means the same
+    // rows in each (a joined block reads its head's and tail's).
+    if let Some((first, rest)) = columns.split_first() {
+        for c in rest {
+            let same = c.blocks.len() == first.blocks.len()
+                && c.blocks
+                    .iter()
+                    .zip(&first.blocks)
+                    .all(|(a, b)| a.rows == b.rows);
+            if !same {
+                return Err(WireError(format!(
+                    "column '{}' is cut into blocks unlike column '{}'",
+                    c.field.name, first.field.name
+                )));
+            }
+        }
     }
     for (i, c) in columns.iter().enumerate() {
         if let ColumnStorage::Joined { head, tail, sep } = c.storage {
@@ -1034,4 +1052,75 @@ fn read_inline_directory(
     let ix = IndexMeta::with_offsets(entry.column, keys, counts, offsets, pages);
     check_directory(&ix)?;
     Ok(ix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::column::BatchBuilder;
+    use crate::schema::{Field, TableSchema};
+
+    /// The footer of a segment of `rows` rows whose `target` column is its
+    /// `path` and `query` joined.
+    fn joined_footer(rows: usize) -> SegmentMeta {
+        let schema = TableSchema::new(vec![
+            Field::new("path", DataType::Varchar),
+            Field::new("query", DataType::Varchar),
+            Field::new("target", DataType::Varchar),
+        ]);
+        let mut b = BatchBuilder::new(&schema);
+        for i in 0..rows {
+            b.push_str(0, &format!("/p/{}", i % 10));
+            b.push_str(1, &format!("id={i}"));
+            b.push_str(2, &format!("/p/{}?id={i}", i % 10));
+        }
+        let seg = super::super::write_segment(&schema, &b.finish(), 1, 2048).unwrap();
+        let len = seg.bytes.len();
+        let flen = u64::from_le_bytes(seg.bytes[len - TAIL_LEN..][..8].try_into().unwrap());
+        let stored = &seg.bytes[len - TAIL_LEN - flen as usize..len - TAIL_LEN];
+        let mut scratch = Vec::new();
+        let raw = crate::storage::encoding::decompress(stored, &mut scratch, 1 << 30).unwrap();
+        decode_footer(raw, len as u64, JOINED_COLUMNS).unwrap().meta
+    }
+
+    fn decoded(m: &SegmentMeta) -> Result<Footer, WireError> {
+        decode_footer(&encode_footer(m), u64::MAX, JOINED_COLUMNS)
+    }
+
+    /// A footer whose columns are cut into different blocks, or whose joined
+    /// column names itself, a column that is not a string or another joined
+    /// column, or a separator that is not ASCII, is refused.
+    #[test]
+    fn footers_with_misaligned_blocks_or_bad_joins_are_refused() {
+        let m = joined_footer(5000);
+        assert!(matches!(
+            m.columns[2].storage,
+            ColumnStorage::Joined {
+                head: 0,
+                tail: 1,
+                sep: b'?'
+            }
+        ));
+        assert!(decoded(&m).is_ok());
+        let mut split = m.clone();
+        let b = split.columns[1].blocks.pop().unwrap();
+        let half = BlockMeta {
+            rows: b.rows / 2,
+            ..b.clone()
+        };
+        let rest = BlockMeta {
+            rows: b.rows - b.rows / 2,
+            first_row: b.first_row + u64::from(b.rows / 2),
+            ..b
+        };
+        split.columns[1].blocks.extend([half, rest]);
+        let err = decoded(&split).err().unwrap().0;
+        assert!(err.contains("cut into blocks unlike"), "{err}");
+        for (head, tail, sep) in [(2, 1, b'?'), (0, 0, b'?'), (0, 1, 0xC3), (0, 9, b'?')] {
+            let mut bad = m.clone();
+            bad.columns[2].storage = ColumnStorage::Joined { head, tail, sep };
+            let err = decoded(&bad).err().unwrap().0;
+            assert!(err.contains("is joined from"), "{err}");
+        }
+    }
 }
