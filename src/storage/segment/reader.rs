@@ -536,7 +536,7 @@ impl Segment {
         let what = format!("column '{}' block {block}", cm.field.name);
         out.validity = self.block_validity(col, block, scratch, &what)?;
         if let (true, ColumnStorage::Joined { head, tail, sep }) = (b.joined, &cm.storage) {
-            return self.join_block(block, out, (*head, *tail, *sep), &what);
+            return self.join_block(block, out, scratch, (*head, *tail, *sep), &what);
         }
         let raw = self.chunk(&b.values, scratch, &what)?;
         let values = &mut out.values;
@@ -633,13 +633,13 @@ impl Segment {
         &self,
         block: usize,
         out: &mut ColumnBlock,
+        scratch: &mut ReadBuf,
         (head, tail, sep): (u32, u32, u8),
         what: &str,
     ) -> Result<()> {
-        let mut scratch = ReadBuf::default();
         let (mut h, mut t) = (ColumnBlock::default(), ColumnBlock::default());
-        self.read_block(head as usize, block, &mut h, &mut scratch)?;
-        self.read_block(tail as usize, block, &mut t, &mut scratch)?;
+        self.read_block(head as usize, block, &mut h, scratch)?;
+        self.read_block(tail as usize, block, &mut t, scratch)?;
         let n = h.len();
         let mut strings = match std::mem::replace(&mut out.values, BlockValues::Int64(Vec::new())) {
             BlockValues::Utf8(mut v) => {
