@@ -88,21 +88,7 @@ fn write_golden() {
         .unwrap();
     let schema = log_schema();
     db.create_table("logs", schema.clone()).unwrap();
-    let mut b = BatchBuilder::new(&schema);
-    for i in 0..ROWS {
-        for (c, v) in row(i).into_iter().enumerate() {
-            match v {
-                Value::Null => b.push_null(c),
-                Value::Int(x) => b.push_i64(c, x),
-                Value::Float(x) => b.push_f64(c, x),
-                Value::Bool(x) => b.push_bool(c, x),
-                Value::Str(s) => b.push_str(c, &s),
-                Value::Ip(x) => b.push_ip(c, x),
-                Value::List(_) => unreachable!("the golden rows hold no lists"),
-            }
-        }
-    }
-    db.append("logs", &b.finish()).unwrap();
+    db.append("logs", &batch_of(&schema, row)).unwrap();
     let users = TableSchema::new(vec![
         Field::not_null("uid", DataType::Varchar),
         Field::new("plan", DataType::Varchar),
@@ -121,20 +107,29 @@ fn write_golden() {
     // From v5: a request target joined from its path and query string.
     let requests = requests_schema();
     db.create_table("requests", requests.clone()).unwrap();
-    let mut r = BatchBuilder::new(&requests);
+    db.append("requests", &batch_of(&requests, request))
+        .unwrap();
+    drop(db);
+    std::fs::remove_file(dir.join("LOCK")).unwrap();
+}
+
+/// Rows `rows(0..ROWS)` of a table of `schema`.
+fn batch_of(schema: &TableSchema, rows: fn(usize) -> Vec<Value>) -> logdb::Batch {
+    let mut b = BatchBuilder::new(schema);
     for i in 0..ROWS {
-        for (c, v) in request(i).into_iter().enumerate() {
+        for (c, v) in rows(i).into_iter().enumerate() {
             match v {
-                Value::Null => r.push_null(c),
-                Value::Int(x) => r.push_i64(c, x),
-                Value::Str(s) => r.push_str(c, &s),
-                _ => unreachable!("requests hold times and strings"),
+                Value::Null => b.push_null(c),
+                Value::Int(x) => b.push_i64(c, x),
+                Value::Float(x) => b.push_f64(c, x),
+                Value::Bool(x) => b.push_bool(c, x),
+                Value::Str(s) => b.push_str(c, &s),
+                Value::Ip(x) => b.push_ip(c, x),
+                Value::List(_) => unreachable!("the golden rows hold no lists"),
             }
         }
     }
-    db.append("requests", &r.finish()).unwrap();
-    drop(db);
-    std::fs::remove_file(dir.join("LOCK")).unwrap();
+    b.finish()
 }
 
 fn requests_schema() -> TableSchema {

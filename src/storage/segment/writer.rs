@@ -183,11 +183,11 @@ fn find_joins<'a>(schema: &TableSchema, batch: &'a Batch) -> Vec<Option<Join<'a>
         if schema.is_indexed(x) || part[x] {
             continue;
         }
+        let valid = |c: &Column, i: usize| c.validity.as_ref().is_none_or(|b| b.get(i));
         let sample: Vec<usize> = (0..col.len())
-            .filter(|&i| col.validity.as_ref().is_none_or(|b| b.get(i)))
+            .filter(|&i| valid(col, i))
             .take(JOIN_SAMPLE_ROWS)
             .collect();
-        let valid = |c: &Column, i: usize| c.validity.as_ref().is_none_or(|b| b.get(i));
         let found = strings
             .iter()
             .flat_map(|&h| strings.iter().map(move |&t| (h, t)));
