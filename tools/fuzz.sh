@@ -50,9 +50,10 @@ if [ "${#targets[@]}" -eq 0 ]; then
 fi
 
 # Seed corpus: written fresh into fuzz/corpus/<target>/seed-* on every run (the rest
-# of the corpus, which the fuzzer grows, is kept between runs).
+# of the corpus, which the fuzzer grows, is kept between runs). Built in the main
+# target directory, beside the tests' build, whose dependencies it shares.
 echo "writing seed corpus" >&2
-CARGO_TARGET_DIR="$fuzz/target/seeds" cargo run --quiet --example seeds -- "$root" "$fuzz/corpus"
+CARGO_TARGET_DIR="$root/target" cargo run --quiet --example seeds -- "$root" "$fuzz/corpus"
 
 echo "building ${targets[*]} (sanitizer: $sanitizer)" >&2
 for t in "${targets[@]}"; do
