@@ -1043,7 +1043,7 @@ impl Db {
             named.push((id, file, piece));
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let column_threads = if named.len() == 1 { cores } else { 1 };
+        let column_threads = cores;
         // Each thread holds a copy of its segment's rows: big segments get one
         // thread per core, small ones more (to overlap their fsyncs).
         let largest = named

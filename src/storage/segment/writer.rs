@@ -241,10 +241,20 @@ fn encode_column(
     let mut scratch = Vec::new();
     let valid = column.validity.as_ref();
 
+    // A column that is its join on every row stores no values: no dictionary to build
+    // (the attempt cost as much as encoding a high-cardinality column).
+    let joined_everywhere = match (&column.data, join) {
+        (ColumnData::Utf8(v), Some(j)) => (0..rows)
+            .filter(|&i| valid.is_none_or(|b| b.get(i)))
+            .all(|i| j.holds(i, v.get(i))),
+        _ => false,
+    };
     // Strings: a sorted dictionary unless the column is unindexed and nearly unique.
     let mut dict: Option<(StringVec, Vec<u32>)> = None;
     let mut storage = ColumnStorage::Values;
-    if let ColumnData::Utf8(strings) = &column.data {
+    if joined_everywhere {
+        storage = ColumnStorage::Plain;
+    } else if let ColumnData::Utf8(strings) = &column.data {
         // Stored plain once the distinct values pass the ratio: stop counting there.
         let max_distinct = if indexed {
             usize::MAX
@@ -307,12 +317,13 @@ fn encode_column(
             &block_valid
         });
         let null_count = bvalid.map_or(0, |b| n - b.count_ones());
-        let joined = match (&column.data, join, &storage) {
-            (ColumnData::Utf8(v), Some(j), ColumnStorage::Joined { .. }) => (start..end)
-                .filter(|&i| valid.is_none_or(|b| b.get(i)))
-                .all(|i| j.holds(i, v.get(i))),
-            _ => false,
-        };
+        let joined = joined_everywhere
+            || match (&column.data, join, &storage) {
+                (ColumnData::Utf8(v), Some(j), ColumnStorage::Joined { .. }) => (start..end)
+                    .filter(|&i| valid.is_none_or(|b| b.get(i)))
+                    .all(|i| j.holds(i, v.get(i))),
+                _ => false,
+            };
         raw.clear();
         match (&column.data, codes) {
             (_, Some(c)) => enc::encode_u32(&c[start..end], &mut raw),
