@@ -426,6 +426,18 @@ impl ColumnData {
         }
     }
 
+    /// Removes every value, keeping the allocations.
+    pub fn clear(&mut self) {
+        match self {
+            ColumnData::Int64(v) => v.clear(),
+            ColumnData::Float64(v) => v.clear(),
+            ColumnData::Bool(v) => v.clear(),
+            ColumnData::Utf8(v) => v.clear(),
+            ColumnData::Ip(v) => v.clear(),
+            ColumnData::List(v) => *v = ListVec::with_capacity(v.values.data.physical(), 0),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ColumnData::Int64(v) => v.len(),
@@ -926,6 +938,8 @@ pub struct BatchBuilder {
     keep: Vec<bool>,
     /// The first kept column: it counts the rows.
     counter: usize,
+    /// The emptied columns of a recycled batch, for the next `finish`.
+    spare: Option<Vec<Column>>,
 }
 
 impl BatchBuilder {
@@ -939,6 +953,7 @@ impl BatchBuilder {
                 .collect(),
             keep: vec![true; schema.fields.len()],
             counter: 0,
+            spare: None,
         }
     }
 
@@ -1116,30 +1131,97 @@ impl BatchBuilder {
     }
 
     /// Takes the rows built so far (the kept columns) as a batch and leaves the
-    /// builder empty, with room for as many rows as this batch has.
+    /// builder empty, with room for as many rows as this batch has: the buffers of
+    /// a batch given back by [`BatchBuilder::recycle`] if there is one, else new ones.
     pub fn finish(&mut self) -> Batch {
+        let mut spare = self.spare.take().map(Vec::into_iter);
         let columns = self
             .columns
             .iter_mut()
             .zip(&self.keep)
             .filter(|(_, &keep)| keep)
             .map(|(c, _)| {
-                let room = match &c.data {
-                    ColumnData::Utf8(v) => {
+                let reused = spare
+                    .as_mut()
+                    .and_then(Iterator::next)
+                    .filter(|r| r.data.physical() == c.data.physical());
+                let room = match (reused, &c.data) {
+                    (Some(r), _) => r.data,
+                    (None, ColumnData::Utf8(v)) => {
                         ColumnData::Utf8(StringVec::with_capacity(v.len(), v.bytes.len()))
                     }
-                    d => ColumnData::with_capacity(d.physical(), d.len()),
+                    (None, d) => ColumnData::with_capacity(d.physical(), d.len()),
                 };
                 std::mem::replace(c, Column::new(room))
             })
             .collect();
         Batch { columns }
     }
+
+    /// Gives back a batch this builder (or one of the same columns) finished and
+    /// that is no longer needed: the next [`BatchBuilder::finish`] reuses its
+    /// buffers, emptied, instead of allocating (and faulting in) new ones. Keeps
+    /// one batch; a second one given before that is dropped.
+    pub fn recycle(&mut self, mut spent: Batch) {
+        if self.spare.is_some() {
+            return;
+        }
+        for c in &mut spent.columns {
+            c.data.clear();
+            c.validity = None;
+        }
+        self.spare = Some(spent.columns);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A builder given back a spent batch builds the same batches as one that
+    /// allocates, starting from the recycled buffers; a batch of other columns is
+    /// not reused.
+    #[test]
+    fn recycled_batches_build_the_same_rows() {
+        use crate::schema::{DataType, Field, TableSchema};
+        let schema = TableSchema::new(vec![
+            Field::new("n", DataType::BigInt),
+            Field::new("s", DataType::Varchar),
+        ]);
+        let fill = |b: &mut BatchBuilder, from: i64| {
+            for i in from..from + 3 {
+                b.push_i64(0, i);
+                match i % 2 {
+                    0 => b.push_null(1),
+                    _ => b.push_str(1, &format!("v{i}")),
+                }
+            }
+            b.finish()
+        };
+        let mut fresh = BatchBuilder::new(&schema);
+        let mut reused = BatchBuilder::new(&schema);
+        let first = fill(&mut reused, 0);
+        let capacity = match &first.columns[1].data {
+            ColumnData::Utf8(v) => v.bytes.capacity(),
+            _ => 0,
+        };
+        reused.recycle(first);
+        // A batch of other columns is refused column by column (types differ).
+        let other = TableSchema::new(vec![Field::new("x", DataType::Varchar)]);
+        let mut ob = BatchBuilder::new(&other);
+        ob.push_str(0, "x");
+        reused.recycle(ob.finish());
+        assert_eq!(fill(&mut fresh, 10), fill(&mut reused, 10));
+        // The next rows are built in the recycled buffers.
+        match &reused.columns[1].data {
+            ColumnData::Utf8(v) => assert!(v.is_empty() && v.bytes.capacity() >= capacity),
+            _ => unreachable!(),
+        }
+        assert_eq!(fill(&mut fresh, 20), fill(&mut reused, 20));
+        let mut mismatched = BatchBuilder::new(&schema);
+        mismatched.recycle(BatchBuilder::new(&other).finish());
+        assert_eq!(fill(&mut fresh, 30), fill(&mut mismatched, 30));
+    }
 
     /// Bits appended from any offset, onto a bitmap ending on a word boundary
     /// or not, and a column's slice, are the bits read one at a time.
