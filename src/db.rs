@@ -354,26 +354,29 @@ impl Parts<'_> {
 }
 
 impl<'a> SegmentJob<'a> {
-    /// Pushes this job onto `out` as pieces of at most `max` rows.
+    /// Pushes this job onto `out` as the fewest pieces of at most `max` rows, of
+    /// equal size (give or take a row): a day of `max` + 3,000 rows becomes two
+    /// halves, not a full segment and a tiny one.
     fn split(self, max: usize, out: &mut Vec<SegmentJob<'a>>) {
         let piece = |rows| SegmentJob {
             start: self.start,
             granularity: self.granularity,
             rows,
         };
-        match &self.rows {
-            JobRows::Range(b, r) => {
-                let mut at = r.start;
-                while at < r.end {
-                    let end = (at + max).min(r.end);
-                    out.push(piece(JobRows::Range(b, at..end)));
-                    at = end;
-                }
+        let n = self.rows.len();
+        let pieces = n.div_ceil(max.max(1)).max(1);
+        // Piece i covers [bound(i), bound(i + 1)).
+        let bound = |i: usize| n / pieces * i + (n % pieces).min(i);
+        for i in 0..pieces {
+            let (from, to) = (bound(i), bound(i + 1));
+            if from == to {
+                continue;
             }
-            JobRows::Picked(b, p) => {
-                for c in p.chunks(max) {
-                    out.push(piece(JobRows::Picked(b, c)));
+            match &self.rows {
+                JobRows::Range(b, r) => {
+                    out.push(piece(JobRows::Range(b, r.start + from..r.start + to)))
                 }
+                JobRows::Picked(b, p) => out.push(piece(JobRows::Picked(b, &p[from..to]))),
             }
         }
     }
@@ -1473,6 +1476,50 @@ mod tests {
     use super::*;
     use crate::storage::backend::{FileBytes, WriterLock};
     use crate::storage::mem::MemBackend;
+
+    /// A job splits into the fewest pieces of at most `max` rows, of equal size give
+    /// or take a row, covering its rows once in order.
+    #[test]
+    fn jobs_split_into_equal_pieces() {
+        let parts = Parts {
+            batches: &[],
+            starts: vec![0],
+            rows: 0,
+        };
+        let picked: Vec<u32> = (0..25).collect();
+        for (n, max, expect) in [
+            (0, 10, vec![]),
+            (10, 10, vec![10]),
+            (11, 10, vec![6, 5]),
+            (20, 10, vec![10, 10]),
+            (23, 10, vec![8, 8, 7]),
+            (25, 1, vec![1; 25]),
+        ] {
+            for rows in [
+                JobRows::Range(&parts, 100..100 + n),
+                JobRows::Picked(&parts, &picked[..n]),
+            ] {
+                let job = SegmentJob {
+                    start: 0,
+                    granularity: Granularity::Day,
+                    rows,
+                };
+                let mut out = Vec::new();
+                job.split(max, &mut out);
+                let sizes: Vec<usize> = out.iter().map(|j| j.rows.len()).collect();
+                assert_eq!(sizes, expect, "{n} rows, at most {max}");
+                let mut next = 0;
+                for j in &out {
+                    let first = match &j.rows {
+                        JobRows::Range(_, r) => r.start - 100,
+                        JobRows::Picked(_, p) => p[0] as usize,
+                    };
+                    assert_eq!(first, next);
+                    next += j.rows.len();
+                }
+            }
+        }
+    }
 
     /// A backend whose first `stale` directory listings name a manifest that no
     /// longer exists, as when a writer in another process commits and removes it

@@ -176,7 +176,7 @@ fn explain_shows_index_predicates_and_index_only_aggregates() {
         "{text}"
     );
     assert!(
-        text.contains("segments: 4 kept, 10 pruned by time"),
+        text.contains("segments: 3 kept, 11 pruned by time"),
         "{text}"
     );
 }
