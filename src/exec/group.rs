@@ -114,17 +114,7 @@ const FREE_SLOT: StrSlot = StrSlot {
 /// (and, half as far ahead, the bytes of the string in a row's first slot).
 const PREFETCH_ROWS: usize = 16;
 
-/// Asks the CPU to fetch the cache line at `p` (a hint; no effect elsewhere).
-#[inline(always)]
-pub(crate) fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
+pub(crate) use crate::storage::prefetch;
 
 /// Strings to dense ids (`0..len`), each string stored once: an open-addressing
 /// table (linear probing, at most half full) over the strings' bytes.

@@ -121,6 +121,9 @@ fn hash_str(s: &[u8]) -> u64 {
     (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
 }
 
+/// How many rows ahead [`build_dictionary_within`] hashes (see there).
+const PREFETCH_ROWS: usize = 15;
+
 /// An open-addressing set of strings assigning first-seen ids. Each slot holds the
 /// high 32 bits of the hash and the id (0 = empty, else id + 1), so probing touches
 /// the strings only on a 32-bit hash match, and growing never rehashes strings.
@@ -144,9 +147,33 @@ impl<'a> Interner<'a> {
         (h >> 32) << 32 | (id as u64 + 1)
     }
 
+    /// The slot where a probe for hash `h` starts.
     #[inline]
-    fn intern(&mut self, s: &'a str) -> u32 {
-        let h = hash_str(s.as_bytes());
+    fn first_slot(&self, h: u64) -> u64 {
+        self.slots[h as usize & (self.slots.len() - 1)]
+    }
+
+    /// Prefetches, for a string of hash `h` interned `stage` steps from now: at 2
+    /// its first slot, at 1 the string entry that slot names, at 0 that string's
+    /// bytes (each read by then from the cache line fetched the step before).
+    #[inline]
+    fn prefetch(&self, h: u64, stage: u8) {
+        if stage == 2 {
+            return crate::storage::prefetch(&self.slots[h as usize & (self.slots.len() - 1)]);
+        }
+        let slot = self.first_slot(h);
+        let id = (slot as u32).wrapping_sub(1) as usize;
+        if slot >> 32 != h >> 32 || id >= self.strings.len() {
+            return;
+        }
+        match stage {
+            1 => crate::storage::prefetch(&self.strings[id]),
+            _ => crate::storage::prefetch(self.strings[id].as_ptr()),
+        }
+    }
+
+    #[inline]
+    fn intern(&mut self, s: &'a str, h: u64) -> u32 {
         let mask = self.slots.len() - 1;
         let mut i = h as usize & mask;
         loop {
@@ -223,6 +250,19 @@ pub fn build_dictionary_within(
     } else {
         usize::MAX
     };
+    let is_null = |i: usize| valid.is_some_and(|v| i < v.len() && !v.get(i));
+    // Bound by memory latency (a slot, a string entry and its bytes per row, at
+    // random places): rows are hashed PREFETCH_ROWS ahead, and each of the three
+    // is prefetched a third of that distance after the one before.
+    const STEP: usize = PREFETCH_ROWS / 3;
+    let mut ring = [0u64; PREFETCH_ROWS];
+    let hash_at = |i: usize| match is_null(i) {
+        true => 0,
+        false => hash_str(values.get(i).as_bytes()),
+    };
+    for (i, h) in ring.iter_mut().enumerate().take(n) {
+        *h = hash_at(i);
+    }
     for i in 0..n {
         if i == judge_at {
             let (m, d) = (i as f64, max_distinct.max(1) as f64);
@@ -230,10 +270,21 @@ pub fn build_dictionary_within(
                 return None;
             }
         }
-        if valid.is_some_and(|v| i < v.len() && !v.get(i)) {
+        let h = ring[i % PREFETCH_ROWS];
+        if i + PREFETCH_ROWS < n {
+            ring[i % PREFETCH_ROWS] = hash_at(i + PREFETCH_ROWS);
+        }
+        // The ring now holds rows i + 1 ..= i + PREFETCH_ROWS.
+        for stage in 0..3u8 {
+            let ahead = i + STEP * (stage as usize + 1);
+            if ahead < n && !is_null(ahead) {
+                set.prefetch(ring[ahead % PREFETCH_ROWS], stage);
+            }
+        }
+        if is_null(i) {
             codes.push(NULL);
         } else {
-            codes.push(set.intern(values.get(i)));
+            codes.push(set.intern(values.get(i), h));
             if set.strings.len() > max_distinct {
                 return None;
             }
