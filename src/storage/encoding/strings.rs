@@ -147,21 +147,17 @@ impl<'a> Interner<'a> {
         (h >> 32) << 32 | (id as u64 + 1)
     }
 
-    /// The slot where a probe for hash `h` starts.
-    #[inline]
-    fn first_slot(&self, h: u64) -> u64 {
-        self.slots[h as usize & (self.slots.len() - 1)]
-    }
-
-    /// Prefetches, for a string of hash `h` interned `stage` steps from now: at 2
-    /// its first slot, at 1 the string entry that slot names, at 0 that string's
-    /// bytes (each read by then from the cache line fetched the step before).
+    /// Prefetches, for a string of hash `h` interned `stage + 1` steps from now:
+    /// at stage 2 the slot its probe starts at, at 1 the string entry that slot
+    /// names, at 0 that string's bytes (the slot and the entry read by then from
+    /// the cache lines fetched the steps before).
     #[inline]
     fn prefetch(&self, h: u64, stage: u8) {
+        let slot = &self.slots[h as usize & (self.slots.len() - 1)];
         if stage == 2 {
-            return crate::storage::prefetch(&self.slots[h as usize & (self.slots.len() - 1)]);
+            return crate::storage::prefetch(slot);
         }
-        let slot = self.first_slot(h);
+        let slot = *slot;
         let id = (slot as u32).wrapping_sub(1) as usize;
         if slot >> 32 != h >> 32 || id >= self.strings.len() {
             return;
