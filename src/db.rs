@@ -1021,9 +1021,8 @@ impl Db {
 
     /// Writes the jobs' rows as new segments of their partitions (created if
     /// needed), at most `max_segment_rows` rows each. Names are given in job order;
-    /// the files are encoded, written, synced and renamed on several threads (their
-    /// columns on one thread each when there are several files), then entered in
-    /// the manifest in job order.
+    /// the files are encoded (each one's columns on every core), written, synced and
+    /// renamed on several threads, then entered in the manifest in job order.
     fn write_segments(
         &self,
         txn: &mut Txn,
@@ -1046,7 +1045,6 @@ impl Db {
             named.push((id, file, piece));
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let column_threads = cores;
         // Each thread holds a copy of its segment's rows: big segments get one
         // thread per core, small ones more (to overlap their fsyncs).
         let largest = named
@@ -1059,7 +1057,8 @@ impl Db {
         let block_rows = self.inner.options.block_rows;
         let written = parallel::map(named, threads, |(id, file, piece)| {
             let rows = piece.rows.materialize();
-            let encoded = segment::write_segment_on(schema, &rows, id, block_rows, column_threads)?;
+            // Its columns on every core too: a commit's day pieces are uneven.
+            let encoded = segment::write_segment(schema, &rows, id, block_rows)?;
             drop(rows);
             let entry = store_segment(b, id, file, encoded)?;
             Ok((piece.start, piece.granularity, entry))

@@ -41,4 +41,4 @@ pub use format::{
     MAX_BLOCK_ROWS, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC, TAIL_LEN,
 };
 pub use reader::{ReadBuf, Segment};
-pub use writer::{write_segment, write_segment_on, EncodedSegment};
+pub use writer::{write_segment, EncodedSegment};

@@ -517,8 +517,8 @@ fn build_index(
     }
 }
 
-/// Encodes `batch` as a segment file. Rows are sorted by the schema's time column
-/// first (stable) when they are not already in order.
+/// Encodes `batch` as a segment file, its columns on every core. Rows are sorted by
+/// the schema's time column first (stable) when they are not already in order.
 pub fn write_segment(
     schema: &TableSchema,
     batch: &Batch,
@@ -526,18 +526,6 @@ pub fn write_segment(
     block_rows: usize,
 ) -> Result<EncodedSegment> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    write_segment_on(schema, batch, segment_id, block_rows, threads)
-}
-
-/// [`write_segment`] with its columns encoded on at most `threads` threads (one when
-/// the caller writes several segments at once).
-pub fn write_segment_on(
-    schema: &TableSchema,
-    batch: &Batch,
-    segment_id: u64,
-    block_rows: usize,
-    threads: usize,
-) -> Result<EncodedSegment> {
     validate_block_rows(block_rows)?;
     let rows = batch.num_rows();
     let time_column = schema.time_index();
