@@ -37,6 +37,22 @@ impl Bitmap {
         b
     }
 
+    /// A bitmap of the bits `bits` gives, in order.
+    pub fn from_bools(bits: impl IntoIterator<Item = bool>) -> Bitmap {
+        let (mut words, mut len, mut word) = (Vec::new(), 0usize, 0u64);
+        for b in bits {
+            word |= (b as u64) << (len % 64);
+            len += 1;
+            if len.is_multiple_of(64) {
+                words.push(std::mem::take(&mut word));
+            }
+        }
+        if !len.is_multiple_of(64) {
+            words.push(word);
+        }
+        Bitmap { words, len }
+    }
+
     fn clear_tail(&mut self) {
         let rem = self.len % 64;
         if rem != 0 {
@@ -664,17 +680,36 @@ impl Column {
         Column { data, validity }
     }
 
+    /// Keeps only the rows at `rows` (increasing; see [`Batch::retain`]).
+    pub fn retain(&mut self, rows: &[u32]) {
+        fn compact<T: Copy>(v: &mut Vec<T>, rows: &[u32]) {
+            for (k, &r) in rows.iter().enumerate() {
+                v[k] = v[r as usize];
+            }
+            v.truncate(rows.len());
+        }
+        if let Some(v) = &self.validity {
+            self.validity = Some(Bitmap::from_bools(rows.iter().map(|&r| v.get(r as usize))));
+        }
+        match &mut self.data {
+            ColumnData::Int64(v) => compact(v, rows),
+            ColumnData::Float64(v) => compact(v, rows),
+            ColumnData::Bool(v) => compact(v, rows),
+            ColumnData::Ip(v) => compact(v, rows),
+            d => {
+                let mut out = ColumnData::with_capacity(d.physical(), rows.len());
+                out.extend_take(d, rows);
+                *d = out;
+            }
+        }
+    }
+
     /// A column holding the rows at `rows`, in that order.
     pub fn take(&self, rows: &[u32]) -> Column {
         let mut data = ColumnData::with_capacity(self.data.physical(), rows.len());
         data.extend_take(&self.data, rows);
-        let validity = self.validity.as_ref().map(|v| {
-            let mut out = Bitmap::new(0, false);
-            for &r in rows {
-                out.push(v.get(r as usize));
-            }
-            out
-        });
+        let validity = (self.validity.as_ref())
+            .map(|v| Bitmap::from_bools(rows.iter().map(|&r| v.get(r as usize))));
         Column { data, validity }
     }
 }
@@ -855,6 +890,16 @@ impl Batch {
         };
         let columns = self.columns.into_iter().map(|c| c.take(&order)).collect();
         Batch { columns }
+    }
+
+    /// Keeps only the rows at `rows` (increasing), moving fixed-width values
+    /// forward in their own buffers: a filter over a batch it owns writes no
+    /// new memory for them.
+    pub fn retain(&mut self, rows: &[u32]) {
+        debug_assert!(rows.windows(2).all(|w| w[0] < w[1]));
+        for c in &mut self.columns {
+            c.retain(rows);
+        }
     }
 
     /// A batch of the rows at `rows`, in that order.
@@ -1177,6 +1222,54 @@ impl BatchBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Retaining rows in place keeps the same rows as taking them, for every
+    /// column type, with and without NULLs.
+    #[test]
+    fn retained_rows_equal_taken_ones() {
+        let mut strings = StringVec::new();
+        ["a", "bb", "", "ccc", "d"]
+            .iter()
+            .for_each(|s| strings.push(s));
+        let mut nulls = Bitmap::new(5, true);
+        nulls.set(3, false);
+        let batch = Batch {
+            columns: vec![
+                Column::new(ColumnData::Int64(vec![1, 2, 3, 4, 5])),
+                Column {
+                    data: ColumnData::Float64(vec![0.5, 1.5, 2.5, 3.5, 4.5]),
+                    validity: Some(nulls),
+                },
+                Column::new(ColumnData::Bool(vec![true, false, true, false, true])),
+                Column::new(ColumnData::Ip(vec![9, 8, 7, 6, 5])),
+                Column::new(ColumnData::Utf8(strings)),
+            ],
+        };
+        for rows in [vec![], vec![0, 1, 2, 3, 4], vec![1, 3, 4], vec![4]] {
+            let mut kept = batch.clone();
+            kept.retain(&rows);
+            let taken = batch.take(&rows);
+            assert_eq!(kept.num_rows(), rows.len());
+            for (k, t) in kept.columns.iter().zip(&taken.columns) {
+                let values = |c: &Column| (0..rows.len()).map(|i| c.value(i)).collect::<Vec<_>>();
+                assert_eq!(values(k), values(t), "rows {rows:?}");
+            }
+        }
+    }
+
+    /// A bitmap packed from bools equals one pushed bit by bit, at lengths
+    /// around word edges.
+    #[test]
+    fn bitmaps_from_bools_match_pushed_ones() {
+        for len in [0, 1, 63, 64, 65, 130] {
+            let bits: Vec<bool> = (0..len).map(|i| i % 3 == 0 || i % 7 == 1).collect();
+            let mut pushed = Bitmap::new(0, false);
+            bits.iter().for_each(|&b| pushed.push(b));
+            let packed = Bitmap::from_bools(bits.iter().copied());
+            assert_eq!(packed.len(), len);
+            assert_eq!(packed.words(), pushed.words(), "{len} bits");
+        }
+    }
 
     /// A builder given back a spent batch builds the same batches as one that
     /// allocates, starting from the recycled buffers; a batch of other columns is

@@ -204,6 +204,52 @@ impl StrInterner {
         self.hashes = hashes;
     }
 
+    /// An empty interner that hashes with `hasher`, so that a caller holding a
+    /// clone of it can pass hashes to [`Self::intern_picked`].
+    pub fn with_hasher(hasher: hashbrown::DefaultHashBuilder) -> StrInterner {
+        StrInterner {
+            hasher,
+            ..StrInterner::default()
+        }
+    }
+
+    /// The ids of the strings `get(r)` for the rows `r` of `picks` (each hashed
+    /// `hashes[r]` by this interner's hasher) into `ids`. The table grows as
+    /// strings are added, not by the rows of the call: when most are seen
+    /// already it stays sized by the distinct strings.
+    pub fn intern_picked<'a>(
+        &mut self,
+        picks: &[u32],
+        hashes: &[u64],
+        get: impl Fn(usize) -> &'a str,
+        ids: &mut Vec<u32>,
+    ) {
+        ids.clear();
+        ids.reserve(picks.len());
+        for (k, &r) in picks.iter().enumerate() {
+            self.reserve(1);
+            let mask = self.slots.len() - 1;
+            if let Some(&a) = picks.get(k + PREFETCH_ROWS) {
+                prefetch(&self.slots[hashes[a as usize] as usize & mask]);
+            }
+            if let Some(&a) = picks.get(k + PREFETCH_ROWS / 2) {
+                let h = hashes[a as usize];
+                let slot = self.slots[h as usize & mask];
+                if slot.id != MISSING && slot.tag == (h >> 32) as u32 {
+                    prefetch(
+                        self.strings
+                            .bytes()
+                            .as_ptr()
+                            .wrapping_add(slot.offset as usize),
+                    );
+                }
+            }
+            let s = get(r as usize);
+            debug_assert_eq!(self.hash(s), hashes[r as usize]);
+            ids.push(self.intern_hashed(s, hashes[r as usize]));
+        }
+    }
+
     /// The ids in this interner of every string of `other`, in `other`'s id order.
     pub fn intern_strings_of(&mut self, other: &StrInterner, ids: &mut Vec<u32>) {
         self.intern_all(&other.strings, other.len(), None, ids);
@@ -232,7 +278,8 @@ impl StrInterner {
             }
             if slot.tag == tag && slot.len as usize == s.len() {
                 let start = slot.offset as usize;
-                if self.strings.bytes().get(start..start + s.len()) == Some(s.as_bytes()) {
+                let held = self.strings.bytes().get(start..start + s.len());
+                if held.is_some_and(|h| crate::storage::same_bytes(h, s.as_bytes())) {
                     return slot.id;
                 }
             }
@@ -1050,16 +1097,27 @@ impl GroupMap {
         let table_of =
             |k: u64| part.map_or(0, |f| ((k >> f.shift) & ((1 << f.bits) - 1)) as usize) % tables;
         let (keys, len) = (&mut self.keys, &mut self.len);
+        // The group of the row before: time-ordered rows grouped by a time
+        // bucket (or any key in runs) skip the probe while the key repeats.
+        let mut last: Option<(u64, u32)> = None;
         for (r, &k) in packed.iter().enumerate() {
+            if let Some((lk, g)) = last {
+                if lk == k {
+                    gids.push(g);
+                    continue;
+                }
+            }
             // The slot of a row ahead is fetched while this one probes.
             if let Some(&ahead) = packed.get(r + PREFETCH_ROWS) {
                 self.one[table_of(ahead)].prefetch(mix64(ahead));
             }
-            gids.push(self.one[table_of(k)].group_of(k, mix64(k), || {
+            let g = self.one[table_of(k)].group_of(k, mix64(k), || {
                 keys.push(k);
                 *len += 1;
                 (*len - 1) as u32
-            }));
+            });
+            gids.push(g);
+            last = Some((k, g));
         }
     }
 

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use super::agg::{AggInput, AggState};
 use super::group::KeyLayout;
-use super::materialized::into_vector;
+use super::materialized::{into_vector, sliced};
 use super::memory::Reservation;
 use super::vector::{self, Vector};
 use crate::column::Batch;
@@ -99,6 +99,23 @@ impl<'a> HashAggregate<'a> {
                 r.push(p);
             }
         }
+        // The columns a piece copies: those the keys and aggregates read.
+        let mut used = vec![false; batches.first().map_or(0, |b| b.columns.len())];
+        let mut mark = |e: &Expr| {
+            e.for_each_column(&mut |i| {
+                if let Some(u) = used.get_mut(i) {
+                    *u = true;
+                }
+            })
+        };
+        self.group.iter().for_each(|(e, _)| mark(e));
+        for (a, _) in self.aggs {
+            [&a.arg, &a.arg2, &a.filter]
+                .into_iter()
+                .flatten()
+                .for_each(&mut mark);
+        }
+        let used = &used;
         let layout = &self.layout;
         let fold = |run: &[(usize, usize, usize)]| -> Result<AggState> {
             let mut st = AggState::new(layout.clone(), &self.agg_exprs, Some(reservation()));
@@ -110,8 +127,7 @@ impl<'a> HashAggregate<'a> {
                         .map(Vector::from_column)
                         .collect::<Vec<_>>()
                 } else {
-                    let rows: Vec<u32> = (start as u32..(start + n) as u32).collect();
-                    b.take(&rows).columns.into_iter().map(into_vector).collect()
+                    sliced(b, &used, start..start + n)
                 };
                 update_aggregate(&mut st, self.group, None, self.aggs, &piece, n)?;
             }

@@ -38,6 +38,8 @@ struct State {
     /// the error), when the executor gave the pool ([`count_in`]).
     memory: Option<Mutex<Reservation>>,
     shards: Vec<Mutex<StrInterner>>,
+    /// The hasher of every shard's table, and of the choice of shard: a string
+    /// is hashed once.
     hasher: hashbrown::DefaultHashBuilder,
     /// The dictionaries translated last, with the number of each entry.
     dicts: Mutex<Vec<Translated>>,
@@ -47,10 +49,13 @@ struct State {
 
 impl Default for State {
     fn default() -> State {
+        let hasher = hashbrown::DefaultHashBuilder::default();
         State {
             memory: None,
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: Default::default(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(StrInterner::with_hasher(hasher.clone())))
+                .collect(),
+            hasher,
             dicts: Mutex::default(),
             turn: AtomicUsize::new(0),
         }
@@ -62,11 +67,17 @@ fn poisoned<T>(_: T) -> Error {
 }
 
 impl State {
-    /// The numbers of `n` strings (`None`: NULL, numbered 0): grouped by
-    /// shard, each shard locked once.
+    /// The numbers of `n` strings (`None`: NULL, numbered 0): each hashed
+    /// once, grouped by shard, each shard locked once.
     fn number<'a>(&self, n: usize, get: impl Fn(usize) -> Option<&'a str>) -> Result<Vec<i64>> {
-        let shard_of = |s: &str| (self.hasher.hash_one(s.as_bytes()) >> (64 - SHARD_BITS)) as u8;
-        let shards: Vec<u8> = (0..n).map(|i| get(i).map_or(NO_SHARD, shard_of)).collect();
+        let hashes: Vec<u64> = (0..n)
+            .map(|i| get(i).map_or(0, |s| self.hasher.hash_one(s.as_bytes())))
+            .collect();
+        let shard_of = |i: usize| match get(i) {
+            Some(_) => (hashes[i] >> (64 - SHARD_BITS)) as u8,
+            None => NO_SHARD,
+        };
+        let shards: Vec<u8> = (0..n).map(shard_of).collect();
         let mut starts = vec![0usize; SHARDS + 1];
         for &s in &shards {
             if s != NO_SHARD {
@@ -86,9 +97,8 @@ impl State {
         }
         let mut out = vec![0i64; n];
         let first = self.turn.fetch_add(SHARDS / 2 + 1, Ordering::Relaxed);
-        // A shard's strings side by side, interned a block at a time (the
-        // table's slots prefetched ahead).
-        let mut strings = StringVec::new();
+        // A shard's strings interned together (the table's slots prefetched
+        // ahead), read in place.
         let mut ids = Vec::new();
         for k in 0..SHARDS {
             let s = (first + k) % SHARDS;
@@ -96,14 +106,9 @@ impl State {
             if rows.is_empty() {
                 continue;
             }
-            strings.clear();
-            for &i in rows {
-                strings.push(get(i as usize).unwrap_or_default());
-            }
-            ids.clear();
             let mut table: MutexGuard<'_, StrInterner> = self.shards[s].lock().map_err(poisoned)?;
             let before = table.bytes();
-            table.intern_all(&strings, strings.len(), None, &mut ids);
+            table.intern_picked(rows, &hashes, |i| get(i).unwrap_or_default(), &mut ids);
             let grown = table.bytes().saturating_sub(before);
             drop(table);
             if let (Some(memory), true) = (&self.memory, grown > 0) {
@@ -165,6 +170,11 @@ pub(super) fn eval(keys: &KeyIds, a: &Vector, len: usize) -> Result<Vector> {
     let out: Vec<i64> = match &a.data {
         VData::Dict { codes, dict } => {
             let ids = state.translation(dict)?;
+            let codes = &codes[..len.min(codes.len())];
+            if codes.iter().all(|&c| (c as usize) < ids.len()) {
+                let out = codes.iter().map(|&c| ids[c as usize]).collect();
+                return Ok(Vector::new(VData::Int(out), a.validity.clone()));
+            }
             let mut out = Vec::with_capacity(len);
             let mut past_end = None;
             for &c in codes.iter().take(len) {

@@ -24,7 +24,7 @@ pub(super) fn filter(batches: Vec<Batch>, predicate: &Expr) -> Result<Vec<Batch>
         })
         .collect();
     let mut out = Vec::with_capacity(batches.len());
-    let mut sel = Vec::new();
+    let (mut sel, mut piece) = (Vec::new(), Vec::new());
     for mut b in batches {
         // Conjunct by conjunct on the rows still in, as in the scan pipeline.
         for (c, u) in parts.iter().zip(&used) {
@@ -32,17 +32,48 @@ pub(super) fn filter(batches: Vec<Batch>, predicate: &Expr) -> Result<Vec<Batch>
             if n == 0 {
                 break;
             }
-            with_vectors(&mut b, u, |vecs, n| {
-                let v = vector::eval(c, vecs, n)?;
-                vector::selection(&v, n, &mut sel)
-            })?;
-            if sel.len() < n {
+            if n <= FILTER_PIECE {
+                with_vectors(&mut b, u, |vecs, n| {
+                    let v = vector::eval(c, vecs, n)?;
+                    vector::selection(&v, n, &mut sel)
+                })?;
+            } else {
+                sel.clear();
+                for start in (0..n).step_by(FILTER_PIECE) {
+                    let rows = start..n.min(start + FILTER_PIECE);
+                    let vecs = sliced(&b, u, rows.clone());
+                    let v = vector::eval(c, &vecs, rows.len())?;
+                    vector::selection(&v, rows.len(), &mut piece)?;
+                    sel.extend(piece.iter().map(|&i| i + start as u32));
+                }
+            }
+            // Most rows kept: moved forward in place (no new memory); few:
+            // copied out, so the batch's memory shrinks with them.
+            if sel.len() < n / 2 {
                 b = b.take(&sel);
+            } else if sel.len() < n {
+                b.retain(&sel);
             }
         }
         out.push(b);
     }
     Ok(out)
+}
+
+/// Rows of a batch a predicate is evaluated over at a time: a longer batch is
+/// cut, so that the predicate's intermediate vectors stay in cache (a scan's
+/// batch is a whole segment).
+const FILTER_PIECE: usize = 1 << 14;
+
+/// Copies of the rows `rows` of the columns of `b` that `used` marks, as
+/// vectors (the others are NULL placeholders).
+pub(super) fn sliced(b: &Batch, used: &[bool], rows: std::ops::Range<usize>) -> Vec<Vector> {
+    (b.columns.iter().enumerate())
+        .map(|(i, c)| match used.get(i) {
+            Some(true) => into_vector(c.slice(rows.clone())),
+            _ => Vector::constant(Value::Null),
+        })
+        .collect()
 }
 
 /// [`filter`] on up to `threads` threads, each over a contiguous share of the

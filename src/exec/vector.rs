@@ -674,31 +674,37 @@ fn division_by_zero(op: BinaryOp) -> Error {
 fn logic(op: BinaryOp, l: &Vector, r: &Vector, len: usize) -> Result<Vector> {
     let a = bools(l, len)?;
     let b = bools(r, len)?;
-    let mut out = Vec::with_capacity(len);
-    let mut valid = Bitmap::new(len, true);
-    let mut any_null = false;
-    for i in 0..len {
-        let (av, bv) = (l.is_valid(i), r.is_valid(i));
-        let (x, y) = (a[i] && av, b[i] && bv);
-        let (val, isvalid) = if op == BinaryOp::And {
-            // FALSE wins over NULL.
-            if (av && !a[i]) || (bv && !b[i]) {
-                (false, true)
-            } else {
-                (true, av && bv)
-            }
-        } else if x || y {
-            (true, true)
+    let (a, b) = (&a[..len], &b[..len]);
+    let and = op == BinaryOp::And;
+    if l.validity.is_none() && r.validity.is_none() && !l.is_null_const() && !r.is_null_const() {
+        let out = if and {
+            a.iter().zip(b).map(|(&x, &y)| x & y).collect()
         } else {
-            (false, av && bv)
+            a.iter().zip(b).map(|(&x, &y)| x | y).collect()
         };
-        out.push(val && isvalid);
-        if !isvalid {
-            valid.set(i, false);
-            any_null = true;
-        }
+        return Ok(Vector::new(VData::Bool(out), None));
     }
-    Ok(Vector::new(VData::Bool(out), any_null.then_some(valid)))
+    // Kleene logic without branches: FALSE wins an AND and TRUE an OR over NULL.
+    let valid = |v: &Vector| -> Vec<bool> { (0..len).map(|i| v.is_valid(i)).collect() };
+    let (av, bv) = (valid(l), valid(r));
+    let mut out = Vec::with_capacity(len);
+    let mut known = Vec::with_capacity(len);
+    for i in 0..len {
+        let both = av[i] & bv[i];
+        let (val, isvalid) = if and {
+            let f = (av[i] & !a[i]) | (bv[i] & !b[i]);
+            (!f & both & a[i] & b[i], f | both)
+        } else {
+            let t = (av[i] & a[i]) | (bv[i] & b[i]);
+            (t, t | both)
+        };
+        out.push(val);
+        known.push(isvalid);
+    }
+    let validity = known
+        .contains(&false)
+        .then(|| Bitmap::from_bools(known.iter().copied()));
+    Ok(Vector::new(VData::Bool(out), validity))
 }
 
 #[inline]

@@ -201,35 +201,35 @@ fn monotone<T: PartialOrd + Copy>(v: &[T], last: &mut Option<T>, descending: boo
 
 /// Rows ahead whose partition's entry is prefetched.
 const PREFETCH_AHEAD: usize = 16;
-/// Batches whose rows the threads walk between two merges of their results.
-const BATCHES_PER_ROUND: usize = 16;
 /// Below this many rows the window runs on one thread.
 const ROWS_PER_THREAD: usize = 1 << 12;
 
-/// The last value seen of each partition of one share of the key space
-/// (indexed from the share's first partition), whether there was one and
-/// whether it was NULL. The flags are bits, so a row costs one miss in the
+/// The last value seen of every partition (its bits), whether there was one
+/// and whether it was NULL. The flags are bits, so a row costs one miss in the
 /// value table at most.
 struct LastValues {
-    first: usize,
     values: Vec<u64>,
     seen: Vec<u64>,
     null: Vec<u64>,
 }
 
 impl LastValues {
-    fn new(parts: std::ops::Range<usize>) -> LastValues {
-        let n = parts.len();
+    fn new(parts: usize) -> LastValues {
         LastValues {
-            first: parts.start,
-            values: vec![0; n],
-            seen: vec![0; n.div_ceil(64)],
-            null: vec![0; n.div_ceil(64)],
+            values: vec![0; parts],
+            seen: vec![0; parts.div_ceil(64)],
+            null: vec![0; parts.div_ceil(64)],
         }
     }
 
     fn bytes(parts: usize) -> usize {
         parts * 8 + parts.div_ceil(64) * 16
+    }
+
+    /// The value partition `p` last had: `None` when none was seen,
+    /// `Some(None)` when it was NULL.
+    fn get(&self, p: usize) -> Option<Option<u64>> {
+        bit(&self.seen, p).then(|| (!bit(&self.null, p)).then(|| self.values[p]))
     }
 }
 
@@ -246,29 +246,73 @@ fn set_bit(words: &mut [u64], p: usize, on: bool) {
     }
 }
 
-/// One batch's rows as a call reads them: each row's partition, the argument's
-/// bits and validity.
-struct Rows<'a> {
-    parts: Vec<u32>,
-    bits: Vec<u64>,
-    arg: &'a Column,
+/// A number type a call shifts, moved through the tables as its bits.
+trait Bits: Copy + Default + Send + Sync {
+    fn to_bits(self) -> u64;
+    fn from_bits(b: u64) -> Self;
+    /// The values of a column of this type.
+    fn values(data: &ColumnData) -> Option<&[Self]>;
+    fn column(values: Vec<Self>) -> ColumnData;
+}
+
+impl Bits for i64 {
+    fn to_bits(self) -> u64 {
+        self as u64
+    }
+    fn from_bits(b: u64) -> i64 {
+        b as i64
+    }
+    fn values(data: &ColumnData) -> Option<&[i64]> {
+        match data {
+            ColumnData::Int64(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn column(values: Vec<i64>) -> ColumnData {
+        ColumnData::Int64(values)
+    }
+}
+
+impl Bits for f64 {
+    fn to_bits(self) -> u64 {
+        f64::to_bits(self)
+    }
+    fn from_bits(b: u64) -> f64 {
+        f64::from_bits(b)
+    }
+    fn values(data: &ColumnData) -> Option<&[f64]> {
+        match data {
+            ColumnData::Float64(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn column(values: Vec<f64>) -> ColumnData {
+        ColumnData::Float64(values)
+    }
+}
+
+/// One batch's result of a call: the values and which are valid.
+type Shifted<T> = (Vec<T>, Bitmap);
+
+/// What one thread made of its run of batches: each batch's result, its
+/// table after the run, and the rows (batch in the run, row) whose partition
+/// had not appeared earlier in the run, left NULL for now.
+struct Run<T> {
+    shifted: Vec<Shifted<T>>,
+    last: LastValues,
+    open: Vec<(u32, u32)>,
 }
 
 impl Streamed {
-    /// The batches, each with its rows of every call's result appended. The
-    /// key space is cut into one share per thread: every thread walks all rows
-    /// in order and moves those of its partitions, so each keeps a table of
-    /// its own; their results are merged every few batches.
+    /// The batches, each with its rows of every call's result appended.
     pub(super) fn run(
         &self,
         mut batches: Vec<Batch>,
         threads: usize,
         mem: &mut super::super::memory::Reservation,
     ) -> Result<Vec<Batch>> {
-        let parts = self.span + 1;
         let rows: usize = batches.iter().map(Batch::num_rows).sum();
-        let shares = threads.clamp(1, rows / ROWS_PER_THREAD + 1);
-        mem.grow(LastValues::bytes(parts))?;
+        let runs = threads.clamp(1, rows / ROWS_PER_THREAD + 1);
         let mut results: Vec<Vec<Column>> = Vec::with_capacity(self.calls.len());
         for call in &self.calls {
             let out = if call.itself {
@@ -277,7 +321,12 @@ impl Streamed {
                     .map(|b| b.columns[call.arg].clone())
                     .collect()
             } else {
-                self.shift_all(&batches, call, shares)?
+                match batches.first().map(|b| &b.columns[call.arg].data) {
+                    Some(ColumnData::Float64(_)) => {
+                        self.shift_all::<f64>(&batches, call, runs, mem)?
+                    }
+                    _ => self.shift_all::<i64>(&batches, call, runs, mem)?,
+                }
             };
             mem.grow(out.iter().map(Column::heap_bytes).sum())?;
             results.push(out);
@@ -290,64 +339,87 @@ impl Streamed {
         Ok(batches)
     }
 
-    /// A lag or lead by one row over all batches, on `shares` threads.
-    fn shift_all(&self, batches: &[Batch], call: &Call, shares: usize) -> Result<Vec<Column>> {
+    /// A lag or lead by one row over all batches. The batches are cut into
+    /// `runs` consecutive runs of about equal rows (in walking order: backwards
+    /// for a lead), one per thread, each with a table of its own over the whole
+    /// key space; a row whose partition did not appear earlier in its run takes
+    /// the value of the nearest earlier run that saw the partition, once all
+    /// runs are done. Every result is written once, by one thread.
+    fn shift_all<T: Bits>(
+        &self,
+        batches: &[Batch],
+        call: &Call,
+        runs: usize,
+        mem: &mut super::super::memory::Reservation,
+    ) -> Result<Vec<Column>> {
         let parts = self.span + 1;
-        let mut lasts: Vec<LastValues> = (0..shares)
-            .map(|t| LastValues::new(t * parts / shares..(t + 1) * parts / shares))
-            .collect();
+        // The tables, and at most one open row per partition in each later run.
+        mem.grow(runs * LastValues::bytes(parts) + (runs - 1) * parts * 8)?;
         let mut order: Vec<usize> = (0..batches.len()).collect();
         if call.forward {
             order.reverse();
         }
-        let mut out: Vec<Option<Column>> = vec![None; batches.len()];
-        for round in order.chunks(BATCHES_PER_ROUND) {
-            let rows: Vec<Rows<'_>> = round
-                .iter()
-                .map(|&b| self.rows(&batches[b], call))
-                .collect::<Result<_>>()?;
-            let shifted: Vec<Vec<(Vec<u64>, Bitmap)>> = if shares == 1 {
-                vec![rows
-                    .iter()
-                    .map(|r| shift(r, call.forward, &mut lasts[0]))
-                    .collect()]
-            } else {
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = lasts
-                        .iter_mut()
-                        .map(|last| {
-                            let rows = &rows;
-                            s.spawn(move || {
-                                rows.iter().map(|r| shift(r, call.forward, last)).collect()
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                        .collect()
-                })
+        let total: usize = batches.iter().map(Batch::num_rows).sum();
+        let mut cuts = vec![0usize];
+        let mut walked = 0;
+        for (k, &b) in order.iter().enumerate() {
+            walked += batches[b].num_rows();
+            if walked * runs >= total * cuts.len() && cuts.len() < runs {
+                cuts.push(k + 1);
+            }
+        }
+        cuts.push(order.len());
+        cuts.dedup();
+        let pieces: Vec<&[usize]> = cuts.windows(2).map(|w| &order[w[0]..w[1]]).collect();
+        let walk = |(k, piece): (usize, &&[usize])| -> Result<Run<T>> {
+            let mut run = Run {
+                shifted: Vec::with_capacity(piece.len()),
+                last: LastValues::new(parts),
+                open: Vec::new(),
             };
-            let mut shares: Vec<_> = shifted.into_iter().map(Vec::into_iter).collect();
-            for (k, &b) in round.iter().enumerate() {
-                let mut pieces = shares.iter_mut().filter_map(Iterator::next);
-                let Some((mut values, valid)) = pieces.next() else {
-                    continue;
-                };
-                let mut words = valid.words().to_vec();
-                for (v, m) in pieces {
-                    values.iter_mut().zip(v).for_each(|(a, b)| *a |= b);
-                    words.iter_mut().zip(m.words()).for_each(|(a, b)| *a |= b);
+            for (pos, &b) in piece.iter().enumerate() {
+                let open = (k > 0).then_some((&mut run.open, pos as u32));
+                let shifted = self.shift(&batches[b], call, &mut run.last, open)?;
+                run.shifted.push(shifted);
+            }
+            Ok(run)
+        };
+        let mut done: Vec<Run<T>> = if pieces.len() == 1 {
+            pieces.iter().enumerate().map(walk).collect::<Result<_>>()?
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = pieces
+                    .iter()
+                    .enumerate()
+                    .map(|piece| s.spawn(move || walk(piece)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect::<Result<_>>()
+            })?
+        };
+        // Settle each run's open rows from the runs before it, nearest first.
+        for k in 1..done.len() {
+            let (before, rest) = done.split_at_mut(k);
+            let run = &mut rest[0];
+            for &(pos, i) in &run.open {
+                let (batch, i) = (&batches[pieces[k][pos as usize]], i as usize);
+                let p = self.part(&batch.columns[self.key], i)?;
+                let found = before.iter().rev().find_map(|r| r.last.get(p));
+                if let Some(Some(v)) = found {
+                    let (values, valid) = &mut run.shifted[pos as usize];
+                    values[i] = T::from_bits(v);
+                    valid.set(i, true);
                 }
-                let data = match &rows[k].arg.data {
-                    ColumnData::Float64(_) => {
-                        ColumnData::Float64(values.into_iter().map(f64::from_bits).collect())
-                    }
-                    _ => ColumnData::Int64(values.into_iter().map(|v| v as i64).collect()),
-                };
+            }
+        }
+        let mut out: Vec<Option<Column>> = vec![None; batches.len()];
+        for (piece, run) in pieces.iter().zip(done) {
+            for (&b, (values, valid)) in piece.iter().zip(run.shifted) {
                 out[b] = Some(Column {
-                    data,
-                    validity: Some(Bitmap::from_words(words, valid.len())),
+                    data: T::column(values),
+                    validity: Some(valid),
                 });
             }
         }
@@ -356,73 +428,71 @@ impl Streamed {
             .collect()
     }
 
-    /// What a call reads of batch `b`.
-    fn rows<'a>(&self, b: &'a Batch, call: &Call) -> Result<Rows<'a>> {
+    /// The partition of row `i` of key column `k` (NULL keys: the last one).
+    fn part(&self, k: &Column, i: usize) -> Result<usize> {
+        let ColumnData::Int64(keys) = &k.data else {
+            return Err(Error::Internal("window stream: key not BIGINT".into()));
+        };
+        Ok(if k.is_valid(i) {
+            (keys[i] - self.low) as usize
+        } else {
+            self.span
+        })
+    }
+
+    /// One batch of a lag or lead by one row, walked against `last`. With
+    /// `open` (the run's list and this batch's place in the run), a row whose
+    /// partition `last` has not seen is listed there.
+    fn shift<T: Bits>(
+        &self,
+        b: &Batch,
+        call: &Call,
+        last: &mut LastValues,
+        mut open: Option<(&mut Vec<(u32, u32)>, u32)>,
+    ) -> Result<Shifted<T>> {
         let (k, x) = (&b.columns[self.key], &b.columns[call.arg]);
         let ColumnData::Int64(keys) = &k.data else {
             return Err(Error::Internal("window stream: key not BIGINT".into()));
         };
-        let bits: Vec<u64> = match &x.data {
-            ColumnData::Int64(v) => v.iter().map(|&v| v as u64).collect(),
-            ColumnData::Float64(v) => v.iter().map(|v| v.to_bits()).collect(),
-            _ => {
-                return Err(Error::Internal(
-                    "window stream: argument not a number".into(),
-                ))
+        let args = T::values(&x.data)
+            .ok_or_else(|| Error::Internal("window stream: argument not a number".into()))?;
+        let n = keys.len().min(args.len());
+        let (low, span) = (self.low, self.span);
+        let part = |i: usize| {
+            if k.is_valid(i) {
+                ((keys[i] - low) as usize).min(span)
+            } else {
+                span
             }
         };
-        let parts = (0..keys.len())
-            .map(|i| {
-                if k.is_valid(i) {
-                    (keys[i] - self.low) as u32
-                } else {
-                    self.span as u32
-                }
-            })
-            .collect();
-        Ok(Rows {
-            parts,
-            bits,
-            arg: x,
-        })
-    }
-}
-
-/// One batch of a lag or lead by one row, for the rows of the partitions
-/// `last` holds: their values (0 elsewhere) and which are valid (none
-/// elsewhere).
-fn shift(rows: &Rows<'_>, forward: bool, last: &mut LastValues) -> (Vec<u64>, Bitmap) {
-    let n = rows.parts.len();
-    let mut out = vec![0u64; n];
-    let mut valid = Bitmap::new(n, false);
-    let range = last.first..last.first + last.values.len();
-    let mut step = |i: usize, ahead: Option<usize>| {
-        if let Some(&q) = ahead.and_then(|a| rows.parts.get(a)) {
-            if range.contains(&(q as usize)) {
-                crate::exec::group::prefetch(&last.values[q as usize - last.first]);
+        let mut out = vec![T::default(); n];
+        let mut valid = Bitmap::new(n, false);
+        let mut step = |i: usize, ahead: Option<usize>| {
+            if let Some(a) = ahead.filter(|&a| a < n) {
+                crate::storage::prefetch(&last.values[part(a)]);
             }
+            let p = part(i);
+            if bit(&last.seen, p) {
+                if !bit(&last.null, p) {
+                    out[i] = T::from_bits(last.values[p]);
+                    valid.set(i, true);
+                }
+            } else if let Some((list, pos)) = &mut open {
+                list.push((*pos, i as u32));
+            }
+            last.values[p] = args[i].to_bits();
+            set_bit(&mut last.seen, p, true);
+            set_bit(&mut last.null, p, !x.is_valid(i));
+        };
+        if call.forward {
+            (0..n)
+                .rev()
+                .for_each(|i| step(i, i.checked_sub(PREFETCH_AHEAD)));
+        } else {
+            (0..n).for_each(|i| step(i, Some(i + PREFETCH_AHEAD)));
         }
-        let p = rows.parts[i] as usize;
-        if !range.contains(&p) {
-            return;
-        }
-        let p = p - last.first;
-        if bit(&last.seen, p) && !bit(&last.null, p) {
-            out[i] = last.values[p];
-            valid.set(i, true);
-        }
-        last.values[p] = rows.bits[i];
-        set_bit(&mut last.seen, p, true);
-        set_bit(&mut last.null, p, !rows.arg.is_valid(i));
-    };
-    if forward {
-        (0..n)
-            .rev()
-            .for_each(|i| step(i, i.checked_sub(PREFETCH_AHEAD)));
-    } else {
-        (0..n).for_each(|i| step(i, Some(i + PREFETCH_AHEAD)));
+        Ok((out, valid))
     }
-    (out, valid)
 }
 
 #[cfg(test)]

@@ -179,7 +179,7 @@ impl<'a> Interner<'a> {
             }
             if slot >> 32 == h >> 32 {
                 let id = (slot as u32 - 1) as usize;
-                if self.strings[id] == s {
+                if crate::storage::same_bytes(self.strings[id].as_bytes(), s.as_bytes()) {
                     return id as u32;
                 }
             }
