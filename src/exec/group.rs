@@ -172,12 +172,27 @@ impl StrInterner {
         ids: &mut Vec<u32>,
     ) {
         let rows = rows.start.min(strs.len())..rows.end.min(strs.len());
-        let is_valid = |r: usize| valid.is_none_or(|b| b.get(r));
         let mut hashes = std::mem::take(&mut self.hashes);
         hashes.clear();
         hashes.extend(rows.clone().map(|r| self.hash(strs.get(r))));
         // No growth below: the slot addresses prefetched stay valid.
         self.reserve(rows.len());
+        self.intern_hashed_rows(strs, rows, valid, &hashes, ids);
+        self.hashes = hashes;
+    }
+
+    /// [`Self::intern_rows`] with the rows' hashes given (`hashes[k]` of row
+    /// `rows.start + k`, by this interner's hasher), the table made room for
+    /// them already.
+    fn intern_hashed_rows(
+        &mut self,
+        strs: &StringVec,
+        rows: std::ops::Range<usize>,
+        valid: Option<&Bitmap>,
+        hashes: &[u64],
+        ids: &mut Vec<u32>,
+    ) {
+        let is_valid = |r: usize| valid.is_none_or(|b| b.get(r));
         let mask = self.slots.len() - 1;
         ids.reserve(rows.len());
         for (k, r) in rows.enumerate() {
@@ -201,11 +216,10 @@ impl StrInterner {
                 MISSING
             });
         }
-        self.hashes = hashes;
     }
 
     /// An empty interner that hashes with `hasher`, so that a caller holding a
-    /// clone of it can pass hashes to [`Self::intern_picked`].
+    /// clone of it can pass hashes to [`Self::intern_all_hashed`].
     pub fn with_hasher(hasher: hashbrown::DefaultHashBuilder) -> StrInterner {
         StrInterner {
             hasher,
@@ -213,40 +227,20 @@ impl StrInterner {
         }
     }
 
-    /// The ids of the strings `get(r)` for the rows `r` of `picks` (each hashed
-    /// `hashes[r]` by this interner's hasher) into `ids`. The table grows as
-    /// strings are added, not by the rows of the call: when most are seen
-    /// already it stays sized by the distinct strings.
-    pub fn intern_picked<'a>(
-        &mut self,
-        picks: &[u32],
-        hashes: &[u64],
-        get: impl Fn(usize) -> &'a str,
-        ids: &mut Vec<u32>,
-    ) {
+    /// The ids of every string of `strs` (hashed `hashes` by this interner's
+    /// hasher) into `ids`. The table is made room for them all: a caller that
+    /// interns many strings most of which are known calls it in pieces.
+    pub fn intern_all_hashed(&mut self, strs: &StringVec, hashes: &[u64], ids: &mut Vec<u32>) {
+        /// Strings made room for at a time: the table grows with the strings
+        /// that are new, not by all of them.
+        const PIECE: usize = 1024;
         ids.clear();
-        ids.reserve(picks.len());
-        for (k, &r) in picks.iter().enumerate() {
-            self.reserve(1);
-            let mask = self.slots.len() - 1;
-            if let Some(&a) = picks.get(k + PREFETCH_ROWS) {
-                prefetch(&self.slots[hashes[a as usize] as usize & mask]);
-            }
-            if let Some(&a) = picks.get(k + PREFETCH_ROWS / 2) {
-                let h = hashes[a as usize];
-                let slot = self.slots[h as usize & mask];
-                if slot.id != MISSING && slot.tag == (h >> 32) as u32 {
-                    prefetch(
-                        self.strings
-                            .bytes()
-                            .as_ptr()
-                            .wrapping_add(slot.offset as usize),
-                    );
-                }
-            }
-            let s = get(r as usize);
-            debug_assert_eq!(self.hash(s), hashes[r as usize]);
-            ids.push(self.intern_hashed(s, hashes[r as usize]));
+        let n = strs.len().min(hashes.len());
+        debug_assert!((0..n).all(|i| self.hash(strs.get(i)) == hashes[i]));
+        for start in (0..n).step_by(PIECE) {
+            let rows = start..n.min(start + PIECE);
+            self.reserve(rows.len());
+            self.intern_hashed_rows(strs, rows.clone(), None, &hashes[rows], ids);
         }
     }
 

@@ -27,8 +27,13 @@ const KEPT_DICTIONARIES: usize = 8;
 /// string's number is its id in its shard, then the shard.
 const SHARD_BITS: u32 = 6;
 const SHARDS: usize = 1 << SHARD_BITS;
-/// The shard of a NULL row.
-const NO_SHARD: u8 = u8::MAX;
+
+/// The strings of one call bound for one shard: their bytes, hashes and rows.
+struct Piece {
+    strings: StringVec,
+    hashes: Vec<u64>,
+    rows: Vec<u32>,
+}
 
 /// A dictionary and the number of each of its entries.
 type Translated = (Arc<StringVec>, Arc<Vec<i64>>);
@@ -67,54 +72,55 @@ fn poisoned<T>(_: T) -> Error {
 }
 
 impl State {
-    /// The numbers of `n` strings (`None`: NULL, numbered 0): each hashed
-    /// once, grouped by shard, each shard locked once.
+    /// The numbers of `n` strings (`None`: NULL, numbered 0). One pass in
+    /// order hashes each string once and copies it to its shard's piece (so the
+    /// strings are read in order, not at random); each shard is then locked
+    /// once and numbers its piece.
     fn number<'a>(&self, n: usize, get: impl Fn(usize) -> Option<&'a str>) -> Result<Vec<i64>> {
-        let hashes: Vec<u64> = (0..n)
-            .map(|i| get(i).map_or(0, |s| self.hasher.hash_one(s.as_bytes())))
+        let shard_of = |h: u64| (h >> (64 - SHARD_BITS)) as usize;
+        let hashes: Vec<Option<u64>> = (0..n)
+            .map(|i| get(i).map(|s| self.hasher.hash_one(s.as_bytes())))
             .collect();
-        let shard_of = |i: usize| match get(i) {
-            Some(_) => (hashes[i] >> (64 - SHARD_BITS)) as u8,
-            None => NO_SHARD,
-        };
-        let shards: Vec<u8> = (0..n).map(shard_of).collect();
-        let mut starts = vec![0usize; SHARDS + 1];
-        for &s in &shards {
-            if s != NO_SHARD {
-                starts[s as usize + 1] += 1;
+        let mut sizes = [(0usize, 0usize); SHARDS];
+        for (i, h) in hashes.iter().enumerate() {
+            if let (Some(h), Some(s)) = (h, get(i)) {
+                let size = &mut sizes[shard_of(*h)];
+                *size = (size.0 + 1, size.1 + s.len());
             }
         }
-        for k in 0..SHARDS {
-            starts[k + 1] += starts[k];
-        }
-        let mut order = vec![0u32; starts[SHARDS]];
-        let mut next = starts.clone();
-        for (i, &s) in shards.iter().enumerate() {
-            if s != NO_SHARD {
-                order[next[s as usize]] = i as u32;
-                next[s as usize] += 1;
+        let mut pieces: Vec<Piece> = (sizes.iter())
+            .map(|&(rows, bytes)| Piece {
+                strings: StringVec::with_capacity(rows, bytes),
+                hashes: Vec::with_capacity(rows),
+                rows: Vec::with_capacity(rows),
+            })
+            .collect();
+        for (i, h) in hashes.into_iter().enumerate() {
+            if let (Some(h), Some(s)) = (h, get(i)) {
+                let p = &mut pieces[shard_of(h)];
+                p.strings.push(s);
+                p.hashes.push(h);
+                p.rows.push(i as u32);
             }
         }
         let mut out = vec![0i64; n];
         let first = self.turn.fetch_add(SHARDS / 2 + 1, Ordering::Relaxed);
-        // A shard's strings interned together (the table's slots prefetched
-        // ahead), read in place.
         let mut ids = Vec::new();
         for k in 0..SHARDS {
             let s = (first + k) % SHARDS;
-            let rows = &order[starts[s]..starts[s + 1]];
-            if rows.is_empty() {
+            let piece = &pieces[s];
+            if piece.rows.is_empty() {
                 continue;
             }
             let mut table: MutexGuard<'_, StrInterner> = self.shards[s].lock().map_err(poisoned)?;
             let before = table.bytes();
-            table.intern_picked(rows, &hashes, |i| get(i).unwrap_or_default(), &mut ids);
+            table.intern_all_hashed(&piece.strings, &piece.hashes, &mut ids);
             let grown = table.bytes().saturating_sub(before);
             drop(table);
             if let (Some(memory), true) = (&self.memory, grown > 0) {
                 memory.lock().map_err(poisoned)?.grow(grown)?;
             }
-            for (&i, &id) in rows.iter().zip(&ids) {
+            for (&i, &id) in piece.rows.iter().zip(&ids) {
                 out[i as usize] = ((id as i64) << SHARD_BITS) | s as i64;
             }
         }

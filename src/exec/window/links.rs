@@ -295,12 +295,12 @@ impl Bits for f64 {
 type Shifted<T> = (Vec<T>, Bitmap);
 
 /// What one thread made of its run of batches: each batch's result, its
-/// table after the run, and the rows (batch in the run, row) whose partition
-/// had not appeared earlier in the run, left NULL for now.
+/// table after the run, and the rows (batch in the run, row, partition) whose
+/// partition had not appeared earlier in the run, left NULL for now.
 struct Run<T> {
     shifted: Vec<Shifted<T>>,
     last: LastValues,
-    open: Vec<(u32, u32)>,
+    open: Vec<(u32, u32, u32)>,
 }
 
 impl Streamed {
@@ -354,7 +354,7 @@ impl Streamed {
     ) -> Result<Vec<Column>> {
         let parts = self.span + 1;
         // The tables, and at most one open row per partition in each later run.
-        mem.grow(runs * LastValues::bytes(parts) + (runs - 1) * parts * 8)?;
+        mem.grow(runs * LastValues::bytes(parts) + (runs - 1) * parts * 12)?;
         let mut order: Vec<usize> = (0..batches.len()).collect();
         if call.forward {
             order.reverse();
@@ -403,9 +403,13 @@ impl Streamed {
         for k in 1..done.len() {
             let (before, rest) = done.split_at_mut(k);
             let run = &mut rest[0];
-            for &(pos, i) in &run.open {
-                let (batch, i) = (&batches[pieces[k][pos as usize]], i as usize);
-                let p = self.part(&batch.columns[self.key], i)?;
+            let nearest = &before[k - 1].last;
+            for (j, &(pos, i, p)) in run.open.iter().enumerate() {
+                // The nearest run's entry of a row ahead is fetched meanwhile.
+                if let Some(&(_, _, q)) = run.open.get(j + PREFETCH_AHEAD) {
+                    crate::storage::prefetch(&nearest.values[q as usize]);
+                }
+                let (i, p) = (i as usize, p as usize);
                 let found = before.iter().rev().find_map(|r| r.last.get(p));
                 if let Some(Some(v)) = found {
                     let (values, valid) = &mut run.shifted[pos as usize];
@@ -428,18 +432,6 @@ impl Streamed {
             .collect()
     }
 
-    /// The partition of row `i` of key column `k` (NULL keys: the last one).
-    fn part(&self, k: &Column, i: usize) -> Result<usize> {
-        let ColumnData::Int64(keys) = &k.data else {
-            return Err(Error::Internal("window stream: key not BIGINT".into()));
-        };
-        Ok(if k.is_valid(i) {
-            (keys[i] - self.low) as usize
-        } else {
-            self.span
-        })
-    }
-
     /// One batch of a lag or lead by one row, walked against `last`. With
     /// `open` (the run's list and this batch's place in the run), a row whose
     /// partition `last` has not seen is listed there.
@@ -448,7 +440,7 @@ impl Streamed {
         b: &Batch,
         call: &Call,
         last: &mut LastValues,
-        mut open: Option<(&mut Vec<(u32, u32)>, u32)>,
+        mut open: Option<(&mut Vec<(u32, u32, u32)>, u32)>,
     ) -> Result<Shifted<T>> {
         let (k, x) = (&b.columns[self.key], &b.columns[call.arg]);
         let ColumnData::Int64(keys) = &k.data else {
@@ -478,7 +470,7 @@ impl Streamed {
                     valid.set(i, true);
                 }
             } else if let Some((list, pos)) = &mut open {
-                list.push((*pos, i as u32));
+                list.push((*pos, i as u32, p as u32));
             }
             last.values[p] = args[i].to_bits();
             set_bit(&mut last.seen, p, true);
