@@ -349,7 +349,8 @@ fn string_partition_keys_numbered_in_the_scan_partition_as_the_strings_do() {
 /// 2, 3, -1, a default, NULL values, BIGINT, DOUBLE, SMALLINT and string
 /// arguments, ties of an hour key (input order among them), a descending key,
 /// and rows in order or with late rows among them (where the sort runs
-/// anyway), on one thread and on two.
+/// anyway), on one thread, two and three (runs of rows per thread whose first
+/// rows of a partition take their values from runs before them).
 #[test]
 fn lag_and_lead_read_off_links_match_the_sorted_rows() {
     let call_lists = [
@@ -381,7 +382,7 @@ fn lag_and_lead_read_off_links_match_the_sorted_rows() {
             let rows = |sql: &str, threads: usize| rows_on(&snap, sql, threads);
             let want = rows(&sorted, 1);
             assert_eq!(want.len(), if late { 45_000 } else { 40_000 });
-            for threads in [1, 2] {
+            for threads in [1, 2, 3] {
                 assert_eq!(
                     rows(&links, threads),
                     want,
