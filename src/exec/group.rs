@@ -1068,8 +1068,19 @@ impl GroupMap {
         if w == 1 {
             self.one_word_groups(&packed[..len], gids);
         } else {
+            // As for one word: a key equal to the row before's skips the probe.
+            let mut last: Option<(usize, u32)> = None;
             for r in 0..len {
-                gids.push(self.group_of(&packed[r * w..r * w + w]));
+                let key = &packed[r * w..r * w + w];
+                if let Some((l, g)) = last {
+                    if packed[l * w..l * w + w] == *key {
+                        gids.push(g);
+                        continue;
+                    }
+                }
+                let g = self.group_of(key);
+                gids.push(g);
+                last = Some((r, g));
             }
         }
         self.packed = packed;
@@ -1355,6 +1366,21 @@ impl GroupMap {
                             return Err(out_of_range());
                         }
                         packed[r * w + f.word] |= (q + 1) << f.shift;
+                    }
+                    true
+                }
+                (VData::Int(x), KeyCode::Raw) => {
+                    // As `pack_one`: the value's bits, or the NULL flag.
+                    let (_, null_f) = self.layout.fields[k];
+                    let valid = v.validity.as_ref();
+                    for (r, &x) in x.iter().enumerate().take(len) {
+                        if valid.is_some_and(|b| !b.get(r)) {
+                            if let Some(nf) = null_f {
+                                packed[r * w + nf.word] |= 1 << nf.shift;
+                            }
+                            continue;
+                        }
+                        packed[r * w + f.word] |= (x as u64) << f.shift;
                     }
                     true
                 }

@@ -315,12 +315,25 @@ pub fn selection(v: &Vector, len: usize, out: &mut Vec<u32>) -> Result<()> {
     match &v.data {
         VData::Const(Value::Bool(true)) => out.extend(0..len as u32),
         VData::Const(_) => {}
-        VData::Bool(b) => match &v.validity {
-            None => out.extend((0..len as u32).filter(|&i| b[i as usize])),
-            Some(valid) => {
-                out.extend((0..len as u32).filter(|&i| b[i as usize] && valid.get(i as usize)))
+        // Without branches: every row's index is written, and the end moves
+        // past it only when the row passes (no mispredictions at any
+        // selectivity).
+        VData::Bool(b) => {
+            let b = &b[..len];
+            out.resize(len, 0);
+            let mut n = 0;
+            match &v.validity {
+                None => (0..len).for_each(|i| {
+                    out[n] = i as u32;
+                    n += b[i] as usize;
+                }),
+                Some(valid) => (0..len).for_each(|i| {
+                    out[n] = i as u32;
+                    n += (b[i] & valid.get(i)) as usize;
+                }),
             }
-        },
+            out.truncate(n);
+        }
         _ => return Err(internal("a filter must be BOOLEAN")),
     }
     Ok(())
