@@ -127,7 +127,7 @@ impl<'a> HashAggregate<'a> {
                         .map(Vector::from_column)
                         .collect::<Vec<_>>()
                 } else {
-                    sliced(b, &used, start..start + n)
+                    sliced(b, used, start..start + n)
                 };
                 update_aggregate(&mut st, self.group, None, self.aggs, &piece, n)?;
             }

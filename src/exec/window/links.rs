@@ -300,8 +300,12 @@ type Shifted<T> = (Vec<T>, Bitmap);
 struct Run<T> {
     shifted: Vec<Shifted<T>>,
     last: LastValues,
-    open: Vec<(u32, u32, u32)>,
+    open: Vec<OpenRow>,
 }
+
+/// A row left open by a run: its batch's place in the run, the row, and its
+/// partition.
+type OpenRow = (u32, u32, u32);
 
 impl Streamed {
     /// The batches, each with its rows of every call's result appended.
@@ -440,7 +444,7 @@ impl Streamed {
         b: &Batch,
         call: &Call,
         last: &mut LastValues,
-        mut open: Option<(&mut Vec<(u32, u32, u32)>, u32)>,
+        mut open: Option<(&mut Vec<OpenRow>, u32)>,
     ) -> Result<Shifted<T>> {
         let (k, x) = (&b.columns[self.key], &b.columns[call.arg]);
         let ColumnData::Int64(keys) = &k.data else {
