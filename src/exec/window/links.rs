@@ -125,6 +125,7 @@ pub(super) fn streamed(
     batches: &[Batch],
     schema: &[(String, DataType)],
     windows: &[(WindowExpr, String)],
+    threads: usize,
 ) -> Option<Streamed> {
     let (first, _) = windows.first()?;
     let ints = [PhysicalType::Int64];
@@ -155,27 +156,34 @@ pub(super) fn streamed(
             itself: offset == 0,
         });
     }
-    // The order key in order across the batches, the key's span.
-    let (mut last_int, mut last_float) = (None, None);
-    let mut rows = 0usize;
-    for b in batches {
-        let o = b.columns.get(order.0)?;
-        let in_order = o.null_count() == 0
-            && match &o.data {
-                ColumnData::Int64(v) => monotone(v, &mut last_int, order.1),
-                ColumnData::Float64(v) => monotone(v, &mut last_float, order.1),
-                _ => false,
-            };
-        if !in_order {
-            return None;
-        }
-        rows += b.num_rows();
-    }
-    let keys: Vec<&Column> = batches
-        .iter()
-        .map(|b| b.columns.get(key))
-        .collect::<Option<_>>()?;
-    let (low, span) = super::order::int_span(keys.into_iter())?;
+    // The order key in order across the batches, the key's span: many rows
+    // are checked in two halves at once, joined where they meet.
+    let rows: usize = batches.iter().map(Batch::num_rows).sum();
+    let halves = if threads > 1 && rows >= 2 * ROWS_PER_THREAD {
+        let mut before = 0;
+        let cut = batches
+            .iter()
+            .position(|b| {
+                before += b.num_rows();
+                2 * before >= rows
+            })
+            .map_or(batches.len(), |i| i + 1);
+        let (a, b) = batches.split_at(cut);
+        let (a, b) = std::thread::scope(|s| {
+            let other = s.spawn(|| Stretch::of(b, order, key));
+            let a = Stretch::of(a, order, key);
+            (
+                a,
+                other
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            )
+        });
+        a?.then(b?, order.1)?
+    } else {
+        Stretch::of(batches, order, key)?
+    };
+    let (low, span) = halves.span;
     if span > 2 * rows as u64 + 1 {
         return None;
     }
@@ -185,6 +193,92 @@ pub(super) fn streamed(
         span: span as usize,
         calls,
     })
+}
+
+/// What consecutive batches say of the order key (in order within them: their
+/// first and last values) and of the partition key (its least value and span,
+/// as [`super::order::int_span`]).
+struct Stretch {
+    first: (Option<i64>, Option<f64>),
+    last: (Option<i64>, Option<f64>),
+    span: (i64, u64),
+}
+
+impl Stretch {
+    /// `None` when the order key goes back (or has NULLs, or another type) or
+    /// the partition key is not BIGINT.
+    fn of(batches: &[Batch], order: (usize, bool), key: usize) -> Option<Stretch> {
+        let (mut last_int, mut last_float) = (None, None);
+        let mut first = (None, None);
+        for b in batches {
+            let o = b.columns.get(order.0)?;
+            if first == (None, None) {
+                first = match &o.data {
+                    ColumnData::Int64(v) => (v.first().copied(), None),
+                    ColumnData::Float64(v) => (None, v.first().copied()),
+                    _ => (None, None),
+                };
+            }
+            let in_order = o.null_count() == 0
+                && match &o.data {
+                    ColumnData::Int64(v) => monotone(v, &mut last_int, order.1),
+                    ColumnData::Float64(v) => monotone(v, &mut last_float, order.1),
+                    _ => false,
+                };
+            if !in_order {
+                return None;
+            }
+        }
+        let keys: Vec<&Column> = batches
+            .iter()
+            .map(|b| b.columns.get(key))
+            .collect::<Option<_>>()?;
+        Some(Stretch {
+            first,
+            last: (last_int, last_float),
+            span: super::order::int_span(keys.into_iter())?,
+        })
+    }
+
+    /// This stretch followed by `next`: `None` when the order key goes back
+    /// where they meet.
+    fn then(self, next: Stretch, descending: bool) -> Option<Stretch> {
+        let (mut li, mut lf) = self.last;
+        let meets = next
+            .first
+            .0
+            .is_none_or(|x| monotone(&[x], &mut li, descending))
+            && next
+                .first
+                .1
+                .is_none_or(|x| monotone(&[x], &mut lf, descending));
+        if !meets {
+            return None;
+        }
+        // Spans as (least, count); a count of 0: no value.
+        let ends = |(low, n): (i64, u64)| (n > 0).then(|| (low, low + (n - 1) as i64));
+        let span = match (ends(self.span), ends(next.span)) {
+            (Some((a, b)), Some((c, d))) => {
+                let (low, high) = (a.min(c), b.max(d));
+                (low, high.checked_sub(low)? as u64 + 1)
+            }
+            (Some(_), None) => self.span,
+            (None, _) => next.span,
+        };
+        Some(Stretch {
+            first: if self.first == (None, None) {
+                next.first
+            } else {
+                self.first
+            },
+            last: if next.last == (None, None) {
+                self.last
+            } else {
+                next.last
+            },
+            span,
+        })
+    }
 }
 
 /// Whether `v` never goes back (up when `descending`), continuing from `last`

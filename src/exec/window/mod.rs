@@ -60,7 +60,7 @@ pub(super) fn window(
         opts.check_cancel()?;
         return top_n(all, windows, k, opts, &mut mem);
     }
-    if let Some(streamed) = links::streamed(&batches, schema, windows) {
+    if let Some(streamed) = links::streamed(&batches, schema, windows, threads) {
         return streamed.run(batches, threads, &mut mem);
     }
     let n: usize = batches.iter().map(Batch::num_rows).sum();
