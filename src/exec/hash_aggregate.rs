@@ -9,6 +9,7 @@ use super::agg::{AggInput, AggState};
 use super::group::KeyLayout;
 use super::materialized::{into_vector, sliced};
 use super::memory::Reservation;
+use super::scan::Sink;
 use super::vector::{self, Vector};
 use crate::column::Batch;
 use crate::error::Result;
@@ -108,13 +109,7 @@ impl<'a> HashAggregate<'a> {
                 }
             })
         };
-        self.group.iter().for_each(|(e, _)| mark(e));
-        for (a, _) in self.aggs {
-            [&a.arg, &a.arg2, &a.filter]
-                .into_iter()
-                .flatten()
-                .for_each(&mut mark);
-        }
+        Sink::Aggregate(self.group, self.aggs).for_each_expr(&mut mark);
         let used = &used;
         let layout = &self.layout;
         let fold = |run: &[(usize, usize, usize)]| -> Result<AggState> {

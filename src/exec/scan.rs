@@ -31,7 +31,7 @@ pub(super) enum Sink<'a> {
 impl Sink<'_> {
     /// Calls `f` on every expression the sink evaluates: projections, or group
     /// keys and aggregate arguments and filters.
-    fn for_each_expr(&self, f: &mut dyn FnMut(&Expr)) {
+    pub(super) fn for_each_expr(&self, f: &mut dyn FnMut(&Expr)) {
         match self {
             Sink::Project(exprs) => exprs.iter().for_each(|(e, _)| f(e)),
             Sink::Aggregate(group, aggs) => {
