@@ -297,6 +297,15 @@ fn monotone<T: PartialOrd + Copy>(v: &[T], last: &mut Option<T>, descending: boo
 const PREFETCH_AHEAD: usize = 16;
 /// Below this many rows the window runs on one thread.
 const ROWS_PER_THREAD: usize = 1 << 12;
+/// Bytes of value table a bucket's rows are walked against: small enough to
+/// stay in the cache while they are, where one table over many partitions
+/// costs a memory access (and a TLB miss) per row.
+const BUCKET_TABLE_BYTES: usize = 1 << 20;
+/// At most `1 << MAX_BUCKET_BITS` buckets.
+const MAX_BUCKET_BITS: u32 = 10;
+/// Rows scattered to the buckets at a time (the last batch of a chunk may take
+/// it past this): the buckets' tables are reused across chunks.
+const CHUNK_ROWS: usize = 1 << 23;
 
 /// The last value seen of every partition (its bits), whether there was one
 /// and whether it was NULL. The flags are bits, so a row costs one miss in the
@@ -320,10 +329,15 @@ impl LastValues {
         parts * 8 + parts.div_ceil(64) * 16
     }
 
-    /// The value partition `p` last had: `None` when none was seen,
-    /// `Some(None)` when it was NULL.
-    fn get(&self, p: usize) -> Option<Option<u64>> {
-        bit(&self.seen, p).then(|| (!bit(&self.null, p)).then(|| self.values[p]))
+    /// The value partition `p` last had (`None`: none, or NULL), and `bits`
+    /// (NULL when `null`) recorded as its value from now on.
+    #[inline]
+    fn swap(&mut self, p: usize, bits: u64, null: bool) -> Option<u64> {
+        let before = (bit(&self.seen, p) && !bit(&self.null, p)).then_some(self.values[p]);
+        self.values[p] = bits;
+        set_bit(&mut self.seen, p, true);
+        set_bit(&mut self.null, p, null);
+        before
     }
 }
 
@@ -388,18 +402,132 @@ impl Bits for f64 {
 /// One batch's result of a call: the values and which are valid.
 type Shifted<T> = (Vec<T>, Bitmap);
 
-/// What one thread made of its run of batches: each batch's result, its
-/// table after the run, and the rows (batch in the run, row, partition) whose
-/// partition had not appeared earlier in the run, left NULL for now.
-struct Run<T> {
-    shifted: Vec<Shifted<T>>,
-    last: LastValues,
-    open: Vec<OpenRow>,
+/// How the partitions are cut into buckets: by the low `bits` bits of a
+/// partition's number (numbers from `key_id` are spread by hash there), each
+/// bucket with a table of `per_bucket` partitions.
+#[derive(Clone, Copy)]
+struct Buckets {
+    bits: u32,
+    per_bucket: usize,
 }
 
-/// A row left open by a run: its batch's place in the run, the row, and its
-/// partition.
-type OpenRow = (u32, u32, u32);
+impl Buckets {
+    /// Enough buckets for each table to stay in the cache and, with more than
+    /// one thread over many rows, for the threads to share the buckets out.
+    fn new(parts: usize, rows: usize, threads: usize) -> Buckets {
+        let mut bits = 0;
+        while (parts >> bits) * 8 > BUCKET_TABLE_BYTES && bits < MAX_BUCKET_BITS {
+            bits += 1;
+        }
+        if threads > 1 && rows >= 2 * ROWS_PER_THREAD {
+            bits = bits.max((4 * threads).next_power_of_two().trailing_zeros());
+        }
+        while bits > 0 && parts >> bits == 0 {
+            bits -= 1;
+        }
+        Buckets {
+            bits,
+            per_bucket: parts.div_ceil(1 << bits),
+        }
+    }
+
+    fn count(self) -> usize {
+        1 << self.bits
+    }
+
+    /// Partition `p`'s bucket and its place in the bucket's table.
+    #[inline]
+    fn of(self, p: usize) -> (usize, usize) {
+        (p & ((1 << self.bits) - 1), p >> self.bits)
+    }
+}
+
+/// A row scattered to its bucket: the argument's bits and the partition's
+/// place in the bucket's table; after the bucket's walk, the result.
+#[derive(Clone, Copy, Default)]
+struct Entry {
+    bits: u64,
+    local: u32,
+    flags: u32,
+}
+
+/// [`Entry::flags`]: the argument is NULL (before the walk); the result is
+/// valid (after it).
+const NULL_ARG: u32 = 1;
+const FOUND: u32 = 2;
+
+/// One batch's partition key and the call's argument, as the walks read them.
+struct Rows<'a, T> {
+    key: &'a Column,
+    keys: &'a [i64],
+    arg: &'a Column,
+    args: &'a [T],
+    n: usize,
+    low: i64,
+    span: usize,
+    /// Walked backwards (a lead).
+    forward: bool,
+}
+
+impl<'a, T: Bits> Rows<'a, T> {
+    fn of(s: &Streamed, b: &'a Batch, call: &Call) -> Result<Rows<'a, T>> {
+        let (key, arg) = (&b.columns[s.key], &b.columns[call.arg]);
+        let ColumnData::Int64(keys) = &key.data else {
+            return Err(Error::Internal("window stream: key not BIGINT".into()));
+        };
+        let args = T::values(&arg.data)
+            .ok_or_else(|| Error::Internal("window stream: argument not a number".into()))?;
+        Ok(Rows {
+            key,
+            keys,
+            arg,
+            args,
+            n: keys.len().min(args.len()),
+            low: s.low,
+            span: s.span,
+            forward: call.forward,
+        })
+    }
+
+    /// The row walked `k`-th.
+    #[inline]
+    fn row(&self, k: usize) -> usize {
+        if self.forward {
+            self.n - 1 - k
+        } else {
+            k
+        }
+    }
+
+    /// Row `i`'s partition (NULL keys: one partition of their own).
+    #[inline]
+    fn part(&self, i: usize) -> usize {
+        if self.key.is_valid(i) {
+            ((self.keys[i] - self.low) as usize).min(self.span)
+        } else {
+            self.span
+        }
+    }
+}
+
+/// `f` of each item, each on a thread of its own (the first on this one).
+fn on_threads<I: Send, R: Send>(items: Vec<I>, f: impl Fn(I) -> R + Sync) -> Vec<R> {
+    let mut items = items.into_iter();
+    let Some(first) = items.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items.map(|item| s.spawn(move || f(item))).collect();
+        let mut out = vec![f(first)];
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+        );
+        out
+    })
+}
 
 impl Streamed {
     /// The batches, each with its rows of every call's result appended.
@@ -409,8 +537,6 @@ impl Streamed {
         threads: usize,
         mem: &mut super::super::memory::Reservation,
     ) -> Result<Vec<Batch>> {
-        let rows: usize = batches.iter().map(Batch::num_rows).sum();
-        let runs = threads.clamp(1, rows / ROWS_PER_THREAD + 1);
         let mut results: Vec<Vec<Column>> = Vec::with_capacity(self.calls.len());
         for call in &self.calls {
             let out = if call.itself {
@@ -421,9 +547,9 @@ impl Streamed {
             } else {
                 match batches.first().map(|b| &b.columns[call.arg].data) {
                     Some(ColumnData::Float64(_)) => {
-                        self.shift_all::<f64>(&batches, call, runs, mem)?
+                        self.shift_all::<f64>(&batches, call, threads, mem)?
                     }
-                    _ => self.shift_all::<i64>(&batches, call, runs, mem)?,
+                    _ => self.shift_all::<i64>(&batches, call, threads, mem)?,
                 }
             };
             mem.grow(out.iter().map(Column::heap_bytes).sum())?;
@@ -437,88 +563,60 @@ impl Streamed {
         Ok(batches)
     }
 
-    /// A lag or lead by one row over all batches. The batches are cut into
-    /// `runs` consecutive runs of about equal rows (in walking order: backwards
-    /// for a lead), one per thread, each with a table of its own over the whole
-    /// key space; a row whose partition did not appear earlier in its run takes
-    /// the value of the nearest earlier run that saw the partition, once all
-    /// runs are done. Every result is written once, by one thread.
+    /// A lag or lead by one row over all batches, walked in chunks of about
+    /// [`CHUNK_ROWS`] rows. Over few partitions each chunk's rows are walked
+    /// against one table. Over many, a chunk's rows are first scattered to
+    /// buckets of partitions (each thread its share of the rows, in order), then
+    /// each bucket's rows are walked against the bucket's own table (the threads
+    /// share the buckets out), and each row's result is read back from its
+    /// bucket in the order of the scatter. Every table entry is then found in
+    /// the cache, and no two threads touch one table.
     fn shift_all<T: Bits>(
         &self,
         batches: &[Batch],
         call: &Call,
-        runs: usize,
+        threads: usize,
         mem: &mut super::super::memory::Reservation,
     ) -> Result<Vec<Column>> {
         let parts = self.span + 1;
-        // The tables, and at most one open row per partition in each later run.
-        mem.grow(runs * LastValues::bytes(parts) + (runs - 1) * parts * 12)?;
+        let total: usize = batches.iter().map(Batch::num_rows).sum();
+        let threads = threads.clamp(1, total / ROWS_PER_THREAD + 1);
+        let buckets = Buckets::new(parts, total, threads);
         let mut order: Vec<usize> = (0..batches.len()).collect();
         if call.forward {
             order.reverse();
         }
-        let total: usize = batches.iter().map(Batch::num_rows).sum();
-        let mut cuts = vec![0usize];
-        let mut walked = 0;
+        let mut chunks: Vec<&[usize]> = Vec::new();
+        let (mut start, mut rows, mut widest) = (0, 0, 0);
         for (k, &b) in order.iter().enumerate() {
-            walked += batches[b].num_rows();
-            if walked * runs >= total * cuts.len() && cuts.len() < runs {
-                cuts.push(k + 1);
+            rows += batches[b].num_rows();
+            if rows >= CHUNK_ROWS || k + 1 == order.len() {
+                chunks.push(&order[start..=k]);
+                widest = widest.max(rows);
+                (start, rows) = (k + 1, 0);
             }
         }
-        cuts.push(order.len());
-        cuts.dedup();
-        let pieces: Vec<&[usize]> = cuts.windows(2).map(|w| &order[w[0]..w[1]]).collect();
-        let walk = |(k, piece): (usize, &&[usize])| -> Result<Run<T>> {
-            let mut run = Run {
-                shifted: Vec::with_capacity(piece.len()),
-                last: LastValues::new(parts),
-                open: Vec::new(),
-            };
-            for (pos, &b) in piece.iter().enumerate() {
-                let open = (k > 0).then_some((&mut run.open, pos as u32));
-                let shifted = self.shift(&batches[b], call, &mut run.last, open)?;
-                run.shifted.push(shifted);
-            }
-            Ok(run)
-        };
-        let mut done: Vec<Run<T>> = if pieces.len() == 1 {
-            pieces.iter().enumerate().map(walk).collect::<Result<_>>()?
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = pieces
-                    .iter()
-                    .enumerate()
-                    .map(|piece| s.spawn(move || walk(piece)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect::<Result<_>>()
-            })?
-        };
-        // Settle each run's open rows from the runs before it, nearest first.
-        for k in 1..done.len() {
-            let (before, rest) = done.split_at_mut(k);
-            let run = &mut rest[0];
-            let nearest = &before[k - 1].last;
-            for (j, &(pos, i, p)) in run.open.iter().enumerate() {
-                // The nearest run's entry of a row ahead is fetched meanwhile.
-                if let Some(&(_, _, q)) = run.open.get(j + PREFETCH_AHEAD) {
-                    crate::storage::prefetch(&nearest.values[q as usize]);
-                }
-                let (i, p) = (i as usize, p as usize);
-                let found = before.iter().rev().find_map(|r| r.last.get(p));
-                if let Some(Some(v)) = found {
-                    let (values, valid) = &mut run.shifted[pos as usize];
-                    values[i] = T::from_bits(v);
-                    valid.set(i, true);
-                }
-            }
-        }
+        let scattered = if buckets.bits == 0 { 0 } else { widest };
+        mem.grow(
+            buckets.count() * LastValues::bytes(buckets.per_bucket)
+                + scattered * std::mem::size_of::<Entry>(),
+        )?;
+        let mut tables: Vec<LastValues> = (0..buckets.count())
+            .map(|_| LastValues::new(buckets.per_bucket))
+            .collect();
+        let mut entries: Vec<Entry> = Vec::new();
         let mut out: Vec<Option<Column>> = vec![None; batches.len()];
-        for (piece, run) in pieces.iter().zip(done) {
-            for (&b, (values, valid)) in piece.iter().zip(run.shifted) {
+        for chunk in chunks {
+            let rows: Vec<Rows<T>> = chunk
+                .iter()
+                .map(|&b| Rows::of(self, &batches[b], call))
+                .collect::<Result<_>>()?;
+            let shifted = if buckets.bits == 0 {
+                rows.iter().map(|r| shift(r, &mut tables[0])).collect()
+            } else {
+                scatter_walk(&rows, buckets, threads, &mut tables, &mut entries)
+            };
+            for (&b, (values, valid)) in chunk.iter().zip(shifted) {
                 out[b] = Some(Column {
                     data: T::column(values),
                     validity: Some(valid),
@@ -529,59 +627,148 @@ impl Streamed {
             .map(|c| c.ok_or_else(|| Error::Internal("window stream: a batch was skipped".into())))
             .collect()
     }
+}
 
-    /// One batch of a lag or lead by one row, walked against `last`. With
-    /// `open` (the run's list and this batch's place in the run), a row whose
-    /// partition `last` has not seen is listed there.
-    fn shift<T: Bits>(
-        &self,
-        b: &Batch,
-        call: &Call,
-        last: &mut LastValues,
-        mut open: Option<(&mut Vec<OpenRow>, u32)>,
-    ) -> Result<Shifted<T>> {
-        let (k, x) = (&b.columns[self.key], &b.columns[call.arg]);
-        let ColumnData::Int64(keys) = &k.data else {
-            return Err(Error::Internal("window stream: key not BIGINT".into()));
-        };
-        let args = T::values(&x.data)
-            .ok_or_else(|| Error::Internal("window stream: argument not a number".into()))?;
-        let n = keys.len().min(args.len());
-        let (low, span) = (self.low, self.span);
-        let part = |i: usize| {
-            if k.is_valid(i) {
-                ((keys[i] - low) as usize).min(span)
-            } else {
-                span
-            }
-        };
-        let mut out = vec![T::default(); n];
-        let mut valid = Bitmap::new(n, false);
-        let mut step = |i: usize, ahead: Option<usize>| {
-            if let Some(a) = ahead.filter(|&a| a < n) {
-                crate::storage::prefetch(&last.values[part(a)]);
-            }
-            let p = part(i);
-            if bit(&last.seen, p) {
-                if !bit(&last.null, p) {
-                    out[i] = T::from_bits(last.values[p]);
-                    valid.set(i, true);
-                }
-            } else if let Some((list, pos)) = &mut open {
-                list.push((*pos, i as u32, p as u32));
-            }
-            last.values[p] = args[i].to_bits();
-            set_bit(&mut last.seen, p, true);
-            set_bit(&mut last.null, p, !x.is_valid(i));
-        };
-        if call.forward {
-            (0..n)
-                .rev()
-                .for_each(|i| step(i, i.checked_sub(PREFETCH_AHEAD)));
-        } else {
-            (0..n).for_each(|i| step(i, Some(i + PREFETCH_AHEAD)));
+/// One batch of a lag or lead by one row, walked against `last`.
+fn shift<T: Bits>(r: &Rows<T>, last: &mut LastValues) -> Shifted<T> {
+    let mut out = vec![T::default(); r.n];
+    let mut valid = Bitmap::new(r.n, false);
+    for k in 0..r.n {
+        let i = r.row(k);
+        if k + PREFETCH_AHEAD < r.n {
+            crate::storage::prefetch(&last.values[r.part(r.row(k + PREFETCH_AHEAD))]);
         }
-        Ok((out, valid))
+        if let Some(v) = last.swap(r.part(i), r.args[i].to_bits(), !r.arg.is_valid(i)) {
+            out[i] = T::from_bits(v);
+            valid.set(i, true);
+        }
+    }
+    (out, valid)
+}
+
+/// One chunk's batches (`rows`, in walking order) shifted through buckets, as
+/// [`Streamed::shift_all`] describes: the rows are cut into one group of
+/// consecutive batches per thread; `entries` is reused from chunk to chunk.
+fn scatter_walk<T: Bits>(
+    rows: &[Rows<T>],
+    buckets: Buckets,
+    threads: usize,
+    tables: &mut [LastValues],
+    entries: &mut Vec<Entry>,
+) -> Vec<Shifted<T>> {
+    let nb = buckets.count();
+    let total: usize = rows.iter().map(|r| r.n).sum();
+    let mut groups: Vec<&[Rows<T>]> = Vec::with_capacity(threads);
+    let (mut start, mut walked) = (0, 0);
+    for (k, r) in rows.iter().enumerate() {
+        walked += r.n;
+        if walked * threads >= total * (groups.len() + 1) || k + 1 == rows.len() {
+            groups.push(&rows[start..=k]);
+            start = k + 1;
+        }
+    }
+    // How many rows each group sends to each bucket.
+    let counts: Vec<Vec<usize>> = on_threads(groups.clone(), |group| {
+        let mut c = vec![0usize; nb];
+        for r in group {
+            for i in 0..r.n {
+                c[buckets.of(r.part(i)).0] += 1;
+            }
+        }
+        c
+    });
+    // Each bucket's rows, group by group (so in walking order), in one array.
+    entries.clear();
+    entries.resize(total, Entry::default());
+    let mut starts = vec![vec![0usize; nb]; groups.len()];
+    let mut regions: Vec<Vec<&mut [Entry]>> = groups.iter().map(|_| Vec::new()).collect();
+    let mut rest = entries.as_mut_slice();
+    let mut at = 0;
+    for b in 0..nb {
+        for (g, c) in counts.iter().enumerate() {
+            let (region, tail) = rest.split_at_mut(c[b]);
+            starts[g][b] = at;
+            at += c[b];
+            regions[g].push(region);
+            rest = tail;
+        }
+    }
+    on_threads(
+        groups.iter().zip(regions).collect(),
+        |(group, mut regions)| {
+            let mut filled = vec![0usize; nb];
+            for r in group.iter() {
+                for k in 0..r.n {
+                    let i = r.row(k);
+                    let (b, local) = buckets.of(r.part(i));
+                    regions[b][filled[b]] = Entry {
+                        bits: r.args[i].to_bits(),
+                        local: local as u32,
+                        flags: if r.arg.is_valid(i) { 0 } else { NULL_ARG },
+                    };
+                    filled[b] += 1;
+                }
+            }
+        },
+    );
+    // Each bucket's rows walked against its table.
+    let mut work = Vec::with_capacity(nb);
+    let mut rest = entries.as_mut_slice();
+    for (b, table) in tables.iter_mut().enumerate() {
+        let (bucket, tail) = rest.split_at_mut(counts.iter().map(|c| c[b]).sum());
+        work.push((bucket, table));
+        rest = tail;
+    }
+    let work = std::sync::Mutex::new(work.into_iter());
+    on_threads(vec![(); threads], |()| loop {
+        let next = work.lock().map(|mut w| w.next());
+        let Ok(Some((bucket, table))) = next else {
+            break;
+        };
+        walk_bucket(bucket, table);
+    });
+    // Each row's result read back in the scatter's order.
+    let entries: &[Entry] = entries;
+    let shifted: Vec<Vec<Shifted<T>>> = on_threads(
+        groups.into_iter().zip(starts).collect(),
+        |(group, mut next)| {
+            group
+                .iter()
+                .map(|r| {
+                    let mut out = vec![T::default(); r.n];
+                    let mut valid = Bitmap::new(r.n, false);
+                    for k in 0..r.n {
+                        let i = r.row(k);
+                        let b = buckets.of(r.part(i)).0;
+                        let e = entries[next[b]];
+                        next[b] += 1;
+                        if e.flags & FOUND != 0 {
+                            out[i] = T::from_bits(e.bits);
+                            valid.set(i, true);
+                        }
+                    }
+                    (out, valid)
+                })
+                .collect()
+        },
+    );
+    shifted.into_iter().flatten().collect()
+}
+
+/// One bucket's rows, in walking order, against its table: each entry's
+/// argument is swapped for the result.
+fn walk_bucket(bucket: &mut [Entry], table: &mut LastValues) {
+    for k in 0..bucket.len() {
+        if let Some(ahead) = bucket.get(k + PREFETCH_AHEAD) {
+            crate::storage::prefetch(&table.values[ahead.local as usize]);
+        }
+        let e = &mut bucket[k];
+        let found = table.swap(e.local as usize, e.bits, e.flags & NULL_ARG != 0);
+        *e = Entry {
+            bits: found.unwrap_or(0),
+            local: e.local,
+            flags: if found.is_some() { FOUND } else { 0 },
+        };
     }
 }
 
@@ -598,5 +785,99 @@ mod tests {
         assert_eq!(neighbours(&ids, 1, true), [2, 5, 3, 6, N, N, N]);
         assert_eq!(neighbours(&ids, 3, true), [6, N, N, N, N, N, N]);
         assert_eq!(neighbours(&ids, 0, true), [0, 1, 2, 3, 4, 5, 6]);
+    }
+
+    /// A column of `n` pseudo-random numbers below `below`, about one in
+    /// `nulls` NULL.
+    fn column(n: usize, below: u64, nulls: u64, seed: &mut u64) -> Column {
+        let mut next = || {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *seed >> 33
+        };
+        let mut validity = Bitmap::new(n, true);
+        let values = (0..n)
+            .map(|i| {
+                validity.set(i, next() % nulls != 0);
+                (next() % below) as i64
+            })
+            .collect();
+        Column {
+            data: ColumnData::Int64(values),
+            validity: Some(validity),
+        }
+    }
+
+    /// The results as options, NULL where not valid.
+    fn options(shifted: &[Shifted<i64>]) -> Vec<Option<i64>> {
+        (shifted.iter())
+            .flat_map(|(v, valid)| (0..v.len()).map(|i| valid.get(i).then_some(v[i])))
+            .collect()
+    }
+
+    #[test]
+    fn buckets_walk_as_one_table_does() {
+        let mut seed = 11;
+        let batches: Vec<Batch> = [700, 1, 0, 2_300, 900]
+            .iter()
+            .map(|&n| Batch {
+                columns: vec![
+                    column(n, 301, 9, &mut seed),
+                    column(n, 1 << 40, 5, &mut seed),
+                ],
+            })
+            .collect();
+        let s = Streamed {
+            key: 0,
+            low: 0,
+            span: 300,
+            calls: Vec::new(),
+        };
+        let parts = s.span + 1;
+        for forward in [false, true] {
+            let call = Call {
+                arg: 1,
+                forward,
+                itself: false,
+            };
+            let mut walked: Vec<&Batch> = batches.iter().collect();
+            if forward {
+                walked.reverse();
+            }
+            let rows: Vec<Rows<i64>> = (walked.iter())
+                .map(|b| Rows::of(&s, b, &call).unwrap())
+                .collect();
+            let mut one = LastValues::new(parts);
+            let expected: Vec<Shifted<i64>> = rows.iter().map(|r| shift(r, &mut one)).collect();
+            let expected = options(&expected);
+            assert!(expected.iter().any(Option::is_some) && expected.iter().any(Option::is_none));
+            for bits in [1, 3, 6] {
+                for threads in 1..=3 {
+                    let buckets = Buckets {
+                        bits,
+                        per_bucket: parts.div_ceil(1 << bits),
+                    };
+                    let mut tables: Vec<LastValues> = (0..buckets.count())
+                        .map(|_| LastValues::new(buckets.per_bucket))
+                        .collect();
+                    let mut entries = Vec::new();
+                    // In two chunks: the tables carry over.
+                    let (a, b) = rows.split_at(2);
+                    let mut got = scatter_walk(a, buckets, threads, &mut tables, &mut entries);
+                    got.extend(scatter_walk(b, buckets, threads, &mut tables, &mut entries));
+                    assert_eq!(options(&got), expected, "{bits} bits, {threads} threads");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn buckets_keep_tables_in_the_cache() {
+        let b = Buckets::new(13_000_000, 80_000_000, 2);
+        assert!(b.per_bucket * 8 <= BUCKET_TABLE_BYTES && b.count() * b.per_bucket >= 13_000_000);
+        assert_eq!(Buckets::new(100, 1_000, 2).bits, 0);
+        assert_eq!(Buckets::new(100, 1_000_000, 2).count(), 8);
+        assert_eq!(Buckets::new(3, 1_000_000, 2).count(), 2);
     }
 }
