@@ -301,6 +301,10 @@ const ROWS_PER_THREAD: usize = 1 << 12;
 /// stay in the cache while they are, where one table over many partitions
 /// costs a memory access (and a TLB miss) per row.
 const BUCKET_TABLE_BYTES: usize = 1 << 20;
+/// Bytes of the tables of one walk per thread (see [`Streamed::shift_runs`]) up to
+/// which the threads walk runs of rows rather than buckets: tables this small
+/// stay in the last-level cache, and the walk skips the scatter and the read-back.
+const RUN_TABLES_BYTES: usize = 24 << 20;
 /// At most `1 << MAX_BUCKET_BITS` buckets.
 const MAX_BUCKET_BITS: u32 = 10;
 /// Rows scattered to the buckets at a time (the last batch of a chunk may take
@@ -327,6 +331,12 @@ impl LastValues {
 
     fn bytes(parts: usize) -> usize {
         parts * 8 + parts.div_ceil(64) * 16
+    }
+
+    /// The value partition `p` last had: `None` when none was seen,
+    /// `Some(None)` when it was NULL.
+    fn get(&self, p: usize) -> Option<Option<u64>> {
+        bit(&self.seen, p).then(|| (!bit(&self.null, p)).then(|| self.values[p]))
     }
 
     /// The value partition `p` last had (`None`: none, or NULL), and `bits`
@@ -401,6 +411,19 @@ impl Bits for f64 {
 
 /// One batch's result of a call: the values and which are valid.
 type Shifted<T> = (Vec<T>, Bitmap);
+
+/// What one thread made of its run of batches: each batch's result, its
+/// table after the run, and the rows (batch in the run, row, partition) whose
+/// partition had not appeared earlier in the run, left NULL for now.
+struct Run<T> {
+    shifted: Vec<Shifted<T>>,
+    last: LastValues,
+    open: Vec<OpenRow>,
+}
+
+/// A row left open by a run: its batch's place in the run, the row, and its
+/// partition.
+type OpenRow = (u32, u32, u32);
 
 /// How the partitions are cut into buckets: by the low `bits` bits of a
 /// partition's number (numbers from `key_id` are spread by hash there), each
@@ -563,7 +586,9 @@ impl Streamed {
         Ok(batches)
     }
 
-    /// A lag or lead by one row over all batches, walked in chunks of about
+    /// A lag or lead by one row over all batches. Over partitions few enough
+    /// for a table per thread to stay in the cache: [`Self::shift_runs`].
+    /// Otherwise walked in chunks of about
     /// [`CHUNK_ROWS`] rows. Over few partitions each chunk's rows are walked
     /// against one table. Over many, a chunk's rows are first scattered to
     /// buckets of partitions (each thread its share of the rows, in order), then
@@ -581,6 +606,9 @@ impl Streamed {
         let parts = self.span + 1;
         let total: usize = batches.iter().map(Batch::num_rows).sum();
         let threads = threads.clamp(1, total / ROWS_PER_THREAD + 1);
+        if threads > 1 && threads * LastValues::bytes(parts) <= RUN_TABLES_BYTES {
+            return self.shift_runs::<T>(batches, call, threads, mem);
+        }
         let buckets = Buckets::new(parts, total, threads);
         let mut order: Vec<usize> = (0..batches.len()).collect();
         if call.forward {
@@ -612,7 +640,9 @@ impl Streamed {
                 .map(|&b| Rows::of(self, &batches[b], call))
                 .collect::<Result<_>>()?;
             let shifted = if buckets.bits == 0 {
-                rows.iter().map(|r| shift(r, &mut tables[0])).collect()
+                rows.iter()
+                    .map(|r| shift(r, &mut tables[0], None))
+                    .collect()
             } else {
                 scatter_walk(&rows, buckets, threads, &mut tables, &mut entries)
             };
@@ -629,8 +659,14 @@ impl Streamed {
     }
 }
 
-/// One batch of a lag or lead by one row, walked against `last`.
-fn shift<T: Bits>(r: &Rows<T>, last: &mut LastValues) -> Shifted<T> {
+/// One batch of a lag or lead by one row, walked against `last`. With `open`
+/// (a run's list and this batch's place in the run), a row whose partition
+/// `last` has not seen is listed there.
+fn shift<T: Bits>(
+    r: &Rows<T>,
+    last: &mut LastValues,
+    mut open: Option<(&mut Vec<OpenRow>, u32)>,
+) -> Shifted<T> {
     let mut out = vec![T::default(); r.n];
     let mut valid = Bitmap::new(r.n, false);
     for k in 0..r.n {
@@ -638,12 +674,103 @@ fn shift<T: Bits>(r: &Rows<T>, last: &mut LastValues) -> Shifted<T> {
         if k + PREFETCH_AHEAD < r.n {
             crate::storage::prefetch(&last.values[r.part(r.row(k + PREFETCH_AHEAD))]);
         }
-        if let Some(v) = last.swap(r.part(i), r.args[i].to_bits(), !r.arg.is_valid(i)) {
+        let p = r.part(i);
+        if let Some((list, pos)) = &mut open {
+            if !bit(&last.seen, p) {
+                list.push((*pos, i as u32, p as u32));
+            }
+        }
+        if let Some(v) = last.swap(p, r.args[i].to_bits(), !r.arg.is_valid(i)) {
             out[i] = T::from_bits(v);
             valid.set(i, true);
         }
     }
     (out, valid)
+}
+
+impl Streamed {
+    /// A lag or lead by one row over all batches, cut into `runs` consecutive
+    /// runs of about equal rows (in walking order), one per thread, each with a
+    /// table of its own over the whole key space; a row whose partition did not
+    /// appear earlier in its run takes the value of the nearest earlier run
+    /// that saw the partition, once all runs are done. Every result is written
+    /// once, by one thread.
+    fn shift_runs<T: Bits>(
+        &self,
+        batches: &[Batch],
+        call: &Call,
+        runs: usize,
+        mem: &mut super::super::memory::Reservation,
+    ) -> Result<Vec<Column>> {
+        let parts = self.span + 1;
+        // The tables, and at most one open row per partition in each later run.
+        mem.grow(runs * LastValues::bytes(parts) + (runs - 1) * parts * 12)?;
+        let mut order: Vec<usize> = (0..batches.len()).collect();
+        if call.forward {
+            order.reverse();
+        }
+        let total: usize = batches.iter().map(Batch::num_rows).sum();
+        let mut cuts = vec![0usize];
+        let mut walked = 0;
+        for (k, &b) in order.iter().enumerate() {
+            walked += batches[b].num_rows();
+            if walked * runs >= total * cuts.len() && cuts.len() < runs {
+                cuts.push(k + 1);
+            }
+        }
+        cuts.push(order.len());
+        cuts.dedup();
+        let pieces: Vec<(usize, &[usize])> = (cuts.windows(2).enumerate())
+            .map(|(k, w)| (k, &order[w[0]..w[1]]))
+            .collect();
+        let walk = |(k, piece): (usize, &[usize])| -> Result<Run<T>> {
+            let mut run = Run {
+                shifted: Vec::with_capacity(piece.len()),
+                last: LastValues::new(parts),
+                open: Vec::new(),
+            };
+            for (pos, &b) in piece.iter().enumerate() {
+                let rows = Rows::of(self, &batches[b], call)?;
+                let open = (k > 0).then_some((&mut run.open, pos as u32));
+                run.shifted.push(shift(&rows, &mut run.last, open));
+            }
+            Ok(run)
+        };
+        let mut done: Vec<Run<T>> = on_threads(pieces.clone(), walk)
+            .into_iter()
+            .collect::<Result<_>>()?;
+        // Settle each run's open rows from the runs before it, nearest first.
+        for k in 1..done.len() {
+            let (before, rest) = done.split_at_mut(k);
+            let run = &mut rest[0];
+            let nearest = &before[k - 1].last;
+            for (j, &(pos, i, p)) in run.open.iter().enumerate() {
+                // The nearest run's entry of a row ahead is fetched meanwhile.
+                if let Some(&(_, _, q)) = run.open.get(j + PREFETCH_AHEAD) {
+                    crate::storage::prefetch(&nearest.values[q as usize]);
+                }
+                let (i, p) = (i as usize, p as usize);
+                let found = before.iter().rev().find_map(|r| r.last.get(p));
+                if let Some(Some(v)) = found {
+                    let (values, valid) = &mut run.shifted[pos as usize];
+                    values[i] = T::from_bits(v);
+                    valid.set(i, true);
+                }
+            }
+        }
+        let mut out: Vec<Option<Column>> = vec![None; batches.len()];
+        for ((_, piece), run) in pieces.iter().zip(done) {
+            for (&b, (values, valid)) in piece.iter().zip(run.shifted) {
+                out[b] = Some(Column {
+                    data: T::column(values),
+                    validity: Some(valid),
+                });
+            }
+        }
+        out.into_iter()
+            .map(|c| c.ok_or_else(|| Error::Internal("window stream: a batch was skipped".into())))
+            .collect()
+    }
 }
 
 /// One chunk's batches (`rows`, in walking order) shifted through buckets, as
@@ -849,7 +976,8 @@ mod tests {
                 .map(|b| Rows::of(&s, b, &call).unwrap())
                 .collect();
             let mut one = LastValues::new(parts);
-            let expected: Vec<Shifted<i64>> = rows.iter().map(|r| shift(r, &mut one)).collect();
+            let expected: Vec<Shifted<i64>> =
+                rows.iter().map(|r| shift(r, &mut one, None)).collect();
             let expected = options(&expected);
             assert!(expected.iter().any(Option::is_some) && expected.iter().any(Option::is_none));
             for bits in [1, 3, 6] {
@@ -868,6 +996,24 @@ mod tests {
                     got.extend(scatter_walk(b, buckets, threads, &mut tables, &mut entries));
                     assert_eq!(options(&got), expected, "{bits} bits, {threads} threads");
                 }
+            }
+            // Runs of batches, one per thread, settled from the runs before.
+            for threads in 2..=4 {
+                let pool = crate::exec::memory::MemoryPool::new(1 << 30);
+                let mut mem = pool.reservation("window");
+                let runs = s
+                    .shift_runs::<i64>(&batches, &call, threads, &mut mem)
+                    .unwrap();
+                let mut got: Vec<Shifted<i64>> = (runs.into_iter())
+                    .map(|c| match c.data {
+                        ColumnData::Int64(v) => (v, c.validity.unwrap()),
+                        _ => unreachable!(),
+                    })
+                    .collect();
+                if forward {
+                    got.reverse();
+                }
+                assert_eq!(options(&got), expected, "runs on {threads} threads");
             }
         }
     }
