@@ -633,7 +633,7 @@ impl Streamed {
             .map(|_| LastValues::new(buckets.per_bucket))
             .collect();
         let mut entries: Vec<Entry> = Vec::new();
-        let mut out: Vec<Option<Column>> = vec![None; batches.len()];
+        let mut placed = Vec::with_capacity(batches.len());
         for chunk in chunks {
             let rows: Vec<Rows<T>> = chunk
                 .iter()
@@ -646,17 +646,27 @@ impl Streamed {
             } else {
                 scatter_walk(&rows, buckets, threads, &mut tables, &mut entries)
             };
-            for (&b, (values, valid)) in chunk.iter().zip(shifted) {
-                out[b] = Some(Column {
-                    data: T::column(values),
-                    validity: Some(valid),
-                });
-            }
+            placed.extend(chunk.iter().copied().zip(shifted));
         }
-        out.into_iter()
-            .map(|c| c.ok_or_else(|| Error::Internal("window stream: a batch was skipped".into())))
-            .collect()
+        in_batch_order(batches.len(), placed)
     }
+}
+
+/// The columns of `n` batches' results, given as (batch, result) pairs.
+fn in_batch_order<T: Bits>(
+    n: usize,
+    placed: impl IntoIterator<Item = (usize, Shifted<T>)>,
+) -> Result<Vec<Column>> {
+    let mut out: Vec<Option<Column>> = vec![None; n];
+    for (b, (values, valid)) in placed {
+        out[b] = Some(Column {
+            data: T::column(values),
+            validity: Some(valid),
+        });
+    }
+    out.into_iter()
+        .map(|c| c.ok_or_else(|| Error::Internal("window stream: a batch was skipped".into())))
+        .collect()
 }
 
 /// One batch of a lag or lead by one row, walked against `last`. With `open`
@@ -758,18 +768,9 @@ impl Streamed {
                 }
             }
         }
-        let mut out: Vec<Option<Column>> = vec![None; batches.len()];
-        for ((_, piece), run) in pieces.iter().zip(done) {
-            for (&b, (values, valid)) in piece.iter().zip(run.shifted) {
-                out[b] = Some(Column {
-                    data: T::column(values),
-                    validity: Some(valid),
-                });
-            }
-        }
-        out.into_iter()
-            .map(|c| c.ok_or_else(|| Error::Internal("window stream: a batch was skipped".into())))
-            .collect()
+        let placed = (pieces.iter().zip(done))
+            .flat_map(|((_, piece), run)| piece.iter().copied().zip(run.shifted));
+        in_batch_order(batches.len(), placed)
     }
 }
 
