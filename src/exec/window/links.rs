@@ -786,6 +786,12 @@ fn scatter_walk<T: Bits>(
 ) -> Vec<Shifted<T>> {
     let nb = buckets.count();
     let total: usize = rows.iter().map(|r| r.n).sum();
+    if total == 0 {
+        return rows
+            .iter()
+            .map(|_| (Vec::new(), Bitmap::new(0, false)))
+            .collect();
+    }
     let mut groups: Vec<&[Rows<T>]> = Vec::with_capacity(threads);
     let (mut start, mut walked) = (0, 0);
     for (k, r) in rows.iter().enumerate() {
@@ -991,10 +997,13 @@ mod tests {
                         .map(|_| LastValues::new(buckets.per_bucket))
                         .collect();
                     let mut entries = Vec::new();
-                    // In two chunks: the tables carry over.
-                    let (a, b) = rows.split_at(2);
-                    let mut got = scatter_walk(a, buckets, threads, &mut tables, &mut entries);
-                    got.extend(scatter_walk(b, buckets, threads, &mut tables, &mut entries));
+                    // In chunks (one of them without rows): the tables carry over.
+                    let mut got = Vec::new();
+                    for chunk in [&rows[..2], &rows[2..3], &rows[3..]] {
+                        let walked =
+                            scatter_walk(chunk, buckets, threads, &mut tables, &mut entries);
+                        got.extend(walked);
+                    }
                     assert_eq!(options(&got), expected, "{bits} bits, {threads} threads");
                 }
             }
