@@ -751,7 +751,8 @@ const FOLLOW_POLL: Duration = Duration::from_millis(100);
 /// `stop` is set, then commits what was read and returns.
 ///
 /// Like `tail -F`, it watches one path: a file that is created and rotated away again
-/// within one poll interval (100 ms) is never opened. Real rotation (hourly, daily,
+/// before the follower looks (within one poll interval of 100 ms plus the commit in
+/// progress, which a busy disk can stretch to hundreds of milliseconds) is never opened. Real rotation (hourly, daily,
 /// by size) is far slower; import rotated-away files with a plain import if needed.
 pub fn follow(
     db: &Db,
@@ -933,15 +934,9 @@ pub fn follow(
             continue;
         }
         // At the end of the file: has the path moved on to a new file, or shrunk?
-        match std::fs::metadata(path) {
-            Ok(meta) if file_identity(&meta) != id => {
-                // Rotated. Lines may have been appended to the old file between our
-                // last read and the rename: read it to its real end before switching.
-                let read_to = file.stream_position().map_err(|e| Error::io(path, e))?;
-                let old_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-                if old_len > read_to {
-                    continue;
-                }
+        match at_end_of_followed(&mut file, id, path, pos.offset + pending.len() as u64)? {
+            AtEnd::ReadMore => continue,
+            AtEnd::Rotated => {
                 // The old file is complete, including an unterminated last line.
                 if !pending.is_empty() && !skipping {
                     let lines =
@@ -967,7 +962,7 @@ pub fn follow(
                 first_uncommitted = None;
                 continue;
             }
-            Ok(meta) if meta.len() < pos.offset + pending.len() as u64 => {
+            AtEnd::Truncated => {
                 // Truncated in place (copytruncate): start again at the top.
                 pending.clear();
                 skipping = false;
@@ -983,10 +978,48 @@ pub fn follow(
                 first_uncommitted = None;
                 continue;
             }
-            _ => {}
+            AtEnd::Wait => {}
         }
         std::thread::sleep(FOLLOW_POLL);
     }
+}
+
+/// What a follower found when a read of its file returned nothing.
+#[derive(Debug, PartialEq, Eq)]
+enum AtEnd {
+    /// Nothing new: poll again later.
+    Wait,
+    /// The file grew after the read that returned nothing: read again before anything.
+    ReadMore,
+    /// The path names another file and the old one is read to its end: switch.
+    Rotated,
+    /// The path's file is shorter than what was consumed of it: start at the top.
+    Truncated,
+}
+
+/// Looks at `path` after `file` (identity `id`, `consumed` bytes taken) read nothing.
+/// Lines may have been appended to the old file between that read and a rename, so
+/// a rotation counts only once the old file holds nothing past the read position.
+fn at_end_of_followed(
+    file: &mut File,
+    id: (u64, u64),
+    path: &Path,
+    consumed: u64,
+) -> Result<AtEnd> {
+    use std::io::Seek;
+    Ok(match std::fs::metadata(path) {
+        Ok(meta) if file_identity(&meta) != id => {
+            let read_to = file.stream_position().map_err(|e| Error::io(path, e))?;
+            let old_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+            if old_len > read_to {
+                AtEnd::ReadMore
+            } else {
+                AtEnd::Rotated
+            }
+        }
+        Ok(meta) if meta.len() < consumed => AtEnd::Truncated,
+        _ => AtEnd::Wait,
+    })
 }
 
 /// Appends log lines from Rust code: push bytes as they arrive, [`Appender::flush`] to
@@ -1168,5 +1201,43 @@ mod tests {
         (g.lines, g.rejected) = (100, 11);
         assert!(g.exceeded());
         assert!(!RejectGate::new(None).exceeded());
+    }
+
+    /// Regression: lines appended to a followed file between the read that found its
+    /// end and the rename that rotated it were lost; the follower switched files.
+    #[test]
+    fn a_follower_reads_lines_appended_just_before_a_rotation() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        std::fs::write(&path, "one\n").unwrap();
+        let mut file = File::open(&path).unwrap();
+        let id = file_identity(&file.metadata().unwrap());
+        let mut buf = Vec::new();
+        file.read_to_end(&mut buf).unwrap();
+        let at_end = |file: &mut File| at_end_of_followed(file, id, &path, 4).unwrap();
+        assert_eq!(at_end(&mut file), AtEnd::Wait);
+
+        let mut old = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        writeln!(old, "two").unwrap();
+        std::fs::rename(&path, dir.path().join("access.log.1")).unwrap();
+        assert_eq!(at_end(&mut file), AtEnd::Wait, "nothing at the path yet");
+        std::fs::write(&path, "three\n").unwrap();
+        assert_eq!(at_end(&mut file), AtEnd::ReadMore);
+        file.read_to_end(&mut buf).unwrap();
+        assert_eq!(buf, b"one\ntwo\n");
+        assert_eq!(at_end(&mut file), AtEnd::Rotated);
+
+        let mut copy = File::open(&path).unwrap();
+        let copy_id = file_identity(&copy.metadata().unwrap());
+        copy.read_to_end(&mut buf).unwrap();
+        std::fs::File::create(&path).unwrap(); // copytruncate
+        assert_eq!(
+            at_end_of_followed(&mut copy, copy_id, &path, 6).unwrap(),
+            AtEnd::Truncated
+        );
     }
 }
