@@ -8,7 +8,14 @@
 //! alternate between segments do not translate one twice. Plain strings are
 //! interned row by row. The table is sharded by hash, so that the scan's threads
 //! number their blocks at the same time.
+//!
+//! Before a scan of many segments, [`prepare`] numbers every segment's
+//! dictionary at once, shard by shard: one dictionary at a time, each entry
+//! probes a table of millions of strings at a random place (a cache miss per
+//! entry); shard by shard, the entries of all dictionaries probe one shard's
+//! table while it stays in the cache.
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +26,8 @@ use super::vector::{VData, Vector};
 use crate::column::{StringVec, Value};
 use crate::error::{Error, Result};
 use crate::plan::{Expr, KeyIds, ScalarFunc};
+use crate::storage::parallel;
+use crate::storage::segment::Segment;
 
 /// Dictionaries whose translations are kept.
 const KEPT_DICTIONARIES: usize = 8;
@@ -27,6 +36,8 @@ const KEPT_DICTIONARIES: usize = 8;
 /// string's number is its id in its shard, then the shard.
 const SHARD_BITS: u32 = 6;
 const SHARDS: usize = 1 << SHARD_BITS;
+// A dictionary entry's shard is kept in a byte while [`prepare`] numbers.
+const _: () = assert!(SHARDS <= 256);
 
 /// The strings of one call bound for one shard: their bytes, hashes and rows.
 struct Piece {
@@ -48,6 +59,9 @@ struct State {
     hasher: hashbrown::DefaultHashBuilder,
     /// The dictionaries translated last, with the number of each entry.
     dicts: Mutex<Vec<Translated>>,
+    /// The dictionaries [`prepare`] numbered, by address (each held, so no
+    /// other dictionary takes its address while it is here).
+    prepared: Mutex<HashMap<usize, Translated>>,
     /// Where the next numbering starts among the shards (threads start apart).
     turn: AtomicUsize,
 }
@@ -62,6 +76,7 @@ impl Default for State {
                 .collect(),
             hasher,
             dicts: Mutex::default(),
+            prepared: Mutex::default(),
             turn: AtomicUsize::new(0),
         }
     }
@@ -132,6 +147,10 @@ impl State {
             let found = dicts.iter().find(|(d, _)| Arc::ptr_eq(d, dict));
             found.map(|(_, ids)| ids.clone())
         };
+        let address = Arc::as_ptr(dict) as usize;
+        if let Some((_, ids)) = self.prepared.lock().map_err(poisoned)?.get(&address) {
+            return Ok(ids.clone());
+        }
         if let Some(ids) = kept(&self.dicts.lock().map_err(poisoned)?) {
             return Ok(ids);
         }
@@ -147,6 +166,203 @@ impl State {
         }
         Ok(ids)
     }
+}
+
+impl State {
+    /// Numbers every entry of `dicts`, shard by shard, and keeps each dictionary's numbers for [`State::translation`].
+    /// The numbers are those [`State::number`] gives: the same table, the
+    /// same hashes. `spare` counts the work's own memory, given back at the end.
+    fn number_dictionaries(
+        &self,
+        dicts: &[Arc<StringVec>],
+        threads: usize,
+        spare: &mut Reservation,
+    ) -> Result<()> {
+        let shard_of = |h: u64| (h >> (64 - SHARD_BITS)) as usize;
+        // Each dictionary's entries split by shard (their strings copied, in
+        // order), and the shard of every entry (to put the numbers back in
+        // order). A shard hashes its strings again as it interns them: that
+        // costs less than keeping every hash meanwhile.
+        let splits = parallel::map((0..dicts.len()).collect(), threads, |j: usize| {
+            let d = &dicts[j];
+            let shards: Vec<u8> = (d.iter())
+                .map(|s| shard_of(self.hasher.hash_one(s.as_bytes())) as u8)
+                .collect();
+            let mut sizes = [(0usize, 0usize); SHARDS];
+            for (i, &s) in shards.iter().enumerate() {
+                let size = &mut sizes[s as usize];
+                *size = (size.0 + 1, size.1 + d.get(i).len());
+            }
+            let mut pieces: Vec<StringVec> = (sizes.iter())
+                .map(|&(rows, bytes)| StringVec::with_capacity(rows, bytes))
+                .collect();
+            for (i, &s) in shards.iter().enumerate() {
+                pieces[s as usize].push(d.get(i));
+            }
+            Ok((pieces, shards))
+        })?;
+        // Shard by shard, every dictionary's piece numbered.
+        let mut by_shard: Vec<Vec<(usize, StringVec)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        let mut shards_of = Vec::with_capacity(dicts.len());
+        for (j, (pieces, shards)) in splits.into_iter().enumerate() {
+            for (s, piece) in pieces.into_iter().enumerate() {
+                if !piece.is_empty() {
+                    by_shard[s].push((j, piece));
+                }
+            }
+            shards_of.push(shards);
+        }
+        let numbered = parallel::map(
+            by_shard.into_iter().enumerate().collect(),
+            threads,
+            |(s, pieces): (usize, Vec<(usize, StringVec)>)| {
+                let mut table = self.shards[s].lock().map_err(poisoned)?;
+                let before = table.bytes();
+                let mut out = Vec::with_capacity(pieces.len());
+                for (j, piece) in pieces {
+                    let mut ids = Vec::new();
+                    table.intern_all(&piece, piece.len(), None, &mut ids);
+                    out.push((j, ids));
+                }
+                let grown = table.bytes().saturating_sub(before);
+                drop(table);
+                if let (Some(memory), true) = (&self.memory, grown > 0) {
+                    memory.lock().map_err(poisoned)?.grow(grown)?;
+                }
+                Ok(out)
+            },
+        )?;
+        // Back in each dictionary's order.
+        let mut per_dict: Vec<Vec<Vec<u32>>> = (0..dicts.len())
+            .map(|_| (0..SHARDS).map(|_| Vec::new()).collect())
+            .collect();
+        for (s, pieces) in numbered.into_iter().enumerate() {
+            for (j, ids) in pieces {
+                per_dict[j][s] = ids;
+            }
+        }
+        let jobs: Vec<_> = per_dict.into_iter().zip(shards_of).enumerate().collect();
+        let translated = parallel::map(jobs, threads, |(j, (ids, shards))| {
+            let mut next: Vec<_> = ids.iter().map(|ids| ids.iter()).collect();
+            let numbers = (shards.iter())
+                .map(|&s| match next[s as usize].next() {
+                    Some(&id) => Ok(((id as i64) << SHARD_BITS) | s as i64),
+                    None => Err(Error::Internal("key_id: a shard numbered too few".into())),
+                })
+                .collect::<Result<Vec<i64>>>()?;
+            Ok((j, numbers))
+        })?;
+        spare.free();
+        let kept: usize = translated.iter().map(|(_, n)| n.len() * 8).sum();
+        if let Some(memory) = &self.memory {
+            memory.lock().map_err(poisoned)?.grow(kept)?;
+        }
+        let mut prepared = self.prepared.lock().map_err(poisoned)?;
+        for (j, numbers) in translated {
+            let d = &dicts[j];
+            prepared.insert(Arc::as_ptr(d) as usize, (d.clone(), Arc::new(numbers)));
+        }
+        Ok(())
+    }
+}
+
+/// Numbers up front the dictionaries of the columns `key_id` reads in
+/// `segments` (the scan's; `columns` maps the scan's column positions to
+/// the table's), when the scan reads them whole: every segment's dictionary
+/// of such a column, numbered shard by shard ([`State::number_dictionaries`]).
+/// Not done when the scan has index predicates (it may read few rows of few
+/// segments), for one segment, or when the work's memory does not fit the
+/// limit (the blocks are then numbered dictionary by dictionary as they come).
+/// Returns the dictionaries and entries numbered.
+pub(super) fn prepare(
+    exprs: &[(Expr, String)],
+    segments: &[Arc<Segment>],
+    columns: &[usize],
+    indexed_scan: bool,
+    threads: usize,
+    pool: &Arc<MemoryPool>,
+) -> Result<(u64, u64)> {
+    let mut done = (0, 0);
+    if indexed_scan || segments.len() < 2 {
+        return Ok(done);
+    }
+    let mut wanted: Vec<(KeyIds, usize)> = Vec::new();
+    for (e, _) in exprs {
+        e.visit(&mut |x| {
+            if let Expr::Func {
+                func: ScalarFunc::KeyId(keys),
+                args,
+                ..
+            } = x
+            {
+                if let [Expr::Column { index, .. }] = args.as_slice() {
+                    if let Some(&c) = columns.get(*index) {
+                        wanted.push((keys.clone(), c));
+                    }
+                }
+            }
+        });
+    }
+    for (keys, c) in wanted {
+        let Some(state) = keys.state(State::default) else {
+            continue;
+        };
+        if !state.prepared.lock().map_err(poisoned)?.is_empty() {
+            continue;
+        }
+        let dicts = parallel::map(segments.to_vec(), threads, |seg: Arc<Segment>| {
+            match seg.meta().columns.len() > c {
+                true => seg.dictionary(c),
+                false => Ok(None),
+            }
+        })?;
+        let dicts: Vec<Arc<StringVec>> = dicts.into_iter().flatten().collect();
+        let entries: usize = dicts.iter().map(|d| d.len()).sum();
+        // A copy of the strings, a shard and an id each while numbering;
+        // the numbers kept.
+        let copied: usize = dicts.iter().map(|d| d.heap_bytes()).sum();
+        let mut spare = pool.reservation("key_id");
+        if dicts.len() < 2 || spare.resize(copied + entries * (1 + 4 + 8)).is_err() {
+            continue;
+        }
+        state.number_dictionaries(&dicts, threads, &mut spare)?;
+        done = (done.0 + dicts.len() as u64, done.1 + entries as u64);
+    }
+    Ok(done)
+}
+
+/// Frees the tables of every `key_id` of `exprs`, once the scan that numbers
+/// with them is done: its rows hold the numbers, and nothing numbers with
+/// them again (a `key_id` is made for one scan below one window; a later run
+/// of the plan numbers its own rows anew). The window above then runs
+/// without them in memory.
+pub(super) fn release(exprs: &[(Expr, String)]) -> Result<()> {
+    let mut states = Vec::new();
+    for (e, _) in exprs {
+        e.visit(&mut |x| {
+            if let Expr::Func {
+                func: ScalarFunc::KeyId(keys),
+                ..
+            } = x
+            {
+                states.push(keys.clone());
+            }
+        });
+    }
+    for keys in states {
+        let Some(state) = keys.0.get().and_then(|b| b.downcast_ref::<State>()) else {
+            continue;
+        };
+        for shard in &state.shards {
+            *shard.lock().map_err(poisoned)? = StrInterner::with_hasher(state.hasher.clone());
+        }
+        state.dicts.lock().map_err(poisoned)?.clear();
+        state.prepared.lock().map_err(poisoned)?.clear();
+        if let Some(memory) = &state.memory {
+            memory.lock().map_err(poisoned)?.free();
+        }
+    }
+    Ok(())
 }
 
 /// Makes every `key_id` table of `exprs` count its bytes in `pool` (before the
@@ -276,6 +492,94 @@ mod tests {
         // Another table numbers on its own.
         assert_ne!(keys, KeyIds::default());
         assert_eq!(keys, keys.clone());
+    }
+
+    /// Dictionaries numbered up front, shard by shard, get the numbers the
+    /// table gives the same strings as plain strings and in dictionaries it
+    /// meets later; `release` empties the table and gives its memory back.
+    #[test]
+    fn dictionaries_numbered_up_front_agree_with_numbering_as_they_come() {
+        let words: Vec<String> = (0..3000)
+            .map(|i| format!("user-{}", i * 7 % 2000))
+            .collect();
+        let dict = |range: std::ops::Range<usize>| {
+            let mut w: Vec<&str> = words[range].iter().map(|s| s.as_str()).collect();
+            w.sort();
+            w.dedup();
+            Arc::new(strings(&w))
+        };
+        let dicts = vec![dict(0..1200), dict(800..2400), dict(2000..3000)];
+        let keys = KeyIds::default();
+        let pool = MemoryPool::new(1 << 30);
+        let exprs = vec![(
+            Expr::Func {
+                func: ScalarFunc::KeyId(keys.clone()),
+                args: vec![],
+                data_type: crate::schema::DataType::BigInt,
+            },
+            "k".to_string(),
+        )];
+        count_in(&exprs, &pool);
+        let state = keys.state(State::default).unwrap();
+        let mut spare = pool.reservation("key_id");
+        spare.resize(1 << 20).unwrap();
+        state.number_dictionaries(&dicts, 2, &mut spare).unwrap();
+        assert_eq!(state.prepared.lock().unwrap().len(), 3);
+        let mut seen: HashMap<String, i64> = HashMap::new();
+        let mut check = |text: &str, n: i64| {
+            let first = *seen.entry(text.to_string()).or_insert(n);
+            assert_eq!(first, n, "{text}");
+        };
+        for d in &dicts {
+            let codes: Vec<u32> = (0..d.len() as u32).collect();
+            let v = Vector::new(
+                VData::Dict {
+                    codes,
+                    dict: d.clone(),
+                },
+                None,
+            );
+            for (i, n) in ints(&eval(&keys, &v, d.len()).unwrap())
+                .into_iter()
+                .enumerate()
+            {
+                check(d.get(i), n.unwrap());
+            }
+        }
+        // A dictionary met later and plain strings: the same table.
+        let later = dict(500..2900);
+        let codes: Vec<u32> = (0..later.len() as u32).collect();
+        let v = Vector::new(
+            VData::Dict {
+                codes,
+                dict: later.clone(),
+            },
+            None,
+        );
+        for (i, n) in ints(&eval(&keys, &v, later.len()).unwrap())
+            .into_iter()
+            .enumerate()
+        {
+            check(later.get(i), n.unwrap());
+        }
+        let plain: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+        let v = Vector::new(VData::Str(strings(&plain)), None);
+        for (w, n) in plain
+            .iter()
+            .zip(ints(&eval(&keys, &v, plain.len()).unwrap()))
+        {
+            check(w, n.unwrap());
+        }
+        // One number per string.
+        let distinct: std::collections::HashSet<i64> = seen.values().copied().collect();
+        assert_eq!((seen.len(), distinct.len()), (2000, 2000));
+
+        assert!(pool.used() > 0);
+        drop(spare);
+        release(&exprs).unwrap();
+        assert_eq!(pool.used(), 0);
+        assert!(state.prepared.lock().unwrap().is_empty());
+        assert!(state.shards.iter().all(|s| s.lock().unwrap().len() == 0));
     }
 }
 

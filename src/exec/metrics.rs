@@ -51,6 +51,9 @@ pub struct ExecStats {
     pub aggregate_cache: AtomicBool,
     /// Whole segments whose groups came from the aggregate cache.
     pub segments_cached: AtomicU64,
+    /// Dictionaries `key_id` numbered before the scan, and their entries.
+    pub key_id_dictionaries: AtomicU64,
+    pub key_id_entries: AtomicU64,
     /// The query's memory pool (created by the first operator that reserves).
     memory: OnceLock<Arc<MemoryPool>>,
     /// Reservations for what the plan holds until the query ends (subquery

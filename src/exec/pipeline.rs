@@ -45,8 +45,17 @@ pub(super) fn pipeline(
     }
     start_segments(snapshot, info.table, &segments, opts)?;
     let pool = stats.memory(opts.memory_limit);
+    let projected = match sink {
+        Sink::Project(exprs) => exprs,
+        Sink::Aggregate(..) => &[],
+    };
     if let Sink::Project(exprs) = &sink {
         super::key_id::count_in(exprs, pool);
+        let indexed = !info.index.is_empty();
+        let (dicts, entries) =
+            super::key_id::prepare(exprs, &segments, info.columns, indexed, opts.threads, pool)?;
+        ExecStats::add(&stats.key_id_dictionaries, dicts);
+        ExecStats::add(&stats.key_id_entries, entries);
     }
     let ctx = ScanCtx::new(info.clone(), sink, opts, stats);
     let threads = opts.threads.max(1).min(segments.len().max(1));
@@ -114,6 +123,7 @@ pub(super) fn pipeline(
     };
     run_workers(threads, worker);
     first_error.into_result()?;
+    super::key_id::release(projected)?;
     let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut all: Vec<(usize, Batch)> = Vec::new();
     for r in results {

@@ -1005,6 +1005,14 @@ fn render_scan(
             g(&s.rows_passed)
         );
         let _ = writeln!(out, "{d}bytes_read: {}", g(&s.bytes_read));
+        if g(&s.key_id_dictionaries) > 0 {
+            let _ = writeln!(
+                out,
+                "{d}key_id: {} dictionaries ({} entries) numbered before the scan, shard by shard",
+                g(&s.key_id_dictionaries),
+                g(&s.key_id_entries)
+            );
+        }
     }
     Ok(())
 }
