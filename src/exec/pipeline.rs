@@ -49,14 +49,18 @@ pub(super) fn pipeline(
         Sink::Project(exprs) => exprs,
         Sink::Aggregate(..) => &[],
     };
-    if let Sink::Project(exprs) = &sink {
-        super::key_id::count_in(exprs, pool);
-        let indexed = !info.index.is_empty();
-        let (dicts, entries) =
-            super::key_id::prepare(exprs, &segments, info.columns, indexed, opts.threads, pool)?;
-        ExecStats::add(&stats.key_id_dictionaries, dicts);
-        ExecStats::add(&stats.key_id_entries, entries);
-    }
+    super::key_id::count_in(projected, pool);
+    let indexed = !info.index.is_empty();
+    let (dicts, entries) = super::key_id::prepare(
+        projected,
+        &segments,
+        info.columns,
+        indexed,
+        opts.threads,
+        pool,
+    )?;
+    ExecStats::add(&stats.key_id_dictionaries, dicts);
+    ExecStats::add(&stats.key_id_entries, entries);
     let ctx = ScanCtx::new(info.clone(), sink, opts, stats);
     let threads = opts.threads.max(1).min(segments.len().max(1));
     let next = AtomicUsize::new(0);
