@@ -15,15 +15,27 @@ fn best_of_five(mut job: impl FnMut() -> Duration) -> Duration {
 }
 
 /// Fails when `job(2n)` takes more than `max_ratio` times as long as `job(n)`.
-fn assert_growth(what: &str, n: usize, max_ratio: f64, mut job: impl FnMut(usize) -> Duration) {
+fn assert_growth(what: &str, n: usize, max_ratio: f64, job: impl FnMut(usize) -> Duration) {
+    assert_growth_by(what, n, 2, max_ratio, job);
+}
+
+/// Fails when `job(k * n)` takes more than `max_ratio` times as long as `job(n)`.
+/// A larger `k` separates growth rates by more than a loaded machine's noise.
+fn assert_growth_by(
+    what: &str,
+    n: usize,
+    k: usize,
+    max_ratio: f64,
+    mut job: impl FnMut(usize) -> Duration,
+) {
     job(n); // warm up: page cache, allocator, thread pool
     let small = best_of_five(|| job(n));
-    let large = best_of_five(|| job(2 * n));
+    let large = best_of_five(|| job(k * n));
     let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
     assert!(
         ratio <= max_ratio,
         "{what}: {n} took {small:?}, {} took {large:?} ({ratio:.1}x)",
-        2 * n
+        k * n
     );
 }
 
@@ -135,8 +147,9 @@ fn a_long_in_list_is_tested_through_a_set() {
 fn a_deep_cte_chain_binds_in_quadratic_time_at_most() {
     let dir = tempfile::tempdir().unwrap();
     let db = indexed_logs_db(dir.path(), 5, 100);
-    // n^2 doubles to 4x, the n^3 this replaced to 8x.
-    assert_growth("CTE chain", 400, 6.5, |n| {
+    // Four times as deep: n^2 grows 16x, the n^3 this replaced 64x. (Doubling, a
+    // 6.5x bound between 4x and 8x failed in a loaded test run: 8.1x.)
+    assert_growth_by("CTE chain", 300, 4, 32.0, |n| {
         let ctes: Vec<String> = (1..=n)
             .map(|i| format!("c{i} AS (SELECT x FROM c{})", i - 1))
             .collect();
