@@ -530,7 +530,8 @@ mod tests {
             let first = *seen.entry(text.to_string()).or_insert(n);
             assert_eq!(first, n, "{text}");
         };
-        for d in &dicts {
+        // Every entry of a dictionary, looked up as a block's codes.
+        let mut check_dict = |d: &Arc<StringVec>| {
             let codes: Vec<u32> = (0..d.len() as u32).collect();
             let v = Vector::new(
                 VData::Dict {
@@ -539,29 +540,14 @@ mod tests {
                 },
                 None,
             );
-            for (i, n) in ints(&eval(&keys, &v, d.len()).unwrap())
-                .into_iter()
-                .enumerate()
-            {
+            let numbers = ints(&eval(&keys, &v, d.len()).unwrap());
+            for (i, n) in numbers.into_iter().enumerate() {
                 check(d.get(i), n.unwrap());
             }
-        }
+        };
+        dicts.iter().for_each(&mut check_dict);
         // A dictionary met later and plain strings: the same table.
-        let later = dict(500..2900);
-        let codes: Vec<u32> = (0..later.len() as u32).collect();
-        let v = Vector::new(
-            VData::Dict {
-                codes,
-                dict: later.clone(),
-            },
-            None,
-        );
-        for (i, n) in ints(&eval(&keys, &v, later.len()).unwrap())
-            .into_iter()
-            .enumerate()
-        {
-            check(later.get(i), n.unwrap());
-        }
+        check_dict(&dict(500..2900));
         let plain: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
         let v = Vector::new(VData::Str(strings(&plain)), None);
         for (w, n) in plain
