@@ -20,6 +20,42 @@ fn out_of_range(what: &str) -> Error {
     Error::InvalidInput(format!("Out of Range Error: {what}"))
 }
 
+/// `a - b` in microseconds per row, 0 in the rows `valid` clears; an infinite
+/// timestamp or an overflow in a valid row is an error. One pass without
+/// branches; only when it saw an infinite timestamp or an overflow somewhere are
+/// the rows checked one by one (it may have been under a NULL).
+fn timestamp_diffs(a: &[i64], b: &[i64], valid: Option<&Bitmap>) -> Result<Vec<i64>> {
+    let mut suspect = false;
+    let mut out: Vec<i64> = (a.iter().zip(b))
+        .map(|(&x, &y)| {
+            let (d, overflow) = x.overflowing_sub(y);
+            suspect |= overflow | crate::time::is_infinite_ts(x) | crate::time::is_infinite_ts(y);
+            d
+        })
+        .collect();
+    if let Some(valid) = valid {
+        for (rows, &w) in out.chunks_mut(64).zip(valid.words()) {
+            for (j, d) in rows.iter_mut().enumerate() {
+                *d &= -(((w >> j) & 1) as i64);
+            }
+        }
+    }
+    if suspect {
+        let ok = |i: usize| valid.is_none_or(|v| v.get(i));
+        for i in (0..a.len()).filter(|&i| ok(i)) {
+            if crate::time::is_infinite_ts(a[i]) || crate::time::is_infinite_ts(b[i]) {
+                return Err(Error::InvalidInput(
+                    "Invalid Input Error: Cannot subtract infinite timestamps".into(),
+                ));
+            }
+            if a[i].checked_sub(b[i]).is_none() {
+                return Err(out_of_range("timestamp difference is out of bounds"));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Evaluates `f` over `args` (`types` are the arguments' types); `valid` is the
 /// AND of the arguments' validities.
 pub fn eval(
@@ -65,17 +101,7 @@ pub fn eval(
         }
         IntervalFunc::TimestampDiff | IntervalFunc::TimestampDiffMicros => {
             let (a, b) = (vector::ints(arg(0)?, len)?, vector::ints(arg(1)?, len)?);
-            let mut out = vec![0i64; len];
-            for i in (0..len).filter(|&i| ok(i)) {
-                if crate::time::is_infinite_ts(a[i]) || crate::time::is_infinite_ts(b[i]) {
-                    return Err(Error::InvalidInput(
-                        "Invalid Input Error: Cannot subtract infinite timestamps".into(),
-                    ));
-                }
-                out[i] = a[i]
-                    .checked_sub(b[i])
-                    .ok_or_else(|| out_of_range("timestamp difference is out of bounds"))?;
-            }
+            let out = timestamp_diffs(&a[..len], &b[..len], valid.as_ref())?;
             if f == IntervalFunc::TimestampDiffMicros {
                 VData::Int(out)
             } else {
@@ -275,5 +301,28 @@ pub fn trunc(unit: Unit, iv: Interval) -> Interval {
             let per = unit.micros().unwrap_or(1);
             Interval::new(iv.months, iv.days, iv.micros / per * per)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timestamp_diffs;
+    use crate::column::Bitmap;
+    use crate::time::TS_INFINITY;
+
+    #[test]
+    fn timestamp_differences_skip_what_is_under_a_null() {
+        let (a, b) = ([10, i64::MIN, TS_INFINITY, 7], [3, 1, 0, 9]);
+        // Rows 1 (an overflow) and 2 (infinity) are NULL: no error, and 0 there.
+        let valid = Bitmap::from_bools([true, false, false, true]);
+        assert_eq!(
+            timestamp_diffs(&a, &b, Some(&valid)).unwrap(),
+            [7, 0, 0, -2]
+        );
+        let overflow = timestamp_diffs(&a[..2], &b[..2], None).unwrap_err();
+        assert!(overflow.to_string().contains("out of bounds"), "{overflow}");
+        let valid = Bitmap::from_bools([false, false, true, true]);
+        let infinite = timestamp_diffs(&a, &b, Some(&valid)).unwrap_err();
+        assert!(infinite.to_string().contains("infinite"), "{infinite}");
     }
 }

@@ -388,8 +388,7 @@ pub(super) fn hash_join(
                         } else {
                             pg.into_iter().chain(bg).collect()
                         };
-                        let v = vector::eval(f, &pair, m)?;
-                        vector::selection(&v, m, &mut sel)
+                        vector::select(f, &pair, m, &mut sel)
                     })
                 })?;
                 prow = sel.iter().map(|&i| prow[i as usize]).collect();

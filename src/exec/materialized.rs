@@ -33,17 +33,13 @@ pub(super) fn filter(batches: Vec<Batch>, predicate: &Expr) -> Result<Vec<Batch>
                 break;
             }
             if n <= FILTER_PIECE {
-                with_vectors(&mut b, u, |vecs, n| {
-                    let v = vector::eval(c, vecs, n)?;
-                    vector::selection(&v, n, &mut sel)
-                })?;
+                with_vectors(&mut b, u, |vecs, n| vector::select(c, vecs, n, &mut sel))?;
             } else {
                 sel.clear();
                 for start in (0..n).step_by(FILTER_PIECE) {
                     let rows = start..n.min(start + FILTER_PIECE);
                     let vecs = sliced(&b, u, rows.clone());
-                    let v = vector::eval(c, &vecs, rows.len())?;
-                    vector::selection(&v, rows.len(), &mut piece)?;
+                    vector::select(c, &vecs, rows.len(), &mut piece)?;
                     sel.extend(piece.iter().map(|&i| i + start as u32));
                 }
             }

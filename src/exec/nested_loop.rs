@@ -97,8 +97,7 @@ pub(super) fn nested_loop_join(
                             .map(|v| v.gather(&lrow))
                             .chain(rv.iter().map(|v| v.gather(&rrow)))
                             .collect();
-                        let v = vector::eval(f, &pair, k)?;
-                        vector::selection(&v, k, &mut sel)
+                        vector::select(f, &pair, k, &mut sel)
                     })
                 })?;
                 if sel.len() < k {

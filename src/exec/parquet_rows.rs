@@ -231,8 +231,7 @@ impl RowFilterPlan {
                         for (k, c) in constants.iter().enumerate() {
                             vecs[files + k] = c.clone();
                         }
-                        let v = vector::eval(&expr, &vecs, len)?;
-                        vector::selection(&v, len, &mut sel)?;
+                        vector::select(&expr, &vecs, len, &mut sel)?;
                         let mut keep = vec![false; len];
                         for &r in &sel {
                             keep[r as usize] = true;

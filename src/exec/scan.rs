@@ -653,9 +653,7 @@ pub(super) fn filter_block<'v>(
     for f in filters {
         for c in Expr::conjuncts(f) {
             let cur: &[Vector] = compacted.as_deref().unwrap_or(vecs);
-            let v = vector::eval(c, cur, n)?;
-            vector::selection(&v, n, sel)?;
-            drop(v);
+            vector::select(c, cur, n, sel)?;
             if sel.is_empty() {
                 return Ok(None);
             }

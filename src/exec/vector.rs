@@ -315,28 +315,101 @@ pub fn selection(v: &Vector, len: usize, out: &mut Vec<u32>) -> Result<()> {
     match &v.data {
         VData::Const(Value::Bool(true)) => out.extend(0..len as u32),
         VData::Const(_) => {}
-        // Without branches: every row's index is written, and the end moves
-        // past it only when the row passes (no mispredictions at any
-        // selectivity).
-        VData::Bool(b) => {
-            let b = &b[..len];
-            out.resize(len, 0);
-            let mut n = 0;
-            match &v.validity {
-                None => (0..len).for_each(|i| {
-                    out[n] = i as u32;
-                    n += b[i] as usize;
-                }),
-                Some(valid) => (0..len).for_each(|i| {
-                    out[n] = i as u32;
-                    n += (b[i] & valid.get(i)) as usize;
-                }),
-            }
-            out.truncate(n);
-        }
+        VData::Bool(b) => match &v.validity {
+            None => indices_of(&b[..len], out),
+            Some(_) => indices_of(&truth_of(v, len)?, out),
+        },
         _ => return Err(internal("a filter must be BOOLEAN")),
     }
     Ok(())
+}
+
+/// The rows (of `len`) where the predicate `e` over `cols` is TRUE, as ascending
+/// indices in `out`: [`eval`] then [`selection`], except that AND and OR are not
+/// evaluated in three-valued logic. A filter drops NULL as it drops FALSE, so
+/// `a OR b` passes the rows where either side is TRUE and `a AND b` those where
+/// both are: each side becomes one byte per row (value and validity) and the sides
+/// combine byte by byte, with no validity of their own. Both sides are evaluated
+/// on every row, as [`eval`] does (the same errors).
+pub fn select(e: &Expr, cols: &[Vector], len: usize, out: &mut Vec<u32>) -> Result<()> {
+    if is_logic(e) {
+        out.clear();
+        indices_of(&truth(e, cols, len)?, out);
+        Ok(())
+    } else {
+        let v = eval(e, cols, len)?;
+        selection(&v, len, out)
+    }
+}
+
+fn is_logic(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Binary {
+            op: BinaryOp::And | BinaryOp::Or,
+            ..
+        }
+    )
+}
+
+/// Per row of `len`: whether `e` is TRUE (FALSE and NULL are both `false`).
+fn truth(e: &Expr, cols: &[Vector], len: usize) -> Result<Vec<bool>> {
+    match e {
+        Expr::Binary {
+            op: op @ (BinaryOp::And | BinaryOp::Or),
+            left,
+            right,
+            ..
+        } => {
+            let mut a = truth(left, cols, len)?;
+            let b = truth(right, cols, len)?;
+            if *op == BinaryOp::And {
+                a.iter_mut().zip(&b).for_each(|(x, &y)| *x &= y);
+            } else {
+                a.iter_mut().zip(&b).for_each(|(x, &y)| *x |= y);
+            }
+            Ok(a)
+        }
+        _ => {
+            let v = eval(e, cols, len)?;
+            truth_of(&v, len)
+        }
+    }
+}
+
+/// Per row of the BOOLEAN vector `v`: whether it is TRUE.
+fn truth_of(v: &Vector, len: usize) -> Result<Vec<bool>> {
+    match &v.data {
+        VData::Const(Value::Bool(c)) => Ok(vec![*c; len]),
+        VData::Const(Value::Null) => Ok(vec![false; len]),
+        VData::Bool(b) => {
+            let mut t = b[..len].to_vec();
+            if let Some(valid) = &v.validity {
+                // 64 rows per word of the validity.
+                for (rows, &w) in t.chunks_mut(64).zip(valid.words()) {
+                    for (j, x) in rows.iter_mut().enumerate() {
+                        *x &= (w >> j) & 1 == 1;
+                    }
+                }
+            }
+            Ok(t)
+        }
+        _ => Err(internal("a filter must be BOOLEAN")),
+    }
+}
+
+/// The indices of the `true` rows of `b`, into `out` (cleared first). Without
+/// branches: every row's index is written, and the end moves past it only when
+/// the row passes (no mispredictions at any selectivity).
+fn indices_of(b: &[bool], out: &mut Vec<u32>) {
+    out.clear();
+    out.resize(b.len(), 0);
+    let mut n = 0;
+    for (i, &x) in b.iter().enumerate() {
+        out[n] = i as u32;
+        n += x as usize;
+    }
+    out.truncate(n);
 }
 
 /// Evaluates `e` over `cols` (each `len` rows long).
@@ -374,7 +447,10 @@ pub fn eval<'a>(e: &Expr, cols: &'a [Vector], len: usize) -> Result<Cow<'a, Vect
         }
         Expr::IsNull { expr, negated } => {
             let v = eval(expr, cols, len)?;
-            let out: Vec<bool> = (0..len).map(|i| v.is_valid(i) == *negated).collect();
+            let out: Vec<bool> = match validity(&v, len) {
+                None => vec![*negated; len],
+                Some(valid) => (0..len).map(|i| valid.get(i) == *negated).collect(),
+            };
             Cow::Owned(Vector::new(VData::Bool(out), None))
         }
         Expr::InList {
@@ -1403,7 +1479,41 @@ fn scalar_func(f: ScalarFunc, a: &Vector, t: DataType, len: usize) -> Result<Vec
 mod tests {
     use proptest::prelude::*;
 
-    use super::LikePattern;
+    use super::{eval, select, selection, LikePattern, VData, Vector};
+    use crate::column::{Bitmap, Value};
+    use crate::plan::{BinaryOp, Expr};
+    use crate::schema::DataType;
+
+    /// A BOOLEAN vector from cells: `None` is NULL.
+    fn booleans(cells: &[Option<bool>]) -> Vector {
+        let values = cells.iter().map(|c| c.unwrap_or(false)).collect();
+        let valid = Bitmap::from_bools(cells.iter().map(Option::is_some));
+        Vector::new(VData::Bool(values), Some(valid))
+    }
+
+    /// AND/OR trees over three BOOLEAN columns and the NULL, TRUE and FALSE
+    /// constants (leaves 0-2 are columns, 3-5 constants).
+    fn logic_tree() -> impl Strategy<Value = Expr> {
+        let leaf = (0usize..6).prop_map(|k| match k {
+            0..=2 => Expr::Column {
+                index: k,
+                name: format!("c{k}"),
+                data_type: DataType::Boolean,
+            },
+            _ => Expr::Literal {
+                value: [Value::Null, Value::Bool(true), Value::Bool(false)][k - 3].clone(),
+                data_type: DataType::Boolean,
+            },
+        });
+        leaf.prop_recursive(4, 16, 2, |inner| {
+            (inner.clone(), inner, any::<bool>()).prop_map(|(l, r, and)| Expr::Binary {
+                op: if and { BinaryOp::And } else { BinaryOp::Or },
+                left: Box::new(l),
+                right: Box::new(r),
+                data_type: DataType::Boolean,
+            })
+        })
+    }
 
     proptest! {
         /// The substring-search path agrees with general wildcard matching.
@@ -1415,6 +1525,29 @@ mod tests {
             let p = LikePattern::compile(&pattern, None, false).unwrap();
             prop_assert!(p.pieces.is_some());
             prop_assert_eq!(p.matches(&s), p.matches_general(&s), "{} LIKE {}", s, pattern);
+        }
+    }
+
+    proptest! {
+        /// A filter's AND/OR on truth bytes passes exactly the rows where
+        /// three-valued evaluation gives TRUE (NULL drops a row as FALSE does).
+        #[test]
+        fn filter_logic_on_truth_agrees_with_three_valued_logic(
+            e in logic_tree(),
+            cells in proptest::collection::vec(
+                proptest::collection::vec(proptest::option::of(any::<bool>()), 3),
+                1..150,
+            ),
+        ) {
+            let n = cells.len();
+            let cols: Vec<Vector> = (0..3)
+                .map(|k| booleans(&cells.iter().map(|row| row[k]).collect::<Vec<_>>()))
+                .collect();
+            let (mut fast, mut reference) = (Vec::new(), Vec::new());
+            select(&e, &cols, n, &mut fast).unwrap();
+            let v = eval(&e, &cols, n).unwrap();
+            selection(&v, n, &mut reference).unwrap();
+            prop_assert_eq!(fast, reference);
         }
     }
 
