@@ -103,22 +103,38 @@ fn iso_week(day: i64) -> (i64, i64) {
     (year, (thursday - jan1) / 7 + 1)
 }
 
+/// The length of `unit` in microseconds when it is fixed (up to a day: no time
+/// zones here, so a day is always 24 hours).
+fn fixed_micros(unit: TruncUnit) -> Option<i64> {
+    match unit {
+        TruncUnit::Microsecond => Some(1),
+        TruncUnit::Millisecond => Some(1000),
+        TruncUnit::Second => Some(MICROS_PER_SECOND),
+        TruncUnit::Minute => Some(MICROS_PER_MINUTE),
+        TruncUnit::Hour => Some(MICROS_PER_HOUR),
+        TruncUnit::Day => Some(MICROS_PER_DAY),
+        _ => None,
+    }
+}
+
 /// Truncates a timestamp to a unit; infinite timestamps stay themselves. `None`
 /// when the result is before the first representable timestamp.
 pub fn try_date_trunc(unit: TruncUnit, ts: i64) -> Option<i64> {
     if is_infinite_ts(ts) {
         return Some(ts);
     }
-    let step = |n: i64| Some(ts.div_euclid(n) * n);
+    if let Some(n) = fixed_micros(unit) {
+        return ts.div_euclid(n).checked_mul(n);
+    }
     let day = ts.div_euclid(MICROS_PER_DAY);
     let civil = |y: i64, m: u32| days_from_civil(y, m, 1).checked_mul(MICROS_PER_DAY);
     match unit {
-        TruncUnit::Microsecond => Some(ts),
-        TruncUnit::Millisecond => step(1000),
-        TruncUnit::Second => step(MICROS_PER_SECOND),
-        TruncUnit::Minute => step(MICROS_PER_MINUTE),
-        TruncUnit::Hour => step(MICROS_PER_HOUR),
-        TruncUnit::Day => step(MICROS_PER_DAY),
+        TruncUnit::Microsecond
+        | TruncUnit::Millisecond
+        | TruncUnit::Second
+        | TruncUnit::Minute
+        | TruncUnit::Hour
+        | TruncUnit::Day => Some(ts),
         // 1970-01-01 was a Thursday; weeks start on Monday.
         TruncUnit::Week => (day - (day + 3).rem_euclid(7)).checked_mul(MICROS_PER_DAY),
         TruncUnit::Month | TruncUnit::Quarter | TruncUnit::Year => {
@@ -169,12 +185,23 @@ pub fn eval_trunc(
     let x = vector::ints(a, len)?;
     let ok = |i: usize| valid.as_ref().is_none_or(|b| b.get(i));
     let mut out = Vec::with_capacity(len);
-    for (i, &ts) in x.iter().enumerate() {
-        out.push(match try_date_trunc(unit, ts) {
-            Some(v) => v,
-            None if !ok(i) => 0,
-            None => return Err(trunc_out_of_range(ts)),
-        });
+    let mut each = |trunc: &dyn Fn(i64) -> Option<i64>| -> Result<()> {
+        for (i, &ts) in x.iter().enumerate() {
+            out.push(match trunc(ts) {
+                Some(v) => v,
+                None if !ok(i) => 0,
+                None => return Err(trunc_out_of_range(ts)),
+            });
+        }
+        Ok(())
+    };
+    // A unit of fixed length is matched once, not per row.
+    match fixed_micros(unit) {
+        Some(n) => each(&|ts| match is_infinite_ts(ts) {
+            true => Some(ts),
+            false => ts.div_euclid(n).checked_mul(n),
+        })?,
+        None => each(&|ts| try_date_trunc(unit, ts))?,
     }
     Ok(Vector::new(VData::Int(out), valid))
 }

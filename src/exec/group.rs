@@ -1067,6 +1067,21 @@ impl GroupMap {
         gids.reserve(len);
         if w == 1 {
             self.one_word_groups(&packed[..len], gids);
+        } else if w == 2 {
+            // Two words (a raw 64-bit value and its NULL flag): compared as a
+            // pair, not as slices (a call per row).
+            let mut last: Option<([u64; 2], u32)> = None;
+            for key in packed[..2 * len].chunks_exact(2) {
+                let pair = [key[0], key[1]];
+                match last {
+                    Some((l, g)) if l == pair => gids.push(g),
+                    _ => {
+                        let g = self.group_of(key);
+                        gids.push(g);
+                        last = Some((pair, g));
+                    }
+                }
+            }
         } else {
             // As for one word: a key equal to the row before's skips the probe.
             let mut last: Option<(usize, u32)> = None;
@@ -1323,8 +1338,8 @@ impl GroupMap {
         }
         let mut packed = std::mem::take(&mut self.packed);
         packed.clear();
-        if w == 1 {
-            packed.resize(len, base[0]);
+        if w == 1 || base.iter().all(|&x| x == 0) {
+            packed.resize(len * w, base[0]);
         } else {
             (0..len).for_each(|_| packed.extend_from_slice(&base));
         }

@@ -46,8 +46,20 @@ struct Piece {
     rows: Vec<u32>,
 }
 
-/// A dictionary and the number of each of its entries.
-type Translated = (Arc<StringVec>, Arc<Vec<i64>>);
+/// A dictionary and the number of each of its entries (32 bits: half the
+/// memory of the numbers' BIGINT, and a segment's numbers stay in the cache as
+/// its blocks are looked up).
+type Translated = (Arc<StringVec>, Arc<Vec<u32>>);
+
+/// A number as 32 bits: a table of more distinct strings than that is refused.
+fn narrow(number: i64) -> Result<u32> {
+    u32::try_from(number).map_err(|_| {
+        Error::ResourcesExhausted(format!(
+            "key_id (a window's partition keys) numbers at most {} distinct strings",
+            u32::MAX
+        ))
+    })
+}
 
 struct State {
     /// The tables' bytes, counted against the query's memory limit (`key_id` in
@@ -142,7 +154,7 @@ impl State {
         Ok(out)
     }
 
-    fn translation(&self, dict: &Arc<StringVec>) -> Result<Arc<Vec<i64>>> {
+    fn translation(&self, dict: &Arc<StringVec>) -> Result<Arc<Vec<u32>>> {
         let kept = |dicts: &[Translated]| {
             let found = dicts.iter().find(|(d, _)| Arc::ptr_eq(d, dict));
             found.map(|(_, ids)| ids.clone())
@@ -156,7 +168,13 @@ impl State {
         }
         // Not under the list's lock: two threads may translate one dictionary
         // at once, and both get the same numbers.
-        let ids = Arc::new(self.number(dict.len(), |i| Some(dict.get(i)))?);
+        let numbers = self.number(dict.len(), |i| Some(dict.get(i)))?;
+        let ids = Arc::new(
+            numbers
+                .into_iter()
+                .map(narrow)
+                .collect::<Result<Vec<u32>>>()?,
+        );
         let mut dicts = self.dicts.lock().map_err(poisoned)?;
         if kept(&dicts).is_none() {
             if dicts.len() == KEPT_DICTIONARIES {
@@ -246,14 +264,14 @@ impl State {
             let mut next: Vec<_> = ids.iter().map(|ids| ids.iter()).collect();
             let numbers = (shards.iter())
                 .map(|&s| match next[s as usize].next() {
-                    Some(&id) => Ok(((id as i64) << SHARD_BITS) | s as i64),
+                    Some(&id) => narrow(((id as i64) << SHARD_BITS) | s as i64),
                     None => Err(Error::Internal("key_id: a shard numbered too few".into())),
                 })
-                .collect::<Result<Vec<i64>>>()?;
+                .collect::<Result<Vec<u32>>>()?;
             Ok((j, numbers))
         })?;
         spare.free();
-        let kept: usize = translated.iter().map(|(_, n)| n.len() * 8).sum();
+        let kept: usize = translated.iter().map(|(_, n)| n.len() * 4).sum();
         if let Some(memory) = &self.memory {
             memory.lock().map_err(poisoned)?.grow(kept)?;
         }
@@ -394,14 +412,14 @@ pub(super) fn eval(keys: &KeyIds, a: &Vector, len: usize) -> Result<Vector> {
             let ids = state.translation(dict)?;
             let codes = &codes[..len.min(codes.len())];
             if codes.iter().all(|&c| (c as usize) < ids.len()) {
-                let out = codes.iter().map(|&c| ids[c as usize]).collect();
+                let out = codes.iter().map(|&c| ids[c as usize] as i64).collect();
                 return Ok(Vector::new(VData::Int(out), a.validity.clone()));
             }
             let mut out = Vec::with_capacity(len);
             let mut past_end = None;
             for &c in codes.iter().take(len) {
                 let id = match ids.get(c as usize) {
-                    Some(&id) => id,
+                    Some(&id) => id as i64,
                     // A code past the dictionary reads as '' (as `Vector::str_at`).
                     None => match past_end {
                         Some(id) => id,
@@ -497,6 +515,13 @@ mod tests {
     /// Dictionaries numbered up front, shard by shard, get the numbers the
     /// table gives the same strings as plain strings and in dictionaries it
     /// meets later; `release` empties the table and gives its memory back.
+    #[test]
+    fn a_dictionary_translation_holds_32_bit_numbers_or_refuses() {
+        assert_eq!(narrow(u32::MAX as i64).unwrap(), u32::MAX);
+        let e = narrow(u32::MAX as i64 + 1).unwrap_err();
+        assert!(matches!(e, Error::ResourcesExhausted(_)), "{e}");
+    }
+
     #[test]
     fn dictionaries_numbered_up_front_agree_with_numbering_as_they_come() {
         let words: Vec<String> = (0..3000)
