@@ -578,6 +578,18 @@ impl Column {
         data + self.validity.as_ref().map_or(0, Bitmap::heap_bytes)
     }
 
+    /// Makes room for `rows` more values of a fixed width (strings and lists
+    /// grow as they come).
+    pub fn reserve_rows(&mut self, rows: usize) {
+        match &mut self.data {
+            ColumnData::Int64(v) => v.reserve(rows),
+            ColumnData::Float64(v) => v.reserve(rows),
+            ColumnData::Bool(v) => v.reserve(rows),
+            ColumnData::Ip(v) => v.reserve(rows),
+            ColumnData::Utf8(_) | ColumnData::List(_) => {}
+        }
+    }
+
     /// Gives back the room reserved past the values (a column that grew by
     /// appending holds up to twice its size).
     pub fn shrink_to_fit(&mut self) {

@@ -492,13 +492,22 @@ pub(super) fn run_segment(
                 counted: false,
             },
         };
+        let first_out = out_cols.is_none();
         let r = process_block(&vecs, len, filter, ctx, state, &mut bufs.sel, &mut out_cols);
         for (k, (v, blk)) in vecs.into_iter().zip(bufs.blocks.iter_mut()).enumerate() {
             if !skipped(k) {
                 v.restore(blk);
             }
         }
-        produced += r?;
+        let r = r?;
+        produced += r;
+        if let (true, Some(cols)) = (first_out, out_cols.as_mut()) {
+            // The segment's output at the first block's rate, reserved once
+            // instead of grown by doubling (a copy and fresh pages each time).
+            let rest = meta.rows.saturating_sub(bm.first_row + len as u64) as usize;
+            let expected = (rest as u64 * r as u64 / len.max(1) as u64) as usize;
+            cols.iter_mut().for_each(|c| c.reserve_rows(expected));
+        }
     }
     if let WorkerOut::Rows(v, bytes, _) = state {
         if let Some(mut cols) = out_cols {

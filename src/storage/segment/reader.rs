@@ -7,10 +7,10 @@ use std::sync::{Arc, OnceLock};
 
 use super::block::{reuse, take_codes, BlockValues, ColumnBlock};
 use super::format::{
-    decode_footer, Chunk, ColumnStorage, IndexMeta, SegmentMeta, HEADER_FLAGS_OFFSET, HEADER_LEN,
-    HEADER_VERSION_OFFSET, MAGIC_LEN, MAX_CHUNK_RAW, SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC,
-    SEGMENT_TAIL_MAGIC, TAIL_FOOTER_CRC_OFFSET, TAIL_FOOTER_LEN_OFFSET, TAIL_LEN,
-    TAIL_MAGIC_OFFSET, TAIL_VERSION_OFFSET,
+    decode_footer, Chunk, ColumnStorage, IndexMeta, SegmentMeta, DICT_PAGE_BYTES,
+    HEADER_FLAGS_OFFSET, HEADER_LEN, HEADER_VERSION_OFFSET, MAGIC_LEN, MAX_CHUNK_RAW,
+    SEGMENT_FORMAT_VERSION, SEGMENT_MAGIC, SEGMENT_TAIL_MAGIC, TAIL_FOOTER_CRC_OFFSET,
+    TAIL_FOOTER_LEN_OFFSET, TAIL_LEN, TAIL_MAGIC_OFFSET, TAIL_VERSION_OFFSET,
 };
 use crate::column::{Bitmap, Column, ColumnData, StringVec};
 use crate::error::{Error, Result};
@@ -306,7 +306,7 @@ impl Segment {
     /// The sorted dictionary of a dictionary-encoded column (decoded once, then
     /// cached): every page, in order.
     pub fn dictionary(&self, col: usize) -> Result<Option<Arc<StringVec>>> {
-        let ColumnStorage::Dictionary { pages, .. } = &self.meta.columns[col].storage else {
+        let ColumnStorage::Dictionary { pages, len } = &self.meta.columns[col].storage else {
             return Ok(None);
         };
         if let Some(d) = self.dicts[col].get() {
@@ -315,7 +315,10 @@ impl Segment {
         let dict = if let [_] = pages.as_slice() {
             self.dict_page(col, 0)?
         } else {
-            let mut all = StringVec::new();
+            // Room for every page at once (each holds at least one entry and at
+            // most one entry past the page size), not grown by doubling.
+            let entries = (*len as usize).min(pages.len() * (DICT_PAGE_BYTES + 1));
+            let mut all = StringVec::with_capacity(entries, pages.len() * DICT_PAGE_BYTES);
             for p in 0..pages.len() {
                 // A page decoded by a lookup is reused; others are decoded here
                 // and not kept apart.
