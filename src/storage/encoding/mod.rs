@@ -36,8 +36,8 @@ pub use float::{decode_f64, encode_f64};
 pub use int::{decode_i64, decode_u32, encode_i64, encode_u32};
 pub use roaring::serialize_sorted_rows;
 pub use strings::{
-    build_dictionary, build_dictionary_within, decode_dictionary, decode_strings,
-    encode_dictionary, encode_dictionary_range, encode_strings,
+    build_dictionary, build_dictionary_within, decode_dictionary, decode_dictionary_into,
+    decode_strings, encode_dictionary, encode_dictionary_range, encode_strings,
 };
 
 /// Why an encoded byte string could not be decoded: the bytes are damaged or were not

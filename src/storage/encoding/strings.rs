@@ -52,9 +52,10 @@ fn decode_body(r: &mut Reader<'_>, n: usize, out: &mut StringVec) -> DecodeResul
             bytes.len()
         ));
     }
-    if u32::try_from(total).is_err() {
+    if u32::try_from(out.bytes().len() as u64 + total).is_err() {
         return err("string block exceeds 4 GiB");
     }
+    out.reserve(lengths.len(), total as usize);
     let text = std::str::from_utf8(bytes)
         .map_err(|e| super::DecodeError(format!("strings are not UTF-8: {e}")))?;
     let mut pos = 0usize;
@@ -84,20 +85,31 @@ pub fn encode_dictionary_range(dict: &StringVec, range: Range<usize>, out: &mut 
 
 /// Decodes a dictionary of `n` strings from exactly `src`, checking strict order.
 pub fn decode_dictionary(src: &[u8], n: usize) -> DecodeResult<StringVec> {
-    let mut r = Reader::new(src);
     let mut dict = StringVec::new();
+    decode_dictionary_into(src, n, &mut dict)?;
+    Ok(dict)
+}
+
+/// [`decode_dictionary`] appended to `out` (a page of a paged dictionary after
+/// the pages before it, with no copy of its own): the order is checked among the
+/// new entries; `out` holds a part of them after an error.
+pub fn decode_dictionary_into(src: &[u8], n: usize, out: &mut StringVec) -> DecodeResult<()> {
+    let start = out.len();
+    let mut r = Reader::new(src);
     match r.u8("dictionary tag")? {
-        SORTED => decode_body(&mut r, n, &mut dict)?,
+        SORTED => decode_body(&mut r, n, out)?,
         t => return err(format!("unknown dictionary tag {t}")),
     }
-    if let Some(i) = (1..dict.len()).find(|&i| dict.get(i - 1).as_bytes() >= dict.get(i).as_bytes())
+    if let Some(i) =
+        (start + 1..out.len()).find(|&i| out.get(i - 1).as_bytes() >= out.get(i).as_bytes())
     {
         return err(format!(
-            "dictionary entries {} and {i} are out of order",
-            i - 1
+            "dictionary entries {} and {} are out of order",
+            i - 1 - start,
+            i - start
         ));
     }
-    Ok(dict)
+    Ok(())
 }
 
 /// Hashes a string: FxHash-style multiply-rotate over eight bytes at a time, then a

@@ -320,21 +320,21 @@ impl Segment {
             let entries = (*len as usize).min(pages.len() * (DICT_PAGE_BYTES + 1));
             let mut all = StringVec::with_capacity(entries, pages.len() * DICT_PAGE_BYTES);
             for p in 0..pages.len() {
-                // A page decoded by a lookup is reused; others are decoded here
-                // and not kept apart.
-                let page = match self.dict_pages[col][p].get() {
-                    Some(d) => d.clone(),
-                    None => Arc::new(self.decode_dict_page(col, p)?),
-                };
-                if let (Some(prev), false) = (all.len().checked_sub(1), page.is_empty()) {
-                    if all.get(prev).as_bytes() >= page.get(0).as_bytes() {
-                        let name = &self.meta.columns[col].field.name;
-                        return Err(self.corrupt(format!(
-                            "dictionary of column '{name}': page {p} is out of order"
-                        )));
-                    }
+                // A page decoded by a lookup is reused; others are decoded here,
+                // straight into the whole, and not kept apart.
+                let start = all.len();
+                match self.dict_pages[col][p].get() {
+                    Some(page) => all.extend(page),
+                    None => self.decode_dict_page_into(col, p, &mut all)?,
                 }
-                all.extend(&page);
+                if (1..all.len()).contains(&start)
+                    && all.get(start - 1).as_bytes() >= all.get(start).as_bytes()
+                {
+                    let name = &self.meta.columns[col].field.name;
+                    return Err(self.corrupt(format!(
+                        "dictionary of column '{name}': page {p} is out of order"
+                    )));
+                }
             }
             Arc::new(all)
         };
@@ -353,6 +353,14 @@ impl Segment {
     /// Decodes page `p` of column `col`'s dictionary, checking its order and its
     /// first entry against the footer's.
     fn decode_dict_page(&self, col: usize, p: usize) -> Result<StringVec> {
+        let mut page = StringVec::new();
+        self.decode_dict_page_into(col, p, &mut page)?;
+        Ok(page)
+    }
+
+    /// [`Segment::decode_dict_page`] appended to `out`.
+    fn decode_dict_page_into(&self, col: usize, p: usize, out: &mut StringVec) -> Result<()> {
+        let start = out.len();
         let c = &self.meta.columns[col];
         let ColumnStorage::Dictionary { pages, len } = &c.storage else {
             return Err(Error::Internal("no dictionary".into()));
@@ -368,13 +376,13 @@ impl Segment {
         let mut scratch = ReadBuf::default();
         let raw = self.chunk(&page.chunk, &mut scratch, &what)?;
         let n = end.saturating_sub(page.first_code) as usize;
-        let dict = enc::decode_dictionary(raw, n).map_err(|e| self.decode_err(&what, e))?;
+        enc::decode_dictionary_into(raw, n, out).map_err(|e| self.decode_err(&what, e))?;
         if let Some(first) = &page.first {
-            if dict.is_empty() || dict.get(0) != &**first {
+            if out.len() == start || out.get(start) != &**first {
                 return Err(self.corrupt(format!("{what}: first entry differs from the footer's")));
             }
         }
-        Ok(dict)
+        Ok(())
     }
 
     /// The codes of column `col`'s dictionary entries less than `s` and at most
