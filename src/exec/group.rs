@@ -27,6 +27,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 
 use super::memory::hash_table_bytes;
+use super::unit_dict::UnitDict;
 use super::vector::{VData, Vector};
 use super::word_table::WordTable;
 use crate::column::{Bitmap, Column, ColumnData, StringVec, Value};
@@ -453,10 +454,24 @@ pub(crate) struct DictCache {
 }
 
 impl DictCache {
+    /// Whether the cache is for `dict`.
+    #[inline]
+    fn is_for(&self, dict: &Arc<StringVec>) -> bool {
+        self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, dict))
+    }
+
+    /// Points the cache at `dict` with the ids of all its codes given.
+    fn preset(&mut self, dict: &Arc<StringVec>, ids: Vec<u32>) {
+        self.dict = Some(dict.clone());
+        self.ids = ids;
+        self.rows = 0;
+        self.complete = true;
+    }
+
     /// Points the cache at `dict` (cleared when it is a different dictionary).
     #[inline]
     pub fn reset_for(&mut self, dict: &Arc<StringVec>) {
-        if self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, dict)) {
+        if self.is_for(dict) {
             return;
         }
         self.dict = Some(dict.clone());
@@ -558,9 +573,80 @@ pub struct ValueCoder {
     pub(crate) vals: ValInterner,
     pub(crate) cache: DictCache,
     pub(crate) seen: DictSeen,
+    /// The merged dictionaries of this key's column over the unit being
+    /// aggregated, when given ([`ValueCoder::use_unit`]): a string's id is its
+    /// rank there, and `strs` holds only the strings it lacks, numbered after it.
+    unit: Option<Arc<UnitDict>>,
 }
 
 impl ValueCoder {
+    /// Numbers strings by `unit`'s merged dictionaries (before any string is
+    /// coded).
+    pub(crate) fn use_unit(&mut self, unit: Arc<UnitDict>) {
+        debug_assert!(self.strs.len() == 0);
+        self.unit = Some(unit);
+        self.cache = DictCache::default();
+    }
+
+    /// The id of string `s`, added if new.
+    #[inline]
+    pub(crate) fn str_id(&mut self, s: &str) -> u32 {
+        match &self.unit {
+            None => self.strs.intern(s),
+            Some(u) => match u.find(s) {
+                Some(id) => id,
+                None => u.len() as u32 + self.strs.intern(s),
+            },
+        }
+    }
+
+    /// The string of id `id` ("" for an id never given).
+    #[inline]
+    pub(crate) fn str_get(&self, id: u32) -> &str {
+        match &self.unit {
+            None => self.strs.get(id),
+            Some(u) if (id as usize) < u.len() => u.get(id),
+            Some(u) => self.strs.get(id - u.len() as u32),
+        }
+    }
+
+    /// Strings numbered so far (ids are `0..str_count`).
+    pub(crate) fn str_count(&self) -> usize {
+        self.unit.as_ref().map_or(0, |u| u.len()) + self.strs.len()
+    }
+
+    /// Points the dictionary cache at `dict`; under a unit's merged
+    /// dictionaries, with the ids of all its codes (the merge's, or each entry
+    /// looked up when the merge lacks this dictionary).
+    #[inline]
+    fn dict_ids_for(&mut self, dict: &Arc<StringVec>) {
+        if self.cache.is_for(dict) {
+            return;
+        }
+        let Some(unit) = self.unit.clone() else {
+            self.cache.reset_for(dict);
+            return;
+        };
+        let ids = match unit.ids_of(dict) {
+            Some(ids) => ids.to_vec(),
+            None => dict.iter().map(|s| self.str_id(s)).collect(),
+        };
+        self.cache.preset(dict, ids);
+    }
+
+    /// The id of code `c` of `dict` (a code past it reads as "").
+    #[inline]
+    fn dict_id(&mut self, dict: &Arc<StringVec>, c: u32) -> u32 {
+        self.dict_ids_for(dict);
+        if self.unit.is_none() {
+            return self.cache.id(c, &mut self.strs);
+        }
+        match self.cache.ids.get(c as usize) {
+            Some(&id) => id,
+            None => self.str_id(""),
+        }
+    }
+
     /// The code of valid row `i` of `v` (type `t`): integers and double bits as
     /// they are, booleans 0/1, strings and IPs as interned ids.
     #[inline]
@@ -570,12 +656,9 @@ impl ValueCoder {
             VData::Float(x) => norm_f64(x[i]),
             VData::Bool(x) => x[i] as u64,
             VData::Ip(x) => self.vals.intern(x[i]) as u64,
-            VData::Dict { codes, dict } => {
-                self.cache.reset_for(dict);
-                self.cache.id(codes[i], &mut self.strs) as u64
-            }
-            VData::Str(s) => self.strs.intern(s.get(i)) as u64,
-            VData::List(l) => self.strs.intern(&crate::list::key(&l.get(i))) as u64,
+            VData::Dict { codes, dict } => self.dict_id(dict, codes[i]) as u64,
+            VData::Str(s) => self.str_id(s.get(i)) as u64,
+            VData::List(l) => self.str_id(&crate::list::key(&l.get(i))) as u64,
             VData::Const(c) => self.const_code(c, t),
         }
     }
@@ -587,8 +670,8 @@ impl ValueCoder {
             Value::Float(x) => norm_f64(*x),
             Value::Bool(b) => *b as u64,
             Value::Ip(x) => self.vals.intern(*x) as u64,
-            Value::Str(s) => self.strs.intern(s) as u64,
-            Value::List(l) => self.strs.intern(&crate::list::key(l)) as u64,
+            Value::Str(s) => self.str_id(s) as u64,
+            Value::List(l) => self.str_id(&crate::list::key(l)) as u64,
             Value::Null => 0,
         }
     }
@@ -600,9 +683,9 @@ impl ValueCoder {
             PhysicalType::Float64 => Value::Float(f64::from_bits(code)),
             PhysicalType::Bool => Value::Bool(code != 0),
             PhysicalType::Ip => Value::Ip(self.vals.get(code as u32)),
-            PhysicalType::Utf8 => Value::Str(self.strs.get(code as u32).into()),
+            PhysicalType::Utf8 => Value::Str(self.str_get(code as u32).into()),
             PhysicalType::List(_) => {
-                crate::list::from_key(self.strs.get(code as u32)).unwrap_or(Value::Null)
+                crate::list::from_key(self.str_get(code as u32)).unwrap_or(Value::Null)
             }
         }
     }
@@ -611,7 +694,7 @@ impl ValueCoder {
     pub fn translate(&mut self, other: &ValueCoder, code: u64, t: PhysicalType) -> u64 {
         match t {
             PhysicalType::Utf8 | PhysicalType::List(_) => {
-                self.strs.intern(other.strs.get(code as u32)) as u64
+                self.str_id(other.str_get(code as u32)) as u64
             }
             PhysicalType::Ip => self.vals.intern(other.vals.get(code as u32)) as u64,
             _ => code,
@@ -619,13 +702,18 @@ impl ValueCoder {
     }
 
     pub fn bytes(&self) -> usize {
-        self.strs.bytes() + self.vals.bytes() + self.cache.bytes() + self.seen.bytes()
+        self.strs.bytes()
+            + self.vals.bytes()
+            + self.cache.bytes()
+            + self.seen.bytes()
+            + self.unit.as_ref().map_or(0, |u| u.bytes())
     }
 
     /// Forgets every value, keeping the interners' memory for the next use.
     pub fn clear(&mut self) {
         self.strs.clear();
         self.vals.clear();
+        self.unit = None;
         self.cache = DictCache::default();
         self.seen = DictSeen::default();
     }
@@ -968,6 +1056,17 @@ impl GroupMap {
         self.coders.iter_mut().for_each(ValueCoder::clear);
         self.domains.clear();
         self.dense = Dense::Undecided;
+    }
+
+    /// Numbers each key `k` with `dicts[k]` by that merge of its column's
+    /// dictionaries over the unit being aggregated, before any row is grouped:
+    /// ids are ranks in the merge, and no string is hashed.
+    pub(crate) fn use_unit_dicts(&mut self, dicts: &[Option<Arc<UnitDict>>]) {
+        for (coder, d) in self.coders.iter_mut().zip(dicts) {
+            if let Some(d) = d {
+                coder.use_unit(d.clone());
+            }
+        }
     }
 
     /// Starts a segment: integer key domains for the dense path.
@@ -1401,9 +1500,19 @@ impl GroupMap {
                 }
                 (VData::Str(strs), KeyCode::Interned { .. }) => {
                     let mut ids = std::mem::take(&mut self.ids);
-                    self.coders[k]
-                        .strs
-                        .intern_all(strs, len, v.validity.as_ref(), &mut ids);
+                    let coder = &mut self.coders[k];
+                    if coder.unit.is_some() {
+                        let valid = v.validity.as_ref();
+                        ids.clear();
+                        ids.extend((0..len.min(strs.len())).map(|r| match valid {
+                            Some(b) if !b.get(r) => MISSING,
+                            _ => coder.str_id(strs.get(r)),
+                        }));
+                    } else {
+                        coder
+                            .strs
+                            .intern_all(strs, len, v.validity.as_ref(), &mut ids);
+                    }
                     for (r, &id) in ids.iter().enumerate() {
                         if id != MISSING {
                             packed[r * w + f.word] |= (id as u64 + 1) << f.shift;
@@ -1414,7 +1523,7 @@ impl GroupMap {
                 }
                 (VData::Dict { codes, dict }, KeyCode::Interned { .. }) => {
                     let coder = &mut self.coders[k];
-                    coder.cache.reset_for(dict);
+                    coder.dict_ids_for(dict);
                     coder.cache.note_rows(len, &mut coder.strs);
                     let valid = v.validity.as_ref();
                     let codes = &codes[..len.min(codes.len())];
@@ -1430,9 +1539,10 @@ impl GroupMap {
                             }
                         }
                         if past_end {
+                            let n = ids.len();
+                            let id = coder.str_id("") as u64;
                             for (r, &c) in codes.iter().enumerate() {
-                                if c as usize >= ids.len() {
-                                    let id = coder.strs.intern("") as u64;
+                                if c as usize >= n {
                                     packed[r * w + f.word] |= (id + 1) << f.shift;
                                 }
                             }
@@ -1545,7 +1655,7 @@ impl GroupMap {
                         .map(|i| {
                             let g = group(i);
                             let c = f.get(&self.keys[g * w..g * w + w]);
-                            coder.strs.get(c.wrapping_sub(1) as u32).len()
+                            coder.str_get(c.wrapping_sub(1) as u32).len()
                         })
                         .sum();
                     reserve((n + 1) * 4 + text + n / 8)?;
@@ -1578,9 +1688,9 @@ impl GroupMap {
                     }
                     (ColumnData::Int64(v), _) => v.push(c as i64),
                     (ColumnData::Bool(v), _) => v.push(c == 2),
-                    (ColumnData::Utf8(v), _) => v.push(coder.strs.get((c - 1) as u32)),
+                    (ColumnData::Utf8(v), _) => v.push(coder.str_get((c - 1) as u32)),
                     (ColumnData::List(v), _) => {
-                        match crate::list::from_key(coder.strs.get((c - 1) as u32)) {
+                        match crate::list::from_key(coder.str_get((c - 1) as u32)) {
                             Some(Value::List(items)) => v.push(&items),
                             _ => v.push(&[]),
                         }
@@ -1616,11 +1726,27 @@ impl GroupMap {
             }
             let (mine, theirs) = (&mut self.coders[k], &other.coders[k]);
             translate.push(Some(match self.layout.types[k].physical() {
-                PhysicalType::Utf8 => {
-                    let mut ids = Vec::new();
-                    mine.strs.intern_strings_of(&theirs.strs, &mut ids);
-                    ids
-                }
+                PhysicalType::Utf8 => match (&mine.unit, &theirs.unit) {
+                    (None, None) => {
+                        let mut ids = Vec::new();
+                        mine.strs.intern_strings_of(&theirs.strs, &mut ids);
+                        ids
+                    }
+                    // One merge numbers both: its ids stand, the strings
+                    // outside it are interned.
+                    (Some(a), Some(b)) if a.same(b) => {
+                        let n = a.len() as u32;
+                        let mut ids: Vec<u32> = (0..n).collect();
+                        ids.extend(
+                            (0..theirs.strs.len() as u32)
+                                .map(|id| n + mine.strs.intern(theirs.strs.get(id))),
+                        );
+                        ids
+                    }
+                    _ => (0..theirs.str_count() as u32)
+                        .map(|id| mine.str_id(theirs.str_get(id)))
+                        .collect(),
+                },
                 _ => (0..theirs.vals.len() as u32)
                     .map(|id| mine.vals.intern(theirs.vals.get(id)))
                     .collect(),
@@ -1860,6 +1986,75 @@ mod tests {
     }
 
     /// The dense and the hash paths give the same groups as a map of values.
+    /// Groups numbered by a unit's merged dictionaries are the groups interning
+    /// finds: two segments on two maps merged, NULLs, a code past its
+    /// dictionary, plain strings outside the merge and a segment whose
+    /// dictionary the merge lacks.
+    #[test]
+    fn unit_dictionaries_group_as_interning_does() {
+        let dict = |words: &[&str]| {
+            let mut s = StringVec::new();
+            words.iter().for_each(|w| s.push(w));
+            Arc::new(s)
+        };
+        let (d1, d2, d3) = (
+            dict(&["a", "c", "e"]),
+            dict(&["b", "c", "f"]),
+            dict(&["c", "zz"]),
+        );
+        let unit = Arc::new(UnitDict::merge(vec![d1.clone(), d2.clone()], 1).unwrap());
+        let codes = |d: &Arc<StringVec>, codes: Vec<u32>| {
+            let mut valid = Bitmap::new(codes.len(), true);
+            valid.set(1, false);
+            Vector::new(
+                VData::Dict {
+                    codes,
+                    dict: d.clone(),
+                },
+                Some(valid),
+            )
+        };
+        let plain = {
+            let mut s = StringVec::new();
+            ["q", "a", "", "f"].iter().for_each(|w| s.push(w));
+            Vector::new(VData::Str(s), None)
+        };
+        let layout = KeyLayout::new(&[DataType::Varchar], &[KeyHint::Distinct(9)]);
+        let groups = |with_unit: bool| -> Vec<Option<String>> {
+            let mut maps = [GroupMap::new(layout.clone()), GroupMap::new(layout.clone())];
+            if with_unit {
+                maps.iter_mut()
+                    .for_each(|m| m.use_unit_dicts(&[Some(unit.clone())]));
+            }
+            let mut gids = Vec::new();
+            let [a, b] = &mut maps;
+            a.groups(&[&codes(&d1, vec![0, 1, 2, 2, 0])], 5, &mut gids)
+                .unwrap();
+            b.groups(&[&codes(&d2, vec![2, 0, 1, 7, 0])], 5, &mut gids)
+                .unwrap();
+            b.groups(&[&plain], 4, &mut gids).unwrap();
+            b.groups(&[&codes(&d3, vec![1, 1, 0])], 3, &mut gids)
+                .unwrap();
+            a.absorb(b).unwrap();
+            let col = &a.key_columns()[0];
+            let mut out: Vec<Option<String>> = (0..col.len())
+                .map(|i| match col.value(i) {
+                    Value::Str(s) => Some(s.to_string()),
+                    _ => None,
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        let want: Vec<Option<String>> = [None, Some(""), Some("a"), Some("b"), Some("c")]
+            .into_iter()
+            .chain(["e", "f", "q", "zz"].map(Some))
+            .map(|s| s.map(str::to_string))
+            .collect();
+        assert_eq!(groups(false), want);
+        assert_eq!(groups(true), want);
+    }
+
     #[test]
     fn dense_and_hash_paths_agree_with_a_value_map() {
         let dict = Arc::new({

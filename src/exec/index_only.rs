@@ -9,8 +9,9 @@ use super::agg::AggBound;
 use super::physical::ScanInfo;
 use super::pipeline::pipeline;
 use super::scan::Sink;
+use super::tournament::{key_ranges, Tournament};
 use super::{ExecOptions, ExecStats};
-use crate::column::{partition_point, Batch, BatchBuilder, StringVec, Value};
+use crate::column::{Batch, BatchBuilder, StringVec, Value};
 use crate::error::{Error, Result};
 use crate::index::bitmap;
 use crate::plan::{AggExpr, Expr};
@@ -249,11 +250,6 @@ impl<'a> Run<'a> {
             Run::Pairs(p) => p[i],
         }
     }
-
-    /// The first position whose key is not below `key`.
-    fn lower_bound(&self, key: &str) -> usize {
-        partition_point(self.len(), |i| self.get(i).0 < key)
-    }
 }
 
 /// Below this many entries in all, runs merge on one thread.
@@ -278,24 +274,9 @@ fn merge_sorted_runs<'a>(
     } else {
         threads
     };
-    let longest = runs.iter().max_by_key(|r| r.len());
-    let splits: Vec<&str> = match longest {
-        Some(l) => (1..parts).map(|t| l.get(l.len() * t / parts).0).collect(),
-        None => Vec::new(),
-    };
-    // Per run, the start of each range, and its end.
-    let bounds: Vec<Vec<usize>> = runs
-        .iter()
-        .map(|r| {
-            let mut b = vec![0];
-            b.extend(splits.iter().map(|s| r.lower_bound(s)));
-            b.push(r.len());
-            b
-        })
-        .collect();
-    let range = |t: usize| -> Vec<std::ops::Range<usize>> {
-        bounds.iter().map(|b| b[t]..b[t + 1]).collect()
-    };
+    let lens: Vec<usize> = runs.iter().map(Run::len).collect();
+    let ranges = key_ranges(&lens, |r, i| runs[r].get(i).0, parts);
+    let range = |t: usize| ranges[t].clone();
     let merge = |t: usize| keep_top(merge_ranges(&runs, range(t)), limit);
     let pieces: Vec<Vec<(&'a str, u64)>> = if parts > 1 {
         std::thread::scope(|s| {
@@ -314,14 +295,10 @@ fn merge_sorted_runs<'a>(
     keep_top(pieces.concat(), limit)
 }
 
-/// The keys of `ranges` (one per run) in key order, with their counts summed.
-///
-/// A tournament of losers: each inner node of a complete binary tree over the
-/// runs holds the run that lost the match played there, the root's winner the
-/// run with the smallest key. Taking a key replays only the matches on its run's
-/// path to the root, one string comparison per level (a binary heap compares
-/// twice per level as it sifts down): with a couple of hundred segments this
-/// merge is most of an index-only top-N's time.
+/// The keys of `ranges` (one per run) in key order, with their counts summed,
+/// through a tournament of losers (one string comparison per level of its tree:
+/// with a couple of hundred segments this merge is most of an index-only
+/// top-N's time).
 fn merge_ranges<'a>(runs: &[Run<'a>], ranges: Vec<std::ops::Range<usize>>) -> Vec<(&'a str, u64)> {
     let live: Vec<(Run<'a>, std::ops::Range<usize>)> = runs
         .iter()
@@ -345,31 +322,9 @@ fn merge_ranges<'a>(runs: &[Run<'a>], ranges: Vec<std::ops::Range<usize>>) -> Ve
         (Some(_), None) => true,
         (None, _) => false,
     };
-    // Leaves are k..2k (run i at k + i), inner nodes 1..k; tree[0] is the winner.
-    const EMPTY: usize = usize::MAX;
-    let mut tree = vec![EMPTY; k];
-    for i in 0..k {
-        // Each run climbs until it meets an empty node, where it waits; the winner
-        // of each match played climbs on.
-        let mut w = i;
-        let mut j = (k + i) / 2;
-        while j > 0 {
-            if tree[j] == EMPTY {
-                tree[j] = w;
-                w = EMPTY;
-                break;
-            }
-            if beats(&key, tree[j], w) {
-                std::mem::swap(&mut tree[j], &mut w);
-            }
-            j /= 2;
-        }
-        if w != EMPTY {
-            tree[0] = w;
-        }
-    }
+    let mut tree = Tournament::new(k, |a, b| beats(&key, a, b));
     loop {
-        let mut w = tree[0];
+        let w = tree.winner();
         let Some(k0) = key[w] else { break };
         let (run, range) = &live[w];
         let n = run.get(pos[w]).1;
@@ -379,14 +334,7 @@ fn merge_ranges<'a>(runs: &[Run<'a>], ranges: Vec<std::ops::Range<usize>>) -> Ve
         }
         pos[w] += 1;
         key[w] = (pos[w] < range.end).then(|| run.get(pos[w]).0);
-        let mut j = (k + w) / 2;
-        while j > 0 {
-            if beats(&key, tree[j], w) {
-                std::mem::swap(&mut tree[j], &mut w);
-            }
-            j /= 2;
-        }
-        tree[0] = w;
+        tree.replay(|a, b| beats(&key, a, b));
     }
     out
 }

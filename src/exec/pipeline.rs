@@ -8,15 +8,16 @@
 //! merging a unit's per-thread tables as soon as its last segment is done.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::agg::{AggBound, AggState};
 use super::agg_cache::{CachedAggregate, CachedUnit};
 use super::physical::ScanInfo;
 use super::scan::{run_segment, Buffers, ScanCtx, Sink, WorkerOut};
+use super::unit_dict::{self, UnitDict};
 use super::{stream, ExecOptions, ExecStats};
-use crate::column::Batch;
+use crate::column::{Batch, StringVec};
 use crate::error::{Error, Result};
 use crate::plan::{AggExpr, Expr};
 use crate::storage::segment::Segment;
@@ -340,6 +341,22 @@ pub(super) fn aggregate_units(
     .with_aggregate_shortcuts(group, aggs, keys);
     let next = AtomicUsize::new(0);
     let first_error = FirstError::default();
+    // String keys read whole (no filter, no cached part) are numbered by each
+    // unit's merged dictionaries, merged by the first worker to reach the unit.
+    let string_columns = keys.string_columns();
+    let merge_dicts = sink.cache.is_none()
+        && unit_dict::merges_dictionaries(info, opts)
+        && string_columns.iter().any(Option::is_some);
+    let unit_dicts: Vec<OnceLock<UnitDicts>> = (0..parts.len()).map(|_| OnceLock::new()).collect();
+    let dicts_of = |p: usize| -> &UnitDicts {
+        unit_dicts[p].get_or_init(|| match unit_dicts_of(&parts[p], &string_columns, opts) {
+            Ok(d) => d,
+            Err(e) => {
+                first_error.set(e);
+                Vec::new()
+            }
+        })
+    };
     let worker = |tick: &dyn Fn()| {
         let mut cur: Option<(usize, WorkerOut, usize)> = None;
         let r = (|| -> Result<()> {
@@ -358,7 +375,13 @@ pub(super) fn aggregate_units(
                         hand_in(cp, st, n)?;
                     }
                 }
-                let c = cur.get_or_insert_with(|| (*p, WorkerOut::Agg(new_state()), 0));
+                let c = cur.get_or_insert_with(|| {
+                    let mut st = new_state();
+                    if merge_dicts {
+                        st.use_unit_dicts(dicts_of(*p));
+                    }
+                    (*p, WorkerOut::Agg(st), 0)
+                });
                 if let WorkerOut::Agg(st) = &mut c.1 {
                     st.begin_segment(keys.segment_domains(seg));
                 }
@@ -376,6 +399,34 @@ pub(super) fn aggregate_units(
     };
     run_workers(threads, worker);
     first_error.into_result()
+}
+
+/// Per group key, the merge of its column's dictionaries over one unit's
+/// segments (`None`: not a string column key).
+type UnitDicts = Vec<Option<Arc<UnitDict>>>;
+
+/// The merged dictionaries of each string column key (`columns[k]`) over
+/// `segments`; a key whose column lacks a dictionary in some segment gets none.
+fn unit_dicts_of(
+    segments: &[Arc<Segment>],
+    columns: &[Option<usize>],
+    opts: &ExecOptions,
+) -> Result<UnitDicts> {
+    let mut out = Vec::with_capacity(columns.len());
+    for c in columns {
+        let Some(c) = *c else {
+            out.push(None);
+            continue;
+        };
+        let dicts: Option<Vec<Arc<StringVec>>> = (segments.iter())
+            .map(|s| s.dictionary(c))
+            .collect::<Result<_>>()?;
+        out.push(match dicts {
+            Some(d) if !d.is_empty() => Some(Arc::new(UnitDict::merge(d, opts.threads)?)),
+            _ => None,
+        });
+    }
+    Ok(out)
 }
 
 /// How long the calling thread scans alone before the other workers start: a

@@ -334,6 +334,17 @@ impl KeyPlan {
         })
     }
 
+    /// Per key, the table column of a key that is a string column (`None` for
+    /// the other keys).
+    pub(crate) fn string_columns(&self) -> Vec<Option<usize>> {
+        (self.sources.iter())
+            .map(|s| match s {
+                KeySource::StrColumn(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The time bucket function of a key that keeps groups inside partitions.
     fn aligned(&self) -> Option<TimeFn> {
         self.sources.iter().find_map(|s| match s {
@@ -412,6 +423,11 @@ impl<'a> StreamPlan<'a> {
                 (*p, place)
             })
             .collect()
+    }
+
+    /// The scan below the aggregate.
+    pub fn info(&self) -> &ScanInfo<'a> {
+        &self.info
     }
 
     /// Units the aggregate runs in.

@@ -543,6 +543,9 @@ fn render_physical(
                     top.unit_limit.unwrap_or(0)
                 );
             }
+            if let Operator::ScanAggregate { info, .. } = &p.op {
+                merged_dictionaries_text(info, group, opts, &pad, out);
+            }
             if name == "ScanAggregate" {
                 let nulls = nulls_only_columns(scan, group, Some(aggs), opts.use_indexes)?;
                 nulls_only_text(scan, &nulls, &pad, out);
@@ -623,6 +626,7 @@ fn render_physical(
                 measured_text(stats, agg)
             );
             covered.push(agg);
+            merged_dictionaries_text(sp.info(), group, opts, &pad, out);
             render_scan_chain(snapshot, input, opts, stats, depth + 1, out, &mut covered)?;
         }
         Operator::TwoPhaseTopN(two) => {
@@ -804,6 +808,27 @@ fn render_physical(
         render_physical(snapshot, c, opts, stats, depth + 1, out)?;
     }
     Ok(())
+}
+
+/// The line naming the string keys an aggregation numbers by their segments'
+/// dictionaries merged per unit instead of hashing each string (none: no line).
+fn merged_dictionaries_text(
+    info: &exec::physical::ScanInfo<'_>,
+    group: &[(Expr, String)],
+    opts: &ExecOptions,
+    pad: &str,
+    out: &mut String,
+) {
+    let keys = exec::unit_dict::string_column_keys(group);
+    if keys.is_empty() || !exec::unit_dict::merges_dictionaries(info, opts) {
+        return;
+    }
+    let names: Vec<String> = keys.iter().map(|e| e.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "{pad}  string keys numbered by their dictionaries merged per unit: [{}]",
+        names.join(", ")
+    );
 }
 
 /// The line naming the columns a scan reads for their NULLs only (none: no line).

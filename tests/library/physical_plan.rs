@@ -479,3 +479,55 @@ fn columns_read_for_nulls_only_decode_validity() {
     let both = text(&db, "EXPLAIN SELECT count(uid), min(uid) FROM logs");
     assert!(!both.contains("NULLs only"), "{both}");
 }
+
+#[test]
+fn string_keys_read_whole_are_numbered_by_merged_dictionaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let line = "string keys numbered by their dictionaries merged per unit";
+    let run = |sql: &str, merged: bool| {
+        let snap = db.snapshot().unwrap();
+        let plan = logdb::sql::plan(&snap, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        // Asking for the aggregate cache (here without a store, so nothing is
+        // cached) turns the merge off: strings are interned one by one.
+        let opts = ExecOptions {
+            threads: 2,
+            aggregate_cache: !merged,
+            ..ExecOptions::default()
+        };
+        let mut rows = logdb::exec::execute(&snap, &plan, &opts)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .rows();
+        rows.sort_by_key(|r| format!("{r:?}"));
+        rows
+    };
+    for (sql, keys) in [
+        (
+            "SELECT uid, user_agent, sum(bytes) AS b FROM logs GROUP BY uid, user_agent",
+            Some("[uid, user_agent]"),
+        ),
+        (
+            "SELECT date_trunc('day', ts) AS d, hour(ts) AS h, uid, uri, status, count(*) AS n \
+             FROM logs GROUP BY ALL ORDER BY n DESC, d, h, uid, uri, status LIMIT 20",
+            Some("[uid, uri]"),
+        ),
+        (
+            "SELECT uri, max(request_time) FROM logs GROUP BY uri ORDER BY uri",
+            Some("[uri]"),
+        ),
+        // A filter may leave few rows: their strings are interned as met.
+        (
+            "SELECT uid, sum(bytes) FROM logs WHERE status = 404 GROUP BY uid",
+            None,
+        ),
+    ] {
+        let merged = run(sql, true);
+        assert!(merged.len() > 3, "{sql}");
+        assert_eq!(merged, run(sql, false), "{sql}");
+        let explain = text(&db, &format!("EXPLAIN {sql}"));
+        match keys {
+            Some(keys) => assert!(explain.contains(&format!("{line}: {keys}")), "{explain}"),
+            None => assert!(!explain.contains(line), "{explain}"),
+        }
+    }
+}

@@ -10,6 +10,7 @@ use crate::column::{Column, StringVec};
 use crate::error::{Error, Result};
 use crate::exec::group::{GroupMap, KeyLayout, SegmentDomains};
 use crate::exec::memory::Reservation;
+use crate::exec::unit_dict::UnitDict;
 use crate::exec::vector::{self, Vector};
 use crate::plan::{AggExpr, AggFunc};
 
@@ -302,6 +303,12 @@ impl AggState {
     ) -> Result<()> {
         self.table.add_segment(keys, rows, dicts)?;
         self.account()
+    }
+
+    /// Numbers the string keys by merges of their dictionaries over the unit
+    /// being aggregated (see [`GroupMap::use_unit_dicts`]).
+    pub(crate) fn use_unit_dicts(&mut self, dicts: &[Option<Arc<UnitDict>>]) {
+        self.table.map.use_unit_dicts(dicts);
     }
 
     /// Starts a segment (integer key domains for the dense path).
