@@ -82,7 +82,7 @@ mod text_codes;
 mod text_parts;
 mod time_bucket;
 mod topn_agg;
-mod tournament;
+pub(crate) mod tournament;
 pub(crate) mod unit_dict;
 mod unnest;
 pub mod vector;

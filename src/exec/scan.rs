@@ -256,7 +256,9 @@ fn nulls_only(info: &ScanInfo<'_>, sink: &Sink<'_>, n: usize) -> Vec<bool> {
 }
 
 /// Processes one segment; returns the number of rows it produced (projection).
-/// `tick` is called before each block is read (see [`run_workers`]).
+/// `tick` is called as the segment starts and before each block is read (see
+/// [`run_workers`]), so that a scan of segments answered from their metadata
+/// starts the other workers too.
 pub(super) fn run_segment(
     seg: &Arc<Segment>,
     seg_idx: usize,
@@ -266,6 +268,7 @@ pub(super) fn run_segment(
     tick: &dyn Fn(),
 ) -> Result<usize> {
     let (info, stats) = (&ctx.info, ctx.stats);
+    tick();
     let meta = seg.meta();
     let nblocks = meta.columns.first().map_or(0, |c| c.blocks.len());
     ExecStats::add(&stats.segments, 1);

@@ -9,8 +9,9 @@
 //! `a`'s current key comes before run `b`'s (a used-up run beats none).
 
 use std::ops::Range;
+use std::sync::Arc;
 
-use crate::column::partition_point;
+use crate::column::{partition_point, StringVec};
 
 /// Marks a node no run has reached yet while the tree is built.
 const EMPTY: usize = usize::MAX;
@@ -68,6 +69,69 @@ impl Tournament {
             j /= 2;
         }
         self.tree[0] = w;
+    }
+}
+
+/// The strings of several sorted lists in order, each list's part `ranges[i]`:
+/// `(list, position, string)` for each entry, the smallest first (equal strings
+/// of different lists one after the other).
+pub(crate) struct MergedStrings<'a> {
+    lists: &'a [Arc<StringVec>],
+    ends: Vec<usize>,
+    pos: Vec<usize>,
+    /// Each list's current string; `None` once it is used up.
+    cur: Vec<Option<&'a [u8]>>,
+    tree: Tournament,
+}
+
+impl<'a> MergedStrings<'a> {
+    pub fn new(lists: &'a [Arc<StringVec>], ranges: &[Range<usize>]) -> MergedStrings<'a> {
+        let ends: Vec<usize> = ranges.iter().map(|r| r.end).collect();
+        let pos: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+        let cur: Vec<Option<&'a [u8]>> = (0..lists.len())
+            .map(|l| (pos[l] < ends[l]).then(|| lists[l].get(pos[l]).as_bytes()))
+            .collect();
+        let tree = Tournament::new(lists.len(), |a, b| beats(&cur, a, b));
+        MergedStrings {
+            lists,
+            ends,
+            pos,
+            cur,
+            tree,
+        }
+    }
+
+    /// Every entry of every list.
+    pub fn all(lists: &'a [Arc<StringVec>]) -> MergedStrings<'a> {
+        let ranges: Vec<Range<usize>> = lists.iter().map(|l| 0..l.len()).collect();
+        MergedStrings::new(lists, &ranges)
+    }
+}
+
+/// Whether list `a`'s current string comes before list `b`'s.
+#[inline]
+fn beats(cur: &[Option<&[u8]>], a: usize, b: usize) -> bool {
+    match (cur[a], cur[b]) {
+        (Some(x), Some(y)) => x < y,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+impl<'a> Iterator for MergedStrings<'a> {
+    type Item = (usize, usize, &'a [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let w = self.tree.winner();
+        let s = self.cur.get(w).copied().flatten()?;
+        let at = self.pos[w];
+        self.pos[w] += 1;
+        self.cur[w] =
+            (self.pos[w] < self.ends[w]).then(|| self.lists[w].get(self.pos[w]).as_bytes());
+        let cur = &self.cur;
+        self.tree.replay(|a, b| beats(cur, a, b));
+        Some((w, at, s))
     }
 }
 

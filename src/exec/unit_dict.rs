@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use super::physical::ScanInfo;
-use super::tournament::{key_ranges, Tournament};
+use super::tournament::{key_ranges, MergedStrings};
 use super::ExecOptions;
 use crate::column::{partition_point, StringVec};
 use crate::error::Result;
@@ -157,26 +157,13 @@ fn merge_part(dicts: &[Arc<StringVec>], ranges: Vec<std::ops::Range<usize>>) -> 
     let mut ids: Vec<Vec<u32>> = ranges.iter().map(|r| Vec::with_capacity(r.len())).collect();
     let entries: usize = ranges.iter().map(|r| r.len()).sum();
     let mut strings = StringVec::with_capacity(entries, 0);
-    let mut pos: Vec<usize> = ranges.iter().map(|r| r.start).collect();
-    let key = |pos: &[usize], r: usize| -> Option<&[u8]> {
-        (pos[r] < ranges[r].end).then(|| dicts[r].get(pos[r]).as_bytes())
-    };
-    let beats = |pos: &[usize], a: usize, b: usize| match (key(pos, a), key(pos, b)) {
-        (Some(x), Some(y)) => x < y,
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
-    let mut tree = Tournament::new(dicts.len(), |a, b| beats(&pos, a, b));
-    loop {
-        let w = tree.winner();
-        let Some(s) = key(&pos, w) else { break };
-        let n = strings.len();
-        if n == 0 || strings.get(n - 1).as_bytes() != s {
-            strings.push(dicts[w].get(pos[w]));
+    let mut last: Option<&[u8]> = None;
+    for (w, i, s) in MergedStrings::new(dicts, &ranges) {
+        if last != Some(s) {
+            strings.push(dicts[w].get(i));
+            last = Some(s);
         }
         ids[w].push(strings.len() as u32 - 1);
-        pos[w] += 1;
-        tree.replay(|a, b| beats(&pos, a, b));
     }
     Piece { strings, ids }
 }

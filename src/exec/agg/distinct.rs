@@ -11,6 +11,7 @@ use crate::column::{Column, ColumnData, StringVec};
 use crate::error::Result;
 use crate::exec::group::{DictSeen, FastHash, ValueCoder, MISSING};
 use crate::exec::sketch::{self, Hll};
+use crate::exec::tournament::MergedStrings;
 use crate::exec::vector::VData;
 use crate::schema::{DataType, PhysicalType};
 
@@ -81,54 +82,25 @@ impl CountDistinct {
 }
 
 /// The number of distinct strings in `dicts`, each sorted and without
-/// duplicates: the lists are merged pairwise (each merge one comparison per
-/// string, duplicates dropped) until two are left, whose union is counted
-/// without being built.
+/// duplicates: two are walked side by side, more merged through a tournament
+/// (one comparison per level as a string is taken, nothing copied).
 fn distinct_in_sorted(dicts: &[Arc<StringVec>]) -> usize {
-    let mut lists: Vec<Vec<&str>> = match dicts {
-        [] => return 0,
-        [one] => return one.len(),
-        [a, b] => return union_len(a.iter(), b.iter()),
-        _ => dicts.iter().map(|d| d.iter().collect()).collect(),
-    };
-    while lists.len() > 2 {
-        let mut next = Vec::with_capacity(lists.len().div_ceil(2));
-        let mut it = lists.into_iter();
-        while let Some(a) = it.next() {
-            next.push(match it.next() {
-                Some(b) => union(&a, &b),
-                None => a,
-            });
-        }
-        lists = next;
-    }
-    union_len(lists[0].iter().copied(), lists[1].iter().copied())
-}
-
-/// The sorted union of two sorted lists without duplicates.
-fn union<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(b[j]) {
-            Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
+    match dicts {
+        [] => 0,
+        [one] => one.len(),
+        [a, b] => union_len(a.iter(), b.iter()),
+        _ => {
+            let mut last: Option<&[u8]> = None;
+            let mut n = 0;
+            for (_, _, s) in MergedStrings::all(dicts) {
+                if last != Some(s) {
+                    n += 1;
+                    last = Some(s);
+                }
             }
-            Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
+            n
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
 }
 
 /// The size of the union of two sorted lists without duplicates.
