@@ -345,7 +345,11 @@ pub(super) fn aggregate_units(
     // unit's merged dictionaries, merged by the first worker to reach the unit.
     let string_columns = keys.string_columns();
     let merge_dicts = sink.cache.is_none()
-        && unit_dict::merges_dictionaries(info, opts)
+        && unit_dict::merges_dictionaries(
+            info,
+            snapshot.table(info.table)?.schema.time_index(),
+            opts,
+        )
         && string_columns.iter().any(Option::is_some);
     let unit_dicts: Vec<OnceLock<UnitDicts>> = (0..parts.len()).map(|_| OnceLock::new()).collect();
     let dicts_of = |p: usize| -> &UnitDicts {

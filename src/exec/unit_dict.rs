@@ -23,13 +23,28 @@ use crate::schema::DataType;
 use crate::storage::parallel;
 
 /// Whether an aggregation over the scan `info` numbers its string column keys
-/// by their dictionaries merged per unit: every row of every segment is read (no
-/// filter, whose rows might need few entries), and no aggregate cache keeps the
-/// tables across queries (whose units differ). The keys so numbered are the
+/// by their dictionaries merged per unit: every row of every segment is read,
+/// or every row within a time range (a filter, whose rows might need few
+/// entries, may read only the time column: segments are cut by time, so only
+/// the range's edge segments are read in part), and no aggregate cache keeps
+/// the tables across queries (whose units differ). The keys so numbered are the
 /// group keys that are string columns, where each segment of the unit has a
-/// dictionary of the column.
-pub(crate) fn merges_dictionaries(info: &ScanInfo<'_>, opts: &ExecOptions) -> bool {
-    !opts.aggregate_cache && info.filters.is_empty() && info.zone.is_empty()
+/// dictionary of the column. `time_column` is the table's.
+pub(crate) fn merges_dictionaries(
+    info: &ScanInfo<'_>,
+    time_column: Option<usize>,
+    opts: &ExecOptions,
+) -> bool {
+    let mut time_only = true;
+    for f in &info.filters {
+        f.visit(&mut |e| {
+            if let Expr::Column { index, .. } = e {
+                time_only &=
+                    time_column.is_some() && info.columns.get(*index).copied() == time_column;
+            }
+        });
+    }
+    !opts.aggregate_cache && time_only
 }
 
 /// The group keys [`merges_dictionaries`] numbers: plain string columns.

@@ -544,7 +544,7 @@ fn render_physical(
                 );
             }
             if let Operator::ScanAggregate { info, .. } = &p.op {
-                merged_dictionaries_text(info, group, opts, &pad, out);
+                merged_dictionaries_text(snapshot, info, group, opts, &pad, out)?;
             }
             if name == "ScanAggregate" {
                 let nulls = nulls_only_columns(scan, group, Some(aggs), opts.use_indexes)?;
@@ -626,7 +626,7 @@ fn render_physical(
                 measured_text(stats, agg)
             );
             covered.push(agg);
-            merged_dictionaries_text(sp.info(), group, opts, &pad, out);
+            merged_dictionaries_text(snapshot, sp.info(), group, opts, &pad, out)?;
             render_scan_chain(snapshot, input, opts, stats, depth + 1, out, &mut covered)?;
         }
         Operator::TwoPhaseTopN(two) => {
@@ -813,15 +813,17 @@ fn render_physical(
 /// The line naming the string keys an aggregation numbers by their segments'
 /// dictionaries merged per unit instead of hashing each string (none: no line).
 fn merged_dictionaries_text(
+    snapshot: &Snapshot,
     info: &exec::physical::ScanInfo<'_>,
     group: &[(Expr, String)],
     opts: &ExecOptions,
     pad: &str,
     out: &mut String,
-) {
+) -> Result<()> {
     let keys = exec::unit_dict::string_column_keys(group);
-    if keys.is_empty() || !exec::unit_dict::merges_dictionaries(info, opts) {
-        return;
+    let time_column = snapshot.table(info.table)?.schema.time_index();
+    if keys.is_empty() || !exec::unit_dict::merges_dictionaries(info, time_column, opts) {
+        return Ok(());
     }
     let names: Vec<String> = keys.iter().map(|e| e.to_string()).collect();
     let _ = writeln!(
@@ -829,6 +831,7 @@ fn merged_dictionaries_text(
         "{pad}  string keys numbered by their dictionaries merged per unit: [{}]",
         names.join(", ")
     );
+    Ok(())
 }
 
 /// The line naming the columns a scan reads for their NULLs only (none: no line).

@@ -515,7 +515,14 @@ fn string_keys_read_whole_are_numbered_by_merged_dictionaries() {
             "SELECT uri, max(request_time) FROM logs GROUP BY uri ORDER BY uri",
             Some("[uri]"),
         ),
-        // A filter may leave few rows: their strings are interned as met.
+        // A time range reads every row of the segments inside it.
+        (
+            "SELECT uid, count(*) AS n FROM logs WHERE ts >= '2024-05-02 07:00:00' \
+             AND ts < '2024-05-05 00:00:00' AND hour(ts) < 20 GROUP BY uid ORDER BY n DESC, uid LIMIT 30",
+            Some("[uid]"),
+        ),
+        // A filter on another column may leave few rows: their strings are
+        // interned as met.
         (
             "SELECT uid, sum(bytes) FROM logs WHERE status = 404 GROUP BY uid",
             None,
