@@ -1717,14 +1717,20 @@ impl GroupMap {
         if w == 0 {
             return Ok(vec![self.ensure_group(); other.len]);
         }
-        // Each interned value of `other` is translated once, not once per group.
+        // Each interned value of `other` is translated once, not once per group;
+        // `None`: the key's codes stay as they are.
         let mut translate: Vec<Option<Vec<u32>>> = Vec::with_capacity(self.layout.codes.len());
         for (k, code) in self.layout.codes.iter().enumerate() {
-            if !matches!(code, KeyCode::Interned { .. }) {
+            let (mine, theirs) = (&mut self.coders[k], &other.coders[k]);
+            let same_ids = match (&mine.unit, &theirs.unit) {
+                // One merge numbers both and `other` has no string outside it.
+                (Some(a), Some(b)) => a.same(b) && theirs.strs.len() == 0,
+                _ => false,
+            };
+            if !matches!(code, KeyCode::Interned { .. }) || same_ids {
                 translate.push(None);
                 continue;
             }
-            let (mine, theirs) = (&mut self.coders[k], &other.coders[k]);
             translate.push(Some(match self.layout.types[k].physical() {
                 PhysicalType::Utf8 => match (&mine.unit, &theirs.unit) {
                     (None, None) => {
@@ -1985,7 +1991,6 @@ mod tests {
         }
     }
 
-    /// The dense and the hash paths give the same groups as a map of values.
     /// Groups numbered by a unit's merged dictionaries are the groups interning
     /// finds: two segments on two maps merged, NULLs, a code past its
     /// dictionary, plain strings outside the merge and a segment whose
@@ -2055,6 +2060,7 @@ mod tests {
         assert_eq!(groups(true), want);
     }
 
+    /// The dense and the hash paths give the same groups as a map of values.
     #[test]
     fn dense_and_hash_paths_agree_with_a_value_map() {
         let dict = Arc::new({

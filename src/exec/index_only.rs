@@ -9,7 +9,7 @@ use super::agg::AggBound;
 use super::physical::ScanInfo;
 use super::pipeline::pipeline;
 use super::scan::Sink;
-use super::tournament::{key_ranges, Tournament};
+use super::tournament::{beats, key_ranges, Tournament};
 use super::{ExecOptions, ExecStats};
 use crate::column::{Batch, BatchBuilder, StringVec, Value};
 use crate::error::{Error, Result};
@@ -317,11 +317,6 @@ fn merge_ranges<'a>(runs: &[Run<'a>], ranges: Vec<std::ops::Range<usize>>) -> Ve
         .iter()
         .map(|(run, r)| Some(run.get(r.start).0))
         .collect();
-    let beats = |key: &[Option<&'a str>], a: usize, b: usize| match (key[a], key[b]) {
-        (Some(x), Some(y)) => x < y,
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
     let mut tree = Tournament::new(k, |a, b| beats(&key, a, b));
     loop {
         let w = tree.winner();

@@ -108,9 +108,9 @@ impl<'a> MergedStrings<'a> {
     }
 }
 
-/// Whether list `a`'s current string comes before list `b`'s.
+/// Whether run `a`'s current key comes before run `b`'s (`None`: used up).
 #[inline]
-fn beats(cur: &[Option<&[u8]>], a: usize, b: usize) -> bool {
+pub(crate) fn beats<K: Ord + Copy>(cur: &[Option<K>], a: usize, b: usize) -> bool {
     match (cur[a], cur[b]) {
         (Some(x), Some(y)) => x < y,
         (Some(_), None) => true,
