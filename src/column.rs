@@ -327,6 +327,35 @@ impl StringVec {
     }
 
     /// Appends every string of `other` (its bytes in one copy).
+    /// Appends the strings of `lengths` bytes each that `text` holds one after
+    /// another (its bytes in one copy). Returns false, appending nothing, when
+    /// the lengths do not sum to `text`'s, a string would end inside a UTF-8
+    /// character, or the bytes would pass 4 GiB.
+    pub fn extend_from_lengths(&mut self, lengths: &[u32], text: &str) -> bool {
+        let base = self.bytes.len() as u64;
+        let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
+        if total != text.len() as u64 || u32::try_from(base + total).is_err() {
+            return false;
+        }
+        let before = self.offsets.len();
+        let bytes = text.as_bytes();
+        let mut end = base as u32;
+        let mut inside = false;
+        self.offsets.extend(lengths.iter().map(|&l| {
+            end += l;
+            // A byte 0b10xx_xxxx continues a character: no string starts there.
+            let next = bytes.get((end - base as u32) as usize);
+            inside |= next.is_some_and(|&b| (b as i8) < -0x40);
+            end
+        }));
+        if inside {
+            self.offsets.truncate(before);
+            return false;
+        }
+        self.bytes.extend_from_slice(bytes);
+        true
+    }
+
     pub fn extend(&mut self, other: &StringVec) {
         let base = self.bytes.len() as u32;
         self.bytes.extend_from_slice(&other.bytes);

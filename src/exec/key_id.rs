@@ -237,10 +237,14 @@ impl State {
                 let mut table = self.shards[s].lock().map_err(poisoned)?;
                 let before = table.bytes();
                 let mut out = Vec::with_capacity(pieces.len());
+                let mut ids = Vec::new();
                 for (j, piece) in pieces {
-                    let mut ids = Vec::new();
                     table.intern_all(&piece, piece.len(), None, &mut ids);
-                    out.push((j, ids));
+                    // The numbers, with the shard in their low bits.
+                    let numbers = (ids.iter())
+                        .map(|&id| narrow(((id as i64) << SHARD_BITS) | s as i64))
+                        .collect::<Result<Vec<u32>>>()?;
+                    out.push((j, numbers));
                 }
                 let grown = table.bytes().saturating_sub(before);
                 drop(table);
@@ -261,13 +265,19 @@ impl State {
         }
         let jobs: Vec<_> = per_dict.into_iter().zip(shards_of).enumerate().collect();
         let translated = parallel::map(jobs, threads, |(j, (ids, shards))| {
-            let mut next: Vec<_> = ids.iter().map(|ids| ids.iter()).collect();
-            let numbers = (shards.iter())
-                .map(|&s| match next[s as usize].next() {
-                    Some(&id) => narrow(((id as i64) << SHARD_BITS) | s as i64),
-                    None => Err(Error::Internal("key_id: a shard numbered too few".into())),
+            let mut counts = [0usize; SHARDS];
+            shards.iter().for_each(|&s| counts[s as usize] += 1);
+            if (0..SHARDS).any(|s| ids[s].len() != counts[s]) {
+                return Err(Error::Internal("key_id: a shard numbered too few".into()));
+            }
+            let mut next = [0usize; SHARDS];
+            let numbers: Vec<u32> = (shards.iter())
+                .map(|&s| {
+                    let at = &mut next[s as usize];
+                    *at += 1;
+                    ids[s as usize][*at - 1]
                 })
-                .collect::<Result<Vec<u32>>>()?;
+                .collect();
             Ok((j, numbers))
         })?;
         spare.free();

@@ -45,6 +45,11 @@ fn decode_body(r: &mut Reader<'_>, n: usize, out: &mut StringVec) -> DecodeResul
     let mut lengths: Vec<u32> = Vec::new();
     decode(r.sized("string lengths")?, n, true, &mut lengths)?;
     let bytes = r.rest();
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| super::DecodeError(format!("strings are not UTF-8: {e}")))?;
+    if out.extend_from_lengths(&lengths, text) {
+        return Ok(());
+    }
     let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
     if total != bytes.len() as u64 {
         return err(format!(
@@ -55,19 +60,7 @@ fn decode_body(r: &mut Reader<'_>, n: usize, out: &mut StringVec) -> DecodeResul
     if u32::try_from(out.bytes().len() as u64 + total).is_err() {
         return err("string block exceeds 4 GiB");
     }
-    out.reserve(lengths.len(), total as usize);
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| super::DecodeError(format!("strings are not UTF-8: {e}")))?;
-    let mut pos = 0usize;
-    for &l in &lengths {
-        let end = pos + l as usize;
-        match text.get(pos..end) {
-            Some(s) => out.push(s),
-            None => return err("string boundary inside a UTF-8 character"),
-        }
-        pos = end;
-    }
-    Ok(())
+    err("string boundary inside a UTF-8 character")
 }
 
 /// Encodes a sorted dictionary (strictly increasing strings) as one blob.
@@ -326,6 +319,30 @@ mod tests {
             v.push(s);
         }
         v
+    }
+
+    /// A block's strings decode appended to what the vector holds; lengths
+    /// that end a string inside a UTF-8 character, or do not sum to the block's
+    /// bytes, are refused and leave the vector as it was.
+    #[test]
+    fn string_blocks_decode_whole_or_not_at_all() {
+        let values = sv(&["é", "", "ab", "ü€"]);
+        let mut block = Vec::new();
+        encode_strings(&values, 0..4, &mut block);
+        let mut out = sv(&["x"]);
+        decode_body(&mut Reader::new(&block[1..]), 4, &mut out).unwrap();
+        assert_eq!(out, sv(&["x", "é", "", "ab", "ü€"]));
+        let bad = |lengths: &[u32], text: &str| {
+            let mut block = Vec::new();
+            put_sized(&mut block, |o| encode_u32(lengths, o));
+            block.extend_from_slice(text.as_bytes());
+            let mut out = sv(&["x"]);
+            let e = decode_body(&mut Reader::new(&block), lengths.len(), &mut out).unwrap_err();
+            assert_eq!(out, sv(&["x"]));
+            e.0
+        };
+        assert!(bad(&[1, 2], "éa").contains("inside a UTF-8"));
+        assert!(bad(&[1, 1], "ab c").contains("sum to 2 bytes"));
     }
 
     #[test]
