@@ -326,7 +326,6 @@ impl StringVec {
         self.bytes.reserve(bytes);
     }
 
-    /// Appends every string of `other` (its bytes in one copy).
     /// Appends the strings of `lengths` bytes each that `text` holds one after
     /// another (its bytes in one copy). Returns false, appending nothing, when
     /// the lengths do not sum to `text`'s, a string would end inside a UTF-8
@@ -356,6 +355,7 @@ impl StringVec {
         true
     }
 
+    /// Appends every string of `other` (its bytes in one copy).
     pub fn extend(&mut self, other: &StringVec) {
         let base = self.bytes.len() as u32;
         self.bytes.extend_from_slice(&other.bytes);

@@ -880,9 +880,9 @@ fn scatter_walk<T: Bits>(
                         let i = r.row(k);
                         let b = buckets.of(r.part(i)).0;
                         let e = entries[next[b]];
-                        // The buckets are read as as many streams at once,
-                        // more than the hardware's prefetcher follows: each
-                        // stream's next line is asked for ahead (a third of
+                        // The buckets are read as that many streams at
+                        // once, more than the hardware's prefetcher follows:
+                        // each stream's next line is asked for ahead (half
                         // the read-back's time at 128 buckets).
                         let ahead = entries.as_ptr().wrapping_add(next[b] + READ_AHEAD);
                         crate::storage::prefetch(ahead);
