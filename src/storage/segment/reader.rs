@@ -188,10 +188,7 @@ impl Segment {
     /// decoded dictionaries and index directories (chunks are read into the
     /// caller's buffers, not held here).
     pub fn memory_size(&self) -> usize {
-        let dicts: usize = (self.dicts.iter().chain(self.dict_pages.iter().flatten()))
-            .filter_map(|d| d.get())
-            .map(|d| d.bytes().len() + d.offsets().len() * 4)
-            .sum();
+        let dicts = self.dictionary_memory();
         let directories: usize = self
             .index_dirs
             .iter()
@@ -199,6 +196,15 @@ impl Segment {
             .map(IndexMeta::memory_size)
             .sum();
         2 * self.footer_len + dicts + directories + std::mem::size_of::<Segment>()
+    }
+
+    /// The bytes of the dictionaries and dictionary pages this segment keeps
+    /// decoded.
+    pub fn dictionary_memory(&self) -> usize {
+        (self.dicts.iter().chain(self.dict_pages.iter().flatten()))
+            .filter_map(|d| d.get())
+            .map(|d| d.bytes().len() + d.offsets().len() * 4)
+            .sum()
     }
 
     pub fn footer_crc(&self) -> u32 {
@@ -348,6 +354,42 @@ impl Segment {
         }
         let page = Arc::new(self.decode_dict_page(col, p)?);
         Ok(self.dict_pages[col][p].get_or_init(|| page).clone())
+    }
+
+    /// Column `col`'s dictionary entries around code `code`, with the code of the
+    /// first one: the whole dictionary or the page holding `code` when either is
+    /// decoded and kept already, else that page decoded for the caller alone and
+    /// not kept. A merge reading the dictionaries of many segments through this
+    /// holds one page per segment at a time, not every dictionary whole. `None`
+    /// without a dictionary; an error when `code` is past its end.
+    pub fn dict_entries_at(&self, col: usize, code: u32) -> Result<Option<(u32, Arc<StringVec>)>> {
+        let ColumnStorage::Dictionary { pages, len } = &self.meta.columns[col].storage else {
+            return Ok(None);
+        };
+        if code >= *len {
+            let name = &self.meta.columns[col].field.name;
+            return Err(self.corrupt(format!(
+                "index of column '{name}': key {code} is past the dictionary's {len} entries"
+            )));
+        }
+        if let Some(d) = self.dicts[col].get() {
+            return Ok(Some((0, d.clone())));
+        }
+        let p = pages
+            .partition_point(|p| p.first_code <= code)
+            .saturating_sub(1);
+        let page = match self.dict_pages[col][p].get() {
+            Some(page) => page.clone(),
+            None => Arc::new(self.decode_dict_page(col, p)?),
+        };
+        let first = pages[p].first_code;
+        if code
+            .checked_sub(first)
+            .is_none_or(|at| at as usize >= page.len())
+        {
+            return Err(Error::Internal("dictionary page too short".into()));
+        }
+        Ok(Some((first, page)))
     }
 
     /// Decodes page `p` of column `col`'s dictionary, checking its order and its
