@@ -415,7 +415,7 @@ pub(super) fn run_segment(
         // The rows passing the filter, found from the filter columns alone.
         let mut passing: Option<Vec<u32>> = None;
         if late {
-            let mut vecs: Vec<Vector> = (bufs.blocks.iter_mut().enumerate())
+            let vecs: Vec<Vector> = (bufs.blocks.iter_mut().enumerate())
                 .map(|(k, blk)| {
                     if first_pass(k) {
                         Vector::take_block(blk)
@@ -424,23 +424,7 @@ pub(super) fn run_segment(
                     }
                 })
                 .collect();
-            // The row positions travel with the rows through the filter.
-            vecs.push(Vector::new(
-                vector::VData::Int((0..len as i64).collect()),
-                None,
-            ));
-            let found = filter_block(&vecs, len, start_sel, &filters, &mut bufs.sel, Some(stats));
-            let rows = match found {
-                Ok(Some((kept, _))) => match kept.last().map(|v| &v.data) {
-                    Some(vector::VData::Int(pos)) => {
-                        Ok(Some(pos.iter().map(|&p| p as u32).collect::<Vec<u32>>()))
-                    }
-                    _ => Err(Error::Internal("row positions lost in the filter".into())),
-                },
-                Ok(None) => Ok(None),
-                Err(e) => Err(e),
-            };
-            vecs.pop();
+            let rows = select_rows(&vecs, len, start_sel, &filters, &mut bufs.sel, Some(stats));
             for (k, (v, blk)) in vecs.into_iter().zip(bufs.blocks.iter_mut()).enumerate() {
                 if first_pass(k) {
                     v.restore(blk);
@@ -682,6 +666,50 @@ pub(super) fn filter_block<'v>(
     Ok(Some((compacted.map_or(Cow::Borrowed(vecs), Cow::Owned), n)))
 }
 
+/// The positions (in `0..len`) of the rows of `vecs` passing every conjunct of
+/// `filters`, starting from `start_sel`; `None` when none pass. Between
+/// conjuncts the columns are gathered down to the rows still passing, as
+/// [`filter_block`] does; after the last one nothing is gathered, since only the
+/// positions are wanted (late materialization reads the other columns at them).
+fn select_rows(
+    vecs: &[Vector],
+    len: usize,
+    start_sel: Option<&[u32]>,
+    filters: &[&Expr],
+    sel: &mut Vec<u32>,
+    stats: Option<&ExecStats>,
+) -> Result<Option<Vec<u32>>> {
+    let conjuncts: Vec<&Expr> = filters.iter().flat_map(|f| Expr::conjuncts(f)).collect();
+    let mut rows: Option<Vec<u32>> = start_sel.map(<[u32]>::to_vec);
+    let mut compacted: Option<Vec<Vector>> =
+        start_sel.map(|s| vecs.iter().map(|x| x.gather(s)).collect());
+    let mut n = start_sel.map_or(len, <[u32]>::len);
+    if let Some(stats) = stats {
+        ExecStats::add(&stats.rows_filtered_in, n as u64);
+    }
+    for (i, c) in conjuncts.iter().enumerate() {
+        let cur: &[Vector] = compacted.as_deref().unwrap_or(vecs);
+        vector::select(c, cur, n, sel)?;
+        if sel.is_empty() {
+            return Ok(None);
+        }
+        if sel.len() < n {
+            rows = Some(match rows {
+                Some(r) => sel.iter().map(|&j| r[j as usize]).collect(),
+                None => sel.clone(),
+            });
+            n = sel.len();
+            if i + 1 < conjuncts.len() {
+                compacted = Some(cur.iter().map(|x| x.gather(sel)).collect());
+            }
+        }
+    }
+    if let Some(stats) = stats {
+        ExecStats::add(&stats.rows_passed, n as u64);
+    }
+    Ok(Some(rows.unwrap_or_else(|| (0..len as u32).collect())))
+}
+
 /// Filters one block and feeds the surviving rows to the sink.
 fn process_block(
     vecs: &[Vector],
@@ -725,5 +753,72 @@ fn process_block(
             Ok(0)
         }
         _ => Err(Error::Internal("sink and state disagree".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::BinaryOp;
+    use crate::schema::DataType;
+
+    /// The positions `select_rows` keeps are the rows every conjunct keeps, from
+    /// the whole block or a starting selection, over one conjunct, an AND of two,
+    /// and two filters; `None` when no row passes.
+    #[test]
+    fn selected_positions_are_the_rows_every_conjunct_keeps() {
+        let len = 1000usize;
+        let x: Vec<i64> = (0..len as i64).map(|i| (i * 37) % 101).collect();
+        let y: Vec<i64> = (0..len as i64).map(|i| (i * 13) % 17).collect();
+        let vecs = vec![
+            Vector::new(vector::VData::Int(x.clone()), None),
+            Vector::new(vector::VData::Int(y.clone()), None),
+        ];
+        let cmp = |op: BinaryOp, index: usize, v: i64| Expr::Binary {
+            op,
+            left: Box::new(Expr::Column {
+                index,
+                name: format!("c{index}"),
+                data_type: DataType::BigInt,
+            }),
+            right: Box::new(Expr::Literal {
+                value: Value::Int(v),
+                data_type: DataType::BigInt,
+            }),
+            data_type: DataType::Boolean,
+        };
+        let x_gt = cmp(BinaryOp::Gt, 0, 30);
+        let y_lt = cmp(BinaryOp::Lt, 1, 9);
+        let both = Expr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(x_gt.clone()),
+            right: Box::new(y_lt.clone()),
+            data_type: DataType::Boolean,
+        };
+        let start: Vec<u32> = (0..len as u32).filter(|i| i % 3 != 0).collect();
+        type Keep = fn(i64, i64) -> bool;
+        let cases: [(Vec<&Expr>, bool, Keep); 5] = [
+            (vec![&x_gt], false, |x, _| x > 30),
+            (vec![&both], false, |x, y| x > 30 && y < 9),
+            (vec![&x_gt, &y_lt], true, |x, y| x > 30 && y < 9),
+            (vec![&both], true, |x, y| x > 30 && y < 9),
+            (vec![&y_lt], true, |_, y| y < 9),
+        ];
+        for (filters, from_start, keep) in cases {
+            let start_sel = from_start.then_some(start.as_slice());
+            let mut sel = Vec::new();
+            let got = select_rows(&vecs, len, start_sel, &filters, &mut sel, None).unwrap();
+            let want: Vec<u32> = (start_sel.map_or((0..len as u32).collect(), <[u32]>::to_vec))
+                .into_iter()
+                .filter(|&i| keep(x[i as usize], y[i as usize]))
+                .collect();
+            assert_eq!(got, Some(want), "{filters:?} from_start={from_start}");
+        }
+        let none = cmp(BinaryOp::Gt, 0, 1000);
+        let mut sel = Vec::new();
+        assert_eq!(
+            select_rows(&vecs, len, None, &[&none], &mut sel, None).unwrap(),
+            None
+        );
     }
 }
