@@ -161,15 +161,21 @@ pub(super) fn index_only_aggregate(
     // Merge the segments' counts by value.
     let boolean = snapshot.table(info.table)?.schema.fields[col].data_type == DataType::Boolean;
     // Strings: every segment's keys come in dictionary order, which is string
-    // order, so the lists merge like sorted runs (no hashing of strings), each
-    // dictionary read a page at a time.
+    // order, so the lists merge like sorted runs (no hashing of strings).
+    // Dictionaries that together fit half the open-segment cache are decoded whole
+    // and kept there, for the next query; larger ones are read a page at a time
+    // and not kept, so the merge holds a page per segment.
+    let dict_bytes: usize = (per_segment.iter())
+        .map(|(seg, _)| seg.dictionary_size_hint(col))
+        .sum();
+    let keep = dict_bytes <= snapshot.segment_cache_budget() / 2;
     let dicts: Vec<Option<SegmentDictionary<'_>>> = (per_segment.iter())
         .map(|(seg, _)| {
             let paged = matches!(
                 seg.meta().columns.get(col).map(|c| &c.storage),
                 Some(ColumnStorage::Dictionary { .. })
             );
-            paged.then(|| SegmentDictionary(seg, col))
+            paged.then(|| SegmentDictionary { seg, col, keep })
         })
         .collect();
     let mut ints: hashbrown::HashMap<i64, u64> = hashbrown::HashMap::new();
@@ -249,18 +255,26 @@ trait Entries: Sync {
     fn lower_bound(&self, s: &str) -> Result<u32>;
 }
 
-/// Column `.1`'s dictionary in segment `.0`.
-struct SegmentDictionary<'a>(&'a Segment, usize);
+/// Column `col`'s dictionary in segment `seg`: decoded whole and kept in the
+/// segment with `keep`, else read a page at a time.
+struct SegmentDictionary<'a> {
+    seg: &'a Segment,
+    col: usize,
+    keep: bool,
+}
 
 impl Entries for SegmentDictionary<'_> {
     fn entries_at(&self, code: u32) -> Result<(u32, Arc<StringVec>)> {
-        self.0
-            .dict_entries_at(self.1, code)?
-            .ok_or_else(|| Error::Internal("index-only aggregate: no dictionary".into()))
+        let entries = if self.keep {
+            self.seg.dictionary(self.col)?.map(|d| (0, d))
+        } else {
+            self.seg.dict_entries_at(self.col, code)?
+        };
+        entries.ok_or_else(|| Error::Internal("index-only aggregate: no dictionary".into()))
     }
 
     fn lower_bound(&self, s: &str) -> Result<u32> {
-        Ok(self.0.dict_range(self.1, s)?.map_or(0, |(lo, _)| lo))
+        Ok(self.seg.dict_range(self.col, s)?.map_or(0, |(lo, _)| lo))
     }
 }
 
@@ -410,6 +424,11 @@ struct Totals {
     limit: Option<(usize, bool)>,
     /// The length at which the list is cut down to its possible top n.
     cut_at: usize,
+    /// The key being summed, and its rows: complete once a greater key comes.
+    pending: Option<(String, u64)>,
+    /// Once the list was cut: the n-th total then. A complete key whose total
+    /// is below it (above it, ascending) cannot enter the top n and is not kept.
+    bar: Option<u64>,
 }
 
 /// A limited list is cut down once it holds this many keys (or four times its
@@ -424,27 +443,59 @@ impl Totals {
             rows: Vec::new(),
             limit,
             cut_at: limit.map_or(usize::MAX, |(n, _)| n.saturating_mul(4).max(TOTALS_CUT_MIN)),
+            pending: None,
+            bar: None,
         }
     }
 
-    /// Adds `n` rows of `key`, which is the last key or comes after it.
+    /// Adds `n` rows of `key`, which is the last key added or comes after it.
+    #[inline]
     fn add(&mut self, key: &str, n: u64) {
-        if let Some(last) = self.rows.len().checked_sub(1) {
-            if self.keys.get(last) == key {
-                self.rows[last] += n;
+        if let Some((last, rows)) = &mut self.pending {
+            if last == key {
+                *rows += n;
                 return;
             }
         }
-        // Every key held is complete once a new one comes.
+        let next = match self.pending.take() {
+            Some((mut last, rows)) => {
+                self.keep(&last, rows);
+                last.clear();
+                last.push_str(key);
+                last
+            }
+            None => key.to_string(),
+        };
+        self.pending = Some((next, n));
+    }
+
+    /// Keeps complete key `key` with its `rows`, unless it is below the bar.
+    fn keep(&mut self, key: &str, rows: u64) {
+        let admitted = match (self.bar, self.limit) {
+            (Some(bar), Some((_, true))) => rows >= bar,
+            (Some(bar), Some((_, false))) => rows <= bar,
+            _ => true,
+        };
+        if !admitted {
+            return;
+        }
         if self.rows.len() >= self.cut_at {
             self.keep_top();
             self.cut_at = self.cut_at.max(self.rows.len().saturating_mul(2));
         }
         self.keys.push(key);
-        self.rows.push(n);
+        self.rows.push(rows);
     }
 
-    /// Appends `other`, whose keys all come after this one's.
+    /// The list with the key being summed kept too.
+    fn finish(mut self) -> Totals {
+        if let Some((key, rows)) = self.pending.take() {
+            self.keep(&key, rows);
+        }
+        self
+    }
+
+    /// Appends `other` (finished), whose keys all come after this one's.
     fn append(&mut self, other: Totals) {
         self.keys.extend(&other.keys);
         self.rows.extend(other.rows);
@@ -463,6 +514,7 @@ impl Totals {
         } else {
             *counts.select_nth_unstable(n - 1).1
         };
+        self.bar = Some(nth);
         let keep = |c: u64| if descending { c >= nth } else { c <= nth };
         let mut keys = StringVec::new();
         let mut rows = Vec::new();
@@ -571,7 +623,7 @@ fn merge_ranges(
         cursors[w].advance()?;
         tree.replay(|a, b| cursor_beats(&cursors, a, b));
     }
-    Ok(out)
+    Ok(out.finish())
 }
 
 #[cfg(test)]

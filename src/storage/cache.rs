@@ -60,6 +60,11 @@ impl SegmentCache {
         }
     }
 
+    /// The bytes of footers and dictionaries this cache holds at most.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
     /// The point-read caches shared by the segments of this cache.
     pub fn reads(&self) -> &Arc<ReadCaches> {
         &self.reads

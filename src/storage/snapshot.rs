@@ -142,6 +142,12 @@ impl Snapshot {
         Ok(self.table(table)?.checkpoints.get(key).map(String::as_str))
     }
 
+    /// The memory budget of the open-segment cache behind this snapshot (footers
+    /// and the dictionaries segments keep decoded).
+    pub fn segment_cache_budget(&self) -> usize {
+        self.inner.cache.budget()
+    }
+
     /// Segment `id` of this snapshot, opened (and checked against the manifest) on
     /// first use.
     pub fn segment(&self, id: u64) -> Result<Arc<Segment>> {

@@ -672,9 +672,11 @@ fn paged_dictionaries_answer_lookups_at_page_boundaries() {
 }
 
 /// `count(*) GROUP BY` an indexed string column over several segments whose
-/// dictionaries span many pages is answered from the indexes, reading each
-/// dictionary a page at a time: the counts (all of them, and a top-N) agree with
-/// the scan, and the open segments keep none of the pages the merge read.
+/// dictionaries span many pages is answered from the indexes. When the
+/// dictionaries are larger than half the open-segment cache, each is read a page
+/// at a time and the segments keep none of the pages the merge read; when they
+/// fit, they are decoded whole and kept for the next query. Either way the counts
+/// (all of them, and a top-N) agree with the scan.
 #[test]
 fn index_only_counts_read_paged_dictionaries_without_keeping_them() {
     use logdb::storage::segment::ColumnStorage;
@@ -703,7 +705,12 @@ fn index_only_counts_read_paged_dictionaries_without_keeping_them() {
             db.append("t", &b.finish()).unwrap();
         }
     }
-    let db = Db::builder().read_only(true).open(dir.path()).unwrap();
+    // Dictionaries of about 200 KiB each against a 256 KiB segment cache.
+    let db = Db::builder()
+        .read_only(true)
+        .segment_cache_bytes(256 << 10)
+        .open(dir.path())
+        .unwrap();
     let snap = db.snapshot().unwrap();
     let segs = snap.segments("t", None).unwrap();
     assert!(segs.len() >= 3, "{} segments", segs.len());
@@ -732,10 +739,16 @@ fn index_only_counts_read_paged_dictionaries_without_keeping_them() {
         answers.push(sorted(run_sql(&db, sql, true)));
         assert_eq!(held(&segs), 0, "{sql}: dictionary pages kept");
     }
+    // Under the default budget the merge keeps them.
+    let roomy = Db::builder().read_only(true).open(dir.path()).unwrap();
+    let roomy_segs = roomy.snapshot().unwrap().segments("t", None).unwrap();
+    let kept = sorted(run_sql(&roomy, queries[0], true));
+    assert!(held(&roomy_segs) > 0, "dictionaries not kept");
     // The scans (which do keep the dictionaries they decode) after them.
     for (sql, with) in queries.iter().zip(answers) {
         assert_eq!(with, sorted(run_sql(&db, sql, false)), "{sql}");
     }
+    assert_eq!(kept, sorted(run_sql(&db, queries[0], false)));
     let explain = db.query("EXPLAIN SELECT uri, count(*) FROM t GROUP BY uri");
     let text = format!("{:?}", explain.unwrap().text_rows());
     assert!(text.contains("IndexOnlyAggregate"), "{text}");

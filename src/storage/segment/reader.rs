@@ -356,6 +356,17 @@ impl Segment {
         Ok(self.dict_pages[col][p].get_or_init(|| page).clone())
     }
 
+    /// About the bytes column `col`'s dictionary takes decoded, from its footer
+    /// (its pages are cut at [`DICT_PAGE_BYTES`] of strings); 0 without one.
+    pub fn dictionary_size_hint(&self, col: usize) -> usize {
+        match &self.meta.columns[col].storage {
+            ColumnStorage::Dictionary { pages, len } => {
+                pages.len() * DICT_PAGE_BYTES + *len as usize * 4
+            }
+            _ => 0,
+        }
+    }
+
     /// Column `col`'s dictionary entries around code `code`, with the code of the
     /// first one: the whole dictionary or the page holding `code` when either is
     /// decoded and kept already, else that page decoded for the caller alone and
