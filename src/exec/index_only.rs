@@ -265,10 +265,15 @@ struct SegmentDictionary<'a> {
 
 impl Entries for SegmentDictionary<'_> {
     fn entries_at(&self, code: u32) -> Result<(u32, Arc<StringVec>)> {
-        let entries = if self.keep {
-            self.seg.dictionary(self.col)?.map(|d| (0, d))
-        } else {
-            self.seg.dict_entries_at(self.col, code)?
+        let whole = match self.keep {
+            true => self.seg.dictionary(self.col)?,
+            false => None,
+        };
+        let entries = match whole {
+            Some(d) if (code as usize) < d.len() => Some((0, d)),
+            // Pages, or a code past the whole dictionary: the page lookup's error
+            // names the file.
+            _ => self.seg.dict_entries_at(self.col, code)?,
         };
         entries.ok_or_else(|| Error::Internal("index-only aggregate: no dictionary".into()))
     }
