@@ -169,6 +169,12 @@ pub(super) fn index_only_aggregate(
         .map(|(seg, _)| seg.dictionary_size_hint(col))
         .sum();
     let keep = dict_bytes <= snapshot.segment_cache_budget() / 2;
+    if keep {
+        // Decoded once each, on all threads, before the merge: its ranges would
+        // otherwise each decode every dictionary on first use.
+        let segs: Vec<&Segment> = per_segment.iter().map(|(seg, _)| &**seg).collect();
+        parallel::map(segs, opts.threads, |seg| seg.dictionary(col).map(|_| ()))?;
+    }
     let dicts: Vec<Option<SegmentDictionary<'_>>> = (per_segment.iter())
         .map(|(seg, _)| {
             let paged = matches!(
