@@ -1098,10 +1098,7 @@ impl GroupMap {
         if w == 1 {
             let k = key[0];
             let h = mix64(k);
-            let t = match self.layout.partition {
-                Some(f) => ((k >> f.shift) & ((1 << f.bits) - 1)) as usize,
-                None => 0,
-            };
+            let t = table_index(self.layout.partition, self.one.len(), k, h);
             let (keys, len) = (&mut self.keys, &mut self.len);
             return self.one[t].group_of(k, h, || {
                 keys.push(k);
@@ -1211,10 +1208,7 @@ impl GroupMap {
             return;
         }
         let part = self.layout.partition;
-        // A partition field of b bits has 2^b tables.
         let tables = self.one.len().max(1);
-        let table_of =
-            |k: u64| part.map_or(0, |f| ((k >> f.shift) & ((1 << f.bits) - 1)) as usize) % tables;
         let (keys, len) = (&mut self.keys, &mut self.len);
         // The group of the row before: time-ordered rows grouped by a time
         // bucket (or any key in runs) skip the probe while the key repeats.
@@ -1228,15 +1222,122 @@ impl GroupMap {
             }
             // The slot of a row ahead is fetched while this one probes.
             if let Some(&ahead) = packed.get(r + PREFETCH_ROWS) {
-                self.one[table_of(ahead)].prefetch(mix64(ahead));
+                let h = mix64(ahead);
+                self.one[table_index(part, tables, ahead, h)].prefetch(h);
             }
-            let g = self.one[table_of(k)].group_of(k, mix64(k), || {
+            let h = mix64(k);
+            let g = self.one[table_index(part, tables, k, h)].group_of(k, h, || {
                 keys.push(k);
                 *len += 1;
                 (*len - 1) as u32
             });
             gids.push(g);
             last = Some((k, g));
+        }
+        self.split_when_large();
+    }
+
+    /// Splits the one table of one-word keys into [`SPLIT_TABLES`] by hash once
+    /// it holds [`SPLIT_AT_GROUPS`] groups (unless a partition field splits it
+    /// already): [`GroupMap::absorb_on`] then merges another map's groups on
+    /// several threads, each into its own tables.
+    fn split_when_large(&mut self) {
+        if self.len >= SPLIT_AT_GROUPS {
+            self.split_tables();
+        }
+    }
+
+    /// Splits the one table of one-word keys by hash (see
+    /// [`GroupMap::split_when_large`]); nothing when a partition field splits
+    /// it or it is split already.
+    fn split_tables(&mut self) {
+        if self.layout.partition.is_some() || self.one.len() != 1 {
+            return;
+        }
+        let old = std::mem::take(&mut self.one[0]);
+        let mut tables = vec![WordTable::default(); SPLIT_TABLES];
+        for (k, g) in old.entries() {
+            let h = mix64(k);
+            tables[table_index(None, SPLIT_TABLES, k, h)].group_of(k, h, || g);
+        }
+        self.one = tables;
+    }
+
+    /// The groups of `keys` (one-word keys of another map, all distinct, in
+    /// this map's codes) appended to `map`, created if new, on up to `threads`
+    /// threads: each probes and fills its own range of the tables, numbering
+    /// the groups it creates `PROVISIONAL | i`; once every thread is done, the
+    /// new groups get their numbers after the existing ones, thread by thread.
+    fn absorb_words_on(&mut self, keys: &[u64], map: &mut Vec<u32>, threads: usize) {
+        let part = self.layout.partition;
+        let tables = self.one.len();
+        let threads = threads.clamp(1, tables);
+        let bounds: Vec<usize> = (0..=threads).map(|c| c * tables / threads).collect();
+        let owner = |t: usize| bounds.partition_point(|&b| b <= t) - 1;
+        let probe = |c: usize, mine: &mut [WordTable]| -> (Vec<u32>, Vec<u64>) {
+            let (lo, hi) = (bounds[c], bounds[c + 1]);
+            let (mut ids, mut fresh) = (Vec::new(), Vec::new());
+            for (r, &k) in keys.iter().enumerate() {
+                if let Some(&ahead) = keys.get(r + PREFETCH_ROWS) {
+                    let h = mix64(ahead);
+                    let t = table_index(part, tables, ahead, h);
+                    if (lo..hi).contains(&t) {
+                        mine[t - lo].prefetch(h);
+                    }
+                }
+                let h = mix64(k);
+                let t = table_index(part, tables, k, h);
+                if !(lo..hi).contains(&t) {
+                    continue;
+                }
+                ids.push(mine[t - lo].group_of(k, h, || {
+                    fresh.push(k);
+                    PROVISIONAL | (fresh.len() - 1) as u32
+                }));
+            }
+            (ids, fresh)
+        };
+        let mut shares: Vec<&mut [WordTable]> = Vec::with_capacity(threads);
+        let mut rest: &mut [WordTable] = &mut self.one;
+        for c in 0..threads {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(bounds[c + 1] - bounds[c]);
+            shares.push(mine);
+            rest = tail;
+        }
+        let probed: Vec<(Vec<u32>, Vec<u64>)> = std::thread::scope(|s| {
+            let probe = &probe;
+            let handles: Vec<_> = (shares.iter_mut().enumerate())
+                .map(|(c, mine)| s.spawn(move || probe(c, mine)))
+                .collect();
+            (handles.into_iter())
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut bases = Vec::with_capacity(threads);
+        for (_, fresh) in &probed {
+            bases.push(self.len as u32);
+            self.keys.extend_from_slice(fresh);
+            self.len += fresh.len();
+        }
+        std::thread::scope(|s| {
+            for (mine, &base) in shares.into_iter().zip(&bases) {
+                s.spawn(move || {
+                    mine.iter_mut()
+                        .for_each(|t| t.renumber_tagged(PROVISIONAL, base))
+                });
+            }
+        });
+        let mut next = vec![0usize; threads];
+        map.reserve(keys.len());
+        for &k in keys {
+            let c = owner(table_index(part, tables, k, mix64(k)));
+            let g = probed[c].0[next[c]];
+            next[c] += 1;
+            map.push(if g & PROVISIONAL != 0 {
+                bases[c] + (g & !PROVISIONAL)
+            } else {
+                g
+            });
         }
     }
 
@@ -1713,6 +1814,12 @@ impl GroupMap {
     /// Merges `other`'s groups (same layout) into this map; returns the new id of
     /// each of its groups.
     pub fn absorb(&mut self, other: &GroupMap) -> Result<Vec<u32>> {
+        self.absorb_on(other, 1)
+    }
+
+    /// [`GroupMap::absorb`] on up to `threads` threads: a map of one-word keys
+    /// absorbs many groups on several (see [`GroupMap::absorb_words_on`]).
+    pub fn absorb_on(&mut self, other: &GroupMap, threads: usize) -> Result<Vec<u32>> {
         let w = self.layout.words;
         if w == 0 {
             return Ok(vec![self.ensure_group(); other.len]);
@@ -1790,11 +1897,45 @@ impl GroupMap {
             }
         }
         if w == 1 {
-            self.one_word_groups(&translated, &mut map);
+            let parallel = threads > 1
+                && self.direct.is_none()
+                && translated.len() >= PARALLEL_ABSORB_GROUPS
+                && self.len + translated.len() < PROVISIONAL as usize;
+            if parallel {
+                self.split_tables();
+                self.absorb_words_on(&translated, &mut map, threads);
+            } else {
+                self.one_word_groups(&translated, &mut map);
+            }
         }
         Ok(map)
     }
 }
+
+/// Which of a map's `tables` one-word tables holds key `k` (hash `h`): the
+/// value of the layout's partition field, or, with the table split by hash
+/// (see [`GroupMap::split_when_large`]), the hash's top bits.
+#[inline(always)]
+fn table_index(part: Option<Field>, tables: usize, k: u64, h: u64) -> usize {
+    match part {
+        // A partition field of b bits has 2^b tables.
+        Some(f) => ((k >> f.shift) & ((1 << f.bits) - 1)) as usize % tables,
+        None if tables > 1 => (h >> (64 - SPLIT_BITS)) as usize,
+        None => 0,
+    }
+}
+
+/// A map of one-word keys without a partition field splits its table into
+/// `2^SPLIT_BITS` by hash ...
+const SPLIT_BITS: u32 = 6;
+const SPLIT_TABLES: usize = 1 << SPLIT_BITS;
+/// ... once it holds this many groups.
+const SPLIT_AT_GROUPS: usize = 1 << 16;
+/// From this many groups on, [`GroupMap::absorb_on`] uses its threads.
+const PARALLEL_ABSORB_GROUPS: usize = 1 << 16;
+/// The bit of a group number given before the final number was known (see
+/// [`GroupMap::absorb_words_on`]); real group numbers stay below it.
+const PROVISIONAL: u32 = 1 << 31;
 
 /// The group of one-word key `k` in a direct map (see [`GroupMap::direct`]),
 /// created if new.
@@ -1988,6 +2129,60 @@ mod tests {
             let k = ints(&[bad]);
             let mut gids = Vec::new();
             assert!(m.groups(&[&k], 1, &mut gids).is_err(), "{bad}");
+        }
+    }
+
+    /// A map absorbing many groups on several threads (its table split by hash,
+    /// or by a partition field) numbers them as one thread does: the groups
+    /// it had keep their numbers, each absorbed group maps to the group of its
+    /// key, and later rows find the groups created on the threads.
+    #[test]
+    fn absorbing_on_threads_numbers_groups_as_one_thread() {
+        let types = [DataType::BigInt, DataType::BigInt];
+        let hints = [KeyHint::Range(0, 23), KeyHint::Range(0, 1 << 20)];
+        let rows = |from: i64, n: i64| -> (Vec<i64>, Vec<i64>) {
+            let r: Vec<i64> = (from..from + n).collect();
+            (
+                r.iter().map(|i| i % 24).collect(),
+                r.iter().map(|i| (i * 7) % (1 << 20)).collect(),
+            )
+        };
+        let mut parted = KeyLayout::new(&types, &hints);
+        parted.partition_by(0);
+        assert!(parted.partition.is_some());
+        for layout in [KeyLayout::new(&types, &hints), parted] {
+            let fill = |from: i64, n: i64| {
+                let mut m = GroupMap::new(layout.clone());
+                let (a, b) = rows(from, n);
+                let mut gids = Vec::new();
+                for (a, b) in a.chunks(4096).zip(b.chunks(4096)) {
+                    m.groups(&[&ints(a), &ints(b)], a.len(), &mut gids).unwrap();
+                }
+                m
+            };
+            // 100k groups, then 150k of which 50k are known.
+            let (mine, theirs) = (fill(0, 100_000), fill(50_000, 150_000));
+            let theirs_keys = theirs.key_columns();
+            let mine_keys = mine.key_columns();
+            for threads in [1, 2, 3] {
+                let mut m = mine.clone();
+                let map = m.absorb_on(&theirs, threads).unwrap();
+                assert_eq!(m.len(), 200_000, "{threads} threads");
+                let keys = m.key_columns();
+                for (g, &to) in map.iter().enumerate() {
+                    for (k, t) in keys.iter().zip(&theirs_keys) {
+                        assert_eq!(k.value(to as usize), t.value(g), "group {g}");
+                    }
+                }
+                for (k, was) in keys.iter().zip(&mine_keys) {
+                    assert!((0..100_000).all(|g| k.value(g) == was.value(g)));
+                }
+                // Rows after the merge find the absorbed groups.
+                let (a, b) = rows(120_000, 10);
+                let mut gids = Vec::new();
+                m.groups(&[&ints(&a), &ints(&b)], 10, &mut gids).unwrap();
+                assert_eq!(gids, map[70_000..70_010]);
+            }
         }
     }
 

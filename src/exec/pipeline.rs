@@ -261,7 +261,7 @@ pub(super) fn aggregate_units(
         let mut it = states.into_iter();
         let mut m = it.next().unwrap_or_else(|| *new_state());
         for mut s in it {
-            m.merge(&mut s)?;
+            m.merge_on(&mut s, threads)?;
             recycle(s)?;
         }
         Ok(m)

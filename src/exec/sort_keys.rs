@@ -223,14 +223,7 @@ impl KeyWords {
         if k <= SMALL_TOP {
             let mut best: Vec<u32> = Vec::with_capacity(k + 1);
             for &r in rows.iter() {
-                if best.len() == k {
-                    if cmp(&r, &best[k - 1]).is_ge() {
-                        continue;
-                    }
-                    best.pop();
-                }
-                let at = best.partition_point(|b| cmp(b, &r).is_lt());
-                best.insert(at, r);
+                self.offer(&mut best, r, k);
             }
             let last = best[k - 1];
             if ties {
@@ -260,6 +253,30 @@ impl KeyWords {
         }
         rows[..kept].sort_unstable_by(cmp);
         kept
+    }
+
+    /// Whether `k` is small enough for [`KeyWords::offer`]: a sorted array of
+    /// the best rows that a row enters by binary search.
+    pub fn small_top(k: usize) -> bool {
+        k <= SMALL_TOP
+    }
+
+    /// Offers row `r` to `best`, the (at most `k`) best rows seen so far sorted
+    /// by (words, row number): it enters when there is room or it beats the
+    /// worst of them, which then leaves.
+    #[inline]
+    pub fn offer(&self, best: &mut Vec<u32>, r: u32, k: usize) {
+        let cmp = |a: u32, b: u32| self.row(a).cmp(self.row(b)).then(a.cmp(&b));
+        if best.len() == k {
+            match best.last() {
+                Some(&worst) if cmp(r, worst).is_lt() => {
+                    best.pop();
+                }
+                _ => return,
+            }
+        }
+        let at = best.partition_point(|&b| cmp(b, r).is_lt());
+        best.insert(at, r);
     }
 
     /// The sort for `S` words per row: (words, row) tuples, compared as

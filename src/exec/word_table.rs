@@ -76,6 +76,23 @@ impl WordTable {
         }
     }
 
+    /// The `(key, group)` pairs held, in slot order.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        (self.slots.iter())
+            .filter(|s| s.group != MISSING)
+            .map(|s| (s.key, s.group))
+    }
+
+    /// Replaces each group numbered `tag | i` (a group created before its final
+    /// number was known) by `base + i`.
+    pub fn renumber_tagged(&mut self, tag: u32, base: u32) {
+        for s in &mut self.slots {
+            if s.group != MISSING && s.group & tag != 0 {
+                s.group = base + (s.group & !tag);
+            }
+        }
+    }
+
     /// Doubles the table (at least 1,024 slots).
     #[cold]
     fn grow(&mut self) {

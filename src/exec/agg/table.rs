@@ -209,8 +209,8 @@ impl GroupTable {
 
     /// Merges `other` (with the same aggregates and key layout) into this table,
     /// leaving `other` empty.
-    fn merge(&mut self, other: &mut GroupTable) -> Result<()> {
-        let map = self.map.absorb(&other.map)?;
+    fn merge(&mut self, other: &mut GroupTable, threads: usize) -> Result<()> {
+        let map = self.map.absorb_on(&other.map, threads)?;
         self.grow();
         self.var_bytes += other.var_bytes;
         for (a, b) in self.accs.iter_mut().zip(other.accs.iter_mut()) {
@@ -349,7 +349,13 @@ impl AggState {
     /// Merges another thread's state into this one, leaving `other` empty (its
     /// memory kept for reuse, see [`AggState::clear`]).
     pub fn merge(&mut self, other: &mut AggState) -> Result<()> {
-        self.table.merge(&mut other.table)?;
+        self.merge_on(other, 1)
+    }
+
+    /// [`AggState::merge`], finding `other`'s groups on up to `threads`
+    /// threads when there are many.
+    pub fn merge_on(&mut self, other: &mut AggState, threads: usize) -> Result<()> {
+        self.table.merge(&mut other.table, threads)?;
         other.account()?;
         self.account()
     }

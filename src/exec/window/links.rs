@@ -536,7 +536,7 @@ impl<'a, T: Bits> Rows<'a, T> {
 }
 
 /// `f` of each item, each on a thread of its own (the first on this one).
-fn on_threads<I: Send, R: Send>(items: Vec<I>, f: impl Fn(I) -> R + Sync) -> Vec<R> {
+pub(super) fn on_threads<I: Send, R: Send>(items: Vec<I>, f: impl Fn(I) -> R + Sync) -> Vec<R> {
     let mut items = items.into_iter();
     let Some(first) = items.next() else {
         return Vec::new();

@@ -285,7 +285,7 @@ fn top_n(
     mem.grow(8 * n)?;
     let ids = order::partition_ids(&part, n, opts.threads);
     let ties = windows.iter().any(|(w, _)| w.func != WindowFunc::RowNumber);
-    let (order, starts) = order::top_rows(&ids, &spec.order_by, &ord, k, ties, mem)?;
+    let (order, starts) = order::top_rows(&ids, &spec.order_by, &ord, k, ties, opts.threads, mem)?;
     drop(ids);
     opts.check_cancel()?;
     let sorted: Vec<Column> = ord.iter().map(|c| c.take(&order)).collect();

@@ -21,6 +21,7 @@ use super::super::group::{norm_f64, StrInterner, MISSING};
 use super::super::memory::Reservation;
 use super::super::sort_keys::{dense_ids, KeyWords};
 use super::super::vector::Vector;
+use super::links::on_threads;
 use crate::column::{Bitmap, Column, ColumnData, StringVec};
 use crate::error::Result;
 use crate::plan::SortKey;
@@ -298,16 +299,30 @@ pub(super) fn sort_rows(
 /// keys equal the `k`-th's (rank and its peers). Returns the kept rows in that
 /// order and where each partition starts among them (then their count). Each
 /// partition is a selection plus a sort of its first `k`, not a full sort.
+///
+/// With a small `k` and partitions of many rows each (the top users of each of
+/// a few dozen modules), the rows are read once in input order, on up to
+/// `threads` threads, each keeping the best `k` of every partition; the
+/// threads' bests are merged per partition. The rows and their words are read
+/// in sequence instead of gathered partition by partition.
 pub(super) fn top_rows(
     ids: &[u32],
     keys: &[SortKey],
     cols: &[&Column],
     k: usize,
     ties: bool,
+    threads: usize,
     mem: &mut Reservation,
 ) -> Result<(Vec<u32>, Vec<u32>)> {
-    let (mut order, starts) = by_partition(ids);
     let words = KeyWords::new(keys, cols, ids.len());
+    let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
+    if KeyWords::small_top(k) && parts.saturating_mul(ROWS_PER_PARTITION_FOR_ONE_PASS) <= ids.len()
+    {
+        let chunks = threads.clamp(1, ids.len().div_ceil(MIN_ROWS_PER_THREAD).max(1));
+        mem.grow(words.bytes() + chunks * parts * k * 4)?;
+        return Ok(top_rows_in_one_pass(ids, &words, parts, k, ties, chunks));
+    }
+    let (mut order, starts) = by_partition(ids);
     mem.grow(words.sort_bytes())?;
     let mut kept_starts = Vec::with_capacity(starts.len());
     let mut kept = 0usize;
@@ -324,6 +339,83 @@ pub(super) fn top_rows(
     order.truncate(kept);
     order.shrink_to_fit();
     Ok((order, kept_starts))
+}
+
+/// Below this many rows per partition on average, [`top_rows`] groups the rows
+/// by partition first: a partition's rows are then read together.
+const ROWS_PER_PARTITION_FOR_ONE_PASS: usize = 64;
+
+/// Rows a thread of [`top_rows_in_one_pass`] reads at least.
+const MIN_ROWS_PER_THREAD: usize = 1 << 16;
+
+/// [`top_rows`] in one pass over the rows in input order: `chunks` runs of
+/// rows, each on its own thread, keep the best `k` rows of every partition;
+/// the runs' bests are merged per partition; with `ties`, a second pass adds
+/// the rows whose words equal the `k`-th's of their partition.
+fn top_rows_in_one_pass(
+    ids: &[u32],
+    words: &KeyWords,
+    parts: usize,
+    k: usize,
+    ties: bool,
+    chunks: usize,
+) -> (Vec<u32>, Vec<u32>) {
+    let n = ids.len();
+    let spans: Vec<Range<usize>> = (0..chunks)
+        .map(|c| c * n / chunks..(c + 1) * n / chunks)
+        .collect();
+    let on_chunks = |f: &(dyn Fn(Range<usize>) -> Vec<Vec<u32>> + Sync)| -> Vec<Vec<Vec<u32>>> {
+        on_threads(spans.clone(), f)
+    };
+    let bests = on_chunks(&|rows: Range<usize>| {
+        let mut best: Vec<Vec<u32>> = vec![Vec::new(); parts];
+        for r in rows {
+            words.offer(&mut best[ids[r] as usize], r as u32, k);
+        }
+        best
+    });
+    let mut bests = bests.into_iter();
+    let mut best = bests.next().unwrap_or_else(|| vec![Vec::new(); parts]);
+    for other in bests {
+        for (b, o) in best.iter_mut().zip(other) {
+            for r in o {
+                words.offer(b, r, k);
+            }
+        }
+    }
+    if ties {
+        // Rows tied with a full partition's k-th and after it (the rows before
+        // it with its words are among the best already), in row order.
+        let last: Vec<Option<u32>> = best
+            .iter()
+            .map(|b| (b.len() == k).then(|| b.last().copied()).flatten())
+            .collect();
+        let peers = on_chunks(&|rows: Range<usize>| {
+            let mut peers: Vec<Vec<u32>> = vec![Vec::new(); parts];
+            for r in rows {
+                let p = ids[r] as usize;
+                if let Some(l) = last[p] {
+                    if r as u32 > l && words.row(r as u32) == words.row(l) {
+                        peers[p].push(r as u32);
+                    }
+                }
+            }
+            peers
+        });
+        for chunk in peers {
+            for (b, p) in best.iter_mut().zip(chunk) {
+                b.extend(p);
+            }
+        }
+    }
+    let mut order = Vec::with_capacity(best.iter().map(Vec::len).sum());
+    let mut starts = Vec::with_capacity(parts + 1);
+    for b in best.into_iter().filter(|b| !b.is_empty()) {
+        starts.push(order.len() as u32);
+        order.extend(b);
+    }
+    starts.push(order.len() as u32);
+    (order, starts)
 }
 
 /// The number of partitions of `ids` and where each starts in a counting sort by
@@ -551,6 +643,93 @@ mod tests {
         let mut want: Vec<u32> = (0..n as u32).collect();
         want.sort_by(|&a, &b| sort::compare(std::slice::from_ref(&key), &cols, a, b));
         assert_eq!(got.order, want);
+    }
+
+    /// The first `k` rows of each partition, with and without the rows tied
+    /// with the `k`-th, are the front of each partition in the full order, by
+    /// both paths of `top_rows` and from one pass on 1 to 5 threads. Keys have
+    /// many ties (so the ties add rows) and a partition may hold fewer than `k`
+    /// rows.
+    #[test]
+    fn first_rows_of_each_partition_agree_with_the_full_order() {
+        let n = 300_000;
+        // Partition 7 has 3 rows; the others thousands.
+        let ids: Vec<u32> = (0..n)
+            .map(|i| match i % 100_000 {
+                0..=2 => 7,
+                _ => [0, 1, 2, 3, 4, 5, 6, 8][(i * 13) % 8],
+            })
+            .collect();
+        let col = Column::new(ColumnData::Int64(
+            (0..n).map(|i| ((i * 7919) % 251) as i64).collect(),
+        ));
+        let desc = SortKey {
+            expr: Expr::Column {
+                index: 0,
+                name: "k".into(),
+                data_type: DataType::BigInt,
+            },
+            descending: true,
+            nulls_first: false,
+        };
+        let order = sort_rows(&ids, std::slice::from_ref(&desc), &[&col], 1, &mut mem()).unwrap();
+        let value = |r: u32| ((r as usize * 7919) % 251) as i64;
+        let parts = ids.iter().max().map_or(0, |&m| m as usize + 1);
+        let words = KeyWords::new(std::slice::from_ref(&desc), &[&col], n);
+        for k in [1, 3, 10, 64] {
+            for ties in [false, true] {
+                let mut want = Vec::new();
+                let mut want_starts = Vec::new();
+                for w in order.starts.windows(2) {
+                    let part = &order.order[w[0] as usize..w[1] as usize];
+                    let mut front = part.len().min(k);
+                    if ties && front == k {
+                        let last = value(part[k - 1]);
+                        front += part[k..].iter().take_while(|&&r| value(r) == last).count();
+                    }
+                    want_starts.push(want.len() as u32);
+                    want.extend_from_slice(&part[..front]);
+                }
+                want_starts.push(want.len() as u32);
+                let got = top_rows(
+                    &ids,
+                    std::slice::from_ref(&desc),
+                    &[&col],
+                    k,
+                    ties,
+                    2,
+                    &mut mem(),
+                )
+                .unwrap();
+                assert_eq!(
+                    got,
+                    (want.clone(), want_starts.clone()),
+                    "k {k} ties {ties}"
+                );
+                for chunks in 1..=5 {
+                    let got = top_rows_in_one_pass(&ids, &words, parts, k, ties, chunks);
+                    assert_eq!(
+                        got,
+                        (want.clone(), want_starts.clone()),
+                        "k {k} ties {ties} {chunks}"
+                    );
+                }
+            }
+        }
+        // Partitions of a few rows each: the rows grouped by partition first.
+        let small: Vec<u32> = (0..n as u32).map(|i| i / 4).collect();
+        let got = top_rows(
+            &small,
+            std::slice::from_ref(&desc),
+            &[&col],
+            2,
+            false,
+            2,
+            &mut mem(),
+        )
+        .unwrap();
+        assert_eq!(got.0.len(), n / 2);
+        assert!(got.0.chunks(2).all(|p| value(p[0]) >= value(p[1])));
     }
 
     /// A string key numbered from several pieces (the input's batches) on one
