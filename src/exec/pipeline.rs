@@ -257,11 +257,15 @@ pub(super) fn aggregate_units(
         }
         Ok(())
     };
+    // One unit's states are merged once every worker is done with it, so the
+    // merge may take all threads; with several units, the other workers are
+    // still scanning theirs.
+    let merge_threads = if nunits == 1 { threads } else { 1 };
     let merged = |states: Vec<AggState>| -> Result<AggState> {
         let mut it = states.into_iter();
         let mut m = it.next().unwrap_or_else(|| *new_state());
         for mut s in it {
-            m.merge_on(&mut s, threads)?;
+            m.merge_on(&mut s, merge_threads)?;
             recycle(s)?;
         }
         Ok(m)
