@@ -209,6 +209,15 @@ impl StringVec {
         }
     }
 
+    /// `n` empty strings. Their offsets are zeroed memory, which the system maps
+    /// lazily: a vector nobody reads costs no page of its size.
+    pub fn empty_strings(n: usize) -> StringVec {
+        StringVec {
+            offsets: vec![0; n + 1],
+            bytes: Vec::new(),
+        }
+    }
+
     /// Builds from raw parts, checking that offsets are monotonic, in bounds and on
     /// UTF-8 character boundaries.
     pub fn from_parts(offsets: Vec<u32>, bytes: Vec<u8>) -> Result<StringVec> {
@@ -457,6 +466,20 @@ impl ColumnData {
     /// An empty vector for a physical type.
     pub fn empty(physical: PhysicalType) -> ColumnData {
         ColumnData::with_capacity(physical, 0)
+    }
+
+    /// `n` zero values (empty strings, false, 0) of a physical type, from zeroed
+    /// memory the system maps lazily: a stand-in for a column nobody reads.
+    /// `None` for lists.
+    pub fn zeroed(physical: PhysicalType, n: usize) -> Option<ColumnData> {
+        Some(match physical {
+            PhysicalType::Int64 => ColumnData::Int64(vec![0; n]),
+            PhysicalType::Float64 => ColumnData::Float64(vec![0.0; n]),
+            PhysicalType::Bool => ColumnData::Bool(vec![false; n]),
+            PhysicalType::Utf8 => ColumnData::Utf8(StringVec::empty_strings(n)),
+            PhysicalType::Ip => ColumnData::Ip(vec![0; n]),
+            PhysicalType::List(_) => return None,
+        })
     }
 
     /// An empty vector with room for `n` values (strings: their offsets).

@@ -21,5 +21,5 @@ pub(super) fn distinct(
     for b in batches {
         agg.push(b)?;
     }
-    agg.finish()
+    agg.finish(&[])
 }

@@ -1729,16 +1729,18 @@ impl GroupMap {
 
     /// The key columns of all groups, in group order.
     pub fn key_columns(&self) -> Vec<Column> {
-        self.key_columns_of(None, &mut |_| Ok(()))
+        self.key_columns_of(None, &[], &mut |_| Ok(()))
             .unwrap_or_default()
     }
 
     /// The key columns of groups `sel`, in that order (`None`: all groups).
-    /// `reserve` is told each column's size before it is allocated (and may
-    /// refuse it).
+    /// A key marked in `unread` (no operator above reads it) becomes a column
+    /// of zero values instead (see [`ColumnData::zeroed`]). `reserve` is told
+    /// each column's size before it is allocated (and may refuse it).
     pub fn key_columns_of(
         &self,
         sel: Option<&[u32]>,
+        unread: &[bool],
         reserve: &mut dyn FnMut(usize) -> Result<()>,
     ) -> Result<Vec<Column>> {
         let w = self.layout.words;
@@ -1747,6 +1749,12 @@ impl GroupMap {
         let mut out = Vec::with_capacity(self.layout.fields.len());
         for (k, (f, nf)) in self.layout.fields.iter().enumerate() {
             let t = self.layout.types[k].physical();
+            if unread.get(k).copied().unwrap_or(false) {
+                if let Some(zeros) = ColumnData::zeroed(t, n) {
+                    out.push(Column::new(zeros));
+                    continue;
+                }
+            }
             let coder = &self.coders[k];
             // Columns are allocated at their final size: strings are measured
             // first (a NULL or the code of no string reads as "").

@@ -144,11 +144,12 @@ impl<'a> HashAggregate<'a> {
         Ok(())
     }
 
-    /// The groups, as one batch.
-    pub fn finish(mut self) -> Result<Vec<Batch>> {
+    /// The groups, as one batch; the keys marked in `unread` (no operator
+    /// above reads them) as zero values.
+    pub fn finish(mut self, unread: &[bool]) -> Result<Vec<Batch>> {
         let cols = self
             .state
-            .finish(&self.agg_exprs, self.group.is_empty(), None)?;
+            .finish_keys(&self.agg_exprs, self.group.is_empty(), None, unread)?;
         Ok(vec![Batch { columns: cols }])
     }
 }

@@ -372,6 +372,7 @@ fn run_operator(
                 group,
                 aggs,
                 top,
+                unread_keys,
                 ..
             },
             _,
@@ -384,6 +385,7 @@ fn run_operator(
                 aggs,
                 segments,
                 top.as_ref(),
+                unread_keys,
                 opts,
                 stats,
             )
@@ -470,7 +472,7 @@ fn run_operator(
         (Operator::Project, LogicalPlan::Project { exprs, .. }) => {
             materialized::project_batches(input(0, row_budget)?, exprs)
         }
-        (Operator::HashAggregate, LogicalPlan::Aggregate { group, aggs, .. }) => {
+        (Operator::HashAggregate { unread_keys }, LogicalPlan::Aggregate { group, aggs, .. }) => {
             let mut agg =
                 hash_aggregate::HashAggregate::new(group, aggs, pool.reservation("hash aggregate"));
             if p.children
@@ -484,7 +486,7 @@ fn run_operator(
                     pool.reservation("hash aggregate")
                 })?;
             }
-            agg.finish()
+            agg.finish(unread_keys)
         }
         (Operator::HashJoin { .. } | Operator::NestedLoopJoin { .. }, LogicalPlan::Join { .. }) => {
             let mut out = Vec::new();

@@ -64,6 +64,8 @@ pub enum Operator<'a> {
         /// Under a top-N ordered first by an aggregate (with only projections
         /// between): only the groups that can enter it get their keys built.
         top: Option<AggBound>,
+        /// Group keys no operator above reads (see [`mark_unread_keys`]).
+        unread_keys: Vec<bool>,
     },
     /// `count(*)` (by an indexed column) answered from bitmap-index counts;
     /// segments a time range cuts through are scanned.
@@ -101,7 +103,10 @@ pub enum Operator<'a> {
     Filter,
     Project,
     /// A hash aggregate over another operator's output.
-    HashAggregate,
+    HashAggregate {
+        /// Group keys no operator above reads (see [`mark_unread_keys`]).
+        unread_keys: Vec<bool>,
+    },
     /// A hash join; `streamed`: its output goes batch by batch into the
     /// HashAggregate or TopN above it instead of being materialized.
     HashJoin {
@@ -166,7 +171,7 @@ impl PhysicalPlan<'_> {
             Operator::TwoPhaseTopN(_) => "TwoPhaseTopN",
             Operator::Filter => "Filter",
             Operator::Project => "Project",
-            Operator::HashAggregate => "HashAggregate",
+            Operator::HashAggregate { .. } => "HashAggregate",
             Operator::HashJoin { .. } => "HashJoin",
             Operator::NestedLoopJoin { .. } => "NestedLoopJoin",
             Operator::Union => "Union",
@@ -225,7 +230,7 @@ fn folded_input<'a>(
         below,
         LogicalPlan::Join { .. } | LogicalPlan::TableFunction { .. }
     ) {
-        let mut p = plan(snapshot, input, opts)?;
+        let mut p = build(snapshot, input, opts)?;
         if let Operator::ScanProject { streamed, .. } = &mut p.op {
             *streamed = true;
         }
@@ -266,7 +271,7 @@ fn folded_input<'a>(
             op: Operator::Filter,
             children: vec![folded_input(snapshot, inner, opts)?],
         },
-        _ => plan(snapshot, input, opts)?,
+        _ => build(snapshot, input, opts)?,
     })
 }
 
@@ -301,13 +306,24 @@ fn join<'a>(
         } else {
             Operator::HashJoin { streamed }
         },
-        children: vec![plan(snapshot, left, opts)?, plan(snapshot, right, opts)?],
+        children: vec![build(snapshot, left, opts)?, build(snapshot, right, opts)?],
     })
 }
 
 /// Chooses the strategy of every part of `logical` (optimized, its uncorrelated
 /// subqueries already folded into literals when it is to run).
 pub fn plan<'a>(
+    snapshot: &Snapshot,
+    logical: &'a LogicalPlan,
+    opts: &ExecOptions,
+) -> Result<PhysicalPlan<'a>> {
+    let mut p = build(snapshot, logical, opts)?;
+    mark_unread_keys(&mut p);
+    Ok(p)
+}
+
+/// The operators of `logical` and its inputs (see [`plan`]).
+fn build<'a>(
     snapshot: &Snapshot,
     logical: &'a LogicalPlan,
     opts: &ExecOptions,
@@ -321,7 +337,7 @@ pub fn plan<'a>(
         Ok(PhysicalPlan {
             node: logical,
             op,
-            children: vec![plan(snapshot, input, opts)?],
+            children: vec![build(snapshot, input, opts)?],
         })
     };
     if let Some(sp) = stream::plan(snapshot, logical, opts)? {
@@ -353,6 +369,7 @@ pub fn plan<'a>(
                     group,
                     aggs,
                     top: None,
+                    unread_keys: Vec::new(),
                 }),
             }
         }
@@ -420,7 +437,7 @@ pub fn plan<'a>(
                     let mut child = PhysicalPlan {
                         node: window,
                         op: Operator::Window { top },
-                        children: vec![plan(snapshot, below, opts)?],
+                        children: vec![build(snapshot, below, opts)?],
                     };
                     if projection.is_some() {
                         child = PhysicalPlan {
@@ -451,7 +468,9 @@ pub fn plan<'a>(
         }
         LogicalPlan::Aggregate { input, .. } => PhysicalPlan {
             node: logical,
-            op: Operator::HashAggregate,
+            op: Operator::HashAggregate {
+                unread_keys: Vec::new(),
+            },
             children: vec![folded_input(snapshot, input, opts)?],
         },
         LogicalPlan::Join {
@@ -462,7 +481,7 @@ pub fn plan<'a>(
             op: Operator::Union,
             children: inputs
                 .iter()
-                .map(|i| plan(snapshot, i, opts))
+                .map(|i| build(snapshot, i, opts))
                 .collect::<Result<_>>()?,
         },
         LogicalPlan::Values { .. } => leaf(Operator::Values),
@@ -470,7 +489,7 @@ pub fn plan<'a>(
         LogicalPlan::RecursiveCte { anchor, step, .. } => PhysicalPlan {
             node: logical,
             op: Operator::RecursiveCte,
-            children: vec![plan(snapshot, anchor, opts)?, plan(snapshot, step, opts)?],
+            children: vec![build(snapshot, anchor, opts)?, build(snapshot, step, opts)?],
         },
         LogicalPlan::TableFunction { func, .. } => leaf(Operator::TableFunction {
             streamed: false,
@@ -550,6 +569,76 @@ fn bound_top_aggregate(p: &mut PhysicalPlan<'_>, key: &Expr, descending: bool, n
             }
             _ => return,
         }
+    }
+}
+
+/// Marks, in every aggregate whose parent is a HashAggregate or a Project, the
+/// group keys that parent does not read: the aggregate still groups by them
+/// but does not build their values (`SELECT count(*) FROM (SELECT .. GROUP BY
+/// ..)`, or the average of per-user counts, read only the aggregates). Other
+/// parents count as reading every column.
+fn mark_unread_keys(p: &mut PhysicalPlan<'_>) {
+    for c in &mut p.children {
+        mark_unread_keys(c);
+    }
+    let (read, input): (Vec<bool>, &LogicalPlan) = match (&p.op, p.node) {
+        (Operator::HashAggregate { .. }, LogicalPlan::Aggregate { input, group, aggs }) => {
+            let mut read = vec![false; input.schema().len()];
+            let mut mark = |e: &Expr| {
+                e.for_each_column(&mut |i| {
+                    if let Some(r) = read.get_mut(i) {
+                        *r = true;
+                    }
+                })
+            };
+            group.iter().for_each(|(e, _)| mark(e));
+            for (a, _) in aggs {
+                [&a.arg, &a.arg2, &a.filter]
+                    .into_iter()
+                    .flatten()
+                    .for_each(&mut mark);
+            }
+            (read, input)
+        }
+        (Operator::Project, LogicalPlan::Project { input, exprs }) => {
+            let mut read = vec![false; input.schema().len()];
+            for (e, _) in exprs {
+                e.for_each_column(&mut |i| {
+                    if let Some(r) = read.get_mut(i) {
+                        *r = true;
+                    }
+                });
+            }
+            (read, input)
+        }
+        _ => return,
+    };
+    // The child must produce exactly the parent's input (its columns are the
+    // ones `read` numbers).
+    let Some(child) = p
+        .children
+        .first_mut()
+        .filter(|c| std::ptr::eq(c.node, input))
+    else {
+        return;
+    };
+    let LogicalPlan::Aggregate { group, .. } = child.node else {
+        return;
+    };
+    let unread: Vec<bool> = (0..group.len())
+        .map(|k| !read.get(k).copied().unwrap_or(true))
+        .collect();
+    if !unread.contains(&true) {
+        return;
+    }
+    match &mut child.op {
+        Operator::ScanAggregate { unread_keys, .. } | Operator::HashAggregate { unread_keys } => {
+            *unread_keys = unread
+        }
+        Operator::StreamingAggregate(sp) if std::ptr::eq(sp.aggregate(), child.node) => {
+            sp.unread_keys = unread
+        }
+        _ => {}
     }
 }
 

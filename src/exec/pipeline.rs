@@ -42,7 +42,17 @@ pub(super) fn pipeline(
         None => snapshot.segments(info.table, info.time_range)?,
     };
     if let Sink::Aggregate(group, aggs) = sink {
-        return aggregate(snapshot, info, group, aggs, segments, None, opts, stats);
+        return aggregate(
+            snapshot,
+            info,
+            group,
+            aggs,
+            segments,
+            None,
+            &[],
+            opts,
+            stats,
+        );
     }
     start_segments(snapshot, info.table, &segments, opts)?;
     let pool = stats.memory(opts.memory_limit);
@@ -151,6 +161,7 @@ pub(super) fn aggregate(
     aggs: &[(AggExpr, String)],
     segments: Vec<Arc<Segment>>,
     top: Option<&AggBound>,
+    unread_keys: &[bool],
     opts: &ExecOptions,
     stats: &ExecStats,
 ) -> Result<Vec<Batch>> {
@@ -174,6 +185,7 @@ pub(super) fn aggregate(
             },
             bound: &|| top.cloned(),
             cache: cache.as_ref(),
+            unread_keys,
         },
     )?;
     Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
@@ -189,6 +201,8 @@ pub(super) struct UnitSink<'a> {
     /// The aggregate cache, when the session uses it and the aggregation can be
     /// cached.
     pub cache: Option<&'a CachedAggregate>,
+    /// Group keys no operator above reads: not built (zero values instead).
+    pub unread_keys: &'a [bool],
 }
 
 /// Aggregates `units` (lists of segments whose groups are disjoint) and hands
@@ -272,7 +286,7 @@ pub(super) fn aggregate_units(
     };
     let finish_state = |u: usize, m: &mut AggState| -> Result<()> {
         let bound = (sink.bound)();
-        let cols = m.finish(aggs, group.is_empty(), bound.as_ref())?;
+        let cols = m.finish_keys(aggs, group.is_empty(), bound.as_ref(), sink.unread_keys)?;
         (sink.on_unit)(u, Batch { columns: cols })
     };
     // A unit's states by part (whole segments, then partly covered ones).

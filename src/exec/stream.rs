@@ -396,6 +396,9 @@ pub struct StreamPlan<'a> {
     aggs: &'a [(AggExpr, String)],
     keys: KeyPlan,
     units: Vec<Vec<Arc<Segment>>>,
+    /// Group keys no operator above reads (set by the physical planner when
+    /// nothing runs above the aggregate in this plan): not built.
+    pub(crate) unread_keys: Vec<bool>,
 }
 
 impl<'a> StreamPlan<'a> {
@@ -536,6 +539,7 @@ pub(crate) fn plan<'a>(
         aggs,
         keys,
         units,
+        unread_keys: Vec::new(),
     }))
 }
 
@@ -553,6 +557,7 @@ pub(crate) fn run(
         aggs,
         keys,
         units,
+        unread_keys,
     } = sp;
     let (group, aggs) = (*group, *aggs);
     let start = Instant::now();
@@ -685,6 +690,7 @@ pub(crate) fn run(
             on_unit: &on_unit,
             bound: &bound,
             cache: cache.as_ref(),
+            unread_keys,
         },
     )?;
     let d = down.into_inner().unwrap_or_else(|p| p.into_inner());

@@ -543,7 +543,11 @@ fn render_physical(
                     top.unit_limit.unwrap_or(0)
                 );
             }
-            if let Operator::ScanAggregate { info, .. } = &p.op {
+            if let Operator::ScanAggregate {
+                info, unread_keys, ..
+            } = &p.op
+            {
+                unread_keys_text(group, unread_keys, &pad, out);
                 merged_dictionaries_text(snapshot, info, group, opts, &pad, out)?;
             }
             if name == "ScanAggregate" {
@@ -626,6 +630,7 @@ fn render_physical(
                 measured_text(stats, agg)
             );
             covered.push(agg);
+            unread_keys_text(group, &sp.unread_keys, &pad, out);
             merged_dictionaries_text(snapshot, sp.info(), group, opts, &pad, out)?;
             render_scan_chain(snapshot, input, opts, stats, depth + 1, out, &mut covered)?;
         }
@@ -692,13 +697,14 @@ fn render_physical(
                 render_physical(snapshot, &sub, opts, stats, depth + 2, out)?;
             }
         }
-        Operator::HashAggregate => {
+        Operator::HashAggregate { unread_keys } => {
             if let LogicalPlan::Aggregate { group, aggs, .. } = p.node {
                 let _ = writeln!(
                     out,
                     "{pad}{name}: {}{measured}",
                     group_aggs_text(group, aggs)
                 );
+                unread_keys_text(group, unread_keys, &pad, out);
             }
         }
         Operator::HashJoin { streamed } => {
@@ -808,6 +814,22 @@ fn render_physical(
         render_physical(snapshot, c, opts, stats, depth + 1, out)?;
     }
     Ok(())
+}
+
+/// The line naming the group keys no operator above reads, which the
+/// aggregation groups by without building their values (none: no line).
+fn unread_keys_text(group: &[(Expr, String)], unread: &[bool], pad: &str, out: &mut String) {
+    let names: Vec<String> = (group.iter().zip(unread))
+        .filter(|(_, &u)| u)
+        .map(|((e, _), _)| e.to_string())
+        .collect();
+    if !names.is_empty() {
+        let _ = writeln!(
+            out,
+            "{pad}  keys no operator above reads, not built: [{}]",
+            names.join(", ")
+        );
+    }
 }
 
 /// The line naming the string keys an aggregation numbers by their segments'

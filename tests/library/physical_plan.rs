@@ -538,3 +538,84 @@ fn string_keys_read_whole_are_numbered_by_merged_dictionaries() {
         }
     }
 }
+
+/// Group keys that no operator above an aggregate reads (an aggregate or a
+/// projection over it that reads only its aggregates) are grouped by but not
+/// built: EXPLAIN names them under the aggregate, and the answers equal those
+/// of the same query with an ORDER BY on the keys between, which reads them.
+#[test]
+fn keys_nothing_above_reads_are_not_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(dir.path());
+    let line = "keys no operator above reads, not built";
+    let opts = ExecOptions {
+        threads: 2,
+        ..ExecOptions::default()
+    };
+    let inner = "SELECT uid, status, count(*) AS n FROM logs GROUP BY uid, status";
+    for (sql, keys) in [
+        // By day: a streaming aggregate, unit by unit.
+        (
+            "SELECT count(*), sum(n) FROM (SELECT date_trunc('day', ts) AS d, uid, status, \
+             count(*) AS n FROM logs GROUP BY ALL{order})"
+                .to_string(),
+            Some("[DateTrunc(Day)(ts), uid, status]"),
+        ),
+        (
+            format!("SELECT avg(n), max(n), count(*) FROM ({inner}{{order}})"),
+            Some("[uid, status]"),
+        ),
+        (
+            format!("SELECT max(uid), sum(n) FROM ({inner}{{order}})"),
+            Some("[status]"),
+        ),
+        (
+            format!("SELECT n * 2 AS m, status FROM ({inner}{{order}})"),
+            Some("[uid]"),
+        ),
+        // Three levels: the middle aggregate's key is read by nothing, and it
+        // reads only the inner one's count.
+        (
+            format!(
+                "SELECT count(*), sum(c) FROM (SELECT n, count(*) AS c FROM ({inner}{{order}}) \
+                 GROUP BY n)"
+            ),
+            Some("[uid, status]"),
+        ),
+        // A filter above reads its columns (and is not analysed).
+        (
+            format!("SELECT count(*) FROM ({inner}{{order}}) WHERE n > 1"),
+            None,
+        ),
+    ] {
+        let fast = sql.replace("{order}", "");
+        let order = if sql.contains(" d, ") {
+            " ORDER BY d, uid, status LIMIT 1000000000"
+        } else {
+            " ORDER BY uid, status LIMIT 1000000000"
+        };
+        let slow = sql.replace("{order}", order);
+        check(&db, &fast, &opts);
+        let mut got = db.query(&fast).unwrap().rows();
+        let mut want = db.query(&slow).unwrap().rows();
+        got.sort_by_key(|r| format!("{r:?}"));
+        want.sort_by_key(|r| format!("{r:?}"));
+        assert_eq!(got, want, "{fast}");
+        let explain = text(&db, &format!("EXPLAIN {fast}"));
+        let ordered = text(&db, &format!("EXPLAIN {slow}"));
+        match keys {
+            Some(keys) => {
+                let keys = format!("{line}: {keys}");
+                assert!(explain.contains(&keys), "{explain}");
+                assert!(!ordered.contains(&keys), "{ordered}");
+            }
+            None => assert!(!explain.contains(line), "{explain}"),
+        }
+        if sql.contains("GROUP BY n") {
+            // The middle aggregate's key, in both (named by the column it
+            // reads: the inner count, or the projection's name for it).
+            assert!(explain.contains(&format!("{line}: [agg0]")), "{explain}");
+            assert!(ordered.contains(&format!("{line}: [n]")), "{ordered}");
+        }
+    }
+}

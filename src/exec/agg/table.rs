@@ -248,6 +248,7 @@ impl GroupTable {
         &mut self,
         aggs: &[AggExpr],
         bound: Option<&AggBound>,
+        unread: &[bool],
         reserve: &mut dyn FnMut(usize) -> Result<()>,
     ) -> Result<Vec<Column>> {
         quantile::select_quantiles(&mut self.accs);
@@ -259,7 +260,7 @@ impl GroupTable {
             })
             .collect::<Result<Vec<Column>>>()?;
         let sel = bound.and_then(|b| b.select(cols.get(b.agg)?));
-        let mut out = self.map.key_columns_of(sel.as_deref(), reserve)?;
+        let mut out = self.map.key_columns_of(sel.as_deref(), unread, reserve)?;
         match sel {
             Some(rows) => out.extend(cols.iter().map(|c| c.take(&rows))),
             None => out.extend(cols),
@@ -376,13 +377,27 @@ impl AggState {
         ensure_group: bool,
         bound: Option<&AggBound>,
     ) -> Result<Vec<Column>> {
+        self.finish_keys(aggs, ensure_group, bound, &[])
+    }
+
+    /// [`AggState::finish`], with zero values for the keys marked in `unread`
+    /// (keys no operator above reads: see [`GroupMap::key_columns_of`]).
+    ///
+    /// [`GroupMap::key_columns_of`]: crate::exec::group::GroupMap::key_columns_of
+    pub fn finish_keys(
+        &mut self,
+        aggs: &[AggExpr],
+        ensure_group: bool,
+        bound: Option<&AggBound>,
+        unread: &[bool],
+    ) -> Result<Vec<Column>> {
         if ensure_group {
             self.table.ensure_empty_key_group();
         }
         // The result counts with the table until the caller takes it.
         let mut held = self.table.bytes();
         let reservation = &mut self.reservation;
-        self.table.finish(aggs, bound, &mut |bytes| {
+        self.table.finish(aggs, bound, unread, &mut |bytes| {
             held += bytes;
             reservation.as_mut().map_or(Ok(()), |r| r.resize(held))
         })
