@@ -581,38 +581,26 @@ fn mark_unread_keys(p: &mut PhysicalPlan<'_>) {
     for c in &mut p.children {
         mark_unread_keys(c);
     }
-    let (read, input): (Vec<bool>, &LogicalPlan) = match (&p.op, p.node) {
+    let (exprs, input): (Vec<&Expr>, &LogicalPlan) = match (&p.op, p.node) {
         (Operator::HashAggregate { .. }, LogicalPlan::Aggregate { input, group, aggs }) => {
-            let mut read = vec![false; input.schema().len()];
-            let mut mark = |e: &Expr| {
-                e.for_each_column(&mut |i| {
-                    if let Some(r) = read.get_mut(i) {
-                        *r = true;
-                    }
-                })
-            };
-            group.iter().for_each(|(e, _)| mark(e));
-            for (a, _) in aggs {
-                [&a.arg, &a.arg2, &a.filter]
-                    .into_iter()
-                    .flatten()
-                    .for_each(&mut mark);
-            }
-            (read, input)
+            let args = aggs
+                .iter()
+                .flat_map(|(a, _)| [&a.arg, &a.arg2, &a.filter].into_iter().flatten());
+            (group.iter().map(|(e, _)| e).chain(args).collect(), input)
         }
         (Operator::Project, LogicalPlan::Project { input, exprs }) => {
-            let mut read = vec![false; input.schema().len()];
-            for (e, _) in exprs {
-                e.for_each_column(&mut |i| {
-                    if let Some(r) = read.get_mut(i) {
-                        *r = true;
-                    }
-                });
-            }
-            (read, input)
+            (exprs.iter().map(|(e, _)| e).collect(), input)
         }
         _ => return,
     };
+    let mut read = vec![false; input.schema().len()];
+    for e in exprs {
+        e.for_each_column(&mut |i| {
+            if let Some(r) = read.get_mut(i) {
+                *r = true;
+            }
+        });
+    }
     // The child must produce exactly the parent's input (its columns are the
     // ones `read` numbers).
     let Some(child) = p
