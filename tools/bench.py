@@ -895,7 +895,8 @@ def render_cold(engines, suite, cold, cli):
     out.append(
         "Cold: each query in a fresh process, whole wall time (process start, opening the database, "
         "the query, writing the result as CSV to a file), nothing subtracted; median of the cold runs; "
-        "the page cache is warm. logdb: `logdb DB -o csv -c SQL`; DuckDB: "
+        "the page cache is warm; queries that export their whole result run after the others, so that "
+        "the write-back of a large file does not fall on the next query. logdb: `logdb DB -o csv -c SQL`; DuckDB: "
         f"`{cli or 'duckdb'} -readonly FILE -csv -c SQL`; chDB: `python -c` opening a session "
         "(Python's start-up and `import chdb` included). Result lines include a header."
     )

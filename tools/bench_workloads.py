@@ -256,7 +256,9 @@ def run_cold(cmd, out, to_stdout):
 
 
 def cold_suite(engines, suites, dbs, runs, workdir, logdb, cli, python, loadavg):
-    """Every query of every engine `runs` times, each run a fresh process. Returns
+    """Every query of every engine `runs` times, each run a fresh process. Queries
+    that export their whole result (a file of millions of lines) run after the
+    others, so that its write-back does not fall on the next query. Returns
     {engine: {query: {"times_s", "peak_rss_kb", "result_lines", "error", "load"}}}."""
     out = {}
     for engine in engines:
@@ -265,7 +267,7 @@ def cold_suite(engines, suites, dbs, runs, workdir, logdb, cli, python, loadavg)
             continue
         print(f"cold queries on {engine} (load {' '.join(loadavg() or [])})", file=sys.stderr)
         res = {}
-        for q in suites[engine]:
+        for q in sorted(suites[engine], key=lambda q: bool(q.get("export"))):
             sql = q.get("cold_sql", q["sql"])
             r = {"times_s": [], "peak_rss_kb": [], "result_lines": None, "error": None, "load": loadavg()}
             for _ in range(runs):
